@@ -1,0 +1,3 @@
+// Package deploy holds the tests that keep the deployment files (container images,
+// Compose, Kubernetes) from rotting.
+package deploy

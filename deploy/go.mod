@@ -1,0 +1,3 @@
+module github.com/craftledger/craftledger/deploy
+
+go 1.26

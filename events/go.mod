@@ -1,0 +1,3 @@
+module github.com/craftledger/craftledger/events
+
+go 1.26

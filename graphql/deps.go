@@ -1,0 +1,3 @@
+package graphql
+
+import _ "github.com/graphql-go/graphql"

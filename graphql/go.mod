@@ -1,0 +1,10 @@
+module github.com/craftledger/craftledger/graphql
+
+go 1.26.0
+
+require github.com/graphql-go/graphql v0.8.1
+
+replace (
+	github.com/craftledger/craftledger/events => ../events
+	github.com/craftledger/craftledger/pkg => ../pkg
+)

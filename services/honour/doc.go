@@ -1,0 +1,2 @@
+// Package honour is the go-kit service that records honour facts in the career ledger.
+package honour

@@ -1,0 +1,2 @@
+// Package registry is the go-kit service that records registry facts in the career ledger.
+package registry

@@ -1,0 +1,2 @@
+// Package training is the go-kit service that records training facts in the career ledger.
+package training
