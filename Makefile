@@ -7,16 +7,35 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 DATA  ?= $(CURDIR)/data
 
-# Every module of the workspace (go.work); targets loop over these.
-MODULES := events pkg graphql deploy \
-	services/registry services/training services/competition \
-	services/mentorship services/honour services/craftledger
-PKGS := $(foreach m,$(MODULES),./$(m)/...)
+# Builds inside containers and CI checkouts may have no usable VCS metadata.
+export GOFLAGS := -buildvcs=false $(filter-out -buildvcs=%,$(GOFLAGS))
+
+# Every module of the workspace, read from go.work so a new module is picked up
+# without editing this file.
+MODULES := $(shell sed -n 's|^[[:space:]]*"DiskPath": "\./\(.*\)"|\1|p' <<<"$$($(GO) work edit -json)")
+PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 
 # Binaries: each main package under a cmd/ directory becomes bin/<name>.
 CMDS = $(shell find $(MODULES) -path '*/cmd/*' -name main.go -exec dirname {} \; | sort)
 
-STATICCHECK_VERSION := 2026.1
+# Container images built by `make images` (deploy/docker/Dockerfile, one per binary).
+IMAGE_PREFIX ?= craftledger
+IMAGE_TAG    ?= dev
+IMAGES := registry=services/registry/cmd/registry \
+	training=services/training/cmd/training \
+	competition=services/competition/cmd/competition \
+	mentorship=services/mentorship/cmd/mentorship \
+	honour=services/honour/cmd/honour \
+	graphql=graphql/cmd/graphql \
+	eventstore=pkg/cmd/eventstore \
+	craftledger=services/craftledger/cmd/craftledger
+
+STATICCHECK_VERSION := v0.8.2
+
+# make bench: which benchmarks, for how long, and where the raw figures go.
+BENCH     ?= .
+BENCHTIME ?= 2s
+BENCH_OUT ?= $(CURDIR)/bench.out
 
 .DEFAULT_GOAL := help
 
@@ -34,7 +53,7 @@ run: build ## start the all-in-one craftledger on ./data with demo data (DATA=di
 	$(BIN)/craftledger --data $(DATA) --demo
 
 .PHONY: test
-test: ## run every unit, contract, integration and end-to-end test
+test: ## run every unit, contract, integration and end-to-end test of every go.work module
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 .PHONY: test-short
@@ -45,9 +64,17 @@ test-short: ## the fast tests only (skips crash, browser and long suites)
 test-e2e: build ## end-to-end tests only (real binaries, HTTP, browser)
 	$(GO) test -count=1 -run 'E2E' $(PKGS)
 
+.PHONY: deps
+deps: ## install what the browser tests need (Debian's chromium; root or instructions)
+	scripts/ensure-chromium.sh
+
 .PHONY: bench
-bench: ## run the benchmarks and write docs/benchmarks.md figures
-	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+bench: ## run the benchmarks (BENCH=regex BENCHTIME=2s) and write the figures to bench.out
+	@{ echo "# make bench $$(date -u +%Y-%m-%dT%H:%M:%SZ)"; \
+	   echo "# $$($(GO) version); $$(nproc) CPUs: $$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"; \
+	   echo "# go test -run '^\$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem"; } > $(BENCH_OUT)
+	set -o pipefail; $(GO) test -count=1 -timeout 60m -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS) 2>&1 | tee -a $(BENCH_OUT)
+	@echo "figures written to $(BENCH_OUT); report them in docs/benchmarks.md with the command and the machine"
 
 .PHONY: fmt
 fmt: ## format all Go code
@@ -60,6 +87,12 @@ lint: ## gofmt check, go vet, staticcheck (pinned) and the pure-domain import ru
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 	$(GO) test -count=1 -run TestPureDomain ./events/...
 
+.PHONY: images
+images: ## build the container images with docker (IMAGE_PREFIX, IMAGE_TAG)
+	@for i in $(IMAGES); do name=$${i%%=*}; cmd=$${i#*=}; \
+	  echo "docker build -t $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) --build-arg CMD=$$cmd"; \
+	  docker build -f deploy/docker/Dockerfile --build-arg CMD=$$cmd -t $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) . || exit 1; done
+
 .PHONY: clean
-clean: ## remove bin/ (keeps ./data)
-	rm -rf $(BIN)
+clean: ## remove bin/ and bench.out (keeps ./data)
+	rm -rf $(BIN) $(BENCH_OUT)
