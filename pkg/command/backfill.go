@@ -1,0 +1,268 @@
+package command
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// Record is one data line of a bulk file.
+type Record struct {
+	// Line is the 1-based line number in the file (for CSV the header is line 1).
+	Line int
+	// Raw is the line's bytes for JSON Lines; nil for CSV.
+	Raw []byte
+	// Fields maps the CSV header's column names to the line's values; nil for JSON Lines.
+	Fields map[string]string
+}
+
+// Job is what a service makes of one record: the command to run.
+type Job struct {
+	// Shard orders the work: jobs of one shard run one at a time in file
+	// order (use the target stream, so a worker's history keeps its order).
+	Shard string
+	// Key is the line's idempotency key; empty means a key derived from the
+	// line's content, so re-importing the same file writes nothing new.
+	Key string
+	// Run executes the command with the line's key.
+	Run func(ctx context.Context, key string) (Result, error)
+}
+
+// PrepareFunc decodes and validates one record into a Job, or returns a
+// business error (errs.InvalidArgument with the field named) for that line.
+type PrepareFunc func(Record) (Job, error)
+
+// LineResult is the outcome of one line.
+type LineResult struct {
+	Line     int                  `json:"line"`
+	OK       bool                 `json:"ok"`
+	Code     string               `json:"code,omitempty"`
+	Message  string               `json:"message,omitempty"`
+	Stream   string               `json:"stream,omitempty"`
+	Revision *uint64              `json:"revision,omitempty"`
+	Position *eventstore.Position `json:"position,omitempty"`
+	Replayed bool                 `json:"replayed,omitempty"`
+}
+
+// Summary counts a run's lines. Progress callbacks receive it too.
+type Summary struct {
+	Lines    int   `json:"lines"`
+	OK       int   `json:"ok"`
+	Failed   int   `json:"failed"`
+	Replayed int   `json:"replayed"`
+	Millis   int64 `json:"millis"`
+}
+
+// Backfill runs bulk files through commands. The zero value is usable.
+type Backfill struct {
+	// Workers is the number of concurrent commands; 0 = 16.
+	Workers int
+	// Progress, when set, is called every ProgressEvery finished lines and
+	// once at the end, never concurrently.
+	Progress      func(Summary)
+	ProgressEvery int // 0 = 1000
+	// MaxLineBytes rejects longer lines (per line); 0 = 1 MiB.
+	MaxLineBytes int
+}
+
+type run struct {
+	b       Backfill
+	prepare PrepareFunc
+	emit    func(LineResult)
+	start   time.Time
+
+	mu  sync.Mutex
+	sum Summary
+
+	queues []chan item
+	wg     sync.WaitGroup
+}
+
+type item struct {
+	line int
+	job  Job
+}
+
+func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(LineResult)) *run {
+	if b.Workers <= 0 {
+		b.Workers = 16
+	}
+	if b.ProgressEvery <= 0 {
+		b.ProgressEvery = 1000
+	}
+	if b.MaxLineBytes <= 0 {
+		b.MaxLineBytes = 1 << 20
+	}
+	if emit == nil {
+		emit = func(LineResult) {}
+	}
+	r := &run{b: b, prepare: prepare, emit: emit, start: time.Now()}
+	r.queues = make([]chan item, b.Workers)
+	for i := range r.queues {
+		q := make(chan item, 64)
+		r.queues[i] = q
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for it := range q {
+				if ctx.Err() != nil {
+					r.finish(LineResult{Line: it.line, Code: errs.Code(errs.Unavailable), Message: "cancelled: " + ctx.Err().Error()})
+					continue
+				}
+				res, err := it.job.Run(ctx, it.job.Key)
+				if err != nil {
+					r.finish(failure(it.line, err))
+					continue
+				}
+				rev, pos := res.Revision, res.Position
+				r.finish(LineResult{Line: it.line, OK: true, Stream: res.Stream, Revision: &rev, Position: &pos, Replayed: res.Replayed})
+			}
+		}()
+	}
+	return r
+}
+
+func failure(line int, err error) LineResult {
+	return LineResult{Line: line, Code: errs.Code(err), Message: err.Error()}
+}
+
+func (r *run) finish(lr LineResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Lines++
+	if lr.OK {
+		r.sum.OK++
+		if lr.Replayed {
+			r.sum.Replayed++
+		}
+	} else {
+		r.sum.Failed++
+	}
+	r.emit(lr)
+	if r.b.Progress != nil && r.sum.Lines%r.b.ProgressEvery == 0 {
+		s := r.sum
+		s.Millis = time.Since(r.start).Milliseconds()
+		r.b.Progress(s)
+	}
+}
+
+func (r *run) submit(rec Record, keySource []byte) {
+	job, err := r.prepare(rec)
+	if err != nil {
+		r.finish(failure(rec.Line, err))
+		return
+	}
+	if job.Run == nil {
+		r.finish(failure(rec.Line, errs.E(errs.Internal, "line %d: no command", rec.Line)))
+		return
+	}
+	if job.Key == "" {
+		sum := sha256.Sum256(keySource)
+		job.Key = "line:" + hex.EncodeToString(sum[:16])
+	}
+	h := fnv.New32a()
+	h.Write([]byte(job.Shard))
+	r.queues[int(h.Sum32()%uint32(len(r.queues)))] <- item{line: rec.Line, job: job}
+}
+
+func (r *run) end(readErr error) (Summary, error) {
+	for _, q := range r.queues {
+		close(q)
+	}
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Millis = time.Since(r.start).Milliseconds()
+	if r.b.Progress != nil {
+		r.b.Progress(r.sum)
+	}
+	return r.sum, readErr
+}
+
+// JSONLines runs every non-blank line of r (one JSON object per line)
+// through prepare and its job, calling emit (serially, in completion order)
+// with each line's result. It returns the summary; an error only when the
+// input itself could not be read.
+func (b Backfill) JSONLines(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
+	r := b.start(ctx, prepare, emit)
+	br := bufio.NewReaderSize(in, 64<<10)
+	var readErr error
+	for line := 1; ctx.Err() == nil; line++ {
+		raw, err := br.ReadBytes('\n')
+		if len(raw) > 0 {
+			raw = bytes.TrimSpace(raw)
+			switch {
+			case len(raw) == 0:
+			case len(raw) > r.b.MaxLineBytes:
+				r.finish(failure(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes)))
+			default:
+				r.submit(Record{Line: line, Raw: raw}, raw)
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = fmt.Errorf("read line %d: %w", line, err)
+			}
+			break
+		}
+	}
+	return r.end(readErr)
+}
+
+// CSV runs every data line of r (RFC 4180, first line the header naming the
+// columns) through prepare and its job, like JSONLines. A line with the
+// wrong number of fields is that line's error; the run goes on.
+func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
+	r := b.start(ctx, prepare, emit)
+	cr := csv.NewReader(in)
+	cr.ReuseRecord = false
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return r.end(nil)
+		}
+		return r.end(errs.E(errs.InvalidArgument, "csv header: %v", err))
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+	}
+	for ctx.Err() == nil {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				r.finish(failure(pe.StartLine, errs.E(errs.InvalidArgument, "line %d: %v", pe.StartLine, pe.Err)))
+				continue
+			}
+			return r.end(fmt.Errorf("read csv: %w", err))
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(header) {
+			r.finish(failure(line, errs.E(errs.InvalidArgument, "line %d: %d fields, header has %d", line, len(rec), len(header))))
+			continue
+		}
+		fields := make(map[string]string, len(header))
+		for i, h := range header {
+			fields[h] = strings.TrimSpace(rec[i])
+		}
+		r.submit(Record{Line: line, Fields: fields}, []byte(strings.Join(rec, "\x1f")))
+	}
+	return r.end(nil)
+}

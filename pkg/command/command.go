@@ -1,0 +1,351 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// Meta is who asked for a command and why: it becomes the metadata of every
+// event the command appends.
+type Meta struct {
+	// IdempotencyKey, when set, makes the command's event ids deterministic
+	// (EventID) so a repeated command is a no-op returning the first result.
+	IdempotencyKey string
+	// Issuer is the organisation (academy, enterprise, union) on whose
+	// authority the fact is recorded; Actor is the acting user.
+	Issuer string
+	Actor  string
+	// CorrelationID and CausationID follow KurrentDB's $correlationId /
+	// $causationId convention. When empty, CorrelationID defaults to
+	// CausationID, and CausationID to the idempotency key or the first event id.
+	CorrelationID string
+	CausationID   string
+}
+
+// Event is a new event decided by a command.
+type Event struct {
+	Type string
+	// Data is marshalled to JSON; []byte and json.RawMessage are used as is.
+	Data any
+	// OccurredAt is when it happened in the world; zero means the handler's
+	// clock (now). Back-filled records carry their historical date.
+	OccurredAt time.Time
+	// ID overrides the event id; normally left empty (derived from the key).
+	ID string
+}
+
+// History is a stream as loaded before deciding.
+type History struct {
+	Stream string
+	// Exists is false when the stream has no events yet (Events is empty).
+	Exists bool
+	Events []eventstore.RecordedEvent
+}
+
+// Revision is the revision of the last event; meaningful only when Exists.
+func (h History) Revision() uint64 {
+	if len(h.Events) == 0 {
+		return 0
+	}
+	return h.Events[len(h.Events)-1].Revision
+}
+
+// DecideFunc turns a stream's history into the command's new events, or a
+// business error (errs.InvalidArgument, errs.NotFound, errs.FailedPrecondition,
+// errs.PermissionDenied...). It must not write anything: it may run several
+// times when the command is retried after a conflict. Returning no events
+// means there is nothing to do; the current revision is returned.
+type DecideFunc func(ctx context.Context, h History) ([]Event, error)
+
+// Command is one write to one stream.
+type Command struct {
+	// Name labels the command in errors ("register craftsman").
+	Name   string
+	Stream string
+	Meta   Meta
+	Decide DecideFunc
+	// RetryOnConflict re-reads and re-decides when a concurrent append won
+	// the race (up to the handler's MaxRetries). Commands whose decision
+	// may not be silently re-evaluated (a create that must be first) leave
+	// it false; a keyed duplicate is still recognised either way.
+	RetryOnConflict bool
+}
+
+// Result says where a command's events landed: enough for read-your-writes.
+type Result struct {
+	Stream string `json:"stream"`
+	// Revision is the stream revision of the last event the command wrote
+	// (or of the stream's last event when it had nothing to write).
+	Revision uint64 `json:"revision"`
+	// Position is the $all position (commit/prepare) of that event.
+	Position eventstore.Position `json:"position"`
+	EventIDs []string            `json:"eventIds"`
+	// Replayed is true when the idempotency key had already been used and
+	// nothing was written this time.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Chain computes tamper-evidence hashes: the hash of an event from the
+// previous event's hash in its stream ("" for the first), its type, data and
+// metadata (with prevHash set and hash empty).
+type Chain func(prevHash, eventType string, data, metadata []byte) string
+
+// Options configure a Handler.
+type Options struct {
+	// Clock is the time source for occurredAt defaults; nil = time.Now.
+	Clock func() time.Time
+	// MaxRetries bounds the re-decide loop after a conflict; 0 = 5.
+	MaxRetries int
+	// Chain, when set, fills prevHash/hash in every event's metadata.
+	Chain Chain
+}
+
+// Handler runs commands against a store. It is safe for concurrent use.
+type Handler struct {
+	store   eventstore.Store
+	clock   func() time.Time
+	retries int
+	chain   Chain
+}
+
+// New returns a Handler over store.
+func New(store eventstore.Store, opts Options) *Handler {
+	h := &Handler{store: store, clock: opts.Clock, retries: opts.MaxRetries, chain: opts.Chain}
+	if h.clock == nil {
+		h.clock = time.Now
+	}
+	if h.retries <= 0 {
+		h.retries = 5
+	}
+	return h
+}
+
+// Store is the handler's store, for decide functions that read other streams.
+func (h *Handler) Store() eventstore.Store { return h.store }
+
+// Now is the handler's clock.
+func (h *Handler) Now() time.Time { return h.clock() }
+
+// Load reads a whole stream; a missing stream is an empty History, not an error.
+func Load(ctx context.Context, store eventstore.Store, stream string) (History, error) {
+	evs, err := store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+	if err != nil {
+		if errors.Is(err, errs.NotFound) {
+			return History{Stream: stream}, nil
+		}
+		return History{}, fmt.Errorf("read %s: %w", stream, err)
+	}
+	return History{Stream: stream, Exists: len(evs) > 0, Events: evs}, nil
+}
+
+// Execute runs c: load, detect a replayed key, decide, append, retry.
+func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
+	if c.Stream == "" {
+		return Result{}, errs.E(errs.InvalidArgument, "%s: no stream", c.Name)
+	}
+	if c.Decide == nil {
+		return Result{}, errs.E(errs.Internal, "%s: no decide function", c.Name)
+	}
+	decide := true
+	for attempt := 0; ; attempt++ {
+		hist, err := Load(ctx, h.store, c.Stream)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if c.Meta.IdempotencyKey != "" {
+			if res, ok := replayed(hist, c.Meta.IdempotencyKey); ok {
+				return res, nil
+			}
+		}
+		if !decide {
+			return Result{}, errs.E(errs.Conflict, "%s: %s changed concurrently; retry", c.Name, c.Stream)
+		}
+		evs, err := c.Decide(ctx, hist)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(evs) == 0 {
+			if !hist.Exists {
+				return Result{Stream: c.Stream}, nil
+			}
+			last := hist.Events[len(hist.Events)-1]
+			return Result{Stream: c.Stream, Revision: last.Revision, Position: last.Position, EventIDs: []string{}}, nil
+		}
+		data, ids, err := h.prepare(c, hist, evs)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		exp := eventstore.NoStream()
+		if hist.Exists {
+			exp = eventstore.At(hist.Revision())
+		}
+		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
+		if err == nil {
+			return Result{Stream: c.Stream, Revision: ar.NextRevision, Position: ar.Position, EventIDs: ids}, nil
+		}
+		if !errors.Is(err, errs.Conflict) {
+			return Result{}, fmt.Errorf("%s: append %s: %w", c.Name, c.Stream, err)
+		}
+		if attempt >= h.retries {
+			return Result{}, fmt.Errorf("%s: append %s after %d attempts: %w", c.Name, c.Stream, attempt+1, err)
+		}
+		// Lost a race: reload. With a key, the winner may have been our own
+		// twin; without retry permission we only look for that.
+		if !c.RetryOnConflict {
+			if c.Meta.IdempotencyKey == "" {
+				return Result{}, fmt.Errorf("%s: append %s: %w", c.Name, c.Stream, err)
+			}
+			decide = false
+		}
+	}
+}
+
+// replayed finds the events a keyed command already wrote to hist.
+func replayed(hist History, key string) (Result, bool) {
+	if !hist.Exists {
+		return Result{}, false
+	}
+	first := EventID(hist.Stream, key, 0)
+	idx := -1
+	for i := range hist.Events {
+		if hist.Events[i].ID == first {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return Result{}, false
+	}
+	res := Result{Stream: hist.Stream, Replayed: true}
+	for n := 0; idx+n < len(hist.Events); n++ {
+		e := hist.Events[idx+n]
+		if e.ID != EventID(hist.Stream, key, n) {
+			break
+		}
+		res.EventIDs = append(res.EventIDs, e.ID)
+		res.Revision, res.Position = e.Revision, e.Position
+	}
+	return res, true
+}
+
+// metadata is the JSON metadata every craftledger event carries.
+type metadata struct {
+	OccurredAt     time.Time `json:"occurredAt"`
+	Issuer         string    `json:"issuer,omitempty"`
+	Actor          string    `json:"actor,omitempty"`
+	CorrelationID  string    `json:"$correlationId,omitempty"`
+	CausationID    string    `json:"$causationId,omitempty"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	PrevHash       *string   `json:"prevHash,omitempty"`
+	Hash           string    `json:"hash,omitempty"`
+}
+
+// Metadata is the decoded form of an event's metadata, for readers.
+type Metadata struct {
+	OccurredAt     time.Time `json:"occurredAt"`
+	Issuer         string    `json:"issuer,omitempty"`
+	Actor          string    `json:"actor,omitempty"`
+	CorrelationID  string    `json:"$correlationId,omitempty"`
+	CausationID    string    `json:"$causationId,omitempty"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	PrevHash       string    `json:"prevHash,omitempty"`
+	Hash           string    `json:"hash,omitempty"`
+}
+
+// DecodeMetadata decodes a recorded event's metadata.
+func DecodeMetadata(b []byte) (Metadata, error) {
+	var m Metadata
+	if len(b) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, errs.E(errs.Internal, "decode metadata: %v", err)
+	}
+	return m, nil
+}
+
+func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.EventData, []string, error) {
+	out := make([]eventstore.EventData, len(evs))
+	ids := make([]string, len(evs))
+	now := h.clock().UTC()
+	prev := ""
+	if h.chain != nil && hist.Exists {
+		m, err := DecodeMetadata(hist.Events[len(hist.Events)-1].Metadata)
+		if err != nil {
+			return nil, nil, err
+		}
+		prev = m.Hash
+	}
+	for i, e := range evs {
+		if e.Type == "" {
+			return nil, nil, errs.E(errs.Internal, "event %d has no type", i)
+		}
+		id := e.ID
+		switch {
+		case id != "":
+		case c.Meta.IdempotencyKey != "":
+			id = EventID(c.Stream, c.Meta.IdempotencyKey, i)
+		default:
+			id = NewID()
+		}
+		ids[i] = id
+		var data []byte
+		switch d := e.Data.(type) {
+		case []byte:
+			data = d
+		case json.RawMessage:
+			data = d
+		default:
+			b, err := json.Marshal(d)
+			if err != nil {
+				return nil, nil, errs.E(errs.Internal, "encode %s: %v", e.Type, err)
+			}
+			data = b
+		}
+		m := metadata{
+			OccurredAt:     e.OccurredAt.UTC(),
+			Issuer:         c.Meta.Issuer,
+			Actor:          c.Meta.Actor,
+			CausationID:    c.Meta.CausationID,
+			CorrelationID:  c.Meta.CorrelationID,
+			IdempotencyKey: c.Meta.IdempotencyKey,
+		}
+		if e.OccurredAt.IsZero() {
+			m.OccurredAt = now
+		}
+		if m.CausationID == "" {
+			m.CausationID = c.Meta.IdempotencyKey
+			if m.CausationID == "" {
+				m.CausationID = ids[0]
+			}
+		}
+		if m.CorrelationID == "" {
+			m.CorrelationID = m.CausationID
+		}
+		var meta []byte
+		var err error
+		if h.chain != nil {
+			p := prev
+			m.PrevHash = &p
+			meta, err = json.Marshal(m)
+			if err == nil {
+				m.Hash = h.chain(prev, e.Type, data, meta)
+				prev = m.Hash
+				meta, err = json.Marshal(m)
+			}
+		} else {
+			meta, err = json.Marshal(m)
+		}
+		if err != nil {
+			return nil, nil, errs.E(errs.Internal, "encode metadata: %v", err)
+		}
+		out[i] = eventstore.EventData{ID: id, Type: e.Type, ContentType: "application/json", Data: data, Metadata: meta}
+	}
+	return out, ids, nil
+}
