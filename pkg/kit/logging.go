@@ -1,0 +1,62 @@
+package kit
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// LoggingMiddleware is a go-kit endpoint middleware logging one line per
+// call of endpoint name: Debug on success, Info for business rejections
+// (errs.IsBusiness), Error for infrastructure failures.
+func LoggingMiddleware(logger *slog.Logger, name string) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req any) (resp any, err error) {
+			defer func(begin time.Time) {
+				logResult(ctx, logger, "endpoint", name, time.Since(begin), err)
+			}(time.Now())
+			return next(ctx, req)
+		}
+	}
+}
+
+func logResult(ctx context.Context, logger *slog.Logger, what, name string, took time.Duration, err error) {
+	switch {
+	case err == nil:
+		logger.DebugContext(ctx, "request", what, name, "took", took)
+	case errs.IsBusiness(err):
+		logger.InfoContext(ctx, "request rejected", what, name, "took", took, "code", errs.Code(err), "err", err)
+	default:
+		logger.ErrorContext(ctx, "request failed", what, name, "took", took, "code", errs.Code(err), "err", err)
+	}
+}
+
+// AccessLog logs one line per HTTP request: method, path, status, duration
+// (Info for 5xx-free answers at Debug level, Warn for 5xx).
+func AccessLog(logger *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		begin := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		logger.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "took", time.Since(begin))
+	})
+}
+
+// ErrorHandler adapts slog to go-kit's transport.ErrorHandler
+// (httptransport.ServerErrorHandler): it logs transport-level errors.
+type ErrorHandler struct{ Logger *slog.Logger }
+
+// Handle logs err like LoggingMiddleware does.
+func (h ErrorHandler) Handle(ctx context.Context, err error) {
+	logResult(ctx, h.Logger, "transport", "http", 0, err)
+}

@@ -1,0 +1,144 @@
+package kit
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// Metrics holds one server's Prometheus registry (no global registry) with
+// the request metrics every server exposes:
+//
+//	craftledger_requests_total{service,endpoint,code}            counter
+//	craftledger_request_duration_seconds{service,endpoint,code}  histogram
+//
+// code is "OK" or the errs.Code of the failure. Go runtime and process
+// collectors are registered too. Servers add their own collectors with
+// Registry().MustRegister.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics creates the registry for service (the "service" label).
+func NewMetrics(service string) *Metrics {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"service": service}
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "craftledger", Name: "requests_total",
+			Help:        "Requests handled, by endpoint and outcome code.",
+			ConstLabels: labels,
+		}, []string{"endpoint", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "craftledger", Name: "request_duration_seconds",
+			Help:        "Request latency, by endpoint and outcome code.",
+			ConstLabels: labels,
+			Buckets:     []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"endpoint", "code"}),
+	}
+	reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry is the server's registry, for extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition format (/metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Observe records one request of endpoint name that took d and ended in
+// err (nil for success).
+func (m *Metrics) Observe(name string, d time.Duration, err error) {
+	code := "OK"
+	if err != nil {
+		code = errs.Code(err)
+	}
+	m.requests.WithLabelValues(name, code).Inc()
+	m.latency.WithLabelValues(name, code).Observe(d.Seconds())
+}
+
+// Endpoint is go-kit's instrumenting middleware for endpoint name.
+func (m *Metrics) Endpoint(name string) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req any) (resp any, err error) {
+			defer func(begin time.Time) { m.Observe(name, time.Since(begin), err) }(time.Now())
+			return next(ctx, req)
+		}
+	}
+}
+
+// HTTP instruments a plain handler (e.g. GraphQL) as endpoint name; the
+// outcome code is derived from the response status.
+func (m *Metrics) HTTP(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		begin := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		code := "OK"
+		if sw.status >= 400 {
+			code = statusCode(sw.status)
+		}
+		m.requests.WithLabelValues(name, code).Inc()
+		m.latency.WithLabelValues(name, code).Observe(time.Since(begin).Seconds())
+	})
+}
+
+// statusCode maps an HTTP status back to the errs code it stands for.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return errs.InvalidArgument.Error()
+	case http.StatusUnauthorized:
+		return errs.Unauthenticated.Error()
+	case http.StatusForbidden:
+		return errs.PermissionDenied.Error()
+	case http.StatusNotFound:
+		return errs.NotFound.Error()
+	case http.StatusConflict:
+		return errs.Conflict.Error()
+	case http.StatusUnprocessableEntity:
+		return errs.FailedPrecondition.Error()
+	case http.StatusTooManyRequests:
+		return errs.ResourceExhausted.Error()
+	case http.StatusServiceUnavailable:
+		return errs.Unavailable.Error()
+	case http.StatusGatewayTimeout:
+		return errs.DeadlineExceeded.Error()
+	}
+	return errs.Internal.Error()
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Flush).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
