@@ -1,0 +1,83 @@
+package events
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// TypeEventCorrected is the event type of a correction.
+const TypeEventCorrected = "EventCorrected.v1"
+
+// EventCorrected supersedes an earlier event of the same stream. Both stay
+// in the history. With a Replacement the corrected fact replaces the
+// original; without one the original is retracted. Correcting a correction
+// (without a replacement) reverses it: the original applies again.
+type EventCorrected struct {
+	CraftsmanID       string       `json:"craftsmanId,omitempty"`
+	SupersedesEventID string       `json:"supersedesEventId"`
+	Reason            string       `json:"reason"`
+	Replacement       *Replacement `json:"replacement,omitempty"`
+}
+
+// Replacement is the corrected event: its type, its data and, when the
+// date was wrong, its corrected occurredAt. Payload is the decoded data,
+// filled by Registry.Decode or NewReplacement.
+type Replacement struct {
+	Type       string          `json:"type"`
+	Data       json.RawMessage `json:"data"`
+	OccurredAt *time.Time      `json:"occurredAt,omitempty"`
+	Payload    Payload         `json:"-"`
+}
+
+// NewReplacement builds a replacement from a payload.
+func NewReplacement(p Payload, occurredAt *time.Time) (*Replacement, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Replacement{Type: p.EventType(), Data: data, OccurredAt: occurredAt, Payload: p}, nil
+}
+
+func (EventCorrected) EventType() string { return TypeEventCorrected }
+
+func (e EventCorrected) Validate() error {
+	if err := first(required("supersedesEventId", e.SupersedesEventID), required("reason", e.Reason)); err != nil {
+		return err
+	}
+	if e.CraftsmanID != "" {
+		if err := ValidID("craftsmanId", e.CraftsmanID); err != nil {
+			return err
+		}
+	}
+	if r := e.Replacement; r != nil {
+		if r.Type == TypeEventCorrected {
+			return fieldErr("replacement.type", "a correction cannot be replaced by a correction")
+		}
+		if r.Payload == nil {
+			return fieldErr("replacement.data", "is not decoded (decode with Registry.Decode or build with NewReplacement)")
+		}
+		if r.Payload.EventType() != CurrentType(r.Type) {
+			return fieldErr("replacement.type", "%s does not match its data (%s)", r.Type, r.Payload.EventType())
+		}
+		if err := r.Payload.Validate(); err != nil {
+			return Prefix("replacement.data", err)
+		}
+		if r.OccurredAt != nil && r.OccurredAt.IsZero() {
+			return fieldErr("replacement.occurredAt", "is zero")
+		}
+	}
+	return nil
+}
+
+// ValidateAt checks the replacement's own dates against now.
+func (e EventCorrected) ValidateAt(now time.Time) error {
+	if r := e.Replacement; r != nil {
+		if r.OccurredAt != nil && r.OccurredAt.After(now.Add(FutureSkew)) {
+			return fieldErr("replacement.occurredAt", "is in the future")
+		}
+		if d, ok := r.Payload.(Datable); ok {
+			return Prefix("replacement.data", d.ValidateAt(now))
+		}
+	}
+	return nil
+}
