@@ -17,10 +17,10 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files (testdata/, docs/events.md)")
 
 func lvl(l ev.Level) *ev.Level { return &l }
-func f64(f float64) *float64    { return &f }
+func f64(f float64) *float64   { return &f }
 
 var (
-	welder     = ev.Trade{Code: "6-18-02-04", Name: "焊工"}
+	welder      = ev.Trade{Code: "6-18-02-04", Name: "焊工"}
 	electrician = ev.Trade{Code: "6-31-01-03", Name: "电工"}
 )
 
