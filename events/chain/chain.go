@@ -1,0 +1,171 @@
+// Package chain makes each stream of the ledger tamper-evident: every
+// event's metadata carries the hash of the previous event of its stream
+// (prevHash) and its own hash over that previous hash, its type, its data
+// and its metadata without the hash. Verify replays a stream and reports
+// the first place where the chain breaks: a changed byte, a dropped,
+// inserted or reordered event.
+package chain
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+// Prefix starts every hash; the algorithm is named so it can change.
+const Prefix = "sha256:"
+
+const domain = "craftledger/chain/v1"
+
+// Hash computes the chained hash of an event: SHA-256 over a domain tag,
+// prev, the type, the data and the canonical metadata without its hash,
+// each length-prefixed. m.PrevHash must already be prev.
+func Hash(prev, typ string, data []byte, m events.Metadata) (string, error) {
+	m.Hash = ""
+	meta, err := events.EncodeMetadata(m)
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", typ, err)
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(domain), []byte(prev), []byte(typ), data, meta} {
+		writeLen(h, part)
+	}
+	return Prefix + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func writeLen(h hash.Hash, b []byte) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+	h.Write(n[:])
+	h.Write(b)
+}
+
+// Seal sets m.PrevHash to prev (the hash of the stream's last event, "" for
+// its first event) and m.Hash, and returns the sealed metadata with its
+// canonical bytes to append.
+func Seal(prev, typ string, data []byte, m events.Metadata) (events.Metadata, []byte, error) {
+	m.PrevHash = prev
+	h, err := Hash(prev, typ, data, m)
+	if err != nil {
+		return m, nil, err
+	}
+	m.Hash = h
+	meta, err := events.EncodeMetadata(m)
+	if err != nil {
+		return m, nil, fmt.Errorf("seal %s: %w", typ, err)
+	}
+	return m, meta, nil
+}
+
+// SealAll seals a batch appended after an event with hash prev; it returns
+// the metadata bytes of each event and the hash of the last.
+func SealAll(prev string, types []string, data [][]byte, metas []events.Metadata) ([][]byte, string, error) {
+	if len(types) != len(data) || len(types) != len(metas) {
+		return nil, "", fmt.Errorf("seal batch: %d types, %d data, %d metadata", len(types), len(data), len(metas))
+	}
+	out := make([][]byte, len(types))
+	for i := range types {
+		m, b, err := Seal(prev, types[i], data[i], metas[i])
+		if err != nil {
+			return nil, "", err
+		}
+		out[i], prev = b, m.Hash
+	}
+	return out, prev, nil
+}
+
+// Break is where a chain stops holding.
+type Break struct {
+	Index    int    `json:"index"` // position in the verified slice
+	Stream   string `json:"stream"`
+	Revision uint64 `json:"revision"`
+	EventID  string `json:"eventId,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func (b *Break) Error() string {
+	return fmt.Sprintf("chain broken at %s@%d (#%d): %s", b.Stream, b.Revision, b.Index, b.Reason)
+}
+
+// Options anchor a verification. PrevHash is the hash expected before the
+// first event (empty when the slice starts at revision 0); Head, when set,
+// is the hash the last event must have (a hash recorded elsewhere, which
+// catches a truncated tail).
+type Options struct {
+	PrevHash string
+	Head     string
+}
+
+// Verify checks a stream's events in order and returns the first break, or
+// nil when the chain holds. Revisions must be consecutive; each event's
+// prevHash must be the previous event's hash; each hash must recompute
+// from the stored bytes; the metadata must be in canonical form.
+func Verify(evs []events.Raw, opt Options) *Break {
+	prev := opt.PrevHash
+	for i, e := range evs {
+		brk := func(format string, args ...any) *Break {
+			return &Break{Index: i, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
+		}
+		if i == 0 && prev == "" && e.Revision != 0 {
+			return brk("first event is at revision %d but no previous hash was given", e.Revision)
+		}
+		if i > 0 {
+			if e.Stream != evs[i-1].Stream {
+				return brk("stream changes from %s", evs[i-1].Stream)
+			}
+			if e.Revision != evs[i-1].Revision+1 {
+				return brk("revision %d follows %d: an event is missing or out of order", e.Revision, evs[i-1].Revision)
+			}
+		}
+		var m events.Metadata
+		if err := json.Unmarshal(e.Metadata, &m); err != nil {
+			return brk("metadata is not valid JSON: %v", err)
+		}
+		if m.Hash == "" {
+			return brk("event is not sealed (no hash)")
+		}
+		if m.PrevHash != prev {
+			return brk("prevHash %s does not match the previous event's hash %s", short(m.PrevHash), short(prev))
+		}
+		canon, err := events.EncodeMetadata(m)
+		if err != nil {
+			return brk("metadata: %v", err)
+		}
+		if !bytes.Equal(canon, e.Metadata) {
+			return brk("metadata bytes are not in canonical form (altered)")
+		}
+		want, err := Hash(prev, e.Type, e.Data, m)
+		if err != nil {
+			return brk("%v", err)
+		}
+		if want != m.Hash {
+			return brk("hash %s does not match the content (%s)", short(m.Hash), short(want))
+		}
+		prev = m.Hash
+	}
+	if opt.Head != "" && prev != opt.Head {
+		if len(evs) == 0 {
+			return &Break{Index: 0, Reason: fmt.Sprintf("no events but head %s expected", short(opt.Head))}
+		}
+		last := evs[len(evs)-1]
+		return &Break{Index: len(evs) - 1, Stream: last.Stream, Revision: last.Revision, EventID: last.ID,
+			Reason: fmt.Sprintf("last hash %s is not the expected head %s: events are missing at the end", short(prev), short(opt.Head))}
+	}
+	return nil
+}
+
+func short(h string) string {
+	if h == "" {
+		return "(none)"
+	}
+	if len(h) > len(Prefix)+12 {
+		return h[:len(Prefix)+12] + "…"
+	}
+	return h
+}
