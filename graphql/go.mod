@@ -2,7 +2,11 @@ module github.com/craftledger/craftledger/graphql
 
 go 1.26.0
 
-require github.com/graphql-go/graphql v0.8.1
+require (
+	github.com/craftledger/craftledger/events v0.0.0
+	github.com/craftledger/craftledger/pkg v0.0.0
+	github.com/graphql-go/graphql v0.8.1
+)
 
 replace (
 	github.com/craftledger/craftledger/events => ../events

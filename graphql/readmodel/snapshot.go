@@ -1,0 +1,233 @@
+package readmodel
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// The snapshot file: magic, format version, projection name, checkpoint,
+// event count, then every event (length-prefixed fields), then a CRC-32C
+// of everything before it. Derived state is rebuilt from the events on
+// load: no network, no subscription, just decoding.
+const (
+	snapshotMagic   = "CLRM"
+	snapshotVersion = 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// WriteSnapshot writes the model to path atomically (temporary file, fsync,
+// rename), tagged with the projection name. It holds the read lock while it
+// writes, so the snapshot and its checkpoint agree.
+func (m *Memory) WriteSnapshot(path, projection string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	m.mu.RLock()
+	err = writeSnapshot(bw, projection, m.cp, m.hasCP, m.log.all)
+	m.mu.RUnlock()
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, h.Sum32()))
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, hasCP bool, all []eventstore.RecordedEvent) error {
+	var buf []byte
+	buf = append(buf, snapshotMagic...)
+	buf = binary.AppendUvarint(buf, snapshotVersion)
+	buf = appendString(buf, projection)
+	if hasCP {
+		buf = append(buf, 1)
+	} else {
+		buf = append(buf, 0)
+	}
+	buf = binary.AppendUvarint(buf, cp.Commit)
+	buf = binary.AppendUvarint(buf, cp.Prepare)
+	buf = binary.AppendUvarint(buf, uint64(len(all)))
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	for i := range all {
+		ev := &all[i]
+		buf = buf[:0]
+		buf = appendString(buf, ev.Stream)
+		buf = appendString(buf, ev.ID)
+		buf = appendString(buf, ev.Type)
+		buf = binary.AppendUvarint(buf, ev.Revision)
+		buf = binary.AppendUvarint(buf, ev.Position.Commit)
+		buf = binary.AppendUvarint(buf, ev.Position.Prepare)
+		buf = binary.AppendVarint(buf, ev.Created.UnixNano())
+		buf = appendBytes(buf, ev.Data)
+		buf = appendBytes(buf, ev.Metadata)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+// LoadSnapshot replaces the model's content with the snapshot at path. A
+// missing file is errs.NotFound (start from zero); a snapshot of another
+// projection name or a damaged file is errs.FailedPrecondition (rebuild).
+func (m *Memory) LoadSnapshot(path, projection string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return errs.E(errs.NotFound, "snapshot %s does not exist", path)
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	if len(data) < 4 {
+		return errs.E(errs.FailedPrecondition, "snapshot %s is truncated", path)
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return errs.E(errs.FailedPrecondition, "snapshot %s fails its checksum", path)
+	}
+	r := &reader{b: body}
+	if string(r.raw(len(snapshotMagic))) != snapshotMagic || r.uvarint() != snapshotVersion {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
+	}
+	if name := r.str(); name != projection {
+		return errs.E(errs.FailedPrecondition, "snapshot %s belongs to projection %q, not %q", path, name, projection)
+	}
+	hasCP := r.byte1() == 1
+	cp := eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(body)) {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+	}
+	fresh := &Memory{log: newRawLog(), dom: newDomain()}
+	fresh.log.all = make([]eventstore.RecordedEvent, 0, n)
+	// Data and metadata share the file's one buffer (one allocation, not
+	// millions); names and ids are copied.
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		ev := eventstore.RecordedEvent{
+			Stream: r.str(), ID: r.str(), Type: r.str(), Revision: r.uvarint(),
+			Position: eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()},
+		}
+		ev.Created = time.Unix(0, r.varint()).UTC()
+		ev.Data = r.bytes()
+		ev.Metadata = r.bytes()
+		fresh.log.add(ev)
+		fresh.dom.apply(&fresh.log.all[len(fresh.log.all)-1])
+	}
+	if r.err != nil {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data: %v", path, r.err)
+	}
+	fresh.dom.settle()
+	fresh.cp, fresh.hasCP = cp, hasCP
+	m.mu.Lock()
+	m.cp, m.hasCP, m.log, m.dom = fresh.cp, fresh.hasCP, fresh.log, fresh.dom
+	m.mu.Unlock()
+	return nil
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("unexpected end of data")
+
+func (r *reader) raw(n int) []byte {
+	if r.err != nil || n < 0 || n > len(r.b) {
+		r.err = errShort
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte1() byte {
+	b := r.raw(1)
+	if b == nil {
+		return 0
+	}
+	return b[0]
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = errShort
+		return nil
+	}
+	b := r.raw(int(n))
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

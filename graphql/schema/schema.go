@@ -1,0 +1,176 @@
+// Package schema is craftledger's GraphQL schema over the read models,
+// built by New from injected dependencies (no package-level schema, no
+// global state). Every resolver is explicit, reads the read model only,
+// checks its arguments with typed helpers and returns *Error values with a
+// stable extensions.code (pkg/errs). Authorization is per field: a worker
+// reads only their own record, HR and issuers the craftsmen linked to
+// their organisation, auditors and admins everything including the raw
+// audit history; a refused field is an error, never a silent empty answer.
+package schema
+
+import (
+	"context"
+	"time"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/craftledger/craftledger/graphql/projector"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// Waiter waits until the projection has applied a $all position.
+type Waiter interface {
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+}
+
+// Deps are what the schema reads.
+type Deps struct {
+	Model       readmodel.Reader        // required
+	Waiter      Waiter                  // required: read-your-writes
+	Status      func() projector.Status // optional: the projection field
+	MaxPageSize int                     // largest "first" (0 = 100)
+	MaxWait     time.Duration           // longest minPosition wait (0 = 5 s)
+	Now         func() time.Time        // clock (nil = time.Now)
+}
+
+type builder struct {
+	d  Deps
+	ct *connectionTypes
+}
+
+// New builds the schema.
+func New(d Deps) (graphql.Schema, error) {
+	if d.Model == nil || d.Waiter == nil {
+		return graphql.Schema{}, errs.E(errs.InvalidArgument, "schema: model and waiter are required")
+	}
+	if d.MaxPageSize <= 0 {
+		d.MaxPageSize = 100
+	}
+	if d.MaxWait <= 0 {
+		d.MaxWait = 5 * time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	b := &builder{d: d, ct: newConnectionTypes()}
+	fields := graphql.Fields{}
+	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields} {
+		add(fields)
+	}
+	return graphql.NewSchema(graphql.SchemaConfig{
+		Query: graphql.NewObject(graphql.ObjectConfig{
+			Name:        "Query",
+			Description: "craftledger's read API. Every view takes asOf (a date or RFC 3339 time: rebuilt from the events recorded by then) and minPosition (read-your-writes).",
+			Fields:      fields,
+		}),
+	})
+}
+
+// viewArgs are the arguments every top-level view takes.
+func viewArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
+	args := graphql.FieldConfigArgument{
+		"minPosition": {Type: graphql.String, Description: "Wait until the projection has applied this $all position (\"commit\" or \"commit/prepare\", from a command's answer); DEADLINE_EXCEEDED if it does not in time."},
+	}
+	for k, v := range extra {
+		args[k] = v
+	}
+	return args
+}
+
+// resolver wraps a top-level resolver: it honours minPosition and turns
+// every error into a coded *Error.
+func (b *builder) resolver(f func(p graphql.ResolveParams) (any, error)) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		if s, ok, err := argString(p, "minPosition"); err != nil {
+			return nil, Wrap(err)
+		} else if ok && s != "" {
+			pos, err := ParsePosition(s)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			ctx, cancel := context.WithTimeout(p.Context, b.d.MaxWait)
+			err = b.d.Waiter.WaitFor(ctx, pos)
+			cancel()
+			if err != nil {
+				return nil, Wrap(err)
+			}
+		}
+		v, err := f(p)
+		if err != nil {
+			return nil, Wrap(err)
+		}
+		return v, nil
+	}
+}
+
+// caller returns the verified claims or errs.Unauthenticated.
+func caller(ctx context.Context) (auth.Claims, error) {
+	if ctx == nil {
+		return auth.Claims{}, errs.E(errs.Unauthenticated, "no credentials: send Authorization: Bearer <token>")
+	}
+	return auth.Require(ctx)
+}
+
+func (b *builder) metaFields(f graphql.Fields) {
+	viewer := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Viewer",
+		Description: "The caller, as its token says.",
+		Fields: graphql.Fields{
+			"subject":        fieldOf(graphql.NewNonNull(graphql.String), "", func(c auth.Claims) any { return c.Subject }),
+			"role":           fieldOf(graphql.NewNonNull(graphql.String), "worker, hr, issuer, auditor or admin.", func(c auth.Claims) any { return string(c.Role) }),
+			"organisationId": fieldOf(graphql.String, "", func(c auth.Claims) any { return nilIfEmpty(c.OrgID) }),
+			"craftsmanId":    fieldOf(graphql.String, "", func(c auth.Claims) any { return nilIfEmpty(c.CraftsmanID) }),
+			"canAudit":       fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(c auth.Claims) any { return auth.CanAudit(c) }),
+		},
+	})
+	f["viewer"] = &graphql.Field{
+		Type:        graphql.NewNonNull(viewer),
+		Description: "Who the token says the caller is (UNAUTHENTICATED without one).",
+		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+			return caller(p.Context)
+		}),
+	}
+	proj := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Projection",
+		Description: "Progress of the projection feeding this API.",
+		Fields: graphql.Fields{
+			"position":      fieldOf(graphql.String, "Last $all position applied (commit/prepare).", func(s projector.Status) any { return positionOrNil(s.Position, s.HasPosition) }),
+			"caughtUp":      fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(s projector.Status) any { return s.CaughtUp }),
+			"eventsApplied": fieldOf(graphql.NewNonNull(graphql.Float), "Events applied since the server started.", func(s projector.Status) any { return float64(s.Applied) }),
+			"lastEventRecordedAt": fieldOf(graphql.DateTime, "", func(s projector.Status) any {
+				if s.LastEventTime.IsZero() {
+					return nil
+				}
+				return s.LastEventTime
+			}),
+		},
+	})
+	f["projection"] = &graphql.Field{
+		Type:        graphql.NewNonNull(proj),
+		Description: "Where the projection is in the log (public).",
+		Args:        viewArgs(nil),
+		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+			if b.d.Status == nil {
+				return projector.Status{}, nil
+			}
+			return b.d.Status(), nil
+		}),
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func positionOrNil(p eventstore.Position, ok bool) any {
+	if !ok {
+		return nil
+	}
+	return FormatPosition(p)
+}

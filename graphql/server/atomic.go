@@ -1,0 +1,5 @@
+package server
+
+import "sync/atomic"
+
+type atomicCounter = atomic.Uint64

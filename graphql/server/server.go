@@ -1,0 +1,483 @@
+// Package server serves craftledger's GraphQL API over HTTP and owns the
+// read side's moving parts: the in-memory read model, the projector that
+// feeds it and the schema over it.
+//
+// Routes (Handler):
+//
+//	POST /graphql   {"query", "variables", "operationName"}; JSON answer
+//	GET  /graphql   ?query=&variables=&operationName= (queries only); a
+//	                browser (Accept: text/html) without a query gets the explorer
+//	GET  /explorer  a small self-contained query explorer (no external URLs)
+//	GET  /healthz   liveness
+//	GET  /readyz    200 once the projection has caught up with the log
+//	GET  /metrics   Prometheus, including projection lag
+//	/               Config.Web when set (the web page), else 404
+//
+// Every request may carry "Authorization: Bearer <token>" (pkg/auth);
+// fields refuse anonymous or unauthorised callers with a coded error.
+// "X-Min-Position: <commit>[/<prepare>]" (or the minPosition argument of a
+// top-level field) waits until the projection has applied that $all
+// position — read-your-writes — or fails with DEADLINE_EXCEEDED.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/parser"
+	"github.com/graphql-go/graphql/language/source"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/craftledger/craftledger/graphql/projector"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/graphql/schema"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Limits are the guard rails. Zero values take the defaults in brackets.
+type Limits struct {
+	MaxDepth      int           // deepest selection [12]
+	MaxComplexity int           // fields × page sizes [20000]
+	MaxPageSize   int           // largest "first" [100]
+	Timeout       time.Duration // per request, including waiting for a position [10 s]
+	MinPosWait    time.Duration // longest read-your-writes wait [5 s]
+	MaxBodyBytes  int64         // request body [1 MiB]
+	CacheSize     int           // parsed and validated documents kept [1024]
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxDepth, 12)
+	def(&l.MaxComplexity, 20000)
+	def(&l.MaxPageSize, 100)
+	def(&l.CacheSize, 1024)
+	if l.Timeout <= 0 {
+		l.Timeout = 10 * time.Second
+	}
+	if l.MinPosWait <= 0 {
+		l.MinPosWait = 5 * time.Second
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 1 << 20
+	}
+	return l
+}
+
+// Config wires a Server.
+type Config struct {
+	Store eventstore.Store // required: the log the projector follows
+	Key   auth.Key         // required: verifies bearer tokens
+	// DataDir keeps the read model's snapshot (DataDir/readmodel.snap);
+	// "" disables snapshots.
+	DataDir       string
+	SnapshotEvery int // events between snapshots (0 = projector default)
+	Limits        Limits
+	Web           http.Handler // optional, served at "/"
+	Logger        *slog.Logger
+	Now           func() time.Time // clock (nil = time.Now)
+}
+
+// Server is the read side: model, projector, schema and HTTP handler.
+type Server struct {
+	cfg     Config
+	lim     Limits
+	log     *slog.Logger
+	model   *readmodel.Memory
+	proj    *projector.Projector
+	schema  graphql.Schema
+	metrics *kit.Metrics
+	cache   *docCache
+	handler http.Handler
+}
+
+// New builds the read side. It does not contact the store: call Run.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errs.E(errs.InvalidArgument, "graphql server: a store is required")
+	}
+	if len(cfg.Key) == 0 {
+		return nil, errs.E(errs.InvalidArgument, "graphql server: a token key is required")
+	}
+	s := &Server{cfg: cfg, lim: cfg.Limits.withDefaults(), log: cfg.Logger, model: readmodel.NewMemory()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cfg.Now == nil {
+		s.cfg.Now = time.Now
+	}
+	snap := ""
+	if cfg.DataDir != "" {
+		snap = filepath.Join(cfg.DataDir, "readmodel.snap")
+	}
+	var err error
+	s.proj, err = projector.New(projector.Config{
+		Store: cfg.Store, Model: s.model, SnapshotPath: snap, SnapshotEvery: cfg.SnapshotEvery,
+		Logger: s.log.With("actor", "projector"), Now: s.cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.schema, err = schema.New(schema.Deps{
+		Model: s.model, Waiter: s.proj, Status: s.proj.Status,
+		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("graphql schema: %w", err)
+	}
+	s.cache = newDocCache(s.lim.CacheSize)
+	s.metrics = kit.NewMetrics("graphql")
+	s.registerMetrics()
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Run follows the log until ctx ends (see projector.Run).
+func (s *Server) Run(ctx context.Context) error { return s.proj.Run(ctx) }
+
+// Handler is the HTTP handler with every route.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Projector is the projector feeding the model (status, WaitFor).
+func (s *Server) Projector() *projector.Projector { return s.proj }
+
+// Model is the in-memory read model.
+func (s *Server) Model() *readmodel.Memory { return s.model }
+
+// Schema is the executable schema.
+func (s *Server) Schema() graphql.Schema { return s.schema }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", kit.Healthz())
+	mux.Handle("GET /readyz", kit.Readyz(func(context.Context) error {
+		st := s.proj.Status()
+		switch {
+		case st.Err != nil:
+			return errs.E(errs.Unavailable, "projection stopped: %v", st.Err)
+		case !st.EverCaughtUp:
+			return errs.E(errs.Unavailable, "projection catching up (%d events applied)", st.Applied)
+		}
+		return nil
+	}, 0))
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("POST /graphql", s.serveGraphQL)
+	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("query") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			serveExplorer(w, r)
+			return
+		}
+		s.serveGraphQL(w, r)
+	})
+	mux.HandleFunc("GET /explorer", serveExplorer)
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	}
+	return mux
+}
+
+func (s *Server) registerMetrics() {
+	reg := s.metrics.Registry()
+	status := s.proj.Status
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "position",
+			Help: "Commit position of the last $all event or checkpoint applied.",
+		}, func() float64 { return float64(status().Position.Commit) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "events_applied_total",
+			Help: "Events applied since start.",
+		}, func() float64 { return float64(status().Applied) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "caught_up",
+			Help: "1 when the projection is live (caught up with the log), else 0.",
+		}, func() float64 {
+			if st := status(); st.CaughtUp && st.Err == nil {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "lag_seconds",
+			Help: "0 when caught up; otherwise the age of the last applied event's record time (how far behind the projection is).",
+		}, func() float64 {
+			st := status()
+			if st.CaughtUp || st.LastEventTime.IsZero() {
+				return 0
+			}
+			return s.cfg.Now().Sub(st.LastEventTime).Seconds()
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "drops_total",
+			Help: "Subscriptions dropped and resumed from the checkpoint.",
+		}, func() float64 { return float64(status().Drops) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "events",
+			Help: "Events held by the read model.",
+		}, func() float64 { return float64(s.model.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "craftledger", Subsystem: "graphql", Name: "document_cache_hits_total",
+			Help: "Requests answered with an already parsed and validated document.",
+		}, func() float64 { return float64(s.cache.hits.Load()) }),
+	)
+}
+
+// request is a GraphQL-over-HTTP request.
+type request struct {
+	Query         string         `json:"query"`
+	Variables     map[string]any `json:"variables"`
+	OperationName string         `json:"operationName"`
+}
+
+// response is the answer; Errors are in GraphQL's shape with extensions.code.
+type response struct {
+	Data   any                        `json:"data,omitempty"`
+	Errors []gqlerrors.FormattedError `json:"errors,omitempty"`
+}
+
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	start := s.cfg.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), s.lim.Timeout)
+	defer cancel()
+	status, res, err := s.execute(ctx, r)
+	if err != nil {
+		status = errs.HTTPStatus(err)
+		res = &response{Errors: []gqlerrors.FormattedError{formatError(err)}}
+	}
+	s.metrics.Observe("graphql", s.cfg.Now().Sub(start), err)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+func formatError(err error) gqlerrors.FormattedError {
+	e := schema.Wrap(err).(*schema.Error)
+	return gqlerrors.FormattedError{Message: e.Error(), Extensions: e.Extensions(), Locations: nil}
+}
+
+// execute runs one request; a non-nil error is a request-level failure.
+func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, error) {
+	req, err := s.decode(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if tok, ok := auth.BearerToken(r); ok {
+		c, err := auth.Verify(s.cfg.Key, tok)
+		if err != nil {
+			return 0, nil, err
+		}
+		ctx = auth.WithClaims(ctx, c)
+	} else if r.Header.Get("Authorization") != "" {
+		return 0, nil, errs.E(errs.Unauthenticated, "authorization header is not a bearer token")
+	}
+	doc, depth, err := s.document(req.Query)
+	if err != nil {
+		return 0, nil, err
+	}
+	if op := operationOf(doc, req.OperationName); op == nil {
+		return 0, nil, errs.E(errs.InvalidArgument, "no operation %q in the document", req.OperationName)
+	} else if r.Method == http.MethodGet && op.Operation != ast.OperationTypeQuery {
+		return 0, nil, errs.E(errs.InvalidArgument, "only queries may be sent with GET")
+	}
+	if depth > s.lim.MaxDepth {
+		return 0, nil, errs.E(errs.ResourceExhausted, "query depth %d exceeds the limit of %d", depth, s.lim.MaxDepth)
+	}
+	if c := measure(doc, req.OperationName, req.Variables, min(20, s.lim.MaxPageSize)).complexity; c > s.lim.MaxComplexity {
+		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity %d exceeds the limit of %d", c, s.lim.MaxComplexity)
+	}
+	if h := r.Header.Get("X-Min-Position"); h != "" {
+		pos, err := schema.ParsePosition(h)
+		if err != nil {
+			return 0, nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, s.lim.MinPosWait)
+		err = s.proj.WaitFor(wctx, pos)
+		cancel()
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	res := graphql.Execute(graphql.ExecuteParams{
+		Schema: s.schema, AST: doc, OperationName: req.OperationName, Args: req.Variables, Context: ctx,
+	})
+	if ctx.Err() != nil && res.Data == nil {
+		return 0, nil, errs.E(errs.DeadlineExceeded, "query took longer than %s", s.lim.Timeout)
+	}
+	out := &response{Data: res.Data, Errors: res.Errors}
+	for i, e := range out.Errors {
+		if e.Extensions == nil {
+			// Errors raised by graphql-go itself (coercion of variables,
+			// non-null violations) carry no code: they are the caller's.
+			code := errs.Code(errs.InvalidArgument)
+			if errors.Is(e.OriginalError(), context.DeadlineExceeded) {
+				code = errs.Code(errs.DeadlineExceeded)
+			}
+			out.Errors[i].Extensions = map[string]any{"code": code}
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+func operationOf(doc *ast.Document, name string) *ast.OperationDefinition {
+	var found *ast.OperationDefinition
+	n := 0
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			n++
+			if name == "" || (op.Name != nil && op.Name.Value == name) {
+				found = op
+			}
+		}
+	}
+	if name == "" && n > 1 {
+		return nil
+	}
+	return found
+}
+
+func (s *Server) decode(r *http.Request) (request, error) {
+	var req request
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
+		if v := q.Get("variables"); v != "" {
+			if err := json.Unmarshal([]byte(v), &req.Variables); err != nil {
+				return req, errs.E(errs.InvalidArgument, "variables: not a JSON object: %v", err)
+			}
+		}
+	} else {
+		ct := r.Header.Get("Content-Type")
+		if ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "application/graphql-response+json") {
+			return req, errs.E(errs.InvalidArgument, "content type %q: send application/json", ct)
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, s.lim.MaxBodyBytes))
+		dec.UseNumber()
+		if err := dec.Decode(&req); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return req, errs.E(errs.ResourceExhausted, "request body exceeds %d bytes", s.lim.MaxBodyBytes)
+			}
+			return req, errs.E(errs.InvalidArgument, "request body: %v", err)
+		}
+		req.Variables = numbersToGo(req.Variables)
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return req, errs.E(errs.InvalidArgument, "query is required")
+	}
+	return req, nil
+}
+
+// numbersToGo turns json.Number into int or float64 (graphql-go coerces
+// variables from Go values).
+func numbersToGo(m map[string]any) map[string]any {
+	var conv func(v any) any
+	conv = func(v any) any {
+		switch x := v.(type) {
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				return int(i)
+			}
+			f, _ := x.Float64()
+			return f
+		case map[string]any:
+			for k, e := range x {
+				x[k] = conv(e)
+			}
+			return x
+		case []any:
+			for i, e := range x {
+				x[i] = conv(e)
+			}
+			return x
+		}
+		return v
+	}
+	if m == nil {
+		return nil
+	}
+	return conv(m).(map[string]any)
+}
+
+// document parses and validates query once and caches the result.
+func (s *Server) document(query string) (*ast.Document, int, error) {
+	if d, ok := s.cache.get(query); ok {
+		return d.doc, d.depth, nil
+	}
+	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"})})
+	if err != nil {
+		return nil, 0, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
+	}
+	if v := graphql.ValidateDocument(&s.schema, doc, nil); !v.IsValid {
+		msgs := make([]string, 0, len(v.Errors))
+		for _, e := range v.Errors {
+			msgs = append(msgs, e.Message)
+		}
+		return nil, 0, errs.E(errs.InvalidArgument, "invalid query: %s", strings.Join(msgs, "; "))
+	}
+	depth := measure(doc, "", nil, 1).depth
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok && op.Name != nil {
+			depth = max(depth, measure(doc, op.Name.Value, nil, 1).depth)
+		}
+	}
+	s.cache.put(query, cachedDoc{doc: doc, depth: depth})
+	return doc, depth, nil
+}
+
+type cachedDoc struct {
+	doc   *ast.Document
+	depth int
+}
+
+// docCache keeps validated documents by their text. When full it forgets
+// an arbitrary entry (Go's map order): cheap, and a hot document is back
+// on its next request.
+type docCache struct {
+	mu   sync.RWMutex
+	max  int
+	m    map[string]cachedDoc
+	hits atomicCounter
+}
+
+func newDocCache(n int) *docCache { return &docCache{max: n, m: make(map[string]cachedDoc, n)} }
+
+func (c *docCache) get(q string) (cachedDoc, bool) {
+	c.mu.RLock()
+	d, ok := c.m[q]
+	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+	}
+	return d, ok
+}
+
+func (c *docCache) put(q string, d cachedDoc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[q] = d
+}
