@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -26,6 +28,9 @@ type Meta struct {
 	// CausationID, and CausationID to the idempotency key or the first event id.
 	CorrelationID string
 	CausationID   string
+	// Source says how the events enter the ledger: "api" (default),
+	// "import" (a back-filled record) or "system".
+	Source string
 }
 
 // Event is a new event decided by a command.
@@ -38,6 +43,8 @@ type Event struct {
 	OccurredAt time.Time
 	// ID overrides the event id; normally left empty (derived from the key).
 	ID string
+	// SchemaVersion overrides the version read from the type's ".vN" suffix.
+	SchemaVersion int
 }
 
 // History is a stream as loaded before deciding.
@@ -91,10 +98,12 @@ type Result struct {
 	Replayed bool `json:"replayed,omitempty"`
 }
 
-// Chain computes tamper-evidence hashes: the hash of an event from the
-// previous event's hash in its stream ("" for the first), its type, data and
-// metadata (with prevHash set and hash empty).
-type Chain func(prevHash, eventType string, data, metadata []byte) string
+// Seal encodes an event's metadata for appending when the ledger keeps a
+// tamper-evidence hash chain: given the hash of the stream's previous event
+// ("" for the first), the event's type, data and metadata (PrevHash and Hash
+// empty), it returns the metadata bytes to store and the event's hash, which
+// chains the next event. Services adapt events/chain.Seal to it.
+type Seal func(prevHash, eventType string, data []byte, m Metadata) (meta []byte, hash string, err error)
 
 // Options configure a Handler.
 type Options struct {
@@ -102,8 +111,9 @@ type Options struct {
 	Clock func() time.Time
 	// MaxRetries bounds the re-decide loop after a conflict; 0 = 5.
 	MaxRetries int
-	// Chain, when set, fills prevHash/hash in every event's metadata.
-	Chain Chain
+	// Seal, when set, chains every event's metadata (prevHash/hash);
+	// otherwise metadata is plain JSON without hashes.
+	Seal Seal
 }
 
 // Handler runs commands against a store. It is safe for concurrent use.
@@ -111,12 +121,12 @@ type Handler struct {
 	store   eventstore.Store
 	clock   func() time.Time
 	retries int
-	chain   Chain
+	seal    Seal
 }
 
 // New returns a Handler over store.
 func New(store eventstore.Store, opts Options) *Handler {
-	h := &Handler{store: store, clock: opts.Clock, retries: opts.MaxRetries, chain: opts.Chain}
+	h := &Handler{store: store, clock: opts.Clock, retries: opts.MaxRetries, seal: opts.Seal}
 	if h.clock == nil {
 		h.clock = time.Now
 	}
@@ -234,28 +244,32 @@ func replayed(hist History, key string) (Result, bool) {
 	return res, true
 }
 
-// metadata is the JSON metadata every craftledger event carries.
-type metadata struct {
-	OccurredAt     time.Time `json:"occurredAt"`
-	Issuer         string    `json:"issuer,omitempty"`
-	Actor          string    `json:"actor,omitempty"`
-	CorrelationID  string    `json:"$correlationId,omitempty"`
-	CausationID    string    `json:"$causationId,omitempty"`
-	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
-	PrevHash       *string   `json:"prevHash,omitempty"`
-	Hash           string    `json:"hash,omitempty"`
+// Metadata is the JSON metadata every craftledger event carries. Its
+// fields and JSON names are exactly those of events.Metadata, so a value
+// converts with events.Metadata(m) (pkg does not import the domain module).
+type Metadata struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	OccurredAt    time.Time `json:"occurredAt"`
+	IssuerOrgID   string    `json:"issuerOrgId"`
+	ActingUserID  string    `json:"actingUserId"`
+	CorrelationID string    `json:"$correlationId,omitempty"`
+	CausationID   string    `json:"$causationId,omitempty"`
+	Source        string    `json:"source,omitempty"`
+	PrevHash      string    `json:"prevHash,omitempty"`
+	Hash          string    `json:"hash,omitempty"`
 }
 
-// Metadata is the decoded form of an event's metadata, for readers.
-type Metadata struct {
-	OccurredAt     time.Time `json:"occurredAt"`
-	Issuer         string    `json:"issuer,omitempty"`
-	Actor          string    `json:"actor,omitempty"`
-	CorrelationID  string    `json:"$correlationId,omitempty"`
-	CausationID    string    `json:"$causationId,omitempty"`
-	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
-	PrevHash       string    `json:"prevHash,omitempty"`
-	Hash           string    `json:"hash,omitempty"`
+// TypeVersion reads the version from a type name's ".vN" suffix (1 when absent).
+func TypeVersion(eventType string) int {
+	i := strings.LastIndex(eventType, ".v")
+	if i < 0 {
+		return 1
+	}
+	n, err := strconv.Atoi(eventType[i+2:])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 // DecodeMetadata decodes a recorded event's metadata.
@@ -275,7 +289,7 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 	ids := make([]string, len(evs))
 	now := h.clock().UTC()
 	prev := ""
-	if h.chain != nil && hist.Exists {
+	if h.seal != nil && hist.Exists {
 		m, err := DecodeMetadata(hist.Events[len(hist.Events)-1].Metadata)
 		if err != nil {
 			return nil, nil, err
@@ -308,16 +322,23 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 			}
 			data = b
 		}
-		m := metadata{
-			OccurredAt:     e.OccurredAt.UTC(),
-			Issuer:         c.Meta.Issuer,
-			Actor:          c.Meta.Actor,
-			CausationID:    c.Meta.CausationID,
-			CorrelationID:  c.Meta.CorrelationID,
-			IdempotencyKey: c.Meta.IdempotencyKey,
+		m := Metadata{
+			SchemaVersion: e.SchemaVersion,
+			OccurredAt:    e.OccurredAt.UTC(),
+			IssuerOrgID:   c.Meta.Issuer,
+			ActingUserID:  c.Meta.Actor,
+			CausationID:   c.Meta.CausationID,
+			CorrelationID: c.Meta.CorrelationID,
+			Source:        c.Meta.Source,
 		}
 		if e.OccurredAt.IsZero() {
 			m.OccurredAt = now
+		}
+		if m.SchemaVersion == 0 {
+			m.SchemaVersion = TypeVersion(e.Type)
+		}
+		if m.Source == "" {
+			m.Source = "api"
 		}
 		if m.CausationID == "" {
 			m.CausationID = c.Meta.IdempotencyKey
@@ -330,20 +351,13 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 		}
 		var meta []byte
 		var err error
-		if h.chain != nil {
-			p := prev
-			m.PrevHash = &p
-			meta, err = json.Marshal(m)
-			if err == nil {
-				m.Hash = h.chain(prev, e.Type, data, meta)
-				prev = m.Hash
-				meta, err = json.Marshal(m)
-			}
+		if h.seal != nil {
+			meta, prev, err = h.seal(prev, e.Type, data, m)
 		} else {
 			meta, err = json.Marshal(m)
 		}
 		if err != nil {
-			return nil, nil, errs.E(errs.Internal, "encode metadata: %v", err)
+			return nil, nil, errs.E(errs.Internal, "encode metadata of %s: %v", e.Type, err)
 		}
 		out[i] = eventstore.EventData{ID: id, Type: e.Type, ContentType: "application/json", Data: data, Metadata: meta}
 	}

@@ -15,10 +15,11 @@
 // same key race on the expected revision; the loser reloads, finds the ids
 // and answers with the winner's result.
 //
-// Every event's metadata (occurredAt, issuer organisation, acting user,
-// $correlationId, $causationId, the idempotency key and, when a Chain is
-// configured, the tamper-evidence hash chain prevHash/hash) is filled here,
-// in one place.
+// Every event's metadata (Metadata: schemaVersion from the type's ".vN",
+// occurredAt, issuer organisation, acting user, $correlationId and
+// $causationId — defaulting to the idempotency key —, source and, with a
+// Seal, the tamper-evidence hash chain prevHash/hash) is filled here, in one
+// place.
 //
 // Backfill runs a bulk file (JSON Lines or CSV) through the same machinery
 // with per-line results, per-line idempotency keys, ordering per shard and

@@ -1,0 +1,77 @@
+package command
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// HTTP headers a command request may carry.
+const (
+	// HeaderIdempotencyKey makes a command safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header).
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderCorrelationID and HeaderCausationID become $correlationId and
+	// $causationId of the events written.
+	HeaderCorrelationID = "X-Correlation-ID"
+	HeaderCausationID   = "X-Causation-ID"
+)
+
+// MaxKeyLen bounds an idempotency key.
+const MaxKeyLen = 200
+
+type requestKey struct{}
+
+type request struct {
+	key, correlation, causation string
+}
+
+// WithRequest returns ctx carrying a command's idempotency key and
+// correlation/causation ids (what HTTPToContext takes from headers).
+func WithRequest(ctx context.Context, key, correlationID, causationID string) context.Context {
+	return context.WithValue(ctx, requestKey{}, request{key: key, correlation: correlationID, causation: causationID})
+}
+
+// HTTPToContext is a go-kit http RequestFunc (httptransport.ServerBefore)
+// moving Idempotency-Key, X-Correlation-ID and X-Causation-ID into the
+// context for MetaFrom.
+func HTTPToContext(ctx context.Context, r *http.Request) context.Context {
+	return WithRequest(ctx,
+		strings.TrimSpace(r.Header.Get(HeaderIdempotencyKey)),
+		strings.TrimSpace(r.Header.Get(HeaderCorrelationID)),
+		strings.TrimSpace(r.Header.Get(HeaderCausationID)))
+}
+
+// KeyFrom returns the idempotency key in ctx, if any.
+func KeyFrom(ctx context.Context) string {
+	r, _ := ctx.Value(requestKey{}).(request)
+	return r.key
+}
+
+// MetaFrom builds a command's Meta from the verified caller (auth claims)
+// and the request ids in ctx. The issuer organisation is the caller's
+// organisation; callers acting for another (admins) set Issuer themselves.
+// A missing caller is errs.Unauthenticated; an over-long key is
+// errs.InvalidArgument.
+func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
+	c, err := auth.Require(ctx)
+	if err != nil {
+		return Meta{}, c, err
+	}
+	r, _ := ctx.Value(requestKey{}).(request)
+	for name, v := range map[string]string{HeaderIdempotencyKey: r.key, HeaderCorrelationID: r.correlation, HeaderCausationID: r.causation} {
+		if len(v) > MaxKeyLen {
+			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", name, MaxKeyLen)
+		}
+	}
+	return Meta{
+		IdempotencyKey: r.key,
+		Issuer:         c.OrgID,
+		Actor:          c.Subject,
+		CorrelationID:  r.correlation,
+		CausationID:    r.causation,
+	}, c, nil
+}
