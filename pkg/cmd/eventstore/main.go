@@ -1,0 +1,57 @@
+// Command eventstore runs craftledger's embedded KurrentDB-compatible event
+// store on its own:
+//
+//	eventstore --data DIR --addr HOST:PORT [--insecure] [--tls-cert F --tls-key F]
+//
+// Clients connect with esdb://HOST:PORT?tls=false (insecure) or
+// esdb://admin:changeit@HOST:PORT?tlsVerifyCert=false (TLS). It stops
+// cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(os.Args[1:], log); err != nil {
+		log.Error("eventstore", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("eventstore", flag.ContinueOnError)
+	data := fs.String("data", "data/eventstore", "data directory (created if missing)")
+	addr := fs.String("addr", "127.0.0.1:2113", "host:port to listen on")
+	insecure := fs.Bool("insecure", false, "no TLS and no authentication")
+	cert := fs.String("tls-cert", "", "TLS certificate file (PEM), required unless --insecure")
+	key := fs.String("tls-key", "", "TLS private key file (PEM), required unless --insecure")
+	maxAppend := fs.Int("max-append-size", 0, "maximum bytes per append (0 = 1 MiB)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*insecure && (*cert == "" || *key == "") {
+		return fmt.Errorf("--tls-cert and --tls-key are required unless --insecure")
+	}
+	srv, err := esdbserver.Start(esdbserver.Config{
+		DataDir: *data, Addr: *addr, Insecure: *insecure,
+		TLSCertFile: *cert, TLSKeyFile: *key, MaxAppendSize: *maxAppend, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("connect with", "url", srv.URL())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	return srv.Close()
+}

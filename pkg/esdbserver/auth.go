@@ -1,0 +1,238 @@
+package esdbserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// principal is an authenticated user; nil means anonymous.
+type principal struct {
+	name   string
+	groups []string
+}
+
+func (p *principal) admin() bool { return p != nil && p.in("$admins") }
+func (p *principal) ops() bool   { return p != nil && (p.in("$ops") || p.admin()) }
+
+func (p *principal) in(role string) bool {
+	if p == nil {
+		return false
+	}
+	if role == p.name {
+		return true
+	}
+	for _, g := range p.groups {
+		if g == role {
+			return true
+		}
+	}
+	return false
+}
+
+// The default users of a fresh KurrentDB.
+var defaultUsers = map[string]struct {
+	password string
+	groups   []string
+}{
+	"admin": {"changeit", []string{"$admins"}},
+	"ops":   {"changeit", []string{"$ops"}},
+}
+
+type principalKey struct{}
+
+// anonymousMethods may be called without credentials even in secure mode:
+// the client's discovery calls never carry any.
+func anonymousMethod(full string) bool {
+	return strings.HasPrefix(full, "/event_store.client.server_features.") || strings.HasPrefix(full, "/event_store.client.gossip.")
+}
+
+// authenticate reads basic credentials from the call. Bad credentials are
+// Unauthenticated; none at all is the anonymous principal.
+func (s *Server) authenticate(ctx context.Context) (*principal, error) {
+	if s.cfg.Insecure {
+		return nil, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	v := vals[0]
+	if !strings.HasPrefix(strings.ToLower(v), "basic ") {
+		return nil, status.Error(codes.Unauthenticated, "Unauthenticated")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v[6:]))
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, "Unauthenticated")
+	}
+	login, pass, ok := strings.Cut(string(raw), ":")
+	u, known := defaultUsers[login]
+	if !ok || !known || subtle.ConstantTimeCompare([]byte(pass), []byte(u.password)) != 1 {
+		return nil, status.Error(codes.Unauthenticated, "Unauthenticated")
+	}
+	return &principal{name: login, groups: u.groups}, nil
+}
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if !anonymousMethod(info.FullMethod) {
+		p, err := s.authenticate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ctx = context.WithValue(ctx, principalKey{}, p)
+	}
+	resp, err := h(ctx, req)
+	if te, ok := asTrailerError(err); ok {
+		_ = grpc.SetTrailer(ctx, te.md)
+	}
+	return resp, err
+}
+
+type authedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (a *authedStream) Context() context.Context { return a.ctx }
+
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx := ss.Context()
+	if !anonymousMethod(info.FullMethod) {
+		p, err := s.authenticate(ctx)
+		if err != nil {
+			return err
+		}
+		ctx = context.WithValue(ctx, principalKey{}, p)
+	}
+	err := h(srv, &authedStream{ServerStream: ss, ctx: ctx})
+	if te, ok := asTrailerError(err); ok {
+		ss.SetTrailer(te.md)
+	}
+	return err
+}
+
+// aclOp is an operation a stream ACL governs.
+type aclOp int
+
+const (
+	aclRead aclOp = iota
+	aclWrite
+	aclDelete
+	aclMetaRead
+	aclMetaWrite
+)
+
+// authorize checks that the caller may do op on stream, following
+// KurrentDB's defaults: anonymous callers get no stream access, `$` streams
+// and $all are for $admins, user streams for any authenticated user, and a
+// stream's own $acl overrides the default.
+func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
+	if s.cfg.Insecure {
+		return nil
+	}
+	p := principalFrom(ctx)
+	if p.admin() {
+		return nil
+	}
+	if p == nil {
+		return accessDenied()
+	}
+	if base, ok := metaStreamOf(stream); ok {
+		stream = base
+		switch op {
+		case aclRead:
+			op = aclMetaRead
+		default:
+			op = aclMetaWrite
+		}
+	}
+	if stream == "$all" {
+		return accessDenied()
+	}
+	meta := s.store.info(stream).Meta
+	if meta.ACL != nil && meta.ACL.set[op] {
+		roles := [][]string{meta.ACL.Read, meta.ACL.Write, meta.ACL.Delete, meta.ACL.MetaRead, meta.ACL.MetaWrite}[op]
+		for _, r := range roles {
+			if r == "$all" || p.in(r) {
+				return nil
+			}
+		}
+		return accessDenied()
+	}
+	if strings.HasPrefix(stream, "$") {
+		return accessDenied()
+	}
+	return nil
+}
+
+// requireOps guards persistent subscription administration.
+func (s *Server) requireOps(ctx context.Context) error {
+	if s.cfg.Insecure || principalFrom(ctx).ops() {
+		return nil
+	}
+	return accessDenied()
+}
+
+// trailerError is a gRPC status plus the trailers KurrentDB sends with it;
+// the interceptors attach the trailers.
+type trailerError struct {
+	st *status.Status
+	md metadata.MD
+}
+
+func (e *trailerError) Error() string              { return e.st.Err().Error() }
+func (e *trailerError) GRPCStatus() *status.Status { return e.st }
+
+func asTrailerError(err error) (*trailerError, bool) {
+	te, ok := err.(*trailerError)
+	return te, ok
+}
+
+func withTrailers(code codes.Code, msg string, kv ...string) error {
+	return &trailerError{st: status.New(code, msg), md: metadata.Pairs(kv...)}
+}
+
+func accessDenied() error {
+	return withTrailers(codes.PermissionDenied, "Access Denied", "exception", "access-denied")
+}
+
+func streamDeleted(stream string) error {
+	return withTrailers(codes.FailedPrecondition, "Event stream '"+stream+"' is deleted.", "exception", "stream-deleted", "stream-name", stream)
+}
+
+// storeError maps a store failure to what KurrentDB answers.
+func storeError(err error) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *streamDeletedError:
+		return streamDeleted(e.stream)
+	case *wrongVersionError:
+		actual := ""
+		if e.current >= 0 {
+			actual = strconv.FormatInt(e.current, 10)
+		} else {
+			actual = "-1"
+		}
+		return withTrailers(codes.FailedPrecondition, "Append failed due to WrongExpectedVersion. Stream: "+e.stream+", Expected version: "+strconv.FormatInt(e.expected.wireValue(), 10)+", Actual version: "+actual,
+			"exception", "wrong-expected-version", "stream-name", e.stream,
+			"expected-version", strconv.FormatInt(e.expected.wireValue(), 10), "actual-version", actual)
+	}
+	if err == errStoreClosed {
+		return status.Error(codes.Unavailable, "server is shutting down")
+	}
+	return status.Error(codes.Unknown, err.Error())
+}

@@ -1,0 +1,158 @@
+package esdbserver
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Key prefixes of the pebble keyspace. Every key starts with one byte naming
+// its family; the families never interleave.
+const (
+	prefixLog    = 'l' // 'l' + position (8, big-endian) -> encoded record
+	prefixIndex  = 's' // 's' + len(stream) (4) + stream + revision (8) -> position (8)
+	prefixStream = 't' // 't' + stream -> encoded stream state
+	prefixPSub   = 'p' // 'p' + source + 0x00 + group -> persistent subscription (JSON)
+)
+
+// tombstoneRevision is the revision a tombstone ($streamDeleted) is stored at,
+// as KurrentDB does: int64 max.
+const tombstoneRevision = math.MaxInt64
+
+// recordVersion is the first byte of every encoded record, so the encoding
+// can change without misreading old data.
+const recordVersion = 1
+
+// record is one event in the global log.
+type record struct {
+	Position uint64 // key, not part of the encoded value
+	Stream   string
+	Revision uint64
+	ID       [16]byte
+	Type     string
+	IsJSON   bool
+	Created  int64 // .NET ticks (100 ns) since the Unix epoch
+	Metadata []byte
+	Data     []byte
+}
+
+var errCorruptRecord = errors.New("corrupt record")
+
+// encodeRecord appends the value encoding of r (everything but the position).
+func encodeRecord(dst []byte, r *record) []byte {
+	var flags byte
+	if r.IsJSON {
+		flags |= 1
+	}
+	dst = append(dst, recordVersion, flags)
+	dst = binary.BigEndian.AppendUint64(dst, r.Revision)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Created))
+	dst = append(dst, r.ID[:]...)
+	dst = appendBytes(dst, []byte(r.Stream))
+	dst = appendBytes(dst, []byte(r.Type))
+	dst = appendBytes(dst, r.Metadata)
+	dst = appendBytes(dst, r.Data)
+	return dst
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// decodeRecord is the inverse of encodeRecord. It never panics on bad input
+// and rejects trailing bytes, unknown versions and unknown flags. The returned
+// slices alias b only when copy is false.
+func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
+	const fixed = 2 + 8 + 8 + 16
+	if len(b) < fixed {
+		return nil, fmt.Errorf("record at %d: %w: short header", pos, errCorruptRecord)
+	}
+	if b[0] != recordVersion {
+		return nil, fmt.Errorf("record at %d: %w: version %d", pos, errCorruptRecord, b[0])
+	}
+	if b[1]&^1 != 0 {
+		return nil, fmt.Errorf("record at %d: %w: flags %#x", pos, errCorruptRecord, b[1])
+	}
+	r := &record{Position: pos, IsJSON: b[1]&1 == 1}
+	r.Revision = binary.BigEndian.Uint64(b[2:])
+	r.Created = int64(binary.BigEndian.Uint64(b[10:]))
+	copy(r.ID[:], b[18:34])
+	rest := b[fixed:]
+	var fields [4][]byte
+	for i := range fields {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return nil, fmt.Errorf("record at %d: %w: field %d length", pos, errCorruptRecord, i)
+		}
+		fields[i] = rest[w : w+int(n)]
+		rest = rest[w+int(n):]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("record at %d: %w: %d trailing bytes", pos, errCorruptRecord, len(rest))
+	}
+	r.Stream = string(fields[0])
+	r.Type = string(fields[1])
+	if copyBytes {
+		r.Metadata = append([]byte(nil), fields[2]...)
+		r.Data = append([]byte(nil), fields[3]...)
+	} else {
+		r.Metadata, r.Data = fields[2], fields[3]
+	}
+	return r, nil
+}
+
+func logKey(pos uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixLog
+	binary.BigEndian.PutUint64(k[1:], pos)
+	return k
+}
+
+func indexPrefix(stream string) []byte {
+	k := make([]byte, 0, 5+len(stream)+8)
+	k = append(k, prefixIndex)
+	k = binary.BigEndian.AppendUint32(k, uint32(len(stream)))
+	return append(k, stream...)
+}
+
+func indexKey(stream string, rev uint64) []byte {
+	return binary.BigEndian.AppendUint64(indexPrefix(stream), rev)
+}
+
+func streamKey(stream string) []byte {
+	return append([]byte{prefixStream}, stream...)
+}
+
+// streamState is what the store keeps per stream, persisted under
+// prefixStream and mirrored in memory.
+type streamState struct {
+	Last       int64 // last revision, -1 when the stream has no events
+	LastPos    uint64
+	Tombstoned bool
+}
+
+func encodeStreamState(s streamState) []byte {
+	b := make([]byte, 0, 18)
+	b = append(b, recordVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Last))
+	b = binary.BigEndian.AppendUint64(b, s.LastPos)
+	if s.Tombstoned {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func decodeStreamState(b []byte) (streamState, error) {
+	if len(b) != 18 || b[0] != recordVersion || b[17] > 1 {
+		return streamState{}, fmt.Errorf("stream state: %w", errCorruptRecord)
+	}
+	return streamState{
+		Last:       int64(binary.BigEndian.Uint64(b[1:])),
+		LastPos:    binary.BigEndian.Uint64(b[9:]),
+		Tombstoned: b[17] == 1,
+	}, nil
+}

@@ -1,0 +1,729 @@
+package esdbserver
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// formatMarker is the content of the FORMAT file in a data directory. A
+// directory written by an incompatible layout is refused, not misread.
+const formatMarker = "craftledger-esdb 1\n"
+
+// maxGroup bounds how many queued writes share one batch and one fsync.
+const maxGroup = 4096
+
+// idCacheSize bounds the recent-event-id cache used for idempotent appends.
+const idCacheSize = 1 << 17
+
+// expectation is an append's, delete's or tombstone's expected revision.
+type expectation struct {
+	kind expKind
+	rev  uint64
+}
+
+type expKind int
+
+const (
+	expAny expKind = iota
+	expNoStream
+	expExists
+	expExact
+)
+
+// wireValue is the int64 KurrentDB uses for an expectation in trailers.
+func (e expectation) wireValue() int64 {
+	switch e.kind {
+	case expNoStream:
+		return -1
+	case expExists:
+		return -4
+	case expExact:
+		return int64(e.rev)
+	}
+	return -2
+}
+
+// proposed is one event of an append, validated by the transport.
+type proposed struct {
+	ID       [16]byte
+	Type     string
+	IsJSON   bool
+	Metadata []byte
+	Data     []byte
+}
+
+type opKind int
+
+const (
+	opAppend opKind = iota
+	opDelete
+	opTombstone
+)
+
+type writeOp struct {
+	kind     opKind
+	stream   string
+	expected expectation
+	events   []proposed
+	done     chan writeResult
+}
+
+type writeResult struct {
+	err  error
+	last int64  // current revision after the write; -1 = no stream
+	pos  uint64 // position of the last event written (or of the original write); 0 = none
+}
+
+// errStreamDeleted: the stream is tombstoned (or, for stream_exists, soft-deleted).
+type streamDeletedError struct{ stream string }
+
+func (e *streamDeletedError) Error() string {
+	return fmt.Sprintf("event stream '%s' is deleted", e.stream)
+}
+
+// wrongVersionError: the expected revision did not hold. current is -1 for no stream.
+type wrongVersionError struct {
+	stream   string
+	expected expectation
+	current  int64
+}
+
+func (e *wrongVersionError) Error() string {
+	return fmt.Sprintf("wrong expected version for %s: expected %d, actual %d", e.stream, e.expected.wireValue(), e.current)
+}
+
+var errStoreClosed = errors.New("store closed")
+
+// streamInfo is the in-memory state of one stream. Values are immutable once
+// published; the writer replaces them.
+type streamInfo struct {
+	streamState
+	Meta streamMeta // from the latest event of $$stream
+}
+
+var emptyInfo = &streamInfo{streamState: streamState{Last: -1}, Meta: noMeta}
+
+// store is the durable event log on pebble with one group-committing writer.
+type store struct {
+	db  *pebble.DB
+	log *slog.Logger
+	now func() time.Time
+
+	mu      sync.RWMutex
+	streams map[string]*streamInfo
+	head    atomic.Uint64 // last committed position
+
+	nmu sync.Mutex
+	nch chan struct{} // closed and replaced after every commit
+
+	ops     chan *writeOp
+	stop    chan struct{}
+	stopped chan struct{}
+	broken  error // set by the writer when a commit fails
+
+	ids idCache // owned by the writer goroutine
+}
+
+// openStore opens (or creates) the store in dir and starts its writer.
+func openStore(dir string, log *slog.Logger) (*store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
+	}
+	marker := filepath.Join(dir, "FORMAT")
+	switch b, err := os.ReadFile(marker); {
+	case err == nil:
+		if string(b) != formatMarker {
+			return nil, fmt.Errorf("data dir %s has format %q, want %q", dir, strings.TrimSpace(string(b)), strings.TrimSpace(formatMarker))
+		}
+	case errors.Is(err, os.ErrNotExist):
+		if err := writeFileSync(marker, []byte(formatMarker)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("read format marker: %w", err)
+	}
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{Logger: pebbleLogger{log}})
+	if err != nil {
+		return nil, fmt.Errorf("open pebble in %s: %w", dir, err)
+	}
+	s := &store{
+		db: db, log: log, now: time.Now,
+		streams: map[string]*streamInfo{},
+		nch:     make(chan struct{}),
+		ops:     make(chan *writeOp, maxGroup),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	s.ids.init(idCacheSize)
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+func writeFileSync(name string, b []byte) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// recover rebuilds the in-memory state from what pebble holds: stream
+// states, parsed metadata, the head position and the recent-id cache.
+func (s *store) recover() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixStream}, UpperBound: []byte{prefixStream + 1}})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		st, err := decodeStreamState(it.Value())
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("recover stream %q: %w", it.Key()[1:], err)
+		}
+		name := string(it.Key()[1:])
+		cur := s.streams[name]
+		if cur == nil {
+			cur = &streamInfo{Meta: noMeta}
+		}
+		cur.streamState = st
+		s.streams[name] = cur
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for name, info := range s.streams {
+		base, ok := metaStreamOf(name)
+		if !ok || info.Last < 0 {
+			continue
+		}
+		r, err := s.get(info.LastPos)
+		if err != nil {
+			return fmt.Errorf("recover metadata of %s: %w", base, err)
+		}
+		b := s.streams[base]
+		if b == nil {
+			b = &streamInfo{streamState: streamState{Last: -1}}
+			s.streams[base] = b
+		}
+		b.Meta = parseStreamMeta(r.Data)
+	}
+	// Head and the recent ids, newest first.
+	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	type recent struct {
+		stream string
+		id     [16]byte
+		e      idEntry
+	}
+	var rs []recent
+	for it.Last(); it.Valid() && len(rs) < idCacheSize; it.Prev() {
+		pos := binary.BigEndian.Uint64(it.Key()[1:])
+		if len(rs) == 0 {
+			s.head.Store(pos)
+		}
+		r, err := decodeRecord(pos, it.Value(), false)
+		if err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+		rs = append(rs, recent{r.Stream, r.ID, idEntry{rev: r.Revision, pos: pos}})
+	}
+	for i := len(rs) - 1; i >= 0; i-- {
+		s.ids.add(rs[i].stream, rs[i].id, rs[i].e)
+	}
+	return it.Error()
+}
+
+// close stops the writer (failing queued writes) and closes pebble.
+func (s *store) close() error {
+	close(s.stop)
+	<-s.stopped
+	return s.db.Close()
+}
+
+// info returns the committed state of stream (never nil).
+func (s *store) info(stream string) *streamInfo {
+	s.mu.RLock()
+	i := s.streams[stream]
+	s.mu.RUnlock()
+	if i == nil {
+		return emptyInfo
+	}
+	return i
+}
+
+// waitCh returns a channel closed at the next commit. Take it before reading
+// so that no commit can be missed.
+func (s *store) waitCh() <-chan struct{} {
+	s.nmu.Lock()
+	ch := s.nch
+	s.nmu.Unlock()
+	return ch
+}
+
+func (s *store) broadcast() {
+	s.nmu.Lock()
+	close(s.nch)
+	s.nch = make(chan struct{})
+	s.nmu.Unlock()
+}
+
+// submit queues op for the writer and waits for its result.
+func (s *store) submit(op *writeOp) writeResult {
+	op.done = make(chan writeResult, 1)
+	select {
+	case s.ops <- op:
+	case <-s.stop:
+		return writeResult{err: errStoreClosed}
+	}
+	return <-op.done
+}
+
+// writer is the single goroutine that orders, checks and commits writes.
+// Every op queued while a commit is in flight joins the next batch, so many
+// concurrent appends share one fsync.
+func (s *store) writer() {
+	defer close(s.stopped)
+	batchOps := make([]*writeOp, 0, maxGroup)
+	results := make([]writeResult, 0, maxGroup)
+	for {
+		select {
+		case op := <-s.ops:
+			batchOps = append(batchOps[:0], op)
+		case <-s.stop:
+			for {
+				select {
+				case op := <-s.ops:
+					op.done <- writeResult{err: errStoreClosed}
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(batchOps) < maxGroup {
+			select {
+			case op := <-s.ops:
+				batchOps = append(batchOps, op)
+			default:
+				break drain
+			}
+		}
+		results = results[:0]
+		if s.broken != nil {
+			for _, op := range batchOps {
+				op.done <- writeResult{err: s.broken}
+			}
+			continue
+		}
+		g := &group{s: s, b: s.db.NewBatch(), pos: s.head.Load(), pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100}
+		for _, op := range batchOps {
+			results = append(results, g.apply(op))
+		}
+		if g.b.Count() > 0 {
+			for name, info := range g.pending {
+				if info.dirty {
+					_ = g.b.Set(streamKey(name), encodeStreamState(info.streamState), nil)
+				}
+			}
+			if err := g.b.Commit(pebble.Sync); err != nil {
+				s.broken = fmt.Errorf("commit to pebble: %w", err)
+				s.log.Error("store write failed; refusing further writes", "err", err)
+				for i := range results {
+					results[i] = writeResult{err: s.broken}
+				}
+			} else {
+				s.mu.Lock()
+				for name, info := range g.pending {
+					s.streams[name] = &info.streamInfo
+				}
+				s.mu.Unlock()
+				s.head.Store(g.pos)
+				s.broadcast()
+			}
+		}
+		g.b.Close()
+		for i, op := range batchOps {
+			op.done <- results[i]
+		}
+	}
+}
+
+// pendingInfo is a stream's state as changed by the batch being built.
+type pendingInfo struct {
+	streamInfo
+	dirty bool // streamState changed (not just metadata)
+}
+
+type group struct {
+	s       *store
+	b       *pebble.Batch
+	pos     uint64
+	created int64
+	pending map[string]*pendingInfo
+}
+
+func (g *group) get(stream string) *streamInfo {
+	if p := g.pending[stream]; p != nil {
+		return &p.streamInfo
+	}
+	return g.s.info(stream)
+}
+
+func (g *group) edit(stream string) *pendingInfo {
+	p := g.pending[stream]
+	if p == nil {
+		p = &pendingInfo{streamInfo: *g.s.info(stream)}
+		g.pending[stream] = p
+	}
+	return p
+}
+
+// write stages one event at the next position.
+func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
+	g.pos++
+	r := record{Stream: stream, Revision: rev, ID: ev.ID, Type: ev.Type, IsJSON: ev.IsJSON, Created: g.created, Metadata: ev.Metadata, Data: ev.Data}
+	_ = g.b.Set(logKey(g.pos), encodeRecord(nil, &r), nil)
+	var p [8]byte
+	binary.BigEndian.PutUint64(p[:], g.pos)
+	_ = g.b.Set(indexKey(stream, rev), p[:], nil)
+	g.s.ids.add(stream, ev.ID, idEntry{rev: rev, pos: g.pos})
+	pi := g.edit(stream)
+	if rev != tombstoneRevision {
+		pi.Last = int64(rev)
+	}
+	pi.LastPos = g.pos
+	pi.dirty = true
+	if base, ok := metaStreamOf(stream); ok {
+		g.edit(base).Meta = parseStreamMeta(ev.Data)
+	}
+	return g.pos
+}
+
+// deleted reports whether stream is tombstoned; a metadata stream counts as
+// deleted when its base stream is.
+func (g *group) deleted(stream string) bool {
+	if g.get(stream).Tombstoned {
+		return true
+	}
+	if base, ok := metaStreamOf(stream); ok {
+		return g.get(base).Tombstoned
+	}
+	return false
+}
+
+func (g *group) apply(op *writeOp) writeResult {
+	if g.deleted(op.stream) {
+		return writeResult{err: &streamDeletedError{op.stream}}
+	}
+	info := g.get(op.stream)
+	cur := info.Last
+	soft := info.Meta.softDeleted()
+	wev := func() writeResult {
+		return writeResult{err: &wrongVersionError{stream: op.stream, expected: op.expected, current: cur}}
+	}
+	metaExists := g.get("$$"+op.stream).Last >= 0
+	switch op.kind {
+	case opDelete, opTombstone:
+		switch op.expected.kind {
+		case expExists:
+			if soft {
+				return writeResult{err: &streamDeletedError{op.stream}}
+			}
+			if cur < 0 {
+				return wev()
+			}
+		case expNoStream:
+			if cur >= 0 {
+				return wev()
+			}
+		case expExact:
+			if int64(op.expected.rev) != cur {
+				return wev()
+			}
+		}
+		if op.kind == opDelete {
+			if cur < 0 && !metaExists {
+				return wev()
+			}
+			pos := g.write("$$"+op.stream, uint64(g.get("$$"+op.stream).Last+1), proposed{
+				ID: newUUID(), Type: "$metadata", IsJSON: true,
+				Data: []byte(fmt.Sprintf(`{"$tb":%d}`, int64(math.MaxInt64))),
+			})
+			return writeResult{last: cur, pos: pos}
+		}
+		pos := g.write(op.stream, tombstoneRevision, proposed{ID: newUUID(), Type: "$streamDeleted", IsJSON: true})
+		pi := g.edit(op.stream)
+		pi.Tombstoned = true
+		return writeResult{last: cur, pos: pos}
+	}
+
+	evs := op.events
+	switch op.expected.kind {
+	case expAny, expExists:
+		if op.expected.kind == expExists {
+			if soft {
+				return writeResult{err: &streamDeletedError{op.stream}}
+			}
+			if cur < 0 && !metaExists {
+				return wev()
+			}
+		}
+		if len(evs) > 0 {
+			if _, ok := g.s.ids.get(op.stream, evs[0].ID); ok {
+				var last idEntry
+				for _, ev := range evs {
+					e, ok := g.s.ids.get(op.stream, ev.ID)
+					if !ok {
+						return wev()
+					}
+					last = e
+				}
+				return writeResult{last: int64(last.rev), pos: last.pos}
+			}
+		}
+	case expNoStream, expExact:
+		n := int64(-1)
+		if op.expected.kind == expExact {
+			n = int64(op.expected.rev)
+		}
+		if n > cur {
+			return wev()
+		}
+		if n < cur {
+			if len(evs) == 0 {
+				return wev()
+			}
+			match, first := g.sameIDs(op.stream, n+1, evs)
+			switch {
+			case match:
+				return writeResult{last: n + int64(len(evs)), pos: g.posOf(op.stream, uint64(n+int64(len(evs))), evs[len(evs)-1].ID)}
+			case !first && op.expected.kind == expNoStream && soft:
+				// re-creating a soft-deleted stream
+			default:
+				return wev()
+			}
+		}
+	}
+	if len(evs) == 0 {
+		return writeResult{last: cur, pos: info.LastPos}
+	}
+	var pos uint64
+	for i, ev := range evs {
+		pos = g.write(op.stream, uint64(cur+1+int64(i)), ev)
+	}
+	if soft {
+		// Undelete: only the new events stay visible.
+		meta := g.get("$$" + op.stream)
+		g.write("$$"+op.stream, uint64(meta.Last+1), proposed{
+			ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(info.Meta.raw, cur+1),
+		})
+	}
+	return writeResult{last: cur + int64(len(evs)), pos: pos}
+}
+
+// sameIDs compares the proposed ids with the events at from, from+1, … of
+// stream. match: all equal; first: the first one is equal.
+func (g *group) sameIDs(stream string, from int64, evs []proposed) (match, first bool) {
+	for i, ev := range evs {
+		rev := uint64(from + int64(i))
+		e, ok := g.s.ids.get(stream, ev.ID)
+		if !ok || e.rev != rev {
+			r, err := g.s.readRev(stream, rev)
+			if err != nil || r == nil || r.ID != ev.ID {
+				return false, i > 0
+			}
+		}
+	}
+	return true, true
+}
+
+func (g *group) posOf(stream string, rev uint64, id [16]byte) uint64 {
+	if e, ok := g.s.ids.get(stream, id); ok && e.rev == rev {
+		return e.pos
+	}
+	r, err := g.s.readRev(stream, rev)
+	if err != nil || r == nil {
+		return 0
+	}
+	return r.Position
+}
+
+// get reads the record at pos.
+func (s *store) get(pos uint64) (*record, error) {
+	v, closer, err := s.db.Get(logKey(pos))
+	if err != nil {
+		return nil, fmt.Errorf("read position %d: %w", pos, err)
+	}
+	defer closer.Close()
+	return decodeRecord(pos, v, true)
+}
+
+// readRev reads stream's event at rev; nil when there is none.
+func (s *store) readRev(stream string, rev uint64) (*record, error) {
+	v, closer, err := s.db.Get(indexKey(stream, rev))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	pos := binary.BigEndian.Uint64(v)
+	closer.Close()
+	return s.get(pos)
+}
+
+// scanStream calls fn for stream's events from rev in the given direction
+// until fn returns false. Only the index and the log are read: callers apply
+// visibility rules.
+func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*record) bool) error {
+	prefix := indexPrefix(stream)
+	upper := append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var ok bool
+	if backwards {
+		ok = it.SeekLT(indexKey(stream, from+1))
+		if from == math.MaxUint64 {
+			ok = it.Last()
+		}
+	} else {
+		ok = it.SeekGE(indexKey(stream, from))
+	}
+	for ; ok; ok = step(it, backwards) {
+		pos := binary.BigEndian.Uint64(it.Value())
+		r, err := s.get(pos)
+		if err != nil {
+			return err
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return it.Error()
+}
+
+func step(it *pebble.Iterator, backwards bool) bool {
+	if backwards {
+		return it.Prev()
+	}
+	return it.Next()
+}
+
+// scanAll calls fn for the log's records starting at from (inclusive
+// forwards, exclusive backwards) until fn returns false.
+func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var ok bool
+	if backwards {
+		if from == math.MaxUint64 {
+			ok = it.Last()
+		} else {
+			ok = it.SeekLT(logKey(from))
+		}
+	} else {
+		ok = it.SeekGE(logKey(from))
+	}
+	for ; ok; ok = step(it, backwards) {
+		pos := binary.BigEndian.Uint64(it.Key()[1:])
+		r, err := decodeRecord(pos, it.Value(), true)
+		if err != nil {
+			return err
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return it.Error()
+}
+
+// idCache remembers recent (stream, event id) pairs for idempotent appends.
+// It is a bounded FIFO: old ids fall out, as in KurrentDB.
+type idCache struct {
+	m    map[idKey]idEntry
+	ring []ringSlot
+	next int
+}
+
+type ringSlot struct {
+	k   idKey
+	pos uint64
+}
+
+type idKey struct {
+	stream string
+	id     [16]byte
+}
+
+type idEntry struct {
+	rev uint64
+	pos uint64
+}
+
+func (c *idCache) init(n int) {
+	c.m = make(map[idKey]idEntry, n)
+	c.ring = make([]ringSlot, n)
+}
+
+func (c *idCache) get(stream string, id [16]byte) (idEntry, bool) {
+	e, ok := c.m[idKey{stream, id}]
+	return e, ok
+}
+
+// add records an entry; entries must come in position order.
+func (c *idCache) add(stream string, id [16]byte, e idEntry) {
+	k := idKey{stream, id}
+	old := c.ring[c.next]
+	if old.pos != 0 {
+		if cur, ok := c.m[old.k]; ok && cur.pos == old.pos {
+			delete(c.m, old.k)
+		}
+	}
+	c.m[k] = e
+	c.ring[c.next] = ringSlot{k, e.pos}
+	c.next = (c.next + 1) % len(c.ring)
+}
+
+// pebbleLogger keeps pebble's informational chatter out of the server log
+// and reports its fatal errors there.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (pebbleLogger) Infof(string, ...interface{}) {}
+func (l pebbleLogger) Fatalf(format string, args ...interface{}) {
+	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+	os.Exit(2)
+}

@@ -1,0 +1,512 @@
+package esdbserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// streamsService implements event_store.client.streams.Streams. BatchAppend
+// is not implemented (and not advertised): the Go client never calls it.
+type streamsService struct {
+	streams.UnimplementedStreamsServer
+	s *Server
+}
+
+var empty = &shared.Empty{}
+
+// streamName validates and returns the stream a request names.
+func streamName(id *shared.StreamIdentifier) (string, error) {
+	name := string(id.GetStreamName())
+	if name == "" || name == "$$" {
+		return "", status.Error(codes.InvalidArgument, "invalid stream name")
+	}
+	return name, nil
+}
+
+// appendExpectation decodes an append's expected revision.
+func appendExpectation(o *streams.AppendReq_Options) (expectation, error) {
+	switch e := o.GetExpectedStreamRevision().(type) {
+	case *streams.AppendReq_Options_Any:
+		return expectation{kind: expAny}, nil
+	case *streams.AppendReq_Options_NoStream:
+		return expectation{kind: expNoStream}, nil
+	case *streams.AppendReq_Options_StreamExists:
+		return expectation{kind: expExists}, nil
+	case *streams.AppendReq_Options_Revision:
+		if e.Revision > math.MaxInt64-1 {
+			return expectation{}, status.Error(codes.InvalidArgument, "expected revision out of range")
+		}
+		return expectation{kind: expExact, rev: e.Revision}, nil
+	}
+	return expectation{}, status.Error(codes.InvalidArgument, "expected stream revision is required")
+}
+
+// eventID decodes a proposed event id.
+func eventID(u *shared.UUID) ([16]byte, error) {
+	var id [16]byte
+	switch v := u.GetValue().(type) {
+	case *shared.UUID_Structured_:
+		binary.BigEndian.PutUint64(id[0:], uint64(v.Structured.GetMostSignificantBits()))
+		binary.BigEndian.PutUint64(id[8:], uint64(v.Structured.GetLeastSignificantBits()))
+		return id, nil
+	case *shared.UUID_String_:
+		if id, ok := parseUUIDString(v.String_); ok {
+			return id, nil
+		}
+	}
+	return id, status.Error(codes.InvalidArgument, "invalid event id")
+}
+
+func wireUUID(id [16]byte, asString bool) *shared.UUID {
+	if asString {
+		return &shared.UUID{Value: &shared.UUID_String_{String_: uuidString(id)}}
+	}
+	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
+		MostSignificantBits:  int64(binary.BigEndian.Uint64(id[0:])),
+		LeastSignificantBits: int64(binary.BigEndian.Uint64(id[8:])),
+	}}}
+}
+
+// proposedEvent validates one proposed message. size is what it counts
+// against the maximum append size, as KurrentDB counts it.
+func proposedEvent(m *streams.AppendReq_ProposedMessage) (proposed, int, error) {
+	id, err := eventID(m.GetId())
+	if err != nil {
+		return proposed{}, 0, err
+	}
+	md := m.GetMetadata()
+	for _, k := range []string{"type", "content-type"} {
+		if _, ok := md[k]; !ok {
+			return proposed{}, 0, withTrailers(codes.InvalidArgument, "Required Metadata Property '"+k+"' is missing",
+				"exception", "missing-required-metadata-property", "required-metadata-properties", "type,content-type")
+		}
+	}
+	typ := md["type"]
+	if typ == "" {
+		return proposed{}, 0, status.Error(codes.InvalidArgument, "event type is empty")
+	}
+	ev := proposed{ID: id, Type: typ, IsJSON: md["content-type"] == "application/json", Metadata: m.GetCustomMetadata(), Data: m.GetData()}
+	size := len(ev.Data) + len(ev.Metadata) + 2*len(utf16.Encode([]rune(typ)))
+	return ev, size, nil
+}
+
+func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	opts := first.GetOptions()
+	if opts == nil {
+		return status.Error(codes.InvalidArgument, "first append message must be options")
+	}
+	name, err := streamName(opts.GetStreamIdentifier())
+	if err != nil {
+		return err
+	}
+	exp, err := appendExpectation(opts)
+	if err != nil {
+		return err
+	}
+	if name == "$all" {
+		return status.Error(codes.InvalidArgument, "cannot append to $all")
+	}
+	if err := h.s.authorize(ctx, name, aclWrite); err != nil {
+		return err
+	}
+	var evs []proposed
+	total := 0
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		pm := msg.GetProposedMessage()
+		if pm == nil {
+			return status.Error(codes.InvalidArgument, "expected a proposed message")
+		}
+		ev, size, err := proposedEvent(pm)
+		if err != nil {
+			return err
+		}
+		total += size
+		if total > h.s.cfg.MaxAppendSize {
+			n := strconv.Itoa(h.s.cfg.MaxAppendSize)
+			return withTrailers(codes.InvalidArgument, "Maximum Append Size of "+n+" Exceeded.",
+				"exception", "maximum-append-size-exceeded", "maximum-append-size", n)
+		}
+		evs = append(evs, ev)
+	}
+	res := h.s.store.submit(&writeOp{kind: opAppend, stream: name, expected: exp, events: evs})
+	var wv *wrongVersionError
+	if errors.As(res.err, &wv) {
+		return stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: wrongVersionResp(wv)}})
+	}
+	if res.err != nil {
+		return storeError(res.err)
+	}
+	succ := &streams.AppendResp_Success{}
+	if res.last < 0 {
+		succ.CurrentRevisionOption = &streams.AppendResp_Success_NoStream{NoStream: empty}
+	} else {
+		succ.CurrentRevisionOption = &streams.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.last)}
+	}
+	if res.pos == 0 {
+		succ.PositionOption = &streams.AppendResp_Success_NoPosition{NoPosition: empty}
+	} else {
+		succ.PositionOption = &streams.AppendResp_Success_Position{Position: &streams.AppendResp_Position{CommitPosition: res.pos, PreparePosition: res.pos}}
+	}
+	return stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_Success_{Success: succ}})
+}
+
+// wrongVersionResp fills both the current and the 20.6.0 fields.
+func wrongVersionResp(e *wrongVersionError) *streams.AppendResp_WrongExpectedVersion {
+	w := &streams.AppendResp_WrongExpectedVersion{}
+	if e.current < 0 {
+		w.CurrentRevisionOption = &streams.AppendResp_WrongExpectedVersion_CurrentNoStream{CurrentNoStream: empty}
+		w.CurrentRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_NoStream_20_6_0{NoStream_20_6_0: empty}
+	} else {
+		w.CurrentRevisionOption = &streams.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: uint64(e.current)}
+		w.CurrentRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_CurrentRevision_20_6_0{CurrentRevision_20_6_0: uint64(e.current)}
+	}
+	switch e.expected.kind {
+	case expAny:
+		w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedAny{ExpectedAny: empty}
+		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_Any_20_6_0{Any_20_6_0: empty}
+	case expExists:
+		w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedStreamExists{ExpectedStreamExists: empty}
+		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_StreamExists_20_6_0{StreamExists_20_6_0: empty}
+	case expNoStream:
+		w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: empty}
+		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_ExpectedRevision_20_6_0{ExpectedRevision_20_6_0: math.MaxUint64}
+	case expExact:
+		w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedRevision{ExpectedRevision: e.expected.rev}
+		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_ExpectedRevision_20_6_0{ExpectedRevision_20_6_0: e.expected.rev}
+	}
+	return w
+}
+
+func deleteExpectation(e any) expectation {
+	switch v := e.(type) {
+	case *streams.DeleteReq_Options_Revision:
+		return expectation{kind: expExact, rev: v.Revision}
+	case *streams.TombstoneReq_Options_Revision:
+		return expectation{kind: expExact, rev: v.Revision}
+	case *streams.DeleteReq_Options_NoStream, *streams.TombstoneReq_Options_NoStream:
+		return expectation{kind: expNoStream}
+	case *streams.DeleteReq_Options_StreamExists, *streams.TombstoneReq_Options_StreamExists:
+		return expectation{kind: expExists}
+	}
+	return expectation{kind: expAny}
+}
+
+func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*streams.DeleteResp, error) {
+	name, err := streamName(req.GetOptions().GetStreamIdentifier())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.s.authorize(ctx, name, aclDelete); err != nil {
+		return nil, err
+	}
+	res := h.s.store.submit(&writeOp{kind: opDelete, stream: name, expected: deleteExpectation(req.GetOptions().GetExpectedStreamRevision())})
+	if res.err != nil {
+		return nil, storeError(res.err)
+	}
+	return &streams.DeleteResp{PositionOption: &streams.DeleteResp_Position_{Position: &streams.DeleteResp_Position{CommitPosition: res.pos, PreparePosition: res.pos}}}, nil
+}
+
+func (h *streamsService) Tombstone(ctx context.Context, req *streams.TombstoneReq) (*streams.TombstoneResp, error) {
+	name, err := streamName(req.GetOptions().GetStreamIdentifier())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.s.authorize(ctx, name, aclDelete); err != nil {
+		return nil, err
+	}
+	res := h.s.store.submit(&writeOp{kind: opTombstone, stream: name, expected: deleteExpectation(req.GetOptions().GetExpectedStreamRevision())})
+	if res.err != nil {
+		return nil, storeError(res.err)
+	}
+	return &streams.TombstoneResp{PositionOption: &streams.TombstoneResp_Position_{Position: &streams.TombstoneResp_Position{CommitPosition: res.pos, PreparePosition: res.pos}}}, nil
+}
+
+// recorded converts a stored record to the wire form.
+func recorded(r *record, strUUID bool) *streams.ReadResp_ReadEvent_RecordedEvent {
+	ct := "application/octet-stream"
+	if r.IsJSON {
+		ct = "application/json"
+	}
+	return &streams.ReadResp_ReadEvent_RecordedEvent{
+		Id:               wireUUID(r.ID, strUUID),
+		StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(r.Stream)},
+		StreamRevision:   r.Revision,
+		PreparePosition:  r.Position,
+		CommitPosition:   r.Position,
+		Metadata:         map[string]string{"type": r.Type, "content-type": ct, "created": strconv.FormatInt(r.Created, 10)},
+		CustomMetadata:   r.Metadata,
+		Data:             r.Data,
+	}
+}
+
+// visibility is what a stream's metadata lets a reader see.
+type visibility struct {
+	lower     uint64 // lowest visible revision
+	minTicks  int64  // events created before this are expired; 0 = no max age
+	notFound  bool   // soft-deleted or never written
+	tombstone bool
+}
+
+// streamVisibility applies $tb, $maxCount and $maxAge (and a metadata
+// stream's implicit $maxCount of 1) to stream's current state.
+func (s *Server) streamVisibility(stream string) (visibility, *streamInfo) {
+	info := s.store.info(stream)
+	var v visibility
+	meta := info.Meta
+	if base, ok := metaStreamOf(stream); ok {
+		meta = noMeta
+		meta.MaxCount = 1
+		v.tombstone = s.store.info(base).Tombstoned
+	}
+	v.tombstone = v.tombstone || info.Tombstoned
+	if info.Last < 0 || meta.softDeleted() {
+		v.notFound = true
+		return v, info
+	}
+	if meta.TB > 0 {
+		v.lower = uint64(meta.TB)
+	}
+	if meta.MaxCount >= 0 {
+		if lo := info.Last - meta.MaxCount + 1; lo > 0 && uint64(lo) > v.lower {
+			v.lower = uint64(lo)
+		}
+	}
+	if meta.MaxAge >= 0 {
+		v.minTicks = s.store.now().UnixNano()/100 - meta.MaxAge*10_000_000
+	}
+	return v, info
+}
+
+func (v visibility) visible(r *record) bool {
+	return r.Revision >= v.lower && r.Created >= v.minTicks && r.Revision != tombstoneRevision
+}
+
+// excludedFromAll is KurrentDB's default $all filter.
+func excludedFromAll(stream string) bool {
+	if stream == "$epoch-information" {
+		return true
+	}
+	if strings.HasPrefix(stream, "$persistentsubscription-$all::") && (strings.HasSuffix(stream, "-checkpoint") || strings.HasSuffix(stream, "-parked")) {
+		return true
+	}
+	return false
+}
+
+// resolve turns a record into the ReadEvent to send, following a link when
+// asked to.
+func (s *Server) resolve(r *record, resolveLinks, strUUID bool) *streams.ReadResp_ReadEvent {
+	ev := &streams.ReadResp_ReadEvent{Position: &streams.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position}}
+	if !resolveLinks || r.Type != "$>" {
+		ev.Event = recorded(r, strUUID)
+		return ev
+	}
+	revText, target, ok := strings.Cut(string(r.Data), "@")
+	rev, err := strconv.ParseUint(revText, 10, 64)
+	if !ok || err != nil {
+		ev.Event = recorded(r, strUUID)
+		return ev
+	}
+	ev.Link = recorded(r, strUUID)
+	vis, _ := s.streamVisibility(target)
+	if vis.notFound || vis.tombstone {
+		return ev
+	}
+	t, err := s.store.readRev(target, rev)
+	if err == nil && t != nil && vis.visible(t) {
+		ev.Event = recorded(t, strUUID)
+	}
+	return ev
+}
+
+func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadServer) error {
+	ctx := stream.Context()
+	o := req.GetOptions()
+	if o == nil {
+		return status.Error(codes.InvalidArgument, "read options are required")
+	}
+	strUUID := o.GetUuidOption().GetString_() != nil
+	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards
+	target := "$all"
+	if so := o.GetStream(); so != nil {
+		name, err := streamName(so.GetStreamIdentifier())
+		if err != nil {
+			return err
+		}
+		target = name
+	} else if o.GetAll() == nil {
+		return status.Error(codes.InvalidArgument, "stream or all option is required")
+	}
+	if err := h.s.authorize(ctx, target, aclRead); err != nil {
+		return err
+	}
+	if o.GetSubscription() != nil {
+		if backwards {
+			return status.Error(codes.InvalidArgument, "subscriptions read forwards only")
+		}
+		if so := o.GetStream(); so != nil {
+			if o.GetFilter() != nil {
+				return status.Error(codes.InvalidArgument, "stream subscriptions cannot be filtered")
+			}
+			return h.s.subscribeStream(ctx, stream, target, so, o.GetResolveLinks(), strUUID)
+		}
+		return h.s.subscribeAll(ctx, stream, o, strUUID)
+	}
+	count := o.GetCount()
+	if so := o.GetStream(); so != nil {
+		return h.readStream(stream, target, so, backwards, count, o.GetResolveLinks(), strUUID)
+	}
+	return h.readAll(stream, o.GetAll(), backwards, count, o.GetResolveLinks(), strUUID, o.GetFilter())
+}
+
+const readPage = 512
+
+func (h *streamsService) readStream(out streams.Streams_ReadServer, name string, so *streams.ReadReq_Options_StreamOptions, backwards bool, count uint64, resolveLinks, strUUID bool) error {
+	vis, _ := h.s.streamVisibility(name)
+	if vis.tombstone {
+		return streamDeleted(name)
+	}
+	if vis.notFound {
+		return out.Send(&streams.ReadResp{Content: &streams.ReadResp_StreamNotFound_{StreamNotFound: &streams.ReadResp_StreamNotFound{
+			StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)}}}})
+	}
+	var from uint64
+	switch r := so.GetRevisionOption().(type) {
+	case *streams.ReadReq_Options_StreamOptions_Revision:
+		from = r.Revision
+	case *streams.ReadReq_Options_StreamOptions_End:
+		if !backwards {
+			return nil
+		}
+		from = math.MaxInt64 - 1
+	default:
+		if backwards {
+			return nil
+		}
+	}
+	if from >= math.MaxInt64 {
+		from = math.MaxInt64 - 1
+	}
+	if !backwards && from < vis.lower {
+		from = vis.lower
+	}
+	sent := uint64(0)
+	for sent < count {
+		var page []*record
+		err := h.s.store.scanStream(name, from, backwards, func(r *record) bool {
+			if r.Revision < vis.lower {
+				return false // backwards past the visible range
+			}
+			if r.Revision == tombstoneRevision {
+				return true
+			}
+			page = append(page, r)
+			return len(page) < readPage
+		})
+		if err != nil {
+			return storeError(err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			if !vis.visible(r) {
+				continue
+			}
+			if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, resolveLinks, strUUID)}}); err != nil {
+				return err
+			}
+			if sent++; sent >= count {
+				return nil
+			}
+		}
+		last := page[len(page)-1].Revision
+		if len(page) < readPage {
+			return nil
+		}
+		if backwards {
+			if last == 0 {
+				return nil
+			}
+			from = last - 1
+		} else {
+			from = last + 1
+		}
+	}
+	return nil
+}
+
+func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.ReadReq_Options_AllOptions, backwards bool, count uint64, resolveLinks, strUUID bool, filter *streams.ReadReq_Options_FilterOptions) error {
+	var from uint64
+	switch p := ao.GetAllOption().(type) {
+	case *streams.ReadReq_Options_AllOptions_Position:
+		from = p.Position.GetCommitPosition()
+	case *streams.ReadReq_Options_AllOptions_End:
+		if !backwards {
+			return nil
+		}
+		from = math.MaxUint64
+	default:
+		if backwards {
+			return nil
+		}
+	}
+	match, err := compileFilter(filter)
+	if err != nil {
+		return err
+	}
+	sent := uint64(0)
+	for sent < count {
+		var page []*record
+		err := h.s.store.scanAll(from, backwards, func(r *record) bool {
+			page = append(page, r)
+			return len(page) < readPage
+		})
+		if err != nil {
+			return storeError(err)
+		}
+		for _, r := range page {
+			if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
+				continue
+			}
+			if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, resolveLinks, strUUID)}}); err != nil {
+				return err
+			}
+			if sent++; sent >= count {
+				return nil
+			}
+		}
+		if len(page) < readPage {
+			return nil
+		}
+		last := page[len(page)-1].Position
+		if backwards {
+			from = last // exclusive
+		} else {
+			from = last + 1
+		}
+	}
+	return nil
+}

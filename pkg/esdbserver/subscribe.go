@@ -1,0 +1,232 @@
+package esdbserver
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Subscriptions never buffer live events: each one reads the committed log
+// (pebble) from the last position it delivered, then waits for the next
+// commit. Catch-up and live are the same loop, so nothing can fall between
+// them, and a slow consumer only slows itself.
+
+// defaultWindow is KurrentDB's filter search window (and checkpoint unit).
+const defaultWindow = 32
+
+func confirmation() *streams.ReadResp {
+	return &streams.ReadResp{Content: &streams.ReadResp_Confirmation{Confirmation: &streams.ReadResp_SubscriptionConfirmation{SubscriptionId: uuidString(newUUID())}}}
+}
+
+var caughtUp = &streams.ReadResp{Content: &streams.ReadResp_CaughtUp_{CaughtUp: &streams.ReadResp_CaughtUp{}}}
+
+func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadServer, name string, so *streams.ReadReq_Options_StreamOptions, resolveLinks, strUUID bool) error {
+	vis, info := s.streamVisibility(name)
+	if vis.tombstone {
+		return streamDeleted(name)
+	}
+	var next uint64
+	switch r := so.GetRevisionOption().(type) {
+	case *streams.ReadReq_Options_StreamOptions_Revision:
+		next = r.Revision + 1 // exclusive
+	case *streams.ReadReq_Options_StreamOptions_Start:
+		next = 0
+	default:
+		next = uint64(info.Last + 1)
+	}
+	if err := out.Send(confirmation()); err != nil {
+		return err
+	}
+	done := s.done(ctx)
+	caught := false
+	for {
+		wait := s.store.waitCh()
+		for {
+			vis, info = s.streamVisibility(name)
+			if !info.Tombstoned && int64(next) > info.Last {
+				break
+			}
+			var page []*record
+			if err := s.store.scanStream(name, next, false, func(r *record) bool {
+				page = append(page, r)
+				return len(page) < readPage
+			}); err != nil {
+				return storeError(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, r := range page {
+				if r.Revision == tombstoneRevision {
+					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, false, strUUID)}}); err != nil {
+						return err
+					}
+					return streamDeleted(name)
+				}
+				next = r.Revision + 1
+				if !vis.visible(r) {
+					continue
+				}
+				if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, resolveLinks, strUUID)}}); err != nil {
+					return err
+				}
+			}
+		}
+		if !caught {
+			caught = true
+			if err := out.Send(caughtUp); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-wait:
+		case <-done:
+			return ctxErr(ctx)
+		}
+	}
+}
+
+func ctxErr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return status.Error(codes.Unavailable, "server is shutting down")
+}
+
+// compileFilter builds the matcher of a filtered read; nil means no filter.
+func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool, error) {
+	if f == nil {
+		return nil, nil
+	}
+	var expr *streams.ReadReq_Options_FilterOptions_Expression
+	byType := false
+	switch v := f.GetFilter().(type) {
+	case *streams.ReadReq_Options_FilterOptions_StreamIdentifier:
+		expr = v.StreamIdentifier
+	case *streams.ReadReq_Options_FilterOptions_EventType:
+		expr, byType = v.EventType, true
+	default:
+		return nil, status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+	}
+	field := func(r *record) string {
+		if byType {
+			return r.Type
+		}
+		return r.Stream
+	}
+	if expr.GetRegex() != "" {
+		re, err := regexp.Compile(expr.GetRegex())
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, "invalid filter regex: "+err.Error())
+		}
+		return func(r *record) bool { return re.MatchString(field(r)) }, nil
+	}
+	prefixes := expr.GetPrefix()
+	return func(r *record) bool {
+		v := field(r)
+		for _, p := range prefixes {
+			if strings.HasPrefix(v, p) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func checkpoint(pos uint64) *streams.ReadResp {
+	return &streams.ReadResp{Content: &streams.ReadResp_Checkpoint_{Checkpoint: &streams.ReadResp_Checkpoint{CommitPosition: pos, PreparePosition: pos}}}
+}
+
+func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, strUUID bool) error {
+	filter := o.GetFilter()
+	match, err := compileFilter(filter)
+	if err != nil {
+		return err
+	}
+	interval := uint64(0)
+	if filter != nil {
+		window := uint64(defaultWindow)
+		if m := filter.GetMax(); m > 0 {
+			window = uint64(m)
+		}
+		mult := uint64(filter.GetCheckpointIntervalMultiplier())
+		if mult == 0 {
+			mult = 1
+		}
+		interval = window * mult
+	}
+	var next uint64 // next position to consider
+	switch p := o.GetAll().GetAllOption().(type) {
+	case *streams.ReadReq_Options_AllOptions_Position:
+		next = p.Position.GetCommitPosition() + 1 // exclusive
+	case *streams.ReadReq_Options_AllOptions_Start:
+		next = 0
+	default:
+		next = s.store.head.Load() + 1
+	}
+	if err := out.Send(confirmation()); err != nil {
+		return err
+	}
+	done := s.done(ctx)
+	caught := false
+	var considered, lastScanned, lastCheckpoint uint64
+	for {
+		wait := s.store.waitCh()
+		for next <= s.store.head.Load() {
+			var page []*record
+			if err := s.store.scanAll(next, false, func(r *record) bool {
+				page = append(page, r)
+				return len(page) < readPage
+			}); err != nil {
+				return storeError(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, r := range page {
+				next = r.Position + 1
+				if excludedFromAll(r.Stream) {
+					continue
+				}
+				lastScanned = r.Position
+				if match == nil || match(r) {
+					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, o.GetResolveLinks(), strUUID)}}); err != nil {
+						return err
+					}
+				}
+				if interval > 0 {
+					if considered++; considered >= interval {
+						considered = 0
+						if r.Position > lastCheckpoint {
+							lastCheckpoint = r.Position
+							if err := out.Send(checkpoint(r.Position)); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
+		}
+		if !caught {
+			caught = true
+			if interval > 0 && lastScanned > lastCheckpoint {
+				lastCheckpoint = lastScanned
+				if err := out.Send(checkpoint(lastScanned)); err != nil {
+					return err
+				}
+			}
+			if err := out.Send(caughtUp); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-wait:
+		case <-done:
+			return ctxErr(ctx)
+		}
+	}
+}
