@@ -1,0 +1,644 @@
+package deploy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// The Deployments every environment runs, with their expected replicas in
+// production. The dev overlay runs one of each.
+var productionReplicas = map[string]int{
+	"registry":    3,
+	"training":    3,
+	"competition": 3,
+	"mentorship":  3,
+	"honour":      3,
+	"graphql":     2,
+}
+
+// Secrets the production overlay expects the operator to create (never committed).
+var externalSecrets = []string{"craftledger-secrets", "craftledger-store-ca"}
+
+// object is the part of a rendered Kubernetes object the tests look at.
+type object struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name      string            `yaml:"name"`
+		Namespace string            `yaml:"namespace"`
+		Labels    map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+	Spec struct {
+		Replicas *int `yaml:"replicas"`
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+		// Service
+		ServiceSelector map[string]string `yaml:"-"`
+		Ports           []servicePort     `yaml:"ports"`
+		// PodDisruptionBudget
+		MaxUnavailable any `yaml:"maxUnavailable"`
+		MinAvailable   any `yaml:"minAvailable"`
+		Template       struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec podSpec `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+	raw map[string]any
+}
+
+type servicePort struct {
+	Name       string `yaml:"name"`
+	Port       int    `yaml:"port"`
+	TargetPort any    `yaml:"targetPort"`
+}
+
+type podSpec struct {
+	SecurityContext *struct {
+		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+		RunAsUser    *int  `yaml:"runAsUser"`
+	} `yaml:"securityContext"`
+	Containers []container `yaml:"containers"`
+	Volumes    []struct {
+		Name   string `yaml:"name"`
+		Secret *struct {
+			SecretName string `yaml:"secretName"`
+			Optional   *bool  `yaml:"optional"`
+		} `yaml:"secret"`
+		ConfigMap *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMap"`
+	} `yaml:"volumes"`
+	TopologySpreadConstraints []any `yaml:"topologySpreadConstraints"`
+}
+
+type container struct {
+	Name  string `yaml:"name"`
+	Image string `yaml:"image"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	Env []struct {
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+				Key  string `yaml:"key"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
+	} `yaml:"env"`
+	EnvFrom []struct {
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+	} `yaml:"envFrom"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
+	LivenessProbe   *probe `yaml:"livenessProbe"`
+	ReadinessProbe  *probe `yaml:"readinessProbe"`
+	StartupProbe    *probe `yaml:"startupProbe"`
+	SecurityContext *struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+	} `yaml:"securityContext"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"`
+	} `yaml:"httpGet"`
+	TCPSocket *struct {
+		Port any `yaml:"port"`
+	} `yaml:"tcpSocket"`
+}
+
+// rendered is the output of one kustomization, indexed by kind and name.
+type rendered struct {
+	objects []object
+}
+
+func (r rendered) kind(k string) []object {
+	var out []object
+	for _, o := range r.objects {
+		if o.Kind == k {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (r rendered) get(kind, name string) (object, bool) {
+	for _, o := range r.objects {
+		if o.Kind == kind && o.Metadata.Name == name {
+			return o, true
+		}
+	}
+	return object{}, false
+}
+
+// workloads are the objects that run pods.
+func (r rendered) workloads() []object {
+	return append(r.kind("Deployment"), r.kind("StatefulSet")...)
+}
+
+// render builds a kustomization directory with the kustomize Go API, exactly
+// as `kubectl apply -k` would.
+func render(t *testing.T, dir string) rendered {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var r rendered
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	for {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("decode %s output: %v", dir, err)
+		}
+		var o object
+		if err := node.Decode(&o); err != nil {
+			t.Fatalf("decode %s output: %v", dir, err)
+		}
+		if err := node.Decode(&o.raw); err != nil {
+			t.Fatalf("decode %s output: %v", dir, err)
+		}
+		if o.Kind == "Service" {
+			if spec, ok := o.raw["spec"].(map[string]any); ok {
+				o.Spec.ServiceSelector = toStringMap(spec["selector"])
+			}
+		}
+		r.objects = append(r.objects, o)
+	}
+	if len(r.objects) == 0 {
+		t.Fatalf("kustomize build %s: no objects", dir)
+	}
+	return r
+}
+
+func toStringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		s, _ := v.(string)
+		out[k] = s
+	}
+	return out
+}
+
+// replicas is a workload's replica count; Kubernetes defaults a missing one to 1.
+func replicas(w object) int {
+	if w.Spec.Replicas == nil {
+		return 1
+	}
+	return *w.Spec.Replicas
+}
+
+// selects reports whether a label selector (all pairs must match) picks labels.
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// overlays: what each renders. external: the Secrets are created by the
+// operator, not rendered; strict: a missing Secret must stop the pod.
+var overlays = []struct {
+	name, dir        string
+	external, strict bool
+}{
+	{"base", "k8s/base", true, false},
+	{"dev", "k8s/overlays/dev", false, false},
+	{"production", "k8s/overlays/production", true, true},
+}
+
+// TestKustomizeStructure checks, for the base and every overlay, what any
+// environment needs: probes, resources, non-root pods, Services and
+// PodDisruptionBudgets that select real pods, and configuration that resolves.
+func TestKustomizeStructure(t *testing.T) {
+	for _, ov := range overlays {
+		t.Run(ov.name, func(t *testing.T) {
+			r := render(t, ov.dir)
+
+			var names []string
+			for _, d := range r.kind("Deployment") {
+				names = append(names, d.Metadata.Name)
+			}
+			slices.Sort(names)
+			var want []string
+			for n := range productionReplicas {
+				want = append(want, n)
+			}
+			slices.Sort(want)
+			if !slices.Equal(names, want) {
+				t.Errorf("Deployments = %v, want %v", names, want)
+			}
+
+			for _, w := range r.workloads() {
+				checkWorkload(t, r, w, ov.external, ov.strict)
+			}
+			checkPDBs(t, r)
+			checkServices(t, r)
+		})
+	}
+}
+
+func checkWorkload(t *testing.T, r rendered, w object, external, strict bool) {
+	t.Helper()
+	id := w.Kind + "/" + w.Metadata.Name
+	tmpl := w.Spec.Template
+	if !selects(w.Spec.Selector.MatchLabels, tmpl.Metadata.Labels) {
+		t.Errorf("%s: selector %v does not select its own pods %v", id, w.Spec.Selector.MatchLabels, tmpl.Metadata.Labels)
+	}
+	sc := tmpl.Spec.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+		t.Errorf("%s: pod securityContext must set runAsNonRoot: true and a non-zero runAsUser", id)
+	}
+	if len(tmpl.Spec.Containers) == 0 {
+		t.Fatalf("%s: no containers", id)
+	}
+	for _, c := range tmpl.Spec.Containers {
+		cid := id + " container " + c.Name
+		if c.SecurityContext == nil || c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation ||
+			c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+			t.Errorf("%s: securityContext must forbid privilege escalation and make the root filesystem read-only", cid)
+		}
+		for _, res := range []string{"cpu", "memory"} {
+			if c.Resources.Requests[res] == "" || c.Resources.Limits[res] == "" {
+				t.Errorf("%s: resources.requests and .limits need %s", cid, res)
+			}
+		}
+		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+			t.Errorf("%s: needs liveness and readiness probes", cid)
+			continue
+		}
+		if w.Kind == "Deployment" {
+			checkHTTPProbe(t, cid, "liveness", c.LivenessProbe, "/healthz", c)
+			checkHTTPProbe(t, cid, "readiness", c.ReadinessProbe, "/readyz", c)
+			if c.StartupProbe != nil {
+				checkHTTPProbe(t, cid, "startup", c.StartupProbe, "/healthz", c)
+			}
+			checkEnv(t, r, cid, c, external)
+		}
+		checkMounts(t, r, cid, c, tmpl.Spec, external, strict)
+	}
+}
+
+func checkHTTPProbe(t *testing.T, id, which string, p *probe, path string, c container) {
+	t.Helper()
+	if p.HTTPGet == nil || p.HTTPGet.Path != path {
+		t.Errorf("%s: %s probe must GET %s", id, which, path)
+		return
+	}
+	if !hasPort(c, p.HTTPGet.Port) {
+		t.Errorf("%s: %s probe port %v is not a container port", id, which, p.HTTPGet.Port)
+	}
+}
+
+// hasPort reports whether port (a name or a number) is one of c's ports.
+func hasPort(c container, port any) bool {
+	for _, p := range c.Ports {
+		switch v := port.(type) {
+		case string:
+			if p.Name == v {
+				return true
+			}
+		case int:
+			if p.ContainerPort == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var varRef = regexp.MustCompile(`\$\(([A-Z0-9_]+)\)`)
+
+// checkEnv resolves CRAFTLEDGER_STORE the way the kubelet does (references to
+// variables from envFrom ConfigMaps and earlier env entries) and checks it is a
+// KurrentDB connection string, and that every Secret and ConfigMap referenced exists.
+func checkEnv(t *testing.T, r rendered, id string, c container, external bool) {
+	t.Helper()
+	vars := map[string]string{}
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef == nil {
+			continue
+		}
+		cm, ok := r.get("ConfigMap", ef.ConfigMapRef.Name)
+		if !ok {
+			t.Errorf("%s: envFrom ConfigMap %q is not in the output", id, ef.ConfigMapRef.Name)
+			continue
+		}
+		for k, v := range cm.Data {
+			vars[k] = v
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+			ref := e.ValueFrom.SecretKeyRef
+			vars[e.Name] = secretValue(t, r, id, ref.Name, ref.Key, external)
+		default:
+			v := varRef.ReplaceAllStringFunc(e.Value, func(m string) string {
+				name := varRef.FindStringSubmatch(m)[1]
+				val, ok := vars[name]
+				if !ok {
+					t.Errorf("%s: env %s refers to $(%s), which is not defined before it", id, e.Name, name)
+				}
+				return val
+			})
+			vars[e.Name] = v
+		}
+	}
+	for _, k := range []string{"CRAFTLEDGER_STORE", "CRAFTLEDGER_ADDR", "CRAFTLEDGER_JWT_KEY_FILE"} {
+		if vars[k] == "" {
+			t.Errorf("%s: %s is not set", id, k)
+		}
+	}
+	u, err := url.Parse(vars["CRAFTLEDGER_STORE"])
+	if err != nil || u.Scheme != "esdb" || u.Host == "" || u.User == nil {
+		t.Errorf("%s: CRAFTLEDGER_STORE = %q, want esdb://user:password@hosts?options", id, vars["CRAFTLEDGER_STORE"])
+	}
+	if f := vars["CRAFTLEDGER_JWT_KEY_FILE"]; f != "" && !mounted(c, f) {
+		t.Errorf("%s: CRAFTLEDGER_JWT_KEY_FILE %s is not under a volume mount", id, f)
+	}
+	if err == nil {
+		if ca := u.Query().Get("tlsCAFile"); ca != "" && !mounted(c, ca) {
+			t.Errorf("%s: tlsCAFile %s is not under a volume mount", id, ca)
+		}
+	}
+}
+
+// secretValue returns the value of a Secret's key when the Secret is in the
+// output, and a placeholder when it is one the operator creates.
+func secretValue(t *testing.T, r rendered, id, name, key string, external bool) string {
+	t.Helper()
+	s, ok := r.get("Secret", name)
+	if !ok {
+		if !external || !slices.Contains(externalSecrets, name) {
+			t.Errorf("%s: Secret %q is neither in the output nor one the operator creates", id, name)
+		}
+		return "from-" + name
+	}
+	data, _ := s.raw["data"].(map[string]any)
+	if _, ok := data[key]; !ok {
+		t.Errorf("%s: Secret %s has no key %q", id, name, key)
+	}
+	return "from-" + name
+}
+
+func mounted(c container, path string) bool {
+	for _, m := range c.VolumeMounts {
+		if strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func checkMounts(t *testing.T, r rendered, id string, c container, spec podSpec, external, strict bool) {
+	t.Helper()
+	for _, m := range c.VolumeMounts {
+		found := false
+		for _, v := range spec.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			found = true
+			if v.Secret == nil {
+				continue
+			}
+			if _, ok := r.get("Secret", v.Secret.SecretName); ok {
+				continue
+			}
+			optional := v.Secret.Optional != nil && *v.Secret.Optional
+			switch {
+			case external && !slices.Contains(externalSecrets, v.Secret.SecretName):
+				t.Errorf("%s: volume %s uses Secret %q, which nobody creates", id, v.Name, v.Secret.SecretName)
+			case strict && optional:
+				t.Errorf("%s: volume %s: Secret %q must not be optional here", id, v.Name, v.Secret.SecretName)
+			case !external && !optional:
+				t.Errorf("%s: volume %s uses Secret %q, which is not in the output", id, v.Name, v.Secret.SecretName)
+			}
+		}
+		if !found && !isClaimTemplate(r, m.Name) {
+			t.Errorf("%s: volumeMount %s has no volume", id, m.Name)
+		}
+	}
+}
+
+// isClaimTemplate reports whether name is a StatefulSet's volumeClaimTemplate.
+func isClaimTemplate(r rendered, name string) bool {
+	for _, s := range r.kind("StatefulSet") {
+		spec, _ := s.raw["spec"].(map[string]any)
+		tmpls, _ := spec["volumeClaimTemplates"].([]any)
+		for _, tm := range tmpls {
+			md, _ := tm.(map[string]any)["metadata"].(map[string]any)
+			if md["name"] == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkPDBs: every PodDisruptionBudget selects the pods of exactly one
+// workload, every Deployment has one, and none blocks all evictions.
+func checkPDBs(t *testing.T, r rendered) {
+	t.Helper()
+	covered := map[string]int{}
+	pdbs := r.kind("PodDisruptionBudget")
+	if len(pdbs) == 0 {
+		t.Fatal("no PodDisruptionBudget")
+	}
+	for _, p := range pdbs {
+		var hits []string
+		for _, w := range r.workloads() {
+			if selects(p.Spec.Selector.MatchLabels, w.Spec.Template.Metadata.Labels) {
+				hits = append(hits, w.Metadata.Name)
+				covered[w.Metadata.Name]++
+			}
+		}
+		if len(hits) != 1 {
+			t.Errorf("PodDisruptionBudget %s selects the pods of %v, want exactly one workload", p.Metadata.Name, hits)
+		}
+		if (p.Spec.MaxUnavailable == nil) == (p.Spec.MinAvailable == nil) {
+			t.Errorf("PodDisruptionBudget %s: set exactly one of maxUnavailable and minAvailable", p.Metadata.Name)
+		}
+		if v, ok := p.Spec.MaxUnavailable.(int); ok && v < 1 {
+			t.Errorf("PodDisruptionBudget %s: maxUnavailable %d blocks every eviction", p.Metadata.Name, v)
+		}
+	}
+	for _, d := range r.kind("Deployment") {
+		if covered[d.Metadata.Name] != 1 {
+			t.Errorf("Deployment %s is covered by %d PodDisruptionBudgets, want 1", d.Metadata.Name, covered[d.Metadata.Name])
+		}
+	}
+}
+
+// checkServices: every workload is reachable through a Service whose
+// selector picks its pods and whose target port is one of theirs.
+func checkServices(t *testing.T, r rendered) {
+	t.Helper()
+	for _, w := range r.workloads() {
+		found := false
+		for _, s := range r.kind("Service") {
+			if !selects(s.Spec.ServiceSelector, w.Spec.Template.Metadata.Labels) {
+				continue
+			}
+			found = true
+			for _, p := range s.Spec.Ports {
+				if !hasPort(w.Spec.Template.Spec.Containers[0], p.TargetPort) {
+					t.Errorf("Service %s port %s targets %v, not a port of %s", s.Metadata.Name, p.Name, p.TargetPort, w.Metadata.Name)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s/%s: no Service selects its pods", w.Kind, w.Metadata.Name)
+		}
+	}
+}
+
+// storeURL returns the rendered ConfigMap's host list and options.
+func storeConfig(t *testing.T, r rendered) (hosts []string, params url.Values) {
+	t.Helper()
+	cm, ok := r.get("ConfigMap", "craftledger-config")
+	if !ok {
+		t.Fatal("ConfigMap craftledger-config missing")
+	}
+	params, err := url.ParseQuery(cm.Data["CRAFTLEDGER_STORE_PARAMS"])
+	if err != nil {
+		t.Fatalf("CRAFTLEDGER_STORE_PARAMS: %v", err)
+	}
+	return strings.Split(cm.Data["CRAFTLEDGER_STORE_HOSTS"], ","), params
+}
+
+func TestKustomizeDevOverlay(t *testing.T) {
+	r := render(t, "k8s/overlays/dev")
+	for _, o := range r.objects {
+		if o.Metadata.Namespace != "craftledger-dev" {
+			t.Errorf("%s/%s: namespace %q, want craftledger-dev", o.Kind, o.Metadata.Name, o.Metadata.Namespace)
+		}
+	}
+	for _, w := range r.workloads() {
+		if got := replicas(w); got != 1 {
+			t.Errorf("%s/%s: dev runs one replica, got %d", w.Kind, w.Metadata.Name, got)
+		}
+		for _, c := range w.Spec.Template.Spec.Containers {
+			if want := "craftledger/" + w.Metadata.Name + ":dev"; c.Image != want {
+				t.Errorf("%s/%s: image %q, want %q", w.Kind, w.Metadata.Name, c.Image, want)
+			}
+		}
+	}
+	// The store is the in-cluster embedded eventstore, without TLS.
+	hosts, params := storeConfig(t, r)
+	if len(hosts) != 1 {
+		t.Fatalf("dev store hosts = %v, want the one embedded eventstore", hosts)
+	}
+	svc, port, _ := strings.Cut(hosts[0], ":")
+	s, ok := r.get("Service", svc)
+	if !ok {
+		t.Fatalf("dev store host %s: no such Service", svc)
+	}
+	if st, ok := r.get("StatefulSet", svc); !ok || !selects(s.Spec.ServiceSelector, st.Spec.Template.Metadata.Labels) {
+		t.Errorf("Service %s does not select the eventstore StatefulSet", svc)
+	}
+	if !slices.ContainsFunc(s.Spec.Ports, func(p servicePort) bool { return port == strconv.Itoa(p.Port) }) {
+		t.Errorf("Service %s does not expose port %s", svc, port)
+	}
+	if params.Get("tls") != "false" {
+		t.Errorf("dev store params %v, want tls=false for the insecure embedded store", params)
+	}
+	if _, ok := r.get("Secret", "craftledger-secrets"); ok {
+		t.Error("dev secret should carry kustomize's content hash suffix so pods restart when it changes")
+	}
+	if len(r.kind("Secret")) != 1 {
+		t.Errorf("dev overlay renders %d Secrets, want the one generated", len(r.kind("Secret")))
+	}
+}
+
+func TestKustomizeProductionOverlay(t *testing.T) {
+	r := render(t, "k8s/overlays/production")
+	for _, o := range r.objects {
+		if o.Metadata.Namespace != "craftledger" {
+			t.Errorf("%s/%s: namespace %q, want craftledger", o.Kind, o.Metadata.Name, o.Metadata.Namespace)
+		}
+	}
+	if s := r.kind("Secret"); len(s) != 0 {
+		t.Errorf("production renders %d Secrets; credentials must not be committed", len(s))
+	}
+	if st := r.kind("StatefulSet"); len(st) != 0 {
+		t.Errorf("production runs the embedded store (%d StatefulSets); it must use a KurrentDB cluster", len(st))
+	}
+	for _, d := range r.kind("Deployment") {
+		want := productionReplicas[d.Metadata.Name]
+		if got := replicas(d); got != want {
+			t.Errorf("Deployment %s: replicas %d, want %d", d.Metadata.Name, got, want)
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			repo, tag, ok := strings.Cut(c.Image, ":")
+			if !ok || tag == "" || tag == "latest" || tag == "dev" || !strings.HasSuffix(repo, "/"+d.Metadata.Name) || !strings.Contains(repo, ".") {
+				t.Errorf("Deployment %s: image %q, want a released tag in a registry", d.Metadata.Name, c.Image)
+			}
+		}
+		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
+			t.Errorf("Deployment %s: replicas are not spread over nodes", d.Metadata.Name)
+		}
+	}
+	hosts, params := storeConfig(t, r)
+	if len(hosts) != 3 {
+		t.Errorf("production store hosts = %v, want the three KurrentDB nodes as gossip seeds", hosts)
+	}
+	for _, h := range hosts {
+		if _, port, ok := strings.Cut(h, ":"); !ok || port == "" {
+			t.Errorf("store host %q has no port", h)
+		}
+	}
+	if params.Get("tls") != "true" || params.Get("tlsCAFile") == "" {
+		t.Errorf("production store params %v, want tls=true with tlsCAFile", params)
+	}
+	base := render(t, "k8s/base")
+	for _, d := range base.kind("Deployment") {
+		if got := replicas(d); got >= productionReplicas[d.Metadata.Name] {
+			t.Errorf("base Deployment %s already has %d replicas; the production overlay should be what raises it", d.Metadata.Name, got)
+		}
+	}
+}
