@@ -1,0 +1,356 @@
+package career
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+// fact is an event to apply, after corrections.
+type fact struct {
+	payload  events.Payload
+	occurred time.Time
+	recorded time.Time
+	src      Source
+	order    events.Ref
+}
+
+// Fold folds a craftsman's events (their craftsman-<id> stream, in any
+// order) into their state as of asOf, under mode. It never fails: events
+// it does not understand or that make no sense in context (an end without
+// a start) are skipped, as projections must keep going; the commands that
+// wrote them validated them.
+func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
+	s := &State{AsOf: asOf.UTC(), Mode: mode, Trades: map[string]*Trade{}}
+	for _, e := range evs {
+		if _, id, ok := events.SplitStream(e.Stream); ok && strings.HasPrefix(e.Stream, events.CategoryCraftsman+"-") {
+			s.CraftsmanID = id
+			break
+		}
+	}
+	visible := func(e *events.Recorded) bool {
+		return mode == AsOccurred || !e.RecordedAt.After(asOf)
+	}
+
+	// Corrections, latest recorded first: a live correction decides its
+	// target; a live retraction of a correction reverses it.
+	var corrs []*events.Recorded
+	byID := make(map[string]*events.Recorded, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		if !visible(e) {
+			continue
+		}
+		if e.ID != "" {
+			byID[e.ID] = e
+		}
+		if _, ok := e.Payload.(events.EventCorrected); ok {
+			corrs = append(corrs, e)
+		}
+	}
+	type decision struct {
+		by  *events.Recorded
+		rep *events.Replacement // nil: retracted
+	}
+	var decided map[string]decision
+	if len(corrs) > 0 {
+		slices.SortStableFunc(corrs, func(a, b *events.Recorded) int { return -cmpRecorded(a, b) })
+		decided = map[string]decision{}
+		cancelled := map[string]bool{}
+		reversed := map[string]bool{}
+		for _, c := range corrs {
+			ec := c.Payload.(events.EventCorrected)
+			note := Correction{Ref: c.Ref(), SupersedesEventID: ec.SupersedesEventID, Reason: ec.Reason,
+				Retraction: ec.Replacement == nil, Recorded: c.RecordedAt.UTC()}
+			if cancelled[c.ID] {
+				reversed[c.ID] = true
+				note.Reversed = true
+				s.Corrections = append(s.Corrections, note)
+				continue
+			}
+			s.Corrections = append(s.Corrections, note)
+			target := ec.SupersedesEventID
+			// Correcting a correction cancels it; a replacement then
+			// applies to what that correction targeted.
+			for depth := 0; depth < 64; depth++ {
+				t, ok := byID[target]
+				if !ok {
+					break
+				}
+				tc, isCorr := t.Payload.(events.EventCorrected)
+				if !isCorr {
+					break
+				}
+				cancelled[target] = true
+				if ec.Replacement == nil {
+					target = ""
+					break
+				}
+				target = tc.SupersedesEventID
+			}
+			if target == "" {
+				continue
+			}
+			if _, done := decided[target]; !done {
+				decided[target] = decision{by: c, rep: ec.Replacement}
+			}
+		}
+		slices.Reverse(s.Corrections)
+		s.Events += len(corrs)
+	}
+
+	facts := make([]fact, 0, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		if !visible(e) {
+			continue
+		}
+		if _, ok := e.Payload.(events.EventCorrected); ok {
+			continue
+		}
+		f := fact{payload: e.Payload, occurred: e.Meta.OccurredAt, recorded: e.RecordedAt, src: Source{Ref: e.Ref()}, order: e.Ref()}
+		if d, ok := decided[e.ID]; ok {
+			if d.rep == nil || d.rep.Payload == nil {
+				continue // retracted
+			}
+			orig := e.Ref()
+			f.payload = d.rep.Payload
+			f.src = Source{Ref: d.by.Ref(), Supersedes: &orig}
+			if d.rep.OccurredAt != nil {
+				f.occurred = *d.rep.OccurredAt
+			}
+		}
+		if f.occurred.After(asOf) {
+			continue
+		}
+		facts = append(facts, f)
+	}
+	slices.SortStableFunc(facts, func(a, b fact) int {
+		if c := a.occurred.Compare(b.occurred); c != 0 {
+			return c
+		}
+		if c := a.recorded.Compare(b.recorded); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.order.Stream, b.order.Stream); c != 0 {
+			return c
+		}
+		if a.order.Revision != b.order.Revision {
+			if a.order.Revision < b.order.Revision {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.order.EventID, b.order.EventID)
+	})
+	for i := range facts {
+		s.apply(&facts[i])
+	}
+	s.Events += len(facts)
+	s.finish()
+	return s
+}
+
+// cmpRecorded orders events by record time, then stream position.
+func cmpRecorded(a, b *events.Recorded) int {
+	if c := a.RecordedAt.Compare(b.RecordedAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Stream, b.Stream); c != 0 {
+		return c
+	}
+	switch {
+	case a.Revision < b.Revision:
+		return -1
+	case a.Revision > b.Revision:
+		return 1
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+func (s *State) trade(t events.Trade, on time.Time) *Trade {
+	tr, ok := s.Trades[t.Code]
+	if !ok {
+		tr = &Trade{Code: t.Code, Name: t.Name, EnteredOn: on.UTC()}
+		s.Trades[t.Code] = tr
+	}
+	if tr.Name == "" {
+		tr.Name = t.Name
+	}
+	return tr
+}
+
+func (s *State) apply(f *fact) {
+	on := f.occurred.UTC()
+	switch p := f.payload.(type) {
+	case events.CraftsmanRegistered:
+		s.Registered, s.RegisteredOn = true, on
+		if s.CraftsmanID == "" {
+			s.CraftsmanID = p.CraftsmanID
+		}
+		s.NationalIDHash, s.BirthDate, s.Region = p.NationalIDHash, p.BirthDate, p.Region
+		s.Personal, s.SealedPersonal = p.Personal, p.SealedPersonal
+	case events.CraftsmanProfileChanged:
+		if p.NationalIDHash != "" {
+			s.NationalIDHash = p.NationalIDHash
+		}
+		if p.BirthDate != "" {
+			s.BirthDate = p.BirthDate
+		}
+		if p.Region != "" {
+			s.Region = p.Region
+		}
+		if p.Personal != nil {
+			s.Personal, s.SealedPersonal = p.Personal, nil
+		}
+		if p.SealedPersonal != nil {
+			s.Personal, s.SealedPersonal = nil, p.SealedPersonal
+		}
+	case events.TradeEntered:
+		s.trade(p.Trade, on)
+	case events.EmploymentStarted:
+		s.trade(p.Trade, on)
+		s.Employments = append(s.Employments, Employment{ID: p.EmploymentID, EmployerOrgID: p.EmployerOrgID, EmployerName: p.EmployerName,
+			Trade: p.Trade.Code, Start: on, Source: f.src})
+	case events.EmploymentEnded:
+		for i := range s.Employments {
+			if em := &s.Employments[i]; em.ID == p.EmploymentID && em.End.IsZero() {
+				em.End = on
+				break
+			}
+		}
+	case events.Graduated:
+		s.Education = append(s.Education, Education{SchoolKind: p.SchoolKind, SchoolName: p.SchoolName, Speciality: p.Speciality, Trade: p.Trade.Code,
+			ProgrammeTarget: p.ProgrammeTarget, SeniorClass: p.SeniorClass, PreparatoryTechnician: p.PreparatoryTechnician, FinalYear: p.FinalYear, Date: on, Source: f.src})
+	case events.ProfessionalTitleObtained:
+		s.Titles = append(s.Titles, Title{Tier: p.Tier, Title: p.Title, Trade: p.Trade.Code, Date: on, Source: f.src})
+	case events.TrainingEnrolled:
+		s.trade(p.Trade, on)
+		s.Enrolments = append(s.Enrolments, Enrolment{ID: p.EnrolmentID, AcademyID: p.AcademyID, CourseID: p.CourseID, Trade: p.Trade.Code, Mode: p.Mode, Date: on, Source: f.src})
+	case events.TrainingCompleted:
+		tr := s.trade(p.Trade, on)
+		s.Training = append(s.Training, Training{AcademyID: p.AcademyID, CourseID: p.CourseID, Trade: p.Trade.Code, Module: p.Module, Hours: p.Hours,
+			Mode: p.Mode, Score: p.Score, Passed: p.Passed, Date: on, Source: f.src})
+		if p.Passed {
+			tr.TrainingHours += p.Hours
+			if tr.HoursByMode == nil {
+				tr.HoursByMode = map[string]float64{}
+			}
+			tr.HoursByMode[p.Mode] += p.Hours
+		}
+		if p.EnrolmentID != "" {
+			for i := range s.Enrolments {
+				if s.Enrolments[i].ID == p.EnrolmentID {
+					s.Enrolments[i].Completed = true
+				}
+			}
+		}
+	case events.SkillLevelCertified:
+		tr := s.trade(p.Trade, on)
+		s.Certificates = append(s.Certificates, Certificate{Trade: p.Trade.Code, Level: p.Level, Number: p.CertificateNumber, Family: p.Family,
+			EvaluatingOrgID: p.EvaluatingOrgID, IssuingOrg: p.IssuingOrg, Route: p.Route, EntitlementID: p.EntitlementID, Date: on, Source: f.src})
+		tr.reach(LevelHeld{Level: p.Level, Since: on, Via: "certificate", CertificateNumber: p.CertificateNumber, Route: p.Route, Source: f.src})
+		if p.EntitlementID != "" {
+			for i := range s.Entitlements {
+				if s.Entitlements[i].ID == p.EntitlementID {
+					s.Entitlements[i].Used = true
+				}
+			}
+		}
+	case events.PromotionEntitlementGranted:
+		s.trade(p.Trade, on)
+		s.Entitlements = append(s.Entitlements, Entitlement{ID: p.EntitlementID, Trade: p.Trade.Code, Level: p.Level, Origin: p.Source,
+			RequiresApproval: p.RequiresApproval, Granted: on, Source: f.src})
+	case events.PromotionEntitlementApproved:
+		for i := range s.Entitlements {
+			if en := &s.Entitlements[i]; en.ID == p.EntitlementID {
+				r := f.src.Ref
+				en.Approved, en.ApprovedOn, en.ApprovalRef, en.ApprovalEvidence = true, on, p.ApprovalRef, &r
+			}
+		}
+	case events.UpperGradeAppointed:
+		tr := s.trade(p.Trade, on)
+		s.Appointments = append(s.Appointments, Appointment{Trade: p.Trade.Code, Grade: p.Grade, EmployerOrgID: p.EmployerOrgID, ApprovalRef: p.ApprovalRef, Date: on, Source: f.src})
+		tr.reach(LevelHeld{Level: p.Grade, Since: on, Via: "appointment", Source: f.src})
+	case events.CompetitionPlaced:
+		s.trade(p.Trade, on)
+		s.Competitions = append(s.Competitions, Placement{CompetitionID: p.CompetitionID, CompetitionName: p.CompetitionName, PlacementID: p.PlacementID,
+			Tier: p.Tier, Year: p.Year, Track: p.Track, TeamSize: p.TeamSize, Trade: p.Trade.Code, Rank: p.Rank, Award: p.Award, Date: on, Source: f.src})
+	case events.MentorshipStarted:
+		role, other := "apprentice", p.MasterID
+		if p.MasterID == s.CraftsmanID {
+			role, other = "master", p.ApprenticeID
+		}
+		s.Mentorships = append(s.Mentorships, Mentorship{ID: p.MentorshipID, Role: role, Counterpart: other, Kind: p.Kind, Trade: p.Trade.Code,
+			Started: on, Status: MentorshipActive, Source: f.src})
+	case events.MentorshipSessionLogged:
+		if m := s.mentorship(p.MentorshipID); m != nil {
+			m.Sessions++
+			m.SessionHours += p.Hours
+		}
+	case events.MentorshipCompleted:
+		if m := s.mentorship(p.MentorshipID); m != nil && m.Status == MentorshipActive {
+			r := f.src.Ref
+			m.Status, m.Ended, m.LevelReached, m.EndEvidence = MentorshipCompleted, on, p.LevelReached, &r
+		}
+	case events.MentorshipEndedEarly:
+		if m := s.mentorship(p.MentorshipID); m != nil && m.Status == MentorshipActive {
+			r := f.src.Ref
+			m.Status, m.Ended, m.EndEvidence = MentorshipEndedEarly, on, &r
+		}
+	case events.HonourConferred:
+		h := Honour{ID: p.HonourID, Code: p.Code, Name: p.Name, Level: p.Level, ConferringBody: p.ConferringBody, PlacementID: p.PlacementID, Date: on, Source: f.src}
+		if p.Trade != nil {
+			h.Trade = p.Trade.Code
+		}
+		s.Honours = append(s.Honours, h)
+	case events.HonourWithdrawn:
+		for i := range s.Honours {
+			if h := &s.Honours[i]; h.ID == p.HonourID && !h.Withdrawn {
+				r := f.src.Ref
+				h.Withdrawn, h.WithdrawnOn, h.WithdrawReason, h.WithdrawRef = true, on, p.Reason, &r
+			}
+		}
+	case events.InnovationRecognised:
+		in := Innovation{ID: p.InnovationID, Kind: p.Kind, Category: p.Category, Title: p.Title, Level: p.Level, InUse: p.InUse, Role: p.Role, StudioID: p.StudioID, Date: on, Source: f.src}
+		if p.Trade != nil {
+			in.Trade = p.Trade.Code
+		}
+		s.Innovations = append(s.Innovations, in)
+	}
+}
+
+func (s *State) mentorship(id string) *Mentorship {
+	for i := len(s.Mentorships) - 1; i >= 0; i-- {
+		if s.Mentorships[i].ID == id {
+			return &s.Mentorships[i]
+		}
+	}
+	return nil
+}
+
+// reach records a level; the first date a level was reached is kept.
+func (t *Trade) reach(l LevelHeld) {
+	for _, h := range t.Levels {
+		if h.Level == l.Level {
+			return
+		}
+	}
+	t.Levels = append(t.Levels, l)
+	slices.SortStableFunc(t.Levels, func(a, b LevelHeld) int { return int(a.Level) - int(b.Level) })
+	if l.Level > t.Level {
+		t.Level = l.Level
+	}
+}
+
+func (s *State) finish() {
+	for code, t := range s.Trades {
+		t.YearsOfWork = round2(s.WorkYears([]string{code}, time.Time{}, s.AsOf))
+	}
+}
+
+func round2(f float64) float64 {
+	return float64(int64(f*100+0.5)) / 100
+}

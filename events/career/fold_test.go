@@ -1,0 +1,148 @@
+package career_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+)
+
+var elec = events.Trade{Code: "6-31-01-03", Name: "电工"}
+
+func date(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// builder appends events to one craftsman's stream.
+type builder struct {
+	id  string
+	evs []events.Recorded
+}
+
+func (b *builder) add(occurred, recorded string, p events.Payload) string {
+	rev := uint64(len(b.evs))
+	id := fmt.Sprintf("ev-%d", rev)
+	m := events.NewMetadata(p.EventType(), date(occurred), "org-1", "user-1")
+	b.evs = append(b.evs, events.Recorded{Stream: events.CraftsmanStream(b.id), Revision: rev, ID: id, Type: p.EventType(),
+		RecordedAt: date(recorded), Meta: m, Payload: p})
+	return id
+}
+
+func story() *builder {
+	b := &builder{id: "c-1"}
+	b.add("2010-01-01", "2010-01-01", events.CraftsmanRegistered{CraftsmanID: "c-1", NationalIDHash: events.HashNationalID([]byte("k"), "1"), Personal: &events.Personal{Name: "王师傅"}})
+	b.add("2010-01-01", "2010-01-01", events.EmploymentStarted{CraftsmanID: "c-1", EmploymentID: "e1", EmployerOrgID: "org-1", Trade: elec})
+	b.add("2012-01-01", "2012-01-01", events.EmploymentEnded{CraftsmanID: "c-1", EmploymentID: "e1"})
+	b.add("2013-01-01", "2013-01-01", events.EmploymentStarted{CraftsmanID: "c-1", EmploymentID: "e2", EmployerOrgID: "org-2", Trade: elec})
+	b.add("2014-06-01", "2014-06-01", events.TrainingCompleted{CraftsmanID: "c-1", AcademyID: "a", CourseID: "k", Trade: elec, Hours: 40, Mode: events.ModeClassroom, Passed: true})
+	b.add("2015-01-01", "2015-01-01", events.SkillLevelCertified{CraftsmanID: "c-1", Trade: elec, Level: events.Intermediate, CertificateNumber: "N-1",
+		Family: events.FamilySkillLevel, EvaluatingOrgID: "x", IssuingOrg: events.Org{ID: "x", Kind: events.IssuerThirdParty}, Route: events.RouteRegular})
+	return b
+}
+
+func TestFoldBasics(t *testing.T) {
+	b := story()
+	s := career.Fold(b.evs, date("2016-01-01"), career.AsRecorded)
+	tr := s.Trades[elec.Code]
+	if s.CraftsmanID != "c-1" || tr == nil || tr.Level != events.Intermediate || tr.TrainingHours != 40 {
+		t.Fatalf("state = %+v trade %+v", s, tr)
+	}
+	// 2010-01-01..2012-01-01 (730 days) + 2013-01-01..2016-01-01 (1095 days)
+	if got := s.WorkDays([]string{elec.Code}, time.Time{}, s.AsOf); got != 730+1095 {
+		t.Errorf("work days = %d", got)
+	}
+	if got := s.WorkDays([]string{elec.Code}, date("2015-01-01"), s.AsOf); got != 365 {
+		t.Errorf("work days since cert = %d", got)
+	}
+	// as of before the certificate
+	if s := career.Fold(b.evs, date("2014-12-31"), career.AsRecorded); s.Level(elec.Code) != events.Apprentice {
+		t.Errorf("level before certificate = %v", s.Level(elec.Code))
+	}
+}
+
+func TestBackfillAsRecordedVsOccurred(t *testing.T) {
+	b := story()
+	// A paper certificate of 2011, recorded only in 2020.
+	b.add("2011-06-01", "2020-03-01", events.SkillLevelCertified{CraftsmanID: "c-1", Trade: elec, Level: events.Junior, CertificateNumber: "P-1",
+		Family: events.FamilyVocationalQualification, EvaluatingOrgID: "x", IssuingOrg: events.Org{ID: "x", Kind: events.IssuerDesignatedBody}, Route: events.RouteRegular})
+	rec := career.Fold(b.evs, date("2019-01-01"), career.AsRecorded)
+	occ := career.Fold(b.evs, date("2019-01-01"), career.AsOccurred)
+	if _, ok := rec.LevelSince([]string{elec.Code}, events.Junior); !ok {
+		t.Fatal("no level")
+	}
+	if l, _ := rec.LevelSince([]string{elec.Code}, events.Junior); !l.Since.Equal(date("2015-01-01")) {
+		t.Errorf("as recorded in 2019 the first level dates from %v", l.Since)
+	}
+	if l, _ := occ.LevelSince([]string{elec.Code}, events.Junior); !l.Since.Equal(date("2011-06-01")) {
+		t.Errorf("as occurred the first level dates from %v", l.Since)
+	}
+}
+
+func TestCorrectionAndReversal(t *testing.T) {
+	b := story()
+	before := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	// Correct the training hours, then reverse the correction.
+	rep, err := events.NewReplacement(events.TrainingCompleted{CraftsmanID: "c-1", AcademyID: "a", CourseID: "k", Trade: elec, Hours: 4, Mode: events.ModeClassroom, Passed: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := b.add("2020-01-01", "2020-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: "ev-4", Reason: "typo", Replacement: rep})
+	mid := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	if got := mid.Trades[elec.Code].TrainingHours; got != 4 {
+		t.Fatalf("corrected hours = %v", got)
+	}
+	if mid.Training[0].Supersedes == nil || mid.Training[0].Ref.EventID != cid {
+		t.Errorf("corrected training evidence = %+v", mid.Training[0].Source)
+	}
+	b.add("2021-01-01", "2021-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: cid, Reason: "the paper record was right"})
+	after := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	if !reflect.DeepEqual(summary(before), summary(after)) {
+		t.Errorf("reversal did not restore:\n%s\n%s", summary(before), summary(after))
+	}
+	// Retract the certificate.
+	b.add("2022-01-01", "2022-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: "ev-5", Reason: "certificate belongs to another worker"})
+	if s := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred); s.Level(elec.Code) != events.Apprentice || len(s.Certificates) != 0 {
+		t.Errorf("retracted certificate still counts: %v", s.Level(elec.Code))
+	}
+	// As recorded before the retraction it still counted.
+	if s := career.Fold(b.evs, date("2021-06-01"), career.AsRecorded); s.Level(elec.Code) != events.Intermediate {
+		t.Errorf("as recorded before the retraction: %v", s.Level(elec.Code))
+	}
+}
+
+// summary is the state without the correction log and event count.
+func summary(s *career.State) string {
+	c := *s
+	c.Corrections, c.Events = nil, 0
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// TestFoldOrderStable: any permutation of the input gives the same state.
+func TestFoldOrderStable(t *testing.T) {
+	b := story()
+	// Same-timestamp events (same occurredAt and recordedAt).
+	for i := 0; i < 5; i++ {
+		b.add("2016-03-01", "2016-03-01", events.TrainingCompleted{CraftsmanID: "c-1", AcademyID: "a", CourseID: fmt.Sprintf("k%d", i), Trade: elec,
+			Hours: float64(i + 1), Mode: events.ModeOnTheJob, Passed: true})
+	}
+	want, _ := json.Marshal(career.Fold(b.evs, date("2020-01-01"), career.AsRecorded))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 50; i++ {
+		evs := append([]events.Recorded(nil), b.evs...)
+		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		got, _ := json.Marshal(career.Fold(evs, date("2020-01-01"), career.AsRecorded))
+		if string(got) != string(want) {
+			t.Fatalf("permutation %d gives a different state:\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}

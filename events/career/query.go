@@ -1,0 +1,192 @@
+package career
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+// DaysPerYear is the length of a year of work: accumulated days of
+// employment are divided by it. A requirement of N years is met by
+// RequiredDays(N) days.
+const DaysPerYear = 365.25
+
+// RequiredDays is the number of days of work that make n years.
+func RequiredDays(n float64) int { return int(math.Floor(n * DaysPerYear)) }
+
+func day(t time.Time) int64 {
+	return int64(math.Floor(float64(t.UTC().Unix()) / 86400))
+}
+
+func dayTime(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// Interval is a half-open day range [From, To).
+type interval struct{ from, to int64 }
+
+// workIntervals returns the merged employment day-intervals in the trades,
+// clipped to [since, at).
+func (s *State) workIntervals(trades []string, since, at time.Time) []interval {
+	lo, hi := int64(math.MinInt64), day(at)
+	if !since.IsZero() {
+		lo = day(since)
+	}
+	var iv []interval
+	for _, e := range s.Employments {
+		if !slices.Contains(trades, e.Trade) {
+			continue
+		}
+		from, to := day(e.Start), hi
+		if !e.End.IsZero() && day(e.End) < to {
+			to = day(e.End)
+		}
+		from = max(from, lo)
+		if to > from {
+			iv = append(iv, interval{from, to})
+		}
+	}
+	slices.SortFunc(iv, func(a, b interval) int {
+		switch {
+		case a.from < b.from:
+			return -1
+		case a.from > b.from:
+			return 1
+		}
+		return 0
+	})
+	out := iv[:0]
+	for _, x := range iv {
+		if n := len(out); n > 0 && x.from <= out[n-1].to {
+			out[n-1].to = max(out[n-1].to, x.to)
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// WorkDays is the number of days worked in any of trades within [since,
+// at); overlapping employments count once, gaps not at all. A zero since
+// means from the start.
+func (s *State) WorkDays(trades []string, since, at time.Time) int {
+	n := int64(0)
+	for _, x := range s.workIntervals(trades, since, at) {
+		n += x.to - x.from
+	}
+	return int(n)
+}
+
+// WorkYears is WorkDays in years.
+func (s *State) WorkYears(trades []string, since, at time.Time) float64 {
+	return float64(s.WorkDays(trades, since, at)) / DaysPerYear
+}
+
+// WorkingAt reports whether an employment in one of trades is open at at.
+func (s *State) WorkingAt(trades []string, at time.Time) bool {
+	for _, e := range s.Employments {
+		if slices.Contains(trades, e.Trade) && !e.Start.After(at) && (e.End.IsZero() || e.End.After(at)) {
+			return true
+		}
+	}
+	return false
+}
+
+// WorkEvidence returns the evidence of the employments in trades.
+func (s *State) WorkEvidence(trades []string) []events.Ref {
+	var out []events.Ref
+	for _, e := range s.Employments {
+		if slices.Contains(trades, e.Trade) {
+			out = append(out, e.Ref)
+		}
+	}
+	return out
+}
+
+// DateWhenWorked returns the first date on which the days worked in trades
+// since since reach days, assuming the employment open at at continues;
+// ok is false if it will not (no open employment).
+func (s *State) DateWhenWorked(trades []string, since, at time.Time, days int) (time.Time, bool) {
+	have := s.WorkDays(trades, since, at)
+	if have >= days {
+		return at, true
+	}
+	if !s.WorkingAt(trades, at) {
+		return time.Time{}, false
+	}
+	return dayTime(day(at) + int64(days-have)), true
+}
+
+// TrainingHours sums passed training hours in trades within [from, to]
+// (zero from: no lower bound), in modes (empty: any), with evidence.
+func (s *State) TrainingHours(trades []string, modes []string, from, to time.Time) (float64, []events.Ref) {
+	var h float64
+	var refs []events.Ref
+	for _, t := range s.Training {
+		if !t.Passed || !slices.Contains(trades, t.Trade) || (len(modes) > 0 && !slices.Contains(modes, t.Mode)) {
+			continue
+		}
+		if (!from.IsZero() && t.Date.Before(from)) || t.Date.After(to) {
+			continue
+		}
+		h += t.Hours
+		refs = append(refs, t.Ref)
+	}
+	return h, refs
+}
+
+// HighestLevel returns the highest level held in any of trades and its record.
+func (s *State) HighestLevel(trades []string) (LevelHeld, bool) {
+	var best LevelHeld
+	found := false
+	for _, code := range trades {
+		t, ok := s.Trades[code]
+		if !ok {
+			continue
+		}
+		for _, l := range t.Levels {
+			if !found || l.Level > best.Level || (l.Level == best.Level && l.Since.Before(best.Since)) {
+				best, found = l, true
+			}
+		}
+	}
+	return best, found
+}
+
+// LevelSince returns the earliest date a level of at least l was reached
+// in any of trades (the certificate "since" which years count).
+func (s *State) LevelSince(trades []string, l events.Level) (LevelHeld, bool) {
+	var best LevelHeld
+	found := false
+	for _, code := range trades {
+		t, ok := s.Trades[code]
+		if !ok {
+			continue
+		}
+		for _, h := range t.Levels {
+			if h.Level >= l && (!found || h.Since.Before(best.Since)) {
+				best, found = h, true
+			}
+		}
+	}
+	return best, found
+}
+
+// ActiveHonours returns the honours not withdrawn.
+func (s *State) ActiveHonours() []Honour {
+	var out []Honour
+	for _, h := range s.Honours {
+		if !h.Withdrawn {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Level returns the level held in a trade (apprentice when none).
+func (s *State) Level(trade string) events.Level {
+	if t, ok := s.Trades[trade]; ok {
+		return t.Level
+	}
+	return events.Apprentice
+}
