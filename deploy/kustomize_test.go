@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"regexp"
@@ -26,6 +28,9 @@ var productionReplicas = map[string]int{
 	"honour":      3,
 	"graphql":     2,
 }
+
+// minJWTKeyLen is pkg/auth.MinKeyLen: the shortest HMAC key the services accept.
+const minJWTKeyLen = 32
 
 // Secrets the production overlay expects the operator to create (never committed).
 var externalSecrets = []string{"craftledger-secrets", "craftledger-store-ca"}
@@ -590,8 +595,17 @@ func TestKustomizeDevOverlay(t *testing.T) {
 	if _, ok := r.get("Secret", "craftledger-secrets"); ok {
 		t.Error("dev secret should carry kustomize's content hash suffix so pods restart when it changes")
 	}
-	if len(r.kind("Secret")) != 1 {
-		t.Errorf("dev overlay renders %d Secrets, want the one generated", len(r.kind("Secret")))
+	secrets := r.kind("Secret")
+	if len(secrets) != 1 {
+		t.Fatalf("dev overlay renders %d Secrets, want the one generated", len(secrets))
+	}
+	data, _ := secrets[0].raw["data"].(map[string]any)
+	key, err := base64.StdEncoding.DecodeString(fmt.Sprint(data["jwt.key"]))
+	if err != nil {
+		t.Fatalf("dev jwt.key: %v", err)
+	}
+	if len(bytes.TrimSpace(key)) < minJWTKeyLen {
+		t.Errorf("dev jwt.key is %d bytes; pkg/auth refuses keys shorter than %d", len(key), minJWTKeyLen)
 	}
 }
 
