@@ -29,6 +29,14 @@ type request struct {
 	key, correlation, causation string
 }
 
+type sourceKey struct{}
+
+// WithSource returns ctx whose commands record source (Meta.Source):
+// "import" for back-filled records, "system" for generated ones.
+func WithSource(ctx context.Context, source string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, source)
+}
+
 // WithRequest returns ctx carrying a command's idempotency key and
 // correlation/causation ids (what HTTPToContext takes from headers).
 func WithRequest(ctx context.Context, key, correlationID, causationID string) context.Context {
@@ -67,11 +75,13 @@ func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
 			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", name, MaxKeyLen)
 		}
 	}
+	source, _ := ctx.Value(sourceKey{}).(string)
 	return Meta{
 		IdempotencyKey: r.key,
 		Issuer:         c.OrgID,
 		Actor:          c.Subject,
 		CorrelationID:  r.correlation,
 		CausationID:    r.causation,
+		Source:         source,
 	}, c, nil
 }

@@ -1,0 +1,248 @@
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// startStore runs the embedded server on a free loopback port and connects
+// the real adapter to it over gRPC.
+func startStore(t *testing.T) eventstore.Store {
+	t.Helper()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+var fixed = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func clock() time.Time { return fixed }
+
+type counted struct {
+	N int `json:"n"`
+}
+
+// appendOne decides one "Counted.v1" event numbered after the history.
+func appendOne(_ context.Context, h command.History) ([]command.Event, error) {
+	return []command.Event{{Type: "Counted.v1", Data: counted{N: len(h.Events)}}}, nil
+}
+
+func TestExecuteAppendsAndFillsMetadata(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	meta := command.Meta{Issuer: "academy-1", Actor: "u1", CorrelationID: "corr"}
+	r1, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-1", Meta: meta, Decide: appendOne})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-1", Meta: meta, Decide: appendOne})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Revision != 0 || r2.Revision != 1 || !r1.Position.Less(r2.Position) || len(r2.EventIDs) != 1 {
+		t.Fatalf("results %+v then %+v", r1, r2)
+	}
+	evs, err := st.ReadStream(ctx, "test-1", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := command.DecodeMetadata(evs[1].Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := command.Metadata{SchemaVersion: 1, OccurredAt: fixed, IssuerOrgID: "academy-1", ActingUserID: "u1",
+		CorrelationID: "corr", CausationID: r2.EventIDs[0], Source: "api"}
+	if m != want {
+		t.Fatalf("metadata\n got %+v\nwant %+v", m, want)
+	}
+	var c counted
+	if err := json.Unmarshal(evs[1].Data, &c); err != nil || c.N != 1 {
+		t.Fatalf("data %s (%v)", evs[1].Data, err)
+	}
+}
+
+func TestExecuteKeyedReplayIsANoOp(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	cmd := command.Command{Name: "count", Stream: "test-2", Meta: command.Meta{IdempotencyKey: "k-1"}, Decide: appendOne}
+	first, err := h.Execute(ctx, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else writes in between; the replay still answers the original.
+	if _, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-2", Decide: appendOne}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.Execute(ctx, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Replayed || again.Revision != first.Revision || again.Position != first.Position || again.EventIDs[0] != first.EventIDs[0] {
+		t.Fatalf("replay %+v, first %+v", again, first)
+	}
+	if first.EventIDs[0] != command.EventID("test-2", "k-1", 0) {
+		t.Fatalf("event id %s is not derived from the key", first.EventIDs[0])
+	}
+	evs, _ := st.ReadStream(ctx, "test-2", eventstore.ReadOptions{})
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2", len(evs))
+	}
+}
+
+func TestExecuteBusinessErrorWritesNothing(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	refuse := errs.E(errs.FailedPrecondition, "not now")
+	_, err := h.Execute(context.Background(), command.Command{Name: "refuse", Stream: "test-3",
+		Decide: func(context.Context, command.History) ([]command.Event, error) { return nil, refuse }})
+	if !errors.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := st.ReadStream(context.Background(), "test-3", eventstore.ReadOptions{}); !errors.Is(err, errs.NotFound) {
+		t.Fatalf("stream exists after a refused command: %v", err)
+	}
+}
+
+func TestExecuteConcurrentRetries(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock, MaxRetries: 50})
+	ctx := context.Background()
+	const n = 16
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-4", RetryOnConflict: true, Decide: appendOne})
+			errc <- err
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := st.ReadStream(ctx, "test-4", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every decision saw the history it appended after: n events numbered 0..n-1.
+	for i, e := range evs {
+		var c counted
+		_ = json.Unmarshal(e.Data, &c)
+		if c.N != i {
+			t.Fatalf("event %d decided on %d earlier events", i, c.N)
+		}
+	}
+	if len(evs) != n {
+		t.Fatalf("%d events, want %d", len(evs), n)
+	}
+}
+
+func TestExecuteConcurrentSameKeyWritesOnce(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	// The stream exists so that every racer appends at the same revision.
+	if _, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-5", Decide: appendOne}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	results := make([]command.Result, n)
+	errsOut := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errsOut[i] = h.Execute(ctx, command.Command{Name: "count", Stream: "test-5",
+				Meta: command.Meta{IdempotencyKey: "same"}, Decide: appendOne})
+		}()
+	}
+	wg.Wait()
+	for i := range results {
+		if errsOut[i] != nil {
+			t.Fatalf("racer %d: %v", i, errsOut[i])
+		}
+		if results[i].Revision != 1 || results[i].EventIDs[0] != results[0].EventIDs[0] {
+			t.Fatalf("racer %d: %+v", i, results[i])
+		}
+	}
+	evs, _ := st.ReadStream(ctx, "test-5", eventstore.ReadOptions{})
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2", len(evs))
+	}
+}
+
+func TestExecuteConflictWithoutRetry(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	if _, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-6", Decide: appendOne}); err != nil {
+		t.Fatal(err)
+	}
+	// The decision writes behind the handler's back, so its append conflicts.
+	_, err := h.Execute(ctx, command.Command{Name: "racy", Stream: "test-6",
+		Decide: func(ctx context.Context, hist command.History) ([]command.Event, error) {
+			if _, err := st.Append(ctx, "test-6", eventstore.Any(), eventstore.EventData{Type: "Other.v1", Data: []byte(`{}`)}); err != nil {
+				return nil, err
+			}
+			return appendOne(ctx, hist)
+		}})
+	if !errors.Is(err, errs.Conflict) {
+		t.Fatalf("err %v, want conflict", err)
+	}
+}
+
+func TestExecuteSealChainsEvents(t *testing.T) {
+	st := startStore(t)
+	var prevs []string
+	seal := func(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+		prevs = append(prevs, prev)
+		m.PrevHash = prev
+		m.Hash = fmt.Sprintf("h%d", len(prevs))
+		b, err := json.Marshal(m)
+		return b, m.Hash, err
+	}
+	h := command.New(st, command.Options{Clock: clock, Seal: seal})
+	ctx := context.Background()
+	two := func(context.Context, command.History) ([]command.Event, error) {
+		return []command.Event{{Type: "A.v1", Data: counted{}}, {Type: "B.v2", Data: counted{}}}, nil
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := h.Execute(ctx, command.Command{Name: "two", Stream: "test-7", Decide: two}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(prevs) != "[ h1 h2 h3]" {
+		t.Fatalf("prev hashes %q", prevs)
+	}
+	evs, _ := st.ReadStream(ctx, "test-7", eventstore.ReadOptions{})
+	m, _ := command.DecodeMetadata(evs[1].Metadata)
+	if m.SchemaVersion != 2 || m.Hash != "h2" || m.PrevHash != "h1" {
+		t.Fatalf("metadata %+v", m)
+	}
+}
