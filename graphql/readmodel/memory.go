@@ -1,7 +1,11 @@
 package readmodel
 
 import (
+	"sort"
 	"sync"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -84,6 +88,7 @@ type Reader interface {
 	// ChainStatus is the hash-chain status of one event: "ok", "broken"
 	// or "unchained".
 	ChainStatus(stream string, revision uint64) string
+	DomainReader
 }
 
 // ChainStatus implements Reader.
@@ -91,4 +96,111 @@ func (m *Memory) ChainStatus(stream string, revision uint64) string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.dom.chainStatus(stream, revision)
+}
+
+// DomainReader is the decoded side of Reader.
+type DomainReader interface {
+	// Craftsman returns a craftsman's view as of asOf (zero = live; only
+	// events recorded by then) restricted to events that occurred by
+	// occurredBy (zero = no restriction), with the live summary used for
+	// authorization. ok is false for an unknown craftsman.
+	Craftsman(id string, asOf, occurredBy time.Time) (v *View, s Summary, ok bool)
+	// Summaries calls fn for every craftsman's live summary in
+	// registration order until fn returns false.
+	Summaries(fn func(id string, s Summary) bool)
+	// Academies, Competitions and Mentorship return decoded streams.
+	Academies() []*Academy
+	Competitions() []*Competition
+	Mentorship(id string) (*Mentorship, bool)
+	// Policies returns every policy's versions, by name.
+	Policies() map[string][]events.Recorded
+	// Integrity is the hash-chain verdict on one stream.
+	Integrity(stream string) StreamIntegrity
+}
+
+// Craftsman implements DomainReader.
+func (m *Memory) Craftsman(id string, asOf, occurredBy time.Time) (*View, Summary, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.dom.craftsmen[id]
+	if c == nil || len(c.Records) == 0 {
+		return nil, Summary{}, false
+	}
+	ms := make([]*Mentorship, 0, len(c.Mentorships))
+	for _, mid := range c.Mentorships {
+		if mm := m.dom.mentorships[mid]; mm != nil {
+			ms = append(ms, mm)
+		}
+	}
+	return buildView(c, ms, asOf, occurredBy), c.Summary, true
+}
+
+// Summaries implements DomainReader.
+func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, id := range m.dom.order {
+		c := m.dom.craftsmen[id]
+		if len(c.Records) == 0 {
+			continue
+		}
+		if !fn(id, c.Summary) {
+			return
+		}
+	}
+}
+
+// Academies implements DomainReader.
+func (m *Memory) Academies() []*Academy {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Academy, 0, len(m.dom.academies))
+	for _, a := range m.dom.academies {
+		out = append(out, &Academy{ID: a.ID, Records: a.Records[:len(a.Records):len(a.Records)]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Competitions implements DomainReader.
+func (m *Memory) Competitions() []*Competition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Competition, 0, len(m.dom.competitions))
+	for _, c := range m.dom.competitions {
+		out = append(out, &Competition{ID: c.ID, Records: c.Records[:len(c.Records):len(c.Records)]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Mentorship implements DomainReader.
+func (m *Memory) Mentorship(id string) (*Mentorship, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mm := m.dom.mentorships[id]
+	if mm == nil {
+		return nil, false
+	}
+	cp := *mm
+	cp.Records = mm.Records[:len(mm.Records):len(mm.Records)]
+	return &cp, true
+}
+
+// Policies implements DomainReader.
+func (m *Memory) Policies() map[string][]events.Recorded {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make(map[string][]events.Recorded, len(m.dom.policies))
+	for k, v := range m.dom.policies {
+		out[k] = v[:len(v):len(v)]
+	}
+	return out
+}
+
+// Integrity implements DomainReader.
+func (m *Memory) Integrity(stream string) StreamIntegrity {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.dom.integrity(stream)
 }

@@ -1,0 +1,206 @@
+package readmodel
+
+import (
+	"sort"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+// View is a craftsman's record as of a moment: the events recorded by
+// AsOf (and, when OccurredBy is set, that had happened by then), with
+// corrections applied — a superseded event is left out of the state and
+// its replacement (if any) takes its place; both stay in Timeline.
+type View struct {
+	ID          string
+	AsOf        time.Time         // zero = live
+	Effective   []events.Recorded // the facts in force, in occurrence order
+	Timeline    []TimelineEntry   // everything, corrections included, in occurrence order
+	Trades      []TradeLevel
+	Region      string
+	BirthDate   string
+	Name        string // only when recorded in clear (personal data may be sealed)
+	Mentorships []string
+}
+
+// TradeLevel is the level held in one trade and the event proving it.
+type TradeLevel struct {
+	Trade    events.Trade
+	Level    events.Level
+	Since    time.Time
+	Evidence events.Ref
+}
+
+// TimelineEntry is one event of the growth timeline.
+type TimelineEntry struct {
+	Record       events.Recorded
+	Kind         string
+	SupersededBy string // event id of the correction, when corrected
+}
+
+// Kinds of timeline entries.
+var Kinds = []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "academy", "policy"}
+
+// KindOf classifies an event type for the timeline.
+func KindOf(typ string) string {
+	switch events.CurrentType(typ) {
+	case events.TypeCraftsmanRegistered:
+		return "registration"
+	case events.TypeCraftsmanProfileChanged:
+		return "profile"
+	case events.TypeTradeEntered:
+		return "trade"
+	case events.TypeEmploymentStarted, events.TypeEmploymentEnded:
+		return "employment"
+	case events.TypeGraduated:
+		return "education"
+	case events.TypeProfessionalTitleObtained:
+		return "title"
+	case events.TypeTrainingEnrolled, events.TypeTrainingCompleted:
+		return "training"
+	case events.TypeSkillLevelCertified:
+		return "certificate"
+	case events.TypePromotionEntitlementGranted, events.TypePromotionEntitlementApproved:
+		return "entitlement"
+	case events.TypeUpperGradeAppointed:
+		return "appointment"
+	case events.TypeCompetitionPlaced, events.TypeCompetitionDefined, events.TypeCompetitionResultsPublished:
+		return "competition"
+	case events.TypeMentorshipStarted, events.TypeMentorshipSessionLogged, events.TypeMentorshipCompleted, events.TypeMentorshipEndedEarly:
+		return "mentorship"
+	case events.TypeHonourConferred, events.TypeHonourWithdrawn:
+		return "honour"
+	case events.TypeInnovationRecognised:
+		return "innovation"
+	case events.TypeEventCorrected:
+		return "correction"
+	case events.TypeAcademyRegistered, events.TypeCourseAdded:
+		return "academy"
+	case events.TypePolicyPublished:
+		return "policy"
+	}
+	return "other"
+}
+
+// recordedBy keeps the records recorded at or before t (all when t is zero)
+// and, when occurredBy is set, that had occurred by then.
+func recordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Recorded {
+	if t.IsZero() && occurredBy.IsZero() {
+		return recs
+	}
+	out := make([]events.Recorded, 0, len(recs))
+	for _, r := range recs {
+		if !t.IsZero() && r.RecordedAt.After(t) {
+			continue
+		}
+		if !occurredBy.IsZero() && r.Meta.OccurredAt.After(occurredBy) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// occurrence is the instant an event counts from: occurredAt, or the
+// record time when it has none.
+func occurrence(r events.Recorded) time.Time {
+	if !r.Meta.OccurredAt.IsZero() {
+		return r.Meta.OccurredAt
+	}
+	return r.RecordedAt
+}
+
+// buildView folds a craftsman's records (and their mentorships' records)
+// into a View.
+func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time) *View {
+	v := &View{ID: c.ID, AsOf: asOf}
+	recs := recordedBy(c.Records, asOf, occurredBy)
+	for _, m := range mentorships {
+		if mr := recordedBy(m.Records, asOf, occurredBy); len(mr) > 0 {
+			recs = append(recs, mr...)
+			v.Mentorships = append(v.Mentorships, m.ID)
+		}
+	}
+	superseded := map[string]string{} // event id -> correcting event id
+	replaced := map[string]events.Recorded{}
+	for _, r := range recs {
+		if corr, ok := r.Payload.(events.EventCorrected); ok {
+			superseded[corr.SupersedesEventID] = r.ID
+			if corr.Replacement != nil && corr.Replacement.Payload != nil {
+				rep := r
+				rep.Type = corr.Replacement.Type
+				rep.Payload = corr.Replacement.Payload
+				if corr.Replacement.OccurredAt != nil {
+					rep.Meta.OccurredAt = *corr.Replacement.OccurredAt
+				}
+				replaced[r.ID] = rep
+			}
+		}
+	}
+	for _, r := range recs {
+		v.Timeline = append(v.Timeline, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: superseded[r.ID]})
+		if _, gone := superseded[r.ID]; gone {
+			continue
+		}
+		if rep, ok := replaced[r.ID]; ok {
+			v.Effective = append(v.Effective, rep)
+		} else if _, isCorr := r.Payload.(events.EventCorrected); !isCorr {
+			v.Effective = append(v.Effective, r)
+		}
+	}
+	sort.SliceStable(v.Timeline, func(i, j int) bool {
+		return occurrence(v.Timeline[i].Record).Before(occurrence(v.Timeline[j].Record))
+	})
+	sort.SliceStable(v.Effective, func(i, j int) bool { return occurrence(v.Effective[i]).Before(occurrence(v.Effective[j])) })
+	levels := map[string]*TradeLevel{}
+	var tradeOrder []string
+	raise := func(t events.Trade, l events.Level, r events.Recorded) {
+		tl := levels[t.Code]
+		if tl == nil {
+			tl = &TradeLevel{Trade: t, Level: events.Apprentice, Since: occurrence(r), Evidence: r.Ref()}
+			levels[t.Code] = tl
+			tradeOrder = append(tradeOrder, t.Code)
+		}
+		if tl.Trade.Name == "" {
+			tl.Trade.Name = t.Name
+		}
+		if l > tl.Level {
+			tl.Level, tl.Since, tl.Evidence = l, occurrence(r), r.Ref()
+		}
+	}
+	for _, r := range v.Effective {
+		switch p := r.Payload.(type) {
+		case events.CraftsmanRegistered:
+			v.Region, v.BirthDate = p.Region, p.BirthDate
+			if p.Personal != nil {
+				v.Name = p.Personal.Name
+			}
+		case events.CraftsmanProfileChanged:
+			if p.Region != "" {
+				v.Region = p.Region
+			}
+			if p.BirthDate != "" {
+				v.BirthDate = p.BirthDate
+			}
+			if p.Personal != nil && p.Personal.Name != "" {
+				v.Name = p.Personal.Name
+			}
+		case events.TradeEntered:
+			raise(p.Trade, events.Apprentice, r)
+		case events.EmploymentStarted:
+			raise(p.Trade, events.Apprentice, r)
+		case events.SkillLevelCertified:
+			if p.CraftsmanID == c.ID {
+				raise(p.Trade, p.Level, r)
+			}
+		case events.UpperGradeAppointed:
+			if p.CraftsmanID == c.ID {
+				raise(p.Trade, p.Grade, r)
+			}
+		}
+	}
+	for _, code := range tradeOrder {
+		v.Trades = append(v.Trades, *levels[code])
+	}
+	return v
+}

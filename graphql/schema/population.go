@@ -1,0 +1,310 @@
+package schema
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func jsonOf(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return string(b)
+}
+
+// populationItem is one craftsman in a population answer.
+type populationItem struct {
+	id    string
+	s     readmodel.Summary
+	level events.Level // in the filtered trade (or the highest)
+	trade string
+}
+
+type countItem struct {
+	Key   string
+	Count int
+}
+
+type populationFilter struct {
+	trade, employer, academy, region string
+	minLevel, exactLevel             *events.Level
+}
+
+// scope restricts a population query to what the caller may see: HR and
+// issuers their organisation, auditors and admins everything, workers
+// nothing (refused).
+func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, error) {
+	switch c.Role {
+	case auth.RoleAuditor, auth.RoleAdmin:
+		return func(readmodel.Summary) bool { return true }, nil
+	case auth.RoleHR, auth.RoleIssuer:
+		if f.employer != "" && f.employer != c.OrgID {
+			return nil, errs.E(errs.PermissionDenied, "organisation %s may not list the workers of employer %s", c.OrgID, f.employer)
+		}
+		if f.academy != "" && f.academy != c.OrgID && f.employer == "" {
+			// An academy filter narrows within the caller's organisation.
+		}
+		org := c.OrgID
+		return func(s readmodel.Summary) bool { return slices.Contains(s.Orgs(), org) }, nil
+	}
+	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
+}
+
+func readFilter(p graphql.ResolveParams) (*populationFilter, error) {
+	f := &populationFilter{}
+	var err error
+	for name, dst := range map[string]*string{"trade": &f.trade, "employer": &f.employer, "academy": &f.academy, "region": &f.region} {
+		if *dst, _, err = argString(p, name); err != nil {
+			return nil, err
+		}
+	}
+	for name, dst := range map[string]**events.Level{"minLevel": &f.minLevel, "level": &f.exactLevel} {
+		s, ok, err := argString(p, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok && s != "" {
+			l, err := events.ParseLevel(s)
+			if err != nil {
+				return nil, errs.E(errs.InvalidArgument, "argument %s: %v", name, err)
+			}
+			*dst = &l
+		}
+	}
+	return f, nil
+}
+
+func (f *populationFilter) match(s readmodel.Summary) (events.Level, bool) {
+	if f.employer != "" && !slices.Contains(s.Employers, f.employer) {
+		return 0, false
+	}
+	if f.academy != "" && !slices.Contains(s.Academies, f.academy) {
+		return 0, false
+	}
+	if f.region != "" && s.Region != f.region {
+		return 0, false
+	}
+	var lvl events.Level
+	if f.trade != "" {
+		l, ok := s.Levels[f.trade]
+		if !ok {
+			return 0, false
+		}
+		lvl = l
+	} else {
+		for _, l := range s.Levels {
+			lvl = max(lvl, l)
+		}
+	}
+	if f.minLevel != nil && lvl < *f.minLevel {
+		return 0, false
+	}
+	if f.exactLevel != nil && lvl != *f.exactLevel {
+		return 0, false
+	}
+	return lvl, true
+}
+
+func filterArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
+	args := graphql.FieldConfigArgument{
+		"trade":    {Type: graphql.String, Description: "Occupation code; levels are read in this trade."},
+		"employer": {Type: graphql.String, Description: "Current employer organisation id."},
+		"academy":  {Type: graphql.String, Description: "Academy the craftsman trained at."},
+		"region":   {Type: graphql.String},
+		"level":    {Type: graphql.String, Description: "Exactly this current level (API name or rank)."},
+		"minLevel": {Type: graphql.String, Description: "At least this current level."},
+	}
+	for k, v := range extra {
+		args[k] = v
+	}
+	return viewArgs(args)
+}
+
+func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Object) {
+	itemT := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "PopulationMember",
+		Description: "A craftsman in a population answer (live state).",
+		Fields: graphql.Fields{
+			"id":        fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
+			"region":    fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
+			"employers": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
+			"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
+			"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
+		},
+	})
+	conn := b.ct.connection("PopulationMember", itemT, nil)
+	f["craftsmen"] = &graphql.Field{
+		Type:        graphql.NewNonNull(conn),
+		Description: "HR population query over the live state: craftsmen by trade, employer, academy, region and level, sorted, paginated. HR and issuers see their organisation's craftsmen; auditors and admins everyone; workers are refused.",
+		Args: filterArgs(pageArgs(graphql.FieldConfigArgument{
+			"sort": {Type: graphql.String, Description: "id (default), level_desc, level_asc, region."},
+		})),
+		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+			items, err := b.population(p)
+			if err != nil {
+				return nil, err
+			}
+			order, _, err := argString(p, "sort")
+			if err != nil {
+				return nil, err
+			}
+			less := map[string]func(a, b *populationItem) bool{
+				"": func(a, b *populationItem) bool { return a.id < b.id }, "id": func(a, b *populationItem) bool { return a.id < b.id },
+				"level_desc": func(a, b *populationItem) bool { return a.level > b.level || (a.level == b.level && a.id < b.id) },
+				"level_asc":  func(a, b *populationItem) bool { return a.level < b.level || (a.level == b.level && a.id < b.id) },
+				"region": func(a, b *populationItem) bool {
+					return a.s.Region < b.s.Region || (a.s.Region == b.s.Region && a.id < b.id)
+				},
+			}[order]
+			if less == nil {
+				return nil, errs.E(errs.InvalidArgument, "argument sort: unknown order %q (id, level_desc, level_asc, region)", order)
+			}
+			sort.Slice(items, func(i, j int) bool { return less(items[i], items[j]) })
+			return sliceConnection(p, b.d.MaxPageSize, items)
+		}),
+	}
+	countT := graphql.NewObject(graphql.ObjectConfig{
+		Name: "Count",
+		Fields: graphql.Fields{
+			"key":   fieldOf(graphql.NewNonNull(graphql.String), "", func(c countItem) any { return c.Key }),
+			"count": fieldOf(graphql.NewNonNull(graphql.Int), "", func(c countItem) any { return c.Count }),
+		},
+	})
+	statsT := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "PopulationStats",
+		Description: "Counts over the craftsmen matching the filter (within the caller's scope).",
+		Fields: graphql.Fields{
+			"total":     fieldOf(graphql.NewNonNull(graphql.Int), "", func(s *stats) any { return s.total }),
+			"byLevel":   fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(countT))), "By current level (API name) in the filtered trade, or the highest.", func(s *stats) any { return s.byLevel }),
+			"byTrade":   fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(countT))), "Craftsmen per trade held.", func(s *stats) any { return s.byTrade }),
+			"byRegion":  fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(countT))), "", func(s *stats) any { return s.byRegion }),
+			"byAcademy": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(countT))), "", func(s *stats) any { return s.byAcademy }),
+		},
+	})
+	f["populationStats"] = &graphql.Field{
+		Type:        graphql.NewNonNull(statsT),
+		Description: "Counts by level, trade, region and academy (same scope rules as craftsmen).",
+		Args:        filterArgs(nil),
+		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+			items, err := b.population(p)
+			if err != nil {
+				return nil, err
+			}
+			lv, tr, rg, ac := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+			for _, it := range items {
+				lv[it.level.Info().API]++
+				for code := range it.s.Levels {
+					tr[code]++
+				}
+				rg[it.s.Region]++
+				for _, a := range it.s.Academies {
+					ac[a]++
+				}
+			}
+			return &stats{total: len(items), byLevel: counts(lv), byTrade: counts(tr), byRegion: counts(rg), byAcademy: counts(ac)}, nil
+		}),
+	}
+	_ = tradeT
+}
+
+type stats struct {
+	total                                 int
+	byLevel, byTrade, byRegion, byAcademy []countItem
+}
+
+func counts(m map[string]int) []countItem {
+	out := make([]countItem, 0, len(m))
+	for k, v := range m {
+		out = append(out, countItem{Key: k, Count: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error) {
+	c, err := caller(p.Context)
+	if err != nil {
+		return nil, err
+	}
+	f, err := readFilter(p)
+	if err != nil {
+		return nil, err
+	}
+	visible, err := scope(c, f)
+	if err != nil {
+		return nil, err
+	}
+	var items []*populationItem
+	b.d.Model.Summaries(func(id string, s readmodel.Summary) bool {
+		if !visible(s) {
+			return true
+		}
+		if lvl, ok := f.match(s); ok {
+			items = append(items, &populationItem{id: id, s: s, level: lvl, trade: f.trade})
+		}
+		return true
+	})
+	return items, nil
+}
+
+func (b *builder) integrityFields(f graphql.Fields) {
+	t := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "StreamIntegrity",
+		Description: "The hash-chain verdict on one stream.",
+		Fields: graphql.Fields{
+			"stream": fieldOf(graphql.NewNonNull(graphql.String), "", func(s readmodel.StreamIntegrity) any { return s.Stream }),
+			"events": fieldOf(graphql.NewNonNull(graphql.Float), "", func(s readmodel.StreamIntegrity) any { return float64(s.Events) }),
+			"status": fieldOf(graphql.NewNonNull(graphql.String), "ok, broken, unchained or unknown.", func(s readmodel.StreamIntegrity) any { return s.Status }),
+			"breakAt": fieldOf(graphql.Float, "Revision of the first break.", func(s readmodel.StreamIntegrity) any {
+				if s.Status != "broken" {
+					return nil
+				}
+				return float64(s.BreakAt)
+			}),
+			"reason":    fieldOf(graphql.String, "", func(s readmodel.StreamIntegrity) any { return nilIfEmpty(s.Reason) }),
+			"unchained": fieldOf(graphql.NewNonNull(graphql.Int), "Events without a hash.", func(s readmodel.StreamIntegrity) any { return s.Unchained }),
+		},
+	})
+	f["streamIntegrity"] = &graphql.Field{
+		Type:        graphql.NewNonNull(t),
+		Description: "Hash-chain status of a stream (auditors and admins).",
+		Args:        viewArgs(graphql.FieldConfigArgument{"stream": {Type: graphql.NewNonNull(graphql.String)}}),
+		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+			c, err := caller(p.Context)
+			if err != nil {
+				return nil, err
+			}
+			if !auth.CanAudit(c) {
+				return nil, errs.E(errs.PermissionDenied, "stream integrity is for auditors and admins; role %s may not read it", c.Role)
+			}
+			s, err := argRequiredString(p, "stream")
+			if err != nil {
+				return nil, err
+			}
+			si := b.d.Model.Integrity(s)
+			if si.Status == "unknown" {
+				return nil, errs.E(errs.NotFound, "stream %s", s)
+			}
+			return si, nil
+		}),
+	}
+}
