@@ -112,7 +112,10 @@ type ReadOptions struct {
 }
 
 // ReadAllOptions bound a read of $all. The zero value reads everything
-// forwards from the start. Filter, when set, is applied server-side.
+// forwards from the start. From is inclusive (as in KurrentDB): the event at
+// From is returned; page with ForEachAll or skip it. Filter, when set,
+// selects events (the adapter applies it while reading: the v4 client has
+// server-side filters for subscriptions only).
 type ReadAllOptions struct {
 	Direction Direction
 	From      Position

@@ -1,0 +1,221 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/eventstore/storetest"
+)
+
+func startServer(t *testing.T, dir, addr string) *esdbserver.Server {
+	t.Helper()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: addr, Insecure: true})
+	if err != nil {
+		t.Fatalf("start embedded server: %v", err)
+	}
+	return srv
+}
+
+func open(t *testing.T, cfg eventstore.Config) *eventstore.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := eventstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("open %s: %v", cfg.URL, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func TestContractEmbedded(t *testing.T) {
+	storetest.RunContract(t, func(t *testing.T) eventstore.Store {
+		srv := startServer(t, t.TempDir(), "127.0.0.1:0")
+		t.Cleanup(func() { _ = srv.Close() })
+		return open(t, eventstore.Config{URL: srv.URL(), Logger: testLogger(t)})
+	})
+}
+
+// TestContractKurrentDB runs the same suite against a real KurrentDB named
+// by KURRENTDB_URL (e.g. esdb://127.0.0.1:2113?tls=false).
+func TestContractKurrentDB(t *testing.T) {
+	url := os.Getenv("KURRENTDB_URL")
+	if url == "" {
+		t.Skip("KURRENTDB_URL not set")
+	}
+	storetest.RunContract(t, func(t *testing.T) eventstore.Store {
+		return open(t, eventstore.Config{URL: url, Logger: testLogger(t)})
+	})
+}
+
+func TestOpenRejectsBadURL(t *testing.T) {
+	for _, u := range []string{"", "http://[::1", "esdb://host:notaport"} {
+		if _, err := eventstore.Open(context.Background(), eventstore.Config{URL: u}); !errors.Is(err, errs.InvalidArgument) {
+			t.Errorf("Open(%q) = %v, want errs.InvalidArgument", u, err)
+		}
+	}
+}
+
+// TestDeletedStreams uses the official client directly to delete and
+// tombstone streams (the port has no delete) and checks the adapter's
+// classification of what later reads and appends get.
+func TestDeletedStreams(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "127.0.0.1:0")
+	t.Cleanup(func() { _ = srv.Close() })
+	c := open(t, eventstore.Config{URL: srv.URL()})
+	conf, err := esdb.ParseConnectionString(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.Logger = esdb.NoopLogging()
+	raw, err := esdb.NewClient(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	data := eventstore.EventData{Type: "Thing.v1", Data: []byte(`{}`)}
+
+	if _, err := c.Append(ctx, "soft-1", eventstore.NoStream(), data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.DeleteStream(ctx, "soft-1", esdb.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadStream(ctx, "soft-1", eventstore.ReadOptions{}); !errors.Is(err, errs.NotFound) {
+		t.Errorf("read soft-deleted = %v, want errs.NotFound", err)
+	}
+	// A soft-deleted stream can be written again, continuing its revisions.
+	if res, err := c.Append(ctx, "soft-1", eventstore.Any(), data); err != nil || res.NextRevision != 1 {
+		t.Errorf("append after soft delete = %+v, %v; want revision 1", res, err)
+	}
+
+	if _, err := c.Append(ctx, "hard-1", eventstore.NoStream(), data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.TombstoneStream(ctx, "hard-1", esdb.TombstoneStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ReadStream(ctx, "hard-1", eventstore.ReadOptions{})
+	if !errors.Is(err, errs.NotFound) || !errors.Is(err, eventstore.ErrStreamDeleted) {
+		t.Errorf("read tombstoned = %v, want errs.NotFound and ErrStreamDeleted", err)
+	}
+	_, err = c.Append(ctx, "hard-1", eventstore.Any(), data)
+	if !errors.Is(err, errs.NotFound) || !errors.Is(err, eventstore.ErrStreamDeleted) {
+		t.Errorf("append to tombstoned = %v, want errs.NotFound and ErrStreamDeleted", err)
+	}
+	// None of this tripped the breaker.
+	if st := c.BreakerState(); st != "closed" {
+		t.Errorf("breaker %s after business errors", st)
+	}
+}
+
+// TestBreakerOpensAndRecovers stops the store mid-test: calls fail with
+// errs.Unavailable, the breaker opens and answers without calling the
+// store; after a restart on the same address and data the adapter recovers
+// by itself and everything acknowledged before is still there.
+func TestBreakerOpensAndRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a server")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir, "127.0.0.1:0")
+	addr := srv.Addr()
+	c := open(t, eventstore.Config{
+		URL:     srv.URL(),
+		Timeout: 2 * time.Second,
+		Breaker: eventstore.BreakerConfig{Name: "test-store", Failures: 3, OpenFor: 300 * time.Millisecond},
+		Logger:  testLogger(t),
+	})
+	ctx := context.Background()
+	data := eventstore.EventData{Type: "Thing.v1", Data: []byte(`{}`)}
+	if _, err := c.Append(ctx, "breaker-1", eventstore.NoStream(), data); err != nil {
+		t.Fatal(err)
+	}
+	// Business errors never trip it.
+	for i := 0; i < 5; i++ {
+		if _, err := c.Append(ctx, "breaker-1", eventstore.NoStream(), data); !errors.Is(err, errs.Conflict) {
+			t.Fatalf("conflict expected, got %v", err)
+		}
+		if _, err := c.ReadStream(ctx, "breaker-none", eventstore.ReadOptions{}); !errors.Is(err, errs.NotFound) {
+			t.Fatalf("not found expected, got %v", err)
+		}
+	}
+	if st := c.BreakerState(); st != "closed" {
+		t.Fatalf("breaker %s after business errors, want closed", st)
+	}
+
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Infrastructure failures: Unavailable, then the breaker opens.
+	opened := false
+	for i := 0; i < 20 && !opened; i++ {
+		_, err := c.Append(ctx, "breaker-1", eventstore.Any(), data)
+		if !errors.Is(err, errs.Unavailable) && !errors.Is(err, errs.DeadlineExceeded) {
+			t.Fatalf("append to a stopped store = %v, want errs.Unavailable", err)
+		}
+		opened = errors.Is(err, eventstore.ErrBreakerOpen)
+	}
+	if !opened {
+		t.Fatal("breaker never opened")
+	}
+	_, err := c.ReadStream(ctx, "breaker-1", eventstore.ReadOptions{})
+	if !errors.Is(err, errs.Unavailable) || !errors.Is(err, eventstore.ErrBreakerOpen) {
+		t.Errorf("read with open breaker = %v", err)
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
+		t.Errorf("breaker-open error carries no retry hint: %v", err)
+	}
+	if err := c.Ping(ctx); !errors.Is(err, errs.Unavailable) {
+		t.Errorf("Ping with store down = %v", err)
+	}
+
+	srv2 := startServer(t, dir, addr)
+	t.Cleanup(func() { _ = srv2.Close() })
+
+	// The adapter recovers by itself: retry as a client would until the
+	// breaker lets a probe through and it succeeds.
+	deadline := time.Now().Add(30 * time.Second)
+	var res eventstore.AppendResult
+	for {
+		res, err = c.Append(ctx, "breaker-1", eventstore.At(0), data)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errs.Unavailable) && !errors.Is(err, errs.DeadlineExceeded) {
+			t.Fatalf("append after restart = %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after restart: %v (breaker %s)", err, c.BreakerState())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res.NextRevision != 1 {
+		t.Errorf("append after restart at revision %d, want 1 (the first event survived)", res.NextRevision)
+	}
+	if st := c.BreakerState(); st != "closed" {
+		t.Errorf("breaker %s after recovery", st)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Errorf("Ping after recovery: %v", err)
+	}
+}

@@ -1,0 +1,460 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"github.com/sony/gobreaker"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// Config configures the adapter.
+type Config struct {
+	// URL is a KurrentDB connection string: "esdb://127.0.0.1:2113?tls=false"
+	// for the embedded server, "esdb+discover://..." for a cluster.
+	URL string
+	// Timeout is the deadline of each call (appends, reads, opening a
+	// subscription) unless the caller's context has an earlier one.
+	// Default 10 s.
+	Timeout time.Duration
+	// Breaker tunes the circuit breaker.
+	Breaker BreakerConfig
+	// Logger receives breaker state changes (Warn) and the client's own
+	// diagnostics (Debug). Nil discards.
+	Logger *slog.Logger
+}
+
+// BreakerConfig tunes the circuit breaker guarding every call. Zero fields
+// take the defaults.
+type BreakerConfig struct {
+	// Name of the breaker in logs and metrics. Default "eventstore".
+	Name string
+	// Failures is the number of consecutive infrastructure failures
+	// (Unavailable, DeadlineExceeded, Internal) that opens the breaker.
+	// Business outcomes never count. Default 5.
+	Failures uint32
+	// OpenFor is how long the breaker stays open before letting a probe
+	// through (half-open). Default 2 s.
+	OpenFor time.Duration
+	// HalfOpenProbes is how many calls may probe a half-open breaker; that
+	// many successes close it. Default 1.
+	HalfOpenProbes uint32
+}
+
+func (c *Config) defaults() {
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Breaker.Name == "" {
+		c.Breaker.Name = "eventstore"
+	}
+	if c.Breaker.Failures == 0 {
+		c.Breaker.Failures = 5
+	}
+	if c.Breaker.OpenFor <= 0 {
+		c.Breaker.OpenFor = 2 * time.Second
+	}
+	if c.Breaker.HalfOpenProbes == 0 {
+		c.Breaker.HalfOpenProbes = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Client is the Store adapter over the official KurrentDB client. It is
+// safe for concurrent use.
+type Client struct {
+	cfg  Config
+	conf esdb.Configuration // template for (re)creating the client
+	cb   *gobreaker.CircuitBreaker
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	db     *esdb.Client
+	gen    uint64
+	closed bool
+}
+
+var _ Store = (*Client)(nil)
+
+// Open parses cfg.URL and returns a client. It does not wait for the store:
+// a store that is down yet makes calls fail with errs.Unavailable until it
+// is up (use Ping for readiness). A malformed URL is errs.InvalidArgument.
+func Open(ctx context.Context, cfg Config) (*Client, error) {
+	cfg.defaults()
+	if cfg.URL == "" {
+		return nil, errs.E(errs.InvalidArgument, "open event store: empty URL")
+	}
+	conf, err := esdb.ParseConnectionString(cfg.URL)
+	if err != nil {
+		return nil, errs.E(errs.InvalidArgument, "open event store: bad connection string: %v", err)
+	}
+	q := strings.ToLower(cfg.URL)
+	// The client retries discovery 10 times by default while holding every
+	// caller; fail sooner and let the breaker and the next call retry.
+	if !strings.Contains(q, "maxdiscoverattempts=") {
+		conf.MaxDiscoverAttempts = 3
+	}
+	if !strings.Contains(q, "gossiptimeout=") {
+		conf.GossipTimeout = max(1, int(cfg.Timeout/time.Second))
+	}
+	log := cfg.Logger.With("component", "eventstore", "breaker", cfg.Breaker.Name)
+	conf.Logger = func(level esdb.LogLevel, format string, args ...any) {
+		log.Debug(fmt.Sprintf(format, args...), "client_level", level)
+	}
+	c := &Client{cfg: cfg, conf: *conf, log: log}
+	c.cb = gobreaker.NewCircuitBreaker(gobreaker.Settings{
+		Name:        cfg.Breaker.Name,
+		MaxRequests: cfg.Breaker.HalfOpenProbes,
+		Timeout:     cfg.Breaker.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.Breaker.Failures },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			lvl := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				lvl = slog.LevelInfo
+			}
+			log.Log(context.Background(), lvl, "circuit breaker state change", "from", from.String(), "to", to.String())
+		},
+		IsSuccessful: countsAsSuccess,
+	})
+	if _, err := c.conn(); err != nil {
+		return nil, err
+	}
+	return c, ctx.Err()
+}
+
+// countsAsSuccess: business outcomes and the caller's own cancellation do
+// not count against the breaker.
+func countsAsSuccess(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return true
+	}
+	return errs.IsBusiness(err)
+}
+
+// conn returns the current client and its generation.
+func (c *Client) conn() (*esdb.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, newErr(errs.Unavailable, nil, "event store client is closed")
+	}
+	if c.db == nil {
+		conf := c.conf
+		db, err := esdb.NewClient(&conf)
+		if err != nil {
+			return nil, errs.E(errs.InvalidArgument, "open event store: %v", err)
+		}
+		c.db = db
+		c.gen++
+	}
+	return c.db, nil
+}
+
+// reset drops db when it is still the current client. The official client
+// closes itself for good after a failed discovery (the store was down); the
+// next call then builds a fresh one, so the adapter recovers by itself.
+func (c *Client) reset(db *esdb.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db == db && !c.closed {
+		_ = db.Close()
+		c.db = nil
+		c.log.Debug("event store connection reset")
+	}
+}
+
+// Close releases the connection. Later calls fail with errs.Unavailable.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.db != nil {
+		err := c.db.Close()
+		c.db = nil
+		return err
+	}
+	return nil
+}
+
+// BreakerState is the breaker's state: "closed", "half-open" or "open".
+func (c *Client) BreakerState() string { return c.cb.State().String() }
+
+// call runs fn through the breaker with the call deadline and classifies
+// its error. It returns when ctx ends even if the official client is still
+// busy discovering the store (discovery ignores contexts); fn's late result
+// is then dropped.
+func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.Context, db *esdb.Client) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	v, err := c.cb.Execute(func() (any, error) {
+		db, err := c.conn()
+		if err != nil {
+			return nil, err
+		}
+		done := make(chan result, 1)
+		go func() {
+			v, err := fn(ctx, db)
+			done <- result{v, err}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-ctx.Done():
+			r.err = ctx.Err()
+		}
+		if r.err == nil {
+			return r.v, nil
+		}
+		var ee *esdb.Error
+		if errors.As(r.err, &ee) && ee.Code() == esdb.ErrorCodeConnectionClosed {
+			c.reset(db)
+		}
+		return nil, classify(ctx, op, r.err)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		err = &storeError{
+			kind: errs.Unavailable, cause: ErrBreakerOpen, retryAfter: c.cfg.Breaker.OpenFor,
+			msg: fmt.Sprintf("%s: event store unavailable (circuit breaker %s open); retry later", op, c.cfg.Breaker.Name),
+		}
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+// Append writes events atomically to stream under exp. Re-appending the same
+// event IDs at the same expectation is idempotent. A failed expectation is
+// errs.Conflict with a *WrongRevisionError.
+func (c *Client) Append(ctx context.Context, stream string, exp Expected, events ...EventData) (AppendResult, error) {
+	op := fmt.Sprintf("append %s at %s", stream, exp)
+	if stream == "" {
+		return AppendResult{}, errs.E(errs.InvalidArgument, "%s: empty stream name", op)
+	}
+	if len(events) == 0 {
+		return AppendResult{}, errs.E(errs.InvalidArgument, "%s: no events", op)
+	}
+	data := make([]esdb.EventData, len(events))
+	for i, e := range events {
+		d, err := toEventData(e)
+		if err != nil {
+			return AppendResult{}, fmt.Errorf("%s: event %d: %w", op, i, err)
+		}
+		data[i] = d
+	}
+	return call(c, ctx, op, func(ctx context.Context, db *esdb.Client) (AppendResult, error) {
+		wr, err := db.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: toExpected(exp)}, data...)
+		if err != nil {
+			var ee *esdb.Error
+			if errors.As(err, &ee) && ee.Code() == esdb.ErrorCodeWrongExpectedVersion {
+				return AppendResult{}, wrongRevision(stream, exp, err)
+			}
+			return AppendResult{}, err
+		}
+		return AppendResult{NextRevision: wr.NextExpectedVersion, Position: Position{Commit: wr.CommitPosition, Prepare: wr.PreparePosition}}, nil
+	})
+}
+
+func toExpected(e Expected) esdb.ExpectedRevision {
+	switch e.Kind {
+	case ExpectNoStream:
+		return esdb.NoStream{}
+	case ExpectStreamExists:
+		return esdb.StreamExists{}
+	case ExpectRevision:
+		return esdb.Revision(e.Revision)
+	}
+	return esdb.Any{}
+}
+
+func toEventData(e EventData) (esdb.EventData, error) {
+	if e.Type == "" {
+		return esdb.EventData{}, errs.E(errs.InvalidArgument, "empty event type")
+	}
+	id := uuid.New()
+	if e.ID != "" {
+		var err error
+		if id, err = uuid.Parse(e.ID); err != nil {
+			return esdb.EventData{}, errs.E(errs.InvalidArgument, "event id %q is not a UUID", e.ID)
+		}
+	}
+	ct := esdb.ContentTypeJson
+	switch e.ContentType {
+	case "", "application/json":
+	case "application/octet-stream":
+		ct = esdb.ContentTypeBinary
+	default:
+		return esdb.EventData{}, errs.E(errs.InvalidArgument, "content type %q (want application/json or application/octet-stream)", e.ContentType)
+	}
+	return esdb.EventData{EventID: id, EventType: e.Type, ContentType: ct, Data: e.Data, Metadata: e.Metadata}, nil
+}
+
+func fromRecorded(r *esdb.RecordedEvent) RecordedEvent {
+	return RecordedEvent{
+		Stream:   r.StreamID,
+		ID:       r.EventID.String(),
+		Type:     r.EventType,
+		Revision: r.EventNumber,
+		Position: Position{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
+		Data:     r.Data,
+		Metadata: r.UserMetadata,
+		Created:  r.CreatedDate,
+	}
+}
+
+func count(max int) uint64 {
+	if max <= 0 {
+		return math.MaxUint64
+	}
+	return uint64(max)
+}
+
+func direction(d Direction) esdb.Direction {
+	if d == Backwards {
+		return esdb.Backwards
+	}
+	return esdb.Forwards
+}
+
+// ReadStream reads stream from opts.From (or its end) in opts.Direction, at
+// most opts.Max events. A stream that does not exist or was deleted is
+// errs.NotFound (deleted also matches ErrStreamDeleted).
+func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]RecordedEvent, error) {
+	op := "read " + stream
+	var from esdb.StreamPosition = esdb.Revision(opts.From)
+	if opts.FromEnd {
+		from = esdb.End{}
+	} else if opts.From == 0 && opts.Direction == Forwards {
+		from = esdb.Start{}
+	}
+	return call(c, ctx, op, func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
+		rs, err := db.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: direction(opts.Direction), From: from}, count(opts.Max))
+		if err != nil {
+			return nil, err
+		}
+		defer rs.Close()
+		var out []RecordedEvent
+		for {
+			ev, err := rs.Recv()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fromRecorded(ev.Event))
+		}
+	})
+}
+
+// ReadAll reads the global log from opts.From (inclusive) or its end, in
+// opts.Direction, skipping system events ($-prefixed types), at most
+// opts.Max events. opts.Filter is applied by the adapter while reading (the
+// v4 client offers server-side filters on subscriptions only).
+func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEvent, error) {
+	match, err := compileFilter(opts.Filter)
+	if err != nil {
+		return nil, err
+	}
+	var from esdb.AllPosition = esdb.Position{Commit: opts.From.Commit, Prepare: opts.From.Prepare}
+	switch {
+	case opts.FromEnd:
+		from = esdb.End{}
+	case opts.From == Start && opts.Direction == Forwards:
+		from = esdb.Start{}
+	}
+	return call(c, ctx, "read $all", func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
+		rs, err := db.ReadAll(ctx, esdb.ReadAllOptions{Direction: direction(opts.Direction), From: from}, math.MaxUint64)
+		if err != nil {
+			return nil, err
+		}
+		defer rs.Close()
+		var out []RecordedEvent
+		for opts.Max <= 0 || len(out) < opts.Max {
+			ev, err := rs.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if ev.Event == nil || isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
+				continue
+			}
+			out = append(out, fromRecorded(ev.Event))
+		}
+		return out, nil
+	})
+}
+
+func isSystem(eventType string) bool { return strings.HasPrefix(eventType, "$") }
+
+// compileFilter returns a client-side matcher equivalent to f.
+func compileFilter(f *Filter) (func(stream, typ string) bool, error) {
+	if f == nil {
+		return func(string, string) bool { return true }, nil
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	pick := func(stream, typ string) string {
+		if f.OnEventType {
+			return typ
+		}
+		return stream
+	}
+	if f.Regex != "" {
+		re, err := regexp.Compile(f.Regex)
+		if err != nil {
+			return nil, errs.E(errs.InvalidArgument, "filter regex %q: %v", f.Regex, err)
+		}
+		return func(s, t string) bool { return re.MatchString(pick(s, t)) }, nil
+	}
+	return func(s, t string) bool {
+		v := pick(s, t)
+		for _, p := range f.Prefixes {
+			if strings.HasPrefix(v, p) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func (f *Filter) validate() error {
+	if (f.Regex == "") == (len(f.Prefixes) == 0) {
+		return errs.E(errs.InvalidArgument, "filter needs either prefixes or a regex, not both or neither")
+	}
+	return nil
+}
+
+// Ping checks that the store answers (a read of a stream that need not
+// exist), through the breaker: use it as a readiness check.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.ReadStream(ctx, "craftledger-ping", ReadOptions{Max: 1})
+	if errors.Is(err, errs.NotFound) {
+		return nil
+	}
+	return err
+}

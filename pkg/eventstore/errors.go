@@ -1,0 +1,196 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// WrongRevisionError is the errs.Conflict an Append gets when the stream is
+// not where the expectation said. Get it with errors.As:
+//
+//	var wr *eventstore.WrongRevisionError
+//	if errors.As(err, &wr) { ... wr.Actual ... }
+type WrongRevisionError struct {
+	Stream   string
+	Expected Expected
+	// ActualNoStream is true when the stream does not exist (or was deleted).
+	ActualNoStream bool
+	// Actual is the stream's last revision when !ActualNoStream.
+	Actual uint64
+	// Known is false when the store did not say where the stream is.
+	Known bool
+}
+
+func (e *WrongRevisionError) Error() string {
+	actual := "unknown"
+	switch {
+	case e.Known && e.ActualNoStream:
+		actual = "no stream"
+	case e.Known:
+		actual = "revision " + strconv.FormatUint(e.Actual, 10)
+	}
+	return fmt.Sprintf("wrong expected revision on %s: expected %s, stream is at %s", e.Stream, e.Expected, actual)
+}
+
+// Unwrap makes errors.Is(err, errs.Conflict) hold.
+func (e *WrongRevisionError) Unwrap() error { return errs.Conflict }
+
+// String renders an expectation ("any", "no stream", "stream exists", "revision 7").
+func (x Expected) String() string {
+	switch x.Kind {
+	case ExpectAny:
+		return "any"
+	case ExpectNoStream:
+		return "no stream"
+	case ExpectStreamExists:
+		return "stream exists"
+	}
+	return "revision " + strconv.FormatUint(x.Revision, 10)
+}
+
+// ErrStreamDeleted marks errs.NotFound errors about a deleted or tombstoned
+// stream: errors.Is(err, ErrStreamDeleted).
+var ErrStreamDeleted = errors.New("stream deleted")
+
+// ErrBreakerOpen marks errs.Unavailable errors answered by the open circuit
+// breaker without calling the store: errors.Is(err, ErrBreakerOpen). Such
+// errors carry a RetryAfter hint (pkg/kit turns it into Retry-After).
+var ErrBreakerOpen = errors.New("store circuit breaker open")
+
+// storeError is a classified failure: it matches its kind and its cause
+// with errors.Is/As and may carry a retry hint.
+type storeError struct {
+	kind       *errs.Kind
+	msg        string
+	cause      error
+	retryAfter time.Duration
+}
+
+func (e *storeError) Error() string { return e.msg }
+
+func (e *storeError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
+
+// RetryAfter is the retry hint of Unavailable errors (kit.RetryAfterer).
+func (e *storeError) RetryAfter() time.Duration { return e.retryAfter }
+
+func newErr(kind *errs.Kind, cause error, format string, args ...any) error {
+	return &storeError{kind: kind, cause: cause, msg: fmt.Sprintf(format, args...)}
+}
+
+var gotRevision = regexp.MustCompile(`but got '([^']*)'`)
+
+// classify turns a client error of operation op into a pkg/errs kind. ctx
+// is the call's context: its own cancellation is reported as such.
+func classify(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		se *storeError
+		wr *WrongRevisionError
+	)
+	if errors.As(err, &se) || errors.As(err, &wr) {
+		return err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return newErr(errs.DeadlineExceeded, ctxErr, "%s: store did not answer in time", op)
+		}
+		return newErr(errs.Unavailable, ctxErr, "%s: cancelled", op)
+	}
+	var ee *esdb.Error
+	if !errors.As(err, &ee) {
+		return fromStatus(op, err)
+	}
+	switch ee.Code() {
+	case esdb.ErrorCodeWrongExpectedVersion:
+		return newErr(errs.Conflict, err, "%s: wrong expected revision", op)
+	case esdb.ErrorCodeResourceNotFound:
+		return newErr(errs.NotFound, err, "%s: not found", op)
+	case esdb.ErrorCodeStreamDeleted:
+		return newErr(errs.NotFound, errors.Join(ErrStreamDeleted, err), "%s: stream is deleted", op)
+	case esdb.ErrorCodeAccessDenied:
+		return newErr(errs.PermissionDenied, err, "%s: access denied by the store", op)
+	case esdb.ErrorCodeUnauthenticated:
+		return newErr(errs.Unauthenticated, err, "%s: the store refused the credentials", op)
+	case esdb.ErrorCodeDeadlineExceeded:
+		return newErr(errs.DeadlineExceeded, err, "%s: store did not answer in time", op)
+	case esdb.ErrorCodeResourceAlreadyExists:
+		return newErr(errs.Conflict, err, "%s: already exists", op)
+	case esdb.ErrorUnavailable, esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeNotLeader, esdb.ErrorAborted:
+		return newErr(errs.Unavailable, err, "%s: store unavailable: %v", op, ee)
+	case esdb.ErrorCodeUnknown:
+		if ee.Err() == nil {
+			return newErr(errs.Internal, err, "%s: unknown store error", op)
+		}
+		return fromStatus(op, err)
+	}
+	return newErr(errs.Internal, err, "%s: %v", op, err)
+}
+
+// fromStatus classifies by the gRPC status inside err (errors the client
+// leaves as "unknown": invalid arguments, oversize appends, transport
+// failures).
+func fromStatus(op string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return newErr(errs.Internal, err, "%s: %v", op, err)
+	}
+	switch st.Code() {
+	case codes.InvalidArgument, codes.OutOfRange, codes.ResourceExhausted:
+		return newErr(errs.InvalidArgument, err, "%s: rejected by the store: %s", op, st.Message())
+	case codes.NotFound:
+		return newErr(errs.NotFound, err, "%s: not found", op)
+	case codes.PermissionDenied:
+		return newErr(errs.PermissionDenied, err, "%s: access denied by the store", op)
+	case codes.Unauthenticated:
+		return newErr(errs.Unauthenticated, err, "%s: the store refused the credentials", op)
+	case codes.DeadlineExceeded:
+		return newErr(errs.DeadlineExceeded, err, "%s: store did not answer in time", op)
+	case codes.Unavailable, codes.Canceled, codes.Aborted:
+		return newErr(errs.Unavailable, err, "%s: store unavailable: %s", op, st.Message())
+	case codes.FailedPrecondition:
+		return newErr(errs.FailedPrecondition, err, "%s: %s", op, st.Message())
+	case codes.AlreadyExists:
+		return newErr(errs.Conflict, err, "%s: already exists", op)
+	}
+	return newErr(errs.Internal, err, "%s: %v", op, err)
+}
+
+// wrongRevision builds the WrongRevisionError of an append from the
+// client's error text, which carries the actual revision.
+func wrongRevision(stream string, exp Expected, err error) *WrongRevisionError {
+	wr := &WrongRevisionError{Stream: stream, Expected: exp}
+	m := gotRevision.FindStringSubmatch(err.Error())
+	if m == nil {
+		return wr
+	}
+	if m[1] == "no_stream" {
+		wr.ActualNoStream, wr.Known = true, true
+		return wr
+	}
+	if n, perr := strconv.ParseInt(m[1], 10, 64); perr == nil {
+		// The client formats the revision through int; -1 means no stream.
+		if n < 0 {
+			wr.ActualNoStream, wr.Known = true, true
+		} else {
+			wr.Actual, wr.Known = uint64(n), true
+		}
+	}
+	return wr
+}
