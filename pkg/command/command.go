@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,8 @@ type Seal func(prevHash, eventType string, data []byte, m Metadata) (meta []byte
 type Options struct {
 	// Clock is the time source for occurredAt defaults; nil = time.Now.
 	Clock func() time.Time
-	// MaxRetries bounds the re-decide loop after a conflict; 0 = 5.
+	// MaxRetries bounds the re-decide loop after a conflict (with jittered
+	// exponential backoff from 1 ms, capped at 64 ms); 0 = 10.
 	MaxRetries int
 	// Seal, when set, chains every event's metadata (prevHash/hash);
 	// otherwise metadata is plain JSON without hashes.
@@ -131,7 +133,7 @@ func New(store eventstore.Store, opts Options) *Handler {
 		h.clock = time.Now
 	}
 	if h.retries <= 0 {
-		h.retries = 5
+		h.retries = 10
 	}
 	return h
 }
@@ -212,6 +214,14 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 				return Result{}, fmt.Errorf("%s: append %s: %w", c.Name, c.Stream, err)
 			}
 			decide = false
+			continue
+		}
+		// Jittered exponential backoff spreads the racers on a hot stream.
+		wait := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
+		select {
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("%s: %w", c.Name, errs.E(errs.DeadlineExceeded, "gave up retrying %s: %v", c.Stream, ctx.Err()))
+		case <-time.After(wait):
 		}
 	}
 }

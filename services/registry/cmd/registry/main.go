@@ -1,0 +1,125 @@
+// Command registry serves the registry service's HTTP JSON API (craftsmen,
+// academies, issuers) over a KurrentDB store.
+//
+//	registry --store esdb://127.0.0.1:2113?tls=false --addr :8081 \
+//	         --jwt-key-file jwt.key --national-id-key-file nid.key
+//
+// Every flag has an environment variable (CRAFTLEDGER_STORE, CRAFTLEDGER_ADDR,
+// CRAFTLEDGER_JWT_KEY_FILE, CRAFTLEDGER_NATIONAL_ID_KEY_FILE, ...). Without
+// a key file the JWT key comes from CRAFTLEDGER_AUTH_KEY; --dev uses the
+// public development keys. It serves /healthz, /readyz (store reachable) and
+// /metrics beside the API and shuts down gracefully on SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/services/registry"
+)
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
+	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
+	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8081"), "HTTP listen address (CRAFTLEDGER_ADDR)")
+	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
+	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE)")
+	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
+	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
+	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("service", "registry")
+
+	key, nidKey, err := keys(*dev, *jwtKeyFile, *nidKeyFile)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "registry-store"}})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	svc, err := registry.New(st, time.Now, registry.Options{NationalIDKey: nidKey})
+	if err != nil {
+		return err
+	}
+	metrics := kit.NewMetrics("registry")
+	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(metrics)(svc))
+	var opts registry.HTTPOptions
+	if *rate > 0 {
+		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
+	}
+	mux := http.NewServeMux()
+	kit.Operational(mux, metrics, st.Ping)
+	mux.Handle("/", kit.AccessLog(logger, registry.NewHTTPHandler(svc, logger, key, opts)))
+	return kit.Run(ctx, logger, kit.HTTPActor("registry", kit.NewServer(*addr, mux), nil, logger))
+}
+
+func keys(dev bool, jwtFile, nidFile string) (auth.Key, []byte, error) {
+	var key auth.Key
+	var err error
+	switch {
+	case jwtFile != "" || os.Getenv(auth.DevKeyEnv) != "":
+		key, err = auth.LoadKey(jwtFile, auth.DevKeyEnv)
+	case dev:
+		key = auth.DevKey()
+	default:
+		err = fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var nid []byte
+	switch {
+	case nidFile != "":
+		b, err := os.ReadFile(nidFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read national ID key: %w", err)
+		}
+		nid = []byte(strings.TrimSpace(string(b)))
+	case dev:
+		nid = []byte(registry.DevNationalIDKey)
+	default:
+		return nil, nil, fmt.Errorf("no national ID key: give --national-id-key-file or --dev")
+	}
+	return key, nid, nil
+}

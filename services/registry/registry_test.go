@@ -1,0 +1,375 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/services/registry"
+)
+
+var now = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+type env struct {
+	store *commandtest.Store
+	url   string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	st := commandtest.StartStore(t)
+	svc, err := registry.New(st, func() time.Time { return now }, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(kit.NewMetrics("registry"))(svc))
+	srv := httptest.NewServer(registry.NewHTTPHandler(svc, logger, auth.DevKey(), registry.HTTPOptions{}))
+	t.Cleanup(srv.Close)
+	return &env{store: st, url: srv.URL}
+}
+
+// nationalID builds a valid 18-character ID number for sequence n.
+func nationalID(n int) string {
+	base := fmt.Sprintf("11010119900101%03d", n%1000)
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(base[i]-'0') * w
+	}
+	return base + string("10X98765432"[sum%11])
+}
+
+var (
+	admin  = func(t testing.TB) string { return commandtest.Token(t, auth.RoleAdmin, "", "") }
+	issuer = func(t testing.TB, org string) string { return commandtest.Token(t, auth.RoleIssuer, org, "") }
+)
+
+func (e *env) do(t testing.TB, method, path, token string, body any, headers ...string) commandtest.Response {
+	t.Helper()
+	return commandtest.Do(t, method, e.url+path, token, body, headers...)
+}
+
+func (e *env) register(t testing.TB, id string, n int) command.Result {
+	t.Helper()
+	r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), map[string]any{
+		"craftsmanId": id, "nationalId": nationalID(n), "birthDate": "1990-01-01", "region": "120000",
+		"personal": map[string]any{"name": "张伟"},
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register %s: %d %s", id, r.Status, r.Body)
+	}
+	var res command.Result
+	r.JSON(t, &res)
+	return res
+}
+
+func (e *env) events(t testing.TB, stream string) []eventstore.RecordedEvent {
+	t.Helper()
+	evs, err := e.store.ReadStream(context.Background(), stream, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatalf("read %s: %v", stream, err)
+	}
+	return evs
+}
+
+func (e *env) count(t testing.TB, stream string) int {
+	t.Helper()
+	h, err := command.Load(context.Background(), e.store, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(h.Events)
+}
+
+func TestRegisterCraftsman(t *testing.T) {
+	e := newEnv(t)
+	id := nationalID(7)
+	res := e.register(t, "c1", 7)
+	if res.Stream != "craftsman-c1" || res.Revision != 0 || len(res.EventIDs) != 1 || res.Position == (eventstore.Position{}) {
+		t.Fatalf("result %+v", res)
+	}
+	evs := e.events(t, "craftsman-c1")
+	if evs[0].Type != events.TypeCraftsmanRegistered {
+		t.Fatalf("type %s", evs[0].Type)
+	}
+	if bytes.Contains(evs[0].Data, []byte(id)) || bytes.Contains(evs[0].Metadata, []byte(id)) {
+		t.Fatal("the national ID number is stored in clear")
+	}
+	want := events.HashNationalID([]byte(registry.DevNationalIDKey), id)
+	if !bytes.Contains(evs[0].Data, []byte(want)) {
+		t.Fatalf("data %s lacks the keyed hash", evs[0].Data)
+	}
+	m, _ := command.DecodeMetadata(evs[0].Metadata)
+	if m.IssuerOrgID != "academy-a" || m.ActingUserID == "" || !m.OccurredAt.Equal(now) || m.Hash == "" {
+		t.Fatalf("metadata %+v", m)
+	}
+	raw := []events.Raw{{Stream: evs[0].Stream, Revision: evs[0].Revision, ID: evs[0].ID, Type: evs[0].Type, Data: evs[0].Data, Metadata: evs[0].Metadata}}
+	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
+		t.Fatalf("hash chain: %v", brk)
+	}
+	// Registering the same id again is a conflict.
+	r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), map[string]any{"craftsmanId": "c1", "nationalId": nationalID(8), "personal": map[string]any{"name": "李娜"}})
+	if code, _ := r.Error(t); r.Status != http.StatusConflict || code != "CONFLICT" {
+		t.Fatalf("second registration: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestRegisterCraftsmanRejections(t *testing.T) {
+	e := newEnv(t)
+	good := func() map[string]any {
+		return map[string]any{"craftsmanId": "c2", "nationalId": nationalID(2), "personal": map[string]any{"name": "王芳"}}
+	}
+	with := func(k string, v any) map[string]any { b := good(); b[k] = v; return b }
+	without := func(k string) map[string]any { b := good(); delete(b, k); return b }
+	worker := commandtest.Token(t, auth.RoleWorker, "", "c2")
+	hr := commandtest.Token(t, auth.RoleHR, "employer-1", "")
+	for _, tc := range []struct {
+		name   string
+		token  string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"malformed JSON", issuer(t, "a"), `{"craftsmanId":`, 400, "INVALID_ARGUMENT", ""},
+		{"unknown field", issuer(t, "a"), with("nickname", "x"), 400, "INVALID_ARGUMENT", "nickname"},
+		{"wrong type", issuer(t, "a"), with("region", 12), 400, "INVALID_ARGUMENT", "region"},
+		{"missing id", issuer(t, "a"), without("craftsmanId"), 400, "INVALID_ARGUMENT", "craftsmanId"},
+		{"missing national id", issuer(t, "a"), without("nationalId"), 400, "INVALID_ARGUMENT", "nationalId"},
+		{"bad check digit", issuer(t, "a"), with("nationalId", "110101199001010000"), 400, "INVALID_ARGUMENT", "nationalId"},
+		{"missing name", issuer(t, "a"), without("personal"), 400, "INVALID_ARGUMENT", "sealedPersonal"},
+		{"birth date in the future", issuer(t, "a"), with("birthDate", "2030-01-01"), 400, "INVALID_ARGUMENT", "birthDate"},
+		{"occurred in the future", issuer(t, "a"), with("occurredAt", "2027-01-01"), 400, "INVALID_ARGUMENT", "occurredAt"},
+		{"bad id characters", issuer(t, "a"), with("craftsmanId", "c 2"), 400, "INVALID_ARGUMENT", "craftsmanId"},
+		{"no token", "", good(), 401, "UNAUTHENTICATED", ""},
+		{"forged token", "eyJhbGciOiJIUzI1NiJ9.e30.x", good(), 401, "UNAUTHENTICATED", ""},
+		{"worker may not write", worker, good(), 403, "PERMISSION_DENIED", ""},
+		{"hr may not write", hr, good(), 403, "PERMISSION_DENIED", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, "POST", "/v1/craftsmen", tc.token, tc.body)
+			code, field := r.Error(t)
+			if r.Status != tc.status || code != tc.code || field != tc.field {
+				t.Fatalf("got %d %s field %q (%s), want %d %s field %q", r.Status, code, field, r.Body, tc.status, tc.code, tc.field)
+			}
+			if n := e.count(t, "craftsman-c2"); n != 0 {
+				t.Fatalf("%d events written by a rejected command", n)
+			}
+		})
+	}
+}
+
+func TestIdempotentRetry(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"craftsmanId": "c3", "nationalId": nationalID(3), "personal": map[string]any{"name": "刘洋"}}
+	first := e.do(t, "POST", "/v1/craftsmen", issuer(t, "a"), body, "Idempotency-Key", "reg-c3")
+	again := e.do(t, "POST", "/v1/craftsmen", issuer(t, "a"), body, "Idempotency-Key", "reg-c3")
+	if first.Status != 201 || again.Status != 200 {
+		t.Fatalf("statuses %d %s / %d %s", first.Status, first.Body, again.Status, again.Body)
+	}
+	var a, b command.Result
+	first.JSON(t, &a)
+	again.JSON(t, &b)
+	if !b.Replayed || a.Revision != b.Revision || a.Position != b.Position || a.EventIDs[0] != b.EventIDs[0] {
+		t.Fatalf("replay %+v differs from %+v", b, a)
+	}
+	// A keyed trade entry retried after other writes still answers the original.
+	trade := map[string]any{"trade": map[string]any{"code": "6-31-01-03", "name": "电工"}}
+	t1 := e.do(t, "POST", "/v1/craftsmen/c3/trades", issuer(t, "a"), trade, "Idempotency-Key", "trade-1")
+	e.do(t, "POST", "/v1/craftsmen/c3/trades", issuer(t, "a"), map[string]any{"trade": map[string]any{"code": "6-18-02-04"}})
+	t2 := e.do(t, "POST", "/v1/craftsmen/c3/trades", issuer(t, "a"), trade, "Idempotency-Key", "trade-1")
+	var r1, r2 command.Result
+	t1.JSON(t, &r1)
+	t2.JSON(t, &r2)
+	if t2.Status != 200 || r1.Revision != r2.Revision || !r2.Replayed {
+		t.Fatalf("trade replay %d %+v, first %+v", t2.Status, r2, r1)
+	}
+	if n := e.count(t, "craftsman-c3"); n != 3 {
+		t.Fatalf("%d events, want 3", n)
+	}
+}
+
+func TestProfileTradesAndEmployment(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "c4", 4)
+	iss := issuer(t, "steelworks")
+	other := issuer(t, "academy-x")
+	steps := []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		code, field               string
+	}{
+		{"profile of unknown craftsman", "PATCH", "/v1/craftsmen/nobody", iss, map[string]any{"region": "310000"}, 404, "NOT_FOUND", ""},
+		{"empty profile change", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{}, 400, "INVALID_ARGUMENT", ""},
+		{"profile change", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "310000", "nationalId": nationalID(40)}, 201, "", ""},
+		{"bad trade code", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "electrician"}}, 400, "INVALID_ARGUMENT", "trade.code"},
+		{"trade entered", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
+		{"trade again is a no-op", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}, 200, "", ""},
+		{"employment for another employer", "POST", "/v1/craftsmen/c4/employments", other,
+			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}, 403, "PERMISSION_DENIED", ""},
+		{"employment missing employer", "POST", "/v1/craftsmen/c4/employments", iss,
+			map[string]any{"employmentId": "e1", "trade": map[string]any{"code": "6-31-01-03"}}, 400, "INVALID_ARGUMENT", "employerOrgId"},
+		{"employment started", "POST", "/v1/craftsmen/c4/employments", iss,
+			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
+		{"employment id reused", "POST", "/v1/craftsmen/c4/employments", iss,
+			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}, 409, "CONFLICT", ""},
+		{"end by another organisation", "POST", "/v1/craftsmen/c4/employments/e1/end", other, map[string]any{}, 403, "PERMISSION_DENIED", ""},
+		{"end unknown employment", "POST", "/v1/craftsmen/c4/employments/e9/end", iss, nil, 404, "NOT_FOUND", ""},
+		{"end before start", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, map[string]any{"occurredAt": "2014-01-01"}, 400, "INVALID_ARGUMENT", "occurredAt"},
+		{"employment ended", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, map[string]any{"reason": "moved", "occurredAt": "2020-06-30"}, 201, "", ""},
+		{"ended twice", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, nil, 422, "FAILED_PRECONDITION", ""},
+		{"no route", "POST", "/v1/craftsmen/c4/holidays", iss, map[string]any{}, 404, "NOT_FOUND", ""},
+	}
+	for _, s := range steps {
+		before := e.count(t, "craftsman-c4")
+		r := e.do(t, s.method, s.path, s.token, s.body)
+		if r.Status != s.status {
+			t.Fatalf("%s: %d %s, want %d", s.name, r.Status, r.Body, s.status)
+		}
+		after := e.count(t, "craftsman-c4")
+		if s.status >= 400 {
+			if code, field := r.Error(t); code != s.code || field != s.field {
+				t.Fatalf("%s: code %s field %q, want %s %q", s.name, code, field, s.code, s.field)
+			}
+			if after != before {
+				t.Fatalf("%s: a rejected command wrote %d events", s.name, after-before)
+			}
+		} else if want := before + map[int]int{201: 1, 200: 0}[s.status]; after != want {
+			t.Fatalf("%s: %d events, want %d", s.name, after, want)
+		}
+	}
+}
+
+func TestAcademiesAndIssuers(t *testing.T) {
+	e := newEnv(t)
+	academy := map[string]any{"academyId": "tj-college", "name": "天津职业技术学院工匠学院", "kind": "college", "region": "120000"}
+	course := map[string]any{"courseId": "weld-101", "title": "焊接基础", "trade": map[string]any{"code": "6-18-02-04", "name": "焊工"}, "hours": 40, "mode": "classroom"}
+	steps := []struct {
+		name, path, token string
+		body              any
+		status            int
+		code, field       string
+	}{
+		{"academy by issuer of another organisation", "/v1/academies", issuer(t, "other"), academy, 403, "PERMISSION_DENIED", ""},
+		{"academy bad kind", "/v1/academies", admin(t), map[string]any{"academyId": "x", "name": "x", "kind": "university", "region": "1"}, 400, "INVALID_ARGUMENT", "kind"},
+		{"course of unknown academy", "/v1/academies/tj-college/courses", issuer(t, "tj-college"), course, 404, "NOT_FOUND", ""},
+		{"academy by its own issuer", "/v1/academies", issuer(t, "tj-college"), academy, 201, "", ""},
+		{"academy twice", "/v1/academies", admin(t), academy, 409, "CONFLICT", ""},
+		{"course by another academy", "/v1/academies/tj-college/courses", issuer(t, "other"), course, 403, "PERMISSION_DENIED", ""},
+		{"course with no hours", "/v1/academies/tj-college/courses", issuer(t, "tj-college"),
+			map[string]any{"courseId": "c", "title": "t", "trade": map[string]any{"code": "6-18-02-04"}, "mode": "classroom"}, 400, "INVALID_ARGUMENT", "hours"},
+		{"course added", "/v1/academies/tj-college/courses", issuer(t, "tj-college"), course, 201, "", ""},
+		{"course twice", "/v1/academies/tj-college/courses", admin(t), course, 409, "CONFLICT", ""},
+		{"issuer by an issuer", "/v1/issuers", issuer(t, "tj-college"), map[string]any{"issuerId": "hr-tj", "name": "天津市人社局", "kind": "hr_authority"}, 403, "PERMISSION_DENIED", ""},
+		{"issuer bad kind", "/v1/issuers", admin(t), map[string]any{"issuerId": "hr-tj", "name": "x", "kind": "bank"}, 400, "INVALID_ARGUMENT", "kind"},
+		{"user of unknown issuer", "/v1/issuers/hr-tj/users", admin(t), map[string]any{"userId": "u1", "role": "hr"}, 404, "NOT_FOUND", ""},
+		{"issuer registered", "/v1/issuers", admin(t), map[string]any{"issuerId": "hr-tj", "name": "天津市人社局", "kind": "hr_authority", "region": "120000"}, 201, "", ""},
+		{"user bad role", "/v1/issuers/hr-tj/users", admin(t), map[string]any{"userId": "u1", "role": "admin"}, 400, "INVALID_ARGUMENT", "role"},
+		{"user by an issuer", "/v1/issuers/hr-tj/users", issuer(t, "hr-tj"), map[string]any{"userId": "u1", "role": "hr"}, 403, "PERMISSION_DENIED", ""},
+		{"user added", "/v1/issuers/hr-tj/users", admin(t), map[string]any{"userId": "u1", "role": "hr", "displayName": "审核员"}, 201, "", ""},
+		{"user added again", "/v1/issuers/hr-tj/users", admin(t), map[string]any{"userId": "u1", "role": "hr"}, 200, "", ""},
+		{"user with another role", "/v1/issuers/hr-tj/users", admin(t), map[string]any{"userId": "u1", "role": "issuer"}, 409, "CONFLICT", ""},
+	}
+	for _, s := range steps {
+		r := e.do(t, "POST", s.path, s.token, s.body)
+		if r.Status != s.status {
+			t.Fatalf("%s: %d %s, want %d", s.name, r.Status, r.Body, s.status)
+		}
+		if s.status >= 400 {
+			if code, field := r.Error(t); code != s.code || field != s.field {
+				t.Fatalf("%s: code %s field %q, want %s %q", s.name, code, field, s.code, s.field)
+			}
+		}
+	}
+	if n := e.count(t, "academy-tj-college"); n != 2 {
+		t.Fatalf("academy stream has %d events, want 2", n)
+	}
+	if n := e.count(t, "issuer-hr-tj"); n != 2 {
+		t.Fatalf("issuer stream has %d events, want 2", n)
+	}
+}
+
+func TestConcurrentCommandsOnOneWorker(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "c5", 5)
+	const n = 24
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := commandtest.Do(t, "POST", e.url+"/v1/craftsmen/c5/employments", issuer(t, "works"), map[string]any{
+				"employmentId": fmt.Sprintf("e%d", i), "employerOrgId": "works", "trade": map[string]any{"code": "6-31-01-03"},
+			})
+			statuses[i] = r.Status
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Fatalf("command %d: status %d", i, s)
+		}
+	}
+	evs := e.events(t, "craftsman-c5")
+	if len(evs) != n+1 {
+		t.Fatalf("%d events, want %d", len(evs), n+1)
+	}
+	raw := make([]events.Raw, len(evs))
+	for i, ev := range evs {
+		raw[i] = events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata}
+	}
+	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
+		t.Fatalf("hash chain after concurrent appends: %v", brk)
+	}
+}
+
+func TestStoreDownAndBack(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "c6", 6)
+	e.store.Stop(t)
+	trade := map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}
+	sawOpen := false
+	for i := 0; i < 6; i++ {
+		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "a"), trade)
+		if code, _ := r.Error(t); r.Status != http.StatusServiceUnavailable || code != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("store down: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+		if bytes.Contains(r.Body, []byte("breaker")) {
+			sawOpen = true
+		}
+	}
+	if !sawOpen {
+		t.Error("the breaker never opened")
+	}
+	e.store.Restart(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "a"), trade, "Idempotency-Key", "after-restart")
+		if r.Status == http.StatusCreated {
+			break
+		}
+		if r.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after restart: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := e.count(t, "craftsman-c6"); n != 2 {
+		t.Fatalf("%d events after recovery, want 2 (nothing half-written)", n)
+	}
+}

@@ -1,0 +1,497 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Service records registry facts. Every method takes the caller from ctx
+// (auth claims) and the request ids (command.HTTPToContext), and answers
+// where the events landed.
+type Service interface {
+	RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (command.Result, error)
+	UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error)
+	EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error)
+	StartEmployment(ctx context.Context, req StartEmploymentRequest) (command.Result, error)
+	EndEmployment(ctx context.Context, req EndEmploymentRequest) (command.Result, error)
+	RegisterAcademy(ctx context.Context, req RegisterAcademyRequest) (command.Result, error)
+	AddCourse(ctx context.Context, req AddCourseRequest) (command.Result, error)
+	RegisterIssuer(ctx context.Context, req RegisterIssuerRequest) (command.Result, error)
+	AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (command.Result, error)
+}
+
+// RegisterCraftsmanRequest opens a worker's ledger. NationalID is the
+// 18-character resident ID number; it is hashed with the deployment's key
+// (events.HashNationalID) and never stored or logged in clear.
+type RegisterCraftsmanRequest struct {
+	CraftsmanID string           `json:"craftsmanId"`
+	NationalID  string           `json:"nationalId"`
+	BirthDate   string           `json:"birthDate,omitempty"`
+	Region      string           `json:"region,omitempty"`
+	Personal    *events.Personal `json:"personal,omitempty"`
+	OccurredAt  string           `json:"occurredAt,omitempty"`
+}
+
+// UpdateProfileRequest changes the profile fields that are set.
+type UpdateProfileRequest struct {
+	CraftsmanID string           `json:"-"` // from the path
+	NationalID  string           `json:"nationalId,omitempty"`
+	BirthDate   string           `json:"birthDate,omitempty"`
+	Region      string           `json:"region,omitempty"`
+	Personal    *events.Personal `json:"personal,omitempty"`
+	OccurredAt  string           `json:"occurredAt,omitempty"`
+}
+
+// EnterTradeRequest records that a worker works in a trade.
+type EnterTradeRequest struct {
+	CraftsmanID string       `json:"-"`
+	Trade       events.Trade `json:"trade"`
+	OccurredAt  string       `json:"occurredAt,omitempty"`
+}
+
+// StartEmploymentRequest opens an employment period; OccurredAt is its
+// first day. Only the employer's issuers (or an admin) may record it.
+type StartEmploymentRequest struct {
+	CraftsmanID   string       `json:"-"`
+	EmploymentID  string       `json:"employmentId"`
+	EmployerOrgID string       `json:"employerOrgId"`
+	EmployerName  string       `json:"employerName,omitempty"`
+	Trade         events.Trade `json:"trade"`
+	Position      string       `json:"position,omitempty"`
+	OccurredAt    string       `json:"occurredAt,omitempty"`
+}
+
+// EndEmploymentRequest closes an open employment period.
+type EndEmploymentRequest struct {
+	CraftsmanID  string `json:"-"`
+	EmploymentID string `json:"-"`
+	Reason       string `json:"reason,omitempty"`
+	OccurredAt   string `json:"occurredAt,omitempty"`
+}
+
+// RegisterAcademyRequest opens an academy's stream.
+type RegisterAcademyRequest struct {
+	AcademyID   string `json:"academyId"`
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Region      string `json:"region"`
+	ParentOrgID string `json:"parentOrgId,omitempty"`
+	OccurredAt  string `json:"occurredAt,omitempty"`
+}
+
+// AddCourseRequest adds a course to an academy's catalogue.
+type AddCourseRequest struct {
+	AcademyID   string        `json:"-"`
+	CourseID    string        `json:"courseId"`
+	Title       string        `json:"title"`
+	Trade       events.Trade  `json:"trade"`
+	Modules     []string      `json:"modules,omitempty"`
+	Hours       float64       `json:"hours"`
+	Mode        string        `json:"mode"`
+	TargetLevel *events.Level `json:"targetLevel,omitempty"`
+	OccurredAt  string        `json:"occurredAt,omitempty"`
+}
+
+// RegisterIssuerRequest registers an organisation that records facts.
+type RegisterIssuerRequest struct {
+	IssuerID   string `json:"issuerId"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	Region     string `json:"region,omitempty"`
+	OccurredAt string `json:"occurredAt,omitempty"`
+}
+
+// AddIssuerUserRequest grants a user a role in an issuer organisation.
+type AddIssuerUserRequest struct {
+	IssuerID    string `json:"-"`
+	UserID      string `json:"userId"`
+	Role        string `json:"role"`
+	DisplayName string `json:"displayName,omitempty"`
+	OccurredAt  string `json:"occurredAt,omitempty"`
+}
+
+// PlatformOrg is the issuer organisation recorded for admins acting
+// without an organisation of their own.
+const PlatformOrg = "craftledger"
+
+// Options configure the service.
+type Options struct {
+	// NationalIDKey is the HMAC key national ID numbers are hashed under
+	// (at least 32 bytes). Required.
+	NationalIDKey []byte
+	// MaxRetries bounds the conflict-retry loop (0 = command's default).
+	MaxRetries int
+}
+
+type service struct {
+	h     *command.Handler
+	clock func() time.Time
+	idKey []byte
+}
+
+// New returns the registry service over store. clock is the only source of
+// "now" (occurredAt defaults, future checks).
+func New(store eventstore.Store, clock func() time.Time, opts Options) (Service, error) {
+	if clock == nil {
+		return nil, errs.E(errs.InvalidArgument, "registry: a clock is required")
+	}
+	if len(opts.NationalIDKey) < 32 {
+		return nil, errs.E(errs.InvalidArgument, "registry: national ID key must be at least 32 bytes, got %d", len(opts.NationalIDKey))
+	}
+	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
+	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...)}, nil
+}
+
+// Seal chains every event the service appends (events/chain), so an
+// auditor can prove a stream was not altered.
+func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
+	return b, sm.Hash, err
+}
+
+// writer authenticates the caller and requires a role that may write
+// (issuer or admin); the Meta names the caller's organisation.
+func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return meta, c, err
+	}
+	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return meta, c, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = PlatformOrg
+	}
+	return meta, c, nil
+}
+
+func admin(ctx context.Context) (command.Meta, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return meta, err
+	}
+	return meta, c.RequireRole(auth.RoleAdmin)
+}
+
+// check validates a payload and its occurredAt, turning the events module's
+// field errors into kit field errors (400 INVALID_ARGUMENT with the field).
+func (s *service) check(p events.Payload, when string) (time.Time, error) {
+	now := s.clock()
+	at, err := command.ParseWhen(when, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
+	}
+	if err := p.Validate(); err != nil {
+		return at, invalid(err)
+	}
+	if d, ok := p.(events.Datable); ok {
+		if err := d.ValidateAt(now); err != nil {
+			return at, invalid(err)
+		}
+	}
+	return at, nil
+}
+
+// invalid maps an events.FieldError to a kit field error.
+func invalid(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
+
+func one(p events.Payload, at time.Time) []command.Event {
+	return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at}}
+}
+
+func (s *service) hashID(field, id string) (string, error) {
+	id = strings.ToUpper(strings.TrimSpace(id))
+	if err := ValidNationalID(id); err != nil {
+		return "", kit.FieldErr(field, err)
+	}
+	return events.HashNationalID(s.idKey, id), nil
+}
+
+// ValidNationalID checks an 18-character resident ID number (GB 11643):
+// 17 digits and an ISO 7064 MOD 11-2 check character (0-9 or X). The error
+// never repeats the number.
+func ValidNationalID(id string) error {
+	if len(id) != 18 {
+		return errs.E(errs.InvalidArgument, "must be an 18-character resident ID number")
+	}
+	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return errs.E(errs.InvalidArgument, "must be 17 digits and a check character")
+		}
+		sum += int(c-'0') * weights[i]
+	}
+	if id[17] != "10X98765432"[sum%11] {
+		return errs.E(errs.InvalidArgument, "check character does not match")
+	}
+	return nil
+}
+
+func (s *service) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.NationalID == "" {
+		return command.Result{}, kit.Invalid("nationalId", "is required")
+	}
+	hash, err := s.hashID("nationalId", req.NationalID)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.CraftsmanRegistered{CraftsmanID: req.CraftsmanID, NationalIDHash: hash, BirthDate: req.BirthDate,
+		Region: req.Region, Personal: req.Personal}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			if h.Exists {
+				return nil, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
+			}
+			return one(p, at), nil
+		},
+	})
+}
+
+func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.CraftsmanProfileChanged{CraftsmanID: req.CraftsmanID, BirthDate: req.BirthDate, Region: req.Region, Personal: req.Personal}
+	if req.NationalID != "" {
+		if p.NationalIDHash, err = s.hashID("nationalId", req.NationalID); err != nil {
+			return command.Result{}, err
+		}
+	}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		return one(p, at), nil
+	})
+}
+
+func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.TradeEntered{CraftsmanID: req.CraftsmanID, Trade: req.Trade}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "enter trade", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if st.trades[req.Trade.Code] {
+			return nil, nil // already recorded: nothing to do
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) StartEmployment(ctx context.Context, req StartEmploymentRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.EmploymentStarted{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, EmployerOrgID: req.EmployerOrgID,
+		EmployerName: req.EmployerName, Trade: req.Trade, Position: req.Position}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.EmployerOrgID); err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "start employment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if _, ok := st.employments[req.EmploymentID]; ok {
+			return nil, errs.E(errs.Conflict, "employment %s of craftsman %s already exists", req.EmploymentID, req.CraftsmanID)
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) EndEmployment(ctx context.Context, req EndEmploymentRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.EmploymentEnded{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, Reason: req.Reason}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "end employment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		e, ok := st.employments[req.EmploymentID]
+		if !ok {
+			return nil, errs.E(errs.NotFound, "employment %s of craftsman %s", req.EmploymentID, req.CraftsmanID)
+		}
+		if err := auth.RequireWriteFor(c, e.employer); err != nil {
+			return nil, err
+		}
+		if e.ended {
+			return nil, errs.E(errs.FailedPrecondition, "employment %s of craftsman %s has already ended", req.EmploymentID, req.CraftsmanID)
+		}
+		if !at.IsZero() && at.Before(e.started) {
+			return nil, kit.Invalid("occurredAt", "employment cannot end before it started (%s)", e.started.Format(time.DateOnly))
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) RegisterAcademy(ctx context.Context, req RegisterAcademyRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.AcademyRegistered{AcademyID: req.AcademyID, Name: req.Name, Kind: req.Kind, Region: req.Region, ParentOrgID: req.ParentOrgID}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	// An academy is registered by an admin, or by an issuer of the
+	// organisation that is the academy.
+	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "register academy", Stream: events.AcademyStream(req.AcademyID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			if h.Exists {
+				return nil, errs.E(errs.Conflict, "academy %s is already registered", req.AcademyID)
+			}
+			return one(p, at), nil
+		},
+	})
+}
+
+func (s *service) AddCourse(ctx context.Context, req AddCourseRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.CourseAdded{AcademyID: req.AcademyID, CourseID: req.CourseID, Title: req.Title, Trade: req.Trade,
+		Modules: req.Modules, Hours: req.Hours, Mode: req.Mode, TargetLevel: req.TargetLevel}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "add course", Stream: events.AcademyStream(req.AcademyID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			st, err := foldAcademy(h)
+			if err != nil {
+				return nil, err
+			}
+			if !st.registered {
+				return nil, errs.E(errs.NotFound, "academy %s is not registered", req.AcademyID)
+			}
+			if st.courses[req.CourseID] {
+				return nil, errs.E(errs.Conflict, "course %s of academy %s already exists", req.CourseID, req.AcademyID)
+			}
+			return one(p, at), nil
+		},
+	})
+}
+
+func (s *service) RegisterIssuer(ctx context.Context, req RegisterIssuerRequest) (command.Result, error) {
+	meta, err := admin(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := IssuerRegistered{IssuerID: req.IssuerID, Name: req.Name, Kind: req.Kind, Region: req.Region}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "register issuer", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			if h.Exists {
+				return nil, errs.E(errs.Conflict, "issuer %s is already registered", req.IssuerID)
+			}
+			return one(p, at), nil
+		},
+	})
+}
+
+func (s *service) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (command.Result, error) {
+	meta, err := admin(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := IssuerUserAdded{IssuerID: req.IssuerID, UserID: req.UserID, Role: req.Role, DisplayName: req.DisplayName}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "add issuer user", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			st, err := foldIssuer(h)
+			if err != nil {
+				return nil, err
+			}
+			if !st.registered {
+				return nil, errs.E(errs.NotFound, "issuer %s is not registered", req.IssuerID)
+			}
+			if role, ok := st.users[req.UserID]; ok {
+				if role == req.Role {
+					return nil, nil // already granted: nothing to do
+				}
+				return nil, errs.E(errs.Conflict, "user %s of issuer %s already has role %s", req.UserID, req.IssuerID, role)
+			}
+			return one(p, at), nil
+		},
+	})
+}
+
+// onCraftsman runs a command on a registered craftsman's stream.
+func (s *service) onCraftsman(ctx context.Context, name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Result, error) {
+	if err := events.ValidID("craftsmanId", id); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			st, err := foldCraftsman(h)
+			if err != nil {
+				return nil, err
+			}
+			if !st.registered {
+				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", id)
+			}
+			return decide(st)
+		},
+	})
+}
+
+// DevNationalIDKey is the public development key for national ID hashes
+// (`--dev`, tests, demo data). Never use it in production.
+const DevNationalIDKey = "craftledger-development-national-id-key"

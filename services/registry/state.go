@@ -1,0 +1,108 @@
+package registry
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// The small states the registry's decisions need, folded from a stream.
+
+type employment struct {
+	employer string
+	started  time.Time
+	ended    bool
+}
+
+type craftsman struct {
+	registered  bool
+	trades      map[string]bool
+	employments map[string]employment
+}
+
+func decode(e command.History, i int, v any) error {
+	r := e.Events[i]
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		return errs.E(errs.Internal, "decode %s@%d (%s): %v", r.Stream, r.Revision, r.Type, err)
+	}
+	return nil
+}
+
+func foldCraftsman(h command.History) (craftsman, error) {
+	st := craftsman{trades: map[string]bool{}, employments: map[string]employment{}}
+	for i, r := range h.Events {
+		switch r.Type {
+		case events.TypeCraftsmanRegistered:
+			st.registered = true
+		case events.TypeTradeEntered:
+			var p events.TradeEntered
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			st.trades[p.Trade.Code] = true
+		case events.TypeEmploymentStarted:
+			var p events.EmploymentStarted
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			m, _ := command.DecodeMetadata(r.Metadata)
+			st.employments[p.EmploymentID] = employment{employer: p.EmployerOrgID, started: m.OccurredAt}
+		case events.TypeEmploymentEnded:
+			var p events.EmploymentEnded
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			e := st.employments[p.EmploymentID]
+			e.ended = true
+			st.employments[p.EmploymentID] = e
+		}
+	}
+	return st, nil
+}
+
+type academy struct {
+	registered bool
+	courses    map[string]bool
+}
+
+func foldAcademy(h command.History) (academy, error) {
+	st := academy{courses: map[string]bool{}}
+	for i, r := range h.Events {
+		switch r.Type {
+		case events.TypeAcademyRegistered:
+			st.registered = true
+		case events.TypeCourseAdded:
+			var p events.CourseAdded
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			st.courses[p.CourseID] = true
+		}
+	}
+	return st, nil
+}
+
+type issuer struct {
+	registered bool
+	users      map[string]string // user id -> role
+}
+
+func foldIssuer(h command.History) (issuer, error) {
+	st := issuer{users: map[string]string{}}
+	for i, r := range h.Events {
+		switch r.Type {
+		case TypeIssuerRegistered:
+			st.registered = true
+		case TypeIssuerUserAdded:
+			var p IssuerUserAdded
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			st.users[p.UserID] = p.Role
+		}
+	}
+	return st, nil
+}

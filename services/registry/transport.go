@@ -1,0 +1,82 @@
+package registry
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Route is one HTTP route of the service (method and Go ServeMux pattern).
+type Route struct {
+	Method, Pattern, Name string
+}
+
+// Routes lists the service's API routes; the OpenAPI file describes
+// exactly these (tested).
+func Routes() []Route {
+	return []Route{
+		{"POST", "/v1/craftsmen", "RegisterCraftsman"},
+		{"PATCH", "/v1/craftsmen/{craftsmanId}", "UpdateProfile"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/trades", "EnterTrade"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/employments", "StartEmployment"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/employments/{employmentId}/end", "EndEmployment"},
+		{"POST", "/v1/academies", "RegisterAcademy"},
+		{"POST", "/v1/academies/{academyId}/courses", "AddCourse"},
+		{"POST", "/v1/issuers", "RegisterIssuer"},
+		{"POST", "/v1/issuers/{issuerId}/users", "AddIssuerUser"},
+	}
+}
+
+// HTTPOptions tune NewHTTPHandler.
+type HTTPOptions struct {
+	// Limiter, when set, rate-limits callers (429 + Retry-After).
+	Limiter *kit.RateLimiter
+}
+
+// NewHTTPHandler serves the registry's JSON API (Routes) for svc. Every
+// route needs a bearer token signed with key; errors use kit.EncodeError's
+// body. It serves no /healthz, /readyz or /metrics: the binary (or the
+// all-in-one) mounts those beside it.
+func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOptions) http.Handler {
+	mw := []endpoint.Middleware{auth.EndpointMiddleware(key)}
+	if o.Limiter != nil {
+		mw = append(mw, o.Limiter.Endpoint())
+	}
+	set := NewSet(svc, mw...)
+	opts := kit.ServerOptions(logger, httptransport.ServerBefore(command.HTTPToContext))
+	byName := map[string]http.Handler{
+		"RegisterCraftsman": httptransport.NewServer(set.RegisterCraftsman, command.DecodeRequest[RegisterCraftsmanRequest](false, nil), command.EncodeResponse, opts...),
+		"UpdateProfile": httptransport.NewServer(set.UpdateProfile, command.DecodeRequest(false, func(q *UpdateProfileRequest, r *http.Request) {
+			q.CraftsmanID = r.PathValue("craftsmanId")
+		}), command.EncodeResponse, opts...),
+		"EnterTrade": httptransport.NewServer(set.EnterTrade, command.DecodeRequest(false, func(q *EnterTradeRequest, r *http.Request) {
+			q.CraftsmanID = r.PathValue("craftsmanId")
+		}), command.EncodeResponse, opts...),
+		"StartEmployment": httptransport.NewServer(set.StartEmployment, command.DecodeRequest(false, func(q *StartEmploymentRequest, r *http.Request) {
+			q.CraftsmanID = r.PathValue("craftsmanId")
+		}), command.EncodeResponse, opts...),
+		"EndEmployment": httptransport.NewServer(set.EndEmployment, command.DecodeRequest(true, func(q *EndEmploymentRequest, r *http.Request) {
+			q.CraftsmanID, q.EmploymentID = r.PathValue("craftsmanId"), r.PathValue("employmentId")
+		}), command.EncodeResponse, opts...),
+		"RegisterAcademy": httptransport.NewServer(set.RegisterAcademy, command.DecodeRequest[RegisterAcademyRequest](false, nil), command.EncodeResponse, opts...),
+		"AddCourse": httptransport.NewServer(set.AddCourse, command.DecodeRequest(false, func(q *AddCourseRequest, r *http.Request) {
+			q.AcademyID = r.PathValue("academyId")
+		}), command.EncodeResponse, opts...),
+		"RegisterIssuer": httptransport.NewServer(set.RegisterIssuer, command.DecodeRequest[RegisterIssuerRequest](false, nil), command.EncodeResponse, opts...),
+		"AddIssuerUser": httptransport.NewServer(set.AddIssuerUser, command.DecodeRequest(false, func(q *AddIssuerUserRequest, r *http.Request) {
+			q.IssuerID = r.PathValue("issuerId")
+		}), command.EncodeResponse, opts...),
+	}
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, byName[rt.Name])
+	}
+	mux.Handle("/", command.NotFoundHandler())
+	return mux
+}
