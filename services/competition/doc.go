@@ -1,2 +1,26 @@
-// Package competition is the go-kit service that records competition facts in the career ledger.
+// Package competition is the go-kit service that records labour skill
+// competitions (以赛促学) in the career ledger: their definitions with their
+// own promotion and honour rules, their published results, and the
+// human-resources department's approval (核准) of the promotion
+// entitlements those results grant.
+//
+// Streams and events:
+//   - competition-<id>: CompetitionDefined.v1 (tier, trades, tracks, dates,
+//     rules), then one CompetitionResultsPublished.v1 per publication that
+//     added placements.
+//   - craftsman-<id>: for each placement CompetitionPlaced.v1 and, when the
+//     competition's rules grant one (respecting the yearly cap),
+//     PromotionEntitlementGranted.v1, appended together; later
+//     PromotionEntitlementApproved.v1.
+//
+// Exactly once: a placement's id is events.PlacementID(competition,
+// craftsman, trade, track) and its events' ids are derived from it
+// (events.DeterministicID), and a worker's stream that already records the
+// placement is left alone, so a retried or repeated publication never
+// double-counts a placement, an entitlement or the yearly cap.
+//
+// Who may do what: competitions are defined and their results published by
+// an issuer of the organising organisation (or an admin); entitlements are
+// approved by an hr user (the human-resources authority; Options.Approvers
+// may restrict which organisations) or an admin.
 package competition

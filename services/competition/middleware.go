@@ -1,0 +1,91 @@
+package competition
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Middleware decorates a Service.
+type Middleware func(Service) Service
+
+// LoggingMiddleware logs one line per command: Debug on success, Info for
+// business rejections, Error for infrastructure failures.
+func LoggingMiddleware(logger *slog.Logger) Middleware {
+	return func(next Service) Service { return logging{next: next, logger: logger} }
+}
+
+type logging struct {
+	next   Service
+	logger *slog.Logger
+}
+
+func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res command.Result, err error, extra ...any) {
+	took := time.Since(begin)
+	switch {
+	case err == nil:
+		mw.logger.DebugContext(ctx, "command", append([]any{"service", "competition", "method", method, "subject", subject,
+			"stream", res.Stream, "revision", res.Revision, "replayed", res.Replayed, "took", took}, extra...)...)
+	case errs.IsBusiness(err):
+		mw.logger.InfoContext(ctx, "command rejected", "service", "competition", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	default:
+		mw.logger.ErrorContext(ctx, "command failed", "service", "competition", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	}
+}
+
+func (mw logging) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "DefineCompetition", req.CompetitionID, b, res, err) }(time.Now())
+	return mw.next.DefineCompetition(ctx, req)
+}
+
+func (mw logging) PublishResults(ctx context.Context, req PublishResultsRequest) (res PublishResultsResponse, err error) {
+	defer func(b time.Time) {
+		mw.log(ctx, "PublishResults", req.CompetitionID, b, res.Publication, err, "placements", len(res.Placements), "allReplayed", res.Replayed)
+	}(time.Now())
+	return mw.next.PublishResults(ctx, req)
+}
+
+func (mw logging) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (res command.Result, err error) {
+	defer func(b time.Time) {
+		mw.log(ctx, "ApproveEntitlement", req.CraftsmanID+"/"+req.EntitlementID, b, res, err)
+	}(time.Now())
+	return mw.next.ApproveEntitlement(ctx, req)
+}
+
+// InstrumentingMiddleware counts commands and their latency by method and
+// outcome code in m (craftledger_requests_total and
+// craftledger_request_duration_seconds, endpoint label
+// "competition.<Method>").
+func InstrumentingMiddleware(m *kit.Metrics) Middleware {
+	return func(next Service) Service { return instrumenting{next: next, m: m} }
+}
+
+type instrumenting struct {
+	next Service
+	m    *kit.Metrics
+}
+
+func (mw instrumenting) observe(method string, begin time.Time, err error) {
+	mw.m.Observe("competition."+method, time.Since(begin), err)
+}
+
+func (mw instrumenting) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("DefineCompetition", b, err) }(time.Now())
+	return mw.next.DefineCompetition(ctx, req)
+}
+
+func (mw instrumenting) PublishResults(ctx context.Context, req PublishResultsRequest) (res PublishResultsResponse, err error) {
+	defer func(b time.Time) { mw.observe("PublishResults", b, err) }(time.Now())
+	return mw.next.PublishResults(ctx, req)
+}
+
+func (mw instrumenting) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("ApproveEntitlement", b, err) }(time.Now())
+	return mw.next.ApproveEntitlement(ctx, req)
+}

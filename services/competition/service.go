@@ -1,0 +1,560 @@
+package competition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Service records competitions, their results and the approval of the
+// entitlements they grant. Every method takes the caller from ctx (auth
+// claims) and the request ids (command.HTTPToContext).
+type Service interface {
+	// DefineCompetition opens a competition's stream with its rules.
+	DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (command.Result, error)
+	// PublishResults records placements on the competition's stream and on
+	// each worker's stream, with the entitlements the rules grant.
+	PublishResults(ctx context.Context, req PublishResultsRequest) (PublishResultsResponse, error)
+	// ApproveEntitlement records the HR authority's approval (核准).
+	ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error)
+}
+
+// DefineCompetitionRequest defines a competition. Organiser defaults to the
+// caller's organisation; an issuer may only define competitions its own
+// organisation organises. Year defaults to the year of StartsOn.
+type DefineCompetitionRequest struct {
+	CompetitionID string                  `json:"competitionId"`
+	Name          string                  `json:"name"`
+	Tier          string                  `json:"tier"`
+	Organiser     string                  `json:"organiser,omitempty"`
+	Year          int                     `json:"year,omitempty"`
+	Trades        []events.Trade          `json:"trades"`
+	Tracks        []string                `json:"tracks"`
+	StartsOn      string                  `json:"startsOn,omitempty"`
+	EndsOn        string                  `json:"endsOn,omitempty"`
+	Rules         events.CompetitionRules `json:"rules"`
+	OccurredAt    string                  `json:"occurredAt,omitempty"`
+}
+
+// PlacementInput is one result line. Track and trade may be omitted when
+// the competition has only one; TeamSize defaults to 1 (individual).
+type PlacementInput struct {
+	CraftsmanID string        `json:"craftsmanId"`
+	Track       string        `json:"track,omitempty"`
+	TeamSize    int           `json:"teamSize,omitempty"`
+	TeamID      string        `json:"teamId,omitempty"`
+	Trade       *events.Trade `json:"trade,omitempty"`
+	Rank        int           `json:"rank"`
+	Award       string        `json:"award,omitempty"`
+}
+
+// PublishResultsRequest publishes (some of) a competition's results.
+// OccurredAt is the date of the results (default now); it decides the
+// calendar year of the yearly cap.
+type PublishResultsRequest struct {
+	CompetitionID string           `json:"-"` // from the path
+	Placements    []PlacementInput `json:"placements"`
+	OccurredAt    string           `json:"occurredAt,omitempty"`
+}
+
+// Entitlement is a promotion entitlement granted by a placement.
+type Entitlement struct {
+	EntitlementID    string       `json:"entitlementId"`
+	Trade            events.Trade `json:"trade"`
+	Level            events.Level `json:"level"`
+	RuleID           string       `json:"ruleId"`
+	RequiresApproval bool         `json:"requiresApproval"`
+}
+
+// TriggeredHonour is an honour a placement triggers under the rules. The
+// competition service does not confer it: the conferring body does,
+// through the honour service, with placementId set and X-Causation-ID the
+// placement's event id.
+type TriggeredHonour struct {
+	HonourCode     string `json:"honourCode"`
+	HonourName     string `json:"honourName,omitempty"`
+	Level          string `json:"level"`
+	ConferringBody string `json:"conferringBody"`
+}
+
+// PlacementResult is what happened to one placement on its worker's stream.
+type PlacementResult struct {
+	PlacementID string `json:"placementId"`
+	CraftsmanID string `json:"craftsmanId"`
+	// PlacementEventID is the id of the CompetitionPlaced event (the
+	// causation id for triggered honours).
+	PlacementEventID string `json:"placementEventId"`
+	command.Result
+	Entitlement *Entitlement `json:"entitlement,omitempty"`
+	// Withheld says why a matching grant rule granted nothing (the level is
+	// already held, the yearly cap is reached).
+	Withheld string            `json:"withheld,omitempty"`
+	Honours  []TriggeredHonour `json:"honours,omitempty"`
+}
+
+// PublishResultsResponse is the answer of PublishResults. Position is the
+// latest $all position written (or found), for read-your-writes.
+type PublishResultsResponse struct {
+	CompetitionID string              `json:"competitionId"`
+	Publication   command.Result      `json:"publication"`
+	Placements    []PlacementResult   `json:"placements"`
+	Position      eventstore.Position `json:"position"`
+	// Replayed is true when every placement had already been recorded.
+	Replayed bool `json:"replayed"`
+}
+
+// StatusCode is 201 when anything was written, 200 for a pure replay.
+func (r PublishResultsResponse) StatusCode() int {
+	if r.Replayed {
+		return 200
+	}
+	return 201
+}
+
+// ApproveEntitlementRequest approves an entitlement. ApprovalRef is the
+// authority's document reference. ApprovingOrgID defaults to the caller's
+// organisation; only an admin may name another.
+type ApproveEntitlementRequest struct {
+	CraftsmanID    string `json:"-"` // from the path
+	EntitlementID  string `json:"-"` // from the path
+	ApprovalRef    string `json:"approvalRef"`
+	ApprovingOrgID string `json:"approvingOrgId,omitempty"`
+	OccurredAt     string `json:"occurredAt,omitempty"`
+}
+
+// PlatformOrg is the issuer organisation recorded for admins acting
+// without an organisation of their own.
+const PlatformOrg = "craftledger"
+
+// Options configure the service.
+type Options struct {
+	// Approvers, when not empty, lists the organisations whose hr users may
+	// approve entitlements (the HR departments); empty means any hr user.
+	Approvers []string
+	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	Seal command.Seal
+	// MaxRetries bounds the conflict-retry loop (0 = command's default).
+	MaxRetries int
+}
+
+type service struct {
+	h         *command.Handler
+	store     eventstore.Store
+	clock     func() time.Time
+	reg       *events.Registry
+	approvers []string
+}
+
+// New returns the competition service over store. clock is the only
+// source of "now".
+func New(store eventstore.Store, clock func() time.Time, opts Options) (Service, error) {
+	if store == nil {
+		return nil, errs.E(errs.InvalidArgument, "competition: a store is required")
+	}
+	if clock == nil {
+		return nil, errs.E(errs.InvalidArgument, "competition: a clock is required")
+	}
+	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
+	return &service{h: h, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
+}
+
+// writer authenticates the caller and requires issuer or admin.
+func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return meta, c, err
+	}
+	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return meta, c, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = PlatformOrg
+	}
+	return meta, c, nil
+}
+
+// invalid maps an events.FieldError to a kit field error (400 with the field).
+func invalid(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
+
+// when parses a request's occurredAt; empty is now.
+func (s *service) when(v string) (time.Time, error) {
+	now := s.clock()
+	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
+	}
+	if at.IsZero() {
+		at = now.UTC()
+	}
+	return at, nil
+}
+
+func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.Organiser == "" {
+		req.Organiser = meta.Issuer
+	}
+	if req.Year == 0 && len(req.StartsOn) >= 4 {
+		if t, err := time.Parse(time.DateOnly, req.StartsOn); err == nil {
+			req.Year = t.Year()
+		}
+	}
+	p := events.CompetitionDefined{CompetitionID: req.CompetitionID, Name: req.Name, Tier: req.Tier, Organiser: req.Organiser,
+		Year: req.Year, Trades: req.Trades, Tracks: req.Tracks, StartsOn: req.StartsOn, EndsOn: req.EndsOn, Rules: req.Rules}
+	if err := p.Validate(); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.Organiser); err != nil {
+		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: "define competition", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			if h.Exists {
+				return nil, errs.E(errs.Conflict, "competition %s is already defined", req.CompetitionID)
+			}
+			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at,
+				ID: events.DeterministicID("competition", req.CompetitionID)}}, nil
+		},
+	})
+}
+
+// placements turns the request's lines into validated placements of comp.
+func placements(comp competition, in []PlacementInput) ([]events.Placement, error) {
+	if len(in) == 0 {
+		return nil, kit.Invalid("placements", "at least one placement is required")
+	}
+	out := make([]events.Placement, len(in))
+	seen := map[string]int{}
+	for i, p := range in {
+		field := fmt.Sprintf("placements[%d]", i)
+		if err := events.ValidID("craftsmanId", p.CraftsmanID); err != nil {
+			return nil, invalid(events.Prefix(field, err))
+		}
+		track := p.Track
+		if track == "" && len(comp.def.Tracks) == 1 {
+			track = comp.def.Tracks[0]
+		}
+		if track == "" {
+			return nil, kit.Invalid(field+".track", "is required (one of %v)", comp.def.Tracks)
+		}
+		if !slices.Contains(comp.def.Tracks, track) {
+			return nil, kit.Invalid(field+".track", "competition %s has no track %q (one of %v)", comp.def.CompetitionID, track, comp.def.Tracks)
+		}
+		var trade events.Trade
+		switch {
+		case p.Trade != nil:
+			i := slices.IndexFunc(comp.def.Trades, func(t events.Trade) bool { return t.Code == p.Trade.Code })
+			if i < 0 {
+				return nil, kit.Invalid(field+".trade.code", "competition %s has no trade %q", comp.def.CompetitionID, p.Trade.Code)
+			}
+			trade = comp.def.Trades[i]
+		case len(comp.def.Trades) == 1:
+			trade = comp.def.Trades[0]
+		default:
+			return nil, kit.Invalid(field+".trade", "is required: the competition has %d trades", len(comp.def.Trades))
+		}
+		teamSize := p.TeamSize
+		if teamSize == 0 {
+			teamSize = 1
+		}
+		award := p.Award
+		if award == "" {
+			award = events.AwardNone
+		}
+		pl := events.Placement{
+			PlacementID: events.PlacementID(comp.def.CompetitionID, p.CraftsmanID, trade.Code, track),
+			CraftsmanID: p.CraftsmanID, Track: track, TeamSize: teamSize, TeamID: p.TeamID, Trade: trade, Rank: p.Rank, Award: award,
+		}
+		if j, dup := seen[pl.PlacementID]; dup {
+			return nil, kit.Invalid(field+".craftsmanId", "craftsman %s is already placed in this trade and track by placements[%d]", p.CraftsmanID, j)
+		}
+		seen[pl.PlacementID] = i
+		out[i] = pl
+	}
+	if err := (events.CompetitionResultsPublished{CompetitionID: comp.def.CompetitionID, Placements: out}).Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	return out, nil
+}
+
+func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest) (PublishResultsResponse, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	if err := events.ValidID("competitionId", req.CompetitionID); err != nil {
+		return PublishResultsResponse{}, invalid(err)
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	hist, err := command.Load(ctx, s.store, events.CompetitionStream(req.CompetitionID))
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	comp, err := s.foldCompetition(hist)
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	if !comp.defined {
+		return PublishResultsResponse{}, errs.E(errs.NotFound, "competition %s is not defined", req.CompetitionID)
+	}
+	if err := auth.RequireWriteFor(c, comp.organiser); err != nil {
+		return PublishResultsResponse{}, err
+	}
+	pls, err := placements(comp, req.Placements)
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	// Check everything before writing anything: a changed placement and an
+	// unknown worker refuse the whole publication.
+	for i, p := range pls {
+		if old, ok := comp.placements[p.PlacementID]; ok && old != p {
+			return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d]", i), errs.E(errs.Conflict,
+				"placement %s was published as rank %d (%s); correct it with a correction, not a new publication", p.PlacementID, old.Rank, old.Award))
+		}
+	}
+	checked := map[string]bool{}
+	for i, p := range pls {
+		if checked[p.CraftsmanID] {
+			continue
+		}
+		checked[p.CraftsmanID] = true
+		wh, err := command.Load(ctx, s.store, events.CraftsmanStream(p.CraftsmanID))
+		if err != nil {
+			return PublishResultsResponse{}, err
+		}
+		w, err := s.foldWorker(wh, endOfTime)
+		if err != nil {
+			return PublishResultsResponse{}, err
+		}
+		if !w.st.Registered {
+			return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d].craftsmanId", i),
+				errs.E(errs.NotFound, "craftsman %s is not registered", p.CraftsmanID))
+		}
+	}
+
+	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
+	pub, err := s.h.Execute(ctx, command.Command{
+		Name: "publish results", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			cur, err := s.foldCompetition(h)
+			if err != nil {
+				return nil, err
+			}
+			var fresh []events.Placement
+			var ids []string
+			for _, p := range pls {
+				old, ok := cur.placements[p.PlacementID]
+				switch {
+				case !ok:
+					fresh = append(fresh, p)
+					ids = append(ids, p.PlacementID)
+				case old != p:
+					return nil, errs.E(errs.Conflict, "placement %s was published concurrently with other data", p.PlacementID)
+				}
+			}
+			if len(fresh) == 0 {
+				return nil, nil
+			}
+			e := events.CompetitionResultsPublished{CompetitionID: req.CompetitionID, Placements: fresh}
+			return []command.Event{{Type: e.EventType(), Data: e, OccurredAt: at,
+				ID: events.DeterministicID(append([]string{"results", req.CompetitionID}, ids...)...)}}, nil
+		},
+	})
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	resp.Publication = pub
+	resp.Position = pub.Position
+	if len(pub.EventIDs) > 0 {
+		resp.Replayed = false
+	}
+	for _, p := range pls {
+		pr, err := s.place(ctx, meta, comp, p, at)
+		if err != nil {
+			return PublishResultsResponse{}, fmt.Errorf("placement %s: %w", p.PlacementID, err)
+		}
+		if !pr.Replayed {
+			resp.Replayed = false
+		}
+		if resp.Position.Less(pr.Position) {
+			resp.Position = pr.Position
+		}
+		resp.Placements = append(resp.Placements, pr)
+	}
+	return resp, nil
+}
+
+// place records one placement (and its entitlement) on the worker's stream,
+// unless the stream already records it.
+func (s *service) place(ctx context.Context, meta command.Meta, comp competition, p events.Placement, at time.Time) (PlacementResult, error) {
+	placedID := events.DeterministicID("placement", p.PlacementID)
+	pr := PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID, PlacementEventID: placedID,
+		Honours: triggeredHonours(comp.def.Rules, p)}
+	var found *where
+	var ent *Entitlement
+	var withheld string
+	res, err := s.h.Execute(ctx, command.Command{
+		Name: "record placement", Stream: events.CraftsmanStream(p.CraftsmanID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			found, ent, withheld = nil, nil, ""
+			w, err := s.foldWorker(h, endOfTime)
+			if err != nil {
+				return nil, err
+			}
+			if !w.st.Registered {
+				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", p.CraftsmanID)
+			}
+			if rp, e, ok := w.placement(p.PlacementID); ok {
+				found = &rp
+				if e != nil {
+					ent = &Entitlement{EntitlementID: e.ID, Trade: p.Trade, Level: e.Level, RuleID: e.Origin.RuleID, RequiresApproval: e.RequiresApproval}
+				}
+				return nil, nil
+			}
+			then, err := s.foldWorker(h, at)
+			if err != nil {
+				return nil, err
+			}
+			placed := events.CompetitionPlaced{CraftsmanID: p.CraftsmanID, CompetitionID: comp.def.CompetitionID,
+				CompetitionName: comp.def.Name, PlacementID: p.PlacementID, Tier: comp.def.Tier, Year: comp.def.Year,
+				Track: p.Track, TeamSize: p.TeamSize, TeamID: p.TeamID, Trade: p.Trade, Rank: p.Rank, Award: p.Award}
+			evs := []command.Event{{Type: placed.EventType(), Data: placed, OccurredAt: at, ID: placedID}}
+			g := Evaluate(comp.def.Rules, p, then.held(p.Trade.Code), w.competitionGrantsIn(at.Year()))
+			withheld = g.Withheld
+			if g.Granted {
+				e := events.PromotionEntitlementGranted{CraftsmanID: p.CraftsmanID, EntitlementID: EntitlementID(p.PlacementID),
+					Trade: p.Trade, Level: g.Level, RequiresApproval: comp.def.Rules.RequiresApproval,
+					Source: events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: comp.def.CompetitionID,
+						PlacementID: p.PlacementID, RuleID: g.RuleID}}
+				if err := e.Validate(); err != nil {
+					return nil, errs.E(errs.Internal, "entitlement of %s: %v", p.PlacementID, err)
+				}
+				evs = append(evs, command.Event{Type: e.EventType(), Data: e, OccurredAt: at,
+					ID: events.DeterministicID("entitlement", p.PlacementID)})
+				ent = &Entitlement{EntitlementID: e.EntitlementID, Trade: e.Trade, Level: e.Level, RuleID: g.RuleID, RequiresApproval: e.RequiresApproval}
+			}
+			return evs, nil
+		},
+	})
+	if err != nil {
+		return pr, err
+	}
+	pr.Result = res
+	if found != nil {
+		// Already recorded: answer with where it was recorded.
+		pr.Result = command.Result{Stream: res.Stream, Revision: found.revision, Position: found.position,
+			EventIDs: found.eventIDs, Replayed: true}
+	}
+	pr.Entitlement = ent
+	pr.Withheld = withheld
+	return pr, nil
+}
+
+// EntitlementID is the deterministic id of the entitlement a placement grants.
+func EntitlementID(placementID string) string {
+	return "ent-" + events.DeterministicID("entitlement-id", placementID)
+}
+
+func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := c.RequireRole(auth.RoleHR, auth.RoleAdmin); err != nil {
+		return command.Result{}, err
+	}
+	org := c.OrgID
+	switch {
+	case req.ApprovingOrgID == "" && org == "":
+		org = PlatformOrg
+	case req.ApprovingOrgID != "" && req.ApprovingOrgID != c.OrgID:
+		if !c.IsAdmin() {
+			return command.Result{}, kit.FieldErr("approvingOrgId", errs.E(errs.PermissionDenied,
+				"hr %s of organisation %s may not approve for organisation %s", c.Subject, c.OrgID, req.ApprovingOrgID))
+		}
+		org = req.ApprovingOrgID
+	}
+	if c.Role == auth.RoleHR && len(s.approvers) > 0 && !slices.Contains(s.approvers, org) {
+		return command.Result{}, errs.E(errs.PermissionDenied, "organisation %s is not a human-resources authority that approves promotions", org)
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = org
+	}
+	p := events.PromotionEntitlementApproved{CraftsmanID: req.CraftsmanID, EntitlementID: req.EntitlementID,
+		ApprovalRef: req.ApprovalRef, ApprovingOrgID: org}
+	if err := p.Validate(); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	var already *where
+	res, err := s.h.Execute(ctx, command.Command{
+		Name: "approve entitlement", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			already = nil
+			w, err := s.foldWorker(h, endOfTime)
+			if err != nil {
+				return nil, err
+			}
+			if !w.st.Registered {
+				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", req.CraftsmanID)
+			}
+			e, ok := w.entitlement(req.EntitlementID)
+			if !ok {
+				return nil, errs.E(errs.NotFound, "entitlement %s of craftsman %s", req.EntitlementID, req.CraftsmanID)
+			}
+			if e.Approved {
+				if e.ApprovalRef == req.ApprovalRef && e.ApprovalEvidence != nil {
+					wh := w.at[e.ApprovalEvidence.EventID]
+					wh.eventIDs = []string{e.ApprovalEvidence.EventID}
+					already = &wh
+					return nil, nil // the same approval again: nothing to do
+				}
+				return nil, errs.E(errs.FailedPrecondition, "entitlement %s is already approved (%s)", req.EntitlementID, e.ApprovalRef)
+			}
+			if !e.RequiresApproval {
+				return nil, errs.E(errs.FailedPrecondition, "entitlement %s does not require approval", req.EntitlementID)
+			}
+			if at.Before(e.Granted) {
+				return nil, kit.Invalid("occurredAt", "approval cannot precede the grant (%s)", e.Granted.Format(time.DateOnly))
+			}
+			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at,
+				ID: events.DeterministicID("approval", req.CraftsmanID, req.EntitlementID)}}, nil
+		},
+	})
+	if err != nil {
+		return res, err
+	}
+	if already != nil {
+		res = command.Result{Stream: res.Stream, Revision: already.revision, Position: already.position, EventIDs: already.eventIDs, Replayed: true}
+	}
+	return res, nil
+}
