@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // principal is an authenticated user; nil means anonymous.
@@ -113,6 +114,9 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	if !anonymousMethod(info.FullMethod) {
 		p, err := s.authenticate(ctx)
 		if err != nil {
+			if info.IsClientStream {
+				drain(ss)
+			}
 			return err
 		}
 		ctx = context.WithValue(ctx, principalKey{}, p)
@@ -122,6 +126,17 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		ss.SetTrailer(te.md)
 	}
 	return err
+}
+
+// drain reads a client stream to its end before an early error, so the
+// client's sends succeed and it reads the error status (the v4 client
+// reports a failed send as an unknown error, not the status).
+func drain(ss grpc.ServerStream) {
+	for {
+		if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
+			return
+		}
+	}
 }
 
 // aclOp is an operation a stream ACL governs.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -598,8 +599,8 @@ func TestMaximumAppendSize(t *testing.T) {
 		t.Fatal("append over 1 MiB succeeded")
 	}
 	var e *esdb.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v is not an esdb error", err)
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "Maximum Append Size") {
+		t.Fatalf("oversized append: %v, want the maximum-append-size error", err)
 	}
 	small := esdb.EventData{EventID: uuid.New(), EventType: "Big", ContentType: esdb.ContentTypeBinary, Data: make([]byte, 1<<19)}
 	if _, err := tg.client.AppendToStream(ctxT(t), streamName("big"), esdb.AppendToStreamOptions{}, small); err != nil {

@@ -83,7 +83,8 @@ func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
 	var fields [4][]byte
 	for i := range fields {
 		n, w := binary.Uvarint(rest)
-		if w <= 0 || n > uint64(len(rest)-w) {
+		// Non-minimal varints are refused: one record, one encoding.
+		if w <= 0 || n > uint64(len(rest)-w) || w != uvarintLen(n) {
 			return nil, fmt.Errorf("record at %d: %w: field %d length", pos, errCorruptRecord, i)
 		}
 		fields[i] = rest[w : w+int(n)]
@@ -101,6 +102,15 @@ func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
 		r.Metadata, r.Data = fields[2], fields[3]
 	}
 	return r, nil
+}
+
+func uvarintLen(n uint64) int {
+	w := 1
+	for n >= 0x80 {
+		n >>= 7
+		w++
+	}
+	return w
 }
 
 func logKey(pos uint64) []byte {

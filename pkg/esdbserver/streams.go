@@ -102,28 +102,38 @@ func proposedEvent(m *streams.AppendReq_ProposedMessage) (proposed, int, error) 
 }
 
 func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
-	ctx := stream.Context()
 	first, err := stream.Recv()
 	if err != nil {
 		return err
 	}
+	complete, err := h.append(stream, first)
+	if err != nil && !complete {
+		drain(stream)
+	}
+	return err
+}
+
+// append serves one Append call; complete tells whether the client's
+// stream was read to its end.
+func (h *streamsService) append(stream streams.Streams_AppendServer, first *streams.AppendReq) (complete bool, err error) {
+	ctx := stream.Context()
 	opts := first.GetOptions()
 	if opts == nil {
-		return status.Error(codes.InvalidArgument, "first append message must be options")
+		return false, status.Error(codes.InvalidArgument, "first append message must be options")
 	}
 	name, err := streamName(opts.GetStreamIdentifier())
 	if err != nil {
-		return err
+		return false, err
 	}
 	exp, err := appendExpectation(opts)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if name == "$all" {
-		return status.Error(codes.InvalidArgument, "cannot append to $all")
+		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
 	}
 	if err := h.s.authorize(ctx, name, aclWrite); err != nil {
-		return err
+		return false, err
 	}
 	var evs []proposed
 	total := 0
@@ -133,20 +143,20 @@ func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 			break
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		pm := msg.GetProposedMessage()
 		if pm == nil {
-			return status.Error(codes.InvalidArgument, "expected a proposed message")
+			return false, status.Error(codes.InvalidArgument, "expected a proposed message")
 		}
 		ev, size, err := proposedEvent(pm)
 		if err != nil {
-			return err
+			return false, err
 		}
 		total += size
 		if total > h.s.cfg.MaxAppendSize {
 			n := strconv.Itoa(h.s.cfg.MaxAppendSize)
-			return withTrailers(codes.InvalidArgument, "Maximum Append Size of "+n+" Exceeded.",
+			return false, withTrailers(codes.InvalidArgument, "Maximum Append Size of "+n+" Exceeded.",
 				"exception", "maximum-append-size-exceeded", "maximum-append-size", n)
 		}
 		evs = append(evs, ev)
@@ -154,10 +164,10 @@ func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 	res := h.s.store.submit(&writeOp{kind: opAppend, stream: name, expected: exp, events: evs})
 	var wv *wrongVersionError
 	if errors.As(res.err, &wv) {
-		return stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: wrongVersionResp(wv)}})
+		return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: wrongVersionResp(wv)}})
 	}
 	if res.err != nil {
-		return storeError(res.err)
+		return true, storeError(res.err)
 	}
 	succ := &streams.AppendResp_Success{}
 	if res.last < 0 {
@@ -170,7 +180,7 @@ func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 	} else {
 		succ.PositionOption = &streams.AppendResp_Success_Position{Position: &streams.AppendResp_Position{CommitPosition: res.pos, PreparePosition: res.pos}}
 	}
-	return stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_Success_{Success: succ}})
+	return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_Success_{Success: succ}})
 }
 
 // wrongVersionResp fills both the current and the 20.6.0 fields.

@@ -1,0 +1,114 @@
+package esdbserver_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+)
+
+// selfSignedCert writes a fresh certificate for 127.0.0.1 and its key.
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "eventstore test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"localhost"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "node.crt"), filepath.Join(dir, "node.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func TestSecureModeAuth(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	withUser := func(userinfo string) *esdb.Client {
+		return connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+userinfo, 1))
+	}
+	admin, ops, anon, wrong := withUser("admin:changeit@"), withUser("ops:changeit@"), withUser(""), withUser("admin:nope@")
+	s := streamName("secure")
+
+	if _, err := wrong.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeUnauthenticated {
+		t.Errorf("bad password: %v, want unauthenticated", err)
+	}
+	if _, err := anon.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("anonymous append: %v, want access denied", err)
+	}
+	if _, err := ops.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); err != nil {
+		t.Errorf("ops append to a user stream: %v", err)
+	}
+	if _, err := readStream(t, ops, s, esdb.ReadStreamOptions{}, 10); err != nil {
+		t.Errorf("ops read of a user stream: %v", err)
+	}
+	if _, err := readStream(t, anon, s, esdb.ReadStreamOptions{}, 10); errCode(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("anonymous read: %v, want access denied", err)
+	}
+	if _, err := readStream(t, ops, "$users", esdb.ReadStreamOptions{}, 10); errCode(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("ops read of $users: %v, want access denied", err)
+	}
+	users, err := readStream(t, admin, "$users", esdb.ReadStreamOptions{}, 10)
+	if err != nil || len(users) != 2 {
+		t.Errorf("admin read of $users: %d events, %v", len(users), err)
+	}
+	rs, err := ops.ReadAll(ctxT(t), esdb.ReadAllOptions{}, 1)
+	if err == nil {
+		_, err = rs.Recv()
+		rs.Close()
+	}
+	if errCode(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("ops read of $all: %v, want access denied", err)
+	}
+	if got := readAll(t, admin, esdb.ReadAllOptions{}, 100); len(got) == 0 {
+		t.Error("admin read of $all returned nothing")
+	}
+	// A stream's own ACL narrows access.
+	var m esdb.StreamMetadata
+	var acl esdb.Acl
+	acl.AddReadRoles("$admins")
+	m.SetAcl(acl)
+	if _, err := admin.SetStreamMetadata(ctxT(t), s, esdb.AppendToStreamOptions{}, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readStream(t, ops, s, esdb.ReadStreamOptions{}, 10); errCode(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("ops read under $r=$admins: %v, want access denied", err)
+	}
+	if _, err := readStream(t, admin, s, esdb.ReadStreamOptions{}, 10); err != nil {
+		t.Errorf("admin read under $r=$admins: %v", err)
+	}
+}
