@@ -162,8 +162,25 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 		t.Fatalf("breaker %s after business errors, want closed", st)
 	}
 
+	sub, err := c.SubscribeAll(ctx, eventstore.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	recvCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for m, err := sub.Recv(recvCtx); !m.CaughtUp; m, err = sub.Recv(recvCtx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// The live subscription drops with Unavailable; the caller resubscribes.
+	if _, err := sub.Recv(recvCtx); !errors.Is(err, errs.Unavailable) {
+		t.Errorf("subscription after the store stopped: %v, want errs.Unavailable", err)
 	}
 	// Infrastructure failures: Unavailable, then the breaker opens.
 	opened := false
@@ -177,7 +194,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	if !opened {
 		t.Fatal("breaker never opened")
 	}
-	_, err := c.ReadStream(ctx, "breaker-1", eventstore.ReadOptions{})
+	_, err = c.ReadStream(ctx, "breaker-1", eventstore.ReadOptions{})
 	if !errors.Is(err, errs.Unavailable) || !errors.Is(err, eventstore.ErrBreakerOpen) {
 		t.Errorf("read with open breaker = %v", err)
 	}
@@ -187,6 +204,9 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	}
 	if err := c.Ping(ctx); !errors.Is(err, errs.Unavailable) {
 		t.Errorf("Ping with store down = %v", err)
+	}
+	if _, err := c.SubscribeAll(ctx, eventstore.SubscribeOptions{}); !errors.Is(err, eventstore.ErrBreakerOpen) {
+		t.Errorf("subscribe with open breaker = %v", err)
 	}
 
 	srv2 := startServer(t, dir, addr)

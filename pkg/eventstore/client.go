@@ -129,10 +129,13 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		},
 		IsSuccessful: countsAsSuccess,
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, newErr(errs.Unavailable, err, "open event store: %v", err)
+	}
 	if _, err := c.conn(); err != nil {
 		return nil, err
 	}
-	return c, ctx.Err()
+	return c, nil
 }
 
 // countsAsSuccess: business outcomes and the caller's own cancellation do
