@@ -1,0 +1,77 @@
+package readmodel
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+func ev(stream string, rev, pos uint64) eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{Stream: stream, ID: stream + "-" + string(rune('a'+rev)), Type: "Unknown.v1", Revision: rev,
+		Position: eventstore.Position{Commit: pos, Prepare: pos}, Data: []byte(`{}`), Metadata: []byte(`{}`), Created: time.Unix(int64(pos), 0).UTC()}
+}
+
+func at(p uint64) eventstore.Position { return eventstore.Position{Commit: p, Prepare: p} }
+
+func TestApplySkipsDuplicatesAndRefusesGaps(t *testing.T) {
+	m := NewMemory()
+	if err := m.Apply([]eventstore.RecordedEvent{ev("craftsman-1", 0, 10), ev("craftsman-1", 1, 20)}, at(20)); err != nil {
+		t.Fatal(err)
+	}
+	// A resubscription replays what was applied: nothing is counted twice.
+	if err := m.Apply([]eventstore.RecordedEvent{ev("craftsman-1", 1, 20), ev("craftsman-1", 2, 30)}, at(30)); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Len(); got != 3 {
+		t.Fatalf("len = %d, want 3", got)
+	}
+	err := m.Apply([]eventstore.RecordedEvent{ev("craftsman-1", 4, 40)}, at(40))
+	if !errors.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("gap: err = %v, want FailedPrecondition", err)
+	}
+	if cp, _ := m.Checkpoint(); cp != at(30) || m.Len() != 3 {
+		t.Fatalf("a refused batch moved the model: cp %v len %d", cp, m.Len())
+	}
+	// A server checkpoint without events moves the position only.
+	if err := m.Apply(nil, at(50)); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := m.Checkpoint(); cp != at(50) {
+		t.Fatalf("cp = %v, want 50", cp)
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	m := NewMemory()
+	batch := []eventstore.RecordedEvent{ev("craftsman-1", 0, 10), ev("academy-2", 0, 11), ev("craftsman-1", 1, 12)}
+	if err := m.Apply(batch, at(15)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.snap")
+	if err := m.WriteSnapshot(path, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	back := NewMemory()
+	if err := back.LoadSnapshot(path, "p2"); !errors.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("another projection's snapshot: %v, want FailedPrecondition", err)
+	}
+	if err := back.LoadSnapshot(path, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	cp, ok := back.Checkpoint()
+	if !ok || cp != at(15) {
+		t.Fatalf("checkpoint %v %v", cp, ok)
+	}
+	if diff := cmp.Diff(m.Stream("craftsman-1"), back.Stream("craftsman-1")); diff != "" {
+		t.Errorf("stream differs (-want +got):\n%s", diff)
+	}
+	if err := NewMemory().LoadSnapshot(filepath.Join(t.TempDir(), "none"), "p1"); !errors.Is(err, errs.NotFound) {
+		t.Errorf("missing snapshot: %v, want NotFound", err)
+	}
+}
