@@ -1,0 +1,106 @@
+// Command training serves the training service's HTTP JSON API (enrolments,
+// completions, graduations, titles, assessments, certificates and their bulk
+// back-fill) over a KurrentDB store.
+//
+//	training --store esdb://127.0.0.1:2113?tls=false --addr :8082 --jwt-key-file jwt.key
+//
+// Every flag has an environment variable (CRAFTLEDGER_STORE, CRAFTLEDGER_ADDR,
+// CRAFTLEDGER_JWT_KEY_FILE, ...). Without a key file the JWT key comes from
+// CRAFTLEDGER_AUTH_KEY; --dev uses the public development key. It serves /healthz, /readyz (store reachable) and
+// /metrics beside the API and shuts down gracefully on SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/services/training"
+)
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "training:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("training", flag.ContinueOnError)
+	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
+	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8082"), "HTTP listen address (CRAFTLEDGER_ADDR)")
+	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
+	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
+	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
+	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
+	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("service", "training")
+
+	key, err := jwtKey(*dev, *jwtKeyFile)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "training-store"}})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	svc, err := training.New(st, time.Now, training.Options{})
+	if err != nil {
+		return err
+	}
+	metrics := kit.NewMetrics("training")
+	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(metrics)(svc))
+	opts := training.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(s command.Summary) {
+		logger.Info("back-fill progress", "lines", s.Lines, "ok", s.OK, "failed", s.Failed, "millis", s.Millis)
+	}, ProgressEvery: 10000}}
+	if *rate > 0 {
+		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
+	}
+	mux := http.NewServeMux()
+	kit.Operational(mux, metrics, st.Ping)
+	mux.Handle("/", kit.AccessLog(logger, training.NewHTTPHandler(svc, logger, key, opts)))
+	return kit.Run(ctx, logger, kit.HTTPActor("training", kit.NewServer(*addr, mux), nil, logger))
+}
+
+func jwtKey(dev bool, file string) (auth.Key, error) {
+	switch {
+	case file != "" || os.Getenv(auth.DevKeyEnv) != "":
+		return auth.LoadKey(file, auth.DevKeyEnv)
+	case dev:
+		return auth.DevKey(), nil
+	}
+	return nil, fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+}

@@ -1,0 +1,115 @@
+package training
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Middleware decorates a Service.
+type Middleware func(Service) Service
+
+// LoggingMiddleware logs one line per command: Debug on success, Info for
+// business rejections, Error for infrastructure failures.
+func LoggingMiddleware(logger *slog.Logger) Middleware {
+	return func(next Service) Service { return logging{next: next, logger: logger} }
+}
+
+type logging struct {
+	next   Service
+	logger *slog.Logger
+}
+
+func (mw logging) log(ctx context.Context, method, craftsman string, begin time.Time, res command.Result, err error) {
+	took := time.Since(begin)
+	switch {
+	case err == nil:
+		mw.logger.DebugContext(ctx, "command", "service", "training", "method", method, "craftsman", craftsman,
+			"stream", res.Stream, "revision", res.Revision, "replayed", res.Replayed, "took", took)
+	case errs.IsBusiness(err):
+		mw.logger.InfoContext(ctx, "command rejected", "service", "training", "method", method, "craftsman", craftsman,
+			"code", errs.Code(err), "err", err, "took", took)
+	default:
+		mw.logger.ErrorContext(ctx, "command failed", "service", "training", "method", method, "craftsman", craftsman,
+			"code", errs.Code(err), "err", err, "took", took)
+	}
+}
+
+func (mw logging) Enrol(ctx context.Context, req EnrolRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "Enrol", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.Enrol(ctx, req)
+}
+
+func (mw logging) CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "CompleteTraining", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.CompleteTraining(ctx, req)
+}
+
+func (mw logging) RecordGraduation(ctx context.Context, req GraduationRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "RecordGraduation", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.RecordGraduation(ctx, req)
+}
+
+func (mw logging) RecordTitle(ctx context.Context, req TitleRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "RecordTitle", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.RecordTitle(ctx, req)
+}
+
+func (mw logging) RecordAssessment(ctx context.Context, req AssessmentRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "RecordAssessment", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.RecordAssessment(ctx, req)
+}
+
+func (mw logging) CertifySkillLevel(ctx context.Context, req CertifyRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "CertifySkillLevel", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.CertifySkillLevel(ctx, req)
+}
+
+// InstrumentingMiddleware counts commands and their latency by method and
+// outcome code in m (endpoint label "training.<Method>").
+func InstrumentingMiddleware(m *kit.Metrics) Middleware {
+	return func(next Service) Service { return instrumenting{next: next, m: m} }
+}
+
+type instrumenting struct {
+	next Service
+	m    *kit.Metrics
+}
+
+func (mw instrumenting) observe(method string, begin time.Time, err error) {
+	mw.m.Observe("training."+method, time.Since(begin), err)
+}
+
+func (mw instrumenting) Enrol(ctx context.Context, req EnrolRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("Enrol", b, err) }(time.Now())
+	return mw.next.Enrol(ctx, req)
+}
+
+func (mw instrumenting) CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("CompleteTraining", b, err) }(time.Now())
+	return mw.next.CompleteTraining(ctx, req)
+}
+
+func (mw instrumenting) RecordGraduation(ctx context.Context, req GraduationRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("RecordGraduation", b, err) }(time.Now())
+	return mw.next.RecordGraduation(ctx, req)
+}
+
+func (mw instrumenting) RecordTitle(ctx context.Context, req TitleRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("RecordTitle", b, err) }(time.Now())
+	return mw.next.RecordTitle(ctx, req)
+}
+
+func (mw instrumenting) RecordAssessment(ctx context.Context, req AssessmentRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("RecordAssessment", b, err) }(time.Now())
+	return mw.next.RecordAssessment(ctx, req)
+}
+
+func (mw instrumenting) CertifySkillLevel(ctx context.Context, req CertifyRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("CertifySkillLevel", b, err) }(time.Now())
+	return mw.next.CertifySkillLevel(ctx, req)
+}

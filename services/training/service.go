@@ -1,0 +1,437 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Service records training and certification facts on craftsmen's streams.
+// The caller comes from ctx (auth claims), the idempotency key and
+// correlation ids from command.HTTPToContext.
+type Service interface {
+	Enrol(ctx context.Context, req EnrolRequest) (command.Result, error)
+	CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (command.Result, error)
+	RecordGraduation(ctx context.Context, req GraduationRequest) (command.Result, error)
+	RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error)
+	RecordAssessment(ctx context.Context, req AssessmentRequest) (command.Result, error)
+	CertifySkillLevel(ctx context.Context, req CertifyRequest) (command.Result, error)
+}
+
+// EnrolRequest enrols a craftsman in a course of an academy. Trade and mode
+// default to the course's.
+type EnrolRequest struct {
+	CraftsmanID string       `json:"-"`
+	EnrolmentID string       `json:"enrolmentId"`
+	AcademyID   string       `json:"academyId"`
+	CourseID    string       `json:"courseId"`
+	Trade       events.Trade `json:"trade,omitzero"`
+	Module      string       `json:"module,omitempty"`
+	Mode        string       `json:"mode,omitempty"`
+	OccurredAt  string       `json:"occurredAt,omitempty"`
+}
+
+// CompleteTrainingRequest records completed training hours. With an
+// enrolmentId the enrolment must exist and be open; trade and mode default
+// to the course's.
+type CompleteTrainingRequest struct {
+	CraftsmanID string       `json:"-"`
+	EnrolmentID string       `json:"enrolmentId,omitempty"`
+	AcademyID   string       `json:"academyId"`
+	CourseID    string       `json:"courseId"`
+	Trade       events.Trade `json:"trade,omitzero"`
+	Module      string       `json:"module,omitempty"`
+	Hours       float64      `json:"hours"`
+	Mode        string       `json:"mode,omitempty"`
+	Score       *float64     `json:"score,omitempty"`
+	Passed      bool         `json:"passed"`
+	OccurredAt  string       `json:"occurredAt,omitempty"`
+}
+
+// GraduationRequest records a school graduation (OccurredAt = graduation date).
+type GraduationRequest struct {
+	CraftsmanID           string        `json:"-"`
+	SchoolKind            string        `json:"schoolKind"`
+	SchoolName            string        `json:"schoolName,omitempty"`
+	Speciality            string        `json:"speciality"`
+	Trade                 events.Trade  `json:"trade"`
+	ProgrammeTarget       *events.Level `json:"programmeTarget,omitempty"`
+	SeniorClass           bool          `json:"seniorClass,omitempty"`
+	PreparatoryTechnician bool          `json:"preparatoryTechnician,omitempty"`
+	FinalYear             bool          `json:"finalYear,omitempty"`
+	OccurredAt            string        `json:"occurredAt,omitempty"`
+}
+
+// TitleRequest records a professional title (职称).
+type TitleRequest struct {
+	CraftsmanID       string       `json:"-"`
+	Tier              string       `json:"tier"`
+	Title             string       `json:"title"`
+	Series            string       `json:"series,omitempty"`
+	Trade             events.Trade `json:"trade"`
+	AwardingOrg       string       `json:"awardingOrg,omitempty"`
+	CertificateNumber string       `json:"certificateNumber,omitempty"`
+	OccurredAt        string       `json:"occurredAt,omitempty"`
+}
+
+// AssessmentRequest records a skill assessment by an evaluating
+// organisation (the caller's).
+type AssessmentRequest struct {
+	CraftsmanID     string       `json:"-"`
+	AssessmentID    string       `json:"assessmentId"`
+	Trade           events.Trade `json:"trade"`
+	Level           events.Level `json:"level"`
+	EvaluatingOrgID string       `json:"evaluatingOrgId"`
+	TheoryScore     *float64     `json:"theoryScore,omitempty"`
+	PracticalScore  *float64     `json:"practicalScore,omitempty"`
+	Passed          bool         `json:"passed"`
+	OccurredAt      string       `json:"occurredAt,omitempty"`
+}
+
+// CertifyRequest records a skill-level certificate. Route "exceptional"
+// must name an approved promotion entitlement on the worker's stream for
+// the same trade and level, not used by another certificate.
+type CertifyRequest struct {
+	CraftsmanID       string       `json:"-"`
+	Trade             events.Trade `json:"trade"`
+	Level             events.Level `json:"level"`
+	CertificateNumber string       `json:"certificateNumber"`
+	Family            string       `json:"family"`
+	EvaluatingOrgID   string       `json:"evaluatingOrgId"`
+	IssuingOrg        events.Org   `json:"issuingOrg"`
+	Route             string       `json:"route"`
+	EntitlementID     string       `json:"entitlementId,omitempty"`
+	AssessmentID      string       `json:"assessmentId,omitempty"`
+	OccurredAt        string       `json:"occurredAt,omitempty"`
+}
+
+// PlatformOrg is the issuer organisation recorded for admins acting
+// without an organisation of their own.
+const PlatformOrg = "craftledger"
+
+// Options configure the service.
+type Options struct {
+	// MaxRetries bounds the conflict-retry loop (0 = pkg/command's default).
+	MaxRetries int
+}
+
+type service struct {
+	h     *command.Handler
+	store eventstore.Store
+	clock func() time.Time
+	reg   *events.Registry
+
+	// courses caches courses known to exist ("academy/course" -> course).
+	// Courses are never removed, so a positive answer stays true.
+	courses sync.Map
+}
+
+// New returns the training service over store. clock is the only source of
+// "now" (occurredAt defaults, future checks).
+func New(store eventstore.Store, clock func() time.Time, opts Options) (Service, error) {
+	if clock == nil {
+		return nil, errs.E(errs.InvalidArgument, "training: a clock is required")
+	}
+	return &service{
+		h:     command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries}),
+		store: store, clock: clock, reg: events.NewRegistry(),
+	}, nil
+}
+
+// Seal chains every event the service appends (events/chain).
+func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
+	return b, sm.Hash, err
+}
+
+// writer authenticates the caller and requires issuer or admin.
+func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return meta, c, err
+	}
+	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return meta, c, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = PlatformOrg
+	}
+	return meta, c, nil
+}
+
+func (s *service) check(p events.Payload, when string) (time.Time, error) {
+	now := s.clock()
+	at, err := command.ParseWhen(when, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
+	}
+	if err := p.Validate(); err != nil {
+		return at, invalid(err)
+	}
+	if d, ok := p.(events.Datable); ok {
+		if err := d.ValidateAt(now); err != nil {
+			return at, invalid(err)
+		}
+	}
+	return at, nil
+}
+
+// invalid maps an events.FieldError to a kit field error (400 with the field).
+func invalid(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
+
+func one(p events.Payload, at time.Time) []command.Event {
+	return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at}}
+}
+
+// course returns a course of an academy, NotFound when the academy or the
+// course does not exist.
+func (s *service) course(ctx context.Context, academyID, courseID string) (events.CourseAdded, error) {
+	key := academyID + "/" + courseID
+	if c, ok := s.courses.Load(key); ok {
+		return c.(events.CourseAdded), nil
+	}
+	h, err := command.Load(ctx, s.store, events.AcademyStream(academyID))
+	if err != nil {
+		return events.CourseAdded{}, err
+	}
+	registered := false
+	var found *events.CourseAdded
+	for _, r := range h.Events {
+		p, err := s.reg.Decode(r.Type, r.Data)
+		if err != nil {
+			continue // unknown types are not this decision's concern
+		}
+		switch p := p.(type) {
+		case events.AcademyRegistered:
+			registered = true
+		case events.CourseAdded:
+			if p.CourseID == courseID {
+				found = &p
+			}
+		}
+	}
+	if !registered {
+		return events.CourseAdded{}, kit.FieldErr("academyId", errs.E(errs.NotFound, "academy %s is not registered", academyID))
+	}
+	if found == nil {
+		return events.CourseAdded{}, kit.FieldErr("courseId", errs.E(errs.NotFound, "course %s of academy %s does not exist", courseID, academyID))
+	}
+	s.courses.Store(key, *found)
+	return *found, nil
+}
+
+// onCraftsman runs a command on a registered craftsman's stream.
+func (s *service) onCraftsman(ctx context.Context, name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Result, error) {
+	if err := events.ValidID("craftsmanId", id); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	return s.h.Execute(ctx, command.Command{
+		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			st := fold(s.reg, h)
+			if !st.registered {
+				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", id)
+			}
+			return decide(st)
+		},
+	})
+}
+
+func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := first(idField("academyId", req.AcademyID), idField("courseId", req.CourseID)); err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
+		return command.Result{}, err
+	}
+	course, err := s.course(ctx, req.AcademyID, req.CourseID)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.TrainingEnrolled{CraftsmanID: req.CraftsmanID, EnrolmentID: req.EnrolmentID, AcademyID: req.AcademyID,
+		CourseID: req.CourseID, Trade: req.Trade, Module: req.Module, Mode: req.Mode}
+	if p.Trade.Code == "" {
+		p.Trade = course.Trade
+	}
+	if p.Mode == "" {
+		p.Mode = course.Mode
+	}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "enrol", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if _, ok := st.enrolments[req.EnrolmentID]; ok {
+			return nil, errs.E(errs.Conflict, "enrolment %s of craftsman %s already exists", req.EnrolmentID, req.CraftsmanID)
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := first(idField("craftsmanId", req.CraftsmanID), idField("academyId", req.AcademyID), idField("courseId", req.CourseID)); err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
+		return command.Result{}, err
+	}
+	course, err := s.course(ctx, req.AcademyID, req.CourseID)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.TrainingCompleted{CraftsmanID: req.CraftsmanID, EnrolmentID: req.EnrolmentID, AcademyID: req.AcademyID,
+		CourseID: req.CourseID, Trade: req.Trade, Module: req.Module, Hours: req.Hours, Mode: req.Mode, Score: req.Score, Passed: req.Passed}
+	if p.Trade.Code == "" {
+		p.Trade = course.Trade
+	}
+	if p.Mode == "" {
+		p.Mode = course.Mode
+	}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "complete training", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if req.EnrolmentID != "" {
+			e, ok := st.enrolments[req.EnrolmentID]
+			switch {
+			case !ok:
+				return nil, kit.FieldErr("enrolmentId", errs.E(errs.NotFound, "enrolment %s of craftsman %s", req.EnrolmentID, req.CraftsmanID))
+			case e.academy != req.AcademyID || e.course != req.CourseID:
+				return nil, kit.Invalid("enrolmentId", "enrolment %s is for course %s of academy %s", req.EnrolmentID, e.course, e.academy)
+			case e.completed:
+				return nil, errs.E(errs.FailedPrecondition, "enrolment %s of craftsman %s is already completed", req.EnrolmentID, req.CraftsmanID)
+			}
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.Graduated{CraftsmanID: req.CraftsmanID, SchoolKind: req.SchoolKind, SchoolName: req.SchoolName, Speciality: req.Speciality,
+		Trade: req.Trade, ProgrammeTarget: req.ProgrammeTarget, SeniorClass: req.SeniorClass,
+		PreparatoryTechnician: req.PreparatoryTechnician, FinalYear: req.FinalYear}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "record graduation", req.CraftsmanID, meta, func(craftsman) ([]command.Event, error) {
+		return one(p, at), nil
+	})
+}
+
+func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.ProfessionalTitleObtained{CraftsmanID: req.CraftsmanID, Tier: req.Tier, Title: req.Title, Series: req.Series,
+		Trade: req.Trade, AwardingOrg: req.AwardingOrg, CertificateNumber: req.CertificateNumber}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "record title", req.CraftsmanID, meta, func(craftsman) ([]command.Event, error) {
+		return one(p, at), nil
+	})
+}
+
+func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
+		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: req.Passed}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := auth.RequireWriteFor(c, req.EvaluatingOrgID); err != nil {
+		return command.Result{}, err
+	}
+	return s.onCraftsman(ctx, "record assessment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if st.assessments[req.AssessmentID] {
+			return nil, errs.E(errs.Conflict, "assessment %s of craftsman %s already exists", req.AssessmentID, req.CraftsmanID)
+		}
+		return one(p, at), nil
+	})
+}
+
+func (s *service) CertifySkillLevel(ctx context.Context, req CertifyRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.SkillLevelCertified{CraftsmanID: req.CraftsmanID, Trade: req.Trade, Level: req.Level, CertificateNumber: req.CertificateNumber,
+		Family: req.Family, EvaluatingOrgID: req.EvaluatingOrgID, IssuingOrg: req.IssuingOrg, Route: req.Route, EntitlementID: req.EntitlementID}
+	at, err := s.check(p, req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.Route == events.RouteRegular && req.EntitlementID != "" {
+		return command.Result{}, kit.Invalid("entitlementId", "only the exceptional route cites an entitlement")
+	}
+	// The issuing or the evaluating organisation records a certificate.
+	if !auth.CanWriteFor(c, req.IssuingOrg.ID) && !auth.CanWriteFor(c, req.EvaluatingOrgID) {
+		return command.Result{}, auth.RequireWriteFor(c, req.IssuingOrg.ID)
+	}
+	return s.onCraftsman(ctx, "certify skill level", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if prev, ok := st.certificates[req.CertificateNumber]; ok {
+			return nil, kit.FieldErr("certificateNumber", errs.E(errs.Conflict, "certificate %s is already recorded for craftsman %s (%s %s)",
+				req.CertificateNumber, req.CraftsmanID, prev.Trade.Code, prev.Level))
+		}
+		if req.AssessmentID != "" && !st.assessments[req.AssessmentID] {
+			return nil, kit.FieldErr("assessmentId", errs.E(errs.NotFound, "assessment %s of craftsman %s", req.AssessmentID, req.CraftsmanID))
+		}
+		if req.Route == events.RouteExceptional {
+			if err := st.usableEntitlement(req.EntitlementID, req.Trade.Code, req.Level); err != nil {
+				return nil, err
+			}
+		}
+		return one(p, at), nil
+	})
+}
+
+func idField(field, id string) error {
+	if err := events.ValidID(field, id); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+func first(es ...error) error {
+	for _, e := range es {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package training
+
+import (
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// The state the training decisions need, folded from a craftsman's stream.
+
+type enrolment struct {
+	academy, course string
+	completed       bool
+}
+
+type entitlement struct {
+	trade            string
+	level            events.Level
+	requiresApproval bool
+	approved         bool
+	usedBy           string // certificate number that used it
+	eventID          string // of the grant, for corrections
+}
+
+type craftsman struct {
+	registered   bool
+	enrolments   map[string]enrolment
+	assessments  map[string]bool
+	certificates map[string]events.SkillLevelCertified
+	entitlements map[string]*entitlement
+	retracted    map[string]bool // event ids superseded by a correction without replacement
+}
+
+func fold(reg *events.Registry, h command.History) craftsman {
+	st := craftsman{
+		enrolments: map[string]enrolment{}, assessments: map[string]bool{},
+		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
+		retracted: map[string]bool{},
+	}
+	for _, r := range h.Events {
+		if r.Type == TypeAssessmentRecorded {
+			var p AssessmentRecorded
+			if decodeLocal(r.Data, &p) == nil {
+				st.assessments[p.AssessmentID] = true
+			}
+			continue
+		}
+		p, err := reg.Decode(r.Type, r.Data)
+		if err != nil {
+			continue // types this service does not decide on
+		}
+		switch p := p.(type) {
+		case events.CraftsmanRegistered:
+			st.registered = true
+		case events.TrainingEnrolled:
+			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID}
+		case events.TrainingCompleted:
+			if e, ok := st.enrolments[p.EnrolmentID]; ok {
+				e.completed = true
+				st.enrolments[p.EnrolmentID] = e
+			}
+		case events.SkillLevelCertified:
+			st.certificates[p.CertificateNumber] = p
+			if e := st.entitlements[p.EntitlementID]; e != nil && p.Route == events.RouteExceptional {
+				e.usedBy = p.CertificateNumber
+			}
+		case events.PromotionEntitlementGranted:
+			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level, requiresApproval: p.RequiresApproval, eventID: r.ID}
+		case events.PromotionEntitlementApproved:
+			if e := st.entitlements[p.EntitlementID]; e != nil {
+				e.approved = true
+			}
+		case events.EventCorrected:
+			if p.Replacement == nil {
+				st.retracted[p.SupersedesEventID] = !st.retracted[p.SupersedesEventID]
+			}
+		}
+	}
+	return st
+}
+
+// usableEntitlement checks that the exceptional route may use entitlement
+// id for trade and level.
+func (st craftsman) usableEntitlement(id, trade string, level events.Level) error {
+	e := st.entitlements[id]
+	switch {
+	case e == nil || st.retracted[e.eventID]:
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "the exceptional route needs a promotion entitlement, and entitlement %s was not granted to this craftsman", id))
+	case e.trade != trade || e.level != level:
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s grants %s in trade %s, not %s in %s", id, e.level, e.trade, level, trade))
+	case e.requiresApproval && !e.approved:
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s is not approved yet (核准 by the human-resources department)", id))
+	case e.usedBy != "":
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was already used by certificate %s", id, e.usedBy))
+	}
+	return nil
+}

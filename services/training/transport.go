@@ -1,0 +1,265 @@
+package training
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Route is one HTTP route of the service (method and Go ServeMux pattern).
+type Route struct {
+	Method, Pattern, Name string
+}
+
+// Routes lists the service's API routes; openapi.yaml describes exactly
+// these (tested).
+func Routes() []Route {
+	return []Route{
+		{"POST", "/v1/craftsmen/{craftsmanId}/enrolments", "Enrol"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/completions", "CompleteTraining"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/graduations", "RecordGraduation"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/titles", "RecordTitle"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/assessments", "RecordAssessment"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/certificates", "CertifySkillLevel"},
+		{"POST", "/v1/backfill/completions", "BackfillCompletions"},
+		{"POST", "/v1/backfill/certificates", "BackfillCertificates"},
+	}
+}
+
+// HTTPOptions tune NewHTTPHandler.
+type HTTPOptions struct {
+	// Limiter, when set, rate-limits callers (429 + Retry-After).
+	Limiter *kit.RateLimiter
+	// Backfill configures the bulk endpoints (workers, progress callback).
+	Backfill command.Backfill
+}
+
+// NewHTTPHandler serves the training JSON API (Routes) for svc. Every route
+// needs a bearer token signed with key. It serves no /healthz, /readyz or
+// /metrics: the binary (or the all-in-one) mounts those beside it.
+func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOptions) http.Handler {
+	mw := []endpoint.Middleware{auth.EndpointMiddleware(key)}
+	if o.Limiter != nil {
+		mw = append(mw, o.Limiter.Endpoint())
+	}
+	set := NewSet(svc, mw...)
+	opts := kit.ServerOptions(logger, httptransport.ServerBefore(command.HTTPToContext))
+	path := func(id *string, r *http.Request) { *id = r.PathValue("craftsmanId") }
+	byName := map[string]http.Handler{
+		"Enrol": httptransport.NewServer(set.Enrol, command.DecodeRequest(false, func(q *EnrolRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"CompleteTraining": httptransport.NewServer(set.CompleteTraining, command.DecodeRequest(false, func(q *CompleteTrainingRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"RecordGraduation": httptransport.NewServer(set.RecordGraduation, command.DecodeRequest(false, func(q *GraduationRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"RecordTitle": httptransport.NewServer(set.RecordTitle, command.DecodeRequest(false, func(q *TitleRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"RecordAssessment": httptransport.NewServer(set.RecordAssessment, command.DecodeRequest(false, func(q *AssessmentRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"CertifySkillLevel": httptransport.NewServer(set.CertifySkillLevel, command.DecodeRequest(false, func(q *CertifyRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+	}
+	authed := auth.HTTPMiddleware(key, kit.EncodeError)
+	limit := func(h http.Handler) http.Handler {
+		if o.Limiter != nil {
+			return o.Limiter.HTTP(h)
+		}
+		return h
+	}
+	byName["BackfillCompletions"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareCompletion)}))
+	byName["BackfillCertificates"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareCertificate)}))
+
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, byName[rt.Name])
+	}
+	mux.Handle("/", command.NotFoundHandler())
+	return mux
+}
+
+// A line preparer decodes one record (JSON or CSV) into the service call.
+type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
+
+// backfillPrepare authorizes the whole request (issuers and admins only),
+// then turns each line into a Job whose command carries the line's key,
+// source "import" and one correlation id for the file.
+func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
+		c, err := auth.Require(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+		correlation := "backfill-" + command.NewID()
+		return func(rec command.Record) (command.Job, error) {
+			craftsman, key, run, err := prep(svc, rec)
+			if err != nil {
+				return command.Job{}, err
+			}
+			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+				return run(ctx)
+			}}, nil
+		}, nil
+	}
+}
+
+// CompletionLine is one back-filled course completion: a JSON Lines object,
+// or a CSV row with the columns of CompletionColumns.
+type CompletionLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	// Key is the line's idempotency key; empty = derived from the content.
+	Key string `json:"key,omitempty"`
+	CompleteTrainingRequest
+}
+
+// CertificateLine is one back-filled certificate.
+type CertificateLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	CertifyRequest
+}
+
+// CSV columns of the back-fill files (header names; order is free; only
+// craftsmanId and the fields the command requires must have values).
+var (
+	CompletionColumns = []string{"craftsmanId", "key", "enrolmentId", "academyId", "courseId", "tradeCode", "tradeName",
+		"module", "hours", "mode", "score", "passed", "occurredAt"}
+	CertificateColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "level", "certificateNumber", "family",
+		"evaluatingOrgId", "issuingOrgId", "issuingOrgName", "issuingOrgKind", "route", "entitlementId", "assessmentId", "occurredAt"}
+)
+
+func decodeLine(rec command.Record, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		const unknown = "json: unknown field "
+		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
+		}
+		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+	}
+	return nil
+}
+
+// csvFields checks the row's columns against allowed.
+func csvFields(rec command.Record, allowed []string) error {
+	for k := range rec.Fields {
+		if !slices.Contains(allowed, k) {
+			return kit.Invalid(k, "unknown column (allowed: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func csvFloat(f map[string]string, name string) (*float64, error) {
+	s := f[name]
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, kit.Invalid(name, "%q is not a number", s)
+	}
+	return &v, nil
+}
+
+func csvBool(f map[string]string, name string) (bool, error) {
+	switch strings.ToLower(f[name]) {
+	case "", "false", "0", "no", "n":
+		return false, nil
+	case "true", "1", "yes", "y":
+		return true, nil
+	}
+	return false, kit.Invalid(name, "%q is not a boolean (true/false)", f[name])
+}
+
+func prepareCompletion(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l CompletionLine
+	if rec.Fields != nil {
+		f := rec.Fields
+		if err := csvFields(rec, CompletionColumns); err != nil {
+			return "", "", nil, err
+		}
+		hours, err := csvFloat(f, "hours")
+		if err != nil {
+			return "", "", nil, err
+		}
+		score, err := csvFloat(f, "score")
+		if err != nil {
+			return "", "", nil, err
+		}
+		passed, err := csvBool(f, "passed")
+		if err != nil {
+			return "", "", nil, err
+		}
+		l = CompletionLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CompleteTrainingRequest: CompleteTrainingRequest{
+			EnrolmentID: f["enrolmentId"], AcademyID: f["academyId"], CourseID: f["courseId"],
+			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Module: f["module"], Mode: f["mode"],
+			Score: score, Passed: passed, OccurredAt: f["occurredAt"]}}
+		if hours != nil {
+			l.Hours = *hours
+		}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, err
+	}
+	req := l.CompleteTrainingRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.CompleteTraining(ctx, req) }, nil
+}
+
+func prepareCertificate(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l CertificateLine
+	if rec.Fields != nil {
+		f := rec.Fields
+		if err := csvFields(rec, CertificateColumns); err != nil {
+			return "", "", nil, err
+		}
+		var level events.Level
+		if f["level"] == "" {
+			return "", "", nil, kit.Invalid("level", "is required")
+		}
+		if err := level.UnmarshalText([]byte(f["level"])); err != nil {
+			return "", "", nil, invalid(err)
+		}
+		l = CertificateLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CertifyRequest: CertifyRequest{
+			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
+			CertificateNumber: f["certificateNumber"], Family: f["family"], EvaluatingOrgID: f["evaluatingOrgId"],
+			IssuingOrg: events.Org{ID: f["issuingOrgId"], Name: f["issuingOrgName"], Kind: f["issuingOrgKind"]},
+			Route:      f["route"], EntitlementID: f["entitlementId"], AssessmentID: f["assessmentId"], OccurredAt: f["occurredAt"]}}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, err
+	}
+	req := l.CertifyRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.CertifySkillLevel(ctx, req) }, nil
+}
