@@ -21,9 +21,9 @@ func dump(t *testing.T, h *harness, ids ...string) map[string]any {
 	aud := token(t, auditor)
 	out := map[string]any{}
 	qs := map[string]string{
-		"stats":  `{ populationStats { total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`,
-		"audit":  `{ audit(first: 100) { totalCount edges { cursor node { stream revision type position chain data metadata recordedAt } } } }`,
-		"people": `{ craftsmen(first: 100, sort: "level_desc") { totalCount edges { cursor node { id level { api } region employers academies } } } }`,
+		"stats":     `{ populationStats { total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`,
+		"audit":     `{ audit(first: 100) { totalCount edges { cursor node { stream revision type position chain data metadata recordedAt } } } }`,
+		"people":    `{ craftsmen(first: 100, sort: "level_desc") { totalCount edges { cursor node { id level { api } region employers academies } } } }`,
 		"catalogue": `{ academies { id name courses { id hours } } policies { name version } trades { code } }`,
 	}
 	for _, id := range ids {

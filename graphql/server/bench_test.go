@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
+	"github.com/craftledger/craftledger/graphql/projector"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// synthetic returns n sealed craftsman events (8 per craftsman) as the
+// store would deliver them, without a store.
+func synthetic(b *testing.B, n int) []eventstore.RecordedEvent {
+	b.Helper()
+	out := make([]eventstore.RecordedEvent, 0, n)
+	heads := map[string]string{}
+	revs := map[string]uint64{}
+	for i := 0; len(out) < n; i++ {
+		id := fmt.Sprintf("b%07d", i/8)
+		var p events.Payload
+		switch i % 8 {
+		case 0:
+			p = events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), Region: "HLJ", Personal: &events.Personal{Name: id}}
+		case 1:
+			p = events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: "emp1", Trade: welder}
+		case 2, 3, 4:
+			p = events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "c", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}
+		default:
+			p = events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: events.Level(i%8 - 4), CertificateNumber: "n" + id, Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}
+		}
+		typ, data, _ := events.Encode(p)
+		stream := events.CraftsmanStream(id)
+		sealed, meta, err := chain.Seal(heads[stream], typ, data, events.NewMetadata(typ, time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), "acad1", "u"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		heads[stream] = sealed.Hash
+		pos := uint64(len(out)+1) * 100
+		out = append(out, eventstore.RecordedEvent{Stream: stream, ID: fmt.Sprintf("%032x", len(out)), Type: typ, Revision: revs[stream],
+			Position: eventstore.Position{Commit: pos, Prepare: pos}, Data: data, Metadata: meta, Created: time.Unix(int64(pos), 0)})
+		revs[stream]++
+	}
+	return out
+}
+
+// BenchmarkProjectionApply measures the read model's apply rate: decode,
+// hash-chain verification, indexing and the per-craftsman summary, in
+// batches of 4096 as the projector applies them.
+func BenchmarkProjectionApply(b *testing.B) {
+	evs := synthetic(b, b.N)
+	m := readmodel.NewMemory()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < len(evs); i += 4096 {
+		j := min(i+4096, len(evs))
+		if err := m.Apply(evs[i:j], evs[j-1].Position); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(evs))/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkCatchUpOverGRPC measures a projector catching up from zero over
+// real gRPC from the embedded store (store read + apply).
+func BenchmarkCatchUpOverGRPC(b *testing.B) {
+	l := startStore(b)
+	const craftsmen = 250
+	seed(l, craftsmen)
+	total := 0
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		m := readmodel.NewMemory()
+		p, err := projector.New(projector.Config{Store: l.store, Model: m})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+		if err := p.WaitFor(wctx, l.last); err != nil {
+			b.Fatal(err)
+		}
+		wcancel()
+		cancel()
+		<-done
+		total += m.Len()
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+}
+
+const benchQuery = `query($id: ID!) { craftsman(id: $id) { id name region
+	trades { trade { code name } level { api rank } since evidence { stream revision } }
+	certificates { number level { api } issuedOn }
+	training { totalHours count } } }`
+
+// plainView is the same data the GraphQL query returns, for the plain
+// encoding/json handler.
+type plainView struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	Trades []struct {
+		Trade events.Trade `json:"trade"`
+		Level struct {
+			API  string `json:"api"`
+			Rank int    `json:"rank"`
+		} `json:"level"`
+		Since    time.Time  `json:"since"`
+		Evidence events.Ref `json:"evidence"`
+	} `json:"trades"`
+	Certificates []struct {
+		Number   string    `json:"number"`
+		Level    string    `json:"level"`
+		IssuedOn time.Time `json:"issuedOn"`
+	} `json:"certificates"`
+	Training struct {
+		TotalHours float64 `json:"totalHours"`
+		Count      int     `json:"count"`
+	} `json:"training"`
+}
+
+func plainHandler(m *readmodel.Memory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _, ok := m.Craftsman(r.URL.Query().Get("id"), time.Time{}, time.Time{})
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		out := plainView{ID: v.ID, Name: v.Name, Region: v.Region}
+		for _, t := range v.Trades {
+			e := out.Trades
+			e = append(e, struct {
+				Trade events.Trade `json:"trade"`
+				Level struct {
+					API  string `json:"api"`
+					Rank int    `json:"rank"`
+				} `json:"level"`
+				Since    time.Time  `json:"since"`
+				Evidence events.Ref `json:"evidence"`
+			}{Trade: t.Trade, Since: t.Since, Evidence: t.Evidence})
+			e[len(e)-1].Level.API, e[len(e)-1].Level.Rank = t.Level.String(), int(t.Level)
+			out.Trades = e
+		}
+		for _, r := range v.Effective {
+			switch p := r.Payload.(type) {
+			case events.SkillLevelCertified:
+				out.Certificates = append(out.Certificates, struct {
+					Number   string    `json:"number"`
+					Level    string    `json:"level"`
+					IssuedOn time.Time `json:"issuedOn"`
+				}{p.CertificateNumber, p.Level.String(), r.Meta.OccurredAt})
+			case events.TrainingCompleted:
+				out.Training.TotalHours += p.Hours
+				out.Training.Count++
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"craftsman": out}})
+	})
+}
+
+// BenchmarkCraftsmanQuery compares a craftsman query through GraphQL with
+// a plain encoding/json handler serving the same data from the same read
+// model, both over real HTTP, 64 concurrent clients.
+func BenchmarkCraftsmanQuery(b *testing.B) {
+	l := startStore(b)
+	seed(l, 64)
+	h := startServer(b, l, "", server.Limits{})
+	h.caughtUp()
+	tok := token(b, auditor)
+	plain := httptest.NewServer(plainHandler(h.srv.Model()))
+	defer plain.Close()
+	body := func(i int) string {
+		v, _ := json.Marshal(map[string]any{"query": benchQuery, "variables": map[string]any{"id": fmt.Sprintf("c%03d", i%64)}})
+		return string(v)
+	}
+	run := func(b *testing.B, do func(c *http.Client, i int) (*http.Response, error)) {
+		b.SetParallelism(32) // 2 cores × 32 = 64 clients
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			i := 0
+			for pb.Next() {
+				resp, err := do(c, i)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+				i++
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+	}
+	b.Run("graphql", func(b *testing.B) {
+		run(b, func(c *http.Client, i int) (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/graphql", strings.NewReader(body(i)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return c.Do(req)
+		})
+	})
+	b.Run("plain-json", func(b *testing.B) {
+		run(b, func(c *http.Client, i int) (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodGet, plain.URL+fmt.Sprintf("/?id=c%03d", i%64), nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return c.Do(req)
+		})
+	})
+}
