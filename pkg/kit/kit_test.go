@@ -277,6 +277,8 @@ func TestRateLimiterRefills(t *testing.T) {
 func TestHTTPMetricsAndLimiter(t *testing.T) {
 	t.Parallel()
 	m := kit.NewMetrics("gql")
+	state := "open"
+	m.WatchBreaker("store", func() string { return state })
 	l := kit.NewRateLimiter(0.001, 1)
 	h := m.HTTP("graphql", l.HTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
@@ -295,8 +297,13 @@ func TestHTTPMetricsAndLimiter(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if !strings.Contains(rec.Body.String(), `craftledger_requests_total{code="RESOURCE_EXHAUSTED",endpoint="graphql",service="gql"} 1`) {
-		t.Errorf("metrics:\n%s", rec.Body.String())
+	for _, want := range []string{
+		`craftledger_requests_total{code="RESOURCE_EXHAUSTED",endpoint="graphql",service="gql"} 1`,
+		`craftledger_breaker_state{breaker="store",service="gql"} 2`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, rec.Body.String())
+		}
 	}
 }
 

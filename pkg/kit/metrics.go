@@ -23,6 +23,7 @@ import (
 // collectors are registered too. Servers add their own collectors with
 // Registry().MustRegister.
 type Metrics struct {
+	service  string
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -33,7 +34,8 @@ func NewMetrics(service string) *Metrics {
 	reg := prometheus.NewRegistry()
 	labels := prometheus.Labels{"service": service}
 	m := &Metrics{
-		reg: reg,
+		service: service,
+		reg:     reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "craftledger", Name: "requests_total",
 			Help:        "Requests handled, by endpoint and outcome code.",
@@ -58,6 +60,25 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the registry in the Prometheus exposition format (/metrics).
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// WatchBreaker exports a circuit breaker's state as
+// craftledger_breaker_state{service,breaker} (0 closed, 1 half-open, 2 open),
+// read from state at scrape time (e.g. eventstore.Client.BreakerState).
+func (m *Metrics) WatchBreaker(name string, state func() string) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "craftledger", Name: "breaker_state",
+		Help:        "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+		ConstLabels: prometheus.Labels{"service": m.service, "breaker": name},
+	}, func() float64 {
+		switch state() {
+		case "closed":
+			return 0
+		case "half-open":
+			return 1
+		}
+		return 2
+	}))
 }
 
 // Observe records one request of endpoint name that took d and ended in
