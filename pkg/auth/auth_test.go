@@ -3,10 +3,10 @@ package auth_test
 import (
 	"context"
 	"encoding/base64"
-	"io"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
