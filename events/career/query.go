@@ -8,13 +8,37 @@ import (
 	"github.com/craftledger/craftledger/events"
 )
 
-// DaysPerYear is the length of a year of work: accumulated days of
-// employment are divided by it. A requirement of N years is met by
-// RequiredDays(N) days.
+// DaysPerYear converts accumulated days of work to years for display.
 const DaysPerYear = 365.25
 
-// RequiredDays is the number of days of work that make n years.
+// RequiredDays is the number of days of work that make n years when no
+// anchor date is known: floor(n × 365.25).
 func RequiredDays(n float64) int { return int(math.Floor(n * DaysPerYear)) }
+
+// RequiredDaysFrom is the number of days of work that make n years counted
+// from anchor: the days from anchor to the same calendar date n years
+// later (fractions of a year as whole months). Continuous work thus
+// qualifies exactly on the anniversary; every day of gap postpones it a
+// day. A zero anchor falls back to RequiredDays.
+func RequiredDaysFrom(anchor time.Time, n float64) int {
+	if anchor.IsZero() {
+		return RequiredDays(n)
+	}
+	whole := int(n)
+	months := int(math.Round((n - float64(whole)) * 12))
+	return int(day(anchor.AddDate(whole, months, 0)) - day(anchor))
+}
+
+// WorkAnchor is the first day of employment in any of trades (zero if none).
+func (s *State) WorkAnchor(trades []string) time.Time {
+	var first time.Time
+	for _, e := range s.Employments {
+		if slices.Contains(trades, e.Trade) && (first.IsZero() || e.Start.Before(first)) {
+			first = e.Start
+		}
+	}
+	return first
+}
 
 func day(t time.Time) int64 {
 	return int64(math.Floor(float64(t.UTC().Unix()) / 86400))

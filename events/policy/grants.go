@@ -1,0 +1,91 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+)
+
+// GrantDecision is what a placement earns under its competition's rules:
+// at most one promotion entitlement (nil when none, with Reason saying
+// why) and the honours its bands trigger, ready to append (deterministic
+// ids, so a retried publication appends nothing new).
+type GrantDecision struct {
+	Entitlement *events.PromotionEntitlementGranted `json:"entitlement,omitempty"`
+	RuleID      string                              `json:"ruleId,omitempty"`
+	Reason      string                              `json:"reason"`
+	Honours     []events.HonourConferred            `json:"honours,omitempty"`
+}
+
+// EntitlementID is the deterministic id of the entitlement of a placement.
+func EntitlementID(placementID string) string {
+	return "ent-" + events.DeterministicID("entitlement", placementID)
+}
+
+// HonourID is the deterministic id of an honour triggered by a placement.
+func HonourID(placementID, code string) string {
+	return "hon-" + events.DeterministicID("honour", placementID, code)
+}
+
+// CompetitionGrant applies a competition's rule set to one placement of a
+// worker whose state s is folded as of the placement's date at. The first
+// grant rule whose band matches applies: level X, or X+1 when X is
+// already held and the rule raises; nothing when the worker already holds
+// the level. The yearly cap counts competition entitlements granted in
+// at's calendar year. A placement that already has its entitlement gets
+// none again.
+func CompetitionGrant(def events.CompetitionDefined, pl events.CompetitionPlaced, s *career.State, at time.Time) GrantDecision {
+	var d GrantDecision
+	rules := def.Rules
+	for _, h := range rules.Honours {
+		if h.Band.Matches(pl.Track, pl.TeamSize, pl.Rank, pl.Award) {
+			tr := pl.Trade
+			d.Honours = append(d.Honours, events.HonourConferred{CraftsmanID: pl.CraftsmanID, HonourID: HonourID(pl.PlacementID, h.HonourCode),
+				Code: h.HonourCode, Name: h.HonourName, Level: h.Level, ConferringBody: h.ConferringBody, Trade: &tr, PlacementID: pl.PlacementID})
+		}
+	}
+	var rule *events.GrantRule
+	for i := range rules.Grants {
+		if rules.Grants[i].Band.Matches(pl.Track, pl.TeamSize, pl.Rank, pl.Award) {
+			rule = &rules.Grants[i]
+			break
+		}
+	}
+	if rule == nil {
+		d.Reason = fmt.Sprintf("no grant rule of %s matches rank %d (%s, %s, team of %d)", def.CompetitionID, pl.Rank, pl.Award, pl.Track, pl.TeamSize)
+		return d
+	}
+	d.RuleID = rule.ID
+	id := EntitlementID(pl.PlacementID)
+	thisYear := 0
+	for _, en := range s.Entitlements {
+		if en.ID == id || (en.Origin.Kind == events.SourceCompetition && en.Origin.PlacementID == pl.PlacementID) {
+			d.Reason = fmt.Sprintf("placement %s already has entitlement %s", pl.PlacementID, en.ID)
+			return d
+		}
+		if en.Origin.Kind == events.SourceCompetition && en.Granted.Year() == at.UTC().Year() {
+			thisYear++
+		}
+	}
+	held := s.Level(pl.Trade.Code)
+	level := rule.Level
+	switch {
+	case held < rule.Level:
+	case held == rule.Level && rule.RaiseIfHeld && (held + 1).Certifiable():
+		level = held + 1
+	default:
+		d.Reason = fmt.Sprintf("rule %s grants %s but %s is already held", rule.ID, rule.Level, held)
+		return d
+	}
+	if rules.MaxPromotionsPerYear > 0 && thisYear >= rules.MaxPromotionsPerYear {
+		d.Reason = fmt.Sprintf("yearly cap reached: %d competition promotion(s) already granted in %d (max %d)", thisYear, at.UTC().Year(), rules.MaxPromotionsPerYear)
+		return d
+	}
+	d.Entitlement = &events.PromotionEntitlementGranted{CraftsmanID: pl.CraftsmanID, EntitlementID: id, Trade: pl.Trade, Level: level,
+		Source:           events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: def.CompetitionID, PlacementID: pl.PlacementID, RuleID: rule.ID},
+		RequiresApproval: rules.RequiresApproval}
+	d.Reason = fmt.Sprintf("rule %s: %s", rule.ID, level)
+	return d
+}

@@ -1,0 +1,64 @@
+package policy
+
+import (
+	"slices"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+)
+
+// Pathway is a worker's career pathway in one trade: the levels reached
+// with dates and evidence, and for each level above what is still missing.
+type Pathway struct {
+	CraftsmanID string             `json:"craftsmanId"`
+	Trade       string             `json:"trade"`
+	TradeName   string             `json:"tradeName,omitempty"`
+	At          time.Time          `json:"at"`
+	Level       events.Level       `json:"level"`
+	YearsOfWork float64            `json:"yearsOfWork"`
+	Reached     []career.LevelHeld `json:"reached"`
+	// Next answers each level above the current one, nearest first, under
+	// the first named policy (in force at At) that covers the trade and
+	// has routes to that level.
+	Next []Result `json:"next"`
+}
+
+// PathwayFor builds the pathway of one trade. names are policy names in
+// order of preference (e.g. a standard's template, then the enterprise's
+// upper-grade policy); set picks each one's version in force at at.
+func PathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
+	at = at.UTC()
+	pw := Pathway{CraftsmanID: s.CraftsmanID, Trade: trade, At: at, Level: s.Level(trade), Reached: []career.LevelHeld{}, Next: []Result{}}
+	if t, ok := s.Trades[trade]; ok {
+		pw.TradeName, pw.YearsOfWork, pw.Reached = t.Name, t.YearsOfWork, append(pw.Reached, t.Levels...)
+	}
+	for target := pw.Level + 1; target <= events.ChiefTechnician; target++ {
+		for _, n := range names {
+			p, ok := set.At(n, at)
+			if !ok || !p.Covers(trade) {
+				continue
+			}
+			if _, ok := p.Rule(target); !ok {
+				continue
+			}
+			pw.Next = append(pw.Next, Evaluate(s, p, trade, target, at))
+			break
+		}
+	}
+	return pw
+}
+
+// Pathways builds the pathway of every trade in the state, by occupation code.
+func Pathways(s *career.State, set *Set, names []string, at time.Time) []Pathway {
+	codes := make([]string, 0, len(s.Trades))
+	for c := range s.Trades {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	out := make([]Pathway, 0, len(codes))
+	for _, c := range codes {
+		out = append(out, PathwayFor(s, set, names, c, at))
+	}
+	return out
+}

@@ -1,0 +1,141 @@
+package policy
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+//go:embed templates/*.json
+var templateFS embed.FS
+
+// Names of the default policies.
+const (
+	TemplateA   = "template-a"   // 2018 drafting rules ("累计…(含)以上")
+	TemplateB   = "template-b"   // newer standards ("满 N 年", title crossover)
+	UpperGrades = "upper-grades" // the enterprise's default for principal and chief technician
+)
+
+// TemplateJSON returns the raw JSON document of a default policy (to
+// publish it as a PolicyPublished event).
+func TemplateJSON(name string) ([]byte, error) {
+	b, err := templateFS.ReadFile("templates/" + name + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("default policy %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// Default returns a default policy by name.
+func Default(name string) (*Policy, error) {
+	b, err := TemplateJSON(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseNamed(name+".json", b)
+}
+
+// Defaults returns templates A and B and the upper-grade default.
+func Defaults() ([]*Policy, error) {
+	var out []*Policy
+	for _, n := range []string{TemplateA, TemplateB, UpperGrades} {
+		p, err := Default(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// DemoCompetitions returns the demo competitions of POLICY.md with their
+// rule sets, as CompetitionDefined payloads (each validated).
+func DemoCompetitions() ([]events.CompetitionDefined, error) {
+	b, err := templateFS.ReadFile("templates/competitions.json")
+	if err != nil {
+		return nil, err
+	}
+	var out []events.CompetitionDefined
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("demo competitions: %w", err)
+	}
+	for i, c := range out {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("demo competition %d (%s): %w", i, c.CompetitionID, err)
+		}
+	}
+	return out, nil
+}
+
+// FromEvent parses the policy a PolicyPublished event carries and checks
+// that its name, version and effective date agree with the event.
+func FromEvent(e events.PolicyPublished) (*Policy, error) {
+	p, err := ParseNamed(events.PolicyStream(e.Name), e.Document)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name != e.Name || p.Version != e.Version || p.EffectiveFrom != e.EffectiveFrom {
+		return nil, &events.FieldError{Field: "document", Message: fmt.Sprintf("names %s v%d from %s but the event says %s v%d from %s",
+			p.Name, p.Version, p.EffectiveFrom, e.Name, e.Version, e.EffectiveFrom)}
+	}
+	return p, nil
+}
+
+// Set is the versions of one or more policies. At picks, per policy name,
+// the version in force at an instant: the highest version whose effective
+// date is not after it.
+type Set struct {
+	versions []*Policy
+}
+
+// NewSet builds a set; two policies with the same name and version are an error.
+func NewSet(ps ...*Policy) (*Set, error) {
+	s := &Set{}
+	for _, p := range ps {
+		if err := s.Add(p); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Add adds a version.
+func (s *Set) Add(p *Policy) error {
+	for _, q := range s.versions {
+		if q.Name == p.Name && q.Version == p.Version {
+			return &events.FieldError{Field: "version", Message: fmt.Sprintf("%s version %d already exists", p.Name, p.Version)}
+		}
+	}
+	s.versions = append(s.versions, p)
+	slices.SortFunc(s.versions, func(a, b *Policy) int {
+		if a.Name != b.Name {
+			if a.Name < b.Name {
+				return -1
+			}
+			return 1
+		}
+		return a.Version - b.Version
+	})
+	return nil
+}
+
+// At returns the version of the named policy in force at t.
+func (s *Set) At(name string, t time.Time) (*Policy, bool) {
+	var best *Policy
+	for _, p := range s.versions {
+		if p.Name == name && !p.Effective().After(t) && (best == nil || p.Version > best.Version) {
+			best = p
+		}
+	}
+	return best, best != nil
+}
+
+// Versions returns every version, by name then version.
+func (s *Set) Versions() []*Policy { return append([]*Policy(nil), s.versions...) }
