@@ -53,10 +53,17 @@ func AccessLog(logger *slog.Logger, h http.Handler) http.Handler {
 }
 
 // ErrorHandler adapts slog to go-kit's transport.ErrorHandler
-// (httptransport.ServerErrorHandler): it logs transport-level errors.
+// (httptransport.ServerErrorHandler). go-kit calls it for every failed
+// request, decoding and endpoint errors alike; LoggingMiddleware already
+// logs endpoint outcomes, so business rejections are logged here at Debug
+// only and infrastructure failures at Warn.
 type ErrorHandler struct{ Logger *slog.Logger }
 
-// Handle logs err like LoggingMiddleware does.
+// Handle logs err.
 func (h ErrorHandler) Handle(ctx context.Context, err error) {
-	logResult(ctx, h.Logger, "transport", "http", 0, err)
+	if errs.IsBusiness(err) {
+		h.Logger.DebugContext(ctx, "request rejected", "code", errs.Code(err), "err", err)
+		return
+	}
+	h.Logger.WarnContext(ctx, "request failed", "code", errs.Code(err), "err", err)
 }
