@@ -123,17 +123,33 @@ type store struct {
 
 	mu      sync.RWMutex
 	streams map[string]*streamInfo
-	head    atomic.Uint64 // last committed position
+	head    atomic.Uint64 // last durable position: readers see nothing beyond it
+	wpos    uint64        // writer only: last position applied to pebble
 
 	nmu sync.Mutex
 	nch chan struct{} // closed and replaced after every commit
 
 	ops     chan *writeOp
+	acks    chan *inflight
 	stop    chan struct{}
 	stopped chan struct{}
-	broken  error // set by the writer when a commit fails
 
-	ids idCache // owned by the writer goroutine
+	bmu    sync.Mutex
+	broken error // set when a commit fails; no write is accepted after
+
+	// Owned by the writer goroutine: the state including batches that are
+	// applied but not yet synced.
+	wstreams map[string]*streamInfo
+	ids      idCache
+}
+
+// inflight is a batch applied to pebble whose WAL sync is pending.
+type inflight struct {
+	b       *pebble.Batch
+	ops     []*writeOp
+	results []writeResult
+	pending map[string]*pendingInfo
+	head    uint64
 }
 
 // openStore opens (or creates) the store in dir and starts its writer.
@@ -163,6 +179,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 		streams: map[string]*streamInfo{},
 		nch:     make(chan struct{}),
 		ops:     make(chan *writeOp, maxGroup),
+		acks:    make(chan *inflight, 64),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -171,7 +188,12 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.wstreams = make(map[string]*streamInfo, len(s.streams))
+	for k, v := range s.streams {
+		s.wstreams[k] = v
+	}
 	go s.writer()
+	go s.acker()
 	return s, nil
 }
 
@@ -247,6 +269,7 @@ func (s *store) recover() error {
 		pos := binary.BigEndian.Uint64(it.Key()[1:])
 		if len(rs) == 0 {
 			s.head.Store(pos)
+			s.wpos = pos
 		}
 		r, err := decodeRecord(pos, it.Value(), false)
 		if err != nil {
@@ -305,17 +328,33 @@ func (s *store) submit(op *writeOp) writeResult {
 	return <-op.done
 }
 
-// writer is the single goroutine that orders, checks and commits writes.
-// Every op queued while a commit is in flight joins the next batch, so many
-// concurrent appends share one fsync.
+func (s *store) failed() error {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.broken
+}
+
+func (s *store) fail(err error) {
+	s.bmu.Lock()
+	if s.broken == nil {
+		s.broken = fmt.Errorf("commit to pebble: %w", err)
+		s.log.Error("store write failed; refusing further writes", "err", err)
+	}
+	s.bmu.Unlock()
+}
+
+// writer is the single goroutine that orders, checks and applies writes.
+// Every op queued meanwhile joins the next batch; batches are applied to
+// pebble without waiting for their WAL sync (the acker waits), so while one
+// fsync runs the next batch fills, and each fsync covers every write that
+// arrived during the previous one.
 func (s *store) writer() {
-	defer close(s.stopped)
-	batchOps := make([]*writeOp, 0, maxGroup)
-	results := make([]writeResult, 0, maxGroup)
+	defer close(s.acks)
 	for {
+		var batchOps []*writeOp
 		select {
 		case op := <-s.ops:
-			batchOps = append(batchOps[:0], op)
+			batchOps = append(make([]*writeOp, 0, 16), op)
 		case <-s.stop:
 			for {
 				select {
@@ -335,42 +374,67 @@ func (s *store) writer() {
 				break drain
 			}
 		}
-		results = results[:0]
-		if s.broken != nil {
+		if err := s.failed(); err != nil {
 			for _, op := range batchOps {
-				op.done <- writeResult{err: s.broken}
+				op.done <- writeResult{err: err}
 			}
 			continue
 		}
-		g := &group{s: s, b: s.db.NewBatch(), pos: s.head.Load(), pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100}
-		for _, op := range batchOps {
-			results = append(results, g.apply(op))
-		}
-		if g.b.Count() > 0 {
-			for name, info := range g.pending {
-				if info.dirty {
-					_ = g.b.Set(streamKey(name), encodeStreamState(info.streamState), nil)
-				}
-			}
-			if err := g.b.Commit(pebble.Sync); err != nil {
-				s.broken = fmt.Errorf("commit to pebble: %w", err)
-				s.log.Error("store write failed; refusing further writes", "err", err)
-				for i := range results {
-					results[i] = writeResult{err: s.broken}
-				}
-			} else {
-				s.mu.Lock()
-				for name, info := range g.pending {
-					s.streams[name] = &info.streamInfo
-				}
-				s.mu.Unlock()
-				s.head.Store(g.pos)
-				s.broadcast()
-			}
-		}
-		g.b.Close()
+		g := &group{s: s, b: s.db.NewBatch(), pos: s.wpos, pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100}
+		results := make([]writeResult, len(batchOps))
 		for i, op := range batchOps {
-			op.done <- results[i]
+			results[i] = g.apply(op)
+		}
+		if g.b.Count() == 0 {
+			g.b.Close()
+			for i, op := range batchOps {
+				op.done <- results[i]
+			}
+			continue
+		}
+		for name, info := range g.pending {
+			if info.dirty {
+				_ = g.b.Set(streamKey(name), encodeStreamState(info.streamState), nil)
+			}
+		}
+		if err := s.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
+			s.fail(err)
+			for _, op := range batchOps {
+				op.done <- writeResult{err: s.failed()}
+			}
+			continue
+		}
+		for name, info := range g.pending {
+			s.wstreams[name] = &info.streamInfo
+		}
+		s.wpos = g.pos
+		s.acks <- &inflight{b: g.b, ops: batchOps, results: results, pending: g.pending, head: g.pos}
+	}
+}
+
+// acker waits for each batch's WAL sync, in order, then makes the batch
+// visible to readers and subscribers and acknowledges its writes. Nothing
+// is acknowledged or delivered before it is on disk.
+func (s *store) acker() {
+	defer close(s.stopped)
+	for f := range s.acks {
+		if err := f.b.SyncWait(); err != nil {
+			s.fail(err)
+			for _, op := range f.ops {
+				op.done <- writeResult{err: s.failed()}
+			}
+			continue
+		}
+		f.b.Close()
+		s.mu.Lock()
+		for name, info := range f.pending {
+			s.streams[name] = &info.streamInfo
+		}
+		s.mu.Unlock()
+		s.head.Store(f.head)
+		s.broadcast()
+		for i, op := range f.ops {
+			op.done <- f.results[i]
 		}
 	}
 }
@@ -393,13 +457,16 @@ func (g *group) get(stream string) *streamInfo {
 	if p := g.pending[stream]; p != nil {
 		return &p.streamInfo
 	}
-	return g.s.info(stream)
+	if i := g.s.wstreams[stream]; i != nil {
+		return i
+	}
+	return emptyInfo
 }
 
 func (g *group) edit(stream string) *pendingInfo {
 	p := g.pending[stream]
 	if p == nil {
-		p = &pendingInfo{streamInfo: *g.s.info(stream)}
+		p = &pendingInfo{streamInfo: *g.get(stream)}
 		g.pending[stream] = p
 	}
 	return p
@@ -585,7 +652,18 @@ func (s *store) get(pos uint64) (*record, error) {
 	return decodeRecord(pos, v, true)
 }
 
-// readRev reads stream's event at rev; nil when there is none.
+// readDurable reads stream's event at rev as readers may see it: nil
+// when there is none or it is not yet on disk.
+func (s *store) readDurable(stream string, rev uint64) (*record, error) {
+	r, err := s.readRev(stream, rev)
+	if err != nil || r == nil || r.Position > s.head.Load() {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readRev reads stream's event at rev, synced or not (for the writer);
+// nil when there is none.
 func (s *store) readRev(stream string, rev uint64) (*record, error) {
 	v, closer, err := s.db.Get(indexKey(stream, rev))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -599,9 +677,9 @@ func (s *store) readRev(stream string, rev uint64) (*record, error) {
 	return s.get(pos)
 }
 
-// scanStream calls fn for stream's events from rev in the given direction
-// until fn returns false. Only the index and the log are read: callers apply
-// visibility rules.
+// scanStream calls fn for stream's durable events from rev in the given
+// direction until fn returns false. Only the index and the log are read:
+// callers apply visibility rules.
 func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*record) bool) error {
 	prefix := indexPrefix(stream)
 	upper := append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
@@ -619,8 +697,15 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 	} else {
 		ok = it.SeekGE(indexKey(stream, from))
 	}
+	head := s.head.Load()
 	for ; ok; ok = step(it, backwards) {
 		pos := binary.BigEndian.Uint64(it.Value())
+		if pos > head {
+			if backwards {
+				continue
+			}
+			break
+		}
 		r, err := s.get(pos)
 		if err != nil {
 			return err
@@ -639,7 +724,7 @@ func step(it *pebble.Iterator, backwards bool) bool {
 	return it.Next()
 }
 
-// scanAll calls fn for the log's records starting at from (inclusive
+// scanAll calls fn for the log's durable records starting at from (inclusive
 // forwards, exclusive backwards) until fn returns false.
 func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
@@ -657,8 +742,15 @@ func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) erro
 	} else {
 		ok = it.SeekGE(logKey(from))
 	}
+	head := s.head.Load()
 	for ; ok; ok = step(it, backwards) {
 		pos := binary.BigEndian.Uint64(it.Key()[1:])
+		if pos > head {
+			if backwards {
+				continue
+			}
+			break
+		}
 		r, err := decodeRecord(pos, it.Value(), true)
 		if err != nil {
 			return err

@@ -344,7 +344,7 @@ func (s *Server) resolve(r *record, resolveLinks, strUUID bool) *streams.ReadRes
 	if vis.notFound || vis.tombstone {
 		return ev
 	}
-	t, err := s.store.readRev(target, rev)
+	t, err := s.store.readDurable(target, rev)
 	if err == nil && t != nil && vis.visible(t) {
 		ev.Event = recorded(t, strUUID)
 	}

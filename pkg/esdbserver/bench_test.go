@@ -1,0 +1,177 @@
+package esdbserver_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+)
+
+// Benchmarks go through the official client over loopback against a server
+// whose data directory is on the benchmark's temp dir, fsync on.
+// Figures and the command that produced them: docs/benchmarks.md.
+
+func benchServer(b *testing.B) *esdb.Client {
+	b.Helper()
+	srv := startServer(b, esdbserver.Config{Insecure: true})
+	return connect(b, srv.URL())
+}
+
+// BenchmarkAppend: durable appends per second with W concurrent writers,
+// each appending E events per call to its own stream.
+func BenchmarkAppend(b *testing.B) {
+	for _, writers := range []int{1, 16, 64} {
+		for _, perAppend := range []int{1, 10} {
+			b.Run(fmt.Sprintf("writers=%d/events=%d", writers, perAppend), func(b *testing.B) {
+				c := benchServer(b)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for w := 0; w < writers; w++ {
+					wg.Add(1)
+					go func(w int) {
+						defer wg.Done()
+						stream := fmt.Sprintf("bench-%d", w)
+						for next.Add(1) <= int64(b.N) {
+							// Fresh ids every time: re-sent ids would be idempotent no-ops.
+							if _, err := c.AppendToStream(context.Background(), stream, esdb.AppendToStreamOptions{}, events(perAppend, "Bench.v1")...); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}(w)
+				}
+				wg.Wait()
+				secs := time.Since(start).Seconds()
+				b.ReportMetric(float64(b.N)/secs, "appends/s")
+				b.ReportMetric(float64(b.N*perAppend)/secs, "events/s")
+			})
+		}
+	}
+}
+
+// BenchmarkReadAll: $all read throughput through the client.
+func BenchmarkReadAll(b *testing.B) {
+	c := benchServer(b)
+	const total = 200_000
+	const batch = 500
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < total/batch; i += 8 {
+				if _, err := c.AppendToStream(context.Background(), fmt.Sprintf("fill-%d", i), esdb.AppendToStreamOptions{}, events(batch, "Bench.v1")...); err != nil {
+					b.Error(err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	b.ResetTimer()
+	n := 0
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		rs, err := c.ReadAll(context.Background(), esdb.ReadAllOptions{}, math.MaxUint64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := rs.Recv(); err != nil {
+				break
+			}
+			n++
+		}
+		rs.Close()
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkSubscriptionLatency: time from starting an append to the event
+// reaching a live $all subscriber (so it includes the append's fsync).
+func BenchmarkSubscriptionLatency(b *testing.B) {
+	c := benchServer(b)
+	sub, err := c.SubscribeToAll(context.Background(), esdb.SubscribeToAllOptions{From: esdb.End{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	for ev := sub.Recv(); ev.CaughtUp == nil; ev = sub.Recv() {
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := event("Ping", "{}")
+		start := time.Now()
+		if _, err := c.AppendToStream(context.Background(), "latency", esdb.AppendToStreamOptions{}, ev); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			got := sub.Recv()
+			if got.SubscriptionDropped != nil {
+				b.Fatal(got.SubscriptionDropped.Error)
+			}
+			if got.EventAppeared != nil && got.EventAppeared.Event.EventID == ev.EventID {
+				lat = append(lat, time.Since(start))
+				break
+			}
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkDiskFsync: the physical limit — sequential 4 KiB writes, each
+// followed by fdatasync, in the same temp dir the servers use. "append"
+// grows the file (size metadata is synced too); "overwrite" rewrites a
+// preallocated file, as pebble does with its recycled WAL files.
+func BenchmarkDiskFsync(b *testing.B) {
+	for _, mode := range []string{"append", "overwrite"} {
+		b.Run(mode, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "fsync"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			buf := make([]byte, 4096)
+			const prealloc = 64 << 20
+			if mode == "overwrite" {
+				if _, err := f.Write(make([]byte, prealloc)); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if mode == "overwrite" {
+					_, err = f.WriteAt(buf, int64(i*len(buf))%prealloc)
+				} else {
+					_, err = f.Write(buf)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := fdatasync(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "syncs/s")
+		})
+	}
+}
