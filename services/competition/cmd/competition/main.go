@@ -1,14 +1,14 @@
-// Command competition serves craftledger's competition service: competition
+// Command competition serves craftledger's competition service (competition
 // definitions, published results with the promotion entitlements they
-// grant, and the approval (核准) of those entitlements.
+// grant, and the approval of those entitlements) over a KurrentDB store.
 //
 //	competition --store esdb://127.0.0.1:2113?tls=false --addr :8083 --jwt-key-file jwt.key
 //
 // Every flag has an environment variable (CRAFTLEDGER_STORE,
-// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE; without a key file the key is
-// read from CRAFTLEDGER_AUTH_KEY). It serves the API of docs/services-2.md
-// beside /healthz, /readyz (the store answers) and Prometheus /metrics, and
-// shuts down gracefully on SIGINT or SIGTERM.
+// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE, ...). Without a key file the
+// JWT key comes from CRAFTLEDGER_AUTH_KEY; --dev uses the public development
+// key. It serves /healthz, /readyz (store reachable) and /metrics beside
+// the API (docs/services-2.md) and shuts down gracefully on SIGINT/SIGTERM.
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,66 +28,83 @@ import (
 	"github.com/craftledger/craftledger/services/competition"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "competition:", err)
-		os.Exit(1)
-	}
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "competition:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
 	fs := flag.NewFlagSet("competition", flag.ContinueOnError)
-	store := fs.String("store", env(getenv, "CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "event store connection string (env CRAFTLEDGER_STORE)")
-	addr := fs.String("addr", env(getenv, "CRAFTLEDGER_ADDR", ":8083"), "HTTP listen address (env CRAFTLEDGER_ADDR)")
-	keyFile := fs.String("jwt-key-file", env(getenv, "CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (env CRAFTLEDGER_JWT_KEY_FILE; else env "+auth.DevKeyEnv+")")
-	approvers := fs.String("approvers", env(getenv, "CRAFTLEDGER_APPROVERS", ""), "comma-separated organisations whose hr users may approve entitlements (empty: any hr)")
-	verbose := fs.Bool("v", false, "log every request (debug level)")
+	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
+	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8083"), "HTTP listen address (CRAFTLEDGER_ADDR)")
+	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
+	approvers := fs.String("approvers", env("CRAFTLEDGER_APPROVERS", ""), "comma-separated organisations whose hr users may approve entitlements; empty = any hr user (CRAFTLEDGER_APPROVERS)")
+	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
+	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
+	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("service", "competition")
 
-	key, err := auth.LoadKey(*keyFile, auth.DevKeyEnv)
+	var key auth.Key
+	var err error
+	switch {
+	case *jwtKeyFile != "" || os.Getenv(auth.DevKeyEnv) != "":
+		key, err = auth.LoadKey(*jwtKeyFile, auth.DevKeyEnv)
+	case *dev:
+		key = auth.DevKey()
+	default:
+		err = fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+	}
 	if err != nil {
 		return err
 	}
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger})
+	ctx := context.Background()
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "competition-store"}})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
 
-	metrics := kit.NewMetrics("competition")
-	svc, err := competition.New(st, time.Now, competition.Options{Approvers: splitList(*approvers)})
+	var orgs []string
+	for _, o := range strings.Split(*approvers, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			orgs = append(orgs, o)
+		}
+	}
+	svc, err := competition.New(st, time.Now, competition.Options{Approvers: orgs})
 	if err != nil {
 		return err
 	}
+	metrics := kit.NewMetrics("competition")
 	svc = competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(metrics)(svc))
-
+	var opts competition.HTTPOptions
+	if *rate > 0 {
+		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
+	}
 	mux := http.NewServeMux()
 	kit.Operational(mux, metrics, st.Ping)
-	mux.Handle("/", competition.NewHTTPHandler(svc, logger, key, competition.HTTPOptions{}))
-	srv := kit.NewServer(*addr, kit.AccessLog(logger, mux))
-	return kit.Run(ctx, logger, kit.HTTPActor("competition", srv, nil, logger))
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
+	mux.Handle("/", kit.AccessLog(logger, competition.NewHTTPHandler(svc, logger, key, opts)))
+	return kit.Run(ctx, logger, kit.HTTPActor("competition", kit.NewServer(*addr, mux), nil, logger))
 }

@@ -1,0 +1,94 @@
+package mentorship
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Middleware decorates a Service.
+type Middleware func(Service) Service
+
+// LoggingMiddleware logs one line per command: Debug on success, Info for
+// business rejections, Error for infrastructure failures.
+func LoggingMiddleware(logger *slog.Logger) Middleware {
+	return func(next Service) Service { return logging{next: next, logger: logger} }
+}
+
+type logging struct {
+	next   Service
+	logger *slog.Logger
+}
+
+func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res Response, err error) {
+	took := time.Since(begin)
+	switch {
+	case err == nil:
+		mw.logger.DebugContext(ctx, "command", "service", "mentorship", "method", method, "subject", subject,
+			"event", res.EventType, "replayed", res.Replayed, "took", took)
+	case errs.IsBusiness(err):
+		mw.logger.InfoContext(ctx, "command rejected", "service", "mentorship", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	default:
+		mw.logger.ErrorContext(ctx, "command failed", "service", "mentorship", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	}
+}
+
+func (mw logging) StartMentorship(ctx context.Context, req StartRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.log(ctx, "StartMentorship", req.MentorshipID, b, res, err) }(time.Now())
+	return mw.next.StartMentorship(ctx, req)
+}
+
+func (mw logging) LogSession(ctx context.Context, req LogSessionRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.log(ctx, "LogSession", req.MentorshipID, b, res, err) }(time.Now())
+	return mw.next.LogSession(ctx, req)
+}
+
+func (mw logging) CompleteMentorship(ctx context.Context, req CompleteRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.log(ctx, "CompleteMentorship", req.MentorshipID, b, res, err) }(time.Now())
+	return mw.next.CompleteMentorship(ctx, req)
+}
+
+func (mw logging) EndMentorship(ctx context.Context, req EndRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.log(ctx, "EndMentorship", req.MentorshipID, b, res, err) }(time.Now())
+	return mw.next.EndMentorship(ctx, req)
+}
+
+// InstrumentingMiddleware counts commands and their latency by method and
+// outcome code in m (endpoint label "mentorship.<Method>").
+func InstrumentingMiddleware(m *kit.Metrics) Middleware {
+	return func(next Service) Service { return instrumenting{next: next, m: m} }
+}
+
+type instrumenting struct {
+	next Service
+	m    *kit.Metrics
+}
+
+func (mw instrumenting) observe(method string, begin time.Time, err error) {
+	mw.m.Observe("mentorship."+method, time.Since(begin), err)
+}
+
+func (mw instrumenting) StartMentorship(ctx context.Context, req StartRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.observe("StartMentorship", b, err) }(time.Now())
+	return mw.next.StartMentorship(ctx, req)
+}
+
+func (mw instrumenting) LogSession(ctx context.Context, req LogSessionRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.observe("LogSession", b, err) }(time.Now())
+	return mw.next.LogSession(ctx, req)
+}
+
+func (mw instrumenting) CompleteMentorship(ctx context.Context, req CompleteRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.observe("CompleteMentorship", b, err) }(time.Now())
+	return mw.next.CompleteMentorship(ctx, req)
+}
+
+func (mw instrumenting) EndMentorship(ctx context.Context, req EndRequest) (res Response, err error) {
+	defer func(b time.Time) { mw.observe("EndMentorship", b, err) }(time.Now())
+	return mw.next.EndMentorship(ctx, req)
+}

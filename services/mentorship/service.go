@@ -1,0 +1,516 @@
+package mentorship
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Service records mentorships. Every method takes the caller from ctx
+// (auth claims) and the request ids (command.HTTPToContext).
+type Service interface {
+	StartMentorship(ctx context.Context, req StartRequest) (Response, error)
+	LogSession(ctx context.Context, req LogSessionRequest) (Response, error)
+	CompleteMentorship(ctx context.Context, req CompleteRequest) (Response, error)
+	EndMentorship(ctx context.Context, req EndRequest) (Response, error)
+}
+
+// StartRequest pairs a master and an apprentice. The pairing is recorded
+// for AcademyID or EmployerOrgID (at least one); the caller must write for
+// one of them. Kind defaults to master_apprentice; PlannedMonths is 12–36.
+type StartRequest struct {
+	MentorshipID  string       `json:"mentorshipId"`
+	MasterID      string       `json:"masterId"`
+	ApprenticeID  string       `json:"apprenticeId"`
+	Kind          string       `json:"kind,omitempty"`
+	Trade         events.Trade `json:"trade"`
+	AcademyID     string       `json:"academyId,omitempty"`
+	EmployerOrgID string       `json:"employerOrgId,omitempty"`
+	PlannedMonths int          `json:"plannedMonths"`
+	OccurredAt    string       `json:"occurredAt,omitempty"`
+}
+
+// LogSessionRequest logs a progress session. SessionID names the session
+// so that a repeated request is recognised; without it the Idempotency-Key
+// header does, and without either every request is a new session.
+type LogSessionRequest struct {
+	MentorshipID string  `json:"-"` // from the path
+	SessionID    string  `json:"sessionId,omitempty"`
+	Hours        float64 `json:"hours"`
+	Topic        string  `json:"topic,omitempty"`
+	OccurredAt   string  `json:"occurredAt,omitempty"`
+}
+
+// CompleteRequest completes a pairing with the level the apprentice reached.
+type CompleteRequest struct {
+	MentorshipID string        `json:"-"` // from the path
+	LevelReached *events.Level `json:"levelReached"`
+	OccurredAt   string        `json:"occurredAt,omitempty"`
+}
+
+// EndRequest ends a pairing before completion.
+type EndRequest struct {
+	MentorshipID string `json:"-"` // from the path
+	Reason       string `json:"reason"`
+	OccurredAt   string `json:"occurredAt,omitempty"`
+}
+
+// Response says where a mentorship fact landed on each of its three
+// streams. Position is the latest of them (read-your-writes).
+type Response struct {
+	MentorshipID string              `json:"mentorshipId"`
+	EventType    string              `json:"eventType"`
+	Mentorship   command.Result      `json:"mentorship"`
+	Master       command.Result      `json:"master"`
+	Apprentice   command.Result      `json:"apprentice"`
+	Position     eventstore.Position `json:"position"`
+	// Replayed is true when all three streams already held the fact.
+	Replayed bool `json:"replayed"`
+}
+
+// StatusCode is 201 when anything was written, 200 for a replay.
+func (r Response) StatusCode() int {
+	if r.Replayed {
+		return 200
+	}
+	return 201
+}
+
+// PlatformOrg is the issuer organisation recorded for admins acting
+// without an organisation of their own.
+const PlatformOrg = "craftledger"
+
+// Defaults of Options.
+const (
+	DefaultMinMasterLevel       = events.Senior
+	DefaultMaxActiveApprentices = 8
+)
+
+// Options configure the service's rules.
+type Options struct {
+	// MinMasterLevel is the lowest level in the pairing's trade that allows
+	// mentoring (0 = DefaultMinMasterLevel, senior).
+	MinMasterLevel events.Level
+	// MaxActiveApprentices bounds a master's active pairings (0 = 8).
+	MaxActiveApprentices int
+	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	Seal command.Seal
+	// MaxRetries bounds the conflict-retry loop (0 = command's default).
+	MaxRetries int
+}
+
+type service struct {
+	h      *command.Handler
+	store  eventstore.Store
+	clock  func() time.Time
+	reg    *events.Registry
+	minLvl events.Level
+	max    int
+}
+
+// New returns the mentorship service over store. clock is the only source
+// of "now".
+func New(store eventstore.Store, clock func() time.Time, opts Options) (Service, error) {
+	if store == nil {
+		return nil, errs.E(errs.InvalidArgument, "mentorship: a store is required")
+	}
+	if clock == nil {
+		return nil, errs.E(errs.InvalidArgument, "mentorship: a clock is required")
+	}
+	if opts.MinMasterLevel == 0 {
+		opts.MinMasterLevel = DefaultMinMasterLevel
+	}
+	if !opts.MinMasterLevel.Valid() {
+		return nil, errs.E(errs.InvalidArgument, "mentorship: minimum master level %d out of range", opts.MinMasterLevel)
+	}
+	if opts.MaxActiveApprentices == 0 {
+		opts.MaxActiveApprentices = DefaultMaxActiveApprentices
+	}
+	if opts.MaxActiveApprentices < 1 {
+		return nil, errs.E(errs.InvalidArgument, "mentorship: at most %d active apprentices makes no sense", opts.MaxActiveApprentices)
+	}
+	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
+	return &service{h: h, store: store, clock: clock, reg: events.NewRegistry(), minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices}, nil
+}
+
+func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return meta, c, err
+	}
+	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return meta, c, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = PlatformOrg
+	}
+	return meta, c, nil
+}
+
+// mayRecord checks that the caller writes for the pairing's academy or
+// employer.
+func mayRecord(c auth.Claims, academy, employer string) error {
+	if auth.CanWriteFor(c, academy) || auth.CanWriteFor(c, employer) {
+		return nil
+	}
+	org := academy
+	if org == "" {
+		org = employer
+	}
+	return auth.RequireWriteFor(c, org)
+}
+
+func invalid(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
+
+func (s *service) when(v string) (time.Time, error) {
+	now := s.clock()
+	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
+	}
+	if at.IsZero() {
+		at = now.UTC()
+	}
+	return at, nil
+}
+
+// eventID is the id of a mentorship fact on one stream.
+func eventID(mentorshipID, fact, stream string) string {
+	return events.DeterministicID("mentorship", mentorshipID, fact, stream)
+}
+
+func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Response, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	if req.Kind == "" {
+		req.Kind = events.MentorshipMasterApprentice
+	}
+	p := events.MentorshipStarted{MentorshipParties: events.MentorshipParties{MentorshipID: req.MentorshipID,
+		MasterID: req.MasterID, ApprenticeID: req.ApprenticeID}, Kind: req.Kind, Trade: req.Trade,
+		AcademyID: req.AcademyID, EmployerOrgID: req.EmployerOrgID, PlannedMonths: req.PlannedMonths}
+	if err := p.Validate(); err != nil {
+		return Response{}, invalid(err)
+	}
+	if req.PlannedMonths < 12 || req.PlannedMonths > 36 {
+		return Response{}, kit.Invalid("plannedMonths", "a pairing is planned for 12 to 36 months (1–3 years), got %d", req.PlannedMonths)
+	}
+	if req.AcademyID == "" && req.EmployerOrgID == "" {
+		return Response{}, kit.Invalid("academyId", "academyId or employerOrgId is required")
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := mayRecord(c, req.AcademyID, req.EmployerOrgID); err != nil {
+		return Response{}, err
+	}
+
+	// Checks before the first write.
+	mstream := events.MentorshipStream(req.MentorshipID)
+	mh, err := command.Load(ctx, s.store, mstream)
+	if err != nil {
+		return Response{}, err
+	}
+	if cur, err := s.foldPairing(mh); err != nil {
+		return Response{}, err
+	} else if cur.started && cur.start != p {
+		return Response{}, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms", req.MentorshipID))
+	}
+	ah, err := command.Load(ctx, s.store, events.CraftsmanStream(req.ApprenticeID))
+	if err != nil {
+		return Response{}, err
+	}
+	app, err := s.career(ah, s.endOfTime())
+	if err != nil {
+		return Response{}, err
+	}
+	if !app.Registered {
+		return Response{}, kit.FieldErr("apprenticeId", errs.E(errs.NotFound, "craftsman %s is not registered", req.ApprenticeID))
+	}
+
+	fact := "started"
+	resp := Response{MentorshipID: req.MentorshipID, EventType: p.EventType(), Replayed: true}
+	ev := func(stream string) []command.Event {
+		return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: eventID(req.MentorshipID, fact, stream)}}
+	}
+	// 1. The master's stream: the level rule and the limit, decided at the
+	// revision the append expects.
+	masterStream := events.CraftsmanStream(req.MasterID)
+	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, eventID(req.MentorshipID, fact, masterStream),
+		func(h command.History) ([]command.Event, error) {
+			now, err := s.career(h, s.endOfTime())
+			if err != nil {
+				return nil, err
+			}
+			if !now.Registered {
+				return nil, kit.FieldErr("masterId", errs.E(errs.NotFound, "craftsman %s is not registered", req.MasterID))
+			}
+			then, err := s.career(h, at)
+			if err != nil {
+				return nil, err
+			}
+			lvl := events.Level(-1)
+			if l, ok := then.HighestLevel([]string{req.Trade.Code}); ok {
+				lvl = l.Level
+			}
+			if lvl < s.minLvl {
+				held := "no level"
+				if lvl >= 0 {
+					held = lvl.String()
+				}
+				return nil, kit.FieldErr("masterId", errs.E(errs.FailedPrecondition,
+					"master %s holds %s in trade %s on %s; mentoring needs %s or above", req.MasterID, held, req.Trade.Code, at.Format(time.DateOnly), s.minLvl))
+			}
+			if al, ok := app.HighestLevel([]string{req.Trade.Code}); ok && al.Level >= lvl {
+				return nil, kit.FieldErr("apprenticeId", errs.E(errs.FailedPrecondition,
+					"apprentice %s already holds %s in trade %s, not below the master's %s", req.ApprenticeID, al.Level, req.Trade.Code, lvl))
+			}
+			active := 0
+			for _, m := range now.Mentorships {
+				if m.Role == "master" && m.Status == career.MentorshipActive && m.ID != req.MentorshipID {
+					active++
+				}
+			}
+			if active >= s.max {
+				return nil, kit.FieldErr("masterId", errs.E(errs.FailedPrecondition,
+					"master %s already has %d active apprentices (at most %d)", req.MasterID, active, s.max))
+			}
+			return ev(masterStream), nil
+		})
+	if err != nil {
+		return Response{}, err
+	}
+	// 2. The pairing's stream.
+	resp.Mentorship, err = s.once(ctx, meta, "start mentorship", mstream, eventID(req.MentorshipID, fact, mstream),
+		func(h command.History) ([]command.Event, error) {
+			if h.Exists {
+				return nil, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists", req.MentorshipID))
+			}
+			return ev(mstream), nil
+		})
+	if err != nil {
+		return Response{}, err
+	}
+	// 3. The apprentice's stream.
+	astream := events.CraftsmanStream(req.ApprenticeID)
+	resp.Apprentice, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, eventID(req.MentorshipID, fact, astream),
+		func(command.History) ([]command.Event, error) { return ev(astream), nil })
+	if err != nil {
+		return Response{}, err
+	}
+	return resp.finish(), nil
+}
+
+func (r Response) finish() Response {
+	r.Replayed = r.Master.Replayed && r.Mentorship.Replayed && r.Apprentice.Replayed
+	for _, x := range []command.Result{r.Mentorship, r.Master, r.Apprentice} {
+		if r.Position.Less(x.Position) {
+			r.Position = x.Position
+		}
+	}
+	return r
+}
+
+// once appends decide's events to stream unless the stream already holds
+// the event id, in which case it answers where that event is (Replayed).
+func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, decide func(command.History) ([]command.Event, error)) (command.Result, error) {
+	var found *eventstore.RecordedEvent
+	res, err := s.h.Execute(ctx, command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			found = nil
+			for i := range h.Events {
+				if h.Events[i].ID == id {
+					found = &h.Events[i]
+					return nil, nil
+				}
+			}
+			return decide(h)
+		}})
+	if err != nil {
+		return res, err
+	}
+	if found != nil {
+		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, nil
+	}
+	return res, nil
+}
+
+// follow records a fact about an existing pairing: first on its stream,
+// where check decides whether the pairing's state allows it, then on both
+// workers' streams.
+func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, name, mentorshipID, fact string,
+	at time.Time, build func(pairing) (events.Payload, error)) (Response, error) {
+	if err := events.ValidID("mentorshipId", mentorshipID); err != nil {
+		return Response{}, invalid(err)
+	}
+	mstream := events.MentorshipStream(mentorshipID)
+	mh, err := command.Load(ctx, s.store, mstream)
+	if err != nil {
+		return Response{}, err
+	}
+	cur, err := s.foldPairing(mh)
+	if err != nil {
+		return Response{}, err
+	}
+	if !cur.started {
+		return Response{}, errs.E(errs.NotFound, "mentorship %s", mentorshipID)
+	}
+	if err := mayRecord(c, cur.start.AcademyID, cur.start.EmployerOrgID); err != nil {
+		return Response{}, err
+	}
+	if at.Before(cur.startedAt) {
+		return Response{}, kit.Invalid("occurredAt", "mentorship %s started on %s", mentorshipID, cur.startedAt.Format(time.DateOnly))
+	}
+	var p events.Payload
+	resp := Response{MentorshipID: mentorshipID}
+	resp.Mentorship, err = s.once(ctx, meta, name, mstream, eventID(mentorshipID, fact, mstream),
+		func(h command.History) ([]command.Event, error) {
+			st, err := s.foldPairing(h)
+			if err != nil {
+				return nil, err
+			}
+			if p, err = build(st); err != nil {
+				return nil, err
+			}
+			if err := p.Validate(); err != nil {
+				return nil, invalid(err)
+			}
+			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: eventID(mentorshipID, fact, mstream)}}, nil
+		})
+	if err != nil {
+		return Response{}, err
+	}
+	if p == nil {
+		// Replayed on the pairing's stream: copy what it recorded.
+		if p, err = s.recorded(ctx, mstream, resp.Mentorship.Revision); err != nil {
+			return Response{}, err
+		}
+		if m, err := s.metaAt(ctx, mstream, resp.Mentorship.Revision); err == nil {
+			at = m
+		}
+	}
+	resp.EventType = p.EventType()
+	for _, side := range []struct {
+		worker string
+		out    *command.Result
+	}{{cur.start.MasterID, &resp.Master}, {cur.start.ApprenticeID, &resp.Apprentice}} {
+		stream := events.CraftsmanStream(side.worker)
+		id := eventID(mentorshipID, fact, stream)
+		*side.out, err = s.once(ctx, meta, name, stream, id, func(command.History) ([]command.Event, error) {
+			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: id}}, nil
+		})
+		if err != nil {
+			return Response{}, err
+		}
+	}
+	return resp.finish(), nil
+}
+
+// recorded decodes the event at revision of stream.
+func (s *service) recorded(ctx context.Context, stream string, rev uint64) (events.Payload, error) {
+	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: rev, Max: 1})
+	if err != nil {
+		return nil, fmt.Errorf("read %s@%d: %w", stream, rev, err)
+	}
+	if len(evs) == 0 {
+		return nil, errs.E(errs.Internal, "%s@%d vanished", stream, rev)
+	}
+	p, err := s.reg.Decode(evs[0].Type, evs[0].Data)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "decode %s@%d: %v", stream, rev, err)
+	}
+	return p, nil
+}
+
+func (s *service) metaAt(ctx context.Context, stream string, rev uint64) (time.Time, error) {
+	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: rev, Max: 1})
+	if err != nil || len(evs) == 0 {
+		return time.Time{}, errs.E(errs.Internal, "%s@%d unreadable", stream, rev)
+	}
+	m, err := command.DecodeMetadata(evs[0].Metadata)
+	return m.OccurredAt, err
+}
+
+func (s *service) LogSession(ctx context.Context, req LogSessionRequest) (Response, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return Response{}, err
+	}
+	key := req.SessionID
+	if key == "" {
+		key = command.KeyFrom(ctx)
+	}
+	if key == "" {
+		key = command.NewID()
+	}
+	if len(key) > 128 {
+		return Response{}, kit.Invalid("sessionId", "is longer than 128 characters")
+	}
+	return s.follow(ctx, meta, c, "log mentorship session", req.MentorshipID, "session:"+key, at, func(st pairing) (events.Payload, error) {
+		if st.status != career.MentorshipActive {
+			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is %s", req.MentorshipID, st.status)
+		}
+		return events.MentorshipSessionLogged{MentorshipParties: st.start.MentorshipParties, Hours: req.Hours, Topic: req.Topic}, nil
+	})
+}
+
+func (s *service) CompleteMentorship(ctx context.Context, req CompleteRequest) (Response, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	if req.LevelReached == nil {
+		return Response{}, kit.Invalid("levelReached", "is required (the level the apprentice reached)")
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.follow(ctx, meta, c, "complete mentorship", req.MentorshipID, "completed", at, func(st pairing) (events.Payload, error) {
+		if st.status != career.MentorshipActive {
+			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is already %s", req.MentorshipID, st.status)
+		}
+		return events.MentorshipCompleted{MentorshipParties: st.start.MentorshipParties, Trade: st.start.Trade, LevelReached: req.LevelReached}, nil
+	})
+}
+
+func (s *service) EndMentorship(ctx context.Context, req EndRequest) (Response, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	if req.Reason == "" {
+		return Response{}, kit.Invalid("reason", "is required")
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.follow(ctx, meta, c, "end mentorship", req.MentorshipID, "ended", at, func(st pairing) (events.Payload, error) {
+		if st.status != career.MentorshipActive {
+			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is already %s", req.MentorshipID, st.status)
+		}
+		return events.MentorshipEndedEarly{MentorshipParties: st.start.MentorshipParties, Reason: req.Reason}, nil
+	})
+}
