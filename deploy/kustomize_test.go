@@ -50,7 +50,7 @@ type object struct {
 		Selector struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
-		// Service
+		// Service: its spec.selector is a plain map, filled from raw by render.
 		ServiceSelector map[string]string `yaml:"-"`
 		Ports           []servicePort     `yaml:"ports"`
 		// PodDisruptionBudget
@@ -542,7 +542,7 @@ func checkServices(t *testing.T, r rendered) {
 	}
 }
 
-// storeURL returns the rendered ConfigMap's host list and options.
+// storeConfig returns the store's hosts and options from the rendered ConfigMap.
 func storeConfig(t *testing.T, r rendered) (hosts []string, params url.Values) {
 	t.Helper()
 	cm, ok := r.get("ConfigMap", "craftledger-config")
