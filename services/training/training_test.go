@@ -249,9 +249,14 @@ func TestConcurrentCompletions(t *testing.T) {
 // backfill posts a file and parses the NDJSON answer.
 func (e *env) backfill(t testing.TB, path, contentType, body string) (map[int]command.LineResult, command.Summary) {
 	t.Helper()
+	return e.backfillAs(t, issuer(t, academy), path, contentType, body)
+}
+
+func (e *env) backfillAs(t testing.TB, token, path, contentType, body string) (map[int]command.LineResult, command.Summary) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+issuer(t, academy))
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
