@@ -63,7 +63,8 @@ type object struct {
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
-	raw map[string]any
+	raw  map[string]any
+	node *yaml.Node // the document, for schema checks
 }
 
 type servicePort struct {
@@ -200,6 +201,7 @@ func render(t *testing.T, dir string) rendered {
 		if err := node.Decode(&o.raw); err != nil {
 			t.Fatalf("decode %s output: %v", dir, err)
 		}
+		o.node = &node
 		if o.Kind == "Service" {
 			if spec, ok := o.raw["spec"].(map[string]any); ok {
 				o.Spec.ServiceSelector = toStringMap(spec["selector"])
