@@ -21,6 +21,9 @@ type View struct {
 	BirthDate   string
 	Name        string // only when recorded in clear (personal data may be sealed)
 	Mentorships []string
+	// Records are the craftsman stream's events recorded by AsOf, raw
+	// (for the domain's career fold, which applies corrections itself).
+	Records []events.Recorded
 }
 
 // TradeLevel is the level held in one trade and the event proving it.
@@ -115,6 +118,7 @@ func occurrence(r events.Recorded) time.Time {
 func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time) *View {
 	v := &View{ID: c.ID, AsOf: asOf}
 	recs := recordedBy(c.Records, asOf, occurredBy)
+	v.Records = recs
 	for _, m := range mentorships {
 		if mr := recordedBy(m.Records, asOf, occurredBy); len(mr) > 0 {
 			recs = append(recs, mr...)

@@ -1,6 +1,208 @@
 package schema
 
-import "github.com/graphql-go/graphql"
+import (
+	"time"
 
-// careerFields adds the pathway and eligibility fields to Craftsman.
-func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object) {}
+	"github.com/graphql-go/graphql"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// policySet is the default templates plus every policy version published
+// on the ledger (recorded by asOf).
+func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
+	defs, err := policy.Defaults()
+	if err != nil {
+		return nil, errs.E(errs.Internal, "default policies: %v", err)
+	}
+	set, err := policy.NewSet(defs...)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "default policies: %v", err)
+	}
+	for _, recs := range b.d.Model.Policies() {
+		for _, r := range recs {
+			pp, ok := r.Payload.(events.PolicyPublished)
+			if !ok || (!asOf.IsZero() && r.RecordedAt.After(asOf)) {
+				continue
+			}
+			if p, err := policy.FromEvent(pp); err == nil {
+				_ = set.Add(p) // a version that repeats a default is ignored
+			}
+		}
+	}
+	return set, nil
+}
+
+func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
+	at := c.v.AsOf
+	if at.IsZero() {
+		at = b.d.Now().UTC()
+	}
+	return career.Fold(c.v.Records, at, career.AsRecorded), at
+}
+
+// careerFields adds pathway and eligibility (events/policy) to Craftsman.
+func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object) {
+	var criterionT *graphql.Object
+	criterionT = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Criterion",
+		Description: "One condition of a route: required, actual, met, evidence.",
+		Fields: graphql.FieldsThunk(func() graphql.Fields {
+			return graphql.Fields{
+				"kind":         fieldOf(graphql.NewNonNull(graphql.String), "", func(c policy.CriterionResult) any { return c.Kind }),
+				"label":        fieldOf(graphql.NewNonNull(graphql.String), "", func(c policy.CriterionResult) any { return c.Label }),
+				"required":     fieldOf(graphql.NewNonNull(graphql.String), "", func(c policy.CriterionResult) any { return c.Required }),
+				"actual":       fieldOf(graphql.NewNonNull(graphql.String), "", func(c policy.CriterionResult) any { return c.Actual }),
+				"met":          fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(c policy.CriterionResult) any { return c.Met }),
+				"evidence":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(refT))), "", func(c policy.CriterionResult) any { return nonNilRefs(c.Evidence) }),
+				"earliestDate": fieldOf(graphql.DateTime, "When time alone makes it hold.", func(c policy.CriterionResult) any { return timePtr(c.EarliestDate) }),
+				"of":           fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(criterionT))), "Sub-criteria (any/all of).", func(c policy.CriterionResult) any { return c.Of }),
+			}
+		}),
+	})
+	routeT := graphql.NewObject(graphql.ObjectConfig{
+		Name: "Route",
+		Fields: graphql.Fields{
+			"id":           fieldOf(graphql.NewNonNull(graphql.String), "", func(r policy.RouteResult) any { return r.ID }),
+			"label":        fieldOf(graphql.NewNonNull(graphql.String), "", func(r policy.RouteResult) any { return r.Label }),
+			"met":          fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(r policy.RouteResult) any { return r.Met }),
+			"missing":      fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(r policy.RouteResult) any { return nonNilStrings(r.Missing) }),
+			"earliestDate": fieldOf(graphql.DateTime, "", func(r policy.RouteResult) any { return timePtr(r.EarliestDate) }),
+			"criteria":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(criterionT))), "", func(r policy.RouteResult) any { return r.Criteria }),
+		},
+	})
+	eligT := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Eligibility",
+		Description: "Whether the craftsman may apply for a level, explained route by route.",
+		Fields: graphql.Fields{
+			"trade":         fieldOf(graphql.NewNonNull(graphql.String), "", func(r policy.Result) any { return r.Trade }),
+			"target":        fieldOf(graphql.NewNonNull(levelT), "", func(r policy.Result) any { return r.Target }),
+			"held":          fieldOf(graphql.NewNonNull(levelT), "", func(r policy.Result) any { return r.Held }),
+			"at":            fieldOf(graphql.NewNonNull(graphql.DateTime), "", func(r policy.Result) any { return r.At }),
+			"eligible":      fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(r policy.Result) any { return r.Eligible }),
+			"alreadyHeld":   fieldOf(graphql.NewNonNull(graphql.Boolean), "", func(r policy.Result) any { return r.AlreadyHeld }),
+			"policy":        fieldOf(graphql.NewNonNull(graphql.String), "", func(r policy.Result) any { return r.Policy }),
+			"policyVersion": fieldOf(graphql.NewNonNull(graphql.Int), "", func(r policy.Result) any { return r.PolicyVersion }),
+			"reason":        fieldOf(graphql.String, "Why the policy cannot answer, if so.", func(r policy.Result) any { return nilIfEmpty(r.Reason) }),
+			"earliestDate":  fieldOf(graphql.DateTime, "When only time is missing: the date of eligibility if nothing else changes.", func(r policy.Result) any { return timePtr(r.EarliestDate) }),
+			"routes":        fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(routeT))), "", func(r policy.Result) any { return r.Routes }),
+		},
+	})
+	reachedT := graphql.NewObject(graphql.ObjectConfig{
+		Name: "LevelReached",
+		Fields: graphql.Fields{
+			"level": fieldOf(graphql.NewNonNull(levelT), "", func(l career.LevelHeld) any { return l.Level }),
+			"json":  fieldOf(graphql.NewNonNull(graphql.String), "The full record (date, certificate, evidence) as JSON.", func(l career.LevelHeld) any { return jsonOf(l) }),
+		},
+	})
+	pathwayT := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Pathway",
+		Description: "A career pathway in one trade: levels reached, and for each next level the routes and what is missing.",
+		Fields: graphql.Fields{
+			"trade":       fieldOf(graphql.NewNonNull(graphql.String), "", func(p policy.Pathway) any { return p.Trade }),
+			"current":     fieldOf(graphql.NewNonNull(levelT), "", func(p policy.Pathway) any { return p.Level }),
+			"yearsOfWork": fieldOf(graphql.NewNonNull(graphql.Float), "", func(p policy.Pathway) any { return p.YearsOfWork }),
+			"reached":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(reachedT))), "", func(p policy.Pathway) any { return p.Reached }),
+			"next":        fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(eligT))), "", func(p policy.Pathway) any { return p.Next }),
+		},
+	})
+	policyArg := &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Policy names in order of preference (default template-a, upper-grades)."}
+	names := func(p graphql.ResolveParams) ([]string, error) {
+		n, err := argStrings(p, "policies")
+		if len(n) == 0 {
+			n = []string{policy.TemplateA, policy.UpperGrades}
+		}
+		return n, err
+	}
+	craftsmanT.AddFieldConfig("pathway", &graphql.Field{
+		Type: graphql.NewNonNull(pathwayT), Description: "The career pathway in one trade, as of the craftsman's asOf (now by default).",
+		Args: graphql.FieldConfigArgument{"trade": {Type: graphql.NewNonNull(graphql.String)}, "policies": policyArg},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			c, ok := p.Source.(*craftsmanNode)
+			if !ok {
+				return nil, Wrap(errs.E(errs.Internal, "pathway: source is %T", p.Source))
+			}
+			trade, err := argRequiredString(p, "trade")
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			ns, err := names(p)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			set, err := b.policySet(c.v.AsOf)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			st, at := b.careerState(c)
+			return policy.PathwayFor(st, set, ns, trade, at), nil
+		},
+	})
+	craftsmanT.AddFieldConfig("eligibility", &graphql.Field{
+		Type: graphql.NewNonNull(eligT), Description: "Eligibility for a target level in a trade under the first named policy in force that covers it.",
+		Args: graphql.FieldConfigArgument{"trade": {Type: graphql.NewNonNull(graphql.String)}, "target": {Type: graphql.NewNonNull(graphql.String)}, "policies": policyArg},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			c, ok := p.Source.(*craftsmanNode)
+			if !ok {
+				return nil, Wrap(errs.E(errs.Internal, "eligibility: source is %T", p.Source))
+			}
+			trade, err := argRequiredString(p, "trade")
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			ts, err := argRequiredString(p, "target")
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			target, err := events.ParseLevel(ts)
+			if err != nil {
+				return nil, Wrap(errs.E(errs.InvalidArgument, "argument target: %v", err))
+			}
+			ns, err := names(p)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			set, err := b.policySet(c.v.AsOf)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			st, at := b.careerState(c)
+			for _, n := range ns {
+				pol, ok := set.At(n, at)
+				if !ok || !pol.Covers(trade) {
+					continue
+				}
+				if _, ok := pol.Rule(target); !ok {
+					continue
+				}
+				return policy.Evaluate(st, pol, trade, target, at), nil
+			}
+			return nil, Wrap(errs.E(errs.NotFound, "no policy among %v covers trade %s and level %s at %s", ns, trade, target, at.Format(time.DateOnly)))
+		},
+	})
+	_ = tradeT
+}
+
+func timePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func nonNilRefs(r []events.Ref) []events.Ref {
+	if r == nil {
+		return []events.Ref{}
+	}
+	return r
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -239,7 +239,7 @@ var (
 func TestE2E(t *testing.T) {
 	l := startStore(t)
 	seed(l, 12)
-	h := startServer(t, l, "", server.Limits{MaxPageSize: 5, MaxDepth: 5, MaxComplexity: 200, MinPosWait: 300 * time.Millisecond})
+	h := startServer(t, l, "", server.Limits{MaxPageSize: 5, MaxDepth: 6, MaxComplexity: 200, MinPosWait: 300 * time.Millisecond})
 	h.caughtUp()
 	aud := token(t, auditor)
 
@@ -265,6 +265,33 @@ func TestE2E(t *testing.T) {
 		}
 		if got := path(c, "employers", 0); got != "emp2" {
 			t.Errorf("employer = %v", got)
+		}
+	})
+
+	t.Run("pathway and eligibility explain themselves", func(t *testing.T) {
+		r := h.query(aud, `{ craftsman(id: "c003") {
+			eligibility(trade: "6-18-02-04", target: "senior_technician") { eligible policy policyVersion held { api }
+				routes { id met criteria { kind required actual met evidence { stream revision } } } }
+			pathway(trade: "6-18-02-04") { current { api } next { target { api } eligible earliestDate } } } }`, nil)
+		mustOK(t, r)
+		e := path(r.Data, "craftsman", "eligibility")
+		if path(e, "held", "api") != "technician" || path(e, "policyVersion") == nil || path(e, "policy") == "" {
+			t.Fatalf("eligibility = %v", e)
+		}
+		if path(e, "eligible") != true {
+			t.Errorf("technician since 2015 should be eligible for senior technician under template A: %v", e)
+		}
+		evidence := 0
+		for _, rt := range path(e, "routes").([]any) {
+			for _, c := range path(rt, "criteria").([]any) {
+				evidence += len(path(c, "evidence").([]any))
+			}
+		}
+		if evidence == 0 {
+			t.Errorf("no criterion cites evidence: %v", e)
+		}
+		if got := path(r.Data, "craftsman", "pathway", "next", 0, "target", "api"); got != "senior_technician" {
+			t.Errorf("pathway next = %v", got)
 		}
 	})
 
@@ -448,9 +475,9 @@ func TestE2E(t *testing.T) {
 	t.Run("limits", func(t *testing.T) {
 		cases := []struct{ name, query, code string }{
 			{"page too big", `{ audit(first: 6) { totalCount } }`, "INVALID_ARGUMENT"},
-			{"depth 5 allowed", `{ craftsman(id: "c001") { timeline { edges { node { kind } } } } }`, ""},
-			{"depth 6 refused", `{ craftsman(id: "c001") { timeline { edges { node { trade { code } } } } } }`, "RESOURCE_EXHAUSTED"},
-			{"depth through a fragment", `query { craftsman(id: "c001") { ...T } } fragment T on Craftsman { timeline { edges { node { trade { code } } } } }`, "RESOURCE_EXHAUSTED"},
+			{"depth 6 allowed", `{ craftsman(id: "c001") { timeline { edges { node { trade { code } } } } } }`, ""},
+			{"depth 7 refused", `{ craftsman(id: "c001") { eligibility(trade: "6-18-02-04", target: "senior") { routes { criteria { of { evidence { stream } } } } } } }`, "RESOURCE_EXHAUSTED"},
+			{"depth through a fragment", `query { craftsman(id: "c001") { ...T } } fragment T on Craftsman { eligibility(trade: "6-18-02-04", target: "senior") { routes { criteria { of { evidence { stream } } } } } }`, "RESOURCE_EXHAUSTED"},
 			{"introspection does not count for depth", `{ __schema { queryType { fields { type { ofType { ofType { name } } } } } } }`, ""},
 			{"too complex", `{ a: audit(first: 5) { edges { node { stream type revision position issuer chain data metadata recordedAt occurredAt } } } b: audit(first: 5) { edges { node { stream type revision position issuer chain data metadata recordedAt occurredAt } } } c: audit(first: 5) { edges { node { stream type revision position issuer chain data metadata recordedAt occurredAt } } } d: audit(first: 5) { edges { node { stream type revision position issuer chain data metadata recordedAt occurredAt } } } }`, "RESOURCE_EXHAUSTED"},
 			{"syntax", `{ craftsman(id: `, "INVALID_ARGUMENT"},
