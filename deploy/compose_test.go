@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"net/url"
 	"os"
 	"path"
@@ -54,6 +55,7 @@ func loadCompose(t *testing.T) composeProject {
 	if err := yaml.Unmarshal(b, &p); err != nil {
 		t.Fatalf("%s: %v", composeFile, err)
 	}
+	checkComposeKeys(t, b)
 	if len(p.Services) == 0 {
 		t.Fatalf("%s: no services", composeFile)
 	}
@@ -372,6 +374,70 @@ func TestComposePrometheus(t *testing.T) {
 		host, _, _ := strings.Cut(target, ":")
 		if _, ok := p.Services[host]; !ok {
 			t.Errorf("prometheus scrapes %s, which is not a service", target)
+		}
+	}
+}
+
+// knownService lists the Compose service keys this file may use; decoding
+// with KnownFields makes a misspelt key (heathcheck, depends-on) an error
+// rather than something Docker Compose would reject only at `up`. Add a
+// key here, from the Compose specification, when the file needs one more.
+type knownService struct {
+	Image       string         `yaml:"image"`
+	Build       *knownBuild    `yaml:"build"`
+	Hostname    string         `yaml:"hostname"`
+	User        string         `yaml:"user"`
+	Entrypoint  []string       `yaml:"entrypoint"`
+	Command     []string       `yaml:"command"`
+	Environment map[string]any `yaml:"environment"`
+	Volumes     []string       `yaml:"volumes"`
+	Ports       []string       `yaml:"ports"`
+	Networks    []string       `yaml:"networks"`
+	NetworkMode string         `yaml:"network_mode"`
+	DependsOn   map[string]struct {
+		Condition string `yaml:"condition"`
+		Restart   bool   `yaml:"restart"`
+		Required  *bool  `yaml:"required"`
+	} `yaml:"depends_on"`
+	Healthcheck *struct {
+		Test          []string `yaml:"test"`
+		Interval      string   `yaml:"interval"`
+		Timeout       string   `yaml:"timeout"`
+		Retries       int      `yaml:"retries"`
+		StartPeriod   string   `yaml:"start_period"`
+		StartInterval string   `yaml:"start_interval"`
+	} `yaml:"healthcheck"`
+	Restart     string   `yaml:"restart"`
+	ReadOnly    bool     `yaml:"read_only"`
+	Tmpfs       []string `yaml:"tmpfs"`
+	SecurityOpt []string `yaml:"security_opt"`
+	CapDrop     []string `yaml:"cap_drop"`
+}
+
+type knownBuild struct {
+	Context    string            `yaml:"context"`
+	Dockerfile string            `yaml:"dockerfile"`
+	Args       map[string]string `yaml:"args"`
+	Target     string            `yaml:"target"`
+}
+
+func checkComposeKeys(t *testing.T, b []byte) {
+	t.Helper()
+	var strict struct {
+		Name       string                  `yaml:"name"`
+		Services   map[string]knownService `yaml:"services"`
+		Networks   map[string]any          `yaml:"networks"`
+		Volumes    map[string]any          `yaml:"volumes"`
+		Extensions map[string]any          `yaml:",inline"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&strict); err != nil {
+		t.Errorf("%s: %v", composeFile, err)
+	}
+	for k := range strict.Extensions {
+		if !strings.HasPrefix(k, "x-") {
+			t.Errorf("%s: unknown top-level key %q (extensions start with x-)", composeFile, k)
 		}
 	}
 }
