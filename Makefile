@@ -50,6 +50,7 @@ build: ## build every binary into bin/
 
 .PHONY: run
 run: build ## start the all-in-one craftledger on ./data with demo data (DATA=dir to change)
+	@test -x $(BIN)/craftledger || { echo "bin/craftledger was not built: services/craftledger/cmd/craftledger/main.go does not exist yet"; exit 1; }
 	$(BIN)/craftledger --data $(DATA) --demo
 
 .PHONY: test
