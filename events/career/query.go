@@ -214,3 +214,55 @@ func (s *State) Level(trade string) events.Level {
 	}
 	return events.Apprentice
 }
+
+// Work is the merged employment of a worker in a set of trades up to an
+// instant, computed once and queried many times (eligibility does).
+type Work struct {
+	iv       []interval
+	at       int64
+	open     bool
+	anchor   time.Time
+	evidence []events.Ref
+}
+
+// Work merges the employments in trades up to at.
+func (s *State) Work(trades []string, at time.Time) *Work {
+	w := &Work{iv: s.workIntervals(trades, time.Time{}, at), at: day(at), open: s.WorkingAt(trades, at), anchor: s.WorkAnchor(trades)}
+	w.evidence = s.WorkEvidence(trades)
+	return w
+}
+
+// Days is the number of days worked since since (zero: from the start).
+func (w *Work) Days(since time.Time) int {
+	lo := int64(math.MinInt64)
+	if !since.IsZero() {
+		lo = day(since)
+	}
+	n := int64(0)
+	for _, x := range w.iv {
+		if f := max(x.from, lo); x.to > f {
+			n += x.to - f
+		}
+	}
+	return int(n)
+}
+
+// Anchor is the first day of work (zero if none).
+func (w *Work) Anchor() time.Time { return w.anchor }
+
+// Evidence is the employments' evidence.
+func (w *Work) Evidence() []events.Ref { return w.evidence }
+
+// DateWhen is the first date on which the days worked since since reach
+// days, if the employment open at the instant continues; ok is false when
+// none is open (time alone will not do it).
+func (w *Work) DateWhen(since time.Time, days int) (time.Time, bool) {
+	have := w.Days(since)
+	if have >= days {
+		return dayTime(w.at), true
+	}
+	if !w.open {
+		return time.Time{}, false
+	}
+	return dayTime(w.at + int64(days-have)), true
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,12 +126,25 @@ type evaluator struct {
 	p     *Policy
 	trade string
 	at    time.Time
+	// work caches the merged employment: [0] this trade, [1] with related trades.
+	work [2]*career.Work
+}
+
+func (e *evaluator) workIn(sameOnly bool) *career.Work {
+	i := 1
+	if sameOnly || len(e.p.RelatedTrades[e.trade]) == 0 {
+		i = 0
+	}
+	if e.work[i] == nil {
+		e.work[i] = e.s.Work(e.p.Trades(e.trade, i == 0), e.at)
+	}
+	return e.work[i]
 }
 
 func datePtr(t time.Time) *time.Time { return &t }
 
 func yearsStr(days int) string {
-	return fmt.Sprintf("%.2f years (%d days)", float64(days)/career.DaysPerYear, days)
+	return strconv.FormatFloat(float64(days)/career.DaysPerYear, 'f', 2, 64) + " years (" + strconv.Itoa(days) + " days)"
 }
 
 func fmtYears(y float64) string {
@@ -138,15 +152,16 @@ func fmtYears(y float64) string {
 }
 
 // since evaluates "≥ years of work since from" into cr.
-func (e *evaluator) since(cr *CriterionResult, trades []string, from time.Time, years float64) bool {
+func (e *evaluator) since(cr *CriterionResult, w *career.Work, from time.Time, years float64) bool {
 	need := career.RequiredDaysFrom(from, years)
-	have := e.s.WorkDays(trades, from, e.at)
-	cr.Actual += fmt.Sprintf("; %s of work since %s", yearsStr(have), from.Format("2006-01-02"))
-	cr.Evidence = append(cr.Evidence, e.s.WorkEvidence(trades)...)
+	have := w.Days(from)
+	cr.Actual += "; " + yearsStr(have) + " of work since " + ymd(from)
+	ev := make([]events.Ref, 0, len(cr.Evidence)+len(w.Evidence()))
+	cr.Evidence = append(append(ev, cr.Evidence...), w.Evidence()...)
 	if have >= need {
 		return true
 	}
-	if d, ok := e.s.DateWhenWorked(trades, from, e.at, need); ok {
+	if d, ok := w.DateWhen(from, need); ok {
 		cr.EarliestDate = datePtr(d)
 	}
 	return false
@@ -154,49 +169,40 @@ func (e *evaluator) since(cr *CriterionResult, trades []string, from time.Time, 
 
 func (e *evaluator) criterion(c *Criterion) CriterionResult {
 	trades := e.p.Trades(e.trade, c.SameTradeOnly)
-	cr := CriterionResult{Kind: c.Kind, Label: c.Label}
-	scope := "this or a related trade"
-	if c.SameTradeOnly || len(trades) == 1 {
-		scope = "this trade"
-	}
+	cr := CriterionResult{Kind: c.Kind, Label: c.Label, Required: c.required(len(trades) > 1)}
 	switch c.Kind {
 	case KindYearsOfWork:
-		need := career.RequiredDaysFrom(e.s.WorkAnchor(trades), c.Years)
-		have := e.s.WorkDays(trades, time.Time{}, e.at)
-		cr.Required = fmt.Sprintf("≥ %s years of work in %s (%d days)", fmtYears(c.Years), scope, need)
-		cr.Actual = yearsStr(have)
-		cr.Evidence = e.s.WorkEvidence(trades)
+		w := e.workIn(c.SameTradeOnly)
+		need := career.RequiredDaysFrom(w.Anchor(), c.Years)
+		have := w.Days(time.Time{})
+		cr.Actual = yearsStr(have) + " of " + strconv.Itoa(need) + " days needed"
+		cr.Evidence = w.Evidence()
 		cr.Met = have >= need
 		if !cr.Met {
-			if d, ok := e.s.DateWhenWorked(trades, time.Time{}, e.at, need); ok {
+			if d, ok := w.DateWhen(time.Time{}, need); ok {
 				cr.EarliestDate = datePtr(d)
 			}
 		}
 	case KindLevel:
-		cr.Required = fmt.Sprintf("%s certificate (or higher) in %s", c.Level.Info().English, scope)
-		if c.YearsSince > 0 {
-			cr.Required += fmt.Sprintf(" + ≥ %s years of work since", fmtYears(c.YearsSince))
-		}
 		lh, ok := e.s.LevelSince(trades, *c.Level)
 		if !ok {
 			if h, any := e.s.HighestLevel(trades); any {
-				cr.Actual = fmt.Sprintf("highest: %s since %s", h.Level.Info().English, h.Since.Format("2006-01-02"))
+				cr.Actual = fmt.Sprintf("highest: %s since %s", h.Level.Info().English, ymd(h.Since))
 			} else {
 				cr.Actual = "no certificate"
 			}
 			break
 		}
-		cr.Actual = fmt.Sprintf("%s since %s (certificate %s)", lh.Level.Info().English, lh.Since.Format("2006-01-02"), lh.CertificateNumber)
+		cr.Actual = fmt.Sprintf("%s since %s (certificate %s)", lh.Level.Info().English, ymd(lh.Since), lh.CertificateNumber)
 		cr.Evidence = []events.Ref{lh.Ref}
-		cr.Met = c.YearsSince == 0 || e.since(&cr, trades, lh.Since, c.YearsSince)
+		cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), lh.Since, c.YearsSince)
 	case KindApprenticeship:
-		cr.Required = "completed apprenticeship in " + scope
 		cr.Actual = "none"
 		for _, m := range e.s.Mentorships {
 			if m.Role == "apprentice" && m.Status == career.MentorshipCompleted && slices.Contains(trades, m.Trade) &&
 				(len(c.Kinds) == 0 || slices.Contains(c.Kinds, m.Kind)) {
 				cr.Met = true
-				cr.Actual = fmt.Sprintf("%s %s completed %s", m.Kind, m.ID, m.Ended.Format("2006-01-02"))
+				cr.Actual = fmt.Sprintf("%s %s completed %s", m.Kind, m.ID, ymd(m.Ended))
 				cr.Evidence = append(cr.Evidence, m.Ref)
 				if m.EndEvidence != nil {
 					cr.Evidence = append(cr.Evidence, *m.EndEvidence)
@@ -205,10 +211,6 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			}
 		}
 	case KindAge:
-		cr.Required = fmt.Sprintf("aged ≥ %d", c.MinAge)
-		if c.Working {
-			cr.Required += " and working (or about to work) in " + scope
-		}
 		birth, err := time.Parse("2006-01-02", e.s.BirthDate)
 		if err != nil {
 			cr.Actual = "birth date not recorded"
@@ -225,7 +227,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			for _, code := range trades {
 				if t, ok := e.s.Trades[code]; ok && !t.EnteredOn.After(e.at) {
 					working = true
-					cr.Actual += ", in trade " + code + " since " + t.EnteredOn.Format("2006-01-02")
+					cr.Actual += ", in trade " + code + " since " + ymd(t.EnteredOn)
 					cr.Evidence = append(cr.Evidence, e.s.WorkEvidence([]string{code})...)
 				}
 			}
@@ -238,22 +240,6 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			cr.EarliestDate = datePtr(turns)
 		}
 	case KindSchool:
-		cr.Required = "graduate of " + strings.Join(c.SchoolKinds, " / ")
-		if !c.AnySpeciality {
-			cr.Required += " in the speciality"
-		}
-		if c.ProgrammeTargetAtLeast != nil {
-			cr.Required += ", programme targeting " + c.ProgrammeTargetAtLeast.Info().English + " skills or above"
-		}
-		if c.SeniorClass {
-			cr.Required += ", senior class"
-		}
-		if c.PreparatoryTechnician {
-			cr.Required += ", preparatory-technician certificate"
-		}
-		if c.YearsSince > 0 {
-			cr.Required += fmt.Sprintf(" + ≥ %s years of work since", fmtYears(c.YearsSince))
-		}
 		cr.Actual = "no matching education"
 		for _, ed := range e.s.Education {
 			if !slices.Contains(c.SchoolKinds, ed.SchoolKind) || (!c.AnySpeciality && !slices.Contains(trades, ed.Trade)) ||
@@ -261,49 +247,36 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 				(c.SeniorClass && !ed.SeniorClass) || (c.PreparatoryTechnician && !ed.PreparatoryTechnician) {
 				continue
 			}
-			cr.Actual = fmt.Sprintf("%s, %s, %s", ed.SchoolKind, ed.Speciality, ed.Date.Format("2006-01-02"))
+			cr.Actual = fmt.Sprintf("%s, %s, %s", ed.SchoolKind, ed.Speciality, ymd(ed.Date))
 			if ed.FinalYear {
 				cr.Actual += " (final year)"
 			}
 			cr.Evidence = []events.Ref{ed.Ref}
-			cr.Met = c.YearsSince == 0 || e.since(&cr, trades, ed.Date, c.YearsSince)
+			cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), ed.Date, c.YearsSince)
 			break
 		}
 	case KindTitle:
-		cr.Required = c.Tier + " professional title (or higher)"
-		if c.YearsSince > 0 {
-			cr.Required += fmt.Sprintf(" + ≥ %s years of work since", fmtYears(c.YearsSince))
-		}
 		cr.Actual = "no professional title"
 		need := titleRank(c.Tier)
 		for _, t := range e.s.Titles {
 			if titleRank(t.Tier) < need || !slices.Contains(trades, t.Trade) {
 				continue
 			}
-			cr.Actual = fmt.Sprintf("%s title %s since %s", t.Tier, t.Title, t.Date.Format("2006-01-02"))
+			cr.Actual = fmt.Sprintf("%s title %s since %s", t.Tier, t.Title, ymd(t.Date))
 			cr.Evidence = []events.Ref{t.Ref}
-			cr.Met = c.YearsSince == 0 || e.since(&cr, trades, t.Date, c.YearsSince)
+			cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), t.Date, c.YearsSince)
 			break
 		}
 	case KindTrainingHours:
 		from := time.Time{}
-		cr.Required = fmt.Sprintf("≥ %s hours of training in %s", fmtYears(c.Hours), scope)
 		if c.WithinYears > 0 {
 			from = e.at.AddDate(0, 0, -career.RequiredDays(c.WithinYears))
-			cr.Required += fmt.Sprintf(" within %s years", fmtYears(c.WithinYears))
-		}
-		if len(c.Modes) > 0 {
-			cr.Required += " (" + strings.Join(c.Modes, ", ") + ")"
 		}
 		h, refs := e.s.TrainingHours(trades, c.Modes, from, e.at)
 		cr.Actual = fmt.Sprintf("%s hours", fmtYears(h))
 		cr.Evidence = refs
 		cr.Met = h >= c.Hours
 	case KindCompetition:
-		cr.Required = fmt.Sprintf("placed ≤ %d in a %s competition", c.MaxRank, strings.Join(c.Tiers, " / "))
-		if c.Track != "" {
-			cr.Required += " (" + c.Track + ")"
-		}
 		cr.Actual = "no qualifying placement"
 		for _, pl := range e.s.Competitions {
 			if slices.Contains(c.Tiers, pl.Tier) && pl.Rank <= c.MaxRank && (c.Track == "" || c.Track == pl.Track) && slices.Contains(trades, pl.Trade) {
@@ -313,13 +286,12 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			}
 		}
 	case KindHonour:
-		cr.Required = fmt.Sprintf("an honour of %s level or above", c.MinLevel)
 		cr.Actual = "no qualifying honour"
 		var names []string
 		for _, h := range e.s.ActiveHonours() {
 			if events.RecognitionRank(h.Level) <= events.RecognitionRank(c.MinLevel) {
 				cr.Met = true
-				names = append(names, fmt.Sprintf("%s (%s, %s)", h.Code, h.Level, h.Date.Format("2006-01-02")))
+				names = append(names, fmt.Sprintf("%s (%s, %s)", h.Code, h.Level, ymd(h.Date)))
 				cr.Evidence = append(cr.Evidence, h.Ref)
 			}
 		}
@@ -328,7 +300,6 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 		}
 	case KindMentored:
 		min, _ := events.ParseLevel(c.MinLevel)
-		cr.Required = fmt.Sprintf("≥ %d apprentices mentored to %s or above in %s", c.Count, min.Info().English, scope)
 		seen := map[string]bool{}
 		for _, m := range e.s.Mentorships {
 			if m.Role == "master" && m.Status == career.MentorshipCompleted && m.LevelReached != nil && *m.LevelReached >= min &&
@@ -340,13 +311,6 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 		cr.Actual = fmt.Sprintf("%d apprentices", len(seen))
 		cr.Met = len(seen) >= c.Count
 	case KindInnovation:
-		cr.Required = fmt.Sprintf("an innovation result of %s level or above", c.MinLevel)
-		if len(c.Kinds) > 0 {
-			cr.Required += " (" + strings.Join(c.Kinds, ", ") + ")"
-		}
-		if c.InUse {
-			cr.Required += ", put into use"
-		}
 		cr.Actual = "no qualifying innovation"
 		var names []string
 		for _, in := range e.s.Innovations {
@@ -360,7 +324,6 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			cr.Actual = strings.Join(names, "; ")
 		}
 	case KindLeadsStudio:
-		cr.Required = "leads an innovation studio"
 		cr.Actual = "no studio led"
 		for _, in := range e.s.Innovations {
 			if in.Kind == events.InnovationStudio && in.Role == "leader" {
@@ -370,21 +333,16 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			}
 		}
 	case KindUpperGrade:
-		cr.Required = c.Grade.Info().English + " appointment"
-		if c.YearsSince > 0 {
-			cr.Required += fmt.Sprintf(" + ≥ %s years of work since", fmtYears(c.YearsSince))
-		}
 		cr.Actual = "not appointed"
 		for _, a := range e.s.Appointments {
 			if a.Grade >= *c.Grade && slices.Contains(trades, a.Trade) {
-				cr.Actual = fmt.Sprintf("%s since %s (%s)", a.Grade.Info().English, a.Date.Format("2006-01-02"), a.ApprovalRef)
+				cr.Actual = fmt.Sprintf("%s since %s (%s)", a.Grade.Info().English, ymd(a.Date), a.ApprovalRef)
 				cr.Evidence = []events.Ref{a.Ref}
-				cr.Met = c.YearsSince == 0 || e.since(&cr, trades, a.Date, c.YearsSince)
+				cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), a.Date, c.YearsSince)
 				break
 			}
 		}
 	case KindNOf:
-		cr.Required = fmt.Sprintf("%d of %d", c.N, len(c.Of))
 		met := 0
 		var dates []time.Time
 		for i := range c.Of {
@@ -408,6 +366,116 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 		cr.Label = cr.Required
 	}
 	return cr
+}
+
+// required is the text of what c requires, cached by prepare.
+func (c *Criterion) required(related bool) string {
+	i := 0
+	if related {
+		i = 1
+	}
+	if c.req[i] != "" {
+		return c.req[i]
+	}
+	return c.describe(related)
+}
+
+// prepare caches the required texts of c and its sub-criteria.
+func (c *Criterion) prepare() {
+	c.req = [2]string{c.describe(false), c.describe(true)}
+	for i := range c.Of {
+		c.Of[i].prepare()
+	}
+}
+
+func (c *Criterion) describe(related bool) string {
+	scope := "this trade"
+	if related && !c.SameTradeOnly {
+		scope = "this or a related trade"
+	}
+	since := ""
+	if c.YearsSince > 0 {
+		since = " + ≥ " + fmtYears(c.YearsSince) + " years of work since"
+	}
+	var b strings.Builder
+	switch c.Kind {
+	case KindYearsOfWork:
+		return "≥ " + fmtYears(c.Years) + " years of work in " + scope
+	case KindLevel:
+		return c.Level.Info().English + " certificate (or higher) in " + scope + since
+	case KindApprenticeship:
+		return "completed apprenticeship in " + scope
+	case KindAge:
+		if c.Working {
+			return fmt.Sprintf("aged ≥ %d and working (or about to work) in %s", c.MinAge, scope)
+		}
+		return fmt.Sprintf("aged ≥ %d", c.MinAge)
+	case KindSchool:
+		b.WriteString("graduate of " + strings.Join(c.SchoolKinds, " / "))
+		if !c.AnySpeciality {
+			b.WriteString(" in the speciality")
+		}
+		if c.ProgrammeTargetAtLeast != nil {
+			b.WriteString(", programme targeting " + c.ProgrammeTargetAtLeast.Info().English + " skills or above")
+		}
+		if c.SeniorClass {
+			b.WriteString(", senior class")
+		}
+		if c.PreparatoryTechnician {
+			b.WriteString(", preparatory-technician certificate")
+		}
+		b.WriteString(since)
+		return b.String()
+	case KindTitle:
+		return c.Tier + " professional title (or higher)" + since
+	case KindTrainingHours:
+		b.WriteString("≥ " + fmtYears(c.Hours) + " hours of training in " + scope)
+		if c.WithinYears > 0 {
+			b.WriteString(" within " + fmtYears(c.WithinYears) + " years")
+		}
+		if len(c.Modes) > 0 {
+			b.WriteString(" (" + strings.Join(c.Modes, ", ") + ")")
+		}
+		return b.String()
+	case KindCompetition:
+		b.WriteString(fmt.Sprintf("placed ≤ %d in a %s competition", c.MaxRank, strings.Join(c.Tiers, " / ")))
+		if c.Track != "" {
+			b.WriteString(" (" + c.Track + ")")
+		}
+		return b.String()
+	case KindHonour:
+		return "an honour of " + c.MinLevel + " level or above"
+	case KindMentored:
+		min, _ := events.ParseLevel(c.MinLevel)
+		return fmt.Sprintf("≥ %d apprentices mentored to %s or above in %s", c.Count, min.Info().English, scope)
+	case KindInnovation:
+		b.WriteString("an innovation result of " + c.MinLevel + " level or above")
+		if len(c.Kinds) > 0 {
+			b.WriteString(" (" + strings.Join(c.Kinds, ", ") + ")")
+		}
+		if c.InUse {
+			b.WriteString(", put into use")
+		}
+		return b.String()
+	case KindLeadsStudio:
+		return "leads an innovation studio"
+	case KindUpperGrade:
+		return c.Grade.Info().English + " appointment" + since
+	case KindNOf:
+		return fmt.Sprintf("%d of %d", c.N, len(c.Of))
+	}
+	return c.Kind
+}
+
+// ymd formats t's UTC date as YYYY-MM-DD without time.Format's cost.
+func ymd(t time.Time) string {
+	y, m, d := t.UTC().Date()
+	var b [10]byte
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[4], b[7] = '-', '-'
+	b[5], b[6] = byte('0'+int(m)/10), byte('0'+int(m)%10)
+	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
+	return string(b[:])
 }
 
 func titleRank(tier string) int {

@@ -118,6 +118,8 @@ type Criterion struct {
 
 	N  int         `json:"n,omitempty"` // n_of
 	Of []Criterion `json:"of,omitempty"`
+
+	req [2]string // required texts (this trade, with related trades), set by Validate
 }
 
 // Effective is the date from which the version applies.
@@ -237,10 +239,12 @@ func (p *Policy) Validate() error {
 			if len(r.Criteria) == 0 {
 				return &events.FieldError{Field: rf + ".criteria", Message: "at least one criterion is required"}
 			}
-			for k, c := range r.Criteria {
+			for k := range r.Criteria {
+				c := &p.Levels[i].Routes[j].Criteria[k]
 				if err := c.validate(fmt.Sprintf("%s.criteria[%d]", rf, k), 0); err != nil {
 					return err
 				}
+				c.prepare()
 			}
 		}
 	}
