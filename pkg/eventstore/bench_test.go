@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -71,4 +72,107 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkSubscribeCatchUp measures catch-up delivery of a $all
+// subscription through the adapter and through the bare client: b.N events
+// are stored first (batches of 100, not timed), then read from the start
+// until caught up. Reported as events/s.
+//
+//	go test -run '^$' -bench SubscribeCatchUp -benchtime 200000x ./pkg/eventstore/
+func BenchmarkSubscribeCatchUp(b *testing.B) {
+	b.Run("adapter", func(b *testing.B) {
+		_, c := storeWith(b, b.N)
+		ctx := context.Background()
+		sub, err := c.SubscribeAll(ctx, eventstore.SubscribeOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sub.Close()
+		b.ResetTimer()
+		n := 0
+		for {
+			m, err := sub.Recv(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Event != nil {
+				n++
+			}
+			if m.CaughtUp {
+				break
+			}
+		}
+		b.StopTimer()
+		if n < b.N {
+			b.Fatalf("caught up after %d events, stored %d", n, b.N)
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("official-client", func(b *testing.B) {
+		url, _ := storeWith(b, b.N)
+		ctx := context.Background()
+		conf, err := esdb.ParseConnectionString(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conf.Logger = esdb.NoopLogging()
+		db, err := esdb.NewClient(conf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		sub, err := db.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: esdb.Start{}, Filter: esdb.ExcludeSystemEventsFilter()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sub.Close()
+		b.ResetTimer()
+		n := 0
+		for {
+			ev := sub.Recv()
+			if ev.SubscriptionDropped != nil {
+				b.Fatal(ev.SubscriptionDropped.Error)
+			}
+			if ev.EventAppeared != nil {
+				n++
+			}
+			if ev.CaughtUp != nil {
+				break
+			}
+		}
+		b.StopTimer()
+		if n < b.N {
+			b.Fatalf("caught up after %d events, stored %d", n, b.N)
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// storeWith starts a server holding n events and an adapter client on it.
+func storeWith(b *testing.B, n int) (string, *eventstore.Client) {
+	b.Helper()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	ctx := context.Background()
+	c, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL(), Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	data := []byte(`{"hours":8,"course":"welding basics"}`)
+	batch := make([]eventstore.EventData, 100)
+	for i := 0; i < n; i += len(batch) {
+		k := min(len(batch), n-i)
+		for j := range batch[:k] {
+			batch[j] = eventstore.EventData{Type: "Bench.v1", Data: data}
+		}
+		if _, err := c.Append(ctx, fmt.Sprintf("bench-%d", i%1000), eventstore.Any(), batch[:k]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return srv.URL(), c
 }

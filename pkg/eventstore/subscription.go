@@ -50,7 +50,7 @@ func (c *Client) SubscribeAll(ctx context.Context, opts SubscribeOptions) (Subsc
 	}
 	s := &subscription{
 		sub: sub, ctx: subCtx, cancel: cancel, skipSystem: skipSystem,
-		msgs: make(chan Message), ended: make(chan struct{}), closed: make(chan struct{}),
+		msgs: make(chan Message, 256), ended: make(chan struct{}), closed: make(chan struct{}),
 	}
 	go s.pump()
 	return s, nil
@@ -62,7 +62,7 @@ type subscription struct {
 	cancel     context.CancelFunc
 	skipSystem bool
 
-	msgs   chan Message
+	msgs   chan Message  // buffered: the pump reads ahead while the caller works
 	ended  chan struct{} // closed when pump stops; err says why
 	err    error
 	closed chan struct{}
@@ -109,7 +109,12 @@ func (s *subscription) Recv(ctx context.Context) (Message, error) {
 	case <-s.closed:
 		return Message{}, errs.E(errs.Unavailable, "subscription to $all is closed")
 	case <-s.ended:
-		return Message{}, s.err
+		select { // deliver what was received before the drop first
+		case m := <-s.msgs:
+			return m, nil
+		default:
+			return Message{}, s.err
+		}
 	case <-ctx.Done():
 		return Message{}, classify(ctx, "receive from $all", ctx.Err())
 	}
