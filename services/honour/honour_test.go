@@ -1,0 +1,284 @@
+package honour_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+func TestConferHonour(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	body := `{"code":"national_technical_expert","occurredAt":"2024-12-01"}`
+	var r, again command.Result
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", body, &r); code != 201 {
+		t.Fatalf("confer: %d %+v", code, eb)
+	}
+	evs, err := e.store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p events.HonourConferred
+	if err := json.Unmarshal(evs[0].Data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Level != events.LevelNational || p.ConferringBody != "MOHRSS" || p.Name != "全国技术能手" || !strings.HasPrefix(p.HonourID, "h-") {
+		t.Errorf("catalogue defaults not applied: %+v", p)
+	}
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+		t.Errorf("repeat: %d %+v %+v", code, eb, again)
+	}
+	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+		t.Errorf("%d honours after a repeat", n)
+	}
+	tests := []struct {
+		name, caller, path, body string
+		status                   int
+		code, field              string
+	}{
+		{"same honour, other body", "issuer", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","conferringBody":"someone","occurredAt":"2024-12-01"}`, 409, "CONFLICT", ""},
+		{"level against the catalogue", "issuer", "/v1/craftsmen/w/honours", `{"code":"national_model_worker","level":"city","occurredAt":"2020-05-01"}`, 400, "INVALID_ARGUMENT", "level"},
+		{"custom honour without level", "issuer", "/v1/craftsmen/w/honours", `{"code":"shop_star","conferringBody":"works council"}`, 400, "INVALID_ARGUMENT", "level"},
+		{"custom honour without body", "issuer", "/v1/craftsmen/w/honours", `{"code":"shop_star","level":"enterprise"}`, 400, "INVALID_ARGUMENT", "conferringBody"},
+		{"bad code", "issuer", "/v1/craftsmen/w/honours", `{"code":"Model Worker","level":"city","conferringBody":"x"}`, 400, "INVALID_ARGUMENT", "code"},
+		{"bad trade", "issuer", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","trade":{"code":"x"}}`, 400, "INVALID_ARGUMENT", "trade.code"},
+		{"future", "issuer", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","occurredAt":"2031-01-01"}`, 400, "INVALID_ARGUMENT", "occurredAt"},
+		{"unknown worker", "issuer", "/v1/craftsmen/ghost/honours", `{"code":"city_craftsman"}`, 404, "NOT_FOUND", ""},
+		{"unknown placement", "issuer", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","placementId":"c9:w:` + trade + `:employees"}`, 404, "NOT_FOUND", "placementId"},
+		{"worker may not", "worker", "/v1/craftsmen/w/honours", `{"code":"city_craftsman"}`, 403, "PERMISSION_DENIED", ""},
+		{"hr may not", "hr", "/v1/craftsmen/w/honours", `{"code":"city_craftsman"}`, 403, "PERMISSION_DENIED", ""},
+		{"no token", "", "/v1/craftsmen/w/honours", `{"code":"city_craftsman"}`, 401, "UNAUTHENTICATED", ""},
+		{"unknown field", "issuer", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","medal":"gold"}`, 400, "INVALID_ARGUMENT", "medal"},
+		{"unknown route", "issuer", "/v1/craftsmen/w/medals", `{}`, 404, "NOT_FOUND", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
+				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
+			}
+		})
+	}
+	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+		t.Errorf("refusals wrote: %d honours", n)
+	}
+}
+
+// An honour triggered by a competition placement names the placement and
+// is caused by the placement's event.
+func TestHonourFromPlacement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	pid := events.PlacementID("c1", "w", trade, events.TrackEmployees)
+	e.seed("craftsman-w", time.Date(2025, 9, 5, 0, 0, 0, 0, time.UTC), events.CompetitionPlaced{CraftsmanID: "w", CompetitionID: "c1",
+		PlacementID: pid, Tier: events.TierNationalClass1, Track: events.TrackEmployees, TeamSize: 1, Trade: events.Trade{Code: trade}, Rank: 2, Award: events.AwardSilver})
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-08-01"}`, nil); code != 400 || eb.Field != "occurredAt" {
+		t.Errorf("honour before its placement: %d %+v", code, eb)
+	}
+	var r command.Result
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-10-01"}`, &r); code != 201 {
+		t.Fatalf("confer: %d %+v", code, eb)
+	}
+	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
+	m, _ := command.DecodeMetadata(evs[0].Metadata)
+	if m.CausationID != events.DeterministicID("placement", pid) || m.IssuerOrgID != orgAcademy {
+		t.Errorf("metadata %+v, want causation %s", m, events.DeterministicID("placement", pid))
+	}
+}
+
+func TestWithdrawHonour(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h1","code":"city_model_worker","occurredAt":"2023-04-28"}`, nil); code != 201 {
+		t.Fatalf("confer: %d %+v", code, eb)
+	}
+	path := "/v1/craftsmen/w/honours/h1/withdraw"
+	tests := []struct {
+		name, caller, path, body string
+		status                   int
+		code, field              string
+	}{
+		{"another organisation", "otherIssuer", path, `{"reason":"fraud"}`, 403, "PERMISSION_DENIED", ""},
+		{"no reason", "issuer", path, `{}`, 400, "INVALID_ARGUMENT", "reason"},
+		{"before the conferral", "issuer", path, `{"reason":"fraud","occurredAt":"2022-01-01"}`, 400, "INVALID_ARGUMENT", "occurredAt"},
+		{"unknown honour", "issuer", "/v1/craftsmen/w/honours/nope/withdraw", `{"reason":"fraud"}`, 404, "NOT_FOUND", ""},
+		{"unknown worker", "issuer", "/v1/craftsmen/ghost/honours/h1/withdraw", `{"reason":"fraud"}`, 404, "NOT_FOUND", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
+				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
+			}
+		})
+	}
+	if n := e.count("craftsman-w", events.TypeHonourWithdrawn); n != 0 {
+		t.Fatalf("refusals wrote %d withdrawals", n)
+	}
+	var r, again command.Result
+	body := `{"reason":"revoked by the city government","occurredAt":"2025-01-15"}`
+	if code, eb := e.do("issuer", "POST", path, body, &r); code != 201 {
+		t.Fatalf("withdraw: %d %+v", code, eb)
+	}
+	if code, _ := e.do("issuer", "POST", path, body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+		t.Errorf("withdraw again: %d %+v", code, again)
+	}
+	if code, eb := e.do("admin", "POST", path, `{"reason":"another reason"}`, nil); code != 409 {
+		t.Errorf("withdraw with another reason: %d %+v", code, eb)
+	}
+	if n := e.count("craftsman-w", events.TypeHonourWithdrawn); n != 1 {
+		t.Errorf("%d withdrawals", n)
+	}
+	// An admin may withdraw what any organisation recorded.
+	e.do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"city_craftsman","occurredAt":"2024-04-28"}`, nil)
+	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/honours/h2/withdraw", `{"reason":"appeal"}`, nil); code != 201 {
+		t.Errorf("admin withdraw: %d %+v", code, eb)
+	}
+}
+
+func TestRecogniseInnovation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	body := `{"kind":"patent","title":"焊缝自动检测装置","level":"national","patentNumber":"ZL2024 1 0000001.2","role":"leader","inUse":true,"occurredAt":"2024-06-01"}`
+	var r, again command.Result
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &r); code != 201 {
+		t.Fatalf("innovation: %d %+v", code, eb)
+	}
+	if code, _ := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+		t.Errorf("repeat: %d %+v", code, again)
+	}
+	tests := []struct {
+		name, body  string
+		status      int
+		code, field string
+	}{
+		{"five-small without category", `{"kind":"five_small","title":"t","level":"enterprise"}`, 400, "INVALID_ARGUMENT", "category"},
+		{"patent without number", `{"kind":"patent","title":"t","level":"national"}`, 400, "INVALID_ARGUMENT", "patentNumber"},
+		{"studio without studio", `{"kind":"studio_project","title":"t","level":"city"}`, 400, "INVALID_ARGUMENT", "studioId"},
+		{"unknown kind", `{"kind":"idea","title":"t","level":"city"}`, 400, "INVALID_ARGUMENT", "kind"},
+		{"no title", `{"kind":"breakthrough","level":"city"}`, 400, "INVALID_ARGUMENT", "title"},
+		{"unknown role", `{"kind":"breakthrough","title":"t","level":"city","role":"boss"}`, 400, "INVALID_ARGUMENT", "role"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", tc.body, nil)
+			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
+				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
+			}
+		})
+	}
+	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", `{"kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`, nil); code != 201 {
+		t.Errorf("five-small: %d %+v", code, eb)
+	}
+	if n := e.count("craftsman-w", events.TypeInnovationRecognised); n != 2 {
+		t.Errorf("%d innovations", n)
+	}
+}
+
+// backfill posts a JSON Lines file and returns the per-line results and the summary.
+func (e *env) backfill(caller, path, contentType, body string) (int, map[int]command.LineResult, command.SummaryLine) {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+e.toks[caller])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := map[int]command.LineResult{}
+	var sum command.SummaryLine
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, nil, sum
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		b := sc.Bytes()
+		if bytes.Contains(b, []byte(`"summary"`)) {
+			if err := json.Unmarshal(b, &sum); err != nil {
+				e.t.Fatal(err)
+			}
+			continue
+		}
+		var lr command.LineResult
+		if err := json.Unmarshal(b, &lr); err != nil {
+			e.t.Fatal(err)
+		}
+		lines[lr.Line] = lr
+	}
+	return resp.StatusCode, lines, sum
+}
+
+func TestBackfill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w1", events.Senior)
+	e.register("w2", events.Technician)
+	file := strings.Join([]string{
+		`{"craftsmanId":"w1","code":"city_craftsman","occurredAt":"2016-05-01"}`,
+		`{"craftsmanId":"w2","code":"provincial_model_worker","occurredAt":"2012-04-28","withdrawn":{"reason":"revoked","occurredAt":"2014-01-01"}}`,
+		`{"craftsmanId":"w1","code":"city_craftsman"}`,
+		`{"craftsmanId":"ghost","code":"city_craftsman","occurredAt":"2016-05-01"}`,
+		`{"craftsmanId":"w1","kind":"patent","occurredAt":"2016-05-01"}`,
+		``,
+		`{"craftsmanId":"w2","code":"enterprise_craftsman","level":"national","occurredAt":"2019-01-01"}`,
+		`not json`,
+	}, "\n")
+	code, lines, sum := e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	if code != 200 {
+		t.Fatalf("backfill: %d", code)
+	}
+	want := map[int]string{1: "", 2: "", 3: "INVALID_ARGUMENT", 4: "NOT_FOUND", 5: "INVALID_ARGUMENT", 7: "INVALID_ARGUMENT", 8: "INVALID_ARGUMENT"}
+	for line, code := range want {
+		lr, ok := lines[line]
+		if !ok || lr.OK != (code == "") || lr.Code != code {
+			t.Errorf("line %d: %+v, want code %q", line, lr, code)
+		}
+	}
+	if sum.Summary.Lines != 7 || sum.Summary.OK != 2 || sum.Summary.Failed != 5 {
+		t.Errorf("summary %+v", sum.Summary)
+	}
+	if n := e.count("craftsman-w2", events.TypeHonourWithdrawn); n != 1 {
+		t.Errorf("w2 has %d withdrawals", n)
+	}
+	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w1", eventstore.ReadOptions{})
+	m, _ := command.DecodeMetadata(evs[len(evs)-1].Metadata)
+	if m.Source != "import" || m.OccurredAt.Year() != 2016 || !strings.HasPrefix(m.CorrelationID, "backfill-") {
+		t.Errorf("back-filled metadata %+v", m)
+	}
+	// Importing the same file again writes nothing new.
+	_, lines, sum = e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	if sum.Summary.OK != 2 || sum.Summary.Replayed != 2 || !lines[1].Replayed || !lines[2].Replayed {
+		t.Errorf("re-import: %+v %+v %+v", sum.Summary, lines[1], lines[2])
+	}
+	if n1, n2 := e.count("craftsman-w1", events.TypeHonourConferred), e.count("craftsman-w2", events.TypeHonourConferred); n1 != 1 || n2 != 1 {
+		t.Errorf("after re-import: %d and %d honours", n1, n2)
+	}
+	// Innovations.
+	_, lines, sum = e.backfill("issuer", "/v1/backfill/innovations", "application/x-ndjson",
+		`{"craftsmanId":"w1","kind":"breakthrough","title":"主轴故障攻关","level":"provincial","occurredAt":"2018-09-01"}`+"\n"+
+			`{"craftsmanId":"w1","kind":"five_small","title":"x","level":"enterprise","occurredAt":"2018-09-01"}`)
+	if sum.Summary.OK != 1 || lines[2].Code != "INVALID_ARGUMENT" {
+		t.Errorf("innovations: %+v %+v", sum.Summary, lines)
+	}
+	// Refused as a whole.
+	if code, _, _ := e.backfill("issuer", "/v1/backfill/honours", "text/csv", "craftsmanId,code\nw1,city_craftsman\n"); code != 400 {
+		t.Errorf("CSV: %d, want 400", code)
+	}
+	if code, _, _ := e.backfill("hr", "/v1/backfill/honours", "application/x-ndjson", file); code != 403 {
+		t.Errorf("hr: %d, want 403", code)
+	}
+}

@@ -1,0 +1,85 @@
+package honour
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Middleware decorates a Service.
+type Middleware func(Service) Service
+
+// LoggingMiddleware logs one line per command: Debug on success, Info for
+// business rejections, Error for infrastructure failures.
+func LoggingMiddleware(logger *slog.Logger) Middleware {
+	return func(next Service) Service { return logging{next: next, logger: logger} }
+}
+
+type logging struct {
+	next   Service
+	logger *slog.Logger
+}
+
+func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res command.Result, err error) {
+	took := time.Since(begin)
+	switch {
+	case err == nil:
+		mw.logger.DebugContext(ctx, "command", "service", "honour", "method", method, "subject", subject,
+			"stream", res.Stream, "revision", res.Revision, "replayed", res.Replayed, "took", took)
+	case errs.IsBusiness(err):
+		mw.logger.InfoContext(ctx, "command rejected", "service", "honour", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	default:
+		mw.logger.ErrorContext(ctx, "command failed", "service", "honour", "method", method, "subject", subject,
+			"code", errs.Code(err), "err", err, "took", took)
+	}
+}
+
+func (mw logging) ConferHonour(ctx context.Context, req ConferRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "ConferHonour", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.ConferHonour(ctx, req)
+}
+
+func (mw logging) WithdrawHonour(ctx context.Context, req WithdrawRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "WithdrawHonour", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.WithdrawHonour(ctx, req)
+}
+
+func (mw logging) RecogniseInnovation(ctx context.Context, req InnovationRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "RecogniseInnovation", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.RecogniseInnovation(ctx, req)
+}
+
+// InstrumentingMiddleware counts commands and their latency by method and
+// outcome code in m (endpoint label "honour.<Method>").
+func InstrumentingMiddleware(m *kit.Metrics) Middleware {
+	return func(next Service) Service { return instrumenting{next: next, m: m} }
+}
+
+type instrumenting struct {
+	next Service
+	m    *kit.Metrics
+}
+
+func (mw instrumenting) observe(method string, begin time.Time, err error) {
+	mw.m.Observe("honour."+method, time.Since(begin), err)
+}
+
+func (mw instrumenting) ConferHonour(ctx context.Context, req ConferRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("ConferHonour", b, err) }(time.Now())
+	return mw.next.ConferHonour(ctx, req)
+}
+
+func (mw instrumenting) WithdrawHonour(ctx context.Context, req WithdrawRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("WithdrawHonour", b, err) }(time.Now())
+	return mw.next.WithdrawHonour(ctx, req)
+}
+
+func (mw instrumenting) RecogniseInnovation(ctx context.Context, req InnovationRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("RecogniseInnovation", b, err) }(time.Now())
+	return mw.next.RecogniseInnovation(ctx, req)
+}

@@ -1,0 +1,366 @@
+package honour
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Service records honours and innovations. Every method takes the caller
+// from ctx (auth claims) and the request ids (command.HTTPToContext).
+type Service interface {
+	ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error)
+	WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error)
+	RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error)
+}
+
+// ConferRequest records an honour conferred on a worker; OccurredAt is the
+// conferral date. For a code of the national catalogue
+// (events.HonourCatalogue) Level and ConferringBody default to the
+// catalogue's and must agree with it. HonourID defaults to an id derived
+// from the code and the date. PlacementID links an honour a competition
+// placement triggered; the placement must be on the worker's stream.
+type ConferRequest struct {
+	CraftsmanID    string        `json:"-"` // from the path
+	HonourID       string        `json:"honourId,omitempty"`
+	Code           string        `json:"code"`
+	Name           string        `json:"name,omitempty"`
+	Level          string        `json:"level,omitempty"`
+	ConferringBody string        `json:"conferringBody,omitempty"`
+	Trade          *events.Trade `json:"trade,omitempty"`
+	PlacementID    string        `json:"placementId,omitempty"`
+	OccurredAt     string        `json:"occurredAt,omitempty"`
+}
+
+// WithdrawRequest revokes an honour; it stays in the history.
+type WithdrawRequest struct {
+	CraftsmanID string `json:"-"` // from the path
+	HonourID    string `json:"-"` // from the path
+	Reason      string `json:"reason"`
+	OccurredAt  string `json:"occurredAt,omitempty"`
+}
+
+// InnovationRequest records an innovation result. Role defaults to
+// "member"; InnovationID defaults to an id derived from the kind, the
+// title and the date.
+type InnovationRequest struct {
+	CraftsmanID  string        `json:"-"` // from the path
+	InnovationID string        `json:"innovationId,omitempty"`
+	Kind         string        `json:"kind"`
+	Category     string        `json:"category,omitempty"`
+	Title        string        `json:"title"`
+	Level        string        `json:"level"`
+	Trade        *events.Trade `json:"trade,omitempty"`
+	PatentNumber string        `json:"patentNumber,omitempty"`
+	InUse        bool          `json:"inUse,omitempty"`
+	Role         string        `json:"role,omitempty"`
+	StudioID     string        `json:"studioId,omitempty"`
+	OccurredAt   string        `json:"occurredAt,omitempty"`
+}
+
+// PlatformOrg is the issuer organisation recorded for admins acting
+// without an organisation of their own.
+const PlatformOrg = "craftledger"
+
+// Options configure the service.
+type Options struct {
+	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	Seal command.Seal
+	// MaxRetries bounds the conflict-retry loop (0 = command's default).
+	MaxRetries int
+}
+
+type service struct {
+	h         *command.Handler
+	clock     func() time.Time
+	reg       *events.Registry
+	catalogue map[string]events.HonourKind
+}
+
+// New returns the honour service over store. clock is the only source of
+// "now".
+func New(store eventstore.Store, clock func() time.Time, opts Options) (Service, error) {
+	if store == nil {
+		return nil, errs.E(errs.InvalidArgument, "honour: a store is required")
+	}
+	if clock == nil {
+		return nil, errs.E(errs.InvalidArgument, "honour: a clock is required")
+	}
+	cat := map[string]events.HonourKind{}
+	for _, k := range events.HonourCatalogue() {
+		cat[k.Code] = k
+	}
+	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
+	return &service{h: h, clock: clock, reg: events.NewRegistry(), catalogue: cat}, nil
+}
+
+func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
+	meta, c, err := command.MetaFrom(ctx)
+	if err != nil {
+		return meta, c, err
+	}
+	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return meta, c, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = PlatformOrg
+	}
+	return meta, c, nil
+}
+
+func invalid(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
+
+func (s *service) when(v string) (time.Time, error) {
+	now := s.clock()
+	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
+	}
+	if at.IsZero() {
+		at = now.UTC()
+	}
+	return at, nil
+}
+
+// fact is one event of a command on a worker's stream.
+type fact struct {
+	name    string
+	worker  string
+	id      string // the event id
+	payload events.Payload
+	at      time.Time
+	// dated: the request gave the date; a replay must then agree with it.
+	dated bool
+}
+
+// record appends f to the worker's stream after decide accepts the worker's
+// state, unless the stream already holds f's event id: then the same fact
+// (same data and date) is a replay answered with where it was recorded,
+// and different data under the same id is a conflict.
+func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Result, error) {
+	if err := events.ValidID("craftsmanId", f.worker); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	data, err := json.Marshal(f.payload)
+	if err != nil {
+		return command.Result{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
+	}
+	var found *eventstore.RecordedEvent
+	stream := events.CraftsmanStream(f.worker)
+	res, err := s.h.Execute(ctx, command.Command{Name: f.name, Stream: stream, Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			found = nil
+			for i := range h.Events {
+				r := &h.Events[i]
+				if r.ID != f.id {
+					continue
+				}
+				m, err := command.DecodeMetadata(r.Metadata)
+				if err != nil {
+					return nil, err
+				}
+				if r.Type != f.payload.EventType() || !bytes.Equal(r.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
+					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, r.Revision)
+				}
+				found = r
+				return nil, nil
+			}
+			st, err := s.career(h)
+			if err != nil {
+				return nil, err
+			}
+			if !st.Registered {
+				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", f.worker)
+			}
+			if decide != nil {
+				if err := decide(h, st); err != nil {
+					return nil, err
+				}
+			}
+			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: f.id}}, nil
+		}})
+	if err != nil {
+		return res, err
+	}
+	if found != nil {
+		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{f.id}, Replayed: true}, nil
+	}
+	return res, nil
+}
+
+// career folds a craftsman's stream with the events module's career fold
+// (corrections applied), seeing every fact.
+func (s *service) career(h command.History) (*career.State, error) {
+	recs := make([]events.Recorded, 0, len(h.Events))
+	for _, r := range h.Events {
+		if !s.reg.Known(r.Type) {
+			continue
+		}
+		rec, err := s.reg.DecodeRecorded(events.Raw{Stream: r.Stream, Revision: r.Revision, ID: r.ID, Type: r.Type,
+			Data: r.Data, Metadata: r.Metadata, Created: r.Created})
+		if err != nil {
+			return nil, errs.E(errs.Internal, "%v", err)
+		}
+		recs = append(recs, rec)
+	}
+	return career.Fold(recs, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), career.AsOccurred), nil
+}
+
+// HonourID is the id given to an honour recorded without one.
+func HonourID(craftsmanID, code string, on time.Time) string {
+	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, on.UTC().Format(time.DateOnly))
+}
+
+// InnovationID is the id given to an innovation recorded without one.
+func InnovationID(craftsmanID, kind, title string, on time.Time) string {
+	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, on.UTC().Format(time.DateOnly))
+}
+
+func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if k, ok := s.catalogue[req.Code]; ok {
+		if req.Level == "" {
+			req.Level = k.Level
+		} else if req.Level != k.Level {
+			return command.Result{}, kit.Invalid("level", "%s (%s) is a %s honour, not %s", k.Code, k.Chinese, k.Level, req.Level)
+		}
+		if req.ConferringBody == "" {
+			req.ConferringBody = k.ConferringBody
+		}
+		if req.Name == "" {
+			req.Name = k.Chinese
+		}
+	}
+	if req.HonourID == "" {
+		req.HonourID = HonourID(req.CraftsmanID, req.Code, at)
+	}
+	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
+		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
+	if err := p.Validate(); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	if req.PlacementID != "" && meta.CausationID == "" {
+		// Linked by causation: the placement's event caused this one.
+		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
+	}
+	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
+	return s.record(ctx, meta, f, func(_ command.History, st *career.State) error {
+		for _, h := range st.Honours {
+			if h.ID == req.HonourID {
+				return kit.FieldErr("honourId", errs.E(errs.Conflict, "honour %s of craftsman %s is already recorded", req.HonourID, req.CraftsmanID))
+			}
+		}
+		if req.PlacementID == "" {
+			return nil
+		}
+		for _, pl := range st.Competitions {
+			if pl.PlacementID == req.PlacementID {
+				if at.Before(pl.Date) {
+					return kit.Invalid("occurredAt", "the honour cannot precede its placement (%s)", pl.Date.Format(time.DateOnly))
+				}
+				return nil
+			}
+		}
+		return kit.FieldErr("placementId", errs.E(errs.NotFound, "craftsman %s has no placement %s", req.CraftsmanID, req.PlacementID))
+	})
+}
+
+func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	p := events.HonourWithdrawn{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Reason: req.Reason}
+	if err := p.Validate(); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
+	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+		for _, hon := range st.Honours {
+			if hon.ID != req.HonourID {
+				continue
+			}
+			if hon.Withdrawn {
+				return errs.E(errs.FailedPrecondition, "honour %s of craftsman %s was already withdrawn on %s", req.HonourID, req.CraftsmanID, hon.WithdrawnOn.Format(time.DateOnly))
+			}
+			if at.Before(hon.Date) {
+				return kit.Invalid("occurredAt", "the withdrawal cannot precede the conferral (%s)", hon.Date.Format(time.DateOnly))
+			}
+			// Only the organisation that recorded the honour withdraws it.
+			recorder := ""
+			for _, r := range h.Events {
+				if r.ID == hon.Ref.EventID {
+					m, err := command.DecodeMetadata(r.Metadata)
+					if err != nil {
+						return err
+					}
+					recorder = m.IssuerOrgID
+				}
+			}
+			if !c.IsAdmin() && recorder != c.OrgID {
+				return errs.E(errs.PermissionDenied, "honour %s was recorded by organisation %s; %s %s of organisation %s may not withdraw it",
+					req.HonourID, recorder, c.Role, c.Subject, c.OrgID)
+			}
+			return nil
+		}
+		return errs.E(errs.NotFound, "honour %s of craftsman %s", req.HonourID, req.CraftsmanID)
+	})
+}
+
+func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.Role == "" {
+		req.Role = "member"
+	}
+	if req.InnovationID == "" {
+		req.InnovationID = InnovationID(req.CraftsmanID, req.Kind, req.Title, at)
+	}
+	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
+		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
+	if err := p.Validate(); err != nil {
+		return command.Result{}, invalid(err)
+	}
+	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
+	return s.record(ctx, meta, f, func(_ command.History, st *career.State) error {
+		for _, in := range st.Innovations {
+			if in.ID == req.InnovationID {
+				return kit.FieldErr("innovationId", errs.E(errs.Conflict, "innovation %s of craftsman %s is already recorded", req.InnovationID, req.CraftsmanID))
+			}
+		}
+		return nil
+	})
+}

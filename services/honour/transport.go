@@ -1,0 +1,219 @@
+package honour
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Route is one HTTP route of the service (method and Go ServeMux pattern).
+type Route struct {
+	Method, Pattern, Name string
+}
+
+// Routes lists the service's API routes; the OpenAPI file describes
+// exactly these (tested).
+func Routes() []Route {
+	return []Route{
+		{"POST", "/v1/craftsmen/{craftsmanId}/honours", "ConferHonour"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/honours/{honourId}/withdraw", "WithdrawHonour"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/innovations", "RecogniseInnovation"},
+		{"POST", "/v1/backfill/honours", "BackfillHonours"},
+		{"POST", "/v1/backfill/innovations", "BackfillInnovations"},
+	}
+}
+
+// HTTPOptions tune NewHTTPHandler.
+type HTTPOptions struct {
+	// Metrics, when set, instruments every route (kit.Metrics.HTTP).
+	Metrics *kit.Metrics
+	// Limiter, when set, rate-limits callers (429 + Retry-After).
+	Limiter *kit.RateLimiter
+	// Backfill configures the bulk endpoints (workers, progress callback).
+	Backfill command.Backfill
+}
+
+// NewHTTPHandler serves the honour service's JSON API (Routes) for svc.
+// Every route needs a bearer token signed with key; errors use
+// kit.EncodeError's body. /healthz, /readyz and /metrics are mounted by the
+// binary (or the all-in-one) beside it.
+func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOptions) http.Handler {
+	mw := []endpoint.Middleware{auth.EndpointMiddleware(key)}
+	if o.Limiter != nil {
+		mw = append(mw, o.Limiter.Endpoint())
+	}
+	set := NewSet(svc, mw...)
+	opts := kit.ServerOptions(logger, httptransport.ServerBefore(command.HTTPToContext))
+	path := func(id *string, r *http.Request) { *id = r.PathValue("craftsmanId") }
+	byName := map[string]http.Handler{
+		"ConferHonour": httptransport.NewServer(set.ConferHonour, command.DecodeRequest(false, func(q *ConferRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"WithdrawHonour": httptransport.NewServer(set.WithdrawHonour, command.DecodeRequest(false, func(q *WithdrawRequest, r *http.Request) {
+			path(&q.CraftsmanID, r)
+			q.HonourID = r.PathValue("honourId")
+		}), command.EncodeResponse, opts...),
+		"RecogniseInnovation": httptransport.NewServer(set.RecogniseInnovation, command.DecodeRequest(false, func(q *InnovationRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+	}
+	authed := auth.HTTPMiddleware(key, kit.EncodeError)
+	limit := func(h http.Handler) http.Handler {
+		if o.Limiter != nil {
+			return o.Limiter.HTTP(h)
+		}
+		return h
+	}
+	byName["BackfillHonours"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareHonour)}))
+	byName["BackfillInnovations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareInnovation)}))
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		h := byName[rt.Name]
+		if o.Metrics != nil {
+			h = o.Metrics.HTTP("honour."+rt.Name, h)
+		}
+		mux.Handle(rt.Method+" "+rt.Pattern, h)
+	}
+	mux.Handle("/", command.NotFoundHandler())
+	return mux
+}
+
+// HonourLine is one back-filled honour (a JSON Lines object): the fields
+// of ConferRequest plus the worker, an optional idempotency key (default:
+// derived from the line's content) and, for an honour withdrawn since, the
+// withdrawal.
+type HonourLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	ConferRequest
+	Withdrawn *WithdrawalLine `json:"withdrawn,omitempty"`
+}
+
+// WithdrawalLine is the withdrawal of a back-filled honour.
+type WithdrawalLine struct {
+	Reason     string `json:"reason"`
+	OccurredAt string `json:"occurredAt,omitempty"`
+}
+
+// InnovationLine is one back-filled innovation (a JSON Lines object).
+type InnovationLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	InnovationRequest
+}
+
+type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
+
+// backfillPrepare authorizes the whole request (issuers and admins only;
+// JSON Lines only), then turns each line into a Job whose commands carry
+// the line's key, source "import" and one correlation id for the file.
+func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
+		c, err := auth.Require(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+		if format != command.FormatJSONLines {
+			return nil, errs.E(errs.InvalidArgument, "honours and innovations are back-filled as JSON Lines (application/x-ndjson)")
+		}
+		correlation := "backfill-" + command.NewID()
+		return func(rec command.Record) (command.Job, error) {
+			craftsman, key, run, err := prep(svc, rec)
+			if err != nil {
+				return command.Job{}, err
+			}
+			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+				return run(ctx)
+			}}, nil
+		}, nil
+	}
+}
+
+func decodeLine(rec command.Record, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		const unknown = "json: unknown field "
+		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
+		}
+		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+	}
+	return nil
+}
+
+func prepareHonour(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l HonourLine
+	if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if l.OccurredAt == "" {
+		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+	}
+	if l.Withdrawn != nil && l.Withdrawn.Reason == "" {
+		return "", "", nil, kit.Invalid("withdrawn.reason", "is required")
+	}
+	req := l.ConferRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) {
+		res, err := svc.ConferHonour(ctx, req)
+		if err != nil || l.Withdrawn == nil {
+			return res, err
+		}
+		id := req.HonourID
+		if id == "" {
+			at, err := command.ParseWhen(req.OccurredAt, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+			if err != nil {
+				return res, kit.FieldErr("occurredAt", err)
+			}
+			id = HonourID(req.CraftsmanID, req.Code, at)
+		}
+		w, err := svc.WithdrawHonour(ctx, WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: id, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
+		if err != nil {
+			return res, kit.FieldErr("withdrawn", err)
+		}
+		w.Replayed = w.Replayed && res.Replayed
+		return w, nil
+	}, nil
+}
+
+func prepareInnovation(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l InnovationLine
+	if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if l.OccurredAt == "" {
+		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+	}
+	req := l.InnovationRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecogniseInnovation(ctx, req) }, nil
+}
