@@ -32,11 +32,18 @@ func Hash(prev, typ string, data []byte, m events.Metadata) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", typ, err)
 	}
+	return hashBytes(prev, typ, data, meta), nil
+}
+
+func hashBytes(prev, typ string, data, meta []byte) string {
 	h := sha256.New()
-	for _, part := range [][]byte{[]byte(domain), []byte(prev), []byte(typ), data, meta} {
-		writeLen(h, part)
-	}
-	return Prefix + hex.EncodeToString(h.Sum(nil)), nil
+	writeLen(h, []byte(domain))
+	writeLen(h, []byte(prev))
+	writeLen(h, []byte(typ))
+	writeLen(h, data)
+	writeLen(h, meta)
+	var sum [sha256.Size]byte
+	return Prefix + hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 func writeLen(h hash.Hash, b []byte) {
@@ -103,9 +110,8 @@ type Options struct {
 }
 
 // Verify checks a stream's events in order and returns the first break, or
-// nil when the chain holds. Revisions must be consecutive; each event's
-// prevHash must be the previous event's hash; each hash must recompute
-// from the stored bytes; the metadata must be in canonical form.
+// nil when the chain holds. Revisions must be consecutive and each event
+// must pass VerifyEvent against its predecessor's hash.
 func Verify(evs []events.Raw, opt Options) *Break {
 	prev := opt.PrevHash
 	for i, e := range evs {
@@ -123,31 +129,12 @@ func Verify(evs []events.Raw, opt Options) *Break {
 				return brk("revision %d follows %d: an event is missing or out of order", e.Revision, evs[i-1].Revision)
 			}
 		}
-		var m events.Metadata
-		if err := json.Unmarshal(e.Metadata, &m); err != nil {
-			return brk("metadata is not valid JSON: %v", err)
+		h, b := VerifyEvent(prev, e)
+		if b != nil {
+			b.Index = i
+			return b
 		}
-		if m.Hash == "" {
-			return brk("event is not sealed (no hash)")
-		}
-		if m.PrevHash != prev {
-			return brk("prevHash %s does not match the previous event's hash %s", short(m.PrevHash), short(prev))
-		}
-		canon, err := events.EncodeMetadata(m)
-		if err != nil {
-			return brk("metadata: %v", err)
-		}
-		if !bytes.Equal(canon, e.Metadata) {
-			return brk("metadata bytes are not in canonical form (altered)")
-		}
-		want, err := Hash(prev, e.Type, e.Data, m)
-		if err != nil {
-			return brk("%v", err)
-		}
-		if want != m.Hash {
-			return brk("hash %s does not match the content (%s)", short(m.Hash), short(want))
-		}
-		prev = m.Hash
+		prev = h
 	}
 	if opt.Head != "" && prev != opt.Head {
 		if len(evs) == 0 {
@@ -158,6 +145,60 @@ func Verify(evs []events.Raw, opt Options) *Break {
 			Reason: fmt.Sprintf("last hash %s is not the expected head %s: events are missing at the end", short(prev), short(opt.Head))}
 	}
 	return nil
+}
+
+var (
+	hashField = []byte(`,"hash":"`)
+	prevField = []byte(`"prevHash":"`)
+)
+
+// prevHashOf reads prevHash from metadata without its hash. Seal writes it
+// as the last field, where a scan finds it; any other layout is parsed.
+func prevHashOf(body []byte) (string, error) {
+	j := bytes.Index(body, prevField)
+	if j < 0 {
+		return "", nil
+	}
+	v := body[j+len(prevField):]
+	if len(v) >= 2 && bytes.HasSuffix(v, []byte(`"}`)) && bytes.IndexByte(v[:len(v)-2], '"') < 0 && bytes.IndexByte(v, '\\') < 0 {
+		return string(v[:len(v)-2]), nil
+	}
+	var probe struct {
+		PrevHash string `json:"prevHash"`
+	}
+	err := json.Unmarshal(body, &probe)
+	return probe.PrevHash, err
+}
+
+// VerifyEvent checks one event against the hash of its predecessor in the
+// stream (prev; "" for the first event) and returns its own hash. It
+// hashes the stored metadata bytes themselves (without the trailing hash
+// field that Seal writes last), so any changed byte shows, and it parses
+// the metadata once, for prevHash. Projections verify incrementally with
+// it; Break.Index is 0.
+func VerifyEvent(prev string, e events.Raw) (string, *Break) {
+	brk := func(format string, args ...any) (string, *Break) {
+		return "", &Break{Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
+	}
+	meta := e.Metadata
+	i := bytes.LastIndex(meta, hashField)
+	if i < 0 || len(meta) < i+len(hashField)+2 || !bytes.HasSuffix(meta, []byte(`"}`)) {
+		return brk("event is not sealed (no trailing hash in its metadata)")
+	}
+	stored := string(meta[i+len(hashField) : len(meta)-2])
+	body := make([]byte, 0, i+1)
+	body = append(append(body, meta[:i]...), '}')
+	got, err := prevHashOf(body)
+	if err != nil {
+		return brk("metadata is not valid JSON: %v", err)
+	}
+	if got != prev {
+		return brk("prevHash %s does not match the previous event's hash %s", short(got), short(prev))
+	}
+	if want := hashBytes(prev, e.Type, e.Data, body); want != stored {
+		return brk("hash %s does not match the content (%s)", short(stored), short(want))
+	}
+	return stored, nil
 }
 
 func short(h string) string {
