@@ -1,12 +1,12 @@
 package readmodel
 
 import (
-	"encoding/json"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -21,7 +21,6 @@ type domain struct {
 	competitions map[string]*Competition
 	mentorships  map[string]*Mentorship
 	policies     map[string][]events.Recorded // name -> versions in order
-	chains       map[string]*chainState
 	undecodable  int
 	dirty        map[string]bool // craftsmen whose derived summary must be recomputed
 	summarise    func(c *Craftsman)
@@ -89,35 +88,66 @@ type Mentorship struct {
 	Records                []events.Recorded
 }
 
-type chainState struct {
-	last      string
-	broken    bool
-	breakAt   uint64
-	reason    string
-	unchained map[uint64]bool
-	count     uint64
-}
-
 func newDomain() *domain {
 	return &domain{
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
-		policies: map[string][]events.Recorded{}, chains: map[string]*chainState{}, dirty: map[string]bool{},
+		policies: map[string][]events.Recorded{}, dirty: map[string]bool{},
 		summarise: baseSummary,
 	}
 }
 
-func (d *domain) apply(ev *eventstore.RecordedEvent) {
-	d.chain(ev)
+// decoded is an event decoded outside the model's lock.
+type decoded struct {
+	rec events.Recorded
+	ok  bool
+}
+
+// decodeAll decodes events in parallel (decoding is pure and is most of
+// the cost of applying an event).
+func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
+	out := make([]decoded, len(evs))
+	one := func(i int) {
+		ev := &evs[i]
+		rec, err := reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
+		out[i] = decoded{rec: rec, ok: err == nil}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(evs) < 256 || workers < 2 {
+		for i := range evs {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(evs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(evs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				one(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 	cat, id, ok := events.SplitStream(ev.Stream)
 	if !ok {
 		return
 	}
-	rec, err := d.reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
-	if err != nil {
+	if !dec.ok {
 		d.undecodable++
 		return
 	}
+	rec := dec.rec
 	switch cat {
 	case events.CategoryCraftsman:
 		c := d.craftsman(id)
@@ -178,48 +208,6 @@ func (d *domain) settle() {
 	}
 }
 
-// chain verifies each event against the previous one of its stream.
-func (d *domain) chain(ev *eventstore.RecordedEvent) {
-	cs := d.chains[ev.Stream]
-	if cs == nil {
-		cs = &chainState{}
-		d.chains[ev.Stream] = cs
-	}
-	cs.count++
-	var probe struct {
-		Hash string `json:"hash"`
-	}
-	_ = json.Unmarshal(ev.Metadata, &probe)
-	if probe.Hash == "" {
-		if cs.unchained == nil {
-			cs.unchained = map[uint64]bool{}
-		}
-		cs.unchained[ev.Revision] = true
-		cs.last = ""
-		return
-	}
-	if !cs.broken {
-		raw := []events.Raw{{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created}}
-		if brk := chain.Verify(raw, chain.Options{PrevHash: cs.last}); brk != nil {
-			cs.broken, cs.breakAt, cs.reason = true, ev.Revision, brk.Reason
-		}
-	}
-	cs.last = probe.Hash
-}
-
-func (d *domain) chainStatus(stream string, revision uint64) string {
-	cs := d.chains[stream]
-	switch {
-	case cs == nil:
-		return "unknown"
-	case cs.broken && revision >= cs.breakAt:
-		return "broken"
-	case cs.unchained[revision]:
-		return "unchained"
-	}
-	return "ok"
-}
-
 // StreamIntegrity is the hash-chain verdict on a whole stream.
 type StreamIntegrity struct {
 	Stream    string
@@ -228,21 +216,6 @@ type StreamIntegrity struct {
 	BreakAt   uint64
 	Reason    string
 	Unchained int
-}
-
-func (d *domain) integrity(stream string) StreamIntegrity {
-	cs := d.chains[stream]
-	if cs == nil {
-		return StreamIntegrity{Stream: stream, Status: "unknown"}
-	}
-	si := StreamIntegrity{Stream: stream, Events: cs.count, Status: "ok", Unchained: len(cs.unchained)}
-	switch {
-	case cs.broken:
-		si.Status, si.BreakAt, si.Reason = "broken", cs.breakAt, cs.reason
-	case len(cs.unchained) > 0:
-		si.Status = "unchained"
-	}
-	return si
 }
 
 // baseSummary derives the organisation links and region from the records.

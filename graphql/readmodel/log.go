@@ -66,15 +66,15 @@ type rawLog struct {
 func newRawLog() rawLog { return rawLog{streams: map[string][]int32{}} }
 
 // check verifies that batch continues every stream without a gap and that
-// positions only grow; it returns the events that are new (duplicates of
-// already applied events are dropped).
-func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position) ([]eventstore.RecordedEvent, error) {
+// positions only grow; it returns the indexes of the events that are new
+// (duplicates of already applied events are dropped).
+func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position) ([]int, error) {
 	next := map[string]uint64{}
 	var last eventstore.Position
 	if cp != nil {
 		last = *cp
 	}
-	fresh := batch[:0:0]
+	fresh := make([]int, 0, len(batch))
 	for i, ev := range batch {
 		if cp != nil && !last.Less(ev.Position) {
 			if i == 0 || len(fresh) == 0 {
@@ -98,7 +98,7 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 		next[ev.Stream] = want + 1
 		last = ev.Position
 		cp = &last
-		fresh = append(fresh, ev)
+		fresh = append(fresh, i)
 	}
 	return fresh, nil
 }

@@ -13,16 +13,17 @@ import (
 // Memory is the in-memory read model: the embedded default. It is safe for
 // one writer (the projector) and many concurrent readers.
 type Memory struct {
-	mu    sync.RWMutex
-	cp    eventstore.Position
-	hasCP bool
-	log   rawLog
-	dom   *domain
+	mu     sync.RWMutex
+	cp     eventstore.Position
+	hasCP  bool
+	log    rawLog
+	dom    *domain
+	chains *chains
 }
 
 // NewMemory returns an empty in-memory read model.
 func NewMemory() *Memory {
-	return &Memory{log: newRawLog(), dom: newDomain()}
+	return &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
 }
 
 // Checkpoint implements Writer.
@@ -34,6 +35,9 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 
 // Apply implements Writer.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
+	// Decode before taking the lock (duplicates are decoded for nothing,
+	// which only happens after a resubscription).
+	dec := decodeAll(m.dom.reg, batch)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var from *eventstore.Position
@@ -45,9 +49,9 @@ func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position)
 	if err != nil {
 		return err
 	}
-	for _, ev := range fresh {
-		m.log.add(ev)
-		m.dom.apply(&m.log.all[len(m.log.all)-1])
+	for _, i := range fresh {
+		m.log.add(batch[i])
+		m.dom.apply(&m.log.all[len(m.log.all)-1], dec[i])
 	}
 	m.dom.settle()
 	if !m.hasCP || m.cp.Less(cp) {
@@ -91,13 +95,6 @@ type Reader interface {
 	DomainReader
 }
 
-// ChainStatus implements Reader.
-func (m *Memory) ChainStatus(stream string, revision uint64) string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.dom.chainStatus(stream, revision)
-}
-
 // DomainReader is the decoded side of Reader.
 type DomainReader interface {
 	// Craftsman returns a craftsman's view as of asOf (zero = live; only
@@ -108,6 +105,9 @@ type DomainReader interface {
 	// Summaries calls fn for every craftsman's live summary in
 	// registration order until fn returns false.
 	Summaries(fn func(id string, s Summary) bool)
+	// Records returns a craftsman stream's decoded events in revision
+	// order (nil for an unknown craftsman); the caller must not modify them.
+	Records(id string) []events.Recorded
 	// Academies, Competitions and Mentorship return decoded streams.
 	Academies() []*Academy
 	Competitions() []*Competition
@@ -133,6 +133,17 @@ func (m *Memory) Craftsman(id string, asOf, occurredBy time.Time) (*View, Summar
 		}
 	}
 	return buildView(c, ms, asOf, occurredBy), c.Summary, true
+}
+
+// Records implements DomainReader.
+func (m *Memory) Records(id string) []events.Recorded {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.dom.craftsmen[id]
+	if c == nil {
+		return nil
+	}
+	return c.Records[:len(c.Records):len(c.Records)]
 }
 
 // Summaries implements DomainReader.
@@ -196,11 +207,4 @@ func (m *Memory) Policies() map[string][]events.Recorded {
 		out[k] = v[:len(v):len(v)]
 	}
 	return out
-}
-
-// Integrity implements DomainReader.
-func (m *Memory) Integrity(stream string) StreamIntegrity {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.dom.integrity(stream)
 }

@@ -140,7 +140,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	if r.err != nil || n > uint64(len(body)) {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
-	fresh := &Memory{log: newRawLog(), dom: newDomain()}
+	fresh := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
 	fresh.log.all = make([]eventstore.RecordedEvent, 0, n)
 	// Data and metadata share the file's one buffer (one allocation, not
 	// millions); names and ids are copied.
@@ -153,15 +153,21 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		ev.Data = r.bytes()
 		ev.Metadata = r.bytes()
 		fresh.log.add(ev)
-		fresh.dom.apply(&fresh.log.all[len(fresh.log.all)-1])
 	}
 	if r.err != nil {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data: %v", path, r.err)
 	}
+	for lo := 0; lo < len(fresh.log.all); lo += 1 << 16 {
+		hi := min(lo+1<<16, len(fresh.log.all))
+		dec := decodeAll(fresh.dom.reg, fresh.log.all[lo:hi])
+		for i := lo; i < hi; i++ {
+			fresh.dom.apply(&fresh.log.all[i], dec[i-lo])
+		}
+	}
 	fresh.dom.settle()
 	fresh.cp, fresh.hasCP = cp, hasCP
 	m.mu.Lock()
-	m.cp, m.hasCP, m.log, m.dom = fresh.cp, fresh.hasCP, fresh.log, fresh.dom
+	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.mu.Unlock()
 	return nil
 }

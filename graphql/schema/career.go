@@ -91,6 +91,7 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 			"routes":        fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(routeT))), "", func(r policy.Result) any { return r.Routes }),
 		},
 	})
+	b.eligibility = eligT
 	reachedT := graphql.NewObject(graphql.ObjectConfig{
 		Name: "LevelReached",
 		Fields: graphql.Fields{
@@ -109,14 +110,9 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 			"next":        fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(eligT))), "", func(p policy.Pathway) any { return p.Next }),
 		},
 	})
-	policyArg := &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Policy names in order of preference (default template-a, upper-grades)."}
-	names := func(p graphql.ResolveParams) ([]string, error) {
-		n, err := argStrings(p, "policies")
-		if len(n) == 0 {
-			n = []string{policy.TemplateA, policy.UpperGrades}
-		}
-		return n, err
-	}
+	policyArg := policiesArg()
+	_ = &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Policy names in order of preference (default template-a, upper-grades)."}
+	names := policyNames
 	craftsmanT.AddFieldConfig("pathway", &graphql.Field{
 		Type: graphql.NewNonNull(pathwayT), Description: "The career pathway in one trade, as of the craftsman's asOf (now by default).",
 		Args: graphql.FieldConfigArgument{"trade": {Type: graphql.NewNonNull(graphql.String)}, "policies": policyArg},
@@ -170,17 +166,11 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 				return nil, Wrap(err)
 			}
 			st, at := b.careerState(c)
-			for _, n := range ns {
-				pol, ok := set.At(n, at)
-				if !ok || !pol.Covers(trade) {
-					continue
-				}
-				if _, ok := pol.Rule(target); !ok {
-					continue
-				}
-				return policy.Evaluate(st, pol, trade, target, at), nil
+			res, ok := evaluate(st, set, ns, trade, target, at)
+			if !ok {
+				return nil, Wrap(errs.E(errs.NotFound, "no policy among %v covers trade %s and level %s at %s", ns, trade, target, at.Format(time.DateOnly)))
 			}
-			return nil, Wrap(errs.E(errs.NotFound, "no policy among %v covers trade %s and level %s at %s", ns, trade, target, at.Format(time.DateOnly)))
+			return res, nil
 		},
 	})
 	_ = tradeT
@@ -205,4 +195,32 @@ func nonNilStrings(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func policiesArg() *graphql.ArgumentConfig {
+	return &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Policy names in order of preference (default template-a, upper-grades)."}
+}
+
+func policyNames(p graphql.ResolveParams) ([]string, error) {
+	n, err := argStrings(p, "policies")
+	if len(n) == 0 {
+		n = []string{policy.TemplateA, policy.UpperGrades}
+	}
+	return n, err
+}
+
+// evaluate answers eligibility under the first named policy in force at
+// at that covers the trade and the target.
+func evaluate(st *career.State, set *policy.Set, names []string, trade string, target events.Level, at time.Time) (policy.Result, bool) {
+	for _, n := range names {
+		pol, ok := set.At(n, at)
+		if !ok || !pol.Covers(trade) {
+			continue
+		}
+		if _, ok := pol.Rule(target); !ok {
+			continue
+		}
+		return policy.Evaluate(st, pol, trade, target, at), true
+	}
+	return policy.Result{}, false
 }

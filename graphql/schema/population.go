@@ -2,13 +2,18 @@ package schema
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/graphql-go/graphql"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -30,6 +35,7 @@ type populationItem struct {
 	s     readmodel.Summary
 	level events.Level // in the filtered trade (or the highest)
 	trade string
+	elig  *policy.Result // set when the query asked for eligibility
 }
 
 type countItem struct {
@@ -40,6 +46,9 @@ type countItem struct {
 type populationFilter struct {
 	trade, employer, academy, region string
 	minLevel, exactLevel             *events.Level
+	eligibleFor                      *events.Level
+	eligibleBy                       time.Time
+	policies                         []string
 }
 
 // scope restricts a population query to what the caller may see: HR and
@@ -62,7 +71,7 @@ func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, er
 	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
 }
 
-func readFilter(p graphql.ResolveParams) (*populationFilter, error) {
+func readFilter(p graphql.ResolveParams, now func() time.Time) (*populationFilter, error) {
 	f := &populationFilter{}
 	var err error
 	for name, dst := range map[string]*string{"trade": &f.trade, "employer": &f.employer, "academy": &f.academy, "region": &f.region} {
@@ -70,7 +79,7 @@ func readFilter(p graphql.ResolveParams) (*populationFilter, error) {
 			return nil, err
 		}
 	}
-	for name, dst := range map[string]**events.Level{"minLevel": &f.minLevel, "level": &f.exactLevel} {
+	for name, dst := range map[string]**events.Level{"minLevel": &f.minLevel, "level": &f.exactLevel, "eligibleFor": &f.eligibleFor} {
 		s, ok, err := argString(p, name)
 		if err != nil {
 			return nil, err
@@ -81,6 +90,22 @@ func readFilter(p graphql.ResolveParams) (*populationFilter, error) {
 				return nil, errs.E(errs.InvalidArgument, "argument %s: %v", name, err)
 			}
 			*dst = &l
+		}
+	}
+	if f.eligibleFor != nil {
+		if f.trade == "" {
+			return nil, errs.E(errs.InvalidArgument, "argument eligibleFor needs trade (eligibility is per trade)")
+		}
+		by, ok, err := argTime(p, "eligibleBy", true)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			by = now().UTC()
+		}
+		f.eligibleBy = by
+		if f.policies, err = policyNames(p); err != nil {
+			return nil, err
 		}
 	}
 	return f, nil
@@ -119,12 +144,15 @@ func (f *populationFilter) match(s readmodel.Summary) (events.Level, bool) {
 
 func filterArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
 	args := graphql.FieldConfigArgument{
-		"trade":    {Type: graphql.String, Description: "Occupation code; levels are read in this trade."},
-		"employer": {Type: graphql.String, Description: "Current employer organisation id."},
-		"academy":  {Type: graphql.String, Description: "Academy the craftsman trained at."},
-		"region":   {Type: graphql.String},
-		"level":    {Type: graphql.String, Description: "Exactly this current level (API name or rank)."},
-		"minLevel": {Type: graphql.String, Description: "At least this current level."},
+		"trade":       {Type: graphql.String, Description: "Occupation code; levels are read in this trade."},
+		"employer":    {Type: graphql.String, Description: "Current employer organisation id."},
+		"academy":     {Type: graphql.String, Description: "Academy the craftsman trained at."},
+		"region":      {Type: graphql.String},
+		"level":       {Type: graphql.String, Description: "Exactly this current level (API name or rank)."},
+		"minLevel":    {Type: graphql.String, Description: "At least this current level."},
+		"eligibleFor": {Type: graphql.String, Description: "Only craftsmen eligible for this target level in trade (required with it) by eligibleBy, evaluated by the domain's policy engine."},
+		"eligibleBy":  {Type: graphql.String, Description: "Date (end of day UTC) or time at which eligibility is evaluated (default now)."},
+		"policies":    policiesArg(),
 	}
 	for k, v := range extra {
 		args[k] = v
@@ -142,6 +170,12 @@ func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Obj
 			"employers": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
 			"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
 			"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
+			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
+				if i.elig == nil {
+					return nil
+				}
+				return *i.elig
+			}),
 		},
 	})
 	conn := b.ct.connection("PopulationMember", itemT, nil)
@@ -245,7 +279,7 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := readFilter(p)
+	f, err := readFilter(p, b.d.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -258,12 +292,51 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 		if !visible(s) {
 			return true
 		}
-		if lvl, ok := f.match(s); ok {
+		if lvl, ok := f.match(s); ok && (f.eligibleFor == nil || lvl < *f.eligibleFor) {
 			items = append(items, &populationItem{id: id, s: s, level: lvl, trade: f.trade})
 		}
 		return true
 	})
-	return items, nil
+	if f.eligibleFor == nil {
+		return items, nil
+	}
+	set, err := b.policySet(time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	b.evaluateAll(items, set, f)
+	kept := items[:0]
+	for _, it := range items {
+		if it.elig != nil && it.elig.Eligible {
+			kept = append(kept, it)
+		}
+	}
+	return kept, nil
+}
+
+// evaluateAll folds and evaluates every candidate, in parallel (the fold
+// and the policy engine are pure).
+func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *populationFilter) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan *populationItem)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range next {
+				st := career.Fold(b.d.Model.Records(it.id), f.eligibleBy, career.AsRecorded)
+				if res, ok := evaluate(st, set, f.policies, f.trade, *f.eligibleFor, f.eligibleBy); ok {
+					it.elig = &res
+				}
+			}
+		}()
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
 }
 
 func (b *builder) integrityFields(f graphql.Fields) {

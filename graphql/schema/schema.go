@@ -39,6 +39,9 @@ type Deps struct {
 type builder struct {
 	d  Deps
 	ct *connectionTypes
+	// eligibility is the Eligibility object type, shared by Craftsman and
+	// the population answers.
+	eligibility *graphql.Object
 }
 
 // New builds the schema.

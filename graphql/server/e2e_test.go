@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/graphql/schema"
@@ -358,6 +360,42 @@ func TestE2E(t *testing.T) {
 		mustOK(t, r)
 		if got := path(r.Data, "populationStats", "total"); got != 6.0 {
 			t.Errorf("hr emp1 sees %v craftsmen, want its 6", got)
+		}
+	})
+
+	t.Run("population eligible now and by a date", func(t *testing.T) {
+		s := "craftsman-c900"
+		l.add(s, events.CraftsmanRegistered{CraftsmanID: "c900", NationalIDHash: strings.Repeat("cd", 32), Region: "HLJ", Personal: &events.Personal{Name: "late starter"}}, day("2020-01-01"), "emp1")
+		l.add(s, events.EmploymentStarted{CraftsmanID: "c900", EmploymentID: "e900", EmployerOrgID: "emp1", Trade: welder}, day("2020-02-01"), "emp1")
+		l.add(s, events.SkillLevelCertified{CraftsmanID: "c900", Trade: welder, Level: events.Senior, CertificateNumber: "S900", Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, day("2025-06-01"), "acad1")
+		h.caughtUp()
+		q := `query($by: String) { craftsmen(trade: "6-18-02-04", eligibleFor: "technician", eligibleBy: $by, first: 5) {
+			totalCount nodes { id level { api } eligibility { eligible policy policyVersion } } } }`
+		ids := func(by any) []string {
+			r := h.query(token(t, hrEmp1), q, map[string]any{"by": by})
+			mustOK(t, r)
+			var out []string
+			for _, n := range path(r.Data, "craftsmen", "nodes").([]any) {
+				out = append(out, path(n, "id").(string))
+				if path(n, "eligibility", "eligible") != true || path(n, "level", "api") == "technician" {
+					t.Errorf("member %v is not an eligible candidate", n)
+				}
+			}
+			return out
+		}
+		now := ids(nil)
+		// emp1 holds the even craftsmen: levels junior (c000, c004, c008) and senior (c002, c006, c010); the seniors certified in 2014 qualify.
+		if diff := cmp.Diff([]string{"c002", "c006", "c010"}, now); diff != "" {
+			t.Errorf("eligible now (-want +got):\n%s", diff)
+		}
+		later := ids("2030-01-01")
+		if diff := cmp.Diff([]string{"c002", "c006", "c010", "c900"}, later); diff != "" {
+			t.Errorf("eligible by 2030 (-want +got):\n%s", diff)
+		}
+		r := h.query(aud, `{ craftsman(id: "c900") { eligibility(trade: "6-18-02-04", target: "technician") { eligible earliestDate } } }`, nil)
+		mustOK(t, r)
+		if got := path(r.Data, "craftsman", "eligibility", "earliestDate"); got != "2029-06-01T00:00:00Z" {
+			t.Errorf("earliest date = %v, want 2029-06-01 (senior since 2025-06-01 + 4 years)", got)
 		}
 	})
 
