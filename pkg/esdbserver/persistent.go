@@ -1,10 +1,983 @@
 package esdbserver
 
-// psubManager runs persistent subscription groups. Not built yet: the
-// PersistentSubscriptions service is not registered, so calls answer
-// Unimplemented and nothing is advertised.
-type psubManager struct{}
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-func (m *psubManager) close() {}
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	"github.com/cockroachdb/pebble"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
 
-func (s *Server) registerPersistent() error { return nil }
+// Persistent subscriptions: server-side consumer groups over a stream or
+// $all. A group's settings and checkpoint live in pebble under prefixPSub;
+// parked messages are links in $persistentsubscription-<source>::<group>-parked,
+// as in KurrentDB. Delivery is at-least-once: after a restart the group
+// resumes from its checkpoint, the lowest event not yet acknowledged.
+
+// psConfig is a group as persisted.
+type psConfig struct {
+	Source            string    `json:"source"`
+	Group             string    `json:"group"`
+	StartFrom         string    `json:"startFrom"` // as reported by GetInfo
+	Start             uint64    `json:"start"`     // first revision/position to deliver
+	Checkpoint        *uint64   `json:"checkpoint,omitempty"`
+	ResolveLinks      bool      `json:"resolveLinks"`
+	ExtraStatistics   bool      `json:"extraStatistics"`
+	MaxRetryCount     int32     `json:"maxRetryCount"`
+	MinCheckpoint     int32     `json:"minCheckpointCount"`
+	MaxCheckpoint     int32     `json:"maxCheckpointCount"`
+	MaxSubscribers    int32     `json:"maxSubscriberCount"`
+	LiveBufferSize    int32     `json:"liveBufferSize"`
+	ReadBatchSize     int32     `json:"readBatchSize"`
+	HistoryBufferSize int32     `json:"historyBufferSize"`
+	MessageTimeoutMs  int32     `json:"messageTimeoutMs"`
+	CheckpointAfterMs int32     `json:"checkpointAfterMs"`
+	Strategy          string    `json:"strategy"`
+	Filter            *psFilter `json:"filter,omitempty"`
+}
+
+type psFilter struct {
+	ByType   bool     `json:"byType"`
+	Regex    string   `json:"regex,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+}
+
+func (f *psFilter) compile() (func(*record) bool, error) {
+	if f == nil {
+		return nil, nil
+	}
+	expr := &streamsFilterExpr{regex: f.Regex, prefixes: f.Prefixes}
+	return expr.matcher(f.ByType)
+}
+
+func psKey(source, group string) []byte {
+	return append(append(append([]byte{prefixPSub}, source...), 0), group...)
+}
+
+func parkedStream(source, group string) string {
+	return "$persistentsubscription-" + source + "::" + group + "-parked"
+}
+
+type psubManager struct {
+	s      *Server
+	mu     sync.Mutex
+	groups map[string]*psGroup
+}
+
+func (s *Server) registerPersistent() error {
+	m := &psubManager{s: s, groups: map[string]*psGroup{}}
+	it, err := s.store.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPSub}, UpperBound: []byte{prefixPSub + 1}})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		var cfg psConfig
+		if err := json.Unmarshal(it.Value(), &cfg); err != nil {
+			it.Close()
+			return fmt.Errorf("load persistent subscription %q: %w", it.Key()[1:], err)
+		}
+		g, err := m.newGroup(cfg)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		m.groups[string(psKey(cfg.Source, cfg.Group))] = g
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, g := range m.groups {
+		go g.run()
+	}
+	s.psubs = m
+	persistent.RegisterPersistentSubscriptionsServer(s.grpc, &persistentService{s: s, m: m})
+	return nil
+}
+
+func (m *psubManager) close() {
+	m.mu.Lock()
+	gs := make([]*psGroup, 0, len(m.groups))
+	for _, g := range m.groups {
+		gs = append(gs, g)
+	}
+	m.mu.Unlock()
+	for _, g := range gs {
+		g.shutdown()
+	}
+}
+
+func (m *psubManager) get(source, group string) *psGroup {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.groups[string(psKey(source, group))]
+}
+
+func notFoundGroup(source, group string) error {
+	return withTrailers(codes.NotFound, fmt.Sprintf("Subscription group '%s' on stream '%s' does not exist.", group, source),
+		"exception", "persistent-subscription-does-not-exist", "stream-name", source, "group-name", group)
+}
+
+// psGroup is one running consumer group.
+type psGroup struct {
+	m     *psubManager
+	match func(*record) bool
+
+	mu          sync.Mutex
+	cfg         psConfig
+	consumers   []*psConsumer
+	rr          int
+	next        uint64 // next revision/position to read from the source
+	buffer      []*psMsg
+	retry       []*psMsg
+	inflight    map[[16]byte]*psMsg
+	outstanding map[uint64]struct{}
+	savedCP     uint64
+	savedAt     time.Time
+	acksSinceCP int
+	total       int64
+	lastKnown   *uint64
+	deleted     bool
+
+	kick    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type psMsg struct {
+	id       [16]byte // the original event's id: what the client acks
+	orig     *record  // the link when one was resolved, else the event
+	ev, link *record
+	seq      uint64
+	retries  int32
+	replay   bool // from the parked stream: not part of the checkpoint
+	consumer *psConsumer
+	deadline time.Time
+}
+
+type psConsumer struct {
+	id       string
+	buffer   int
+	inflight int
+	out      chan *psMsg
+	dropped  chan error
+}
+
+func (m *psubManager) newGroup(cfg psConfig) (*psGroup, error) {
+	match, err := cfg.Filter.compile()
+	if err != nil {
+		return nil, err
+	}
+	g := &psGroup{m: m, cfg: cfg, match: match, inflight: map[[16]byte]*psMsg{}, outstanding: map[uint64]struct{}{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), savedAt: time.Now()}
+	g.next = cfg.Start
+	if cfg.Checkpoint != nil {
+		g.next = *cfg.Checkpoint
+	}
+	g.savedCP = g.next
+	return g, nil
+}
+
+func (g *psGroup) wake() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (g *psGroup) shutdown() {
+	g.once.Do(func() { close(g.stop) })
+	<-g.stopped
+}
+
+func (g *psGroup) isAll() bool { return g.cfg.Source == "$all" }
+
+// run dispatches events to the group's consumers until the group stops.
+func (g *psGroup) run() {
+	defer close(g.stopped)
+	st := g.m.s.store
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		wait := st.waitCh()
+		g.mu.Lock()
+		parks := g.pump(time.Now())
+		g.mu.Unlock()
+		g.park(parks)
+		g.checkpoint(false)
+		select {
+		case <-wait:
+		case <-g.kick:
+		case <-tick.C:
+		case <-g.stop:
+			g.checkpoint(true)
+			return
+		}
+	}
+}
+
+// pump expires timed-out messages and hands out as many as consumers can
+// take. It returns the messages to park. g.mu is held.
+func (g *psGroup) pump(now time.Time) []*psMsg {
+	var parks []*psMsg
+	if g.cfg.MessageTimeoutMs > 0 {
+		for id, msg := range g.inflight {
+			if now.After(msg.deadline) {
+				delete(g.inflight, id)
+				msg.consumer.inflight--
+				msg.consumer = nil
+				if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
+					parks = append(parks, msg)
+					g.complete(msg)
+				} else {
+					g.retry = append(g.retry, msg)
+				}
+			}
+		}
+	}
+	for len(g.consumers) > 0 {
+		var msg *psMsg
+		switch {
+		case len(g.retry) > 0:
+			msg = g.retry[0]
+		case len(g.buffer) > 0:
+			msg = g.buffer[0]
+		default:
+			g.read()
+			if len(g.buffer) == 0 {
+				return parks
+			}
+			continue
+		}
+		c := g.pick(msg)
+		if c == nil {
+			return parks
+		}
+		if len(g.retry) > 0 && g.retry[0] == msg {
+			g.retry = g.retry[1:]
+		} else {
+			g.buffer = g.buffer[1:]
+		}
+		if old := g.inflight[msg.id]; old != nil && old != msg {
+			// The same id already out (an id repeated in $all): deliver later.
+			g.retry = append(g.retry, msg)
+			return parks
+		}
+		msg.consumer = c
+		msg.deadline = now.Add(time.Duration(g.cfg.MessageTimeoutMs) * time.Millisecond)
+		c.inflight++
+		g.inflight[msg.id] = msg
+		select {
+		case c.out <- msg:
+		default: // cannot happen: in-flight is bounded by the channel's capacity
+		}
+	}
+	return parks
+}
+
+// pick chooses a consumer with a free slot by the group's strategy.
+func (g *psGroup) pick(msg *psMsg) *psConsumer {
+	n := len(g.consumers)
+	switch g.cfg.Strategy {
+	case "DispatchToSingle":
+		for _, c := range g.consumers {
+			if c.inflight < c.buffer {
+				return c
+			}
+		}
+		return nil
+	case "Pinned":
+		h := fnv.New32a()
+		h.Write([]byte(msg.orig.Stream))
+		c := g.consumers[int(h.Sum32()%uint32(n))]
+		if c.inflight < c.buffer {
+			return c
+		}
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		c := g.consumers[(g.rr+i)%n]
+		if c.inflight < c.buffer {
+			g.rr = (g.rr + i + 1) % n
+			return c
+		}
+	}
+	return nil
+}
+
+// read fills the buffer from the source. g.mu is held.
+func (g *psGroup) read() {
+	s := g.m.s
+	batch := int(g.cfg.ReadBatchSize)
+	if batch <= 0 {
+		batch = 20
+	}
+	add := func(r *record, seq uint64) {
+		ev, link := s.resolveRecords(r, g.cfg.ResolveLinks)
+		orig := r
+		msg := &psMsg{id: orig.ID, orig: orig, ev: ev, link: link, seq: seq}
+		g.buffer = append(g.buffer, msg)
+		g.outstanding[seq] = struct{}{}
+		last := seq
+		g.lastKnown = &last
+	}
+	if g.isAll() {
+		_ = s.store.scanAll(g.next, false, func(r *record) bool {
+			g.next = r.Position + 1
+			if excludedFromAll(r.Stream) || (g.match != nil && !g.match(r)) {
+				return true
+			}
+			add(r, r.Position)
+			return len(g.buffer) < batch
+		})
+		return
+	}
+	vis, _ := s.streamVisibility(g.cfg.Source)
+	if vis.tombstone || vis.notFound {
+		return
+	}
+	_ = s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+		if r.Revision == tombstoneRevision {
+			return false
+		}
+		g.next = r.Revision + 1
+		if vis.visible(r) {
+			add(r, r.Revision)
+		}
+		return len(g.buffer) < batch
+	})
+}
+
+// complete marks msg done (acked, skipped or parked). g.mu is held.
+func (g *psGroup) complete(msg *psMsg) {
+	if !msg.replay {
+		delete(g.outstanding, msg.seq)
+	}
+	g.acksSinceCP++
+	g.total++
+}
+
+func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, ack bool) (stop bool) {
+	var parks []*psMsg
+	g.mu.Lock()
+	for _, u := range ids {
+		id, err := eventID(u)
+		if err != nil {
+			continue
+		}
+		msg := g.inflight[id]
+		if msg == nil {
+			continue
+		}
+		delete(g.inflight, id)
+		if msg.consumer != nil {
+			msg.consumer.inflight--
+			msg.consumer = nil
+		}
+		if ack {
+			g.complete(msg)
+			continue
+		}
+		switch action {
+		case persistent.ReadReq_Nack_Park:
+			g.complete(msg)
+			parks = append(parks, msg)
+		case persistent.ReadReq_Nack_Skip:
+			g.complete(msg)
+		case persistent.ReadReq_Nack_Stop:
+			g.retry = append(g.retry, msg)
+			stop = true
+		default: // retry, unknown
+			if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
+				g.complete(msg)
+				parks = append(parks, msg)
+			} else {
+				g.retry = append(g.retry, msg)
+			}
+		}
+	}
+	g.mu.Unlock()
+	g.park(parks)
+	g.wake()
+	return stop
+}
+
+// park writes links to the parked messages into the group's parked stream.
+func (g *psGroup) park(msgs []*psMsg) {
+	if len(msgs) == 0 {
+		return
+	}
+	evs := make([]proposed, len(msgs))
+	for i, msg := range msgs {
+		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: []byte(strconv.FormatUint(msg.orig.Revision, 10) + "@" + msg.orig.Stream)}
+	}
+	if r := g.m.s.store.submit(&writeOp{kind: opAppend, stream: parkedStream(g.cfg.Source, g.cfg.Group), expected: expectation{kind: expAny}, events: evs}); r.err != nil {
+		g.m.s.log.Error("park messages", "group", g.cfg.Group, "source", g.cfg.Source, "err", r.err)
+	}
+}
+
+// checkpoint persists the lowest unfinished position when it moved and
+// enough acks or time passed (always when final).
+func (g *psGroup) checkpoint(final bool) {
+	g.mu.Lock()
+	cp := g.next
+	for seq := range g.outstanding {
+		if seq < cp {
+			cp = seq
+		}
+	}
+	due := final || int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
+		(g.acksSinceCP >= int(g.cfg.MinCheckpoint) && time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
+	if cp == g.savedCP || !due || g.deleted {
+		g.mu.Unlock()
+		return
+	}
+	cfg := g.cfg
+	cfg.Checkpoint = &cp
+	g.savedCP, g.savedAt, g.acksSinceCP = cp, time.Now(), 0
+	g.cfg.Checkpoint = &cp
+	g.mu.Unlock()
+	b, _ := json.Marshal(cfg)
+	opt := pebble.NoSync
+	if final {
+		opt = pebble.Sync
+	}
+	if err := g.m.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, opt); err != nil {
+		g.m.s.log.Error("persistent subscription checkpoint", "group", cfg.Group, "err", err)
+	}
+}
+
+func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return nil, notFoundGroup(g.cfg.Source, g.cfg.Group)
+	}
+	if g.cfg.MaxSubscribers > 0 && len(g.consumers) >= int(g.cfg.MaxSubscribers) {
+		return nil, withTrailers(codes.FailedPrecondition, "Maximum subscriptions reached.",
+			"exception", "maximum-subscribers-reached", "stream-name", g.cfg.Source, "group-name", g.cfg.Group)
+	}
+	if buffer <= 0 {
+		buffer = 10
+	}
+	c := &psConsumer{id: uuidString(newUUID()), buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
+	g.consumers = append(g.consumers, c)
+	g.wake()
+	return c, nil
+}
+
+// removeConsumer drops c and returns its unacknowledged messages to the group.
+func (g *psGroup) removeConsumer(c *psConsumer) {
+	g.mu.Lock()
+	for i, x := range g.consumers {
+		if x == c {
+			g.consumers = append(g.consumers[:i], g.consumers[i+1:]...)
+			break
+		}
+	}
+	var back []*psMsg
+	for id, msg := range g.inflight {
+		if msg.consumer == c {
+			delete(g.inflight, id)
+			msg.consumer = nil
+			back = append(back, msg)
+		}
+	}
+	sort.Slice(back, func(i, j int) bool { return back[i].seq < back[j].seq })
+	g.retry = append(back, g.retry...)
+	g.mu.Unlock()
+	g.wake()
+}
+
+// live reports whether msg is still out with c (it may have timed out).
+func (g *psGroup) live(c *psConsumer, msg *psMsg) (retries int32, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return msg.retries, g.inflight[msg.id] == msg && msg.consumer == c
+}
+
+func (g *psGroup) info() *persistent.SubscriptionInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cfg := g.cfg
+	info := &persistent.SubscriptionInfo{
+		EventSource: cfg.Source, GroupName: cfg.Group, Status: "Live",
+		StartFrom: cfg.StartFrom, ResolveLinkTos: cfg.ResolveLinks, MessageTimeoutMilliseconds: cfg.MessageTimeoutMs,
+		ExtraStatistics: cfg.ExtraStatistics, MaxRetryCount: cfg.MaxRetryCount, LiveBufferSize: cfg.LiveBufferSize,
+		BufferSize: cfg.HistoryBufferSize, ReadBatchSize: cfg.ReadBatchSize, CheckPointAfterMilliseconds: cfg.CheckpointAfterMs,
+		MinCheckPointCount: cfg.MinCheckpoint, MaxCheckPointCount: cfg.MaxCheckpoint, NamedConsumerStrategy: cfg.Strategy,
+		MaxSubscriberCount: cfg.MaxSubscribers, TotalItems: g.total,
+		ReadBufferCount: int32(len(g.buffer)), RetryBufferCount: int32(len(g.retry)),
+		TotalInFlightMessages: int32(len(g.inflight)), OutstandingMessagesCount: int32(len(g.inflight)),
+	}
+	pos := func(v uint64) string {
+		if g.isAll() {
+			return fmt.Sprintf("C:%d/P:%d", v, v)
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	if cfg.Checkpoint != nil && *cfg.Checkpoint > 0 {
+		info.LastCheckpointedEventPosition = pos(*cfg.Checkpoint - 1)
+	}
+	if g.lastKnown != nil {
+		info.LastKnownEventPosition = pos(*g.lastKnown)
+	}
+	vis, pinfo := g.m.s.streamVisibility(parkedStream(cfg.Source, cfg.Group))
+	if !vis.notFound {
+		info.ParkedMessageCount = pinfo.Last + 1 - int64(vis.lower)
+	}
+	for _, c := range g.consumers {
+		info.Connections = append(info.Connections, &persistent.SubscriptionInfo_ConnectionInfo{
+			From: c.id, Username: "", AvailableSlots: int32(c.buffer - c.inflight), InFlightMessages: int32(c.inflight), ConnectionName: "<unknown>",
+		})
+	}
+	return info
+}
+
+// persistentService implements event_store.client.persistent_subscriptions.
+type persistentService struct {
+	persistent.UnimplementedPersistentSubscriptionsServer
+	s *Server
+	m *psubManager
+}
+
+type settingsLike interface {
+	GetResolveLinks() bool
+	GetExtraStatistics() bool
+	GetMaxRetryCount() int32
+	GetMinCheckpointCount() int32
+	GetMaxCheckpointCount() int32
+	GetMaxSubscriberCount() int32
+	GetLiveBufferSize() int32
+	GetReadBatchSize() int32
+	GetHistoryBufferSize() int32
+	GetMessageTimeoutMs() int32
+	GetMessageTimeoutTicks() int64
+	GetCheckpointAfterMs() int32
+	GetCheckpointAfterTicks() int64
+}
+
+func applySettings(cfg *psConfig, st settingsLike, strategy string) {
+	if st == nil {
+		st = &persistent.CreateReq_Settings{MaxRetryCount: 10, MinCheckpointCount: 10, MaxCheckpointCount: 1000, LiveBufferSize: 500,
+			ReadBatchSize: 20, HistoryBufferSize: 500, MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 30000},
+			CheckpointAfter: &persistent.CreateReq_Settings_CheckpointAfterMs{CheckpointAfterMs: 2000}}
+	}
+	cfg.ResolveLinks, cfg.ExtraStatistics = st.GetResolveLinks(), st.GetExtraStatistics()
+	cfg.MaxRetryCount, cfg.MinCheckpoint, cfg.MaxCheckpoint = st.GetMaxRetryCount(), st.GetMinCheckpointCount(), st.GetMaxCheckpointCount()
+	cfg.MaxSubscribers, cfg.LiveBufferSize, cfg.ReadBatchSize, cfg.HistoryBufferSize = st.GetMaxSubscriberCount(), st.GetLiveBufferSize(), st.GetReadBatchSize(), st.GetHistoryBufferSize()
+	cfg.MessageTimeoutMs = st.GetMessageTimeoutMs()
+	if t := st.GetMessageTimeoutTicks(); t > 0 {
+		cfg.MessageTimeoutMs = int32(min(t/10_000, math.MaxInt32))
+	}
+	cfg.CheckpointAfterMs = st.GetCheckpointAfterMs()
+	if t := st.GetCheckpointAfterTicks(); t > 0 {
+		cfg.CheckpointAfterMs = int32(min(t/10_000, math.MaxInt32))
+	}
+	if strategy != "" {
+		cfg.Strategy = strategy
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = "RoundRobin"
+	}
+}
+
+func strategyName(s string, named int32) string {
+	if s != "" {
+		return s
+	}
+	switch named {
+	case 0:
+		return "DispatchToSingle"
+	case 2:
+		return "Pinned"
+	}
+	return "RoundRobin"
+}
+
+func (p *persistentService) Create(ctx context.Context, req *persistent.CreateReq) (*persistent.CreateResp, error) {
+	if err := p.s.requireOps(ctx); err != nil {
+		return nil, err
+	}
+	o := req.GetOptions()
+	cfg := psConfig{Group: o.GetGroupName()}
+	if cfg.Group == "" {
+		return nil, status.Error(codes.InvalidArgument, "group name is required")
+	}
+	st := p.s.store
+	switch {
+	case o.GetAll() != nil:
+		cfg.Source = "$all"
+		switch v := o.GetAll().GetAllOption().(type) {
+		case *persistent.CreateReq_AllOptions_Position:
+			cfg.Start = v.Position.GetCommitPosition()
+			cfg.StartFrom = fmt.Sprintf("C:%d/P:%d", cfg.Start, cfg.Start)
+		case *persistent.CreateReq_AllOptions_End:
+			cfg.Start, cfg.StartFrom = st.head.Load()+1, "C:-1/P:-1"
+		default:
+			cfg.Start, cfg.StartFrom = 0, "C:0/P:0"
+		}
+		if f := o.GetAll().GetFilter(); f != nil {
+			pf := &psFilter{}
+			var e interface {
+				GetRegex() string
+				GetPrefix() []string
+			}
+			if x := f.GetStreamIdentifier(); x != nil {
+				e = x
+			} else if x := f.GetEventType(); x != nil {
+				e, pf.ByType = x, true
+			} else {
+				return nil, status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+			}
+			pf.Regex, pf.Prefixes = e.GetRegex(), e.GetPrefix()
+			cfg.Filter = pf
+		}
+	default:
+		so := o.GetStream()
+		id := so.GetStreamIdentifier()
+		if id == nil {
+			id = o.GetStreamIdentifier()
+		}
+		name, err := streamName(id)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Source = name
+		switch v := so.GetRevisionOption().(type) {
+		case *persistent.CreateReq_StreamOptions_Revision:
+			cfg.Start = v.Revision
+			cfg.StartFrom = strconv.FormatUint(v.Revision, 10)
+		case *persistent.CreateReq_StreamOptions_Start:
+			cfg.Start, cfg.StartFrom = 0, "0"
+		default:
+			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
+		}
+	}
+	s := req.GetOptions().GetSettings()
+	applySettings(&cfg, s, strategyName(s.GetConsumerStrategy(), int32(s.GetNamedConsumerStrategy())))
+	g, err := p.m.newGroup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	key := string(psKey(cfg.Source, cfg.Group))
+	p.m.mu.Lock()
+	if p.m.groups[key] != nil {
+		p.m.mu.Unlock()
+		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group '%s' on stream '%s' exists.", cfg.Group, cfg.Source),
+			"exception", "persistent-subscription-exists", "stream-name", cfg.Source, "group-name", cfg.Group)
+	}
+	b, _ := json.Marshal(cfg)
+	if err := st.db.Set([]byte(key), b, pebble.Sync); err != nil {
+		p.m.mu.Unlock()
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	p.m.groups[key] = g
+	p.m.mu.Unlock()
+	go g.run()
+	return &persistent.CreateResp{}, nil
+}
+
+func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateReq) (*persistent.UpdateResp, error) {
+	if err := p.s.requireOps(ctx); err != nil {
+		return nil, err
+	}
+	o := req.GetOptions()
+	source := "$all"
+	if o.GetAll() == nil {
+		id := o.GetStream().GetStreamIdentifier()
+		if id == nil {
+			id = o.GetStreamIdentifier()
+		}
+		name, err := streamName(id)
+		if err != nil {
+			return nil, err
+		}
+		source = name
+	}
+	g := p.m.get(source, o.GetGroupName())
+	if g == nil {
+		return nil, notFoundGroup(source, o.GetGroupName())
+	}
+	s := o.GetSettings()
+	g.mu.Lock()
+	applySettings(&g.cfg, s, strategyName("", int32(s.GetNamedConsumerStrategy())))
+	cfg := g.cfg
+	g.mu.Unlock()
+	b, _ := json.Marshal(cfg)
+	if err := p.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, pebble.Sync); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	g.wake()
+	return &persistent.UpdateResp{}, nil
+}
+
+func psSource(all bool, id *shared.StreamIdentifier) (string, error) {
+	if all {
+		return "$all", nil
+	}
+	return streamName(id)
+}
+
+func (p *persistentService) Delete(ctx context.Context, req *persistent.DeleteReq) (*persistent.DeleteResp, error) {
+	if err := p.s.requireOps(ctx); err != nil {
+		return nil, err
+	}
+	o := req.GetOptions()
+	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
+	if err != nil {
+		return nil, err
+	}
+	key := string(psKey(source, o.GetGroupName()))
+	p.m.mu.Lock()
+	g := p.m.groups[key]
+	if g == nil {
+		p.m.mu.Unlock()
+		return nil, notFoundGroup(source, o.GetGroupName())
+	}
+	delete(p.m.groups, key)
+	if err := p.s.store.db.Delete([]byte(key), pebble.Sync); err != nil {
+		p.m.mu.Unlock()
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	p.m.mu.Unlock()
+	g.mu.Lock()
+	g.deleted = true
+	for _, c := range g.consumers {
+		c.dropped <- notFoundGroup(source, o.GetGroupName())
+	}
+	g.mu.Unlock()
+	g.shutdown()
+	return &persistent.DeleteResp{}, nil
+}
+
+func (p *persistentService) GetInfo(ctx context.Context, req *persistent.GetInfoReq) (*persistent.GetInfoResp, error) {
+	if !p.s.cfg.Insecure && principalFrom(ctx) == nil {
+		return nil, accessDenied()
+	}
+	o := req.GetOptions()
+	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
+	if err != nil {
+		return nil, err
+	}
+	g := p.m.get(source, o.GetGroupName())
+	if g == nil {
+		return nil, notFoundGroup(source, o.GetGroupName())
+	}
+	return &persistent.GetInfoResp{SubscriptionInfo: g.info()}, nil
+}
+
+func (p *persistentService) List(ctx context.Context, req *persistent.ListReq) (*persistent.ListResp, error) {
+	if !p.s.cfg.Insecure && principalFrom(ctx) == nil {
+		return nil, accessDenied()
+	}
+	o := req.GetOptions()
+	var source string
+	filtered := false
+	if fs := o.GetListForStream(); fs != nil {
+		filtered = true
+		var err error
+		if source, err = psSource(fs.GetAll() != nil, fs.GetStream()); err != nil {
+			return nil, err
+		}
+	}
+	p.m.mu.Lock()
+	var gs []*psGroup
+	for _, g := range p.m.groups {
+		if !filtered || g.cfg.Source == source {
+			gs = append(gs, g)
+		}
+	}
+	p.m.mu.Unlock()
+	if filtered && len(gs) == 0 {
+		return nil, withTrailers(codes.NotFound, "Subscription group does not exist.",
+			"exception", "persistent-subscription-does-not-exist", "stream-name", source, "group-name", "")
+	}
+	resp := &persistent.ListResp{}
+	for _, g := range gs {
+		resp.Subscriptions = append(resp.Subscriptions, g.info())
+	}
+	sort.Slice(resp.Subscriptions, func(i, j int) bool {
+		a, b := resp.Subscriptions[i], resp.Subscriptions[j]
+		return a.EventSource+"\x00"+a.GroupName < b.EventSource+"\x00"+b.GroupName
+	})
+	return resp, nil
+}
+
+func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.ReplayParkedReq) (*persistent.ReplayParkedResp, error) {
+	if err := p.s.requireOps(ctx); err != nil {
+		return nil, err
+	}
+	o := req.GetOptions()
+	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
+	if err != nil {
+		return nil, err
+	}
+	g := p.m.get(source, o.GetGroupName())
+	if g == nil {
+		return nil, notFoundGroup(source, o.GetGroupName())
+	}
+	limit := int64(math.MaxInt64)
+	if v, ok := o.GetStopAtOption().(*persistent.ReplayParkedReq_Options_StopAt); ok && v.StopAt > 0 {
+		limit = v.StopAt
+	}
+	parked := parkedStream(source, o.GetGroupName())
+	vis, _ := p.s.streamVisibility(parked)
+	if vis.notFound {
+		return &persistent.ReplayParkedResp{}, nil
+	}
+	var links []*record
+	if err := p.s.store.scanStream(parked, vis.lower, false, func(r *record) bool {
+		links = append(links, r)
+		return int64(len(links)) < limit
+	}); err != nil {
+		return nil, storeError(err)
+	}
+	if len(links) == 0 {
+		return &persistent.ReplayParkedResp{}, nil
+	}
+	var msgs []*psMsg
+	for _, l := range links {
+		revText, stream, ok := strings.Cut(string(l.Data), "@")
+		rev, err := strconv.ParseUint(revText, 10, 64)
+		if !ok || err != nil {
+			continue
+		}
+		r, err := p.s.store.readDurable(stream, rev)
+		if err != nil || r == nil {
+			continue
+		}
+		ev, link := p.s.resolveRecords(r, g.cfg.ResolveLinks)
+		msgs = append(msgs, &psMsg{id: r.ID, orig: r, ev: ev, link: link, seq: r.Revision, replay: true})
+	}
+	// Truncate what was replayed, then hand the messages out.
+	tb := links[len(links)-1].Revision + 1
+	if r := p.s.store.submit(&writeOp{kind: opAppend, stream: "$$" + parked, expected: expectation{kind: expAny}, events: []proposed{{
+		ID: newUUID(), Type: "$metadata", IsJSON: true, Data: []byte(fmt.Sprintf(`{"$tb":%d}`, tb)),
+	}}}); r.err != nil {
+		return nil, storeError(r.err)
+	}
+	g.mu.Lock()
+	g.retry = append(g.retry, msgs...)
+	g.mu.Unlock()
+	g.wake()
+	return &persistent.ReplayParkedResp{}, nil
+}
+
+func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empty) (*shared.Empty, error) {
+	if err := p.s.requireOps(ctx); err != nil {
+		return nil, err
+	}
+	return &shared.Empty{}, nil
+}
+
+func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	o := first.GetOptions()
+	if o == nil {
+		return status.Error(codes.InvalidArgument, "first message must be options")
+	}
+	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
+	if err != nil {
+		return err
+	}
+	if !p.s.cfg.Insecure && principalFrom(ctx) == nil {
+		return accessDenied()
+	}
+	if err := p.s.authorize(ctx, source, aclRead); err != nil {
+		return err
+	}
+	g := p.m.get(source, o.GetGroupName())
+	if g == nil {
+		return notFoundGroup(source, o.GetGroupName())
+	}
+	c, err := g.addConsumer(int(o.GetBufferSize()))
+	if err != nil {
+		return err
+	}
+	defer g.removeConsumer(c)
+	strUUID := o.GetUuidOption().GetString_() != nil
+	if err := stream.Send(&persistent.ReadResp{Content: &persistent.ReadResp_SubscriptionConfirmation_{
+		SubscriptionConfirmation: &persistent.ReadResp_SubscriptionConfirmation{SubscriptionId: source + "::" + g.cfg.Group}}}); err != nil {
+		return err
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				ended <- err
+				return
+			}
+			switch {
+			case msg.GetAck() != nil:
+				g.settle(c, msg.GetAck().GetIds(), 0, true)
+			case msg.GetNack() != nil:
+				if g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), false) {
+					ended <- nil
+					return
+				}
+			}
+		}
+	}()
+	done := p.s.done(ctx)
+	for {
+		select {
+		case msg := <-c.out:
+			retries, ok := g.live(c, msg)
+			if !ok {
+				continue
+			}
+			if err := stream.Send(&persistent.ReadResp{Content: &persistent.ReadResp_Event{Event: persistentEvent(msg, retries, strUUID)}}); err != nil {
+				return err
+			}
+		case err := <-c.dropped:
+			return err
+		case err := <-ended:
+			return err
+		case <-done:
+			return ctxErr(ctx)
+		}
+	}
+}
+
+func persistentRecorded(r *record, strUUID bool) *persistent.ReadResp_ReadEvent_RecordedEvent {
+	if r == nil {
+		return nil
+	}
+	w := recorded(r, strUUID)
+	return &persistent.ReadResp_ReadEvent_RecordedEvent{
+		Id: w.Id, StreamIdentifier: w.StreamIdentifier, StreamRevision: w.StreamRevision,
+		PreparePosition: w.PreparePosition, CommitPosition: w.CommitPosition,
+		Metadata: w.Metadata, CustomMetadata: w.CustomMetadata, Data: w.Data,
+	}
+}
+
+func persistentEvent(msg *psMsg, retries int32, strUUID bool) *persistent.ReadResp_ReadEvent {
+	return &persistent.ReadResp_ReadEvent{
+		Event:    persistentRecorded(msg.ev, strUUID),
+		Link:     persistentRecorded(msg.link, strUUID),
+		Position: &persistent.ReadResp_ReadEvent_CommitPosition{CommitPosition: msg.orig.Position},
+		Count:    &persistent.ReadResp_ReadEvent_RetryCount{RetryCount: retries},
+	}
+}

@@ -325,28 +325,37 @@ func excludedFromAll(stream string) bool {
 	return false
 }
 
-// resolve turns a record into the ReadEvent to send, following a link when
-// asked to.
-func (s *Server) resolve(r *record, resolveLinks, strUUID bool) *streams.ReadResp_ReadEvent {
-	ev := &streams.ReadResp_ReadEvent{Position: &streams.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position}}
+// resolveRecords follows a link when asked to: it returns the event to
+// deliver (nil when the link's target is gone) and the link itself.
+func (s *Server) resolveRecords(r *record, resolveLinks bool) (ev, link *record) {
 	if !resolveLinks || r.Type != "$>" {
-		ev.Event = recorded(r, strUUID)
-		return ev
+		return r, nil
 	}
 	revText, target, ok := strings.Cut(string(r.Data), "@")
 	rev, err := strconv.ParseUint(revText, 10, 64)
 	if !ok || err != nil {
-		ev.Event = recorded(r, strUUID)
-		return ev
+		return r, nil
 	}
-	ev.Link = recorded(r, strUUID)
 	vis, _ := s.streamVisibility(target)
 	if vis.notFound || vis.tombstone {
-		return ev
+		return nil, r
 	}
 	t, err := s.store.readDurable(target, rev)
-	if err == nil && t != nil && vis.visible(t) {
-		ev.Event = recorded(t, strUUID)
+	if err != nil || t == nil || !vis.visible(t) {
+		return nil, r
+	}
+	return t, r
+}
+
+// resolve turns a record into the ReadEvent to send.
+func (s *Server) resolve(r *record, resolveLinks, strUUID bool) *streams.ReadResp_ReadEvent {
+	ev := &streams.ReadResp_ReadEvent{Position: &streams.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position}}
+	e, l := s.resolveRecords(r, resolveLinks)
+	if e != nil {
+		ev.Event = recorded(e, strUUID)
+	}
+	if l != nil {
+		ev.Link = recorded(l, strUUID)
 	}
 	return ev
 }

@@ -112,20 +112,31 @@ func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool
 	default:
 		return nil, status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
 	}
+	return (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
+}
+
+// streamsFilterExpr is a filter expression: a regex or a list of prefixes,
+// on the stream name or on the event type.
+type streamsFilterExpr struct {
+	regex    string
+	prefixes []string
+}
+
+func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	field := func(r *record) string {
 		if byType {
 			return r.Type
 		}
 		return r.Stream
 	}
-	if expr.GetRegex() != "" {
-		re, err := regexp.Compile(expr.GetRegex())
+	if e.regex != "" {
+		re, err := regexp.Compile(e.regex)
 		if err != nil {
 			return nil, status.Error(codes.InvalidArgument, "invalid filter regex: "+err.Error())
 		}
 		return func(r *record) bool { return re.MatchString(field(r)) }, nil
 	}
-	prefixes := expr.GetPrefix()
+	prefixes := e.prefixes
 	return func(r *record) bool {
 		v := field(r)
 		for _, p := range prefixes {
