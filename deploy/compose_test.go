@@ -284,7 +284,13 @@ func TestComposeServices(t *testing.T) {
 				t.Errorf("CRAFTLEDGER_STORE has no credentials; a secure cluster needs them")
 			}
 			ms := mounts(t, s)
-			for what, f := range map[string]string{"tlsCAFile": q.Get("tlsCAFile"), "CRAFTLEDGER_JWT_KEY_FILE": env["CRAFTLEDGER_JWT_KEY_FILE"]} {
+			files := map[string]string{"tlsCAFile": q.Get("tlsCAFile")}
+			for k, v := range env {
+				if strings.HasSuffix(k, "_FILE") {
+					files[k] = v
+				}
+			}
+			for what, f := range files {
 				m, ok := mountOf(ms, f)
 				if f == "" || !ok {
 					t.Errorf("%s %q is not under a mounted volume", what, f)
@@ -292,6 +298,36 @@ func TestComposeServices(t *testing.T) {
 				}
 				if setupTarget(t, setup, m.source) == "" {
 					t.Errorf("%s %q: volume %q is not filled by the setup service", what, f, m.source)
+				}
+			}
+			if name == "graphql" {
+				dir := env["CRAFTLEDGER_GRAPHQL_DATA"]
+				writable := slices.ContainsFunc(s.Volumes, func(v string) bool {
+					parts := strings.Split(v, ":")
+					return len(parts) == 2 && parts[1] == dir
+				})
+				if dir == "" || !writable {
+					t.Errorf("CRAFTLEDGER_GRAPHQL_DATA=%q must be a writable volume for snapshots", dir)
+				}
+			}
+			if env["CRAFTLEDGER_JWT_KEY_FILE"] == "" {
+				t.Errorf("CRAFTLEDGER_JWT_KEY_FILE is not set")
+			}
+			// Only the registry holds the key that hashes national ID numbers.
+			nid, hasNID := env["CRAFTLEDGER_NATIONAL_ID_KEY_FILE"]
+			var nidVolume string
+			if hasNID {
+				m, _ := mountOf(ms, nid)
+				nidVolume = m.source
+			}
+			if (name == "registry") != (hasNID && nidVolume != "") {
+				t.Errorf("CRAFTLEDGER_NATIONAL_ID_KEY_FILE=%q: the registry, and only it, needs the national-ID key", nid)
+			}
+			if name != "registry" {
+				for _, m := range ms {
+					if m.source == "national-id" {
+						t.Errorf("mounts the national-ID key; only the registry may")
+					}
 				}
 			}
 			if env["CRAFTLEDGER_ADDR"] != ":8080" {

@@ -29,8 +29,9 @@ var productionReplicas = map[string]int{
 	"graphql":     2,
 }
 
-// minJWTKeyLen is pkg/auth.MinKeyLen: the shortest HMAC key the services accept.
-const minJWTKeyLen = 32
+// minKeyLen is the shortest key the services accept: pkg/auth.MinKeyLen for
+// the JWT key, the registry's minimum for the national-ID key.
+const minKeyLen = 32
 
 // Secrets the production overlay expects the operator to create (never committed).
 var externalSecrets = []string{"craftledger-secrets", "craftledger-store-ca"}
@@ -73,6 +74,11 @@ type servicePort struct {
 	TargetPort any    `yaml:"targetPort"`
 }
 
+// keyItem is one key of a Secret projected into a volume.
+type keyItem struct {
+	Key string `yaml:"key"`
+}
+
 type podSpec struct {
 	SecurityContext *struct {
 		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
@@ -82,9 +88,11 @@ type podSpec struct {
 	Volumes    []struct {
 		Name   string `yaml:"name"`
 		Secret *struct {
-			SecretName string `yaml:"secretName"`
-			Optional   *bool  `yaml:"optional"`
+			SecretName string    `yaml:"secretName"`
+			Optional   *bool     `yaml:"optional"`
+			Items      []keyItem `yaml:"items"`
 		} `yaml:"secret"`
+		EmptyDir  any `yaml:"emptyDir"`
 		ConfigMap *struct {
 			Name string `yaml:"name"`
 		} `yaml:"configMap"`
@@ -284,6 +292,7 @@ func TestKustomizeStructure(t *testing.T) {
 			}
 			checkPDBs(t, r)
 			checkServices(t, r)
+			checkKeysAndData(t, r)
 		})
 	}
 }
@@ -404,8 +413,10 @@ func checkEnv(t *testing.T, r rendered, id string, c container, external bool) {
 	if err != nil || u.Scheme != "esdb" || u.Host == "" || u.User == nil {
 		t.Errorf("%s: CRAFTLEDGER_STORE = %q, want esdb://user:password@hosts?options", id, vars["CRAFTLEDGER_STORE"])
 	}
-	if f := vars["CRAFTLEDGER_JWT_KEY_FILE"]; f != "" && !mounted(c, f) {
-		t.Errorf("%s: CRAFTLEDGER_JWT_KEY_FILE %s is not under a volume mount", id, f)
+	for k, f := range vars {
+		if strings.HasSuffix(k, "_FILE") && !mounted(c, f) {
+			t.Errorf("%s: %s=%s is not under a volume mount", id, k, f)
+		}
 	}
 	if err == nil {
 		if ca := u.Query().Get("tlsCAFile"); ca != "" && !mounted(c, ca) {
@@ -453,7 +464,13 @@ func checkMounts(t *testing.T, r rendered, id string, c container, spec podSpec,
 			if v.Secret == nil {
 				continue
 			}
-			if _, ok := r.get("Secret", v.Secret.SecretName); ok {
+			if s, ok := r.get("Secret", v.Secret.SecretName); ok {
+				data, _ := s.raw["data"].(map[string]any)
+				for _, it := range v.Secret.Items {
+					if _, ok := data[it.Key]; !ok {
+						t.Errorf("%s: volume %s wants key %q of Secret %s, which it does not have", id, v.Name, it.Key, v.Secret.SecretName)
+					}
+				}
 				continue
 			}
 			optional := v.Secret.Optional != nil && *v.Secret.Optional
@@ -485,6 +502,51 @@ func isClaimTemplate(r rendered, name string) bool {
 		}
 	}
 	return false
+}
+
+// checkKeysAndData: only the registry holds the national-ID hashing key,
+// and GraphQL keeps its snapshots on a writable volume.
+func checkKeysAndData(t *testing.T, r rendered) {
+	t.Helper()
+	for _, d := range r.kind("Deployment") {
+		c := d.Spec.Template.Spec.Containers[0]
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		holdsNationalID := false
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && slices.Contains(v.Secret.Items, keyItem{Key: "national-id.key"}) {
+				holdsNationalID = true
+			}
+		}
+		switch d.Metadata.Name {
+		case "registry":
+			if env["CRAFTLEDGER_NATIONAL_ID_KEY_FILE"] == "" || !holdsNationalID {
+				t.Errorf("registry: needs the national-ID key mounted and CRAFTLEDGER_NATIONAL_ID_KEY_FILE set")
+			}
+		case "graphql":
+			dir := env["CRAFTLEDGER_GRAPHQL_DATA"]
+			var mount string
+			for _, m := range c.VolumeMounts {
+				if m.MountPath == dir {
+					mount = m.Name
+				}
+			}
+			writable := false
+			for _, v := range d.Spec.Template.Spec.Volumes {
+				if v.Name == mount && v.EmptyDir != nil {
+					writable = true
+				}
+			}
+			if dir == "" || !writable {
+				t.Errorf("graphql: CRAFTLEDGER_GRAPHQL_DATA=%q must be a writable volume (emptyDir) for snapshots", dir)
+			}
+		}
+		if d.Metadata.Name != "registry" && holdsNationalID {
+			t.Errorf("%s: mounts the national-ID key; only the registry may", d.Metadata.Name)
+		}
+	}
 }
 
 // checkPDBs: every PodDisruptionBudget selects the pods of exactly one
@@ -602,12 +664,14 @@ func TestKustomizeDevOverlay(t *testing.T) {
 		t.Fatalf("dev overlay renders %d Secrets, want the one generated", len(secrets))
 	}
 	data, _ := secrets[0].raw["data"].(map[string]any)
-	key, err := base64.StdEncoding.DecodeString(fmt.Sprint(data["jwt.key"]))
-	if err != nil {
-		t.Fatalf("dev jwt.key: %v", err)
-	}
-	if len(bytes.TrimSpace(key)) < minJWTKeyLen {
-		t.Errorf("dev jwt.key is %d bytes; pkg/auth refuses keys shorter than %d", len(key), minJWTKeyLen)
+	for _, name := range []string{"jwt.key", "national-id.key"} {
+		key, err := base64.StdEncoding.DecodeString(fmt.Sprint(data[name]))
+		if err != nil {
+			t.Fatalf("dev %s: %v", name, err)
+		}
+		if len(bytes.TrimSpace(key)) < minKeyLen {
+			t.Errorf("dev %s is %d bytes; the services refuse keys shorter than %d", name, len(key), minKeyLen)
+		}
 	}
 }
 

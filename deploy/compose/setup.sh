@@ -5,7 +5,8 @@
 #   /certs/ca/ca.crt, ca.key            the cluster's private certificate authority
 #   /certs/kurrentdbN/node.crt, .key    one node certificate per KurrentDB node
 #   /ca/ca.crt                          a copy of the CA certificate only, for clients
-#   /secrets/jwt.key                    the HMAC key the services verify tokens with
+#   /jwt/jwt.key                        the HMAC key the services verify tokens with
+#   /national-id/national-id.key        the registry's key for hashing national ID numbers
 #
 # KurrentDB's image runs as KURRENTDB_UID (1001 since 26.x; 1000 before), our
 # distroless images as 65532: each gets only what it reads.
@@ -30,9 +31,12 @@ chmod 0600 ca/ca.key "${nodes[@]/%//node.key}"
 
 install -m 0644 ca/ca.crt /ca/ca.crt
 
-if [[ ! -s /secrets/jwt.key ]]; then
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > /secrets/jwt.key
-fi
-chown 65532:65532 /secrets/jwt.key
-chmod 0400 /secrets/jwt.key
-echo "setup: certificates for ${nodes[*]} and the JWT key are in place"
+# Random 32-byte keys, hex-encoded (64 bytes; the services need at least 32).
+for key in /jwt/jwt.key /national-id/national-id.key; do
+	if [[ ! -s $key ]]; then
+		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$key"
+	fi
+	chown 65532:65532 "$key"
+	chmod 0400 "$key"
+done
+echo "setup: certificates for ${nodes[*]}, the JWT key and the national-ID key are in place"
