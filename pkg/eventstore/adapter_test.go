@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -237,5 +238,47 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	}
 	if err := c.Ping(ctx); err != nil {
 		t.Errorf("Ping after recovery: %v", err)
+	}
+}
+
+// TestSlowStoreDeadline points the adapter at a listener that accepts
+// connections and never answers: calls end at their deadline with
+// errs.DeadlineExceeded, which counts against the breaker.
+func TestSlowStoreDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = conn.Close() }) // hold it open, say nothing
+		}
+	}()
+	c := open(t, eventstore.Config{
+		URL:     "esdb://" + ln.Addr().String() + "?tls=false",
+		Timeout: 200 * time.Millisecond,
+		Breaker: eventstore.BreakerConfig{Failures: 2, OpenFor: time.Minute},
+	})
+	data := eventstore.EventData{Type: "Thing.v1", Data: []byte(`{}`)}
+	for i := 0; i < 2; i++ {
+		_, err := c.Append(context.Background(), "slow-1", eventstore.Any(), data)
+		if !errors.Is(err, errs.DeadlineExceeded) {
+			t.Fatalf("append to a silent store = %v, want errs.DeadlineExceeded", err)
+		}
+	}
+	_, err = c.ReadStream(context.Background(), "slow-1", eventstore.ReadOptions{})
+	if !errors.Is(err, eventstore.ErrBreakerOpen) {
+		t.Errorf("after two timeouts: %v, want the breaker open", err)
+	}
+	// A caller's shorter deadline wins over the configured timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := c.Append(ctx, "slow-1", eventstore.Any(), data); !errors.Is(err, errs.Unavailable) && !errors.Is(err, errs.DeadlineExceeded) {
+		t.Errorf("append with an expiring context = %v", err)
 	}
 }

@@ -82,8 +82,7 @@ type Client struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	db     *esdb.Client
-	gen    uint64
+	cur    *conn
 	closed bool
 }
 
@@ -132,9 +131,11 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, newErr(errs.Unavailable, err, "open event store: %v", err)
 	}
-	if _, err := c.conn(); err != nil {
+	k, err := c.acquire()
+	if err != nil {
 		return nil, err
 	}
+	k.release()
 	return c, nil
 }
 
@@ -147,39 +148,74 @@ func countsAsSuccess(err error) bool {
 	return errs.IsBusiness(err)
 }
 
-// conn returns the current client and its generation.
-func (c *Client) conn() (*esdb.Client, error) {
+// conn is one official client and the calls using it. The official client
+// panics when it is closed while a call waits for its connection, so a
+// retired conn is closed only once its last call has returned.
+type conn struct {
+	db       *esdb.Client
+	mu       sync.Mutex
+	inflight int
+	retired  bool
+}
+
+func (k *conn) release() {
+	k.mu.Lock()
+	k.inflight--
+	closeNow := k.retired && k.inflight == 0
+	k.mu.Unlock()
+	if closeNow {
+		_ = k.db.Close()
+	}
+}
+
+func (k *conn) retire() {
+	k.mu.Lock()
+	k.retired = true
+	closeNow := k.inflight == 0
+	k.mu.Unlock()
+	if closeNow {
+		_ = k.db.Close()
+	}
+}
+
+// acquire returns the current connection with one more call counted on
+// it; the caller must release it.
+func (c *Client) acquire() (*conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, newErr(errs.Unavailable, nil, "event store client is closed")
 	}
-	if c.db == nil {
+	if c.cur == nil {
 		conf := c.conf
 		db, err := esdb.NewClient(&conf)
 		if err != nil {
 			return nil, errs.E(errs.InvalidArgument, "open event store: %v", err)
 		}
-		c.db = db
-		c.gen++
+		c.cur = &conn{db: db}
 	}
-	return c.db, nil
+	c.cur.mu.Lock()
+	c.cur.inflight++
+	c.cur.mu.Unlock()
+	return c.cur, nil
 }
 
-// reset drops db when it is still the current client. The official client
-// closes itself for good after a failed discovery (the store was down); the
-// next call then builds a fresh one, so the adapter recovers by itself.
-func (c *Client) reset(db *esdb.Client) {
+// reset retires k when it is still the current connection. The official
+// client closes itself for good after a failed discovery (the store was
+// down); the next call then builds a fresh one, so the adapter recovers by
+// itself.
+func (c *Client) reset(k *conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.db == db && !c.closed {
-		_ = db.Close()
-		c.db = nil
+	if c.cur == k && !c.closed {
+		c.cur = nil
+		k.retire()
 		c.log.Debug("event store connection reset")
 	}
 }
 
-// Close releases the connection. Later calls fail with errs.Unavailable.
+// Close releases the connection (once calls in flight have returned).
+// Later calls fail with errs.Unavailable.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -187,10 +223,9 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	if c.db != nil {
-		err := c.db.Close()
-		c.db = nil
-		return err
+	if c.cur != nil {
+		c.cur.retire()
+		c.cur = nil
 	}
 	return nil
 }
@@ -210,13 +245,23 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 		err error
 	}
 	v, err := c.cb.Execute(func() (any, error) {
-		db, err := c.conn()
+		k, err := c.acquire()
 		if err != nil {
 			return nil, err
 		}
 		done := make(chan result, 1)
 		go func() {
-			v, err := fn(ctx, db)
+			defer k.release()
+			defer func() {
+				// The official client panics ("send on closed channel") when
+				// it is closed while a call waits for its connection, which
+				// happens to calls outliving their deadline across Close or
+				// a reset. Such a call has failed; say so instead of crashing.
+				if p := recover(); p != nil {
+					done <- result{err: newErr(errs.Unavailable, nil, "%s: connection closed during the call (%v)", op, p)}
+				}
+			}()
+			v, err := fn(ctx, k.db)
 			done <- result{v, err}
 		}()
 		var r result
@@ -230,7 +275,7 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 		}
 		var ee *esdb.Error
 		if errors.As(r.err, &ee) && ee.Code() == esdb.ErrorCodeConnectionClosed {
-			c.reset(db)
+			c.reset(k)
 		}
 		return nil, classify(ctx, op, r.err)
 	})
