@@ -64,10 +64,13 @@ func (h BackfillHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		max = 1 << 30
 	}
 	body := http.MaxBytesReader(w, r.Body, max)
+	rc := http.NewResponseController(w)
+	// Results stream out while the file is still coming in (HTTP/1.1
+	// servers otherwise close the request body at the first flush).
+	_ = rc.EnableFullDuplex()
 	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)
 	last := time.Now()

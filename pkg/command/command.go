@@ -116,6 +116,11 @@ type Options struct {
 	// Seal, when set, chains every event's metadata (prevHash/hash);
 	// otherwise metadata is plain JSON without hashes.
 	Seal Seal
+	// CacheStreams is how many streams' histories the handler keeps in
+	// memory to decide without a read (optimistically: a stale history
+	// fails the append on its expected revision, and the stream is then
+	// reloaded). 0 = 4096; negative disables the cache.
+	CacheStreams int
 }
 
 // Handler runs commands against a store. It is safe for concurrent use.
@@ -124,6 +129,7 @@ type Handler struct {
 	clock   func() time.Time
 	retries int
 	seal    Seal
+	cache   *cache
 }
 
 // New returns a Handler over store.
@@ -135,7 +141,17 @@ func New(store eventstore.Store, opts Options) *Handler {
 	if h.retries <= 0 {
 		h.retries = 10
 	}
+	switch {
+	case opts.CacheStreams == 0:
+		h.cache = newCache(4096)
+	case opts.CacheStreams > 0:
+		h.cache = newCache(opts.CacheStreams)
+	}
 	return h
+}
+
+func (h *Handler) recordedNow() eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{Created: h.clock()}
 }
 
 // Store is the handler's store, for decide functions that read other streams.
@@ -165,10 +181,19 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		return Result{}, errs.E(errs.Internal, "%s: no decide function", c.Name)
 	}
 	decide := true
+	useCache := true
 	for attempt := 0; ; attempt++ {
-		hist, err := Load(ctx, h.store, c.Stream)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s: %w", c.Name, err)
+		var hist History
+		cached := false
+		if useCache {
+			hist, cached = h.cache.get(c.Stream)
+		}
+		if !cached {
+			var err error
+			if hist, err = Load(ctx, h.store, c.Stream); err != nil {
+				return Result{}, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			h.cache.put(hist)
 		}
 		if c.Meta.IdempotencyKey != "" {
 			if res, ok := replayed(hist, c.Meta.IdempotencyKey); ok {
@@ -179,6 +204,13 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			return Result{}, errs.E(errs.Conflict, "%s: %s changed concurrently; retry", c.Name, c.Stream)
 		}
 		evs, err := c.Decide(ctx, hist)
+		if cached && (err != nil || len(evs) == 0) {
+			// Refusals and no-ops are answered from the store's state, never
+			// from a cached copy another writer may have outdated.
+			useCache = false
+			attempt--
+			continue
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -199,7 +231,15 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		}
 		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
 		if err == nil {
+			h.cache.put(extend(hist, data, ar, h.recordedNow))
 			return Result{Stream: c.Stream, Revision: ar.NextRevision, Position: ar.Position, EventIDs: ids}, nil
+		}
+		h.cache.drop(c.Stream)
+		if errors.Is(err, errs.Conflict) && cached {
+			// Our copy was stale: reload without spending an attempt.
+			useCache = false
+			attempt--
+			continue
 		}
 		if !errors.Is(err, errs.Conflict) {
 			return Result{}, fmt.Errorf("%s: append %s: %w", c.Name, c.Stream, err)

@@ -246,3 +246,51 @@ func TestExecuteSealChainsEvents(t *testing.T) {
 		t.Fatalf("metadata %+v", m)
 	}
 }
+
+// Two handlers over one store (two services, or two instances) keep their
+// own caches; each must still decide on the store's current state.
+func TestExecuteStaleCacheIsNeverTrusted(t *testing.T) {
+	st := startStore(t)
+	a := command.New(st, command.Options{Clock: clock})
+	b := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	run := func(h *command.Handler, decide command.DecideFunc) (command.Result, error) {
+		return h.Execute(ctx, command.Command{Name: "t", Stream: "test-8", RetryOnConflict: true, Decide: decide})
+	}
+	if _, err := run(a, appendOne); err != nil { // a caches the stream at revision 0
+		t.Fatal(err)
+	}
+	if _, err := run(b, appendOne); err != nil { // b writes revision 1 behind a's back
+		t.Fatal(err)
+	}
+	// a's success path: its stale copy fails the append, it reloads and
+	// decides on two events, not one.
+	res, err := run(a, appendOne)
+	if err != nil || res.Revision != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	evs, _ := st.ReadStream(ctx, "test-8", eventstore.ReadOptions{})
+	var c counted
+	_ = json.Unmarshal(evs[2].Data, &c)
+	if c.N != 2 {
+		t.Fatalf("decided on %d events, want 2", c.N)
+	}
+	// a's refusal path: b writes the event a requires; a's cached copy
+	// lacks it, yet a must not refuse.
+	if _, err := run(b, func(context.Context, command.History) ([]command.Event, error) {
+		return []command.Event{{Type: "Granted.v1", Data: counted{}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	needsGrant := func(_ context.Context, h command.History) ([]command.Event, error) {
+		for _, e := range h.Events {
+			if e.Type == "Granted.v1" {
+				return []command.Event{{Type: "Used.v1", Data: counted{}}}, nil
+			}
+		}
+		return nil, errs.E(errs.FailedPrecondition, "no grant")
+	}
+	if _, err := run(a, needsGrant); err != nil {
+		t.Fatalf("refused on a stale cache: %v", err)
+	}
+}
