@@ -1,0 +1,278 @@
+// Package app assembles craftledger's all-in-one server: the embedded event
+// store (or an external KurrentDB), every go-kit service's HTTP API, the
+// GraphQL projector and server, on one HTTP listener.
+//
+// Routes on the one listener:
+//
+//	/api/registry/v1/...     registry service (craftsmen, academies, issuers)
+//	/api/training/v1/...     training service (enrolments, completions, certificates)
+//	/api/competition/v1/...  competition service (definitions, results, approvals)
+//	/api/<service>/metrics   each service's Prometheus metrics
+//	/graphql, /explorer      GraphQL API and its explorer
+//	/healthz, /readyz        liveness; readiness (store reachable, projection caught up)
+//	/metrics                 the read side's Prometheus metrics
+//	/                        the web page when there is one
+//
+// cmd/craftledger wires it from flags; the end-to-end test starts it
+// in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/services/competition"
+	"github.com/craftledger/craftledger/services/registry"
+	"github.com/craftledger/craftledger/services/training"
+)
+
+// DefaultAddr and DefaultStoreAddr are where the all-in-one listens unless
+// told otherwise.
+const (
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultStoreAddr = "127.0.0.1:2113"
+)
+
+// Config configures an App.
+type Config struct {
+	// DataDir holds the embedded store (DataDir/store) and the read
+	// model's snapshots (DataDir/graphql). Required.
+	DataDir string
+	// Addr is the HTTP listen address ("127.0.0.1:0" picks a free port).
+	Addr string
+	// StoreURL, when set, is an external KurrentDB (esdb://…) used instead
+	// of the embedded store.
+	StoreURL string
+	// StoreAddr is the embedded store's gRPC address.
+	StoreAddr string
+	// Key verifies (and the demo mints) bearer tokens. Required.
+	Key auth.Key
+	// NationalIDKey hashes national ID numbers (at least 32 bytes).
+	// Required.
+	NationalIDKey []byte
+	// Logger receives every component's logs; nil discards.
+	Logger *slog.Logger
+	// Clock is the services' "now"; nil = time.Now.
+	Clock func() time.Time
+}
+
+// Services are the in-process write-side services, undecorated: the demo
+// generator writes through them so every invariant they check holds.
+type Services struct {
+	Registry    registry.Service
+	Training    training.Service
+	Competition competition.Service
+}
+
+// App is a started all-in-one: the store is up, the listener is bound;
+// Run serves.
+type App struct {
+	cfg      Config
+	logger   *slog.Logger
+	embedded *esdbserver.Server
+	store    *eventstore.Client
+	storeURL string
+	services Services
+	graph    *server.Server
+	ln       net.Listener
+	handler  http.Handler
+	apis     []string
+}
+
+// New starts the embedded store (unless cfg.StoreURL names another),
+// connects to it, builds every service and the read side, and binds the
+// HTTP listener. Nothing is served until Run.
+func New(ctx context.Context, cfg Config) (a *App, err error) {
+	if cfg.DataDir == "" {
+		return nil, errs.E(errs.InvalidArgument, "app: a data directory is required")
+	}
+	if len(cfg.Key) == 0 {
+		return nil, errs.E(errs.InvalidArgument, "app: a token key is required")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.StoreAddr == "" {
+		cfg.StoreAddr = DefaultStoreAddr
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a = &App{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	a.storeURL = cfg.StoreURL
+	if a.storeURL == "" {
+		a.embedded, err = esdbserver.Start(esdbserver.Config{
+			DataDir: filepath.Join(cfg.DataDir, "store"), Addr: cfg.StoreAddr, Insecure: true,
+			Logger: logger.With("component", "store"),
+		})
+		if err != nil {
+			return a, fmt.Errorf("start embedded store: %w", err)
+		}
+		a.storeURL = a.embedded.URL()
+	}
+	a.store, err = eventstore.Open(ctx, eventstore.Config{URL: a.storeURL, Logger: logger.With("component", "eventstore")})
+	if err != nil {
+		return a, fmt.Errorf("open store %s: %w", redactURL(a.storeURL), err)
+	}
+
+	if a.services.Registry, err = registry.New(a.store, cfg.Clock, registry.Options{NationalIDKey: cfg.NationalIDKey}); err != nil {
+		return a, err
+	}
+	if a.services.Training, err = training.New(a.store, cfg.Clock, training.Options{}); err != nil {
+		return a, err
+	}
+	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: registry.Seal}); err != nil {
+		return a, err
+	}
+
+	a.graph, err = server.New(server.Config{
+		Store: a.store, Key: cfg.Key, DataDir: filepath.Join(cfg.DataDir, "graphql"),
+		Logger: logger.With("component", "graphql"), Now: cfg.Clock,
+	})
+	if err != nil {
+		return a, fmt.Errorf("graphql: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	a.mount(mux, "registry", func(m *kit.Metrics) http.Handler {
+		svc := registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(m)(a.services.Registry))
+		return registry.NewHTTPHandler(svc, logger, cfg.Key, registry.HTTPOptions{})
+	})
+	a.mount(mux, "training", func(m *kit.Metrics) http.Handler {
+		svc := training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(m)(a.services.Training))
+		return training.NewHTTPHandler(svc, logger, cfg.Key, training.HTTPOptions{})
+	})
+	a.mount(mux, "competition", func(m *kit.Metrics) http.Handler {
+		svc := competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(m)(a.services.Competition))
+		return competition.NewHTTPHandler(svc, logger, cfg.Key, competition.HTTPOptions{})
+	})
+	// Everything else is the read side: /graphql, /explorer, /healthz,
+	// /readyz, /metrics and the web page at /.
+	mux.Handle("/", a.graph.Handler())
+	a.handler = kit.AccessLog(logger, mux)
+
+	a.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return a, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	return a, nil
+}
+
+// mount serves one service's API under /api/<name>/ and its metrics at
+// /api/<name>/metrics.
+func (a *App) mount(mux *http.ServeMux, name string, build func(*kit.Metrics) http.Handler) {
+	m := kit.NewMetrics(name)
+	prefix := "/api/" + name
+	mux.Handle(prefix+"/", http.StripPrefix(prefix, build(m)))
+	mux.Handle("GET "+prefix+"/metrics", m.Handler())
+	a.apis = append(a.apis, name)
+}
+
+// Run serves HTTP and runs the projector until ctx ends or the process
+// gets SIGINT/SIGTERM; a clean stop returns nil. Call Close afterwards.
+func (a *App) Run(ctx context.Context) error {
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	projector := kit.Actor{
+		Name:      "projector",
+		Execute:   func() error { return a.graph.Run(pctx) },
+		Interrupt: func(error) { stop() },
+	}
+	srv := kit.NewServer(a.ln.Addr().String(), a.handler)
+	return kit.Run(ctx, a.logger, projector, kit.HTTPActor("craftledger", srv, a.ln, a.logger))
+}
+
+// Close releases the store client and stops the embedded store. It is safe
+// to call more than once and after a failed New.
+func (a *App) Close() error {
+	var errList []error
+	if a.ln != nil {
+		a.ln.Close() // already closed when Run has served; harmless
+	}
+	if a.store != nil {
+		errList = append(errList, a.store.Close())
+		a.store = nil
+	}
+	if a.embedded != nil {
+		errList = append(errList, a.embedded.Close())
+		a.embedded = nil
+	}
+	return errors.Join(errList...)
+}
+
+// Services are the undecorated in-process services.
+func (a *App) Services() Services { return a.services }
+
+// Store is the store client every component shares.
+func (a *App) Store() eventstore.Store { return a.store }
+
+// StoreURL is the connection string of the store in use (the embedded
+// one's esdb:// URL unless an external store was configured).
+func (a *App) StoreURL() string { return a.storeURL }
+
+// Embedded reports whether the store is the embedded one.
+func (a *App) Embedded() bool { return a.embedded != nil }
+
+// BaseURL is the HTTP base URL ("http://127.0.0.1:8080").
+func (a *App) BaseURL() string {
+	addr := a.ln.Addr().String()
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || host == "::" || host == "0.0.0.0") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return "http://" + addr
+}
+
+// APIs lists the mounted service names; each serves under BaseURL()/api/<name>/.
+func (a *App) APIs() []string { return append([]string(nil), a.apis...) }
+
+// GraphQL is the read side (model, projector, schema).
+func (a *App) GraphQL() *server.Server { return a.graph }
+
+// WaitCaughtUp blocks until the projection has applied everything written
+// so far (the log's last position), or ctx ends.
+func (a *App) WaitCaughtUp(ctx context.Context) error {
+	last, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1,
+		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}})
+	if err != nil {
+		return err
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	return a.graph.Projector().WaitFor(ctx, last[0].Position)
+}
+
+// redactURL drops credentials from a connection string for messages.
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
