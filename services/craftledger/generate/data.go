@@ -62,17 +62,17 @@ var employerWords = []string{"重工", "机械", "电力", "汽车", "轨道交�
 // grants, bands by rank and award, student tracks, honours triggered by
 // placements, approval, a yearly cap).
 type competitionSpec struct {
-	def   events.CompetitionDefined
-	org   string  // organiser's organisation id (the publishing issuer)
-	hr    string  // the HR authority that approves its entitlements
-	rate  float64 // share of eligible craftsmen taking part
-	date  string  // results date
+	def  events.CompetitionDefined
+	org  string  // organiser's organisation id (the publishing issuer)
+	hr   string  // the HR authority that approves its entitlements
+	rate float64 // share of eligible craftsmen taking part
+	date string  // results date
 	// province, when set, limits the competition to craftsmen of that province
 	province string
 }
 
 const (
-	orgMOHRSS = "mohrss"    // 人力资源和社会保障部
-	orgACFTU  = "acftu"     // 中华全国总工会
+	orgMOHRSS = "mohrss" // 人力资源和社会保障部
+	orgACFTU  = "acftu"  // 中华全国总工会
 	orgWSC    = "worldskills-china"
 )

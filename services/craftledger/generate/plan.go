@@ -217,7 +217,7 @@ func competitions() []competitionSpec {
 	// Provincial competitions: ranks 1–3 → senior, raised when held.
 	for _, pc := range []struct {
 		id, prov, name, org string
-		year               int
+		year                int
 	}{{"gd-prov-2019", "广东", "2019年广东省职业技能大赛", "gd-hrss", 2019}, {"js-prov-2020", "江苏", "2020年江苏省职业技能大赛", "js-hrss", 2020},
 		{"sd-prov-2022", "山东", "2022年山东省职业技能大赛", "sd-hrss", 2022}} {
 		out = append(out, competitionSpec{
