@@ -105,6 +105,9 @@ func locateDecodeError(source string, data []byte, err error) error {
 			if q, err := strconv.QuotedPrefix(msg[i:]); err == nil {
 				if j := bytes.Index(data, []byte(q)); j >= 0 {
 					off = int64(j)
+					if _, values := pathOffsets(data); values[off] != "" {
+						field = values[off]
+					}
 				}
 			}
 		}
@@ -136,7 +139,24 @@ func lineCol(data []byte, off int64) (int, int) {
 // "levels[2].routes[0].criteria[1].years", or of its nearest existing
 // ancestor.
 func locatePath(data []byte, path string) int64 {
+	offsets, _ := pathOffsets(data)
+	for p := path; ; {
+		if off, ok := offsets[p]; ok {
+			return off
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return offsets[""]
+		}
+		p = p[:i]
+	}
+}
+
+// pathOffsets maps every JSON path of data to the offset of its key (or,
+// for array elements, its value), and every value's offset to its path.
+func pathOffsets(data []byte) (map[string]int64, map[int64]string) {
 	offsets := map[string]int64{}
+	values := map[int64]string{}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var walk func(prefix string) error
 	walk = func(prefix string) error {
@@ -146,6 +166,7 @@ func locatePath(data []byte, path string) int64 {
 			return err
 		}
 		offsets[prefix] = skipSpace(data, start)
+		values[offsets[prefix]] = prefix
 		switch tok {
 		case json.Delim('{'):
 			for dec.More() {
@@ -178,16 +199,7 @@ func locatePath(data []byte, path string) int64 {
 		return nil
 	}
 	_ = walk("")
-	for p := path; ; {
-		if off, ok := offsets[p]; ok {
-			return off
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i <= 0 {
-			return offsets[""]
-		}
-		p = p[:i]
-	}
+	return offsets, values
 }
 
 func skipSpace(data []byte, off int64) int64 {

@@ -38,7 +38,7 @@ func TestLoaderRejectsWithLineAndField(t *testing.T) {
 		{"syntax", `"version": 1,`, `"version": 1,,`, 3, ""},
 		{"unknown field", `"label": "an academy's policy",`, `"label": "an academy's policy", "colour": "red",`, 5, "colour"},
 		{"wrong type", `"version": 1,`, `"version": "one",`, 3, "version"},
-		{"unknown level", `"target": "junior"`, `"target": "grandmaster"`, 9, "level"},
+		{"unknown level", `"target": "junior"`, `"target": "grandmaster"`, 9, "levels[0].target"},
 		{"unknown kind", `"kind": "years_of_work"`, `"kind": "charisma"`, 11, "levels[0].routes[0].criteria[0].kind"},
 		{"zero years", `"years": 1}`, `"years": 0}`, 11, "levels[0].routes[0].criteria[0].years"},
 		{"bad trade code", `"6-31-01-03"`, `"6-31-1-03"`, 7, "appliesTo.standards[0].occupationCode"},
