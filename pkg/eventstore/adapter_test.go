@@ -3,13 +3,16 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
@@ -281,4 +284,113 @@ func TestSlowStoreDeadline(t *testing.T) {
 	if _, err := c.Append(ctx, "slow-1", eventstore.Any(), data); !errors.Is(err, errs.Unavailable) && !errors.Is(err, errs.DeadlineExceeded) {
 		t.Errorf("append with an expiring context = %v", err)
 	}
+}
+
+// TestOutageUnderLoad stops and restarts the store while writers append
+// concurrently: every failure is classified Unavailable or
+// DeadlineExceeded, the adapter recovers by itself, and every acknowledged
+// event is in the store afterwards.
+func TestOutageUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a server under load")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir, "127.0.0.1:0")
+	addr := srv.Addr()
+	c := open(t, eventstore.Config{
+		URL:     srv.URL(),
+		Timeout: time.Second,
+		Breaker: eventstore.BreakerConfig{Failures: 3, OpenFor: 200 * time.Millisecond},
+		Logger:  testLogger(t),
+	})
+	const writers = 8
+	var (
+		mu       sync.Mutex
+		acked    []string
+		failures = map[string]int{}
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			stream := fmt.Sprintf("load-%d", w)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := uuid.NewString()
+				_, err := c.Append(context.Background(), stream, eventstore.Any(), eventstore.EventData{ID: id, Type: "Thing.v1", Data: []byte(`{}`)})
+				mu.Lock()
+				if err == nil {
+					acked = append(acked, id)
+				} else {
+					failures[errs.Code(err)]++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond) // a client backing off
+				}
+			}
+		}(w)
+	}
+	waitAcked := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			mu.Lock()
+			got := len(acked)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d appends acknowledged, waiting for %d (breaker %s)", got, n, c.BreakerState())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitAcked(100)
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for c.BreakerState() != "open" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	srv2 := startServer(t, dir, addr)
+	t.Cleanup(func() { _ = srv2.Close() })
+	waitAcked(before + 100)
+	close(stop)
+	wg.Wait()
+
+	for code := range failures {
+		if code != "UNAVAILABLE" && code != "DEADLINE_EXCEEDED" {
+			t.Errorf("%d failures classified %s", failures[code], code)
+		}
+	}
+	if failures["UNAVAILABLE"] == 0 {
+		t.Error("no failure while the store was down")
+	}
+	stored := map[string]bool{}
+	for w := 0; w < writers; w++ {
+		evs, err := c.ReadStream(context.Background(), fmt.Sprintf("load-%d", w), eventstore.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			stored[e.ID] = true
+		}
+	}
+	for _, id := range acked {
+		if !stored[id] {
+			t.Errorf("acknowledged event %s is missing", id)
+		}
+	}
+	t.Logf("%d acknowledged, failures %v", len(acked), failures)
 }
