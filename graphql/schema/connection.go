@@ -154,6 +154,18 @@ func (ct *connectionTypes) connection(name string, node graphql.Output, extra gr
 // fieldOf is an explicit resolver reading one value from a source of type
 // S; a source of another type is an internal error, never a silent null.
 func fieldOf[S any](t graphql.Output, desc string, get func(S) any) *graphql.Field {
+	if isStringish(t) {
+		// graphql-go serialises a plain string through fmt.Sprintf("%v")
+		// but a *string directly: hand it pointers.
+		inner := get
+		get = func(s S) any {
+			v := inner(s)
+			if str, ok := v.(string); ok {
+				return &str
+			}
+			return v
+		}
+	}
 	return &graphql.Field{
 		Type:        t,
 		Description: desc,
@@ -165,4 +177,12 @@ func fieldOf[S any](t graphql.Output, desc string, get func(S) any) *graphql.Fie
 			return get(s), nil
 		},
 	}
+}
+
+// isStringish reports whether t is String or ID, nullable or not.
+func isStringish(t graphql.Output) bool {
+	if nn, ok := t.(*graphql.NonNull); ok {
+		t = nn.OfType
+	}
+	return t == graphql.String || t == graphql.ID
 }
