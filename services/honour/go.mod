@@ -1,11 +1,13 @@
 module github.com/craftledger/craftledger/services/honour
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/craftledger/craftledger/events v0.0.0
 	github.com/craftledger/craftledger/pkg v0.0.0
 )
+
+require gopkg.in/yaml.v3 v3.0.1
 
 replace (
 	github.com/craftledger/craftledger/events => ../../events
