@@ -83,6 +83,7 @@ func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 		return r
 	}
 	ev := evaluator{s: s, p: p, trade: trade, at: at}
+	r.Routes = make([]RouteResult, 0, len(rule.Routes))
 	for _, route := range rule.Routes {
 		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: make([]CriterionResult, 0, len(route.Criteria))}
 		var latest time.Time
@@ -148,7 +149,7 @@ func yearsStr(days int) string {
 }
 
 func fmtYears(y float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", y), "0"), ".")
+	return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(y, 'f', 2, 64), "0"), ".")
 }
 
 // since evaluates "≥ years of work since from" into cr.
@@ -187,13 +188,13 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 		lh, ok := e.s.LevelSince(trades, *c.Level)
 		if !ok {
 			if h, any := e.s.HighestLevel(trades); any {
-				cr.Actual = fmt.Sprintf("highest: %s since %s", h.Level.Info().English, ymd(h.Since))
+				cr.Actual = "highest: " + h.Level.Info().English + " since " + ymd(h.Since)
 			} else {
 				cr.Actual = "no certificate"
 			}
 			break
 		}
-		cr.Actual = fmt.Sprintf("%s since %s (certificate %s)", lh.Level.Info().English, ymd(lh.Since), lh.CertificateNumber)
+		cr.Actual = lh.Level.Info().English + " since " + ymd(lh.Since) + " (certificate " + lh.CertificateNumber + ")"
 		cr.Evidence = []events.Ref{lh.Ref}
 		cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), lh.Since, c.YearsSince)
 	case KindApprenticeship:
@@ -202,7 +203,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			if m.Role == "apprentice" && m.Status == career.MentorshipCompleted && slices.Contains(trades, m.Trade) &&
 				(len(c.Kinds) == 0 || slices.Contains(c.Kinds, m.Kind)) {
 				cr.Met = true
-				cr.Actual = fmt.Sprintf("%s %s completed %s", m.Kind, m.ID, ymd(m.Ended))
+				cr.Actual = m.Kind + " " + m.ID + " completed " + ymd(m.Ended)
 				cr.Evidence = append(cr.Evidence, m.Ref)
 				if m.EndEvidence != nil {
 					cr.Evidence = append(cr.Evidence, *m.EndEvidence)
@@ -221,7 +222,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 		if e.at.Before(birth.AddDate(age, 0, 0)) {
 			age--
 		}
-		cr.Actual = fmt.Sprintf("aged %d", age)
+		cr.Actual = "aged " + strconv.Itoa(age)
 		working := !c.Working
 		if c.Working {
 			for _, code := range trades {
@@ -247,7 +248,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 				(c.SeniorClass && !ed.SeniorClass) || (c.PreparatoryTechnician && !ed.PreparatoryTechnician) {
 				continue
 			}
-			cr.Actual = fmt.Sprintf("%s, %s, %s", ed.SchoolKind, ed.Speciality, ymd(ed.Date))
+			cr.Actual = ed.SchoolKind + ", " + ed.Speciality + ", " + ymd(ed.Date)
 			if ed.FinalYear {
 				cr.Actual += " (final year)"
 			}
@@ -262,7 +263,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			if titleRank(t.Tier) < need || !slices.Contains(trades, t.Trade) {
 				continue
 			}
-			cr.Actual = fmt.Sprintf("%s title %s since %s", t.Tier, t.Title, ymd(t.Date))
+			cr.Actual = t.Tier + " title " + t.Title + " since " + ymd(t.Date)
 			cr.Evidence = []events.Ref{t.Ref}
 			cr.Met = c.YearsSince == 0 || e.since(&cr, e.workIn(c.SameTradeOnly), t.Date, c.YearsSince)
 			break
@@ -273,7 +274,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			from = e.at.AddDate(0, 0, -career.RequiredDays(c.WithinYears))
 		}
 		h, refs := e.s.TrainingHours(trades, c.Modes, from, e.at)
-		cr.Actual = fmt.Sprintf("%s hours", fmtYears(h))
+		cr.Actual = fmtYears(h) + " hours"
 		cr.Evidence = refs
 		cr.Met = h >= c.Hours
 	case KindCompetition:
@@ -308,7 +309,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 				cr.Evidence = append(cr.Evidence, m.Ref)
 			}
 		}
-		cr.Actual = fmt.Sprintf("%d apprentices", len(seen))
+		cr.Actual = strconv.Itoa(len(seen)) + " apprentices"
 		cr.Met = len(seen) >= c.Count
 	case KindInnovation:
 		cr.Actual = "no qualifying innovation"
@@ -355,7 +356,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 				dates = append(dates, *sub.EarliestDate)
 			}
 		}
-		cr.Actual = fmt.Sprintf("%d of %d hold", met, len(c.Of))
+		cr.Actual = strconv.Itoa(met) + " of " + strconv.Itoa(len(c.Of)) + " hold"
 		cr.Met = met >= c.N
 		if short := c.N - met; !cr.Met && len(dates) >= short {
 			slices.SortFunc(dates, func(a, b time.Time) int { return a.Compare(b) })
