@@ -119,11 +119,11 @@ func TestPublishResults(t *testing.T) {
 		return out
 	}
 	want := []got{
-		{"tech", "senior_technician", "", 1},                             // technician held → raised
-		{"novice", "technician", "", 1},                                  // ranks 1–5 → technician
-		{"student", "senior", "", 0},                                     // students 1–5 → senior
-		{"late", "", "", 0},                                              // rank 30: no band
-		{"master", "", "already holds senior_technician in " + trade, 1}, // raised level already held
+		{"tech", "senior_technician", "", 1}, // technician held → raised
+		{"novice", "technician", "", 1},      // ranks 1–5 → technician
+		{"student", "senior", "", 0},         // students 1–5 → senior
+		{"late", "", "", 0},                  // rank 30: no band
+		{"master", "", "rule emp-1-5 grants technician but senior_technician is already held", 1}, // nothing above what is held
 	}
 	if diff := cmp.Diff(want, summarise(first)); diff != "" {
 		t.Errorf("placements (-want +got):\n%s", diff)

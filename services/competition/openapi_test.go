@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/services/competition"
 )
 
@@ -136,7 +137,7 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 	}
 	compID := "nc1-elec-2025"
 	params := map[string]string{"{competitionId}": compID, "{craftsmanId}": "c-10001",
-		"{entitlementId}": competition.EntitlementID(events.PlacementID(compID, "c-10001", trade, events.TrackEmployees))}
+		"{entitlementId}": policy.EntitlementID(events.PlacementID(compID, "c-10001", trade, events.TrackEmployees))}
 	for _, r := range competition.Routes() {
 		ex := doc.Paths[r.Pattern][strings.ToLower(r.Method)].RequestBody.Content["application/json"].Example
 		if ex == nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -77,9 +78,12 @@ type Entitlement struct {
 
 // TriggeredHonour is an honour a placement triggers under the rules. The
 // competition service does not confer it: the conferring body does,
-// through the honour service, with placementId set and X-Causation-ID the
-// placement's event id.
+// through the honour service, with this honourId and placementId (the
+// honour service then makes the placement's event its causation).
 type TriggeredHonour struct {
+	// HonourID is the honour's deterministic id: recorded with it, the
+	// conferral is idempotent too.
+	HonourID       string `json:"honourId"`
 	HonourCode     string `json:"honourCode"`
 	HonourName     string `json:"honourName,omitempty"`
 	Level          string `json:"level"`
@@ -96,7 +100,7 @@ type PlacementResult struct {
 	command.Result
 	Entitlement *Entitlement `json:"entitlement,omitempty"`
 	// Withheld says why a matching grant rule granted nothing (the level is
-	// already held, the yearly cap is reached).
+	// already held, the yearly cap is reached); empty on replays.
 	Withheld string            `json:"withheld,omitempty"`
 	Honours  []TriggeredHonour `json:"honours,omitempty"`
 }
@@ -411,18 +415,22 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 }
 
 // place records one placement (and its entitlement) on the worker's stream,
-// unless the stream already records it.
+// unless the stream already records it. What the placement earns is the
+// events module's decision (policy.CompetitionGrant) on the worker's career
+// as of the results' date.
 func (s *service) place(ctx context.Context, meta command.Meta, comp competition, p events.Placement, at time.Time) (PlacementResult, error) {
 	placedID := events.DeterministicID("placement", p.PlacementID)
-	pr := PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID, PlacementEventID: placedID,
-		Honours: triggeredHonours(comp.def.Rules, p)}
+	pr := PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID, PlacementEventID: placedID}
+	placed := events.CompetitionPlaced{CraftsmanID: p.CraftsmanID, CompetitionID: comp.def.CompetitionID,
+		CompetitionName: comp.def.Name, PlacementID: p.PlacementID, Tier: comp.def.Tier, Year: comp.def.Year,
+		Track: p.Track, TeamSize: p.TeamSize, TeamID: p.TeamID, Trade: p.Trade, Rank: p.Rank, Award: p.Award}
 	var found *where
 	var ent *Entitlement
-	var withheld string
+	var d policy.GrantDecision
 	res, err := s.h.Execute(ctx, command.Command{
 		Name: "record placement", Stream: events.CraftsmanStream(p.CraftsmanID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			found, ent, withheld = nil, nil, ""
+			found, ent = nil, nil
 			w, err := s.foldWorker(h, endOfTime)
 			if err != nil {
 				return nil, err
@@ -430,6 +438,11 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 			if !w.st.Registered {
 				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", p.CraftsmanID)
 			}
+			then, err := s.foldWorker(h, at)
+			if err != nil {
+				return nil, err
+			}
+			d = policy.CompetitionGrant(comp.def, placed, then.st, at)
 			if rp, e, ok := w.placement(p.PlacementID); ok {
 				found = &rp
 				if e != nil {
@@ -437,27 +450,14 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 				}
 				return nil, nil
 			}
-			then, err := s.foldWorker(h, at)
-			if err != nil {
-				return nil, err
-			}
-			placed := events.CompetitionPlaced{CraftsmanID: p.CraftsmanID, CompetitionID: comp.def.CompetitionID,
-				CompetitionName: comp.def.Name, PlacementID: p.PlacementID, Tier: comp.def.Tier, Year: comp.def.Year,
-				Track: p.Track, TeamSize: p.TeamSize, TeamID: p.TeamID, Trade: p.Trade, Rank: p.Rank, Award: p.Award}
 			evs := []command.Event{{Type: placed.EventType(), Data: placed, OccurredAt: at, ID: placedID}}
-			g := Evaluate(comp.def.Rules, p, then.held(p.Trade.Code), w.competitionGrantsIn(at.Year()))
-			withheld = g.Withheld
-			if g.Granted {
-				e := events.PromotionEntitlementGranted{CraftsmanID: p.CraftsmanID, EntitlementID: EntitlementID(p.PlacementID),
-					Trade: p.Trade, Level: g.Level, RequiresApproval: comp.def.Rules.RequiresApproval,
-					Source: events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: comp.def.CompetitionID,
-						PlacementID: p.PlacementID, RuleID: g.RuleID}}
+			if e := d.Entitlement; e != nil {
 				if err := e.Validate(); err != nil {
 					return nil, errs.E(errs.Internal, "entitlement of %s: %v", p.PlacementID, err)
 				}
-				evs = append(evs, command.Event{Type: e.EventType(), Data: e, OccurredAt: at,
+				evs = append(evs, command.Event{Type: e.EventType(), Data: *e, OccurredAt: at,
 					ID: events.DeterministicID("entitlement", p.PlacementID)})
-				ent = &Entitlement{EntitlementID: e.EntitlementID, Trade: e.Trade, Level: e.Level, RuleID: g.RuleID, RequiresApproval: e.RequiresApproval}
+				ent = &Entitlement{EntitlementID: e.EntitlementID, Trade: e.Trade, Level: e.Level, RuleID: d.RuleID, RequiresApproval: e.RequiresApproval}
 			}
 			return evs, nil
 		},
@@ -470,15 +470,15 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 		// Already recorded: answer with where it was recorded.
 		pr.Result = command.Result{Stream: res.Stream, Revision: found.revision, Position: found.position,
 			EventIDs: found.eventIDs, Replayed: true}
+	} else if d.Entitlement == nil && d.RuleID != "" {
+		pr.Withheld = d.Reason
 	}
 	pr.Entitlement = ent
-	pr.Withheld = withheld
+	for _, h := range d.Honours {
+		pr.Honours = append(pr.Honours, TriggeredHonour{HonourID: h.HonourID, HonourCode: h.Code, HonourName: h.Name,
+			Level: h.Level, ConferringBody: h.ConferringBody})
+	}
 	return pr, nil
-}
-
-// EntitlementID is the deterministic id of the entitlement a placement grants.
-func EntitlementID(placementID string) string {
-	return "ent-" + events.DeterministicID("entitlement-id", placementID)
 }
 
 func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error) {

@@ -1,7 +1,6 @@
 package competition
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -33,26 +32,6 @@ type worker struct {
 	st *career.State
 	// where each event was recorded, by event id (career refs carry no position).
 	at map[string]where
-}
-
-// held returns the highest level held in trade, or -1 for none.
-func (w worker) held(trade string) events.Level {
-	if l, ok := w.st.HighestLevel([]string{trade}); ok {
-		return l.Level
-	}
-	return -1
-}
-
-// competitionGrantsIn counts the competition entitlements granted in a
-// calendar year (the yearly cap counts grants from every competition).
-func (w worker) competitionGrantsIn(year int) int {
-	n := 0
-	for _, e := range w.st.Entitlements {
-		if e.Origin.Kind == events.SourceCompetition && e.Granted.Year() == year {
-			n++
-		}
-	}
-	return n
 }
 
 // placement finds a recorded placement and the events recording it (the
@@ -178,65 +157,4 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 		}
 	}
 	return st, nil
-}
-
-// Grant is the outcome of evaluating a competition's rules for one placement.
-type Grant struct {
-	// Granted: an entitlement to Level is granted under rule RuleID.
-	Granted bool
-	Level   events.Level
-	RuleID  string
-	// Withheld says why a matching rule granted nothing; empty when no
-	// rule matched or a grant was made.
-	Withheld string
-}
-
-// Evaluate applies a competition's grant rules to a placement: the first
-// rule whose band matches grants its level; when the worker already holds
-// that level (or more) in the trade, a rule with RaiseIfHeld grants the
-// next level instead, and otherwise nothing is granted. Nothing is granted
-// above senior technician (the upper grades are appointed, not granted),
-// nor when the worker already holds the level to be granted, nor when the
-// worker already received MaxPromotionsPerYear competition entitlements in
-// the calendar year (grantsThisYear). held is -1 when the worker holds no
-// level in the trade.
-func Evaluate(r events.CompetitionRules, p events.Placement, held events.Level, grantsThisYear int) Grant {
-	var rule *events.GrantRule
-	for i := range r.Grants {
-		if r.Grants[i].Band.Matches(p.Track, p.TeamSize, p.Rank, p.Award) {
-			rule = &r.Grants[i]
-			break
-		}
-	}
-	if rule == nil {
-		return Grant{}
-	}
-	level := rule.Level
-	if held >= level {
-		if !rule.RaiseIfHeld {
-			return Grant{RuleID: rule.ID, Withheld: "already holds " + held.String() + " in " + p.Trade.Code}
-		}
-		level = rule.Level + 1
-	}
-	if held >= level {
-		return Grant{RuleID: rule.ID, Withheld: "already holds " + held.String() + " in " + p.Trade.Code}
-	}
-	if !level.Certifiable() {
-		return Grant{RuleID: rule.ID, Withheld: "no certifiable level above " + held.String()}
-	}
-	if r.MaxPromotionsPerYear > 0 && grantsThisYear >= r.MaxPromotionsPerYear {
-		return Grant{RuleID: rule.ID, Withheld: fmt.Sprintf("yearly cap reached: at most %d competition promotion(s) per calendar year", r.MaxPromotionsPerYear)}
-	}
-	return Grant{Granted: true, Level: level, RuleID: rule.ID}
-}
-
-// triggeredHonours lists the honours a placement triggers.
-func triggeredHonours(r events.CompetitionRules, p events.Placement) []TriggeredHonour {
-	var out []TriggeredHonour
-	for _, h := range r.Honours {
-		if h.Band.Matches(p.Track, p.TeamSize, p.Rank, p.Award) {
-			out = append(out, TriggeredHonour{HonourCode: h.HonourCode, HonourName: h.HonourName, Level: h.Level, ConferringBody: h.ConferringBody})
-		}
-	}
-	return out
 }
