@@ -1,7 +1,6 @@
 package training_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/pkg/command"
 )
 
 const benchWorkers = 1000
@@ -101,7 +97,13 @@ func BenchmarkCommand(b *testing.B) {
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N course
 // completions over 1000 craftsmen through HTTP; it reports records/s.
 func BenchmarkBackfill(b *testing.B) {
-	e := newEnv(b)
+	for _, workers := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchBackfill(b, workers) })
+	}
+}
+
+func benchBackfill(b *testing.B, workers int) {
+	e := newEnvWorkers(b, workers)
 	e.seedWorkers(b, benchWorkers)
 	var sb strings.Builder
 	for i := 0; i < b.N; i++ {
@@ -118,7 +120,3 @@ func BenchmarkBackfill(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 }
-
-var _ = context.Background
-var _ = events.TypeTrainingCompleted
-var _ command.Result

@@ -35,7 +35,10 @@ type env struct {
 	seed  *command.Handler
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWorkers(t, 8) }
+
+// newEnvWorkers is newEnv with backfillWorkers concurrent back-fill commands.
+func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 	t.Helper()
 	st := commandtest.StartStore(t)
 	clock := func() time.Time { return now }
@@ -45,7 +48,7 @@ func newEnv(t testing.TB) *env {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(kit.NewMetrics("training"))(svc))
-	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: command.Backfill{Workers: 8}}))
+	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: command.Backfill{Workers: backfillWorkers}}))
 	t.Cleanup(srv.Close)
 	e := &env{store: st, url: srv.URL, seed: command.New(st, command.Options{Clock: clock, Seal: training.Seal})}
 	e.append(t, events.AcademyStream(academy), events.AcademyRegistered{AcademyID: academy, Name: "天津工匠学院", Kind: events.AcademyCollege, Region: "120000"})
