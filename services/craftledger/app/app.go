@@ -7,6 +7,8 @@
 //	/api/registry/v1/...     registry service (craftsmen, academies, issuers)
 //	/api/training/v1/...     training service (enrolments, completions, certificates)
 //	/api/competition/v1/...  competition service (definitions, results, approvals)
+//	/api/mentorship/v1/...   mentorship service (master–apprentice pairings)
+//	/api/honour/v1/...       honour service (honours, withdrawals, innovations)
 //	/api/<service>/metrics   each service's Prometheus metrics
 //	/graphql, /explorer      GraphQL API and its explorer
 //	/healthz, /readyz        liveness; readiness (store reachable, projection caught up)
@@ -36,6 +38,8 @@ import (
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/competition"
+	"github.com/craftledger/craftledger/services/honour"
+	"github.com/craftledger/craftledger/services/mentorship"
 	"github.com/craftledger/craftledger/services/registry"
 	"github.com/craftledger/craftledger/services/training"
 )
@@ -76,6 +80,8 @@ type Services struct {
 	Registry    registry.Service
 	Training    training.Service
 	Competition competition.Service
+	Mentorship  mentorship.Service
+	Honour      honour.Service
 }
 
 // App is a started all-in-one: the store is up, the listener is bound;
@@ -149,6 +155,13 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return a, err
 	}
 
+	if a.services.Mentorship, err = mentorship.New(a.store, cfg.Clock, mentorship.Options{Seal: registry.Seal}); err != nil {
+		return a, err
+	}
+	if a.services.Honour, err = honour.New(a.store, cfg.Clock, honour.Options{Seal: registry.Seal}); err != nil {
+		return a, err
+	}
+
 	a.graph, err = server.New(server.Config{
 		Store: a.store, Key: cfg.Key, DataDir: filepath.Join(cfg.DataDir, "graphql"),
 		Logger: logger.With("component", "graphql"), Now: cfg.Clock,
@@ -169,6 +182,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	a.mount(mux, "competition", func(m *kit.Metrics) http.Handler {
 		svc := competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(m)(a.services.Competition))
 		return competition.NewHTTPHandler(svc, logger, cfg.Key, competition.HTTPOptions{})
+	})
+	a.mount(mux, "mentorship", func(m *kit.Metrics) http.Handler {
+		svc := mentorship.LoggingMiddleware(logger)(mentorship.InstrumentingMiddleware(m)(a.services.Mentorship))
+		return mentorship.NewHTTPHandler(svc, logger, cfg.Key, mentorship.HTTPOptions{})
+	})
+	a.mount(mux, "honour", func(m *kit.Metrics) http.Handler {
+		svc := honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(a.services.Honour))
+		return honour.NewHTTPHandler(svc, logger, cfg.Key, honour.HTTPOptions{})
 	})
 	// Everything else is the read side: /graphql, /explorer, /healthz,
 	// /readyz, /metrics and the web page at /.

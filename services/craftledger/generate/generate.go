@@ -32,6 +32,8 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/services/competition"
+	"github.com/craftledger/craftledger/services/honour"
+	"github.com/craftledger/craftledger/services/mentorship"
 	"github.com/craftledger/craftledger/services/registry"
 	"github.com/craftledger/craftledger/services/training"
 )
@@ -41,6 +43,10 @@ type Services struct {
 	Registry    registry.Service
 	Training    training.Service
 	Competition competition.Service
+	// Mentorship and Honour are optional: without them the population has
+	// no mentorships, honours or innovations.
+	Mentorship mentorship.Service
+	Honour     honour.Service
 }
 
 // Config says what to generate.
@@ -59,7 +65,7 @@ type Config struct {
 
 // Progress is a snapshot of a run.
 type Progress struct {
-	Phase    string // "organisations", "craftsmen", "competitions"
+	Phase    string // "organisations", "craftsmen", "mentorships", "competitions"
 	Done     int    // items of the phase finished
 	Total    int
 	Commands int64 // commands run so far (all phases)
@@ -70,7 +76,7 @@ type Progress struct {
 // Stats summarise a run.
 type Stats struct {
 	Academies, Employers, Competitions, Craftsmen int
-	Placements, Entitlements                      int
+	Placements, Entitlements, Mentorships         int
 	Commands                                      int64 // commands run
 	Events                                        int64 // events written (not counting replays)
 	Replayed                                      int64 // commands that found their key already used
@@ -115,9 +121,14 @@ func Run(ctx context.Context, svc Services, cfg Config) (Stats, error) {
 	if err := g.organisations(ctx); err != nil {
 		return st, err
 	}
-	entries, err := g.craftsmen(ctx)
+	entries, sums, err := g.craftsmen(ctx)
 	if err != nil {
 		return st, err
+	}
+	if svc.Mentorship != nil {
+		if st.Mentorships, err = g.mentorships(ctx, sums); err != nil {
+			return st, err
+		}
 	}
 	st.Placements = len(entries)
 	if st.Entitlements, err = g.results(ctx, entries); err != nil {
@@ -246,7 +257,7 @@ func (g *gen) organisations(ctx context.Context) error {
 
 // craftsmen writes every craftsman's own history, Concurrency at a time,
 // and collects their competition entries.
-func (g *gen) craftsmen(ctx context.Context) ([]entry, error) {
+func (g *gen) craftsmen(ctx context.Context) ([]entry, []summary, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	n := g.cfg.Craftsmen
@@ -254,6 +265,7 @@ func (g *gen) craftsmen(ctx context.Context) ([]entry, error) {
 	var done atomic.Int64
 	var mu sync.Mutex
 	var entries []entry
+	sums := make([]summary, n)
 	var wg sync.WaitGroup
 	for range min(g.cfg.Concurrency, n) {
 		wg.Add(1)
@@ -275,16 +287,17 @@ func (g *gen) craftsmen(ctx context.Context) ([]entry, error) {
 				mu.Lock()
 				entries = append(entries, p.entries...)
 				mu.Unlock()
+				sums[i] = p.sum
 				g.progress("craftsmen", int(done.Add(1)), n, false)
 			}
 		}()
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g.progress("craftsmen", n, n, true)
-	return entries, nil
+	return entries, sums, nil
 }
 
 // results publishes every competition's results in the order they happened
@@ -340,6 +353,9 @@ func (g *gen) results(ctx context.Context, entries []entry) (int, error) {
 		for _, pr := range resp.Placements {
 			if !pr.Replayed {
 				g.events.Add(int64(len(pr.EventIDs)))
+			}
+			if err := g.triggeredHonours(ctx, c, pr); err != nil {
+				return granted, err
 			}
 			if pr.Entitlement == nil {
 				continue

@@ -15,6 +15,8 @@ import (
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
+	"github.com/craftledger/craftledger/services/honour"
+	"github.com/craftledger/craftledger/services/mentorship"
 	"github.com/craftledger/craftledger/services/registry"
 	"github.com/craftledger/craftledger/services/training"
 )
@@ -50,7 +52,15 @@ func services(t *testing.T, st eventstore.Store) generate.Services {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return generate.Services{Registry: reg, Training: tr, Competition: comp}
+	ment, err := mentorship.New(st, time.Now, mentorship.Options{Seal: registry.Seal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hon, err := honour.New(st, time.Now, honour.Options{Seal: registry.Seal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return generate.Services{Registry: reg, Training: tr, Competition: comp, Mentorship: ment, Honour: hon}
 }
 
 type rec struct {
@@ -95,7 +105,7 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("first run: %+v", stats)
-	if !cmp.Equal(phases, []string{"organisations", "craftsmen", "competitions"}) {
+	if !cmp.Equal(phases, []string{"organisations", "craftsmen", "mentorships", "competitions"}) {
 		t.Errorf("progress phases %v", phases)
 	}
 	a := dump(t, stA)
@@ -138,7 +148,7 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 	}
 	for _, typ := range []string{events.TypeEmploymentStarted, events.TypeTrainingEnrolled, events.TypeTrainingCompleted, events.TypeSkillLevelCertified,
 		events.TypeGraduated, events.TypeCompetitionDefined, events.TypeCompetitionPlaced, events.TypePromotionEntitlementGranted,
-		events.TypePromotionEntitlementApproved} {
+		events.TypePromotionEntitlementApproved, events.TypeMentorshipStarted, events.TypeHonourConferred, events.TypeInnovationRecognised} {
 		if types[typ] == 0 {
 			t.Errorf("no %s events (have %v)", typ, types)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/services/honour"
 	"github.com/craftledger/craftledger/services/registry"
 	"github.com/craftledger/craftledger/services/training"
 )
@@ -40,6 +41,35 @@ type person struct {
 	idx     int
 	steps   []step
 	entries []entry
+	sum     summary
+}
+
+// summary is what the mentorship phase needs to know of a craftsman.
+type summary struct {
+	idx        int
+	trade      int
+	province   int
+	start      time.Time
+	levels     []levelAt // primary trade, in order
+	home       int       // home academy
+	apprentice bool      // looks for a master at the start of the career
+	draw       float64
+}
+
+type levelAt struct {
+	level events.Level
+	at    time.Time
+}
+
+// levelOn is the highest level of the primary trade held on day d (-1: none).
+func (s summary) levelOn(d time.Time) events.Level {
+	l := events.Level(-1)
+	for _, x := range s.levels {
+		if !x.at.After(d) {
+			l = x.level
+		}
+	}
+	return l
 }
 
 func issuerOf(org string) auth.Claims {
@@ -264,6 +294,9 @@ func (w *world) person(i int) *person {
 			issuerKind = events.IssuerRegisteredEmployer
 		}
 		number := fmt.Sprintf("S%s%02d%07d%d", pv.code, at.Year()%100, i, l.Info().Grade)
+		if t == trade {
+			p.sum.levels = append(p.sum.levels, levelAt{l, at})
+		}
 		cl := issuerOf(a.id)
 		cid := courseID(t, l)
 		add(step{name: "enrol-" + tag, at: enrolAt, as: cl, run: func(ctx context.Context, s Services) (command.Result, error) {
@@ -353,6 +386,72 @@ func (w *world) person(i int) *person {
 			return s.Registry.UpdateProfile(ctx, registry.UpdateProfileRequest{CraftsmanID: p.id, Personal: &events.Personal{Name: name, Phone: newPhone}, OccurredAt: date(at)})
 		}})
 	}
+
+	// honours and innovations, for those whose careers went far
+	top := events.Level(-1)
+	var topAt time.Time
+	if n := len(p.sum.levels); n > 0 {
+		top, topAt = p.sum.levels[n-1].level, p.sum.levels[n-1].at
+	}
+	after := func(from time.Time) (time.Time, bool) {
+		d := randDate(r, from.AddDate(0, 3, 0), 3*365)
+		return d, !d.After(End)
+	}
+	hDraw, iDraw, wDraw := r.Float64(), r.Float64(), r.Float64()
+	emp := w.employers[jobs[len(jobs)-1].emp]
+	if top >= events.Senior {
+		var code, hname, body, org string
+		switch {
+		case dev || (top >= events.Technician && hDraw < 0.02):
+			code, hname, body, org = "provincial_craftsman", pv.name+"工匠", "", "union-"+pv.code
+		case top >= events.Technician && hDraw < 0.06:
+			code, hname, body, org = "city_craftsman", pv.city+"市级工匠", "", "union-"+pv.code
+		case hDraw < 0.2:
+			code, hname, body, org = "enterprise_craftsman", emp.name+"首席员工", "", emp.id
+		}
+		if at, ok := after(topAt); ok && code != "" {
+			hid := "h-" + code
+			add(step{name: "honour-" + code, at: at, as: issuerOf(org), run: func(ctx context.Context, s Services) (command.Result, error) {
+				if s.Honour == nil {
+					return command.Result{Replayed: true}, nil
+				}
+				return s.Honour.ConferHonour(ctx, honour.ConferRequest{CraftsmanID: p.id, HonourID: hid, Code: code, Name: hname, ConferringBody: body,
+					Trade: &tr.Trade, OccurredAt: date(at)})
+			}})
+			if wAt := at.AddDate(1, 0, 0); !dev && wDraw < 0.05 && !wAt.After(End) {
+				add(step{name: "withdraw-" + code, at: wAt, as: issuerOf(org), run: func(ctx context.Context, s Services) (command.Result, error) {
+					if s.Honour == nil {
+						return command.Result{Replayed: true}, nil
+					}
+					return s.Honour.WithdrawHonour(ctx, honour.WithdrawRequest{CraftsmanID: p.id, HonourID: hid, Reason: "复核发现申报材料不实", OccurredAt: date(wAt)})
+				}})
+			}
+		}
+	}
+	if top >= events.Intermediate && (dev || iDraw < 0.12) {
+		req := honour.InnovationRequest{CraftsmanID: p.id, InnovationID: "i-1", Trade: &tr.Trade, Role: "member"}
+		switch {
+		case top >= events.Technician && iDraw < 0.02:
+			req.Kind, req.Title, req.Level, req.InUse, req.PatentNumber = events.InnovationPatent, tr.Name+"专用工装夹具", events.LevelProvincial, true,
+				fmt.Sprintf("ZL%d2%07d.%d", 2016+r.IntN(9), r.IntN(10_000_000), r.IntN(10))
+		case top >= events.Technician && iDraw < 0.05:
+			req.Kind, req.Title, req.Level, req.InUse, req.Role = events.InnovationBreakthrough, tr.Name+"关键工序质量攻关", events.LevelCity, true, "leader"
+		default:
+			cats := []string{"invention", "creation", "innovation", "design", "suggestion"}
+			req.Kind, req.Category, req.Title, req.Level = events.InnovationFiveSmall, cats[r.IntN(len(cats))], tr.Name+"作业流程改进", events.LevelEnterprise
+		}
+		if at, ok := after(topAt); ok {
+			req.OccurredAt = date(at)
+			add(step{name: "innovation-1", at: at, as: issuerOf(emp.id), run: func(ctx context.Context, s Services) (command.Result, error) {
+				if s.Honour == nil {
+					return command.Result{Replayed: true}, nil
+				}
+				return s.Honour.RecogniseInnovation(ctx, req)
+			}})
+		}
+	}
+	p.sum = summary{idx: i, trade: trade, province: prov, start: start, levels: p.sum.levels, home: home,
+		apprentice: !dev && start.After(LedgerDay) && r.Float64() < 0.3, draw: r.Float64()}
 
 	// competitions: two draws per competition whatever happens, so one
 	// competition's outcome never shifts another's
