@@ -54,6 +54,7 @@ func run(args []string) error {
 	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8085"), "HTTP listen address (CRAFTLEDGER_ADDR)")
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
+	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
 	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
@@ -92,7 +93,7 @@ func run(args []string) error {
 	}
 	metrics := kit.NewMetrics("honour")
 	svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(metrics)(svc))
-	opts := honour.HTTPOptions{Backfill: command.Backfill{Progress: func(sum command.Summary) {
+	opts := honour.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(sum command.Summary) {
 		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
 	}, ProgressEvery: 10000}}
 	if *rate > 0 {
