@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"sync"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -11,37 +12,75 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 )
 
-// policySet is the default templates plus every policy version published
-// on the ledger (recorded by asOf).
-func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
+// policies caches parsed policies: the defaults once, each published
+// version once (by event id), and the live set until a policy is published.
+type policies struct {
+	defaults []*policy.Policy
+	mu       sync.Mutex
+	parsed   map[string]*policy.Policy // event id -> parsed (nil: unparsable)
+	live     *policy.Set
+	liveN    int // policy events the live set was built from
+}
+
+func newPolicies() (*policies, error) {
 	defs, err := policy.Defaults()
 	if err != nil {
 		return nil, errs.E(errs.Internal, "default policies: %v", err)
 	}
-	set, err := policy.NewSet(defs...)
+	return &policies{defaults: defs, parsed: map[string]*policy.Policy{}}, nil
+}
+
+// policySet is the default templates plus every policy version published
+// on the ledger (recorded by asOf, all when asOf is zero).
+func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
+	all := b.d.Model.Policies()
+	n := 0
+	for _, recs := range all {
+		n += len(recs)
+	}
+	c := b.pol
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if asOf.IsZero() && c.live != nil && c.liveN == n {
+		return c.live, nil
+	}
+	set, err := policy.NewSet(c.defaults...)
 	if err != nil {
 		return nil, errs.E(errs.Internal, "default policies: %v", err)
 	}
-	for _, recs := range b.d.Model.Policies() {
+	for _, recs := range all {
 		for _, r := range recs {
 			pp, ok := r.Payload.(events.PolicyPublished)
 			if !ok || (!asOf.IsZero() && r.RecordedAt.After(asOf)) {
 				continue
 			}
-			if p, err := policy.FromEvent(pp); err == nil {
+			p, seen := c.parsed[r.ID]
+			if !seen {
+				p, _ = policy.FromEvent(pp) // the publishing service validated it; a bad one is skipped
+				c.parsed[r.ID] = p
+			}
+			if p != nil {
 				_ = set.Add(p) // a version that repeats a default is ignored
 			}
 		}
 	}
+	if asOf.IsZero() {
+		c.live, c.liveN = set, n
+	}
 	return set, nil
 }
 
+// careerState folds the craftsman's career once per request (pathway and
+// eligibility share it), as of the view's asOf or now.
 func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
-	at := c.v.AsOf
-	if at.IsZero() {
-		at = b.d.Now().UTC()
-	}
-	return career.Fold(c.v.Records, at, career.AsRecorded), at
+	c.once.Do(func() {
+		c.at = c.v.AsOf
+		if c.at.IsZero() {
+			c.at = b.d.Now().UTC()
+		}
+		c.state = career.Fold(c.v.Records, c.at, career.AsRecorded)
+	})
+	return c.state, c.at
 }
 
 // careerFields adds pathway and eligibility (events/policy) to Craftsman.

@@ -3,11 +3,13 @@ package schema
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/graphql-go/graphql"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -17,6 +19,10 @@ import (
 type craftsmanNode struct {
 	v *readmodel.View
 	s readmodel.Summary
+
+	once  sync.Once // the career fold, shared by pathway and eligibility
+	state *career.State
+	at    time.Time
 }
 
 // rec is one decoded event with the payload type T.

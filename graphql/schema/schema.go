@@ -42,6 +42,7 @@ type builder struct {
 	// eligibility is the Eligibility object type, shared by Craftsman and
 	// the population answers.
 	eligibility *graphql.Object
+	pol         *policies
 }
 
 // New builds the schema.
@@ -58,7 +59,11 @@ func New(d Deps) (graphql.Schema, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	b := &builder{d: d, ct: newConnectionTypes()}
+	pol, err := newPolicies()
+	if err != nil {
+		return graphql.Schema{}, err
+	}
+	b := &builder{d: d, ct: newConnectionTypes(), pol: pol}
 	fields := graphql.Fields{}
 	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields} {
 		add(fields)

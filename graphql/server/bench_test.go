@@ -241,3 +241,7 @@ func BenchmarkCraftsmanQuery(b *testing.B) {
 		})
 	})
 }
+
+func devKey() auth.Key { return auth.DevKey() }
+
+func newHTTP(s *server.Server) *httptest.Server { return httptest.NewServer(s.Handler()) }
