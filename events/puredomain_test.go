@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,5 +48,14 @@ func TestPureDomain(t *testing.T) {
 	}
 	if files == 0 {
 		t.Fatal("no Go files found under events/")
+	}
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mod), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && (f[0] == "require" || f[0] == "replace") {
+			t.Errorf("events/go.mod has %q: the domain module takes no dependencies", strings.TrimSpace(line))
+		}
 	}
 }
