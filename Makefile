@@ -65,6 +65,10 @@ test-short: ## the fast tests only (skips crash, browser and long suites)
 test-e2e: build ## end-to-end tests only (real binaries, HTTP, browser)
 	$(GO) test -count=1 -run 'E2E' $(PKGS)
 
+.PHONY: smoke
+smoke: ## start every server as the containers do (static, env-configured) on loopback: ready, then clean stop
+	scripts/smoke.sh
+
 .PHONY: deps
 deps: ## install what the browser tests need (Debian's chromium; root or instructions)
 	scripts/ensure-chromium.sh
