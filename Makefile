@@ -54,16 +54,18 @@ run: build ## start the all-in-one craftledger on ./data with demo data (DATA=di
 	$(BIN)/craftledger --data $(DATA) --demo
 
 .PHONY: test
-test: ## run every unit, contract, integration and end-to-end test of every go.work module
+test: ## run every unit, contract, integration and end-to-end test of every go.work module, then make smoke
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	scripts/smoke.sh
 
 .PHONY: test-short
 test-short: ## the fast tests only (skips crash, browser and long suites)
 	$(GO) test -short -count=1 $(PKGS)
 
 .PHONY: test-e2e
-test-e2e: build ## end-to-end tests only (real binaries, HTTP, browser)
+test-e2e: build ## end-to-end tests only (real binaries, HTTP, browser), then make smoke
 	$(GO) test -count=1 -run 'E2E' $(PKGS)
+	scripts/smoke.sh
 
 .PHONY: smoke
 smoke: ## start every server as the containers do (static, env-configured) on loopback: ready, then clean stop
