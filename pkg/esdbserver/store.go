@@ -727,6 +727,12 @@ func step(it *pebble.Iterator, backwards bool) bool {
 // scanAll calls fn for the log's durable records starting at from (inclusive
 // forwards, exclusive backwards) until fn returns false.
 func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) error {
+	return s.scanAllRecords(from, backwards, true, fn)
+}
+
+// scanAllRecords is scanAll; with copyBytes false the records' data and
+// metadata alias pebble's memory and are valid only during fn.
+func (s *store) scanAllRecords(from uint64, backwards, copyBytes bool, fn func(*record) bool) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
 	if err != nil {
 		return err
@@ -751,7 +757,7 @@ func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) erro
 			}
 			break
 		}
-		r, err := decodeRecord(pos, it.Value(), true)
+		r, err := decodeRecord(pos, it.Value(), copyBytes)
 		if err != nil {
 			return err
 		}

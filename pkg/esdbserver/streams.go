@@ -272,6 +272,46 @@ func recorded(r *record, strUUID bool) *streams.ReadResp_ReadEvent_RecordedEvent
 	}
 }
 
+// eventEncoder builds ReadResp event messages for one call, reusing one
+// message (and its metadata map) for every event.
+type eventEncoder struct {
+	resp    streams.ReadResp
+	content streams.ReadResp_Event
+	ev      streams.ReadResp_ReadEvent
+	pos     streams.ReadResp_ReadEvent_CommitPosition
+	rec     streams.ReadResp_ReadEvent_RecordedEvent
+	sid     shared.StreamIdentifier
+	strUUID bool
+}
+
+func newEventEncoder(strUUID bool) *eventEncoder {
+	e := &eventEncoder{strUUID: strUUID}
+	e.rec.Metadata = make(map[string]string, 3)
+	e.rec.StreamIdentifier = &e.sid
+	e.ev.Event = &e.rec
+	e.ev.Position = &e.pos
+	e.content.Event = &e.ev
+	e.resp.Content = &e.content
+	return e
+}
+
+func (e *eventEncoder) encode(r *record) *streams.ReadResp {
+	ct := "application/octet-stream"
+	if r.IsJSON {
+		ct = "application/json"
+	}
+	e.rec.Id = wireUUID(r.ID, e.strUUID)
+	e.sid.StreamName = []byte(r.Stream)
+	e.rec.StreamRevision = r.Revision
+	e.rec.PreparePosition, e.rec.CommitPosition = r.Position, r.Position
+	e.rec.Metadata["type"] = r.Type
+	e.rec.Metadata["content-type"] = ct
+	e.rec.Metadata["created"] = strconv.FormatInt(r.Created, 10)
+	e.rec.CustomMetadata, e.rec.Data = r.Metadata, r.Data
+	e.pos.CommitPosition = r.Position
+	return &e.resp
+}
+
 // visibility is what a stream's metadata lets a reader see.
 type visibility struct {
 	lower     uint64 // lowest visible revision
@@ -493,39 +533,32 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 		}
 	}
 	match, err := compileFilter(filter)
-	if err != nil {
+	if err != nil || count == 0 {
 		return err
 	}
+	// Events are sent straight from pebble's memory through one reused
+	// message: gRPC encodes it before Send returns.
+	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
-	for sent < count {
-		var page []*record
-		err := h.s.store.scanAll(from, backwards, func(r *record) bool {
-			page = append(page, r)
-			return len(page) < readPage
-		})
-		if err != nil {
-			return storeError(err)
+	var sendErr error
+	err = h.s.store.scanAllRecords(from, backwards, false, func(r *record) bool {
+		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
+			return true
 		}
-		for _, r := range page {
-			if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
-				continue
-			}
-			if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, resolveLinks, strUUID)}}); err != nil {
-				return err
-			}
-			if sent++; sent >= count {
-				return nil
-			}
-		}
-		if len(page) < readPage {
-			return nil
-		}
-		last := page[len(page)-1].Position
-		if backwards {
-			from = last // exclusive
+		var msg *streams.ReadResp
+		if resolveLinks && r.Type == "$>" {
+			msg = &streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, true, strUUID)}}
 		} else {
-			from = last + 1
+			msg = enc.encode(r)
 		}
+		if sendErr = out.Send(msg); sendErr != nil {
+			return false
+		}
+		sent++
+		return sent < count
+	})
+	if sendErr != nil {
+		return sendErr
 	}
-	return nil
+	return storeError(err)
 }
