@@ -314,24 +314,19 @@ func TestComposeServices(t *testing.T) {
 				t.Errorf("CRAFTLEDGER_JWT_KEY_FILE is not set")
 			}
 			// Only the registry holds the key that hashes national ID numbers.
-			nid, hasNID := env["CRAFTLEDGER_NATIONAL_ID_KEY_FILE"]
-			var nidVolume string
-			if hasNID {
-				m, _ := mountOf(ms, nid)
-				nidVolume = m.source
-			}
-			if (name == "registry") != (hasNID && nidVolume != "") {
-				t.Errorf("CRAFTLEDGER_NATIONAL_ID_KEY_FILE=%q: the registry, and only it, needs the national-ID key", nid)
-			}
-			if name != "registry" {
-				for _, m := range ms {
-					if m.source == "national-id" {
-						t.Errorf("mounts the national-ID key; only the registry may")
-					}
-				}
+			_, hasNID := env["CRAFTLEDGER_NATIONAL_ID_KEY_FILE"]
+			mountsNID := slices.ContainsFunc(ms, func(m mount) bool { return m.source == "national-id" })
+			switch {
+			case name == "registry" && !(hasNID && mountsNID):
+				t.Errorf("the registry needs CRAFTLEDGER_NATIONAL_ID_KEY_FILE and the national-id volume")
+			case name != "registry" && (hasNID || mountsNID):
+				t.Errorf("has the national-ID key; only the registry may")
 			}
 			if env["CRAFTLEDGER_ADDR"] != ":8080" {
 				t.Errorf("CRAFTLEDGER_ADDR = %q; the healthcheck, ports and Prometheus assume :8080", env["CRAFTLEDGER_ADDR"])
+			}
+			if a, ok := env["CRAFTLEDGER_GRAPHQL_ADDR"]; ok && a != ":8080" {
+				t.Errorf("CRAFTLEDGER_GRAPHQL_ADDR = %q; the healthcheck, ports and Prometheus assume :8080", a)
 			}
 			if s.Healthcheck == nil || !slices.Equal(s.Healthcheck.Test, []string{"CMD", "/healthprobe", "http://127.0.0.1:8080/readyz"}) {
 				t.Errorf("healthcheck must run /healthprobe on /readyz (the image has no shell)")
