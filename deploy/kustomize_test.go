@@ -413,9 +413,16 @@ func checkEnv(t *testing.T, r rendered, id string, c container, external bool) {
 	if err != nil || u.Scheme != "esdb" || u.Host == "" || u.User == nil {
 		t.Errorf("%s: CRAFTLEDGER_STORE = %q, want esdb://user:password@hosts?options", id, vars["CRAFTLEDGER_STORE"])
 	}
-	for k, f := range vars {
-		if strings.HasSuffix(k, "_FILE") && !mounted(c, f) {
-			t.Errorf("%s: %s=%s is not under a volume mount", id, k, f)
+	for k, v := range vars {
+		if strings.HasSuffix(k, "_FILE") && !mounted(c, v) {
+			t.Errorf("%s: %s=%s is not under a volume mount", id, k, v)
+		}
+		// Listen addresses must match a declared container port, which the probes use.
+		if strings.HasSuffix(k, "_ADDR") {
+			_, port, _ := strings.Cut(v, ":")
+			if n, err := strconv.Atoi(port); err != nil || !hasPort(c, n) {
+				t.Errorf("%s: %s=%s does not listen on a container port", id, k, v)
+			}
 		}
 	}
 	if err == nil {
