@@ -39,6 +39,12 @@ type Job struct {
 	Key string
 	// Run executes the command with the line's key.
 	Run func(ctx context.Context, key string) (Result, error)
+	// Command and Handler, when both set, let the runner append
+	// consecutive lines of one shard together (Handler.ExecuteBatch):
+	// Command builds the line's validated, authorized command without
+	// running it. Run is then unused.
+	Command func(ctx context.Context, key string) (Command, error)
+	Handler *Handler
 }
 
 // PrepareFunc decodes and validates one record into a Job, or returns a
@@ -76,6 +82,9 @@ type Backfill struct {
 	ProgressEvery int // 0 = 1000
 	// MaxLineBytes rejects longer lines (per line); 0 = 1 MiB.
 	MaxLineBytes int
+	// MaxBatch bounds how many consecutive lines of one shard are appended
+	// together when jobs offer a Command; 0 = 64, 1 disables batching.
+	MaxBatch int
 }
 
 type run struct {
@@ -106,6 +115,9 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	if b.MaxLineBytes <= 0 {
 		b.MaxLineBytes = 1 << 20
 	}
+	if b.MaxBatch <= 0 {
+		b.MaxBatch = 64
+	}
 	if emit == nil {
 		emit = func(LineResult) {}
 	}
@@ -117,22 +129,110 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			for it := range q {
-				if ctx.Err() != nil {
-					r.finish(LineResult{Line: it.line, Code: errs.Code(errs.Unavailable), Message: "cancelled: " + ctx.Err().Error()})
-					continue
-				}
-				res, err := it.job.Run(ctx, it.job.Key)
-				if err != nil {
-					r.finish(failure(it.line, err))
-					continue
-				}
-				rev, pos := res.Revision, res.Position
-				r.finish(LineResult{Line: it.line, OK: true, Stream: res.Stream, Revision: &rev, Position: &pos, Replayed: res.Replayed})
-			}
+			r.work(ctx, q)
 		}()
 	}
 	return r
+}
+
+// work runs a shard queue: batchable jobs of one shard that are already
+// queued one after the other go out as one append, the others one by one.
+func (r *run) work(ctx context.Context, q chan item) {
+	var pending *item
+	open := true
+	for {
+		var it item
+		switch {
+		case pending != nil:
+			it, pending = *pending, nil
+		case open:
+			var ok bool
+			if it, ok = <-q; !ok {
+				return
+			}
+		default:
+			return
+		}
+		if ctx.Err() != nil {
+			r.finish(LineResult{Line: it.line, Code: errs.Code(errs.Unavailable), Message: "cancelled: " + ctx.Err().Error()})
+			continue
+		}
+		if it.job.Command == nil || it.job.Handler == nil {
+			r.runOne(ctx, it)
+			continue
+		}
+		batch := []item{it}
+	drain:
+		for open && len(batch) < r.b.MaxBatch {
+			select {
+			case nx, ok := <-q:
+				if !ok {
+					open = false
+					break drain
+				}
+				if nx.job.Shard == it.job.Shard && nx.job.Command != nil && nx.job.Handler == it.job.Handler {
+					batch = append(batch, nx)
+					continue
+				}
+				pending = &nx
+				break drain
+			default:
+				break drain
+			}
+		}
+		r.runBatch(ctx, batch)
+	}
+}
+
+func (r *run) runOne(ctx context.Context, it item) {
+	var res Result
+	var err error
+	if it.job.Run != nil {
+		res, err = it.job.Run(ctx, it.job.Key)
+	} else {
+		var c Command
+		if c, err = it.job.Command(ctx, it.job.Key); err == nil {
+			res, err = it.job.Handler.Execute(ctx, c)
+		}
+	}
+	r.done(it.line, res, err)
+}
+
+func (r *run) done(line int, res Result, err error) {
+	if err != nil {
+		r.finish(failure(line, err))
+		return
+	}
+	rev, pos := res.Revision, res.Position
+	r.finish(LineResult{Line: line, OK: true, Stream: res.Stream, Revision: &rev, Position: &pos, Replayed: res.Replayed})
+}
+
+func (r *run) runBatch(ctx context.Context, batch []item) {
+	if len(batch) == 1 {
+		r.runOne(ctx, batch[0])
+		return
+	}
+	var cmds []Command
+	var lines []int
+	for _, it := range batch {
+		c, err := it.job.Command(ctx, it.job.Key)
+		switch {
+		case err != nil:
+			r.finish(failure(it.line, err))
+		case len(cmds) > 0 && c.Stream != cmds[0].Stream:
+			res, err := it.job.Handler.Execute(ctx, c)
+			r.done(it.line, res, err)
+		default:
+			cmds = append(cmds, c)
+			lines = append(lines, it.line)
+		}
+	}
+	if len(cmds) == 0 {
+		return
+	}
+	for i, br := range batch[0].job.Handler.ExecuteBatch(ctx, cmds[0].Stream, cmds) {
+		r.done(lines[i], br.Result, br.Err)
+	}
 }
 
 func failure(line int, err error) LineResult {
@@ -165,7 +265,7 @@ func (r *run) submit(rec Record, keySource []byte) {
 		r.finish(failure(rec.Line, err))
 		return
 	}
-	if job.Run == nil {
+	if job.Run == nil && (job.Command == nil || job.Handler == nil) {
 		r.finish(failure(rec.Line, errs.E(errs.Internal, "line %d: no command", rec.Line)))
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,5 +293,97 @@ func TestExecuteStaleCacheIsNeverTrusted(t *testing.T) {
 	}
 	if _, err := run(a, needsGrant); err != nil {
 		t.Fatalf("refused on a stale cache: %v", err)
+	}
+}
+
+func TestExecuteBatch(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	refuse := func(context.Context, command.History) ([]command.Event, error) {
+		return nil, errs.E(errs.InvalidArgument, "bad line")
+	}
+	cmd := func(key string, d command.DecideFunc) command.Command {
+		return command.Command{Name: "c", Stream: "test-9", Meta: command.Meta{IdempotencyKey: key}, Decide: d}
+	}
+	out := h.ExecuteBatch(ctx, "test-9", []command.Command{
+		cmd("a", appendOne), cmd("b", refuse), cmd("c", appendOne), cmd("a", appendOne), cmd("", appendOne),
+	})
+	if out[1].Err == nil || !errors.Is(out[1].Err, errs.InvalidArgument) {
+		t.Fatalf("refused command: %+v", out[1])
+	}
+	for _, i := range []int{0, 2, 3, 4} {
+		if out[i].Err != nil {
+			t.Fatalf("command %d: %v", i, out[i].Err)
+		}
+	}
+	if out[0].Result.Revision != 0 || out[2].Result.Revision != 1 || out[4].Result.Revision != 2 {
+		t.Fatalf("revisions %+v", out)
+	}
+	if !out[3].Result.Replayed || out[3].Result.Revision != 0 || out[3].Result.Position != out[0].Result.Position {
+		t.Fatalf("in-batch replay %+v", out[3])
+	}
+	evs, _ := st.ReadStream(ctx, "test-9", eventstore.ReadOptions{})
+	if len(evs) != 3 {
+		t.Fatalf("%d events, want 3", len(evs))
+	}
+	for i, e := range evs {
+		var c counted
+		_ = json.Unmarshal(e.Data, &c)
+		if c.N != i {
+			t.Fatalf("event %d decided on %d earlier events", i, c.N)
+		}
+	}
+	// The whole batch again: every keyed command is a replay, nothing new
+	// except the keyless one.
+	again := h.ExecuteBatch(ctx, "test-9", []command.Command{cmd("a", appendOne), cmd("c", appendOne)})
+	if !again[0].Result.Replayed || !again[1].Result.Replayed || again[1].Result.Revision != 1 {
+		t.Fatalf("replayed batch %+v", again)
+	}
+}
+
+func TestBackfillBatchesAgainstTheStore(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	var in strings.Builder
+	for w := 0; w < 3; w++ {
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&in, `{"w":%d,"i":%d}`+"\n", w, i)
+		}
+	}
+	in.WriteString(`{"w":1,"i":-1}` + "\n") // refused by its decision
+	prepare := func(rec command.Record) (command.Job, error) {
+		var v struct{ W, I int }
+		if err := json.Unmarshal(rec.Raw, &v); err != nil {
+			return command.Job{}, err
+		}
+		stream := fmt.Sprintf("bf-%d", v.W)
+		return command.Job{Shard: stream, Handler: h, Command: func(_ context.Context, key string) (command.Command, error) {
+			return command.Command{Name: "line", Stream: stream, Meta: command.Meta{IdempotencyKey: key}, RetryOnConflict: true,
+				Decide: func(ctx context.Context, hist command.History) ([]command.Event, error) {
+					if v.I < 0 {
+						return nil, errs.E(errs.InvalidArgument, "i: negative")
+					}
+					if len(hist.Events) != v.I {
+						return nil, errs.E(errs.FailedPrecondition, "line %d decided after %d events", v.I, len(hist.Events))
+					}
+					return appendOne(ctx, hist)
+				}}, nil
+		}}, nil
+	}
+	for run := 0; run < 2; run++ {
+		sum, err := command.Backfill{Workers: 2}.JSONLines(context.Background(), strings.NewReader(in.String()), prepare, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.OK != 120 || sum.Failed != 1 || (run == 1 && sum.Replayed != 120) {
+			t.Fatalf("run %d: %+v", run, sum)
+		}
+	}
+	for w := 0; w < 3; w++ {
+		evs, _ := st.ReadStream(context.Background(), fmt.Sprintf("bf-%d", w), eventstore.ReadOptions{})
+		if len(evs) != 40 {
+			t.Fatalf("stream %d has %d events", w, len(evs))
+		}
 	}
 }

@@ -95,19 +95,29 @@ func BenchmarkCommand(b *testing.B) {
 }
 
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N course
-// completions over 1000 craftsmen through HTTP; it reports records/s.
+// completions over 1000 craftsmen through HTTP, with the lines interleaved
+// (line i for craftsman i mod 1000) or grouped by craftsman (as paper
+// records per worker usually are, letting consecutive lines of one
+// craftsman share an append); it reports records/s.
 func BenchmarkBackfill(b *testing.B) {
-	for _, workers := range []int{16, 64, 256} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchBackfill(b, workers) })
+	for _, order := range []string{"interleaved", "grouped"} {
+		for _, workers := range []int{16, 64} {
+			b.Run(fmt.Sprintf("order=%s/workers=%d", order, workers), func(b *testing.B) { benchBackfill(b, order, workers) })
+		}
 	}
 }
 
-func benchBackfill(b *testing.B, workers int) {
+func benchBackfill(b *testing.B, order string, workers int) {
 	e := newEnvWorkers(b, workers)
 	e.seedWorkers(b, benchWorkers)
 	var sb strings.Builder
+	per := (b.N + benchWorkers - 1) / benchWorkers
 	for i := 0; i < b.N; i++ {
-		fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","key":"l%d","academyId":%q,"courseId":"elec-201","hours":2,"passed":true,"occurredAt":"2015-06-01"}`+"\n", i%benchWorkers, i, academy)
+		w := i % benchWorkers
+		if order == "grouped" {
+			w = i / per
+		}
+		fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","key":"l%d","academyId":%q,"courseId":"elec-201","hours":2,"passed":true,"occurredAt":"2015-06-01"}`+"\n", w, i, academy)
 	}
 	body := sb.String()
 	b.ResetTimer()

@@ -39,6 +39,9 @@ func (mw logging) log(ctx context.Context, method, craftsman string, begin time.
 	}
 }
 
+// Unwrap returns the decorated service.
+func (mw logging) Unwrap() Service { return mw.next }
+
 func (mw logging) Enrol(ctx context.Context, req EnrolRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.log(ctx, "Enrol", req.CraftsmanID, b, res, err) }(time.Now())
 	return mw.next.Enrol(ctx, req)
@@ -83,6 +86,9 @@ type instrumenting struct {
 func (mw instrumenting) observe(method string, begin time.Time, err error) {
 	mw.m.Observe("training."+method, time.Since(begin), err)
 }
+
+// Unwrap returns the decorated service.
+func (mw instrumenting) Unwrap() Service { return mw.next }
 
 func (mw instrumenting) Enrol(ctx context.Context, req EnrolRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("Enrol", b, err) }(time.Now())

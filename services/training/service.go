@@ -129,6 +129,7 @@ type service struct {
 	store eventstore.Store
 	clock func() time.Time
 	reg   *events.Registry
+	folds *folds
 
 	// courses caches courses known to exist ("academy/course" -> course).
 	// Courses are never removed, so a positive answer stays true.
@@ -143,7 +144,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	return &service{
 		h:     command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries}),
-		store: store, clock: clock, reg: events.NewRegistry(),
+		store: store, clock: clock, reg: events.NewRegistry(), folds: newFolds(4096),
 	}, nil
 }
 
@@ -237,19 +238,28 @@ func (s *service) course(ctx context.Context, academyID, courseID string) (event
 
 // onCraftsman runs a command on a registered craftsman's stream.
 func (s *service) onCraftsman(ctx context.Context, name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Result, error) {
-	if err := events.ValidID("craftsmanId", id); err != nil {
-		return command.Result{}, invalid(err)
+	c, err := s.craftsmanCommand(name, id, meta, decide)
+	if err != nil {
+		return command.Result{}, err
 	}
-	return s.h.Execute(ctx, command.Command{
+	return s.h.Execute(ctx, c)
+}
+
+// craftsmanCommand is the command of onCraftsman, not yet run.
+func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Command, error) {
+	if err := events.ValidID("craftsmanId", id); err != nil {
+		return command.Command{}, invalid(err)
+	}
+	return command.Command{
 		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			st := fold(s.reg, h)
+			st := s.folds.fold(s.reg, h)
 			if !st.registered {
 				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", id)
 			}
 			return decide(st)
 		},
-	})
+	}, nil
 }
 
 func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, error) {
@@ -288,19 +298,29 @@ func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, 
 }
 
 func (s *service) CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	c, err := s.completionCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.h.Execute(ctx, c)
+}
+
+// completionCommand validates and authorizes a completion and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) completionCommand(ctx context.Context, req CompleteTrainingRequest) (command.Command, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Command{}, err
+	}
 	if err := first(idField("craftsmanId", req.CraftsmanID), idField("academyId", req.AcademyID), idField("courseId", req.CourseID)); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	course, err := s.course(ctx, req.AcademyID, req.CourseID)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	p := events.TrainingCompleted{CraftsmanID: req.CraftsmanID, EnrolmentID: req.EnrolmentID, AcademyID: req.AcademyID,
 		CourseID: req.CourseID, Trade: req.Trade, Module: req.Module, Hours: req.Hours, Mode: req.Mode, Score: req.Score, Passed: req.Passed}
@@ -312,9 +332,9 @@ func (s *service) CompleteTraining(ctx context.Context, req CompleteTrainingRequ
 	}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "complete training", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("complete training", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if req.EnrolmentID != "" {
 			e, ok := st.enrolments[req.EnrolmentID]
 			switch {
@@ -386,24 +406,34 @@ func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (
 }
 
 func (s *service) CertifySkillLevel(ctx context.Context, req CertifyRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	c, err := s.certifyCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, c)
+}
+
+// certifyCommand validates and authorizes a certificate and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) certifyCommand(ctx context.Context, req CertifyRequest) (command.Command, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Command{}, err
 	}
 	p := events.SkillLevelCertified{CraftsmanID: req.CraftsmanID, Trade: req.Trade, Level: req.Level, CertificateNumber: req.CertificateNumber,
 		Family: req.Family, EvaluatingOrgID: req.EvaluatingOrgID, IssuingOrg: req.IssuingOrg, Route: req.Route, EntitlementID: req.EntitlementID}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	if req.Route == events.RouteRegular && req.EntitlementID != "" {
-		return command.Result{}, kit.Invalid("entitlementId", "only the exceptional route cites an entitlement")
+		return command.Command{}, kit.Invalid("entitlementId", "only the exceptional route cites an entitlement")
 	}
 	// The issuing or the evaluating organisation records a certificate.
 	if !auth.CanWriteFor(c, req.IssuingOrg.ID) && !auth.CanWriteFor(c, req.EvaluatingOrgID) {
-		return command.Result{}, auth.RequireWriteFor(c, req.IssuingOrg.ID)
+		return command.Command{}, auth.RequireWriteFor(c, req.IssuingOrg.ID)
 	}
-	return s.onCraftsman(ctx, "certify skill level", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("certify skill level", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if prev, ok := st.certificates[req.CertificateNumber]; ok {
 			return nil, kit.FieldErr("certificateNumber", errs.E(errs.Conflict, "certificate %s is already recorded for craftsman %s (%s %s)",
 				req.CertificateNumber, req.CraftsmanID, prev.Trade.Code, prev.Level))
@@ -434,4 +464,29 @@ func first(es ...error) error {
 		}
 	}
 	return nil
+}
+
+// batcher is implemented by the service itself (not by its middlewares):
+// back-fill builds line commands with it and appends runs of one
+// craftsman's lines together.
+type batcher interface {
+	completionCommand(ctx context.Context, req CompleteTrainingRequest) (command.Command, error)
+	certifyCommand(ctx context.Context, req CertifyRequest) (command.Command, error)
+	handler() *command.Handler
+}
+
+func (s *service) handler() *command.Handler { return s.h }
+
+// findBatcher unwraps middlewares down to the service implementation.
+func findBatcher(svc Service) (batcher, bool) {
+	for {
+		if b, ok := svc.(batcher); ok {
+			return b, true
+		}
+		u, ok := svc.(interface{ Unwrap() Service })
+		if !ok {
+			return nil, false
+		}
+		svc = u.Unwrap()
+	}
 }

@@ -1,9 +1,13 @@
 package training
 
 import (
+	"maps"
+	"sync"
+
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -32,23 +36,90 @@ type craftsman struct {
 	retracted    map[string]bool // event ids superseded by a correction without replacement
 }
 
-func fold(reg *events.Registry, h command.History) craftsman {
-	st := craftsman{
+func newCraftsman() craftsman {
+	return craftsman{
 		enrolments: map[string]enrolment{}, assessments: map[string]bool{},
 		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
 		retracted: map[string]bool{},
 	}
-	for _, r := range h.Events {
+}
+
+// clone returns a deep copy, so a cached state is never changed.
+func (st craftsman) clone() craftsman {
+	c := st
+	c.enrolments = maps.Clone(st.enrolments)
+	c.assessments = maps.Clone(st.assessments)
+	c.certificates = maps.Clone(st.certificates)
+	c.retracted = maps.Clone(st.retracted)
+	c.entitlements = make(map[string]*entitlement, len(st.entitlements))
+	for k, e := range st.entitlements {
+		cp := *e
+		c.entitlements[k] = &cp
+	}
+	return c
+}
+
+// folds remembers the state folded from each recently used stream, so a
+// command folds only the events appended since (histories only grow; a
+// history whose event at the remembered length differs is folded anew).
+type folds struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]foldEntry
+}
+
+type foldEntry struct {
+	n      int
+	lastID string
+	st     craftsman
+}
+
+func newFolds(max int) *folds { return &folds{max: max, m: make(map[string]foldEntry)} }
+
+func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
+	f.mu.Lock()
+	e, ok := f.m[h.Stream]
+	f.mu.Unlock()
+	var st craftsman
+	from := 0
+	if ok && e.n <= len(h.Events) && e.n > 0 && h.Events[e.n-1].ID == e.lastID {
+		if e.n == len(h.Events) {
+			return e.st
+		}
+		st, from = e.st.clone(), e.n
+	} else {
+		st = newCraftsman()
+	}
+	for _, r := range h.Events[from:] {
+		st.apply(reg, r)
+	}
+	if len(h.Events) > 0 {
+		f.mu.Lock()
+		if len(f.m) >= f.max {
+			for k := range f.m { // evict an arbitrary entry
+				delete(f.m, k)
+				break
+			}
+		}
+		f.m[h.Stream] = foldEntry{n: len(h.Events), lastID: h.Events[len(h.Events)-1].ID, st: st}
+		f.mu.Unlock()
+	}
+	return st
+}
+
+// apply folds one event into st.
+func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
+	{
 		if r.Type == TypeAssessmentRecorded {
 			var p AssessmentRecorded
 			if decodeLocal(r.Data, &p) == nil {
 				st.assessments[p.AssessmentID] = true
 			}
-			continue
+			return
 		}
 		p, err := reg.Decode(r.Type, r.Data)
 		if err != nil {
-			continue // types this service does not decide on
+			return // types this service does not decide on
 		}
 		switch p := p.(type) {
 		case events.CraftsmanRegistered:
@@ -77,7 +148,6 @@ func fold(reg *events.Registry, h command.History) craftsman {
 			}
 		}
 	}
-	return st
 }
 
 // usableEntitlement checks that the exceptional route may use entitlement

@@ -94,8 +94,10 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	return mux
 }
 
-// A line preparer decodes one record (JSON or CSV) into the service call.
-type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
+// A line preparer decodes one record (JSON or CSV) into the service call
+// (run) and, when the service can batch, the call's command (build).
+type linePreparer func(svc Service, b batcher, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error),
+	build func(context.Context) (command.Command, error), err error)
 
 // backfillPrepare authorizes the whole request (issuers and admins only),
 // then turns each line into a Job whose command carries the line's key,
@@ -110,15 +112,23 @@ func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, f
 			return nil, err
 		}
 		correlation := "backfill-" + command.NewID()
+		lineCtx := func(ctx context.Context, key string) context.Context {
+			return command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+		}
+		b, _ := findBatcher(svc)
 		return func(rec command.Record) (command.Job, error) {
-			craftsman, key, run, err := prep(svc, rec)
+			craftsman, key, run, build, err := prep(svc, b, rec)
 			if err != nil {
 				return command.Job{}, err
 			}
-			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
-				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
-				return run(ctx)
-			}}, nil
+			job := command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				return run(lineCtx(ctx, key))
+			}}
+			if build != nil {
+				job.Handler = b.handler()
+				job.Command = func(ctx context.Context, key string) (command.Command, error) { return build(lineCtx(ctx, key)) }
+			}
+			return job, nil
 		}, nil
 	}
 }
@@ -197,24 +207,24 @@ func csvBool(f map[string]string, name string) (bool, error) {
 	return false, kit.Invalid(name, "%q is not a boolean (true/false)", f[name])
 }
 
-func prepareCompletion(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l CompletionLine
 	if rec.Fields != nil {
 		f := rec.Fields
 		if err := csvFields(rec, CompletionColumns); err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		hours, err := csvFloat(f, "hours")
 		if err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		score, err := csvFloat(f, "score")
 		if err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		passed, err := csvBool(f, "passed")
 		if err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		l = CompletionLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CompleteTrainingRequest: CompleteTrainingRequest{
 			EnrolmentID: f["enrolmentId"], AcademyID: f["academyId"], CourseID: f["courseId"],
@@ -224,29 +234,33 @@ func prepareCompletion(svc Service, rec command.Record) (string, string, func(co
 			l.Hours = *hours
 		}
 	} else if err := decodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	req := l.CompleteTrainingRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.CompleteTraining(ctx, req) }, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.CompleteTraining(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.completionCommand(ctx, req) }, nil
 }
 
-func prepareCertificate(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l CertificateLine
 	if rec.Fields != nil {
 		f := rec.Fields
 		if err := csvFields(rec, CertificateColumns); err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		var level events.Level
 		if f["level"] == "" {
-			return "", "", nil, kit.Invalid("level", "is required")
+			return "", "", nil, nil, kit.Invalid("level", "is required")
 		}
 		if err := level.UnmarshalText([]byte(f["level"])); err != nil {
-			return "", "", nil, invalid(err)
+			return "", "", nil, nil, invalid(err)
 		}
 		l = CertificateLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CertifyRequest: CertifyRequest{
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
@@ -254,12 +268,16 @@ func prepareCertificate(svc Service, rec command.Record) (string, string, func(c
 			IssuingOrg: events.Org{ID: f["issuingOrgId"], Name: f["issuingOrgName"], Kind: f["issuingOrgKind"]},
 			Route:      f["route"], EntitlementID: f["entitlementId"], AssessmentID: f["assessmentId"], OccurredAt: f["occurredAt"]}}
 	} else if err := decodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	req := l.CertifyRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.CertifySkillLevel(ctx, req) }, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.CertifySkillLevel(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.certifyCommand(ctx, req) }, nil
 }

@@ -1,0 +1,153 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// BatchResult is the outcome of one command of a batch: a Result or an error.
+type BatchResult struct {
+	Result Result
+	Err    error
+}
+
+// ExecuteBatch runs cmds, all on stream, as one atomic append: each command
+// decides on the stream's history followed by the events of the commands
+// before it in the batch, so the outcome is the same as running them one
+// after the other, with one round trip to the store instead of one each.
+// A command that is refused (or whose key was already used) contributes no
+// events and gets its own error (or replayed result); the others are
+// written. The batch re-decides on a lost race like Execute (every command
+// is treated as RetryOnConflict). Bulk back-fill uses it for consecutive
+// lines of one craftsman.
+func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Command) []BatchResult {
+	out := make([]BatchResult, len(cmds))
+	if stream == "" {
+		for i := range out {
+			out[i].Err = errs.E(errs.InvalidArgument, "%s: no stream", cmds[i].Name)
+		}
+		return out
+	}
+	useCache := true
+	for attempt := 0; ; attempt++ {
+		var hist History
+		cached := false
+		if useCache {
+			hist, cached = h.cache.get(stream)
+		}
+		if !cached {
+			var err error
+			if hist, err = Load(ctx, h.store, stream); err != nil {
+				for i := range out {
+					out[i] = BatchResult{Err: fmt.Errorf("%s: %w", cmds[i].Name, err)}
+				}
+				return out
+			}
+			h.cache.put(hist)
+		}
+		cur := hist
+		var data []eventstore.EventData
+		owner := make([]int, 0, len(cmds)) // command index of each event in data
+		refusedOnCache := false
+		for i, c := range cmds {
+			out[i] = BatchResult{}
+			if c.Stream != stream {
+				out[i].Err = errs.E(errs.Internal, "%s: stream %s in a batch of %s", c.Name, c.Stream, stream)
+				continue
+			}
+			if c.Meta.IdempotencyKey != "" {
+				if res, ok := replayed(cur, c.Meta.IdempotencyKey); ok {
+					out[i].Result = res
+					continue
+				}
+			}
+			evs, err := c.Decide(ctx, cur)
+			if cached && (err != nil || len(evs) == 0) {
+				refusedOnCache = true
+				break
+			}
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			if len(evs) == 0 {
+				if cur.Exists {
+					last := cur.Events[len(cur.Events)-1]
+					out[i].Result = Result{Stream: stream, Revision: last.Revision, Position: last.Position, EventIDs: []string{}}
+				} else {
+					out[i].Result = Result{Stream: stream}
+				}
+				continue
+			}
+			d, ids, err := h.prepare(c, cur, evs)
+			if err != nil {
+				out[i].Err = fmt.Errorf("%s: %w", c.Name, err)
+				continue
+			}
+			next := uint64(len(d)) - 1
+			if cur.Exists {
+				next += cur.Revision() + 1
+			}
+			cur = extend(cur, d, eventstore.AppendResult{NextRevision: next}, h.recordedNow)
+			out[i].Result = Result{Stream: stream, Revision: next, EventIDs: ids}
+			data = append(data, d...)
+			for range d {
+				owner = append(owner, i)
+			}
+		}
+		if refusedOnCache {
+			// Refusals and no-ops are decided on the store's state only.
+			useCache = false
+			attempt--
+			continue
+		}
+		if len(data) == 0 {
+			return out
+		}
+		exp := eventstore.NoStream()
+		if hist.Exists {
+			exp = eventstore.At(hist.Revision())
+		}
+		ar, err := h.store.Append(ctx, stream, exp, data...)
+		if err == nil {
+			h.cache.put(extend(hist, data, ar, h.recordedNow))
+			for _, i := range owner {
+				out[i].Result.Position = ar.Position
+			}
+			// A key used twice in one batch: the second is the first's replay.
+			for i := range out {
+				if out[i].Result.Replayed && out[i].Result.Position == (eventstore.Position{}) {
+					out[i].Result.Position = ar.Position
+				}
+			}
+			return out
+		}
+		h.cache.drop(stream)
+		if errors.Is(err, errs.Conflict) && cached {
+			useCache = false
+			attempt--
+			continue
+		}
+		if !errors.Is(err, errs.Conflict) || attempt >= h.retries {
+			for _, i := range owner {
+				out[i] = BatchResult{Err: fmt.Errorf("%s: append %s: %w", cmds[i].Name, stream, err)}
+			}
+			return out
+		}
+		wait := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
+		select {
+		case <-ctx.Done():
+			for _, i := range owner {
+				out[i] = BatchResult{Err: errs.E(errs.DeadlineExceeded, "%s: gave up retrying %s: %v", cmds[i].Name, stream, ctx.Err())}
+			}
+			return out
+		case <-time.After(wait):
+		}
+	}
+}
