@@ -146,12 +146,17 @@ type Options struct {
 	Approvers []string
 	// Seal, when set, fills the tamper-evidence hash chain of every event.
 	Seal command.Seal
-	// MaxRetries bounds the conflict-retry loop (0 = command's default).
+	// MaxRetries bounds the conflict-retry loop on workers' streams (0 =
+	// command's default).
 	MaxRetries int
+	// PublicationRetries bounds it on a competition's stream, where
+	// concurrent publications of one competition queue up (0 = 100).
+	PublicationRetries int
 }
 
 type service struct {
 	h         *command.Handler
+	pub       *command.Handler // for competition streams
 	store     eventstore.Store
 	clock     func() time.Time
 	reg       *events.Registry
@@ -168,7 +173,11 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "competition: a clock is required")
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
+	if opts.PublicationRetries <= 0 {
+		opts.PublicationRetries = 100
+	}
+	pub := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.PublicationRetries})
+	return &service{h: h, pub: pub, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
 }
 
 // writer authenticates the caller and requires issuer or admin.
@@ -363,7 +372,7 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	}
 
 	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
-	pub, err := s.h.Execute(ctx, command.Command{
+	pub, err := s.pub.Execute(ctx, command.Command{
 		Name: "publish results", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			cur, err := s.foldCompetition(h)

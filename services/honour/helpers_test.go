@@ -31,14 +31,14 @@ const (
 var now = time.Date(2025, 11, 20, 8, 0, 0, 0, time.UTC)
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store eventstore.Store
 	db    *commandtest.Store
 	toks  map[string]string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st := commandtest.StartStore(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,120 @@
+package competition_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+const benchWorkers = 1000
+
+// seedWorkers registers n craftsmen concurrently.
+func seedWorkers(e *env, n int) {
+	var wg sync.WaitGroup
+	ids := make(chan int)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ids {
+				e.register(fmt.Sprintf("bw%d", i), events.Senior)
+			}
+		}()
+	}
+	for i := range n {
+		ids <- i
+	}
+	close(ids)
+	wg.Wait()
+}
+
+// runClients sends b.N requests from clients goroutines (request i built
+// by req) and reports commands/s and p50/p99 latency in milliseconds.
+func runClients(b *testing.B, clients, want int, req func(i int) *http.Request) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				r := req(i)
+				t0 := time.Now()
+				resp, err := hc.Do(r)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != want {
+					if failed.Add(1) == 1 {
+						b.Logf("request %d: status %d", i, resp.StatusCode)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d commands failed", n, b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cmds/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkPublish measures results published one placement per request
+// (the competition's stream, then the worker's placement and entitlement
+// decided on its folded career) through HTTP -> service -> store
+// (embedded server over gRPC, fsync on) with 1, 16 and 64 concurrent
+// clients over 1000 craftsmen. Request i places craftsman i%1000 in
+// competition bc<i%clients>-<i/1000> (all defined before the timing), so
+// concurrent requests mostly write to different competitions' streams:
+// the figure is per placement, not the queue of many publishers on one
+// competition's stream.
+func BenchmarkPublish(b *testing.B) {
+	for _, clients := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			e := newEnv(b)
+			seedWorkers(e, benchWorkers)
+			comp := func(i int) string { return fmt.Sprintf("bc%d-%d", i%clients, i/benchWorkers) }
+			defined := map[string]bool{}
+			for i := 0; i < b.N; i++ {
+				if !defined[comp(i)] {
+					defined[comp(i)] = true
+					if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(comp(i)), nil); code != 201 {
+						b.Fatalf("define: %d %+v", code, eb)
+					}
+				}
+			}
+			runClients(b, clients, http.StatusCreated, func(i int) *http.Request {
+				body := fmt.Sprintf(`{"occurredAt":"2025-09-05","placements":[{"craftsmanId":"bw%d","track":"employees","rank":%d}]}`, i%benchWorkers, i%30+1)
+				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/competitions/%s/results", e.url, comp(i)), strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+				return r
+			})
+		})
+	}
+}
