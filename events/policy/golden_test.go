@@ -279,3 +279,12 @@ func firstDiff(want, got []byte) string {
 	}
 	return "(identical lines, different bytes)"
 }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
