@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -11,8 +12,9 @@ import (
 )
 
 // domain is the decoded, indexed state derived from the raw log. It is
-// rebuilt by applying the same events in the same order, so a snapshot
-// only needs the raw events.
+// rebuilt by applying the same events in the same order; a snapshot keeps
+// the raw events and the craftsmen's summaries, and craftsmen's events are
+// decoded again lazily after a load.
 type domain struct {
 	reg          *events.Registry
 	craftsmen    map[string]*Craftsman
@@ -24,6 +26,8 @@ type domain struct {
 	undecodable  int
 	dirty        map[string]bool // craftsmen whose derived summary must be recomputed
 	summarise    func(c *Craftsman)
+	// ensure decodes a craftsman's pending events (set by Memory).
+	ensure func(c *Craftsman)
 }
 
 // Craftsman is one worker's decoded ledger plus what links them to
@@ -31,7 +35,12 @@ type domain struct {
 type Craftsman struct {
 	ID string
 	// Records are the craftsman stream's decoded events in revision order.
+	// After a snapshot load they are decoded lazily, on first use: read
+	// them through Memory (ensure), never directly from a reader.
 	Records []events.Recorded
+	count   int         // events of the craftsman's own stream
+	pending []int32     // log indexes still to decode (snapshot load)
+	ready   atomic.Bool // Records holds every event (pending is empty)
 	// Mentorships are the ids of pairings this craftsman is part of.
 	Mentorships []string
 	// Summary is the derived live state (levels, eligibility dates) that
@@ -47,9 +56,6 @@ type Summary struct {
 	Academies []string                // academies the craftsman trained at
 	Issuers   []string                // organisations that recorded events on the ledger
 	Levels    map[string]events.Level // trade code -> current level
-	// Extra holds views computed by the career adapter (eligibility
-	// dates per trade and target level).
-	Extra any
 }
 
 // Orgs are the organisations linked to the craftsman (employers,
@@ -93,7 +99,7 @@ func newDomain() *domain {
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
 		policies: map[string][]events.Recorded{}, dirty: map[string]bool{},
-		summarise: baseSummary,
+		summarise: baseSummary, ensure: func(*Craftsman) {},
 	}
 }
 
@@ -143,6 +149,13 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 	if !ok {
 		return
 	}
+	if cat == events.CategoryCraftsman {
+		// Counted even when undecodable, so that the craftsman exists
+		// exactly as after a snapshot load.
+		c := d.craftsman(id)
+		d.ensure(c)
+		c.count++
+	}
 	if !dec.ok {
 		d.undecodable++
 		return
@@ -150,7 +163,7 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 	rec := dec.rec
 	switch cat {
 	case events.CategoryCraftsman:
-		c := d.craftsman(id)
+		c := d.craftsmen[id]
 		c.Records = append(c.Records, rec)
 		d.dirty[id] = true
 	case events.CategoryAcademy:
@@ -191,6 +204,7 @@ func (d *domain) craftsman(id string) *Craftsman {
 	c := d.craftsmen[id]
 	if c == nil {
 		c = &Craftsman{ID: id}
+		c.ready.Store(true)
 		d.craftsmen[id] = c
 		d.order = append(d.order, id)
 	}
@@ -202,6 +216,7 @@ func (d *domain) craftsman(id string) *Craftsman {
 func (d *domain) settle() {
 	for id := range d.dirty {
 		if c := d.craftsmen[id]; c != nil {
+			d.ensure(c)
 			d.summarise(c)
 		}
 		delete(d.dirty, id)

@@ -13,17 +13,46 @@ import (
 // Memory is the in-memory read model: the embedded default. It is safe for
 // one writer (the projector) and many concurrent readers.
 type Memory struct {
-	mu     sync.RWMutex
-	cp     eventstore.Position
-	hasCP  bool
-	log    rawLog
-	dom    *domain
-	chains *chains
+	mu       sync.RWMutex
+	decodeMu sync.Mutex // serialises lazy decoding under the read lock
+	cp       eventstore.Position
+	hasCP    bool
+	log      rawLog
+	dom      *domain
+	chains   *chains
 }
 
 // NewMemory returns an empty in-memory read model.
 func NewMemory() *Memory {
-	return &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
+	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
+	m.dom.ensure = m.ensure
+	return m
+}
+
+// ensure decodes a craftsman's pending events (left by a snapshot load).
+// Callers hold m.mu (read or write); decodeMu makes concurrent readers
+// decode once.
+func (m *Memory) ensure(c *Craftsman) {
+	if c.ready.Load() {
+		return
+	}
+	m.decodeMu.Lock()
+	defer m.decodeMu.Unlock()
+	if c.ready.Load() {
+		return
+	}
+	raw := make([]eventstore.RecordedEvent, len(c.pending))
+	for i, j := range c.pending {
+		raw[i] = m.log.all[j]
+	}
+	recs := make([]events.Recorded, 0, len(raw)+4)
+	for _, d := range decodeAll(m.dom.reg, raw) {
+		if d.ok {
+			recs = append(recs, d.rec)
+		}
+	}
+	c.Records, c.pending = recs, nil
+	c.ready.Store(true)
 }
 
 // Checkpoint implements Writer.
@@ -123,9 +152,10 @@ func (m *Memory) Craftsman(id string, asOf, occurredBy time.Time) (*View, Summar
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	c := m.dom.craftsmen[id]
-	if c == nil || len(c.Records) == 0 {
+	if c == nil || c.count == 0 {
 		return nil, Summary{}, false
 	}
+	m.ensure(c)
 	ms := make([]*Mentorship, 0, len(c.Mentorships))
 	for _, mid := range c.Mentorships {
 		if mm := m.dom.mentorships[mid]; mm != nil {
@@ -143,6 +173,7 @@ func (m *Memory) Records(id string) []events.Recorded {
 	if c == nil {
 		return nil
 	}
+	m.ensure(c)
 	return c.Records[:len(c.Records):len(c.Records)]
 }
 
@@ -152,7 +183,7 @@ func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
 	defer m.mu.RUnlock()
 	for _, id := range m.dom.order {
 		c := m.dom.craftsmen[id]
-		if len(c.Records) == 0 {
+		if c.count == 0 {
 			continue
 		}
 		if !fn(id, c.Summary) {

@@ -9,19 +9,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
+
+	"github.com/craftledger/craftledger/events"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 // The snapshot file: magic, format version, projection name, checkpoint,
-// event count, then every event (length-prefixed fields), then a CRC-32C
-// of everything before it. Derived state is rebuilt from the events on
-// load: no network, no subscription, just decoding.
+// event count, every event (length-prefixed fields), then every
+// craftsman's summary (what population queries scan), then a CRC-32C of
+// everything before it. On load the raw log and the indexes are rebuilt,
+// the few non-craftsman streams are decoded, and each craftsman's own
+// events are decoded lazily on first use: a restart reads a file, it does
+// not replay JSON.
 const (
 	snapshotMagic   = "CLRM"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -42,6 +48,9 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
 	m.mu.RLock()
 	err = writeSnapshot(bw, projection, m.cp, m.hasCP, m.log.all)
+	if err == nil {
+		err = writeSummaries(bw, m.dom)
+	}
 	m.mu.RUnlock()
 	if err == nil {
 		err = bw.Flush()
@@ -99,6 +108,41 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 	return nil
 }
 
+func writeSummaries(w *bufio.Writer, d *domain) error {
+	var buf []byte
+	buf = binary.AppendUvarint(buf, uint64(len(d.order)))
+	for _, id := range d.order {
+		c := d.craftsmen[id]
+		s := c.Summary
+		buf = appendString(buf, id)
+		buf = appendString(buf, s.Region)
+		for _, list := range [][]string{s.Employers, s.Academies, s.Issuers} {
+			buf = binary.AppendUvarint(buf, uint64(len(list)))
+			for _, x := range list {
+				buf = appendString(buf, x)
+			}
+		}
+		codes := make([]string, 0, len(s.Levels))
+		for code := range s.Levels {
+			codes = append(codes, code)
+		}
+		sort.Strings(codes)
+		buf = binary.AppendUvarint(buf, uint64(len(codes)))
+		for _, code := range codes {
+			buf = appendString(buf, code)
+			buf = binary.AppendUvarint(buf, uint64(s.Levels[code]))
+		}
+		if len(buf) > 1<<16 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
@@ -140,10 +184,12 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	if r.err != nil || n > uint64(len(body)) {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
-	fresh := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
+	fresh := NewMemory()
 	fresh.log.all = make([]eventstore.RecordedEvent, 0, n)
 	// Data and metadata share the file's one buffer (one allocation, not
 	// millions); names and ids are copied.
+	var others []int32 // non-craftsman events: decoded now
+	d := fresh.dom
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		ev := eventstore.RecordedEvent{
 			Stream: r.str(), ID: r.str(), Type: r.str(), Revision: r.uvarint(),
@@ -152,22 +198,67 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		ev.Created = time.Unix(0, r.varint()).UTC()
 		ev.Data = r.bytes()
 		ev.Metadata = r.bytes()
+		idx := int32(len(fresh.log.all))
 		fresh.log.add(ev)
+		cat, id, ok := events.SplitStream(ev.Stream)
+		switch {
+		case !ok:
+		case cat == events.CategoryCraftsman:
+			c := d.craftsman(id)
+			c.ready.Store(false)
+			c.pending = append(c.pending, idx)
+			c.count++
+		default:
+			others = append(others, idx)
+		}
 	}
 	if r.err != nil {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data: %v", path, r.err)
 	}
-	for lo := 0; lo < len(fresh.log.all); lo += 1 << 16 {
-		hi := min(lo+1<<16, len(fresh.log.all))
-		dec := decodeAll(fresh.dom.reg, fresh.log.all[lo:hi])
-		for i := lo; i < hi; i++ {
-			fresh.dom.apply(&fresh.log.all[i], dec[i-lo])
-		}
+	raw := make([]eventstore.RecordedEvent, len(others))
+	for i, j := range others {
+		raw[i] = fresh.log.all[j]
 	}
-	fresh.dom.settle()
+	for i, dec := range decodeAll(d.reg, raw) {
+		d.apply(&fresh.log.all[others[i]], dec)
+	}
+	clear(d.dirty) // the summaries come from the file
+	nc := r.uvarint()
+	if nc > uint64(len(r.b)) {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
+	}
+	order := make([]string, 0, nc)
+	for i := uint64(0); i < nc && r.err == nil; i++ {
+		c := d.craftsman(r.str())
+		order = append(order, c.ID)
+		s := Summary{Region: r.str(), Levels: map[string]events.Level{}}
+		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Issuers} {
+			k := r.uvarint()
+			if k > uint64(len(r.b)) {
+				r.err = errShort
+				break
+			}
+			list := make([]string, 0, k)
+			for j := uint64(0); j < k; j++ {
+				list = append(list, r.str())
+			}
+			*dst = list
+		}
+		k := r.uvarint()
+		for j := uint64(0); j < k && r.err == nil; j++ {
+			code := r.str()
+			s.Levels[code] = events.Level(r.uvarint())
+		}
+		c.Summary = s
+	}
+	if r.err != nil || len(r.b) != 0 || len(order) != len(d.order) {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
+	}
+	d.order = order // registration order as the live model had it
 	fresh.cp, fresh.hasCP = cp, hasCP
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
+	m.dom.ensure = m.ensure
 	m.mu.Unlock()
 	return nil
 }
