@@ -118,3 +118,18 @@ func TestDefaultsAndSet(t *testing.T) {
 		t.Fatalf("demo competitions: %d, %v", len(comps), err)
 	}
 }
+
+func TestDefaultEvents(t *testing.T) {
+	evs, err := policy.DefaultEvents()
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			t.Errorf("%s: %v", e.Name, err)
+		}
+		if _, err := policy.FromEvent(e); err != nil {
+			t.Errorf("%s: %v", e.Name, err)
+		}
+	}
+}

@@ -139,3 +139,25 @@ func (s *Set) At(name string, t time.Time) (*Policy, bool) {
 
 // Versions returns every version, by name then version.
 func (s *Set) Versions() []*Policy { return append([]*Policy(nil), s.versions...) }
+
+// DefaultEvents returns the PolicyPublished events that publish the
+// default policies (on policy-<name>), e.g. to seed a new ledger.
+func DefaultEvents() ([]events.PolicyPublished, error) {
+	var out []events.PolicyPublished
+	for _, n := range []string{TemplateA, TemplateB, UpperGrades} {
+		p, err := Default(n)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := TemplateJSON(n)
+		if err != nil {
+			return nil, err
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, doc); err != nil {
+			return nil, err
+		}
+		out = append(out, events.PolicyPublished{Name: p.Name, Version: p.Version, EffectiveFrom: p.EffectiveFrom, Document: compact.Bytes()})
+	}
+	return out, nil
+}
