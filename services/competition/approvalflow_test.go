@@ -61,4 +61,6 @@ func TestEntitlementApprovalFlow(t *testing.T) {
 	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/certificates", again, nil); code != 422 || eb.Field != "entitlementId" {
 		t.Errorf("a second certificate from one entitlement: %d %+v", code, eb)
 	}
+	// Competition, HR approval and training events chain on one stream.
+	e.verifyChain("craftsman-w")
 }

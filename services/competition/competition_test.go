@@ -210,6 +210,9 @@ func TestPublishResults(t *testing.T) {
 	if n := e.count("craftsman-new1", events.TypeCompetitionPlaced); n != 0 {
 		t.Errorf("a refused publication placed new1")
 	}
+	for _, s := range []string{"competition-c1", "craftsman-tech", "craftsman-extra", "craftsman-master"} {
+		e.verifyChain(s)
+	}
 	if n := e.count("craftsman-tech", events.TypeCompetitionPlaced); n != 1 {
 		t.Errorf("tech has %d placements after a changed rank", n)
 	}

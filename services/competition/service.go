@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -144,7 +145,8 @@ type Options struct {
 	// Approvers, when not empty, lists the organisations whose hr users may
 	// approve entitlements (the HR departments); empty means any hr user.
 	Approvers []string
-	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop on workers' streams (0 =
 	// command's default).
@@ -172,6 +174,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if clock == nil {
 		return nil, errs.E(errs.InvalidArgument, "competition: a clock is required")
 	}
+	if opts.Seal == nil {
+		opts.Seal = Seal
+	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	if opts.PublicationRetries <= 0 {
 		opts.PublicationRetries = 100
@@ -181,6 +186,14 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 }
 
 // writer authenticates the caller and requires issuer or admin.
+// Seal chains every event the service appends (events/chain), so an
+// auditor can prove a stream was not altered; registry and training seal
+// the same way, so the chains of shared craftsman streams hold.
+func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
+	return b, sm.Hash, err
+}
+
 func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
 	meta, c, err := command.MetaFrom(ctx)
 	if err != nil {

@@ -141,6 +141,7 @@ func TestWithdrawHonour(t *testing.T) {
 	if n := e.count("craftsman-w", events.TypeHonourWithdrawn); n != 1 {
 		t.Errorf("%d withdrawals", n)
 	}
+	e.verifyChain("craftsman-w")
 	// An admin may withdraw what any organisation recorded.
 	e.do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"city_craftsman","occurredAt":"2024-04-28"}`, nil)
 	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/honours/h2/withdraw", `{"reason":"appeal"}`, nil); code != 201 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -74,7 +75,8 @@ const PlatformOrg = "craftledger"
 
 // Options configure the service.
 type Options struct {
-	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
 	MaxRetries int
@@ -100,8 +102,19 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	for _, k := range events.HonourCatalogue() {
 		cat[k.Code] = k
 	}
+	if opts.Seal == nil {
+		opts.Seal = Seal
+	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	return &service{h: h, clock: clock, reg: events.NewRegistry(), catalogue: cat}, nil
+}
+
+// Seal chains every event the service appends (events/chain), so an
+// auditor can prove a stream was not altered; registry and training seal
+// the same way, so the chains of shared craftsman streams hold.
+func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
+	return b, sm.Hash, err
 }
 
 func writer(ctx context.Context) (command.Meta, auth.Claims, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
@@ -108,7 +109,7 @@ func (e *env) do(caller, method, path, body string, out any, headers ...string) 
 // services' facts that competitions build on).
 func (e *env) seed(stream string, at time.Time, ps ...events.Payload) {
 	e.t.Helper()
-	h := command.New(e.store, command.Options{Clock: func() time.Time { return now }})
+	h := command.New(e.store, command.Options{Clock: func() time.Time { return now }, Seal: mentorship.Seal})
 	_, err := h.Execute(context.Background(), command.Command{Name: "seed", Stream: stream,
 		Meta: command.Meta{Issuer: "seed", Actor: "seed"},
 		Decide: func(context.Context, command.History) ([]command.Event, error) {
@@ -161,4 +162,20 @@ func (e *env) count(stream, typ string) int {
 		}
 	}
 	return n
+}
+
+// verifyChain checks the tamper-evidence hash chain of a whole stream.
+func (e *env) verifyChain(stream string) {
+	e.t.Helper()
+	evs, err := e.store.ReadStream(context.Background(), stream, eventstore.ReadOptions{})
+	if err != nil {
+		e.t.Fatalf("read %s: %v", stream, err)
+	}
+	raw := make([]events.Raw, len(evs))
+	for i, r := range evs {
+		raw[i] = events.Raw{Stream: r.Stream, Revision: r.Revision, ID: r.ID, Type: r.Type, Data: r.Data, Metadata: r.Metadata, Created: r.Created}
+	}
+	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
+		e.t.Errorf("%s: %v", stream, brk)
+	}
 }

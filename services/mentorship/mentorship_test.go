@@ -226,6 +226,9 @@ func TestLifecycle(t *testing.T) {
 	if n := e.count("craftsman-app2", events.TypeMentorshipEndedEarly); n != 1 {
 		t.Errorf("app2 has %d early ends", n)
 	}
+	for _, s := range []string{"mentorship-m1", "mentorship-m2", "craftsman-master", "craftsman-app", "craftsman-app2"} {
+		e.verifyChain(s)
+	}
 }
 
 // With the store stopped, commands fail fast with 503 and Retry-After and

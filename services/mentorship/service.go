@@ -8,6 +8,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -102,7 +103,8 @@ type Options struct {
 	MinMasterLevel events.Level
 	// MaxActiveApprentices bounds a master's active pairings (0 = 8).
 	MaxActiveApprentices int
-	// Seal, when set, fills the tamper-evidence hash chain of every event.
+	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
 	MaxRetries int
@@ -138,8 +140,19 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if opts.MaxActiveApprentices < 1 {
 		return nil, errs.E(errs.InvalidArgument, "mentorship: at most %d active apprentices makes no sense", opts.MaxActiveApprentices)
 	}
+	if opts.Seal == nil {
+		opts.Seal = Seal
+	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	return &service{h: h, store: store, clock: clock, reg: events.NewRegistry(), minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices}, nil
+}
+
+// Seal chains every event the service appends (events/chain), so an
+// auditor can prove a stream was not altered; registry and training seal
+// the same way, so the chains of shared craftsman streams hold.
+func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
+	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
+	return b, sm.Hash, err
 }
 
 func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
