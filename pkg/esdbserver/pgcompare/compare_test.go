@@ -28,7 +28,9 @@ type backend interface {
 	latency(ctx context.Context) (time.Duration, error)
 }
 
-func payload(i int) []byte { return []byte(fmt.Sprintf(`{"craftsman":"c-%d","skill":"welding","level":3}`, i)) }
+func payload(i int) []byte {
+	return []byte(fmt.Sprintf(`{"craftsman":"c-%d","skill":"welding","level":3}`, i))
+}
 
 // --- the embedded store, through the official client ---
 
