@@ -19,6 +19,7 @@ trap cleanup EXIT
 services=(registry training competition mentorship honour)
 declare -A cmd=(
 	[eventstore]=pkg/cmd/eventstore [graphql]=graphql/cmd/graphql [healthprobe]=deploy/cmd/healthprobe
+	[craftledger]=services/craftledger/cmd/craftledger
 )
 for s in "${services[@]}"; do cmd[$s]=services/$s/cmd/$s; done
 
@@ -64,6 +65,14 @@ CRAFTLEDGER_GRAPHQL_ADDR=127.0.0.1:$p CRAFTLEDGER_GRAPHQL_DATA=$work/graphql "$b
 pids+=($!)
 url[graphql]=http://127.0.0.1:$p/readyz
 
+# The all-in-one, on its own embedded store (as in its container, minus the demo).
+p=$(port)
+CRAFTLEDGER_ADDR=127.0.0.1:$p CRAFTLEDGER_STORE= CRAFTLEDGER_STORE_ADDR=127.0.0.1:$(port) \
+	CRAFTLEDGER_DATA=$work/allinone CRAFTLEDGER_NATIONAL_ID_KEY_FILE=$work/keys/national-id.key \
+	"$bin/craftledger" >"$work/craftledger.log" 2>&1 &
+pids+=($!)
+url[craftledger]=http://127.0.0.1:$p/readyz
+
 failed=0
 for s in "${!url[@]}"; do
 	ok=0
@@ -85,5 +94,5 @@ for pid in "${pids[@]}"; do
 	fi
 done
 pids=()
-[[ $failed == 0 ]] && echo "smoke: every server started from its environment, turned ready and stopped cleanly"
+[[ $failed == 0 ]] && echo "smoke: every server (and the all-in-one) started from its environment, turned ready and stopped cleanly"
 exit "$failed"
