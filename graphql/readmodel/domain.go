@@ -234,21 +234,23 @@ type StreamIntegrity struct {
 }
 
 // baseSummary derives the organisation links and region from the records.
-func baseSummary(c *Craftsman) {
-	s := Summary{Levels: map[string]events.Level{}}
+func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
+
+// summaryOf derives a craftsman's summary from the events recorded by
+// asOf (all when zero), corrections applied; ok is false when nothing
+// was recorded by then.
+func summaryOf(c *Craftsman, asOf time.Time) Summary {
+	v := buildView(c, nil, asOf, time.Time{})
+	s := Summary{Region: v.Region, Levels: make(map[string]events.Level, len(v.Trades))}
 	employers := map[string]string{} // employment id -> org
 	academies, issuers := map[string]bool{}, map[string]bool{}
-	for _, r := range c.Records {
+	for _, r := range v.Records {
 		if r.Meta.IssuerOrgID != "" {
 			issuers[r.Meta.IssuerOrgID] = true
 		}
+	}
+	for _, r := range v.Effective {
 		switch p := r.Payload.(type) {
-		case events.CraftsmanRegistered:
-			s.Region = p.Region
-		case events.CraftsmanProfileChanged:
-			if p.Region != "" {
-				s.Region = p.Region
-			}
 		case events.EmploymentStarted:
 			employers[p.EmploymentID] = p.EmployerOrgID
 		case events.EmploymentEnded:
@@ -259,13 +261,13 @@ func baseSummary(c *Craftsman) {
 			academies[p.AcademyID] = true
 		}
 	}
-	for _, t := range buildView(c, nil, time.Time{}, time.Time{}).Trades {
+	for _, t := range v.Trades {
 		s.Levels[t.Trade.Code] = t.Level
 	}
 	s.Employers = sortedValues(employers)
 	s.Academies = sortedKeys(academies)
 	s.Issuers = sortedKeys(issuers)
-	c.Summary = s
+	return s
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -134,6 +134,10 @@ type DomainReader interface {
 	// Summaries calls fn for every craftsman's live summary in
 	// registration order until fn returns false.
 	Summaries(fn func(id string, s Summary) bool)
+	// SummariesAsOf is Summaries rebuilt from the events recorded by asOf
+	// (craftsmen with nothing recorded by then are left out). It costs a
+	// fold of every craftsman.
+	SummariesAsOf(asOf time.Time, fn func(id string, s Summary) bool)
 	// Records returns a craftsman stream's decoded events in revision
 	// order (nil for an unknown craftsman); the caller must not modify them.
 	Records(id string) []events.Recorded
@@ -187,6 +191,25 @@ func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
 			continue
 		}
 		if !fn(id, c.Summary) {
+			return
+		}
+	}
+}
+
+// SummariesAsOf implements DomainReader.
+func (m *Memory) SummariesAsOf(asOf time.Time, fn func(id string, s Summary) bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, id := range m.dom.order {
+		c := m.dom.craftsmen[id]
+		if c.count == 0 {
+			continue
+		}
+		m.ensure(c)
+		if len(c.Records) == 0 || c.Records[0].RecordedAt.After(asOf) {
+			continue
+		}
+		if !fn(id, summaryOf(c, asOf)) {
 			return
 		}
 	}

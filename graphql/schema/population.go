@@ -48,6 +48,7 @@ type populationFilter struct {
 	minLevel, exactLevel             *events.Level
 	eligibleFor                      *events.Level
 	eligibleBy                       time.Time
+	asOf                             time.Time
 	policies                         []string
 }
 
@@ -92,6 +93,9 @@ func readFilter(p graphql.ResolveParams, now func() time.Time) (*populationFilte
 			*dst = &l
 		}
 	}
+	if f.asOf, _, err = argTime(p, "asOf", true); err != nil {
+		return nil, err
+	}
 	if f.eligibleFor != nil {
 		if f.trade == "" {
 			return nil, errs.E(errs.InvalidArgument, "argument eligibleFor needs trade (eligibility is per trade)")
@@ -102,6 +106,9 @@ func readFilter(p graphql.ResolveParams, now func() time.Time) (*populationFilte
 		}
 		if !ok {
 			by = now().UTC()
+			if !f.asOf.IsZero() {
+				by = f.asOf
+			}
 		}
 		f.eligibleBy = by
 		if f.policies, err = policyNames(p); err != nil {
@@ -153,6 +160,7 @@ func filterArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
 		"eligibleFor": {Type: graphql.String, Description: "Only craftsmen eligible for this target level in trade (required with it) by eligibleBy, evaluated by the domain's policy engine."},
 		"eligibleBy":  {Type: graphql.String, Description: "Date (end of day UTC) or time at which eligibility is evaluated (default now)."},
 		"policies":    policiesArg(),
+		"asOf":        {Type: graphql.String, Description: "Answer from the events recorded by then (levels, employers, academies, regions as they stood); costs a fold of every craftsman."},
 	}
 	for k, v := range extra {
 		args[k] = v
@@ -288,8 +296,28 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 		return nil, err
 	}
 	var items []*populationItem
-	b.d.Model.Summaries(func(id string, s readmodel.Summary) bool {
-		if !visible(s) {
+	each := b.d.Model.Summaries
+	if !f.asOf.IsZero() {
+		// Who may be seen is decided on today's links; what they were, as of then.
+		allowed := map[string]bool{}
+		b.d.Model.Summaries(func(id string, s readmodel.Summary) bool {
+			if visible(s) {
+				allowed[id] = true
+			}
+			return true
+		})
+		visible = nil
+		each = func(fn func(string, readmodel.Summary) bool) {
+			b.d.Model.SummariesAsOf(f.asOf, func(id string, s readmodel.Summary) bool {
+				if !allowed[id] {
+					return true
+				}
+				return fn(id, s)
+			})
+		}
+	}
+	each(func(id string, s readmodel.Summary) bool {
+		if visible != nil && !visible(s) {
 			return true
 		}
 		if lvl, ok := f.match(s); ok && (f.eligibleFor == nil || lvl < *f.eligibleFor) {

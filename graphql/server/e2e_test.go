@@ -445,6 +445,27 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("population as of a past moment", func(t *testing.T) {
+		cut := time.Now().UTC()
+		pos := l.add("craftsman-c004", events.SkillLevelCertified{CraftsmanID: "c004", Trade: welder, Level: events.Intermediate, CertificateNumber: "C004-2", Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, day("2021-03-01"), "acad1")
+		q := `query($asOf: String, $pos: String) { populationStats(trade: "6-18-02-04", asOf: $asOf, minPosition: $pos) { byLevel { key count } } }`
+		count := func(r gqlResult, level string) float64 {
+			for _, c := range path(r.Data, "populationStats", "byLevel").([]any) {
+				if path(c, "key") == level {
+					return path(c, "count").(float64)
+				}
+			}
+			return 0
+		}
+		then := h.query(aud, q, map[string]any{"asOf": cut.Format(time.RFC3339Nano), "pos": schema.FormatPosition(pos)})
+		mustOK(t, then)
+		now := h.query(aud, q, map[string]any{"pos": schema.FormatPosition(pos)})
+		mustOK(t, now)
+		if count(now, "intermediate") != count(then, "intermediate")+1 || count(now, "junior") != count(then, "junior")-1 {
+			t.Errorf("c004's promotion: as of before %v, now %v", then.Data, now.Data)
+		}
+	})
+
 	t.Run("read-your-writes by header, and a clear timeout", func(t *testing.T) {
 		pos := l.add("craftsman-c002", events.TrainingCompleted{CraftsmanID: "c002", AcademyID: "acad1", CourseID: "x", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, day("2021-01-01"), "acad1")
 		r := h.query(aud, `{ craftsman(id: "c002") { training { totalHours } } }`, nil, "X-Min-Position", schema.FormatPosition(pos))
