@@ -285,7 +285,17 @@ func (a *App) WaitCaughtUp(ctx context.Context) error {
 	if len(last) == 0 {
 		return nil
 	}
-	return a.graph.Projector().WaitFor(ctx, last[0].Position)
+	// Wait in short rounds: a position restored from a snapshot does not
+	// wake waiters, so a waiter must look again rather than sleep until the
+	// next event arrives.
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := a.graph.Projector().WaitFor(wctx, last[0].Position)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, errs.DeadlineExceeded) {
+			return err
+		}
+	}
 }
 
 // redactURL drops credentials from a connection string for messages.
