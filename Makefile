@@ -18,7 +18,8 @@ PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 # Binaries: each main package under a cmd/ directory becomes bin/<name>.
 CMDS = $(shell find $(MODULES) -path '*/cmd/*' -name main.go -exec dirname {} \; | sort)
 
-# Container images built by `make images` (deploy/docker/Dockerfile, one per binary).
+# Container images built by `make images` from deploy/docker/Dockerfile: one per
+# server binary, name=cmd directory (deploy/images_test.go checks the list).
 IMAGE_PREFIX ?= craftledger
 IMAGE_TAG    ?= dev
 IMAGES := registry=services/registry/cmd/registry \
@@ -50,7 +51,6 @@ build: ## build every binary into bin/
 
 .PHONY: run
 run: build ## start the all-in-one craftledger on ./data with demo data (DATA=dir to change)
-	@test -x $(BIN)/craftledger || { echo "bin/craftledger was not built: services/craftledger/cmd/craftledger/main.go does not exist yet"; exit 1; }
 	$(BIN)/craftledger --data $(DATA) --demo
 
 .PHONY: test
