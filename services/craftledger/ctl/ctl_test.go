@@ -1,0 +1,112 @@
+package ctl_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/services/craftledger/ctl"
+)
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = ctl.Main(context.Background(), args, &out, &errb, []ctl.Command{ctl.Generate(), ctl.Token()})
+	return code, out.String(), errb.String()
+}
+
+func TestTokenMintsVerifiableTokensPerRole(t *testing.T) {
+	t.Setenv(auth.DevKeyEnv, "")
+	code, out, errOut := run("--json", "token", "--ttl", "1h")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var list []struct {
+		Role, Token string
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(list) != len(auth.Roles()) {
+		t.Fatalf("%d tokens, want one per role", len(list))
+	}
+	for i, d := range auth.DevClaims() {
+		c, err := auth.Verify(auth.DevKey(), list[i].Token)
+		if err != nil {
+			t.Fatalf("%s token does not verify: %v", list[i].Role, err)
+		}
+		if c.Role != d.Role || c.Subject != d.Subject || c.OrgID != d.OrgID || c.CraftsmanID != d.CraftsmanID {
+			t.Errorf("token %d claims %+v, want %+v", i, c, d)
+		}
+	}
+
+	// One token with given claims, signed with a key from a file.
+	key := filepath.Join(t.TempDir(), "jwt.key")
+	secret := strings.Repeat("k", 40)
+	if err := os.WriteFile(key, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run("token", "--role", "issuer", "--org", "acad-0007", "--subject", "alice", "--jwt-key-file", key)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	c, err := auth.Verify(auth.Key(secret), strings.TrimSpace(out))
+	if err != nil || c.Role != auth.RoleIssuer || c.OrgID != "acad-0007" || c.Subject != "alice" {
+		t.Errorf("custom token: %+v %v", c, err)
+	}
+	if _, err := auth.Verify(auth.DevKey(), strings.TrimSpace(out)); err == nil {
+		t.Error("a token signed with the file's key verified under the development key")
+	}
+
+	// Refusals.
+	for _, args := range [][]string{{"token", "--role", "boss"}, {"token", "--org", "x"}, {"token", "--ttl", "-1h"}} {
+		if code, _, _ := run(args...); code == 0 {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+	if code, _, _ := run("nonsense"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	if code, _, errOut := run("generate", "--help"); code != 0 || !strings.Contains(errOut, "--count") && !strings.Contains(errOut, "-count") {
+		t.Errorf("generate --help: %d %s", code, errOut)
+	}
+}
+
+func TestGenerateAgainstEmbeddedStore(t *testing.T) {
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	type stats struct {
+		Craftsmen int
+		Events    int64
+		Replayed  int64
+	}
+	gen := func() stats {
+		code, out, errOut := run("--store", srv.URL(), "generate", "--count", "15", "--seed", "4", "--concurrency", "4", "--json", "--quiet")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var s stats
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return s
+	}
+	first := gen()
+	if first.Craftsmen != 15 || first.Events == 0 {
+		t.Fatalf("first run: %+v", first)
+	}
+	if again := gen(); again.Events != 0 || again.Replayed == 0 {
+		t.Errorf("rerun wrote %d events (replayed %d), want 0 written", again.Events, again.Replayed)
+	}
+	if code, _, errOut := run("--store", "esdb://127.0.0.1:1?tls=false", "generate", "--count", "1", "--quiet"); code != 1 || errOut == "" {
+		t.Errorf("unreachable store: exit %d %q", code, errOut)
+	}
+}
