@@ -1,0 +1,429 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// GraphQL is a client of the read API: Endpoint is the URL of its
+// /graphql route, Token a bearer token that may read the craftsman (an
+// auditor's or an admin's).
+type GraphQL struct {
+	Endpoint string
+	Token    string
+	Client   *http.Client // nil: a client with a 30 s timeout
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Query posts a query with variables and decodes its data into out.
+func (g GraphQL) Query(ctx context.Context, query string, vars map[string]any, out any) error {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return errs.E(errs.InvalidArgument, "graphql endpoint %q: %v", g.Endpoint, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if g.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+g.Token)
+	}
+	c := g.Client
+	if c == nil {
+		c = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
+	}
+	var r struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []gqlError      `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return errs.E(errs.Unavailable, "graphql %s: HTTP %d, not a GraphQL answer: %.200s", g.Endpoint, resp.StatusCode, b)
+	}
+	if len(r.Errors) > 0 {
+		kind := errs.Internal
+		if c, _ := r.Errors[0].Extensions["code"].(string); c != "" {
+			switch c {
+			case "NOT_FOUND":
+				kind = errs.NotFound
+			case "UNAUTHENTICATED":
+				kind = errs.Unauthenticated
+			case "PERMISSION_DENIED":
+				kind = errs.PermissionDenied
+			case "INVALID_ARGUMENT":
+				kind = errs.InvalidArgument
+			case "UNAVAILABLE":
+				kind = errs.Unavailable
+			}
+		}
+		return errs.E(kind, "graphql: %s", r.Errors[0].Message)
+	}
+	if err := json.Unmarshal(r.Data, out); err != nil {
+		return errs.E(errs.Internal, "graphql answer: %v", err)
+	}
+	return nil
+}
+
+// Difference is one field where the rebuild and the API disagree.
+type Difference struct {
+	Path  string `json:"path"`
+	Local string `json:"local"` // from the raw events
+	API   string `json:"api"`   // from GraphQL
+}
+
+// DiffReport compares a craftsman's rebuilt career with the API's answer.
+type DiffReport struct {
+	CraftsmanID string       `json:"craftsmanId"`
+	AsOf        time.Time    `json:"asOf"`
+	Compared    int          `json:"fieldsCompared"`
+	Differences []Difference `json:"differences"`
+	Equal       bool         `json:"equal"`
+}
+
+// Err is nil when both sides agree.
+func (r *DiffReport) Err() error {
+	if r.Equal {
+		return nil
+	}
+	d := r.Differences[0]
+	return errs.E(errs.FailedPrecondition, "craftsman %s as of %s: %d difference(s), first %s: local %s, api %s",
+		r.CraftsmanID, r.AsOf.Format(time.RFC3339), len(r.Differences), d.Path, d.Local, d.API)
+}
+
+// View is the comparable part of a career: per trade, the current level,
+// years of work, levels reached (their full record) and for each next
+// level the eligibility answer route by route. Both sides are reduced to
+// it.
+type View struct {
+	Trades []TradeView `json:"trades"`
+}
+
+// TradeView is one trade of a View.
+type TradeView struct {
+	Code        string     `json:"code"`
+	Level       string     `json:"level"`
+	YearsOfWork float64    `json:"yearsOfWork"`
+	Reached     []string   `json:"reached"` // each career.LevelHeld as JSON
+	Next        []NextView `json:"next"`
+}
+
+// NextView is the eligibility for one target level.
+type NextView struct {
+	Target        string      `json:"target"`
+	Held          string      `json:"held"`
+	Eligible      bool        `json:"eligible"`
+	AlreadyHeld   bool        `json:"alreadyHeld"`
+	Policy        string      `json:"policy"`
+	PolicyVersion int         `json:"policyVersion"`
+	EarliestDate  string      `json:"earliestDate"`
+	Routes        []RouteView `json:"routes"`
+}
+
+// RouteView is one route of an eligibility answer.
+type RouteView struct {
+	ID           string   `json:"id"`
+	Met          bool     `json:"met"`
+	Missing      []string `json:"missing"`
+	EarliestDate string   `json:"earliestDate"`
+	Criteria     []string `json:"criteria"` // "kind met actual"
+}
+
+// ViewOf reduces a rebuilt career to its View.
+func ViewOf(c *Career) View {
+	v := View{Trades: []TradeView{}}
+	for _, p := range c.Pathways {
+		t := TradeView{Code: p.Trade, Level: p.Level.String(), YearsOfWork: p.YearsOfWork, Reached: []string{}, Next: []NextView{}}
+		for _, l := range p.Reached {
+			t.Reached = append(t.Reached, levelJSON(l))
+		}
+		for _, r := range p.Next {
+			t.Next = append(t.Next, nextOf(r))
+		}
+		v.Trades = append(v.Trades, t)
+	}
+	return v
+}
+
+func levelJSON(l career.LevelHeld) string {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+func nextOf(r policy.Result) NextView {
+	n := NextView{Target: r.Target.String(), Held: r.Held.String(), Eligible: r.Eligible, AlreadyHeld: r.AlreadyHeld,
+		Policy: r.Policy, PolicyVersion: r.PolicyVersion, EarliestDate: timeStr(r.EarliestDate), Routes: []RouteView{}}
+	for _, rt := range r.Routes {
+		rv := RouteView{ID: rt.ID, Met: rt.Met, Missing: append([]string{}, rt.Missing...), EarliestDate: timeStr(rt.EarliestDate), Criteria: []string{}}
+		for _, c := range rt.Criteria {
+			rv.Criteria = append(rv.Criteria, c.Kind+" "+strconv.FormatBool(c.Met)+" "+c.Actual)
+		}
+		n.Routes = append(n.Routes, rv)
+	}
+	return n
+}
+
+func timeStr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+const tradesQuery = `query($id: ID!, $asOf: String) { craftsman(id: $id, asOf: $asOf) { id trades { trade { code } } } }`
+
+const pathwayFields = `trade current { api } yearsOfWork reached { json }
+  next { target { api } held { api } eligible alreadyHeld policy policyVersion earliestDate
+    routes { id met missing earliestDate criteria { kind met actual } } }`
+
+// APIView asks the GraphQL API for a craftsman's View as of asOf (the
+// same instant is sent as RFC 3339, so both sides cut at the same
+// nanosecond), under the named policies.
+func APIView(ctx context.Context, g GraphQL, id string, asOf time.Time, policies []string, extraTrades []string) (View, error) {
+	at := asOf.UTC().Format(time.RFC3339Nano)
+	var first struct {
+		Craftsman struct {
+			Trades []struct {
+				Trade struct {
+					Code string `json:"code"`
+				} `json:"trade"`
+			} `json:"trades"`
+		} `json:"craftsman"`
+	}
+	if err := g.Query(ctx, tradesQuery, map[string]any{"id": id, "asOf": at}, &first); err != nil {
+		return View{}, fmt.Errorf("craftsman %s trades: %w", id, err)
+	}
+	codes := append([]string{}, extraTrades...)
+	for _, t := range first.Craftsman.Trades {
+		codes = append(codes, t.Trade.Code)
+	}
+	slices.Sort(codes)
+	codes = slices.Compact(codes)
+	v := View{Trades: []TradeView{}}
+	if len(codes) == 0 {
+		return v, nil
+	}
+	var q strings.Builder
+	q.WriteString(`query($id: ID!, $asOf: String, $policies: [String!]) { craftsman(id: $id, asOf: $asOf) {`)
+	for i, c := range codes {
+		fmt.Fprintf(&q, "\n p%d: pathway(trade: %s, policies: $policies) { %s }", i, strconv.Quote(c), pathwayFields)
+	}
+	q.WriteString("\n} }")
+	var second struct {
+		Craftsman map[string]apiPathway `json:"craftsman"`
+	}
+	if err := g.Query(ctx, q.String(), map[string]any{"id": id, "asOf": at, "policies": policies}, &second); err != nil {
+		return View{}, fmt.Errorf("craftsman %s pathways: %w", id, err)
+	}
+	for i := range codes {
+		p, ok := second.Craftsman["p"+strconv.Itoa(i)]
+		if !ok {
+			return View{}, errs.E(errs.Internal, "graphql answer lacks the pathway of %s", codes[i])
+		}
+		v.Trades = append(v.Trades, p.view())
+	}
+	return v, nil
+}
+
+type apiLevel struct {
+	API string `json:"api"`
+}
+
+type apiPathway struct {
+	Trade       string   `json:"trade"`
+	Current     apiLevel `json:"current"`
+	YearsOfWork float64  `json:"yearsOfWork"`
+	Reached     []struct {
+		JSON string `json:"json"`
+	} `json:"reached"`
+	Next []struct {
+		Target        apiLevel `json:"target"`
+		Held          apiLevel `json:"held"`
+		Eligible      bool     `json:"eligible"`
+		AlreadyHeld   bool     `json:"alreadyHeld"`
+		Policy        string   `json:"policy"`
+		PolicyVersion int      `json:"policyVersion"`
+		EarliestDate  *string  `json:"earliestDate"`
+		Routes        []struct {
+			ID           string   `json:"id"`
+			Met          bool     `json:"met"`
+			Missing      []string `json:"missing"`
+			EarliestDate *string  `json:"earliestDate"`
+			Criteria     []struct {
+				Kind   string `json:"kind"`
+				Met    bool   `json:"met"`
+				Actual string `json:"actual"`
+			} `json:"criteria"`
+		} `json:"routes"`
+	} `json:"next"`
+}
+
+func (p apiPathway) view() TradeView {
+	t := TradeView{Code: p.Trade, Level: p.Current.API, YearsOfWork: p.YearsOfWork, Reached: []string{}, Next: []NextView{}}
+	for _, r := range p.Reached {
+		var l career.LevelHeld
+		if err := json.Unmarshal([]byte(r.JSON), &l); err != nil {
+			t.Reached = append(t.Reached, r.JSON)
+			continue
+		}
+		t.Reached = append(t.Reached, levelJSON(l))
+	}
+	for _, n := range p.Next {
+		nv := NextView{Target: n.Target.API, Held: n.Held.API, Eligible: n.Eligible, AlreadyHeld: n.AlreadyHeld,
+			Policy: n.Policy, PolicyVersion: n.PolicyVersion, EarliestDate: apiTime(n.EarliestDate), Routes: []RouteView{}}
+		for _, r := range n.Routes {
+			rv := RouteView{ID: r.ID, Met: r.Met, Missing: append([]string{}, r.Missing...), EarliestDate: apiTime(r.EarliestDate), Criteria: []string{}}
+			for _, c := range r.Criteria {
+				rv.Criteria = append(rv.Criteria, c.Kind+" "+strconv.FormatBool(c.Met)+" "+c.Actual)
+			}
+			nv.Routes = append(nv.Routes, rv)
+		}
+		t.Next = append(t.Next, nv)
+	}
+	return t
+}
+
+func apiTime(s *string) string {
+	if s == nil || *s == "" {
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return *s
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Diff rebuilds a craftsman's career as of opts.AsOf from the raw events
+// (State) and compares it with the GraphQL API's answer for the same
+// craftsman, instant and policies. Only the recorded mode is comparable
+// (the API's asOf is "recorded by").
+func Diff(ctx context.Context, st eventstore.Store, g GraphQL, opts StateOptions) (*DiffReport, error) {
+	if opts.Mode != career.AsRecorded {
+		return nil, errs.E(errs.InvalidArgument, "diff compares the recorded mode only (the API's asOf is recorded-by)")
+	}
+	if opts.AsOf.IsZero() {
+		opts.AsOf = time.Now().UTC()
+	}
+	local, err := State(ctx, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	names := local.Policies
+	lv := ViewOf(local)
+	var codes []string
+	for _, t := range lv.Trades {
+		codes = append(codes, t.Code)
+	}
+	av, err := APIView(ctx, g, opts.CraftsmanID, local.AsOf, names, codes)
+	if err != nil {
+		return nil, err
+	}
+	rep := &DiffReport{CraftsmanID: opts.CraftsmanID, AsOf: local.AsOf, Differences: []Difference{}}
+	rep.compare("", lv, av)
+	rep.Equal = len(rep.Differences) == 0
+	return rep, nil
+}
+
+// compare walks two Views field by field (through their JSON form, so
+// every field counts) and records each leaf that differs.
+func (r *DiffReport) compare(path string, local, api any) {
+	var a, b any
+	la, _ := json.Marshal(local)
+	lb, _ := json.Marshal(api)
+	_ = json.Unmarshal(la, &a)
+	_ = json.Unmarshal(lb, &b)
+	r.walk(path, a, b)
+}
+
+func (r *DiffReport) walk(path string, a, b any) {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			r.leaf(path, a, b)
+			return
+		}
+		keys := make([]string, 0, len(x)+len(y))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		for k := range y {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			r.walk(join(path, k), x[k], y[k])
+		}
+	case []any:
+		y, ok := b.([]any)
+		if !ok {
+			r.leaf(path, a, b)
+			return
+		}
+		n := max(len(x), len(y))
+		for i := 0; i < n; i++ {
+			var ai, bi any
+			if i < len(x) {
+				ai = x[i]
+			}
+			if i < len(y) {
+				bi = y[i]
+			}
+			r.walk(path+"["+strconv.Itoa(i)+"]", ai, bi)
+		}
+	default:
+		r.leaf(path, a, b)
+	}
+}
+
+func (r *DiffReport) leaf(path string, a, b any) {
+	r.Compared++
+	as, bs := show(a), show(b)
+	if as != bs {
+		r.Differences = append(r.Differences, Difference{Path: path, Local: as, API: bs})
+	}
+}
+
+func show(v any) string {
+	if v == nil {
+		return "(absent)"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
