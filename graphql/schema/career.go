@@ -134,8 +134,18 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 	reachedT := graphql.NewObject(graphql.ObjectConfig{
 		Name: "LevelReached",
 		Fields: graphql.Fields{
-			"level": fieldOf(graphql.NewNonNull(levelT), "", func(l career.LevelHeld) any { return l.Level }),
-			"json":  fieldOf(graphql.NewNonNull(graphql.String), "The full record (date, certificate, evidence) as JSON.", func(l career.LevelHeld) any { return jsonOf(l) }),
+			"level":             fieldOf(graphql.NewNonNull(levelT), "", func(l career.LevelHeld) any { return l.Level }),
+			"since":             fieldOf(graphql.NewNonNull(graphql.DateTime), "When it was reached (occurredAt).", func(l career.LevelHeld) any { return l.Since }),
+			"via":               fieldOf(graphql.NewNonNull(graphql.String), "certificate or appointment.", func(l career.LevelHeld) any { return l.Via }),
+			"certificateNumber": fieldOf(graphql.String, "", func(l career.LevelHeld) any { return nilIfEmpty(l.CertificateNumber) }),
+			"route":             fieldOf(graphql.String, "regular or exceptional.", func(l career.LevelHeld) any { return nilIfEmpty(l.Route) }),
+			"evidence":          fieldOf(graphql.NewNonNull(refT), "", func(l career.LevelHeld) any { return l.Ref }),
+			"supersedes": fieldOf(refT, "The corrected event, when this comes from a correction.", func(l career.LevelHeld) any {
+				if l.Supersedes == nil {
+					return nil
+				}
+				return *l.Supersedes
+			}),
 		},
 	})
 	pathwayT := graphql.NewObject(graphql.ObjectConfig{
@@ -174,6 +184,26 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 			}
 			st, at := b.careerState(c)
 			return policy.PathwayFor(st, set, ns, trade, at), nil
+		},
+	})
+	craftsmanT.AddFieldConfig("pathways", &graphql.Field{
+		Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(pathwayT))), Description: "The career pathway of every trade held, by occupation code.",
+		Args: graphql.FieldConfigArgument{"policies": policyArg},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			c, ok := p.Source.(*craftsmanNode)
+			if !ok {
+				return nil, Wrap(errs.E(errs.Internal, "pathways: source is %T", p.Source))
+			}
+			ns, err := names(p)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			set, err := b.policySet(c.v.AsOf)
+			if err != nil {
+				return nil, Wrap(err)
+			}
+			st, at := b.careerState(c)
+			return policy.Pathways(st, set, ns, at), nil
 		},
 	})
 	craftsmanT.AddFieldConfig("eligibility", &graphql.Field{

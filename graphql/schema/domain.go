@@ -183,6 +183,14 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"evidence":    fieldOf(graphql.NewNonNull(refT), "", func(c rec[events.TrainingCompleted]) any { return c.r.Ref() }),
 		},
 	})
+	yearT := graphql.NewObject(graphql.ObjectConfig{
+		Name: "YearHours",
+		Fields: graphql.Fields{
+			"year":  fieldOf(graphql.NewNonNull(graphql.Int), "", func(y yearHours) any { return y.year }),
+			"hours": fieldOf(graphql.NewNonNull(graphql.Float), "", func(y yearHours) any { return y.hours }),
+			"count": fieldOf(graphql.NewNonNull(graphql.Int), "", func(y yearHours) any { return y.count }),
+		},
+	})
 	trainingSummaryT := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Training",
 		Description: "Completed training matching the filter, with totals.",
@@ -191,6 +199,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"passedHours": fieldOf(graphql.NewNonNull(graphql.Float), "", func(t *trainingResult) any { return t.passedHours }),
 			"count":       fieldOf(graphql.NewNonNull(graphql.Int), "", func(t *trainingResult) any { return len(t.items) }),
 			"completions": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(trainingT))), "", func(t *trainingResult) any { return t.items }),
+			"byYear":      fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(yearT))), "Hours per calendar year of completion, ascending.", func(t *trainingResult) any { return t.byYear() }),
 		},
 	})
 	compT := graphql.NewObject(graphql.ObjectConfig{
@@ -406,6 +415,29 @@ func employersOf(v *readmodel.View) []string {
 type trainingResult struct {
 	hours, passedHours float64
 	items              []rec[events.TrainingCompleted]
+}
+
+type yearHours struct {
+	year, count int
+	hours       float64
+}
+
+func (t *trainingResult) byYear() []yearHours {
+	by := map[int]*yearHours{}
+	for _, it := range t.items {
+		y := occurrenceOf(it.r).Year()
+		if by[y] == nil {
+			by[y] = &yearHours{year: y}
+		}
+		by[y].hours += it.p.Hours
+		by[y].count++
+	}
+	out := make([]yearHours, 0, len(by))
+	for _, y := range by {
+		out = append(out, *y)
+	}
+	slices.SortFunc(out, func(a, b yearHours) int { return a.year - b.year })
+	return out
 }
 
 func training(p graphql.ResolveParams, v *readmodel.View) (*trainingResult, error) {

@@ -250,7 +250,8 @@ func TestE2E(t *testing.T) {
 			trades { trade { code } level { api rank } evidence { stream revision } }
 			certificates { number level { api } }
 			training(mode: "classroom") { totalHours count }
-			all: training { totalHours count } } }`, map[string]any{"id": "c003"})
+			all: training { totalHours count byYear { year hours } }
+			pathways { trade current { api } reached { level { api } since via certificateNumber evidence { stream revision } } } } }`, map[string]any{"id": "c003"})
 		mustOK(t, r)
 		c := path(r.Data, "craftsman")
 		if got := path(c, "trades", 0, "level", "api"); got != "technician" {
@@ -264,6 +265,15 @@ func TestE2E(t *testing.T) {
 		}
 		if got := path(c, "all", "totalHours"); got != 56.0 {
 			t.Errorf("all hours = %v, want 56", got)
+		}
+		if got := path(c, "all", "byYear", 1); !cmp.Equal(got, map[string]any{"year": 2013.0, "hours": 16.0}) {
+			t.Errorf("2013 training = %v", got)
+		}
+		if got := len(path(c, "pathways", 0, "reached").([]any)); got != 4 {
+			t.Errorf("pathway reached %d levels, want 4: %v", got, path(c, "pathways"))
+		}
+		if got := path(c, "pathways", 0, "reached", 3, "since"); got != "2015-06-01T00:00:00Z" {
+			t.Errorf("technician since %v, want 2015-06-01", got)
 		}
 		if got := path(c, "employers", 0); got != "emp2" {
 			t.Errorf("employer = %v", got)
