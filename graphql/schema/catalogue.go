@@ -2,10 +2,12 @@ package schema
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/graphql-go/graphql"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 )
 
@@ -22,8 +24,8 @@ type competitionNode struct {
 }
 
 type policyNode struct {
-	p events.PolicyPublished
-	r events.Recorded
+	p   *policy.Policy
+	rec *events.Recorded // nil for a built-in default
 }
 
 func (b *builder) catalogueFields(f graphql.Fields, tradeT, levelT *graphql.Object) {
@@ -114,14 +116,27 @@ func (b *builder) catalogueFields(f graphql.Fields, tradeT, levelT *graphql.Obje
 	})
 	policyT := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Policy",
-		Description: "A version of a promotion policy.",
+		Description: "A version of a promotion policy: a built-in default or one published on the ledger.",
 		Fields: graphql.Fields{
 			"name":          fieldOf(graphql.NewNonNull(graphql.String), "", func(p policyNode) any { return p.p.Name }),
 			"version":       fieldOf(graphql.NewNonNull(graphql.Int), "", func(p policyNode) any { return p.p.Version }),
+			"label":         fieldOf(graphql.String, "", func(p policyNode) any { return nilIfEmpty(p.p.Label) }),
+			"owner":         fieldOf(graphql.String, "national_standard, enterprise, region or academy.", func(p policyNode) any { return nilIfEmpty(p.p.Owner) }),
 			"effectiveFrom": fieldOf(graphql.NewNonNull(graphql.String), "", func(p policyNode) any { return p.p.EffectiveFrom }),
-			"document":      fieldOf(graphql.NewNonNull(graphql.String), "The rules, JSON.", func(p policyNode) any { return string(p.p.Document) }),
-			"recordedAt":    fieldOf(graphql.NewNonNull(graphql.DateTime), "", func(p policyNode) any { return p.r.RecordedAt }),
-			"evidence":      fieldOf(graphql.NewNonNull(graphql.String), "Stream@revision.", func(p policyNode) any { return p.r.Stream + "@" + itoa(p.r.Revision) }),
+			"builtIn":       fieldOf(graphql.NewNonNull(graphql.Boolean), "A default shipped with craftledger rather than published on the ledger.", func(p policyNode) any { return p.rec == nil }),
+			"document":      fieldOf(graphql.NewNonNull(graphql.String), "The rules, JSON.", func(p policyNode) any { return jsonOf(p.p) }),
+			"recordedAt": fieldOf(graphql.DateTime, "", func(p policyNode) any {
+				if p.rec == nil {
+					return nil
+				}
+				return p.rec.RecordedAt
+			}),
+			"evidence": fieldOf(graphql.String, "stream@revision of the publishing event.", func(p policyNode) any {
+				if p.rec == nil {
+					return nil
+				}
+				return p.rec.Stream + "@" + itoa(p.rec.Revision)
+			}),
 		},
 	})
 	asOfOnly := viewArgs(graphql.FieldConfigArgument{"asOf": {Type: graphql.String, Description: "Only events recorded by then."}})
@@ -182,19 +197,27 @@ func (b *builder) catalogueFields(f graphql.Fields, tradeT, levelT *graphql.Obje
 		}),
 	}
 	f["policies"] = &graphql.Field{
-		Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(policyT))), Description: "Published policy versions (public), by name then version.", Args: asOfOnly,
+		Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(policyT))), Description: "The policy versions known (built-in defaults and those published on the ledger by asOf), by name then version (public). Which one is in force at a date is the latest version effective by then.", Args: asOfOnly,
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
 			asOf, _, err := argTime(p, "asOf", true)
 			if err != nil {
 				return nil, err
 			}
-			out := []policyNode{}
-			for _, recs := range b.d.Model.Policies() {
-				for _, r := range recs {
-					if pp, ok := r.Payload.(events.PolicyPublished); ok && (asOf.IsZero() || !r.RecordedAt.After(asOf)) {
-						out = append(out, policyNode{p: pp, r: r})
+			set, err := b.policySet(asOf)
+			if err != nil {
+				return nil, err
+			}
+			published := map[string]*events.Recorded{}
+			for name, recs := range b.d.Model.Policies() {
+				for k := range recs {
+					if pp, ok := recs[k].Payload.(events.PolicyPublished); ok {
+						published[name+"#"+strconv.Itoa(pp.Version)] = &recs[k]
 					}
 				}
+			}
+			out := []policyNode{}
+			for _, p := range set.Versions() {
+				out = append(out, policyNode{p: p, rec: published[p.Name+"#"+strconv.Itoa(p.Version)]})
 			}
 			sort.Slice(out, func(i, j int) bool {
 				if out[i].p.Name != out[j].p.Name {

@@ -409,6 +409,26 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("catalogue: policies in force, academies, trades", func(t *testing.T) {
+		r := h.query("", `{ policies { name version builtIn effectiveFrom } academies { id name courses { id hours } } trades { code } levels { api zh } }`, nil)
+		mustOK(t, r)
+		names := map[string]bool{}
+		for _, p := range path(r.Data, "policies").([]any) {
+			names[path(p, "name").(string)] = path(p, "builtIn").(bool)
+		}
+		for _, n := range []string{"template-a", "template-b", "upper-grades"} {
+			if !names[n] {
+				t.Errorf("default policy %s missing: %v", n, names)
+			}
+		}
+		if got := path(r.Data, "academies", 0, "courses", 0, "hours"); got != 40.0 {
+			t.Errorf("academy course = %v", path(r.Data, "academies"))
+		}
+		if got := len(path(r.Data, "levels").([]any)); got != 8 {
+			t.Errorf("%d levels, want 8", got)
+		}
+	})
+
 	t.Run("audit pages by position, with chain status", func(t *testing.T) {
 		q := `query($after: String) { audit(stream: "craftsman-c001", first: 4, after: $after) { totalCount
 			edges { node { revision type issuer chain position } } pageInfo { hasNextPage endCursor } } }`
