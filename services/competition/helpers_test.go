@@ -1,6 +1,7 @@
 package competition_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -188,4 +189,38 @@ func (e *env) verifyChain(stream string) {
 	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
 		e.t.Errorf("%s: %v", stream, brk)
 	}
+}
+
+// backfill posts a JSON Lines file and returns the per-line results and the summary.
+func (e *env) backfill(caller, path, contentType, body string) (int, map[int]command.LineResult, command.SummaryLine) {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+e.toks[caller])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := map[int]command.LineResult{}
+	var sum command.SummaryLine
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, nil, sum
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		b := sc.Bytes()
+		if bytes.Contains(b, []byte(`"summary"`)) {
+			if err := json.Unmarshal(b, &sum); err != nil {
+				e.t.Fatal(err)
+			}
+			continue
+		}
+		var lr command.LineResult
+		if err := json.Unmarshal(b, &lr); err != nil {
+			e.t.Fatal(err)
+		}
+		lines[lr.Line] = lr
+	}
+	return resp.StatusCode, lines, sum
 }

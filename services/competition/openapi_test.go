@@ -98,6 +98,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	for _, r := range competition.Routes() {
 		op := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
+		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
+			if _, ok := op.RequestBody.Content["application/x-ndjson"]; !ok {
+				t.Errorf("%s: no application/x-ndjson request body", r.Name)
+			}
+			if _, ok := op.Responses["default"]; !ok {
+				t.Errorf("%s: no default (error) response", r.Name)
+			}
+			continue
+		}
 		body, ok := op.RequestBody.Content["application/json"]
 		if !ok {
 			t.Fatalf("%s: no application/json request body", r.Name)
@@ -132,13 +141,24 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := newEnv(t)
-	for _, w := range []string{"c-10001", "c-10002", "c-10003"} {
+	for _, w := range []string{"c-10001", "c-10002", "c-10003", "c-10004", "c-10005"} {
 		e.register(w, events.Technician)
 	}
 	compID := "nc1-elec-2025"
 	params := map[string]string{"{competitionId}": compID, "{craftsmanId}": "c-10001",
 		"{entitlementId}": policy.EntitlementID(events.PlacementID(compID, "c-10001", trade, events.TrackEmployees))}
 	for _, r := range competition.Routes() {
+		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
+			ex, _ := doc.Paths[r.Pattern]["post"].RequestBody.Content["application/x-ndjson"].Example.(string)
+			if ex == "" {
+				t.Fatalf("%s: no example", r.Name)
+			}
+			code, lines, sum := e.backfill("admin", r.Pattern, "application/x-ndjson", ex)
+			if code != 200 || sum.Summary.Lines == 0 || sum.Summary.Failed != 0 {
+				t.Errorf("%s example: %d %+v %+v", r.Name, code, sum, lines)
+			}
+			continue
+		}
 		ex := doc.Paths[r.Pattern][strings.ToLower(r.Method)].RequestBody.Content["application/json"].Example
 		if ex == nil {
 			t.Fatalf("%s: no example", r.Name)

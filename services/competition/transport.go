@@ -1,14 +1,21 @@
 package competition
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -24,6 +31,7 @@ func Routes() []Route {
 		{"POST", "/v1/competitions", "DefineCompetition"},
 		{"POST", "/v1/competitions/{competitionId}/results", "PublishResults"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/entitlements/{entitlementId}/approve", "ApproveEntitlement"},
+		{"POST", "/v1/backfill/results", "BackfillResults"},
 	}
 }
 
@@ -33,6 +41,8 @@ type HTTPOptions struct {
 	Metrics *kit.Metrics
 	// Limiter, when set, rate-limits callers (429 + Retry-After).
 	Limiter *kit.RateLimiter
+	// Backfill configures the bulk endpoint (workers, progress callback).
+	Backfill command.Backfill
 }
 
 // NewHTTPHandler serves the competition service's JSON API (Routes) for
@@ -56,6 +66,15 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.CraftsmanID, q.EntitlementID = r.PathValue("craftsmanId"), r.PathValue("entitlementId")
 		}), command.EncodeResponse, opts...),
 	}
+	authed := auth.HTTPMiddleware(key, kit.EncodeError)
+	limit := func(h http.Handler) http.Handler {
+		if o.Limiter != nil {
+			return o.Limiter.HTTP(h)
+		}
+		return h
+	}
+	byName["BackfillResults"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, "results", prepareResult)}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		h := byName[rt.Name]
@@ -66,4 +85,91 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	}
 	mux.Handle("/", command.NotFoundHandler())
 	return mux
+}
+
+// ResultLine is one back-filled placement (a JSON Lines object): the
+// competition, the results' date (required) and the fields of
+// PlacementInput, with an optional idempotency key (default: derived from
+// the line's content). Each line publishes that one placement.
+type ResultLine struct {
+	CompetitionID string `json:"competitionId"`
+	Key           string `json:"key,omitempty"`
+	OccurredAt    string `json:"occurredAt"`
+	PlacementInput
+}
+
+type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
+
+// backfillPrepare authorizes the whole request (issuers and admins only;
+// JSON Lines only), then turns each line into a Job whose commands carry
+// the line's key, source "import" and one correlation id for the file.
+func backfillPrepare(svc Service, what string, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
+		c, err := auth.Require(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+		if format != command.FormatJSONLines {
+			return nil, errs.E(errs.InvalidArgument, "%s are back-filled as JSON Lines (application/x-ndjson)", what)
+		}
+		correlation := "backfill-" + command.NewID()
+		return func(rec command.Record) (command.Job, error) {
+			craftsman, key, run, err := prep(svc, rec)
+			if err != nil {
+				return command.Job{}, err
+			}
+			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+				return run(ctx)
+			}}, nil
+		}, nil
+	}
+}
+
+func decodeLine(rec command.Record, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		const unknown = "json: unknown field "
+		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
+		}
+		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+	}
+	return nil
+}
+
+func prepareResult(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l ResultLine
+	if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := events.ValidID("competitionId", l.CompetitionID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if l.OccurredAt == "" {
+		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+	}
+	// The yearly cap is decided on the worker's stream: one worker's lines
+	// run in file order.
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) {
+		r, err := svc.PublishResults(ctx, PublishResultsRequest{CompetitionID: l.CompetitionID, Placements: []PlacementInput{l.PlacementInput}, OccurredAt: l.OccurredAt})
+		if err != nil {
+			return command.Result{}, err
+		}
+		if len(r.Placements) != 1 {
+			return command.Result{}, errs.E(errs.Internal, "publication of one placement answered %d", len(r.Placements))
+		}
+		return r.Placements[0].Result, nil
+	}, nil
 }

@@ -237,23 +237,27 @@ func TestBackfill(t *testing.T) {
 		``,
 		`{"craftsmanId":"w2","code":"enterprise_craftsman","level":"national","occurredAt":"2019-01-01"}`,
 		`not json`,
+		`{"craftsmanId":"w1","code":"provincial_craftsman","occurredAt":"2018-05-01","withdrawn":{"reason":"x","occurredAt":"2017-01-01"}}`,
 	}, "\n")
 	code, lines, sum := e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
 	if code != 200 {
 		t.Fatalf("backfill: %d", code)
 	}
-	want := map[int]string{1: "", 2: "", 3: "INVALID_ARGUMENT", 4: "NOT_FOUND", 5: "INVALID_ARGUMENT", 7: "INVALID_ARGUMENT", 8: "INVALID_ARGUMENT"}
+	want := map[int]string{1: "", 2: "", 3: "INVALID_ARGUMENT", 4: "NOT_FOUND", 5: "INVALID_ARGUMENT", 7: "INVALID_ARGUMENT", 8: "INVALID_ARGUMENT", 9: "INVALID_ARGUMENT"}
 	for line, code := range want {
 		lr, ok := lines[line]
 		if !ok || lr.OK != (code == "") || lr.Code != code {
 			t.Errorf("line %d: %+v, want code %q", line, lr, code)
 		}
 	}
-	if sum.Summary.Lines != 7 || sum.Summary.OK != 2 || sum.Summary.Failed != 5 {
+	if sum.Summary.Lines != 8 || sum.Summary.OK != 2 || sum.Summary.Failed != 6 {
 		t.Errorf("summary %+v", sum.Summary)
 	}
 	if n := e.count("craftsman-w2", events.TypeHonourWithdrawn); n != 1 {
 		t.Errorf("w2 has %d withdrawals", n)
+	}
+	if n := e.count("craftsman-w1", events.TypeHonourConferred); n != 1 {
+		t.Errorf("w1 has %d honours: a refused line wrote", n)
 	}
 	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w1", eventstore.ReadOptions{})
 	m, _ := command.DecodeMetadata(evs[len(evs)-1].Metadata)

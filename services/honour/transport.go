@@ -77,9 +77,9 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		return h
 	}
 	byName["BackfillHonours"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareHonour)}))
+		Prepare: backfillPrepare(svc, "honours", prepareHonour)}))
 	byName["BackfillInnovations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareInnovation)}))
+		Prepare: backfillPrepare(svc, "innovations", prepareInnovation)}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		h := byName[rt.Name]
@@ -121,7 +121,7 @@ type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string
 // backfillPrepare authorizes the whole request (issuers and admins only;
 // JSON Lines only), then turns each line into a Job whose commands carry
 // the line's key, source "import" and one correlation id for the file.
-func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+func backfillPrepare(svc Service, what string, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
 	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
 		c, err := auth.Require(ctx)
 		if err != nil {
@@ -131,7 +131,7 @@ func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, f
 			return nil, err
 		}
 		if format != command.FormatJSONLines {
-			return nil, errs.E(errs.InvalidArgument, "honours and innovations are back-filled as JSON Lines (application/x-ndjson)")
+			return nil, errs.E(errs.InvalidArgument, "%s are back-filled as JSON Lines (application/x-ndjson)", what)
 		}
 		correlation := "backfill-" + command.NewID()
 		return func(rec command.Record) (command.Job, error) {
@@ -177,6 +177,15 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 	}
 	if l.Withdrawn != nil && l.Withdrawn.Reason == "" {
 		return "", "", nil, kit.Invalid("withdrawn.reason", "is required")
+	}
+	if l.Withdrawn != nil && l.Withdrawn.OccurredAt != "" {
+		// Checked before the conferral, so the line writes nothing.
+		far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		on, err1 := command.ParseWhen(l.OccurredAt, far, 0)
+		off, err2 := command.ParseWhen(l.Withdrawn.OccurredAt, far, 0)
+		if err1 == nil && err2 == nil && off.Before(on) {
+			return "", "", nil, kit.Invalid("withdrawn.occurredAt", "the withdrawal cannot precede the conferral (%s)", l.OccurredAt)
+		}
 	}
 	req := l.ConferRequest
 	req.CraftsmanID = l.CraftsmanID

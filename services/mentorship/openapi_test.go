@@ -98,6 +98,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	for _, r := range mentorship.Routes() {
 		op := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
+		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
+			if _, ok := op.RequestBody.Content["application/x-ndjson"]; !ok {
+				t.Errorf("%s: no application/x-ndjson request body", r.Name)
+			}
+			if _, ok := op.Responses["default"]; !ok {
+				t.Errorf("%s: no default (error) response", r.Name)
+			}
+			continue
+		}
 		body, ok := op.RequestBody.Content["application/json"]
 		if !ok {
 			t.Fatalf("%s: no application/json request body", r.Name)
@@ -134,8 +143,21 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 	e := newEnv(t, mentorship.Options{})
 	e.register("c-10001", events.Technician)
 	e.register("c-20001", 0)
+	e.register("c-20002", 0)
+	e.register("c-20003", 0)
 	params := map[string]string{"{mentorshipId}": "ms-2025-001"}
 	for _, r := range mentorship.Routes() {
+		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
+			ex, _ := doc.Paths[r.Pattern]["post"].RequestBody.Content["application/x-ndjson"].Example.(string)
+			if ex == "" {
+				t.Fatalf("%s: no example", r.Name)
+			}
+			code, lines, sum := e.backfill("admin", r.Pattern, "application/x-ndjson", ex)
+			if code != 200 || sum.Summary.Lines == 0 || sum.Summary.Failed != 0 {
+				t.Errorf("%s example: %d %+v %+v", r.Name, code, sum, lines)
+			}
+			continue
+		}
 		ex := doc.Paths[r.Pattern][strings.ToLower(r.Method)].RequestBody.Content["application/json"].Example
 		if ex == nil {
 			t.Fatalf("%s: no example", r.Name)

@@ -1,14 +1,22 @@
 package mentorship
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -25,6 +33,7 @@ func Routes() []Route {
 		{"POST", "/v1/mentorships/{mentorshipId}/sessions", "LogSession"},
 		{"POST", "/v1/mentorships/{mentorshipId}/complete", "CompleteMentorship"},
 		{"POST", "/v1/mentorships/{mentorshipId}/end", "EndMentorship"},
+		{"POST", "/v1/backfill/mentorships", "BackfillMentorships"},
 	}
 }
 
@@ -34,6 +43,8 @@ type HTTPOptions struct {
 	Metrics *kit.Metrics
 	// Limiter, when set, rate-limits callers (429 + Retry-After).
 	Limiter *kit.RateLimiter
+	// Backfill configures the bulk endpoint (workers, progress callback).
+	Backfill command.Backfill
 }
 
 // NewHTTPHandler serves the mentorship service's JSON API (Routes) for
@@ -59,6 +70,15 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.MentorshipID = r.PathValue("mentorshipId")
 		}), kit.EncodeJSON, opts...),
 	}
+	authed := auth.HTTPMiddleware(key, kit.EncodeError)
+	limit := func(h http.Handler) http.Handler {
+		if o.Limiter != nil {
+			return o.Limiter.HTTP(h)
+		}
+		return h
+	}
+	byName["BackfillMentorships"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, "mentorships", prepareMentorship)}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		h := byName[rt.Name]
@@ -69,4 +89,139 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	}
 	mux.Handle("/", command.NotFoundHandler())
 	return mux
+}
+
+// MentorshipLine is one back-filled pairing (a JSON Lines object): the
+// fields of StartRequest (occurredAt required), an optional idempotency
+// key (default: derived from the line's content), its sessions, and its
+// completion or early end when it has one.
+type MentorshipLine struct {
+	Key string `json:"key,omitempty"`
+	StartRequest
+	Sessions  []LogSessionRequest `json:"sessions,omitempty"`
+	Completed *CompleteRequest    `json:"completed,omitempty"`
+	Ended     *EndRequest         `json:"ended,omitempty"`
+}
+
+type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
+
+// backfillPrepare authorizes the whole request (issuers and admins only;
+// JSON Lines only), then turns each line into a Job whose commands carry
+// the line's key, source "import" and one correlation id for the file.
+func backfillPrepare(svc Service, what string, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
+		c, err := auth.Require(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+		if format != command.FormatJSONLines {
+			return nil, errs.E(errs.InvalidArgument, "%s are back-filled as JSON Lines (application/x-ndjson)", what)
+		}
+		correlation := "backfill-" + command.NewID()
+		return func(rec command.Record) (command.Job, error) {
+			craftsman, key, run, err := prep(svc, rec)
+			if err != nil {
+				return command.Job{}, err
+			}
+			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+				return run(ctx)
+			}}, nil
+		}, nil
+	}
+}
+
+func decodeLine(rec command.Record, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		const unknown = "json: unknown field "
+		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
+		}
+		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+	}
+	return nil
+}
+
+func prepareMentorship(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+	var l MentorshipLine
+	if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, err
+	}
+	if err := events.ValidID("mentorshipId", l.MentorshipID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if err := events.ValidID("masterId", l.MasterID); err != nil {
+		return "", "", nil, invalid(err)
+	}
+	if l.OccurredAt == "" {
+		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+	}
+	if l.Completed != nil && l.Ended != nil {
+		return "", "", nil, kit.Invalid("ended", "a pairing is either completed or ended early, not both")
+	}
+	// Check the whole line before its first command, so a bad line writes
+	// nothing.
+	parties := events.MentorshipParties{MentorshipID: l.MentorshipID, MasterID: l.MasterID, ApprenticeID: l.ApprenticeID}
+	for i, s := range l.Sessions {
+		field := fmt.Sprintf("sessions[%d]", i)
+		if s.OccurredAt == "" {
+			return "", "", nil, kit.Invalid(field+".occurredAt", "is required for a back-filled record")
+		}
+		if err := (events.MentorshipSessionLogged{MentorshipParties: parties, Hours: s.Hours, Topic: s.Topic}).Validate(); err != nil {
+			return "", "", nil, invalid(events.Prefix(field, err))
+		}
+	}
+	if l.Completed != nil && l.Completed.LevelReached == nil {
+		return "", "", nil, kit.Invalid("completed.levelReached", "is required")
+	}
+	if l.Ended != nil && l.Ended.Reason == "" {
+		return "", "", nil, kit.Invalid("ended.reason", "is required")
+	}
+	// The master's stream decides the limit: one master's lines run in order.
+	return l.MasterID, l.Key, func(ctx context.Context) (command.Result, error) {
+		replayed := true
+		last, err := svc.StartMentorship(ctx, l.StartRequest)
+		if err != nil {
+			return command.Result{}, err
+		}
+		replayed = replayed && last.Replayed
+		key := command.KeyFrom(ctx)
+		for i, s := range l.Sessions {
+			s.MentorshipID = l.MentorshipID
+			if s.SessionID == "" {
+				s.SessionID = fmt.Sprintf("%s-%d", key, i) // the line's key names its sessions
+			}
+			if last, err = svc.LogSession(ctx, s); err != nil {
+				return command.Result{}, kit.FieldErr(fmt.Sprintf("sessions[%d]", i), err)
+			}
+			replayed = replayed && last.Replayed
+		}
+		switch {
+		case l.Completed != nil:
+			c := *l.Completed
+			c.MentorshipID = l.MentorshipID
+			if last, err = svc.CompleteMentorship(ctx, c); err != nil {
+				return command.Result{}, kit.FieldErr("completed", err)
+			}
+		case l.Ended != nil:
+			e := *l.Ended
+			e.MentorshipID = l.MentorshipID
+			if last, err = svc.EndMentorship(ctx, e); err != nil {
+				return command.Result{}, kit.FieldErr("ended", err)
+			}
+		}
+		res := last.Mentorship
+		res.Position = last.Position
+		res.Replayed = replayed && last.Replayed
+		return res, nil
+	}, nil
 }

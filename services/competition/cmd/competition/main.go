@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/competition"
@@ -55,6 +56,7 @@ func run(args []string) error {
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8083"), "HTTP listen address (CRAFTLEDGER_ADDR)")
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
 	approvers := fs.String("approvers", env("CRAFTLEDGER_APPROVERS", ""), "comma-separated organisations whose hr users may approve entitlements; empty = any hr user (CRAFTLEDGER_APPROVERS)")
+	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
 	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
@@ -99,7 +101,9 @@ func run(args []string) error {
 	}
 	metrics := kit.NewMetrics("competition")
 	svc = competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(metrics)(svc))
-	var opts competition.HTTPOptions
+	opts := competition.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(sum command.Summary) {
+		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
+	}, ProgressEvery: 10000}}
 	if *rate > 0 {
 		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/mentorship"
@@ -56,6 +57,7 @@ func run(args []string) error {
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
 	maxApprentices := fs.Int("max-apprentices", int(envFloat("CRAFTLEDGER_MAX_APPRENTICES", mentorship.DefaultMaxActiveApprentices)), "most active apprentices per master (CRAFTLEDGER_MAX_APPRENTICES)")
 	minLevel := fs.String("min-master-level", env("CRAFTLEDGER_MIN_MASTER_LEVEL", mentorship.DefaultMinMasterLevel.String()), "lowest level in the trade that allows mentoring (CRAFTLEDGER_MIN_MASTER_LEVEL)")
+	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
 	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
@@ -98,7 +100,9 @@ func run(args []string) error {
 	}
 	metrics := kit.NewMetrics("mentorship")
 	svc = mentorship.LoggingMiddleware(logger)(mentorship.InstrumentingMiddleware(metrics)(svc))
-	var opts mentorship.HTTPOptions
+	opts := mentorship.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(sum command.Summary) {
+		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
+	}, ProgressEvery: 10000}}
 	if *rate > 0 {
 		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
 	}

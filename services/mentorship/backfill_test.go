@@ -1,0 +1,64 @@
+package mentorship_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/services/mentorship"
+)
+
+func TestBackfillMentorships(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mentorship.Options{})
+	e.register("master", events.Technician)
+	for _, a := range []string{"a1", "a2", "a3"} {
+		e.register(a, 0)
+	}
+	pair := func(id, app, extra string) string {
+		return `{"mentorshipId":"` + id + `","masterId":"master","apprenticeId":"` + app + `","trade":{"code":"` + trade +
+			`"},"academyId":"` + orgAcademy + `","plannedMonths":24,"occurredAt":"2023-03-01"` + extra + `}`
+	}
+	file := strings.Join([]string{
+		pair("m1", "a1", `,"sessions":[{"hours":8,"occurredAt":"2023-05-01"},{"hours":8,"occurredAt":"2023-07-01"}],"completed":{"levelReached":"junior","occurredAt":"2025-03-01"}`),
+		pair("m2", "a2", `,"ended":{"reason":"left","occurredAt":"2024-01-01"}`),
+		pair("m3", "master", ``),
+		pair("m4", "a3", `,"completed":{"levelReached":"junior"},"ended":{"reason":"x"}`),
+		strings.Replace(pair("m5", "a3", ``), `,"occurredAt":"2023-03-01"`, ``, 1),
+		pair("m6", "a3", `,"sessions":[{"hours":30,"occurredAt":"2023-05-01"}]`),
+	}, "\n")
+	code, lines, sum := e.backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
+	if code != 200 {
+		t.Fatalf("backfill: %d", code)
+	}
+	want := map[int]string{1: "", 2: "", 3: "INVALID_ARGUMENT", 4: "INVALID_ARGUMENT", 5: "INVALID_ARGUMENT", 6: "INVALID_ARGUMENT"}
+	for line, code := range want {
+		if lr := lines[line]; lr.OK != (code == "") || lr.Code != code {
+			t.Errorf("line %d: %+v, want code %q", line, lr, code)
+		}
+	}
+	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-a1"} {
+		if n := e.count(s, events.TypeMentorshipSessionLogged); n != 2 {
+			t.Errorf("%s has %d sessions, want 2", s, n)
+		}
+	}
+	for _, s := range []string{"mentorship-m3", "mentorship-m4", "mentorship-m5", "mentorship-m6"} {
+		if got := e.types(s); got != nil {
+			t.Errorf("a refused line wrote %s: %v", s, got)
+		}
+	}
+	if n := e.count("craftsman-a2", events.TypeMentorshipEndedEarly); n != 1 {
+		t.Errorf("a2 has %d early ends", n)
+	}
+	_, lines, sum = e.backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
+	if sum.Summary.OK != 2 || sum.Summary.Replayed != 2 || !lines[1].Replayed {
+		t.Errorf("re-import: %+v %+v", sum.Summary, lines[1])
+	}
+	if n := e.count("craftsman-master", events.TypeMentorshipSessionLogged); n != 2 {
+		t.Errorf("after re-import the master has %d sessions", n)
+	}
+	if code, _, _ := e.backfill("hr", "/v1/backfill/mentorships", "application/x-ndjson", file); code != 403 {
+		t.Errorf("hr: %d, want 403", code)
+	}
+	e.verifyChain("craftsman-master")
+}
