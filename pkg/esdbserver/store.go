@@ -131,6 +131,9 @@ type store struct {
 
 	ops     chan *writeOp
 	acks    chan *inflight
+	ackDone chan struct{} // one token per batch the acker finished
+
+	statBatches, statOps atomic.Int64 // synced batches and the writes they held
 	stop    chan struct{}
 	stopped chan struct{}
 
@@ -180,6 +183,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 		nch:     make(chan struct{}),
 		ops:     make(chan *writeOp, maxGroup),
 		acks:    make(chan *inflight, 64),
+		ackDone: make(chan struct{}, 64),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -344,17 +348,31 @@ func (s *store) fail(err error) {
 }
 
 // writer is the single goroutine that orders, checks and applies writes.
-// Every op queued meanwhile joins the next batch; batches are applied to
-// pebble without waiting for their WAL sync (the acker waits), so while one
-// fsync runs the next batch fills, and each fsync covers every write that
-// arrived during the previous one.
+//
+// Group commit: while one batch's WAL fsync is in flight (the acker waits
+// for it), every write that arrives is gathered into the next batch, which
+// is applied the moment the fsync completes — one fsync per batch, however
+// many writes it holds. Writers acknowledged by the last fsync need a moment
+// to send their next write; when fewer writes than the last batch held are
+// waiting, the writer lingers up to one fsync's duration (at most 2 ms) for
+// them, so a steady set of concurrent writers keeps sharing every fsync
+// instead of splitting into cohorts that alternate. A lone writer never
+// waits.
 func (s *store) writer() {
 	defer close(s.acks)
+	target := 1 // writes in the last batch
+	syncTime := time.Duration(0)
+	outstanding := 0 // batches applied whose fsync has not completed
+	var appliedAt time.Time
 	for {
 		var batchOps []*writeOp
 		select {
 		case op := <-s.ops:
-			batchOps = append(make([]*writeOp, 0, 16), op)
+			batchOps = append(make([]*writeOp, 0, max(target, 16)), op)
+		case <-s.ackDone:
+			outstanding--
+			syncTime = time.Since(appliedAt)
+			continue
 		case <-s.stop:
 			for {
 				select {
@@ -365,6 +383,41 @@ func (s *store) writer() {
 				}
 			}
 		}
+		var linger *time.Timer
+		lingered := false
+	gather:
+		for len(batchOps) < maxGroup {
+			if outstanding == 0 {
+				if len(batchOps) >= target || lingered {
+					break
+				}
+				if linger == nil {
+					linger = time.NewTimer(min(max(syncTime, 100*time.Microsecond), 2*time.Millisecond))
+				}
+			}
+			var lc <-chan time.Time
+			if linger != nil {
+				lc = linger.C
+			}
+			select {
+			case op := <-s.ops:
+				batchOps = append(batchOps, op)
+			case <-s.ackDone:
+				outstanding--
+				syncTime = time.Since(appliedAt)
+			case <-lc:
+				lingered = true
+			case <-s.stop:
+				break gather
+			}
+		}
+		if linger != nil {
+			linger.Stop()
+		}
+		for outstanding > 0 { // only when the batch filled up to maxGroup
+			<-s.ackDone
+			outstanding--
+		}
 	drain:
 		for len(batchOps) < maxGroup {
 			select {
@@ -374,6 +427,7 @@ func (s *store) writer() {
 				break drain
 			}
 		}
+		target = len(batchOps)
 		if err := s.failed(); err != nil {
 			for _, op := range batchOps {
 				op.done <- writeResult{err: err}
@@ -408,6 +462,8 @@ func (s *store) writer() {
 			s.wstreams[name] = &info.streamInfo
 		}
 		s.wpos = g.pos
+		outstanding++
+		appliedAt = time.Now()
 		s.acks <- &inflight{b: g.b, ops: batchOps, results: results, pending: g.pending, head: g.pos}
 	}
 }
@@ -423,6 +479,7 @@ func (s *store) acker() {
 			for _, op := range f.ops {
 				op.done <- writeResult{err: s.failed()}
 			}
+			s.ackDone <- struct{}{}
 			continue
 		}
 		f.b.Close()
@@ -433,6 +490,9 @@ func (s *store) acker() {
 		s.mu.Unlock()
 		s.head.Store(f.head)
 		s.broadcast()
+		s.ackDone <- struct{}{}
+		s.statBatches.Add(1)
+		s.statOps.Add(int64(len(f.ops)))
 		for i, op := range f.ops {
 			op.done <- f.results[i]
 		}
