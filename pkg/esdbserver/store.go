@@ -134,8 +134,8 @@ type store struct {
 	ackDone chan struct{} // one token per batch the acker finished
 
 	statBatches, statOps atomic.Int64 // synced batches and the writes they held
-	stop    chan struct{}
-	stopped chan struct{}
+	stop                 chan struct{}
+	stopped              chan struct{}
 
 	bmu    sync.Mutex
 	broken error // set when a commit fails; no write is accepted after
