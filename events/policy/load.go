@@ -88,7 +88,10 @@ type decodeErr struct {
 func (e *decodeErr) Error() string { return e.err.Error() }
 
 func locateDecodeError(source string, data []byte, err error) error {
-	de := err.(*decodeErr)
+	de, ok := err.(*decodeErr)
+	if !ok {
+		de = &decodeErr{err: err}
+	}
 	off, field, msg := de.offset, "", de.err.Error()
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -175,7 +178,7 @@ func pathOffsets(data []byte) (map[string]int64, map[int64]string) {
 				if err != nil {
 					return err
 				}
-				name := k.(string)
+				name, _ := k.(string)
 				p := name
 				if prefix != "" {
 					p = prefix + "." + name
