@@ -17,7 +17,7 @@ import (
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/competition"
@@ -37,22 +37,13 @@ type env struct {
 	t     testing.TB
 	url   string
 	store eventstore.Store
+	db    *commandtest.Store
 	toks  map[string]string
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ctx := context.Background()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := commandtest.StartStore(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := competition.New(st, func() time.Time { return now }, competition.Options{Approvers: []string{orgHR}})
 	if err != nil {
@@ -62,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	svc = competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(m)(svc))
 	ts := httptest.NewServer(competition.NewHTTPHandler(svc, logger, auth.DevKey(), competition.HTTPOptions{Metrics: m}))
 	t.Cleanup(ts.Close)
-	e := &env{t: t, url: ts.URL, store: st, toks: map[string]string{}}
+	e := &env{t: t, url: ts.URL, store: st, db: st, toks: map[string]string{}}
 	for name, c := range map[string]auth.Claims{
 		"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
 		"issuer":      {Subject: "u-fed", Role: auth.RoleIssuer, OrgID: orgFed},
