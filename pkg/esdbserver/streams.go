@@ -295,6 +295,14 @@ func newEventEncoder(strUUID bool) *eventEncoder {
 	return e
 }
 
+// message is the event message for r, resolving links when asked.
+func (e *eventEncoder) message(s *Server, r *record, resolveLinks bool) *streams.ReadResp {
+	if resolveLinks && r.Type == "$>" {
+		return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, true, e.strUUID)}}
+	}
+	return e.encode(r)
+}
+
 func (e *eventEncoder) encode(r *record) *streams.ReadResp {
 	ct := "application/octet-stream"
 	if r.IsJSON {
@@ -471,6 +479,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 	if !backwards && from < vis.lower {
 		from = vis.lower
 	}
+	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
 	for sent < count {
 		var page []*record
@@ -494,7 +503,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 			if !vis.visible(r) {
 				continue
 			}
-			if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, resolveLinks, strUUID)}}); err != nil {
+			if err := out.Send(enc.message(h.s, r, resolveLinks)); err != nil {
 				return err
 			}
 			if sent++; sent >= count {
@@ -545,13 +554,7 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
 			return true
 		}
-		var msg *streams.ReadResp
-		if resolveLinks && r.Type == "$>" {
-			msg = &streams.ReadResp{Content: &streams.ReadResp_Event{Event: h.s.resolve(r, true, strUUID)}}
-		} else {
-			msg = enc.encode(r)
-		}
-		if sendErr = out.Send(msg); sendErr != nil {
+		if sendErr = out.Send(enc.message(h.s, r, resolveLinks)); sendErr != nil {
 			return false
 		}
 		sent++

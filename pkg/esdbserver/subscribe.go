@@ -41,6 +41,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 	if err := out.Send(confirmation()); err != nil {
 		return err
 	}
+	enc := newEventEncoder(strUUID)
 	done := s.done(ctx)
 	caught := false
 	for {
@@ -71,7 +72,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 				if !vis.visible(r) {
 					continue
 				}
-				if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, resolveLinks, strUUID)}}); err != nil {
+				if err := out.Send(enc.message(s, r, resolveLinks)); err != nil {
 					return err
 				}
 			}
@@ -182,6 +183,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 	if err := out.Send(confirmation()); err != nil {
 		return err
 	}
+	enc := newEventEncoder(strUUID)
 	done := s.done(ctx)
 	caught := false
 	var considered, lastScanned, lastCheckpoint uint64
@@ -205,7 +207,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 				}
 				lastScanned = r.Position
 				if match == nil || match(r) {
-					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, o.GetResolveLinks(), strUUID)}}); err != nil {
+					if err := out.Send(enc.message(s, r, o.GetResolveLinks())); err != nil {
 						return err
 					}
 				}
