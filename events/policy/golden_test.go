@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 //	policy <file>                       add testdata/policies/<file> to the policy set
 //	state asOf=<date> [mode=recorded|occurred]
 //	eligible policy=<name> trade=<code> target=<level> at=<date> [mode=...]
-//	pathway policies=<a,b> at=<date> [trade=<code>] [mode=...]
+//	pathway [policies=<a,b>] at=<date> [trade=<code>] [mode=...]
 //	grant competition=<id> placement=<placementId> at=<date>
 //
 // Each command's answer goes into testdata/golden/<script>.json.
@@ -152,7 +152,10 @@ func (sc *script) command(lineNo int, line string) {
 	case "pathway":
 		at := parseDate(t, a["at"])
 		s := career.Fold(sc.evs, at, sc.mode(a))
-		names := strings.Split(a["policies"], ",")
+		var names []string // none: each level by set.ForTrade
+		if a["policies"] != "" {
+			names = strings.Split(a["policies"], ",")
+		}
 		if a["trade"] != "" {
 			result = policy.PathwayFor(s, sc.set, names, a["trade"], at)
 		} else {

@@ -133,3 +133,36 @@ func TestDefaultEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestForTrade(t *testing.T) {
+	ps, err := policy.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	specific, err := policy.Parse([]byte(goodPolicy)) // academy policy for 6-31-01-03, junior only, from 2024
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.NewSet(append(ps, specific)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		trade  string
+		target events.Level
+		at     time.Time
+		want   string
+	}{
+		{"6-31-01-03", events.Junior, at, "acad-x"},                                              // keyed by its standard
+		{"6-31-01-03", events.Junior, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), "template-a"}, // not yet in force: all-trades, by name
+		{"6-18-02-04", events.Junior, at, "template-a"},                                          // not covered by the specific one
+		{"6-31-01-03", events.Technician, at, "template-a"},                                      // the specific one has no routes to it
+		{"6-31-01-03", events.ChiefTechnician, at, "upper-grades"},
+	} {
+		p, ok := set.ForTrade(tc.trade, tc.target, tc.at)
+		if !ok || p.Name != tc.want {
+			t.Errorf("ForTrade(%s, %s, %s) = %v, want %s", tc.trade, tc.target, tc.at.Format(time.DateOnly), p, tc.want)
+		}
+	}
+}

@@ -26,7 +26,8 @@ type Pathway struct {
 
 // PathwayFor builds the pathway of one trade. names are policy names in
 // order of preference (e.g. a standard's template, then the enterprise's
-// upper-grade policy); set picks each one's version in force at at.
+// upper-grade policy); set picks each one's version in force at at. With
+// no names, each level is answered by set.ForTrade.
 func PathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
 	at = at.UTC()
 	pw := Pathway{CraftsmanID: s.CraftsmanID, Trade: trade, At: at, Level: s.Level(trade), Reached: []career.LevelHeld{}, Next: []Result{}}
@@ -34,6 +35,12 @@ func PathwayFor(s *career.State, set *Set, names []string, trade string, at time
 		pw.TradeName, pw.YearsOfWork, pw.Reached = t.Name, t.YearsOfWork, append(pw.Reached, t.Levels...)
 	}
 	for target := pw.Level + 1; target <= events.ChiefTechnician; target++ {
+		if len(names) == 0 {
+			if p, ok := set.ForTrade(trade, target, at); ok {
+				pw.Next = append(pw.Next, Evaluate(s, p, trade, target, at))
+			}
+			continue
+		}
 		for _, n := range names {
 			p, ok := set.At(n, at)
 			if !ok || !p.Covers(trade) {

@@ -161,3 +161,40 @@ func DefaultEvents() ([]events.PolicyPublished, error) {
 	}
 	return out, nil
 }
+
+// ForTrade picks the policy that answers for target in trade at t: among
+// the versions in force at t that cover the trade and have routes to the
+// target, one keyed by the trade's standard wins over one for all trades;
+// ties go to the later effective date, then the name. ok is false when
+// none applies.
+func (s *Set) ForTrade(trade string, target events.Level, t time.Time) (*Policy, bool) {
+	var best *Policy
+	names := map[string]bool{}
+	for _, p := range s.versions {
+		names[p.Name] = true
+	}
+	for name := range names {
+		p, ok := s.At(name, t)
+		if !ok || !p.Covers(trade) {
+			continue
+		}
+		if _, ok := p.Rule(target); !ok {
+			continue
+		}
+		if best == nil || better(p, best) {
+			best = p
+		}
+	}
+	return best, best != nil
+}
+
+func better(p, q *Policy) bool {
+	ps, qs := !p.AppliesTo.AllTrades, !q.AppliesTo.AllTrades
+	if ps != qs {
+		return ps
+	}
+	if !p.Effective().Equal(q.Effective()) {
+		return p.Effective().After(q.Effective())
+	}
+	return p.Name < q.Name
+}
