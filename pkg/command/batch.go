@@ -51,7 +51,12 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			}
 			h.cache.put(hist)
 		}
-		cur := hist
+		// One private copy of the history grows with the batch's events;
+		// each decision sees a prefix of it (the cached history is shared
+		// and never written).
+		work := make([]eventstore.RecordedEvent, len(hist.Events), len(hist.Events)+2*len(cmds))
+		copy(work, hist.Events)
+		cur := History{Stream: stream, Exists: hist.Exists, Events: work, lastHash: hist.lastHash}
 		var data []eventstore.EventData
 		owner := make([]int, 0, len(cmds)) // command index of each event in data
 		refusedOnCache := false
@@ -85,7 +90,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				}
 				continue
 			}
-			d, ids, err := h.prepare(c, cur, evs)
+			d, ids, lastHash, err := h.prepare(c, cur, evs)
 			if err != nil {
 				out[i].Err = fmt.Errorf("%s: %w", c.Name, err)
 				continue
@@ -94,7 +99,14 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			if cur.Exists {
 				next += cur.Revision() + 1
 			}
-			cur = extend(cur, d, eventstore.AppendResult{NextRevision: next}, h.recordedNow)
+			first := next + 1 - uint64(len(d))
+			for k, ev := range d {
+				r := h.recordedNow()
+				r.Stream, r.ID, r.Type, r.Revision, r.Data, r.Metadata = stream, ev.ID, ev.Type, first+uint64(k), ev.Data, ev.Metadata
+				cur.Events = append(cur.Events, r)
+			}
+			cur.Exists = true
+			cur.lastHash = lastHash
 			out[i].Result = Result{Stream: stream, Revision: next, EventIDs: ids}
 			data = append(data, d...)
 			for range d {
@@ -116,7 +128,10 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		ar, err := h.store.Append(ctx, stream, exp, data...)
 		if err == nil {
-			h.cache.put(extend(hist, data, ar, h.recordedNow))
+			for k := len(hist.Events); k < len(cur.Events); k++ {
+				cur.Events[k].Position = ar.Position
+			}
+			h.cache.put(cur)
 			for _, i := range owner {
 				out[i].Result.Position = ar.Position
 			}

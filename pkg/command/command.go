@@ -54,6 +54,9 @@ type History struct {
 	// Exists is false when the stream has no events yet (Events is empty).
 	Exists bool
 	Events []eventstore.RecordedEvent
+	// lastHash caches the chain hash of the last event when this handler
+	// sealed it (saves decoding its metadata); "" = read it from metadata.
+	lastHash string
 }
 
 // Revision is the revision of the last event; meaningful only when Exists.
@@ -221,7 +224,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			last := hist.Events[len(hist.Events)-1]
 			return Result{Stream: c.Stream, Revision: last.Revision, Position: last.Position, EventIDs: []string{}}, nil
 		}
-		data, ids, err := h.prepare(c, hist, evs)
+		data, ids, lastHash, err := h.prepare(c, hist, evs)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: %w", c.Name, err)
 		}
@@ -231,7 +234,9 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		}
 		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
 		if err == nil {
-			h.cache.put(extend(hist, data, ar, h.recordedNow))
+			next := extend(hist, data, ar, h.recordedNow)
+			next.lastHash = lastHash
+			h.cache.put(next)
 			return Result{Stream: c.Stream, Revision: ar.NextRevision, Position: ar.Position, EventIDs: ids}, nil
 		}
 		h.cache.drop(c.Stream)
@@ -334,21 +339,21 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 	return m, nil
 }
 
-func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.EventData, []string, error) {
+func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.EventData, []string, string, error) {
 	out := make([]eventstore.EventData, len(evs))
 	ids := make([]string, len(evs))
 	now := h.clock().UTC()
-	prev := ""
-	if h.seal != nil && hist.Exists {
+	prev := hist.lastHash
+	if h.seal != nil && hist.Exists && prev == "" {
 		m, err := DecodeMetadata(hist.Events[len(hist.Events)-1].Metadata)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		prev = m.Hash
 	}
 	for i, e := range evs {
 		if e.Type == "" {
-			return nil, nil, errs.E(errs.Internal, "event %d has no type", i)
+			return nil, nil, "", errs.E(errs.Internal, "event %d has no type", i)
 		}
 		id := e.ID
 		switch {
@@ -368,7 +373,7 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 		default:
 			b, err := json.Marshal(d)
 			if err != nil {
-				return nil, nil, errs.E(errs.Internal, "encode %s: %v", e.Type, err)
+				return nil, nil, "", errs.E(errs.Internal, "encode %s: %v", e.Type, err)
 			}
 			data = b
 		}
@@ -407,9 +412,9 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 			meta, err = json.Marshal(m)
 		}
 		if err != nil {
-			return nil, nil, errs.E(errs.Internal, "encode metadata of %s: %v", e.Type, err)
+			return nil, nil, "", errs.E(errs.Internal, "encode metadata of %s: %v", e.Type, err)
 		}
 		out[i] = eventstore.EventData{ID: id, Type: e.Type, ContentType: "application/json", Data: data, Metadata: meta}
 	}
-	return out, ids, nil
+	return out, ids, prev, nil
 }

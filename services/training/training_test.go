@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
@@ -329,8 +330,15 @@ func TestBackfillCompletionsJSONLines(t *testing.T) {
 	if n := e.count(t, "craftsman-b1") + e.count(t, "craftsman-b2"); n != 22 {
 		t.Fatalf("%d events, want 22", n)
 	}
-	// Back-filled events say so, and keep their historical date.
+	// Back-filled events say so, keep their historical date, and chain.
 	h, _ := command.Load(context.Background(), e.store, "craftsman-b1")
+	raw := make([]events.Raw, len(h.Events))
+	for i, ev := range h.Events {
+		raw[i] = events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata}
+	}
+	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
+		t.Fatalf("hash chain of a back-filled stream: %v", brk)
+	}
 	m, _ := command.DecodeMetadata(h.Events[1].Metadata)
 	if m.Source != "import" || m.OccurredAt.Year() != 2016 || !strings.HasPrefix(m.CorrelationID, "backfill-") {
 		t.Fatalf("metadata %+v", m)
