@@ -1,0 +1,252 @@
+package credential_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/audit/audittest"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+func issue(t *testing.T) ([]byte, ed25519.PrivateKey) {
+	t.Helper()
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, c, err := credential.Issue(ctx, st, "c-0001", credential.IssueOptions{Key: key, IssuerName: "test deployment", Now: time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Proof == nil {
+		t.Fatal("issued credential has no proof")
+	}
+	return b, key
+}
+
+func TestIssueAndVerifyRoundTrip(t *testing.T) {
+	b, key := issue(t)
+	pub := key.Public().(ed25519.PublicKey)
+	c, err := credential.Verify(b, pub)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	s := c.CredentialSubject
+	if s.CraftsmanID != "c-0001" || c.Issuer.ID != credential.DID(pub) || !strings.HasPrefix(c.Issuer.ID, "did:key:z6Mk") {
+		t.Errorf("subject %s issuer %s", s.CraftsmanID, c.Issuer.ID)
+	}
+	// Three certificates, one placement, one honour, two trainings (152 h).
+	var types []string
+	for _, a := range s.VerifiableCredential {
+		types = append(types, a.CredentialSubject.Achievement.AchievementType)
+		if len(a.Evidence) != 1 || a.Evidence[0].Stream != "craftsman-c-0001" || !strings.HasPrefix(a.Evidence[0].Hash, "sha256:") || a.Evidence[0].EventID == "" {
+			t.Errorf("claim %s evidence %+v", a.Name, a.Evidence)
+		}
+	}
+	if got := strings.Join(types, ","); got != "JourneymanCertificate,JourneymanCertificate,JourneymanCertificate,Award,Award" {
+		t.Errorf("achievement types %s", got)
+	}
+	if s.TrainingTotals.Hours != 152 || s.TrainingTotals.Courses != 2 || len(s.TrainingTotals.Evidence) != 2 {
+		t.Errorf("training totals %+v", s.TrainingTotals)
+	}
+	// Evidence points at the right events: the senior certificate is revision 6.
+	sealed := audittest.Seal(t, "craftsman-c-0001", audittest.Career("c-0001"))
+	ev := s.VerifiableCredential[2].Evidence[0]
+	if ev.Revision != 6 || ev.Hash != sealed[6].Hash || ev.EventID != sealed[6].ID {
+		t.Errorf("senior certificate evidence %+v, want revision 6 hash %s", ev, sealed[6].Hash)
+	}
+	if s.Ledger.Revision != uint64(len(sealed)-1) || s.Ledger.Hash != sealed[len(sealed)-1].Hash {
+		t.Errorf("ledger head %+v", s.Ledger)
+	}
+	// The signed text is canonical JSON and a standard JSON document.
+	var any map[string]any
+	if err := json.Unmarshal(b, &any); err != nil || any["proof"] == nil {
+		t.Errorf("not JSON with a proof: %v", err)
+	}
+}
+
+func TestAnySingleByteTamperingFails(t *testing.T) {
+	b, key := issue(t)
+	pub := key.Public().(ed25519.PublicKey)
+	if testing.Short() {
+		b = b[len(b)-600:] // the proof and the end of the document still fail
+	}
+	for i := range b {
+		for _, mask := range []byte{0x01, 0x20} {
+			c := bytes.Clone(b)
+			c[i] ^= mask
+			if _, err := credential.Verify(c, pub); err == nil {
+				t.Fatalf("byte %d (%q → %q) changed and the credential still verifies", i, b[i], c[i])
+			}
+		}
+	}
+}
+
+func TestVerifyRefusesOtherKeysAndReserialisation(t *testing.T) {
+	b, key := issue(t)
+	pub := key.Public().(ed25519.PublicKey)
+	otherPub, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := credential.Verify(b, otherPub); !errors.Is(err, errs.PermissionDenied) {
+		t.Errorf("verify under another key: %v", err)
+	}
+	// Re-signed by another key that claims the original issuer.
+	var c credential.Credential
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := credential.Sign(&c, otherKey, time.Now()); err == nil {
+		t.Error("signing with a key that is not the issuer's: no error")
+	}
+	// A forged claim, honestly re-signed by the forger's own key, fails
+	// against the deployment's key.
+	c.Issuer.ID = credential.DID(otherPub)
+	c.CredentialSubject.TrainingTotals.Hours = 9999
+	forged, err := credential.Sign(&c, otherKey, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := credential.Verify(forged, pub); err == nil {
+		t.Error("a credential re-signed by another key verifies under the deployment's key")
+	}
+	// Pretty-printing changes bytes: refused as non-canonical.
+	var pretty bytes.Buffer
+	_ = json.Indent(&pretty, b, "", "  ")
+	if _, err := credential.Verify(pretty.Bytes(), pub); !errors.Is(err, errs.InvalidArgument) {
+		t.Errorf("pretty-printed: %v", err)
+	}
+}
+
+func TestCanonicalizeRFC8785(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"b":1,"a":[true,null,"x"]}`, `{"a":[true,null,"x"],"b":1}`},
+		{`{"€":1,"\r":2,"1":3,"ö":4,"😀":5,"\u0080":6}`, "{\"\\r\":2,\"1\":3,\"\u0080\":6,\"ö\":4,\"€\":1,\"😀\":5}"},
+		{`[1.0, 1e21, 1e-7, 0.000001, -0, 123456789012345680000, 4.5, 2e-3]`, `[1,1e+21,1e-7,0.000001,0,123456789012345680000,4.5,0.002]`},
+		{`"<\u003e&\u00e9\u001f\/"`, "\"<>&é\\u001f/\""},
+	} {
+		got, err := credential.Canonicalize([]byte(c.in))
+		if err != nil || string(got) != c.want {
+			t.Errorf("Canonicalize(%s) = %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+	if _, err := credential.Canonicalize([]byte(`{"a":1,"a":2}`)); err == nil {
+		t.Error("duplicate names accepted")
+	}
+}
+
+func TestKeyFilesAndDID(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "issuer.key")
+	key, err := credential.GenerateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := credential.GenerateKeyFile(path); err == nil {
+		t.Error("overwrote an existing key")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v", fi.Mode().Perm())
+	}
+	got, err := credential.LoadPrivateKey(path)
+	if err != nil || !got.Equal(key) {
+		t.Fatalf("load private: %v", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	for _, p := range []string{path + ".pub", path} {
+		if got, err := credential.LoadPublicKey(p); err != nil || !got.Equal(pub) {
+			t.Errorf("load public from %s: %v", p, err)
+		}
+	}
+	didFile := filepath.Join(dir, "did.txt")
+	_ = os.WriteFile(didFile, []byte(credential.DID(pub)+"\n"), 0o644)
+	if got, err := credential.LoadPublicKey(didFile); err != nil || !got.Equal(pub) {
+		t.Errorf("load public from did: %v", err)
+	}
+}
+
+func TestHandlerVerifiesAndIssues(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	ak := auth.DevKey()
+	h, err := credential.NewHandler(credential.HandlerConfig{Key: key, Store: st, Auth: ak})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tok := func(c auth.Claims) string {
+		s, err := auth.Mint(ak, c, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	get := func(id, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/credentials/"+id, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return resp, buf.Bytes()
+	}
+	resp, vc := get("c-0001", tok(auth.Claims{Subject: "w1", Role: auth.RoleWorker, CraftsmanID: "c-0001"}))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("worker gets own record: %d %s", resp.StatusCode, vc)
+	}
+	if resp, _ := get("c-0002", tok(auth.Claims{Subject: "w1", Role: auth.RoleWorker, CraftsmanID: "c-0001"})); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("worker gets another's record: %d", resp.StatusCode)
+	}
+	if resp, _ := get("c-0002", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no token: %d", resp.StatusCode)
+	}
+	if resp, _ := get("nobody", tok(auth.Claims{Subject: "a", Role: auth.RoleAuditor})); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown craftsman: %d", resp.StatusCode)
+	}
+	post := func(body []byte) credential.VerifyResult {
+		resp, err := srv.Client().Post(srv.URL+"/credentials/verify", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r credential.VerifyResult
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("verify answer %d: %v", resp.StatusCode, err)
+		}
+		return r
+	}
+	if r := post(vc); !r.Valid || r.CraftsmanID != "c-0001" || r.Claims != 5 {
+		t.Errorf("verify issued: %+v", r)
+	}
+	bad := bytes.Replace(vc, []byte(`"hours":152`), []byte(`"hours":952`), 1)
+	if bytes.Equal(bad, vc) {
+		t.Fatal("tamper did not apply")
+	}
+	if r := post(bad); r.Valid || r.Code != errs.Code(errs.PermissionDenied) {
+		t.Errorf("verify tampered: %+v", r)
+	}
+	_ = events.CraftsmanStream
+}
