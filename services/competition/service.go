@@ -32,7 +32,8 @@ type Service interface {
 
 // DefineCompetitionRequest defines a competition. Organiser defaults to the
 // caller's organisation; an issuer may only define competitions its own
-// organisation organises. Year defaults to the year of StartsOn.
+// organisation organises. Year defaults to the year of StartsOn, else of
+// OccurredAt (the definition's date, default now).
 type DefineCompetitionRequest struct {
 	CompetitionID string                  `json:"competitionId"`
 	Name          string                  `json:"name"`
@@ -238,7 +239,12 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 	if req.Organiser == "" {
 		req.Organiser = meta.Issuer
 	}
-	if req.Year == 0 && len(req.StartsOn) >= 4 {
+	at, err := s.when(req.OccurredAt)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.Year == 0 {
+		req.Year = at.Year()
 		if t, err := time.Parse(time.DateOnly, req.StartsOn); err == nil {
 			req.Year = t.Year()
 		}
@@ -247,10 +253,6 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 		Year: req.Year, Trades: req.Trades, Tracks: req.Tracks, StartsOn: req.StartsOn, EndsOn: req.EndsOn, Rules: req.Rules}
 	if err := p.Validate(); err != nil {
 		return command.Result{}, invalid(err)
-	}
-	at, err := s.when(req.OccurredAt)
-	if err != nil {
-		return command.Result{}, err
 	}
 	if err := auth.RequireWriteFor(c, req.Organiser); err != nil {
 		return command.Result{}, err
