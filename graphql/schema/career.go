@@ -70,6 +70,19 @@ func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
 	return set, nil
 }
 
+// liveSet is the policy set in force now with its generation (the number
+// of policy events it was built from).
+func (b *builder) liveSet() (*policy.Set, int, error) {
+	set, err := b.policySet(time.Time{})
+	if err != nil {
+		return nil, 0, err
+	}
+	b.pol.mu.Lock()
+	gen := b.pol.liveN
+	b.pol.mu.Unlock()
+	return set, gen, nil
+}
+
 // careerState folds the craftsman's career once per request (pathway and
 // eligibility share it), as of the view's asOf or now.
 func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
@@ -281,6 +294,12 @@ func policyNames(p graphql.ResolveParams) ([]string, error) {
 // evaluate answers eligibility under the first named policy in force at
 // at that covers the trade and the target.
 func evaluate(st *career.State, set *policy.Set, names []string, trade string, target events.Level, at time.Time) (policy.Result, bool) {
+	res, _, ok := evaluateWith(st, set, names, trade, target, at)
+	return res, ok
+}
+
+// pick is the first named policy in force at at covering trade and target.
+func pick(set *policy.Set, names []string, trade string, target events.Level, at time.Time) (*policy.Policy, string, bool) {
 	for _, n := range names {
 		pol, ok := set.At(n, at)
 		if !ok || !pol.Covers(trade) {
@@ -289,7 +308,15 @@ func evaluate(st *career.State, set *policy.Set, names []string, trade string, t
 		if _, ok := pol.Rule(target); !ok {
 			continue
 		}
-		return policy.Evaluate(st, pol, trade, target, at), true
+		return pol, n, true
 	}
-	return policy.Result{}, false
+	return nil, "", false
+}
+
+func evaluateWith(st *career.State, set *policy.Set, names []string, trade string, target events.Level, at time.Time) (policy.Result, *policy.Policy, bool) {
+	pol, _, ok := pick(set, names, trade, target, at)
+	if !ok {
+		return policy.Result{}, nil, false
+	}
+	return policy.Evaluate(st, pol, trade, target, at), pol, true
 }

@@ -36,6 +36,20 @@ type populationItem struct {
 	level events.Level // in the filtered trade (or the highest)
 	trade string
 	elig  *policy.Result // set when the query asked for eligibility
+	// lazy computes elig for the page actually returned, when the index
+	// decided membership without a full evaluation.
+	lazy func() *policy.Result
+	once sync.Once
+}
+
+// eligibility is the explained answer (computed on demand).
+func (i *populationItem) eligibility() *policy.Result {
+	i.once.Do(func() {
+		if i.elig == nil && i.lazy != nil {
+			i.elig = i.lazy()
+		}
+	})
+	return i.elig
 }
 
 type countItem struct {
@@ -179,10 +193,10 @@ func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Obj
 			"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
 			"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
 			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
-				if i.elig == nil {
-					return nil
+				if e := i.eligibility(); e != nil {
+					return *e
 				}
-				return *i.elig
+				return nil
 			}),
 		},
 	})
@@ -328,43 +342,67 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	if f.eligibleFor == nil {
 		return items, nil
 	}
-	set, err := b.policySet(time.Time{})
+	set, gen, err := b.liveSet()
 	if err != nil {
 		return nil, err
 	}
-	b.evaluateAll(items, set, f)
-	kept := items[:0]
-	for _, it := range items {
-		if it.elig != nil && it.elig.Eligible {
-			kept = append(kept, it)
-		}
-	}
+	kept := b.evaluateAll(items, set, gen, f)
 	return kept, nil
 }
 
-// evaluateAll folds and evaluates every candidate, in parallel (the fold
-// and the policy engine are pure).
-func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *populationFilter) {
+// evaluateAll keeps the candidates eligible by f.eligibleBy. Live
+// queries first ask the eligibility index (no fold when a craftsman's
+// answer at their last event decides it); the rest are folded and
+// evaluated, in parallel (the fold and the policy engine are pure).
+func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, gen int, f *populationFilter) []*populationItem {
+	target, d := *f.eligibleFor, f.eligibleBy
+	keep := make([]bool, len(items))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
-	next := make(chan *populationItem)
+	next := make(chan int, 256)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range next {
-				st := career.Fold(b.d.Model.Records(it.id), f.eligibleBy, career.AsRecorded)
-				if res, ok := evaluate(st, set, f.policies, f.trade, *f.eligibleFor, f.eligibleBy); ok {
+			for i := range next {
+				it := items[i]
+				recs := b.d.Model.Records(it.id)
+				if f.asOf.IsZero() {
+					at, t0 := b.elig.lookup(it.id, recs, gen, set, f.policies, f.trade, target)
+					if ok, known := at.decide(t0, d, set, f.trade, target, f.policies); known {
+						keep[i] = ok
+						if ok {
+							it.lazy = func() *policy.Result {
+								st := career.Fold(recs, d, career.AsRecorded)
+								if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
+									return &res
+								}
+								return nil
+							}
+						}
+						continue
+					}
+				}
+				st := career.Fold(recs, d, career.AsRecorded)
+				if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 					it.elig = &res
+					keep[i] = res.Eligible
 				}
 			}
 		}()
 	}
-	for _, it := range items {
-		next <- it
+	for i := range items {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
+	out := items[:0]
+	for i, it := range items {
+		if keep[i] {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 func (b *builder) integrityFields(f graphql.Fields) {

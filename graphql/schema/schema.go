@@ -43,6 +43,7 @@ type builder struct {
 	// the population answers.
 	eligibility *graphql.Object
 	pol         *policies
+	elig        *eligIndex
 }
 
 // New builds the schema.
@@ -63,7 +64,7 @@ func New(d Deps) (graphql.Schema, error) {
 	if err != nil {
 		return graphql.Schema{}, err
 	}
-	b := &builder{d: d, ct: newConnectionTypes(), pol: pol}
+	b := &builder{d: d, ct: newConnectionTypes(), pol: pol, elig: newEligIndex()}
 	fields := graphql.Fields{}
 	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields} {
 		add(fields)

@@ -402,6 +402,20 @@ func TestE2E(t *testing.T) {
 		if diff := cmp.Diff([]string{"c002", "c006", "c010", "c900"}, later); diff != "" {
 			t.Errorf("eligible by 2030 (-want +got):\n%s", diff)
 		}
+		// The same questions answered without the eligibility index (an
+		// as-of query folds every candidate) agree with it, explanation included.
+		exact := `query($by: String) { craftsmen(trade: "6-18-02-04", eligibleFor: "technician", eligibleBy: $by, asOf: $by, first: 5) {
+			nodes { id eligibility { eligible policy policyVersion earliestDate routes { id met } } } } }`
+		indexed := strings.Replace(exact, ", asOf: $by", "", 1)
+		for _, by := range []string{"2027-01-01", "2029-05-31", "2029-06-01", "2031-01-01"} {
+			a := h.query(token(t, hrEmp1), exact, map[string]any{"by": by})
+			b := h.query(token(t, hrEmp1), indexed, map[string]any{"by": by})
+			mustOK(t, a)
+			mustOK(t, b)
+			if diff := cmp.Diff(a.Data, b.Data); diff != "" {
+				t.Errorf("by %s: folded vs indexed (-folded +indexed):\n%s", by, diff)
+			}
+		}
 		r := h.query(aud, `{ craftsman(id: "c900") { eligibility(trade: "6-18-02-04", target: "technician") { eligible earliestDate } } }`, nil)
 		mustOK(t, r)
 		if got := path(r.Data, "craftsman", "eligibility", "earliestDate"); got != "2029-06-01T00:00:00Z" {
