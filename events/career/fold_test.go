@@ -146,3 +146,25 @@ func TestFoldOrderStable(t *testing.T) {
 		}
 	}
 }
+
+// TestCivilDays: facts dated at local midnight in China (UTC+8) count on
+// their Chinese date, the same as facts dated at UTC midnight.
+func TestCivilDays(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	b := &builder{id: "c-9"}
+	b.add("2020-01-01", "2020-01-01", events.CraftsmanRegistered{CraftsmanID: "c-9", NationalIDHash: events.HashNationalID([]byte("k"), "9"), Personal: &events.Personal{Name: "x"}})
+	b.add("2020-01-01", "2020-01-01", events.EmploymentStarted{CraftsmanID: "c-9", EmploymentID: "e", EmployerOrgID: "o", Trade: elec})
+	b.evs[1].Meta.OccurredAt = time.Date(2020, 1, 1, 0, 0, 0, 0, cst) // 2019-12-31T16:00Z
+	s := career.Fold(b.evs, date("2024-01-01"), career.AsRecorded)
+	trades := []string{elec.Code}
+	need := career.RequiredDaysFrom(time.Date(2020, 1, 1, 0, 0, 0, 0, cst), 4)
+	if got := s.WorkDays(trades, time.Time{}, date("2023-12-31")); got != need-1 {
+		t.Errorf("days worked by 2023-12-31 = %d, want %d (one short of 4 years)", got, need-1)
+	}
+	if got := s.WorkDays(trades, time.Time{}, date("2024-01-01")); got != need {
+		t.Errorf("days worked by 2024-01-01 = %d, want %d", got, need)
+	}
+	if d := career.CivilDate(time.Date(2020, 1, 1, 0, 0, 0, 0, cst)); !d.Equal(date("2020-01-01")) {
+		t.Errorf("civil date of CST midnight = %v", d)
+	}
+}

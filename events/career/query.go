@@ -40,11 +40,23 @@ func (s *State) WorkAnchor(trades []string) time.Time {
 	return first
 }
 
+// CivilOffset is the offset of the ledger's calendar, China Standard Time
+// (UTC+8), in seconds: the date of a fact is its date there, so an
+// occurredAt sent as local midnight (2020-01-01T00:00+08:00) and one sent as
+// UTC midnight (2020-01-01T00:00Z) fall on the same day. Days of work, ages
+// and earliest dates are counted in these civil days.
+const CivilOffset = 8 * 3600
+
 func day(t time.Time) int64 {
-	return int64(math.Floor(float64(t.UTC().Unix()) / 86400))
+	return int64(math.Floor(float64(t.Unix()+CivilOffset) / 86400))
 }
 
+// dayTime is a civil day as UTC midnight of its date (how dates are shown).
 func dayTime(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// CivilDate returns the date of t in the ledger's calendar (UTC+8) as UTC
+// midnight of that date.
+func CivilDate(t time.Time) time.Time { return dayTime(day(t)) }
 
 // Interval is a half-open day range [From, To).
 type interval struct{ from, to int64 }

@@ -218,8 +218,9 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 			break
 		}
 		turns := birth.AddDate(c.MinAge, 0, 0)
-		age := e.at.Year() - birth.Year()
-		if e.at.Before(birth.AddDate(age, 0, 0)) {
+		today := career.CivilDate(e.at)
+		age := today.Year() - birth.Year()
+		if today.Before(birth.AddDate(age, 0, 0)) {
 			age--
 		}
 		cr.Actual = "aged " + strconv.Itoa(age)
@@ -236,7 +237,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 				cr.Actual += ", not in the trade"
 			}
 		}
-		cr.Met = working && !e.at.Before(turns)
+		cr.Met = working && !today.Before(turns)
 		if !cr.Met && working {
 			cr.EarliestDate = datePtr(turns)
 		}
@@ -468,9 +469,10 @@ func (c *Criterion) describe(related bool) string {
 	return c.Kind
 }
 
-// ymd formats t's UTC date as YYYY-MM-DD without time.Format's cost.
+// ymd formats t's civil date (career.CivilDate) as YYYY-MM-DD without
+// time.Format's cost.
 func ymd(t time.Time) string {
-	y, m, d := t.UTC().Date()
+	y, m, d := career.CivilDate(t).Date()
 	var b [10]byte
 	b[0], b[1], b[2], b[3] = byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
 	b[4], b[7] = '-', '-'
