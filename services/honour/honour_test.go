@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -91,6 +92,13 @@ func TestHonourFromPlacement(t *testing.T) {
 		t.Fatalf("confer: %d %+v", code, eb)
 	}
 	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
+	var p events.HonourConferred
+	if err := json.Unmarshal(evs[0].Data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.HonourID != policy.HonourID(pid, "national_technical_expert") || p.PlacementID != pid {
+		t.Errorf("honour %+v: want the id the competition service lists", p)
+	}
 	m, _ := command.DecodeMetadata(evs[0].Metadata)
 	if m.CausationID != events.DeterministicID("placement", pid) || m.IssuerOrgID != orgAcademy {
 		t.Errorf("metadata %+v, want causation %s", m, events.DeterministicID("placement", pid))

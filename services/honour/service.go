@@ -10,6 +10,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/chain"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -29,8 +30,10 @@ type Service interface {
 // conferral date. For a code of the national catalogue
 // (events.HonourCatalogue) Level and ConferringBody default to the
 // catalogue's and must agree with it. HonourID defaults to an id derived
-// from the code and the date. PlacementID links an honour a competition
-// placement triggered; the placement must be on the worker's stream.
+// from the code and the date (for an honour with PlacementID, from the
+// placement and the code: policy.HonourID, the id the competition service
+// lists). PlacementID links an honour a competition placement triggered;
+// the placement must be on the worker's stream.
 type ConferRequest struct {
 	CraftsmanID    string        `json:"-"` // from the path
 	HonourID       string        `json:"honourId,omitempty"`
@@ -267,7 +270,12 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 			req.Name = k.Chinese
 		}
 	}
-	if req.HonourID == "" {
+	switch {
+	case req.HonourID != "":
+	case req.PlacementID != "":
+		// The id the competition service listed for a triggered honour.
+		req.HonourID = policy.HonourID(req.PlacementID, req.Code)
+	default:
 		req.HonourID = HonourID(req.CraftsmanID, req.Code, at)
 	}
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
