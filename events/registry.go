@@ -165,8 +165,8 @@ func (r *Registry) DecodeRecorded(raw Raw) (Recorded, error) {
 	}
 	var m Metadata
 	if len(raw.Metadata) > 0 {
-		if err := json.Unmarshal(raw.Metadata, &m); err != nil {
-			return Recorded{}, fmt.Errorf("decode metadata of %s@%d: %w", raw.Stream, raw.Revision, Prefix("metadata", jsonFieldError(err)))
+		if m, err = DecodeMetadata(raw.Metadata); err != nil {
+			return Recorded{}, fmt.Errorf("decode metadata of %s@%d: %w", raw.Stream, raw.Revision, err)
 		}
 	}
 	return Recorded{Stream: raw.Stream, Revision: raw.Revision, ID: raw.ID, Type: raw.Type,
