@@ -118,3 +118,44 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPublishBatch measures the usual case, a competition's results
+// published in one request: each op publishes 100 placements (100
+// craftsmen, written 8 at a time) to a new competition; it reports
+// placements/s and the latency of one publication.
+func BenchmarkPublishBatch(b *testing.B) {
+	const batch = 100
+	e := newEnv(b)
+	seedWorkers(e, benchWorkers)
+	bodies := make([]string, b.N)
+	for i := range b.N {
+		if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(fmt.Sprintf("bb%d", i)), nil); code != 201 {
+			b.Fatalf("define: %d %+v", code, eb)
+		}
+		var sb strings.Builder
+		sb.WriteString(`{"occurredAt":"2025-09-05","placements":[`)
+		for k := range batch {
+			if k > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","track":"employees","rank":%d}`, (i*batch+k)%benchWorkers, k+1)
+		}
+		sb.WriteString("]}")
+		bodies[i] = sb.String()
+	}
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		t0 := time.Now()
+		if code, eb := e.do("issuer", "POST", fmt.Sprintf("/v1/competitions/bb%d/results", i), bodies[i], nil); code != 201 {
+			b.Fatalf("publish %d: %d %+v", i, code, eb)
+		}
+		lat[i] = time.Since(t0)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N*batch)/elapsed.Seconds(), "placements/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms/publication")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -152,12 +153,16 @@ type Options struct {
 	// MaxRetries bounds the conflict-retry loop on workers' streams (0 =
 	// command's default).
 	MaxRetries int
+	// Parallel is how many workers' streams one publication writes at a
+	// time (0 = 8); one worker's placements are always written in order.
+	Parallel int
 	// PublicationRetries bounds it on a competition's stream, where
 	// concurrent publications of one competition queue up (0 = 100).
 	PublicationRetries int
 }
 
 type service struct {
+	parallel  int
 	h         *command.Handler
 	pub       *command.Handler // for competition streams
 	store     eventstore.Store
@@ -183,7 +188,10 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		opts.PublicationRetries = 100
 	}
 	pub := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.PublicationRetries})
-	return &service{h: h, pub: pub, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
+	if opts.Parallel <= 0 {
+		opts.Parallel = 8
+	}
+	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
 }
 
 // writer authenticates the caller and requires issuer or admin.
@@ -366,24 +374,24 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 				"placement %s was published as rank %d (%s); correct it with a correction, not a new publication", p.PlacementID, old.Rank, old.Award))
 		}
 	}
-	checked := map[string]bool{}
-	for i, p := range pls {
-		if checked[p.CraftsmanID] {
-			continue
+	missing := make([]bool, len(pls))
+	err = s.byWorker(pls, func(i int) error {
+		if i > 0 && slices.ContainsFunc(pls[:i], func(q events.Placement) bool { return q.CraftsmanID == pls[i].CraftsmanID }) {
+			return nil // checked with the worker's first placement
 		}
-		checked[p.CraftsmanID] = true
-		wh, err := command.Load(ctx, s.store, events.CraftsmanStream(p.CraftsmanID))
+		wh, err := command.Load(ctx, s.store, events.CraftsmanStream(pls[i].CraftsmanID))
 		if err != nil {
-			return PublishResultsResponse{}, err
+			return err
 		}
-		w, err := s.foldWorker(wh, endOfTime)
-		if err != nil {
-			return PublishResultsResponse{}, err
-		}
-		if !w.st.Registered {
-			return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d].craftsmanId", i),
-				errs.E(errs.NotFound, "craftsman %s is not registered", p.CraftsmanID))
-		}
+		missing[i] = !s.registered(wh)
+		return nil
+	})
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	if i := slices.Index(missing, true); i >= 0 {
+		return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d].craftsmanId", i),
+			errs.E(errs.NotFound, "craftsman %s is not registered", pls[i].CraftsmanID))
 	}
 
 	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
@@ -422,20 +430,61 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	if len(pub.EventIDs) > 0 {
 		resp.Replayed = false
 	}
-	for _, p := range pls {
-		pr, err := s.place(ctx, meta, comp, p, at)
+	resp.Placements = make([]PlacementResult, len(pls))
+	err = s.byWorker(pls, func(i int) error {
+		pr, err := s.place(ctx, meta, comp, pls[i], at)
 		if err != nil {
-			return PublishResultsResponse{}, fmt.Errorf("placement %s: %w", p.PlacementID, err)
+			return fmt.Errorf("placement %s: %w", pls[i].PlacementID, err)
 		}
+		resp.Placements[i] = pr
+		return nil
+	})
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	for _, pr := range resp.Placements {
 		if !pr.Replayed {
 			resp.Replayed = false
 		}
 		if resp.Position.Less(pr.Position) {
 			resp.Position = pr.Position
 		}
-		resp.Placements = append(resp.Placements, pr)
 	}
 	return resp, nil
+}
+
+// byWorker runs f for every placement, the placements of one worker in
+// request order (the yearly cap depends on it) and up to s.parallel
+// workers at a time. It returns the first error; placements already
+// recorded stay recorded (a retry answers them as replayed).
+func (s *service) byWorker(pls []events.Placement, f func(i int) error) error {
+	var order []string
+	groups := map[string][]int{}
+	for i, p := range pls {
+		if _, ok := groups[p.CraftsmanID]; !ok {
+			order = append(order, p.CraftsmanID)
+		}
+		groups[p.CraftsmanID] = append(groups[p.CraftsmanID], i)
+	}
+	sem := make(chan struct{}, s.parallel)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, w := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(idx []int) {
+			defer func() { <-sem; wg.Done() }()
+			for _, i := range idx {
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}(groups[w])
+	}
+	wg.Wait()
+	return first
 }
 
 // place records one placement (and its entitlement) on the worker's stream,

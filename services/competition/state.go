@@ -67,6 +67,17 @@ func (w worker) entitlement(id string) (*career.Entitlement, bool) {
 	return nil, false
 }
 
+// registered reports whether a craftsman's stream opens with a registration
+// (without folding the whole career).
+func (s *service) registered(h command.History) bool {
+	for _, r := range h.Events {
+		if events.CurrentType(r.Type) == events.TypeCraftsmanRegistered {
+			return true
+		}
+	}
+	return false
+}
+
 // endOfTime is the as-of instant of folds that must see every fact.
 var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
