@@ -21,13 +21,16 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(os.Args[1:], log); err != nil {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	if err := run(os.Args[1:], log, sig); err != nil {
 		log.Error("eventstore", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, log *slog.Logger) error {
+// run serves until a signal arrives on sig.
+func run(args []string, log *slog.Logger, sig <-chan os.Signal) error {
 	fs := flag.NewFlagSet("eventstore", flag.ContinueOnError)
 	data := fs.String("data", "data/eventstore", "data directory (created if missing)")
 	addr := fs.String("addr", "127.0.0.1:2113", "host:port to listen on")
@@ -49,8 +52,6 @@ func run(args []string, log *slog.Logger) error {
 		return err
 	}
 	log.Info("connect with", "url", srv.URL())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", "signal", s.String())
 	return srv.Close()
