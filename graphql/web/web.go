@@ -14,6 +14,7 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"io/fs"
@@ -123,5 +124,5 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The assets change only with the binary; revalidate so a new build
 	// is picked up at once.
 	hdr.Set("Cache-Control", "no-cache")
-	http.ServeContent(w, r, name, time.Time{}, strings.NewReader(string(b)))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }

@@ -4,6 +4,7 @@
 window.CL_I18N = {
   zh: {
     locale: 'zh-CN',
+    levels: ['学徒工', '初级工（五级）', '中级工（四级）', '高级工（三级）', '技师（二级）', '高级技师（一级）', '特级技师', '首席技师'],
     appName: '工匠终身成长档案',
     skip: '跳到正文',
     navWorker: '成长档案', navHR: '人才盘点', navAudit: '审计',
@@ -73,6 +74,7 @@ window.CL_I18N = {
   },
   en: {
     locale: 'en-GB',
+    levels: ['Apprentice', 'Junior (level 5)', 'Intermediate (level 4)', 'Senior (level 3)', 'Technician (level 2)', 'Senior technician (level 1)', 'Principal technician', 'Chief technician'],
     appName: 'Lifelong craftsman record',
     skip: 'Skip to content',
     navWorker: 'Growth record', navHR: 'Talent review', navAudit: 'Audit',
