@@ -480,6 +480,26 @@ func TestDeleteAndTombstone(t *testing.T) {
 		t.Fatalf("after re-create: %d events, %v", len(got), err)
 	}
 
+	// New metadata on a soft-deleted stream undeletes it without resurrecting old events.
+	s2 := streamName("undelete")
+	if _, err := tg.client.AppendToStream(ctx, s2, esdb.AppendToStreamOptions{}, events(3, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.client.DeleteStream(ctx, s2, esdb.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var custom esdb.StreamMetadata
+	custom.AddCustomProperty("owner", "registry")
+	if _, err := tg.client.SetStreamMetadata(ctx, s2, esdb.AppendToStreamOptions{}, custom); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readStream(t, tg.client, s2, esdb.ReadStreamOptions{}, 10); err != nil || len(got) != 0 {
+		t.Errorf("after undelete by metadata: %d events, %v; want none and no error", len(got), err)
+	}
+	if m, err := tg.client.GetStreamMetadata(ctx, s2, esdb.ReadStreamOptions{}); err != nil || m.TruncateBefore() == nil || *m.TruncateBefore() != 3 || m.CustomProperty("owner") != "registry" {
+		t.Errorf("metadata after undelete: %+v %v", m, err)
+	}
+
 	ts, err := tg.client.TombstoneStream(ctx, s, esdb.TombstoneStreamOptions{})
 	if err != nil || ts.Position.Commit == 0 {
 		t.Fatalf("tombstone: %+v %v", ts, err)

@@ -661,6 +661,17 @@ func (g *group) apply(op *writeOp) writeResult {
 	if len(evs) == 0 {
 		return writeResult{last: cur, pos: info.LastPos}
 	}
+	if base, ok := metaStreamOf(op.stream); ok {
+		// New metadata for a soft-deleted stream undeletes it: only events
+		// after the deletion stay hidden.
+		if b := g.get(base); b.Meta.softDeleted() {
+			last := &evs[len(evs)-1]
+			if last.Type == "$metadata" {
+				evs = append([]proposed(nil), evs...)
+				evs[len(evs)-1].Data = withTB(last.Data, b.Last+1)
+			}
+		}
+	}
 	var pos uint64
 	for i, ev := range evs {
 		pos = g.write(op.stream, uint64(cur+1+int64(i)), ev)
