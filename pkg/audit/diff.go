@@ -129,7 +129,7 @@ type TradeView struct {
 	Code        string     `json:"code"`
 	Level       string     `json:"level"`
 	YearsOfWork float64    `json:"yearsOfWork"`
-	Reached     []string   `json:"reached"` // each career.LevelHeld as JSON
+	Reached     []string   `json:"reached"` // each level reached: level, since, via, number, route, evidence, supersedes
 	Next        []NextView `json:"next"`
 }
 
@@ -171,11 +171,16 @@ func ViewOf(c *Career) View {
 }
 
 func levelJSON(l career.LevelHeld) string {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return err.Error()
+	sup := "-"
+	if l.Supersedes != nil {
+		sup = refStr(l.Supersedes.Stream, float64(l.Supersedes.Revision), l.Supersedes.EventID)
 	}
-	return string(b)
+	return strings.Join([]string{l.Level.String(), l.Since.UTC().Format(time.RFC3339Nano), l.Via, l.CertificateNumber, l.Route,
+		refStr(l.Ref.Stream, float64(l.Ref.Revision), l.Ref.EventID), sup}, " ")
+}
+
+func refStr(stream string, rev float64, id string) string {
+	return stream + "@" + strconv.FormatFloat(rev, 'f', -1, 64) + "/" + id
 }
 
 func nextOf(r policy.Result) NextView {
@@ -200,7 +205,8 @@ func timeStr(t *time.Time) string {
 
 const tradesQuery = `query($id: ID!, $asOf: String) { craftsman(id: $id, asOf: $asOf) { id trades { trade { code } } } }`
 
-const pathwayFields = `trade current { api } yearsOfWork reached { json }
+const pathwayFields = `trade current { api } yearsOfWork
+  reached { level { api } since via certificateNumber route evidence { stream revision eventId } supersedes { stream revision eventId } }
   next { target { api } held { api } eligible alreadyHeld policy policyVersion earliestDate
     routes { id met missing earliestDate criteria { kind met actual } } }`
 
@@ -257,14 +263,49 @@ type apiLevel struct {
 	API string `json:"api"`
 }
 
+type apiRef struct {
+	Stream   string  `json:"stream"`
+	Revision float64 `json:"revision"`
+	EventID  *string `json:"eventId"`
+}
+
+func (r *apiRef) String() string {
+	if r == nil {
+		return "-"
+	}
+	id := ""
+	if r.EventID != nil {
+		id = *r.EventID
+	}
+	return refStr(r.Stream, r.Revision, id)
+}
+
+type apiReached struct {
+	Level             apiLevel `json:"level"`
+	Since             string   `json:"since"`
+	Via               string   `json:"via"`
+	CertificateNumber *string  `json:"certificateNumber"`
+	Route             *string  `json:"route"`
+	Evidence          apiRef   `json:"evidence"`
+	Supersedes        *apiRef  `json:"supersedes"`
+}
+
+func (r apiReached) String() string {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return strings.Join([]string{r.Level.API, apiTime(&r.Since), r.Via, str(r.CertificateNumber), str(r.Route), r.Evidence.String(), r.Supersedes.String()}, " ")
+}
+
 type apiPathway struct {
-	Trade       string   `json:"trade"`
-	Current     apiLevel `json:"current"`
-	YearsOfWork float64  `json:"yearsOfWork"`
-	Reached     []struct {
-		JSON string `json:"json"`
-	} `json:"reached"`
-	Next []struct {
+	Trade       string       `json:"trade"`
+	Current     apiLevel     `json:"current"`
+	YearsOfWork float64      `json:"yearsOfWork"`
+	Reached     []apiReached `json:"reached"`
+	Next        []struct {
 		Target        apiLevel `json:"target"`
 		Held          apiLevel `json:"held"`
 		Eligible      bool     `json:"eligible"`
@@ -289,12 +330,7 @@ type apiPathway struct {
 func (p apiPathway) view() TradeView {
 	t := TradeView{Code: p.Trade, Level: p.Current.API, YearsOfWork: p.YearsOfWork, Reached: []string{}, Next: []NextView{}}
 	for _, r := range p.Reached {
-		var l career.LevelHeld
-		if err := json.Unmarshal([]byte(r.JSON), &l); err != nil {
-			t.Reached = append(t.Reached, r.JSON)
-			continue
-		}
-		t.Reached = append(t.Reached, levelJSON(l))
+		t.Reached = append(t.Reached, r.String())
 	}
 	for _, n := range p.Next {
 		nv := NextView{Target: n.Target.API, Held: n.Held.API, Eligible: n.Eligible, AlreadyHeld: n.AlreadyHeld,

@@ -145,3 +145,19 @@ func policyCut(opts StateOptions, at time.Time) time.Time {
 	}
 	return at
 }
+
+// Craftsmen lists the ids of every craftsman stream in the store, in the
+// order their streams began.
+func Craftsmen(ctx context.Context, st eventstore.Store) ([]string, error) {
+	var ids []string
+	_, err := scan(ctx, st, Scope{Category: events.CategoryCraftsman}, Range{}, nil, func(e *eventstore.RecordedEvent) error {
+		if e.Revision == 0 {
+			ids = append(ids, e.Stream[len(events.CategoryCraftsman)+1:])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list craftsmen: %w", err)
+	}
+	return ids, nil
+}

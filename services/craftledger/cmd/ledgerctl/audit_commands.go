@@ -1,0 +1,587 @@
+package main
+
+// The auditors' commands: replay, verify, state, diff, export and
+// credential, over pkg/audit and pkg/credential. See docs/audit.md.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/pkg/audit"
+	"github.com/craftledger/craftledger/pkg/credential"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/services/craftledger/ctl"
+)
+
+// auditCommands are the auditors' entries of ledgerctl's registration table.
+func auditCommands() []ctl.Command {
+	return []ctl.Command{replayCmd(), verifyCmd(), stateCmd(), diffCmd(), exportCmd(), credentialCmd()}
+}
+
+// usageErr reports a usage mistake and exits 2, like a flag error.
+func usageErr(env *ctl.Env, format string, args ...any) error {
+	fmt.Fprintf(env.Stderr, "ledgerctl: "+format+"\n", args...)
+	return ctl.ExitError{Code: 2}
+}
+
+// progressFlag registers --progress: "auto" draws a bar on stderr when it
+// is a terminal, "on" always, "off" never.
+func progressFlag(fs *flag.FlagSet, mode *string) {
+	fs.StringVar(mode, "progress", "auto", "progress bar on stderr: auto (when a terminal), on, off")
+}
+
+func progressBar(env *ctl.Env, mode string) audit.ProgressFunc {
+	switch mode {
+	case "off":
+		return nil
+	case "auto":
+		f, ok := env.Stderr.(*os.File)
+		if !ok {
+			return nil
+		}
+		if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			return nil
+		}
+	}
+	return func(p audit.Progress) {
+		const width = 30
+		bar := strings.Repeat("·", width)
+		pct := "   ?"
+		if p.Fraction >= 0 {
+			n := int(p.Fraction * width)
+			bar = strings.Repeat("█", n) + strings.Repeat("·", width-n)
+			pct = fmt.Sprintf("%3.0f%%", p.Fraction*100)
+		}
+		items := ""
+		if p.Total > 0 {
+			items = fmt.Sprintf(" %d/%d", p.Items, p.Total)
+		}
+		fmt.Fprintf(env.Stderr, "\r%-7s [%s] %s%s %d events %.0f events/s   ", p.Phase, bar, pct, items, p.Events, p.Rate())
+		if p.Done {
+			fmt.Fprintln(env.Stderr)
+		}
+	}
+}
+
+func parsePosition(s string) (*eventstore.Position, error) {
+	if s == "" {
+		return nil, nil
+	}
+	c, pr, two := strings.Cut(s, "/")
+	commit, err := strconv.ParseUint(c, 10, 64)
+	if err != nil {
+		return nil, errs.E(errs.InvalidArgument, "position %q: want commit or commit/prepare", s)
+	}
+	prepare := commit
+	if two {
+		if prepare, err = strconv.ParseUint(pr, 10, 64); err != nil {
+			return nil, errs.E(errs.InvalidArgument, "position %q: want commit or commit/prepare", s)
+		}
+	}
+	return &eventstore.Position{Commit: commit, Prepare: prepare}, nil
+}
+
+func parseRevision(s string) (*uint64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	r, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return nil, errs.E(errs.InvalidArgument, "revision %q is not a number", s)
+	}
+	return &r, nil
+}
+
+func parseTimeFlag(name, s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := audit.ParseTime(s, end)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: %w", name, err)
+	}
+	return t, nil
+}
+
+// output opens --out (stdout when empty or "-").
+func output(env *ctl.Env, path string) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return env.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) error) error {
+	st, err := env.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func replayCmd() ctl.Command {
+	var stream, category, fromRev, toRev, fromPos, toPos, recordedBy, format, out, progress string
+	return ctl.Command{
+		Name: "replay", Summary: "replay a stream, a category or everything, as JSON Lines or a table",
+		Usage: "[--stream S | --category C] [--from-revision N --to-revision N | --from-position P --to-position P] [--recorded-by DATE] [--format jsonl|table] [--out FILE]",
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&stream, "stream", "", "one stream (craftsman-42)")
+			fs.StringVar(&category, "category", "", "one category (craftsman, academy, competition, mentorship, policy, …)")
+			fs.StringVar(&fromRev, "from-revision", "", "first revision (stream only, inclusive)")
+			fs.StringVar(&toRev, "to-revision", "", "last revision (stream only, inclusive)")
+			fs.StringVar(&fromPos, "from-position", "", "first $all position, commit or commit/prepare (category or all, inclusive)")
+			fs.StringVar(&toPos, "to-position", "", "last $all position (inclusive)")
+			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day UTC, or RFC 3339)")
+			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl)")
+			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
+			progressFlag(fs, &progress)
+		},
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			var opts audit.ReplayOptions
+			opts.Scope = audit.Scope{Stream: stream, Category: category}
+			var err error
+			if opts.FromRevision, err = parseRevision(fromRev); err != nil {
+				return err
+			}
+			if opts.ToRevision, err = parseRevision(toRev); err != nil {
+				return err
+			}
+			if opts.FromPosition, err = parsePosition(fromPos); err != nil {
+				return err
+			}
+			if opts.ToPosition, err = parsePosition(toPos); err != nil {
+				return err
+			}
+			if opts.RecordedBy, err = parseTimeFlag("recorded-by", recordedBy, true); err != nil {
+				return err
+			}
+			if env.JSON {
+				format = "jsonl"
+			}
+			w, closeOut, err := output(env, out)
+			if err != nil {
+				return err
+			}
+			defer closeOut()
+			var ew audit.Writer
+			switch format {
+			case "jsonl", "json":
+				ew = audit.NewJSONLWriter(w)
+			case "table":
+				ew = audit.NewTableWriter(w)
+			default:
+				return usageErr(env, "replay: --format must be jsonl or table, not %q", format)
+			}
+			opts.Progress = progressBar(env, progress)
+			return withStore(ctx, env, func(st eventstore.Store) error {
+				_, err := audit.Replay(ctx, st, opts, ew.Write)
+				if cerr := ew.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					err = closeOut()
+				}
+				return err
+			})
+		},
+	}
+}
+
+func verifyCmd() ctl.Command {
+	var stream, category, platform, progress string
+	var skipIssuers bool
+	return ctl.Command{
+		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
+		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b]",
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&stream, "stream", "", "one stream")
+			fs.StringVar(&category, "category", "", "one category")
+			fs.BoolVar(&skipIssuers, "skip-issuers", false, "check the hash chain and gaps only")
+			fs.StringVar(&platform, "platform-orgs", audit.PlatformOrg, "organisations allowed to record anything (comma-separated)")
+			progressFlag(fs, &progress)
+		},
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
+				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress)}
+			return withStore(ctx, env, func(st eventstore.Store) error {
+				rep, err := audit.Verify(ctx, st, opts)
+				if err != nil {
+					return err
+				}
+				if env.JSON {
+					if err := env.PrintJSON(rep); err != nil {
+						return err
+					}
+				} else {
+					printReport(env.Stdout, rep)
+				}
+				if !rep.OK {
+					return ctl.ExitError{Code: 1}
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func printReport(w io.Writer, rep *audit.Report) {
+	verdict := "OK"
+	if !rep.OK {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "verify %s: %s — %d events in %d streams, %d findings, %d broken chains (%.1fs, %.0f events/s)\n",
+		rep.Scope, verdict, rep.Events, rep.Streams, len(rep.Findings), rep.Broken, rep.Elapsed.Seconds(), rep.Rate)
+	if len(rep.Findings) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tSTREAM@REV\tTYPE\tISSUER\tWHAT DIFFERS")
+	for _, f := range rep.Findings {
+		iss := f.Issuer
+		if iss == "" {
+			iss = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s@%d\t%s\t%s\t%s\n", f.Kind, f.Stream, f.Revision, f.Type, iss, f.Reason)
+	}
+	tw.Flush()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func stateFlags(fs *flag.FlagSet, id, asOf, mode, policies *string) {
+	fs.StringVar(id, "craftsman", "", "craftsman id (required)")
+	fs.StringVar(asOf, "as-of", "", "rebuild as of then: a date (end of that day UTC) or RFC 3339 (default now)")
+	fs.StringVar(mode, "mode", "recorded", "recorded: events recorded by --as-of; occurred: everything recorded now about facts that occurred by --as-of")
+	fs.StringVar(policies, "policies", "", "policy names in order of preference (default template-a,upper-grades)")
+}
+
+func stateOptions(env *ctl.Env, id, asOf, mode, policies string) (audit.StateOptions, error) {
+	at, err := parseTimeFlag("as-of", asOf, true)
+	if err != nil {
+		return audit.StateOptions{}, err
+	}
+	o := audit.StateOptions{CraftsmanID: id, AsOf: at, Policies: splitList(policies)}
+	switch mode {
+	case "recorded":
+	case "occurred":
+		o.Mode = career.AsOccurred
+	default:
+		return o, usageErr(env, "--mode must be recorded or occurred, not %q", mode)
+	}
+	return o, nil
+}
+
+func stateCmd() ctl.Command {
+	var id, asOf, mode, policies string
+	return ctl.Command{
+		Name: "state", Summary: "rebuild a craftsman's career, pathways and eligibility as of a date from the raw events",
+		Usage: "--craftsman ID [--as-of DATE] [--mode recorded|occurred] [--policies a,b]",
+		Flags: func(fs *flag.FlagSet) { stateFlags(fs, &id, &asOf, &mode, &policies) },
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if id == "" {
+				return usageErr(env, "state: --craftsman is required")
+			}
+			opts, err := stateOptions(env, id, asOf, mode, policies)
+			if err != nil {
+				return err
+			}
+			return withStore(ctx, env, func(st eventstore.Store) error {
+				c, err := audit.State(ctx, st, opts)
+				if err != nil {
+					return err
+				}
+				if env.JSON {
+					return env.PrintJSON(c)
+				}
+				printCareer(env.Stdout, c)
+				return nil
+			})
+		},
+	}
+}
+
+func printCareer(w io.Writer, c *audit.Career) {
+	s := c.State
+	fmt.Fprintf(w, "craftsman %s as of %s (%s), %d events read from %s, policies %s\n", c.CraftsmanID, c.AsOf.Format(time.RFC3339), c.Mode, c.Events, c.Stream, strings.Join(c.Policies, ", "))
+	fmt.Fprintf(w, "registered %v, %d certificates, %d trainings, %d placements, %d honours, %d mentorships, %d corrections\n",
+		s.Registered, len(s.Certificates), len(s.Training), len(s.Competitions), len(s.Honours), len(s.Mentorships), len(s.Corrections))
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRADE\tLEVEL\tYEARS\tNEXT\tELIGIBLE\tEARLIEST\tPOLICY")
+	for _, p := range c.Pathways {
+		if len(p.Next) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t-\t-\t-\t-\n", p.Trade, p.Level, p.YearsOfWork)
+		}
+		for i, n := range p.Next {
+			trade, level, years := p.Trade, p.Level.String(), fmt.Sprintf("%.2f", p.YearsOfWork)
+			if i > 0 {
+				trade, level, years = "", "", ""
+			}
+			earliest := "-"
+			if n.EarliestDate != nil {
+				earliest = n.EarliestDate.Format(time.DateOnly)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s v%d\n", trade, level, years, n.Target, n.Eligible, earliest, n.Policy, n.PolicyVersion)
+		}
+	}
+	tw.Flush()
+	for _, sk := range c.Skipped {
+		fmt.Fprintf(w, "skipped: %s\n", sk)
+	}
+}
+
+// DiffSummary is `diff --json`'s answer.
+type DiffSummary struct {
+	AsOf        time.Time           `json:"asOf"`
+	Craftsmen   int                 `json:"craftsmen"`
+	Equal       int                 `json:"equal"`
+	Different   int                 `json:"different"`
+	Compared    int                 `json:"fieldsCompared"`
+	Differences []*audit.DiffReport `json:"differences"`
+}
+
+func diffCmd() ctl.Command {
+	var id, asOf, mode, policies, endpoint, token, progress string
+	var all bool
+	return ctl.Command{
+		Name: "diff", Summary: "compare the rebuilt state with the GraphQL API's answer; exit 1 on any difference",
+		Usage: "(--craftsman ID | --all) --graphql URL [--token T] [--as-of DATE] [--policies a,b]",
+		Flags: func(fs *flag.FlagSet) {
+			stateFlags(fs, &id, &asOf, &mode, &policies)
+			fs.BoolVar(&all, "all", false, "every craftsman in the store")
+			fs.StringVar(&endpoint, "graphql", "http://127.0.0.1:8080/graphql", "the GraphQL endpoint")
+			fs.StringVar(&token, "token", os.Getenv("CRAFTLEDGER_TOKEN"), "bearer token of an auditor or admin ($CRAFTLEDGER_TOKEN)")
+			progressFlag(fs, &progress)
+		},
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if (id == "") == !all {
+				return usageErr(env, "diff: give --craftsman ID or --all")
+			}
+			opts, err := stateOptions(env, id, asOf, mode, policies)
+			if err != nil {
+				return err
+			}
+			if opts.AsOf.IsZero() {
+				opts.AsOf = time.Now().UTC() // one instant for both sides
+			}
+			g := audit.GraphQL{Endpoint: endpoint, Token: token}
+			return withStore(ctx, env, func(st eventstore.Store) error {
+				ids := []string{id}
+				if all {
+					if ids, err = audit.Craftsmen(ctx, st); err != nil {
+						return err
+					}
+				}
+				if opts.Set, err = audit.LoadPolicies(ctx, st, opts.AsOf); err != nil {
+					return err
+				}
+				bar := progressBar(env, progress)
+				sum := DiffSummary{AsOf: opts.AsOf, Differences: []*audit.DiffReport{}}
+				start := time.Now()
+				for i, cid := range ids {
+					o := opts
+					o.CraftsmanID = cid
+					rep, err := audit.Diff(ctx, st, g, o)
+					if all && errors.Is(err, errs.NotFound) {
+						// Nothing recorded by then on both sides is agreement;
+						// the API answers NOT_FOUND for an empty record.
+						if c, serr := audit.State(ctx, st, o); serr == nil && c.State.Events == 0 {
+							sum.Craftsmen++
+							sum.Equal++
+							continue
+						}
+					}
+					if err != nil {
+						return fmt.Errorf("diff craftsman %s: %w", cid, err)
+					}
+					sum.Craftsmen++
+					sum.Compared += rep.Compared
+					if rep.Equal {
+						sum.Equal++
+					} else {
+						sum.Different++
+						sum.Differences = append(sum.Differences, rep)
+					}
+					if bar != nil {
+						bar(audit.Progress{Phase: "diff", Items: i + 1, Total: len(ids), Fraction: float64(i+1) / float64(len(ids)), Elapsed: time.Since(start), Done: i == len(ids)-1})
+					}
+				}
+				if env.JSON {
+					if err := env.PrintJSON(sum); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(env.Stdout, "diff as of %s: %d craftsmen, %d equal, %d different (%d fields compared)\n",
+						sum.AsOf.Format(time.RFC3339Nano), sum.Craftsmen, sum.Equal, sum.Different, sum.Compared)
+					for _, r := range sum.Differences {
+						for _, d := range r.Differences {
+							fmt.Fprintf(env.Stdout, "  %s %s: local %s, api %s\n", r.CraftsmanID, d.Path, d.Local, d.API)
+						}
+					}
+				}
+				if sum.Different > 0 {
+					return ctl.ExitError{Code: 1}
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func exportCmd() ctl.Command {
+	var craftsman, academy, format, out, recordedBy, progress string
+	return ctl.Command{
+		Name: "export", Summary: "export a craftsman's or an academy's history as JSON Lines or CSV",
+		Usage: "(--craftsman ID | --academy ID) [--format jsonl|csv] [--out FILE] [--recorded-by DATE]",
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&craftsman, "craftsman", "", "craftsman id")
+			fs.StringVar(&academy, "academy", "", "academy id: its stream and every event it issued or that names it")
+			fs.StringVar(&format, "format", "jsonl", "jsonl or csv")
+			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
+			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then")
+			progressFlag(fs, &progress)
+		},
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if (craftsman == "") == (academy == "") {
+				return usageErr(env, "export: give --craftsman ID or --academy ID")
+			}
+			rb, err := parseTimeFlag("recorded-by", recordedBy, true)
+			if err != nil {
+				return err
+			}
+			w, closeOut, err := output(env, out)
+			if err != nil {
+				return err
+			}
+			defer closeOut()
+			var ew audit.Writer
+			switch format {
+			case "jsonl", "json":
+				ew = audit.NewJSONLWriter(w)
+			case "csv":
+				if ew, err = audit.NewCSVWriter(w); err != nil {
+					return err
+				}
+			default:
+				return usageErr(env, "export: --format must be jsonl or csv, not %q", format)
+			}
+			return withStore(ctx, env, func(st eventstore.Store) error {
+				_, err := audit.Export(ctx, st, audit.ExportOptions{CraftsmanID: craftsman, AcademyID: academy, RecordedBy: rb,
+					Progress: progressBar(env, progress)}, ew)
+				if err == nil {
+					err = closeOut()
+				}
+				return err
+			})
+		},
+	}
+}
+
+func credentialCmd() ctl.Command {
+	var key, pub, out, craftsman, issuer string
+	return ctl.Command{
+		Name: "credential", Summary: "issue, verify (offline) or make keys for portable signed records",
+		Usage: "keygen --key FILE | issue --key FILE --craftsman ID [--out FILE] | verify --pub FILE CREDENTIAL",
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&key, "key", os.Getenv("CRAFTLEDGER_CREDENTIAL_KEY_FILE"), "the deployment's Ed25519 private key (PKCS #8 PEM; $CRAFTLEDGER_CREDENTIAL_KEY_FILE)")
+			fs.StringVar(&pub, "pub", "", "the issuing deployment's public key: PEM, its private key file, or a did:key in a file")
+			fs.StringVar(&out, "out", "", "write the credential to this file instead of stdout")
+			fs.StringVar(&craftsman, "craftsman", "", "craftsman whose record to issue")
+			fs.StringVar(&issuer, "issuer-name", "craftledger", "the deployment's name in the credential")
+		},
+		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if len(args) == 0 {
+				return usageErr(env, "credential: give keygen, issue or verify")
+			}
+			switch args[0] {
+			case "keygen":
+				if key == "" {
+					return usageErr(env, "credential keygen: --key FILE is required")
+				}
+				k, err := credential.GenerateKeyFile(key)
+				if err != nil {
+					return err
+				}
+				did := credential.DID(k.Public().(ed25519.PublicKey))
+				if env.JSON {
+					return env.PrintJSON(map[string]string{"key": key, "publicKey": key + ".pub", "did": did})
+				}
+				fmt.Fprintf(env.Stdout, "wrote %s (private, 0600) and %s; issuer %s\n", key, key+".pub", did)
+				return nil
+			case "issue":
+				if key == "" || craftsman == "" {
+					return usageErr(env, "credential issue: --key FILE and --craftsman ID are required")
+				}
+				k, err := credential.LoadPrivateKey(key)
+				if err != nil {
+					return err
+				}
+				return withStore(ctx, env, func(st eventstore.Store) error {
+					b, _, err := credential.Issue(ctx, st, craftsman, credential.IssueOptions{Key: k, IssuerName: issuer})
+					if err != nil {
+						return err
+					}
+					w, closeOut, err := output(env, out)
+					if err != nil {
+						return err
+					}
+					if _, err := w.Write(b); err != nil {
+						closeOut()
+						return err
+					}
+					return closeOut()
+				})
+			case "verify":
+				if pub == "" || len(args) != 2 {
+					return usageErr(env, "credential verify: --pub FILE and one CREDENTIAL file are required")
+				}
+				pk, err := credential.LoadPublicKey(pub)
+				if err != nil {
+					return err
+				}
+				b, err := os.ReadFile(args[1])
+				if err != nil {
+					return err
+				}
+				res := credential.Check(b, pk)
+				if env.JSON {
+					if err := env.PrintJSON(res); err != nil {
+						return err
+					}
+				} else if res.Valid {
+					fmt.Fprintf(env.Stdout, "VALID: record of craftsman %s, %d claims, issued %s by %s\n", res.CraftsmanID, res.Claims, res.IssuedAt, res.Issuer)
+				} else {
+					fmt.Fprintf(env.Stdout, "INVALID: %s\n", res.Reason)
+				}
+				if !res.Valid {
+					return ctl.ExitError{Code: 1}
+				}
+				return nil
+			}
+			return usageErr(env, "credential: unknown action %q (keygen, issue, verify)", args[0])
+		},
+	}
+}
