@@ -46,7 +46,7 @@ func (a *App) LoadDemo(ctx context.Context, cfg generate.Config, progress io.Wri
 	}
 	s := a.services
 	stats, err := generate.Run(ctx, generate.Services{Registry: s.Registry, Training: s.Training, Competition: s.Competition,
-		Mentorship: s.Mentorship, Honour: s.Honour}, cfg)
+		Mentorship: s.Mentorship, Honour: s.Honour, Store: a.store}, cfg)
 	if err != nil {
 		return info, false, fmt.Errorf("demo population: %w", err)
 	}

@@ -89,7 +89,7 @@ func Generate() Command {
 // Services builds the write-side services in-process over st, as the
 // generator uses them.
 func Services(st eventstore.Store, nationalIDKey []byte) (generate.Services, error) {
-	var s generate.Services
+	s := generate.Services{Store: st}
 	var err error
 	if s.Registry, err = registry.New(st, time.Now, registry.Options{NationalIDKey: nationalIDKey}); err != nil {
 		return s, err

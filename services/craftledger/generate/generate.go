@@ -31,6 +31,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/honour"
 	"github.com/craftledger/craftledger/services/mentorship"
@@ -47,6 +48,39 @@ type Services struct {
 	// no mentorships, honours or innovations.
 	Mentorship mentorship.Service
 	Honour     honour.Service
+	// Store, when set, is used for what no service offers yet: corrections
+	// (EventCorrected), written through pkg/command with the hash chain.
+	Store eventstore.Store
+}
+
+// correct supersedes the event that the command with idempotency key
+// origKey wrote on the craftsman's stream with a corrected replacement. No
+// service records corrections yet, so this goes through pkg/command (same
+// metadata, the same hash chain) as the caller in ctx.
+func correct(ctx context.Context, s Services, craftsmanID, origKey string, fixed events.TrainingCompleted, reason string, at time.Time) (command.Result, error) {
+	stream := events.CraftsmanStream(craftsmanID)
+	rep, err := events.NewReplacement(fixed, nil)
+	if err != nil {
+		return command.Result{}, err
+	}
+	corr := events.EventCorrected{CraftsmanID: craftsmanID, SupersedesEventID: command.EventID(stream, origKey, 0), Reason: reason, Replacement: rep}
+	if err := corr.Validate(); err != nil {
+		return command.Result{}, err
+	}
+	meta, _, err := command.MetaFrom(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	h := command.New(s.Store, command.Options{Seal: registry.Seal})
+	return h.Execute(ctx, command.Command{Name: "correct event", Stream: stream, Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, hist command.History) ([]command.Event, error) {
+			for _, e := range hist.Events {
+				if e.ID == corr.SupersedesEventID {
+					return []command.Event{{Type: corr.EventType(), Data: corr, OccurredAt: at}}, nil
+				}
+			}
+			return nil, errs.E(errs.NotFound, "event %s of %s to correct", corr.SupersedesEventID, stream)
+		}})
 }
 
 // Config says what to generate.

@@ -60,7 +60,7 @@ func services(t *testing.T, st eventstore.Store) generate.Services {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return generate.Services{Registry: reg, Training: tr, Competition: comp, Mentorship: ment, Honour: hon}
+	return generate.Services{Registry: reg, Training: tr, Competition: comp, Mentorship: ment, Honour: hon, Store: st}
 }
 
 type rec struct {
@@ -148,13 +148,30 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 	}
 	for _, typ := range []string{events.TypeEmploymentStarted, events.TypeTrainingEnrolled, events.TypeTrainingCompleted, events.TypeSkillLevelCertified,
 		events.TypeGraduated, events.TypeCompetitionDefined, events.TypeCompetitionPlaced, events.TypePromotionEntitlementGranted,
-		events.TypePromotionEntitlementApproved, events.TypeMentorshipStarted, events.TypeHonourConferred, events.TypeInnovationRecognised} {
+		events.TypePromotionEntitlementApproved, events.TypeMentorshipStarted, events.TypeHonourConferred, events.TypeInnovationRecognised, events.TypeEventCorrected} {
 		if types[typ] == 0 {
 			t.Errorf("no %s events (have %v)", typ, types)
 		}
 	}
 	if stats.Entitlements == 0 || stats.Placements == 0 {
 		t.Errorf("no competition outcomes: %+v", stats)
+	}
+	// Every correction supersedes an event of its own stream.
+	for stream, recs := range a {
+		ids := map[string]bool{}
+		for _, r := range recs {
+			ids[r.ID] = true
+			if r.Type != events.TypeEventCorrected {
+				continue
+			}
+			p, err := reg.Decode(r.Type, []byte(r.Data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := p.(events.EventCorrected); !ids[c.SupersedesEventID] {
+				t.Errorf("%s: correction of %s, which is not an earlier event of the stream", stream, c.SupersedesEventID)
+			}
+		}
 	}
 	back := 0
 	for _, recs := range a {

@@ -335,6 +335,7 @@ func (w *world) person(i int) *person {
 	}
 
 	// lifelong learning: short online and simulation courses most years
+	corrected := false
 	for y := max(start.Year()+1, 2016); y <= End.Year(); y++ {
 		if r.Float64() >= 0.45 {
 			continue
@@ -344,10 +345,27 @@ func (w *world) person(i int) *person {
 		if r.IntN(2) == 0 {
 			cid, hours = tr.Code+"-sim", 16
 		}
-		add(step{name: fmt.Sprintf("micro-%d", y), at: at, as: issuerOf(acad.id), run: func(ctx context.Context, s Services) (command.Result, error) {
+		name := fmt.Sprintf("micro-%d", y)
+		add(step{name: name, at: at, as: issuerOf(acad.id), run: func(ctx context.Context, s Services) (command.Result, error) {
 			return s.Training.CompleteTraining(ctx, training.CompleteTrainingRequest{CraftsmanID: p.id, AcademyID: acad.id, CourseID: cid,
 				Hours: hours, Passed: true, OccurredAt: date(at)})
 		}})
+		// a few completions were recorded with the wrong hours and are
+		// corrected a month later: both stay in the history
+		if fixAt := at.AddDate(0, 1, 0); !corrected && r.Float64() < 0.03 && !fixAt.After(End) {
+			corrected = true
+			mode := events.ModeOnlineMicro
+			if hours == 16 {
+				mode = events.ModeVirtualSim
+			}
+			fixed := events.TrainingCompleted{CraftsmanID: p.id, AcademyID: acad.id, CourseID: cid, Trade: tr.Trade, Hours: hours / 2, Mode: mode, Passed: true}
+			add(step{name: "correct-" + name, at: fixAt, as: issuerOf(acad.id), run: func(ctx context.Context, s Services) (command.Result, error) {
+				if s.Store == nil {
+					return command.Result{Replayed: true}, nil
+				}
+				return correct(ctx, s, p.id, "demo:"+p.id+":"+name, fixed, fmt.Sprintf("学时录入错误，实际为 %g 学时", fixed.Hours), fixAt)
+			}})
+		}
 	}
 
 	// a second trade for some
