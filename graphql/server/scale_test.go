@@ -170,13 +170,18 @@ func BenchmarkScale(b *testing.B) {
 		}
 		popTimes = append(popTimes, d)
 	}
-	eligQ := `{ craftsmen(trade: "6-18-02-04", eligibleFor: "technician", first: 50) { totalCount nodes { id } } }`
-	d, raw := post(c, eligQ, nil)
-	if bytes.Contains(raw, []byte(`"errors"`)) {
-		b.Fatalf("eligible population: %s", raw)
+	eligQ := `{ craftsmen(trade: "6-18-02-04", eligibleFor: "technician", first: 50) { totalCount nodes { id eligibility { eligible policyVersion } } } }`
+	var eligTimes []time.Duration
+	for i := 0; i < 4; i++ {
+		d, raw := post(c, eligQ, nil)
+		if bytes.Contains(raw, []byte(`"errors"`)) {
+			b.Fatalf("eligible population: %s", raw)
+		}
+		eligTimes = append(eligTimes, d)
 	}
 	sort.Slice(popTimes, func(i, j int) bool { return popTimes[i] < popTimes[j] })
-	b.Logf("HR population query over all %d (stats + sorted page of seniors): median %s; eligible-for-technician over the whole trade: %s", n, popTimes[2].Round(time.Microsecond), d.Round(time.Millisecond))
+	b.Logf("HR population query over all %d (stats + sorted page of seniors): median %s; eligible-for-technician over the whole trade: first %s (index built), then %s, %s, %s",
+		n, popTimes[2].Round(time.Microsecond), eligTimes[0].Round(time.Millisecond), eligTimes[1].Round(time.Millisecond), eligTimes[2].Round(time.Millisecond), eligTimes[3].Round(time.Millisecond))
 
 	pathQ := `query($id: ID!) { craftsman(id: $id) { trades { level { api } }
 		pathway(trade: "6-18-02-04") { current { api } next { target { api } eligible earliestDate policyVersion routes { id met missing } } }
