@@ -1,7 +1,7 @@
 // Command graphql serves craftledger's read side on its own: it follows the
 // event store's $all, keeps the read models in memory (snapshotted to
-// --data) and serves the GraphQL API, the explorer, /healthz, /readyz and
-// /metrics.
+// --data) and serves the GraphQL API, the explorer, /healthz, /readyz,
+// /metrics and the web page at /.
 //
 //	graphql --store esdb://127.0.0.1:2113?tls=false --addr :8080 \
 //	        --jwt-key-file key.txt --data ./data/graphql
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
@@ -68,7 +69,7 @@ func run(logger *slog.Logger, args []string) error {
 	}
 	defer st.Close()
 	srv, err := server.New(server.Config{
-		Store: st, Key: key, DataDir: *data, Logger: logger,
+		Store: st, Key: key, DataDir: *data, Logger: logger, Web: web.Handler(),
 		Limits: server.Limits{MaxPageSize: *maxPage, MaxDepth: *maxDepth, MaxComplexity: *maxComplexity, Timeout: *timeout},
 	})
 	if err != nil {
