@@ -332,7 +332,7 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 		return
 	}
 	var f orgFields
-	if err := json.Unmarshal(e.Data, &f); err != nil {
+	if err := scanOrgFields(e.Data, &f); err != nil {
 		v.add(KindIssuer, e, issuer, fmt.Sprintf("data is not valid JSON, the issuer cannot be checked: %v", err))
 		return
 	}

@@ -1,0 +1,204 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/audit"
+	"github.com/craftledger/craftledger/pkg/audit/audittest"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// The benchmarks read a store of AUDIT_BENCH_EVENTS sealed events
+// (default 1,000,000: craftsman careers of 9 events) through the official
+// client from the embedded server over gRPC on loopback. AUDIT_BENCH_DIR
+// keeps the store between runs (it is filled once); otherwise a temporary
+// one is filled per run.
+var bench struct {
+	once sync.Once
+	st   *eventstore.Client
+	n    int64
+	err  error
+}
+
+func benchStore(b *testing.B) (*eventstore.Client, int64) {
+	bench.once.Do(func() {
+		want := int64(1_000_000)
+		if v, err := strconv.ParseInt(os.Getenv("AUDIT_BENCH_EVENTS"), 10, 64); err == nil && v > 0 {
+			want = v
+		}
+		dir := os.Getenv("AUDIT_BENCH_DIR")
+		if dir == "" {
+			d, err := os.MkdirTemp("", "audit-bench-*")
+			if err != nil {
+				bench.err = err
+				return
+			}
+			dir = d // left for the OS to clean: benchmarks have no cleanup hook across runs
+		}
+		srv, err := esdbserver.Start(esdbserver.Config{DataDir: filepath.Join(dir, "store"), Addr: "127.0.0.1:0", Insecure: true})
+		if err != nil {
+			bench.err = err
+			return
+		}
+		ctx := context.Background()
+		st, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL(), Timeout: time.Minute})
+		if err != nil {
+			bench.err = err
+			return
+		}
+		bench.st = st
+		marker := filepath.Join(dir, "events")
+		if b, err := os.ReadFile(marker); err == nil {
+			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n >= want {
+				bench.n = n
+				return
+			}
+		}
+		bench.n, bench.err = fill(ctx, b, st, want)
+		if bench.err == nil {
+			bench.err = os.WriteFile(marker, []byte(strconv.FormatInt(bench.n, 10)), 0o644)
+		}
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.st, bench.n
+}
+
+// fill writes careers with 8 concurrent writers until want events.
+func fill(ctx context.Context, b *testing.B, st eventstore.Store, want int64) (int64, error) {
+	per := int64(len(audittest.Career("x")))
+	streams := (want + per - 1) / per
+	start := time.Now()
+	var next, written atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= streams {
+					return
+				}
+				id := fmt.Sprintf("b%08d", i)
+				stream := events.CraftsmanStream(id)
+				sealed := audittest.Seal(b, stream, audittest.Career(id))
+				data := make([]eventstore.EventData, len(sealed))
+				for j, s := range sealed {
+					data[j] = s.EventData()
+				}
+				if _, err := st.Append(ctx, stream, eventstore.Any(), data...); err != nil {
+					errc <- err
+					return
+				}
+				written.Add(int64(len(data)))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return written.Load(), err
+	}
+	b.Logf("filled %d events in %d streams in %s", written.Load(), streams, time.Since(start).Round(time.Second))
+	return written.Load(), nil
+}
+
+func report(b *testing.B, n int64) {
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(n), "events/op")
+}
+
+func BenchmarkVerify(b *testing.B) {
+	st, n := benchStore(b)
+	for _, c := range []struct {
+		name string
+		opts audit.VerifyOptions
+	}{
+		{"all", audit.VerifyOptions{}},
+		{"chain-only", audit.VerifyOptions{SkipIssuers: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rep, err := audit.Verify(context.Background(), st, c.opts)
+				if err != nil || !rep.OK || rep.Events != n {
+					b.Fatalf("verify: %v, %d events (want %d), %d findings", err, rep.Events, n, len(rep.Findings))
+				}
+			}
+			report(b, n)
+		})
+	}
+}
+
+func BenchmarkReplayJSONL(b *testing.B) {
+	st, n := benchStore(b)
+	for b.Loop() {
+		w := audit.NewJSONLWriter(io.Discard)
+		got, err := audit.Replay(context.Background(), st, audit.ReplayOptions{}, w.Write)
+		if err != nil || got != n {
+			b.Fatalf("replay: %v, %d events", err, got)
+		}
+		_ = w.Close()
+	}
+	report(b, n)
+}
+
+// BenchmarkReadAllBaseline is the store's read rate through the adapter
+// alone (pages of audit.PageSize, nothing done per event): the ceiling of
+// replay and verify.
+func BenchmarkReadAllBaseline(b *testing.B) {
+	st, n := benchStore(b)
+	for b.Loop() {
+		var got int64
+		err := eventstore.ForEachAll(context.Background(), st, nil, audit.PageSize, nil, func(eventstore.RecordedEvent) error { got++; return nil })
+		if err != nil || got != n {
+			b.Fatalf("read: %v, %d events", err, got)
+		}
+	}
+	report(b, n)
+}
+
+// BenchmarkSubscribeBaseline is the store's catch-up subscription rate
+// through the adapter, nothing done per event.
+func BenchmarkSubscribeBaseline(b *testing.B) {
+	st, n := benchStore(b)
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		sub, err := st.SubscribeAll(ctx, eventstore.SubscribeOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var got int64
+		for {
+			m, err := sub.Recv(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Event != nil {
+				got++
+			}
+			if m.CaughtUp || got == n {
+				break
+			}
+		}
+		_ = sub.Close()
+		cancel()
+		if got != n {
+			b.Fatalf("subscribe: %d events, want %d", got, n)
+		}
+	}
+	report(b, n)
+}
