@@ -38,7 +38,7 @@ func newStore(t *testing.T) (eventstore.Store, generate.Services) {
 	return st, services(t, st)
 }
 
-func services(t *testing.T, st eventstore.Store) generate.Services {
+func services(t testing.TB, st eventstore.Store) generate.Services {
 	t.Helper()
 	reg, err := registry.New(st, time.Now, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey)})
 	if err != nil {
@@ -227,4 +227,30 @@ func TestGenerateSeedChangesPopulation(t *testing.T) {
 	if a, b := names(1), names(2); cmp.Equal(a, b) {
 		t.Errorf("seeds 1 and 2 made the same craftsmen:\n%v", a)
 	}
+}
+
+// BenchmarkGenerate writes b.N craftsmen (with their organisations,
+// competitions and mentorships) into a fresh embedded store over gRPC.
+//
+//	go test -run '^$' -bench Generate -benchtime 2000x ./services/craftledger/generate/
+func BenchmarkGenerate(b *testing.B) {
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := services(b, st)
+	b.ResetTimer()
+	stats, err := generate.Run(context.Background(), svc, generate.Config{Craftsmen: b.N, Seed: 1, Concurrency: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(stats.Events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(stats.Craftsmen)/b.Elapsed().Seconds(), "craftsmen/s")
+	b.ReportMetric(float64(stats.Events)/float64(stats.Craftsmen), "events/craftsman")
 }
