@@ -7,6 +7,8 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/craftledger/craftledger/events/career"
+
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -69,7 +71,7 @@ func argStrings(p graphql.ResolveParams, name string) ([]string, error) {
 	return out, nil
 }
 
-// argTime reads a date ("2024-05-01", end of that day UTC when end is set)
+// argTime reads a date ("2024-05-01", end of that day in UTC+8 when end is set)
 // or an RFC 3339 instant.
 func argTime(p graphql.ResolveParams, name string, end bool) (time.Time, bool, error) {
 	s, ok, err := argString(p, name)
@@ -83,10 +85,15 @@ func argTime(p graphql.ResolveParams, name string, end bool) (time.Time, bool, e
 	return t, true, nil
 }
 
-// ParseTime reads "2006-01-02" (start of day UTC, or the last nanosecond
-// of the day when end is set) or an RFC 3339 instant.
+// civil is the ledger's calendar (UTC+8, career.CivilOffset): a date in
+// an argument is a date there, as the domain counts days.
+var civil = time.FixedZone("UTC+8", career.CivilOffset)
+
+// ParseTime reads "2006-01-02" — a date of the ledger's calendar (UTC+8):
+// its first instant, or its last nanosecond when end is set — or an
+// RFC 3339 instant.
 func ParseTime(s string, end bool) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, civil); err == nil {
 		if end {
 			t = t.Add(24*time.Hour - time.Nanosecond)
 		}

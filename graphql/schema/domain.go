@@ -56,7 +56,7 @@ func canRead(c auth.Claims, id string, s readmodel.Summary) error {
 
 func (b *builder) asOfArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
 	args := graphql.FieldConfigArgument{
-		"asOf":       {Type: graphql.String, Description: "Rebuild from the events recorded by then (date = end of that day UTC, or RFC 3339)."},
+		"asOf":       {Type: graphql.String, Description: "Rebuild from the events recorded by then (a date = the end of that day in the ledger's calendar, UTC+8; or an RFC 3339 time)."},
 		"occurredBy": {Type: graphql.String, Description: "Keep only events that had occurred (occurredAt) by then."},
 	}
 	for k, v := range extra {

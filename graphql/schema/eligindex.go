@@ -96,7 +96,8 @@ func (at eligAt) decide(t0, d time.Time, set *policy.Set, trade string, target e
 	if at.eligible {
 		return true, true
 	}
-	return at.earliest != nil && !at.earliest.After(d), true
+	// Earliest dates are civil dates (UTC+8) shown as UTC midnight.
+	return at.earliest != nil && !at.earliest.After(career.CivilDate(d)), true
 }
 
 // hasWindow reports whether the rule for target has a criterion that the

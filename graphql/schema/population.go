@@ -172,7 +172,7 @@ func filterArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
 		"level":       {Type: graphql.String, Description: "Exactly this current level (API name or rank)."},
 		"minLevel":    {Type: graphql.String, Description: "At least this current level."},
 		"eligibleFor": {Type: graphql.String, Description: "Only craftsmen eligible for this target level in trade (required with it) by eligibleBy, evaluated by the domain's policy engine."},
-		"eligibleBy":  {Type: graphql.String, Description: "Date (end of day UTC) or time at which eligibility is evaluated (default now)."},
+		"eligibleBy":  {Type: graphql.String, Description: "Date (end of that day, UTC+8) or RFC 3339 time at which eligibility is evaluated (default now)."},
 		"policies":    policiesArg(),
 		"asOf":        {Type: graphql.String, Description: "Answer from the events recorded by then (levels, employers, academies, regions as they stood); costs a fold of every craftsman."},
 	}

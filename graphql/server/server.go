@@ -35,6 +35,7 @@ import (
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/location"
 	"github.com/graphql-go/graphql/language/parser"
 	"github.com/graphql-go/graphql/language/source"
 	"github.com/prometheus/client_golang/prometheus"
@@ -262,16 +263,46 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		res = &response{Errors: []gqlerrors.FormattedError{formatError(err)}}
 	}
 	s.metrics.Observe("graphql", s.cfg.Now().Sub(start), err)
+	body, err := res.encode()
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(res)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// encode writes the answer; data goes through the reflection-free encoder.
+func (r *response) encode() ([]byte, error) {
+	b := make([]byte, 0, 1024)
+	b = append(b, '{')
+	if r.Data != nil {
+		b = append(b, `"data":`...)
+		var err error
+		if b, err = appendJSON(b, r.Data); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.Errors) > 0 {
+		if r.Data != nil {
+			b = append(b, ',')
+		}
+		errs, err := json.Marshal(r.Errors)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `"errors":`...)
+		b = append(b, errs...)
+	}
+	return append(b, '}'), nil
 }
 
 func formatError(err error) gqlerrors.FormattedError {
 	e := schema.Wrap(err).(*schema.Error)
-	return gqlerrors.FormattedError{Message: e.Error(), Extensions: e.Extensions(), Locations: nil}
+	return gqlerrors.FormattedError{Message: e.Error(), Extensions: e.Extensions(), Locations: []location.SourceLocation{}}
 }
 
 // execute runs one request; a non-nil error is a request-level failure.
