@@ -68,11 +68,19 @@
     return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits === undefined ? 1 : digits }).format(n);
   }
   function levelName(l) {
+    // The ladder is fixed (新八级工): names by rank from i18n.js; the
+    // server's names for anything else.
     if (l == null) return '—';
-    if (typeof l === 'object') return S.lang === 'zh' ? l.zh : l.en;
-    const found = S.levels.find(x => x.api === l || x.rank === l);
-    if (found) return S.lang === 'zh' ? found.zh : found.en;
-    return typeof l === 'number' && I18N[S.lang].levels[l] ? I18N[S.lang].levels[l] : String(l);
+    let rank = typeof l === 'object' ? l.rank : l;
+    if (typeof rank !== 'number') {
+      const found = S.levels.find(x => x.api === l);
+      if (!found) return String(l);
+      rank = found.rank;
+    }
+    const local = I18N[S.lang].levels[rank];
+    if (local) return local;
+    const found = typeof l === 'object' ? l : S.levels.find(x => x.rank === rank);
+    return found ? (S.lang === 'zh' ? found.zh : found.en) : String(l);
   }
   function tradeName(tr) {
     if (!tr) return '';
