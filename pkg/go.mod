@@ -48,4 +48,6 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
+require github.com/craftledger/craftledger/events v0.0.0 // pkg/audit and pkg/credential fold and verify with the domain
+
 replace github.com/craftledger/craftledger/events => ../events
