@@ -442,7 +442,9 @@ func TestBrowser(t *testing.T) {
 		if got := b.text("#hr-total"); got != fmt.Sprintf("共 %d 人", total) || total < 15 {
 			t.Errorf("HR total %q, the API has %d", got, total)
 		}
-		ids := func() []string { return b.strings(`[...document.querySelectorAll('#hr-table tbody tr')].map(r => r.dataset.id)`) }
+		ids := func() []string {
+			return b.strings(`[...document.querySelectorAll('#hr-table tbody tr')].map(r => r.dataset.id)`)
+		}
 		page1 := ids()
 		if len(page1) != 10 || !slices.IsSorted(page1) {
 			t.Fatalf("page 1: %v", page1)
