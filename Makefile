@@ -83,6 +83,16 @@ bench: ## run the benchmarks (BENCH=regex BENCHTIME=2s) and write the figures to
 	set -o pipefail; $(GO) test -count=1 -timeout 60m -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS) 2>&1 | tee -a $(BENCH_OUT)
 	@echo "figures written to $(BENCH_OUT); report them in docs/benchmarks.md with the command and the machine"
 
+# make bench-load: the load harness (bin/loadgen) against the all-in-one
+# in-process, short by default; LOAD_DURATION=3m for the long run.
+LOAD_RATE     ?= 100
+LOAD_DURATION ?= 20s
+
+.PHONY: bench-load
+bench-load: ## run the load harness (LOAD_RATE=100 LOAD_DURATION=20s): bench-load.md and bench-load.svg
+	$(GO) build -o $(BIN)/loadgen ./services/craftledger/cmd/loadgen
+	$(BIN)/loadgen --rate $(LOAD_RATE) --duration $(LOAD_DURATION) --out $(CURDIR)/bench-load.md --svg $(CURDIR)/bench-load.svg
+
 .PHONY: fmt
 fmt: ## format all Go code
 	gofmt -w $(MODULES)

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -209,7 +210,6 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x10ad))
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
-	period := time.Duration(float64(time.Second) / cfg.Rate)
 	start := time.Now()
 	rec.start = start
 	end := start.Add(cfg.Duration)
@@ -269,7 +269,7 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 
 	scheduled := 0
 	for i := 0; ; i++ {
-		due := start.Add(time.Duration(i) * period)
+		due := start.Add(time.Duration(math.Round(float64(i) * float64(time.Second) / cfg.Rate)))
 		if !due.Before(end) || (cfg.Count > 0 && scheduled >= cfg.Count) || ctx.Err() != nil {
 			break
 		}

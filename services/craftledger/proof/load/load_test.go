@@ -1,0 +1,95 @@
+package load_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/services/craftledger/proof/load"
+)
+
+// TestHarnessAgainstAllInOne runs a short mixed workload against the
+// all-in-one in-process: every operation answers 2xx, the read operations
+// see what the commands wrote (HR sees the academy's craftsmen, the audit
+// reads their streams), and the SVG is well-formed with one line per
+// operation in each latency panel.
+func TestHarnessAgainstAllInOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the all-in-one and runs load for a few seconds")
+	}
+	ctx := context.Background()
+	l, err := load.StartLocal(ctx, t.TempDir(), "", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := load.NewClient(l.App.BaseURL(), auth.DevKey(), "acad-load", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := load.Run(ctx, c, load.Config{Rate: 60, Duration: 3 * time.Second, Pool: 20, RunID: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + res.Table())
+	for _, op := range load.Ops {
+		o := res.Ops[op]
+		if o.OK == 0 || o.Failed != 0 {
+			t.Errorf("%s: %d ok, %d failed (%v)", op, o.OK, o.Failed, o.Statuses)
+		}
+		if o.Hist.TotalCount() != o.OK {
+			t.Errorf("%s: histogram holds %d values for %d answers", op, o.Hist.TotalCount(), o.OK)
+		}
+	}
+	if got := res.Total.OK + res.Total.Failed + res.Total.Dropped; got != 180 {
+		t.Errorf("scheduled %d operations at 60/s for 3 s, want 180", got)
+	}
+
+	// The HR population query sees the harness's craftsmen once they trained
+	// at its academy; the registrations are all there for the auditor.
+	g, err := c.GraphQL(ctx, c.HR, load.PopulationQuery, map[string]any{"trade": load.Trade})
+	if err != nil || len(g.Errors) > 0 {
+		t.Fatalf("population: %v %+v", err, g.Errors)
+	}
+	var pop struct {
+		Craftsmen struct{ TotalCount int } `json:"craftsmen"`
+	}
+	if err := json.Unmarshal(g.Data, &pop); err != nil || pop.Craftsmen.TotalCount == 0 {
+		t.Errorf("HR population empty: %s", g.Data)
+	}
+
+	var buf bytes.Buffer
+	if err := res.WriteSVG(&buf, "test <run>"); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(buf.Bytes()))
+	lines := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			lines++
+		}
+	}
+	if want := 2*len(load.Ops) + 1; lines != want {
+		t.Errorf("SVG has %d lines, want %d (p50 and p99 per operation, throughput)", lines, want)
+	}
+	if !strings.Contains(buf.String(), "test &lt;run&gt;") {
+		t.Error("title not escaped")
+	}
+}
