@@ -20,10 +20,10 @@ import (
 // whose data directory is on the benchmark's temp dir, fsync on.
 // Figures and the command that produced them: docs/benchmarks.md.
 
-func benchServer(b *testing.B) *esdb.Client {
+func benchServer(b *testing.B) (*esdbserver.Server, *esdb.Client) {
 	b.Helper()
 	srv := startServer(b, esdbserver.Config{Insecure: true})
-	return connect(b, srv.URL())
+	return srv, connect(b, srv.URL())
 }
 
 // BenchmarkAppend: durable appends per second with W concurrent writers,
@@ -32,7 +32,8 @@ func BenchmarkAppend(b *testing.B) {
 	for _, writers := range []int{1, 16, 64} {
 		for _, perAppend := range []int{1, 10} {
 			b.Run(fmt.Sprintf("writers=%d/events=%d", writers, perAppend), func(b *testing.B) {
-				c := benchServer(b)
+				srv, c := benchServer(b)
+				batches0, writes0 := esdbserver.GroupCommitStats(srv)
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				b.ResetTimer()
@@ -55,6 +56,8 @@ func BenchmarkAppend(b *testing.B) {
 				secs := time.Since(start).Seconds()
 				b.ReportMetric(float64(b.N)/secs, "appends/s")
 				b.ReportMetric(float64(b.N*perAppend)/secs, "events/s")
+				batches, writes := esdbserver.GroupCommitStats(srv)
+				b.ReportMetric(float64(writes-writes0)/float64(batches-batches0), "appends/fsync")
 			})
 		}
 	}
@@ -62,7 +65,7 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkReadAll: $all read throughput through the client.
 func BenchmarkReadAll(b *testing.B) {
-	c := benchServer(b)
+	_, c := benchServer(b)
 	const total = 200_000
 	const batch = 500
 	var wg sync.WaitGroup
@@ -100,7 +103,7 @@ func BenchmarkReadAll(b *testing.B) {
 // BenchmarkSubscriptionLatency: time from starting an append to the event
 // reaching a live $all subscriber (so it includes the append's fsync).
 func BenchmarkSubscriptionLatency(b *testing.B) {
-	c := benchServer(b)
+	_, c := benchServer(b)
 	sub, err := c.SubscribeToAll(context.Background(), esdb.SubscribeToAllOptions{From: esdb.End{}})
 	if err != nil {
 		b.Fatal(err)
