@@ -161,14 +161,18 @@ func BenchmarkReplayJSONL(b *testing.B) {
 // replay and verify.
 func BenchmarkReadAllBaseline(b *testing.B) {
 	st, n := benchStore(b)
-	for b.Loop() {
-		var got int64
-		err := eventstore.ForEachAll(context.Background(), st, nil, audit.PageSize, nil, func(eventstore.RecordedEvent) error { got++; return nil })
-		if err != nil || got != n {
-			b.Fatalf("read: %v, %d events", err, got)
-		}
+	for _, page := range []int{500, audit.PageSize, 8192} {
+		b.Run("page="+strconv.Itoa(page), func(b *testing.B) {
+			for b.Loop() {
+				var got int64
+				err := eventstore.ForEachAll(context.Background(), st, nil, page, nil, func(eventstore.RecordedEvent) error { got++; return nil })
+				if err != nil || got != n {
+					b.Fatalf("read: %v, %d events", err, got)
+				}
+			}
+			report(b, n)
+		})
 	}
-	report(b, n)
 }
 
 // BenchmarkSubscribeBaseline is the store's catch-up subscription rate

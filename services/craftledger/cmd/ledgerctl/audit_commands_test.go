@@ -82,6 +82,9 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	}
 	// A record-time cut in the middle of the generation: partial histories.
 	middle := recorded[len(recorded)/2].Format(time.RFC3339Nano)
+	if code, _, errOut := run(ctx, "verify", store, "--progress", "on"); code != 0 || !strings.Contains(errOut, "verify  [") || !strings.Contains(errOut, "100%") {
+		t.Errorf("verify progress bar: exit %d, stderr %q", code, errOut)
+	}
 	code, out, _ = run(ctx, "replay", store, "--category", "craftsman", "--from-position", "0", "--to-position", "999999999999")
 	if code != 0 || !strings.Contains(out, "STREAM@REV") || !strings.Contains(out, "CraftsmanRegistered.v1") {
 		t.Errorf("replay table: exit %d\n%.500s", code, out)
