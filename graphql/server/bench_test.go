@@ -225,6 +225,41 @@ func BenchmarkCraftsmanQuery(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 	}
+	// In process: the two handlers' own cost, without sockets (the load
+	// generator shares the machine with the server in the HTTP variants).
+	inProcess := func(b *testing.B, h http.Handler, req func(i int) *http.Request) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req(i))
+				if rec.Code != http.StatusOK {
+					b.Errorf("status %d: %s", rec.Code, rec.Body)
+					return
+				}
+				i++
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+	}
+	plainH := plainHandler(h.srv.Model())
+	b.Run("in-process/graphql", func(b *testing.B) {
+		inProcess(b, h.srv.Handler(), func(i int) *http.Request {
+			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body(i)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return req
+		})
+	})
+	b.Run("in-process/plain-json", func(b *testing.B) {
+		inProcess(b, plainH, func(i int) *http.Request {
+			req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/?id=c%03d", i%64), nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return req
+		})
+	})
 	b.Run("graphql", func(b *testing.B) {
 		run(b, func(c *http.Client, i int) (*http.Response, error) {
 			req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/graphql", strings.NewReader(body(i)))
