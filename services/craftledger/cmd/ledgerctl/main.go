@@ -5,6 +5,7 @@
 //
 //	ledgerctl token                       # a development token per role
 //	ledgerctl generate --count 5000       # the demo population
+//	ledgerctl verify --all                # the auditors' commands (docs/audit.md)
 package main
 
 import (
@@ -16,9 +17,9 @@ import (
 	"github.com/craftledger/craftledger/services/craftledger/ctl"
 )
 
-// commands is ledgerctl's registration table. The auditors' commands
-// (replay, verify, state, diff, export, credential) live in their own
-// package and are appended here, one line each.
+// commands is ledgerctl's registration table of the runtime commands; the
+// auditors' commands (replay, verify, state, diff, export, credential,
+// audit_commands.go) are appended to it in main.
 func commands() []ctl.Command {
 	return []ctl.Command{
 		ctl.Generate(),
@@ -28,7 +29,7 @@ func commands() []ctl.Command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := ctl.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, commands())
+	code := ctl.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, append(commands(), auditCommands()...))
 	stop()
 	os.Exit(code)
 }
