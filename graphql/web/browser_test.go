@@ -336,17 +336,19 @@ func TestBrowser(t *testing.T) {
 		if got := b.attr("#ev-"+s.pop.correctionID+" .corr-link", "data-target"); got != "ev-"+s.pop.correctedID {
 			t.Errorf("correction links to %q", got)
 		}
-		var focused string
-		b.eval(`document.querySelector('#ev-`+s.pop.correctedID+` .corr-link').click(); document.activeElement.id`, &focused)
-		if focused != "ev-"+s.pop.correctionID {
-			t.Errorf("following the correction link focuses %q", focused)
+		if got := b.text("#ev-" + s.pop.correctionID + " .title"); !strings.Contains(got, "更正事件") {
+			t.Errorf("the correction reads %q in Chinese", got)
 		}
-		b.eval(`window.scrollTo(0, 0)`, nil)
 		b.screenshot("worker")
 		b.eval(`document.getElementById('next').scrollIntoView()`, nil)
 		b.screenshot("worker-next-level")
 		b.eval(`document.getElementById('timeline').scrollIntoView()`, nil)
 		b.screenshot("worker-timeline")
+		var focused string
+		b.eval(`document.querySelector('#ev-`+s.pop.correctedID+` .corr-link').click(); document.activeElement.id`, &focused)
+		if focused != "ev-"+s.pop.correctionID {
+			t.Errorf("following the correction link focuses %q", focused)
+		}
 	})
 
 	t.Run("timeline filters by kind and trade", func(t *testing.T) {

@@ -62,7 +62,8 @@
   function fmtDateTime(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return String(iso || '—');
-    return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(d) + ' UTC';
+    return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      hour12: false, timeZone: 'UTC' }).format(d) + 'Z';
   }
   function fmtNum(n, digits) {
     return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits === undefined ? 1 : digits }).format(n);
@@ -85,6 +86,50 @@
   function tradeName(tr) {
     if (!tr) return '';
     return tr.name ? tr.name + ' (' + tr.code + ')' : tr.code;
+  }
+  // titleZh renders the server's English timeline sentence (graphql/schema
+  // describe.go) in Chinese; a sentence it does not know stays English.
+  const W = w => (I18N.zh.words[w] !== undefined ? I18N.zh.words[w] : w);
+  const LV = en => {
+    const i = I18N.en.levels.findIndex(x => x.toLowerCase() === String(en).toLowerCase());
+    return i >= 0 ? I18N.zh.levels[i] : en;
+  };
+  const TITLES = [
+    [/^Registered in the ledger$/, () => '在档案中登记'],
+    [/^Profile updated$/, () => '资料更新'],
+    [/^Entered the trade (.+)$/, m => '进入工种 ' + m[1]],
+    [/^Started work at (.+) as (.+)$/, m => '入职 ' + m[1] + '，工种 ' + m[2]],
+    [/^Employment (.+) ended$/, m => '就业 ' + m[1] + ' 结束'],
+    [/^Graduated from a (\S+) in (.+)$/, m => W(m[1]) + '毕业，专业 ' + m[2]],
+    [/^Obtained the (\S+) professional title (.+)$/, m => '取得' + W(m[1]) + '职称 ' + m[2]],
+    [/^Enrolled in course (.+) at (.+) \((\S+)\)$/, m => '报名 ' + m[2] + ' 课程 ' + m[1] + '（' + W(m[3]) + '）'],
+    [/^Completed course (.+) at (.+): ([\d.]+) hours \((\S+)\)$/, m => '在 ' + m[2] + ' 完成课程 ' + m[1] + '：' + m[3] + ' 学时（' + W(m[4]) + '）'],
+    [/^Attended course (.+) at (.+): ([\d.]+) hours \((\S+)\)$/, m => '在 ' + m[2] + ' 参加课程 ' + m[1] + '（未通过）：' + m[3] + ' 学时（' + W(m[4]) + '）'],
+    [/^Certified (.+) in (.+) \(certificate (.+)\)$/, m => '取得 ' + m[2] + ' ' + LV(m[1]) + '证书（编号 ' + m[3] + '）'],
+    [/^Entitled to promotion to (.+) in (.+) \((\S+)\)$/, m => '获得 ' + m[2] + ' 晋升' + LV(m[1]) + '的资格（' + W(m[3]) + '）'],
+    [/^Promotion entitlement (.+) approved \((.+)\)$/, m => '晋升资格 ' + m[1] + ' 已批准（' + m[2] + '）'],
+    [/^Appointed (.+) in (.+) by (.+)$/, m => '由 ' + m[3] + ' 聘任为 ' + m[2] + ' ' + LV(m[1])],
+    [/^Placed (\d+) \((\S+)\) at (.+), (\S+) tier$/, m => m[3] + ' 第 ' + m[1] + ' 名（' + W(m[2]) + '，' + W(m[4]) + '）'],
+    [/^Mentorship (.+) started: master (.+), apprentice (.+)$/, m => '师徒结对 ' + m[1] + '：师傅 ' + m[2] + '，徒弟 ' + m[3]],
+    [/^Mentorship session, ([\d.]+) hours$/, m => '带徒活动 ' + m[1] + ' 学时'],
+    [/^Mentorship completed; apprentice reached (.+)$/, m => '师徒期满，徒弟达到' + LV(m[1])],
+    [/^Mentorship completed$/, () => '师徒期满'],
+    [/^Mentorship ended early: (.+)$/, m => '师徒关系提前结束：' + m[1]],
+    [/^Honoured: (.+) \((\S+), by (.+)\)$/, m => '获得荣誉：' + m[1] + '（' + W(m[2]) + '，' + m[3] + ' 授予）'],
+    [/^Honour (.+) withdrawn: (.+)$/, m => '荣誉 ' + m[1] + ' 被撤销：' + m[2]],
+    [/^Innovation recognised: (.+) \((\S+), (\S+) level\)$/, m => '创新成果认定：' + m[1] + '（' + W(m[2]) + '，' + W(m[3]) + '）'],
+    [/^Correction of event (\S+): (.+)$/, m => '更正事件 ' + m[1].slice(0, 8) + '…：' + m[2]]
+  ];
+  function titleOf(en) {
+    if (S.lang !== 'zh') return en;
+    for (const [re, f] of TITLES) { const m = re.exec(en); if (m) return f(m); }
+    return en;
+  }
+  // Policy labels are "中文 · English": show the half of the page's language.
+  function bilingual(label) {
+    const i = (label || '').indexOf(' · ');
+    if (i < 0) return label;
+    return S.lang === 'zh' ? label.slice(0, i) : label.slice(i + 3);
   }
   function announce(msg) { document.getElementById('live').textContent = msg; }
 
@@ -335,7 +380,7 @@
     m.appendChild(lv);
     // Next level per trade.
     const nx = h('section', { class: 'card', 'aria-labelledby': 'next-h', id: 'next' }, h('h2', { id: 'next-h' }, t('nextTitle')));
-    c.pathways.forEach(p => nx.appendChild(nextLevel(p)));
+    c.pathways.forEach(p => nx.appendChild(nextLevel(p, c.trades.map(x => x.trade))));
     if (!c.pathways.length) nx.appendChild(h('p', { class: 'muted' }, t('noNext')));
     m.appendChild(nx);
     // Charts.
@@ -393,9 +438,9 @@
     }
     return 0;
   }
-  function nextLevel(p) {
+  function nextLevel(p, known) {
     const box = h('div', { class: 'next', 'data-trade': p.trade });
-    const tradeObj = S.trades.find(x => x.code === p.trade) || { code: p.trade };
+    const tradeObj = known.find(x => x.code === p.trade) || S.trades.find(x => x.code === p.trade) || { code: p.trade };
     const n = p.next[0];
     box.appendChild(h('h3', null, tradeName(tradeObj), ': ', n ? t('nextTarget', levelName(p.current), levelName(n.target)) : levelName(p.current)));
     box.appendChild(h('p', { class: 'muted' }, t('yearsOfWork', fmtNum(p.yearsOfWork, 1))));
@@ -411,7 +456,7 @@
     const routes = n.routes.slice().sort((a, b) => (b.met - a.met) || (score(b) - score(a)));
     routes.forEach((r, i) => {
       const det = h('details', { class: 'route' + (r.met ? ' met' : ''), open: i === 0 ? true : null });
-      det.appendChild(h('summary', null, h('span', { class: 'badge ' + (r.met ? 'ok' : 'open') }, r.met ? t('routeMet') : t('routeOpen')), ' ', t('routeTitle'), ' ', r.label || r.id,
+      det.appendChild(h('summary', null, h('span', { class: 'badge ' + (r.met ? 'ok' : 'open') }, r.met ? t('routeMet') : t('routeOpen')), ' ', t('routeTitle'), ' ', bilingual(r.label) || r.id,
         r.earliestDate && !r.met ? h('span', { class: 'muted' }, ' · ', t('criterionDate', fmtDate(r.earliestDate))) : null));
       const list = h('ul', { class: 'criteria' });
       r.criteria.forEach(cr => list.appendChild(criterion(cr)));
@@ -481,7 +526,7 @@
     const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
       h('time', { datetime: e.date }, fmtDate(e.date)),
       h('span', { class: 'badge kind-' + e.kind }, tk('kinds', e.kind)),
-      h('span', { class: 'title' }, e.title),
+      h('span', { class: 'title', title: S.lang === 'zh' ? e.title : null }, titleOf(e.title)),
       e.trade ? h('span', { class: 'trade muted' }, tradeName(e.trade)) : null,
       h('span', { class: 'meta muted' }, e.issuer ? t('issuer') + ': ' + e.issuer : null,
         rec - occ > 31 * 864e5 ? h('span', { class: 'backfill' }, ' · ', t('backfilled', fmtDate(e.recordedAt))) : null));
@@ -582,8 +627,8 @@
       const tr = h('tr', { 'data-id': n.id, class: 'clickable', onclick: ev => { if (ev.target.tagName !== 'A') go(['worker', n.id]); } },
         h('th', { scope: 'row' }, h('a', { href: href(['worker', n.id]), 'aria-label': t('openPathway', n.id) }, n.id)),
         h('td', { 'data-rank': n.level.rank }, levelName(n.level)), h('td', null, n.region || '—'),
-        h('td', null, n.employers.join('、')), h('td', null, n.academies.join('、')),
-        f.eligibleFor ? h('td', null, n.eligibility ? (n.eligibility.eligible ? '✓ ' : '') + fmtDate(n.eligibility.earliestDate || f.eligibleBy || new Date()) : '—') : null);
+        h('td', null, n.employers.join('、')), h('td', null, n.academies.map(academyName).join('、')),
+        f.eligibleFor ? h('td', null, n.eligibility && n.eligibility.eligible ? '✓ ' + (f.eligibleBy ? fmtDate(f.eligibleBy + 'T00:00:00Z') : t('eligibleNowShort')) : '—') : null);
       tb.appendChild(tr);
     });
     table.appendChild(tb);
@@ -606,12 +651,16 @@
       h('ul', { class: 'countlist' }, rows.slice().sort((a, b) => b.count - a.count).slice(0, 12).map(r =>
         h('li', null, h('span', null, name ? name(r.key) : (r.key || '—')), h('strong', null, fmtNum(r.count, 0))))));
     counts.appendChild(list(t('byRegion'), s.byRegion));
-    counts.appendChild(list(t('byAcademy'), s.byAcademy, k => { const a = S.academies.find(x => x.id === k); return a && a.name ? a.name : k; }));
+    counts.appendChild(list(t('byAcademy'), s.byAcademy, academyName));
     counts.appendChild(list(t('byTrade'), s.byTrade, k => tradeName(S.trades.find(x => x.code === k) || { code: k })));
     m.appendChild(counts);
     announce(t('total', conn.totalCount));
   }
 
+  function academyName(id) {
+    const a = S.academies.find(x => x.id === id);
+    return a && a.name ? a.name : id;
+  }
   function csvCell(v) {
     const s = v == null ? '' : String(v);
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
@@ -728,7 +777,7 @@
       else if (/^EventCorrected/.test(n.type)) { try { typeCell.appendChild(h('span', { class: 'badge' }, t('correctionOf', JSON.parse(n.data).supersedesEventId.slice(0, 8)))); } catch (e) { /* shown raw */ } }
       if (correctedBy[n.id]) typeCell.appendChild(h('a', { class: 'badge warn corr-link', href: '#', 'data-target': 'ev-' + correctedBy[n.id], onclick: jump }, t('correctedBy', correctedBy[n.id].slice(0, 8))));
       tb.appendChild(h('tr', { id: 'ev-' + n.id, tabindex: '-1', 'data-type': n.type, class: correctedBy[n.id] ? 'superseded' : null },
-        h('td', null, h('code', null, n.position)), h('td', null, fmtDateTime(n.recordedAt)), h('td', null, n.occurredAt ? fmtDate(n.occurredAt) : '—'),
+        h('td', { class: 'nowrap' }, h('code', null, n.position)), h('td', { class: 'nowrap' }, fmtDateTime(n.recordedAt)), h('td', null, n.occurredAt ? fmtDate(n.occurredAt) : '—'),
         h('td', null, h('code', null, n.stream + '@' + n.revision)), typeCell,
         h('td', null, n.issuer || '—', h('br'), h('small', { class: 'muted' }, n.actingUser || '')),
         h('td', null, n.source ? tk('sources', n.source) : '—'), h('td', null, h('span', { class: 'badge chain-' + n.chain }, tk('chain', n.chain))), h('td', null, toggle)));

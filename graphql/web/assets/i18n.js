@@ -70,7 +70,15 @@ window.CL_I18N = {
     chainTitle: '哈希链校验', chain: { ok: '完整', broken: '断裂', unchained: '未链接', unknown: '未知' },
     breakAt: '自版本 {0} 起断裂', eventsN: '{0} 个事件',
     sources: { api: '接口', 'import': '补录', system: '系统' },
-    correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件'
+    correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件',
+    eligibleNowShort: '现在',
+    // Words inside the server's English timeline sentences (see titleZh in app.js).
+    words: { classroom: '面授', on_the_job: '岗位实训', online_micro: '线上微课', virtual_sim: '虚拟仿真',
+      world: '世界', national: '国家级', national_class_1: '国家级一类', national_class_2: '国家级二类', provincial: '省级', city: '市级',
+      enterprise: '企业级', academy: '学院级', gold: '金牌', silver: '银牌', bronze: '铜牌', excellence: '优胜奖', none: '无奖项',
+      technical_school: '技工学校', senior_technical_school: '高级技工学校', technician_college: '技师学院', secondary_vocational: '中等职业学校',
+      higher_vocational: '高等职业学校', college: '大专', university: '本科', five_small: '五小', breakthrough: '技术攻关', patent: '专利',
+      studio_project: '创新工作室项目', junior: '初级', intermediate: '中级', senior: '高级', competition: '竞赛', honour: '荣誉' }
   },
   en: {
     locale: 'en-GB',
@@ -137,6 +145,7 @@ window.CL_I18N = {
     chainTitle: 'Hash-chain verification', chain: { ok: 'intact', broken: 'broken', unchained: 'unchained', unknown: 'unknown' },
     breakAt: 'broken from revision {0}', eventsN: '{0} events',
     sources: { api: 'API', 'import': 'back-filled', system: 'system' },
-    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events'
+    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events',
+    eligibleNowShort: 'now'
   }
 };
