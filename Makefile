@@ -55,6 +55,7 @@ run: build ## start the all-in-one craftledger on ./data with demo data (DATA=di
 
 .PHONY: test
 test: ## run every unit, contract, integration and end-to-end test of every go.work module, then make smoke
+	@scripts/ensure-chromium.sh >/dev/null || echo "make test: no chromium; the browser test will skip (and fail when CI is set)" >&2
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	scripts/smoke.sh
 
@@ -64,6 +65,7 @@ test-short: ## the fast tests only (skips crash, browser and long suites)
 
 .PHONY: test-e2e
 test-e2e: build ## end-to-end tests only (real binaries, HTTP, browser), then make smoke
+	@scripts/ensure-chromium.sh >/dev/null || echo "make test-e2e: no chromium; the browser test will skip (and fail when CI is set)" >&2
 	$(GO) test -count=1 -run 'E2E' $(PKGS)
 	scripts/smoke.sh
 

@@ -227,9 +227,9 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// TestBrowser drives the page in a real headless Chromium against the
+// TestBrowserE2E drives the page in a real headless Chromium against the
 // real GraphQL server over the embedded store.
-func TestBrowser(t *testing.T) {
+func TestBrowserE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
