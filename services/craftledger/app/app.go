@@ -13,7 +13,7 @@
 //	/graphql, /explorer      GraphQL API and its explorer
 //	/healthz, /readyz        liveness; readiness (store reachable, projection caught up)
 //	/metrics                 the read side's Prometheus metrics
-//	/                        the web page when there is one
+//	/                        the web page (graphql/web), reading through /graphql
 //
 // cmd/craftledger wires it from flags; the end-to-end test starts it
 // in-process.
@@ -32,6 +32,7 @@ import (
 
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
@@ -72,6 +73,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the services' "now"; nil = time.Now.
 	Clock func() time.Time
+	// DemoTokens, when set, are offered on the web page's sign-in (demo
+	// mode only: anyone who loads the page can use them).
+	DemoTokens []auth.DevToken
 }
 
 // Services are the in-process write-side services, undecorated: the demo
@@ -165,6 +169,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	a.graph, err = server.New(server.Config{
 		Store: a.store, Key: cfg.Key, DataDir: filepath.Join(cfg.DataDir, "graphql"),
 		Logger: logger.With("component", "graphql"), Now: cfg.Clock,
+		Web: web.New(web.Options{DemoTokens: cfg.DemoTokens}),
 	})
 	if err != nil {
 		return a, fmt.Errorf("graphql: %w", err)

@@ -31,8 +31,12 @@ type running struct {
 func start(t *testing.T, dir string) (*running, bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	toks, err := auth.DevTokens(auth.DevKey(), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := app.New(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: auth.DevKey(),
-		NationalIDKey: []byte(registry.DevNationalIDKey)})
+		NationalIDKey: []byte(registry.DevNationalIDKey), DemoTokens: toks})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -182,6 +186,13 @@ func TestE2EAllInOne(t *testing.T) {
 	}
 	if code, _ := do(t, "GET", base+"/api/training/metrics", "", nil); code != 200 {
 		t.Errorf("training metrics: %d", code)
+	}
+	// The web page at /, offering the demo tokens on its sign-in page.
+	if code, b := do(t, "GET", base+"/", "", nil); code != 200 || !strings.Contains(strings.ToLower(string(b)), "<html") {
+		t.Errorf("web page: %d %.200s", code, b)
+	}
+	if code, b := do(t, "GET", base+"/demo-tokens.json", "", nil); code != 200 || !strings.Contains(string(b), `"worker"`) {
+		t.Errorf("demo tokens of the web page: %d %.300s", code, b)
 	}
 
 	// The example query of the banner works for the demo worker.

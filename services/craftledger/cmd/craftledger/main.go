@@ -95,10 +95,17 @@ func run(args []string) error {
 		nidKey = []byte(strings.TrimSpace(string(b)))
 	}
 
+	var tokens []auth.DevToken
+	if *demo {
+		if tokens, err = auth.DevTokens(key, app.TokenTTL, nil); err != nil {
+			return err
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: *data, Addr: *addr, StoreURL: *store, StoreAddr: *storeAddr,
-		Key: key, NationalIDKey: nidKey, Logger: logger})
+		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens})
 	if err != nil {
 		return err
 	}
@@ -128,12 +135,6 @@ func run(args []string) error {
 		fmt.Fprintln(os.Stderr, "craftledger: waiting for the projection to catch up …")
 		if err := a.WaitCaughtUp(ctx); err != nil && ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "craftledger: projection not caught up yet:", err)
-		}
-	}
-	var tokens []auth.DevToken
-	if *demo {
-		if tokens, err = auth.DevTokens(key, app.TokenTTL, nil); err != nil {
-			return err
 		}
 	}
 	if ctx.Err() == nil {
