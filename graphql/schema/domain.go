@@ -294,7 +294,13 @@ func (b *builder) domainFields(f graphql.Fields) {
 			}),
 			"issuer":       fieldOf(graphql.String, "", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.Record.Meta.IssuerOrgID) }),
 			"supersededBy": fieldOf(graphql.String, "Event id of the correction that supersedes this entry.", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.SupersededBy) }),
-			"evidence":     fieldOf(graphql.NewNonNull(refT), "", func(e readmodel.TimelineEntry) any { return e.Record.Ref() }),
+			"supersedes": fieldOf(graphql.String, "For a correction: the event id it supersedes.", func(e readmodel.TimelineEntry) any {
+				if c, ok := e.Record.Payload.(events.EventCorrected); ok {
+					return nilIfEmpty(c.SupersedesEventID)
+				}
+				return nil
+			}),
+			"evidence": fieldOf(graphql.NewNonNull(refT), "", func(e readmodel.TimelineEntry) any { return e.Record.Ref() }),
 		},
 	})
 	timelineConn := b.ct.connection("TimelineEntry", entryT, nil)

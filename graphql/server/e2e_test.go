@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,10 +26,11 @@ import (
 
 // ledger writes sealed events to the real embedded store over gRPC.
 type ledger struct {
-	t     testing.TB
-	store eventstore.Store
-	heads map[string]string
-	last  eventstore.Position
+	t      testing.TB
+	store  eventstore.Store
+	heads  map[string]string
+	last   eventstore.Position
+	lastID string // id of the last event appended
 }
 
 func startStore(t testing.TB) *ledger {
@@ -63,12 +65,17 @@ func (l *ledger) add(stream string, p events.Payload, occurred time.Time, issuer
 	if err != nil {
 		l.t.Fatalf("seal: %v", err)
 	}
-	res, err := l.store.Append(context.Background(), stream, eventstore.Any(), eventstore.EventData{Type: typ, Data: data, Metadata: meta})
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6], u[8] = u[6]&0x0f|0x40, u[8]&0x3f|0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+	res, err := l.store.Append(context.Background(), stream, eventstore.Any(), eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: meta})
 	if err != nil {
 		l.t.Fatalf("append %s to %s: %v", typ, stream, err)
 	}
 	l.heads[stream] = sealed.Hash
 	l.last = res.Position
+	l.lastID = id
 	return res.Position
 }
 
@@ -507,6 +514,49 @@ func TestE2E(t *testing.T) {
 		mustOK(t, now)
 		if count(now, "intermediate") != count(then, "intermediate")+1 || count(now, "junior") != count(then, "junior")-1 {
 			t.Errorf("c004's promotion: as of before %v, now %v", then.Data, now.Data)
+		}
+	})
+
+	t.Run("a correction supersedes a certificate everywhere, and both stay in the timeline", func(t *testing.T) {
+		l.add("craftsman-c005", events.SkillLevelCertified{CraftsmanID: "c005", Trade: welder, Level: events.Senior, CertificateNumber: "WRONG", Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, day("2016-06-01"), "acad1")
+		wrong := l.lastID
+		rep, err := events.NewReplacement(events.SkillLevelCertified{CraftsmanID: "c005", Trade: welder, Level: events.Intermediate, CertificateNumber: "RIGHT", Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := l.add("craftsman-c005", events.EventCorrected{CraftsmanID: "c005", SupersedesEventID: wrong, Reason: "level entered wrongly", Replacement: rep}, day("2016-07-01"), "acad1")
+		fix := l.lastID
+		r := h.query(aud, `query($pos: String) { craftsman(id: "c005", minPosition: $pos) {
+			trades { level { api } } certificates { number level { api } }
+			pathway(trade: "6-18-02-04") { current { api } }
+			timeline(first: 5, kinds: ["certificate", "correction"]) { nodes { kind supersededBy supersedes evidence { eventId } } } } }`,
+			map[string]any{"pos": schema.FormatPosition(pos)})
+		mustOK(t, r)
+		c := path(r.Data, "craftsman")
+		if got := path(c, "trades", 0, "level", "api"); got != "intermediate" {
+			t.Errorf("level after correction = %v, want intermediate", got)
+		}
+		if got := path(c, "pathway", "current", "api"); got != "intermediate" {
+			t.Errorf("pathway level after correction = %v, want intermediate", got)
+		}
+		numbers := ""
+		for _, ce := range path(c, "certificates").([]any) {
+			numbers += path(ce, "number").(string) + " "
+		}
+		if strings.Contains(numbers, "WRONG") || !strings.Contains(numbers, "RIGHT") {
+			t.Errorf("certificates %q: the superseded one shows or the replacement does not", numbers)
+		}
+		var sawWrong, sawFix bool
+		for _, n := range path(c, "timeline", "nodes").([]any) {
+			switch path(n, "evidence", "eventId") {
+			case wrong:
+				sawWrong = path(n, "supersededBy") == fix
+			case fix:
+				sawFix = path(n, "supersedes") == wrong && path(n, "kind") == "correction"
+			}
+		}
+		if !sawWrong || !sawFix {
+			t.Errorf("timeline does not link the correction and what it corrects: %v", path(c, "timeline"))
 		}
 	})
 

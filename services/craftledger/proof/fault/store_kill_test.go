@@ -141,4 +141,3 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 	}
 	checkGraphQLCounts(t, c, st, ids, last)
 }
-
