@@ -95,10 +95,10 @@ func BenchmarkCommand(b *testing.B) {
 }
 
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N course
-// completions over 1000 craftsmen through HTTP, with the lines interleaved
-// (line i for craftsman i mod 1000) or grouped by craftsman (as paper
-// records per worker usually are, letting consecutive lines of one
-// craftsman share an append); it reports records/s.
+// completions through HTTP over b.N/20 craftsmen (at least 1000), with the
+// lines interleaved (line i for craftsman i mod n) or grouped by craftsman
+// (as paper records per worker usually are, letting consecutive lines of
+// one craftsman share an append); it reports records/s.
 func BenchmarkBackfill(b *testing.B) {
 	for _, order := range []string{"interleaved", "grouped"} {
 		for _, workers := range []int{16, 64} {
@@ -109,11 +109,12 @@ func BenchmarkBackfill(b *testing.B) {
 
 func benchBackfill(b *testing.B, order string, workers int) {
 	e := newEnvWorkers(b, workers)
-	e.seedWorkers(b, benchWorkers)
+	n := max(benchWorkers, b.N/20)
+	e.seedWorkers(b, n)
 	var sb strings.Builder
-	per := (b.N + benchWorkers - 1) / benchWorkers
+	per := (b.N + n - 1) / n
 	for i := 0; i < b.N; i++ {
-		w := i % benchWorkers
+		w := i % n
 		if order == "grouped" {
 			w = i / per
 		}
