@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
@@ -267,5 +270,48 @@ func TestE2EAllInOne(t *testing.T) {
 	}
 	if total := query(t, base, tok[auth.RoleAuditor], `{ populationStats { total } }`).Data.PopulationStats.Total; total != demoCount {
 		t.Errorf("population after restart %d, want %d", total, demoCount)
+	}
+}
+
+// TestE2EExternalStore runs the all-in-one against a store it does not own
+// (--store esdb://…): nothing is embedded, the demo lands in that store,
+// and closing the all-in-one leaves the store running.
+func TestE2EExternalStore(t *testing.T) {
+	ext, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ext.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	a, err := app.New(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreURL: ext.URL(), Key: auth.DevKey(),
+		NationalIDKey: []byte(registry.DevNationalIDKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	if a.Embedded() || a.StoreURL() != ext.URL() {
+		t.Errorf("embedded %v, store %s; want the external %s", a.Embedded(), a.StoreURL(), ext.URL())
+	}
+	if _, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: 5, Seed: 9}, nil); err != nil || !loaded {
+		t.Fatalf("demo: loaded %v, %v", loaded, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store")); err == nil {
+		t.Error("an embedded store was created beside the external one")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	a.Close()
+	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: ext.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.ReadStream(context.Background(), "craftsman-"+auth.DevCraftsmanID, eventstore.ReadOptions{Max: 1}); err != nil {
+		t.Errorf("the demo is not in the external store (or it was stopped): %v", err)
 	}
 }
