@@ -124,7 +124,7 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	r := &run{b: b, prepare: prepare, emit: emit, start: time.Now()}
 	r.queues = make([]chan item, b.Workers)
 	for i := range r.queues {
-		q := make(chan item, 64)
+		q := make(chan item, 1024)
 		r.queues[i] = q
 		r.wg.Add(1)
 		go func() {
@@ -135,52 +135,66 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	return r
 }
 
-// work runs a shard queue: batchable jobs of one shard that are already
-// queued one after the other go out as one append, the others one by one.
+// work runs a shard queue. It takes whatever is queued (up to the queue's
+// size), groups it by shard keeping each shard's file order, and runs each
+// group in turn: batchable jobs of one shard go out MaxBatch at a time as
+// one append, the others one by one. So even an interleaved file gets
+// batched when the queue holds several lines of one craftsman.
 func (r *run) work(ctx context.Context, q chan item) {
-	var pending *item
-	open := true
 	for {
-		var it item
-		switch {
-		case pending != nil:
-			it, pending = *pending, nil
-		case open:
-			var ok bool
-			if it, ok = <-q; !ok {
-				return
-			}
-		default:
+		it, ok := <-q
+		if !ok {
 			return
 		}
-		if ctx.Err() != nil {
-			r.finish(LineResult{Line: it.line, Code: errs.Code(errs.Unavailable), Message: "cancelled: " + ctx.Err().Error()})
-			continue
-		}
-		if it.job.Command == nil || it.job.Handler == nil {
-			r.runOne(ctx, it)
-			continue
-		}
-		batch := []item{it}
+		items := []item{it}
 	drain:
-		for open && len(batch) < r.b.MaxBatch {
+		for len(items) < cap(q) {
 			select {
 			case nx, ok := <-q:
 				if !ok {
-					open = false
 					break drain
 				}
-				if nx.job.Shard == it.job.Shard && nx.job.Command != nil && nx.job.Handler == it.job.Handler {
-					batch = append(batch, nx)
-					continue
-				}
-				pending = &nx
-				break drain
+				items = append(items, nx)
 			default:
 				break drain
 			}
 		}
-		r.runBatch(ctx, batch)
+		var order []string
+		groups := make(map[string][]item)
+		for _, it := range items {
+			if _, seen := groups[it.job.Shard]; !seen {
+				order = append(order, it.job.Shard)
+			}
+			groups[it.job.Shard] = append(groups[it.job.Shard], it)
+		}
+		for _, shard := range order {
+			r.runGroup(ctx, groups[shard])
+		}
+	}
+}
+
+// runGroup runs the items of one shard in order, batching runs of
+// batchable jobs of one handler.
+func (r *run) runGroup(ctx context.Context, items []item) {
+	for len(items) > 0 {
+		if ctx.Err() != nil {
+			for _, it := range items {
+				r.finish(LineResult{Line: it.line, Code: errs.Code(errs.Unavailable), Message: "cancelled: " + ctx.Err().Error()})
+			}
+			return
+		}
+		it := items[0]
+		if it.job.Command == nil || it.job.Handler == nil {
+			r.runOne(ctx, it)
+			items = items[1:]
+			continue
+		}
+		n := 1
+		for n < len(items) && n < r.b.MaxBatch && items[n].job.Command != nil && items[n].job.Handler == it.job.Handler {
+			n++
+		}
+		r.runBatch(ctx, items[:n])
+		items = items[n:]
 	}
 }
 
