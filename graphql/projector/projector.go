@@ -75,6 +75,9 @@ type Projector struct {
 	st      Status
 	advance chan struct{} // closed and replaced whenever the position moves
 	sinceSn int
+
+	snapping sync.WaitGroup // a background snapshot in progress
+	busy     bool           // guarded by mu: a background snapshot runs
 }
 
 // New checks cfg and returns a Projector. It does not touch the store.
@@ -170,6 +173,7 @@ func (p *Projector) finalSnapshot() error {
 	if p.cfg.SnapshotPath == "" {
 		return nil
 	}
+	p.snapping.Wait()
 	if err := p.snapshot(); err != nil {
 		return p.fail(err)
 	}
@@ -182,7 +186,6 @@ func (p *Projector) snapshot() error {
 	}
 	p.mu.Lock()
 	p.st.Snapshots++
-	p.sinceSn = 0
 	p.mu.Unlock()
 	return nil
 }
@@ -292,13 +295,23 @@ func (p *Projector) apply(batch []eventstore.RecordedEvent, cp *eventstore.Posit
 	} else if len(batch) > 0 && !p.st.EverCaughtUp {
 		p.st.CaughtUp = false
 	}
-	due := p.cfg.SnapshotPath != "" && p.sinceSn >= p.cfg.SnapshotEvery
-	p.mu.Unlock()
+	due := p.cfg.SnapshotPath != "" && p.sinceSn >= p.cfg.SnapshotEvery && !p.busy
 	if due {
-		if err := p.snapshot(); err != nil {
-			p.log.Error("snapshot", "err", err)
-		}
+		// In the background: the model hands over a consistent cut, so
+		// projecting and answering go on while the file is written.
+		p.busy, p.sinceSn = true, 0
+		p.snapping.Add(1)
+		go func() {
+			defer p.snapping.Done()
+			if err := p.snapshot(); err != nil {
+				p.log.Error("snapshot", "err", err)
+			}
+			p.mu.Lock()
+			p.busy = false
+			p.mu.Unlock()
+		}()
 	}
+	p.mu.Unlock()
 	return nil
 }
 

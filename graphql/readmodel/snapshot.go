@@ -33,8 +33,8 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // WriteSnapshot writes the model to path atomically (temporary file, fsync,
-// rename), tagged with the projection name. It holds the read lock while it
-// writes, so the snapshot and its checkpoint agree.
+// rename), tagged with the projection name. The events, checkpoint and
+// summaries written are one consistent cut taken under the read lock.
 func (m *Memory) WriteSnapshot(path, projection string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("snapshot %s: %w", path, err)
@@ -46,12 +46,21 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	// Capture a consistent cut under the read lock, then write without it:
+	// applied events never change (appends only add after them), and the
+	// summaries are copied, so neither the projector nor queries wait for
+	// the disk.
 	m.mu.RLock()
-	err = writeSnapshot(bw, projection, m.cp, m.hasCP, m.log.all)
-	if err == nil {
-		err = writeSummaries(bw, m.dom)
+	cp, hasCP, all := m.cp, m.hasCP, m.log.all[:len(m.log.all):len(m.log.all)]
+	sums := make([]idSummary, len(m.dom.order))
+	for i, id := range m.dom.order {
+		sums[i] = idSummary{id: id, s: m.dom.craftsmen[id].Summary}
 	}
 	m.mu.RUnlock()
+	err = writeSnapshot(bw, projection, cp, hasCP, all)
+	if err == nil {
+		err = writeSummaries(bw, sums)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -108,13 +117,17 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 	return nil
 }
 
-func writeSummaries(w *bufio.Writer, d *domain) error {
+type idSummary struct {
+	id string
+	s  Summary
+}
+
+func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 	var buf []byte
-	buf = binary.AppendUvarint(buf, uint64(len(d.order)))
-	for _, id := range d.order {
-		c := d.craftsmen[id]
-		s := c.Summary
-		buf = appendString(buf, id)
+	buf = binary.AppendUvarint(buf, uint64(len(sums)))
+	for _, is := range sums {
+		s := is.s
+		buf = appendString(buf, is.id)
 		buf = appendString(buf, s.Region)
 		for _, list := range [][]string{s.Employers, s.Academies, s.Issuers} {
 			buf = binary.AppendUvarint(buf, uint64(len(list)))

@@ -128,7 +128,13 @@ type harness struct {
 
 func startServer(t testing.TB, l *ledger, dataDir string, lim server.Limits) *harness {
 	t.Helper()
-	srv, err := server.New(server.Config{Store: l.store, Key: auth.DevKey(), DataDir: dataDir, Limits: lim})
+	return startServerWith(t, l, server.Config{DataDir: dataDir, Limits: lim})
+}
+
+func startServerWith(t testing.TB, l *ledger, cfg server.Config) *harness {
+	t.Helper()
+	cfg.Store, cfg.Key = l.store, auth.DevKey()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

@@ -62,7 +62,7 @@ func TestRestartFromSnapshotAndRebuildEqualsLive(t *testing.T) {
 		added++
 	}
 
-	resumed := startServer(t, l, dir, server.Limits{})
+	resumed := startServerWith(t, l, server.Config{DataDir: dir, SnapshotEvery: 2})
 	resumed.caughtUp()
 	if got := resumed.srv.Projector().Status().Applied; got != uint64(added) {
 		t.Errorf("after the snapshot the projector applied %d events, want only the %d new ones (had %d before)", got, added, before)
@@ -83,6 +83,15 @@ func TestRestartFromSnapshotAndRebuildEqualsLive(t *testing.T) {
 	mustOK(t, r)
 	if got := path(r.Data, "craftsman", "trades", 0, "trade", "code"); got != fitter.Code {
 		t.Errorf("live append not seen: %v", got)
+	}
+	// Snapshots were also taken in the background while it ran (every 2
+	// events); the last one on stop.
+	deadline := time.Now().Add(20 * time.Second)
+	for resumed.srv.Projector().Status().Snapshots == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if resumed.srv.Projector().Status().Snapshots == 0 {
+		t.Errorf("no background snapshot after %d events with SnapshotEvery 2", added)
 	}
 	h := path(dump(t, resumed, "c001"), "craftsman c001", "craftsman", "honours", 0, "withdrawn")
 	if h != true {

@@ -18,8 +18,12 @@ func TestEveryRouteOfTemplateA(t *testing.T) {
 	l := startStore(t)
 	h := startServer(t, l, "", server.Limits{})
 	now := time.Now().UTC()
-	ago := func(years float64) time.Time { return now.Add(-time.Duration(years*365.25*24)*time.Hour - 30*24*time.Hour) }
-	soon := func(years float64) time.Time { return now.Add(-time.Duration(years*365.25*24)*time.Hour + 60*24*time.Hour) }
+	ago := func(years float64) time.Time {
+		return now.Add(-time.Duration(years*365.25*24)*time.Hour - 30*24*time.Hour)
+	}
+	soon := func(years float64) time.Time {
+		return now.Add(-time.Duration(years*365.25*24)*time.Hour + 60*24*time.Hour)
+	}
 	lv := func(l events.Level) *events.Level { return &l }
 
 	type fact func(id string) (events.Payload, time.Time)
