@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -106,10 +107,25 @@ func ParseTime(s string, end bool) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// ParsePosition reads a $all position: "commit" or "commit/prepare" (the
-// "position" of a command's answer).
+// ParsePosition reads a $all position: "commit", "commit/prepare", or the
+// "position" object of a command's answer as JSON ({"commit":…,"prepare":…}).
 func ParsePosition(s string) (eventstore.Position, error) {
-	c, pr, two := strings.Cut(strings.TrimSpace(s), "/")
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "{") {
+		var p struct {
+			Commit  *uint64 `json:"commit"`
+			Prepare *uint64 `json:"prepare"`
+		}
+		if err := json.Unmarshal([]byte(s), &p); err != nil || p.Commit == nil {
+			return eventstore.Position{}, errs.E(errs.InvalidArgument, "position %q: want {\"commit\":…,\"prepare\":…}", s)
+		}
+		pos := eventstore.Position{Commit: *p.Commit, Prepare: *p.Commit}
+		if p.Prepare != nil {
+			pos.Prepare = *p.Prepare
+		}
+		return pos, nil
+	}
+	c, pr, two := strings.Cut(s, "/")
 	commit, err := strconv.ParseUint(c, 10, 64)
 	if err != nil {
 		return eventstore.Position{}, errs.E(errs.InvalidArgument, "position %q: want commit or commit/prepare", s)

@@ -573,6 +573,26 @@ func TestE2E(t *testing.T) {
 		if got := path(r.Data, "craftsman", "training", "totalHours"); got != 64.0 {
 			t.Errorf("hours after write = %v, want 64", got)
 		}
+		// The command's answer's position object, in the body's extensions.
+		pos2 := l.add("craftsman-c002", events.TrainingCompleted{CraftsmanID: "c002", AcademyID: "acad1", CourseID: "y", Trade: welder, Hours: 2, Mode: "classroom", Passed: true}, day("2021-02-01"), "acad1")
+		obj, _ := json.Marshal(map[string]any{"position": pos2})
+		var answer struct {
+			Position json.RawMessage `json:"position"`
+		}
+		_ = json.Unmarshal(obj, &answer)
+		body, _ := json.Marshal(map[string]any{"query": `{ craftsman(id: "c002") { training { totalHours } } }`, "extensions": map[string]any{"minPosition": answer.Position}})
+		req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+aud)
+		resp, err := h.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Contains(raw, []byte(`"totalHours":66`)) {
+			t.Errorf("extensions.minPosition %s: answer %s, want 66 hours", answer.Position, raw)
+		}
 		far := eventstore.Position{Commit: pos.Commit + 1<<40, Prepare: pos.Prepare + 1<<40}
 		r = h.query(aud, `{ projection { position } }`, nil, "X-Min-Position", schema.FormatPosition(far))
 		if r.code() != "DEADLINE_EXCEEDED" || r.Status != http.StatusGatewayTimeout {

@@ -15,9 +15,10 @@
 //
 // Every request may carry "Authorization: Bearer <token>" (pkg/auth);
 // fields refuse anonymous or unauthorised callers with a coded error.
-// "X-Min-Position: <commit>[/<prepare>]" (or the minPosition argument of a
-// top-level field) waits until the projection has applied that $all
-// position — read-your-writes — or fails with DEADLINE_EXCEEDED.
+// "X-Min-Position: <commit>[/<prepare>]" (or extensions.minPosition in the
+// body, or the minPosition argument of a top-level field) waits until the
+// projection has applied that $all position — read-your-writes — or fails
+// with DEADLINE_EXCEEDED.
 package server
 
 import (
@@ -245,6 +246,26 @@ type request struct {
 	Query         string         `json:"query"`
 	Variables     map[string]any `json:"variables"`
 	OperationName string         `json:"operationName"`
+	// Extensions may carry minPosition (read-your-writes), as a string or
+	// as the position object of a command's answer.
+	Extensions map[string]json.RawMessage `json:"extensions"`
+}
+
+// minPosition is the read-your-writes position of a request: the
+// X-Min-Position header, else extensions.minPosition; "" when none.
+func minPosition(r *http.Request, req request) string {
+	if h := r.Header.Get("X-Min-Position"); h != "" {
+		return h
+	}
+	raw, ok := req.Extensions["minPosition"]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // response is the answer; Errors are in GraphQL's shape with extensions.code.
@@ -335,7 +356,7 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 	if c := measure(doc, req.OperationName, req.Variables, min(20, s.lim.MaxPageSize)).complexity; c > s.lim.MaxComplexity {
 		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity %d exceeds the limit of %d", c, s.lim.MaxComplexity)
 	}
-	if h := r.Header.Get("X-Min-Position"); h != "" {
+	if h := minPosition(r, req); h != "" {
 		pos, err := schema.ParsePosition(h)
 		if err != nil {
 			return 0, nil, err
