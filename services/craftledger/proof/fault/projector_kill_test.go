@@ -1,0 +1,176 @@
+package fault_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/services/craftledger/proof/load"
+)
+
+type projection struct {
+	Position      string  `json:"position"`
+	CaughtUp      bool    `json:"caughtUp"`
+	EventsApplied float64 `json:"eventsApplied"`
+}
+
+func (p projection) commit() uint64 {
+	c, _, _ := strings.Cut(p.Position, "/")
+	n, _ := strconv.ParseUint(c, 10, 64)
+	return n
+}
+
+// projectionOf asks a GraphQL server where its projection is (zero when it
+// does not answer yet).
+func projectionOf(c *load.Client) projection {
+	var out struct{ Projection projection }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g, err := c.GraphQL(ctx, "", `{ projection { position caughtUp eventsApplied } }`, nil)
+	if err == nil && g.Status == 200 {
+		_ = json.Unmarshal(g.Data, &out)
+	}
+	return out.Projection
+}
+
+// TestProjectorKilledAndResumed: a bin/graphql process follows the store
+// while clients keep recording training completions through the services.
+// It is stopped with SIGTERM (writing a read-model snapshot mid-stream),
+// restarted from that snapshot and killed with SIGKILL, restarted again
+// after a backlog has built up and killed with SIGKILL in the middle of
+// catching up, and restarted a last time. Once it has reached the last
+// acknowledged position, every craftsman's training count in GraphQL equals
+// the number of completions in the store: nothing counted twice after any
+// of the resumes, nothing missed.
+func TestProjectorKilledAndResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills GraphQL processes")
+	}
+	addr := freeAddr(t)
+	startStore(t, t.TempDir(), addr)
+	ctx := context.Background()
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := client(t, l.App.BaseURL(), "acad-proj")
+	ids := register(t, c, "proj", 24)
+
+	// Writers: completions for the 24 craftsmen until told to stop.
+	var (
+		mu    sync.Mutex
+		last  uint64
+		acked int
+		fails []string
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a, err := c.Complete(ctx, ids[(g*7+i)%len(ids)], fmt.Sprintf("proj-%d-%d", g, i))
+				mu.Lock()
+				if err == nil && a.OK() {
+					acked++
+					last = max(last, a.Position.Commit)
+				} else if len(fails) < 5 {
+					fails = append(fails, fmt.Sprintf("%v %d %s", err, a.Status, a.Body))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return acked }
+	lastNow := func() uint64 { mu.Lock(); defer mu.Unlock(); return last }
+
+	gqlAddr, dataDir := freeAddr(t), t.TempDir()
+	bin := binary(t, graphqlPkg)
+	env := []string{"CRAFTLEDGER_STORE=" + storeURL(addr), "CRAFTLEDGER_GRAPHQL_ADDR=" + gqlAddr,
+		auth.DevKeyEnv + "=" + string(auth.DevKey()), "CRAFTLEDGER_GRAPHQL_DATA=" + dataDir}
+	gc := client(t, "http://"+gqlAddr, c.Academy)
+	start := func() *proc {
+		p := startProc(t, "graphql", bin, env)
+		eventually(t, 60*time.Second, "graphql answering", func() bool {
+			if p.exited() {
+				t.Fatalf("graphql exited: %v\n%s", p.err, p.out)
+			}
+			return projectionOf(gc).Position != ""
+		})
+		return p
+	}
+	passes := func(p *proc, target uint64) {
+		eventually(t, 60*time.Second, fmt.Sprintf("projection past %d", target), func() bool {
+			if p.exited() {
+				t.Fatalf("graphql exited: %v\n%s", p.err, p.out)
+			}
+			return projectionOf(gc).commit() > target
+		})
+	}
+
+	// 1. Follow live, then SIGTERM: a snapshot is written mid-stream.
+	eventually(t, 60*time.Second, "200 completions", func() bool { return ackedNow() >= 200 })
+	g1 := start()
+	passes(g1, lastNow())
+	g1.term(t)
+	snap := filepath.Join(dataDir, "readmodel.snap")
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot after SIGTERM: %v\n%s", err, g1.out)
+	}
+
+	// 2. Resume from the snapshot, follow live, SIGKILL.
+	g2 := start()
+	passes(g2, lastNow())
+	g2.kill(t)
+
+	// 3. Let a backlog build up with no projector, resume, and SIGKILL it
+	// while it is catching up (its position past the snapshot's, not yet
+	// at the head) if it can be caught there.
+	mark := ackedNow()
+	eventually(t, 60*time.Second, "a backlog of 2000 completions", func() bool { return ackedNow() >= mark+2000 })
+	head := lastNow()
+	g3 := startProc(t, "graphql", bin, env)
+	midway := false
+	for deadline := time.Now().Add(60 * time.Second); ; { // poll without pausing: catch-up is quick
+		if g3.exited() {
+			t.Fatalf("graphql exited: %v\n%s", g3.err, g3.out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("graphql 3 applied nothing\n%s", g3.out)
+		}
+		if p := projectionOf(gc); p.EventsApplied > 0 {
+			midway = p.commit() < head
+			break
+		}
+	}
+	g3.kill(t)
+	t.Logf("third projector killed %s", map[bool]string{true: "while catching up (before the head)", false: "after it had caught up"}[midway])
+
+	// 4. Last resume; stop the writers; compare with the store.
+	g4 := start()
+	close(stop)
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Logf("some writes failed: %v", fails)
+	}
+	passes(g4, lastNow()-1)
+	p := projectionOf(gc)
+	t.Logf("%d completions acknowledged; last projector applied %.0f events since its start, at %s", ackedNow(), p.EventsApplied, p.Position)
+	checkGraphQLCounts(t, gc, openStore(t, storeURL(addr)), ids, lastNow())
+	g4.term(t)
+}
