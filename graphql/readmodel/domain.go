@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,12 @@ type Summary struct {
 	Academies []string                // academies the craftsman trained at
 	Issuers   []string                // organisations that recorded events on the ledger
 	Levels    map[string]events.Level // trade code -> current level
+}
+
+// LinkedTo reports whether org is among the craftsman's organisations
+// (employers, academies, issuers), without allocating.
+func (s Summary) LinkedTo(org string) bool {
+	return slices.Contains(s.Employers, org) || slices.Contains(s.Academies, org) || slices.Contains(s.Issuers, org)
 }
 
 // Orgs are the organisations linked to the craftsman (employers,

@@ -81,7 +81,7 @@ func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, er
 			// An academy filter narrows within the caller's organisation.
 		}
 		org := c.OrgID
-		return func(s readmodel.Summary) bool { return slices.Contains(s.Orgs(), org) }, nil
+		return func(s readmodel.Summary) bool { return s.LinkedTo(org) }, nil
 	}
 	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
 }
@@ -254,22 +254,32 @@ func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Obj
 		Description: "Counts by level, trade, region and academy (same scope rules as craftsmen).",
 		Args:        filterArgs(nil),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
-			items, err := b.population(p)
+			var lv [events.ChiefTechnician + 1]int
+			tr, rg, ac := map[string]int{}, map[string]int{}, map[string]int{}
+			total := 0
+			err := b.visitPopulation(p, func(_ string, s readmodel.Summary, level events.Level) {
+				total++
+				if level.Valid() {
+					lv[level]++
+				}
+				for code := range s.Levels {
+					tr[code]++
+				}
+				rg[s.Region]++
+				for _, a := range s.Academies {
+					ac[a]++
+				}
+			})
 			if err != nil {
 				return nil, err
 			}
-			lv, tr, rg, ac := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-			for _, it := range items {
-				lv[it.level.Info().API]++
-				for code := range it.s.Levels {
-					tr[code]++
-				}
-				rg[it.s.Region]++
-				for _, a := range it.s.Academies {
-					ac[a]++
+			byLevel := map[string]int{}
+			for l, n := range lv {
+				if n > 0 {
+					byLevel[events.Level(l).Info().API] = n
 				}
 			}
-			return &stats{total: len(items), byLevel: counts(lv), byTrade: counts(tr), byRegion: counts(rg), byAcademy: counts(ac)}, nil
+			return &stats{total: total, byLevel: counts(byLevel), byTrade: counts(tr), byRegion: counts(rg), byAcademy: counts(ac)}, nil
 		}),
 	}
 	_ = tradeT
@@ -296,6 +306,68 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// visitPopulation calls visit for every craftsman the caller may see that
+// matches the filter (no eligibility filter: for counts).
+func (b *builder) visitPopulation(p graphql.ResolveParams, visit func(id string, s readmodel.Summary, level events.Level)) error {
+	f, err := readFilter(p, b.d.Now)
+	if err != nil {
+		return err
+	}
+	if f.eligibleFor != nil {
+		items, err := b.population(p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			visit(it.id, it.s, it.level)
+		}
+		return nil
+	}
+	c, err := caller(p.Context)
+	if err != nil {
+		return err
+	}
+	visible, err := scope(c, f)
+	if err != nil {
+		return err
+	}
+	each := b.d.Model.Summaries
+	if !f.asOf.IsZero() {
+		each = b.asOfEach(f.asOf, visible)
+		visible = nil
+	}
+	each(func(id string, s readmodel.Summary) bool {
+		if visible != nil && !visible(s) {
+			return true
+		}
+		if lvl, ok := f.match(s); ok {
+			visit(id, s, lvl)
+		}
+		return true
+	})
+	return nil
+}
+
+// asOfEach iterates the summaries as of asOf of the craftsmen visible
+// today (who may be seen is decided on today's links).
+func (b *builder) asOfEach(asOf time.Time, visible func(readmodel.Summary) bool) func(func(string, readmodel.Summary) bool) {
+	allowed := map[string]bool{}
+	b.d.Model.Summaries(func(id string, s readmodel.Summary) bool {
+		if visible(s) {
+			allowed[id] = true
+		}
+		return true
+	})
+	return func(fn func(string, readmodel.Summary) bool) {
+		b.d.Model.SummariesAsOf(asOf, func(id string, s readmodel.Summary) bool {
+			if !allowed[id] {
+				return true
+			}
+			return fn(id, s)
+		})
+	}
+}
+
 func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error) {
 	c, err := caller(p.Context)
 	if err != nil {
@@ -313,22 +385,8 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	each := b.d.Model.Summaries
 	if !f.asOf.IsZero() {
 		// Who may be seen is decided on today's links; what they were, as of then.
-		allowed := map[string]bool{}
-		b.d.Model.Summaries(func(id string, s readmodel.Summary) bool {
-			if visible(s) {
-				allowed[id] = true
-			}
-			return true
-		})
+		each = b.asOfEach(f.asOf, visible)
 		visible = nil
-		each = func(fn func(string, readmodel.Summary) bool) {
-			b.d.Model.SummariesAsOf(f.asOf, func(id string, s readmodel.Summary) bool {
-				if !allowed[id] {
-					return true
-				}
-				return fn(id, s)
-			})
-		}
 	}
 	each(func(id string, s readmodel.Summary) bool {
 		if visible != nil && !visible(s) {
