@@ -164,12 +164,12 @@ func (b *tab) step(action string) string {
 	return view
 }
 
-// open loads the page afresh at hash and waits for its first render.
+// open loads the page afresh at hash (a new document, not a fragment
+// navigation) and waits for its first render.
 func (b *tab) open(hash string) {
 	b.t.Helper()
-	var ready string
-	b.run("open "+hash, chromedp.Navigate(b.site.url+"/"+hash),
-		chromedp.Poll(`document.body.dataset.ready || ''`, &ready, chromedp.WithPollingTimeout(20*time.Second)))
+	b.run("open "+hash, chromedp.Navigate("about:blank"), chromedp.Navigate(b.site.url+"/"+hash),
+		chromedp.WaitReady(`body[data-ready]`, chromedp.ByQuery))
 }
 
 func (b *tab) goTo(hash string) string {
