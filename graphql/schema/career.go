@@ -97,7 +97,7 @@ func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
 }
 
 // careerFields adds pathway and eligibility (events/policy) to Craftsman.
-func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object) {
+func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 	var criterionT *graphql.Object
 	criterionT = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Criterion",
@@ -173,7 +173,6 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 		},
 	})
 	policyArg := policiesArg()
-	_ = &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Policy names in order of preference (default template-a, upper-grades)."}
 	names := policyNames
 	craftsmanT.AddFieldConfig("pathway", &graphql.Field{
 		Type: graphql.NewNonNull(pathwayT), Description: "The career pathway in one trade, as of the craftsman's asOf (now by default).",
@@ -255,7 +254,6 @@ func (b *builder) careerFields(craftsmanT, levelT, tradeT, refT *graphql.Object)
 			return res, nil
 		},
 	})
-	_ = tradeT
 }
 
 func timePtr(t *time.Time) any {

@@ -353,7 +353,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			},
 		},
 	})
-	b.careerFields(craftsmanT, levelT, tradeT, refT)
+	b.careerFields(craftsmanT, levelT, refT)
 
 	f["craftsman"] = &graphql.Field{
 		Type:        graphql.NewNonNull(craftsmanT),
@@ -371,24 +371,16 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(levelT))),
 		Description: "The skill ladder (public).",
 		Resolve: b.resolver(func(graphql.ResolveParams) (any, error) {
-			out := make([]any, 0, 8)
+			var out []events.Level
 			for _, li := range events.Ladder() {
 				out = append(out, li.Rank)
 			}
 			return out, nil
 		}),
 	}
-	f["levels"].Resolve = b.resolver(func(graphql.ResolveParams) (any, error) {
-		var out []events.Level
-		for _, li := range events.Ladder() {
-			out = append(out, li.Rank)
-		}
-		return out, nil
-	})
 	b.catalogueFields(f, tradeT, levelT)
-	b.populationFields(f, levelT, tradeT)
+	b.populationFields(f, levelT)
 	b.integrityFields(f)
-	_ = entryT
 }
 
 func occurrenceOf(r events.Recorded) time.Time {

@@ -182,7 +182,7 @@ func filterArgs(extra graphql.FieldConfigArgument) graphql.FieldConfigArgument {
 	return viewArgs(args)
 }
 
-func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Object) {
+func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 	itemT := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "PopulationMember",
 		Description: "A craftsman in a population answer (live state).",
@@ -282,7 +282,6 @@ func (b *builder) populationFields(f graphql.Fields, levelT, tradeT *graphql.Obj
 			return &stats{total: total, byLevel: counts(byLevel), byTrade: counts(tr), byRegion: counts(rg), byAcademy: counts(ac)}, nil
 		}),
 	}
-	_ = tradeT
 }
 
 type stats struct {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,8 +51,7 @@ func TestRestartFromSnapshotAndRebuildEqualsLive(t *testing.T) {
 	}
 
 	// More history while the read side is down, including a correction.
-	corrected := l.add("craftsman-c001", events.HonourConferred{CraftsmanID: "c001", HonourID: "h1", Code: "city_craftsman", Level: "city", ConferringBody: "city union"}, day("2022-05-01"), "emp2")
-	_ = corrected
+	l.add("craftsman-c001", events.HonourConferred{CraftsmanID: "c001", HonourID: "h1", Code: "city_craftsman", Level: "city", ConferringBody: "city union"}, day("2022-05-01"), "emp2")
 	l.add("craftsman-c001", events.HonourWithdrawn{CraftsmanID: "c001", HonourID: "h1", Reason: "recorded in error"}, day("2022-06-01"), "emp2")
 	added := 2
 	for i := 10; i < 13; i++ {
@@ -97,7 +95,4 @@ func TestRestartFromSnapshotAndRebuildEqualsLive(t *testing.T) {
 	if h != true {
 		t.Errorf("withdrawn honour not marked: %v", h)
 	}
-	b, _ := json.Marshal(r.Data)
-	_ = b
-	_ = time.Second
 }
