@@ -320,6 +320,24 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("levels agree with the domain's career fold", func(t *testing.T) {
+		for i := 0; i < 12; i++ {
+			r := h.query(aud, `query($id: ID!) { craftsman(id: $id) { trades { trade { code } level { api } } pathways { trade current { api } } } }`, map[string]any{"id": fmt.Sprintf("c%03d", i)})
+			mustOK(t, r)
+			mine := map[string]any{}
+			for _, tl := range path(r.Data, "craftsman", "trades").([]any) {
+				mine[path(tl, "trade", "code").(string)] = path(tl, "level", "api")
+			}
+			fold := map[string]any{}
+			for _, pw := range path(r.Data, "craftsman", "pathways").([]any) {
+				fold[path(pw, "trade").(string)] = path(pw, "current", "api")
+			}
+			if diff := cmp.Diff(fold, mine); diff != "" {
+				t.Errorf("c%03d (-fold +trades):\n%s", i, diff)
+			}
+		}
+	})
+
 	t.Run("timeline pages in occurrence order with kind filter", func(t *testing.T) {
 		q := `query($id: ID!, $after: String) { craftsman(id: $id) { timeline(first: 3, after: $after, kinds: ["training", "certificate"]) {
 			totalCount edges { cursor node { kind date title } } pageInfo { hasNextPage endCursor } } } }`
