@@ -480,6 +480,20 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		shown := ids()
 		b.screenshot("hr")
+		// By a date: two more become eligible in 2028.
+		b.step(`(() => { const f = document.getElementById('hr-form'); f.querySelector('#f-eligibleBy').value = '2029-01-01';
+			f.querySelector('button[type=submit]').click(); })()`)
+		later := s.count("hr", `{ craftsmen(trade: "6-18-02-04", eligibleFor: "senior", eligibleBy: "2029-01-01", first: 1) { totalCount } }`, nil, "craftsmen", "totalCount")
+		if got := b.text("#hr-total"); got != fmt.Sprintf("共 %d 人", later) || later != eligible+2 {
+			t.Errorf("eligible for senior by 2029: page %q, API %d (now %d)", got, later, eligible)
+		}
+		if ids := ids(); !slices.Contains(ids, "late1") || !slices.Contains(ids, "late2") {
+			t.Errorf("eligible by 2029 lists %v, want late1 and late2 among them", ids)
+		}
+		b.step(`history.back()`)
+		if again := ids(); !slices.Equal(again, shown) {
+			t.Errorf("back to eligible now: %v, want %v", again, shown)
+		}
 		// CSV export: the file the browser downloads, and its rows.
 		b.run("export", chromedp.Click("#export", chromedp.ByQuery))
 		var guid string

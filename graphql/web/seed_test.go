@@ -146,6 +146,14 @@ func seedPopulation(l *ledger) population {
 		}
 	}
 
+	// Two intermediates certified in 2023: eligible for senior only from
+	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.
+	for _, id := range []string{"late1", "late2"} {
+		register(l, id, "职工"+id, "吉林", "emp1", "1998-01-01", welder, "2019-07-01")
+		cert(l, id, welder, events.Junior, "2020-06-01")
+		cert(l, id, welder, events.Intermediate, "2023-06-01")
+	}
+
 	w := p.worker
 	s := events.CraftsmanStream(w)
 	register(l, w, "李建国", "黑龙江", "emp1", "1985-04-12", welder, "2005-07-01")
