@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -420,15 +421,25 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 		}
 	}
 	resp.EventType = p.EventType()
-	for _, side := range []struct {
+	// The copies on both workers' streams decide nothing: write them together.
+	var wg sync.WaitGroup
+	errs2 := make([]error, 2)
+	for k, side := range []struct {
 		worker string
 		out    *command.Result
 	}{{cur.start.MasterID, &resp.Master}, {cur.start.ApprenticeID, &resp.Apprentice}} {
 		stream := events.CraftsmanStream(side.worker)
 		id := eventID(mentorshipID, fact, stream)
-		*side.out, err = s.once(ctx, meta, name, stream, id, func(command.History) ([]command.Event, error) {
-			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: id}}, nil
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			*side.out, errs2[k] = s.once(ctx, meta, name, stream, id, func(command.History) ([]command.Event, error) {
+				return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: id}}, nil
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs2 {
 		if err != nil {
 			return Response{}, err
 		}
