@@ -9,13 +9,8 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/errs"
-	"github.com/craftledger/craftledger/pkg/eventstore"
-	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
-	"github.com/craftledger/craftledger/services/honour"
-	"github.com/craftledger/craftledger/services/mentorship"
 	"github.com/craftledger/craftledger/services/registry"
-	"github.com/craftledger/craftledger/services/training"
 )
 
 // Generate is `ledgerctl generate`: write the demo population into the
@@ -24,17 +19,18 @@ func Generate() Command {
 	var count, concurrency int
 	var seed uint64
 	var nidKeyFile string
-	var quiet bool
+	var quiet, direct bool
 	return Command{
 		Name:    "generate",
 		Summary: "write a realistic, deterministic demo population through the real services",
-		Usage:   "[--count N] [--seed S] [--concurrency C] [--national-id-key-file F]",
+		Usage:   "[--count N] [--seed S] [--concurrency C] [--direct] [--national-id-key-file F]",
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&count, "count", 1000, "craftsmen to generate")
 			fs.Uint64Var(&seed, "seed", 1, "seed: the same seed and count give the same population")
 			fs.IntVar(&concurrency, "concurrency", 8, "craftsmen written at once")
 			fs.StringVar(&nidKeyFile, "national-id-key-file", os.Getenv("CRAFTLEDGER_NATIONAL_ID_KEY_FILE"), "key national ID numbers are hashed with (default: the public development key)")
 			fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+			fs.BoolVar(&direct, "direct", false, "one append per craftsman: the services decide each command over an in-memory copy of the craftsman's stream, the whole history is written at once (much faster; same events)")
 		},
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			if len(args) > 0 {
@@ -56,11 +52,11 @@ func Generate() Command {
 				return err
 			}
 			defer st.Close()
-			svc, err := Services(st, nid)
+			svc, err := generate.NewServices(st, nid)
 			if err != nil {
 				return err
 			}
-			cfg := generate.Config{Craftsmen: count, Seed: seed, Concurrency: concurrency}
+			cfg := generate.Config{Craftsmen: count, Seed: seed, Concurrency: concurrency, Direct: direct, NationalIDKey: nid}
 			if !quiet {
 				cfg.Progress = generate.ProgressBar(env.Stderr)
 			}
@@ -84,27 +80,4 @@ func Generate() Command {
 			return nil
 		},
 	}
-}
-
-// Services builds the write-side services in-process over st, as the
-// generator uses them.
-func Services(st eventstore.Store, nationalIDKey []byte) (generate.Services, error) {
-	s := generate.Services{Store: st}
-	var err error
-	if s.Registry, err = registry.New(st, time.Now, registry.Options{NationalIDKey: nationalIDKey}); err != nil {
-		return s, err
-	}
-	if s.Training, err = training.New(st, time.Now, training.Options{}); err != nil {
-		return s, err
-	}
-	if s.Competition, err = competition.New(st, time.Now, competition.Options{Seal: registry.Seal}); err != nil {
-		return s, err
-	}
-	if s.Mentorship, err = mentorship.New(st, time.Now, mentorship.Options{Seal: registry.Seal}); err != nil {
-		return s, err
-	}
-	if s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: registry.Seal}); err != nil {
-		return s, err
-	}
-	return s, nil
 }

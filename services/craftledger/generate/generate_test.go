@@ -206,6 +206,24 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 	if diff := cmp.Diff(a, dump(t, stB)); diff != "" {
 		t.Errorf("same seed, different population (-A +B):\n%.2000s", diff)
 	}
+
+	// Direct mode (each craftsman's history decided by the same services
+	// over an in-memory stage, appended at once) writes exactly the same
+	// events, and its rerun writes nothing.
+	stC, svcC := newStore(t)
+	direct, err := generate.Run(ctx, svcC, generate.Config{Craftsmen: n, Seed: 7, Concurrency: 4, Direct: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct.Events != stats.Events {
+		t.Errorf("direct mode wrote %d events, command by command %d", direct.Events, stats.Events)
+	}
+	if diff := cmp.Diff(a, dump(t, stC)); diff != "" {
+		t.Errorf("direct mode, different population (-commands +direct):\n%.2000s", diff)
+	}
+	if again, err := generate.Run(ctx, svcC, generate.Config{Craftsmen: n, Seed: 7, Concurrency: 4, Direct: true}); err != nil || again.Events != 0 {
+		t.Errorf("direct rerun: %d events, %v", again.Events, err)
+	}
 }
 
 func TestGenerateSeedChangesPopulation(t *testing.T) {
@@ -234,6 +252,11 @@ func TestGenerateSeedChangesPopulation(t *testing.T) {
 //
 //	go test -run '^$' -bench Generate -benchtime 2000x ./services/craftledger/generate/
 func BenchmarkGenerate(b *testing.B) {
+	b.Run("commands", func(b *testing.B) { benchGenerate(b, false) })
+	b.Run("direct", func(b *testing.B) { benchGenerate(b, true) })
+}
+
+func benchGenerate(b *testing.B, direct bool) {
 	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
 	if err != nil {
 		b.Fatal(err)
@@ -246,7 +269,7 @@ func BenchmarkGenerate(b *testing.B) {
 	defer st.Close()
 	svc := services(b, st)
 	b.ResetTimer()
-	stats, err := generate.Run(context.Background(), svc, generate.Config{Craftsmen: b.N, Seed: 1, Concurrency: 8})
+	stats, err := generate.Run(context.Background(), svc, generate.Config{Craftsmen: b.N, Seed: 1, Concurrency: 8, Direct: direct})
 	if err != nil {
 		b.Fatal(err)
 	}
