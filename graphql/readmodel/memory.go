@@ -138,6 +138,9 @@ type DomainReader interface {
 	// (craftsmen with nothing recorded by then are left out). It costs a
 	// fold of every craftsman.
 	SummariesAsOf(asOf time.Time, fn func(id string, s Summary) bool)
+	// Summary returns a craftsman's live summary; ok is false for an
+	// unknown craftsman.
+	Summary(id string) (s Summary, ok bool)
 	// Records returns a craftsman stream's decoded events in revision
 	// order (nil for an unknown craftsman); the caller must not modify them.
 	Records(id string) []events.Recorded
@@ -167,6 +170,17 @@ func (m *Memory) Craftsman(id string, asOf, occurredBy time.Time) (*View, Summar
 		}
 	}
 	return buildView(c, ms, asOf, occurredBy), c.Summary, true
+}
+
+// Summary implements DomainReader.
+func (m *Memory) Summary(id string) (Summary, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.dom.craftsmen[id]
+	if c == nil || c.count == 0 {
+		return Summary{}, false
+	}
+	return c.Summary, true
 }
 
 // Records implements DomainReader.

@@ -85,8 +85,12 @@ func KindOf(typ string) string {
 	return "other"
 }
 
-// recordedBy keeps the records recorded at or before t (all when t is zero)
-// and, when occurredBy is set, that had occurred by then.
+// RecordedBy keeps the records recorded at or before t (all when t is
+// zero) and, when occurredBy is set, that had occurred by then.
+func RecordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Recorded {
+	return recordedBy(recs, t, occurredBy)
+}
+
 func recordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Recorded {
 	if t.IsZero() && occurredBy.IsZero() {
 		return recs

@@ -87,11 +87,11 @@ func (b *builder) liveSet() (*policy.Set, int, error) {
 // eligibility share it), as of the view's asOf or now.
 func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
 	c.once.Do(func() {
-		c.at = c.v.AsOf
+		c.at = c.asOf
 		if c.at.IsZero() {
 			c.at = b.d.Now().UTC()
 		}
-		c.state = career.Fold(c.v.Records, c.at, career.AsRecorded)
+		c.state = career.Fold(c.records(), c.at, career.AsRecorded)
 	})
 	return c.state, c.at
 }
@@ -190,7 +190,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.v.AsOf)
+			set, err := b.policySet(c.asOf)
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -210,7 +210,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.v.AsOf)
+			set, err := b.policySet(c.asOf)
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -242,7 +242,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.v.AsOf)
+			set, err := b.policySet(c.asOf)
 			if err != nil {
 				return nil, Wrap(err)
 			}

@@ -17,8 +17,14 @@ import (
 
 // craftsmanNode is what Craftsman fields resolve from.
 type craftsmanNode struct {
-	v *readmodel.View
-	s readmodel.Summary
+	id        string
+	s         readmodel.Summary // live, for authorization
+	asOf, occ time.Time
+	model     readmodel.Reader
+	viewOnce  sync.Once
+	v         *readmodel.View
+	recsOnce  sync.Once
+	recs      []events.Recorded
 
 	once  sync.Once // the career fold, shared by pathway and eligibility
 	state *career.State
@@ -29,6 +35,26 @@ type craftsmanNode struct {
 type rec[T any] struct {
 	r events.Recorded
 	p T
+}
+
+// view builds the craftsman's view as of the query, once, when a field
+// needs it (pathway and eligibility need only the records).
+func (c *craftsmanNode) view() *readmodel.View {
+	c.viewOnce.Do(func() {
+		v, _, ok := c.model.Craftsman(c.id, c.asOf, c.occ)
+		if !ok {
+			v = &readmodel.View{ID: c.id, AsOf: c.asOf}
+		}
+		c.v = v
+	})
+	return c.v
+}
+
+// records are the craftsman stream's events recorded by asOf (and occurred
+// by occurredBy), for the domain's fold.
+func (c *craftsmanNode) records() []events.Recorded {
+	c.recsOnce.Do(func() { c.recs = readmodel.RecordedBy(c.model.Records(c.id), c.asOf, c.occ) })
+	return c.recs
 }
 
 func effective[T any](v *readmodel.View) []rec[T] {
@@ -79,7 +105,7 @@ func (b *builder) loadCraftsman(p graphql.ResolveParams, id string) (*craftsmanN
 	if err != nil {
 		return nil, err
 	}
-	v, s, ok := b.d.Model.Craftsman(id, asOf, occ)
+	s, ok := b.d.Model.Summary(id)
 	if !ok {
 		// Workers learn nothing about other ids; everyone else a plain 404.
 		if c.Role == auth.RoleWorker && c.CraftsmanID != id {
@@ -90,10 +116,11 @@ func (b *builder) loadCraftsman(p graphql.ResolveParams, id string) (*craftsmanN
 	if err := canRead(c, id, s); err != nil {
 		return nil, err
 	}
-	if len(v.Effective) == 0 && len(v.Timeline) == 0 {
+	n := &craftsmanNode{id: id, s: s, asOf: asOf, occ: occ, model: b.d.Model}
+	if len(n.records()) == 0 {
 		return nil, errs.E(errs.NotFound, "craftsman %s has no events recorded by %s", id, asOf.Format(time.RFC3339))
 	}
-	return &craftsmanNode{v: v, s: s}, nil
+	return n, nil
 }
 
 func dateOrNil(t time.Time) any {
@@ -309,14 +336,14 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Name:        "Craftsman",
 		Description: "A worker's lifelong record, as of the query's asOf.",
 		Fields: graphql.Fields{
-			"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.v.ID }),
-			"name":         fieldOf(graphql.String, "Only when recorded in clear (personal data may be sealed).", func(c *craftsmanNode) any { return nilIfEmpty(c.v.Name) }),
-			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.v.Region) }),
-			"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.v.BirthDate) }),
-			"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.v.AsOf) }),
-			"employers":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "Current employer organisations.", func(c *craftsmanNode) any { return employersOf(c.v) }),
-			"trades":       fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(tradeLevelT))), "Trades with the current level in each.", func(c *craftsmanNode) any { return c.v.Trades }),
-			"certificates": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(certT))), "", func(c *craftsmanNode) any { return effective[events.SkillLevelCertified](c.v) }),
+			"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
+			"name":         fieldOf(graphql.String, "Only when recorded in clear (personal data may be sealed).", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Name) }),
+			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),
+			"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().BirthDate) }),
+			"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.asOf) }),
+			"employers":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "Current employer organisations.", func(c *craftsmanNode) any { return employersOf(c.view()) }),
+			"trades":       fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(tradeLevelT))), "Trades with the current level in each.", func(c *craftsmanNode) any { return c.view().Trades }),
+			"certificates": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(certT))), "", func(c *craftsmanNode) any { return effective[events.SkillLevelCertified](c.view()) }),
 			"training": {
 				Type:        graphql.NewNonNull(trainingSummaryT),
 				Description: "Completed training, filterable by trade, mode and window (occurredAt), with totals.",
@@ -329,15 +356,15 @@ func (b *builder) domainFields(f graphql.Fields) {
 					if !ok {
 						return nil, Wrap(errs.E(errs.Internal, "training: source is %T", p.Source))
 					}
-					r, err := training(p, c.v)
+					r, err := training(p, c.view())
 					return r, Wrap(err)
 				},
 			},
-			"competitions":            fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(compT))), "", func(c *craftsmanNode) any { return effective[events.CompetitionPlaced](c.v) }),
-			"honours":                 fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(honourT))), "Conferred honours, withdrawn ones marked.", func(c *craftsmanNode) any { return honours(c.v) }),
-			"innovations":             fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(innovT))), "", func(c *craftsmanNode) any { return effective[events.InnovationRecognised](c.v) }),
-			"mentorshipsAsMaster":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.v, true) }),
-			"mentorshipsAsApprentice": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.v, false) }),
+			"competitions":            fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(compT))), "", func(c *craftsmanNode) any { return effective[events.CompetitionPlaced](c.view()) }),
+			"honours":                 fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(honourT))), "Conferred honours, withdrawn ones marked.", func(c *craftsmanNode) any { return honours(c.view()) }),
+			"innovations":             fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(innovT))), "", func(c *craftsmanNode) any { return effective[events.InnovationRecognised](c.view()) }),
+			"mentorshipsAsMaster":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), true) }),
+			"mentorshipsAsApprentice": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), false) }),
 			"timeline": {
 				Type:        graphql.NewNonNull(timelineConn),
 				Description: "The growth timeline: every event in occurrence order, corrections included, filterable by kind.",
@@ -347,7 +374,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 					if !ok {
 						return nil, Wrap(errs.E(errs.Internal, "timeline: source is %T", p.Source))
 					}
-					conn, err := b.timeline(p, c.v)
+					conn, err := b.timeline(p, c.view())
 					return conn, Wrap(err)
 				},
 			},
