@@ -1,6 +1,27 @@
 package server
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+type example struct{ Title, Query string }
+
+// examples are the explorer's example queries, by title (tested to
+// validate against the schema).
+func examples() []example {
+	return []example{
+		{"Who am I", "{ viewer { role organisationId craftsmanId canAudit } }"},
+		{"Trades, levels, policies", "{ trades { code name } levels { rank api zh en } policies { name version effectiveFrom builtIn } }"},
+		{"A craftsman", "query($id: ID!) {\n  craftsman(id: $id) {\n    id name region employers\n    trades { trade { code name } level { api zh } since }\n    certificates { number level { api } trade { code } issuedOn }\n    training { totalHours byYear { year hours } }\n  }\n}"},
+		{"Pathway and eligibility", "query($id: ID!, $trade: String!) {\n  craftsman(id: $id) {\n    pathway(trade: $trade) {\n      current { api }\n      reached { level { api } since certificateNumber }\n      next { target { api } eligible earliestDate policy policyVersion\n        routes { id label met missing criteria { kind required actual met evidence { stream revision } } } }\n    }\n  }\n}"},
+		{"Timeline", "query($id: ID!) {\n  craftsman(id: $id) {\n    timeline(first: 20) { totalCount edges { cursor node { date kind title supersededBy } } pageInfo { hasNextPage endCursor } }\n  }\n}"},
+		{"HR: eligible for technician", "{\n  craftsmen(trade: \"6-18-02-04\", eligibleFor: \"technician\", first: 20) {\n    totalCount nodes { id level { api } region eligibility { earliestDate policyVersion } }\n  }\n  populationStats(trade: \"6-18-02-04\") { total byLevel { key count } byRegion { key count } }\n}"},
+		{"Audit", "{ audit(first: 20) { totalCount edges { node { stream revision type position recordedAt issuer chain } } pageInfo { hasNextPage endCursor } } }"},
+		{"Projection", "{ projection { position caughtUp eventsApplied lastEventRecordedAt } }"},
+	}
+}
 
 // serveExplorer serves a small self-contained query explorer: a query and
 // variables editor, a token field, example queries and the answer. It
@@ -10,7 +31,22 @@ func serveExplorer(w http.ResponseWriter, _ *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte(explorerHTML))
+	_, _ = w.Write([]byte(explorerPage()))
+}
+
+// explorerPage is explorerHTML with the examples filled in.
+func explorerPage() string {
+	ex := examples()
+	m := make(map[string]string, len(ex))
+	order := make([]string, 0, len(ex))
+	for _, e := range ex {
+		m[e.Title] = e.Query
+		order = append(order, e.Title)
+	}
+	b, _ := json.Marshal(m)
+	o, _ := json.Marshal(order)
+	// encoding/json escapes <, > and &, so nothing can close the script.
+	return strings.Replace(strings.Replace(explorerHTML, "EXAMPLES", string(b), 1), "ORDER", string(o), 1)
 }
 
 const explorerHTML = `<!doctype html>
@@ -56,19 +92,12 @@ const explorerHTML = `<!doctype html>
 </section>
 </main>
 <script>
-const examples = {
- "Who am I": "{ viewer { role organisationId craftsmanId } }",
- "Trades and levels": "{ trades { code name } levels { rank api zh en } }",
- "A craftsman": "query($id: ID!) {\n  craftsman(id: $id) {\n    id name\n    trades { trade { code name } level { api zh } since }\n    certificates { number level { api } trade { code } issuedOn }\n  }\n}",
- "Pathway and eligibility": "query($id: ID!, $trade: String!) {\n  craftsman(id: $id) {\n    pathway(trade: $trade) {\n      current { api }\n      next { target { api } eligible earliestDate policyVersion\n        routes { name met criteria { kind required actual met evidence { stream revision } } } }\n    }\n  }\n}",
- "Timeline": "query($id: ID!) {\n  craftsman(id: $id) {\n    timeline(first: 20) { totalCount edges { cursor node { date kind title } } pageInfo { hasNextPage endCursor } }\n  }\n}",
- "Audit": "{ audit(first: 20) { totalCount edges { node { stream revision type position recordedAt issuer chain } } pageInfo { hasNextPage endCursor } } }",
- "Projection": "{ projection { position caughtUp eventsApplied } }"
-};
+const examples = EXAMPLES;
 const ex = document.getElementById("ex"), q = document.getElementById("q"), v = document.getElementById("v");
-for (const k of Object.keys(examples)) { const o = document.createElement("option"); o.textContent = k; ex.appendChild(o); }
+const order = ORDER;
+for (const k of order) { const o = document.createElement("option"); o.textContent = k; ex.appendChild(o); }
 ex.onchange = () => { q.value = examples[ex.value]; };
-q.value = examples[Object.keys(examples)[0]];
+q.value = examples[order[0]];
 const t = document.getElementById("t"); t.value = sessionStorage.getItem("token") || "";
 async function run() {
  const st = document.getElementById("st"), out = document.getElementById("out");
