@@ -162,6 +162,7 @@ type Options struct {
 }
 
 type service struct {
+	folds     foldCache // competition streams' folds, extended incrementally
 	parallel  int
 	h         *command.Handler
 	pub       *command.Handler // for competition streams
@@ -348,16 +349,12 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	if err != nil {
 		return PublishResultsResponse{}, err
 	}
-	hist, err := command.Load(ctx, s.store, events.CompetitionStream(req.CompetitionID))
+	// Quick checks on the definition alone (the stream's first event); the
+	// decision on the competition's stream repeats them on its whole,
+	// corrected history before anything is written.
+	comp, err := s.definition(ctx, req.CompetitionID)
 	if err != nil {
 		return PublishResultsResponse{}, err
-	}
-	comp, err := s.foldCompetition(hist)
-	if err != nil {
-		return PublishResultsResponse{}, err
-	}
-	if !comp.defined {
-		return PublishResultsResponse{}, errs.E(errs.NotFound, "competition %s is not defined", req.CompetitionID)
 	}
 	if err := auth.RequireWriteFor(c, comp.organiser); err != nil {
 		return PublishResultsResponse{}, err
@@ -366,14 +363,7 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	if err != nil {
 		return PublishResultsResponse{}, err
 	}
-	// Check everything before writing anything: a changed placement and an
-	// unknown worker refuse the whole publication.
-	for i, p := range pls {
-		if old, ok := comp.placements[p.PlacementID]; ok && old != p {
-			return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d]", i), errs.E(errs.Conflict,
-				"placement %s was published as rank %d (%s); correct it with a correction, not a new publication", p.PlacementID, old.Rank, old.Award))
-		}
-	}
+	// Every worker must be registered before anything is written.
 	missing := make([]bool, len(pls))
 	err = s.byWorker(pls, func(i int) error {
 		if i > 0 && slices.ContainsFunc(pls[:i], func(q events.Placement) bool { return q.CraftsmanID == pls[i].CraftsmanID }) {
@@ -402,16 +392,29 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 			if err != nil {
 				return nil, err
 			}
+			if !cur.defined {
+				return nil, errs.E(errs.NotFound, "competition %s is not defined", req.CompetitionID)
+			}
+			if err := auth.RequireWriteFor(c, cur.organiser); err != nil {
+				return nil, err
+			}
+			now, err := placements(cur, req.Placements)
+			if err != nil {
+				return nil, err
+			}
+			comp, pls = cur, now
 			var fresh []events.Placement
 			var ids []string
-			for _, p := range pls {
+			for i, p := range pls {
 				old, ok := cur.placements[p.PlacementID]
 				switch {
 				case !ok:
 					fresh = append(fresh, p)
 					ids = append(ids, p.PlacementID)
 				case old != p:
-					return nil, errs.E(errs.Conflict, "placement %s was published concurrently with other data", p.PlacementID)
+					// A changed placement refuses the whole publication.
+					return nil, kit.FieldErr(fmt.Sprintf("placements[%d]", i), errs.E(errs.Conflict,
+						"placement %s was published as rank %d (%s); correct it with a correction, not a new publication", p.PlacementID, old.Rank, old.Award))
 				}
 			}
 			if len(fresh) == 0 {

@@ -1,6 +1,12 @@
 package competition
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -147,9 +153,40 @@ func (s *service) decodeAll(h command.History) ([]applied, error) {
 	return out, nil
 }
 
+// foldCache keeps the last fold of each competition stream, so that a
+// decision folds only the events appended since (a competition published
+// placement by placement would otherwise re-decode its whole stream each
+// time). Folded states are never mutated once cached.
+type foldCache struct {
+	mu sync.Mutex
+	m  map[string]folded
+}
+
+type folded struct {
+	n      int    // events folded: h.Events[:n]
+	lastID string // id of h.Events[n-1]
+	st     competition
+}
+
+const maxFolds = 1024
+
 func (s *service) foldCompetition(h command.History) (competition, error) {
-	st := competition{placements: map[string]events.Placement{}}
-	evs, err := s.decodeAll(h)
+	s.folds.mu.Lock()
+	f, ok := s.folds.m[h.Stream]
+	s.folds.mu.Unlock()
+	var st competition
+	var tail []eventstore.RecordedEvent
+	if ok && f.n > 0 && f.n <= len(h.Events) && h.Events[f.n-1].ID == f.lastID &&
+		!slices.ContainsFunc(h.Events[f.n:], func(r eventstore.RecordedEvent) bool { return r.Type == events.TypeEventCorrected }) {
+		st, tail = f.st, h.Events[f.n:]
+		if len(tail) > 0 {
+			st.placements = maps.Clone(st.placements)
+		}
+	} else {
+		// Corrections are applied by decodeAll over the whole history.
+		st, tail = competition{placements: map[string]events.Placement{}}, h.Events
+	}
+	evs, err := s.decodeAll(command.History{Stream: h.Stream, Exists: h.Exists, Events: tail})
 	if err != nil {
 		return st, err
 	}
@@ -167,5 +204,29 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 			}
 		}
 	}
+	if len(h.Events) > 0 {
+		s.folds.mu.Lock()
+		if s.folds.m == nil || len(s.folds.m) >= maxFolds {
+			s.folds.m = map[string]folded{}
+		}
+		if old, ok := s.folds.m[h.Stream]; !ok || old.n <= len(h.Events) {
+			s.folds.m[h.Stream] = folded{n: len(h.Events), lastID: h.Events[len(h.Events)-1].ID, st: st}
+		}
+		s.folds.mu.Unlock()
+	}
 	return st, nil
+}
+
+// definition reads a competition's definition (its stream's first event)
+// for the checks made before a publication's decision.
+func (s *service) definition(ctx context.Context, id string) (competition, error) {
+	stream := events.CompetitionStream(id)
+	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{Max: 1})
+	if err != nil && !errors.Is(err, errs.NotFound) {
+		return competition{}, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(evs) == 0 || evs[0].Type != events.TypeCompetitionDefined {
+		return competition{}, errs.E(errs.NotFound, "competition %s is not defined", id)
+	}
+	return s.foldCompetition(command.History{Stream: stream, Exists: true, Events: evs[:1]})
 }
