@@ -700,8 +700,8 @@ func TestE2E(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("%s: %d %s", p, resp.StatusCode, body)
 			}
-			if p == "/metrics" && !bytes.Contains(body, []byte("craftledger_projection_lag_seconds")) {
-				t.Errorf("metrics lack the projection lag")
+			if p == "/metrics" && (!bytes.Contains(body, []byte("craftledger_projection_lag_seconds")) || !bytes.Contains(body, []byte("craftledger_projection_lag_positions 0"))) {
+				t.Errorf("metrics lack the projection lag (or it is not 0 when caught up):\n%s", body)
 			}
 			if p == "/explorer" && (bytes.Contains(body, []byte("http://")) || bytes.Contains(body, []byte("https://"))) {
 				t.Errorf("explorer loads something from elsewhere")

@@ -226,6 +226,20 @@ func (s *Server) registerMetrics() {
 			}
 			return s.cfg.Now().Sub(st.LastEventTime).Seconds()
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "lag_positions",
+			Help: "Commit position of the last ledger event in the store minus the position applied (asked of the store at scrape time; -1 when it cannot answer).",
+		}, func() float64 {
+			head, ok := s.head()
+			if !ok {
+				return -1
+			}
+			st := status()
+			if !head.Less(st.Position) && head != st.Position {
+				return float64(head.Commit - min(head.Commit, st.Position.Commit))
+			}
+			return 0
+		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "craftledger", Subsystem: "projection", Name: "drops_total",
 			Help: "Subscriptions dropped and resumed from the checkpoint.",
@@ -239,6 +253,20 @@ func (s *Server) registerMetrics() {
 			Help: "Requests answered with an already parsed and validated document.",
 		}, func() float64 { return float64(s.cache.hits.Load()) }),
 	)
+}
+
+// head is the position of the last ledger event in the store.
+func (s *Server) head() (eventstore.Position, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	evs, err := s.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{
+		Direction: eventstore.Backwards, FromEnd: true, Max: 1,
+		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes},
+	})
+	if err != nil || len(evs) == 0 {
+		return eventstore.Position{}, err == nil
+	}
+	return evs[0].Position, true
 }
 
 // request is a GraphQL-over-HTTP request.
