@@ -3,7 +3,6 @@ package audit
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 )
 
 // scanOrgFields fills f from a JSON object without reflection: it walks the
@@ -14,6 +13,9 @@ import (
 func scanOrgFields(data []byte, f *orgFields) error {
 	i, err := scanObject(data, skipSpace(data, 0), func(key []byte, val []byte, isString bool) error {
 		if !isString {
+			if val[0] != '{' {
+				return nil // not an object: nothing the rule reads
+			}
 			switch string(key) {
 			case "issuingOrg":
 				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
@@ -141,6 +143,45 @@ func scanObject(b []byte, i int, fn func(key, val []byte, isString bool) error) 
 	}
 }
 
+// literal reports whether v is true, false, null or a JSON number.
+func literal(v []byte) bool {
+	switch string(v) {
+	case "true", "false", "null":
+		return true
+	}
+	i := 0
+	if v[0] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if n := digits(); n == 0 || (n > 1 && v[i-n] == '0') {
+		return false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(v)
+}
+
 func skipString(b []byte, i int) (int, error) {
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
@@ -188,7 +229,7 @@ func skipValue(b []byte, i int) (int, error) {
 		if j == i {
 			return i, errBadJSON
 		}
-		if _, err := strconv.ParseFloat(string(b[i:j]), 64); err != nil && string(b[i:j]) != "true" && string(b[i:j]) != "false" && string(b[i:j]) != "null" {
+		if !literal(b[i:j]) {
 			return j, errBadJSON
 		}
 		return j, nil

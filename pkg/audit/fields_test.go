@@ -15,6 +15,7 @@ func TestScanOrgFieldsAgreesWithEncodingJSON(t *testing.T) {
 		`{ "source" : { "kind":"competition", "competitionId":"c\"1" }, "list":[1,{"a":"]"}], "competitionId":"c2" }`,
 		`{"employmentId":"emp-1","employerOrgId":"org","mentorshipId":"m","honourId":"h","organiser":"u","approvingOrgId":"hr","issuingOrgId":"v1"}`,
 		`{}`,
+		`{"hours":-12.5e+3,"rank":0,"passed":false}`,
 	} {
 		var want, got orgFields
 		if err := json.Unmarshal([]byte(doc), &want); err != nil {
@@ -27,7 +28,12 @@ func TestScanOrgFieldsAgreesWithEncodingJSON(t *testing.T) {
 			t.Errorf("%s (-json +scan):\n%s", doc, diff)
 		}
 	}
-	for _, bad := range []string{``, `{`, `{"a":}`, `{"a":1,}`, `{"a" 1}`, `{"a":"x}`, `[1]`, `{"a":1} x`, `{"a":tru}`} {
+	// Unlike encoding/json, a member of an unexpected shape is ignored.
+	var f orgFields
+	if err := scanOrgFields([]byte(`{"issuingOrg":"not an object","source":[1],"academyId":"a"}`), &f); err != nil || f.AcademyID != "a" || f.IssuingOrg.ID != "" {
+		t.Errorf("odd shapes: %+v, %v", f, err)
+	}
+	for _, bad := range []string{``, `{`, `{"a":}`, `{"a":1,}`, `{"a" 1}`, `{"a":"x}`, `[1]`, `{"a":1} x`, `{"a":tru}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`} {
 		var f orgFields
 		if err := scanOrgFields([]byte(bad), &f); err == nil {
 			t.Errorf("%q: accepted", bad)
