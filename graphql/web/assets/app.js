@@ -16,7 +16,7 @@
     seq: 0 // render generation: a slow answer for an old route is dropped
   };
   // What tests and curious users can read: the last export and render time.
-  const pub = window.craftledger = { lastExport: null, renders: [] };
+  const pub = window.craftledger = { lastExport: null, renders: [], workerDomMs: 0 };
 
   // ---------- helpers ----------
   function t(key) {
@@ -53,20 +53,28 @@
     e.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   const locale = () => I18N[S.lang].locale;
+  // Intl formatters are costly to build: one per language and style.
+  const fmtCache = {};
+  function formatter(kind, opts) {
+    const k = S.lang + kind;
+    if (!fmtCache[k]) fmtCache[k] = kind.startsWith('n') ? new Intl.NumberFormat(locale(), opts) : new Intl.DateTimeFormat(locale(), opts);
+    return fmtCache[k];
+  }
   function fmtDate(iso) {
     if (!iso) return '—';
     const d = iso instanceof Date ? iso : new Date(iso);
     if (isNaN(d)) return String(iso);
-    return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d);
+    return formatter('date', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d);
   }
   function fmtDateTime(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return String(iso || '—');
-    return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    return formatter('datetime', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
       hour12: false, timeZone: 'UTC' }).format(d) + 'Z';
   }
   function fmtNum(n, digits) {
-    return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits === undefined ? 1 : digits }).format(n);
+    const d = digits === undefined ? 1 : digits;
+    return formatter('num' + d, { maximumFractionDigits: d }).format(n);
   }
   function levelName(l) {
     // The ladder is fixed (新八级工): names by rank from i18n.js; the
@@ -354,6 +362,7 @@
       fetchTimeline(id, kinds, trade)
     ]);
     if (seq !== S.seq) return;
+    const r0 = performance.now(); // DOM work only, after the answers arrived
     wait.remove();
     const c = d.craftsman;
     // Profile and tiles.
@@ -406,6 +415,8 @@
     // Timeline.
     m.appendChild(timelineSection(c, tl, kinds, trade));
     announce(t('entries', tl.entries.length));
+    void document.body.offsetHeight; // force style and layout, so the figure includes them
+    pub.workerDomMs = performance.now() - r0;
   }
   function tile(v, label) { return h('li', null, h('strong', null, v), h('span', null, label)); }
 
