@@ -37,7 +37,7 @@ func BenchmarkAppend(b *testing.B) {
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				b.ResetTimer()
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				for w := 0; w < writers; w++ {
 					wg.Add(1)
 					go func(w int) {
@@ -56,6 +56,7 @@ func BenchmarkAppend(b *testing.B) {
 				secs := time.Since(start).Seconds()
 				b.ReportMetric(float64(b.N)/secs, "appends/s")
 				b.ReportMetric(float64(b.N*perAppend)/secs, "events/s")
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/append")
 				batches, writes := esdbserver.GroupCommitStats(srv)
 				b.ReportMetric(float64(writes-writes0)/float64(batches-batches0), "appends/fsync")
 			})
@@ -83,7 +84,7 @@ func BenchmarkReadAll(b *testing.B) {
 	wg.Wait()
 	b.ResetTimer()
 	n := 0
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		rs, err := c.ReadAll(context.Background(), esdb.ReadAllOptions{}, math.MaxUint64)
 		if err != nil {
@@ -98,6 +99,7 @@ func BenchmarkReadAll(b *testing.B) {
 		rs.Close()
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/event")
 }
 
 // BenchmarkSubscriptionLatency: time from starting an append to the event

@@ -105,6 +105,7 @@ func Start(cfg Config) (*Server, error) {
 	_, _ = rand.Read(s.nodeID[:])
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		grpc.ForceServerCodecV2(newWireCodec()),
 		// The client pings every 10 s even without calls; grpc-go's default
 		// policy would answer with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),

@@ -272,54 +272,6 @@ func recorded(r *record, strUUID bool) *streams.ReadResp_ReadEvent_RecordedEvent
 	}
 }
 
-// eventEncoder builds ReadResp event messages for one call, reusing one
-// message (and its metadata map) for every event.
-type eventEncoder struct {
-	resp    streams.ReadResp
-	content streams.ReadResp_Event
-	ev      streams.ReadResp_ReadEvent
-	pos     streams.ReadResp_ReadEvent_CommitPosition
-	rec     streams.ReadResp_ReadEvent_RecordedEvent
-	sid     shared.StreamIdentifier
-	strUUID bool
-}
-
-func newEventEncoder(strUUID bool) *eventEncoder {
-	e := &eventEncoder{strUUID: strUUID}
-	e.rec.Metadata = make(map[string]string, 3)
-	e.rec.StreamIdentifier = &e.sid
-	e.ev.Event = &e.rec
-	e.ev.Position = &e.pos
-	e.content.Event = &e.ev
-	e.resp.Content = &e.content
-	return e
-}
-
-// message is the event message for r, resolving links when asked.
-func (e *eventEncoder) message(s *Server, r *record, resolveLinks bool) *streams.ReadResp {
-	if resolveLinks && r.Type == "$>" {
-		return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, true, e.strUUID)}}
-	}
-	return e.encode(r)
-}
-
-func (e *eventEncoder) encode(r *record) *streams.ReadResp {
-	ct := "application/octet-stream"
-	if r.IsJSON {
-		ct = "application/json"
-	}
-	e.rec.Id = wireUUID(r.ID, e.strUUID)
-	e.sid.StreamName = []byte(r.Stream)
-	e.rec.StreamRevision = r.Revision
-	e.rec.PreparePosition, e.rec.CommitPosition = r.Position, r.Position
-	e.rec.Metadata["type"] = r.Type
-	e.rec.Metadata["content-type"] = ct
-	e.rec.Metadata["created"] = strconv.FormatInt(r.Created, 10)
-	e.rec.CustomMetadata, e.rec.Data = r.Metadata, r.Data
-	e.pos.CommitPosition = r.Position
-	return &e.resp
-}
-
 // visibility is what a stream's metadata lets a reader see.
 type visibility struct {
 	lower     uint64 // lowest visible revision
@@ -503,7 +455,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 			if !vis.visible(r) {
 				continue
 			}
-			if err := out.Send(enc.message(h.s, r, resolveLinks)); err != nil {
+			if err := out.SendMsg(enc.message(h.s, r, resolveLinks)); err != nil {
 				return err
 			}
 			if sent++; sent >= count {
@@ -554,7 +506,7 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
 			return true
 		}
-		if sendErr = out.Send(enc.message(h.s, r, resolveLinks)); sendErr != nil {
+		if sendErr = out.SendMsg(enc.message(h.s, r, resolveLinks)); sendErr != nil {
 			return false
 		}
 		sent++

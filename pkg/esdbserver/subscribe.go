@@ -72,7 +72,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 				if !vis.visible(r) {
 					continue
 				}
-				if err := out.Send(enc.message(s, r, resolveLinks)); err != nil {
+				if err := out.SendMsg(enc.message(s, r, resolveLinks)); err != nil {
 					return err
 				}
 			}
@@ -207,7 +207,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 				}
 				lastScanned = r.Position
 				if match == nil || match(r) {
-					if err := out.Send(enc.message(s, r, o.GetResolveLinks())); err != nil {
+					if err := out.SendMsg(enc.message(s, r, o.GetResolveLinks())); err != nil {
 						return err
 					}
 				}
