@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +75,35 @@ func BenchmarkProjectionApply(b *testing.B) {
 	b.ReportMetric(float64(len(evs))/time.Since(start).Seconds(), "events/s")
 }
 
-// BenchmarkCatchUpOverGRPC measures a projector catching up from zero over
-// real gRPC from the embedded store (store read + apply).
+// BenchmarkCatchUpOverGRPC measures a projector catching up from zero
+// over real gRPC from the embedded store (store read + transfer + apply):
+// a generated population (CRAFTLEDGER_BENCH_CATCHUP craftsmen, default
+// 2,000, ~17 events each) is appended one stream per append, then each
+// iteration projects all of it into a fresh model.
 func BenchmarkCatchUpOverGRPC(b *testing.B) {
 	l := startStore(b)
-	const craftsmen = 250
-	seed(l, craftsmen)
+	n := 2000
+	if v, err := strconv.Atoi(os.Getenv("CRAFTLEDGER_BENCH_CATCHUP")); err == nil && v > 0 {
+		n = v
+	}
+	evs := population(b, n)
+	ctx := context.Background()
+	for i := 0; i < len(evs); {
+		j := i
+		for j < len(evs) && evs[j].Stream == evs[i].Stream {
+			j++
+		}
+		batch := make([]eventstore.EventData, 0, j-i)
+		for _, e := range evs[i:j] {
+			batch = append(batch, eventstore.EventData{Type: e.Type, Data: e.Data, Metadata: e.Metadata})
+		}
+		res, err := l.store.Append(ctx, evs[i].Stream, eventstore.NoStream(), batch...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.last = res.Position
+		i = j
+	}
 	total := 0
 	b.ResetTimer()
 	start := time.Now()
@@ -91,7 +116,7 @@ func BenchmarkCatchUpOverGRPC(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
-		wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Minute)
 		if err := p.WaitFor(wctx, l.last); err != nil {
 			b.Fatal(err)
 		}
