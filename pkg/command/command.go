@@ -133,6 +133,7 @@ type Handler struct {
 	retries int
 	seal    Seal
 	cache   *cache
+	locks   locks
 }
 
 // New returns a Handler over store.
@@ -183,6 +184,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 	if c.Decide == nil {
 		return Result{}, errs.E(errs.Internal, "%s: no decide function", c.Name)
 	}
+	defer h.locks.lock(c.Stream)()
 	decide := true
 	useCache := true
 	for attempt := 0; ; attempt++ {

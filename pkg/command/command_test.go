@@ -124,9 +124,19 @@ func TestExecuteBusinessErrorWritesNothing(t *testing.T) {
 	}
 }
 
+// instances are handlers over one store, as separate service processes
+// would be: they share no lock and no cache, so they really race.
+func instances(st eventstore.Store, n, retries int) []*command.Handler {
+	hs := make([]*command.Handler, n)
+	for i := range hs {
+		hs[i] = command.New(st, command.Options{Clock: clock, MaxRetries: retries})
+	}
+	return hs
+}
+
 func TestExecuteConcurrentRetries(t *testing.T) {
 	st := startStore(t)
-	h := command.New(st, command.Options{Clock: clock, MaxRetries: 50})
+	hs := instances(st, 4, 50)
 	ctx := context.Background()
 	const n = 16
 	var wg sync.WaitGroup
@@ -135,7 +145,7 @@ func TestExecuteConcurrentRetries(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-4", RetryOnConflict: true, Decide: appendOne})
+			_, err := hs[i%len(hs)].Execute(ctx, command.Command{Name: "count", Stream: "test-4", RetryOnConflict: true, Decide: appendOne})
 			errc <- err
 		}()
 	}
@@ -165,7 +175,8 @@ func TestExecuteConcurrentRetries(t *testing.T) {
 
 func TestExecuteConcurrentSameKeyWritesOnce(t *testing.T) {
 	st := startStore(t)
-	h := command.New(st, command.Options{Clock: clock})
+	hs := instances(st, 4, 0)
+	h := hs[0]
 	ctx := context.Background()
 	// The stream exists so that every racer appends at the same revision.
 	if _, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-5", Decide: appendOne}); err != nil {
@@ -179,7 +190,7 @@ func TestExecuteConcurrentSameKeyWritesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errsOut[i] = h.Execute(ctx, command.Command{Name: "count", Stream: "test-5",
+			results[i], errsOut[i] = hs[i%len(hs)].Execute(ctx, command.Command{Name: "count", Stream: "test-5",
 				Meta: command.Meta{IdempotencyKey: "same"}, Decide: appendOne})
 		}()
 	}

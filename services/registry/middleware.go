@@ -40,6 +40,9 @@ func (mw logging) log(ctx context.Context, method, subject string, begin time.Ti
 	}
 }
 
+// Unwrap returns the decorated service.
+func (mw logging) Unwrap() Service { return mw.next }
+
 func (mw logging) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.log(ctx, "RegisterCraftsman", req.CraftsmanID, b, res, err) }(time.Now())
 	return mw.next.RegisterCraftsman(ctx, req)
@@ -100,6 +103,9 @@ type instrumenting struct {
 func (mw instrumenting) observe(method string, begin time.Time, err error) {
 	mw.m.Observe("registry."+method, time.Since(begin), err)
 }
+
+// Unwrap returns the decorated service.
+func (mw instrumenting) Unwrap() Service { return mw.next }
 
 func (mw instrumenting) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("RegisterCraftsman", b, err) }(time.Now())

@@ -36,6 +36,23 @@ type schema struct {
 	Ref        string            `yaml:"$ref"`
 	Required   []string          `yaml:"required"`
 	Properties map[string]schema `yaml:"properties"`
+	AllOf      []schema          `yaml:"allOf"`
+}
+
+// properties resolves a schema's property names through $ref and allOf.
+func (doc openAPI) properties(s schema) []string {
+	if s.Ref != "" {
+		return doc.properties(doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")])
+	}
+	var out []string
+	for p := range s.Properties {
+		out = append(out, p)
+	}
+	for _, sub := range s.AllOf {
+		out = append(out, doc.properties(sub)...)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 func loadOpenAPI(t *testing.T) openAPI {
@@ -51,11 +68,16 @@ func loadOpenAPI(t *testing.T) openAPI {
 	return doc
 }
 
-// jsonFields lists the JSON names of a request type's body fields.
+// jsonFields lists the JSON names a request type decodes, flattening
+// embedded structs as encoding/json does.
 func jsonFields(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}
@@ -65,19 +87,21 @@ func jsonFields(t reflect.Type) []string {
 		out = append(out, name)
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 var requestTypes = map[string]reflect.Type{
-	"RegisterCraftsman": reflect.TypeFor[registry.RegisterCraftsmanRequest](),
-	"UpdateProfile":     reflect.TypeFor[registry.UpdateProfileRequest](),
-	"EnterTrade":        reflect.TypeFor[registry.EnterTradeRequest](),
-	"StartEmployment":   reflect.TypeFor[registry.StartEmploymentRequest](),
-	"EndEmployment":     reflect.TypeFor[registry.EndEmploymentRequest](),
-	"RegisterAcademy":   reflect.TypeFor[registry.RegisterAcademyRequest](),
-	"AddCourse":         reflect.TypeFor[registry.AddCourseRequest](),
-	"RegisterIssuer":    reflect.TypeFor[registry.RegisterIssuerRequest](),
-	"AddIssuerUser":     reflect.TypeFor[registry.AddIssuerUserRequest](),
+	"RegisterCraftsman":   reflect.TypeFor[registry.RegisterCraftsmanRequest](),
+	"UpdateProfile":       reflect.TypeFor[registry.UpdateProfileRequest](),
+	"EnterTrade":          reflect.TypeFor[registry.EnterTradeRequest](),
+	"StartEmployment":     reflect.TypeFor[registry.StartEmploymentRequest](),
+	"EndEmployment":       reflect.TypeFor[registry.EndEmploymentRequest](),
+	"RegisterAcademy":     reflect.TypeFor[registry.RegisterAcademyRequest](),
+	"AddCourse":           reflect.TypeFor[registry.AddCourseRequest](),
+	"RegisterIssuer":      reflect.TypeFor[registry.RegisterIssuerRequest](),
+	"AddIssuerUser":       reflect.TypeFor[registry.AddIssuerUserRequest](),
+	"BackfillCraftsmen":   reflect.TypeFor[registry.CraftsmanLine](),
+	"BackfillEmployments": reflect.TypeFor[registry.EmploymentLine](),
 }
 
 // TestOpenAPIMatchesRoutes: every route of the handler is in openapi.yaml
@@ -104,23 +128,22 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	for _, r := range registry.Routes() {
 		op := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
-		body, ok := op.RequestBody.Content["application/json"]
+		ct := "application/json"
+		if strings.HasPrefix(r.Name, "Backfill") {
+			ct = "application/x-ndjson"
+			if _, ok := op.RequestBody.Content["text/csv"]; !ok {
+				t.Errorf("%s: no text/csv body", r.Name)
+			}
+		}
+		body, ok := op.RequestBody.Content[ct]
 		if !ok {
-			t.Fatalf("%s: no application/json request body", r.Name)
+			t.Fatalf("%s: no %s request body", r.Name, ct)
 		}
-		name := strings.TrimPrefix(body.Schema.Ref, "#/components/schemas/")
-		s, ok := doc.Components.Schemas[name]
-		if !ok {
-			t.Fatalf("%s: schema %q missing", r.Name, body.Schema.Ref)
-		}
-		var props []string
-		for p := range s.Properties {
-			props = append(props, p)
-		}
-		sort.Strings(props)
+		props := doc.properties(body.Schema)
 		if want := jsonFields(requestTypes[r.Name]); !slices.Equal(props, want) {
-			t.Errorf("%s: schema %s has properties %q, the decoder accepts %q", r.Name, name, props, want)
+			t.Errorf("%s: schema has properties %q, the decoder accepts %q", r.Name, props, want)
 		}
+		s := doc.Components.Schemas[strings.TrimPrefix(body.Schema.Ref, "#/components/schemas/")]
 		for _, req := range s.Required {
 			if !slices.Contains(props, req) {
 				t.Errorf("%s: required %q is not a property", r.Name, req)
@@ -139,6 +162,19 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 	e := newEnv(t)
 	params := map[string]string{"{craftsmanId}": "c-10001", "{employmentId}": "emp-2012", "{academyId}": "tj-college", "{issuerId}": "hr-tj"}
 	for _, r := range registry.Routes() {
+		if strings.HasPrefix(r.Name, "Backfill") {
+			for ct, c := range doc.Paths[r.Pattern]["post"].RequestBody.Content {
+				example, _ := c.Example.(string)
+				if example == "" {
+					t.Fatalf("%s %s: no example", r.Name, ct)
+				}
+				lines, sum := e.backfill(t, admin(t), r.Pattern, ct, example)
+				if sum.Failed != 0 || sum.OK == 0 {
+					t.Errorf("%s %s example: %+v %+v", r.Name, ct, sum, lines)
+				}
+			}
+			continue
+		}
 		ex := doc.Paths[r.Pattern][strings.ToLower(r.Method)].RequestBody.Content["application/json"].Example
 		if ex == nil {
 			t.Fatalf("%s: no example", r.Name)

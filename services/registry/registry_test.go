@@ -307,6 +307,15 @@ func TestAcademiesAndIssuers(t *testing.T) {
 func TestConcurrentCommandsOnOneWorker(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, "c5", 5)
+	// A second instance of the service on the same store: the two share no
+	// lock and no cache, so their commands really race on the revision.
+	svc2, err := registry.New(e.store, func() time.Time { return now }, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey), MaxRetries: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(registry.NewHTTPHandler(svc2, slog.New(slog.DiscardHandler), auth.DevKey(), registry.HTTPOptions{}))
+	defer srv2.Close()
+	urls := []string{e.url, srv2.URL}
 	const n = 24
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
@@ -314,7 +323,7 @@ func TestConcurrentCommandsOnOneWorker(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := commandtest.Do(t, "POST", e.url+"/v1/craftsmen/c5/employments", issuer(t, "works"), map[string]any{
+			r := commandtest.Do(t, "POST", urls[i%2]+"/v1/craftsmen/c5/employments", issuer(t, "works"), map[string]any{
 				"employmentId": fmt.Sprintf("e%d", i), "employerOrgId": "works", "trade": map[string]any{"code": "6-31-01-03"},
 			})
 			statuses[i] = r.Status

@@ -246,24 +246,34 @@ func ValidNationalID(id string) error {
 }
 
 func (s *service) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	c, err := s.registerCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.h.Execute(ctx, c)
+}
+
+// registerCommand validates and authorizes a registration and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequest) (command.Command, error) {
+	meta, _, err := writer(ctx)
+	if err != nil {
+		return command.Command{}, err
+	}
 	if req.NationalID == "" {
-		return command.Result{}, kit.Invalid("nationalId", "is required")
+		return command.Command{}, kit.Invalid("nationalId", "is required")
 	}
 	hash, err := s.hashID("nationalId", req.NationalID)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	p := events.CraftsmanRegistered{CraftsmanID: req.CraftsmanID, NationalIDHash: hash, BirthDate: req.BirthDate,
 		Region: req.Region, Personal: req.Personal}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.h.Execute(ctx, command.Command{
+	return command.Command{
 		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
@@ -271,7 +281,7 @@ func (s *service) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRe
 			}
 			return one(p, at), nil
 		},
-	})
+	}, nil
 }
 
 func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error) {
@@ -313,24 +323,47 @@ func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (comman
 }
 
 func (s *service) StartEmployment(ctx context.Context, req StartEmploymentRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	c, err := s.employmentCommand(ctx, req, nil)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, c)
+}
+
+// employmentCommand validates and authorizes an employment period — its
+// start and, for a back-filled period already over, its end — and returns
+// its command, not yet run.
+func (s *service) employmentCommand(ctx context.Context, req StartEmploymentRequest, end *EndEmploymentRequest) (command.Command, error) {
+	meta, c, err := writer(ctx)
+	if err != nil {
+		return command.Command{}, err
 	}
 	p := events.EmploymentStarted{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, EmployerOrgID: req.EmployerOrgID,
 		EmployerName: req.EmployerName, Trade: req.Trade, Position: req.Position}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
+	}
+	evs := one(p, at)
+	if end != nil {
+		pe := events.EmploymentEnded{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, Reason: end.Reason}
+		endAt, err := s.check(pe, end.OccurredAt)
+		if err != nil {
+			return command.Command{}, kit.FieldErr("endedOn", err)
+		}
+		if at.IsZero() || endAt.IsZero() || endAt.Before(at) {
+			return command.Command{}, kit.Invalid("endedOn", "a past employment needs a start and an end on or after it")
+		}
+		evs = append(evs, one(pe, endAt)...)
 	}
 	if err := auth.RequireWriteFor(c, req.EmployerOrgID); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "start employment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("start employment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if _, ok := st.employments[req.EmploymentID]; ok {
 			return nil, errs.E(errs.Conflict, "employment %s of craftsman %s already exists", req.EmploymentID, req.CraftsmanID)
 		}
-		return one(p, at), nil
+		return evs, nil
 	})
 }
 
@@ -474,10 +507,19 @@ func (s *service) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (
 
 // onCraftsman runs a command on a registered craftsman's stream.
 func (s *service) onCraftsman(ctx context.Context, name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Result, error) {
-	if err := events.ValidID("craftsmanId", id); err != nil {
-		return command.Result{}, invalid(err)
+	c, err := s.craftsmanCommand(name, id, meta, decide)
+	if err != nil {
+		return command.Result{}, err
 	}
-	return s.h.Execute(ctx, command.Command{
+	return s.h.Execute(ctx, c)
+}
+
+// craftsmanCommand is the command of onCraftsman, not yet run.
+func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Command, error) {
+	if err := events.ValidID("craftsmanId", id); err != nil {
+		return command.Command{}, invalid(err)
+	}
+	return command.Command{
 		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			st, err := foldCraftsman(h)
@@ -489,9 +531,34 @@ func (s *service) onCraftsman(ctx context.Context, name, id string, meta command
 			}
 			return decide(st)
 		},
-	})
+	}, nil
 }
 
 // DevNationalIDKey is the public development key for national ID hashes
 // (`--dev`, tests, demo data). Never use it in production.
 const DevNationalIDKey = "craftledger-development-national-id-key"
+
+// batcher is implemented by the service itself (not by its middlewares):
+// back-fill builds line commands with it and appends runs of one
+// craftsman's lines together.
+type batcher interface {
+	registerCommand(ctx context.Context, req RegisterCraftsmanRequest) (command.Command, error)
+	employmentCommand(ctx context.Context, req StartEmploymentRequest, end *EndEmploymentRequest) (command.Command, error)
+	handler() *command.Handler
+}
+
+func (s *service) handler() *command.Handler { return s.h }
+
+// findBatcher unwraps middlewares down to the service implementation.
+func findBatcher(svc Service) (batcher, bool) {
+	for {
+		if b, ok := svc.(batcher); ok {
+			return b, true
+		}
+		u, ok := svc.(interface{ Unwrap() Service })
+		if !ok {
+			return nil, false
+		}
+		svc = u.Unwrap()
+	}
+}

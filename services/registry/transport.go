@@ -30,6 +30,8 @@ func Routes() []Route {
 		{"POST", "/v1/academies/{academyId}/courses", "AddCourse"},
 		{"POST", "/v1/issuers", "RegisterIssuer"},
 		{"POST", "/v1/issuers/{issuerId}/users", "AddIssuerUser"},
+		{"POST", "/v1/backfill/craftsmen", "BackfillCraftsmen"},
+		{"POST", "/v1/backfill/employments", "BackfillEmployments"},
 	}
 }
 
@@ -37,6 +39,8 @@ func Routes() []Route {
 type HTTPOptions struct {
 	// Limiter, when set, rate-limits callers (429 + Retry-After).
 	Limiter *kit.RateLimiter
+	// Backfill configures the bulk endpoints (workers, progress callback).
+	Backfill command.Backfill
 }
 
 // NewHTTPHandler serves the registry's JSON API (Routes) for svc. Every
@@ -73,6 +77,18 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.IssuerID = r.PathValue("issuerId")
 		}), command.EncodeResponse, opts...),
 	}
+	authed := auth.HTTPMiddleware(key, kit.EncodeError)
+	limit := func(h http.Handler) http.Handler {
+		if o.Limiter != nil {
+			return o.Limiter.HTTP(h)
+		}
+		return h
+	}
+	byName["BackfillCraftsmen"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareCraftsman)}))
+	byName["BackfillEmployments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareEmployment)}))
+
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, byName[rt.Name])

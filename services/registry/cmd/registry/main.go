@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/registry"
@@ -56,6 +57,7 @@ func run(args []string) error {
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
 	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
+	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
 	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +86,9 @@ func run(args []string) error {
 	}
 	metrics := kit.NewMetrics("registry")
 	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(metrics)(svc))
-	var opts registry.HTTPOptions
+	opts := registry.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(s command.Summary) {
+		logger.Info("back-fill progress", "lines", s.Lines, "ok", s.OK, "failed", s.Failed, "millis", s.Millis)
+	}, ProgressEvery: 10000}}
 	if *rate > 0 {
 		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
 	}

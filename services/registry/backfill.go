@@ -1,0 +1,178 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// CraftsmanLine is one back-filled registration: a JSON Lines object, or a
+// CSV row with the columns of CraftsmanColumns.
+type CraftsmanLine struct {
+	// Key is the line's idempotency key; empty = derived from the content.
+	Key string `json:"key,omitempty"`
+	RegisterCraftsmanRequest
+}
+
+// EmploymentLine is one back-filled employment period: started on
+// occurredAt and, when endedOn is set, ended then (a past employment).
+type EmploymentLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	StartEmploymentRequest
+	EndedOn   string `json:"endedOn,omitempty"`
+	EndReason string `json:"endReason,omitempty"`
+}
+
+// CSV columns of the back-fill files (header names; order is free).
+var (
+	CraftsmanColumns  = []string{"craftsmanId", "key", "nationalId", "birthDate", "region", "name", "phone", "email", "occurredAt"}
+	EmploymentColumns = []string{"craftsmanId", "key", "employmentId", "employerOrgId", "employerName", "tradeCode", "tradeName",
+		"position", "occurredAt", "endedOn", "endReason"}
+)
+
+type prepared struct {
+	craftsman, key string
+	run            func(context.Context) (command.Result, error)
+	build          func(context.Context) (command.Command, error)
+}
+
+type linePreparer func(svc Service, b batcher, rec command.Record) (prepared, error)
+
+// backfillPrepare authorizes the whole request (issuers and admins only),
+// then turns each line into a Job whose command carries the line's key,
+// source "import" and one correlation id for the file.
+func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
+		c, err := auth.Require(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+		correlation := "backfill-" + command.NewID()
+		lineCtx := func(ctx context.Context, key string) context.Context {
+			return command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
+		}
+		b, _ := findBatcher(svc)
+		return func(rec command.Record) (command.Job, error) {
+			p, err := prep(svc, b, rec)
+			if err != nil {
+				return command.Job{}, err
+			}
+			job := command.Job{Shard: p.craftsman, Key: p.key, Run: func(ctx context.Context, key string) (command.Result, error) {
+				return p.run(lineCtx(ctx, key))
+			}}
+			if p.build != nil {
+				job.Handler = b.handler()
+				job.Command = func(ctx context.Context, key string) (command.Command, error) { return p.build(lineCtx(ctx, key)) }
+			}
+			return job, nil
+		}, nil
+	}
+}
+
+func decodeLine(rec command.Record, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		const unknown = "json: unknown field "
+		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
+		}
+		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+	}
+	return nil
+}
+
+func csvFields(rec command.Record, allowed []string) error {
+	for k := range rec.Fields {
+		if !slices.Contains(allowed, k) {
+			return kit.Invalid(k, "unknown column (allowed: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, error) {
+	var l CraftsmanLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, CraftsmanColumns); err != nil {
+			return prepared{}, err
+		}
+		l = CraftsmanLine{Key: f["key"], RegisterCraftsmanRequest: RegisterCraftsmanRequest{CraftsmanID: f["craftsmanId"],
+			NationalID: f["nationalId"], BirthDate: f["birthDate"], Region: f["region"], OccurredAt: f["occurredAt"]}}
+		if f["name"] != "" || f["phone"] != "" || f["email"] != "" {
+			l.Personal = &events.Personal{Name: f["name"], Phone: f["phone"], Email: f["email"]}
+		}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return prepared{}, err
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return prepared{}, invalid(err)
+	}
+	req := l.RegisterCraftsmanRequest
+	p := prepared{craftsman: l.CraftsmanID, key: l.Key,
+		run: func(ctx context.Context) (command.Result, error) { return svc.RegisterCraftsman(ctx, req) }}
+	if b != nil {
+		p.build = func(ctx context.Context) (command.Command, error) { return b.registerCommand(ctx, req) }
+	}
+	return p, nil
+}
+
+func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, error) {
+	var l EmploymentLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, EmploymentColumns); err != nil {
+			return prepared{}, err
+		}
+		l = EmploymentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EndedOn: f["endedOn"], EndReason: f["endReason"],
+			StartEmploymentRequest: StartEmploymentRequest{EmploymentID: f["employmentId"], EmployerOrgID: f["employerOrgId"],
+				EmployerName: f["employerName"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
+				Position: f["position"], OccurredAt: f["occurredAt"]}}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return prepared{}, err
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return prepared{}, invalid(err)
+	}
+	req := l.StartEmploymentRequest
+	req.CraftsmanID = l.CraftsmanID
+	var end *EndEmploymentRequest
+	if l.EndedOn != "" {
+		end = &EndEmploymentRequest{CraftsmanID: l.CraftsmanID, EmploymentID: req.EmploymentID, Reason: l.EndReason, OccurredAt: l.EndedOn}
+	} else if l.EndReason != "" {
+		return prepared{}, kit.Invalid("endReason", "needs endedOn")
+	}
+	p := prepared{craftsman: l.CraftsmanID, key: l.Key}
+	if b != nil {
+		p.build = func(ctx context.Context) (command.Command, error) { return b.employmentCommand(ctx, req, end) }
+		p.run = func(ctx context.Context) (command.Result, error) {
+			c, err := b.employmentCommand(ctx, req, end)
+			if err != nil {
+				return command.Result{}, err
+			}
+			return b.handler().Execute(ctx, c)
+		}
+		return p, nil
+	}
+	if end != nil {
+		return prepared{}, errs.E(errs.Internal, "past employments need the service implementation")
+	}
+	p.run = func(ctx context.Context) (command.Result, error) { return svc.StartEmployment(ctx, req) }
+	return p, nil
+}

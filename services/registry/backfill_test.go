@@ -1,0 +1,116 @@
+package registry_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
+)
+
+func (e *env) backfill(t testing.TB, token, path, contentType, body string) (map[int]command.LineResult, command.Summary) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		t.Fatalf("back-fill: %d %s", resp.StatusCode, b.String())
+	}
+	lines := map[int]command.LineResult{}
+	var sum command.SummaryLine
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte(`{"summary"`)) {
+			if err := json.Unmarshal(sc.Bytes(), &sum); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		var lr command.LineResult
+		if err := json.Unmarshal(sc.Bytes(), &lr); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		lines[lr.Line] = lr
+	}
+	if sum.Error != "" {
+		t.Fatalf("back-fill error: %s", sum.Error)
+	}
+	return lines, sum.Summary
+}
+
+func TestBackfillCraftsmenJSONLines(t *testing.T) {
+	e := newEnv(t)
+	var b strings.Builder
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&b, `{"craftsmanId":"p%d","nationalId":%q,"birthDate":"1980-05-0%d","personal":{"name":"工匠%d"},"occurredAt":"2008-03-01"}`+"\n", i, nationalID(100+i), i%9+1, i)
+	}
+	b.WriteString(`{"craftsmanId":"p0","nationalId":"` + nationalID(200) + `","personal":{"name":"重复"}}` + "\n") // 11: already registered
+	b.WriteString(`{"craftsmanId":"p11","nationalId":"123","personal":{"name":"x"}}` + "\n")                         // 12: bad ID
+	b.WriteString(`{"craftsmanId":"p12","nationalId":"` + nationalID(201) + `","nickname":"x"}` + "\n")             // 13: unknown field
+	want := map[int]string{11: "CONFLICT", 12: "INVALID_ARGUMENT", 13: "INVALID_ARGUMENT"}
+	for run := 0; run < 2; run++ {
+		lines, sum := e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/craftsmen", "application/x-ndjson", b.String())
+		if sum.Lines != 13 || sum.OK != 10 || sum.Failed != 3 || (run == 1 && sum.Replayed != 10) {
+			t.Fatalf("run %d: summary %+v", run, sum)
+		}
+		for line, code := range want {
+			if lines[line].OK || lines[line].Code != code {
+				t.Errorf("run %d line %d: %+v, want %s", run, line, lines[line], code)
+			}
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if n := e.count(t, fmt.Sprintf("craftsman-p%d", i)); n != 1 {
+			t.Fatalf("craftsman p%d has %d events", i, n)
+		}
+	}
+	// A worker may not back-fill.
+	r := commandtest.Do(t, "POST", e.url+"/v1/backfill/craftsmen", commandtest.Token(t, auth.RoleWorker, "", "p1"), []byte(b.String()), "Content-Type", "application/x-ndjson")
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("worker back-fill: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestBackfillEmploymentsCSV(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "m1", 1)
+	csv := "craftsmanId,key,employmentId,employerOrgId,tradeCode,position,occurredAt,endedOn,endReason\n" +
+		"m1,k1,e-2005,steelworks,6-31-01-03,学徒,2005-07-01,2010-12-31,transferred\n" + // 2: past employment
+		"m1,k2,e-2011,steelworks,6-31-01-03,电工,2011-01-01,,\n" + // 3: open employment
+		"m1,k3,e-2012,steelworks,6-31-01-03,电工,2012-01-01,2011-01-01,\n" + // 4: ends before it starts
+		"m1,k4,e-2013,shipyard,6-31-01-03,电工,2013-01-01,,\n" + // 5: another employer
+		"m1,k5,e-2011,steelworks,6-31-01-03,电工,2011-01-01,,\n" + // 6: id reused
+		"ghost,k6,e-1,steelworks,6-31-01-03,,2011-01-01,,\n" // 7: unknown craftsman
+	lines, sum := e.backfill(t, issuer(t, "steelworks"), "/v1/backfill/employments", "text/csv", csv)
+	want := map[int]string{4: "INVALID_ARGUMENT", 5: "PERMISSION_DENIED", 6: "CONFLICT", 7: "NOT_FOUND"}
+	if sum.Lines != 6 || sum.OK != 2 || sum.Failed != 4 {
+		t.Fatalf("summary %+v %+v", sum, lines)
+	}
+	for line, code := range want {
+		if lines[line].OK || lines[line].Code != code {
+			t.Errorf("line %d: %+v, want %s", line, lines[line], code)
+		}
+	}
+	// registration + start and end of the past employment + start of the open one
+	if n := e.count(t, "craftsman-m1"); n != 4 {
+		t.Fatalf("%d events, want 4", n)
+	}
+	evs := e.events(t, "craftsman-m1")
+	m, _ := command.DecodeMetadata(evs[2].Metadata)
+	if evs[2].Type != "EmploymentEnded.v1" || m.OccurredAt.Year() != 2010 || m.Source != "import" {
+		t.Fatalf("event 2: %s %+v", evs[2].Type, m)
+	}
+}
