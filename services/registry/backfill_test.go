@@ -58,8 +58,8 @@ func TestBackfillCraftsmenJSONLines(t *testing.T) {
 		fmt.Fprintf(&b, `{"craftsmanId":"p%d","nationalId":%q,"birthDate":"1980-05-0%d","personal":{"name":"工匠%d"},"occurredAt":"2008-03-01"}`+"\n", i, nationalID(100+i), i%9+1, i)
 	}
 	b.WriteString(`{"craftsmanId":"p0","nationalId":"` + nationalID(200) + `","personal":{"name":"重复"}}` + "\n") // 11: already registered
-	b.WriteString(`{"craftsmanId":"p11","nationalId":"123","personal":{"name":"x"}}` + "\n")                         // 12: bad ID
-	b.WriteString(`{"craftsmanId":"p12","nationalId":"` + nationalID(201) + `","nickname":"x"}` + "\n")             // 13: unknown field
+	b.WriteString(`{"craftsmanId":"p11","nationalId":"123","personal":{"name":"x"}}` + "\n")                     // 12: bad ID
+	b.WriteString(`{"craftsmanId":"p12","nationalId":"` + nationalID(201) + `","nickname":"x"}` + "\n")          // 13: unknown field
 	want := map[int]string{11: "CONFLICT", 12: "INVALID_ARGUMENT", 13: "INVALID_ARGUMENT"}
 	for run := 0; run < 2; run++ {
 		lines, sum := e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/craftsmen", "application/x-ndjson", b.String())
