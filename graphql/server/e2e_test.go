@@ -611,6 +611,15 @@ func TestE2E(t *testing.T) {
 		if !bytes.Contains(raw, []byte(`"totalHours":66`)) {
 			t.Errorf("extensions.minPosition %s: answer %s, want 66 hours", answer.Position, raw)
 		}
+		// A write outside the ledger's streams (an issuer's stream) is "seen"
+		// as soon as no ledger event lies before it.
+		foreign, err := l.store.Append(context.Background(), "issuer-x", eventstore.Any(), eventstore.EventData{Type: "IssuerRegistered.v1", Data: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := h.query(aud, `{ projection { position } }`, nil, "X-Min-Position", schema.FormatPosition(foreign.Position)); r.code() != "" {
+			t.Errorf("position of a write to a stream the projection does not follow: %+v", r.Errors)
+		}
 		far := eventstore.Position{Commit: pos.Commit + 1<<40, Prepare: pos.Prepare + 1<<40}
 		r = h.query(aud, `{ projection { position } }`, nil, "X-Min-Position", schema.FormatPosition(far))
 		if r.code() != "DEADLINE_EXCEEDED" || r.Status != http.StatusGatewayTimeout {
