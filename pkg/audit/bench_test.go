@@ -62,10 +62,24 @@ func benchStore(b *testing.B) (*eventstore.Client, int64) {
 		if b, err := os.ReadFile(marker); err == nil {
 			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n >= want {
 				bench.n = n
-				return
 			}
 		}
-		bench.n, bench.err = fill(ctx, b, st, want)
+		// The competition the careers placed in, so the issuer rule finds
+		// its organiser (as in a real ledger).
+		comp := events.CompetitionStream("city-sh-2019")
+		if _, err := st.ReadStream(ctx, comp, eventstore.ReadOptions{Max: 1}); err != nil {
+			audittest.Append(b, st, comp, audittest.Seal(b, comp, audittest.Competition()))
+			if bench.n > 0 {
+				bench.n++
+				bench.err = os.WriteFile(marker, []byte(strconv.FormatInt(bench.n, 10)), 0o644)
+			}
+		}
+		if bench.n > 0 {
+			return
+		}
+		var n int64
+		n, bench.err = fill(ctx, b, st, want)
+		bench.n = n + 1
 		if bench.err == nil {
 			bench.err = os.WriteFile(marker, []byte(strconv.FormatInt(bench.n, 10)), 0o644)
 		}

@@ -100,7 +100,7 @@ func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Repo
 	if len(platform) == 0 {
 		platform = []string{PlatformOrg}
 	}
-	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][]string{}}
+	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][]string{}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
 	chans := make([]chan []*eventstore.RecordedEvent, workers)
 	var wg sync.WaitGroup
@@ -449,6 +449,21 @@ type directory struct {
 	mu           sync.Mutex
 	competitions map[string]string
 	mentorships  map[string][]string
+	// missing remembers streams looked up and not found, so a population
+	// citing a competition the store lacks costs one read, not one per event.
+	missing map[string]bool
+}
+
+func (d *directory) isMissing(stream string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.missing[stream]
+}
+
+func (d *directory) setMissing(stream string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.missing[stream] = true
 }
 
 func (d *directory) setCompetition(id, org string) {
@@ -474,7 +489,14 @@ func (d *directory) competition(ctx context.Context, id string) (string, bool, e
 	if ok {
 		return org, true, nil
 	}
-	first, err := firstOf(ctx, d.st, events.CompetitionStream(id))
+	stream := events.CompetitionStream(id)
+	if d.isMissing(stream) {
+		return "", false, nil
+	}
+	first, err := firstOf(ctx, d.st, stream)
+	if first == nil && err == nil {
+		d.setMissing(stream)
+	}
 	if first == nil || err != nil {
 		return "", false, err
 	}
@@ -497,7 +519,14 @@ func (d *directory) mentorship(ctx context.Context, id string) ([]string, bool, 
 	if ok {
 		return orgs, true, nil
 	}
-	first, err := firstOf(ctx, d.st, events.MentorshipStream(id))
+	stream := events.MentorshipStream(id)
+	if d.isMissing(stream) {
+		return nil, false, nil
+	}
+	first, err := firstOf(ctx, d.st, stream)
+	if first == nil && err == nil {
+		d.setMissing(stream)
+	}
 	if first == nil || err != nil {
 		return nil, false, err
 	}
