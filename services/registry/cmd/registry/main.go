@@ -44,13 +44,14 @@ func envFloat(name string, def float64) float64 {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "registry:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil.
+func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
 	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8081"), "HTTP listen address (CRAFTLEDGER_ADDR)")
@@ -73,7 +74,6 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "registry-store"}})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)

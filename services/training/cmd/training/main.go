@@ -42,13 +42,14 @@ func envFloat(name string, def float64) float64 {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "training:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil.
+func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("training", flag.ContinueOnError)
 	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8082"), "HTTP listen address (CRAFTLEDGER_ADDR)")
@@ -70,7 +71,6 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "training-store"}})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
