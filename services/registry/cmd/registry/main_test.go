@@ -29,7 +29,9 @@ func TestBinaryServes(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--store", st.Server.URL(), "--addr", addr, "--dev", "--log-level", "error"}) }()
+	go func() {
+		done <- run(ctx, []string{"--store", st.Server.URL(), "--addr", addr, "--dev", "--log-level", "error"})
+	}()
 	base := "http://" + addr
 	for i := 0; ; i++ {
 		resp, err := http.Get(base + "/healthz")
