@@ -13,10 +13,12 @@ import (
 // expected revision (errs.Conflict), and the handler then drops the entry
 // and reloads from the store. Histories are never mutated once cached.
 type cache struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List // front = most recently used
-	items map[string]*list.Element
+	mu        sync.Mutex
+	max       int // streams
+	maxEvents int // events over all streams
+	events    int
+	ll        *list.List // front = most recently used
+	items     map[string]*list.Element
 }
 
 type cacheEntry struct {
@@ -24,8 +26,8 @@ type cacheEntry struct {
 	hist   History
 }
 
-func newCache(max int) *cache {
-	return &cache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
+func newCache(max, maxEvents int) *cache {
+	return &cache{max: max, maxEvents: maxEvents, ll: list.New(), items: make(map[string]*list.Element)}
 }
 
 func (c *cache) get(stream string) (History, bool) {
@@ -44,7 +46,7 @@ func (c *cache) get(stream string) (History, bool) {
 
 // put stores h unless a later history of the stream is already cached.
 func (c *cache) put(h History) {
-	if c == nil || !h.Exists {
+	if c == nil || !h.Exists || len(h.Events) > c.maxEvents {
 		return
 	}
 	c.mu.Lock()
@@ -54,15 +56,19 @@ func (c *cache) put(h History) {
 		if e.hist.Exists && e.hist.Revision() > h.Revision() {
 			return
 		}
+		c.events += len(h.Events) - len(e.hist.Events)
 		e.hist = h
 		c.ll.MoveToFront(el)
-		return
+	} else {
+		c.items[h.Stream] = c.ll.PushFront(&cacheEntry{stream: h.Stream, hist: h})
+		c.events += len(h.Events)
 	}
-	c.items[h.Stream] = c.ll.PushFront(&cacheEntry{stream: h.Stream, hist: h})
-	for c.ll.Len() > c.max {
+	for c.ll.Len() > c.max || c.events > c.maxEvents {
 		old := c.ll.Back()
 		c.ll.Remove(old)
-		delete(c.items, old.Value.(*cacheEntry).stream)
+		e := old.Value.(*cacheEntry)
+		delete(c.items, e.stream)
+		c.events -= len(e.hist.Events)
 	}
 }
 
@@ -75,6 +81,7 @@ func (c *cache) drop(stream string) {
 	if el, ok := c.items[stream]; ok {
 		c.ll.Remove(el)
 		delete(c.items, stream)
+		c.events -= len(el.Value.(*cacheEntry).hist.Events)
 	}
 }
 

@@ -124,6 +124,9 @@ type Options struct {
 	// fails the append on its expected revision, and the stream is then
 	// reloaded). 0 = 4096; negative disables the cache.
 	CacheStreams int
+	// CacheEvents bounds the events held over all cached streams (least
+	// recently used streams go first). 0 = 200,000.
+	CacheEvents int
 }
 
 // Handler runs commands against a store. It is safe for concurrent use.
@@ -145,11 +148,15 @@ func New(store eventstore.Store, opts Options) *Handler {
 	if h.retries <= 0 {
 		h.retries = 10
 	}
+	events := opts.CacheEvents
+	if events <= 0 {
+		events = 200_000
+	}
 	switch {
 	case opts.CacheStreams == 0:
-		h.cache = newCache(4096)
+		h.cache = newCache(4096, events)
 	case opts.CacheStreams > 0:
-		h.cache = newCache(opts.CacheStreams)
+		h.cache = newCache(opts.CacheStreams, events)
 	}
 	return h
 }
