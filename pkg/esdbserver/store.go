@@ -351,27 +351,34 @@ func (s *store) fail(err error) {
 //
 // Group commit: while one batch's WAL fsync is in flight (the acker waits
 // for it), every write that arrives is gathered into the next batch, which
-// is applied the moment the fsync completes — one fsync per batch, however
-// many writes it holds. Writers acknowledged by the last fsync need a moment
-// to send their next write; when fewer writes than the last batch held are
-// waiting, the writer lingers up to one fsync's duration (at most 2 ms) for
-// them, so a steady set of concurrent writers keeps sharing every fsync
-// instead of splitting into cohorts that alternate. A lone writer never
-// waits.
+// is applied once the fsync completes — one fsync per batch, however many
+// writes it holds. The writers the completed fsync acknowledged usually send
+// their next write a moment later; so that they join the next batch instead
+// of waiting for another fsync (which would split a steady set of writers
+// into two cohorts taking turns), the writer lingers until as many writes
+// as that fsync acknowledged have arrived on top of those already waiting,
+// or one fsync's duration (at least 200 µs, at most 2 ms) has passed. A lone
+// writer never waits: its own write is the one expected.
 func (s *store) writer() {
 	defer close(s.acks)
-	target := 1 // writes in the last batch
-	syncTime := time.Duration(0)
+	target := 1              // writes to gather before applying the next batch
+	syncSize := 0            // writes in the batch whose fsync is in flight
+	var window time.Duration // how long to linger after an fsync completes
+	var appliedAt, syncedAt time.Time
 	outstanding := 0 // batches applied whose fsync has not completed
-	var appliedAt time.Time
+	synced := func(waiting int) {
+		outstanding--
+		syncedAt = time.Now()
+		window = min(max(syncedAt.Sub(appliedAt), 200*time.Microsecond), 2*time.Millisecond)
+		target = waiting + syncSize
+	}
 	for {
 		var batchOps []*writeOp
 		select {
 		case op := <-s.ops:
 			batchOps = append(make([]*writeOp, 0, max(target, 16)), op)
 		case <-s.ackDone:
-			outstanding--
-			syncTime = time.Since(appliedAt)
+			synced(0)
 			continue
 		case <-s.stop:
 			for {
@@ -392,7 +399,11 @@ func (s *store) writer() {
 					break
 				}
 				if linger == nil {
-					linger = time.NewTimer(min(max(syncTime, 100*time.Microsecond), 2*time.Millisecond))
+					left := window - time.Since(syncedAt)
+					if left <= 0 {
+						break // the expected writers are not coming back
+					}
+					linger = time.NewTimer(left)
 				}
 			}
 			var lc <-chan time.Time
@@ -403,8 +414,7 @@ func (s *store) writer() {
 			case op := <-s.ops:
 				batchOps = append(batchOps, op)
 			case <-s.ackDone:
-				outstanding--
-				syncTime = time.Since(appliedAt)
+				synced(len(batchOps))
 			case <-lc:
 				lingered = true
 			case <-s.stop:
@@ -427,7 +437,7 @@ func (s *store) writer() {
 				break drain
 			}
 		}
-		target = len(batchOps)
+		target = 1 // until the fsync completes and says how many to expect
 		if err := s.failed(); err != nil {
 			for _, op := range batchOps {
 				op.done <- writeResult{err: err}
@@ -463,6 +473,7 @@ func (s *store) writer() {
 		}
 		s.wpos = g.pos
 		outstanding++
+		syncSize = len(batchOps)
 		appliedAt = time.Now()
 		s.acks <- &inflight{b: g.b, ops: batchOps, results: results, pending: g.pending, head: g.pos}
 	}
