@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -60,14 +61,15 @@ type OpResult struct {
 	Name     string
 	Hist     *hdr.Histogram // latency of 2xx answers, microseconds, from when the request was due
 	OK       int64
-	Failed   int64          // non-2xx answers and transport errors
-	Dropped  int64          // due while MaxInFlight requests were outstanding
-	Statuses map[string]int // "201", "503", "error", …
+	Failed   int64             // non-2xx answers and transport errors
+	Dropped  int64             // due while MaxInFlight requests were outstanding
+	Statuses map[string]int    // "201", "503", "error", …
+	Samples  map[string]string // the first answer (or error) of each failing status
 	Series   []*hdr.Histogram
 }
 
 func newOp(name string) *OpResult {
-	return &OpResult{Name: name, Hist: hdr.New(1, 120_000_000, 3), Statuses: map[string]int{}}
+	return &OpResult{Name: name, Hist: hdr.New(1, 120_000_000, 3), Statuses: map[string]int{}, Samples: map[string]string{}}
 }
 
 // Throughput is 2xx answers per second over d.
@@ -90,13 +92,16 @@ type recorder struct {
 	ops      map[string]*OpResult
 }
 
-func (r *recorder) record(op string, due time.Time, lat time.Duration, status string, ok bool) {
+func (r *recorder) record(op string, due time.Time, lat time.Duration, status string, ok bool, sample string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	o := r.ops[op]
 	o.Statuses[status]++
 	if !ok {
 		o.Failed++
+		if _, seen := o.Samples[status]; !seen {
+			o.Samples[status] = sample
+		}
 		return
 	}
 	o.OK++
@@ -109,17 +114,26 @@ func (r *recorder) record(op string, due time.Time, lat time.Duration, status st
 	_ = o.Series[i].RecordValue(us)
 }
 
-// pool is the craftsmen known to exist (registered and acknowledged).
+// pool is the craftsmen known to exist (registered and acknowledged), with
+// the $all position of their registration: reads about a craftsman pass it
+// as X-Min-Position (read-your-writes), as a real client would.
 type pool struct {
 	mu  sync.RWMutex
 	ids []string
+	pos []uint64
 }
 
-func (p *pool) add(id string) { p.mu.Lock(); p.ids = append(p.ids, id); p.mu.Unlock() }
-func (p *pool) pick(r *rand.Rand) string {
+func (p *pool) add(id string, pos uint64) {
+	p.mu.Lock()
+	p.ids, p.pos = append(p.ids, id), append(p.pos, pos)
+	p.mu.Unlock()
+}
+
+func (p *pool) pick(r *rand.Rand) (string, uint64) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.ids[r.IntN(len(p.ids))]
+	i := r.IntN(len(p.ids))
+	return p.ids[i], p.pos[i]
 }
 
 // Run registers cfg.Pool craftsmen, then schedules operations at cfg.Rate
@@ -191,7 +205,7 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 						}
 						return
 					}
-					known.add(id)
+					known.add(id, a.Position.Commit)
 				}
 			}()
 		}
@@ -224,46 +238,54 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 		var status int
 		var err error
 		var graphErr bool
+		var body []byte
 		switch op {
 		case OpRegister:
 			id := fmt.Sprintf("%s-r%d", cfg.RunID, n)
 			var a Answer
 			if a, err = c.Register(rctx, id, n, "reg-"+id); err == nil {
-				status = a.Status
+				status, body = a.Status, a.Body
 				if a.OK() {
-					known.add(id)
+					known.add(id, a.Position.Commit)
 				}
 			}
 		case OpComplete:
 			var a Answer
-			a, err = c.Complete(rctx, known.pick(r), fmt.Sprintf("%s-c%d", cfg.RunID, n))
-			status = a.Status
+			id, _ := known.pick(r)
+			a, err = c.Complete(rctx, id, fmt.Sprintf("%s-c%d", cfg.RunID, n))
+			status, body = a.Status, a.Body
 		case OpCertify:
 			var a Answer
 			num := fmt.Sprintf("%s-%d", strings.ToUpper(cfg.RunID), n)
-			a, err = c.Certify(rctx, known.pick(r), num, "cert-"+num)
-			status = a.Status
+			id, _ := known.pick(r)
+			a, err = c.Certify(rctx, id, num, "cert-"+num)
+			status, body = a.Status, a.Body
 		case OpPopulation, OpTimeline, OpAudit:
 			var g GraphQLAnswer
+			id, pos := known.pick(r)
+			minPos := fmt.Sprint(pos)
 			switch op {
 			case OpPopulation:
 				g, err = c.GraphQL(rctx, c.HR, PopulationQuery, map[string]any{"trade": Trade})
 			case OpTimeline:
-				g, err = c.GraphQL(rctx, c.Auditor, TimelineQuery, map[string]any{"id": known.pick(r)})
+				g, err = c.GraphQL(rctx, c.Auditor, TimelineQuery, map[string]any{"id": id}, "X-Min-Position", minPos)
 			case OpAudit:
-				g, err = c.GraphQL(rctx, c.Auditor, AuditQuery, map[string]any{"s": "craftsman-" + known.pick(r)})
+				g, err = c.GraphQL(rctx, c.Auditor, AuditQuery, map[string]any{"s": "craftsman-" + id}, "X-Min-Position", minPos)
 			}
 			status = g.Status
 			graphErr = len(g.Errors) > 0
+			if graphErr {
+				body, _ = json.Marshal(g.Errors)
+			}
 		}
 		lat := time.Since(due)
 		switch {
 		case err != nil:
-			rec.record(op, due, lat, "error", false)
+			rec.record(op, due, lat, "error", false, err.Error())
 		case graphErr:
-			rec.record(op, due, lat, fmt.Sprintf("%d+errors", status), false)
+			rec.record(op, due, lat, fmt.Sprintf("%d+errors", status), false, string(body))
 		default:
-			rec.record(op, due, lat, fmt.Sprint(status), status >= 200 && status < 300)
+			rec.record(op, due, lat, fmt.Sprint(status), status >= 200 && status < 300, string(body))
 		}
 	}
 
@@ -350,5 +372,13 @@ func (r *Result) Table() string {
 	}
 	sort.Strings(statuses)
 	fmt.Fprintf(&sb, "\nanswers: %s\n", strings.Join(statuses, " "))
+	for _, op := range Ops {
+		for st, sample := range r.Ops[op].Samples {
+			if len(sample) > 300 {
+				sample = sample[:300] + "…"
+			}
+			fmt.Fprintf(&sb, "first %s %s: %s\n", op, st, sample)
+		}
+	}
 	return sb.String()
 }
