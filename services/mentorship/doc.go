@@ -23,6 +23,7 @@
 //
 // Rules applied (Options): a master must hold at least senior (高级工,
 // level 3) in the pairing's trade on the start date, and more than the
-// apprentice holds in it; a master has at most 8 active apprentices; a
-// worker cannot mentor themselves; a planned length is 12–36 months.
+// apprentice holds in it; a master has at most 8 active apprentices, and
+// one active pairing with the same apprentice in a trade; a worker cannot
+// mentor themselves; a planned length is 12–36 months.
 package mentorship

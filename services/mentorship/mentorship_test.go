@@ -58,6 +58,7 @@ func TestStartMentorship(t *testing.T) {
 		{"unknown master", "issuer", start("m2", "ghost", "app"), 404, "NOT_FOUND", "masterId"},
 		{"unknown apprentice", "issuer", start("m2", "master", "ghost"), 404, "NOT_FOUND", "apprenticeId"},
 		{"same id, other parties", "issuer", start("m1", "peer", "app"), 409, "CONFLICT", "mentorshipId"},
+		{"the same pair twice at once", "issuer", start("m2", "master", "app"), 409, "CONFLICT", "apprenticeId"},
 		{"too long", "issuer", strings.Replace(start("m2", "master", "app"), `"plannedMonths":24`, `"plannedMonths":48`, 1), 400, "INVALID_ARGUMENT", "plannedMonths"},
 		{"too short", "issuer", strings.Replace(start("m2", "master", "app"), `"plannedMonths":24`, `"plannedMonths":6`, 1), 400, "INVALID_ARGUMENT", "plannedMonths"},
 		{"no organisation", "issuer", strings.Replace(start("m2", "master", "app"), `"academyId":"`+orgAcademy+`",`, ``, 1), 400, "INVALID_ARGUMENT", "academyId"},

@@ -300,6 +300,10 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 			for _, m := range now.Mentorships {
 				if m.Role == "master" && m.Status == career.MentorshipActive && m.ID != req.MentorshipID {
 					active++
+					if m.Counterpart == req.ApprenticeID && m.Trade == req.Trade.Code {
+						return nil, kit.FieldErr("apprenticeId", errs.E(errs.Conflict,
+							"master %s already mentors %s in trade %s (mentorship %s)", req.MasterID, req.ApprenticeID, req.Trade.Code, m.ID))
+					}
 				}
 			}
 			if active >= s.max {
