@@ -34,7 +34,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		return out
 	}
-	defer h.locks.lock(stream)()
+	defer h.locks.Lock(stream)()
 	useCache := true
 	for attempt := 0; ; attempt++ {
 		var hist History

@@ -136,7 +136,7 @@ type Handler struct {
 	retries int
 	seal    Seal
 	cache   *cache
-	locks   locks
+	locks   Locks
 }
 
 // New returns a Handler over store.
@@ -191,7 +191,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 	if c.Decide == nil {
 		return Result{}, errs.E(errs.Internal, "%s: no decide function", c.Name)
 	}
-	defer h.locks.lock(c.Stream)()
+	defer h.locks.Lock(c.Stream)()
 	decide := true
 	useCache := true
 	for attempt := 0; ; attempt++ {

@@ -2,30 +2,34 @@ package command
 
 import "sync"
 
-// locks serializes a handler's commands per stream: within one process two
-// commands on one stream never race each other for the expected revision
-// (the second decides on the first's result, usually from the cache);
-// only writers in other processes can still cause a conflict and a retry.
-type locks struct {
+// Locks is a set of mutexes by key (a stream, a national ID hash). The
+// zero value is ready; entries exist only while held or awaited.
+//
+// A Handler serializes its commands per stream with one: within one
+// process two commands on one stream never race each other for the
+// expected revision (the second decides on the first's result, usually
+// from the cache); only writers in other processes can still cause a
+// conflict and a retry.
+type Locks struct {
 	mu sync.Mutex
-	m  map[string]*streamLock
+	m  map[string]*keyLock
 }
 
-type streamLock struct {
+type keyLock struct {
 	mu      sync.Mutex
 	waiters int
 }
 
-// lock takes stream's lock and returns its release.
-func (l *locks) lock(stream string) (unlock func()) {
+// Lock takes key's lock and returns its release.
+func (l *Locks) Lock(key string) (unlock func()) {
 	l.mu.Lock()
 	if l.m == nil {
-		l.m = make(map[string]*streamLock)
+		l.m = make(map[string]*keyLock)
 	}
-	e := l.m[stream]
+	e := l.m[key]
 	if e == nil {
-		e = &streamLock{}
-		l.m[stream] = e
+		e = &keyLock{}
+		l.m[key] = e
 	}
 	e.waiters++
 	l.mu.Unlock()
@@ -34,7 +38,7 @@ func (l *locks) lock(stream string) (unlock func()) {
 		e.mu.Unlock()
 		l.mu.Lock()
 		if e.waiters--; e.waiters == 0 {
-			delete(l.m, stream)
+			delete(l.m, key)
 		}
 		l.mu.Unlock()
 	}

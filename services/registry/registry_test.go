@@ -44,7 +44,7 @@ func newEnv(t testing.TB) *env {
 
 // nationalID builds a valid 18-character ID number for sequence n.
 func nationalID(n int) string {
-	base := fmt.Sprintf("11010119900101%03d", n%1000)
+	base := fmt.Sprintf("1101%013d", n)
 	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, w := range weights {
@@ -380,5 +380,56 @@ func TestStoreDownAndBack(t *testing.T) {
 	}
 	if n := e.count(t, "craftsman-c6"); n != 2 {
 		t.Fatalf("%d events after recovery, want 2 (nothing half-written)", n)
+	}
+}
+
+func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
+	e := newEnv(t)
+	reg := func(url, id string, n int) commandtest.Response {
+		return commandtest.Do(t, "POST", url+"/v1/craftsmen", issuer(t, "a"), map[string]any{
+			"craftsmanId": id, "nationalId": nationalID(n), "personal": map[string]any{"name": "周杰"}})
+	}
+	if r := reg(e.url, "u1", 500); r.Status != 201 {
+		t.Fatalf("first registration: %d %s", r.Status, r.Body)
+	}
+	r := reg(e.url, "u2", 500)
+	if code, field := r.Error(t); r.Status != 409 || code != "CONFLICT" || field != "nationalId" {
+		t.Fatalf("same number for another craftsman: %d %s", r.Status, r.Body)
+	}
+	if n := e.count(t, "craftsman-u2"); n != 0 {
+		t.Fatalf("refused registration wrote %d events", n)
+	}
+	// The same craftsman again is a conflict on the craftsman, not the number.
+	if r := reg(e.url, "u1", 500); r.Status != 409 || bytes.Contains(r.Body, []byte("nationalId")) {
+		t.Fatalf("repeat: %d %s", r.Status, r.Body)
+	}
+	// A profile change to someone else's number is refused too.
+	r = commandtest.Do(t, "PATCH", e.url+"/v1/craftsmen/u1", issuer(t, "a"), map[string]any{"nationalId": nationalID(500)})
+	if r.Status != 201 { // its own number: fine
+		t.Fatalf("own number: %d %s", r.Status, r.Body)
+	}
+	e.register(t, "u3", 501)
+	r = commandtest.Do(t, "PATCH", e.url+"/v1/craftsmen/u3", issuer(t, "a"), map[string]any{"nationalId": nationalID(500)})
+	if code, _ := r.Error(t); r.Status != 409 || code != "CONFLICT" {
+		t.Fatalf("someone else's number: %d %s", r.Status, r.Body)
+	}
+
+	// A registration that failed after reserving (u1 exists, new number 502)
+	// leaves a reservation that blocks others for ReservationGrace only.
+	if r := reg(e.url, "u1", 502); r.Status != 409 {
+		t.Fatalf("u1 again: %d %s", r.Status, r.Body)
+	}
+	if r := reg(e.url, "u4", 502); r.Status != 409 {
+		t.Fatalf("within grace: %d %s", r.Status, r.Body)
+	}
+	later, err := registry.New(e.store, func() time.Time { return time.Now().Add(registry.ReservationGrace + time.Minute) },
+		registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.NewHTTPHandler(later, slog.New(slog.DiscardHandler), auth.DevKey(), registry.HTTPOptions{}))
+	defer srv.Close()
+	if r := reg(srv.URL, "u4", 502); r.Status != 201 {
+		t.Fatalf("after grace: %d %s", r.Status, r.Body)
 	}
 }

@@ -273,6 +273,9 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	if err != nil {
 		return command.Command{}, err
 	}
+	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
+		return command.Command{}, err
+	}
 	return command.Command{
 		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
@@ -298,6 +301,11 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
 		return command.Result{}, err
+	}
+	if p.NationalIDHash != "" {
+		if err := s.reserve(ctx, meta, p.NationalIDHash, req.CraftsmanID); err != nil {
+			return command.Result{}, err
+		}
 	}
 	return s.onCraftsman(ctx, "update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		return one(p, at), nil

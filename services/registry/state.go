@@ -18,9 +18,10 @@ type employment struct {
 }
 
 type craftsman struct {
-	registered  bool
-	trades      map[string]bool
-	employments map[string]employment
+	registered     bool
+	nationalIDHash string
+	trades         map[string]bool
+	employments    map[string]employment
 }
 
 func decode(e command.History, i int, v any) error {
@@ -36,7 +37,19 @@ func foldCraftsman(h command.History) (craftsman, error) {
 	for i, r := range h.Events {
 		switch r.Type {
 		case events.TypeCraftsmanRegistered:
-			st.registered = true
+			var p events.CraftsmanRegistered
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			st.registered, st.nationalIDHash = true, p.NationalIDHash
+		case events.TypeCraftsmanProfileChanged:
+			var p events.CraftsmanProfileChanged
+			if err := decode(h, i, &p); err != nil {
+				return st, err
+			}
+			if p.NationalIDHash != "" {
+				st.nationalIDHash = p.NationalIDHash
+			}
 		case events.TypeTradeEntered:
 			var p events.TradeEntered
 			if err := decode(h, i, &p); err != nil {
