@@ -199,7 +199,7 @@
     const top = document.getElementById('top');
     top.textContent = '';
     const navLink = (name, label) => h('a', { href: href([name]), 'aria-current': route === name ? 'page' : null, id: 'nav-' + name }, label);
-    const asOfInput = h('input', { type: 'date', id: 'asof', value: asOf() || '', 'aria-describedby': 'asof-help', max: '9999-12-31',
+    const asOfInput = h('input', { type: 'date', id: 'asof', value: (asOf() || '').slice(0, 10), 'aria-describedby': 'asof-help', max: '9999-12-31',
       onchange: e => setParam('asOf', e.target.value) });
     add(top, [
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '匠'), h('span', null, t('appName')), h('small', null, 'craftledger')),
@@ -236,7 +236,8 @@
   function main() {
     const m = document.getElementById('main');
     m.textContent = '';
-    if (asOf()) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, t('asOfBanner', fmtDate(asOf() + 'T00:00:00Z'))));
+    const a = asOf();
+    if (a) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, t('asOfBanner', /^\d{4}-\d\d-\d\d$/.test(a) ? fmtDate(a + 'T00:00:00Z') : fmtDateTime(a))));
     return m;
   }
   function loading(into) {
