@@ -43,12 +43,17 @@ func TestDefineCompetition(t *testing.T) {
 	if got := e.types("competition-c1"); !cmp.Equal(got, []string{events.TypeCompetitionDefined}) {
 		t.Errorf("stream %v", got)
 	}
+	// The same definition again (a retry) is answered as first recorded.
+	var again command.Result
+	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), &again); code != 200 || !again.Replayed || !cmp.Equal(again.EventIDs, res.EventIDs) || again.Position != res.Position {
+		t.Errorf("define again: %d %+v %+v", code, eb, again)
+	}
 	tests := []struct {
 		name, caller, body string
 		status             int
 		code, field        string
 	}{
-		{"duplicate", "issuer", classOne("c1"), 409, "CONFLICT", ""},
+		{"same id, other definition", "issuer", strings.Replace(classOne("c1"), "全国行业职业技能竞赛", "另一个竞赛", 1), 409, "CONFLICT", "competitionId"},
 		{"no token", "", classOne("c2"), 401, "UNAUTHENTICATED", ""},
 		{"worker", "worker", classOne("c2"), 403, "PERMISSION_DENIED", ""},
 		{"hr", "hr", classOne("c2"), 403, "PERMISSION_DENIED", ""},

@@ -1,7 +1,9 @@
 package competition
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -266,16 +268,32 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 	if err := auth.RequireWriteFor(c, req.Organiser); err != nil {
 		return command.Result{}, err
 	}
-	return s.h.Execute(ctx, command.Command{
+	data, err := json.Marshal(p)
+	if err != nil {
+		return command.Result{}, errs.E(errs.Internal, "encode %s: %v", p.EventType(), err)
+	}
+	id := events.DeterministicID("competition", req.CompetitionID)
+	var found *eventstore.RecordedEvent
+	res, err := s.pub.Execute(ctx, command.Command{
 		Name: "define competition", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			found = nil
 			if h.Exists {
-				return nil, errs.E(errs.Conflict, "competition %s is already defined", req.CompetitionID)
+				// The same definition again (a retried request) is answered
+				// as first recorded; another one under the same id is refused.
+				if first := h.Events[0]; first.ID == id && bytes.Equal(first.Data, data) {
+					found = &h.Events[0]
+					return nil, nil
+				}
+				return nil, kit.FieldErr("competitionId", errs.E(errs.Conflict, "competition %s is already defined", req.CompetitionID))
 			}
-			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at,
-				ID: events.DeterministicID("competition", req.CompetitionID)}}, nil
+			return []command.Event{{Type: p.EventType(), Data: data, OccurredAt: at, ID: id}}, nil
 		},
 	})
+	if err != nil || found == nil {
+		return res, err
+	}
+	return command.Result{Stream: res.Stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, nil
 }
 
 // placements turns the request's lines into validated placements of comp.
