@@ -49,7 +49,7 @@ func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 			if who == "" {
 				who = "everyone"
 			}
-			fmt.Fprintf(w, "  %-8s %-14s %s\n", t.Claims.Role, "("+who+")", t.Token)
+			fmt.Fprintf(w, "  %-8s %-16s %s\n", t.Claims.Role, "("+who+")", t.Token)
 		}
 		var issuer, worker string
 		for _, t := range tokens {

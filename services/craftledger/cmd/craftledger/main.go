@@ -62,7 +62,7 @@ func run(args []string) error {
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+", else the public development key)")
 	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE; else the public development key)")
 	demo := fs.Bool("demo", env("CRAFTLEDGER_DEMO", "") == "1", "load the demo population on first start and print demo tokens (CRAFTLEDGER_DEMO=1)")
-	count := fs.Int("demo-count", envInt("CRAFTLEDGER_DEMO_COUNT", 2000), "craftsmen in the demo population (CRAFTLEDGER_DEMO_COUNT)")
+	count := fs.Int("demo-count", envInt("CRAFTLEDGER_DEMO_COUNT", 3000), "craftsmen in the demo population (CRAFTLEDGER_DEMO_COUNT)")
 	seed := fs.Uint64("demo-seed", uint64(envInt("CRAFTLEDGER_DEMO_SEED", 1)), "seed of the demo population (CRAFTLEDGER_DEMO_SEED)")
 	concurrency := fs.Int("demo-concurrency", 8, "craftsmen written at once while loading the demo")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "warn"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
