@@ -131,6 +131,9 @@ func run(args []string) error {
 		default:
 			fmt.Fprintf(os.Stderr, "craftledger: reusing the demo population in %s (%d craftsmen, seed %d, loaded %s)\n",
 				*data, info.Craftsmen, info.Seed, info.CompletedAt.Format("2006-01-02 15:04 MST"))
+			if info.Craftsmen != *count || info.Seed != *seed {
+				fmt.Fprintf(os.Stderr, "craftledger: --demo-count %d / --demo-seed %d apply to a new data directory only (or add them with bin/ledgerctl generate)\n", *count, *seed)
+			}
 		}
 		fmt.Fprintln(os.Stderr, "craftledger: waiting for the projection to catch up …")
 		if err := a.WaitCaughtUp(ctx); err != nil && ctx.Err() == nil {
