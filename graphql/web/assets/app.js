@@ -133,6 +133,52 @@
     for (const [re, f] of TITLES) { const m = re.exec(en); if (m) return f(m); }
     return en;
   }
+  // critZh renders a criterion's required / actual text (events/policy
+  // evaluate.go) in Chinese, phrase by phrase; what it does not know stays.
+  const LEVEL_EN = () => I18N.en.levels.map((en, i) => [en, I18N.zh.levels[i]]).sort((a, b) => b[0].length - a[0].length);
+  const CRIT = [
+    [/≥ ([\d.]+) years of work in this or a related trade/g, '本职业或相关职业累计工作 ≥ $1 年'],
+    [/≥ ([\d.]+) years of work in this trade/g, '本职业累计工作 ≥ $1 年'],
+    [/ \+ ≥ ([\d.]+) years of work since/g, '，取得后累计工作 ≥ $1 年'],
+    [/(\S+?（[^）]*）|\S+) certificate \(or higher\) in this (?:or a related )?trade/g, '本职业$1（或更高）证书'],
+    [/completed apprenticeship in this (?:or a related )?trade/g, '本职业学徒期满'],
+    [/aged ≥ (\d+) and working \(or about to work\) in this (?:or a related )?trade/g, '年满 $1 周岁且从事（或准备从事）本职业'],
+    [/aged ≥ (\d+)/g, '年满 $1 周岁'],
+    [/graduate of ([a-z_]+(?: \/ [a-z_]+)*)/g, (m, k) => k.split(' / ').map(W).join('、') + '毕业'],
+    [/ in the speciality/g, '（本专业）'],
+    [/, programme targeting (.+?) skills or above/g, '，培养目标为$1及以上'],
+    [/, senior class/g, '，高级班'], [/, preparatory-technician certificate/g, '，预备技师'],
+    [/(\S+) professional title \(or higher\)/g, (m, k) => W(k) + '职称（或更高）'],
+    [/≥ ([\d.]+) hours of training in this (?:or a related )?trade/g, '本职业培训 ≥ $1 学时'],
+    [/ within ([\d.]+) years/g, '（近 $1 年内）'],
+    [/placed ≤ (\d+) in a (\S+(?: \/ \S+)*) competition/g, (m, n, k) => k.split(' / ').map(W).join('、') + '竞赛前 ' + n + ' 名'],
+    [/an honour of (\S+) level or above/g, (m, k) => W(k) + '及以上荣誉'],
+    [/≥ (\d+) apprentices mentored to (.+?) or above in this (?:or a related )?trade/g, '带出 ≥ $1 名达到$2及以上的徒弟'],
+    [/an innovation result of (\S+) level or above/g, (m, k) => W(k) + '及以上创新成果'],
+    [/, put into use/g, '，已应用'], [/leads an innovation studio/g, '领办创新工作室'],
+    [/^(\S+) appointment/, '聘任为$1'],
+    [/^(\d+) of (\d+)$/, '$2 项中满足 $1 项'],
+    [/^([\d.]+) years \((\d+) days\) of (\d+) days needed$/, '已工作 $1 年（$2 天），需 $3 天'],
+    [/; ([\d.]+) years \((\d+) days\) of work since (\S+)/g, '；自 $3 起工作 $1 年（$2 天）'],
+    [/^highest: (.+) since (\S+)/, '最高：$1，自 $2 起'],
+    [/^(.+) since (\S+) \(certificate (.+)\)/, '$1，自 $2 起（证书 $3）'],
+    [/^no certificate$/, '无证书'], [/^none$/, '无'], [/^no matching education$/, '无符合的学历'],
+    [/^no professional title$/, '无职称'], [/^([\d.]+) hours$/, '$1 学时'], [/^no qualifying placement$/, '无符合的竞赛名次'],
+    [/^rank (\d+) in (\S+) \((\S+)\)/, (m, r, c, k) => c + ' 第 ' + r + ' 名（' + W(k) + '）'],
+    [/^no qualifying honour$/, '无符合的荣誉'], [/^(\d+) apprentices$/, '$1 名徒弟'], [/^no qualifying innovation$/, '无符合的创新成果'],
+    [/^no studio led$/, '未领办工作室'], [/^not appointed$/, '未聘任'], [/^birth date not recorded$/, '未记录出生日期'],
+    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, '，自 $2 起从事 $1'], [/, not in the trade/g, '，未从事本职业'],
+    [/^(\d+) of (\d+) hold$/, '$2 项中满足 $1 项'],
+    [/^(\S+) title (.+) since (\S+)$/, (m, k, n, d) => W(k) + '职称 ' + n + '，自 ' + d + ' 起'],
+    [/ ?\(([a-z_]+(?:, [a-z_]+)*)\)/g, (m, k) => '（' + k.split(', ').map(W).join('、') + '）']
+  ];
+  function critText(text) {
+    if (S.lang !== 'zh' || !text) return text;
+    let out = text;
+    for (const [en, zh] of LEVEL_EN()) out = out.replace(new RegExp('\\b' + en.replace(/[()]/g, '\\$&') + '(?![a-z])', 'gi'), zh);
+    for (const [re, to] of CRIT) out = out.replace(re, to);
+    return out;
+  }
   // Policy labels are "中文 · English": show the half of the page's language.
   function bilingual(label) {
     const i = (label || '').indexOf(' · ');
@@ -483,7 +529,8 @@
     const li = h('li', { class: cr.met ? 'met' : 'open' },
       h('div', { class: 'crit-head' }, h('span', { class: 'mark', 'aria-hidden': 'true' }, cr.met ? '✓' : '○'),
         h('strong', null, tk('criterionKinds', cr.kind)), h('span', { class: 'sr-only' }, cr.met ? t('routeMet') : t('routeOpen'))),
-      h('div', { class: 'crit-body' }, h('span', null, cr.required), h('span', { class: 'muted' }, ' · ', cr.actual),
+      h('div', { class: 'crit-body', title: S.lang === 'zh' ? cr.required + ' · ' + cr.actual : null },
+        h('span', null, critText(cr.required)), h('span', { class: 'muted' }, ' · ', critText(cr.actual)),
         cr.earliestDate && !cr.met ? h('span', { class: 'soon' }, ' · ', t('criterionDate', fmtDate(cr.earliestDate))) : null),
       h('progress', { max: 100, value: pct, 'aria-label': tk('criterionKinds', cr.kind) + ' ' + pct + '%' }, pct + '%'));
     if (cr.of && cr.of.length) {

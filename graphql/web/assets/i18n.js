@@ -78,7 +78,8 @@ window.CL_I18N = {
       enterprise: '企业级', academy: '学院级', gold: '金牌', silver: '银牌', bronze: '铜牌', excellence: '优胜奖', none: '无奖项',
       technical_school: '技工学校', senior_technical_school: '高级技工学校', technician_college: '技师学院', secondary_vocational: '中等职业学校',
       higher_vocational: '高等职业学校', college: '大专', university: '本科', five_small: '五小', breakthrough: '技术攻关', patent: '专利',
-      studio_project: '创新工作室项目', junior: '初级', intermediate: '中级', senior: '高级', competition: '竞赛', honour: '荣誉' }
+      studio_project: '创新工作室项目', junior: '初级', intermediate: '中级', senior: '高级', competition: '竞赛', honour: '荣誉',
+      employees: '职工组', students: '学生组', invention: '小发明', creation: '小创造', innovation: '小革新', design: '小设计', suggestion: '小建议' }
   },
   en: {
     locale: 'en-GB',
