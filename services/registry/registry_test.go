@@ -3,6 +3,8 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/registry"
@@ -431,5 +434,56 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 	defer srv.Close()
 	if r := reg(srv.URL, "u4", 502); r.Status != 201 {
 		t.Fatalf("after grace: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestPersonalDataSealedAndForgotten(t *testing.T) {
+	st := commandtest.StartStore(t)
+	kr, err := registry.NewDirKeyring(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := registry.New(st, func() time.Time { return now }, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey), Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.NewHTTPHandler(svc, slog.New(slog.DiscardHandler), auth.DevKey(), registry.HTTPOptions{}))
+	defer srv.Close()
+	r := commandtest.Do(t, "POST", srv.URL+"/v1/craftsmen", issuer(t, "a"), map[string]any{
+		"craftsmanId": "s1", "nationalId": nationalID(900), "personal": map[string]any{"name": "欧阳娜娜", "phone": "13900000000"}})
+	if r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	evs, err := st.ReadStream(context.Background(), "craftsman-s1", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(evs[0].Data, []byte("欧阳娜娜")) || bytes.Contains(evs[0].Data, []byte("13900000000")) {
+		t.Fatalf("personal data in clear: %s", evs[0].Data)
+	}
+	var p events.CraftsmanRegistered
+	if err := json.Unmarshal(evs[0].Data, &p); err != nil || p.SealedPersonal == nil || p.Personal != nil {
+		t.Fatalf("event %s (%v)", evs[0].Data, err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("sealed event does not validate: %v", err)
+	}
+	got, err := kr.Open(*p.SealedPersonal)
+	if err != nil || got.Name != "欧阳娜娜" || got.Phone != "13900000000" {
+		t.Fatalf("open: %+v %v", got, err)
+	}
+	// A sealed value moved to another key does not open.
+	moved := *p.SealedPersonal
+	other, _ := kr.Seal("s2", events.Personal{Name: "x"})
+	moved.KeyID = other.KeyID
+	if _, err := kr.Open(moved); err == nil {
+		t.Fatal("a sealed value opened under another craftsman's key")
+	}
+	// Forgetting destroys the key: the event stays, the data is gone.
+	if err := kr.Forget("s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Open(*p.SealedPersonal); !errors.Is(err, errs.NotFound) {
+		t.Fatalf("after forgetting: %v", err)
 	}
 }

@@ -131,12 +131,16 @@ type Options struct {
 	NationalIDKey []byte
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
 	MaxRetries int
+	// Keyring, when set, seals personal information (events.SealedPersonal)
+	// under a per-craftsman key instead of storing it in clear.
+	Keyring Keyring
 }
 
 type service struct {
-	h     *command.Handler
-	clock func() time.Time
-	idKey []byte
+	h       *command.Handler
+	clock   func() time.Time
+	idKey   []byte
+	keyring Keyring
 }
 
 // New returns the registry service over store. clock is the only source of
@@ -149,7 +153,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "registry: national ID key must be at least 32 bytes, got %d", len(opts.NationalIDKey))
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...)}, nil
+	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring}, nil
 }
 
 // Seal chains every event the service appends (events/chain), so an
@@ -157,6 +161,20 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
 	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
 	return b, sm.Hash, err
+}
+
+// seal replaces clear personal data by its sealed form when a keyring is
+// configured (after validation: an invalid request creates no key).
+func (s *service) seal(craftsmanID string, clear **events.Personal, sealed **events.SealedPersonal) error {
+	if s.keyring == nil || *clear == nil {
+		return nil
+	}
+	sp, err := s.keyring.Seal(craftsmanID, **clear)
+	if err != nil {
+		return err
+	}
+	*clear, *sealed = nil, sp
+	return nil
 }
 
 // writer authenticates the caller and requires a role that may write
@@ -273,6 +291,9 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	if err != nil {
 		return command.Command{}, err
 	}
+	if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
+		return command.Command{}, err
+	}
 	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
 		return command.Command{}, err
 	}
@@ -300,6 +321,9 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 	}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
+		return command.Result{}, err
+	}
+	if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
 		return command.Result{}, err
 	}
 	if p.NationalIDHash != "" {

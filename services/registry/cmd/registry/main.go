@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
 	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
+	keysDir := fs.String("personal-keys-dir", env("CRAFTLEDGER_PERSONAL_KEYS_DIR", ""), "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear (CRAFTLEDGER_PERSONAL_KEYS_DIR)")
 	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
 	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
@@ -80,7 +81,15 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
-	svc, err := registry.New(st, time.Now, registry.Options{NationalIDKey: nidKey})
+	opt := registry.Options{NationalIDKey: nidKey}
+	if *keysDir != "" {
+		kr, err := registry.NewDirKeyring(*keysDir)
+		if err != nil {
+			return err
+		}
+		opt.Keyring = kr
+	}
+	svc, err := registry.New(st, time.Now, opt)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,166 @@
+package registry
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// Keyring seals a craftsman's personal information (name, phone, email)
+// under a key of their own, so that destroying the key forgets them in an
+// immutable log (crypto-shredding, for PIPL's right to deletion).
+type Keyring interface {
+	// Seal encrypts p under craftsmanID's key, creating the key if needed.
+	Seal(craftsmanID string, p events.Personal) (*events.SealedPersonal, error)
+	// Open decrypts; a forgotten craftsman's data is errs.NotFound.
+	Open(s events.SealedPersonal) (events.Personal, error)
+	// Forget destroys craftsmanID's key for good.
+	Forget(craftsmanID string) error
+}
+
+// DirKeyring keeps one AES-256 key per craftsman in a directory (mode
+// 0700, files 0600). Every instance of the service must see the same
+// directory; back it up like the store, and keep it apart from it — a key
+// that survives in a backup is not forgotten.
+type DirKeyring struct {
+	dir   string
+	locks command.Locks
+}
+
+// NewDirKeyring opens (creating) the key directory.
+func NewDirKeyring(dir string) (*DirKeyring, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("key directory %s: %w", dir, err)
+	}
+	return &DirKeyring{dir: dir}, nil
+}
+
+const sealAlg = "A256GCM"
+
+// keyID names a craftsman's key without putting their id in a file name.
+func keyID(craftsmanID string) string {
+	sum := sha256.Sum256([]byte("craftledger/personal-key/" + craftsmanID))
+	return "dir:" + hex.EncodeToString(sum[:16])
+}
+
+func (k *DirKeyring) path(id string) string { return filepath.Join(k.dir, id[len("dir:"):]+".key") }
+
+func (k *DirKeyring) key(id string, create bool) ([]byte, error) {
+	defer k.locks.Lock(id)()
+	b, err := os.ReadFile(k.path(id))
+	switch {
+	case err == nil:
+		return b, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, errs.E(errs.Internal, "read key %s: %v", id, err)
+	case !create:
+		return nil, errs.E(errs.NotFound, "personal data key %s is destroyed (forgotten)", id)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, errs.E(errs.Internal, "new key: %v", err)
+	}
+	f, err := os.OpenFile(k.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "create key %s: %v", id, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, errs.E(errs.Internal, "write key %s: %v", id, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, errs.E(errs.Internal, "sync key %s: %v", id, err)
+	}
+	return b, f.Close()
+}
+
+// Seal implements Keyring.
+func (k *DirKeyring) Seal(craftsmanID string, p events.Personal) (*events.SealedPersonal, error) {
+	id := keyID(craftsmanID)
+	key, err := k.key(id, true)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "encode personal data: %v", err)
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, errs.E(errs.Internal, "nonce: %v", err)
+	}
+	// The key id is authenticated too: a sealed value cannot be moved to another craftsman.
+	ct := gcm.Seal(nil, nonce, plain, []byte(id))
+	return &events.SealedPersonal{KeyID: id, Alg: sealAlg, Nonce: base64.StdEncoding.EncodeToString(nonce),
+		Ciphertext: base64.StdEncoding.EncodeToString(ct)}, nil
+}
+
+// Open implements Keyring.
+func (k *DirKeyring) Open(s events.SealedPersonal) (events.Personal, error) {
+	if s.Alg != sealAlg || len(s.KeyID) < len("dir:") || s.KeyID[:len("dir:")] != "dir:" {
+		return events.Personal{}, errs.E(errs.InvalidArgument, "sealed with %s under %s: not this keyring's", s.Alg, s.KeyID)
+	}
+	key, err := k.key(s.KeyID, false)
+	if err != nil {
+		return events.Personal{}, err
+	}
+	gcm, err := newGCM(key)
+	if err != nil {
+		return events.Personal{}, err
+	}
+	nonce, err1 := base64.StdEncoding.DecodeString(s.Nonce)
+	ct, err2 := base64.StdEncoding.DecodeString(s.Ciphertext)
+	if err1 != nil || err2 != nil {
+		return events.Personal{}, errs.E(errs.InvalidArgument, "sealed personal data is not base64")
+	}
+	plain, err := gcm.Open(nil, nonce, ct, []byte(s.KeyID))
+	if err != nil {
+		return events.Personal{}, errs.E(errs.InvalidArgument, "sealed personal data does not open: %v", err)
+	}
+	var p events.Personal
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return events.Personal{}, errs.E(errs.Internal, "decode personal data: %v", err)
+	}
+	return p, nil
+}
+
+// Forget implements Keyring: the key file is removed (a missing key is
+// already forgotten).
+func (k *DirKeyring) Forget(craftsmanID string) error {
+	id := keyID(craftsmanID)
+	defer k.locks.Lock(id)()
+	if err := os.Remove(k.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errs.E(errs.Internal, "destroy key %s: %v", id, err)
+	}
+	return nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "key: %v", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "gcm: %v", err)
+	}
+	return gcm, nil
+}
