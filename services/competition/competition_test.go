@@ -307,6 +307,14 @@ func TestYearlyCap(t *testing.T) {
 	if n := e.count("craftsman-w", events.TypePromotionEntitlementGranted); n != 2 {
 		t.Errorf("%d entitlements, want 2", n)
 	}
+	// Out of order: a later-dated result recorded first still counts.
+	e.register("v", 0)
+	var late, early competition.PublishResultsResponse
+	e.do("issuer", "POST", "/v1/competitions/b/results", `{"occurredAt":"2024-11-01","placements":[`+pl("v", "employees", 1)+`]}`, &late)
+	e.do("issuer", "POST", "/v1/competitions/a/results", `{"occurredAt":"2024-05-01","placements":[`+pl("v", "employees", 10)+`]}`, &early)
+	if late.Placements[0].Entitlement == nil || early.Placements[0].Entitlement != nil || !strings.Contains(early.Placements[0].Withheld, "yearly cap") {
+		t.Errorf("out of order: later %+v, earlier %+v", late.Placements[0], early.Placements[0])
+	}
 }
 
 func TestApproveEntitlement(t *testing.T) {

@@ -536,7 +536,12 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 			if err != nil {
 				return nil, err
 			}
-			d = policy.CompetitionGrant(comp.def, placed, then.st, at)
+			// Levels held as of the results' date, but every competition
+			// entitlement of the year, even one dated later (results
+			// published or back-filled out of order): the cap holds either way.
+			asOf := *then.st
+			asOf.Entitlements = w.st.Entitlements
+			d = policy.CompetitionGrant(comp.def, placed, &asOf, at)
 			if rp, e, ok := w.placement(p.PlacementID); ok {
 				found = &rp
 				if e != nil {
