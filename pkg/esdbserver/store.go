@@ -357,19 +357,22 @@ func (s *store) fail(err error) {
 // of waiting for another fsync (which would split a steady set of writers
 // into two cohorts taking turns), the writer lingers until as many writes
 // as that fsync acknowledged have arrived on top of those already waiting,
-// or one fsync's duration (at least 200 µs, at most 2 ms) has passed. A lone
-// writer never waits: its own write is the one expected.
+// or for a window after the fsync completed: the longer of the fsync's own
+// duration and twice the usual time acknowledged writers take to come back,
+// within 200 µs – 2 ms. A lone writer never waits: its own write is the one
+// expected.
 func (s *store) writer() {
 	defer close(s.acks)
 	target := 1              // writes to gather before applying the next batch
 	syncSize := 0            // writes in the batch whose fsync is in flight
 	var window time.Duration // how long to linger after an fsync completes
 	var appliedAt, syncedAt time.Time
-	outstanding := 0 // batches applied whose fsync has not completed
+	outstanding := 0           // batches applied whose fsync has not completed
+	var comeback time.Duration // moving average: how long acknowledged writers take to return
 	synced := func(waiting int) {
 		outstanding--
 		syncedAt = time.Now()
-		window = min(max(syncedAt.Sub(appliedAt), 200*time.Microsecond), 2*time.Millisecond)
+		window = min(max(syncedAt.Sub(appliedAt), 2*comeback, 200*time.Microsecond), 2*time.Millisecond)
 		target = waiting + syncSize
 	}
 	for {
@@ -395,6 +398,9 @@ func (s *store) writer() {
 	gather:
 		for len(batchOps) < maxGroup {
 			if outstanding == 0 {
+				if len(batchOps) >= target && target > 1 {
+					comeback += (time.Since(syncedAt) - comeback) / 8
+				}
 				if len(batchOps) >= target || lingered {
 					break
 				}
