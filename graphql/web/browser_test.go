@@ -315,6 +315,9 @@ func TestBrowserE2E(t *testing.T) {
 		if n := b.num(`document.querySelectorAll('#next .criteria progress').length`); n == 0 {
 			t.Error("no criterion with progress")
 		}
+		if got := b.text(`#next .crit-body`); !strings.Contains(got, "本职业") || !strings.Contains(got, "证书") {
+			t.Errorf("criterion reads %q, want Chinese", got)
+		}
 		if n := b.num(`document.querySelectorAll('#chart-hours svg rect.bar').length`); n != 12 {
 			t.Errorf("training chart has %d bars, want one per year 2013–2024", n)
 		}
