@@ -417,10 +417,23 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 		t.Fatalf("someone else's number: %d %s", r.Status, r.Body)
 	}
 
-	// A registration that failed after reserving (u1 exists, new number 502)
-	// leaves a reservation that blocks others for ReservationGrace only.
+	// A refused registration claims nothing.
 	if r := reg(e.url, "u1", 502); r.Status != 409 {
 		t.Fatalf("u1 again: %d %s", r.Status, r.Body)
+	}
+	hash := events.HashNationalID([]byte(registry.DevNationalIDKey), nationalID(502))
+	if n := e.count(t, registry.NationalIDStream(hash)); n != 0 {
+		t.Fatalf("a refused registration left %d reservations", n)
+	}
+	// A registration that failed after claiming (a race) leaves a
+	// reservation; it blocks others for ReservationGrace only.
+	seed := command.New(e.store, command.Options{Seal: registry.Seal})
+	if _, err := seed.Execute(context.Background(), command.Command{Name: "orphan", Stream: registry.NationalIDStream(hash),
+		Meta: command.Meta{Issuer: "a", Actor: "t"},
+		Decide: func(context.Context, command.History) ([]command.Event, error) {
+			return []command.Event{{Type: registry.TypeNationalIDReserved, Data: registry.NationalIDReserved{NationalIDHash: hash, CraftsmanID: "ghost"}}}, nil
+		}}); err != nil {
+		t.Fatal(err)
 	}
 	if r := reg(e.url, "u4", 502); r.Status != 409 {
 		t.Fatalf("within grace: %d %s", r.Status, r.Body)

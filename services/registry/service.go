@@ -291,6 +291,13 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	if err != nil {
 		return command.Command{}, err
 	}
+	// Refuse an existing craftsman before claiming the number, so that a
+	// refused registration leaves no reservation behind (but in a race).
+	if h, err := command.Load(ctx, s.h.Store(), events.CraftsmanStream(req.CraftsmanID)); err != nil {
+		return command.Command{}, err
+	} else if h.Exists && !hasEvent(h, command.EventID(h.Stream, meta.IdempotencyKey, 0)) {
+		return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
+	}
 	if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
 		return command.Command{}, err
 	}
@@ -593,4 +600,15 @@ func findBatcher(svc Service) (batcher, bool) {
 		}
 		svc = u.Unwrap()
 	}
+}
+
+// hasEvent reports whether h holds the event with id (a keyed command
+// already done: its replay answers, not a refusal).
+func hasEvent(h command.History, id string) bool {
+	for _, e := range h.Events {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
