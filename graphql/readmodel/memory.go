@@ -134,6 +134,10 @@ type DomainReader interface {
 	// Summaries calls fn for every craftsman's live summary in
 	// registration order until fn returns false.
 	Summaries(fn func(id string, s Summary) bool)
+	// ScanSummaries calls fn for every craftsman's live summary, the
+	// registration order split into parts scanned in parallel (one
+	// goroutine per part; parts are contiguous and in order).
+	ScanSummaries(parts int, fn func(part int, id string, s Summary))
 	// SummariesAsOf is Summaries rebuilt from the events recorded by asOf
 	// (craftsmen with nothing recorded by then are left out). It costs a
 	// fold of every craftsman.
@@ -208,6 +212,32 @@ func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
 			return
 		}
 	}
+}
+
+// ScanSummaries implements DomainReader.
+func (m *Memory) ScanSummaries(parts int, fn func(part int, id string, s Summary)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	order := m.dom.order
+	parts = max(1, min(parts, len(order)/1024+1))
+	chunk := (len(order) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for part := 0; part < parts; part++ {
+		lo, hi := part*chunk, min((part+1)*chunk, len(order))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, id := range order[lo:hi] {
+				if c := m.dom.craftsmen[id]; c.count > 0 {
+					fn(part, id, c.Summary)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // SummariesAsOf implements DomainReader.

@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,5 +74,33 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if err := NewMemory().LoadSnapshot(filepath.Join(t.TempDir(), "none"), "p1"); !errors.Is(err, errs.NotFound) {
 		t.Errorf("missing snapshot: %v, want NotFound", err)
+	}
+}
+
+func TestScanSummariesVisitsEveryCraftsmanOnce(t *testing.T) {
+	m := NewMemory()
+	var batch []eventstore.RecordedEvent
+	for i := 0; i < 5000; i++ {
+		batch = append(batch, ev(fmt.Sprintf("craftsman-%d", i), 0, uint64(i+1)))
+	}
+	if err := m.Apply(batch, at(uint64(len(batch)))); err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]map[string]bool, 4)
+	for i := range seen {
+		seen[i] = map[string]bool{}
+	}
+	m.ScanSummaries(4, func(part int, id string, _ Summary) { seen[part][id] = true })
+	all := map[string]bool{}
+	for _, s := range seen {
+		for id := range s {
+			if all[id] {
+				t.Fatalf("%s visited twice", id)
+			}
+			all[id] = true
+		}
+	}
+	if len(all) != 5000 {
+		t.Fatalf("visited %d craftsmen, want 5000", len(all))
 	}
 }

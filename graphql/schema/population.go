@@ -254,29 +254,44 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 		Description: "Counts by level, trade, region and academy (same scope rules as craftsmen).",
 		Args:        filterArgs(nil),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
-			var lv [events.ChiefTechnician + 1]int
-			tr, rg, ac := map[string]int{}, map[string]int{}, map[string]int{}
-			total := 0
-			err := b.visitPopulation(p, func(_ string, s readmodel.Summary, level events.Level) {
-				total++
+			type agg struct {
+				total      int
+				lv         [events.ChiefTechnician + 1]int
+				tr, rg, ac map[string]int
+			}
+			aggs := make([]agg, runtime.GOMAXPROCS(0))
+			for i := range aggs {
+				aggs[i] = agg{tr: map[string]int{}, rg: map[string]int{}, ac: map[string]int{}}
+			}
+			err := b.visitPopulation(p, len(aggs), func(part int, _ string, s readmodel.Summary, level events.Level) {
+				a := &aggs[part]
+				a.total++
 				if level.Valid() {
-					lv[level]++
+					a.lv[level]++
 				}
 				for code := range s.Levels {
-					tr[code]++
+					a.tr[code]++
 				}
-				rg[s.Region]++
-				for _, a := range s.Academies {
-					ac[a]++
+				a.rg[s.Region]++
+				for _, x := range s.Academies {
+					a.ac[x]++
 				}
 			})
 			if err != nil {
 				return nil, err
 			}
-			byLevel := map[string]int{}
-			for l, n := range lv {
-				if n > 0 {
-					byLevel[events.Level(l).Info().API] = n
+			total, byLevel, tr, rg, ac := 0, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+			for _, a := range aggs {
+				total += a.total
+				for l, n := range a.lv {
+					if n > 0 {
+						byLevel[events.Level(l).Info().API] += n
+					}
+				}
+				for _, pair := range [][2]map[string]int{{tr, a.tr}, {rg, a.rg}, {ac, a.ac}} {
+					for k, n := range pair[1] {
+						pair[0][k] += n
+					}
 				}
 			}
 			return &stats{total: total, byLevel: counts(byLevel), byTrade: counts(tr), byRegion: counts(rg), byAcademy: counts(ac)}, nil
@@ -306,8 +321,9 @@ func nonNil(s []string) []string {
 }
 
 // visitPopulation calls visit for every craftsman the caller may see that
-// matches the filter (no eligibility filter: for counts).
-func (b *builder) visitPopulation(p graphql.ResolveParams, visit func(id string, s readmodel.Summary, level events.Level)) error {
+// matches the filter, from up to parts goroutines (visit's part says
+// which; a part's calls are sequential).
+func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit func(part int, id string, s readmodel.Summary, level events.Level)) error {
 	f, err := readFilter(p, b.d.Now)
 	if err != nil {
 		return err
@@ -318,7 +334,7 @@ func (b *builder) visitPopulation(p graphql.ResolveParams, visit func(id string,
 			return err
 		}
 		for _, it := range items {
-			visit(it.id, it.s, it.level)
+			visit(0, it.id, it.s, it.level)
 		}
 		return nil
 	}
@@ -330,21 +346,30 @@ func (b *builder) visitPopulation(p graphql.ResolveParams, visit func(id string,
 	if err != nil {
 		return err
 	}
-	each := b.d.Model.Summaries
+	b.scan(f, visible, parts, func(part int, id string, s readmodel.Summary, lvl events.Level) { visit(part, id, s, lvl) })
+	return nil
+}
+
+// scan visits the summaries matching f that visible admits: live ones in
+// parallel parts, as-of ones sequentially (part 0).
+func (b *builder) scan(f *populationFilter, visible func(readmodel.Summary) bool, parts int, visit func(part int, id string, s readmodel.Summary, lvl events.Level)) {
 	if !f.asOf.IsZero() {
-		each = b.asOfEach(f.asOf, visible)
-		visible = nil
-	}
-	each(func(id string, s readmodel.Summary) bool {
-		if visible != nil && !visible(s) {
+		b.asOfEach(f.asOf, visible)(func(id string, s readmodel.Summary) bool {
+			if lvl, ok := f.match(s); ok {
+				visit(0, id, s, lvl)
+			}
 			return true
+		})
+		return
+	}
+	b.d.Model.ScanSummaries(parts, func(part int, id string, s readmodel.Summary) {
+		if !visible(s) {
+			return
 		}
 		if lvl, ok := f.match(s); ok {
-			visit(id, s, lvl)
+			visit(part, id, s, lvl)
 		}
-		return true
 	})
-	return nil
 }
 
 // asOfEach iterates the summaries as of asOf of the craftsmen visible
@@ -380,22 +405,16 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	if err != nil {
 		return nil, err
 	}
-	var items []*populationItem
-	each := b.d.Model.Summaries
-	if !f.asOf.IsZero() {
-		// Who may be seen is decided on today's links; what they were, as of then.
-		each = b.asOfEach(f.asOf, visible)
-		visible = nil
-	}
-	each(func(id string, s readmodel.Summary) bool {
-		if visible != nil && !visible(s) {
-			return true
+	parts := make([][]*populationItem, runtime.GOMAXPROCS(0))
+	b.scan(f, visible, len(parts), func(part int, id string, s readmodel.Summary, lvl events.Level) {
+		if f.eligibleFor == nil || lvl < *f.eligibleFor {
+			parts[part] = append(parts[part], &populationItem{id: id, s: s, level: lvl, trade: f.trade})
 		}
-		if lvl, ok := f.match(s); ok && (f.eligibleFor == nil || lvl < *f.eligibleFor) {
-			items = append(items, &populationItem{id: id, s: s, level: lvl, trade: f.trade})
-		}
-		return true
 	})
+	var items []*populationItem
+	for _, pi := range parts {
+		items = append(items, pi...)
+	}
 	if f.eligibleFor == nil {
 		return items, nil
 	}
