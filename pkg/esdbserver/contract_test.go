@@ -524,6 +524,29 @@ func TestDeleteAndTombstone(t *testing.T) {
 	}
 }
 
+func TestSubscribeToSoftDeletedStream(t *testing.T) {
+	tg := newTarget(t)
+	s := streamName("softsub")
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(3, "Old")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.client.DeleteStream(ctxT(t), s, esdb.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := tg.client.SubscribeToStream(ctxT(t), s, esdb.SubscribeToStreamOptions{From: esdb.Start{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("New", "{}")); err != nil {
+		t.Fatal(err)
+	}
+	c := collect(t, sub, 1, nil)
+	if e := c.events[0].Event; e.EventType != "New" || e.EventNumber != 3 {
+		t.Errorf("first event after soft delete: %s #%d, want New #3 (deleted events stay hidden)", e.EventType, e.EventNumber)
+	}
+}
+
 func TestTombstoneEndsSubscription(t *testing.T) {
 	tg := newTarget(t)
 	s := streamName("tsub")

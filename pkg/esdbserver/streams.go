@@ -294,6 +294,7 @@ func (s *Server) streamVisibility(stream string) (visibility, *streamInfo) {
 	v.tombstone = v.tombstone || info.Tombstoned
 	if info.Last < 0 || meta.softDeleted() {
 		v.notFound = true
+		v.lower = math.MaxUint64 // nothing is visible
 		return v, info
 	}
 	if meta.TB > 0 {
