@@ -175,7 +175,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 	policyArg := policiesArg()
 	names := policyNames
 	craftsmanT.AddFieldConfig("pathway", &graphql.Field{
-		Type: graphql.NewNonNull(pathwayT), Description: "The career pathway in one trade, as of the craftsman's asOf (now by default).",
+		Type: pathwayT, Description: "The career pathway in one trade, as of the craftsman's asOf (now by default).",
 		Args: graphql.FieldConfigArgument{"trade": {Type: graphql.NewNonNull(graphql.String)}, "policies": policyArg},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			c, ok := p.Source.(*craftsmanNode)
@@ -199,7 +199,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 		},
 	})
 	craftsmanT.AddFieldConfig("pathways", &graphql.Field{
-		Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(pathwayT))), Description: "The career pathway of every trade held, by occupation code.",
+		Type: graphql.NewList(graphql.NewNonNull(pathwayT)), Description: "The career pathway of every trade held, by occupation code.",
 		Args: graphql.FieldConfigArgument{"policies": policyArg},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			c, ok := p.Source.(*craftsmanNode)
@@ -219,7 +219,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 		},
 	})
 	craftsmanT.AddFieldConfig("eligibility", &graphql.Field{
-		Type: graphql.NewNonNull(eligT), Description: "Eligibility for a target level in a trade under the first named policy in force that covers it.",
+		Type: eligT, Description: "Eligibility for a target level in a trade under the first named policy in force that covers it.",
 		Args: graphql.FieldConfigArgument{"trade": {Type: graphql.NewNonNull(graphql.String)}, "target": {Type: graphql.NewNonNull(graphql.String)}, "policies": policyArg},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			c, ok := p.Source.(*craftsmanNode)

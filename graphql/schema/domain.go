@@ -345,7 +345,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"trades":       fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(tradeLevelT))), "Trades with the current level in each.", func(c *craftsmanNode) any { return c.view().Trades }),
 			"certificates": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(certT))), "", func(c *craftsmanNode) any { return effective[events.SkillLevelCertified](c.view()) }),
 			"training": {
-				Type:        graphql.NewNonNull(trainingSummaryT),
+				Type:        trainingSummaryT,
 				Description: "Completed training, filterable by trade, mode and window (occurredAt), with totals.",
 				Args: graphql.FieldConfigArgument{
 					"trade": {Type: graphql.String}, "mode": {Type: graphql.String},
@@ -366,7 +366,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"mentorshipsAsMaster":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), true) }),
 			"mentorshipsAsApprentice": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), false) }),
 			"timeline": {
-				Type:        graphql.NewNonNull(timelineConn),
+				Type:        timelineConn,
 				Description: "The growth timeline: every event in occurrence order, corrections included, filterable by kind.",
 				Args:        pageArgs(graphql.FieldConfigArgument{"kinds": {Type: graphql.NewList(graphql.NewNonNull(graphql.String))}, "trade": {Type: graphql.String}}),
 				Resolve: func(p graphql.ResolveParams) (any, error) {

@@ -69,6 +69,13 @@ func New(d Deps) (graphql.Schema, error) {
 	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields} {
 		add(fields)
 	}
+	// Every top-level field is nullable: a refused or failed field answers
+	// null with its error while the others are still answered.
+	for _, fld := range fields {
+		if nn, ok := fld.Type.(*graphql.NonNull); ok {
+			fld.Type = nn.OfType
+		}
+	}
 	return graphql.NewSchema(graphql.SchemaConfig{
 		Query: graphql.NewObject(graphql.ObjectConfig{
 			Name:        "Query",

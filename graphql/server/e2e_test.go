@@ -666,6 +666,11 @@ func TestE2E(t *testing.T) {
 				}
 			})
 		}
+		// A refused field is null with its error; the others are answered.
+		r := h.query(token(t, hrEmp1), `{ levels { api } audit { totalCount } craftsman(id: "c004") { id } }`, nil)
+		if r.code() != "PERMISSION_DENIED" || path(r.Data, "audit") != nil || path(r.Data, "craftsman", "id") != "c004" || len(path(r.Data, "levels").([]any)) != 8 {
+			t.Errorf("mixed query: data %v errors %+v", r.Data, r.Errors)
+		}
 		req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/graphql", strings.NewReader(`{"query":"{ levels { api } }"}`))
 		req.Header.Set("Authorization", "Bearer not-a-token")
 		resp, err := h.http.Client().Do(req)
