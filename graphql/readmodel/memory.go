@@ -89,6 +89,14 @@ func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position)
 	return nil
 }
 
+// Undecodable is the number of applied events the catalogue could not
+// decode (kept raw for audit, left out of the derived views).
+func (m *Memory) Undecodable() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.dom.undecodable
+}
+
 // Len is the number of events held.
 func (m *Memory) Len() int {
 	m.mu.RLock()

@@ -248,6 +248,10 @@ func (s *Server) registerMetrics() {
 			Namespace: "craftledger", Subsystem: "projection", Name: "events",
 			Help: "Events held by the read model.",
 		}, func() float64 { return float64(s.model.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "craftledger", Subsystem: "projection", Name: "undecodable_events",
+			Help: "Ledger events the catalogue could not decode: kept raw for audit, left out of the views.",
+		}, func() float64 { return float64(s.model.Undecodable()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "craftledger", Subsystem: "graphql", Name: "document_cache_hits_total",
 			Help: "Requests answered with an already parsed and validated document.",
