@@ -376,3 +376,42 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 		t.Error("export of an unknown academy: no error")
 	}
 }
+
+// A replay file verifies offline like the store it came from, and a byte
+// changed in the file is a break.
+func TestVerifyFeedFromAReplayFile(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 3)
+	forged := audittest.Career("forged")
+	forged[3].Issuer = "acad-rogue"
+	audittest.Append(t, st, "craftsman-forged", audittest.Seal(t, "craftsman-forged", forged))
+	var buf bytes.Buffer
+	w := audit.NewJSONLWriter(&buf)
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{}, w.Write); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	want, err := audit.Verify(ctx(t), st, audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, store := range []eventstore.Store{st, nil} {
+		got, err := audit.VerifyFeed(ctx(t), store, audit.VerifyOptions{}, audit.LinesFeed(bytes.NewReader(buf.Bytes())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.Findings, got.Findings); diff != "" || got.Events != want.Events || got.Streams != want.Streams {
+			t.Errorf("file vs store (-store +file):\n%s", diff)
+		}
+	}
+	// Change one byte of one event's data in the file.
+	lines := bytes.Split(buf.Bytes(), []byte("\n"))
+	lines[5] = bytes.Replace(lines[5], []byte(`"craftsmanId":"c-0001"`), []byte(`"craftsmanId":"c-0009"`), 1)
+	got, err := audit.VerifyFeed(ctx(t), nil, audit.VerifyOptions{Scope: audit.Scope{Category: "craftsman"}}, audit.LinesFeed(bytes.NewReader(bytes.Join(lines, []byte("\n")))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Findings) != 2 || got.Findings[0].Kind != audit.KindChain || got.Findings[0].Stream != "craftsman-c-0001" || got.Findings[0].Revision != 4 {
+		t.Errorf("tampered file: %v", got.Findings)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"runtime"
 	"sort"
 	"strings"
@@ -91,6 +92,65 @@ func (r *Report) Err() error {
 // store once, in $all order (or the stream's order), and verifies streams
 // in parallel. A failing store is an error; findings are in the report.
 func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Report, error) {
+	tk := newTicker(opts.Progress, "verify")
+	return verify(ctx, st, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
+		return scan(ctx, st, opts.Scope, Range{}, tk, fn)
+	})
+}
+
+// Feed supplies events to VerifyFeed, calling yield for each in order
+// (each stream's events in revision order), and stops at yield's first
+// error.
+type Feed func(yield func(*eventstore.RecordedEvent) error) error
+
+// SliceFeed feeds events from memory.
+func SliceFeed(evs []eventstore.RecordedEvent) Feed {
+	return func(yield func(*eventstore.RecordedEvent) error) error {
+		for i := range evs {
+			if err := yield(&evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// LinesFeed feeds the events of a JSON Lines replay or export (Line per
+// line), so a file can be verified offline.
+func LinesFeed(r io.Reader) Feed {
+	return func(yield func(*eventstore.RecordedEvent) error) error {
+		return ReadLines(r, func(e eventstore.RecordedEvent) error { return yield(&e) })
+	}
+}
+
+// VerifyFeed is Verify over events from feed instead of the store — a
+// replay file, events in memory — keeping those of opts.Scope. st, when
+// not nil, answers the issuer rule's look-ups of streams the feed lacks
+// (a competition's organiser); without it those events are not judged.
+func VerifyFeed(ctx context.Context, st eventstore.Store, opts VerifyOptions, feed Feed) (*Report, error) {
+	if err := opts.Scope.validate(); err != nil {
+		return nil, err
+	}
+	tk := newTicker(opts.Progress, "verify")
+	prefix := opts.Scope.Category + "-"
+	return verify(ctx, st, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
+		var n int64
+		err := feed(func(e *eventstore.RecordedEvent) error {
+			if opts.Scope.Stream != "" && e.Stream != opts.Scope.Stream || opts.Scope.Category != "" && !strings.HasPrefix(e.Stream, prefix) {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n++
+			tk.tick(n, 0)
+			return fn(e)
+		})
+		return n, err
+	})
+}
+
+func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ticker, read func(func(*eventstore.RecordedEvent) error) (int64, error)) (*Report, error) {
 	start := time.Now()
 	workers := opts.Workers
 	if workers <= 0 {
@@ -125,8 +185,7 @@ func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Repo
 			batches[i] = make([]*eventstore.RecordedEvent, 0, 256)
 		}
 	}
-	tk := newTicker(opts.Progress, "verify")
-	n, err := scan(ctx, st, opts.Scope, Range{}, tk, func(e *eventstore.RecordedEvent) error {
+	n, err := read(func(e *eventstore.RecordedEvent) error {
 		i := 0
 		if workers > 1 {
 			i = int(maphash.String(seed, e.Stream) % uint64(workers))
@@ -540,6 +599,9 @@ func (d *directory) mentorship(ctx context.Context, id string) ([]string, bool, 
 
 // firstOf reads a stream's first event; a missing stream is (nil, nil).
 func firstOf(ctx context.Context, st eventstore.Store, stream string) (*eventstore.RecordedEvent, error) {
+	if st == nil {
+		return nil, nil
+	}
 	evs, err := st.ReadStream(ctx, stream, eventstore.ReadOptions{Max: 1})
 	if errors.Is(err, errs.NotFound) {
 		return nil, nil
