@@ -428,6 +428,20 @@ func (g *gen) results(ctx context.Context, entries []entry) (int, error) {
 			tr := e.trade
 			in = append(in, competition.PlacementInput{CraftsmanID: e.person, Track: e.track, Trade: &tr, Rank: rank, Award: award(c.def.Tier, rank, len(es))})
 		}
+		// A competition happens once: when its results are already in the
+		// store (an earlier, maybe smaller, population), publish exactly
+		// those again — a replay that completes an interrupted run — and
+		// leave later craftsmen out.
+		if before, err := g.published(ctx, c.def.CompetitionID); err != nil {
+			return granted, err
+		} else if len(before) > 0 {
+			in = in[:0]
+			for _, p := range before {
+				tr := p.Trade
+				in = append(in, competition.PlacementInput{CraftsmanID: p.CraftsmanID, Track: p.Track, TeamSize: p.TeamSize, TeamID: p.TeamID,
+					Trade: &tr, Rank: p.Rank, Award: p.Award})
+			}
+		}
 		resultsAt := day(c.date)
 		var resp competition.PublishResultsResponse
 		_, err := g.exec(ctx, issuerOf(c.org), "demo:results:"+c.def.CompetitionID, resultsAt, func(ctx context.Context) (command.Result, error) {
@@ -457,6 +471,34 @@ func (g *gen) results(ctx context.Context, entries []entry) (int, error) {
 	}
 	g.progress("competitions", len(order), len(order), true)
 	return granted, nil
+}
+
+// published returns the placements already published for a competition
+// (none without a store to read).
+func (g *gen) published(ctx context.Context, id string) ([]events.Placement, error) {
+	if g.svc.Store == nil {
+		return nil, nil
+	}
+	recs, err := g.svc.Store.ReadStream(ctx, events.CompetitionStream(id), eventstore.ReadOptions{})
+	if errors.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("competition %s: %w", id, err)
+	}
+	reg := events.NewRegistry()
+	var out []events.Placement
+	for _, r := range recs {
+		if r.Type != events.TypeCompetitionResultsPublished {
+			continue
+		}
+		p, err := reg.Decode(r.Type, r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("competition %s revision %d: %w", id, r.Revision, err)
+		}
+		out = append(out, p.(events.CompetitionResultsPublished).Placements...)
+	}
+	return out, nil
 }
 
 // approveAndCertify records the HR authority's approval of an entitlement

@@ -47,7 +47,9 @@ func (g *gen) planPairings(sums []summary) []pairing {
 		r := rand.New(rand.NewPCG(g.cfg.Seed, uint64(a.idx)<<20|0x5eed))
 		at := a.start.AddDate(0, r.IntN(3), r.IntN(28))
 		cands := slices.DeleteFunc(slices.Clone(byTrade[a.trade]), func(m summary) bool {
-			return m.idx == a.idx || taken[m.idx] >= maxApprenticesPerMaster || m.levelOn(at) < events.Senior ||
+			// masters come before their apprentice in the population, so a
+			// pairing does not change when the population grows
+			return m.idx >= a.idx || taken[m.idx] >= maxApprenticesPerMaster || m.levelOn(at) < events.Senior ||
 				m.levelOn(at) <= a.levelOn(End) // the service compares with what the apprentice holds when it decides
 		})
 		if len(cands) == 0 {
@@ -68,28 +70,70 @@ func (g *gen) planPairings(sums []summary) []pairing {
 	return out
 }
 
+// groupPairings splits the pairings into groups that share no craftsman
+// (connected components of master–apprentice links), each in plan order:
+// groups run concurrently, a group's pairings one after the other, so every
+// worker's stream gets its mentorship events in the same order on every run
+// (the hash chain depends on it).
+func groupPairings(pairs []pairing) [][]pairing {
+	parent := map[int]int{}
+	var find func(int) int
+	find = func(x int) int {
+		p, ok := parent[x]
+		if !ok || p == x {
+			parent[x] = x
+			return x
+		}
+		r := find(p)
+		parent[x] = r
+		return r
+	}
+	for _, p := range pairs {
+		a, b := find(p.master.idx), find(p.apprentice.idx)
+		if a != b {
+			parent[max(a, b)] = min(a, b)
+		}
+	}
+	index := map[int]int{}
+	var groups [][]pairing
+	for _, p := range pairs {
+		root := find(p.master.idx)
+		k, ok := index[root]
+		if !ok {
+			k = len(groups)
+			index[root] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], p)
+	}
+	return groups
+}
+
 // mentorships records the planned pairings: start, progress sessions, and
 // completion with the level the apprentice reached (or an early end).
 func (g *gen) mentorships(ctx context.Context, sums []summary) (int, error) {
 	pairs := g.planPairings(sums)
+	groups := groupPairings(pairs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
-	for range min(g.cfg.Concurrency, max(1, len(pairs))) {
+	for range min(g.cfg.Concurrency, max(1, len(groups))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				k := int(next.Add(1) - 1)
-				if k >= len(pairs) {
+				if k >= len(groups) {
 					return
 				}
-				if err := g.pairing(ctx, pairs[k]); err != nil {
-					cancel(err)
-					return
+				for _, p := range groups[k] {
+					if err := g.pairing(ctx, p); err != nil {
+						cancel(err)
+						return
+					}
+					g.progress("mentorships", int(done.Add(1)), len(pairs), false)
 				}
-				g.progress("mentorships", int(done.Add(1)), len(pairs), false)
 			}
 		}()
 	}

@@ -108,9 +108,15 @@ func CraftsmanID(i int) string {
 	return fmt.Sprintf("c%07d", i)
 }
 
-// nationalID builds a valid 18-character resident ID number (GB 11643).
-func nationalID(area string, birth time.Time, seq int) string {
-	base := fmt.Sprintf("%s%s%03d", area, birth.Format("20060102"), seq%1000)
+// nationalID builds a valid 18-character resident ID number (GB 11643),
+// unique to craftsman i: the first thousand carry their province capital's
+// real district code, later ones a district number derived from i (valid in
+// shape, not a real district).
+func nationalID(area string, birth time.Time, i int) string {
+	if i >= 1000 {
+		area = fmt.Sprintf("%s%04d", area[:2], (i/1000)%10000)
+	}
+	base := fmt.Sprintf("%s%s%03d", area, birth.Format("20060102"), i%1000)
 	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i := 0; i < 17; i++ {
@@ -162,6 +168,16 @@ func (w *world) person(i int) *person {
 
 	// organisations: employers and a home academy of the trade, in the
 	// province when there is one
+	empLimit, acadLimit := employersFor(i+1), academiesFor(i+1)
+	visible := func(cands []int, limit int) []int {
+		out := make([]int, 0, len(cands))
+		for _, c := range cands {
+			if c < limit {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
 	pickOrg := func(cands []int, inProv func(int) bool) int {
 		var local []int
 		for _, c := range cands {
@@ -175,9 +191,9 @@ func (w *world) person(i int) *person {
 		return cands[r.IntN(len(cands))]
 	}
 	empOf := func() int {
-		return pickOrg(w.empByTrade[trade], func(e int) bool { return w.employers[e].province == prov })
+		return pickOrg(visible(w.empByTrade[trade], empLimit), func(e int) bool { return w.employers[e].province == prov })
 	}
-	home := pickOrg(w.acadByTrade[trade], func(a int) bool { return w.academies[a].region == pv.name })
+	home := pickOrg(visible(w.acadByTrade[trade], acadLimit), func(a int) bool { return w.academies[a].region == pv.name })
 	if dev {
 		home = 0
 	}
@@ -238,7 +254,7 @@ func (w *world) person(i int) *person {
 	add := func(s step) { p.steps = append(p.steps, s) }
 	add(step{name: "register", at: registeredAt, as: employerClaims, run: func(ctx context.Context, s Services) (command.Result, error) {
 		return s.Registry.RegisterCraftsman(ctx, registry.RegisterCraftsmanRequest{
-			CraftsmanID: p.id, NationalID: nationalID(pv.code, birth, i*7+1), BirthDate: date(birth), Region: pv.name,
+			CraftsmanID: p.id, NationalID: nationalID(pv.code, birth, i), BirthDate: date(birth), Region: pv.name,
 			Personal: &events.Personal{Name: name, Phone: phone}, OccurredAt: date(registeredAt)})
 	}})
 	add(step{name: "trade-" + tr.slug, at: start, as: employerClaims, run: func(ctx context.Context, s Services) (command.Result, error) {
@@ -373,7 +389,8 @@ func (w *world) person(i int) *person {
 		t2 := (trade + 1 + r.IntN(len(trades)-1)) % len(trades)
 		enter := start.AddDate(3+r.IntN(6), r.IntN(12), 0)
 		if enter.Before(End.AddDate(-2, 0, 0)) {
-			a2 := w.academies[w.acadByTrade[t2][r.IntN(len(w.acadByTrade[t2]))]]
+			cands := visible(w.acadByTrade[t2], acadLimit)
+			a2 := w.academies[cands[r.IntN(len(cands))]]
 			tt := trades[t2]
 			add(step{name: "trade-" + tt.slug, at: enter, as: employerClaims, run: func(ctx context.Context, s Services) (command.Result, error) {
 				return s.Registry.EnterTrade(ctx, registry.EnterTradeRequest{CraftsmanID: p.id, Trade: tt.Trade, OccurredAt: date(enter)})

@@ -45,11 +45,20 @@ type world struct {
 
 func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }
 
+// employersFor and academiesFor size the world for a population of n. The
+// i-th craftsman only ever works for or learns at the organisations of the
+// world sized for i+1 craftsmen, so a craftsman's history does not depend on
+// how many are generated after it: a population of n is a prefix of a
+// population of m > n, and growing one with a larger --count is safe. The
+// first employers and academies cover every trade.
+func employersFor(n int) int { return clamp(n/40, len(trades)+1, 400) }
+func academiesFor(n int) int { return clamp(n/60, 6, 120) }
+
 func newWorld(seed uint64, n int) *world {
 	w := &world{seed: seed, n: n, acadByTrade: map[int][]int{}, empByTrade: map[int][]int{}}
 	r := rand.New(rand.NewPCG(seed, 0x0a11ce))
 
-	nEmp := clamp(n/40, len(trades)+1, 400) // every trade has an employer
+	nEmp := employersFor(n)
 	for i := range nEmp {
 		pi := i % len(provinces)
 		p := provinces[pi]
@@ -76,7 +85,7 @@ func newWorld(seed uint64, n int) *world {
 		}
 	}
 
-	nAcad := clamp(n/60, 6, 120)
+	nAcad := academiesFor(n)
 	kinds := []string{events.AcademyCollege, events.AcademyEnterprise, events.AcademyUnionSchool}
 	for i := range nAcad {
 		kind := kinds[i%3]
