@@ -110,13 +110,15 @@ func run(args []string) error {
 		MaxInFlight: *inflight, Timeout: *timeout, Seed: *seed,
 		Progress: func(s string) { fmt.Fprintln(os.Stderr, s) }}
 	fmt.Fprintf(os.Stderr, "loadgen: %s; registering %d craftsmen, then %.0f ops/s for %s\n", base, cfg.Pool, cfg.Rate, cfg.Duration)
+	before := sample()
 	res, err := load.Run(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
-	header := fmt.Sprintf("loadgen %s\n%s, %s; %d CPUs: %s; target: %s\n%.0f ops/s scheduled for %s (open loop), pool %d craftsmen, mix %s\n",
+	after := sample()
+	header := fmt.Sprintf("loadgen %s\n%s, %s; %d CPUs: %s; target: %s\n%.0f ops/s scheduled for %s (open loop), pool %d craftsmen, mix %s\n%s\n",
 		strings.Join(args, " "), res.Started.UTC().Format(time.RFC3339), runtime.Version(), runtime.NumCPU(), cpuModel(), where,
-		cfg.Rate, cfg.Duration, cfg.Pool, mixString(weights))
+		cfg.Rate, cfg.Duration, cfg.Pool, mixString(weights), after.since(before, *target == ""))
 	report := header + "\n" + res.Table()
 	fmt.Print(report)
 	if *out != "" {
@@ -218,6 +220,42 @@ func loopbackOnly(base string) error {
 		return nil
 	}
 	return fmt.Errorf("--target %s: only loopback targets are allowed", base)
+}
+
+// usage is what this process and the machine did, sampled around the run.
+type usage struct {
+	at       time.Time
+	cpu      time.Duration // user + system CPU of this process
+	gcPause  time.Duration
+	gcCount  uint32
+	loadavg1 string
+}
+
+func sample() usage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	u := usage{at: time.Now(), cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		gcPause: time.Duration(ms.PauseTotalNs), gcCount: ms.NumGC}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		u.loadavg1 = strings.Fields(string(b))[0]
+	}
+	return u
+}
+
+// since describes the run between two samples: the load average before
+// and after, and (in-process) the CPU this process used — harness and
+// server together — and its garbage collections.
+func (u usage) since(b usage, inProcess bool) string {
+	s := fmt.Sprintf("machine load average %s before, %s after", b.loadavg1, u.loadavg1)
+	if inProcess {
+		wall := u.at.Sub(b.at)
+		cpu := u.cpu - b.cpu
+		s += fmt.Sprintf("; this process (harness + server): %.1f CPU-s in %.1f s (%.2f cores), %d GCs, %.0f ms of GC pauses",
+			cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), u.gcCount-b.gcCount, float64(u.gcPause-b.gcPause)/1e6)
+	}
+	return s
 }
 
 func cpuModel() string {

@@ -125,7 +125,7 @@ func (r *Result) WriteSVG(w io.Writer, title string) error {
 	for _, v := range tput {
 		peak = math.Max(peak, v)
 	}
-	peak = niceCeil(peak)
+	peak = niceCeil(peak * 1.15) // headroom above the target line
 	yPos := func(v float64) float64 { return float64(y0+panelH) - float64(panelH)*v/peak }
 	panel(y0, fmt.Sprintf("answered operations per second (2xx; target %.0f/s)", r.Config.Rate),
 		[]float64{0, peak / 4, peak / 2, 3 * peak / 4, peak}, yPos, func(v float64) string { return fmt.Sprintf("%.0f", v) })
