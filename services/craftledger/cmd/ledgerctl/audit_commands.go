@@ -204,23 +204,40 @@ func replayCmd() ctl.Command {
 }
 
 func verifyCmd() ctl.Command {
-	var stream, category, platform, progress string
-	var skipIssuers bool
+	var stream, category, platform, progress, file string
+	var skipIssuers, offline bool
 	return ctl.Command{
 		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
-		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b]",
+		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline]]",
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&stream, "stream", "", "one stream")
 			fs.StringVar(&category, "category", "", "one category")
 			fs.BoolVar(&skipIssuers, "skip-issuers", false, "check the hash chain and gaps only")
 			fs.StringVar(&platform, "platform-orgs", audit.PlatformOrg, "organisations allowed to record anything (comma-separated)")
+			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
+			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
 			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
 				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress)}
-			return withStore(ctx, env, func(st eventstore.Store) error {
-				rep, err := audit.Verify(ctx, st, opts)
+			run := func(st eventstore.Store) error {
+				var rep *audit.Report
+				var err error
+				if file != "" {
+					var r io.Reader = os.Stdin
+					if file != "-" {
+						f, ferr := os.Open(file)
+						if ferr != nil {
+							return ferr
+						}
+						defer f.Close()
+						r = f
+					}
+					rep, err = audit.VerifyFeed(ctx, st, opts, audit.LinesFeed(r))
+				} else {
+					rep, err = audit.Verify(ctx, st, opts)
+				}
 				if err != nil {
 					return err
 				}
@@ -235,7 +252,11 @@ func verifyCmd() ctl.Command {
 					return ctl.ExitError{Code: 1}
 				}
 				return nil
-			})
+			}
+			if file != "" && offline {
+				return run(nil)
+			}
+			return withStore(ctx, env, run)
 		},
 	}
 }

@@ -80,6 +80,17 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	if err := audit.ReadLines(strings.NewReader(out), func(e eventstore.RecordedEvent) error { recorded = append(recorded, e.Created); return nil }); err != nil || int64(len(recorded)) != rep.Events {
 		t.Errorf("replay: %d lines (%v), verify counted %d events", len(recorded), err, rep.Events)
 	}
+	// The replay file verifies offline, and a changed byte in it fails.
+	replayFile := filepath.Join(dir, "all.jsonl")
+	_ = os.WriteFile(replayFile, []byte(out), 0o644)
+	if code, vout, verr := run(ctx, "verify", "--file", replayFile, "--offline"); code != 0 || !strings.Contains(vout, "OK") {
+		t.Errorf("verify --file: exit %d\n%s\n%s", code, vout, verr)
+	}
+	tampered := strings.Replace(out, `"hours":`, `"hours":1`, 1)
+	_ = os.WriteFile(replayFile, []byte(tampered), 0o644)
+	if code, vout, _ := run(ctx, "verify", "--file", replayFile, "--offline", "--skip-issuers"); code != 1 || !strings.Contains(vout, "does not match the content") {
+		t.Errorf("verify --file tampered: exit %d\n%s", code, vout)
+	}
 	// A record-time cut in the middle of the generation: partial histories.
 	middle := recorded[len(recorded)/2].Format(time.RFC3339Nano)
 	if code, _, errOut := run(ctx, "verify", store, "--progress", "on"); code != 0 || !strings.Contains(errOut, "verify  [") || !strings.Contains(errOut, "100%") {
