@@ -206,10 +206,13 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 	if issuerName == "" {
 		issuerName = "craftledger"
 	}
-	hashes := make(map[string]string, len(recs)) // "stream@rev" → hash
+	hashes := make(map[string]string, len(recs))  // "stream@rev" → hash
+	issuers := make(map[string]string, len(recs)) // "stream@rev" → recording organisation
 	for _, r := range recs {
-		hashes[r.Stream+"@"+strconv.FormatUint(r.Revision, 10)] = r.Meta.Hash
+		k := r.Stream + "@" + strconv.FormatUint(r.Revision, 10)
+		hashes[k], issuers[k] = r.Meta.Hash, r.Meta.IssuerOrgID
 	}
+	recorder := func(ref events.Ref) string { return issuers[ref.Stream+"@"+strconv.FormatUint(ref.Revision, 10)] }
 	ev := func(ref events.Ref) Evidence {
 		return Evidence{ID: "urn:craftledger:event:" + ref.EventID, Type: []string{"Evidence"}, Stream: ref.Stream, Revision: ref.Revision,
 			EventID: ref.EventID, Hash: hashes[ref.Stream+"@"+strconv.FormatUint(ref.Revision, 10)]}
@@ -248,7 +251,7 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		if name == "" {
 			name = p.CompetitionID
 		}
-		vcs = append(vcs, claim(p.Source, org(p.CompetitionID, name), p.Date, Achievement{
+		vcs = append(vcs, claim(p.Source, org(recorder(p.Ref), ""), p.Date, Achievement{
 			ID: "urn:craftledger:achievement:competition:" + p.PlacementID, AchievementType: "Award",
 			Name:        fmt.Sprintf("%s — rank %d (%s)", name, p.Rank, p.Award),
 			Description: fmt.Sprintf("Placement in the %s-tier competition %s, track %s, trade %s.", p.Tier, p.CompetitionID, p.Track, p.Trade),
@@ -261,7 +264,7 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		if name == "" {
 			name = h.Code
 		}
-		vcs = append(vcs, claim(h.Source, Profile{ID: "urn:craftledger:org:" + h.ConferringBody, Type: []string{"Profile"}, Name: h.ConferringBody}, h.Date, Achievement{
+		vcs = append(vcs, claim(h.Source, org(recorder(h.Ref), h.ConferringBody), h.Date, Achievement{
 			ID: "urn:craftledger:achievement:honour:" + h.Code, AchievementType: "Award", Name: name,
 			Description: fmt.Sprintf("Honour %s (%s level) conferred by %s.", h.Code, h.Level, h.ConferringBody),
 			Criteria:    Criteria{Narrative: "Conferred under the honours system."}, Trade: h.Trade, Tier: h.Level,

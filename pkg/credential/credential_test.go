@@ -64,6 +64,11 @@ func TestIssueAndVerifyRoundTrip(t *testing.T) {
 	if got := strings.Join(types, ","); got != "JourneymanCertificate,JourneymanCertificate,JourneymanCertificate,Award,Award" {
 		t.Errorf("achievement types %s", got)
 	}
+	for i, want := range []string{audittest.Evaluator, audittest.Evaluator, audittest.Evaluator, audittest.Union, audittest.Union} {
+		if got := s.VerifiableCredential[i].Issuer.ID; got != "urn:craftledger:org:"+want {
+			t.Errorf("claim %d issuer %s, want the recording organisation %s", i, got, want)
+		}
+	}
 	if s.TrainingTotals.Hours != 152 || s.TrainingTotals.Courses != 2 || len(s.TrainingTotals.Evidence) != 2 {
 		t.Errorf("training totals %+v", s.TrainingTotals)
 	}
