@@ -161,9 +161,13 @@ func (c *Client) Setup(ctx context.Context) error {
 }
 
 // NationalID is a valid 18-character resident ID number (GB 11643 check
-// character) derived from n.
+// character) derived from n, different for every n below 16,000,000 (the
+// registry refuses a number already registered to another craftsman): the
+// birth date walks the days from 1960-01-01, the sequence number n mod 1000.
 func NationalID(n int) string {
-	base := fmt.Sprintf("120101%04d0101%03d", 1970+n%30, n%1000)
+	n %= 16_000_000
+	birth := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
+	base := fmt.Sprintf("120101%s%03d", birth.Format("20060102"), n%1000)
 	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, w := range weights {

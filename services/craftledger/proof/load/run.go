@@ -42,6 +42,7 @@ type Config struct {
 	Timeout     time.Duration  // per request (default 10 s)
 	Interval    time.Duration  // width of the time series buckets (default 1 s)
 	RunID       string         // prefix of the ids the run creates (default from the clock)
+	IDBase      int            // first national ID number index (default from the clock, so reruns against one server differ)
 	Seed        uint64
 	Progress    func(string) // called about once per Interval with a one-line status (nil: none)
 }
@@ -161,6 +162,9 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 	if cfg.RunID == "" {
 		cfg.RunID = fmt.Sprintf("lg%x", time.Now().UnixNano()/1e6%0xffffff)
 	}
+	if cfg.IDBase == 0 {
+		cfg.IDBase = int(time.Now().UnixNano()/1e6%16_000) * 1000
+	}
 	var weights []int
 	var names []string
 	total := 0
@@ -194,7 +198,7 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 						return
 					}
 					id := fmt.Sprintf("%s-p%d", cfg.RunID, i)
-					a, err := c.Register(ctx, id, i, "reg-"+id)
+					a, err := c.Register(ctx, id, cfg.IDBase+i, "reg-"+id)
 					if err == nil && !a.OK() {
 						err = fmt.Errorf("register %s: %d %s", id, a.Status, a.Body)
 					}
@@ -243,7 +247,7 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 		case OpRegister:
 			id := fmt.Sprintf("%s-r%d", cfg.RunID, n)
 			var a Answer
-			if a, err = c.Register(rctx, id, n, "reg-"+id); err == nil {
+			if a, err = c.Register(rctx, id, cfg.IDBase+cfg.Pool+n, "reg-"+id); err == nil {
 				status, body = a.Status, a.Body
 				if a.OK() {
 					known.add(id, a.Position.Commit)
