@@ -29,12 +29,17 @@ type domain struct {
 	summarise    func(c *Craftsman)
 	// ensure decodes a craftsman's pending events (set by Memory).
 	ensure func(c *Craftsman)
+	// byTrade lists, per trade code, the craftsmen whose summary holds a
+	// level in it, in registration order (population queries by trade
+	// scan only these).
+	byTrade map[string][]*Craftsman
 }
 
 // Craftsman is one worker's decoded ledger plus what links them to
 // organisations (for authorization and population queries).
 type Craftsman struct {
-	ID string
+	ID  string
+	seq int // registration order
 	// Records are the craftsman stream's decoded events in revision order.
 	// After a snapshot load they are decoded lazily, on first use: read
 	// them through Memory (ensure), never directly from a reader.
@@ -105,7 +110,7 @@ func newDomain() *domain {
 	return &domain{
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
-		policies: map[string][]events.Recorded{}, dirty: map[string]bool{},
+		policies: map[string][]events.Recorded{}, dirty: map[string]bool{}, byTrade: map[string][]*Craftsman{},
 		summarise: baseSummary, ensure: func(*Craftsman) {},
 	}
 }
@@ -210,7 +215,7 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 func (d *domain) craftsman(id string) *Craftsman {
 	c := d.craftsmen[id]
 	if c == nil {
-		c = &Craftsman{ID: id}
+		c = &Craftsman{ID: id, seq: len(d.order)}
 		c.ready.Store(true)
 		d.craftsmen[id] = c
 		d.order = append(d.order, id)
@@ -224,9 +229,28 @@ func (d *domain) settle() {
 	for id := range d.dirty {
 		if c := d.craftsmen[id]; c != nil {
 			d.ensure(c)
+			before := c.Summary.Levels
 			d.summarise(c)
+			d.reindex(c, before)
 		}
 		delete(d.dirty, id)
+	}
+}
+
+// reindex moves c between the per-trade lists when the trades it holds
+// changed, keeping each list in registration order.
+func (d *domain) reindex(c *Craftsman, before map[string]events.Level) {
+	for code := range c.Summary.Levels {
+		if _, had := before[code]; !had {
+			list := d.byTrade[code]
+			i, _ := slices.BinarySearchFunc(list, c.seq, func(x *Craftsman, seq int) int { return x.seq - seq })
+			d.byTrade[code] = slices.Insert(list, i, c)
+		}
+	}
+	for code := range before {
+		if _, has := c.Summary.Levels[code]; !has {
+			d.byTrade[code] = slices.DeleteFunc(d.byTrade[code], func(x *Craftsman) bool { return x == c })
+		}
 	}
 }
 

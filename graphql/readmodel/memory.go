@@ -146,6 +146,9 @@ type DomainReader interface {
 	// registration order split into parts scanned in parallel (one
 	// goroutine per part; parts are contiguous and in order).
 	ScanSummaries(parts int, fn func(part int, id string, s Summary))
+	// ScanTrade is ScanSummaries over the craftsmen holding a level in
+	// trade only (an index: the rest are not looked at).
+	ScanTrade(trade string, parts int, fn func(part int, id string, s Summary))
 	// SummariesAsOf is Summaries rebuilt from the events recorded by asOf
 	// (craftsmen with nothing recorded by then are left out). It costs a
 	// fold of every craftsman.
@@ -227,21 +230,41 @@ func (m *Memory) ScanSummaries(parts int, fn func(part int, id string, s Summary
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	order := m.dom.order
-	parts = max(1, min(parts, len(order)/1024+1))
-	chunk := (len(order) + parts - 1) / parts
+	scanParts(len(order), parts, func(part, i int) {
+		if c := m.dom.craftsmen[order[i]]; c.count > 0 {
+			fn(part, c.ID, c.Summary)
+		}
+	})
+}
+
+// ScanTrade implements DomainReader.
+func (m *Memory) ScanTrade(trade string, parts int, fn func(part int, id string, s Summary)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	list := m.dom.byTrade[trade]
+	scanParts(len(list), parts, func(part, i int) {
+		if c := list[i]; c.count > 0 {
+			fn(part, c.ID, c.Summary)
+		}
+	})
+}
+
+// scanParts splits 0..n-1 into up to parts contiguous ranges visited in
+// parallel (small scans stay on one goroutine).
+func scanParts(n, parts int, visit func(part, i int)) {
+	parts = max(1, min(parts, n/1024+1))
+	chunk := (n + parts - 1) / parts
 	var wg sync.WaitGroup
 	for part := 0; part < parts; part++ {
-		lo, hi := part*chunk, min((part+1)*chunk, len(order))
+		lo, hi := part*chunk, min((part+1)*chunk, n)
 		if lo >= hi {
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, id := range order[lo:hi] {
-				if c := m.dom.craftsmen[id]; c.count > 0 {
-					fn(part, id, c.Summary)
-				}
+			for i := lo; i < hi; i++ {
+				visit(part, i)
 			}
 		}()
 	}

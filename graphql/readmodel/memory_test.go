@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -102,5 +103,37 @@ func TestScanSummariesVisitsEveryCraftsmanOnce(t *testing.T) {
 	}
 	if len(all) != 5000 {
 		t.Fatalf("visited %d craftsmen, want 5000", len(all))
+	}
+}
+
+func TestTradeIndexFollowsSummaries(t *testing.T) {
+	m := NewMemory()
+	m.dom.summarise = func(c *Craftsman) {
+		// A stand-in for the real summary: the trades are whatever the
+		// test put in Issuers.
+		levels := map[string]events.Level{}
+		for _, code := range c.Summary.Issuers {
+			levels[code] = events.Junior
+		}
+		c.Summary = Summary{Levels: levels, Issuers: c.Summary.Issuers}
+	}
+	c := m.dom.craftsman("x")
+	c.count = 1
+	c.Summary.Issuers = []string{"6-18-02-04"}
+	m.dom.dirty["x"] = true
+	m.dom.settle()
+	if got := len(m.dom.byTrade["6-18-02-04"]); got != 1 {
+		t.Fatalf("indexed %d times, want 1", got)
+	}
+	c.Summary.Issuers = []string{"6-20-01-01"}
+	m.dom.dirty["x"] = true
+	m.dom.settle()
+	if len(m.dom.byTrade["6-18-02-04"]) != 0 || len(m.dom.byTrade["6-20-01-01"]) != 1 {
+		t.Fatalf("index after the trade changed: %v", m.dom.byTrade)
+	}
+	var seen []string
+	m.ScanTrade("6-20-01-01", 2, func(_ int, id string, _ Summary) { seen = append(seen, id) })
+	if len(seen) != 1 || seen[0] != "x" {
+		t.Fatalf("scan of the trade saw %v", seen)
 	}
 }

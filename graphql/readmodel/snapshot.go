@@ -268,6 +268,11 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
 	d.order = order // registration order as the live model had it
+	for i, id := range order {
+		c := d.craftsmen[id]
+		c.seq = i
+		d.reindex(c, nil)
+	}
 	fresh.cp, fresh.hasCP = cp, hasCP
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains

@@ -362,14 +362,19 @@ func (b *builder) scan(f *populationFilter, visible func(readmodel.Summary) bool
 		})
 		return
 	}
-	b.d.Model.ScanSummaries(parts, func(part int, id string, s readmodel.Summary) {
+	each := func(part int, id string, s readmodel.Summary) {
 		if !visible(s) {
 			return
 		}
 		if lvl, ok := f.match(s); ok {
 			visit(part, id, s, lvl)
 		}
-	})
+	}
+	if f.trade != "" {
+		b.d.Model.ScanTrade(f.trade, parts, each) // f.match requires the trade anyway
+		return
+	}
+	b.d.Model.ScanSummaries(parts, each)
 }
 
 // asOfEach iterates the summaries as of asOf of the craftsmen visible

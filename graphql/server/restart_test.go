@@ -24,6 +24,8 @@ func dump(t *testing.T, h *harness, ids ...string) map[string]any {
 		"audit":     `{ audit(first: 100) { totalCount edges { cursor node { stream revision type position chain data metadata recordedAt } } } }`,
 		"people":    `{ craftsmen(first: 100, sort: "level_desc") { totalCount edges { cursor node { id level { api } region employers academies } } } }`,
 		"catalogue": `{ academies { id name courses { id hours } } policies { name version } trades { code } }`,
+		"welders":   `{ populationStats(trade: "6-18-02-04") { total byLevel { key count } } craftsmen(trade: "6-18-02-04", first: 100) { totalCount nodes { id level { api } } } }`,
+		"fitters":   `{ craftsmen(trade: "6-20-01-01", first: 100) { totalCount nodes { id } } }`,
 	}
 	for _, id := range ids {
 		qs["craftsman "+id] = fmt.Sprintf(`{ craftsman(id: %q) { id name region trades { trade { code } level { api } since evidence { stream revision } }
