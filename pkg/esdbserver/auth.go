@@ -114,8 +114,11 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	if !anonymousMethod(info.FullMethod) {
 		p, err := s.authenticate(ctx)
 		if err != nil {
-			if info.IsClientStream {
+			if info.FullMethod == appendMethod {
 				drain(ss)
+			} else if info.IsClientStream {
+				// A persistent subscription sends its options, then waits.
+				_ = ss.RecvMsg(new(emptypb.Empty))
 			}
 			return err
 		}
@@ -128,9 +131,13 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	return err
 }
 
-// drain reads a client stream to its end before an early error, so the
-// client's sends succeed and it reads the error status (the v4 client
-// reports a failed send as an unknown error, not the status).
+const appendMethod = "/event_store.client.streams.Streams/Append"
+
+// drain reads an Append call's messages to their end before an early
+// error, so the client's sends succeed and it reads the error status (the v4
+// client reports a failed send as an unknown error, not the status). Only
+// Append: the client half-closes it after its last event, whereas a
+// persistent subscription's stream stays open while the client waits.
 func drain(ss grpc.ServerStream) {
 	for {
 		if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {

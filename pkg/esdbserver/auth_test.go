@@ -67,6 +67,12 @@ func TestSecureModeAuth(t *testing.T) {
 	if _, err := wrong.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeUnauthenticated {
 		t.Errorf("bad password: %v, want unauthenticated", err)
 	}
+	if _, err := wrong.SubscribeToPersistentSubscription(ctxT(t), s, "g", esdb.SubscribeToPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeUnauthenticated {
+		t.Errorf("bad password, persistent subscription: %v, want unauthenticated", err)
+	}
+	if err := ops.CreatePersistentSubscription(ctxT(t), s, "g", esdb.PersistentStreamSubscriptionOptions{}); err != nil {
+		t.Errorf("ops creates a persistent subscription: %v", err)
+	}
 	if _, err := anon.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeAccessDenied {
 		t.Errorf("anonymous append: %v, want access denied", err)
 	}
