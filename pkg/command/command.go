@@ -86,6 +86,13 @@ type Command struct {
 	// may not be silently re-evaluated (a create that must be first) leave
 	// it false; a keyed duplicate is still recognised either way.
 	RetryOnConflict bool
+	// ExpectNew says the command normally creates its stream (a
+	// registration): with no cached copy and no idempotency key, the
+	// handler decides on an empty history without reading first and
+	// appends expecting no stream; if the stream exists after all, that
+	// append fails and the command is decided again on the stream as read.
+	// Keyed commands always read (a retry must find its first result).
+	ExpectNew bool
 }
 
 // Result says where a command's events landed: enough for read-your-writes.
@@ -199,6 +206,10 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		cached := false
 		if useCache {
 			hist, cached = h.cache.get(c.Stream)
+			if !cached && c.ExpectNew && c.Meta.IdempotencyKey == "" {
+				// Optimistic like a cached copy: verified by the append.
+				hist, cached = History{Stream: c.Stream}, true
+			}
 		}
 		if !cached {
 			var err error

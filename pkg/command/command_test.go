@@ -398,3 +398,44 @@ func TestBackfillBatchesAgainstTheStore(t *testing.T) {
 		}
 	}
 }
+
+func TestExecuteExpectNew(t *testing.T) {
+	st := startStore(t)
+	a := command.New(st, command.Options{Clock: clock})
+	b := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	create := func(h command.History) ([]command.Event, error) {
+		if h.Exists {
+			return nil, errs.E(errs.Conflict, "exists")
+		}
+		return []command.Event{{Type: "Created.v1", Data: counted{}}}, nil
+	}
+	cmd := command.Command{Name: "create", Stream: "test-10", ExpectNew: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) { return create(h) }}
+	if res, err := a.Execute(ctx, cmd); err != nil || res.Revision != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// b has no cached copy and assumes the stream is new: the append fails,
+	// it reads, and refuses on what it read.
+	if _, err := b.Execute(ctx, cmd); !errors.Is(err, errs.Conflict) {
+		t.Fatalf("err %v, want conflict", err)
+	}
+	// A command that does not create (it needs the stream) still succeeds
+	// on a stream b has never read: its refusal on the empty assumption is
+	// re-decided on the stream.
+	needs := command.Command{Name: "use", Stream: "test-10", ExpectNew: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			if !h.Exists {
+				return nil, errs.E(errs.NotFound, "no stream")
+			}
+			return appendOne(ctx, h)
+		}}
+	c := command.New(st, command.Options{Clock: clock})
+	if res, err := c.Execute(ctx, needs); err != nil || res.Revision != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	evs, _ := st.ReadStream(ctx, "test-10", eventstore.ReadOptions{})
+	if len(evs) != 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+}

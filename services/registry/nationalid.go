@@ -50,7 +50,7 @@ func (e NationalIDReserved) Validate() error {
 // nationalId when another craftsman holds it (or is being registered with it).
 func (s *service) reserve(ctx context.Context, meta command.Meta, hash, craftsmanID string) error {
 	_, err := s.h.Execute(ctx, command.Command{
-		Name: "reserve national ID", Stream: NationalIDStream(hash), Meta: meta, RetryOnConflict: true,
+		Name: "reserve national ID", Stream: NationalIDStream(hash), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(ctx context.Context, h command.History) ([]command.Event, error) {
 			holder, since := "", time.Time{}
 			for _, r := range h.Events {

@@ -305,7 +305,7 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 		return command.Command{}, err
 	}
 	return command.Command{
-		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true,
+		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
@@ -450,7 +450,7 @@ func (s *service) RegisterAcademy(ctx context.Context, req RegisterAcademyReques
 		return command.Result{}, err
 	}
 	return s.h.Execute(ctx, command.Command{
-		Name: "register academy", Stream: events.AcademyStream(req.AcademyID), Meta: meta, RetryOnConflict: true,
+		Name: "register academy", Stream: events.AcademyStream(req.AcademyID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, errs.E(errs.Conflict, "academy %s is already registered", req.AcademyID)
@@ -503,7 +503,7 @@ func (s *service) RegisterIssuer(ctx context.Context, req RegisterIssuerRequest)
 		return command.Result{}, err
 	}
 	return s.h.Execute(ctx, command.Command{
-		Name: "register issuer", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true,
+		Name: "register issuer", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, errs.E(errs.Conflict, "issuer %s is already registered", req.IssuerID)
