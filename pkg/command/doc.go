@@ -7,6 +7,14 @@
 // retrying on errs.Conflict a bounded number of times when the command
 // allows it.
 //
+// Within one process a Handler serializes the commands of one stream
+// (Locks) and keeps recent histories in an optimistic cache, so a command
+// usually decides without reading: a stale copy cannot slip through, since
+// its append fails on the expected revision and the stream is reloaded,
+// and refusals and no-ops are always re-decided on the store's state.
+// ExpectNew extends the same idea to commands that create their stream.
+// ExecuteBatch appends several commands of one stream at once.
+//
 // Idempotency: a client-supplied key becomes deterministic event ids
 // (UUIDv5 of stream, key and index, see EventID). Before deciding, the
 // handler looks for those ids in the stream it loaded; if they are there the
@@ -22,6 +30,8 @@
 // place.
 //
 // Backfill runs a bulk file (JSON Lines or CSV) through the same machinery
-// with per-line results, per-line idempotency keys, ordering per shard and
-// progress callbacks.
+// with per-line results, per-line idempotency keys, ordering per shard,
+// batching of a shard's queued lines and progress callbacks;
+// BackfillHandler serves it over HTTP. Package commandtest is the harness
+// the services' tests share.
 package command
