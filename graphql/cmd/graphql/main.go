@@ -7,7 +7,8 @@
 //	        --jwt-key-file key.txt --data ./data/graphql
 //
 // Every flag can also come from the environment (CRAFTLEDGER_STORE,
-// CRAFTLEDGER_GRAPHQL_ADDR, CRAFTLEDGER_JWT_KEY_FILE, CRAFTLEDGER_GRAPHQL_DATA);
+// CRAFTLEDGER_GRAPHQL_ADDR or CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
+// CRAFTLEDGER_GRAPHQL_DATA);
 // without a key file the key is read from CRAFTLEDGER_AUTH_KEY.
 package main
 
@@ -44,7 +45,7 @@ func main() {
 func run(logger *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("graphql", flag.ContinueOnError)
 	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "event store connection string (esdb://…)")
-	addr := fs.String("addr", env("CRAFTLEDGER_GRAPHQL_ADDR", ":8080"), "HTTP listen address")
+	addr := fs.String("addr", env("CRAFTLEDGER_GRAPHQL_ADDR", env("CRAFTLEDGER_ADDR", ":8080")), "HTTP listen address")
 	keyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key (else $"+auth.DevKeyEnv+")")
 	data := fs.String("data", env("CRAFTLEDGER_GRAPHQL_DATA", ""), "directory for read-model snapshots (empty: no snapshots, replay on start)")
 	maxPage := fs.Int("max-page-size", 100, "largest page a connection may ask for")
