@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -39,7 +40,7 @@ func NewServer(addr string, h http.Handler) *http.Server {
 
 // HTTPActor serves srv on ln (listening on srv.Addr when ln is nil, at
 // Execute time) and shuts it down gracefully within ShutdownTimeout when
-// interrupted.
+// interrupted. When srv.TLSConfig is set (UseTLS) it serves HTTPS.
 func HTTPActor(name string, srv *http.Server, ln net.Listener, logger *slog.Logger) Actor {
 	return Actor{
 		Name: name,
@@ -51,7 +52,12 @@ func HTTPActor(name string, srv *http.Server, ln net.Listener, logger *slog.Logg
 					return err
 				}
 			}
-			logger.Info("http server listening", "server", name, "addr", l.Addr().String())
+			scheme := "http"
+			if srv.TLSConfig != nil {
+				l = tls.NewListener(l, srv.TLSConfig)
+				scheme = "https"
+			}
+			logger.Info("http server listening", "server", name, "addr", l.Addr().String(), "scheme", scheme)
 			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
