@@ -89,8 +89,11 @@ func TestCrashRecovery(t *testing.T) {
 			if got, err := readStream(t, c, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1); err == nil && len(got) == 1 {
 				start = got[0].Event.EventNumber + 1
 			}
-			if start < next[stream] {
-				t.Fatalf("round %d: %s holds %d events, %d were acknowledged", round, stream, start, next[stream])
+			mu.Lock()
+			ackedUpTo := next[stream]
+			mu.Unlock()
+			if start < ackedUpTo {
+				t.Fatalf("round %d: %s holds %d events, %d were acknowledged", round, stream, start, ackedUpTo)
 			}
 			wg.Add(1)
 			go func(w int, stream string, rev uint64) {
