@@ -64,10 +64,9 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkReadAll: $all read throughput through the client.
-func BenchmarkReadAll(b *testing.B) {
-	_, c := benchServer(b)
-	const total = 200_000
+// fill appends total events to a fresh server: 500-event appends from 8 writers.
+func fill(b *testing.B, c *esdb.Client, total int) {
+	b.Helper()
 	const batch = 500
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -82,6 +81,12 @@ func BenchmarkReadAll(b *testing.B) {
 		}(w)
 	}
 	wg.Wait()
+}
+
+// BenchmarkReadAll: $all read throughput through the client.
+func BenchmarkReadAll(b *testing.B) {
+	_, c := benchServer(b)
+	fill(b, c, 200_000)
 	b.ResetTimer()
 	n := 0
 	start, cpu0 := time.Now(), cpuTime()
@@ -100,6 +105,32 @@ func BenchmarkReadAll(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/event")
+}
+
+// BenchmarkSubscriptionCatchUp: a $all subscription from the start,
+// through the client, until caught up (what a projection rebuild does).
+func BenchmarkSubscriptionCatchUp(b *testing.B) {
+	_, c := benchServer(b)
+	fill(b, c, 200_000)
+	b.ResetTimer()
+	n := 0
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		sub, err := c.SubscribeToAll(context.Background(), esdb.SubscribeToAllOptions{From: esdb.Start{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for ev := sub.Recv(); ev.CaughtUp == nil; ev = sub.Recv() {
+			if ev.SubscriptionDropped != nil {
+				b.Fatal(ev.SubscriptionDropped.Error)
+			}
+			if ev.EventAppeared != nil {
+				n++
+			}
+		}
+		sub.Close()
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
 }
 
 // BenchmarkSubscriptionLatency: time from starting an append to the event
