@@ -19,6 +19,7 @@ type Set struct {
 	AddCourse         endpoint.Endpoint
 	RegisterIssuer    endpoint.Endpoint
 	AddIssuerUser     endpoint.Endpoint
+	ForgetCraftsman   endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -39,6 +40,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		AddCourse:         wrap(makeEndpoint(svc.AddCourse)),
 		RegisterIssuer:    wrap(makeEndpoint(svc.RegisterIssuer)),
 		AddIssuerUser:     wrap(makeEndpoint(svc.AddIssuerUser)),
+		ForgetCraftsman:   wrap(makeEndpoint(svc.ForgetCraftsman)),
 	}
 }
 

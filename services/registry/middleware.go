@@ -88,6 +88,11 @@ func (mw logging) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (
 	return mw.next.AddIssuerUser(ctx, req)
 }
 
+func (mw logging) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "ForgetCraftsman", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.ForgetCraftsman(ctx, req)
+}
+
 // InstrumentingMiddleware counts commands and their latency by method and
 // outcome code in m (craftledger_requests_total and
 // craftledger_request_duration_seconds, endpoint label "registry.<Method>").
@@ -150,4 +155,9 @@ func (mw instrumenting) RegisterIssuer(ctx context.Context, req RegisterIssuerRe
 func (mw instrumenting) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("AddIssuerUser", b, err) }(time.Now())
 	return mw.next.AddIssuerUser(ctx, req)
+}
+
+func (mw instrumenting) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("ForgetCraftsman", b, err) }(time.Now())
+	return mw.next.ForgetCraftsman(ctx, req)
 }

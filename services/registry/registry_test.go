@@ -492,11 +492,37 @@ func TestPersonalDataSealedAndForgotten(t *testing.T) {
 	if _, err := kr.Open(moved); err == nil {
 		t.Fatal("a sealed value opened under another craftsman's key")
 	}
-	// Forgetting destroys the key: the event stays, the data is gone.
-	if err := kr.Forget("s1"); err != nil {
-		t.Fatal(err)
+	// Forgetting is admin-only, needs a reason, records the fact and
+	// destroys the key: the event stays, the data is gone.
+	forget := func(tok string, body any) commandtest.Response {
+		return commandtest.Do(t, "POST", srv.URL+"/v1/craftsmen/s1/forget", tok, body)
+	}
+	if r := forget(issuer(t, "a"), map[string]any{"reason": "x"}); r.Status != 403 {
+		t.Fatalf("issuer forget: %d %s", r.Status, r.Body)
+	}
+	if r := forget(admin(t), map[string]any{}); r.Status != 400 {
+		t.Fatalf("no reason: %d %s", r.Status, r.Body)
+	}
+	if _, err := kr.Open(*p.SealedPersonal); err != nil {
+		t.Fatalf("refused forgets destroyed the key: %v", err)
+	}
+	if r := forget(admin(t), map[string]any{"reason": "erasure request 118"}); r.Status != 201 {
+		t.Fatalf("forget: %d %s", r.Status, r.Body)
 	}
 	if _, err := kr.Open(*p.SealedPersonal); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("after forgetting: %v", err)
+	}
+	if r := forget(admin(t), map[string]any{"reason": "again"}); r.Status != 200 {
+		t.Fatalf("forget again: %d %s", r.Status, r.Body)
+	}
+	evs, _ = st.ReadStream(context.Background(), "craftsman-s1", eventstore.ReadOptions{})
+	if last := evs[len(evs)-1]; last.Type != registry.TypePersonalDataErased || len(evs) != 2 {
+		t.Fatalf("%d events, last %s", len(evs), last.Type)
+	}
+	// A registry that keeps personal data in clear cannot forget.
+	e := newEnv(t)
+	e.register(t, "s9", 909)
+	if r := commandtest.Do(t, "POST", e.url+"/v1/craftsmen/s9/forget", admin(t), map[string]any{"reason": "x"}); r.Status != 422 {
+		t.Fatalf("forget in clear: %d %s", r.Status, r.Body)
 	}
 }

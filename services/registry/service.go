@@ -28,6 +28,15 @@ type Service interface {
 	AddCourse(ctx context.Context, req AddCourseRequest) (command.Result, error)
 	RegisterIssuer(ctx context.Context, req RegisterIssuerRequest) (command.Result, error)
 	AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (command.Result, error)
+	ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (command.Result, error)
+}
+
+// ForgetCraftsmanRequest erases a craftsman's personal information (PIPL's
+// right to deletion): their sealing key is destroyed; the career facts stay.
+type ForgetCraftsmanRequest struct {
+	CraftsmanID string `json:"-"`
+	// Reason is recorded (e.g. the request's reference); required.
+	Reason string `json:"reason"`
 }
 
 // RegisterCraftsmanRequest opens a worker's ledger. NationalID is the
@@ -611,4 +620,36 @@ func hasEvent(h command.History, id string) bool {
 		}
 	}
 	return false
+}
+
+func (s *service) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (command.Result, error) {
+	meta, err := admin(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if req.Reason == "" {
+		return command.Result{}, kit.Invalid("reason", "is required")
+	}
+	if s.keyring == nil {
+		return command.Result{}, errs.E(errs.FailedPrecondition, "this registry stores personal data in clear (no keyring): it cannot be erased from the log")
+	}
+	res, err := s.onCraftsman(ctx, "forget craftsman", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if st.clearPersonal {
+			return nil, errs.E(errs.FailedPrecondition, "craftsman %s has personal data recorded in clear, which cannot be erased from the log", req.CraftsmanID)
+		}
+		if st.erased {
+			return nil, nil // already forgotten; the key is destroyed again below
+		}
+		return one(PersonalDataErased{CraftsmanID: req.CraftsmanID, Reason: req.Reason}, time.Time{}), nil
+	})
+	if err != nil {
+		return res, err
+	}
+	// The fact is recorded first, then the key destroyed; a retry (the
+	// event then replays or is a no-op) destroys it again, so the two end up
+	// consistent.
+	if err := s.keyring.Forget(req.CraftsmanID); err != nil {
+		return command.Result{}, err
+	}
+	return res, nil
 }

@@ -20,6 +20,8 @@ type employment struct {
 type craftsman struct {
 	registered     bool
 	nationalIDHash string
+	clearPersonal  bool // personal data was recorded in clear
+	erased         bool
 	trades         map[string]bool
 	employments    map[string]employment
 }
@@ -42,6 +44,7 @@ func foldCraftsman(h command.History) (craftsman, error) {
 				return st, err
 			}
 			st.registered, st.nationalIDHash = true, p.NationalIDHash
+			st.personal(p.Personal)
 		case events.TypeCraftsmanProfileChanged:
 			var p events.CraftsmanProfileChanged
 			if err := decode(h, i, &p); err != nil {
@@ -50,6 +53,9 @@ func foldCraftsman(h command.History) (craftsman, error) {
 			if p.NationalIDHash != "" {
 				st.nationalIDHash = p.NationalIDHash
 			}
+			st.personal(p.Personal)
+		case TypePersonalDataErased:
+			st.erased = true
 		case events.TypeTradeEntered:
 			var p events.TradeEntered
 			if err := decode(h, i, &p); err != nil {
@@ -118,4 +124,10 @@ func foldIssuer(h command.History) (issuer, error) {
 		}
 	}
 	return st, nil
+}
+
+func (st *craftsman) personal(clear *events.Personal) {
+	if clear != nil {
+		st.clearPersonal = true
+	}
 }

@@ -30,6 +30,7 @@ func Routes() []Route {
 		{"POST", "/v1/academies/{academyId}/courses", "AddCourse"},
 		{"POST", "/v1/issuers", "RegisterIssuer"},
 		{"POST", "/v1/issuers/{issuerId}/users", "AddIssuerUser"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/forget", "ForgetCraftsman"},
 		{"POST", "/v1/backfill/craftsmen", "BackfillCraftsmen"},
 		{"POST", "/v1/backfill/employments", "BackfillEmployments"},
 	}
@@ -71,6 +72,9 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		"RegisterAcademy": httptransport.NewServer(set.RegisterAcademy, command.DecodeRequest[RegisterAcademyRequest](false, nil), command.EncodeResponse, opts...),
 		"AddCourse": httptransport.NewServer(set.AddCourse, command.DecodeRequest(false, func(q *AddCourseRequest, r *http.Request) {
 			q.AcademyID = r.PathValue("academyId")
+		}), command.EncodeResponse, opts...),
+		"ForgetCraftsman": httptransport.NewServer(set.ForgetCraftsman, command.DecodeRequest(false, func(q *ForgetCraftsmanRequest, r *http.Request) {
+			q.CraftsmanID = r.PathValue("craftsmanId")
 		}), command.EncodeResponse, opts...),
 		"RegisterIssuer": httptransport.NewServer(set.RegisterIssuer, command.DecodeRequest[RegisterIssuerRequest](false, nil), command.EncodeResponse, opts...),
 		"AddIssuerUser": httptransport.NewServer(set.AddIssuerUser, command.DecodeRequest(false, func(q *AddIssuerUserRequest, r *http.Request) {
