@@ -640,7 +640,7 @@ func (s *service) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanReques
 		if st.erased {
 			return nil, nil // already forgotten; the key is destroyed again below
 		}
-		return one(PersonalDataErased{CraftsmanID: req.CraftsmanID, Reason: req.Reason}, time.Time{}), nil
+		return one(PersonalDataErased(req), time.Time{}), nil
 	})
 	if err != nil {
 		return res, err
