@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,6 +92,11 @@ type Env struct {
 // Options tune Start.
 type Options struct {
 	NoFixture bool
+	// StoreURL, when set, is a store the all-in-one connects to instead of
+	// embedding its own.
+	StoreURL string
+	// Logger receives the all-in-one's logs (nil discards).
+	Logger *slog.Logger
 }
 
 // Start runs the all-in-one in-process on a temporary directory and, unless
@@ -100,7 +106,7 @@ func Start(t testing.TB, o Options) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	key := auth.DevKey()
 	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: key,
-		NationalIDKey: []byte(registry.DevNationalIDKey)})
+		NationalIDKey: []byte(registry.DevNationalIDKey), StoreURL: o.StoreURL, Logger: o.Logger})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
