@@ -214,3 +214,42 @@ func TestPersistentCheckpointSurvivesRestart(t *testing.T) {
 		t.Errorf("after restart the first delivery is %d, want 3", ev.Event.OriginalEvent().EventNumber)
 	}
 }
+
+// TestPersistentMessageTimeout: an event not acknowledged in time comes
+// back with a higher retry count, and is parked after the last retry.
+func TestPersistentMessageTimeout(t *testing.T) {
+	tg := newTarget(t)
+	ctx := ctxT(t)
+	s := streamName("timeout")
+	if _, err := tg.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{}, event("T", "{}")); err != nil {
+		t.Fatal(err)
+	}
+	settings := esdb.SubscriptionSettingsDefault()
+	settings.MessageTimeout = 300
+	settings.MaxRetryCount = 1
+	if err := tg.client.CreatePersistentSubscription(ctx, s, "slow", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}, Settings: &settings}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := tg.client.SubscribeToPersistentSubscription(ctx, s, "slow", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	first, again := nextPersistent(t, sub), nextPersistent(t, sub) // no ack: it times out
+	if first.RetryCount != 0 || again.RetryCount != 1 || again.Event.OriginalEvent().EventID != first.Event.OriginalEvent().EventID {
+		t.Fatalf("retries %d then %d of %v / %v", first.RetryCount, again.RetryCount, first.Event.OriginalEvent().EventID, again.Event.OriginalEvent().EventID)
+	}
+	for i := 0; ; i++ {
+		info, err := tg.client.GetPersistentSubscriptionInfo(ctx, s, "slow", esdb.GetPersistentSubscriptionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Stats.ParkedMessagesCount == 1 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("not parked after the last retry: %d parked", info.Stats.ParkedMessagesCount)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
