@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,4 +138,50 @@ func TestTradeIndexFollowsSummaries(t *testing.T) {
 	if len(seen) != 1 || seen[0] != "x" {
 		t.Fatalf("scan of the trade saw %v", seen)
 	}
+}
+
+func encoded(t *testing.T, stream string, rev, pos uint64, p events.Payload) eventstore.RecordedEvent {
+	t.Helper()
+	typ, data, err := events.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := events.EncodeMetadata(events.NewMetadata(typ, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "org", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventstore.RecordedEvent{Stream: stream, ID: fmt.Sprintf("%s-%d", stream, rev), Type: typ, Revision: rev,
+		Position: at(pos), Data: data, Metadata: meta, Created: time.Unix(int64(pos), 0).UTC()}
+}
+
+// Concurrent readers of one craftsman with a mentorship never write into
+// shared slices (run with -race).
+func TestConcurrentViewsShareNothing(t *testing.T) {
+	m := NewMemory()
+	tr := events.Trade{Code: "6-18-02-04"}
+	batch := []eventstore.RecordedEvent{
+		encoded(t, "craftsman-a", 0, 1, events.CraftsmanRegistered{CraftsmanID: "a", NationalIDHash: strings.Repeat("ab", 32), Personal: &events.Personal{Name: "a"}}),
+		encoded(t, "craftsman-a", 1, 2, events.TradeEntered{CraftsmanID: "a", Trade: tr}),
+		encoded(t, "craftsman-a", 2, 3, events.CraftsmanProfileChanged{CraftsmanID: "a", Region: "HLJ"}),
+		encoded(t, "mentorship-m", 0, 4, events.MentorshipStarted{MentorshipParties: events.MentorshipParties{MentorshipID: "m", MasterID: "b", ApprenticeID: "a"}, Kind: events.MentorshipApprenticeship, Trade: tr}),
+	}
+	// Three records leave spare capacity in the craftsman's slice.
+	if err := m.Apply(batch, at(4)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				v, _, ok := m.Craftsman("a", time.Time{}, time.Time{})
+				if !ok || len(v.Timeline) != 4 || len(v.Records) != 3 {
+					t.Errorf("view: ok %v, %d timeline entries, %d records", ok, len(v.Timeline), len(v.Records))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,10 +1,12 @@
 package readmodel
 
 import (
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 )
 
 // View is a craftsman's record as of a moment: the events recorded by
@@ -26,7 +28,8 @@ type View struct {
 	Records []events.Recorded
 }
 
-// TradeLevel is the level held in one trade and the event proving it.
+// TradeLevel is the level held in one trade (from the domain's career
+// fold) and the event proving it.
 type TradeLevel struct {
 	Trade    events.Trade
 	Level    events.Level
@@ -121,7 +124,9 @@ func occurrence(r events.Recorded) time.Time {
 // into a View.
 func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time) *View {
 	v := &View{ID: c.ID, AsOf: asOf}
-	recs := recordedBy(c.Records, asOf, occurredBy)
+	// Clipped: appending the mentorships must never write into the
+	// craftsman's own slice (readers run concurrently).
+	recs := slices.Clip(recordedBy(c.Records, asOf, occurredBy))
 	v.Records = recs
 	for _, m := range mentorships {
 		if mr := recordedBy(m.Records, asOf, occurredBy); len(mr) > 0 {
@@ -205,10 +210,67 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			if p.CraftsmanID == c.ID {
 				raise(p.Trade, p.Grade, r)
 			}
+		case events.TrainingEnrolled:
+			raise(p.Trade, events.Apprentice, r)
+		case events.TrainingCompleted:
+			raise(p.Trade, events.Apprentice, r)
 		}
 	}
-	for _, code := range tradeOrder {
-		v.Trades = append(v.Trades, *levels[code])
-	}
+	v.Trades = foldTrades(v.Records, asOf, levels, tradeOrder)
 	return v
+}
+
+// foldTrades takes the trades and the level held in each from the domain's
+// career fold (events/career), as of asOf or, live, as of the ledger's
+// last moment (so the answer depends on the events only). The first event
+// of a trade (first) stands as evidence while no level is held.
+func foldTrades(recs []events.Recorded, asOf time.Time, first map[string]*TradeLevel, order []string) []TradeLevel {
+	at := asOf
+	if at.IsZero() {
+		for _, r := range recs {
+			if r.RecordedAt.After(at) {
+				at = r.RecordedAt
+			}
+			if r.Meta.OccurredAt.After(at) {
+				at = r.Meta.OccurredAt
+			}
+		}
+	}
+	st := career.Fold(recs, at, career.AsRecorded)
+	out := make([]TradeLevel, 0, len(st.Trades))
+	for _, t := range st.Trades {
+		tl := TradeLevel{Trade: events.Trade{Code: t.Code, Name: t.Name}, Level: t.Level, Since: t.EnteredOn}
+		if f := first[t.Code]; f != nil {
+			tl.Evidence = f.Evidence
+			if tl.Trade.Name == "" {
+				tl.Trade.Name = f.Trade.Name
+			}
+		}
+		if n := len(t.Levels); n > 0 {
+			held := t.Levels[n-1]
+			for _, lh := range t.Levels {
+				if lh.Level == t.Level {
+					held = lh
+				}
+			}
+			tl.Since, tl.Evidence = held.Since, held.Ref
+		}
+		out = append(out, tl)
+	}
+	rank := make(map[string]int, len(order))
+	for i, code := range order {
+		rank[code] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, iok := rank[out[i].Trade.Code]
+		rj, jok := rank[out[j].Trade.Code]
+		switch {
+		case iok && jok:
+			return ri < rj
+		case iok != jok:
+			return iok
+		}
+		return out[i].Trade.Code < out[j].Trade.Code
+	})
+	return out
 }
