@@ -127,8 +127,13 @@ func (r *Result) WriteSVG(w io.Writer, title string) error {
 	}
 	peak = niceCeil(peak * 1.15) // headroom above the target line
 	yPos := func(v float64) float64 { return float64(y0+panelH) - float64(panelH)*v/peak }
+	step := niceCeil(peak / 5)
+	var tputTicks []float64
+	for v := 0.0; v <= peak*1.001; v += step {
+		tputTicks = append(tputTicks, v)
+	}
 	panel(y0, fmt.Sprintf("answered operations per second (2xx; target %.0f/s)", r.Config.Rate),
-		[]float64{0, peak / 4, peak / 2, 3 * peak / 4, peak}, yPos, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+		tputTicks, yPos, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 	var pts []string
 	for i, v := range tput {
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), yPos(v)))
