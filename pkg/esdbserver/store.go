@@ -132,10 +132,10 @@ type store struct {
 	ops     chan *writeOp
 	acks    chan *inflight
 	ackDone chan struct{} // one token per batch the acker finished
+	stop    chan struct{}
+	stopped chan struct{}
 
 	statBatches, statOps atomic.Int64 // synced batches and the writes they held
-	stop                 chan struct{}
-	stopped              chan struct{}
 
 	bmu    sync.Mutex
 	broken error // set when a commit fails; no write is accepted after
