@@ -113,7 +113,7 @@ func TestErrorTrailers(t *testing.T) {
 	rs, err := sc.Read(ctx, &streams.ReadReq{Options: &streams.ReadReq_Options{
 		StreamOption: &streams.ReadReq_Options_Stream{Stream: &streams.ReadReq_Options_StreamOptions{StreamIdentifier: id(s),
 			RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}},
-		CountOption: &streams.ReadReq_Options_Count{Count: 10},
+		CountOption:  &streams.ReadReq_Options_Count{Count: 10},
 		FilterOption: &streams.ReadReq_Options_NoFilter{NoFilter: &shared.Empty{}},
 		UuidOption:   &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}},
 	}}, grpc.Trailer(&md))
