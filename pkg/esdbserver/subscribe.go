@@ -2,6 +2,7 @@ package esdbserver
 
 import (
 	"context"
+	"math"
 	"regexp"
 	"strings"
 
@@ -32,7 +33,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 	var next uint64
 	switch r := so.GetRevisionOption().(type) {
 	case *streams.ReadReq_Options_StreamOptions_Revision:
-		next = r.Revision + 1 // exclusive
+		next = min(r.Revision, math.MaxInt64-1) + 1 // exclusive
 	case *streams.ReadReq_Options_StreamOptions_Start:
 		next = 0
 	default:
@@ -174,7 +175,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 	var next uint64 // next position to consider
 	switch p := o.GetAll().GetAllOption().(type) {
 	case *streams.ReadReq_Options_AllOptions_Position:
-		next = p.Position.GetCommitPosition() + 1 // exclusive
+		next = min(p.Position.GetCommitPosition(), math.MaxUint64-1) + 1 // exclusive
 	case *streams.ReadReq_Options_AllOptions_Start:
 		next = 0
 	default:
