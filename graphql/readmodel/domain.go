@@ -30,9 +30,11 @@ type domain struct {
 	// ensure decodes a craftsman's pending events (set by Memory).
 	ensure func(c *Craftsman)
 	// byTrade lists, per trade code, the craftsmen whose summary holds a
-	// level in it, in registration order (population queries by trade
-	// scan only these).
+	// level in it, and byOrg, per organisation, the craftsmen linked to it
+	// (employer, academy, issuer); both in registration order, so that
+	// population queries scan only the smaller list.
 	byTrade map[string][]*Craftsman
+	byOrg   map[string][]*Craftsman
 }
 
 // Craftsman is one worker's decoded ledger plus what links them to
@@ -110,7 +112,7 @@ func newDomain() *domain {
 	return &domain{
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
-		policies: map[string][]events.Recorded{}, dirty: map[string]bool{}, byTrade: map[string][]*Craftsman{},
+		policies: map[string][]events.Recorded{}, dirty: map[string]bool{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
 		summarise: baseSummary, ensure: func(*Craftsman) {},
 	}
 }
@@ -229,7 +231,7 @@ func (d *domain) settle() {
 	for id := range d.dirty {
 		if c := d.craftsmen[id]; c != nil {
 			d.ensure(c)
-			before := c.Summary.Levels
+			before := c.Summary
 			d.summarise(c)
 			d.reindex(c, before)
 		}
@@ -237,21 +239,33 @@ func (d *domain) settle() {
 	}
 }
 
-// reindex moves c between the per-trade lists when the trades it holds
-// changed, keeping each list in registration order.
-func (d *domain) reindex(c *Craftsman, before map[string]events.Level) {
-	for code := range c.Summary.Levels {
-		if _, had := before[code]; !had {
-			list := d.byTrade[code]
-			i, _ := slices.BinarySearchFunc(list, c.seq, func(x *Craftsman, seq int) int { return x.seq - seq })
-			d.byTrade[code] = slices.Insert(list, i, c)
+// reindex moves c between the per-trade and per-organisation lists when
+// its trades or links changed, keeping each list in registration order.
+func (d *domain) reindex(c *Craftsman, before Summary) {
+	move := func(index map[string][]*Craftsman, was, is []string) {
+		for _, k := range is {
+			if !slices.Contains(was, k) {
+				list := index[k]
+				i, _ := slices.BinarySearchFunc(list, c.seq, func(x *Craftsman, seq int) int { return x.seq - seq })
+				index[k] = slices.Insert(list, i, c)
+			}
+		}
+		for _, k := range was {
+			if !slices.Contains(is, k) {
+				index[k] = slices.DeleteFunc(index[k], func(x *Craftsman) bool { return x == c })
+			}
 		}
 	}
-	for code := range before {
-		if _, has := c.Summary.Levels[code]; !has {
-			d.byTrade[code] = slices.DeleteFunc(d.byTrade[code], func(x *Craftsman) bool { return x == c })
-		}
+	move(d.byTrade, tradeCodes(before), tradeCodes(c.Summary))
+	move(d.byOrg, before.Orgs(), c.Summary.Orgs())
+}
+
+func tradeCodes(s Summary) []string {
+	out := make([]string, 0, len(s.Levels))
+	for code := range s.Levels {
+		out = append(out, code)
 	}
+	return out
 }
 
 // StreamIntegrity is the hash-chain verdict on a whole stream.

@@ -146,9 +146,10 @@ type DomainReader interface {
 	// registration order split into parts scanned in parallel (one
 	// goroutine per part; parts are contiguous and in order).
 	ScanSummaries(parts int, fn func(part int, id string, s Summary))
-	// ScanTrade is ScanSummaries over the craftsmen holding a level in
-	// trade only (an index: the rest are not looked at).
-	ScanTrade(trade string, parts int, fn func(part int, id string, s Summary))
+	// ScanBy is ScanSummaries over a superset of the craftsmen that hold a
+	// level in trade (when not "") and are linked to org (when not ""): the
+	// smaller of the two index lists; the caller still filters.
+	ScanBy(trade, org string, parts int, fn func(part int, id string, s Summary))
 	// SummariesAsOf is Summaries rebuilt from the events recorded by asOf
 	// (craftsmen with nothing recorded by then are left out). It costs a
 	// fold of every craftsman.
@@ -227,21 +228,34 @@ func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
 
 // ScanSummaries implements DomainReader.
 func (m *Memory) ScanSummaries(parts int, fn func(part int, id string, s Summary)) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	order := m.dom.order
-	scanParts(len(order), parts, func(part, i int) {
-		if c := m.dom.craftsmen[order[i]]; c.count > 0 {
-			fn(part, c.ID, c.Summary)
-		}
-	})
+	m.ScanBy("", "", parts, fn)
 }
 
-// ScanTrade implements DomainReader.
-func (m *Memory) ScanTrade(trade string, parts int, fn func(part int, id string, s Summary)) {
+// ScanBy implements DomainReader.
+func (m *Memory) ScanBy(trade, org string, parts int, fn func(part int, id string, s Summary)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	list := m.dom.byTrade[trade]
+	if trade == "" && org == "" {
+		order := m.dom.order
+		scanParts(len(order), parts, func(part, i int) {
+			if c := m.dom.craftsmen[order[i]]; c.count > 0 {
+				fn(part, c.ID, c.Summary)
+			}
+		})
+		return
+	}
+	var list []*Craftsman
+	switch {
+	case trade != "" && org != "":
+		list = m.dom.byTrade[trade]
+		if o := m.dom.byOrg[org]; len(o) < len(list) {
+			list = o
+		}
+	case trade != "":
+		list = m.dom.byTrade[trade]
+	default:
+		list = m.dom.byOrg[org]
+	}
 	scanParts(len(list), parts, func(part, i int) {
 		if c := list[i]; c.count > 0 {
 			fn(part, c.ID, c.Summary)

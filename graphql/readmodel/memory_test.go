@@ -134,7 +134,7 @@ func TestTradeIndexFollowsSummaries(t *testing.T) {
 		t.Fatalf("index after the trade changed: %v", m.dom.byTrade)
 	}
 	var seen []string
-	m.ScanTrade("6-20-01-01", 2, func(_ int, id string, _ Summary) { seen = append(seen, id) })
+	m.ScanBy("6-20-01-01", "", 2, func(_ int, id string, _ Summary) { seen = append(seen, id) })
 	if len(seen) != 1 || seen[0] != "x" {
 		t.Fatalf("scan of the trade saw %v", seen)
 	}

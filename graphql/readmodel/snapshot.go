@@ -271,7 +271,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	for i, id := range order {
 		c := d.craftsmen[id]
 		c.seq = i
-		d.reindex(c, nil)
+		d.reindex(c, Summary{})
 	}
 	fresh.cp, fresh.hasCP = cp, hasCP
 	m.mu.Lock()

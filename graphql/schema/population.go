@@ -63,6 +63,7 @@ type populationFilter struct {
 	eligibleFor                      *events.Level
 	eligibleBy                       time.Time
 	asOf                             time.Time
+	org                              string // an organisation every answer must be linked to (scope or filter)
 	policies                         []string
 }
 
@@ -72,15 +73,18 @@ type populationFilter struct {
 func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, error) {
 	switch c.Role {
 	case auth.RoleAuditor, auth.RoleAdmin:
+		if f.employer != "" {
+			f.org = f.employer
+		} else if f.academy != "" {
+			f.org = f.academy
+		}
 		return func(readmodel.Summary) bool { return true }, nil
 	case auth.RoleHR, auth.RoleIssuer:
 		if f.employer != "" && f.employer != c.OrgID {
 			return nil, errs.E(errs.PermissionDenied, "organisation %s may not list the workers of employer %s", c.OrgID, f.employer)
 		}
-		if f.academy != "" && f.academy != c.OrgID && f.employer == "" {
-			// An academy filter narrows within the caller's organisation.
-		}
 		org := c.OrgID
+		f.org = org
 		return func(s readmodel.Summary) bool { return s.LinkedTo(org) }, nil
 	}
 	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
@@ -370,11 +374,8 @@ func (b *builder) scan(f *populationFilter, visible func(readmodel.Summary) bool
 			visit(part, id, s, lvl)
 		}
 	}
-	if f.trade != "" {
-		b.d.Model.ScanTrade(f.trade, parts, each) // f.match requires the trade anyway
-		return
-	}
-	b.d.Model.ScanSummaries(parts, each)
+	// The indexes narrow the scan; visible and f.match still decide.
+	b.d.Model.ScanBy(f.trade, f.org, parts, each)
 }
 
 // asOfEach iterates the summaries as of asOf of the craftsmen visible

@@ -37,6 +37,10 @@ func dump(t *testing.T, h *harness, ids ...string) map[string]any {
 		mustOK(t, r)
 		out[name] = r.Data
 	}
+	// The organisation index answers HR's scoped queries.
+	r := h.query(token(t, hrEmp1), `{ populationStats { total byLevel { key count } } craftsmen(first: 100) { totalCount nodes { id } } }`, nil)
+	mustOK(t, r)
+	out["hr emp1"] = r.Data
 	return out
 }
 
