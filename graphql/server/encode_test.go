@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	s := "x"
 	cases := []any{
 		nil, "plain", "quote\" back\\ nl\n tab\t <b>&amp;</b> \u2028 \x01 \xff 中文 é", &s, (*string)(nil),
-		true, false, 0, -42, int64(1) << 53, 1.5, 1e21, 1e-7, 123456789.0, 0.000001, -0.0,
+		true, false, 0, -42, int64(1) << 53, 1.5, 1e21, 1e-7, 123456789.0, 0.000001, math.Copysign(0, -1),
 		map[string]any{"b": 1, "a": []any{"x", nil, map[string]any{}}, "é": 2.25},
 		[]any{}, time.Date(2024, 5, 1, 8, 30, 0, 0, time.UTC),
 		map[string]any{"fallback": struct {
