@@ -343,12 +343,12 @@ func (r *response) encode() ([]byte, error) {
 		if r.Data != nil {
 			b = append(b, ',')
 		}
-		errs, err := json.Marshal(r.Errors)
+		eb, err := json.Marshal(r.Errors)
 		if err != nil {
 			return nil, err
 		}
 		b = append(b, `"errors":`...)
-		b = append(b, errs...)
+		b = append(b, eb...)
 	}
 	return append(b, '}'), nil
 }
