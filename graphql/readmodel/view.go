@@ -216,7 +216,13 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			raise(p.Trade, events.Apprentice, r)
 		}
 	}
-	v.Trades = foldTrades(v.Records, asOf, levels, tradeOrder)
+	if asOf.IsZero() && !occurredBy.IsZero() {
+		// The domain's "as occurred" view: everything recorded until now
+		// about facts that had occurred by then (corrections included).
+		v.Trades = foldTrades(c.Records, occurredBy, career.AsOccurred, levels, tradeOrder)
+	} else {
+		v.Trades = foldTrades(v.Records, asOf, career.AsRecorded, levels, tradeOrder)
+	}
 	return v
 }
 
@@ -224,7 +230,7 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 // career fold (events/career), as of asOf or, live, as of the ledger's
 // last moment (so the answer depends on the events only). The first event
 // of a trade (first) stands as evidence while no level is held.
-func foldTrades(recs []events.Recorded, asOf time.Time, first map[string]*TradeLevel, order []string) []TradeLevel {
+func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first map[string]*TradeLevel, order []string) []TradeLevel {
 	at := asOf
 	if at.IsZero() {
 		for _, r := range recs {
@@ -236,7 +242,7 @@ func foldTrades(recs []events.Recorded, asOf time.Time, first map[string]*TradeL
 			}
 		}
 	}
-	st := career.Fold(recs, at, career.AsRecorded)
+	st := career.Fold(recs, at, mode)
 	out := make([]TradeLevel, 0, len(st.Trades))
 	for _, t := range st.Trades {
 		tl := TradeLevel{Trade: events.Trade{Code: t.Code, Name: t.Name}, Level: t.Level, Since: t.EnteredOn}

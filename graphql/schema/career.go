@@ -84,9 +84,18 @@ func (b *builder) liveSet() (*policy.Set, int, error) {
 }
 
 // careerState folds the craftsman's career once per request (pathway and
-// eligibility share it), as of the view's asOf or now.
+// eligibility share it), as of the view's asOf or now (as recorded).
+//
+// With occurredBy alone the career is the domain's "as occurred" view at
+// that instant: everything recorded until now (corrections and back-filled
+// records included) about facts that had occurred by then.
 func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
 	c.once.Do(func() {
+		if c.asOf.IsZero() && !c.occ.IsZero() {
+			c.at = c.occ
+			c.state = career.Fold(c.model.Records(c.id), c.at, career.AsOccurred)
+			return
+		}
 		c.at = c.asOf
 		if c.at.IsZero() {
 			c.at = b.d.Now().UTC()

@@ -584,6 +584,35 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("as occurred: a back-filled certificate counts from when it happened", func(t *testing.T) {
+		// c008 (junior since 2012) gets a paper intermediate certificate of
+		// 2014 recorded only now: as recorded just before it is absent; as
+		// occurred by 2015 it is there.
+		cut := time.Now().UTC()
+		pos := l.add("craftsman-c008", events.SkillLevelCertified{CraftsmanID: "c008", Trade: welder, Level: events.Intermediate, CertificateNumber: "PAPER-2014", Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, day("2014-03-01"), "acad1")
+		q := `query($occ: String, $asOf: String, $pos: String) { craftsman(id: "c008", occurredBy: $occ, asOf: $asOf, minPosition: $pos) {
+			pathway(trade: "6-18-02-04") { current { api } } trades { level { api } } } }`
+		level := func(vars map[string]any) any {
+			vars["pos"] = schema.FormatPosition(pos)
+			r := h.query(aud, q, vars)
+			mustOK(t, r)
+			fold, mine := path(r.Data, "craftsman", "pathway", "current", "api"), path(r.Data, "craftsman", "trades", 0, "level", "api")
+			if fold != mine {
+				t.Errorf("%v: pathway says %v, trades say %v", vars, fold, mine)
+			}
+			return fold
+		}
+		if got := level(map[string]any{"occ": "2015-01-01"}); got != "intermediate" {
+			t.Errorf("as occurred by 2015: %v, want intermediate", got)
+		}
+		if got := level(map[string]any{"occ": "2013-01-01"}); got != "junior" {
+			t.Errorf("as occurred by 2013: %v, want junior", got)
+		}
+		if got := level(map[string]any{"asOf": cut.Format(time.RFC3339Nano)}); got != "junior" {
+			t.Errorf("as recorded just before it was recorded: %v, want junior", got)
+		}
+	})
+
 	t.Run("read-your-writes by header, and a clear timeout", func(t *testing.T) {
 		pos := l.add("craftsman-c002", events.TrainingCompleted{CraftsmanID: "c002", AcademyID: "acad1", CourseID: "x", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, day("2021-01-01"), "acad1")
 		r := h.query(aud, `{ craftsman(id: "c002") { training { totalHours } } }`, nil, "X-Min-Position", schema.FormatPosition(pos))
