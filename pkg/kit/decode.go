@@ -1,12 +1,14 @@
 package kit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -19,8 +21,9 @@ const DefaultMaxBody int64 = 1 << 20
 // DecodeJSON decodes the request body, a single JSON value, into dst. It
 // refuses, with errs.InvalidArgument and the offending field named where
 // there is one: a non-JSON content type, an empty body, malformed JSON,
-// unknown fields, values of the wrong type, trailing data and bodies over
-// maxBytes (DefaultMaxBody when <= 0).
+// unknown fields, keys that match a field only case-insensitively, keys
+// given twice in one object, values of the wrong type, trailing data and
+// bodies over maxBytes (DefaultMaxBody when <= 0).
 func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBody
@@ -34,7 +37,11 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if r.Body == nil {
 		return errs.E(errs.InvalidArgument, "request body is empty")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	if err != nil {
+		return jsonError(err, maxBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err, maxBytes)
@@ -45,6 +52,16 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 			return jsonError(err, maxBytes)
 		}
 		return errs.E(errs.InvalidArgument, "request body must hold a single JSON value")
+	}
+	// encoding/json matches keys case-insensitively and lets a repeated key
+	// win silently; refuse both (see checkKeys).
+	if t := reflect.TypeOf(dst); t != nil {
+		if err := checkKeys(body, t); err != nil {
+			if FieldOf(err) != "" {
+				return err
+			}
+			return jsonError(err, maxBytes)
+		}
 	}
 	return nil
 }
