@@ -203,9 +203,20 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	// millions); names and ids are copied.
 	var others []int32 // non-craftsman events: decoded now
 	d := fresh.dom
+	// Stream names and type names repeat: intern them (a map lookup by
+	// bytes does not allocate), so a craftsman's events share one string.
+	interned := map[string]string{}
+	intern := func(b []byte) string {
+		if s, ok := interned[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		interned[s] = s
+		return s
+	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		ev := eventstore.RecordedEvent{
-			Stream: r.str(), ID: r.str(), Type: r.str(), Revision: r.uvarint(),
+			Stream: intern(r.bytes()), ID: r.str(), Type: intern(r.bytes()), Revision: r.uvarint(),
 			Position: eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()},
 		}
 		ev.Created = time.Unix(0, r.varint()).UTC()
