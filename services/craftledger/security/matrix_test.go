@@ -104,7 +104,10 @@ func matrix(e *sectest.Env) map[string]cell {
 	c1 := "/v1/craftsmen/" + sectest.Worker
 	return map[string]cell{
 		"registry.RegisterCraftsman": {path: "/v1/craftsmen", allow: anyIssuer, body: func(n int) string {
-			return fmt.Sprintf(`{"craftsmanId":"mx-%d","nationalId":"%s","birthDate":"1990-01-01","region":"120000"}`, n, sectest.NationalID(300+n))
+			return fmt.Sprintf(`{"craftsmanId":"mx-%d","nationalId":"%s","birthDate":"1990-01-01","region":"120000","personal":{"name":"工匠"}}`, n, sectest.NationalID(300+n))
+		}},
+		"registry.ForgetCraftsman": {path: c1 + "/forget", allow: adminOnly, body: func(n int) string {
+			return fmt.Sprintf(`{"reason":"erasure request %d"}`, n)
 		}},
 		"registry.UpdateProfile": {path: c1, allow: anyIssuer, body: func(n int) string { return fmt.Sprintf(`{"region":"1200%02d"}`, n%100) }},
 		"registry.EnterTrade": {path: c1 + "/trades", allow: anyIssuer, body: func(int) string {
@@ -129,7 +132,7 @@ func matrix(e *sectest.Env) map[string]cell {
 			return fmt.Sprintf(`{"userId":"u-mx-%d","role":"issuer"}`, n)
 		}},
 		"registry.BackfillCraftsmen": {path: "/v1/backfill/craftsmen", ctype: ndjson, allow: anyIssuer, body: func(n int) string {
-			return fmt.Sprintf(`{"craftsmanId":"bf-%d","key":"bf-%d","nationalId":"%s","birthDate":"1990-01-01","region":"120000"}`+"\n", n, n, sectest.NationalID(500+n))
+			return fmt.Sprintf(`{"craftsmanId":"bf-%d","key":"bf-%d","nationalId":"%s","birthDate":"1990-01-01","region":"120000","personal":{"name":"工匠"}}`+"\n", n, n, sectest.NationalID(500+n))
 		}},
 		"registry.BackfillEmployments": {path: "/v1/backfill/employments", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
 			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfe-%d","employmentId":"emp-bf-%d","employerOrgId":"%s","trade":%s,"occurredAt":"2019-01-01","endedOn":"2019-12-31"}`+"\n",
