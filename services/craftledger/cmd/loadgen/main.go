@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -58,6 +59,7 @@ func run(args []string) error {
 	data := fs.String("data", "", "in-process only: data directory (default: a temporary one, removed afterwards)")
 	keyFile := fs.String("jwt-key-file", "", "key the tokens are signed with (default: the development key)")
 	seed := fs.Uint64("seed", 1, "seed of the operation mix")
+	logLevel := fs.String("log-level", "", "in-process only: the server's logs on stderr at this level (debug, info, warn, error; empty: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "loadgen: open-loop mixed workload against craftledger (loopback only)\n\nFlags:")
 		fs.PrintDefaults()
@@ -92,7 +94,15 @@ func run(args []string) error {
 			defer os.RemoveAll(dir)
 		}
 		fmt.Fprintf(os.Stderr, "loadgen: starting the all-in-one in-process on %s\n", dir)
-		l, err := load.StartLocal(ctx, dir, "", *demo, os.Stderr)
+		var logger *slog.Logger
+		if *logLevel != "" {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+		}
+		l, err := load.StartLocal(ctx, dir, "", *demo, os.Stderr, logger)
 		if err != nil {
 			return err
 		}

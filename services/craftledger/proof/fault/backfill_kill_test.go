@@ -72,7 +72,7 @@ func TestServiceKilledMidBackfill(t *testing.T) {
 	addr := freeAddr(t)
 	startStore(t, t.TempDir(), addr)
 	ctx := context.Background()
-	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil)
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

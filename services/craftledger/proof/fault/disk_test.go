@@ -86,7 +86,7 @@ func TestStoreDiskFull(t *testing.T) {
 	data, addr := filepath.Join(dir, "store"), freeAddr(t)
 	store := startStore(t, data, addr)
 	ctx := context.Background()
-	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil)
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestStoreDiskFullAnswersClearly(t *testing.T) {
 	addr := freeAddr(t)
 	startStore(t, filepath.Join(dir, "store"), addr)
 	ctx := context.Background()
-	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil)
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	store := startStore(t, dir, addr)
 	ctx := context.Background()
-	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil)
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestHarnessAgainstAllInOne(t *testing.T) {
 		t.Skip("starts the all-in-one and runs load for a few seconds")
 	}
 	ctx := context.Background()
-	l, err := load.StartLocal(ctx, t.TempDir(), "", 0, nil)
+	l, err := load.StartLocal(ctx, t.TempDir(), "", 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

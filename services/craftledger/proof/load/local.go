@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
@@ -23,11 +24,12 @@ type Local struct {
 // StartLocal starts the all-in-one on dir (embedded store, free loopback
 // ports, development keys), or against storeURL when it is not empty, and
 // loads a demo population of demo craftsmen first when demo > 0 (progress
-// drawn on progress, nil for none).
-func StartLocal(ctx context.Context, dir, storeURL string, demo int, progress io.Writer) (*Local, error) {
+// drawn on progress, nil for none). logger receives every component's
+// logs (nil discards).
+func StartLocal(ctx context.Context, dir, storeURL string, demo int, progress io.Writer, logger *slog.Logger) (*Local, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	a, err := app.New(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", StoreURL: storeURL,
-		Key: auth.DevKey(), NationalIDKey: []byte(registry.DevNationalIDKey)})
+		Key: auth.DevKey(), NationalIDKey: []byte(registry.DevNationalIDKey), Logger: logger})
 	if err != nil {
 		cancel()
 		return nil, err
