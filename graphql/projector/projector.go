@@ -128,8 +128,16 @@ func (p *Projector) LoadSnapshot() error {
 	p.log.Info("snapshot loaded", "path", p.cfg.SnapshotPath, "commit", cp.Commit, "took", p.now().Sub(start))
 	p.mu.Lock()
 	p.st.Position, p.st.HasPosition = cp, ok
+	p.wake()
 	p.mu.Unlock()
 	return nil
+}
+
+// wake tells every WaitFor caller that the position moved (a batch was
+// applied or a snapshot restored it). Callers hold p.mu.
+func (p *Projector) wake() {
+	close(p.advance)
+	p.advance = make(chan struct{})
 }
 
 // Run loads the snapshot, then follows $all until ctx ends, resubscribing
@@ -287,8 +295,7 @@ func (p *Projector) apply(batch []eventstore.RecordedEvent, cp *eventstore.Posit
 			p.st.LastEventTime = batch[len(batch)-1].Created
 		}
 		p.st.LastApply = now
-		close(p.advance)
-		p.advance = make(chan struct{})
+		p.wake()
 	}
 	if caughtUp {
 		p.st.CaughtUp, p.st.EverCaughtUp = true, true
