@@ -255,6 +255,12 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 	if err != nil || len(rep.Findings) != 1 {
 		t.Errorf("verify one stream: %v %v", rep, err)
 	}
+	// A bounded report lists the first findings and counts the rest.
+	all, _ := audit.Verify(ctx(t), st, audit.VerifyOptions{})
+	rep, err = audit.Verify(ctx(t), st, audit.VerifyOptions{MaxFindings: 3})
+	if err != nil || len(rep.Findings) != 3 || rep.Omitted != len(all.Findings)-3 || rep.OK {
+		t.Errorf("bounded: %d findings, %d omitted, of %d", len(rep.Findings), rep.Omitted, len(all.Findings))
+	}
 	// Skipping the issuer rule leaves chain breaks only.
 	rep, err = audit.Verify(ctx(t), st, audit.VerifyOptions{SkipIssuers: true})
 	if err != nil || len(rep.Findings) != len(cases) {

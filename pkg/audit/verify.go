@@ -56,9 +56,15 @@ type VerifyOptions struct {
 	// PlatformOrgs may record anything (default: PlatformOrg).
 	PlatformOrgs []string
 	// Workers verify streams in parallel (default GOMAXPROCS).
-	Workers  int
-	Progress ProgressFunc
+	Workers int
+	// MaxFindings bounds the findings kept in the report (default
+	// DefaultMaxFindings); the rest are only counted (Report.Omitted).
+	MaxFindings int
+	Progress    ProgressFunc
 }
+
+// DefaultMaxFindings is how many findings a report lists by default.
+const DefaultMaxFindings = 10000
 
 // PlatformOrg is the organisation the services record when the caller has
 // none (administrators, system work): it may record anything.
@@ -66,14 +72,16 @@ const PlatformOrg = "craftledger"
 
 // Report is Verify's answer.
 type Report struct {
-	Scope    string        `json:"scope"`
-	Events   int64         `json:"events"`
-	Streams  int           `json:"streams"`
-	Broken   int           `json:"brokenStreams"`
-	Findings []Finding     `json:"findings"`
-	OK       bool          `json:"ok"`
-	Elapsed  time.Duration `json:"elapsedNs"`
-	Rate     float64       `json:"eventsPerSecond"`
+	Scope    string    `json:"scope"`
+	Events   int64     `json:"events"`
+	Streams  int       `json:"streams"`
+	Broken   int       `json:"brokenStreams"`
+	Findings []Finding `json:"findings"`
+	// Omitted counts findings beyond MaxFindings, not listed.
+	Omitted int           `json:"omittedFindings,omitempty"`
+	OK      bool          `json:"ok"`
+	Elapsed time.Duration `json:"elapsedNs"`
+	Rate    float64       `json:"eventsPerSecond"`
 }
 
 // Err is nil when the report is clean, otherwise an error naming the
@@ -160,12 +168,16 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if len(platform) == 0 {
 		platform = []string{PlatformOrg}
 	}
+	maxFindings := opts.MaxFindings
+	if maxFindings <= 0 {
+		maxFindings = DefaultMaxFindings
+	}
 	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][]string{}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
 	chans := make([]chan []*eventstore.RecordedEvent, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		ws[i] = &verifier{streams: map[string]*streamState{}, dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx}
+		ws[i] = &verifier{streams: map[string]*streamState{}, dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings}
 		chans[i] = make(chan []*eventstore.RecordedEvent, 4)
 		wg.Add(1)
 		go func(v *verifier, in <-chan []*eventstore.RecordedEvent) {
@@ -208,6 +220,7 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	for _, v := range ws {
 		rep.Streams += len(v.streams)
 		rep.Findings = append(rep.Findings, v.findings...)
+		rep.Omitted += v.omitted
 		for _, s := range v.streams {
 			if s.broken {
 				rep.Broken++
@@ -233,7 +246,11 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 		}
 		return a.Kind < b.Kind
 	})
-	rep.OK = len(rep.Findings) == 0
+	if len(rep.Findings) > maxFindings {
+		rep.Omitted += len(rep.Findings) - maxFindings
+		rep.Findings = rep.Findings[:maxFindings]
+	}
+	rep.OK = len(rep.Findings) == 0 && rep.Omitted == 0
 	rep.Elapsed = time.Since(start)
 	if s := rep.Elapsed.Seconds(); s > 0 {
 		rep.Rate = float64(n) / s
@@ -260,6 +277,8 @@ type verifier struct {
 	issuers  bool
 	platform []string
 	err      error
+	max      int // findings kept per worker
+	omitted  int
 }
 
 func (v *verifier) event(e *eventstore.RecordedEvent) {
@@ -296,6 +315,10 @@ func gapReason(want, got uint64) string {
 }
 
 func (v *verifier) add(kind string, e *eventstore.RecordedEvent, issuer, reason string) {
+	if len(v.findings) >= v.max {
+		v.omitted++
+		return
+	}
 	v.findings = append(v.findings, Finding{Kind: kind, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: issuer, Reason: reason})
 }
 

@@ -206,6 +206,7 @@ func replayCmd() ctl.Command {
 func verifyCmd() ctl.Command {
 	var stream, category, platform, progress, file string
 	var skipIssuers, offline bool
+	var maxFindings int
 	return ctl.Command{
 		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
 		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline]]",
@@ -214,13 +215,14 @@ func verifyCmd() ctl.Command {
 			fs.StringVar(&category, "category", "", "one category")
 			fs.BoolVar(&skipIssuers, "skip-issuers", false, "check the hash chain and gaps only")
 			fs.StringVar(&platform, "platform-orgs", audit.PlatformOrg, "organisations allowed to record anything (comma-separated)")
+			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
 			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
 			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
-				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress)}
+				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings}
 			run := func(st eventstore.Store) error {
 				var rep *audit.Report
 				var err error
@@ -271,6 +273,11 @@ func printReport(w io.Writer, rep *audit.Report) {
 	if len(rep.Findings) == 0 {
 		return
 	}
+	defer func() {
+		if rep.Omitted > 0 {
+			fmt.Fprintf(w, "… and %d more findings not listed (--max-findings)\n", rep.Omitted)
+		}
+	}()
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tSTREAM@REV\tTYPE\tISSUER\tWHAT DIFFERS")
 	for _, f := range rep.Findings {

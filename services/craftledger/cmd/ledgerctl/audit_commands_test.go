@@ -206,6 +206,15 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	if code, _, _ := run(ctx, "verify", store, "--category", "craftsman", "--skip-issuers"); code != 0 {
 		t.Errorf("verify --skip-issuers after a forged issuer (the chain holds): exit %d", code)
 	}
+	// Usage mistakes exit 2.
+	for _, args := range [][]string{
+		{"state"}, {"diff", "--all", "--craftsman", "x"}, {"export"}, {"replay", "--format", "xml"},
+		{"credential"}, {"credential", "sign"}, {"state", "--craftsman", "x", "--mode", "sometimes"},
+	} {
+		if code, _, _ := run(ctx, append(args, store)...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
 	// --help works for every command.
 	for _, name := range []string{"replay", "verify", "state", "diff", "export", "credential"} {
 		if code, _, errOut := run(ctx, name, "--help"); code != 0 || !strings.Contains(errOut, "Usage: ledgerctl "+name) {
