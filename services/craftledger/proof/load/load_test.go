@@ -93,3 +93,38 @@ func TestHarnessAgainstAllInOne(t *testing.T) {
 		t.Error("title not escaped")
 	}
 }
+
+// TestNationalIDs: the harness's national ID numbers are valid (GB 11643
+// check character) and distinct, so the registry accepts every one.
+func TestNationalIDs(t *testing.T) {
+	seen := map[string]int{}
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	for _, n := range append(seqRange(0, 5000), seqRange(15_999_000, 16_001_000)...) {
+		id := load.NationalID(n)
+		if len(id) != 18 {
+			t.Fatalf("NationalID(%d) = %q", n, id)
+		}
+		sum := 0
+		for i, w := range weights {
+			sum += int(id[i]-'0') * w
+		}
+		if id[17] != "10X98765432"[sum%11] {
+			t.Errorf("NationalID(%d) = %s: wrong check character", n, id)
+		}
+		if _, err := time.Parse("20060102", id[6:14]); err != nil {
+			t.Errorf("NationalID(%d) = %s: birth date %v", n, id, err)
+		}
+		if m, dup := seen[id]; dup && (m%16_000_000) != (n%16_000_000) {
+			t.Errorf("NationalID(%d) = NationalID(%d) = %s", n, m, id)
+		}
+		seen[id] = n
+	}
+}
+
+func seqRange(from, to int) []int {
+	var out []int
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
