@@ -102,6 +102,8 @@ var requestTypes = map[string]reflect.Type{
 	"CertifySkillLevel":    reflect.TypeFor[training.CertifyRequest](),
 	"BackfillCompletions":  reflect.TypeFor[training.CompletionLine](),
 	"BackfillCertificates": reflect.TypeFor[training.CertificateLine](),
+	"BackfillGraduations":  reflect.TypeFor[training.GraduationLine](),
+	"BackfillTitles":       reflect.TypeFor[training.TitleLine](),
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {

@@ -424,3 +424,35 @@ func TestStoreDownAndBack(t *testing.T) {
 		t.Fatalf("%d events, want 2", n)
 	}
 }
+
+func TestBackfillGraduationsAndTitles(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "g1")
+	csv := "craftsmanId,key,schoolKind,speciality,tradeCode,programmeTarget,seniorClass,occurredAt\n" +
+		"g1,k1,technical_school,电工,6-31-01-03,intermediate,false,2009-07-01\n" +
+		"g1,k2,kindergarten,电工,6-31-01-03,,,2010-07-01\n" + // bad school kind
+		"g1,k3,technician_college,电工,6-31-01-03,,maybe,2011-07-01\n" + // bad boolean
+		"g1,k4,technician_college,电工,6-31-01-03,grandmaster,,2011-07-01\n" // bad level
+	lines, sum := e.backfill(t, "/v1/backfill/graduations", "text/csv", csv)
+	if sum.OK != 1 || sum.Failed != 3 {
+		t.Fatalf("graduations %+v %+v", sum, lines)
+	}
+	for line, field := range map[int]string{3: "schoolKind", 4: "seniorClass", 5: "programmeTarget"} {
+		if lines[line].OK || lines[line].Code != "INVALID_ARGUMENT" || !strings.Contains(lines[line].Message, field) {
+			t.Errorf("line %d: %+v, want a %s error", line, lines[line], field)
+		}
+	}
+	jsonl := `{"craftsmanId":"g1","key":"t1","tier":"junior","title":"助理工程师","trade":{"code":"6-31-01-03"},"occurredAt":"2016-10-01"}` + "\n" +
+		`{"craftsmanId":"g1","key":"t2","tier":"chief","title":"x","trade":{"code":"6-31-01-03"}}` + "\n" +
+		`{"craftsmanId":"nobody","key":"t3","tier":"junior","title":"x","trade":{"code":"6-31-01-03"}}` + "\n"
+	lines, sum = e.backfill(t, "/v1/backfill/titles", "application/x-ndjson", jsonl)
+	if sum.OK != 1 || sum.Failed != 2 || lines[2].Code != "INVALID_ARGUMENT" || lines[3].Code != "NOT_FOUND" {
+		t.Fatalf("titles %+v %+v", sum, lines)
+	}
+	if _, again := e.backfill(t, "/v1/backfill/titles", "application/x-ndjson", jsonl); again.Replayed != 1 {
+		t.Fatalf("second run %+v", again)
+	}
+	if n := e.count(t, "craftsman-g1"); n != 3 {
+		t.Fatalf("%d events, want 3", n)
+	}
+}

@@ -38,6 +38,8 @@ func Routes() []Route {
 		{"POST", "/v1/craftsmen/{craftsmanId}/certificates", "CertifySkillLevel"},
 		{"POST", "/v1/backfill/completions", "BackfillCompletions"},
 		{"POST", "/v1/backfill/certificates", "BackfillCertificates"},
+		{"POST", "/v1/backfill/graduations", "BackfillGraduations"},
+		{"POST", "/v1/backfill/titles", "BackfillTitles"},
 	}
 }
 
@@ -85,6 +87,10 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		Prepare: backfillPrepare(svc, prepareCompletion)}))
 	byName["BackfillCertificates"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: backfillPrepare(svc, prepareCertificate)}))
+	byName["BackfillGraduations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareGraduation)}))
+	byName["BackfillTitles"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareTitle)}))
 
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -149,9 +155,27 @@ type CertificateLine struct {
 	CertifyRequest
 }
 
+// GraduationLine is one back-filled graduation.
+type GraduationLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	GraduationRequest
+}
+
+// TitleLine is one back-filled professional title.
+type TitleLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	TitleRequest
+}
+
 // CSV columns of the back-fill files (header names; order is free; only
 // craftsmanId and the fields the command requires must have values).
 var (
+	GraduationColumns = []string{"craftsmanId", "key", "schoolKind", "schoolName", "speciality", "tradeCode", "tradeName",
+		"programmeTarget", "seniorClass", "preparatoryTechnician", "finalYear", "occurredAt"}
+	TitleColumns = []string{"craftsmanId", "key", "tier", "title", "series", "tradeCode", "tradeName", "awardingOrg",
+		"certificateNumber", "occurredAt"}
 	CompletionColumns = []string{"craftsmanId", "key", "enrolmentId", "academyId", "courseId", "tradeCode", "tradeName",
 		"module", "hours", "mode", "score", "passed", "occurredAt"}
 	CertificateColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "level", "certificateNumber", "family",
@@ -280,4 +304,58 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 		return l.CraftsmanID, l.Key, run, nil, nil
 	}
 	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.certifyCommand(ctx, req) }, nil
+}
+
+func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+	var l GraduationLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, GraduationColumns); err != nil {
+			return "", "", nil, nil, err
+		}
+		l = GraduationLine{CraftsmanID: f["craftsmanId"], Key: f["key"], GraduationRequest: GraduationRequest{
+			SchoolKind: f["schoolKind"], SchoolName: f["schoolName"], Speciality: f["speciality"],
+			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, OccurredAt: f["occurredAt"]}}
+		if v := f["programmeTarget"]; v != "" {
+			var level events.Level
+			if err := level.UnmarshalText([]byte(v)); err != nil {
+				return "", "", nil, nil, kit.FieldErr("programmeTarget", invalid(err))
+			}
+			l.ProgrammeTarget = &level
+		}
+		for name, dst := range map[string]*bool{"seniorClass": &l.SeniorClass, "preparatoryTechnician": &l.PreparatoryTechnician, "finalYear": &l.FinalYear} {
+			b, err := csvBool(f, name)
+			if err != nil {
+				return "", "", nil, nil, err
+			}
+			*dst = b
+		}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, nil, err
+	}
+	req := l.GraduationRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordGraduation(ctx, req) }, nil, nil
+}
+
+func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+	var l TitleLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, TitleColumns); err != nil {
+			return "", "", nil, nil, err
+		}
+		l = TitleLine{CraftsmanID: f["craftsmanId"], Key: f["key"], TitleRequest: TitleRequest{
+			Tier: f["tier"], Title: f["title"], Series: f["series"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
+			AwardingOrg: f["awardingOrg"], CertificateNumber: f["certificateNumber"], OccurredAt: f["occurredAt"]}}
+	} else if err := decodeLine(rec, &l); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, nil, err
+	}
+	req := l.TitleRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordTitle(ctx, req) }, nil, nil
 }
