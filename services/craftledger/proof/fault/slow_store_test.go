@@ -109,10 +109,10 @@ func (p *latencyProxy) close() {
 
 // TestSlowStore: the registry and training services talk to the embedded
 // store through a TCP proxy on loopback that delays every chunk of bytes.
-// The store client's deadline is 1 s and its breaker opens after 3
-// failures and probes after 1 s. With 200 ms of injected latency each way commands
-// still succeed; with 3 s every request answers 503 or 504 (none hangs
-// until the client's 15 s timeout), the breaker opens (503 + Retry-After,
+// The store client's deadline is 2 s and its breaker opens after 3
+// failures and probes after 1 s. With 200 ms of injected latency each way
+// commands still succeed; with 5 s every request answers 503 or 504 (none
+// hangs until the client's 15 s timeout), the breaker opens (503 + Retry-After,
 // naming the open breaker, without calling the store); when the latency
 // goes away the services recover by themselves. Every command is then
 // retried with its key until acknowledged, and the store holds each
@@ -129,7 +129,7 @@ func TestSlowStore(t *testing.T) {
 	defer srv.Close()
 	proxy := startProxy(t, srv.Addr())
 	ctx := context.Background()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: storeURL(proxy.ln.Addr().String()), Timeout: time.Second,
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: storeURL(proxy.ln.Addr().String()), Timeout: 2 * time.Second,
 		Breaker: eventstore.BreakerConfig{Failures: 3, OpenFor: time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestSlowStore(t *testing.T) {
 
 	// Slower than the deadline: every request answers 503/504, the breaker
 	// opens.
-	proxy.setDelay(3 * time.Second)
+	proxy.setDelay(5 * time.Second)
 	opened := false
 	seen := map[int]int{}
 	for i := 3; i < 23 && !opened; i++ {
@@ -189,13 +189,13 @@ func TestSlowStore(t *testing.T) {
 		}
 		seen[k.ans.Status]++
 		if k.ans.Status != 503 && k.ans.Status != 504 {
-			t.Errorf("with 3 s latency: %d %s, want 503 or 504", k.ans.Status, k.ans.Error.Message)
+			t.Errorf("with 5 s latency: %d %s, want 503 or 504", k.ans.Status, k.ans.Error.Message)
 		}
 		if k.ans.Status == 503 && k.ans.RetryAfter == "" {
 			t.Errorf("503 without Retry-After: %s", k.ans.Error.Message)
 		}
 		opened = k.ans.Status == 503 && strings.Contains(k.ans.Error.Message, "breaker")
-		t.Logf("3 s latency: %d %s in %s", k.ans.Status, k.ans.Error.Code, d.Round(time.Millisecond))
+		t.Logf("5 s latency: %d %s in %s", k.ans.Status, k.ans.Error.Code, d.Round(time.Millisecond))
 	}
 	if !opened {
 		t.Fatalf("the breaker never opened: %v", seen)
