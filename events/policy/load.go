@@ -74,7 +74,7 @@ func decodeStrict(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return &decodeErr{err: err, offset: dec.InputOffset()}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &decodeErr{err: errors.New("unexpected data after the document"), offset: dec.InputOffset()}
 	}
 	return nil
@@ -87,9 +87,12 @@ type decodeErr struct {
 
 func (e *decodeErr) Error() string { return e.err.Error() }
 
+// Unwrap exposes the decoder's own error to errors.Is and errors.As.
+func (e *decodeErr) Unwrap() error { return e.err }
+
 func locateDecodeError(source string, data []byte, err error) error {
-	de, ok := err.(*decodeErr)
-	if !ok {
+	var de *decodeErr
+	if !errors.As(err, &de) {
 		de = &decodeErr{err: err}
 	}
 	off, field, msg := de.offset, "", de.err.Error()
