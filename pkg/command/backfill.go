@@ -82,7 +82,7 @@ type Backfill struct {
 	ProgressEvery int // 0 = 1000
 	// MaxLineBytes rejects longer lines (per line); 0 = 1 MiB.
 	MaxLineBytes int
-	// MaxBatch bounds how many consecutive lines of one shard are appended
+	// MaxBatch bounds how many queued lines of one shard are appended
 	// together when jobs offer a Command; 0 = 64, 1 disables batching.
 	MaxBatch int
 }
