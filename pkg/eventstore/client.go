@@ -429,7 +429,7 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 	switch {
 	case opts.FromEnd:
 		from = esdb.End{}
-	case opts.From == Start && opts.Direction == Forwards:
+	case opts.From.IsStart() && opts.Direction == Forwards:
 		from = esdb.Start{}
 	}
 	return call(c, ctx, "read $all", func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {

@@ -54,8 +54,12 @@ type Position struct {
 	Prepare uint64 `json:"prepare"`
 }
 
-// Start is the beginning of the global log.
-var Start = Position{}
+// StartPosition is the beginning of the global log: the zero Position. It is
+// a function, not a package variable, so no caller can move everyone's start.
+func StartPosition() Position { return Position{} }
+
+// IsStart reports whether p is the beginning of the global log.
+func (p Position) IsStart() bool { return p == Position{} }
 
 // Less reports whether p is before q in the global log.
 func (p Position) Less(q Position) bool {
