@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +28,24 @@ func startServer(t *testing.T, dir, addr string) *esdbserver.Server {
 		t.Fatalf("start embedded server: %v", err)
 	}
 	return srv
+}
+
+// restartServer starts a server again on the address a stopped one used.
+// The kernel may hold the port for a moment after the close, so listening
+// fails with EADDRINUSE: retry that (only that) until a deadline.
+func restartServer(t *testing.T, dir, addr string) *esdbserver.Server {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: addr, Insecure: true})
+		if err == nil {
+			return srv
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			t.Fatalf("restart embedded server on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func open(t *testing.T, cfg eventstore.Config) *eventstore.Client {
@@ -213,7 +232,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 		t.Errorf("subscribe with open breaker = %v", err)
 	}
 
-	srv2 := startServer(t, dir, addr)
+	srv2 := restartServer(t, dir, addr)
 	t.Cleanup(func() { _ = srv2.Close() })
 
 	// The adapter recovers by itself: retry as a client would until the
@@ -357,13 +376,17 @@ func TestOutageUnderLoad(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
+	openBy := time.Now().Add(30 * time.Second)
 	for c.BreakerState() != "open" {
+		if time.Now().After(openBy) {
+			t.Fatalf("breaker still %s 30s after the store stopped", c.BreakerState())
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	mu.Lock()
 	before := len(acked)
 	mu.Unlock()
-	srv2 := startServer(t, dir, addr)
+	srv2 := restartServer(t, dir, addr)
 	t.Cleanup(func() { _ = srv2.Close() })
 	waitAcked(before + 100)
 	close(stop)
