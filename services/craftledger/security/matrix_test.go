@@ -165,6 +165,12 @@ func matrix(e *sectest.Env) map[string]cell {
 			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfcert-%d","trade":%s,"level":"junior","certificateNumber":"CERT-BF-%d","family":"skill_level","evaluatingOrgId":"%s","issuingOrg":{"id":"%s","kind":"third_party"},"route":"regular","occurredAt":"2017-03-01"}`+"\n",
 				sectest.Stranger, n, trade, n, sectest.AcademyB, sectest.AcademyB)
 		}},
+		"training.BackfillGraduations": {path: "/v1/backfill/graduations", ctype: ndjson, allow: anyIssuer, body: func(n int) string {
+			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfg-%d","schoolKind":"technical_school","speciality":"电气","trade":%s,"occurredAt":"2009-07-01"}`+"\n", sectest.Worker, n, trade)
+		}},
+		"training.BackfillTitles": {path: "/v1/backfill/titles", ctype: ndjson, allow: anyIssuer, body: func(n int) string {
+			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bft-%d","tier":"junior","title":"助理工程师","trade":%s,"certificateNumber":"T-BF-%d","occurredAt":"2015-01-01"}`+"\n", sectest.Worker, n, trade, n)
+		}},
 		"competition.DefineCompetition": {path: "/v1/competitions", allow: issuersAdmin, body: func(n int) string {
 			return sectest.CompetitionDef(fmt.Sprintf("comp-mx-%d", n), sectest.AcademyB)
 		}},
