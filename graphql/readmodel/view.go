@@ -123,6 +123,13 @@ func occurrence(r events.Recorded) time.Time {
 // buildView folds a craftsman's records (and their mentorships' records)
 // into a View.
 func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time) *View {
+	return buildViewOf(c, mentorships, asOf, occurredBy, true)
+}
+
+// buildViewOf is buildView; without timeline the Timeline is left out
+// (summaries need only the state, and the projector builds one per
+// craftsman per batch).
+func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time, timeline bool) *View {
 	v := &View{ID: c.ID, AsOf: asOf}
 	// Clipped: appending the mentorships must never write into the
 	// craftsman's own slice (readers run concurrently).
@@ -134,10 +141,13 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			v.Mentorships = append(v.Mentorships, m.ID)
 		}
 	}
-	superseded := map[string]string{} // event id -> correcting event id
-	replaced := map[string]events.Recorded{}
+	var superseded map[string]string // event id -> correcting event id (nil: no corrections)
+	var replaced map[string]events.Recorded
 	for _, r := range recs {
 		if corr, ok := r.Payload.(events.EventCorrected); ok {
+			if superseded == nil {
+				superseded, replaced = map[string]string{}, map[string]events.Recorded{}
+			}
 			superseded[corr.SupersedesEventID] = r.ID
 			if corr.Replacement != nil && corr.Replacement.Payload != nil {
 				rep := r
@@ -150,8 +160,14 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			}
 		}
 	}
+	if timeline {
+		v.Timeline = make([]TimelineEntry, 0, len(recs))
+	}
+	v.Effective = make([]events.Recorded, 0, len(recs))
 	for _, r := range recs {
-		v.Timeline = append(v.Timeline, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: superseded[r.ID]})
+		if timeline {
+			v.Timeline = append(v.Timeline, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: superseded[r.ID]})
+		}
 		if _, gone := superseded[r.ID]; gone {
 			continue
 		}
@@ -161,9 +177,11 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			v.Effective = append(v.Effective, r)
 		}
 	}
-	sort.SliceStable(v.Timeline, func(i, j int) bool {
-		return occurrence(v.Timeline[i].Record).Before(occurrence(v.Timeline[j].Record))
-	})
+	if timeline {
+		sort.SliceStable(v.Timeline, func(i, j int) bool {
+			return occurrence(v.Timeline[i].Record).Before(occurrence(v.Timeline[j].Record))
+		})
+	}
 	sort.SliceStable(v.Effective, func(i, j int) bool { return occurrence(v.Effective[i]).Before(occurrence(v.Effective[j])) })
 	levels := map[string]*TradeLevel{}
 	var tradeOrder []string
