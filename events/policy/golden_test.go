@@ -176,8 +176,10 @@ func (sc *script) command(lineNo int, line string) {
 		if pl == nil {
 			t.Fatalf("line %d: no placement %s", lineNo, a["placement"])
 		}
-		// The worker's state just before the placement's entitlement.
-		result = policy.CompetitionGrant(def, *pl, career.Fold(sc.evs, at, career.AsRecorded), at)
+		// Levels as of the results' date; every entitlement the script records.
+		all := career.Fold(sc.evs, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), career.AsRecorded)
+		result = policy.CompetitionGrant(policy.GrantInput{Competition: def, Placement: *pl,
+			AsOf: career.Fold(sc.evs, at, career.AsRecorded), Entitlements: all.Entitlements, At: at})
 	default:
 		t.Fatalf("line %d: unknown command %q", lineNo, cmd)
 	}

@@ -29,14 +29,37 @@ func HonourID(placementID, code string) string {
 	return "hon-" + events.DeterministicID("honour", placementID, code)
 }
 
-// CompetitionGrant applies a competition's rule set to one placement of a
-// worker whose state s is folded as of the placement's date at. The first
-// grant rule whose band matches applies: level X, or X+1 when X is
-// already held and the rule raises; nothing when the worker already holds
-// the level. The yearly cap counts competition entitlements granted in
-// at's calendar year. A placement that already has its entitlement gets
+// GrantInput is what CompetitionGrant decides on. The worker's levels and
+// the worker's entitlements are separate inputs on purpose: the levels are
+// those held on the results' date, but the yearly cap must count every
+// competition entitlement of that year the stream records, including ones
+// dated later (results published or back-filled out of order). A single
+// state folded as of the date could not see those, and the cap could be
+// granted twice.
+type GrantInput struct {
+	// Competition is the competition's definition and rule set.
+	Competition events.CompetitionDefined
+	// Placement is the placement to decide on.
+	Placement events.CompetitionPlaced
+	// AsOf is the worker's career folded as of the results' date At; only
+	// the levels held are read from it (its Entitlements are ignored).
+	AsOf *career.State
+	// Entitlements is every entitlement the worker's stream records, whatever
+	// its date (e.g. career.Fold of the whole stream, .Entitlements).
+	Entitlements []career.Entitlement
+	// At is the results' date.
+	At time.Time
+}
+
+// CompetitionGrant applies a competition's rule set to one placement. The
+// first grant rule whose band matches applies: level X, or X+1 when X is
+// already held on in.At and the rule raises; nothing when the worker
+// already holds the level. The yearly cap counts the competition
+// entitlements in in.Entitlements granted in At's calendar year, whenever
+// they were recorded. A placement that already has its entitlement gets
 // none again.
-func CompetitionGrant(def events.CompetitionDefined, pl events.CompetitionPlaced, s *career.State, at time.Time) GrantDecision {
+func CompetitionGrant(in GrantInput) GrantDecision {
+	def, pl, at := in.Competition, in.Placement, in.At
 	var d GrantDecision
 	rules := def.Rules
 	for _, h := range rules.Honours {
@@ -60,7 +83,7 @@ func CompetitionGrant(def events.CompetitionDefined, pl events.CompetitionPlaced
 	d.RuleID = rule.ID
 	id := EntitlementID(pl.PlacementID)
 	thisYear := 0
-	for _, en := range s.Entitlements {
+	for _, en := range in.Entitlements {
 		if en.ID == id || (en.Origin.Kind == events.SourceCompetition && en.Origin.PlacementID == pl.PlacementID) {
 			d.Reason = fmt.Sprintf("placement %s already has entitlement %s", pl.PlacementID, en.ID)
 			return d
@@ -69,7 +92,10 @@ func CompetitionGrant(def events.CompetitionDefined, pl events.CompetitionPlaced
 			thisYear++
 		}
 	}
-	held := s.Level(pl.Trade.Code)
+	var held events.Level
+	if in.AsOf != nil {
+		held = in.AsOf.Level(pl.Trade.Code)
+	}
 	level := rule.Level
 	switch {
 	case held < rule.Level:

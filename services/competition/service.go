@@ -510,8 +510,8 @@ func (s *service) byWorker(pls []events.Placement, f func(i int) error) error {
 
 // place records one placement (and its entitlement) on the worker's stream,
 // unless the stream already records it. What the placement earns is the
-// events module's decision (policy.CompetitionGrant) on the worker's career
-// as of the results' date.
+// events module's decision (policy.CompetitionGrant) on the worker's levels
+// as of the results' date and every entitlement the stream records.
 func (s *service) place(ctx context.Context, meta command.Meta, comp competition, p events.Placement, at time.Time) (PlacementResult, error) {
 	placedID := events.DeterministicID("placement", p.PlacementID)
 	pr := PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID, PlacementEventID: placedID}
@@ -536,12 +536,10 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 			if err != nil {
 				return nil, err
 			}
-			// Levels held as of the results' date, but every competition
-			// entitlement of the year, even one dated later (results
-			// published or back-filled out of order): the cap holds either way.
-			asOf := *then.st
-			asOf.Entitlements = w.st.Entitlements
-			d = policy.CompetitionGrant(comp.def, placed, &asOf, at)
+			// Levels held as of the results' date; every entitlement the
+			// stream records, even one dated later, for the yearly cap.
+			d = policy.CompetitionGrant(policy.GrantInput{Competition: comp.def, Placement: placed,
+				AsOf: then.st, Entitlements: w.st.Entitlements, At: at})
 			if rp, e, ok := w.placement(p.PlacementID); ok {
 				found = &rp
 				if e != nil {
