@@ -50,8 +50,8 @@ build: ## build every binary into bin/
 	@for c in $(CMDS); do echo "go build -o bin/$$(basename $$c) ./$$c"; $(GO) build -o $(BIN)/$$(basename $$c) ./$$c || exit 1; done
 
 .PHONY: run
-run: build ## start the all-in-one craftledger on ./data with demo data (DATA=dir to change)
-	$(BIN)/craftledger --data $(DATA) --demo
+run: build ## start the all-in-one on ./data with demo data and the public development keys (DATA=dir)
+	$(BIN)/craftledger --data $(DATA) --demo --dev
 
 .PHONY: test
 test: ## run every unit, contract, integration and end-to-end test of every go.work module, then make smoke

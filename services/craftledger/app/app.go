@@ -21,6 +21,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,7 +75,9 @@ type Config struct {
 	// Clock is the services' "now"; nil = time.Now.
 	Clock func() time.Time
 	// DemoTokens, when set, are offered on the web page's sign-in (demo
-	// mode only: anyone who loads the page can use them).
+	// mode only: anyone who loads the page can use them). New refuses them
+	// unless Key is the public development key (IsDevKey): tokens signed
+	// with a real key must never be handed to whoever asks.
 	DemoTokens []auth.DevToken
 }
 
@@ -112,6 +115,9 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	if len(cfg.Key) == 0 {
 		return nil, errs.E(errs.InvalidArgument, "app: a token key is required")
+	}
+	if len(cfg.DemoTokens) > 0 && !IsDevKey(cfg.Key) {
+		return nil, errs.E(errs.InvalidArgument, "app: demo tokens are only served under the public development key, and this key is not it")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -206,6 +212,13 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return a, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
 	return a, nil
+}
+
+// IsDevKey reports whether key is the public development key
+// (auth.DevKey): anyone can mint tokens under it, so tokens signed with it
+// may be shown to anyone.
+func IsDevKey(key auth.Key) bool {
+	return subtle.ConstantTimeCompare(key, auth.DevKey()) == 1
 }
 
 // mount serves one service's API under /api/<name>/ and its metrics at

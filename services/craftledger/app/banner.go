@@ -17,7 +17,9 @@ const TokenTTL = 30 * 24 * time.Hour
 const ExampleQuery = `{ craftsman(id: "` + auth.DevCraftsmanID + `") { name region trades { trade { code name } level { api zh } } training { totalHours count } timeline(first: 5) { edges { node { date kind title } } } } }`
 
 // Banner writes what a newcomer needs after start: the URLs, the demo
-// tokens (one per role) and an example query with curl.
+// tokens (one per role) and an example query with curl. tokens is empty
+// unless the key is the public development key (devKey); under a real key
+// the banner says how to mint tokens instead.
 func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 	base := a.BaseURL()
 	store := "embedded"
@@ -70,6 +72,11 @@ func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 				"    -d '{\"academyId\":\"%s\",\"courseId\":\"6-31-01-03-safety\",\"hours\":8,\"passed\":true}'\n",
 				base, auth.DevCraftsmanID, issuer, auth.DevAcademyID)
 		}
+	}
+	if len(tokens) == 0 && !devKey {
+		fmt.Fprintf(w, "\nNo demo tokens: the token key is not the public development key, so none are printed\n"+
+			"or offered on the web page. Mint tokens under your key with\n"+
+			"  bin/ledgerctl token --jwt-key-file <key file> --role worker --subject … --craftsman …\n")
 	}
 	fmt.Fprintln(w, "\nStop with Ctrl-C; the next start reuses the data.")
 }

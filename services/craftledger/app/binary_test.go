@@ -14,7 +14,7 @@ import (
 )
 
 // TestE2EBinary builds bin/craftledger as `make run` does, starts it with
-// --demo on a temporary data directory and free ports, waits for the
+// --demo --dev on a temporary data directory and free ports, waits for the
 // banner, checks the printed URL answers, stops it with SIGTERM (exit 0)
 // and starts it again: the demo is reused.
 func TestE2EBinary(t *testing.T) {
@@ -31,7 +31,7 @@ func TestE2EBinary(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, "--data", data, "--demo", "--demo-count", "20", "--addr", "127.0.0.1:0", "--store-addr", "127.0.0.1:0")
+		cmd := exec.CommandContext(ctx, bin, "--data", data, "--dev", "--demo", "--demo-count", "20", "--addr", "127.0.0.1:0", "--store-addr", "127.0.0.1:0")
 		var errBuf strings.Builder
 		cmd.Stderr = &errBuf
 		out, err := cmd.StdoutPipe()

@@ -4,15 +4,25 @@
 //
 //	craftledger --data ./data --demo
 //
+//	craftledger --data ./data --demo --dev
+//
+// Keys: the token key comes from --jwt-key-file or $CRAFTLEDGER_AUTH_KEY and
+// the national-ID hashing key from --national-id-key-file (each at least 32
+// bytes); only --dev (CRAFTLEDGER_DEV=1) lets either fall back to the public
+// development keys, as the five services do. Without a key and without
+// --dev it refuses to start.
+//
 // With --demo, the first start on an empty data directory loads the demo
 // population through the real services (progress on stderr); later starts
-// reuse it. It then prints the URLs, a demo token per role and an example
-// query, and stops cleanly on SIGINT/SIGTERM.
+// reuse it. It then prints the URLs and an example query, and stops cleanly
+// on SIGINT/SIGTERM. Demo tokens (one per role, admin included) are printed
+// and offered on the web page only when the token key is the public
+// development key: tokens signed with a real key are never handed out.
 //
 // Every flag has an environment variable: CRAFTLEDGER_ADDR, CRAFTLEDGER_DATA,
 // CRAFTLEDGER_STORE, CRAFTLEDGER_STORE_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
-// CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEMO=1, CRAFTLEDGER_DEMO_COUNT,
-// CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
+// CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_LOG_LEVEL.
 package main
 
 import (
@@ -20,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -28,6 +39,7 @@ import (
 	"syscall"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/registry"
@@ -48,25 +60,32 @@ func envInt(name string, def int) int {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "craftledger:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends; the banner goes to stdout, progress and logs
+// to stderr. A clean stop is nil.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("craftledger", flag.ContinueOnError)
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", app.DefaultAddr), "HTTP listen address of every API, GraphQL and the web page (CRAFTLEDGER_ADDR)")
 	data := fs.String("data", env("CRAFTLEDGER_DATA", "./data"), "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql (CRAFTLEDGER_DATA)")
 	store := fs.String("store", env("CRAFTLEDGER_STORE", ""), "external KurrentDB connection string (esdb://…) instead of the embedded store (CRAFTLEDGER_STORE)")
 	storeAddr := fs.String("store-addr", env("CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr), "gRPC address of the embedded store (CRAFTLEDGER_STORE_ADDR)")
-	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+", else the public development key)")
-	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE; else the public development key)")
-	demo := fs.Bool("demo", env("CRAFTLEDGER_DEMO", "") == "1", "load the demo population on first start and print demo tokens (CRAFTLEDGER_DEMO=1)")
+	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key, at least 32 bytes (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+", else --dev)")
+	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key, at least 32 bytes (CRAFTLEDGER_NATIONAL_ID_KEY_FILE; else --dev)")
+	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys for whichever key is not given — never in production (CRAFTLEDGER_DEV=1)")
+	demo := fs.Bool("demo", env("CRAFTLEDGER_DEMO", "") == "1", "load the demo population on first start; with the development token key, also print demo tokens and offer them on the web page (CRAFTLEDGER_DEMO=1)")
 	count := fs.Int("demo-count", envInt("CRAFTLEDGER_DEMO_COUNT", 3000), "craftsmen in the demo population (CRAFTLEDGER_DEMO_COUNT)")
 	seed := fs.Uint64("demo-seed", uint64(envInt("CRAFTLEDGER_DEMO_SEED", 1)), "seed of the demo population (CRAFTLEDGER_DEMO_SEED)")
 	concurrency := fs.Int("demo-concurrency", 8, "craftsmen written at once while loading the demo")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "warn"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "craftledger: the whole system in one process (store, services, GraphQL, web page)\n\nUsage: craftledger [flags]\n\nFlags:")
 		fs.PrintDefaults()
@@ -81,29 +100,25 @@ func run(args []string) error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	key, devKey, err := loadKey(*jwtKeyFile)
+	key, nidKey, err := keys(*dev, *jwtKeyFile, *nidKeyFile)
 	if err != nil {
 		return err
 	}
-	nidKey := []byte(registry.DevNationalIDKey)
-	if *nidKeyFile != "" {
-		b, err := os.ReadFile(*nidKeyFile)
-		if err != nil {
-			return fmt.Errorf("read national ID key: %w", err)
-		}
-		nidKey = []byte(strings.TrimSpace(string(b)))
-	}
+	devKey := app.IsDevKey(key)
 
+	// Demo tokens are readable by anyone who loads the web page, so they
+	// are only minted under the public development key, where anyone can
+	// mint them anyway.
 	var tokens []auth.DevToken
-	if *demo {
+	if *demo && devKey {
 		if tokens, err = auth.DevTokens(key, app.TokenTTL, nil); err != nil {
 			return err
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: *data, Addr: *addr, StoreURL: *store, StoreAddr: *storeAddr,
 		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens})
@@ -115,44 +130,72 @@ func run(args []string) error {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	fmt.Fprintf(os.Stderr, "craftledger: serving on %s, store %s\n", a.BaseURL(), a.StoreURL())
+	fmt.Fprintf(stderr, "craftledger: serving on %s, store %s\n", a.BaseURL(), a.StoreURL())
 	if *demo {
-		info, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: *count, Seed: *seed, Concurrency: *concurrency}, os.Stderr)
+		info, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: *count, Seed: *seed, Concurrency: *concurrency}, stderr)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			fmt.Fprintln(os.Stderr, "craftledger: demo load interrupted; the next start resumes it")
+			fmt.Fprintln(stderr, "craftledger: demo load interrupted; the next start resumes it")
 			return <-done
 		case err != nil:
 			stop()
 			<-done
 			return err
 		case loaded:
-			fmt.Fprintf(os.Stderr, "craftledger: demo population loaded: %d craftsmen, %d academies, %d events in %.1fs (%.0f events/s)\n",
+			fmt.Fprintf(stderr, "craftledger: demo population loaded: %d craftsmen, %d academies, %d events in %.1fs (%.0f events/s)\n",
 				info.Stats.Craftsmen, info.Stats.Academies, info.Stats.Events, info.Stats.Elapsed.Seconds(), float64(info.Stats.Events)/info.Stats.Elapsed.Seconds())
 		default:
-			fmt.Fprintf(os.Stderr, "craftledger: reusing the demo population in %s (%d craftsmen, seed %d, loaded %s)\n",
+			fmt.Fprintf(stderr, "craftledger: reusing the demo population in %s (%d craftsmen, seed %d, loaded %s)\n",
 				*data, info.Craftsmen, info.Seed, info.CompletedAt.Format("2006-01-02 15:04 MST"))
 			if info.Craftsmen != *count || info.Seed != *seed {
-				fmt.Fprintf(os.Stderr, "craftledger: --demo-count %d / --demo-seed %d apply to a new data directory only (or add them with bin/ledgerctl generate)\n", *count, *seed)
+				fmt.Fprintf(stderr, "craftledger: --demo-count %d / --demo-seed %d apply to a new data directory only (or add them with bin/ledgerctl generate)\n", *count, *seed)
 			}
 		}
-		fmt.Fprintln(os.Stderr, "craftledger: waiting for the projection to catch up …")
+		fmt.Fprintln(stderr, "craftledger: waiting for the projection to catch up …")
 		if err := a.WaitCaughtUp(ctx); err != nil && ctx.Err() == nil {
-			fmt.Fprintln(os.Stderr, "craftledger: projection not caught up yet:", err)
+			fmt.Fprintln(stderr, "craftledger: projection not caught up yet:", err)
 		}
 	}
 	if ctx.Err() == nil {
-		a.Banner(os.Stdout, tokens, devKey)
+		a.Banner(stdout, tokens, devKey)
 	}
 	return <-done
 }
 
-// loadKey reads the token key from a file or $CRAFTLEDGER_AUTH_KEY, and
-// falls back to the public development key (reported by devKey).
-func loadKey(file string) (key auth.Key, devKey bool, err error) {
-	if file != "" || os.Getenv(auth.DevKeyEnv) != "" {
-		key, err = auth.LoadKey(file, auth.DevKeyEnv)
-		return key, false, err
+// keys loads the token key (--jwt-key-file, else $CRAFTLEDGER_AUTH_KEY) and
+// the national-ID hashing key (--national-id-key-file), each at least 32
+// bytes. A key that is not given falls back to the public development key
+// only with --dev; otherwise start-up fails and says what to give.
+func keys(dev bool, jwtFile, nidFile string) (auth.Key, []byte, error) {
+	var key auth.Key
+	var err error
+	switch {
+	case jwtFile != "" || os.Getenv(auth.DevKeyEnv) != "":
+		if key, err = auth.LoadKey(jwtFile, auth.DevKeyEnv); err != nil {
+			return nil, nil, fmt.Errorf("token key: %w", err)
+		}
+	case dev:
+		key = auth.DevKey()
+	default:
+		return nil, nil, errs.E(errs.InvalidArgument,
+			"no token key: give --jwt-key-file (CRAFTLEDGER_JWT_KEY_FILE) or $%s, or --dev (CRAFTLEDGER_DEV=1) for the public development keys", auth.DevKeyEnv)
 	}
-	return auth.DevKey(), true, nil
+	var nid []byte
+	switch {
+	case nidFile != "":
+		b, err := os.ReadFile(nidFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read national-ID key: %w", err)
+		}
+		nid = []byte(strings.TrimSpace(string(b)))
+		if len(nid) < auth.MinKeyLen {
+			return nil, nil, errs.E(errs.InvalidArgument, "national-ID key in %s must be at least %d bytes, got %d", nidFile, auth.MinKeyLen, len(nid))
+		}
+	case dev:
+		nid = []byte(registry.DevNationalIDKey)
+	default:
+		return nil, nil, errs.E(errs.InvalidArgument,
+			"no national-ID key: give --national-id-key-file (CRAFTLEDGER_NATIONAL_ID_KEY_FILE), or --dev (CRAFTLEDGER_DEV=1) for the public development keys")
+	}
+	return key, nid, nil
 }

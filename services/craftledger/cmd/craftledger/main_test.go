@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+)
+
+// cleanEnv clears every variable run reads, so the developer's shell does
+// not decide a test.
+func cleanEnv(t *testing.T) {
+	for _, v := range []string{"CRAFTLEDGER_ADDR", "CRAFTLEDGER_DATA", "CRAFTLEDGER_STORE", "CRAFTLEDGER_STORE_ADDR",
+		"CRAFTLEDGER_JWT_KEY_FILE", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", auth.DevKeyEnv, "CRAFTLEDGER_DEV",
+		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST"} {
+		t.Setenv(v, "")
+	}
+}
+
+func writeKey(t *testing.T, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(f, []byte(content+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func baseArgs(t *testing.T) []string {
+	return []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--store-addr", "127.0.0.1:0", "--log-level", "error"}
+}
+
+// TestStartRefusesMissingOrShortKeys: without key files and without --dev
+// the all-in-one does not fall back to the public development keys; a
+// national-ID key shorter than 32 bytes is refused like a short token key.
+func TestStartRefusesMissingOrShortKeys(t *testing.T) {
+	cleanEnv(t)
+	good := writeKey(t, strings.Repeat("k", 32))
+	short := writeKey(t, "too-short-national-id-key")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no keys", nil, "no token key"},
+		{"token key only", []string{"--jwt-key-file", good}, "no national-ID key"},
+		{"national-ID key only", []string{"--national-id-key-file", good}, "no token key"},
+		{"short national-ID key", []string{"--jwt-key-file", good, "--national-id-key-file", short}, "at least 32 bytes"},
+		{"short national-ID key with --dev", []string{"--dev", "--national-id-key-file", short}, "at least 32 bytes"},
+		{"short token key", []string{"--jwt-key-file", short, "--national-id-key-file", good}, "at least 32 bytes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := run(ctx, append(baseArgs(t), c.args...), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("run: %v, want an error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	cleanEnv(t)
+	if err := run(context.Background(), []string{"--help"}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// started runs the all-in-one until the test ends and returns its banner
+// and base URL once the banner is out.
+func started(t *testing.T, args []string) (banner, base string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuf
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, &out, &errOut) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after stop: %v", err)
+		}
+	})
+	deadline := time.After(90 * time.Second)
+	for !strings.Contains(out.String(), "Stop with Ctrl-C") {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("run ended before the banner: %v\nstderr:\n%s", err, errOut.String())
+		case <-deadline:
+			t.Fatalf("no banner after 90s\nstderr:\n%s", errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	m := regexp.MustCompile(`GraphQL explorer\s+(http://\S+)/explorer`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no URL in the banner:\n%s", out.String())
+	}
+	return out.String(), m[1]
+}
+
+func demoTokens(t *testing.T, base string) []map[string]any {
+	t.Helper()
+	resp, err := http.Get(base + "/demo-tokens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var toks []map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&toks); err != nil {
+		t.Fatalf("GET /demo-tokens.json: %d: %v", resp.StatusCode, err)
+	}
+	return toks
+}
+
+// TestDemoTokensOnlyUnderTheDevelopmentKey: with a real token key the
+// all-in-one, even with --demo, prints no token and serves none at
+// /demo-tokens.json (anyone can load the page); with --dev it offers one
+// per role.
+func TestDemoTokensOnlyUnderTheDevelopmentKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the all-in-one twice")
+	}
+	cleanEnv(t)
+	t.Run("real key", func(t *testing.T) {
+		args := append(baseArgs(t), "--demo", "--demo-count", "5",
+			"--jwt-key-file", writeKey(t, strings.Repeat("a real key, not the public one ", 2)),
+			"--national-id-key-file", writeKey(t, strings.Repeat("n", 40)))
+		banner, base := started(t, args)
+		if toks := demoTokens(t, base); len(toks) != 0 {
+			t.Errorf("/demo-tokens.json offers %d tokens signed with the real key", len(toks))
+		}
+		if !strings.Contains(banner, "No demo tokens") || strings.Contains(banner, "Bearer ey") || strings.Contains(banner, "Demo tokens") {
+			t.Errorf("banner under a real key:\n%s", banner)
+		}
+	})
+	t.Run("dev", func(t *testing.T) {
+		banner, base := started(t, append(baseArgs(t), "--demo", "--demo-count", "5", "--dev"))
+		toks := demoTokens(t, base)
+		if len(toks) != len(auth.Roles()) {
+			t.Errorf("/demo-tokens.json offers %d tokens under --dev, want one per role (%d)", len(toks), len(auth.Roles()))
+		}
+		if !strings.Contains(banner, "Demo tokens") || strings.Contains(banner, "No demo tokens") {
+			t.Errorf("banner under --dev:\n%s", banner)
+		}
+	})
+}
