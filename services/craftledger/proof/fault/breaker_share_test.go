@@ -1,0 +1,70 @@
+package fault_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/services/craftledger/proof/load"
+)
+
+// TestReadYourWritesTimeoutsLeaveWritesAlone is the behaviour craftledger
+// wants and does not have yet (known bug, found by loadgen at 1,000 ops/s,
+// see docs/reliability.md): GraphQL queries that give up waiting for a
+// position (read-your-writes, 504 after 5 s) must not open the circuit
+// breaker the write side uses, when the store itself is merely slow.
+//
+// Today, in the all-in-one, the projector's WaitFor asks the store
+// (nothingBetween) with the request's context; when the request's deadline
+// ends during that read the adapter counts the caller's DeadlineExceeded as
+// a store failure, and the breaker — one per store client, shared by the
+// read and write sides — opens: commands answer 503 although the store
+// answers every call. The store here sits behind a loopback proxy adding
+// 300 ms each way (commands take ~1.5 s but succeed). It runs only with
+// CRAFTLEDGER_KNOWN_BUGS=1.
+func TestReadYourWritesTimeoutsLeaveWritesAlone(t *testing.T) {
+	if os.Getenv("CRAFTLEDGER_KNOWN_BUGS") != "1" {
+		t.Skip("known bug (read-your-writes timeouts open the shared store breaker): set CRAFTLEDGER_KNOWN_BUGS=1 to run")
+	}
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	proxy := startProxy(t, srv.Addr())
+	ctx := context.Background()
+	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(proxy.ln.Addr().String()), 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := client(t, l.App.BaseURL(), "acad-ryw")
+	ids := register(t, c, "ryw", 1)
+
+	proxy.setDelay(300 * time.Millisecond)
+	a, err := c.Complete(ctx, ids[0], "ryw-before")
+	if err != nil || !a.OK() {
+		t.Fatalf("a command with a slow store: %v %d %s", err, a.Status, a.Body)
+	}
+	// Eight readers ask for a position the log has not reached; each gives
+	// up after the read-your-writes wait.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g, err := c.GraphQL(ctx, c.Auditor, load.TimelineQuery, map[string]any{"id": ids[0]}, "X-Min-Position", "999999999")
+			if err != nil || g.Status != 504 {
+				t.Errorf("waiting for an unreached position: %v %d %+v", err, g.Status, g.Errors)
+			}
+		}()
+	}
+	wg.Wait()
+	a, err = c.Complete(ctx, ids[0], "ryw-after")
+	if err != nil || !a.OK() {
+		t.Errorf("a command after read-your-writes timeouts: %v %d %s — the readers' deadlines opened the writers' breaker", err, a.Status, a.Body)
+	}
+}
