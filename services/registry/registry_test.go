@@ -211,6 +211,7 @@ func TestProfileTradesAndEmployment(t *testing.T) {
 	e.register(t, "c4", 4)
 	iss := issuer(t, "steelworks")
 	other := issuer(t, "academy-x")
+	reg := issuer(t, "academy-a") // registered c4
 	steps := []struct {
 		name, method, path, token string
 		body                      any
@@ -219,10 +220,12 @@ func TestProfileTradesAndEmployment(t *testing.T) {
 	}{
 		{"profile of unknown craftsman", "PATCH", "/v1/craftsmen/nobody", iss, map[string]any{"region": "310000"}, 404, "NOT_FOUND", ""},
 		{"empty profile change", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{}, 400, "INVALID_ARGUMENT", ""},
-		{"profile change", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "310000", "nationalId": nationalID(40)}, 201, "", ""},
-		{"bad trade code", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "electrician"}}, 400, "INVALID_ARGUMENT", "trade.code"},
-		{"trade entered", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
-		{"trade again is a no-op", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}, 200, "", ""},
+		{"profile change by an unrelated issuer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "310000"}, 403, "PERMISSION_DENIED", ""},
+		{"trade by an unrelated issuer", "POST", "/v1/craftsmen/c4/trades", other, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}, 403, "PERMISSION_DENIED", ""},
+		{"profile change by the registering academy", "PATCH", "/v1/craftsmen/c4", reg, map[string]any{"region": "310000", "nationalId": nationalID(40)}, 201, "", ""},
+		{"bad trade code", "POST", "/v1/craftsmen/c4/trades", reg, map[string]any{"trade": map[string]any{"code": "electrician"}}, 400, "INVALID_ARGUMENT", "trade.code"},
+		{"trade entered", "POST", "/v1/craftsmen/c4/trades", reg, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
+		{"trade again is a no-op", "POST", "/v1/craftsmen/c4/trades", reg, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}, 200, "", ""},
 		{"employment for another employer", "POST", "/v1/craftsmen/c4/employments", other,
 			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}, 403, "PERMISSION_DENIED", ""},
 		{"employment missing employer", "POST", "/v1/craftsmen/c4/employments", iss,
@@ -231,11 +234,15 @@ func TestProfileTradesAndEmployment(t *testing.T) {
 			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
 		{"employment id reused", "POST", "/v1/craftsmen/c4/employments", iss,
 			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}, 409, "CONFLICT", ""},
+		{"profile change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "120000"}, 201, "", ""},
+		{"trade by the current employer", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-02"}}, 201, "", ""},
 		{"end by another organisation", "POST", "/v1/craftsmen/c4/employments/e1/end", other, map[string]any{}, 403, "PERMISSION_DENIED", ""},
 		{"end unknown employment", "POST", "/v1/craftsmen/c4/employments/e9/end", iss, nil, 404, "NOT_FOUND", ""},
 		{"end before start", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, map[string]any{"occurredAt": "2014-01-01"}, 400, "INVALID_ARGUMENT", "occurredAt"},
 		{"employment ended", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, map[string]any{"reason": "moved", "occurredAt": "2020-06-30"}, 201, "", ""},
 		{"ended twice", "POST", "/v1/craftsmen/c4/employments/e1/end", iss, nil, 422, "FAILED_PRECONDITION", ""},
+		{"profile change by a former employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "310000"}, 403, "PERMISSION_DENIED", ""},
+		{"profile change by an admin", "PATCH", "/v1/craftsmen/c4", admin(t), map[string]any{"region": "310000"}, 201, "", ""},
 		{"no route", "POST", "/v1/craftsmen/c4/holidays", iss, map[string]any{}, 404, "NOT_FOUND", ""},
 	}
 	for _, s := range steps {
@@ -358,7 +365,7 @@ func TestStoreDownAndBack(t *testing.T) {
 	trade := map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}
 	sawOpen := false
 	for i := 0; i < 6; i++ {
-		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "a"), trade)
+		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "academy-a"), trade)
 		if code, _ := r.Error(t); r.Status != http.StatusServiceUnavailable || code != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("store down: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
 		}
@@ -372,7 +379,7 @@ func TestStoreDownAndBack(t *testing.T) {
 	e.store.Restart(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "a"), trade, "Idempotency-Key", "after-restart")
+		r := e.do(t, "POST", "/v1/craftsmen/c6/trades", issuer(t, "academy-a"), trade, "Idempotency-Key", "after-restart")
 		if r.Status == http.StatusCreated {
 			break
 		}

@@ -325,7 +325,7 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 }
 
 func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -348,12 +348,15 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 		}
 	}
 	return s.onCraftsman(ctx, "update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
+			return nil, err
+		}
 		return one(p, at), nil
 	})
 }
 
 func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -363,6 +366,9 @@ func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (comman
 		return command.Result{}, err
 	}
 	return s.onCraftsman(ctx, "enter trade", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
+			return nil, err
+		}
 		if st.trades[req.Trade.Code] {
 			return nil, nil // already recorded: nothing to do
 		}

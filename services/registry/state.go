@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 )
@@ -19,6 +20,7 @@ type employment struct {
 
 type craftsman struct {
 	registered     bool
+	registrar      string // organisation that registered the craftsman (issuerOrgId)
 	nationalIDHash string
 	clearPersonal  bool // personal data was recorded in clear
 	erased         bool
@@ -44,6 +46,9 @@ func foldCraftsman(h command.History) (craftsman, error) {
 				return st, err
 			}
 			st.registered, st.nationalIDHash = true, p.NationalIDHash
+			if m, err := command.DecodeMetadata(r.Metadata); err == nil {
+				st.registrar = m.IssuerOrgID
+			}
 			st.personal(p.Personal)
 		case events.TypeCraftsmanProfileChanged:
 			var p events.CraftsmanProfileChanged
@@ -130,4 +135,30 @@ func (st *craftsman) personal(clear *events.Personal) {
 	if clear != nil {
 		st.clearPersonal = true
 	}
+}
+
+// mayChangeProfile reports whether c may change the craftsman's profile or
+// trades: an admin, or an issuer of the organisation that registered the
+// craftsman or of a current employer (an open employment).
+func (st craftsman) mayChangeProfile(c auth.Claims) bool {
+	if c.IsAdmin() {
+		return true
+	}
+	if auth.CanWriteFor(c, st.registrar) {
+		return true
+	}
+	for _, e := range st.employments {
+		if !e.ended && auth.CanWriteFor(c, e.employer) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireProfileWriter is mayChangeProfile as an error (403).
+func (st craftsman) requireProfileWriter(c auth.Claims, id string) error {
+	if st.mayChangeProfile(c) {
+		return nil
+	}
+	return errs.E(errs.PermissionDenied, "organisation %s neither registered craftsman %s nor employs them", c.OrgID, id)
 }

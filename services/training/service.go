@@ -351,7 +351,7 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 }
 
 func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -362,13 +362,16 @@ func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
-	return s.onCraftsman(ctx, "record graduation", req.CraftsmanID, meta, func(craftsman) ([]command.Event, error) {
+	return s.onCraftsman(ctx, "record graduation", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if err := st.requireLinked(c, req.CraftsmanID); err != nil {
+			return nil, err
+		}
 		return one(p, at), nil
 	})
 }
 
 func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -378,7 +381,10 @@ func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Re
 	if err != nil {
 		return command.Result{}, err
 	}
-	return s.onCraftsman(ctx, "record title", req.CraftsmanID, meta, func(craftsman) ([]command.Event, error) {
+	return s.onCraftsman(ctx, "record title", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if err := st.requireLinked(c, req.CraftsmanID); err != nil {
+			return nil, err
+		}
 		return one(p, at), nil
 	})
 }

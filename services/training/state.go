@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -29,6 +30,8 @@ type entitlement struct {
 
 type craftsman struct {
 	registered   bool
+	registrar    string            // organisation that registered the craftsman (issuerOrgId)
+	employers    map[string]string // open employment id -> employer organisation
 	enrolments   map[string]enrolment
 	assessments  map[string]bool
 	certificates map[string]events.SkillLevelCertified
@@ -38,7 +41,7 @@ type craftsman struct {
 
 func newCraftsman() craftsman {
 	return craftsman{
-		enrolments: map[string]enrolment{}, assessments: map[string]bool{},
+		employers: map[string]string{}, enrolments: map[string]enrolment{}, assessments: map[string]bool{},
 		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
 		retracted: map[string]bool{},
 	}
@@ -47,6 +50,7 @@ func newCraftsman() craftsman {
 // clone returns a deep copy, so a cached state is never changed.
 func (st craftsman) clone() craftsman {
 	c := st
+	c.employers = maps.Clone(st.employers)
 	c.enrolments = maps.Clone(st.enrolments)
 	c.assessments = maps.Clone(st.assessments)
 	c.certificates = maps.Clone(st.certificates)
@@ -124,6 +128,13 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 		switch p := p.(type) {
 		case events.CraftsmanRegistered:
 			st.registered = true
+			if m, err := command.DecodeMetadata(r.Metadata); err == nil {
+				st.registrar = m.IssuerOrgID
+			}
+		case events.EmploymentStarted:
+			st.employers[p.EmploymentID] = p.EmployerOrgID
+		case events.EmploymentEnded:
+			delete(st.employers, p.EmploymentID)
 		case events.TrainingEnrolled:
 			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID}
 		case events.TrainingCompleted:
@@ -165,4 +176,33 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was already used by certificate %s", id, e.usedBy))
 	}
 	return nil
+}
+
+// linked reports whether c may record a fact about the craftsman that
+// names no organisation of its own (a graduation, a title): an admin, or
+// an issuer of the organisation that registered the craftsman, of a
+// current employer, or of an academy the craftsman is enrolled at.
+func (st craftsman) linked(c auth.Claims) bool {
+	if c.IsAdmin() || auth.CanWriteFor(c, st.registrar) {
+		return true
+	}
+	for _, org := range st.employers {
+		if auth.CanWriteFor(c, org) {
+			return true
+		}
+	}
+	for _, e := range st.enrolments {
+		if auth.CanWriteFor(c, e.academy) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireLinked is linked as an error (403).
+func (st craftsman) requireLinked(c auth.Claims, id string) error {
+	if st.linked(c) {
+		return nil
+	}
+	return errs.E(errs.PermissionDenied, "organisation %s has no link to craftsman %s (registered, employs or enrolled them)", c.OrgID, id)
 }

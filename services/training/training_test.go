@@ -61,8 +61,14 @@ func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 // competition), through pkg/command on the real store.
 func (e *env) append(t testing.TB, stream string, ps ...events.Payload) {
 	t.Helper()
+	e.appendAs(t, "seed", stream, ps...)
+}
+
+// appendAs is append on the authority of organisation org.
+func (e *env) appendAs(t testing.TB, org, stream string, ps ...events.Payload) {
+	t.Helper()
 	_, err := e.seed.Execute(context.Background(), command.Command{Name: "seed", Stream: stream,
-		Meta: command.Meta{Issuer: "seed", Actor: "test"},
+		Meta: command.Meta{Issuer: org, Actor: "test"},
 		Decide: func(context.Context, command.History) ([]command.Event, error) {
 			out := make([]command.Event, len(ps))
 			for i, p := range ps {
@@ -75,9 +81,10 @@ func (e *env) append(t testing.TB, stream string, ps ...events.Payload) {
 	}
 }
 
+// craftsman registers craftsman id as the academy would (its registrar).
 func (e *env) craftsman(t testing.TB, id string) {
 	t.Helper()
-	e.append(t, events.CraftsmanStream(id), events.CraftsmanRegistered{CraftsmanID: id,
+	e.appendAs(t, academy, events.CraftsmanStream(id), events.CraftsmanRegistered{CraftsmanID: id,
 		NationalIDHash: strings.Repeat("ab", 32), Personal: &events.Personal{Name: "赵磊"}})
 }
 
@@ -162,6 +169,27 @@ func TestTrainingCommands(t *testing.T) {
 		{"assessment", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy, "theoryScore": 82, "practicalScore": 88, "passed": true, "occurredAt": "2025-01-10"}, 201, "", ""},
 		{"assessment twice", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy, "passed": true}, 409, "CONFLICT", ""},
 	})
+}
+
+func TestGraduationAndTitleNeedALink(t *testing.T) {
+	e := newEnv(t)
+	e.appendAs(t, "other-academy", events.CraftsmanStream("l1"), events.CraftsmanRegistered{CraftsmanID: "l1", NationalIDHash: strings.Repeat("cd", 32)})
+	p := "/v1/craftsmen/l1"
+	grad := map[string]any{"schoolKind": "technician_college", "speciality": "电气自动化", "trade": map[string]any{"code": elec}, "occurredAt": "2012-07-01"}
+	title := map[string]any{"tier": "junior", "title": "助理工程师", "trade": map[string]any{"code": elec}, "occurredAt": "2018-10-01"}
+	steel := issuer(t, "steelworks")
+	e.run(t, "craftsman-l1", []step{
+		{"graduation by an unrelated issuer", p + "/graduations", steel, grad, 403, "PERMISSION_DENIED", ""},
+		{"title by an unrelated issuer", p + "/titles", steel, title, 403, "PERMISSION_DENIED", ""},
+		{"graduation by the registrar", p + "/graduations", issuer(t, "other-academy"), grad, 201, "", ""},
+		{"title by an admin", p + "/titles", commandtest.Token(t, auth.RoleAdmin, "", ""), title, 201, "", ""},
+	})
+	e.appendAs(t, "steelworks", events.CraftsmanStream("l1"), events.EmploymentStarted{CraftsmanID: "l1", EmploymentID: "e1", EmployerOrgID: "steelworks", Trade: events.Trade{Code: elec}})
+	e.run(t, "craftsman-l1", []step{{"title by the current employer", p + "/titles", steel, title, 201, "", ""}})
+	e.appendAs(t, "steelworks", events.CraftsmanStream("l1"), events.EmploymentEnded{CraftsmanID: "l1", EmploymentID: "e1"})
+	e.run(t, "craftsman-l1", []step{{"title by a former employer", p + "/titles", steel, title, 403, "PERMISSION_DENIED", ""}})
+	e.run(t, "craftsman-l1", []step{{"enrol by its own academy (enrolment creates the link)", p + "/enrolments", issuer(t, academy), map[string]any{"enrolmentId": "en1", "academyId": academy, "courseId": "elec-201"}, 201, "", ""}})
+	e.run(t, "craftsman-l1", []step{{"graduation by the enrolling academy", p + "/graduations", issuer(t, academy), grad, 201, "", ""}})
 }
 
 func cert(number, route, entitlement, level string) map[string]any {
