@@ -1,6 +1,7 @@
 package esdbserver
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"regexp"
@@ -154,6 +155,24 @@ func checkpoint(pos uint64) *streams.ReadResp {
 	return &streams.ReadResp{Content: &streams.ReadResp_Checkpoint_{Checkpoint: &streams.ReadResp_Checkpoint{CommitPosition: pos, PreparePosition: pos}}}
 }
 
+// subItem is one message of a subscription page: an encoded event (a
+// range of the page's arena), a link to resolve, or a checkpoint.
+type subItem struct {
+	kind       byte
+	start, end int
+	pos        uint64
+	rec        *record
+}
+
+// maxPageBytes ends a subscription page early when its events are large.
+const maxPageBytes = 4 << 20
+
+const (
+	itemFrame byte = iota
+	itemRecord
+	itemCheckpoint
+)
+
 func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, strUUID bool) error {
 	filter := o.GetFilter()
 	match, err := compileFilter(filter)
@@ -187,29 +206,34 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 	enc := newEventEncoder(strUUID)
 	done := s.done(ctx)
 	caught := false
+	resolveLinks := o.GetResolveLinks()
 	var considered, lastScanned, lastCheckpoint uint64
+	// A page is read from pebble straight into wire form (arena, items)
+	// without copying records, and sent once the iterator is closed: a
+	// slow consumer never holds pebble's memory. Each page has its own
+	// arena, handed to gRPC without another copy.
+	var arena []byte
+	var items []subItem
 	for {
 		wait := s.store.waitCh()
 		for next <= s.store.head.Load() {
-			var page []*record
-			if err := s.store.scanAll(next, false, func(r *record) bool {
-				page = append(page, r)
-				return len(page) < readPage
-			}); err != nil {
-				return storeError(err)
-			}
-			if len(page) == 0 {
-				break
-			}
-			for _, r := range page {
+			arena, items = make([]byte, 0, max(cap(arena), 4096)), items[:0]
+			scanned := 0
+			if err := s.store.scanAllRecords(next, false, false, func(r *record) bool {
 				next = r.Position + 1
+				scanned++
 				if excludedFromAll(r.Stream) {
-					continue
+					return scanned < readPage
 				}
 				lastScanned = r.Position
 				if match == nil || match(r) {
-					if err := out.SendMsg(enc.message(s, r, o.GetResolveLinks())); err != nil {
-						return err
+					if resolveLinks && r.Type == "$>" {
+						r.Metadata, r.Data = bytes.Clone(r.Metadata), bytes.Clone(r.Data)
+						items = append(items, subItem{kind: itemRecord, rec: r})
+					} else {
+						start := len(arena)
+						arena = append(arena, enc.encode(r)...)
+						items = append(items, subItem{kind: itemFrame, start: start, end: len(arena)})
 					}
 				}
 				if interval > 0 {
@@ -217,11 +241,29 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 						considered = 0
 						if r.Position > lastCheckpoint {
 							lastCheckpoint = r.Position
-							if err := out.Send(checkpoint(r.Position)); err != nil {
-								return err
-							}
+							items = append(items, subItem{kind: itemCheckpoint, pos: r.Position})
 						}
 					}
+				}
+				return scanned < readPage && len(arena) < maxPageBytes
+			}); err != nil {
+				return storeError(err)
+			}
+			if scanned == 0 {
+				break
+			}
+			for _, it := range items {
+				var msg any
+				switch it.kind {
+				case itemFrame:
+					msg = &wireFrame{b: arena[it.start:it.end:it.end], owned: true}
+				case itemRecord:
+					msg = enc.message(s, it.rec, true)
+				default:
+					msg = checkpoint(it.pos)
+				}
+				if err := out.SendMsg(msg); err != nil {
+					return err
 				}
 			}
 		}

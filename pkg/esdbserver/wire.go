@@ -19,8 +19,12 @@ import (
 // codec as bytes; every other message goes through the normal proto codec.
 // FuzzWireEvent checks the hand encoding against the generated one.
 
-// wireFrame is a message already in protobuf wire format.
-type wireFrame struct{ b []byte }
+// wireFrame is a message already in protobuf wire format. owned says that
+// b is never written again, so gRPC may keep it instead of a copy.
+type wireFrame struct {
+	b     []byte
+	owned bool
+}
 
 // wireCodec is the server's codec: protobuf, plus pre-encoded wireFrames.
 type wireCodec struct{ proto encoding.CodecV2 }
@@ -31,6 +35,9 @@ func newWireCodec() encoding.CodecV2 {
 
 func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if f, ok := v.(*wireFrame); ok {
+		if f.owned {
+			return mem.BufferSlice{mem.SliceBuffer(f.b)}, nil
+		}
 		// gRPC writes asynchronously: hand it its own copy.
 		return mem.BufferSlice{mem.SliceBuffer(append([]byte(nil), f.b...))}, nil
 	}
