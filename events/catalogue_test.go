@@ -71,6 +71,12 @@ func examples() []ev.Payload {
 		ev.AcademyRegistered{AcademyID: "acad-sh-electric", Name: "上海电力工匠学院", Kind: ev.AcademyEnterprise, Region: "310000", ParentOrgID: "org-shanghai-grid"},
 		ev.CourseAdded{AcademyID: "acad-sh-electric", CourseID: "plc-basics", Title: "PLC 基础", Trade: electrician, Modules: []string{"PLC wiring", "ladder logic"}, Hours: 64, Mode: ev.ModeClassroom, TargetLevel: lvl(ev.Senior)},
 		ev.PolicyPublished{Name: "template-a", Version: 1, EffectiveFrom: "2018-01-01", Document: json.RawMessage(`{"name":"template-a","version":1}`)},
+		ev.IssuerRegistered{IssuerID: "acad-sh-electric", Name: "上海电力工匠学院", Kind: ev.IssuerKindAcademy, Region: "310000"},
+		ev.IssuerUserAdded{IssuerID: "acad-sh-electric", UserID: "u-li-ming", Role: ev.IssuerRoleIssuer, DisplayName: "李明"},
+		ev.NationalIDReserved{NationalIDHash: ev.HashNationalID([]byte("demo-key"), "110101199003071234"), CraftsmanID: "c-1001"},
+		ev.AssessmentRecorded{CraftsmanID: "c-1001", AssessmentID: "asm-2024-118", Trade: electrician, Level: ev.Technician, EvaluatingOrgID: "org-sh-eval-3",
+			TheoryScore: f64(78), PracticalScore: f64(85.5), Passed: true},
+		ev.PersonalDataErased{CraftsmanID: "c-1001", Reason: "the worker withdrew consent (PIPL art. 47)"},
 	}
 }
 
@@ -240,6 +246,12 @@ func TestValidationErrors(t *testing.T) {
 		{"grant band", ev.CompetitionDefined{CompetitionID: "k", Name: "n", Tier: ev.TierCity, Year: 2024, Trades: []ev.Trade{welder}, Tracks: []string{ev.TrackEmployees},
 			Rules: ev.CompetitionRules{Grants: []ev.GrantRule{{ID: "g", Band: ev.Band{FromRank: 5, ToRank: 1}, Level: ev.Senior}}}}, nil, "rules.grants[0].band.fromRank"},
 		{"correction replacement invalid", ev.EventCorrected{SupersedesEventID: "x", Reason: "r", Replacement: mustRep(ev.TradeEntered{CraftsmanID: "c-1", Trade: ev.Trade{Code: "bad"}})}, nil, "replacement.data.trade.code"},
+		{"issuer kind", ev.IssuerRegistered{IssuerID: "i", Name: "n", Kind: "guild"}, nil, "kind"},
+		{"issuer user role", ev.IssuerUserAdded{IssuerID: "i", UserID: "u", Role: "admin"}, nil, "role"},
+		{"reservation of a clear number", ev.NationalIDReserved{NationalIDHash: "110101199003071234", CraftsmanID: "c-1"}, nil, "nationalIdHash"},
+		{"assessment score", ev.AssessmentRecorded{CraftsmanID: "c-1", AssessmentID: "a", Trade: welder, Level: ev.Senior, EvaluatingOrgID: "e", PracticalScore: f64(101)}, nil, "practicalScore"},
+		{"assessment level", ev.AssessmentRecorded{CraftsmanID: "c-1", AssessmentID: "a", Trade: welder, Level: ev.ChiefTechnician, EvaluatingOrgID: "e"}, nil, "level"},
+		{"erasure without reason", ev.PersonalDataErased{CraftsmanID: "c-1"}, nil, "reason"},
 		{"policy version", ev.PolicyPublished{Name: "p", Version: 0, EffectiveFrom: "2020-01-01", Document: json.RawMessage(`{}`)}, nil, "version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

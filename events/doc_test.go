@@ -41,6 +41,11 @@ var eventDocs = map[string][2]string{
 	ev.TypeAcademyRegistered:            {"An academy: enterprise training centre, college or trade-union school.", "`academy-<id>`"},
 	ev.TypeCourseAdded:                  {"A course of an academy.", "`academy-<id>`"},
 	ev.TypePolicyPublished:              {"A version of a promotion policy with its effective date; `document` is the policy in the format of docs/policy.md.", "`policy-<name>`"},
+	ev.TypeIssuerRegistered:             {"An organisation that may record facts (academy, employer, union, HR authority, evaluation organisation); the registry service writes it.", "`issuer-<id>`"},
+	ev.TypeIssuerUserAdded:              {"A user gets a role (`issuer` records facts, `hr` approves entitlements) in an issuer.", "`issuer-<id>`"},
+	ev.TypeNationalIDReserved:           {"Claims a national ID hash for one craftsman before the registration is appended (the store has no multi-stream transaction); a later registration with the same number is refused.", "`nationalid-<hash>`"},
+	ev.TypeAssessmentRecorded:           {"A skill assessment (theory and practical scores) at a level by an evaluating organisation (occurredAt = the assessment date). Not a level: the certificate is.", "`craftsman-<id>`"},
+	ev.TypePersonalDataErased:           {"The worker's personal data was erased: their sealing key is destroyed, so the sealed fields in the log can no longer be opened. The career fold marks the worker erased and drops the personal fields from then on.", "`craftsman-<id>`"},
 	ev.TypeTrainingCompletedV1:          {"Older version, upgraded on decode to TrainingCompleted.v2: whole hours, no mode (classroom), passes only.", "`craftsman-<id>`"},
 	ev.TypeSkillLevelCertifiedV1:        {"Older version, upgraded on decode to SkillLevelCertified.v2: the national grade number (5..1), always a vocational qualification of a designated body.", "`craftsman-<id>`"},
 }

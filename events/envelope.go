@@ -118,13 +118,17 @@ type Ref struct {
 // Ref returns the evidence pointer to r.
 func (r Recorded) Ref() Ref { return Ref{Stream: r.Stream, Revision: r.Revision, EventID: r.ID} }
 
-// Stream categories. A stream's name is "<category>-<id>".
+// Stream categories. A stream's name is "<category>-<id>". The issuer and
+// national-ID streams are the registry's own bookkeeping, outside the
+// career read side: SplitStream does not split them.
 const (
 	CategoryCraftsman   = "craftsman"
 	CategoryAcademy     = "academy"
 	CategoryCompetition = "competition"
 	CategoryMentorship  = "mentorship"
 	CategoryPolicy      = "policy"
+	CategoryIssuer      = "issuer"
+	CategoryNationalID  = "nationalid"
 )
 
 // CraftsmanStream is a worker's lifelong ledger: "craftsman-<id>".
@@ -141,6 +145,13 @@ func MentorshipStream(id string) string { return CategoryMentorship + "-" + id }
 
 // PolicyStream is a policy's stream of versions: "policy-<name>".
 func PolicyStream(name string) string { return CategoryPolicy + "-" + name }
+
+// IssuerStream is an issuer organisation's stream: "issuer-<id>".
+func IssuerStream(id string) string { return CategoryIssuer + "-" + id }
+
+// NationalIDStream is the reservation stream of a national ID hash:
+// "nationalid-<hash>".
+func NationalIDStream(hash string) string { return CategoryNationalID + "-" + hash }
 
 // SplitStream splits "craftsman-42" into ("craftsman", "42"); ok is false
 // for a name without a known category.

@@ -63,6 +63,11 @@ func NewRegistry() *Registry {
 		TypeAcademyRegistered:            decodeAs[AcademyRegistered],
 		TypeCourseAdded:                  decodeAs[CourseAdded],
 		TypePolicyPublished:              decodeAs[PolicyPublished],
+		TypeIssuerRegistered:             decodeAs[IssuerRegistered],
+		TypeIssuerUserAdded:              decodeAs[IssuerUserAdded],
+		TypeNationalIDReserved:           decodeAs[NationalIDReserved],
+		TypeAssessmentRecorded:           decodeAs[AssessmentRecorded],
+		TypePersonalDataErased:           decodeAs[PersonalDataErased],
 	}}
 }
 

@@ -191,7 +191,9 @@ func (s *State) apply(f *fact) {
 			s.CraftsmanID = p.CraftsmanID
 		}
 		s.NationalIDHash, s.BirthDate, s.Region = p.NationalIDHash, p.BirthDate, p.Region
-		s.Personal, s.SealedPersonal = p.Personal, p.SealedPersonal
+		if !s.Erased {
+			s.Personal, s.SealedPersonal = p.Personal, p.SealedPersonal
+		}
 	case events.CraftsmanProfileChanged:
 		if p.NationalIDHash != "" {
 			s.NationalIDHash = p.NationalIDHash
@@ -202,12 +204,18 @@ func (s *State) apply(f *fact) {
 		if p.Region != "" {
 			s.Region = p.Region
 		}
-		if p.Personal != nil {
+		switch {
+		case s.Erased: // forgotten: personal data recorded before the erasure stays gone
+		case p.Personal != nil:
 			s.Personal, s.SealedPersonal = p.Personal, nil
-		}
-		if p.SealedPersonal != nil {
+		case p.SealedPersonal != nil:
 			s.Personal, s.SealedPersonal = nil, p.SealedPersonal
 		}
+	case events.PersonalDataErased:
+		if !s.Erased {
+			s.Erased, s.ErasedOn = true, on
+		}
+		s.Personal, s.SealedPersonal = nil, nil
 	case events.TradeEntered:
 		s.trade(p.Trade, on)
 	case events.EmploymentStarted:

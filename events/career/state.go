@@ -50,6 +50,10 @@ type State struct {
 	Region         string                 `json:"region,omitempty"`
 	Personal       *events.Personal       `json:"personal,omitempty"`
 	SealedPersonal *events.SealedPersonal `json:"sealedPersonal,omitempty"`
+	// Erased: the craftsman's personal data was erased (PersonalDataErased)
+	// on ErasedOn; Personal and SealedPersonal stay empty from then on.
+	Erased   bool      `json:"erased,omitempty"`
+	ErasedOn time.Time `json:"erasedOn,omitzero"`
 
 	// Trades by occupation code.
 	Trades       map[string]*Trade `json:"trades"`
