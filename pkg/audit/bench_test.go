@@ -2,15 +2,19 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/audit"
@@ -27,6 +31,7 @@ import (
 var bench struct {
 	once sync.Once
 	st   *eventstore.Client
+	url  string
 	n    int64
 	err  error
 }
@@ -57,7 +62,7 @@ func benchStore(b *testing.B) (*eventstore.Client, int64) {
 			bench.err = err
 			return
 		}
-		bench.st = st
+		bench.st, bench.url = st, srv.URL()
 		marker := filepath.Join(dir, "events")
 		if b, err := os.ReadFile(marker); err == nil {
 			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n >= want {
@@ -187,6 +192,61 @@ func BenchmarkReadAllBaseline(b *testing.B) {
 			report(b, n)
 		})
 	}
+}
+
+// BenchmarkReadAllBareClient pages through $all with the official client
+// directly, asking the server for exactly one page per call (the adapter
+// asks for the rest of the log and cancels): how much the adapter's
+// paging costs.
+func BenchmarkReadAllBareClient(b *testing.B) {
+	_, n := benchStore(b)
+	conf, err := esdb.ParseConnectionString(bench.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := esdb.NewClient(conf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		var got int64
+		var from esdb.AllPosition = esdb.Start{}
+		var last *esdb.Position
+		for {
+			rs, err := db.ReadAll(ctx, esdb.ReadAllOptions{From: from}, audit.PageSize+1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			k := 0
+			for {
+				ev, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				k++
+				if ev.Event == nil || (last != nil && ev.Event.Position == *last) || strings.HasPrefix(ev.Event.EventType, "$") {
+					continue
+				}
+				p := ev.Event.Position
+				last = &p
+				got++
+			}
+			rs.Close()
+			if k < audit.PageSize+1 {
+				break
+			}
+			from = *last
+		}
+		if got != n {
+			b.Fatalf("read %d events, want %d", got, n)
+		}
+	}
+	report(b, n)
 }
 
 // BenchmarkSubscribeBaseline is the store's catch-up subscription rate
