@@ -255,3 +255,55 @@ func TestHandlerVerifiesAndIssues(t *testing.T) {
 	}
 	_ = events.CraftsmanStream
 }
+
+// A corrected certificate is claimed as corrected, citing the correction;
+// a withdrawn honour is not claimed.
+func TestIssueFollowsCorrectionsAndWithdrawals(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "c-corr"
+	stream := events.CraftsmanStream(id)
+	evs := audittest.Career(id)
+	sealedIDs := audittest.Seal(t, stream, evs)
+	fixed := evs[6].Payload.(events.SkillLevelCertified)
+	fixed.CertificateNumber = "S-FIXED-" + id
+	rep, err := events.NewReplacement(fixed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs,
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: sealedIDs[6].ID, Reason: "number mistyped", Replacement: rep},
+			Issuer: audittest.Evaluator, Occurred: audittest.Day(2018, 7, 1)},
+		audittest.Event{Payload: events.HonourWithdrawn{CraftsmanID: id, HonourID: "h-" + id, Reason: "conferred in error"},
+			Issuer: audittest.Union, Occurred: audittest.Day(2021, 1, 1)})
+	sealed := audittest.Seal(t, stream, evs)
+	audittest.Append(t, st, stream, sealed)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, c, err := credential.Issue(ctx, st, id, credential.IssueOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := credential.Verify(b, key.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatal(err)
+	}
+	var senior *credential.AchievementCredential
+	awards := 0
+	for i, a := range c.CredentialSubject.VerifiableCredential {
+		switch {
+		case a.CredentialSubject.Achievement.Level == "senior":
+			senior = &c.CredentialSubject.VerifiableCredential[i]
+		case a.CredentialSubject.Achievement.AchievementType == "Award":
+			awards++
+		}
+	}
+	if senior == nil || senior.CredentialSubject.Achievement.CertificateNumber != "S-FIXED-"+id {
+		t.Fatalf("corrected certificate: %+v", senior)
+	}
+	if ev := senior.Evidence[0]; ev.Revision != 9 || ev.Hash != sealed[9].Hash {
+		t.Errorf("corrected certificate cites %+v, want the correction at revision 9", ev)
+	}
+	if awards != 1 {
+		t.Errorf("%d awards, want the placement only (the honour was withdrawn)", awards)
+	}
+}
