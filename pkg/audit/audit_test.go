@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -419,5 +420,52 @@ func TestVerifyFeedFromAReplayFile(t *testing.T) {
 	}
 	if len(got.Findings) != 2 || got.Findings[0].Kind != audit.KindChain || got.Findings[0].Stream != "craftsman-c-0001" || got.Findings[0].Revision != 4 {
 		t.Errorf("tampered file: %v", got.Findings)
+	}
+}
+
+// The issuer rule's look-ups: a mentorship session recorded by an
+// organisation that is neither the pairing's academy nor its employer,
+// and an honour withdrawn by someone other than who conferred it.
+func TestVerifyIssuerLookups(t *testing.T) {
+	st, _ := audittest.Store(t)
+	var started events.MentorshipStarted
+	var session events.MentorshipSessionLogged
+	if err := json.Unmarshal([]byte(`{"mentorshipId":"m-501","masterId":"c-1001","apprenticeId":"c-2002","kind":"master_apprentice",
+		"trade":{"code":"6-31-01-03","name":"电工"},"employerOrgId":"org-shanghai-grid","plannedMonths":24}`), &started); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(`{"mentorshipId":"m-501","masterId":"c-1001","apprenticeId":"c-2002","hours":3.5,"topic":"relays"}`), &session); err != nil {
+		t.Fatal(err)
+	}
+	m := events.MentorshipStream("m-501")
+	audittest.Append(t, st, m, audittest.Seal(t, m, []audittest.Event{
+		{Payload: started, Issuer: audittest.Employer, Occurred: audittest.Day(2020, 1, 1)},
+		{Payload: session, Issuer: audittest.Employer, Occurred: audittest.Day(2020, 2, 1)},
+		{Payload: session, Issuer: "org-rogue", Occurred: audittest.Day(2020, 3, 1)},
+	}))
+	c := events.CraftsmanStream("hw")
+	evs := append(audittest.Career("hw"),
+		audittest.Event{Payload: events.HonourWithdrawn{CraftsmanID: "hw", HonourID: "h-hw", Reason: "error"}, Issuer: audittest.Academy, Occurred: audittest.Day(2021, 1, 1)},
+		audittest.Event{Payload: events.HonourWithdrawn{CraftsmanID: "hw", HonourID: "h-hw", Reason: "error"}, Issuer: audittest.Union, Occurred: audittest.Day(2021, 1, 2)})
+	audittest.Append(t, st, c, audittest.Seal(t, c, evs))
+	for _, scope := range []audit.Scope{{}, {Stream: m}, {Stream: c}} {
+		rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range rep.Findings {
+			got = append(got, f.Kind+" "+f.Stream+"@"+strconv.FormatUint(f.Revision, 10)+" "+f.Issuer)
+		}
+		var want []string
+		if scope.Stream != c {
+			want = append(want, "issuer mentorship-m-501@2 org-rogue")
+		}
+		if scope.Stream != m {
+			want = append([]string{"issuer craftsman-hw@9 " + audittest.Academy}, want...)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", scope, diff)
+		}
 	}
 }
