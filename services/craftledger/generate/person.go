@@ -279,7 +279,11 @@ func (w *world) person(i int) *person {
 			schoolName = pv.city + "技工学校"
 		}
 		at := grad
-		add(step{name: "graduation", at: at, as: issuerOf(acad.id), run: func(ctx context.Context, s Services) (command.Result, error) {
+		// Recorded by the organisation that registered the craftsman:
+		// only a linked issuer (registrar, current employer, enrolling
+		// academy) may record a graduation, and at graduation the
+		// craftsman has no job or enrolment yet.
+		add(step{name: "graduation", at: at, as: employerClaims, run: func(ctx context.Context, s Services) (command.Result, error) {
 			return s.Training.RecordGraduation(ctx, training.GraduationRequest{CraftsmanID: p.id, SchoolKind: school, SchoolName: schoolName,
 				Speciality: tr.Name, Trade: tr.Trade, ProgrammeTarget: target, PreparatoryTechnician: prep, OccurredAt: date(at)})
 		}})
