@@ -15,6 +15,10 @@
 //	/metrics                 the read side's Prometheus metrics
 //	/                        the web page (graphql/web), reading through /graphql
 //
+// With Config.RateLimit set, /graphql and every /api/<service>/v1/ route are
+// limited per caller (see Config.RateLimit); health, metrics and the web
+// page's files are not.
+//
 // cmd/craftledger wires it from flags; the end-to-end test starts it
 // in-process.
 package app
@@ -79,6 +83,14 @@ type Config struct {
 	// unless Key is the public development key (IsDevKey): tokens signed
 	// with a real key must never be handed to whoever asks.
 	DemoTokens []auth.DevToken
+	// RateLimit, when positive, limits every caller of /graphql and of the
+	// services' APIs to RateLimit requests per second on average, in
+	// bursts of RateBurst (at least 1); beyond it the answer is 429
+	// RESOURCE_EXHAUSTED with Retry-After. A caller is the subject of a
+	// valid token, else the client's IP (so forged tokens share their
+	// sender's bucket). 0 = no limit (tests, the load harness).
+	RateLimit float64
+	RateBurst int
 }
 
 // Services are the in-process write-side services, undecorated: the demo
@@ -205,13 +217,58 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	// Everything else is the read side: /graphql, /explorer, /healthz,
 	// /readyz, /metrics and the web page at /.
 	mux.Handle("/", a.graph.Handler())
-	a.handler = kit.AccessLog(logger, mux)
+	var h http.Handler = mux
+	if cfg.RateLimit > 0 {
+		h = a.rateLimit(kit.NewRateLimiter(cfg.RateLimit, cfg.RateBurst), mux)
+	}
+	a.handler = kit.AccessLog(logger, h)
 
 	a.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return a, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
 	return a, nil
+}
+
+// rateLimit answers 429 with Retry-After to a caller over its limit on the
+// limited routes (limited). The caller is the verified token's subject, so
+// one person's tokens share a bucket and another person is unaffected; a
+// request without a valid token is keyed by its IP address (the services
+// then refuse it as unauthenticated anyway).
+func (a *App) rateLimit(l *kit.RateLimiter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !limited(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := "ip:" + clientIP(r)
+		if c, err := auth.FromRequest(a.cfg.Key, r); err == nil {
+			key = "sub:" + c.Subject
+		}
+		if ok, after := l.Allow(key); !ok {
+			kit.EncodeError(r.Context(), kit.WithRetryAfter(
+				errs.E(errs.ResourceExhausted, "rate limit exceeded; retry in %s", after.Round(time.Millisecond)), after), w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limited reports whether path is rate limited: GraphQL and the services'
+// APIs, not health, metrics, the explorer or the web page's files.
+func limited(path string) bool {
+	if path == "/graphql" || strings.HasPrefix(path, "/graphql/") {
+		return true
+	}
+	return strings.HasPrefix(path, "/api/") && !strings.HasSuffix(path, "/metrics")
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // IsDevKey reports whether key is the public development key

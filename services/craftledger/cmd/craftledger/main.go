@@ -22,7 +22,12 @@
 // Every flag has an environment variable: CRAFTLEDGER_ADDR, CRAFTLEDGER_DATA,
 // CRAFTLEDGER_STORE, CRAFTLEDGER_STORE_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
 // CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
-// CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_RATE,
+// CRAFTLEDGER_BURST, CRAFTLEDGER_LOG_LEVEL.
+//
+// Every caller of /graphql and of the services' APIs is limited to --rate
+// requests per second (default 50) in bursts of --burst (default 100);
+// beyond that the answer is 429 with Retry-After. --rate 0 turns it off.
 package main
 
 import (
@@ -59,6 +64,23 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// DefaultRate and DefaultBurst are the per-caller limit unless --rate and
+// --burst say otherwise: far above what a person at the web page, the tour
+// or a script of curl commands sends, low enough that one token cannot
+// monopolise the server. Bulk loads go through the back-fill endpoints (one
+// request) or ledgerctl against the store.
+const (
+	DefaultRate  = 50
+	DefaultBurst = 100
+)
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -84,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	count := fs.Int("demo-count", envInt("CRAFTLEDGER_DEMO_COUNT", 3000), "craftsmen in the demo population (CRAFTLEDGER_DEMO_COUNT)")
 	seed := fs.Uint64("demo-seed", uint64(envInt("CRAFTLEDGER_DEMO_SEED", 1)), "seed of the demo population (CRAFTLEDGER_DEMO_SEED)")
 	concurrency := fs.Int("demo-concurrency", 8, "craftsmen written at once while loading the demo")
+	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", DefaultRate), "requests per second per caller (token subject, else IP) on /graphql and the services' APIs, 0 = unlimited (CRAFTLEDGER_RATE)")
+	burst := fs.Int("burst", envInt("CRAFTLEDGER_BURST", DefaultBurst), "requests a caller may send at once above --rate (CRAFTLEDGER_BURST)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "warn"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -121,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: *data, Addr: *addr, StoreURL: *store, StoreAddr: *storeAddr,
-		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens})
+		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: *rate, RateBurst: *burst})
 	if err != nil {
 		return err
 	}

@@ -171,3 +171,32 @@ func TestDemoTokensOnlyUnderTheDevelopmentKey(t *testing.T) {
 		}
 	})
 }
+
+// TestRateFlags: --rate and --burst reach the server: with a burst of 2
+// the third GraphQL request of one token gets 429 with Retry-After.
+func TestRateFlags(t *testing.T) {
+	cleanEnv(t)
+	_, base := started(t, append(baseArgs(t), "--dev", "--rate", "0.01", "--burst", "2"))
+	tok, err := auth.Mint(auth.DevKey(), auth.Claims{Subject: "carol", Role: auth.RoleAuditor}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []int
+	var retry string
+	for range 3 {
+		req, _ := http.NewRequest("POST", base+"/graphql", strings.NewReader(`{"query":"{ viewer { role } }"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		retry = resp.Header.Get("Retry-After")
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests || retry == "" {
+		t.Errorf("statuses %v, last Retry-After %q; want 200 200 429 with Retry-After", codes, retry)
+	}
+}
