@@ -67,9 +67,14 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				out[i].Err = errs.E(errs.Internal, "%s: stream %s in a batch of %s", c.Name, c.Stream, stream)
 				continue
 			}
+			scope := ""
 			if c.Meta.IdempotencyKey != "" {
-				if res, ok := replayed(cur, c.Meta.IdempotencyKey); ok {
-					out[i].Result = res
+				var res Result
+				var done bool
+				var err error
+				scope, res, done, err = checkKey(ctx, c, cur)
+				if err != nil || done {
+					out[i] = BatchResult{Result: res, Err: err}
 					continue
 				}
 			}
@@ -91,7 +96,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				}
 				continue
 			}
-			d, ids, lastHash, err := h.prepare(c, cur, evs)
+			d, ids, lastHash, err := h.prepare(c, cur, evs, scope)
 			if err != nil {
 				out[i].Err = fmt.Errorf("%s: %w", c.Name, err)
 				continue

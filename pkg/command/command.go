@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,9 +219,13 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			}
 			h.cache.put(hist)
 		}
+		scope := ""
 		if c.Meta.IdempotencyKey != "" {
-			if res, ok := replayed(hist, c.Meta.IdempotencyKey); ok {
-				return res, nil
+			var res Result
+			var done bool
+			var err error
+			if scope, res, done, err = checkKey(ctx, c, hist); err != nil || done {
+				return res, err
 			}
 		}
 		if !decide {
@@ -244,7 +249,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			last := hist.Events[len(hist.Events)-1]
 			return Result{Stream: c.Stream, Revision: last.Revision, Position: last.Position, EventIDs: []string{}}, nil
 		}
-		data, ids, lastHash, err := h.prepare(c, hist, evs)
+		data, ids, lastHash, err := h.prepare(c, hist, evs, scope)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: %w", c.Name, err)
 		}
@@ -291,32 +296,98 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 	}
 }
 
-// replayed finds the events a keyed command already wrote to hist.
-func replayed(hist History, key string) (Result, bool) {
+// checkKey looks for the events a keyed command already wrote to hist. The
+// first organisation to use a key on a stream gets EventID ids; another
+// organisation reusing it gets ScopedEventID ids (scope = its organisation),
+// so one caller's key never answers for another's. When the caller's events
+// are found, the command is decided again on the history before them: the
+// same request decides the same events, and the result is replayed (done);
+// another request under the same key (another command, another body) is
+// refused with errs.FailedPrecondition rather than silently answered.
+func checkKey(ctx context.Context, c Command, hist History) (scope string, res Result, done bool, err error) {
+	key := c.Meta.IdempotencyKey
 	if !hist.Exists {
-		return Result{}, false
+		return "", Result{}, false, nil
 	}
-	first := EventID(hist.Stream, key, 0)
-	idx := -1
-	for i := range hist.Events {
-		if hist.Events[i].ID == first {
-			idx = i
-			break
+	idx := indexOf(hist, EventID(hist.Stream, key, 0))
+	if idx < 0 {
+		return "", Result{}, false, nil
+	}
+	if m, err := DecodeMetadata(hist.Events[idx].Metadata); err == nil && m.IssuerOrgID != c.Meta.Issuer {
+		scope = c.Meta.Issuer
+		if idx = indexOf(hist, ScopedEventID(hist.Stream, scope, key, 0)); idx < 0 {
+			return scope, Result{}, false, nil
 		}
 	}
-	if idx < 0 {
-		return Result{}, false
-	}
-	res := Result{Stream: hist.Stream, Replayed: true}
+	res = Result{Stream: hist.Stream, Replayed: true}
 	for n := 0; idx+n < len(hist.Events); n++ {
 		e := hist.Events[idx+n]
-		if e.ID != EventID(hist.Stream, key, n) {
+		if e.ID != keyedID(hist.Stream, scope, key, n) {
 			break
 		}
 		res.EventIDs = append(res.EventIDs, e.ID)
 		res.Revision, res.Position = e.Revision, e.Position
 	}
-	return res, true
+	if err := sameRequest(ctx, c, hist, idx, len(res.EventIDs)); err != nil {
+		return scope, Result{}, false, err
+	}
+	return scope, res, true, nil
+}
+
+// sameRequest decides c again on the history before the n events at idx
+// that its key already wrote, and compares the decided events (types and
+// data) with them.
+func sameRequest(ctx context.Context, c Command, hist History, idx, n int) error {
+	before := History{Stream: hist.Stream, Exists: idx > 0, Events: hist.Events[:idx:idx]}
+	evs, err := c.Decide(ctx, before)
+	if err != nil && !isBusiness(err) {
+		return fmt.Errorf("%s: check idempotency key: %w", c.Name, err)
+	}
+	same := err == nil && len(evs) == n
+	for i := 0; same && i < n; i++ {
+		data, err := encodeData(evs[i])
+		same = err == nil && evs[i].Type == hist.Events[idx+i].Type && bytes.Equal(data, hist.Events[idx+i].Data)
+	}
+	if !same {
+		return errs.E(errs.FailedPrecondition, "%s: idempotency key %q was already used on %s for a different request (another command or body); send a new key",
+			c.Name, c.Meta.IdempotencyKey, hist.Stream)
+	}
+	return nil
+}
+
+// isBusiness reports whether err is a decision's refusal rather than a
+// failure to decide (a store or bug error).
+func isBusiness(err error) bool {
+	for _, k := range []error{errs.InvalidArgument, errs.NotFound, errs.Conflict, errs.FailedPrecondition, errs.PermissionDenied} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func indexOf(hist History, id string) int {
+	for i := range hist.Events {
+		if hist.Events[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// encodeData is an event's data as appended.
+func encodeData(e Event) ([]byte, error) {
+	switch d := e.Data.(type) {
+	case []byte:
+		return d, nil
+	case json.RawMessage:
+		return d, nil
+	}
+	b, err := json.Marshal(e.Data)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "encode %s: %v", e.Type, err)
+	}
+	return b, nil
 }
 
 // Metadata is the JSON metadata every craftledger event carries. Its
@@ -359,7 +430,7 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 	return m, nil
 }
 
-func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.EventData, []string, string, error) {
+func (h *Handler) prepare(c Command, hist History, evs []Event, scope string) ([]eventstore.EventData, []string, string, error) {
 	out := make([]eventstore.EventData, len(evs))
 	ids := make([]string, len(evs))
 	now := h.clock().UTC()
@@ -379,23 +450,14 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 		switch {
 		case id != "":
 		case c.Meta.IdempotencyKey != "":
-			id = EventID(c.Stream, c.Meta.IdempotencyKey, i)
+			id = keyedID(c.Stream, scope, c.Meta.IdempotencyKey, i)
 		default:
 			id = NewID()
 		}
 		ids[i] = id
-		var data []byte
-		switch d := e.Data.(type) {
-		case []byte:
-			data = d
-		case json.RawMessage:
-			data = d
-		default:
-			b, err := json.Marshal(d)
-			if err != nil {
-				return nil, nil, "", errs.E(errs.Internal, "encode %s: %v", e.Type, err)
-			}
-			data = b
+		data, err := encodeData(e)
+		if err != nil {
+			return nil, nil, "", err
 		}
 		m := Metadata{
 			SchemaVersion: e.SchemaVersion,
@@ -425,7 +487,6 @@ func (h *Handler) prepare(c Command, hist History, evs []Event) ([]eventstore.Ev
 			m.CorrelationID = m.CausationID
 		}
 		var meta []byte
-		var err error
 		if h.seal != nil {
 			meta, prev, err = h.seal(prev, e.Type, data, m)
 		} else {
