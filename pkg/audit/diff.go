@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -379,11 +380,21 @@ func Diff(ctx context.Context, st eventstore.Store, g GraphQL, opts StateOptions
 	for _, t := range lv.Trades {
 		codes = append(codes, t.Code)
 	}
+	rep := &DiffReport{CraftsmanID: opts.CraftsmanID, AsOf: local.AsOf, Differences: []Difference{}}
 	av, err := APIView(ctx, g, opts.CraftsmanID, local.AsOf, names, codes)
+	if errors.Is(err, errs.NotFound) {
+		// The API has no record by then: agreement if the rebuild saw no
+		// event either, otherwise the whole record differs.
+		rep.Compared = 1
+		if local.State.Events > 0 {
+			rep.Differences = append(rep.Differences, Difference{Path: "craftsman", Local: fmt.Sprintf("%d events applied", local.State.Events), API: "not found"})
+		}
+		rep.Equal = len(rep.Differences) == 0
+		return rep, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	rep := &DiffReport{CraftsmanID: opts.CraftsmanID, AsOf: local.AsOf, Differences: []Difference{}}
 	rep.compare("", lv, av)
 	rep.Equal = len(rep.Differences) == 0
 	return rep, nil

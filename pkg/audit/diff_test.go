@@ -60,3 +60,23 @@ func TestDiffReportsWhereTheAPIDiffers(t *testing.T) {
 		t.Error("diff in occurred mode: no error")
 	}
 }
+
+// An API that has no record of a craftsman the ledger knows is a
+// difference; one the ledger has nothing on by then either is agreement.
+func TestDiffMissingRecord(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"errors":[{"message":"craftsman c-0001","extensions":{"code":"NOT_FOUND"}}],"data":null}`))
+	}))
+	defer api.Close()
+	g := audit.GraphQL{Endpoint: api.URL}
+	rep, err := audit.Diff(ctx(t), st, g, audit.StateOptions{CraftsmanID: "c-0001"})
+	if err != nil || rep.Equal || len(rep.Differences) != 1 || rep.Differences[0].API != "not found" {
+		t.Errorf("record missing from the API: %+v, %v", rep, err)
+	}
+	rep, err = audit.Diff(ctx(t), st, g, audit.StateOptions{CraftsmanID: "c-0001", AsOf: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil || !rep.Equal {
+		t.Errorf("nothing recorded by 2001 on either side: %+v, %v", rep, err)
+	}
+}
