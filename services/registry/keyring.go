@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -23,7 +24,10 @@ import (
 // under a key of their own, so that destroying the key forgets them in an
 // immutable log (crypto-shredding, for PIPL's right to deletion).
 type Keyring interface {
-	// Seal encrypts p under craftsmanID's key, creating the key if needed.
+	// Seal encrypts p under craftsmanID's key, creating the key if needed;
+	// a forgotten craftsman's key is never created again (errs.FailedPrecondition).
+	// The same p under the same key seals to the same value, so a command
+	// decided twice (a retry, an idempotency check) decides the same event.
 	Seal(craftsmanID string, p events.Personal) (*events.SealedPersonal, error)
 	// Open decrypts; a forgotten craftsman's data is errs.NotFound.
 	Open(s events.SealedPersonal) (events.Personal, error)
@@ -58,6 +62,12 @@ func keyID(craftsmanID string) string {
 
 func (k *DirKeyring) path(id string) string { return filepath.Join(k.dir, id[len("dir:"):]+".key") }
 
+// forgotten is the marker Forget leaves: the key was destroyed and must
+// never be created again.
+func (k *DirKeyring) forgotten(id string) string {
+	return filepath.Join(k.dir, id[len("dir:"):]+".forgotten")
+}
+
 func (k *DirKeyring) key(id string, create bool) ([]byte, error) {
 	defer k.locks.Lock(id)()
 	b, err := os.ReadFile(k.path(id))
@@ -68,6 +78,12 @@ func (k *DirKeyring) key(id string, create bool) ([]byte, error) {
 		return nil, errs.E(errs.Internal, "read key %s: %v", id, err)
 	case !create:
 		return nil, errs.E(errs.NotFound, "personal data key %s is destroyed (forgotten)", id)
+	}
+	switch _, err := os.Stat(k.forgotten(id)); {
+	case err == nil:
+		return nil, errs.E(errs.FailedPrecondition, "personal data key %s was destroyed (the craftsman was forgotten) and is not created again", id)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, errs.E(errs.Internal, "check key %s: %v", id, err)
 	}
 	b = make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -103,10 +119,14 @@ func (k *DirKeyring) Seal(craftsmanID string, p events.Personal) (*events.Sealed
 	if err != nil {
 		return nil, errs.E(errs.Internal, "encode personal data: %v", err)
 	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, errs.E(errs.Internal, "nonce: %v", err)
-	}
+	// A synthetic nonce (HMAC of the key id and the plaintext under a key
+	// derived from the craftsman's key): the same data seals to the same
+	// value; different data gets different nonces (as SIV modes do).
+	mac := hmac.New(sha256.New, deriveNonceKey(key))
+	mac.Write([]byte(id))
+	mac.Write([]byte{0})
+	mac.Write(plain)
+	nonce := mac.Sum(nil)[:gcm.NonceSize()]
 	// The key id is authenticated too: a sealed value cannot be moved to another craftsman.
 	ct := gcm.Seal(nil, nonce, plain, []byte(id))
 	return &events.SealedPersonal{KeyID: id, Alg: sealAlg, Nonce: base64.StdEncoding.EncodeToString(nonce),
@@ -142,11 +162,26 @@ func (k *DirKeyring) Open(s events.SealedPersonal) (events.Personal, error) {
 	return p, nil
 }
 
-// Forget implements Keyring: the key file is removed (a missing key is
+// deriveNonceKey separates the nonce's MAC key from the encryption key.
+func deriveNonceKey(key []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("craftledger/personal-nonce"))
+	return mac.Sum(nil)
+}
+
+// Forget implements Keyring: a "forgotten" marker is written (so the key is
+// never created again), then the key file is removed (a missing key is
 // already forgotten).
 func (k *DirKeyring) Forget(craftsmanID string) error {
 	id := keyID(craftsmanID)
 	defer k.locks.Lock(id)()
+	f, err := os.OpenFile(k.forgotten(id), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return errs.E(errs.Internal, "mark key %s destroyed: %v", id, err)
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return errs.E(errs.Internal, "mark key %s destroyed: %v", id, err)
+	}
 	if err := os.Remove(k.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errs.E(errs.Internal, "destroy key %s: %v", id, err)
 	}

@@ -526,6 +526,41 @@ func TestPersonalDataSealedAndForgotten(t *testing.T) {
 	if last := evs[len(evs)-1]; last.Type != registry.TypePersonalDataErased || len(evs) != 2 {
 		t.Fatalf("%d events, last %s", len(evs), last.Type)
 	}
+	// Forgetting cannot be undone: personal data for a forgotten craftsman
+	// is refused, writes nothing and does not bring the key back.
+	before := len(evs)
+	for _, tok := range []string{issuer(t, "a"), admin(t)} {
+		r := commandtest.Do(t, "PATCH", srv.URL+"/v1/craftsmen/s1", tok, map[string]any{"personal": map[string]any{"name": "欧阳娜娜"}})
+		if code, field := r.Error(t); r.Status != 422 || code != "FAILED_PRECONDITION" || field != "personal" {
+			t.Fatalf("personal data after forgetting: %d %s", r.Status, r.Body)
+		}
+	}
+	if _, err := kr.Seal("s1", events.Personal{Name: "欧阳娜娜"}); !errors.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("the keyring sealed for a forgotten craftsman: %v", err)
+	}
+	if _, err := kr.Open(*p.SealedPersonal); !errors.Is(err, errs.NotFound) {
+		t.Fatalf("the key came back: %v", err)
+	}
+	if r := commandtest.Do(t, "PATCH", srv.URL+"/v1/craftsmen/s1", admin(t), map[string]any{"region": "310000"}); r.Status != 201 {
+		t.Fatalf("a profile change without personal data after forgetting: %d %s", r.Status, r.Body)
+	}
+	if evs, _ = st.ReadStream(context.Background(), "craftsman-s1", eventstore.ReadOptions{}); len(evs) != before+1 {
+		t.Fatalf("%d events, want %d", len(evs), before+1)
+	}
+	// Sealing is deterministic (a re-decided command decides the same event).
+	s1, err1 := kr.Seal("s3", events.Personal{Name: "x"})
+	s2, err2 := kr.Seal("s3", events.Personal{Name: "x"})
+	s3, err3 := kr.Seal("s3", events.Personal{Name: "y"})
+	if err := errors.Join(err1, err2, err3); err != nil || *s1 != *s2 || s1.Nonce == s3.Nonce {
+		t.Fatalf("sealing: %+v %+v %+v %v", s1, s2, s3, err)
+	}
+	// A keyed registration with personal data replays (same sealed value).
+	body := map[string]any{"craftsmanId": "s4", "nationalId": nationalID(904), "personal": map[string]any{"name": "李娜"}}
+	r1 := commandtest.Do(t, "POST", srv.URL+"/v1/craftsmen", issuer(t, "a"), body, "Idempotency-Key", "reg-s4")
+	r2 := commandtest.Do(t, "POST", srv.URL+"/v1/craftsmen", issuer(t, "a"), body, "Idempotency-Key", "reg-s4")
+	if r1.Status != 201 || r2.Status != 200 {
+		t.Fatalf("keyed sealed registration: %d %s / %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
+	}
 	// A registry that keeps personal data in clear cannot forget.
 	e := newEnv(t)
 	e.register(t, "s9", 909)

@@ -307,9 +307,6 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	} else if h.Exists && !hasEvent(h, command.EventID(h.Stream, meta.IdempotencyKey, 0)) {
 		return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
 	}
-	if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
-		return command.Command{}, err
-	}
 	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
 		return command.Command{}, err
 	}
@@ -318,6 +315,12 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
+			}
+			// Sealed only once the registration is decided: a refused one
+			// creates no key.
+			p := p
+			if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
+				return nil, err
 			}
 			return one(p, at), nil
 		},
@@ -339,9 +342,6 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
-	if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
-		return command.Result{}, err
-	}
 	if p.NationalIDHash != "" {
 		if err := s.reserve(ctx, meta, p.NationalIDHash, req.CraftsmanID); err != nil {
 			return command.Result{}, err
@@ -349,6 +349,15 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 	}
 	return s.onCraftsman(ctx, "update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
+			return nil, err
+		}
+		if st.erased && p.Personal != nil {
+			return nil, kit.FieldErr("personal", errs.E(errs.FailedPrecondition, "craftsman %s was forgotten: personal data is not recorded again", req.CraftsmanID))
+		}
+		// Sealed inside the decision, after the checks: a refused change
+		// creates no key, and a forgotten craftsman's key is never recreated.
+		p := p
+		if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
 			return nil, err
 		}
 		return one(p, at), nil
