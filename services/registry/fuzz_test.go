@@ -66,11 +66,7 @@ func FuzzHTTPDecoders(f *testing.F) {
 		ctx, cancel := context.WithTimeout(req.Context(), 20*time.Second)
 		defer cancel()
 		rec := httptest.NewRecorder()
-		start := time.Now()
 		h.ServeHTTP(rec, req.WithContext(ctx))
-		if time.Since(start) > 4*time.Second {
-			t.Fatalf("SLOW %s %s %q: %s %d %s", rt.Method, path, body, time.Since(start), rec.Code, rec.Body.String())
-		}
 		res := rec.Result()
 		b, _ := io.ReadAll(res.Body)
 		if res.StatusCode >= 500 || res.StatusCode < 200 {
