@@ -36,12 +36,24 @@ func env(name, def string) string {
 	return def
 }
 
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
+// envFloat is the number in $name, def when unset; a value that is not a
+// number is an error (start-up fails rather than run on the default).
+func envFloat(name string, def float64) (float64, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
 	}
-	return def
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return 0, fmt.Errorf("$%s: %q is not a number", name, v)
+	}
+	return f, nil
 }
+
+// defaultStore is the store used when neither --store nor $CRAFTLEDGER_STORE
+// is given. The environment's value is not shown as the flag's default in
+// --help: a connection string may carry credentials.
+const defaultStore = "esdb://127.0.0.1:2113?tls=false"
 
 func main() {
 	if err := run(context.Background(), os.Args[1:]); err != nil {
@@ -53,17 +65,37 @@ func main() {
 // run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil.
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
-	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
+	store := fs.String("store", "", "KurrentDB connection string (default $CRAFTLEDGER_STORE, else "+defaultStore+")")
 	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8081"), "HTTP listen address (CRAFTLEDGER_ADDR)")
 	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
 	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE)")
 	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
 	keysDir := fs.String("personal-keys-dir", env("CRAFTLEDGER_PERSONAL_KEYS_DIR", ""), "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear (CRAFTLEDGER_PERSONAL_KEYS_DIR)")
-	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
-	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
+	envWorkers, err := envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)
+	if err != nil {
+		return err
+	}
+	if envWorkers != float64(int(envWorkers)) || envWorkers < 1 {
+		return fmt.Errorf("$CRAFTLEDGER_BACKFILL_WORKERS: %v is not a positive whole number", envWorkers)
+	}
+	envRate, err := envFloat("CRAFTLEDGER_RATE", 0)
+	if err != nil {
+		return err
+	}
+	workers := fs.Int("backfill-workers", int(envWorkers), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
+	rate := fs.Float64("rate", envRate, "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
 	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *store == "" {
+		*store = env("CRAFTLEDGER_STORE", defaultStore)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("--backfill-workers: %d, want at least 1", *workers)
+	}
+	if *rate < 0 {
+		return fmt.Errorf("--rate: %v, want 0 (unlimited) or more", *rate)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
@@ -107,6 +139,9 @@ func run(ctx context.Context, args []string) error {
 	return kit.Run(ctx, logger, kit.HTTPActor("registry", kit.NewServer(*addr, mux), nil, logger))
 }
 
+// minNationalIDKey is the shortest national-ID hashing key accepted.
+const minNationalIDKey = 32
+
 func keys(dev bool, jwtFile, nidFile string) (auth.Key, []byte, error) {
 	var key auth.Key
 	var err error
@@ -129,6 +164,9 @@ func keys(dev bool, jwtFile, nidFile string) (auth.Key, []byte, error) {
 			return nil, nil, fmt.Errorf("read national ID key: %w", err)
 		}
 		nid = []byte(strings.TrimSpace(string(b)))
+		if len(nid) < minNationalIDKey {
+			return nil, nil, fmt.Errorf("national ID key %s: %d bytes, want at least %d", nidFile, len(nid), minNationalIDKey)
+		}
 	case dev:
 		nid = []byte(registry.DevNationalIDKey)
 	default:
