@@ -498,8 +498,8 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 	if err != nil || count == 0 {
 		return err
 	}
-	// Events are sent straight from pebble's memory through one reused
-	// message: gRPC encodes it before Send returns.
+	// Events are encoded straight from pebble's memory; gRPC keeps the
+	// encoded frames (ownedMessage).
 	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
 	var sendErr error
@@ -507,7 +507,7 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
 			return true
 		}
-		if sendErr = out.SendMsg(enc.message(h.s, r, resolveLinks)); sendErr != nil {
+		if sendErr = out.SendMsg(enc.ownedMessage(h.s, r, resolveLinks)); sendErr != nil {
 			return false
 		}
 		sent++

@@ -58,6 +58,7 @@ type eventEncoder struct {
 	strUUID    bool
 	rec, frame []byte
 	out        wireFrame
+	chunk      []byte // ownedMessage's current chunk
 }
 
 func newEventEncoder(strUUID bool) *eventEncoder { return &eventEncoder{strUUID: strUUID} }
@@ -68,9 +69,30 @@ func (e *eventEncoder) message(s *Server, r *record, resolveLinks bool) any {
 	if resolveLinks && r.Type == "$>" {
 		return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, true, e.strUUID)}}
 	}
-	e.out.b = e.encode(r)
+	e.out = wireFrame{b: e.encode(r)}
 	return &e.out
 }
+
+// ownedMessage is message, except that an encoded event is copied into a
+// chunk of memory that is never reused, so gRPC keeps it without copying
+// again: one allocation per chunk (64 KiB) instead of one per event.
+func (e *eventEncoder) ownedMessage(s *Server, r *record, resolveLinks bool) any {
+	if resolveLinks && r.Type == "$>" {
+		return e.message(s, r, true)
+	}
+	f := e.encode(r)
+	if len(f) > cap(e.chunk)-len(e.chunk) {
+		e.chunk = make([]byte, 0, max(ownedChunk, len(f)))
+	}
+	start := len(e.chunk)
+	e.chunk = append(e.chunk, f...)
+	// The frame struct itself is reused: gRPC's codec reads it before
+	// SendMsg returns.
+	e.out = wireFrame{b: e.chunk[start:len(e.chunk):len(e.chunk)], owned: true}
+	return &e.out
+}
+
+const ownedChunk = 64 << 10
 
 // Field numbers of the messages encoded here (streams.proto, shared.proto).
 const (
