@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -160,14 +159,10 @@ func (r Range) validate(s Scope) error {
 // PageSize is how many events one read asks the store for.
 const PageSize = 2048
 
-// errStop ends a scan early without error.
-var errStop = errors.New("stop")
-
 // scan calls fn for every event of the scope within the range, in stream
 // order for a stream and in $all order otherwise. The next page is read
 // while fn works on the current one. fn's events are only valid during the
-// call unless copied (they are not reused, but callers must not rely on
-// the slice).
+// call: callers that keep one keep the pointer (pages are not reused).
 func scan(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *ticker, fn func(*eventstore.RecordedEvent) error) (int64, error) {
 	if err := scope.validate(); err != nil {
 		return 0, err
@@ -205,9 +200,6 @@ func scan(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *t
 			}
 			n++
 			if err := fn(e); err != nil {
-				if errors.Is(err, errStop) {
-					return n, nil
-				}
 				return n, err
 			}
 			if scope.Stream != "" {
