@@ -161,8 +161,8 @@ const PageSize = 2048
 
 // scan calls fn for every event of the scope within the range, in stream
 // order for a stream and in $all order otherwise. The next page is read
-// while fn works on the current one. fn's events are only valid during the
-// call: callers that keep one keep the pointer (pages are not reused).
+// while fn works on the current one. fn may keep the pointers it
+// gets: pages are not reused.
 func scan(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *ticker, fn func(*eventstore.RecordedEvent) error) (int64, error) {
 	if err := scope.validate(); err != nil {
 		return 0, err
