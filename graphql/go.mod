@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/craftledger/craftledger/events v0.0.0
 	github.com/craftledger/craftledger/pkg v0.0.0
+	github.com/craftledger/craftledger/services/registry v0.0.0
 	github.com/graphql-go/graphql v0.8.1
 )
 
@@ -22,4 +23,5 @@ require (
 replace (
 	github.com/craftledger/craftledger/events => ../events
 	github.com/craftledger/craftledger/pkg => ../pkg
+	github.com/craftledger/craftledger/services/registry => ../services/registry
 )

@@ -49,6 +49,9 @@ type Craftsman struct {
 	count   int         // events of the craftsman's own stream
 	pending []int32     // log indexes still to decode (snapshot load)
 	ready   atomic.Bool // Records holds every event (pending is empty)
+	// erased: the craftsman was forgotten (PersonalDataErased.v1): no view
+	// shows personal data, as of any date.
+	erased bool
 	// Mentorships are the ids of pairings this craftsman is part of.
 	Mentorships []string
 	// Summary is the derived live state (levels, eligibility dates) that
@@ -59,6 +62,10 @@ type Craftsman struct {
 // Summary is the live, derived state of a craftsman used by population
 // queries and authorization.
 type Summary struct {
+	// Name is the name recorded in clear ("" when sealed, erased or never
+	// recorded); Personal says which (PersonalClear, …).
+	Name      string
+	Personal  string
 	Region    string
 	Employers []string                // current employer organisations
 	Academies []string                // academies the craftsman trained at
@@ -169,6 +176,11 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 		c := d.craftsman(id)
 		d.ensure(c)
 		c.count++
+		if ev.Type == TypePersonalDataErased {
+			// Known by its type name: marked even were it undecodable.
+			c.erased = true
+			d.dirty[id] = true
+		}
 	}
 	if !dec.ok {
 		d.undecodable++
@@ -268,6 +280,19 @@ func tradeCodes(s Summary) []string {
 	return out
 }
 
+// TypePersonalDataErased is the record of a forgetting (the craftsman's
+// sealing key destroyed; services/registry writes it).
+const TypePersonalDataErased = events.TypePersonalDataErased
+
+// What is known of a craftsman's personal data (Summary.Personal,
+// View.Personal).
+const (
+	PersonalNone   = "none"   // nothing personal recorded
+	PersonalClear  = "clear"  // recorded in clear: the name is shown
+	PersonalSealed = "sealed" // sealed under the craftsman's key, which the read side does not hold
+	PersonalErased = "erased" // forgotten: the key is destroyed; never shown, as of any date
+)
+
 // StreamIntegrity is the hash-chain verdict on a whole stream.
 type StreamIntegrity struct {
 	Stream    string
@@ -286,7 +311,7 @@ func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
 // was recorded by then.
 func summaryOf(c *Craftsman, asOf time.Time) Summary {
 	v := buildViewOf(c, nil, asOf, time.Time{}, false)
-	s := Summary{Region: v.Region, Levels: make(map[string]events.Level, len(v.Trades))}
+	s := Summary{Name: v.Name, Personal: v.Personal, Region: v.Region, Levels: make(map[string]events.Level, len(v.Trades))}
 	employers := map[string]string{} // employment id -> org
 	academies, issuers := map[string]bool{}, map[string]bool{}
 	for _, r := range v.Records {

@@ -11,10 +11,12 @@
 package readmodel
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -61,9 +63,16 @@ type LogQuery struct {
 type rawLog struct {
 	all     []eventstore.RecordedEvent
 	streams map[string][]int32 // stream -> indexes into all, by revision
+	// Corrections (EventCorrected) link two events: correction index ->
+	// the superseded event's id, and superseded id -> the latest
+	// correction's index. Few events are corrections; these stay small.
+	supersedes   map[int32]string
+	supersededBy map[string]int32
 }
 
-func newRawLog() rawLog { return rawLog{streams: map[string][]int32{}} }
+func newRawLog() rawLog {
+	return rawLog{streams: map[string][]int32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}}
+}
 
 // check verifies that batch continues every stream without a gap and that
 // positions only grow; it returns the indexes of the events that are new
@@ -104,8 +113,65 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 }
 
 func (l *rawLog) add(ev eventstore.RecordedEvent) {
-	l.streams[ev.Stream] = append(l.streams[ev.Stream], int32(len(l.all)))
+	idx := int32(len(l.all))
+	l.streams[ev.Stream] = append(l.streams[ev.Stream], idx)
 	l.all = append(l.all, ev)
+	if events.CurrentType(ev.Type) == events.TypeEventCorrected {
+		var c struct {
+			Supersedes string `json:"supersedesEventId"`
+		}
+		if json.Unmarshal(ev.Data, &c) == nil && c.Supersedes != "" {
+			l.supersedes[idx] = c.Supersedes
+			l.supersededBy[c.Supersedes] = idx
+		}
+	}
+}
+
+// EventRef locates one event of the log.
+type EventRef struct {
+	ID       string
+	Stream   string
+	Revision uint64
+	Position eventstore.Position
+	Created  time.Time
+	// Found is false when only the id is known (the superseded event is
+	// not in the correction's stream, or not projected).
+	Found bool
+}
+
+func refOf(ev *eventstore.RecordedEvent) EventRef {
+	return EventRef{ID: ev.ID, Stream: ev.Stream, Revision: ev.Revision, Position: ev.Position, Created: ev.Created, Found: true}
+}
+
+// corrections answers what the event at (stream, revision) supersedes
+// and what superseded it.
+func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef) {
+	idxs := l.streams[stream]
+	if len(idxs) == 0 {
+		return nil, nil
+	}
+	first := l.all[idxs[0]].Revision
+	if revision < first || revision-first >= uint64(len(idxs)) {
+		return nil, nil
+	}
+	idx := idxs[revision-first]
+	ev := &l.all[idx]
+	if target, ok := l.supersedes[idx]; ok {
+		ref := EventRef{ID: target}
+		// A correction is recorded in the stream of the event it corrects.
+		for i := len(idxs) - 1; i >= 0; i-- {
+			if t := &l.all[idxs[i]]; t.ID == target {
+				ref = refOf(t)
+				break
+			}
+		}
+		supersedes = &ref
+	}
+	if by, ok := l.supersededBy[ev.ID]; ok {
+		ref := refOf(&l.all[by])
+		supersededBy = &ref
+	}
+	return supersedes, supersededBy
 }
 
 // stream returns the events of one stream in revision order.

@@ -119,6 +119,13 @@ func (m *Memory) Stream(name string) []eventstore.RecordedEvent {
 	return m.log.stream(name)
 }
 
+// Corrections implements Reader.
+func (m *Memory) Corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.log.corrections(stream, revision)
+}
+
 // Reader is what the GraphQL schema reads. A PostgreSQL implementation
 // answers the same methods from tables (see docs/graphql.md).
 type Reader interface {
@@ -129,6 +136,10 @@ type Reader interface {
 	// ChainStatus is the hash-chain status of one event: "ok", "broken"
 	// or "unchained".
 	ChainStatus(stream string, revision uint64) string
+	// Corrections links the event at (stream, revision) to the event it
+	// supersedes (when it is an EventCorrected) and to the latest
+	// correction that superseded it; nil when there is none.
+	Corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef)
 	DomainReader
 }
 

@@ -27,7 +27,7 @@ import (
 // not replay JSON.
 const (
 	snapshotMagic   = "CLRM"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -128,6 +128,8 @@ func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 	for _, is := range sums {
 		s := is.s
 		buf = appendString(buf, is.id)
+		buf = appendString(buf, s.Name)
+		buf = appendString(buf, s.Personal)
 		buf = appendString(buf, s.Region)
 		for _, list := range [][]string{s.Employers, s.Academies, s.Issuers} {
 			buf = binary.AppendUvarint(buf, uint64(len(list)))
@@ -232,6 +234,9 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 			c.ready.Store(false)
 			c.pending = append(c.pending, idx)
 			c.count++
+			if ev.Type == TypePersonalDataErased {
+				c.erased = true
+			}
 		default:
 			others = append(others, idx)
 		}
@@ -255,7 +260,8 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	for i := uint64(0); i < nc && r.err == nil; i++ {
 		c := d.craftsman(r.str())
 		order = append(order, c.ID)
-		s := Summary{Region: r.str(), Levels: map[string]events.Level{}}
+		s := Summary{Name: r.str(), Personal: r.str()}
+		s.Region, s.Levels = r.str(), map[string]events.Level{}
 		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Issuers} {
 			k := r.uvarint()
 			if k > uint64(len(r.b)) {

@@ -21,7 +21,8 @@ type View struct {
 	Trades      []TradeLevel
 	Region      string
 	BirthDate   string
-	Name        string // only when recorded in clear (personal data may be sealed)
+	Name        string // only when recorded in clear (personal data may be sealed), never when erased
+	Personal    string // PersonalNone, PersonalClear, PersonalSealed or PersonalErased
 	Mentorships []string
 	// Records are the craftsman stream's events recorded by AsOf, raw
 	// (for the domain's career fold, which applies corrections itself).
@@ -45,7 +46,7 @@ type TimelineEntry struct {
 }
 
 // Kinds of timeline entries.
-var Kinds = []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "academy", "policy"}
+var Kinds = []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "erasure", "academy", "policy"}
 
 // KindOf classifies an event type for the timeline.
 func KindOf(typ string) string {
@@ -80,6 +81,8 @@ func KindOf(typ string) string {
 		return "innovation"
 	case events.TypeEventCorrected:
 		return "correction"
+	case events.TypePersonalDataErased:
+		return "erasure"
 	case events.TypeAcademyRegistered, events.TypeCourseAdded:
 		return "academy"
 	case events.TypePolicyPublished:
@@ -204,7 +207,9 @@ func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.
 		case events.CraftsmanRegistered:
 			v.Region, v.BirthDate = p.Region, p.BirthDate
 			if p.Personal != nil {
-				v.Name = p.Personal.Name
+				v.Name, v.Personal = p.Personal.Name, PersonalClear
+			} else if p.SealedPersonal != nil {
+				v.Personal = PersonalSealed
 			}
 		case events.CraftsmanProfileChanged:
 			if p.Region != "" {
@@ -214,7 +219,9 @@ func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.
 				v.BirthDate = p.BirthDate
 			}
 			if p.Personal != nil && p.Personal.Name != "" {
-				v.Name = p.Personal.Name
+				v.Name, v.Personal = p.Personal.Name, PersonalClear
+			} else if p.SealedPersonal != nil {
+				v.Name, v.Personal = "", PersonalSealed
 			}
 		case events.TradeEntered:
 			raise(p.Trade, events.Apprentice, r)
@@ -233,6 +240,12 @@ func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.
 		case events.TrainingCompleted:
 			raise(p.Trade, events.Apprentice, r)
 		}
+	}
+	switch {
+	case c.erased:
+		v.Name, v.Personal = "", PersonalErased
+	case v.Personal == "":
+		v.Personal = PersonalNone
 	}
 	if asOf.IsZero() && !occurredBy.IsZero() {
 		// The domain's "as occurred" view: everything recorded until now

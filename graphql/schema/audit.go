@@ -19,6 +19,21 @@ type auditEvent struct {
 	ev    eventstore.RecordedEvent
 	meta  auditMeta
 	chain string
+	// supersedes / supersededBy link corrections (nil: none, or not
+	// recorded by the query's asOf).
+	supersedes, supersededBy *readmodel.EventRef
+}
+
+// cursorBefore is the audit cursor whose page starts at p ("" when p is
+// the first position there can be: no cursor needed).
+func cursorBefore(p eventstore.Position) string {
+	switch {
+	case p.Prepare > 0:
+		return positionCursor(eventstore.Position{Commit: p.Commit, Prepare: p.Prepare - 1})
+	case p.Commit > 0:
+		return positionCursor(eventstore.Position{Commit: p.Commit - 1, Prepare: ^uint64(0)})
+	}
+	return ""
 }
 
 type auditMeta struct {
@@ -62,6 +77,38 @@ func jsonString(b []byte) any {
 }
 
 func (b *builder) auditFields(f graphql.Fields) {
+	refT := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "AuditRef",
+		Description: "Where another event of the log is: what a correction supersedes, or the correction that superseded an event.",
+		Fields: graphql.Fields{
+			"id":    fieldOf(graphql.NewNonNull(graphql.ID), "Event id.", func(r *readmodel.EventRef) any { return r.ID }),
+			"found": fieldOf(graphql.NewNonNull(graphql.Boolean), "False when only the id is known (not in the correction's stream).", func(r *readmodel.EventRef) any { return r.Found }),
+			"stream": fieldOf(graphql.String, "", func(r *readmodel.EventRef) any {
+				if !r.Found {
+					return nil
+				}
+				return r.Stream
+			}),
+			"revision": fieldOf(graphql.Float, "", func(r *readmodel.EventRef) any {
+				if !r.Found {
+					return nil
+				}
+				return float64(r.Revision)
+			}),
+			"position": fieldOf(graphql.String, "$all position, commit/prepare.", func(r *readmodel.EventRef) any {
+				if !r.Found {
+					return nil
+				}
+				return FormatPosition(r.Position)
+			}),
+			"cursor": fieldOf(graphql.String, "The audit cursor (after) of the page that starts with this event; null when it is the first event there is, or not found.", func(r *readmodel.EventRef) any {
+				if !r.Found {
+					return nil
+				}
+				return nilIfEmpty(cursorBefore(r.Position))
+			}),
+		},
+	})
 	ev := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "AuditEvent",
 		Description: "One event exactly as the store recorded it.",
@@ -85,6 +132,8 @@ func (b *builder) auditFields(f graphql.Fields) {
 			"source":        fieldOf(graphql.String, "api, import (back-filled) or system.", func(a *auditEvent) any { return nilIfEmpty(a.meta.Source) }),
 			"data":          fieldOf(graphql.String, "The event's data, JSON text byte for byte.", func(a *auditEvent) any { return jsonString(a.ev.Data) }),
 			"metadata":      fieldOf(graphql.String, "The event's metadata, JSON text byte for byte.", func(a *auditEvent) any { return jsonString(a.ev.Metadata) }),
+			"supersedes":    fieldOf(refT, "For a correction (EventCorrected): the event it supersedes.", func(a *auditEvent) any { return refOrNil(a.supersedes) }),
+			"supersededBy":  fieldOf(refT, "The latest correction that supersedes this event (recorded by asOf).", func(a *auditEvent) any { return refOrNil(a.supersededBy) }),
 			"chain":         fieldOf(graphql.NewNonNull(graphql.String), "Hash-chain status of this event: ok, broken (its hash or link to the previous event does not verify), unchained (no hash in its metadata).", func(a *auditEvent) any { return a.chain }),
 		},
 	})
@@ -138,6 +187,10 @@ func (b *builder) auditFields(f graphql.Fields) {
 			conn := &Connection{HasNext: page.HasMore, HasPrevious: q.After != nil, Total: page.Total}
 			for _, e := range page.Events {
 				a := &auditEvent{ev: e, chain: b.d.Model.ChainStatus(e.Stream, e.Revision)}
+				a.supersedes, a.supersededBy = b.d.Model.Corrections(e.Stream, e.Revision)
+				if a.supersededBy != nil && !q.RecordedBy.IsZero() && a.supersededBy.Created.After(q.RecordedBy) {
+					a.supersededBy = nil // corrected later than the view's moment
+				}
 				_ = json.Unmarshal(e.Metadata, &a.meta) // undecodable metadata shows as nulls; data and metadata stay byte for byte
 				conn.Edges = append(conn.Edges, Edge{Cursor: positionCursor(e.Position), Node: a})
 			}
@@ -163,4 +216,11 @@ func wantsField(p graphql.ResolveParams, name string) bool {
 		}
 	}
 	return false
+}
+
+func refOrNil(r *readmodel.EventRef) any {
+	if r == nil {
+		return nil
+	}
+	return r
 }

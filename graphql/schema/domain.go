@@ -312,7 +312,22 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"recordedAt": fieldOf(graphql.NewNonNull(graphql.DateTime), "", func(e readmodel.TimelineEntry) any { return e.Record.RecordedAt }),
 			"kind":       fieldOf(graphql.NewNonNull(graphql.String), "registration, profile, trade, employment, education, title, training, certificate, entitlement, appointment, competition, mentorship, honour, innovation, correction.", func(e readmodel.TimelineEntry) any { return e.Kind }),
 			"type":       fieldOf(graphql.NewNonNull(graphql.String), "Stored event type.", func(e readmodel.TimelineEntry) any { return e.Record.Type }),
-			"title":      fieldOf(graphql.NewNonNull(graphql.String), "A readable sentence (English).", func(e readmodel.TimelineEntry) any { return describe(e.Record) }),
+			"title": &graphql.Field{
+				Type:        graphql.NewNonNull(graphql.String),
+				Description: "A readable sentence in lang: en (default) or zh (简体中文).",
+				Args: graphql.FieldConfigArgument{
+					"lang": {Type: graphql.String, DefaultValue: langEN, Description: "en or zh."},
+				},
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					e, _ := p.Source.(readmodel.TimelineEntry)
+					lang, _ := p.Args["lang"].(string)
+					if lang != langEN && lang != langZH {
+						return nil, Wrap(errs.E(errs.InvalidArgument, "argument lang: %q is not en or zh", lang))
+					}
+					s := describeIn(e.Record, lang)
+					return &s, nil
+				},
+			},
 			"trade": fieldOf(tradeT, "", func(e readmodel.TimelineEntry) any {
 				if t, ok := tradeOf(e.Record.Payload); ok {
 					return t
@@ -337,7 +352,9 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Description: "A worker's lifelong record, as of the query's asOf.",
 		Fields: graphql.Fields{
 			"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
-			"name":         fieldOf(graphql.String, "Only when recorded in clear (personal data may be sealed).", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Name) }),
+			"name":         fieldOf(graphql.String, "Only when recorded in clear; null when sealed (the read side holds no key) or erased.", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Name) }),
+			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(c *craftsmanNode) any { return c.view().Personal }),
+			"erased":       fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased): no personal data, as of any date; the ledger's history stays.", func(c *craftsmanNode) any { return c.view().Personal == readmodel.PersonalErased }),
 			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),
 			"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().BirthDate) }),
 			"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.asOf) }),

@@ -582,6 +582,55 @@ func TestE2E(t *testing.T) {
 		if !sawWrong || !sawFix {
 			t.Errorf("timeline does not link the correction and what it corrects: %v", path(c, "timeline"))
 		}
+
+		// The audit log links both ways; the reference's cursor opens the
+		// page that starts with the corrected event (linking across pages),
+		// and a view as of before the correction does not know it yet.
+		const aq = `query($asOf: String, $after: String, $n: Int) { audit(stream: "craftsman-c005", first: $n, asOf: $asOf, after: $after) {
+			edges { node { id recordedAt supersedes { id found stream revision cursor } supersededBy { id found cursor } } }
+			pageInfo { hasNextPage endCursor } } }`
+		everything := func(asOf any) []any {
+			var out []any
+			for after := any(nil); ; {
+				r := h.query(aud, aq, map[string]any{"n": 5, "asOf": asOf, "after": after})
+				mustOK(t, r)
+				out = append(out, path(r.Data, "audit", "edges").([]any)...)
+				if path(r.Data, "audit", "pageInfo", "hasNextPage") != true {
+					return out
+				}
+				after = path(r.Data, "audit", "pageInfo", "endCursor")
+			}
+		}
+		var fixNode, wrongNode any
+		for _, e := range everything(nil) {
+			switch path(e, "node", "id") {
+			case fix:
+				fixNode = path(e, "node")
+			case wrong:
+				wrongNode = path(e, "node")
+			}
+		}
+		if path(fixNode, "supersedes", "id") != wrong || path(fixNode, "supersedes", "found") != true || path(fixNode, "supersedes", "stream") != "craftsman-c005" || path(fixNode, "supersededBy") != nil {
+			t.Fatalf("the correction's audit event does not name what it supersedes: %v", fixNode)
+		}
+		if path(wrongNode, "supersededBy", "id") != fix || path(wrongNode, "supersedes") != nil {
+			t.Fatalf("the corrected audit event does not name its correction: %v", wrongNode)
+		}
+		page := h.query(aud, aq, map[string]any{"n": 1, "after": path(fixNode, "supersedes", "cursor")})
+		mustOK(t, page)
+		if got := path(page.Data, "audit", "edges", 0, "node", "id"); got != wrong {
+			t.Fatalf("the supersedes cursor opens a page starting with %v, want the corrected event %v", got, wrong)
+		}
+		page = h.query(aud, aq, map[string]any{"n": 1, "after": path(wrongNode, "supersededBy", "cursor")})
+		mustOK(t, page)
+		if got := path(page.Data, "audit", "edges", 0, "node", "id"); got != fix {
+			t.Fatalf("the supersededBy cursor opens a page starting with %v, want the correction %v", got, fix)
+		}
+		for _, e := range everything(path(wrongNode, "recordedAt")) {
+			if path(e, "node", "id") == fix || path(e, "node", "supersededBy") != nil {
+				t.Fatalf("as of before the correction the audit log knows it: %v", e)
+			}
+		}
 	})
 
 	t.Run("as occurred: a back-filled certificate counts from when it happened", func(t *testing.T) {
