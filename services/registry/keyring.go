@@ -199,23 +199,3 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return gcm, nil
 }
-
-// TypePersonalDataErased records that a craftsman's personal information was
-// erased (their sealing key destroyed). Not in the catalogue yet; it
-// belongs in events/.
-const TypePersonalDataErased = "PersonalDataErased.v1"
-
-// PersonalDataErased is the auditable record of a forgetting.
-type PersonalDataErased struct {
-	CraftsmanID string `json:"craftsmanId"`
-	Reason      string `json:"reason"`
-}
-
-func (PersonalDataErased) EventType() string { return TypePersonalDataErased }
-
-func (e PersonalDataErased) Validate() error {
-	if e.Reason == "" {
-		return &events.FieldError{Field: "reason", Message: "is required"}
-	}
-	return events.ValidID("craftsmanId", e.CraftsmanID)
-}

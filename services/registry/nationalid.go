@@ -12,17 +12,13 @@ import (
 )
 
 // A national ID number belongs to one craftsman. Uniqueness across streams
-// is kept by a reservation stream per keyed hash, "nationalid-<hash>",
-// written before the registration (KurrentDB has no multi-stream
-// transaction). The catalogue has no such event, so the registry defines it
-// here; it belongs in events/.
-const TypeNationalIDReserved = "NationalIDReserved.v1"
+// is kept by a reservation stream per keyed hash, "nationalid-<hash>"
+// (events.NationalIDStream), written before the registration (KurrentDB
+// has no multi-stream transaction).
 
-// CategoryNationalID is the stream category of national ID reservations.
-const CategoryNationalID = "nationalid"
-
-// NationalIDStream is the reservation stream of a national ID hash.
-func NationalIDStream(hash string) string { return CategoryNationalID + "-" + hash }
+// CategoryNationalID is the stream category of national ID reservations
+// (events.CategoryNationalID).
+const CategoryNationalID = events.CategoryNationalID
 
 // ReservationGrace is how long a reservation whose craftsman does not (yet)
 // hold the number still blocks other craftsmen: a registration in flight
@@ -30,40 +26,24 @@ func NationalIDStream(hash string) string { return CategoryNationalID + "-" + ha
 // that failed is taken over.
 const ReservationGrace = time.Minute
 
-// NationalIDReserved records that a national ID hash is (being) registered
-// to a craftsman.
-type NationalIDReserved struct {
-	NationalIDHash string `json:"nationalIdHash"`
-	CraftsmanID    string `json:"craftsmanId"`
-}
-
-func (NationalIDReserved) EventType() string { return TypeNationalIDReserved }
-
-func (e NationalIDReserved) Validate() error {
-	if len(e.NationalIDHash) != 64 {
-		return &events.FieldError{Field: "nationalIdHash", Message: "must be 64 hex characters"}
-	}
-	return events.ValidID("craftsmanId", e.CraftsmanID)
-}
-
 // reserve claims hash for craftsmanID, or refuses with a conflict on field
 // nationalId when another craftsman holds it (or is being registered with it).
 func (s *service) reserve(ctx context.Context, meta command.Meta, hash, craftsmanID string) error {
 	_, err := s.h.Execute(ctx, command.Command{
-		Name: "reserve national ID", Stream: NationalIDStream(hash), Meta: meta, RetryOnConflict: true, ExpectNew: true,
+		Name: "reserve national ID", Stream: events.NationalIDStream(hash), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(ctx context.Context, h command.History) ([]command.Event, error) {
 			holder, since := "", time.Time{}
 			for _, r := range h.Events {
-				if r.Type != TypeNationalIDReserved {
+				if r.Type != events.TypeNationalIDReserved {
 					continue
 				}
-				var p NationalIDReserved
+				var p events.NationalIDReserved
 				if err := json.Unmarshal(r.Data, &p); err != nil {
 					return nil, errs.E(errs.Internal, "decode %s@%d: %v", r.Stream, r.Revision, err)
 				}
 				holder, since = p.CraftsmanID, r.Created
 			}
-			claim := one(NationalIDReserved{NationalIDHash: hash, CraftsmanID: craftsmanID}, time.Time{})
+			claim := one(events.NationalIDReserved{NationalIDHash: hash, CraftsmanID: craftsmanID}, time.Time{})
 			switch holder {
 			case "":
 				return claim, nil

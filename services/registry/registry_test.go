@@ -306,6 +306,20 @@ func TestAcademiesAndIssuers(t *testing.T) {
 			}
 		}
 	}
+	// What the registry writes is the catalogue's: every event decodes
+	// with events.NewRegistry (no type of the registry's own).
+	reg := events.NewRegistry()
+	for _, stream := range []string{"academy-tj-college", events.IssuerStream("hr-tj")} {
+		evs, err := e.store.ReadStream(context.Background(), stream, eventstore.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if _, err := reg.Decode(ev.Type, ev.Data); err != nil {
+				t.Errorf("%s@%d %s does not decode with the catalogue: %v", stream, ev.Revision, ev.Type, err)
+			}
+		}
+	}
 	if n := e.count(t, "academy-tj-college"); n != 2 {
 		t.Fatalf("academy stream has %d events, want 2", n)
 	}
@@ -429,16 +443,16 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 		t.Fatalf("u1 again: %d %s", r.Status, r.Body)
 	}
 	hash := events.HashNationalID([]byte(registry.DevNationalIDKey), nationalID(502))
-	if n := e.count(t, registry.NationalIDStream(hash)); n != 0 {
+	if n := e.count(t, events.NationalIDStream(hash)); n != 0 {
 		t.Fatalf("a refused registration left %d reservations", n)
 	}
 	// A registration that failed after claiming (a race) leaves a
 	// reservation; it blocks others for ReservationGrace only.
 	seed := command.New(e.store, command.Options{Seal: registry.Seal})
-	if _, err := seed.Execute(context.Background(), command.Command{Name: "orphan", Stream: registry.NationalIDStream(hash),
+	if _, err := seed.Execute(context.Background(), command.Command{Name: "orphan", Stream: events.NationalIDStream(hash),
 		Meta: command.Meta{Issuer: "a", Actor: "t"},
 		Decide: func(context.Context, command.History) ([]command.Event, error) {
-			return []command.Event{{Type: registry.TypeNationalIDReserved, Data: registry.NationalIDReserved{NationalIDHash: hash, CraftsmanID: "ghost"}}}, nil
+			return []command.Event{{Type: events.TypeNationalIDReserved, Data: events.NationalIDReserved{NationalIDHash: hash, CraftsmanID: "ghost"}}}, nil
 		}}); err != nil {
 		t.Fatal(err)
 	}
@@ -523,8 +537,11 @@ func TestPersonalDataSealedAndForgotten(t *testing.T) {
 		t.Fatalf("forget again: %d %s", r.Status, r.Body)
 	}
 	evs, _ = st.ReadStream(context.Background(), "craftsman-s1", eventstore.ReadOptions{})
-	if last := evs[len(evs)-1]; last.Type != registry.TypePersonalDataErased || len(evs) != 2 {
+	if last := evs[len(evs)-1]; last.Type != events.TypePersonalDataErased || len(evs) != 2 {
 		t.Fatalf("%d events, last %s", len(evs), last.Type)
+	}
+	if p, err := events.NewRegistry().Decode(evs[1].Type, evs[1].Data); err != nil || p.(events.PersonalDataErased).Reason != "erasure request 118" {
+		t.Fatalf("the erasure does not decode with the catalogue: %v %v", p, err)
 	}
 	// Forgetting cannot be undone: personal data for a forgotten craftsman
 	// is refused, writes nothing and does not bring the key back.

@@ -521,13 +521,13 @@ func (s *service) RegisterIssuer(ctx context.Context, req RegisterIssuerRequest)
 	if err != nil {
 		return command.Result{}, err
 	}
-	p := IssuerRegistered{IssuerID: req.IssuerID, Name: req.Name, Kind: req.Kind, Region: req.Region}
+	p := events.IssuerRegistered{IssuerID: req.IssuerID, Name: req.Name, Kind: req.Kind, Region: req.Region}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
 		return command.Result{}, err
 	}
 	return s.h.Execute(ctx, command.Command{
-		Name: "register issuer", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
+		Name: "register issuer", Stream: events.IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, errs.E(errs.Conflict, "issuer %s is already registered", req.IssuerID)
@@ -542,13 +542,13 @@ func (s *service) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
-	p := IssuerUserAdded{IssuerID: req.IssuerID, UserID: req.UserID, Role: req.Role, DisplayName: req.DisplayName}
+	p := events.IssuerUserAdded{IssuerID: req.IssuerID, UserID: req.UserID, Role: req.Role, DisplayName: req.DisplayName}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {
 		return command.Result{}, err
 	}
 	return s.h.Execute(ctx, command.Command{
-		Name: "add issuer user", Stream: IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true,
+		Name: "add issuer user", Stream: events.IssuerStream(req.IssuerID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			st, err := foldIssuer(h)
 			if err != nil {
@@ -655,7 +655,7 @@ func (s *service) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanReques
 		if st.erased {
 			return nil, nil // already forgotten; the key is destroyed again below
 		}
-		return one(PersonalDataErased(req), time.Time{}), nil
+		return one(events.PersonalDataErased(req), time.Time{}), nil
 	})
 	if err != nil {
 		return res, err

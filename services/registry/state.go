@@ -59,7 +59,7 @@ func foldCraftsman(h command.History) (craftsman, error) {
 				st.nationalIDHash = p.NationalIDHash
 			}
 			st.personal(p.Personal)
-		case TypePersonalDataErased:
+		case events.TypePersonalDataErased:
 			st.erased = true
 		case events.TypeTradeEntered:
 			var p events.TradeEntered
@@ -118,10 +118,10 @@ func foldIssuer(h command.History) (issuer, error) {
 	st := issuer{users: map[string]string{}}
 	for i, r := range h.Events {
 		switch r.Type {
-		case TypeIssuerRegistered:
+		case events.TypeIssuerRegistered:
 			st.registered = true
-		case TypeIssuerUserAdded:
-			var p IssuerUserAdded
+		case events.TypeIssuerUserAdded:
+			var p events.IssuerUserAdded
 			if err := decode(h, i, &p); err != nil {
 				return st, err
 			}

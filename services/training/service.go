@@ -394,7 +394,7 @@ func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
-	p := AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
+	p := events.AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
 		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: req.Passed}
 	at, err := s.check(p, req.OccurredAt)
 	if err != nil {

@@ -114,13 +114,6 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 // apply folds one event into st.
 func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 	{
-		if r.Type == TypeAssessmentRecorded {
-			var p AssessmentRecorded
-			if decodeLocal(r.Data, &p) == nil {
-				st.assessments[p.AssessmentID] = true
-			}
-			return
-		}
 		p, err := reg.Decode(r.Type, r.Data)
 		if err != nil {
 			return // types this service does not decide on
@@ -135,6 +128,8 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 			st.employers[p.EmploymentID] = p.EmployerOrgID
 		case events.EmploymentEnded:
 			delete(st.employers, p.EmploymentID)
+		case events.AssessmentRecorded:
+			st.assessments[p.AssessmentID] = true
 		case events.TrainingEnrolled:
 			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID}
 		case events.TrainingCompleted:
