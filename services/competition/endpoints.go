@@ -11,6 +11,7 @@ type Set struct {
 	DefineCompetition  endpoint.Endpoint
 	PublishResults     endpoint.Endpoint
 	ApproveEntitlement endpoint.Endpoint
+	Correct            endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -25,6 +26,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		DefineCompetition:  wrap(makeEndpoint(svc.DefineCompetition)),
 		PublishResults:     wrap(makeEndpoint(svc.PublishResults)),
 		ApproveEntitlement: wrap(makeEndpoint(svc.ApproveEntitlement)),
+		Correct:            wrap(makeEndpoint(svc.Correct)),
 	}
 }
 

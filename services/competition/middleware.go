@@ -8,6 +8,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Middleware decorates a Service.
@@ -58,6 +59,11 @@ func (mw logging) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 	return mw.next.ApproveEntitlement(ctx, req)
 }
 
+func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "Correct", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
+}
+
 // InstrumentingMiddleware counts commands and their latency by method and
 // outcome code in m (craftledger_requests_total and
 // craftledger_request_duration_seconds, endpoint label
@@ -88,4 +94,9 @@ func (mw instrumenting) PublishResults(ctx context.Context, req PublishResultsRe
 func (mw instrumenting) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("ApproveEntitlement", b, err) }(time.Now())
 	return mw.next.ApproveEntitlement(ctx, req)
+}
+
+func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
 }

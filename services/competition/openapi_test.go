@@ -13,6 +13,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 )
 
@@ -74,6 +75,7 @@ var requestTypes = map[string]reflect.Type{
 	"DefineCompetition":  reflect.TypeFor[competition.DefineCompetitionRequest](),
 	"PublishResults":     reflect.TypeFor[competition.PublishResultsRequest](),
 	"ApproveEntitlement": reflect.TypeFor[competition.ApproveEntitlementRequest](),
+	"Correct":            reflect.TypeFor[servicekit.CorrectionRequest](),
 }
 
 // TestOpenAPIMatchesRoutes: every route of the handler is in openapi.yaml

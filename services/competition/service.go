@@ -18,6 +18,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Service records competitions, their results and the approval of the
@@ -31,6 +32,17 @@ type Service interface {
 	PublishResults(ctx context.Context, req PublishResultsRequest) (PublishResultsResponse, error)
 	// ApproveEntitlement records the HR authority's approval (核准).
 	ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error)
+	// Correct records an EventCorrected superseding a competition placement on a
+	// craftsman's stream (servicekit.Corrector).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+}
+
+// Corrected lists the event types the competition service corrects, with the
+// fields a replacement must keep.
+func Corrected() map[string][]string {
+	return map[string][]string{
+		events.TypeCompetitionPlaced: {"craftsmanId", "competitionId", "placementId"},
+	}
 }
 
 // DefineCompetitionRequest defines a competition. Organiser defaults to the
@@ -164,6 +176,7 @@ type Options struct {
 }
 
 type service struct {
+	corrector servicekit.Corrector
 	folds     foldCache // competition streams' folds, extended incrementally
 	parallel  int
 	h         *command.Handler
@@ -194,7 +207,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if opts.Parallel <= 0 {
 		opts.Parallel = 8
 	}
-	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: events.NewRegistry(), approvers: slices.Clone(opts.Approvers)}, nil
+	reg := events.NewRegistry()
+	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: reg,
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
 }
 
 // writer authenticates the caller and requires issuer or admin.
@@ -654,4 +669,8 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 		res = command.Result{Stream: res.Stream, Revision: already.revision, Position: already.position, EventIDs: already.eventIDs, Replayed: true}
 	}
 	return res, nil
+}
+
+func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
+	return s.corrector.Correct(ctx, req)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Route is one HTTP route of the service (method and Go ServeMux pattern).
@@ -31,6 +32,7 @@ func Routes() []Route {
 		{"POST", "/v1/competitions", "DefineCompetition"},
 		{"POST", "/v1/competitions/{competitionId}/results", "PublishResults"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/entitlements/{entitlementId}/approve", "ApproveEntitlement"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
 		{"POST", "/v1/backfill/results", "BackfillResults"},
 	}
 }
@@ -66,6 +68,9 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.CraftsmanID, q.EntitlementID = r.PathValue("craftsmanId"), r.PathValue("entitlementId")
 		}), command.EncodeResponse, opts...),
 	}
+	byName["Correct"] = httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) {
+		q.CraftsmanID = r.PathValue("craftsmanId")
+	}), command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := func(h http.Handler) http.Handler {
 		if o.Limiter != nil {

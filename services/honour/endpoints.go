@@ -11,6 +11,7 @@ type Set struct {
 	ConferHonour        endpoint.Endpoint
 	WithdrawHonour      endpoint.Endpoint
 	RecogniseInnovation endpoint.Endpoint
+	Correct             endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -25,6 +26,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		ConferHonour:        wrap(makeEndpoint(svc.ConferHonour)),
 		WithdrawHonour:      wrap(makeEndpoint(svc.WithdrawHonour)),
 		RecogniseInnovation: wrap(makeEndpoint(svc.RecogniseInnovation)),
+		Correct:             wrap(makeEndpoint(svc.Correct)),
 	}
 }
 

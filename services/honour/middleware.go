@@ -8,6 +8,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Middleware decorates a Service.
@@ -54,6 +55,11 @@ func (mw logging) RecogniseInnovation(ctx context.Context, req InnovationRequest
 	return mw.next.RecogniseInnovation(ctx, req)
 }
 
+func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "Correct", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
+}
+
 // InstrumentingMiddleware counts commands and their latency by method and
 // outcome code in m (endpoint label "honour.<Method>").
 func InstrumentingMiddleware(m *kit.Metrics) Middleware {
@@ -82,4 +88,9 @@ func (mw instrumenting) WithdrawHonour(ctx context.Context, req WithdrawRequest)
 func (mw instrumenting) RecogniseInnovation(ctx context.Context, req InnovationRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("RecogniseInnovation", b, err) }(time.Now())
 	return mw.next.RecogniseInnovation(ctx, req)
+}
+
+func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
 }

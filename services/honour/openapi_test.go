@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/honour"
 )
 
@@ -73,6 +74,7 @@ var requestTypes = map[string]reflect.Type{
 	"ConferHonour":        reflect.TypeFor[honour.ConferRequest](),
 	"WithdrawHonour":      reflect.TypeFor[honour.WithdrawRequest](),
 	"RecogniseInnovation": reflect.TypeFor[honour.InnovationRequest](),
+	"Correct":             reflect.TypeFor[servicekit.CorrectionRequest](),
 }
 
 // TestOpenAPIMatchesRoutes: every route of the handler is in openapi.yaml

@@ -16,6 +16,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Service records honours and innovations. Every method takes the caller
@@ -24,6 +25,19 @@ type Service interface {
 	ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error)
 	WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error)
 	RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error)
+	// Correct records an EventCorrected superseding an honour, withdrawal
+	// or innovation on a craftsman's stream (servicekit.Corrector).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+}
+
+// Corrected lists the event types the honour service corrects, with the
+// fields a replacement must keep.
+func Corrected() map[string][]string {
+	return map[string][]string{
+		events.TypeHonourConferred:      {"craftsmanId", "honourId"},
+		events.TypeHonourWithdrawn:      {"craftsmanId", "honourId"},
+		events.TypeInnovationRecognised: {"craftsmanId", "innovationId"},
+	}
 }
 
 // ConferRequest records an honour conferred on a worker; OccurredAt is the
@@ -90,6 +104,7 @@ type service struct {
 	clock     func() time.Time
 	reg       *events.Registry
 	catalogue map[string]events.HonourKind
+	corrector servicekit.Corrector
 }
 
 // New returns the honour service over store. clock is the only source of
@@ -109,7 +124,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		opts.Seal = Seal
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, clock: clock, reg: events.NewRegistry(), catalogue: cat}, nil
+	reg := events.NewRegistry()
+	return &service{h: h, clock: clock, reg: reg, catalogue: cat,
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 
 // Seal chains every event the service appends (events/chain), so an
@@ -384,4 +401,8 @@ func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest
 		}
 		return nil
 	})
+}
+
+func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
+	return s.corrector.Correct(ctx, req)
 }

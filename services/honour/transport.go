@@ -18,6 +18,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Route is one HTTP route of the service (method and Go ServeMux pattern).
@@ -32,6 +33,7 @@ func Routes() []Route {
 		{"POST", "/v1/craftsmen/{craftsmanId}/honours", "ConferHonour"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/honours/{honourId}/withdraw", "WithdrawHonour"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/innovations", "RecogniseInnovation"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
 		{"POST", "/v1/backfill/honours", "BackfillHonours"},
 		{"POST", "/v1/backfill/innovations", "BackfillInnovations"},
 	}
@@ -69,6 +71,8 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		"RecogniseInnovation": httptransport.NewServer(set.RecogniseInnovation, command.DecodeRequest(false, func(q *InnovationRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
 			command.EncodeResponse, opts...),
 	}
+	byName["Correct"] = httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+		command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := func(h http.Handler) http.Handler {
 		if o.Limiter != nil {

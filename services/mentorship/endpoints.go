@@ -12,6 +12,7 @@ type Set struct {
 	LogSession         endpoint.Endpoint
 	CompleteMentorship endpoint.Endpoint
 	EndMentorship      endpoint.Endpoint
+	Correct            endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -27,6 +28,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		LogSession:         wrap(makeEndpoint(svc.LogSession)),
 		CompleteMentorship: wrap(makeEndpoint(svc.CompleteMentorship)),
 		EndMentorship:      wrap(makeEndpoint(svc.EndMentorship)),
+		Correct:            wrap(makeEndpoint(svc.Correct)),
 	}
 }
 

@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Middleware decorates a Service.
@@ -58,6 +61,13 @@ func (mw logging) EndMentorship(ctx context.Context, req EndRequest) (res Respon
 	return mw.next.EndMentorship(ctx, req)
 }
 
+func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) {
+		mw.log(ctx, "Correct", req.CraftsmanID, b, Response{EventType: events.TypeEventCorrected, Replayed: res.Replayed}, err)
+	}(time.Now())
+	return mw.next.Correct(ctx, req)
+}
+
 // InstrumentingMiddleware counts commands and their latency by method and
 // outcome code in m (endpoint label "mentorship.<Method>").
 func InstrumentingMiddleware(m *kit.Metrics) Middleware {
@@ -91,4 +101,9 @@ func (mw instrumenting) CompleteMentorship(ctx context.Context, req CompleteRequ
 func (mw instrumenting) EndMentorship(ctx context.Context, req EndRequest) (res Response, err error) {
 	defer func(b time.Time) { mw.observe("EndMentorship", b, err) }(time.Now())
 	return mw.next.EndMentorship(ctx, req)
+}
+
+func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
 }

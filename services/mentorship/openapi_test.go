@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
 
@@ -74,6 +75,7 @@ var requestTypes = map[string]reflect.Type{
 	"LogSession":         reflect.TypeFor[mentorship.LogSessionRequest](),
 	"CompleteMentorship": reflect.TypeFor[mentorship.CompleteRequest](),
 	"EndMentorship":      reflect.TypeFor[mentorship.EndRequest](),
+	"Correct":            reflect.TypeFor[servicekit.CorrectionRequest](),
 }
 
 // TestOpenAPIMatchesRoutes: every route of the handler is in openapi.yaml
@@ -145,7 +147,7 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 	e.register("c-20001", 0)
 	e.register("c-20002", 0)
 	e.register("c-20003", 0)
-	params := map[string]string{"{mentorshipId}": "ms-2025-001"}
+	params := map[string]string{"{mentorshipId}": "ms-2025-001", "{craftsmanId}": "c-10001"}
 	for _, r := range mentorship.Routes() {
 		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
 			ex, _ := doc.Paths[r.Pattern]["post"].RequestBody.Content["application/x-ndjson"].Example.(string)

@@ -15,6 +15,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Service records mentorships. Every method takes the caller from ctx
@@ -24,6 +25,20 @@ type Service interface {
 	LogSession(ctx context.Context, req LogSessionRequest) (Response, error)
 	CompleteMentorship(ctx context.Context, req CompleteRequest) (Response, error)
 	EndMentorship(ctx context.Context, req EndRequest) (Response, error)
+	// Correct records an EventCorrected superseding a mentorship fact on a
+	// craftsman's stream (servicekit.Corrector).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+}
+
+// Corrected lists the event types the mentorship service corrects, with the
+// fields a replacement must keep.
+func Corrected() map[string][]string {
+	return map[string][]string{
+		events.TypeMentorshipStarted:       {"mentorshipId", "masterId", "apprenticeId"},
+		events.TypeMentorshipSessionLogged: {"mentorshipId", "masterId", "apprenticeId"},
+		events.TypeMentorshipCompleted:     {"mentorshipId", "masterId", "apprenticeId"},
+		events.TypeMentorshipEndedEarly:    {"mentorshipId", "masterId", "apprenticeId"},
+	}
 }
 
 // StartRequest pairs a master and an apprentice. The pairing is recorded
@@ -112,12 +127,13 @@ type Options struct {
 }
 
 type service struct {
-	h      *command.Handler
-	store  eventstore.Store
-	clock  func() time.Time
-	reg    *events.Registry
-	minLvl events.Level
-	max    int
+	corrector servicekit.Corrector
+	h         *command.Handler
+	store     eventstore.Store
+	clock     func() time.Time
+	reg       *events.Registry
+	minLvl    events.Level
+	max       int
 }
 
 // New returns the mentorship service over store. clock is the only source
@@ -145,7 +161,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		opts.Seal = Seal
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, store: store, clock: clock, reg: events.NewRegistry(), minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices}, nil
+	reg := events.NewRegistry()
+	return &service{h: h, store: store, clock: clock, reg: reg,
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices}, nil
 }
 
 // Seal chains every event the service appends (events/chain), so an
@@ -541,4 +559,8 @@ func (s *service) EndMentorship(ctx context.Context, req EndRequest) (Response, 
 		}
 		return events.MentorshipEndedEarly{MentorshipParties: st.start.MentorshipParties, Reason: req.Reason}, nil
 	})
+}
+
+func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
+	return s.corrector.Correct(ctx, req)
 }

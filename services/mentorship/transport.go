@@ -18,6 +18,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Route is one HTTP route of the service (method and Go ServeMux pattern).
@@ -33,6 +34,7 @@ func Routes() []Route {
 		{"POST", "/v1/mentorships/{mentorshipId}/sessions", "LogSession"},
 		{"POST", "/v1/mentorships/{mentorshipId}/complete", "CompleteMentorship"},
 		{"POST", "/v1/mentorships/{mentorshipId}/end", "EndMentorship"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
 		{"POST", "/v1/backfill/mentorships", "BackfillMentorships"},
 	}
 }
@@ -70,6 +72,9 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.MentorshipID = r.PathValue("mentorshipId")
 		}), kit.EncodeJSON, opts...),
 	}
+	byName["Correct"] = httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) {
+		q.CraftsmanID = r.PathValue("craftsmanId")
+	}), command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := func(h http.Handler) http.Handler {
 		if o.Limiter != nil {

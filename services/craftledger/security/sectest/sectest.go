@@ -86,7 +86,11 @@ type Env struct {
 	// Entitlement is the worker's entitlement from competition B,
 	// awaiting approval.
 	Entitlement string
-	client      *http.Client
+	// HonourEvent, PlacementEvent and MentorshipEvent are ids of events on
+	// the worker's stream recorded by issuer B: the honour's conferral, the
+	// placement in competition B, the start of mentorship 2.
+	HonourEvent, PlacementEvent, MentorshipEvent string
+	client                                       *http.Client
 }
 
 // Options tune Start.
@@ -312,8 +316,30 @@ func (e *Env) Fixture() {
 	e.MustWrite(IssuerB, "POST", "/api/mentorship/v1/mentorships", MentorshipStart(Mentor1, Apprentic))
 	e.MustWrite(IssuerB, "POST", "/api/mentorship/v1/mentorships", MentorshipStart(Mentor2, Worker))
 	e.MustWrite(Admin, "POST", "/api/registry/v1/issuers", `{"issuerId":"`+AcademyB+`","name":"学院 B","kind":"academy"}`)
-	e.MustWrite(IssuerB, "POST", "/api/honour/v1/craftsmen/"+Worker+"/honours",
+	hon := e.MustWrite(IssuerB, "POST", "/api/honour/v1/craftsmen/"+Worker+"/honours",
 		`{"honourId":"`+HonourB+`","code":"academy_star","name":"学院之星","level":"enterprise","conferringBody":"`+AcademyB+`","occurredAt":"2023-05-01"}`)
+	var hr struct {
+		EventIDs []string `json:"eventIds"`
+	}
+	if err := json.Unmarshal(hon.Body, &hr); err != nil || len(hr.EventIDs) != 1 {
+		e.T.Fatalf("honour conferral answer %s (%v)", hon, err)
+	}
+	e.HonourEvent = hr.EventIDs[0]
+	evs, err := e.App.Store().ReadStream(context.Background(), "craftsman-"+Worker, eventstore.ReadOptions{})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	for _, ev := range evs {
+		switch {
+		case strings.HasPrefix(ev.Type, "CompetitionPlaced.") && e.PlacementEvent == "":
+			e.PlacementEvent = ev.ID
+		case strings.HasPrefix(ev.Type, "MentorshipStarted.") && e.MentorshipEvent == "":
+			e.MentorshipEvent = ev.ID
+		}
+	}
+	if e.PlacementEvent == "" || e.MentorshipEvent == "" {
+		e.T.Fatalf("no placement (%q) or mentorship (%q) event on the worker's stream", e.PlacementEvent, e.MentorshipEvent)
+	}
 }
 
 // CompetitionDef is a competition organised by organiser ("" = the

@@ -1,0 +1,224 @@
+package servicekit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// CorrectionRequest corrects a fact on a craftsman's stream (POST
+// /v1/craftsmen/{craftsmanId}/corrections): an EventCorrected supersedes
+// the event SupersedesEventID with a reason; both stay in the history.
+// With Replacement the corrected fact replaces the original; without, the
+// original is retracted. Superseding a correction reverses it.
+type CorrectionRequest struct {
+	CraftsmanID       string              `json:"-"` // from the path
+	SupersedesEventID string              `json:"supersedesEventId"`
+	Reason            string              `json:"reason"`
+	Replacement       *ReplacementRequest `json:"replacement,omitempty"`
+}
+
+// ReplacementRequest is the corrected fact: the full payload of the
+// original's type (Type, when given, must name it) and, when the date was
+// wrong, the corrected occurredAt.
+type ReplacementRequest struct {
+	Type       string          `json:"type,omitempty"`
+	Data       json.RawMessage `json:"data"`
+	OccurredAt string          `json:"occurredAt,omitempty"`
+}
+
+// Corrector records corrections of the event types a service owns.
+type Corrector struct {
+	// Handler appends to craftsman streams (with the service's Seal).
+	Handler *command.Handler
+	// Registry decodes the stream's events and the replacement.
+	Registry *events.Registry
+	// Owned maps each event type the service records (current name) to the
+	// JSON fields that identify the fact; a replacement must keep them
+	// (a correction fixes a fact, it does not move it to another worker,
+	// honour or pairing).
+	Owned map[string][]string
+	// PlatformOrg is the issuer recorded for admins without an organisation.
+	PlatformOrg string
+}
+
+// OwnedTypes lists the event types c corrects, sorted.
+func (c Corrector) OwnedTypes() []string { return slices.Sorted(maps.Keys(c.Owned)) }
+
+// Correct appends the correction. Only issuers and admins may correct, and
+// an issuer only a fact its own organisation recorded. The superseded
+// event must be on the craftsman's stream and be of a type the service
+// owns (or a correction of one). Without an Idempotency-Key the
+// correction's event id derives from its content, so the same correction
+// sent twice is recorded once (Replayed).
+func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.Result, error) {
+	meta, cl, err := command.MetaFrom(ctx)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if err := cl.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		return command.Result{}, err
+	}
+	if meta.Issuer == "" {
+		meta.Issuer = c.PlatformOrg
+	}
+	if err := events.ValidID("craftsmanId", req.CraftsmanID); err != nil {
+		return command.Result{}, fieldErr(err)
+	}
+	switch {
+	case req.SupersedesEventID == "":
+		return command.Result{}, kit.Invalid("supersedesEventId", "is required")
+	case req.Reason == "":
+		return command.Result{}, kit.Invalid("reason", "is required")
+	case req.Replacement != nil && len(bytes.TrimSpace(req.Replacement.Data)) == 0:
+		return command.Result{}, kit.Invalid("replacement.data", "is required (omit replacement to retract)")
+	}
+	now := c.Handler.Now()
+	var repAt *time.Time
+	if r := req.Replacement; r != nil && r.OccurredAt != "" {
+		at, err := command.ParseWhen(r.OccurredAt, now, events.FutureSkew)
+		if err != nil {
+			return command.Result{}, kit.FieldErr("replacement.occurredAt", err)
+		}
+		repAt = &at
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return command.Result{}, errs.E(errs.Internal, "encode correction: %v", err)
+	}
+	id := ""
+	if meta.IdempotencyKey == "" {
+		id = events.DeterministicID("correction", req.CraftsmanID, string(body))
+	}
+	stream := events.CraftsmanStream(req.CraftsmanID)
+	var found *eventstore.RecordedEvent
+	res, err := c.Handler.Execute(ctx, command.Command{Name: "correct event", Stream: stream, Meta: meta, RetryOnConflict: true,
+		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+			found = nil
+			byID := make(map[string]*eventstore.RecordedEvent, len(h.Events))
+			for i := range h.Events {
+				byID[h.Events[i].ID] = &h.Events[i]
+			}
+			if id != "" {
+				if r, ok := byID[id]; ok {
+					found = r
+					return nil, nil
+				}
+			}
+			target, ok := byID[req.SupersedesEventID]
+			if !ok {
+				return nil, kit.FieldErr("supersedesEventId", errs.E(errs.NotFound, "craftsman %s has no event %s", req.CraftsmanID, req.SupersedesEventID))
+			}
+			orig, err := c.original(byID, target)
+			if err != nil {
+				return nil, err
+			}
+			m, err := command.DecodeMetadata(orig.Metadata)
+			if err != nil {
+				return nil, errs.E(errs.Internal, "metadata of %s@%d: %v", orig.Stream, orig.Revision, err)
+			}
+			if !cl.IsAdmin() && m.IssuerOrgID != cl.OrgID {
+				return nil, errs.E(errs.PermissionDenied, "event %s was recorded by organisation %s; %s %s of organisation %s may not correct it",
+					orig.ID, m.IssuerOrgID, cl.Role, cl.Subject, cl.OrgID)
+			}
+			p := events.EventCorrected{CraftsmanID: req.CraftsmanID, SupersedesEventID: req.SupersedesEventID, Reason: req.Reason}
+			if req.Replacement != nil {
+				rep, err := c.replacement(orig, req.Replacement, repAt)
+				if err != nil {
+					return nil, err
+				}
+				p.Replacement = rep
+			}
+			if err := p.Validate(); err != nil {
+				return nil, fieldErr(err)
+			}
+			if err := p.ValidateAt(now); err != nil {
+				return nil, fieldErr(err)
+			}
+			return []command.Event{{Type: p.EventType(), Data: p, ID: id}}, nil
+		}})
+	if err != nil {
+		return res, err
+	}
+	if found != nil {
+		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{found.ID}, Replayed: true}, nil
+	}
+	return res, nil
+}
+
+// original follows corrections back to the fact they correct and checks
+// the service owns it.
+func (c Corrector) original(byID map[string]*eventstore.RecordedEvent, target *eventstore.RecordedEvent) (*eventstore.RecordedEvent, error) {
+	e := target
+	for depth := 0; e.Type == events.TypeEventCorrected; depth++ {
+		var ec events.EventCorrected
+		if err := json.Unmarshal(e.Data, &ec); err != nil || depth > 64 {
+			return nil, errs.E(errs.Internal, "correction %s@%d: %v", e.Stream, e.Revision, err)
+		}
+		next, ok := byID[ec.SupersedesEventID]
+		if !ok {
+			return nil, kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition, "correction %s supersedes %s, which is not on the stream", e.ID, ec.SupersedesEventID))
+		}
+		e = next
+	}
+	if _, ok := c.Owned[events.CurrentType(e.Type)]; !ok {
+		return nil, kit.Invalid("supersedesEventId", "event %s is a %s, which this service does not record (it corrects %v)", e.ID, e.Type, c.OwnedTypes())
+	}
+	return e, nil
+}
+
+// replacement decodes the corrected payload as the original's type and
+// checks that it keeps the fact's identity.
+func (c Corrector) replacement(orig *eventstore.RecordedEvent, r *ReplacementRequest, at *time.Time) (*events.Replacement, error) {
+	typ := events.CurrentType(orig.Type)
+	if r.Type != "" && events.CurrentType(r.Type) != typ {
+		return nil, kit.Invalid("replacement.type", "%s cannot replace a %s", r.Type, typ)
+	}
+	p, err := c.Registry.Decode(typ, r.Data)
+	if err != nil {
+		return nil, fieldErr(events.Prefix("replacement.data", err))
+	}
+	op, err := c.Registry.Decode(orig.Type, orig.Data)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "decode %s@%d: %v", orig.Stream, orig.Revision, err)
+	}
+	was, now := fields(op), fields(p)
+	for _, k := range c.Owned[typ] {
+		if !bytes.Equal(was[k], now[k]) {
+			return nil, kit.Invalid("replacement.data."+k, "must stay %s (a correction fixes a fact; it does not make it another one)", was[k])
+		}
+	}
+	rep, err := events.NewReplacement(p, at)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "encode replacement: %v", err)
+	}
+	return rep, nil
+}
+
+// fields are a payload's top-level JSON fields.
+func fields(p events.Payload) map[string]json.RawMessage {
+	b, _ := json.Marshal(p)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// fieldErr turns an events.FieldError into the API's field error.
+func fieldErr(err error) error {
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return kit.Invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
+}
