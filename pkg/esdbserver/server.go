@@ -114,6 +114,11 @@ func Start(cfg Config) (*Server, error) {
 		// grown (a fresh goroutine per call spent ~5% of an append's CPU in
 		// stack growth); when all are busy grpc starts a goroutine as before.
 		grpc.NumStreamWorkers(256),
+		// Fixed receive windows turn off grpc's BDP probing (a ping
+		// round trip per sampled data frame, i.e. every few appends);
+		// appends are limited to 17 MiB anyway.
+		grpc.InitialWindowSize(4<<20),
+		grpc.InitialConnWindowSize(16<<20),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}

@@ -323,7 +323,8 @@ func (s *store) broadcast() {
 
 // submit queues op for the writer and waits for its result.
 func (s *store) submit(op *writeOp) writeResult {
-	op.done = make(chan writeResult, 1)
+	op.done = resultChans.Get().(chan writeResult)
+	defer resultChans.Put(op.done) // empty again: it carries exactly one result
 	select {
 	case s.ops <- op:
 	case <-s.stop:
@@ -331,6 +332,9 @@ func (s *store) submit(op *writeOp) writeResult {
 	}
 	return <-op.done
 }
+
+// resultChans recycles the one-result channels of submitted writes.
+var resultChans = sync.Pool{New: func() any { return make(chan writeResult, 1) }}
 
 func (s *store) failed() error {
 	s.bmu.Lock()

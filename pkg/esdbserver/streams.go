@@ -169,18 +169,24 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *stre
 	if res.err != nil {
 		return true, storeError(res.err)
 	}
+	return true, stream.SendMsg(&wireFrame{b: appendSuccess(nil, res.last, res.pos), owned: true})
+}
+
+// appendSuccessResp is the generated form of what appendSuccess encodes
+// (FuzzWireAppendSuccess compares the two).
+func appendSuccessResp(last int64, pos uint64) *streams.AppendResp {
 	succ := &streams.AppendResp_Success{}
-	if res.last < 0 {
+	if last < 0 {
 		succ.CurrentRevisionOption = &streams.AppendResp_Success_NoStream{NoStream: empty}
 	} else {
-		succ.CurrentRevisionOption = &streams.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.last)}
+		succ.CurrentRevisionOption = &streams.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(last)}
 	}
-	if res.pos == 0 {
+	if pos == 0 {
 		succ.PositionOption = &streams.AppendResp_Success_NoPosition{NoPosition: empty}
 	} else {
-		succ.PositionOption = &streams.AppendResp_Success_Position{Position: &streams.AppendResp_Position{CommitPosition: res.pos, PreparePosition: res.pos}}
+		succ.PositionOption = &streams.AppendResp_Success_Position{Position: &streams.AppendResp_Position{CommitPosition: pos, PreparePosition: pos}}
 	}
-	return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_Success_{Success: succ}})
+	return &streams.AppendResp{Result: &streams.AppendResp_Success_{Success: succ}}
 }
 
 // wrongVersionResp fills both the current and the 20.6.0 fields.

@@ -204,3 +204,43 @@ func appendMapEntry(b []byte, k, v string) []byte {
 	b = protowire.AppendTag(b, fMapValue, protowire.BytesType)
 	return protowire.AppendString(b, v)
 }
+
+// Field numbers of AppendResp (streams.proto).
+const (
+	fAppendRespSuccess      = 1 // AppendResp.success
+	fSuccessCurrentRevision = 1
+	fSuccessNoStream        = 2
+	fSuccessPosition        = 3
+	fSuccessNoPosition      = 4
+	fPositionCommit         = 1
+	fPositionPrepare        = 2
+)
+
+// appendSuccess appends the wire form of AppendResp{success: ...} with the
+// current revision (-1: no_stream) and position (0: no_position): every
+// successful append answers with it, and the generic encoder cost more than
+// building it.
+func appendSuccess(b []byte, last int64, pos uint64) []byte {
+	var in [48]byte
+	s := in[:0]
+	if last < 0 {
+		s = protowire.AppendTag(s, fSuccessNoStream, protowire.BytesType)
+		s = protowire.AppendVarint(s, 0)
+	} else {
+		// A oneof member: written even when zero.
+		s = protowire.AppendTag(s, fSuccessCurrentRevision, protowire.VarintType)
+		s = protowire.AppendVarint(s, uint64(last))
+	}
+	if pos == 0 {
+		s = protowire.AppendTag(s, fSuccessNoPosition, protowire.BytesType)
+		s = protowire.AppendVarint(s, 0)
+	} else {
+		var p [22]byte
+		pb := appendUint(p[:0], fPositionCommit, pos)
+		pb = appendUint(pb, fPositionPrepare, pos)
+		s = protowire.AppendTag(s, fSuccessPosition, protowire.BytesType)
+		s = protowire.AppendBytes(s, pb)
+	}
+	b = protowire.AppendTag(b, fAppendRespSuccess, protowire.BytesType)
+	return protowire.AppendBytes(b, s)
+}
