@@ -117,8 +117,8 @@ func Start(cfg Config) (*Server, error) {
 		// Fixed receive windows turn off grpc's BDP probing (a ping
 		// round trip per sampled data frame, i.e. every few appends);
 		// appends are limited to 17 MiB anyway.
-		grpc.InitialWindowSize(4<<20),
-		grpc.InitialConnWindowSize(16<<20),
+		grpc.InitialWindowSize(4 << 20),
+		grpc.InitialConnWindowSize(16 << 20),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}
