@@ -142,11 +142,18 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 // countsAsSuccess: business outcomes and the caller's own cancellation do
 // not count against the breaker.
 func countsAsSuccess(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	var ce callerEnded
+	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &ce) {
 		return true
 	}
 	return errs.IsBusiness(err)
 }
+
+// callerEnded marks an error that ended the call because the caller's own
+// context ended first; it keeps the classified error's kind and message.
+type callerEnded struct{ error }
+
+func (e callerEnded) Unwrap() error { return e.error }
 
 // conn is one official client and the calls using it. The official client
 // panics when it is closed while a call waits for its connection, so a
@@ -238,6 +245,7 @@ func (c *Client) BreakerState() string { return c.cb.State().String() }
 // busy discovering the store (discovery ignores contexts); fn's late result
 // is then dropped.
 func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.Context, db *esdb.Client) (T, error)) (T, error) {
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	type result struct {
@@ -277,7 +285,15 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 		if errors.As(r.err, &ee) && ee.Code() == esdb.ErrorCodeConnectionClosed {
 			c.reset(k)
 		}
-		return nil, classify(ctx, op, r.err)
+		err = classify(ctx, op, r.err)
+		if caller.Err() != nil {
+			// The caller's own deadline or cancellation ended the call
+			// before the adapter's timeout: the caller gave up, the store
+			// did not fail (a read-your-writes wait that timed out must
+			// not open the breaker that guards every write).
+			err = callerEnded{err}
+		}
+		return nil, err
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		err = &storeError{
