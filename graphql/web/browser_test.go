@@ -397,6 +397,10 @@ func TestBrowserE2E(t *testing.T) {
 		if levels := b.text("#levels"); !strings.Contains(levels, "Technician (level 2)") || !strings.Contains(levels, "2021") {
 			t.Errorf("levels in English %q", levels)
 		}
+		// Timeline sentences come from the server in the page's language.
+		if got := b.text("#ev-" + s.pop.correctionID + " .title"); !strings.HasPrefix(got, "Correction of event ") {
+			t.Errorf("the correction reads %q in English", got)
+		}
 		b.open("#/worker")
 		if got := b.text("#nav-worker"); got != "Growth record" {
 			t.Errorf("after a reload the language is back to %q", got)
@@ -497,6 +501,15 @@ func TestBrowserE2E(t *testing.T) {
 		if again := ids(); !slices.Equal(again, shown) {
 			t.Errorf("back to eligible now: %v, want %v", again, shown)
 		}
+		// Names as the API gives them (recorded in clear in this seed).
+		names := b.strings(`[...document.querySelectorAll('#hr-table tbody td.name')].map(e => e.textContent)`)
+		api := s.gql("hr", `query($f: Int) { craftsmen(first: $f, trade: "6-18-02-04", eligibleFor: "senior") { edges { node { name } } } }`, map[string]any{"f": len(names)})
+		for i, e := range api["craftsmen"].(map[string]any)["edges"].([]any) {
+			if want, _ := e.(map[string]any)["node"].(map[string]any)["name"].(string); i >= len(names) || want == "" || names[i] != want {
+				t.Errorf("HR row %d shows name %q, the API %q", i, names, want)
+				break
+			}
+		}
 		// CSV export: the file the browser downloads, and its rows.
 		b.run("export", chromedp.Click("#export", chromedp.ByQuery))
 		var guid string
@@ -532,6 +545,16 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		if got := b.text("#profile-h"); !strings.Contains(got, shown[0]) {
 			t.Errorf("row click shows %q, want %s", got, shown[0])
+		}
+		// A forgotten craftsman shows as erased, never by name.
+		b.goTo("#/hr?sort=id")
+		row := `#hr-table tbody tr[data-id="` + s.pop.erased + `"]`
+		if got := b.text(row + ` td.name`); got != "个人信息已删除" || strings.Contains(b.text("#hr-table"), "职工"+s.pop.erased) {
+			t.Errorf("the erased craftsman's row shows %q", got)
+		}
+		b.goTo("#/worker/" + s.pop.erased)
+		if got := b.text("#profile-h"); strings.Contains(got, "职工"+s.pop.erased) || !strings.Contains(got, "个人信息已删除") {
+			t.Errorf("the erased craftsman's profile heading reads %q", got)
 		}
 	})
 
@@ -573,6 +596,22 @@ func TestBrowserE2E(t *testing.T) {
 		second := positions()
 		if len(first) != 50 || len(second) != 50 || first[49] == second[0] || slices.Contains(first, second[0]) {
 			t.Errorf("audit pages do not follow: %d then %d rows (%s … %s, then %s …)", len(first), len(second), first[0], first[len(first)-1], second[0])
+		}
+
+		// A correction on another page than what it corrects links to that
+		// page, which opens with the corrected event focused.
+		for i := 0; i < 30 && b.num(`document.querySelectorAll('#ev-`+s.pop.correctionID+`').length`) == 0; i++ {
+			b.step(`document.getElementById('anext').click()`)
+		}
+		link := `#ev-` + s.pop.correctionID + ` a.corr-link[data-ref]`
+		if got := b.attr(link, "data-ref"); got != s.pop.correctedID {
+			t.Fatalf("the correction's row does not link to the corrected event on another page (data-ref %q)", got)
+		}
+		b.step(`document.querySelector('` + link + `').click()`)
+		var focused string
+		b.eval(`document.activeElement.id`, &focused)
+		if focused != "ev-"+s.pop.correctedID || !strings.Contains(b.attr("#ev-"+s.pop.correctedID, "class"), "superseded") {
+			t.Errorf("following the link focuses %q, want the corrected event ev-%s marked superseded", focused, s.pop.correctedID)
 		}
 
 		// As of the cut (a past moment, RFC 3339): fewer events, no correction.

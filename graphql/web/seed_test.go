@@ -120,6 +120,7 @@ type population struct {
 	correctionID  string
 	hrOrg         string
 	populationLen int
+	erased        string // forgotten (PersonalDataErased)
 }
 
 // seedPopulation writes an academy, 40 welders at two employers in three
@@ -129,7 +130,7 @@ type population struct {
 // technician certificate, the correction and an honour are written after
 // the cut, so "as of the cut" differs from today.
 func seedPopulation(l *ledger) population {
-	p := population{worker: "w001", big: "w500", hrOrg: "emp1", populationLen: 40}
+	p := population{worker: "w001", big: "w500", hrOrg: "emp1", populationLen: 40, erased: "c000"}
 	l.add("academy-acad1", events.AcademyRegistered{AcademyID: "acad1", Name: "哈尔滨工匠学院", Kind: "enterprise", Region: "黑龙江"}, day("2004-01-01"), "acad1")
 	l.add("academy-acad1", events.CourseAdded{AcademyID: "acad1", CourseID: "weld-adv", Title: "高级焊接", Trade: welder, Hours: 40, Mode: "classroom"}, day("2004-01-02"), "acad1")
 	regions := []string{"黑龙江", "辽宁", "吉林"}
@@ -145,6 +146,9 @@ func seedPopulation(l *ledger) population {
 			cert(l, id, welder, lv, fmt.Sprintf("%d-06-01", 2009+2*int(lv)))
 		}
 	}
+	// c000 is forgotten. Its name was recorded in clear (which the registry
+	// would refuse to erase): the read side must hide it all the same.
+	l.add(events.CraftsmanStream(p.erased), events.PersonalDataErased{CraftsmanID: p.erased, Reason: "erasure request 7"}, day("2024-01-01"), "emp1")
 
 	// Two intermediates certified in 2023: eligible for senior only from
 	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.

@@ -95,44 +95,8 @@
     if (!tr) return '';
     return tr.name ? tr.name + ' (' + tr.code + ')' : tr.code;
   }
-  // titleZh renders the server's English timeline sentence (graphql/schema
-  // describe.go) in Chinese; a sentence it does not know stays English.
+  // W and LV render the codes and level names inside criterion texts.
   const W = w => (I18N.zh.words[w] !== undefined ? I18N.zh.words[w] : w);
-  const LV = en => {
-    const i = I18N.en.levels.findIndex(x => x.toLowerCase() === String(en).toLowerCase());
-    return i >= 0 ? I18N.zh.levels[i] : en;
-  };
-  const TITLES = [
-    [/^Registered in the ledger$/, () => '在档案中登记'],
-    [/^Profile updated$/, () => '资料更新'],
-    [/^Entered the trade (.+)$/, m => '进入工种 ' + m[1]],
-    [/^Started work at (.+) as (.+)$/, m => '入职 ' + m[1] + '，工种 ' + m[2]],
-    [/^Employment (.+) ended$/, m => '就业 ' + m[1] + ' 结束'],
-    [/^Graduated from a (\S+) in (.+)$/, m => W(m[1]) + '毕业，专业 ' + m[2]],
-    [/^Obtained the (\S+) professional title (.+)$/, m => '取得' + W(m[1]) + '职称 ' + m[2]],
-    [/^Enrolled in course (.+) at (.+) \((\S+)\)$/, m => '报名 ' + m[2] + ' 课程 ' + m[1] + '（' + W(m[3]) + '）'],
-    [/^Completed course (.+) at (.+): ([\d.]+) hours \((\S+)\)$/, m => '在 ' + m[2] + ' 完成课程 ' + m[1] + '：' + m[3] + ' 学时（' + W(m[4]) + '）'],
-    [/^Attended course (.+) at (.+): ([\d.]+) hours \((\S+)\)$/, m => '在 ' + m[2] + ' 参加课程 ' + m[1] + '（未通过）：' + m[3] + ' 学时（' + W(m[4]) + '）'],
-    [/^Certified (.+) in (.+) \(certificate (.+)\)$/, m => '取得 ' + m[2] + ' ' + LV(m[1]) + '证书（编号 ' + m[3] + '）'],
-    [/^Entitled to promotion to (.+) in (.+) \((\S+)\)$/, m => '获得 ' + m[2] + ' 晋升' + LV(m[1]) + '的资格（' + W(m[3]) + '）'],
-    [/^Promotion entitlement (.+) approved \((.+)\)$/, m => '晋升资格 ' + m[1] + ' 已批准（' + m[2] + '）'],
-    [/^Appointed (.+) in (.+) by (.+)$/, m => '由 ' + m[3] + ' 聘任为 ' + m[2] + ' ' + LV(m[1])],
-    [/^Placed (\d+) \((\S+)\) at (.+), (\S+) tier$/, m => m[3] + ' 第 ' + m[1] + ' 名（' + W(m[2]) + '，' + W(m[4]) + '）'],
-    [/^Mentorship (.+) started: master (.+), apprentice (.+)$/, m => '师徒结对 ' + m[1] + '：师傅 ' + m[2] + '，徒弟 ' + m[3]],
-    [/^Mentorship session, ([\d.]+) hours$/, m => '带徒活动 ' + m[1] + ' 学时'],
-    [/^Mentorship completed; apprentice reached (.+)$/, m => '师徒期满，徒弟达到' + LV(m[1])],
-    [/^Mentorship completed$/, () => '师徒期满'],
-    [/^Mentorship ended early: (.+)$/, m => '师徒关系提前结束：' + m[1]],
-    [/^Honoured: (.+) \((\S+), by (.+)\)$/, m => '获得荣誉：' + m[1] + '（' + W(m[2]) + '，' + m[3] + ' 授予）'],
-    [/^Honour (.+) withdrawn: (.+)$/, m => '荣誉 ' + m[1] + ' 被撤销：' + m[2]],
-    [/^Innovation recognised: (.+) \((\S+), (\S+) level\)$/, m => '创新成果认定：' + m[1] + '（' + W(m[2]) + '，' + W(m[3]) + '）'],
-    [/^Correction of event (\S+): (.+)$/, m => '更正事件 ' + m[1].slice(0, 8) + '…：' + m[2]]
-  ];
-  function titleOf(en) {
-    if (S.lang !== 'zh') return en;
-    for (const [re, f] of TITLES) { const m = re.exec(en); if (m) return f(m); }
-    return en;
-  }
   // critZh renders a criterion's required / actual text (events/policy
   // evaluate.go) in Chinese, phrase by phrase; what it does not know stays.
   const LEVEL_EN = () => I18N.en.levels.map((en, i) => [en, I18N.zh.levels[i]]).sort((a, b) => b[0].length - a[0].length);
@@ -374,7 +338,7 @@
   // ---------- worker view ----------
   const LEVEL = 'rank api zh en';
   const WORKER_Q = `query Worker($id: ID!, $asOf: String) { craftsman(id: $id, asOf: $asOf) {
-    id name region birthDate asOf employers
+    id name personalData erased region birthDate asOf employers
     trades { trade { code name } level { ${LEVEL} } since }
     training { totalHours count byYear { year hours count } }
     certificates { number } competitions { competitionId } honours { honourId withdrawn } innovations { innovationId }
@@ -384,11 +348,11 @@
       next { target { ${LEVEL} } held { ${LEVEL} } eligible alreadyHeld policy policyVersion reason earliestDate
         routes { id label met missing earliestDate
           criteria { kind label required actual met earliestDate of { kind label required actual met earliestDate } } } } } } }`;
-  const TIMELINE_Q = `query Timeline($id: ID!, $asOf: String, $kinds: [String!], $trade: String, $after: String) { craftsman(id: $id, asOf: $asOf) {
+  const TIMELINE_Q = `query Timeline($id: ID!, $asOf: String, $kinds: [String!], $trade: String, $after: String, $lang: String) { craftsman(id: $id, asOf: $asOf) {
     timeline(first: 100, after: $after, kinds: $kinds, trade: $trade) { totalCount
-      edges { node { date recordedAt kind type title trade { code name } issuer supersededBy evidence { stream revision eventId } } }
+      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersededBy evidence { stream revision eventId } } }
       pageInfo { hasNextPage endCursor } } } }`;
-  const KINDS = ['training', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile'];
+  const KINDS = ['training', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
 
   async function viewWorker(seq, id, q) {
     const m = main();
@@ -415,7 +379,8 @@
     // Profile and tiles.
     const mentor = c.mentorshipsAsMaster.length + c.mentorshipsAsApprentice.length;
     add(m, h('section', { class: 'card profile', 'aria-labelledby': 'profile-h' },
-      h('h2', { id: 'profile-h' }, c.name || c.id, ' ', h('small', { class: 'muted' }, c.id)),
+      h('h2', { id: 'profile-h' }, c.name || c.id, ' ', h('small', { class: 'muted' }, c.id),
+        c.erased ? h('span', { class: 'badge warn', id: 'erased' }, t('erased')) : null),
       h('dl', { class: 'facts' },
         h('dt', null, t('region')), h('dd', null, c.region || '—'),
         h('dt', null, t('birthDate')), h('dd', null, c.birthDate ? fmtDate(c.birthDate + 'T00:00:00Z') : '—'),
@@ -470,7 +435,7 @@
   async function fetchTimeline(id, kinds, trade) {
     let after, entries = [], total = 0;
     for (;;) {
-      const d = await gql(TIMELINE_Q, { id: id, asOf: asOf(), kinds: kinds.length ? kinds : undefined, trade: trade, after: after });
+      const d = await gql(TIMELINE_Q, { id: id, asOf: asOf(), kinds: kinds.length ? kinds : undefined, trade: trade, after: after, lang: S.lang });
       const c = d.craftsman.timeline;
       total = c.totalCount;
       c.edges.forEach(e => entries.push(e.node));
@@ -585,7 +550,7 @@
     const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
       h('time', { datetime: e.date }, fmtDate(e.date)),
       h('span', { class: 'badge kind-' + e.kind }, tk('kinds', e.kind)),
-      h('span', { class: 'title', title: S.lang === 'zh' ? e.title : null }, titleOf(e.title)),
+      h('span', { class: 'title' }, e.title),
       e.trade ? h('span', { class: 'trade muted' }, tradeName(e.trade)) : null,
       h('span', { class: 'meta muted' }, e.issuer ? t('issuer') + ': ' + e.issuer : null,
         rec - occ > 31 * 864e5 ? h('span', { class: 'backfill' }, ' · ', t('backfilled', fmtDate(e.recordedAt))) : null));
@@ -604,7 +569,7 @@
       $sort: String, $first: Int, $after: String, $asOf: String) {
     craftsmen(trade: $trade, employer: $employer, academy: $academy, region: $region, eligibleFor: $eligibleFor, eligibleBy: $eligibleBy,
         sort: $sort, first: $first, after: $after, asOf: $asOf) {
-      totalCount edges { cursor node { id region employers academies level { ${LEVEL} } eligibility { eligible earliestDate policy policyVersion } } }
+      totalCount edges { cursor node { id name personalData erased region employers academies level { ${LEVEL} } eligibility { eligible earliestDate policy policyVersion } } }
       pageInfo { hasNextPage endCursor } } }`;
   const STATS_Q = `query Stats($trade: String, $employer: String, $academy: String, $region: String, $eligibleFor: String, $eligibleBy: String, $asOf: String) {
     populationStats(trade: $trade, employer: $employer, academy: $academy, region: $region, eligibleFor: $eligibleFor, eligibleBy: $eligibleBy, asOf: $asOf) {
@@ -677,7 +642,7 @@
     };
     const table = h('table', { class: 'grid', id: 'hr-table' },
       h('caption', { class: 'sr-only' }, t('hrTitle')),
-      h('thead', null, h('tr', null, sortBtn('id', t('colId'), 'id', null), sortBtn('level', t('colLevel'), 'level_asc', 'level_desc'),
+      h('thead', null, h('tr', null, sortBtn('id', t('colId'), 'id', null), h('th', { scope: 'col' }, t('colName')), sortBtn('level', t('colLevel'), 'level_asc', 'level_desc'),
         sortBtn('region', t('colRegion'), 'region', null), h('th', { scope: 'col' }, t('colEmployers')), h('th', { scope: 'col' }, t('colAcademies')),
         f.eligibleFor ? h('th', { scope: 'col' }, t('colEligible')) : null)));
     const tb = h('tbody');
@@ -685,6 +650,7 @@
       const n = e.node;
       const tr = h('tr', { 'data-id': n.id, class: 'clickable', onclick: ev => { if (ev.target.tagName !== 'A') go(['worker', n.id]); } },
         h('th', { scope: 'row' }, h('a', { href: href(['worker', n.id]), 'aria-label': t('openPathway', n.id) }, n.id)),
+        h('td', { class: 'name' + (n.erased ? ' erased' : '') }, memberName(n)),
         h('td', { 'data-rank': n.level.rank }, levelName(n.level)), h('td', null, n.region || '—'),
         h('td', null, n.employers.join('、')), h('td', null, n.academies.map(academyName).join('、')),
         f.eligibleFor ? h('td', null, n.eligibility && n.eligibility.eligible ? '✓ ' + (f.eligibleBy ? fmtDate(f.eligibleBy + 'T00:00:00Z') : t('eligibleNowShort')) : '—') : null);
@@ -716,6 +682,12 @@
     announce(t('total', conn.totalCount));
   }
 
+  // memberName: the name recorded in clear, or what stands in for it
+  // (erased, sealed); never a name the server did not give.
+  function memberName(n) {
+    if (n.erased) return t('erased');
+    return n.name || (n.personalData === 'sealed' ? t('sealed') : '—');
+  }
   function academyName(id) {
     const a = S.academies.find(x => x.id === id);
     return a && a.name ? a.name : id;
@@ -728,7 +700,7 @@
     const status = document.getElementById('export-status');
     status.textContent = t('exporting');
     const vars = hrVars(f);
-    const rows = [['id', 'level', 'level_' + S.lang, 'region', 'employers', 'academies', 'eligible', 'earliest_date', 'policy']];
+    const rows = [['id', 'level', 'level_' + S.lang, 'region', 'employers', 'academies', 'eligible', 'earliest_date', 'policy', 'name', 'personal_data']];
     let after;
     try {
       for (;;) {
@@ -736,7 +708,8 @@
         d.craftsmen.edges.forEach(e => {
           const n = e.node, el = n.eligibility;
           rows.push([n.id, n.level.api, levelName(n.level), n.region || '', n.employers.join(';'), n.academies.join(';'),
-            el ? String(el.eligible) : '', el && el.earliestDate ? el.earliestDate.slice(0, 10) : '', el ? el.policy + ' v' + el.policyVersion : '']);
+            el ? String(el.eligible) : '', el && el.earliestDate ? el.earliestDate.slice(0, 10) : '', el ? el.policy + ' v' + el.policyVersion : '',
+            n.erased ? '' : (n.name || ''), n.personalData]);
         });
         if (!d.craftsmen.pageInfo.hasNextPage) break;
         after = d.craftsmen.pageInfo.endCursor;
@@ -761,15 +734,19 @@
   // ---------- audit view ----------
   const AUDIT_Q = `query Audit($stream: String, $category: String, $asOf: String, $first: Int, $after: String) {
     audit(stream: $stream, category: $category, asOf: $asOf, first: $first, after: $after) { totalCount
-      edges { cursor node { stream id type revision position recordedAt occurredAt issuer actingUser correlationId causationId source data metadata chain } }
+      edges { cursor node { stream id type revision position recordedAt occurredAt issuer actingUser correlationId causationId source data metadata chain
+        supersedes { id found stream cursor } supersededBy { id found stream cursor } } }
       pageInfo { hasNextPage endCursor } } }`;
 
   async function viewAudit(seq, q) {
     const m = main();
     add(m, [h('h1', null, t('auditTitle')), h('p', { class: 'muted' }, t('auditIntro'))]);
     const f = { stream: q.get('stream') || undefined, category: q.get('category') || undefined };
-    const key = JSON.stringify([f, asOf()]);
-    if (S.audit.key !== key) S.audit = { key: key, cursors: [null], page: 0 };
+    // at: a cursor to start from (a link to a corrected event or a
+    // correction on another page); focus: the event to focus there.
+    const at = q.get('at') || null, focus = q.get('focus');
+    const key = JSON.stringify([f, asOf(), at]);
+    if (S.audit.key !== key) S.audit = { key: key, cursors: [at], page: 0 };
     const streamIn = h('input', { id: 'a-stream', name: 'stream', value: f.stream || '', autocomplete: 'off', 'aria-describedby': 'a-stream-help' });
     const catSel = h('select', { id: 'a-category', name: 'category' }, h('option', { value: '' }, t('allCategories')),
       ['craftsman', 'academy', 'competition', 'mentorship', 'policy'].map(c => h('option', { value: c, selected: c === f.category ? true : null }, tk('categories', c))));
@@ -800,13 +777,14 @@
       if (seq !== S.seq) return;
     }
     wait.remove();
-    // Corrections on this page.
-    const correctedBy = {}, corrects = {};
-    nodes.forEach(n => {
-      if (/^EventCorrected/.test(n.type)) {
-        try { const x = JSON.parse(n.data).supersedesEventId; if (x) { correctedBy[x] = n.id; corrects[n.id] = x; } } catch (e) { /* raw data shown below */ }
-      }
-    });
+    // Corrections, linked by the server (audit supersedes / supersededBy):
+    // on this page a jump, on another page a link to it.
+    const onPage = new Set(nodes.map(n => n.id));
+    const refLink = (ref, cls, label) => onPage.has(ref.id)
+      ? h('a', { class: cls, href: '#', 'data-target': 'ev-' + ref.id, onclick: jump }, label)
+      : ref.found
+        ? h('a', { class: cls, href: href(['audit'], { stream: ref.stream, at: ref.cursor || '', focus: ref.id }), 'data-ref': ref.id }, label)
+        : h('span', { class: 'badge' }, label);
     const chainSec = h('section', { class: 'card', id: 'chains', 'aria-labelledby': 'chains-h' }, h('h2', { id: 'chains-h' }, t('chainTitle')));
     if (integrity.error) chainSec.appendChild(refusal(integrity.error));
     else {
@@ -832,10 +810,9 @@
       const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', 'aria-controls': detId, onclick: e => {
         det.hidden = !det.hidden; e.currentTarget.setAttribute('aria-expanded', String(!det.hidden)); } }, t('details'));
       const typeCell = h('td', null, h('code', null, n.type));
-      if (corrects[n.id]) typeCell.appendChild(h('a', { class: 'badge corr-link', href: '#', 'data-target': 'ev-' + corrects[n.id], onclick: jump }, t('correctionOf', corrects[n.id].slice(0, 8))));
-      else if (/^EventCorrected/.test(n.type)) { try { typeCell.appendChild(h('span', { class: 'badge' }, t('correctionOf', JSON.parse(n.data).supersedesEventId.slice(0, 8)))); } catch (e) { /* shown raw */ } }
-      if (correctedBy[n.id]) typeCell.appendChild(h('a', { class: 'badge warn corr-link', href: '#', 'data-target': 'ev-' + correctedBy[n.id], onclick: jump }, t('correctedBy', correctedBy[n.id].slice(0, 8))));
-      tb.appendChild(h('tr', { id: 'ev-' + n.id, tabindex: '-1', 'data-type': n.type, class: correctedBy[n.id] ? 'superseded' : null },
+      if (n.supersedes) typeCell.appendChild(refLink(n.supersedes, 'badge corr-link', t('correctionOf', n.supersedes.id.slice(0, 8))));
+      if (n.supersededBy) typeCell.appendChild(refLink(n.supersededBy, 'badge warn corr-link', t('correctedBy', n.supersededBy.id.slice(0, 8))));
+      tb.appendChild(h('tr', { id: 'ev-' + n.id, tabindex: '-1', 'data-type': n.type, class: n.supersededBy ? 'superseded' : null },
         h('td', { class: 'nowrap' }, h('code', null, n.position)), h('td', { class: 'nowrap' }, fmtDateTime(n.recordedAt)), h('td', null, n.occurredAt ? fmtDate(n.occurredAt) : '—'),
         h('td', null, h('code', null, n.stream + '@' + n.revision)), typeCell,
         h('td', null, n.issuer || '—', h('br'), h('small', { class: 'muted' }, n.actingUser || '')),
@@ -852,6 +829,8 @@
           S.audit.cursors[S.audit.page + 1] = conn.pageInfo.endCursor; S.audit.page++; route(); } }, t('next'), ' →')));
     m.appendChild(res);
     announce(t('events', conn.totalCount));
+    const target = focus && document.getElementById('ev-' + focus);
+    if (target) { target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500); }
   }
   function pretty(s) {
     if (s == null) return '—';

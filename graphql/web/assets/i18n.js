@@ -49,7 +49,8 @@ window.CL_I18N = {
     issuer: '记录机构', auditLink: '查看原始事件',
     kinds: { registration: '登记', profile: '资料', trade: '工种', employment: '就业', education: '学历', title: '职称', training: '培训',
       certificate: '证书', entitlement: '晋升资格', appointment: '聘任', competition: '竞赛', mentorship: '师徒', honour: '荣誉',
-      innovation: '创新', correction: '更正', other: '其他' },
+      innovation: '创新', correction: '更正', erasure: '信息删除', other: '其他' },
+    erased: '个人信息已删除', sealed: '（姓名已加密）', colName: '姓名', openCorrected: '被更正的事件', openCorrection: '更正事件',
     // HR view
     hrTitle: '人才盘点', hrIntro: '符合（或到某日将符合）某一等级申报条件的职工，按工种、学院、用人单位、地区筛选。',
     trade: '工种', academy: '学院', employer: '用人单位', regionF: '地区', any: '不限',
@@ -72,7 +73,7 @@ window.CL_I18N = {
     sources: { api: '接口', 'import': '补录', system: '系统' },
     correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件',
     eligibleNowShort: '现在',
-    // Words inside the server's English timeline sentences (see titleZh in app.js).
+    // Words inside the server's English criterion texts (see critText in app.js).
     words: { classroom: '面授', on_the_job: '岗位实训', online_micro: '线上微课', virtual_sim: '虚拟仿真',
       world: '世界', national: '国家级', national_class_1: '国家级一类', national_class_2: '国家级二类', provincial: '省级', city: '市级',
       enterprise: '企业级', academy: '学院级', gold: '金牌', silver: '银牌', bronze: '铜牌', excellence: '优胜奖', none: '无奖项',
@@ -127,7 +128,8 @@ window.CL_I18N = {
     issuer: 'Recorded by', auditLink: 'Raw events',
     kinds: { registration: 'Registration', profile: 'Profile', trade: 'Trade', employment: 'Employment', education: 'Education', title: 'Title', training: 'Training',
       certificate: 'Certificate', entitlement: 'Entitlement', appointment: 'Appointment', competition: 'Competition', mentorship: 'Mentorship', honour: 'Honour',
-      innovation: 'Innovation', correction: 'Correction', other: 'Other' },
+      innovation: 'Innovation', correction: 'Correction', erasure: 'Erasure', other: 'Other' },
+    erased: 'Personal data erased', sealed: '(name sealed)', colName: 'Name', openCorrected: 'corrected event', openCorrection: 'correction',
     hrTitle: 'Talent review', hrIntro: 'Craftsmen eligible for a level now, or by a date, by trade, academy, employer and region.',
     trade: 'Trade', academy: 'Academy', employer: 'Employer', regionF: 'Region', any: 'Any',
     eligibleFor: 'Eligible for', eligibleAny: 'Any (list by current level)', eligibleBy: 'Eligible by', eligibleByHelp: 'empty = now',
