@@ -1,13 +1,9 @@
 package honour
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -16,7 +12,6 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -81,9 +76,13 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		return h
 	}
 	byName["BackfillHonours"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, "honours", prepareHonour)}))
+		Prepare: servicekit.BackfillPrepare("honours", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+			return prepareHonour(svc, rec)
+		})}))
 	byName["BackfillInnovations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, "innovations", prepareInnovation)}))
+		Prepare: servicekit.BackfillPrepare("innovations", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+			return prepareInnovation(svc, rec)
+		})}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		h := byName[rt.Name]
@@ -120,57 +119,9 @@ type InnovationLine struct {
 	InnovationRequest
 }
 
-type linePreparer func(svc Service, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error), err error)
-
-// backfillPrepare authorizes the whole request (issuers and admins only;
-// JSON Lines only), then turns each line into a Job whose commands carry
-// the line's key, source "import" and one correlation id for the file.
-func backfillPrepare(svc Service, what string, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
-		c, err := auth.Require(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-			return nil, err
-		}
-		if format != command.FormatJSONLines {
-			return nil, errs.E(errs.InvalidArgument, "%s are back-filled as JSON Lines (application/x-ndjson)", what)
-		}
-		correlation := "backfill-" + command.NewID()
-		return func(rec command.Record) (command.Job, error) {
-			craftsman, key, run, err := prep(svc, rec)
-			if err != nil {
-				return command.Job{}, err
-			}
-			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
-				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
-				return run(ctx)
-			}}, nil
-		}, nil
-	}
-}
-
-func decodeLine(rec command.Record, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		const unknown = "json: unknown field "
-		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
-			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
-		}
-		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
-	}
-	return nil
-}
-
 func prepareHonour(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l HonourLine
-	if err := decodeLine(rec, &l); err != nil {
+	if err := servicekit.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
@@ -217,7 +168,7 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 
 func prepareInnovation(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l InnovationLine
-	if err := decodeLine(rec, &l); err != nil {
+	if err := servicekit.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {

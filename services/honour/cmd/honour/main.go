@@ -1,89 +1,59 @@
 // Command honour serves craftledger's honour service (honours conferred
-// and withdrawn, innovations recognised, bulk back-fill) over a KurrentDB
-// store.
+// and withdrawn, innovations recognised, corrections, bulk back-fill) over
+// a KurrentDB store.
 //
 //	honour --store esdb://127.0.0.1:2113?tls=false --addr :8085 --jwt-key-file jwt.key
 //
 // Every flag has an environment variable (CRAFTLEDGER_STORE,
-// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE, ...). Without a key file the
-// JWT key comes from CRAFTLEDGER_AUTH_KEY; --dev uses the public development
-// key. It serves /healthz, /readyz (store reachable) and /metrics beside
-// the API (docs/services-2.md) and shuts down gracefully on SIGINT/SIGTERM.
+// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE, ...), read after the command
+// line; a value that does not parse stops start-up (pkg/servicekit).
+// Without a key file the JWT key comes from CRAFTLEDGER_AUTH_KEY; --dev
+// uses the public development key. It serves /healthz, /readyz (store
+// reachable) and /metrics beside the API (docs/services-2.md) and shuts
+// down gracefully on SIGINT/SIGTERM.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
-	"strconv"
 	"time"
 
-	"github.com/craftledger/craftledger/pkg/auth"
-	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/honour"
 )
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
-
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "honour:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	fs := flag.NewFlagSet("honour", flag.ContinueOnError)
-	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
-	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8085"), "HTTP listen address (CRAFTLEDGER_ADDR)")
-	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
-	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
-	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
-	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
-	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	f := servicekit.NewFlags("honour")
+	cfg := servicekit.ServiceFlags(f, "honour", ":8085")
+	if err := f.Parse(args, os.LookupEnv); err != nil {
 		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	if err := cfg.Check(); err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("service", "honour")
-
-	var key auth.Key
-	var err error
-	switch {
-	case *jwtKeyFile != "" || os.Getenv(auth.DevKeyEnv) != "":
-		key, err = auth.LoadKey(*jwtKeyFile, auth.DevKeyEnv)
-	case *dev:
-		key = auth.DevKey()
-	default:
-		err = fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+	logger, err := cfg.Logger(os.Stderr)
+	if err != nil {
+		return err
 	}
+	key, err := cfg.Key()
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "honour-store"}})
+	st, err := cfg.OpenStore(ctx, logger)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
 
@@ -93,14 +63,6 @@ func run(args []string) error {
 	}
 	metrics := kit.NewMetrics("honour")
 	svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(metrics)(svc))
-	opts := honour.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(sum command.Summary) {
-		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
-	}, ProgressEvery: 10000}}
-	if *rate > 0 {
-		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
-	}
-	mux := http.NewServeMux()
-	kit.Operational(mux, metrics, st.Ping)
-	mux.Handle("/", kit.AccessLog(logger, honour.NewHTTPHandler(svc, logger, key, opts)))
-	return kit.Run(ctx, logger, kit.HTTPActor("honour", kit.NewServer(*addr, mux), nil, logger))
+	opts := honour.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	return cfg.Serve(ctx, logger, metrics, st.Ping, honour.NewHTTPHandler(svc, logger, key, opts))
 }

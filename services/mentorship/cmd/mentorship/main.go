@@ -1,113 +1,80 @@
 // Command mentorship serves craftledger's mentorship service
-// (master–apprentice pairings, sessions, completion and early ends) over a
-// KurrentDB store.
+// (master–apprentice pairings, sessions, completion and early ends,
+// corrections, bulk back-fill) over a KurrentDB store.
 //
 //	mentorship --store esdb://127.0.0.1:2113?tls=false --addr :8084 --jwt-key-file jwt.key
 //
 // Every flag has an environment variable (CRAFTLEDGER_STORE,
-// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE, ...). Without a key file the
-// JWT key comes from CRAFTLEDGER_AUTH_KEY; --dev uses the public development
-// key. It serves /healthz, /readyz (store reachable) and /metrics beside
-// the API (docs/services-2.md) and shuts down gracefully on SIGINT/SIGTERM.
+// CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE, CRAFTLEDGER_MAX_APPRENTICES,
+// ...), read after the command line; a value that does not parse stops
+// start-up (pkg/servicekit). Without a key file the JWT key comes from
+// CRAFTLEDGER_AUTH_KEY; --dev uses the public development key. It serves
+// /healthz, /readyz (store reachable) and /metrics beside the API
+// (docs/services-2.md) and shuts down gracefully on SIGINT/SIGTERM.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/pkg/auth"
-	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
-
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "mentorship:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	fs := flag.NewFlagSet("mentorship", flag.ContinueOnError)
-	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "KurrentDB connection string (CRAFTLEDGER_STORE)")
-	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8084"), "HTTP listen address (CRAFTLEDGER_ADDR)")
-	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
-	maxApprentices := fs.Int("max-apprentices", int(envFloat("CRAFTLEDGER_MAX_APPRENTICES", mentorship.DefaultMaxActiveApprentices)), "most active apprentices per master (CRAFTLEDGER_MAX_APPRENTICES)")
-	minLevel := fs.String("min-master-level", env("CRAFTLEDGER_MIN_MASTER_LEVEL", mentorship.DefaultMinMasterLevel.String()), "lowest level in the trade that allows mentoring (CRAFTLEDGER_MIN_MASTER_LEVEL)")
-	workers := fs.Int("backfill-workers", int(envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
-	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development key (never in production) (CRAFTLEDGER_DEV=1)")
-	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", 0), "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
-	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	f := servicekit.NewFlags("mentorship")
+	cfg := servicekit.ServiceFlags(f, "mentorship", ":8084")
+	var maxApprentices int
+	var minLevel string
+	f.IntVar(&maxApprentices, "max-apprentices", "CRAFTLEDGER_MAX_APPRENTICES", mentorship.DefaultMaxActiveApprentices, "most active apprentices per master")
+	f.StringVar(&minLevel, "min-master-level", "CRAFTLEDGER_MIN_MASTER_LEVEL", mentorship.DefaultMinMasterLevel.String(), "lowest level in the trade that allows mentoring")
+	if err := f.Parse(args, os.LookupEnv); err != nil {
 		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	if err := cfg.Check(); err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("service", "mentorship")
-
-	var key auth.Key
-	var err error
-	switch {
-	case *jwtKeyFile != "" || os.Getenv(auth.DevKeyEnv) != "":
-		key, err = auth.LoadKey(*jwtKeyFile, auth.DevKeyEnv)
-	case *dev:
-		key = auth.DevKey()
-	default:
-		err = fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+	if maxApprentices < 1 {
+		return fmt.Errorf("--max-apprentices: must be at least 1, not %d", maxApprentices)
 	}
+	lvl, err := events.ParseLevel(minLevel)
+	if err != nil {
+		return fmt.Errorf("--min-master-level: %w", err)
+	}
+	logger, err := cfg.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	key, err := cfg.Key()
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "mentorship-store"}})
+	st, err := cfg.OpenStore(ctx, logger)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
 
-	lvl2, err := events.ParseLevel(*minLevel)
-	if err != nil {
-		return fmt.Errorf("--min-master-level: %w", err)
-	}
-	svc, err := mentorship.New(st, time.Now, mentorship.Options{MinMasterLevel: lvl2, MaxActiveApprentices: *maxApprentices})
+	svc, err := mentorship.New(st, time.Now, mentorship.Options{MinMasterLevel: lvl, MaxActiveApprentices: maxApprentices})
 	if err != nil {
 		return err
 	}
 	metrics := kit.NewMetrics("mentorship")
 	svc = mentorship.LoggingMiddleware(logger)(mentorship.InstrumentingMiddleware(metrics)(svc))
-	opts := mentorship.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(sum command.Summary) {
-		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
-	}, ProgressEvery: 10000}}
-	if *rate > 0 {
-		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
-	}
-	mux := http.NewServeMux()
-	kit.Operational(mux, metrics, st.Ping)
-	mux.Handle("/", kit.AccessLog(logger, mentorship.NewHTTPHandler(svc, logger, key, opts)))
-	return kit.Run(ctx, logger, kit.HTTPActor("mentorship", kit.NewServer(*addr, mux), nil, logger))
+	opts := mentorship.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	return cfg.Serve(ctx, logger, metrics, st.Ping, mentorship.NewHTTPHandler(svc, logger, key, opts))
 }

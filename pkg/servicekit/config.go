@@ -1,0 +1,235 @@
+package servicekit
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// Flags is a flag set whose flags may each also come from an environment
+// variable. The variables are read after the command line is parsed, so
+// --help shows the built-in defaults (never a connection string with
+// credentials from the environment), a flag given on the command line wins,
+// and a variable that does not parse stops start-up with an error instead
+// of silently meaning the default.
+type Flags struct {
+	fs   *flag.FlagSet
+	envs []binding
+}
+
+type binding struct{ flag, env string }
+
+// NewFlags returns an empty flag set for the binary name; errors are
+// returned by Parse, not printed and exited on.
+func NewFlags(name string) *Flags {
+	return &Flags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+}
+
+// FlagSet is the underlying flag set (its output, for --help).
+func (f *Flags) FlagSet() *flag.FlagSet { return f.fs }
+
+func (f *Flags) bind(name, env, usage string) string {
+	if env == "" {
+		return usage
+	}
+	f.envs = append(f.envs, binding{flag: name, env: env})
+	return usage + " ($" + env + ")"
+}
+
+// StringVar defines a string flag read from env when not given.
+func (f *Flags) StringVar(p *string, name, env, def, usage string) {
+	f.fs.StringVar(p, name, def, f.bind(name, env, usage))
+}
+
+// IntVar defines an integer flag read from env when not given.
+func (f *Flags) IntVar(p *int, name, env string, def int, usage string) {
+	f.fs.IntVar(p, name, def, f.bind(name, env, usage))
+}
+
+// Float64Var defines a number flag read from env when not given.
+func (f *Flags) Float64Var(p *float64, name, env string, def float64, usage string) {
+	f.fs.Float64Var(p, name, def, f.bind(name, env, usage))
+}
+
+// BoolVar defines a boolean flag read from env ("1", "true", "0",
+// "false"…) when not given.
+func (f *Flags) BoolVar(p *bool, name, env string, def bool, usage string) {
+	f.fs.BoolVar(p, name, def, f.bind(name, env, usage))
+}
+
+// Parse parses args, then sets every flag not given on the command line
+// from its environment variable when lookupEnv finds it (os.LookupEnv in a
+// binary). A value that does not parse is an error naming the variable.
+// --help answers flag.ErrHelp after printing the usage.
+func (f *Flags) Parse(args []string, lookupEnv func(string) (string, bool)) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, b := range f.envs {
+		if given[b.flag] {
+			continue
+		}
+		v, ok := lookupEnv(b.env)
+		if !ok {
+			continue
+		}
+		if err := f.fs.Set(b.flag, v); err != nil {
+			return fmt.Errorf("$%s (for --%s): %w", b.env, b.flag, err)
+		}
+	}
+	return nil
+}
+
+// Service is the configuration every write-side service binary shares.
+type Service struct {
+	Name            string
+	Store           string
+	Addr            string
+	JWTKeyFile      string
+	BackfillWorkers int
+	Dev             bool
+	Rate            float64
+	LogLevel        string
+}
+
+// DefaultStore is the store of a local `make run`.
+const DefaultStore = "esdb://127.0.0.1:2113?tls=false"
+
+// ServiceFlags defines the common flags on f for service name, listening on
+// defaultAddr unless told otherwise.
+func ServiceFlags(f *Flags, name, defaultAddr string) *Service {
+	s := &Service{Name: name}
+	f.StringVar(&s.Store, "store", "CRAFTLEDGER_STORE", DefaultStore, "KurrentDB connection string")
+	f.StringVar(&s.Addr, "addr", "CRAFTLEDGER_ADDR", defaultAddr, "HTTP listen address")
+	f.StringVar(&s.JWTKeyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the JWT HMAC key (else $"+auth.DevKeyEnv+")")
+	f.IntVar(&s.BackfillWorkers, "backfill-workers", "CRAFTLEDGER_BACKFILL_WORKERS", 16, "concurrent commands per back-fill request")
+	f.BoolVar(&s.Dev, "dev", "CRAFTLEDGER_DEV", false, "use the public development key (never in production)")
+	f.Float64Var(&s.Rate, "rate", "CRAFTLEDGER_RATE", 0, "requests per second per caller, 0 = unlimited")
+	f.StringVar(&s.LogLevel, "log-level", "CRAFTLEDGER_LOG_LEVEL", "info", "debug, info, warn or error")
+	return s
+}
+
+// Check validates the values after parsing.
+func (s *Service) Check() error {
+	var bad []error
+	if s.Store == "" {
+		bad = append(bad, errors.New("--store: is required"))
+	} else if _, err := url.Parse(s.Store); err != nil {
+		bad = append(bad, fmt.Errorf("--store: not a connection string %s", RedactURL(s.Store)))
+	}
+	if s.Addr == "" {
+		bad = append(bad, errors.New("--addr: is required"))
+	}
+	if s.BackfillWorkers < 1 {
+		bad = append(bad, fmt.Errorf("--backfill-workers: must be at least 1, not %d", s.BackfillWorkers))
+	}
+	if s.Rate < 0 || s.Rate != s.Rate {
+		bad = append(bad, fmt.Errorf("--rate: must be 0 (unlimited) or positive, not %v", s.Rate))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		bad = append(bad, fmt.Errorf("--log-level: %w", err))
+	}
+	return errors.Join(bad...)
+}
+
+// Logger is the JSON logger of the service on w at the configured level.
+func (s *Service) Logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})).With("service", s.Name), nil
+}
+
+// Key loads the JWT key: from --jwt-key-file, else $CRAFTLEDGER_AUTH_KEY,
+// else the public development key with --dev; auth.LoadKey refuses a key
+// shorter than auth.MinKeyLen.
+func (s *Service) Key() (auth.Key, error) {
+	_, inEnv := os.LookupEnv(auth.DevKeyEnv)
+	switch {
+	case s.JWTKeyFile != "" || inEnv:
+		k, err := auth.LoadKey(s.JWTKeyFile, auth.DevKeyEnv)
+		if err != nil {
+			return nil, fmt.Errorf("jwt key: %w", err)
+		}
+		return k, nil
+	case s.Dev:
+		return auth.DevKey(), nil
+	}
+	return nil, fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
+}
+
+// Limiter is the per-caller rate limiter, nil when unlimited.
+func (s *Service) Limiter() *kit.RateLimiter {
+	if s.Rate <= 0 {
+		return nil
+	}
+	return kit.NewRateLimiter(s.Rate, int(s.Rate)+1)
+}
+
+// Backfill configures the bulk endpoints: the workers, and a progress line
+// every 10 000 lines.
+func (s *Service) Backfill(logger *slog.Logger) command.Backfill {
+	return command.Backfill{Workers: s.BackfillWorkers, ProgressEvery: 10000, Progress: func(sum command.Summary) {
+		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
+	}}
+}
+
+// OpenStore connects to the store behind a breaker named "<name>-store";
+// an error names the store without its credentials.
+func (s *Service) OpenStore(ctx context.Context, logger *slog.Logger) (*eventstore.Client, error) {
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: s.Store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: s.Name + "-store"}})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", RedactURL(s.Store), err)
+	}
+	return st, nil
+}
+
+// Serve serves api beside /healthz, /readyz (ready when the store pings)
+// and /metrics on the configured address until SIGINT/SIGTERM.
+func (s *Service) Serve(ctx context.Context, logger *slog.Logger, metrics *kit.Metrics, ping func(context.Context) error, api http.Handler) error {
+	mux := http.NewServeMux()
+	kit.Operational(mux, metrics, ping)
+	mux.Handle("/", kit.AccessLog(logger, api))
+	return kit.Run(ctx, logger, kit.HTTPActor(s.Name, kit.NewServer(s.Addr, mux), nil, logger))
+}
+
+// RedactURL hides the user information (credentials) of a connection
+// string: "esdb://admin:changeit@host:2113" becomes "esdb://…@host:2113".
+func RedactURL(u string) string {
+	if i := strings.LastIndex(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
+
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+package servicekit_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/servicekit"
+)
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func parse(t *testing.T, args []string, env map[string]string) (*servicekit.Service, error) {
+	t.Helper()
+	f := servicekit.NewFlags("svc")
+	f.FlagSet().SetOutput(new(bytes.Buffer))
+	s := servicekit.ServiceFlags(f, "svc", ":8085")
+	if err := f.Parse(args, envOf(env)); err != nil {
+		return s, err
+	}
+	return s, s.Check()
+}
+
+func TestFlagsAndEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(*servicekit.Service) bool
+	}{
+		{name: "defaults", check: func(s *servicekit.Service) bool {
+			return s.Store == servicekit.DefaultStore && s.Addr == ":8085" && s.Rate == 0 && s.BackfillWorkers == 16 && !s.Dev
+		}},
+		{name: "environment", env: map[string]string{"CRAFTLEDGER_RATE": "2.5", "CRAFTLEDGER_DEV": "1", "CRAFTLEDGER_ADDR": ":9"},
+			check: func(s *servicekit.Service) bool { return s.Rate == 2.5 && s.Dev && s.Addr == ":9" }},
+		{name: "the command line wins", args: []string{"--rate", "7"}, env: map[string]string{"CRAFTLEDGER_RATE": "2"},
+			check: func(s *servicekit.Service) bool { return s.Rate == 7 }},
+		{name: "a rate that is not a number", env: map[string]string{"CRAFTLEDGER_RATE": "abc"}, wantErr: "CRAFTLEDGER_RATE"},
+		{name: "workers that are not a number", env: map[string]string{"CRAFTLEDGER_BACKFILL_WORKERS": "many"}, wantErr: "CRAFTLEDGER_BACKFILL_WORKERS"},
+		{name: "dev that is not a boolean", env: map[string]string{"CRAFTLEDGER_DEV": "yes please"}, wantErr: "CRAFTLEDGER_DEV"},
+		{name: "a negative rate", args: []string{"--rate=-1"}, wantErr: "--rate"},
+		{name: "no workers", env: map[string]string{"CRAFTLEDGER_BACKFILL_WORKERS": "0"}, wantErr: "--backfill-workers"},
+		{name: "an unknown log level", env: map[string]string{"CRAFTLEDGER_LOG_LEVEL": "loud"}, wantErr: "--log-level"},
+		{name: "a stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parse(t, tc.args, tc.env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(s) {
+				t.Errorf("parsed %+v", *s)
+			}
+		})
+	}
+}
+
+// --help shows the built-in defaults, never the environment's store (which
+// may carry credentials); errors name the store without them.
+func TestHelpDoesNotPrintCredentials(t *testing.T) {
+	f := servicekit.NewFlags("svc")
+	var out bytes.Buffer
+	f.FlagSet().SetOutput(&out)
+	servicekit.ServiceFlags(f, "svc", ":8085")
+	err := f.Parse([]string{"--help"}, envOf(map[string]string{"CRAFTLEDGER_STORE": "esdb://admin:s3cret@db:2113"}))
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "CRAFTLEDGER_STORE") {
+		t.Errorf("help:\n%s", out.String())
+	}
+	if got := servicekit.RedactURL("esdb://admin:s3cret@db:2113?tls=true"); strings.Contains(got, "s3cret") || !strings.Contains(got, "@db:2113") {
+		t.Errorf("RedactURL = %q", got)
+	}
+}
+
+func TestKey(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short.key")
+	good := filepath.Join(dir, "good.key")
+	if err := os.WriteFile(short, []byte("tiny\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte(strings.Repeat("k", 48)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(auth.DevKeyEnv, "")
+	os.Unsetenv(auth.DevKeyEnv)
+	for _, tc := range []struct {
+		name string
+		s    servicekit.Service
+		ok   bool
+	}{
+		{"nothing", servicekit.Service{}, false},
+		{"dev", servicekit.Service{Dev: true}, true},
+		{"a short key file", servicekit.Service{JWTKeyFile: short}, false},
+		{"a missing key file", servicekit.Service{JWTKeyFile: filepath.Join(dir, "none")}, false},
+		{"a good key file", servicekit.Service{JWTKeyFile: good}, true},
+	} {
+		k, err := tc.s.Key()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: key %d bytes, err %v", tc.name, len(k), err)
+		}
+	}
+	t.Setenv(auth.DevKeyEnv, "short")
+	if _, err := (&servicekit.Service{Dev: true}).Key(); err == nil {
+		t.Error("a short $" + auth.DevKeyEnv + " was accepted (it wins over --dev)")
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	if got := servicekit.SplitList(" a, ,b,"); strings.Join(got, "|") != "a|b" {
+		t.Errorf("SplitList = %q", got)
+	}
+}
