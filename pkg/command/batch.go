@@ -52,11 +52,15 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			}
 			h.cache.put(hist)
 		}
-		// One private copy of the history grows with the batch's events;
-		// each decision sees a prefix of it (the cached history is shared
-		// and never written).
-		work := make([]eventstore.RecordedEvent, len(hist.Events), len(hist.Events)+2*len(cmds))
-		copy(work, hist.Events)
+		// The history grows with the batch's events; each decision sees a
+		// prefix of it. The cached tip grows in place, after its length
+		// (what it shows never changes, and the stream lock keeps other
+		// commands of this process off it); any other history is copied.
+		work := hist.Events
+		if !h.cache.isTip(hist) || len(work)+2*len(cmds) > cap(work) {
+			work = make([]eventstore.RecordedEvent, len(hist.Events), grow(len(hist.Events), 2*len(cmds)))
+			copy(work, hist.Events)
+		}
 		cur := History{Stream: stream, Exists: hist.Exists, Events: work, lastHash: hist.lastHash}
 		var data []eventstore.EventData
 		owner := make([]int, 0, len(cmds)) // command index of each event in data

@@ -85,11 +85,24 @@ func (c *cache) drop(stream string) {
 	}
 }
 
-// extend returns h followed by the events just appended (a new slice; h
-// is shared and never mutated).
-func extend(h History, data []eventstore.EventData, ar eventstore.AppendResult, now func() eventstore.RecordedEvent) History {
-	out := History{Stream: h.Stream, Exists: true, Events: make([]eventstore.RecordedEvent, len(h.Events), len(h.Events)+len(data))}
-	copy(out.Events, h.Events)
+// extend returns h followed by the events just appended. h is shared (the
+// cache hands it to every command on the stream) and what it shows never
+// changes: the new events go after its length. When h is its stream's
+// cached tip — the one history that may grow, claimed under the cache lock
+// (the caller holds the stream lock, so no other command extends it) —
+// they are appended in place, into spare capacity or a doubled array:
+// amortised O(1) per event, where copying the whole history on every
+// append made a long stream O(n²). Any other history is copied first.
+func (c *cache) extend(h History, data []eventstore.EventData, ar eventstore.AppendResult, now func() eventstore.RecordedEvent) History {
+	evs := h.Events
+	if !c.isTip(h) {
+		evs = make([]eventstore.RecordedEvent, len(h.Events), grow(len(h.Events), len(data)))
+		copy(evs, h.Events)
+	} else if len(evs)+len(data) > cap(evs) {
+		bigger := make([]eventstore.RecordedEvent, len(evs), grow(len(evs), len(data)))
+		copy(bigger, evs)
+		evs = bigger
+	}
 	first := ar.NextRevision + 1 - uint64(len(data))
 	for i, d := range data {
 		e := now()
@@ -97,7 +110,28 @@ func extend(h History, data []eventstore.EventData, ar eventstore.AppendResult, 
 		// Only the last event's position is known exactly; earlier events
 		// of the batch get the same (they commit together).
 		e.Position = ar.Position
-		out.Events = append(out.Events, e)
+		evs = append(evs, e)
 	}
-	return out
+	return History{Stream: h.Stream, Exists: true, Events: evs}
+}
+
+// grow is the capacity for n events and k more: doubled, so that
+// appending one event at a time copies each event O(1) times on average.
+func grow(n, k int) int { return max(2*n, n+k, 8) }
+
+// isTip reports whether h is the history cached for its stream (same
+// length, same array): only the tip may be extended in place. Without a
+// cache nothing else holds h.
+func (c *cache) isTip(h History) bool {
+	if c == nil {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[h.Stream]
+	if !ok {
+		return false
+	}
+	t := el.Value.(*cacheEntry).hist.Events
+	return len(t) == len(h.Events) && len(t) > 0 && &t[0] == &h.Events[0]
 }

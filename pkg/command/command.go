@@ -259,7 +259,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		}
 		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
 		if err == nil {
-			next := extend(hist, data, ar, h.recordedNow)
+			next := h.cache.extend(hist, data, ar, h.recordedNow)
 			next.lastHash = lastHash
 			h.cache.put(next)
 			return Result{Stream: c.Stream, Revision: ar.NextRevision, Position: ar.Position, EventIDs: ids}, nil
