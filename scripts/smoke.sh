@@ -94,5 +94,19 @@ for pid in "${pids[@]}"; do
 	fi
 done
 pids=()
+
+# The all-in-one, like the services, must not fall back to the public
+# development keys on its own: without key files and without
+# CRAFTLEDGER_DEV=1 it refuses to start, saying what to give.
+if out=$(env -u CRAFTLEDGER_JWT_KEY_FILE -u CRAFTLEDGER_AUTH_KEY -u CRAFTLEDGER_DEV \
+	CRAFTLEDGER_ADDR=127.0.0.1:$(port) CRAFTLEDGER_STORE= CRAFTLEDGER_STORE_ADDR=127.0.0.1:$(port) \
+	CRAFTLEDGER_DATA=$work/nokeys timeout 20 "$bin/craftledger" 2>&1) || [[ $? == 124 ]]; then
+	echo "the all-in-one started without keys and without CRAFTLEDGER_DEV=1"; failed=1
+elif [[ $out != *"no token key"* ]]; then
+	echo "the all-in-one without keys failed with an unclear message: $out"; failed=1
+else
+	echo "refused  craftledger without keys: $out"
+fi
+
 [[ $failed == 0 ]] && echo "smoke: every server (and the all-in-one) started from its environment, turned ready and stopped cleanly"
 exit "$failed"
