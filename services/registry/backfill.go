@@ -1,10 +1,7 @@
 package registry
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -49,54 +46,31 @@ type prepared struct {
 type linePreparer func(svc Service, b batcher, rec command.Record) (prepared, error)
 
 // backfillPrepare authorizes the whole request (issuers and admins only),
-// then turns each line into a Job whose command carries the line's key,
-// source "import" and one correlation id for the file.
+// then makes each line into its command (command.PrepareImport: the line's
+// key, source "import", one correlation id for the file).
 func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
-		c, err := auth.Require(ctx)
+	b, _ := findBatcher(svc)
+	return command.PrepareImport(importer, func(rec command.Record) (command.Line, error) {
+		p, err := prep(svc, b, rec)
 		if err != nil {
-			return nil, err
+			return command.Line{}, err
 		}
-		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-			return nil, err
+		l := command.Line{Shard: p.craftsman, Key: p.key, Run: p.run, Build: p.build}
+		if b != nil {
+			l.Handler = b.handler()
 		}
-		correlation := "backfill-" + command.NewID()
-		lineCtx := func(ctx context.Context, key string) context.Context {
-			return command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
-		}
-		b, _ := findBatcher(svc)
-		return func(rec command.Record) (command.Job, error) {
-			p, err := prep(svc, b, rec)
-			if err != nil {
-				return command.Job{}, err
-			}
-			job := command.Job{Shard: p.craftsman, Key: p.key, Run: func(ctx context.Context, key string) (command.Result, error) {
-				return p.run(lineCtx(ctx, key))
-			}}
-			if p.build != nil {
-				job.Handler = b.handler()
-				job.Command = func(ctx context.Context, key string) (command.Command, error) { return p.build(lineCtx(ctx, key)) }
-			}
-			return job, nil
-		}, nil
-	}
+		return l, nil
+	})
 }
 
-func decodeLine(rec command.Record, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		const unknown = "json: unknown field "
-		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
-			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
-		}
-		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
+// importer admits a back-fill request: issuers and admins (each line is
+// then authorized like its command).
+func importer(ctx context.Context) error {
+	c, err := auth.Require(ctx)
+	if err != nil {
+		return err
 	}
-	return nil
+	return c.RequireRole(auth.RoleIssuer, auth.RoleAdmin)
 }
 
 func csvFields(rec command.Record, allowed []string) error {
@@ -119,7 +93,7 @@ func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, err
 		if f["name"] != "" || f["phone"] != "" || f["email"] != "" {
 			l.Personal = &events.Personal{Name: f["name"], Phone: f["phone"], Email: f["email"]}
 		}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return prepared{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
@@ -144,7 +118,7 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 			StartEmploymentRequest: StartEmploymentRequest{EmploymentID: f["employmentId"], EmployerOrgID: f["employerOrgId"],
 				EmployerName: f["employerName"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
 				Position: f["position"], OccurredAt: f["occurredAt"]}}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return prepared{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {

@@ -1,10 +1,7 @@
 package training
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -17,7 +14,6 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -106,37 +102,31 @@ type linePreparer func(svc Service, b batcher, rec command.Record) (craftsmanID,
 	build func(context.Context) (command.Command, error), err error)
 
 // backfillPrepare authorizes the whole request (issuers and admins only),
-// then turns each line into a Job whose command carries the line's key,
-// source "import" and one correlation id for the file.
+// then makes each line into its command (command.PrepareImport: the line's
+// key, source "import", one correlation id for the file).
 func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
-		c, err := auth.Require(ctx)
+	b, _ := findBatcher(svc)
+	return command.PrepareImport(importer, func(rec command.Record) (command.Line, error) {
+		craftsman, key, run, build, err := prep(svc, b, rec)
 		if err != nil {
-			return nil, err
+			return command.Line{}, err
 		}
-		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-			return nil, err
+		l := command.Line{Shard: craftsman, Key: key, Run: run, Build: build}
+		if b != nil {
+			l.Handler = b.handler()
 		}
-		correlation := "backfill-" + command.NewID()
-		lineCtx := func(ctx context.Context, key string) context.Context {
-			return command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
-		}
-		b, _ := findBatcher(svc)
-		return func(rec command.Record) (command.Job, error) {
-			craftsman, key, run, build, err := prep(svc, b, rec)
-			if err != nil {
-				return command.Job{}, err
-			}
-			job := command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
-				return run(lineCtx(ctx, key))
-			}}
-			if build != nil {
-				job.Handler = b.handler()
-				job.Command = func(ctx context.Context, key string) (command.Command, error) { return build(lineCtx(ctx, key)) }
-			}
-			return job, nil
-		}, nil
+		return l, nil
+	})
+}
+
+// importer admits a back-fill request: issuers and admins (each line is
+// then authorized like its command).
+func importer(ctx context.Context) error {
+	c, err := auth.Require(ctx)
+	if err != nil {
+		return err
 	}
+	return c.RequireRole(auth.RoleIssuer, auth.RoleAdmin)
 }
 
 // CompletionLine is one back-filled course completion: a JSON Lines object,
@@ -181,23 +171,6 @@ var (
 	CertificateColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "level", "certificateNumber", "family",
 		"evaluatingOrgId", "issuingOrgId", "issuingOrgName", "issuingOrgKind", "route", "entitlementId", "assessmentId", "occurredAt"}
 )
-
-func decodeLine(rec command.Record, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		const unknown = "json: unknown field "
-		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
-			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
-		}
-		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
-	}
-	return nil
-}
 
 // csvFields checks the row's columns against allowed.
 func csvFields(rec command.Record, allowed []string) error {
@@ -257,7 +230,7 @@ func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, str
 		if hours != nil {
 			l.Hours = *hours
 		}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
@@ -291,7 +264,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 			CertificateNumber: f["certificateNumber"], Family: f["family"], EvaluatingOrgID: f["evaluatingOrgId"],
 			IssuingOrg: events.Org{ID: f["issuingOrgId"], Name: f["issuingOrgName"], Kind: f["issuingOrgKind"]},
 			Route:      f["route"], EntitlementID: f["entitlementId"], AssessmentID: f["assessmentId"], OccurredAt: f["occurredAt"]}}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
@@ -329,7 +302,7 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 			}
 			*dst = b
 		}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
@@ -349,7 +322,7 @@ func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, f
 		l = TitleLine{CraftsmanID: f["craftsmanId"], Key: f["key"], TitleRequest: TitleRequest{
 			Tier: f["tier"], Title: f["title"], Series: f["series"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
 			AwardingOrg: f["awardingOrg"], CertificateNumber: f["certificateNumber"], OccurredAt: f["occurredAt"]}}
-	} else if err := decodeLine(rec, &l); err != nil {
+	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, nil, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
