@@ -469,3 +469,80 @@ func TestVerifyIssuerLookups(t *testing.T) {
 		}
 	}
 }
+
+// Metadata whose members repeat a name (exactly, in another case, or
+// escaped — encoding/json matches names case-insensitively and takes the
+// last) is ambiguous: a scanner and the domain's decoder could read two
+// different issuers from it. Written correctly sealed straight into the
+// store, each such event is a finding, whichever issuer comes first; so is
+// a payload repeating a field the issuer rule reads.
+func TestVerifyFlagsDuplicateMembers(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	type damage struct {
+		name, stream string
+		rev          int // the training completion, recorded by the academy
+		meta         func(body string) string
+		data         func(data string) string
+	}
+	allowed, rogue := `"issuerOrgId":"`+audittest.Academy+`"`, `"issuerOrgId":"acad-rogue"`
+	cases := []damage{
+		{name: "allowed issuer first", meta: func(b string) string { return strings.Replace(b, allowed, allowed+","+rogue, 1) }},
+		{name: "rogue issuer first", meta: func(b string) string { return strings.Replace(b, allowed, rogue+","+allowed, 1) }},
+		{name: "issuer in another case", meta: func(b string) string {
+			return strings.Replace(b, allowed, allowed+`,"IssuerOrgID":"acad-rogue"`, 1)
+		}},
+		{name: "escaped issuer name", meta: func(b string) string {
+			return strings.Replace(b, allowed, allowed+`,"issuer\u004frgId":"acad-rogue"`, 1)
+		}},
+		{name: "repeated source", meta: func(b string) string {
+			return strings.Replace(b, `"source":"api"`, `"source":"api","source":"import"`, 1)
+		}},
+		{name: "academy twice in the data", data: func(d string) string {
+			return strings.Replace(d, `"academyId":"`+audittest.Academy+`"`, `"academyId":"`+audittest.Academy+`","AcademyId":"acad-rogue"`, 1)
+		}},
+	}
+	for i := range cases {
+		c := &cases[i]
+		c.stream, c.rev = events.CraftsmanStream("dup-"+strconv.Itoa(i)), 3
+		evs := audittest.Seal(t, c.stream, audittest.Career("dup-"+strconv.Itoa(i)))
+		orig := make([]string, len(evs))
+		for j, e := range evs {
+			orig[j] = e.Hash
+		}
+		prev := evs[c.rev-1].Hash
+		for j := c.rev; j < len(evs); j++ { // reseal from the damaged event on
+			e := &evs[j]
+			k := bytes.LastIndex(e.Metadata, []byte(`,"hash":"`))
+			body := strings.Replace(string(e.Metadata[:k])+"}", `"prevHash":"`+orig[j-1]+`"`, `"prevHash":"`+prev+`"`, 1)
+			if j == c.rev {
+				if c.meta != nil {
+					body = c.meta(body)
+				}
+				if c.data != nil {
+					e.Data = []byte(c.data(string(e.Data)))
+				}
+			}
+			e.Metadata, e.Hash = audittest.SealRaw(prev, e.Type, e.Data, []byte(body))
+			prev = e.Hash
+		}
+		audittest.Append(t, st, c.stream, evs)
+	}
+	rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string][]audit.Finding{}
+	for _, f := range rep.Findings {
+		by[f.Stream] = append(by[f.Stream], f)
+	}
+	for _, c := range cases {
+		fs := by[c.stream]
+		if len(fs) != 1 || fs[0].Revision != uint64(c.rev) || fs[0].Kind == audit.KindChain || !strings.Contains(fs[0].Reason, "duplicate") {
+			t.Errorf("%s: findings %v, want one duplicate-member finding at revision %d", c.name, fs, c.rev)
+		}
+	}
+	if fs := by["craftsman-c-0001"]; len(fs) != 0 {
+		t.Errorf("honest stream: %v", fs)
+	}
+}

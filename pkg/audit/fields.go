@@ -1,73 +1,133 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
 
 // scanOrgFields fills f from a JSON object without reflection: it walks the
 // top-level members once, keeps the string values the issuer rule needs
 // (and those of the issuingOrg and source objects), and skips everything
 // else. Verify calls it for most events, so it must cost far less than the
-// store's read. Malformed JSON is an error, as with encoding/json.
+// store's read. Member names match as encoding/json matches them (escapes
+// decoded, case-insensitive), and a name the rule reads that occurs twice
+// in one object is an error (errDuplicate): encoding/json would take the
+// last, a reader stopping at the first another. Malformed JSON is an
+// error, as with encoding/json.
 func scanOrgFields(data []byte, f *orgFields) error {
+	var seen uint32 // bit per field below, so a repeated name is seen
+	set := func(bit uint32, key, v []byte, dst *string) error {
+		if seen&bit != 0 {
+			return duplicate(key)
+		}
+		seen |= bit
+		return unquote(v, dst)
+	}
+	var buf [64]byte
 	i, err := scanObject(data, skipSpace(data, 0), func(key []byte, val []byte, isString bool) error {
+		k, err := foldKey(buf[:0], key)
+		if err != nil {
+			return err
+		}
 		if !isString {
 			if val[0] != '{' {
 				return nil // not an object: nothing the rule reads
 			}
-			switch string(key) {
-			case "issuingOrg":
+			switch string(k) {
+			case "ISSUINGORG":
+				if seen&(1<<20) != 0 {
+					return duplicate(key)
+				}
+				seen |= 1 << 20
+				var inner uint32
+				var kb [64]byte
 				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
-					if s && string(k) == "id" {
-						return unquote(v, &f.IssuingOrg.ID)
+					fk, err := foldKey(kb[:0], k)
+					if err != nil || string(fk) != "ID" {
+						return err
 					}
-					return nil
-				})
-				return err
-			case "source":
-				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
+					if inner != 0 {
+						return duplicate(k)
+					}
+					inner = 1
 					if !s {
 						return nil
 					}
-					switch string(k) {
-					case "kind":
-						return unquote(v, &f.Source.Kind)
-					case "competitionId":
-						return unquote(v, &f.Source.CompetitionID)
+					return unquote(v, &f.IssuingOrg.ID)
+				})
+				return err
+			case "SOURCE":
+				if seen&(1<<21) != 0 {
+					return duplicate(key)
+				}
+				seen |= 1 << 21
+				var inner uint32
+				var kb [64]byte
+				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
+					fk, err := foldKey(kb[:0], k)
+					if err != nil {
+						return err
 					}
-					return nil
+					var bit uint32
+					var dst *string
+					switch string(fk) {
+					case "KIND":
+						bit, dst = 1, &f.Source.Kind
+					case "COMPETITIONID":
+						bit, dst = 2, &f.Source.CompetitionID
+					default:
+						return nil
+					}
+					if inner&bit != 0 {
+						return duplicate(k)
+					}
+					inner |= bit
+					if !s {
+						return nil
+					}
+					return unquote(v, dst)
 				})
 				return err
 			}
 			return nil
 		}
-		var dst *string
-		switch string(key) {
-		case "academyId":
-			dst = &f.AcademyID
-		case "issuingOrgId":
-			dst = &f.IssuingOrgID
-		case "evaluatingOrgId":
-			dst = &f.EvaluatingOrgID
-		case "approvingOrgId":
-			dst = &f.ApprovingOrgID
-		case "employerOrgId":
-			dst = &f.EmployerOrgID
-		case "organiser":
-			dst = &f.Organiser
-		case "competitionId":
-			dst = &f.CompetitionID
-		case "mentorshipId":
-			dst = &f.MentorshipID
-		case "employmentId":
-			dst = &f.EmploymentID
-		case "honourId":
-			dst = &f.HonourID
-		default:
-			return nil
+		switch string(k) {
+		case "ACADEMYID":
+			return set(1<<0, key, val, &f.AcademyID)
+		case "ISSUINGORGID":
+			return set(1<<1, key, val, &f.IssuingOrgID)
+		case "EVALUATINGORGID":
+			return set(1<<2, key, val, &f.EvaluatingOrgID)
+		case "APPROVINGORGID":
+			return set(1<<3, key, val, &f.ApprovingOrgID)
+		case "EMPLOYERORGID":
+			return set(1<<4, key, val, &f.EmployerOrgID)
+		case "ORGANISER":
+			return set(1<<5, key, val, &f.Organiser)
+		case "COMPETITIONID":
+			return set(1<<6, key, val, &f.CompetitionID)
+		case "MENTORSHIPID":
+			return set(1<<7, key, val, &f.MentorshipID)
+		case "EMPLOYMENTID":
+			return set(1<<8, key, val, &f.EmploymentID)
+		case "HONOURID":
+			return set(1<<9, key, val, &f.HonourID)
+		case "ISSUINGORG":
+			if seen&(1<<20) != 0 {
+				return duplicate(key)
+			}
+			seen |= 1 << 20
+		case "SOURCE":
+			if seen&(1<<21) != 0 {
+				return duplicate(key)
+			}
+			seen |= 1 << 21
 		}
-		return unquote(val, dst)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -76,6 +136,98 @@ func scanOrgFields(data []byte, f *orgFields) error {
 		return errBadJSON
 	}
 	return nil
+}
+
+// errDuplicate: an object names one member twice (as encoding/json
+// matches names), so two readers may disagree on its value.
+var errDuplicate = errors.New("duplicate member")
+
+func duplicate(key []byte) error {
+	return fmt.Errorf("%w %q: ambiguous", errDuplicate, key)
+}
+
+// metaIssuer reads issuerOrgId from an event's metadata as the domain's
+// decoder (events.DecodeMetadata, encoding/json on anything not canonical)
+// reads it: names match case-insensitively with escapes decoded, and of
+// repeated names the last counts. It checks the whole object: any member
+// name occurring twice is an errDuplicate error (the issuer returned is
+// still the last one, what the services believe), as is metadata that is
+// not a JSON object (errBadJSON) or an issuer that is not a string.
+func metaIssuer(meta []byte) (string, error) {
+	var (
+		issuer string
+		dup    error
+		buf    [256]byte // folded names, back to back
+		endBuf [16]int   // where each folded name ends in keys
+	)
+	keys, ends := buf[:0], endBuf[:0]
+	i, err := scanObject(meta, skipSpace(meta, 0), func(key, val []byte, isString bool) error {
+		start := len(keys)
+		var err error
+		if keys, err = foldKey(keys, key); err != nil {
+			return err
+		}
+		k := keys[start:]
+		from := 0
+		for _, end := range ends {
+			if bytes.Equal(keys[from:end], k) && dup == nil {
+				dup = duplicate(key)
+			}
+			from = end
+		}
+		ends = append(ends, len(keys))
+		if string(k) == "ISSUERORGID" {
+			switch {
+			case isString:
+				return unquote(val, &issuer)
+			case string(val) != "null":
+				return fmt.Errorf("issuerOrgId is not a string")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if skipSpace(meta, i) != len(meta) {
+		return "", errBadJSON
+	}
+	return issuer, dup
+}
+
+// foldKey appends to dst the form under which encoding/json matches a
+// member name to a struct field: escapes decoded, each letter replaced by
+// the smallest rune of its Unicode simple-folding orbit (so ASCII letters
+// become upper case, and the Kelvin sign a K).
+func foldKey(dst, key []byte) ([]byte, error) {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		var s string
+		q := make([]byte, 0, len(key)+2)
+		q = append(append(append(q, '"'), key...), '"')
+		if err := json.Unmarshal(q, &s); err != nil {
+			return dst, errBadJSON
+		}
+		key = []byte(s)
+	}
+	for i := 0; i < len(key); {
+		c := key[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(key[i:])
+		i += size
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		dst = utf8.AppendRune(dst, m)
+	}
+	return dst, nil
 }
 
 var errBadJSON = errors.New("malformed JSON")

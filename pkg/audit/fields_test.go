@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,6 +38,58 @@ func TestScanOrgFieldsAgreesWithEncodingJSON(t *testing.T) {
 		var f orgFields
 		if err := scanOrgFields([]byte(bad), &f); err == nil {
 			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+// metaIssuer reads the issuer encoding/json reads (names case-insensitive,
+// escapes decoded, the last of repeated names) and reports any repeated
+// name, so the verifier cannot judge one issuer while the domain sees
+// another.
+func TestMetaIssuerAgreesWithEncodingJSON(t *testing.T) {
+	for _, c := range []struct {
+		doc string
+		dup bool
+	}{
+		{`{"schemaVersion":1,"issuerOrgId":"a","actingUserId":"u"}`, false},
+		{`{"IssuerOrgID":"b"}`, false},
+		{`{"issuer\u004frgId":"c","x":{"issuerOrgId":"nested"}}`, false},
+		{`{"issuerOrgId":"a","issuerOrgId":"b"}`, true},
+		{`{"issuerOrgId":"a","ISSUERORGID":"b"}`, true},
+		{`{"issuerOrgId":"a","issuer\u004frgId":"b"}`, true},
+		{`{"issuerOrgId":"a","source":"x","Source":"y"}`, true},
+		{`{"\u212aind":"x","kind":"y","issuerOrgId":"a"}`, true}, // Kelvin sign folds to k
+		{`{"issuerOrgId":null}`, false},
+	} {
+		var want struct {
+			IssuerOrgID string `json:"issuerOrgId"`
+		}
+		if err := json.Unmarshal([]byte(c.doc), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := metaIssuer([]byte(c.doc))
+		if got != want.IssuerOrgID || errors.Is(err, errDuplicate) != c.dup || !c.dup && err != nil {
+			t.Errorf("%s: issuer %q, %v; want %q (encoding/json), duplicate %v", c.doc, got, err, want.IssuerOrgID, c.dup)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"issuerOrgId":1}`, `{"issuerOrgId":"a"} x`} {
+		if _, err := metaIssuer([]byte(bad)); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+	// The payload scanner matches names the same way and refuses a field
+	// of the rule named twice.
+	var want, got orgFields
+	doc := `{"AcademyID":"a","Source":{"KIND":"competition","competitionID":"c"},"ISSUINGORG":{"Id":"o"}}`
+	if err := json.Unmarshal([]byte(doc), &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := scanOrgFields([]byte(doc), &got); err != nil || !cmp.Equal(want, got) {
+		t.Errorf("case-insensitive names: %v %s", err, cmp.Diff(want, got))
+	}
+	for _, dup := range []string{`{"academyId":"a","academyID":"b"}`, `{"source":{"kind":"a","Kind":"b"}}`, `{"issuingOrg":{"id":"a"},"issuingOrg":{"id":"b"}}`, `{"issuingOrg":{"id":"a","iD":"b"}}`} {
+		if err := scanOrgFields([]byte(dup), &orgFields{}); !errors.Is(err, errDuplicate) {
+			t.Errorf("%s: %v, want a duplicate", dup, err)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -377,31 +376,17 @@ var IssuerRule = map[string]string{
 	"HonourWithdrawn":              "the organisation that recorded the honour (issuer of its HonourConferred on the same stream)",
 }
 
-var (
-	issuerField = []byte(`"issuerOrgId":"`)
-)
-
-// issuerOf reads issuerOrgId from metadata; the canonical encoding has it
-// as a plain string, which a scan finds; anything else is parsed.
-func issuerOf(meta []byte) string {
-	if i := bytes.Index(meta, issuerField); i >= 0 {
-		v := meta[i+len(issuerField):]
-		if j := bytes.IndexByte(v, '"'); j >= 0 && bytes.IndexByte(v[:j], '\\') < 0 {
-			return string(v[:j])
-		}
-	}
-	var m struct {
-		IssuerOrgID string `json:"issuerOrgId"`
-	}
-	_ = json.Unmarshal(meta, &m)
-	return m.IssuerOrgID
-}
-
 func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	if strings.HasPrefix(e.Type, "$") {
 		return
 	}
-	issuer := issuerOf(e.Metadata)
+	issuer, err := metaIssuer(e.Metadata)
+	if err != nil {
+		if _, _, ok := events.SplitStream(e.Stream); ok || errors.Is(err, errDuplicate) {
+			v.add(KindIssuer, e, issuer, fmt.Sprintf("metadata cannot be read unambiguously, the issuer cannot be checked: %v", err))
+		}
+		return
+	}
 	typ := baseType(e.Type)
 	_, ruled := IssuerRule[typ]
 	if issuer == "" {
@@ -415,7 +400,7 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	}
 	var f orgFields
 	if err := scanOrgFields(e.Data, &f); err != nil {
-		v.add(KindIssuer, e, issuer, fmt.Sprintf("data is not valid JSON, the issuer cannot be checked: %v", err))
+		v.add(KindIssuer, e, issuer, fmt.Sprintf("data cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		return
 	}
 	// Facts the rule needs for later events.
@@ -588,7 +573,7 @@ func (d *directory) competition(ctx context.Context, id string) (string, bool, e
 	}
 	org = f.Organiser
 	if org == "" {
-		org = issuerOf(first.Metadata)
+		org, _ = metaIssuer(first.Metadata) // the last of repeated issuers, as the services read it; its own stream's verify reports the repetition
 	}
 	d.setCompetition(id, org)
 	return org, true, nil

@@ -6,6 +6,9 @@ package audittest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -180,4 +183,23 @@ func Tamper(b []byte, i int) []byte {
 		c[i] ^= 0x20 // try keeping JSON valid for the reader's sake; either way it must fail
 	}
 	return c
+}
+
+// SealRaw seals hand-written metadata: body is the metadata object without
+// its hash (prevHash included, as the caller wants it); SealRaw appends
+// the hash computed as docs/audit.md describes (SHA-256 over the domain
+// tag, prev, type, data and body, each length-prefixed), so damage inside
+// the metadata that the chain cannot see — two members of one name — can
+// be written correctly sealed.
+func SealRaw(prev, typ string, data, body []byte) (meta []byte, hash string) {
+	h := sha256.New()
+	for _, b := range [][]byte{[]byte("craftledger/chain/v1"), []byte(prev), []byte(typ), data, body} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	hash = chain.Prefix + hex.EncodeToString(h.Sum(nil))
+	meta = append(append(append([]byte(nil), body[:len(body)-1]...), `,"hash":"`+hash+`"`...), '}')
+	return meta, hash
 }

@@ -1,6 +1,7 @@
 package audittest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -14,6 +15,23 @@ func TestCareerIsValid(t *testing.T) {
 		m := events.NewMetadata(e.Payload.EventType(), e.Occurred, e.Issuer, "u")
 		if err := events.Check(e.Payload, m, now); err != nil {
 			t.Errorf("%s: %v", e.Payload.EventType(), err)
+		}
+	}
+}
+
+// SealRaw computes the hash events/chain computes for the same bytes.
+func TestSealRawMatchesChain(t *testing.T) {
+	s := Seal(t, "craftsman-x", Career("x"))
+	for i, e := range s {
+		j := bytes.LastIndex(e.Metadata, []byte(`,"hash":"`))
+		body := append(append([]byte(nil), e.Metadata[:j]...), '}')
+		prev := ""
+		if i > 0 {
+			prev = s[i-1].Hash
+		}
+		meta, h := SealRaw(prev, e.Type, e.Data, body)
+		if h != e.Hash || !bytes.Equal(meta, e.Metadata) {
+			t.Fatalf("event %d: SealRaw gives %s %s, chain %s %s", i, h, meta, e.Hash, e.Metadata)
 		}
 	}
 }
