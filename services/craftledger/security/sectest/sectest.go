@@ -101,6 +101,10 @@ type Options struct {
 	StoreURL string
 	// Logger receives the all-in-one's logs (nil discards).
 	Logger *slog.Logger
+	// RateLimit and RateBurst are the all-in-one's per-caller limit
+	// (0 = none).
+	RateLimit float64
+	RateBurst int
 }
 
 // Start runs the all-in-one in-process on a temporary directory and, unless
@@ -110,7 +114,8 @@ func Start(t testing.TB, o Options) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	key := auth.DevKey()
 	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: key,
-		NationalIDKey: []byte(registry.DevNationalIDKey), StoreURL: o.StoreURL, Logger: o.Logger})
+		NationalIDKey: []byte(registry.DevNationalIDKey), StoreURL: o.StoreURL, Logger: o.Logger,
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
