@@ -362,7 +362,7 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	if want := len(audittest.Career("x")); n != int64(want) || len(rows) != want+1 {
 		t.Fatalf("export craftsman: %d events, %d rows, want %d", n, len(rows), want)
 	}
-	if diff := cmp.Diff(audit.CSVHeader, rows[0]); diff != "" {
+	if diff := cmp.Diff(audit.CSVHeader(), rows[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
 	if rows[3][7] != audittest.Evaluator || rows[3][4] != events.TypeSkillLevelCertified || !json.Valid([]byte(rows[3][14])) || !strings.HasPrefix(rows[3][13], "sha256:") {
@@ -544,5 +544,20 @@ func TestVerifyFlagsDuplicateMembers(t *testing.T) {
 	}
 	if fs := by["craftsman-c-0001"]; len(fs) != 0 {
 		t.Errorf("honest stream: %v", fs)
+	}
+}
+
+// The package's tables are handed out as copies: a caller changing one
+// changes nothing for the next.
+func TestTablesAreCopies(t *testing.T) {
+	h := audit.CSVHeader()
+	h[0] = "changed"
+	if audit.CSVHeader()[0] != "position" {
+		t.Error("CSVHeader shares its backing array")
+	}
+	r := audit.IssuerRules()
+	delete(r, "TrainingCompleted")
+	if _, ok := audit.IssuerRules()["TrainingCompleted"]; !ok {
+		t.Error("IssuerRules shares its map")
 	}
 }

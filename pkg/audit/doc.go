@@ -8,7 +8,7 @@
 //   - Verify checks the tamper-evidence hash chain (events/chain) of every
 //     stream in scope, reports the first break per stream, gaps in
 //     revisions, and events whose issuer was not allowed to record them
-//     (the rule is IssuerRule, documented in docs/audit.md);
+//     (the rule is IssuerRules, documented in docs/audit.md);
 //   - State rebuilds a craftsman's career state, pathways and eligibility
 //     as of a date from the raw events with the domain's own fold
 //     (events/career) and policy engine (events/policy);

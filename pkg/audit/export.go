@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,15 +28,17 @@ type ExportOptions struct {
 	Progress   ProgressFunc
 }
 
-// CSVHeader is the header row of a CSV export.
-var CSVHeader = []string{"position", "stream", "revision", "event_id", "type", "recorded", "occurred", "issuer",
+// CSVHeader returns the header row of a CSV export (a fresh copy each call).
+func CSVHeader() []string { return slices.Clone(csvHeader) }
+
+var csvHeader = []string{"position", "stream", "revision", "event_id", "type", "recorded", "occurred", "issuer",
 	"acting_user", "source", "correlation_id", "causation_id", "prev_hash", "hash", "data"}
 
-// NewCSVWriter writes events as CSV rows under CSVHeader: the metadata's
+// NewCSVWriter writes events as CSV rows under CSVHeader(): the metadata's
 // fields in columns, the data as its JSON text.
 func NewCSVWriter(w io.Writer) (Writer, error) {
 	c := csv.NewWriter(w)
-	if err := c.Write(CSVHeader); err != nil {
+	if err := c.Write(csvHeader); err != nil {
 		return nil, err
 	}
 	return &csvWriter{c: c}, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"runtime"
 	"sort"
 	"strings"
@@ -28,7 +29,7 @@ const (
 	// KindGap: revisions of a stream are not consecutive from 0.
 	KindGap = "gap"
 	// KindIssuer: the event's issuer (metadata issuerOrgId) was not allowed
-	// to record it under IssuerRule.
+	// to record it under IssuerRules.
 	KindIssuer = "issuer"
 )
 
@@ -95,7 +96,7 @@ func (r *Report) Err() error {
 // Verify checks every stream of the scope: the hash chain of each event
 // against its predecessor (events/chain.VerifyEvent over the stored
 // bytes), consecutive revisions from 0, and — unless SkipIssuers — that
-// each event's issuer was allowed to record it (IssuerRule). It reads the
+// each event's issuer was allowed to record it (IssuerRules). It reads the
 // store once, in $all order (or the stream's order), and verifies streams
 // in parallel. A failing store is an error; findings are in the report.
 func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Report, error) {
@@ -350,12 +351,16 @@ func baseType(t string) string {
 	return t
 }
 
-// IssuerRule documents who may record each event type (see docs/audit.md).
+// IssuerRules returns, per event type without its version, who may record
+// it (see docs/audit.md), as a fresh copy.
+func IssuerRules() map[string]string { return maps.Clone(issuerRule) }
+
+// issuerRule documents who may record each event type (see docs/audit.md).
 // The organisation in an event's metadata (issuerOrgId) must be one of the
 // listed organisations, or a platform organisation (PlatformOrg: the
 // services record it for administrators and system work). Types not listed
 // need a non-empty issuer only.
-var IssuerRule = map[string]string{
+var issuerRule = map[string]string{
 	"AcademyRegistered":            "the academy itself (academyId)",
 	"CourseAdded":                  "the academy (academyId)",
 	"TrainingEnrolled":             "the academy running the course (academyId)",
@@ -388,7 +393,7 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 		return
 	}
 	typ := baseType(e.Type)
-	_, ruled := IssuerRule[typ]
+	_, ruled := issuerRule[typ]
 	if issuer == "" {
 		if _, _, ok := events.SplitStream(e.Stream); ok || ruled {
 			v.add(KindIssuer, e, "", "no issuer in the metadata")
@@ -430,7 +435,7 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	}
 	allowed, known := v.allowed(s, typ, f)
 	if known && !contains(allowed, issuer) {
-		v.add(KindIssuer, e, issuer, fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, IssuerRule[typ], strings.Join(nonEmpty(allowed), " or ")))
+		v.add(KindIssuer, e, issuer, fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(nonEmpty(allowed), " or ")))
 	}
 }
 

@@ -33,8 +33,11 @@ import (
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
-// JSON-LD contexts, in the order the specifications require.
-var Contexts = []string{
+// Contexts returns the JSON-LD contexts of an issued credential, in the
+// order the specifications require (a fresh copy each call).
+func Contexts() []string { return slices.Clone(contexts) }
+
+var contexts = []string{
 	"https://www.w3.org/ns/credentials/v2",
 	"https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
 	"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
@@ -305,7 +308,7 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		name = s.Personal.Name
 	}
 	return &Credential{
-		Context: Contexts, ID: "urn:craftledger:record:" + s.CraftsmanID + ":" + strconv.FormatUint(last.Revision, 10) + ":" + now.Format("20060102T150405Z"),
+		Context: Contexts(), ID: "urn:craftledger:record:" + s.CraftsmanID + ":" + strconv.FormatUint(last.Revision, 10) + ":" + now.Format("20060102T150405Z"),
 		Type:   []string{"VerifiableCredential", "ClrCredential"},
 		Issuer: Profile{ID: DID(pub), Type: []string{"Profile"}, Name: issuerName}, ValidFrom: day(now),
 		Name: "Lifelong growth record of craftsman " + s.CraftsmanID,

@@ -311,3 +311,11 @@ func TestIssueFollowsCorrectionsAndWithdrawals(t *testing.T) {
 		t.Errorf("%d awards, want the placement only (the honour was withdrawn)", awards)
 	}
 }
+
+func TestContextsIsACopy(t *testing.T) {
+	c := credential.Contexts()
+	c[0] = "https://example.org/evil"
+	if credential.Contexts()[0] != "https://www.w3.org/ns/credentials/v2" {
+		t.Error("Contexts shares its backing array")
+	}
+}

@@ -155,7 +155,7 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("export csv: %s", errOut)
 	}
 	b, _ := os.ReadFile(csvFile)
-	if !strings.HasPrefix(string(b), strings.Join(audit.CSVHeader, ",")) || strings.Count(string(b), "\n") < 3 {
+	if !strings.HasPrefix(string(b), strings.Join(audit.CSVHeader(), ",")) || strings.Count(string(b), "\n") < 3 {
 		t.Errorf("export csv:\n%.500s", b)
 	}
 
