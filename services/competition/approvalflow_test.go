@@ -19,7 +19,7 @@ import (
 func TestEntitlementApprovalFlow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tsvc, err := training.New(e.store, func() time.Time { return now }, training.Options{})
+	tsvc, err := training.New(e.Store, func() time.Time { return now }, training.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,9 +28,9 @@ func TestEntitlementApprovalFlow(t *testing.T) {
 	trainingURL := ts.URL
 
 	e.register("w", events.Senior)
-	e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil)
+	e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil)
 	var r competition.PublishResultsResponse
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 3)), &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 3)), &r); code != 201 {
 		t.Fatalf("publish: %d %+v", code, eb)
 	}
 	ent := r.Placements[0].Entitlement
@@ -40,27 +40,27 @@ func TestEntitlementApprovalFlow(t *testing.T) {
 	certify := `{"trade":{"code":"` + trade + `"},"level":"technician","certificateNumber":"EX-2025-1","family":"skill_level",
 		"evaluatingOrgId":"hr-authority","issuingOrg":{"id":"hr-authority","kind":"designated_body"},"route":"exceptional",
 		"entitlementId":"` + ent.EntitlementID + `","occurredAt":"2025-11-01"}`
-	base := e.url
-	e.url = trainingURL
-	code, eb := e.do("admin", "POST", "/v1/craftsmen/w/certificates", certify, nil)
-	e.url = base
+	base := e.URL
+	e.URL = trainingURL
+	code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/certificates", certify, nil)
+	e.URL = base
 	if code != 422 || eb.Field != "entitlementId" {
 		t.Fatalf("certificate before approval: %d %+v", code, eb)
 	}
-	if code, eb := e.do("hr", "POST", "/v1/craftsmen/w/entitlements/"+ent.EntitlementID+"/approve", `{"approvalRef":"津人社函〔2025〕17号","occurredAt":"2025-10-10"}`, nil); code != 201 {
+	if code, eb := e.Do("hr", "POST", "/v1/craftsmen/w/entitlements/"+ent.EntitlementID+"/approve", `{"approvalRef":"津人社函〔2025〕17号","occurredAt":"2025-10-10"}`, nil); code != 201 {
 		t.Fatalf("approve: %d %+v", code, eb)
 	}
-	e.url = trainingURL
-	defer func() { e.url = base }()
-	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/certificates", certify, nil); code != 201 {
+	e.URL = trainingURL
+	defer func() { e.URL = base }()
+	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/certificates", certify, nil); code != 201 {
 		t.Fatalf("certificate after approval: %d %+v", code, eb)
 	}
 	again := `{"trade":{"code":"` + trade + `"},"level":"technician","certificateNumber":"EX-2025-2","family":"skill_level",
 		"evaluatingOrgId":"hr-authority","issuingOrg":{"id":"hr-authority","kind":"designated_body"},"route":"exceptional",
 		"entitlementId":"` + ent.EntitlementID + `","occurredAt":"2025-11-02"}`
-	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/certificates", again, nil); code != 422 || eb.Field != "entitlementId" {
+	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/certificates", again, nil); code != 422 || eb.Field != "entitlementId" {
 		t.Errorf("a second certificate from one entitlement: %d %+v", code, eb)
 	}
 	// Competition, HR approval and training events chain on one stream.
-	e.verifyChain("craftsman-w")
+	e.VerifyChain("craftsman-w")
 }

@@ -13,7 +13,7 @@ func TestBackfillResults(t *testing.T) {
 	e.register("w1", 0)
 	e.register("w2", 0)
 	for _, id := range []string{"c1", "c2"} {
-		if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
 			t.Fatalf("define %s: %d %+v", id, code, eb)
 		}
 	}
@@ -26,7 +26,7 @@ func TestBackfillResults(t *testing.T) {
 		`{"competitionId":"c1","occurredAt":"2024-09-05","craftsmanId":"w2","track":"students","rank":1,"medal":"x"}`,
 		`{"competitionId":"c1","occurredAt":"2024-09-05","craftsmanId":"w2","track":"students","rank":1}`,
 	}, "\n")
-	code, lines, sum := e.backfill("issuer", "/v1/backfill/results", "application/x-ndjson", file)
+	code, lines, sum := e.Backfill("issuer", "/v1/backfill/results", "application/x-ndjson", file)
 	if code != 200 {
 		t.Fatalf("backfill: %d", code)
 	}
@@ -41,23 +41,23 @@ func TestBackfillResults(t *testing.T) {
 	}
 	// w1's lines ran in file order: the first earned the year's promotion,
 	// the second was capped.
-	if p, g := e.count("craftsman-w1", events.TypeCompetitionPlaced), e.count("craftsman-w1", events.TypePromotionEntitlementGranted); p != 2 || g != 1 {
+	if p, g := e.Count("craftsman-w1", events.TypeCompetitionPlaced), e.Count("craftsman-w1", events.TypePromotionEntitlementGranted); p != 2 || g != 1 {
 		t.Errorf("w1: %d placements, %d entitlements; want 2 and 1", p, g)
 	}
-	_, lines, sum = e.backfill("issuer", "/v1/backfill/results", "application/x-ndjson", file)
+	_, lines, sum = e.Backfill("issuer", "/v1/backfill/results", "application/x-ndjson", file)
 	if sum.Summary.OK != 3 || sum.Summary.Replayed != 3 || !lines[1].Replayed {
 		t.Errorf("re-import: %+v", sum.Summary)
 	}
-	if p := e.count("craftsman-w1", events.TypeCompetitionPlaced); p != 2 {
+	if p := e.Count("craftsman-w1", events.TypeCompetitionPlaced); p != 2 {
 		t.Errorf("after re-import w1 has %d placements", p)
 	}
-	if code, _, _ := e.backfill("otherIssuer", "/v1/backfill/results", "application/x-ndjson", file); code != 200 {
+	if code, _, _ := e.Backfill("otherIssuer", "/v1/backfill/results", "application/x-ndjson", file); code != 200 {
 		t.Errorf("other issuer: %d (refused per line, not as a whole)", code)
-	} else if _, lines, _ := e.backfill("otherIssuer", "/v1/backfill/results", "application/x-ndjson", file); lines[7].Code != "PERMISSION_DENIED" {
+	} else if _, lines, _ := e.Backfill("otherIssuer", "/v1/backfill/results", "application/x-ndjson", file); lines[7].Code != "PERMISSION_DENIED" {
 		t.Errorf("other issuer's line: %+v", lines[7])
 	}
-	if code, _, _ := e.backfill("hr", "/v1/backfill/results", "application/x-ndjson", file); code != 403 {
+	if code, _, _ := e.Backfill("hr", "/v1/backfill/results", "application/x-ndjson", file); code != 403 {
 		t.Errorf("hr: %d, want 403", code)
 	}
-	e.verifyChain("craftsman-w1")
+	e.VerifyChain("craftsman-w1")
 }

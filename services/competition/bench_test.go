@@ -103,16 +103,16 @@ func BenchmarkPublish(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if !defined[comp(i)] {
 					defined[comp(i)] = true
-					if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(comp(i)), nil); code != 201 {
+					if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(comp(i)), nil); code != 201 {
 						b.Fatalf("define: %d %+v", code, eb)
 					}
 				}
 			}
 			runClients(b, clients, http.StatusCreated, func(i int) *http.Request {
 				body := fmt.Sprintf(`{"occurredAt":"2025-09-05","placements":[{"craftsmanId":"bw%d","track":"employees","rank":%d}]}`, i%benchWorkers, i%30+1)
-				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/competitions/%s/results", e.url, comp(i)), strings.NewReader(body))
+				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/competitions/%s/results", e.URL, comp(i)), strings.NewReader(body))
 				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 				return r
 			})
 		})
@@ -129,7 +129,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 	seedWorkers(e, benchWorkers)
 	bodies := make([]string, b.N)
 	for i := range b.N {
-		if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(fmt.Sprintf("bb%d", i)), nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(fmt.Sprintf("bb%d", i)), nil); code != 201 {
 			b.Fatalf("define: %d %+v", code, eb)
 		}
 		var sb strings.Builder
@@ -148,7 +148,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 	start := time.Now()
 	for i := range b.N {
 		t0 := time.Now()
-		if code, eb := e.do("issuer", "POST", fmt.Sprintf("/v1/competitions/bb%d/results", i), bodies[i], nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", fmt.Sprintf("/v1/competitions/bb%d/results", i), bodies[i], nil); code != 201 {
 			b.Fatalf("publish %d: %d %+v", i, code, eb)
 		}
 		lat[i] = time.Since(t0)

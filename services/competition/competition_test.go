@@ -34,18 +34,18 @@ func TestDefineCompetition(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var res command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), &res); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), &res); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
 	if res.Stream != "competition-c1" || res.Revision != 0 || len(res.EventIDs) != 1 {
 		t.Errorf("result %+v", res)
 	}
-	if got := e.types("competition-c1"); !cmp.Equal(got, []string{events.TypeCompetitionDefined}) {
+	if got := e.Types("competition-c1"); !cmp.Equal(got, []string{events.TypeCompetitionDefined}) {
 		t.Errorf("stream %v", got)
 	}
 	// The same definition again (a retry) is answered as first recorded.
 	var again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), &again); code != 200 || !again.Replayed || !cmp.Equal(again.EventIDs, res.EventIDs) || again.Position != res.Position {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), &again); code != 200 || !again.Replayed || !cmp.Equal(again.EventIDs, res.EventIDs) || again.Position != res.Position {
 		t.Errorf("define again: %d %+v %+v", code, eb, again)
 	}
 	tests := []struct {
@@ -68,17 +68,17 @@ func TestDefineCompetition(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", "/v1/competitions", tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", "/v1/competitions", tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || (tc.field != "" && eb.Field != tc.field) {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if got := e.types("competition-c2"); got != nil {
+	if got := e.Types("competition-c2"); got != nil {
 		t.Errorf("a refused definition wrote %v", got)
 	}
 	// An admin may define for any organiser.
-	if code, eb := e.do("admin", "POST", "/v1/competitions", strings.Replace(classOne("c3"), `"tier"`, `"organiser":"`+orgOther+`","tier"`, 1), nil); code != 201 {
+	if code, eb := e.Do("admin", "POST", "/v1/competitions", strings.Replace(classOne("c3"), `"tier"`, `"organiser":"`+orgOther+`","tier"`, 1), nil); code != 201 {
 		t.Errorf("admin define: %d %+v", code, eb)
 	}
 }
@@ -99,13 +99,13 @@ func TestPublishResults(t *testing.T) {
 	e.register("student", 0)
 	e.register("late", events.Senior)
 	e.register("master", events.SeniorTechnician)
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
 	body := publish(pl("tech", "employees", 1), pl("novice", "employees", 3), pl("student", "students", 2),
 		pl("late", "employees", 30), pl("master", "employees", 2))
 	var first competition.PublishResultsResponse
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", body, &first); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", body, &first); code != 201 {
 		t.Fatalf("publish: %d %+v", code, eb)
 	}
 	type got struct {
@@ -136,7 +136,7 @@ func TestPublishResults(t *testing.T) {
 	if first.Replayed || first.Publication.Stream != "competition-c1" || first.Publication.Revision != 1 {
 		t.Errorf("publication %+v replayed=%v", first.Publication, first.Replayed)
 	}
-	if got := e.types("craftsman-tech"); !cmp.Equal(got[len(got)-2:], []string{events.TypeCompetitionPlaced, events.TypePromotionEntitlementGranted}) {
+	if got := e.Types("craftsman-tech"); !cmp.Equal(got[len(got)-2:], []string{events.TypeCompetitionPlaced, events.TypePromotionEntitlementGranted}) {
 		t.Errorf("tech's stream %v", got)
 	}
 	if p := first.Placements[0]; p.PlacementEventID != p.EventIDs[0] || p.Stream != "craftsman-tech" || p.Revision != 3 {
@@ -148,7 +148,7 @@ func TestPublishResults(t *testing.T) {
 
 	// The same publication again (a client retry): nothing new, the same answer.
 	var again competition.PublishResultsResponse
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", body, &again); code != 200 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", body, &again); code != 200 {
 		t.Fatalf("republish: %d %+v", code, eb)
 	}
 	if !again.Replayed {
@@ -161,21 +161,21 @@ func TestPublishResults(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"tech", "novice", "student", "late", "master"} {
-		if n := e.count("craftsman-"+w, events.TypeCompetitionPlaced); n != 1 {
+		if n := e.Count("craftsman-"+w, events.TypeCompetitionPlaced); n != 1 {
 			t.Errorf("%s has %d placements", w, n)
 		}
 	}
-	if n := e.count("craftsman-tech", events.TypePromotionEntitlementGranted); n != 1 {
+	if n := e.Count("craftsman-tech", events.TypePromotionEntitlementGranted); n != 1 {
 		t.Errorf("tech has %d entitlements", n)
 	}
-	if n := e.count("competition-c1", events.TypeCompetitionResultsPublished); n != 1 {
+	if n := e.Count("competition-c1", events.TypeCompetitionResultsPublished); n != 1 {
 		t.Errorf("competition has %d publications", n)
 	}
 
 	// A second publication adding one placement writes only that one.
 	e.register("extra", 0)
 	var more competition.PublishResultsResponse
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("tech", "employees", 1), pl("extra", "employees", 7)), &more); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("tech", "employees", 1), pl("extra", "employees", 7)), &more); code != 201 {
 		t.Fatalf("publish more: %d %+v", code, eb)
 	}
 	if !more.Placements[0].Replayed || more.Placements[1].Replayed || more.Placements[1].Entitlement == nil || more.Placements[1].Entitlement.Level != events.Senior {
@@ -202,23 +202,23 @@ func TestPublishResults(t *testing.T) {
 	e.register("new1", 0)
 	for _, tc := range rejections {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
 	// Refused publications wrote nothing.
-	if n := e.count("competition-c1", events.TypeCompetitionResultsPublished); n != 2 {
+	if n := e.Count("competition-c1", events.TypeCompetitionResultsPublished); n != 2 {
 		t.Errorf("competition has %d publications, want 2", n)
 	}
-	if n := e.count("craftsman-new1", events.TypeCompetitionPlaced); n != 0 {
+	if n := e.Count("craftsman-new1", events.TypeCompetitionPlaced); n != 0 {
 		t.Errorf("a refused publication placed new1")
 	}
 	for _, s := range []string{"competition-c1", "craftsman-tech", "craftsman-extra", "craftsman-master"} {
-		e.verifyChain(s)
+		e.VerifyChain(s)
 	}
-	if n := e.count("craftsman-tech", events.TypeCompetitionPlaced); n != 1 {
+	if n := e.Count("craftsman-tech", events.TypeCompetitionPlaced); n != 1 {
 		t.Errorf("tech has %d placements after a changed rank", n)
 	}
 }
@@ -230,7 +230,7 @@ func TestPublishConcurrentRetries(t *testing.T) {
 	for i := range 4 {
 		e.register(fmt.Sprintf("w%d", i), 0)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
 	body := publish(pl("w0", "employees", 1), pl("w1", "employees", 2), pl("w2", "employees", 8), pl("w3", "students", 1))
@@ -242,7 +242,7 @@ func TestPublishConcurrentRetries(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var r competition.PublishResultsResponse
-			codes[i], _ = e.do("issuer", "POST", "/v1/competitions/c1/results", body, &r)
+			codes[i], _ = e.Do("issuer", "POST", "/v1/competitions/c1/results", body, &r)
 			if len(r.Placements) > 0 && r.Placements[0].Entitlement != nil {
 				ents[i] = r.Placements[0].Entitlement.EntitlementID
 			}
@@ -267,11 +267,11 @@ func TestPublishConcurrentRetries(t *testing.T) {
 	}
 	for i := range 4 {
 		s := fmt.Sprintf("craftsman-w%d", i)
-		if p, g := e.count(s, events.TypeCompetitionPlaced), e.count(s, events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
+		if p, g := e.Count(s, events.TypeCompetitionPlaced), e.Count(s, events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
 			t.Errorf("%s: %d placements, %d entitlements", s, p, g)
 		}
 	}
-	if n := e.count("competition-c1", events.TypeCompetitionResultsPublished); n != 1 {
+	if n := e.Count("competition-c1", events.TypeCompetitionResultsPublished); n != 1 {
 		t.Errorf("%d publications", n)
 	}
 }
@@ -284,14 +284,14 @@ func TestYearlyCap(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", 0)
 	for _, id := range []string{"a", "b", "c"} {
-		if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
 			t.Fatalf("define %s: %d %+v", id, code, eb)
 		}
 	}
 	var a, b, c competition.PublishResultsResponse
-	e.do("issuer", "POST", "/v1/competitions/a/results", `{"occurredAt":"2024-05-01","placements":[`+pl("w", "employees", 10)+`]}`, &a)
-	e.do("issuer", "POST", "/v1/competitions/b/results", `{"occurredAt":"2024-11-01","placements":[`+pl("w", "employees", 1)+`]}`, &b)
-	e.do("issuer", "POST", "/v1/competitions/c/results", `{"occurredAt":"2025-03-01","placements":[`+pl("w", "employees", 1)+`]}`, &c)
+	e.Do("issuer", "POST", "/v1/competitions/a/results", `{"occurredAt":"2024-05-01","placements":[`+pl("w", "employees", 10)+`]}`, &a)
+	e.Do("issuer", "POST", "/v1/competitions/b/results", `{"occurredAt":"2024-11-01","placements":[`+pl("w", "employees", 1)+`]}`, &b)
+	e.Do("issuer", "POST", "/v1/competitions/c/results", `{"occurredAt":"2025-03-01","placements":[`+pl("w", "employees", 1)+`]}`, &c)
 	if a.Placements[0].Entitlement == nil || a.Placements[0].Entitlement.Level != events.Senior {
 		t.Errorf("first of 2024: %+v", a.Placements[0])
 	}
@@ -301,17 +301,17 @@ func TestYearlyCap(t *testing.T) {
 	if c.Placements[0].Entitlement == nil || c.Placements[0].Entitlement.Level != events.Technician {
 		t.Errorf("2025: %+v", c.Placements[0])
 	}
-	if n := e.count("craftsman-w", events.TypeCompetitionPlaced); n != 3 {
+	if n := e.Count("craftsman-w", events.TypeCompetitionPlaced); n != 3 {
 		t.Errorf("%d placements, want 3 (capped placements are still recorded)", n)
 	}
-	if n := e.count("craftsman-w", events.TypePromotionEntitlementGranted); n != 2 {
+	if n := e.Count("craftsman-w", events.TypePromotionEntitlementGranted); n != 2 {
 		t.Errorf("%d entitlements, want 2", n)
 	}
 	// Out of order: a later-dated result recorded first still counts.
 	e.register("v", 0)
 	var late, early competition.PublishResultsResponse
-	e.do("issuer", "POST", "/v1/competitions/b/results", `{"occurredAt":"2024-11-01","placements":[`+pl("v", "employees", 1)+`]}`, &late)
-	e.do("issuer", "POST", "/v1/competitions/a/results", `{"occurredAt":"2024-05-01","placements":[`+pl("v", "employees", 10)+`]}`, &early)
+	e.Do("issuer", "POST", "/v1/competitions/b/results", `{"occurredAt":"2024-11-01","placements":[`+pl("v", "employees", 1)+`]}`, &late)
+	e.Do("issuer", "POST", "/v1/competitions/a/results", `{"occurredAt":"2024-05-01","placements":[`+pl("v", "employees", 10)+`]}`, &early)
 	if late.Placements[0].Entitlement == nil || early.Placements[0].Entitlement != nil || !strings.Contains(early.Placements[0].Withheld, "yearly cap") {
 		t.Errorf("out of order: later %+v, earlier %+v", late.Placements[0], early.Placements[0])
 	}
@@ -321,9 +321,9 @@ func TestApproveEntitlement(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.register("w", events.Technician)
-	e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil)
+	e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil)
 	var r competition.PublishResultsResponse
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 1)), &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 1)), &r); code != 201 {
 		t.Fatalf("publish: %d %+v", code, eb)
 	}
 	ent := r.Placements[0].Entitlement.EntitlementID
@@ -344,26 +344,26 @@ func TestApproveEntitlement(t *testing.T) {
 	}
 	for _, tc := range rejections {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if n := e.count("craftsman-w", events.TypePromotionEntitlementApproved); n != 0 {
+	if n := e.Count("craftsman-w", events.TypePromotionEntitlementApproved); n != 0 {
 		t.Fatalf("refused approvals wrote %d events", n)
 	}
 	var ok, again command.Result
-	if code, eb := e.do("hr", "POST", path, `{"approvalRef":"津人社 2025-17","occurredAt":"2025-10-10"}`, &ok); code != 201 {
+	if code, eb := e.Do("hr", "POST", path, `{"approvalRef":"津人社 2025-17","occurredAt":"2025-10-10"}`, &ok); code != 201 {
 		t.Fatalf("approve: %d %+v", code, eb)
 	}
-	if code, eb := e.do("hr", "POST", path, `{"approvalRef":"津人社 2025-17","occurredAt":"2025-10-10"}`, &again); code != 200 || !again.Replayed || again.Revision != ok.Revision || !cmp.Equal(again.EventIDs, ok.EventIDs) {
+	if code, eb := e.Do("hr", "POST", path, `{"approvalRef":"津人社 2025-17","occurredAt":"2025-10-10"}`, &again); code != 200 || !again.Replayed || again.Revision != ok.Revision || !cmp.Equal(again.EventIDs, ok.EventIDs) {
 		t.Errorf("approve again: %d %+v %+v (first %+v)", code, eb, again, ok)
 	}
-	if code, eb := e.do("admin", "POST", path, `{"approvalRef":"other"}`, nil); code != 422 || eb.Code != "FAILED_PRECONDITION" {
+	if code, eb := e.Do("admin", "POST", path, `{"approvalRef":"other"}`, nil); code != 422 || eb.Code != "FAILED_PRECONDITION" {
 		t.Errorf("second approval under another reference: %d %+v", code, eb)
 	}
-	if n := e.count("craftsman-w", events.TypePromotionEntitlementApproved); n != 1 {
+	if n := e.Count("craftsman-w", events.TypePromotionEntitlementApproved); n != 1 {
 		t.Errorf("%d approvals", n)
 	}
 }

@@ -17,14 +17,14 @@ func TestCorrect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.register("w", 0)
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 2)), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 2)), nil); code != 201 {
 		t.Fatalf("publish: %d %+v", code, eb)
 	}
-	orig := servicetest.EventID(t, e.store, "w", events.TypeCompetitionPlaced)
-	entitlement := servicetest.EventID(t, e.store, "w", events.TypePromotionEntitlementGranted)
+	orig := servicetest.EventID(t, e.Store, "w", events.TypeCompetitionPlaced)
+	entitlement := servicetest.EventID(t, e.Store, "w", events.TypePromotionEntitlementGranted)
 	retract := fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the sheet was transcribed against the wrong worker"}`, orig)
 	for _, tc := range []struct {
 		name, caller, body string
@@ -36,22 +36,22 @@ func TestCorrect(t *testing.T) {
 		{"an entitlement (not a placement)", "admin", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r"}`, entitlement), 400, "supersedesEventId"},
 		{"a replacement for another placement", "issuer", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r","replacement":{"data":{"craftsmanId":"w","competitionId":"c1","competitionName":"n","placementId":"other","tier":"national_class_1","year":2025,"track":"employees","teamSize":1,"trade":{"code":%q},"rank":3,"award":"none"}}}`, orig, trade), 400, "replacement.data.placementId"},
 	} {
-		if code, eb := e.do(tc.caller, "POST", "/v1/craftsmen/w/corrections", tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
+		if code, eb := e.Do(tc.caller, "POST", "/v1/craftsmen/w/corrections", tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
 			t.Errorf("%s: %d %+v, want %d on %q", tc.name, code, eb, tc.code, tc.field)
 		}
 	}
 	var c1, again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/corrections", retract, &c1); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", retract, &c1); code != 201 {
 		t.Fatalf("retract: %d %+v", code, eb)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/corrections", retract, &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", retract, &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
 	}
-	if p, c := e.count("craftsman-w", events.TypeCompetitionPlaced), e.count("craftsman-w", events.TypeEventCorrected); p != 1 || c != 1 {
+	if p, c := e.Count("craftsman-w", events.TypeCompetitionPlaced), e.Count("craftsman-w", events.TypeEventCorrected); p != 1 || c != 1 {
 		t.Errorf("%d placements and %d corrections, want both 1 (the original stays)", p, c)
 	}
-	if st := servicetest.Career(t, e.store, "w"); len(st.Competitions) != 0 || len(st.Corrections) != 1 {
+	if st := servicetest.Career(t, e.Store, "w"); len(st.Competitions) != 0 || len(st.Corrections) != 1 {
 		t.Errorf("after the retraction: %+v %+v", st.Competitions, st.Corrections)
 	}
-	e.verifyChain("craftsman-w")
+	e.VerifyChain("craftsman-w")
 }

@@ -22,7 +22,7 @@ func TestTeamsAndAwards(t *testing.T) {
 	ws := `{"competitionId":"ws","name":"WorldSkills","tier":"world","trades":[{"code":"` + trade + `"}],"tracks":["employees"],
 	"rules":{"grants":[{"id":"gold","band":{"minAward":"gold"},"level":"senior_technician"}],"requiresApproval":true}}`
 	for _, d := range []string{team, ws} {
-		if code, eb := e.do("admin", "POST", "/v1/competitions", d, nil); code != 201 {
+		if code, eb := e.Do("admin", "POST", "/v1/competitions", d, nil); code != 201 {
 			t.Fatalf("define: %d %+v", code, eb)
 		}
 	}
@@ -33,7 +33,7 @@ func TestTeamsAndAwards(t *testing.T) {
 		{"craftsmanId":"solo","rank":4},
 		{"craftsmanId":"t1","teamSize":2,"teamId":"B","rank":4},
 		{"craftsmanId":"t2","teamSize":2,"teamId":"B","rank":4}]}`
-	if code, eb := e.do("admin", "POST", "/v1/competitions/team/results", body, &r); code != 201 {
+	if code, eb := e.Do("admin", "POST", "/v1/competitions/team/results", body, &r); code != 201 {
 		t.Fatalf("publish: %d %+v", code, eb)
 	}
 	want := []string{"technician", "technician", "technician", "", ""}
@@ -46,11 +46,11 @@ func TestTeamsAndAwards(t *testing.T) {
 			t.Errorf("%s: %q, want %q", p.CraftsmanID, got, want[i])
 		}
 	}
-	if code, eb := e.do("admin", "POST", "/v1/competitions/team/results", `{"placements":[{"craftsmanId":"t1","teamSize":3,"rank":1}]}`, nil); code != 400 || eb.Field != "placements[0].teamId" {
+	if code, eb := e.Do("admin", "POST", "/v1/competitions/team/results", `{"placements":[{"craftsmanId":"t1","teamSize":3,"rank":1}]}`, nil); code != 400 || eb.Field != "placements[0].teamId" {
 		t.Errorf("team without id: %d %+v", code, eb)
 	}
 	var w competition.PublishResultsResponse
-	if code, eb := e.do("admin", "POST", "/v1/competitions/ws/results", `{"occurredAt":"2025-09-20","placements":[{"craftsmanId":"gold","rank":1,"award":"gold"},{"craftsmanId":"silver","rank":2,"award":"silver"}]}`, &w); code != 201 {
+	if code, eb := e.Do("admin", "POST", "/v1/competitions/ws/results", `{"occurredAt":"2025-09-20","placements":[{"craftsmanId":"gold","rank":1,"award":"gold"},{"craftsmanId":"silver","rank":2,"award":"silver"}]}`, &w); code != 201 {
 		t.Fatalf("worldskills: %d %+v", code, eb)
 	}
 	if e0, e1 := w.Placements[0].Entitlement, w.Placements[1].Entitlement; e0 == nil || e0.Level != events.SeniorTechnician || e1 != nil {

@@ -14,13 +14,13 @@ import (
 func TestStoreDown(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", 0)
-	if code, eb := e.do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
-	e.db.Stop(t)
+	e.DB.Stop(t)
 	for range 3 {
-		req, _ := http.NewRequest("POST", e.url+"/v1/competitions/c1/results", strings.NewReader(publish(pl("w", "employees", 2))))
-		req.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+		req, _ := http.NewRequest("POST", e.URL+"/v1/competitions/c1/results", strings.NewReader(publish(pl("w", "employees", 2))))
+		req.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -31,10 +31,10 @@ func TestStoreDown(t *testing.T) {
 			t.Fatalf("store down: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
-	e.db.Restart(t)
+	e.DB.Restart(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		code, eb := e.do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 2)), nil)
+		code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 2)), nil)
 		if code == 201 {
 			break
 		}
@@ -43,7 +43,7 @@ func TestStoreDown(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if p, g := e.count("craftsman-w", events.TypeCompetitionPlaced), e.count("craftsman-w", events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
+	if p, g := e.Count("craftsman-w", events.TypeCompetitionPlaced), e.Count("craftsman-w", events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
 		t.Errorf("after recovery: %d placements, %d entitlements", p, g)
 	}
 }

@@ -16,20 +16,19 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// Route is one HTTP route of the service (method and Go ServeMux pattern).
-type Route struct {
-	Method, Pattern, Name string
-}
+// Route is one HTTP route of the service (method, Go ServeMux pattern and
+// operation name).
+type Route = servicekit.Route
 
 // Routes lists the service's API routes; the OpenAPI file describes
 // exactly these (tested).
 func Routes() []Route {
 	return []Route{
-		{"POST", "/v1/competitions", "DefineCompetition"},
-		{"POST", "/v1/competitions/{competitionId}/results", "PublishResults"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/entitlements/{entitlementId}/approve", "ApproveEntitlement"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
-		{"POST", "/v1/backfill/results", "BackfillResults"},
+		{Method: "POST", Pattern: "/v1/competitions", Name: "DefineCompetition"},
+		{Method: "POST", Pattern: "/v1/competitions/{competitionId}/results", Name: "PublishResults"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/entitlements/{entitlementId}/approve", Name: "ApproveEntitlement"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
+		{Method: "POST", Pattern: "/v1/backfill/results", Name: "BackfillResults"},
 	}
 }
 

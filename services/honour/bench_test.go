@@ -92,9 +92,9 @@ func BenchmarkConfer(b *testing.B) {
 			seedWorkers(e, benchWorkers)
 			runClients(b, clients, http.StatusCreated, func(i int) *http.Request {
 				body := fmt.Sprintf(`{"honourId":"bh%d","code":"enterprise_craftsman","occurredAt":"2020-01-01"}`, i)
-				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/craftsmen/bw%d/honours", e.url, i%benchWorkers), strings.NewReader(body))
+				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/craftsmen/bw%d/honours", e.URL, i%benchWorkers), strings.NewReader(body))
 				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 				return r
 			})
 		})
@@ -113,7 +113,7 @@ func BenchmarkBackfill(b *testing.B) {
 	body := sb.String()
 	b.ResetTimer()
 	start := time.Now()
-	code, _, sum := e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", body)
+	code, _, sum := e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", body)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if code != 200 || sum.Summary.OK != b.N {

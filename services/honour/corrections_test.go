@@ -18,11 +18,11 @@ func TestCorrect(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", events.Technician)
 	var conf command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h-1","code":"city_craftsman","occurredAt":"2024-05-01"}`, &conf); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h-1","code":"city_craftsman","occurredAt":"2024-05-01"}`, &conf); code != 201 {
 		t.Fatalf("confer: %d %+v", code, eb)
 	}
 	orig := conf.EventIDs[0]
-	registered := servicetest.EventID(t, e.store, "w", events.TypeCraftsmanRegistered)
+	registered := servicetest.EventID(t, e.Store, "w", events.TypeCraftsmanRegistered)
 	rep := func(id, name string) string {
 		return fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the certificate names it differently","replacement":{"data":{"craftsmanId":"w","honourId":%q,"code":"city_craftsman","name":%q,"level":"city","conferringBody":"市总工会"},"occurredAt":"2024-04-28"}}`, orig, id, name)
 	}
@@ -41,47 +41,47 @@ func TestCorrect(t *testing.T) {
 		{"invalid replacement", "issuer", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r","replacement":{"data":{"craftsmanId":"w","honourId":"h-1","code":"city_craftsman","level":"galactic","conferringBody":"b"}}}`, orig), 400, "replacement.data.level"},
 		{"another type", "issuer", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r","replacement":{"type":"HonourWithdrawn.v1","data":{}}}`, orig), 400, "replacement.type"},
 	} {
-		if code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
+		if code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
 			t.Errorf("%s: %d %+v, want %d on %q", tc.name, code, eb, tc.code, tc.field)
 		}
 	}
-	if n := e.count("craftsman-w", events.TypeEventCorrected); n != 0 {
+	if n := e.Count("craftsman-w", events.TypeEventCorrected); n != 0 {
 		t.Fatalf("refusals wrote %d corrections", n)
 	}
 
 	var c1, again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/corrections", rep("h-1", "工匠之星"), &c1); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", rep("h-1", "工匠之星"), &c1); code != 201 {
 		t.Fatalf("correct: %d %+v", code, eb)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/corrections", rep("h-1", "工匠之星"), &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", rep("h-1", "工匠之星"), &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
 	}
-	if n := e.count("craftsman-w", events.TypeEventCorrected); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeEventCorrected); n != 1 {
 		t.Errorf("%d corrections, want 1", n)
 	}
-	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeHonourConferred); n != 1 {
 		t.Errorf("the original is gone: %d HonourConferred", n)
 	}
-	st := servicetest.Career(t, e.store, "w")
+	st := servicetest.Career(t, e.Store, "w")
 	if len(st.Honours) != 1 || st.Honours[0].Name != "工匠之星" || st.Honours[0].Date.Format("2006-01-02") != "2024-04-28" ||
 		st.Honours[0].Supersedes == nil || st.Honours[0].Supersedes.EventID != orig {
 		t.Errorf("corrected honour: %+v", st.Honours)
 	}
 
 	// An admin reverses the correction: the original applies again.
-	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the first record was right"}`, c1.EventIDs[0]), nil); code != 201 {
+	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the first record was right"}`, c1.EventIDs[0]), nil); code != 201 {
 		t.Fatalf("reverse: %d %+v", code, eb)
 	}
-	st = servicetest.Career(t, e.store, "w")
+	st = servicetest.Career(t, e.Store, "w")
 	if len(st.Honours) != 1 || st.Honours[0].Name == "工匠之星" || st.Honours[0].Supersedes != nil {
 		t.Errorf("after the reversal: %+v", st.Honours)
 	}
 	// A retraction by the recording organisation removes it from the views.
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"conferred on the wrong worker"}`, orig), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"conferred on the wrong worker"}`, orig), nil); code != 201 {
 		t.Fatalf("retract: %d %+v", code, eb)
 	}
-	if st := servicetest.Career(t, e.store, "w"); len(st.Honours) != 0 || len(st.Corrections) != 3 {
+	if st := servicetest.Career(t, e.Store, "w"); len(st.Honours) != 0 || len(st.Corrections) != 3 {
 		t.Errorf("after the retraction: honours %+v corrections %+v", st.Honours, st.Corrections)
 	}
-	e.verifyChain("craftsman-w")
+	e.VerifyChain("craftsman-w")
 }

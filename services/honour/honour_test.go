@@ -22,10 +22,10 @@ func TestConferHonour(t *testing.T) {
 	e.register("w", events.Technician)
 	body := `{"code":"national_technical_expert","occurredAt":"2024-12-01"}`
 	var r, again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", body, &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", body, &r); code != 201 {
 		t.Fatalf("confer: %d %+v", code, eb)
 	}
-	evs, err := e.store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
+	evs, err := e.Store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +36,10 @@ func TestConferHonour(t *testing.T) {
 	if p.Level != events.LevelNational || p.ConferringBody != "MOHRSS" || p.Name != "全国技术能手" || !strings.HasPrefix(p.HonourID, "h-") {
 		t.Errorf("catalogue defaults not applied: %+v", p)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
 	}
-	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeHonourConferred); n != 1 {
 		t.Errorf("%d honours after a repeat", n)
 	}
 	tests := []struct {
@@ -64,13 +64,13 @@ func TestConferHonour(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeHonourConferred); n != 1 {
 		t.Errorf("refusals wrote: %d honours", n)
 	}
 }
@@ -82,16 +82,16 @@ func TestHonourFromPlacement(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", events.Technician)
 	pid := events.PlacementID("c1", "w", trade, events.TrackEmployees)
-	e.seed("craftsman-w", time.Date(2025, 9, 5, 0, 0, 0, 0, time.UTC), events.CompetitionPlaced{CraftsmanID: "w", CompetitionID: "c1",
+	e.Seed("craftsman-w", time.Date(2025, 9, 5, 0, 0, 0, 0, time.UTC), events.CompetitionPlaced{CraftsmanID: "w", CompetitionID: "c1",
 		PlacementID: pid, Tier: events.TierNationalClass1, Track: events.TrackEmployees, TeamSize: 1, Trade: events.Trade{Code: trade}, Rank: 2, Award: events.AwardSilver})
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-08-01"}`, nil); code != 400 || eb.Field != "occurredAt" {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-08-01"}`, nil); code != 400 || eb.Field != "occurredAt" {
 		t.Errorf("honour before its placement: %d %+v", code, eb)
 	}
 	var r command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-10-01"}`, &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"national_technical_expert","placementId":"`+pid+`","occurredAt":"2025-10-01"}`, &r); code != 201 {
 		t.Fatalf("confer: %d %+v", code, eb)
 	}
-	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
+	evs, _ := e.Store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{From: r.Revision, Max: 1})
 	var p events.HonourConferred
 	if err := json.Unmarshal(evs[0].Data, &p); err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestWithdrawHonour(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.register("w", events.Technician)
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h1","code":"city_model_worker","occurredAt":"2023-04-28"}`, nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h1","code":"city_model_worker","occurredAt":"2023-04-28"}`, nil); code != 201 {
 		t.Fatalf("confer: %d %+v", code, eb)
 	}
 	path := "/v1/craftsmen/w/honours/h1/withdraw"
@@ -126,33 +126,33 @@ func TestWithdrawHonour(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if n := e.count("craftsman-w", events.TypeHonourWithdrawn); n != 0 {
+	if n := e.Count("craftsman-w", events.TypeHonourWithdrawn); n != 0 {
 		t.Fatalf("refusals wrote %d withdrawals", n)
 	}
 	var r, again command.Result
 	body := `{"reason":"revoked by the city government","occurredAt":"2025-01-15"}`
-	if code, eb := e.do("issuer", "POST", path, body, &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", path, body, &r); code != 201 {
 		t.Fatalf("withdraw: %d %+v", code, eb)
 	}
-	if code, _ := e.do("issuer", "POST", path, body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+	if code, _ := e.Do("issuer", "POST", path, body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
 		t.Errorf("withdraw again: %d %+v", code, again)
 	}
-	if code, eb := e.do("admin", "POST", path, `{"reason":"another reason"}`, nil); code != 409 {
+	if code, eb := e.Do("admin", "POST", path, `{"reason":"another reason"}`, nil); code != 409 {
 		t.Errorf("withdraw with another reason: %d %+v", code, eb)
 	}
-	if n := e.count("craftsman-w", events.TypeHonourWithdrawn); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeHonourWithdrawn); n != 1 {
 		t.Errorf("%d withdrawals", n)
 	}
-	e.verifyChain("craftsman-w")
+	e.VerifyChain("craftsman-w")
 	// An admin may withdraw what any organisation recorded.
-	e.do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"city_craftsman","occurredAt":"2024-04-28"}`, nil)
-	if code, eb := e.do("admin", "POST", "/v1/craftsmen/w/honours/h2/withdraw", `{"reason":"appeal"}`, nil); code != 201 {
+	e.Do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"city_craftsman","occurredAt":"2024-04-28"}`, nil)
+	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/honours/h2/withdraw", `{"reason":"appeal"}`, nil); code != 201 {
 		t.Errorf("admin withdraw: %d %+v", code, eb)
 	}
 }
@@ -163,10 +163,10 @@ func TestRecogniseInnovation(t *testing.T) {
 	e.register("w", events.Technician)
 	body := `{"kind":"patent","title":"焊缝自动检测装置","level":"national","patentNumber":"ZL2024 1 0000001.2","role":"leader","inUse":true,"occurredAt":"2024-06-01"}`
 	var r, again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &r); code != 201 {
 		t.Fatalf("innovation: %d %+v", code, eb)
 	}
-	if code, _ := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
+	if code, _ := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", body, &again); code != 200 || !again.Replayed || again.Revision != r.Revision {
 		t.Errorf("repeat: %d %+v", code, again)
 	}
 	tests := []struct {
@@ -183,29 +183,29 @@ func TestRecogniseInnovation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", tc.body, nil)
+			code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/innovations", `{"kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`, nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", `{"kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`, nil); code != 201 {
 		t.Errorf("five-small: %d %+v", code, eb)
 	}
-	if n := e.count("craftsman-w", events.TypeInnovationRecognised); n != 2 {
+	if n := e.Count("craftsman-w", events.TypeInnovationRecognised); n != 2 {
 		t.Errorf("%d innovations", n)
 	}
 }
 
 // backfill posts a JSON Lines file and returns the per-line results and the summary.
 func (e *env) backfill(caller, path, contentType, body string) (int, map[int]command.LineResult, command.SummaryLine) {
-	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	e.T.Helper()
+	req, _ := http.NewRequest("POST", e.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+e.toks[caller])
+	req.Header.Set("Authorization", "Bearer "+e.Toks[caller])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	lines := map[int]command.LineResult{}
@@ -218,13 +218,13 @@ func (e *env) backfill(caller, path, contentType, body string) (int, map[int]com
 		b := sc.Bytes()
 		if bytes.Contains(b, []byte(`"summary"`)) {
 			if err := json.Unmarshal(b, &sum); err != nil {
-				e.t.Fatal(err)
+				e.T.Fatal(err)
 			}
 			continue
 		}
 		var lr command.LineResult
 		if err := json.Unmarshal(b, &lr); err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		lines[lr.Line] = lr
 	}
@@ -247,7 +247,7 @@ func TestBackfill(t *testing.T) {
 		`not json`,
 		`{"craftsmanId":"w1","code":"provincial_craftsman","occurredAt":"2018-05-01","withdrawn":{"reason":"x","occurredAt":"2017-01-01"}}`,
 	}, "\n")
-	code, lines, sum := e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	code, lines, sum := e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
 	if code != 200 {
 		t.Fatalf("backfill: %d", code)
 	}
@@ -261,37 +261,37 @@ func TestBackfill(t *testing.T) {
 	if sum.Summary.Lines != 8 || sum.Summary.OK != 2 || sum.Summary.Failed != 6 {
 		t.Errorf("summary %+v", sum.Summary)
 	}
-	if n := e.count("craftsman-w2", events.TypeHonourWithdrawn); n != 1 {
+	if n := e.Count("craftsman-w2", events.TypeHonourWithdrawn); n != 1 {
 		t.Errorf("w2 has %d withdrawals", n)
 	}
-	if n := e.count("craftsman-w1", events.TypeHonourConferred); n != 1 {
+	if n := e.Count("craftsman-w1", events.TypeHonourConferred); n != 1 {
 		t.Errorf("w1 has %d honours: a refused line wrote", n)
 	}
-	evs, _ := e.store.ReadStream(context.Background(), "craftsman-w1", eventstore.ReadOptions{})
+	evs, _ := e.Store.ReadStream(context.Background(), "craftsman-w1", eventstore.ReadOptions{})
 	m, _ := command.DecodeMetadata(evs[len(evs)-1].Metadata)
 	if m.Source != "import" || m.OccurredAt.Year() != 2016 || !strings.HasPrefix(m.CorrelationID, "backfill-") {
 		t.Errorf("back-filled metadata %+v", m)
 	}
 	// Importing the same file again writes nothing new.
-	_, lines, sum = e.backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	_, lines, sum = e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
 	if sum.Summary.OK != 2 || sum.Summary.Replayed != 2 || !lines[1].Replayed || !lines[2].Replayed {
 		t.Errorf("re-import: %+v %+v %+v", sum.Summary, lines[1], lines[2])
 	}
-	if n1, n2 := e.count("craftsman-w1", events.TypeHonourConferred), e.count("craftsman-w2", events.TypeHonourConferred); n1 != 1 || n2 != 1 {
+	if n1, n2 := e.Count("craftsman-w1", events.TypeHonourConferred), e.Count("craftsman-w2", events.TypeHonourConferred); n1 != 1 || n2 != 1 {
 		t.Errorf("after re-import: %d and %d honours", n1, n2)
 	}
 	// Innovations.
-	_, lines, sum = e.backfill("issuer", "/v1/backfill/innovations", "application/x-ndjson",
+	_, lines, sum = e.Backfill("issuer", "/v1/backfill/innovations", "application/x-ndjson",
 		`{"craftsmanId":"w1","kind":"breakthrough","title":"主轴故障攻关","level":"provincial","occurredAt":"2018-09-01"}`+"\n"+
 			`{"craftsmanId":"w1","kind":"five_small","title":"x","level":"enterprise","occurredAt":"2018-09-01"}`)
 	if sum.Summary.OK != 1 || lines[2].Code != "INVALID_ARGUMENT" {
 		t.Errorf("innovations: %+v %+v", sum.Summary, lines)
 	}
 	// Refused as a whole.
-	if code, _, _ := e.backfill("issuer", "/v1/backfill/honours", "text/csv", "craftsmanId,code\nw1,city_craftsman\n"); code != 400 {
+	if code, _, _ := e.Backfill("issuer", "/v1/backfill/honours", "text/csv", "craftsmanId,code\nw1,city_craftsman\n"); code != 400 {
 		t.Errorf("CSV: %d, want 400", code)
 	}
-	if code, _, _ := e.backfill("hr", "/v1/backfill/honours", "application/x-ndjson", file); code != 403 {
+	if code, _, _ := e.Backfill("hr", "/v1/backfill/honours", "application/x-ndjson", file); code != 403 {
 		t.Errorf("hr: %d, want 403", code)
 	}
 }

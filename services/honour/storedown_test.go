@@ -14,10 +14,10 @@ import (
 func TestStoreDown(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", 0)
-	e.db.Stop(t)
+	e.DB.Stop(t)
 	for range 3 {
-		req, _ := http.NewRequest("POST", e.url+"/v1/craftsmen/w/honours", strings.NewReader(`{"code":"city_craftsman","occurredAt":"2024-01-01"}`))
-		req.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+		req, _ := http.NewRequest("POST", e.URL+"/v1/craftsmen/w/honours", strings.NewReader(`{"code":"city_craftsman","occurredAt":"2024-01-01"}`))
+		req.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -28,10 +28,10 @@ func TestStoreDown(t *testing.T) {
 			t.Fatalf("store down: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
-	e.db.Restart(t)
+	e.DB.Restart(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		code, eb := e.do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","occurredAt":"2024-01-01"}`, nil)
+		code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"city_craftsman","occurredAt":"2024-01-01"}`, nil)
 		if code == 201 {
 			break
 		}
@@ -40,7 +40,7 @@ func TestStoreDown(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if n := e.count("craftsman-w", events.TypeHonourConferred); n != 1 {
+	if n := e.Count("craftsman-w", events.TypeHonourConferred); n != 1 {
 		t.Errorf("after recovery: %d honours", n)
 	}
 }

@@ -16,21 +16,20 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// Route is one HTTP route of the service (method and Go ServeMux pattern).
-type Route struct {
-	Method, Pattern, Name string
-}
+// Route is one HTTP route of the service (method, Go ServeMux pattern and
+// operation name).
+type Route = servicekit.Route
 
 // Routes lists the service's API routes; the OpenAPI file describes
 // exactly these (tested).
 func Routes() []Route {
 	return []Route{
-		{"POST", "/v1/craftsmen/{craftsmanId}/honours", "ConferHonour"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/honours/{honourId}/withdraw", "WithdrawHonour"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/innovations", "RecogniseInnovation"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
-		{"POST", "/v1/backfill/honours", "BackfillHonours"},
-		{"POST", "/v1/backfill/innovations", "BackfillInnovations"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/honours", Name: "ConferHonour"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/honours/{honourId}/withdraw", Name: "WithdrawHonour"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/innovations", Name: "RecogniseInnovation"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
+		{Method: "POST", Pattern: "/v1/backfill/honours", Name: "BackfillHonours"},
+		{Method: "POST", Pattern: "/v1/backfill/innovations", Name: "BackfillInnovations"},
 	}
 }
 

@@ -27,7 +27,7 @@ func TestBackfillMentorships(t *testing.T) {
 		strings.Replace(pair("m5", "a3", ``), `,"occurredAt":"2023-03-01"`, ``, 1),
 		pair("m6", "a3", `,"sessions":[{"hours":30,"occurredAt":"2023-05-01"}]`),
 	}, "\n")
-	code, lines, sum := e.backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
+	code, lines, sum := e.Backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
 	if code != 200 {
 		t.Fatalf("backfill: %d", code)
 	}
@@ -38,27 +38,27 @@ func TestBackfillMentorships(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-a1"} {
-		if n := e.count(s, events.TypeMentorshipSessionLogged); n != 2 {
+		if n := e.Count(s, events.TypeMentorshipSessionLogged); n != 2 {
 			t.Errorf("%s has %d sessions, want 2", s, n)
 		}
 	}
 	for _, s := range []string{"mentorship-m3", "mentorship-m4", "mentorship-m5", "mentorship-m6"} {
-		if got := e.types(s); got != nil {
+		if got := e.Types(s); got != nil {
 			t.Errorf("a refused line wrote %s: %v", s, got)
 		}
 	}
-	if n := e.count("craftsman-a2", events.TypeMentorshipEndedEarly); n != 1 {
+	if n := e.Count("craftsman-a2", events.TypeMentorshipEndedEarly); n != 1 {
 		t.Errorf("a2 has %d early ends", n)
 	}
-	_, lines, sum = e.backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
+	_, lines, sum = e.Backfill("issuer", "/v1/backfill/mentorships", "application/x-ndjson", file)
 	if sum.Summary.OK != 2 || sum.Summary.Replayed != 2 || !lines[1].Replayed {
 		t.Errorf("re-import: %+v %+v", sum.Summary, lines[1])
 	}
-	if n := e.count("craftsman-master", events.TypeMentorshipSessionLogged); n != 2 {
+	if n := e.Count("craftsman-master", events.TypeMentorshipSessionLogged); n != 2 {
 		t.Errorf("after re-import the master has %d sessions", n)
 	}
-	if code, _, _ := e.backfill("hr", "/v1/backfill/mentorships", "application/x-ndjson", file); code != 403 {
+	if code, _, _ := e.Backfill("hr", "/v1/backfill/mentorships", "application/x-ndjson", file); code != 403 {
 		t.Errorf("hr: %d, want 403", code)
 	}
-	e.verifyChain("craftsman-master")
+	e.VerifyChain("craftsman-master")
 }

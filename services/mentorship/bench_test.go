@@ -96,9 +96,9 @@ func BenchmarkStart(b *testing.B) {
 			runClients(b, clients, http.StatusCreated, func(i int) *http.Request {
 				body := fmt.Sprintf(`{"mentorshipId":"bm%d","masterId":"bw%d","apprenticeId":"ba%d","trade":{"code":%q},"academyId":%q,"plannedMonths":24,"occurredAt":"2025-01-01"}`,
 					i, i%benchWorkers, (i/benchWorkers+i)%benchWorkers, trade, orgAcademy)
-				r, _ := http.NewRequest("POST", e.url+"/v1/mentorships", strings.NewReader(body))
+				r, _ := http.NewRequest("POST", e.URL+"/v1/mentorships", strings.NewReader(body))
 				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 				return r
 			})
 		})

@@ -19,11 +19,11 @@ func TestCorrect(t *testing.T) {
 	e := newEnv(t, mentorship.Options{})
 	e.register("master", events.Senior)
 	e.register("app", events.Junior)
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil); code != 201 {
 		t.Fatalf("start: %d %+v", code, eb)
 	}
-	orig := servicetest.EventID(t, e.store, "app", events.TypeMentorshipStarted)
-	registered := servicetest.EventID(t, e.store, "app", events.TypeCraftsmanRegistered)
+	orig := servicetest.EventID(t, e.Store, "app", events.TypeMentorshipStarted)
+	registered := servicetest.EventID(t, e.Store, "app", events.TypeCraftsmanRegistered)
 	fix := func(mentorshipID string, months int) string {
 		return fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the indenture says %d months","replacement":{"data":{"mentorshipId":%q,"masterId":"master","apprenticeId":"app","kind":"master_apprentice","trade":{"code":%q},"academyId":%q,"plannedMonths":%d}}}`,
 			orig, months, mentorshipID, trade, orgAcademy, months)
@@ -39,27 +39,27 @@ func TestCorrect(t *testing.T) {
 		{"a fact the service does not record", "admin", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r"}`, registered), 400, "supersedesEventId"},
 		{"unknown event", "issuer", `{"supersedesEventId":"nope","reason":"r"}`, 404, "supersedesEventId"},
 	} {
-		if code, eb := e.do(tc.caller, "POST", "/v1/craftsmen/app/corrections", tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
+		if code, eb := e.Do(tc.caller, "POST", "/v1/craftsmen/app/corrections", tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
 			t.Errorf("%s: %d %+v, want %d on %q", tc.name, code, eb, tc.code, tc.field)
 		}
 	}
 	var c1, again command.Result
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/app/corrections", fix("m1", 36), &c1); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/app/corrections", fix("m1", 36), &c1); code != 201 {
 		t.Fatalf("correct: %d %+v", code, eb)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/craftsmen/app/corrections", fix("m1", 36), &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/app/corrections", fix("m1", 36), &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
 	}
-	if n := e.count("craftsman-app", events.TypeEventCorrected); n != 1 {
+	if n := e.Count("craftsman-app", events.TypeEventCorrected); n != 1 {
 		t.Errorf("%d corrections, want 1", n)
 	}
-	st := servicetest.Career(t, e.store, "app")
+	st := servicetest.Career(t, e.Store, "app")
 	if len(st.Mentorships) != 1 || st.Mentorships[0].Supersedes == nil || st.Mentorships[0].Supersedes.EventID != orig || len(st.Corrections) != 1 {
 		t.Errorf("corrected pairing: %+v corrections %+v", st.Mentorships, st.Corrections)
 	}
 	// The master's stream is corrected separately: untouched here.
-	if n := e.count("craftsman-master", events.TypeEventCorrected); n != 0 {
+	if n := e.Count("craftsman-master", events.TypeEventCorrected); n != 0 {
 		t.Errorf("the master's stream has %d corrections", n)
 	}
-	e.verifyChain("craftsman-app")
+	e.VerifyChain("craftsman-app")
 }

@@ -26,7 +26,7 @@ func TestStartMentorship(t *testing.T) {
 	e.register("peer", events.Senior)
 
 	var r mentorship.Response
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), &r); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), &r); code != 201 {
 		t.Fatalf("start: %d %+v", code, eb)
 	}
 	if r.Replayed || r.Mentorship.Stream != "mentorship-m1" || r.Master.Stream != "craftsman-master" || r.Apprentice.Stream != "craftsman-app" ||
@@ -34,16 +34,16 @@ func TestStartMentorship(t *testing.T) {
 		t.Errorf("response %+v", r)
 	}
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-app"} {
-		if n := e.count(s, events.TypeMentorshipStarted); n != 1 {
+		if n := e.Count(s, events.TypeMentorshipStarted); n != 1 {
 			t.Errorf("%s has %d starts", s, n)
 		}
 	}
 	var again mentorship.Response
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), &again); code != 200 || !again.Replayed ||
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), &again); code != 200 || !again.Replayed ||
 		again.Master.Revision != r.Master.Revision || again.Position != r.Position {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
 	}
-	if n := e.count("craftsman-master", events.TypeMentorshipStarted); n != 1 {
+	if n := e.Count("craftsman-master", events.TypeMentorshipStarted); n != 1 {
 		t.Errorf("repeat wrote again: %d starts", n)
 	}
 
@@ -73,17 +73,17 @@ func TestStartMentorship(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", "/v1/mentorships", tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", "/v1/mentorships", tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	if got := e.types("mentorship-m2"); got != nil {
+	if got := e.Types("mentorship-m2"); got != nil {
 		t.Errorf("refused starts wrote %v", got)
 	}
 	for _, s := range []string{"craftsman-master", "craftsman-junior", "craftsman-peer", "craftsman-app"} {
-		if n := e.count(s, events.TypeMentorshipStarted); n > 1 || (n == 1) != (s == "craftsman-master" || s == "craftsman-app") {
+		if n := e.Count(s, events.TypeMentorshipStarted); n > 1 || (n == 1) != (s == "craftsman-master" || s == "craftsman-app") {
 			t.Errorf("%s has %d starts after refusals", s, n)
 		}
 	}
@@ -99,21 +99,21 @@ func TestMentorLimit(t *testing.T) {
 		e.register(fmt.Sprintf("a%d", i), 0)
 	}
 	for i := range 8 {
-		if code, eb := e.do("issuer", "POST", "/v1/mentorships", start(fmt.Sprintf("m%d", i), "master", fmt.Sprintf("a%d", i)), nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start(fmt.Sprintf("m%d", i), "master", fmt.Sprintf("a%d", i)), nil); code != 201 {
 			t.Fatalf("start %d: %d %+v", i, code, eb)
 		}
 	}
-	code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m8", "master", "a8"), nil)
+	code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m8", "master", "a8"), nil)
 	if code != 422 || eb.Code != "FAILED_PRECONDITION" || eb.Field != "masterId" || !strings.Contains(eb.Message, "8 active apprentices") {
 		t.Fatalf("ninth: %d %+v", code, eb)
 	}
-	if e.types("mentorship-m8") != nil || e.count("craftsman-a8", events.TypeMentorshipStarted) != 0 {
+	if e.Types("mentorship-m8") != nil || e.Count("craftsman-a8", events.TypeMentorshipStarted) != 0 {
 		t.Error("the refused ninth pairing was written")
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships/m0/end", `{"reason":"moved away","occurredAt":"2025-06-01"}`, nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships/m0/end", `{"reason":"moved away","occurredAt":"2025-06-01"}`, nil); code != 201 {
 		t.Fatalf("end: %d %+v", code, eb)
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m8", "master", "a8"), nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m8", "master", "a8"), nil); code != 201 {
 		t.Errorf("ninth after an end: %d %+v", code, eb)
 	}
 }
@@ -133,7 +133,7 @@ func TestMentorLimitConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i], _ = e.do("issuer", "POST", "/v1/mentorships", start(fmt.Sprintf("m%d", i), "master", fmt.Sprintf("a%d", i)), nil)
+			codes[i], _ = e.Do("issuer", "POST", "/v1/mentorships", start(fmt.Sprintf("m%d", i), "master", fmt.Sprintf("a%d", i)), nil)
 		}()
 	}
 	wg.Wait()
@@ -147,7 +147,7 @@ func TestMentorLimitConcurrent(t *testing.T) {
 			t.Errorf("start %d: %d", i, c)
 		}
 	}
-	if n := e.count("craftsman-master", events.TypeMentorshipStarted); n != ok || n != 2 {
+	if n := e.Count("craftsman-master", events.TypeMentorshipStarted); n != ok || n != 2 {
 		t.Errorf("master has %d starts, %d answered 201; want 2", n, ok)
 	}
 }
@@ -158,25 +158,25 @@ func TestLifecycle(t *testing.T) {
 	e.register("master", events.SeniorTechnician)
 	e.register("app", 0)
 	e.register("app2", 0)
-	e.do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil)
-	e.do("issuer", "POST", "/v1/mentorships", start("m2", "master", "app2"), nil)
+	e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil)
+	e.Do("issuer", "POST", "/v1/mentorships", start("m2", "master", "app2"), nil)
 
 	session := `{"sessionId":"s1","hours":3.5,"topic":"TIG welding","occurredAt":"2025-04-01"}`
 	var s1, s1again mentorship.Response
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships/m1/sessions", session, &s1); code != 201 || s1.EventType != events.TypeMentorshipSessionLogged {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships/m1/sessions", session, &s1); code != 201 || s1.EventType != events.TypeMentorshipSessionLogged {
 		t.Fatalf("session: %d %+v %+v", code, eb, s1)
 	}
-	if code, _ := e.do("issuer", "POST", "/v1/mentorships/m1/sessions", session, &s1again); code != 200 || !s1again.Replayed || s1again.Apprentice.Revision != s1.Apprentice.Revision {
+	if code, _ := e.Do("issuer", "POST", "/v1/mentorships/m1/sessions", session, &s1again); code != 200 || !s1again.Replayed || s1again.Apprentice.Revision != s1.Apprentice.Revision {
 		t.Errorf("session again: %d %+v", code, s1again)
 	}
 	// Without a session id, the Idempotency-Key header identifies the session.
 	for range 2 {
-		if code, eb := e.do("issuer", "POST", "/v1/mentorships/m1/sessions", `{"hours":2,"occurredAt":"2025-04-08"}`, nil, "Idempotency-Key", "k-2"); code >= 300 {
+		if code, eb := e.Do("issuer", "POST", "/v1/mentorships/m1/sessions", `{"hours":2,"occurredAt":"2025-04-08"}`, nil, "Idempotency-Key", "k-2"); code >= 300 {
 			t.Fatalf("keyed session: %d %+v", code, eb)
 		}
 	}
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-app"} {
-		if n := e.count(s, events.TypeMentorshipSessionLogged); n != 2 {
+		if n := e.Count(s, events.TypeMentorshipSessionLogged); n != 2 {
 			t.Errorf("%s has %d sessions, want 2", s, n)
 		}
 	}
@@ -195,40 +195,40 @@ func TestLifecycle(t *testing.T) {
 	}
 	for _, tc := range rejections {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb := e.do(tc.caller, "POST", tc.path, tc.body, nil)
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
 			if code != tc.status || eb.Code != tc.code || eb.Field != tc.field {
 				t.Errorf("got %d %+v, want %d %s field %q", code, eb, tc.status, tc.code, tc.field)
 			}
 		})
 	}
 	var done mentorship.Response
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate","occurredAt":"2025-10-01"}`, &done); code != 201 || done.EventType != events.TypeMentorshipCompleted {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate","occurredAt":"2025-10-01"}`, &done); code != 201 || done.EventType != events.TypeMentorshipCompleted {
 		t.Fatalf("complete: %d %+v", code, eb)
 	}
-	if code, _ := e.do("issuer", "POST", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate","occurredAt":"2025-10-01"}`, nil); code != 200 {
+	if code, _ := e.Do("issuer", "POST", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate","occurredAt":"2025-10-01"}`, nil); code != 200 {
 		t.Errorf("complete again: %d, want 200 (replay)", code)
 	}
 	for _, p := range []struct{ path, body string }{
 		{"/v1/mentorships/m1/sessions", `{"hours":1}`},
 		{"/v1/mentorships/m1/end", `{"reason":"x"}`},
 	} {
-		if code, eb := e.do("issuer", "POST", p.path, p.body, nil); code != 422 || eb.Code != "FAILED_PRECONDITION" {
+		if code, eb := e.Do("issuer", "POST", p.path, p.body, nil); code != 422 || eb.Code != "FAILED_PRECONDITION" {
 			t.Errorf("%s after completion: %d %+v", p.path, code, eb)
 		}
 	}
-	if code, eb := e.do("issuer", "POST", "/v1/mentorships/m2/end", `{"reason":"apprentice left the company"}`, nil); code != 201 {
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships/m2/end", `{"reason":"apprentice left the company"}`, nil); code != 201 {
 		t.Errorf("end: %d %+v", code, eb)
 	}
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-app"} {
-		if n := e.count(s, events.TypeMentorshipCompleted); n != 1 {
+		if n := e.Count(s, events.TypeMentorshipCompleted); n != 1 {
 			t.Errorf("%s has %d completions", s, n)
 		}
 	}
-	if n := e.count("craftsman-app2", events.TypeMentorshipEndedEarly); n != 1 {
+	if n := e.Count("craftsman-app2", events.TypeMentorshipEndedEarly); n != 1 {
 		t.Errorf("app2 has %d early ends", n)
 	}
 	for _, s := range []string{"mentorship-m1", "mentorship-m2", "craftsman-master", "craftsman-app", "craftsman-app2"} {
-		e.verifyChain(s)
+		e.VerifyChain(s)
 	}
 }
 
@@ -238,10 +238,10 @@ func TestStoreDown(t *testing.T) {
 	e := newEnv(t, mentorship.Options{})
 	e.register("master", events.Senior)
 	e.register("app", 0)
-	e.db.Stop(t)
+	e.DB.Stop(t)
 	for range 3 {
-		req, _ := http.NewRequest("POST", e.url+"/v1/mentorships", strings.NewReader(start("m1", "master", "app")))
-		req.Header.Set("Authorization", "Bearer "+e.toks["issuer"])
+		req, _ := http.NewRequest("POST", e.URL+"/v1/mentorships", strings.NewReader(start("m1", "master", "app")))
+		req.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -252,10 +252,10 @@ func TestStoreDown(t *testing.T) {
 			t.Fatalf("store down: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
-	e.db.Restart(t)
+	e.DB.Restart(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		code, eb := e.do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil)
+		code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil)
 		if code == 201 {
 			break
 		}
@@ -265,7 +265,7 @@ func TestStoreDown(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-app"} {
-		if n := e.count(s, events.TypeMentorshipStarted); n != 1 {
+		if n := e.Count(s, events.TypeMentorshipStarted); n != 1 {
 			t.Errorf("%s has %d starts", s, n)
 		}
 	}

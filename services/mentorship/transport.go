@@ -16,21 +16,20 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// Route is one HTTP route of the service (method and Go ServeMux pattern).
-type Route struct {
-	Method, Pattern, Name string
-}
+// Route is one HTTP route of the service (method, Go ServeMux pattern and
+// operation name).
+type Route = servicekit.Route
 
 // Routes lists the service's API routes; the OpenAPI file describes
 // exactly these (tested).
 func Routes() []Route {
 	return []Route{
-		{"POST", "/v1/mentorships", "StartMentorship"},
-		{"POST", "/v1/mentorships/{mentorshipId}/sessions", "LogSession"},
-		{"POST", "/v1/mentorships/{mentorshipId}/complete", "CompleteMentorship"},
-		{"POST", "/v1/mentorships/{mentorshipId}/end", "EndMentorship"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
-		{"POST", "/v1/backfill/mentorships", "BackfillMentorships"},
+		{Method: "POST", Pattern: "/v1/mentorships", Name: "StartMentorship"},
+		{Method: "POST", Pattern: "/v1/mentorships/{mentorshipId}/sessions", Name: "LogSession"},
+		{Method: "POST", Pattern: "/v1/mentorships/{mentorshipId}/complete", Name: "CompleteMentorship"},
+		{Method: "POST", Pattern: "/v1/mentorships/{mentorshipId}/end", Name: "EndMentorship"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
+		{Method: "POST", Pattern: "/v1/backfill/mentorships", Name: "BackfillMentorships"},
 	}
 }
 
