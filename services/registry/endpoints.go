@@ -20,6 +20,7 @@ type Set struct {
 	RegisterIssuer    endpoint.Endpoint
 	AddIssuerUser     endpoint.Endpoint
 	ForgetCraftsman   endpoint.Endpoint
+	Correct           endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -41,6 +42,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		RegisterIssuer:    wrap(makeEndpoint(svc.RegisterIssuer)),
 		AddIssuerUser:     wrap(makeEndpoint(svc.AddIssuerUser)),
 		ForgetCraftsman:   wrap(makeEndpoint(svc.ForgetCraftsman)),
+		Correct:           wrap(makeEndpoint(svc.Correct)),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Middleware decorates a Service.
@@ -160,4 +161,14 @@ func (mw instrumenting) AddIssuerUser(ctx context.Context, req AddIssuerUserRequ
 func (mw instrumenting) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (res command.Result, err error) {
 	defer func(b time.Time) { mw.observe("ForgetCraftsman", b, err) }(time.Now())
 	return mw.next.ForgetCraftsman(ctx, req)
+}
+
+func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.log(ctx, "Correct", req.CraftsmanID, b, res, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
+}
+
+func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	return mw.next.Correct(ctx, req)
 }

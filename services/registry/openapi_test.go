@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/registry"
 )
 
@@ -91,6 +92,7 @@ func jsonFields(t reflect.Type) []string {
 }
 
 var requestTypes = map[string]reflect.Type{
+	"Correct":             reflect.TypeFor[servicekit.CorrectionRequest](),
 	"RegisterCraftsman":   reflect.TypeFor[registry.RegisterCraftsmanRequest](),
 	"UpdateProfile":       reflect.TypeFor[registry.UpdateProfileRequest](),
 	"EnterTrade":          reflect.TypeFor[registry.EnterTradeRequest](),
@@ -193,6 +195,11 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 			path = strings.ReplaceAll(path, k, v)
 		}
 		resp := e.do(t, r.Method, path, admin(t), body)
+		if r.Name == "Correct" && resp.Status == 404 {
+			if _, field := resp.Error(t); field == "supersedesEventId" {
+				continue // decoded and checked; the example's event is not on this stream
+			}
+		}
 		if r.Name == "ForgetCraftsman" && resp.Status == 422 {
 			continue // decoded and checked; this environment keeps personal data in clear
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Service records registry facts. Every method takes the caller from ctx
@@ -29,6 +30,19 @@ type Service interface {
 	RegisterIssuer(ctx context.Context, req RegisterIssuerRequest) (command.Result, error)
 	AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (command.Result, error)
 	ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (command.Result, error)
+	// Correct records an EventCorrected superseding an employment fact
+	// (start or end) on a craftsman's stream (servicekit.Corrector).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+}
+
+// Corrected lists the event types the registry corrects, with the fields a
+// replacement must keep (a correction fixes a fact; it does not move it to
+// another worker, employment or employer).
+func Corrected() map[string][]string {
+	return map[string][]string{
+		events.TypeEmploymentStarted: {"craftsmanId", "employmentId", "employerOrgId"},
+		events.TypeEmploymentEnded:   {"craftsmanId", "employmentId"},
+	}
 }
 
 // ForgetCraftsmanRequest erases a craftsman's personal information (PIPL's
@@ -146,10 +160,11 @@ type Options struct {
 }
 
 type service struct {
-	h       *command.Handler
-	clock   func() time.Time
-	idKey   []byte
-	keyring Keyring
+	h         *command.Handler
+	corrector servicekit.Corrector
+	clock     func() time.Time
+	idKey     []byte
+	keyring   Keyring
 }
 
 // New returns the registry service over store. clock is the only source of
@@ -162,7 +177,8 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "registry: national ID key must be at least 32 bytes, got %d", len(opts.NationalIDKey))
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring}, nil
+	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring,
+		corrector: servicekit.Corrector{Handler: h, Registry: events.NewRegistry(), Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 
 // Seal chains every event the service appends (events/chain), so an
@@ -667,4 +683,10 @@ func (s *service) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanReques
 		return command.Result{}, err
 	}
 	return res, nil
+}
+
+// Correct implements Service: only the organisation that recorded the
+// original fact (or an admin) may correct it.
+func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
+	return s.corrector.Correct(ctx, req)
 }

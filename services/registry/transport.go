@@ -10,6 +10,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Route is one HTTP route of the service (method and Go ServeMux pattern).
@@ -31,6 +32,7 @@ func Routes() []Route {
 		{"POST", "/v1/issuers", "RegisterIssuer"},
 		{"POST", "/v1/issuers/{issuerId}/users", "AddIssuerUser"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/forget", "ForgetCraftsman"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
 		{"POST", "/v1/backfill/craftsmen", "BackfillCraftsmen"},
 		{"POST", "/v1/backfill/employments", "BackfillEmployments"},
 	}
@@ -74,6 +76,9 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			q.AcademyID = r.PathValue("academyId")
 		}), command.EncodeResponse, opts...),
 		"ForgetCraftsman": httptransport.NewServer(set.ForgetCraftsman, command.DecodeRequest(false, func(q *ForgetCraftsmanRequest, r *http.Request) {
+			q.CraftsmanID = r.PathValue("craftsmanId")
+		}), command.EncodeResponse, opts...),
+		"Correct": httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) {
 			q.CraftsmanID = r.PathValue("craftsmanId")
 		}), command.EncodeResponse, opts...),
 		"RegisterIssuer": httptransport.NewServer(set.RegisterIssuer, command.DecodeRequest[RegisterIssuerRequest](false, nil), command.EncodeResponse, opts...),

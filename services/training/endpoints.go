@@ -16,6 +16,7 @@ type Set struct {
 	RecordTitle       endpoint.Endpoint
 	RecordAssessment  endpoint.Endpoint
 	CertifySkillLevel endpoint.Endpoint
+	Correct           endpoint.Endpoint
 }
 
 // NewSet builds the endpoints of svc, each wrapped in mw (outermost first).
@@ -33,6 +34,7 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		RecordTitle:       wrap(makeEndpoint(svc.RecordTitle)),
 		RecordAssessment:  wrap(makeEndpoint(svc.RecordAssessment)),
 		CertifySkillLevel: wrap(makeEndpoint(svc.CertifySkillLevel)),
+		Correct:           wrap(makeEndpoint(svc.Correct)),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/training"
 )
 
@@ -94,6 +95,7 @@ func jsonFields(t reflect.Type) []string {
 }
 
 var requestTypes = map[string]reflect.Type{
+	"Correct":              reflect.TypeFor[servicekit.CorrectionRequest](),
 	"Enrol":                reflect.TypeFor[training.EnrolRequest](),
 	"CompleteTraining":     reflect.TypeFor[training.CompleteTrainingRequest](),
 	"RecordGraduation":     reflect.TypeFor[training.GraduationRequest](),
@@ -161,7 +163,11 @@ func TestOpenAPIExamplesDecode(t *testing.T) {
 			}
 			if ct == "application/json" {
 				body, _ := json.Marshal(c.Example)
-				if resp := e.do(t, path, admin, body); resp.Status != http.StatusCreated {
+				resp := e.do(t, path, admin, body)
+				if _, field := resp.Error(t); r.Name == "Correct" && resp.Status == http.StatusNotFound && field == "supersedesEventId" {
+					continue // decoded and checked; the example's event is not on this stream
+				}
+				if resp.Status != http.StatusCreated {
 					t.Errorf("%s example %s: %d %s", r.Name, body, resp.Status, resp.Body)
 				}
 				continue

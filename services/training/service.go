@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Service records training and certification facts on craftsmen's streams.
@@ -25,6 +26,24 @@ type Service interface {
 	RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error)
 	RecordAssessment(ctx context.Context, req AssessmentRequest) (command.Result, error)
 	CertifySkillLevel(ctx context.Context, req CertifyRequest) (command.Result, error)
+	// Correct records an EventCorrected superseding a training fact
+	// (enrolment, completion, graduation, title, assessment, certificate)
+	// on a craftsman's stream (servicekit.Corrector).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+}
+
+// Corrected lists the event types the training service corrects, with the
+// fields a replacement must keep (a correction fixes a fact; it does not
+// move it to another worker, academy, certificate or organisation).
+func Corrected() map[string][]string {
+	return map[string][]string{
+		events.TypeTrainingEnrolled:          {"craftsmanId", "enrolmentId", "academyId"},
+		events.TypeTrainingCompleted:         {"craftsmanId", "academyId"},
+		events.TypeGraduated:                 {"craftsmanId"},
+		events.TypeProfessionalTitleObtained: {"craftsmanId"},
+		events.TypeAssessmentRecorded:        {"craftsmanId", "assessmentId", "evaluatingOrgId"},
+		events.TypeSkillLevelCertified:       {"craftsmanId", "certificateNumber", "evaluatingOrgId", "issuingOrg"},
+	}
 }
 
 // EnrolRequest enrols a craftsman in a course of an academy. Trade and mode
@@ -131,6 +150,8 @@ type service struct {
 	reg   *events.Registry
 	folds *folds
 
+	corrector servicekit.Corrector
+
 	// courses caches courses known to exist ("academy/course" -> course).
 	// Courses are never removed, so a positive answer stays true.
 	courses sync.Map
@@ -142,9 +163,11 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if clock == nil {
 		return nil, errs.E(errs.InvalidArgument, "training: a clock is required")
 	}
+	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
+	reg := events.NewRegistry()
 	return &service{
-		h:     command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries}),
-		store: store, clock: clock, reg: events.NewRegistry(), folds: newFolds(4096),
+		h: h, store: store, clock: clock, reg: reg, folds: newFolds(4096),
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg},
 	}, nil
 }
 
@@ -495,4 +518,10 @@ func findBatcher(svc Service) (batcher, bool) {
 		}
 		svc = u.Unwrap()
 	}
+}
+
+// Correct implements Service: only the organisation that recorded the
+// original fact (or an admin) may correct it.
+func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
+	return s.corrector.Correct(ctx, req)
 }

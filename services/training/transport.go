@@ -15,6 +15,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Route is one HTTP route of the service (method and Go ServeMux pattern).
@@ -27,6 +28,7 @@ type Route struct {
 func Routes() []Route {
 	return []Route{
 		{"POST", "/v1/craftsmen/{craftsmanId}/enrolments", "Enrol"},
+		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/completions", "CompleteTraining"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/graduations", "RecordGraduation"},
 		{"POST", "/v1/craftsmen/{craftsmanId}/titles", "RecordTitle"},
@@ -68,6 +70,8 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		"RecordTitle": httptransport.NewServer(set.RecordTitle, command.DecodeRequest(false, func(q *TitleRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
 			command.EncodeResponse, opts...),
 		"RecordAssessment": httptransport.NewServer(set.RecordAssessment, command.DecodeRequest(false, func(q *AssessmentRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
+			command.EncodeResponse, opts...),
+		"Correct": httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
 			command.EncodeResponse, opts...),
 		"CertifySkillLevel": httptransport.NewServer(set.CertifySkillLevel, command.DecodeRequest(false, func(q *CertifyRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
 			command.EncodeResponse, opts...),

@@ -1,0 +1,63 @@
+package registry_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/command"
+)
+
+// TestCorrections: employment facts are corrected over real HTTP only by
+// the employer that recorded them (or an admin); the employer cannot be
+// changed by a correction; the registry's other facts are not its to
+// correct this way.
+func TestCorrections(t *testing.T) {
+	e := newEnv(t)
+	reg := e.register(t, "k1", 77)
+	steel := issuer(t, "steelworks")
+	r := e.do(t, "POST", "/v1/craftsmen/k1/employments", steel, map[string]any{"employmentId": "e1", "employerOrgId": "steelworks",
+		"trade": map[string]any{"code": "6-31-01-03"}, "position": "电工", "occurredAt": "2015-05-01"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("employment: %d %s", r.Status, r.Body)
+	}
+	var started command.Result
+	r.JSON(t, &started)
+	fixed := map[string]any{"craftsmanId": "k1", "employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}, "position": "电工"}
+	moved := map[string]any{"craftsmanId": "k1", "employmentId": "e1", "employerOrgId": "shipyard", "trade": map[string]any{"code": "6-31-01-03"}}
+	correct := func(id string, rep any) map[string]any {
+		b := map[string]any{"supersedesEventId": id, "reason": "started in March, not May"}
+		if rep != nil {
+			b["replacement"] = map[string]any{"data": rep, "occurredAt": "2015-03-01"}
+		}
+		return b
+	}
+	steps := []struct {
+		name, token string
+		body        any
+		status      int
+		code, field string
+	}{
+		{"by another organisation", issuer(t, "academy-a"), correct(started.EventIDs[0], fixed), 403, "PERMISSION_DENIED", ""},
+		{"a registration is not corrected here", issuer(t, "academy-a"), correct(reg.EventIDs[0], nil), 400, "INVALID_ARGUMENT", "supersedesEventId"},
+		{"the employer cannot be changed", steel, correct(started.EventIDs[0], moved), 400, "INVALID_ARGUMENT", "replacement.data.employerOrgId"},
+		{"corrected by the employer", steel, correct(started.EventIDs[0], fixed), 201, "", ""},
+		{"the same correction again", steel, correct(started.EventIDs[0], fixed), 200, "", ""},
+		{"retracted by an admin", admin(t), correct(started.EventIDs[0], nil), 201, "", ""},
+	}
+	for _, s := range steps {
+		before := e.count(t, "craftsman-k1")
+		r := e.do(t, "POST", "/v1/craftsmen/k1/corrections", s.token, s.body)
+		if r.Status != s.status {
+			t.Fatalf("%s: %d %s, want %d", s.name, r.Status, r.Body, s.status)
+		}
+		after := e.count(t, "craftsman-k1")
+		if s.status >= 400 {
+			if code, field := r.Error(t); code != s.code || field != s.field {
+				t.Fatalf("%s: code %s field %q (%s), want %s %q", s.name, code, field, r.Body, s.code, s.field)
+			}
+		}
+		if want := before + map[int]int{201: 1}[s.status]; after != want {
+			t.Fatalf("%s: %d events, want %d", s.name, after, want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package training_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
+)
+
+// TestCorrections: POST /v1/craftsmen/{id}/corrections over real HTTP —
+// only the organisation that recorded a fact (or an admin) corrects it, a
+// replacement keeps the fact's identity, only training's own facts are
+// corrected, and the same correction again is a replay.
+func TestCorrections(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "k1")
+	iss := issuer(t, academy)
+	p := "/v1/craftsmen/k1"
+	r := e.do(t, p+"/completions", iss, map[string]any{"academyId": academy, "courseId": "elec-201", "hours": 23, "passed": true, "occurredAt": "2019-06-30"})
+	if r.Status != 201 {
+		t.Fatalf("completion: %d %s", r.Status, r.Body)
+	}
+	var done command.Result
+	r.JSON(t, &done)
+	completion := done.EventIDs[0]
+	fixed := map[string]any{"craftsmanId": "k1", "academyId": academy, "courseId": "elec-201", "trade": map[string]any{"code": elec, "name": "电工"},
+		"hours": 32, "mode": "classroom", "passed": true}
+	moved := map[string]any{"craftsmanId": "k1", "academyId": "other-academy", "courseId": "elec-201", "trade": map[string]any{"code": elec},
+		"hours": 32, "mode": "classroom", "passed": true}
+	h, err := command.Load(context.Background(), e.store, events.CraftsmanStream("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registration := h.Events[0].ID
+	correct := func(id string, rep any) map[string]any {
+		b := map[string]any{"supersedesEventId": id, "reason": "hours were 32, not 23: typing error on the paper record"}
+		if rep != nil {
+			b["replacement"] = map[string]any{"data": rep}
+		}
+		return b
+	}
+	e.run(t, "craftsman-k1", []step{
+		{"by another organisation", p + "/corrections", issuer(t, "other-academy"), correct(completion, fixed), 403, "PERMISSION_DENIED", ""},
+		{"by a worker", p + "/corrections", commandtest.Token(t, auth.RoleWorker, "", "k1"), correct(completion, fixed), 403, "PERMISSION_DENIED", ""},
+		{"no reason", p + "/corrections", iss, map[string]any{"supersedesEventId": completion}, 400, "INVALID_ARGUMENT", "reason"},
+		{"unknown event", p + "/corrections", iss, correct("0b4f2a9e-6a0e-4c1f-9d61-2b7f1e0a5c33", nil), 404, "NOT_FOUND", "supersedesEventId"},
+		{"not a training fact", p + "/corrections", iss, correct(registration, nil), 400, "INVALID_ARGUMENT", "supersedesEventId"},
+		{"replacement moves the fact to another academy", p + "/corrections", iss, correct(completion, moved), 400, "INVALID_ARGUMENT", "replacement.data.academyId"},
+		{"corrected by its academy", p + "/corrections", iss, correct(completion, fixed), 201, "", ""},
+	})
+	// The same correction again is recorded once.
+	again := e.do(t, p+"/corrections", iss, correct(completion, fixed))
+	var res command.Result
+	again.JSON(t, &res)
+	if again.Status != 200 || !res.Replayed {
+		t.Fatalf("again: %d %s", again.Status, again.Body)
+	}
+	h, _ = command.Load(context.Background(), e.store, events.CraftsmanStream("k1"))
+	last := h.Events[len(h.Events)-1]
+	p2, err := events.NewRegistry().Decode(last.Type, last.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p2.(events.EventCorrected)
+	var rep events.TrainingCompleted
+	if err := json.Unmarshal(c.Replacement.Data, &rep); err != nil || c.SupersedesEventID != completion || rep.Hours != 32 {
+		t.Fatalf("correction %+v (%s) %v", c, c.Replacement.Data, err)
+	}
+	// An admin may retract a fact any organisation recorded.
+	r = e.do(t, p+"/titles", iss, map[string]any{"tier": "junior", "title": "助理工程师", "trade": map[string]any{"code": elec}, "occurredAt": "2018-10-01"})
+	var title command.Result
+	r.JSON(t, &title)
+	e.run(t, "craftsman-k1", []step{
+		{"retracted by an admin", p + "/corrections", commandtest.Token(t, auth.RoleAdmin, "", ""), correct(title.EventIDs[0], nil), 201, "", ""},
+	})
+}
