@@ -69,7 +69,11 @@ func LoadPolicies(ctx context.Context, st eventstore.Store, recordedBy time.Time
 		if err != nil {
 			return nil // a projection skips what it cannot read; so does the rebuild
 		}
-		if pol, err := policy.FromEvent(p.(events.PolicyPublished)); err == nil {
+		pp, ok := p.(events.PolicyPublished)
+		if !ok {
+			return nil // not the payload the type names: skipped, as a projection would
+		}
+		if pol, err := policy.FromEvent(pp); err == nil {
 			_ = set.Add(pol) // a version that repeats a default is ignored, as in GraphQL
 		}
 		return nil

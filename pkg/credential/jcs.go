@@ -53,7 +53,10 @@ func parse(dec *json.Decoder) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				k := kt.(string)
+				k, ok := kt.(string)
+				if !ok {
+					return nil, fmt.Errorf("member name %v is not a string", kt)
+				}
 				if seen[k] {
 					return nil, fmt.Errorf("duplicate member %q", k)
 				}
