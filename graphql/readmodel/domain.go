@@ -310,7 +310,7 @@ func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
 // asOf (all when zero), corrections applied; ok is false when nothing
 // was recorded by then.
 func summaryOf(c *Craftsman, asOf time.Time) Summary {
-	v := buildViewOf(c, nil, asOf, time.Time{}, false)
+	v := buildView(c, nil, asOf, time.Time{})
 	s := Summary{Name: v.Name, Personal: v.Personal, Region: v.Region, Levels: make(map[string]events.Level, len(v.Trades))}
 	employers := map[string]string{} // employment id -> org
 	academies, issuers := map[string]bool{}, map[string]bool{}

@@ -176,8 +176,8 @@ func TestConcurrentViewsShareNothing(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
 				v, _, ok := m.Craftsman("a", time.Time{}, time.Time{})
-				if !ok || len(v.Timeline) != 4 || len(v.Records) != 3 {
-					t.Errorf("view: ok %v, %d timeline entries, %d records", ok, len(v.Timeline), len(v.Records))
+				if !ok || len(v.Timeline()) != 4 || len(v.Records) != 3 {
+					t.Errorf("view: ok %v, %d timeline entries, %d records", ok, len(v.Timeline()), len(v.Records))
 					return
 				}
 			}

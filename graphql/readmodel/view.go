@@ -3,6 +3,7 @@ package readmodel
 import (
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -17,7 +18,12 @@ type View struct {
 	ID          string
 	AsOf        time.Time         // zero = live
 	Effective   []events.Recorded // the facts in force, in occurrence order
-	Timeline    []TimelineEntry   // everything, corrections included, in occurrence order
+	// timeline is everything, corrections included, in occurrence order:
+	// built on the first call of Timeline (most answers never need it).
+	timeline   []TimelineEntry
+	tlOnce     sync.Once
+	all        []events.Recorded // the craftsman's and mentorships' records
+	superseded map[string]string // event id -> correcting event id
 	Trades      []TradeLevel
 	Region      string
 	BirthDate   string
@@ -36,6 +42,20 @@ type TradeLevel struct {
 	Level    events.Level
 	Since    time.Time
 	Evidence events.Ref
+}
+
+// Timeline is every event of the view, corrections included, in
+// occurrence order (built once, on first use; safe for concurrent use).
+func (v *View) Timeline() []TimelineEntry {
+	v.tlOnce.Do(func() {
+		tl := make([]TimelineEntry, 0, len(v.all))
+		for _, r := range v.all {
+			tl = append(tl, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: v.superseded[r.ID]})
+		}
+		sort.SliceStable(tl, func(i, j int) bool { return occurrence(tl[i].Record).Before(occurrence(tl[j].Record)) })
+		v.timeline = tl
+	})
+	return v.timeline
 }
 
 // TimelineEntry is one event of the growth timeline.
@@ -126,13 +146,6 @@ func occurrence(r events.Recorded) time.Time {
 // buildView folds a craftsman's records (and their mentorships' records)
 // into a View.
 func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time) *View {
-	return buildViewOf(c, mentorships, asOf, occurredBy, true)
-}
-
-// buildViewOf is buildView; without timeline the Timeline is left out
-// (summaries need only the state, and the projector builds one per
-// craftsman per batch).
-func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Time, timeline bool) *View {
 	v := &View{ID: c.ID, AsOf: asOf}
 	// Clipped: appending the mentorships must never write into the
 	// craftsman's own slice (readers run concurrently).
@@ -163,14 +176,9 @@ func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.
 			}
 		}
 	}
-	if timeline {
-		v.Timeline = make([]TimelineEntry, 0, len(recs))
-	}
+	v.all, v.superseded = recs, superseded
 	v.Effective = make([]events.Recorded, 0, len(recs))
 	for _, r := range recs {
-		if timeline {
-			v.Timeline = append(v.Timeline, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: superseded[r.ID]})
-		}
 		if _, gone := superseded[r.ID]; gone {
 			continue
 		}
@@ -179,11 +187,6 @@ func buildViewOf(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.
 		} else if _, isCorr := r.Payload.(events.EventCorrected); !isCorr {
 			v.Effective = append(v.Effective, r)
 		}
-	}
-	if timeline {
-		sort.SliceStable(v.Timeline, func(i, j int) bool {
-			return occurrence(v.Timeline[i].Record).Before(occurrence(v.Timeline[j].Record))
-		})
 	}
 	sort.SliceStable(v.Effective, func(i, j int) bool { return occurrence(v.Effective[i]).Before(occurrence(v.Effective[j])) })
 	levels := map[string]*TradeLevel{}

@@ -603,8 +603,9 @@ func (b *builder) timeline(p graphql.ResolveParams, v *readmodel.View) (*Connect
 	if err != nil {
 		return nil, err
 	}
-	items := make([]readmodel.TimelineEntry, 0, len(v.Timeline))
-	for _, e := range v.Timeline {
+	tl := v.Timeline()
+	items := make([]readmodel.TimelineEntry, 0, len(tl))
+	for _, e := range tl {
 		if len(kinds) > 0 && !slices.Contains(kinds, e.Kind) {
 			continue
 		}
