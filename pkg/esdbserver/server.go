@@ -39,6 +39,8 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string // required unless Insecure
 	MaxAppendSize           int    // 0 = 1 MiB default
 	Logger                  *slog.Logger
+
+	pingEvery time.Duration // server keepalive pings after this much quiet; 0 = 10 s (tests change it)
 }
 
 // ServerVersion is the KurrentDB version this server reports to clients.
@@ -103,13 +105,17 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st, lis: lis, closing: make(chan struct{}), served: make(chan error, 1)}
 	_, _ = rand.Read(s.nodeID[:])
+	pingEvery := cfg.pingEvery
+	if pingEvery <= 0 {
+		pingEvery = 10 * time.Second
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
 		grpc.ForceServerCodecV2(newWireCodec()),
 		// The client pings every 10 s even without calls; grpc-go's default
 		// policy would answer with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: pingEvery, Timeout: 10 * time.Second}),
 		// Handlers run on reused goroutines whose stacks have already
 		// grown (a fresh goroutine per call spent ~5% of an append's CPU in
 		// stack growth); when all are busy grpc starts a goroutine as before.
