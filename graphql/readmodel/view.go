@@ -15,15 +15,15 @@ import (
 // corrections applied — a superseded event is left out of the state and
 // its replacement (if any) takes its place; both stay in Timeline.
 type View struct {
-	ID          string
-	AsOf        time.Time         // zero = live
-	Effective   []events.Recorded // the facts in force, in occurrence order
+	ID        string
+	AsOf      time.Time         // zero = live
+	Effective []events.Recorded // the facts in force, in occurrence order
 	// timeline is everything, corrections included, in occurrence order:
 	// built on the first call of Timeline (most answers never need it).
-	timeline   []TimelineEntry
-	tlOnce     sync.Once
-	all        []events.Recorded // the craftsman's and mentorships' records
-	superseded map[string]string // event id -> correcting event id
+	timeline    []TimelineEntry
+	tlOnce      sync.Once
+	all         []events.Recorded // the craftsman's and mentorships' records
+	superseded  map[string]string // event id -> correcting event id
 	Trades      []TradeLevel
 	Region      string
 	BirthDate   string
