@@ -1,9 +1,9 @@
 package competition
 
 import (
-	"context"
-
 	"github.com/go-kit/kit/endpoint"
+
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Set holds one go-kit endpoint per Service method.
@@ -23,15 +23,9 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		return e
 	}
 	return Set{
-		DefineCompetition:  wrap(makeEndpoint(svc.DefineCompetition)),
-		PublishResults:     wrap(makeEndpoint(svc.PublishResults)),
-		ApproveEntitlement: wrap(makeEndpoint(svc.ApproveEntitlement)),
-		Correct:            wrap(makeEndpoint(svc.Correct)),
-	}
-}
-
-func makeEndpoint[Req, Resp any](f func(context.Context, Req) (Resp, error)) endpoint.Endpoint {
-	return func(ctx context.Context, request any) (any, error) {
-		return f(ctx, request.(Req))
+		DefineCompetition:  wrap(servicekit.Endpoint(svc.DefineCompetition)),
+		PublishResults:     wrap(servicekit.Endpoint(svc.PublishResults)),
+		ApproveEntitlement: wrap(servicekit.Endpoint(svc.ApproveEntitlement)),
+		Correct:            wrap(servicekit.Endpoint(svc.Correct)),
 	}
 }

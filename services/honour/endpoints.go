@@ -1,9 +1,9 @@
 package honour
 
 import (
-	"context"
-
 	"github.com/go-kit/kit/endpoint"
+
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Set holds one go-kit endpoint per Service method.
@@ -23,15 +23,9 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		return e
 	}
 	return Set{
-		ConferHonour:        wrap(makeEndpoint(svc.ConferHonour)),
-		WithdrawHonour:      wrap(makeEndpoint(svc.WithdrawHonour)),
-		RecogniseInnovation: wrap(makeEndpoint(svc.RecogniseInnovation)),
-		Correct:             wrap(makeEndpoint(svc.Correct)),
-	}
-}
-
-func makeEndpoint[Req, Resp any](f func(context.Context, Req) (Resp, error)) endpoint.Endpoint {
-	return func(ctx context.Context, request any) (any, error) {
-		return f(ctx, request.(Req))
+		ConferHonour:        wrap(servicekit.Endpoint(svc.ConferHonour)),
+		WithdrawHonour:      wrap(servicekit.Endpoint(svc.WithdrawHonour)),
+		RecogniseInnovation: wrap(servicekit.Endpoint(svc.RecogniseInnovation)),
+		Correct:             wrap(servicekit.Endpoint(svc.Correct)),
 	}
 }

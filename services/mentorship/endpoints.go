@@ -1,9 +1,9 @@
 package mentorship
 
 import (
-	"context"
-
 	"github.com/go-kit/kit/endpoint"
+
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // Set holds one go-kit endpoint per Service method.
@@ -24,16 +24,10 @@ func NewSet(svc Service, mw ...endpoint.Middleware) Set {
 		return e
 	}
 	return Set{
-		StartMentorship:    wrap(makeEndpoint(svc.StartMentorship)),
-		LogSession:         wrap(makeEndpoint(svc.LogSession)),
-		CompleteMentorship: wrap(makeEndpoint(svc.CompleteMentorship)),
-		EndMentorship:      wrap(makeEndpoint(svc.EndMentorship)),
-		Correct:            wrap(makeEndpoint(svc.Correct)),
-	}
-}
-
-func makeEndpoint[Req, Resp any](f func(context.Context, Req) (Resp, error)) endpoint.Endpoint {
-	return func(ctx context.Context, request any) (any, error) {
-		return f(ctx, request.(Req))
+		StartMentorship:    wrap(servicekit.Endpoint(svc.StartMentorship)),
+		LogSession:         wrap(servicekit.Endpoint(svc.LogSession)),
+		CompleteMentorship: wrap(servicekit.Endpoint(svc.CompleteMentorship)),
+		EndMentorship:      wrap(servicekit.Endpoint(svc.EndMentorship)),
+		Correct:            wrap(servicekit.Endpoint(svc.Correct)),
 	}
 }
