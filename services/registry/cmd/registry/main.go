@@ -13,109 +13,62 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/craftledger/craftledger/pkg/auth"
-	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/registry"
 )
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-// envFloat is the number in $name, def when unset; a value that is not a
-// number is an error (start-up fails rather than run on the default).
-func envFloat(name string, def float64) (float64, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		return 0, fmt.Errorf("$%s: %q is not a number", name, v)
-	}
-	return f, nil
-}
-
-// defaultStore is the store used when neither --store nor $CRAFTLEDGER_STORE
-// is given. The environment's value is not shown as the flag's default in
-// --help: a connection string may carry credentials.
-const defaultStore = "esdb://127.0.0.1:2113?tls=false"
-
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "registry:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil.
+// run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil. The
+// common flags and their environment variables are servicekit's (read
+// after parsing: --help never shows $CRAFTLEDGER_STORE, a malformed
+// variable stops start-up); the registry adds its two keys.
 func run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
-	store := fs.String("store", "", "KurrentDB connection string (default $CRAFTLEDGER_STORE, else "+defaultStore+")")
-	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", ":8081"), "HTTP listen address (CRAFTLEDGER_ADDR)")
-	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the JWT HMAC key (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+")")
-	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key (CRAFTLEDGER_NATIONAL_ID_KEY_FILE)")
-	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys (never in production) (CRAFTLEDGER_DEV=1)")
-	keysDir := fs.String("personal-keys-dir", env("CRAFTLEDGER_PERSONAL_KEYS_DIR", ""), "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear (CRAFTLEDGER_PERSONAL_KEYS_DIR)")
-	envWorkers, err := envFloat("CRAFTLEDGER_BACKFILL_WORKERS", 16)
+	f := servicekit.NewFlags("registry")
+	cfg := servicekit.ServiceFlags(f, "registry", ":8081")
+	var nidKeyFile, keysDir string
+	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes")
+	f.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear")
+	if err := f.Parse(args, os.LookupEnv); err != nil {
+		return err
+	}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	logger, err := cfg.Logger(os.Stderr)
 	if err != nil {
 		return err
 	}
-	if envWorkers != float64(int(envWorkers)) || envWorkers < 1 {
-		return fmt.Errorf("$CRAFTLEDGER_BACKFILL_WORKERS: %v is not a positive whole number", envWorkers)
-	}
-	envRate, err := envFloat("CRAFTLEDGER_RATE", 0)
+	key, err := cfg.Key()
 	if err != nil {
 		return err
 	}
-	workers := fs.Int("backfill-workers", int(envWorkers), "concurrent commands per back-fill request (CRAFTLEDGER_BACKFILL_WORKERS)")
-	rate := fs.Float64("rate", envRate, "requests per second per caller, 0 = unlimited (CRAFTLEDGER_RATE)")
-	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *store == "" {
-		*store = env("CRAFTLEDGER_STORE", defaultStore)
-	}
-	if *workers < 1 {
-		return fmt.Errorf("--backfill-workers: %d, want at least 1", *workers)
-	}
-	if *rate < 0 {
-		return fmt.Errorf("--rate: %v, want 0 (unlimited) or more", *rate)
-	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-
-	key, nidKey, err := keys(*dev, *jwtKeyFile, *nidKeyFile)
+	nidKey, err := nationalIDKey(cfg.Dev, nidKeyFile)
 	if err != nil {
 		return err
 	}
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger, Breaker: eventstore.BreakerConfig{Name: "registry-store"}})
+	st, err := cfg.OpenStore(ctx, logger)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
 
 	opt := registry.Options{NationalIDKey: nidKey}
-	if *keysDir != "" {
-		kr, err := registry.NewDirKeyring(*keysDir)
+	if keysDir != "" {
+		kr, err := registry.NewDirKeyring(keysDir)
 		if err != nil {
 			return err
 		}
@@ -127,50 +80,30 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("registry")
 	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(metrics)(svc))
-	opts := registry.HTTPOptions{Backfill: command.Backfill{Workers: *workers, Progress: func(s command.Summary) {
-		logger.Info("back-fill progress", "lines", s.Lines, "ok", s.OK, "failed", s.Failed, "millis", s.Millis)
-	}, ProgressEvery: 10000}}
-	if *rate > 0 {
-		opts.Limiter = kit.NewRateLimiter(*rate, int(*rate)+1)
-	}
-	mux := http.NewServeMux()
-	kit.Operational(mux, metrics, st.Ping)
-	mux.Handle("/", kit.AccessLog(logger, registry.NewHTTPHandler(svc, logger, key, opts)))
-	return kit.Run(ctx, logger, kit.HTTPActor("registry", kit.NewServer(*addr, mux), nil, logger))
+	opts := registry.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	return cfg.Serve(ctx, logger, metrics, st.Ping, registry.NewHTTPHandler(svc, logger, key, opts))
 }
 
 // minNationalIDKey is the shortest national-ID hashing key accepted.
 const minNationalIDKey = 32
 
-func keys(dev bool, jwtFile, nidFile string) (auth.Key, []byte, error) {
-	var key auth.Key
-	var err error
+// nationalIDKey reads the national-ID hashing key from file (at least
+// minNationalIDKey bytes, surrounding white space trimmed), or the public
+// development key with --dev.
+func nationalIDKey(dev bool, file string) ([]byte, error) {
 	switch {
-	case jwtFile != "" || os.Getenv(auth.DevKeyEnv) != "":
-		key, err = auth.LoadKey(jwtFile, auth.DevKeyEnv)
-	case dev:
-		key = auth.DevKey()
-	default:
-		err = fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	var nid []byte
-	switch {
-	case nidFile != "":
-		b, err := os.ReadFile(nidFile)
+	case file != "":
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read national ID key: %w", err)
+			return nil, fmt.Errorf("read national ID key: %w", err)
 		}
-		nid = []byte(strings.TrimSpace(string(b)))
+		nid := []byte(strings.TrimSpace(string(b)))
 		if len(nid) < minNationalIDKey {
-			return nil, nil, fmt.Errorf("national ID key %s: %d bytes, want at least %d", nidFile, len(nid), minNationalIDKey)
+			return nil, fmt.Errorf("national ID key %s: %d bytes, want at least %d", file, len(nid), minNationalIDKey)
 		}
+		return nid, nil
 	case dev:
-		nid = []byte(registry.DevNationalIDKey)
-	default:
-		return nil, nil, fmt.Errorf("no national ID key: give --national-id-key-file or --dev")
+		return []byte(registry.DevNationalIDKey), nil
 	}
-	return key, nid, nil
+	return nil, fmt.Errorf("no national ID key: give --national-id-key-file or --dev")
 }
