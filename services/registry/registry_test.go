@@ -585,3 +585,38 @@ func TestPersonalDataSealedAndForgotten(t *testing.T) {
 		t.Fatalf("forget in clear: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestIdempotencyKeyOfAnotherOrganisation: another academy reusing an
+// academy's key is not answered with the first academy's result: a
+// registration of the same craftsman is refused (409) without claiming
+// its national ID number, and a keyed trade entry is its own command.
+func TestIdempotencyKeyOfAnotherOrganisation(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"craftsmanId": "c31", "nationalId": nationalID(31), "personal": map[string]any{"name": "王芳"}}
+	if r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), body, "Idempotency-Key", "reg-31"); r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	other := map[string]any{"craftsmanId": "c31", "nationalId": nationalID(32), "personal": map[string]any{"name": "王芳"}}
+	r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-b"), other, "Idempotency-Key", "reg-31")
+	if code, _ := r.Error(t); r.Status != 409 || code != "CONFLICT" {
+		t.Fatalf("academy B with A's key: %d %s, want 409", r.Status, r.Body)
+	}
+	if n := e.count(t, events.NationalIDStream(events.HashNationalID([]byte(registry.DevNationalIDKey), nationalID(32)))); n != 0 {
+		t.Fatalf("the refused registration claimed its number (%d events)", n)
+	}
+	// A's own repeat with another body is refused, not replayed.
+	r = e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), map[string]any{"craftsmanId": "c31", "nationalId": nationalID(31), "region": "310000", "personal": map[string]any{"name": "王芳"}}, "Idempotency-Key", "reg-31")
+	if code, _ := r.Error(t); r.Status != 422 || code != "FAILED_PRECONDITION" {
+		t.Fatalf("same key, other body: %d %s, want 422", r.Status, r.Body)
+	}
+	// A's true repeat replays.
+	r = e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), body, "Idempotency-Key", "reg-31")
+	var res command.Result
+	r.JSON(t, &res)
+	if r.Status != 200 || !res.Replayed {
+		t.Fatalf("true repeat: %d %s", r.Status, r.Body)
+	}
+	if n := e.count(t, "craftsman-c31"); n != 1 {
+		t.Fatalf("%d events, want 1", n)
+	}
+}

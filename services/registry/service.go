@@ -320,7 +320,7 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	// refused registration leaves no reservation behind (but in a race).
 	if h, err := command.Load(ctx, s.h.Store(), events.CraftsmanStream(req.CraftsmanID)); err != nil {
 		return command.Command{}, err
-	} else if h.Exists && !hasEvent(h, command.EventID(h.Stream, meta.IdempotencyKey, 0)) {
+	} else if h.Exists && !keyedByCaller(h, meta) {
 		return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
 	}
 	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
@@ -642,12 +642,23 @@ func findBatcher(svc Service) (batcher, bool) {
 	}
 }
 
-// hasEvent reports whether h holds the event with id (a keyed command
-// already done: its replay answers, not a refusal).
-func hasEvent(h command.History, id string) bool {
+// keyedByCaller reports whether the caller's idempotency key already wrote
+// to h (a keyed command already done: its replay answers, not a refusal):
+// the key's first event id, written by the caller's organisation, or the
+// id scoped to it (command.ScopedEventID).
+func keyedByCaller(h command.History, meta command.Meta) bool {
+	if meta.IdempotencyKey == "" {
+		return false
+	}
+	first, scoped := command.EventID(h.Stream, meta.IdempotencyKey, 0), command.ScopedEventID(h.Stream, meta.Issuer, meta.IdempotencyKey, 0)
 	for _, e := range h.Events {
-		if e.ID == id {
+		switch e.ID {
+		case scoped:
 			return true
+		case first:
+			if m, err := command.DecodeMetadata(e.Metadata); err == nil && m.IssuerOrgID == meta.Issuer {
+				return true
+			}
 		}
 	}
 	return false
