@@ -326,7 +326,7 @@ func (g *psGroup) read() {
 		batch = 20
 	}
 	add := func(r *record, seq uint64) {
-		ev, link := s.resolveRecords(r, g.cfg.ResolveLinks)
+		ev, link := s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)
 		orig := r
 		msg := &psMsg{id: orig.ID, orig: orig, ev: ev, link: link, seq: seq}
 		g.buffer = append(g.buffer, msg)
@@ -860,7 +860,7 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 		if err != nil || r == nil {
 			continue
 		}
-		ev, link := p.s.resolveRecords(r, g.cfg.ResolveLinks)
+		ev, link := p.s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)
 		msgs = append(msgs, &psMsg{id: r.ID, orig: r, ev: ev, link: link, seq: r.Revision, replay: true})
 	}
 	// Truncate what was replayed, then hand the messages out.
@@ -948,7 +948,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 			if !ok {
 				continue
 			}
-			if err := stream.Send(&persistent.ReadResp{Content: &persistent.ReadResp_Event{Event: persistentEvent(msg, retries, strUUID)}}); err != nil {
+			if err := stream.Send(&persistent.ReadResp{Content: &persistent.ReadResp_Event{Event: persistentEvent(p.s.forConsumer(ctx, msg), retries, strUUID)}}); err != nil {
 				return err
 			}
 		case err := <-c.dropped:

@@ -333,8 +333,9 @@ func excludedFromAll(stream string) bool {
 }
 
 // resolveRecords follows a link when asked to: it returns the event to
-// deliver (nil when the link's target is gone) and the link itself.
-func (s *Server) resolveRecords(r *record, resolveLinks bool) (ev, link *record) {
+// deliver (nil when the link's target is gone or the caller in ctx may not
+// read it, see linkacl.go) and the link itself.
+func (s *Server) resolveRecords(ctx context.Context, r *record, resolveLinks bool) (ev, link *record) {
 	if !resolveLinks || r.Type != "$>" {
 		return r, nil
 	}
@@ -342,6 +343,9 @@ func (s *Server) resolveRecords(r *record, resolveLinks bool) (ev, link *record)
 	rev, err := strconv.ParseUint(revText, 10, 64)
 	if !ok || err != nil {
 		return r, nil
+	}
+	if !s.mayResolve(ctx, target) {
+		return nil, r
 	}
 	vis, _ := s.streamVisibility(target)
 	if vis.notFound || vis.tombstone {
@@ -355,9 +359,9 @@ func (s *Server) resolveRecords(r *record, resolveLinks bool) (ev, link *record)
 }
 
 // resolve turns a record into the ReadEvent to send.
-func (s *Server) resolve(r *record, resolveLinks, strUUID bool) *streams.ReadResp_ReadEvent {
+func (s *Server) resolve(ctx context.Context, r *record, resolveLinks, strUUID bool) *streams.ReadResp_ReadEvent {
 	ev := &streams.ReadResp_ReadEvent{Position: &streams.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position}}
-	e, l := s.resolveRecords(r, resolveLinks)
+	e, l := s.resolveRecords(ctx, r, resolveLinks)
 	if e != nil {
 		ev.Event = recorded(e, strUUID)
 	}
@@ -462,7 +466,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 			if !vis.visible(r) {
 				continue
 			}
-			if err := out.SendMsg(enc.message(h.s, r, resolveLinks)); err != nil {
+			if err := out.SendMsg(enc.message(out.Context(), h.s, r, resolveLinks)); err != nil {
 				return err
 			}
 			if sent++; sent >= count {
@@ -513,7 +517,7 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
 			return true
 		}
-		if sendErr = out.SendMsg(enc.ownedMessage(h.s, r, resolveLinks)); sendErr != nil {
+		if sendErr = out.SendMsg(enc.ownedMessage(out.Context(), h.s, r, resolveLinks)); sendErr != nil {
 			return false
 		}
 		sent++

@@ -65,7 +65,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 			}
 			for _, r := range page {
 				if r.Revision == tombstoneRevision {
-					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, false, strUUID)}}); err != nil {
+					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(ctx, r, false, strUUID)}}); err != nil {
 						return err
 					}
 					return streamDeleted(name)
@@ -74,7 +74,7 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 				if !vis.visible(r) {
 					continue
 				}
-				if err := out.SendMsg(enc.message(s, r, resolveLinks)); err != nil {
+				if err := out.SendMsg(enc.message(ctx, s, r, resolveLinks)); err != nil {
 					return err
 				}
 			}
@@ -258,7 +258,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 				case itemFrame:
 					msg = &wireFrame{b: arena[it.start:it.end:it.end], owned: true}
 				case itemRecord:
-					msg = enc.message(s, it.rec, true)
+					msg = enc.message(ctx, s, it.rec, true)
 				default:
 					msg = checkpoint(it.pos)
 				}

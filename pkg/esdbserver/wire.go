@@ -1,6 +1,7 @@
 package esdbserver
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -65,9 +66,9 @@ func newEventEncoder(strUUID bool) *eventEncoder { return &eventEncoder{strUUID:
 
 // message is what to send for r: a pre-encoded frame, or (for a link to
 // resolve) a generated message.
-func (e *eventEncoder) message(s *Server, r *record, resolveLinks bool) any {
+func (e *eventEncoder) message(ctx context.Context, s *Server, r *record, resolveLinks bool) any {
 	if resolveLinks && r.Type == "$>" {
-		return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(r, true, e.strUUID)}}
+		return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(ctx, r, true, e.strUUID)}}
 	}
 	e.out = wireFrame{b: e.encode(r)}
 	return &e.out
@@ -76,9 +77,9 @@ func (e *eventEncoder) message(s *Server, r *record, resolveLinks bool) any {
 // ownedMessage is message, except that an encoded event is copied into a
 // chunk of memory that is never reused, so gRPC keeps it without copying
 // again: one allocation per chunk (64 KiB) instead of one per event.
-func (e *eventEncoder) ownedMessage(s *Server, r *record, resolveLinks bool) any {
+func (e *eventEncoder) ownedMessage(ctx context.Context, s *Server, r *record, resolveLinks bool) any {
 	if resolveLinks && r.Type == "$>" {
-		return e.message(s, r, true)
+		return e.message(ctx, s, r, true)
 	}
 	f := e.encode(r)
 	if len(f) > cap(e.chunk)-len(e.chunk) {
