@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 func issue(t *testing.T) ([]byte, ed25519.PrivateKey) {
@@ -317,5 +320,70 @@ func TestContextsIsACopy(t *testing.T) {
 	c[0] = "https://example.org/evil"
 	if credential.Contexts()[0] != "https://www.w3.org/ns/credentials/v2" {
 		t.Error("Contexts shares its backing array")
+	}
+}
+
+// Online, a credential is checked against the ledger it cites: current
+// when issued; once its senior certificate is corrected and its honour
+// withdrawn, exactly those two claims are reported, while the signature
+// still holds offline.
+func TestCheckCurrentReportsCorrectedAndWithdrawnClaims(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "c-live"
+	stream := events.CraftsmanStream(id)
+	evs := audittest.Career(id)
+	honest := audittest.Seal(t, stream, evs)
+	fixed := evs[6].Payload.(events.SkillLevelCertified)
+	fixed.CertificateNumber = "S-FIXED-" + id
+	rep, err := events.NewReplacement(fixed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs,
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: honest[6].ID, Reason: "number mistyped", Replacement: rep},
+			Issuer: audittest.Evaluator, Occurred: audittest.Day(2018, 7, 1)},
+		audittest.Event{Payload: events.HonourWithdrawn{CraftsmanID: id, HonourID: "h-" + id, Reason: "conferred in error"},
+			Issuer: audittest.Union, Occurred: audittest.Day(2021, 1, 1)})
+	all := audittest.Seal(t, stream, evs)
+	audittest.Append(t, st, events.CompetitionStream("city-sh-2019"), audittest.Seal(t, events.CompetitionStream("city-sh-2019"), audittest.Competition()))
+	audittest.Append(t, st, stream, all[:9])
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	pub := key.Public().(ed25519.PublicKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, _, err := credential.Issue(ctx, st, id, credential.IssueOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := credential.Verify(b, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := credential.CheckCurrent(ctx, st, c, time.Now())
+	if err != nil || !cur.Current || len(cur.Problems) != 0 || cur.NewEvents != 0 {
+		t.Fatalf("fresh credential: %+v, %v", cur, err)
+	}
+
+	later := make([]eventstore.EventData, 0, 2)
+	for _, s := range all[9:] {
+		later = append(later, s.EventData())
+	}
+	if _, err := st.Append(ctx, stream, eventstore.At(8), later...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := credential.Verify(b, pub); err != nil {
+		t.Fatalf("offline verification must still pass: %v", err)
+	}
+	cur, err = credential.CheckCurrent(ctx, st, c, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cur.Problems {
+		got = append(got, p.Claim+" @"+strconv.FormatUint(p.Revision, 10))
+	}
+	want := []string{"urn:craftledger:event:" + honest[6].ID + " @6", "urn:craftledger:event:" + honest[8].ID + " @8"}
+	if cur.Current || !slices.Equal(got, want) || cur.NewEvents != 2 || cur.Head.Revision != 10 {
+		t.Errorf("after correction and withdrawal: current %v, problems %v (want %v), %d new events, head %d", cur.Current, cur.Problems, want, cur.NewEvents, cur.Head.Revision)
 	}
 }

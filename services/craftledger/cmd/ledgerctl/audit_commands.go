@@ -520,15 +520,17 @@ func exportCmd() ctl.Command {
 
 func credentialCmd() ctl.Command {
 	var key, pub, out, craftsman, issuer string
+	var online bool
 	return ctl.Command{
-		Name: "credential", Summary: "issue, verify (offline) or make keys for portable signed records",
-		Usage: "keygen --key FILE | issue --key FILE --craftsman ID [--out FILE] | verify --pub FILE CREDENTIAL",
+		Name: "credential", Summary: "issue, verify (offline, or online against the ledger) or make keys for portable signed records",
+		Usage: "keygen --key FILE | issue --key FILE --craftsman ID [--out FILE] | verify --pub FILE [--online --store URL] CREDENTIAL",
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&key, "key", os.Getenv("CRAFTLEDGER_CREDENTIAL_KEY_FILE"), "the deployment's Ed25519 private key (PKCS #8 PEM; $CRAFTLEDGER_CREDENTIAL_KEY_FILE)")
 			fs.StringVar(&pub, "pub", "", "the issuing deployment's public key: PEM, its private key file, or a did:key in a file")
 			fs.StringVar(&out, "out", "", "write the credential to this file instead of stdout")
 			fs.StringVar(&craftsman, "craftsman", "", "craftsman whose record to issue")
 			fs.StringVar(&issuer, "issuer-name", "craftledger", "the deployment's name in the credential")
+			fs.BoolVar(&online, "online", false, "verify: also check against the ledger (--store) that every claim still stands: cited events unchanged, stream verified, nothing corrected or withdrawn since")
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
 			if len(args) == 0 {
@@ -584,17 +586,40 @@ func credentialCmd() ctl.Command {
 				if err != nil {
 					return err
 				}
-				res := credential.Check(b, pk)
+				res := struct {
+					credential.VerifyResult
+					Ledger *credential.Currency `json:"ledger,omitempty"`
+				}{VerifyResult: credential.Check(b, pk)}
+				if online && res.Valid {
+					c, err := credential.Verify(b, pk)
+					if err != nil {
+						return err
+					}
+					if err := withStore(ctx, env, func(st eventstore.Store) error {
+						res.Ledger, err = credential.CheckCurrent(ctx, st, c, time.Now())
+						return err
+					}); err != nil {
+						return err
+					}
+				}
 				if env.JSON {
 					if err := env.PrintJSON(res); err != nil {
 						return err
 					}
 				} else if res.Valid {
 					fmt.Fprintf(env.Stdout, "VALID: record of craftsman %s, %d claims, issued %s by %s\n", res.CraftsmanID, res.Claims, res.IssuedAt, res.Issuer)
+					if l := res.Ledger; l != nil && l.Current {
+						fmt.Fprintf(env.Stdout, "CURRENT: every claim still stands in the ledger (head %s@%d, %d events since issuance)\n", l.Head.Stream, l.Head.Revision, l.NewEvents)
+					} else if l != nil {
+						fmt.Fprintf(env.Stdout, "NOT CURRENT: %d claim(s) or event(s) no longer stand in the ledger:\n", len(l.Problems))
+						for _, p := range l.Problems {
+							fmt.Fprintf(env.Stdout, "  %s\n", p)
+						}
+					}
 				} else {
 					fmt.Fprintf(env.Stdout, "INVALID: %s\n", res.Reason)
 				}
-				if !res.Valid {
+				if !res.Valid || res.Ledger != nil && !res.Ledger.Current {
 					return ctl.ExitError{Code: 1}
 				}
 				return nil

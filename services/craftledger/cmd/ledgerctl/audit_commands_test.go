@@ -172,6 +172,14 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"valid": true`) {
 		t.Fatalf("verify credential: exit %d %s %s", code, out, errOut)
 	}
+	// Online, against the ledger: every claim still stands.
+	vc3 := filepath.Join(dir, "record3.vc.json")
+	if code, _, errOut := run(ctx, "credential", store, "--key", key, "--craftsman", ids[3], "--out", vc3, "issue"); code != 0 {
+		t.Fatalf("issue: %s", errOut)
+	}
+	if code, out, errOut := run(ctx, "credential", store, "--pub", key+".pub", "--online", "verify", vc3); code != 0 || !strings.Contains(out, "CURRENT: every claim") {
+		t.Fatalf("verify credential online: exit %d %s %s", code, out, errOut)
+	}
 	b, _ = os.ReadFile(vc)
 	b[len(b)/2] ^= 0x01
 	_ = os.WriteFile(vc, b, 0o644)
@@ -202,6 +210,14 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	code, out, _ = run(ctx, "verify", store, "--category", "craftsman")
 	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "acad-rogue") || !strings.Contains(out, stream) {
 		t.Errorf("verify after a forged issuer: exit %d\n%s", code, out)
+	}
+	// The credential issued before the damage still verifies offline;
+	// online, the stream it cites no longer passes verify.
+	if code, out, _ := run(ctx, "credential", "--pub", key+".pub", "verify", vc3); code != 0 {
+		t.Errorf("offline verify after the damage: exit %d %s", code, out)
+	}
+	if code, out, _ := run(ctx, "credential", store, "--pub", key+".pub", "--online", "--json", "verify", vc3); code != 1 || !strings.Contains(out, `"current": false`) || !strings.Contains(out, "acad-rogue") {
+		t.Errorf("online verify after the damage: exit %d %s", code, out)
 	}
 	if code, _, _ := run(ctx, "verify", store, "--category", "craftsman", "--skip-issuers"); code != 0 {
 		t.Errorf("verify --skip-issuers after a forged issuer (the chain holds): exit %d", code)
