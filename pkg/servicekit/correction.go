@@ -93,14 +93,7 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 		}
 		repAt = &at
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return command.Result{}, errs.E(errs.Internal, "encode correction: %v", err)
-	}
-	id := ""
-	if meta.IdempotencyKey == "" {
-		id = events.DeterministicID("correction", req.CraftsmanID, string(body))
-	}
+	keyed := meta.IdempotencyKey != ""
 	stream := events.CraftsmanStream(req.CraftsmanID)
 	var found *eventstore.RecordedEvent
 	res, err := c.Handler.Execute(ctx, command.Command{Name: "correct event", Stream: stream, Meta: meta, RetryOnConflict: true,
@@ -109,12 +102,6 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 			byID := make(map[string]*eventstore.RecordedEvent, len(h.Events))
 			for i := range h.Events {
 				byID[h.Events[i].ID] = &h.Events[i]
-			}
-			if id != "" {
-				if r, ok := byID[id]; ok {
-					found = r
-					return nil, nil
-				}
 			}
 			target, ok := byID[req.SupersedesEventID]
 			if !ok {
@@ -140,13 +127,28 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 				}
 				p.Replacement = rep
 			}
+			// Without a key the id derives from the correction as encoded
+			// (the replacement re-encoded from its decoded payload), so the
+			// same correction sent again, however formatted, is found.
+			data, err := json.Marshal(p)
+			if err != nil {
+				return nil, errs.E(errs.Internal, "encode correction: %v", err)
+			}
+			id := ""
+			if !keyed {
+				id = events.DeterministicID("correction", req.CraftsmanID, string(data))
+				if r, ok := byID[id]; ok {
+					found = r
+					return nil, nil
+				}
+			}
 			if err := p.Validate(); err != nil {
 				return nil, fieldErr(err)
 			}
 			if err := p.ValidateAt(now); err != nil {
 				return nil, fieldErr(err)
 			}
-			return []command.Event{{Type: p.EventType(), Data: p, ID: id}}, nil
+			return []command.Event{{Type: p.EventType(), Data: data, ID: id}}, nil
 		}})
 	if err != nil {
 		return res, err

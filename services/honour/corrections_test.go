@@ -2,6 +2,7 @@ package honour_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/craftledger/craftledger/events"
@@ -55,6 +56,14 @@ func TestCorrect(t *testing.T) {
 	}
 	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", rep("h-1", "工匠之星"), &again); code != 200 || !again.Replayed || again.EventIDs[0] != c1.EventIDs[0] {
 		t.Errorf("repeat: %d %+v %+v", code, eb, again)
+	}
+	// The same correction with its fields in another order is the same correction.
+	spaced := strings.Replace(rep("h-1", "工匠之星"), `"honourId":"h-1","code":"city_craftsman"`, `"code":"city_craftsman", "honourId":"h-1"`, 1)
+	if spaced == rep("h-1", "工匠之星") {
+		t.Fatal("the reordered body is the same body")
+	}
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", spaced, &again); code != 200 || !again.Replayed {
+		t.Errorf("repeat, reformatted: %d %+v %+v", code, eb, again)
 	}
 	if n := e.Count("craftsman-w", events.TypeEventCorrected); n != 1 {
 		t.Errorf("%d corrections, want 1", n)
