@@ -17,11 +17,12 @@ import (
 // change them for everyone else.
 func TestNoExportedMutableState(t *testing.T) {
 	fset := token.NewFileSet()
+	files := 0
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+		if d.IsDir() && path != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -31,6 +32,7 @@ func TestNoExportedMutableState(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		files++
 		for _, decl := range f.Decls {
 			g, ok := decl.(*ast.GenDecl)
 			if !ok || g.Tok != token.VAR {
@@ -53,6 +55,9 @@ func TestNoExportedMutableState(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Fatal("no Go files scanned")
 	}
 }
 
