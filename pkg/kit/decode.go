@@ -44,7 +44,7 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, maxBytes)
+		return withJSONPath(jsonError(err, maxBytes), dst)
 	}
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

@@ -23,7 +23,19 @@ import (
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
+type Embedded struct {
+	Level int `json:"level,omitempty"`
+}
+
+type Inner struct {
+	Depth int `json:"depth"`
+}
+
 type course struct {
+	Embedded
+	Inner *struct {
+		Inner
+	} `json:"inner,omitempty"`
 	Name  string `json:"name"`
 	Hours int    `json:"hours"`
 	Mode  struct {
@@ -77,6 +89,10 @@ func TestDecodeJSON(t *testing.T) {
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "name", Message: `field "name": field given twice`}},
 		{name: "nested key given twice", body: `{"hours":8,"mode":{"kind":"a","kind":"b"}}`,
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "mode.kind", Message: `field "mode.kind": field given twice`}},
+		{name: "wrong type inside an embedded struct", body: `{"hours":1,"inner":{"depth":"deep"}}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "inner.depth", Message: `field "inner.depth": must be a number, got string`}},
+		{name: "wrong type of a promoted field", body: `{"hours":1,"level":"x"}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "level", Message: `field "level": must be a number, got string`}},
 		{name: "validation", body: `{"hours":0}`,
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "hours", Message: `field "hours": must be positive, got 0`}},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -180,4 +181,43 @@ func collectFields(t reflect.Type, m map[string]reflect.Type, depth int) {
 			m[name] = ft
 		}
 	}
+}
+
+// jsonPath rewrites the dotted path of an encoding/json type error for the
+// JSON a client sent: encoding/json names an embedded struct by its Go type
+// ("CompleteTrainingRequest.hours" when the target embeds the request);
+// those components are dropped.
+func jsonPath(t reflect.Type, path string) string {
+	var out []string
+	for _, part := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out = append(out, part)
+			t = nil
+			continue
+		}
+		if ft, ok := structFields(t)[part]; ok {
+			out = append(out, part)
+			t = ft
+			continue
+		}
+		if f, ok := t.FieldByName(part); ok && f.Anonymous {
+			t = f.Type
+			continue
+		}
+		out = append(out, part)
+		t = nil
+	}
+	return strings.Join(out, ".")
+}
+
+// withJSONPath applies jsonPath to err's field, if it has one.
+func withJSONPath(err error, dst any) error {
+	var fe *FieldError
+	if errors.As(err, &fe) && dst != nil {
+		fe.Field = jsonPath(reflect.TypeOf(dst), fe.Field)
+	}
+	return err
 }

@@ -207,6 +207,12 @@ func matrix(e *sectest.Env) map[string]cell {
 		"honour.RecogniseInnovation": {path: c1 + "/innovations", allow: anyIssuer, body: func(n int) string {
 			return fmt.Sprintf(`{"kind":"breakthrough","title":"攻关 %d","level":"enterprise","role":"leader","occurredAt":"2022-01-01"}`, n)
 		}},
+		"registry.Correct": {path: c1 + "/corrections", allow: issuersAdmin, body: func(n int) string {
+			return fmt.Sprintf(`{"supersedesEventId":"%s","reason":"recorded in error %d"}`, e.EmploymentEvent, n)
+		}},
+		"training.Correct": {path: c1 + "/corrections", allow: issuersAdmin, body: func(n int) string {
+			return fmt.Sprintf(`{"supersedesEventId":"%s","reason":"recorded in error %d"}`, e.TrainingEvent, n)
+		}},
 		"competition.Correct": {path: c1 + "/corrections", allow: issuersAdmin, body: func(n int) string {
 			return fmt.Sprintf(`{"supersedesEventId":"%s","reason":"recorded in error %d"}`, e.PlacementEvent, n)
 		}},

@@ -90,7 +90,10 @@ type Env struct {
 	// the worker's stream recorded by issuer B: the honour's conferral, the
 	// placement in competition B, the start of mentorship 2.
 	HonourEvent, PlacementEvent, MentorshipEvent string
-	client                                       *http.Client
+	// EmploymentEvent (the start of Employ1) and TrainingEvent (the
+	// completion at B) are also on the worker's stream, recorded by B.
+	EmploymentEvent, TrainingEvent string
+	client                         *http.Client
 }
 
 // Options tune Start.
@@ -340,9 +343,13 @@ func (e *Env) Fixture() {
 			e.PlacementEvent = ev.ID
 		case strings.HasPrefix(ev.Type, "MentorshipStarted.") && e.MentorshipEvent == "":
 			e.MentorshipEvent = ev.ID
+		case strings.HasPrefix(ev.Type, "EmploymentStarted.") && strings.Contains(string(ev.Data), `"`+Employ1+`"`):
+			e.EmploymentEvent = ev.ID
+		case strings.HasPrefix(ev.Type, "TrainingCompleted.") && e.TrainingEvent == "":
+			e.TrainingEvent = ev.ID
 		}
 	}
-	if e.PlacementEvent == "" || e.MentorshipEvent == "" {
+	if e.PlacementEvent == "" || e.MentorshipEvent == "" || e.EmploymentEvent == "" || e.TrainingEvent == "" {
 		e.T.Fatalf("no placement (%q) or mentorship (%q) event on the worker's stream", e.PlacementEvent, e.MentorshipEvent)
 	}
 }
