@@ -235,7 +235,12 @@ var errBadJSON = errors.New("malformed JSON")
 func unquote(v []byte, dst *string) error {
 	for _, c := range v[1 : len(v)-1] {
 		if c == '\\' {
-			return json.Unmarshal(v, dst)
+			var s string // declared here: only an escaped string costs a heap value
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
+			}
+			*dst = s
+			return nil
 		}
 	}
 	*dst = string(v[1 : len(v)-1])

@@ -434,54 +434,60 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 		return
 	}
 	allowed, known := v.allowed(s, typ, f)
-	if known && !contains(allowed, issuer) {
-		v.add(KindIssuer, e, issuer, fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(nonEmpty(allowed), " or ")))
+	if known && !contains(allowed[:], issuer) {
+		v.add(KindIssuer, e, issuer, fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(nonEmpty(allowed[:]), " or ")))
 	}
 }
+
+// orgSet is up to three organisations, by value: the issuer rule runs for
+// most events and must not allocate for its answer.
+type orgSet [3]string
 
 // allowed returns the organisations that may record an event of type typ
 // with fields f; known is false when the rule does not apply (a source
 // that is not a competition, a missing organiser) or its input cannot be
 // found.
-func (v *verifier) allowed(s *streamState, typ string, f orgFields) ([]string, bool) {
+func (v *verifier) allowed(s *streamState, typ string, f orgFields) (orgSet, bool) {
 	switch typ {
 	case "AcademyRegistered", "CourseAdded", "TrainingEnrolled", "TrainingCompleted":
-		return []string{f.AcademyID}, true
+		return orgSet{f.AcademyID}, true
 	case "SkillLevelCertified":
-		return []string{f.IssuingOrg.ID, f.IssuingOrgID, f.EvaluatingOrgID}, true
+		return orgSet{f.IssuingOrg.ID, f.IssuingOrgID, f.EvaluatingOrgID}, true
 	case "PromotionEntitlementApproved":
-		return []string{f.ApprovingOrgID}, true
+		return orgSet{f.ApprovingOrgID}, true
 	case "UpperGradeAppointed", "EmploymentStarted":
-		return []string{f.EmployerOrgID}, true
+		return orgSet{f.EmployerOrgID}, true
 	case "EmploymentEnded":
 		org, ok := s.employers[f.EmploymentID]
-		return []string{org}, ok
+		return orgSet{org}, ok
 	case "CompetitionDefined":
-		return []string{f.Organiser}, f.Organiser != ""
+		return orgSet{f.Organiser}, f.Organiser != ""
 	case "CompetitionResultsPublished", "CompetitionPlaced":
 		return v.organiser(f.CompetitionID)
 	case "PromotionEntitlementGranted":
 		if f.Source.Kind != events.SourceCompetition {
-			return nil, false
+			return orgSet{}, false
 		}
 		return v.organiser(f.Source.CompetitionID)
 	case "MentorshipStarted":
-		return []string{f.AcademyID, f.EmployerOrgID}, true
+		return orgSet{f.AcademyID, f.EmployerOrgID}, true
 	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
 		orgs, ok, err := v.dir.mentorship(v.ctx, f.MentorshipID)
 		v.fail(err)
-		return orgs, ok
+		var set orgSet
+		copy(set[:], orgs)
+		return set, ok
 	case "HonourWithdrawn":
 		org, ok := s.honours[f.HonourID]
-		return []string{org}, ok
+		return orgSet{org}, ok
 	}
-	return nil, false
+	return orgSet{}, false
 }
 
-func (v *verifier) organiser(id string) ([]string, bool) {
+func (v *verifier) organiser(id string) (orgSet, bool) {
 	org, ok, err := v.dir.competition(v.ctx, id)
 	v.fail(err)
-	return []string{org}, ok && org != ""
+	return orgSet{org}, ok && org != ""
 }
 
 func (v *verifier) fail(err error) {
