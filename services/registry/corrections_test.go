@@ -60,4 +60,16 @@ func TestCorrections(t *testing.T) {
 			t.Fatalf("%s: %d events, want %d", s.name, after, want)
 		}
 	}
+	// Decisions see the facts as corrected: the retracted employment no
+	// longer makes steelworks the employer, and its id is free again.
+	if r := e.do(t, "PATCH", "/v1/craftsmen/k1", steel, map[string]any{"region": "310000"}); r.Status != http.StatusForbidden {
+		t.Fatalf("profile change by the employer of a retracted employment: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "POST", "/v1/craftsmen/k1/employments/e1/end", steel, map[string]any{}); r.Status != http.StatusNotFound {
+		t.Fatalf("end of a retracted employment: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "POST", "/v1/craftsmen/k1/employments", steel, map[string]any{"employmentId": "e1", "employerOrgId": "steelworks",
+		"trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-03-01"}); r.Status != http.StatusCreated {
+		t.Fatalf("employment recorded again after its retraction: %d %s", r.Status, r.Body)
+	}
 }

@@ -36,8 +36,15 @@ func decode(e command.History, i int, v any) error {
 	return nil
 }
 
+// foldCraftsman folds the craftsman's facts as corrected (a retracted
+// employment is no employment; a corrected one counts as corrected).
 func foldCraftsman(h command.History) (craftsman, error) {
 	st := craftsman{trades: map[string]bool{}, employments: map[string]employment{}}
+	evs, err := command.Corrected(h, events.TypeEventCorrected)
+	if err != nil {
+		return st, err
+	}
+	h.Events = evs
 	for i, r := range h.Events {
 		switch r.Type {
 		case events.TypeCraftsmanRegistered:

@@ -77,4 +77,14 @@ func TestCorrections(t *testing.T) {
 	e.run(t, "craftsman-k1", []step{
 		{"retracted by an admin", p + "/corrections", commandtest.Token(t, auth.RoleAdmin, "", ""), correct(title.EventIDs[0], nil), 201, "", ""},
 	})
+	// Decisions see the facts as corrected: a retracted certificate's
+	// number may be recorded again (a duplicate is otherwise 409).
+	r = e.do(t, p+"/certificates", iss, cert("TJ-2025-7", "regular", "", "intermediate"))
+	var c1 command.Result
+	r.JSON(t, &c1)
+	e.run(t, "craftsman-k1", []step{
+		{"same number again", p + "/certificates", iss, cert("TJ-2025-7", "regular", "", "intermediate"), 409, "CONFLICT", "certificateNumber"},
+		{"certificate retracted by its issuer", p + "/corrections", iss, correct(c1.EventIDs[0], nil), 201, "", ""},
+		{"the number recorded again", p + "/certificates", iss, cert("TJ-2025-7", "regular", "", "intermediate"), 201, "", ""},
+	})
 }

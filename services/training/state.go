@@ -2,6 +2,7 @@ package training
 
 import (
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/craftledger/craftledger/events"
@@ -25,7 +26,6 @@ type entitlement struct {
 	requiresApproval bool
 	approved         bool
 	usedBy           string // certificate number that used it
-	eventID          string // of the grant, for corrections
 }
 
 type craftsman struct {
@@ -36,14 +36,12 @@ type craftsman struct {
 	assessments  map[string]bool
 	certificates map[string]events.SkillLevelCertified
 	entitlements map[string]*entitlement
-	retracted    map[string]bool // event ids superseded by a correction without replacement
 }
 
 func newCraftsman() craftsman {
 	return craftsman{
 		employers: map[string]string{}, enrolments: map[string]enrolment{}, assessments: map[string]bool{},
 		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
-		retracted: map[string]bool{},
 	}
 }
 
@@ -54,7 +52,6 @@ func (st craftsman) clone() craftsman {
 	c.enrolments = maps.Clone(st.enrolments)
 	c.assessments = maps.Clone(st.assessments)
 	c.certificates = maps.Clone(st.certificates)
-	c.retracted = maps.Clone(st.retracted)
 	c.entitlements = make(map[string]*entitlement, len(st.entitlements))
 	for k, e := range st.entitlements {
 		cp := *e
@@ -91,10 +88,19 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 			return e.st
 		}
 		st, from = e.st.clone(), e.n
-	} else {
-		st = newCraftsman()
 	}
-	for _, r := range h.Events[from:] {
+	// Decisions see facts as corrected: a correction changes what came
+	// before it, so a history with a new correction is folded anew.
+	if from == 0 || slices.ContainsFunc(h.Events[from:], func(r eventstore.RecordedEvent) bool { return r.Type == events.TypeEventCorrected }) {
+		st, from = newCraftsman(), 0
+	}
+	evs := h.Events[from:]
+	if from == 0 {
+		if c, err := command.Corrected(h, events.TypeEventCorrected); err == nil {
+			evs = c
+		}
+	}
+	for _, r := range evs {
 		st.apply(reg, r)
 	}
 	if len(h.Events) > 0 {
@@ -143,14 +149,10 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 				e.usedBy = p.CertificateNumber
 			}
 		case events.PromotionEntitlementGranted:
-			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level, requiresApproval: p.RequiresApproval, eventID: r.ID}
+			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level, requiresApproval: p.RequiresApproval}
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
 				e.approved = true
-			}
-		case events.EventCorrected:
-			if p.Replacement == nil {
-				st.retracted[p.SupersedesEventID] = !st.retracted[p.SupersedesEventID]
 			}
 		}
 	}
@@ -161,7 +163,7 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 func (st craftsman) usableEntitlement(id, trade string, level events.Level) error {
 	e := st.entitlements[id]
 	switch {
-	case e == nil || st.retracted[e.eventID]:
+	case e == nil:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "the exceptional route needs a promotion entitlement, and entitlement %s was not granted to this craftsman", id))
 	case e.trade != trade || e.level != level:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s grants %s in trade %s, not %s in %s", id, e.level, e.trade, level, trade))

@@ -1,0 +1,51 @@
+package command_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+func TestCorrected(t *testing.T) {
+	ev := func(id, typ, data string) eventstore.RecordedEvent {
+		return eventstore.RecordedEvent{ID: id, Type: typ, Data: []byte(data)}
+	}
+	const fix = "EventCorrected.v1"
+	retract := func(id, target string) eventstore.RecordedEvent {
+		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r"}`)
+	}
+	replace := func(id, target, data string) eventstore.RecordedEvent {
+		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r","replacement":{"type":"Fact.v1","data":`+data+`}}`)
+	}
+	type view struct{ ID, Data string }
+	cases := []struct {
+		name string
+		evs  []eventstore.RecordedEvent
+		want []view
+	}{
+		{"no corrections", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`)}, []view{{"a", `1`}}},
+		{"retraction", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), ev("b", "Fact.v1", `2`), retract("c", "a")}, []view{{"b", `2`}}},
+		{"replacement", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replace("c", "a", `9`)}, []view{{"a", `9`}}},
+		{"latest correction wins", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replace("c", "a", `9`), replace("d", "a", `7`)}, []view{{"a", `7`}}},
+		{"retracting a retraction restores", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), retract("c", "a"), retract("d", "c")}, []view{{"a", `1`}}},
+		{"replacing a correction applies to its target", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), retract("c", "a"), replace("d", "c", `5`)}, []view{{"a", `5`}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := command.Corrected(command.History{Stream: "s", Exists: true, Events: c.evs}, fix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var views []view
+			for _, e := range got {
+				views = append(views, view{e.ID, string(e.Data)})
+			}
+			if diff := cmp.Diff(c.want, views); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
