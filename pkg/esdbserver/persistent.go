@@ -256,7 +256,10 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 		case len(g.buffer) > 0:
 			msg = g.buffer[0]
 		default:
-			g.read()
+			if err := g.read(); err != nil {
+				g.readFailed(err)
+				return parks
+			}
 			if len(g.buffer) == 0 {
 				return parks
 			}
@@ -319,7 +322,7 @@ func (g *psGroup) pick(msg *psMsg) *psConsumer {
 }
 
 // read fills the buffer from the source. g.mu is held.
-func (g *psGroup) read() {
+func (g *psGroup) read() error {
 	s := g.m.s
 	batch := int(g.cfg.ReadBatchSize)
 	if batch <= 0 {
@@ -335,7 +338,7 @@ func (g *psGroup) read() {
 		g.lastKnown = &last
 	}
 	if g.isAll() {
-		_ = s.store.scanAll(g.next, false, func(r *record) bool {
+		return s.store.scanAll(g.next, false, func(r *record) bool {
 			g.next = r.Position + 1
 			if excludedFromAll(r.Stream) || (g.match != nil && !g.match(r)) {
 				return true
@@ -343,13 +346,12 @@ func (g *psGroup) read() {
 			add(r, r.Position)
 			return len(g.buffer) < batch
 		})
-		return
 	}
 	vis, _ := s.streamVisibility(g.cfg.Source)
 	if vis.tombstone || vis.notFound {
-		return
+		return nil
 	}
-	_ = s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+	return s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
 		if r.Revision == tombstoneRevision {
 			return false
 		}
