@@ -205,12 +205,15 @@ func TestBinariesOverTLSRateLimitedAndSecretsNotLogged(t *testing.T) {
 
 	for _, name := range []string{"registry", "training", "competition", "mentorship", "honour"} {
 		t.Run(name, func(t *testing.T) {
-			args := []string{"--store", storeURL, "--addr", "127.0.0.1:0", "--rate", "0.2", "--log-level", "debug"}
+			args := []string{"--addr", "127.0.0.1:0", "--rate", "0.2", "--log-level", "debug"}
 			var env []string
 			if name == "registry" {
-				args = append(args, "--jwt-key-file", jwtFile, "--national-id-key-file", nidFile)
+				// Everything from files and flags.
+				args = append(args, "--store", storeURL, "--jwt-key-file", jwtFile, "--national-id-key-file", nidFile)
 			} else {
-				env = append(env, auth.DevKeyEnv+"="+jwtKey) // the key from the environment only
+				// Everything from the environment: the key and the store's
+				// password stay out of the command line (and `ps`).
+				env = append(env, auth.DevKeyEnv+"="+jwtKey, "CRAFTLEDGER_STORE="+storeURL)
 			}
 			pr, addr := startBinary(t, filepath.Join(bins, name), env, args...)
 			base := "http://" + addr
