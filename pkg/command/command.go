@@ -335,8 +335,8 @@ func checkKey(ctx context.Context, c Command, hist History) (scope string, res R
 }
 
 // sameRequest decides c again on the history before the n events at idx
-// that its key already wrote, and compares the decided events (types and
-// data) with them.
+// that its key already wrote, and compares the decided events (types, data
+// and any explicit occurredAt) with them.
 func sameRequest(ctx context.Context, c Command, hist History, idx, n int) error {
 	before := History{Stream: hist.Stream, Exists: idx > 0, Events: hist.Events[:idx:idx]}
 	evs, err := c.Decide(ctx, before)
@@ -345,8 +345,15 @@ func sameRequest(ctx context.Context, c Command, hist History, idx, n int) error
 	}
 	same := err == nil && len(evs) == n
 	for i := 0; same && i < n; i++ {
+		stored := hist.Events[idx+i]
 		data, err := encodeData(evs[i])
-		same = err == nil && evs[i].Type == hist.Events[idx+i].Type && bytes.Equal(data, hist.Events[idx+i].Data)
+		same = err == nil && evs[i].Type == stored.Type && bytes.Equal(data, stored.Data)
+		if same && !evs[i].OccurredAt.IsZero() {
+			// A date given explicitly is part of the request; a defaulted
+			// one (now) is not.
+			m, err := DecodeMetadata(stored.Metadata)
+			same = err == nil && m.OccurredAt.Equal(evs[i].OccurredAt)
+		}
 	}
 	if !same {
 		return errs.E(errs.FailedPrecondition, "%s: idempotency key %q was already used on %s for a different request (another command or body); send a new key",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -67,6 +68,14 @@ func TestIdempotencyKeyBelongsToCallerAndRequest(t *testing.T) {
 		}
 		if _, err := run(b, "other command", fact("Other.v1", 1)); !errors.Is(err, errs.FailedPrecondition) {
 			t.Fatalf("batch=%v: same key, other command: %v, want FAILED_PRECONDITION", batch, err)
+		}
+		dated := func(at time.Time) command.DecideFunc {
+			return func(context.Context, command.History) ([]command.Event, error) {
+				return []command.Event{{Type: "Fact.v1", Data: counted{N: 1}, OccurredAt: at}}, nil
+			}
+		}
+		if _, err := run(a, "record", dated(fixed.AddDate(-1, 0, 0))); !errors.Is(err, errs.FailedPrecondition) {
+			t.Fatalf("batch=%v: same key, another date: %v, want FAILED_PRECONDITION", batch, err)
 		}
 		if n := count(); n != before {
 			t.Fatalf("batch=%v: refused repeats wrote %d events", batch, n-before)
