@@ -111,3 +111,19 @@ func TestAllInOneRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDemoTokensOutsideDemo: an all-in-one started without demo tokens
+// offers none on the web page's sign-in (anyone who loads the page could
+// use them), and the pages carry a Content-Security-Policy.
+func TestNoDemoTokensOutsideDemo(t *testing.T) {
+	e := sectest.Start(t, sectest.Options{NoFixture: true})
+	r := e.Do(sectest.Anonymous, "GET", "/demo-tokens.json", "", "")
+	if r.Status == 200 && (strings.Contains(string(r.Body), "eyJ") || strings.Contains(string(r.Body), `"token"`)) {
+		t.Errorf("demo tokens served without demo mode: %s", r)
+	}
+	for _, p := range []string{"/", "/explorer"} {
+		if r := e.Do(sectest.Anonymous, "GET", p, "", ""); r.Status != 200 || r.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s: %d, Content-Security-Policy %q", p, r.Status, r.Header.Get("Content-Security-Policy"))
+		}
+	}
+}
