@@ -256,5 +256,8 @@ func storeError(err error) error {
 	if err == errStoreClosed {
 		return status.Error(codes.Unavailable, "server is shutting down")
 	}
+	if st := writeFailure(err); st != nil {
+		return st
+	}
 	return status.Error(codes.Unknown, err.Error())
 }

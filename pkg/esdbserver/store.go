@@ -140,6 +140,8 @@ type store struct {
 	bmu    sync.Mutex
 	broken error // set when a commit fails; no write is accepted after
 
+	space *spaceGuard // free-space check before each commit (diskspace.go)
+
 	// Owned by the writer goroutine: the state including batches that are
 	// applied but not yet synced.
 	wstreams map[string]*streamInfo
@@ -173,7 +175,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 	default:
 		return nil, fmt.Errorf("read format marker: %w", err)
 	}
-	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{Logger: pebbleLogger{log}})
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{Logger: pebbleLogger{log}, EventListener: pebbleEvents(log)})
 	if err != nil {
 		return nil, fmt.Errorf("open pebble in %s: %w", dir, err)
 	}
@@ -186,6 +188,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 		ackDone: make(chan struct{}, 64),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		space:   newSpaceGuard(dir, log),
 	}
 	s.ids.init(idCacheSize)
 	if err := s.recover(); err != nil {
@@ -345,7 +348,7 @@ func (s *store) failed() error {
 func (s *store) fail(err error) {
 	s.bmu.Lock()
 	if s.broken == nil {
-		s.broken = fmt.Errorf("commit to pebble: %w", err)
+		s.broken = &commitError{err}
 		s.log.Error("store write failed; refusing further writes", "err", err)
 	}
 	s.bmu.Unlock()
@@ -449,6 +452,12 @@ func (s *store) writer() {
 		}
 		target = 1 // until the fsync completes and says how many to expect
 		if err := s.failed(); err != nil {
+			for _, op := range batchOps {
+				op.done <- writeResult{err: err}
+			}
+			continue
+		}
+		if err := s.space.check(batchOps); err != nil {
 			for _, op := range batchOps {
 				op.done <- writeResult{err: err}
 			}
