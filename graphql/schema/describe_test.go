@@ -42,7 +42,9 @@ func TestTitlesInChinese(t *testing.T) {
 		events.EventCorrected{CraftsmanID: "c1", SupersedesEventID: "0123456789abcdef", Reason: "typo"},
 		events.PersonalDataErased{CraftsmanID: "c1", Reason: "request 1"},
 	}
-	han := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0 }
+	han := func(s string) bool {
+		return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+	}
 	for _, p := range payloads {
 		r := events.Recorded{Type: p.EventType(), Payload: p}
 		en, zh := describeIn(r, langEN), describeIn(r, langZH)
