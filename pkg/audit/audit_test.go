@@ -528,6 +528,18 @@ func TestVerifyFlagsDuplicateMembers(t *testing.T) {
 		}
 		audittest.Append(t, st, c.stream, evs)
 	}
+	// Outside craftledger's streams: a type the rule knows with metadata
+	// that is not JSON, and any type with a repeated name, are findings; an
+	// unknown type with other metadata is not judged.
+	for stream, e := range map[string]eventstore.EventData{
+		"foreign-ruled": {Type: events.TypeTrainingCompleted, Data: []byte(`{}`), Metadata: []byte(`not json`)},
+		"foreign-dup":   {Type: "Something.v1", Data: []byte(`{}`), Metadata: []byte(`{"issuerOrgId":"a","issuerOrgId":"b"}`)},
+		"foreign-plain": {Type: "Something.v1", Data: []byte(`{}`), Metadata: []byte(`not json`)},
+	} {
+		if _, err := st.Append(ctx(t), stream, eventstore.NoStream(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -544,6 +556,17 @@ func TestVerifyFlagsDuplicateMembers(t *testing.T) {
 	}
 	if fs := by["craftsman-c-0001"]; len(fs) != 0 {
 		t.Errorf("honest stream: %v", fs)
+	}
+	for stream, want := range map[string]int{"foreign-ruled": 1, "foreign-dup": 1, "foreign-plain": 0} {
+		n := 0 // unsealed, they are chain findings too
+		for _, f := range by[stream] {
+			if f.Kind == audit.KindIssuer {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%s: findings %v, want %d issuer finding(s)", stream, by[stream], want)
+		}
 	}
 }
 

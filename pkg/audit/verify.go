@@ -385,15 +385,15 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	if strings.HasPrefix(e.Type, "$") {
 		return
 	}
+	typ := baseType(e.Type)
+	_, ruled := issuerRule[typ]
 	issuer, err := metaIssuer(e.Metadata)
 	if err != nil {
-		if _, _, ok := events.SplitStream(e.Stream); ok || errors.Is(err, errDuplicate) {
+		if _, _, ok := events.SplitStream(e.Stream); ok || ruled || errors.Is(err, errDuplicate) {
 			v.add(KindIssuer, e, issuer, fmt.Sprintf("metadata cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		}
 		return
 	}
-	typ := baseType(e.Type)
-	_, ruled := issuerRule[typ]
 	if issuer == "" {
 		if _, _, ok := events.SplitStream(e.Stream); ok || ruled {
 			v.add(KindIssuer, e, "", "no issuer in the metadata")
