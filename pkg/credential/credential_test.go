@@ -378,6 +378,13 @@ func TestCheckCurrentReportsCorrectedAndWithdrawnClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Against a ledger without the stream (another deployment's, or the
+	// stream deleted): every cited event is missing; not an error.
+	other, _ := audittest.Store(t)
+	elsewhere, err := credential.CheckCurrent(ctx, other, c, time.Now())
+	if err != nil || elsewhere.Current || len(elsewhere.Problems) < len(c.CredentialSubject.VerifiableCredential) {
+		t.Errorf("against another ledger: %+v, %v", elsewhere, err)
+	}
 	var got []string
 	for _, p := range cur.Problems {
 		got = append(got, p.Claim+" @"+strconv.FormatUint(p.Revision, 10))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/audit"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -75,7 +77,7 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 			m[e.Revision] = stored{e.ID, meta.Hash}
 			return nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errs.NotFound) { // a deleted stream cites nothing
 			return nil, fmt.Errorf("check credential of %s: read %s: %w", id, s, err)
 		}
 		at[s] = m
@@ -116,6 +118,11 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 
 	// The stream's chain and issuers.
 	rep, err := audit.Verify(ctx, st, audit.VerifyOptions{Scope: audit.Scope{Stream: stream}})
+	if errors.Is(err, errs.NotFound) {
+		add("ledger", "", subj.Ledger, "the ledger has no stream %s", stream)
+		cur.Current = false
+		return cur, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("check credential of %s: %w", id, err)
 	}
@@ -125,7 +132,7 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 
 	// The claims as they would be issued now.
 	recs, _, err := audit.ReadCraftsman(ctx, st, id)
-	if err != nil {
+	if err != nil && !errors.Is(err, errs.NotFound) {
 		return nil, fmt.Errorf("check credential of %s: %w", id, err)
 	}
 	if len(recs) == 0 {
