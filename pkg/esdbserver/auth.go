@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -219,7 +220,8 @@ func (e *trailerError) Error() string              { return e.st.Err().Error() }
 func (e *trailerError) GRPCStatus() *status.Status { return e.st }
 
 func asTrailerError(err error) (*trailerError, bool) {
-	te, ok := err.(*trailerError)
+	var te *trailerError
+	ok := errors.As(err, &te)
 	return te, ok
 }
 
@@ -235,14 +237,23 @@ func streamDeleted(stream string) error {
 	return withTrailers(codes.FailedPrecondition, "Event stream '"+stream+"' is deleted.", "exception", "stream-deleted", "stream-name", stream)
 }
 
-// storeError maps a store failure to what KurrentDB answers.
+// storeError maps a store failure to what KurrentDB answers. Errors are
+// classified with errors.As/Is, so a wrapped store error maps the same.
 func storeError(err error) error {
-	switch e := err.(type) {
-	case nil:
+	var (
+		sd *streamDeletedError
+		wv *wrongVersionError
+		te *trailerError
+	)
+	switch {
+	case err == nil:
 		return nil
-	case *streamDeletedError:
-		return streamDeleted(e.stream)
-	case *wrongVersionError:
+	case errors.As(err, &te): // already what KurrentDB answers
+		return te
+	case errors.As(err, &sd):
+		return streamDeleted(sd.stream)
+	case errors.As(err, &wv):
+		e := wv
 		actual := ""
 		if e.current >= 0 {
 			actual = strconv.FormatInt(e.current, 10)
@@ -253,7 +264,7 @@ func storeError(err error) error {
 			"exception", "wrong-expected-version", "stream-name", e.stream,
 			"expected-version", strconv.FormatInt(e.expected.wireValue(), 10), "actual-version", actual)
 	}
-	if err == errStoreClosed {
+	if errors.Is(err, errStoreClosed) {
 		return status.Error(codes.Unavailable, "server is shutting down")
 	}
 	if st := writeFailure(err); st != nil {
