@@ -300,6 +300,9 @@ func (p *Projector) apply(batch []eventstore.RecordedEvent, cp *eventstore.Posit
 		p.wake()
 	}
 	if caughtUp {
+		if !p.st.CaughtUp && cp == nil {
+			p.wake() // waiters may now ask the store about unfollowed streams
+		}
 		p.st.CaughtUp, p.st.EverCaughtUp = true, true
 	} else if len(batch) > 0 && !p.st.EverCaughtUp {
 		p.st.CaughtUp = false
