@@ -350,7 +350,8 @@ func (p *Projector) Ready() bool {
 func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	ask := true // ask the store on the first look and then once per tick
+	ask := true // ask the store on the first look, on catching up, then once per tick
+	wasCaughtUp := false
 	for {
 		p.mu.Lock()
 		reached := p.st.HasPosition && !p.st.Position.Less(pos)
@@ -368,6 +369,10 @@ func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error 
 		// Only a caught-up projection can be "as good as at pos" without
 		// reaching it; while catching up it gets there by applying events.
 		// Asking the store costs two $all reads, so not on every batch.
+		if caughtUp && !wasCaughtUp {
+			ask = true
+		}
+		wasCaughtUp = caughtUp
 		if ask && caughtUp {
 			if covered, err := p.nothingBetween(ctx, have, hasPos, pos); err == nil && covered {
 				return nil
