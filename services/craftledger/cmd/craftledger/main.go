@@ -39,30 +39,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/registry"
 )
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
 
 // DefaultRate and DefaultBurst are the per-caller limit unless --rate and
 // --burst say otherwise: far above what a person at the web page, the tour
@@ -73,13 +59,6 @@ const (
 	DefaultRate  = 50
 	DefaultBurst = 100
 )
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -94,39 +73,66 @@ func main() {
 // run serves until ctx ends; the banner goes to stdout, progress and logs
 // to stderr. A clean stop is nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("craftledger", flag.ContinueOnError)
-	addr := fs.String("addr", env("CRAFTLEDGER_ADDR", app.DefaultAddr), "HTTP listen address of every API, GraphQL and the web page (CRAFTLEDGER_ADDR)")
-	data := fs.String("data", env("CRAFTLEDGER_DATA", "./data"), "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql (CRAFTLEDGER_DATA)")
-	store := fs.String("store", env("CRAFTLEDGER_STORE", ""), "external KurrentDB connection string (esdb://…) instead of the embedded store (CRAFTLEDGER_STORE)")
-	storeAddr := fs.String("store-addr", env("CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr), "gRPC address of the embedded store (CRAFTLEDGER_STORE_ADDR)")
-	jwtKeyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key, at least 32 bytes (CRAFTLEDGER_JWT_KEY_FILE; else $"+auth.DevKeyEnv+", else --dev)")
-	nidKeyFile := fs.String("national-id-key-file", env("CRAFTLEDGER_NATIONAL_ID_KEY_FILE", ""), "file holding the national-ID hashing key, at least 32 bytes (CRAFTLEDGER_NATIONAL_ID_KEY_FILE; else --dev)")
-	dev := fs.Bool("dev", env("CRAFTLEDGER_DEV", "") == "1", "use the public development keys for whichever key is not given — never in production (CRAFTLEDGER_DEV=1)")
-	demo := fs.Bool("demo", env("CRAFTLEDGER_DEMO", "") == "1", "load the demo population on first start; with the development token key, also print demo tokens and offer them on the web page (CRAFTLEDGER_DEMO=1)")
-	count := fs.Int("demo-count", envInt("CRAFTLEDGER_DEMO_COUNT", 3000), "craftsmen in the demo population (CRAFTLEDGER_DEMO_COUNT)")
-	seed := fs.Uint64("demo-seed", uint64(envInt("CRAFTLEDGER_DEMO_SEED", 1)), "seed of the demo population (CRAFTLEDGER_DEMO_SEED)")
-	concurrency := fs.Int("demo-concurrency", 8, "craftsmen written at once while loading the demo")
-	rate := fs.Float64("rate", envFloat("CRAFTLEDGER_RATE", DefaultRate), "requests per second per caller (token subject, else IP) on /graphql and the services' APIs, 0 = unlimited (CRAFTLEDGER_RATE)")
-	burst := fs.Int("burst", envInt("CRAFTLEDGER_BURST", DefaultBurst), "requests a caller may send at once above --rate (CRAFTLEDGER_BURST)")
-	level := fs.String("log-level", env("CRAFTLEDGER_LOG_LEVEL", "warn"), "debug, info, warn or error (CRAFTLEDGER_LOG_LEVEL)")
+	// Flags first, then each one's environment variable (servicekit, as the
+	// services do): --help never prints a connection string with
+	// credentials from the environment, and a variable that does not parse
+	// stops start-up instead of meaning the default.
+	f := servicekit.NewFlags("craftledger")
+	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level string
+	var dev, demo bool
+	var count, seed, concurrency, burst int
+	var rate float64
+	f.StringVar(&addr, "addr", "CRAFTLEDGER_ADDR", app.DefaultAddr, "HTTP listen address of every API, GraphQL and the web page")
+	f.StringVar(&data, "data", "CRAFTLEDGER_DATA", "./data", "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql")
+	f.StringVar(&store, "store", "CRAFTLEDGER_STORE", "", "external KurrentDB connection string (esdb://…) instead of the embedded store")
+	f.StringVar(&storeAddr, "store-addr", "CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr, "gRPC address of the embedded store")
+	f.StringVar(&jwtKeyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the token signing key, at least 32 bytes (else $"+auth.DevKeyEnv+", else --dev)")
+	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes (else --dev)")
+	f.BoolVar(&dev, "dev", "CRAFTLEDGER_DEV", false, "use the public development keys for whichever key is not given — never in production")
+	f.BoolVar(&demo, "demo", "CRAFTLEDGER_DEMO", false, "load the demo population on first start; with the development token key, also print demo tokens and offer them on the web page")
+	f.IntVar(&count, "demo-count", "CRAFTLEDGER_DEMO_COUNT", 3000, "craftsmen in the demo population")
+	f.IntVar(&seed, "demo-seed", "CRAFTLEDGER_DEMO_SEED", 1, "seed of the demo population")
+	f.IntVar(&concurrency, "demo-concurrency", "", 8, "craftsmen written at once while loading the demo")
+	f.Float64Var(&rate, "rate", "CRAFTLEDGER_RATE", DefaultRate, "requests per second per caller (token subject, else IP) on /graphql and the services' APIs, 0 = unlimited")
+	f.IntVar(&burst, "burst", "CRAFTLEDGER_BURST", DefaultBurst, "requests a caller may send at once above --rate")
+	f.StringVar(&level, "log-level", "CRAFTLEDGER_LOG_LEVEL", "warn", "debug, info, warn or error")
+	fs := f.FlagSet()
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "craftledger: the whole system in one process (store, services, GraphQL, web page)\n\nUsage: craftledger [flags]\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	// An empty variable counts as unset (CRAFTLEDGER_STORE= means the
+	// embedded store, as in scripts/smoke.sh).
+	lookup := func(k string) (string, bool) {
+		v, ok := os.LookupEnv(k)
+		return v, ok && v != ""
+	}
+	if err := f.Parse(args, lookup); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	switch {
+	case rate < 0:
+		return errs.E(errs.InvalidArgument, "--rate %v: must be 0 (unlimited) or more", rate)
+	case rate > 0 && burst < 1:
+		return errs.E(errs.InvalidArgument, "--burst %d: must be at least 1", burst)
+	case count < 1:
+		return errs.E(errs.InvalidArgument, "--demo-count %d: must be at least 1", count)
+	case seed < 0:
+		return errs.E(errs.InvalidArgument, "--demo-seed %d: must be 0 or more", seed)
+	case concurrency < 1:
+		return errs.E(errs.InvalidArgument, "--demo-concurrency %d: must be at least 1", concurrency)
+	}
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	key, nidKey, err := keys(*dev, *jwtKeyFile, *nidKeyFile)
+	key, nidKey, err := keys(dev, jwtKeyFile, nidKeyFile)
 	if err != nil {
 		return err
 	}
@@ -136,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// are only minted under the public development key, where anyone can
 	// mint them anyway.
 	var tokens []auth.DevToken
-	if *demo && devKey {
+	if demo && devKey {
 		if tokens, err = auth.DevTokens(key, app.TokenTTL, nil); err != nil {
 			return err
 		}
@@ -144,8 +150,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	a, err := app.New(ctx, app.Config{DataDir: *data, Addr: *addr, StoreURL: *store, StoreAddr: *storeAddr,
-		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: *rate, RateBurst: *burst})
+	a, err := app.New(ctx, app.Config{DataDir: data, Addr: addr, StoreURL: store, StoreAddr: storeAddr,
+		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst})
 	if err != nil {
 		return err
 	}
@@ -155,8 +161,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { done <- a.Run(ctx) }()
 
 	fmt.Fprintf(stderr, "craftledger: serving on %s, store %s\n", a.BaseURL(), a.StoreURL())
-	if *demo {
-		info, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: *count, Seed: *seed, Concurrency: *concurrency}, stderr)
+	if demo {
+		info, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: count, Seed: uint64(seed), Concurrency: concurrency}, stderr)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			fmt.Fprintln(stderr, "craftledger: demo load interrupted; the next start resumes it")
@@ -170,9 +176,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				info.Stats.Craftsmen, info.Stats.Academies, info.Stats.Events, info.Stats.Elapsed.Seconds(), float64(info.Stats.Events)/info.Stats.Elapsed.Seconds())
 		default:
 			fmt.Fprintf(stderr, "craftledger: reusing the demo population in %s (%d craftsmen, seed %d, loaded %s)\n",
-				*data, info.Craftsmen, info.Seed, info.CompletedAt.Format("2006-01-02 15:04 MST"))
-			if info.Craftsmen != *count || info.Seed != *seed {
-				fmt.Fprintf(stderr, "craftledger: --demo-count %d / --demo-seed %d apply to a new data directory only (or add them with bin/ledgerctl generate)\n", *count, *seed)
+				data, info.Craftsmen, info.Seed, info.CompletedAt.Format("2006-01-02 15:04 MST"))
+			if info.Craftsmen != count || info.Seed != uint64(seed) {
+				fmt.Fprintf(stderr, "craftledger: --demo-count %d / --demo-seed %d apply to a new data directory only (or add them with bin/ledgerctl generate)\n", count, uint64(seed))
 			}
 		}
 		fmt.Fprintln(stderr, "craftledger: waiting for the projection to catch up …")

@@ -200,3 +200,55 @@ func TestRateFlags(t *testing.T) {
 		t.Errorf("statuses %v, last Retry-After %q; want 200 200 429 with Retry-After", codes, retry)
 	}
 }
+
+// TestBadConfigurationStopsStartUp: a variable that does not parse or an
+// out-of-range flag is an error naming it, not silently the default.
+func TestBadConfigurationStopsStartUp(t *testing.T) {
+	for _, c := range []struct {
+		name, env, value string
+		args             []string
+		want             string
+	}{
+		{"malformed rate", "CRAFTLEDGER_RATE", "fast", nil, "CRAFTLEDGER_RATE"},
+		{"malformed dev", "CRAFTLEDGER_DEV", "yes please", nil, "CRAFTLEDGER_DEV"},
+		{"malformed demo count", "CRAFTLEDGER_DEMO_COUNT", "many", nil, "CRAFTLEDGER_DEMO_COUNT"},
+		{"negative rate", "", "", []string{"--rate", "-1"}, "--rate"},
+		{"no burst", "", "", []string{"--burst", "0"}, "--burst"},
+		{"argument", "", "", []string{"serve"}, "unexpected argument"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cleanEnv(t)
+			if c.env != "" {
+				t.Setenv(c.env, c.value)
+			}
+			args := baseArgs(t)
+			if c.env == "" { // else --dev on the command line would hide CRAFTLEDGER_DEV
+				args = append(args, "--dev")
+			}
+			// A start that wrongly succeeds serves until the deadline.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, append(args, c.args...), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("run: %v, want an error naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestHelpPrintsNoCredentials: --help shows the built-in defaults, never a
+// store connection string (with its password) taken from the environment.
+func TestHelpPrintsNoCredentials(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("CRAFTLEDGER_STORE", "esdb://admin:s3cret-password@db:2113?tls=true")
+	var out syncBuf
+	if err := run(context.Background(), []string{"--help"}, io.Discard, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "-store") {
+		t.Fatalf("--help printed no flags:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "s3cret-password") {
+		t.Errorf("--help printed the store password from the environment:\n%s", out.String())
+	}
+}
