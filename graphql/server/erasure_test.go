@@ -146,6 +146,9 @@ func TestForgottenCraftsmanShowsAsErased(t *testing.T) {
 		}
 	}
 	check("live")
+	if r := h.query(aud, `{ craftsman(id: "s1") { timeline(first: 1) { edges { node { title(lang: "fr") } } } } }`, nil); r.code() != "INVALID_ARGUMENT" {
+		t.Fatalf("title in an unknown language: %+v", r)
+	}
 	h.stop()
 	h = startServer(t, l, dir, server.Limits{})
 	h.caughtUp()
