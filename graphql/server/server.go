@@ -59,6 +59,8 @@ type Limits struct {
 	MinPosWait    time.Duration // longest read-your-writes wait [5 s]
 	MaxBodyBytes  int64         // request body [1 MiB]
 	CacheSize     int           // parsed and validated documents kept [1024]
+	MaxQueryBytes int           // query text [64 KiB]
+	MaxNesting    int           // brackets open at once in the query text [64]
 }
 
 func (l Limits) withDefaults() Limits {
@@ -71,6 +73,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxComplexity, 20000)
 	def(&l.MaxPageSize, 100)
 	def(&l.CacheSize, 1024)
+	def(&l.MaxQueryBytes, 64<<10)
+	def(&l.MaxNesting, 64)
 	if l.Timeout <= 0 {
 		l.Timeout = 10 * time.Second
 	}
@@ -506,9 +510,15 @@ func (s *Server) document(query string) (*ast.Document, int, error) {
 	if d, ok := s.cache.get(query); ok {
 		return d.doc, d.depth, nil
 	}
+	if err := checkShape(query, s.lim.MaxQueryBytes, s.lim.MaxNesting); err != nil {
+		return nil, 0, err
+	}
 	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"})})
 	if err != nil {
 		return nil, 0, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
+	}
+	if err := checkFragmentCycles(&s.schema, doc); err != nil {
+		return nil, 0, err
 	}
 	if v := graphql.ValidateDocument(&s.schema, doc, nil); !v.IsValid {
 		msgs := make([]string, 0, len(v.Errors))

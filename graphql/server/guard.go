@@ -1,0 +1,77 @@
+package server
+
+import (
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// checkShape refuses, before parsing, a query text that is too long or
+// nested too deeply. graphql-go's parser costs time growing with the square
+// of the nesting (10,000 unclosed selections take seconds, 100,000 minutes),
+// and the request timeout does not bound parsing, so one request could hold
+// a CPU. Brackets inside strings, block strings and comments do not count.
+func checkShape(query string, maxBytes, maxNesting int) error {
+	if len(query) > maxBytes {
+		return errs.E(errs.InvalidArgument, "query is %d bytes, over the limit of %d", len(query), maxBytes)
+	}
+	depth := 0
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; c {
+		case '#':
+			for i < len(query) && query[i] != '\n' {
+				i++
+			}
+		case '"':
+			if i+2 < len(query) && query[i+1] == '"' && query[i+2] == '"' {
+				end := indexFrom(query, i+3, `"""`)
+				if end < 0 {
+					return nil // unterminated: the parser reports it
+				}
+				i = end + 2
+				continue
+			}
+			for i++; i < len(query) && query[i] != '"' && query[i] != '\n'; i++ {
+				if query[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '(', '[':
+			depth++
+			if depth > maxNesting {
+				return errs.E(errs.InvalidArgument, "query nests deeper than %d brackets", maxNesting)
+			}
+		case '}', ')', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+func indexFrom(s string, from int, sub string) int {
+	for i := from; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkFragmentCycles runs the spec's "no fragment cycles" rule on its own,
+// before the full validation: graphql-go v0.8.1's other rules (overlapping
+// fields) recurse without end on fragments that spread each other and kill
+// the process with a stack overflow (graphql-go issue #742, fixed upstream
+// after the last tagged release).
+func checkFragmentCycles(schema *graphql.Schema, doc *ast.Document) error {
+	if v := graphql.ValidateDocument(schema, doc, []graphql.ValidationRuleFn{graphql.NoFragmentCyclesRule}); !v.IsValid {
+		msg := "fragment cycle"
+		if len(v.Errors) > 0 {
+			msg = v.Errors[0].Message
+		}
+		return errs.E(errs.InvalidArgument, "invalid query: %s", msg)
+	}
+	return nil
+}
