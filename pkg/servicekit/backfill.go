@@ -1,37 +1,12 @@
 package servicekit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"strings"
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
-	"github.com/craftledger/craftledger/pkg/kit"
 )
-
-// DecodeLine decodes one back-filled JSON Lines record strictly into v: an
-// unknown field or a wrong type is an InvalidArgument on that field, other
-// malformed JSON an InvalidArgument on the line.
-func DecodeLine(rec command.Record, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		const unknown = "json: unknown field "
-		if msg := err.Error(); strings.HasPrefix(msg, unknown) {
-			return kit.Invalid(strings.Trim(strings.TrimPrefix(msg, unknown), `"`), "unknown field")
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return kit.Invalid(te.Field, "wrong type: %s", te.Value)
-		}
-		return errs.E(errs.InvalidArgument, "malformed JSON: %v", err)
-	}
-	return nil
-}
 
 // LinePreparer turns one back-filled line into the worker it concerns (the
 // shard: one worker's lines run in order), its idempotency key ("" = derived

@@ -1,7 +1,7 @@
 // Package servicekit is the wiring the write-side services share: the
 // correction command (EventCorrected on a craftsman's stream, for the facts
-// a service owns), the JSON Lines back-fill plumbing (DecodeLine,
-// BackfillPrepare), and the binaries' configuration (flags with an
+// a service owns), the JSON Lines back-fill plumbing (BackfillPrepare;
+// lines decode with command.DecodeLine), and the binaries' configuration (flags with an
 // environment variable each, read after parsing and checked, so a bad value
 // stops start-up instead of silently meaning a default; JWT key loading
 // with a length check; credentials never printed).

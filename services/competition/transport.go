@@ -102,7 +102,7 @@ type ResultLine struct {
 
 func prepareResult(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l ResultLine
-	if err := servicekit.DecodeLine(rec, &l); err != nil {
+	if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("competitionId", l.CompetitionID); err != nil {

@@ -120,7 +120,7 @@ type InnovationLine struct {
 
 func prepareHonour(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l HonourLine
-	if err := servicekit.DecodeLine(rec, &l); err != nil {
+	if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
@@ -167,7 +167,7 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 
 func prepareInnovation(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l InnovationLine
-	if err := servicekit.DecodeLine(rec, &l); err != nil {
+	if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {

@@ -106,7 +106,7 @@ type MentorshipLine struct {
 
 func prepareMentorship(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 	var l MentorshipLine
-	if err := servicekit.DecodeLine(rec, &l); err != nil {
+	if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, err
 	}
 	if err := events.ValidID("mentorshipId", l.MentorshipID); err != nil {

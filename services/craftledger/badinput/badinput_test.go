@@ -349,25 +349,16 @@ func backfillCases(t *testing.T, e *sectest.Env, caller sectest.Caller, path str
 	}
 	for i, b := range bad {
 		got := res[i+1]
-		if b.name == "key differing in case" && !got.OK && got.Code != "INVALID_ARGUMENT" {
-			// KNOWN BUG (reported): this back-fill decodes its lines with
-			// encoding/json directly, so "CraftsmanId" overrides
-			// "craftsmanId" (here: an unknown craftsman c-9) instead of
-			// being refused as command.DecodeLine refuses it.
-			t.Logf("KNOWN BUG: line %d (%s) was taken as another craftsman: %s %s", i+1, b.name, got.Code, got.Message)
-			continue
-		}
 		if got.OK || got.Code != "INVALID_ARGUMENT" {
 			t.Errorf("line %d (%s): %+v, want INVALID_ARGUMENT", i+1, b.name, got)
 		}
 		if b.field != "" && !strings.Contains(got.Message, b.field) {
 			t.Errorf("line %d (%s): message %q does not name field %q", i+1, b.name, got.Message, b.field)
 		}
-		// KNOWN BUG (pkg/command back-fill decoding, reported): a wrong
-		// type names the Go struct ("StartRequest.plannedMonths") instead
-		// of the JSON field alone.
+		// A wrong type names the JSON field alone, never the Go struct
+		// ("StartRequest.plannedMonths").
 		if strings.Contains(got.Message, "Request.") || strings.Contains(got.Message, "Input.") {
-			t.Logf("line %d (%s): message names a Go type: %q", i+1, b.name, got.Message)
+			t.Errorf("line %d (%s): message names a Go type: %q", i+1, b.name, got.Message)
 		}
 	}
 	if before != after {
