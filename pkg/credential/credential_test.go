@@ -260,7 +260,37 @@ func TestHandlerVerifiesAndIssues(t *testing.T) {
 	if r := post(bad); r.Valid || r.Code != errs.Code(errs.PermissionDenied) {
 		t.Errorf("verify tampered: %+v", r)
 	}
-	_ = events.CraftsmanStream
+	// Online: current now; after the honour is withdrawn in the ledger,
+	// that claim alone is named.
+	online := func() credential.VerifyResult {
+		resp, err := srv.Client().Post(srv.URL+"/credentials/verify?online=true", "application/json", bytes.NewReader(vc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r credential.VerifyResult
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("online verify answer %d: %v", resp.StatusCode, err)
+		}
+		return r
+	}
+	if r := online(); !r.Valid || r.Current == nil || !*r.Current || len(r.Problems) != 0 {
+		t.Errorf("online, fresh: %+v", r)
+	}
+	if r := post(vc); r.Current != nil {
+		t.Errorf("offline answer carries an online verdict: %+v", r)
+	}
+	stream := events.CraftsmanStream("c-0001")
+	all := audittest.Seal(t, stream, append(audittest.Career("c-0001"), audittest.Event{Payload: events.HonourWithdrawn{CraftsmanID: "c-0001", HonourID: "h-c-0001", Reason: "error"},
+		Issuer: audittest.Union, Occurred: audittest.Day(2021, 1, 1)}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := st.Append(ctx, stream, eventstore.At(8), all[9].EventData()); err != nil {
+		t.Fatal(err)
+	}
+	if r := online(); !r.Valid || r.Current == nil || *r.Current || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Reason, "no longer claimed") {
+		t.Errorf("online, honour withdrawn: %+v", r)
+	}
 }
 
 // A corrected certificate is claimed as corrected, citing the correction;

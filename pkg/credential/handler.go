@@ -38,16 +38,24 @@ type VerifyResult struct {
 	CraftsmanID string `json:"craftsmanId,omitempty"`
 	Claims      int    `json:"claims,omitempty"`
 	IssuedAt    string `json:"issuedAt,omitempty"`
+	// Current and Problems answer an online check (?online=true): whether
+	// every claim still stands in the ledger, and which do not.
+	Current  *bool     `json:"current,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
 }
 
 // NewHandler serves the deployment's credential routes, for the GraphQL
 // or all-in-one server to mount at its root:
 //
 //	POST /credentials/verify        body: a signed credential (as issued) → VerifyResult
+//	POST /credentials/verify?online=true  … and whether its claims still stand (needs Store)
 //	GET  /credentials/{craftsmanId} bearer token → the signed credential (application/vc)
 //
 // Verification needs no token: anyone may check a credential against this
 // deployment's key (and anyone holding the public key can do it offline).
+// Online, the answer names only the credential's own claims that no
+// longer stand (CheckCurrent); what else the ledger holds about the
+// craftsman (verify findings, events since) is summarised, not shown.
 func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if len(cfg.Key) != ed25519.PrivateKeySize {
 		return nil, errs.E(errs.InvalidArgument, "credential handler: an Ed25519 signing key is required")
@@ -63,7 +71,35 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 			kit.EncodeError(r.Context(), errs.E(errs.InvalidArgument, "credential body: %v", err), w)
 			return
 		}
-		_ = kit.EncodeJSON(r.Context(), w, Check(body, pub))
+		res := Check(body, pub)
+		if online := r.URL.Query().Get("online"); res.Valid && (online == "true" || online == "1") {
+			if cfg.Store == nil {
+				kit.EncodeError(r.Context(), errs.E(errs.NotFound, "this server has no ledger to check credentials against"), w)
+				return
+			}
+			c, err := Verify(body, pub)
+			if err != nil {
+				kit.EncodeError(r.Context(), err, w)
+				return
+			}
+			now := time.Now
+			if cfg.Now != nil {
+				now = cfg.Now
+			}
+			cur, err := CheckCurrent(r.Context(), cfg.Store, c, now())
+			if err != nil {
+				kit.EncodeError(r.Context(), err, w)
+				return
+			}
+			res.Current, res.Problems = &cur.Current, make([]Problem, 0, len(cur.Problems))
+			for _, p := range cur.Problems {
+				if p.Claim == "ledger" {
+					p = Problem{Claim: "ledger", Reason: "the ledger no longer confirms this record as issued"}
+				}
+				res.Problems = append(res.Problems, p)
+			}
+		}
+		_ = kit.EncodeJSON(r.Context(), w, res)
 	})
 	mux.HandleFunc("GET /credentials/{craftsmanId}", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
