@@ -245,13 +245,26 @@ func TestBrowserE2E(t *testing.T) {
 	t.Logf("store, population (%s) and GraphQL server ready in %s", s.url, time.Since(started).Round(time.Millisecond))
 
 	downloads := t.TempDir()
+	// Chromium's helper processes may still write to its profile for a
+	// moment after the browser is stopped; t.TempDir's cleanup would fail
+	// the test on that, so the profile is removed here, with retries
+	// (deferred first: it runs after the browser is stopped).
+	profile, err := os.MkdirTemp("", "craftledger-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 1000),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer acancel()
