@@ -859,7 +859,12 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 			continue
 		}
 		r, err := p.s.store.readDurable(stream, rev)
-		if err != nil || r == nil {
+		if err != nil {
+			// Nothing is truncated: the parked messages stay parked.
+			p.s.log.Error("replay parked messages", "source", source, "group", g.cfg.Group, "err", err)
+			return nil, storeError(err)
+		}
+		if r == nil {
 			continue
 		}
 		ev, link := p.s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)

@@ -68,3 +68,62 @@ func TestPersistentSubscriptionReadErrorDropsConsumers(t *testing.T) {
 		return c.SubscribeToPersistentSubscriptionToAll(ctx, "g", esdb.SubscribeToPersistentSubscriptionOptions{})
 	})
 }
+
+// TestReplayParkedReadErrorKeepsParked: when a parked message's event
+// cannot be read, ReplayParked fails instead of skipping it, and the
+// parked stream is not truncated past it (it used to be dropped silently).
+func TestReplayParkedReadErrorKeepsParked(t *testing.T) {
+	srv := startServer(t, esdbserver.Config{Insecure: true})
+	c := connect(t, srv.URL())
+	s := streamName("psparked")
+	parked := "$persistentsubscription-" + s + "::g-parked"
+	if err := c.CreatePersistentSubscription(ctxT(t), s, "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := c.SubscribeToPersistentSubscription(ctxT(t), s, "g", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close() // after the nack has been handled
+	for {
+		e := ps.Recv()
+		if e.SubscriptionDropped != nil {
+			t.Fatal(e.SubscriptionDropped.Error)
+		}
+		if e.EventAppeared != nil {
+			if err := ps.Nack("park it", esdb.NackActionPark, e.EventAppeared.Event); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	parkedCount := func() int {
+		got, err := readStream(t, c, parked, esdb.ReadStreamOptions{}, 10)
+		if errCode(err) == esdb.ErrorCodeResourceNotFound {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	for i := 0; parkedCount() == 0; i++ { // parking is asynchronous
+		if i == 500 {
+			t.Fatal("the message was never parked")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := esdbserver.CorruptRecord(srv, res.CommitPosition); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReplayParkedMessages(ctxT(t), s, "g", esdb.ReplayParkedMessagesOptions{}); err == nil {
+		t.Error("replaying a parked message whose event cannot be read succeeded")
+	}
+	if n := parkedCount(); n != 1 {
+		t.Errorf("after the failed replay the parked stream holds %d messages, want 1", n)
+	}
+}

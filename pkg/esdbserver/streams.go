@@ -352,6 +352,10 @@ func (s *Server) resolveRecords(ctx context.Context, r *record, resolveLinks boo
 		return nil, r
 	}
 	t, err := s.store.readDurable(target, rev)
+	if err != nil {
+		// As KurrentDB: logged, and the link goes out unresolved.
+		s.log.Error("resolve link", "link", string(r.Data), "stream", r.Stream, "err", err)
+	}
 	if err != nil || t == nil || !vis.visible(t) {
 		return nil, r
 	}
