@@ -235,6 +235,18 @@ func TestStoreDiskFullAnswersClearly(t *testing.T) {
 	if err != nil || a.Status != 503 || a.RetryAfter == "" || !strings.Contains(a.Error.Message, "space") {
 		t.Errorf("service answer on a full disk: %v %d %q, want 503 + Retry-After saying the store is out of space", err, a.Status, a.Error.Message)
 	}
+	// Space returns: writes succeed again without restarting the store.
+	remount(t, dir, "size=256m")
+	actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	_, err = st.Append(actx, "filler-2", eventstore.Any(), eventstore.EventData{ID: command.EventID("filler2", "0", 0), Type: "Filler.v1", Data: []byte(`{}`)})
+	cancel()
+	if err != nil {
+		t.Errorf("append once the space is back, without a restart: %v", err)
+	}
+	eventually(t, 60*time.Second, "completion once the space is back", func() bool {
+		a, err := c.Complete(ctx, ids[0], "full-0")
+		return err == nil && a.OK()
+	})
 }
 
 func tail(s string, n int) string {
