@@ -9,14 +9,17 @@ import "context"
 // stream, not only the stream holding the link: otherwise anyone may write
 // "0@$users" into a stream of their own and read `$users` through it.
 //
-// KurrentDB: EventStore 5.x's StorageReaderWorker.ResolveLinkToEvent checked
-// CheckStreamAccess(target, Read, user) for every link and failed the whole
-// read as AccessDenied when it was refused; newer KurrentDB versions moved
-// authorization out of the reader and answer an unresolved link
-// (ResolvedEvent.ForFailedResolvedLink: no event, the link itself) when a
-// link cannot be resolved. We do the latter for a refused target: the read
-// goes on and the caller gets the link, never the target's event, exactly
-// as for a link whose target is gone, so it learns nothing about the target.
+// KurrentDB: EventStore 5.x's StorageReaderWorker.ResolveLinkToEvent
+// checked CheckStreamAccess(target, Read, user) for every link and failed
+// the whole read with AccessDenied when it was refused. The newer reader
+// (KurrentDB's StorageReaderWorker) no longer checks the target there at
+// all; a link it cannot resolve goes out unresolved
+// (ResolvedEvent.ForFailedResolvedLink: no event, the link itself). We keep
+// the check, since without it `$users` leaks through a link, and answer a
+// refused target the way KurrentDB answers an unresolvable link instead of
+// failing the whole read as 5.x did: the read goes on, the caller gets the
+// link and never the target's event, exactly as for a link whose target is
+// gone, so it learns nothing about the target.
 
 // mayResolve reports whether the caller in ctx may read target, the stream
 // a link points at. Insecure servers allow everything (authorize does).
