@@ -92,12 +92,13 @@ deps: ## install what the browser test needs (chromium and a CJK font; root on D
 	scripts/ensure-chromium.sh
 
 .PHONY: bench
-bench: ## run the benchmarks (BENCH=regex BENCHTIME=2s) and write the figures to bench.out
+bench: ## run the benchmarks (BENCH=regex BENCHTIME=2s) into bench.out, then the short load run (make bench-load)
 	@{ echo "# make bench $$(date -u +%Y-%m-%dT%H:%M:%SZ)"; \
 	   echo "# $$($(GO) version); $$(nproc) CPUs: $$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"; \
 	   echo "# go test -run '^\$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem"; } > $(BENCH_OUT)
 	set -o pipefail; $(GO) test -count=1 -timeout 60m -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS) 2>&1 | tee -a $(BENCH_OUT)
 	@echo "figures written to $(BENCH_OUT); report them in docs/benchmarks.md with the command and the machine"
+	$(MAKE) bench-load
 
 # make bench-load: the load harness (bin/loadgen) against the all-in-one
 # in-process, short by default; LOAD_DURATION=3m for the long run.
