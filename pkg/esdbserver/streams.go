@@ -81,23 +81,58 @@ func wireUUID(id [16]byte, asString bool) *shared.UUID {
 // proposedEvent validates one proposed message. size is what it counts
 // against the maximum append size, as KurrentDB counts it.
 func proposedEvent(m *streams.AppendReq_ProposedMessage) (proposed, int, error) {
-	id, err := eventID(m.GetId())
-	if err != nil {
-		return proposed{}, 0, err
+	return proposedFrom(wireOf(m))
+}
+
+// wireOf is the hand decoder's view (appendReqWire) of a generated
+// proposed message.
+func wireOf(m *streams.AppendReq_ProposedMessage) *appendReqWire {
+	w := &appendReqWire{proposed: true, meta: m.GetCustomMetadata(), data: m.GetData()}
+	if u := m.GetId(); u != nil {
+		w.idSet = true
+		switch v := u.GetValue().(type) {
+		case *shared.UUID_Structured_:
+			w.idKind, w.msb, w.lsb = 1, v.Structured.GetMostSignificantBits(), v.Structured.GetLeastSignificantBits()
+		case *shared.UUID_String_:
+			w.idKind, w.idStr = 2, v.String_
+		}
 	}
 	md := m.GetMetadata()
-	for _, k := range []string{"type", "content-type"} {
-		if _, ok := md[k]; !ok {
-			return proposed{}, 0, withTrailers(codes.InvalidArgument, "Required Metadata Property '"+k+"' is missing",
+	w.typ, w.hasType = md["type"]
+	ct, ok := md["content-type"]
+	w.hasCT, w.isJSON = ok, ct == "application/json"
+	return w
+}
+
+// proposedFrom validates one proposed message (see proposedEvent).
+func proposedFrom(w *appendReqWire) (proposed, int, error) {
+	var id [16]byte
+	switch {
+	case w.idKind == 1:
+		binary.BigEndian.PutUint64(id[0:], uint64(w.msb))
+		binary.BigEndian.PutUint64(id[8:], uint64(w.lsb))
+	case w.idKind == 2:
+		var ok bool
+		if id, ok = parseUUIDString(w.idStr); !ok {
+			return proposed{}, 0, status.Error(codes.InvalidArgument, "invalid event id")
+		}
+	default:
+		return proposed{}, 0, status.Error(codes.InvalidArgument, "invalid event id")
+	}
+	for _, k := range []struct {
+		name string
+		has  bool
+	}{{"type", w.hasType}, {"content-type", w.hasCT}} {
+		if !k.has {
+			return proposed{}, 0, withTrailers(codes.InvalidArgument, "Required Metadata Property '"+k.name+"' is missing",
 				"exception", "missing-required-metadata-property", "required-metadata-properties", "type,content-type")
 		}
 	}
-	typ := md["type"]
-	if typ == "" {
+	if w.typ == "" {
 		return proposed{}, 0, status.Error(codes.InvalidArgument, "event type is empty")
 	}
-	ev := proposed{ID: id, Type: typ, IsJSON: md["content-type"] == "application/json", Metadata: m.GetCustomMetadata(), Data: m.GetData()}
-	size := len(ev.Data) + len(ev.Metadata) + 2*len(utf16.Encode([]rune(typ)))
+	ev := proposed{ID: id, Type: w.typ, IsJSON: w.isJSON, Metadata: w.meta, Data: w.data}
+	size := len(ev.Data) + len(ev.Metadata) + 2*len(utf16.Encode([]rune(w.typ)))
 	return ev, size, nil
 }
 
@@ -138,18 +173,19 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *stre
 	var evs []proposed
 	total := 0
 	for {
-		msg, err := stream.Recv()
+		// Decoded by hand: no generated message, no metadata map per event.
+		var msg appendReqWire
+		err := stream.RecvMsg(&msg)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return false, err
 		}
-		pm := msg.GetProposedMessage()
-		if pm == nil {
+		if !msg.proposed {
 			return false, status.Error(codes.InvalidArgument, "expected a proposed message")
 		}
-		ev, size, err := proposedEvent(pm)
+		ev, size, err := proposedFrom(&msg)
 		if err != nil {
 			return false, err
 		}

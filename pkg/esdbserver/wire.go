@@ -3,14 +3,17 @@ package esdbserver
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	protov2 "google.golang.org/protobuf/proto"
 )
 
 // Reads and subscriptions send one gRPC message per event, and the generic
@@ -48,6 +51,14 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if _, ok := v.(*wireFrame); ok {
 		return fmt.Errorf("wire frames are send-only")
+	}
+	if w, ok := v.(*appendReqWire); ok {
+		if len(data) == 1 {
+			return w.unmarshal(data[0].ReadOnlyData())
+		}
+		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+		defer buf.Free()
+		return w.unmarshal(buf.ReadOnlyData())
 	}
 	return c.proto.Unmarshal(data, v)
 }
@@ -244,4 +255,233 @@ func appendSuccess(b []byte, last int64, pos uint64) []byte {
 	}
 	b = protowire.AppendTag(b, fAppendRespSuccess, protowire.BytesType)
 	return protowire.AppendBytes(b, s)
+}
+
+// appendReqWire is an AppendReq after the first (options) message, decoded
+// by hand (wireCodec.Unmarshal) instead of into the generated types: no
+// message structs, no metadata map, one string. It follows protobuf's
+// rules exactly — later fields win, repeated messages merge, a oneof takes
+// its last member, unknown fields and known fields of the wrong wire type
+// are skipped, proto3 strings must be UTF-8 — and FuzzWireAppendReq checks
+// it against the generated code.
+type appendReqWire struct {
+	proposed bool // content is proposed_message (false: options or nothing)
+	// UUID id: set when the field was present; kind 1 structured, 2 string.
+	idSet      bool
+	idKind     int
+	msb, lsb   int64
+	idStr      string
+	hasType    bool
+	typ        string
+	hasCT      bool
+	isJSON     bool
+	meta, data []byte
+}
+
+// Field numbers of AppendReq (streams.proto) and UUID (shared.proto).
+const (
+	fAppendReqOptions  = 1
+	fAppendReqProposed = 2
+	fProposedID        = 1
+	fProposedMetadata  = 2
+	fProposedCustom    = 3
+	fProposedData      = 4
+)
+
+var errWireUTF8 = errors.New("string field contains invalid UTF-8")
+
+func (w *appendReqWire) unmarshal(b []byte) error {
+	*w = appendReqWire{}
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && (num == fAppendReqOptions || num == fAppendReqProposed) {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			if num == fAppendReqOptions {
+				// Rare (a client sends options once, first): the
+				// generated code validates it.
+				if err := protov2.Unmarshal(v, new(streams.AppendReq_Options)); err != nil {
+					return err
+				}
+				*w = appendReqWire{}
+				continue
+			}
+			if !w.proposed {
+				*w = appendReqWire{proposed: true}
+			}
+			if err := w.mergeProposed(v); err != nil {
+				return err
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (w *appendReqWire) mergeProposed(b []byte) error {
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && num >= fProposedID && num <= fProposedData {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			switch num {
+			case fProposedID:
+				w.idSet = true
+				if err := w.mergeUUID(v); err != nil {
+					return err
+				}
+			case fProposedMetadata:
+				if err := w.mapEntry(v); err != nil {
+					return err
+				}
+			case fProposedCustom:
+				w.meta = append([]byte{}, v...)
+			case fProposedData:
+				w.data = append([]byte{}, v...)
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (w *appendReqWire) mergeUUID(b []byte) error {
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && (num == fUUIDStructured || num == fUUIDString) {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			if num == fUUIDString {
+				if !utf8.Valid(v) {
+					return errWireUTF8
+				}
+				w.idKind, w.idStr = 2, string(v)
+				continue
+			}
+			if w.idKind != 1 {
+				w.idKind, w.msb, w.lsb = 1, 0, 0
+			}
+			if err := w.mergeStructured(v); err != nil {
+				return err
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (w *appendReqWire) mergeStructured(b []byte) error {
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.VarintType && (num == fStructuredMost || num == fStructuredLeast) {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			if num == fStructuredMost {
+				w.msb = int64(v)
+			} else {
+				w.lsb = int64(v)
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// mapEntry reads one metadata entry; only "type" and "content-type" are
+// kept, every key and value is checked.
+func (w *appendReqWire) mapEntry(b []byte) error {
+	var key, val []byte
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && (num == fMapKey || num == fMapValue) {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			if num == fMapKey {
+				key = v
+			} else {
+				val = v
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	if !utf8.Valid(key) || !utf8.Valid(val) {
+		return errWireUTF8
+	}
+	switch string(key) {
+	case "type":
+		w.hasType, w.typ = true, string(val)
+	case "content-type":
+		w.hasCT, w.isJSON = true, string(val) == "application/json"
+	}
+	return nil
+}
+
+// consumeTag is protowire.ConsumeTag refusing field numbers above the
+// maximum, as the generated code does.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		return 0, 0, -1
+	}
+	return num, typ, n
 }
