@@ -173,6 +173,7 @@ func (p *Projector) Run(ctx context.Context) error {
 func (p *Projector) fail(err error) error {
 	p.mu.Lock()
 	p.st.Err = err
+	p.wake() // waiters learn that it stopped
 	p.mu.Unlock()
 	p.log.Error("projection stopped", "err", err)
 	return fmt.Errorf("projection %s: %w", Name, err)
@@ -339,6 +340,29 @@ func (p *Projector) Status() Status {
 func (p *Projector) Ready() bool {
 	st := p.Status()
 	return st.EverCaughtUp && st.Err == nil
+}
+
+// WaitReady blocks until the projection has caught up with the log at
+// least once (Ready), it stopped, or ctx ends. WaitFor alone can return
+// as soon as a restored snapshot covers a position, before the projector
+// has looked at the log's end; /readyz answers 503 until then.
+func (p *Projector) WaitReady(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		ready, stopped, ch, applied := p.st.EverCaughtUp, p.st.Err, p.advance, p.st.Applied
+		p.mu.Unlock()
+		switch {
+		case stopped != nil:
+			return errs.E(errs.Unavailable, "projection stopped: %v", stopped)
+		case ready:
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return errs.E(errs.DeadlineExceeded, "projection still catching up (%d events applied); retry later", applied)
+		}
+	}
 }
 
 // WaitFor blocks until the projection has applied the log up to pos

@@ -78,4 +78,23 @@ func TestSnapshotWakesWaiters(t *testing.T) {
 	if err := p2.WaitFor(expired, res.Position); err != nil {
 		t.Fatalf("wait for a position the snapshot covers: %v", err)
 	}
+	// Covered is not ready: until the projector has looked at the log's
+	// end, WaitReady does not return (here: the context has ended) …
+	if err := p2.WaitReady(expired); err == nil {
+		t.Fatal("WaitReady returned before the restored projector ever ran")
+	}
+	// … and once it runs and reaches the end, it does.
+	rctx2, rcancel2 := context.WithCancel(ctx)
+	done2 := make(chan error, 1)
+	go func() { done2 <- p2.Run(rctx2) }()
+	if err := p2.WaitReady(ctx); err != nil {
+		t.Fatalf("WaitReady after Run: %v", err)
+	}
+	if !p2.Ready() {
+		t.Error("WaitReady returned but the projector is not Ready")
+	}
+	rcancel2()
+	if err := <-done2; err != nil {
+		t.Fatal(err)
+	}
 }

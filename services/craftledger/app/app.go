@@ -350,27 +350,20 @@ func (a *App) APIs() []string { return append([]string(nil), a.apis...) }
 func (a *App) GraphQL() *server.Server { return a.graph }
 
 // WaitCaughtUp blocks until the projection has applied everything written
-// so far (the log's last position), or ctx ends.
+// so far (the log's last position) and has caught up with the log at
+// least once (what /readyz waits for), or ctx ends.
 func (a *App) WaitCaughtUp(ctx context.Context) error {
 	last, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1,
 		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}})
 	if err != nil {
 		return err
 	}
-	if len(last) == 0 {
-		return nil
-	}
-	// Wait in short rounds: a position restored from a snapshot does not
-	// wake waiters, so a waiter must look again rather than sleep until the
-	// next event arrives.
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		err := a.graph.Projector().WaitFor(wctx, last[0].Position)
-		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, errs.DeadlineExceeded) {
+	if len(last) > 0 {
+		if err := a.graph.Projector().WaitFor(ctx, last[0].Position); err != nil {
 			return err
 		}
 	}
+	return a.graph.Projector().WaitReady(ctx)
 }
 
 // redactURL drops credentials from a connection string for messages.
