@@ -8,8 +8,15 @@
 //
 // Every flag can also come from the environment (CRAFTLEDGER_STORE,
 // CRAFTLEDGER_GRAPHQL_ADDR or CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
-// CRAFTLEDGER_GRAPHQL_DATA);
+// CRAFTLEDGER_GRAPHQL_DATA, CRAFTLEDGER_RATE, CRAFTLEDGER_BURST);
 // without a key file the key is read from CRAFTLEDGER_AUTH_KEY.
+//
+// Every caller of /graphql is limited to --rate requests per second
+// (default 50) in bursts of --burst (default 100), as in the all-in-one: a
+// caller is the subject of a valid token, else the client's IP; beyond the
+// limit the answer is 429 RESOURCE_EXHAUSTED with Retry-After. --rate 0
+// turns it off. Health, metrics, the explorer and the web page's files are
+// not limited.
 package main
 
 import (
@@ -17,12 +24,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
@@ -32,6 +44,27 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// DefaultRate and DefaultBurst are the per-caller limit unless --rate and
+// --burst say otherwise (the all-in-one's defaults).
+const (
+	DefaultRate  = 50
+	DefaultBurst = 100
+)
+
+// envNumber is a numeric flag's default from the environment; a variable
+// that does not parse stops start-up instead of meaning the default.
+func envNumber(name string, def float64) (float64, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, errs.E(errs.InvalidArgument, "$%s=%q: not a number", name, v)
+	}
+	return f, nil
 }
 
 func main() {
@@ -52,12 +85,28 @@ func run(logger *slog.Logger, args []string) error {
 	maxDepth := fs.Int("max-depth", 12, "deepest query accepted")
 	maxComplexity := fs.Int("max-complexity", 20000, "most expensive query accepted (fields × page sizes)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
+	defRate, err := envNumber("CRAFTLEDGER_RATE", DefaultRate)
+	if err != nil {
+		return err
+	}
+	defBurst, err := envNumber("CRAFTLEDGER_BURST", DefaultBurst)
+	if err != nil {
+		return err
+	}
+	rateLimit := fs.Float64("rate", defRate, "requests per second per caller (token subject, else IP) on /graphql, 0 = unlimited (env CRAFTLEDGER_RATE)")
+	burst := fs.Int("burst", int(defBurst), "requests a caller may send at once above --rate (env CRAFTLEDGER_BURST)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "graphql: craftledger's read side (projections + GraphQL API)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case *rateLimit < 0:
+		return errs.E(errs.InvalidArgument, "--rate %v: must be 0 (unlimited) or more", *rateLimit)
+	case *rateLimit > 0 && *burst < 1:
+		return errs.E(errs.InvalidArgument, "--burst %d: must be at least 1", *burst)
 	}
 	key, err := auth.LoadKey(*keyFile, auth.DevKeyEnv)
 	if err != nil {
@@ -82,6 +131,41 @@ func run(logger *slog.Logger, args []string) error {
 		Execute:   func() error { return srv.Run(pctx) },
 		Interrupt: func(error) { stop() },
 	}
-	httpSrv := kit.NewServer(*addr, kit.AccessLog(logger, srv.Handler()))
+	h := srv.Handler()
+	if *rateLimit > 0 {
+		h = rateLimited(key, kit.NewRateLimiter(*rateLimit, *burst), h)
+	}
+	httpSrv := kit.NewServer(*addr, kit.AccessLog(logger, h))
 	return kit.Run(ctx, logger, projector, kit.HTTPActor("graphql", httpSrv, nil, logger))
+}
+
+// rateLimited answers 429 with Retry-After to a caller of /graphql over its
+// limit. The caller is the verified token's subject (one person's tokens
+// share a bucket), else the client's IP, so forged or expired tokens share
+// their sender's bucket.
+func rateLimited(key auth.Key, l *kit.RateLimiter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/graphql" && !strings.HasPrefix(r.URL.Path, "/graphql/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		caller := "ip:" + clientIP(r)
+		if c, err := auth.FromRequest(key, r); err == nil {
+			caller = "sub:" + c.Subject
+		}
+		if ok, after := l.Allow(caller); !ok {
+			kit.EncodeError(r.Context(), kit.WithRetryAfter(
+				errs.E(errs.ResourceExhausted, "rate limit exceeded; retry in %s", after.Round(time.Millisecond)), after), w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
