@@ -107,6 +107,9 @@ type Service struct {
 	Dev             bool
 	Rate            float64
 	LogLevel        string
+	// TLSCertFile and TLSKeyFile, both or neither, make the service serve
+	// HTTPS (kit.UseTLS); neither serves plain HTTP.
+	TLSCertFile, TLSKeyFile string
 }
 
 // DefaultStore is the store of a local `make run`.
@@ -123,6 +126,8 @@ func ServiceFlags(f *Flags, name, defaultAddr string) *Service {
 	f.BoolVar(&s.Dev, "dev", "CRAFTLEDGER_DEV", false, "use the public development key (never in production)")
 	f.Float64Var(&s.Rate, "rate", "CRAFTLEDGER_RATE", 0, "requests per second per caller, 0 = unlimited")
 	f.StringVar(&s.LogLevel, "log-level", "CRAFTLEDGER_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.StringVar(&s.TLSCertFile, "tls-cert", "CRAFTLEDGER_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS with; needs --tls-key")
+	f.StringVar(&s.TLSKeyFile, "tls-key", "CRAFTLEDGER_TLS_KEY_FILE", "", "PEM private key of --tls-cert")
 	return s
 }
 
@@ -146,6 +151,9 @@ func (s *Service) Check() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
 		bad = append(bad, fmt.Errorf("--log-level: %w", err))
+	}
+	if err := CheckTLS(s.TLSCertFile, s.TLSKeyFile); err != nil {
+		bad = append(bad, err)
 	}
 	return errors.Join(bad...)
 }
@@ -209,7 +217,31 @@ func (s *Service) Serve(ctx context.Context, logger *slog.Logger, metrics *kit.M
 	mux := http.NewServeMux()
 	kit.Operational(mux, metrics, ping)
 	mux.Handle("/", kit.AccessLog(logger, api))
-	return kit.Run(ctx, logger, kit.HTTPActor(s.Name, kit.NewServer(s.Addr, mux), nil, logger))
+	srv := kit.NewServer(s.Addr, mux)
+	if err := kit.UseTLS(srv, s.TLSCertFile, s.TLSKeyFile); err != nil {
+		return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return kit.Run(ctx, logger, kit.HTTPActor(s.Name, srv, nil, logger))
+}
+
+// CheckTLS says whether a --tls-cert/--tls-key pair can serve HTTPS: both
+// empty (plain HTTP), or both given and loadable as a certificate and its
+// key. One without the other, an unreadable file or a key that does not
+// match stops start-up — before the store is contacted — rather than
+// quietly serving plain HTTP. The key's bytes are never in the error.
+func CheckTLS(certFile, keyFile string) error {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil
+	case certFile == "":
+		return errors.New("--tls-key: given without --tls-cert; HTTPS needs both")
+	case keyFile == "":
+		return errors.New("--tls-cert: given without --tls-key; HTTPS needs both")
+	}
+	if _, err := kit.TLSConfig(certFile, keyFile); err != nil {
+		return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return nil
 }
 
 // RedactURL hides the user information (credentials) of a connection

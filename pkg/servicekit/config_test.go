@@ -50,6 +50,9 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{name: "no workers", env: map[string]string{"CRAFTLEDGER_BACKFILL_WORKERS": "0"}, wantErr: "--backfill-workers"},
 		{name: "an unknown log level", env: map[string]string{"CRAFTLEDGER_LOG_LEVEL": "loud"}, wantErr: "--log-level"},
 		{name: "a stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		{name: "a TLS certificate without its key", env: map[string]string{"CRAFTLEDGER_TLS_CERT_FILE": "/nonexistent/tls.crt"}, wantErr: "--tls-key"},
+		{name: "a TLS key without its certificate", args: []string{"--tls-key", "/nonexistent/tls.key"}, wantErr: "--tls-cert"},
+		{name: "unreadable TLS files", args: []string{"--tls-cert", "/nonexistent/tls.crt", "--tls-key", "/nonexistent/tls.key"}, wantErr: "--tls-cert/--tls-key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := parse(t, tc.args, tc.env)

@@ -28,13 +28,14 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+	if err := run(context.Background(), os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "competition:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends or SIGINT/SIGTERM; a clean stop is nil.
+func run(ctx context.Context, args []string) error {
 	f := servicekit.NewFlags("competition")
 	cfg := servicekit.ServiceFlags(f, "competition", ":8083")
 	var approvers string
@@ -53,7 +54,6 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	st, err := cfg.OpenStore(ctx, logger)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestBadEnvironmentFailsStartUp(t *testing.T) {
 			os.Unsetenv("CRAFTLEDGER_AUTH_KEY")
 			t.Setenv("CRAFTLEDGER_JWT_KEY_FILE", "")
 			t.Setenv("CRAFTLEDGER_DEV", "0")
-			err := run(nil)
+			err := run(context.Background(), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s=%s: start-up error %v, want one naming %s", name, tc.value, err, tc.want)
 			}
