@@ -114,6 +114,7 @@ type Options struct {
 // must pass VerifyEvent against its predecessor's hash.
 func Verify(evs []events.Raw, opt Options) *Break {
 	prev := opt.PrevHash
+	var v Verifier
 	for i, e := range evs {
 		brk := func(format string, args ...any) *Break {
 			return &Break{Index: i, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
@@ -129,7 +130,7 @@ func Verify(evs []events.Raw, opt Options) *Break {
 				return brk("revision %d follows %d: an event is missing or out of order", e.Revision, evs[i-1].Revision)
 			}
 		}
-		h, b := VerifyEvent(prev, e)
+		h, b := v.VerifyEvent(prev, e)
 		if b != nil {
 			b.Index = i
 			return b
@@ -175,8 +176,26 @@ func prevHashOf(body []byte) (string, error) {
 // hashes the stored metadata bytes themselves (without the trailing hash
 // field that Seal writes last), so any changed byte shows, and it parses
 // the metadata once, for prevHash. Projections verify incrementally with
-// it; Break.Index is 0.
+// it; Break.Index is 0. A caller verifying many events should keep a
+// Verifier, which reuses its hasher and scratch space.
 func VerifyEvent(prev string, e events.Raw) (string, *Break) {
+	var v Verifier
+	return v.VerifyEvent(prev, e)
+}
+
+// Verifier verifies events one by one like VerifyEvent, with the same
+// results, reusing its SHA-256 state and scratch buffers between events so
+// that an intact event costs one allocation (the returned hash). The zero
+// value is ready to use; a Verifier is not safe for concurrent use.
+type Verifier struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+	hex [len(Prefix) + 2*sha256.Size]byte
+}
+
+// VerifyEvent is VerifyEvent with v's scratch space.
+func (v *Verifier) VerifyEvent(prev string, e events.Raw) (string, *Break) {
 	brk := func(format string, args ...any) (string, *Break) {
 		return "", &Break{Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -185,20 +204,73 @@ func VerifyEvent(prev string, e events.Raw) (string, *Break) {
 	if i < 0 || len(meta) < i+len(hashField)+2 || !bytes.HasSuffix(meta, []byte(`"}`)) {
 		return brk("event is not sealed (no trailing hash in its metadata)")
 	}
-	stored := string(meta[i+len(hashField) : len(meta)-2])
-	body := make([]byte, 0, i+1)
-	body = append(append(body, meta[:i]...), '}')
-	got, err := prevHashOf(body)
-	if err != nil {
-		return brk("metadata is not valid JSON: %v", err)
+	stored := meta[i+len(hashField) : len(meta)-2]
+	// The hashed body is meta[:i] followed by '}'; it is only built as a
+	// slice when prevHash is not in the layout Seal writes.
+	head := meta[:i]
+	if got, fast := prevHashFast(head); fast {
+		if string(got) != prev {
+			return brk("prevHash %s does not match the previous event's hash %s", short(string(got)), short(prev))
+		}
+	} else {
+		body := make([]byte, 0, i+1)
+		body = append(append(body, head...), '}')
+		got, err := prevHashOf(body)
+		if err != nil {
+			return brk("metadata is not valid JSON: %v", err)
+		}
+		if got != prev {
+			return brk("prevHash %s does not match the previous event's hash %s", short(got), short(prev))
+		}
 	}
-	if got != prev {
-		return brk("prevHash %s does not match the previous event's hash %s", short(got), short(prev))
+	want := v.hashBody(prev, e.Type, e.Data, head)
+	if !bytes.Equal(want, stored) {
+		return brk("hash %s does not match the content (%s)", short(string(stored)), short(string(want)))
 	}
-	if want := hashBytes(prev, e.Type, e.Data, body); want != stored {
-		return brk("hash %s does not match the content (%s)", short(stored), short(want))
+	return string(stored), nil
+}
+
+// hashBody is hashBytes(prev, typ, data, head+"}") written into v.hex; the
+// result is valid until the next call.
+func (v *Verifier) hashBody(prev, typ string, data, head []byte) []byte {
+	if v.h == nil {
+		v.h = sha256.New()
 	}
-	return stored, nil
+	v.h.Reset()
+	b := v.buf[:0]
+	b = binary.BigEndian.AppendUint64(b, uint64(len(domain)))
+	b = append(b, domain...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(prev)))
+	b = append(b, prev...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(typ)))
+	b = append(b, typ...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(data)))
+	v.h.Write(b)
+	v.h.Write(data)
+	b = binary.BigEndian.AppendUint64(b[:0], uint64(len(head)+1))
+	b = append(b, head...)
+	b = append(b, '}')
+	v.h.Write(b)
+	v.buf = b[:0]
+	copy(v.hex[:], Prefix)
+	hex.Encode(v.hex[len(Prefix):], v.h.Sum(v.sum[:0]))
+	return v.hex[:]
+}
+
+// prevHashFast finds prevHash in head (metadata without its hash field and
+// closing brace) where Seal writes it, last; fast is false when the layout
+// is another one and the JSON must be parsed. It accepts exactly what
+// prevHashOf's scan accepts on head+"}".
+func prevHashFast(head []byte) (val []byte, fast bool) {
+	j := bytes.Index(head, prevField)
+	if j < 0 {
+		return nil, true
+	}
+	v := head[j+len(prevField):]
+	if len(v) >= 1 && v[len(v)-1] == '"' && bytes.IndexByte(v[:len(v)-1], '"') < 0 && bytes.IndexByte(v, '\\') < 0 {
+		return v[:len(v)-1], true
+	}
+	return nil, false
 }
 
 func short(h string) string {
