@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,6 +92,26 @@ type Config struct {
 	// sender's bucket). 0 = no limit (tests, the load harness).
 	RateLimit float64
 	RateBurst int
+	// Approvers lists the organisations whose hr users may approve (核准)
+	// promotion entitlements: the human-resources authorities. Empty means
+	// DefaultApprovers; AnyApprover ("*") lets every hr user approve any
+	// worker's entitlement (only for a deployment where hr users are all
+	// the authority's).
+	Approvers []string
+}
+
+// AnyApprover, as Config.Approvers, lets every hr user approve.
+const AnyApprover = "*"
+
+// DefaultApprovers are the human-resources authorities that approve the
+// demo population's entitlements: the ministry (全国 competitions and
+// WorldSkills) and the provincial/city departments organising the demo's
+// regional competitions. They mirror the approving organisations of
+// services/craftledger/generate/plan.go (its competitionSpec.hr values,
+// which it does not export); TestDefaultApproversApproveTheDemo loads the
+// demo under them, so a generator that gains an authority fails there.
+func DefaultApprovers() []string {
+	return []string{"mohrss", "tj-hrss", "gd-hrss", "js-hrss", "sd-hrss"}
 }
 
 // Services are the in-process write-side services, undecorated: the demo
@@ -173,7 +194,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.services.Training, err = training.New(a.store, cfg.Clock, training.Options{}); err != nil {
 		return a, err
 	}
-	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: registry.Seal}); err != nil {
+	approvers := cfg.Approvers
+	switch {
+	case len(approvers) == 0:
+		approvers = DefaultApprovers()
+	case slices.Contains(approvers, AnyApprover):
+		approvers = nil // the competition service: empty = any hr user
+	}
+	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: registry.Seal, Approvers: approvers}); err != nil {
 		return a, err
 	}
 

@@ -23,7 +23,12 @@
 // CRAFTLEDGER_STORE, CRAFTLEDGER_STORE_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
 // CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
 // CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_RATE,
-// CRAFTLEDGER_BURST, CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_BURST, CRAFTLEDGER_APPROVERS, CRAFTLEDGER_LOG_LEVEL.
+//
+// Only hr users of the organisations in --approvers (a comma list; default
+// the demo's authorities, app.DefaultApprovers: mohrss, tj-hrss, gd-hrss,
+// js-hrss, sd-hrss) may approve (核准) promotion entitlements; "*" lets
+// every hr user approve.
 //
 // Every caller of /graphql and of the services' APIs is limited to --rate
 // requests per second (default 50) in bursts of --burst (default 100);
@@ -78,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// credentials from the environment, and a variable that does not parse
 	// stops start-up instead of meaning the default.
 	f := servicekit.NewFlags("craftledger")
-	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level string
+	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers string
 	var dev, demo bool
 	var count, seed, concurrency, burst int
 	var rate float64
@@ -95,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.IntVar(&concurrency, "demo-concurrency", "", 8, "craftsmen written at once while loading the demo")
 	f.Float64Var(&rate, "rate", "CRAFTLEDGER_RATE", DefaultRate, "requests per second per caller (token subject, else IP) on /graphql and the services' APIs, 0 = unlimited")
 	f.IntVar(&burst, "burst", "CRAFTLEDGER_BURST", DefaultBurst, "requests a caller may send at once above --rate")
+	f.StringVar(&approvers, "approvers", "CRAFTLEDGER_APPROVERS", strings.Join(app.DefaultApprovers(), ","), "comma list of the human-resources authorities whose hr users may approve promotion entitlements; * = any hr user")
 	f.StringVar(&level, "log-level", "CRAFTLEDGER_LOG_LEVEL", "warn", "debug, info, warn or error")
 	fs := f.FlagSet()
 	fs.SetOutput(stderr)
@@ -126,6 +132,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case concurrency < 1:
 		return errs.E(errs.InvalidArgument, "--demo-concurrency %d: must be at least 1", concurrency)
 	}
+	var approverList []string
+	for _, o := range strings.Split(approvers, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			approverList = append(approverList, o)
+		}
+	}
+	if len(approverList) == 0 {
+		return errs.E(errs.InvalidArgument, "--approvers: name at least one organisation, or * for any hr user")
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -151,7 +166,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: data, Addr: addr, StoreURL: store, StoreAddr: storeAddr,
-		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst})
+		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst,
+		Approvers: approverList})
 	if err != nil {
 		return err
 	}

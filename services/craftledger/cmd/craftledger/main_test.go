@@ -21,7 +21,7 @@ import (
 func cleanEnv(t *testing.T) {
 	for _, v := range []string{"CRAFTLEDGER_ADDR", "CRAFTLEDGER_DATA", "CRAFTLEDGER_STORE", "CRAFTLEDGER_STORE_ADDR",
 		"CRAFTLEDGER_JWT_KEY_FILE", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", auth.DevKeyEnv, "CRAFTLEDGER_DEV",
-		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST"} {
+		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST", "CRAFTLEDGER_APPROVERS"} {
 		t.Setenv(v, "")
 	}
 }
@@ -201,6 +201,56 @@ func TestRateFlags(t *testing.T) {
 	}
 }
 
+// TestApproversFlag: only hr users of the --approvers organisations may
+// approve an entitlement (403 for another organisation's hr, before
+// anything is looked up); the others get past that check (here to 404, as
+// the craftsman does not exist). Without the flag, the default authorities
+// are the approvers.
+func TestApproversFlag(t *testing.T) {
+	approve := func(t *testing.T, base, org string) int {
+		t.Helper()
+		tok, err := auth.Mint(auth.DevKey(), auth.Claims{Subject: "hr-" + org, Role: auth.RoleHR, OrgID: org}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", base+"/api/competition/v1/craftsmen/nobody/entitlements/ent-1/approve", strings.NewReader(`{"approvalRef":"x-1"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Run("flag", func(t *testing.T) {
+		cleanEnv(t)
+		_, base := started(t, append(baseArgs(t), "--dev", "--approvers", "hr-q, hr-r"))
+		if code := approve(t, base, "employer-zz"); code != http.StatusForbidden {
+			t.Errorf("hr of employer-zz: %d, want 403", code)
+		}
+		for _, org := range []string{"hr-q", "hr-r"} {
+			if code := approve(t, base, org); code == http.StatusForbidden {
+				t.Errorf("hr of approver %s: 403", org)
+			}
+		}
+		if code := approve(t, base, "mohrss"); code != http.StatusForbidden {
+			t.Errorf("hr of mohrss, not in --approvers: %d, want 403", code)
+		}
+	})
+	t.Run("default", func(t *testing.T) {
+		cleanEnv(t)
+		_, base := started(t, append(baseArgs(t), "--dev"))
+		if code := approve(t, base, "employer-zz"); code != http.StatusForbidden {
+			t.Errorf("hr of employer-zz: %d, want 403", code)
+		}
+		if code := approve(t, base, "mohrss"); code == http.StatusForbidden {
+			t.Error("hr of mohrss (a default approver): 403")
+		}
+	})
+}
+
 // TestBadConfigurationStopsStartUp: a variable that does not parse or an
 // out-of-range flag is an error naming it, not silently the default.
 func TestBadConfigurationStopsStartUp(t *testing.T) {
@@ -214,6 +264,7 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 		{"malformed demo count", "CRAFTLEDGER_DEMO_COUNT", "many", nil, "CRAFTLEDGER_DEMO_COUNT"},
 		{"negative rate", "", "", []string{"--rate", "-1"}, "--rate"},
 		{"no burst", "", "", []string{"--burst", "0"}, "--burst"},
+		{"no approvers", "", "", []string{"--approvers", " , "}, "--approvers"},
 		{"argument", "", "", []string{"serve"}, "unexpected argument"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -118,7 +118,11 @@ func Start(t testing.TB, o Options) *Env {
 	key := auth.DevKey()
 	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: key,
 		NationalIDKey: []byte(registry.DevNationalIDKey), StoreURL: o.StoreURL, Logger: o.Logger,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst,
+		// Employer A's HR department is the fixture's approving authority
+		// (the HRA caller approves in the matrix); any other organisation's
+		// hr users are refused, as in a deployment with --approvers.
+		Approvers: []string{OrgA}})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
