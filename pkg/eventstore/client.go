@@ -435,7 +435,11 @@ func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions
 // ReadAll reads the global log from opts.From (inclusive) or its end, in
 // opts.Direction, skipping system events ($-prefixed types), at most
 // opts.Max events. opts.Filter is applied by the adapter while reading (the
-// v4 client offers server-side filters on subscriptions only).
+// v4 client offers server-side filters on subscriptions only, not on
+// reads). With a Max the server is asked for pages of a bounded size —
+// Max events when there is no filter — and the read goes on from the last
+// position only while system or filtered events left the page short, so a
+// small read does not make the server stream the log.
 func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEvent, error) {
 	match, err := compileFilter(opts.Filter)
 	if err != nil {
@@ -449,27 +453,67 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 		from = esdb.Start{}
 	}
 	return call(c, ctx, "read $all", func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
-		rs, err := db.ReadAll(ctx, esdb.ReadAllOptions{Direction: direction(opts.Direction), From: from}, math.MaxUint64)
-		if err != nil {
-			return nil, err
-		}
-		defer rs.Close()
 		var out []RecordedEvent
-		for opts.Max <= 0 || len(out) < opts.Max {
-			ev, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				break
+		var last *esdb.Position // position of the last event received, once a page ended
+		pageFrom := from
+		for {
+			n := readAllPage(opts.Max-len(out), opts.Filter != nil)
+			if last != nil {
+				n++ // the page starts at last again (From is inclusive)
 			}
+			rs, err := db.ReadAll(ctx, esdb.ReadAllOptions{Direction: direction(opts.Direction), From: pageFrom}, n)
 			if err != nil {
 				return nil, err
 			}
-			if ev.Event == nil || isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
-				continue
+			var got uint64
+			var end *esdb.Position
+			for opts.Max <= 0 || len(out) < opts.Max {
+				ev, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					rs.Close()
+					return nil, err
+				}
+				got++
+				if ev.Event == nil {
+					continue
+				}
+				p := ev.Event.Position
+				if last != nil && p == *last {
+					continue
+				}
+				end = &p
+				if isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
+					continue
+				}
+				out = append(out, fromRecorded(ev.Event))
 			}
-			out = append(out, fromRecorded(ev.Event))
+			rs.Close()
+			if opts.Max <= 0 || len(out) >= opts.Max || got < n || end == nil {
+				return out, nil // done, or the log ended before the page was full
+			}
+			last, pageFrom = end, *end
 		}
-		return out, nil
 	})
+}
+
+// readAllPageFiltered bounds one page of a filtered ReadAll with a Max:
+// the filter may drop most events, so pages are larger than the events
+// still wanted, but a few thousand at most.
+const readAllPageFiltered = 4096
+
+// readAllPage is how many events to ask the server for when want more are
+// needed (want <= 0: no Max, everything).
+func readAllPage(want int, filtered bool) uint64 {
+	switch {
+	case want <= 0:
+		return math.MaxUint64
+	case filtered:
+		return uint64(max(want, readAllPageFiltered))
+	}
+	return uint64(want)
 }
 
 func isSystem(eventType string) bool { return strings.HasPrefix(eventType, "$") }
