@@ -217,7 +217,14 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 	for {
 		wait := s.store.waitCh()
 		for next <= s.store.head.Load() {
-			arena, items = make([]byte, 0, max(cap(arena), 4096)), items[:0]
+			// Size the arena for the events waiting (a live wake-up is
+			// usually one), at the last page's bytes per event.
+			waiting := min(s.store.head.Load()-next+1, readPage)
+			perEvent := uint64(256)
+			if len(items) > 0 {
+				perEvent = max(uint64(len(arena)/len(items)), 64)
+			}
+			arena, items = make([]byte, 0, min(waiting*perEvent, maxPageBytes)), items[:0]
 			scanned := 0
 			if err := s.store.scanAllRecords(next, false, false, func(r *record) bool {
 				next = r.Position + 1
