@@ -42,7 +42,7 @@ func NewRegistry() *Registry {
 		TypeGraduated:                    decodeAs[Graduated],
 		TypeProfessionalTitleObtained:    decodeAs[ProfessionalTitleObtained],
 		TypeTrainingEnrolled:             decodeAs[TrainingEnrolled],
-		TypeTrainingCompleted:            decodeAs[TrainingCompleted],
+		TypeTrainingCompleted:            decodeTrainingCompleted,
 		TypeTrainingCompletedV1:          upgradeTrainingCompletedV1,
 		TypeSkillLevelCertified:          decodeAs[SkillLevelCertified],
 		TypeSkillLevelCertifiedV1:        upgradeSkillLevelCertifiedV1,

@@ -1,0 +1,89 @@
+package events
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var trainingCompletedSeeds = []string{
+	`{"craftsmanId":"c-1001","enrolmentId":"enr-77","academyId":"acad-sh-electric","courseId":"plc-basics","trade":{"code":"6-31-01-03","name":"电工"},"module":"PLC wiring","hours":32,"mode":"classroom","score":91.5,"passed":true}`,
+	`{"craftsmanId":"c-1","academyId":"a-1","courseId":"k-0","trade":{"code":"6-18-02-04"},"hours":8,"mode":"on_the_job","passed":false}`,
+	`{"craftsmanId":"c-1","hours":1e2,"score":-0.5E-3,"passed":true,"trade":{}}`,
+	`{}`,
+	// Fall back to encoding/json: escapes, case-variant, unknown and
+	// duplicate keys, nulls, whitespace, bad numbers, invalid UTF-8.
+	`{"craftsmanId":"c\u002d1","hours":8}`,
+	`{"CraftsmanID":"c-1","HOURS":8}`,
+	`{"craftsmanId":"c-1","extra":[1,{"a":null}],"hours":8}`,
+	`{"craftsmanId":"c-1","craftsmanId":"c-2","hours":8,"hours":9}`,
+	`{"trade":{"code":"a","CODE":"b"}}`,
+	`{"score":null,"hours":null,"craftsmanId":null,"trade":null}`,
+	` {"craftsmanId" : "c-1" , "hours": 8 } `,
+	`{"hours":01}`,
+	`{"hours":1e999}`,
+	`{"hours":"8"}`,
+	`{"passed":1}`,
+	"{\"craftsmanId\":\"\xff\xfe\"}",
+	`{"craftsmanId":"c-1",}`,
+	`{"craftsmanId":"c-1"`,
+	`[]`,
+	``,
+}
+
+// sameAsJSON: the fast path, when it takes the input, gives what
+// encoding/json gives; the decoder (fast path or fallback) always gives
+// decodeAs's result, errors included.
+func sameAsJSON(t *testing.T, data []byte) {
+	t.Helper()
+	var want TrainingCompleted
+	jerr := json.Unmarshal(data, &want)
+	if got, ok := scanTrainingCompleted(data); ok {
+		if jerr != nil {
+			t.Fatalf("%q: scanner accepted what encoding/json rejects (%v)", data, jerr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: scanner %+v, encoding/json %+v", data, got, want)
+		}
+	}
+	got, err := decodeTrainingCompleted(data)
+	ref, rerr := decodeAs[TrainingCompleted](data)
+	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) || !reflect.DeepEqual(got, ref) {
+		t.Fatalf("%q: decoder (%+v, %v), encoding/json (%+v, %v)", data, got, err, ref, rerr)
+	}
+}
+
+func TestDecodeTrainingCompletedLikeJSON(t *testing.T) {
+	fast := 0
+	for _, s := range trainingCompletedSeeds {
+		sameAsJSON(t, []byte(s))
+		if _, ok := scanTrainingCompleted([]byte(s)); ok {
+			fast++
+		}
+	}
+	// The canonical form json.Marshal writes takes the fast path.
+	for _, s := range trainingCompletedSeeds[:4] {
+		var v TrainingCompleted
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(v)
+		if _, ok := scanTrainingCompleted(b); !ok {
+			t.Errorf("canonical %s not taken by the scanner", b)
+		}
+		sameAsJSON(t, b)
+	}
+	if fast != 4 {
+		t.Errorf("%d seeds took the fast path, want the 4 canonical ones", fast)
+	}
+}
+
+// FuzzDecodeTrainingCompleted is the differential fuzz test of the
+// TrainingCompleted scanner against encoding/json (seeds also under
+// testdata/fuzz/FuzzDecodeTrainingCompleted).
+func FuzzDecodeTrainingCompleted(f *testing.F) {
+	for _, s := range trainingCompletedSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSON(t, data) })
+}
