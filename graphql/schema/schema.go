@@ -10,6 +10,7 @@ package schema
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -34,6 +35,10 @@ type Deps struct {
 	MaxPageSize int                     // largest "first" (0 = 100)
 	MaxWait     time.Duration           // longest minPosition wait (0 = 5 s)
 	Now         func() time.Time        // clock (nil = time.Now)
+	// CredentialKey is the deployment's Ed25519 public key, against which
+	// verifyCredential checks credentials; nil: the field answers
+	// FAILED_PRECONDITION.
+	CredentialKey ed25519.PublicKey
 }
 
 type builder struct {
@@ -69,7 +74,7 @@ func New(d Deps) (graphql.Schema, error) {
 	}
 	b := &builder{d: d, ct: newConnectionTypes(), pol: pol, elig: newEligIndex()}
 	fields := graphql.Fields{}
-	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields} {
+	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields, b.credentialFields} {
 		add(fields)
 	}
 	// Every top-level field is nullable: a refused or failed field answers

@@ -23,6 +23,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,6 +100,10 @@ type Config struct {
 	Web           http.Handler // optional, served at "/"
 	Logger        *slog.Logger
 	Now           func() time.Time // clock (nil = time.Now)
+	// CredentialKey is the deployment's Ed25519 public key: the
+	// verifyCredential field checks credentials against it (nil: that
+	// field answers FAILED_PRECONDITION).
+	CredentialKey ed25519.PublicKey
 }
 
 // Server is the read side: model, projector, schema and HTTP handler.
@@ -144,6 +149,7 @@ func New(cfg Config) (*Server, error) {
 	s.schema, err = schema.New(schema.Deps{
 		Model: s.model, Waiter: s.proj, Status: s.proj.Status,
 		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
+		CredentialKey: cfg.CredentialKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("graphql schema: %w", err)

@@ -10,6 +10,7 @@
 //	/api/mentorship/v1/...   mentorship service (master–apprentice pairings)
 //	/api/honour/v1/...       honour service (honours, withdrawals, innovations)
 //	/api/<service>/metrics   each service's Prometheus metrics
+//	/credentials/...         workers' signed credentials: issue, verify (with Config.CredentialKey)
 //	/graphql, /explorer      GraphQL API and its explorer
 //	/healthz, /readyz        liveness; readiness (store reachable, projection caught up)
 //	/metrics                 the read side's Prometheus metrics
@@ -25,6 +26,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -40,6 +42,7 @@ import (
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -98,6 +101,17 @@ type Config struct {
 	// worker's entitlement (only for a deployment where hr users are all
 	// the authority's).
 	Approvers []string
+	// CredentialKey is the deployment's Ed25519 signing key for workers'
+	// portable records (pkg/credential): with it, /credentials/… issues
+	// (GET /credentials/{craftsmanId}, the worker themselves, an auditor or
+	// an admin) and verifies (POST /credentials/verify, no token), and the
+	// GraphQL field verifyCredential checks credentials offline. Nil: no
+	// /credentials routes, and verifyCredential answers FAILED_PRECONDITION.
+	CredentialKey ed25519.PrivateKey
+	// CredentialIssuer names the deployment in the credentials it signs
+	// ("" = "craftledger"); cmd/craftledger says "(development)" for the
+	// generated development key.
+	CredentialIssuer string
 }
 
 // AnyApprover, as Config.Approvers, lets every hr user approve.
@@ -212,10 +226,15 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return a, err
 	}
 
+	var credPub ed25519.PublicKey
+	if len(cfg.CredentialKey) > 0 {
+		credPub, _ = cfg.CredentialKey.Public().(ed25519.PublicKey)
+	}
 	a.graph, err = server.New(server.Config{
 		Store: a.store, Key: cfg.Key, DataDir: filepath.Join(cfg.DataDir, "graphql"),
 		Logger: logger.With("component", "graphql"), Now: cfg.Clock,
-		Web: web.New(web.Options{DemoTokens: cfg.DemoTokens}),
+		Web:           web.New(web.Options{DemoTokens: cfg.DemoTokens}),
+		CredentialKey: credPub,
 	})
 	if err != nil {
 		return a, fmt.Errorf("graphql: %w", err)
@@ -242,6 +261,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		svc := honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(a.services.Honour))
 		return honour.NewHTTPHandler(svc, logger, cfg.Key, honour.HTTPOptions{})
 	})
+	if len(cfg.CredentialKey) > 0 {
+		ch, err := credential.NewHandler(credential.HandlerConfig{Key: cfg.CredentialKey, Store: a.store, Auth: cfg.Key,
+			IssuerName: cfg.CredentialIssuer, Now: cfg.Clock})
+		if err != nil {
+			return a, err
+		}
+		mux.Handle("/credentials/", ch)
+	}
 	// Everything else is the read side: /graphql, /explorer, /healthz,
 	// /readyz, /metrics and the web page at /.
 	mux.Handle("/", a.graph.Handler())
@@ -282,10 +309,11 @@ func (a *App) rateLimit(l *kit.RateLimiter, next http.Handler) http.Handler {
 	})
 }
 
-// limited reports whether path is rate limited: GraphQL and the services'
-// APIs, not health, metrics, the explorer or the web page's files.
+// limited reports whether path is rate limited: GraphQL, the credential
+// routes and the services' APIs, not health, metrics, the explorer or the
+// web page's files.
 func limited(path string) bool {
-	if path == "/graphql" || strings.HasPrefix(path, "/graphql/") {
+	if path == "/graphql" || strings.HasPrefix(path, "/graphql/") || strings.HasPrefix(path, "/credentials/") {
 		return true
 	}
 	return strings.HasPrefix(path, "/api/") && !strings.HasSuffix(path, "/metrics")

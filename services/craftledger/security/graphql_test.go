@@ -106,6 +106,10 @@ var gqlMatrix = map[string][]probe{
 	"projection":   {{ok: everyone}},
 	"trades":       {{ok: everyone}},
 	"viewer":       {{ok: signedIn}},
+	// An offline signature check against the deployment's public key:
+	// public, reads nothing from the ledger (this credential is invalid,
+	// which is an answer, not an error).
+	"verifyCredential": {{args: `credential: "{}"`, ok: everyone}},
 	"craftsman": {
 		// The worker's own record: employed by A, trained at B.
 		{args: `id: "` + sectest.Worker + `"`, ok: []sectest.Caller{sectest.WorkerC, sectest.HRA, sectest.IssuerB, sectest.Auditor, sectest.Admin}},

@@ -23,7 +23,16 @@
 // CRAFTLEDGER_STORE, CRAFTLEDGER_STORE_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
 // CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
 // CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_RATE,
-// CRAFTLEDGER_BURST, CRAFTLEDGER_APPROVERS, CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_BURST, CRAFTLEDGER_APPROVERS, CRAFTLEDGER_CREDENTIAL_KEY_FILE,
+// CRAFTLEDGER_LOG_LEVEL.
+//
+// Workers' signed credentials (/credentials/…, GraphQL verifyCredential)
+// are signed with the Ed25519 key of --credential-key-file (PKCS #8 PEM, as
+// `ledgerctl credential keygen` writes). With --dev and no file, a
+// development key is generated once in <data>/dev-credential.key (its
+// public key beside it, .pub) and the credentials name their issuer
+// "craftledger (development)". With neither, no credentials are issued and
+// verifyCredential answers FAILED_PRECONDITION.
 //
 // Only hr users of the organisations in --approvers (a comma list; default
 // the demo's authorities, app.DefaultApprovers: mohrss, tj-hrss, gd-hrss,
@@ -37,17 +46,21 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/craftledger/app"
@@ -83,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// credentials from the environment, and a variable that does not parse
 	// stops start-up instead of meaning the default.
 	f := servicekit.NewFlags("craftledger")
-	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers string
+	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers, credKeyFile string
 	var dev, demo bool
 	var count, seed, concurrency, burst int
 	var rate float64
@@ -101,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.Float64Var(&rate, "rate", "CRAFTLEDGER_RATE", DefaultRate, "requests per second per caller (token subject, else IP) on /graphql and the services' APIs, 0 = unlimited")
 	f.IntVar(&burst, "burst", "CRAFTLEDGER_BURST", DefaultBurst, "requests a caller may send at once above --rate")
 	f.StringVar(&approvers, "approvers", "CRAFTLEDGER_APPROVERS", strings.Join(app.DefaultApprovers(), ","), "comma list of the human-resources authorities whose hr users may approve promotion entitlements; * = any hr user")
+	f.StringVar(&credKeyFile, "credential-key-file", "CRAFTLEDGER_CREDENTIAL_KEY_FILE", "", "Ed25519 key (PKCS #8 PEM) signing workers' credentials (else with --dev a development key in <data>/"+DevCredentialKeyFile+", else no credentials)")
 	f.StringVar(&level, "log-level", "CRAFTLEDGER_LOG_LEVEL", "warn", "debug, info, warn or error")
 	fs := f.FlagSet()
 	fs.SetOutput(stderr)
@@ -152,6 +166,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	devKey := app.IsDevKey(key)
+	credKey, credIssuer, err := credentialKey(dev, credKeyFile, data, stderr)
+	if err != nil {
+		return err
+	}
 
 	// Demo tokens are readable by anyone who loads the web page, so they
 	// are only minted under the public development key, where anyone can
@@ -167,7 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: data, Addr: addr, StoreURL: store, StoreAddr: storeAddr,
 		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst,
-		Approvers: approverList})
+		Approvers: approverList, CredentialKey: credKey, CredentialIssuer: credIssuer})
 	if err != nil {
 		return err
 	}
@@ -206,6 +224,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a.Banner(stdout, tokens, devKey)
 	}
 	return <-done
+}
+
+// DevCredentialKeyFile is the development credential key --dev generates
+// in the data directory.
+const DevCredentialKeyFile = "dev-credential.key"
+
+// credentialKey loads the credential signing key from file; with --dev and
+// no file it uses (generating it the first time) the data directory's
+// development key, and names the issuer as development. Neither: no key.
+func credentialKey(dev bool, file, data string, stderr io.Writer) (ed25519.PrivateKey, string, error) {
+	switch {
+	case file != "":
+		k, err := credential.LoadPrivateKey(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("credential key: %w", err)
+		}
+		return k, "", nil
+	case dev:
+		path := filepath.Join(data, DevCredentialKeyFile)
+		k, err := credential.LoadPrivateKey(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(data, 0o755); err != nil {
+				return nil, "", fmt.Errorf("credential key: %w", err)
+			}
+			k, err = credential.GenerateKeyFile(path)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("development credential key: %w", err)
+		}
+		fmt.Fprintf(stderr, "craftledger: DEVELOPMENT credential key %s (%s) — credentials it signs are for development only; give --credential-key-file in production\n",
+			path, credential.DID(k.Public().(ed25519.PublicKey)))
+		return k, "craftledger (development)", nil
+	}
+	return nil, "", nil
 }
 
 // keys loads the token key (--jwt-key-file, else $CRAFTLEDGER_AUTH_KEY) and

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 )
 
 // cleanEnv clears every variable run reads, so the developer's shell does
@@ -21,7 +22,7 @@ import (
 func cleanEnv(t *testing.T) {
 	for _, v := range []string{"CRAFTLEDGER_ADDR", "CRAFTLEDGER_DATA", "CRAFTLEDGER_STORE", "CRAFTLEDGER_STORE_ADDR",
 		"CRAFTLEDGER_JWT_KEY_FILE", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", auth.DevKeyEnv, "CRAFTLEDGER_DEV",
-		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST", "CRAFTLEDGER_APPROVERS"} {
+		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST", "CRAFTLEDGER_APPROVERS", "CRAFTLEDGER_CREDENTIAL_KEY_FILE"} {
 		t.Setenv(v, "")
 	}
 }
@@ -247,6 +248,77 @@ func TestApproversFlag(t *testing.T) {
 		}
 		if code := approve(t, base, "mohrss"); code == http.StatusForbidden {
 			t.Error("hr of mohrss (a default approver): 403")
+		}
+	})
+}
+
+// TestCredentialKey: --dev without --credential-key-file generates a
+// development key in the data directory once (reused on the next start)
+// and says so; the credential routes are served under it. With
+// --credential-key-file the file's key signs; without either, there are no
+// credential routes.
+func TestCredentialKey(t *testing.T) {
+	verify := func(t *testing.T, base string) int {
+		t.Helper()
+		resp, err := http.Post(base+"/credentials/verify", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Run("dev", func(t *testing.T) {
+		cleanEnv(t)
+		args := append(baseArgs(t), "--dev")
+		data := args[1]
+		var errOut syncBuf
+		// A first start generates the key …
+		k1, issuer, err := credentialKey(true, "", data, &errOut)
+		if err != nil || len(k1) == 0 || !strings.Contains(issuer, "development") {
+			t.Fatalf("dev credential key: %v, issuer %q", err, issuer)
+		}
+		if !strings.Contains(errOut.String(), "DEVELOPMENT credential key") {
+			t.Errorf("the development key is not announced as such: %q", errOut.String())
+		}
+		// … a second reuses it.
+		k2, _, err := credentialKey(true, "", data, io.Discard)
+		if err != nil || !k1.Equal(k2) {
+			t.Errorf("second start: %v, same key %v", err, k1.Equal(k2))
+		}
+		_, base := started(t, args)
+		if code := verify(t, base); code != 200 {
+			t.Errorf("POST /credentials/verify with the dev key: %d, want 200", code)
+		}
+	})
+	t.Run("file", func(t *testing.T) {
+		cleanEnv(t)
+		file := filepath.Join(t.TempDir(), "credential.key")
+		want, err := credential.GenerateKeyFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, issuer, err := credentialKey(true, file, t.TempDir(), io.Discard)
+		if err != nil || !want.Equal(got) || issuer != "" {
+			t.Errorf("key from file: %v, same %v, issuer %q", err, want.Equal(got), issuer)
+		}
+		if _, _, err := credentialKey(false, filepath.Join(t.TempDir(), "missing.key"), t.TempDir(), io.Discard); err == nil {
+			t.Error("a missing key file is not an error")
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		cleanEnv(t)
+		keyFile := filepath.Join(t.TempDir(), "jwt.key")
+		if err := os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nidFile := filepath.Join(t.TempDir(), "nid.key")
+		if err := os.WriteFile(nidFile, []byte(strings.Repeat("n", 40)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, base := started(t, append(baseArgs(t), "--jwt-key-file", keyFile, "--national-id-key-file", nidFile))
+		if code := verify(t, base); code == 200 {
+			t.Errorf("POST /credentials/verify with no credential key: %d, want no such route", code)
 		}
 	})
 }

@@ -8,6 +8,8 @@ package sectest
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -93,7 +95,10 @@ type Env struct {
 	// EmploymentEvent (the start of Employ1) and TrainingEvent (the
 	// completion at B) are also on the worker's stream, recorded by B.
 	EmploymentEvent, TrainingEvent string
-	client                         *http.Client
+	// CredentialKey signs the deployment's credentials (/credentials/…,
+	// GraphQL verifyCredential); generated for each Start.
+	CredentialKey ed25519.PrivateKey
+	client        *http.Client
 }
 
 // Options tune Start.
@@ -116,13 +121,19 @@ func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	key := auth.DevKey()
+	_, credKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: key,
 		NationalIDKey: []byte(registry.DevNationalIDKey), StoreURL: o.StoreURL, Logger: o.Logger,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst,
 		// Employer A's HR department is the fixture's approving authority
 		// (the HRA caller approves in the matrix); any other organisation's
 		// hr users are refused, as in a deployment with --approvers.
-		Approvers: []string{OrgA}})
+		Approvers:     []string{OrgA},
+		CredentialKey: credKey})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -136,7 +147,7 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		a.Close()
 	})
-	e := &Env{T: t, App: a, Base: a.BaseURL(), Key: key, Tokens: Tokens(t, key),
+	e := &Env{T: t, App: a, Base: a.BaseURL(), Key: key, Tokens: Tokens(t, key), CredentialKey: credKey,
 		client: &http.Client{Timeout: 30 * time.Second}}
 	if !o.NoFixture {
 		e.Fixture()
