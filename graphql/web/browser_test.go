@@ -565,6 +565,9 @@ func TestBrowserE2E(t *testing.T) {
 		if got := b.text(row + ` td.name`); got != "个人信息已删除" || strings.Contains(b.text("#hr-table"), "职工"+s.pop.erased) {
 			t.Errorf("the erased craftsman's row shows %q", got)
 		}
+		var scrolled bool
+		b.run("scroll to the erased row", chromedp.Evaluate(`(document.querySelector('`+row+`').scrollIntoView({block: 'center'}), true)`, &scrolled))
+		b.screenshot("hr-erased")
 		b.goTo("#/worker/" + s.pop.erased)
 		if got := b.text("#profile-h"); strings.Contains(got, "职工"+s.pop.erased) || !strings.Contains(got, "个人信息已删除") {
 			t.Errorf("the erased craftsman's profile heading reads %q", got)
