@@ -17,10 +17,24 @@ import (
 
 // The organisations and callers of the tests.
 const (
-	orgAcademy = "academy-1" // the academy recording the honours
-	orgOther   = "org-other"
-	trade      = "6-31-01-03"
+	// orgAcademy records most of the tests' honours: every worker register
+	// seeds is enrolled at it (linked), and it is set up to act as every
+	// conferring body of the catalogue (testBodies).
+	orgAcademy  = "academy-1"
+	orgOther    = "org-other" // no link to any worker, confers nothing
+	orgEmployer = "employer-1"
+	trade       = "6-31-01-03"
 )
+
+// testBodies lets orgAcademy act as every conferring body of the
+// catalogue, so the tests of other rules need no body of their own.
+func testBodies() map[string][]string {
+	var bodies []string
+	for _, k := range events.HonourCatalogue() {
+		bodies = append(bodies, k.ConferringBody)
+	}
+	return map[string][]string{orgAcademy: bodies}
+}
 
 var now = time.Date(2025, 11, 20, 8, 0, 0, 0, time.UTC)
 
@@ -30,17 +44,26 @@ type env struct{ *servicetest.Env }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, honour.Options{CheckWriters: true, ConferringBodies: testBodies()})
+}
+
+// newEnvWith is newEnv with the service's options.
+func newEnvWith(t testing.TB, opts honour.Options) *env {
+	t.Helper()
 	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: honour.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
 			"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},
 			"otherIssuer": {Subject: "u-other", Role: auth.RoleIssuer, OrgID: orgOther},
+			"employer":    {Subject: "u-emp", Role: auth.RoleIssuer, OrgID: orgEmployer},
+			"registrar":   {Subject: "u-seed", Role: auth.RoleIssuer, OrgID: "seed"},
+			"mohrss":      {Subject: "u-mohrss", Role: auth.RoleIssuer, OrgID: "mohrss"},
 			"hr":          {Subject: "u-hr", Role: auth.RoleHR, OrgID: orgOther},
 			"auditor":     {Subject: "u-aud", Role: auth.RoleAuditor},
 			"worker":      {Subject: "u-w", Role: auth.RoleWorker, CraftsmanID: "w1"},
 		},
 		Handler: func(st eventstore.Store) (http.Handler, error) {
-			svc, err := honour.New(st, func() time.Time { return now }, honour.Options{})
+			svc, err := honour.New(st, func() time.Time { return now }, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -52,8 +75,11 @@ func newEnv(t testing.TB) *env {
 	})}
 }
 
-// register registers craftsman id, holding level (when > 0) in the trade.
+// register registers craftsman id (registrar "seed"), holding level (when
+// > 0) in the trade, and enrols them at orgAcademy.
 func (e *env) register(id string, level events.Level) {
 	e.T.Helper()
 	e.Register(id, trade, level)
+	e.Seed(events.CraftsmanStream(id), e.Now.AddDate(-2, 0, 0), events.TrainingEnrolled{CraftsmanID: id, EnrolmentID: "en-" + id,
+		AcademyID: orgAcademy, CourseID: "course-1", Trade: events.Trade{Code: trade}, Mode: events.ModeClassroom})
 }

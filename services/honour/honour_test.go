@@ -14,6 +14,7 @@ import (
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/services/honour"
 )
 
 func TestConferHonour(t *testing.T) {
@@ -151,7 +152,9 @@ func TestWithdrawHonour(t *testing.T) {
 	}
 	e.VerifyChain("craftsman-w")
 	// An admin may withdraw what any organisation recorded.
-	e.Do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"city_craftsman","occurredAt":"2024-04-28"}`, nil)
+	if code, eb := e.Do("mohrss", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h2","code":"national_technical_expert","occurredAt":"2024-04-28"}`, nil); code != 201 {
+		t.Fatalf("mohrss confers: %d %+v", code, eb)
+	}
 	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/honours/h2/withdraw", `{"reason":"appeal"}`, nil); code != 201 {
 		t.Errorf("admin withdraw: %d %+v", code, eb)
 	}
@@ -293,5 +296,106 @@ func TestBackfill(t *testing.T) {
 	}
 	if code, _, _ := e.Backfill("hr", "/v1/backfill/honours", "application/x-ndjson", file); code != 403 {
 		t.Errorf("hr: %d, want 403", code)
+	}
+}
+
+// TestWhoMayConfer: a catalogue honour is recorded only by an organisation
+// acting as its conferring body; an enterprise or academy honour and an
+// innovation only by an organisation linked to the worker (registrar,
+// current employer, academy of an enrolment); a national, provincial or
+// city honour outside the catalogue only by an admin. No refusal writes.
+func TestWhoMayConfer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	e.Seed("craftsman-w", now.AddDate(-1, 0, 0), events.EmploymentStarted{CraftsmanID: "w", EmploymentID: "e1", EmployerOrgID: orgEmployer, Trade: events.Trade{Code: trade}})
+	e.register("left", events.Technician)
+	// "left" worked for orgEmployer from 2023-11-20 to 2024-11-20.
+	e.Seed("craftsman-left", now.AddDate(-2, 0, 0), events.EmploymentStarted{CraftsmanID: "left", EmploymentID: "e1", EmployerOrgID: orgEmployer, Trade: events.Trade{Code: trade}})
+	e.Seed("craftsman-left", now.AddDate(-1, 0, 0), events.EmploymentEnded{CraftsmanID: "left", EmploymentID: "e1"})
+	national := `{"code":"fake_star","name":"假荣誉","level":"national","conferringBody":"国务院","occurredAt":"2023-06-01"}`
+	shop := func(id string) string {
+		return `{"honourId":"` + id + `","code":"shop_star","name":"车间之星","level":"enterprise","conferringBody":"works council","occurredAt":"2023-06-01"}`
+	}
+	innovation := func(id string) string {
+		return `{"innovationId":"` + id + `","kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`
+	}
+	catalogue := func(code, id string) string {
+		return `{"honourId":"` + id + `","code":"` + code + `","occurredAt":"2024-12-01"}`
+	}
+	for _, tc := range []struct {
+		name, caller, path, body string
+		status                   int
+	}{
+		// Refused: nothing is written.
+		{"unlinked issuer, national honour outside the catalogue", "otherIssuer", "/v1/craftsmen/w/honours", national, 403},
+		{"linked issuer, national honour outside the catalogue", "issuer", "/v1/craftsmen/w/honours", national, 403},
+		{"employer, provincial honour outside the catalogue", "employer", "/v1/craftsmen/w/honours",
+			`{"code":"fake_prov","level":"provincial","conferringBody":"x","occurredAt":"2023-06-01"}`, 403},
+		{"unlinked issuer, catalogue honour of another body", "otherIssuer", "/v1/craftsmen/w/honours", catalogue("national_technical_expert", "n1"), 403},
+		{"employer, catalogue honour of another body", "employer", "/v1/craftsmen/w/honours", catalogue("city_model_worker", "n2"), 403},
+		{"mohrss, catalogue honour of ACFTU", "mohrss", "/v1/craftsmen/w/honours", catalogue("national_may_day_medal", "n3"), 403},
+		{"unlinked issuer, enterprise honour", "otherIssuer", "/v1/craftsmen/w/honours", shop("s0"), 403},
+		{"unlinked issuer, enterprise catalogue honour", "otherIssuer", "/v1/craftsmen/w/honours", catalogue("enterprise_craftsman", "s00"), 403},
+		{"former employer, enterprise honour from before", "employer", "/v1/craftsmen/left/honours", shop("s1"), 403},
+		{"former employer, enterprise honour from after", "employer", "/v1/craftsmen/left/honours",
+			`{"honourId":"s2","code":"shop_star","level":"enterprise","conferringBody":"works council","occurredAt":"2025-06-01"}`, 403},
+		{"unlinked issuer, innovation", "otherIssuer", "/v1/craftsmen/w/innovations", innovation("i0"), 403},
+		{"former employer, innovation", "employer", "/v1/craftsmen/left/innovations", innovation("i1"), 403},
+		// Allowed.
+		{"admin, national honour outside the catalogue", "admin", "/v1/craftsmen/w/honours", national, 201},
+		{"the body by its id, catalogue honour", "mohrss", "/v1/craftsmen/w/honours", catalogue("national_technical_expert", "ok1"), 201},
+		{"a configured body, catalogue honour", "issuer", "/v1/craftsmen/w/honours", catalogue("city_model_worker", "ok2"), 201},
+		{"current employer, enterprise honour", "employer", "/v1/craftsmen/w/honours", shop("ok3"), 201},
+		{"current employer, enterprise catalogue honour", "employer", "/v1/craftsmen/w/honours", catalogue("enterprise_craftsman", "ok4"), 201},
+		{"academy of an enrolment, academy honour", "issuer", "/v1/craftsmen/w/honours",
+			`{"honourId":"ok5","code":"academy_star","level":"academy","conferringBody":"academy-1","occurredAt":"2023-06-01"}`, 201},
+		{"registrar, enterprise honour", "registrar", "/v1/craftsmen/left/honours", shop("ok6"), 201},
+		{"former employer, enterprise honour of that time", "employer", "/v1/craftsmen/left/honours",
+			`{"honourId":"ok6b","code":"shop_star","level":"enterprise","conferringBody":"works council","occurredAt":"2024-06-01"}`, 201},
+		{"current employer, innovation", "employer", "/v1/craftsmen/w/innovations", innovation("ok7"), 201},
+		{"academy of an enrolment, innovation", "issuer", "/v1/craftsmen/w/innovations", innovation("ok8"), 201},
+		{"admin, innovation of an unlinked worker", "admin", "/v1/craftsmen/left/innovations", innovation("ok9"), 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := "craftsman-w"
+			if strings.Contains(tc.path, "/left/") {
+				stream = "craftsman-left"
+			}
+			before := len(e.Types(stream))
+			code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil)
+			if code != tc.status {
+				t.Fatalf("%d %+v, want %d", code, eb, tc.status)
+			}
+			wrote := len(e.Types(stream)) - before
+			if tc.status == 403 && (eb.Code != "PERMISSION_DENIED" || wrote != 0) {
+				t.Errorf("refusal %s wrote %d events", eb.Code, wrote)
+			}
+			if tc.status == 201 && wrote != 1 {
+				t.Errorf("wrote %d events", wrote)
+			}
+		})
+	}
+}
+
+// TestWritersUnchecked: without CheckWriters (the all-in-one's default
+// for now) any issuer may record a catalogue honour, an enterprise honour
+// or an innovation, but a national, provincial or city honour outside the
+// catalogue still needs an admin.
+func TestWritersUnchecked(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, honour.Options{})
+	e.register("w", events.Technician)
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/craftsmen/w/honours", `{"code":"city_craftsman","occurredAt":"2024-01-01"}`},
+		{"/v1/craftsmen/w/honours", `{"code":"shop_star","level":"enterprise","conferringBody":"works council","occurredAt":"2023-06-01"}`},
+		{"/v1/craftsmen/w/innovations", `{"kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`},
+	} {
+		if code, eb := e.Do("otherIssuer", "POST", tc.path, tc.body, nil); code != 201 {
+			t.Errorf("unchecked %s %s: %d %+v, want 201", tc.path, tc.body, code, eb)
+		}
+	}
+	if code, eb := e.Do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"code":"fake_star","level":"national","conferringBody":"国务院","occurredAt":"2023-06-01"}`, nil); code != 403 || eb.Code != "PERMISSION_DENIED" {
+		t.Errorf("national honour outside the catalogue: %d %+v, want 403", code, eb)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -97,6 +98,20 @@ type Options struct {
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
 	MaxRetries int
+	// CheckWriters checks who records what: a catalogue honour of
+	// national, provincial or city level only an organisation acting as its
+	// conferring body, an enterprise or academy honour and an innovation
+	// only an organisation linked to the worker (servicekit.Links). Off —
+	// the zero value, kept for the all-in-one until its demo population
+	// records honours and innovations as such organisations — any issuer
+	// may; bin/honour always checks. A national, provincial or city honour
+	// outside the catalogue needs an admin either way.
+	CheckWriters bool
+	// ConferringBodies names, per issuer organisation, the conferring
+	// bodies it acts as (e.g. "union-gd" → "provincial trade-union
+	// federation"); an organisation whose id is the body's name (case
+	// aside: "acftu" for "ACFTU") needs no entry.
+	ConferringBodies map[string][]string
 }
 
 type service struct {
@@ -105,6 +120,8 @@ type service struct {
 	reg       *events.Registry
 	catalogue map[string]events.HonourKind
 	corrector servicekit.Corrector
+	bodies    map[string][]string
+	check     bool
 }
 
 // New returns the honour service over store. clock is the only source of
@@ -125,7 +142,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{h: h, clock: clock, reg: reg, catalogue: cat,
+	return &service{h: h, clock: clock, reg: reg, catalogue: cat, bodies: opts.ConferringBodies, check: opts.CheckWriters,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 
@@ -266,7 +283,7 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 }
 
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -274,7 +291,8 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 	if err != nil {
 		return command.Result{}, err
 	}
-	if k, ok := s.catalogue[req.Code]; ok {
+	k, inCatalogue := s.catalogue[req.Code]
+	if inCatalogue {
 		if req.Level == "" {
 			req.Level = k.Level
 		} else if req.Level != k.Level {
@@ -300,12 +318,23 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 	if err := p.Validate(); err != nil {
 		return command.Result{}, invalid(err)
 	}
+	// Who may confer: decided now where the honour alone decides, on the
+	// worker's stream (linkedOnly) where the link to the worker does.
+	linkedOnly, err := s.mayConfer(c, req, inCatalogue, k)
+	if err != nil {
+		return command.Result{}, err
+	}
 	if req.PlacementID != "" && meta.CausationID == "" {
 		// Linked by causation: the placement's event caused this one.
 		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
 	}
 	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
-	return s.record(ctx, meta, f, func(_ command.History, st *career.State) error {
+	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+		if linkedOnly {
+			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
+				return err
+			}
+		}
 		for _, h := range st.Honours {
 			if h.ID == req.HonourID {
 				return kit.FieldErr("honourId", errs.E(errs.Conflict, "honour %s of craftsman %s is already recorded", req.HonourID, req.CraftsmanID))
@@ -373,7 +402,7 @@ func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (comm
 }
 
 func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error) {
-	meta, _, err := writer(ctx)
+	meta, c, err := writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -393,7 +422,14 @@ func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest
 		return command.Result{}, invalid(err)
 	}
 	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
-	return s.record(ctx, meta, f, func(_ command.History, st *career.State) error {
+	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+		// An innovation names no organisation of the recorder's own: only
+		// an organisation linked to the worker records it.
+		if s.check {
+			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
+				return err
+			}
+		}
 		for _, in := range st.Innovations {
 			if in.ID == req.InnovationID {
 				return kit.FieldErr("innovationId", errs.E(errs.Conflict, "innovation %s of craftsman %s is already recorded", req.InnovationID, req.CraftsmanID))
@@ -401,6 +437,74 @@ func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest
 		}
 		return nil
 	})
+}
+
+// mayConfer decides who may record an honour before the worker's stream is
+// read: an admin always; for a catalogue honour conferred by a body
+// (national, provincial, city), only an issuer of an organisation acting
+// as that conferring body; for an enterprise or academy honour (catalogue
+// or not), an issuer linked to the worker — linkedOnly asks the caller to
+// check the link on the worker's stream (both with Options.CheckWriters);
+// a national, provincial or city honour outside the catalogue only an
+// admin, always.
+func (s *service) mayConfer(c auth.Claims, req ConferRequest, inCatalogue bool, k events.HonourKind) (linkedOnly bool, err error) {
+	if c.IsAdmin() {
+		return false, nil
+	}
+	switch {
+	case req.Level == events.LevelEnterprise || req.Level == events.LevelAcademy:
+		return s.check, nil
+	case !inCatalogue:
+		return false, errs.E(errs.PermissionDenied, "a %s honour outside the catalogue (%s) is recorded by an admin, not by %s %s of organisation %s",
+			req.Level, req.Code, c.Role, c.Subject, c.OrgID)
+	case !s.check || s.actsAs(c.OrgID, req.ConferringBody) || (req.ConferringBody != k.ConferringBody && s.actsAs(c.OrgID, k.ConferringBody)):
+		return false, nil
+	}
+	return false, errs.E(errs.PermissionDenied, "%s (%s) is conferred by %s; organisation %s does not act as it",
+		k.Code, k.Chinese, req.ConferringBody, c.OrgID)
+}
+
+// actsAs reports whether organisation org confers honours as body: its id
+// is the body's name (case aside) or Options.ConferringBodies says so.
+func (s *service) actsAs(org, body string) bool {
+	if org == "" || body == "" {
+		return false
+	}
+	if strings.EqualFold(org, body) {
+		return true
+	}
+	for _, b := range s.bodies[org] {
+		if strings.EqualFold(b, body) {
+			return true
+		}
+	}
+	return false
+}
+
+// links are the organisations linked to the worker (servicekit.Links): the
+// one that registered them (the registration's issuer), employers — current
+// ones, and the one employing them on the fact's date at (an honour or
+// innovation of their time there, recorded after they left) — and the
+// academies they are enrolled at.
+func links(h command.History, st *career.State, at time.Time) servicekit.Links {
+	var l servicekit.Links
+	for _, r := range h.Events {
+		if r.Type == events.TypeCraftsmanRegistered {
+			if m, err := command.DecodeMetadata(r.Metadata); err == nil {
+				l.Registrar = m.IssuerOrgID
+			}
+			break
+		}
+	}
+	for _, e := range st.Employments {
+		if e.End.IsZero() || (!at.Before(e.Start) && !at.After(e.End)) {
+			l.Employers = append(l.Employers, e.EmployerOrgID)
+		}
+	}
+	for _, e := range st.Enrolments {
+		l.Academies = append(l.Academies, e.AcademyID)
+	}
+	return l
 }
 
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {

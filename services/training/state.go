@@ -11,6 +11,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // The state the training decisions need, folded from a craftsman's stream.
@@ -175,31 +176,23 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 	return nil
 }
 
-// linked reports whether c may record a fact about the craftsman that
-// names no organisation of its own (a graduation, a title): an admin, or
-// an issuer of the organisation that registered the craftsman, of a
-// current employer, or of an academy the craftsman is enrolled at.
-func (st craftsman) linked(c auth.Claims) bool {
-	if c.IsAdmin() || auth.CanWriteFor(c, st.registrar) {
-		return true
-	}
+// links are the organisations linked to the craftsman (servicekit.Links):
+// the registrar, current employers and the academies of enrolments.
+func (st craftsman) links() servicekit.Links {
+	l := servicekit.Links{Registrar: st.registrar}
 	for _, org := range st.employers {
-		if auth.CanWriteFor(c, org) {
-			return true
-		}
+		l.Employers = append(l.Employers, org)
 	}
 	for _, e := range st.enrolments {
-		if auth.CanWriteFor(c, e.academy) {
-			return true
-		}
+		l.Academies = append(l.Academies, e.academy)
 	}
-	return false
+	return l
 }
 
-// requireLinked is linked as an error (403).
+// requireLinked refuses (403) c recording a fact about the craftsman that
+// names no organisation of its own (a graduation, a title) unless c is an
+// admin, or an issuer of the organisation that registered the craftsman,
+// of a current employer, or of an academy the craftsman is enrolled at.
 func (st craftsman) requireLinked(c auth.Claims, id string) error {
-	if st.linked(c) {
-		return nil
-	}
-	return errs.E(errs.PermissionDenied, "organisation %s has no link to craftsman %s (registered, employs or enrolled them)", c.OrgID, id)
+	return st.links().Require(c, id)
 }

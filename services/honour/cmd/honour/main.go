@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/kit"
@@ -37,10 +38,16 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	f := servicekit.NewFlags("honour")
 	cfg := servicekit.ServiceFlags(f, "honour", ":8085")
+	var bodies string
+	f.StringVar(&bodies, "conferring-bodies", "CRAFTLEDGER_CONFERRING_BODIES", "", "comma-separated org=body: organisations acting as a catalogue honour's conferring body beyond the one whose id is its name")
 	if err := f.Parse(args, os.LookupEnv); err != nil {
 		return err
 	}
 	if err := cfg.Check(); err != nil {
+		return err
+	}
+	conferring, err := conferringBodies(bodies)
+	if err != nil {
 		return err
 	}
 	logger, err := cfg.Logger(os.Stderr)
@@ -57,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
-	svc, err := honour.New(st, time.Now, honour.Options{})
+	svc, err := honour.New(st, time.Now, honour.Options{CheckWriters: true, ConferringBodies: conferring})
 	if err != nil {
 		return err
 	}
@@ -65,4 +72,19 @@ func run(ctx context.Context, args []string) error {
 	svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(metrics)(svc))
 	opts := honour.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, honour.NewHTTPHandler(svc, logger, key, opts))
+}
+
+// conferringBodies parses --conferring-bodies: "org=body,org=body" (a body
+// may contain spaces, not commas).
+func conferringBodies(v string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, pair := range servicekit.SplitList(v) {
+		org, body, ok := strings.Cut(pair, "=")
+		org, body = strings.TrimSpace(org), strings.TrimSpace(body)
+		if !ok || org == "" || body == "" {
+			return nil, fmt.Errorf("--conferring-bodies: %q is not org=body", pair)
+		}
+		out[org] = append(out[org], body)
+	}
+	return out, nil
 }

@@ -11,9 +11,10 @@ import (
 // contacted) instead of silently meaning the default.
 func TestBadEnvironmentFailsStartUp(t *testing.T) {
 	for name, tc := range map[string]struct{ value, want string }{
-		"CRAFTLEDGER_RATE":             {"abc", "CRAFTLEDGER_RATE"},
-		"CRAFTLEDGER_BACKFILL_WORKERS": {"-3", "--backfill-workers"},
-		"CRAFTLEDGER_LOG_LEVEL":        {"loud", "--log-level"},
+		"CRAFTLEDGER_RATE":              {"abc", "CRAFTLEDGER_RATE"},
+		"CRAFTLEDGER_BACKFILL_WORKERS":  {"-3", "--backfill-workers"},
+		"CRAFTLEDGER_LOG_LEVEL":         {"loud", "--log-level"},
+		"CRAFTLEDGER_CONFERRING_BODIES": {"union-gd", "--conferring-bodies"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, tc.value)
@@ -28,5 +29,20 @@ func TestBadEnvironmentFailsStartUp(t *testing.T) {
 				t.Errorf("%s=%s: start-up error %v, want one naming %s", name, tc.value, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestConferringBodies(t *testing.T) {
+	got, err := conferringBodies(" union-gd=provincial trade-union federation, union-gd = city trade-union federation,gd-hrss=provincial HR department,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got["union-gd"]) != 2 || got["union-gd"][1] != "city trade-union federation" || got["gd-hrss"][0] != "provincial HR department" {
+		t.Errorf("conferringBodies = %q", got)
+	}
+	for _, bad := range []string{"union-gd", "=ACFTU", "acftu="} {
+		if _, err := conferringBodies(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
