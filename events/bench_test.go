@@ -119,3 +119,33 @@ func BenchmarkDecodeRecordedTraining(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
 }
+
+// BenchmarkDecodeSkillLevelCertified: the second most frequent payload, as
+// the demo generator writes it, through the registry and encoding/json.
+//
+//	go test -run '^$' -bench DecodeSkillLevelCertified -benchmem -cpu 1 ./events/
+func BenchmarkDecodeSkillLevelCertified(b *testing.B) {
+	data := []byte(`{"craftsmanId":"c0000004","trade":{"code":"4-12-01-01","name":"汽车维修工"},"level":"intermediate","certificateNumber":"S3701022000000044","family":"skill_level","evaluatingOrgId":"acad-0001","issuingOrg":{"id":"acad-0001","name":"天津示范重工集团有限公司工匠学院","kind":"registered_employer"},"route":"regular"}`)
+	reg := ev.NewRegistry()
+	b.Run("registry", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime()
+		for b.Loop() {
+			if _, err := reg.Decode(ev.TypeSkillLevelCertified, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "decodes/cpu-s")
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime()
+		for b.Loop() {
+			var v ev.SkillLevelCertified
+			if err := json.Unmarshal(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "decodes/cpu-s")
+	})
+}

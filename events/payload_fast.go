@@ -237,3 +237,98 @@ func scanTrainingCompleted(data []byte) (v TrainingCompleted, ok bool) {
 	}
 	return v, true
 }
+
+func decodeSkillLevelCertified(data []byte) (Payload, error) {
+	if v, ok := scanSkillLevelCertified(data); ok {
+		return v, nil
+	}
+	return decodeAs[SkillLevelCertified](data)
+}
+
+func (s *jsonScan) org(o *Org) bool {
+	var m uint32
+	return s.object(func(k []byte) bool {
+		var ok bool
+		switch string(k) {
+		case "id":
+			if ok = seen(&m, 1); ok {
+				o.ID, ok = s.str()
+			}
+		case "name":
+			if ok = seen(&m, 2); ok {
+				o.Name, ok = s.str()
+			}
+		case "kind":
+			if ok = seen(&m, 4); ok {
+				o.Kind, ok = s.str()
+			}
+		}
+		return ok
+	})
+}
+
+// level reads a level as a string (what MarshalText writes); a name that
+// ParseLevel rejects, or a number, is left to encoding/json and its error.
+func (s *jsonScan) level(l *Level) bool {
+	v, ok := s.str()
+	if !ok {
+		return false
+	}
+	p, err := ParseLevel(v)
+	if err != nil {
+		return false
+	}
+	*l = p
+	return true
+}
+
+func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
+	s := jsonScan{b: data}
+	var m uint32
+	ok = s.object(func(k []byte) bool {
+		var ok bool
+		switch string(k) { // no allocation for the switch
+		case "craftsmanId":
+			if ok = seen(&m, 1<<0); ok {
+				v.CraftsmanID, ok = s.str()
+			}
+		case "trade":
+			if ok = seen(&m, 1<<1); ok {
+				ok = s.trade(&v.Trade)
+			}
+		case "level":
+			if ok = seen(&m, 1<<2); ok {
+				ok = s.level(&v.Level)
+			}
+		case "certificateNumber":
+			if ok = seen(&m, 1<<3); ok {
+				v.CertificateNumber, ok = s.str()
+			}
+		case "family":
+			if ok = seen(&m, 1<<4); ok {
+				v.Family, ok = s.str()
+			}
+		case "evaluatingOrgId":
+			if ok = seen(&m, 1<<5); ok {
+				v.EvaluatingOrgID, ok = s.str()
+			}
+		case "issuingOrg":
+			if ok = seen(&m, 1<<6); ok {
+				ok = s.org(&v.IssuingOrg)
+			}
+		case "route":
+			if ok = seen(&m, 1<<7); ok {
+				v.Route, ok = s.str()
+			}
+		case "entitlementId":
+			if ok = seen(&m, 1<<8); ok {
+				v.EntitlementID, ok = s.str()
+			}
+		}
+		return ok
+	})
+	if !ok || s.i != len(data) {
+		return SkillLevelCertified{}, false
+	}
+	return v, true
+}

@@ -87,3 +87,75 @@ func FuzzDecodeTrainingCompleted(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSON(t, data) })
 }
+
+var skillLevelCertifiedSeeds = []string{
+	`{"craftsmanId":"c0000004","trade":{"code":"4-12-01-01","name":"汽车维修工"},"level":"intermediate","certificateNumber":"S3701022000000044","family":"skill_level","evaluatingOrgId":"acad-0001","issuingOrg":{"id":"acad-0001","name":"天津示范重工集团有限公司工匠学院","kind":"registered_employer"},"route":"regular"}`,
+	`{"craftsmanId":"c-1","trade":{"code":"6-31-01-03"},"level":"senior","certificateNumber":"S1","family":"skill_level","evaluatingOrgId":"e","issuingOrg":{"id":"i"},"route":"exceptional","entitlementId":"ent-1"}`,
+	`{"level":"3"}`,
+	`{}`,
+	// Fall back to encoding/json.
+	`{"level":3}`,
+	`{"level":"grandmaster"}`,
+	`{"level":null}`,
+	`{"Level":"junior","level":"senior"}`,
+	`{"issuingOrg":{"id":"a","id":"b"}}`,
+	`{"issuingOrg":{"ID":"a","Kind":"k"}}`,
+	`{"issuingOrg":{"id":"a","other":1}}`,
+	`{"route":"r\u00e9gular"}`,
+	`{"level":"senior" }`,
+}
+
+// sameAsJSONFor is sameAsJSON for SkillLevelCertified.
+func sameAsJSONFor(t *testing.T, data []byte) {
+	t.Helper()
+	var want SkillLevelCertified
+	jerr := json.Unmarshal(data, &want)
+	if got, ok := scanSkillLevelCertified(data); ok {
+		if jerr != nil {
+			t.Fatalf("%q: scanner accepted what encoding/json rejects (%v)", data, jerr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: scanner %+v, encoding/json %+v", data, got, want)
+		}
+	}
+	got, err := decodeSkillLevelCertified(data)
+	ref, rerr := decodeAs[SkillLevelCertified](data)
+	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) || !reflect.DeepEqual(got, ref) {
+		t.Fatalf("%q: decoder (%+v, %v), encoding/json (%+v, %v)", data, got, err, ref, rerr)
+	}
+}
+
+func TestDecodeSkillLevelCertifiedLikeJSON(t *testing.T) {
+	fast := 0
+	for _, s := range skillLevelCertifiedSeeds {
+		sameAsJSONFor(t, []byte(s))
+		if _, ok := scanSkillLevelCertified([]byte(s)); ok {
+			fast++
+		}
+	}
+	if fast != 4 {
+		t.Errorf("%d seeds took the fast path, want the 4 canonical ones", fast)
+	}
+	for _, s := range skillLevelCertifiedSeeds[:4] {
+		var v SkillLevelCertified
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := scanSkillLevelCertified(b); !ok {
+			t.Errorf("canonical %s not taken by the scanner", b)
+		}
+	}
+}
+
+// FuzzDecodeSkillLevelCertified: the SkillLevelCertified scanner against
+// encoding/json (seeds also under testdata/fuzz/FuzzDecodeSkillLevelCertified).
+func FuzzDecodeSkillLevelCertified(f *testing.F) {
+	for _, s := range skillLevelCertifiedSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSONFor(t, data) })
+}

@@ -44,7 +44,7 @@ func NewRegistry() *Registry {
 		TypeTrainingEnrolled:             decodeAs[TrainingEnrolled],
 		TypeTrainingCompleted:            decodeTrainingCompleted,
 		TypeTrainingCompletedV1:          upgradeTrainingCompletedV1,
-		TypeSkillLevelCertified:          decodeAs[SkillLevelCertified],
+		TypeSkillLevelCertified:          decodeSkillLevelCertified,
 		TypeSkillLevelCertifiedV1:        upgradeSkillLevelCertifiedV1,
 		TypePromotionEntitlementGranted:  decodeAs[PromotionEntitlementGranted],
 		TypePromotionEntitlementApproved: decodeAs[PromotionEntitlementApproved],
