@@ -8,7 +8,8 @@
 //
 // Every flag can also come from the environment (CRAFTLEDGER_STORE,
 // CRAFTLEDGER_GRAPHQL_ADDR or CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
-// CRAFTLEDGER_GRAPHQL_DATA, CRAFTLEDGER_RATE, CRAFTLEDGER_BURST);
+// CRAFTLEDGER_GRAPHQL_DATA, CRAFTLEDGER_RATE, CRAFTLEDGER_BURST,
+// CRAFTLEDGER_CREDENTIAL_KEY_FILE);
 // without a key file the key is read from CRAFTLEDGER_AUTH_KEY.
 //
 // Every caller of /graphql is limited to --rate requests per second
@@ -17,10 +18,17 @@
 // limit the answer is 429 RESOURCE_EXHAUSTED with Retry-After. --rate 0
 // turns it off. Health, metrics, the explorer and the web page's files are
 // not limited.
+//
+// --credential-key-file names the deployment's credential key — its public
+// half suffices (a PKIX PEM, the .pub beside a key, a did:key, or the
+// private key file) — against which the verifyCredential field checks
+// workers' credentials offline; without it that field answers
+// FAILED_PRECONDITION.
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -34,6 +42,7 @@ import (
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
@@ -84,6 +93,7 @@ func run(logger *slog.Logger, args []string) error {
 	maxPage := fs.Int("max-page-size", 100, "largest page a connection may ask for")
 	maxDepth := fs.Int("max-depth", 12, "deepest query accepted")
 	maxComplexity := fs.Int("max-complexity", 20000, "most expensive query accepted (fields × page sizes)")
+	credKeyFile := fs.String("credential-key-file", env("CRAFTLEDGER_CREDENTIAL_KEY_FILE", ""), "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
 	defRate, err := envNumber("CRAFTLEDGER_RATE", DefaultRate)
 	if err != nil {
@@ -112,6 +122,12 @@ func run(logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	var credPub ed25519.PublicKey
+	if *credKeyFile != "" {
+		if credPub, err = credential.LoadPublicKey(*credKeyFile); err != nil {
+			return fmt.Errorf("credential key: %w", err)
+		}
+	}
 	ctx := context.Background()
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger})
 	if err != nil {
@@ -119,7 +135,7 @@ func run(logger *slog.Logger, args []string) error {
 	}
 	defer st.Close()
 	srv, err := server.New(server.Config{
-		Store: st, Key: key, DataDir: *data, Logger: logger, Web: web.Handler(),
+		Store: st, Key: key, DataDir: *data, Logger: logger, Web: web.Handler(), CredentialKey: credPub,
 		Limits: server.Limits{MaxPageSize: *maxPage, MaxDepth: *maxDepth, MaxComplexity: *maxComplexity, Timeout: *timeout},
 	})
 	if err != nil {

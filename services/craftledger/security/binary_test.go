@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/services/craftledger/security/sectest"
 )
 
@@ -282,7 +283,11 @@ func TestBinariesOverTLSRateLimitedAndSecretsNotLogged(t *testing.T) {
 	}
 
 	t.Run("graphql", func(t *testing.T) {
-		pr, addr := startBinary(t, filepath.Join(bins, "graphql"), []string{"CRAFTLEDGER_GRAPHQL_ADDR=127.0.0.1:0"},
+		credKey := filepath.Join(t.TempDir(), "credential.key")
+		if _, err := credential.GenerateKeyFile(credKey); err != nil {
+			t.Fatal(err)
+		}
+		pr, addr := startBinary(t, filepath.Join(bins, "graphql"), []string{"CRAFTLEDGER_GRAPHQL_ADDR=127.0.0.1:0", "CRAFTLEDGER_CREDENTIAL_KEY_FILE=" + credKey + ".pub"},
 			"--store", storeURL, "--addr", "127.0.0.1:0", "--jwt-key-file", jwtFile, "--rate", "0.2", "--burst", "8")
 		base := "http://" + addr
 		q := `{"query":"{ viewer { role } craftsman(id: \"c-secret\") { id } }"}`
@@ -294,6 +299,13 @@ func TestBinariesOverTLSRateLimitedAndSecretsNotLogged(t *testing.T) {
 		code, _, b := post(t, base+"/graphql", toks[sectest.Auditor], q)
 		if code != 200 || !bytes.Contains(b, []byte(`"auditor"`)) {
 			t.Errorf("auditor over the TLS store: %d %s", code, b)
+		}
+		// The credential public key (from the environment) reaches
+		// verifyCredential: a non-credential is an answer (valid: false),
+		// not FAILED_PRECONDITION.
+		if code, _, b := post(t, base+"/graphql", "", `{"query":"{ verifyCredential(credential: \"{}\") { valid problems } }"}`); code != 200 ||
+			!bytes.Contains(b, []byte(`"valid":false`)) || bytes.Contains(b, []byte(`"errors"`)) {
+			t.Errorf("verifyCredential on bin/graphql with a credential key: %d %s", code, b)
 		}
 		// Rate limiting per caller (--rate 0.2 --burst 8): the auditor has
 		// used one request of the burst, so of 30 quick queries some are
