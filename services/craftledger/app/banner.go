@@ -36,6 +36,9 @@ func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 	for _, name := range a.apis {
 		row(name+" API", base+"/api/"+name+"/v1/…")
 	}
+	if len(a.cfg.CredentialKey) > 0 {
+		row("credentials", base+"/credentials/{craftsmanId}  POST "+base+"/credentials/verify")
+	}
 	row("event store", redactURL(a.storeURL))
 	if len(tokens) > 0 {
 		key := "the key of --jwt-key-file"
@@ -65,6 +68,11 @@ func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 		body := strings.ReplaceAll(`{"query":`+quote(ExampleQuery)+`}`, `'`, `'\''`)
 		fmt.Fprintf(w, "\nExample — the demo worker's record through GraphQL:\n")
 		fmt.Fprintf(w, "  curl -s %s/graphql -H 'Authorization: Bearer %s' \\\n    -H 'Content-Type: application/json' -d '%s'\n", base, worker, body)
+		if len(a.cfg.CredentialKey) > 0 && worker != "" {
+			fmt.Fprintf(w, "\nThe demo worker's signed credential (portable record), then its check (no token needed):\n")
+			fmt.Fprintf(w, "  curl -s %s/credentials/%s -H 'Authorization: Bearer %s' -o record.vc.json\n", base, auth.DevCraftsmanID, worker)
+			fmt.Fprintf(w, "  curl -s %s/credentials/verify --data-binary @record.vc.json\n", base)
+		}
 		if issuer != "" {
 			fmt.Fprintf(w, "\nRecord a training completion as the demo academy's issuer (docs/run.md has the tour):\n")
 			fmt.Fprintf(w, "  curl -s %s/api/training/v1/craftsmen/%s/completions -H 'Authorization: Bearer %s' \\\n"+

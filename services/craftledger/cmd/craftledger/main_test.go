@@ -286,7 +286,10 @@ func TestCredentialKey(t *testing.T) {
 		if err != nil || !k1.Equal(k2) {
 			t.Errorf("second start: %v, same key %v", err, k1.Equal(k2))
 		}
-		_, base := started(t, args)
+		banner, base := started(t, args)
+		if !strings.Contains(banner, base+"/credentials/verify") {
+			t.Errorf("the banner does not show the credential routes:\n%s", banner)
+		}
 		if code := verify(t, base); code != 200 {
 			t.Errorf("POST /credentials/verify with the dev key: %d, want 200", code)
 		}
