@@ -10,13 +10,15 @@ import (
 
 // TestUnlinkedWriters: writers with no link to the worker. What the
 // matrix allows by design is checked here against what it should not
-// allow. HR of an organisation that is not an approving authority (the
-// all-in-one's --approvers; the fixture's is employer A) may not approve
-// (核准) a worker's promotion entitlement: 403, nothing written. KNOWN
-// WEAKNESS (reported): any issuer may record a non-catalogue honour of any
-// level (here "national", conferred by 国务院) on any worker's record; that
-// case reports a skip while the weakness stands and, once fixed, checks the
-// refusal (403) and that nothing was written.
+// allow. Refused, 403 and nothing written: HR of an organisation that is
+// not an approving authority (the all-in-one's --approvers; the fixture's
+// is employer A) approving (核准) a worker's promotion entitlement, and an
+// issuer recording a non-catalogue national honour (only an admin may).
+// KNOWN WEAKNESS (reported): the all-in-one runs the honour service without
+// CheckWriters (its demo generator records honours as organisations that
+// are not their conferring bodies), so an issuer with no link to the worker
+// may still record an innovation (or an enterprise honour) about them; that
+// case reports a skip while it stands and, once fixed, checks the refusal.
 func TestUnlinkedWriters(t *testing.T) {
 	e := sectest.Start(t, sectest.Options{})
 	hrZZ, err := auth.Mint(e.Key, auth.Claims{Subject: "u-hr-zz", Role: auth.RoleHR, OrgID: "employer-zz"}, time.Hour)
@@ -31,7 +33,10 @@ func TestUnlinkedWriters(t *testing.T) {
 			""},
 		{"an unlinked issuer confers a national honour", e.Tokens[sectest.IssuerX],
 			"/api/honour/v1/craftsmen/" + sectest.Worker + "/honours", `{"code":"fake_star","name":"假荣誉","level":"national","conferringBody":"国务院","occurredAt":"2023-06-01"}`,
-			"any issuer records a national-level honour on any worker"},
+			""},
+		{"an unlinked issuer recognises an innovation", e.Tokens[sectest.IssuerX],
+			"/api/honour/v1/craftsmen/" + sectest.Worker + "/innovations", `{"kind":"breakthrough","title":"假成果","level":"enterprise","role":"leader","occurredAt":"2022-01-01"}`,
+			"the all-in-one's honour service does not check writers (honour.Options.CheckWriters off)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
