@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/craftledger/craftledger/pkg/servicekit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/registry"
 )
 
@@ -40,22 +39,6 @@ type schema struct {
 	AllOf      []schema          `yaml:"allOf"`
 }
 
-// properties resolves a schema's property names through $ref and allOf.
-func (doc openAPI) properties(s schema) []string {
-	if s.Ref != "" {
-		return doc.properties(doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")])
-	}
-	var out []string
-	for p := range s.Properties {
-		out = append(out, p)
-	}
-	for _, sub := range s.AllOf {
-		out = append(out, doc.properties(sub)...)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
 func loadOpenAPI(t *testing.T) openAPI {
 	t.Helper()
 	b, err := os.ReadFile("openapi.yaml")
@@ -67,28 +50,6 @@ func loadOpenAPI(t *testing.T) openAPI {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
 	return doc
-}
-
-// jsonFields lists the JSON names a request type decodes, flattening
-// embedded structs as encoding/json does.
-func jsonFields(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && name == "" {
-			out = append(out, jsonFields(f.Type)...)
-			continue
-		}
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
 }
 
 var requestTypes = map[string]reflect.Type{
@@ -111,55 +72,11 @@ var requestTypes = map[string]reflect.Type{
 // under its operationId, and nothing else is; each request schema names
 // exactly the fields the decoder accepts.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc := loadOpenAPI(t)
-	var documented, served []string
-	for path, ops := range doc.Paths {
-		for method, op := range ops {
-			if method == "parameters" {
-				continue
-			}
-			documented = append(documented, strings.ToUpper(method)+" "+path+" "+op.OperationID)
-		}
+	b, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range registry.Routes() {
-		served = append(served, r.Method+" "+r.Pattern+" "+r.Name)
-	}
-	sort.Strings(documented)
-	sort.Strings(served)
-	if !slices.Equal(documented, served) {
-		t.Fatalf("openapi.yaml and Routes() differ:\n documented %q\n served     %q", documented, served)
-	}
-	for _, r := range registry.Routes() {
-		op := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
-		ct := "application/json"
-		if strings.HasPrefix(r.Name, "Backfill") {
-			ct = "application/x-ndjson"
-			if _, ok := op.RequestBody.Content["text/csv"]; !ok {
-				t.Errorf("%s: no text/csv body", r.Name)
-			}
-		}
-		body, ok := op.RequestBody.Content[ct]
-		if !ok {
-			t.Fatalf("%s: no %s request body", r.Name, ct)
-		}
-		typ, ok := requestTypes[r.Name]
-		if !ok {
-			t.Fatalf("%s: no request type in this test", r.Name)
-		}
-		props := doc.properties(body.Schema)
-		if want := jsonFields(typ); !slices.Equal(props, want) {
-			t.Errorf("%s: schema has properties %q, the decoder accepts %q", r.Name, props, want)
-		}
-		s := doc.Components.Schemas[strings.TrimPrefix(body.Schema.Ref, "#/components/schemas/")]
-		for _, req := range s.Required {
-			if !slices.Contains(props, req) {
-				t.Errorf("%s: required %q is not a property", r.Name, req)
-			}
-		}
-		if _, ok := op.Responses["default"]; !ok {
-			t.Errorf("%s: no default (error) response", r.Name)
-		}
-	}
+	servicetest.CheckOpenAPI(t, b, yaml.Unmarshal, registry.Routes(), requestTypes, servicetest.WithCSV())
 }
 
 // TestOpenAPIExamplesDecode sends every example request, in route order,

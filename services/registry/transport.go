@@ -13,28 +13,27 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// Route is one HTTP route of the service (method and Go ServeMux pattern).
-type Route struct {
-	Method, Pattern, Name string
-}
+// Route is one HTTP route of the service (method and Go ServeMux
+// pattern), the type the other services' Routes share.
+type Route = servicekit.Route
 
 // Routes lists the service's API routes; the OpenAPI file describes
 // exactly these (tested).
 func Routes() []Route {
 	return []Route{
-		{"POST", "/v1/craftsmen", "RegisterCraftsman"},
-		{"PATCH", "/v1/craftsmen/{craftsmanId}", "UpdateProfile"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/trades", "EnterTrade"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/employments", "StartEmployment"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/employments/{employmentId}/end", "EndEmployment"},
-		{"POST", "/v1/academies", "RegisterAcademy"},
-		{"POST", "/v1/academies/{academyId}/courses", "AddCourse"},
-		{"POST", "/v1/issuers", "RegisterIssuer"},
-		{"POST", "/v1/issuers/{issuerId}/users", "AddIssuerUser"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/forget", "ForgetCraftsman"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
-		{"POST", "/v1/backfill/craftsmen", "BackfillCraftsmen"},
-		{"POST", "/v1/backfill/employments", "BackfillEmployments"},
+		{Method: "POST", Pattern: "/v1/craftsmen", Name: "RegisterCraftsman"},
+		{Method: "PATCH", Pattern: "/v1/craftsmen/{craftsmanId}", Name: "UpdateProfile"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/trades", Name: "EnterTrade"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/employments", Name: "StartEmployment"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/employments/{employmentId}/end", Name: "EndEmployment"},
+		{Method: "POST", Pattern: "/v1/academies", Name: "RegisterAcademy"},
+		{Method: "POST", Pattern: "/v1/academies/{academyId}/courses", Name: "AddCourse"},
+		{Method: "POST", Pattern: "/v1/issuers", Name: "RegisterIssuer"},
+		{Method: "POST", Pattern: "/v1/issuers/{issuerId}/users", Name: "AddIssuerUser"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/forget", Name: "ForgetCraftsman"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
+		{Method: "POST", Pattern: "/v1/backfill/craftsmen", Name: "BackfillCraftsmen"},
+		{Method: "POST", Pattern: "/v1/backfill/employments", Name: "BackfillEmployments"},
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"os"
 	"reflect"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/servicekit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/training"
 )
 
@@ -56,44 +55,6 @@ func loadOpenAPI(t *testing.T) openAPI {
 	return doc
 }
 
-// properties resolves a schema's property names through $ref and allOf.
-func (doc openAPI) properties(s schema) []string {
-	if s.Ref != "" {
-		return doc.properties(doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")])
-	}
-	var out []string
-	for p := range s.Properties {
-		out = append(out, p)
-	}
-	for _, sub := range s.AllOf {
-		out = append(out, doc.properties(sub)...)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
-// jsonFields lists the JSON names a request type decodes, flattening
-// embedded structs as encoding/json does (outer fields win).
-func jsonFields(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && name == "" {
-			out = append(out, jsonFields(f.Type)...)
-			continue
-		}
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
 var requestTypes = map[string]reflect.Type{
 	"Correct":              reflect.TypeFor[servicekit.CorrectionRequest](),
 	"Enrol":                reflect.TypeFor[training.EnrolRequest](),
@@ -109,41 +70,11 @@ var requestTypes = map[string]reflect.Type{
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc := loadOpenAPI(t)
-	var documented, served []string
-	for path, ops := range doc.Paths {
-		for method, op := range ops {
-			documented = append(documented, strings.ToUpper(method)+" "+path+" "+op.OperationID)
-		}
+	b, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range training.Routes() {
-		served = append(served, r.Method+" "+r.Pattern+" "+r.Name)
-	}
-	sort.Strings(documented)
-	sort.Strings(served)
-	if !slices.Equal(documented, served) {
-		t.Fatalf("openapi.yaml and Routes() differ:\n documented %q\n served     %q", documented, served)
-	}
-	for _, r := range training.Routes() {
-		op := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
-		ct := "application/json"
-		if strings.HasPrefix(r.Name, "Backfill") {
-			ct = "application/x-ndjson"
-			if _, ok := op.RequestBody.Content["text/csv"]; !ok {
-				t.Errorf("%s: no text/csv body", r.Name)
-			}
-		}
-		body, ok := op.RequestBody.Content[ct]
-		if !ok {
-			t.Fatalf("%s: no %s request body", r.Name, ct)
-		}
-		if got, want := doc.properties(body.Schema), jsonFields(requestTypes[r.Name]); !slices.Equal(got, want) {
-			t.Errorf("%s: schema has properties %q, the decoder accepts %q", r.Name, got, want)
-		}
-		if _, ok := op.Responses["default"]; !ok {
-			t.Errorf("%s: no default (error) response", r.Name)
-		}
-	}
+	servicetest.CheckOpenAPI(t, b, yaml.Unmarshal, training.Routes(), requestTypes, servicetest.WithCSV())
 }
 
 // TestOpenAPIExamplesDecode sends every example, in route order, to the real

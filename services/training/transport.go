@@ -18,26 +18,25 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// Route is one HTTP route of the service (method and Go ServeMux pattern).
-type Route struct {
-	Method, Pattern, Name string
-}
+// Route is one HTTP route of the service (method and Go ServeMux
+// pattern), the type the other services' Routes share.
+type Route = servicekit.Route
 
 // Routes lists the service's API routes; openapi.yaml describes exactly
 // these (tested).
 func Routes() []Route {
 	return []Route{
-		{"POST", "/v1/craftsmen/{craftsmanId}/enrolments", "Enrol"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/corrections", "Correct"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/completions", "CompleteTraining"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/graduations", "RecordGraduation"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/titles", "RecordTitle"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/assessments", "RecordAssessment"},
-		{"POST", "/v1/craftsmen/{craftsmanId}/certificates", "CertifySkillLevel"},
-		{"POST", "/v1/backfill/completions", "BackfillCompletions"},
-		{"POST", "/v1/backfill/certificates", "BackfillCertificates"},
-		{"POST", "/v1/backfill/graduations", "BackfillGraduations"},
-		{"POST", "/v1/backfill/titles", "BackfillTitles"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/enrolments", Name: "Enrol"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/completions", Name: "CompleteTraining"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/graduations", Name: "RecordGraduation"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/titles", Name: "RecordTitle"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/assessments", Name: "RecordAssessment"},
+		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/certificates", Name: "CertifySkillLevel"},
+		{Method: "POST", Pattern: "/v1/backfill/completions", Name: "BackfillCompletions"},
+		{Method: "POST", Pattern: "/v1/backfill/certificates", Name: "BackfillCertificates"},
+		{Method: "POST", Pattern: "/v1/backfill/graduations", Name: "BackfillGraduations"},
+		{Method: "POST", Pattern: "/v1/backfill/titles", Name: "BackfillTitles"},
 	}
 }
 

@@ -38,10 +38,63 @@ type schema struct {
 	Ref        string            `yaml:"$ref" json:"$ref"`
 	Required   []string          `yaml:"required" json:"required"`
 	Properties map[string]schema `yaml:"properties" json:"properties"`
+	AllOf      []schema          `yaml:"allOf" json:"allOf"`
 }
 
 // NDJSON is the content type of back-fill bodies.
 const NDJSON = "application/x-ndjson"
+
+// CSV is the content type of back-fill bodies as comma-separated values
+// (registry and training accept both).
+const CSV = "text/csv"
+
+// resolve follows a schema's $ref (up to a depth, against cycles).
+func (d openAPI) resolve(s schema, depth int) (schema, bool) {
+	for s.Ref != "" {
+		if depth > 16 {
+			return s, false
+		}
+		r, ok := d.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+		if !ok {
+			return s, false
+		}
+		s, depth = r, depth+1
+	}
+	return s, true
+}
+
+// fields lists a schema's property names and required names through $ref
+// and allOf, sorted and without repeats; ok is false when a $ref does not
+// resolve.
+func (d openAPI) fields(s schema, depth int) (props, required []string, ok bool) {
+	s, ok = d.resolve(s, depth)
+	if !ok {
+		return nil, nil, false
+	}
+	for p := range s.Properties {
+		props = append(props, p)
+	}
+	required = append(required, s.Required...)
+	for _, sub := range s.AllOf {
+		p, r, ok := d.fields(sub, depth+1)
+		if !ok {
+			return nil, nil, false
+		}
+		props, required = append(props, p...), append(required, r...)
+	}
+	sort.Strings(props)
+	sort.Strings(required)
+	return slices.Compact(props), slices.Compact(required), true
+}
+
+// OpenAPIOption changes what CheckOpenAPI asks of a document.
+type OpenAPIOption func(*openAPIConfig)
+
+type openAPIConfig struct{ csv bool }
+
+// WithCSV asks every back-fill route to take text/csv as well as
+// application/x-ndjson (registry, training).
+func WithCSV() OpenAPIOption { return func(c *openAPIConfig) { c.csv = true } }
 
 func load(t testing.TB, doc []byte, unmarshal Unmarshal) openAPI {
 	t.Helper()
@@ -53,11 +106,16 @@ func load(t testing.TB, doc []byte, unmarshal Unmarshal) openAPI {
 }
 
 // JSONFields lists the JSON names of a request type's body fields, sorted
-// (fields tagged "-" come from the path).
+// (fields tagged "-" come from the path); embedded structs without a JSON
+// name are flattened as encoding/json does.
 func JSONFields(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, JSONFields(f.Type)...)
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}
@@ -67,17 +125,24 @@ func JSONFields(t reflect.Type) []string {
 		out = append(out, name)
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // CheckOpenAPI checks a service's OpenAPI document against its routes:
 // every route is documented under its operation name and nothing else is;
 // every operation has a default (error) response; a back-fill route
-// (/v1/backfill/…) takes application/x-ndjson; every other route's JSON
-// request schema names exactly the fields its request type decodes
-// (requests by route name), and requires only those.
-func CheckOpenAPI(t testing.TB, doc []byte, unmarshal Unmarshal, routes []servicekit.Route, requests map[string]reflect.Type) {
+// (/v1/backfill/…) takes application/x-ndjson (and text/csv WithCSV); every
+// other route's JSON request schema names exactly the fields its request
+// type decodes (requests by route name), and requires only those. A
+// back-fill route whose line type is in requests is checked the same way
+// against its NDJSON schema. Schemas may be $refs and allOf compositions;
+// request types may embed structs.
+func CheckOpenAPI(t testing.TB, doc []byte, unmarshal Unmarshal, routes []servicekit.Route, requests map[string]reflect.Type, opts ...OpenAPIOption) {
 	t.Helper()
+	var cfg openAPIConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	d := load(t, doc, unmarshal)
 	var documented, served []string
 	for path, ops := range d.Paths {
@@ -98,37 +163,34 @@ func CheckOpenAPI(t testing.TB, doc []byte, unmarshal Unmarshal, routes []servic
 		if _, ok := op.Responses["default"]; !ok {
 			t.Errorf("%s: no default (error) response", r.Name)
 		}
+		ct := "application/json"
 		if strings.HasPrefix(r.Pattern, "/v1/backfill/") {
-			if _, ok := op.RequestBody.Content[NDJSON]; !ok {
-				t.Errorf("%s: no %s request body", r.Name, NDJSON)
+			ct = NDJSON
+			if _, ok := op.RequestBody.Content[CSV]; cfg.csv && !ok {
+				t.Errorf("%s: no %s request body", r.Name, CSV)
 			}
-			continue
 		}
-		body, ok := op.RequestBody.Content["application/json"]
+		body, ok := op.RequestBody.Content[ct]
 		if !ok {
-			t.Errorf("%s: no application/json request body", r.Name)
-			continue
-		}
-		name := strings.TrimPrefix(body.Schema.Ref, "#/components/schemas/")
-		s, ok := d.Components.Schemas[name]
-		if !ok {
-			t.Errorf("%s: schema %q missing", r.Name, body.Schema.Ref)
+			t.Errorf("%s: no %s request body", r.Name, ct)
 			continue
 		}
 		typ, ok := requests[r.Name]
 		if !ok {
-			t.Errorf("%s: no request type given to check its schema against", r.Name)
+			if ct != NDJSON {
+				t.Errorf("%s: no request type given to check its schema against", r.Name)
+			}
 			continue
 		}
-		var props []string
-		for p := range s.Properties {
-			props = append(props, p)
+		props, required, ok := d.fields(body.Schema, 0)
+		if !ok {
+			t.Errorf("%s: schema %q does not resolve", r.Name, body.Schema.Ref)
+			continue
 		}
-		sort.Strings(props)
 		if want := JSONFields(typ); !slices.Equal(props, want) {
-			t.Errorf("%s: schema %s has properties %q, the decoder accepts %q", r.Name, name, props, want)
+			t.Errorf("%s: request schema %s has properties %q, the decoder accepts %q", r.Name, body.Schema.Ref, props, want)
 		}
-		for _, req := range s.Required {
+		for _, req := range required {
 			if !slices.Contains(props, req) {
 				t.Errorf("%s: required %q is not a property", r.Name, req)
 			}
