@@ -332,3 +332,79 @@ func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
 	}
 	return v, true
 }
+
+func decodeEmploymentStarted(data []byte) (Payload, error) {
+	if v, ok := scanEmploymentStarted(data); ok {
+		return v, nil
+	}
+	return decodeAs[EmploymentStarted](data)
+}
+
+func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
+	s := jsonScan{b: data}
+	var m uint32
+	ok = s.object(func(k []byte) bool {
+		var ok bool
+		switch string(k) { // no allocation for the switch
+		case "craftsmanId":
+			if ok = seen(&m, 1<<0); ok {
+				v.CraftsmanID, ok = s.str()
+			}
+		case "employmentId":
+			if ok = seen(&m, 1<<1); ok {
+				v.EmploymentID, ok = s.str()
+			}
+		case "employerOrgId":
+			if ok = seen(&m, 1<<2); ok {
+				v.EmployerOrgID, ok = s.str()
+			}
+		case "employerName":
+			if ok = seen(&m, 1<<3); ok {
+				v.EmployerName, ok = s.str()
+			}
+		case "trade":
+			if ok = seen(&m, 1<<4); ok {
+				ok = s.trade(&v.Trade)
+			}
+		case "position":
+			if ok = seen(&m, 1<<5); ok {
+				v.Position, ok = s.str()
+			}
+		}
+		return ok
+	})
+	if !ok || s.i != len(data) {
+		return EmploymentStarted{}, false
+	}
+	return v, true
+}
+
+func decodeTradeEntered(data []byte) (Payload, error) {
+	if v, ok := scanTradeEntered(data); ok {
+		return v, nil
+	}
+	return decodeAs[TradeEntered](data)
+}
+
+func scanTradeEntered(data []byte) (v TradeEntered, ok bool) {
+	s := jsonScan{b: data}
+	var m uint32
+	ok = s.object(func(k []byte) bool {
+		var ok bool
+		switch string(k) { // no allocation for the switch
+		case "craftsmanId":
+			if ok = seen(&m, 1<<0); ok {
+				v.CraftsmanID, ok = s.str()
+			}
+		case "trade":
+			if ok = seen(&m, 1<<1); ok {
+				ok = s.trade(&v.Trade)
+			}
+		}
+		return ok
+	})
+	if !ok || s.i != len(data) {
+		return TradeEntered{}, false
+	}
+	return v, true
+}

@@ -159,3 +159,67 @@ func FuzzDecodeSkillLevelCertified(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSONFor(t, data) })
 }
+
+// sameAsJSONGeneric is sameAsJSON for any payload type with a scanner.
+func sameAsJSONGeneric[T Payload](t *testing.T, data []byte, scan func([]byte) (T, bool), dec Decoder) {
+	t.Helper()
+	var want T
+	jerr := json.Unmarshal(data, &want)
+	if got, ok := scan(data); ok {
+		if jerr != nil {
+			t.Fatalf("%q: scanner accepted what encoding/json rejects (%v)", data, jerr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: scanner %+v, encoding/json %+v", data, got, want)
+		}
+	}
+	got, err := dec(data)
+	ref, rerr := decodeAs[T](data)
+	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) || !reflect.DeepEqual(got, ref) {
+		t.Fatalf("%q: decoder (%+v, %v), encoding/json (%+v, %v)", data, got, err, ref, rerr)
+	}
+}
+
+var craftsmanStreamSeeds = []string{
+	`{"craftsmanId":"c0000004","employmentId":"job-1","employerOrgId":"emp-0005","employerName":"济南动力汽车服务集团有限公司","trade":{"code":"4-12-01-01","name":"汽车维修工"},"position":"机电维修工"}`,
+	`{"craftsmanId":"c0000004","trade":{"code":"4-12-01-01","name":"汽车维修工"}}`,
+	`{"craftsmanId":"c-1","employmentId":"j","employerOrgId":"e","trade":{"code":"6-31-01-03"}}`,
+	`{}`,
+	`{"CraftsmanId":"a","craftsmanId":"b"}`,
+	`{"craftsmanId":"a","craftsmanId":"b"}`,
+	`{"trade":{"code":"x"},"trade":{"name":"y"}}`,
+	`{"position":null,"trade":null}`,
+	`{"employerName":"\u6d4e"}`,
+	`{"craftsmanId":"c","unknown":{"nested":[true,false,null]}}`,
+	`{"craftsmanId":1}`,
+}
+
+// TestDecodeCraftsmanStreamTypesLikeJSON: EmploymentStarted and
+// TradeEntered decode exactly as with encoding/json, the canonical seeds
+// through the scanner.
+func TestDecodeCraftsmanStreamTypesLikeJSON(t *testing.T) {
+	for i, s := range craftsmanStreamSeeds {
+		sameAsJSONGeneric(t, []byte(s), scanEmploymentStarted, decodeEmploymentStarted)
+		sameAsJSONGeneric(t, []byte(s), scanTradeEntered, decodeTradeEntered)
+		_, okE := scanEmploymentStarted([]byte(s))
+		_, okT := scanTradeEntered([]byte(s))
+		if wantE := i == 0 || i == 1 || i == 2 || i == 3; okE != wantE {
+			t.Errorf("seed %d: EmploymentStarted scanner took it: %v", i, okE)
+		}
+		if wantT := i == 1 || i == 3; okT != wantT {
+			t.Errorf("seed %d: TradeEntered scanner took it: %v", i, okT)
+		}
+	}
+}
+
+// FuzzDecodeCraftsmanStreamTypes: the EmploymentStarted and TradeEntered
+// scanners against encoding/json.
+func FuzzDecodeCraftsmanStreamTypes(f *testing.F) {
+	for _, s := range craftsmanStreamSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsJSONGeneric(t, data, scanEmploymentStarted, decodeEmploymentStarted)
+		sameAsJSONGeneric(t, data, scanTradeEntered, decodeTradeEntered)
+	})
+}

@@ -36,8 +36,8 @@ func NewRegistry() *Registry {
 	return &Registry{decoders: map[string]Decoder{
 		TypeCraftsmanRegistered:          decodeAs[CraftsmanRegistered],
 		TypeCraftsmanProfileChanged:      decodeAs[CraftsmanProfileChanged],
-		TypeTradeEntered:                 decodeAs[TradeEntered],
-		TypeEmploymentStarted:            decodeAs[EmploymentStarted],
+		TypeTradeEntered:                 decodeTradeEntered,
+		TypeEmploymentStarted:            decodeEmploymentStarted,
 		TypeEmploymentEnded:              decodeAs[EmploymentEnded],
 		TypeGraduated:                    decodeAs[Graduated],
 		TypeProfessionalTitleObtained:    decodeAs[ProfessionalTitleObtained],
