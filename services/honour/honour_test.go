@@ -376,6 +376,26 @@ func TestWhoMayConfer(t *testing.T) {
 			}
 		})
 	}
+	// Back-fill lines are checked like the commands, line by line.
+	before := len(e.Types("craftsman-w"))
+	_, lines, sum := e.Backfill("otherIssuer", "/v1/backfill/honours", "application/x-ndjson", strings.Join([]string{
+		`{"craftsmanId":"w","code":"national_model_worker","occurredAt":"2020-05-01"}`,
+		`{"craftsmanId":"w","code":"shop_star","level":"enterprise","conferringBody":"works council","occurredAt":"2021-05-01"}`,
+		`{"craftsmanId":"w","code":"fake_prov","level":"provincial","conferringBody":"x","occurredAt":"2021-05-01"}`,
+	}, "\n"))
+	_, ilines, _ := e.Backfill("otherIssuer", "/v1/backfill/innovations", "application/x-ndjson",
+		`{"craftsmanId":"w","kind":"five_small","category":"suggestion","title":"省料建议","level":"enterprise","occurredAt":"2023-03-01"}`)
+	for i := 1; i <= 3; i++ {
+		if lines[i].Code != "PERMISSION_DENIED" {
+			t.Errorf("back-fill honour line %d: %+v, want PERMISSION_DENIED", i, lines[i])
+		}
+	}
+	if ilines[1].Code != "PERMISSION_DENIED" {
+		t.Errorf("back-fill innovation line: %+v, want PERMISSION_DENIED", ilines[1])
+	}
+	if sum.Summary.OK != 0 || len(e.Types("craftsman-w")) != before {
+		t.Errorf("refused back-fill lines wrote: %+v", sum)
+	}
 }
 
 // TestWritersUnchecked: without CheckWriters (the all-in-one's default
