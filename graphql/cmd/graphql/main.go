@@ -46,6 +46,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 func env(name, def string) string {
@@ -78,13 +79,13 @@ func envNumber(name string, def float64) (float64, error) {
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(logger, os.Args[1:]); err != nil {
+	if err := run(context.Background(), logger, os.Args[1:]); err != nil {
 		logger.Error("graphql stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(logger *slog.Logger, args []string) error {
+func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("graphql", flag.ContinueOnError)
 	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "event store connection string (esdb://…)")
 	addr := fs.String("addr", env("CRAFTLEDGER_GRAPHQL_ADDR", env("CRAFTLEDGER_ADDR", ":8080")), "HTTP listen address")
@@ -95,6 +96,8 @@ func run(logger *slog.Logger, args []string) error {
 	maxComplexity := fs.Int("max-complexity", 20000, "most expensive query accepted (fields × page sizes)")
 	credKeyFile := fs.String("credential-key-file", env("CRAFTLEDGER_CREDENTIAL_KEY_FILE", ""), "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
+	tlsCert := fs.String("tls-cert", env("CRAFTLEDGER_TLS_CERT_FILE", ""), "PEM certificate (chain) to serve HTTPS; with --tls-key (env CRAFTLEDGER_TLS_CERT_FILE)")
+	tlsKey := fs.String("tls-key", env("CRAFTLEDGER_TLS_KEY_FILE", ""), "PEM private key of --tls-cert (env CRAFTLEDGER_TLS_KEY_FILE)")
 	defRate, err := envNumber("CRAFTLEDGER_RATE", DefaultRate)
 	if err != nil {
 		return err
@@ -118,6 +121,9 @@ func run(logger *slog.Logger, args []string) error {
 	case *rateLimit > 0 && *burst < 1:
 		return errs.E(errs.InvalidArgument, "--burst %d: must be at least 1", *burst)
 	}
+	if err := servicekit.CheckTLS(*tlsCert, *tlsKey); err != nil {
+		return err
+	}
 	key, err := auth.LoadKey(*keyFile, auth.DevKeyEnv)
 	if err != nil {
 		return err
@@ -128,7 +134,6 @@ func run(logger *slog.Logger, args []string) error {
 			return fmt.Errorf("credential key: %w", err)
 		}
 	}
-	ctx := context.Background()
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger})
 	if err != nil {
 		return err
@@ -152,6 +157,9 @@ func run(logger *slog.Logger, args []string) error {
 		h = rateLimited(key, kit.NewRateLimiter(*rateLimit, *burst), h)
 	}
 	httpSrv := kit.NewServer(*addr, kit.AccessLog(logger, h))
+	if err := kit.UseTLS(httpSrv, *tlsCert, *tlsKey); err != nil {
+		return err
+	}
 	return kit.Run(ctx, logger, projector, kit.HTTPActor("graphql", httpSrv, nil, logger))
 }
 
