@@ -48,6 +48,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/competition"
+	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/honour"
 	"github.com/craftledger/craftledger/services/mentorship"
 	"github.com/craftledger/craftledger/services/registry"
@@ -222,7 +223,11 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.services.Mentorship, err = mentorship.New(a.store, cfg.Clock, mentorship.Options{Seal: registry.Seal}); err != nil {
 		return a, err
 	}
-	if a.services.Honour, err = honour.New(a.store, cfg.Clock, honour.Options{Seal: registry.Seal}); err != nil {
+	if a.services.Honour, err = honour.New(a.store, cfg.Clock, honour.Options{Seal: registry.Seal,
+		// every writer checked, as bin/honour does: the demo population
+		// records each honour as its conferring body and each innovation
+		// as an organisation linked to the worker
+		CheckWriters: true, ConferringBodies: generate.ConferringBodies()}); err != nil {
 		return a, err
 	}
 

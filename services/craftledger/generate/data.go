@@ -76,3 +76,41 @@ const (
 	orgACFTU  = "acftu"  // 中华全国总工会
 	orgWSC    = "worldskills-china"
 )
+
+// Conferring bodies of the catalogue (events.HonourCatalogue) the demo's
+// organisations act as.
+const (
+	bodyProvincialUnion = "provincial trade-union federation"
+	bodyCityUnion       = "city trade-union federation"
+	bodyProvincialHR    = "provincial HR department"
+)
+
+// provincialHR are the provincial HR authorities the demo registers; they
+// organise regional competitions, approve their entitlements and confer
+// provincial technical experts.
+var provincialHR = []struct{ id, name string }{
+	{"tj-hrss", "天津市人力资源和社会保障局"}, {"gd-hrss", "广东省人力资源和社会保障厅"},
+	{"js-hrss", "江苏省人力资源和社会保障厅"}, {"sd-hrss", "山东省人力资源和社会保障厅"},
+}
+
+// unionOf is the organisation recording a province's trade-union honours
+// (provincial and city craftsmen): its trade-union federation.
+func unionOf(pv province) string { return "union-" + pv.code }
+
+// ConferringBodies are the conferring bodies the demo's organisations act
+// as (honour.Options.ConferringBodies): each province's trade-union
+// federation confers its provincial and city trade-union honours, each
+// provincial HR authority its provincial HR honours. MOHRSS and ACFTU act
+// as themselves by id and need no entry. The all-in-one and the
+// generator's direct mode run the honour service with it and CheckWriters
+// on, so every honour of the demo is recorded by its conferring body.
+func ConferringBodies() map[string][]string {
+	m := map[string][]string{}
+	for _, pv := range provinces {
+		m[unionOf(pv)] = []string{bodyProvincialUnion, bodyCityUnion}
+	}
+	for _, hr := range provincialHR {
+		m[hr.id] = []string{bodyProvincialHR}
+	}
+	return m
+}

@@ -30,7 +30,7 @@ func NewServices(st eventstore.Store, nationalIDKey []byte) (Services, error) {
 	if s.Mentorship, err = mentorship.New(st, time.Now, mentorship.Options{Seal: registry.Seal}); err != nil {
 		return s, err
 	}
-	if s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: registry.Seal}); err != nil {
+	if s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: registry.Seal, CheckWriters: true, ConferringBodies: ConferringBodies()}); err != nil {
 		return s, err
 	}
 	return s, nil

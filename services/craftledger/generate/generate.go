@@ -283,8 +283,8 @@ func (g *gen) organisations(ctx context.Context) error {
 		done++
 		g.progress("organisations", done, total, false)
 	}
-	for _, hr := range []struct{ id, name string }{{orgMOHRSS, "人力资源和社会保障部"}, {orgACFTU, "中华全国总工会"}, {orgWSC, "世界技能大赛中国组委会"},
-		{"tj-hrss", "天津市人力资源和社会保障局"}, {"gd-hrss", "广东省人力资源和社会保障厅"}, {"js-hrss", "江苏省人力资源和社会保障厅"}, {"sd-hrss", "山东省人力资源和社会保障厅"}} {
+	for _, hr := range append([]struct{ id, name string }{{orgMOHRSS, "人力资源和社会保障部"}, {orgACFTU, "中华全国总工会"}, {orgWSC, "世界技能大赛中国组委会"}},
+		provincialHR...) {
 		if err := issuer(hr.id, hr.name, registry.IssuerHRAuthority, ""); err != nil {
 			return fmt.Errorf("issuer %s: %w", hr.id, err)
 		}

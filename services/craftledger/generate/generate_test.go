@@ -56,7 +56,10 @@ func services(t testing.TB, st eventstore.Store) generate.Services {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hon, err := honour.New(st, time.Now, honour.Options{Seal: registry.Seal})
+	// writers checked, as in the all-in-one: every honour recorded by its
+	// conferring body, every innovation by an organisation linked to the
+	// worker, else the generator fails on the refusal
+	hon, err := honour.New(st, time.Now, honour.Options{Seal: registry.Seal, CheckWriters: true, ConferringBodies: generate.ConferringBodies()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,8 +203,32 @@ func (g *gen) pairing(ctx context.Context, p pairing) error {
 	return nil
 }
 
-// conferrers are the organisations recording honours a placement triggers.
-var conferrers = map[string]string{"MOHRSS": orgMOHRSS, "ACFTU": orgACFTU}
+// conferrer is the organisation recording an honour a placement in
+// competition c triggers: the one acting as the honour's conferring body
+// (the catalogue's, else the trigger's), as ConferringBodies says —
+// MOHRSS and ACFTU themselves, a province's trade-union federation
+// (unionOf) for trade-union honours, else the competition's HR authority.
+func conferrer(c competitionSpec, h competition.TriggeredHonour) string {
+	body := h.ConferringBody
+	for _, k := range events.HonourCatalogue() {
+		if k.Code == h.HonourCode {
+			body = k.ConferringBody
+		}
+	}
+	switch body {
+	case "MOHRSS":
+		return orgMOHRSS
+	case "ACFTU":
+		return orgACFTU
+	case bodyProvincialUnion, bodyCityUnion:
+		for _, pv := range provinces {
+			if pv.name == c.province {
+				return unionOf(pv)
+			}
+		}
+	}
+	return c.hr
+}
 
 // triggeredHonours confers the honours a placement triggered, linked to it.
 func (g *gen) triggeredHonours(ctx context.Context, c competitionSpec, pr competition.PlacementResult) error {
@@ -220,10 +244,7 @@ func (g *gen) triggeredHonours(ctx context.Context, c competitionSpec, pr compet
 		catalogue[h.Code] = true
 	}
 	for _, h := range pr.Honours {
-		org, ok := conferrers[h.ConferringBody]
-		if !ok {
-			org = c.hr
-		}
+		org := conferrer(c, h)
 		req := honour.ConferRequest{CraftsmanID: pr.CraftsmanID, Code: h.HonourCode, Name: h.HonourName, PlacementID: pr.PlacementID, OccurredAt: date(at)}
 		if !catalogue[h.HonourCode] {
 			req.Level, req.ConferringBody = h.Level, h.ConferringBody

@@ -438,17 +438,32 @@ func (w *world) person(i int) *person {
 	}
 	hDraw, iDraw, wDraw := r.Float64(), r.Float64(), r.Float64()
 	emp := w.employers[jobs[len(jobs)-1].emp]
+	// linkedAt is the organisation recording an enterprise honour or an
+	// innovation dated at: the employer on that date, else the one that
+	// registered the worker (their first employer) — an organisation linked
+	// to the worker, as the honour service requires (servicekit.Links).
+	linkedAt := func(at time.Time) string {
+		for k := len(jobs) - 1; k >= 0; k-- {
+			if j := jobs[k]; !at.Before(j.from) && (j.to.IsZero() || !at.After(j.to)) {
+				return w.employers[j.emp].id
+			}
+		}
+		return w.employers[first].id
+	}
 	if top >= events.Senior {
 		var code, hname, body, org string
 		switch {
 		case dev || (top >= events.Technician && hDraw < 0.02):
-			code, hname, body, org = "provincial_craftsman", pv.name+"工匠", "", "union-"+pv.code
+			code, hname, body, org = "provincial_craftsman", pv.name+"工匠", "", unionOf(pv)
 		case top >= events.Technician && hDraw < 0.06:
-			code, hname, body, org = "city_craftsman", pv.city+"市级工匠", "", "union-"+pv.code
+			code, hname, body, org = "city_craftsman", pv.city+"市级工匠", "", unionOf(pv)
 		case hDraw < 0.2:
-			code, hname, body, org = "enterprise_craftsman", emp.name+"首席员工", "", emp.id
+			code, hname, body, org = "enterprise_craftsman", emp.name+"首席员工", "", ""
 		}
 		if at, ok := after(topAt); ok && code != "" {
+			if org == "" {
+				org = linkedAt(at)
+			}
 			hid := "h-" + code
 			add(step{name: "honour-" + code, at: at, as: issuerOf(org), run: func(ctx context.Context, s Services) (command.Result, error) {
 				if s.Honour == nil {
@@ -481,7 +496,7 @@ func (w *world) person(i int) *person {
 		}
 		if at, ok := after(topAt); ok {
 			req.OccurredAt = date(at)
-			add(step{name: "innovation-1", at: at, as: issuerOf(emp.id), run: func(ctx context.Context, s Services) (command.Result, error) {
+			add(step{name: "innovation-1", at: at, as: issuerOf(linkedAt(at)), run: func(ctx context.Context, s Services) (command.Result, error) {
 				if s.Honour == nil {
 					return command.Result{Replayed: true}, nil
 				}

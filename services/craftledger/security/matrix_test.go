@@ -198,13 +198,13 @@ func matrix(e *sectest.Env) map[string]cell {
 			return fmt.Sprintf(`{"mentorshipId":"ms-bf-%d","masterId":"%s","apprenticeId":"%s","trade":%s,"academyId":"%s","plannedMonths":12,"occurredAt":"2019-01-01"}`+"\n",
 				n, sectest.Master, sectest.Spare, trade, sectest.AcademyB)
 		}},
-		"honour.ConferHonour": {path: c1 + "/honours", allow: anyIssuer, body: func(n int) string {
+		"honour.ConferHonour": {path: c1 + "/honours", allow: issuersAdmin, body: func(n int) string {
 			return fmt.Sprintf(`{"code":"star_%d","name":"之星","level":"academy","conferringBody":"学院","occurredAt":"2023-06-01"}`, n)
 		}},
 		"honour.WithdrawHonour": {path: c1 + "/honours/" + sectest.HonourB + "/withdraw", allow: issuersAdmin, body: func(int) string {
 			return `{"reason":"撤销","occurredAt":"2024-01-01"}`
 		}},
-		"honour.RecogniseInnovation": {path: c1 + "/innovations", allow: anyIssuer, body: func(n int) string {
+		"honour.RecogniseInnovation": {path: c1 + "/innovations", allow: issuersAdmin, body: func(n int) string {
 			return fmt.Sprintf(`{"kind":"breakthrough","title":"攻关 %d","level":"enterprise","role":"leader","occurredAt":"2022-01-01"}`, n)
 		}},
 		"registry.Correct": {path: c1 + "/corrections", allow: issuersAdmin, body: func(n int) string {
@@ -222,10 +222,10 @@ func matrix(e *sectest.Env) map[string]cell {
 		"honour.Correct": {path: c1 + "/corrections", allow: issuersAdmin, body: func(n int) string {
 			return fmt.Sprintf(`{"supersedesEventId":"%s","reason":"recorded in error %d"}`, e.HonourEvent, n)
 		}},
-		"honour.BackfillHonours": {path: "/v1/backfill/honours", ctype: ndjson, allow: anyIssuer, body: func(n int) string {
+		"honour.BackfillHonours": {path: "/v1/backfill/honours", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
 			return fmt.Sprintf(`{"craftsmanId":"%s","code":"bf_star_%d","name":"之星","level":"academy","conferringBody":"学院","occurredAt":"2012-04-28"}`+"\n", sectest.Worker, n)
 		}},
-		"honour.BackfillInnovations": {path: "/v1/backfill/innovations", ctype: ndjson, allow: anyIssuer, body: func(n int) string {
+		"honour.BackfillInnovations": {path: "/v1/backfill/innovations", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
 			return fmt.Sprintf(`{"craftsmanId":"%s","kind":"breakthrough","title":"旧攻关 %d","level":"enterprise","role":"member","occurredAt":"2011-01-01"}`+"\n", sectest.Worker, n)
 		}},
 	}
