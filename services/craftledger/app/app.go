@@ -121,12 +121,11 @@ const AnyApprover = "*"
 // DefaultApprovers are the human-resources authorities that approve the
 // demo population's entitlements: the ministry (全国 competitions and
 // WorldSkills) and the provincial/city departments organising the demo's
-// regional competitions. They mirror the approving organisations of
-// services/craftledger/generate/plan.go (its competitionSpec.hr values,
-// which it does not export); TestDefaultApproversApproveTheDemo loads the
-// demo under them, so a generator that gains an authority fails there.
+// regional competitions — generate.Approvers, the approving authorities of
+// the generator's competitions, so the two cannot drift apart;
+// TestDefaultApproversApproveTheDemo loads the demo under them.
 func DefaultApprovers() []string {
-	return []string{"mohrss", "tj-hrss", "gd-hrss", "js-hrss", "sd-hrss"}
+	return generate.Approvers()
 }
 
 // Services are the in-process write-side services, undecorated: the demo

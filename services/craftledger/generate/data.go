@@ -1,6 +1,10 @@
 package generate
 
-import "github.com/craftledger/craftledger/events"
+import (
+	"slices"
+
+	"github.com/craftledger/craftledger/events"
+)
 
 // The vocabulary of the demo population: real occupation codes of the
 // national occupational classification (职业分类大典), provinces with their
@@ -113,4 +117,18 @@ func ConferringBodies() map[string][]string {
 		m[hr.id] = []string{bodyProvincialHR}
 	}
 	return m
+}
+
+// Approvers are the HR authorities that approve (核准) the demo
+// population's entitlements — every competition's approving authority,
+// each once, in the order the competitions are planned. The all-in-one
+// restricts approval to them by default (app.DefaultApprovers).
+func Approvers() []string {
+	var out []string
+	for _, c := range competitions() {
+		if !slices.Contains(out, c.hr) {
+			out = append(out, c.hr)
+		}
+	}
+	return out
 }

@@ -48,7 +48,9 @@ func services(t testing.TB, st eventstore.Store) generate.Services {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp, err := competition.New(st, time.Now, competition.Options{Seal: registry.Seal})
+	// approval restricted to the generator's approving authorities, as in
+	// the all-in-one (app.DefaultApprovers): a refused approval fails the run
+	comp, err := competition.New(st, time.Now, competition.Options{Seal: registry.Seal, Approvers: generate.Approvers()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,5 +368,25 @@ func TestGeneratePopulationGrows(t *testing.T) {
 	}
 	if streams != 45 {
 		t.Errorf("%d craftsmen in the fresh store, want 45", streams)
+	}
+}
+
+// TestApprovers: the approving authorities are HR authorities the demo
+// registers, each named once (the generation tests run the competition
+// service restricted to them, so a missing one fails there).
+func TestApprovers(t *testing.T) {
+	got := generate.Approvers()
+	if len(got) == 0 {
+		t.Fatal("no approvers")
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		if id == "" || seen[id] {
+			t.Errorf("approver %q empty or repeated in %v", id, got)
+		}
+		seen[id] = true
+	}
+	if !seen["mohrss"] {
+		t.Errorf("approvers %v lack the ministry (mohrss), which approves the national competitions", got)
 	}
 }
