@@ -94,7 +94,7 @@ func (r *Report) Err() error {
 }
 
 // Verify checks every stream of the scope: the hash chain of each event
-// against its predecessor (events/chain.VerifyEvent over the stored
+// against its predecessor (a chain.Verifier per worker over the stored
 // bytes), consecutive revisions from 0, and — unless SkipIssuers — that
 // each event's issuer was allowed to record it (IssuerRules). It reads the
 // store once, in $all order (or the stream's order), and verifies streams
@@ -279,6 +279,10 @@ type verifier struct {
 	err      error
 	max      int // findings kept per worker
 	omitted  int
+	// chain verifies every event of the worker's streams, reusing its
+	// hasher and scratch space: a Verifier keeps no state between events
+	// (the previous hash is passed in), and a worker runs on one goroutine.
+	chain chain.Verifier
 }
 
 func (v *verifier) event(e *eventstore.RecordedEvent) {
@@ -291,7 +295,7 @@ func (v *verifier) event(e *eventstore.RecordedEvent) {
 		if e.Revision != s.next {
 			v.add(KindGap, e, "", gapReason(s.next, e.Revision))
 			s.broken = true
-		} else if h, brk := chain.VerifyEvent(s.hash, raw(e)); brk != nil {
+		} else if h, brk := v.chain.VerifyEvent(s.hash, raw(e)); brk != nil {
 			v.add(KindChain, e, "", brk.Reason)
 			s.broken = true
 		} else {
