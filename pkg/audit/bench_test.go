@@ -317,7 +317,7 @@ func BenchmarkSubscribeBaseline(b *testing.B) {
 }
 
 // memEvents is n events of sealed careers in memory, as the store returns them.
-func memEvents(b *testing.B, n int) []eventstore.RecordedEvent {
+func memEvents(b testing.TB, n int) []eventstore.RecordedEvent {
 	var evs []eventstore.RecordedEvent
 	comp := events.CompetitionStream("city-sh-2019")
 	for _, s := range audittest.Seal(b, comp, audittest.Competition()) {
@@ -368,4 +368,24 @@ func BenchmarkReplayEngine(b *testing.B) {
 		_ = w.Close()
 	}
 	report(b, int64(len(evs)))
+}
+
+// TestVerifyChainAllocations: checking the hash chain reuses one
+// chain.Verifier per worker, so an intact event costs about one allocation
+// (its hash string) — not the eight of a fresh Verifier per event. The
+// count is exact (allocations, not time); the bound leaves room for the
+// per-stream and per-report allocations.
+func TestVerifyChainAllocations(t *testing.T) {
+	evs := memEvents(t, 20_000)
+	allocs := testing.AllocsPerRun(2, func() {
+		rep, err := audit.VerifyFeed(context.Background(), nil, audit.VerifyOptions{SkipIssuers: true}, audit.SliceFeed(evs))
+		if err != nil || !rep.OK || rep.Events != int64(len(evs)) {
+			t.Fatalf("verify: %v %+v", err, rep.Findings)
+		}
+	})
+	if per := allocs / float64(len(evs)); per > 3 {
+		t.Errorf("chain-only verify: %.1f allocations per event, want at most 3 (one chain.Verifier per worker)", per)
+	} else {
+		t.Logf("chain-only verify: %.2f allocations per event", per)
+	}
 }
