@@ -113,6 +113,10 @@ type Config struct {
 	// ("" = "craftledger"); cmd/craftledger says "(development)" for the
 	// generated development key.
 	CredentialIssuer string
+	// TLSCertFile and TLSKeyFile, both or neither, make the listener serve
+	// HTTPS (TLS 1.2+, kit.UseTLS) with this PEM certificate (chain) and
+	// key; BaseURL and the banner then say https. Neither: plain HTTP.
+	TLSCertFile, TLSKeyFile string
 }
 
 // AnyApprover, as Config.Approvers, lets every hr user approve.
@@ -165,6 +169,16 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	if len(cfg.DemoTokens) > 0 && !IsDevKey(cfg.Key) {
 		return nil, errs.E(errs.InvalidArgument, "app: demo tokens are only served under the public development key, and this key is not it")
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errs.E(errs.InvalidArgument, "app: HTTPS needs both a TLS certificate and its key")
+	}
+	if cfg.TLSCertFile != "" {
+		// Checked before the store starts: a broken pair stops start-up
+		// here, not after the data directory has been opened.
+		if _, err := kit.TLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -359,6 +373,9 @@ func (a *App) Run(ctx context.Context) error {
 		Interrupt: func(error) { stop() },
 	}
 	srv := kit.NewServer(a.ln.Addr().String(), a.handler)
+	if err := kit.UseTLS(srv, a.cfg.TLSCertFile, a.cfg.TLSKeyFile); err != nil {
+		return err
+	}
 	return kit.Run(ctx, a.logger, projector, kit.HTTPActor("craftledger", srv, a.ln, a.logger))
 }
 
@@ -393,15 +410,22 @@ func (a *App) StoreURL() string { return a.storeURL }
 // Embedded reports whether the store is the embedded one.
 func (a *App) Embedded() bool { return a.embedded != nil }
 
-// BaseURL is the HTTP base URL ("http://127.0.0.1:8080").
+// BaseURL is the base URL ("http://127.0.0.1:8080", or https:// when the
+// listener serves TLS).
 func (a *App) BaseURL() string {
 	addr := a.ln.Addr().String()
 	host, port, err := net.SplitHostPort(addr)
 	if err == nil && (host == "" || host == "::" || host == "0.0.0.0") {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
+	if a.TLS() {
+		return "https://" + addr
+	}
 	return "http://" + addr
 }
+
+// TLS reports whether the listener serves HTTPS.
+func (a *App) TLS() bool { return a.cfg.TLSCertFile != "" }
 
 // APIs lists the mounted service names; each serves under BaseURL()/api/<name>/.
 func (a *App) APIs() []string { return append([]string(nil), a.apis...) }

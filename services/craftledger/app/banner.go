@@ -40,6 +40,9 @@ func (a *App) Banner(w io.Writer, tokens []auth.DevToken, devKey bool) {
 		row("credentials", base+"/credentials/{craftsmanId}  POST "+base+"/credentials/verify")
 	}
 	row("event store", redactURL(a.storeURL))
+	if a.TLS() {
+		row("HTTPS certificate", a.cfg.TLSCertFile+"  (curl: add --cacert <its CA> unless a public CA signed it)")
+	}
 	if len(tokens) > 0 {
 		key := "the key of --jwt-key-file"
 		if devKey {

@@ -24,7 +24,12 @@
 // CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
 // CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_RATE,
 // CRAFTLEDGER_BURST, CRAFTLEDGER_APPROVERS, CRAFTLEDGER_CREDENTIAL_KEY_FILE,
-// CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_TLS_CERT_FILE, CRAFTLEDGER_TLS_KEY_FILE, CRAFTLEDGER_LOG_LEVEL.
+//
+// --tls-cert and --tls-key (both or neither), as on the five services and
+// bin/graphql, make the one listener serve HTTPS (TLS 1.2+) with that PEM
+// certificate and key; the banner then prints https URLs. A half or broken
+// pair stops start-up before the store is opened.
 //
 // Workers' signed credentials (/credentials/…, GraphQL verifyCredential)
 // are signed with the Ed25519 key of --credential-key-file (PKCS #8 PEM, as
@@ -96,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// credentials from the environment, and a variable that does not parse
 	// stops start-up instead of meaning the default.
 	f := servicekit.NewFlags("craftledger")
-	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers, credKeyFile string
+	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers, credKeyFile, tlsCert, tlsKey string
 	var dev, demo bool
 	var count, seed, concurrency, burst int
 	var rate float64
@@ -115,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.IntVar(&burst, "burst", "CRAFTLEDGER_BURST", DefaultBurst, "requests a caller may send at once above --rate")
 	f.StringVar(&approvers, "approvers", "CRAFTLEDGER_APPROVERS", strings.Join(app.DefaultApprovers(), ","), "comma list of the human-resources authorities whose hr users may approve promotion entitlements; * = any hr user")
 	f.StringVar(&credKeyFile, "credential-key-file", "CRAFTLEDGER_CREDENTIAL_KEY_FILE", "", "Ed25519 key (PKCS #8 PEM) signing workers' credentials (else with --dev a development key in <data>/"+DevCredentialKeyFile+", else no credentials)")
+	f.StringVar(&tlsCert, "tls-cert", "CRAFTLEDGER_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS; with --tls-key")
+	f.StringVar(&tlsKey, "tls-key", "CRAFTLEDGER_TLS_KEY_FILE", "", "PEM private key of --tls-cert")
 	f.StringVar(&level, "log-level", "CRAFTLEDGER_LOG_LEVEL", "warn", "debug, info, warn or error")
 	fs := f.FlagSet()
 	fs.SetOutput(stderr)
@@ -145,6 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errs.E(errs.InvalidArgument, "--demo-seed %d: must be 0 or more", seed)
 	case concurrency < 1:
 		return errs.E(errs.InvalidArgument, "--demo-concurrency %d: must be at least 1", concurrency)
+	}
+	if err := servicekit.CheckTLS(tlsCert, tlsKey); err != nil {
+		return err
 	}
 	var approverList []string
 	for _, o := range strings.Split(approvers, ",") {
@@ -185,7 +195,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: data, Addr: addr, StoreURL: store, StoreAddr: storeAddr,
 		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst,
-		Approvers: approverList, CredentialKey: credKey, CredentialIssuer: credIssuer})
+		Approvers: approverList, CredentialKey: credKey, CredentialIssuer: credIssuer,
+		TLSCertFile: tlsCert, TLSKeyFile: tlsKey})
 	if err != nil {
 		return err
 	}

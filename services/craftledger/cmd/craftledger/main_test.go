@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/credential"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
 // cleanEnv clears every variable run reads, so the developer's shell does
@@ -22,7 +24,8 @@ import (
 func cleanEnv(t *testing.T) {
 	for _, v := range []string{"CRAFTLEDGER_ADDR", "CRAFTLEDGER_DATA", "CRAFTLEDGER_STORE", "CRAFTLEDGER_STORE_ADDR",
 		"CRAFTLEDGER_JWT_KEY_FILE", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", auth.DevKeyEnv, "CRAFTLEDGER_DEV",
-		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST", "CRAFTLEDGER_APPROVERS", "CRAFTLEDGER_CREDENTIAL_KEY_FILE"} {
+		"CRAFTLEDGER_DEMO", "CRAFTLEDGER_DEMO_COUNT", "CRAFTLEDGER_DEMO_SEED", "CRAFTLEDGER_RATE", "CRAFTLEDGER_BURST", "CRAFTLEDGER_APPROVERS", "CRAFTLEDGER_CREDENTIAL_KEY_FILE",
+		"CRAFTLEDGER_TLS_CERT_FILE", "CRAFTLEDGER_TLS_KEY_FILE"} {
 		t.Setenv(v, "")
 	}
 }
@@ -119,7 +122,7 @@ func started(t *testing.T, args []string) (banner, base string) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	m := regexp.MustCompile(`GraphQL explorer\s+(http://\S+)/explorer`).FindStringSubmatch(out.String())
+	m := regexp.MustCompile(`GraphQL explorer\s+(https?://\S+)/explorer`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no URL in the banner:\n%s", out.String())
 	}
@@ -376,5 +379,98 @@ func TestHelpPrintsNoCredentials(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "s3cret-password") {
 		t.Errorf("--help printed the store password from the environment:\n%s", out.String())
+	}
+}
+
+// TestServesHTTPS: with --tls-cert and --tls-key (or their variables) the
+// all-in-one serves its one listener over HTTPS: the banner prints https
+// URLs, a client trusting the CA gets /healthz and /graphql, a client that
+// does not trust it is refused, and plain HTTP gets no answer. A half or
+// broken pair stops start-up before the store is opened (the data
+// directory stays empty).
+func TestServesHTTPS(t *testing.T) {
+	cleanEnv(t)
+	certFile, keyFile, ca := servicetest.TLSFiles(t)
+	for _, bad := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"cert without key", []string{"--tls-cert", certFile}, nil, "--tls-key"},
+		{"key without cert", []string{"--tls-key", keyFile}, nil, "--tls-cert"},
+		{"key without cert, from the environment", nil, map[string]string{"CRAFTLEDGER_TLS_KEY_FILE": keyFile}, "--tls-cert"},
+		{"unreadable cert", []string{"--tls-cert", filepath.Join(t.TempDir(), "missing.pem"), "--tls-key", keyFile}, nil, "--tls-cert"},
+		{"key is the certificate", []string{"--tls-cert", certFile, "--tls-key", certFile}, nil, "--tls-cert"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			cleanEnv(t)
+			for k, v := range bad.env {
+				t.Setenv(k, v)
+			}
+			data := t.TempDir()
+			args := append([]string{"--data", data, "--addr", "127.0.0.1:0", "--store-addr", "127.0.0.1:0", "--log-level", "error", "--dev"}, bad.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Fatalf("run: %v, want a refusal naming %s", err, bad.want)
+			}
+			if _, err := os.Stat(filepath.Join(data, "store")); err == nil {
+				t.Errorf("the embedded store was opened before the TLS pair was refused")
+			}
+			if strings.Contains(err.Error(), "PRIVATE KEY") {
+				t.Errorf("the refusal shows key material: %v", err)
+			}
+		})
+	}
+
+	// The variables, not the flags: the deploy manifests set them.
+	t.Setenv("CRAFTLEDGER_TLS_CERT_FILE", certFile)
+	t.Setenv("CRAFTLEDGER_TLS_KEY_FILE", keyFile)
+	banner, base := started(t, append(baseArgs(t), "--dev"))
+	if !strings.HasPrefix(base, "https://") || strings.Contains(banner, "http://") {
+		t.Fatalf("banner under TLS names plain http URLs:\n%s", banner)
+	}
+	trusted := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca}}}
+	resp, err := trusted.Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz over HTTPS: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Errorf("GET /healthz over HTTPS: %d (TLS %v), want 200 over TLS", resp.StatusCode, resp.TLS != nil)
+	}
+	tok, err := auth.Mint(auth.DevKey(), auth.Claims{Subject: "carol", Role: auth.RoleAuditor}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", base+"/graphql", strings.NewReader(`{"query":"{ viewer { role } }"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = trusted.Do(req)
+	if err != nil {
+		t.Fatalf("POST /graphql over HTTPS: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "auditor") {
+		t.Errorf("POST /graphql over HTTPS: %d %s, want 200 naming the auditor role", resp.StatusCode, body)
+	}
+
+	untrusting := &http.Client{Timeout: 5 * time.Second}
+	if resp, err := untrusting.Get(base + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("a client that does not trust the CA: %v, want a certificate error", err)
+	}
+	plain := "http://" + strings.TrimPrefix(base, "https://")
+	if resp, err := untrusting.Get(plain + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP got the health answer")
+		}
 	}
 }
