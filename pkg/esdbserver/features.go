@@ -27,6 +27,7 @@ func (s *Server) supportedMethods() []*serverfeatures.SupportedMethod {
 		{MethodName: "read", ServiceName: st, Features: []string{"position", "events"}},
 		{MethodName: "delete", ServiceName: st},
 		{MethodName: "tombstone", ServiceName: st},
+		{MethodName: "batchappend", ServiceName: st},
 		{MethodName: "getsupportedmethods", ServiceName: "event_store.client.server_features.serverfeatures"},
 		{MethodName: "read", ServiceName: "event_store.client.gossip.gossip"},
 	}

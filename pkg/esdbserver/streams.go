@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// streamsService implements event_store.client.streams.Streams. BatchAppend
-// is not implemented (and not advertised): the Go client never calls it.
+// streamsService implements event_store.client.streams.Streams (BatchAppend
+// is in batch.go).
 type streamsService struct {
 	streams.UnimplementedStreamsServer
 	s *Server
