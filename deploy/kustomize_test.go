@@ -34,7 +34,7 @@ var productionReplicas = map[string]int{
 const minKeyLen = 32
 
 // Secrets the production overlay expects the operator to create (never committed).
-var externalSecrets = []string{"craftledger-secrets", "craftledger-store-ca"}
+var externalSecrets = []string{"craftledger-secrets", "craftledger-store-ca", "craftledger-tls"}
 
 // object is the part of a rendered Kubernetes object the tests look at.
 type object struct {
@@ -59,7 +59,8 @@ type object struct {
 		MinAvailable   any `yaml:"minAvailable"`
 		Template       struct {
 			Metadata struct {
-				Labels map[string]string `yaml:"labels"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
 			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
@@ -76,7 +77,8 @@ type servicePort struct {
 
 // keyItem is one key of a Secret projected into a volume.
 type keyItem struct {
-	Key string `yaml:"key"`
+	Key  string `yaml:"key"`
+	Path string `yaml:"path"`
 }
 
 type podSpec struct {
@@ -141,8 +143,9 @@ type container struct {
 
 type probe struct {
 	HTTPGet *struct {
-		Path string `yaml:"path"`
-		Port any    `yaml:"port"`
+		Path   string `yaml:"path"`
+		Port   any    `yaml:"port"`
+		Scheme string `yaml:"scheme"`
 	} `yaml:"httpGet"`
 	TCPSocket *struct {
 		Port any `yaml:"port"`
@@ -333,8 +336,57 @@ func checkWorkload(t *testing.T, r rendered, w object, external, strict bool) {
 				checkHTTPProbe(t, cid, "startup", c.StartupProbe, "/healthz", c)
 			}
 			checkEnv(t, r, cid, c, external)
+			checkTLS(t, cid, w, c)
 		}
 		checkMounts(t, r, cid, c, tmpl.Spec, external, strict)
+	}
+}
+
+// envValue is the literal value of c's variable name ("" when unset).
+func envValue(c container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// checkTLS: a container serves HTTPS when it has both TLS variables, or
+// neither and plain HTTP; its probes and Prometheus' scrape annotation
+// speak what it serves (an HTTP probe of an HTTPS server fails, and an
+// HTTPS probe of an HTTP one too).
+func checkTLS(t *testing.T, id string, w object, c container) {
+	t.Helper()
+	cert, key := envValue(c, "CRAFTLEDGER_TLS_CERT_FILE"), envValue(c, "CRAFTLEDGER_TLS_KEY_FILE")
+	if (cert == "") != (key == "") {
+		t.Errorf("%s: CRAFTLEDGER_TLS_CERT_FILE=%q CRAFTLEDGER_TLS_KEY_FILE=%q: both or neither (one alone stops start-up)", id, cert, key)
+	}
+	scheme, annotation := "HTTP", "http"
+	if cert != "" {
+		scheme, annotation = "HTTPS", "https"
+	}
+	for which, p := range map[string]*probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+		if p == nil || p.HTTPGet == nil {
+			continue
+		}
+		got := p.HTTPGet.Scheme
+		if got == "" {
+			got = "HTTP"
+		}
+		if got != scheme {
+			t.Errorf("%s: %s probe scheme %s, want %s (TLS cert %q)", id, which, got, scheme, cert)
+		}
+	}
+	ann := w.Spec.Template.Metadata.Annotations
+	if ann["prometheus.io/scrape"] == "true" {
+		got := ann["prometheus.io/scheme"]
+		if got == "" {
+			got = "http"
+		}
+		if got != annotation {
+			t.Errorf("%s: prometheus.io/scheme %q, want %s", id, got, annotation)
+		}
 	}
 }
 
@@ -523,7 +575,7 @@ func checkKeysAndData(t *testing.T, r rendered) {
 		}
 		holdsNationalID := false
 		for _, v := range d.Spec.Template.Spec.Volumes {
-			if v.Secret != nil && slices.Contains(v.Secret.Items, keyItem{Key: "national-id.key"}) {
+			if v.Secret != nil && slices.ContainsFunc(v.Secret.Items, func(it keyItem) bool { return it.Key == "national-id.key" }) {
 				holdsNationalID = true
 			}
 		}
@@ -709,6 +761,7 @@ func TestKustomizeProductionOverlay(t *testing.T) {
 		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
 			t.Errorf("Deployment %s: replicas are not spread over nodes", d.Metadata.Name)
 		}
+		checkProductionTLS(t, d)
 	}
 	hosts, params := storeConfig(t, r)
 	if len(hosts) != 3 {
@@ -726,6 +779,45 @@ func TestKustomizeProductionOverlay(t *testing.T) {
 	for _, d := range base.kind("Deployment") {
 		if got := replicas(d); got >= productionReplicas[d.Metadata.Name] {
 			t.Errorf("base Deployment %s already has %d replicas; the production overlay should be what raises it", d.Metadata.Name, got)
+		}
+	}
+}
+
+// checkProductionTLS: in production every Deployment serves HTTPS with the
+// certificate and key of the operator's Secret craftledger-tls, mounted
+// (not optionally) where its two variables point, probes over HTTPS.
+func checkProductionTLS(t *testing.T, d object) {
+	t.Helper()
+	id := "Deployment " + d.Metadata.Name
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+	cert, key := envValue(c, "CRAFTLEDGER_TLS_CERT_FILE"), envValue(c, "CRAFTLEDGER_TLS_KEY_FILE")
+	if cert == "" || key == "" {
+		t.Errorf("%s: does not serve HTTPS (CRAFTLEDGER_TLS_CERT_FILE=%q, CRAFTLEDGER_TLS_KEY_FILE=%q)", id, cert, key)
+		return
+	}
+	// The file each variable names must be the Secret's tls.crt / tls.key,
+	// projected by a volume mounted at the file's directory.
+	files := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name != m.Name || v.Secret == nil || v.Secret.SecretName != "craftledger-tls" {
+				continue
+			}
+			if v.Secret.Optional == nil || *v.Secret.Optional {
+				t.Errorf("%s: the craftledger-tls volume must not be optional (a pod without it would serve plain HTTP or not at all)", id)
+			}
+			for _, it := range v.Secret.Items {
+				files[strings.TrimSuffix(m.MountPath, "/")+"/"+it.Path] = it.Key
+			}
+		}
+	}
+	if files[cert] != "tls.crt" || files[key] != "tls.key" {
+		t.Errorf("%s: TLS cert %s and key %s are not craftledger-tls's tls.crt and tls.key (mounted: %v)", id, cert, key, files)
+	}
+	for which, p := range map[string]*probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Scheme != "HTTPS" {
+			t.Errorf("%s: %s probe is not over HTTPS", id, which)
 		}
 	}
 }
