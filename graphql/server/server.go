@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -117,6 +118,9 @@ type Server struct {
 	metrics *kit.Metrics
 	cache   *docCache
 	handler http.Handler
+	// runCtx is Run's context: metric reads of the store derive from it,
+	// so they end with the server rather than outliving it.
+	runCtx atomic.Pointer[context.Context]
 }
 
 // New builds the read side. It does not contact the store: call Run.
@@ -162,7 +166,10 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Run follows the log until ctx ends (see projector.Run).
-func (s *Server) Run(ctx context.Context) error { return s.proj.Run(ctx) }
+func (s *Server) Run(ctx context.Context) error {
+	s.runCtx.Store(&ctx)
+	return s.proj.Run(ctx)
+}
 
 // Handler is the HTTP handler with every route.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -269,9 +276,14 @@ func (s *Server) registerMetrics() {
 	)
 }
 
-// head is the position of the last ledger event in the store.
+// head is the position of the last ledger event in the store; false
+// when the store cannot answer or the server is not running.
 func (s *Server) head() (eventstore.Position, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	run := s.runCtx.Load()
+	if run == nil || (*run).Err() != nil {
+		return eventstore.Position{}, false
+	}
+	ctx, cancel := context.WithTimeout(*run, time.Second)
 	defer cancel()
 	evs, err := s.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{
 		Direction: eventstore.Backwards, FromEnd: true, Max: 1,
