@@ -65,8 +65,11 @@ type TimelineEntry struct {
 	SupersededBy string // event id of the correction, when corrected
 }
 
-// Kinds of timeline entries.
-var Kinds = []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "erasure", "academy", "policy"}
+// Kinds are the kinds of timeline entries (KindOf's answers), a fresh
+// slice each call so no caller can change another's.
+func Kinds() []string {
+	return []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "erasure", "academy", "policy"}
+}
 
 // KindOf classifies an event type for the timeline.
 func KindOf(typ string) string {

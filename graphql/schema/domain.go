@@ -594,9 +594,10 @@ func (b *builder) timeline(p graphql.ResolveParams, v *readmodel.View) (*Connect
 	if err != nil {
 		return nil, err
 	}
+	known := readmodel.Kinds()
 	for _, k := range kinds {
-		if !slices.Contains(readmodel.Kinds, k) {
-			return nil, errs.E(errs.InvalidArgument, "argument kinds: unknown kind %q (%s)", k, strings.Join(readmodel.Kinds, ", "))
+		if !slices.Contains(known, k) {
+			return nil, errs.E(errs.InvalidArgument, "argument kinds: unknown kind %q (%s)", k, strings.Join(known, ", "))
 		}
 	}
 	trade, _, err := argString(p, "trade")
