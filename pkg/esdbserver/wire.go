@@ -292,177 +292,101 @@ var errWireUTF8 = errors.New("string field contains invalid UTF-8")
 
 func (w *appendReqWire) unmarshal(b []byte) error {
 	*w = appendReqWire{}
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if typ != protowire.BytesType {
+			return nil
 		}
-		b = b[n:]
-		if typ == protowire.BytesType && (num == fAppendReqOptions || num == fAppendReqProposed) {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return protowire.ParseError(n)
+		switch num {
+		case fAppendReqOptions:
+			// Rare (a client sends options once, first): the
+			// generated code validates it.
+			if err := protov2.Unmarshal(v, new(streams.AppendReq_Options)); err != nil {
+				return err
 			}
-			b = b[n:]
-			if num == fAppendReqOptions {
-				// Rare (a client sends options once, first): the
-				// generated code validates it.
-				if err := protov2.Unmarshal(v, new(streams.AppendReq_Options)); err != nil {
-					return err
-				}
-				*w = appendReqWire{}
-				continue
-			}
+			*w = appendReqWire{}
+		case fAppendReqProposed:
 			if !w.proposed {
 				*w = appendReqWire{proposed: true}
 			}
-			if err := w.mergeProposed(v); err != nil {
-				return err
-			}
-			continue
+			return w.mergeProposed(v)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *appendReqWire) mergeProposed(b []byte) error {
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if typ != protowire.BytesType {
+			return nil
 		}
-		b = b[n:]
-		if typ == protowire.BytesType && num >= fProposedID && num <= fProposedData {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			switch num {
-			case fProposedID:
-				w.idSet = true
-				if err := w.mergeUUID(v); err != nil {
-					return err
-				}
-			case fProposedMetadata:
-				if err := w.mapEntry(v); err != nil {
-					return err
-				}
-			case fProposedCustom:
-				w.meta = append([]byte{}, v...)
-			case fProposedData:
-				w.data = append([]byte{}, v...)
-			}
-			continue
+		switch num {
+		case fProposedID:
+			w.idSet = true
+			return w.mergeUUID(v)
+		case fProposedMetadata:
+			return w.mapEntry(v)
+		case fProposedCustom:
+			w.meta = append([]byte{}, v...)
+		case fProposedData:
+			w.data = append([]byte{}, v...)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *appendReqWire) mergeUUID(b []byte) error {
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if typ != protowire.BytesType {
+			return nil
 		}
-		b = b[n:]
-		if typ == protowire.BytesType && (num == fUUIDStructured || num == fUUIDString) {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return protowire.ParseError(n)
+		switch num {
+		case fUUIDString:
+			if !utf8.Valid(v) {
+				return errWireUTF8
 			}
-			b = b[n:]
-			if num == fUUIDString {
-				if !utf8.Valid(v) {
-					return errWireUTF8
-				}
-				w.idKind, w.idStr = 2, string(v)
-				continue
-			}
+			w.idKind, w.idStr = 2, string(v)
+		case fUUIDStructured:
 			if w.idKind != 1 {
 				w.idKind, w.msb, w.lsb = 1, 0, 0
 			}
-			if err := w.mergeStructured(v); err != nil {
-				return err
-			}
-			continue
+			return w.mergeStructured(v)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *appendReqWire) mergeStructured(b []byte) error {
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+		if typ != protowire.VarintType {
+			return nil
 		}
-		b = b[n:]
-		if typ == protowire.VarintType && (num == fStructuredMost || num == fStructuredLeast) {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			if num == fStructuredMost {
-				w.msb = int64(v)
-			} else {
-				w.lsb = int64(v)
-			}
-			continue
+		switch num {
+		case fStructuredMost:
+			w.msb = int64(x)
+		case fStructuredLeast:
+			w.lsb = int64(x)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 // mapEntry reads one metadata entry; only "type" and "content-type" are
 // kept, every key and value is checked.
 func (w *appendReqWire) mapEntry(b []byte) error {
 	var key, val []byte
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ == protowire.BytesType && (num == fMapKey || num == fMapValue) {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			if num == fMapKey {
+	err := walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if typ == protowire.BytesType {
+			switch num {
+			case fMapKey:
 				key = v
-			} else {
+			case fMapValue:
 				val = v
 			}
-			continue
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !utf8.Valid(key) || !utf8.Valid(val) {
 		return errWireUTF8
@@ -472,6 +396,38 @@ func (w *appendReqWire) mapEntry(b []byte) error {
 		w.hasType, w.typ = true, string(val)
 	case "content-type":
 		w.hasCT, w.isJSON = true, string(val) == "application/json"
+	}
+	return nil
+}
+
+// walkFields reads the fields of message b in order and calls field with
+// each one's number, wire type and value: v for a length-delimited field,
+// x for a varint, neither for the other types (which are only skipped).
+// The first error, malformed input or field's, stops the walk.
+func walkFields(b []byte, field func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		var v []byte
+		var x uint64
+		switch typ {
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			x, n = protowire.ConsumeVarint(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if err := field(num, typ, v, x); err != nil {
+			return err
+		}
 	}
 	return nil
 }
