@@ -29,13 +29,11 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,13 +47,6 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
 // DefaultRate and DefaultBurst are the per-caller limit unless --rate and
 // --burst say otherwise (the all-in-one's defaults).
 const (
@@ -63,18 +54,14 @@ const (
 	DefaultBurst = 100
 )
 
-// envNumber is a numeric flag's default from the environment; a variable
-// that does not parse stops start-up instead of meaning the default.
-func envNumber(name string, def float64) (float64, error) {
+// lookupEnv is os.LookupEnv, with CRAFTLEDGER_ADDR standing in for an
+// unset CRAFTLEDGER_GRAPHQL_ADDR.
+func lookupEnv(name string) (string, bool) {
 	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def, nil
+	if !ok && name == "CRAFTLEDGER_GRAPHQL_ADDR" {
+		return os.LookupEnv("CRAFTLEDGER_ADDR")
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return 0, errs.E(errs.InvalidArgument, "$%s=%q: not a number", name, v)
-	}
-	return f, nil
+	return v, ok
 }
 
 func main() {
@@ -86,62 +73,60 @@ func main() {
 }
 
 func run(ctx context.Context, logger *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("graphql", flag.ContinueOnError)
-	store := fs.String("store", env("CRAFTLEDGER_STORE", "esdb://127.0.0.1:2113?tls=false"), "event store connection string (esdb://…)")
-	addr := fs.String("addr", env("CRAFTLEDGER_GRAPHQL_ADDR", env("CRAFTLEDGER_ADDR", ":8080")), "HTTP listen address")
-	keyFile := fs.String("jwt-key-file", env("CRAFTLEDGER_JWT_KEY_FILE", ""), "file holding the token signing key (else $"+auth.DevKeyEnv+")")
-	data := fs.String("data", env("CRAFTLEDGER_GRAPHQL_DATA", ""), "directory for read-model snapshots (empty: no snapshots, replay on start)")
-	maxPage := fs.Int("max-page-size", 100, "largest page a connection may ask for")
-	maxDepth := fs.Int("max-depth", 12, "deepest query accepted")
-	maxComplexity := fs.Int("max-complexity", 20000, "most expensive query accepted (fields × page sizes)")
-	credKeyFile := fs.String("credential-key-file", env("CRAFTLEDGER_CREDENTIAL_KEY_FILE", ""), "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
-	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
-	tlsCert := fs.String("tls-cert", env("CRAFTLEDGER_TLS_CERT_FILE", ""), "PEM certificate (chain) to serve HTTPS; with --tls-key (env CRAFTLEDGER_TLS_CERT_FILE)")
-	tlsKey := fs.String("tls-key", env("CRAFTLEDGER_TLS_KEY_FILE", ""), "PEM private key of --tls-cert (env CRAFTLEDGER_TLS_KEY_FILE)")
-	defRate, err := envNumber("CRAFTLEDGER_RATE", DefaultRate)
-	if err != nil {
-		return err
+	fs := servicekit.NewFlags("graphql")
+	var (
+		store, addr, keyFile, data, credKeyFile, tlsCert, tlsKey string
+		maxPage, maxDepth, maxComplexity, burst                  int
+		timeout                                                  time.Duration
+		rateLimit                                                float64
+	)
+	fs.StringVar(&store, "store", "CRAFTLEDGER_STORE", servicekit.DefaultStore, "event store connection string (esdb://…)")
+	fs.StringVar(&addr, "addr", "CRAFTLEDGER_GRAPHQL_ADDR", ":8080", "HTTP listen address; $CRAFTLEDGER_ADDR when the next variable is unset")
+	fs.StringVar(&keyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the token signing key (else $"+auth.DevKeyEnv+")")
+	fs.StringVar(&data, "data", "CRAFTLEDGER_GRAPHQL_DATA", "", "directory for read-model snapshots (empty: no snapshots, replay on start)")
+	fs.IntVar(&maxPage, "max-page-size", "", 100, "largest page a connection may ask for")
+	fs.IntVar(&maxDepth, "max-depth", "", 12, "deepest query accepted")
+	fs.IntVar(&maxComplexity, "max-complexity", "", 20000, "most expensive query accepted (fields × page sizes)")
+	fs.StringVar(&credKeyFile, "credential-key-file", "CRAFTLEDGER_CREDENTIAL_KEY_FILE", "", "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
+	fs.FlagSet().DurationVar(&timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.StringVar(&tlsCert, "tls-cert", "CRAFTLEDGER_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS; with --tls-key")
+	fs.StringVar(&tlsKey, "tls-key", "CRAFTLEDGER_TLS_KEY_FILE", "", "PEM private key of --tls-cert")
+	fs.Float64Var(&rateLimit, "rate", "CRAFTLEDGER_RATE", DefaultRate, "requests per second per caller (token subject, else IP) on /graphql, 0 = unlimited")
+	fs.IntVar(&burst, "burst", "CRAFTLEDGER_BURST", DefaultBurst, "requests a caller may send at once above --rate")
+	fs.FlagSet().Usage = func() {
+		fmt.Fprintln(fs.FlagSet().Output(), "graphql: craftledger's read side (projections + GraphQL API)")
+		fs.FlagSet().PrintDefaults()
 	}
-	defBurst, err := envNumber("CRAFTLEDGER_BURST", DefaultBurst)
-	if err != nil {
-		return err
-	}
-	rateLimit := fs.Float64("rate", defRate, "requests per second per caller (token subject, else IP) on /graphql, 0 = unlimited (env CRAFTLEDGER_RATE)")
-	burst := fs.Int("burst", int(defBurst), "requests a caller may send at once above --rate (env CRAFTLEDGER_BURST)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "graphql: craftledger's read side (projections + GraphQL API)")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args, lookupEnv); err != nil {
 		return err
 	}
 	switch {
-	case *rateLimit < 0:
-		return errs.E(errs.InvalidArgument, "--rate %v: must be 0 (unlimited) or more", *rateLimit)
-	case *rateLimit > 0 && *burst < 1:
-		return errs.E(errs.InvalidArgument, "--burst %d: must be at least 1", *burst)
+	case rateLimit < 0:
+		return errs.E(errs.InvalidArgument, "--rate %v: must be 0 (unlimited) or more", rateLimit)
+	case rateLimit > 0 && burst < 1:
+		return errs.E(errs.InvalidArgument, "--burst %d: must be at least 1", burst)
 	}
-	if err := servicekit.CheckTLS(*tlsCert, *tlsKey); err != nil {
+	if err := servicekit.CheckTLS(tlsCert, tlsKey); err != nil {
 		return err
 	}
-	key, err := auth.LoadKey(*keyFile, auth.DevKeyEnv)
+	key, err := auth.LoadKey(keyFile, auth.DevKeyEnv)
 	if err != nil {
 		return err
 	}
 	var credPub ed25519.PublicKey
-	if *credKeyFile != "" {
-		if credPub, err = credential.LoadPublicKey(*credKeyFile); err != nil {
+	if credKeyFile != "" {
+		if credPub, err = credential.LoadPublicKey(credKeyFile); err != nil {
 			return fmt.Errorf("credential key: %w", err)
 		}
 	}
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: *store, Logger: logger})
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: store, Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	srv, err := server.New(server.Config{
-		Store: st, Key: key, DataDir: *data, Logger: logger, Web: web.Handler(), CredentialKey: credPub,
-		Limits: server.Limits{MaxPageSize: *maxPage, MaxDepth: *maxDepth, MaxComplexity: *maxComplexity, Timeout: *timeout},
+		Store: st, Key: key, DataDir: data, Logger: logger, Web: web.Handler(), CredentialKey: credPub,
+		Limits: server.Limits{MaxPageSize: maxPage, MaxDepth: maxDepth, MaxComplexity: maxComplexity, Timeout: timeout},
 	})
 	if err != nil {
 		return err
@@ -153,11 +138,11 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 		Interrupt: func(error) { stop() },
 	}
 	h := srv.Handler()
-	if *rateLimit > 0 {
-		h = rateLimited(key, kit.NewRateLimiter(*rateLimit, *burst), h)
+	if rateLimit > 0 {
+		h = rateLimited(key, kit.NewRateLimiter(rateLimit, burst), h)
 	}
-	httpSrv := kit.NewServer(*addr, kit.AccessLog(logger, h))
-	if err := kit.UseTLS(httpSrv, *tlsCert, *tlsKey); err != nil {
+	httpSrv := kit.NewServer(addr, kit.AccessLog(logger, h))
+	if err := kit.UseTLS(httpSrv, tlsCert, tlsKey); err != nil {
 		return err
 	}
 	return kit.Run(ctx, logger, projector, kit.HTTPActor("graphql", httpSrv, nil, logger))
