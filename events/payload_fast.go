@@ -131,6 +131,22 @@ func (s *jsonScan) boolean() (bool, bool) {
 	return false, false
 }
 
+// strTo, numTo and boolTo read a value into *dst.
+func (s *jsonScan) strTo(dst *string) (ok bool) {
+	*dst, ok = s.str()
+	return ok
+}
+
+func (s *jsonScan) numTo(dst *float64) (ok bool) {
+	*dst, ok = s.num()
+	return ok
+}
+
+func (s *jsonScan) boolTo(dst *bool) (ok bool) {
+	*dst, ok = s.boolean()
+	return ok
+}
+
 // object reads {"k":v,...}: field reads the value of key k, or returns
 // false (unknown key, duplicate, bad value) to give up.
 func (s *jsonScan) object(field func(k []byte) bool) bool {
@@ -166,18 +182,13 @@ func seen(m *uint32, bit uint32) bool {
 func (s *jsonScan) trade(t *Trade) bool {
 	var m uint32
 	return s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) { // no allocation for the switch
 		case "code":
-			if ok = seen(&m, 1); ok {
-				t.Code, ok = s.str()
-			}
+			return seen(&m, 1) && s.strTo(&t.Code)
 		case "name":
-			if ok = seen(&m, 2); ok {
-				t.Name, ok = s.str()
-			}
+			return seen(&m, 2) && s.strTo(&t.Name)
 		}
-		return ok
+		return false
 	})
 }
 
@@ -185,52 +196,33 @@ func scanTrainingCompleted(data []byte) (v TrainingCompleted, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
 	ok = s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
-			if ok = seen(&m, 1<<0); ok {
-				v.CraftsmanID, ok = s.str()
-			}
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
 		case "enrolmentId":
-			if ok = seen(&m, 1<<1); ok {
-				v.EnrolmentID, ok = s.str()
-			}
+			return seen(&m, 1<<1) && s.strTo(&v.EnrolmentID)
 		case "academyId":
-			if ok = seen(&m, 1<<2); ok {
-				v.AcademyID, ok = s.str()
-			}
+			return seen(&m, 1<<2) && s.strTo(&v.AcademyID)
 		case "courseId":
-			if ok = seen(&m, 1<<3); ok {
-				v.CourseID, ok = s.str()
-			}
+			return seen(&m, 1<<3) && s.strTo(&v.CourseID)
 		case "trade":
-			if ok = seen(&m, 1<<4); ok {
-				ok = s.trade(&v.Trade)
-			}
+			return seen(&m, 1<<4) && s.trade(&v.Trade)
 		case "module":
-			if ok = seen(&m, 1<<5); ok {
-				v.Module, ok = s.str()
-			}
+			return seen(&m, 1<<5) && s.strTo(&v.Module)
 		case "hours":
-			if ok = seen(&m, 1<<6); ok {
-				v.Hours, ok = s.num()
-			}
+			return seen(&m, 1<<6) && s.numTo(&v.Hours)
 		case "mode":
-			if ok = seen(&m, 1<<7); ok {
-				v.Mode, ok = s.str()
-			}
+			return seen(&m, 1<<7) && s.strTo(&v.Mode)
 		case "score":
-			if ok = seen(&m, 1<<8); ok {
-				var f float64
-				f, ok = s.num()
-				v.Score = &f
+			if !seen(&m, 1<<8) {
+				return false
 			}
+			v.Score = new(float64)
+			return s.numTo(v.Score)
 		case "passed":
-			if ok = seen(&m, 1<<9); ok {
-				v.Passed, ok = s.boolean()
-			}
+			return seen(&m, 1<<9) && s.boolTo(&v.Passed)
 		}
-		return ok
+		return false
 	})
 	if !ok || s.i != len(data) {
 		return TrainingCompleted{}, false
@@ -248,22 +240,15 @@ func decodeSkillLevelCertified(data []byte) (Payload, error) {
 func (s *jsonScan) org(o *Org) bool {
 	var m uint32
 	return s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) {
 		case "id":
-			if ok = seen(&m, 1); ok {
-				o.ID, ok = s.str()
-			}
+			return seen(&m, 1) && s.strTo(&o.ID)
 		case "name":
-			if ok = seen(&m, 2); ok {
-				o.Name, ok = s.str()
-			}
+			return seen(&m, 2) && s.strTo(&o.Name)
 		case "kind":
-			if ok = seen(&m, 4); ok {
-				o.Kind, ok = s.str()
-			}
+			return seen(&m, 4) && s.strTo(&o.Kind)
 		}
-		return ok
+		return false
 	})
 }
 
@@ -286,46 +271,27 @@ func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
 	ok = s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
-			if ok = seen(&m, 1<<0); ok {
-				v.CraftsmanID, ok = s.str()
-			}
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
 		case "trade":
-			if ok = seen(&m, 1<<1); ok {
-				ok = s.trade(&v.Trade)
-			}
+			return seen(&m, 1<<1) && s.trade(&v.Trade)
 		case "level":
-			if ok = seen(&m, 1<<2); ok {
-				ok = s.level(&v.Level)
-			}
+			return seen(&m, 1<<2) && s.level(&v.Level)
 		case "certificateNumber":
-			if ok = seen(&m, 1<<3); ok {
-				v.CertificateNumber, ok = s.str()
-			}
+			return seen(&m, 1<<3) && s.strTo(&v.CertificateNumber)
 		case "family":
-			if ok = seen(&m, 1<<4); ok {
-				v.Family, ok = s.str()
-			}
+			return seen(&m, 1<<4) && s.strTo(&v.Family)
 		case "evaluatingOrgId":
-			if ok = seen(&m, 1<<5); ok {
-				v.EvaluatingOrgID, ok = s.str()
-			}
+			return seen(&m, 1<<5) && s.strTo(&v.EvaluatingOrgID)
 		case "issuingOrg":
-			if ok = seen(&m, 1<<6); ok {
-				ok = s.org(&v.IssuingOrg)
-			}
+			return seen(&m, 1<<6) && s.org(&v.IssuingOrg)
 		case "route":
-			if ok = seen(&m, 1<<7); ok {
-				v.Route, ok = s.str()
-			}
+			return seen(&m, 1<<7) && s.strTo(&v.Route)
 		case "entitlementId":
-			if ok = seen(&m, 1<<8); ok {
-				v.EntitlementID, ok = s.str()
-			}
+			return seen(&m, 1<<8) && s.strTo(&v.EntitlementID)
 		}
-		return ok
+		return false
 	})
 	if !ok || s.i != len(data) {
 		return SkillLevelCertified{}, false
@@ -344,34 +310,21 @@ func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
 	ok = s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
-			if ok = seen(&m, 1<<0); ok {
-				v.CraftsmanID, ok = s.str()
-			}
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
 		case "employmentId":
-			if ok = seen(&m, 1<<1); ok {
-				v.EmploymentID, ok = s.str()
-			}
+			return seen(&m, 1<<1) && s.strTo(&v.EmploymentID)
 		case "employerOrgId":
-			if ok = seen(&m, 1<<2); ok {
-				v.EmployerOrgID, ok = s.str()
-			}
+			return seen(&m, 1<<2) && s.strTo(&v.EmployerOrgID)
 		case "employerName":
-			if ok = seen(&m, 1<<3); ok {
-				v.EmployerName, ok = s.str()
-			}
+			return seen(&m, 1<<3) && s.strTo(&v.EmployerName)
 		case "trade":
-			if ok = seen(&m, 1<<4); ok {
-				ok = s.trade(&v.Trade)
-			}
+			return seen(&m, 1<<4) && s.trade(&v.Trade)
 		case "position":
-			if ok = seen(&m, 1<<5); ok {
-				v.Position, ok = s.str()
-			}
+			return seen(&m, 1<<5) && s.strTo(&v.Position)
 		}
-		return ok
+		return false
 	})
 	if !ok || s.i != len(data) {
 		return EmploymentStarted{}, false
@@ -390,18 +343,13 @@ func scanTradeEntered(data []byte) (v TradeEntered, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
 	ok = s.object(func(k []byte) bool {
-		var ok bool
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
-			if ok = seen(&m, 1<<0); ok {
-				v.CraftsmanID, ok = s.str()
-			}
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
 		case "trade":
-			if ok = seen(&m, 1<<1); ok {
-				ok = s.trade(&v.Trade)
-			}
+			return seen(&m, 1<<1) && s.trade(&v.Trade)
 		}
-		return ok
+		return false
 	})
 	if !ok || s.i != len(data) {
 		return TradeEntered{}, false
