@@ -251,16 +251,3 @@ func (t *tableWriter) Write(e *eventstore.RecordedEvent) error {
 }
 
 func (t *tableWriter) Close() error { return t.tw.Flush() }
-
-type metaView struct {
-	OccurredAt  time.Time `json:"occurredAt"`
-	IssuerOrgID string    `json:"issuerOrgId"`
-	ActingUser  string    `json:"actingUserId"`
-	Source      string    `json:"source"`
-}
-
-func metaFields(b []byte) metaView {
-	var m metaView
-	_ = json.Unmarshal(b, &m) // a table shows what it can; verify reports bad metadata
-	return m
-}
