@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 )
 
@@ -69,7 +70,7 @@ func TestServiceKilledMidBackfill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a service process")
 	}
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	startStore(t, t.TempDir(), addr)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
@@ -95,7 +96,7 @@ func TestServiceKilledMidBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	svcAddr := freeAddr(t)
+	svcAddr := servicetest.FreeAddr(t)
 	env := []string{"CRAFTLEDGER_STORE=" + storeURL(addr), "CRAFTLEDGER_ADDR=" + svcAddr, "CRAFTLEDGER_DEV=1", "CRAFTLEDGER_LOG_LEVEL=warn"}
 	bin := binary(t, trainingPkg)
 	svc := startProc(t, "training", bin, env)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 )
 
@@ -54,7 +55,7 @@ func TestStoreUnwritableDataDir(t *testing.T) {
 	}
 	dir := mountTmpfs(t, "4m", "ro")
 	data := filepath.Join(dir, "store")
-	p := startProc(t, "eventstore", binary(t, storePkg), nil, "--data", data, "--addr", freeAddr(t), "--insecure")
+	p := startProc(t, "eventstore", binary(t, storePkg), nil, "--data", data, "--addr", servicetest.FreeAddr(t), "--insecure")
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
@@ -83,7 +84,7 @@ func TestStoreDiskFull(t *testing.T) {
 		t.Skip("mounts a file system and fills it")
 	}
 	dir := mountTmpfs(t, "24m")
-	data, addr := filepath.Join(dir, "store"), freeAddr(t)
+	data, addr := filepath.Join(dir, "store"), servicetest.FreeAddr(t)
 	store := startStore(t, data, addr)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
@@ -208,7 +209,7 @@ func TestStoreDiskFullAnswersClearly(t *testing.T) {
 		t.Skip("mounts a file system and fills it")
 	}
 	dir := mountTmpfs(t, "24m")
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	startStore(t, filepath.Join(dir, "store"), addr)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)

@@ -143,18 +143,6 @@ func (p *proc) exited() bool {
 	}
 }
 
-// freeAddr is a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // eventually polls f every 50 ms until it returns true or limit passes
 // (then the test fails with what). A liveness bound, not a timing claim.
 func eventually(t *testing.T, limit time.Duration, what string, f func() bool) {

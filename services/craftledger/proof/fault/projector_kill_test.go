@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 )
 
@@ -54,7 +55,7 @@ func TestProjectorKilledAndResumed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills GraphQL processes")
 	}
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	startStore(t, t.TempDir(), addr)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
@@ -99,7 +100,7 @@ func TestProjectorKilledAndResumed(t *testing.T) {
 	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return acked }
 	lastNow := func() uint64 { mu.Lock(); defer mu.Unlock(); return last }
 
-	gqlAddr, dataDir := freeAddr(t), t.TempDir()
+	gqlAddr, dataDir := servicetest.FreeAddr(t), t.TempDir()
 	bin := binary(t, graphqlPkg)
 	env := []string{"CRAFTLEDGER_STORE=" + storeURL(addr), "CRAFTLEDGER_GRAPHQL_ADDR=" + gqlAddr,
 		auth.DevKeyEnv + "=" + string(auth.DevKey()), "CRAFTLEDGER_GRAPHQL_DATA=" + dataDir}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 )
 
@@ -26,7 +27,7 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts the store process")
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), servicetest.FreeAddr(t)
 	store := startStore(t, dir, addr)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(addr), 0, nil, nil)
