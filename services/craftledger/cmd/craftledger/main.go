@@ -156,12 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := servicekit.CheckTLS(tlsCert, tlsKey); err != nil {
 		return err
 	}
-	var approverList []string
-	for _, o := range strings.Split(approvers, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			approverList = append(approverList, o)
-		}
-	}
+	approverList := servicekit.SplitList(approvers)
 	if len(approverList) == 0 {
 		return errs.E(errs.InvalidArgument, "--approvers: name at least one organisation, or * for any hr user")
 	}
