@@ -4,10 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -17,7 +17,7 @@ import (
 // auditEvent is one raw event with what the read model knows about it.
 type auditEvent struct {
 	ev    eventstore.RecordedEvent
-	meta  auditMeta
+	meta  events.Metadata
 	chain string
 	// supersedes / supersededBy link corrections (nil: none, or not
 	// recorded by the query's asOf).
@@ -34,15 +34,6 @@ func cursorBefore(p eventstore.Position) string {
 		return positionCursor(eventstore.Position{Commit: p.Commit - 1, Prepare: ^uint64(0)})
 	}
 	return ""
-}
-
-type auditMeta struct {
-	OccurredAt    time.Time `json:"occurredAt"`
-	IssuerOrgID   string    `json:"issuerOrgId"`
-	ActingUserID  string    `json:"actingUserId"`
-	CorrelationID string    `json:"$correlationId"`
-	CausationID   string    `json:"$causationId"`
-	Source        string    `json:"source"`
 }
 
 func positionCursor(p eventstore.Position) string {
