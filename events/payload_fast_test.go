@@ -36,21 +36,7 @@ var trainingCompletedSeeds = []string{
 // decodeAs's result, errors included.
 func sameAsJSON(t *testing.T, data []byte) {
 	t.Helper()
-	var want TrainingCompleted
-	jerr := json.Unmarshal(data, &want)
-	if got, ok := scanTrainingCompleted(data); ok {
-		if jerr != nil {
-			t.Fatalf("%q: scanner accepted what encoding/json rejects (%v)", data, jerr)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: scanner %+v, encoding/json %+v", data, got, want)
-		}
-	}
-	got, err := decodeTrainingCompleted(data)
-	ref, rerr := decodeAs[TrainingCompleted](data)
-	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) || !reflect.DeepEqual(got, ref) {
-		t.Fatalf("%q: decoder (%+v, %v), encoding/json (%+v, %v)", data, got, err, ref, rerr)
-	}
+	sameAsJSONGeneric(t, data, scanTrainingCompleted, decodeTrainingCompleted)
 }
 
 func TestDecodeTrainingCompletedLikeJSON(t *testing.T) {
@@ -108,21 +94,7 @@ var skillLevelCertifiedSeeds = []string{
 // sameAsJSONFor is sameAsJSON for SkillLevelCertified.
 func sameAsJSONFor(t *testing.T, data []byte) {
 	t.Helper()
-	var want SkillLevelCertified
-	jerr := json.Unmarshal(data, &want)
-	if got, ok := scanSkillLevelCertified(data); ok {
-		if jerr != nil {
-			t.Fatalf("%q: scanner accepted what encoding/json rejects (%v)", data, jerr)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: scanner %+v, encoding/json %+v", data, got, want)
-		}
-	}
-	got, err := decodeSkillLevelCertified(data)
-	ref, rerr := decodeAs[SkillLevelCertified](data)
-	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) || !reflect.DeepEqual(got, ref) {
-		t.Fatalf("%q: decoder (%+v, %v), encoding/json (%+v, %v)", data, got, err, ref, rerr)
-	}
+	sameAsJSONGeneric(t, data, scanSkillLevelCertified, decodeSkillLevelCertified)
 }
 
 func TestDecodeSkillLevelCertifiedLikeJSON(t *testing.T) {
