@@ -116,11 +116,16 @@ func nationalID(area string, birth time.Time, i int) string {
 	if i >= 1000 {
 		area = fmt.Sprintf("%s%04d", area[:2], (i/1000)%10000)
 	}
-	base := fmt.Sprintf("%s%s%03d", area, birth.Format("20060102"), i%1000)
+	return WithCheckChar(fmt.Sprintf("%s%s%03d", area, birth.Format("20060102"), i%1000))
+}
+
+// WithCheckChar completes the first 17 digits of a resident ID number
+// with its GB 11643 check character (the rule the registry checks).
+func WithCheckChar(base string) string {
 	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(base[i]-'0') * weights[i]
+	for i, w := range weights {
+		sum += int(base[i]-'0') * w
 	}
 	return base + string("10X98765432"[sum%11])
 }

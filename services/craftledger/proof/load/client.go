@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/services/craftledger/generate"
 )
 
 // Trade is the trade code every operation of the harness uses (电工,
@@ -167,13 +168,7 @@ func (c *Client) Setup(ctx context.Context) error {
 func NationalID(n int) string {
 	n %= 16_000_000
 	birth := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	base := fmt.Sprintf("120101%s%03d", birth.Format("20060102"), n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(base[i]-'0') * w
-	}
-	return base + string("10X98765432"[sum%11])
+	return generate.WithCheckChar(fmt.Sprintf("120101%s%03d", birth.Format("20060102"), n%1000))
 }
 
 // Register records a new craftsman with idempotency key key.

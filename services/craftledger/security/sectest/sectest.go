@@ -24,6 +24,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/craftledger/app"
+	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/registry"
 )
 
@@ -286,13 +287,7 @@ func (e *Env) End() eventstore.Position {
 // NationalID is a valid 18-character national ID number (GB 11643 check
 // character) derived from n.
 func NationalID(n int) string {
-	body := fmt.Sprintf("11010119900101%03d", n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body[i]-'0') * w
-	}
-	return body + string("10X98765432"[sum%11])
+	return generate.WithCheckChar(fmt.Sprintf("11010119900101%03d", n%1000))
 }
 
 // Fixture writes, through the real HTTP API: academies B and X with a
