@@ -322,7 +322,7 @@ func TestStateAsOfEqualsTheDomainFold(t *testing.T) {
 		if diff := cmp.Diff(ref, got.State, opt); diff != "" {
 			t.Errorf("state at %s (-fold +audit):\n%s", c.at.Format(time.DateOnly), diff)
 		}
-		if l := got.State.Level(audittest.Trade.Code); l != c.level {
+		if l := got.State.Level(audittest.Trade().Code); l != c.level {
 			t.Errorf("level at %s: %s, want %s", c.at.Format(time.DateOnly), l, c.level)
 		}
 		wantPw := policy.Pathways(ref, set, audit.DefaultPolicies(), c.at)

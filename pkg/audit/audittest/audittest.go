@@ -111,8 +111,9 @@ func Append(tb testing.TB, st eventstore.Store, stream string, evs []Sealed) eve
 // Day is a UTC date.
 func Day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 0, 0, 0, time.UTC) }
 
-// Trade is the trade every test career is in.
-var Trade = events.Trade{Code: "6-31-01-03", Name: "电工"}
+// Trade is the trade every test career is in (a fresh value each call:
+// the careers hold a pointer to it).
+func Trade() events.Trade { return events.Trade{Code: "6-31-01-03", Name: "电工"} }
 
 // Orgs of the test careers.
 const (
@@ -131,32 +132,32 @@ func Career(id string) []Event {
 	reg := events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: fmt.Sprintf("%064x", len(id)), BirthDate: "1990-03-07", Region: "310000",
 		Personal: &events.Personal{Name: "测试工匠 " + id}}
 	cert := func(l events.Level, n string) events.SkillLevelCertified {
-		return events.SkillLevelCertified{CraftsmanID: id, Trade: Trade, Level: l, CertificateNumber: n + id, Family: events.FamilySkillLevel,
+		return events.SkillLevelCertified{CraftsmanID: id, Trade: Trade(), Level: l, CertificateNumber: n + id, Family: events.FamilySkillLevel,
 			EvaluatingOrgID: Evaluator, IssuingOrg: events.Org{ID: Evaluator, Name: "上海电力技能评价中心", Kind: "third_party"}, Route: events.RouteRegular}
 	}
 	train := func(enr, course string, hours float64) events.TrainingCompleted {
-		return events.TrainingCompleted{CraftsmanID: id, EnrolmentID: enr, AcademyID: Academy, CourseID: course, Trade: Trade,
+		return events.TrainingCompleted{CraftsmanID: id, EnrolmentID: enr, AcademyID: Academy, CourseID: course, Trade: Trade(),
 			Hours: hours, Mode: "classroom", Passed: true}
 	}
 	return []Event{
 		{reg, Academy, Day(2010, 3, 1)},
-		{events.EmploymentStarted{CraftsmanID: id, EmploymentID: "emp-1", EmployerOrgID: Employer, EmployerName: "上海电力", Trade: Trade, Position: "electrician"}, Employer, Day(2010, 3, 1)},
+		{events.EmploymentStarted{CraftsmanID: id, EmploymentID: "emp-1", EmployerOrgID: Employer, EmployerName: "上海电力", Trade: Trade(), Position: "electrician"}, Employer, Day(2010, 3, 1)},
 		{cert(events.Junior, "J"), Evaluator, Day(2011, 6, 1)},
 		{train("enr-1", "plc-basics", 32), Academy, Day(2012, 5, 1)},
 		{cert(events.Intermediate, "I"), Evaluator, Day(2014, 6, 1)},
 		{train("enr-2", "plc-advanced", 120), Academy, Day(2016, 9, 1)},
 		{cert(events.Senior, "S"), Evaluator, Day(2018, 6, 1)},
 		{events.CompetitionPlaced{CraftsmanID: id, CompetitionID: "city-sh-2019", CompetitionName: "上海市职工技能大赛 2019",
-			PlacementID: "city-sh-2019:" + id, Tier: "city", Year: 2019, Track: "employees", TeamSize: 1, Trade: Trade, Rank: 3, Award: "bronze"}, Union, Day(2019, 10, 1)},
+			PlacementID: "city-sh-2019:" + id, Tier: "city", Year: 2019, Track: "employees", TeamSize: 1, Trade: Trade(), Rank: 3, Award: "bronze"}, Union, Day(2019, 10, 1)},
 		{events.HonourConferred{CraftsmanID: id, HonourID: "h-" + id, Code: "provincial_craftsman", Name: "上海工匠", Level: "provincial",
-			ConferringBody: "上海市总工会", Trade: &Trade}, Union, Day(2020, 5, 1)},
+			ConferringBody: "上海市总工会", Trade: new(Trade())}, Union, Day(2020, 5, 1)},
 	}
 }
 
 // Competition is the competition the test careers placed in, organised by Union.
 func Competition() []Event {
 	return []Event{{events.CompetitionDefined{CompetitionID: "city-sh-2019", Name: "上海市职工技能大赛 2019", Tier: "city", Organiser: Union,
-		Year: 2019, Trades: []events.Trade{Trade}, Tracks: []string{"employees"}, StartsOn: "2019-05-01", EndsOn: "2019-09-30"}, Union, Day(2019, 4, 1)}}
+		Year: 2019, Trades: []events.Trade{Trade()}, Tracks: []string{"employees"}, StartsOn: "2019-05-01", EndsOn: "2019-09-30"}, Union, Day(2019, 4, 1)}}
 }
 
 // Population writes the competition stream and n honest careers
