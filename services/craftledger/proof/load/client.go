@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 )
 
@@ -73,18 +75,8 @@ type Answer struct {
 	RetryAfter string
 	Body       []byte
 
-	Stream   string   `json:"stream"`
-	Revision uint64   `json:"revision"`
-	EventIDs []string `json:"eventIds"`
-	Replayed bool     `json:"replayed"`
-	Position struct {
-		Commit  uint64 `json:"commit"`
-		Prepare uint64 `json:"prepare"`
-	} `json:"position"`
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	command.Result                 // a command's answer (2xx)
+	Error          kit.ErrorDetail `json:"error"` // a refusal's error body
 }
 
 // OK reports a 2xx answer.
