@@ -2,17 +2,11 @@ package kit_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -23,52 +17,15 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
-
-// testPKI writes a CA and a server certificate for 127.0.0.1 signed by it.
-func testPKI(t *testing.T) (caFile, certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	caFile, certFile, keyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "srv.crt"), filepath.Join(dir, "srv.key")
-	for f, b := range map[string][]byte{
-		caFile:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		certFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyFile:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
-	} {
-		if err := os.WriteFile(f, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(caCert)
-	return caFile, certFile, keyFile, pool
-}
 
 // TestHTTPActorServesTLS: with UseTLS the actor serves HTTPS that a client
 // trusting the CA reaches; a client that does not trust it, a TLS 1.1
 // client and a plain-HTTP client do not get the answer.
 func TestHTTPActorServesTLS(t *testing.T) {
 	t.Parallel()
-	_, certFile, keyFile, pool := testPKI(t)
+	certFile, keyFile, pool := servicetest.TLSFiles(t)
 	logger := slog.New(slog.DiscardHandler)
 	srv := kit.NewServer("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil {
@@ -123,7 +80,7 @@ func TestHTTPActorServesTLS(t *testing.T) {
 
 func TestUseTLSRefusesBadFiles(t *testing.T) {
 	t.Parallel()
-	_, certFile, keyFile, _ := testPKI(t)
+	certFile, keyFile, _ := servicetest.TLSFiles(t)
 	srv := kit.NewServer("", http.NotFoundHandler())
 	if err := kit.UseTLS(srv, "", ""); err != nil || srv.TLSConfig != nil {
 		t.Errorf("no files: %v, TLSConfig %v; want plain HTTP", err, srv.TLSConfig)
