@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Key prefixes of the pebble keyspace. Every key starts with one byte naming
@@ -84,7 +86,9 @@ func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
 	for i := range fields {
 		n, w := binary.Uvarint(rest)
 		// Non-minimal varints are refused: one record, one encoding.
-		if w <= 0 || n > uint64(len(rest)-w) || w != uvarintLen(n) {
+		// (binary.Uvarint and protobuf share the varint, so SizeVarint
+		// is the minimal width.)
+		if w <= 0 || n > uint64(len(rest)-w) || w != protowire.SizeVarint(n) {
 			return nil, fmt.Errorf("record at %d: %w: field %d length", pos, errCorruptRecord, i)
 		}
 		fields[i] = rest[w : w+int(n)]
@@ -102,15 +106,6 @@ func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
 		r.Metadata, r.Data = fields[2], fields[3]
 	}
 	return r, nil
-}
-
-func uvarintLen(n uint64) int {
-	w := 1
-	for n >= 0x80 {
-		n >>= 7
-		w++
-	}
-	return w
 }
 
 func logKey(pos uint64) []byte {
