@@ -22,10 +22,8 @@ import (
 	"strings"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
-
-// DefaultStore is the embedded store's URL as `make run` starts it.
-const DefaultStore = "esdb://127.0.0.1:2113?tls=false"
 
 // Env is what a command runs with: the common flags and the output streams.
 type Env struct {
@@ -80,7 +78,7 @@ func common(fs *flag.FlagSet, env *Env) {
 // Main runs ledgerctl with args (without the program name) and returns the
 // process exit code: 0 success, 1 a failed command, 2 a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, cmds []Command) int {
-	env := &Env{Stdout: stdout, Stderr: stderr, Store: DefaultStore}
+	env := &Env{Stdout: stdout, Stderr: stderr, Store: servicekit.DefaultStore}
 	if v := os.Getenv("CRAFTLEDGER_STORE"); v != "" {
 		env.Store = v
 	}
