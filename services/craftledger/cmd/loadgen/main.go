@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -194,11 +195,7 @@ func parseMix(s string) (map[string]int, error) {
 		if !ok || err != nil || n < 0 {
 			return nil, fmt.Errorf("--mix: %q is not op=weight", part)
 		}
-		known := false
-		for _, op := range load.Ops {
-			known = known || op == name
-		}
-		if !known {
+		if !slices.Contains(load.Ops, name) {
 			return nil, fmt.Errorf("--mix: unknown operation %q (know %s)", name, strings.Join(load.Ops, ", "))
 		}
 		m[name] = n
