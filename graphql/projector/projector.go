@@ -202,7 +202,7 @@ func (p *Projector) snapshot() error {
 
 // follow runs one subscription until it drops or ctx ends.
 func (p *Projector) follow(ctx context.Context) error {
-	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}}
+	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
 	if cp, ok := p.cfg.Model.Checkpoint(); ok {
 		opts.From = &cp
 	}
@@ -422,7 +422,7 @@ func (p *Projector) nothingBetween(ctx context.Context, have eventstore.Position
 	if err != nil || len(last) == 0 || last[0].Position.Less(want) {
 		return false, err // the log has not reached want (yet)
 	}
-	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}}
+	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
 	if hasPos {
 		opts.From = have
 	}

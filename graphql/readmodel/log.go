@@ -22,8 +22,11 @@ import (
 )
 
 // Prefixes are the stream-name prefixes of the ledger's streams; the
-// projector subscribes to $all filtered server-side to these.
-var Prefixes = []string{"craftsman-", "academy-", "competition-", "mentorship-", "policy-"}
+// projector subscribes to $all filtered server-side to these. Each call
+// returns a fresh slice, so no caller can change another's filter.
+func Prefixes() []string {
+	return []string{"craftsman-", "academy-", "competition-", "mentorship-", "policy-"}
+}
 
 // Writer is what the projector needs from a read model.
 type Writer interface {

@@ -155,7 +155,7 @@ func (b *builder) auditFields(f graphql.Fields) {
 			}
 			if cat != "" {
 				ok := false
-				for _, pre := range readmodel.Prefixes {
+				for _, pre := range readmodel.Prefixes() {
 					if pre == cat+"-" {
 						ok = true
 					}

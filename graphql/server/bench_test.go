@@ -123,7 +123,7 @@ func BenchmarkCatchUpOverGRPC(b *testing.B) {
 		total := 0
 		start, cpu0 := time.Now(), cpuTime()
 		for i := 0; i < b.N; i++ {
-			sub, err := l.store.SubscribeAll(ctx, eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}})
+			sub, err := l.store.SubscribeAll(ctx, eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -287,7 +287,7 @@ func (s *Server) head() (eventstore.Position, bool) {
 	defer cancel()
 	evs, err := s.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{
 		Direction: eventstore.Backwards, FromEnd: true, Max: 1,
-		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes},
+		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()},
 	})
 	if err != nil || len(evs) == 0 {
 		return eventstore.Position{}, err == nil

@@ -140,7 +140,7 @@ func BenchmarkSubscriptionCatchUp(b *testing.B) {
 }
 
 // projectorPrefixes are the stream-name prefixes the GraphQL projector
-// subscribes with (graphql/readmodel.Prefixes).
+// subscribes with (graphql/readmodel.Prefixes()).
 var projectorPrefixes = []string{"craftsman-", "academy-", "competition-", "mentorship-", "policy-"}
 
 // BenchmarkSubscriptionCatchUpFiltered: what the GraphQL projector does on a

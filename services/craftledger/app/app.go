@@ -438,7 +438,7 @@ func (a *App) GraphQL() *server.Server { return a.graph }
 // least once (what /readyz waits for), or ctx ends.
 func (a *App) WaitCaughtUp(ctx context.Context) error {
 	last, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1,
-		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes}})
+		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}})
 	if err != nil {
 		return err
 	}
