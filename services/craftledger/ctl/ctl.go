@@ -72,6 +72,8 @@ func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code)
 
 func common(fs *flag.FlagSet, env *Env) {
 	fs.StringVar(&env.Store, "store", env.Store, "event store connection string (esdb://…; $CRAFTLEDGER_STORE)")
+	// --help shows the default without the credentials it may carry.
+	fs.Lookup("store").DefValue = servicekit.RedactURL(env.Store)
 	fs.BoolVar(&env.JSON, "json", env.JSON, "machine-readable JSON output")
 }
 

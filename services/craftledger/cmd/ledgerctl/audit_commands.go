@@ -400,7 +400,7 @@ func diffCmd() ctl.Command {
 			stateFlags(fs, &id, &asOf, &mode, &policies)
 			fs.BoolVar(&all, "all", false, "every craftsman in the store")
 			fs.StringVar(&endpoint, "graphql", "http://127.0.0.1:8080/graphql", "the GraphQL endpoint")
-			fs.StringVar(&token, "token", os.Getenv("CRAFTLEDGER_TOKEN"), "bearer token of an auditor or admin ($CRAFTLEDGER_TOKEN)")
+			fs.StringVar(&token, "token", "", "bearer token of an auditor or admin (default $CRAFTLEDGER_TOKEN, read at run time so --help never prints it)")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
@@ -413,6 +413,9 @@ func diffCmd() ctl.Command {
 			}
 			if opts.AsOf.IsZero() {
 				opts.AsOf = time.Now().UTC() // one instant for both sides
+			}
+			if token == "" {
+				token = os.Getenv("CRAFTLEDGER_TOKEN")
 			}
 			g := audit.GraphQL{Endpoint: endpoint, Token: token}
 			return withStore(ctx, env, func(st eventstore.Store) error {
