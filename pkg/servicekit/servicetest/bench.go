@@ -1,0 +1,90 @@
+package servicetest
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// RunClients sends b.N requests from clients goroutines (request i built
+// by req), fails the benchmark when any request errs or answers other than
+// want, and reports commands/s and p50/p99 latency in milliseconds
+// ("cmds/s", "p50-ms", "p99-ms").
+func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) {
+	b.Helper()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				r := req(i)
+				t0 := time.Now()
+				resp, err := hc.Do(r)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != want {
+					if failed.Add(1) == 1 {
+						b.Logf("request %d: status %d", i, resp.StatusCode)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d commands failed", n, b.N)
+	}
+	ReportLatency(b, b.N, elapsed, lat, "cmds/s")
+}
+
+// ReportLatency reports n/elapsed under rate (e.g. "cmds/s") and the p50
+// and p99 of lat in milliseconds ("p50-ms", "p99-ms"); it sorts lat.
+func ReportLatency(b *testing.B, n int, elapsed time.Duration, lat []time.Duration, rate string) {
+	b.Helper()
+	slices.Sort(lat)
+	b.ReportMetric(float64(n)/elapsed.Seconds(), rate)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// Parallel calls f(i) for every i in [0, n) from workers goroutines and
+// returns when all calls have returned (to seed a benchmark's fixtures).
+func Parallel(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	ids := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ids {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		ids <- i
+	}
+	close(ids)
+	wg.Wait()
+}
