@@ -2,14 +2,12 @@ package training_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
 const benchWorkers = 1000
@@ -17,22 +15,9 @@ const benchWorkers = 1000
 // seedWorkers registers n craftsmen concurrently.
 func (e *env) seedWorkers(b *testing.B, n int) {
 	b.Helper()
-	var wg sync.WaitGroup
-	ids := make(chan int)
-	for g := 0; g < 16; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range ids {
-				e.craftsman(b, fmt.Sprintf("bw%d", i))
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		ids <- i
-	}
-	close(ids)
-	wg.Wait()
+	servicetest.Parallel(n, 16, func(i int) {
+		e.craftsman(b, fmt.Sprintf("bw%d", i))
+	})
 }
 
 // BenchmarkCommand measures course completions through HTTP -> service ->
@@ -45,51 +30,13 @@ func BenchmarkCommand(b *testing.B) {
 			e := newEnv(b)
 			e.seedWorkers(b, benchWorkers)
 			tok := issuer(b, academy)
-			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-			lat := make([]time.Duration, b.N)
-			var next atomic.Int64
-			var failed atomic.Int64
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for c := 0; c < clients; c++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= b.N {
-							return
-						}
-						body := fmt.Sprintf(`{"academyId":%q,"courseId":"elec-201","hours":2,"passed":true}`, academy)
-						req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/craftsmen/bw%d/completions", e.url, i%benchWorkers), strings.NewReader(body))
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("Authorization", "Bearer "+tok)
-						t0 := time.Now()
-						resp, err := hc.Do(req)
-						if err != nil {
-							failed.Add(1)
-							continue
-						}
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						lat[i] = time.Since(t0)
-						if resp.StatusCode != http.StatusCreated {
-							failed.Add(1)
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if n := failed.Load(); n > 0 {
-				b.Fatalf("%d of %d commands failed", n, b.N)
-			}
-			slices.Sort(lat)
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cmds/s")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			servicetest.RunClients(b, clients, http.StatusCreated, func(i int) *http.Request {
+				body := fmt.Sprintf(`{"academyId":%q,"courseId":"elec-201","hours":2,"passed":true}`, academy)
+				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/craftsmen/bw%d/completions", e.url, i%benchWorkers), strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				return req
+			})
 		})
 	}
 }
