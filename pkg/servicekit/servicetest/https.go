@@ -181,3 +181,42 @@ func CheckServesHTTPS(t *testing.T, run RunFunc, extra ...string) {
 		t.Errorf("stop: %v", err)
 	}
 }
+
+// ServeBinary runs a service binary's run function in-process against the
+// embedded store (--store, --addr on a free port, --dev, --log-level error,
+// then extra), waits until /healthz answers and checks /readyz is 200; it
+// returns the base URL and stop, which cancels run and fails the test
+// unless run returns nil.
+func ServeBinary(t *testing.T, run func(context.Context, []string) error, extra ...string) (base string, stop func()) {
+	t.Helper()
+	st := commandtest.StartStore(t)
+	addr := FreeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args := append([]string{"--store", st.Server.URL(), "--addr", addr, "--dev", "--log-level", "error"}, extra...)
+	go func() { done <- run(ctx, args) }()
+	base = "http://" + addr
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 100 {
+			cancel()
+			t.Fatalf("never served: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := commandtest.Do(t, "GET", base+"/readyz", "", nil); r.Status != 200 {
+		cancel()
+		t.Fatalf("readyz %d %s", r.Status, r.Body)
+	}
+	return base, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	}
+}

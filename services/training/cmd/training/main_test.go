@@ -5,52 +5,19 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // TestBinaryServes runs the binary's wiring in-process against the embedded
 // store: health, readiness, a command, metrics, then a clean stop.
 func TestBinaryServes(t *testing.T) {
-	st := commandtest.StartStore(t)
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--store", st.Server.URL(), "--addr", addr, "--dev", "--log-level", "error"})
-	}()
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("never served: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if r := commandtest.Do(t, "GET", base+"/readyz", "", nil); r.Status != 200 {
-		t.Fatalf("readyz %d %s", r.Status, r.Body)
-	}
+	base, stop := servicetest.ServeBinary(t, run)
 	tok := commandtest.Token(t, auth.RoleIssuer, "academy-a", "")
 	// No academy exists yet: a business rejection, answered and counted.
 	r := commandtest.Do(t, "POST", base+"/v1/craftsmen/b1/completions", tok, map[string]any{"academyId": "academy-a", "courseId": "c", "hours": 2})
@@ -61,10 +28,7 @@ func TestBinaryServes(t *testing.T) {
 	if !strings.Contains(string(m.Body), `craftledger_requests_total{code="NOT_FOUND",endpoint="training.CompleteTraining",service="training"} 1`) {
 		t.Fatalf("metrics lack the command:\n%s", m.Body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("stop: %v", err)
-	}
+	stop()
 }
 
 func TestBinaryNeedsKeys(t *testing.T) {
