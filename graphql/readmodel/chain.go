@@ -1,7 +1,9 @@
 package readmodel
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/craftledger/craftledger/events"
@@ -18,6 +20,7 @@ import (
 type chains struct {
 	mu sync.Mutex
 	m  map[string]*chainState
+	v  chain.Verifier // reused hasher and scratch space (under mu)
 }
 
 type chainState struct {
@@ -31,8 +34,13 @@ type chainState struct {
 
 func newChains() *chains { return &chains{m: map[string]*chainState{}} }
 
+var hashField = []byte(`"hash":"`)
+
 // verify brings the stream's verdict up to date with evs (the stream's
-// events in revision order) and returns it.
+// events in revision order) and returns it. Each event's metadata is read
+// once: chain.Verifier finds the trailing hash, checks prevHash and hashes
+// the bytes; only metadata without the sealed layout is parsed as JSON,
+// to tell an unchained event (no hash) from a broken one.
 func (c *chains) verify(stream string, evs func() []eventstore.RecordedEvent, n int) chainState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -44,11 +52,7 @@ func (c *chains) verify(stream string, evs func() []eventstore.RecordedEvent, n 
 	if cs.checked < n {
 		all := evs()
 		for _, ev := range all[cs.checked:n] {
-			var probe struct {
-				Hash string `json:"hash"`
-			}
-			_ = json.Unmarshal(ev.Metadata, &probe)
-			if probe.Hash == "" {
+			if !hasHash(ev.Metadata) {
 				if cs.unchained == nil {
 					cs.unchained = map[uint64]bool{}
 				}
@@ -56,21 +60,40 @@ func (c *chains) verify(stream string, evs func() []eventstore.RecordedEvent, n 
 				cs.last = ""
 				continue
 			}
-			if !cs.broken {
-				raw := []events.Raw{{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created}}
-				if brk := chain.Verify(raw, chain.Options{PrevHash: cs.last}); brk != nil {
-					cs.broken, cs.breakAt, cs.reason = true, ev.Revision, brk.Reason
-				}
+			if cs.broken {
+				continue // the verdict stands; later events are not hashed
 			}
-			cs.last = probe.Hash
+			if cs.last == "" && ev.Revision != 0 {
+				cs.broken, cs.breakAt, cs.reason = true, ev.Revision, fmt.Sprintf("first event is at revision %d but no previous hash was given", ev.Revision)
+				continue
+			}
+			h, brk := c.v.VerifyEvent(cs.last, events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
+			if brk != nil {
+				cs.broken, cs.breakAt, cs.reason = true, ev.Revision, brk.Reason
+				continue
+			}
+			cs.last = h
 		}
 		cs.checked = n
 	}
 	return *cs
 }
 
+// hasHash reports whether metadata carries a non-empty hash: a scan for
+// the field where Seal writes it, JSON only when the scan does not find it.
+func hasHash(meta []byte) bool {
+	if i := bytes.LastIndex(meta, hashField); i > 0 && (meta[i-1] == ',' || meta[i-1] == '{') && len(meta) > i+len(hashField) && meta[i+len(hashField)] != '"' {
+		return true
+	}
+	var probe struct {
+		Hash string `json:"hash"`
+	}
+	_ = json.Unmarshal(meta, &probe)
+	return probe.Hash != ""
+}
+
 func (m *Memory) chainOf(stream string) (chainState, int) {
-	n := len(m.log.streams[stream])
+	n := len(m.log.streamIdx(stream))
 	return m.chains.verify(stream, func() []eventstore.RecordedEvent { return m.log.stream(stream) }, n), n
 }
 

@@ -47,8 +47,8 @@ type Craftsman struct {
 	// them through Memory (ensure), never directly from a reader.
 	Records []events.Recorded
 	count   int         // events of the craftsman's own stream
-	pending []int32     // log indexes still to decode (snapshot load)
-	ready   atomic.Bool // Records holds every event (pending is empty)
+	ready   atomic.Bool // Records holds every event (else they are decoded from the log on use)
+	kept    bool        // Records were decoded for a reader: settle keeps them
 	// erased: the craftsman was forgotten (PersonalDataErased.v1): no view
 	// shows personal data, as of any date.
 	erased bool
@@ -246,6 +246,11 @@ func (d *domain) settle() {
 			before := c.Summary
 			d.summarise(c)
 			d.reindex(c, before)
+			if !c.kept {
+				// Derived what it needs: the raw log keeps the bytes.
+				c.Records = nil
+				c.ready.Store(false)
+			}
 		}
 		delete(d.dirty, id)
 	}

@@ -63,9 +63,19 @@ type LogQuery struct {
 }
 
 // rawLog is every applied event in $all order with a per-stream index.
+// It is the model's source of truth for the raw bytes (audit history,
+// hash chains, lazy decoding) and is kept compact: an event is a small
+// fixed entry whose id, data and metadata bytes live back to back in large
+// shared chunks (no allocation per event, no per-slice overhead), and
+// stream and type names are interned, once each.
 type rawLog struct {
-	all     []eventstore.RecordedEvent
-	streams map[string][]int32 // stream -> indexes into all, by revision
+	entries []entry
+	chunks  [][]byte // full-length chunks; bytes are only ever appended after used
+	used    int      // bytes used in the last chunk
+	streams map[string]int32
+	sinfo   []streamInfo // by stream number
+	types   map[string]uint32
+	tnames  []string
 	// Corrections (EventCorrected) link two events: correction index ->
 	// the superseded event's id, and superseded id -> the latest
 	// correction's index. Few events are corrections; these stay small.
@@ -73,8 +83,120 @@ type rawLog struct {
 	supersededBy map[string]int32
 }
 
+// streamInfo is one stream's name and its events (indexes into entries,
+// by revision).
+type streamInfo struct {
+	name string
+	idx  []int32
+}
+
+// entry is one event without its bytes: 64 bytes.
+type entry struct {
+	pos      eventstore.Position
+	revision uint64
+	sec      int64 // record time: Unix seconds and nanoseconds (UTC)
+	chunk    uint32
+	off      uint32 // id, data and metadata start here, back to back
+	dataLen  uint32
+	metaLen  uint32
+	stream   int32
+	typ      uint16
+	idLen    uint8 // bytes of id in the chunk (16 when packedID)
+	packedID bool  // the id is a canonical UUID stored as 16 bytes
+	nsec     int32
+}
+
+const chunkSize = 4 << 20
+
 func newRawLog() rawLog {
-	return rawLog{streams: map[string][]int32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}}
+	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}}
+}
+
+func (l *rawLog) len() int { return len(l.entries) }
+
+// streamIdx is the stream's event indexes (nil for an unknown stream).
+func (l *rawLog) streamIdx(name string) []int32 {
+	if s, ok := l.streams[name]; ok {
+		return l.sinfo[s].idx
+	}
+	return nil
+}
+
+// streamOf returns the stream's number, adding it when new.
+func (l *rawLog) streamOf(name string) int32 {
+	if s, ok := l.streams[name]; ok {
+		return s
+	}
+	s := int32(len(l.sinfo))
+	name = strings.Clone(name)
+	l.streams[name] = s
+	l.sinfo = append(l.sinfo, streamInfo{name: name})
+	return s
+}
+
+func (l *rawLog) typeOf(name string) uint16 {
+	if t, ok := l.types[name]; ok {
+		return uint16(t)
+	}
+	t := uint32(len(l.tnames))
+	name = strings.Clone(name)
+	l.types[name] = t
+	l.tnames = append(l.tnames, name)
+	return uint16(t)
+}
+
+// reserve returns room for n bytes in the chunks: the chunk, its offset.
+func (l *rawLog) reserve(n int) (uint32, uint32) {
+	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
+		l.chunks = append(l.chunks, make([]byte, max(chunkSize, n)))
+		l.used = 0
+	}
+	off := l.used
+	l.used += n
+	return uint32(len(l.chunks) - 1), uint32(off)
+}
+
+// bytesOf returns an entry's id, data and metadata bytes (capacity-limited
+// views into the chunk; nil when empty).
+func (l *rawLog) bytesOf(e *entry) (id, data, meta []byte) {
+	c := l.chunks[e.chunk]
+	o := int(e.off)
+	cut := func(n int) []byte {
+		if n == 0 {
+			return nil
+		}
+		b := c[o : o+n : o+n]
+		o += n
+		return b
+	}
+	return cut(int(e.idLen)), cut(int(e.dataLen)), cut(int(e.metaLen))
+}
+
+// idOf is an entry's event id.
+func (l *rawLog) idOf(e *entry) string {
+	id, _, _ := l.bytesOf(e)
+	if e.packedID {
+		return formatUUID(id)
+	}
+	return string(id)
+}
+
+// sameID reports whether the entry's id is id, without allocating.
+func (l *rawLog) sameID(e *entry, id string) bool {
+	b, _, _ := l.bytesOf(e)
+	if e.packedID {
+		var u [16]byte
+		return parseUUID(id, &u) && string(u[:]) == string(b)
+	}
+	return string(b) == id
+}
+
+// at materialises event i (its bytes are views into the log: read-only).
+func (l *rawLog) at(i int) eventstore.RecordedEvent {
+	e := &l.entries[i]
+	_, data, meta := l.bytesOf(e)
+	return eventstore.RecordedEvent{Stream: l.sinfo[e.stream].name, ID: l.idOf(e), Type: l.tnames[e.typ], Revision: e.revision,
+		Position: e.pos, Data: data, Metadata: meta, Created: time.Unix(e.sec, int64(e.nsec)).UTC()}
 }
 
 // check verifies that batch continues every stream without a gap and that
@@ -96,9 +218,10 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 		}
 		want, seen := next[ev.Stream]
 		if !seen {
-			want = uint64(len(l.streams[ev.Stream]))
-			if idx := l.streams[ev.Stream]; len(idx) > 0 {
-				want = l.all[idx[len(idx)-1]].Revision + 1
+			idx := l.streamIdx(ev.Stream)
+			want = uint64(len(idx))
+			if len(idx) > 0 {
+				want = l.entries[idx[len(idx)-1]].revision + 1
 			}
 		}
 		if ev.Revision < want {
@@ -106,6 +229,9 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 		}
 		if ev.Revision != want {
 			return nil, errs.E(errs.FailedPrecondition, "projection: gap in %s: expected revision %d, got %d at %d/%d", ev.Stream, want, ev.Revision, ev.Position.Commit, ev.Position.Prepare)
+		}
+		if _, known := l.types[ev.Type]; len(ev.ID) > 255 || !known && len(l.tnames) >= 1<<16 {
+			return nil, errs.E(errs.FailedPrecondition, "projection: event %s@%d: id longer than 255 bytes or more than 65,536 event types", ev.Stream, ev.Revision)
 		}
 		next[ev.Stream] = want + 1
 		last = ev.Position
@@ -115,19 +241,88 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 	return fresh, nil
 }
 
-func (l *rawLog) add(ev eventstore.RecordedEvent) {
-	idx := int32(len(l.all))
-	l.streams[ev.Stream] = append(l.streams[ev.Stream], idx)
-	l.all = append(l.all, ev)
-	if events.CurrentType(ev.Type) == events.TypeEventCorrected {
+// add appends ev, copying its bytes into the log.
+func (l *rawLog) add(ev *eventstore.RecordedEvent) {
+	var u [16]byte
+	packed := parseUUID(ev.ID, &u)
+	idb := ev.ID
+	if packed {
+		idb = string(u[:])
+	}
+	n := len(idb) + len(ev.Data) + len(ev.Metadata)
+	ch, off := l.reserve(n)
+	dst := l.chunks[ch][off:]
+	k := copy(dst, idb)
+	k += copy(dst[k:], ev.Data)
+	copy(dst[k:], ev.Metadata)
+	l.push(entry{pos: ev.Position, revision: ev.Revision, sec: ev.Created.Unix(), nsec: int32(ev.Created.Nanosecond()),
+		chunk: ch, off: off, dataLen: uint32(len(ev.Data)), metaLen: uint32(len(ev.Metadata)),
+		stream: l.streamOf(ev.Stream), typ: l.typeOf(ev.Type), idLen: uint8(len(idb)), packedID: packed}, ev.Type, ev.Data)
+}
+
+// push appends an entry whose bytes are in place and indexes it.
+func (l *rawLog) push(e entry, typ string, data []byte) {
+	idx := int32(len(l.entries))
+	l.entries = append(l.entries, e)
+	si := &l.sinfo[e.stream]
+	si.idx = append(si.idx, idx)
+	if events.CurrentType(typ) == events.TypeEventCorrected {
 		var c struct {
 			Supersedes string `json:"supersedesEventId"`
 		}
-		if json.Unmarshal(ev.Data, &c) == nil && c.Supersedes != "" {
+		if json.Unmarshal(data, &c) == nil && c.Supersedes != "" {
 			l.supersedes[idx] = c.Supersedes
 			l.supersededBy[c.Supersedes] = idx
 		}
 	}
+}
+
+// parseUUID reads a canonical lower-case UUID (8-4-4-4-12 hex digits).
+func parseUUID(s string, u *[16]byte) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false // upper case is kept as written
+}
+
+func formatUUID(b []byte) string {
+	const digits = "0123456789abcdef"
+	var out [36]byte
+	j := 0
+	for i := 0; i < 16; i++ {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = digits[b[i]>>4], digits[b[i]&15]
+		j += 2
+	}
+	return string(out[:])
 }
 
 // EventRef locates one event of the log.
@@ -142,47 +337,49 @@ type EventRef struct {
 	Found bool
 }
 
-func refOf(ev *eventstore.RecordedEvent) EventRef {
-	return EventRef{ID: ev.ID, Stream: ev.Stream, Revision: ev.Revision, Position: ev.Position, Created: ev.Created, Found: true}
+func (l *rawLog) refOf(i int32) EventRef {
+	e := &l.entries[i]
+	return EventRef{ID: l.idOf(e), Stream: l.sinfo[e.stream].name, Revision: e.revision, Position: e.pos, Created: time.Unix(e.sec, int64(e.nsec)).UTC(), Found: true}
 }
 
 // corrections answers what the event at (stream, revision) supersedes
 // and what superseded it.
 func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef) {
-	idxs := l.streams[stream]
+	idxs := l.streamIdx(stream)
 	if len(idxs) == 0 {
 		return nil, nil
 	}
-	first := l.all[idxs[0]].Revision
+	first := l.entries[idxs[0]].revision
 	if revision < first || revision-first >= uint64(len(idxs)) {
 		return nil, nil
 	}
 	idx := idxs[revision-first]
-	ev := &l.all[idx]
 	if target, ok := l.supersedes[idx]; ok {
 		ref := EventRef{ID: target}
 		// A correction is recorded in the stream of the event it corrects.
 		for i := len(idxs) - 1; i >= 0; i-- {
-			if t := &l.all[idxs[i]]; t.ID == target {
-				ref = refOf(t)
+			if l.sameID(&l.entries[idxs[i]], target) {
+				ref = l.refOf(idxs[i])
 				break
 			}
 		}
 		supersedes = &ref
 	}
-	if by, ok := l.supersededBy[ev.ID]; ok {
-		ref := refOf(&l.all[by])
-		supersededBy = &ref
+	if len(l.supersededBy) > 0 {
+		if by, ok := l.supersededBy[l.idOf(&l.entries[idx])]; ok {
+			ref := l.refOf(by)
+			supersededBy = &ref
+		}
 	}
 	return supersedes, supersededBy
 }
 
 // stream returns the events of one stream in revision order.
 func (l *rawLog) stream(name string) []eventstore.RecordedEvent {
-	idx := l.streams[name]
+	idx := l.streamIdx(name)
 	out := make([]eventstore.RecordedEvent, len(idx))
 	for i, j := range idx {
-		out[i] = l.all[j]
+		out[i] = l.at(int(j))
 	}
 	return out
 }
@@ -190,25 +387,31 @@ func (l *rawLog) stream(name string) []eventstore.RecordedEvent {
 // page answers a LogQuery. Total is counted only when q.CountTotal is set
 // (it costs a scan of everything that matches).
 func (l *rawLog) page(q LogQuery) LogPage {
-	keep := func(ev *eventstore.RecordedEvent) bool {
-		if !q.RecordedBy.IsZero() && ev.Created.After(q.RecordedBy) {
+	var bySec int64
+	var byNsec int32
+	if !q.RecordedBy.IsZero() {
+		bySec, byNsec = q.RecordedBy.Unix(), int32(q.RecordedBy.Nanosecond())
+	}
+	keep := func(e *entry) bool {
+		if !q.RecordedBy.IsZero() && (e.sec > bySec || e.sec == bySec && e.nsec > byNsec) {
 			return false
 		}
-		if q.Stream == "" && q.Prefix != "" && !strings.HasPrefix(ev.Stream, q.Prefix) {
+		if q.Stream == "" && q.Prefix != "" && !strings.HasPrefix(l.sinfo[e.stream].name, q.Prefix) {
 			return false
 		}
 		return true
 	}
 	var out LogPage
 	// visit returns false to stop early.
-	visit := func(ev *eventstore.RecordedEvent) bool {
-		if !keep(ev) {
+	visit := func(i int) bool {
+		e := &l.entries[i]
+		if !keep(e) {
 			return true
 		}
-		inPage := q.After == nil || q.After.Less(ev.Position)
+		inPage := q.After == nil || q.After.Less(e.pos)
 		if inPage {
 			if len(out.Events) < q.Limit {
-				out.Events = append(out.Events, *ev)
+				out.Events = append(out.Events, l.at(i))
 			} else {
 				out.HasMore = true
 			}
@@ -220,8 +423,8 @@ func (l *rawLog) page(q LogQuery) LogPage {
 		return !out.HasMore
 	}
 	if q.Stream != "" {
-		for _, j := range l.streams[q.Stream] {
-			if !visit(&l.all[j]) {
+		for _, j := range l.streamIdx(q.Stream) {
+			if !visit(int(j)) {
 				break
 			}
 		}
@@ -230,10 +433,10 @@ func (l *rawLog) page(q LogQuery) LogPage {
 	start := 0
 	if q.After != nil && !q.CountTotal {
 		after := *q.After
-		start = sort.Search(len(l.all), func(i int) bool { return after.Less(l.all[i].Position) })
+		start = sort.Search(len(l.entries), func(i int) bool { return after.Less(l.entries[i].pos) })
 	}
-	for i := start; i < len(l.all); i++ {
-		if !visit(&l.all[i]) {
+	for i := start; i < len(l.entries); i++ {
+		if !visit(i) {
 			break
 		}
 	}

@@ -25,14 +25,24 @@ type Memory struct {
 // NewMemory returns an empty in-memory read model.
 func NewMemory() *Memory {
 	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
-	m.dom.ensure = m.ensure
+	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
 	return m
 }
 
-// ensure decodes a craftsman's pending events (left by a snapshot load).
+// A craftsman's decoded records are not kept for everyone: the projector
+// decodes a craftsman's events to derive its summary and then lets them go
+// (the raw log holds the bytes); the first query that reads the craftsman
+// decodes them again from the log and keeps them. Memory then grows with
+// the craftsmen actually read, not with the population.
+
+// ensure decodes a craftsman's records for a reader and keeps them.
 // Callers hold m.mu (read or write); decodeMu makes concurrent readers
 // decode once.
-func (m *Memory) ensure(c *Craftsman) {
+func (m *Memory) ensure(c *Craftsman) { m.decode(c, true) }
+
+// decode fills c.Records from the raw log when they are not held; keep
+// marks them as read by a query (settle does not let them go).
+func (m *Memory) decode(c *Craftsman, keep bool) {
 	if c.ready.Load() {
 		return
 	}
@@ -41,9 +51,16 @@ func (m *Memory) ensure(c *Craftsman) {
 	if c.ready.Load() {
 		return
 	}
-	raw := make([]eventstore.RecordedEvent, len(c.pending))
-	for i, j := range c.pending {
-		raw[i] = m.log.all[j]
+	c.Records, c.kept = m.decodeStream(c.ID), keep
+	c.ready.Store(true)
+}
+
+// decodeStream decodes a craftsman stream's events from the raw log.
+func (m *Memory) decodeStream(id string) []events.Recorded {
+	idx := m.log.streamIdx(events.CraftsmanStream(id))
+	raw := make([]eventstore.RecordedEvent, len(idx))
+	for i, j := range idx {
+		raw[i] = m.log.at(int(j))
 	}
 	recs := make([]events.Recorded, 0, len(raw)+4)
 	for _, d := range decodeAll(m.dom.reg, raw) {
@@ -51,8 +68,7 @@ func (m *Memory) ensure(c *Craftsman) {
 			recs = append(recs, d.rec)
 		}
 	}
-	c.Records, c.pending = recs, nil
-	c.ready.Store(true)
+	return recs
 }
 
 // Checkpoint implements Writer.
@@ -78,9 +94,18 @@ func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position)
 	if err != nil {
 		return err
 	}
+	// Craftsmen whose decoded records were let go get them back before
+	// this batch's events join the log (decoded once, below).
 	for _, i := range fresh {
-		m.log.add(batch[i])
-		m.dom.apply(&m.log.all[len(m.log.all)-1], dec[i])
+		if cat, id, ok := events.SplitStream(batch[i].Stream); ok && cat == events.CategoryCraftsman {
+			if c := m.dom.craftsmen[id]; c != nil {
+				m.decode(c, false)
+			}
+		}
+	}
+	for _, i := range fresh {
+		m.log.add(&batch[i])
+		m.dom.apply(&batch[i], dec[i])
 	}
 	m.dom.settle()
 	if !m.hasCP || m.cp.Less(cp) {
@@ -101,7 +126,7 @@ func (m *Memory) Undecodable() int {
 func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.log.all)
+	return m.log.len()
 }
 
 // Log answers an audit query over the raw events.
@@ -305,11 +330,16 @@ func (m *Memory) SummariesAsOf(asOf time.Time, fn func(id string, s Summary) boo
 		if c.count == 0 {
 			continue
 		}
-		m.ensure(c)
-		if len(c.Records) == 0 || c.Records[0].RecordedAt.After(asOf) {
+		// Decoded for this scan only: an as-of scan over everyone must
+		// not leave the whole population decoded.
+		cc := c
+		if !c.ready.Load() {
+			cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
+		}
+		if len(cc.Records) == 0 || cc.Records[0].RecordedAt.After(asOf) {
 			continue
 		}
-		if !fn(id, summaryOf(c, asOf)) {
+		if !fn(id, summaryOf(cc, asOf)) {
 			return
 		}
 	}

@@ -3,14 +3,15 @@ package readmodel
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
-	"time"
 
 	"github.com/craftledger/craftledger/events"
 
@@ -19,15 +20,19 @@ import (
 )
 
 // The snapshot file: magic, format version, projection name, checkpoint,
-// event count, every event (length-prefixed fields), then every
-// craftsman's summary (what population queries scan), then a CRC-32C of
-// everything before it. On load the raw log and the indexes are rebuilt,
-// the few non-craftsman streams are decoded, and each craftsman's own
-// events are decoded lazily on first use: a restart reads a file, it does
-// not replay JSON.
+// the type names and stream names, every event's entry (stream and type
+// numbers, revision, position, record time, byte lengths), then every
+// event's id, data and metadata bytes back to back (the raw log's own
+// layout), then every craftsman's summary (what population queries scan),
+// then a CRC-32C of everything before it. On load the bytes stay in the
+// file's one buffer, the entries and indexes are rebuilt, the few
+// non-craftsman streams are decoded, and each craftsman's own events are
+// decoded lazily on first use: a restart reads a file, it does not replay
+// JSON.
 const (
 	snapshotMagic   = "CLRM"
-	snapshotVersion = 3
+	snapshotVersion = 4
+	maxChunk        = 1 << 31 // bytes one chunk of a loaded snapshot may span
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -51,13 +56,16 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	// summaries are copied, so neither the projector nor queries wait for
 	// the disk.
 	m.mu.RLock()
-	cp, hasCP, all := m.cp, m.hasCP, m.log.all[:len(m.log.all):len(m.log.all)]
+	l := &m.log
+	cut := rawLog{entries: l.entries[:len(l.entries):len(l.entries)], chunks: l.chunks[:len(l.chunks):len(l.chunks)],
+		sinfo: l.sinfo[:len(l.sinfo):len(l.sinfo)], tnames: l.tnames[:len(l.tnames):len(l.tnames)]}
+	cp, hasCP := m.cp, m.hasCP
 	sums := make([]idSummary, len(m.dom.order))
 	for i, id := range m.dom.order {
 		sums[i] = idSummary{id: id, s: m.dom.craftsmen[id].Summary}
 	}
 	m.mu.RUnlock()
-	err = writeSnapshot(bw, projection, cp, hasCP, all)
+	err = writeSnapshot(bw, projection, cp, hasCP, &cut)
 	if err == nil {
 		err = writeSummaries(bw, sums)
 	}
@@ -82,7 +90,10 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	return nil
 }
 
-func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, hasCP bool, all []eventstore.RecordedEvent) error {
+// writeSnapshot writes the header and the raw log of cut (entries, names
+// and chunks captured under the read lock; stream names and bytes already
+// written never change).
+func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, hasCP bool, cut *rawLog) error {
 	var buf []byte
 	buf = append(buf, snapshotMagic...)
 	buf = binary.AppendUvarint(buf, snapshotVersion)
@@ -94,27 +105,72 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 	}
 	buf = binary.AppendUvarint(buf, cp.Commit)
 	buf = binary.AppendUvarint(buf, cp.Prepare)
-	buf = binary.AppendUvarint(buf, uint64(len(all)))
-	if _, err := w.Write(buf); err != nil {
+	flush := func(force bool) error {
+		if len(buf) < 1<<16 && !force {
+			return nil
+		}
+		_, err := w.Write(buf)
+		buf = buf[:0]
 		return err
 	}
-	for i := range all {
-		ev := &all[i]
-		buf = buf[:0]
-		buf = appendString(buf, ev.Stream)
-		buf = appendString(buf, ev.ID)
-		buf = appendString(buf, ev.Type)
-		buf = binary.AppendUvarint(buf, ev.Revision)
-		buf = binary.AppendUvarint(buf, ev.Position.Commit)
-		buf = binary.AppendUvarint(buf, ev.Position.Prepare)
-		buf = binary.AppendVarint(buf, ev.Created.UnixNano())
-		buf = appendBytes(buf, ev.Data)
-		buf = appendBytes(buf, ev.Metadata)
-		if _, err := w.Write(buf); err != nil {
+	buf = binary.AppendUvarint(buf, uint64(len(cut.tnames)))
+	for _, t := range cut.tnames {
+		buf = appendString(buf, t)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(cut.sinfo)))
+	for i := range cut.sinfo {
+		buf = appendString(buf, cut.sinfo[i].name)
+		if err := flush(false); err != nil {
 			return err
 		}
 	}
-	return nil
+	buf = binary.AppendUvarint(buf, uint64(len(cut.entries)))
+	var total uint64
+	for i := range cut.entries {
+		e := &cut.entries[i]
+		buf = binary.AppendUvarint(buf, uint64(e.stream))
+		buf = binary.AppendUvarint(buf, uint64(e.typ))
+		buf = binary.AppendUvarint(buf, e.revision)
+		buf = binary.AppendUvarint(buf, e.pos.Commit)
+		buf = binary.AppendUvarint(buf, e.pos.Prepare)
+		buf = binary.AppendVarint(buf, e.sec)
+		buf = binary.AppendUvarint(buf, uint64(e.nsec))
+		if e.packedID {
+			buf = append(buf, 1)
+		} else {
+			buf = append(buf, 0)
+		}
+		buf = binary.AppendUvarint(buf, uint64(e.idLen))
+		buf = binary.AppendUvarint(buf, uint64(e.dataLen))
+		buf = binary.AppendUvarint(buf, uint64(e.metaLen))
+		total += uint64(e.idLen) + uint64(e.dataLen) + uint64(e.metaLen)
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	buf = binary.AppendUvarint(buf, total)
+	if err := flush(true); err != nil {
+		return err
+	}
+	// The bytes, in entry order: runs that lie back to back in a chunk
+	// are written with one call.
+	var run []byte
+	runChunk, runEnd := uint32(0), -1
+	for i := range cut.entries {
+		e := &cut.entries[i]
+		n := int(e.idLen) + int(e.dataLen) + int(e.metaLen)
+		if e.chunk == runChunk && int(e.off) == runEnd && len(run) < 1<<20 {
+			run = cut.chunks[e.chunk][int(e.off)-len(run) : int(e.off)+n]
+			runEnd += n
+			continue
+		}
+		if _, err := w.Write(run); err != nil {
+			return err
+		}
+		run, runChunk, runEnd = cut.chunks[e.chunk][e.off:int(e.off)+n], e.chunk, int(e.off)+n
+	}
+	_, err := w.Write(run)
+	return err
 }
 
 type idSummary struct {
@@ -195,61 +251,131 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	}
 	hasCP := r.byte1() == 1
 	cp := eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()}
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(body)) {
+	fresh := NewMemory()
+	l, d := &fresh.log, fresh.dom
+	nt := r.uvarint()
+	if r.err != nil || nt > 1<<16 {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
-	fresh := NewMemory()
-	fresh.log.all = make([]eventstore.RecordedEvent, 0, n)
-	// Data and metadata share the file's one buffer (one allocation, not
-	// millions); names and ids are copied.
-	var others []int32 // non-craftsman events: decoded now
-	d := fresh.dom
-	// Stream names and type names repeat: intern them (a map lookup by
-	// bytes does not allocate), so a craftsman's events share one string.
-	interned := map[string]string{}
-	intern := func(b []byte) string {
-		if s, ok := interned[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		interned[s] = s
-		return s
+	corrects := make([]bool, 0, nt)
+	for i := uint64(0); i < nt && r.err == nil; i++ {
+		t := r.str()
+		l.types[t] = uint32(len(l.tnames))
+		l.tnames = append(l.tnames, t)
+		corrects = append(corrects, events.CurrentType(t) == events.TypeEventCorrected)
 	}
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		ev := eventstore.RecordedEvent{
-			Stream: intern(r.bytes()), ID: r.str(), Type: intern(r.bytes()), Revision: r.uvarint(),
-			Position: eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()},
+	ns := r.uvarint()
+	if r.err != nil || ns > uint64(len(r.b)) {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+	}
+	l.sinfo = make([]streamInfo, 0, ns)
+	for i := uint64(0); i < ns && r.err == nil; i++ {
+		name := r.str()
+		l.streams[name] = int32(len(l.sinfo))
+		l.sinfo = append(l.sinfo, streamInfo{name: name})
+	}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+	}
+	l.entries = make([]entry, n)
+	counts := make([]int32, len(l.sinfo))
+	var off uint64
+	starts := []uint64{0} // where each chunk begins in the file's bytes
+	for i := range l.entries {
+		e := &l.entries[i]
+		st, typ := r.uvarint(), r.uvarint()
+		e.revision = r.uvarint()
+		e.pos = eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()}
+		e.sec, e.nsec = r.varint(), int32(r.uvarint())
+		e.packedID = r.byte1() == 1
+		idLen, dataLen, metaLen := r.uvarint(), r.uvarint(), r.uvarint()
+		if r.err != nil {
+			break
 		}
-		ev.Created = time.Unix(0, r.varint()).UTC()
-		ev.Data = r.bytes()
-		ev.Metadata = r.bytes()
-		idx := int32(len(fresh.log.all))
-		fresh.log.add(ev)
-		cat, id, ok := events.SplitStream(ev.Stream)
+		size := idLen + dataLen + metaLen
+		if st >= uint64(len(l.sinfo)) || typ >= uint64(len(l.tnames)) || idLen > 255 || size > maxChunk {
+			r.err = errShort
+			break
+		}
+		if off-starts[len(starts)-1]+size > maxChunk {
+			starts = append(starts, off) // offsets are 32-bit within a chunk
+		}
+		e.stream, e.typ, e.idLen, e.dataLen, e.metaLen = int32(st), uint16(typ), uint8(idLen), uint32(dataLen), uint32(metaLen)
+		e.chunk, e.off = uint32(len(starts)-1), uint32(off-starts[len(starts)-1])
+		off += size
+		counts[st]++
+	}
+	total := r.uvarint()
+	if r.err != nil || total != off {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event entries", path)
+	}
+	// The bytes stay in the file's buffer: one chunk, never written to.
+	blob := r.raw(int(total))
+	if r.err != nil {
+		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data", path)
+	}
+	for k, start := range starts {
+		end := total
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		l.chunks = append(l.chunks, blob[start:end:end])
+	}
+	l.used = len(l.chunks[len(l.chunks)-1])
+	// Per-stream indexes carved from one array (capacity-limited, so a
+	// later append to one stream reallocates instead of overwriting the next).
+	all := make([]int32, n)
+	at := 0
+	for s, c := range counts {
+		l.sinfo[s].idx = all[at : at : at+int(c)]
+		at += int(c)
+	}
+	var others []int32 // non-craftsman events: decoded now
+	for i := range l.entries {
+		e := &l.entries[i]
+		idx := int32(i)
+		si := &l.sinfo[e.stream]
+		if len(si.idx) > 0 && l.entries[si.idx[len(si.idx)-1]].revision+1 != e.revision {
+			return errs.E(errs.FailedPrecondition, "snapshot %s: stream %s is not in revision order", path, si.name)
+		}
+		si.idx = append(si.idx, idx)
+		if corrects[e.typ] {
+			_, data, _ := l.bytesOf(e)
+			var c struct {
+				Supersedes string `json:"supersedesEventId"`
+			}
+			if json.Unmarshal(data, &c) == nil && c.Supersedes != "" {
+				l.supersedes[idx] = c.Supersedes
+				l.supersededBy[c.Supersedes] = idx
+			}
+		}
+	}
+	for s := range l.sinfo {
+		si := &l.sinfo[s]
+		cat, id, ok := events.SplitStream(si.name)
 		switch {
 		case !ok:
 		case cat == events.CategoryCraftsman:
 			c := d.craftsman(id)
 			c.ready.Store(false)
-			c.pending = append(c.pending, idx)
-			c.count++
-			if ev.Type == TypePersonalDataErased {
-				c.erased = true
+			c.count += len(si.idx)
+			for _, j := range si.idx {
+				if l.tnames[l.entries[j].typ] == TypePersonalDataErased {
+					c.erased = true
+				}
 			}
 		default:
-			others = append(others, idx)
+			others = append(others, si.idx...)
 		}
 	}
-	if r.err != nil {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data: %v", path, r.err)
-	}
+	slices.Sort(others)
 	raw := make([]eventstore.RecordedEvent, len(others))
 	for i, j := range others {
-		raw[i] = fresh.log.all[j]
+		raw[i] = l.at(int(j))
 	}
 	for i, dec := range decodeAll(d.reg, raw) {
-		d.apply(&fresh.log.all[others[i]], dec)
+		d.apply(&raw[i], dec)
 	}
 	clear(d.dirty) // the summaries come from the file
 	nc := r.uvarint()
@@ -293,7 +419,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	fresh.cp, fresh.hasCP = cp, hasCP
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
-	m.dom.ensure = m.ensure
+	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
 	m.mu.Unlock()
 	return nil
 }

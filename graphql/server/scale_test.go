@@ -116,8 +116,8 @@ func scaleN() int {
 // percentiles under 64 concurrent clients.
 func BenchmarkScale(b *testing.B) {
 	n := scaleN()
-	evs := population(b, n)
 	base := heapMB()
+	evs := population(b, n)
 	m := readmodel.NewMemory()
 	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < len(evs); i += 4096 {
