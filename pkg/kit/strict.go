@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -19,10 +20,255 @@ import (
 // says. Values of types that decode themselves (json.Unmarshaler,
 // encoding.TextUnmarshaler) and of interface, map-of-any or RawMessage
 // types are not looked into.
+//
+// b has already been decoded without error, so it is one valid JSON value:
+// a byte scanner (keyScanner) walks it without building tokens, and the
+// token walk (walkValue) runs only when the scanner meets something it
+// does not expect. Both refuse the same keys with the same errors, in
+// document order (FuzzCheckKeysScanner).
 func checkKeys(b []byte, t reflect.Type) error {
+	s := keyScanner{b: b}
+	if err := s.value(t, ""); !errors.Is(err, errScanGaveUp) {
+		return err
+	}
+	return checkKeysTokens(b, t)
+}
+
+// checkKeysTokens is checkKeys by encoding/json tokens.
+func checkKeysTokens(b []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return walkValue(dec, t, "")
+}
+
+// errScanGaveUp: the byte scanner met input it does not handle; the token
+// walk decides.
+var errScanGaveUp = errors.New("kit: key scan gave up")
+
+// keyScanner walks a valid JSON document byte by byte, like walkValue.
+type keyScanner struct {
+	b []byte
+	i int
+}
+
+func (s *keyScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and returns the next byte (0 at the end).
+func (s *keyScanner) next() byte {
+	s.space()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+// str reads a string at s.i and returns its value, unescaped as
+// encoding/json does (invalid UTF-8 becomes U+FFFD).
+func (s *keyScanner) str() (string, error) {
+	if s.next() != '"' {
+		return "", errScanGaveUp
+	}
+	start := s.i
+	plain := true
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			if plain {
+				return string(s.b[start+1 : s.i-1]), nil
+			}
+			var v string
+			if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
+				return "", errScanGaveUp
+			}
+			return v, nil
+		case c == '\\':
+			plain = false
+			s.i++
+		case c < 0x20:
+			return "", errScanGaveUp
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	return "", errScanGaveUp
+}
+
+// skip passes over one value of any kind.
+func (s *keyScanner) skip() error {
+	switch s.next() {
+	case '"':
+		_, err := s.str()
+		return err
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if _, err := s.str(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					s.i++
+					return nil
+				}
+			}
+			s.i++
+		}
+		return errScanGaveUp
+	case 0:
+		return errScanGaveUp
+	}
+	// A number or a literal.
+	start := s.i
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if s.i == start {
+				return errScanGaveUp
+			}
+			return nil
+		}
+		s.i++
+	}
+	return nil
+}
+
+// value is walkValue over bytes.
+func (s *keyScanner) value(t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	c := s.next()
+	if c != '{' && c != '[' {
+		return s.skip() // a scalar
+	}
+	if opaqueCached(t) {
+		return s.skip()
+	}
+	s.i++
+	if c == '[' {
+		var elem reflect.Type
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			elem = t.Elem()
+		}
+		if s.next() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.value(elem, path); err != nil {
+				return err
+			}
+			switch s.next() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return errScanGaveUp
+			}
+		}
+	}
+	var fields map[string]reflect.Type
+	var elem reflect.Type
+	switch t.Kind() {
+	case reflect.Struct:
+		fields = structFields(t)
+	case reflect.Map:
+		elem = t.Elem()
+	}
+	if s.next() == '}' {
+		s.i++
+		return nil
+	}
+	var seen []string           // the keys so far, while few
+	var seenMap map[string]bool // then by map (a large map-typed object)
+	for {
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		if seenMap == nil && len(seen) >= 16 {
+			seenMap = make(map[string]bool, 2*len(seen))
+			for _, k := range seen {
+				seenMap[k] = true
+			}
+		}
+		if seenMap != nil {
+			if seenMap[key] {
+				return Invalid(join(path, key), "field given twice")
+			}
+			seenMap[key] = true
+		} else {
+			if slices.Contains(seen, key) {
+				return Invalid(join(path, key), "field given twice")
+			}
+			seen = append(seen, key)
+		}
+		next := elem
+		if fields != nil {
+			ft, ok := fields[key]
+			if !ok {
+				for name := range fields {
+					if strings.EqualFold(name, key) {
+						return Invalid(join(path, key), "unknown field (field names are case-sensitive: %q)", name)
+					}
+				}
+				return Invalid(join(path, key), "unknown field")
+			}
+			next = ft
+		}
+		if s.next() != ':' {
+			return errScanGaveUp
+		}
+		s.i++
+		sub := path
+		if c := s.next(); c == '{' || c == '[' {
+			sub = join(path, key) // only containers name their keys
+		}
+		if err := s.value(next, sub); err != nil {
+			return err
+		}
+		switch s.next() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errScanGaveUp
+		}
+	}
+}
+
+var opaqueCache sync.Map // reflect.Type → bool
+
+// opaqueCached is opaque, remembered per type.
+func opaqueCached(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	if v, ok := opaqueCache.Load(t); ok {
+		return v.(bool)
+	}
+	o := opaque(t)
+	opaqueCache.Store(t, o)
+	return o
 }
 
 var (
