@@ -185,3 +185,146 @@ func TestConcurrentViewsShareNothing(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRawLogKeepsEveryByte checks that the compact raw log gives back
+// exactly the events applied — ids (UUIDs, packed, and others), names,
+// bytes and times — across several chunks, before and after a snapshot.
+func TestRawLogKeepsEveryByte(t *testing.T) {
+	var in []eventstore.RecordedEvent
+	for i := 0; i < 6000; i++ {
+		e := ev(fmt.Sprintf("craftsman-%d", i%300), uint64(i/300), uint64(10+i))
+		switch i % 3 {
+		case 0:
+			e.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		case 1:
+			e.ID = fmt.Sprintf("%08X-0000-4000-8000-%012X", i, i) // upper case is kept as written
+		}
+		e.Data = []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i%1500)))
+		e.Created = time.Unix(int64(1_700_000_000+i), int64(i)).UTC()
+		in = append(in, e)
+	}
+	m := NewMemory()
+	for i := 0; i < len(in); i += 1000 {
+		if err := m.Apply(in[i:i+1000], in[i+999].Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.log.chunks) < 2 {
+		t.Fatalf("%d chunks: the test should span several", len(m.log.chunks))
+	}
+	path := filepath.Join(t.TempDir(), "s.snap")
+	if err := m.WriteSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	back := NewMemory()
+	if err := back.LoadSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	for name, model := range map[string]*Memory{"live": m, "restored": back} {
+		page := model.Log(LogQuery{Limit: len(in) + 1, CountTotal: true})
+		if i := firstDiff(in, page.Events); i >= 0 || page.Total != len(in) {
+			t.Fatalf("%s: log differs at %d of %d (total %d)", name, i, len(in), page.Total)
+		}
+		want := []eventstore.RecordedEvent{}
+		for _, e := range in {
+			if e.Stream == "craftsman-7" {
+				want = append(want, e)
+			}
+		}
+		if diff := cmp.Diff(want, model.Stream("craftsman-7")); diff != "" {
+			t.Fatalf("%s: stream differs (-want +got):\n%s", name, diff)
+		}
+		after := in[4999].Position
+		page = model.Log(LogQuery{After: &after, Limit: 2, Prefix: "craftsman-"})
+		if diff := cmp.Diff(in[5000:5002], page.Events); diff != "" || !page.HasMore {
+			t.Fatalf("%s: page after a position differs (-want +got):\n%s", name, diff)
+		}
+	}
+	// Applying after a restore continues the restored streams.
+	next := ev("craftsman-7", 20, 100_000)
+	if err := back.Apply([]eventstore.RecordedEvent{next}, next.Position); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Stream("craftsman-7"); len(got) != 21 || !cmp.Equal(got[20], next) {
+		t.Fatalf("after restore and apply: %d events, last %+v", len(got), got[len(got)-1])
+	}
+}
+
+// firstDiff is the index of the first event that differs (or where the
+// lengths part), -1 when equal; cheaper than cmp.Diff on thousands.
+func firstDiff(want, got []eventstore.RecordedEvent) int {
+	for i := range want {
+		if i >= len(got) {
+			return i
+		}
+		w, g := want[i], got[i]
+		if w.Stream != g.Stream || w.ID != g.ID || w.Type != g.Type || w.Revision != g.Revision || w.Position != g.Position ||
+			string(w.Data) != string(g.Data) || string(w.Metadata) != string(g.Metadata) || !w.Created.Equal(g.Created) || w.Created.Location() != g.Created.Location() {
+			return i
+		}
+	}
+	if len(got) != len(want) {
+		return len(want)
+	}
+	return -1
+}
+
+// TestDecodedRecordsAreLetGoAndComeBack checks the lazy decoding: after a
+// batch the projector keeps no decoded records, a reader gets them from the
+// raw log (and keeps them), and events applied later join them once.
+func TestDecodedRecordsAreLetGoAndComeBack(t *testing.T) {
+	sealed := func(p events.Payload, rev, pos uint64) eventstore.RecordedEvent {
+		typ, data, err := events.Encode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, err := events.EncodeMetadata(events.NewMetadata(typ, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "acad1", "u"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := ev("craftsman-c1", rev, pos)
+		e.Type, e.Data, e.Metadata = typ, data, meta
+		return e
+	}
+	welder := events.Trade{Code: "6-18-02-04", Name: "welder"}
+	m := NewMemory()
+	batch := []eventstore.RecordedEvent{
+		sealed(events.CraftsmanRegistered{CraftsmanID: "c1", NationalIDHash: strings.Repeat("ab", 32), Region: "R1", Personal: &events.Personal{Name: "A"}}, 0, 10),
+		sealed(events.TradeEntered{CraftsmanID: "c1", Trade: welder}, 1, 11),
+	}
+	if err := m.Apply(batch, at(11)); err != nil {
+		t.Fatal(err)
+	}
+	c := m.dom.craftsmen["c1"]
+	if c.ready.Load() || c.Records != nil {
+		t.Fatal("decoded records kept after the batch")
+	}
+	if s, _ := m.Summary("c1"); s.Region != "R1" || len(s.Levels) != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	if got := m.Records("c1"); len(got) != 2 || got[1].Type != batch[1].Type {
+		t.Fatalf("records %+v", got)
+	}
+	more := sealed(events.TrainingCompleted{CraftsmanID: "c1", AcademyID: "acad1", CourseID: "k", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, 2, 12)
+	if err := m.Apply([]eventstore.RecordedEvent{more}, at(12)); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Records("c1"); len(got) != 3 || got[2].ID != more.ID || !c.kept {
+		t.Fatalf("records after a later event: %d (kept %v)", len(got), c.kept)
+	}
+	// Another craftsman, never read, let go again after a second batch.
+	other := sealed(events.CraftsmanRegistered{CraftsmanID: "c2", NationalIDHash: strings.Repeat("cd", 32), Region: "R2"}, 0, 13)
+	other.Stream = "craftsman-c2"
+	if err := m.Apply([]eventstore.RecordedEvent{other}, at(13)); err != nil {
+		t.Fatal(err)
+	}
+	next := sealed(events.TradeEntered{CraftsmanID: "c2", Trade: welder}, 1, 14)
+	next.Stream = "craftsman-c2"
+	if err := m.Apply([]eventstore.RecordedEvent{next}, at(14)); err != nil {
+		t.Fatal(err)
+	}
+	c2 := m.dom.craftsmen["c2"]
+	if c2.ready.Load() || len(m.Records("c2")) != 2 {
+		t.Fatalf("c2: ready %v, records %d", c2.ready.Load(), len(m.Records("c2")))
+	}
+}
