@@ -138,6 +138,15 @@ func startServerWith(t testing.TB, l *ledger, cfg server.Config) *harness {
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	if tt, ok := t.(*testing.T); ok {
+		// Every answer a compiled plan gives in a test is compared, byte
+		// for byte, with graphql-go's answer to the same request.
+		server.SetPlanCheck(srv, func(query string, planned, reference []byte) {
+			if !bytes.Equal(planned, reference) {
+				tt.Errorf("compiled plan and graphql-go differ for %s\nplan:       %s\ngraphql-go: %s", query, planned, reference)
+			}
+		})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, l: l, srv: srv, http: httptest.NewServer(srv.Handler()), cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
@@ -255,6 +264,14 @@ func TestE2E(t *testing.T) {
 	l := startStore(t)
 	seed(l, 12)
 	h := startServer(t, l, "", server.Limits{MaxPageSize: 5, MaxDepth: 6, MaxComplexity: 200, MinPosWait: 300 * time.Millisecond})
+	t.Cleanup(func() {
+		// The harness compared each planned answer with graphql-go's.
+		n := server.Planned(h.srv)
+		t.Logf("%d answers given by compiled plans and compared with graphql-go's", n)
+		if n == 0 {
+			t.Error("no query of the suite was answered by a compiled plan: nothing was compared")
+		}
+	})
 	h.caughtUp()
 	aud := token(t, auditor)
 

@@ -118,6 +118,11 @@ type Server struct {
 	metrics *kit.Metrics
 	cache   *docCache
 	handler http.Handler
+	// planned counts requests answered by a compiled plan (plan.go);
+	// planCheck, set by tests only, is handed each such answer and
+	// graphql-go's answer to the same request.
+	planned   atomicCounter
+	planCheck func(query string, planned, reference []byte)
 	// runCtx is Run's context: metric reads of the store derive from it,
 	// so they end with the server rather than outliving it.
 	runCtx atomic.Pointer[context.Context]
@@ -273,6 +278,10 @@ func (s *Server) registerMetrics() {
 			Namespace: "craftledger", Subsystem: "graphql", Name: "document_cache_hits_total",
 			Help: "Requests answered with an already parsed and validated document.",
 		}, func() float64 { return float64(s.cache.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "craftledger", Subsystem: "graphql", Name: "planned_total",
+			Help: "Requests answered by a compiled plan of their cached document instead of graphql-go's executor.",
+		}, func() float64 { return float64(s.planned.Load()) }),
 	)
 }
 
@@ -326,6 +335,8 @@ func minPosition(r *http.Request, req request) string {
 type response struct {
 	Data   any                        `json:"data,omitempty"`
 	Errors []gqlerrors.FormattedError `json:"errors,omitempty"`
+	// raw is the JSON of data written by a plan (no errors then).
+	raw []byte
 }
 
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
@@ -352,6 +363,12 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 
 // encode writes the answer; data goes through the reflection-free encoder.
 func (r *response) encode() ([]byte, error) {
+	if r.raw != nil {
+		b := make([]byte, 0, len(r.raw)+16)
+		b = append(b, `{"data":`...)
+		b = append(b, r.raw...)
+		return append(b, '}'), nil
+	}
 	b := make([]byte, 0, 1024)
 	b = append(b, '{')
 	if r.Data != nil {
@@ -395,10 +412,11 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 	} else if r.Header.Get("Authorization") != "" {
 		return 0, nil, errs.E(errs.Unauthenticated, "authorization header is not a bearer token")
 	}
-	doc, depth, err := s.document(req.Query)
+	cd, err := s.document(req.Query)
 	if err != nil {
 		return 0, nil, err
 	}
+	doc, depth := cd.doc, cd.depth
 	if op := operationOf(doc, req.OperationName); op == nil {
 		return 0, nil, errs.E(errs.InvalidArgument, "no operation %q in the document", req.OperationName)
 	} else if r.Method == http.MethodGet && op.Operation != ast.OperationTypeQuery {
@@ -422,6 +440,21 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 			return 0, nil, err
 		}
 	}
+	if p := cd.plans.get(&s.schema, doc, req.OperationName); p != nil {
+		if data, err := p.run(ctx, &s.schema, req.Variables); err == nil {
+			s.planned.Add(1)
+			out := &response{raw: data}
+			if s.planCheck != nil {
+				s.checkPlan(ctx, req, doc, out)
+			}
+			return http.StatusOK, out, nil
+		}
+	}
+	return s.executeGraphQL(ctx, req, doc)
+}
+
+// executeGraphQL runs the request through graphql-go's executor.
+func (s *Server) executeGraphQL(ctx context.Context, req request, doc *ast.Document) (int, *response, error) {
 	res := graphql.Execute(graphql.ExecuteParams{
 		Schema: s.schema, AST: doc, OperationName: req.OperationName, Args: req.Variables, Context: ctx,
 	})
@@ -523,27 +556,42 @@ func numbersToGo(m map[string]any) map[string]any {
 	return conv(m).(map[string]any)
 }
 
+// checkPlan hands a planned answer and graphql-go's answer to the same
+// request to planCheck (tests).
+func (s *Server) checkPlan(ctx context.Context, req request, doc *ast.Document, planned *response) {
+	pb, err1 := planned.encode()
+	_, ref, err := s.executeGraphQL(ctx, req, doc)
+	var rb []byte
+	if err == nil {
+		rb, err = ref.encode()
+	}
+	if err1 != nil || err != nil {
+		pb = append(pb, fmt.Sprintf(" (plan encode: %v, graphql-go: %v)", err1, err)...)
+	}
+	s.planCheck(req.Query, pb, rb)
+}
+
 // document parses and validates query once and caches the result.
-func (s *Server) document(query string) (*ast.Document, int, error) {
+func (s *Server) document(query string) (cachedDoc, error) {
 	if d, ok := s.cache.get(query); ok {
-		return d.doc, d.depth, nil
+		return d, nil
 	}
 	if err := checkShape(query, s.lim.MaxQueryBytes, s.lim.MaxNesting); err != nil {
-		return nil, 0, err
+		return cachedDoc{}, err
 	}
 	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"})})
 	if err != nil {
-		return nil, 0, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
+		return cachedDoc{}, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
 	}
 	if err := checkFragmentCycles(&s.schema, doc); err != nil {
-		return nil, 0, err
+		return cachedDoc{}, err
 	}
 	if v := graphql.ValidateDocument(&s.schema, doc, nil); !v.IsValid {
 		msgs := make([]string, 0, len(v.Errors))
 		for _, e := range v.Errors {
 			msgs = append(msgs, e.Message)
 		}
-		return nil, 0, errs.E(errs.InvalidArgument, "invalid query: %s", strings.Join(msgs, "; "))
+		return cachedDoc{}, errs.E(errs.InvalidArgument, "invalid query: %s", strings.Join(msgs, "; "))
 	}
 	depth := measure(doc, "", nil, 1).depth
 	for _, d := range doc.Definitions {
@@ -551,13 +599,15 @@ func (s *Server) document(query string) (*ast.Document, int, error) {
 			depth = max(depth, measure(doc, op.Name.Value, nil, 1).depth)
 		}
 	}
-	s.cache.put(query, cachedDoc{doc: doc, depth: depth})
-	return doc, depth, nil
+	cd := cachedDoc{doc: doc, depth: depth, plans: &planCache{}}
+	s.cache.put(query, cd)
+	return cd, nil
 }
 
 type cachedDoc struct {
 	doc   *ast.Document
 	depth int
+	plans *planCache // compiled per operation name on first use
 }
 
 // docCache keeps validated documents by their text. When full it forgets

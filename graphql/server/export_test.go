@@ -1,0 +1,10 @@
+package server
+
+// SetPlanCheck makes s hand every answer of a compiled plan, and
+// graphql-go's answer to the same request, to check (tests only).
+func SetPlanCheck(s *Server, check func(query string, planned, reference []byte)) {
+	s.planCheck = check
+}
+
+// Planned is the number of requests a compiled plan answered.
+func Planned(s *Server) uint64 { return s.planned.Load() }

@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/pkg/auth"
+)
+
+// pathwayQuery is the query of BenchmarkScale's pathway+eligibility.
+const pathwayQuery = `query($id: ID!) { craftsman(id: $id) { trades { level { api } }
+		pathway(trade: "6-18-02-04") { current { api } next { target { api } eligible earliestDate policyVersion routes { id met missing } } }
+		eligibility(trade: "6-18-02-04", target: "technician") { eligible earliestDate policy policyVersion routes { id met criteria { kind required actual met evidence { stream revision } } } } } }`
+
+// TestPlanMatchesGraphQLGo runs queries that a compiled plan answers and
+// queries it leaves to graphql-go; the harness compares every planned
+// answer byte for byte with graphql-go's (startServerWith), and this test
+// checks which requests were planned, so that the comparison cannot pass
+// by never running a plan.
+func TestPlanMatchesGraphQLGo(t *testing.T) {
+	l := startStore(t)
+	seed(l, 12)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+	worker3 := auth.Claims{Subject: "w", Role: auth.RoleWorker, CraftsmanID: "c003"}
+	aud, hr, worker := token(t, auditor), token(t, hrEmp1), token(t, worker3)
+	cases := []struct {
+		name, tok, q string
+		vars         map[string]any
+		planned      bool
+	}{
+		{"benchmark craftsman", aud, benchQuery, map[string]any{"id": "c003"}, true},
+		{"pathway and eligibility", aud, pathwayQuery, map[string]any{"id": "c004"}, true},
+		{"pathway as hr", hr, pathwayQuery, map[string]any{"id": "c002"}, true},
+		{"own record as worker", worker, pathwayQuery, map[string]any{"id": worker3.CraftsmanID}, true},
+		{"aliases, fragments, inline fragments, asOf", aud, `query Q($id: ID!, $d: String = "2099-12-31") {
+			a: craftsman(id: $id, asOf: $d) { ...F trades { ... on TradeLevel { level { rank zh } } } }
+			b: craftsman(id: "c001") { ...F pathways(policies: ["template-a"]) { trade current { api } reached { since via route certificateNumber } } } }
+			fragment F on Craftsman { id name asOf employers certificates { number issuedOn level { api } } training(mode: "classroom") { totalHours passedHours count byYear { year hours count } } }`, map[string]any{"id": "c005"}, true},
+		{"timeline page", aud, `{ craftsman(id: "c003") { timeline(first: 3, kinds: ["certificate", "training"]) { totalCount edges { cursor node { date kind type title(lang: "zh") trade { code } evidence { stream revision } } } pageInfo { hasNextPage endCursor } } } }`, nil, true},
+		{"population", aud, `{ populationStats(trade: "6-18-02-04") { total byLevel { key count } } craftsmen(trade: "6-18-02-04", first: 4) { totalCount nodes { id eligibility { eligible policyVersion } } } }`, nil, true},
+		{"catalogue", aud, `{ levels { api rank } trades { code name } projection { caughtUp } viewer { role subject canAudit } }`, nil, true},
+		// Left to graphql-go: introspection, errors, refusals.
+		{"typename", aud, `{ craftsman(id: "c001") { __typename id } }`, nil, false},
+		{"schema introspection", aud, `{ __schema { queryType { name } } }`, nil, false},
+		{"not found", aud, `{ craftsman(id: "nobody") { id } }`, nil, false},
+		{"worker refused another record", worker, pathwayQuery, map[string]any{"id": "c001"}, false},
+		{"anonymous", "", `{ craftsman(id: "c001") { id } }`, nil, false},
+		{"bad argument", aud, `{ craftsman(id: "c001") { eligibility(trade: "6-18-02-04", target: "no-such-level") { eligible } } }`, nil, false},
+		{"missing variable", aud, pathwayQuery, nil, false},
+		{"minPosition", aud, `{ craftsman(id: "c001", minPosition: "1") { id } }`, nil, false},
+	}
+	for _, c := range cases {
+		before := server.Planned(h.srv)
+		r := h.query(c.tok, c.q, c.vars)
+		if c.planned {
+			mustOK(t, r)
+		}
+		if got := server.Planned(h.srv) > before; got != c.planned {
+			t.Errorf("%s: planned = %v, want %v (errors %+v)", c.name, got, c.planned, r.Errors)
+		}
+	}
+}
