@@ -251,6 +251,45 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 			t.Errorf("%s: %d broken streams, want %d", scope, rep.Broken, len(cases))
 		}
 	}
+	// Read in parallel chunks, verify finds exactly the same. With one
+	// event per chunk every break sits exactly at a chunk boundary, its
+	// predecessor in the chunk before.
+	at := map[string]eventstore.Position{}
+	for _, e := range replayAll(t, st, audit.ReplayOptions{}, nil) {
+		at[e.Stream+"@"+strconv.FormatUint(e.Revision, 10)] = e.Position
+	}
+	for _, p := range plans {
+		for _, scope := range []audit.Scope{{}, {Category: "craftsman"}} {
+			seq, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: scope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ck chunks
+			par, err := audit.VerifyPlanned(ctx(t), st, audit.VerifyOptions{Scope: scope}, ck.plan(p))
+			if err != nil {
+				t.Fatalf("plan %+v: %v", p, err)
+			}
+			seq.Elapsed, seq.Rate, par.Elapsed, par.Rate = 0, 0, 0, 0
+			if diff := cmp.Diff(seq, par); diff != "" {
+				t.Errorf("plan %+v, %s (-sequential +parallel):\n%s", p, scope, diff)
+			}
+			if len(ck.lo) < 3 {
+				t.Errorf("plan %+v: %d chunk(s); the test needs the log split", p, len(ck.lo))
+			}
+			if p.ChunkEvents != 1 {
+				continue
+			}
+			for _, f := range par.Findings {
+				pos, ok := at[f.Stream+"@"+strconv.FormatUint(f.Revision, 10)]
+				if !ok || !ck.starts(pos) {
+					t.Errorf("plan %+v: finding %s is not at a chunk boundary (%v)", p, f, ok)
+				}
+				if prev, ok := at[f.Stream+"@"+strconv.FormatUint(f.Revision-1, 10)]; f.Revision > 0 && ok && ck.in(prev) == ck.in(pos) {
+					t.Errorf("plan %+v: finding %s shares its chunk with its predecessor", p, f)
+				}
+			}
+		}
+	}
 	// One stream: the forged one alone, the competition read on demand.
 	rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: audit.Scope{Stream: "craftsman-placed"}})
 	if err != nil || len(rep.Findings) != 1 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,14 +131,43 @@ func benchStore(b *testing.B) (*eventstore.Client, int64) {
 	return bench.st, bench.n
 }
 
+// streamCareers is how many careers each benchmark stream holds:
+// $AUDIT_BENCH_STREAM_CAREERS, else 1 (a stream of 9 events, one append).
+// A large store fills much faster with long streams (56 careers: 504
+// events in one append), and long streams cross the chunks of a parallel
+// read.
+func streamCareers() int {
+	if v, err := strconv.Atoi(os.Getenv("AUDIT_BENCH_STREAM_CAREERS")); err == nil && v > 0 {
+		return v
+	}
+	return 1
+}
+
 // fill writes careers with 8 concurrent writers until want events.
 func fill(ctx context.Context, b *testing.B, st eventstore.Store, want int64) (int64, error) {
-	per := int64(len(audittest.Career("x")))
+	careers := streamCareers()
+	per := int64(len(audittest.Career("x")) * careers)
 	streams := (want + per - 1) / per
 	start := time.Now()
 	var next, written atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
+	if want >= 1_000_000 {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(30 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					fmt.Fprintf(os.Stderr, "fill: %d of %d events in %s\n", written.Load(), want, time.Since(start).Round(time.Second))
+				}
+			}
+		}()
+	}
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -149,7 +179,11 @@ func fill(ctx context.Context, b *testing.B, st eventstore.Store, want int64) (i
 				}
 				id := fmt.Sprintf("b%08d", i)
 				stream := events.CraftsmanStream(id)
-				sealed := audittest.Seal(b, stream, audittest.Career(id))
+				var evs []audittest.Event
+				for range careers {
+					evs = append(evs, audittest.Career(id)...)
+				}
+				sealed := audittest.Seal(b, stream, evs)
 				data := make([]eventstore.EventData, len(sealed))
 				for j, s := range sealed {
 					data[j] = s.EventData()
@@ -176,6 +210,34 @@ func report(b *testing.B, n int64) {
 	b.ReportMetric(float64(n), "events/op")
 }
 
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter reports the CPU the process (server, client and auditor
+// together) spent per event — a figure the machine's load does not
+// change much, unlike events/s — and how many cores it kept busy.
+type cpuMeter struct{ start time.Duration }
+
+func startCPU(b *testing.B) *cpuMeter {
+	b.Helper()
+	return &cpuMeter{start: cpuTime()}
+}
+
+func (m *cpuMeter) report(b *testing.B, n int64) {
+	used := cpuTime() - m.start
+	if used <= 0 || n == 0 {
+		return
+	}
+	b.ReportMetric(float64(used.Nanoseconds())/1e3/float64(n*int64(b.N)), "cpu-µs/event")
+	b.ReportMetric(used.Seconds()/b.Elapsed().Seconds(), "cores")
+}
+
 func BenchmarkVerify(b *testing.B) {
 	st, n := benchStore(b)
 	for _, c := range []struct {
@@ -184,8 +246,11 @@ func BenchmarkVerify(b *testing.B) {
 	}{
 		{"all", audit.VerifyOptions{}},
 		{"chain-only", audit.VerifyOptions{SkipIssuers: true}},
+		{"all-parallel=2", audit.VerifyOptions{Parallel: 2}},
+		{"all-parallel=4", audit.VerifyOptions{Parallel: 4}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := startCPU(b)
 			for b.Loop() {
 				rep, err := audit.Verify(context.Background(), st, c.opts)
 				if err != nil || !rep.OK || rep.Events != n {
@@ -193,12 +258,14 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 			report(b, n)
+			cpu.report(b, n)
 		})
 	}
 }
 
 func BenchmarkReplayJSONL(b *testing.B) {
 	st, n := benchStore(b)
+	cpu := startCPU(b)
 	for b.Loop() {
 		w := audit.NewJSONLWriter(io.Discard)
 		got, err := audit.Replay(context.Background(), st, audit.ReplayOptions{}, w.Write)
@@ -208,6 +275,28 @@ func BenchmarkReplayJSONL(b *testing.B) {
 		_ = w.Close()
 	}
 	report(b, n)
+	cpu.report(b, n)
+}
+
+// BenchmarkReplayJSONLParallel is BenchmarkReplayJSONL with concurrent
+// chunked reads of $all (ReplayOptions.Parallel), same output order.
+func BenchmarkReplayJSONLParallel(b *testing.B) {
+	st, n := benchStore(b)
+	for _, k := range []int{2, 4} {
+		b.Run("parallel="+strconv.Itoa(k), func(b *testing.B) {
+			cpu := startCPU(b)
+			for b.Loop() {
+				w := audit.NewJSONLWriter(io.Discard)
+				got, err := audit.Replay(context.Background(), st, audit.ReplayOptions{Parallel: k}, w.Write)
+				if err != nil || got != n {
+					b.Fatalf("replay: %v, %d events", err, got)
+				}
+				_ = w.Close()
+			}
+			report(b, n)
+			cpu.report(b, n)
+		})
+	}
 }
 
 // BenchmarkReadAllBaseline is the store's read rate through the adapter
@@ -217,6 +306,7 @@ func BenchmarkReadAllBaseline(b *testing.B) {
 	st, n := benchStore(b)
 	for _, page := range []int{500, audit.PageSize, 8192} {
 		b.Run("page="+strconv.Itoa(page), func(b *testing.B) {
+			cpu := startCPU(b)
 			for b.Loop() {
 				var got int64
 				err := eventstore.ForEachAll(context.Background(), st, nil, page, nil, func(eventstore.RecordedEvent) error { got++; return nil })
@@ -225,6 +315,7 @@ func BenchmarkReadAllBaseline(b *testing.B) {
 				}
 			}
 			report(b, n)
+			cpu.report(b, n)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -164,11 +165,33 @@ const PageSize = 2048
 // while fn works on the current one. fn may keep the pointers it
 // gets: pages are not reused.
 func scan(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *ticker, fn func(*eventstore.RecordedEvent) error) (int64, error) {
+	return scanWith(ctx, st, scope, rg, tk, readPlan{}, fn)
+}
+
+// readPlan says how to read a category or all: plan.parallel concurrent
+// reads of $all (see scanParallel; <= 1 reads sequentially). The other
+// fields are for tests; zero takes the defaults.
+type readPlan struct {
+	parallel    int
+	chunkEvents int // ChunkEvents
+	pageSize    int // PageSize, for the parallel reads
+	// onChunk, when set, is told each chunk's bounds as it is planned.
+	onChunk func(lo eventstore.Position, hi *eventstore.Position)
+}
+
+// scanWith is scan following plan. fn sees the same events in the same
+// order whatever the plan.
+func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *ticker, plan readPlan, fn func(*eventstore.RecordedEvent) error) (int64, error) {
 	if err := scope.validate(); err != nil {
 		return 0, err
 	}
 	if err := rg.validate(scope); err != nil {
 		return 0, err
+	}
+	if plan.parallel > 1 && scope.Stream == "" {
+		if n, handled, err := scanParallel(ctx, st, scope, rg, tk, plan, fn); handled {
+			return n, err
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -316,4 +339,199 @@ func ParseTime(s string, end bool) (time.Time, error) {
 		return time.Time{}, errs.E(errs.InvalidArgument, "%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
 	}
 	return t.UTC(), nil
+}
+
+// Parallel reads of $all.
+//
+// A parallel scan cuts the log into chunks of about ChunkEvents events,
+// reads up to k chunks at once (each on its own ReadAll stream, so the
+// client decodes them on k goroutines) and hands their events to fn in
+// $all order, exactly as the sequential scan does: fn sees the same
+// events in the same order, only sooner. Chunks are read ahead at most
+// 2k at a time, so memory stays bounded (about 2k chunks of events).
+//
+// Chunk boundaries are real event positions, found by probing: a read of
+// one event from a candidate position returns the first event at or after
+// it (the embedded server numbers its log records; KurrentDB's positions
+// are byte offsets in its log). A chunk runs from its boundary up to, not
+// including, the next one, so chunks neither overlap nor leave gaps
+// whatever the positions mean. A probe that fails or answers out of order
+// ends the splitting: the rest of the log is read as one chunk, as the
+// sequential scan would.
+
+// ChunkEvents is about how many events one chunk of a parallel scan holds.
+const ChunkEvents = 32 * 1024
+
+// chunkSample is at most how many events the scan reads first to
+// estimate how far apart positions are (positions per event); a log with
+// fewer is read sequentially.
+const chunkSample = 1024
+
+type chunk struct {
+	pages chan page
+}
+
+// scanParallel is scan over $all with plan.parallel concurrent readers. It returns
+// handled=false (and reads nothing for fn) when the log is too small to be
+// worth splitting or its first probes fail; the caller then scans
+// sequentially.
+func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Range, tk *ticker, plan readPlan, fn func(*eventstore.RecordedEvent) error) (n int64, handled bool, err error) {
+	k := plan.parallel
+	chunkEvents := cmp.Or(plan.chunkEvents, ChunkEvents)
+	pageSize := cmp.Or(plan.pageSize, PageSize)
+	from := eventstore.StartPosition()
+	if rg.FromPosition != nil {
+		from = *rg.FromPosition
+	}
+	want := min(max(chunkEvents, 2), chunkSample)
+	sample, err := st.ReadAll(ctx, eventstore.ReadAllOptions{From: from, Max: want})
+	if err != nil || len(sample) < want {
+		return 0, false, nil
+	}
+	first, last := sample[0].Position, sample[len(sample)-1].Position
+	if !first.Less(last) || last.Commit <= first.Commit {
+		return 0, false, nil
+	}
+	perEvent := float64(last.Commit-first.Commit) / float64(len(sample)-1)
+	span := uint64(perEvent * float64(chunkEvents))
+	if span == 0 {
+		return 0, false, nil
+	}
+	if tk != nil && tk.fn != nil {
+		if end, err := st.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1}); err == nil && len(end) == 1 {
+			tk.end = end[0].Position.Commit
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	window := make(chan struct{}, 2*k) // chunks started and not yet consumed
+	readers := make(chan struct{}, k)  // chunks being read
+	chunks := make(chan *chunk, 2*k)
+	var prefix string
+	if scope.Category != "" {
+		prefix = scope.Category + "-"
+	}
+	pagesPerChunk := chunkEvents/pageSize + 2
+	go func() {
+		defer close(chunks)
+		lo := first
+		for {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case readers <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			// The next boundary: the first event at or after lo + span.
+			var hi *eventstore.Position
+			if c := lo.Commit + span; c > lo.Commit && (rg.ToPosition == nil || c <= rg.ToPosition.Commit) {
+				next, err := st.ReadAll(ctx, eventstore.ReadAllOptions{From: eventstore.Position{Commit: c, Prepare: c}, Max: 1})
+				if err == nil && len(next) == 1 && lo.Less(next[0].Position) {
+					hi = &next[0].Position
+				}
+				// Otherwise (the end of the log, a failed or odd probe)
+				// the rest is one chunk.
+			}
+			if plan.onChunk != nil {
+				plan.onChunk(lo, hi)
+			}
+			ch := &chunk{pages: make(chan page, pagesPerChunk)}
+			go func(lo eventstore.Position, hi *eventstore.Position) {
+				defer func() { <-readers }()
+				readChunk(ctx, st, prefix, lo, hi, rg.ToPosition, perEvent, pageSize, ch.pages)
+			}(lo, hi)
+			select {
+			case chunks <- ch:
+			case <-ctx.Done():
+				return
+			}
+			if hi == nil {
+				return
+			}
+			lo = *hi
+		}
+	}()
+	for ch := range chunks {
+		for p := range ch.pages {
+			if p.err != nil {
+				return n, true, p.err
+			}
+			for i := range p.evs {
+				e := &p.evs[i]
+				if !rg.RecordedBy.IsZero() && e.Created.After(rg.RecordedBy) {
+					continue
+				}
+				n++
+				if err := fn(e); err != nil {
+					return n, true, err
+				}
+				tk.tick(n, e.Position.Commit)
+			}
+		}
+		<-window
+	}
+	return n, true, ctx.Err()
+}
+
+// readChunk reads the events at positions from lo up to, not including,
+// hi (nil: to the end of the log), and not after to (inclusive, nil: no
+// bound), keeping the streams starting with prefix ("" keeps all), in
+// pages of about pageSize to out, which it closes. perEvent (positions per event) sizes the
+// last page so the read does not run far past hi.
+func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo eventstore.Position, hi, to *eventstore.Position, perEvent float64, pageSize int, out chan<- page) {
+	defer close(out)
+	opts := eventstore.ReadAllOptions{From: lo}
+	skip := false
+	for {
+		opts.Max = pageSize + 1
+		if hi != nil && perEvent > 0 {
+			if est := float64(hi.Commit-opts.From.Commit)/perEvent + 16; est < float64(pageSize) {
+				opts.Max = int(est) + 1
+			}
+		}
+		evs, err := st.ReadAll(ctx, opts)
+		if err != nil {
+			send(ctx, out, page{err: fmt.Errorf("read $all from %d: %w", opts.From.Commit, err)})
+			return
+		}
+		first := 0
+		if skip {
+			for first < len(evs) && !opts.From.Less(evs[first].Position) {
+				first++ // From is inclusive and was the previous page's last
+			}
+		}
+		if len(evs) == first {
+			return
+		}
+		next := evs[len(evs)-1].Position
+		keep := evs[first:]
+		end := false
+		for i := range keep {
+			p := keep[i].Position
+			if hi != nil && !p.Less(*hi) || to != nil && to.Less(p) {
+				keep, end = keep[:i], true
+				break
+			}
+		}
+		if prefix != "" {
+			kept := keep[:0]
+			for _, e := range keep {
+				if strings.HasPrefix(e.Stream, prefix) {
+					kept = append(kept, e)
+				}
+			}
+			keep = kept
+		}
+		if len(keep) > 0 && !send(ctx, out, page{evs: keep}) {
+			return
+		}
+		if end || len(evs) < opts.Max {
+			return
+		}
+		opts.From, skip = next, true
+	}
 }

@@ -21,6 +21,10 @@ import (
 type ReplayOptions struct {
 	Scope
 	Range
+	// Parallel, when above 1, reads a category or all with that many
+	// concurrent reads of $all; events still come in $all order (see
+	// VerifyOptions.Parallel).
+	Parallel int
 	Progress ProgressFunc
 }
 
@@ -28,8 +32,12 @@ type ReplayOptions struct {
 // order for a stream and in $all order otherwise (system events skipped),
 // and returns how many it passed. Events are exactly as stored.
 func Replay(ctx context.Context, st eventstore.Store, opts ReplayOptions, fn func(*eventstore.RecordedEvent) error) (int64, error) {
+	return replayPlanned(ctx, st, opts, readPlan{parallel: opts.Parallel}, fn)
+}
+
+func replayPlanned(ctx context.Context, st eventstore.Store, opts ReplayOptions, plan readPlan, fn func(*eventstore.RecordedEvent) error) (int64, error) {
 	tk := newTicker(opts.Progress, "replay")
-	n, err := scan(ctx, st, opts.Scope, opts.Range, tk, fn)
+	n, err := scanWith(ctx, st, opts.Scope, opts.Range, tk, plan, fn)
 	if err != nil {
 		return n, err
 	}

@@ -454,6 +454,11 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 	}
 	return call(c, ctx, "read $all", func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
 		var out []RecordedEvent
+		if opts.Max > 0 {
+			// A page of events is ~100 bytes a slot: size it once rather
+			// than growing it a dozen times (bounded for huge Max).
+			out = make([]RecordedEvent, 0, min(opts.Max, readAllPrealloc))
+		}
 		var last *esdb.Position // position of the last event received, once a page ended
 		pageFrom := from
 		for {
@@ -498,6 +503,9 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 		}
 	})
 }
+
+// readAllPrealloc bounds the slots ReadAll reserves up front for a Max.
+const readAllPrealloc = 8192
 
 // readAllPageFiltered bounds one page of a filtered ReadAll with a Max:
 // the filter may drop most events, so pages are larger than the events
