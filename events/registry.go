@@ -34,7 +34,7 @@ func decodeAs[T Payload](data []byte) (Payload, error) {
 // listed here explicitly; add a line when you add a type or a version.
 func NewRegistry() *Registry {
 	return &Registry{decoders: map[string]Decoder{
-		TypeCraftsmanRegistered:          decodeAs[CraftsmanRegistered],
+		TypeCraftsmanRegistered:          decodeCraftsmanRegistered,
 		TypeCraftsmanProfileChanged:      decodeAs[CraftsmanProfileChanged],
 		TypeTradeEntered:                 decodeTradeEntered,
 		TypeEmploymentStarted:            decodeEmploymentStarted,
@@ -56,7 +56,7 @@ func NewRegistry() *Registry {
 		TypeMentorshipSessionLogged:      decodeAs[MentorshipSessionLogged],
 		TypeMentorshipCompleted:          decodeAs[MentorshipCompleted],
 		TypeMentorshipEndedEarly:         decodeAs[MentorshipEndedEarly],
-		TypeHonourConferred:              decodeAs[HonourConferred],
+		TypeHonourConferred:              decodeHonourConferred,
 		TypeHonourWithdrawn:              decodeAs[HonourWithdrawn],
 		TypeInnovationRecognised:         decodeAs[InnovationRecognised],
 		TypeEventCorrected:               decodeAs[EventCorrected],

@@ -1,0 +1,120 @@
+package events
+
+// Scanners for the other payload types every generated craftsman has
+// (CraftsmanRegistered) or many have (HonourConferred), under the same
+// rules as payload_fast.go: the exact form json.Marshal writes, anything
+// else left to encoding/json.
+
+func decodeCraftsmanRegistered(data []byte) (Payload, error) {
+	if v, ok := scanCraftsmanRegistered(data); ok {
+		return v, nil
+	}
+	return decodeAs[CraftsmanRegistered](data)
+}
+
+func scanCraftsmanRegistered(data []byte) (v CraftsmanRegistered, ok bool) {
+	s := jsonScan{b: data}
+	var m uint32
+	ok = s.object(func(k []byte) bool {
+		switch string(k) { // no allocation for the switch
+		case "craftsmanId":
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
+		case "nationalIdHash":
+			return seen(&m, 1<<1) && s.strTo(&v.NationalIDHash)
+		case "birthDate":
+			return seen(&m, 1<<2) && s.strTo(&v.BirthDate)
+		case "region":
+			return seen(&m, 1<<3) && s.strTo(&v.Region)
+		case "personal":
+			if !seen(&m, 1<<4) {
+				return false
+			}
+			v.Personal = &Personal{}
+			return s.personal(v.Personal)
+		case "sealedPersonal":
+			if !seen(&m, 1<<5) {
+				return false
+			}
+			v.SealedPersonal = &SealedPersonal{}
+			return s.sealedPersonal(v.SealedPersonal)
+		}
+		return false
+	})
+	if !ok || s.i != len(data) {
+		return CraftsmanRegistered{}, false
+	}
+	return v, true
+}
+
+func (s *jsonScan) personal(p *Personal) bool {
+	var m uint32
+	return s.object(func(k []byte) bool {
+		switch string(k) {
+		case "name":
+			return seen(&m, 1) && s.strTo(&p.Name)
+		case "phone":
+			return seen(&m, 2) && s.strTo(&p.Phone)
+		case "email":
+			return seen(&m, 4) && s.strTo(&p.Email)
+		}
+		return false
+	})
+}
+
+func (s *jsonScan) sealedPersonal(p *SealedPersonal) bool {
+	var m uint32
+	return s.object(func(k []byte) bool {
+		switch string(k) {
+		case "keyId":
+			return seen(&m, 1) && s.strTo(&p.KeyID)
+		case "alg":
+			return seen(&m, 2) && s.strTo(&p.Alg)
+		case "nonce":
+			return seen(&m, 4) && s.strTo(&p.Nonce)
+		case "ciphertext":
+			return seen(&m, 8) && s.strTo(&p.Ciphertext)
+		}
+		return false
+	})
+}
+
+func decodeHonourConferred(data []byte) (Payload, error) {
+	if v, ok := scanHonourConferred(data); ok {
+		return v, nil
+	}
+	return decodeAs[HonourConferred](data)
+}
+
+func scanHonourConferred(data []byte) (v HonourConferred, ok bool) {
+	s := jsonScan{b: data}
+	var m uint32
+	ok = s.object(func(k []byte) bool {
+		switch string(k) { // no allocation for the switch
+		case "craftsmanId":
+			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
+		case "honourId":
+			return seen(&m, 1<<1) && s.strTo(&v.HonourID)
+		case "code":
+			return seen(&m, 1<<2) && s.strTo(&v.Code)
+		case "name":
+			return seen(&m, 1<<3) && s.strTo(&v.Name)
+		case "level":
+			return seen(&m, 1<<4) && s.strTo(&v.Level)
+		case "conferringBody":
+			return seen(&m, 1<<5) && s.strTo(&v.ConferringBody)
+		case "trade":
+			if !seen(&m, 1<<6) {
+				return false
+			}
+			v.Trade = &Trade{}
+			return s.trade(v.Trade)
+		case "placementId":
+			return seen(&m, 1<<7) && s.strTo(&v.PlacementID)
+		}
+		return false
+	})
+	if !ok || s.i != len(data) {
+		return HonourConferred{}, false
+	}
+	return v, true
+}
