@@ -8,3 +8,6 @@ func SetPlanCheck(s *Server, check func(query string, planned, reference []byte)
 
 // Planned is the number of requests a compiled plan answered.
 func Planned(s *Server) uint64 { return s.planned.Load() }
+
+// DisablePlans makes s answer every request through graphql-go's executor.
+func DisablePlans(s *Server) { s.noPlans = true }

@@ -6,8 +6,10 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -38,6 +40,9 @@ type plan struct {
 	root  *planSet
 	vars  []planVar
 	nDyn  int // fields whose arguments name variables
+	// size is the length of the last answer: the next one's buffer is
+	// allocated at about that size, so that it rarely grows.
+	size atomic.Int64
 }
 
 // planSet is a selection set on one object type, fields sorted by
@@ -439,19 +444,21 @@ func (p *plan) variables(in map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// run executes the plan and returns the JSON of "data", or errDecline.
-func (p *plan) run(ctx context.Context, schema *graphql.Schema, in map[string]any) (data []byte, err error) {
+// run executes the plan and returns the whole answer, {"data":…}, with
+// room for one more byte, or errDecline.
+func (p *plan) run(ctx context.Context, schema *graphql.Schema, in map[string]any) (body []byte, err error) {
 	vars, err := p.variables(in)
 	if err != nil {
 		return nil, err
 	}
-	r := runner{ctx: ctx, schema: schema, p: p, vars: vars, buf: make([]byte, 0, 2048)}
+	r := runner{ctx: ctx, schema: schema, p: p, vars: vars, buf: make([]byte, 0, max(1024, p.size.Load()*9/8))}
+	r.buf = append(r.buf, `{"data":`...)
 	if p.nDyn > 0 {
 		r.dyn = make([]map[string]any, p.nDyn)
 	}
 	defer func() {
 		if recover() != nil {
-			data, err = nil, errDecline
+			body, err = nil, errDecline
 		}
 	}()
 	if err := r.set(p.root, map[string]any{}); err != nil {
@@ -460,6 +467,8 @@ func (p *plan) run(ctx context.Context, schema *graphql.Schema, in map[string]an
 	if ctx.Err() != nil {
 		return nil, errDecline
 	}
+	r.buf = append(r.buf, '}')
+	p.size.Store(int64(len(r.buf)))
 	return r.buf, nil
 }
 
@@ -545,6 +554,29 @@ func (r *runner) complete(t graphql.Type, f *planField, info *graphql.ResolveInf
 		r.buf = append(r.buf, ']')
 		return false, nil
 	case *graphql.Scalar:
+		// What graphql-go's own String, ID, Boolean and Int serialise
+		// these values to, written without boxing the result.
+		switch t {
+		case graphql.String, graphql.ID:
+			switch x := v.(type) {
+			case *string:
+				r.buf = appendString(r.buf, *x)
+				return false, nil
+			case string:
+				r.buf = appendString(r.buf, x)
+				return false, nil
+			}
+		case graphql.Boolean:
+			if x, ok := v.(bool); ok {
+				r.buf = strconv.AppendBool(r.buf, x)
+				return false, nil
+			}
+		case graphql.Int:
+			if x, ok := v.(int); ok && x >= math.MinInt32 && x <= math.MaxInt32 {
+				r.buf = strconv.AppendInt(r.buf, int64(x), 10)
+				return false, nil
+			}
+		}
 		return r.leaf(t.Serialize(v))
 	case *graphql.Enum:
 		return r.leaf(t.Serialize(v))

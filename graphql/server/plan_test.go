@@ -1,6 +1,11 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/craftledger/craftledger/graphql/server"
@@ -59,5 +64,43 @@ func TestPlanMatchesGraphQLGo(t *testing.T) {
 		if got := server.Planned(h.srv) > before; got != c.planned {
 			t.Errorf("%s: planned = %v, want %v (errors %+v)", c.name, got, c.planned, r.Errors)
 		}
+	}
+}
+
+// BenchmarkPathwayQuery is the pathway+eligibility query of BenchmarkScale
+// in process (no sockets), through the compiled plan and through
+// graphql-go's executor, for CPU profiles of the server's own work.
+func BenchmarkPathwayQuery(b *testing.B) {
+	l := startStore(b)
+	seed(l, 64)
+	for _, mode := range []string{"plan", "graphql-go"} {
+		b.Run(mode, func(b *testing.B) {
+			h := startServer(b, l, "", server.Limits{})
+			h.caughtUp()
+			if mode == "graphql-go" {
+				server.DisablePlans(h.srv)
+			}
+			tok := token(b, auditor)
+			bodies := make([]string, 64)
+			for i := range bodies {
+				v, _ := json.Marshal(map[string]any{"query": pathwayQuery, "variables": map[string]any{"id": fmt.Sprintf("c%03d", i)}})
+				bodies[i] = string(v)
+			}
+			hd := h.srv.Handler()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(bodies[i%64]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				rec := httptest.NewRecorder()
+				hd.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `"errors"`) {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/query")
+		})
 	}
 }
