@@ -260,7 +260,11 @@ func storeError(err error) error {
 		} else {
 			actual = "-1"
 		}
-		return withTrailers(codes.FailedPrecondition, "Append failed due to WrongExpectedVersion. Stream: "+e.stream+", Expected version: "+strconv.FormatInt(e.expected.wireValue(), 10)+", Actual version: "+actual,
+		// Only Delete and Tombstone answer a wrong expected version with a
+		// gRPC error (Append and BatchAppend answer it in band), and
+		// KurrentDB's Streams.Delete.cs names the operation "Delete" for
+		// both.
+		return withTrailers(codes.FailedPrecondition, "Delete failed due to WrongExpectedVersion. Stream: "+e.stream+", Expected version: "+strconv.FormatInt(e.expected.wireValue(), 10)+", Actual version: "+actual,
 			"exception", "wrong-expected-version", "stream-name", e.stream,
 			"expected-version", strconv.FormatInt(e.expected.wireValue(), 10), "actual-version", actual)
 	}

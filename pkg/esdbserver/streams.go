@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -34,7 +33,11 @@ func streamName(id *shared.StreamIdentifier) (string, error) {
 	return name, nil
 }
 
-// appendExpectation decodes an append's expected revision.
+// appendExpectation decodes an append's expected revision as KurrentDB's
+// Streams.Append does: no case is InvalidArgument naming the .NET oneof
+// enum; a revision goes through StreamRevision, which refuses values above
+// int64 max except uint64 max (its End, which ToInt64 turns into -1, i.e.
+// no stream); int64 max itself reaches the store.
 func appendExpectation(o *streams.AppendReq_Options) (expectation, error) {
 	switch e := o.GetExpectedStreamRevision().(type) {
 	case *streams.AppendReq_Options_Any:
@@ -44,12 +47,34 @@ func appendExpectation(o *streams.AppendReq_Options) (expectation, error) {
 	case *streams.AppendReq_Options_StreamExists:
 		return expectation{kind: expExists}, nil
 	case *streams.AppendReq_Options_Revision:
-		if e.Revision > math.MaxInt64-1 {
-			return expectation{}, status.Error(codes.InvalidArgument, "expected revision out of range")
-		}
-		return expectation{kind: expExact, rev: e.Revision}, nil
+		return revisionExpectation(e.Revision)
 	}
-	return expectation{}, status.Error(codes.InvalidArgument, "expected stream revision is required")
+	return expectation{}, noneNotValid("AppendReq+Types+Options+ExpectedStreamRevisionOneofCase")
+}
+
+// revisionExpectation is an exact expected revision as KurrentDB's
+// StreamRevision(ulong).ToInt64() reads it (Transport/Common/StreamRevision.cs):
+// above int64 max it throws (the handler's Unknown), except uint64 max,
+// which means no stream.
+func revisionExpectation(rev uint64) (expectation, error) {
+	switch {
+	case rev == math.MaxUint64:
+		return expectation{kind: expNoStream}, nil
+	case rev > math.MaxInt64:
+		return expectation{}, errHandler
+	}
+	return expectation{kind: expExact, rev: rev}, nil
+}
+
+// errHandler is what ASP.NET Core's gRPC answers when a KurrentDB handler
+// throws anything but an RpcException (detailed errors are off outside
+// development mode).
+var errHandler = errBatchHandler
+
+// noneNotValid is RpcExceptions.InvalidArgument(oneofCase) for an unset
+// oneof: the .NET type name of the request's oneof-case enum.
+func noneNotValid(enum string) error {
+	return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams."+enum)
 }
 
 // eventID decodes a proposed event id.
@@ -104,8 +129,39 @@ func wireOf(m *streams.AppendReq_ProposedMessage) *appendReqWire {
 	return w
 }
 
+// proposedSize checks a proposed message's required metadata and returns
+// its size as KurrentDB's Event.SizeOnDisk counts it (UTF-16 type name).
+// KurrentDB checks these (MetadataHelpers.ParseGrpcMetadata, then the
+// size limits) before it looks at the event id or the type's value.
+func proposedSize(w *appendReqWire) (int, error) {
+	for _, k := range []struct {
+		name string
+		has  bool
+	}{{"type", w.hasType}, {"content-type", w.hasCT}} {
+		if !k.has {
+			return 0, withTrailers(codes.InvalidArgument, "Required Metadata Property '"+k.name+"' is missing",
+				"exception", "missing-required-metadata-property", "required-metadata-properties", "type,content-type")
+		}
+	}
+	return len(w.data) + len(w.meta) + 2*utf16Len(w.typ), nil
+}
+
 // proposedFrom validates one proposed message (see proposedEvent).
 func proposedFrom(w *appendReqWire) (proposed, int, error) {
+	size, err := proposedSize(w)
+	if err != nil {
+		return proposed{}, 0, err
+	}
+	ev, err := eventFrom(w, size)
+	return ev, size, err
+}
+
+// eventFrom builds the event of a proposed message whose metadata
+// proposedSize accepted. What KurrentDB's Uuid.FromDto and Event
+// constructor throw on — no id, an id with neither form, an unparsable
+// string id, the all-zero id, an empty type, a record over the log's limit —
+// ends the call with the handler's Unknown.
+func eventFrom(w *appendReqWire, size int) (proposed, error) {
 	var id [16]byte
 	switch {
 	case w.idKind == 1:
@@ -114,30 +170,22 @@ func proposedFrom(w *appendReqWire) (proposed, int, error) {
 	case w.idKind == 2:
 		var ok bool
 		if id, ok = parseUUIDString(w.idStr); !ok {
-			return proposed{}, 0, status.Error(codes.InvalidArgument, "invalid event id")
+			return proposed{}, errHandler
 		}
 	default:
-		return proposed{}, 0, status.Error(codes.InvalidArgument, "invalid event id")
+		return proposed{}, errHandler
 	}
-	for _, k := range []struct {
-		name string
-		has  bool
-	}{{"type", w.hasType}, {"content-type", w.hasCT}} {
-		if !k.has {
-			return proposed{}, 0, withTrailers(codes.InvalidArgument, "Required Metadata Property '"+k.name+"' is missing",
-				"exception", "missing-required-metadata-property", "required-metadata-properties", "type,content-type")
-		}
+	if id == ([16]byte{}) || w.typ == "" || size > batchMaxRecordSize {
+		return proposed{}, errHandler
 	}
-	if w.typ == "" {
-		return proposed{}, 0, status.Error(codes.InvalidArgument, "event type is empty")
-	}
-	ev := proposed{ID: id, Type: w.typ, IsJSON: w.isJSON, Metadata: w.meta, Data: w.data}
-	size := len(ev.Data) + len(ev.Metadata) + 2*len(utf16.Encode([]rune(w.typ)))
-	return ev, size, nil
+	return proposed{ID: id, Type: w.typ, IsJSON: w.isJSON, Metadata: w.meta, Data: w.data}, nil
 }
 
 func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return errHandler // KurrentDB: no first message is an InvalidOperationException
+	}
 	if err != nil {
 		return err
 	}
@@ -149,21 +197,26 @@ func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 }
 
 // append serves one Append call; complete tells whether the client's
-// stream was read to its end.
+// stream was read to its end. Its checks come in the order of KurrentDB's
+// Streams.Append.cs: the first message must be options (else the handler's
+// Unknown), the expected revision, access, then each proposed message
+// (anything else is Unknown): required metadata, size, id and type; the
+// stream name last (ClientMessage.WriteEvents refuses "" and "$$" with an
+// exception, so Unknown too).
 func (h *streamsService) append(stream streams.Streams_AppendServer, first *streams.AppendReq) (complete bool, err error) {
 	ctx := stream.Context()
 	opts := first.GetOptions()
 	if opts == nil {
-		return false, status.Error(codes.InvalidArgument, "first append message must be options")
+		return false, errHandler
 	}
-	name, err := streamName(opts.GetStreamIdentifier())
-	if err != nil {
-		return false, err
-	}
+	name := string(opts.GetStreamIdentifier().GetStreamName())
 	exp, err := appendExpectation(opts)
 	if err != nil {
 		return false, err
 	}
+	// A revision of uint64 max is KurrentDB's "no stream", but a wrong
+	// expected version still echoes it as that revision.
+	echoMaxRevision := opts.GetRevision() == math.MaxUint64 && exp.kind == expNoStream
 	if name == "$all" {
 		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
 	}
@@ -183,9 +236,9 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *stre
 			return false, err
 		}
 		if !msg.proposed {
-			return false, status.Error(codes.InvalidArgument, "expected a proposed message")
+			return false, errHandler
 		}
-		ev, size, err := proposedFrom(&msg)
+		size, err := proposedSize(&msg)
 		if err != nil {
 			return false, err
 		}
@@ -195,12 +248,23 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *stre
 			return false, withTrailers(codes.InvalidArgument, "Maximum Append Size of "+n+" Exceeded.",
 				"exception", "maximum-append-size-exceeded", "maximum-append-size", n)
 		}
+		ev, err := eventFrom(&msg, size)
+		if err != nil {
+			return false, err
+		}
 		evs = append(evs, ev)
+	}
+	if name == "" || name == "$$" {
+		return true, errHandler
 	}
 	res := h.s.store.submit(&writeOp{kind: opAppend, stream: name, expected: exp, events: evs})
 	var wv *wrongVersionError
 	if errors.As(res.err, &wv) {
-		return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: wrongVersionResp(wv)}})
+		w := wrongVersionResp(wv)
+		if echoMaxRevision {
+			w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedRevision{ExpectedRevision: math.MaxUint64}
+		}
+		return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: w}})
 	}
 	if res.err != nil {
 		return true, storeError(res.err)
@@ -252,29 +316,61 @@ func wrongVersionResp(e *wrongVersionError) *streams.AppendResp_WrongExpectedVer
 	return w
 }
 
-func deleteExpectation(e any) expectation {
+// deleteExpectation decodes a Delete's or Tombstone's expected revision as
+// KurrentDB's Streams.Delete.cs does (the same rules as appendExpectation;
+// enum names the request's .NET oneof-case type for the unset case). Two
+// answers differ on purpose: KurrentDB throws (the handler's Unknown) for a
+// revision above int64 max other than uint64 max, and for a request without
+// options; we answer InvalidArgument, because FuzzGRPCRequests holds every
+// Read/Delete/Tombstone answer to codes the client classifies.
+func deleteExpectation(e any, enum string) (expectation, error) {
 	switch v := e.(type) {
 	case *streams.DeleteReq_Options_Revision:
-		return expectation{kind: expExact, rev: v.Revision}
+		return deleteRevision(v.Revision)
 	case *streams.TombstoneReq_Options_Revision:
-		return expectation{kind: expExact, rev: v.Revision}
+		return deleteRevision(v.Revision)
 	case *streams.DeleteReq_Options_NoStream, *streams.TombstoneReq_Options_NoStream:
-		return expectation{kind: expNoStream}
+		return expectation{kind: expNoStream}, nil
 	case *streams.DeleteReq_Options_StreamExists, *streams.TombstoneReq_Options_StreamExists:
-		return expectation{kind: expExists}
+		return expectation{kind: expExists}, nil
+	case *streams.DeleteReq_Options_Any, *streams.TombstoneReq_Options_Any:
+		return expectation{kind: expAny}, nil
 	}
-	return expectation{kind: expAny}
+	return expectation{}, noneNotValid(enum)
+}
+
+func deleteRevision(rev uint64) (expectation, error) {
+	exp, err := revisionExpectation(rev)
+	if err != nil {
+		return expectation{}, status.Error(codes.InvalidArgument, "expected revision "+strconv.FormatUint(rev, 10)+" is out of range")
+	}
+	return exp, nil
+}
+
+// deleteRequest checks a Delete's or Tombstone's options in KurrentDB's
+// order: expected revision, then access, then (here) the stream name.
+func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIdentifier, e any, enum string) (string, expectation, error) {
+	exp, err := deleteExpectation(e, enum)
+	if err != nil {
+		return "", exp, err
+	}
+	name, err := streamName(id)
+	if err != nil {
+		return "", exp, err
+	}
+	return name, exp, h.s.authorize(ctx, name, aclDelete)
 }
 
 func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*streams.DeleteResp, error) {
-	name, err := streamName(req.GetOptions().GetStreamIdentifier())
+	o := req.GetOptions()
+	if o == nil {
+		return nil, status.Error(codes.InvalidArgument, "delete options are required")
+	}
+	name, exp, err := h.deleteRequest(ctx, o.GetStreamIdentifier(), o.GetExpectedStreamRevision(), "DeleteReq+Types+Options+ExpectedStreamRevisionOneofCase")
 	if err != nil {
 		return nil, err
 	}
-	if err := h.s.authorize(ctx, name, aclDelete); err != nil {
-		return nil, err
-	}
-	res := h.s.store.submit(&writeOp{kind: opDelete, stream: name, expected: deleteExpectation(req.GetOptions().GetExpectedStreamRevision())})
+	res := h.s.store.submit(&writeOp{kind: opDelete, stream: name, expected: exp})
 	if res.err != nil {
 		return nil, storeError(res.err)
 	}
@@ -282,14 +378,15 @@ func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*s
 }
 
 func (h *streamsService) Tombstone(ctx context.Context, req *streams.TombstoneReq) (*streams.TombstoneResp, error) {
-	name, err := streamName(req.GetOptions().GetStreamIdentifier())
+	o := req.GetOptions()
+	if o == nil {
+		return nil, status.Error(codes.InvalidArgument, "tombstone options are required")
+	}
+	name, exp, err := h.deleteRequest(ctx, o.GetStreamIdentifier(), o.GetExpectedStreamRevision(), "TombstoneReq+Types+Options+ExpectedStreamRevisionOneofCase")
 	if err != nil {
 		return nil, err
 	}
-	if err := h.s.authorize(ctx, name, aclDelete); err != nil {
-		return nil, err
-	}
-	res := h.s.store.submit(&writeOp{kind: opTombstone, stream: name, expected: deleteExpectation(req.GetOptions().GetExpectedStreamRevision())})
+	res := h.s.store.submit(&writeOp{kind: opTombstone, stream: name, expected: exp})
 	if res.err != nil {
 		return nil, storeError(res.err)
 	}
@@ -411,44 +508,95 @@ func (s *Server) resolve(ctx context.Context, r *record, resolveLinks, strUUID b
 	return ev
 }
 
+// Read checks its request in the order of KurrentDB's Streams.Read.cs:
+// uuid_option, stream option, access, then the combination of stream,
+// count, direction and filter options, of which only the six its
+// CreateEnumerator serves are valid (a missing filter_option is invalid
+// too; the clients always send no_filter). A request without options is
+// InvalidArgument here, where KurrentDB throws (Unknown): FuzzGRPCRequests
+// holds Read answers to codes the client classifies.
 func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadServer) error {
 	ctx := stream.Context()
 	o := req.GetOptions()
 	if o == nil {
 		return status.Error(codes.InvalidArgument, "read options are required")
 	}
+	if o.GetUuidOption() == nil {
+		return status.Error(codes.InvalidArgument, "'uuidOption' is a required argument of type EventStore.Client.Streams.ReadReq+Types+Options+Types+UUIDOption")
+	}
 	strUUID := o.GetUuidOption().GetString_() != nil
-	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards
 	target := "$all"
-	if so := o.GetStream(); so != nil {
+	so := o.GetStream()
+	if so != nil {
 		name, err := streamName(so.GetStreamIdentifier())
 		if err != nil {
 			return err
 		}
 		target = name
 	} else if o.GetAll() == nil {
-		return status.Error(codes.InvalidArgument, "stream or all option is required")
+		return noneNotValid("ReadReq+Types+Options+StreamOptionOneofCase")
 	}
 	if err := h.s.authorize(ctx, target, aclRead); err != nil {
 		return err
 	}
+	if err := readCombination(o); err != nil {
+		return err
+	}
+	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards
 	if o.GetSubscription() != nil {
-		if backwards {
-			return status.Error(codes.InvalidArgument, "subscriptions read forwards only")
-		}
-		if so := o.GetStream(); so != nil {
-			if o.GetFilter() != nil {
-				return status.Error(codes.InvalidArgument, "stream subscriptions cannot be filtered")
-			}
+		if so != nil {
 			return h.s.subscribeStream(ctx, stream, target, so, o.GetResolveLinks(), strUUID)
 		}
 		return h.s.subscribeAll(ctx, stream, o, strUUID)
 	}
 	count := o.GetCount()
-	if so := o.GetStream(); so != nil {
+	if so != nil {
 		return h.readStream(stream, target, so, backwards, count, o.GetResolveLinks(), strUUID)
 	}
 	return h.readAll(stream, o.GetAll(), backwards, count, o.GetResolveLinks(), strUUID, o.GetFilter())
+}
+
+// readCombination refuses what KurrentDB's CreateEnumerator has no case
+// for, with its InvalidCombination text: the .NET names of the four
+// options' cases as a tuple.
+func readCombination(o *streams.ReadReq_Options) error {
+	stream := "All"
+	if o.GetStream() != nil {
+		stream = "Stream"
+	}
+	count := "None"
+	switch o.GetCountOption().(type) {
+	case *streams.ReadReq_Options_Count:
+		count = "Count"
+	case *streams.ReadReq_Options_Subscription:
+		count = "Subscription"
+	}
+	dir := strconv.Itoa(int(o.GetReadDirection()))
+	switch o.GetReadDirection() {
+	case streams.ReadReq_Options_Forwards:
+		dir = "Forwards"
+	case streams.ReadReq_Options_Backwards:
+		dir = "Backwards"
+	}
+	filter := "None"
+	switch o.GetFilterOption().(type) {
+	case *streams.ReadReq_Options_Filter:
+		filter = "Filter"
+	case *streams.ReadReq_Options_NoFilter:
+		filter = "NoFilter"
+	}
+	valid := false
+	switch {
+	case count == "Count" && dir != "Forwards" && dir != "Backwards":
+	case count == "Count":
+		valid = filter == "NoFilter" || (filter == "Filter" && stream == "All")
+	case count == "Subscription":
+		valid = dir == "Forwards" && (filter == "NoFilter" || (filter == "Filter" && stream == "All"))
+	}
+	if valid {
+		return nil
+	}
+	return status.Error(codes.InvalidArgument, "The combination of ("+stream+", "+count+", "+dir+", "+filter+") is invalid.")
 }
 
 const readPage = 512
