@@ -87,11 +87,15 @@ func proposedMsg(id *shared.UUID, md map[string]string) *streams.AppendReq {
 var jsonMD = map[string]string{"type": "T", "content-type": "application/json"}
 
 func anyRev() expSet {
-	return func(o *streams.AppendReq_Options) { o.ExpectedStreamRevision = &streams.AppendReq_Options_Any{Any: &shared.Empty{}} }
+	return func(o *streams.AppendReq_Options) {
+		o.ExpectedStreamRevision = &streams.AppendReq_Options_Any{Any: &shared.Empty{}}
+	}
 }
 
 func revision(r uint64) expSet {
-	return func(o *streams.AppendReq_Options) { o.ExpectedStreamRevision = &streams.AppendReq_Options_Revision{Revision: r} }
+	return func(o *streams.AppendReq_Options) {
+		o.ExpectedStreamRevision = &streams.AppendReq_Options_Revision{Revision: r}
+	}
 }
 
 // rawAppend sends msgs on one Append call and returns the answer.
