@@ -364,3 +364,72 @@ func TestProtocolReadOptions(t *testing.T) {
 		wantStatus(t, c.name, err, md, codes.InvalidArgument, c.msg, nil)
 	}
 }
+
+// TestProtocolEmptyAppend: an Append of zero events through the official
+// client. KurrentDB (StorageWriterService WritePrepares, IndexWriter
+// CheckCommit) checks the expected revision as for any write and, when it
+// passes, writes an empty prepare: the answer is the current revision (no
+// stream when there is none) and that prepare's position, a fresh one past
+// every event. The subtests marked "gap" are KurrentDB behaviours that need
+// a change in store.go (group.apply) that this package's transport cannot
+// make; they are skipped until it is made.
+func TestProtocolEmptyAppend(t *testing.T) {
+	p := newProtoTarget(t)
+	ctx := ctxT(t)
+	s := streamName("empty")
+	wr, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{}, events(2, "T")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Revision(1)})
+	if err != nil || got.NextExpectedVersion != 1 {
+		t.Errorf("empty append at the current revision: %+v, %v; want next expected version 1", got, err)
+	}
+	if _, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Revision(0)}); errCode(err) != esdb.ErrorCodeWrongExpectedVersion {
+		t.Errorf("empty append below the current revision: %v; want wrong expected version", err)
+	}
+	if _, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Revision(2)}); errCode(err) != esdb.ErrorCodeWrongExpectedVersion {
+		t.Errorf("empty append above the current revision: %v; want wrong expected version", err)
+	}
+	if _, err := p.client.AppendToStream(ctx, streamName("empty-new"), esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}}); err != nil {
+		t.Errorf("empty append to a new stream expecting no stream: %v", err)
+	}
+	if _, err := p.client.AppendToStream(ctx, streamName("empty-new"), esdb.AppendToStreamOptions{ExpectedRevision: esdb.StreamExists{}}); errCode(err) != esdb.ErrorCodeWrongExpectedVersion {
+		t.Errorf("empty append to a new stream expecting it to exist: %v; want wrong expected version", err)
+	}
+
+	t.Run("gap: fresh position", func(t *testing.T) {
+		t.Skip("store.go: a passing empty write must take a fresh, durable log position (KurrentDB's empty prepare) instead of answering the stream's last event position")
+		got, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{})
+		if err != nil || got.CommitPosition <= wr.CommitPosition || got.PreparePosition != got.CommitPosition {
+			t.Errorf("empty append: %+v, %v; want a position past %d", got, err, wr.CommitPosition)
+		}
+	})
+	t.Run("gap: soft-deleted stream is undeleted", func(t *testing.T) {
+		t.Skip("store.go: a passing empty write to a soft-deleted stream undeletes it ($tb = last+1), and no_stream passes for it (IndexWriter.CheckCommit)")
+		d := streamName("empty-deleted")
+		if _, err := p.client.AppendToStream(ctx, d, esdb.AppendToStreamOptions{}, events(2, "T")...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.client.DeleteStream(ctx, d, esdb.DeleteStreamOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.client.AppendToStream(ctx, d, esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}}); err != nil {
+			t.Fatalf("empty append expecting no stream to a soft-deleted stream: %v", err)
+		}
+		if evs, err := readStream(t, p.client, d, esdb.ReadStreamOptions{}, 10); err != nil || len(evs) != 0 {
+			t.Errorf("read after the undelete: %d events, %v; want none and no error", len(evs), err)
+		}
+	})
+	t.Run("gap: tombstoned stream", func(t *testing.T) {
+		t.Skip("store.go: an empty write expecting any or no stream passes on a tombstoned stream, answering revision int64 max (IndexWriter.CheckCommit, DeletedStream case)")
+		d := streamName("empty-tomb")
+		if _, err := p.client.TombstoneStream(ctx, d, esdb.TombstoneStreamOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.client.AppendToStream(ctx, d, esdb.AppendToStreamOptions{})
+		if err != nil || got.NextExpectedVersion != math.MaxInt64 {
+			t.Errorf("empty append to a tombstoned stream: %+v, %v; want revision int64 max", got, err)
+		}
+	})
+}
