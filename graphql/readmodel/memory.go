@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/errs"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -20,11 +21,12 @@ type Memory struct {
 	log      rawLog
 	dom      *domain
 	chains   *chains
+	reg      *events.Registry // decoding needs no lock: never replaced
 }
 
 // NewMemory returns an empty in-memory read model.
 func NewMemory() *Memory {
-	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains()}
+	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains(), reg: events.NewRegistry()}
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
 	return m
 }
@@ -63,7 +65,7 @@ func (m *Memory) decodeStream(id string) []events.Recorded {
 		raw[i] = m.log.at(int(j))
 	}
 	recs := make([]events.Recorded, 0, len(raw)+4)
-	for _, d := range decodeAll(m.dom.reg, raw) {
+	for _, d := range decodeAll(m.reg, raw) {
 		if d.ok {
 			recs = append(recs, d.rec)
 		}
@@ -80,9 +82,31 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 
 // Apply implements Writer.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
-	// Decode before taking the lock (duplicates are decoded for nothing,
-	// which only happens after a resubscription).
-	dec := decodeAll(m.dom.reg, batch)
+	return m.ApplyDecoded(batch, m.Decode(batch), cp)
+}
+
+// Decoded is a batch decoded ahead of ApplyDecoded.
+type Decoded struct {
+	dec []decoded
+}
+
+// Decode decodes a batch without touching the model (it takes no lock),
+// so that a projector can decode the next batch while the model applies
+// this one. Duplicates are decoded for nothing, which only happens after
+// a resubscription.
+func (m *Memory) Decode(batch []eventstore.RecordedEvent) *Decoded {
+	return &Decoded{dec: decodeAll(m.reg, batch)}
+}
+
+// ApplyDecoded is Apply for a batch decoded by Decode.
+func (m *Memory) ApplyDecoded(batch []eventstore.RecordedEvent, d *Decoded, cp eventstore.Position) error {
+	if d == nil {
+		d = &Decoded{}
+	}
+	if len(d.dec) != len(batch) {
+		return errs.E(errs.Internal, "projection: batch of %d events applied with %d decoded", len(batch), len(d.dec))
+	}
+	dec := d.dec
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var from *eventstore.Position
