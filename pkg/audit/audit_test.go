@@ -260,7 +260,7 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 	}
 	for _, p := range plans {
 		for _, scope := range []audit.Scope{{}, {Category: "craftsman"}} {
-			seq, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: scope})
+			seq, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: scope, Parallel: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -93,6 +93,7 @@ func replayAll(t *testing.T, st eventstore.Store, opts audit.ReplayOptions, p *a
 	var n int64
 	var err error
 	if p == nil {
+		opts.Parallel = 1 // one sequential read: the reference
 		n, err = audit.Replay(ctx(t), st, opts, keep)
 	} else {
 		n, err = audit.ReplayPlanned(ctx(t), st, opts, *p, keep)

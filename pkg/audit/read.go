@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -358,6 +359,19 @@ func ParseTime(s string, end bool) (time.Time, error) {
 // whatever the positions mean. A probe that fails or answers out of order
 // ends the splitting: the rest of the log is read as one chunk, as the
 // sequential scan would.
+
+// DefaultParallel is how many concurrent reads verify and replay use
+// when their options leave Parallel 0: GOMAXPROCS, at least 2 (the client
+// decodes each read on its own goroutine, so even a 2-core machine keeps
+// both cores busy) and at most 4 (each read buffers up to two chunks).
+func DefaultParallel() int { return min(max(runtime.GOMAXPROCS(0), 2), 4) }
+
+func parallelOr(n int) int {
+	if n == 0 {
+		return DefaultParallel()
+	}
+	return n
+}
 
 // ChunkEvents is about how many events one chunk of a parallel scan holds.
 const ChunkEvents = 32 * 1024

@@ -21,9 +21,9 @@ import (
 type ReplayOptions struct {
 	Scope
 	Range
-	// Parallel, when above 1, reads a category or all with that many
-	// concurrent reads of $all; events still come in $all order (see
-	// VerifyOptions.Parallel).
+	// Parallel is how many concurrent reads of $all read a category or
+	// all; events still come in $all order: 0 = DefaultParallel(), 1 = one
+	// sequential read (see VerifyOptions.Parallel).
 	Parallel int
 	Progress ProgressFunc
 }
@@ -32,7 +32,7 @@ type ReplayOptions struct {
 // order for a stream and in $all order otherwise (system events skipped),
 // and returns how many it passed. Events are exactly as stored.
 func Replay(ctx context.Context, st eventstore.Store, opts ReplayOptions, fn func(*eventstore.RecordedEvent) error) (int64, error) {
-	return replayPlanned(ctx, st, opts, readPlan{parallel: opts.Parallel}, fn)
+	return replayPlanned(ctx, st, opts, readPlan{parallel: parallelOr(opts.Parallel)}, fn)
 }
 
 func replayPlanned(ctx context.Context, st eventstore.Store, opts ReplayOptions, plan readPlan, fn func(*eventstore.RecordedEvent) error) (int64, error) {

@@ -57,11 +57,11 @@ type VerifyOptions struct {
 	PlatformOrgs []string
 	// Workers verify streams in parallel (default GOMAXPROCS).
 	Workers int
-	// Parallel, when above 1, reads a category or all with that many
-	// concurrent reads of $all, in chunks handed to the verifier in $all
-	// order (the findings are the same as a sequential read's). A log too
-	// small to split, or a store whose positions cannot be probed, is read
-	// sequentially.
+	// Parallel is how many concurrent reads of $all read a category or
+	// all, in chunks handed to the verifier in $all order, so the findings
+	// are the same as a sequential read's: 0 = DefaultParallel(), 1 = one
+	// sequential read. A log too small to split (under ~1,000 events), or
+	// a store whose positions cannot be probed, is read sequentially.
 	Parallel int
 	// MaxFindings bounds the findings kept in the report (default
 	// DefaultMaxFindings); the rest are only counted (Report.Omitted).
@@ -106,7 +106,7 @@ func (r *Report) Err() error {
 // store once, in $all order (or the stream's order), and verifies streams
 // in parallel. A failing store is an error; findings are in the report.
 func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Report, error) {
-	return verifyPlanned(ctx, st, opts, readPlan{parallel: opts.Parallel})
+	return verifyPlanned(ctx, st, opts, readPlan{parallel: parallelOr(opts.Parallel)})
 }
 
 func verifyPlanned(ctx context.Context, st eventstore.Store, opts VerifyOptions, plan readPlan) (*Report, error) {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -70,6 +71,27 @@ type ExitError struct{ Code int }
 
 func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// GCPercent is the garbage collector's target ledgerctl runs with unless
+// $GOGC says otherwise: its long commands (verify, replay, export over
+// millions of events) allocate per event and keep little, and at Go's
+// default of 100 a verify spends ~10 % more CPU per event (the audit
+// benchmarks: 7.9–8.6 against 6.9–7.4 CPU-µs per event with GOGC=400).
+// A soft memory limit (GCMemoryLimit, unless $GOMEMLIMIT is set) keeps
+// the larger heap bounded.
+const (
+	GCPercent     = 400
+	GCMemoryLimit = 4 << 30
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(GCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(GCMemoryLimit)
+	}
+}
+
 func common(fs *flag.FlagSet, env *Env) {
 	fs.StringVar(&env.Store, "store", env.Store, "event store connection string (esdb://…; $CRAFTLEDGER_STORE)")
 	// --help shows the default without the credentials it may carry.
@@ -80,6 +102,7 @@ func common(fs *flag.FlagSet, env *Env) {
 // Main runs ledgerctl with args (without the program name) and returns the
 // process exit code: 0 success, 1 a failed command, 2 a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, cmds []Command) int {
+	tuneGC()
 	env := &Env{Stdout: stdout, Stderr: stderr, Store: servicekit.DefaultStore}
 	if v := os.Getenv("CRAFTLEDGER_STORE"); v != "" {
 		env.Store = v
