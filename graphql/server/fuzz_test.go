@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,12 +51,24 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 	done := make(chan error, 1)
 	go func() { done <- gs.Run(ctx) }()
 	f.Cleanup(func() { cancel(); <-done })
+	// A compiled plan's answer must be graphql-go's, byte for byte.
+	var mu sync.Mutex
+	var mismatch string
+	server.SetPlanCheck(gs, func(query string, planned, reference []byte) {
+		if !bytes.Equal(planned, reference) {
+			mu.Lock()
+			mismatch = fmt.Sprintf("plan %s, graphql-go %s", planned, reference)
+			mu.Unlock()
+		}
+	})
 	h := gs.Handler()
 	tok, err := auth.Mint(auth.DevKey(), auth.Claims{Subject: "fuzz", Role: auth.RoleAuditor}, time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(true, `{ levels { __typename } }`, `{}`)
+	f.Add(true, `query($a: Boolean = true) { l: levels { api rank zh ...F } levels { rank } } fragment F on Level { zh api }`, `{}`)
+	f.Add(true, `query Q($t: String) { trades(q: $t) { code name } projection { caughtUp eventsApplied } }`, `{"t": 7}`)
 	f.Fuzz(func(t *testing.T, signedIn bool, query, variables string) {
 		body, _ := json.Marshal(map[string]any{"query": query, "variables": json.RawMessage(validOr(variables))})
 		req := httptest.NewRequest("POST", "/graphql", strings.NewReader(string(body)))
@@ -63,6 +78,13 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		mu.Lock()
+		m := mismatch
+		mismatch = ""
+		mu.Unlock()
+		if m != "" {
+			t.Fatalf("%q: %s", query, m)
+		}
 		res := rec.Result()
 		b, _ := io.ReadAll(res.Body)
 		switch res.StatusCode {
