@@ -72,10 +72,14 @@ type rawLog struct {
 	entries []entry
 	chunks  [][]byte // full-length chunks; bytes are only ever appended after used
 	used    int      // bytes used in the last chunk
-	streams map[string]int32
-	sinfo   []streamInfo // by stream number
-	types   map[string]uint32
-	tnames  []string
+	// heapTail: the last chunk is on the heap, being filled; full chunks
+	// are moved to spill (see spill.go).
+	heapTail bool
+	spill    *spill
+	streams  map[string]int32
+	sinfo    []streamInfo // by stream number
+	types    map[string]uint32
+	tnames   []string
 	// Corrections (EventCorrected) link two events: correction index ->
 	// the superseded event's id, and superseded id -> the latest
 	// correction's index. Few events are corrections; these stay small.
@@ -109,7 +113,7 @@ type entry struct {
 const chunkSize = 4 << 20
 
 func newRawLog() rawLog {
-	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}}
+	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}, spill: &spill{}}
 }
 
 func (l *rawLog) len() int { return len(l.entries) }
@@ -148,8 +152,9 @@ func (l *rawLog) typeOf(name string) uint16 {
 // reserve returns room for n bytes in the chunks: the chunk, its offset.
 func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
-		l.chunks = append(l.chunks, make([]byte, max(chunkSize, n)))
-		l.used = 0
+		l.sealTail()
+		l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
+		l.used, l.heapTail = 0, true
 	}
 	off := l.used
 	l.used += n

@@ -228,13 +228,19 @@ func appendBytes(b, p []byte) []byte {
 // missing file is errs.NotFound (start from zero); a snapshot of another
 // projection name or a damaged file is errs.FailedPrecondition (rebuild).
 func (m *Memory) LoadSnapshot(path, projection string) error {
-	data, err := os.ReadFile(path)
+	data, unmap, err := mapFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return errs.E(errs.NotFound, "snapshot %s does not exist", path)
 	}
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", path, err)
 	}
+	loaded := false
+	defer func() {
+		if !loaded {
+			unmap() // a refused snapshot keeps nothing mapped
+		}
+	}()
 	if len(data) < 4 {
 		return errs.E(errs.FailedPrecondition, "snapshot %s is truncated", path)
 	}
@@ -417,6 +423,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		d.reindex(c, Summary{})
 	}
 	fresh.cp, fresh.hasCP = cp, hasCP
+	loaded = true
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }

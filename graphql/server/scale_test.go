@@ -502,7 +502,7 @@ func memAvailable() int64 {
 // rss is the process's resident and peak resident set size.
 func rss() string {
 	raw, _ := os.ReadFile("/proc/self/status")
-	var cur, peak string
+	var cur, peak, anon, file string
 	for _, line := range strings.Split(string(raw), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 {
 			switch f[0] {
@@ -510,11 +510,17 @@ func rss() string {
 				cur = f[1]
 			case "VmHWM:":
 				peak = f[1]
+			case "RssAnon:":
+				anon = f[1]
+			case "RssFile:":
+				file = f[1]
 			}
 		}
 	}
 	kb := func(s string) string { v, _ := strconv.ParseInt(s, 10, 64); return fmt.Sprintf("%.0f MB", float64(v)/1024) }
-	return kb(cur) + " (peak " + kb(peak) + ")"
+	// RssFile is mapped file pages (the raw log's spilled bytes, a loaded
+	// snapshot): page cache the kernel can drop, unlike RssAnon.
+	return kb(cur) + " (anonymous " + kb(anon) + ", file-backed " + kb(file) + "; peak " + kb(peak) + ")"
 }
 
 func loadAvg() string {
