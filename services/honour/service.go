@@ -122,6 +122,7 @@ type service struct {
 	corrector servicekit.Corrector
 	bodies    map[string][]string
 	check     bool
+	decoded   *decodedCache
 }
 
 // New returns the honour service over store. clock is the only source of
@@ -142,7 +143,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{h: h, clock: clock, reg: reg, catalogue: cat, bodies: opts.ConferringBodies, check: opts.CheckWriters,
+	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: newDecodedCache(4096), bodies: opts.ConferringBodies, check: opts.CheckWriters,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 
@@ -257,17 +258,9 @@ func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide 
 // career folds a craftsman's stream with the events module's career fold
 // (corrections applied), seeing every fact.
 func (s *service) career(h command.History) (*career.State, error) {
-	recs := make([]events.Recorded, 0, len(h.Events))
-	for _, r := range h.Events {
-		if !s.reg.Known(r.Type) {
-			continue
-		}
-		rec, err := s.reg.DecodeRecorded(events.Raw{Stream: r.Stream, Revision: r.Revision, ID: r.ID, Type: r.Type,
-			Data: r.Data, Metadata: r.Metadata, Created: r.Created})
-		if err != nil {
-			return nil, errs.E(errs.Internal, "%v", err)
-		}
-		recs = append(recs, rec)
+	recs, err := s.decoded.records(s.reg, h)
+	if err != nil {
+		return nil, err
 	}
 	return career.Fold(recs, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), career.AsOccurred), nil
 }
