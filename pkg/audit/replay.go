@@ -177,7 +177,7 @@ func appendRaw(b []byte, name string, v []byte) []byte {
 // leading or trailing space (which encoding/json would drop on reading).
 func oneLineJSON(v []byte) bool {
 	return bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 &&
-		len(bytes.TrimSpace(v)) == len(v) && json.Valid(v)
+		len(bytes.TrimSpace(v)) == len(v) && validJSON(v)
 }
 
 const hexDigits = "0123456789abcdef"
