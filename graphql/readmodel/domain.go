@@ -19,7 +19,7 @@ import (
 type domain struct {
 	reg          *events.Registry
 	craftsmen    map[string]*Craftsman
-	order        []string // craftsman ids in registration order
+	order        []*Craftsman // in registration order (a scan needs no map look-up)
 	academies    map[string]*Academy
 	competitions map[string]*Competition
 	mentorships  map[string]*Mentorship
@@ -35,6 +35,7 @@ type domain struct {
 	// population queries scan only the smaller list.
 	byTrade map[string][]*Craftsman
 	byOrg   map[string][]*Craftsman
+	strs    map[string]string // interned summary strings
 }
 
 // Craftsman is one worker's decoded ledger plus what links them to
@@ -120,7 +121,7 @@ func newDomain() *domain {
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
 		policies: map[string][]events.Recorded{}, dirty: map[string]bool{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
-		summarise: baseSummary, ensure: func(*Craftsman) {},
+		summarise: baseSummary, ensure: func(*Craftsman) {}, strs: map[string]string{},
 	}
 }
 
@@ -232,7 +233,7 @@ func (d *domain) craftsman(id string) *Craftsman {
 		c = &Craftsman{ID: id, seq: len(d.order)}
 		c.ready.Store(true)
 		d.craftsmen[id] = c
-		d.order = append(d.order, id)
+		d.order = append(d.order, c)
 	}
 	return c
 }
@@ -245,6 +246,7 @@ func (d *domain) settle() {
 			d.ensure(c)
 			before := c.Summary
 			d.summarise(c)
+			d.internSummary(&c.Summary)
 			d.reindex(c, before)
 			if !c.kept {
 				// Derived what it needs: the raw log keeps the bytes.
@@ -310,6 +312,25 @@ type StreamIntegrity struct {
 
 // baseSummary derives the organisation links and region from the records.
 func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
+
+// internSummary makes a summary's repeated strings (region, organisations)
+// share one copy each across craftsmen. Only the projector
+// calls it (under the write lock).
+func (d *domain) internSummary(s *Summary) {
+	in := func(v string) string {
+		if w, ok := d.strs[v]; ok {
+			return w
+		}
+		d.strs[v] = v
+		return v
+	}
+	s.Region, s.Personal = in(s.Region), in(s.Personal)
+	for _, l := range [][]string{s.Employers, s.Academies, s.Issuers} {
+		for i, v := range l {
+			l[i] = in(v)
+		}
+	}
+}
 
 // summaryOf derives a craftsman's summary from the events recorded by
 // asOf (all when zero), corrections applied; ok is false when nothing

@@ -76,6 +76,7 @@ type rawLog struct {
 	// are moved to spill (see spill.go).
 	heapTail bool
 	spill    *spill
+	mapped   []bool // by chunk: a read-only file mapping (not heap)
 	streams  map[string]int32
 	sinfo    []streamInfo // by stream number
 	types    map[string]uint32
@@ -154,6 +155,7 @@ func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
 		l.sealTail()
 		l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
+		l.mapped = append(l.mapped, false)
 		l.used, l.heapTail = 0, true
 	}
 	off := l.used

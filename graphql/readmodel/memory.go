@@ -275,12 +275,11 @@ func (m *Memory) Records(id string) []events.Recorded {
 func (m *Memory) Summaries(fn func(id string, s Summary) bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, id := range m.dom.order {
-		c := m.dom.craftsmen[id]
+	for _, c := range m.dom.order {
 		if c.count == 0 {
 			continue
 		}
-		if !fn(id, c.Summary) {
+		if !fn(c.ID, c.Summary) {
 			return
 		}
 	}
@@ -298,7 +297,7 @@ func (m *Memory) ScanBy(trade, org string, parts int, fn func(part int, id strin
 	if trade == "" && org == "" {
 		order := m.dom.order
 		scanParts(len(order), parts, func(part, i int) {
-			if c := m.dom.craftsmen[order[i]]; c.count > 0 {
+			if c := order[i]; c.count > 0 {
 				fn(part, c.ID, c.Summary)
 			}
 		})
@@ -349,8 +348,8 @@ func scanParts(n, parts int, visit func(part, i int)) {
 func (m *Memory) SummariesAsOf(asOf time.Time, fn func(id string, s Summary) bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, id := range m.dom.order {
-		c := m.dom.craftsmen[id]
+	for _, c := range m.dom.order {
+		id := c.ID
 		if c.count == 0 {
 			continue
 		}

@@ -57,12 +57,12 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	// the disk.
 	m.mu.RLock()
 	l := &m.log
-	cut := rawLog{entries: l.entries[:len(l.entries):len(l.entries)], chunks: l.chunks[:len(l.chunks):len(l.chunks)],
+	cut := rawLog{entries: l.entries[:len(l.entries):len(l.entries)], chunks: l.chunks[:len(l.chunks):len(l.chunks)], mapped: l.mapped[:len(l.mapped):len(l.mapped)],
 		sinfo: l.sinfo[:len(l.sinfo):len(l.sinfo)], tnames: l.tnames[:len(l.tnames):len(l.tnames)]}
 	cp, hasCP := m.cp, m.hasCP
 	sums := make([]idSummary, len(m.dom.order))
-	for i, id := range m.dom.order {
-		sums[i] = idSummary{id: id, s: m.dom.craftsmen[id].Summary}
+	for i, c := range m.dom.order {
+		sums[i] = idSummary{id: c.ID, s: c.Summary}
 	}
 	m.mu.RUnlock()
 	err = writeSnapshot(bw, projection, cp, hasCP, &cut)
@@ -169,8 +169,16 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 		}
 		run, runChunk, runEnd = cut.chunks[e.chunk][e.off:int(e.off)+n], e.chunk, int(e.off)+n
 	}
-	_, err := w.Write(run)
-	return err
+	if _, err := w.Write(run); err != nil {
+		return err
+	}
+	// The mapped chunks were all read: let their pages leave the RSS.
+	for k, c := range cut.chunks {
+		if cut.mapped[k] {
+			release(c)
+		}
+	}
+	return nil
 }
 
 type idSummary struct {
@@ -228,7 +236,7 @@ func appendBytes(b, p []byte) []byte {
 // missing file is errs.NotFound (start from zero); a snapshot of another
 // projection name or a damaged file is errs.FailedPrecondition (rebuild).
 func (m *Memory) LoadSnapshot(path, projection string) error {
-	data, unmap, err := mapFile(path)
+	data, unmap, isMapped, err := mapFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return errs.E(errs.NotFound, "snapshot %s does not exist", path)
 	}
@@ -327,6 +335,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 			end = starts[k+1]
 		}
 		l.chunks = append(l.chunks, blob[start:end:end])
+		l.mapped = append(l.mapped, isMapped)
 	}
 	l.used = len(l.chunks[len(l.chunks)-1])
 	// Per-stream indexes carved from one array (capacity-limited, so a
@@ -388,12 +397,23 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	if nc > uint64(len(r.b)) {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
-	order := make([]string, 0, nc)
+	order := make([]*Craftsman, 0, nc)
+	// Regions, organisations and trade codes repeat across craftsmen:
+	// one string each (a map look-up by bytes does not allocate).
+	interned := map[string]string{}
+	intern := func(b []byte) string {
+		if s, ok := interned[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		interned[s] = s
+		return s
+	}
 	for i := uint64(0); i < nc && r.err == nil; i++ {
 		c := d.craftsman(r.str())
-		order = append(order, c.ID)
-		s := Summary{Name: r.str(), Personal: r.str()}
-		s.Region, s.Levels = r.str(), map[string]events.Level{}
+		order = append(order, c)
+		s := Summary{Name: r.str(), Personal: intern(r.bytes())}
+		s.Region, s.Levels = intern(r.bytes()), map[string]events.Level{}
 		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Issuers} {
 			k := r.uvarint()
 			if k > uint64(len(r.b)) {
@@ -402,13 +422,13 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 			}
 			list := make([]string, 0, k)
 			for j := uint64(0); j < k; j++ {
-				list = append(list, r.str())
+				list = append(list, intern(r.bytes()))
 			}
 			*dst = list
 		}
 		k := r.uvarint()
 		for j := uint64(0); j < k && r.err == nil; j++ {
-			code := r.str()
+			code := intern(r.bytes())
 			s.Levels[code] = events.Level(r.uvarint())
 		}
 		c.Summary = s
@@ -417,13 +437,15 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
 	d.order = order // registration order as the live model had it
-	for i, id := range order {
-		c := d.craftsmen[id]
+	for i, c := range order {
 		c.seq = i
 		d.reindex(c, Summary{})
 	}
 	fresh.cp, fresh.hasCP = cp, hasCP
 	loaded = true
+	if isMapped {
+		release(data) // the checksum read every page; the log reads them again on demand
+	}
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }

@@ -33,6 +33,43 @@ type View struct {
 	// Records are the craftsman stream's events recorded by AsOf, raw
 	// (for the domain's career fold, which applies corrections itself).
 	Records []events.Recorded
+	// fold is the career fold Trades came from, as of foldAt, for a view
+	// without asOf or occurredBy (nil otherwise): see CareerAt.
+	fold   *career.State
+	foldAt time.Time
+}
+
+// CareerAt is career.Fold(v.Records, at, career.AsRecorded) for a live view
+// (no asOf, no occurredBy), taken from the fold the view's levels came from
+// instead of folding again; false when that is not the same answer, and the
+// caller must fold.
+//
+// The view folds as of t0, the ledger's last moment (the latest record or
+// occurrence time of its records). For at ≥ t0, and no correction among the
+// records, both folds see the same events and the same facts: every record
+// was recorded by t0 and every fact occurred by t0, and a fold uses its
+// instant for nothing else than that filter, State.AsOf and each trade's
+// YearsOfWork (events/career: Fold and finish), which are set again for at
+// here. A correction may carry a replacement occurring after t0: no reuse.
+func (v *View) CareerAt(at time.Time) (*career.State, bool) {
+	if v.fold == nil || at.Before(v.foldAt) {
+		return nil, false
+	}
+	for _, r := range v.Records {
+		if _, ok := r.Payload.(events.EventCorrected); ok {
+			return nil, false
+		}
+	}
+	st := *v.fold
+	st.AsOf = at.UTC()
+	st.Trades = make(map[string]*career.Trade, len(v.fold.Trades))
+	for code, t := range v.fold.Trades {
+		tc := *t
+		// career's finish(): round2 of the years worked in the trade.
+		tc.YearsOfWork = float64(int64(st.WorkYears([]string{code}, time.Time{}, st.AsOf)*100+0.5)) / 100
+		st.Trades[code] = &tc
+	}
+	return &st, true
 }
 
 // TradeLevel is the level held in one trade (from the domain's career
@@ -256,9 +293,14 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	if asOf.IsZero() && !occurredBy.IsZero() {
 		// The domain's "as occurred" view: everything recorded until now
 		// about facts that had occurred by then (corrections included).
-		v.Trades = foldTrades(c.Records, occurredBy, career.AsOccurred, levels, tradeOrder)
+		v.Trades, _, _ = foldTrades(c.Records, occurredBy, career.AsOccurred, levels, tradeOrder)
 	} else {
-		v.Trades = foldTrades(v.Records, asOf, career.AsRecorded, levels, tradeOrder)
+		var st *career.State
+		var at time.Time
+		v.Trades, st, at = foldTrades(v.Records, asOf, career.AsRecorded, levels, tradeOrder)
+		if asOf.IsZero() && occurredBy.IsZero() {
+			v.fold, v.foldAt = st, at
+		}
 	}
 	return v
 }
@@ -266,8 +308,9 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 // foldTrades takes the trades and the level held in each from the domain's
 // career fold (events/career), as of asOf or, live, as of the ledger's
 // last moment (so the answer depends on the events only). The first event
-// of a trade (first) stands as evidence while no level is held.
-func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first map[string]*TradeLevel, order []string) []TradeLevel {
+// of a trade (first) stands as evidence while no level is held. It also
+// returns the fold and its instant.
+func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first map[string]*TradeLevel, order []string) ([]TradeLevel, *career.State, time.Time) {
 	at := asOf
 	if at.IsZero() {
 		for _, r := range recs {
@@ -315,5 +358,5 @@ func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first 
 		}
 		return out[i].Trade.Code < out[j].Trade.Code
 	})
-	return out
+	return out, st, at
 }
