@@ -33,7 +33,8 @@ func BenchmarkAppend(b *testing.B) {
 		for _, perAppend := range []int{1, 10} {
 			b.Run(fmt.Sprintf("writers=%d/events=%d", writers, perAppend), func(b *testing.B) {
 				srv, c := benchServer(b)
-				batches0, writes0 := esdbserver.GroupCommitStats(srv)
+				_, writes0 := esdbserver.GroupCommitStats(srv)
+				syncs0, syncTime0 := esdbserver.WALSyncs(srv)
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				b.ResetTimer()
@@ -57,8 +58,12 @@ func BenchmarkAppend(b *testing.B) {
 				b.ReportMetric(float64(b.N)/secs, "appends/s")
 				b.ReportMetric(float64(b.N*perAppend)/secs, "events/s")
 				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/append")
-				batches, writes := esdbserver.GroupCommitStats(srv)
-				b.ReportMetric(float64(writes-writes0)/float64(batches-batches0), "appends/fsync")
+				_, writes := esdbserver.GroupCommitStats(srv)
+				syncs, syncTime := esdbserver.WALSyncs(srv)
+				b.ReportMetric(float64(writes-writes0)/float64(syncs-syncs0), "appends/fsync")
+				b.ReportMetric(float64((syncTime-syncTime0).Microseconds())/float64(syncs-syncs0), "fsync-µs")
+				// Share of the run's wall time the WAL spent in fsync.
+				b.ReportMetric((syncTime-syncTime0).Seconds()/secs, "fsync-busy")
 			})
 		}
 	}
