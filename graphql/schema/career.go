@@ -100,6 +100,17 @@ func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
 		if c.at.IsZero() {
 			c.at = b.d.Now().UTC()
 		}
+		if c.asOf.IsZero() && c.occ.IsZero() && c.viewToo {
+			// One fold for the view's levels and the pathway (see
+			// View.CareerAt), when both read the same records.
+			v, recs := c.view(), c.records()
+			if n := len(recs); n == len(v.Records) && n > 0 && v.Records[n-1].ID == recs[n-1].ID {
+				if st, ok := v.CareerAt(c.at); ok {
+					c.state = st
+					return
+				}
+			}
+		}
 		c.state = career.Fold(c.records(), c.at, career.AsRecorded)
 	})
 	return c.state, c.at

@@ -29,6 +29,35 @@ type craftsmanNode struct {
 	once  sync.Once // the career fold, shared by pathway and eligibility
 	state *career.State
 	at    time.Time
+	// viewToo: the query reads fields of the view as well, so the view
+	// will be built anyway and its fold can serve pathway and eligibility.
+	viewToo bool
+}
+
+// readsView reports whether a craftsman selection names a field that is
+// read from the view (anything but id, asOf, pathway, pathways and
+// eligibility), counting a fragment as one that does.
+func readsView(fas []*astField) bool {
+	for _, fa := range fas {
+		if fa.SelectionSet == nil {
+			continue
+		}
+		for _, s := range fa.SelectionSet.Selections {
+			f, ok := s.(*astField)
+			if !ok {
+				return true
+			}
+			if f.Name == nil {
+				continue
+			}
+			switch f.Name.Value {
+			case "id", "asOf", "pathway", "pathways", "eligibility", "__typename":
+			default:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rec is one decoded event with the payload type T.
@@ -116,7 +145,7 @@ func (b *builder) loadCraftsman(p graphql.ResolveParams, id string) (*craftsmanN
 	if err := canRead(c, id, s); err != nil {
 		return nil, err
 	}
-	n := &craftsmanNode{id: id, s: s, asOf: asOf, occ: occ, model: b.d.Model}
+	n := &craftsmanNode{id: id, s: s, asOf: asOf, occ: occ, model: b.d.Model, viewToo: readsView(p.Info.FieldASTs)}
 	if len(n.records()) == 0 {
 		return nil, errs.E(errs.NotFound, "craftsman %s has no events recorded by %s", id, asOf.Format(time.RFC3339))
 	}

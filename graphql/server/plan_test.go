@@ -5,8 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/graphql/readmodel"
 
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/pkg/auth"
@@ -102,5 +107,50 @@ func BenchmarkPathwayQuery(b *testing.B) {
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/query")
 		})
+	}
+}
+
+// TestViewFoldServesThePathway: the fold a live view's levels came from,
+// handed to pathway and eligibility for another instant (View.CareerAt),
+// is exactly the domain's fold at that instant, for a generated population
+// (some of it with occurrences after now, where it must decline).
+func TestViewFoldServesThePathway(t *testing.T) {
+	n := 300
+	evs := population(t, n)
+	m := readmodel.NewMemory()
+	for i := 0; i < len(evs); i += 4096 {
+		j := min(i+4096, len(evs))
+		if err := m.Apply(evs[i:j], evs[j-1].Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC()
+	reused, declined := 0, 0
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("p%07d", i)
+		v, _, ok := m.Craftsman(id, time.Time{}, time.Time{})
+		if !ok {
+			t.Fatalf("%s: no view", id)
+		}
+		for _, at := range []time.Time{now, now.AddDate(12, 0, 0)} {
+			st, ok := v.CareerAt(at)
+			if !ok {
+				declined++
+				continue
+			}
+			reused++
+			if want := career.Fold(v.Records, at, career.AsRecorded); !reflect.DeepEqual(st, want) {
+				t.Fatalf("%s at %s: the view's fold differs from the domain's\ngot  %+v\nwant %+v", id, at, st, want)
+			}
+		}
+		past, _, ok := m.Craftsman(id, now, time.Time{})
+		if ok {
+			if _, ok := past.CareerAt(now); ok {
+				t.Fatalf("%s: a view with asOf offered its fold", id)
+			}
+		}
+	}
+	if reused == 0 || declined == 0 {
+		t.Fatalf("reused %d, declined %d: both cases must be exercised", reused, declined)
 	}
 }
