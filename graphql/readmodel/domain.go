@@ -265,6 +265,10 @@ func (d *domain) reindex(c *Craftsman, before Summary) {
 		for _, k := range is {
 			if !slices.Contains(was, k) {
 				list := index[k]
+				if n := len(list); n == 0 || list[n-1].seq < c.seq {
+					index[k] = append(list, c) // the common case: the newest craftsman
+					continue
+				}
 				i, _ := slices.BinarySearchFunc(list, c.seq, func(x *Craftsman, seq int) int { return x.seq - seq })
 				index[k] = slices.Insert(list, i, c)
 			}

@@ -3,6 +3,7 @@ package readmodel
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -326,5 +327,47 @@ func TestDecodedRecordsAreLetGoAndComeBack(t *testing.T) {
 	c2 := m.dom.craftsmen["c2"]
 	if c2.ready.Load() || len(m.Records("c2")) != 2 {
 		t.Fatalf("c2: ready %v, records %d", c2.ready.Load(), len(m.Records("c2")))
+	}
+}
+
+// TestDamagedSnapshotIsRefused: a changed byte anywhere (header, entries,
+// event bytes, summaries) or a cut file is FailedPrecondition, and the
+// model keeps what it had.
+func TestDamagedSnapshotIsRefused(t *testing.T) {
+	m := NewMemory()
+	var batch []eventstore.RecordedEvent
+	for i := 0; i < 50; i++ {
+		batch = append(batch, ev(fmt.Sprintf("craftsman-%d", i%5), uint64(i/5), uint64(10+i)))
+	}
+	if err := m.Apply(batch, at(60)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.snap")
+	if err := m.WriteSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int{0, 5, 20, len(good) / 3, len(good) / 2, len(good) - 40, len(good) - 5, len(good) - 1} {
+		bad := append([]byte(nil), good...)
+		bad[at] ^= 0x41
+		if err := os.WriteFile(path, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		back := NewMemory()
+		if err := back.LoadSnapshot(path, "p"); !errors.Is(err, errs.FailedPrecondition) {
+			t.Fatalf("byte %d of %d changed: %v, want FailedPrecondition", at, len(good), err)
+		}
+		if back.Len() != 0 {
+			t.Fatalf("byte %d changed: a refused snapshot left %d events", at, back.Len())
+		}
+	}
+	if err := os.WriteFile(path, good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewMemory().LoadSnapshot(path, "p"); !errors.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("cut file: %v, want FailedPrecondition", err)
 	}
 }

@@ -253,15 +253,51 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		return errs.E(errs.FailedPrecondition, "snapshot %s is truncated", path)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, crcTable) != sum {
+	// The checksum (half of a restart's CPU: every page of the file) runs
+	// on another core while the body is parsed; the parse is bounds-checked,
+	// and nothing parsed is used unless the checksum holds.
+	done := make(chan bool, 1)
+	go func() { done <- crc32.Checksum(body, crcTable) == sum }()
+	var checked, good bool
+	crcOK := func() bool {
+		if !checked {
+			checked, good = true, <-done
+		}
+		return good
+	}
+	fresh, err := loadBody(path, projection, body, isMapped, crcOK)
+	if !crcOK() {
 		return errs.E(errs.FailedPrecondition, "snapshot %s fails its checksum", path)
 	}
+	if err != nil {
+		return err
+	}
+	loaded = true
+	if isMapped {
+		release(data) // the checksum read every page; the log reads them again on demand
+	}
+	m.mu.Lock()
+	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
+	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
+	m.mu.Unlock()
+	return nil
+}
+
+// loadBody parses a snapshot's body into a fresh model (LoadSnapshot swaps
+// it in once the checksum holds); mapped says the body is a file mapping.
+// crcOK waits for the checksum; loadBody asks it before allocating for a
+// count larger than the file could hold (a damaged count must not
+// allocate gigabytes).
+func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bool) (*Memory, error) {
 	r := &reader{b: body}
+	plausible := func(count, size uint64) bool {
+		return count <= uint64(len(body)) && (count*size <= uint64(len(body)) || crcOK())
+	}
 	if string(r.raw(len(snapshotMagic))) != snapshotMagic || r.uvarint() != snapshotVersion {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	if name := r.str(); name != projection {
-		return errs.E(errs.FailedPrecondition, "snapshot %s belongs to projection %q, not %q", path, name, projection)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s belongs to projection %q, not %q", path, name, projection)
 	}
 	hasCP := r.byte1() == 1
 	cp := eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()}
@@ -269,7 +305,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	l, d := &fresh.log, fresh.dom
 	nt := r.uvarint()
 	if r.err != nil || nt > 1<<16 {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
 	corrects := make([]bool, 0, nt)
 	for i := uint64(0); i < nt && r.err == nil; i++ {
@@ -279,18 +315,20 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		corrects = append(corrects, events.CurrentType(t) == events.TypeEventCorrected)
 	}
 	ns := r.uvarint()
-	if r.err != nil || ns > uint64(len(r.b)) {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+	if r.err != nil || !plausible(ns, 64) {
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
 	l.sinfo = make([]streamInfo, 0, ns)
+	l.streams = make(map[string]int32, ns)
+	d.craftsmen = make(map[string]*Craftsman, ns)
 	for i := uint64(0); i < ns && r.err == nil; i++ {
 		name := r.str()
 		l.streams[name] = int32(len(l.sinfo))
 		l.sinfo = append(l.sinfo, streamInfo{name: name})
 	}
 	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
+	if r.err != nil || !plausible(n, 72) {
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
 	l.entries = make([]entry, n)
 	counts := make([]int32, len(l.sinfo))
@@ -322,12 +360,12 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	}
 	total := r.uvarint()
 	if r.err != nil || total != off {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event entries", path)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged event entries", path)
 	}
 	// The bytes stay in the file's buffer: one chunk, never written to.
 	blob := r.raw(int(total))
 	if r.err != nil {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data", path)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged event data", path)
 	}
 	for k, start := range starts {
 		end := total
@@ -335,7 +373,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 			end = starts[k+1]
 		}
 		l.chunks = append(l.chunks, blob[start:end:end])
-		l.mapped = append(l.mapped, isMapped)
+		l.mapped = append(l.mapped, mapped)
 	}
 	l.used = len(l.chunks[len(l.chunks)-1])
 	// Per-stream indexes carved from one array (capacity-limited, so a
@@ -352,7 +390,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		idx := int32(i)
 		si := &l.sinfo[e.stream]
 		if len(si.idx) > 0 && l.entries[si.idx[len(si.idx)-1]].revision+1 != e.revision {
-			return errs.E(errs.FailedPrecondition, "snapshot %s: stream %s is not in revision order", path, si.name)
+			return nil, errs.E(errs.FailedPrecondition, "snapshot %s: stream %s is not in revision order", path, si.name)
 		}
 		si.idx = append(si.idx, idx)
 		if corrects[e.typ] {
@@ -394,8 +432,8 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	}
 	clear(d.dirty) // the summaries come from the file
 	nc := r.uvarint()
-	if nc > uint64(len(r.b)) {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
+	if !plausible(nc, 8) {
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
 	order := make([]*Craftsman, 0, nc)
 	// Regions, organisations and trade codes repeat across craftsmen:
@@ -434,7 +472,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		c.Summary = s
 	}
 	if r.err != nil || len(r.b) != 0 || len(order) != len(d.order) {
-		return errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
 	d.order = order // registration order as the live model had it
 	for i, c := range order {
@@ -442,15 +480,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		d.reindex(c, Summary{})
 	}
 	fresh.cp, fresh.hasCP = cp, hasCP
-	loaded = true
-	if isMapped {
-		release(data) // the checksum read every page; the log reads them again on demand
-	}
-	m.mu.Lock()
-	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
-	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
-	m.mu.Unlock()
-	return nil
+	return fresh, nil
 }
 
 type reader struct {
