@@ -254,7 +254,17 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 		return Response{}, err
 	}
 
-	// Checks before the first write.
+	// Checks before the first write. The two reads go out together (one
+	// round trip of latency, not two); the pairing's answer comes first.
+	type loaded struct {
+		h   command.History
+		err error
+	}
+	apprentice := make(chan loaded, 1)
+	go func() {
+		h, err := command.Load(ctx, s.store, events.CraftsmanStream(req.ApprenticeID))
+		apprentice <- loaded{h, err}
+	}()
 	mstream := events.MentorshipStream(req.MentorshipID)
 	mh, err := command.Load(ctx, s.store, mstream)
 	if err != nil {
@@ -265,7 +275,8 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	} else if cur.started && cur.start != p {
 		return Response{}, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms", req.MentorshipID))
 	}
-	ah, err := command.Load(ctx, s.store, events.CraftsmanStream(req.ApprenticeID))
+	a := <-apprentice
+	ah, err := a.h, a.err
 	if err != nil {
 		return Response{}, err
 	}
