@@ -40,8 +40,8 @@ type plan struct {
 	root  *planSet
 	vars  []planVar
 	nDyn  int // fields whose arguments name variables
-	// size is the length of the last answer: the next one's buffer is
-	// allocated at about that size, so that it rarely grows.
+	// size is the length of the longest answer so far: the next one's
+	// buffer is allocated at that size, so that it rarely grows.
 	size atomic.Int64
 }
 
@@ -451,7 +451,7 @@ func (p *plan) run(ctx context.Context, schema *graphql.Schema, in map[string]an
 	if err != nil {
 		return nil, err
 	}
-	r := runner{ctx: ctx, schema: schema, p: p, vars: vars, buf: make([]byte, 0, max(1024, p.size.Load()*9/8))}
+	r := runner{ctx: ctx, schema: schema, p: p, vars: vars, buf: make([]byte, 0, max(1024, p.size.Load()+64))}
 	r.buf = append(r.buf, `{"data":`...)
 	if p.nDyn > 0 {
 		r.dyn = make([]map[string]any, p.nDyn)
@@ -468,7 +468,9 @@ func (p *plan) run(ctx context.Context, schema *graphql.Schema, in map[string]an
 		return nil, errDecline
 	}
 	r.buf = append(r.buf, '}')
-	p.size.Store(int64(len(r.buf)))
+	if n := int64(len(r.buf)); n > p.size.Load() {
+		p.size.Store(n) // racing stores may keep a smaller one: a hint only
+	}
 	return r.buf, nil
 }
 
