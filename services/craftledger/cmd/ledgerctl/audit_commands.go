@@ -136,6 +136,7 @@ func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) erro
 
 func replayCmd() ctl.Command {
 	var stream, category, fromRev, toRev, fromPos, toPos, recordedBy, format, out, progress string
+	var parallel int
 	return ctl.Command{
 		Name: "replay", Summary: "replay a stream, a category or everything, as JSON Lines or a table",
 		Usage: "[--stream S | --category C] [--from-revision N --to-revision N | --from-position P --to-position P] [--recorded-by DATE] [--format jsonl|table] [--out FILE]",
@@ -149,11 +150,16 @@ func replayCmd() ctl.Command {
 			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day UTC, or RFC 3339)")
 			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl)")
 			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
+			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if parallel < 0 {
+				return usageErr(env, "--parallel %d: must be 0 (automatic) or more", parallel)
+			}
 			var opts audit.ReplayOptions
 			opts.Scope = audit.Scope{Stream: stream, Category: category}
+			opts.Parallel = parallel
 			var err error
 			if opts.FromRevision, err = parseRevision(fromRev); err != nil {
 				return err
@@ -205,7 +211,7 @@ func replayCmd() ctl.Command {
 func verifyCmd() ctl.Command {
 	var stream, category, platform, progress, file string
 	var skipIssuers, offline bool
-	var maxFindings int
+	var maxFindings, parallel int
 	return ctl.Command{
 		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
 		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline]]",
@@ -217,11 +223,15 @@ func verifyCmd() ctl.Command {
 			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
 			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
+			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if parallel < 0 {
+				return usageErr(env, "--parallel %d: must be 0 (automatic) or more", parallel)
+			}
 			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
-				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings}
+				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings, Parallel: parallel}
 			run := func(st eventstore.Store) error {
 				var rep *audit.Report
 				var err error
