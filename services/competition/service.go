@@ -185,6 +185,10 @@ type service struct {
 	clock     func() time.Time
 	reg       *events.Registry
 	approvers []string
+	// defined and registeredWorkers remember definitions read and workers
+	// found registered (known: facts that stay true).
+	defined           *known[competition]
+	registeredWorkers *known[struct{}]
 }
 
 // New returns the competition service over store. clock is the only
@@ -209,6 +213,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	reg := events.NewRegistry()
 	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: reg,
+		defined: newKnown[competition](4096), registeredWorkers: newKnown[struct{}](65536),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
 }
 
@@ -402,11 +407,17 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 		if i > 0 && slices.ContainsFunc(pls[:i], func(q events.Placement) bool { return q.CraftsmanID == pls[i].CraftsmanID }) {
 			return nil // checked with the worker's first placement
 		}
+		if _, ok := s.registeredWorkers.get(pls[i].CraftsmanID); ok {
+			return nil
+		}
 		wh, err := command.Load(ctx, s.store, events.CraftsmanStream(pls[i].CraftsmanID))
 		if err != nil {
 			return err
 		}
 		missing[i] = !s.registered(wh)
+		if !missing[i] {
+			s.registeredWorkers.put(pls[i].CraftsmanID, struct{}{})
+		}
 		return nil
 	})
 	if err != nil {

@@ -220,6 +220,18 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 // definition reads a competition's definition (its stream's first event)
 // for the checks made before a publication's decision.
 func (s *service) definition(ctx context.Context, id string) (competition, error) {
+	if c, ok := s.defined.get(id); ok {
+		return c, nil
+	}
+	c, err := s.readDefinition(ctx, id)
+	if err == nil {
+		s.defined.put(id, c)
+	}
+	return c, err
+}
+
+// readDefinition is definition from the store.
+func (s *service) readDefinition(ctx context.Context, id string) (competition, error) {
 	stream := events.CompetitionStream(id)
 	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{Max: 1})
 	if err != nil && !errors.Is(err, errs.NotFound) {
