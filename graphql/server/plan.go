@@ -484,6 +484,11 @@ type runner struct {
 }
 
 func (r *runner) set(ps *planSet, src any) error {
+	if r.ctx.Err() != nil {
+		// The request's time is up: stop between objects (graphql-go
+		// answers at the deadline without waiting for its resolvers).
+		return errDecline
+	}
 	r.buf = append(r.buf, '{')
 	for i, f := range ps.fields {
 		if i > 0 {

@@ -154,3 +154,19 @@ func TestViewFoldServesThePathway(t *testing.T) {
 		t.Fatalf("reused %d, declined %d: both cases must be exercised", reused, declined)
 	}
 }
+
+// TestPlanTimeout: a request whose time is up while its plan runs answers
+// 504 DEADLINE_EXCEEDED, as it did through graphql-go's executor.
+func TestPlanTimeout(t *testing.T) {
+	l := startStore(t)
+	seed(l, 4)
+	h := startServer(t, l, "", server.Limits{Timeout: time.Nanosecond})
+	h.caughtUp()
+	r := h.query(token(t, auditor), pathwayQuery, map[string]any{"id": "c001"})
+	if r.Status != http.StatusGatewayTimeout || r.code() != "DEADLINE_EXCEEDED" {
+		t.Fatalf("status %d code %q, want 504 DEADLINE_EXCEEDED", r.Status, r.code())
+	}
+	if n := server.Planned(h.srv); n != 0 {
+		t.Fatalf("%d requests planned after their time was up", n)
+	}
+}

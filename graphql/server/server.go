@@ -439,13 +439,19 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 		}
 	}
 	if p := cd.plans.get(&s.schema, doc, req.OperationName); p != nil && !s.noPlans {
-		if body, err := p.run(ctx, &s.schema, req.Variables); err == nil {
+		body, err := p.run(ctx, &s.schema, req.Variables)
+		if err == nil {
 			s.planned.Add(1)
 			out := &response{raw: body}
 			if s.planCheck != nil {
 				s.checkPlan(ctx, req, doc, out)
 			}
 			return http.StatusOK, out, nil
+		}
+		if ctx.Err() != nil {
+			// What graphql-go answers then (below), without running the
+			// query a second time.
+			return 0, nil, errs.E(errs.DeadlineExceeded, "query took longer than %s", s.lim.Timeout)
 		}
 	}
 	return s.executeGraphQL(ctx, req, doc)
