@@ -370,9 +370,9 @@ func TestProtocolReadOptions(t *testing.T) {
 // CheckCommit) checks the expected revision as for any write and, when it
 // passes, writes an empty prepare: the answer is the current revision (no
 // stream when there is none) and that prepare's position, a fresh one past
-// every event. The subtests marked "gap" are KurrentDB behaviours that need
-// a change in store.go (group.apply) that this package's transport cannot
-// make; they are skipped until it is made.
+// every event. A tombstoned stream passes for any or no stream (answering
+// int64 max), a soft-deleted one for no stream, and the write undeletes it.
+// empty_append_test.go checks the position's durability and invisibility.
 func TestProtocolEmptyAppend(t *testing.T) {
 	p := newProtoTarget(t)
 	ctx := ctxT(t)
@@ -398,15 +398,13 @@ func TestProtocolEmptyAppend(t *testing.T) {
 		t.Errorf("empty append to a new stream expecting it to exist: %v; want wrong expected version", err)
 	}
 
-	t.Run("gap: fresh position", func(t *testing.T) {
-		t.Skip("store.go: a passing empty write must take a fresh, durable log position (KurrentDB's empty prepare) instead of answering the stream's last event position")
+	t.Run("fresh position", func(t *testing.T) {
 		got, err := p.client.AppendToStream(ctx, s, esdb.AppendToStreamOptions{})
 		if err != nil || got.CommitPosition <= wr.CommitPosition || got.PreparePosition != got.CommitPosition {
 			t.Errorf("empty append: %+v, %v; want a position past %d", got, err, wr.CommitPosition)
 		}
 	})
-	t.Run("gap: soft-deleted stream is undeleted", func(t *testing.T) {
-		t.Skip("store.go: a passing empty write to a soft-deleted stream undeletes it ($tb = last+1), and no_stream passes for it (IndexWriter.CheckCommit)")
+	t.Run("soft-deleted stream is undeleted", func(t *testing.T) {
 		d := streamName("empty-deleted")
 		if _, err := p.client.AppendToStream(ctx, d, esdb.AppendToStreamOptions{}, events(2, "T")...); err != nil {
 			t.Fatal(err)
@@ -421,8 +419,7 @@ func TestProtocolEmptyAppend(t *testing.T) {
 			t.Errorf("read after the undelete: %d events, %v; want none and no error", len(evs), err)
 		}
 	})
-	t.Run("gap: tombstoned stream", func(t *testing.T) {
-		t.Skip("store.go: an empty write expecting any or no stream passes on a tombstoned stream, answering revision int64 max (IndexWriter.CheckCommit, DeletedStream case)")
+	t.Run("tombstoned stream", func(t *testing.T) {
 		d := streamName("empty-tomb")
 		if _, err := p.client.TombstoneStream(ctx, d, esdb.TombstoneStreamOptions{}); err != nil {
 			t.Fatal(err)

@@ -16,7 +16,12 @@ const (
 	prefixIndex  = 's' // 's' + len(stream) (4) + stream + revision (8) -> position (8)
 	prefixStream = 't' // 't' + stream -> encoded stream state
 	prefixPSub   = 'p' // 'p' + source + 0x00 + group -> persistent subscription (JSON)
+	prefixHigh   = 'h' // 'h' -> position (8, big-endian): highest position taken, record or not
 )
+
+// highKey holds the highest position an empty append took (store.go): such
+// a position has no record, so recovery cannot find it in the log.
+var highKey = []byte{prefixHigh}
 
 // tombstoneRevision is the revision a tombstone ($streamDeleted) is stored at,
 // as KurrentDB does: int64 max.

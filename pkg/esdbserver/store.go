@@ -287,7 +287,28 @@ func (s *store) recover() error {
 	for i := len(rs) - 1; i >= 0; i-- {
 		s.ids.add(rs[i].stream, rs[i].id, rs[i].e)
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	// An empty append's position has no record: the high-water key keeps
+	// positions from going backwards across a restart.
+	v, closer, err := s.db.Get(highKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("recover high-water position: %w", err)
+	default:
+		if len(v) != 8 {
+			closer.Close()
+			return fmt.Errorf("recover high-water position: %w", errCorruptRecord)
+		}
+		if hw := binary.BigEndian.Uint64(v); hw > s.wpos {
+			s.head.Store(hw)
+			s.wpos = hw
+		}
+		closer.Close()
+	}
+	return nil
 }
 
 // close stops the writer (failing queued writes) and closes pebble.
@@ -468,6 +489,13 @@ func (s *store) writer() {
 		for i, op := range batchOps {
 			results[i] = g.apply(op)
 		}
+		if g.skipped {
+			// Synced with the batch: an acknowledged empty append's
+			// position is never taken again, even after a restart.
+			var p [8]byte
+			binary.BigEndian.PutUint64(p[:], g.pos)
+			_ = g.b.Set(highKey, p[:], nil)
+		}
 		if g.b.Count() == 0 {
 			g.b.Close()
 			for i, op := range batchOps {
@@ -541,6 +569,7 @@ type group struct {
 	pos     uint64
 	created int64
 	pending map[string]*pendingInfo
+	skipped bool // an empty append took a position that holds no record
 }
 
 func (g *group) get(stream string) *streamInfo {
@@ -595,7 +624,71 @@ func (g *group) deleted(stream string) bool {
 	return false
 }
 
+// skip takes a fresh position that holds no record: KurrentDB's empty
+// prepare, which $all reads and subscriptions never show.
+func (g *group) skip() uint64 {
+	g.pos++
+	g.skipped = true
+	return g.pos
+}
+
+// emptyAppend is an append of no events as KurrentDB treats it
+// (IndexWriter.CheckCommit, StorageWriterService.WritePrepares): the
+// expected revision is checked as for any write, except that a tombstoned
+// stream passes for any, no stream or int64 max and a soft-deleted one
+// passes for no stream; a passing write takes a fresh position (its empty
+// prepare), answers the current revision, and undeletes a soft-deleted
+// stream, as writing to it or to its metadata stream would.
+func (g *group) emptyAppend(op *writeOp) writeResult {
+	if g.deleted(op.stream) {
+		switch e := op.expected; {
+		case e.kind == expAny, e.kind == expNoStream, e.kind == expExact && e.rev == tombstoneRevision:
+			return writeResult{last: tombstoneRevision, pos: g.skip()}
+		}
+		return writeResult{err: &streamDeletedError{op.stream}}
+	}
+	info := g.get(op.stream)
+	cur := info.Last
+	soft := info.Meta.softDeleted()
+	wev := writeResult{err: &wrongVersionError{stream: op.stream, expected: op.expected, current: cur}}
+	switch op.expected.kind {
+	case expExists:
+		if soft {
+			return writeResult{err: &streamDeletedError{op.stream}}
+		}
+		if cur < 0 && g.get("$$"+op.stream).Last < 0 {
+			return wev
+		}
+	case expNoStream:
+		if cur >= 0 && !soft {
+			return wev
+		}
+	case expExact:
+		if int64(op.expected.rev) != cur {
+			return wev
+		}
+	}
+	pos := g.skip()
+	if soft {
+		meta := g.get("$$" + op.stream)
+		g.write("$$"+op.stream, uint64(meta.Last+1), proposed{
+			ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(info.Meta.raw, cur+1),
+		})
+	}
+	if base, ok := metaStreamOf(op.stream); ok {
+		if b := g.get(base); b.Meta.softDeleted() {
+			g.write(op.stream, uint64(g.get(op.stream).Last+1), proposed{
+				ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(b.Meta.raw, b.Last+1),
+			})
+		}
+	}
+	return writeResult{last: cur, pos: pos}
+}
+
 func (g *group) apply(op *writeOp) writeResult {
+	if op.kind == opAppend && len(op.events) == 0 {
+		return g.emptyAppend(op)
+	}
 	if g.deleted(op.stream) {
 		return writeResult{err: &streamDeletedError{op.stream}}
 	}
@@ -674,9 +767,6 @@ func (g *group) apply(op *writeOp) writeResult {
 			return wev()
 		}
 		if n < cur {
-			if len(evs) == 0 {
-				return wev()
-			}
 			match, first := g.sameIDs(op.stream, n+1, evs)
 			switch {
 			case match:
@@ -687,9 +777,6 @@ func (g *group) apply(op *writeOp) writeResult {
 				return wev()
 			}
 		}
-	}
-	if len(evs) == 0 {
-		return writeResult{last: cur, pos: info.LastPos}
 	}
 	if base, ok := metaStreamOf(op.stream); ok {
 		// New metadata for a soft-deleted stream undeletes it: only events
