@@ -145,6 +145,22 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		}
 		return strings.Compare(a.order.EventID, b.order.EventID)
 	})
+	// Size the two longest lists once instead of growing them by doubling.
+	var nTraining, nCerts int
+	for i := range facts {
+		switch facts[i].payload.(type) {
+		case events.TrainingCompleted:
+			nTraining++
+		case events.SkillLevelCertified:
+			nCerts++
+		}
+	}
+	if nTraining > 0 {
+		s.Training = make([]Training, 0, nTraining)
+	}
+	if nCerts > 0 {
+		s.Certificates = make([]Certificate, 0, nCerts)
+	}
 	for i := range facts {
 		s.apply(&facts[i])
 	}

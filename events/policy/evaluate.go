@@ -84,8 +84,17 @@ func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 	}
 	ev := evaluator{s: s, p: p, trade: trade, at: at}
 	r.Routes = make([]RouteResult, 0, len(rule.Routes))
+	// One array holds every route's criteria (each route's slice capped at
+	// its own length): one allocation instead of one per route.
+	total := 0
 	for _, route := range rule.Routes {
-		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: make([]CriterionResult, 0, len(route.Criteria))}
+		total += len(route.Criteria)
+	}
+	crits := make([]CriterionResult, 0, total)
+	for _, route := range rule.Routes {
+		off := len(crits)
+		crits = crits[:off+len(route.Criteria)]
+		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: crits[off:off:off+len(route.Criteria)]}
 		var latest time.Time
 		timeOnly := true
 		for i := range route.Criteria {
@@ -347,6 +356,9 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 	case KindNOf:
 		met := 0
 		var dates []time.Time
+		if len(c.Of) > 0 {
+			cr.Of = make([]CriterionResult, 0, len(c.Of))
+		}
 		for i := range c.Of {
 			sub := e.criterion(&c.Of[i])
 			cr.Of = append(cr.Of, sub)

@@ -30,7 +30,11 @@ type Pathway struct {
 // no names, each level is answered by set.ForTrade.
 func PathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
 	at = at.UTC()
-	pw := Pathway{CraftsmanID: s.CraftsmanID, Trade: trade, At: at, Level: s.Level(trade), Reached: []career.LevelHeld{}, Next: []Result{}}
+	level := s.Level(trade)
+	// Room for every level above: Result is large, so growing by doubling
+	// would copy and discard it.
+	pw := Pathway{CraftsmanID: s.CraftsmanID, Trade: trade, At: at, Level: level, Reached: []career.LevelHeld{},
+		Next: make([]Result, 0, max(0, int(events.ChiefTechnician)-int(level)))}
 	if t, ok := s.Trades[trade]; ok {
 		pw.TradeName, pw.YearsOfWork, pw.Reached = t.Name, t.YearsOfWork, append(pw.Reached, t.Levels...)
 	}
