@@ -360,6 +360,9 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+	if res.raw != nil && err == nil {
+		releaseAnswer(res.raw) // written: the plan's buffer is free again
+	}
 }
 
 // encode writes the answer; data goes through the reflection-free encoder.
