@@ -296,7 +296,7 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	// 1. The master's stream: the level rule and the limit, decided at the
 	// revision the append expects.
 	masterStream := events.CraftsmanStream(req.MasterID)
-	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, eventID(req.MentorshipID, fact, masterStream),
+	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, eventID(req.MentorshipID, fact, masterStream), false,
 		func(h command.History) ([]command.Event, error) {
 			now, err := s.career(h, s.endOfTime())
 			if err != nil {
@@ -344,8 +344,12 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	if err != nil {
 		return Response{}, err
 	}
-	// 2. The pairing's stream.
-	resp.Mentorship, err = s.once(ctx, meta, "start mentorship", mstream, eventID(req.MentorshipID, fact, mstream),
+	// 2. The pairing's stream. Its append expects no stream rather than
+	// reading it first (command.ExpectNew; the check above read it): when
+	// it exists after all, the append fails and the decision is taken
+	// again on the stream as read — a replay when it holds this start's
+	// id, else the same conflict as before.
+	resp.Mentorship, err = s.once(ctx, meta, "start mentorship", mstream, eventID(req.MentorshipID, fact, mstream), true,
 		func(h command.History) ([]command.Event, error) {
 			if h.Exists {
 				return nil, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists", req.MentorshipID))
@@ -355,9 +359,10 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	if err != nil {
 		return Response{}, err
 	}
-	// 3. The apprentice's stream.
+	// 3. The apprentice's stream. (Issued together with 2., a start was
+	// slower: 1 client 1.5 -> 3.7 ms p50.)
 	astream := events.CraftsmanStream(req.ApprenticeID)
-	resp.Apprentice, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, eventID(req.MentorshipID, fact, astream),
+	resp.Apprentice, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, eventID(req.MentorshipID, fact, astream), false,
 		func(command.History) ([]command.Event, error) { return ev(astream), nil })
 	if err != nil {
 		return Response{}, err
@@ -377,9 +382,11 @@ func (r Response) finish() Response {
 
 // once appends decide's events to stream unless the stream already holds
 // the event id, in which case it answers where that event is (Replayed).
-func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, decide func(command.History) ([]command.Event, error)) (command.Result, error) {
+// expectNew says the stream is normally new (command.ExpectNew): the
+// append expects no stream instead of reading it first.
+func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, expectNew bool, decide func(command.History) ([]command.Event, error)) (command.Result, error) {
 	var found *eventstore.RecordedEvent
-	res, err := s.h.Execute(ctx, command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true,
+	res, err := s.h.Execute(ctx, command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true, ExpectNew: expectNew,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			found = nil
 			for i := range h.Events {
@@ -427,7 +434,7 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 	}
 	var p events.Payload
 	resp := Response{MentorshipID: mentorshipID}
-	resp.Mentorship, err = s.once(ctx, meta, name, mstream, eventID(mentorshipID, fact, mstream),
+	resp.Mentorship, err = s.once(ctx, meta, name, mstream, eventID(mentorshipID, fact, mstream), false,
 		func(h command.History) ([]command.Event, error) {
 			st, err := s.foldPairing(h)
 			if err != nil {
@@ -466,7 +473,7 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			*side.out, errs2[k] = s.once(ctx, meta, name, stream, id, func(command.History) ([]command.Event, error) {
+			*side.out, errs2[k] = s.once(ctx, meta, name, stream, id, false, func(command.History) ([]command.Event, error) {
 				return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: id}}, nil
 			})
 		}()
