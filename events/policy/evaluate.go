@@ -94,7 +94,7 @@ func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 	for _, route := range rule.Routes {
 		off := len(crits)
 		crits = crits[:off+len(route.Criteria)]
-		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: crits[off:off:off+len(route.Criteria)]}
+		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: crits[off : off : off+len(route.Criteria)]}
 		var latest time.Time
 		timeOnly := true
 		for i := range route.Criteria {
