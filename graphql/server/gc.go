@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bufio"
+	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 )
 
 // DefaultGCPercent is the collector's target for bin/graphql when GOGC is
@@ -14,23 +17,57 @@ import (
 const DefaultGCPercent = 400
 
 // TuneGC applies bin/graphql's collector settings and returns the GC
-// percent in force: GOGC, when lookup finds it, is left to the runtime
-// (which has already read it, "off" included); otherwise DefaultGCPercent.
-// GOMEMLIMIT, when set, is likewise the runtime's: a soft limit that makes
-// the collector run earlier as the heap nears it, which a deployment with
-// a memory budget should set (e.g. to 80 % of it) since the default leaves
-// the heap up to 5× the live read model. The Scale benchmark calls the
-// same function (TestMain), so its figures are the binary's.
-func TuneGC(lookup func(string) (string, bool)) int {
+// percent and soft memory limit in force. GOGC, when lookup finds it, is
+// left to the runtime (which has already read it, "off" included);
+// otherwise DefaultGCPercent. GOMEMLIMIT, when set, is likewise the
+// runtime's; otherwise the soft limit is 3/4 of the smaller of the
+// cgroup's memory.max and the machine's MemTotal (neither readable: none),
+// so that the larger headroom never grows the heap into the OOM killer: the
+// collector runs earlier as the heap nears the limit. The Scale benchmark
+// calls the same function (TestMain), so its figures are the binary's.
+func TuneGC(lookup func(string) (string, bool)) (percent int, limit int64) {
+	percent = DefaultGCPercent
 	if v, ok := lookup("GOGC"); ok && v != "" {
-		if v == "off" {
-			return -1
+		switch n, err := strconv.Atoi(v); {
+		case v == "off":
+			percent = -1
+		case err == nil:
+			percent = n
+		default:
+			percent = 100 // the runtime ignores what it cannot parse
 		}
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-		return 100 // the runtime ignores what it cannot parse
+	} else {
+		debug.SetGCPercent(DefaultGCPercent)
 	}
-	debug.SetGCPercent(DefaultGCPercent)
-	return DefaultGCPercent
+	if v, ok := lookup("GOMEMLIMIT"); ok && v != "" {
+		return percent, debug.SetMemoryLimit(-1) // the runtime's reading
+	}
+	if m := memoryAvailable(); m > 0 {
+		debug.SetMemoryLimit(m / 4 * 3)
+	}
+	return percent, debug.SetMemoryLimit(-1)
+}
+
+// memoryAvailable is the smaller of the cgroup (v2) memory limit and the
+// machine's memory, in bytes; 0 when neither can be read.
+func memoryAvailable() int64 {
+	var total int64
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
+					total = kb << 10
+				}
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && (total == 0 || n < total) {
+			total = n
+		}
+	}
+	return total
 }

@@ -67,7 +67,8 @@ func lookupEnv(name string) (string, bool) {
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The collector setting the Scale benchmark measures (GOGC overrides it).
-	logger.Info("gc", "percent", server.TuneGC(os.LookupEnv))
+	percent, limit := server.TuneGC(os.LookupEnv)
+	logger.Info("gc", "percent", percent, "memoryLimit", limit)
 	if err := run(context.Background(), logger, os.Args[1:]); err != nil {
 		logger.Error("graphql stopped", "err", err)
 		os.Exit(1)
