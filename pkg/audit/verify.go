@@ -182,7 +182,7 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if maxFindings <= 0 {
 		maxFindings = DefaultMaxFindings
 	}
-	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][]string{}, missing: map[string]bool{}}
+	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][2]string{}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
 	chans := make([]chan []*eventstore.RecordedEvent, workers)
 	var wg sync.WaitGroup
@@ -275,13 +275,68 @@ type streamState struct {
 	broken bool
 	// employer of each employment, honour recorder, mentorship parties
 	// seen on this stream (issuer rule look-ups that stay in one stream).
-	employers map[string]string
-	honours   map[string]string
+	employers smallMap
+	honours   smallMap
+}
+
+// smallMap maps an id to an organisation. Most streams hold one or two
+// entries (a craftsman's employments, honours), so they sit in a short
+// slice scanned linearly; a map is built only past smallMapMax entries.
+// With a million streams, a Go map per stream was most of the live heap.
+type smallMap struct {
+	list []idOrg
+	big  map[string]string
+}
+
+type idOrg struct{ id, org string }
+
+const smallMapMax = 8
+
+func (m *smallMap) set(id, org string) {
+	if m.big != nil {
+		m.big[id] = org
+		return
+	}
+	for i := range m.list {
+		if m.list[i].id == id {
+			m.list[i].org = org
+			return
+		}
+	}
+	if len(m.list) < smallMapMax {
+		if m.list == nil {
+			m.list = make([]idOrg, 0, 2)
+		}
+		m.list = append(m.list, idOrg{id, org})
+		return
+	}
+	m.big = make(map[string]string, 2*smallMapMax)
+	for _, x := range m.list {
+		m.big[x.id] = x.org
+	}
+	m.big[id] = org
+	m.list = nil
+}
+
+func (m *smallMap) get(id string) (string, bool) {
+	if m.big != nil {
+		org, ok := m.big[id]
+		return org, ok
+	}
+	for i := range m.list {
+		if m.list[i].id == id {
+			return m.list[i].org, true
+		}
+	}
+	return "", false
 }
 
 type verifier struct {
-	ctx      context.Context
-	streams  map[string]*streamState
+	ctx     context.Context
+	streams map[string]*streamState
+	// slab hands out stream states 1,024 at a time: one allocation per
+	// 1,024 new streams instead of one per stream.
+	slab     []streamState
 	findings []Finding
 	dir      *directory
 	issuers  bool
@@ -298,7 +353,11 @@ type verifier struct {
 func (v *verifier) event(e *eventstore.RecordedEvent) {
 	s := v.streams[e.Stream]
 	if s == nil {
-		s = &streamState{}
+		if len(v.slab) == cap(v.slab) {
+			v.slab = make([]streamState, 0, 1024)
+		}
+		v.slab = v.slab[:len(v.slab)+1]
+		s = &v.slab[len(v.slab)-1]
 		v.streams[e.Stream] = s
 	}
 	if !s.broken {
@@ -425,15 +484,9 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	// Facts the rule needs for later events.
 	switch typ {
 	case "EmploymentStarted":
-		if s.employers == nil {
-			s.employers = map[string]string{}
-		}
-		s.employers[f.EmploymentID] = f.EmployerOrgID
+		s.employers.set(f.EmploymentID, f.EmployerOrgID)
 	case "HonourConferred":
-		if s.honours == nil {
-			s.honours = map[string]string{}
-		}
-		s.honours[f.HonourID] = issuer
+		s.honours.set(f.HonourID, issuer)
 		return
 	case "CompetitionDefined":
 		org := f.Organiser
@@ -472,7 +525,7 @@ func (v *verifier) allowed(s *streamState, typ string, f orgFields) (orgSet, boo
 	case "UpperGradeAppointed", "EmploymentStarted":
 		return orgSet{f.EmployerOrgID}, true
 	case "EmploymentEnded":
-		org, ok := s.employers[f.EmploymentID]
+		org, ok := s.employers.get(f.EmploymentID)
 		return orgSet{org}, ok
 	case "CompetitionDefined":
 		return orgSet{f.Organiser}, f.Organiser != ""
@@ -489,10 +542,10 @@ func (v *verifier) allowed(s *streamState, typ string, f orgFields) (orgSet, boo
 		orgs, ok, err := v.dir.mentorship(v.ctx, f.MentorshipID)
 		v.fail(err)
 		var set orgSet
-		copy(set[:], orgs)
+		copy(set[:], orgs[:])
 		return set, ok
 	case "HonourWithdrawn":
-		org, ok := s.honours[f.HonourID]
+		org, ok := s.honours.get(f.HonourID)
 		return orgSet{org}, ok
 	}
 	return orgSet{}, false
@@ -540,7 +593,7 @@ type directory struct {
 	st           eventstore.Store
 	mu           sync.Mutex
 	competitions map[string]string
-	mentorships  map[string][]string
+	mentorships  map[string][2]string // by value: no slice per pairing
 	// missing remembers streams looked up and not found, so a population
 	// citing a competition the store lacks costs one read, not one per event.
 	missing map[string]bool
@@ -566,11 +619,11 @@ func (d *directory) setCompetition(id, org string) {
 	}
 }
 
-func (d *directory) setMentorship(id string, orgs ...string) {
+func (d *directory) setMentorship(id, academy, employer string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.mentorships[id]; !ok {
-		d.mentorships[id] = orgs
+		d.mentorships[id] = [2]string{academy, employer}
 	}
 }
 
@@ -604,7 +657,7 @@ func (d *directory) competition(ctx context.Context, id string) (string, bool, e
 	return org, true, nil
 }
 
-func (d *directory) mentorship(ctx context.Context, id string) ([]string, bool, error) {
+func (d *directory) mentorship(ctx context.Context, id string) ([2]string, bool, error) {
 	d.mu.Lock()
 	orgs, ok := d.mentorships[id]
 	d.mu.Unlock()
@@ -613,21 +666,21 @@ func (d *directory) mentorship(ctx context.Context, id string) ([]string, bool, 
 	}
 	stream := events.MentorshipStream(id)
 	if d.isMissing(stream) {
-		return nil, false, nil
+		return [2]string{}, false, nil
 	}
 	first, err := firstOf(ctx, d.st, stream)
 	if first == nil && err == nil {
 		d.setMissing(stream)
 	}
 	if first == nil || err != nil {
-		return nil, false, err
+		return [2]string{}, false, err
 	}
 	var f orgFields
 	if json.Unmarshal(first.Data, &f) != nil {
-		return nil, false, nil
+		return [2]string{}, false, nil
 	}
 	d.setMentorship(id, f.AcademyID, f.EmployerOrgID)
-	return []string{f.AcademyID, f.EmployerOrgID}, true, nil
+	return [2]string{f.AcademyID, f.EmployerOrgID}, true, nil
 }
 
 // firstOf reads a stream's first event; a missing stream is (nil, nil).
