@@ -886,6 +886,7 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 		ok = it.SeekGE(indexKey(stream, from))
 	}
 	head := s.head.Load()
+	var logIt *pebble.Iterator
 	for ; ok; ok = step(it, backwards) {
 		pos := binary.BigEndian.Uint64(it.Value())
 		if pos > head {
@@ -894,7 +895,16 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 			}
 			break
 		}
-		r, err := s.get(pos)
+		if logIt == nil {
+			// One log iterator for the whole scan: a db.Get per event
+			// builds and closes an iterator each time, which was most
+			// of a short stream read's server CPU.
+			if logIt, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}}); err != nil {
+				return err
+			}
+			defer logIt.Close()
+		}
+		r, err := getAt(logIt, pos)
 		if err != nil {
 			return err
 		}
@@ -903,6 +913,22 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 		}
 	}
 	return it.Error()
+}
+
+// getAt is get through an open log iterator.
+func getAt(it *pebble.Iterator, pos uint64) (*record, error) {
+	k := logKey(pos)
+	if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+		if err := it.Error(); err != nil {
+			return nil, fmt.Errorf("read position %d: %w", pos, err)
+		}
+		return nil, fmt.Errorf("read position %d: %w", pos, pebble.ErrNotFound)
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return nil, fmt.Errorf("read position %d: %w", pos, err)
+	}
+	return decodeRecord(pos, v, true)
 }
 
 func step(it *pebble.Iterator, backwards bool) bool {
