@@ -13,11 +13,17 @@ import (
 // range, invalid UTF-8) falls back to encoding/json, so the result is
 // always encoding/json's: FuzzDecodeTrainingCompleted checks that.
 
-func decodeTrainingCompleted(data []byte) (Payload, error) {
-	if v, ok := scanTrainingCompleted(data); ok {
+// decodeScanned decodes data with scan when it is in the form json.Marshal
+// writes, and with encoding/json otherwise.
+func decodeScanned[T Payload](data []byte, scan func([]byte) (T, bool)) (Payload, error) {
+	if v, ok := scan(data); ok {
 		return v, nil
 	}
-	return decodeAs[TrainingCompleted](data)
+	return decodeAs[T](data)
+}
+
+func decodeTrainingCompleted(data []byte) (Payload, error) {
+	return decodeScanned(data, scanTrainingCompleted)
 }
 
 // jsonScan reads canonical JSON; every method returns ok=false on anything
@@ -231,10 +237,7 @@ func scanTrainingCompleted(data []byte) (v TrainingCompleted, ok bool) {
 }
 
 func decodeSkillLevelCertified(data []byte) (Payload, error) {
-	if v, ok := scanSkillLevelCertified(data); ok {
-		return v, nil
-	}
-	return decodeAs[SkillLevelCertified](data)
+	return decodeScanned(data, scanSkillLevelCertified)
 }
 
 func (s *jsonScan) org(o *Org) bool {
@@ -300,10 +303,7 @@ func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
 }
 
 func decodeEmploymentStarted(data []byte) (Payload, error) {
-	if v, ok := scanEmploymentStarted(data); ok {
-		return v, nil
-	}
-	return decodeAs[EmploymentStarted](data)
+	return decodeScanned(data, scanEmploymentStarted)
 }
 
 func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
@@ -332,12 +332,7 @@ func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
 	return v, true
 }
 
-func decodeTradeEntered(data []byte) (Payload, error) {
-	if v, ok := scanTradeEntered(data); ok {
-		return v, nil
-	}
-	return decodeAs[TradeEntered](data)
-}
+func decodeTradeEntered(data []byte) (Payload, error) { return decodeScanned(data, scanTradeEntered) }
 
 func scanTradeEntered(data []byte) (v TradeEntered, ok bool) {
 	s := jsonScan{b: data}

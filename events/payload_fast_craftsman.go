@@ -6,10 +6,7 @@ package events
 // else left to encoding/json.
 
 func decodeCraftsmanRegistered(data []byte) (Payload, error) {
-	if v, ok := scanCraftsmanRegistered(data); ok {
-		return v, nil
-	}
-	return decodeAs[CraftsmanRegistered](data)
+	return decodeScanned(data, scanCraftsmanRegistered)
 }
 
 func scanCraftsmanRegistered(data []byte) (v CraftsmanRegistered, ok bool) {
@@ -79,10 +76,7 @@ func (s *jsonScan) sealedPersonal(p *SealedPersonal) bool {
 }
 
 func decodeHonourConferred(data []byte) (Payload, error) {
-	if v, ok := scanHonourConferred(data); ok {
-		return v, nil
-	}
-	return decodeAs[HonourConferred](data)
+	return decodeScanned(data, scanHonourConferred)
 }
 
 func scanHonourConferred(data []byte) (v HonourConferred, ok bool) {
