@@ -71,19 +71,8 @@ func (v *validator) value(depth int) bool {
 			if !v.value(depth + 1) {
 				return false
 			}
-			v.space()
-			if v.i >= len(v.b) {
-				return false
-			}
-			switch v.b[v.i] {
-			case '}':
-				v.i++
-				return true
-			case ',':
-				v.i++
-				v.space()
-			default:
-				return false
+			if end, ok := v.next('}'); !ok || end {
+				return ok
 			}
 		}
 	case c == '[':
@@ -101,19 +90,8 @@ func (v *validator) value(depth int) bool {
 			if !v.value(depth + 1) {
 				return false
 			}
-			v.space()
-			if v.i >= len(v.b) {
-				return false
-			}
-			switch v.b[v.i] {
-			case ']':
-				v.i++
-				return true
-			case ',':
-				v.i++
-				v.space()
-			default:
-				return false
+			if end, ok := v.next(']'); !ok || end {
+				return ok
 			}
 		}
 	case c == '-' || c >= '0' && c <= '9':
@@ -126,6 +104,25 @@ func (v *validator) value(depth int) bool {
 		return v.word("null")
 	}
 	return false
+}
+
+// next reads what follows a member or an element: the closing byte (end,
+// consumed) or a comma and the space after it; anything else is invalid.
+func (v *validator) next(close byte) (end, ok bool) {
+	v.space()
+	if v.i >= len(v.b) {
+		return false, false
+	}
+	switch v.b[v.i] {
+	case close:
+		v.i++
+		return true, true
+	case ',':
+		v.i++
+		v.space()
+		return false, true
+	}
+	return false, false
 }
 
 func (v *validator) word(w string) bool {
