@@ -220,18 +220,9 @@ func (s *keyScanner) value(t reflect.Type, path string) error {
 			}
 			seen = append(seen, key)
 		}
-		next := elem
-		if fields != nil {
-			ft, ok := fields[key]
-			if !ok {
-				for name := range fields {
-					if strings.EqualFold(name, key) {
-						return Invalid(join(path, key), "unknown field (field names are case-sensitive: %q)", name)
-					}
-				}
-				return Invalid(join(path, key), "unknown field")
-			}
-			next = ft
+		next, err := memberType(fields, elem, path, key)
+		if err != nil {
+			return err
 		}
 		if s.next() != ':' {
 			return errScanGaveUp
@@ -291,6 +282,24 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// memberType is the type of an object's member key: the struct field's
+// (fields), else the map's element type (elem); an unknown key is an
+// Invalid error that names a field differing only in case.
+func memberType(fields map[string]reflect.Type, elem reflect.Type, path, key string) (reflect.Type, error) {
+	if fields == nil {
+		return elem, nil
+	}
+	if ft, ok := fields[key]; ok {
+		return ft, nil
+	}
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return nil, Invalid(join(path, key), "unknown field (field names are case-sensitive: %q)", name)
+		}
+	}
+	return nil, Invalid(join(path, key), "unknown field")
+}
+
 func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -339,18 +348,9 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 				return Invalid(join(path, key), "field given twice")
 			}
 			seen[key] = true
-			next := elem
-			if fields != nil {
-				ft, ok := fields[key]
-				if !ok {
-					for name := range fields {
-						if strings.EqualFold(name, key) {
-							return Invalid(join(path, key), "unknown field (field names are case-sensitive: %q)", name)
-						}
-					}
-					return Invalid(join(path, key), "unknown field")
-				}
-				next = ft
+			next, err := memberType(fields, elem, path, key)
+			if err != nil {
+				return err
 			}
 			if err := walkValue(dec, next, join(path, key)); err != nil {
 				return err
