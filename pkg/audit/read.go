@@ -250,6 +250,22 @@ func send(ctx context.Context, out chan<- page, p page) bool {
 	}
 }
 
+// readAllPage reads one page of $all; after the first page (skip) first
+// counts the leading events at or before opts.From, which the read includes
+// and the previous page already had.
+func readAllPage(ctx context.Context, st eventstore.Store, opts eventstore.ReadAllOptions, skip bool) (evs []eventstore.RecordedEvent, first int, err error) {
+	evs, err = st.ReadAll(ctx, opts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read $all from %d: %w", opts.From.Commit, err)
+	}
+	if skip {
+		for first < len(evs) && !opts.From.Less(evs[first].Position) {
+			first++
+		}
+	}
+	return evs, first, nil
+}
+
 func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter, rg Range, out chan<- page) {
 	defer close(out)
 	opts := eventstore.ReadAllOptions{Max: PageSize + 1, Filter: filter}
@@ -258,16 +274,10 @@ func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter
 		opts.From = *rg.FromPosition
 	}
 	for {
-		evs, err := st.ReadAll(ctx, opts)
+		evs, first, err := readAllPage(ctx, st, opts, skip)
 		if err != nil {
-			send(ctx, out, page{err: fmt.Errorf("read $all from %d: %w", opts.From.Commit, err)})
+			send(ctx, out, page{err: err})
 			return
-		}
-		first := 0
-		if skip {
-			for first < len(evs) && !opts.From.Less(evs[first].Position) {
-				first++ // From is inclusive and was the previous page's last
-			}
 		}
 		keep := evs[first:]
 		end := false
@@ -507,16 +517,10 @@ func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo event
 				opts.Max = int(est) + 1
 			}
 		}
-		evs, err := st.ReadAll(ctx, opts)
+		evs, first, err := readAllPage(ctx, st, opts, skip)
 		if err != nil {
-			send(ctx, out, page{err: fmt.Errorf("read $all from %d: %w", opts.From.Commit, err)})
+			send(ctx, out, page{err: err})
 			return
-		}
-		first := 0
-		if skip {
-			for first < len(evs) && !opts.From.Less(evs[first].Position) {
-				first++ // From is inclusive and was the previous page's last
-			}
 		}
 		if len(evs) == first {
 			return
