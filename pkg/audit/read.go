@@ -213,24 +213,13 @@ func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, t
 		go readAll(ctx, st, scope.filter(), rg, pages)
 	}
 	var n int64
+	at := func(e *eventstore.RecordedEvent) uint64 { return e.Position.Commit }
+	if scope.Stream != "" {
+		at = func(e *eventstore.RecordedEvent) uint64 { return e.Revision }
+	}
 	for p := range pages {
-		if p.err != nil {
-			return n, p.err
-		}
-		for i := range p.evs {
-			e := &p.evs[i]
-			if !rg.RecordedBy.IsZero() && e.Created.After(rg.RecordedBy) {
-				continue
-			}
-			n++
-			if err := fn(e); err != nil {
-				return n, err
-			}
-			if scope.Stream != "" {
-				tk.tick(n, e.Revision)
-			} else {
-				tk.tick(n, e.Position.Commit)
-			}
+		if err := deliver(p, rg, fn, tk, at, &n); err != nil {
+			return n, err
 		}
 	}
 	return n, ctx.Err()
@@ -248,6 +237,27 @@ func send(ctx context.Context, out chan<- page, p page) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// deliver hands fn the events of p recorded by rg.RecordedBy, counting them
+// in n and ticking tk with at(event) as the progress mark; p's read error, or
+// fn's, ends it.
+func deliver(p page, rg Range, fn func(*eventstore.RecordedEvent) error, tk *ticker, at func(*eventstore.RecordedEvent) uint64, n *int64) error {
+	if p.err != nil {
+		return p.err
+	}
+	for i := range p.evs {
+		e := &p.evs[i]
+		if !rg.RecordedBy.IsZero() && e.Created.After(rg.RecordedBy) {
+			continue
+		}
+		*n++
+		if err := fn(e); err != nil {
+			return err
+		}
+		tk.tick(*n, at(e))
+	}
+	return nil
 }
 
 // readAllPage reads one page of $all; after the first page (skip) first
@@ -479,21 +489,11 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 			lo = *hi
 		}
 	}()
+	at := func(e *eventstore.RecordedEvent) uint64 { return e.Position.Commit }
 	for ch := range chunks {
 		for p := range ch.pages {
-			if p.err != nil {
-				return n, true, p.err
-			}
-			for i := range p.evs {
-				e := &p.evs[i]
-				if !rg.RecordedBy.IsZero() && e.Created.After(rg.RecordedBy) {
-					continue
-				}
-				n++
-				if err := fn(e); err != nil {
-					return n, true, err
-				}
-				tk.tick(n, e.Position.Commit)
+			if err := deliver(p, rg, fn, tk, at, &n); err != nil {
+				return n, true, err
 			}
 		}
 		<-window
