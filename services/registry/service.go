@@ -316,30 +316,15 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	if err != nil {
 		return command.Command{}, err
 	}
-	stream := events.CraftsmanStream(req.CraftsmanID)
-	regID := ""
-	if meta.IdempotencyKey == "" && meta.CausationID == "" {
-		// No read first: the reservation and the registration both expect
-		// new streams, and an existing craftsman makes the registration's
-		// append fail (the same conflict as below). What the reservation
-		// claimed on the way is marked with the registration's event id
-		// (registrationReservation), so it blocks no one (reserve takes it
-		// over at once once that registration can no longer land).
-		regID = command.NewID()
-		if err := s.reserveFor(ctx, meta, hash, req.CraftsmanID, regID); err != nil {
-			return command.Command{}, s.preferRegistered(ctx, req.CraftsmanID, meta, err)
-		}
-	} else {
-		// A keyed (or caused) registration reads first: its replay must
-		// answer, and a refused one claims nothing (but in a race).
-		if h, err := command.Load(ctx, s.h.Store(), stream); err != nil {
-			return command.Command{}, err
-		} else if h.Exists && !keyedByCaller(h, meta) {
-			return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
-		}
-		if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
-			return command.Command{}, err
-		}
+	// Refuse an existing craftsman before claiming the number, so that a
+	// refused registration leaves no reservation behind (but in a race).
+	if h, err := command.Load(ctx, s.h.Store(), events.CraftsmanStream(req.CraftsmanID)); err != nil {
+		return command.Command{}, err
+	} else if h.Exists && !keyedByCaller(h, meta) {
+		return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
+	}
+	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
+		return command.Command{}, err
 	}
 	return command.Command{
 		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
@@ -353,25 +338,9 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 			if err := s.seal(req.CraftsmanID, &p.Personal, &p.SealedPersonal); err != nil {
 				return nil, err
 			}
-			evs := one(p, at)
-			evs[0].ID = regID // "" = the handler's (keyed) id
-			return evs, nil
+			return one(p, at), nil
 		},
 	}, nil
-}
-
-// preferRegistered answers a registration whose number was refused with
-// the craftsman's own conflict when the craftsman already exists (as the
-// read-first order did); otherwise with err. It reads only on refusals.
-func (s *service) preferRegistered(ctx context.Context, craftsmanID string, meta command.Meta, err error) error {
-	if !errors.Is(err, errs.Conflict) {
-		return err
-	}
-	h, lerr := command.Load(ctx, s.h.Store(), events.CraftsmanStream(craftsmanID))
-	if lerr == nil && h.Exists && !keyedByCaller(h, meta) {
-		return errs.E(errs.Conflict, "craftsman %s is already registered", craftsmanID)
-	}
-	return err
 }
 
 func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error) {
