@@ -263,10 +263,10 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	}
 }
 
-// TestSlowStoreDeadline points the adapter at a listener that accepts
-// connections and never answers: calls end at their deadline with
-// errs.DeadlineExceeded, which counts against the breaker.
-func TestSlowStoreDeadline(t *testing.T) {
+// silentStore is the address of a loopback listener that accepts
+// connections and never answers, like a store that has stopped responding.
+func silentStore(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -281,8 +281,15 @@ func TestSlowStoreDeadline(t *testing.T) {
 			t.Cleanup(func() { _ = conn.Close() }) // hold it open, say nothing
 		}
 	}()
+	return ln.Addr().String()
+}
+
+// TestSlowStoreDeadline points the adapter at a listener that accepts
+// connections and never answers: calls end at their deadline with
+// errs.DeadlineExceeded, which counts against the breaker.
+func TestSlowStoreDeadline(t *testing.T) {
 	c := open(t, eventstore.Config{
-		URL:     "esdb://" + ln.Addr().String() + "?tls=false",
+		URL:     "esdb://" + silentStore(t) + "?tls=false",
 		Timeout: 200 * time.Millisecond,
 		Breaker: eventstore.BreakerConfig{Failures: 2, OpenFor: time.Minute},
 	})
@@ -293,7 +300,7 @@ func TestSlowStoreDeadline(t *testing.T) {
 			t.Fatalf("append to a silent store = %v, want errs.DeadlineExceeded", err)
 		}
 	}
-	_, err = c.ReadStream(context.Background(), "slow-1", eventstore.ReadOptions{})
+	_, err := c.ReadStream(context.Background(), "slow-1", eventstore.ReadOptions{})
 	if !errors.Is(err, eventstore.ErrBreakerOpen) {
 		t.Errorf("after two timeouts: %v, want the breaker open", err)
 	}

@@ -3,7 +3,6 @@ package eventstore_test
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -16,22 +15,8 @@ import (
 // failing, so they never open the breaker that guards every other call.
 // A read-your-writes wait that times out must leave the write side alone.
 func TestCallerDeadlineDoesNotTripBreaker(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = conn.Close() }) // hold it open, say nothing
-		}
-	}()
 	c := open(t, eventstore.Config{
-		URL:     "esdb://" + ln.Addr().String() + "?tls=false",
+		URL:     "esdb://" + silentStore(t) + "?tls=false",
 		Timeout: 300 * time.Millisecond,
 		Breaker: eventstore.BreakerConfig{Failures: 2, OpenFor: time.Minute},
 	})
