@@ -176,6 +176,22 @@ func TestDemoTokensOnlyUnderTheDevelopmentKey(t *testing.T) {
 	})
 }
 
+// postJSON posts a JSON body to url with a bearer token and returns the
+// answer, its body already read and closed.
+func postJSON(t *testing.T, url, token, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
 // TestRateFlags: --rate and --burst reach the server: with a burst of 2
 // the third GraphQL request of one token gets 429 with Retry-After.
 func TestRateFlags(t *testing.T) {
@@ -188,15 +204,7 @@ func TestRateFlags(t *testing.T) {
 	var codes []int
 	var retry string
 	for range 3 {
-		req, _ := http.NewRequest("POST", base+"/graphql", strings.NewReader(`{"query":"{ viewer { role } }"}`))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp := postJSON(t, base+"/graphql", tok, `{"query":"{ viewer { role } }"}`)
 		codes = append(codes, resp.StatusCode)
 		retry = resp.Header.Get("Retry-After")
 	}
@@ -217,16 +225,7 @@ func TestApproversFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest("POST", base+"/api/competition/v1/craftsmen/nobody/entitlements/ent-1/approve", strings.NewReader(`{"approvalRef":"x-1"}`))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return postJSON(t, base+"/api/competition/v1/craftsmen/nobody/entitlements/ent-1/approve", tok, `{"approvalRef":"x-1"}`).StatusCode
 	}
 	t.Run("flag", func(t *testing.T) {
 		cleanEnv(t)
