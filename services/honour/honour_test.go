@@ -1,11 +1,8 @@
 package honour_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -198,40 +195,6 @@ func TestRecogniseInnovation(t *testing.T) {
 	if n := e.Count("craftsman-w", events.TypeInnovationRecognised); n != 2 {
 		t.Errorf("%d innovations", n)
 	}
-}
-
-// backfill posts a JSON Lines file and returns the per-line results and the summary.
-func (e *env) backfill(caller, path, contentType, body string) (int, map[int]command.LineResult, command.SummaryLine) {
-	e.T.Helper()
-	req, _ := http.NewRequest("POST", e.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+e.Toks[caller])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	defer resp.Body.Close()
-	lines := map[int]command.LineResult{}
-	var sum command.SummaryLine
-	if resp.StatusCode != 200 {
-		return resp.StatusCode, nil, sum
-	}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		b := sc.Bytes()
-		if bytes.Contains(b, []byte(`"summary"`)) {
-			if err := json.Unmarshal(b, &sum); err != nil {
-				e.T.Fatal(err)
-			}
-			continue
-		}
-		var lr command.LineResult
-		if err := json.Unmarshal(b, &lr); err != nil {
-			e.T.Fatal(err)
-		}
-		lines[lr.Line] = lr
-	}
-	return resp.StatusCode, lines, sum
 }
 
 func TestBackfill(t *testing.T) {
