@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +10,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
-	"github.com/craftledger/craftledger/services/craftledger/app"
-	"github.com/craftledger/craftledger/services/registry"
+	"github.com/craftledger/craftledger/services/craftledger/security/sectest"
 )
 
 // TestRateLimitPerToken runs the all-in-one with a limit of a burst of 3
@@ -22,22 +20,7 @@ import (
 // Retry-After; a caller with another token is unaffected; health, metrics
 // and the web page are never limited.
 func TestRateLimitPerToken(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: auth.DevKey(),
-		NationalIDKey: []byte(registry.DevNationalIDKey), RateLimit: 1.0 / 60, RateBurst: 3})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		a.Close()
-	})
+	e := sectest.Start(t, sectest.Options{NoFixture: true, RateLimit: 1.0 / 60, RateBurst: 3})
 	mint := func(subject string) string {
 		tok, err := auth.Mint(auth.DevKey(), auth.Claims{Subject: subject, Role: auth.RoleAuditor}, time.Hour)
 		if err != nil {
@@ -46,7 +29,7 @@ func TestRateLimitPerToken(t *testing.T) {
 		return tok
 	}
 	alice, alice2, bob := mint("alice"), mint("alice"), mint("bob")
-	base := a.BaseURL()
+	base := e.Base
 	send := func(method, path, token, body string) *http.Response {
 		t.Helper()
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
