@@ -236,64 +236,32 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 	}()
 
-	// A second goroutine forms batches (whatever is waiting, up to
-	// BatchSize) and, when the model can, decodes them, while this one
-	// applies the previous batch: receiving, decoding and applying overlap.
-	batches := make(chan pending, 1)
-	go p.batch(rctx, msgs, batches)
-	for b := range batches {
-		if err := p.apply(b); err != nil {
-			return err
-		}
-	}
-	return <-rerr
-}
-
-// pending is a batch on its way from the subscription to the model.
-type pending struct {
-	events   []eventstore.RecordedEvent
-	cp       *eventstore.Position
-	caughtUp bool
-	decoded  *readmodel.Decoded // nil when the model does not decode ahead
-}
-
-// Decoder is what a model offers to decode a batch ahead of applying it
-// (readmodel.Memory does); the projector then decodes batch n+1 while the
-// model applies batch n.
-type Decoder interface {
-	Decode(batch []eventstore.RecordedEvent) *readmodel.Decoded
-	ApplyDecoded(batch []eventstore.RecordedEvent, d *readmodel.Decoded, cp eventstore.Position) error
-}
-
-// batch drains msgs into batches until msgs closes or ctx ends; it closes
-// out when it stops.
-func (p *Projector) batch(ctx context.Context, msgs <-chan eventstore.Message, out chan<- pending) {
-	defer close(out)
-	dec, _ := p.cfg.Model.(Decoder)
+	batch := make([]eventstore.RecordedEvent, 0, p.cfg.BatchSize)
 	for {
 		m, ok := <-msgs
 		if !ok {
-			return
+			return <-rerr
 		}
-		b := pending{events: make([]eventstore.RecordedEvent, 0, min(p.cfg.BatchSize, len(msgs)+1))}
+		var cp *eventstore.Position
+		caughtUp := false
 		take := func(m eventstore.Message) {
 			switch {
 			case m.Event != nil:
-				b.events = append(b.events, *m.Event)
+				batch = append(batch, *m.Event)
 				pos := m.Event.Position
-				b.cp = &pos
+				cp = &pos
 			case m.Checkpoint != nil:
-				if b.cp == nil || b.cp.Less(*m.Checkpoint) {
+				if cp == nil || cp.Less(*m.Checkpoint) {
 					c := *m.Checkpoint
-					b.cp = &c
+					cp = &c
 				}
 			case m.CaughtUp:
-				b.caughtUp = true
+				caughtUp = true
 			}
 		}
 		take(m)
 	drain:
-		for len(b.events) < p.cfg.BatchSize {
+		for len(batch) < p.cfg.BatchSize {
 			select {
 			case m, ok := <-msgs:
 				if !ok {
@@ -304,28 +272,16 @@ func (p *Projector) batch(ctx context.Context, msgs <-chan eventstore.Message, o
 				break drain
 			}
 		}
-		b.caughtUp = b.caughtUp && len(msgs) == 0
-		if dec != nil && len(b.events) > 0 {
-			b.decoded = dec.Decode(b.events)
+		if err := p.apply(batch, cp, caughtUp && len(msgs) == 0); err != nil {
+			return err
 		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return
-		}
+		batch = batch[:0]
 	}
 }
 
-func (p *Projector) apply(b pending) error {
-	batch, cp, caughtUp := b.events, b.cp, b.caughtUp
+func (p *Projector) apply(batch []eventstore.RecordedEvent, cp *eventstore.Position, caughtUp bool) error {
 	if cp != nil {
-		var err error
-		if dec, ok := p.cfg.Model.(Decoder); ok && b.decoded != nil {
-			err = dec.ApplyDecoded(batch, b.decoded, *cp)
-		} else {
-			err = p.cfg.Model.Apply(batch, *cp)
-		}
-		if err != nil {
+		if err := p.cfg.Model.Apply(batch, *cp); err != nil {
 			return err
 		}
 	}
