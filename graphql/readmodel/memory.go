@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/pkg/errs"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -80,33 +79,14 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 	return m.cp, m.hasCP
 }
 
-// Apply implements Writer.
+// Apply implements Writer. The batch is decoded before the model's lock is
+// taken; only the apply holds it.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
-	return m.ApplyDecoded(batch, m.Decode(batch), cp)
+	return m.apply(batch, decodeAll(m.reg, batch), cp)
 }
 
-// Decoded is a batch decoded ahead of ApplyDecoded.
-type Decoded struct {
-	dec []decoded
-}
-
-// Decode decodes a batch without touching the model (it takes no lock),
-// so that a projector can decode the next batch while the model applies
-// this one. Duplicates are decoded for nothing, which only happens after
-// a resubscription.
-func (m *Memory) Decode(batch []eventstore.RecordedEvent) *Decoded {
-	return &Decoded{dec: decodeAll(m.reg, batch)}
-}
-
-// ApplyDecoded is Apply for a batch decoded by Decode.
-func (m *Memory) ApplyDecoded(batch []eventstore.RecordedEvent, d *Decoded, cp eventstore.Position) error {
-	if d == nil {
-		d = &Decoded{}
-	}
-	if len(d.dec) != len(batch) {
-		return errs.E(errs.Internal, "projection: batch of %d events applied with %d decoded", len(batch), len(d.dec))
-	}
-	dec := d.dec
+// apply applies a batch whose events dec holds decoded (decodeAll).
+func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp eventstore.Position) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var from *eventstore.Position
