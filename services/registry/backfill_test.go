@@ -1,9 +1,6 @@
 package registry_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,43 +9,12 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
 func (e *env) backfill(t testing.TB, token, path, contentType, body string) (map[int]command.LineResult, command.Summary) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		t.Fatalf("back-fill: %d %s", resp.StatusCode, b.String())
-	}
-	lines := map[int]command.LineResult{}
-	var sum command.SummaryLine
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if bytes.HasPrefix(sc.Bytes(), []byte(`{"summary"`)) {
-			if err := json.Unmarshal(sc.Bytes(), &sum); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		var lr command.LineResult
-		if err := json.Unmarshal(sc.Bytes(), &lr); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		lines[lr.Line] = lr
-	}
-	if sum.Error != "" {
-		t.Fatalf("back-fill error: %s", sum.Error)
-	}
-	return lines, sum.Summary
+	return servicetest.BackfillOK(t, e.url+path, token, contentType, body)
 }
 
 func TestBackfillCraftsmenJSONLines(t *testing.T) {

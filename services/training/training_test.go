@@ -1,10 +1,7 @@
 package training_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +17,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/training"
 )
 
@@ -286,39 +284,7 @@ func (e *env) backfill(t testing.TB, path, contentType, body string) (map[int]co
 
 func (e *env) backfillAs(t testing.TB, token, path, contentType, body string) (map[int]command.LineResult, command.Summary) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		t.Fatalf("back-fill: %d %s", resp.StatusCode, b.String())
-	}
-	lines := map[int]command.LineResult{}
-	var sum command.SummaryLine
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if bytes.HasPrefix(sc.Bytes(), []byte(`{"summary"`)) {
-			if err := json.Unmarshal(sc.Bytes(), &sum); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		var lr command.LineResult
-		if err := json.Unmarshal(sc.Bytes(), &lr); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		lines[lr.Line] = lr
-	}
-	if sum.Error != "" {
-		t.Fatalf("back-fill error: %s", sum.Error)
-	}
-	return lines, sum.Summary
+	return servicetest.BackfillOK(t, e.url+path, token, contentType, body)
 }
 
 func TestBackfillCompletionsJSONLines(t *testing.T) {
