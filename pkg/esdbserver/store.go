@@ -670,16 +670,11 @@ func (g *group) emptyAppend(op *writeOp) writeResult {
 	}
 	pos := g.skip()
 	if soft {
-		meta := g.get("$$" + op.stream)
-		g.write("$$"+op.stream, uint64(meta.Last+1), proposed{
-			ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(info.Meta.raw, cur+1),
-		})
+		g.undelete(op.stream, info.Meta.raw, cur+1)
 	}
 	if base, ok := metaStreamOf(op.stream); ok {
 		if b := g.get(base); b.Meta.softDeleted() {
-			g.write(op.stream, uint64(g.get(op.stream).Last+1), proposed{
-				ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(b.Meta.raw, b.Last+1),
-			})
+			g.undelete(base, b.Meta.raw, b.Last+1)
 		}
 	}
 	return writeResult{last: cur, pos: pos}
@@ -795,12 +790,18 @@ func (g *group) apply(op *writeOp) writeResult {
 	}
 	if soft {
 		// Undelete: only the new events stay visible.
-		meta := g.get("$$" + op.stream)
-		g.write("$$"+op.stream, uint64(meta.Last+1), proposed{
-			ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(info.Meta.raw, cur+1),
-		})
+		g.undelete(op.stream, info.Meta.raw, cur+1)
 	}
 	return writeResult{last: cur + int64(len(evs)), pos: pos}
+}
+
+// undelete writes a soft-deleted stream's metadata (raw) again with
+// truncate-before tb, so that only its events from tb on are visible.
+func (g *group) undelete(stream string, raw []byte, tb int64) {
+	meta := g.get("$$" + stream)
+	g.write("$$"+stream, uint64(meta.Last+1), proposed{
+		ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(raw, tb),
+	})
 }
 
 // sameIDs compares the proposed ids with the events at from, from+1, … of
