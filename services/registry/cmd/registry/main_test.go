@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -51,48 +48,17 @@ func TestBinaryRefusesBadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := []string{"--store", "esdb://127.0.0.1:1?tls=false", "--addr", "127.0.0.1:0", "--dev"}
-	cases := []struct {
-		name, env, value string
-		args             []string
-		want             string
-	}{
-		{"short national ID key", "", "", []string{"--national-id-key-file", short}, "at least 32"},
-		{"empty national ID key", "", "", []string{"--national-id-key-file", empty}, "at least 32"},
-		{"rate not a number", "CRAFTLEDGER_RATE", "fast", nil, "CRAFTLEDGER_RATE"},
-		{"workers not a number", "CRAFTLEDGER_BACKFILL_WORKERS", "many", nil, "CRAFTLEDGER_BACKFILL_WORKERS"},
-		{"workers fractional", "CRAFTLEDGER_BACKFILL_WORKERS", "2.5", nil, "CRAFTLEDGER_BACKFILL_WORKERS"},
-		{"negative rate flag", "", "", []string{"--rate", "-1"}, "--rate"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if c.env != "" {
-				t.Setenv(c.env, c.value)
-			}
-			err := run(context.Background(), append(append([]string(nil), base...), c.args...))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("err %v, want one naming %q", err, c.want)
-			}
-		})
-	}
+	servicetest.CheckBadConfig(t, run, base, []servicetest.BadConfig{
+		{Name: "short national ID key", Args: []string{"--national-id-key-file", short}, Want: "at least 32"},
+		{Name: "empty national ID key", Args: []string{"--national-id-key-file", empty}, Want: "at least 32"},
+		{Name: "rate not a number", Env: "CRAFTLEDGER_RATE", Value: "fast", Want: "CRAFTLEDGER_RATE"},
+		{Name: "workers not a number", Env: "CRAFTLEDGER_BACKFILL_WORKERS", Value: "many", Want: "CRAFTLEDGER_BACKFILL_WORKERS"},
+		{Name: "workers fractional", Env: "CRAFTLEDGER_BACKFILL_WORKERS", Value: "2.5", Want: "CRAFTLEDGER_BACKFILL_WORKERS"},
+		{Name: "negative rate flag", Args: []string{"--rate", "-1"}, Want: "--rate"},
+	})
 }
 
 // TestHelpHidesStoreCredentials: --help does not print $CRAFTLEDGER_STORE.
 func TestHelpHidesStoreCredentials(t *testing.T) {
-	t.Setenv("CRAFTLEDGER_STORE", "esdb://admin:s3cret@db.internal:2113")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	err = run(context.Background(), []string{"--help"})
-	os.Stderr = stderr
-	w.Close()
-	out, _ := io.ReadAll(r)
-	if !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("err %v", err)
-	}
-	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "CRAFTLEDGER_STORE") {
-		t.Fatalf("help:\n%s", out)
-	}
+	servicetest.CheckHelpHidesStoreCredentials(t, run)
 }

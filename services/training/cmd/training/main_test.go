@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -43,45 +39,14 @@ func TestBinaryNeedsKeys(t *testing.T) {
 // bad flag value stops start-up with a clear error.
 func TestBinaryRefusesBadConfig(t *testing.T) {
 	base := []string{"--store", "esdb://127.0.0.1:1?tls=false", "--addr", "127.0.0.1:0", "--dev"}
-	cases := []struct {
-		name, env, value string
-		args             []string
-		want             string
-	}{
-		{"rate not a number", "CRAFTLEDGER_RATE", "fast", nil, "CRAFTLEDGER_RATE"},
-		{"workers not a number", "CRAFTLEDGER_BACKFILL_WORKERS", "many", nil, "CRAFTLEDGER_BACKFILL_WORKERS"},
-		{"zero workers flag", "", "", []string{"--backfill-workers", "0"}, "--backfill-workers"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if c.env != "" {
-				t.Setenv(c.env, c.value)
-			}
-			err := run(context.Background(), append(append([]string(nil), base...), c.args...))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("err %v, want one naming %q", err, c.want)
-			}
-		})
-	}
+	servicetest.CheckBadConfig(t, run, base, []servicetest.BadConfig{
+		{Name: "rate not a number", Env: "CRAFTLEDGER_RATE", Value: "fast", Want: "CRAFTLEDGER_RATE"},
+		{Name: "workers not a number", Env: "CRAFTLEDGER_BACKFILL_WORKERS", Value: "many", Want: "CRAFTLEDGER_BACKFILL_WORKERS"},
+		{Name: "zero workers flag", Args: []string{"--backfill-workers", "0"}, Want: "--backfill-workers"},
+	})
 }
 
 // TestHelpHidesStoreCredentials: --help does not print $CRAFTLEDGER_STORE.
 func TestHelpHidesStoreCredentials(t *testing.T) {
-	t.Setenv("CRAFTLEDGER_STORE", "esdb://admin:s3cret@db.internal:2113")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	err = run(context.Background(), []string{"--help"})
-	os.Stderr = stderr
-	w.Close()
-	out, _ := io.ReadAll(r)
-	if !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("err %v", err)
-	}
-	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "CRAFTLEDGER_STORE") {
-		t.Fatalf("help:\n%s", out)
-	}
+	servicetest.CheckHelpHidesStoreCredentials(t, run)
 }
