@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 )
 
@@ -27,12 +26,7 @@ func TestReadYourWritesTimeoutsLeaveWritesAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test: skipped in -short")
 	}
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	proxy := startProxy(t, srv.Addr())
+	_, proxy := storeBehindProxy(t)
 	ctx := context.Background()
 	l, err := load.StartLocal(ctx, t.TempDir(), storeURL(proxy.ln.Addr().String()), 0, nil, nil)
 	if err != nil {

@@ -64,6 +64,18 @@ func startProxy(t *testing.T, upstream string) *latencyProxy {
 	return p
 }
 
+// storeBehindProxy starts the embedded store (closed at cleanup) and a
+// latencyProxy in front of it.
+func storeBehindProxy(t *testing.T) (*esdbserver.Server, *latencyProxy) {
+	t.Helper()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv, startProxy(t, srv.Addr())
+}
+
 func (p *latencyProxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
 	type chunk struct {
@@ -122,12 +134,7 @@ func TestSlowStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("injects seconds of latency")
 	}
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	proxy := startProxy(t, srv.Addr())
+	srv, proxy := storeBehindProxy(t)
 	ctx := context.Background()
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: storeURL(proxy.ln.Addr().String()), Timeout: 2 * time.Second,
 		Breaker: eventstore.BreakerConfig{Failures: 3, OpenFor: time.Second}})
