@@ -1,39 +1,20 @@
 package security_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/services/craftledger/security/sectest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAllInOneLogsNoSecrets runs the all-in-one with debug logging, writes
 // the fixture (national ID numbers, names) and sends good, refused and
 // forged requests; no token, token signature, key or national ID number
 // may appear in what it logged.
 func TestAllInOneLogsNoSecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs sectest.SyncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := sectest.Start(t, sectest.Options{Logger: logger})
 	for _, c := range sectest.Callers() {
