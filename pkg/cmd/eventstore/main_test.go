@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/google/uuid"
 )
 
@@ -34,20 +34,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestServeUntilSignal: the command listens where told, logs it, serves the
 // official client, and returns cleanly on SIGTERM; the data survives.
 func TestServeUntilSignal(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	var logs syncBuffer
 	sig := make(chan os.Signal, 1)
 	done := make(chan error, 1)
