@@ -176,6 +176,17 @@ func (s *jsonScan) object(field func(k []byte) bool) bool {
 	}
 }
 
+// whole reads a whole document: an object and nothing after it.
+func (s *jsonScan) whole(field func(k []byte) bool) bool {
+	return s.object(field) && s.i == len(s.b)
+}
+
+// alloc points *p at a new zero T and returns it, for optional fields.
+func alloc[T any](p **T) *T {
+	*p = new(T)
+	return *p
+}
+
 // seen marks field bit of *m, false when it was already set.
 func seen(m *uint32, bit uint32) bool {
 	if *m&bit != 0 {
@@ -201,7 +212,7 @@ func (s *jsonScan) trade(t *Trade) bool {
 func scanTrainingCompleted(data []byte) (v TrainingCompleted, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -220,20 +231,15 @@ func scanTrainingCompleted(data []byte) (v TrainingCompleted, ok bool) {
 		case "mode":
 			return seen(&m, 1<<7) && s.strTo(&v.Mode)
 		case "score":
-			if !seen(&m, 1<<8) {
-				return false
-			}
-			v.Score = new(float64)
-			return s.numTo(v.Score)
+			return seen(&m, 1<<8) && s.numTo(alloc(&v.Score))
 		case "passed":
 			return seen(&m, 1<<9) && s.boolTo(&v.Passed)
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return TrainingCompleted{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return TrainingCompleted{}, false
 }
 
 func decodeSkillLevelCertified(data []byte) (Payload, error) {
@@ -273,7 +279,7 @@ func (s *jsonScan) level(l *Level) bool {
 func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -295,11 +301,10 @@ func scanSkillLevelCertified(data []byte) (v SkillLevelCertified, ok bool) {
 			return seen(&m, 1<<8) && s.strTo(&v.EntitlementID)
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return SkillLevelCertified{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return SkillLevelCertified{}, false
 }
 
 func decodeEmploymentStarted(data []byte) (Payload, error) {
@@ -309,7 +314,7 @@ func decodeEmploymentStarted(data []byte) (Payload, error) {
 func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -325,11 +330,10 @@ func scanEmploymentStarted(data []byte) (v EmploymentStarted, ok bool) {
 			return seen(&m, 1<<5) && s.strTo(&v.Position)
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return EmploymentStarted{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return EmploymentStarted{}, false
 }
 
 func decodeTradeEntered(data []byte) (Payload, error) { return decodeScanned(data, scanTradeEntered) }
@@ -337,7 +341,7 @@ func decodeTradeEntered(data []byte) (Payload, error) { return decodeScanned(dat
 func scanTradeEntered(data []byte) (v TradeEntered, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -345,9 +349,8 @@ func scanTradeEntered(data []byte) (v TradeEntered, ok bool) {
 			return seen(&m, 1<<1) && s.trade(&v.Trade)
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return TradeEntered{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return TradeEntered{}, false
 }

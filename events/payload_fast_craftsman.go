@@ -12,7 +12,7 @@ func decodeCraftsmanRegistered(data []byte) (Payload, error) {
 func scanCraftsmanRegistered(data []byte) (v CraftsmanRegistered, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -23,24 +23,15 @@ func scanCraftsmanRegistered(data []byte) (v CraftsmanRegistered, ok bool) {
 		case "region":
 			return seen(&m, 1<<3) && s.strTo(&v.Region)
 		case "personal":
-			if !seen(&m, 1<<4) {
-				return false
-			}
-			v.Personal = &Personal{}
-			return s.personal(v.Personal)
+			return seen(&m, 1<<4) && s.personal(alloc(&v.Personal))
 		case "sealedPersonal":
-			if !seen(&m, 1<<5) {
-				return false
-			}
-			v.SealedPersonal = &SealedPersonal{}
-			return s.sealedPersonal(v.SealedPersonal)
+			return seen(&m, 1<<5) && s.sealedPersonal(alloc(&v.SealedPersonal))
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return CraftsmanRegistered{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return CraftsmanRegistered{}, false
 }
 
 func (s *jsonScan) personal(p *Personal) bool {
@@ -82,7 +73,7 @@ func decodeHonourConferred(data []byte) (Payload, error) {
 func scanHonourConferred(data []byte) (v HonourConferred, ok bool) {
 	s := jsonScan{b: data}
 	var m uint32
-	ok = s.object(func(k []byte) bool {
+	if s.whole(func(k []byte) bool {
 		switch string(k) { // no allocation for the switch
 		case "craftsmanId":
 			return seen(&m, 1<<0) && s.strTo(&v.CraftsmanID)
@@ -97,18 +88,13 @@ func scanHonourConferred(data []byte) (v HonourConferred, ok bool) {
 		case "conferringBody":
 			return seen(&m, 1<<5) && s.strTo(&v.ConferringBody)
 		case "trade":
-			if !seen(&m, 1<<6) {
-				return false
-			}
-			v.Trade = &Trade{}
-			return s.trade(v.Trade)
+			return seen(&m, 1<<6) && s.trade(alloc(&v.Trade))
 		case "placementId":
 			return seen(&m, 1<<7) && s.strTo(&v.PlacementID)
 		}
 		return false
-	})
-	if !ok || s.i != len(data) {
-		return HonourConferred{}, false
+	}) {
+		return v, true
 	}
-	return v, true
+	return HonourConferred{}, false
 }
