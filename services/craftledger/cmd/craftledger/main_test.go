@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
+	"github.com/craftledger/craftledger/services/craftledger/security/sectest"
 )
 
 // cleanEnv clears every variable run reads, so the developer's shell does
@@ -80,29 +80,12 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // started runs the all-in-one until the test ends and returns its banner
 // and base URL once the banner is out.
 func started(t *testing.T, args []string) (banner, base string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuf
+	var out, errOut sectest.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, &out, &errOut) }()
 	t.Cleanup(func() {
@@ -274,7 +257,7 @@ func TestCredentialKey(t *testing.T) {
 		cleanEnv(t)
 		args := append(baseArgs(t), "--dev")
 		data := args[1]
-		var errOut syncBuf
+		var errOut sectest.SyncBuffer
 		// A first start generates the key …
 		k1, issuer, err := credentialKey(true, "", data, &errOut)
 		if err != nil || len(k1) == 0 || !strings.Contains(issuer, "development") {
@@ -369,7 +352,7 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 func TestHelpPrintsNoCredentials(t *testing.T) {
 	cleanEnv(t)
 	t.Setenv("CRAFTLEDGER_STORE", "esdb://admin:s3cret-password@db:2113?tls=true")
-	var out syncBuf
+	var out sectest.SyncBuffer
 	if err := run(context.Background(), []string{"--help"}, io.Discard, &out); err != nil {
 		t.Fatal(err)
 	}
