@@ -21,10 +21,9 @@ import (
 func scanOrgFields(data []byte, f *orgFields) error {
 	var seen uint32 // bit per field below, so a repeated name is seen
 	set := func(bit uint32, key, v []byte, dst *string) error {
-		if seen&bit != 0 {
-			return duplicate(key)
+		if err := mark(&seen, bit, key); err != nil {
+			return err
 		}
-		seen |= bit
 		return unquote(v, dst)
 	}
 	var buf [64]byte
@@ -39,10 +38,9 @@ func scanOrgFields(data []byte, f *orgFields) error {
 			}
 			switch string(k) {
 			case "ISSUINGORG":
-				if seen&(1<<20) != 0 {
-					return duplicate(key)
+				if err := mark(&seen, 1<<20, key); err != nil {
+					return err
 				}
-				seen |= 1 << 20
 				var inner uint32
 				var kb [64]byte
 				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
@@ -61,10 +59,9 @@ func scanOrgFields(data []byte, f *orgFields) error {
 				})
 				return err
 			case "SOURCE":
-				if seen&(1<<21) != 0 {
-					return duplicate(key)
+				if err := mark(&seen, 1<<21, key); err != nil {
+					return err
 				}
-				seen |= 1 << 21
 				var inner uint32
 				var kb [64]byte
 				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
@@ -82,10 +79,9 @@ func scanOrgFields(data []byte, f *orgFields) error {
 					default:
 						return nil
 					}
-					if inner&bit != 0 {
-						return duplicate(k)
+					if err := mark(&inner, bit, k); err != nil {
+						return err
 					}
-					inner |= bit
 					if !s {
 						return nil
 					}
@@ -117,15 +113,9 @@ func scanOrgFields(data []byte, f *orgFields) error {
 		case "HONOURID":
 			return set(1<<9, key, val, &f.HonourID)
 		case "ISSUINGORG":
-			if seen&(1<<20) != 0 {
-				return duplicate(key)
-			}
-			seen |= 1 << 20
+			return mark(&seen, 1<<20, key)
 		case "SOURCE":
-			if seen&(1<<21) != 0 {
-				return duplicate(key)
-			}
-			seen |= 1 << 21
+			return mark(&seen, 1<<21, key)
 		}
 		return nil
 	})
@@ -141,6 +131,16 @@ func scanOrgFields(data []byte, f *orgFields) error {
 // errDuplicate: an object names one member twice (as encoding/json
 // matches names), so two readers may disagree on its value.
 var errDuplicate = errors.New("duplicate member")
+
+// mark sets bit in *seen, or returns errDuplicate for key when it is
+// already set.
+func mark(seen *uint32, bit uint32, key []byte) error {
+	if *seen&bit != 0 {
+		return duplicate(key)
+	}
+	*seen |= bit
+	return nil
+}
 
 func duplicate(key []byte) error {
 	return fmt.Errorf("%w %q: ambiguous", errDuplicate, key)
