@@ -48,15 +48,8 @@ func (v *validator) value(depth int) bool {
 	case c == '"':
 		return v.str()
 	case c == '{':
-		if depth >= validMaxDepth {
-			v.deep = true
-			return false
-		}
-		v.i++
-		v.space()
-		if v.i < len(v.b) && v.b[v.i] == '}' {
-			v.i++
-			return true
+		if empty, ok := v.open('}', depth); !ok || empty {
+			return ok
 		}
 		for {
 			if v.i >= len(v.b) || v.b[v.i] != '"' || !v.str() {
@@ -76,15 +69,8 @@ func (v *validator) value(depth int) bool {
 			}
 		}
 	case c == '[':
-		if depth >= validMaxDepth {
-			v.deep = true
-			return false
-		}
-		v.i++
-		v.space()
-		if v.i < len(v.b) && v.b[v.i] == ']' {
-			v.i++
-			return true
+		if empty, ok := v.open(']', depth); !ok || empty {
+			return ok
 		}
 		for {
 			if !v.value(depth + 1) {
@@ -104,6 +90,23 @@ func (v *validator) value(depth int) bool {
 		return v.word("null")
 	}
 	return false
+}
+
+// open reads the opening byte of an object or an array at depth and the
+// space after it: ok is false past validMaxDepth (v.deep set), empty is
+// true when the closing byte follows at once (consumed).
+func (v *validator) open(close byte, depth int) (empty, ok bool) {
+	if depth >= validMaxDepth {
+		v.deep = true
+		return false, false
+	}
+	v.i++
+	v.space()
+	if v.i < len(v.b) && v.b[v.i] == close {
+		v.i++
+		return true, true
+	}
+	return false, true
 }
 
 // next reads what follows a member or an element: the closing byte (end,
