@@ -160,6 +160,13 @@ func (c *compiler) collect(obj *graphql.Object, sets []*ast.SelectionSet) (map[s
 	fields := map[string][]*ast.Field{}
 	visited := map[string]bool{}
 	var walk func(ss *ast.SelectionSet) error
+	// fragment walks ss when a fragment's type condition matches obj.
+	fragment := func(cond *ast.Named, ss *ast.SelectionSet) error {
+		if ok, err := c.matches(cond, obj); err != nil || !ok {
+			return err
+		}
+		return walk(ss)
+	}
 	walk = func(ss *ast.SelectionSet) error {
 		if ss == nil {
 			return nil
@@ -181,13 +188,7 @@ func (c *compiler) collect(obj *graphql.Object, sets []*ast.SelectionSet) (map[s
 				if len(s.Directives) > 0 {
 					return errDecline
 				}
-				if ok, err := c.matches(s.TypeCondition, obj); err != nil || !ok {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if err := walk(s.SelectionSet); err != nil {
+				if err := fragment(s.TypeCondition, s.SelectionSet); err != nil {
 					return err
 				}
 			case *ast.FragmentSpread:
@@ -209,13 +210,7 @@ func (c *compiler) collect(obj *graphql.Object, sets []*ast.SelectionSet) (map[s
 				if len(fd.Directives) > 0 {
 					return errDecline
 				}
-				if ok, err := c.matches(fd.TypeCondition, obj); err != nil || !ok {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if err := walk(fd.SelectionSet); err != nil {
+				if err := fragment(fd.TypeCondition, fd.SelectionSet); err != nil {
 					return err
 				}
 			default:
