@@ -205,17 +205,13 @@ func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, t
 		}
 		go readStream(ctx, st, scope.Stream, rg, pages)
 	} else {
-		if tk != nil && tk.fn != nil {
-			if last, err := st.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1}); err == nil && len(last) == 1 {
-				tk.end = last[0].Position.Commit
-			}
-		}
+		markAllEnd(ctx, st, tk)
 		go readAll(ctx, st, scope.filter(), rg, pages)
 	}
 	var n int64
-	at := func(e *eventstore.RecordedEvent) uint64 { return e.Position.Commit }
+	at := atCommit
 	if scope.Stream != "" {
-		at = func(e *eventstore.RecordedEvent) uint64 { return e.Revision }
+		at = atRevision
 	}
 	for p := range pages {
 		if err := deliver(p, rg, fn, tk, at, &n); err != nil {
@@ -224,6 +220,22 @@ func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, t
 	}
 	return n, ctx.Err()
 }
+
+// markAllEnd sets tk's end mark to the position of $all's last event, when
+// tk reports progress and the read succeeds.
+func markAllEnd(ctx context.Context, st eventstore.Store, tk *ticker) {
+	if tk == nil || tk.fn == nil {
+		return
+	}
+	if last, err := st.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1}); err == nil && len(last) == 1 {
+		tk.end = last[0].Position.Commit
+	}
+}
+
+// atCommit and atRevision are an event's progress mark in $all and in its
+// stream.
+func atCommit(e *eventstore.RecordedEvent) uint64   { return e.Position.Commit }
+func atRevision(e *eventstore.RecordedEvent) uint64 { return e.Revision }
 
 type page struct {
 	evs []eventstore.RecordedEvent
@@ -431,11 +443,7 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 	if span == 0 {
 		return 0, false, nil
 	}
-	if tk != nil && tk.fn != nil {
-		if end, err := st.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1}); err == nil && len(end) == 1 {
-			tk.end = end[0].Position.Commit
-		}
-	}
+	markAllEnd(ctx, st, tk)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	window := make(chan struct{}, 2*k) // chunks started and not yet consumed
@@ -489,10 +497,9 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 			lo = *hi
 		}
 	}()
-	at := func(e *eventstore.RecordedEvent) uint64 { return e.Position.Commit }
 	for ch := range chunks {
 		for p := range ch.pages {
-			if err := deliver(p, rg, fn, tk, at, &n); err != nil {
+			if err := deliver(p, rg, fn, tk, atCommit, &n); err != nil {
 				return n, true, err
 			}
 		}
