@@ -297,11 +297,9 @@ func (m *smallMap) set(id, org string) {
 		m.big[id] = org
 		return
 	}
-	for i := range m.list {
-		if m.list[i].id == id {
-			m.list[i].org = org
-			return
-		}
+	if i := m.index(id); i >= 0 {
+		m.list[i].org = org
+		return
 	}
 	if len(m.list) < smallMapMax {
 		if m.list == nil {
@@ -323,12 +321,20 @@ func (m *smallMap) get(id string) (string, bool) {
 		org, ok := m.big[id]
 		return org, ok
 	}
-	for i := range m.list {
-		if m.list[i].id == id {
-			return m.list[i].org, true
-		}
+	if i := m.index(id); i >= 0 {
+		return m.list[i].org, true
 	}
 	return "", false
+}
+
+// index is where id sits in m.list, or -1.
+func (m *smallMap) index(id string) int {
+	for i := range m.list {
+		if m.list[i].id == id {
+			return i
+		}
+	}
+	return -1
 }
 
 type verifier struct {
