@@ -26,8 +26,8 @@ var registeredSeeds = []string{
 // seeds through the scanner.
 func TestDecodeRegisteredAndHonourLikeJSON(t *testing.T) {
 	for i, s := range registeredSeeds {
-		sameAsJSONGeneric(t, []byte(s), scanCraftsmanRegistered, decodeCraftsmanRegistered)
-		sameAsJSONGeneric(t, []byte(s), scanHonourConferred, decodeHonourConferred)
+		sameAsJSON(t, []byte(s), scanCraftsmanRegistered, decodeCraftsmanRegistered)
+		sameAsJSON(t, []byte(s), scanHonourConferred, decodeHonourConferred)
 		_, okR := scanCraftsmanRegistered([]byte(s))
 		_, okH := scanHonourConferred([]byte(s))
 		if want := i <= 2 || i == 5 || i == 8; okR != want {
@@ -45,7 +45,7 @@ func FuzzDecodeRegisteredAndHonour(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sameAsJSONGeneric(t, data, scanCraftsmanRegistered, decodeCraftsmanRegistered)
-		sameAsJSONGeneric(t, data, scanHonourConferred, decodeHonourConferred)
+		sameAsJSON(t, data, scanCraftsmanRegistered, decodeCraftsmanRegistered)
+		sameAsJSON(t, data, scanHonourConferred, decodeHonourConferred)
 	})
 }

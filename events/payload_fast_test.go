@@ -31,18 +31,10 @@ var trainingCompletedSeeds = []string{
 	``,
 }
 
-// sameAsJSON: the fast path, when it takes the input, gives what
-// encoding/json gives; the decoder (fast path or fallback) always gives
-// decodeAs's result, errors included.
-func sameAsJSON(t *testing.T, data []byte) {
-	t.Helper()
-	sameAsJSONGeneric(t, data, scanTrainingCompleted, decodeTrainingCompleted)
-}
-
 func TestDecodeTrainingCompletedLikeJSON(t *testing.T) {
 	fast := 0
 	for _, s := range trainingCompletedSeeds {
-		sameAsJSON(t, []byte(s))
+		sameAsJSON(t, []byte(s), scanTrainingCompleted, decodeTrainingCompleted)
 		if _, ok := scanTrainingCompleted([]byte(s)); ok {
 			fast++
 		}
@@ -57,7 +49,7 @@ func TestDecodeTrainingCompletedLikeJSON(t *testing.T) {
 		if _, ok := scanTrainingCompleted(b); !ok {
 			t.Errorf("canonical %s not taken by the scanner", b)
 		}
-		sameAsJSON(t, b)
+		sameAsJSON(t, b, scanTrainingCompleted, decodeTrainingCompleted)
 	}
 	if fast != 4 {
 		t.Errorf("%d seeds took the fast path, want the 4 canonical ones", fast)
@@ -71,7 +63,9 @@ func FuzzDecodeTrainingCompleted(f *testing.F) {
 	for _, s := range trainingCompletedSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSON(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsJSON(t, data, scanTrainingCompleted, decodeTrainingCompleted)
+	})
 }
 
 var skillLevelCertifiedSeeds = []string{
@@ -91,16 +85,10 @@ var skillLevelCertifiedSeeds = []string{
 	`{"level":"senior" }`,
 }
 
-// sameAsJSONFor is sameAsJSON for SkillLevelCertified.
-func sameAsJSONFor(t *testing.T, data []byte) {
-	t.Helper()
-	sameAsJSONGeneric(t, data, scanSkillLevelCertified, decodeSkillLevelCertified)
-}
-
 func TestDecodeSkillLevelCertifiedLikeJSON(t *testing.T) {
 	fast := 0
 	for _, s := range skillLevelCertifiedSeeds {
-		sameAsJSONFor(t, []byte(s))
+		sameAsJSON(t, []byte(s), scanSkillLevelCertified, decodeSkillLevelCertified)
 		if _, ok := scanSkillLevelCertified([]byte(s)); ok {
 			fast++
 		}
@@ -129,11 +117,15 @@ func FuzzDecodeSkillLevelCertified(f *testing.F) {
 	for _, s := range skillLevelCertifiedSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { sameAsJSONFor(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsJSON(t, data, scanSkillLevelCertified, decodeSkillLevelCertified)
+	})
 }
 
-// sameAsJSONGeneric is sameAsJSON for any payload type with a scanner.
-func sameAsJSONGeneric[T Payload](t *testing.T, data []byte, scan func([]byte) (T, bool), dec Decoder) {
+// sameAsJSON: scan, when it takes data, gives what encoding/json gives;
+// dec (fast path or fallback) always gives decodeAs's result, errors
+// included.
+func sameAsJSON[T Payload](t *testing.T, data []byte, scan func([]byte) (T, bool), dec Decoder) {
 	t.Helper()
 	var want T
 	jerr := json.Unmarshal(data, &want)
@@ -171,8 +163,8 @@ var craftsmanStreamSeeds = []string{
 // through the scanner.
 func TestDecodeCraftsmanStreamTypesLikeJSON(t *testing.T) {
 	for i, s := range craftsmanStreamSeeds {
-		sameAsJSONGeneric(t, []byte(s), scanEmploymentStarted, decodeEmploymentStarted)
-		sameAsJSONGeneric(t, []byte(s), scanTradeEntered, decodeTradeEntered)
+		sameAsJSON(t, []byte(s), scanEmploymentStarted, decodeEmploymentStarted)
+		sameAsJSON(t, []byte(s), scanTradeEntered, decodeTradeEntered)
 		_, okE := scanEmploymentStarted([]byte(s))
 		_, okT := scanTradeEntered([]byte(s))
 		if wantE := i == 0 || i == 1 || i == 2 || i == 3; okE != wantE {
@@ -191,7 +183,7 @@ func FuzzDecodeCraftsmanStreamTypes(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sameAsJSONGeneric(t, data, scanEmploymentStarted, decodeEmploymentStarted)
-		sameAsJSONGeneric(t, data, scanTradeEntered, decodeTradeEntered)
+		sameAsJSON(t, data, scanEmploymentStarted, decodeEmploymentStarted)
+		sameAsJSON(t, data, scanTradeEntered, decodeTradeEntered)
 	})
 }
