@@ -441,7 +441,11 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 			return 0, nil, err
 		}
 	}
-	if p := cd.plans.get(&s.schema, doc, req.OperationName); p != nil && !s.noPlans {
+	var p *plan
+	if !s.noPlans { // compiled (once per document) only when plans are on
+		p = cd.plans.get(&s.schema, doc, req.OperationName)
+	}
+	if p != nil {
 		body, err := p.run(ctx, &s.schema, req.Variables)
 		if err == nil {
 			s.planned.Add(1)
