@@ -8,6 +8,16 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 )
 
+// AdmitImport admits a back-fill request: issuers and admins (each line is
+// then authorized like its command).
+func AdmitImport(ctx context.Context) error {
+	c, err := auth.Require(ctx)
+	if err != nil {
+		return err
+	}
+	return c.RequireRole(auth.RoleIssuer, auth.RoleAdmin)
+}
+
 // LinePreparer turns one back-filled line into the worker it concerns (the
 // shard: one worker's lines run in order), its idempotency key ("" = derived
 // from the line) and the commands to run; an error refuses the line.
@@ -19,11 +29,7 @@ type LinePreparer func(rec command.Record) (craftsmanID, key string, run func(co
 // "import" and one correlation id for the file.
 func BackfillPrepare(what string, prep LinePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
 	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
-		c, err := auth.Require(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
+		if err := AdmitImport(ctx); err != nil {
 			return nil, err
 		}
 		if format != command.FormatJSONLines {
