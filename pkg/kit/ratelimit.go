@@ -133,6 +133,17 @@ func (l *RateLimiter) HTTP(h http.Handler) http.Handler {
 	})
 }
 
+// LimitHTTP is l.HTTP as a middleware that leaves handlers as they are
+// when l is nil (rate limiting off).
+func LimitHTTP(l *RateLimiter) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		if l != nil {
+			return l.HTTP(h)
+		}
+		return h
+	}
+}
+
 // Endpoint is the go-kit endpoint middleware form of HTTP (place it after
 // auth.EndpointMiddleware to key by subject).
 func (l *RateLimiter) Endpoint() endpoint.Middleware {

@@ -68,12 +68,7 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	byName["Correct"] = httptransport.NewServer(set.Correct, command.DecodeRequest(false, func(q *servicekit.CorrectionRequest, r *http.Request) { path(&q.CraftsmanID, r) }),
 		command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
-	limit := func(h http.Handler) http.Handler {
-		if o.Limiter != nil {
-			return o.Limiter.HTTP(h)
-		}
-		return h
-	}
+	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillHonours"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: servicekit.BackfillPrepare("honours", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 			return prepareHonour(svc, rec)

@@ -70,12 +70,7 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		q.CraftsmanID = r.PathValue("craftsmanId")
 	}), command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
-	limit := func(h http.Handler) http.Handler {
-		if o.Limiter != nil {
-			return o.Limiter.HTTP(h)
-		}
-		return h
-	}
+	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillMentorships"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: servicekit.BackfillPrepare("mentorships", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
 			return prepareMentorship(svc, rec)

@@ -86,12 +86,7 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		}), command.EncodeResponse, opts...),
 	}
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
-	limit := func(h http.Handler) http.Handler {
-		if o.Limiter != nil {
-			return o.Limiter.HTTP(h)
-		}
-		return h
-	}
+	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillCraftsmen"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: backfillPrepare(svc, prepareCraftsman)}))
 	byName["BackfillEmployments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,

@@ -76,12 +76,7 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 			command.EncodeResponse, opts...),
 	}
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
-	limit := func(h http.Handler) http.Handler {
-		if o.Limiter != nil {
-			return o.Limiter.HTTP(h)
-		}
-		return h
-	}
+	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillCompletions"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: backfillPrepare(svc, prepareCompletion)}))
 	byName["BackfillCertificates"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
