@@ -507,18 +507,7 @@ type batcher interface {
 func (s *service) handler() *command.Handler { return s.h }
 
 // findBatcher unwraps middlewares down to the service implementation.
-func findBatcher(svc Service) (batcher, bool) {
-	for {
-		if b, ok := svc.(batcher); ok {
-			return b, true
-		}
-		u, ok := svc.(interface{ Unwrap() Service })
-		if !ok {
-			return nil, false
-		}
-		svc = u.Unwrap()
-	}
-}
+func findBatcher(svc Service) (batcher, bool) { return servicekit.Find[batcher](svc) }
 
 // Correct implements Service: only the organisation that recorded the
 // original fact (or an admin) may correct it.
