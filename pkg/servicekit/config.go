@@ -185,6 +185,20 @@ func (s *Service) Key() (auth.Key, error) {
 	return nil, fmt.Errorf("no JWT key: give --jwt-key-file, $%s or --dev", auth.DevKeyEnv)
 }
 
+// LoggerKey is Logger then Key: what every service's start-up needs
+// before it opens the store.
+func (s *Service) LoggerKey(w io.Writer) (*slog.Logger, auth.Key, error) {
+	logger, err := s.Logger(w)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.Key()
+	if err != nil {
+		return nil, nil, err
+	}
+	return logger, key, nil
+}
+
 // Limiter is the per-caller rate limiter, nil when unlimited.
 func (s *Service) Limiter() *kit.RateLimiter {
 	if s.Rate <= 0 {

@@ -55,11 +55,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--min-master-level: %w", err)
 	}
-	logger, err := cfg.Logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	key, err := cfg.Key()
+	logger, key, err := cfg.LoggerKey(os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -48,11 +48,7 @@ func run(ctx context.Context, args []string) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	logger, err := cfg.Logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	key, err := cfg.Key()
+	logger, key, err := cfg.LoggerKey(os.Stderr)
 	if err != nil {
 		return err
 	}
