@@ -34,12 +34,17 @@ for key in jwt national-id; do
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/keys/$key.key"
 done
 
-# A loopback port nothing listens on (nothing answers a connection there).
+# A loopback port nothing listens on (nothing answers a connection there),
+# not handed out before in this run, and below Linux's ephemeral range
+# (32768-60999 by default), so that the servers' own outgoing connections
+# (to the store) cannot take it before its server binds it.
+# ($(port) runs in a subshell: the ports handed out are kept in a file.)
 port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		p=$((20000 + RANDOM % 12000))
+		if ! grep -qx "$p" "$work/ports" 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p" >>"$work/ports"
 			echo "$p"
 			return
 		fi
