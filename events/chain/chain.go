@@ -188,19 +188,66 @@ func VerifyEvent(prev string, e events.Raw) (string, *Break) {
 // that an intact event costs one allocation (the returned hash). The zero
 // value is ready to use; a Verifier is not safe for concurrent use.
 type Verifier struct {
-	h   hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
-	hex [len(Prefix) + 2*sha256.Size]byte
+	h    hash.Hash
+	buf  []byte
+	prev []byte // the predecessor's hash as text
+	sum  Sum
+	hex  [len(Prefix) + 2*sha256.Size]byte
 }
 
 // VerifyEvent is VerifyEvent with v's scratch space.
 func (v *Verifier) VerifyEvent(prev string, e events.Raw) (string, *Break) {
-	brk := func(format string, args ...any) (string, *Break) {
-		return "", &Break{Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
+	v.prev = append(v.prev[:0], prev...)
+	stored, brk := v.check(v.prev, e)
+	if brk != nil {
+		return "", brk
+	}
+	return string(stored), nil
+}
+
+// Sum is an event's hash in binary form: the SHA-256 digest whose
+// lower-case hex digits, after Prefix, are the hash its metadata carries.
+// A caller keeping the hash of every stream's last event (a verifier of a
+// million streams) keeps 32 bytes without pointers instead of a string.
+type Sum [sha256.Size]byte
+
+// String is the hash as metadata carries it: Prefix and 64 lower-case hex
+// digits.
+func (s Sum) String() string {
+	var b [len(Prefix) + 2*sha256.Size]byte
+	return string(s.appendText(b[:0]))
+}
+
+func (s *Sum) appendText(b []byte) []byte {
+	b = append(b, Prefix...)
+	return hex.AppendEncode(b, s[:])
+}
+
+// VerifySum is VerifyEvent for a caller that keeps hashes as Sums: prev is
+// the hash of the event's predecessor in its stream, nil for the first
+// event (VerifyEvent's ""). Its verdict is VerifyEvent(prev.String(), e)'s
+// (or VerifyEvent("", e)'s for nil), break reason included, and it returns
+// the event's own hash as a Sum; an intact event costs no allocation.
+func (v *Verifier) VerifySum(prev *Sum, e events.Raw) (Sum, *Break) {
+	v.prev = v.prev[:0]
+	if prev != nil {
+		v.prev = prev.appendText(v.prev)
+	}
+	if _, brk := v.check(v.prev, e); brk != nil {
+		return Sum{}, brk
+	}
+	// check found the stored hash equal to the text of v.sum.
+	return v.sum, nil
+}
+
+// check is VerifyEvent on prev as bytes; it returns the stored hash (a
+// part of e.Metadata) of an intact event, the text of v.sum.
+func (v *Verifier) check(prev []byte, e events.Raw) ([]byte, *Break) {
+	brk := func(format string, args ...any) ([]byte, *Break) {
+		return nil, &Break{Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
 	}
 	meta := e.Metadata
-	i := bytes.LastIndex(meta, hashField)
+	i := lastHashField(meta)
 	if i < 0 || len(meta) < i+len(hashField)+2 || !bytes.HasSuffix(meta, []byte(`"}`)) {
 		return brk("event is not sealed (no trailing hash in its metadata)")
 	}
@@ -209,8 +256,8 @@ func (v *Verifier) VerifyEvent(prev string, e events.Raw) (string, *Break) {
 	// slice when prevHash is not in the layout Seal writes.
 	head := meta[:i]
 	if got, fast := prevHashFast(head); fast {
-		if string(got) != prev {
-			return brk("prevHash %s does not match the previous event's hash %s", short(string(got)), short(prev))
+		if !bytes.Equal(got, prev) {
+			return brk("prevHash %s does not match the previous event's hash %s", short(string(got)), short(string(prev)))
 		}
 	} else {
 		body := make([]byte, 0, i+1)
@@ -219,20 +266,32 @@ func (v *Verifier) VerifyEvent(prev string, e events.Raw) (string, *Break) {
 		if err != nil {
 			return brk("metadata is not valid JSON: %v", err)
 		}
-		if got != prev {
-			return brk("prevHash %s does not match the previous event's hash %s", short(got), short(prev))
+		if got != string(prev) {
+			return brk("prevHash %s does not match the previous event's hash %s", short(got), short(string(prev)))
 		}
 	}
 	want := v.hashBody(prev, e.Type, e.Data, head)
 	if !bytes.Equal(want, stored) {
 		return brk("hash %s does not match the content (%s)", short(string(stored)), short(string(want)))
 	}
-	return string(stored), nil
+	return stored, nil
+}
+
+// lastHashField is bytes.LastIndex(meta, hashField). Seal writes the hash
+// last, so the tail is searched first: an occurrence there is the last one.
+func lastHashField(meta []byte) int {
+	tail := len(hashField) + len(Prefix) + 2*sha256.Size + 2
+	if len(meta) > tail {
+		if j := bytes.LastIndex(meta[len(meta)-tail:], hashField); j >= 0 {
+			return len(meta) - tail + j
+		}
+	}
+	return bytes.LastIndex(meta, hashField)
 }
 
 // hashBody is hashBytes(prev, typ, data, head+"}") written into v.hex; the
 // result is valid until the next call.
-func (v *Verifier) hashBody(prev, typ string, data, head []byte) []byte {
+func (v *Verifier) hashBody(prev []byte, typ string, data, head []byte) []byte {
 	if v.h == nil {
 		v.h = sha256.New()
 	}
@@ -262,7 +321,7 @@ func (v *Verifier) hashBody(prev, typ string, data, head []byte) []byte {
 // is another one and the JSON must be parsed. It accepts exactly what
 // prevHashOf's scan accepts on head+"}".
 func prevHashFast(head []byte) (val []byte, fast bool) {
-	j := bytes.Index(head, prevField)
+	j := indexPrevField(head)
 	if j < 0 {
 		return nil, true
 	}
@@ -271,6 +330,24 @@ func prevHashFast(head []byte) (val []byte, fast bool) {
 		return v[:len(v)-1], true
 	}
 	return nil, false
+}
+
+// indexPrevField is bytes.Index(b, prevField), searching for the name
+// without its opening quote: its first byte, 'p', is rarer in metadata than
+// a quote, which bytes.Index would otherwise stop at.
+func indexPrevField(b []byte) int {
+	name := prevField[1:]
+	for from := 0; ; {
+		j := bytes.Index(b[from:], name)
+		if j < 0 {
+			return -1
+		}
+		j += from
+		if j > 0 && b[j-1] == '"' {
+			return j - 1
+		}
+		from = j + 1
+	}
 }
 
 func short(h string) string {

@@ -2,8 +2,10 @@ package chain
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +73,33 @@ func sameVerdict(t *testing.T, v *Verifier, prev string, e events.Raw) {
 	if h, b := VerifyEvent(prev, e); h != wh || (b == nil) != (wb == nil) {
 		t.Fatalf("VerifyEvent differs from the reference on %q", e.Metadata)
 	}
+	// VerifySum takes the predecessor as a Sum: only "" and hashes in
+	// Seal's form have one.
+	var ps *Sum
+	if prev != "" {
+		s, ok := sumOf(prev)
+		if !ok {
+			return
+		}
+		ps = &s
+	}
+	sh, sb := v.VerifySum(ps, e)
+	if (sb == nil) != (wb == nil) || (sb != nil && *sb != *wb) || (sb == nil && sh.String() != wh) || (sb != nil && sh != Sum{}) {
+		t.Fatalf("metadata %q prev %q: VerifySum (%s, %v), reference (%q, %v)", e.Metadata, prev, sh, sb, wh, wb)
+	}
+}
+
+// sumOf parses a hash in Seal's form (Prefix, 64 lower-case hex digits).
+func sumOf(h string) (Sum, bool) {
+	var s Sum
+	t, ok := strings.CutPrefix(h, Prefix)
+	if !ok || len(t) != 2*len(s) || strings.ToLower(t) != t {
+		return s, false
+	}
+	if _, err := hex.Decode(s[:], []byte(t)); err != nil {
+		return s, false
+	}
+	return s, true
 }
 
 // TestVerifierMatchesReference: one reused Verifier gives the reference's
