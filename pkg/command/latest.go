@@ -1,0 +1,62 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// Latest returns stream's history as the store holds it now, like Load,
+// for a check a command makes on a stream other than the one it decides
+// on. When the handler has the stream cached it reads only the events
+// after the cached copy (a read that is usually empty) instead of the
+// whole stream; otherwise it reads the whole stream. Either way it asks
+// the store, so the answer is as fresh as Load's, and the result is
+// cached for the commands that follow (an Execute on the stream then
+// decides without reading it again).
+//
+// The cached part is trusted as the store's prefix, as Execute trusts it:
+// event streams only grow (craftledger never deletes one). Events this
+// handler appended carry its clock as their record time (Created) and,
+// when several were appended together, the position of the last. A caller
+// that refuses a command on what Latest shows can confirm with Load.
+func (h *Handler) Latest(ctx context.Context, stream string) (History, error) {
+	cached, ok := h.cache.get(stream)
+	if !ok {
+		hist, err := Load(ctx, h.store, stream)
+		if err == nil {
+			h.cache.put(hist)
+		}
+		return hist, err
+	}
+	next := cached.Revision() + 1
+	evs, err := h.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: next})
+	if err != nil {
+		h.cache.drop(stream)
+		if errors.Is(err, errs.NotFound) {
+			return History{Stream: stream}, nil
+		}
+		return History{}, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(evs) == 0 {
+		return cached, nil
+	}
+	if evs[0].Revision != next {
+		// Not the continuation of the cached copy: read it all.
+		h.cache.drop(stream)
+		hist, err := Load(ctx, h.store, stream)
+		if err == nil {
+			h.cache.put(hist)
+		}
+		return hist, err
+	}
+	n := len(cached.Events)
+	all := make([]eventstore.RecordedEvent, n, grow(n, len(evs)))
+	copy(all, cached.Events)
+	hist := History{Stream: stream, Exists: true, Events: append(all, evs...)}
+	h.cache.put(hist)
+	return hist, nil
+}

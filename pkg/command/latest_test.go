@@ -1,0 +1,64 @@
+package command_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// TestLatestSeesEveryWriter: Latest answers what Load answers — a missing
+// stream, then the events this handler appended, then events another
+// writer appended behind the cache's back — and a command executed after
+// it decides on the same history.
+func TestLatestSeesEveryWriter(t *testing.T) {
+	st := startStore(t)
+	ctx := context.Background()
+	h := command.New(st, command.Options{Clock: clock})
+	other := command.New(st, command.Options{Clock: clock})
+	same := func(step string) command.History {
+		t.Helper()
+		got, err := h.Latest(ctx, "test-1")
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		want, err := command.Load(ctx, st, "test-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Exists != want.Exists || len(got.Events) != len(want.Events) {
+			t.Fatalf("%s: Latest exists %v, %d events; Load exists %v, %d", step, got.Exists, len(got.Events), want.Exists, len(want.Events))
+		}
+		for i := range want.Events {
+			g, w := got.Events[i], want.Events[i]
+			if g.ID != w.ID || g.Revision != w.Revision || g.Type != w.Type || string(g.Data) != string(w.Data) || string(g.Metadata) != string(w.Metadata) {
+				t.Fatalf("%s: event %d is %+v, the store has %+v", step, i, g, w)
+			}
+		}
+		return got
+	}
+	same("missing stream")
+	run := func(x *command.Handler) {
+		t.Helper()
+		if _, err := x.Execute(ctx, command.Command{Name: "count", Stream: "test-1", Decide: appendOne}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(h)
+	same("after its own append") // cached: an empty read of the tail
+	run(other)
+	run(other)
+	same("after another writer's two appends")
+	run(h) // decides on the cached history Latest extended
+	if got := same("after appending on it"); len(got.Events) != 4 {
+		t.Fatalf("%d events, want 4", len(got.Events))
+	}
+	evs, err := st.ReadStream(ctx, "test-1", eventstore.ReadOptions{From: 3})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("read the last event: %v, %d events", err, len(evs))
+	}
+	if string(evs[0].Data) != `{"n":3}` {
+		t.Fatalf("the last command decided on a stale history: %s", evs[0].Data)
+	}
+}
