@@ -215,27 +215,36 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			"sort": {Type: graphql.String, Description: "id (default), level_desc, level_asc, region."},
 		})),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
-			items, err := b.population(p)
+			c, err := caller(p.Context)
 			if err != nil {
 				return nil, err
 			}
-			order, _, err := argString(p, "sort")
+			f, err := readFilter(p, b.d.Now)
 			if err != nil {
 				return nil, err
 			}
-			less := map[string]func(a, b *populationItem) bool{
-				"": func(a, b *populationItem) bool { return a.id < b.id }, "id": func(a, b *populationItem) bool { return a.id < b.id },
-				"level_desc": func(a, b *populationItem) bool { return a.level > b.level || (a.level == b.level && a.id < b.id) },
-				"level_asc":  func(a, b *populationItem) bool { return a.level < b.level || (a.level == b.level && a.id < b.id) },
-				"region": func(a, b *populationItem) bool {
-					return a.s.Region < b.s.Region || (a.s.Region == b.s.Region && a.id < b.id)
-				},
-			}[order]
-			if less == nil {
-				return nil, errs.E(errs.InvalidArgument, "argument sort: unknown order %q (id, level_desc, level_asc, region)", order)
+			visible, err := scope(c, f)
+			if err != nil {
+				return nil, err
 			}
-			sort.Slice(items, func(i, j int) bool { return less(items[i], items[j]) })
-			return sliceConnection(p, b.d.MaxPageSize, items)
+			sortArg, _, err := argString(p, "sort")
+			if err != nil {
+				return nil, err
+			}
+			o, err := parseOrder(sortArg)
+			if err != nil {
+				return nil, err
+			}
+			if f.eligibleFor != nil {
+				// Every candidate of the trade is evaluated anyway.
+				items, err := b.populationOf(f, visible)
+				if err != nil {
+					return nil, err
+				}
+				sortItems(o, items)
+				return sliceConnection(p, b.d.MaxPageSize, items)
+			}
+			return b.craftsmenPage(p, f, visible, o)
 		}),
 	}
 	countT := graphql.NewObject(graphql.ObjectConfig{
@@ -414,6 +423,12 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	if err != nil {
 		return nil, err
 	}
+	return b.populationOf(f, visible)
+}
+
+// populationOf collects every match of f that visible admits (eligible
+// ones only when f asks eligibleFor).
+func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summary) bool) ([]*populationItem, error) {
 	parts := make([][]*populationItem, runtime.GOMAXPROCS(0))
 	b.scan(f, visible, len(parts), func(part int, id string, s readmodel.Summary, lvl events.Level) {
 		if f.eligibleFor == nil || lvl < *f.eligibleFor {
@@ -431,8 +446,7 @@ func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error)
 	if err != nil {
 		return nil, err
 	}
-	kept := b.evaluateAll(items, set, gen, f)
-	return kept, nil
+	return b.evaluateAll(items, set, gen, f), nil
 }
 
 // evaluateAll keeps the candidates eligible by f.eligibleBy. Live

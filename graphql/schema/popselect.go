@@ -1,0 +1,272 @@
+package schema
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// A craftsmen page over the whole population is chosen while scanning:
+// each scan part keeps the best start+first matches in a bounded heap
+// (worst on top) and counts every match, so that no match is allocated and
+// nothing but the kept few is ever sorted. Every order ends on the id,
+// which is unique: the order is total and the page the same as sorting
+// every match would give.
+
+// popOrder is a craftsmen sort order.
+type popOrder uint8
+
+const (
+	byID popOrder = iota
+	byLevelDesc
+	byLevelAsc
+	byRegion
+)
+
+func parseOrder(s string) (popOrder, error) {
+	switch s {
+	case "", "id":
+		return byID, nil
+	case "level_desc":
+		return byLevelDesc, nil
+	case "level_asc":
+		return byLevelAsc, nil
+	case "region":
+		return byRegion, nil
+	}
+	return 0, errs.E(errs.InvalidArgument, "argument sort: unknown order %q (id, level_desc, level_asc, region)", s)
+}
+
+// popKey is what an order compares.
+type popKey struct {
+	id     string
+	region string
+	level  events.Level
+}
+
+// less is the order on (sort key, id).
+func (o popOrder) less(a, b *popKey) bool {
+	switch o {
+	case byLevelDesc:
+		if a.level != b.level {
+			return a.level > b.level
+		}
+	case byLevelAsc:
+		if a.level != b.level {
+			return a.level < b.level
+		}
+	case byRegion:
+		if a.region != b.region {
+			return a.region < b.region
+		}
+	}
+	return a.id < b.id
+}
+
+// topK keeps the k least matches offered under its order (and counts
+// all of them). Not safe for concurrent use: one per scan part.
+type topK struct {
+	o     popOrder
+	k     int
+	n     int      // matches offered
+	keys  []popKey // slots
+	sums  []readmodel.Summary
+	heap  []int32 // slots, a max-heap under o.less: the worst kept on top
+	limit bool    // k > 0
+	// all: k is large (a page deep in the list): every match is kept
+	// and the page selected at the merge, in linear time, instead of
+	// paying a heap of k.
+	all bool
+}
+
+// heapUpTo is the largest k kept in a heap; deeper pages collect.
+const heapUpTo = 4096
+
+func newTopK(o popOrder, k int) *topK {
+	return &topK{o: o, k: k, limit: k > 0, all: k > heapUpTo}
+}
+
+func (t *topK) worse(i, j int) bool {
+	return t.o.less(&t.keys[t.heap[j]], &t.keys[t.heap[i]])
+}
+
+// offer counts a match and keeps it when it is among the k least so far.
+func (t *topK) offer(id string, s *readmodel.Summary, level events.Level) {
+	t.n++
+	if !t.limit {
+		return
+	}
+	key := popKey{id: id, region: s.Region, level: level}
+	if t.all {
+		t.keys = append(t.keys, key)
+		t.sums = append(t.sums, *s)
+		return
+	}
+	if len(t.heap) < t.k {
+		slot := int32(len(t.keys))
+		t.keys = append(t.keys, key)
+		t.sums = append(t.sums, *s)
+		t.heap = append(t.heap, slot)
+		// Sift up.
+		for i := len(t.heap) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !t.worse(i, p) {
+				break
+			}
+			t.heap[i], t.heap[p] = t.heap[p], t.heap[i]
+			i = p
+		}
+		return
+	}
+	top := t.heap[0]
+	if !t.o.less(&key, &t.keys[top]) {
+		return
+	}
+	t.keys[top], t.sums[top] = key, *s
+	// Sift down.
+	for i, n := 0, len(t.heap); ; {
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < n && t.worse(l, w) {
+			w = l
+		}
+		if r < n && t.worse(r, w) {
+			w = r
+		}
+		if w == i {
+			break
+		}
+		t.heap[i], t.heap[w] = t.heap[w], t.heap[i]
+		i = w
+	}
+}
+
+func (o popOrder) cmp(a, b popMatch) int {
+	switch {
+	case o.less(&a.key, &b.key):
+		return -1
+	case o.less(&b.key, &a.key):
+		return 1
+	}
+	return 0
+}
+
+// popMatch is one kept match.
+type popMatch struct {
+	key popKey
+	s   *readmodel.Summary
+}
+
+// mergeTopK merges the parts' kept matches: the total and the matches
+// ranked start..start+n-1 in order.
+func mergeTopK(o popOrder, parts []*topK, start, n int) (total int, page []popMatch) {
+	var all []popMatch
+	for _, t := range parts {
+		total += t.n
+		if t.all {
+			for slot := range t.keys {
+				all = append(all, popMatch{key: t.keys[slot], s: &t.sums[slot]})
+			}
+			continue
+		}
+		for _, slot := range t.heap {
+			all = append(all, popMatch{key: t.keys[slot], s: &t.sums[slot]})
+		}
+	}
+	if start >= len(all) {
+		return total, nil
+	}
+	// The start least first (unordered), then the n least of the rest:
+	// the page, sorted alone.
+	o.selectLeast(all, start)
+	page = all[start:]
+	o.selectLeast(page, min(n, len(page)))
+	page = page[:min(n, len(page))]
+	slices.SortFunc(page, o.cmp)
+	return total, page
+}
+
+// selectLeast rearranges a so that a[:k] are its k least matches, in no
+// particular order (quickselect, random pivots; keys are unique).
+func (o popOrder) selectLeast(a []popMatch, k int) {
+	lo, hi := 0, len(a)
+	for hi-lo > 12 {
+		if k <= lo || k >= hi {
+			return
+		}
+		p := lo + rand.IntN(hi-lo)
+		a[p], a[hi-1] = a[hi-1], a[p]
+		pivot := &a[hi-1].key
+		m := lo
+		for i := lo; i < hi-1; i++ {
+			if o.less(&a[i].key, pivot) {
+				a[i], a[m] = a[m], a[i]
+				m++
+			}
+		}
+		a[m], a[hi-1] = a[hi-1], a[m]
+		switch {
+		case m == k:
+			return
+		case k < m:
+			hi = m
+		default:
+			lo = m + 1
+		}
+	}
+	// A few left: order them.
+	slices.SortFunc(a[lo:hi], o.cmp)
+}
+
+// sortItems sorts collected population items in order o (the eligibleFor
+// answers, whose every candidate is evaluated anyway).
+func sortItems(o popOrder, items []*populationItem) {
+	slices.SortFunc(items, func(a, b *populationItem) int {
+		ka := popKey{id: a.id, region: a.s.Region, level: a.level}
+		kb := popKey{id: b.id, region: b.s.Region, level: b.level}
+		switch {
+		case o.less(&ka, &kb):
+			return -1
+		case o.less(&kb, &ka):
+			return 1
+		}
+		return 0
+	})
+}
+
+// craftsmenPage answers a craftsmen query without eligibleFor: one scan
+// counting every match and keeping, per part, the best start+first.
+func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, visible func(readmodel.Summary) bool, o popOrder) (*Connection, error) {
+	n, err := pageSize(p, b.d.MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	start, err := afterOffset(p)
+	if err != nil {
+		return nil, err
+	}
+	k := 0 // past any population: count only
+	if start < math.MaxInt32-n {
+		k = start + n
+	}
+	tops := make([]*topK, runtime.GOMAXPROCS(0))
+	for i := range tops {
+		tops[i] = newTopK(o, k)
+	}
+	b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
+		tops[part].offer(id, &s, lvl)
+	})
+	total, page := mergeTopK(o, tops, start, n)
+	c := &Connection{Total: total, HasPrevious: start > 0}
+	for i, m := range page {
+		c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}})
+	}
+	c.HasNext = start+len(c.Edges) < total
+	return c, nil
+}
