@@ -25,7 +25,8 @@ type domain struct {
 	mentorships  map[string]*Mentorship
 	policies     map[string][]events.Recorded // name -> versions in order
 	undecodable  int
-	dirty        map[string]bool // craftsmen whose derived summary must be recomputed
+	dirty        []*Craftsman // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
+	last         *Craftsman   // the craftsman craftsman() found last (a stream's events come together)
 	summarise    func(c *Craftsman)
 	// ensure decodes a craftsman's pending events (set by Memory).
 	ensure func(c *Craftsman)
@@ -50,6 +51,7 @@ type Craftsman struct {
 	count   int         // events of the craftsman's own stream
 	ready   atomic.Bool // Records holds every event (else they are decoded from the log on use)
 	kept    bool        // Records were decoded for a reader: settle keeps them
+	dirty   bool        // in domain.dirty
 	// erased: the craftsman was forgotten (PersonalDataErased.v1): no view
 	// shows personal data, as of any date.
 	erased bool
@@ -120,7 +122,7 @@ func newDomain() *domain {
 	return &domain{
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
-		policies: map[string][]events.Recorded{}, dirty: map[string]bool{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
+		policies: map[string][]events.Recorded{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
 		summarise: baseSummary, ensure: func(*Craftsman) {}, strs: map[string]string{},
 	}
 }
@@ -134,7 +136,11 @@ type decoded struct {
 // decodeAll decodes events in parallel (decoding is pure and is most of
 // the cost of applying an event).
 func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
-	out := make([]decoded, len(evs))
+	return decodeInto(reg, evs, make([]decoded, len(evs)))
+}
+
+// decodeInto is decodeAll into out (len(out) == len(evs)).
+func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []decoded) []decoded {
 	one := func(i int) {
 		ev := &evs[i]
 		rec, err := reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
@@ -166,21 +172,24 @@ func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
 	return out
 }
 
-func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
+// apply applies one event; run is how many events of its stream, this
+// one included, follow in the batch (room for the records is made once).
+func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded, run int) {
 	cat, id, ok := events.SplitStream(ev.Stream)
 	if !ok {
 		return
 	}
+	var c *Craftsman
 	if cat == events.CategoryCraftsman {
 		// Counted even when undecodable, so that the craftsman exists
 		// exactly as after a snapshot load.
-		c := d.craftsman(id)
+		c = d.craftsman(id)
 		d.ensure(c)
 		c.count++
 		if ev.Type == TypePersonalDataErased {
 			// Known by its type name: marked even were it undecodable.
 			c.erased = true
-			d.dirty[id] = true
+			d.markDirty(c)
 		}
 	}
 	if !dec.ok {
@@ -190,9 +199,12 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 	rec := dec.rec
 	switch cat {
 	case events.CategoryCraftsman:
-		c := d.craftsmen[id]
+		if len(c.Records) == cap(c.Records) {
+			// Readers hold only clipped slices: growing in place is safe.
+			c.Records = slices.Grow(c.Records, max(run, 1))
+		}
 		c.Records = append(c.Records, rec)
-		d.dirty[id] = true
+		d.markDirty(c)
 	case events.CategoryAcademy:
 		a := d.academies[id]
 		if a == nil {
@@ -219,7 +231,7 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 			for _, who := range []string{s.MasterID, s.ApprenticeID} {
 				c := d.craftsman(who)
 				c.Mentorships = append(c.Mentorships, id)
-				d.dirty[who] = true
+				d.markDirty(c)
 			}
 		}
 	case events.CategoryPolicy:
@@ -227,7 +239,13 @@ func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded) {
 	}
 }
 
+// craftsman returns the craftsman id, adding it when new. The one found
+// last is kept at hand: a craftsman's events come together in $all, and a
+// look-up in a map of a million craftsmen is a cache miss or two.
 func (d *domain) craftsman(id string) *Craftsman {
+	if c := d.last; c != nil && c.ID == id {
+		return c
+	}
 	c := d.craftsmen[id]
 	if c == nil {
 		c = &Craftsman{ID: id, seq: len(d.order)}
@@ -235,27 +253,36 @@ func (d *domain) craftsman(id string) *Craftsman {
 		d.craftsmen[id] = c
 		d.order = append(d.order, c)
 	}
+	d.last = c
 	return c
+}
+
+// markDirty queues c for settle.
+func (d *domain) markDirty(c *Craftsman) {
+	if !c.dirty {
+		c.dirty = true
+		d.dirty = append(d.dirty, c)
+	}
 }
 
 // settle recomputes the summaries of the craftsmen changed since the last
 // settle (once per batch, not once per event).
 func (d *domain) settle() {
-	for id := range d.dirty {
-		if c := d.craftsmen[id]; c != nil {
-			d.ensure(c)
-			before := c.Summary
-			d.summarise(c)
-			d.internSummary(&c.Summary)
-			d.reindex(c, before)
-			if !c.kept {
-				// Derived what it needs: the raw log keeps the bytes.
-				c.Records = nil
-				c.ready.Store(false)
-			}
+	for _, c := range d.dirty {
+		c.dirty = false
+		d.ensure(c)
+		before := c.Summary
+		d.summarise(c)
+		d.internSummary(&c.Summary)
+		d.reindex(c, before)
+		if !c.kept {
+			// Derived what it needs: the raw log keeps the bytes.
+			c.Records = nil
+			c.ready.Store(false)
 		}
-		delete(d.dirty, id)
 	}
+	clear(d.dirty)
+	d.dirty = d.dirty[:0]
 }
 
 // reindex moves c between the per-trade and per-organisation lists when

@@ -69,18 +69,23 @@ type LogQuery struct {
 // shared chunks (no allocation per event, no per-slice overhead), and
 // stream and type names are interned, once each.
 type rawLog struct {
-	entries []entry
+	entries entryList
 	chunks  [][]byte // full-length chunks; bytes are only ever appended after used
 	used    int      // bytes used in the last chunk
-	// heapTail: the last chunk is on the heap, being filled; full chunks
-	// are moved to spill (see spill.go).
+	// heapTail: the last chunk is on the heap, being filled (when the
+	// spill file cannot be mapped writable); full chunks are moved to
+	// spill (see spill.go).
 	heapTail bool
 	spill    *spill
-	mapped   []bool // by chunk: a read-only file mapping (not heap)
+	mapped   []bool // by chunk: a file mapping (not heap)
 	streams  map[string]int32
 	sinfo    []streamInfo // by stream number
-	types    map[string]uint32
-	tnames   []string
+	// lastStream is the stream number + 1 streamOf returned last (0:
+	// none): a stream's events come together in $all, and a look-up in a
+	// map of a million names is a cache miss or two.
+	lastStream int32
+	types      map[string]uint32
+	tnames     []string
 	// Corrections (EventCorrected) link two events: correction index ->
 	// the superseded event's id, and superseded id -> the latest
 	// correction's index. Few events are corrections; these stay small.
@@ -117,7 +122,46 @@ func newRawLog() rawLog {
 	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}, spill: &spill{}}
 }
 
-func (l *rawLog) len() int { return len(l.entries) }
+func (l *rawLog) len() int { return l.entries.n }
+
+// entryList holds the entries in blocks of a fixed size: the list grows
+// without copying what it holds (a slice of 17 million entries would be
+// copied whole, and held twice, each time it outgrew its array), and a
+// block once written never moves, so a snapshot's cut may read it while
+// the projector appends after the cut.
+type entryList struct {
+	blocks [][]entry // each entryBlock long
+	n      int
+}
+
+const entryBlock = 1 << 15 // entries per block (2 MiB)
+
+// at is entry i (i < n).
+func (el *entryList) at(i int) *entry { return &el.blocks[i/entryBlock][i%entryBlock] }
+
+// push appends e.
+func (el *entryList) push(e entry) {
+	if el.n == len(el.blocks)*entryBlock {
+		el.blocks = append(el.blocks, make([]entry, entryBlock))
+	}
+	el.blocks[el.n/entryBlock][el.n%entryBlock] = e
+	el.n++
+}
+
+// sized makes a list of n zero entries (a snapshot load fills them).
+func sized(n int) entryList {
+	el := entryList{n: n}
+	for k := 0; k < n; k += entryBlock {
+		el.blocks = append(el.blocks, make([]entry, entryBlock))
+	}
+	return el
+}
+
+// cut is the list as it stands: the blocks list is clipped, so a later
+// push never writes into what the cut sees.
+func (el *entryList) cut() entryList {
+	return entryList{blocks: el.blocks[:len(el.blocks):len(el.blocks)], n: el.n}
+}
 
 // streamIdx is the stream's event indexes (nil for an unknown stream).
 func (l *rawLog) streamIdx(name string) []int32 {
@@ -129,13 +173,18 @@ func (l *rawLog) streamIdx(name string) []int32 {
 
 // streamOf returns the stream's number, adding it when new.
 func (l *rawLog) streamOf(name string) int32 {
+	if s := l.lastStream - 1; s >= 0 && l.sinfo[s].name == name {
+		return s
+	}
 	if s, ok := l.streams[name]; ok {
+		l.lastStream = s + 1
 		return s
 	}
 	s := int32(len(l.sinfo))
 	name = strings.Clone(name)
 	l.streams[name] = s
 	l.sinfo = append(l.sinfo, streamInfo{name: name})
+	l.lastStream = s + 1
 	return s
 }
 
@@ -154,9 +203,15 @@ func (l *rawLog) typeOf(name string) uint16 {
 func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
 		l.sealTail()
-		l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
-		l.mapped = append(l.mapped, false)
-		l.used, l.heapTail = 0, true
+		if c, ok := l.spill.grow(chunkFor(n)); ok {
+			l.chunks = append(l.chunks, c)
+			l.mapped = append(l.mapped, true)
+			l.used, l.heapTail = 0, false
+		} else {
+			l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
+			l.mapped = append(l.mapped, false)
+			l.used, l.heapTail = 0, true
+		}
 	}
 	off := l.used
 	l.used += n
@@ -200,7 +255,7 @@ func (l *rawLog) sameID(e *entry, id string) bool {
 
 // at materialises event i (its bytes are views into the log: read-only).
 func (l *rawLog) at(i int) eventstore.RecordedEvent {
-	e := &l.entries[i]
+	e := l.entries.at(i)
 	_, data, meta := l.bytesOf(e)
 	return eventstore.RecordedEvent{Stream: l.sinfo[e.stream].name, ID: l.idOf(e), Type: l.tnames[e.typ], Revision: e.revision,
 		Position: e.pos, Data: data, Metadata: meta, Created: time.Unix(e.sec, int64(e.nsec)).UTC()}
@@ -228,7 +283,7 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 			idx := l.streamIdx(ev.Stream)
 			want = uint64(len(idx))
 			if len(idx) > 0 {
-				want = l.entries[idx[len(idx)-1]].revision + 1
+				want = l.entries.at(int(idx[len(idx)-1])).revision + 1
 			}
 		}
 		if ev.Revision < want {
@@ -269,8 +324,8 @@ func (l *rawLog) add(ev *eventstore.RecordedEvent) {
 
 // push appends an entry whose bytes are in place and indexes it.
 func (l *rawLog) push(e entry, typ string, data []byte) {
-	idx := int32(len(l.entries))
-	l.entries = append(l.entries, e)
+	idx := int32(l.entries.n)
+	l.entries.push(e)
 	si := &l.sinfo[e.stream]
 	si.idx = append(si.idx, idx)
 	if events.CurrentType(typ) == events.TypeEventCorrected {
@@ -345,7 +400,7 @@ type EventRef struct {
 }
 
 func (l *rawLog) refOf(i int32) EventRef {
-	e := &l.entries[i]
+	e := l.entries.at(int(i))
 	return EventRef{ID: l.idOf(e), Stream: l.sinfo[e.stream].name, Revision: e.revision, Position: e.pos, Created: time.Unix(e.sec, int64(e.nsec)).UTC(), Found: true}
 }
 
@@ -356,7 +411,7 @@ func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supers
 	if len(idxs) == 0 {
 		return nil, nil
 	}
-	first := l.entries[idxs[0]].revision
+	first := l.entries.at(int(idxs[0])).revision
 	if revision < first || revision-first >= uint64(len(idxs)) {
 		return nil, nil
 	}
@@ -365,7 +420,7 @@ func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supers
 		ref := EventRef{ID: target}
 		// A correction is recorded in the stream of the event it corrects.
 		for i := len(idxs) - 1; i >= 0; i-- {
-			if l.sameID(&l.entries[idxs[i]], target) {
+			if l.sameID(l.entries.at(int(idxs[i])), target) {
 				ref = l.refOf(idxs[i])
 				break
 			}
@@ -373,7 +428,7 @@ func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supers
 		supersedes = &ref
 	}
 	if len(l.supersededBy) > 0 {
-		if by, ok := l.supersededBy[l.idOf(&l.entries[idx])]; ok {
+		if by, ok := l.supersededBy[l.idOf(l.entries.at(int(idx)))]; ok {
 			ref := l.refOf(by)
 			supersededBy = &ref
 		}
@@ -411,7 +466,7 @@ func (l *rawLog) page(q LogQuery) LogPage {
 	var out LogPage
 	// visit returns false to stop early.
 	visit := func(i int) bool {
-		e := &l.entries[i]
+		e := l.entries.at(i)
 		if !keep(e) {
 			return true
 		}
@@ -440,9 +495,9 @@ func (l *rawLog) page(q LogQuery) LogPage {
 	start := 0
 	if q.After != nil && !q.CountTotal {
 		after := *q.After
-		start = sort.Search(len(l.entries), func(i int) bool { return after.Less(l.entries[i].pos) })
+		start = sort.Search(l.entries.n, func(i int) bool { return after.Less(l.entries.at(i).pos) })
 	}
-	for i := start; i < len(l.entries); i++ {
+	for i := start; i < l.entries.n; i++ {
 		if !visit(i) {
 			break
 		}

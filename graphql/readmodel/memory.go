@@ -82,8 +82,23 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 // Apply implements Writer. The batch is decoded before the model's lock is
 // taken; only the apply holds it.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
-	return m.apply(batch, decodeAll(m.reg, batch), cp)
+	buf, _ := decodedPool.Get().(*[]decoded)
+	if buf == nil {
+		buf = new([]decoded)
+	}
+	if cap(*buf) < len(batch) {
+		*buf = make([]decoded, len(batch))
+	}
+	dec := decodeInto(m.reg, batch, (*buf)[:len(batch)])
+	err := m.apply(batch, dec, cp)
+	clear(dec) // the records were copied into the model; the pool holds none
+	decodedPool.Put(buf)
+	return err
 }
+
+// decodedPool holds batch-sized decoding buffers: a catch-up decodes
+// thousands of batches, each of a few thousand events.
+var decodedPool sync.Pool
 
 // apply applies a batch whose events dec holds decoded (decodeAll).
 func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp eventstore.Position) error {
@@ -100,16 +115,27 @@ func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp event
 	}
 	// Craftsmen whose decoded records were let go get them back before
 	// this batch's events join the log (decoded once, below).
-	for _, i := range fresh {
+	for k, i := range fresh {
+		if k > 0 && batch[i].Stream == batch[fresh[k-1]].Stream {
+			continue // a stream's events come together: looked at once
+		}
 		if cat, id, ok := events.SplitStream(batch[i].Stream); ok && cat == events.CategoryCraftsman {
 			if c := m.dom.craftsmen[id]; c != nil {
 				m.decode(c, false)
 			}
 		}
 	}
-	for _, i := range fresh {
+	run := 0 // events of this stream left in the batch, this one included
+	for k, i := range fresh {
+		if run == 0 {
+			run = 1
+			for k+run < len(fresh) && batch[fresh[k+run]].Stream == batch[i].Stream {
+				run++
+			}
+		}
 		m.log.add(&batch[i])
-		m.dom.apply(&batch[i], dec[i])
+		m.dom.apply(&batch[i], dec[i], run)
+		run--
 	}
 	m.dom.settle()
 	if !m.hasCP || m.cp.Less(cp) {

@@ -123,13 +123,13 @@ func TestTradeIndexFollowsSummaries(t *testing.T) {
 	c := m.dom.craftsman("x")
 	c.count = 1
 	c.Summary.Issuers = []string{"6-18-02-04"}
-	m.dom.dirty["x"] = true
+	m.dom.markDirty(c)
 	m.dom.settle()
 	if got := len(m.dom.byTrade["6-18-02-04"]); got != 1 {
 		t.Fatalf("indexed %d times, want 1", got)
 	}
 	c.Summary.Issuers = []string{"6-20-01-01"}
-	m.dom.dirty["x"] = true
+	m.dom.markDirty(c)
 	m.dom.settle()
 	if len(m.dom.byTrade["6-18-02-04"]) != 0 || len(m.dom.byTrade["6-20-01-01"]) != 1 {
 		t.Fatalf("index after the trade changed: %v", m.dom.byTrade)

@@ -57,7 +57,7 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	// the disk.
 	m.mu.RLock()
 	l := &m.log
-	cut := rawLog{entries: l.entries[:len(l.entries):len(l.entries)], chunks: l.chunks[:len(l.chunks):len(l.chunks)], mapped: l.mapped[:len(l.mapped):len(l.mapped)],
+	cut := rawLog{entries: l.entries.cut(), chunks: l.chunks[:len(l.chunks):len(l.chunks)], mapped: l.mapped[:len(l.mapped):len(l.mapped)],
 		sinfo: l.sinfo[:len(l.sinfo):len(l.sinfo)], tnames: l.tnames[:len(l.tnames):len(l.tnames)]}
 	cp, hasCP := m.cp, m.hasCP
 	sums := make([]idSummary, len(m.dom.order))
@@ -124,10 +124,10 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 			return err
 		}
 	}
-	buf = binary.AppendUvarint(buf, uint64(len(cut.entries)))
+	buf = binary.AppendUvarint(buf, uint64(cut.entries.n))
 	var total uint64
-	for i := range cut.entries {
-		e := &cut.entries[i]
+	for i := 0; i < cut.entries.n; i++ {
+		e := cut.entries.at(i)
 		buf = binary.AppendUvarint(buf, uint64(e.stream))
 		buf = binary.AppendUvarint(buf, uint64(e.typ))
 		buf = binary.AppendUvarint(buf, e.revision)
@@ -156,8 +156,8 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 	// are written with one call.
 	var run []byte
 	runChunk, runEnd := uint32(0), -1
-	for i := range cut.entries {
-		e := &cut.entries[i]
+	for i := 0; i < cut.entries.n; i++ {
+		e := cut.entries.at(i)
 		n := int(e.idLen) + int(e.dataLen) + int(e.metaLen)
 		if e.chunk == runChunk && int(e.off) == runEnd && len(run) < 1<<20 {
 			run = cut.chunks[e.chunk][int(e.off)-len(run) : int(e.off)+n]
@@ -330,12 +330,12 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	if r.err != nil || !plausible(n, 72) {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged header", path)
 	}
-	l.entries = make([]entry, n)
+	l.entries = sized(int(n))
 	counts := make([]int32, len(l.sinfo))
 	var off uint64
 	starts := []uint64{0} // where each chunk begins in the file's bytes
-	for i := range l.entries {
-		e := &l.entries[i]
+	for i := 0; i < l.entries.n; i++ {
+		e := l.entries.at(i)
 		st, typ := r.uvarint(), r.uvarint()
 		e.revision = r.uvarint()
 		e.pos = eventstore.Position{Commit: r.uvarint(), Prepare: r.uvarint()}
@@ -385,11 +385,11 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		at += int(c)
 	}
 	var others []int32 // non-craftsman events: decoded now
-	for i := range l.entries {
-		e := &l.entries[i]
+	for i := 0; i < l.entries.n; i++ {
+		e := l.entries.at(i)
 		idx := int32(i)
 		si := &l.sinfo[e.stream]
-		if len(si.idx) > 0 && l.entries[si.idx[len(si.idx)-1]].revision+1 != e.revision {
+		if len(si.idx) > 0 && l.entries.at(int(si.idx[len(si.idx)-1])).revision+1 != e.revision {
 			return nil, errs.E(errs.FailedPrecondition, "snapshot %s: stream %s is not in revision order", path, si.name)
 		}
 		si.idx = append(si.idx, idx)
@@ -414,7 +414,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			c.ready.Store(false)
 			c.count += len(si.idx)
 			for _, j := range si.idx {
-				if l.tnames[l.entries[j].typ] == TypePersonalDataErased {
+				if l.tnames[l.entries.at(int(j)).typ] == TypePersonalDataErased {
 					c.erased = true
 				}
 			}
@@ -428,9 +428,13 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		raw[i] = l.at(int(j))
 	}
 	for i, dec := range decodeAll(d.reg, raw) {
-		d.apply(&raw[i], dec)
+		d.apply(&raw[i], dec, 1)
 	}
-	clear(d.dirty) // the summaries come from the file
+	for _, c := range d.dirty { // the summaries come from the file
+		c.dirty = false
+	}
+	clear(d.dirty)
+	d.dirty = d.dirty[:0]
 	nc := r.uvarint()
 	if !plausible(nc, 8) {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -92,6 +94,64 @@ func history(tb testing.TB, i int, pos *uint64, out []eventstore.RecordedEvent) 
 		add(events.HonourConferred{CraftsmanID: id, HonourID: "h" + id, Code: "city_craftsman", Level: "city", ConferringBody: "city union"}, start.AddDate(8, 0, 0), "city")
 	}
 	return out
+}
+
+// scalePathQ is a craftsman's pathway + eligibility query (the welders'
+// trade), as the Scale benchmarks ask it.
+const scalePathQ = `query($id: ID!) { craftsman(id: $id) { trades { level { api } }
+		pathway(trade: "6-18-02-04") { current { api } next { target { api } eligible earliestDate policyVersion routes { id met missing } } }
+		eligibility(trade: "6-18-02-04", target: "technician") { eligible earliestDate policy policyVersion routes { id met criteria { kind required actual met evidence { stream revision } } } } } }`
+
+// pathwayLoad runs queries pathway + eligibility queries from clients
+// concurrent HTTP clients against url, each client walking the welders
+// (every 5th of n craftsmen) from its own starting point, and returns the
+// latency percentiles, the rate and the process's CPU time per query
+// (server and clients share the process).
+func pathwayLoad(b *testing.B, url, tok string, n, clients, queries int) (p50, p99 time.Duration, qps float64, cpuPerQuery time.Duration) {
+	lat := make([]time.Duration, queries)
+	var next atomic.Int64
+	errc := make(chan error, clients)
+	start, cpu0 := time.Now(), cpuTime()
+	for k := 0; k < clients; k++ {
+		go func() {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+			i := k * (n / 5 / clients)
+			for {
+				q := int(next.Add(1) - 1)
+				if q >= queries {
+					errc <- nil
+					return
+				}
+				id := fmt.Sprintf("p%07d", (i*5)%n)
+				i++
+				body, _ := json.Marshal(map[string]any{"query": scalePathQ, "variables": map[string]any{"id": id}})
+				req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				t0 := time.Now()
+				resp, err := c.Do(req)
+				if err != nil {
+					errc <- err
+					return
+				}
+				raw, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				lat[q] = time.Since(t0)
+				if !bytes.Contains(raw, []byte(`"pathway"`)) || bytes.Contains(raw, []byte(`"errors"`)) {
+					errc <- fmt.Errorf("answer for %s: %s", id, raw)
+					return
+				}
+			}
+		}()
+	}
+	for k := 0; k < clients; k++ {
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+	}
+	took, cpu := time.Since(start), cpuTime()-cpu0
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[len(lat)*99/100], float64(queries) / took.Seconds(), cpu / time.Duration(queries)
 }
 
 func heapMB() float64 {
@@ -204,9 +264,7 @@ func BenchmarkScale(b *testing.B) {
 	b.Logf("HR population query over all %d (stats + sorted page of seniors): median %s (%s CPU); eligible-for-technician over the whole trade: first %s (%s CPU; index built), then %s, %s, %s (%s CPU)",
 		n, popTimes[2].Round(time.Microsecond), popCPU[2].Round(time.Microsecond), r(eligTimes[0]), r(eligCPU[0]), r(eligTimes[1]), r(eligTimes[2]), r(eligTimes[3]), r(eligCPU[3]))
 
-	pathQ := `query($id: ID!) { craftsman(id: $id) { trades { level { api } }
-		pathway(trade: "6-18-02-04") { current { api } next { target { api } eligible earliestDate policyVersion routes { id met missing } } }
-		eligibility(trade: "6-18-02-04", target: "technician") { eligible earliestDate policy policyVersion routes { id met criteria { kind required actual met evidence { stream revision } } } } } }`
+	pathQ := scalePathQ
 	// Steady state: every craftsman decoded once (a snapshot load leaves
 	// that to the first query of each).
 	for i := 0; i < n; i++ {
@@ -325,18 +383,21 @@ func catchUpAndSnapshot(b *testing.B, ctx context.Context, st eventstore.Store, 
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		unlock := benchLock(b)
-		t0, c0 := time.Now(), cpuTime()
+		stopProfile := profile(b, "catchup")
+		t0, c0, gc0 := time.Now(), cpuTime(), gcCPU()
 		go func() { done <- p.Run(pctx) }()
 		if err := p.WaitFor(ctx, last); err != nil {
 			b.Fatal(err)
 		}
-		took, cpu := time.Since(t0), cpuTime()-c0
+		took, cpu, gc := time.Since(t0), cpuTime()-c0, gcCPU()-gc0
+		stopProfile()
 		unlock()
 		cancel()
 		<-done
 		evs := m.Len()
-		b.Logf("catch-up from zero: %d craftsmen, %d events in %s (%s CPU, store and projector in one process): %.0f events/s, %.0f events per CPU-second; load %s",
-			n, evs, took.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(evs)/took.Seconds(), float64(evs)/cpu.Seconds(), loadAvg())
+		b.Logf("catch-up from zero: %d craftsmen, %d events in %s (%s CPU, store and projector in one process; GC %s CPU): %.0f events/s, %.0f events per CPU-second (%.2f CPU-µs per event); load %s",
+			n, evs, took.Round(time.Millisecond), cpu.Round(time.Millisecond), gc.Round(time.Millisecond), float64(evs)/took.Seconds(), float64(evs)/cpu.Seconds(), float64(cpu.Microseconds())/float64(evs), loadAvg())
+		writeHeapProfile(b, "catchup")
 		heap := heapMB()
 		b.Logf("after catch-up: heap %.0f MB (%.2f KB per craftsman, the store's caches included), RSS %s", heap, heap*1024/float64(n), rss())
 		b.ReportMetric(float64(evs)/took.Seconds(), "catchup-events/s")
@@ -420,10 +481,84 @@ func restartAndQuery(b *testing.B, ctx context.Context, st eventstore.Store, dir
 			b.Logf("HR query over all %d (%s): median %s wall, %s CPU (min %s, max %s); load %s", n, q.name,
 				walls[2].Round(time.Microsecond), cpus[2].Round(time.Microsecond), walls[0].Round(time.Microsecond), walls[4].Round(time.Microsecond), loadAvg())
 		}
+
+		// A craftsman's pathway + eligibility under 64 concurrent clients.
+		// The first pass reads craftsmen no query read before (their
+		// events decoded from the log); the second asks for the same ones
+		// again.
+		pathwayLoad(b, hs.URL, tok, n, 64, 2000) // warm: connections, document cache
+		for _, pass := range []string{"first read", "again"} {
+			unlock = benchLock(b)
+			stopProfile := profile(b, "pathway-"+strings.ReplaceAll(pass, " ", "-"))
+			gc0 := gcCPU()
+			p50, p99, qps, cpq := pathwayLoad(b, hs.URL, tok, n, 64, pathwayQueries)
+			gc := gcCPU() - gc0
+			stopProfile()
+			unlock()
+			b.Logf("pathway+eligibility, 64 clients, %d queries (%s): p50 %s, p99 %s, %.0f queries/s, %s CPU per query (GC %s of it); heap %.0f MB; load %s",
+				pathwayQueries, pass, p50.Round(time.Microsecond), p99.Round(time.Microsecond), qps, cpq.Round(time.Microsecond),
+				(gc / pathwayQueries).Round(time.Microsecond), heapMB(), loadAvg())
+			if pass == "first read" {
+				b.ReportMetric(float64(p99.Microseconds())/1000, "pathway-p99-ms")
+				b.ReportMetric(qps, "pathway-queries/s")
+			}
+		}
 		hs.Close()
 		scancel()
 		<-sdone
 	}
+}
+
+// pathwayQueries is how many pathway + eligibility queries each timed
+// pass of BenchmarkScaleStore asks.
+const pathwayQueries = 40_000
+
+// profile starts a CPU profile named after what it profiles when
+// CRAFTLEDGER_BENCH_PROFILE names a directory; the returned function stops it.
+func profile(b *testing.B, name string) func() {
+	dir := os.Getenv("CRAFTLEDGER_BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
+// writeHeapProfile writes the live heap when CRAFTLEDGER_BENCH_PROFILE
+// names a directory.
+func writeHeapProfile(b *testing.B, name string) {
+	dir := os.Getenv("CRAFTLEDGER_BENCH_PROFILE")
+	if dir == "" {
+		return
+	}
+	runtime.GC()
+	f, err := os.Create(filepath.Join(dir, name+".heap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// gcCPU is the CPU time the garbage collector has used so far.
+func gcCPU() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
 }
 
 // fill appends craftsman histories to the store, one craftsman's whole

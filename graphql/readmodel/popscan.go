@@ -1,0 +1,39 @@
+package readmodel
+
+// ScanSeq is ScanBy for a reader that keeps its own compact copy of what
+// it needs of each summary: fn gets each craftsman's registration index
+// (seq: dense, 0..n-1, stable while the model lives; a snapshot load
+// replaces every craftsman and summary) and a pointer to the live
+// summary, valid only during the call (read it, never modify or keep it;
+// its address identifies the craftsman, not its state). A summary that
+// changes is replaced whole, Levels map included: a reader may tell that
+// its copy is still current by the Levels map's identity.
+func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *Summary)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	list := m.dom.order
+	switch {
+	case trade != "" && org != "":
+		list = m.dom.byTrade[trade]
+		if o := m.dom.byOrg[org]; len(o) < len(list) {
+			list = o
+		}
+	case trade != "":
+		list = m.dom.byTrade[trade]
+	case org != "":
+		list = m.dom.byOrg[org]
+	}
+	scanParts(len(list), parts, func(part, i int) {
+		if c := list[i]; c.count > 0 {
+			fn(part, c.seq, c.ID, &c.Summary)
+		}
+	})
+}
+
+// Seqs is the number of registration indexes handed out (every seq a
+// scan gives is below it, unless craftsmen were registered since).
+func (m *Memory) Seqs() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.dom.order)
+}
