@@ -278,13 +278,13 @@ func (v *Verifier) check(prev []byte, e events.Raw) ([]byte, *Break) {
 }
 
 // lastHashField is bytes.LastIndex(meta, hashField). Seal writes the hash
-// last, so the tail is searched first: an occurrence there is the last one.
+// last, so the place a hash of Seal's length would start is tried first:
+// when hashField is there and no comma follows it, no later occurrence
+// (which would start with a comma) exists.
 func lastHashField(meta []byte) int {
-	tail := len(hashField) + len(Prefix) + 2*sha256.Size + 2
-	if len(meta) > tail {
-		if j := bytes.LastIndex(meta[len(meta)-tail:], hashField); j >= 0 {
-			return len(meta) - tail + j
-		}
+	j := len(meta) - 2 - len(Prefix) - 2*sha256.Size - len(hashField)
+	if j >= 0 && bytes.HasPrefix(meta[j:], hashField) && bytes.IndexByte(meta[j+1:], ',') < 0 {
+		return j
 	}
 	return bytes.LastIndex(meta, hashField)
 }

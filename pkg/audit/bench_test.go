@@ -435,6 +435,7 @@ func BenchmarkVerifyEngine(b *testing.B) {
 		opts audit.VerifyOptions
 	}{{"all", audit.VerifyOptions{}}, {"chain-only", audit.VerifyOptions{SkipIssuers: true}}} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := startCPU(b)
 			for b.Loop() {
 				rep, err := audit.VerifyFeed(context.Background(), nil, c.opts, audit.SliceFeed(evs))
 				if err != nil || !rep.OK || rep.Events != int64(len(evs)) {
@@ -442,6 +443,7 @@ func BenchmarkVerifyEngine(b *testing.B) {
 				}
 			}
 			report(b, int64(len(evs)))
+			cpu.report(b, int64(len(evs)))
 		})
 	}
 }
@@ -449,6 +451,7 @@ func BenchmarkVerifyEngine(b *testing.B) {
 // BenchmarkReplayEngine is the JSON Lines encoder's own cost, without the store.
 func BenchmarkReplayEngine(b *testing.B) {
 	evs := memEvents(b, 200_000)
+	cpu := startCPU(b)
 	for b.Loop() {
 		w := audit.NewJSONLWriter(io.Discard)
 		for i := range evs {
@@ -459,6 +462,7 @@ func BenchmarkReplayEngine(b *testing.B) {
 		_ = w.Close()
 	}
 	report(b, int64(len(evs)))
+	cpu.report(b, int64(len(evs)))
 }
 
 // TestVerifyChainAllocations: checking the hash chain reuses one

@@ -9,7 +9,28 @@ import (
 	"unicode/utf8"
 )
 
-// scanOrgFields fills f from a JSON object without reflection: it walks the
+// orgRefs are orgFields as parts of the scanned data (a copy only for a
+// string with escapes), so that the issuer rule, which runs for most
+// events, reads them without allocating.
+type orgRefs struct {
+	AcademyID, IssuingOrgNestedID, IssuingOrgID, EvaluatingOrgID, ApprovingOrgID  []byte
+	EmployerOrgID, Organiser, CompetitionID, MentorshipID, EmploymentID, HonourID []byte
+	SourceKind, SourceCompetitionID                                               []byte
+}
+
+// scanOrgFields fills f from a JSON object as scanOrgRefs reads it.
+func scanOrgFields(data []byte, f *orgFields) error {
+	var r orgRefs
+	err := scanOrgRefs(data, &r)
+	f.AcademyID, f.IssuingOrg.ID, f.IssuingOrgID = string(r.AcademyID), string(r.IssuingOrgNestedID), string(r.IssuingOrgID)
+	f.EvaluatingOrgID, f.ApprovingOrgID, f.EmployerOrgID = string(r.EvaluatingOrgID), string(r.ApprovingOrgID), string(r.EmployerOrgID)
+	f.Organiser, f.CompetitionID, f.MentorshipID = string(r.Organiser), string(r.CompetitionID), string(r.MentorshipID)
+	f.EmploymentID, f.HonourID = string(r.EmploymentID), string(r.HonourID)
+	f.Source.Kind, f.Source.CompetitionID = string(r.SourceKind), string(r.SourceCompetitionID)
+	return err
+}
+
+// scanOrgRefs fills f from a JSON object without reflection: it walks the
 // top-level members once, keeps the string values the issuer rule needs
 // (and those of the issuingOrg and source objects), and skips everything
 // else. Verify calls it for most events, so it must cost far less than the
@@ -18,13 +39,13 @@ import (
 // in one object is an error (errDuplicate): encoding/json would take the
 // last, a reader stopping at the first another. Malformed JSON is an
 // error, as with encoding/json.
-func scanOrgFields(data []byte, f *orgFields) error {
+func scanOrgRefs(data []byte, f *orgRefs) error {
 	var seen uint32 // bit per field below, so a repeated name is seen
-	set := func(bit uint32, key, v []byte, dst *string) error {
+	set := func(bit uint32, key, v []byte, dst *[]byte) error {
 		if err := mark(&seen, bit, key); err != nil {
 			return err
 		}
-		return unquote(v, dst)
+		return unquoteBytes(v, dst)
 	}
 	var buf [64]byte
 	i, err := scanObject(data, skipSpace(data, 0), func(key []byte, val []byte, isString bool) error {
@@ -55,7 +76,7 @@ func scanOrgFields(data []byte, f *orgFields) error {
 					if !s {
 						return nil
 					}
-					return unquote(v, &f.IssuingOrg.ID)
+					return unquoteBytes(v, &f.IssuingOrgNestedID)
 				})
 				return err
 			case "SOURCE":
@@ -70,12 +91,12 @@ func scanOrgFields(data []byte, f *orgFields) error {
 						return err
 					}
 					var bit uint32
-					var dst *string
+					var dst *[]byte
 					switch string(fk) {
 					case "KIND":
-						bit, dst = 1, &f.Source.Kind
+						bit, dst = 1, &f.SourceKind
 					case "COMPETITIONID":
-						bit, dst = 2, &f.Source.CompetitionID
+						bit, dst = 2, &f.SourceCompetitionID
 					default:
 						return nil
 					}
@@ -85,7 +106,7 @@ func scanOrgFields(data []byte, f *orgFields) error {
 					if !s {
 						return nil
 					}
-					return unquote(v, dst)
+					return unquoteBytes(v, dst)
 				})
 				return err
 			}
@@ -146,16 +167,23 @@ func duplicate(key []byte) error {
 	return fmt.Errorf("%w %q: ambiguous", errDuplicate, key)
 }
 
-// metaIssuer reads issuerOrgId from an event's metadata as the domain's
-// decoder (events.DecodeMetadata, encoding/json on anything not canonical)
-// reads it: names match case-insensitively with escapes decoded, and of
-// repeated names the last counts. It checks the whole object: any member
-// name occurring twice is an errDuplicate error (the issuer returned is
-// still the last one, what the services believe), as is metadata that is
-// not a JSON object (errBadJSON) or an issuer that is not a string.
+// metaIssuer is metaIssuerBytes as a string.
 func metaIssuer(meta []byte) (string, error) {
+	issuer, err := metaIssuerBytes(meta)
+	return string(issuer), err
+}
+
+// metaIssuerBytes reads issuerOrgId from an event's metadata as the
+// domain's decoder (events.DecodeMetadata, encoding/json on anything not
+// canonical) reads it: names match case-insensitively with escapes
+// decoded, and of repeated names the last counts. It checks the whole
+// object: any member name occurring twice is an errDuplicate error (the
+// issuer returned is still the last one, what the services believe), as is
+// metadata that is not a JSON object (errBadJSON) or an issuer that is not
+// a string. The issuer is a part of meta unless it has escapes.
+func metaIssuerBytes(meta []byte) ([]byte, error) {
 	var (
-		issuer string
+		issuer []byte
 		dup    error
 		buf    [256]byte // folded names, back to back
 		endBuf [16]int   // where each folded name ends in keys
@@ -179,7 +207,7 @@ func metaIssuer(meta []byte) (string, error) {
 		if string(k) == "ISSUERORGID" {
 			switch {
 			case isString:
-				return unquote(val, &issuer)
+				return unquoteBytes(val, &issuer)
 			case string(val) != "null":
 				return fmt.Errorf("issuerOrgId is not a string")
 			}
@@ -187,10 +215,10 @@ func metaIssuer(meta []byte) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if skipSpace(meta, i) != len(meta) {
-		return "", errBadJSON
+		return nil, errBadJSON
 	}
 	return issuer, dup
 }
@@ -232,18 +260,19 @@ func foldKey(dst, key []byte) ([]byte, error) {
 
 var errBadJSON = errors.New("malformed JSON")
 
-func unquote(v []byte, dst *string) error {
-	for _, c := range v[1 : len(v)-1] {
-		if c == '\\' {
-			var s string // declared here: only an escaped string costs a heap value
-			if err := json.Unmarshal(v, &s); err != nil {
-				return err
-			}
-			*dst = s
-			return nil
-		}
+// unquoteBytes sets *dst to the JSON string v unquoted: a part of v when v
+// has no escapes, else a decoded copy.
+func unquoteBytes(v []byte, dst *[]byte) error {
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		*dst = inner
+		return nil
 	}
-	*dst = string(v[1 : len(v)-1])
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return err
+	}
+	*dst = []byte(s)
 	return nil
 }
 

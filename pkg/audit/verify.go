@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -182,37 +184,38 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if maxFindings <= 0 {
 		maxFindings = DefaultMaxFindings
 	}
-	dir := &directory{st: st, competitions: map[string]string{}, mentorships: map[string][2]string{}, missing: map[string]bool{}}
+	dir := &directory{st: st, competitions: map[string][]byte{}, mentorships: map[string][2][]byte{}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
-	chans := make([]chan []*eventstore.RecordedEvent, workers)
+	chans := make([]chan []item, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		ws[i] = &verifier{streams: map[string]*streamState{}, dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings}
-		chans[i] = make(chan []*eventstore.RecordedEvent, 4)
+		ws[i] = &verifier{streams: newStreamTable(), facts: newFactTable(), dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings}
+		chans[i] = make(chan []item, 4)
 		wg.Add(1)
-		go func(v *verifier, in <-chan []*eventstore.RecordedEvent) {
+		go func(v *verifier, in <-chan []item) {
 			defer wg.Done()
 			for batch := range in {
-				for _, e := range batch {
-					v.event(e)
+				for _, it := range batch {
+					v.event(it.e, it.h)
 				}
 			}
 		}(ws[i], chans[i])
 	}
 	seed := maphash.MakeSeed()
-	batches := make([][]*eventstore.RecordedEvent, workers)
+	batches := make([][]item, workers)
 	flush := func(i int) {
 		if len(batches[i]) > 0 {
 			chans[i] <- batches[i]
-			batches[i] = make([]*eventstore.RecordedEvent, 0, 256)
+			batches[i] = make([]item, 0, 256)
 		}
 	}
 	n, err := read(func(e *eventstore.RecordedEvent) error {
+		h := maphash.String(seed, e.Stream)
 		i := 0
 		if workers > 1 {
-			i = int(maphash.String(seed, e.Stream) % uint64(workers))
+			i = int(h % uint64(workers))
 		}
-		batches[i] = append(batches[i], e)
+		batches[i] = append(batches[i], item{e, h})
 		if len(batches[i]) == cap(batches[i]) && cap(batches[i]) >= 256 {
 			flush(i)
 		}
@@ -228,14 +231,10 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	}
 	rep := &Report{Scope: opts.Scope.String(), Events: n, Findings: []Finding{}}
 	for _, v := range ws {
-		rep.Streams += len(v.streams)
+		rep.Streams += v.streams.len()
 		rep.Findings = append(rep.Findings, v.findings...)
 		rep.Omitted += v.omitted
-		for _, s := range v.streams {
-			if s.broken {
-				rep.Broken++
-			}
-		}
+		rep.Broken += v.streams.broken()
 		if v.err != nil && err == nil {
 			err = v.err
 		}
@@ -269,80 +268,189 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	return rep, nil
 }
 
+// item is an event for a verify worker with the hash of its stream name,
+// which picked the worker and keys the worker's stream table.
+type item struct {
+	e *eventstore.RecordedEvent
+	h uint64
+}
+
+// streamState is what a verify worker keeps per stream. A ledger has
+// millions of streams, so it holds no pointers (the garbage collector
+// never scans the table) and the last hash is a chain.Sum, not a string.
 type streamState struct {
-	next   uint64 // expected next revision
-	hash   string // hash of the last event
-	broken bool
-	// employer of each employment, honour recorder, mentorship parties
-	// seen on this stream (issuer rule look-ups that stay in one stream).
-	employers smallMap
-	honours   smallMap
+	next    uint64    // expected next revision
+	hash    chain.Sum // hash of the last event, when next > 0 and not broken
+	nameOff int       // the stream's name in streamTable.names
+	nameLen int32
+	broken  bool
 }
 
-// smallMap maps an id to an organisation. Most streams hold one or two
-// entries (a craftsman's employments, honours), so they sit in a short
-// slice scanned linearly; a map is built only past smallMapMax entries.
-// With a million streams, a Go map per stream was most of the live heap.
-type smallMap struct {
-	list []idOrg
-	big  map[string]string
+// streamTable maps stream names to their states without a pointer per
+// stream: names sit back to back in one byte slice, states in pages of
+// streamPage, and the index is keyed by the hash the dispatcher computed
+// for the name (maphash). A name whose hash another name already holds
+// goes to other, keyed by the name itself, so a collision costs a map
+// entry, never a wrong answer.
+type streamTable struct {
+	index map[uint64]int32
+	other map[string]int32
+	names []byte
+	pages [][]streamState
+	n     int32
 }
 
-type idOrg struct{ id, org string }
+const streamPage = 1024
 
-const smallMapMax = 8
+func newStreamTable() *streamTable {
+	return &streamTable{index: map[uint64]int32{}, other: map[string]int32{}}
+}
 
-func (m *smallMap) set(id, org string) {
-	if m.big != nil {
-		m.big[id] = org
-		return
+func (t *streamTable) at(i int32) *streamState {
+	return &t.pages[i/streamPage][i%streamPage]
+}
+
+func (t *streamTable) name(s *streamState) []byte {
+	return t.names[s.nameOff : s.nameOff+int(s.nameLen)]
+}
+
+// lookup returns the index and state of stream name, whose hash is h,
+// adding a fresh state for a new name.
+func (t *streamTable) lookup(name string, h uint64) (int32, *streamState) {
+	i, ok := t.index[h]
+	if !ok {
+		i = t.add(name)
+		t.index[h] = i
+		return i, t.at(i)
 	}
-	if i := m.index(id); i >= 0 {
-		m.list[i].org = org
-		return
+	if s := t.at(i); string(t.name(s)) == name {
+		return i, s
 	}
-	if len(m.list) < smallMapMax {
-		if m.list == nil {
-			m.list = make([]idOrg, 0, 2)
+	if i, ok := t.other[name]; ok {
+		return i, t.at(i)
+	}
+	i = t.add(name)
+	t.other[name] = i
+	return i, t.at(i)
+}
+
+func (t *streamTable) add(name string) int32 {
+	i := t.n
+	if int(i)/streamPage == len(t.pages) {
+		t.pages = append(t.pages, make([]streamState, streamPage))
+	}
+	t.n++
+	s := t.at(i)
+	s.nameOff, s.nameLen = len(t.names), int32(len(name))
+	t.names = append(t.names, name...)
+	return i
+}
+
+func (t *streamTable) len() int { return int(t.n) }
+
+// broken counts the streams with a finding of the chain or a gap.
+func (t *streamTable) broken() int {
+	n := 0
+	for i := range t.n {
+		if t.at(i).broken {
+			n++
 		}
-		m.list = append(m.list, idOrg{id, org})
+	}
+	return n
+}
+
+// Kinds of per-stream facts the issuer rule looks up.
+const (
+	factEmployer uint8 = iota + 1 // employment id -> its employer
+	factHonour                    // honour id -> the organisation that recorded it
+)
+
+// factTable maps (stream, kind, id) to an organisation: the employer of
+// each employment and the recorder of each honour seen on a stream (the
+// issuer rule's look-ups that stay in one stream). Like streamTable it
+// holds no pointer per entry: ids sit in one byte slice, keyed by their
+// hash, with colliding ids in other; organisations, few and repeated, are
+// interned.
+type factTable struct {
+	seed  maphash.Seed
+	index map[factKey]factVal
+	other map[factName]int32
+	ids   []byte
+	orgs  [][]byte
+	orgIx map[string]int32
+	// hash is maphash.Bytes with seed; tests replace it to force collisions.
+	hash func(seed maphash.Seed, b []byte) uint64
+}
+
+type factKey struct {
+	stream int32
+	kind   uint8
+	id     uint64 // hash of the id
+}
+
+type factVal struct {
+	idOff int
+	idLen int32
+	org   int32
+}
+
+type factName struct {
+	stream int32
+	kind   uint8
+	id     string
+}
+
+func newFactTable() *factTable {
+	return &factTable{seed: maphash.MakeSeed(), index: map[factKey]factVal{}, other: map[factName]int32{}, orgIx: map[string]int32{}, hash: maphash.Bytes}
+}
+
+func (t *factTable) intern(org []byte) int32 {
+	if i, ok := t.orgIx[string(org)]; ok {
+		return i
+	}
+	i := int32(len(t.orgs))
+	t.orgs = append(t.orgs, bytes.Clone(org))
+	t.orgIx[string(org)] = i
+	return i
+}
+
+// set records org for id (replacing what was there).
+func (t *factTable) set(stream int32, kind uint8, id, org []byte) {
+	k := factKey{stream, kind, t.hash(t.seed, id)}
+	o := t.intern(org)
+	if v, ok := t.index[k]; ok {
+		if bytes.Equal(t.ids[v.idOff:v.idOff+int(v.idLen)], id) {
+			v.org = o
+			t.index[k] = v
+			return
+		}
+		t.other[factName{stream, kind, string(id)}] = o
 		return
 	}
-	m.big = make(map[string]string, 2*smallMapMax)
-	for _, x := range m.list {
-		m.big[x.id] = x.org
-	}
-	m.big[id] = org
-	m.list = nil
+	t.index[k] = factVal{idOff: len(t.ids), idLen: int32(len(id)), org: o}
+	t.ids = append(t.ids, id...)
 }
 
-func (m *smallMap) get(id string) (string, bool) {
-	if m.big != nil {
-		org, ok := m.big[id]
-		return org, ok
+// get returns the organisation recorded for id.
+func (t *factTable) get(stream int32, kind uint8, id []byte) ([]byte, bool) {
+	v, ok := t.index[factKey{stream, kind, t.hash(t.seed, id)}]
+	if !ok {
+		return nil, false
 	}
-	if i := m.index(id); i >= 0 {
-		return m.list[i].org, true
+	if bytes.Equal(t.ids[v.idOff:v.idOff+int(v.idLen)], id) {
+		return t.orgs[v.org], true
 	}
-	return "", false
-}
-
-// index is where id sits in m.list, or -1.
-func (m *smallMap) index(id string) int {
-	for i := range m.list {
-		if m.list[i].id == id {
-			return i
-		}
+	o, ok := t.other[factName{stream, kind, string(id)}]
+	if !ok {
+		return nil, false
 	}
-	return -1
+	return t.orgs[o], true
 }
 
 type verifier struct {
-	ctx     context.Context
-	streams map[string]*streamState
-	// slab hands out stream states 1,024 at a time: one allocation per
-	// 1,024 new streams instead of one per stream.
-	slab     []streamState
+	ctx      context.Context
+	streams  *streamTable
+	facts    *factTable
 	findings []Finding
 	dir      *directory
 	issuers  bool
@@ -356,30 +464,27 @@ type verifier struct {
 	chain chain.Verifier
 }
 
-func (v *verifier) event(e *eventstore.RecordedEvent) {
-	s := v.streams[e.Stream]
-	if s == nil {
-		if len(v.slab) == cap(v.slab) {
-			v.slab = make([]streamState, 0, 1024)
-		}
-		v.slab = v.slab[:len(v.slab)+1]
-		s = &v.slab[len(v.slab)-1]
-		v.streams[e.Stream] = s
-	}
+// event checks e, whose stream name hashes to h.
+func (v *verifier) event(e *eventstore.RecordedEvent, h uint64) {
+	i, s := v.streams.lookup(e.Stream, h)
 	if !s.broken {
+		var prev *chain.Sum
+		if s.next > 0 {
+			prev = &s.hash
+		}
 		if e.Revision != s.next {
 			v.add(KindGap, e, "", gapReason(s.next, e.Revision))
 			s.broken = true
-		} else if h, brk := v.chain.VerifyEvent(s.hash, raw(e)); brk != nil {
+		} else if sum, brk := v.chain.VerifySum(prev, raw(e)); brk != nil {
 			v.add(KindChain, e, "", brk.Reason)
 			s.broken = true
 		} else {
-			s.hash = h
+			s.hash = sum
 		}
 	}
 	s.next = e.Revision + 1
 	if v.issuers {
-		v.checkIssuer(s, e)
+		v.checkIssuer(i, e)
 	}
 }
 
@@ -460,20 +565,23 @@ var issuerRule = map[string]string{
 	"HonourWithdrawn":              "the organisation that recorded the honour (issuer of its HonourConferred on the same stream)",
 }
 
-func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
+// checkIssuer applies the issuer rule to e, on stream number i of v's
+// table. It reads the issuer and the payload's fields as parts of e's
+// bytes: an honest event costs no allocation.
+func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 	if strings.HasPrefix(e.Type, "$") {
 		return
 	}
 	typ := baseType(e.Type)
 	_, ruled := issuerRule[typ]
-	issuer, err := metaIssuer(e.Metadata)
+	issuer, err := metaIssuerBytes(e.Metadata)
 	if err != nil {
 		if _, _, ok := events.SplitStream(e.Stream); ok || ruled || errors.Is(err, errDuplicate) {
-			v.add(KindIssuer, e, issuer, fmt.Sprintf("metadata cannot be read unambiguously, the issuer cannot be checked: %v", err))
+			v.add(KindIssuer, e, string(issuer), fmt.Sprintf("metadata cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		}
 		return
 	}
-	if issuer == "" {
+	if len(issuer) == 0 {
 		if _, _, ok := events.SplitStream(e.Stream); ok || ruled {
 			v.add(KindIssuer, e, "", "no issuer in the metadata")
 		}
@@ -482,107 +590,55 @@ func (v *verifier) checkIssuer(s *streamState, e *eventstore.RecordedEvent) {
 	if !ruled && typ != "HonourConferred" {
 		return
 	}
-	var f orgFields
-	if err := scanOrgFields(e.Data, &f); err != nil {
-		v.add(KindIssuer, e, issuer, fmt.Sprintf("data cannot be read unambiguously, the issuer cannot be checked: %v", err))
+	var f orgRefs
+	if err := scanOrgRefs(e.Data, &f); err != nil {
+		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("data cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		return
 	}
 	// Facts the rule needs for later events.
 	switch typ {
 	case "EmploymentStarted":
-		s.employers.set(f.EmploymentID, f.EmployerOrgID)
+		v.facts.set(i, factEmployer, f.EmploymentID, f.EmployerOrgID)
 	case "HonourConferred":
-		s.honours.set(f.HonourID, issuer)
+		v.facts.set(i, factHonour, f.HonourID, issuer)
 		return
 	case "CompetitionDefined":
 		org := f.Organiser
-		if org == "" {
+		if len(org) == 0 {
 			org = issuer
 		}
 		v.dir.setCompetition(f.CompetitionID, org)
 	case "MentorshipStarted":
 		v.dir.setMentorship(f.MentorshipID, f.AcademyID, f.EmployerOrgID)
 	}
-	if contains(v.platform, issuer) {
+	if containsString(v.platform, issuer) {
 		return
 	}
-	allowed, known := v.allowed(s, typ, f)
-	if known && !contains(allowed[:], issuer) {
-		v.add(KindIssuer, e, issuer, fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(nonEmpty(allowed[:]), " or ")))
+	allowed, known := v.allowed(i, typ, &f)
+	if known && !allowed.contains(issuer) {
+		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(allowed.names(), " or ")))
 	}
 }
 
 // orgSet is up to three organisations, by value: the issuer rule runs for
 // most events and must not allocate for its answer.
-type orgSet [3]string
+type orgSet [3][]byte
 
-// allowed returns the organisations that may record an event of type typ
-// with fields f; known is false when the rule does not apply (a source
-// that is not a competition, a missing organiser) or its input cannot be
-// found.
-func (v *verifier) allowed(s *streamState, typ string, f orgFields) (orgSet, bool) {
-	switch typ {
-	case "AcademyRegistered", "CourseAdded", "TrainingEnrolled", "TrainingCompleted":
-		return orgSet{f.AcademyID}, true
-	case "SkillLevelCertified":
-		return orgSet{f.IssuingOrg.ID, f.IssuingOrgID, f.EvaluatingOrgID}, true
-	case "PromotionEntitlementApproved":
-		return orgSet{f.ApprovingOrgID}, true
-	case "UpperGradeAppointed", "EmploymentStarted":
-		return orgSet{f.EmployerOrgID}, true
-	case "EmploymentEnded":
-		org, ok := s.employers.get(f.EmploymentID)
-		return orgSet{org}, ok
-	case "CompetitionDefined":
-		return orgSet{f.Organiser}, f.Organiser != ""
-	case "CompetitionResultsPublished", "CompetitionPlaced":
-		return v.organiser(f.CompetitionID)
-	case "PromotionEntitlementGranted":
-		if f.Source.Kind != events.SourceCompetition {
-			return orgSet{}, false
-		}
-		return v.organiser(f.Source.CompetitionID)
-	case "MentorshipStarted":
-		return orgSet{f.AcademyID, f.EmployerOrgID}, true
-	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
-		orgs, ok, err := v.dir.mentorship(v.ctx, f.MentorshipID)
-		v.fail(err)
-		var set orgSet
-		copy(set[:], orgs[:])
-		return set, ok
-	case "HonourWithdrawn":
-		org, ok := s.honours.get(f.HonourID)
-		return orgSet{org}, ok
-	}
-	return orgSet{}, false
-}
-
-func (v *verifier) organiser(id string) (orgSet, bool) {
-	org, ok, err := v.dir.competition(v.ctx, id)
-	v.fail(err)
-	return orgSet{org}, ok && org != ""
-}
-
-func (v *verifier) fail(err error) {
-	if err != nil && v.err == nil {
-		v.err = err
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x != "" && x == s {
+func (s *orgSet) contains(org []byte) bool {
+	for _, x := range s {
+		if len(x) > 0 && bytes.Equal(x, org) {
 			return true
 		}
 	}
 	return false
 }
 
-func nonEmpty(list []string) []string {
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if x != "" && !contains(out, x) {
-			out = append(out, x)
+// names are the distinct organisations of s, "(none)" when it is empty.
+func (s *orgSet) names() []string {
+	out := make([]string, 0, len(s))
+	for _, x := range s {
+		if len(x) > 0 && !slices.Contains(out, string(x)) {
+			out = append(out, string(x))
 		}
 	}
 	if len(out) == 0 {
@@ -591,15 +647,76 @@ func nonEmpty(list []string) []string {
 	return out
 }
 
+// allowed returns the organisations that may record an event of type typ
+// with fields f on stream number i; known is false when the rule does not
+// apply (a source that is not a competition, a missing organiser) or its
+// input cannot be found.
+func (v *verifier) allowed(i int32, typ string, f *orgRefs) (orgSet, bool) {
+	switch typ {
+	case "AcademyRegistered", "CourseAdded", "TrainingEnrolled", "TrainingCompleted":
+		return orgSet{f.AcademyID}, true
+	case "SkillLevelCertified":
+		return orgSet{f.IssuingOrgNestedID, f.IssuingOrgID, f.EvaluatingOrgID}, true
+	case "PromotionEntitlementApproved":
+		return orgSet{f.ApprovingOrgID}, true
+	case "UpperGradeAppointed", "EmploymentStarted":
+		return orgSet{f.EmployerOrgID}, true
+	case "EmploymentEnded":
+		org, ok := v.facts.get(i, factEmployer, f.EmploymentID)
+		return orgSet{org}, ok
+	case "CompetitionDefined":
+		return orgSet{f.Organiser}, len(f.Organiser) > 0
+	case "CompetitionResultsPublished", "CompetitionPlaced":
+		return v.organiser(f.CompetitionID)
+	case "PromotionEntitlementGranted":
+		if string(f.SourceKind) != events.SourceCompetition {
+			return orgSet{}, false
+		}
+		return v.organiser(f.SourceCompetitionID)
+	case "MentorshipStarted":
+		return orgSet{f.AcademyID, f.EmployerOrgID}, true
+	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
+		orgs, ok, err := v.dir.mentorship(v.ctx, f.MentorshipID)
+		v.fail(err)
+		return orgSet{orgs[0], orgs[1]}, ok
+	case "HonourWithdrawn":
+		org, ok := v.facts.get(i, factHonour, f.HonourID)
+		return orgSet{org}, ok
+	}
+	return orgSet{}, false
+}
+
+func (v *verifier) organiser(id []byte) (orgSet, bool) {
+	org, ok, err := v.dir.competition(v.ctx, id)
+	v.fail(err)
+	return orgSet{org}, ok && len(org) > 0
+}
+
+func (v *verifier) fail(err error) {
+	if err != nil && v.err == nil {
+		v.err = err
+	}
+}
+
+func containsString(list []string, s []byte) bool {
+	for _, x := range list {
+		if x != "" && x == string(s) {
+			return true
+		}
+	}
+	return false
+}
+
 // directory holds cross-stream facts the issuer rule needs (a
 // competition's organiser, a pairing's organisations), learnt during the
 // scan or, when the scan has not reached them (another worker, another
-// scope), read from their stream.
+// scope), read from their stream. Its values are never changed once
+// stored, so callers may keep them.
 type directory struct {
 	st           eventstore.Store
 	mu           sync.Mutex
-	competitions map[string]string
-	mentorships  map[string][2]string // by value: no slice per pairing
+	competitions map[string][]byte
+	mentorships  map[string][2][]byte // by value: no slice per pairing
 	// missing remembers streams looked up and not found, so a population
 	// citing a competition the store lacks costs one read, not one per event.
 	missing map[string]bool
@@ -617,76 +734,76 @@ func (d *directory) setMissing(stream string) {
 	d.missing[stream] = true
 }
 
-func (d *directory) setCompetition(id, org string) {
+func (d *directory) setCompetition(id, org []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.competitions[id]; !ok {
-		d.competitions[id] = org
+	if _, ok := d.competitions[string(id)]; !ok {
+		d.competitions[string(id)] = bytes.Clone(org)
 	}
 }
 
-func (d *directory) setMentorship(id, academy, employer string) {
+func (d *directory) setMentorship(id, academy, employer []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.mentorships[id]; !ok {
-		d.mentorships[id] = [2]string{academy, employer}
+	if _, ok := d.mentorships[string(id)]; !ok {
+		d.mentorships[string(id)] = [2][]byte{bytes.Clone(academy), bytes.Clone(employer)}
 	}
 }
 
-func (d *directory) competition(ctx context.Context, id string) (string, bool, error) {
+func (d *directory) competition(ctx context.Context, id []byte) ([]byte, bool, error) {
 	d.mu.Lock()
-	org, ok := d.competitions[id]
+	org, ok := d.competitions[string(id)]
 	d.mu.Unlock()
 	if ok {
 		return org, true, nil
 	}
-	stream := events.CompetitionStream(id)
+	stream := events.CompetitionStream(string(id))
 	if d.isMissing(stream) {
-		return "", false, nil
+		return nil, false, nil
 	}
 	first, err := firstOf(ctx, d.st, stream)
 	if first == nil && err == nil {
 		d.setMissing(stream)
 	}
 	if first == nil || err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	var f orgFields
 	if json.Unmarshal(first.Data, &f) != nil {
-		return "", false, nil
+		return nil, false, nil
 	}
-	org = f.Organiser
-	if org == "" {
-		org, _ = metaIssuer(first.Metadata) // the last of repeated issuers, as the services read it; its own stream's verify reports the repetition
+	name := f.Organiser
+	if name == "" {
+		name, _ = metaIssuer(first.Metadata) // the last of repeated issuers, as the services read it; its own stream's verify reports the repetition
 	}
-	d.setCompetition(id, org)
-	return org, true, nil
+	d.setCompetition(id, []byte(name))
+	return []byte(name), true, nil
 }
 
-func (d *directory) mentorship(ctx context.Context, id string) ([2]string, bool, error) {
+func (d *directory) mentorship(ctx context.Context, id []byte) ([2][]byte, bool, error) {
 	d.mu.Lock()
-	orgs, ok := d.mentorships[id]
+	orgs, ok := d.mentorships[string(id)]
 	d.mu.Unlock()
 	if ok {
 		return orgs, true, nil
 	}
-	stream := events.MentorshipStream(id)
+	stream := events.MentorshipStream(string(id))
 	if d.isMissing(stream) {
-		return [2]string{}, false, nil
+		return [2][]byte{}, false, nil
 	}
 	first, err := firstOf(ctx, d.st, stream)
 	if first == nil && err == nil {
 		d.setMissing(stream)
 	}
 	if first == nil || err != nil {
-		return [2]string{}, false, err
+		return [2][]byte{}, false, err
 	}
 	var f orgFields
 	if json.Unmarshal(first.Data, &f) != nil {
-		return [2]string{}, false, nil
+		return [2][]byte{}, false, nil
 	}
-	d.setMentorship(id, f.AcademyID, f.EmployerOrgID)
-	return [2]string{f.AcademyID, f.EmployerOrgID}, true, nil
+	d.setMentorship(id, []byte(f.AcademyID), []byte(f.EmployerOrgID))
+	return [2][]byte{[]byte(f.AcademyID), []byte(f.EmployerOrgID)}, true, nil
 }
 
 // firstOf reads a stream's first event; a missing stream is (nil, nil).
