@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"encoding/binary"
 	"runtime"
 	"slices"
 	"sort"
@@ -36,7 +37,7 @@ type domain struct {
 	// population queries scan only the smaller list.
 	byTrade map[string][]*Craftsman
 	byOrg   map[string][]*Craftsman
-	strs    map[string]string // interned summary strings
+	strs    *interner // what summaries share
 }
 
 // Craftsman is one worker's decoded ledger plus what links them to
@@ -63,7 +64,8 @@ type Craftsman struct {
 }
 
 // Summary is the live, derived state of a craftsman used by population
-// queries and authorization.
+// queries and authorization. It is read-only: its lists and its map of
+// levels are shared with other craftsmen whose are equal.
 type Summary struct {
 	// Name is the name recorded in clear ("" when sealed, erased or never
 	// recorded); Personal says which (PersonalClear, …).
@@ -123,7 +125,7 @@ func newDomain() *domain {
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
 		policies: map[string][]events.Recorded{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
-		summarise: baseSummary, ensure: func(*Craftsman) {}, strs: map[string]string{},
+		summarise: baseSummary, ensure: func(*Craftsman) {}, strs: newInterner(),
 	}
 }
 
@@ -172,10 +174,11 @@ func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []deco
 	return out
 }
 
-// apply applies one event; run is how many events of its stream, this
-// one included, follow in the batch (room for the records is made once).
-func (d *domain) apply(ev *eventstore.RecordedEvent, dec decoded, run int) {
-	cat, id, ok := events.SplitStream(ev.Stream)
+// apply applies one event of stream (ev.Stream, or a copy of it that ids
+// may share); run is how many events of its stream, this one included,
+// follow in the batch (room for the records is made once).
+func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded, run int) {
+	cat, id, ok := events.SplitStream(stream)
 	if !ok {
 		return
 	}
@@ -344,22 +347,97 @@ type StreamIntegrity struct {
 // baseSummary derives the organisation links and region from the records.
 func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
 
-// internSummary makes a summary's repeated strings (region, organisations)
-// share one copy each across craftsmen. Only the projector
-// calls it (under the write lock).
-func (d *domain) internSummary(s *Summary) {
-	in := func(v string) string {
-		if w, ok := d.strs[v]; ok {
-			return w
-		}
-		d.strs[v] = v
-		return v
+// internSummary makes what a summary shares with other craftsmen's — its
+// strings (region, organisations, trade codes), its organisation lists and
+// its map of levels — one copy each across craftsmen: a million summaries
+// then hold a few objects each instead of a dozen, which is what the
+// collector marks on every cycle. Summaries are read-only to everyone
+// (Summary says so). Only the projector calls it (under the write lock).
+func (d *domain) internSummary(s *Summary) { d.strs.summary(s) }
+
+// interner hands out one shared copy of equal strings, string lists and
+// level maps.
+type interner struct {
+	strs   map[string]string
+	lists  map[string][]string
+	levels map[string]map[string]events.Level
+	key    []byte   // scratch
+	codes  []string // scratch
+}
+
+func newInterner() *interner {
+	return &interner{strs: map[string]string{}, lists: map[string][]string{}, levels: map[string]map[string]events.Level{}}
+}
+
+func (in *interner) str(v string) string {
+	if w, ok := in.strs[v]; ok {
+		return w
 	}
-	s.Region, s.Personal = in(s.Region), in(s.Personal)
-	for _, l := range [][]string{s.Employers, s.Academies, s.Issuers} {
-		for i, v := range l {
-			l[i] = in(v)
-		}
+	in.strs[v] = v
+	return v
+}
+
+// bytes is str of b (a look-up by bytes does not allocate).
+func (in *interner) bytes(b []byte) string {
+	if w, ok := in.strs[string(b)]; ok {
+		return w
+	}
+	v := string(b)
+	in.strs[v] = v
+	return v
+}
+
+// list returns the shared copy of l (capacity-clipped: an append by a
+// reader never writes into it); empty lists are returned as they are.
+func (in *interner) list(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	in.key = in.key[:0]
+	for _, v := range l {
+		in.key = binary.AppendUvarint(in.key, uint64(len(v)))
+		in.key = append(in.key, v...)
+	}
+	if w, ok := in.lists[string(in.key)]; ok {
+		return w
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = in.str(v)
+	}
+	in.lists[string(in.key)] = out
+	return out
+}
+
+// levelMap returns the shared copy of m.
+func (in *interner) levelMap(m map[string]events.Level) map[string]events.Level {
+	in.codes = in.codes[:0]
+	for code := range m {
+		in.codes = append(in.codes, code)
+	}
+	slices.Sort(in.codes)
+	in.key = in.key[:0]
+	for _, code := range in.codes {
+		in.key = binary.AppendUvarint(in.key, uint64(len(code)))
+		in.key = append(in.key, code...)
+		in.key = binary.AppendVarint(in.key, int64(m[code]))
+	}
+	if w, ok := in.levels[string(in.key)]; ok {
+		return w
+	}
+	out := make(map[string]events.Level, len(m))
+	for code, l := range m {
+		out[in.str(code)] = l
+	}
+	in.levels[string(in.key)] = out
+	return out
+}
+
+func (in *interner) summary(s *Summary) {
+	s.Region, s.Personal = in.str(s.Region), in.str(s.Personal)
+	s.Employers, s.Academies, s.Issuers = in.list(s.Employers), in.list(s.Academies), in.list(s.Issuers)
+	if s.Levels != nil {
+		s.Levels = in.levelMap(s.Levels)
 	}
 }
 

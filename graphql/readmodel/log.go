@@ -303,8 +303,9 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 	return fresh, nil
 }
 
-// add appends ev, copying its bytes into the log.
-func (l *rawLog) add(ev *eventstore.RecordedEvent) {
+// add appends ev, copying its bytes into the log, and returns the log's
+// copy of its stream name.
+func (l *rawLog) add(ev *eventstore.RecordedEvent) string {
 	var u [16]byte
 	packed := parseUUID(ev.ID, &u)
 	idb := ev.ID
@@ -320,6 +321,7 @@ func (l *rawLog) add(ev *eventstore.RecordedEvent) {
 	l.push(entry{pos: ev.Position, revision: ev.Revision, sec: ev.Created.Unix(), nsec: int32(ev.Created.Nanosecond()),
 		chunk: ch, off: off, dataLen: uint32(len(ev.Data)), metaLen: uint32(len(ev.Metadata)),
 		stream: l.streamOf(ev.Stream), typ: l.typeOf(ev.Type), idLen: uint8(len(idb)), packedID: packed}, ev.Type, ev.Data)
+	return l.sinfo[l.lastStream-1].name
 }
 
 // push appends an entry whose bytes are in place and indexes it.

@@ -14,7 +14,7 @@ import (
 // one writer (the projector) and many concurrent readers.
 type Memory struct {
 	mu       sync.RWMutex
-	decodeMu sync.Mutex // serialises lazy decoding under the read lock
+	decodeMu sync.Mutex // serialises publishing lazily decoded records under the read lock
 	cp       eventstore.Position
 	hasCP    bool
 	log      rawLog
@@ -43,16 +43,23 @@ func (m *Memory) ensure(c *Craftsman) { m.decode(c, true) }
 
 // decode fills c.Records from the raw log when they are not held; keep
 // marks them as read by a query (settle does not let them go).
+//
+// The decoding itself runs under the caller's lock only, so readers of
+// different craftsmen decode in parallel (a first read may fault the
+// log's pages in from disk); decodeMu guards only the publication. Two
+// readers of the same craftsman may both decode it: the first to publish
+// wins, the other's copy is dropped.
 func (m *Memory) decode(c *Craftsman, keep bool) {
 	if c.ready.Load() {
 		return
 	}
+	recs := m.decodeStream(c.ID)
 	m.decodeMu.Lock()
 	defer m.decodeMu.Unlock()
 	if c.ready.Load() {
 		return
 	}
-	c.Records, c.kept = m.decodeStream(c.ID), keep
+	c.Records, c.kept = recs, keep
 	c.ready.Store(true)
 }
 
@@ -133,8 +140,8 @@ func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp event
 				run++
 			}
 		}
-		m.log.add(&batch[i])
-		m.dom.apply(&batch[i], dec[i], run)
+		// The log's copy of the stream name: a craftsman's id shares it.
+		m.dom.apply(m.log.add(&batch[i]), &batch[i], dec[i], run)
 		run--
 	}
 	m.dom.settle()

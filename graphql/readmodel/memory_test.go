@@ -371,3 +371,57 @@ func TestDamagedSnapshotIsRefused(t *testing.T) {
 		t.Fatalf("cut file: %v, want FailedPrecondition", err)
 	}
 }
+
+// Equal summaries share their lists and maps (one copy for a million
+// craftsmen); a craftsman whose summary changes gets another copy and the
+// others keep theirs — live and after a snapshot load.
+func TestSharedSummariesStayApart(t *testing.T) {
+	m := NewMemory()
+	welder, fitter := events.Trade{Code: "6-18-02-04"}, events.Trade{Code: "6-20-01-01"}
+	batch := []eventstore.RecordedEvent{}
+	pos := uint64(0)
+	for _, id := range []string{"a", "b"} {
+		s := "craftsman-" + id
+		pos++
+		batch = append(batch, encoded(t, s, 0, pos, events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), Region: "R1"}))
+		pos++
+		batch = append(batch, encoded(t, s, 1, pos, events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: "emp1", Trade: welder}))
+	}
+	if err := m.Apply(batch, at(pos)); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.Summary("a")
+	b, _ := m.Summary("b")
+	if !cmp.Equal(a, b) || &a.Employers[0] != &b.Employers[0] {
+		t.Fatalf("equal summaries are not shared: %+v, %+v", a, b)
+	}
+	// b changes employer and trade; a's summary must not move.
+	pos++
+	more := []eventstore.RecordedEvent{encoded(t, "craftsman-b", 2, pos, events.EmploymentStarted{CraftsmanID: "b", EmploymentID: "e2b", EmployerOrgID: "emp2", Trade: fitter})}
+	if err := m.Apply(more, at(pos)); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := m.Summary("a")
+	b2, _ := m.Summary("b")
+	if !cmp.Equal(a, a2) {
+		t.Fatalf("a's summary changed with b's: %+v -> %+v", a, a2)
+	}
+	if want := []string{"emp1", "emp2"}; !cmp.Equal(b2.Employers, want) || len(b2.Levels) != 2 {
+		t.Fatalf("b's summary after its change: %+v", b2)
+	}
+	path := filepath.Join(t.TempDir(), "s.snap")
+	if err := m.WriteSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	back := NewMemory()
+	if err := back.LoadSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		want, _ := m.Summary(id)
+		got, _ := back.Summary(id)
+		if !cmp.Equal(want, got) {
+			t.Errorf("%s after a load: %+v, want %+v", id, got, want)
+		}
+	}
+}

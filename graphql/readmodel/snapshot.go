@@ -428,7 +428,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		raw[i] = l.at(int(j))
 	}
 	for i, dec := range decodeAll(d.reg, raw) {
-		d.apply(&raw[i], dec, 1)
+		d.apply(raw[i].Stream, &raw[i], dec, 1)
 	}
 	for _, c := range d.dirty { // the summaries come from the file
 		c.dirty = false
@@ -440,39 +440,39 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)
 	}
 	order := make([]*Craftsman, 0, nc)
-	// Regions, organisations and trade codes repeat across craftsmen:
-	// one string each (a map look-up by bytes does not allocate).
-	interned := map[string]string{}
-	intern := func(b []byte) string {
-		if s, ok := interned[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		interned[s] = s
-		return s
-	}
+	// Regions, organisations, their lists and the maps of levels repeat
+	// across craftsmen: one copy each (domain.internSummary).
+	in := d.strs
+	var list []string
+	levels := map[string]events.Level{}
 	for i := uint64(0); i < nc && r.err == nil; i++ {
 		c := d.craftsman(r.str())
 		order = append(order, c)
-		s := Summary{Name: r.str(), Personal: intern(r.bytes())}
-		s.Region, s.Levels = intern(r.bytes()), map[string]events.Level{}
+		s := Summary{Name: r.str(), Personal: in.bytes(r.bytes())}
+		s.Region = in.bytes(r.bytes())
 		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Issuers} {
 			k := r.uvarint()
 			if k > uint64(len(r.b)) {
 				r.err = errShort
 				break
 			}
-			list := make([]string, 0, k)
+			list = list[:0]
 			for j := uint64(0); j < k; j++ {
-				list = append(list, intern(r.bytes()))
+				list = append(list, in.bytes(r.bytes()))
 			}
-			*dst = list
+			if k == 0 {
+				*dst = []string{}
+			} else {
+				*dst = in.list(list)
+			}
 		}
 		k := r.uvarint()
+		clear(levels)
 		for j := uint64(0); j < k && r.err == nil; j++ {
-			code := intern(r.bytes())
-			s.Levels[code] = events.Level(r.uvarint())
+			code := in.bytes(r.bytes())
+			levels[code] = events.Level(r.uvarint())
 		}
+		s.Levels = in.levelMap(levels)
 		c.Summary = s
 	}
 	if r.err != nil || len(r.b) != 0 || len(order) != len(d.order) {
