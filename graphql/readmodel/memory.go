@@ -3,6 +3,7 @@ package readmodel
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -21,11 +22,22 @@ type Memory struct {
 	dom      *domain
 	chains   *chains
 	reg      *events.Registry // decoding needs no lock: never replaced
+	// held lists, oldest first, the craftsmen whose records were decoded
+	// for readers and are kept (under decodeMu); past maxHeld the oldest
+	// are let go (evict).
+	held     []*Craftsman
+	maxHeld  int
+	evicting atomic.Bool
 }
+
+// DefaultMaxHeld is how many craftsmen's decoded records a Memory keeps
+// for readers (~10 KB each for a generated ledger): the most recently
+// decoded; the others are decoded again from the log when read.
+const DefaultMaxHeld = 1 << 16
 
 // NewMemory returns an empty in-memory read model.
 func NewMemory() *Memory {
-	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains(), reg: events.NewRegistry()}
+	m := &Memory{log: newRawLog(), dom: newDomain(), chains: newChains(), reg: events.NewRegistry(), maxHeld: DefaultMaxHeld}
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
 	return m
 }
@@ -33,8 +45,9 @@ func NewMemory() *Memory {
 // A craftsman's decoded records are not kept for everyone: the projector
 // decodes a craftsman's events to derive its summary and then lets them go
 // (the raw log holds the bytes); the first query that reads the craftsman
-// decodes them again from the log and keeps them. Memory then grows with
-// the craftsmen actually read, not with the population.
+// decodes them again from the log and keeps them, up to the DefaultMaxHeld
+// most recently decoded craftsmen. Memory then grows with the craftsmen
+// actually read, up to a bound, not with the population.
 
 // ensure decodes a craftsman's records for a reader and keeps them.
 // Callers hold m.mu (read or write); decodeMu makes concurrent readers
@@ -61,6 +74,30 @@ func (m *Memory) decode(c *Craftsman, keep bool) {
 	}
 	c.Records, c.kept = recs, keep
 	c.ready.Store(true)
+	if keep {
+		m.held = append(m.held, c)
+		if len(m.held) > m.maxHeld+m.maxHeld/4 && m.evicting.CompareAndSwap(false, true) {
+			go m.evict()
+		}
+	}
+}
+
+// evict lets the oldest held craftsmen's records go, down to maxHeld. It
+// takes the write lock: a reader may be reading a craftsman's Records
+// under the read lock.
+func (m *Memory) evict() {
+	m.mu.Lock()
+	m.decodeMu.Lock()
+	if n := len(m.held) - m.maxHeld; n > 0 {
+		for _, c := range m.held[:n] {
+			c.Records, c.kept = nil, false
+			c.ready.Store(false)
+		}
+		m.held = append([]*Craftsman(nil), m.held[n:]...)
+	}
+	m.decodeMu.Unlock()
+	m.mu.Unlock()
+	m.evicting.Store(false)
 }
 
 // decodeStream decodes a craftsman stream's events from the raw log.

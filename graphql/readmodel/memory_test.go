@@ -425,3 +425,50 @@ func TestSharedSummariesStayApart(t *testing.T) {
 		}
 	}
 }
+
+// Only the most recently decoded craftsmen keep their records; one let go
+// is decoded again, with the same answer.
+func TestHeldRecordsAreBounded(t *testing.T) {
+	m := NewMemory()
+	m.maxHeld = 4
+	var batch []eventstore.RecordedEvent
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("c%02d", i)
+		batch = append(batch, encoded(t, "craftsman-"+id, 0, uint64(i+1), events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), Region: "R1"}))
+	}
+	if err := m.Apply(batch, at(20)); err != nil {
+		t.Fatal(err)
+	}
+	first := map[string][]events.Recorded{}
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("c%02d", i)
+		first[id] = m.Records(id)
+		if len(first[id]) != 1 {
+			t.Fatalf("%s: %d records", id, len(first[id]))
+		}
+	}
+	// Eviction runs in the background once past maxHeld by a quarter.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m.mu.RLock()
+		m.decodeMu.Lock()
+		n := len(m.held)
+		m.decodeMu.Unlock()
+		m.mu.RUnlock()
+		if n <= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d craftsmen still hold records (max 4)", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c := m.dom.craftsmen["c00"]; c.ready.Load() || c.Records != nil {
+		t.Fatal("the oldest craftsman still holds its records")
+	}
+	for id, want := range first {
+		if got := m.Records(id); !cmp.Equal(got, want) {
+			t.Errorf("%s read again: %v, want %v", id, got, want)
+		}
+	}
+}

@@ -278,6 +278,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	}
 	m.mu.Lock()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
+	m.held = nil // the old model's craftsmen
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
 	m.mu.Unlock()
 	return nil
