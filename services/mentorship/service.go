@@ -311,16 +311,12 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	masterID := eventID(req.MentorshipID, fact, masterStream)
 	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, masterID, false,
 		func(h command.History) ([]command.Event, error) {
-			now, err := s.career(h, s.endOfTime())
+			now, then, err := s.careerNowAndAt(h, at)
 			if err != nil {
 				return nil, err
 			}
 			if !now.Registered {
 				return nil, kit.FieldErr("masterId", errs.E(errs.NotFound, "craftsman %s is not registered", req.MasterID))
-			}
-			then, err := s.career(h, at)
-			if err != nil {
-				return nil, err
 			}
 			lvl := events.Level(-1)
 			if l, ok := then.HighestLevel([]string{req.Trade.Code}); ok {

@@ -60,6 +60,25 @@ func (s *service) career(h command.History, asOf time.Time) (*career.State, erro
 	return career.Fold(recs, asOf, career.AsOccurred), nil
 }
 
+// careerNowAndAt folds a craftsman's stream twice: with every fact (now)
+// and as of at (then; the caller reads only its levels from it). A fold as
+// of a date drops the facts that occurred after it and nothing else, so
+// when none did — and no correction, which may carry its own date, is in
+// the stream — both folds see the same facts and one fold serves both.
+func (s *service) careerNowAndAt(h command.History, at time.Time) (now, then *career.State, err error) {
+	recs, err := s.decoded.facts(s.reg, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	now = career.Fold(recs, s.endOfTime(), career.AsOccurred)
+	for _, r := range recs {
+		if _, corr := r.Payload.(events.EventCorrected); corr || r.Meta.OccurredAt.After(at) {
+			return now, career.Fold(recs, at, career.AsOccurred), nil
+		}
+	}
+	return now, now, nil
+}
+
 // Bounds of a decodedCache.
 const (
 	decodedStreams = 4096
