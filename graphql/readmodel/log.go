@@ -346,32 +346,24 @@ func parseUUID(s string, u *[16]byte) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, ok1 := unhex(s[i])
-		lo, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
+	for j, i := range uuidDigits {
+		hi, lo := hexDigit[s[i]], hexDigit[s[i+1]]
+		if hi == 0 || lo == 0 {
 			return false
 		}
-		u[j] = hi<<4 | lo
-		j++
-		i += 2
+		u[j] = (hi-1)<<4 | (lo - 1)
 	}
 	return true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false // upper case is kept as written
+// uuidDigits are where each byte's two hex digits start in a canonical UUID.
+var uuidDigits = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexDigit is a lower-case hex digit's value plus one; 0 for anything else
+// (an id with upper case is kept as written).
+var hexDigit = [256]byte{
+	'0': 1, '1': 2, '2': 3, '3': 4, '4': 5, '5': 6, '6': 7, '7': 8, '8': 9, '9': 10,
+	'a': 11, 'b': 12, 'c': 13, 'd': 14, 'e': 15, 'f': 16,
 }
 
 func formatUUID(b []byte) string {

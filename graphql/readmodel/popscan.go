@@ -5,9 +5,10 @@ package readmodel
 // (seq: dense, 0..n-1, stable while the model lives; a snapshot load
 // replaces every craftsman and summary) and a pointer to the live
 // summary, valid only during the call (read it, never modify or keep it;
-// its address identifies the craftsman, not its state). A summary that
-// changes is replaced whole, Levels map included: a reader may tell that
-// its copy is still current by the Levels map's identity.
+// its address identifies the craftsman, not its state). Summaries are
+// read-only and a change replaces the parts that changed (the Levels map,
+// a list, the region string), so a reader may tell that its copy of a
+// summary is current by the identity of the parts it copied.
 func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *Summary)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
