@@ -98,12 +98,12 @@ func (t *topK) worse(i, j int) bool {
 }
 
 // offer counts a match and keeps it when it is among the k least so far.
-func (t *topK) offer(id string, s *readmodel.Summary, level events.Level) {
+func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level) {
 	t.n++
 	if !t.limit {
 		return
 	}
-	key := popKey{id: id, region: s.Region, level: level}
+	key := popKey{id: id, region: region, level: level}
 	if t.all {
 		t.keys = append(t.keys, key)
 		t.sums = append(t.sums, *s)
@@ -259,9 +259,18 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	for i := range tops {
 		tops[i] = newTopK(o, k)
 	}
-	b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
-		tops[part].offer(id, &s, lvl)
-	})
+	var strs []string
+	if !b.scanRows(f, visible, len(tops), &strs, func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
+		region := s.Region
+		if r != nil {
+			region = strs[r.region] // the row's copy: no read of the summary
+		}
+		tops[part].offer(id, region, s, lvl)
+	}) {
+		b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
+			tops[part].offer(id, s.Region, &s, lvl)
+		})
+	}
 	total, page := mergeTopK(o, tops, start, n)
 	c := &Connection{Total: total, HasPrevious: start > 0}
 	for i, m := range page {

@@ -64,6 +64,7 @@ type populationFilter struct {
 	eligibleBy                       time.Time
 	asOf                             time.Time
 	org                              string // an organisation every answer must be linked to (scope or filter)
+	scoped                           string // the organisation the caller may see the craftsmen of ("": everyone)
 	policies                         []string
 }
 
@@ -84,7 +85,7 @@ func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, er
 			return nil, errs.E(errs.PermissionDenied, "organisation %s may not list the workers of employer %s", c.OrgID, f.employer)
 		}
 		org := c.OrgID
-		f.org = org
+		f.org, f.scoped = org, org
 		return func(s readmodel.Summary) bool { return s.LinkedTo(org) }, nil
 	}
 	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
@@ -273,17 +274,35 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			type agg struct {
 				total      int
 				lv         [events.ChiefTechnician + 1]int
-				tr, rg, ac map[string]int
+				tr, rg, ac map[string]int // answered from summaries
+				trI, rgI   []int          // from rows, by string index
+				acI        []int
+			}
+			inc := func(c *[]int, i uint16) {
+				if int(i) >= len(*c) {
+					*c = append(*c, make([]int, int(i)+1-len(*c))...)
+				}
+				(*c)[i]++
 			}
 			aggs := make([]agg, runtime.GOMAXPROCS(0))
 			for i := range aggs {
 				aggs[i] = agg{tr: map[string]int{}, rg: map[string]int{}, ac: map[string]int{}}
 			}
-			err := b.visitPopulation(p, len(aggs), func(part int, _ string, s readmodel.Summary, level events.Level) {
+			strs, err := b.visitPopulation(p, len(aggs), func(part int, _ string, s *readmodel.Summary, r *popRow, level events.Level) {
 				a := &aggs[part]
 				a.total++
 				if level.Valid() {
 					a.lv[level]++
+				}
+				if r != nil {
+					for _, i := range r.trades[:r.nt] {
+						inc(&a.trI, i)
+					}
+					inc(&a.rgI, r.region)
+					for _, i := range r.acads[:r.na] {
+						inc(&a.acI, i)
+					}
+					return
 				}
 				for code := range s.Levels {
 					a.tr[code]++
@@ -295,6 +314,18 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			})
 			if err != nil {
 				return nil, err
+			}
+			for _, a := range aggs {
+				for _, pair := range []struct {
+					m map[string]int
+					c []int
+				}{{a.tr, a.trI}, {a.rg, a.rgI}, {a.ac, a.acI}} {
+					for i, n := range pair.c {
+						if n > 0 {
+							pair.m[strs[i]] += n
+						}
+					}
+				}
 			}
 			total, byLevel, tr, rg, ac := 0, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 			for _, a := range aggs {
@@ -338,32 +369,36 @@ func nonNil(s []string) []string {
 
 // visitPopulation calls visit for every craftsman the caller may see that
 // matches the filter, from up to parts goroutines (visit's part says
-// which; a part's calls are sequential).
-func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit func(part int, id string, s readmodel.Summary, level events.Level)) error {
+// which; a part's calls are sequential). Matches visited with a row name
+// their strings by index in strs.
+func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit rowVisit) (strs []string, err error) {
 	f, err := readFilter(p, b.d.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.eligibleFor != nil {
 		items, err := b.population(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, it := range items {
-			visit(0, it.id, it.s, it.level)
+			visit(0, it.id, &it.s, nil, it.level)
 		}
-		return nil
+		return nil, nil
 	}
 	c, err := caller(p.Context)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	visible, err := scope(c, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b.scan(f, visible, parts, func(part int, id string, s readmodel.Summary, lvl events.Level) { visit(part, id, s, lvl) })
-	return nil
+	if b.scanRows(f, visible, parts, &strs, visit) {
+		return strs, nil
+	}
+	b.scan(f, visible, parts, func(part int, id string, s readmodel.Summary, lvl events.Level) { visit(part, id, &s, nil, lvl) })
+	return nil, nil
 }
 
 // scan visits the summaries matching f that visible admits: live ones in

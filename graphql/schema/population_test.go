@@ -26,65 +26,119 @@ func (nopWaiter) WaitFor(context.Context, eventstore.Position) error { return ni
 
 var popTrades = []events.Trade{{Code: "6-18-02-04", Name: "welder"}, {Code: "6-20-01-01", Name: "fitter"}, {Code: "6-31-01-03", Name: "electrician"}}
 
+// popGen writes generated ledgers into a model.
+type popGen struct {
+	t    *testing.T
+	m    *readmodel.Memory
+	rng  *rand.Rand
+	pos  uint64
+	rev  map[string]uint64 // next revision per craftsman
+	home map[string]string // the employer that registered the craftsman
+	ids  []string
+	evs  []eventstore.RecordedEvent
+}
+
+func (g *popGen) add(id string, at time.Time, p events.Payload, issuer string) {
+	typ, data, err := events.Encode(p)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	meta, err := events.EncodeMetadata(events.NewMetadata(typ, at, issuer, "test"))
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.pos += 100
+	g.evs = append(g.evs, eventstore.RecordedEvent{Stream: events.CraftsmanStream(id), ID: fmt.Sprintf("%032x", g.pos), Type: typ, Revision: g.rev[id],
+		Position: eventstore.Position{Commit: g.pos, Prepare: g.pos}, Data: data, Metadata: meta, Created: at})
+	g.rev[id]++
+}
+
+func (g *popGen) certify(id string, at time.Time, trade events.Trade, acad, issuer string, from, to events.Level) {
+	for lv := from; lv <= to; lv++ {
+		g.add(id, at, events.SkillLevelCertified{CraftsmanID: id, Trade: trade, Level: lv, CertificateNumber: fmt.Sprintf("%s-%s-%d", id, trade.Code, lv), Family: events.FamilySkillLevel,
+			EvaluatingOrgID: acad, IssuingOrg: events.Org{ID: acad, Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, issuer)
+	}
+}
+
+func (g *popGen) flush() {
+	g.t.Helper()
+	if err := g.m.Apply(g.evs, g.evs[len(g.evs)-1].Position); err != nil {
+		g.t.Fatal(err)
+	}
+	g.evs = nil
+}
+
 // popModel generates n craftsmen with many ties: few regions (one left
 // empty), employers, academies and levels; ids in no relation to the
 // registration order; some with two trades (their highest level counts
 // without a trade filter), some with none (level 0).
-func popModel(t *testing.T, n int) *readmodel.Memory {
+func popModel(t *testing.T, n int) *popGen {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(5, 5))
-	var evs []eventstore.RecordedEvent
-	var pos uint64
+	g := &popGen{t: t, m: readmodel.NewMemory(), rng: rand.New(rand.NewPCG(5, 5)), rev: map[string]uint64{}, home: map[string]string{}}
+	rng := g.rng
 	base := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
-	seen := map[string]bool{}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("c%06d", rng.IntN(1_000_000))
-		if seen[id] {
+		if _, dup := g.rev[id]; dup {
 			continue // drawn twice
 		}
-		seen[id] = true
-		stream := events.CraftsmanStream(id)
-		var rev uint64
+		g.ids = append(g.ids, id)
 		at := base.AddDate(0, 0, i%3000)
-		add := func(p events.Payload, issuer string) {
-			typ, data, err := events.Encode(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			meta, err := events.EncodeMetadata(events.NewMetadata(typ, at, issuer, "test"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos += 100
-			evs = append(evs, eventstore.RecordedEvent{Stream: stream, ID: fmt.Sprintf("%032x", pos), Type: typ, Revision: rev,
-				Position: eventstore.Position{Commit: pos, Prepare: pos}, Data: data, Metadata: meta, Created: at})
-			rev++
-			at = at.Add(time.Hour)
-		}
 		region := []string{"", "R1", "R2", "R3"}[rng.IntN(4)]
 		emp := fmt.Sprintf("emp%d", rng.IntN(6))
 		acad := fmt.Sprintf("acad%d", rng.IntN(5))
-		add(events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: fmt.Sprintf("%064x", i), BirthDate: "1985-05-05", Region: region, Personal: &events.Personal{Name: "W " + id}}, emp)
+		g.home[id] = emp
+		g.add(id, at, events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: fmt.Sprintf("%064x", i), BirthDate: "1985-05-05", Region: region, Personal: &events.Personal{Name: "W " + id}}, emp)
 		ntr := []int{0, 1, 1, 1, 2}[rng.IntN(5)]
 		for k, tr := range rng.Perm(len(popTrades))[:ntr] {
 			trade := popTrades[tr]
 			if k == 0 {
-				add(events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: emp, Trade: trade}, emp)
+				g.add(id, at, events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: emp, Trade: trade}, emp)
 			}
-			add(events.TradeEntered{CraftsmanID: id, Trade: trade}, emp)
-			add(events.TrainingCompleted{CraftsmanID: id, AcademyID: acad, CourseID: "k", Trade: trade, Hours: 8, Mode: "classroom", Passed: true}, acad)
-			top := events.Level(1 + rng.IntN(5))
-			for lv := events.Junior; lv <= top; lv++ {
-				add(events.SkillLevelCertified{CraftsmanID: id, Trade: trade, Level: lv, CertificateNumber: fmt.Sprintf("%s-%s-%d", id, trade.Code, lv), Family: events.FamilySkillLevel,
-					EvaluatingOrgID: acad, IssuingOrg: events.Org{ID: acad, Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, acad)
-			}
+			g.add(id, at, events.TradeEntered{CraftsmanID: id, Trade: trade}, emp)
+			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: acad, CourseID: "k", Trade: trade, Hours: 8, Mode: "classroom", Passed: true}, acad)
+			g.certify(id, at, trade, acad, acad, events.Junior, events.Level(1+rng.IntN(5)))
 		}
 	}
-	m := readmodel.NewMemory()
-	if err := m.Apply(evs, evs[len(evs)-1].Position); err != nil {
-		t.Fatal(err)
+	g.flush()
+	return g
+}
+
+// change moves half of the craftsmen: a new region (some one no craftsman
+// had), a new employer, a new trade with levels, each recorded by their
+// own employer (so that only that part of their summaries changes); and
+// registers a few more. The rows must follow.
+func (g *popGen) change() {
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, id := range g.ids {
+		home := g.home[id]
+		switch g.rng.IntN(8) {
+		case 0:
+			g.add(id, at, events.CraftsmanProfileChanged{CraftsmanID: id, Region: []string{"R9", "R1"}[g.rng.IntN(2)]}, home)
+		case 1:
+			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "moved"}, home)
+		case 3:
+			g.add(id, at, events.EmploymentStarted{CraftsmanID: id, EmploymentID: "f" + id, EmployerOrgID: "emp9", Trade: popTrades[0]}, "emp9")
+		case 4:
+			g.add(id, at, events.TrainingEnrolled{CraftsmanID: id, AcademyID: "acad8", CourseID: "k8", Mode: "classroom"}, home)
+		case 5:
+			// Only the issuers change: emp8 records a note of nothing new.
+			g.add(id, at, events.CraftsmanProfileChanged{CraftsmanID: id, BirthDate: "1985-05-05"}, "emp8")
+		case 2:
+			trade := events.Trade{Code: "6-99-00-00", Name: "new"}
+			g.add(id, at, events.TradeEntered{CraftsmanID: id, Trade: trade}, home)
+			g.certify(id, at, trade, "acad7", home, events.Junior, events.Level(1+g.rng.IntN(5)))
+		}
 	}
-	return m
+	for i := 0; i < 40; i++ {
+		id := fmt.Sprintf("n%05d", i)
+		g.ids = append(g.ids, id)
+		g.add(id, at, events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: fmt.Sprintf("%064x", 1_000_000+i), BirthDate: "1990-01-01", Region: "R9"}, "emp9")
+		trade := events.Trade{Code: "6-98-00-00", Name: "small"}
+		g.add(id, at, events.TradeEntered{CraftsmanID: id, Trade: trade}, "emp9")
+		g.certify(id, at, trade, "acad7", "acad7", events.Junior, events.Level(1+i%5))
+	}
+	g.flush()
 }
 
 // refMember is a craftsman in the straightforward answer.
@@ -152,13 +206,18 @@ func refPopulation(m *readmodel.Memory, c auth.Claims, args map[string]string, o
 // the members, levels, cursors and totals of collecting every match and
 // sorting it, whatever the number of scan parts.
 func TestPopulationPagesMatchFullSort(t *testing.T) {
-	m := popModel(t, 1500) // > 1024: the scan splits into parts
+	g := popModel(t, 1500) // > 1024: the scan splits into parts
+	m := g.m
 	s, err := New(Deps{Model: m, Waiter: nopWaiter{}, MaxPageSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	aud := auth.Claims{Subject: "a", Role: auth.RoleAuditor}
 	hr := auth.Claims{Subject: "h", Role: auth.RoleHR, OrgID: "emp2"}
+	// emp0 registered a sixth of the craftsmen, none of the 40 of the
+	// small trade added by the change: that trade's list is the shorter
+	// and the scope is checked on each craftsman of it.
+	hr0 := auth.Claims{Subject: "h0", Role: auth.RoleHR, OrgID: "emp0"}
 	filters := []map[string]string{
 		{},
 		{"trade": "6-18-02-04"},
@@ -168,6 +227,11 @@ func TestPopulationPagesMatchFullSort(t *testing.T) {
 		{"academy": "acad3", "minLevel": "intermediate"},
 		{"employer": "emp2"},
 		{"trade": "6-20-01-01", "minLevel": "technician", "region": "R1"},
+		{"region": "R9"},
+		{"employer": "emp9"},
+		{"trade": "6-99-00-00", "minLevel": "senior"},
+		{"trade": "6-98-00-00"},
+		{"academy": "acad8"},
 	}
 	query := func(c auth.Claims, args map[string]string, order string, first int, after string) map[string]any {
 		t.Helper()
@@ -190,12 +254,19 @@ func TestPopulationPagesMatchFullSort(t *testing.T) {
 		_ = json.Unmarshal(raw, &out)
 		return out["craftsmen"].(map[string]any)
 	}
-	for _, procs := range []int{1, 4} {
+	for round, procs := range []int{1, 4, 2} {
+		if round == 2 {
+			g.change() // the rows of changed summaries are rebuilt
+		}
 		old := runtime.GOMAXPROCS(procs)
-		for _, c := range []auth.Claims{aud, hr} {
+		for _, c := range []auth.Claims{aud, hr, hr0, {Subject: "h8", Role: auth.RoleHR, OrgID: "emp8"}} {
 			for _, args := range filters {
 				if args["employer"] != "" && c.Role == auth.RoleHR {
 					continue
+				}
+				checkStats(t, s, m, c, args)
+				if round == 2 && (args["region"] == "R9" || args["employer"] == "emp9" || args["trade"] == "6-99-00-00" || args["trade"] == "6-98-00-00" || args["academy"] == "acad8") && len(refPopulation(m, c, args, "")) == 0 && c.Role == auth.RoleAuditor {
+					t.Fatalf("%v: nobody after the change", args)
 				}
 				for _, order := range []string{"", "id", "level_desc", "level_asc", "region"} {
 					want := refPopulation(m, c, args, order)
@@ -288,7 +359,7 @@ func TestTopKTies(t *testing.T) {
 				}
 				for i, k := range keys {
 					s := readmodel.Summary{Region: k.region}
-					tops[i*parts/len(keys)].offer(k.id, &s, k.level)
+					tops[i*parts/len(keys)].offer(k.id, k.region, &s, k.level)
 				}
 				total, page := mergeTopK(o, tops, start, n)
 				if total != len(keys) {
@@ -306,6 +377,74 @@ func TestTopKTies(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkStats compares populationStats with counts over the straightforward
+// answer.
+func checkStats(t *testing.T, s graphql.Schema, m *readmodel.Memory, c auth.Claims, args map[string]string) {
+	t.Helper()
+	type count struct {
+		Key   string
+		Count int
+	}
+	want := map[string][]count{}
+	tally := func(name string, keys ...string) {
+		for _, k := range keys {
+			i := slices.IndexFunc(want[name], func(c count) bool { return c.Key == k })
+			if i < 0 {
+				want[name] = append(want[name], count{Key: k})
+				i = len(want[name]) - 1
+			}
+			want[name][i].Count++
+		}
+	}
+	members := refPopulation(m, c, args, "")
+	for _, mb := range members {
+		sum, _ := m.Summary(mb.id)
+		if mb.level.Valid() {
+			tally("byLevel", mb.level.Info().API)
+		}
+		for code := range sum.Levels {
+			tally("byTrade", code)
+		}
+		tally("byRegion", sum.Region)
+		tally("byAcademy", sum.Academies...)
+	}
+	for k := range want {
+		slices.SortFunc(want[k], func(a, b count) int { return cmpStr(a.Key, b.Key) })
+	}
+	vars := map[string]any{}
+	for k, v := range args {
+		vars[k] = v
+	}
+	q := `query($trade: String, $employer: String, $academy: String, $region: String, $level: String, $minLevel: String) {
+		populationStats(trade: $trade, employer: $employer, academy: $academy, region: $region, level: $level, minLevel: $minLevel) {
+			total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
+	r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
+	if len(r.Errors) > 0 {
+		t.Fatalf("stats %v: %v", args, r.Errors)
+	}
+	raw, _ := json.Marshal(r.Data)
+	var got struct {
+		PopulationStats struct {
+			Total                                 int
+			ByLevel, ByTrade, ByRegion, ByAcademy []count
+		}
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	ps := got.PopulationStats
+	nz := func(c []count) []count {
+		if c == nil {
+			return []count{}
+		}
+		return c
+	}
+	if ps.Total != len(members) || !slices.Equal(nz(ps.ByLevel), nz(want["byLevel"])) || !slices.Equal(nz(ps.ByTrade), nz(want["byTrade"])) ||
+		!slices.Equal(nz(ps.ByRegion), nz(want["byRegion"])) || !slices.Equal(nz(ps.ByAcademy), nz(want["byAcademy"])) {
+		t.Fatalf("%s %v: stats %+v, want total %d %+v", c.Role, args, ps, len(members), want)
 	}
 }
 
@@ -327,4 +466,41 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// TestPopRowCurrent: a row is current for the summary it was built from
+// and for any with the same parts, and stale as soon as one part (map of
+// levels, region, one of the lists) is another.
+func TestPopRowCurrent(t *testing.T) {
+	var d popDict
+	s0 := readmodel.Summary{Name: "n", Region: "R1", Employers: []string{"e1"}, Academies: []string{"a1"}, Issuers: []string{"e1", "a1"},
+		Levels: map[string]events.Level{"6-18-02-04": events.Senior}}
+	r := d.build(&s0)
+	if r.slow || !r.current(&s0) {
+		t.Fatalf("row of s0: slow %v current %v", r.slow, r.current(&s0))
+	}
+	same := s0
+	same.Name = "renamed" // not in the row
+	if !r.current(&same) {
+		t.Error("a summary with the same parts is not current")
+	}
+	for name, change := range map[string]func(s *readmodel.Summary){
+		"levels":    func(s *readmodel.Summary) { s.Levels = map[string]events.Level{"6-18-02-04": events.Senior} },
+		"region":    func(s *readmodel.Summary) { s.Region = string([]byte("R1")) },
+		"employers": func(s *readmodel.Summary) { s.Employers = []string{"e1"} },
+		"academies": func(s *readmodel.Summary) { s.Academies = append(slices.Clip(s.Academies), "a2") },
+		"issuers":   func(s *readmodel.Summary) { s.Issuers = s.Issuers[:1] },
+	} {
+		s := s0
+		change(&s)
+		if r.current(&s) {
+			t.Errorf("%s replaced: the row is still current", name)
+		}
+	}
+	// Too many to hold: answered from the summary, but still current.
+	big := s0
+	big.Issuers = []string{"a", "b", "c", "d", "e"}
+	if rb := d.build(&big); !rb.slow || !rb.current(&big) {
+		t.Errorf("row of a long list: slow %v current %v", rb.slow, rb.current(&big))
+	}
 }

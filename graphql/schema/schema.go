@@ -49,6 +49,7 @@ type builder struct {
 	eligibility *graphql.Object
 	pol         *policies
 	elig        *eligIndex
+	pop         *popTable // compact rows for population scans
 }
 
 // NewSchema builds the schema (the name the style guide uses; New is the same).
@@ -72,7 +73,7 @@ func New(d Deps) (graphql.Schema, error) {
 	if err != nil {
 		return graphql.Schema{}, err
 	}
-	b := &builder{d: d, ct: newConnectionTypes(), pol: pol, elig: newEligIndex()}
+	b := &builder{d: d, ct: newConnectionTypes(), pol: pol, elig: newEligIndex(), pop: &popTable{}}
 	fields := graphql.Fields{}
 	for _, add := range []func(graphql.Fields){b.metaFields, b.auditFields, b.domainFields, b.credentialFields} {
 		add(fields)

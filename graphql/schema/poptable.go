@@ -1,0 +1,267 @@
+package schema
+
+import (
+	"slices"
+	"sync"
+	"unsafe"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+)
+
+// A population scan over a million craftsmen is bound by memory latency:
+// each summary's Levels map, its buckets and its keys lie elsewhere on the
+// heap. popTable keeps, per craftsman (by registration index), a compact
+// row of what the filters, orders and counts read, strings replaced by
+// small indexes; a scan reads the summary's Levels field only to confirm
+// the row is current (the same map, lists and region as it was built from:
+// summaries are read-only, a change replaces what changed) and rebuilds the
+// rows that are not. Rows too big for their
+// fixed arrays, and rows rebuilt during the scan, are answered from the
+// summary itself, exactly as before.
+
+// seqScanner is what a read model offers for popTable (the in-memory one).
+type seqScanner interface {
+	ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *readmodel.Summary))
+	Seqs() int
+}
+
+type popTable struct {
+	mu   sync.Mutex // one population scan at a time uses the rows
+	rows []popRow
+	dict popDict
+}
+
+// popRow is one craftsman's compact copy. The pointers and lengths name
+// the summary parts it was built from; summaries are read-only and a
+// change replaces the parts that changed, so the same parts mean the same
+// row (pointers: they keep those parts alive, so that an address cannot
+// come back for other contents while a row names it).
+type popRow struct {
+	lv                  unsafe.Pointer // the Levels map
+	regionP             *byte
+	empsP, acadsP, issP *string
+	regionN             uint16
+	empsN, acadsN, issN uint16
+	region              uint16
+	trades              [3]uint16
+	emps                [2]uint16
+	acads               [2]uint16
+	iss                 [4]uint16
+	levels              [3]uint8
+	max                 uint8
+	nt                  uint8
+	ne                  uint8
+	na                  uint8
+	ni                  uint8
+	slow                bool // did not fit: answered from the summary
+	never               bool // too long to name: rebuilt every scan
+}
+
+func levelsOf(s *readmodel.Summary) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&s.Levels))
+}
+
+// current reports whether r was built from s's parts.
+func (r *popRow) current(s *readmodel.Summary) bool {
+	return r.lv == levelsOf(s) && r.regionP == unsafe.StringData(s.Region) && int(r.regionN) == len(s.Region) &&
+		r.empsP == unsafe.SliceData(s.Employers) && int(r.empsN) == len(s.Employers) &&
+		r.acadsP == unsafe.SliceData(s.Academies) && int(r.acadsN) == len(s.Academies) &&
+		r.issP == unsafe.SliceData(s.Issuers) && int(r.issN) == len(s.Issuers) && !r.never
+}
+
+// popDict numbers the summaries' strings (regions, organisations, trade
+// codes: the data's own, never a query's).
+type popDict struct {
+	mu   sync.Mutex
+	idx  map[string]uint16
+	strs []string
+}
+
+const noIdx = 1<<16 - 1
+
+// snapshot is the strings numbered so far: a scan reads it while rows
+// rebuilt by other parts append (never overwriting these).
+func (d *popDict) snapshot() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.strs
+}
+
+// find is the index of v among strs, or noIdx.
+func (d *popDict) find(v string) uint16 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i, ok := d.idx[v]; ok {
+		return i
+	}
+	return noIdx
+}
+
+// build makes s's row (slow when it does not fit).
+func (d *popDict) build(s *readmodel.Summary) popRow {
+	src := popRow{lv: levelsOf(s), regionP: unsafe.StringData(s.Region), empsP: unsafe.SliceData(s.Employers),
+		acadsP: unsafe.SliceData(s.Academies), issP: unsafe.SliceData(s.Issuers)}
+	if max(len(s.Region), len(s.Employers), len(s.Academies), len(s.Issuers)) >= 1<<16 {
+		src.slow, src.never = true, true
+		return src
+	}
+	src.regionN, src.empsN, src.acadsN, src.issN = uint16(len(s.Region)), uint16(len(s.Employers)), uint16(len(s.Academies)), uint16(len(s.Issuers))
+	r := src
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ok := true
+	num := func(v string) uint16 {
+		i, found := d.idx[v]
+		if !found {
+			if len(d.strs) >= noIdx {
+				ok = false
+				return noIdx
+			}
+			if d.idx == nil {
+				d.idx = map[string]uint16{}
+			}
+			i = uint16(len(d.strs))
+			d.idx[v] = i
+			d.strs = append(d.strs, v)
+		}
+		return i
+	}
+	list := func(dst []uint16, src []string) uint8 {
+		if len(src) > len(dst) {
+			ok = false
+			return 0
+		}
+		for i, v := range src {
+			dst[i] = num(v)
+		}
+		return uint8(len(src))
+	}
+	r.region = num(s.Region)
+	r.ne = list(r.emps[:], s.Employers)
+	r.na = list(r.acads[:], s.Academies)
+	r.ni = list(r.iss[:], s.Issuers)
+	if len(s.Levels) > len(r.trades) {
+		ok = false
+	}
+	for code, l := range s.Levels {
+		if !ok || l < 0 || l > 255 {
+			ok = false
+			break
+		}
+		r.trades[r.nt], r.levels[r.nt] = num(code), uint8(l)
+		r.nt++
+		r.max = max(r.max, uint8(l))
+	}
+	if !ok {
+		src.slow = true
+		return src
+	}
+	return r
+}
+
+// rowFilter is a populationFilter in row indexes (noIdx: a string no row
+// built before the scan holds, so no such row can match).
+type rowFilter struct {
+	trade, employer, academy, region, scoped uint16
+	hasTrade, hasEmployer, hasAcademy        bool
+	hasRegion, hasScope                      bool
+	minLevel, exactLevel                     int // -1: none
+}
+
+func (d *popDict) filter(f *populationFilter) rowFilter {
+	q := rowFilter{minLevel: -1, exactLevel: -1}
+	q.trade, q.hasTrade = d.find(f.trade), f.trade != ""
+	q.employer, q.hasEmployer = d.find(f.employer), f.employer != ""
+	q.academy, q.hasAcademy = d.find(f.academy), f.academy != ""
+	q.region, q.hasRegion = d.find(f.region), f.region != ""
+	q.scoped, q.hasScope = d.find(f.scoped), f.scoped != ""
+	if f.minLevel != nil {
+		q.minLevel = int(*f.minLevel)
+	}
+	if f.exactLevel != nil {
+		q.exactLevel = int(*f.exactLevel)
+	}
+	return q
+}
+
+// match is populationFilter.match and the scope on a row.
+func (q *rowFilter) match(r *popRow) (events.Level, bool) {
+	if q.hasScope && !slices.Contains(r.emps[:r.ne], q.scoped) && !slices.Contains(r.acads[:r.na], q.scoped) && !slices.Contains(r.iss[:r.ni], q.scoped) {
+		return 0, false
+	}
+	if q.hasEmployer && !slices.Contains(r.emps[:r.ne], q.employer) {
+		return 0, false
+	}
+	if q.hasAcademy && !slices.Contains(r.acads[:r.na], q.academy) {
+		return 0, false
+	}
+	if q.hasRegion && r.region != q.region {
+		return 0, false
+	}
+	lvl := int(r.max)
+	if q.hasTrade {
+		i := slices.Index(r.trades[:r.nt], q.trade)
+		if i < 0 {
+			return 0, false
+		}
+		lvl = int(r.levels[i])
+	}
+	if q.minLevel >= 0 && lvl < q.minLevel {
+		return 0, false
+	}
+	if q.exactLevel >= 0 && lvl != q.exactLevel {
+		return 0, false
+	}
+	return events.Level(lvl), true
+}
+
+// rowVisit gets a match: its summary (valid during the call only), its
+// level and its row (nil when answered from the summary).
+type rowVisit func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level)
+
+// scanRows visits the live matches of f that the caller may see (f.scoped)
+// through the rows, having set *strs to the strings the visited rows'
+// indexes name; ok is false when the model offers no ScanSeq or f asks
+// asOf (then the caller scans as before).
+func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, visit rowVisit) (ok bool) {
+	sc, ok := b.d.Model.(seqScanner)
+	if !ok || !f.asOf.IsZero() {
+		return false
+	}
+	t := b.pop
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := sc.Seqs(); n > len(t.rows) {
+		t.rows = slices.Grow(t.rows, n-len(t.rows))[:n]
+	}
+	rows := t.rows
+	// Rows current before the scan name only these; rows rebuilt during
+	// it are answered from their summaries.
+	*strs = t.dict.snapshot()
+	q := t.dict.filter(f)
+	sc.ScanSeq(f.trade, f.org, parts, func(part, seq int, id string, s *readmodel.Summary) {
+		if seq < len(rows) {
+			r := &rows[seq]
+			if r.current(s) {
+				if !r.slow {
+					if lvl, ok := q.match(r); ok {
+						visit(part, id, s, r, lvl)
+					}
+					return
+				}
+			} else {
+				// Numbered now: this scan's filter may not know its
+				// strings; the next scan uses it.
+				*r = t.dict.build(s)
+			}
+		}
+		if !visible(*s) {
+			return
+		}
+		if lvl, ok := f.match(*s); ok {
+			visit(part, id, s, nil, lvl)
+		}
+	})
+	return true
+}
