@@ -112,7 +112,9 @@ func (a *authedStream) Context() context.Context { return a.ctx }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ctx := ss.Context()
-	if !anonymousMethod(info.FullMethod) {
+	// Insecure: everyone is the anonymous principal, whom principalFrom
+	// returns for a context without one.
+	if !s.cfg.Insecure && !anonymousMethod(info.FullMethod) {
 		p, err := s.authenticate(ctx)
 		if err != nil {
 			if info.FullMethod == appendMethod {
@@ -125,7 +127,10 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		ctx = context.WithValue(ctx, principalKey{}, p)
 	}
-	err := h(srv, &authedStream{ServerStream: ss, ctx: ctx})
+	if ctx != ss.Context() {
+		ss = &authedStream{ServerStream: ss, ctx: ctx}
+	}
+	err := h(srv, ss)
 	if te, ok := asTrailerError(err); ok {
 		ss.SetTrailer(te.md)
 	}

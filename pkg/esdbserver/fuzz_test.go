@@ -169,6 +169,15 @@ func FuzzWireAppendReq(f *testing.F) {
 			Metadata: map[string]string{"type": "", "content-type": "application/octet-stream", "x": "y"}}}},
 		{Content: &streams.AppendReq_ProposedMessage_{ProposedMessage: &streams.AppendReq_ProposedMessage{Id: id, Metadata: map[string]string{"type": "T"}}}},
 		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte("s")}}}},
+		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte("s")},
+			ExpectedStreamRevision: &streams.AppendReq_Options_Revision{Revision: math.MaxUint64}}}},
+		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte("a-1")},
+			ExpectedStreamRevision: &streams.AppendReq_Options_Revision{Revision: 7}}}},
+		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{ExpectedStreamRevision: &streams.AppendReq_Options_NoStream{NoStream: &shared.Empty{}}}}},
+		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{StreamIdentifier: &shared.StreamIdentifier{},
+			ExpectedStreamRevision: &streams.AppendReq_Options_Any{Any: &shared.Empty{}}}}},
+		{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte("$$x")},
+			ExpectedStreamRevision: &streams.AppendReq_Options_StreamExists{StreamExists: &shared.Empty{}}}}},
 	} {
 		b, err := proto.Marshal(m)
 		if err != nil {
@@ -187,6 +196,16 @@ func FuzzWireAppendReq(f *testing.F) {
 		}
 		if genErr != nil {
 			return
+		}
+		if o := gen.GetOptions(); (o != nil) != w.options {
+			t.Fatalf("options: generated %v, hand decoder %v", o != nil, w.options)
+		} else if o != nil {
+			e1, err1 := appendExpectation(o)
+			e2, err2 := wireExpectation(&w)
+			if name := string(o.GetStreamIdentifier().GetStreamName()); name != w.stream || e1 != e2 || fmt.Sprint(err1) != fmt.Sprint(err2) ||
+				(o.GetRevision() == math.MaxUint64) != (w.revKind == revRevision && w.rev == math.MaxUint64) {
+				t.Fatalf("options: generated %q %+v %v (revision %d), hand decoder %q %+v %v (%d %d)", name, e1, err1, o.GetRevision(), w.stream, e2, err2, w.revKind, w.rev)
+			}
 		}
 		pm := gen.GetProposedMessage()
 		if (pm != nil) != w.proposed {

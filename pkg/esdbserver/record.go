@@ -72,17 +72,28 @@ func appendBytes(dst, b []byte) []byte {
 // and rejects trailing bytes, unknown versions and unknown flags. The returned
 // slices alias b only when copy is false.
 func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
+	r := new(record)
+	if err := decodeRecordTo(r, pos, b, copyBytes, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeRecordTo is decodeRecord into r (overwritten). With names set, the
+// stream and type strings are taken from it when they were seen recently
+// instead of allocated.
+func decodeRecordTo(r *record, pos uint64, b []byte, copyBytes bool, names *nameCache) error {
 	const fixed = 2 + 8 + 8 + 16
 	if len(b) < fixed {
-		return nil, fmt.Errorf("record at %d: %w: short header", pos, errCorruptRecord)
+		return fmt.Errorf("record at %d: %w: short header", pos, errCorruptRecord)
 	}
 	if b[0] != recordVersion {
-		return nil, fmt.Errorf("record at %d: %w: version %d", pos, errCorruptRecord, b[0])
+		return fmt.Errorf("record at %d: %w: version %d", pos, errCorruptRecord, b[0])
 	}
 	if b[1]&^1 != 0 {
-		return nil, fmt.Errorf("record at %d: %w: flags %#x", pos, errCorruptRecord, b[1])
+		return fmt.Errorf("record at %d: %w: flags %#x", pos, errCorruptRecord, b[1])
 	}
-	r := &record{Position: pos, IsJSON: b[1]&1 == 1}
+	*r = record{Position: pos, IsJSON: b[1]&1 == 1}
 	r.Revision = binary.BigEndian.Uint64(b[2:])
 	r.Created = int64(binary.BigEndian.Uint64(b[10:]))
 	copy(r.ID[:], b[18:34])
@@ -94,23 +105,46 @@ func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
 		// (binary.Uvarint and protobuf share the varint, so SizeVarint
 		// is the minimal width.)
 		if w <= 0 || n > uint64(len(rest)-w) || w != protowire.SizeVarint(n) {
-			return nil, fmt.Errorf("record at %d: %w: field %d length", pos, errCorruptRecord, i)
+			return fmt.Errorf("record at %d: %w: field %d length", pos, errCorruptRecord, i)
 		}
 		fields[i] = rest[w : w+int(n)]
 		rest = rest[w+int(n):]
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("record at %d: %w: %d trailing bytes", pos, errCorruptRecord, len(rest))
+		return fmt.Errorf("record at %d: %w: %d trailing bytes", pos, errCorruptRecord, len(rest))
 	}
-	r.Stream = string(fields[0])
-	r.Type = string(fields[1])
+	r.Stream = names.get(fields[0])
+	r.Type = names.get(fields[1])
 	if copyBytes {
 		r.Metadata = append([]byte(nil), fields[2]...)
 		r.Data = append([]byte(nil), fields[3]...)
 	} else {
 		r.Metadata, r.Data = fields[2], fields[3]
 	}
-	return r, nil
+	return nil
+}
+
+// nameCache holds the stream names and event types a scan met last, so
+// that a run of events of a few streams and types allocates no strings.
+type nameCache struct {
+	s    [8]string
+	next int
+}
+
+// get returns b as a string: a cached one when equal (nil: a new one).
+func (c *nameCache) get(b []byte) string {
+	if c == nil {
+		return string(b)
+	}
+	for _, s := range c.s {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	c.s[c.next] = s
+	c.next = (c.next + 1) % len(c.s)
+	return s
 }
 
 func logKey(pos uint64) []byte {
@@ -131,10 +165,6 @@ func indexKey(stream string, rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(indexPrefix(stream), rev)
 }
 
-func streamKey(stream string) []byte {
-	return append([]byte{prefixStream}, stream...)
-}
-
 // streamState is what the store keeps per stream, persisted under
 // prefixStream and mirrored in memory.
 type streamState struct {
@@ -144,7 +174,11 @@ type streamState struct {
 }
 
 func encodeStreamState(s streamState) []byte {
-	b := make([]byte, 0, 18)
+	return appendStreamState(make([]byte, 0, 18), s)
+}
+
+// appendStreamState appends the encoding of s to b.
+func appendStreamState(b []byte, s streamState) []byte {
 	b = append(b, recordVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Last))
 	b = binary.BigEndian.AppendUint64(b, s.LastPos)

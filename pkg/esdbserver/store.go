@@ -111,6 +111,10 @@ var errStoreClosed = errors.New("store closed")
 type streamInfo struct {
 	streamState
 	Meta streamMeta // from the latest event of $$stream
+	// sid numbers the stream in the writer's id cache (0: no event
+	// written since the store opened or recovered): the cache's keys hold
+	// no pointers, so the garbage collector never scans it.
+	sid uint64
 }
 
 var emptyInfo = &streamInfo{streamState: streamState{Last: -1}, Meta: noMeta}
@@ -146,6 +150,7 @@ type store struct {
 	// applied but not yet synced.
 	wstreams map[string]*streamInfo
 	ids      idCache
+	lastSID  uint64 // the last streamInfo.sid handed out
 }
 
 // inflight is a batch applied to pebble whose WAL sync is pending.
@@ -236,7 +241,8 @@ func (s *store) recover() error {
 		name := string(it.Key()[1:])
 		cur := s.streams[name]
 		if cur == nil {
-			cur = &streamInfo{Meta: noMeta}
+			s.lastSID++
+			cur = &streamInfo{Meta: noMeta, sid: s.lastSID}
 		}
 		cur.streamState = st
 		s.streams[name] = cur
@@ -267,9 +273,9 @@ func (s *store) recover() error {
 	}
 	defer it.Close()
 	type recent struct {
-		stream string
-		id     [16]byte
-		e      idEntry
+		sid uint64
+		id  [16]byte
+		e   idEntry
 	}
 	var rs []recent
 	for it.Last(); it.Valid() && len(rs) < idCacheSize; it.Prev() {
@@ -282,10 +288,13 @@ func (s *store) recover() error {
 		if err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
-		rs = append(rs, recent{r.Stream, r.ID, idEntry{rev: r.Revision, pos: pos}})
+		// Every stream with an event has a stream state, so a sid.
+		if info := s.streams[r.Stream]; info != nil && info.sid != 0 {
+			rs = append(rs, recent{info.sid, r.ID, idEntry{rev: r.Revision, pos: pos}})
+		}
 	}
 	for i := len(rs) - 1; i >= 0; i-- {
-		s.ids.add(rs[i].stream, rs[i].id, rs[i].e)
+		s.ids.add(rs[i].sid, rs[i].id, rs[i].e)
 	}
 	if err := it.Error(); err != nil {
 		return err
@@ -505,7 +514,9 @@ func (s *store) writer() {
 		}
 		for name, info := range g.pending {
 			if info.dirty {
-				_ = g.b.Set(streamKey(name), encodeStreamState(info.streamState), nil)
+				k := append(append(g.scratch[:0], prefixStream), name...)
+				g.scratch = appendStreamState(k, info.streamState)
+				_ = g.b.Set(k, g.scratch[len(k):], nil)
 			}
 		}
 		if err := s.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
@@ -569,7 +580,8 @@ type group struct {
 	pos     uint64
 	created int64
 	pending map[string]*pendingInfo
-	skipped bool // an empty append took a position that holds no record
+	skipped bool   // an empty append took a position that holds no record
+	scratch []byte // write's keys and values
 }
 
 func (g *group) get(stream string) *streamInfo {
@@ -580,6 +592,15 @@ func (g *group) get(stream string) *streamInfo {
 		return i
 	}
 	return emptyInfo
+}
+
+// id looks up a recently written event id of stream in the id cache.
+func (g *group) id(stream string, id [16]byte) (idEntry, bool) {
+	sid := g.get(stream).sid
+	if sid == 0 {
+		return idEntry{}, false
+	}
+	return g.s.ids.get(sid, id)
 }
 
 func (g *group) edit(stream string) *pendingInfo {
@@ -595,12 +616,25 @@ func (g *group) edit(stream string) *pendingInfo {
 func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
 	g.pos++
 	r := record{Stream: stream, Revision: rev, ID: ev.ID, Type: ev.Type, IsJSON: ev.IsJSON, Created: g.created, Metadata: ev.Metadata, Data: ev.Data}
-	_ = g.b.Set(logKey(g.pos), encodeRecord(nil, &r), nil)
-	var p [8]byte
-	binary.BigEndian.PutUint64(p[:], g.pos)
-	_ = g.b.Set(indexKey(stream, rev), p[:], nil)
-	g.s.ids.add(stream, ev.ID, idEntry{rev: rev, pos: g.pos})
+	// Keys and values are built in one scratch buffer: the batch copies them.
+	buf := append(g.scratch[:0], prefixLog)
+	buf = binary.BigEndian.AppendUint64(buf, g.pos)
+	buf = encodeRecord(buf, &r)
+	_ = g.b.Set(buf[:9], buf[9:], nil)
+	buf = append(buf[:0], prefixIndex)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(stream)))
+	buf = append(buf, stream...)
+	buf = binary.BigEndian.AppendUint64(buf, rev)
+	k := len(buf)
+	buf = binary.BigEndian.AppendUint64(buf, g.pos)
+	_ = g.b.Set(buf[:k], buf[k:], nil)
+	g.scratch = buf
 	pi := g.edit(stream)
+	if pi.sid == 0 {
+		g.s.lastSID++
+		pi.sid = g.s.lastSID
+	}
+	g.s.ids.add(pi.sid, ev.ID, idEntry{rev: rev, pos: g.pos})
 	if rev != tombstoneRevision {
 		pi.Last = int64(rev)
 	}
@@ -693,7 +727,7 @@ func (g *group) apply(op *writeOp) writeResult {
 	wev := func() writeResult {
 		return writeResult{err: &wrongVersionError{stream: op.stream, expected: op.expected, current: cur}}
 	}
-	metaExists := g.get("$$"+op.stream).Last >= 0
+	metaExists := func() bool { return g.get("$$"+op.stream).Last >= 0 }
 	switch op.kind {
 	case opDelete, opTombstone:
 		switch op.expected.kind {
@@ -714,7 +748,7 @@ func (g *group) apply(op *writeOp) writeResult {
 			}
 		}
 		if op.kind == opDelete {
-			if cur < 0 && !metaExists {
+			if cur < 0 && !metaExists() {
 				return wev()
 			}
 			pos := g.write("$$"+op.stream, uint64(g.get("$$"+op.stream).Last+1), proposed{
@@ -736,15 +770,15 @@ func (g *group) apply(op *writeOp) writeResult {
 			if soft {
 				return writeResult{err: &streamDeletedError{op.stream}}
 			}
-			if cur < 0 && !metaExists {
+			if cur < 0 && !metaExists() {
 				return wev()
 			}
 		}
 		if len(evs) > 0 {
-			if _, ok := g.s.ids.get(op.stream, evs[0].ID); ok {
+			if _, ok := g.id(op.stream, evs[0].ID); ok {
 				var last idEntry
 				for _, ev := range evs {
-					e, ok := g.s.ids.get(op.stream, ev.ID)
+					e, ok := g.id(op.stream, ev.ID)
 					if !ok {
 						return wev()
 					}
@@ -809,7 +843,7 @@ func (g *group) undelete(stream string, raw []byte, tb int64) {
 func (g *group) sameIDs(stream string, from int64, evs []proposed) (match, first bool) {
 	for i, ev := range evs {
 		rev := uint64(from + int64(i))
-		e, ok := g.s.ids.get(stream, ev.ID)
+		e, ok := g.id(stream, ev.ID)
 		if !ok || e.rev != rev {
 			r, err := g.s.readRev(stream, rev)
 			if err != nil || r == nil || r.ID != ev.ID {
@@ -821,7 +855,7 @@ func (g *group) sameIDs(stream string, from int64, evs []proposed) (match, first
 }
 
 func (g *group) posOf(stream string, rev uint64, id [16]byte) uint64 {
-	if e, ok := g.s.ids.get(stream, id); ok && e.rev == rev {
+	if e, ok := g.id(stream, id); ok && e.rev == rev {
 		return e.pos
 	}
 	r, err := g.s.readRev(stream, rev)
@@ -945,8 +979,9 @@ func (s *store) scanAll(from uint64, backwards bool, fn func(*record) bool) erro
 	return s.scanAllRecords(from, backwards, true, fn)
 }
 
-// scanAllRecords is scanAll; with copyBytes false the records' data and
-// metadata alias pebble's memory and are valid only during fn.
+// scanAllRecords is scanAll; with copyBytes false the record passed to fn
+// is reused for the next one and its data and metadata alias pebble's
+// memory: all of it is valid only during fn.
 func (s *store) scanAllRecords(from uint64, backwards, copyBytes bool, fn func(*record) bool) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
 	if err != nil {
@@ -964,6 +999,11 @@ func (s *store) scanAllRecords(from uint64, backwards, copyBytes bool, fn func(*
 		ok = it.SeekGE(logKey(from))
 	}
 	head := s.head.Load()
+	var reused record
+	var names *nameCache
+	if !copyBytes {
+		names = new(nameCache)
+	}
 	for ; ok; ok = step(it, backwards) {
 		pos := binary.BigEndian.Uint64(it.Key()[1:])
 		if pos > head {
@@ -972,8 +1012,11 @@ func (s *store) scanAllRecords(from uint64, backwards, copyBytes bool, fn func(*
 			}
 			break
 		}
-		r, err := decodeRecord(pos, it.Value(), copyBytes)
-		if err != nil {
+		r := &reused
+		if copyBytes {
+			r = new(record) // fn may keep it
+		}
+		if err := decodeRecordTo(r, pos, it.Value(), copyBytes, names); err != nil {
 			return err
 		}
 		if !fn(r) {
@@ -984,7 +1027,10 @@ func (s *store) scanAllRecords(from uint64, backwards, copyBytes bool, fn func(*
 }
 
 // idCache remembers recent (stream, event id) pairs for idempotent appends.
-// It is a bounded FIFO: old ids fall out, as in KurrentDB.
+// It is a bounded FIFO: old ids fall out, as in KurrentDB. Streams are
+// named by their streamInfo.sid, so neither the map nor the ring holds a
+// pointer: at its full size (~12 MB) the cache was most of the live heap,
+// which the garbage collector scanned on every cycle.
 type idCache struct {
 	m    map[idKey]idEntry
 	ring []ringSlot
@@ -997,8 +1043,8 @@ type ringSlot struct {
 }
 
 type idKey struct {
-	stream string
-	id     [16]byte
+	sid uint64 // streamInfo.sid
+	id  [16]byte
 }
 
 type idEntry struct {
@@ -1011,14 +1057,14 @@ func (c *idCache) init(n int) {
 	c.ring = make([]ringSlot, n)
 }
 
-func (c *idCache) get(stream string, id [16]byte) (idEntry, bool) {
-	e, ok := c.m[idKey{stream, id}]
+func (c *idCache) get(sid uint64, id [16]byte) (idEntry, bool) {
+	e, ok := c.m[idKey{sid, id}]
 	return e, ok
 }
 
 // add records an entry; entries must come in position order.
-func (c *idCache) add(stream string, id [16]byte, e idEntry) {
-	k := idKey{stream, id}
+func (c *idCache) add(sid uint64, id [16]byte, e idEntry) {
+	k := idKey{sid, id}
 	old := c.ring[c.next]
 	if old.pos != 0 {
 		if cur, ok := c.m[old.k]; ok && cur.pos == old.pos {

@@ -52,6 +52,22 @@ func appendExpectation(o *streams.AppendReq_Options) (expectation, error) {
 	return expectation{}, noneNotValid("AppendReq+Types+Options+ExpectedStreamRevisionOneofCase")
 }
 
+// wireExpectation is appendExpectation for hand-decoded options
+// (FuzzWireAppendReq compares the two).
+func wireExpectation(w *appendReqWire) (expectation, error) {
+	switch w.revKind {
+	case revAny:
+		return expectation{kind: expAny}, nil
+	case revNoStream:
+		return expectation{kind: expNoStream}, nil
+	case revStreamExists:
+		return expectation{kind: expExists}, nil
+	case revRevision:
+		return revisionExpectation(w.rev)
+	}
+	return expectation{}, noneNotValid("AppendReq+Types+Options+ExpectedStreamRevisionOneofCase")
+}
+
 // revisionExpectation is an exact expected revision as KurrentDB's
 // StreamRevision(ulong).ToInt64() reads it (Transport/Common/StreamRevision.cs):
 // above int64 max it throws (the handler's Unknown), except uint64 max,
@@ -182,14 +198,16 @@ func eventFrom(w *appendReqWire, size int) (proposed, error) {
 }
 
 func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
-	first, err := stream.Recv()
+	// Decoded by hand (wire.go), as the proposed messages are.
+	var first appendReqWire
+	err := stream.RecvMsg(&first)
 	if errors.Is(err, io.EOF) {
 		return errHandler // KurrentDB: no first message is an InvalidOperationException
 	}
 	if err != nil {
 		return err
 	}
-	complete, err := h.append(stream, first)
+	complete, err := h.append(stream, &first)
 	if err != nil && !complete {
 		drain(stream)
 	}
@@ -203,20 +221,19 @@ func (h *streamsService) Append(stream streams.Streams_AppendServer) error {
 // (anything else is Unknown): required metadata, size, id and type; the
 // stream name last (ClientMessage.WriteEvents refuses "" and "$$" with an
 // exception, so Unknown too).
-func (h *streamsService) append(stream streams.Streams_AppendServer, first *streams.AppendReq) (complete bool, err error) {
+func (h *streamsService) append(stream streams.Streams_AppendServer, first *appendReqWire) (complete bool, err error) {
 	ctx := stream.Context()
-	opts := first.GetOptions()
-	if opts == nil {
+	if !first.options {
 		return false, errHandler
 	}
-	name := string(opts.GetStreamIdentifier().GetStreamName())
-	exp, err := appendExpectation(opts)
+	name := first.stream
+	exp, err := wireExpectation(first)
 	if err != nil {
 		return false, err
 	}
 	// A revision of uint64 max is KurrentDB's "no stream", but a wrong
 	// expected version still echoes it as that revision.
-	echoMaxRevision := opts.GetRevision() == math.MaxUint64 && exp.kind == expNoStream
+	echoMaxRevision := first.revKind == revRevision && first.rev == math.MaxUint64
 	if name == "$all" {
 		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
 	}

@@ -235,11 +235,13 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 				lastScanned = r.Position
 				if match == nil || match(r) {
 					if resolveLinks && r.Type == "$>" {
-						r.Metadata, r.Data = bytes.Clone(r.Metadata), bytes.Clone(r.Data)
-						items = append(items, subItem{kind: itemRecord, rec: r})
+						// Kept past the scan, which reuses r.
+						rc := *r
+						rc.Metadata, rc.Data = bytes.Clone(r.Metadata), bytes.Clone(r.Data)
+						items = append(items, subItem{kind: itemRecord, rec: &rc})
 					} else {
 						start := len(arena)
-						arena = append(arena, enc.encode(r)...)
+						arena = enc.appendEncoded(arena, r)
 						items = append(items, subItem{kind: itemFrame, start: start, end: len(arena)})
 					}
 				}

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
-	protov2 "google.golang.org/protobuf/proto"
 )
 
 // Reads and subscriptions send one gRPC message per event, and the generic
@@ -53,12 +52,22 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return fmt.Errorf("wire frames are send-only")
 	}
 	if w, ok := v.(*appendReqWire); ok {
+		var err error
 		if len(data) == 1 {
-			return w.unmarshal(data[0].ReadOnlyData())
+			err = w.unmarshal(data[0].ReadOnlyData())
+		} else {
+			buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+			err = w.unmarshal(buf.ReadOnlyData())
+			buf.Free()
 		}
-		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-		defer buf.Free()
-		return w.unmarshal(buf.ReadOnlyData())
+		if err != nil {
+			// Malformed input (FuzzWireAppendReq: exactly what the
+			// generated code refuses): answer with its error text.
+			if gerr := c.proto.Unmarshal(data, new(streams.AppendReq)); gerr != nil {
+				return gerr
+			}
+		}
+		return err
 	}
 	return c.proto.Unmarshal(data, v)
 }
@@ -92,12 +101,13 @@ func (e *eventEncoder) ownedMessage(ctx context.Context, s *Server, r *record, r
 	if resolveLinks && r.Type == "$>" {
 		return e.message(ctx, s, r, true)
 	}
-	f := e.encode(r)
-	if len(f) > cap(e.chunk)-len(e.chunk) {
-		e.chunk = make([]byte, 0, max(ownedChunk, len(f)))
+	body := e.encodeEvent(r)
+	n := frameSize(body, r.Position)
+	if n > cap(e.chunk)-len(e.chunk) {
+		e.chunk = make([]byte, 0, max(ownedChunk, n))
 	}
 	start := len(e.chunk)
-	e.chunk = append(e.chunk, f...)
+	e.chunk = appendFrame(e.chunk, body, r.Position)
 	// The frame struct itself is reused: gRPC's codec reads it before
 	// SendMsg returns.
 	e.out = wireFrame{b: e.chunk[start:len(e.chunk):len(e.chunk)], owned: true}
@@ -131,6 +141,18 @@ const (
 // encode returns the wire form of ReadResp{event: {event: r, commit_position}};
 // the slice is reused by the next call.
 func (e *eventEncoder) encode(r *record) []byte {
+	e.frame = appendFrame(e.frame[:0], e.encodeEvent(r), r.Position)
+	return e.frame
+}
+
+// appendEncoded appends encode(r) to dst without encode's copy.
+func (e *eventEncoder) appendEncoded(dst []byte, r *record) []byte {
+	return appendFrame(dst, e.encodeEvent(r), r.Position)
+}
+
+// encodeEvent returns the wire form of the RecordedEvent r; the slice is
+// reused by the next call.
+func (e *eventEncoder) encodeEvent(r *record) []byte {
 	b := e.rec[:0]
 	// id
 	var id [40]byte
@@ -183,20 +205,30 @@ func (e *eventEncoder) encode(r *record) []byte {
 		b = protowire.AppendBytes(b, r.Data)
 	}
 	e.rec = b
+	return b
+}
 
-	// ReadEvent{event, commit_position} inside ReadResp{event}. The
-	// position is a oneof member, so it is written even when zero.
-	evLen := protowire.SizeTag(fReadEventEvent) + protowire.SizeBytes(len(b)) +
-		protowire.SizeTag(fReadEventCommit) + protowire.SizeVarint(r.Position)
-	f := e.frame[:0]
+// readEventLen is the size of ReadEvent{event: body, commit_position: pos}.
+func readEventLen(body []byte, pos uint64) int {
+	return protowire.SizeTag(fReadEventEvent) + protowire.SizeBytes(len(body)) +
+		protowire.SizeTag(fReadEventCommit) + protowire.SizeVarint(pos)
+}
+
+// frameSize is the size appendFrame adds.
+func frameSize(body []byte, pos uint64) int {
+	return protowire.SizeTag(fReadRespEvent) + protowire.SizeBytes(readEventLen(body, pos))
+}
+
+// appendFrame appends ReadResp{event: ReadEvent{event: body,
+// commit_position: pos}}. The position is a oneof member, so it is written
+// even when zero.
+func appendFrame(f, body []byte, pos uint64) []byte {
 	f = protowire.AppendTag(f, fReadRespEvent, protowire.BytesType)
-	f = protowire.AppendVarint(f, uint64(evLen))
+	f = protowire.AppendVarint(f, uint64(readEventLen(body, pos)))
 	f = protowire.AppendTag(f, fReadEventEvent, protowire.BytesType)
-	f = protowire.AppendBytes(f, b)
+	f = protowire.AppendBytes(f, body)
 	f = protowire.AppendTag(f, fReadEventCommit, protowire.VarintType)
-	f = protowire.AppendVarint(f, r.Position)
-	e.frame = f
-	return f
+	return protowire.AppendVarint(f, pos)
 }
 
 func appendUint(b []byte, num protowire.Number, v uint64) []byte {
@@ -265,7 +297,13 @@ func appendSuccess(b []byte, last int64, pos uint64) []byte {
 // are skipped, proto3 strings must be UTF-8 — and FuzzWireAppendReq checks
 // it against the generated code.
 type appendReqWire struct {
-	proposed bool // content is proposed_message (false: options or nothing)
+	proposed bool // content is proposed_message
+	options  bool // content is options (the first message of a call)
+	// Options: the stream name and the expected_stream_revision oneof
+	// (revNone when unset; rev for revRevision).
+	stream  string
+	revKind revKind
+	rev     uint64
 	// UUID id: set when the field was present; kind 1 structured, 2 string.
 	idSet      bool
 	idKind     int
@@ -278,10 +316,26 @@ type appendReqWire struct {
 	meta, data []byte
 }
 
+// revKind is the member of AppendReq.Options' expected_stream_revision.
+type revKind uint8
+
+const (
+	revNone revKind = iota
+	revRevision
+	revNoStream
+	revAny
+	revStreamExists
+)
+
 // Field numbers of AppendReq (streams.proto) and UUID (shared.proto).
 const (
 	fAppendReqOptions  = 1
 	fAppendReqProposed = 2
+	fOptionsStream     = 1 // AppendReq.Options.stream_identifier
+	fOptionsRevision   = 2
+	fOptionsNoStream   = 3
+	fOptionsAny        = 4
+	fOptionsExists     = 5
 	fProposedID        = 1
 	fProposedMetadata  = 2
 	fProposedCustom    = 3
@@ -298,12 +352,10 @@ func (w *appendReqWire) unmarshal(b []byte) error {
 		}
 		switch num {
 		case fAppendReqOptions:
-			// Rare (a client sends options once, first): the
-			// generated code validates it.
-			if err := protov2.Unmarshal(v, new(streams.AppendReq_Options)); err != nil {
-				return err
+			if !w.options {
+				*w = appendReqWire{options: true}
 			}
-			*w = appendReqWire{}
+			return w.mergeOptions(v)
 		case fAppendReqProposed:
 			if !w.proposed {
 				*w = appendReqWire{proposed: true}
@@ -313,6 +365,34 @@ func (w *appendReqWire) unmarshal(b []byte) error {
 		return nil
 	})
 }
+
+// mergeOptions reads an AppendReq.Options message into w: the stream name
+// (bytes, the last one wins) and the expected revision (a oneof: the last
+// member wins; its Empty messages are only checked to be well-formed).
+func (w *appendReqWire) mergeOptions(b []byte) error {
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		switch {
+		case num == fOptionsRevision && typ == protowire.VarintType:
+			w.revKind, w.rev = revRevision, x
+		case typ != protowire.BytesType:
+		case num == fOptionsStream:
+			return walkFields(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+				if num == fStreamIdentifierName && typ == protowire.BytesType {
+					w.stream = string(v) // v is the transport's buffer
+				}
+				return nil
+			})
+		case num == fOptionsNoStream, num == fOptionsAny, num == fOptionsExists:
+			if err := walkFields(v, ignoreField); err != nil {
+				return err
+			}
+			w.revKind = [...]revKind{fOptionsNoStream: revNoStream, fOptionsAny: revAny, fOptionsExists: revStreamExists}[num]
+		}
+		return nil
+	})
+}
+
+func ignoreField(protowire.Number, protowire.Type, []byte, uint64) error { return nil }
 
 func (w *appendReqWire) mergeProposed(b []byte) error {
 	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
