@@ -356,7 +356,10 @@ func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
 func (d *domain) internSummary(s *Summary) { d.strs.summary(s) }
 
 // interner hands out one shared copy of equal strings, string lists and
-// level maps.
+// level maps. A list's key is its strings' lengths (uvarint) and bytes, a
+// level map's its codes in order, each with its length and its level
+// (uvarint): exactly how a snapshot writes them (appendString,
+// writeSummaries), so that a load finds them by the file's bytes.
 type interner struct {
 	strs   map[string]string
 	lists  map[string][]string
@@ -420,7 +423,7 @@ func (in *interner) levelMap(m map[string]events.Level) map[string]events.Level 
 	for _, code := range in.codes {
 		in.key = binary.AppendUvarint(in.key, uint64(len(code)))
 		in.key = append(in.key, code...)
-		in.key = binary.AppendVarint(in.key, int64(m[code]))
+		in.key = binary.AppendUvarint(in.key, uint64(m[code]))
 	}
 	if w, ok := in.levels[string(in.key)]; ok {
 		return w

@@ -443,6 +443,9 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	order := make([]*Craftsman, 0, nc)
 	// Regions, organisations, their lists and the maps of levels repeat
 	// across craftsmen: one copy each (domain.internSummary).
+	// A list's or a level map's bytes in the file are the interner's key
+	// for it (interner.list, interner.levelMap): a list or map already
+	// seen is found without decoding it again.
 	in := d.strs
 	var list []string
 	levels := map[string]events.Level{}
@@ -457,23 +460,52 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 				r.err = errShort
 				break
 			}
-			list = list[:0]
+			body := r.b
 			for j := uint64(0); j < k; j++ {
-				list = append(list, in.bytes(r.bytes()))
+				r.bytes()
 			}
+			if r.err != nil {
+				break
+			}
+			raw := body[:len(body)-len(r.b)]
 			if k == 0 {
 				*dst = []string{}
+			} else if w, ok := in.lists[string(raw)]; ok {
+				*dst = w
 			} else {
+				rr := &reader{b: raw}
+				list = list[:0]
+				for j := uint64(0); j < k; j++ {
+					list = append(list, in.bytes(rr.bytes()))
+				}
 				*dst = in.list(list)
 			}
 		}
 		k := r.uvarint()
-		clear(levels)
-		for j := uint64(0); j < k && r.err == nil; j++ {
-			code := in.bytes(r.bytes())
-			levels[code] = events.Level(r.uvarint())
+		if k > uint64(len(r.b)) {
+			r.err = errShort
+			break
 		}
-		s.Levels = in.levelMap(levels)
+		body := r.b
+		for j := uint64(0); j < k && r.err == nil; j++ {
+			r.bytes()
+			r.uvarint()
+		}
+		if r.err != nil {
+			break
+		}
+		raw := body[:len(body)-len(r.b)]
+		if w, ok := in.levels[string(raw)]; ok {
+			s.Levels = w
+		} else {
+			rr := &reader{b: raw}
+			clear(levels)
+			for j := uint64(0); j < k; j++ {
+				code := in.bytes(rr.bytes())
+				levels[code] = events.Level(rr.uvarint())
+			}
+			s.Levels = in.levelMap(levels)
+		}
 		c.Summary = s
 	}
 	if r.err != nil || len(r.b) != 0 || len(order) != len(d.order) {
