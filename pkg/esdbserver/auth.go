@@ -225,6 +225,9 @@ func (e *trailerError) Error() string              { return e.st.Err().Error() }
 func (e *trailerError) GRPCStatus() *status.Status { return e.st }
 
 func asTrailerError(err error) (*trailerError, bool) {
+	if err == nil {
+		return nil, false
+	}
 	var te *trailerError
 	ok := errors.As(err, &te)
 	return te, ok

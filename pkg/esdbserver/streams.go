@@ -242,10 +242,12 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 	}
 	var evs []proposed
 	total := 0
+	// Decoded by hand: no generated message, no metadata map per event.
+	// The first message's struct is reused: each decode starts afresh and
+	// an event keeps only the slices and strings it was given.
+	msg := first
 	for {
-		// Decoded by hand: no generated message, no metadata map per event.
-		var msg appendReqWire
-		err := stream.RecvMsg(&msg)
+		err := stream.RecvMsg(msg)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -255,7 +257,7 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 		if !msg.proposed {
 			return false, errHandler
 		}
-		size, err := proposedSize(&msg)
+		size, err := proposedSize(msg)
 		if err != nil {
 			return false, err
 		}
@@ -265,7 +267,7 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 			return false, withTrailers(codes.InvalidArgument, "Maximum Append Size of "+n+" Exceeded.",
 				"exception", "maximum-append-size-exceeded", "maximum-append-size", n)
 		}
-		ev, err := eventFrom(&msg, size)
+		ev, err := eventFrom(msg, size)
 		if err != nil {
 			return false, err
 		}
@@ -275,6 +277,11 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 		return true, errHandler
 	}
 	res := h.s.store.submit(&writeOp{kind: opAppend, stream: name, expected: exp, events: evs})
+	if res.err == nil {
+		f := new(successFrame) // one allocation: gRPC keeps the frame
+		f.b, f.owned = appendSuccess(f.buf[:0], res.last, res.pos), true
+		return true, stream.SendMsg(&f.wireFrame)
+	}
 	var wv *wrongVersionError
 	if errors.As(res.err, &wv) {
 		w := wrongVersionResp(wv)
@@ -283,10 +290,13 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 		}
 		return true, stream.SendAndClose(&streams.AppendResp{Result: &streams.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: w}})
 	}
-	if res.err != nil {
-		return true, storeError(res.err)
-	}
-	return true, stream.SendMsg(&wireFrame{b: appendSuccess(nil, res.last, res.pos), owned: true})
+	return true, storeError(res.err)
+}
+
+// successFrame is an append's answer and the memory it is encoded in.
+type successFrame struct {
+	wireFrame
+	buf [48]byte
 }
 
 // appendSuccessResp is the generated form of what appendSuccess encodes
