@@ -182,6 +182,14 @@ func metaIssuer(meta []byte) (string, error) {
 // metadata that is not a JSON object (errBadJSON) or an issuer that is not
 // a string. The issuer is a part of meta unless it has escapes.
 func metaIssuerBytes(meta []byte) ([]byte, error) {
+	if issuer, ok := canonicalIssuer(meta); ok {
+		return issuer, nil
+	}
+	return foldedIssuer(meta)
+}
+
+// foldedIssuer is metaIssuerBytes on any metadata: it folds every name.
+func foldedIssuer(meta []byte) ([]byte, error) {
 	var (
 		issuer []byte
 		dup    error
@@ -221,6 +229,58 @@ func metaIssuerBytes(meta []byte) ([]byte, error) {
 		return nil, errBadJSON
 	}
 	return issuer, dup
+}
+
+// canonicalIssuer is metaIssuerBytes for metadata whose member names are
+// each one of Metadata's JSON names, exactly and at most once (what
+// events.EncodeMetadata writes): no two such names fold alike, so there is
+// no duplicate to find and no name to fold. ok is false for anything else
+// (another name, a repeated one, an error), which the general reader then
+// reads.
+func canonicalIssuer(meta []byte) (issuer []byte, ok bool) {
+	var seen uint16
+	i, err := scanObject(meta, skipSpace(meta, 0), func(key, val []byte, isString bool) error {
+		var bit uint16
+		switch string(key) {
+		case "schemaVersion":
+			bit = 1 << 0
+		case "occurredAt":
+			bit = 1 << 1
+		case "issuerOrgId":
+			bit = 1 << 2
+		case "actingUserId":
+			bit = 1 << 3
+		case "$correlationId":
+			bit = 1 << 4
+		case "$causationId":
+			bit = 1 << 5
+		case "source":
+			bit = 1 << 6
+		case "prevHash":
+			bit = 1 << 7
+		case "hash":
+			bit = 1 << 8
+		default:
+			return errBadJSON
+		}
+		if seen&bit != 0 {
+			return errBadJSON
+		}
+		seen |= bit
+		if bit == 1<<2 {
+			switch {
+			case isString:
+				return unquoteBytes(val, &issuer)
+			case string(val) != "null":
+				return errBadJSON
+			}
+		}
+		return nil
+	})
+	if err != nil || skipSpace(meta, i) != len(meta) {
+		return nil, false
+	}
+	return issuer, true
 }
 
 // foldKey appends to dst the form under which encoding/json matches a

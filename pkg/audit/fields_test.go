@@ -93,3 +93,52 @@ func TestMetaIssuerAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// canonicalMeta is sealed metadata of a few shapes, and one with every
+// name Metadata has.
+var canonicalMeta = []string{
+	`{"schemaVersion":1,"occurredAt":"2020-01-02T00:00:00Z","issuerOrgId":"acad-1","actingUserId":"u-1","source":"api","prevHash":"sha256:00","hash":"sha256:11"}`,
+	`{"schemaVersion":1,"occurredAt":"2020-01-02T00:00:00Z","issuerOrgId":"a\u00e9\"b","actingUserId":"u","$correlationId":"c","$causationId":"d","source":"api","prevHash":"","hash":"h"}`,
+	`{"schemaVersion":1,"occurredAt":"2020-01-02T00:00:00Z","issuerOrgId":null,"actingUserId":"u"}`,
+}
+
+// TestIssuerFastPathsAgree: on canonical metadata and every single-byte
+// change of it, the canonical-name reader (when it answers) gives the
+// folding reader's issuer.
+func TestIssuerFastPathsAgree(t *testing.T) {
+	for _, doc := range canonicalMeta {
+		if _, ok := canonicalIssuer([]byte(doc)); !ok {
+			t.Fatalf("%s: not read as canonical", doc)
+		}
+		for i := range len(doc) {
+			for _, c := range []byte{'"', '\\', 'x', 'I', ',', '}', ' ', doc[i] ^ 0x20} {
+				m := []byte(doc)
+				m[i] = c
+				sameIssuer(t, m)
+			}
+		}
+	}
+}
+
+func sameIssuer(t *testing.T, meta []byte) {
+	t.Helper()
+	got, ok := canonicalIssuer(meta)
+	if !ok {
+		return
+	}
+	want, err := foldedIssuer(meta)
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("%s: canonical reader says %q, folding reader %q, %v", meta, got, want, err)
+	}
+}
+
+// FuzzIssuerFastPaths: on any input the canonical-name reader agrees with
+// the folding reader whenever it answers.
+func FuzzIssuerFastPaths(f *testing.F) {
+	for _, doc := range canonicalMeta {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, meta []byte) {
+		sameIssuer(t, meta)
+	})
+}
