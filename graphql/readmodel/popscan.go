@@ -4,12 +4,14 @@ package readmodel
 // it needs of each summary: fn gets each craftsman's registration index
 // (seq: dense, 0..n-1, stable while the model lives; a snapshot load
 // replaces every craftsman and summary) and a pointer to the live
-// summary, valid only during the call (read it, never modify or keep it;
-// its address identifies the craftsman, not its state). Summaries are
-// read-only and a change replaces the parts that changed (the Levels map,
-// a list, the region string), so a reader may tell that its copy of a
-// summary is current by the identity of the parts it copied.
-func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *Summary)) {
+// summary (read it, never modify it; its address identifies the
+// craftsman, not its state). Summaries are read-only and a change
+// replaces the parts that changed (the Levels map, a list, the region
+// string), so a reader may tell that its copy of a summary is current by
+// the identity of the parts it copied. done, when not nil, is called once
+// every part has finished, still under the read lock: the summaries fn
+// saw may be read until it returns, never after.
+func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *Summary), done func()) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	list := m.dom.order
@@ -29,6 +31,9 @@ func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id
 			fn(part, c.seq, c.ID, &c.Summary)
 		}
 	})
+	if done != nil {
+		done()
+	}
 }
 
 // Seqs is the number of registration indexes handed out (every seq a

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/graphql-go/graphql"
 
@@ -75,15 +76,18 @@ func (o popOrder) less(a, b *popKey) bool {
 type topK struct {
 	o     popOrder
 	k     int
-	n     int      // matches offered
-	keys  []popKey // slots
-	sums  []readmodel.Summary
+	n     int                  // matches offered
+	keys  []popKey             // slots
+	sums  []readmodel.Summary  // copies (ref false)
+	ptrs  []*readmodel.Summary // the live summaries (ref: valid under the model's lock only)
+	ref   bool
 	heap  []int32 // slots, a max-heap under o.less: the worst kept on top
 	limit bool    // k > 0
 	// all: k is large (a page deep in the list): every match is kept
-	// and the page selected at the merge, in linear time, instead of
-	// paying a heap of k.
-	all bool
+	// (matches when ref, else keys and sums) and the page selected at the
+	// merge, in linear time, instead of paying a heap of k.
+	all     bool
+	matches []popMatch
 }
 
 // heapUpTo is the largest k kept in a heap; deeper pages collect.
@@ -105,6 +109,10 @@ func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level
 	}
 	key := popKey{id: id, region: region, level: level}
 	if t.all {
+		if t.ref {
+			t.matches = append(t.matches, popMatch{key: key, s: s})
+			return
+		}
 		t.keys = append(t.keys, key)
 		t.sums = append(t.sums, *s)
 		return
@@ -112,7 +120,7 @@ func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level
 	if len(t.heap) < t.k {
 		slot := int32(len(t.keys))
 		t.keys = append(t.keys, key)
-		t.sums = append(t.sums, *s)
+		t.keep(-1, s)
 		t.heap = append(t.heap, slot)
 		// Sift up.
 		for i := len(t.heap) - 1; i > 0; {
@@ -129,7 +137,8 @@ func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level
 	if !t.o.less(&key, &t.keys[top]) {
 		return
 	}
-	t.keys[top], t.sums[top] = key, *s
+	t.keys[top] = key
+	t.keep(int(top), s)
 	// Sift down.
 	for i, n := 0, len(t.heap); ; {
 		w, l, r := i, 2*i+1, 2*i+2
@@ -157,6 +166,27 @@ func (o popOrder) cmp(a, b popMatch) int {
 	return 0
 }
 
+// keep stores s in slot (-1: a new one) as a copy, or by reference.
+func (t *topK) keep(slot int, s *readmodel.Summary) {
+	switch {
+	case t.ref && slot < 0:
+		t.ptrs = append(t.ptrs, s)
+	case t.ref:
+		t.ptrs[slot] = s
+	case slot < 0:
+		t.sums = append(t.sums, *s)
+	default:
+		t.sums[slot] = *s
+	}
+}
+
+func (t *topK) summary(slot int) *readmodel.Summary {
+	if t.ref {
+		return t.ptrs[slot]
+	}
+	return &t.sums[slot]
+}
+
 // popMatch is one kept match.
 type popMatch struct {
 	key popKey
@@ -166,17 +196,38 @@ type popMatch struct {
 // mergeTopK merges the parts' kept matches: the total and the matches
 // ranked start..start+n-1 in order.
 func mergeTopK(o popOrder, parts []*topK, start, n int) (total int, page []popMatch) {
-	var all []popMatch
+	// A part that kept every match first keeps only its start+n least
+	// (the parts in parallel): the rest cannot be on the page.
+	var wg sync.WaitGroup
 	for _, t := range parts {
-		total += t.n
-		if t.all {
-			for slot := range t.keys {
-				all = append(all, popMatch{key: t.keys[slot], s: &t.sums[slot]})
-			}
+		if !t.all {
 			continue
 		}
+		if !t.ref {
+			t.matches = make([]popMatch, len(t.keys))
+			for slot := range t.keys {
+				t.matches[slot] = popMatch{key: t.keys[slot], s: &t.sums[slot]}
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := min(t.k, len(t.matches))
+			o.selectLeast(t.matches, k)
+			t.matches = t.matches[:k]
+		}()
+	}
+	wg.Wait()
+	kept := 0
+	for _, t := range parts {
+		kept += len(t.heap) + len(t.matches)
+	}
+	all := make([]popMatch, 0, kept)
+	for _, t := range parts {
+		total += t.n
+		all = append(all, t.matches...)
 		for _, slot := range t.heap {
-			all = append(all, popMatch{key: t.keys[slot], s: &t.sums[slot]})
+			all = append(all, popMatch{key: t.keys[slot], s: t.summary(int(slot))})
 		}
 	}
 	if start >= len(all) {
@@ -256,8 +307,27 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		k = start + n
 	}
 	tops := make([]*topK, runtime.GOMAXPROCS(0))
+	hint := 0
+	if sc, ok := b.d.Model.(seqScanner); ok && k > heapUpTo && f.trade == "" && f.org == "" {
+		// A deep page over everyone: room for every craftsman's match
+		// up front rather than copies as the lists grow.
+		hint = sc.Seqs()/len(tops) + 1024
+	}
 	for i := range tops {
 		tops[i] = newTopK(o, k)
+		tops[i].ref = true // through the rows: the page is copied under the model's lock
+		if hint > 0 {
+			tops[i].matches = make([]popMatch, 0, hint)
+		}
+	}
+	c := &Connection{HasPrevious: start > 0}
+	page := func() {
+		total, page := mergeTopK(o, tops, start, n)
+		c.Total = total
+		for i, m := range page {
+			c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}})
+		}
+		c.HasNext = start+len(c.Edges) < total
 	}
 	var strs []string
 	if !b.scanRows(f, visible, len(tops), &strs, func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
@@ -266,16 +336,14 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 			region = strs[r.region] // the row's copy: no read of the summary
 		}
 		tops[part].offer(id, region, s, lvl)
-	}) {
+	}, page) {
+		for i := range tops {
+			tops[i] = newTopK(o, k)
+		}
 		b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
 			tops[part].offer(id, s.Region, &s, lvl)
 		})
+		page()
 	}
-	total, page := mergeTopK(o, tops, start, n)
-	c := &Connection{Total: total, HasPrevious: start > 0}
-	for i, m := range page {
-		c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}})
-	}
-	c.HasNext = start+len(c.Edges) < total
 	return c, nil
 }

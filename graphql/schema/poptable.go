@@ -22,7 +22,7 @@ import (
 
 // seqScanner is what a read model offers for popTable (the in-memory one).
 type seqScanner interface {
-	ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *readmodel.Summary))
+	ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *readmodel.Summary), done func())
 	Seqs() int
 }
 
@@ -222,9 +222,11 @@ type rowVisit func(part int, id string, s *readmodel.Summary, r *popRow, lvl eve
 
 // scanRows visits the live matches of f that the caller may see (f.scoped)
 // through the rows, having set *strs to the strings the visited rows'
-// indexes name; ok is false when the model offers no ScanSeq or f asks
-// asOf (then the caller scans as before).
-func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, visit rowVisit) (ok bool) {
+// indexes name, then calls done (when not nil) still under the model's
+// read lock (the summaries visit saw are valid until it returns); ok is
+// false, nothing visited, when the model offers no ScanSeq or f asks asOf
+// (then the caller scans as before).
+func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, visit rowVisit, done func()) (ok bool) {
 	sc, ok := b.d.Model.(seqScanner)
 	if !ok || !f.asOf.IsZero() {
 		return false
@@ -262,6 +264,6 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 		if lvl, ok := f.match(*s); ok {
 			visit(part, id, s, nil, lvl)
 		}
-	})
+	}, done)
 	return true
 }

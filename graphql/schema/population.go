@@ -394,7 +394,7 @@ func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit rowV
 	if err != nil {
 		return nil, err
 	}
-	if b.scanRows(f, visible, parts, &strs, visit) {
+	if b.scanRows(f, visible, parts, &strs, visit, nil) {
 		return strs, nil
 	}
 	b.scan(f, visible, parts, func(part int, id string, s readmodel.Summary, lvl events.Level) { visit(part, id, &s, nil, lvl) })
