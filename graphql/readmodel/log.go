@@ -72,12 +72,11 @@ type rawLog struct {
 	entries entryList
 	chunks  [][]byte // full-length chunks; bytes are only ever appended after used
 	used    int      // bytes used in the last chunk
-	// heapTail: the last chunk is on the heap, being filled (when the
-	// spill file cannot be mapped writable); full chunks are moved to
-	// spill (see spill.go).
+	// heapTail: the last chunk is on the heap, being filled; full chunks
+	// are moved to spill (see spill.go).
 	heapTail bool
 	spill    *spill
-	mapped   []bool // by chunk: a file mapping (not heap)
+	mapped   []bool // by chunk: a read-only file mapping (not heap)
 	streams  map[string]int32
 	sinfo    []streamInfo // by stream number
 	// lastStream is the stream number + 1 streamOf returned last (0:
@@ -203,15 +202,9 @@ func (l *rawLog) typeOf(name string) uint16 {
 func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
 		l.sealTail()
-		if c, ok := l.spill.grow(chunkFor(n)); ok {
-			l.chunks = append(l.chunks, c)
-			l.mapped = append(l.mapped, true)
-			l.used, l.heapTail = 0, false
-		} else {
-			l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
-			l.mapped = append(l.mapped, false)
-			l.used, l.heapTail = 0, true
-		}
+		l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
+		l.mapped = append(l.mapped, false)
+		l.used, l.heapTail = 0, true
 	}
 	off := l.used
 	l.used += n

@@ -7,12 +7,9 @@ import (
 
 // The raw log's bytes are most of the model's size (~8 KB of ~10 per
 // craftsman of a generated ledger), yet they are read only for audit
-// answers, hash chains and a craftsman's first query. So they live outside
-// the Go heap: each new chunk is room reserved at the end of a temporary
-// file (unlinked at once: it disappears with the process) and mapped
-// writable, and events are copied straight into it. Where the room cannot
-// be reserved and mapped, a chunk is filled on the heap and, once full,
-// written to the file and mapped read-only in its place.
+// answers, hash chains and a craftsman's first query. So a chunk that is
+// full leaves the Go heap: it is written to a temporary file (unlinked at
+// once: it disappears with the process) and mapped read-only in its place.
 // The kernel keeps the pages it needs in its page cache and may drop the
 // others; the garbage collector never scans or copies them. A loaded
 // snapshot's bytes are mapped from the snapshot file the same way. Where
@@ -22,49 +19,6 @@ type spill struct {
 	f      *os.File
 	size   int64
 	failed bool
-	// noDirect: room cannot be reserved and mapped writable (grow), so
-	// chunks are filled on the heap and written when full (put).
-	noDirect bool
-}
-
-// open creates the unlinked file on first use.
-func (s *spill) open() bool {
-	if s.f != nil {
-		return true
-	}
-	if s.failed {
-		return false
-	}
-	f, err := os.CreateTemp("", "craftledger-readmodel-*")
-	if err != nil {
-		s.failed = true
-		return false
-	}
-	_ = os.Remove(f.Name()) // unlinked: gone with the process
-	s.f = f
-	return true
-}
-
-// grow reserves n more bytes at the end of the file (allocated on disk,
-// so that writing them cannot fail for want of space) and maps them
-// writable: new events are copied straight into the page cache, with no
-// heap chunk to clear, fill, write out and collect. ok is false when that
-// is not possible (the caller fills a heap chunk instead).
-func (s *spill) grow(n int) ([]byte, bool) {
-	if s.noDirect || n%pageSize != 0 || !s.open() {
-		return nil, false
-	}
-	if err := reserveFile(s.f, s.size, n); err != nil {
-		s.noDirect = true
-		return nil, false
-	}
-	m, err := mapWritable(s.f, s.size, n)
-	if err != nil {
-		s.noDirect = true
-		return nil, false
-	}
-	s.size += int64(n)
-	return m, true
 }
 
 var pageSize = os.Getpagesize()
@@ -79,8 +33,17 @@ func chunkFor(n int) int {
 // put writes c at the end of the file and maps it; ok is false when
 // spilling is not possible (the caller keeps c on the heap).
 func (s *spill) put(c []byte) ([]byte, bool) {
-	if len(c)%pageSize != 0 || !s.open() {
+	if s.failed || len(c)%pageSize != 0 {
 		return nil, false
+	}
+	if s.f == nil {
+		f, err := os.CreateTemp("", "craftledger-readmodel-*")
+		if err != nil {
+			s.failed = true
+			return nil, false
+		}
+		_ = os.Remove(f.Name()) // unlinked: gone with the process
+		s.f = f
 	}
 	if _, err := s.f.WriteAt(c, s.size); err != nil {
 		s.failed = true

@@ -13,17 +13,6 @@ func mapShared(f *os.File, off int64, n int) ([]byte, error) {
 	return syscall.Mmap(int(f.Fd()), off, n, syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
-// reserveFile allocates n bytes of disk for f at off (extending it).
-func reserveFile(f *os.File, off int64, n int) error {
-	return syscall.Fallocate(int(f.Fd()), 0, off, int64(n))
-}
-
-// mapWritable maps n bytes of f at off for reading and writing, shared
-// (writes go to the file's page cache).
-func mapWritable(f *os.File, off int64, n int) ([]byte, error) {
-	return syscall.Mmap(int(f.Fd()), off, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-}
-
 // release tells the kernel that the process no longer needs the pages of
 // a read-only file mapping in memory (after a snapshot read them all):
 // they leave the process's RSS and stay in the page cache while the

@@ -14,14 +14,6 @@ func mapShared(*os.File, int64, int) ([]byte, error) {
 	return nil, errors.New("file mappings are used on linux only")
 }
 
-func reserveFile(*os.File, int64, int) error {
-	return errors.New("file mappings are used on linux only")
-}
-
-func mapWritable(*os.File, int64, int) ([]byte, error) {
-	return nil, errors.New("file mappings are used on linux only")
-}
-
 func release([]byte) {}
 
 func mapFile(path string) (data []byte, unmap func(), mapped bool, err error) {
