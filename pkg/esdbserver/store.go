@@ -111,9 +111,9 @@ var errStoreClosed = errors.New("store closed")
 type streamInfo struct {
 	streamState
 	Meta streamMeta // from the latest event of $$stream
-	// sid numbers the stream in the writer's id cache (0: no event
-	// written since the store opened or recovered): the cache's keys hold
-	// no pointers, so the garbage collector never scans it.
+	// sid numbers the stream in the writer's id cache (0: none yet, the
+	// stream has no events), so that the cache's keys hold no pointers
+	// and the garbage collector never scans it.
 	sid uint64
 }
 
