@@ -98,8 +98,28 @@ func (d *popDict) find(v string) uint16 {
 	return noIdx
 }
 
-// build makes s's row (slow when it does not fit).
-func (d *popDict) build(s *readmodel.Summary) popRow {
+// buildCache is one scan part's memory while it builds rows: the numbers
+// of the strings it has used (the dictionary's lock is taken only for
+// others) and the converted level maps it has met (the model shares equal
+// maps: after a snapshot load a million craftsmen hold a few dozen).
+type buildCache struct {
+	strs   map[string]uint16
+	levels map[unsafe.Pointer]levelsRow
+}
+
+type levelsRow struct {
+	trades  [3]uint16
+	levels  [3]uint8
+	nt, max uint8
+	ok      bool
+}
+
+func newBuildCache() *buildCache {
+	return &buildCache{strs: map[string]uint16{}, levels: map[unsafe.Pointer]levelsRow{}}
+}
+
+// build makes s's row (slow when it does not fit); cache may be nil.
+func (d *popDict) build(s *readmodel.Summary, cache *buildCache) popRow {
 	src := popRow{lv: levelsOf(s), regionP: unsafe.StringData(s.Region), empsP: unsafe.SliceData(s.Employers),
 		acadsP: unsafe.SliceData(s.Academies), issP: unsafe.SliceData(s.Issuers)}
 	if max(len(s.Region), len(s.Employers), len(s.Academies), len(s.Issuers)) >= 1<<16 {
@@ -108,10 +128,15 @@ func (d *popDict) build(s *readmodel.Summary) popRow {
 	}
 	src.regionN, src.empsN, src.acadsN, src.issN = uint16(len(s.Region)), uint16(len(s.Employers)), uint16(len(s.Academies)), uint16(len(s.Issuers))
 	r := src
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	ok := true
 	num := func(v string) uint16 {
+		if cache != nil {
+			if i, hit := cache.strs[v]; hit {
+				return i
+			}
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
 		i, found := d.idx[v]
 		if !found {
 			if len(d.strs) >= noIdx {
@@ -124,6 +149,9 @@ func (d *popDict) build(s *readmodel.Summary) popRow {
 			i = uint16(len(d.strs))
 			d.idx[v] = i
 			d.strs = append(d.strs, v)
+		}
+		if cache != nil {
+			cache.strs[v] = i
 		}
 		return i
 	}
@@ -141,18 +169,27 @@ func (d *popDict) build(s *readmodel.Summary) popRow {
 	r.ne = list(r.emps[:], s.Employers)
 	r.na = list(r.acads[:], s.Academies)
 	r.ni = list(r.iss[:], s.Issuers)
-	if len(s.Levels) > len(r.trades) {
-		ok = false
+	lr, hit := levelsRow{}, false
+	if cache != nil {
+		lr, hit = cache.levels[src.lv]
 	}
-	for code, l := range s.Levels {
-		if !ok || l < 0 || l > 255 {
-			ok = false
-			break
+	if !hit {
+		lr.ok = len(s.Levels) <= len(lr.trades)
+		for code, l := range s.Levels {
+			if !lr.ok || l < 0 || l > 255 {
+				lr.ok = false
+				break
+			}
+			lr.trades[lr.nt], lr.levels[lr.nt] = num(code), uint8(l)
+			lr.nt++
+			lr.max = max(lr.max, uint8(l))
 		}
-		r.trades[r.nt], r.levels[r.nt] = num(code), uint8(l)
-		r.nt++
-		r.max = max(r.max, uint8(l))
+		if cache != nil && ok && len(cache.levels) < 1<<14 {
+			cache.levels[src.lv] = lr
+		}
 	}
+	ok = ok && lr.ok
+	r.trades, r.levels, r.nt, r.max = lr.trades, lr.levels, lr.nt, lr.max
 	if !ok {
 		src.slow = true
 		return src
@@ -242,6 +279,7 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 	// it are answered from their summaries.
 	*strs = t.dict.snapshot()
 	q := t.dict.filter(f)
+	caches := make([]*buildCache, parts) // per part, made on its first stale row
 	sc.ScanSeq(f.trade, f.org, parts, func(part, seq int, id string, s *readmodel.Summary) {
 		if seq < len(rows) {
 			r := &rows[seq]
@@ -255,7 +293,10 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 			} else {
 				// Numbered now: this scan's filter may not know its
 				// strings; the next scan uses it.
-				*r = t.dict.build(s)
+				if caches[part] == nil {
+					caches[part] = newBuildCache()
+				}
+				*r = t.dict.build(s, caches[part])
 			}
 		}
 		if !visible(*s) {

@@ -476,7 +476,7 @@ func TestPopRowCurrent(t *testing.T) {
 	var d popDict
 	s0 := readmodel.Summary{Name: "n", Region: "R1", Employers: []string{"e1"}, Academies: []string{"a1"}, Issuers: []string{"e1", "a1"},
 		Levels: map[string]events.Level{"6-18-02-04": events.Senior}}
-	r := d.build(&s0)
+	r := d.build(&s0, nil)
 	if r.slow || !r.current(&s0) {
 		t.Fatalf("row of s0: slow %v current %v", r.slow, r.current(&s0))
 	}
@@ -501,7 +501,39 @@ func TestPopRowCurrent(t *testing.T) {
 	// Too many to hold: answered from the summary, but still current.
 	big := s0
 	big.Issuers = []string{"a", "b", "c", "d", "e"}
-	if rb := d.build(&big); !rb.slow || !rb.current(&big) {
+	if rb := d.build(&big, newBuildCache()); !rb.slow || !rb.current(&big) {
 		t.Errorf("row of a long list: slow %v current %v", rb.slow, rb.current(&big))
+	}
+}
+
+// TestPopRowSharedLevels: summaries sharing one level map (as the model
+// shares equal ones) get the same levels from a part's cache, and each
+// its own region and lists.
+func TestPopRowSharedLevels(t *testing.T) {
+	var d popDict
+	cache := newBuildCache()
+	levels := map[string]events.Level{"6-18-02-04": events.Senior, "6-20-01-01": events.Junior}
+	a := readmodel.Summary{Region: "R1", Employers: []string{"e1"}, Levels: levels}
+	b := readmodel.Summary{Region: "R2", Academies: []string{"a1"}, Levels: levels}
+	ra, rb := d.build(&a, cache), d.build(&b, cache)
+	if len(cache.levels) != 1 {
+		t.Fatalf("%d level maps cached, want 1", len(cache.levels))
+	}
+	strs := d.snapshot()
+	for _, c := range []struct {
+		r popRow
+		s readmodel.Summary
+	}{{ra, a}, {rb, b}} {
+		if c.r.slow || int(c.r.nt) != len(levels) || c.r.max != uint8(events.Senior) || strs[c.r.region] != c.s.Region {
+			t.Fatalf("row %+v of %+v", c.r, c.s)
+		}
+		for i := range c.r.nt {
+			if levels[strs[c.r.trades[i]]] != events.Level(c.r.levels[i]) {
+				t.Fatalf("trade %s level %d", strs[c.r.trades[i]], c.r.levels[i])
+			}
+		}
+	}
+	if ra.ne != 1 || strs[ra.emps[0]] != "e1" || rb.na != 1 || strs[rb.acads[0]] != "a1" || ra.na != 0 || rb.ne != 0 {
+		t.Fatalf("lists: %+v %+v", ra, rb)
 	}
 }
