@@ -18,18 +18,6 @@ type orgRefs struct {
 	SourceKind, SourceCompetitionID                                               []byte
 }
 
-// scanOrgFields fills f from a JSON object as scanOrgRefs reads it.
-func scanOrgFields(data []byte, f *orgFields) error {
-	var r orgRefs
-	err := scanOrgRefs(data, &r)
-	f.AcademyID, f.IssuingOrg.ID, f.IssuingOrgID = string(r.AcademyID), string(r.IssuingOrgNestedID), string(r.IssuingOrgID)
-	f.EvaluatingOrgID, f.ApprovingOrgID, f.EmployerOrgID = string(r.EvaluatingOrgID), string(r.ApprovingOrgID), string(r.EmployerOrgID)
-	f.Organiser, f.CompetitionID, f.MentorshipID = string(r.Organiser), string(r.CompetitionID), string(r.MentorshipID)
-	f.EmploymentID, f.HonourID = string(r.EmploymentID), string(r.HonourID)
-	f.Source.Kind, f.Source.CompetitionID = string(r.SourceKind), string(r.SourceCompetitionID)
-	return err
-}
-
 // scanOrgRefs fills f from a JSON object without reflection: it walks the
 // top-level members once, keeps the string values the issuer rule needs
 // (and those of the issuingOrg and source objects), and skips everything

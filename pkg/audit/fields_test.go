@@ -142,3 +142,16 @@ func FuzzIssuerFastPaths(f *testing.F) {
 		sameIssuer(t, meta)
 	})
 }
+
+// scanOrgFields fills f from a JSON object as scanOrgRefs reads it, for
+// comparing with what encoding/json reads into the same struct.
+func scanOrgFields(data []byte, f *orgFields) error {
+	var r orgRefs
+	err := scanOrgRefs(data, &r)
+	f.AcademyID, f.IssuingOrg.ID, f.IssuingOrgID = string(r.AcademyID), string(r.IssuingOrgNestedID), string(r.IssuingOrgID)
+	f.EvaluatingOrgID, f.ApprovingOrgID, f.EmployerOrgID = string(r.EvaluatingOrgID), string(r.ApprovingOrgID), string(r.EmployerOrgID)
+	f.Organiser, f.CompetitionID, f.MentorshipID = string(r.Organiser), string(r.CompetitionID), string(r.MentorshipID)
+	f.EmploymentID, f.HonourID = string(r.EmploymentID), string(r.HonourID)
+	f.Source.Kind, f.Source.CompetitionID = string(r.SourceKind), string(r.SourceCompetitionID)
+	return err
+}
