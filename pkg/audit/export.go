@@ -123,11 +123,11 @@ func namesAcademy(data []byte, id string) bool {
 	if !bytes.Contains(data, q) && bytes.IndexByte(data, '\\') < 0 {
 		return false // the common case: the id is not there at all
 	}
-	var f orgFields
-	if err := scanOrgFields(data, &f); err != nil {
+	var f orgRefs
+	if err := scanOrgRefs(data, &f); err != nil {
 		return bytes.Contains(data, q)
 	}
-	return f.AcademyID == id
+	return string(f.AcademyID) == id
 }
 
 // metaFields decodes the metadata fields an export shows (both writers);
