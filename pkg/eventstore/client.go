@@ -374,10 +374,10 @@ func toEventData(e EventData) (esdb.EventData, error) {
 	return esdb.EventData{EventID: id, EventType: e.Type, ContentType: ct, Data: e.Data, Metadata: e.Metadata}, nil
 }
 
-func fromRecorded(r *esdb.RecordedEvent) RecordedEvent {
+func fromRecorded(r *esdb.RecordedEvent, ids *idArena) RecordedEvent {
 	return RecordedEvent{
 		Stream:   r.StreamID,
-		ID:       r.EventID.String(),
+		ID:       ids.format(r.EventID),
 		Type:     r.EventType,
 		Revision: r.EventNumber,
 		Position: Position{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
@@ -419,6 +419,7 @@ func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions
 		}
 		defer rs.Close()
 		var out []RecordedEvent
+		var ids idArena
 		for {
 			ev, err := rs.Recv()
 			if errors.Is(err, io.EOF) {
@@ -427,7 +428,7 @@ func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, fromRecorded(ev.Event))
+			out = append(out, fromRecorded(ev.Event, &ids))
 		}
 	})
 }
@@ -460,6 +461,7 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 			out = make([]RecordedEvent, 0, min(opts.Max, readAllPrealloc))
 		}
 		var last *esdb.Position // position of the last event received, once a page ended
+		var ids idArena
 		pageFrom := from
 		for {
 			n := readAllPage(opts.Max-len(out), opts.Filter != nil)
@@ -493,7 +495,7 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 				if isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
 					continue
 				}
-				out = append(out, fromRecorded(ev.Event))
+				out = append(out, fromRecorded(ev.Event, &ids))
 			}
 			rs.Close()
 			if opts.Max <= 0 || len(out) >= opts.Max || got < n || end == nil {

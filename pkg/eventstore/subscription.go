@@ -71,6 +71,7 @@ type subscription struct {
 
 func (s *subscription) pump() {
 	defer close(s.ended)
+	var ids idArena
 	for {
 		ev := s.sub.Recv()
 		var m Message
@@ -83,7 +84,7 @@ func (s *subscription) pump() {
 			if r == nil || (s.skipSystem && isSystem(r.EventType)) {
 				continue
 			}
-			rec := fromRecorded(r)
+			rec := fromRecorded(r, &ids)
 			m.Event = &rec
 		case ev.CheckPointReached != nil:
 			m.Checkpoint = &Position{Commit: ev.CheckPointReached.Commit, Prepare: ev.CheckPointReached.Prepare}

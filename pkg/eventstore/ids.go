@@ -1,0 +1,42 @@
+package eventstore
+
+import (
+	"encoding/hex"
+	"unsafe"
+
+	"github.com/google/uuid"
+)
+
+// idChunk is how many bytes of event ids an idArena formats into one
+// allocation: 455 ids.
+const idChunk = 16 << 10
+
+// idArena formats the client's event ids (uuid.UUID) as the port's
+// strings. The official client hands each event's id over as a UUID, and
+// uuid.UUID.String allocates per event; a read or subscription of millions
+// of events (the auditors' verify and replay, the projector's catch-up)
+// formats them into shared chunks instead, one allocation per 455 ids.
+// Bytes once written are never written again (the arena only appends, and
+// a full chunk is replaced, not reused), so the strings over them stay
+// immutable. An arena belongs to one goroutine.
+type idArena struct{ buf []byte }
+
+// format returns u in its canonical 36-character form (as u.String()).
+func (a *idArena) format(u uuid.UUID) string {
+	if cap(a.buf)-len(a.buf) < 36 {
+		a.buf = make([]byte, 0, idChunk)
+	}
+	start := len(a.buf)
+	a.buf = a.buf[:start+36]
+	b := a.buf[start:]
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return unsafe.String(&b[0], 36)
+}
