@@ -308,7 +308,7 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	}
 	tops := make([]*topK, runtime.GOMAXPROCS(0))
 	hint := 0
-	if sc, ok := b.d.Model.(seqScanner); ok && k > heapUpTo && f.trade == "" && f.org == "" {
+	if sc, ok := b.d.Model.(seqScanner); ok && k > heapUpTo && f.trade == "" && f.org == "" && f.asOf.IsZero() {
 		// A deep page over everyone: room for every craftsman's match
 		// up front rather than copies as the lists grow.
 		hint = sc.Seqs()/len(tops) + 1024

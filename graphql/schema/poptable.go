@@ -13,12 +13,13 @@ import (
 // each summary's Levels map, its buckets and its keys lie elsewhere on the
 // heap. popTable keeps, per craftsman (by registration index), a compact
 // row of what the filters, orders and counts read, strings replaced by
-// small indexes; a scan reads the summary's Levels field only to confirm
-// the row is current (the same map, lists and region as it was built from:
-// summaries are read-only, a change replaces what changed) and rebuilds the
-// rows that are not. Rows too big for their
-// fixed arrays, and rows rebuilt during the scan, are answered from the
-// summary itself, exactly as before.
+// small indexes. A scan reads only the summary's own fields (the map,
+// list and string headers, not what they point to) to confirm that the
+// row is current — the same map, lists and region as it was built from:
+// summaries are read-only, a change replaces what changed — and rebuilds
+// the rows that are not. Rows too big for their fixed arrays, and rows
+// rebuilt during the scan, are answered from the summary itself, exactly
+// as before.
 
 // seqScanner is what a read model offers for popTable (the in-memory one).
 type seqScanner interface {
