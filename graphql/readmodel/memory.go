@@ -344,32 +344,32 @@ func (m *Memory) ScanSummaries(parts int, fn func(part int, id string, s Summary
 func (m *Memory) ScanBy(trade, org string, parts int, fn func(part int, id string, s Summary)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if trade == "" && org == "" {
-		order := m.dom.order
-		scanParts(len(order), parts, func(part, i int) {
-			if c := order[i]; c.count > 0 {
-				fn(part, c.ID, c.Summary)
-			}
-		})
-		return
-	}
-	var list []*Craftsman
-	switch {
-	case trade != "" && org != "":
-		list = m.dom.byTrade[trade]
-		if o := m.dom.byOrg[org]; len(o) < len(list) {
-			list = o
-		}
-	case trade != "":
-		list = m.dom.byTrade[trade]
-	default:
-		list = m.dom.byOrg[org]
-	}
+	list := m.dom.listFor(trade, org)
 	scanParts(len(list), parts, func(part, i int) {
 		if c := list[i]; c.count > 0 {
 			fn(part, c.ID, c.Summary)
 		}
 	})
+}
+
+// listFor is the shortest list of craftsmen that holds every craftsman of
+// trade and org (either may be empty): the trade's or the organisation's
+// index, or everyone in registration order when neither is given. A scan
+// over it still filters by the other.
+func (d *domain) listFor(trade, org string) []*Craftsman {
+	switch {
+	case trade != "" && org != "":
+		list := d.byTrade[trade]
+		if o := d.byOrg[org]; len(o) < len(list) {
+			list = o
+		}
+		return list
+	case trade != "":
+		return d.byTrade[trade]
+	case org != "":
+		return d.byOrg[org]
+	}
+	return d.order
 }
 
 // scanParts splits 0..n-1 into up to parts contiguous ranges visited in

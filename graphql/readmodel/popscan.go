@@ -20,18 +20,7 @@ const wholeScanShare = 8
 func (m *Memory) ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *Summary), done func()) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	list := m.dom.order
-	switch {
-	case trade != "" && org != "":
-		list = m.dom.byTrade[trade]
-		if o := m.dom.byOrg[org]; len(o) < len(list) {
-			list = o
-		}
-	case trade != "":
-		list = m.dom.byTrade[trade]
-	case org != "":
-		list = m.dom.byOrg[org]
-	}
+	list := m.dom.listFor(trade, org)
 	if len(list)*wholeScanShare > len(m.dom.order) {
 		// A long index list is walked at a stride through memory; the
 		// whole population in order, streamed, costs less per craftsman
