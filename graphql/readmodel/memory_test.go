@@ -213,14 +213,7 @@ func TestRawLogKeepsEveryByte(t *testing.T) {
 	if len(m.log.chunks) < 2 {
 		t.Fatalf("%d chunks: the test should span several", len(m.log.chunks))
 	}
-	path := filepath.Join(t.TempDir(), "s.snap")
-	if err := m.WriteSnapshot(path, "p"); err != nil {
-		t.Fatal(err)
-	}
-	back := NewMemory()
-	if err := back.LoadSnapshot(path, "p"); err != nil {
-		t.Fatal(err)
-	}
+	back := restored(t, m)
 	for name, model := range map[string]*Memory{"live": m, "restored": back} {
 		page := model.Log(LogQuery{Limit: len(in) + 1, CountTotal: true})
 		if i := firstDiff(in, page.Events); i >= 0 || page.Total != len(in) {
@@ -409,14 +402,7 @@ func TestSharedSummariesStayApart(t *testing.T) {
 	if want := []string{"emp1", "emp2"}; !cmp.Equal(b2.Employers, want) || len(b2.Levels) != 2 {
 		t.Fatalf("b's summary after its change: %+v", b2)
 	}
-	path := filepath.Join(t.TempDir(), "s.snap")
-	if err := m.WriteSnapshot(path, "p"); err != nil {
-		t.Fatal(err)
-	}
-	back := NewMemory()
-	if err := back.LoadSnapshot(path, "p"); err != nil {
-		t.Fatal(err)
-	}
+	back := restored(t, m)
 	for _, id := range []string{"a", "b"} {
 		want, _ := m.Summary(id)
 		got, _ := back.Summary(id)
@@ -471,4 +457,18 @@ func TestHeldRecordsAreBounded(t *testing.T) {
 			t.Errorf("%s read again: %v, want %v", id, got, want)
 		}
 	}
+}
+
+// restored is m written to a snapshot and loaded into a new model.
+func restored(t *testing.T, m *Memory) *Memory {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.snap")
+	if err := m.WriteSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	back := NewMemory()
+	if err := back.LoadSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	return back
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,7 +343,7 @@ func TestTopKTies(t *testing.T) {
 	for i := range keys {
 		keys[i] = popKey{id: fmt.Sprintf("x%05d", rng.IntN(100000)), region: []string{"", "A", "B"}[rng.IntN(3)], level: events.Level(rng.IntN(3))}
 	}
-	slices.SortFunc(keys, func(a, b popKey) int { return cmpStr(a.id, b.id) })
+	slices.SortFunc(keys, func(a, b popKey) int { return strings.Compare(a.id, b.id) })
 	keys = slices.CompactFunc(keys, func(a, b popKey) bool { return a.id == b.id })
 	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	for _, o := range []popOrder{byID, byLevelDesc, byLevelAsc, byRegion} {
@@ -413,7 +414,7 @@ func checkStats(t *testing.T, s graphql.Schema, m *readmodel.Memory, c auth.Clai
 		tally("byAcademy", sum.Academies...)
 	}
 	for k := range want {
-		slices.SortFunc(want[k], func(a, b count) int { return cmpStr(a.Key, b.Key) })
+		slices.SortFunc(want[k], func(a, b count) int { return strings.Compare(a.Key, b.Key) })
 	}
 	vars := map[string]any{}
 	for k, v := range args {
@@ -457,16 +458,6 @@ func cursorOffset(t *testing.T, c string) string {
 		t.Fatalf("cursor %q is not an offset cursor", c)
 	}
 	return string(raw[2:])
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestPopRowCurrent: a row is current for the summary it was built from

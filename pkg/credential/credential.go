@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -296,7 +297,7 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 	for _, th := range by {
 		tt.ByTrade = append(tt.ByTrade, *th)
 	}
-	slices.SortFunc(tt.ByTrade, func(a, b TradeHours) int { return cmpString(a.Trade, b.Trade) })
+	slices.SortFunc(tt.ByTrade, func(a, b TradeHours) int { return strings.Compare(a.Trade, b.Trade) })
 	last := recs[len(recs)-1]
 	for _, r := range recs {
 		if r.Revision > last.Revision {
@@ -315,16 +316,6 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		CredentialSubject: ClrSubject{ID: subject, Type: []string{"ClrSubject"}, CraftsmanID: s.CraftsmanID, Name: name,
 			VerifiableCredential: vcs, TrainingTotals: tt, Ledger: ev(last.Ref())},
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // achievementType maps a certificate to the Open Badges vocabulary:
