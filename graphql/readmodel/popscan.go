@@ -1,8 +1,10 @@
 package readmodel
 
 // wholeScanShare: ScanSeq walks everyone instead of an index list longer
-// than 1/wholeScanShare of the craftsmen (at 1,000,000, a trade of 200,000
-// cost ~140 ns of CPU per listed craftsman, everyone ~12 ns each).
+// than 1/wholeScanShare of the craftsmen. Only one point was measured: at
+// 1,000,000, a trade of 200,000 (1/5) cost ~140 ns of CPU per listed
+// craftsman, everyone ~12 ns each — break-even by those figures is near
+// 1/12; 8 is a choice between them, not a measured optimum.
 const wholeScanShare = 8
 
 // ScanSeq is ScanBy for a reader that keeps its own compact copy of what

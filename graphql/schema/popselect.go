@@ -156,15 +156,18 @@ func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level
 	}
 }
 
-func (o popOrder) cmp(a, b popMatch) int {
+// compare is less as a three-way comparison.
+func (o popOrder) compare(a, b *popKey) int {
 	switch {
-	case o.less(&a.key, &b.key):
+	case o.less(a, b):
 		return -1
-	case o.less(&b.key, &a.key):
+	case o.less(b, a):
 		return 1
 	}
 	return 0
 }
+
+func (o popOrder) cmp(a, b popMatch) int { return o.compare(&a.key, &b.key) }
 
 // keep stores s in slot (-1: a new one) as a copy, or by reference.
 func (t *topK) keep(slot int, s *readmodel.Summary) {
@@ -281,13 +284,7 @@ func sortItems(o popOrder, items []*populationItem) {
 	slices.SortFunc(items, func(a, b *populationItem) int {
 		ka := popKey{id: a.id, region: a.s.Region, level: a.level}
 		kb := popKey{id: b.id, region: b.s.Region, level: b.level}
-		switch {
-		case o.less(&ka, &kb):
-			return -1
-		case o.less(&kb, &ka):
-			return 1
-		}
-		return 0
+		return o.compare(&ka, &kb)
 	})
 }
 
