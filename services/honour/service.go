@@ -122,7 +122,7 @@ type service struct {
 	corrector servicekit.Corrector
 	bodies    map[string][]string
 	check     bool
-	decoded   *decodedCache
+	decoded   *servicekit.DecodedFacts
 }
 
 // New returns the honour service over store. clock is the only source of
@@ -143,7 +143,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: newDecodedCache(4096), bodies: opts.ConferringBodies, check: opts.CheckWriters,
+	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: servicekit.NewDecodedFacts(4096, 200_000), bodies: opts.ConferringBodies, check: opts.CheckWriters,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 
@@ -258,7 +258,7 @@ func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide 
 // career folds a craftsman's stream with the events module's career fold
 // (corrections applied), seeing every fact.
 func (s *service) career(h command.History) (*career.State, error) {
-	recs, err := s.decoded.records(s.reg, h)
+	recs, err := s.decoded.Facts(s.reg, h)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,122 @@
+package servicekit
+
+import (
+	"sync"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
+)
+
+// DecodedFacts keeps the decoded career facts of the craftsman streams a
+// service folded last, so that folding a stream again decodes only the
+// events appended since (decoding the JSON of every event is most of a
+// fold's cost). An entry is used only for the events it was decoded from —
+// same id, revision and record time at every position: a stream reloaded
+// from the store after the handler's own appends has other record times —
+// so the facts are exactly those decoding the history would give. Entries
+// are never changed once stored. Safe for concurrent use.
+type DecodedFacts struct {
+	mu     sync.Mutex
+	m      map[string]*decodedStream
+	held   int // facts over all entries
+	max    int // streams
+	maxRec int // facts over all streams
+}
+
+type decodedStream struct {
+	raw  []rawKey          // the events decoded, in stream order
+	recs []events.Recorded // the career facts among them (known types)
+}
+
+// rawKey identifies a stored event.
+type rawKey struct {
+	id       string
+	revision uint64
+	created  time.Time
+}
+
+// NewDecodedFacts returns a cache of at most streams streams and facts
+// facts over all of them.
+func NewDecodedFacts(streams, facts int) *DecodedFacts {
+	return &DecodedFacts{m: map[string]*decodedStream{}, max: streams, maxRec: facts}
+}
+
+// Facts returns the decoded career facts of h's events (known types only),
+// in order. The slice may be shared with the cache and other callers: read
+// it, never change it.
+func (c *DecodedFacts) Facts(reg *events.Registry, h command.History) ([]events.Recorded, error) {
+	c.mu.Lock()
+	old := c.m[h.Stream]
+	c.mu.Unlock()
+	n, k := 0, 0 // events and facts reused
+	if old != nil && len(old.raw) <= len(h.Events) {
+		n = len(old.raw)
+		for i, r := range old.raw {
+			if e := &h.Events[i]; e.ID != r.id || e.Revision != r.revision || !e.Created.Equal(r.created) {
+				n = 0
+				break
+			}
+		}
+		if n > 0 {
+			k = len(old.recs)
+		}
+	}
+	if n == len(h.Events) && n > 0 {
+		return old.recs, nil
+	}
+	raw := make([]rawKey, n, len(h.Events))
+	recs := make([]events.Recorded, k, k+len(h.Events)-n)
+	if n > 0 {
+		copy(raw, old.raw)
+		copy(recs, old.recs)
+	}
+	for _, r := range h.Events[n:] {
+		raw = append(raw, rawKey{id: r.ID, revision: r.Revision, created: r.Created})
+		if !reg.Known(r.Type) {
+			continue // not a career fact
+		}
+		rec, err := reg.DecodeRecorded(events.Raw{Stream: r.Stream, Revision: r.Revision, ID: r.ID, Type: r.Type,
+			Data: r.Data, Metadata: r.Metadata, Created: r.Created})
+		if err != nil {
+			return nil, errs.E(errs.Internal, "%v", err)
+		}
+		recs = append(recs, rec)
+	}
+	if len(raw) > 0 && len(recs) <= c.maxRec {
+		c.put(h.Stream, &decodedStream{raw: raw, recs: recs})
+	}
+	return recs, nil
+}
+
+// Held reports how many streams and facts the cache holds.
+func (c *DecodedFacts) Held() (streams, facts int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m), c.held
+}
+
+// put stores d for stream unless a longer entry is there already, then
+// drops arbitrary other streams while the cache is over its bounds.
+func (c *DecodedFacts) put(stream string, d *decodedStream) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.m[stream]; old != nil {
+		if len(old.raw) > len(d.raw) {
+			return
+		}
+		c.held -= len(old.recs)
+	}
+	c.m[stream] = d
+	c.held += len(d.recs)
+	for other, e := range c.m {
+		if len(c.m) <= c.max && c.held <= c.maxRec {
+			break
+		}
+		if other != stream {
+			delete(c.m, other)
+			c.held -= len(e.recs)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package servicekit_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
+)
+
+// stored is a craftsman stream of n events as the store would return them:
+// a registration, then pairings, with an unknown type at revision 2.
+func stored(t *testing.T, n int, created time.Time) command.History {
+	t.Helper()
+	h := command.History{Stream: events.CraftsmanStream("w1"), Exists: true}
+	for i := range n {
+		var p events.Payload = events.MentorshipStarted{MentorshipParties: events.MentorshipParties{MentorshipID: fmt.Sprint("m", i),
+			MasterID: "w1", ApprenticeID: fmt.Sprint("a", i)}, Kind: events.MentorshipMasterApprentice, Trade: events.Trade{Code: "6-31-01-03"}, PlannedMonths: 24}
+		if i == 0 {
+			p = events.CraftsmanRegistered{CraftsmanID: "w1", NationalIDHash: fmt.Sprintf("%064d", 1)}
+		}
+		typ := p.EventType()
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			typ, data = "SomethingElse.v1", []byte(`{}`)
+		}
+		meta, err := json.Marshal(events.Metadata{SchemaVersion: 1, OccurredAt: created.AddDate(0, 0, i), IssuerOrgID: "a", ActingUserID: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, eventstore.RecordedEvent{Stream: h.Stream, ID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i), Type: typ,
+			Revision: uint64(i), Data: data, Metadata: meta, Created: created.Add(time.Duration(i) * time.Second)})
+	}
+	return h
+}
+
+// TestDecodedCacheGivesWhatDecodingGives: whatever the cache holds, the
+// facts of a history are those decoding all its events gives — a longer
+// history reuses the prefix, a history whose events differ (another record
+// time: reloaded from the store) or a shorter one is decoded afresh.
+func TestDecodedCacheGivesWhatDecodingGives(t *testing.T) {
+	reg := events.NewRegistry()
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	fresh := func(h command.History) []events.Recorded {
+		t.Helper()
+		recs, err := servicekit.NewDecodedFacts(10, 1000).Facts(reg, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	c := servicekit.NewDecodedFacts(10, 1000)
+	for _, h := range []command.History{
+		stored(t, 3, day), stored(t, 3, day), stored(t, 6, day), stored(t, 6, day.Add(time.Hour)),
+		stored(t, 4, day), stored(t, 7, day), {Stream: events.CraftsmanStream("w1")},
+	} {
+		got, err := c.Facts(reg, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fresh(h)
+		if len(h.Events) > 2 && len(want) != len(h.Events)-1 {
+			t.Fatalf("%d facts of %d events (one unknown)", len(want), len(h.Events))
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("%d events: cached facts differ from decoded ones:\n%+v\n%+v", len(h.Events), got, want)
+		}
+	}
+	// Bounded: a fourth stream in a cache of three drops another.
+	small := servicekit.NewDecodedFacts(3, 1000)
+	for i := range 4 {
+		h := stored(t, 2, day)
+		h.Stream = fmt.Sprint("craftsman-s", i)
+		if _, err := small.Facts(reg, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if streams, facts := small.Held(); streams != 3 || facts != 6 {
+		t.Fatalf("%d streams, %d facts held; want 3, 6", streams, facts)
+	}
+}
+
+func honourEvent(t *testing.T, stream string, rev int, id string) eventstore.RecordedEvent {
+	t.Helper()
+	data, err := json.Marshal(events.HonourConferred{CraftsmanID: "w1", HonourID: fmt.Sprintf("h%d", rev), Code: "x", Name: "n", Level: "national", ConferringBody: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := events.EncodeMetadata(events.NewMetadata(events.TypeHonourConferred, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "org", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventstore.RecordedEvent{Stream: stream, ID: id, Type: events.TypeHonourConferred, Revision: uint64(rev), Data: data, Metadata: meta,
+		Created: time.Date(2021, 1, 1, 0, 0, rev, 0, time.UTC)}
+}
+
+// The remembered records are those a full decode gives: as the history
+// grows, for a prefix of it, and for another history of the same name.
+func TestDecodedCacheMatchesFullDecode(t *testing.T) {
+	reg := events.NewRegistry()
+	full := func(h command.History) []events.Recorded {
+		recs, err := servicekit.NewDecodedFacts(1, 1000).Facts(reg, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	c := servicekit.NewDecodedFacts(8, 1000)
+	var evs []eventstore.RecordedEvent
+	unknown := eventstore.RecordedEvent{Stream: "craftsman-w1", ID: "u", Type: "Unknown.v1", Data: []byte(`{}`)}
+	for i := range 6 {
+		if i == 2 {
+			evs = append(evs, unknown)
+		}
+		evs = append(evs, honourEvent(t, "craftsman-w1", len(evs), fmt.Sprintf("e%d", i)))
+		h := command.History{Stream: "craftsman-w1", Exists: true, Events: evs}
+		got, err := c.Facts(reg, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := full(h); !reflect.DeepEqual(got, want) || len(got) != i+1 {
+			t.Fatalf("after %d events: %d records, want %d equal to a full decode", len(evs), len(got), len(want))
+		}
+	}
+	prefix := command.History{Stream: "craftsman-w1", Exists: true, Events: evs[:3]}
+	if got, _ := c.Facts(reg, prefix); !reflect.DeepEqual(got, full(prefix)) {
+		t.Fatal("a prefix decodes differently")
+	}
+	if got, _ := c.Facts(reg, command.History{Stream: "craftsman-w1", Exists: true, Events: evs}); len(got) != 6 || got[0].ID != "e0" {
+		t.Fatalf("after a prefix: %d records, first %q", len(got), got[0].ID)
+	}
+	other := []eventstore.RecordedEvent{honourEvent(t, "craftsman-w1", 0, "x0"), honourEvent(t, "craftsman-w1", 1, "x1"),
+		honourEvent(t, "craftsman-w1", 2, "x2"), honourEvent(t, "craftsman-w1", 3, "x3"), honourEvent(t, "craftsman-w1", 4, "x4"),
+		honourEvent(t, "craftsman-w1", 5, "x5"), honourEvent(t, "craftsman-w1", 6, "x6"), honourEvent(t, "craftsman-w1", 7, "x7")}
+	oh := command.History{Stream: "craftsman-w1", Exists: true, Events: other}
+	if got, _ := c.Facts(reg, oh); !reflect.DeepEqual(got, full(oh)) {
+		t.Fatal("another history of the same stream reused the remembered records")
+	}
+	for i := range 20 { // bounded
+		_, _ = c.Facts(reg, command.History{Stream: fmt.Sprintf("craftsman-b%d", i), Exists: true, Events: other[:1]})
+	}
+	if streams, _ := c.Held(); streams > 8 {
+		t.Fatalf("%d streams remembered, bound 8", streams)
+	}
+}
