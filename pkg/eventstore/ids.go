@@ -7,15 +7,21 @@ import (
 	"github.com/google/uuid"
 )
 
-// idChunk is how many bytes of event ids an idArena formats into one
-// allocation: 455 ids.
-const idChunk = 16 << 10
+// idChunk is the largest block of event ids an idArena formats into one
+// allocation (455 ids); its first block holds one id, and each next one twice
+// the last, so that a short read (a stream's tail, one probe) allocates
+// little and keeps little alive with the strings it returns.
+const (
+	idChunk      = 16 << 10
+	idFirstChunk = 36
+)
 
 // idArena formats the client's event ids (uuid.UUID) as the port's
 // strings. The official client hands each event's id over as a UUID, and
 // uuid.UUID.String allocates per event; a read or subscription of millions
 // of events (the auditors' verify and replay, the projector's catch-up)
-// formats them into shared chunks instead, one allocation per 455 ids.
+// formats them into shared, growing chunks instead, one allocation per
+// 455 ids once a read is long.
 // Bytes once written are never written again (the arena only appends, and
 // a full chunk is replaced, not reused), so the strings over them stay
 // immutable. An arena belongs to one goroutine.
@@ -24,7 +30,7 @@ type idArena struct{ buf []byte }
 // format returns u in its canonical 36-character form (as u.String()).
 func (a *idArena) format(u uuid.UUID) string {
 	if cap(a.buf)-len(a.buf) < 36 {
-		a.buf = make([]byte, 0, idChunk)
+		a.buf = make([]byte, 0, min(idChunk, max(idFirstChunk, 2*cap(a.buf))))
 	}
 	start := len(a.buf)
 	a.buf = a.buf[:start+36]

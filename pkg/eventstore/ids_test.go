@@ -40,6 +40,13 @@ func BenchmarkFormatID(b *testing.B) {
 			_ = u.String()
 		}
 	})
+	b.Run("arena/one-id-reads", func(b *testing.B) { // a fresh arena per id: a one-event read
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var a idArena
+			_ = a.format(u)
+		}
+	})
 	b.Run("arena", func(b *testing.B) {
 		b.ReportAllocs()
 		var a idArena
