@@ -173,10 +173,6 @@ type streamState struct {
 	Tombstoned bool
 }
 
-func encodeStreamState(s streamState) []byte {
-	return appendStreamState(make([]byte, 0, 18), s)
-}
-
 // appendStreamState appends the encoding of s to b.
 func appendStreamState(b []byte, s streamState) []byte {
 	b = append(b, recordVersion)

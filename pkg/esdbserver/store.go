@@ -774,18 +774,16 @@ func (g *group) apply(op *writeOp) writeResult {
 				return wev()
 			}
 		}
-		if len(evs) > 0 {
-			if _, ok := g.id(op.stream, evs[0].ID); ok {
-				var last idEntry
-				for _, ev := range evs {
-					e, ok := g.id(op.stream, ev.ID)
-					if !ok {
-						return wev()
-					}
-					last = e
+		if _, ok := g.id(op.stream, evs[0].ID); ok { // evs is not empty: apply took empty appends
+			var last idEntry
+			for _, ev := range evs {
+				e, ok := g.id(op.stream, ev.ID)
+				if !ok {
+					return wev()
 				}
-				return writeResult{last: int64(last.rev), pos: last.pos}
+				last = e
 			}
+			return writeResult{last: int64(last.rev), pos: last.pos}
 		}
 	case expNoStream, expExact:
 		n := int64(-1)
