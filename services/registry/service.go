@@ -628,9 +628,6 @@ type batcher interface {
 
 func (s *service) handler() *command.Handler { return s.h }
 
-// findBatcher unwraps middlewares down to the service implementation.
-func findBatcher(svc Service) (batcher, bool) { return servicekit.Find[batcher](svc) }
-
 // keyedByCaller reports whether the caller's idempotency key already wrote
 // to h (a keyed command already done: its replay answers, not a refusal):
 // the key's first event id, written by the caller's organisation, or the

@@ -506,9 +506,6 @@ type batcher interface {
 
 func (s *service) handler() *command.Handler { return s.h }
 
-// findBatcher unwraps middlewares down to the service implementation.
-func findBatcher(svc Service) (batcher, bool) { return servicekit.Find[batcher](svc) }
-
 // Correct implements Service: only the organisation that recorded the
 // original fact (or an admin) may correct it.
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {

@@ -103,7 +103,7 @@ type linePreparer func(svc Service, b batcher, rec command.Record) (craftsmanID,
 // then makes each line into its command (command.PrepareImport: the line's
 // key, source "import", one correlation id for the file).
 func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	b, _ := findBatcher(svc)
+	b, _ := servicekit.Find[batcher](svc) // under the middlewares
 	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) {
 		craftsman, key, run, build, err := prep(svc, b, rec)
 		if err != nil {
