@@ -26,11 +26,7 @@ import (
 func (h *Handler) Latest(ctx context.Context, stream string) (History, error) {
 	cached, ok := h.cache.get(stream)
 	if !ok {
-		hist, err := Load(ctx, h.store, stream)
-		if err == nil {
-			h.cache.put(hist)
-		}
-		return hist, err
+		return h.loadAndCache(ctx, stream)
 	}
 	next := cached.Revision() + 1
 	evs, err := h.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: next})
@@ -47,11 +43,7 @@ func (h *Handler) Latest(ctx context.Context, stream string) (History, error) {
 	if evs[0].Revision != next {
 		// Not the continuation of the cached copy: read it all.
 		h.cache.drop(stream)
-		hist, err := Load(ctx, h.store, stream)
-		if err == nil {
-			h.cache.put(hist)
-		}
-		return hist, err
+		return h.loadAndCache(ctx, stream)
 	}
 	n := len(cached.Events)
 	all := make([]eventstore.RecordedEvent, n, grow(n, len(evs)))
@@ -59,4 +51,13 @@ func (h *Handler) Latest(ctx context.Context, stream string) (History, error) {
 	hist := History{Stream: stream, Exists: true, Events: append(all, evs...)}
 	h.cache.put(hist)
 	return hist, nil
+}
+
+// loadAndCache reads the whole stream and caches what it read.
+func (h *Handler) loadAndCache(ctx context.Context, stream string) (History, error) {
+	hist, err := Load(ctx, h.store, stream)
+	if err == nil {
+		h.cache.put(hist)
+	}
+	return hist, err
 }

@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/craftledger/craftledger/pkg/command"
@@ -15,7 +16,8 @@ import (
 func TestLatestSeesEveryWriter(t *testing.T) {
 	st := startStore(t)
 	ctx := context.Background()
-	h := command.New(st, command.Options{Clock: clock})
+	reads := &readsFrom{Store: st}
+	h := command.New(reads, command.Options{Clock: clock})
 	other := command.New(st, command.Options{Clock: clock})
 	same := func(step string) command.History {
 		t.Helper()
@@ -46,7 +48,11 @@ func TestLatestSeesEveryWriter(t *testing.T) {
 		}
 	}
 	run(h)
+	reads.from = nil
 	same("after its own append") // cached: an empty read of the tail
+	if want := []uint64{1}; !slices.Equal(reads.from, want) {
+		t.Fatalf("Latest read the stream from %v, want only the tail %v", reads.from, want)
+	}
 	run(other)
 	run(other)
 	same("after another writer's two appends")
@@ -61,4 +67,15 @@ func TestLatestSeesEveryWriter(t *testing.T) {
 	if string(evs[0].Data) != `{"n":3}` {
 		t.Fatalf("the last command decided on a stale history: %s", evs[0].Data)
 	}
+}
+
+// readsFrom is the store, noting where each stream read starts.
+type readsFrom struct {
+	eventstore.Store
+	from []uint64
+}
+
+func (r *readsFrom) ReadStream(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
+	r.from = append(r.from, opts.From)
+	return r.Store.ReadStream(ctx, stream, opts)
 }
