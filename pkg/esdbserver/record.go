@@ -147,18 +147,21 @@ func (c *nameCache) get(b []byte) string {
 	return s
 }
 
-func logKey(pos uint64) []byte {
-	k := make([]byte, 9)
-	k[0] = prefixLog
-	binary.BigEndian.PutUint64(k[1:], pos)
-	return k
+func logKey(pos uint64) []byte { return appendLogKey(make([]byte, 0, 9), pos) }
+
+// appendLogKey appends the key of the log record at pos to dst.
+func appendLogKey(dst []byte, pos uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefixLog), pos)
 }
 
 func indexPrefix(stream string) []byte {
-	k := make([]byte, 0, 5+len(stream)+8)
-	k = append(k, prefixIndex)
-	k = binary.BigEndian.AppendUint32(k, uint32(len(stream)))
-	return append(k, stream...)
+	return appendIndexPrefix(make([]byte, 0, 5+len(stream)+8), stream)
+}
+
+// appendIndexPrefix appends the prefix of stream's index keys to dst.
+func appendIndexPrefix(dst []byte, stream string) []byte {
+	dst = binary.BigEndian.AppendUint32(append(dst, prefixIndex), uint32(len(stream)))
+	return append(dst, stream...)
 }
 
 func indexKey(stream string, rev uint64) []byte {

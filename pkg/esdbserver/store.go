@@ -617,14 +617,10 @@ func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
 	g.pos++
 	r := record{Stream: stream, Revision: rev, ID: ev.ID, Type: ev.Type, IsJSON: ev.IsJSON, Created: g.created, Metadata: ev.Metadata, Data: ev.Data}
 	// Keys and values are built in one scratch buffer: the batch copies them.
-	buf := append(g.scratch[:0], prefixLog)
-	buf = binary.BigEndian.AppendUint64(buf, g.pos)
+	buf := appendLogKey(g.scratch[:0], g.pos)
 	buf = encodeRecord(buf, &r)
 	_ = g.b.Set(buf[:9], buf[9:], nil)
-	buf = append(buf[:0], prefixIndex)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(stream)))
-	buf = append(buf, stream...)
-	buf = binary.BigEndian.AppendUint64(buf, rev)
+	buf = binary.BigEndian.AppendUint64(appendIndexPrefix(buf[:0], stream), rev)
 	k := len(buf)
 	buf = binary.BigEndian.AppendUint64(buf, g.pos)
 	_ = g.b.Set(buf[:k], buf[k:], nil)
