@@ -78,14 +78,12 @@ type topK struct {
 	k     int
 	n     int                  // matches offered
 	keys  []popKey             // slots
-	sums  []readmodel.Summary  // copies (ref false)
-	ptrs  []*readmodel.Summary // the live summaries (ref: valid under the model's lock only)
-	ref   bool
-	heap  []int32 // slots, a max-heap under o.less: the worst kept on top
-	limit bool    // k > 0
-	// all: k is large (a page deep in the list): every match is kept
-	// (matches when ref, else keys and sums) and the page selected at the
-	// merge, in linear time, instead of paying a heap of k.
+	ptrs  []*readmodel.Summary // the summaries offered (a scan's live ones: valid under the model's lock only)
+	heap  []int32              // slots, a max-heap under o.less: the worst kept on top
+	limit bool                 // k > 0
+	// all: k is large (a page deep in the list): every match is kept in
+	// matches and the page selected at the merge, in linear time, instead
+	// of paying a heap of k.
 	all     bool
 	matches []popMatch
 }
@@ -109,12 +107,7 @@ func (t *topK) offer(id, region string, s *readmodel.Summary, level events.Level
 	}
 	key := popKey{id: id, region: region, level: level}
 	if t.all {
-		if t.ref {
-			t.matches = append(t.matches, popMatch{key: key, s: s})
-			return
-		}
-		t.keys = append(t.keys, key)
-		t.sums = append(t.sums, *s)
+		t.matches = append(t.matches, popMatch{key: key, s: s})
 		return
 	}
 	if len(t.heap) < t.k {
@@ -169,25 +162,13 @@ func (o popOrder) compare(a, b *popKey) int {
 
 func (o popOrder) cmp(a, b popMatch) int { return o.compare(&a.key, &b.key) }
 
-// keep stores s in slot (-1: a new one) as a copy, or by reference.
+// keep stores s in slot (-1: a new one).
 func (t *topK) keep(slot int, s *readmodel.Summary) {
-	switch {
-	case t.ref && slot < 0:
+	if slot < 0 {
 		t.ptrs = append(t.ptrs, s)
-	case t.ref:
-		t.ptrs[slot] = s
-	case slot < 0:
-		t.sums = append(t.sums, *s)
-	default:
-		t.sums[slot] = *s
+		return
 	}
-}
-
-func (t *topK) summary(slot int) *readmodel.Summary {
-	if t.ref {
-		return t.ptrs[slot]
-	}
-	return &t.sums[slot]
+	t.ptrs[slot] = s
 }
 
 // popMatch is one kept match.
@@ -205,12 +186,6 @@ func mergeTopK(o popOrder, parts []*topK, start, n int) (total int, page []popMa
 	for _, t := range parts {
 		if !t.all {
 			continue
-		}
-		if !t.ref {
-			t.matches = make([]popMatch, len(t.keys))
-			for slot := range t.keys {
-				t.matches[slot] = popMatch{key: t.keys[slot], s: &t.sums[slot]}
-			}
 		}
 		wg.Add(1)
 		go func() {
@@ -230,7 +205,7 @@ func mergeTopK(o popOrder, parts []*topK, start, n int) (total int, page []popMa
 		total += t.n
 		all = append(all, t.matches...)
 		for _, slot := range t.heap {
-			all = append(all, popMatch{key: t.keys[slot], s: t.summary(int(slot))})
+			all = append(all, popMatch{key: t.keys[slot], s: t.ptrs[slot]})
 		}
 	}
 	if start >= len(all) {
@@ -311,8 +286,7 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		hint = sc.Seqs()/len(tops) + 1024
 	}
 	for i := range tops {
-		tops[i] = newTopK(o, k)
-		tops[i].ref = true // through the rows: the page is copied under the model's lock
+		tops[i] = newTopK(o, k) // the page is copied under the model's lock
 		if hint > 0 {
 			tops[i].matches = make([]popMatch, 0, hint)
 		}
@@ -338,7 +312,7 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 			tops[i] = newTopK(o, k)
 		}
 		b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
-			tops[part].offer(id, s.Region, &s, lvl)
+			tops[part].offer(id, s.Region, &s, lvl) // s: this call's own copy, kept by reference
 		})
 		page()
 	}
