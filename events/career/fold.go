@@ -369,6 +369,23 @@ func (t *Trade) reach(l LevelHeld) {
 	}
 }
 
+// At is s as of at instead: a copy with AsOf and each trade's years of
+// work set again for at (what finish derives from the instant). It equals
+// Fold's answer as of at only when the fold as of at sees the same facts —
+// the caller's to know (no fact recorded or occurring between the two
+// instants, no correction).
+func (s *State) At(at time.Time) *State {
+	st := *s
+	st.AsOf = at.UTC()
+	st.Trades = make(map[string]*Trade, len(s.Trades))
+	for code, t := range s.Trades {
+		tc := *t
+		st.Trades[code] = &tc
+	}
+	st.finish()
+	return &st
+}
+
 func (s *State) finish() {
 	for code, t := range s.Trades {
 		t.YearsOfWork = round2(s.WorkYears([]string{code}, time.Time{}, s.AsOf))

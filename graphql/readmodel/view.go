@@ -49,8 +49,8 @@ type View struct {
 // records, both folds see the same events and the same facts: every record
 // was recorded by t0 and every fact occurred by t0, and a fold uses its
 // instant for nothing else than that filter, State.AsOf and each trade's
-// YearsOfWork (events/career: Fold and finish), which are set again for at
-// here. A correction may carry a replacement occurring after t0: no reuse.
+// YearsOfWork (events/career: Fold and finish), which State.At sets again for
+// at. A correction may carry a replacement occurring after t0: no reuse.
 func (v *View) CareerAt(at time.Time) (*career.State, bool) {
 	if v.fold == nil || at.Before(v.foldAt) {
 		return nil, false
@@ -60,16 +60,7 @@ func (v *View) CareerAt(at time.Time) (*career.State, bool) {
 			return nil, false
 		}
 	}
-	st := *v.fold
-	st.AsOf = at.UTC()
-	st.Trades = make(map[string]*career.Trade, len(v.fold.Trades))
-	for code, t := range v.fold.Trades {
-		tc := *t
-		// career's finish(): round2 of the years worked in the trade.
-		tc.YearsOfWork = float64(int64(st.WorkYears([]string{code}, time.Time{}, st.AsOf)*100+0.5)) / 100
-		st.Trades[code] = &tc
-	}
-	return &st, true
+	return v.fold.At(at), true
 }
 
 // TradeLevel is the level held in one trade (from the domain's career
