@@ -3,9 +3,14 @@ package audit
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/events"
 )
 
 // The hand-written scanner agrees with encoding/json on the fields the
@@ -154,4 +159,32 @@ func scanOrgFields(data []byte, f *orgFields) error {
 	f.EmploymentID, f.HonourID = string(r.EmploymentID), string(r.HonourID)
 	f.Source.Kind, f.Source.CompetitionID = string(r.SourceKind), string(r.SourceCompetitionID)
 	return err
+}
+
+// TestCanonicalIssuerReadsEveryMetadataField: metadata with every field
+// events.Metadata has, as events.EncodeMetadata writes it, is read by the
+// canonical-name reader — a field added to Metadata and not to its list
+// would send every event down the folding reader unnoticed.
+func TestCanonicalIssuerReadsEveryMetadataField(t *testing.T) {
+	var m events.Metadata
+	v := reflect.ValueOf(&m).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); {
+		case f.Kind() == reflect.String:
+			f.SetString("org-" + strconv.Itoa(i))
+		case f.Kind() == reflect.Int:
+			f.SetInt(1)
+		case f.Type() == reflect.TypeFor[time.Time]():
+			f.Set(reflect.ValueOf(time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC)))
+		default:
+			t.Fatalf("Metadata.%s (%s): give it a value in this test", v.Type().Field(i).Name, f.Type())
+		}
+	}
+	meta, err := events.EncodeMetadata(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss, ok := canonicalIssuer(meta); !ok || string(iss) != m.IssuerOrgID {
+		t.Fatalf("%s: read as canonical %v, issuer %q", meta, ok, iss)
+	}
 }
