@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -13,14 +14,17 @@ import (
 // RunClients sends b.N requests from clients goroutines (request i built
 // by req), fails the benchmark when any request errs or answers other than
 // want, and reports commands/s and p50/p99 latency in milliseconds
-// ("cmds/s", "p50-ms", "p99-ms").
+// ("cmds/s", "p50-ms", "p99-ms"), and the CPU time of the whole process
+// (HTTP clients and server, service, embedded store) per command
+// ("cpu-µs/cmd"): other processes' load does not distort it the way it
+// distorts the wall-clock figures on a shared machine.
 func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) {
 	b.Helper()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	lat := make([]time.Duration, b.N)
 	var next, failed atomic.Int64
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Add(1)
@@ -50,12 +54,22 @@ func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) 
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d of %d commands failed", n, b.N)
 	}
 	ReportLatency(b, b.N, elapsed, lat, "cmds/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/cmd")
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ReportLatency reports n/elapsed under rate (e.g. "cmds/s") and the p50
