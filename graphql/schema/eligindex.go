@@ -1,44 +1,98 @@
 package schema
 
 import (
-	"strings"
+	"math"
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/graphql/readmodel"
 )
 
-// eligIndex remembers, per craftsman, the eligibility answer at the moment
-// of their last event (t0): eligible then, or the earliest date time alone
-// makes them eligible. Without new events, and under a policy version that
-// stays in force and has only criteria that time cannot undo (no training
-// window), "eligible by D" for D ≥ t0 follows from it without folding the
-// career again. Entries are dropped when the craftsman's ledger or the
-// policy set changes.
+// The eligibility index answers "eligible for target in trade by D" for
+// a population scan without folding anyone's career again. Per policy
+// version, trade and target it keeps one column of compact entries, by
+// the craftsman's registration index (seq), each the answer at t0, the
+// craftsman's last moment (the latest record or occurrence time of their
+// events): eligible then, or the earliest date time alone makes them
+// eligible. An entry names the number of events it was computed from, a
+// number the model knows without decoding anything: a craftsman whose
+// ledger grew since is evaluated again (alone), the others are read.
+//
+// For D ≥ t0 the fold as of D sees the same facts as the fold as of t0
+// (everything was recorded and had occurred by t0), so only criteria
+// that depend on the instant change, and those only become true with
+// time (years of work, years since a level, age) — except training hours
+// within a window, which time can undo: a policy with such a criterion
+// for the target is never answered from the index. The policy is the one
+// in force at D (the entry is computed under it, whatever was in force at
+// t0). A candidate the index cannot answer (D before t0, a window) is
+// folded as of D and evaluated, as full evaluation does.
+
+// eligIndex holds the columns (at most maxEligCols, the least recently
+// used dropped first).
 type eligIndex struct {
-	mu sync.Mutex
-	m  map[string]*eligEntry
+	mu   sync.Mutex
+	cols []*eligCol // least recently used first
 }
 
-type eligEntry struct {
-	n    int // records the entry was computed from
-	gen  int // policy set generation
-	t0   time.Time
-	byTT map[string]eligAt // trade|target|policy names
+const maxEligCols = 8
+
+type eligKey struct {
+	pol    *policy.Policy // parsed policy versions are kept: the same version is the same pointer
+	trade  string
+	target events.Level
 }
 
-type eligAt struct {
-	ok       bool // a policy answered
-	eligible bool
-	earliest *time.Time
-	pol      *policy.Policy
+// eligCol is one key's column: 12 bytes per craftsman, no pointers.
+type eligCol struct {
+	key   eligKey
+	mu    sync.Mutex // one query at a time reads and fills the column
+	epoch readmodel.Epoch
+	ents  []eligEnt // by seq
 }
 
-func newEligIndex() *eligIndex { return &eligIndex{m: map[string]*eligEntry{}} }
+// eligEnt is one craftsman's answer at t0 under the column's policy.
+type eligEnt struct {
+	n        uint32 // events it was computed from (0: no entry)
+	t0       uint32 // t0 in Unix seconds, rounded up (t0 ≤ this)
+	earliest int32  // civil day (days since 1970-01-01) from which time alone makes them eligible: eligibleAtT0, neverByTime
+}
 
-// lastMoment is when a craftsman's ledger last changed in either sense.
+const (
+	eligibleAtT0 = math.MinInt32
+	neverByTime  = math.MaxInt32
+)
+
+func newEligIndex() *eligIndex { return &eligIndex{} }
+
+// column returns key's column (made when new), locked: the caller unlocks.
+func (x *eligIndex) column(key eligKey) *eligCol {
+	x.mu.Lock()
+	i := slices.IndexFunc(x.cols, func(c *eligCol) bool { return c.key == key })
+	var c *eligCol
+	if i >= 0 {
+		c = x.cols[i]
+		x.cols = append(slices.Delete(x.cols, i, i+1), c)
+	} else {
+		c = &eligCol{key: key}
+		if len(x.cols) >= maxEligCols {
+			x.cols = slices.Delete(x.cols, 0, 1)
+		}
+		x.cols = append(x.cols, c)
+	}
+	x.mu.Unlock()
+	c.mu.Lock()
+	return c
+}
+
+// lastMoment is when a craftsman's ledger last changed in either sense:
+// the latest record time, occurrence time or occurrence time of a
+// correction's replacement.
 func lastMoment(recs []events.Recorded) time.Time {
 	var t time.Time
 	for _, r := range recs {
@@ -48,56 +102,11 @@ func lastMoment(recs []events.Recorded) time.Time {
 		if r.Meta.OccurredAt.After(t) {
 			t = r.Meta.OccurredAt
 		}
-	}
-	return t
-}
-
-// lookup returns the cached answer for (trade, target, names) or computes it.
-func (x *eligIndex) lookup(id string, recs []events.Recorded, gen int, set *policy.Set, names []string, trade string, target events.Level) (eligAt, time.Time) {
-	key := trade + "|" + target.String() + "|" + strings.Join(names, ",")
-	x.mu.Lock()
-	e := x.m[id]
-	if e != nil && e.n == len(recs) && e.gen == gen {
-		if at, ok := e.byTT[key]; ok {
-			x.mu.Unlock()
-			return at, e.t0
+		if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil && c.Replacement.OccurredAt.After(t) {
+			t = *c.Replacement.OccurredAt
 		}
 	}
-	x.mu.Unlock()
-	t0 := lastMoment(recs)
-	st := career.Fold(recs, t0, career.AsRecorded)
-	var at eligAt
-	if res, pol, ok := evaluateWith(st, set, names, trade, target, t0); ok {
-		at = eligAt{ok: true, eligible: res.Eligible, earliest: res.EarliestDate, pol: pol}
-	}
-	x.mu.Lock()
-	if e == nil || e.n != len(recs) || e.gen != gen {
-		e = &eligEntry{n: len(recs), gen: gen, t0: t0, byTT: map[string]eligAt{}}
-		x.m[id] = e
-	}
-	e.byTT[key] = at
-	x.mu.Unlock()
-	return at, t0
-}
-
-// decide answers "eligible by d" from the index when it can; known is
-// false when only a full evaluation can tell.
-func (at eligAt) decide(t0, d time.Time, set *policy.Set, trade string, target events.Level, names []string) (eligible, known bool) {
-	if d.Before(t0) {
-		return false, false
-	}
-	if !at.ok {
-		// No policy covered it at t0; one may by d.
-		return false, false
-	}
-	if p, _, ok := pick(set, names, trade, target, d); !ok || p != at.pol || hasWindow(p, target) {
-		return false, false
-	}
-	if at.eligible {
-		return true, true
-	}
-	// Earliest dates are civil dates (UTC+8) shown as UTC midnight.
-	return at.earliest != nil && !at.earliest.After(career.CivilDate(d)), true
+	return t
 }
 
 // hasWindow reports whether the rule for target has a criterion that the
@@ -122,4 +131,212 @@ func hasWindow(p *policy.Policy, target events.Level) bool {
 		}
 	}
 	return false
+}
+
+// civilDay is the civil day (UTC+8, as the domain counts days) of t, in
+// days since 1970-01-01.
+func civilDay(t time.Time) int64 { return career.CivilDate(t).Unix() / 86400 }
+
+// eligQuery decides the candidates of one eligibleFor scan.
+type eligQuery struct {
+	set    *policy.Set
+	names  []string
+	trade  string
+	target events.Level
+	d      time.Time
+	dSec   int64
+	dDay   int64
+	pol    *policy.Policy // in force at d (nil: none covers it: nobody is eligible)
+	col    *eligCol       // nil: no answer is kept (a window, or d out of the index's range)
+	epoch  readmodel.Epoch
+	// decided holds this query's answers for candidates the index cannot
+	// answer (folded as of d), with the number of events they are of.
+	decided map[int]eligDecided
+	pending [][]eligPending // per scan part: candidates met undecided
+}
+
+type eligDecided struct {
+	n        int
+	eligible bool
+}
+
+type eligPending struct {
+	seq, n int
+	id     string
+}
+
+// check answers a candidate (seq, with n events) from the index or this
+// query's answers; known is false when neither can, and the candidate is
+// noted for resolve.
+func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
+	if q.pol == nil {
+		return false, true
+	}
+	if q.col != nil && seq < len(q.col.ents) {
+		if e := q.col.ents[seq]; int(e.n) == n && n > 0 && q.dSec >= int64(e.t0) {
+			return q.dDay >= int64(e.earliest), true
+		}
+	}
+	if dd, ok := q.decided[seq]; ok && dd.n == n {
+		return dd.eligible, true
+	}
+	q.pending[part] = append(q.pending[part], eligPending{seq: seq, n: n, id: id})
+	return false, false
+}
+
+// undecided is the number of candidates the last scan could not answer.
+func (q *eligQuery) undecided() int {
+	n := 0
+	for _, p := range q.pending {
+		n += len(p)
+	}
+	return n
+}
+
+// reset forgets every answer (the model's craftsmen were replaced).
+func (q *eligQuery) reset(epoch readmodel.Epoch) {
+	q.epoch = epoch
+	q.decided = map[int]eligDecided{}
+	if q.col != nil {
+		q.col.epoch = epoch
+		clear(q.col.ents)
+	}
+}
+
+// recordsOnce is the part of a read model resolve reads (readmodel.Memory).
+type recordsOnce interface {
+	RecordsOnce(id string) ([]events.Recorded, int)
+}
+
+// resolve evaluates the pending candidates (in parallel: the fold and the
+// policy engine are pure) into the index, or, when the index cannot
+// answer them, into this query's answers; then forgets them.
+func (q *eligQuery) resolve(m recordsOnce) {
+	var todo []eligPending
+	for i, p := range q.pending {
+		todo = append(todo, p...)
+		q.pending[i] = p[:0]
+	}
+	if q.col != nil {
+		top := 0
+		for _, p := range todo {
+			top = max(top, p.seq+1)
+		}
+		if top > len(q.col.ents) {
+			q.col.ents = slices.Grow(q.col.ents, top-len(q.col.ents))[:top]
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	found := make([][]struct {
+		seq int
+		dd  eligDecided
+	}, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				p := todo[i]
+				recs, n := m.RecordsOnce(p.id)
+				if q.col != nil {
+					e := q.entry(recs, n)
+					q.col.ents[p.seq] = e // each seq once: no other worker writes it
+					if e.n > 0 && q.dSec >= int64(e.t0) {
+						continue // the next scan reads it
+					}
+				}
+				st := career.Fold(recs, q.d, career.AsRecorded)
+				res := policy.Evaluate(st, q.pol, q.trade, q.target, q.d)
+				found[w] = append(found[w], struct {
+					seq int
+					dd  eligDecided
+				}{p.seq, eligDecided{n: n, eligible: res.Eligible}})
+			}
+		}()
+	}
+	wg.Wait()
+	for _, f := range found {
+		for _, x := range f {
+			q.decided[x.seq] = x.dd
+		}
+	}
+}
+
+// entry computes a craftsman's entry under the column's policy (n = 0:
+// not representable, never read).
+func (q *eligQuery) entry(recs []events.Recorded, n int) eligEnt {
+	t0 := lastMoment(recs)
+	sec := t0.Unix()
+	if t0.Nanosecond() > 0 {
+		sec++
+	}
+	if n <= 0 || n > math.MaxUint32 || sec < 0 || sec > math.MaxUint32 {
+		return eligEnt{}
+	}
+	st := career.Fold(recs, t0, career.AsRecorded)
+	res := policy.Evaluate(st, q.pol, q.trade, q.target, t0)
+	e := eligEnt{n: uint32(n), t0: uint32(sec), earliest: neverByTime}
+	switch {
+	case res.Eligible:
+		e.earliest = eligibleAtT0
+	case res.EarliestDate != nil:
+		// Eligible by d when earliest ≤ d's civil date (at midnight):
+		// from the first civil day not before earliest.
+		ed := *res.EarliestDate
+		day := ed.Unix() / 86400
+		if ed.After(time.Unix(day*86400, 0)) {
+			day++
+		}
+		if day <= eligibleAtT0 || day >= neverByTime {
+			return eligEnt{}
+		}
+		e.earliest = int32(day)
+	}
+	return e
+}
+
+// eligQueryFor prepares f's eligibility decisions (f.eligibleFor set, live)
+// over a model whose craftsmen are at epoch; release unlocks the column.
+func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch) (q *eligQuery, release func(), err error) {
+	set, err := b.policySet(time.Time{})
+	if err != nil {
+		return nil, nil, err
+	}
+	d := f.eligibleBy
+	q = &eligQuery{set: set, names: f.policies, trade: f.trade, target: *f.eligibleFor, d: d, dSec: d.Unix(), dDay: civilDay(d),
+		epoch: epoch, decided: map[int]eligDecided{}, pending: make([][]eligPending, runtime.GOMAXPROCS(0))}
+	release = func() {}
+	pol, _, ok := pick(set, f.policies, f.trade, q.target, d)
+	if !ok {
+		return q, release, nil
+	}
+	q.pol = pol
+	if hasWindow(pol, q.target) || q.dSec < 0 || q.dSec > math.MaxUint32 {
+		return q, release, nil
+	}
+	q.col = b.elig.column(eligKey{pol: pol, trade: f.trade, target: q.target})
+	if q.col.epoch != epoch {
+		q.reset(epoch)
+	}
+	return q, q.col.mu.Unlock, nil
+}
+
+// explainer gives, for a member of a live eligibleFor answer, its
+// explained answer, computed when asked (only the page returned is).
+func (b *builder) explainer(f *populationFilter) (func(id string) func() *policy.Result, error) {
+	set, err := b.policySet(time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	target, d := *f.eligibleFor, f.eligibleBy
+	return func(id string) func() *policy.Result {
+		return func() *policy.Result {
+			st := career.Fold(b.d.Model.Records(id), d, career.AsRecorded)
+			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
+				return &res
+			}
+			return nil
+		}
+	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/graphql-go/graphql"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/errs"
 )
@@ -254,7 +255,7 @@ func (o popOrder) selectLeast(a []popMatch, k int) {
 }
 
 // sortItems sorts collected population items in order o (the eligibleFor
-// answers, whose every candidate is evaluated anyway).
+// answers the rows cannot give: populationOf).
 func sortItems(o popOrder, items []*populationItem) {
 	slices.SortFunc(items, func(a, b *populationItem) int {
 		ka := popKey{id: a.id, region: a.s.Region, level: a.level}
@@ -263,8 +264,9 @@ func sortItems(o popOrder, items []*populationItem) {
 	})
 }
 
-// craftsmenPage answers a craftsmen query without eligibleFor: one scan
-// counting every match and keeping, per part, the best start+first.
+// craftsmenPage answers a craftsmen query: one scan counting every match
+// and keeping, per part, the best start+first (with eligibleFor, the
+// eligible candidates; see rowScan).
 func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, visible func(readmodel.Summary) bool, o popOrder) (*Connection, error) {
 	n, err := pageSize(p, b.d.MaxPageSize)
 	if err != nil {
@@ -278,6 +280,12 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	if start < math.MaxInt32-n {
 		k = start + n
 	}
+	var explain func(id string) func() *policy.Result
+	if f.eligibleFor != nil {
+		if explain, err = b.explainer(f); err != nil {
+			return nil, err
+		}
+	}
 	tops := make([]*topK, runtime.GOMAXPROCS(0))
 	hint := 0
 	if sc, ok := b.d.Model.(seqScanner); ok && k > heapUpTo && f.trade == "" && f.org == "" && f.asOf.IsZero() {
@@ -285,36 +293,52 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		// up front rather than copies as the lists grow.
 		hint = sc.Seqs()/len(tops) + 1024
 	}
-	for i := range tops {
-		tops[i] = newTopK(o, k) // the page is copied under the model's lock
-		if hint > 0 {
-			tops[i].matches = make([]popMatch, 0, hint)
+	var c *Connection
+	reset := func() {
+		for i := range tops {
+			tops[i] = newTopK(o, k) // the page is copied under the model's lock
+			if hint > 0 {
+				tops[i].matches = make([]popMatch, 0, hint)
+			}
 		}
+		c = &Connection{HasPrevious: start > 0}
 	}
-	c := &Connection{HasPrevious: start > 0}
 	page := func() {
 		total, page := mergeTopK(o, tops, start, n)
 		c.Total = total
 		for i, m := range page {
-			c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}})
+			it := &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}
+			if explain != nil {
+				it.lazy = explain(it.id)
+			}
+			c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: it})
 		}
 		c.HasNext = start+len(c.Edges) < total
 	}
 	var strs []string
-	if !b.scanRows(f, visible, len(tops), &strs, func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
+	ok, err := b.rowScan(f, visible, len(tops), &strs, reset, func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
 		region := s.Region
 		if r != nil {
 			region = strs[r.region] // the row's copy: no read of the summary
 		}
 		tops[part].offer(id, region, s, lvl)
-	}, page) {
-		for i := range tops {
-			tops[i] = newTopK(o, k)
-		}
-		b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
-			tops[part].offer(id, s.Region, &s, lvl) // s: this call's own copy, kept by reference
-		})
-		page()
+	}, page)
+	if err != nil || ok {
+		return c, err
 	}
+	if f.eligibleFor != nil {
+		items, err := b.populationOf(f, visible)
+		if err != nil {
+			return nil, err
+		}
+		sortItems(o, items)
+		return sliceConnection(p, b.d.MaxPageSize, items)
+	}
+	hint = 0
+	reset()
+	b.scan(f, visible, len(tops), func(part int, id string, s readmodel.Summary, lvl events.Level) {
+		tops[part].offer(id, s.Region, &s, lvl) // s: this call's own copy, kept by reference
+	})
+	page()
 	return c, nil
 }

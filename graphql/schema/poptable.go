@@ -21,10 +21,13 @@ import (
 // rebuilt during the scan, are answered from the summary itself, exactly
 // as before.
 
-// seqScanner is what a read model offers for popTable (the in-memory one).
+// seqScanner is what a read model offers for popTable and the
+// eligibility index (the in-memory one).
 type seqScanner interface {
-	ScanSeq(trade, org string, parts int, fn func(part, seq int, id string, s *readmodel.Summary), done func())
+	ScanSeq(trade, org string, parts int, fn func(part, seq, n int, id string, s *readmodel.Summary), done func())
 	Seqs() int
+	Epoch() readmodel.Epoch
+	recordsOnce
 }
 
 type popTable struct {
@@ -263,8 +266,10 @@ type rowVisit func(part int, id string, s *readmodel.Summary, r *popRow, lvl eve
 // indexes name, then calls done (when not nil) still under the model's
 // read lock (the summaries visit saw are valid until it returns); ok is
 // false, nothing visited, when the model offers no ScanSeq or f asks asOf
-// (then the caller scans as before).
-func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, visit rowVisit, done func()) (ok bool) {
+// (then the caller scans as before). With f.eligibleFor, el decides the
+// candidates (matches below the target level): the eligible are visited,
+// and those el cannot answer are left for el.resolve (see rowScan).
+func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, el *eligQuery, visit rowVisit, done func()) (ok bool) {
 	sc, ok := b.d.Model.(seqScanner)
 	if !ok || !f.asOf.IsZero() {
 		return false
@@ -281,13 +286,24 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 	*strs = t.dict.snapshot()
 	q := t.dict.filter(f)
 	caches := make([]*buildCache, parts) // per part, made on its first stale row
-	sc.ScanSeq(f.trade, f.org, parts, func(part, seq int, id string, s *readmodel.Summary) {
+	emit := func(part, seq, n int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
+		if el != nil {
+			if lvl >= el.target {
+				return // not a candidate
+			}
+			if ok, _ := el.check(part, seq, n, id); !ok {
+				return
+			}
+		}
+		visit(part, id, s, r, lvl)
+	}
+	sc.ScanSeq(f.trade, f.org, parts, func(part, seq, n int, id string, s *readmodel.Summary) {
 		if seq < len(rows) {
 			r := &rows[seq]
 			if r.current(s) {
 				if !r.slow {
 					if lvl, ok := q.match(r); ok {
-						visit(part, id, s, r, lvl)
+						emit(part, seq, n, id, s, r, lvl)
 					}
 					return
 				}
@@ -304,8 +320,52 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 			return
 		}
 		if lvl, ok := f.match(*s); ok {
-			visit(part, id, s, nil, lvl)
+			emit(part, seq, n, id, s, nil, lvl)
 		}
 	}, done)
 	return true
+}
+
+// rowScan is scanRows for any filter: with f.eligibleFor (live), the
+// candidates are decided by the eligibility index; a scan that met
+// candidates it could not answer is discarded, those are evaluated
+// (resolve) and the scan runs again — reset, before each run, clears
+// what visit and done produce. ok is false when the rows cannot answer
+// (asOf, a model without ScanSeq, or candidates still changing under a
+// busy projection after a few runs): nothing was produced and the caller
+// answers otherwise.
+func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, reset func(), visit rowVisit, done func()) (ok bool, err error) {
+	sc, isSeq := b.d.Model.(seqScanner)
+	if f.eligibleFor == nil || !isSeq || !f.asOf.IsZero() {
+		reset()
+		return b.scanRows(f, visible, parts, strs, nil, visit, done), nil
+	}
+	epoch := sc.Epoch()
+	el, release, err := b.eligQueryFor(f, epoch)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	for range 4 {
+		reset()
+		b.scanRows(f, visible, parts, strs, el, visit, func() {
+			if done != nil && el.undecided() == 0 {
+				done()
+			}
+		})
+		if now := sc.Epoch(); now != el.epoch {
+			// A snapshot load replaced the craftsmen: their seqs name others.
+			el.reset(now)
+			for i := range el.pending {
+				el.pending[i] = el.pending[i][:0]
+			}
+			continue
+		}
+		if el.undecided() == 0 {
+			return true, nil
+		}
+		el.resolve(sc)
+	}
+	reset()
+	return false, nil
 }

@@ -91,6 +91,24 @@ func scope(c auth.Claims, f *populationFilter) (func(readmodel.Summary) bool, er
 	return nil, errs.E(errs.PermissionDenied, "population queries are for hr, issuers, auditors and admins, not %s", c.Role)
 }
 
+// popQuery reads a population query's filter and the caller's scope
+// (once per query).
+func (b *builder) popQuery(p graphql.ResolveParams) (*populationFilter, func(readmodel.Summary) bool, error) {
+	c, err := caller(p.Context)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := readFilter(p, b.d.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	visible, err := scope(c, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, visible, nil
+}
+
 func readFilter(p graphql.ResolveParams, now func() time.Time) (*populationFilter, error) {
 	f := &populationFilter{}
 	var err error
@@ -216,15 +234,7 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			"sort": {Type: graphql.String, Description: "id (default), level_desc, level_asc, region."},
 		})),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
-			c, err := caller(p.Context)
-			if err != nil {
-				return nil, err
-			}
-			f, err := readFilter(p, b.d.Now)
-			if err != nil {
-				return nil, err
-			}
-			visible, err := scope(c, f)
+			f, visible, err := b.popQuery(p)
 			if err != nil {
 				return nil, err
 			}
@@ -235,15 +245,6 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			o, err := parseOrder(sortArg)
 			if err != nil {
 				return nil, err
-			}
-			if f.eligibleFor != nil {
-				// Every candidate of the trade is evaluated anyway.
-				items, err := b.populationOf(f, visible)
-				if err != nil {
-					return nil, err
-				}
-				sortItems(o, items)
-				return sliceConnection(p, b.d.MaxPageSize, items)
 			}
 			return b.craftsmenPage(p, f, visible, o)
 		}),
@@ -285,10 +286,12 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 				(*c)[i]++
 			}
 			aggs := make([]agg, runtime.GOMAXPROCS(0))
-			for i := range aggs {
-				aggs[i] = agg{tr: map[string]int{}, rg: map[string]int{}, ac: map[string]int{}}
+			reset := func() {
+				for i := range aggs {
+					aggs[i] = agg{tr: map[string]int{}, rg: map[string]int{}, ac: map[string]int{}}
+				}
 			}
-			strs, err := b.visitPopulation(p, len(aggs), func(part int, _ string, s *readmodel.Summary, r *popRow, level events.Level) {
+			strs, err := b.visitPopulation(p, len(aggs), reset, func(part int, _ string, s *readmodel.Summary, r *popRow, level events.Level) {
 				a := &aggs[part]
 				a.total++
 				if level.Valid() {
@@ -368,16 +371,21 @@ func nonNil(s []string) []string {
 }
 
 // visitPopulation calls visit for every craftsman the caller may see that
-// matches the filter, from up to parts goroutines (visit's part says
-// which; a part's calls are sequential). Matches visited with a row name
-// their strings by index in strs.
-func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit rowVisit) (strs []string, err error) {
-	f, err := readFilter(p, b.d.Now)
+// matches the filter (eligible ones only with eligibleFor), from up to
+// parts goroutines (visit's part says which; a part's calls are
+// sequential), after reset; a scan may be run again, reset first.
+// Matches visited with a row name their strings by index in strs.
+func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, reset func(), visit rowVisit) (strs []string, err error) {
+	f, visible, err := b.popQuery(p)
 	if err != nil {
 		return nil, err
 	}
+	if ok, err := b.rowScan(f, visible, parts, &strs, reset, visit, nil); err != nil || ok {
+		return strs, err
+	}
+	reset()
 	if f.eligibleFor != nil {
-		items, err := b.population(p)
+		items, err := b.populationOf(f, visible)
 		if err != nil {
 			return nil, err
 		}
@@ -385,17 +393,6 @@ func (b *builder) visitPopulation(p graphql.ResolveParams, parts int, visit rowV
 			visit(0, it.id, &it.s, nil, it.level)
 		}
 		return nil, nil
-	}
-	c, err := caller(p.Context)
-	if err != nil {
-		return nil, err
-	}
-	visible, err := scope(c, f)
-	if err != nil {
-		return nil, err
-	}
-	if b.scanRows(f, visible, parts, &strs, visit, nil) {
-		return strs, nil
 	}
 	b.scan(f, visible, parts, func(part int, id string, s readmodel.Summary, lvl events.Level) { visit(part, id, &s, nil, lvl) })
 	return nil, nil
@@ -445,24 +442,9 @@ func (b *builder) asOfEach(asOf time.Time, visible func(readmodel.Summary) bool)
 	}
 }
 
-func (b *builder) population(p graphql.ResolveParams) ([]*populationItem, error) {
-	c, err := caller(p.Context)
-	if err != nil {
-		return nil, err
-	}
-	f, err := readFilter(p, b.d.Now)
-	if err != nil {
-		return nil, err
-	}
-	visible, err := scope(c, f)
-	if err != nil {
-		return nil, err
-	}
-	return b.populationOf(f, visible)
-}
-
 // populationOf collects every match of f that visible admits (eligible
-// ones only when f asks eligibleFor).
+// ones only when f asks eligibleFor): the answer where the rows and the
+// eligibility index cannot give it (asOf; see rowScan).
 func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summary) bool) ([]*populationItem, error) {
 	parts := make([][]*populationItem, runtime.GOMAXPROCS(0))
 	b.scan(f, visible, len(parts), func(part int, id string, s readmodel.Summary, lvl events.Level) {
@@ -477,47 +459,33 @@ func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summa
 	if f.eligibleFor == nil {
 		return items, nil
 	}
-	set, gen, err := b.liveSet()
+	set, err := b.policySet(time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	return b.evaluateAll(items, set, gen, f), nil
+	return b.evaluateAll(items, set, f), nil
 }
 
-// evaluateAll keeps the candidates eligible by f.eligibleBy. Live
-// queries first ask the eligibility index (no fold when a craftsman's
-// answer at their last event decides it); the rest are folded and
-// evaluated, in parallel (the fold and the policy engine are pure).
-func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, gen int, f *populationFilter) []*populationItem {
+// evaluateAll keeps the candidates eligible by f.eligibleBy: each folded
+// as of then and evaluated, in parallel (the fold and the policy engine
+// are pure).
+func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *populationFilter) []*populationItem {
 	target, d := *f.eligibleFor, f.eligibleBy
+	records := b.d.Model.Records
+	if m, ok := b.d.Model.(recordsOnce); ok {
+		// Read once: a scan must not push out the craftsmen held for queries.
+		records = func(id string) []events.Recorded { recs, _ := m.RecordsOnce(id); return recs }
+	}
 	keep := make([]bool, len(items))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
-	next := make(chan int, 256)
-	for w := 0; w < workers; w++ {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for i := w; i < len(items); i += workers {
 				it := items[i]
-				recs := b.d.Model.Records(it.id)
-				if f.asOf.IsZero() {
-					at, t0 := b.elig.lookup(it.id, recs, gen, set, f.policies, f.trade, target)
-					if ok, known := at.decide(t0, d, set, f.trade, target, f.policies); known {
-						keep[i] = ok
-						if ok {
-							it.lazy = func() *policy.Result {
-								st := career.Fold(recs, d, career.AsRecorded)
-								if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
-									return &res
-								}
-								return nil
-							}
-						}
-						continue
-					}
-				}
-				st := career.Fold(recs, d, career.AsRecorded)
+				st := career.Fold(records(it.id), d, career.AsRecorded)
 				if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 					it.elig = &res
 					keep[i] = res.Eligible
@@ -525,10 +493,6 @@ func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, gen int,
 			}
 		}()
 	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	out := items[:0]
 	for i, it := range items {

@@ -16,6 +16,7 @@ import (
 	"github.com/graphql-go/graphql"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -33,25 +34,33 @@ type popGen struct {
 	m    *readmodel.Memory
 	rng  *rand.Rand
 	pos  uint64
-	rev  map[string]uint64 // next revision per craftsman
+	rev  map[string]uint64 // next revision per stream
 	home map[string]string // the employer that registered the craftsman
 	ids  []string
 	evs  []eventstore.RecordedEvent
 }
 
 func (g *popGen) add(id string, at time.Time, p events.Payload, issuer string) {
+	g.addTo(events.CraftsmanStream(id), at, at, p, issuer)
+}
+
+// addTo appends an event to stream that occurred at occurred and was
+// recorded at recorded; it returns the event's id.
+func (g *popGen) addTo(stream string, occurred, recorded time.Time, p events.Payload, issuer string) string {
 	typ, data, err := events.Encode(p)
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	meta, err := events.EncodeMetadata(events.NewMetadata(typ, at, issuer, "test"))
+	meta, err := events.EncodeMetadata(events.NewMetadata(typ, occurred, issuer, "test"))
 	if err != nil {
 		g.t.Fatal(err)
 	}
 	g.pos += 100
-	g.evs = append(g.evs, eventstore.RecordedEvent{Stream: events.CraftsmanStream(id), ID: fmt.Sprintf("%032x", g.pos), Type: typ, Revision: g.rev[id],
-		Position: eventstore.Position{Commit: g.pos, Prepare: g.pos}, Data: data, Metadata: meta, Created: at})
-	g.rev[id]++
+	id := fmt.Sprintf("%032x", g.pos)
+	g.evs = append(g.evs, eventstore.RecordedEvent{Stream: stream, ID: id, Type: typ, Revision: g.rev[stream],
+		Position: eventstore.Position{Commit: g.pos, Prepare: g.pos}, Data: data, Metadata: meta, Created: recorded})
+	g.rev[stream]++
+	return id
 }
 
 func (g *popGen) certify(id string, at time.Time, trade events.Trade, acad, issuer string, from, to events.Level) {
@@ -80,7 +89,7 @@ func popModel(t *testing.T, n int) *popGen {
 	base := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("c%06d", rng.IntN(1_000_000))
-		if _, dup := g.rev[id]; dup {
+		if _, dup := g.rev[events.CraftsmanStream(id)]; dup {
 			continue // drawn twice
 		}
 		g.ids = append(g.ids, id)
@@ -525,5 +534,183 @@ func TestPopRowSharedLevels(t *testing.T) {
 	}
 	if ra.ne != 1 || strs[ra.emps[0]] != "e1" || rb.na != 1 || strs[rb.acads[0]] != "a1" || ra.na != 0 || rb.ne != 0 {
 		t.Fatalf("lists: %+v %+v", ra, rb)
+	}
+}
+
+// plainReader is a read model without ScanSeq: the schema answers
+// eligibleFor over it by full evaluation (every candidate folded as of
+// eligibleBy and evaluated), the reference for the eligibility index.
+type plainReader struct{ readmodel.Reader }
+
+// eligModel generates n welders whose eligibility for the levels above
+// theirs depends on time: employments from 2008 on (some ended), levels
+// certified years apart, training at various dates (for a window), some
+// facts recorded later than they occurred, some occurring after "now"
+// and some corrected (a certificate's date moved later).
+func eligModel(t *testing.T, n int) *popGen {
+	t.Helper()
+	g := &popGen{t: t, m: readmodel.NewMemory(), rng: rand.New(rand.NewPCG(7, 7)), rev: map[string]uint64{}, home: map[string]string{}}
+	rng := g.rng
+	welder := popTrades[0]
+	day := func(y, d int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("w%05d", rng.IntN(100_000))
+		if _, dup := g.rev[events.CraftsmanStream(id)]; dup {
+			continue
+		}
+		g.ids = append(g.ids, id)
+		emp := fmt.Sprintf("emp%d", rng.IntN(3))
+		g.home[id] = emp
+		start := day(2005+rng.IntN(14), rng.IntN(365))
+		g.add(id, start, events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: fmt.Sprintf("%064x", i), BirthDate: "1990-05-05", Region: "R1"}, emp)
+		g.add(id, start, events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: emp, Trade: welder}, emp)
+		at := start
+		for lv := events.Junior; lv <= events.Level(1+rng.IntN(3)); lv++ {
+			at = at.AddDate(0, 0, 200+rng.IntN(1300))
+			recorded := at
+			if rng.IntN(5) == 0 {
+				recorded = at.AddDate(0, 3, 0) // recorded late
+			}
+			cert := g.addTo(events.CraftsmanStream(id), at, recorded, events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: lv, CertificateNumber: fmt.Sprintf("%s-%d", id, lv),
+				Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, "acad1")
+			if rng.IntN(15) == 0 {
+				// The date was wrong: it was certified a year later.
+				later := at.AddDate(1, 0, 0)
+				rep, err := events.NewReplacement(events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: lv, CertificateNumber: fmt.Sprintf("%s-%d", id, lv),
+					Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, &later)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g.addTo(events.CraftsmanStream(id), recorded, recorded.AddDate(0, 1, 0), events.EventCorrected{CraftsmanID: id, SupersedesEventID: cert, Reason: "date", Replacement: rep}, "acad1")
+			}
+		}
+		for k := rng.IntN(3); k > 0; k-- {
+			tr := day(2012+rng.IntN(14), rng.IntN(365))
+			g.add(id, tr, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+		}
+		switch rng.IntN(10) {
+		case 0:
+			g.add(id, at.AddDate(1, 0, 0), events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, emp)
+		case 1:
+			// Recorded before now, occurring after it.
+			g.addTo(events.CraftsmanStream(id), day(2026, 200), day(2026, 10), events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k9", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+		}
+	}
+	g.flush()
+	return g
+}
+
+// publish records a version of template-a whose intermediate, senior and
+// technician rules are given (JSON route lists).
+func (g *popGen) publish(version int, from string, routes [3]string) {
+	doc := fmt.Sprintf(`{"name":"template-a","version":%d,"effectiveFrom":%q,"label":"test","owner":"national_standard","appliesTo":{"allTrades":true},"levels":[
+		{"target":"intermediate","routes":%s},{"target":"senior","routes":%s},{"target":"technician","routes":%s}]}`, version, from, routes[0], routes[1], routes[2])
+	at, _ := time.Parse(time.DateOnly, "2025-01-01")
+	g.addTo(events.PolicyStream("template-a"), at, at, events.PolicyPublished{Name: "template-a", Version: version, EffectiveFrom: from, Document: json.RawMessage(doc)}, "ministry")
+}
+
+// TestEligibleForMatchesFullEvaluation: craftsmen(eligibleFor) and
+// populationStats(eligibleFor), answered through the eligibility index,
+// equal full evaluation (members, order, levels, the explained answers,
+// counts) for eligibleBy dates before, at and long after the craftsmen's
+// last events, under policy versions that change with the date (one with
+// a training window), for auditors and HR; and again after ledgers
+// change and a policy is published once the index was built.
+func TestEligibleForMatchesFullEvaluation(t *testing.T) {
+	g := eligModel(t, 1400) // > 1024: the scan splits into parts
+	// v2 (2027): technician needs training within 2 years (a window);
+	// v3 (2029): longer waits, no window.
+	g.publish(2, "2027-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":2},{"kind":"training_hours","hours":8,"withinYears":2}]}]`})
+	g.publish(3, "2029-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":6}]},{"id":"w","label":"w","criteria":[{"kind":"years_of_work","years":9}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":7}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":6}]}]`})
+	g.flush()
+	for _, v := range g.m.Policies()["template-a"] {
+		if _, err := policy.FromEvent(v.Payload.(events.PolicyPublished)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	fast, err := New(Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `query($target: String, $by: String, $sort: String, $after: String) {
+		craftsmen(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, sort: $sort, first: 40, after: $after) {
+			totalCount edges { cursor node { id level { rank } eligibility { eligible earliestDate policyVersion routes { id met earliestDate } } } } pageInfo { hasNextPage } }
+		populationStats(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by) { total byLevel { key count } byRegion { key count } } }`
+	run := func(s graphql.Schema, c auth.Claims, vars map[string]any) (string, int) {
+		t.Helper()
+		r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
+		if len(r.Errors) > 0 {
+			t.Fatalf("%v: %v", vars, r.Errors)
+		}
+		raw, _ := json.Marshal(r.Data)
+		return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
+	}
+	roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
+	dates := []any{nil, "2012-06-01", "2026-02-20", "2026-12-31", "2027-06-01", "2029-06-01", "2034-01-01", "2026-03-01T00:00:00Z"}
+	compare := func(round string) map[string]int {
+		totals := map[string]int{}
+		for _, target := range []string{"intermediate", "senior", "technician"} {
+			for _, by := range dates {
+				for _, c := range roles {
+					for _, page := range []map[string]any{{"sort": "level_desc"}, {"sort": "id", "after": offsetCursor(9)}} {
+						vars := map[string]any{"target": target, "by": by}
+						for k, v := range page {
+							vars[k] = v
+						}
+						got, total := run(fast, c, vars)
+						want, _ := run(full, c, vars)
+						if got != want {
+							t.Fatalf("%s: %s %v: the index answers\n%s\nfull evaluation\n%s", round, c.Role, vars, got, want)
+						}
+						totals[fmt.Sprint(target, by)] = total
+						for v := 1; v <= 4; v++ {
+							if strings.Contains(got, fmt.Sprintf(`"policyVersion":%d,`, v)) {
+								totals[fmt.Sprint("v", v)]++
+							}
+						}
+					}
+				}
+			}
+		}
+		return totals
+	}
+	totals := compare("first")
+	// Not vacuous: eligibility moves with the date.
+	if totals["v1"] == 0 || totals["v2"] == 0 || totals["v3"] == 0 || totals["technician<nil>"] == 0 || totals["technician2034-01-01"] <= totals["technician<nil>"] || totals["intermediate2012-06-01"] >= totals["intermediate2034-01-01"] {
+		t.Fatalf("eligibility does not move with time: %v", totals)
+	}
+	// Ledgers change after the index was built: a third are certified a
+	// level up, end their employment or train again, now; a policy version
+	// in force from before now is published.
+	for i, id := range g.ids {
+		at := now().AddDate(0, 0, -3)
+		switch i % 9 {
+		case 0:
+			g.certify(id, at, popTrades[0], "acad1", "acad1", events.Senior, events.Senior)
+		case 1:
+			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, g.home[id])
+		case 2:
+			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k2", Trade: popTrades[0], Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+		}
+	}
+	g.publish(4, "2026-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"years_of_work","years":5}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":1}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":1}]}]`})
+	g.flush()
+	after := compare("after the change")
+	if after["v4"] == 0 || after["technician<nil>"] == totals["technician<nil>"] && after["intermediate<nil>"] == totals["intermediate<nil>"] {
+		t.Fatalf("the change moved nobody: %v", after)
 	}
 }
