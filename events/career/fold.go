@@ -8,13 +8,23 @@ import (
 	"github.com/craftledger/craftledger/events"
 )
 
-// fact is an event to apply, after corrections.
+// fact is an event to apply, after corrections: e's payload, or the
+// replacement of the correction by that superseded it.
 type fact struct {
+	e        *events.Recorded
+	by       *events.Recorded // the correction whose replacement this is (nil: none)
 	payload  events.Payload
 	occurred time.Time
-	recorded time.Time
-	src      Source
-	order    events.Ref
+}
+
+// source is where the fact comes from: its event, or the correction and
+// the event it supersedes.
+func (f *fact) source() Source {
+	if f.by == nil {
+		return Source{Ref: f.e.Ref()}
+	}
+	orig := f.e.Ref()
+	return Source{Ref: f.by.Ref(), Supersedes: &orig}
 }
 
 // Fold folds a craftsman's events (their craftsman-<id> stream, in any
@@ -37,17 +47,11 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 	// Corrections, latest recorded first: a live correction decides its
 	// target; a live retraction of a correction reverses it.
 	var corrs []*events.Recorded
-	byID := make(map[string]*events.Recorded, len(evs))
 	for i := range evs {
-		e := &evs[i]
-		if !visible(e) {
-			continue
-		}
-		if e.ID != "" {
-			byID[e.ID] = e
-		}
-		if _, ok := e.Payload.(events.EventCorrected); ok {
-			corrs = append(corrs, e)
+		if e := &evs[i]; visible(e) {
+			if _, ok := e.Payload.(events.EventCorrected); ok {
+				corrs = append(corrs, e)
+			}
 		}
 	}
 	type decision struct {
@@ -56,6 +60,14 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 	}
 	var decided map[string]decision
 	if len(corrs) > 0 {
+		// The visible events by id (the last of an id wins): what a
+		// correction targets.
+		byID := make(map[string]*events.Recorded, len(evs))
+		for i := range evs {
+			if e := &evs[i]; visible(e) && e.ID != "" {
+				byID[e.ID] = e
+			}
+		}
 		slices.SortStableFunc(corrs, func(a, b *events.Recorded) int { return -cmpRecorded(a, b) })
 		decided = map[string]decision{}
 		cancelled := map[string]bool{}
@@ -110,14 +122,12 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		if _, ok := e.Payload.(events.EventCorrected); ok {
 			continue
 		}
-		f := fact{payload: e.Payload, occurred: e.Meta.OccurredAt, recorded: e.RecordedAt, src: Source{Ref: e.Ref()}, order: e.Ref()}
+		f := fact{e: e, payload: e.Payload, occurred: e.Meta.OccurredAt}
 		if d, ok := decided[e.ID]; ok {
 			if d.rep == nil || d.rep.Payload == nil {
 				continue // retracted
 			}
-			orig := e.Ref()
-			f.payload = d.rep.Payload
-			f.src = Source{Ref: d.by.Ref(), Supersedes: &orig}
+			f.payload, f.by = d.rep.Payload, d.by
 			if d.rep.OccurredAt != nil {
 				f.occurred = *d.rep.OccurredAt
 			}
@@ -131,28 +141,34 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		if c := a.occurred.Compare(b.occurred); c != 0 {
 			return c
 		}
-		if c := a.recorded.Compare(b.recorded); c != 0 {
+		// Then by the event's record time, stream, revision and id.
+		if c := a.e.RecordedAt.Compare(b.e.RecordedAt); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.order.Stream, b.order.Stream); c != 0 {
+		if c := strings.Compare(a.e.Stream, b.e.Stream); c != 0 {
 			return c
 		}
-		if a.order.Revision != b.order.Revision {
-			if a.order.Revision < b.order.Revision {
+		if a.e.Revision != b.e.Revision {
+			if a.e.Revision < b.e.Revision {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a.order.EventID, b.order.EventID)
+		return strings.Compare(a.e.ID, b.e.ID)
 	})
-	// Size the two longest lists once instead of growing them by doubling.
-	var nTraining, nCerts int
+	// Size the longest lists once instead of growing them by doubling:
+	// training, certificates, and each trade's levels (at most one per
+	// certificate or appointment).
+	var nTraining, nCerts, nLevels int
 	for i := range facts {
 		switch facts[i].payload.(type) {
 		case events.TrainingCompleted:
 			nTraining++
 		case events.SkillLevelCertified:
 			nCerts++
+			nLevels++
+		case events.UpperGradeAppointed:
+			nLevels++
 		}
 	}
 	if nTraining > 0 {
@@ -162,7 +178,7 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		s.Certificates = make([]Certificate, 0, nCerts)
 	}
 	for i := range facts {
-		s.apply(&facts[i])
+		s.apply(&facts[i], nLevels)
 	}
 	s.Events += len(facts)
 	s.finish()
@@ -198,8 +214,10 @@ func (s *State) trade(t events.Trade, on time.Time) *Trade {
 	return tr
 }
 
-func (s *State) apply(f *fact) {
+// apply applies one fact; levels is room for a trade's first level list.
+func (s *State) apply(f *fact, levels int) {
 	on := f.occurred.UTC()
+	src := f.source()
 	switch p := f.payload.(type) {
 	case events.CraftsmanRegistered:
 		s.Registered, s.RegisteredOn = true, on
@@ -237,7 +255,7 @@ func (s *State) apply(f *fact) {
 	case events.EmploymentStarted:
 		s.trade(p.Trade, on)
 		s.Employments = append(s.Employments, Employment{ID: p.EmploymentID, EmployerOrgID: p.EmployerOrgID, EmployerName: p.EmployerName,
-			Trade: p.Trade.Code, Start: on, Source: f.src})
+			Trade: p.Trade.Code, Start: on, Source: src})
 	case events.EmploymentEnded:
 		for i := range s.Employments {
 			if em := &s.Employments[i]; em.ID == p.EmploymentID && em.End.IsZero() {
@@ -247,16 +265,16 @@ func (s *State) apply(f *fact) {
 		}
 	case events.Graduated:
 		s.Education = append(s.Education, Education{SchoolKind: p.SchoolKind, SchoolName: p.SchoolName, Speciality: p.Speciality, Trade: p.Trade.Code,
-			ProgrammeTarget: p.ProgrammeTarget, SeniorClass: p.SeniorClass, PreparatoryTechnician: p.PreparatoryTechnician, FinalYear: p.FinalYear, Date: on, Source: f.src})
+			ProgrammeTarget: p.ProgrammeTarget, SeniorClass: p.SeniorClass, PreparatoryTechnician: p.PreparatoryTechnician, FinalYear: p.FinalYear, Date: on, Source: src})
 	case events.ProfessionalTitleObtained:
-		s.Titles = append(s.Titles, Title{Tier: p.Tier, Title: p.Title, Trade: p.Trade.Code, Date: on, Source: f.src})
+		s.Titles = append(s.Titles, Title{Tier: p.Tier, Title: p.Title, Trade: p.Trade.Code, Date: on, Source: src})
 	case events.TrainingEnrolled:
 		s.trade(p.Trade, on)
-		s.Enrolments = append(s.Enrolments, Enrolment{ID: p.EnrolmentID, AcademyID: p.AcademyID, CourseID: p.CourseID, Trade: p.Trade.Code, Mode: p.Mode, Date: on, Source: f.src})
+		s.Enrolments = append(s.Enrolments, Enrolment{ID: p.EnrolmentID, AcademyID: p.AcademyID, CourseID: p.CourseID, Trade: p.Trade.Code, Mode: p.Mode, Date: on, Source: src})
 	case events.TrainingCompleted:
 		tr := s.trade(p.Trade, on)
 		s.Training = append(s.Training, Training{AcademyID: p.AcademyID, CourseID: p.CourseID, Trade: p.Trade.Code, Module: p.Module, Hours: p.Hours,
-			Mode: p.Mode, Score: p.Score, Passed: p.Passed, Date: on, Source: f.src})
+			Mode: p.Mode, Score: p.Score, Passed: p.Passed, Date: on, Source: src})
 		if p.Passed {
 			tr.TrainingHours += p.Hours
 			if tr.HoursByMode == nil {
@@ -274,8 +292,8 @@ func (s *State) apply(f *fact) {
 	case events.SkillLevelCertified:
 		tr := s.trade(p.Trade, on)
 		s.Certificates = append(s.Certificates, Certificate{Trade: p.Trade.Code, Level: p.Level, Number: p.CertificateNumber, Family: p.Family,
-			EvaluatingOrgID: p.EvaluatingOrgID, IssuingOrg: p.IssuingOrg, Route: p.Route, EntitlementID: p.EntitlementID, Date: on, Source: f.src})
-		tr.reach(LevelHeld{Level: p.Level, Since: on, Via: "certificate", CertificateNumber: p.CertificateNumber, Route: p.Route, Source: f.src})
+			EvaluatingOrgID: p.EvaluatingOrgID, IssuingOrg: p.IssuingOrg, Route: p.Route, EntitlementID: p.EntitlementID, Date: on, Source: src})
+		tr.reach(LevelHeld{Level: p.Level, Since: on, Via: "certificate", CertificateNumber: p.CertificateNumber, Route: p.Route, Source: src}, levels)
 		if p.EntitlementID != "" {
 			for i := range s.Entitlements {
 				if s.Entitlements[i].ID == p.EntitlementID {
@@ -286,29 +304,29 @@ func (s *State) apply(f *fact) {
 	case events.PromotionEntitlementGranted:
 		s.trade(p.Trade, on)
 		s.Entitlements = append(s.Entitlements, Entitlement{ID: p.EntitlementID, Trade: p.Trade.Code, Level: p.Level, Origin: p.Source,
-			RequiresApproval: p.RequiresApproval, Granted: on, Source: f.src})
+			RequiresApproval: p.RequiresApproval, Granted: on, Source: src})
 	case events.PromotionEntitlementApproved:
 		for i := range s.Entitlements {
 			if en := &s.Entitlements[i]; en.ID == p.EntitlementID {
-				r := f.src.Ref
+				r := src.Ref
 				en.Approved, en.ApprovedOn, en.ApprovalRef, en.ApprovalEvidence = true, on, p.ApprovalRef, &r
 			}
 		}
 	case events.UpperGradeAppointed:
 		tr := s.trade(p.Trade, on)
-		s.Appointments = append(s.Appointments, Appointment{Trade: p.Trade.Code, Grade: p.Grade, EmployerOrgID: p.EmployerOrgID, ApprovalRef: p.ApprovalRef, Date: on, Source: f.src})
-		tr.reach(LevelHeld{Level: p.Grade, Since: on, Via: "appointment", Source: f.src})
+		s.Appointments = append(s.Appointments, Appointment{Trade: p.Trade.Code, Grade: p.Grade, EmployerOrgID: p.EmployerOrgID, ApprovalRef: p.ApprovalRef, Date: on, Source: src})
+		tr.reach(LevelHeld{Level: p.Grade, Since: on, Via: "appointment", Source: src}, levels)
 	case events.CompetitionPlaced:
 		s.trade(p.Trade, on)
 		s.Competitions = append(s.Competitions, Placement{CompetitionID: p.CompetitionID, CompetitionName: p.CompetitionName, PlacementID: p.PlacementID,
-			Tier: p.Tier, Year: p.Year, Track: p.Track, TeamSize: p.TeamSize, Trade: p.Trade.Code, Rank: p.Rank, Award: p.Award, Date: on, Source: f.src})
+			Tier: p.Tier, Year: p.Year, Track: p.Track, TeamSize: p.TeamSize, Trade: p.Trade.Code, Rank: p.Rank, Award: p.Award, Date: on, Source: src})
 	case events.MentorshipStarted:
 		role, other := "apprentice", p.MasterID
 		if p.MasterID == s.CraftsmanID {
 			role, other = "master", p.ApprenticeID
 		}
 		s.Mentorships = append(s.Mentorships, Mentorship{ID: p.MentorshipID, Role: role, Counterpart: other, Kind: p.Kind, Trade: p.Trade.Code,
-			Started: on, Status: MentorshipActive, Source: f.src})
+			Started: on, Status: MentorshipActive, Source: src})
 	case events.MentorshipSessionLogged:
 		if m := s.mentorship(p.MentorshipID); m != nil {
 			m.Sessions++
@@ -316,16 +334,16 @@ func (s *State) apply(f *fact) {
 		}
 	case events.MentorshipCompleted:
 		if m := s.mentorship(p.MentorshipID); m != nil && m.Status == MentorshipActive {
-			r := f.src.Ref
+			r := src.Ref
 			m.Status, m.Ended, m.LevelReached, m.EndEvidence = MentorshipCompleted, on, p.LevelReached, &r
 		}
 	case events.MentorshipEndedEarly:
 		if m := s.mentorship(p.MentorshipID); m != nil && m.Status == MentorshipActive {
-			r := f.src.Ref
+			r := src.Ref
 			m.Status, m.Ended, m.EndEvidence = MentorshipEndedEarly, on, &r
 		}
 	case events.HonourConferred:
-		h := Honour{ID: p.HonourID, Code: p.Code, Name: p.Name, Level: p.Level, ConferringBody: p.ConferringBody, PlacementID: p.PlacementID, Date: on, Source: f.src}
+		h := Honour{ID: p.HonourID, Code: p.Code, Name: p.Name, Level: p.Level, ConferringBody: p.ConferringBody, PlacementID: p.PlacementID, Date: on, Source: src}
 		if p.Trade != nil {
 			h.Trade = p.Trade.Code
 		}
@@ -333,12 +351,12 @@ func (s *State) apply(f *fact) {
 	case events.HonourWithdrawn:
 		for i := range s.Honours {
 			if h := &s.Honours[i]; h.ID == p.HonourID && !h.Withdrawn {
-				r := f.src.Ref
+				r := src.Ref
 				h.Withdrawn, h.WithdrawnOn, h.WithdrawReason, h.WithdrawRef = true, on, p.Reason, &r
 			}
 		}
 	case events.InnovationRecognised:
-		in := Innovation{ID: p.InnovationID, Kind: p.Kind, Category: p.Category, Title: p.Title, Level: p.Level, InUse: p.InUse, Role: p.Role, StudioID: p.StudioID, Date: on, Source: f.src}
+		in := Innovation{ID: p.InnovationID, Kind: p.Kind, Category: p.Category, Title: p.Title, Level: p.Level, InUse: p.InUse, Role: p.Role, StudioID: p.StudioID, Date: on, Source: src}
 		if p.Trade != nil {
 			in.Trade = p.Trade.Code
 		}
@@ -355,12 +373,16 @@ func (s *State) mentorship(id string) *Mentorship {
 	return nil
 }
 
-// reach records a level; the first date a level was reached is kept.
-func (t *Trade) reach(l LevelHeld) {
+// reach records a level; the first date a level was reached is kept. room
+// is the capacity a trade's first level list is made with.
+func (t *Trade) reach(l LevelHeld, room int) {
 	for _, h := range t.Levels {
 		if h.Level == l.Level {
 			return
 		}
+	}
+	if t.Levels == nil {
+		t.Levels = make([]LevelHeld, 0, max(room, 1))
 	}
 	t.Levels = append(t.Levels, l)
 	slices.SortStableFunc(t.Levels, func(a, b LevelHeld) int { return int(a.Level) - int(b.Level) })

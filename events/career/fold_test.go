@@ -100,7 +100,7 @@ func TestCorrectionAndReversal(t *testing.T) {
 	if got := mid.Trades[elec.Code].TrainingHours; got != 4 {
 		t.Fatalf("corrected hours = %v", got)
 	}
-	if mid.Training[0].Supersedes == nil || mid.Training[0].Ref.EventID != cid {
+	if mid.Training[0].Supersedes == nil || mid.Training[0].Supersedes.EventID != "ev-4" || mid.Training[0].Ref.EventID != cid {
 		t.Errorf("corrected training evidence = %+v", mid.Training[0].Source)
 	}
 	b.add("2021-01-01", "2021-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: cid, Reason: "the paper record was right"})

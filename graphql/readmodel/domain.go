@@ -144,9 +144,7 @@ func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
 // decodeInto is decodeAll into out (len(out) == len(evs)).
 func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []decoded) []decoded {
 	one := func(i int) {
-		ev := &evs[i]
-		rec, err := reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
-		out[i] = decoded{rec: rec, ok: err == nil}
+		out[i].ok = decodeOne(reg, &evs[i], &out[i].rec)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(evs) < 256 || workers < 2 {
@@ -172,6 +170,14 @@ func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []deco
 	}
 	wg.Wait()
 	return out
+}
+
+// decodeOne decodes ev into *rec; false when the catalogue cannot decode
+// it (*rec is then left as DecodeRecorded answered).
+func decodeOne(reg *events.Registry, ev *eventstore.RecordedEvent, rec *events.Recorded) bool {
+	var err error
+	*rec, err = reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
+	return err == nil
 }
 
 // apply applies one event of stream (ev.Stream, or a copy of it that ids

@@ -100,20 +100,21 @@ func (m *Memory) evict() {
 	m.evicting.Store(false)
 }
 
-// decodeStream decodes a craftsman stream's events from the raw log.
+// decodeStream decodes a craftsman stream's events from the raw log,
+// each straight into its place in the one slice returned (sized for the
+// stream: a first read allocates no intermediate copies of the events).
 func (m *Memory) decodeStream(id string) []events.Recorded {
 	idx := m.log.streamIdx(events.CraftsmanStream(id))
-	raw := make([]eventstore.RecordedEvent, len(idx))
-	for i, j := range idx {
-		raw[i] = m.log.at(int(j))
-	}
-	recs := make([]events.Recorded, 0, len(raw)+4)
-	for _, d := range decodeAll(m.reg, raw) {
-		if d.ok {
-			recs = append(recs, d.rec)
+	recs := make([]events.Recorded, len(idx))
+	n := 0
+	for _, j := range idx {
+		ev := m.log.at(int(j))
+		if decodeOne(m.reg, &ev, &recs[n]) {
+			n++
 		}
 	}
-	return recs
+	clear(recs[n:]) // undecodable events leave nothing behind
+	return recs[:n:n]
 }
 
 // Checkpoint implements Writer.

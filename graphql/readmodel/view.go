@@ -1,7 +1,9 @@
 package readmodel
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 	"sort"
 	"sync"
 	"time"
@@ -219,7 +221,7 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			v.Effective = append(v.Effective, r)
 		}
 	}
-	sort.SliceStable(v.Effective, func(i, j int) bool { return occurrence(v.Effective[i]).Before(occurrence(v.Effective[j])) })
+	slices.SortStableFunc(v.Effective, func(a, b events.Recorded) int { return occurrence(a).Compare(occurrence(b)) })
 	levels := map[string]*TradeLevel{}
 	var tradeOrder []string
 	raise := func(t events.Trade, l events.Level, r events.Recorded) {
@@ -334,20 +336,19 @@ func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first 
 		}
 		out = append(out, tl)
 	}
-	rank := make(map[string]int, len(order))
-	for i, code := range order {
-		rank[code] = i
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, iok := rank[out[i].Trade.Code]
-		rj, jok := rank[out[j].Trade.Code]
+	// In the order the trades first appear (order: a handful of codes),
+	// the others after them by code.
+	slices.SortStableFunc(out, func(a, b TradeLevel) int {
+		ra, rb := slices.Index(order, a.Trade.Code), slices.Index(order, b.Trade.Code)
 		switch {
-		case iok && jok:
-			return ri < rj
-		case iok != jok:
-			return iok
+		case ra >= 0 && rb >= 0:
+			return cmp.Compare(ra, rb)
+		case ra >= 0:
+			return -1
+		case rb >= 0:
+			return 1
 		}
-		return out[i].Trade.Code < out[j].Trade.Code
+		return strings.Compare(a.Trade.Code, b.Trade.Code)
 	})
 	return out, st, at
 }

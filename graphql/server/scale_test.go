@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -695,4 +696,64 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// BenchmarkFirstRead is the pathway + eligibility query of ScaleStore in
+// process (no sockets, one request at a time), each for a craftsman no
+// query read before: its records are decoded from the raw log, as after a
+// restart from a snapshot. The population is b.N craftsmen (at least
+// 1,000; ~18 events each) applied to the server's model, which keeps none
+// of them decoded; each query asks for a craftsman's own trade. Its
+// allocations per query are the first read's.
+//
+//	go test -run '^$' -bench FirstRead -benchtime 20000x -benchmem ./server/
+func BenchmarkFirstRead(b *testing.B) {
+	n := max(b.N, 1000) + len(scaleTrades)
+	evs := population(b, n)
+	l := startStore(b)
+	srv, err := server.New(server.Config{Store: l.store, Key: devKey(), Limits: server.Limits{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < len(evs); i += 4096 {
+		j := min(i+4096, len(evs))
+		if err := srv.Model().Apply(evs[i:j], evs[j-1].Position); err != nil {
+			b.Fatal(err)
+		}
+	}
+	evs = nil
+	tok := token(b, auditor)
+	hd := srv.Handler()
+	body := func(i int) string {
+		q := strings.ReplaceAll(scalePathQ, scaleTrades[0].Code, scaleTrades[i%len(scaleTrades)].Code)
+		v, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"id": fmt.Sprintf("p%07d", i)}})
+		return string(v)
+	}
+	ask := func(body string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://graphql/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		hd.ServeHTTP(rec, req)
+		if raw := rec.Body.Bytes(); rec.Code != http.StatusOK || !bytes.Contains(raw, []byte(`"pathway"`)) || bytes.Contains(raw, []byte(`"errors"`)) {
+			b.Fatalf("status %d: %s", rec.Code, raw)
+		}
+	}
+	// Warm the document cache on craftsmen the timed loop does not read
+	// (the last ones), one per trade.
+	for k := 0; k < len(scaleTrades); k++ {
+		ask(body(n - 1 - k))
+	}
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = body(i)
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		ask(bodies[i])
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/query")
 }
