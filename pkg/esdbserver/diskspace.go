@@ -22,9 +22,10 @@ import (
 // background while pebble stalls every write, with nothing said; when space
 // returns the stalled writes complete, long after their callers gave up.
 //
-// So the writer checks the free space of the data directory before it
-// commits a batch (one statfs per batch, next to one fsync) and refuses the
-// whole batch while less than a reserve plus twice the batch is free: room
+// So the writer checks the free space of the data directory for every
+// batch (one statfs per batch, next to one fsync, taken when the batch's
+// first write arrives) and refuses each write that would leave less than a
+// reserve plus twice what the batch's writes so far add to the log: room
 // for the batch's WAL record and its later flush, and for pebble's own
 // flushes and compactions. The reserve is a quarter of the file system,
 // at least 8 MiB and at most 64 MiB (pebble's memtables are 4 MiB; two may
@@ -72,39 +73,48 @@ func newSpaceGuard(dir string, log *slog.Logger) *spaceGuard {
 	return &spaceGuard{dir: dir, log: log, statfs: freeSpace}
 }
 
-// check returns a *noSpaceError when ops do not fit with the reserve.
-func (g *spaceGuard) check(ops []*writeOp) error {
+// spaceProbe is what one statfs of the data directory found.
+type spaceProbe struct {
+	free, total uint64
+	ok          bool // false: unknown, let pebble answer
+}
+
+// probe reads the free space of the data directory (one statfs).
+func (g *spaceGuard) probe() spaceProbe {
 	if g == nil {
-		return nil
+		return spaceProbe{}
 	}
 	free, total, ok := g.statfs(g.dir)
-	if !ok {
-		return nil // unknown: let pebble answer
+	return spaceProbe{free: free, total: total, ok: ok}
+}
+
+// admit returns a *noSpaceError when writes adding bytes to the log do not
+// fit with the reserve in the free space p found.
+func (g *spaceGuard) admit(p spaceProbe, bytes uint64) error {
+	if g == nil || !p.ok {
+		return nil
 	}
-	need := min(max(total/4, minSpaceReserve), maxSpaceReserve) + 2*batchBytes(ops)
-	if free >= need {
+	need := min(max(p.total/4, minSpaceReserve), maxSpaceReserve) + 2*bytes
+	if p.free >= need {
 		if g.refused {
 			g.refused = false
-			g.log.Info("store disk space available again; accepting writes", "dir", g.dir, "free", free)
+			g.log.Info("store disk space available again; accepting writes", "dir", g.dir, "free", p.free)
 		}
 		return nil
 	}
-	err := &noSpaceError{dir: g.dir, free: free, need: need}
+	err := &noSpaceError{dir: g.dir, free: p.free, need: need}
 	if !g.refused {
 		g.refused = true
-		g.log.Error("store disk nearly full; refusing writes until space is freed", "dir", g.dir, "free", free, "need", need, "err", err)
+		g.log.Error("store disk nearly full; refusing writes until space is freed", "dir", g.dir, "free", p.free, "need", need, "err", err)
 	}
 	return err
 }
 
-// batchBytes estimates what ops add to the log.
-func batchBytes(ops []*writeOp) uint64 {
-	var n uint64
-	for _, op := range ops {
-		n += 64 + uint64(len(op.stream))
-		for _, e := range op.events {
-			n += 96 + uint64(len(op.stream)+len(e.Type)+len(e.Metadata)+len(e.Data))
-		}
+// opBytes estimates what op adds to the log.
+func opBytes(op *writeOp) uint64 {
+	n := 64 + uint64(len(op.stream))
+	for _, e := range op.events {
+		n += 96 + uint64(len(op.stream)+len(e.Type)+len(e.Metadata)+len(e.Data))
 	}
 	return n
 }

@@ -397,7 +397,9 @@ func (s *store) fail(err error) {
 // or for a window after the fsync completed: the longer of the fsync's own
 // duration and twice the usual time acknowledged writers take to come back,
 // within 200 µs – 2 ms. A lone writer never waits: its own write is the one
-// expected.
+// expected. Each write is checked and staged in the batch as it arrives
+// (gathering), so that once the last expected one is in, only the commit
+// is left before the fsync can start.
 func (s *store) writer() {
 	defer close(s.acks)
 	target := 1              // writes to gather before applying the next batch
@@ -406,6 +408,7 @@ func (s *store) writer() {
 	var appliedAt, syncedAt time.Time
 	outstanding := 0           // batches applied whose fsync has not completed
 	var comeback time.Duration // moving average: how long acknowledged writers take to return
+	var scratch []byte         // the groups' key and value buffer, kept across batches
 	synced := func(waiting int) {
 		outstanding--
 		syncedAt = time.Now()
@@ -413,10 +416,11 @@ func (s *store) writer() {
 		target = waiting + syncSize
 	}
 	for {
-		var batchOps []*writeOp
+		var bt *building
 		select {
 		case op := <-s.ops:
-			batchOps = append(make([]*writeOp, 0, max(target, 16)), op)
+			bt = s.newBuilding(max(target, 16), scratch)
+			bt.add(op)
 		case <-s.ackDone:
 			synced(0)
 			continue
@@ -433,12 +437,12 @@ func (s *store) writer() {
 		var linger *time.Timer
 		lingered := false
 	gather:
-		for len(batchOps) < maxGroup {
+		for bt.arrived < maxGroup {
 			if outstanding == 0 {
-				if len(batchOps) >= target && target > 1 {
+				if bt.arrived >= target && target > 1 {
 					comeback += (time.Since(syncedAt) - comeback) / 8
 				}
-				if len(batchOps) >= target || lingered {
+				if bt.arrived >= target || lingered {
 					break
 				}
 				if linger == nil {
@@ -455,9 +459,9 @@ func (s *store) writer() {
 			}
 			select {
 			case op := <-s.ops:
-				batchOps = append(batchOps, op)
+				bt.add(op)
 			case <-s.ackDone:
-				synced(len(batchOps))
+				synced(bt.arrived)
 			case <-lc:
 				lingered = true
 			case <-s.stop:
@@ -472,31 +476,23 @@ func (s *store) writer() {
 			outstanding--
 		}
 	drain:
-		for len(batchOps) < maxGroup {
+		for bt.arrived < maxGroup {
 			select {
 			case op := <-s.ops:
-				batchOps = append(batchOps, op)
+				bt.add(op)
 			default:
 				break drain
 			}
 		}
 		target = 1 // until the fsync completes and says how many to expect
+		g, batchOps, results := bt.g, bt.ops, bt.results
+		scratch = g.scratch
 		if err := s.failed(); err != nil {
+			g.b.Close()
 			for _, op := range batchOps {
 				op.done <- writeResult{err: err}
 			}
 			continue
-		}
-		if err := s.space.check(batchOps); err != nil {
-			for _, op := range batchOps {
-				op.done <- writeResult{err: err}
-			}
-			continue
-		}
-		g := &group{s: s, b: s.db.NewBatch(), pos: s.wpos, pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100}
-		results := make([]writeResult, len(batchOps))
-		for i, op := range batchOps {
-			results[i] = g.apply(op)
 		}
 		if g.skipped {
 			// Synced with the batch: an acknowledged empty append's
@@ -514,9 +510,9 @@ func (s *store) writer() {
 		}
 		for name, info := range g.pending {
 			if info.dirty {
-				k := append(append(g.scratch[:0], prefixStream), name...)
-				g.scratch = appendStreamState(k, info.streamState)
-				_ = g.b.Set(k, g.scratch[len(k):], nil)
+				k := append(append(scratch[:0], prefixStream), name...)
+				scratch = appendStreamState(k, info.streamState)
+				_ = g.b.Set(k, scratch[len(k):], nil)
 			}
 		}
 		if err := s.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
@@ -535,6 +531,43 @@ func (s *store) writer() {
 		appliedAt = time.Now()
 		s.acks <- &inflight{b: g.b, ops: batchOps, results: results, pending: g.pending, head: g.pos}
 	}
+}
+
+// building is the batch the writer is gathering: its writes are checked
+// and staged in one pebble batch as they arrive.
+type building struct {
+	g       *group
+	ops     []*writeOp // the staged writes, in order
+	results []writeResult
+	arrived int        // writes received, staged or refused
+	space   spaceProbe // the data directory's free space when the first write arrived
+	bytes   uint64     // what the staged writes add to the log
+}
+
+// newBuilding starts a batch for about n writes; the group builds its keys
+// and values in scratch.
+func (s *store) newBuilding(n int, scratch []byte) *building {
+	return &building{
+		g:       &group{s: s, b: s.db.NewBatch(), pos: s.wpos, pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100, scratch: scratch},
+		ops:     make([]*writeOp, 0, n),
+		results: make([]writeResult, 0, n),
+		space:   s.space.probe(),
+	}
+}
+
+// add checks op against the streams as the batch leaves them and stages
+// it, or refuses it at once, writing nothing, when it would not fit in the
+// free space with the writes staged before it (spaceGuard).
+func (bt *building) add(op *writeOp) {
+	bt.arrived++
+	n := opBytes(op)
+	if err := bt.g.s.space.admit(bt.space, bt.bytes+n); err != nil {
+		op.done <- writeResult{err: err}
+		return
+	}
+	bt.bytes += n
+	bt.ops = append(bt.ops, op)
+	bt.results = append(bt.results, bt.g.apply(op))
 }
 
 // acker waits for each batch's WAL sync, in order, then makes the batch
