@@ -165,6 +165,16 @@ type eligPending struct {
 	id     string
 }
 
+// admit reports whether a match is an eligible candidate (below the
+// target level, and eligible by check).
+func (q *eligQuery) admit(part, seq, n int, id string, lvl events.Level) bool {
+	if lvl >= q.target {
+		return false
+	}
+	ok, _ := q.check(part, seq, n, id)
+	return ok
+}
+
 // check answers a candidate (seq, with n events) from the index or this
 // query's answers; known is false when neither can, and the candidate is
 // noted for resolve.

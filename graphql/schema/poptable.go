@@ -286,24 +286,13 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 	*strs = t.dict.snapshot()
 	q := t.dict.filter(f)
 	caches := make([]*buildCache, parts) // per part, made on its first stale row
-	emit := func(part, seq, n int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
-		if el != nil {
-			if lvl >= el.target {
-				return // not a candidate
-			}
-			if ok, _ := el.check(part, seq, n, id); !ok {
-				return
-			}
-		}
-		visit(part, id, s, r, lvl)
-	}
 	sc.ScanSeq(f.trade, f.org, parts, func(part, seq, n int, id string, s *readmodel.Summary) {
 		if seq < len(rows) {
 			r := &rows[seq]
 			if r.current(s) {
 				if !r.slow {
-					if lvl, ok := q.match(r); ok {
-						emit(part, seq, n, id, s, r, lvl)
+					if lvl, ok := q.match(r); ok && (el == nil || el.admit(part, seq, n, id, lvl)) {
+						visit(part, id, s, r, lvl)
 					}
 					return
 				}
@@ -319,8 +308,8 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 		if !visible(*s) {
 			return
 		}
-		if lvl, ok := f.match(*s); ok {
-			emit(part, seq, n, id, s, nil, lvl)
+		if lvl, ok := f.match(*s); ok && (el == nil || el.admit(part, seq, n, id, lvl)) {
+			visit(part, id, s, nil, lvl)
 		}
 	}, done)
 	return true
