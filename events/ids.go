@@ -22,14 +22,24 @@ func DeterministicID(parts ...string) string {
 	u[6] = u[6]&0x0f | 0x50
 	u[8] = u[8]&0x3f | 0x80
 	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
+	EncodeUUID(b[:], u)
 	return string(b[:])
+}
+
+// EncodeUUID writes u into dst[:36] in the canonical text form of a UUID:
+// lower-case hex in groups of 8-4-4-4-12 characters joined by '-' (what
+// github.com/google/uuid's String gives). It is the one place that spells
+// the layout; pkg/eventstore formats the ids it reads with it, without an
+// allocation per id. dst must hold at least 36 bytes.
+func EncodeUUID(dst []byte, u [16]byte) {
+	_ = dst[35]
+	hex.Encode(dst[0:8], u[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], u[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], u[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], u[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:36], u[10:])
 }

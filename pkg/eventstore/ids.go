@@ -1,10 +1,11 @@
 package eventstore
 
 import (
-	"encoding/hex"
 	"unsafe"
 
 	"github.com/google/uuid"
+
+	"github.com/craftledger/craftledger/events"
 )
 
 // idChunk is the largest block of event ids an idArena formats into one
@@ -27,7 +28,8 @@ const (
 // immutable. An arena belongs to one goroutine.
 type idArena struct{ buf []byte }
 
-// format returns u in its canonical 36-character form (as u.String()).
+// format returns u in its canonical 36-character form (as u.String(),
+// events.EncodeUUID).
 func (a *idArena) format(u uuid.UUID) string {
 	if cap(a.buf)-len(a.buf) < 36 {
 		a.buf = make([]byte, 0, min(idChunk, max(idFirstChunk, 2*cap(a.buf))))
@@ -35,14 +37,6 @@ func (a *idArena) format(u uuid.UUID) string {
 	start := len(a.buf)
 	a.buf = a.buf[:start+36]
 	b := a.buf[start:]
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
+	events.EncodeUUID(b, u)
 	return unsafe.String(&b[0], 36)
 }
