@@ -212,11 +212,18 @@ func Verify(key Key, token string) (Claims, error) {
 
 // VerifyAt is Verify with an injected clock.
 func VerifyAt(key Key, token string, now time.Time) (Claims, error) {
+	c, _, err := verifyAt(key, token, now)
+	return c, err
+}
+
+// verifyAt is VerifyAt, also returning the token's "nbf" (zero when it has
+// none): with the claims' ExpiresAt, the window in which the token verifies.
+func verifyAt(key Key, token string, now time.Time) (Claims, time.Time, error) {
 	if token == "" {
-		return Claims{}, errs.E(errs.Unauthenticated, "missing bearer token")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "missing bearer token")
 	}
 	if len(key) == 0 {
-		return Claims{}, errs.E(errs.Unauthenticated, "no verification key configured")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "no verification key configured")
 	}
 	var jc jwtClaims
 	_, err := jwt.ParseWithClaims(token, &jc,
@@ -229,15 +236,15 @@ func VerifyAt(key Key, token string, now time.Time) (Claims, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Claims{}, errs.E(errs.Unauthenticated, "token expired")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token expired")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return Claims{}, errs.E(errs.Unauthenticated, "token signature invalid")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token signature invalid")
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return Claims{}, errs.E(errs.Unauthenticated, "token malformed")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token malformed")
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return Claims{}, errs.E(errs.Unauthenticated, "token not valid yet")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token not valid yet")
 	default:
-		return Claims{}, errs.E(errs.Unauthenticated, "token invalid")
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token invalid")
 	}
 	c := Claims{
 		Subject:     jc.Subject,
@@ -252,7 +259,11 @@ func VerifyAt(key Key, token string, now time.Time) (Claims, error) {
 		c.ExpiresAt = jc.ExpiresAt.Time
 	}
 	if err := c.Validate(); err != nil {
-		return Claims{}, errs.E(errs.Unauthenticated, "token claims incomplete: %v", err)
+		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token claims incomplete: %v", err)
 	}
-	return c, nil
+	var nbf time.Time
+	if jc.NotBefore != nil {
+		nbf = jc.NotBefore.Time
+	}
+	return c, nbf, nil
 }

@@ -28,9 +28,14 @@ func FromContext(ctx context.Context) (Claims, bool) {
 func Require(ctx context.Context) (Claims, error) {
 	c, ok := FromContext(ctx)
 	if !ok {
-		return Claims{}, errs.E(errs.Unauthenticated, "no credentials: send Authorization: Bearer <token>")
+		return Claims{}, errNoCredentials()
 	}
 	return c, nil
+}
+
+// errNoCredentials is the refusal of a request without a token.
+func errNoCredentials() error {
+	return errs.E(errs.Unauthenticated, "no credentials: send Authorization: Bearer <token>")
 }
 
 // WithToken returns ctx carrying a raw, not yet verified bearer token.
@@ -62,7 +67,7 @@ func BearerToken(r *http.Request) (token string, ok bool) {
 func FromRequest(key Key, r *http.Request) (Claims, error) {
 	tok, ok := BearerToken(r)
 	if !ok {
-		return Claims{}, errs.E(errs.Unauthenticated, "no credentials: send Authorization: Bearer <token>")
+		return Claims{}, errNoCredentials()
 	}
 	return Verify(key, tok)
 }
@@ -81,11 +86,18 @@ type ErrorEncoder func(ctx context.Context, err error, w http.ResponseWriter)
 
 // HTTPMiddleware requires a valid bearer token on every request, stores
 // its claims in the request context (WithClaims) and answers failures
-// through encode (errs.Unauthenticated, 401).
+// through encode (errs.Unauthenticated, 401). Tokens are verified by one
+// Verifier per middleware.
 func HTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) http.Handler {
+	v := NewVerifier(key)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := FromRequest(key, r)
+			tok, ok := BearerToken(r)
+			if !ok {
+				encode(r.Context(), errNoCredentials(), w)
+				return
+			}
+			c, err := v.Verify(tok)
 			if err != nil {
 				encode(r.Context(), err, w)
 				return
@@ -99,6 +111,7 @@ func HTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) http.Handle
 // request context and lets requests without a token through unchanged (the
 // handler decides, e.g. per GraphQL field); an invalid token is refused.
 func OptionalHTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) http.Handler {
+	v := NewVerifier(key)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, ok := BearerToken(r)
@@ -106,7 +119,7 @@ func OptionalHTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) htt
 				next.ServeHTTP(w, r)
 				return
 			}
-			c, err := Verify(key, tok)
+			c, err := v.Verify(tok)
 			if err != nil {
 				encode(r.Context(), err, w)
 				return
@@ -119,8 +132,10 @@ func OptionalHTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) htt
 // EndpointMiddleware is a go-kit endpoint middleware requiring a caller:
 // it accepts claims already in the context (HTTPMiddleware ran) or verifies
 // the raw token HTTPToContext stored, and otherwise fails with
-// errs.Unauthenticated.
+// errs.Unauthenticated. Tokens are verified by one Verifier per
+// middleware (a service's endpoints share it).
 func EndpointMiddleware(key Key) endpoint.Middleware {
+	v := NewVerifier(key)
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, req any) (any, error) {
 			if _, ok := FromContext(ctx); ok {
@@ -128,9 +143,9 @@ func EndpointMiddleware(key Key) endpoint.Middleware {
 			}
 			tok, ok := TokenFromContext(ctx)
 			if !ok {
-				return nil, errs.E(errs.Unauthenticated, "no credentials: send Authorization: Bearer <token>")
+				return nil, errNoCredentials()
 			}
-			c, err := Verify(key, tok)
+			c, err := v.Verify(tok)
 			if err != nil {
 				return nil, err
 			}
