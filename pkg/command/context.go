@@ -70,9 +70,9 @@ func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
 		return Meta{}, c, err
 	}
 	r, _ := ctx.Value(requestKey{}).(request)
-	for name, v := range map[string]string{HeaderIdempotencyKey: r.key, HeaderCorrelationID: r.correlation, HeaderCausationID: r.causation} {
-		if len(v) > MaxKeyLen {
-			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", name, MaxKeyLen)
+	for _, h := range [...]struct{ name, v string }{{HeaderIdempotencyKey, r.key}, {HeaderCorrelationID, r.correlation}, {HeaderCausationID, r.causation}} {
+		if len(h.v) > MaxKeyLen {
+			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", h.name, MaxKeyLen)
 		}
 	}
 	source, _ := ctx.Value(sourceKey{}).(string)
