@@ -31,17 +31,17 @@ func TestClassifyStatus(t *testing.T) {
 		{codes.Internal, errs.Internal},
 	}
 	for _, tc := range tests {
-		err := classify(context.Background(), "op", fmt.Errorf("wrapped: %w", status.Error(tc.code, "x")))
+		err := classify(context.Background(), opName{verb: "op"}, fmt.Errorf("wrapped: %w", status.Error(tc.code, "x")))
 		if got := errs.KindOf(err); got != tc.want {
 			t.Errorf("%s: kind %s, want %s", tc.code, got, tc.want)
 		}
 	}
-	if got := errs.KindOf(classify(context.Background(), "op", errors.New("odd"))); got != errs.Internal {
+	if got := errs.KindOf(classify(context.Background(), opName{verb: "op"}, errors.New("odd"))); got != errs.Internal {
 		t.Errorf("plain error: %s, want INTERNAL", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := classify(ctx, "op", status.Error(codes.Canceled, "x"))
+	err := classify(ctx, opName{verb: "op"}, status.Error(codes.Canceled, "x"))
 	if !errors.Is(err, context.Canceled) || !countsAsSuccess(err) {
 		t.Errorf("caller cancellation: %v (counts as failure: %v)", err, !countsAsSuccess(err))
 	}
@@ -66,6 +66,28 @@ func TestWrongRevisionFromClientText(t *testing.T) {
 		}
 		if !errors.Is(wr, errs.Conflict) {
 			t.Errorf("%q: not errs.Conflict", tc.text)
+		}
+	}
+}
+
+// TestOpName checks the operation names of errors, formatted only when a
+// call fails, against the texts they always had.
+func TestOpName(t *testing.T) {
+	for _, tc := range []struct {
+		op   opName
+		want string
+	}{
+		{opName{verb: "append ", stream: "craftsman-7", exp: At(3), hasExp: true}, "append craftsman-7 at revision 3"},
+		{opName{verb: "append ", stream: "craftsman-7", exp: NoStream(), hasExp: true}, "append craftsman-7 at no stream"},
+		{opName{verb: "append ", exp: Any(), hasExp: true}, "append  at any"},
+		{opName{verb: "read ", stream: "craftsman-7"}, "read craftsman-7"},
+		{opName{verb: "read $all"}, "read $all"},
+	} {
+		if got := tc.op.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.op, got, tc.want)
+		}
+		if got := fmt.Sprintf("%s: x", tc.op); got != tc.want+": x" {
+			t.Errorf("%+v formatted: %q", tc.op, got)
 		}
 	}
 }

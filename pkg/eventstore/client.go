@@ -81,6 +81,8 @@ type Client struct {
 	cb   *gobreaker.CircuitBreaker
 	log  *slog.Logger
 
+	run *workers // the goroutines calls run on
+
 	mu     sync.Mutex
 	cur    *conn
 	closed bool
@@ -109,11 +111,18 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if !strings.Contains(q, "gossiptimeout=") {
 		conf.GossipTimeout = max(1, int(cfg.Timeout/time.Second))
 	}
+	if !conf.DnsDiscover && len(conf.GossipSeeds) == 0 && !strings.Contains(q, "nodepreference=") {
+		// One node: the preference picks nothing (discovery reads no
+		// gossip), and the v4 client's default, Leader, only costs every
+		// call a metadata map on its context's incoming side, which is
+		// never sent (esdb/options.go configureGrpcCall).
+		conf.NodePreference = esdb.NodePreferenceRandom
+	}
 	log := cfg.Logger.With("component", "eventstore", "breaker", cfg.Breaker.Name)
 	conf.Logger = func(level esdb.LogLevel, format string, args ...any) {
 		log.Debug(fmt.Sprintf(format, args...), "client_level", level)
 	}
-	c := &Client{cfg: cfg, conf: *conf, log: log}
+	c := &Client{cfg: cfg, conf: *conf, log: log, run: newWorkers()}
 	c.cb = gobreaker.NewCircuitBreaker(gobreaker.Settings{
 		Name:        cfg.Breaker.Name,
 		MaxRequests: cfg.Breaker.HalfOpenProbes,
@@ -230,6 +239,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.run.stop()
 	if c.cur != nil {
 		c.cur.retire()
 		c.cur = nil
@@ -244,7 +254,7 @@ func (c *Client) BreakerState() string { return c.cb.State().String() }
 // its error. It returns when ctx ends even if the official client is still
 // busy discovering the store (discovery ignores contexts); fn's late result
 // is then dropped.
-func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.Context, db *esdb.Client) (T, error)) (T, error) {
+func call[T any](c *Client, ctx context.Context, op opName, fn func(ctx context.Context, db *esdb.Client) (T, error)) (T, error) {
 	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -258,7 +268,7 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 			return nil, err
 		}
 		done := make(chan result, 1)
-		go func() {
+		c.run.run(func() {
 			defer k.release()
 			defer func() {
 				// The official client panics ("send on closed channel") when
@@ -271,7 +281,7 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 			}()
 			v, err := fn(ctx, k.db)
 			done <- result{v, err}
-		}()
+		})
 		var r result
 		select {
 		case r = <-done:
@@ -308,11 +318,28 @@ func call[T any](c *Client, ctx context.Context, op string, fn func(ctx context.
 	return v.(T), nil
 }
 
+// opName names a store call in its errors ("append craftsman-7 at revision
+// 3", "read craftsman-7", "read $all"): verb then stream, then "at" and the
+// expectation when hasExp. It is formatted only when a call fails, not on
+// every call.
+type opName struct {
+	verb, stream string // "append ", "craftsman-7"
+	exp          Expected
+	hasExp       bool
+}
+
+func (o opName) String() string {
+	if o.hasExp {
+		return o.verb + o.stream + " at " + o.exp.String()
+	}
+	return o.verb + o.stream
+}
+
 // Append writes events atomically to stream under exp. Re-appending the same
 // event IDs at the same expectation is idempotent. A failed expectation is
 // errs.Conflict with a *WrongRevisionError.
 func (c *Client) Append(ctx context.Context, stream string, exp Expected, events ...EventData) (AppendResult, error) {
-	op := fmt.Sprintf("append %s at %s", stream, exp)
+	op := opName{verb: "append ", stream: stream, exp: exp, hasExp: true}
 	if stream == "" {
 		return AppendResult{}, errs.E(errs.InvalidArgument, "%s: empty stream name", op)
 	}
@@ -405,7 +432,7 @@ func direction(d Direction) esdb.Direction {
 // most opts.Max events. A stream that does not exist or was deleted is
 // errs.NotFound (deleted also matches ErrStreamDeleted).
 func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]RecordedEvent, error) {
-	op := "read " + stream
+	op := opName{verb: "read ", stream: stream}
 	var from esdb.StreamPosition = esdb.Revision(opts.From)
 	if opts.FromEnd {
 		from = esdb.End{}
@@ -453,7 +480,7 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 	case opts.From.IsStart() && opts.Direction == Forwards:
 		from = esdb.Start{}
 	}
-	return call(c, ctx, "read $all", func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
+	return call(c, ctx, opName{verb: "read $all"}, func(ctx context.Context, db *esdb.Client) ([]RecordedEvent, error) {
 		var out []RecordedEvent
 		if opts.Max > 0 {
 			// A page of events is ~100 bytes a slot: size it once rather

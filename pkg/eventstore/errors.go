@@ -96,7 +96,7 @@ var gotRevision = regexp.MustCompile(`but got '([^']*)'`)
 
 // classify turns a client error of operation op into a pkg/errs kind. ctx
 // is the call's context: its own cancellation is reported as such.
-func classify(ctx context.Context, op string, err error) error {
+func classify(ctx context.Context, op opName, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -146,7 +146,7 @@ func classify(ctx context.Context, op string, err error) error {
 // fromStatus classifies by the gRPC status inside err (errors the client
 // leaves as "unknown": invalid arguments, oversize appends, transport
 // failures).
-func fromStatus(op string, err error) error {
+func fromStatus(op opName, err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		return newErr(errs.Internal, err, "%s: %v", op, err)

@@ -41,7 +41,7 @@ func (c *Client) SubscribeAll(ctx context.Context, opts SubscribeOptions) (Subsc
 	}
 
 	subCtx, cancel := context.WithCancel(ctx)
-	sub, err := call(c, ctx, "subscribe to $all", func(_ context.Context, db *esdb.Client) (*esdb.Subscription, error) {
+	sub, err := call(c, ctx, opName{verb: "subscribe to $all"}, func(_ context.Context, db *esdb.Client) (*esdb.Subscription, error) {
 		return db.SubscribeToAll(subCtx, so)
 	})
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *subscription) pump() {
 		var m Message
 		switch {
 		case ev.SubscriptionDropped != nil:
-			s.err = classify(s.ctx, "subscription to $all", ev.SubscriptionDropped.Error)
+			s.err = classify(s.ctx, opName{verb: "subscription to $all"}, ev.SubscriptionDropped.Error)
 			return
 		case ev.EventAppeared != nil:
 			r := ev.EventAppeared.Event
@@ -117,7 +117,7 @@ func (s *subscription) Recv(ctx context.Context) (Message, error) {
 			return Message{}, s.err
 		}
 	case <-ctx.Done():
-		return Message{}, classify(ctx, "receive from $all", ctx.Err())
+		return Message{}, classify(ctx, opName{verb: "receive from $all"}, ctx.Err())
 	}
 }
 
