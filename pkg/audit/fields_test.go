@@ -5,12 +5,14 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/audit/audittest"
 )
 
 // The hand-written scanner agrees with encoding/json on the fields the
@@ -186,5 +188,61 @@ func TestCanonicalIssuerReadsEveryMetadataField(t *testing.T) {
 	}
 	if iss, ok := canonicalIssuer(meta); !ok || string(iss) != m.IssuerOrgID {
 		t.Fatalf("%s: read as canonical %v, issuer %q", meta, ok, iss)
+	}
+}
+
+// BenchmarkIssuerRead is the issuer rule's reading of one sealed career
+// (9 events): the issuer from the metadata and the payload's fields, on one
+// goroutine — the part of verify's own CPU these scanners are.
+func BenchmarkIssuerRead(b *testing.B) {
+	stream := events.CraftsmanStream("b00000042")
+	sealed := audittest.Seal(b, stream, audittest.Career("b00000042"))
+	var bytesRead int
+	for _, s := range sealed {
+		bytesRead += len(s.Data) + len(s.Metadata)
+	}
+	b.SetBytes(int64(bytesRead))
+	for b.Loop() {
+		for _, s := range sealed {
+			if _, err := metaIssuerBytes(s.Metadata); err != nil {
+				b.Fatal(err)
+			}
+			var f orgRefs
+			if err := scanOrgRefs(s.Data, &f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestSkipStringEveryPosition: skipString, which skips plain content a word
+// at a time, ends each string where a byte-by-byte reading does — with an
+// escaped quote, a backslash or a control byte at every position of
+// strings shorter and longer than a word, and with the string cut short.
+func TestSkipStringEveryPosition(t *testing.T) {
+	byteByByte := func(b []byte, i int) (int, error) {
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, nil
+			}
+		}
+		return len(b), errBadJSON
+	}
+	for n := range 27 {
+		for at := range n + 1 {
+			for _, ins := range []string{`\"`, `\\`, "\x01", `"`, "é", `\u0041`} {
+				body := strings.Repeat("a", at) + ins + strings.Repeat("b", n-at)
+				for _, doc := range []string{`"` + body + `"` + `,"x"`, `"` + body} {
+					got, gerr := skipString([]byte(doc), 0)
+					want, werr := byteByByte([]byte(doc), 0)
+					if got != want || (gerr == nil) != (werr == nil) {
+						t.Fatalf("%q: skipString = %d, %v; byte by byte %d, %v", doc, got, gerr, want, werr)
+					}
+				}
+			}
+		}
 	}
 }
