@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 )
 
 // formatMarker is the content of the FORMAT file in a data directory. A
@@ -180,7 +181,11 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 	default:
 		return nil, fmt.Errorf("read format marker: %w", err)
 	}
-	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{Logger: pebbleLogger{log}, EventListener: pebbleEvents(log)})
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{
+		FS:           prefilledWALFS{vfs.Default},
+		MemTableSize: memTableSize,
+		Logger:       pebbleLogger{log}, EventListener: pebbleEvents(log),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open pebble in %s: %w", dir, err)
 	}
