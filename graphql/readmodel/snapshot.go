@@ -32,7 +32,8 @@ import (
 const (
 	snapshotMagic   = "CLRM"
 	snapshotVersion = 4
-	maxChunk        = 1 << 31 // bytes one chunk of a loaded snapshot may span
+	maxChunk        = 1 << 31  // bytes one chunk of a loaded snapshot may span
+	crcWindow       = 64 << 20 // bytes a load sums before it releases them
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -256,8 +257,21 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	// The checksum (half of a restart's CPU: every page of the file) runs
 	// on another core while the body is parsed; the parse is bounds-checked,
 	// and nothing parsed is used unless the checksum holds.
+	// It reads the mapping a window at a time and lets each window's pages
+	// leave the RSS once summed (the parse faults back in from the page
+	// cache what it still reads), so a load never holds the whole file.
 	done := make(chan bool, 1)
-	go func() { done <- crc32.Checksum(body, crcTable) == sum }()
+	go func() {
+		var crc uint32
+		for off := 0; off < len(body); off += crcWindow {
+			w := body[off:min(off+crcWindow, len(body))]
+			crc = crc32.Update(crc, crcTable, w)
+			if isMapped {
+				release(w)
+			}
+		}
+		done <- crc == sum
+	}()
 	var checked, good bool
 	crcOK := func() bool {
 		if !checked {
