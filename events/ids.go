@@ -3,7 +3,6 @@ package events
 import (
 	"crypto/sha1"
 	"encoding/hex"
-	"strings"
 )
 
 // idNamespace is the UUID namespace of craftledger's deterministic event ids.
@@ -14,11 +13,27 @@ var idNamespace = [16]byte{0x6b, 0x1e, 0x3a, 0x50, 0x8c, 0x2d, 0x4f, 0x11, 0x9a,
 // deduplicates them (e.g. a published competition result:
 // DeterministicID("placement", placementID)).
 func DeterministicID(parts ...string) string {
-	h := sha1.New()
-	h.Write(idNamespace[:])
-	h.Write([]byte(strings.Join(parts, "\x00")))
+	// SHA-1 of the namespace and the parts joined by NUL, hashed from a
+	// buffer on the stack when they fit (no allocation but the result).
+	n := len(idNamespace) + max(len(parts)-1, 0)
+	for _, p := range parts {
+		n += len(p)
+	}
+	var stack [256]byte
+	buf := stack[:0]
+	if n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
+	buf = append(buf, idNamespace[:]...)
+	for i, p := range parts {
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		buf = append(buf, p...)
+	}
+	sum := sha1.Sum(buf)
 	var u [16]byte
-	copy(u[:], h.Sum(nil))
+	copy(u[:], sum[:])
 	u[6] = u[6]&0x0f | 0x50
 	u[8] = u[8]&0x3f | 0x80
 	var b [36]byte
