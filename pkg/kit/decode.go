@@ -28,7 +28,7 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBody
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return errs.E(errs.InvalidArgument, "content type must be application/json, got %q", ct)
@@ -46,12 +46,16 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if err := dec.Decode(dst); err != nil {
 		return withJSONPath(jsonError(err, maxBytes), dst)
 	}
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return jsonError(err, maxBytes)
+	// Only JSON white space may follow (a further Decode would answer
+	// io.EOF); anything else is decoded to say what it is.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
+		var extra json.RawMessage
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			if err != nil {
+				return jsonError(err, maxBytes)
+			}
+			return errs.E(errs.InvalidArgument, "request body must hold a single JSON value")
 		}
-		return errs.E(errs.InvalidArgument, "request body must hold a single JSON value")
 	}
 	// encoding/json matches keys case-insensitively and lets a repeated key
 	// win silently; refuse both (see checkKeys).

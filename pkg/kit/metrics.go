@@ -3,6 +3,7 @@ package kit
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -27,6 +28,15 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// ok holds each endpoint's series for code "OK" (endpoint -> *series),
+	// the outcome of nearly every request: looked up once, not per request.
+	ok sync.Map
+}
+
+// series is one endpoint and code's counter and histogram.
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // NewMetrics creates the registry for service (the "service" label).
@@ -88,8 +98,23 @@ func (m *Metrics) Observe(name string, d time.Duration, err error) {
 	if err != nil {
 		code = errs.Code(err)
 	}
-	m.requests.WithLabelValues(name, code).Inc()
-	m.latency.WithLabelValues(name, code).Observe(d.Seconds())
+	m.observe(name, code, d)
+}
+
+// observe counts one request of endpoint name that ended with code after d.
+func (m *Metrics) observe(name, code string, d time.Duration) {
+	if code != "OK" {
+		m.requests.WithLabelValues(name, code).Inc()
+		m.latency.WithLabelValues(name, code).Observe(d.Seconds())
+		return
+	}
+	v, ok := m.ok.Load(name)
+	if !ok {
+		v, _ = m.ok.LoadOrStore(name, &series{requests: m.requests.WithLabelValues(name, code), latency: m.latency.WithLabelValues(name, code)})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
 }
 
 // Endpoint is go-kit's instrumenting middleware for endpoint name.
@@ -113,8 +138,7 @@ func (m *Metrics) HTTP(name string, h http.Handler) http.Handler {
 		if sw.status >= 400 {
 			code = statusCode(sw.status)
 		}
-		m.requests.WithLabelValues(name, code).Inc()
-		m.latency.WithLabelValues(name, code).Observe(time.Since(begin).Seconds())
+		m.observe(name, code, time.Since(begin))
 	})
 }
 
