@@ -27,6 +27,9 @@ type logging struct {
 }
 
 func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res Response, err error) {
+	if err == nil && !mw.logger.Enabled(ctx, slog.LevelDebug) {
+		return // what DebugContext does, before its attributes are boxed
+	}
 	took := time.Since(begin)
 	switch {
 	case err == nil:
@@ -79,31 +82,32 @@ type instrumenting struct {
 	m    *kit.Metrics
 }
 
-func (mw instrumenting) observe(method string, begin time.Time, err error) {
-	mw.m.Observe("mentorship."+method, time.Since(begin), err)
+// observe records a command of endpoint name ("mentorship.<Method>").
+func (mw instrumenting) observe(name string, begin time.Time, err error) {
+	mw.m.Observe(name, time.Since(begin), err)
 }
 
 func (mw instrumenting) StartMentorship(ctx context.Context, req StartRequest) (res Response, err error) {
-	defer func(b time.Time) { mw.observe("StartMentorship", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("mentorship.StartMentorship", b, err) }(time.Now())
 	return mw.next.StartMentorship(ctx, req)
 }
 
 func (mw instrumenting) LogSession(ctx context.Context, req LogSessionRequest) (res Response, err error) {
-	defer func(b time.Time) { mw.observe("LogSession", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("mentorship.LogSession", b, err) }(time.Now())
 	return mw.next.LogSession(ctx, req)
 }
 
 func (mw instrumenting) CompleteMentorship(ctx context.Context, req CompleteRequest) (res Response, err error) {
-	defer func(b time.Time) { mw.observe("CompleteMentorship", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("mentorship.CompleteMentorship", b, err) }(time.Now())
 	return mw.next.CompleteMentorship(ctx, req)
 }
 
 func (mw instrumenting) EndMentorship(ctx context.Context, req EndRequest) (res Response, err error) {
-	defer func(b time.Time) { mw.observe("EndMentorship", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("mentorship.EndMentorship", b, err) }(time.Now())
 	return mw.next.EndMentorship(ctx, req)
 }
 
 func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("mentorship.Correct", b, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }
