@@ -152,7 +152,7 @@ type eligQuery struct {
 	// decided holds this query's answers for candidates the index cannot
 	// answer (folded as of d), with the number of events they are of.
 	decided map[int]eligDecided
-	pending [][]eligPending // per scan part: candidates met undecided
+	pending [][]popPending // per scan part: candidates met undecided
 }
 
 type eligDecided struct {
@@ -160,7 +160,9 @@ type eligDecided struct {
 	eligible bool
 }
 
-type eligPending struct {
+// popPending is a craftsman a scan met and could not answer from what
+// it keeps (seq, with n events): evaluated between scans.
+type popPending struct {
 	seq, n int
 	id     string
 }
@@ -190,7 +192,7 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 	if dd, ok := q.decided[seq]; ok && dd.n == n {
 		return dd.eligible, true
 	}
-	q.pending[part] = append(q.pending[part], eligPending{seq: seq, n: n, id: id})
+	q.pending[part] = append(q.pending[part], popPending{seq: seq, n: n, id: id})
 	return false, false
 }
 
@@ -222,7 +224,7 @@ type recordsOnce interface {
 // policy engine are pure) into the index, or, when the index cannot
 // answer them, into this query's answers; then forgets them.
 func (q *eligQuery) resolve(m recordsOnce) {
-	var todo []eligPending
+	var todo []popPending
 	for i, p := range q.pending {
 		todo = append(todo, p...)
 		q.pending[i] = p[:0]
@@ -315,7 +317,7 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch) (q *e
 	}
 	d := f.eligibleBy
 	q = &eligQuery{set: set, names: f.policies, trade: f.trade, target: *f.eligibleFor, d: d, dSec: d.Unix(), dDay: civilDay(d),
-		epoch: epoch, decided: map[int]eligDecided{}, pending: make([][]eligPending, runtime.GOMAXPROCS(0))}
+		epoch: epoch, decided: map[int]eligDecided{}, pending: make([][]popPending, runtime.GOMAXPROCS(0))}
 	release = func() {}
 	pol, _, ok := pick(set, f.policies, f.trade, q.target, d)
 	if !ok {

@@ -303,11 +303,18 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		}
 		c = &Connection{HasPrevious: start > 0}
 	}
+	var asOfMembers []*populationItem // members visited by an as-of row: their summary is read after the scan
 	page := func() {
 		total, page := mergeTopK(o, tops, start, n)
 		c.Total = total
+		asOfMembers = asOfMembers[:0]
 		for i, m := range page {
-			it := &populationItem{id: m.key.id, s: *m.s, level: m.key.level, trade: f.trade}
+			it := &populationItem{id: m.key.id, level: m.key.level, trade: f.trade}
+			if m.s != nil {
+				it.s = *m.s
+			} else {
+				asOfMembers = append(asOfMembers, it)
+			}
 			if explain != nil {
 				it.lazy = explain(it.id)
 			}
@@ -317,14 +324,22 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	}
 	var strs []string
 	ok, err := b.rowScan(f, visible, len(tops), &strs, reset, func(part int, id string, s *readmodel.Summary, r *popRow, lvl events.Level) {
-		region := s.Region
 		if r != nil {
-			region = strs[r.region] // the row's copy: no read of the summary
+			tops[part].offer(id, strs[r.region], s, lvl) // the row's copy: no read of the summary
+			return
 		}
-		tops[part].offer(id, region, s, lvl)
+		tops[part].offer(id, s.Region, s, lvl)
 	}, page)
-	if err != nil || ok {
-		return c, err
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if sc, isSeq := b.d.Model.(seqScanner); isSeq {
+			for _, it := range asOfMembers {
+				it.s, _, _, _, _ = sc.SummaryAsOf(it.id, f.asOf)
+			}
+		}
+		return c, nil
 	}
 	if f.eligibleFor != nil {
 		items, err := b.populationOf(f, visible)

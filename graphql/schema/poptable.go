@@ -28,12 +28,14 @@ type seqScanner interface {
 	Seqs() int
 	Epoch() readmodel.Epoch
 	recordsOnce
+	asOfReader
 }
 
 type popTable struct {
 	mu   sync.Mutex // one population scan at a time uses the rows
 	rows []popRow
 	dict popDict
+	asOf asOfTable // rows as of past instants (popasof.go)
 }
 
 // popRow is one craftsman's compact copy. The pointers and lengths name
@@ -315,8 +317,9 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 	return true
 }
 
-// rowScan is scanRows for any filter: with f.eligibleFor (live), the
-// candidates are decided by the eligibility index; a scan that met
+// rowScan is scanRows for any filter: with f.asOf, the as-of rows answer
+// (asOfRowScan); with f.eligibleFor (live), the candidates are decided by
+// the eligibility index; a scan that met
 // candidates it could not answer is discarded, those are evaluated
 // (resolve) and the scan runs again — reset, before each run, clears
 // what visit and done produce. ok is false when the rows cannot answer
@@ -325,7 +328,14 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 // answers otherwise.
 func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, reset func(), visit rowVisit, done func()) (ok bool, err error) {
 	sc, isSeq := b.d.Model.(seqScanner)
-	if f.eligibleFor == nil || !isSeq || !f.asOf.IsZero() {
+	switch {
+	case !isSeq:
+		return false, nil
+	case !f.asOf.IsZero():
+		// With eligibleFor as well: every candidate is folded as of then
+		// (populationOf).
+		return f.eligibleFor == nil && b.asOfRowScan(sc, f, visible, parts, strs, reset, visit, done), nil
+	case f.eligibleFor == nil:
 		reset()
 		return b.scanRows(f, visible, parts, strs, nil, visit, done), nil
 	}

@@ -594,6 +594,8 @@ func eligModel(t *testing.T, n int) *popGen {
 		case 1:
 			// Recorded before now, occurring after it.
 			g.addTo(events.CraftsmanStream(id), day(2026, 200), day(2026, 10), events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k9", Trade: welder, Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+			g.addTo(events.CraftsmanStream(id), day(2026, 220), day(2026, 10), events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: events.Technician, CertificateNumber: id + "-t",
+				Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, "acad1")
 		}
 	}
 	g.flush()
@@ -712,5 +714,74 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 	after := compare("after the change")
 	if after["v4"] == 0 || after["technician<nil>"] == totals["technician<nil>"] && after["intermediate<nil>"] == totals["intermediate<nil>"] {
 		t.Fatalf("the change moved nobody: %v", after)
+	}
+}
+
+// TestAsOfMatchesFullEvaluation: craftsmen(asOf) and populationStats(asOf),
+// answered from the as-of rows, equal rebuilding every summary as of then
+// (SummariesAsOf), for filters, orders, pages and scopes, at dates before,
+// inside and after the populations' histories, asked again (rows reused)
+// and after ledgers changed.
+func TestAsOfMatchesFullEvaluation(t *testing.T) {
+	for _, g := range []*popGen{popModel(t, 1200), eligModel(t, 1100)} {
+		fast, err := New(Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const q = `query($asOf: String, $trade: String, $employer: String, $minLevel: String, $sort: String, $after: String) {
+			craftsmen(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel, sort: $sort, first: 30, after: $after) {
+				totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
+			populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
+				total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
+		run := func(s graphql.Schema, c auth.Claims, vars map[string]any) (string, int) {
+			t.Helper()
+			r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
+			if len(r.Errors) > 0 {
+				t.Fatalf("%v: %v", vars, r.Errors)
+			}
+			raw, _ := json.Marshal(r.Data)
+			return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
+		}
+		roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
+		filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
+		compare := func(round string, dates []string) map[string]int {
+			totals := map[string]int{}
+			for _, asOf := range dates {
+				for _, c := range roles {
+					for i, fl := range filters {
+						if c.Role == auth.RoleHR && i != 2 {
+							continue
+						}
+						vars := map[string]any{"asOf": asOf}
+						for k, v := range fl {
+							vars[k] = v
+						}
+						got, total := run(fast, c, vars)
+						want, _ := run(full, c, vars)
+						if got != want {
+							t.Fatalf("%s: %s %v: the as-of rows answer\n%s\nrebuilding every summary\n%s", round, c.Role, vars, got, want)
+						}
+						totals[asOf] = max(totals[asOf], total)
+					}
+				}
+			}
+			return totals
+		}
+		// The last date's rows hold from each craftsman's last moment on:
+		// the first date after the change lies in their spans.
+		dates := []string{"2004-01-01", "2011-06-30", "2013-01-01", "2013-01-02", "2019-12-31", "2011-06-30", "2026-03-01", "2026-12-31"}
+		before := compare("first", dates)
+		if before["2004-01-01"] != 0 || before["2011-06-30"] == 0 || before["2011-06-30"] >= before["2019-12-31"] {
+			t.Fatalf("the population does not grow with the date: %v", before)
+		}
+		g.change()
+		after := compare("after the change", []string{"2030-01-01", "2011-06-30", "2019-12-31", "2025-06-01"})
+		if after["2030-01-01"] <= before["2026-12-31"] {
+			t.Fatalf("the change added nobody: %v %v", before, after)
+		}
 	}
 }

@@ -1,0 +1,52 @@
+package readmodel
+
+import (
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+)
+
+// SummaryAsOf is one craftsman's summary as SummariesAsOf gives it (ok
+// false when nothing of theirs was recorded by asOf, and for an unknown
+// craftsman), with the span [from, until) of instants over which that
+// answer is the same — no record, occurrence or replacement time of the
+// craftsman's events lies inside it (zero from or until: unbounded) —
+// and the number of events of the stream it was derived from (ScanSeq's
+// n). A summary as of T depends on T only through which events were
+// recorded and which facts had occurred by T (the career fold uses its
+// instant for nothing else that a summary holds), so within the span it
+// is the same. The records are decoded for the call only when not held.
+func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, from, until time.Time, n int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.dom.craftsmen[id]
+	if c == nil || c.count == 0 {
+		return Summary{}, false, time.Time{}, time.Time{}, 0
+	}
+	cc := c
+	if !c.ready.Load() {
+		cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
+	}
+	moment := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if !t.After(asOf) && t.After(from) {
+			from = t
+		}
+		if t.After(asOf) && (until.IsZero() || t.Before(until)) {
+			until = t
+		}
+	}
+	for _, r := range cc.Records {
+		moment(r.RecordedAt)
+		moment(r.Meta.OccurredAt)
+		if corr, isCorr := r.Payload.(events.EventCorrected); isCorr && corr.Replacement != nil && corr.Replacement.OccurredAt != nil {
+			moment(*corr.Replacement.OccurredAt)
+		}
+	}
+	if len(cc.Records) == 0 || cc.Records[0].RecordedAt.After(asOf) {
+		return Summary{}, false, from, until, c.count
+	}
+	return summaryOf(cc, asOf), true, from, until, c.count
+}

@@ -1,0 +1,210 @@
+package schema
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/craftledger/craftledger/graphql/readmodel"
+)
+
+// A population query with asOf in the past is answered from the craftsmen's
+// summaries as of then. Each is derived from the craftsman's events
+// (decode and fold: ~60 µs), and holds over a span of instants — from the
+// latest moment (record, occurrence or replacement time) of their events
+// at or before asOf to the next one after it (readmodel.SummaryAsOf). The
+// as-of table keeps one compact row per craftsman (by seq) with its span
+// and the number of events it was derived from: a query at another date
+// inside the span, or at the same date again, reads the row; a craftsman
+// whose ledger grew, or whose span does not hold the date, is derived
+// again (alone). Who may be seen is still decided on today's links.
+
+// asOfTable is the as-of rows (popRow without the pointers to the parts
+// of a summary: nothing is kept alive), 112 bytes per craftsman.
+type asOfTable struct {
+	mu    sync.Mutex // one as-of query at a time
+	epoch readmodel.Epoch
+	ents  []asOfEnt                  // by seq
+	slow  map[int]*readmodel.Summary // rows too big for a popRow: the summary as of the row's span
+}
+
+type asOfEnt struct {
+	row         popRow
+	from, until int64  // Unix ns: the row holds for from ≤ asOf < until
+	n           uint32 // events it was derived from (0: no row)
+	absent      bool   // nothing of theirs was recorded by then
+}
+
+// asOfQuery is one as-of scan over the table.
+type asOfQuery struct {
+	t       *asOfTable
+	asOf    time.Time
+	at      int64
+	pending [][]popPending
+}
+
+// get is seq's row when it holds for the query's instant.
+func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
+	if seq < len(q.t.ents) {
+		if e := &q.t.ents[seq]; int(e.n) == n && n > 0 && e.from <= q.at && q.at < e.until {
+			return e, true
+		}
+	}
+	q.pending[part] = append(q.pending[part], popPending{seq: seq, n: n, id: id})
+	return nil, false
+}
+
+func (q *asOfQuery) undecided() int {
+	n := 0
+	for _, p := range q.pending {
+		n += len(p)
+	}
+	return n
+}
+
+// reset forgets every row (the model's craftsmen were replaced).
+func (t *asOfTable) reset(epoch readmodel.Epoch) {
+	t.epoch = epoch
+	clear(t.ents)
+	t.slow = nil
+}
+
+// nanos is t in Unix ns, clamped to what int64 holds (zero: unbounded,
+// below or above).
+func nanos(t time.Time, below bool) int64 {
+	switch {
+	case t.IsZero() && below, !t.IsZero() && t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.IsZero(), t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// asOfReader is what resolve reads (readmodel.Memory).
+type asOfReader interface {
+	SummaryAsOf(id string, asOf time.Time) (s readmodel.Summary, ok bool, from, until time.Time, n int)
+}
+
+// resolve derives the pending craftsmen's rows (in parallel) and forgets them.
+func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
+	var todo []popPending
+	for i, p := range q.pending {
+		todo = append(todo, p...)
+		q.pending[i] = p[:0]
+	}
+	top := 0
+	for _, p := range todo {
+		top = max(top, p.seq+1)
+	}
+	if top > len(q.t.ents) {
+		q.t.ents = append(q.t.ents, make([]asOfEnt, top-len(q.t.ents))...)
+	}
+	var mu sync.Mutex // guards slow
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cache := newBuildCache()
+			for i := w; i < len(todo); i += workers {
+				p := todo[i]
+				s, ok, from, until, n := m.SummaryAsOf(p.id, q.asOf)
+				e := asOfEnt{from: nanos(from, true), until: nanos(until, false), n: uint32(n), absent: !ok}
+				if n <= 0 || n > math.MaxUint32 {
+					e.n = 0
+				}
+				if ok {
+					// Today's scope decides who is seen: the row needs no issuers.
+					rs := s
+					rs.Issuers = nil
+					e.row = dict.build(&rs, cache)
+					e.row.lv, e.row.regionP, e.row.empsP, e.row.acadsP, e.row.issP = nil, nil, nil, nil, nil
+					mu.Lock()
+					if e.row.slow {
+						if q.t.slow == nil {
+							q.t.slow = map[int]*readmodel.Summary{}
+						}
+						q.t.slow[p.seq] = &s
+					} else {
+						delete(q.t.slow, p.seq)
+					}
+					mu.Unlock()
+				}
+				q.t.ents[p.seq] = e // each seq once: no other worker writes it
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// asOfRowScan is rowScan for f.asOf (without eligibleFor): the as-of
+// rows, derived for the craftsmen that have none holding at f.asOf, then
+// scanned again.
+func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, reset func(), visit rowVisit, done func()) bool {
+	if f.asOf.Before(time.Unix(0, math.MinInt64+1)) || f.asOf.After(time.Unix(0, math.MaxInt64-1)) {
+		return false
+	}
+	t := &b.pop.asOf
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	epoch := sc.Epoch()
+	if t.epoch != epoch {
+		t.reset(epoch)
+	}
+	q := &asOfQuery{t: t, asOf: f.asOf, at: f.asOf.UnixNano(), pending: make([][]popPending, parts)}
+	for range 4 {
+		reset()
+		b.scanAsOf(sc, f, visible, parts, strs, q, visit, func() {
+			if done != nil && q.undecided() == 0 {
+				done()
+			}
+		})
+		if now := sc.Epoch(); now != t.epoch {
+			t.reset(now)
+			for i := range q.pending {
+				q.pending[i] = q.pending[i][:0]
+			}
+			continue
+		}
+		if q.undecided() == 0 {
+			return true
+		}
+		q.resolve(sc, &b.pop.dict)
+	}
+	reset()
+	return false
+}
+
+// scanAsOf visits the matches of f as of f.asOf among the craftsmen the
+// caller may see today, from the as-of rows (visit's summary is nil for
+// a row, the as-of summary for a row too big); craftsmen without a row
+// holding at f.asOf are left pending.
+func (b *builder) scanAsOf(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, q *asOfQuery, visit rowVisit, done func()) {
+	*strs = b.pop.dict.snapshot()
+	rf := b.pop.dict.filter(f)
+	rf.hasScope = false // today's links decide (visible, on the live summary)
+	// The trade and employer filters are about the past: only the scope
+	// (today's links) narrows the list.
+	sc.ScanSeq("", f.scoped, parts, func(part, seq, n int, id string, live *readmodel.Summary) {
+		if f.scoped != "" && !visible(*live) {
+			return
+		}
+		e, ok := q.get(part, seq, n, id)
+		if !ok || e.absent {
+			return
+		}
+		if e.row.slow {
+			s := q.t.slow[seq]
+			if lvl, ok := f.match(*s); ok {
+				visit(part, id, s, nil, lvl)
+			}
+			return
+		}
+		if lvl, ok := rf.match(&e.row); ok {
+			visit(part, id, nil, &e.row, lvl)
+		}
+	}, done)
+}
