@@ -954,6 +954,9 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 	}
 	head := s.head.Load()
 	var logIt *pebble.Iterator
+	// One stream, usually a few event types: their strings are shared
+	// (records keep them; strings are immutable).
+	names := new(nameCache)
 	for ; ok; ok = step(it, backwards) {
 		pos := binary.BigEndian.Uint64(it.Value())
 		if pos > head {
@@ -971,7 +974,7 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 			}
 			defer logIt.Close()
 		}
-		r, err := getAt(logIt, pos)
+		r, err := getAt(logIt, pos, names)
 		if err != nil {
 			return err
 		}
@@ -982,8 +985,9 @@ func (s *store) scanStream(stream string, from uint64, backwards bool, fn func(*
 	return it.Error()
 }
 
-// getAt is get through an open log iterator.
-func getAt(it *pebble.Iterator, pos uint64) (*record, error) {
+// getAt is get through an open log iterator; names (may be nil) shares
+// stream and type strings between records.
+func getAt(it *pebble.Iterator, pos uint64, names *nameCache) (*record, error) {
 	k := logKey(pos)
 	if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
 		if err := it.Error(); err != nil {
@@ -995,7 +999,11 @@ func getAt(it *pebble.Iterator, pos uint64) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read position %d: %w", pos, err)
 	}
-	return decodeRecord(pos, v, true)
+	r := new(record)
+	if err := decodeRecordTo(r, pos, v, true, names); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func step(it *pebble.Iterator, backwards bool) bool {
