@@ -25,6 +25,18 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 	}
 	cc := c
 	if !c.ready.Load() {
+		// Nothing recorded by asOf, read from the raw log's record times
+		// without decoding: none of it until the first of them (the
+		// decodable records are among these events).
+		var first time.Time
+		for _, j := range m.log.streamIdx(events.CraftsmanStream(id)) {
+			if t := m.log.at(int(j)).Created; first.IsZero() || t.Before(first) {
+				first = t
+			}
+		}
+		if first.After(asOf) {
+			return Summary{}, false, time.Time{}, first, c.count
+		}
 		cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
 	}
 	moment := func(t time.Time) {
