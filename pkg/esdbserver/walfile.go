@@ -1,7 +1,6 @@
 package esdbserver
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/cockroachdb/pebble/vfs"
@@ -32,6 +31,11 @@ const walPrefill = memTableSize + memTableSize/10
 // and it closes a WAL with an EOF trailer before creating the next one,
 // so only the newest WAL ever ends in zeros; the record format and
 // recovery are unchanged.
+//
+// The prefill is only a speed-up: when it fails (a nearly full disk) the
+// WAL is created empty, as without it — pebble cannot survive a failed
+// WAL creation (it panics), and the free-space guard (diskspace.go)
+// refuses writes before pebble itself runs out of space.
 type prefilledWALFS struct{ vfs.FS }
 
 func (fs prefilledWALFS) Create(name string) (vfs.File, error) {
@@ -41,7 +45,7 @@ func (fs prefilledWALFS) Create(name string) (vfs.File, error) {
 	}
 	if err := prefill(f, walPrefill); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("prefill WAL %s: %w", name, err)
+		return fs.FS.Create(name) // truncates what the prefill wrote
 	}
 	return f, nil
 }

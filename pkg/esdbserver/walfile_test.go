@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+
+	"github.com/cockroachdb/pebble/vfs"
 )
 
 // TestWALPrefilledAndRecovered: every WAL file pebble creates is written
@@ -86,4 +89,37 @@ func copyTree(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWALPrefillFailureCreatesEmptyWAL: when the prefill cannot be written
+// (a nearly full disk), the WAL file is still created, empty, as without
+// the prefill — pebble panics on a failed WAL creation.
+func TestWALPrefillFailureCreatesEmptyWAL(t *testing.T) {
+	fs := prefilledWALFS{fullFS{vfs.NewMem()}}
+	f, err := fs.Create("000002.log")
+	if err != nil {
+		t.Fatalf("create a WAL whose prefill fails: %v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
+		t.Fatalf("WAL after a failed prefill: %v bytes (%v), want an empty file", fi.Size(), err)
+	}
+	if _, err := f.Write([]byte("record")); err != nil {
+		t.Fatalf("write to the WAL: %v", err)
+	}
+}
+
+// fullFS is a file system whose files refuse writes at an offset (the
+// prefill's WriteAt) with ENOSPC.
+type fullFS struct{ vfs.FS }
+
+func (fs fullFS) Create(name string) (vfs.File, error) {
+	f, err := fs.FS.Create(name)
+	return fullFile{f}, err
+}
+
+type fullFile struct{ vfs.File }
+
+func (fullFile) WriteAt([]byte, int64) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: "wal", Err: syscall.ENOSPC}
 }
