@@ -117,7 +117,15 @@ func (c *cache) extend(h History, data []eventstore.EventData, ar eventstore.App
 
 // grow is the capacity for n events and k more: doubled, so that
 // appending one event at a time copies each event O(1) times on average.
-func grow(n, k int) int { return max(2*n, n+k, 8) }
+// A new stream's first events get just their room: many streams are
+// written once by a handler (a pairing, a reservation), and their copy
+// stays in the cache.
+func grow(n, k int) int {
+	if n == 0 {
+		return k
+	}
+	return max(2*n, n+k, 8)
+}
 
 // isTip reports whether h is the history cached for its stream (same
 // length, same array): only the tip may be extended in place. Without a
