@@ -66,6 +66,19 @@ type CriterionResult struct {
 // target in trade at instant at, under policy p. s should be folded as of
 // at (career.Fold); at is also when "years since" and ages are measured.
 func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at time.Time) Result {
+	return evaluate(s, p, trade, target, at, false)
+}
+
+// EvaluateBrief is Evaluate without the criteria: every route's Criteria
+// is nil, and every other field is exactly Evaluate's (eligible, routes
+// met, what is missing, earliest dates). For answers that show no
+// criterion (a pathway's next levels, most often): the criteria's results,
+// their evidence and part of their texts are not built.
+func EvaluateBrief(s *career.State, p *Policy, trade string, target events.Level, at time.Time) Result {
+	return evaluate(s, p, trade, target, at, true)
+}
+
+func evaluate(s *career.State, p *Policy, trade string, target events.Level, at time.Time, brief bool) Result {
 	at = at.UTC()
 	r := Result{CraftsmanID: s.CraftsmanID, Trade: trade, Target: target, At: at, Policy: p.Name, PolicyVersion: p.Version,
 		EffectiveFrom: p.EffectiveFrom, Held: s.Level(trade), Routes: []RouteResult{}}
@@ -82,7 +95,7 @@ func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 		r.Reason = fmt.Sprintf("policy %s v%d has no routes to %s", p.Name, p.Version, target)
 		return r
 	}
-	ev := evaluator{s: s, p: p, trade: trade, at: at}
+	ev := evaluator{s: s, p: p, trade: trade, at: at, brief: brief}
 	r.Routes = make([]RouteResult, 0, len(rule.Routes))
 	// One array holds every route's criteria (each route's slice capped at
 	// its own length): one allocation instead of one per route.
@@ -90,16 +103,24 @@ func Evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 	for _, route := range rule.Routes {
 		total += len(route.Criteria)
 	}
-	crits := make([]CriterionResult, 0, total)
+	var crits []CriterionResult
+	if !brief {
+		crits = make([]CriterionResult, 0, total)
+	}
 	for _, route := range rule.Routes {
-		off := len(crits)
-		crits = crits[:off+len(route.Criteria)]
-		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true, Criteria: crits[off : off : off+len(route.Criteria)]}
+		rr := RouteResult{ID: route.ID, Label: route.Label, Met: true}
+		if !brief {
+			off := len(crits)
+			crits = crits[:off+len(route.Criteria)]
+			rr.Criteria = crits[off : off : off+len(route.Criteria)]
+		}
 		var latest time.Time
 		timeOnly := true
 		for i := range route.Criteria {
 			cr := ev.criterion(&route.Criteria[i])
-			rr.Criteria = append(rr.Criteria, cr)
+			if !brief {
+				rr.Criteria = append(rr.Criteria, cr)
+			}
 			if cr.Met {
 				continue
 			}
@@ -138,6 +159,9 @@ type evaluator struct {
 	at    time.Time
 	// work caches the merged employment: [0] this trade, [1] with related trades.
 	work [2]*career.Work
+	// brief: the criteria's results are not kept (EvaluateBrief), so
+	// their evidence and sub-criteria need not be built.
+	brief bool
 }
 
 func (e *evaluator) workIn(sameOnly bool) *career.Work {
@@ -165,9 +189,11 @@ func fmtYears(y float64) string {
 func (e *evaluator) since(cr *CriterionResult, w *career.Work, from time.Time, years float64) bool {
 	need := career.RequiredDaysFrom(from, years)
 	have := w.Days(from)
-	cr.Actual += "; " + yearsStr(have) + " of work since " + ymd(from)
-	ev := make([]events.Ref, 0, len(cr.Evidence)+len(w.Evidence()))
-	cr.Evidence = append(append(ev, cr.Evidence...), w.Evidence()...)
+	if !e.brief {
+		cr.Actual += "; " + yearsStr(have) + " of work since " + ymd(from)
+		ev := make([]events.Ref, 0, len(cr.Evidence)+len(w.Evidence()))
+		cr.Evidence = append(append(ev, cr.Evidence...), w.Evidence()...)
+	}
 	if have >= need {
 		return true
 	}
@@ -356,15 +382,19 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 	case KindNOf:
 		met := 0
 		var dates []time.Time
-		if len(c.Of) > 0 {
+		if len(c.Of) > 0 && !e.brief {
 			cr.Of = make([]CriterionResult, 0, len(c.Of))
 		}
 		for i := range c.Of {
 			sub := e.criterion(&c.Of[i])
-			cr.Of = append(cr.Of, sub)
+			if !e.brief {
+				cr.Of = append(cr.Of, sub)
+			}
 			if sub.Met {
 				met++
-				cr.Evidence = append(cr.Evidence, sub.Evidence...)
+				if !e.brief {
+					cr.Evidence = append(cr.Evidence, sub.Evidence...)
+				}
 			} else if sub.EarliestDate != nil {
 				dates = append(dates, *sub.EarliestDate)
 			}

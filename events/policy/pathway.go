@@ -29,6 +29,18 @@ type Pathway struct {
 // upper-grade policy); set picks each one's version in force at at. With
 // no names, each level is answered by set.ForTrade.
 func PathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
+	return pathwayFor(s, set, names, trade, at, Evaluate)
+}
+
+// PathwayBrief is PathwayFor with each next level answered by
+// EvaluateBrief (no route lists its criteria); every other field is
+// PathwayFor's.
+func PathwayBrief(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
+	return pathwayFor(s, set, names, trade, at, EvaluateBrief)
+}
+
+func pathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time,
+	evaluate func(*career.State, *Policy, string, events.Level, time.Time) Result) Pathway {
 	at = at.UTC()
 	level := s.Level(trade)
 	// Room for every level above: Result is large, so growing by doubling
@@ -36,12 +48,17 @@ func PathwayFor(s *career.State, set *Set, names []string, trade string, at time
 	pw := Pathway{CraftsmanID: s.CraftsmanID, Trade: trade, At: at, Level: level, Reached: []career.LevelHeld{},
 		Next: make([]Result, 0, max(0, int(events.ChiefTechnician)-int(level)))}
 	if t, ok := s.Trades[trade]; ok {
-		pw.TradeName, pw.YearsOfWork, pw.Reached = t.Name, t.YearsOfWork, append(pw.Reached, t.Levels...)
+		pw.TradeName, pw.YearsOfWork = t.Name, t.YearsOfWork
+		if len(t.Levels) > 0 {
+			// The state's own list, read-only like the state (clipped: an
+			// append copies).
+			pw.Reached = slices.Clip(t.Levels)
+		}
 	}
 	for target := pw.Level + 1; target <= events.ChiefTechnician; target++ {
 		if len(names) == 0 {
 			if p, ok := set.ForTrade(trade, target, at); ok {
-				pw.Next = append(pw.Next, Evaluate(s, p, trade, target, at))
+				pw.Next = append(pw.Next, evaluate(s, p, trade, target, at))
 			}
 			continue
 		}
@@ -53,7 +70,7 @@ func PathwayFor(s *career.State, set *Set, names []string, trade string, at time
 			if _, ok := p.Rule(target); !ok {
 				continue
 			}
-			pw.Next = append(pw.Next, Evaluate(s, p, trade, target, at))
+			pw.Next = append(pw.Next, evaluate(s, p, trade, target, at))
 			break
 		}
 	}

@@ -3,6 +3,8 @@ package policy_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -119,5 +121,63 @@ func TestEarliestDateHolds(t *testing.T) {
 	t.Logf("%d answers with an earliest date checked", dated)
 	if dated < 50 {
 		t.Errorf("only %d answers had an earliest date: the generator does not exercise the property", dated)
+	}
+}
+
+// TestBriefIsEvaluateWithoutCriteria: EvaluateBrief and PathwayBrief
+// answer exactly what Evaluate and PathwayFor answer, less each route's
+// criteria, for random careers under every policy, level and trade.
+func TestBriefIsEvaluateWithoutCriteria(t *testing.T) {
+	ps, err := policy.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.NewSet(ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip := func(r policy.Result) policy.Result {
+		r.Routes = slices.Clone(r.Routes)
+		for i := range r.Routes {
+			r.Routes[i].Criteria = nil
+		}
+		return r
+	}
+	r := rand.New(rand.NewPCG(9, 4))
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	compared, withCriteria := 0, 0
+	for i := 0; i < 200; i++ {
+		s := career.Fold(randomCareer(r, at), at, career.AsOccurred)
+		for _, p := range ps {
+			for _, l := range p.Levels {
+				for _, trade := range propTrades {
+					full := policy.Evaluate(s, p, trade.Code, l.Target, at)
+					brief := policy.EvaluateBrief(s, p, trade.Code, l.Target, at)
+					if !reflect.DeepEqual(brief, strip(full)) {
+						t.Fatalf("career %d, %s %s %s:\nbrief %+v\nfull  %+v", i, p.Name, trade.Code, l.Target, brief, full)
+					}
+					compared++
+					for _, rr := range full.Routes {
+						if len(rr.Criteria) > 0 {
+							withCriteria++
+							break
+						}
+					}
+				}
+			}
+		}
+		for _, trade := range propTrades {
+			names := []string{policy.TemplateA, policy.UpperGrades}
+			full := policy.PathwayFor(s, set, names, trade.Code, at)
+			for k := range full.Next {
+				full.Next[k] = strip(full.Next[k])
+			}
+			if brief := policy.PathwayBrief(s, set, names, trade.Code, at); !reflect.DeepEqual(brief, full) {
+				t.Fatalf("career %d, pathway %s:\nbrief %+v\nfull  %+v", i, trade.Code, brief, full)
+			}
+		}
+	}
+	if withCriteria < compared/2 {
+		t.Errorf("only %d of %d answers had criteria: the comparison shows little", withCriteria, compared)
 	}
 }

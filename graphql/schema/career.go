@@ -215,6 +215,12 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 				return nil, Wrap(err)
 			}
 			st, at := b.careerState(c)
+			if !selects(p.Info.FieldASTs, "next", "routes", "criteria") {
+				// Nothing shows a criterion: the next levels are answered
+				// without them (policy.PathwayBrief; every field shown is
+				// PathwayFor's).
+				return policy.PathwayBrief(st, set, ns, trade, at), nil
+			}
 			return policy.PathwayFor(st, set, ns, trade, at), nil
 		},
 	})
@@ -274,6 +280,30 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			return res, nil
 		},
 	})
+}
+
+// selects reports whether the sub-selections of fas may select the field
+// path (each name a field of the one before): true when some selection
+// names it, and whenever a fragment stands where a step of it could be.
+func selects(fas []*astField, path ...string) bool {
+	if len(path) == 0 {
+		return true
+	}
+	for _, fa := range fas {
+		if fa.SelectionSet == nil {
+			continue
+		}
+		for _, sel := range fa.SelectionSet.Selections {
+			f, ok := sel.(*astField)
+			if !ok {
+				return true // a fragment: may select anything
+			}
+			if f.Name != nil && f.Name.Value == path[0] && selects([]*astField{f}, path[1:]...) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func timePtr(t *time.Time) any {

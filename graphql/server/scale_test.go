@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -784,4 +785,54 @@ func BenchmarkFirstRead(b *testing.B) {
 		ask(bodies[i])
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/query")
+}
+
+// TestPathwayWithoutCriteriaAnswersAsWithThem: a pathway whose next levels
+// show no criterion is answered without building them
+// (policy.PathwayBrief); its answer is the one that shows them, criteria
+// left out. A fragment, which may hold criteria, gets them.
+func TestPathwayWithoutCriteriaAnswersAsWithThem(t *testing.T) {
+	l := startStore(t)
+	seed(l, 8)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+	tok := token(t, auditor)
+	const q = `{ craftsman(id: %q) { pathway(trade: "6-18-02-04") { current { api } next {
+		target { api } eligible earliestDate policy policyVersion reason held { api } routes { id label met missing earliestDate %s } } } } }`
+	levels, criteria := 0, 0
+	for i := 0; i < 8; i++ {
+		id := fmt.Sprintf("c%03d", i)
+		brief := h.query(tok, fmt.Sprintf(q, id, ""), nil)
+		full := h.query(tok, fmt.Sprintf(q, id, "criteria { kind met actual evidence { stream revision } }"), nil)
+		mustOK(t, brief)
+		mustOK(t, full)
+		// count counts the criteria of an answer's next levels; with drop
+		// it also takes them out.
+		count := func(data map[string]any, drop bool) (n int) {
+			next, _ := path(data, "craftsman", "pathway", "next").([]any)
+			for _, nx := range next {
+				for _, rt := range path(nx, "routes").([]any) {
+					n += len(path(rt, "criteria").([]any))
+					if drop {
+						delete(rt.(map[string]any), "criteria")
+					}
+				}
+			}
+			return n
+		}
+		frag := h.query(tok, fmt.Sprintf(`{ craftsman(id: %q) { pathway(trade: "6-18-02-04") { ...P } } } fragment P on Pathway { next { routes { criteria { kind } } } }`, id), nil)
+		mustOK(t, frag)
+		n := count(full.Data, true)
+		if got := count(frag.Data, false); got != n {
+			t.Errorf("%s: %d criteria through a fragment, %d named", id, got, n)
+		}
+		levels += len(path(full.Data, "craftsman", "pathway", "next").([]any))
+		criteria += n
+		if !reflect.DeepEqual(brief.Data, full.Data) {
+			t.Fatalf("%s: without criteria\n%v\nwith them, left out\n%v", id, brief.Data, full.Data)
+		}
+	}
+	if levels == 0 || criteria == 0 {
+		t.Fatalf("%d next levels, %d criteria: nothing compared", levels, criteria)
+	}
 }
