@@ -154,9 +154,28 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 		return err
 	}
 	// The bytes, in entry order: runs that lie back to back in a chunk
-	// are written with one call.
+	// are written with one call. Entries are in chunk order, so the pages
+	// of a mapped chunk are released behind the writer (crcWindow at a
+	// time, and a chunk's rest when the writer moves on): a snapshot of a
+	// model restored from a snapshot does not hold the whole file it read.
 	var run []byte
-	runChunk, runEnd := uint32(0), -1
+	runChunk, runEnd, freed := uint32(0), -1, 0
+	write := func(next uint32) error {
+		if _, err := w.Write(run); err != nil {
+			return err
+		}
+		if len(run) == 0 || !cut.mapped[runChunk] {
+			return nil
+		}
+		if c := cut.chunks[runChunk]; next != runChunk {
+			release(c[freed:])
+			freed = 0
+		} else if runEnd-freed >= crcWindow {
+			release(c[freed:runEnd])
+			freed = runEnd
+		}
+		return nil
+	}
 	for i := 0; i < cut.entries.n; i++ {
 		e := cut.entries.at(i)
 		n := int(e.idLen) + int(e.dataLen) + int(e.metaLen)
@@ -165,19 +184,13 @@ func writeSnapshot(w *bufio.Writer, projection string, cp eventstore.Position, h
 			runEnd += n
 			continue
 		}
-		if _, err := w.Write(run); err != nil {
+		if err := write(e.chunk); err != nil {
 			return err
 		}
 		run, runChunk, runEnd = cut.chunks[e.chunk][e.off:int(e.off)+n], e.chunk, int(e.off)+n
 	}
-	if _, err := w.Write(run); err != nil {
+	if err := write(runChunk + 1); err != nil {
 		return err
-	}
-	// The mapped chunks were all read: let their pages leave the RSS.
-	for k, c := range cut.chunks {
-		if cut.mapped[k] {
-			release(c)
-		}
 	}
 	return nil
 }
