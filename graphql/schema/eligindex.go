@@ -152,7 +152,7 @@ type eligQuery struct {
 	// decided holds this query's answers for candidates the index cannot
 	// answer (folded as of d), with the number of events they are of.
 	decided map[int]eligDecided
-	pending [][]popPending // per scan part: candidates met undecided
+	pending popPendings // candidates met undecided
 }
 
 type eligDecided struct {
@@ -196,15 +196,6 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 	return false, false
 }
 
-// undecided is the number of candidates the last scan could not answer.
-func (q *eligQuery) undecided() int {
-	n := 0
-	for _, p := range q.pending {
-		n += len(p)
-	}
-	return n
-}
-
 // reset forgets every answer (the model's craftsmen were replaced).
 func (q *eligQuery) reset(epoch readmodel.Epoch) {
 	q.epoch = epoch
@@ -224,19 +215,9 @@ type recordsOnce interface {
 // policy engine are pure) into the index, or, when the index cannot
 // answer them, into this query's answers; then forgets them.
 func (q *eligQuery) resolve(m recordsOnce) {
-	var todo []popPending
-	for i, p := range q.pending {
-		todo = append(todo, p...)
-		q.pending[i] = p[:0]
-	}
+	todo := q.pending.take()
 	if q.col != nil {
-		top := 0
-		for _, p := range todo {
-			top = max(top, p.seq+1)
-		}
-		if top > len(q.col.ents) {
-			q.col.ents = slices.Grow(q.col.ents, top-len(q.col.ents))[:top]
-		}
+		q.col.ents = growFor(q.col.ents, todo)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	found := make([][]struct {
@@ -309,15 +290,16 @@ func (q *eligQuery) entry(recs []events.Recorded, n int) eligEnt {
 }
 
 // eligQueryFor prepares f's eligibility decisions (f.eligibleFor set, live)
-// over a model whose craftsmen are at epoch; release unlocks the column.
-func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch) (q *eligQuery, release func(), err error) {
+// for scans in parts over a model whose craftsmen are at epoch; release
+// unlocks the column.
+func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts int) (q *eligQuery, release func(), err error) {
 	set, err := b.policySet(time.Time{})
 	if err != nil {
 		return nil, nil, err
 	}
 	d := f.eligibleBy
 	q = &eligQuery{set: set, names: f.policies, trade: f.trade, target: *f.eligibleFor, d: d, dSec: d.Unix(), dDay: civilDay(d),
-		epoch: epoch, decided: map[int]eligDecided{}, pending: make([][]popPending, runtime.GOMAXPROCS(0))}
+		epoch: epoch, decided: map[int]eligDecided{}, pending: make(popPendings, parts)}
 	release = func() {}
 	pol, _, ok := pick(set, f.policies, f.trade, q.target, d)
 	if !ok {

@@ -41,7 +41,7 @@ type asOfQuery struct {
 	t       *asOfTable
 	asOf    time.Time
 	at      int64
-	pending [][]popPending
+	pending popPendings
 }
 
 // get is seq's row when it holds for the query's instant.
@@ -53,14 +53,6 @@ func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
 	}
 	q.pending[part] = append(q.pending[part], popPending{seq: seq, n: n, id: id})
 	return nil, false
-}
-
-func (q *asOfQuery) undecided() int {
-	n := 0
-	for _, p := range q.pending {
-		n += len(p)
-	}
-	return n
 }
 
 // reset forgets every row (the model's craftsmen were replaced).
@@ -89,18 +81,8 @@ type asOfReader interface {
 
 // resolve derives the pending craftsmen's rows (in parallel) and forgets them.
 func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
-	var todo []popPending
-	for i, p := range q.pending {
-		todo = append(todo, p...)
-		q.pending[i] = p[:0]
-	}
-	top := 0
-	for _, p := range todo {
-		top = max(top, p.seq+1)
-	}
-	if top > len(q.t.ents) {
-		q.t.ents = append(q.t.ents, make([]asOfEnt, top-len(q.t.ents))...)
-	}
+	todo := q.pending.take()
+	q.t.ents = growFor(q.t.ents, todo)
 	var mu sync.Mutex // guards slow
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -154,28 +136,15 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 	if t.epoch != epoch {
 		t.reset(epoch)
 	}
-	q := &asOfQuery{t: t, asOf: f.asOf, at: f.asOf.UnixNano(), pending: make([][]popPending, parts)}
-	for range 4 {
-		reset()
-		b.scanAsOf(sc, f, visible, parts, strs, q, visit, func() {
-			if done != nil && q.undecided() == 0 {
-				done()
+	q := &asOfQuery{t: t, asOf: f.asOf, at: f.asOf.UnixNano(), pending: make(popPendings, parts)}
+	return rescan(q.pending, reset, func(done func()) { b.scanAsOf(sc, f, visible, parts, strs, q, visit, done) }, done,
+		func() bool {
+			if now := sc.Epoch(); now != t.epoch {
+				t.reset(now)
+				return true
 			}
-		})
-		if now := sc.Epoch(); now != t.epoch {
-			t.reset(now)
-			for i := range q.pending {
-				q.pending[i] = q.pending[i][:0]
-			}
-			continue
-		}
-		if q.undecided() == 0 {
-			return true
-		}
-		q.resolve(sc, &b.pop.dict)
-	}
-	reset()
-	return false
+			return false
+		}, func() { q.resolve(sc, &b.pop.dict) })
 }
 
 // scanAsOf visits the matches of f as of f.asOf among the craftsmen the

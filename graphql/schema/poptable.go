@@ -339,32 +339,79 @@ func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) b
 		reset()
 		return b.scanRows(f, visible, parts, strs, nil, visit, done), nil
 	}
-	epoch := sc.Epoch()
-	el, release, err := b.eligQueryFor(f, epoch)
+	el, release, err := b.eligQueryFor(f, sc.Epoch(), parts)
 	if err != nil {
 		return false, err
 	}
 	defer release()
+	return rescan(el.pending, reset, func(done func()) { b.scanRows(f, visible, parts, strs, el, visit, done) }, done,
+		func() bool {
+			if now := sc.Epoch(); now != el.epoch {
+				// A snapshot load replaced the craftsmen: their seqs name others.
+				el.reset(now)
+				return true
+			}
+			return false
+		}, func() { el.resolve(sc) }), nil
+}
+
+// popPendings are, per scan part, the craftsmen a scan met and could not
+// answer from what it keeps.
+type popPendings [][]popPending
+
+func (p popPendings) count() int {
+	n := 0
+	for _, l := range p {
+		n += len(l)
+	}
+	return n
+}
+
+// take returns them all and empties each part's list.
+func (p popPendings) take() []popPending {
+	var all []popPending
+	for i, l := range p {
+		all = append(all, l...)
+		p[i] = l[:0]
+	}
+	return all
+}
+
+// growFor extends s (with zero entries, by seq) to hold every one of todo.
+func growFor[T any](s []T, todo []popPending) []T {
+	top := 0
+	for _, p := range todo {
+		top = max(top, p.seq+1)
+	}
+	if top > len(s) {
+		s = slices.Grow(s, top-len(s))[:top] // never shrunk: past len is zero
+	}
+	return s
+}
+
+// rescan runs a scan (after reset) until one meets nothing pending, and
+// calls done at the end of that one (still inside the scan): between
+// runs, resolve evaluates what the last run met; a run during which the
+// model's craftsmen were replaced (stale says so, having forgotten their
+// answers) is run again. false after 4 runs (a busy projection kept
+// changing the craftsmen met): reset, nothing produced.
+func rescan(pending popPendings, reset func(), run func(done func()), done func(), stale func() bool, resolve func()) bool {
 	for range 4 {
 		reset()
-		b.scanRows(f, visible, parts, strs, el, visit, func() {
-			if done != nil && el.undecided() == 0 {
+		run(func() {
+			if done != nil && pending.count() == 0 {
 				done()
 			}
 		})
-		if now := sc.Epoch(); now != el.epoch {
-			// A snapshot load replaced the craftsmen: their seqs name others.
-			el.reset(now)
-			for i := range el.pending {
-				el.pending[i] = el.pending[i][:0]
-			}
+		if stale() {
+			pending.take()
 			continue
 		}
-		if el.undecided() == 0 {
-			return true, nil
+		if pending.count() == 0 {
+			return true
 		}
-		el.resolve(sc)
+		resolve()
 	}
 	reset()
-	return false, nil
+	return false
 }
