@@ -65,11 +65,21 @@ func BearerToken(r *http.Request) (token string, ok bool) {
 // FromRequest verifies the request's bearer token. A missing token is
 // errs.Unauthenticated too.
 func FromRequest(key Key, r *http.Request) (Claims, error) {
-	tok, ok := BearerToken(r)
-	if !ok {
-		return Claims{}, errNoCredentials()
+	tok, err := bearer(r)
+	if err != nil {
+		return Claims{}, err
 	}
 	return Verify(key, tok)
+}
+
+// bearer is the request's bearer token, or the refusal of a request
+// without one.
+func bearer(r *http.Request) (string, error) {
+	tok, ok := BearerToken(r)
+	if !ok {
+		return "", errNoCredentials()
+	}
+	return tok, nil
 }
 
 // HTTPToContext is a go-kit http RequestFunc (httptransport.ServerBefore)
@@ -92,12 +102,11 @@ func HTTPMiddleware(key Key, encode ErrorEncoder) func(http.Handler) http.Handle
 	v := NewVerifier(key)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok, ok := BearerToken(r)
-			if !ok {
-				encode(r.Context(), errNoCredentials(), w)
-				return
+			tok, err := bearer(r)
+			var c Claims
+			if err == nil {
+				c, err = v.Verify(tok)
 			}
-			c, err := v.Verify(tok)
 			if err != nil {
 				encode(r.Context(), err, w)
 				return
