@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -17,27 +16,18 @@ type Middleware func(Service) Service
 // LoggingMiddleware logs one line per command: Debug on success, Info for
 // business rejections, Error for infrastructure failures.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
-	return func(next Service) Service { return logging{next: next, logger: logger} }
+	return func(next Service) Service {
+		return logging{next: next, cl: servicekit.CommandLog{Logger: logger, Service: "competition", Subject: "subject"}}
+	}
 }
 
 type logging struct {
-	next   Service
-	logger *slog.Logger
+	next Service
+	cl   servicekit.CommandLog
 }
 
 func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res command.Result, err error, extra ...any) {
-	took := time.Since(begin)
-	switch {
-	case err == nil:
-		mw.logger.DebugContext(ctx, "command", append([]any{"service", "competition", "method", method, "subject", subject,
-			"stream", res.Stream, "revision", res.Revision, "replayed", res.Replayed, "took", took}, extra...)...)
-	case errs.IsBusiness(err):
-		mw.logger.InfoContext(ctx, "command rejected", "service", "competition", "method", method, "subject", subject,
-			"code", errs.Code(err), "err", err, "took", took)
-	default:
-		mw.logger.ErrorContext(ctx, "command failed", "service", "competition", "method", method, "subject", subject,
-			"code", errs.Code(err), "err", err, "took", took)
-	}
+	mw.cl.Done(ctx, method, subject, begin, err, func() []any { return append(servicekit.ResultAttrs(res), extra...) })
 }
 
 func (mw logging) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (res command.Result, err error) {

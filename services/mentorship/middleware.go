@@ -7,7 +7,6 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -18,30 +17,18 @@ type Middleware func(Service) Service
 // LoggingMiddleware logs one line per command: Debug on success, Info for
 // business rejections, Error for infrastructure failures.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
-	return func(next Service) Service { return logging{next: next, logger: logger} }
+	return func(next Service) Service {
+		return logging{next: next, cl: servicekit.CommandLog{Logger: logger, Service: "mentorship", Subject: "subject"}}
+	}
 }
 
 type logging struct {
-	next   Service
-	logger *slog.Logger
+	next Service
+	cl   servicekit.CommandLog
 }
 
 func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res Response, err error) {
-	if err == nil && !mw.logger.Enabled(ctx, slog.LevelDebug) {
-		return // what DebugContext does, before its attributes are boxed
-	}
-	took := time.Since(begin)
-	switch {
-	case err == nil:
-		mw.logger.DebugContext(ctx, "command", "service", "mentorship", "method", method, "subject", subject,
-			"event", res.EventType, "replayed", res.Replayed, "took", took)
-	case errs.IsBusiness(err):
-		mw.logger.InfoContext(ctx, "command rejected", "service", "mentorship", "method", method, "subject", subject,
-			"code", errs.Code(err), "err", err, "took", took)
-	default:
-		mw.logger.ErrorContext(ctx, "command failed", "service", "mentorship", "method", method, "subject", subject,
-			"code", errs.Code(err), "err", err, "took", took)
-	}
+	mw.cl.Done(ctx, method, subject, begin, err, func() []any { return []any{"event", res.EventType, "replayed", res.Replayed} })
 }
 
 func (mw logging) StartMentorship(ctx context.Context, req StartRequest) (res Response, err error) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/command"
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -17,27 +16,18 @@ type Middleware func(Service) Service
 // LoggingMiddleware logs one line per command: Debug on success, Info for
 // business rejections, Error for infrastructure failures.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
-	return func(next Service) Service { return logging{next: next, logger: logger} }
+	return func(next Service) Service {
+		return logging{next: next, cl: servicekit.CommandLog{Logger: logger, Service: "training", Subject: "craftsman"}}
+	}
 }
 
 type logging struct {
-	next   Service
-	logger *slog.Logger
+	next Service
+	cl   servicekit.CommandLog
 }
 
 func (mw logging) log(ctx context.Context, method, craftsman string, begin time.Time, res command.Result, err error) {
-	took := time.Since(begin)
-	switch {
-	case err == nil:
-		mw.logger.DebugContext(ctx, "command", "service", "training", "method", method, "craftsman", craftsman,
-			"stream", res.Stream, "revision", res.Revision, "replayed", res.Replayed, "took", took)
-	case errs.IsBusiness(err):
-		mw.logger.InfoContext(ctx, "command rejected", "service", "training", "method", method, "craftsman", craftsman,
-			"code", errs.Code(err), "err", err, "took", took)
-	default:
-		mw.logger.ErrorContext(ctx, "command failed", "service", "training", "method", method, "craftsman", craftsman,
-			"code", errs.Code(err), "err", err, "took", took)
-	}
+	mw.cl.Done(ctx, method, craftsman, begin, err, func() []any { return servicekit.ResultAttrs(res) })
 }
 
 // Unwrap returns the decorated service.
