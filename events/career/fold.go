@@ -3,6 +3,7 @@ package career
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -26,6 +27,13 @@ func (f *fact) source() Source {
 	orig := f.e.Ref()
 	return Source{Ref: f.by.Ref(), Supersedes: &orig}
 }
+
+// factsPool recycles Fold's list of facts: scratch that no answer keeps
+// (apply copies what it needs), so a fold allocates no fresh memory for
+// it. Lists longer than maxPooledFacts are left to the collector.
+var factsPool = sync.Pool{New: func() any { return new([]fact) }}
+
+const maxPooledFacts = 1 << 12
 
 // Fold folds a craftsman's events (their craftsman-<id> stream, in any
 // order) into their state as of asOf, under mode. It never fails: events
@@ -113,7 +121,18 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		s.Events += len(corrs)
 	}
 
-	facts := make([]fact, 0, len(evs))
+	scratch := factsPool.Get().(*[]fact)
+	facts := (*scratch)[:0]
+	if cap(facts) < len(evs) {
+		facts = make([]fact, 0, len(evs))
+	}
+	defer func() {
+		clear(facts) // the pool keeps no event or payload alive
+		if cap(facts) <= maxPooledFacts {
+			*scratch = facts[:0]
+			factsPool.Put(scratch)
+		}
+	}()
 	for i := range evs {
 		e := &evs[i]
 		if !visible(e) {
