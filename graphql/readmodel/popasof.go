@@ -28,14 +28,17 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 		// Nothing recorded by asOf, read from the raw log's record times
 		// without decoding: none of it until the first of them (the
 		// decodable records are among these events).
-		var first time.Time
+		// (The entries' own times: at() would format every id.)
+		var first *entry
 		for _, j := range m.log.streamIdx(events.CraftsmanStream(id)) {
-			if t := m.log.at(int(j)).Created; first.IsZero() || t.Before(first) {
-				first = t
+			if e := m.log.entries.at(int(j)); first == nil || e.sec < first.sec || e.sec == first.sec && e.nsec < first.nsec {
+				first = e
 			}
 		}
-		if first.After(asOf) {
-			return Summary{}, false, time.Time{}, first, c.count
+		if first != nil {
+			if t := time.Unix(first.sec, int64(first.nsec)).UTC(); t.After(asOf) {
+				return Summary{}, false, time.Time{}, t, c.count
+			}
 		}
 		cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
 	}
