@@ -7,6 +7,54 @@ import (
 	"time"
 )
 
+// AppendMetadata appends EncodeMetadata(m)'s bytes to dst, without
+// encoding/json's reflection: the fields in their order, the optional ones
+// only when set, occurredAt in UTC as time.Time writes it. A string that
+// json.Marshal would escape (quotes, backslashes, control characters,
+// <, >, &, anything not ASCII) is written by json.Marshal itself, so the
+// bytes are always EncodeMetadata's, and so is the error (a year outside
+// 0..9999). FuzzAppendMetadata compares the two.
+func AppendMetadata(dst []byte, m Metadata) ([]byte, error) {
+	b := append(dst, `{"schemaVersion":`...)
+	b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
+	b = append(b, `,"occurredAt":"`...)
+	b, err := m.OccurredAt.UTC().AppendText(b)
+	if err != nil {
+		_, err = EncodeMetadata(m) // its error, as EncodeMetadata reports it
+		return dst, err
+	}
+	b = append(b, '"')
+	b = appendField(b, `,"issuerOrgId":`, m.IssuerOrgID)
+	b = appendField(b, `,"actingUserId":`, m.ActingUserID)
+	for _, f := range [...]struct{ key, val string }{
+		{`,"$correlationId":`, m.CorrelationID},
+		{`,"$causationId":`, m.CausationID},
+		{`,"source":`, m.Source},
+		{`,"prevHash":`, m.PrevHash},
+		{`,"hash":`, m.Hash},
+	} {
+		if f.val != "" { // omitempty
+			b = appendField(b, f.key, f.val)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendField appends key (with its comma and colon) and the string v as
+// json.Marshal writes it.
+func appendField(b []byte, key, v string) []byte {
+	b = append(b, key...)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(v) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
+}
+
 // DecodeMetadata decodes an event's metadata. Metadata written by
 // EncodeMetadata or chain.Seal (canonical: known fields in order, no
 // escapes) is read by a fast scanner; anything else goes through

@@ -28,46 +28,58 @@ const domain = "craftledger/chain/v1"
 // each length-prefixed. m.PrevHash must already be prev.
 func Hash(prev, typ string, data []byte, m events.Metadata) (string, error) {
 	m.Hash = ""
-	meta, err := events.EncodeMetadata(m)
+	meta, err := events.AppendMetadata(nil, m)
 	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", typ, err)
 	}
 	return hashBytes(prev, typ, data, meta), nil
 }
 
+// hashBytes hashes the length-prefixed fields as one message, gathered in
+// a buffer on the stack when they fit (a start's events do), so that the
+// hash's text is the only allocation.
 func hashBytes(prev, typ string, data, meta []byte) string {
-	h := sha256.New()
-	writeLen(h, []byte(domain))
-	writeLen(h, []byte(prev))
-	writeLen(h, []byte(typ))
-	writeLen(h, data)
-	writeLen(h, meta)
-	var sum [sha256.Size]byte
-	return Prefix + hex.EncodeToString(h.Sum(sum[:0]))
+	var stack [2048]byte
+	b := appendLen(stack[:0], domain)
+	b = appendLen(b, prev)
+	b = appendLen(b, typ)
+	b = appendLen(b, data)
+	b = appendLen(b, meta)
+	return Sum(sha256.Sum256(b)).String()
 }
 
-func writeLen(h hash.Hash, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	h.Write(n[:])
-	h.Write(b)
+func appendLen[T string | []byte](b []byte, v T) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 // Seal sets m.PrevHash to prev (the hash of the stream's last event, "" for
 // its first event) and m.Hash, and returns the sealed metadata with its
 // canonical bytes to append.
+//
+// The metadata is encoded once: the hash is its last field (see
+// events.Metadata) and needs no escaping, so the sealed bytes are the
+// hashed ones with `,"hash":"…"` before the closing brace — what
+// events.EncodeMetadata writes for the sealed metadata.
 func Seal(prev, typ string, data []byte, m events.Metadata) (events.Metadata, []byte, error) {
 	m.PrevHash = prev
-	h, err := Hash(prev, typ, data, m)
+	m.Hash = ""
+	meta, err := events.AppendMetadata(make([]byte, 0, sealedCap(m)), m)
 	if err != nil {
-		return m, nil, err
+		return m, nil, fmt.Errorf("hash %s: %w", typ, err)
 	}
-	m.Hash = h
-	meta, err := events.EncodeMetadata(m)
-	if err != nil {
-		return m, nil, fmt.Errorf("seal %s: %w", typ, err)
-	}
+	m.Hash = hashBytes(prev, typ, data, meta)
+	meta = append(append(append(meta[:len(meta)-1], hashField...), m.Hash...), '"', '}')
 	return m, meta, nil
+}
+
+// sealedCap is room for m's sealed metadata when its strings need no
+// escaping: the longest fixed text, the strings and the hash.
+func sealedCap(m events.Metadata) int {
+	const fixed = len(`{"schemaVersion":-9223372036854775808,"occurredAt":"2006-01-02T15:04:05.999999999Z","issuerOrgId":"","actingUserId":"",` +
+		`"$correlationId":"","$causationId":"","source":"","prevHash":"","hash":""}`)
+	return fixed + len(Prefix) + 2*sha256.Size + len(m.IssuerOrgID) + len(m.ActingUserID) + len(m.CorrelationID) +
+		len(m.CausationID) + len(m.Source) + len(m.PrevHash)
 }
 
 // SealAll seals a batch appended after an event with hash prev; it returns
