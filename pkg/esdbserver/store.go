@@ -118,7 +118,7 @@ type streamInfo struct {
 	sid uint64
 }
 
-var emptyInfo = &streamInfo{streamState: streamState{Last: -1}, Meta: noMeta}
+var emptyInfo = streamInfo{streamState: streamState{Last: -1}, Meta: noMeta}
 
 // store is the durable event log on pebble with one group-committing writer.
 type store struct {
@@ -127,7 +127,7 @@ type store struct {
 	now func() time.Time
 
 	mu      sync.RWMutex
-	streams map[string]*streamInfo
+	streams *streamTable  // the committed state readers see
 	head    atomic.Uint64 // last durable position: readers see nothing beyond it
 	wpos    uint64        // writer only: last position applied to pebble
 
@@ -149,7 +149,7 @@ type store struct {
 
 	// Owned by the writer goroutine: the state including batches that are
 	// applied but not yet synced.
-	wstreams map[string]*streamInfo
+	wstreams *streamTable
 	ids      idCache
 	lastSID  uint64 // the last streamInfo.sid handed out
 }
@@ -191,7 +191,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 	}
 	s := &store{
 		db: db, log: log, now: time.Now,
-		streams: map[string]*streamInfo{},
+		streams: newStreamTable(),
 		nch:     make(chan struct{}),
 		ops:     make(chan *writeOp, maxGroup),
 		acks:    make(chan *inflight, 64),
@@ -205,10 +205,7 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.wstreams = make(map[string]*streamInfo, len(s.streams))
-	for k, v := range s.streams {
-		s.wstreams[k] = v
-	}
+	s.wstreams = s.streams.clone()
 	go s.writer()
 	go s.acker()
 	return s, nil
@@ -244,19 +241,26 @@ func (s *store) recover() error {
 			return fmt.Errorf("recover stream %q: %w", it.Key()[1:], err)
 		}
 		name := string(it.Key()[1:])
-		cur := s.streams[name]
-		if cur == nil {
+		cur, ok := s.streams.get(name)
+		if !ok {
 			s.lastSID++
-			cur = &streamInfo{Meta: noMeta, sid: s.lastSID}
+			cur = streamInfo{Meta: noMeta, sid: s.lastSID}
 		}
 		cur.streamState = st
-		s.streams[name] = cur
+		s.streams.put(name, cur)
 	}
 	if err := it.Close(); err != nil {
 		return err
 	}
-	for name, info := range s.streams {
-		base, ok := metaStreamOf(name)
+	// Metadata streams, by slot: put may add base streams as it goes,
+	// which have no events and so no metadata of their own to apply.
+	for i, n := int32(0), int32(s.streams.len()); i < n; i++ {
+		nb := s.streams.name(i)
+		if len(nb) <= 2 || nb[0] != '$' || nb[1] != '$' {
+			continue
+		}
+		info := s.streams.at(i)
+		base, ok := metaStreamOf(string(nb))
 		if !ok || info.Last < 0 {
 			continue
 		}
@@ -264,12 +268,12 @@ func (s *store) recover() error {
 		if err != nil {
 			return fmt.Errorf("recover metadata of %s: %w", base, err)
 		}
-		b := s.streams[base]
-		if b == nil {
-			b = &streamInfo{streamState: streamState{Last: -1}}
-			s.streams[base] = b
+		b, ok := s.streams.get(base)
+		if !ok {
+			b = streamInfo{streamState: streamState{Last: -1}}
 		}
 		b.Meta = parseStreamMeta(r.Data)
+		s.streams.put(base, b)
 	}
 	// Head and the recent ids, newest first.
 	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
@@ -294,7 +298,7 @@ func (s *store) recover() error {
 			return fmt.Errorf("recover: %w", err)
 		}
 		// Every stream with an event has a stream state, so a sid.
-		if info := s.streams[r.Stream]; info != nil && info.sid != 0 {
+		if info, ok := s.streams.get(r.Stream); ok && info.sid != 0 {
 			rs = append(rs, recent{info.sid, r.ID, idEntry{rev: r.Revision, pos: pos}})
 		}
 	}
@@ -332,12 +336,12 @@ func (s *store) close() error {
 	return s.db.Close()
 }
 
-// info returns the committed state of stream (never nil).
-func (s *store) info(stream string) *streamInfo {
+// info returns the committed state of stream (emptyInfo when it has none).
+func (s *store) info(stream string) streamInfo {
 	s.mu.RLock()
-	i := s.streams[stream]
+	i, ok := s.streams.get(stream)
 	s.mu.RUnlock()
-	if i == nil {
+	if !ok {
 		return emptyInfo
 	}
 	return i
@@ -528,7 +532,7 @@ func (s *store) writer() {
 			continue
 		}
 		for name, info := range g.pending {
-			s.wstreams[name] = &info.streamInfo
+			s.wstreams.put(name, info.streamInfo)
 		}
 		s.wpos = g.pos
 		outstanding++
@@ -592,7 +596,7 @@ func (s *store) acker() {
 		f.b.Close()
 		s.mu.Lock()
 		for name, info := range f.pending {
-			s.streams[name] = &info.streamInfo
+			s.streams.put(name, info.streamInfo)
 		}
 		s.mu.Unlock()
 		s.head.Store(f.head)
@@ -622,11 +626,11 @@ type group struct {
 	scratch []byte // write's keys and values
 }
 
-func (g *group) get(stream string) *streamInfo {
+func (g *group) get(stream string) streamInfo {
 	if p := g.pending[stream]; p != nil {
-		return &p.streamInfo
+		return p.streamInfo
 	}
-	if i := g.s.wstreams[stream]; i != nil {
+	if i, ok := g.s.wstreams.get(stream); ok {
 		return i
 	}
 	return emptyInfo
@@ -644,7 +648,7 @@ func (g *group) id(stream string, id [16]byte) (idEntry, bool) {
 func (g *group) edit(stream string) *pendingInfo {
 	p := g.pending[stream]
 	if p == nil {
-		p = &pendingInfo{streamInfo: *g.get(stream)}
+		p = &pendingInfo{streamInfo: g.get(stream)}
 		g.pending[stream] = p
 	}
 	return p

@@ -448,7 +448,7 @@ type visibility struct {
 
 // streamVisibility applies $tb, $maxCount and $maxAge (and a metadata
 // stream's implicit $maxCount of 1) to stream's current state.
-func (s *Server) streamVisibility(stream string) (visibility, *streamInfo) {
+func (s *Server) streamVisibility(stream string) (visibility, streamInfo) {
 	info := s.store.info(stream)
 	var v visibility
 	meta := info.Meta
