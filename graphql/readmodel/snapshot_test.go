@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -93,4 +97,43 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 	b.StopTimer()
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	b.ReportMetric(float64(ru.Maxrss>>10), "peak-RSS-MB")
+}
+
+// TestSnapshotKeepsRegistrationOrder: a craftsman named by a mentorship
+// before its own stream exists is registered earlier than its stream's
+// place in the log; a load keeps the live model's order and summaries.
+func TestSnapshotKeepsRegistrationOrder(t *testing.T) {
+	tr := events.Trade{Code: "6-18-02-04"}
+	reg := func(id string, pos uint64) eventstore.RecordedEvent {
+		return encoded(t, "craftsman-"+id, 0, pos, events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), Personal: &events.Personal{Name: id}})
+	}
+	m := NewMemory()
+	batch := []eventstore.RecordedEvent{
+		encoded(t, "mentorship-m", 0, 1, events.MentorshipStarted{MentorshipParties: events.MentorshipParties{MentorshipID: "m", MasterID: "z", ApprenticeID: "y"}, Kind: events.MentorshipApprenticeship, Trade: tr}),
+		reg("a", 2), reg("y", 3), reg("z", 4),
+	}
+	if err := m.Apply(batch, at(4)); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(m *Memory) []string {
+		var out []string
+		for _, c := range m.dom.order {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	if got := ids(m); !cmp.Equal(got, []string{"z", "y", "a"}) {
+		t.Fatalf("live registration order %v: the test wants it to differ from the streams' order", got)
+	}
+	back := restored(t, m)
+	if got := ids(back); !cmp.Equal(got, ids(m)) {
+		t.Fatalf("order after a load %v, want %v", got, ids(m))
+	}
+	for _, id := range ids(m) {
+		want, _ := m.Summary(id)
+		got, _ := back.Summary(id)
+		if !cmp.Equal(want, got) {
+			t.Errorf("%s after a load: %+v, want %+v", id, got, want)
+		}
+	}
 }
