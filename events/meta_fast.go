@@ -9,11 +9,12 @@ import (
 
 // AppendMetadata appends EncodeMetadata(m)'s bytes to dst, without
 // encoding/json's reflection: the fields in their order, the optional ones
-// only when set, occurredAt in UTC as time.Time writes it. A string that
-// json.Marshal would escape (quotes, backslashes, control characters,
-// <, >, &, anything not ASCII) is written by json.Marshal itself, so the
-// bytes are always EncodeMetadata's, and so is the error (a year outside
-// 0..9999). FuzzAppendMetadata compares the two.
+// only when set, occurredAt in UTC as time.Time writes it. A string with a
+// byte json.Marshal may escape (quotes, backslashes, control characters,
+// <, >, &, or any non-ASCII byte: invalid UTF-8, U+2028, U+2029) is written
+// by json.Marshal itself, so the bytes are always EncodeMetadata's, and
+// so is the error (a year outside 0..9999). FuzzAppendMetadata compares
+// the two.
 func AppendMetadata(dst []byte, m Metadata) ([]byte, error) {
 	b := append(dst, `{"schemaVersion":`...)
 	b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
