@@ -52,7 +52,7 @@ func NewRegistry() *Registry {
 		TypeCompetitionDefined:           decodeAs[CompetitionDefined],
 		TypeCompetitionResultsPublished:  decodeAs[CompetitionResultsPublished],
 		TypeCompetitionPlaced:            decodeAs[CompetitionPlaced],
-		TypeMentorshipStarted:            decodeAs[MentorshipStarted],
+		TypeMentorshipStarted:            decodeMentorshipStarted,
 		TypeMentorshipSessionLogged:      decodeAs[MentorshipSessionLogged],
 		TypeMentorshipCompleted:          decodeAs[MentorshipCompleted],
 		TypeMentorshipEndedEarly:         decodeAs[MentorshipEndedEarly],
