@@ -224,31 +224,25 @@ func (q *eligQuery) resolve(m recordsOnce) {
 		seq int
 		dd  eligDecided
 	}, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(todo); i += workers {
-				p := todo[i]
-				recs, n := m.RecordsOnce(p.id)
-				if q.col != nil {
-					e := q.entry(recs, n)
-					q.col.ents[p.seq] = e // each seq once: no other worker writes it
-					if e.n > 0 && q.dSec >= int64(e.t0) {
-						continue // the next scan reads it
-					}
+	stripes(workers, len(todo), func(w int) func(int) {
+		return func(i int) {
+			p := todo[i]
+			recs, n := m.RecordsOnce(p.id)
+			if q.col != nil {
+				e := q.entry(recs, n)
+				q.col.ents[p.seq] = e // each seq once: no other worker writes it
+				if e.n > 0 && q.dSec >= int64(e.t0) {
+					return // the next scan reads it
 				}
-				st := career.Fold(recs, q.d, career.AsRecorded)
-				res := policy.Evaluate(st, q.pol, q.trade, q.target, q.d)
-				found[w] = append(found[w], struct {
-					seq int
-					dd  eligDecided
-				}{p.seq, eligDecided{n: n, eligible: res.Eligible}})
 			}
-		}()
-	}
-	wg.Wait()
+			st := career.Fold(recs, q.d, career.AsRecorded)
+			res := policy.Evaluate(st, q.pol, q.trade, q.target, q.d)
+			found[w] = append(found[w], struct {
+				seq int
+				dd  eligDecided
+			}{p.seq, eligDecided{n: n, eligible: res.Eligible}})
+		}
+	})
 	for _, f := range found {
 		for _, x := range f {
 			q.decided[x.seq] = x.dd

@@ -84,42 +84,35 @@ func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
 	todo := q.pending.take()
 	q.t.ents = growFor(q.t.ents, todo)
 	var mu sync.Mutex // guards slow
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cache := newBuildCache()
-			for i := w; i < len(todo); i += workers {
-				p := todo[i]
-				s, ok, from, until, n := m.SummaryAsOf(p.id, q.asOf)
-				e := asOfEnt{from: nanos(from, true), until: nanos(until, false), n: uint32(n), absent: !ok}
-				if n <= 0 || n > math.MaxUint32 {
-					e.n = 0
-				}
-				if ok {
-					// Today's scope decides who is seen: the row needs no issuers.
-					rs := s
-					rs.Issuers = nil
-					e.row = dict.build(&rs, cache)
-					e.row.lv, e.row.regionP, e.row.empsP, e.row.acadsP, e.row.issP = nil, nil, nil, nil, nil
-					mu.Lock()
-					if e.row.slow {
-						if q.t.slow == nil {
-							q.t.slow = map[int]*readmodel.Summary{}
-						}
-						q.t.slow[p.seq] = &s
-					} else {
-						delete(q.t.slow, p.seq)
-					}
-					mu.Unlock()
-				}
-				q.t.ents[p.seq] = e // each seq once: no other worker writes it
+	stripes(runtime.GOMAXPROCS(0), len(todo), func(int) func(int) {
+		cache := newBuildCache()
+		return func(i int) {
+			p := todo[i]
+			s, ok, from, until, n := m.SummaryAsOf(p.id, q.asOf)
+			e := asOfEnt{from: nanos(from, true), until: nanos(until, false), n: uint32(n), absent: !ok}
+			if n <= 0 || n > math.MaxUint32 {
+				e.n = 0
 			}
-		}()
-	}
-	wg.Wait()
+			if ok {
+				// Today's scope decides who is seen: the row needs no issuers.
+				rs := s
+				rs.Issuers = nil
+				e.row = dict.build(&rs, cache)
+				e.row.lv, e.row.regionP, e.row.empsP, e.row.acadsP, e.row.issP = nil, nil, nil, nil, nil
+				mu.Lock()
+				if e.row.slow {
+					if q.t.slow == nil {
+						q.t.slow = map[int]*readmodel.Summary{}
+					}
+					q.t.slow[p.seq] = &s
+				} else {
+					delete(q.t.slow, p.seq)
+				}
+				mu.Unlock()
+			}
+			q.t.ents[p.seq] = e // each seq once: no other worker writes it
+		}
+	})
 }
 
 // asOfRowScan is rowScan for f.asOf (without eligibleFor): the as-of

@@ -357,3 +357,22 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	page()
 	return c, nil
 }
+
+// stripes runs item(i) for every i in [0, n) on workers goroutines, item i
+// on worker i % workers, each worker's items in order; worker(w) is called
+// once on worker w's goroutine and returns its item function (state kept
+// per worker lives in that closure). It returns when every item is done.
+func stripes(workers, n int, worker func(w int) func(i int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			item := worker(w)
+			for i := w; i < n; i += workers {
+				item(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -477,23 +477,16 @@ func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *popul
 		records = func(id string) []events.Recorded { recs, _ := m.RecordsOnce(id); return recs }
 	}
 	keep := make([]bool, len(items))
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(items); i += workers {
-				it := items[i]
-				st := career.Fold(records(it.id), d, career.AsRecorded)
-				if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
-					it.elig = &res
-					keep[i] = res.Eligible
-				}
+	stripes(runtime.GOMAXPROCS(0), len(items), func(int) func(int) {
+		return func(i int) {
+			it := items[i]
+			st := career.Fold(records(it.id), d, career.AsRecorded)
+			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
+				it.elig = &res
+				keep[i] = res.Eligible
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	out := items[:0]
 	for i, it := range items {
 		if keep[i] {

@@ -649,15 +649,6 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 		craftsmen(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, sort: $sort, first: 40, after: $after) {
 			totalCount edges { cursor node { id level { rank } eligibility { eligible earliestDate policyVersion routes { id met earliestDate } } } } pageInfo { hasNextPage } }
 		populationStats(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by) { total byLevel { key count } byRegion { key count } } }`
-	run := func(s graphql.Schema, c auth.Claims, vars map[string]any) (string, int) {
-		t.Helper()
-		r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
-		if len(r.Errors) > 0 {
-			t.Fatalf("%v: %v", vars, r.Errors)
-		}
-		raw, _ := json.Marshal(r.Data)
-		return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
-	}
 	roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
 	dates := []any{nil, "2012-06-01", "2026-02-20", "2026-12-31", "2027-06-01", "2029-06-01", "2034-01-01", "2026-03-01T00:00:00Z"}
 	compare := func(round string) map[string]int {
@@ -670,8 +661,8 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 						for k, v := range page {
 							vars[k] = v
 						}
-						got, total := run(fast, c, vars)
-						want, _ := run(full, c, vars)
+						got, total := runPopulation(t, fast, c, q, vars)
+						want, _ := runPopulation(t, full, c, q, vars)
 						if got != want {
 							t.Fatalf("%s: %s %v: the index answers\n%s\nfull evaluation\n%s", round, c.Role, vars, got, want)
 						}
@@ -737,15 +728,6 @@ func TestAsOfMatchesFullEvaluation(t *testing.T) {
 				totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
 			populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
 				total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
-		run := func(s graphql.Schema, c auth.Claims, vars map[string]any) (string, int) {
-			t.Helper()
-			r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
-			if len(r.Errors) > 0 {
-				t.Fatalf("%v: %v", vars, r.Errors)
-			}
-			raw, _ := json.Marshal(r.Data)
-			return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
-		}
 		roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
 		filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
 		compare := func(round string, dates []string) map[string]int {
@@ -760,8 +742,8 @@ func TestAsOfMatchesFullEvaluation(t *testing.T) {
 						for k, v := range fl {
 							vars[k] = v
 						}
-						got, total := run(fast, c, vars)
-						want, _ := run(full, c, vars)
+						got, total := runPopulation(t, fast, c, q, vars)
+						want, _ := runPopulation(t, full, c, q, vars)
 						if got != want {
 							t.Fatalf("%s: %s %v: the as-of rows answer\n%s\nrebuilding every summary\n%s", round, c.Role, vars, got, want)
 						}
@@ -841,4 +823,16 @@ func TestPopulationIndexesUnderWrites(t *testing.T) {
 	} else if got[:strings.Index(got, "populationStats")] == first[:strings.Index(first, "populationStats")] {
 		t.Fatalf("the writes changed no one's eligibility: %s", got)
 	}
+}
+
+// runPopulation runs query q (which asks for populationStats' total) as
+// the caller c and answers its data as JSON and that total.
+func runPopulation(t *testing.T, s graphql.Schema, c auth.Claims, q string, vars map[string]any) (string, int) {
+	t.Helper()
+	r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: vars, Context: auth.WithClaims(context.Background(), c)})
+	if len(r.Errors) > 0 {
+		t.Fatalf("%v: %v", vars, r.Errors)
+	}
+	raw, _ := json.Marshal(r.Data)
+	return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
 }
