@@ -115,6 +115,9 @@ type entry struct {
 	nsec     int32
 }
 
+// recorded is the entry's record time.
+func (e *entry) recorded() time.Time { return time.Unix(e.sec, int64(e.nsec)).UTC() }
+
 const chunkSize = 4 << 20
 
 func newRawLog() rawLog {
@@ -251,7 +254,7 @@ func (l *rawLog) at(i int) eventstore.RecordedEvent {
 	e := l.entries.at(i)
 	_, data, meta := l.bytesOf(e)
 	return eventstore.RecordedEvent{Stream: l.sinfo[e.stream].name, ID: l.idOf(e), Type: l.tnames[e.typ], Revision: e.revision,
-		Position: e.pos, Data: data, Metadata: meta, Created: time.Unix(e.sec, int64(e.nsec)).UTC()}
+		Position: e.pos, Data: data, Metadata: meta, Created: e.recorded()}
 }
 
 // check verifies that batch continues every stream without a gap and that
@@ -388,7 +391,7 @@ type EventRef struct {
 
 func (l *rawLog) refOf(i int32) EventRef {
 	e := l.entries.at(int(i))
-	return EventRef{ID: l.idOf(e), Stream: l.sinfo[e.stream].name, Revision: e.revision, Position: e.pos, Created: time.Unix(e.sec, int64(e.nsec)).UTC(), Found: true}
+	return EventRef{ID: l.idOf(e), Stream: l.sinfo[e.stream].name, Revision: e.revision, Position: e.pos, Created: e.recorded(), Found: true}
 }
 
 // corrections answers what the event at (stream, revision) supersedes

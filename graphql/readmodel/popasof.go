@@ -31,12 +31,12 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 		// (The entries' own times: at() would format every id.)
 		var first *entry
 		for _, j := range m.log.streamIdx(events.CraftsmanStream(id)) {
-			if e := m.log.entries.at(int(j)); first == nil || e.sec < first.sec || e.sec == first.sec && e.nsec < first.nsec {
+			if e := m.log.entries.at(int(j)); first == nil || e.recorded().Before(first.recorded()) {
 				first = e
 			}
 		}
 		if first != nil {
-			if t := time.Unix(first.sec, int64(first.nsec)).UTC(); t.After(asOf) {
+			if t := first.recorded(); t.After(asOf) {
 				return Summary{}, false, time.Time{}, t, c.count
 			}
 		}

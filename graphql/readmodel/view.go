@@ -3,8 +3,8 @@ package readmodel
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 

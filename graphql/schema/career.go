@@ -70,19 +70,6 @@ func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
 	return set, nil
 }
 
-// liveSet is the policy set in force now with its generation (the number
-// of policy events it was built from).
-func (b *builder) liveSet() (*policy.Set, int, error) {
-	set, err := b.policySet(time.Time{})
-	if err != nil {
-		return nil, 0, err
-	}
-	b.pol.mu.Lock()
-	gen := b.pol.liveN
-	b.pol.mu.Unlock()
-	return set, gen, nil
-}
-
 // careerState folds the craftsman's career once per request (pathway and
 // eligibility share it), as of the view's asOf or now (as recorded).
 //
