@@ -68,7 +68,9 @@ func TestLoaderRejectsWithLineAndField(t *testing.T) {
 	}
 }
 
-func TestDefaultsAndSet(t *testing.T) {
+// defaultSet is the default policies and the set made of them.
+func defaultSet(t *testing.T) ([]*policy.Policy, *policy.Set) {
+	t.Helper()
 	ps, err := policy.Defaults()
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,11 @@ func TestDefaultsAndSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ps, set
+}
+
+func TestDefaultsAndSet(t *testing.T) {
+	ps, set := defaultSet(t)
 	if err := set.Add(ps[0]); err == nil {
 		t.Error("adding the same version twice succeeded")
 	}

@@ -128,14 +128,7 @@ func TestEarliestDateHolds(t *testing.T) {
 // answer exactly what Evaluate and PathwayFor answer, less each route's
 // criteria, for random careers under every policy, level and trade.
 func TestBriefIsEvaluateWithoutCriteria(t *testing.T) {
-	ps, err := policy.Defaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := policy.NewSet(ps...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps, set := defaultSet(t)
 	strip := func(r policy.Result) policy.Result {
 		r.Routes = slices.Clone(r.Routes)
 		for i := range r.Routes {

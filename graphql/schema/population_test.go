@@ -661,11 +661,7 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 						for k, v := range page {
 							vars[k] = v
 						}
-						got, total := runPopulation(t, fast, c, q, vars)
-						want, _ := runPopulation(t, full, c, q, vars)
-						if got != want {
-							t.Fatalf("%s: %s %v: the index answers\n%s\nfull evaluation\n%s", round, c.Role, vars, got, want)
-						}
+						got, total := samePopulation(t, fast, full, c, q, vars, round+": the index")
 						totals[fmt.Sprint(target, by)] = total
 						for v := 1; v <= 4; v++ {
 							if strings.Contains(got, fmt.Sprintf(`"policyVersion":%d,`, v)) {
@@ -742,11 +738,7 @@ func TestAsOfMatchesFullEvaluation(t *testing.T) {
 						for k, v := range fl {
 							vars[k] = v
 						}
-						got, total := runPopulation(t, fast, c, q, vars)
-						want, _ := runPopulation(t, full, c, q, vars)
-						if got != want {
-							t.Fatalf("%s: %s %v: the as-of rows answer\n%s\nrebuilding every summary\n%s", round, c.Role, vars, got, want)
-						}
+						_, total := samePopulation(t, fast, full, c, q, vars, round+": the as-of rows")
 						totals[asOf] = max(totals[asOf], total)
 					}
 				}
@@ -835,4 +827,16 @@ func runPopulation(t *testing.T, s graphql.Schema, c auth.Claims, q string, vars
 	}
 	raw, _ := json.Marshal(r.Data)
 	return string(raw), r.Data.(map[string]any)["populationStats"].(map[string]any)["total"].(int)
+}
+
+// samePopulation runs query q on the fast schema and on full (full
+// evaluation) and fails unless both answer the same; it answers fast's
+// data as JSON and populationStats' total. what names the fast path.
+func samePopulation(t *testing.T, fast, full graphql.Schema, c auth.Claims, q string, vars map[string]any, what string) (string, int) {
+	t.Helper()
+	got, total := runPopulation(t, fast, c, q, vars)
+	if want, _ := runPopulation(t, full, c, q, vars); got != want {
+		t.Fatalf("%s %v: %s answers\n%s\nfull evaluation\n%s", c.Role, vars, what, got, want)
+	}
+	return got, total
 }
