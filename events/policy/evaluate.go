@@ -99,12 +99,12 @@ func evaluate(s *career.State, p *Policy, trade string, target events.Level, at 
 	r.Routes = make([]RouteResult, 0, len(rule.Routes))
 	// One array holds every route's criteria (each route's slice capped at
 	// its own length): one allocation instead of one per route.
-	total := 0
-	for _, route := range rule.Routes {
-		total += len(route.Criteria)
-	}
 	var crits []CriterionResult
 	if !brief {
+		total := 0
+		for _, route := range rule.Routes {
+			total += len(route.Criteria)
+		}
 		crits = make([]CriterionResult, 0, total)
 	}
 	for _, route := range rule.Routes {

@@ -29,18 +29,17 @@ type Pathway struct {
 // upper-grade policy); set picks each one's version in force at at. With
 // no names, each level is answered by set.ForTrade.
 func PathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
-	return pathwayFor(s, set, names, trade, at, Evaluate)
+	return pathwayFor(s, set, names, trade, at, false)
 }
 
 // PathwayBrief is PathwayFor with each next level answered by
 // EvaluateBrief (no route lists its criteria); every other field is
 // PathwayFor's.
 func PathwayBrief(s *career.State, set *Set, names []string, trade string, at time.Time) Pathway {
-	return pathwayFor(s, set, names, trade, at, EvaluateBrief)
+	return pathwayFor(s, set, names, trade, at, true)
 }
 
-func pathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time,
-	evaluate func(*career.State, *Policy, string, events.Level, time.Time) Result) Pathway {
+func pathwayFor(s *career.State, set *Set, names []string, trade string, at time.Time, brief bool) Pathway {
 	at = at.UTC()
 	level := s.Level(trade)
 	// Room for every level above: Result is large, so growing by doubling
@@ -58,7 +57,7 @@ func pathwayFor(s *career.State, set *Set, names []string, trade string, at time
 	for target := pw.Level + 1; target <= events.ChiefTechnician; target++ {
 		if len(names) == 0 {
 			if p, ok := set.ForTrade(trade, target, at); ok {
-				pw.Next = append(pw.Next, evaluate(s, p, trade, target, at))
+				pw.Next = append(pw.Next, evaluate(s, p, trade, target, at, brief))
 			}
 			continue
 		}
@@ -70,7 +69,7 @@ func pathwayFor(s *career.State, set *Set, names []string, trade string, at time
 			if _, ok := p.Rule(target); !ok {
 				continue
 			}
-			pw.Next = append(pw.Next, evaluate(s, p, trade, target, at))
+			pw.Next = append(pw.Next, evaluate(s, p, trade, target, at, brief))
 			break
 		}
 	}

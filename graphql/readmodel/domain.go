@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"encoding/binary"
 	"runtime"
 	"slices"
 	"sort"
@@ -278,7 +277,6 @@ func (d *domain) markDirty(c *Craftsman) {
 // settle (once per batch, not once per event).
 func (d *domain) settle() {
 	for _, c := range d.dirty {
-		c.dirty = false
 		d.ensure(c)
 		before := c.Summary
 		d.summarise(c)
@@ -289,6 +287,14 @@ func (d *domain) settle() {
 			c.Records = nil
 			c.ready.Store(false)
 		}
+	}
+	d.dropDirty()
+}
+
+// dropDirty forgets the craftsmen changed since the last settle.
+func (d *domain) dropDirty() {
+	for _, c := range d.dirty {
+		c.dirty = false
 	}
 	clear(d.dirty)
 	d.dirty = d.dirty[:0]
@@ -404,8 +410,7 @@ func (in *interner) list(l []string) []string {
 	}
 	in.key = in.key[:0]
 	for _, v := range l {
-		in.key = binary.AppendUvarint(in.key, uint64(len(v)))
-		in.key = append(in.key, v...)
+		in.key = appendString(in.key, v) // as the snapshot writes it: a load looks its bytes up
 	}
 	if w, ok := in.lists[string(in.key)]; ok {
 		return w
@@ -420,17 +425,7 @@ func (in *interner) list(l []string) []string {
 
 // levelMap returns the shared copy of m.
 func (in *interner) levelMap(m map[string]events.Level) map[string]events.Level {
-	in.codes = in.codes[:0]
-	for code := range m {
-		in.codes = append(in.codes, code)
-	}
-	slices.Sort(in.codes)
-	in.key = in.key[:0]
-	for _, code := range in.codes {
-		in.key = binary.AppendUvarint(in.key, uint64(len(code)))
-		in.key = append(in.key, code...)
-		in.key = binary.AppendUvarint(in.key, uint64(m[code]))
-	}
+	in.key = appendLevels(in.key[:0], m, &in.codes) // as the snapshot writes it
 	if w, ok := in.levels[string(in.key)]; ok {
 		return w
 	}

@@ -127,10 +127,7 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 // Apply implements Writer. The batch is decoded before the model's lock is
 // taken; only the apply holds it.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
-	buf, _ := decodedPool.Get().(*[]decoded)
-	if buf == nil {
-		buf = new([]decoded)
-	}
+	buf := decodedPool.Get().(*[]decoded)
 	if cap(*buf) < len(batch) {
 		*buf = make([]decoded, len(batch))
 	}
@@ -143,7 +140,7 @@ func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position)
 
 // decodedPool holds batch-sized decoding buffers: a catch-up decodes
 // thousands of batches, each of a few thousand events.
-var decodedPool sync.Pool
+var decodedPool = sync.Pool{New: func() any { return new([]decoded) }}
 
 // apply applies a batch whose events dec holds decoded (decodeAll).
 func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp eventstore.Position) error {
@@ -406,17 +403,29 @@ func (m *Memory) SummariesAsOf(asOf time.Time, fn func(id string, s Summary) boo
 		}
 		// Decoded for this scan only: an as-of scan over everyone must
 		// not leave the whole population decoded.
-		cc := c
-		if !c.ready.Load() {
-			cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
-		}
-		if len(cc.Records) == 0 || cc.Records[0].RecordedAt.After(asOf) {
+		cc := m.forCall(c)
+		if !anyRecordedBy(cc, asOf) {
 			continue
 		}
 		if !fn(id, summaryOf(cc, asOf)) {
 			return
 		}
 	}
+}
+
+// forCall is c with its records: c itself when they are held, otherwise a
+// copy with them decoded for the caller only (not kept). Read lock held.
+func (m *Memory) forCall(c *Craftsman) *Craftsman {
+	if c.ready.Load() {
+		return c
+	}
+	return &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
+}
+
+// anyRecordedBy reports whether any of c's records was recorded by asOf (the
+// first is recorded first).
+func anyRecordedBy(c *Craftsman, asOf time.Time) bool {
+	return len(c.Records) > 0 && !c.Records[0].RecordedAt.After(asOf)
 }
 
 // Academies implements DomainReader.

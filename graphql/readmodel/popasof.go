@@ -40,7 +40,7 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 				return Summary{}, false, time.Time{}, t, c.count
 			}
 		}
-		cc = &Craftsman{ID: c.ID, erased: c.erased, Records: m.decodeStream(c.ID)}
+		cc = m.forCall(c)
 	}
 	moment := func(t time.Time) {
 		if t.IsZero() {
@@ -60,7 +60,7 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 			moment(*corr.Replacement.OccurredAt)
 		}
 	}
-	if len(cc.Records) == 0 || cc.Records[0].RecordedAt.After(asOf) {
+	if !anyRecordedBy(cc, asOf) {
 		return Summary{}, false, from, until, c.count
 	}
 	return summaryOf(cc, asOf), true, from, until, c.count

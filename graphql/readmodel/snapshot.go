@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"github.com/craftledger/craftledger/events"
 
@@ -203,6 +202,7 @@ type idSummary struct {
 func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 	var buf []byte
 	buf = binary.AppendUvarint(buf, uint64(len(sums)))
+	var codes []string // appendLevels' scratch
 	for _, is := range sums {
 		s := is.s
 		buf = appendString(buf, is.id)
@@ -215,16 +215,8 @@ func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 				buf = appendString(buf, x)
 			}
 		}
-		codes := make([]string, 0, len(s.Levels))
-		for code := range s.Levels {
-			codes = append(codes, code)
-		}
-		sort.Strings(codes)
-		buf = binary.AppendUvarint(buf, uint64(len(codes)))
-		for _, code := range codes {
-			buf = appendString(buf, code)
-			buf = binary.AppendUvarint(buf, uint64(s.Levels[code]))
-		}
+		buf = binary.AppendUvarint(buf, uint64(len(s.Levels)))
+		buf = appendLevels(buf, s.Levels, &codes)
 		if len(buf) > 1<<16 {
 			if _, err := w.Write(buf); err != nil {
 				return err
@@ -234,6 +226,23 @@ func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// appendLevels appends m's entries in code order, each its code
+// (appendString) and its level (uvarint), without a count; codes is scratch.
+// The snapshot writes a summary's levels so, and the interner keys its
+// shared level maps by the same bytes (a load looks them up as read).
+func appendLevels(b []byte, m map[string]events.Level, codes *[]string) []byte {
+	*codes = (*codes)[:0]
+	for code := range m {
+		*codes = append(*codes, code)
+	}
+	slices.Sort(*codes)
+	for _, code := range *codes {
+		b = appendString(b, code)
+		b = binary.AppendUvarint(b, uint64(m[code]))
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -458,11 +467,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	for i, dec := range decodeAll(d.reg, raw) {
 		d.apply(raw[i].Stream, &raw[i], dec, 1)
 	}
-	for _, c := range d.dirty { // the summaries come from the file
-		c.dirty = false
-	}
-	clear(d.dirty)
-	d.dirty = d.dirty[:0]
+	d.dropDirty() // the summaries come from the file
 	nc := r.uvarint()
 	if !plausible(nc, 8) {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: damaged summaries", path)

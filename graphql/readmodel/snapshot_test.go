@@ -38,16 +38,8 @@ func TestSnapshotOfRestoredModel(t *testing.T) {
 	if len(m.log.chunks) < 10 || !m.log.mapped[0] {
 		t.Fatalf("the log has %d chunks (first mapped: %v); the test wants many spilled ones", len(m.log.chunks), m.log.mapped[0])
 	}
-	dir := t.TempDir()
 	for round := 0; round < 2; round++ {
-		path := filepath.Join(dir, fmt.Sprintf("s%d.snap", round))
-		if err := m.WriteSnapshot(path, "p"); err != nil {
-			t.Fatal(err)
-		}
-		back := NewMemory()
-		if err := back.LoadSnapshot(path, "p"); err != nil {
-			t.Fatal(err)
-		}
+		back := restored(t, m)
 		if cp, ok := back.Checkpoint(); !ok || cp != at(10+events) {
 			t.Fatalf("round %d: checkpoint %v %v", round, cp, ok)
 		}

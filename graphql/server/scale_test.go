@@ -738,19 +738,12 @@ func loadAvg() string {
 //	go test -run '^$' -bench FirstRead -benchtime 20000x -benchmem ./server/
 func BenchmarkFirstRead(b *testing.B) {
 	n := max(b.N, 1000) + len(scaleTrades)
-	evs := population(b, n)
 	l := startStore(b)
 	srv, err := server.New(server.Config{Store: l.store, Key: devKey(), Limits: server.Limits{}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < len(evs); i += 4096 {
-		j := min(i+4096, len(evs))
-		if err := srv.Model().Apply(evs[i:j], evs[j-1].Position); err != nil {
-			b.Fatal(err)
-		}
-	}
-	evs = nil
+	generatePopulation(b, srv.Model(), n, true)
 	tok := token(b, auditor)
 	hd := srv.Handler()
 	body := func(i int) string {
