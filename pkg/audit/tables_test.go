@@ -77,8 +77,8 @@ func TestStreamTableCollisions(t *testing.T) {
 	for round := range 2 {
 		for i, n := range names {
 			j, s := tb.lookup(n, hash(i))
-			if string(tb.key(j)) != n || tb.at(j) != s {
-				t.Fatalf("round %d: lookup(%s) = state of %s", round, n, tb.key(j))
+			if string(tb.Key(j)) != n || tb.At(j) != s {
+				t.Fatalf("round %d: lookup(%s) = state of %s", round, n, tb.Key(j))
 			}
 			if round == 0 {
 				if s.next != 0 {
@@ -90,7 +90,7 @@ func TestStreamTableCollisions(t *testing.T) {
 			}
 		}
 	}
-	if tb.len() != len(names) {
-		t.Fatalf("%d streams, want %d", tb.len(), len(names))
+	if tb.Len() != len(names) {
+		t.Fatalf("%d streams, want %d", tb.Len(), len(names))
 	}
 }

@@ -231,7 +231,7 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	}
 	rep := &Report{Scope: opts.Scope.String(), Events: n, Findings: []Finding{}}
 	for _, v := range ws {
-		rep.Streams += v.streams.len()
+		rep.Streams += v.streams.Len()
 		rep.Findings = append(rep.Findings, v.findings...)
 		rep.Omitted += v.omitted
 		rep.Broken += v.streams.broken()

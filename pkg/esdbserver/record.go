@@ -70,10 +70,10 @@ func appendBytes(dst, b []byte) []byte {
 
 // decodeRecord is the inverse of encodeRecord. It never panics on bad input
 // and rejects trailing bytes, unknown versions and unknown flags. The returned
-// slices alias b only when copy is false.
-func decodeRecord(pos uint64, b []byte, copyBytes bool) (*record, error) {
+// slices alias b only when copy is false; names as for decodeRecordTo.
+func decodeRecord(pos uint64, b []byte, copyBytes bool, names *nameCache) (*record, error) {
 	r := new(record)
-	if err := decodeRecordTo(r, pos, b, copyBytes, nil); err != nil {
+	if err := decodeRecordTo(r, pos, b, copyBytes, names); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -159,6 +159,11 @@ func indexPrefix(stream string) []byte {
 }
 
 // appendIndexPrefix appends the prefix of stream's index keys to dst.
+// appendStreamKey appends the key of stream's state (prefixStream + name).
+func appendStreamKey(dst []byte, stream string) []byte {
+	return append(append(dst, prefixStream), stream...)
+}
+
 func appendIndexPrefix(dst []byte, stream string) []byte {
 	dst = binary.BigEndian.AppendUint32(append(dst, prefixIndex), uint32(len(stream)))
 	return append(dst, stream...)

@@ -254,16 +254,16 @@ func (s *store) recover() error {
 	}
 	// Metadata streams, by slot: put may add base streams as it goes,
 	// which have no events and so no metadata of their own to apply.
-	for i, n := int32(0), int32(s.streams.len()); i < n; i++ {
-		nb := s.streams.name(i)
+	for i, n := int32(0), int32(s.streams.Len()); i < n; i++ {
+		nb := s.streams.Key(i)
 		if len(nb) <= 2 || nb[0] != '$' || nb[1] != '$' {
 			continue
 		}
 		info := s.streams.at(i)
-		base, ok := metaStreamOf(string(nb))
-		if !ok || info.Last < 0 {
+		if info.Last < 0 {
 			continue
 		}
+		base := string(nb[2:]) // metaStreamOf's answer
 		r, err := s.get(info.LastPos)
 		if err != nil {
 			return fmt.Errorf("recover metadata of %s: %w", base, err)
@@ -293,7 +293,7 @@ func (s *store) recover() error {
 			s.head.Store(pos)
 			s.wpos = pos
 		}
-		r, err := decodeRecord(pos, it.Value(), false)
+		r, err := decodeRecord(pos, it.Value(), false, nil)
 		if err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
@@ -519,7 +519,7 @@ func (s *store) writer() {
 		}
 		for name, info := range g.pending {
 			if info.dirty {
-				k := append(append(scratch[:0], prefixStream), name...)
+				k := appendStreamKey(scratch[:0], name)
 				scratch = appendStreamState(k, info.streamState)
 				_ = g.b.Set(k, scratch[len(k):], nil)
 			}
@@ -636,9 +636,9 @@ func (g *group) get(stream string) streamInfo {
 	return emptyInfo
 }
 
-// id looks up a recently written event id of stream in the id cache.
-func (g *group) id(stream string, id [16]byte) (idEntry, bool) {
-	sid := g.get(stream).sid
+// id looks up a recently written event id of the stream numbered sid
+// (streamInfo.sid) in the id cache.
+func (g *group) id(sid uint64, id [16]byte) (idEntry, bool) {
 	if sid == 0 {
 		return idEntry{}, false
 	}
@@ -812,10 +812,10 @@ func (g *group) apply(op *writeOp) writeResult {
 				return wev()
 			}
 		}
-		if _, ok := g.id(op.stream, evs[0].ID); ok { // evs is not empty: apply took empty appends
+		if _, ok := g.id(info.sid, evs[0].ID); ok { // evs is not empty: apply took empty appends
 			var last idEntry
 			for _, ev := range evs {
-				e, ok := g.id(op.stream, ev.ID)
+				e, ok := g.id(info.sid, ev.ID)
 				if !ok {
 					return wev()
 				}
@@ -877,9 +877,10 @@ func (g *group) undelete(stream string, raw []byte, tb int64) {
 // sameIDs compares the proposed ids with the events at from, from+1, … of
 // stream. match: all equal; first: the first one is equal.
 func (g *group) sameIDs(stream string, from int64, evs []proposed) (match, first bool) {
+	sid := g.get(stream).sid
 	for i, ev := range evs {
 		rev := uint64(from + int64(i))
-		e, ok := g.id(stream, ev.ID)
+		e, ok := g.id(sid, ev.ID)
 		if !ok || e.rev != rev {
 			r, err := g.s.readRev(stream, rev)
 			if err != nil || r == nil || r.ID != ev.ID {
@@ -891,7 +892,7 @@ func (g *group) sameIDs(stream string, from int64, evs []proposed) (match, first
 }
 
 func (g *group) posOf(stream string, rev uint64, id [16]byte) uint64 {
-	if e, ok := g.id(stream, id); ok && e.rev == rev {
+	if e, ok := g.id(g.get(stream).sid, id); ok && e.rev == rev {
 		return e.pos
 	}
 	r, err := g.s.readRev(stream, rev)
@@ -908,7 +909,7 @@ func (s *store) get(pos uint64) (*record, error) {
 		return nil, fmt.Errorf("read position %d: %w", pos, err)
 	}
 	defer closer.Close()
-	return decodeRecord(pos, v, true)
+	return decodeRecord(pos, v, true, nil)
 }
 
 // readDurable reads stream's event at rev as readers may see it: nil
@@ -1003,11 +1004,7 @@ func getAt(it *pebble.Iterator, pos uint64, names *nameCache) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read position %d: %w", pos, err)
 	}
-	r := new(record)
-	if err := decodeRecordTo(r, pos, v, true, names); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return decodeRecord(pos, v, true, names)
 }
 
 func step(it *pebble.Iterator, backwards bool) bool {

@@ -33,27 +33,13 @@ func streamName(id *shared.StreamIdentifier) (string, error) {
 	return name, nil
 }
 
-// appendExpectation decodes an append's expected revision as KurrentDB's
-// Streams.Append does: no case is InvalidArgument naming the .NET oneof
-// enum; a revision goes through StreamRevision, which refuses values above
-// int64 max except uint64 max (its End, which ToInt64 turns into -1, i.e.
-// no stream); int64 max itself reaches the store.
-func appendExpectation(o *streams.AppendReq_Options) (expectation, error) {
-	switch e := o.GetExpectedStreamRevision().(type) {
-	case *streams.AppendReq_Options_Any:
-		return expectation{kind: expAny}, nil
-	case *streams.AppendReq_Options_NoStream:
-		return expectation{kind: expNoStream}, nil
-	case *streams.AppendReq_Options_StreamExists:
-		return expectation{kind: expExists}, nil
-	case *streams.AppendReq_Options_Revision:
-		return revisionExpectation(e.Revision)
-	}
-	return expectation{}, noneNotValid("AppendReq+Types+Options+ExpectedStreamRevisionOneofCase")
-}
-
-// wireExpectation is appendExpectation for hand-decoded options
-// (FuzzWireAppendReq compares the two).
+// wireExpectation decodes an append's expected revision (from the
+// hand-decoded options) as KurrentDB's Streams.Append does: no case is
+// InvalidArgument naming the .NET oneof enum; a revision goes through
+// StreamRevision, which refuses values above int64 max except uint64 max
+// (its End, which ToInt64 turns into -1, i.e. no stream); int64 max itself
+// reaches the store. FuzzWireAppendReq compares it with appendExpectation,
+// the same rules over the generated message.
 func wireExpectation(w *appendReqWire) (expectation, error) {
 	switch w.revKind {
 	case revAny:
@@ -344,7 +330,7 @@ func wrongVersionResp(e *wrongVersionError) *streams.AppendResp_WrongExpectedVer
 }
 
 // deleteExpectation decodes a Delete's or Tombstone's expected revision as
-// KurrentDB's Streams.Delete.cs does (the same rules as appendExpectation;
+// KurrentDB's Streams.Delete.cs does (the same rules as wireExpectation;
 // enum names the request's .NET oneof-case type for the unset case). Two
 // answers differ on purpose: KurrentDB throws (the handler's Unknown) for a
 // revision above int64 max other than uint64 max, and for a request without

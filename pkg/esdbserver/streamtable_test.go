@@ -99,8 +99,8 @@ func withEntry(m map[string]streamInfo, k string, v streamInfo) map[string]strea
 
 func check(t *testing.T, tab *streamTable, ref map[string]streamInfo) {
 	t.Helper()
-	if tab.len() != len(ref) {
-		t.Fatalf("table holds %d streams, want %d", tab.len(), len(ref))
+	if tab.Len() != len(ref) {
+		t.Fatalf("table holds %d streams, want %d", tab.Len(), len(ref))
 	}
 	for nm, want := range ref {
 		got, ok := tab.get(nm)
@@ -185,8 +185,8 @@ func TestStreamStatesRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st2.close()
-	if st2.streams.len() != len(names) {
-		t.Errorf("%d streams recovered, want %d", st2.streams.len(), len(names))
+	if st2.streams.Len() != len(names) {
+		t.Errorf("%d streams recovered, want %d", st2.streams.Len(), len(names))
 	}
 	sids := map[uint64]string{}
 	for _, nm := range names {
