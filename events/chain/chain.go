@@ -308,13 +308,9 @@ func (v *Verifier) hashBody(prev []byte, typ string, data, head []byte) []byte {
 		v.h = sha256.New()
 	}
 	v.h.Reset()
-	b := v.buf[:0]
-	b = binary.BigEndian.AppendUint64(b, uint64(len(domain)))
-	b = append(b, domain...)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(prev)))
-	b = append(b, prev...)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(typ)))
-	b = append(b, typ...)
+	b := appendLen(v.buf[:0], domain)
+	b = appendLen(b, prev)
+	b = appendLen(b, typ)
 	b = binary.BigEndian.AppendUint64(b, uint64(len(data)))
 	v.h.Write(b)
 	v.h.Write(data)

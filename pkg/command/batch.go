@@ -44,13 +44,12 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		if !cached {
 			var err error
-			if hist, err = Load(ctx, h.store, stream); err != nil {
+			if hist, err = h.loadAndCache(ctx, stream); err != nil {
 				for i := range out {
 					out[i] = BatchResult{Err: fmt.Errorf("%s: %w", cmds[i].Name, err)}
 				}
 				return out
 			}
-			h.cache.put(hist)
 		}
 		// The history grows with the batch's events; each decision sees a
 		// prefix of it. The cached tip grows in place, after its length

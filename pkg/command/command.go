@@ -214,10 +214,9 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 		}
 		if !cached {
 			var err error
-			if hist, err = Load(ctx, h.store, c.Stream); err != nil {
+			if hist, err = h.loadAndCache(ctx, c.Stream); err != nil {
 				return Result{}, fmt.Errorf("%s: %w", c.Name, err)
 			}
-			h.cache.put(hist)
 		}
 		scope := ""
 		if c.Meta.IdempotencyKey != "" {

@@ -37,6 +37,13 @@ type rawKey struct {
 	created  time.Time
 }
 
+// The bounds the services give their DecodedFacts: 4,096 streams and
+// 200,000 facts over all of them.
+const (
+	DefaultDecodedStreams = 4096
+	DefaultDecodedFacts   = 200_000
+)
+
 // NewDecodedFacts returns a cache of at most streams streams and facts
 // facts over all of them.
 func NewDecodedFacts(streams, facts int) *DecodedFacts {

@@ -143,7 +143,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: servicekit.NewDecodedFacts(4096, 200_000), bodies: opts.ConferringBodies, check: opts.CheckWriters,
+	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts), bodies: opts.ConferringBodies, check: opts.CheckWriters,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
 }
 

@@ -166,7 +166,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	reg := events.NewRegistry()
 	return &service{h: h, store: store, clock: clock, reg: reg,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices,
-		decoded: servicekit.NewDecodedFacts(decodedStreams, decodedFacts)}, nil
+		decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)}, nil
 }
 
 // Seal chains every event the service appends (events/chain), so an

@@ -77,9 +77,3 @@ func (s *service) careerNowAndAt(h command.History, at time.Time) (now, then *ca
 	}
 	return now, now, nil
 }
-
-// Bounds of the service's servicekit.DecodedFacts.
-const (
-	decodedStreams = 4096
-	decodedFacts   = 200_000
-)
