@@ -139,8 +139,6 @@ func civilDay(t time.Time) int64 { return career.CivilDate(t).Unix() / 86400 }
 
 // eligQuery decides the candidates of one eligibleFor scan.
 type eligQuery struct {
-	set    *policy.Set
-	names  []string
 	trade  string
 	target events.Level
 	d      time.Time
@@ -161,10 +159,10 @@ type eligDecided struct {
 }
 
 // popPending is a craftsman a scan met and could not answer from what
-// it keeps (seq, with n events): evaluated between scans.
+// it keeps: evaluated between scans (resolve reads its events anew).
 type popPending struct {
-	seq, n int
-	id     string
+	seq int
+	id  string
 }
 
 // admit reports whether a match is an eligible candidate (below the
@@ -192,7 +190,7 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 	if dd, ok := q.decided[seq]; ok && dd.n == n {
 		return dd.eligible, true
 	}
-	q.pending[part] = append(q.pending[part], popPending{seq: seq, n: n, id: id})
+	q.pending[part] = append(q.pending[part], popPending{seq: seq, id: id})
 	return false, false
 }
 
@@ -292,7 +290,7 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 		return nil, nil, err
 	}
 	d := f.eligibleBy
-	q = &eligQuery{set: set, names: f.policies, trade: f.trade, target: *f.eligibleFor, d: d, dSec: d.Unix(), dDay: civilDay(d),
+	q = &eligQuery{trade: f.trade, target: *f.eligibleFor, d: d, dSec: d.Unix(), dDay: civilDay(d),
 		epoch: epoch, decided: map[int]eligDecided{}, pending: make(popPendings, parts)}
 	release = func() {}
 	pol, _, ok := pick(set, f.policies, f.trade, q.target, d)

@@ -107,7 +107,9 @@ func (d *popDict) find(v string) uint16 {
 // buildCache is one scan part's memory while it builds rows: the numbers
 // of the strings it has used (the dictionary's lock is taken only for
 // others) and the converted level maps it has met (the model shares equal
-// maps: after a snapshot load a million craftsmen hold a few dozen).
+// maps: after a snapshot load a million craftsmen hold a few dozen). Its
+// levels may be nil: summaries built for the call (as-of rows) share no
+// maps, so there is nothing to find.
 type buildCache struct {
 	strs   map[string]uint16
 	levels map[unsafe.Pointer]levelsRow
@@ -176,7 +178,7 @@ func (d *popDict) build(s *readmodel.Summary, cache *buildCache) popRow {
 	r.na = list(r.acads[:], s.Academies)
 	r.ni = list(r.iss[:], s.Issuers)
 	lr, hit := levelsRow{}, false
-	if cache != nil {
+	if cache != nil && cache.levels != nil {
 		lr, hit = cache.levels[src.lv]
 	}
 	if !hit {
@@ -190,7 +192,7 @@ func (d *popDict) build(s *readmodel.Summary, cache *buildCache) popRow {
 			lr.nt++
 			lr.max = max(lr.max, uint8(l))
 		}
-		if cache != nil && ok && len(cache.levels) < 1<<14 {
+		if cache != nil && cache.levels != nil && ok && len(cache.levels) < 1<<14 {
 			cache.levels[src.lv] = lr
 		}
 	}
@@ -266,16 +268,11 @@ type rowVisit func(part int, id string, s *readmodel.Summary, r *popRow, lvl eve
 // scanRows visits the live matches of f that the caller may see (f.scoped)
 // through the rows, having set *strs to the strings the visited rows'
 // indexes name, then calls done (when not nil) still under the model's
-// read lock (the summaries visit saw are valid until it returns); ok is
-// false, nothing visited, when the model offers no ScanSeq or f asks asOf
-// (then the caller scans as before). With f.eligibleFor, el decides the
+// read lock (the summaries visit saw are valid until it returns). f asks
+// no asOf (rowScan sends that elsewhere). With f.eligibleFor, el decides the
 // candidates (matches below the target level): the eligible are visited,
 // and those el cannot answer are left for el.resolve (see rowScan).
-func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, el *eligQuery, visit rowVisit, done func()) (ok bool) {
-	sc, ok := b.d.Model.(seqScanner)
-	if !ok || !f.asOf.IsZero() {
-		return false
-	}
+func (b *builder) scanRows(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, el *eligQuery, visit rowVisit, done func()) {
 	t := b.pop
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -314,7 +311,6 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 			visit(part, id, s, nil, lvl)
 		}
 	}, done)
-	return true
 }
 
 // rowScan is scanRows for any filter: with f.asOf, the as-of rows answer
@@ -323,9 +319,9 @@ func (b *builder) scanRows(f *populationFilter, visible func(readmodel.Summary) 
 // candidates it could not answer is discarded, those are evaluated
 // (resolve) and the scan runs again — reset, before each run, clears
 // what visit and done produce. ok is false when the rows cannot answer
-// (asOf, a model without ScanSeq, or candidates still changing under a
-// busy projection after a few runs): nothing was produced and the caller
-// answers otherwise.
+// (a model without ScanSeq, asOf with eligibleFor, an asOf outside int64
+// nanoseconds, or candidates still changing under a busy projection after
+// a few runs): nothing was produced and the caller answers otherwise.
 func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, reset func(), visit rowVisit, done func()) (ok bool, err error) {
 	sc, isSeq := b.d.Model.(seqScanner)
 	switch {
@@ -337,14 +333,15 @@ func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) b
 		return f.eligibleFor == nil && b.asOfRowScan(sc, f, visible, parts, strs, reset, visit, done), nil
 	case f.eligibleFor == nil:
 		reset()
-		return b.scanRows(f, visible, parts, strs, nil, visit, done), nil
+		b.scanRows(sc, f, visible, parts, strs, nil, visit, done)
+		return true, nil
 	}
 	el, release, err := b.eligQueryFor(f, sc.Epoch(), parts)
 	if err != nil {
 		return false, err
 	}
 	defer release()
-	return rescan(el.pending, reset, func(done func()) { b.scanRows(f, visible, parts, strs, el, visit, done) }, done,
+	return rescan(el.pending, reset, func(done func()) { b.scanRows(sc, f, visible, parts, strs, el, visit, done) }, done,
 		func() bool {
 			if now := sc.Epoch(); now != el.epoch {
 				// A snapshot load replaced the craftsmen: their seqs name others.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,6 +543,33 @@ func TestPopRowSharedLevels(t *testing.T) {
 // eligibleBy and evaluated), the reference for the eligibility index.
 type plainReader struct{ readmodel.Reader }
 
+// fastOnly is the model under the fast schema of the index tests: it fails
+// the test when a population query falls back to the scans the eligibility
+// index and the as-of rows replace, so that a comparison with full
+// evaluation cannot pass by both sides evaluating in full.
+// It also counts the craftsmen whose records RecordsOnce reads (the
+// index's misses).
+type fastOnly struct {
+	*readmodel.Memory
+	t     *testing.T
+	reads *atomic.Int64
+}
+
+func (m fastOnly) RecordsOnce(id string) ([]events.Recorded, int) {
+	m.reads.Add(1)
+	return m.Memory.RecordsOnce(id)
+}
+
+func (m fastOnly) ScanBy(trade, org string, parts int, fn func(part int, id string, s readmodel.Summary)) {
+	m.t.Errorf("a population query fell back to ScanBy")
+	m.Memory.ScanBy(trade, org, parts, fn)
+}
+
+func (m fastOnly) SummariesAsOf(asOf time.Time, fn func(id string, s readmodel.Summary) bool) {
+	m.t.Errorf("a population query fell back to SummariesAsOf")
+	m.Memory.SummariesAsOf(asOf, fn)
+}
+
 // eligModel generates n welders whose eligibility for the levels above
 // theirs depends on time: employments from 2008 on (some ended), levels
 // certified years apart, training at various dates (for a window), some
@@ -637,7 +665,8 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 		}
 	}
 	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
-	fast, err := New(Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	reads := new(atomic.Int64)
+	fast, err := New(Deps{Model: fastOnly{g.m, t, reads}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,6 +704,15 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 		return totals
 	}
 	totals := compare("first")
+	// The index answers a query it has answered before without reading
+	// anyone's records again (equal answers alone would not show it used).
+	again := map[string]any{"target": "senior", "by": "2040-01-01", "sort": "level_desc"}
+	runPopulation(t, fast, roles[0], q, again)
+	before := reads.Load()
+	runPopulation(t, fast, roles[0], q, again)
+	if n := reads.Load() - before; n != 0 {
+		t.Fatalf("asked again, the eligibility index read %d craftsmen's records", n)
+	}
 	// Not vacuous: eligibility moves with the date.
 	if totals["v1"] == 0 || totals["v2"] == 0 || totals["v3"] == 0 || totals["technician<nil>"] == 0 || totals["technician2034-01-01"] <= totals["technician<nil>"] || totals["intermediate2012-06-01"] >= totals["intermediate2034-01-01"] {
 		t.Fatalf("eligibility does not move with time: %v", totals)
@@ -711,7 +749,7 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 // and after ledgers changed.
 func TestAsOfMatchesFullEvaluation(t *testing.T) {
 	for _, g := range []*popGen{popModel(t, 1200), eligModel(t, 1100)} {
-		fast, err := New(Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100})
+		fast, err := New(Deps{Model: fastOnly{g.m, t, new(atomic.Int64)}, Waiter: nopWaiter{}, MaxPageSize: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
