@@ -53,15 +53,22 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 			until = t
 		}
 	}
-	for _, r := range cc.Records {
-		moment(r.RecordedAt)
-		moment(r.Meta.OccurredAt)
-		if corr, isCorr := r.Payload.(events.EventCorrected); isCorr && corr.Replacement != nil && corr.Replacement.OccurredAt != nil {
-			moment(*corr.Replacement.OccurredAt)
-		}
-	}
+	Moments(cc.Records, moment)
 	if !anyRecordedBy(cc, asOf) {
 		return Summary{}, false, from, until, c.count
 	}
 	return summaryOf(cc, asOf), true, from, until, c.count
+}
+
+// Moments calls fn with every instant at which recs can change what a fold
+// of them answers: each record time, occurrence time and occurrence time of
+// a correction's replacement (in record order, repeats included).
+func Moments(recs []events.Recorded, fn func(time.Time)) {
+	for _, r := range recs {
+		fn(r.RecordedAt)
+		fn(r.Meta.OccurredAt)
+		if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil {
+			fn(*c.Replacement.OccurredAt)
+		}
+	}
 }

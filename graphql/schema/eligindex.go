@@ -95,17 +95,11 @@ func (x *eligIndex) column(key eligKey) *eligCol {
 // correction's replacement.
 func lastMoment(recs []events.Recorded) time.Time {
 	var t time.Time
-	for _, r := range recs {
-		if r.RecordedAt.After(t) {
-			t = r.RecordedAt
+	readmodel.Moments(recs, func(m time.Time) {
+		if m.After(t) {
+			t = m
 		}
-		if r.Meta.OccurredAt.After(t) {
-			t = r.Meta.OccurredAt
-		}
-		if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil && c.Replacement.OccurredAt.After(t) {
-			t = *c.Replacement.OccurredAt
-		}
-	}
+	})
 	return t
 }
 
