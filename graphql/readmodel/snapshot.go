@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"weak"
 
 	"github.com/craftledger/craftledger/events"
 
@@ -41,12 +42,19 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // rename), tagged with the projection name. The events, checkpoint and
 // summaries written are one consistent cut taken under the read lock.
 func (m *Memory) WriteSnapshot(path, projection string) error {
+	_, err := m.writeSnapshotTag(path, projection)
+	return err
+}
+
+// writeSnapshotTag is WriteSnapshot, answering the written snapshot's tag
+// (for its side files: sidecar.go).
+func (m *Memory) writeSnapshotTag(path, projection string) (SnapshotTag, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("snapshot %s: %w", path, err)
+		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", path, err)
+		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := crc32.New(crcTable)
@@ -64,6 +72,7 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	for i, c := range m.dom.order {
 		sums[i] = idSummary{id: c.ID, s: c.Summary}
 	}
+	tag := SnapshotTag{Checkpoint: cp, HasCheckpoint: hasCP, Craftsmen: len(sums), Epoch: Epoch{weak.Make(m.dom)}}
 	m.mu.RUnlock()
 	err = writeSnapshot(bw, projection, cp, hasCP, &cut)
 	if err == nil {
@@ -72,8 +81,9 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 	if err == nil {
 		err = bw.Flush()
 	}
+	tag.Sum = h.Sum32()
 	if err == nil {
-		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, h.Sum32()))
+		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, tag.Sum))
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -85,9 +95,9 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", path, err)
+		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
 	}
-	return nil
+	return tag, nil
 }
 
 // writeSnapshot writes the header and the raw log of cut (entries, names
@@ -259,12 +269,19 @@ func appendBytes(b, p []byte) []byte {
 // missing file is errs.NotFound (start from zero); a snapshot of another
 // projection name or a damaged file is errs.FailedPrecondition (rebuild).
 func (m *Memory) LoadSnapshot(path, projection string) error {
+	_, err := m.loadSnapshotTag(path, projection)
+	return err
+}
+
+// loadSnapshotTag is LoadSnapshot, answering the loaded snapshot's tag
+// (for its side files: sidecar.go).
+func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 	data, unmap, isMapped, err := mapFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return errs.E(errs.NotFound, "snapshot %s does not exist", path)
+		return SnapshotTag{}, errs.E(errs.NotFound, "snapshot %s does not exist", path)
 	}
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", path, err)
+		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
 	}
 	loaded := false
 	defer func() {
@@ -273,7 +290,7 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 		}
 	}()
 	if len(data) < 4 {
-		return errs.E(errs.FailedPrecondition, "snapshot %s is truncated", path)
+		return SnapshotTag{}, errs.E(errs.FailedPrecondition, "snapshot %s is truncated", path)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	// The checksum (half of a restart's CPU: every page of the file) runs
@@ -303,10 +320,10 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	}
 	fresh, err := loadBody(path, projection, body, isMapped, crcOK)
 	if !crcOK() {
-		return errs.E(errs.FailedPrecondition, "snapshot %s fails its checksum", path)
+		return SnapshotTag{}, errs.E(errs.FailedPrecondition, "snapshot %s fails its checksum", path)
 	}
 	if err != nil {
-		return err
+		return SnapshotTag{}, err
 	}
 	loaded = true
 	if isMapped {
@@ -316,8 +333,9 @@ func (m *Memory) LoadSnapshot(path, projection string) error {
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.held = nil // the old model's craftsmen
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
+	tag := SnapshotTag{Checkpoint: fresh.cp, HasCheckpoint: fresh.hasCP, Craftsmen: len(m.dom.order), Sum: sum, Epoch: Epoch{weak.Make(m.dom)}}
 	m.mu.Unlock()
-	return nil
+	return tag, nil
 }
 
 // loadBody parses a snapshot's body into a fresh model (LoadSnapshot swaps
