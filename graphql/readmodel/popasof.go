@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"slices"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -61,14 +62,54 @@ func (m *Memory) SummaryAsOf(id string, asOf time.Time) (s Summary, ok bool, fro
 }
 
 // Moments calls fn with every instant at which recs can change what a fold
-// of them answers: each record time, occurrence time and occurrence time of
-// a correction's replacement (in record order, repeats included).
+// of them as of an instant answers (in record order, repeats included):
+// each record time; an occurrence time only when it is later than its
+// record's record time, and a correction's replacement's only when later
+// than the correction's record time. Before its record time an event is
+// not seen at all, and from it on a fact that had occurred by then is
+// seen whatever the instant: only a fact recorded before it occurred
+// (dated in the future, or a replacement moving it there) enters a fold
+// later than its record. A fold depends on its instant for nothing else
+// that a summary holds (the years of work it derives are not in one);
+// the latest moment is the latest record or occurrence time.
 func Moments(recs []events.Recorded, fn func(time.Time)) {
 	for _, r := range recs {
 		fn(r.RecordedAt)
-		fn(r.Meta.OccurredAt)
-		if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil {
+		if r.Meta.OccurredAt.After(r.RecordedAt) {
+			fn(r.Meta.OccurredAt)
+		}
+		if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil && c.Replacement.OccurredAt.After(r.RecordedAt) {
 			fn(*c.Replacement.OccurredAt)
 		}
 	}
+}
+
+// SummaryVersions calls fn, in time order, for each moment (Moments) from
+// which a craftsman's summary as of an instant (SummaryAsOf) may differ
+// from the one before it, with that summary (valid during the call only):
+// the summary as of any instant t is fn's for the last moment at or
+// before t, and nothing (ok false) before the first call. The records are
+// decoded once for all of them (not kept). n is the number of events
+// they were derived from (ScanSeq's n); 0 for an unknown craftsman. fn
+// runs under the model's read lock: it must not call the model.
+func (m *Memory) SummaryVersions(id string, fn func(from time.Time, s *Summary)) (n int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.dom.craftsmen[id]
+	if c == nil || c.count == 0 {
+		return 0
+	}
+	cc := m.forCall(c)
+	var at []time.Time
+	Moments(cc.Records, func(t time.Time) { at = append(at, t) })
+	slices.SortFunc(at, time.Time.Compare)
+	at = slices.CompactFunc(at, time.Time.Equal)
+	for _, t := range at {
+		if !anyRecordedBy(cc, t) {
+			continue
+		}
+		s := summaryOf(cc, t)
+		fn(t, &s)
+	}
+	return c.count
 }

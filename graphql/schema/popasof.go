@@ -19,6 +19,10 @@ import (
 // inside the span, or at the same date again, reads the row; a craftsman
 // whose ledger grew, or whose span does not hold the date, is derived
 // again (alone). Who may be seen is still decided on today's links.
+// When the model carries an as-of index (asofindex.go) built for its
+// craftsmen, a craftsman's timeline there answers first, for any date;
+// the table then holds only those the index cannot answer (changed since
+// its build, or not built yet), and both name the index's strings.
 
 // asOfTable is the as-of rows (popRow without the pointers to the parts
 // of a summary: nothing is kept alive), 112 bytes per craftsman.
@@ -36,16 +40,33 @@ type asOfEnt struct {
 	absent      bool   // nothing of theirs was recorded by then
 }
 
-// asOfQuery is one as-of scan over the table.
+// asOfQuery is one as-of scan over the table (and the as-of index's
+// timelines, when the model has one built for its craftsmen).
 type asOfQuery struct {
 	t       *asOfTable
+	dict    *popDict // the rows' strings: the index's when there is one
+	tl      *asOfTimeline
+	nstrs   int       // strings the scan's filter knows: rows naming more are not read
+	scratch []asOfEnt // per part: the row a timeline gave
+	absent  asOfEnt   // the answer for nothing recorded by then
 	asOf    time.Time
 	at      int64
 	pending popPendings
 }
 
-// get is seq's row when it holds for the query's instant.
+// get is seq's row when it holds for the query's instant: its timeline's
+// version, or the table's row.
 func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
+	if q.tl != nil {
+		if r, present, ok := q.tl.lookup(seq, n, q.at, q.nstrs); ok {
+			if !present {
+				return &q.absent, true
+			}
+			e := &q.scratch[part]
+			r.expand(&e.row)
+			return e, true
+		}
+	}
 	if seq < len(q.t.ents) {
 		if e := &q.t.ents[seq]; int(e.n) == n && n > 0 && e.from <= q.at && q.at < e.until {
 			return e, true
@@ -133,9 +154,13 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 		return false
 	}
 	stale()
-	q := &asOfQuery{t: t, asOf: f.asOf, at: f.asOf.UnixNano(), pending: make(popPendings, parts)}
+	q := &asOfQuery{t: t, dict: &b.pop.dict, scratch: make([]asOfEnt, parts), absent: asOfEnt{absent: true},
+		asOf: f.asOf, at: f.asOf.UnixNano(), pending: make(popPendings, parts)}
+	if x := asOfIndexOf(b.d.Model); x != nil {
+		q.dict = &x.dict // every as-of row of this schema names the index's strings
+	}
 	return rescan(q.pending, reset, func(done func()) { b.scanAsOf(sc, f, visible, parts, strs, q, visit, done) }, done,
-		stale, func() { q.resolve(sc, &b.pop.dict) })
+		stale, func() { q.resolve(sc, q.dict) })
 }
 
 // scanAsOf visits the matches of f as of f.asOf among the craftsmen the
@@ -143,8 +168,15 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 // a row, the as-of summary for a row too big); craftsmen without a row
 // holding at f.asOf are left pending.
 func (b *builder) scanAsOf(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, q *asOfQuery, visit rowVisit, done func()) {
-	*strs = b.pop.dict.snapshot()
-	rf := b.pop.dict.filter(f)
+	q.tl = nil
+	if x := asOfIndexOf(b.d.Model); x != nil {
+		if tl := x.tl.Load(); tl != nil && tl.epoch == sc.Epoch() {
+			q.tl = tl // (a run whose craftsmen a load replaced is discarded: stale)
+		}
+	}
+	*strs = q.dict.snapshot()
+	q.nstrs = len(*strs)
+	rf := q.dict.filter(f)
 	rf.hasScope = false // today's links decide (visible, on the live summary)
 	// The trade and employer filters are about the past: only the scope
 	// (today's links) narrows the list.

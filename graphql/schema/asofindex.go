@@ -1,0 +1,259 @@
+package schema
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/craftledger/craftledger/graphql/readmodel"
+)
+
+// The as-of index answers a population query as of any past instant
+// without deriving anyone's summary at query time. Per craftsman (by
+// seq) it keeps a timeline of compact rows: each version holds from one
+// moment (readmodel.Moments: a record time, or an occurrence time later
+// than its record) until the next version's, and a version is kept only
+// where the row changes. A date is then a binary search in the
+// craftsman's versions. It is built in one parallel pass, each
+// craftsman's records decoded once and their summary derived as of each
+// of their moments (readmodel.SummaryVersions), in the background once
+// the projection has caught up (Follow) — after a snapshot load or a
+// catch-up from zero. A version list names the number of events it was
+// derived from: a craftsman whose ledger grew since is derived again
+// alone, as without the index (the as-of table, popasof.go), and so is
+// one whose summary did not fit a row at some moment. Chunks of 4096
+// craftsmen are published as they are built: a query during the build
+// reads the chunks done and derives the others.
+
+// AsOfIndex is the as-of timelines of a model's craftsmen (see above).
+// Make it with WithAsOfIndex; build it with Build or Follow.
+type AsOfIndex struct {
+	m        seqReader
+	dict     popDict // the strings the as-of rows name (the timelines' and the as-of table's)
+	tl       atomic.Pointer[asOfTimeline]
+	building sync.Mutex // one build at a time
+}
+
+// seqReader is a read model with the scans the as-of index needs
+// (readmodel.Memory).
+type seqReader interface {
+	readmodel.Reader
+	seqScanner
+	SummaryVersions(id string, fn func(from time.Time, s *readmodel.Summary)) int
+}
+
+// asOfModel is a model that carries its as-of index to the schema.
+type asOfModel struct {
+	seqReader
+	x *AsOfIndex
+}
+
+func (m asOfModel) asOfIndex() *AsOfIndex { return m.x }
+
+// WithAsOfIndex returns an as-of index over m and the model to give the
+// schema (Deps.Model) so that its as-of population queries read it.
+func WithAsOfIndex(m *readmodel.Memory) (readmodel.Reader, *AsOfIndex) { return withAsOfIndex(m) }
+
+func withAsOfIndex(m seqReader) (readmodel.Reader, *AsOfIndex) {
+	x := &AsOfIndex{m: m}
+	return asOfModel{m, x}, x
+}
+
+// asOfIndexOf is the model's as-of index, if it has one.
+func asOfIndexOf(m readmodel.Reader) *AsOfIndex {
+	if im, ok := m.(interface{ asOfIndex() *AsOfIndex }); ok {
+		return im.asOfIndex()
+	}
+	return nil
+}
+
+const (
+	asOfChunkShift = 12
+	asOfChunkSize  = 1 << asOfChunkShift
+)
+
+// asOfTimeline is one build's timelines, for the craftsmen of one epoch.
+type asOfTimeline struct {
+	epoch  readmodel.Epoch
+	chunks []atomic.Pointer[asOfChunk] // seq>>asOfChunkShift; nil: not built yet
+}
+
+// asOfChunk is the timelines of asOfChunkSize craftsmen (no pointers but
+// the two slices').
+type asOfChunk struct {
+	n    [asOfChunkSize]uint32     // events the versions were derived from (0: none kept)
+	off  [asOfChunkSize + 1]uint32 // craftsman i's versions are from[off[i]:off[i+1]]
+	from []int64                   // Unix ns from which a version holds, increasing per craftsman
+	rows []asOfRow
+	strs int // strings the dictionary held once the chunk was built (every row names fewer)
+}
+
+// asOfRow is a popRow without its pointers and issuers (today's scope
+// decides who is seen): 24 bytes.
+type asOfRow struct {
+	region          uint16
+	trades          [3]uint16
+	emps            [2]uint16
+	acads           [2]uint16
+	levels          [3]uint8
+	max, nt, ne, na uint8
+}
+
+func compactRow(r *popRow) asOfRow {
+	return asOfRow{region: r.region, trades: r.trades, emps: r.emps, acads: r.acads, levels: r.levels, max: r.max, nt: r.nt, ne: r.ne, na: r.na}
+}
+
+// expand makes *r the popRow a is the compact form of.
+func (a *asOfRow) expand(r *popRow) {
+	*r = popRow{region: a.region, trades: a.trades, emps: a.emps, acads: a.acads, levels: a.levels, max: a.max, nt: a.nt, ne: a.ne, na: a.na}
+}
+
+// lookup is seq's row as of at (present false: nothing of theirs was
+// recorded by then); ok is false when the timeline cannot say: not built
+// yet, derived from other than n events, or naming strings past nstrs.
+func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, present, ok bool) {
+	k := seq >> asOfChunkShift
+	if k >= len(tl.chunks) || n <= 0 {
+		return nil, false, false
+	}
+	ch := tl.chunks[k].Load()
+	i := seq & (asOfChunkSize - 1)
+	if ch == nil || int(ch.n[i]) != n || ch.strs > nstrs {
+		return nil, false, false
+	}
+	lo, hi := int(ch.off[i]), int(ch.off[i+1])
+	j, found := slices.BinarySearch(ch.from[lo:hi], at)
+	if found {
+		j++
+	}
+	if j == 0 {
+		return nil, false, true
+	}
+	return &ch.rows[lo+j-1], true, true
+}
+
+// Build derives every craftsman's timeline (replacing the last build's),
+// in parallel; it returns early, with ctx's error, when ctx ends. A build
+// interrupted by a snapshot load is not used (it names the craftsmen of
+// before).
+func (x *AsOfIndex) Build(ctx context.Context) error {
+	x.building.Lock()
+	defer x.building.Unlock()
+	epoch := x.m.Epoch()
+	ids := make([]string, x.m.Seqs())
+	x.m.ScanSeq("", "", runtime.GOMAXPROCS(0), func(_, seq, _ int, id string, _ *readmodel.Summary) {
+		if seq < len(ids) {
+			ids[seq] = id // craftsmen registered since are left to the as-of table
+		}
+	}, nil)
+	tl := &asOfTimeline{epoch: epoch, chunks: make([]atomic.Pointer[asOfChunk], (len(ids)+asOfChunkSize-1)/asOfChunkSize)}
+	x.tl.Store(tl)
+	stripes(runtime.GOMAXPROCS(0), len(tl.chunks), func(int) func(int) {
+		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
+		return func(k int) {
+			if ctx.Err() != nil || x.m.Epoch() != epoch {
+				return
+			}
+			tl.chunks[k].Store(x.chunk(ids[k*asOfChunkSize:min((k+1)*asOfChunkSize, len(ids))], cache))
+		}
+	})
+	return ctx.Err()
+}
+
+// chunk derives the timelines of ids (seqs in order; "" for none).
+func (x *AsOfIndex) chunk(ids []string, cache *buildCache) *asOfChunk {
+	ch := &asOfChunk{}
+	for i, id := range ids {
+		start := len(ch.from)
+		if id != "" {
+			fits := true
+			n := x.m.SummaryVersions(id, func(from time.Time, s *readmodel.Summary) {
+				if !fits {
+					return
+				}
+				rs := *s
+				rs.Issuers = nil
+				r := x.dict.build(&rs, cache)
+				if r.slow {
+					fits = false // the as-of table answers this craftsman
+					return
+				}
+				a, at := compactRow(&r), nanos(from, true)
+				if k := len(ch.from); k > start {
+					switch {
+					case ch.rows[k-1] == a:
+						return // no change: the version before holds on
+					case ch.from[k-1] == at:
+						ch.rows[k-1] = a // instants int64 cannot tell apart: the later holds
+						return
+					}
+				}
+				ch.from, ch.rows = append(ch.from, at), append(ch.rows, a)
+			})
+			if fits && n > 0 && n <= math.MaxUint32 {
+				ch.n[i] = uint32(n)
+			} else {
+				ch.from, ch.rows = ch.from[:start], ch.rows[:start]
+			}
+		}
+		ch.off[i+1] = uint32(len(ch.from))
+	}
+	ch.from, ch.rows = slices.Clip(ch.from), slices.Clip(ch.rows)
+	ch.strs = len(x.dict.snapshot())
+	return ch
+}
+
+// Follow builds the index whenever ready (the projection has caught up)
+// and the model's craftsmen are not those of the last build (a snapshot
+// load replaced them, or none was built), checking every interval until
+// ctx ends.
+func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if ready() {
+			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() {
+				_ = x.Build(ctx) // only ctx's end stops a build
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// AsOfIndexSize is what a build holds.
+type AsOfIndexSize struct {
+	Craftsmen int   // craftsmen with a timeline
+	Versions  int   // rows over all timelines
+	Bytes     int64 // memory of the timelines
+}
+
+// Size is what the last build holds (the chunks built so far).
+func (x *AsOfIndex) Size() AsOfIndexSize {
+	var z AsOfIndexSize
+	tl := x.tl.Load()
+	if tl == nil {
+		return z
+	}
+	for k := range tl.chunks {
+		ch := tl.chunks[k].Load()
+		if ch == nil {
+			continue
+		}
+		for _, n := range ch.n {
+			if n > 0 {
+				z.Craftsmen++
+			}
+		}
+		z.Versions += len(ch.from)
+		z.Bytes += int64(len(ch.n)*4+len(ch.off)*4+cap(ch.from)*8+cap(ch.rows)*24) + 64
+	}
+	return z
+}

@@ -1,0 +1,252 @@
+package schema
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/auth"
+)
+
+// countAsOf counts the craftsmen whose summary as of a date is derived
+// (SummaryAsOf): what the as-of index saves.
+type countAsOf struct {
+	fastOnly
+	derived *atomic.Int64
+}
+
+func (m countAsOf) SummaryAsOf(id string, asOf time.Time) (readmodel.Summary, bool, time.Time, time.Time, int) {
+	m.derived.Add(1)
+	return m.Memory.SummaryAsOf(id, asOf)
+}
+
+// instants are every record, occurrence and replacement occurrence time
+// of every craftsman's records (not only Moments': the index must hold
+// across those too), each with the instants 1 ns before and after, and
+// the midpoints between consecutive ones.
+func instants(m *readmodel.Memory, ids []string) []time.Time {
+	var ts []time.Time
+	for _, id := range ids {
+		for _, r := range m.Records(id) {
+			ts = append(ts, r.RecordedAt, r.Meta.OccurredAt)
+			if c, ok := r.Payload.(events.EventCorrected); ok && c.Replacement != nil && c.Replacement.OccurredAt != nil {
+				ts = append(ts, *c.Replacement.OccurredAt)
+			}
+		}
+	}
+	slices.SortFunc(ts, time.Time.Compare)
+	ts = slices.CompactFunc(ts, time.Time.Equal)
+	out := make([]time.Time, 0, 4*len(ts))
+	for i, t := range ts {
+		out = append(out, t.Add(-1), t, t.Add(1))
+		if i+1 < len(ts) {
+			out = append(out, t.Add(ts[i+1].Sub(t)/2))
+		}
+	}
+	return out
+}
+
+// rowKey is a row with its trades in order (a row lists them in the
+// order of the summary's map).
+func rowKey(r asOfRow) asOfRow {
+	type tl struct {
+		t uint16
+		l uint8
+	}
+	l := make([]tl, r.nt)
+	for i := range l {
+		l[i] = tl{r.trades[i], r.levels[i]}
+	}
+	slices.SortFunc(l, func(a, b tl) int { return cmp.Compare(a.t, b.t) })
+	for i, x := range l {
+		r.trades[i], r.levels[i] = x.t, x.l
+	}
+	return r
+}
+
+// checkTimelines compares every craftsman's timeline with its summary as
+// of each of their instants (SummaryAsOf: derived from the records
+// recorded by then) and of far dates; it answers how many craftsmen the timelines held and how many
+// instants changed their answer (a first record included).
+func checkTimelines(t *testing.T, x *AsOfIndex, m *readmodel.Memory) (held, changes int) {
+	t.Helper()
+	tl := x.tl.Load()
+	if tl == nil || tl.epoch != m.Epoch() {
+		t.Fatal("no timelines for the model's craftsmen")
+	}
+	cache := &buildCache{strs: map[string]uint16{}}
+	m.ScanSeq("", "", 1, func(_, seq, n int, id string, _ *readmodel.Summary) {
+		if _, _, ok := tl.lookup(seq, n, 0, len(x.dict.snapshot())); !ok {
+			return // grown since the build, or too big for a row
+		}
+		held++
+		var last *asOfRow // nil: absent
+		ats := append(append([]time.Time{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, instants(m, []string{id})...), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
+		for _, at := range ats {
+			r, present, ok := tl.lookup(seq, n, at.UnixNano(), len(x.dict.snapshot()))
+			s, want, _, _, _ := m.SummaryAsOf(id, at)
+			if !ok || present != want {
+				t.Fatalf("%s as of %s: timeline present %v (ok %v), derived %v", id, at, present, ok, want)
+			}
+			if !present {
+				if last != nil {
+					t.Fatalf("%s as of %s: absent after present", id, at)
+				}
+				continue
+			}
+			s.Issuers = nil
+			built := x.dict.build(&s, cache)
+			if got, want := rowKey(*r), rowKey(compactRow(&built)); got != want {
+				t.Fatalf("%s as of %s: timeline %+v, derived %+v (%+v)", id, at, got, want, s)
+			}
+			if last == nil || *last != *r {
+				changes++
+			}
+			last = r
+		}
+	}, nil)
+	return held, changes
+}
+
+// TestAsOfIndexMatchesSummaryAsOf: the as-of index's row of every
+// craftsman, at every record and occurrence time of theirs, 1 ns around
+// each and between each pair, is the row of the summary derived as of then — for
+// ledgers with late-recorded facts, facts recorded before they occur and
+// corrections moving a certificate later (eligModel), and after ledgers
+// changed (those are not answered from the index until it is built again).
+func TestAsOfIndexMatchesSummaryAsOf(t *testing.T) {
+	for i, g := range []*popGen{popModel(t, 300), eligModel(t, 400)} {
+		_, x := withAsOfIndex(g.m)
+		if err := x.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		held, changes := checkTimelines(t, x, g.m)
+		if held != len(g.ids) || changes < (i+1)*len(g.ids) { // popModel's happen at once, eligModel's over years
+			t.Fatalf("%d of %d craftsmen held, %d changes", held, len(g.ids), changes)
+		}
+		z := x.Size()
+		if z.Craftsmen != held || z.Versions < held || z.Bytes <= 0 {
+			t.Fatalf("size %+v", z)
+		}
+		g.change()
+		if held, _ = checkTimelines(t, x, g.m); held >= len(g.ids) {
+			t.Fatalf("%d of %d craftsmen held after changes", held, len(g.ids))
+		}
+		if err := x.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if held, _ = checkTimelines(t, x, g.m); held != len(g.ids) {
+			t.Fatalf("%d of %d craftsmen held after the new build", held, len(g.ids))
+		}
+	}
+}
+
+// TestAsOfIndexMatchesFullEvaluation: craftsmen(asOf) and
+// populationStats(asOf) answered from the as-of index equal full
+// evaluation (SummariesAsOf) at dates between moments, around
+// corrections and late records, and deriving nobody's summary but the
+// page's members; after ledgers change the changed craftsmen are derived
+// (alone) until the index is built again.
+func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
+	for _, g := range []*popGen{popModel(t, 1100), eligModel(t, 1100)} {
+		derived := new(atomic.Int64)
+		model, x := withAsOfIndex(countAsOf{fastOnly{g.m, t, new(atomic.Int64)}, derived})
+		fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		const q = `query($asOf: String, $trade: String, $employer: String, $minLevel: String, $sort: String, $after: String) {
+			craftsmen(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel, sort: $sort, first: 30, after: $after) {
+				totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
+			populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
+				total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
+		roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
+		filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
+		// Dates spread over the instants (between moments, 1 ns off them).
+		ats := instants(g.m, g.ids)
+		var dates []string
+		for i := 0; i < len(ats); i += len(ats)/9 + 1 {
+			dates = append(dates, ats[i].Format(time.RFC3339Nano))
+		}
+		dates = append(dates, ats[len(ats)-1].Format(time.RFC3339Nano), "2004-01-01", "2031-01-01")
+		compare := func(round string, maxDerived int64) map[string]int {
+			totals := map[string]int{}
+			for _, asOf := range dates {
+				for _, c := range roles {
+					for i, fl := range filters {
+						if c.Role == auth.RoleHR && i != 2 {
+							continue
+						}
+						vars := map[string]any{"asOf": asOf}
+						for k, v := range fl {
+							vars[k] = v
+						}
+						before := derived.Load()
+						_, total := samePopulation(t, fast, full, c, q, vars, round+": the as-of index")
+						totals[asOf] = max(totals[asOf], total)
+						if n := derived.Load() - before; n > maxDerived {
+							t.Fatalf("%s %v: %d summaries derived, the index answers all but the page (%d)", round, vars, n, maxDerived)
+						}
+					}
+				}
+			}
+			return totals
+		}
+		totals := compare("built", 30)
+		if totals["2004-01-01"] != 0 || totals[dates[1]] == 0 || totals[dates[1]] >= totals["2031-01-01"] {
+			t.Fatalf("the population does not grow with the date: %v", totals)
+		}
+		g.change()
+		dates = append(dates, "2025-06-01", "2030-01-01")
+		compare("after the change", 1<<30)
+		if err := x.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		compare("built again", 30)
+	}
+}
+
+// TestAsOfIndexFollow: Follow builds once the projection is ready, and
+// again when a snapshot load replaced the craftsmen.
+func TestAsOfIndexFollow(t *testing.T) {
+	g := popModel(t, 200)
+	_, x := withAsOfIndex(g.m)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ready atomic.Bool
+	go x.Follow(ctx, ready.Load, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	if x.tl.Load() != nil {
+		t.Fatal("built before the projection was ready")
+	}
+	ready.Store(true)
+	waitBuilt := func() {
+		for x.tl.Load() == nil || x.tl.Load().epoch != g.m.Epoch() || x.Size().Craftsmen != len(g.ids) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitBuilt()
+	snap := t.TempDir() + "/readmodel.snap"
+	if err := g.m.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.m.LoadSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitBuilt()
+	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
+		t.Fatalf("%d of %d held after the load", held, len(g.ids))
+	}
+}
