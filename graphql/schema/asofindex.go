@@ -202,22 +202,28 @@ func (x *AsOfIndex) chunk(ids []string, cache *buildCache) *asOfChunk {
 		}
 		ch.off[i+1] = uint32(len(ch.from))
 	}
+	for i := len(ids) + 1; i < len(ch.off); i++ {
+		ch.off[i] = uint32(len(ch.from)) // past the last craftsman: none
+	}
 	ch.from, ch.rows = slices.Clip(ch.from), slices.Clip(ch.rows)
 	ch.strs = len(x.dict.snapshot())
 	return ch
 }
 
 // Follow builds the index whenever ready (the projection has caught up)
-// and the model's craftsmen are not those of the last build (a snapshot
-// load replaced them, or none was built), checking every interval until
-// ctx ends.
-func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Duration) {
+// and the model's craftsmen are not those of the last build or side file
+// (a snapshot load replaced them, or none was built), checking every
+// interval until ctx ends; built (when not nil) is called after each
+// build (to write the side file: readmodel.Sidecars.WriteSidecars).
+func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Duration, built func()) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		if ready() {
 			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() {
-				_ = x.Build(ctx) // only ctx's end stops a build
+				if x.Build(ctx) == nil && built != nil { // only ctx's end stops a build
+					built()
+				}
 			}
 		}
 		select {

@@ -226,15 +226,17 @@ func TestAsOfIndexFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ready atomic.Bool
-	go x.Follow(ctx, ready.Load, time.Millisecond)
+	built := make(chan struct{}, 4)
+	go x.Follow(ctx, ready.Load, time.Millisecond, func() { built <- struct{}{} })
 	time.Sleep(20 * time.Millisecond)
 	if x.tl.Load() != nil {
 		t.Fatal("built before the projection was ready")
 	}
 	ready.Store(true)
 	waitBuilt := func() {
-		for x.tl.Load() == nil || x.tl.Load().epoch != g.m.Epoch() || x.Size().Craftsmen != len(g.ids) {
-			time.Sleep(time.Millisecond)
+		<-built
+		if tl := x.tl.Load(); tl == nil || tl.epoch != g.m.Epoch() || x.Size().Craftsmen != len(g.ids) {
+			t.Fatalf("built: %+v", x.Size())
 		}
 	}
 	waitBuilt()
@@ -248,5 +250,67 @@ func TestAsOfIndexFollow(t *testing.T) {
 	waitBuilt()
 	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
 		t.Fatalf("%d of %d held after the load", held, len(g.ids))
+	}
+}
+
+// TestAsOfIndexSidecar: the timelines written beside a snapshot come back
+// with it into another model and index (whose dictionary already numbers
+// other strings), for every craftsman whose ledger the snapshot holds as
+// it was built from; those changed since the build are not taken; a side
+// file of another snapshot is not loaded.
+func TestAsOfIndexSidecar(t *testing.T) {
+	g := eligModel(t, 500)
+	_, x := withAsOfIndex(g.m)
+	if err := x.Build(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	snap := dir + "/readmodel.snap"
+	sc := readmodel.WithSidecars(g.m)
+	sc.Add(x)
+	if err := sc.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	load := func() (*AsOfIndex, *readmodel.Memory) {
+		m := readmodel.NewMemory()
+		_, y := withAsOfIndex(m)
+		for _, s := range []string{"zz", "R9", "acad7"} {
+			if _, ok := y.dict.number(s); !ok {
+				t.Fatal("dictionary full")
+			}
+		}
+		sc := readmodel.WithSidecars(m)
+		sc.Add(y)
+		if err := sc.LoadSnapshot(snap, "test"); err != nil {
+			t.Fatal(err)
+		}
+		return y, m
+	}
+	y, m := load()
+	if held, _ := checkTimelines(t, y, m); held != len(g.ids) {
+		t.Fatalf("%d of %d held after the load", held, len(g.ids))
+	}
+	if a, b := x.Size(), y.Size(); a != b {
+		t.Fatalf("built %+v, loaded %+v", a, b)
+	}
+	// Ledgers change after the build; the next snapshot's side file holds
+	// the timelines of before: the changed craftsmen's are not taken.
+	g.change()
+	if err := sc.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	y, m = load()
+	if held, _ := checkTimelines(t, y, m); held == 0 || held >= len(g.ids) {
+		t.Fatalf("%d of %d held after changes", held, len(g.ids))
+	}
+	// Another snapshot written without the index: its side file (of the
+	// snapshot before) is not loaded.
+	g.add(g.ids[0], time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), events.CraftsmanProfileChanged{CraftsmanID: g.ids[0], Region: "R2"}, g.home[g.ids[0]])
+	g.flush()
+	if err := g.m.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if y, _ = load(); y.tl.Load() != nil {
+		t.Fatal("a side file of another snapshot was loaded")
 	}
 }
