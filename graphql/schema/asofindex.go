@@ -25,9 +25,12 @@ import (
 // catch-up from zero. A version list names the number of events it was
 // derived from: a craftsman whose ledger grew since is derived again
 // alone, as without the index (the as-of table, popasof.go), and so is
-// one whose summary did not fit a row at some moment. Chunks of 4096
-// craftsmen are published as they are built: a query during the build
-// reads the chunks done and derives the others.
+// one whose summary did not fit a row at some moment; once queries meet
+// more than one craftsman in 8 so, the index is built again (Follow). An
+// as-of query during the first build for the model's craftsmen waits for
+// it: deriving beside it, on the same cores, ends later (measured at
+// 1 M: docs/graphql-performance.md). The index is kept beside the
+// snapshot (asofsidecar.go): a restart loads it instead of building it.
 
 // AsOfIndex is the as-of timelines of a model's craftsmen (see above).
 // Make it with WithAsOfIndex; build it with Build or Follow.
@@ -35,7 +38,8 @@ type AsOfIndex struct {
 	m        seqReader
 	dict     popDict // the strings the as-of rows name (the timelines' and the as-of table's)
 	tl       atomic.Pointer[asOfTimeline]
-	building sync.Mutex // one build at a time
+	building sync.Mutex  // one build at a time
+	stale    atomic.Bool // queries met many craftsmen changed since the build: build again
 }
 
 // seqReader is a read model with the scans the as-of index needs
@@ -80,6 +84,12 @@ const (
 type asOfTimeline struct {
 	epoch  readmodel.Epoch
 	chunks []atomic.Pointer[asOfChunk] // seq>>asOfChunkShift; nil: not built yet
+	done   chan struct{}               // closed once the build has ended
+}
+
+// newTimeline is an empty timeline for n craftsmen of epoch.
+func newTimeline(epoch readmodel.Epoch, n int) *asOfTimeline {
+	return &asOfTimeline{epoch: epoch, chunks: make([]atomic.Pointer[asOfChunk], (n+asOfChunkSize-1)/asOfChunkSize), done: make(chan struct{})}
 }
 
 // asOfChunk is the timelines of asOfChunkSize craftsmen (no pointers but
@@ -139,7 +149,9 @@ func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, pre
 // Build derives every craftsman's timeline (replacing the last build's),
 // in parallel; it returns early, with ctx's error, when ctx ends. A build
 // interrupted by a snapshot load is not used (it names the craftsmen of
-// before).
+// before). The first build for a model's craftsmen publishes its chunks
+// as they are done (an as-of query waits for its end); a build again for
+// the same craftsmen replaces the last one once done.
 func (x *AsOfIndex) Build(ctx context.Context) error {
 	x.building.Lock()
 	defer x.building.Unlock()
@@ -150,8 +162,20 @@ func (x *AsOfIndex) Build(ctx context.Context) error {
 			ids[seq] = id // craftsmen registered since are left to the as-of table
 		}
 	}, nil)
-	tl := &asOfTimeline{epoch: epoch, chunks: make([]atomic.Pointer[asOfChunk], (len(ids)+asOfChunkSize-1)/asOfChunkSize)}
-	x.tl.Store(tl)
+	tl := newTimeline(epoch, len(ids))
+	defer close(tl.done)
+	x.stale.Store(false)
+	if old := x.tl.Load(); old != nil && old.epoch == epoch && isClosed(old.done) {
+		// Built again for the same craftsmen: the last build answers
+		// until this one is done.
+		defer func() {
+			if ctx.Err() == nil && x.m.Epoch() == epoch {
+				x.tl.Store(tl)
+			}
+		}()
+	} else {
+		x.tl.Store(tl) // chunks answer as they are done
+	}
 	stripes(runtime.GOMAXPROCS(0), len(tl.chunks), func(int) func(int) {
 		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
 		return func(k int) {
@@ -212,7 +236,8 @@ func (x *AsOfIndex) chunk(ids []string, cache *buildCache) *asOfChunk {
 
 // Follow builds the index whenever ready (the projection has caught up)
 // and the model's craftsmen are not those of the last build or side file
-// (a snapshot load replaced them, or none was built), checking every
+// (a snapshot load replaced them, or none was built) or queries found
+// many of them changed since (noteMisses), checking every
 // interval until ctx ends; built (when not nil) is called after each
 // build (to write the side file: readmodel.Sidecars.WriteSidecars).
 func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Duration, built func()) {
@@ -220,7 +245,7 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 	defer tick.Stop()
 	for {
 		if ready() {
-			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() {
+			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() || x.stale.Load() {
 				if x.Build(ctx) == nil && built != nil { // only ctx's end stops a build
 					built()
 				}
@@ -231,6 +256,24 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// noteMisses records that an as-of scan over seqs craftsmen found misses
+// of them without a timeline (changed or registered since the build):
+// past one in 8, Follow builds again.
+func (x *AsOfIndex) noteMisses(misses, seqs int) {
+	if misses*8 > seqs {
+		x.stale.Store(true)
 	}
 }
 

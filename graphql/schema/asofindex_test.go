@@ -218,11 +218,12 @@ func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
 	}
 }
 
-// TestAsOfIndexFollow: Follow builds once the projection is ready, and
-// again when a snapshot load replaced the craftsmen.
+// TestAsOfIndexFollow: Follow builds once the projection is ready, again
+// when a snapshot load replaced the craftsmen, and again once a query met
+// many craftsmen changed since the build.
 func TestAsOfIndexFollow(t *testing.T) {
 	g := popModel(t, 200)
-	_, x := withAsOfIndex(g.m)
+	model, x := withAsOfIndex(g.m)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ready atomic.Bool
@@ -250,6 +251,23 @@ func TestAsOfIndexFollow(t *testing.T) {
 	waitBuilt()
 	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
 		t.Fatalf("%d of %d held after the load", held, len(g.ids))
+	}
+	s, err := New(Deps{Model: model, Waiter: nopWaiter{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `{ populationStats(asOf: "2030-01-01") { total } }`
+	runPopulation(t, s, auth.Claims{Subject: "a", Role: auth.RoleAuditor}, q, nil)
+	select {
+	case <-built:
+		t.Fatal("built again with nothing changed")
+	default:
+	}
+	g.change()
+	runPopulation(t, s, auth.Claims{Subject: "a", Role: auth.RoleAuditor}, q, nil)
+	waitBuilt()
+	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
+		t.Fatalf("%d of %d held after the changes", held, len(g.ids))
 	}
 }
 

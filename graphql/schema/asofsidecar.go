@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"sync/atomic"
 
 	"github.com/craftledger/craftledger/graphql/readmodel"
 )
@@ -175,7 +174,8 @@ func (x *AsOfIndex) readSide(b []byte, tag readmodel.SnapshotTag) (*asOfTimeline
 	if err != nil || nc > uint64(len(b)) || nc > math.MaxInt32 {
 		return nil, errAsOfSide
 	}
-	tl := &asOfTimeline{epoch: tag.Epoch, chunks: make([]atomic.Pointer[asOfChunk], nc)}
+	tl := newTimeline(tag.Epoch, int(nc)*asOfChunkSize)
+	close(tl.done)
 	strs := len(x.dict.snapshot())
 	const fixed = 4*asOfChunkSize + 4*(asOfChunkSize+1)
 	for k := range tl.chunks {

@@ -48,6 +48,7 @@ type asOfQuery struct {
 	tl      *asOfTimeline
 	nstrs   int       // strings the scan's filter knows: rows naming more are not read
 	scratch []asOfEnt // per part: the row a timeline gave
+	misses  []int     // per part: craftsmen the timelines could not answer (the last run)
 	absent  asOfEnt   // the answer for nothing recorded by then
 	asOf    time.Time
 	at      int64
@@ -66,6 +67,7 @@ func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
 			r.expand(&e.row)
 			return e, true
 		}
+		q.misses[part]++
 	}
 	if seq < len(q.t.ents) {
 		if e := &q.t.ents[seq]; int(e.n) == n && n > 0 && e.from <= q.at && q.at < e.until {
@@ -143,6 +145,14 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 	if f.asOf.Before(time.Unix(0, math.MinInt64+1)) || f.asOf.After(time.Unix(0, math.MaxInt64-1)) {
 		return false
 	}
+	x := asOfIndexOf(b.d.Model)
+	if x != nil {
+		if tl := x.tl.Load(); tl != nil && tl.epoch == sc.Epoch() {
+			// The first build for these craftsmen is under way: it
+			// answers sooner than deriving beside it, on the same cores.
+			<-tl.done
+		}
+	}
 	t := &b.pop.asOf
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -154,13 +164,21 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 		return false
 	}
 	stale()
-	q := &asOfQuery{t: t, dict: &b.pop.dict, scratch: make([]asOfEnt, parts), absent: asOfEnt{absent: true},
+	q := &asOfQuery{t: t, dict: &b.pop.dict, scratch: make([]asOfEnt, parts), misses: make([]int, parts), absent: asOfEnt{absent: true},
 		asOf: f.asOf, at: f.asOf.UnixNano(), pending: make(popPendings, parts)}
-	if x := asOfIndexOf(b.d.Model); x != nil {
+	if x != nil {
 		q.dict = &x.dict // every as-of row of this schema names the index's strings
 	}
-	return rescan(q.pending, reset, func(done func()) { b.scanAsOf(sc, f, visible, parts, strs, q, visit, done) }, done,
+	ok := rescan(q.pending, reset, func(done func()) { b.scanAsOf(sc, f, visible, parts, strs, q, visit, done) }, done,
 		stale, func() { q.resolve(sc, q.dict) })
+	if x != nil && q.tl != nil {
+		misses := 0
+		for _, n := range q.misses {
+			misses += n
+		}
+		x.noteMisses(misses, sc.Seqs())
+	}
+	return ok
 }
 
 // scanAsOf visits the matches of f as of f.asOf among the craftsmen the
@@ -169,6 +187,7 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 // holding at f.asOf are left pending.
 func (b *builder) scanAsOf(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, q *asOfQuery, visit rowVisit, done func()) {
 	q.tl = nil
+	clear(q.misses)
 	if x := asOfIndexOf(b.d.Model); x != nil {
 		if tl := x.tl.Load(); tl != nil && tl.epoch == sc.Epoch() {
 			q.tl = tl // (a run whose craftsmen a load replaced is discarded: stale)
