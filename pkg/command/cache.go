@@ -44,6 +44,15 @@ func (c *cache) get(stream string) (History, bool) {
 	return el.Value.(*cacheEntry).hist, true
 }
 
+// holds reports whether stream's history is cached (without marking it
+// used).
+func (c *cache) holds(stream string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.items[stream]
+	return ok
+}
+
 // put stores h unless a later history of the stream is already cached.
 func (c *cache) put(h History) {
 	if c == nil || !h.Exists || len(h.Events) > c.maxEvents {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -51,6 +52,27 @@ func (h *Handler) Latest(ctx context.Context, stream string) (History, error) {
 	hist := History{Stream: stream, Exists: true, Events: append(all, evs...)}
 	h.cache.put(hist)
 	return hist, nil
+}
+
+// Prefetch starts reading stream into the handler's cache when the
+// handler keeps a cache and does not hold the stream, for a command the
+// caller will run on it after other reads: the command then decides
+// without a read of its own, and the stream's read overlaps the caller's
+// other reads instead of following them. A held stream is not read (the
+// command's append verifies the held copy, as always). wait returns once
+// the read is done, with its error (the command reads again and reports
+// its own); when nothing is read it returns nil at once. wait may be
+// called more than once, or not at all.
+func (h *Handler) Prefetch(ctx context.Context, stream string) (wait func() error) {
+	if h.cache == nil || h.cache.holds(stream) {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.loadAndCache(ctx, stream)
+		done <- err
+	}()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 // loadAndCache reads the whole stream and caches what it read.

@@ -79,3 +79,46 @@ func (r *readsFrom) ReadStream(ctx context.Context, stream string, opts eventsto
 	r.from = append(r.from, opts.From)
 	return r.Store.ReadStream(ctx, stream, opts)
 }
+
+// TestPrefetch: a stream the handler does not hold is read once into its
+// cache, and a command on it then decides on that history without a read
+// of its own; a held stream, or any stream of a handler without a cache,
+// is not read.
+func TestPrefetch(t *testing.T) {
+	st := startStore(t)
+	ctx := context.Background()
+	reads := &readsFrom{Store: st}
+	h := command.New(reads, command.Options{Clock: clock})
+	other := command.New(st, command.Options{Clock: clock})
+	for range 2 {
+		if _, err := other.Execute(ctx, command.Command{Name: "count", Stream: "test-p", Decide: appendOne}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Prefetch(ctx, "test-p")(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint64{0}; !slices.Equal(reads.from, want) {
+		t.Fatalf("Prefetch read from %v, want the whole stream once %v", reads.from, want)
+	}
+	reads.from = nil
+	wait := h.Prefetch(ctx, "test-p")
+	if err := wait(); err != nil || wait() != nil {
+		t.Fatalf("Prefetch of a held stream: %v", err)
+	}
+	if _, err := h.Execute(ctx, command.Command{Name: "count", Stream: "test-p", Decide: appendOne}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reads.from) != 0 {
+		t.Fatalf("read %v after the prefetch, want no read", reads.from)
+	}
+	evs, err := st.ReadStream(ctx, "test-p", eventstore.ReadOptions{From: 2})
+	if err != nil || len(evs) != 1 || string(evs[0].Data) != `{"n":2}` {
+		t.Fatalf("the command did not decide on the prefetched history: %v, %v", err, evs)
+	}
+
+	uncached := command.New(reads, command.Options{Clock: clock, CacheStreams: -1})
+	if err := uncached.Prefetch(ctx, "test-p")(); err != nil || len(reads.from) != 0 {
+		t.Fatalf("a handler without a cache prefetched (%v, reads %v)", err, reads.from)
+	}
+}

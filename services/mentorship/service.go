@@ -261,7 +261,11 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	// round trip of latency, not two); the pairing's answer comes first.
 	// The apprentice's stream is read through the handler (Latest): when
 	// it is cached, only the events after the cached copy are read, and
-	// the copy serves the apprentice's append below.
+	// the copy serves the apprentice's append below. A master's stream the
+	// handler does not hold is read beside them (Prefetch), not after them
+	// by the master's append: its decision needs no read of its own.
+	masterStream := events.CraftsmanStream(req.MasterID)
+	masterRead := s.h.Prefetch(ctx, masterStream)
 	type loaded struct {
 		h   command.History
 		err error
@@ -306,8 +310,9 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 		return []command.Event{{Type: p.EventType(), Data: json.RawMessage(data), OccurredAt: at, ID: id}}
 	}
 	// 1. The master's stream: the level rule and the limit, decided at the
-	// revision the append expects.
-	masterStream := events.CraftsmanStream(req.MasterID)
+	// revision the append expects. (A failed prefetch is left to the
+	// append's own read to report.)
+	_ = masterRead()
 	masterID := eventID(req.MentorshipID, fact, masterStream)
 	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, masterID, false,
 		func(h command.History) ([]command.Event, error) {
