@@ -1,12 +1,17 @@
 package mentorship_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
@@ -25,12 +30,16 @@ func seedWorkers(e *env, n int) {
 // master's stream at its read revision, the pairing's, the apprentice's)
 // through HTTP -> service -> store (embedded server over gRPC, fsync on)
 // with 1, 16 and 64 concurrent clients over 1000 masters
-// (servicetest.RunClients reports cpu-µs/cmd with the rates).
+// (servicetest.RunClients reports cpu-µs/cmd with the rates). It also
+// reports where a start's time goes (stages): the p50 and p99 of the
+// service method and of each of its store calls.
 func BenchmarkStart(b *testing.B) {
 	for _, clients := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			e := newEnv(b, mentorship.Options{MaxActiveApprentices: 1 << 20})
+			st := &stages{}
+			e := newEnvWrapped(b, mentorship.Options{MaxActiveApprentices: 1 << 20}, st.store, st.service)
 			seedWorkers(e, benchWorkers)
+			st.reset()
 			servicetest.RunClients(b, clients, http.StatusCreated, func(i int) *http.Request {
 				body := fmt.Sprintf(`{"mentorshipId":"bm%d","masterId":"bw%d","apprenticeId":"ba%d","trade":{"code":%q},"academyId":%q,"plannedMonths":24,"occurredAt":"2025-01-01"}`,
 					i, i%benchWorkers, (i/benchWorkers+i)%benchWorkers, trade, orgAcademy)
@@ -39,6 +48,80 @@ func BenchmarkStart(b *testing.B) {
 				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
 				return r
 			})
+			st.report(b)
 		})
 	}
+}
+
+// stages times the benchmark's starts: the service method ("svc") and
+// each store call, named by what it serves — read or append, on the
+// pairing's stream, a master's (bw…) or an apprentice's (ba…).
+type stages struct {
+	mu  sync.Mutex
+	lat map[string][]time.Duration
+}
+
+func (s *stages) reset() {
+	s.mu.Lock()
+	s.lat = map[string][]time.Duration{}
+	s.mu.Unlock()
+}
+
+func (s *stages) since(stage string, t0 time.Time) {
+	d := time.Since(t0)
+	s.mu.Lock()
+	if s.lat != nil {
+		s.lat[stage] = append(s.lat[stage], d)
+	}
+	s.mu.Unlock()
+}
+
+// report reports each stage's p50 and p99 in milliseconds.
+func (s *stages) report(b *testing.B) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for stage, d := range s.lat {
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, stage+"-p50-ms")
+		b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1000, stage+"-p99-ms")
+	}
+}
+
+func (s *stages) store(st eventstore.Store) eventstore.Store { return timedStore{st, s} }
+
+func (s *stages) service(svc mentorship.Service) mentorship.Service { return timedService{svc, s} }
+
+func stageOf(op, stream string) string {
+	switch {
+	case strings.HasPrefix(stream, events.MentorshipStream("")):
+		return op + "-pairing"
+	case strings.HasPrefix(stream, events.CraftsmanStream("bw")):
+		return op + "-master"
+	}
+	return op + "-apprentice"
+}
+
+type timedStore struct {
+	eventstore.Store
+	s *stages
+}
+
+func (t timedStore) Append(ctx context.Context, stream string, exp eventstore.Expected, evs ...eventstore.EventData) (eventstore.AppendResult, error) {
+	defer t.s.since(stageOf("append", stream), time.Now())
+	return t.Store.Append(ctx, stream, exp, evs...)
+}
+
+func (t timedStore) ReadStream(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
+	defer t.s.since(stageOf("read", stream), time.Now())
+	return t.Store.ReadStream(ctx, stream, opts)
+}
+
+type timedService struct {
+	mentorship.Service
+	s *stages
+}
+
+func (t timedService) StartMentorship(ctx context.Context, req mentorship.StartRequest) (mentorship.Response, error) {
+	defer t.s.since("svc", time.Now())
+	return t.Service.StartMentorship(ctx, req)
 }

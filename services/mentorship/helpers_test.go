@@ -29,6 +29,13 @@ type env struct{ *servicetest.Env }
 
 func newEnv(t testing.TB, opts mentorship.Options) *env {
 	t.Helper()
+	return newEnvWrapped(t, opts, nil, nil)
+}
+
+// newEnvWrapped is newEnv with the service's store and the service itself
+// wrapped (nil: not wrapped), e.g. to time them.
+func newEnvWrapped(t testing.TB, opts mentorship.Options, wrapStore func(eventstore.Store) eventstore.Store, wrapSvc mentorship.Middleware) *env {
+	t.Helper()
 	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: mentorship.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
@@ -39,9 +46,15 @@ func newEnv(t testing.TB, opts mentorship.Options) *env {
 			"worker":      {Subject: "u-w", Role: auth.RoleWorker, CraftsmanID: "w1"},
 		},
 		Handler: func(st eventstore.Store) (http.Handler, error) {
+			if wrapStore != nil {
+				st = wrapStore(st)
+			}
 			svc, err := mentorship.New(st, func() time.Time { return now }, opts)
 			if err != nil {
 				return nil, err
+			}
+			if wrapSvc != nil {
+				svc = wrapSvc(svc)
 			}
 			logger := slog.New(slog.DiscardHandler)
 			m := kit.NewMetrics("mentorship")
