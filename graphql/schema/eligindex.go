@@ -140,6 +140,7 @@ type eligQuery struct {
 	dDay   int64
 	pol    *policy.Policy // in force at d (nil: none covers it: nobody is eligible)
 	col    *eligCol       // nil: no answer is kept (a window, or d out of the index's range)
+	tab    *eligLookup    // the entries built ahead (EligEntries), nil: none for this query
 	epoch  readmodel.Epoch
 	// decided holds this query's answers for candidates the index cannot
 	// answer (folded as of d), with the number of events they are of.
@@ -176,6 +177,11 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 	if q.pol == nil {
 		return false, true
 	}
+	if q.tab != nil {
+		if earliest, ok := q.tab.find(seq, n, q.target, q.dSec); ok {
+			return q.dDay >= int64(earliest), true
+		}
+	}
 	if q.col != nil && seq < len(q.col.ents) {
 		if e := q.col.ents[seq]; int(e.n) == n && n > 0 && q.dSec >= int64(e.t0) {
 			return q.dDay >= int64(e.earliest), true
@@ -192,6 +198,9 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 func (q *eligQuery) reset(epoch readmodel.Epoch) {
 	q.epoch = epoch
 	q.decided = map[int]eligDecided{}
+	if q.tab != nil && q.tab.t.epoch != epoch {
+		q.tab = nil
+	}
 	if q.col != nil {
 		q.col.epoch = epoch
 		clear(q.col.ents)
@@ -245,16 +254,30 @@ func (q *eligQuery) resolve(m recordsOnce) {
 // entry computes a craftsman's entry under the column's policy (n = 0:
 // not representable, never read).
 func (q *eligQuery) entry(recs []events.Recorded, n int) eligEnt {
-	t0 := lastMoment(recs)
-	sec := t0.Unix()
-	if t0.Nanosecond() > 0 {
-		sec++
-	}
-	if n <= 0 || n > math.MaxUint32 || sec < 0 || sec > math.MaxUint32 {
+	t0, sec, ok := entryTime(recs, n)
+	if !ok {
 		return eligEnt{}
 	}
 	st := career.Fold(recs, t0, career.AsRecorded)
-	res := policy.Evaluate(st, q.pol, q.trade, q.target, t0)
+	return entryOf(policy.EvaluateBrief(st, q.pol, q.trade, q.target, t0), n, sec)
+}
+
+// entryTime is the instant an entry of a craftsman with events recs (n
+// of them) is computed at, their last moment t0, and t0 in Unix seconds
+// rounded up; ok is false when an entry cannot hold them.
+func entryTime(recs []events.Recorded, n int) (t0 time.Time, sec int64, ok bool) {
+	t0 = lastMoment(recs)
+	sec = t0.Unix()
+	if t0.Nanosecond() > 0 {
+		sec++
+	}
+	return t0, sec, n > 0 && n <= math.MaxUint32 && sec >= 0 && sec <= math.MaxUint32
+}
+
+// entryOf is the entry of the answer res at t0 (sec: entryTime's) of a
+// craftsman with n events (n = 0: not representable, never read).
+// EvaluateBrief's Eligible and EarliestDate are Evaluate's.
+func entryOf(res policy.Result, n int, sec int64) eligEnt {
 	e := eligEnt{n: uint32(n), t0: uint32(sec), earliest: neverByTime}
 	switch {
 	case res.Eligible:
@@ -295,11 +318,21 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 	if hasWindow(pol, q.target) || q.dSec < 0 || q.dSec > math.MaxUint32 {
 		return q, release, nil
 	}
+	q.tab = b.eligEntries().lookup(pol, f.trade, epoch)
 	q.col = b.elig.column(eligKey{pol: pol, trade: f.trade, target: q.target})
 	if q.col.epoch != epoch {
 		q.reset(epoch)
 	}
 	return q, q.col.mu.Unlock, nil
+}
+
+// eligEntries are the entries built ahead for the schema's model (nil:
+// it carries none: WithEligEntries).
+func (b *builder) eligEntries() *EligEntries {
+	if m, ok := b.d.Model.(interface{ eligEntries() *EligEntries }); ok {
+		return m.eligEntries()
+	}
+	return nil
 }
 
 // explainer gives, for a member of a live eligibleFor answer, its

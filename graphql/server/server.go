@@ -113,6 +113,8 @@ type Server struct {
 	lim     Limits
 	log     *slog.Logger
 	model   *readmodel.Memory
+	snaps   *readmodel.Sidecars // the model as the projector snapshots it: with its side files
+	elig    *schema.EligEntries // eligibility entries built ahead (Run builds them once caught up)
 	proj    *projector.Projector
 	schema  graphql.Schema
 	metrics *kit.Metrics
@@ -149,15 +151,21 @@ func New(cfg Config) (*Server, error) {
 		snap = filepath.Join(cfg.DataDir, "readmodel.snap")
 	}
 	var err error
+	s.snaps = readmodel.WithSidecars(s.model)
+	s.elig, err = schema.NewEligEntries(s.snaps, s.cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	s.snaps.Add(s.elig)
 	s.proj, err = projector.New(projector.Config{
-		Store: cfg.Store, Model: s.model, SnapshotPath: snap, SnapshotEvery: cfg.SnapshotEvery,
+		Store: cfg.Store, Model: s.snaps, SnapshotPath: snap, SnapshotEvery: cfg.SnapshotEvery,
 		Logger: s.log.With("actor", "projector"), Now: s.cfg.Now,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.schema, err = schema.New(schema.Deps{
-		Model: s.model, Waiter: s.proj, Status: s.proj.Status,
+		Model: schema.WithEligEntries(s.model, s.elig), Waiter: s.proj, Status: s.proj.Status,
 		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
 		CredentialKey: cfg.CredentialKey,
 	})
@@ -174,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 // Run follows the log until ctx ends (see projector.Run).
 func (s *Server) Run(ctx context.Context) error {
 	s.runCtx.Store(&ctx)
+	defer s.keepElig(ctx)()
 	return s.proj.Run(ctx)
 }
 

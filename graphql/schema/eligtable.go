@@ -1,0 +1,507 @@
+package schema
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
+	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+)
+
+// EligEntries are the eligibility index's entries built ahead of any
+// query: for every craftsman, every trade they hold a level in, every
+// policy version in force now or from a later date, and every target
+// above their level that the version has a rule for (without a training
+// window), the entry the index would compute on first use (eligindex.go:
+// the answer at the craftsman's last moment t0, under that version). Each
+// craftsman is decoded and folded once (as of t0) for all of them.
+//
+// Sparse, per craftsman (by registration index, seq): a 12-byte head
+// (events the entries are of, t0, where its items start) and 8 bytes per
+// (policy, trade, target) item. A query reads an item when the
+// craftsman's event count still equals the head's and its eligibleBy is
+// not before t0 (as it reads a column entry); anything else falls to the
+// column (eligindex.go), so the answers stay full evaluation's.
+//
+// The entries are a readmodel.Sidecar: written beside every snapshot and
+// handed back by the load of that snapshot, so the first eligibleFor
+// query after a restart reads them instead of folding its trade. Keep
+// (run by the server once the projection has caught up) builds them — a
+// build reuses the items of craftsmen whose ledger did not change — and
+// writes the side file for the snapshot loaded.
+type EligEntries struct {
+	m    readmodel.Reader
+	now  func() time.Time
+	pols *policies
+
+	tab   atomic.Pointer[eligTable]
+	build sync.Mutex // one build at a time
+	keys  sync.Map   // *policy.Policy -> its key (policyKey)
+}
+
+// NewEligEntries makes m's entries (none built yet); now is the clock
+// (nil: time.Now). m must be the model the schema reads.
+func NewEligEntries(m readmodel.Reader, now func() time.Time) (*EligEntries, error) {
+	pols, err := newPolicies()
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &EligEntries{m: m, now: now, pols: pols}, nil
+}
+
+// eligTable is one build's (or one load's) entries, never changed once
+// published.
+type eligTable struct {
+	epoch  readmodel.Epoch
+	pols   []string // policyKey of each policy version, by item.pol
+	trades []string // by item.trade
+	head   []eligHead
+	items  []eligItem
+}
+
+// eligHead is a craftsman's: the events their items are of (0: none),
+// t0 in Unix seconds rounded up, and where their items start (they end
+// where the next seq's start; the last head is only that end).
+type eligHead struct{ n, t0, off uint32 }
+
+// eligItem is one (policy, trade, target) answer: eligEnt.earliest.
+type eligItem struct {
+	earliest int32
+	trade    uint16
+	pol      uint8
+	target   uint8
+}
+
+// eligLookup is what a query reads of a table: its policy and trade.
+type eligLookup struct {
+	t     *eligTable
+	pol   uint8
+	trade uint16
+}
+
+// find answers (like a column entry) the candidate seq with n events for
+// target, at dSec; ok is false when the table holds no answer.
+func (l *eligLookup) find(seq, n int, target events.Level, dSec int64) (earliest int32, ok bool) {
+	t := l.t
+	if seq+1 >= len(t.head) {
+		return 0, false
+	}
+	h := t.head[seq]
+	if int(h.n) != n || n == 0 || dSec < int64(h.t0) {
+		return 0, false
+	}
+	for _, it := range t.items[h.off:t.head[seq+1].off] {
+		if it.pol == l.pol && it.trade == l.trade && events.Level(it.target) == target {
+			return it.earliest, true
+		}
+	}
+	return 0, false
+}
+
+// lookup is the table's view for pol and trade when it holds entries of
+// the model's craftsmen at epoch; nil otherwise.
+func (e *EligEntries) lookup(pol *policy.Policy, trade string, epoch readmodel.Epoch) *eligLookup {
+	if e == nil {
+		return nil
+	}
+	t := e.tab.Load()
+	if t == nil || t.epoch != epoch {
+		return nil
+	}
+	p, tr := slices.Index(t.pols, e.policyKey(pol)), slices.Index(t.trades, trade)
+	if p < 0 || tr < 0 {
+		return nil
+	}
+	return &eligLookup{t: t, pol: uint8(p), trade: uint16(tr)}
+}
+
+// policyKey names a policy version by its name, version and content (a
+// restart parses the versions anew: pointers do not survive it).
+func (e *EligEntries) policyKey(p *policy.Policy) string {
+	if k, ok := e.keys.Load(p); ok {
+		return k.(string)
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return "" // never matched: a table's keys are not empty
+	}
+	sum := sha256.Sum256(doc)
+	k := p.Name + "/" + strconv.Itoa(p.Version) + "/" + hex.EncodeToString(sum[:12])
+	e.keys.Store(p, k)
+	return k
+}
+
+// inForce are the versions in force at now or from a later effective
+// date (the versions an eligibleBy from now on can be answered under).
+func inForce(set *policy.Set, now time.Time) []*policy.Policy {
+	var out []*policy.Policy
+	for _, p := range set.Versions() {
+		at := now
+		if p.Effective().After(now) {
+			at = p.Effective()
+		}
+		if q, ok := set.At(p.Name, at); ok && q == p {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Keep builds the entries once ready reports true (polled), then calls
+// save (to write them beside the snapshot), and returns; ctx ends it
+// early. The server runs it beside the projection.
+func (e *EligEntries) Keep(ctx context.Context, ready func() bool, save func() error) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for !ready() {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+	if err := e.Build(ctx); err != nil || ctx.Err() != nil {
+		return err
+	}
+	return save()
+}
+
+// eligGoal is a policy version (by number) and a target it has a rule for.
+type eligGoal struct {
+	pol    uint8
+	target events.Level
+}
+
+// eligBlock is the seqs a build evaluates as one unit of work.
+const eligBlock = 1024
+
+// Build builds the entries of every craftsman the model holds now,
+// reusing those of the current table whose craftsman's ledger did not
+// change (same epoch, same policy versions), and publishes them.
+func (e *EligEntries) Build(ctx context.Context) error {
+	sc, ok := e.m.(seqScanner)
+	if !ok {
+		return nil
+	}
+	e.build.Lock()
+	defer e.build.Unlock()
+	set, err := (&builder{d: Deps{Model: e.m}, pol: e.pols}).policySet(time.Time{})
+	if err != nil {
+		return err
+	}
+	pols := inForce(set, e.now())
+	if len(pols) > math.MaxUint8+1 {
+		pols = pols[:math.MaxUint8+1]
+	}
+	keys := make([]string, len(pols))
+	for i, p := range pols {
+		keys[i] = e.policyKey(p)
+	}
+	// Every (policy, target) with a rule without a window.
+	var goals []eligGoal
+	for i, p := range pols {
+		for _, r := range p.Levels {
+			if r.Target <= math.MaxUint8 && !hasWindow(p, r.Target) {
+				goals = append(goals, eligGoal{uint8(i), r.Target})
+			}
+		}
+	}
+	epoch := sc.Epoch()
+	old := e.tab.Load()
+	if old != nil && (old.epoch != epoch || !slices.Equal(old.pols, keys)) {
+		old = nil
+	}
+	t := &eligTable{epoch: epoch, pols: keys}
+	if old != nil {
+		t.trades = slices.Clip(old.trades) // item trade numbers stay valid
+	}
+	tradeNo := map[string]uint16{}
+	for i, tr := range t.trades {
+		tradeNo[tr] = uint16(i)
+	}
+	// The craftsmen and their levels (read-only maps), under the model's
+	// read lock for one quick pass; the folds run without it.
+	type who struct {
+		id     string
+		n      int
+		levels map[string]events.Level
+	}
+	seqs := sc.Seqs()
+	all := make([]who, seqs)
+	sc.ScanSeq("", "", 1, func(_, seq, n int, id string, s *readmodel.Summary) {
+		if seq < seqs {
+			all[seq] = who{id: id, n: n, levels: s.Levels}
+		}
+	}, nil)
+	for _, w := range all {
+		for tr := range w.levels {
+			if _, ok := tradeNo[tr]; !ok && len(t.trades) <= math.MaxUint16 {
+				tradeNo[tr] = uint16(len(t.trades))
+				t.trades = append(t.trades, tr)
+			}
+		}
+	}
+	// Blocks of seqs, each evaluated by one worker into its own heads and
+	// items, joined in order.
+	type block struct {
+		head  []eligHead // off relative to the block's items
+		items []eligItem
+	}
+	blocks := make([]block, (seqs+eligBlock-1)/eligBlock)
+	var next atomic.Int64
+	workers := runtime.GOMAXPROCS(0)
+	stripes(workers, workers, func(int) func(int) {
+		return func(int) {
+			for ctx.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= len(blocks) {
+					return
+				}
+				bl := &blocks[k]
+				lo, hi := k*eligBlock, min((k+1)*eligBlock, seqs)
+				bl.head = make([]eligHead, 0, hi-lo)
+				for seq := lo; seq < hi; seq++ {
+					off := uint32(len(bl.items))
+					w := all[seq]
+					if old != nil && seq+1 < len(old.head) && w.n > 0 && int(old.head[seq].n) == w.n {
+						h := old.head[seq]
+						bl.items = append(bl.items, old.items[h.off:old.head[seq+1].off]...)
+						bl.head = append(bl.head, eligHead{n: h.n, t0: h.t0, off: off})
+						continue
+					}
+					h := eligHead{off: off}
+					if w.n > 0 && len(w.levels) > 0 {
+						h.n, h.t0, bl.items = e.evaluate(sc, w.id, w.levels, pols, goals, tradeNo, bl.items)
+					}
+					bl.head = append(bl.head, h)
+				}
+			}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	total := 0
+	for _, bl := range blocks {
+		total += len(bl.items)
+	}
+	if total > math.MaxUint32 {
+		return nil
+	}
+	t.head = make([]eligHead, 0, seqs+1)
+	t.items = make([]eligItem, 0, total)
+	for _, bl := range blocks {
+		base := uint32(len(t.items))
+		for _, h := range bl.head {
+			h.off += base
+			t.head = append(t.head, h)
+		}
+		t.items = append(t.items, bl.items...)
+	}
+	t.head = append(t.head, eligHead{off: uint32(len(t.items))})
+	e.tab.Store(t)
+	return nil
+}
+
+// evaluate appends the items of craftsman id (folded once, as of their
+// last moment) for each of their trades and each goal above their level
+// there; n = 0 when they cannot be held (as eligQuery.entry).
+func (e *EligEntries) evaluate(m recordsOnce, id string, levels map[string]events.Level, pols []*policy.Policy, goals []eligGoal, tradeNo map[string]uint16, items []eligItem) (n, t0 uint32, out []eligItem) {
+	recs, cnt := m.RecordsOnce(id)
+	at, sec, ok := entryTime(recs, cnt)
+	if !ok {
+		return 0, 0, items
+	}
+	st := career.Fold(recs, at, career.AsRecorded)
+	for tr, lvl := range levels {
+		no, known := tradeNo[tr]
+		if !known {
+			continue
+		}
+		for _, g := range goals {
+			p := pols[g.pol]
+			if g.target <= lvl || !p.Covers(tr) {
+				continue
+			}
+			ent := entryOf(policy.EvaluateBrief(st, p, tr, g.target, at), cnt, sec)
+			if ent.n == 0 {
+				continue
+			}
+			items = append(items, eligItem{earliest: ent.earliest, trade: no, pol: g.pol, target: uint8(g.target)})
+		}
+	}
+	return uint32(cnt), uint32(sec), items
+}
+
+// The side file's body (version eligSideVersion): the policy keys and the
+// trades (uvarint counts, uvarint-length strings), the number of seqs,
+// then every head (n, t0, off: little-endian uint32s) and the end, then
+// every item (earliest int32, trade uint16, pol, target).
+const (
+	eligSideName    = "elig"
+	eligSideVersion = 1
+)
+
+// SidecarName implements readmodel.Sidecar.
+func (e *EligEntries) SidecarName() string { return eligSideName }
+
+// SidecarVersion implements readmodel.Sidecar.
+func (e *EligEntries) SidecarVersion() uint64 { return eligSideVersion }
+
+// WriteSidecar writes the entries of the snapshot's craftsmen (nothing
+// when none were built for the craftsmen it holds).
+func (e *EligEntries) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error {
+	t := e.tab.Load()
+	if t == nil || t.epoch != tag.Epoch {
+		return nil
+	}
+	seqs := min(len(t.head)-1, tag.Craftsmen)
+	var b []byte
+	strs := func(list []string) {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, s := range list {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
+	}
+	strs(t.pols)
+	strs(t.trades)
+	b = binary.AppendUvarint(b, uint64(seqs))
+	flush := func(force bool) error {
+		if len(b) < 1<<16 && !force {
+			return nil
+		}
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
+	for _, h := range t.head[:seqs] {
+		b = binary.LittleEndian.AppendUint32(b, h.n)
+		b = binary.LittleEndian.AppendUint32(b, h.t0)
+		b = binary.LittleEndian.AppendUint32(b, h.off)
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	end := t.head[seqs].off
+	b = binary.LittleEndian.AppendUint32(b, end)
+	for _, it := range t.items[:end] {
+		b = binary.LittleEndian.AppendUint32(b, uint32(it.earliest))
+		b = binary.LittleEndian.AppendUint16(b, it.trade)
+		b = append(b, it.pol, it.target)
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	return flush(true)
+}
+
+// LoadSidecar implements readmodel.Sidecar: the entries written with the
+// snapshot just loaded become the table (none: the table is dropped; its
+// craftsmen were replaced).
+func (e *EligEntries) LoadSidecar(body []byte, tag readmodel.SnapshotTag) {
+	e.tab.Store(parseEligTable(body, tag))
+}
+
+// parseEligTable reads a side file's body; nil when it does not parse.
+func parseEligTable(body []byte, tag readmodel.SnapshotTag) *eligTable {
+	if body == nil {
+		return nil
+	}
+	t := &eligTable{epoch: tag.Epoch}
+	r := body
+	uv := func() uint64 {
+		v, n := binary.Uvarint(r)
+		if n <= 0 {
+			r = nil
+			return math.MaxUint64
+		}
+		r = r[n:]
+		return v
+	}
+	strs := func(max int) []string {
+		k := uv()
+		if k > uint64(max) {
+			return nil
+		}
+		out := make([]string, 0, k)
+		for range k {
+			l := uv()
+			if l > uint64(len(r)) {
+				return nil
+			}
+			out = append(out, string(r[:l]))
+			r = r[l:]
+		}
+		return out
+	}
+	t.pols, t.trades = strs(math.MaxUint8+1), strs(math.MaxUint16+1)
+	seqs := uv()
+	if t.pols == nil || t.trades == nil || seqs > uint64(tag.Craftsmen) || uint64(len(r)) < seqs*12+4 {
+		return nil
+	}
+	t.head = make([]eligHead, seqs+1)
+	for i := range seqs {
+		t.head[i] = eligHead{n: binary.LittleEndian.Uint32(r), t0: binary.LittleEndian.Uint32(r[4:]), off: binary.LittleEndian.Uint32(r[8:])}
+		r = r[12:]
+	}
+	t.head[seqs].off = binary.LittleEndian.Uint32(r)
+	r = r[4:]
+	end := t.head[seqs].off
+	if uint64(len(r)) != uint64(end)*8 {
+		return nil
+	}
+	for i := range seqs {
+		if t.head[i].off > t.head[i+1].off {
+			return nil
+		}
+	}
+	t.items = make([]eligItem, end)
+	for i := range t.items {
+		it := eligItem{earliest: int32(binary.LittleEndian.Uint32(r)), trade: binary.LittleEndian.Uint16(r[4:]), pol: r[6], target: r[7]}
+		if int(it.pol) >= len(t.pols) || int(it.trade) >= len(t.trades) {
+			return nil
+		}
+		t.items[i] = it
+		r = r[8:]
+	}
+	return t
+}
+
+// EligSize is what the entries hold: craftsmen with entries, items, and
+// the bytes of both arrays.
+type EligSize struct {
+	Craftsmen, Items int
+	Bytes            int64
+}
+
+// Size reports the current entries (zero: none built or loaded).
+func (e *EligEntries) Size() EligSize {
+	t := e.tab.Load()
+	if t == nil {
+		return EligSize{}
+	}
+	n := 0
+	for _, h := range t.head[:len(t.head)-1] {
+		if h.n > 0 {
+			n++
+		}
+	}
+	return EligSize{Craftsmen: n, Items: len(t.items), Bytes: int64(len(t.head))*12 + int64(len(t.items))*8}
+}

@@ -1,0 +1,159 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/auth"
+)
+
+// TestEligEntriesAfterRestart: entries built ahead and written beside a
+// snapshot answer the first eligibleFor queries after a restart from it
+// without reading anyone's records, equal to full evaluation; after the
+// ledger changed past the snapshot the answers are still full
+// evaluation's, and only the craftsmen who changed are read (by the
+// queries, then by a build, which reuses the others' entries).
+func TestEligEntriesAfterRestart(t *testing.T) {
+	g := eligModel(t, 1300)
+	// v2 (2027): technician needs training within 2 years (a window: not
+	// built ahead); v3 (2029): no window.
+	g.publish(2, "2027-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":2},{"kind":"training_hours","hours":8,"withinYears":2}]}]`})
+	g.publish(3, "2029-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":6}]},{"id":"w","label":"w","criteria":[{"kind":"years_of_work","years":9}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":7}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":6}]}]`})
+	g.flush()
+	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	ctx := context.Background()
+
+	// Before the restart: entries built, written with the snapshot.
+	src := readmodel.WithSidecars(g.m)
+	e, err := NewEligEntries(src, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Add(e)
+	if err := e.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "readmodel.snap")
+	if err := src.WriteSnapshot(snap, "p"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The restart: a new model, loaded from the snapshot and its side file.
+	m := readmodel.NewMemory()
+	reads := new(atomic.Int64)
+	base := fastOnly{m, t, reads}
+	e2, err := NewEligEntries(base, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := readmodel.WithSidecars(m)
+	dst.Add(e2)
+	if err := dst.LoadSnapshot(snap, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if e2.tab.Load() == nil {
+		t.Fatal("the load did not hand the entries back")
+	}
+	fast, err := New(Deps{Model: WithEligEntries(base, e2), Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(Deps{Model: plainReader{m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `query($target: String, $by: String, $policies: [String!]) {
+		craftsmen(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, policies: $policies, sort: "level_desc", first: 30) {
+			totalCount edges { node { id level { rank } eligibility { eligible earliestDate policyVersion } } } }
+		populationStats(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, policies: $policies) { total byLevel { key count } } }`
+	roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
+	// After every craftsman's last moment (2033 at the latest: some
+	// certificates and ends of employment lie in the future), under
+	// versions without a window for these targets: all from the entries.
+	var fromEntries []map[string]any
+	for _, by := range []string{"2034-01-01", "2035-06-01", "2040-01-01"} {
+		for _, target := range []string{"intermediate", "senior", "technician"} {
+			fromEntries = append(fromEntries, map[string]any{"target": target, "by": by})
+		}
+		fromEntries = append(fromEntries, map[string]any{"target": "technician", "by": by, "policies": []any{"template-b"}})
+	}
+	totals := map[string]int{}
+	for _, vars := range fromEntries {
+		for _, c := range roles {
+			_, total := samePopulation(t, fast, full, c, q, vars, "the entries after a restart")
+			totals[fmt.Sprint(vars["target"], vars["by"], vars["policies"])] = total
+			if n := reads.Load(); n != 0 {
+				t.Fatalf("after the restart %v read %d craftsmen's records; the entries should have answered", vars, n)
+			}
+		}
+	}
+	if totals["technician2040-01-01<nil>"] <= totals["technician2034-01-01<nil>"] || totals["senior2034-01-01<nil>"] == 0 {
+		t.Fatalf("eligibility does not move with time: %v", totals)
+	}
+	// Others (a window, a date before t0) are still full evaluation's.
+	for _, vars := range []map[string]any{{"target": "technician", "by": "2027-06-01"}, {"target": "senior", "by": "2012-06-01"}, {"target": "senior"}} {
+		samePopulation(t, fast, full, roles[0], q, vars, "the index after a restart")
+	}
+
+	// The ledger changes past the snapshot.
+	g.m = m
+	changed := 0
+	for i, id := range g.ids {
+		at := now().AddDate(0, 0, -3)
+		switch i % 9 {
+		case 0:
+			g.certify(id, at, popTrades[0], "acad1", "acad1", events.Senior, events.Senior)
+		case 1:
+			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, g.home[id])
+		case 2:
+			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k2", Trade: popTrades[0], Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+		default:
+			continue
+		}
+		changed++
+	}
+	g.flush()
+	var anyRead int64
+	for _, vars := range fromEntries {
+		reads.Store(0)
+		samePopulation(t, fast, full, roles[0], q, vars, "the entries after the ledger changed")
+		if n := reads.Load(); n > int64(changed) {
+			t.Fatalf("after %d craftsmen changed %v read %d craftsmen's records", changed, vars, n)
+		}
+		anyRead += reads.Load()
+	}
+	if anyRead == 0 {
+		t.Fatal("after the ledger changed the queries read nobody: the change was not seen")
+	}
+	// A build re-evaluates only those who changed.
+	reads.Store(0)
+	if err := e2.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != int64(changed) {
+		t.Fatalf("a build after %d craftsmen changed read %d", changed, n)
+	}
+	fresh, err := New(Deps{Model: WithEligEntries(base, e2), Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads.Store(0)
+	for _, vars := range fromEntries {
+		samePopulation(t, fresh, full, roles[1], q, vars, "the rebuilt entries")
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("the rebuilt entries left %d craftsmen to read", n)
+	}
+}
