@@ -117,9 +117,11 @@ func compactRow(r *popRow) asOfRow {
 	return asOfRow{region: r.region, trades: r.trades, emps: r.emps, acads: r.acads, levels: r.levels, max: r.max, nt: r.nt, ne: r.ne, na: r.na}
 }
 
-// expand makes *r the popRow a is the compact form of.
+// expand makes *r, a row without pointers or issuers, the popRow a is
+// the compact form of (field by field: r's pointers stay nil).
 func (a *asOfRow) expand(r *popRow) {
-	*r = popRow{region: a.region, trades: a.trades, emps: a.emps, acads: a.acads, levels: a.levels, max: a.max, nt: a.nt, ne: a.ne, na: a.na}
+	r.region, r.trades, r.emps, r.acads, r.levels = a.region, a.trades, a.emps, a.acads, a.levels
+	r.max, r.nt, r.ne, r.na = a.max, a.nt, a.ne, a.na
 }
 
 // lookup is seq's row as of at (present false: nothing of theirs was
@@ -136,9 +138,17 @@ func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, pre
 		return nil, false, false
 	}
 	lo, hi := int(ch.off[i]), int(ch.off[i+1])
-	j, found := slices.BinarySearch(ch.from[lo:hi], at)
-	if found {
-		j++
+	from := ch.from[lo:hi]
+	j := len(from) // from[:j] hold from at or before at
+	if j > 8 {
+		var found bool
+		if j, found = slices.BinarySearch(from, at); found {
+			j++
+		}
+	} else {
+		for j > 0 && from[j-1] > at { // a few: the latest first
+			j--
+		}
 	}
 	if j == 0 {
 		return nil, false, true

@@ -121,6 +121,16 @@ func checkTimelines(t *testing.T, x *AsOfIndex, m *readmodel.Memory) (held, chan
 // changed (those are not answered from the index until it is built again).
 func TestAsOfIndexMatchesSummaryAsOf(t *testing.T) {
 	for i, g := range []*popGen{popModel(t, 300), eligModel(t, 400)} {
+		// One craftsman moves 20 times (a timeline long enough to be
+		// searched by halves).
+		mover := "m00001"
+		g.ids = append(g.ids, mover)
+		at := time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC)
+		g.add(mover, at, events.CraftsmanRegistered{CraftsmanID: mover, NationalIDHash: "ff", BirthDate: "1990-01-01", Region: "R1"}, "emp1")
+		for k := range 20 {
+			g.add(mover, at.AddDate(0, k+1, 0), events.CraftsmanProfileChanged{CraftsmanID: mover, Region: []string{"R2", "R3"}[k%2]}, "emp1")
+		}
+		g.flush()
 		_, x := withAsOfIndex(g.m)
 		if err := x.Build(context.Background()); err != nil {
 			t.Fatal(err)
@@ -130,7 +140,7 @@ func TestAsOfIndexMatchesSummaryAsOf(t *testing.T) {
 			t.Fatalf("%d of %d craftsmen held, %d changes", held, len(g.ids), changes)
 		}
 		z := x.Size()
-		if z.Craftsmen != held || z.Versions < held || z.Bytes <= 0 {
+		if z.Craftsmen != held || z.Versions < held+20 || z.Bytes <= 0 {
 			t.Fatalf("size %+v", z)
 		}
 		g.change()

@@ -115,6 +115,7 @@ type Server struct {
 	model   *readmodel.Memory
 	snaps   *readmodel.Sidecars // the model as the projector snapshots it: with its side files
 	elig    *schema.EligEntries // eligibility entries built ahead (Run builds them once caught up)
+	asOf    *schema.AsOfIndex   // the model's as-of timelines (built by Run once caught up)
 	proj    *projector.Projector
 	schema  graphql.Schema
 	metrics *kit.Metrics
@@ -164,8 +165,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var model readmodel.Reader
+	model, s.asOf = schema.WithAsOfIndex(s.model)
+	s.snaps.Add(s.asOf) // kept beside the snapshot: a restart loads it
+	model = schema.WithEligEntries(model, s.elig)
 	s.schema, err = schema.New(schema.Deps{
-		Model: schema.WithEligEntries(s.model, s.elig), Waiter: s.proj, Status: s.proj.Status,
+		Model: model, Waiter: s.proj, Status: s.proj.Status,
 		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
 		CredentialKey: cfg.CredentialKey,
 	})
@@ -182,9 +187,18 @@ func New(cfg Config) (*Server, error) {
 // Run follows the log until ctx ends (see projector.Run).
 func (s *Server) Run(ctx context.Context) error {
 	s.runCtx.Store(&ctx)
+	go s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, time.Second, func() {
+		if err := s.snaps.WriteSidecars(); err != nil {
+			s.log.Warn("as-of index side file", "err", err)
+		}
+	})
 	defer s.keepElig(ctx)()
 	return s.proj.Run(ctx)
 }
+
+// AsOfIndex is the as-of index of the model (Run builds it once the
+// projection has caught up).
+func (s *Server) AsOfIndex() *schema.AsOfIndex { return s.asOf }
 
 // Handler is the HTTP handler with every route.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -1,0 +1,157 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/graphql/projector"
+	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/graphql/server"
+)
+
+// asOfForms are the asOf population forms: BenchmarkPopulationQueries'
+// and dates no earlier query asked about (the ScaleStore store was
+// recorded on 2026-11-26 08:49:34-08:53:48 UTC, its events occurring
+// 2005-2032: 2031 lies before some occurrences).
+func asOfForms() []struct{ name, q string } {
+	var out []struct{ name, q string }
+	for _, f := range populationForms {
+		if strings.HasPrefix(f.name, "asOf") && !f.hr {
+			out = append(out, struct{ name, q string }{f.name, f.q})
+		}
+	}
+	return append(out,
+		struct{ name, q string }{"asOf,stats,everyone,recording-60s", `{ populationStats(asOf: "2026-11-26T08:50:40Z") { total byLevel { key count } byRegion { key count } byAcademy { key count } } }`},
+		struct{ name, q string }{"asOf,sort=region,2031", `{ craftsmen(asOf: "2031-01-01", sort: "region", first: 50) { totalCount nodes { id region level { api } } } }`},
+		struct{ name, q string }{"asOf,trade,sort=level_desc,recording+90s", `{ craftsmen(asOf: "2026-11-26T08:53:10Z", trade: "6-18-02-04", sort: "level_desc", first: 50) { totalCount nodes { id } } }`},
+	)
+}
+
+// BenchmarkPopulationAsOf times the as-of index at the population
+// BenchmarkPopulationQueries uses (CRAFTLEDGER_BENCH_SNAPSHOT, or a
+// generated one): its build after the load (wall, process CPU, memory:
+// logged), then each asOf form's first query (logged) and further ones
+// (timed), all answered from it; then two restarts, each logged with the
+// first query at a date no query asked about: the snapshot loaded again
+// with the index's side file (written after the build, into a directory
+// of the benchmark's own), and loaded without it, the query arriving
+// while the index is built in the background. It takes /tmp/bench.lock
+// itself once the population is loaded: never run it under flock.
+//
+//	CRAFTLEDGER_BENCH_SNAPSHOT=/tmp/proj1m/readmodel.snap go test -run '^$' -bench PopulationAsOf -benchtime 5x -v -timeout 30m ./server/
+func BenchmarkPopulationAsOf(b *testing.B) {
+	l := startStore(b)
+	srv, err := server.New(server.Config{Store: l.store, Key: devKey(), Limits: server.Limits{Timeout: 2 * time.Minute}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := srv.AsOfIndex()
+	sc := readmodel.WithSidecars(srv.Model())
+	sc.Dir = b.TempDir() // beside a snapshot of its own or a read-only one
+	sc.Add(x)
+	snap := os.Getenv("CRAFTLEDGER_BENCH_SNAPSHOT")
+	if snap != "" {
+		if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		generatePopulation(b, srv.Model(), scaleN(), os.Getenv("CRAFTLEDGER_BENCH_LIVE") != "")
+	}
+	unlock := benchLock(b)
+	defer unlock()
+	hs := newHTTP(srv)
+	defer hs.Close()
+	tok := token(b, auditor)
+	post := func(b *testing.B, q string) {
+		body, _ := json.Marshal(map[string]any{"query": q})
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
+			b.Fatalf("%d %s", resp.StatusCode, raw)
+		}
+	}
+	w0, c0 := time.Now(), cpuTime()
+	if err := x.Build(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	z := x.Size()
+	b.Logf("as-of index built in %s (%s CPU): %d craftsmen, %d versions (%.2f each), %.1f MB (%.0f bytes per craftsman)",
+		time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), z.Craftsmen, z.Versions,
+		float64(z.Versions)/float64(max(z.Craftsmen, 1)), float64(z.Bytes)/1e6, float64(z.Bytes)/float64(max(z.Craftsmen, 1)))
+	for _, f := range asOfForms() {
+		b.Run(f.name, func(b *testing.B) {
+			w0, u0 := time.Now(), cpuTime()
+			post(b, f.q) // first query of its form: document cache
+			if b.N == 1 {
+				b.Logf("first query %s (%s CPU)", time.Since(w0).Round(time.Microsecond), (cpuTime() - u0).Round(time.Microsecond))
+			}
+			b.ResetTimer()
+			c0, t0 := cpuTime(), time.Now()
+			for i := 0; i < b.N; i++ {
+				post(b, f.q)
+			}
+			b.ReportMetric(float64(time.Since(t0).Microseconds())/1000/float64(b.N), "wall-ms/query")
+			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/query")
+		})
+	}
+	// A restart with the side file.
+	w0, c0 = time.Now(), cpuTime()
+	if snap == "" {
+		snap = filepath.Join(b.TempDir(), "readmodel.snap")
+		if err := sc.WriteSnapshot(snap, projector.Name); err != nil {
+			b.Fatal(err)
+		}
+	} else if err := sc.WriteSidecars(); err != nil {
+		b.Fatal(err)
+	}
+	side := sc.SidecarPath(snap, x.SidecarName())
+	fi, err := os.Stat(side)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("side file written in %s (%s CPU): %.1f MB", time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), float64(fi.Size())/1e6)
+	first := func(what, q string) {
+		w0, c0 := time.Now(), cpuTime()
+		post(b, q)
+		b.Logf("%s: first query %s (%s process CPU)", what, time.Since(w0).Round(time.Microsecond), (cpuTime() - c0).Round(time.Microsecond))
+	}
+	w0, c0 = time.Now(), cpuTime()
+	if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("restart with the side file: snapshot and side file loaded in %s (%s CPU), %d craftsmen with a timeline",
+		time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), x.Size().Craftsmen)
+	first("restart with the side file", `{ populationStats(asOf: "2026-11-26T08:52:20Z") { total byLevel { key count } byRegion { key count } } }`)
+	first("restart with the side file", `{ craftsmen(asOf: "2020-03-01", sort: "level_desc", first: 50) { totalCount nodes { id level { api } } } }`)
+	// A restart without it: the query comes while the index is built.
+	if err := os.Remove(side); err != nil {
+		b.Fatal(err)
+	}
+	if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	w0, c0 = time.Now(), cpuTime()
+	go func() { done <- x.Build(context.Background()) }()
+	time.Sleep(100 * time.Millisecond) // the build has begun
+	first("restart without the side file, 100 ms into the build (its CPU included)", `{ populationStats(asOf: "2026-11-26T08:52:50Z") { total byLevel { key count } byRegion { key count } } }`)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("that build: %s (%s process CPU, the query's included)", time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond))
+}
