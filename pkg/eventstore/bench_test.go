@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -175,4 +177,103 @@ func storeWith(b *testing.B, n int) (string, *eventstore.Client) {
 		}
 	}
 	return srv.URL(), c
+}
+
+// BenchmarkCall measures one store call at a time — an append of one event,
+// a read of a three-event stream, a read of a stream that does not exist
+// (errs.NotFound) — through the adapter and through the bare official
+// client, against the embedded server in the same process. The difference
+// of the two paths' allocs/op and ns/op is what the adapter adds per call
+// (breaker, deadline, worker, conversion, classification).
+//
+//	go test -run '^$' -bench Call -benchmem -benchtime 20000x ./pkg/eventstore/
+func BenchmarkCall(b *testing.B) {
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	data := []byte(`{"hours":8,"course":"welding basics"}`)
+	c, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	conf, err := esdb.ParseConnectionString(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	conf.Logger = esdb.NoopLogging()
+	db, err := esdb.NewClient(conf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	three := []eventstore.EventData{{Type: "Bench.v1", Data: data}, {Type: "Bench.v1", Data: data}, {Type: "Bench.v1", Data: data}}
+	if _, err := c.Append(ctx, "bench-three", eventstore.NoStream(), three...); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("append/adapter", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Append(ctx, "bench-append-adapter", eventstore.Any(), eventstore.EventData{Type: "Bench.v1", Data: data}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append/official-client", func(b *testing.B) {
+		for b.Loop() {
+			ev := esdb.EventData{EventID: uuid.New(), EventType: "Bench.v1", ContentType: esdb.ContentTypeJson, Data: data}
+			if _, err := db.AppendToStream(ctx, "bench-append-raw", esdb.AppendToStreamOptions{}, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read/adapter", func(b *testing.B) {
+		for b.Loop() {
+			if evs, err := c.ReadStream(ctx, "bench-three", eventstore.ReadOptions{}); err != nil || len(evs) != 3 {
+				b.Fatal(len(evs), err)
+			}
+		}
+	})
+	b.Run("read/official-client", func(b *testing.B) {
+		for b.Loop() {
+			rs, err := db.ReadStream(ctx, "bench-three", esdb.ReadStreamOptions{From: esdb.Start{}}, 1<<62)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for {
+				ev, err := rs.Recv()
+				if err != nil {
+					break
+				}
+				_ = eventstore.RecordedEvent{Stream: ev.Event.StreamID, ID: ev.Event.EventID.String(), Type: ev.Event.EventType, Data: ev.Event.Data}
+				n++
+			}
+			rs.Close()
+			if n != 3 {
+				b.Fatal(n)
+			}
+		}
+	})
+	b.Run("missing/adapter", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.ReadStream(ctx, "bench-missing", eventstore.ReadOptions{}); !errors.Is(err, errs.NotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("missing/official-client", func(b *testing.B) {
+		for b.Loop() {
+			rs, err := db.ReadStream(ctx, "bench-missing", esdb.ReadStreamOptions{From: esdb.Start{}}, 1<<62)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := rs.Recv(); err == nil {
+				b.Fatal("read a missing stream")
+			}
+			rs.Close()
+		}
+	})
 }

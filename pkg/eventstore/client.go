@@ -151,9 +151,8 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 // countsAsSuccess: business outcomes and the caller's own cancellation do
 // not count against the breaker.
 func countsAsSuccess(err error) bool {
-	var ce callerEnded
-	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &ce) {
-		return true
+	if _, ended := err.(callerEnded); ended || err == nil || errors.Is(err, context.Canceled) {
+		return true // call puts callerEnded outermost, never deeper
 	}
 	return errs.IsBusiness(err)
 }
@@ -262,7 +261,8 @@ func call[T any](c *Client, ctx context.Context, op opName, fn func(ctx context.
 		v   T
 		err error
 	}
-	v, err := c.cb.Execute(func() (any, error) {
+	var out T // set by the breaker's function: nothing boxed into an interface
+	_, err := c.cb.Execute(func() (any, error) {
 		k, err := c.acquire()
 		if err != nil {
 			return nil, err
@@ -289,10 +289,10 @@ func call[T any](c *Client, ctx context.Context, op opName, fn func(ctx context.
 			r.err = ctx.Err()
 		}
 		if r.err == nil {
-			return r.v, nil
+			out = r.v
+			return nil, nil
 		}
-		var ee *esdb.Error
-		if errors.As(r.err, &ee) && ee.Code() == esdb.ErrorCodeConnectionClosed {
+		if ee, ok := errors.AsType[*esdb.Error](r.err); ok && ee.Code() == esdb.ErrorCodeConnectionClosed {
 			c.reset(k)
 		}
 		err = classify(ctx, op, r.err)
@@ -306,16 +306,14 @@ func call[T any](c *Client, ctx context.Context, op opName, fn func(ctx context.
 		return nil, err
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		err = &storeError{
-			kind: errs.Unavailable, cause: ErrBreakerOpen, retryAfter: c.cfg.Breaker.OpenFor,
-			msg: fmt.Sprintf("%s: event store unavailable (circuit breaker %s open); retry later", op, c.cfg.Breaker.Name),
-		}
+		err = storeErr(errs.Unavailable, ErrBreakerOpen,
+			fmt.Sprintf("%s: event store unavailable (circuit breaker %s open); retry later", op, c.cfg.Breaker.Name), c.cfg.Breaker.OpenFor)
 	}
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return v.(T), nil
+	return out, nil
 }
 
 // opName names a store call in its errors ("append craftsman-7 at revision
@@ -357,8 +355,7 @@ func (c *Client) Append(ctx context.Context, stream string, exp Expected, events
 	return call(c, ctx, op, func(ctx context.Context, db *esdb.Client) (AppendResult, error) {
 		wr, err := db.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: toExpected(exp)}, data...)
 		if err != nil {
-			var ee *esdb.Error
-			if errors.As(err, &ee) && ee.Code() == esdb.ErrorCodeWrongExpectedVersion {
+			if ee, ok := errors.AsType[*esdb.Error](err); ok && ee.Code() == esdb.ErrorCodeWrongExpectedVersion {
 				return AppendResult{}, wrongRevision(stream, exp, err)
 			}
 			return AppendResult{}, err

@@ -74,22 +74,34 @@ type storeError struct {
 	msg        string
 	cause      error
 	retryAfter time.Duration
+	// wraps is what Unwrap returns, {kind} or {kind, cause}, built once by
+	// storeErr: errors.Is and errors.As call Unwrap at every test, and a
+	// store error's kind is tested several times per call (the breaker's
+	// business check, a service's NOT_FOUND), each of which allocated it.
+	wraps []error
+	pair  [2]error // wraps' storage
+}
+
+// storeErr builds a classified failure (the only constructor).
+func storeErr(kind *errs.Kind, cause error, msg string, retryAfter time.Duration) *storeError {
+	e := &storeError{kind: kind, msg: msg, cause: cause, retryAfter: retryAfter}
+	e.pair = [2]error{kind, cause}
+	e.wraps = e.pair[:2:2]
+	if cause == nil {
+		e.wraps = e.pair[:1:1]
+	}
+	return e
 }
 
 func (e *storeError) Error() string { return e.msg }
 
-func (e *storeError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.kind}
-	}
-	return []error{e.kind, e.cause}
-}
+func (e *storeError) Unwrap() []error { return e.wraps }
 
 // RetryAfter is the retry hint of Unavailable errors (kit.RetryAfterer).
 func (e *storeError) RetryAfter() time.Duration { return e.retryAfter }
 
 func newErr(kind *errs.Kind, cause error, format string, args ...any) error {
-	return &storeError{kind: kind, cause: cause, msg: fmt.Sprintf(format, args...)}
+	return storeErr(kind, cause, fmt.Sprintf(format, args...), 0)
 }
 
 var gotRevision = regexp.MustCompile(`but got '([^']*)'`)
@@ -100,11 +112,10 @@ func classify(ctx context.Context, op opName, err error) error {
 	if err == nil {
 		return nil
 	}
-	var (
-		se *storeError
-		wr *WrongRevisionError
-	)
-	if errors.As(err, &se) || errors.As(err, &wr) {
+	if _, ok := errors.AsType[*storeError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[*WrongRevisionError](err); ok {
 		return err
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -113,15 +124,17 @@ func classify(ctx context.Context, op opName, err error) error {
 		}
 		return newErr(errs.Unavailable, ctxErr, "%s: cancelled", op)
 	}
-	var ee *esdb.Error
-	if !errors.As(err, &ee) {
+	ee, ok := errors.AsType[*esdb.Error](err)
+	if !ok {
 		return fromStatus(op, err)
 	}
 	switch ee.Code() {
 	case esdb.ErrorCodeWrongExpectedVersion:
 		return newErr(errs.Conflict, err, "%s: wrong expected revision", op)
 	case esdb.ErrorCodeResourceNotFound:
-		return newErr(errs.NotFound, err, "%s: not found", op)
+		// A read of a stream not written yet, on many commands' path:
+		// the message without fmt (the same text as "%s: not found").
+		return storeErr(errs.NotFound, err, op.String()+": not found", 0)
 	case esdb.ErrorCodeStreamDeleted:
 		return newErr(errs.NotFound, errors.Join(ErrStreamDeleted, err), "%s: stream is deleted", op)
 	case esdb.ErrorCodeAccessDenied:

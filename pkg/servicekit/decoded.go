@@ -2,6 +2,7 @@ package servicekit
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -28,6 +29,10 @@ type DecodedFacts struct {
 type decodedStream struct {
 	raw  []rawKey          // the events decoded, in stream order
 	recs []events.Recorded // the career facts among them (known types)
+	// extended is set by the one caller allowed to append the stream's
+	// next events in place, into raw's and recs' spare capacity: slots past
+	// the entry's lengths, which no reader of this entry ever looks at.
+	extended atomic.Bool
 }
 
 // rawKey identifies a stored event.
@@ -71,13 +76,27 @@ func (c *DecodedFacts) Facts(reg *events.Registry, h command.History) ([]events.
 		}
 	}
 	if n == len(h.Events) && n > 0 {
-		return old.recs, nil
+		return old.recs[:k:k], nil
 	}
-	raw := make([]rawKey, n, len(h.Events))
-	recs := make([]events.Recorded, k, k+len(h.Events)-n)
-	if n > 0 {
-		copy(raw, old.raw)
-		copy(recs, old.recs)
+	var (
+		raw  []rawKey
+		recs []events.Recorded
+	)
+	if n > 0 && cap(old.raw) >= len(h.Events) && cap(old.recs) >= k+len(h.Events)-n && old.extended.CompareAndSwap(false, true) {
+		// A stream grows by a few events per command: write them after
+		// the entry's own (its readers see only old.raw[:n] and
+		// old.recs[:k]) instead of copying every fact decoded before.
+		raw, recs = old.raw[:n], old.recs[:k]
+	} else {
+		// Room to grow: the next events of this stream are appended in
+		// place (above) until it is full.
+		size := len(h.Events) + max(len(h.Events)/2, 4)
+		raw = make([]rawKey, n, size)
+		recs = make([]events.Recorded, k, size-n+k)
+		if n > 0 {
+			copy(raw, old.raw)
+			copy(recs, old.recs)
+		}
 	}
 	for _, r := range h.Events[n:] {
 		raw = append(raw, rawKey{id: r.ID, revision: r.Revision, created: r.Created})
@@ -94,7 +113,9 @@ func (c *DecodedFacts) Facts(reg *events.Registry, h command.History) ([]events.
 	if len(raw) > 0 && len(recs) <= c.maxRec {
 		c.put(h.Stream, &decodedStream{raw: raw, recs: recs})
 	}
-	return recs, nil
+	// Without spare capacity: a caller's append must not write into the
+	// slots the cache extends in place.
+	return recs[:len(recs):len(recs)], nil
 }
 
 // Held reports how many streams and facts the cache holds.

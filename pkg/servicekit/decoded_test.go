@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,5 +151,106 @@ func TestDecodedCacheMatchesFullDecode(t *testing.T) {
 	}
 	if streams, _ := c.Held(); streams > 8 {
 		t.Fatalf("%d streams remembered, bound 8", streams)
+	}
+}
+
+// Histories that share a remembered stream's events and then differ (two
+// commands decided on the same revision) each get what decoding gives, also
+// when they ask at once, although the cache appends a stream's new facts
+// after the remembered ones in place; and a caller appending to the facts
+// it was given never writes into facts the cache gave someone else.
+func TestDecodedCacheBranchesStayApart(t *testing.T) {
+	reg := events.NewRegistry()
+	full := func(h command.History) []events.Recorded {
+		recs, err := servicekit.NewDecodedFacts(1, 1000).Facts(reg, h)
+		if err != nil {
+			t.Error(err)
+		}
+		return recs
+	}
+	const stream = "craftsman-w1"
+	var base []eventstore.RecordedEvent
+	for i := range 4 {
+		base = append(base, honourEvent(t, stream, i, fmt.Sprintf("e%d", i)))
+	}
+	base = slices.Clip(base)
+	branch := func(g int) command.History {
+		return command.History{Stream: stream, Exists: true, Events: append(base,
+			honourEvent(t, stream, 4, fmt.Sprintf("g%d", g)), honourEvent(t, stream, 5, fmt.Sprintf("g%d-b", g)))}
+	}
+	for round := range 200 {
+		c := servicekit.NewDecodedFacts(8, 1000)
+		prefix, err := c.Facts(reg, command.History{Stream: stream, Exists: true, Events: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := slices.Clone(prefix)
+		hs := make([]command.History, 8)
+		wants := make([][]events.Recorded, len(hs))
+		for g := range hs {
+			hs[g] = branch(round*len(hs) + g)
+			wants[g] = full(hs[g])
+		}
+		gots := make([][]events.Recorded, len(hs))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range hs {
+			wg.Go(func() {
+				<-start
+				got, err := c.Facts(reg, hs[g])
+				if err != nil {
+					t.Error(err)
+				}
+				gots[g] = got
+			})
+		}
+		close(start)
+		wg.Wait()
+		// Appending to the prefix's facts must not reach the facts a
+		// branch was given (they may share the cache's storage).
+		_ = append(prefix, events.Recorded{ID: "appended by a caller"})
+		for g := range hs {
+			if !reflect.DeepEqual(gots[g], wants[g]) {
+				t.Fatalf("round %d, branch %d: cached facts differ from decoded ones:\n%+v\n%+v", round, g, gots[g], wants[g])
+			}
+		}
+		if !reflect.DeepEqual(prefix, kept) {
+			t.Fatalf("round %d: the facts given for the prefix changed", round)
+		}
+	}
+}
+
+// BenchmarkDecodedFactsGrowing: a stream that grows by one event per
+// command, folded after each (a master's or an apprentice's stream under a
+// stream of pairings): every call decodes one new event and reuses the
+// facts remembered for the others.
+//
+//	go test -run '^$' -bench DecodedFactsGrowing -benchmem ./pkg/servicekit/
+func BenchmarkDecodedFactsGrowing(b *testing.B) {
+	reg := events.NewRegistry()
+	const n = 64
+	var evs []eventstore.RecordedEvent
+	for i := range n {
+		data, err := json.Marshal(events.HonourConferred{CraftsmanID: "w1", HonourID: fmt.Sprintf("h%d", i), Code: "x", Name: "n", Level: "national", ConferringBody: "b"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		meta, err := events.EncodeMetadata(events.NewMetadata(events.TypeHonourConferred, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "org", "u"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs = append(evs, eventstore.RecordedEvent{Stream: "craftsman-w1", ID: fmt.Sprintf("e%d", i), Type: events.TypeHonourConferred,
+			Revision: uint64(i), Data: data, Metadata: meta, Created: time.Date(2021, 1, 1, 0, 0, i, 0, time.UTC)})
+	}
+	c := servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)
+	i, round, stream := 0, 0, ""
+	for b.Loop() {
+		if i = i%n + 1; i == 1 {
+			round++ // a new stream (each is folded at 1, 2, … n events)
+			stream = fmt.Sprint("craftsman-w", round)
+		}
+		if _, err := c.Facts(reg, command.History{Stream: stream, Exists: true, Events: evs[:i]}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
