@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -25,9 +26,10 @@ type domain struct {
 	mentorships  map[string]*Mentorship
 	policies     map[string][]events.Recorded // name -> versions in order
 	undecodable  int
-	dirty        []*Craftsman // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
-	last         *Craftsman   // the craftsman craftsman() found last (a stream's events come together)
-	summarise    func(c *Craftsman)
+	dirty        []*Craftsman       // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
+	last         *Craftsman         // the craftsman craftsman() found last (a stream's events come together)
+	summarise    func(c *Craftsman) // sets c.Summary (liveSummary; tests stand in for it)
+	sums         summarising        // liveSummary's scratch space
 	// ensure decodes a craftsman's pending events (set by Memory).
 	ensure func(c *Craftsman)
 	// byTrade lists, per trade code, the craftsmen whose summary holds a
@@ -120,12 +122,14 @@ type Mentorship struct {
 }
 
 func newDomain() *domain {
-	return &domain{
+	d := &domain{
 		reg: events.NewRegistry(), craftsmen: map[string]*Craftsman{}, academies: map[string]*Academy{},
 		competitions: map[string]*Competition{}, mentorships: map[string]*Mentorship{},
 		policies: map[string][]events.Recorded{}, byTrade: map[string][]*Craftsman{}, byOrg: map[string][]*Craftsman{},
-		summarise: baseSummary, ensure: func(*Craftsman) {}, strs: newInterner(),
+		ensure: func(*Craftsman) {}, strs: newInterner(),
 	}
+	d.summarise = d.liveSummary
+	return d
 }
 
 // decoded is an event decoded outside the model's lock.
@@ -137,25 +141,44 @@ type decoded struct {
 // decodeAll decodes events in parallel (decoding is pure and is most of
 // the cost of applying an event).
 func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
-	return decodeInto(reg, evs, make([]decoded, len(evs)))
+	out := make([]decoded, len(evs))
+	inParallel(len(evs), func(i int) { out[i].ok = decodeOne(reg, &evs[i], &out[i].rec) })
+	return out
 }
 
-// decodeInto is decodeAll into out (len(out) == len(evs)).
-func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []decoded) []decoded {
-	one := func(i int) {
-		out[i].ok = decodeOne(reg, &evs[i], &out[i].rec)
+// batchDecoded is a batch's events decoded outside the model's lock:
+// recs[i] is event i's record when ok[i]. Kept in batchPool between
+// batches; a craftsman's records may lie in recs until the batch settles.
+type batchDecoded struct {
+	recs []events.Recorded
+	ok   []bool
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batchDecoded) }}
+
+// decode decodes evs into b (sized for them) in parallel.
+func (b *batchDecoded) decode(reg *events.Registry, evs []eventstore.RecordedEvent) {
+	if cap(b.recs) < len(evs) {
+		b.recs, b.ok = make([]events.Recorded, len(evs)), make([]bool, len(evs))
 	}
+	b.recs, b.ok = b.recs[:len(evs)], b.ok[:len(evs)]
+	inParallel(len(evs), func(i int) { b.ok[i] = decodeOne(reg, &evs[i], &b.recs[i]) })
+}
+
+// inParallel calls one for 0..n-1, split over the cores (small batches
+// stay on one goroutine).
+func inParallel(n int, one func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
-	if len(evs) < 256 || workers < 2 {
-		for i := range evs {
+	if n < 256 || workers < 2 {
+		for i := range n {
 			one(i)
 		}
-		return out
+		return
 	}
 	var wg sync.WaitGroup
-	chunk := (len(evs) + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(evs))
+		lo, hi := w*chunk, min((w+1)*chunk, n)
 		if lo >= hi {
 			break
 		}
@@ -168,7 +191,6 @@ func decodeInto(reg *events.Registry, evs []eventstore.RecordedEvent, out []deco
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // decodeOne decodes ev into *rec; false when the catalogue cannot decode
@@ -183,8 +205,18 @@ func decodeOne(reg *events.Registry, ev *eventstore.RecordedEvent, rec *events.R
 // may share); run is how many events of its stream, this one included,
 // follow in the batch (room for the records is made once).
 func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded, run int) {
-	cat, id, ok := events.SplitStream(stream)
-	if !ok {
+	d.applyRec(stream, ev, &dec.rec, dec.ok, run, nil)
+}
+
+// applyRec is apply of the record *rec (when ok). room, when not nil, is
+// where the records of this event's run may lie until the batch settles
+// (len(room) == run): a craftsman without records takes it as its list
+// instead of allocating one. It must be the batch's own decoded records
+// from this event's on: the run's records are appended in order, each at
+// an index no later than its own, so none is overwritten before it is read.
+func (d *domain) applyRec(stream string, ev *eventstore.RecordedEvent, rec *events.Recorded, ok bool, run int, room []events.Recorded) {
+	cat, id, isLedger := events.SplitStream(stream)
+	if !isLedger {
 		return
 	}
 	var c *Craftsman
@@ -200,18 +232,24 @@ func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded,
 			d.markDirty(c)
 		}
 	}
-	if !dec.ok {
+	if !ok {
 		d.undecodable++
 		return
 	}
-	rec := dec.rec
 	switch cat {
 	case events.CategoryCraftsman:
 		if len(c.Records) == cap(c.Records) {
-			// Readers hold only clipped slices: growing in place is safe.
-			c.Records = slices.Grow(c.Records, max(run, 1))
+			switch {
+			case cap(c.Records) == 0 && !c.kept && room != nil:
+				// Only settle reads these records, and it lets them go
+				// before the batch's buffer is reused.
+				c.Records = room[:0:len(room)]
+			default:
+				// Readers hold only clipped slices: growing in place is safe.
+				c.Records = slices.Grow(c.Records, max(run, 1))
+			}
 		}
-		c.Records = append(c.Records, rec)
+		c.Records = append(c.Records, *rec)
 		d.markDirty(c)
 	case events.CategoryAcademy:
 		a := d.academies[id]
@@ -219,21 +257,21 @@ func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded,
 			a = &Academy{ID: id}
 			d.academies[id] = a
 		}
-		a.Records = append(a.Records, rec)
+		a.Records = append(a.Records, *rec)
 	case events.CategoryCompetition:
 		c := d.competitions[id]
 		if c == nil {
 			c = &Competition{ID: id}
 			d.competitions[id] = c
 		}
-		c.Records = append(c.Records, rec)
+		c.Records = append(c.Records, *rec)
 	case events.CategoryMentorship:
 		m := d.mentorships[id]
 		if m == nil {
 			m = &Mentorship{ID: id}
 			d.mentorships[id] = m
 		}
-		m.Records = append(m.Records, rec)
+		m.Records = append(m.Records, *rec)
 		if s, ok := rec.Payload.(events.MentorshipStarted); ok {
 			m.MasterID, m.ApprenticeID = s.MasterID, s.ApprenticeID
 			for _, who := range []string{s.MasterID, s.ApprenticeID} {
@@ -243,7 +281,7 @@ func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded,
 			}
 		}
 	case events.CategoryPolicy:
-		d.policies[id] = append(d.policies[id], rec)
+		d.policies[id] = append(d.policies[id], *rec)
 	}
 }
 
@@ -356,9 +394,6 @@ type StreamIntegrity struct {
 	Unchained int
 }
 
-// baseSummary derives the organisation links and region from the records.
-func baseSummary(c *Craftsman) { c.Summary = summaryOf(c, time.Time{}) }
-
 // internSummary makes what a summary shares with other craftsmen's — its
 // strings (region, organisations, trade codes), its organisation lists and
 // its map of levels — one copy each across craftsmen: a million summaries
@@ -446,52 +481,119 @@ func (in *interner) summary(s *Summary) {
 }
 
 // summaryOf derives a craftsman's summary from the events recorded by
-// asOf (all when zero), corrections applied; ok is false when nothing
-// was recorded by then.
+// asOf (all when zero), corrections applied.
 func summaryOf(c *Craftsman, asOf time.Time) Summary {
-	v := buildView(c, nil, asOf, time.Time{})
-	s := Summary{Name: v.Name, Personal: v.Personal, Region: v.Region, Levels: make(map[string]events.Level, len(v.Trades))}
-	employers := map[string]string{} // employment id -> org
-	academies, issuers := map[string]bool{}, map[string]bool{}
-	for _, r := range v.Records {
+	var sc summarising // fresh: the summary may keep its lists and map
+	return sc.summary(c, asOf)
+}
+
+// liveSummary is baseSummary with the domain's scratch space: what
+// summary returns lives in it until internSummary (settle's next step)
+// replaces every list and map with the shared copy.
+func (d *domain) liveSummary(c *Craftsman) { c.Summary = d.sums.summary(c, time.Time{}) }
+
+// summarising derives summaries. Its scratch space is reused from call to
+// call: the lists and the map of levels a summary answers are valid until
+// the next call (a zero summarising is fresh).
+type summarising struct {
+	order     []int32 // records by occurrence (indexes)
+	employers []employment
+	orgs      []string // the employers' organisations
+	academies []string
+	issuers   []string
+	levels    map[string]events.Level
+}
+
+// employment is an employment in force and its employer.
+type employment struct{ id, org string }
+
+// summary derives c's summary from the events recorded by asOf (all when
+// zero), corrections applied: what buildView and its fold would give for
+// it, without building the view. Without a correction among the records
+// (the common case) the facts in force are the records themselves, visited
+// in occurrence order without being copied.
+func (sc *summarising) summary(c *Craftsman, asOf time.Time) Summary {
+	recs := recordedBy(c.Records, asOf, time.Time{})
+	sc.employers, sc.academies, sc.issuers = sc.employers[:0], sc.academies[:0], sc.issuers[:0]
+	corrected := false
+	for i := range recs {
+		r := &recs[i]
 		if r.Meta.IssuerOrgID != "" {
-			issuers[r.Meta.IssuerOrgID] = true
+			sc.issuers = append(sc.issuers, r.Meta.IssuerOrgID)
+		}
+		if _, ok := r.Payload.(events.EventCorrected); ok {
+			corrected = true
 		}
 	}
-	for _, r := range v.Effective {
-		switch p := r.Payload.(type) {
-		case events.EmploymentStarted:
-			employers[p.EmploymentID] = p.EmployerOrgID
-		case events.EmploymentEnded:
-			delete(employers, p.EmploymentID)
-		case events.TrainingEnrolled:
-			academies[p.AcademyID] = true
-		case events.TrainingCompleted:
-			academies[p.AcademyID] = true
+	var prof profile
+	if corrected {
+		eff, _ := effectiveOf(recs)
+		for i := range eff {
+			sc.take(&prof, &eff[i])
+		}
+	} else {
+		sc.order = sc.order[:0]
+		for i := range recs {
+			sc.order = append(sc.order, int32(i))
+		}
+		slices.SortStableFunc(sc.order, func(a, b int32) int {
+			return occurrence(&recs[a]).Compare(occurrence(&recs[b]))
+		})
+		for _, i := range sc.order {
+			sc.take(&prof, &recs[i])
 		}
 	}
-	for _, t := range v.Trades {
-		s.Levels[t.Trade.Code] = t.Level
+	prof.done(c.erased)
+	at := asOf
+	if at.IsZero() {
+		at = lastMoment(recs)
 	}
-	s.Employers = sortedValues(employers)
-	s.Academies = sortedKeys(academies)
-	s.Issuers = sortedKeys(issuers)
-	return s
+	st := career.Fold(recs, at, career.AsRecorded)
+	if sc.levels == nil {
+		sc.levels = make(map[string]events.Level, len(st.Trades))
+	}
+	clear(sc.levels)
+	for code, t := range st.Trades {
+		sc.levels[code] = t.Level
+	}
+	sc.orgs = sc.orgs[:0]
+	for _, e := range sc.employers {
+		sc.orgs = append(sc.orgs, e.org)
+	}
+	return Summary{Name: prof.name, Personal: prof.personal, Region: prof.region, Levels: sc.levels,
+		Employers: sortedSet(sc.orgs), Academies: sortedSet(sc.academies), Issuers: sortedSet(sc.issuers)}
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// take applies one fact in force, in occurrence order.
+func (sc *summarising) take(prof *profile, r *events.Recorded) {
+	switch p := r.Payload.(type) {
+	case events.CraftsmanRegistered:
+		prof.registered(&p)
+	case events.CraftsmanProfileChanged:
+		prof.changed(&p)
+	case events.EmploymentStarted:
+		for i := range sc.employers {
+			if sc.employers[i].id == p.EmploymentID {
+				sc.employers[i].org = p.EmployerOrgID
+				return
+			}
+		}
+		sc.employers = append(sc.employers, employment{p.EmploymentID, p.EmployerOrgID})
+	case events.EmploymentEnded:
+		sc.employers = slices.DeleteFunc(sc.employers, func(e employment) bool { return e.id == p.EmploymentID })
+	case events.TrainingEnrolled:
+		sc.academies = append(sc.academies, p.AcademyID)
+	case events.TrainingCompleted:
+		sc.academies = append(sc.academies, p.AcademyID)
 	}
-	sort.Strings(out)
-	return out
 }
 
-func sortedValues(m map[string]string) []string {
-	set := map[string]bool{}
-	for _, v := range m {
-		set[v] = true
+// sortedSet sorts l and drops repeats, in place; an empty list is a
+// non-nil empty slice, as summaries have always held.
+func sortedSet(l []string) []string {
+	if len(l) == 0 {
+		return []string{}
 	}
-	return sortedKeys(set)
+	slices.Sort(l)
+	return slices.Clip(slices.Compact(l))
 }

@@ -72,9 +72,12 @@ type rawLog struct {
 	entries entryList
 	chunks  [][]byte // full-length chunks; bytes are only ever appended after used
 	used    int      // bytes used in the last chunk
-	// heapTail: the last chunk is on the heap, being filled; full chunks
-	// are moved to spill (see spill.go).
-	heapTail bool
+	// fileTail: the last chunk is a region of the spill file (see
+	// spill.go); the bytes added to it wait in stage, from offset staged
+	// of the chunk on, until flush writes them there.
+	fileTail bool
+	stage    []byte
+	staged   int
 	spill    *spill
 	mapped   []bool // by chunk: a read-only file mapping (not heap)
 	streams  map[string]int32
@@ -204,10 +207,15 @@ func (l *rawLog) typeOf(name string) uint16 {
 // reserve returns room for n bytes in the chunks: the chunk, its offset.
 func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
-		l.sealTail()
-		l.chunks = append(l.chunks, make([]byte, chunkFor(n)))
-		l.mapped = append(l.mapped, false)
-		l.used, l.heapTail = 0, true
+		l.flush()
+		size := chunkFor(n)
+		c, spilled := l.spill.grow(size)
+		if !spilled {
+			c = make([]byte, size)
+		}
+		l.chunks = append(l.chunks, c)
+		l.mapped = append(l.mapped, spilled)
+		l.used, l.fileTail, l.staged = 0, spilled, 0
 	}
 	off := l.used
 	l.used += n
@@ -300,7 +308,7 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 }
 
 // add appends ev, copying its bytes into the log, and returns the log's
-// copy of its stream name.
+// copy of its stream name. The bytes can be read once flush has run.
 func (l *rawLog) add(ev *eventstore.RecordedEvent) string {
 	var u [16]byte
 	packed := parseUUID(ev.ID, &u)
@@ -310,10 +318,14 @@ func (l *rawLog) add(ev *eventstore.RecordedEvent) string {
 	}
 	n := len(idb) + len(ev.Data) + len(ev.Metadata)
 	ch, off := l.reserve(n)
-	dst := l.chunks[ch][off:]
-	k := copy(dst, idb)
-	k += copy(dst[k:], ev.Data)
-	copy(dst[k:], ev.Metadata)
+	if l.fileTail {
+		l.stage = append(append(append(l.stage, idb...), ev.Data...), ev.Metadata...)
+	} else {
+		dst := l.chunks[ch][off:]
+		k := copy(dst, idb)
+		k += copy(dst[k:], ev.Data)
+		copy(dst[k:], ev.Metadata)
+	}
 	l.push(entry{pos: ev.Position, revision: ev.Revision, sec: ev.Created.Unix(), nsec: int32(ev.Created.Nanosecond()),
 		chunk: ch, off: off, dataLen: uint32(len(ev.Data)), metaLen: uint32(len(ev.Metadata)),
 		stream: l.streamOf(ev.Stream), typ: l.typeOf(ev.Type), idLen: uint8(len(idb)), packedID: packed}, ev.Type, ev.Data)

@@ -127,23 +127,16 @@ func (m *Memory) Checkpoint() (eventstore.Position, bool) {
 // Apply implements Writer. The batch is decoded before the model's lock is
 // taken; only the apply holds it.
 func (m *Memory) Apply(batch []eventstore.RecordedEvent, cp eventstore.Position) error {
-	buf := decodedPool.Get().(*[]decoded)
-	if cap(*buf) < len(batch) {
-		*buf = make([]decoded, len(batch))
-	}
-	dec := decodeInto(m.reg, batch, (*buf)[:len(batch)])
+	dec := batchPool.Get().(*batchDecoded)
+	dec.decode(m.reg, batch)
 	err := m.apply(batch, dec, cp)
-	clear(dec) // the records were copied into the model; the pool holds none
-	decodedPool.Put(buf)
+	clear(dec.recs) // settled: the model holds none of them; the pool holds no pointers
+	batchPool.Put(dec)
 	return err
 }
 
-// decodedPool holds batch-sized decoding buffers: a catch-up decodes
-// thousands of batches, each of a few thousand events.
-var decodedPool = sync.Pool{New: func() any { return new([]decoded) }}
-
-// apply applies a batch whose events dec holds decoded (decodeAll).
-func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp eventstore.Position) error {
+// apply applies a batch whose events dec holds decoded.
+func (m *Memory) apply(batch []eventstore.RecordedEvent, dec *batchDecoded, cp eventstore.Position) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var from *eventstore.Position
@@ -168,17 +161,20 @@ func (m *Memory) apply(batch []eventstore.RecordedEvent, dec []decoded, cp event
 		}
 	}
 	run := 0 // events of this stream left in the batch, this one included
+	var room []events.Recorded
 	for k, i := range fresh {
 		if run == 0 {
 			run = 1
 			for k+run < len(fresh) && batch[fresh[k+run]].Stream == batch[i].Stream {
 				run++
 			}
+			room = dec.recs[i : i+run]
 		}
 		// The log's copy of the stream name: a craftsman's id shares it.
-		m.dom.apply(m.log.add(&batch[i]), &batch[i], dec[i], run)
+		m.dom.applyRec(m.log.add(&batch[i]), &batch[i], &dec.recs[i], dec.ok[i], run, room)
 		run--
 	}
+	m.log.flush()
 	m.dom.settle()
 	if !m.hasCP || m.cp.Less(cp) {
 		m.cp, m.hasCP = cp, true

@@ -3,8 +3,10 @@ package readmodel
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -471,4 +473,188 @@ func restored(t *testing.T, m *Memory) *Memory {
 		t.Fatal(err)
 	}
 	return back
+}
+
+// summaryFromView is a craftsman's summary as it was derived before
+// summaries had their own fold: from the whole view (buildView), its
+// facts in force and its trades. The oracle for TestSummariesAreTheViews.
+func summaryFromView(c *Craftsman, asOf time.Time) Summary {
+	v := buildView(c, nil, asOf, time.Time{})
+	s := Summary{Name: v.Name, Personal: v.Personal, Region: v.Region, Levels: map[string]events.Level{}}
+	employers, academies, issuers := map[string]string{}, map[string]bool{}, map[string]bool{}
+	for _, r := range v.Records {
+		if r.Meta.IssuerOrgID != "" {
+			issuers[r.Meta.IssuerOrgID] = true
+		}
+	}
+	for _, r := range v.Effective {
+		switch p := r.Payload.(type) {
+		case events.EmploymentStarted:
+			employers[p.EmploymentID] = p.EmployerOrgID
+		case events.EmploymentEnded:
+			delete(employers, p.EmploymentID)
+		case events.TrainingEnrolled:
+			academies[p.AcademyID] = true
+		case events.TrainingCompleted:
+			academies[p.AcademyID] = true
+		}
+	}
+	for _, t := range v.Trades {
+		s.Levels[t.Trade.Code] = t.Level
+	}
+	set := func(m map[string]bool) []string {
+		out := []string{}
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	orgs := map[string]bool{}
+	for _, o := range employers {
+		orgs[o] = true
+	}
+	s.Employers, s.Academies, s.Issuers = set(orgs), set(academies), set(issuers)
+	return s
+}
+
+// randomLedger appends a random craftsman ledger for id to out: profile
+// changes in clear and sealed, employments started and ended, training,
+// certificates, corrections (with and without a replacement, some moving
+// a fact in time), erasure; occurrence times out of record order, some
+// after the record, some missing.
+func randomLedger(t *testing.T, rng *rand.Rand, id string, pos *uint64, out []eventstore.RecordedEvent) []eventstore.RecordedEvent {
+	stream := events.CraftsmanStream(id)
+	trades := []events.Trade{{Code: "6-18-02-04", Name: "welder"}, {Code: "6-20-01-01", Name: "fitter"}, {Code: "6-31-01-03"}}
+	base := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	n := 1 + rng.IntN(24)
+	for rev := 0; rev < n; rev++ {
+		trade := trades[rng.IntN(len(trades))]
+		var p events.Payload
+		switch k := rng.IntN(11); {
+		case rev == 0 || k == 0:
+			r := events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), BirthDate: "1980-01-02", Region: fmt.Sprintf("R%d", rng.IntN(4))}
+			if rng.IntN(3) == 0 {
+				r.SealedPersonal = &events.SealedPersonal{KeyID: "k", Alg: "a", Nonce: "n", Ciphertext: "c"}
+			} else {
+				r.Personal = &events.Personal{Name: "name " + id}
+			}
+			p = r
+		case k == 1:
+			c := events.CraftsmanProfileChanged{CraftsmanID: id}
+			switch rng.IntN(4) {
+			case 0:
+				c.Region = fmt.Sprintf("R%d", rng.IntN(4))
+			case 1:
+				c.Personal = &events.Personal{Name: fmt.Sprintf("renamed %d", rev)}
+			case 2:
+				c.SealedPersonal = &events.SealedPersonal{KeyID: "k", Alg: "a", Nonce: "n", Ciphertext: "c"}
+			default:
+				c.BirthDate = "1981-03-04"
+			}
+			p = c
+		case k == 2 || k == 3:
+			p = events.EmploymentStarted{CraftsmanID: id, EmploymentID: fmt.Sprintf("e%d", rng.IntN(3)), EmployerOrgID: fmt.Sprintf("emp%d", rng.IntN(4)), Trade: trade}
+		case k == 4:
+			p = events.EmploymentEnded{CraftsmanID: id, EmploymentID: fmt.Sprintf("e%d", rng.IntN(3))}
+		case k == 5:
+			p = events.TrainingEnrolled{CraftsmanID: id, EnrolmentID: fmt.Sprintf("n%d", rev), AcademyID: fmt.Sprintf("acad%d", rng.IntN(3)), CourseID: "c", Trade: trade, Mode: "classroom"}
+		case k == 6:
+			p = events.TrainingCompleted{CraftsmanID: id, AcademyID: fmt.Sprintf("acad%d", rng.IntN(3)), CourseID: "c", Trade: trade, Hours: 8, Mode: "classroom", Passed: true}
+		case k == 7 || k == 8:
+			lv := events.Level(1 + rng.IntN(5))
+			p = events.SkillLevelCertified{CraftsmanID: id, Trade: trade, Level: lv, CertificateNumber: fmt.Sprintf("%s-%d", id, rev), Family: events.FamilySkillLevel,
+				EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}
+		case k == 9 && len(ids) > 0:
+			c := events.EventCorrected{CraftsmanID: id, SupersedesEventID: ids[rng.IntN(len(ids))], Reason: "typo"}
+			if rng.IntN(2) == 0 {
+				var when *time.Time
+				if rng.IntN(2) == 0 {
+					w := base.AddDate(rng.IntN(20), 0, 0)
+					when = &w
+				}
+				rep, err := events.NewReplacement(events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e9", EmployerOrgID: "emp9", Trade: trade}, when)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Replacement = rep
+			}
+			p = c
+		default:
+			p = events.PersonalDataErased{CraftsmanID: id, Reason: "asked"}
+		}
+		typ, data, err := events.Encode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var occurred time.Time
+		if rng.IntN(8) > 0 {
+			occurred = base.AddDate(rng.IntN(20), rng.IntN(12), 0)
+		}
+		meta, err := events.EncodeMetadata(events.NewMetadata(typ, occurred, fmt.Sprintf("org%d", rng.IntN(5)), "u"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		*pos += 10
+		evID := fmt.Sprintf("%s-%d", id, rev)
+		ids = append(ids, evID)
+		out = append(out, eventstore.RecordedEvent{Stream: stream, ID: evID, Type: typ, Revision: uint64(rev), Position: at(*pos),
+			Data: data, Metadata: meta, Created: base.AddDate(5, 0, int(*pos/10)).UTC()})
+	}
+	return out
+}
+
+// The summaries the projector derives (settle, with its reused scratch
+// space, from records that lie in the batch's buffer) and summaryOf's, live
+// and as of past instants, are what the whole view gives, for random
+// ledgers applied in random batches.
+func TestSummariesAreTheViews(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 7))
+	var evs []eventstore.RecordedEvent
+	var pos uint64
+	const n = 400
+	for i := 0; i < n; i++ {
+		evs = randomLedger(t, rng, fmt.Sprintf("c%04d", i), &pos, evs)
+	}
+	m := NewMemory()
+	for i := 0; i < len(evs); {
+		j := min(len(evs), i+1+rng.IntN(300))
+		if err := m.Apply(evs[i:j], evs[j-1].Position); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	if m.Undecodable() != 0 {
+		t.Fatalf("%d undecodable events", m.Undecodable())
+	}
+	corrected, erased := 0, 0
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("c%04d", i)
+		live, ok := m.Summary(id)
+		if !ok {
+			t.Fatalf("%s: no summary", id)
+		}
+		c := &Craftsman{ID: id, erased: m.dom.craftsmen[id].erased, Records: m.Records(id)}
+		if diff := cmp.Diff(summaryFromView(c, time.Time{}), live); diff != "" {
+			t.Fatalf("%s: live summary (-view +settled):\n%s", id, diff)
+		}
+		for _, asOf := range []time.Time{{}, c.Records[len(c.Records)/2].RecordedAt, c.Records[0].RecordedAt.Add(-time.Second)} {
+			if diff := cmp.Diff(summaryFromView(c, asOf), summaryOf(c, asOf)); diff != "" {
+				t.Fatalf("%s as of %v (-view +summaryOf):\n%s", id, asOf, diff)
+			}
+		}
+		for _, r := range c.Records {
+			if _, ok := r.Payload.(events.EventCorrected); ok {
+				corrected++
+				break
+			}
+		}
+		if c.erased {
+			erased++
+		}
+	}
+	if corrected < n/10 || erased < n/20 {
+		t.Fatalf("the ledgers hold too few corrections (%d) or erasures (%d) to compare", corrected, erased)
+	}
 }

@@ -7,17 +7,20 @@ import (
 
 // The raw log's bytes are most of the model's size (~8 KB of ~10 per
 // craftsman of a generated ledger), yet they are read only for audit
-// answers, hash chains and a craftsman's first query. So a chunk that is
-// full leaves the Go heap: it is written to a temporary file (unlinked at
-// once: it disappears with the process) and mapped read-only in its place.
-// The kernel keeps the pages it needs in its page cache and may drop the
-// others; the garbage collector never scans or copies them. A loaded
+// answers, hash chains and a craftsman's first query. So they do not live
+// on the Go heap: each chunk is a region of a temporary file (unlinked at
+// once: it disappears with the process), mapped read-only, and the bytes
+// of a batch are written into it with one write when the batch is applied
+// (rawLog.flush). The kernel keeps the pages it needs in its page cache and
+// may drop the others; the garbage collector never scans, copies or zeroes
+// them, and no heap chunk is filled and thrown away per 4 MiB. A loaded
 // snapshot's bytes are mapped from the snapshot file the same way. Where
 // the file or the mapping cannot be had, chunks stay on the heap.
 
 type spill struct {
 	f      *os.File
-	size   int64
+	size   int64 // bytes of the file given to chunks
+	tail   int64 // file offset of the last chunk handed out
 	failed bool
 }
 
@@ -30,10 +33,11 @@ func chunkFor(n int) int {
 	return (n + pageSize - 1) / pageSize * pageSize
 }
 
-// put writes c at the end of the file and maps it; ok is false when
-// spilling is not possible (the caller keeps c on the heap).
-func (s *spill) put(c []byte) ([]byte, bool) {
-	if s.failed || len(c)%pageSize != 0 {
+// grow adds n bytes (whole pages) at the end of the file and maps them
+// read-only; ok is false when spilling is not possible (the caller keeps
+// the chunk on the heap).
+func (s *spill) grow(n int) ([]byte, bool) {
+	if s.failed || n%pageSize != 0 {
 		return nil, false
 	}
 	if s.f == nil {
@@ -45,33 +49,50 @@ func (s *spill) put(c []byte) ([]byte, bool) {
 		_ = os.Remove(f.Name()) // unlinked: gone with the process
 		s.f = f
 	}
-	if _, err := s.f.WriteAt(c, s.size); err != nil {
+	// The file covers the whole mapping: no page of it lies past the end.
+	if err := s.f.Truncate(s.size + int64(n)); err != nil {
 		s.failed = true
 		return nil, false
 	}
-	m, err := mapShared(s.f, s.size, len(c))
+	m, err := mapShared(s.f, s.size, n)
 	if err != nil {
 		s.failed = true
 		return nil, false
 	}
-	s.size += int64(len(c))
+	s.tail = s.size
+	s.size += int64(n)
 	return m, true
 }
 
-// sealTail moves the last chunk off the heap (when it is a heap chunk).
-// The chunk list is copied, not changed in place: a snapshot writer may
-// hold the old list without the lock.
-func (l *rawLog) sealTail() {
-	if !l.heapTail || len(l.chunks) == 0 {
+// write writes b at offset off of the last chunk; false when it cannot.
+func (s *spill) write(b []byte, off int) bool {
+	if _, err := s.f.WriteAt(b, s.tail+int64(off)); err != nil {
+		s.failed = true
+		return false
+	}
+	return true
+}
+
+// flush writes the bytes added since the last flush into the file behind
+// the last chunk's mapping, where readers then find them. Memory.apply
+// flushes before anything reads the batch's bytes. When the write fails,
+// the chunk moves to the heap (what was written is read back from the
+// mapping) and the log keeps its chunks on the heap from then on. The
+// chunk list is copied, not changed in place: a snapshot writer may hold
+// the old list without the lock.
+func (l *rawLog) flush() {
+	if len(l.stage) == 0 {
 		return
 	}
-	l.heapTail = false
 	k := len(l.chunks) - 1
-	m, ok := l.spill.put(l.chunks[k])
-	if !ok {
-		return
+	if !l.spill.write(l.stage, l.staged) {
+		c := make([]byte, len(l.chunks[k]))
+		copy(c, l.chunks[k][:l.staged])
+		copy(c[l.staged:], l.stage)
+		chunks, mapped := slices.Clone(l.chunks), slices.Clone(l.mapped)
+		chunks[k], mapped[k] = c, false
+		l.chunks, l.mapped, l.fileTail = chunks, mapped, false
 	}
-	chunks, mapped := slices.Clone(l.chunks), slices.Clone(l.mapped)
-	chunks[k], mapped[k] = m, true
-	l.chunks, l.mapped = chunks, mapped
+	l.staged += len(l.stage)
+	l.stage = l.stage[:0]
 }

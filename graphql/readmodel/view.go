@@ -82,7 +82,7 @@ func (v *View) Timeline() []TimelineEntry {
 		for _, r := range v.all {
 			tl = append(tl, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: v.superseded[r.ID]})
 		}
-		sort.SliceStable(tl, func(i, j int) bool { return occurrence(tl[i].Record).Before(occurrence(tl[j].Record)) })
+		sort.SliceStable(tl, func(i, j int) bool { return occurrence(&tl[i].Record).Before(occurrence(&tl[j].Record)) })
 		v.timeline = tl
 	})
 	return v.timeline
@@ -169,7 +169,7 @@ func recordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Record
 
 // occurrence is the instant an event counts from: occurredAt, or the
 // record time when it has none.
-func occurrence(r events.Recorded) time.Time {
+func occurrence(r *events.Recorded) time.Time {
 	if !r.Meta.OccurredAt.IsZero() {
 		return r.Meta.OccurredAt
 	}
@@ -190,44 +190,15 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			v.Mentorships = append(v.Mentorships, m.ID)
 		}
 	}
-	var superseded map[string]string // event id -> correcting event id (nil: no corrections)
-	var replaced map[string]events.Recorded
-	for _, r := range recs {
-		if corr, ok := r.Payload.(events.EventCorrected); ok {
-			if superseded == nil {
-				superseded, replaced = map[string]string{}, map[string]events.Recorded{}
-			}
-			superseded[corr.SupersedesEventID] = r.ID
-			if corr.Replacement != nil && corr.Replacement.Payload != nil {
-				rep := r
-				rep.Type = corr.Replacement.Type
-				rep.Payload = corr.Replacement.Payload
-				if corr.Replacement.OccurredAt != nil {
-					rep.Meta.OccurredAt = *corr.Replacement.OccurredAt
-				}
-				replaced[r.ID] = rep
-			}
-		}
-	}
-	v.all, v.superseded = recs, superseded
-	v.Effective = make([]events.Recorded, 0, len(recs))
-	for _, r := range recs {
-		if _, gone := superseded[r.ID]; gone {
-			continue
-		}
-		if rep, ok := replaced[r.ID]; ok {
-			v.Effective = append(v.Effective, rep)
-		} else if _, isCorr := r.Payload.(events.EventCorrected); !isCorr {
-			v.Effective = append(v.Effective, r)
-		}
-	}
-	slices.SortStableFunc(v.Effective, func(a, b events.Recorded) int { return occurrence(a).Compare(occurrence(b)) })
+	v.all = recs
+	v.Effective, v.superseded = effectiveOf(recs)
+	var prof profile
 	levels := map[string]*TradeLevel{}
 	var tradeOrder []string
 	raise := func(t events.Trade, l events.Level, r events.Recorded) {
 		tl := levels[t.Code]
 		if tl == nil {
-			tl = &TradeLevel{Trade: t, Level: events.Apprentice, Since: occurrence(r), Evidence: r.Ref()}
+			tl = &TradeLevel{Trade: t, Level: events.Apprentice, Since: occurrence(&r), Evidence: r.Ref()}
 			levels[t.Code] = tl
 			tradeOrder = append(tradeOrder, t.Code)
 		}
@@ -235,30 +206,15 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			tl.Trade.Name = t.Name
 		}
 		if l > tl.Level {
-			tl.Level, tl.Since, tl.Evidence = l, occurrence(r), r.Ref()
+			tl.Level, tl.Since, tl.Evidence = l, occurrence(&r), r.Ref()
 		}
 	}
 	for _, r := range v.Effective {
 		switch p := r.Payload.(type) {
 		case events.CraftsmanRegistered:
-			v.Region, v.BirthDate = p.Region, p.BirthDate
-			if p.Personal != nil {
-				v.Name, v.Personal = p.Personal.Name, PersonalClear
-			} else if p.SealedPersonal != nil {
-				v.Personal = PersonalSealed
-			}
+			prof.registered(&p)
 		case events.CraftsmanProfileChanged:
-			if p.Region != "" {
-				v.Region = p.Region
-			}
-			if p.BirthDate != "" {
-				v.BirthDate = p.BirthDate
-			}
-			if p.Personal != nil && p.Personal.Name != "" {
-				v.Name, v.Personal = p.Personal.Name, PersonalClear
-			} else if p.SealedPersonal != nil {
-				v.Name, v.Personal = "", PersonalSealed
-			}
+			prof.changed(&p)
 		case events.TradeEntered:
 			raise(p.Trade, events.Apprentice, r)
 		case events.EmploymentStarted:
@@ -277,12 +233,8 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			raise(p.Trade, events.Apprentice, r)
 		}
 	}
-	switch {
-	case c.erased:
-		v.Name, v.Personal = "", PersonalErased
-	case v.Personal == "":
-		v.Personal = PersonalNone
-	}
+	prof.done(c.erased)
+	v.Region, v.BirthDate, v.Name, v.Personal = prof.region, prof.birthDate, prof.name, prof.personal
 	if asOf.IsZero() && !occurredBy.IsZero() {
 		// The domain's "as occurred" view: everything recorded until now
 		// about facts that had occurred by then (corrections included).
@@ -306,14 +258,7 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first map[string]*TradeLevel, order []string) ([]TradeLevel, *career.State, time.Time) {
 	at := asOf
 	if at.IsZero() {
-		for _, r := range recs {
-			if r.RecordedAt.After(at) {
-				at = r.RecordedAt
-			}
-			if r.Meta.OccurredAt.After(at) {
-				at = r.Meta.OccurredAt
-			}
-		}
+		at = lastMoment(recs)
 	}
 	st := career.Fold(recs, at, mode)
 	out := make([]TradeLevel, 0, len(st.Trades))
@@ -351,4 +296,99 @@ func foldTrades(recs []events.Recorded, asOf time.Time, mode career.Mode, first 
 		return strings.Compare(a.Trade.Code, b.Trade.Code)
 	})
 	return out, st, at
+}
+
+// lastMoment is the latest record or occurrence time of recs: a live fold
+// is taken as of it, so that its answer depends on the events only.
+func lastMoment(recs []events.Recorded) time.Time {
+	var at time.Time
+	for i := range recs {
+		r := &recs[i]
+		if r.RecordedAt.After(at) {
+			at = r.RecordedAt
+		}
+		if r.Meta.OccurredAt.After(at) {
+			at = r.Meta.OccurredAt
+		}
+	}
+	return at
+}
+
+// effectiveOf is recs with corrections applied — a superseded event left
+// out, its replacement (if any) in the correction's place, corrections
+// themselves left out — in occurrence order (stable), and which event
+// each correction superseded (event id -> correcting event id; nil when
+// there is no correction).
+func effectiveOf(recs []events.Recorded) ([]events.Recorded, map[string]string) {
+	var superseded map[string]string // event id -> correcting event id (nil: no corrections)
+	var replaced map[string]events.Recorded
+	for _, r := range recs {
+		if corr, ok := r.Payload.(events.EventCorrected); ok {
+			if superseded == nil {
+				superseded, replaced = map[string]string{}, map[string]events.Recorded{}
+			}
+			superseded[corr.SupersedesEventID] = r.ID
+			if corr.Replacement != nil && corr.Replacement.Payload != nil {
+				rep := r
+				rep.Type = corr.Replacement.Type
+				rep.Payload = corr.Replacement.Payload
+				if corr.Replacement.OccurredAt != nil {
+					rep.Meta.OccurredAt = *corr.Replacement.OccurredAt
+				}
+				replaced[r.ID] = rep
+			}
+		}
+	}
+	eff := make([]events.Recorded, 0, len(recs))
+	for _, r := range recs {
+		if _, gone := superseded[r.ID]; gone {
+			continue
+		}
+		if rep, ok := replaced[r.ID]; ok {
+			eff = append(eff, rep)
+		} else if _, isCorr := r.Payload.(events.EventCorrected); !isCorr {
+			eff = append(eff, r)
+		}
+	}
+	slices.SortStableFunc(eff, func(a, b events.Recorded) int { return occurrence(&a).Compare(occurrence(&b)) })
+	return eff, superseded
+}
+
+// profile is what the profile events in force say (region, birth date,
+// name and what is known of the personal data), applied in occurrence
+// order; views and summaries share it.
+type profile struct{ region, birthDate, name, personal string }
+
+func (p *profile) registered(e *events.CraftsmanRegistered) {
+	p.region, p.birthDate = e.Region, e.BirthDate
+	if e.Personal != nil {
+		p.name, p.personal = e.Personal.Name, PersonalClear
+	} else if e.SealedPersonal != nil {
+		p.personal = PersonalSealed
+	}
+}
+
+func (p *profile) changed(e *events.CraftsmanProfileChanged) {
+	if e.Region != "" {
+		p.region = e.Region
+	}
+	if e.BirthDate != "" {
+		p.birthDate = e.BirthDate
+	}
+	if e.Personal != nil && e.Personal.Name != "" {
+		p.name, p.personal = e.Personal.Name, PersonalClear
+	} else if e.SealedPersonal != nil {
+		p.name, p.personal = "", PersonalSealed
+	}
+}
+
+// done settles the personal data once every fact is applied: erased
+// wins, and nothing recorded is PersonalNone.
+func (p *profile) done(erased bool) {
+	switch {
+	case erased:
+		p.name, p.personal = "", PersonalErased
+	case p.personal == "":
+		p.personal = PersonalNone
+	}
 }
