@@ -3,6 +3,7 @@ package schema
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -340,5 +341,45 @@ func TestAsOfIndexSidecar(t *testing.T) {
 	}
 	if y, _ = load(); y.tl.Load() != nil {
 		t.Fatal("a side file of another snapshot was loaded")
+	}
+}
+
+// TestAsOfIndexQueriesDuringBuilds: as-of queries asked while the index is
+// built (the first build, then again for the same craftsmen) equal full
+// evaluation.
+func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
+	g := eligModel(t, 500)
+	model, x := withAsOfIndex(g.m)
+	fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := make(chan error, 1)
+	go func() {
+		for range 3 {
+			if err := x.Build(context.Background()); err != nil {
+				built <- err
+				return
+			}
+		}
+		built <- nil
+	}()
+	const q = `query($asOf: String) { craftsmen(asOf: $asOf, sort: "level_desc", first: 20) { totalCount nodes { id level { rank } } }
+		populationStats(asOf: $asOf) { total byLevel { key count } byRegion { key count } } }`
+	aud := auth.Claims{Subject: "a", Role: auth.RoleAuditor}
+	for i := 0; ; i++ {
+		samePopulation(t, fast, full, aud, q, map[string]any{"asOf": fmt.Sprintf("%d-06-30", 2008+i%20)}, "during builds: the as-of index")
+		select {
+		case err := <-built:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
 	}
 }
