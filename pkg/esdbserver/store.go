@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,6 +419,7 @@ func (s *store) writer() {
 	outstanding := 0           // batches applied whose fsync has not completed
 	var comeback time.Duration // moving average: how long acknowledged writers take to return
 	var scratch []byte         // the groups' key and value buffer, kept across batches
+	var dirty []string         // the batch's changed streams, sorted
 	synced := func(waiting int) {
 		outstanding--
 		syncedAt = time.Now()
@@ -498,6 +500,7 @@ func (s *store) writer() {
 		scratch = g.scratch
 		if err := s.failed(); err != nil {
 			g.b.Close()
+			g.ix.Close()
 			for _, op := range batchOps {
 				op.done <- writeResult{err: err}
 			}
@@ -512,19 +515,30 @@ func (s *store) writer() {
 		}
 		if g.b.Count() == 0 {
 			g.b.Close()
+			g.ix.Close()
 			for i, op := range batchOps {
 				op.done <- results[i]
 			}
 			continue
 		}
+		dirty = dirty[:0]
 		for name, info := range g.pending {
 			if info.dirty {
-				k := appendStreamKey(scratch[:0], name)
-				scratch = appendStreamState(k, info.streamState)
-				_ = g.b.Set(k, scratch[len(k):], nil)
+				dirty = append(dirty, name)
 			}
 		}
-		if err := s.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
+		slices.Sort(dirty) // in key order, as the memtable inserts them
+		for _, name := range dirty {
+			k := appendStreamKey(scratch[:0], name)
+			scratch = appendStreamState(k, g.pending[name].streamState)
+			_ = g.ix.Set(k, scratch[len(k):], nil)
+		}
+		err := g.b.Apply(g.ix, nil) // only copies ix's records behind b's
+		g.ix.Close()
+		if err == nil {
+			err = s.db.ApplyNoSyncWait(g.b, pebble.Sync)
+		}
+		if err != nil {
 			s.fail(err)
 			for _, op := range batchOps {
 				op.done <- writeResult{err: s.failed()}
@@ -557,7 +571,7 @@ type building struct {
 // and values in scratch.
 func (s *store) newBuilding(n int, scratch []byte) *building {
 	return &building{
-		g:       &group{s: s, b: s.db.NewBatch(), pos: s.wpos, pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100, scratch: scratch},
+		g:       &group{s: s, b: s.db.NewBatch(), ix: s.db.NewBatch(), pos: s.wpos, pending: map[string]*pendingInfo{}, created: s.now().UnixNano() / 100, scratch: scratch},
 		ops:     make([]*writeOp, 0, n),
 		results: make([]writeResult, 0, n),
 		space:   s.space.probe(),
@@ -616,9 +630,18 @@ type pendingInfo struct {
 	dirty bool // streamState changed (not just metadata)
 }
 
+// group is the batch being gathered. Its log records go to b, in position
+// order; the index entries, and at commit the stream states in name order,
+// go to ix, which the writer appends to b before the commit. Pebble inserts
+// a batch into its memtable (a skiplist) in batch order, each insert
+// starting its search from the last one: log records one after the other,
+// each next to the previous, took about a third less of the memtable's CPU
+// than log and index keys alternating between two parts of the key space
+// (BenchmarkGroupCommit, docs/store.md).
 type group struct {
 	s       *store
-	b       *pebble.Batch
+	b       *pebble.Batch // log records (and the high-water key)
+	ix      *pebble.Batch // index entries, then stream states
 	pos     uint64
 	created int64
 	pending map[string]*pendingInfo
@@ -665,7 +688,7 @@ func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
 	buf = binary.BigEndian.AppendUint64(appendIndexPrefix(buf[:0], stream), rev)
 	k := len(buf)
 	buf = binary.BigEndian.AppendUint64(buf, g.pos)
-	_ = g.b.Set(buf[:k], buf[k:], nil)
+	_ = g.ix.Set(buf[:k], buf[k:], nil)
 	g.scratch = buf
 	pi := g.edit(stream)
 	if pi.sid == 0 {
