@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -24,7 +25,7 @@ import (
 //	sc.Add(x)                             // x implements Sidecar; before the first load
 //	sc.LoadSnapshot(path, projection)     // Memory's load, then x.LoadSidecar(body, tag)
 //	sc.WriteSnapshot(path, projection)    // Memory's write, then x.WriteSidecar(w, tag)
-//	sc.WriteSidecars()                    // side files again, for the snapshot last loaded or written
+//	sc.WriteSidecars(names...)            // side files again (those named; none: all), for the snapshot last loaded or written
 //	sc.Sidecar(name)                      // the Sidecar added under that name (readers find theirs)
 //
 // A side file is <dir>/<snapshot file name>.<SidecarName>, dir the
@@ -130,21 +131,25 @@ func (s *Sidecars) WriteSnapshot(path, projection string) error {
 	return s.writeSides()
 }
 
-// WriteSidecars writes every side file again for the snapshot last
-// loaded or written (e.g. once a sidecar derived what it keeps after a
-// load); nothing when there was none.
-func (s *Sidecars) WriteSidecars() error {
+// WriteSidecars writes the side files of the sidecars named (none named:
+// every one) again for the snapshot last loaded or written (e.g. once a
+// sidecar derived what it keeps after a load); nothing when there was
+// none.
+func (s *Sidecars) WriteSidecars(names ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.path == "" {
 		return nil
 	}
-	return s.writeSides()
+	return s.writeSides(names...)
 }
 
-func (s *Sidecars) writeSides() error {
+func (s *Sidecars) writeSides(names ...string) error {
 	var errsSeen []error
 	for _, x := range s.sides {
+		if len(names) > 0 && !slices.Contains(names, x.SidecarName()) {
+			continue
+		}
 		if err := writeSide(s.SidecarPath(s.path, x.SidecarName()), x, s.tag); err != nil {
 			errsSeen = append(errsSeen, err)
 		}

@@ -89,8 +89,12 @@ func TestSidecarsKeepSideFilesOfTheirSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	load("")
-	// WriteSidecars writes them again for the last snapshot.
-	if err := src.WriteSidecars(); err != nil {
+	// WriteSidecars writes them again for the last snapshot (those named).
+	if err := src.WriteSidecars("b"); err != nil {
+		t.Fatal(err)
+	}
+	load("")
+	if err := src.WriteSidecars("a"); err != nil {
 		t.Fatal(err)
 	}
 	load("side a, later")

@@ -177,14 +177,17 @@ func (q *eligQuery) check(part, seq, n int, id string) (eligible, known bool) {
 	if q.pol == nil {
 		return false, true
 	}
-	if q.tab != nil {
-		if earliest, ok := q.tab.find(seq, n, q.target, q.dSec); ok {
-			return q.dDay >= int64(earliest), true
-		}
-	}
 	if q.col != nil && seq < len(q.col.ents) {
 		if e := q.col.ents[seq]; int(e.n) == n && n > 0 && q.dSec >= int64(e.t0) {
 			return q.dDay >= int64(e.earliest), true
+		}
+		if q.tab != nil {
+			if e, ok := q.tab.find(seq, n, q.target, q.dSec); ok {
+				// Into the column: the next query reads one entry
+				// instead of a head and its items.
+				q.col.ents[seq] = e // each seq once: no other part writes it
+				return q.dDay >= int64(e.earliest), true
+			}
 		}
 	}
 	if dd, ok := q.decided[seq]; ok && dd.n == n {
@@ -322,6 +325,11 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 	q.col = b.elig.column(eligKey{pol: pol, trade: f.trade, target: q.target})
 	if q.col.epoch != epoch {
 		q.reset(epoch)
+	}
+	if q.tab != nil {
+		if n := len(q.tab.t.head) - 1; n > len(q.col.ents) {
+			q.col.ents = slices.Grow(q.col.ents, n-len(q.col.ents))[:n] // never shrunk: past len is zero
+		}
 	}
 	return q, q.col.mu.Unlock, nil
 }

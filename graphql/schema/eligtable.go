@@ -47,9 +47,9 @@ type EligEntries struct {
 	now  func() time.Time
 	pols *policies
 
-	tab   atomic.Pointer[eligTable]
-	build sync.Mutex // one build at a time
-	keys  sync.Map   // *policy.Policy -> its key (policyKey)
+	tab      atomic.Pointer[eligTable]
+	building sync.Mutex // one build at a time
+	keys     sync.Map   // *policy.Policy -> its key (policyKey)
 }
 
 // NewEligEntries makes m's entries (none built yet); now is the clock
@@ -95,23 +95,23 @@ type eligLookup struct {
 	trade uint16
 }
 
-// find answers (like a column entry) the candidate seq with n events for
-// target, at dSec; ok is false when the table holds no answer.
-func (l *eligLookup) find(seq, n int, target events.Level, dSec int64) (earliest int32, ok bool) {
+// find answers the candidate seq with n events for target, at dSec, with
+// the column entry the table holds; ok is false when it holds none.
+func (l *eligLookup) find(seq, n int, target events.Level, dSec int64) (eligEnt, bool) {
 	t := l.t
 	if seq+1 >= len(t.head) {
-		return 0, false
+		return eligEnt{}, false
 	}
 	h := t.head[seq]
 	if int(h.n) != n || n == 0 || dSec < int64(h.t0) {
-		return 0, false
+		return eligEnt{}, false
 	}
 	for _, it := range t.items[h.off:t.head[seq+1].off] {
 		if it.pol == l.pol && it.trade == l.trade && events.Level(it.target) == target {
-			return it.earliest, true
+			return eligEnt{n: h.n, t0: h.t0, earliest: it.earliest}, true
 		}
 	}
-	return 0, false
+	return eligEnt{}, false
 }
 
 // lookup is the table's view for pol and trade when it holds entries of
@@ -164,9 +164,11 @@ func inForce(set *policy.Set, now time.Time) []*policy.Policy {
 }
 
 // Keep builds the entries once ready reports true (polled), then calls
-// save (to write them beside the snapshot), and returns; ctx ends it
-// early. The server runs it beside the projection.
-func (e *EligEntries) Keep(ctx context.Context, ready func() bool, save func() error) error {
+// save (to write them beside the snapshot) unless every entry was there
+// already (loaded with the snapshot, and nobody changed since), and
+// returns; ctx ends it early. Before the build it calls warm (when not
+// nil). The server runs it beside the projection.
+func (e *EligEntries) Keep(ctx context.Context, ready func() bool, warm func(), save func() error) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for !ready() {
@@ -176,7 +178,11 @@ func (e *EligEntries) Keep(ctx context.Context, ready func() bool, save func() e
 		case <-tick.C:
 		}
 	}
-	if err := e.Build(ctx); err != nil || ctx.Err() != nil {
+	if warm != nil {
+		warm()
+	}
+	evaluated, err := e.build(ctx)
+	if err != nil || ctx.Err() != nil || evaluated == 0 {
 		return err
 	}
 	return save()
@@ -195,15 +201,21 @@ const eligBlock = 1024
 // reusing those of the current table whose craftsman's ledger did not
 // change (same epoch, same policy versions), and publishes them.
 func (e *EligEntries) Build(ctx context.Context) error {
+	_, err := e.build(ctx)
+	return err
+}
+
+// build is Build, answering how many craftsmen it evaluated.
+func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
 	sc, ok := e.m.(seqScanner)
 	if !ok {
-		return nil
+		return 0, nil
 	}
-	e.build.Lock()
-	defer e.build.Unlock()
+	e.building.Lock()
+	defer e.building.Unlock()
 	set, err := (&builder{d: Deps{Model: e.m}, pol: e.pols}).policySet(time.Time{})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pols := inForce(set, e.now())
 	if len(pols) > math.MaxUint8+1 {
@@ -264,7 +276,7 @@ func (e *EligEntries) Build(ctx context.Context) error {
 		items []eligItem
 	}
 	blocks := make([]block, (seqs+eligBlock-1)/eligBlock)
-	var next atomic.Int64
+	var next, done atomic.Int64
 	workers := runtime.GOMAXPROCS(0)
 	stripes(workers, workers, func(int) func(int) {
 		return func(int) {
@@ -288,6 +300,7 @@ func (e *EligEntries) Build(ctx context.Context) error {
 					h := eligHead{off: off}
 					if w.n > 0 && len(w.levels) > 0 {
 						h.n, h.t0, bl.items = e.evaluate(sc, w.id, w.levels, pols, goals, tradeNo, bl.items)
+						done.Add(1)
 					}
 					bl.head = append(bl.head, h)
 				}
@@ -295,14 +308,14 @@ func (e *EligEntries) Build(ctx context.Context) error {
 		}
 	})
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	total := 0
 	for _, bl := range blocks {
 		total += len(bl.items)
 	}
 	if total > math.MaxUint32 {
-		return nil
+		return 0, nil
 	}
 	t.head = make([]eligHead, 0, seqs+1)
 	t.items = make([]eligItem, 0, total)
@@ -316,7 +329,11 @@ func (e *EligEntries) Build(ctx context.Context) error {
 	}
 	t.head = append(t.head, eligHead{off: uint32(len(t.items))})
 	e.tab.Store(t)
-	return nil
+	evaluated = int(done.Load())
+	if old == nil {
+		evaluated = max(evaluated, 1) // a new table: written even if empty
+	}
+	return evaluated, nil
 }
 
 // evaluate appends the items of craftsman id (folded once, as of their
