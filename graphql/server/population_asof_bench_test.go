@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,16 +36,17 @@ func asOfForms() []struct{ name, q string } {
 
 // BenchmarkPopulationAsOf times the as-of index at the population
 // BenchmarkPopulationQueries uses (CRAFTLEDGER_BENCH_SNAPSHOT, or a
-// generated one): its build after the load (wall, process CPU, memory:
-// logged), then each asOf form's first query (logged) and further ones
-// (timed), all answered from it; then two restarts, each logged with the
-// first query at a date no query asked about: the snapshot loaded again
-// with the index's side file (written after the build, into a directory
-// of the benchmark's own), and loaded without it, the query arriving
-// while the index is built in the background. It takes /tmp/bench.lock
+// generated one), as a restart leaves it. Without the index's side file
+// in CRAFTLEDGER_BENCH_ASOF_DIR (default: a directory of the benchmark's
+// own): its build (wall, process CPU, memory: logged) with a first query
+// at a date no query asked about arriving 100 ms into it (logged), then
+// the side file is written there (for a snapshot file). With it (a second
+// run with the same directory: a restart): the load's time and the first
+// queries at dates no query asked about (logged). Then each asOf form's
+// first query (logged) and further ones (timed). It takes /tmp/bench.lock
 // itself once the population is loaded: never run it under flock.
 //
-//	CRAFTLEDGER_BENCH_SNAPSHOT=/tmp/proj1m/readmodel.snap go test -run '^$' -bench PopulationAsOf -benchtime 5x -v -timeout 30m ./server/
+//	CRAFTLEDGER_BENCH_SNAPSHOT=/tmp/proj1m/readmodel.snap CRAFTLEDGER_BENCH_ASOF_DIR=/tmp/asofside go test -run '^$' -bench PopulationAsOf -benchtime 5x -v -timeout 30m ./server/
 func BenchmarkPopulationAsOf(b *testing.B) {
 	l := startStore(b)
 	srv, err := server.New(server.Config{Store: l.store, Key: devKey(), Limits: server.Limits{Timeout: 2 * time.Minute}})
@@ -55,15 +55,23 @@ func BenchmarkPopulationAsOf(b *testing.B) {
 	}
 	x := srv.AsOfIndex()
 	sc := readmodel.WithSidecars(srv.Model())
-	sc.Dir = b.TempDir() // beside a snapshot of its own or a read-only one
+	if sc.Dir = os.Getenv("CRAFTLEDGER_BENCH_ASOF_DIR"); sc.Dir == "" {
+		sc.Dir = b.TempDir() // the snapshot's directory may be read-only
+	}
 	sc.Add(x)
 	snap := os.Getenv("CRAFTLEDGER_BENCH_SNAPSHOT")
+	w0, c0 := time.Now(), cpuTime()
 	if snap != "" {
 		if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
 			b.Fatal(err)
 		}
 	} else {
 		generatePopulation(b, srv.Model(), scaleN(), os.Getenv("CRAFTLEDGER_BENCH_LIVE") != "")
+	}
+	restarted := x.Size().Craftsmen > 0
+	if restarted {
+		b.Logf("restart with the side file: snapshot and side file loaded in %s (%s CPU), %d craftsmen with a timeline",
+			time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), x.Size().Craftsmen)
 	}
 	unlock := benchLock(b)
 	defer unlock()
@@ -85,14 +93,43 @@ func BenchmarkPopulationAsOf(b *testing.B) {
 			b.Fatalf("%d %s", resp.StatusCode, raw)
 		}
 	}
-	w0, c0 := time.Now(), cpuTime()
-	if err := x.Build(context.Background()); err != nil {
-		b.Fatal(err)
+	first := func(what, q string) {
+		w0, c0 := time.Now(), cpuTime()
+		post(b, q)
+		b.Logf("%s: first query %s (%s process CPU)", what, time.Since(w0).Round(time.Microsecond), (cpuTime() - c0).Round(time.Microsecond))
 	}
-	z := x.Size()
-	b.Logf("as-of index built in %s (%s CPU): %d craftsmen, %d versions (%.2f each), %.1f MB (%.0f bytes per craftsman)",
-		time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), z.Craftsmen, z.Versions,
-		float64(z.Versions)/float64(max(z.Craftsmen, 1)), float64(z.Bytes)/1e6, float64(z.Bytes)/float64(max(z.Craftsmen, 1)))
+	if restarted {
+		first("restart with the side file", `{ populationStats(asOf: "2026-11-26T08:52:20Z") { total byLevel { key count } byRegion { key count } } }`)
+		first("restart with the side file", `{ craftsmen(asOf: "2020-03-01", sort: "level_desc", first: 50) { totalCount nodes { id level { api } } } }`)
+	} else {
+		// The build, as Run starts it after a load without the side file,
+		// and a first query while it runs (it waits for the build).
+		done := make(chan error, 1)
+		w0, c0 := time.Now(), cpuTime()
+		go func() { done <- x.Build(context.Background()) }()
+		time.Sleep(100 * time.Millisecond) // the build has begun
+		first("100 ms into the build (its CPU included)", `{ populationStats(asOf: "2026-11-26T08:52:50Z") { total byLevel { key count } byRegion { key count } } }`)
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		z := x.Size()
+		b.Logf("as-of index built in %s (%s process CPU, the query's included): %d craftsmen, %d versions (%.2f each), %.1f MB (%.0f bytes per craftsman)",
+			time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), z.Craftsmen, z.Versions,
+			float64(z.Versions)/float64(max(z.Craftsmen, 1)), float64(z.Bytes)/1e6, float64(z.Bytes)/float64(max(z.Craftsmen, 1)))
+		if snap != "" {
+			w0, c0 := time.Now(), cpuTime()
+			if err := sc.WriteSidecars(); err != nil {
+				b.Fatal(err)
+			}
+			side := sc.SidecarPath(snap, x.SidecarName())
+			fi, err := os.Stat(side)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("side file %s written in %s (%s CPU): %.1f MB (a run again with this CRAFTLEDGER_BENCH_ASOF_DIR restarts with it)",
+				side, time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), float64(fi.Size())/1e6)
+		}
+	}
 	for _, f := range asOfForms() {
 		b.Run(f.name, func(b *testing.B) {
 			w0, u0 := time.Now(), cpuTime()
@@ -109,49 +146,4 @@ func BenchmarkPopulationAsOf(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/query")
 		})
 	}
-	// A restart with the side file.
-	w0, c0 = time.Now(), cpuTime()
-	if snap == "" {
-		snap = filepath.Join(b.TempDir(), "readmodel.snap")
-		if err := sc.WriteSnapshot(snap, projector.Name); err != nil {
-			b.Fatal(err)
-		}
-	} else if err := sc.WriteSidecars(); err != nil {
-		b.Fatal(err)
-	}
-	side := sc.SidecarPath(snap, x.SidecarName())
-	fi, err := os.Stat(side)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("side file written in %s (%s CPU): %.1f MB", time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), float64(fi.Size())/1e6)
-	first := func(what, q string) {
-		w0, c0 := time.Now(), cpuTime()
-		post(b, q)
-		b.Logf("%s: first query %s (%s process CPU)", what, time.Since(w0).Round(time.Microsecond), (cpuTime() - c0).Round(time.Microsecond))
-	}
-	w0, c0 = time.Now(), cpuTime()
-	if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("restart with the side file: snapshot and side file loaded in %s (%s CPU), %d craftsmen with a timeline",
-		time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond), x.Size().Craftsmen)
-	first("restart with the side file", `{ populationStats(asOf: "2026-11-26T08:52:20Z") { total byLevel { key count } byRegion { key count } } }`)
-	first("restart with the side file", `{ craftsmen(asOf: "2020-03-01", sort: "level_desc", first: 50) { totalCount nodes { id level { api } } } }`)
-	// A restart without it: the query comes while the index is built.
-	if err := os.Remove(side); err != nil {
-		b.Fatal(err)
-	}
-	if err := sc.LoadSnapshot(snap, projector.Name); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	w0, c0 = time.Now(), cpuTime()
-	go func() { done <- x.Build(context.Background()) }()
-	time.Sleep(100 * time.Millisecond) // the build has begun
-	first("restart without the side file, 100 ms into the build (its CPU included)", `{ populationStats(asOf: "2026-11-26T08:52:50Z") { total byLevel { key count } byRegion { key count } } }`)
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("that build: %s (%s process CPU, the query's included)", time.Since(w0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond))
 }
