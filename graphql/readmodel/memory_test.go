@@ -193,27 +193,15 @@ func TestConcurrentViewsShareNothing(t *testing.T) {
 // exactly the events applied — ids (UUIDs, packed, and others), names,
 // bytes and times — across several chunks, before and after a snapshot.
 func TestRawLogKeepsEveryByte(t *testing.T) {
-	var in []eventstore.RecordedEvent
-	for i := 0; i < 6000; i++ {
-		e := ev(fmt.Sprintf("craftsman-%d", i%300), uint64(i/300), uint64(10+i))
-		switch i % 3 {
-		case 0:
-			e.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
-		case 1:
-			e.ID = fmt.Sprintf("%08X-0000-4000-8000-%012X", i, i) // upper case is kept as written
-		}
-		e.Data = []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i%1500)))
-		e.Created = time.Unix(int64(1_700_000_000+i), int64(i)).UTC()
-		in = append(in, e)
-	}
+	in := rawEvents()
 	m := NewMemory()
 	for i := 0; i < len(in); i += 1000 {
 		if err := m.Apply(in[i:i+1000], in[i+999].Position); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(m.log.chunks) < 2 {
-		t.Fatalf("%d chunks: the test should span several", len(m.log.chunks))
+	if len(m.log.chunks) < 2 || !m.log.mapped[0] {
+		t.Fatalf("%d chunks, the first mapped: %v: the test should span several spilled ones", len(m.log.chunks), m.log.mapped[0])
 	}
 	back := restored(t, m)
 	for name, model := range map[string]*Memory{"live": m, "restored": back} {
@@ -244,6 +232,52 @@ func TestRawLogKeepsEveryByte(t *testing.T) {
 	if got := back.Stream("craftsman-7"); len(got) != 21 || !cmp.Equal(got[20], next) {
 		t.Fatalf("after restore and apply: %d events, last %+v", len(got), got[len(got)-1])
 	}
+}
+
+// When the spill file can no longer be written, the chunk being filled
+// (part written) moves to the heap with what it held, later chunks stay
+// there, and the log still holds every byte.
+func TestRawLogSurvivesAFailedSpill(t *testing.T) {
+	in := rawEvents()
+	m := NewMemory()
+	for i := 0; i < len(in); i += 1000 {
+		if i == 3000 {
+			if !m.log.fileTail || m.log.staged == 0 {
+				t.Fatalf("the chunk being filled is not a part-written file region (file %v, %d bytes)", m.log.fileTail, m.log.staged)
+			}
+			_ = m.log.spill.f.Close() // every later write fails
+		}
+		if err := m.Apply(in[i:i+1000], in[i+999].Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if slices.Contains(m.log.mapped, true) || len(m.log.chunks) < 2 {
+		t.Fatalf("chunks mapped: %v; want every chunk on the heap, several of them", m.log.mapped)
+	}
+	page := m.Log(LogQuery{Limit: len(in) + 1})
+	if i := firstDiff(in, page.Events); i >= 0 {
+		t.Fatalf("log differs at %d of %d", i, len(in))
+	}
+}
+
+// rawEvents are 6,000 events of 300 streams with ids of every kind
+// (packed UUIDs, upper-case UUIDs, others) and bytes enough for several
+// chunks.
+func rawEvents() []eventstore.RecordedEvent {
+	var in []eventstore.RecordedEvent
+	for i := 0; i < 6000; i++ {
+		e := ev(fmt.Sprintf("craftsman-%d", i%300), uint64(i/300), uint64(10+i))
+		switch i % 3 {
+		case 0:
+			e.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		case 1:
+			e.ID = fmt.Sprintf("%08X-0000-4000-8000-%012X", i, i) // upper case is kept as written
+		}
+		e.Data = []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i%1500)))
+		e.Created = time.Unix(int64(1_700_000_000+i), int64(i)).UTC()
+		in = append(in, e)
+	}
+	return in
 }
 
 // firstDiff is the index of the first event that differs (or where the
