@@ -194,8 +194,12 @@ type eligGoal struct {
 	target events.Level
 }
 
-// eligBlock is the seqs a build evaluates as one unit of work.
-const eligBlock = 1024
+// eligBlock is the seqs a build evaluates as one unit of work;
+// eligRelease the blocks between two releases of the mapped log's pages.
+const (
+	eligBlock   = 1024
+	eligRelease = 32
+)
 
 // Build builds the entries of every craftsman the model holds now,
 // reusing those of the current table whose craftsman's ledger did not
@@ -276,6 +280,12 @@ func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
 		items []eligItem
 	}
 	blocks := make([]block, (seqs+eligBlock-1)/eligBlock)
+	// Decoding everyone touches every page of a mapped log: let them go
+	// every eligRelease blocks (readmodel.Memory.ReleaseMapped).
+	release := func() {}
+	if r, ok := e.m.(interface{ ReleaseMapped() }); ok {
+		release = r.ReleaseMapped
+	}
 	var next, done atomic.Int64
 	workers := runtime.GOMAXPROCS(0)
 	stripes(workers, workers, func(int) func(int) {
@@ -284,6 +294,9 @@ func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
 				k := int(next.Add(1) - 1)
 				if k >= len(blocks) {
 					return
+				}
+				if k%eligRelease == eligRelease-1 && done.Load() > 0 {
+					release()
 				}
 				bl := &blocks[k]
 				lo, hi := k*eligBlock, min((k+1)*eligBlock, seqs)
@@ -330,6 +343,9 @@ func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
 	t.head = append(t.head, eligHead{off: uint32(len(t.items))})
 	e.tab.Store(t)
 	evaluated = int(done.Load())
+	if evaluated > 0 {
+		release()
+	}
 	if old == nil {
 		evaluated = max(evaluated, 1) // a new table: written even if empty
 	}
