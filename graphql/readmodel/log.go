@@ -208,6 +208,12 @@ func (l *rawLog) typeOf(name string) uint16 {
 func (l *rawLog) reserve(n int) (uint32, uint32) {
 	if len(l.chunks) == 0 || l.used+n > len(l.chunks[len(l.chunks)-1]) {
 		l.flush()
+		if l.fileTail {
+			// What the projector read back of the full chunk (a craftsman
+			// whose stream a batch boundary split) leaves the process's
+			// pages; the page cache keeps it.
+			release(l.chunks[len(l.chunks)-1])
+		}
 		size := chunkFor(n)
 		c, spilled := l.spill.grow(size)
 		if !spilled {
