@@ -269,6 +269,13 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 	}
 }
 
+// Built reports whether the index holds a finished build (or side file)
+// for the model's craftsmen as they are now loaded.
+func (x *AsOfIndex) Built() bool {
+	tl := x.tl.Load()
+	return tl != nil && tl.epoch == x.m.Epoch() && isClosed(tl.done)
+}
+
 func isClosed(c chan struct{}) bool {
 	select {
 	case <-c:

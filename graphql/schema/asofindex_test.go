@@ -3,6 +3,7 @@ package schema
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/errs"
 )
 
 // countAsOf counts the craftsmen whose summary as of a date is derived
@@ -382,4 +384,38 @@ func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
 		default:
 		}
 	}
+}
+
+// TestAsOfQueryWaitIsBounded: an as-of query that meets the first build of
+// the index under way waits for it only within its request's time, then
+// fails with UNAVAILABLE (graphql-go answers a request whose context ended
+// without waiting for its resolvers, so an unbounded wait was a goroutine
+// left blocked until the build ended); once the build is done the wait
+// ends and the query answers as full evaluation does.
+func TestAsOfQueryWaitIsBounded(t *testing.T) {
+	g := eligModel(t, 50)
+	model, x := withAsOfIndex(g.m)
+	fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := newTimeline(g.m.Epoch(), 0) // a first build that has not finished
+	x.tl.Store(tl)
+	b := &builder{d: Deps{Model: model}}
+	sc := model.(seqScanner)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := b.waitAsOfBuild(ctx, sc); !errors.Is(err, errs.Unavailable) {
+		t.Fatalf("a wait whose time ran out during the first build: %v, want UNAVAILABLE", err)
+	}
+	close(tl.done)
+	if err := b.waitAsOfBuild(context.Background(), sc); err != nil {
+		t.Fatalf("a wait after the build: %v", err)
+	}
+	const q = `{ populationStats(asOf: "2015-06-30") { total byLevel { key count } } }`
+	samePopulation(t, fast, full, auth.Claims{Subject: "a", Role: auth.RoleAuditor}, q, nil, "after the build: the as-of index")
 }

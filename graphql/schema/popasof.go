@@ -1,12 +1,14 @@
 package schema
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/errs"
 )
 
 // A population query with asOf in the past is answered from the craftsmen's
@@ -138,6 +140,28 @@ func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
 	})
 }
 
+// waitAsOfBuild waits, within ctx (the request's time), for the first
+// build of the as-of index over the model's craftsmen when one is under
+// way: it answers sooner than deriving beside it, on the same cores. When
+// ctx ends first the query fails (UNAVAILABLE: retry once the build is
+// done) rather than outliving its request.
+func (b *builder) waitAsOfBuild(ctx context.Context, sc seqScanner) error {
+	x := asOfIndexOf(b.d.Model)
+	if x == nil {
+		return nil
+	}
+	tl := x.tl.Load()
+	if tl == nil || tl.epoch != sc.Epoch() {
+		return nil
+	}
+	select {
+	case <-tl.done:
+		return nil
+	case <-ctx.Done():
+		return errs.E(errs.Unavailable, "the as-of index is being built after a restart (about 20 s at 1 M craftsmen); retry shortly: %v", ctx.Err())
+	}
+}
+
 // asOfRowScan is rowScan for f.asOf (without eligibleFor): the as-of
 // rows, derived for the craftsmen that have none holding at f.asOf, then
 // scanned again.
@@ -146,13 +170,6 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 		return false
 	}
 	x := asOfIndexOf(b.d.Model)
-	if x != nil {
-		if tl := x.tl.Load(); tl != nil && tl.epoch == sc.Epoch() {
-			// The first build for these craftsmen is under way: it
-			// answers sooner than deriving beside it, on the same cores.
-			<-tl.done
-		}
-	}
 	t := &b.pop.asOf
 	t.mu.Lock()
 	defer t.mu.Unlock()

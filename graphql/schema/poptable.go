@@ -330,7 +330,13 @@ func (b *builder) rowScan(f *populationFilter, visible func(readmodel.Summary) b
 	case !f.asOf.IsZero():
 		// With eligibleFor as well: every candidate is folded as of then
 		// (populationOf).
-		return f.eligibleFor == nil && b.asOfRowScan(sc, f, visible, parts, strs, reset, visit, done), nil
+		if f.eligibleFor != nil {
+			return false, nil
+		}
+		if err := b.waitAsOfBuild(f.ctx, sc); err != nil {
+			return false, err
+		}
+		return b.asOfRowScan(sc, f, visible, parts, strs, reset, visit, done), nil
 	case f.eligibleFor == nil:
 		reset()
 		b.scanRows(sc, f, visible, parts, strs, nil, visit, done)

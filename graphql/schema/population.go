@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"context"
 	"encoding/json"
 	"runtime"
 	"slices"
@@ -66,6 +67,7 @@ type populationFilter struct {
 	org                              string // an organisation every answer must be linked to (scope or filter)
 	scoped                           string // the organisation the caller may see the craftsmen of ("": everyone)
 	policies                         []string
+	ctx                              context.Context // the request's: bounds any wait (the as-of index's first build)
 }
 
 // scope restricts a population query to what the caller may see: HR and
@@ -110,7 +112,10 @@ func (b *builder) popQuery(p graphql.ResolveParams) (*populationFilter, func(rea
 }
 
 func readFilter(p graphql.ResolveParams, now func() time.Time) (*populationFilter, error) {
-	f := &populationFilter{}
+	f := &populationFilter{ctx: p.Context}
+	if f.ctx == nil {
+		f.ctx = context.Background()
+	}
 	var err error
 	for name, dst := range map[string]*string{"trade": &f.trade, "employer": &f.employer, "academy": &f.academy, "region": &f.region} {
 		if *dst, _, err = argString(p, name); err != nil {

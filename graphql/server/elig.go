@@ -19,6 +19,7 @@ func (s *Server) keepElig(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer s.eligOnce.Do(func() { close(s.eligRan) })
 		ready := func() bool { return s.proj.Status().EverCaughtUp }
 		save := func() error { return s.snaps.WriteSidecars(s.elig.SidecarName()) }
 		if err := s.elig.Keep(ctx, ready, func() { s.warmRows(ctx) }, save); err != nil && ctx.Err() == nil {

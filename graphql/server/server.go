@@ -109,18 +109,20 @@ type Config struct {
 
 // Server is the read side: model, projector, schema and HTTP handler.
 type Server struct {
-	cfg     Config
-	lim     Limits
-	log     *slog.Logger
-	model   *readmodel.Memory
-	snaps   *readmodel.Sidecars // the model as the projector snapshots it: with its side files
-	elig    *schema.EligEntries // eligibility entries built ahead (Run builds them once caught up)
-	asOf    *schema.AsOfIndex   // the model's as-of timelines (built by Run once caught up)
-	proj    *projector.Projector
-	schema  graphql.Schema
-	metrics *kit.Metrics
-	cache   *docCache
-	handler http.Handler
+	cfg      Config
+	lim      Limits
+	log      *slog.Logger
+	model    *readmodel.Memory
+	snaps    *readmodel.Sidecars // the model as the projector snapshots it: with its side files
+	elig     *schema.EligEntries // eligibility entries built ahead (Run builds them once caught up)
+	asOf     *schema.AsOfIndex   // the model's as-of timelines (built by Run once caught up)
+	eligRan  chan struct{}       // closed when Run's eligibility build (or its check of loaded entries) has ended
+	eligOnce sync.Once
+	proj     *projector.Projector
+	schema   graphql.Schema
+	metrics  *kit.Metrics
+	cache    *docCache
+	handler  http.Handler
 	// planned counts requests answered by a compiled plan (plan.go);
 	// planCheck, set by tests only, is handed each such answer and
 	// graphql-go's answer to the same request.
@@ -158,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.snaps.Add(s.elig)
+	s.eligRan = make(chan struct{})
 	s.proj, err = projector.New(projector.Config{
 		Store: cfg.Store, Model: s.snaps, SnapshotPath: snap, SnapshotEvery: cfg.SnapshotEvery,
 		Logger: s.log.With("actor", "projector"), Now: s.cfg.Now,
@@ -188,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Run(ctx context.Context) error {
 	s.runCtx.Store(&ctx)
 	go s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, time.Second, func() {
-		if err := s.snaps.WriteSidecars(); err != nil {
+		if err := s.snaps.WriteSidecars(s.asOf.SidecarName()); err != nil {
 			s.log.Warn("as-of index side file", "err", err)
 		}
 	})
@@ -199,6 +202,40 @@ func (s *Server) Run(ctx context.Context) error {
 // AsOfIndex is the as-of index of the model (Run builds it once the
 // projection has caught up).
 func (s *Server) AsOfIndex() *schema.AsOfIndex { return s.asOf }
+
+// EligEntries is the model's eligibility entries built ahead (Run builds
+// them once the projection has caught up).
+func (s *Server) EligEntries() *schema.EligEntries { return s.elig }
+
+// LoadSnapshot loads the read model from the snapshot at path together
+// with the side files beside it that belong to it (the eligibility
+// entries and the as-of index), as Run does from the data directory.
+func (s *Server) LoadSnapshot(path string) error { return s.snaps.LoadSnapshot(path, projector.Name) }
+
+// WaitIndexes waits until the indexes Run builds once the projection has
+// caught up — the eligibility entries and the as-of index — are built or
+// were loaded with the snapshot (queries answer without them meanwhile,
+// only slower: the first eligibleFor over a trade folds its candidates,
+// an asOf population query waits for the as-of build). It polls; ctx ends
+// the wait.
+func (s *Server) WaitIndexes(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.eligRan:
+			if s.asOf.Built() {
+				return nil
+			}
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
 
 // Handler is the HTTP handler with every route.
 func (s *Server) Handler() http.Handler { return s.handler }
