@@ -151,8 +151,8 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 // countsAsSuccess: business outcomes and the caller's own cancellation do
 // not count against the breaker.
 func countsAsSuccess(err error) bool {
-	if _, ended := err.(callerEnded); ended || err == nil || errors.Is(err, context.Canceled) {
-		return true // call puts callerEnded outermost, never deeper
+	if _, ended := errors.AsType[callerEnded](err); ended || err == nil || errors.Is(err, context.Canceled) {
+		return true
 	}
 	return errs.IsBusiness(err)
 }

@@ -76,10 +76,17 @@ func cpuTime() time.Duration {
 // and p99 of lat in milliseconds ("p50-ms", "p99-ms"); it sorts lat.
 func ReportLatency(b *testing.B, n int, elapsed time.Duration, lat []time.Duration, rate string) {
 	b.Helper()
-	slices.Sort(lat)
 	b.ReportMetric(float64(n)/elapsed.Seconds(), rate)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	ReportPercentiles(b, lat, "")
+}
+
+// ReportPercentiles reports the p50 and p99 of lat in milliseconds as
+// prefix+"p50-ms" and prefix+"p99-ms"; it sorts lat.
+func ReportPercentiles(b *testing.B, lat []time.Duration, prefix string) {
+	b.Helper()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, prefix+"p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, prefix+"p99-ms")
 }
 
 // Parallel calls f(i) for every i in [0, n) from workers goroutines and
