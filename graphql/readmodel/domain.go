@@ -224,6 +224,10 @@ func (d *domain) applyRec(stream string, ev *eventstore.RecordedEvent, rec *even
 		// Counted even when undecodable, so that the craftsman exists
 		// exactly as after a snapshot load.
 		c = d.craftsman(id)
+		// ensure must not decode here: this event's bytes are staged but
+		// not yet flushed into the spill file. It cannot: Memory.apply
+		// decodes every craftsman whose records were dropped before the
+		// batch is added (keep that pre-decode with this call).
 		d.ensure(c)
 		c.count++
 		if ev.Type == TypePersonalDataErased {
@@ -487,7 +491,7 @@ func summaryOf(c *Craftsman, asOf time.Time) Summary {
 	return sc.summary(c, asOf)
 }
 
-// liveSummary is baseSummary with the domain's scratch space: what
+// liveSummary is the craftsman's summary now, built in the domain's scratch space: what
 // summary returns lives in it until internSummary (settle's next step)
 // replaces every list and map with the shared copy.
 func (d *domain) liveSummary(c *Craftsman) { c.Summary = d.sums.summary(c, time.Time{}) }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -26,7 +25,6 @@ import (
 //	sc.LoadSnapshot(path, projection)     // Memory's load, then x.LoadSidecar(body, tag)
 //	sc.WriteSnapshot(path, projection)    // Memory's write, then x.WriteSidecar(w, tag)
 //	sc.WriteSidecars(names...)            // side files again (those named; none: all), for the snapshot last loaded or written
-//	sc.Sidecar(name)                      // the Sidecar added under that name (readers find theirs)
 //
 // A side file is <dir>/<snapshot file name>.<SidecarName>, dir the
 // snapshot's own directory unless Sidecars.Dir names another. It holds
@@ -96,18 +94,6 @@ func (s *Sidecars) Add(x Sidecar) {
 	s.mu.Lock()
 	s.sides = append(s.sides, x)
 	s.mu.Unlock()
-}
-
-// Sidecar returns the sidecar added under name, nil when none was.
-func (s *Sidecars) Sidecar(name string) Sidecar {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, x := range s.sides {
-		if x.SidecarName() == name {
-			return x
-		}
-	}
-	return nil
 }
 
 // SidecarPath is where the side file name of the snapshot at snap lives.
@@ -207,46 +193,15 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 func writeSide(path string, x Sidecar, tag SnapshotTag) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("side file %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("side file %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	h := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
-	_, err = bw.Write(sideHeader(x, tag))
-	body := &countWriter{w: bw}
-	if err == nil {
-		err = x.WriteSidecar(body, tag)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, h.Sum32()))
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	switch {
-	case err != nil:
-	case body.n == 0:
-		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = rerr
+	_, err := writeAtomic(path, "side file", func(bw *bufio.Writer) (bool, error) {
+		if _, err := bw.Write(sideHeader(x, tag)); err != nil {
+			return false, err
 		}
-	default:
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("side file %s: %w", path, err)
-	}
-	return nil
+		body := &countWriter{w: bw}
+		err := x.WriteSidecar(body, tag)
+		return body.n > 0, err // nothing to say: no file
+	})
+	return err
 }
 
 // readSide answers the body of the side file at path when it is x's, of

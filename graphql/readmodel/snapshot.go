@@ -49,16 +49,6 @@ func (m *Memory) WriteSnapshot(path, projection string) error {
 // writeSnapshotTag is WriteSnapshot, answering the written snapshot's tag
 // (for its side files: sidecar.go).
 func (m *Memory) writeSnapshotTag(path, projection string) (SnapshotTag, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	h := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
 	// Capture a consistent cut under the read lock, then write without it:
 	// applied events never change (appends only add after them), and the
 	// summaries are copied, so neither the projector nor queries wait for
@@ -74,16 +64,49 @@ func (m *Memory) writeSnapshotTag(path, projection string) (SnapshotTag, error) 
 	}
 	tag := SnapshotTag{Checkpoint: cp, HasCheckpoint: hasCP, Craftsmen: len(sums), Epoch: Epoch{weak.Make(m.dom)}}
 	m.mu.RUnlock()
-	err = writeSnapshot(bw, projection, cp, hasCP, &cut)
-	if err == nil {
-		err = writeSummaries(bw, sums)
+	sum, err := writeAtomic(path, "snapshot", func(bw *bufio.Writer) (bool, error) {
+		err := writeSnapshot(bw, projection, cp, hasCP, &cut)
+		if err == nil {
+			err = writeSummaries(bw, sums)
+		}
+		return true, err
+	})
+	if err != nil {
+		return SnapshotTag{}, err
 	}
+	tag.Sum = sum
+	return tag, nil
+}
+
+// writeAtomic writes a file of the snapshot's kind (a snapshot, a side
+// file) to path atomically: fill writes the content into a temporary
+// file beside path, followed by the CRC-32 of everything fill wrote; the
+// file is synced and renamed over path. When fill answers keep false the
+// content is dropped and any file at path removed instead. sum is the
+// CRC-32 written. Errors name what and path.
+func writeAtomic(path, what string, fill func(*bufio.Writer) (keep bool, err error)) (sum uint32, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", what, path, err)
+		}
+	}()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	keep, err := fill(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
-	tag.Sum = h.Sum32()
+	sum = h.Sum32()
 	if err == nil {
-		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, tag.Sum))
+		_, err = tmp.Write(binary.LittleEndian.AppendUint32(nil, sum))
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -91,13 +114,19 @@ func (m *Memory) writeSnapshotTag(path, projection string) (SnapshotTag, error) 
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case !keep:
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		}
+	default:
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return SnapshotTag{}, fmt.Errorf("snapshot %s: %w", path, err)
+		return 0, err
 	}
-	return tag, nil
+	return sum, nil
 }
 
 // writeSnapshot writes the header and the raw log of cut (entries, names

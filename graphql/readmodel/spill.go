@@ -37,7 +37,7 @@ func chunkFor(n int) int {
 // read-only; ok is false when spilling is not possible (the caller keeps
 // the chunk on the heap).
 func (s *spill) grow(n int) ([]byte, bool) {
-	if s.failed || n%pageSize != 0 {
+	if !canMap || s.failed || n%pageSize != 0 {
 		return nil, false
 	}
 	if s.f == nil {

@@ -8,13 +8,17 @@ import (
 	"unsafe"
 )
 
+// canMap: the raw log's chunks are regions of a mapped spill file.
+const canMap = true
+
 // mapShared maps n bytes of f at off read-only and shared.
 func mapShared(f *os.File, off int64, n int) ([]byte, error) {
 	return syscall.Mmap(int(f.Fd()), off, n, syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
 // release tells the kernel that the process no longer needs the pages of
-// a read-only file mapping in memory (after a snapshot read them all):
+// a read-only file mapping in memory (after a snapshot read them all, and
+// for each full chunk of the spill file):
 // they leave the process's RSS and stay in the page cache while the
 // kernel sees fit; a later read faults them in from the file again.
 func release(b []byte) {
