@@ -38,8 +38,8 @@ type AsOfIndex struct {
 	m        seqReader
 	dict     popDict // the strings the as-of rows name (the timelines' and the as-of table's)
 	tl       atomic.Pointer[asOfTimeline]
-	building sync.Mutex  // one build at a time
-	stale    atomic.Bool // queries met many craftsmen changed since the build: build again
+	building sync.Mutex                   // one build at a time
+	stale    atomic.Pointer[asOfTimeline] // the build whose craftsmen queries found much changed since: build again while it is the current one
 }
 
 // seqReader is a read model with the scans the as-of index needs
@@ -127,15 +127,24 @@ func (a *asOfRow) expand(r *popRow) {
 // lookup is seq's row as of at (present false: nothing of theirs was
 // recorded by then); ok is false when the timeline cannot say: not built
 // yet, derived from other than n events, or naming strings past nstrs.
-func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, present, ok bool) {
+// outdated says that a build now would answer where this one cannot: the
+// craftsman registered or their ledger grew since (not one whose rows
+// never fit, nor a chunk still being built).
+func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, present, ok, outdated bool) {
 	k := seq >> asOfChunkShift
-	if k >= len(tl.chunks) || n <= 0 {
-		return nil, false, false
+	if n <= 0 {
+		return nil, false, false, false
+	}
+	if k >= len(tl.chunks) {
+		return nil, false, false, true
 	}
 	ch := tl.chunks[k].Load()
+	if ch == nil {
+		return nil, false, false, false
+	}
 	i := seq & (asOfChunkSize - 1)
-	if ch == nil || int(ch.n[i]) != n || ch.strs > nstrs {
-		return nil, false, false
+	if built := int(ch.n[i]); built != n || ch.strs > nstrs {
+		return nil, false, false, built != 0 && built != n
 	}
 	lo, hi := int(ch.off[i]), int(ch.off[i+1])
 	from := ch.from[lo:hi]
@@ -151,9 +160,9 @@ func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, pre
 		}
 	}
 	if j == 0 {
-		return nil, false, true
+		return nil, false, true, false
 	}
-	return &ch.rows[lo+j-1], true, true
+	return &ch.rows[lo+j-1], true, true, false
 }
 
 // Build derives every craftsman's timeline (replacing the last build's),
@@ -174,7 +183,6 @@ func (x *AsOfIndex) Build(ctx context.Context) error {
 	}, nil)
 	tl := newTimeline(epoch, len(ids))
 	defer close(tl.done)
-	x.stale.Store(false)
 	if old := x.tl.Load(); old != nil && old.epoch == epoch && isClosed(old.done) {
 		// Built again for the same craftsmen: the last build answers
 		// until this one is done.
@@ -255,7 +263,7 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 	defer tick.Stop()
 	for {
 		if ready() {
-			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() || x.stale.Load() {
+			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() || x.stale.Load() == tl {
 				if x.Build(ctx) == nil && built != nil { // only ctx's end stops a build
 					built()
 				}
@@ -285,12 +293,13 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// noteMisses records that an as-of scan over seqs craftsmen found misses
-// of them without a timeline (changed or registered since the build):
-// past one in 8, Follow builds again.
-func (x *AsOfIndex) noteMisses(misses, seqs int) {
+// noteMisses records that an as-of scan over seqs craftsmen with tl found
+// misses of them that a build would answer (changed or registered since
+// tl was built): past one in 8, Follow builds again — once: a build
+// replaces tl, and misses noted against tl meanwhile no longer count.
+func (x *AsOfIndex) noteMisses(tl *asOfTimeline, misses, seqs int) {
 	if misses*8 > seqs {
-		x.stale.Store(true)
+		x.stale.Store(tl)
 	}
 }
 

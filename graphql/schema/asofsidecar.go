@@ -42,12 +42,7 @@ func (x *AsOfIndex) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error {
 	}
 	strs := x.dict.snapshot() // every chunk loaded names fewer
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var b []byte
-	b = binary.AppendUvarint(b, uint64(len(strs)))
-	for _, s := range strs {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
+	b := appendStrings(nil, strs)
 	b = binary.AppendUvarint(b, uint64(len(chunks)))
 	if _, err := bw.Write(b); err != nil {
 		return err
@@ -154,21 +149,15 @@ func (x *AsOfIndex) readSide(b []byte, tag readmodel.SnapshotTag) (*asOfTimeline
 		b = b[n:]
 		return v, nil
 	}
-	ns, err := uv()
-	if err != nil || ns > uint64(len(b)) {
+	named, b, ok := readStrings(b, len(b))
+	if !ok {
 		return nil, errAsOfSide
 	}
-	names := make([]uint16, ns)
-	for i := range names {
-		l, err := uv()
-		if err != nil || l > uint64(len(b)) {
+	names := make([]uint16, len(named))
+	for i, s := range named {
+		if names[i], ok = x.dict.number(s); !ok {
 			return nil, errAsOfSide
 		}
-		var ok bool
-		if names[i], ok = x.dict.number(string(b[:l])); !ok {
-			return nil, errAsOfSide
-		}
-		b = b[l:]
 	}
 	nc, err := uv()
 	if err != nil || nc > uint64(len(b)) || nc > math.MaxInt32 {

@@ -405,16 +405,8 @@ func (e *EligEntries) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error
 		return nil
 	}
 	seqs := min(len(t.head)-1, tag.Craftsmen)
-	var b []byte
-	strs := func(list []string) {
-		b = binary.AppendUvarint(b, uint64(len(list)))
-		for _, s := range list {
-			b = binary.AppendUvarint(b, uint64(len(s)))
-			b = append(b, s...)
-		}
-	}
-	strs(t.pols)
-	strs(t.trades)
+	b := appendStrings(nil, t.pols)
+	b = appendStrings(b, t.trades)
 	b = binary.AppendUvarint(b, uint64(seqs))
 	flush := func(force bool) error {
 		if len(b) < 1<<16 && !force {
@@ -468,25 +460,11 @@ func parseEligTable(body []byte, tag readmodel.SnapshotTag) *eligTable {
 		r = r[n:]
 		return v
 	}
-	strs := func(max int) []string {
-		k := uv()
-		if k > uint64(max) {
-			return nil
-		}
-		out := make([]string, 0, k)
-		for range k {
-			l := uv()
-			if l > uint64(len(r)) {
-				return nil
-			}
-			out = append(out, string(r[:l]))
-			r = r[l:]
-		}
-		return out
-	}
-	t.pols, t.trades = strs(math.MaxUint8+1), strs(math.MaxUint16+1)
+	var ok1, ok2 bool
+	t.pols, r, ok1 = readStrings(r, math.MaxUint8+1)
+	t.trades, r, ok2 = readStrings(r, math.MaxUint16+1)
 	seqs := uv()
-	if t.pols == nil || t.trades == nil || seqs > uint64(tag.Craftsmen) || uint64(len(r)) < seqs*12+4 {
+	if !ok1 || !ok2 || seqs > uint64(tag.Craftsmen) || uint64(len(r)) < seqs*12+4 {
 		return nil
 	}
 	t.head = make([]eligHead, seqs+1)

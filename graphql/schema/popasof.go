@@ -50,7 +50,7 @@ type asOfQuery struct {
 	tl      *asOfTimeline
 	nstrs   int       // strings the scan's filter knows: rows naming more are not read
 	scratch []asOfEnt // per part: the row a timeline gave
-	misses  []int     // per part: craftsmen the timelines could not answer (the last run)
+	misses  []int     // per part: craftsmen the timelines could not answer and a build would (the last run)
 	absent  asOfEnt   // the answer for nothing recorded by then
 	asOf    time.Time
 	at      int64
@@ -61,7 +61,8 @@ type asOfQuery struct {
 // version, or the table's row.
 func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
 	if q.tl != nil {
-		if r, present, ok := q.tl.lookup(seq, n, q.at, q.nstrs); ok {
+		r, present, ok, outdated := q.tl.lookup(seq, n, q.at, q.nstrs)
+		if ok {
 			if !present {
 				return &q.absent, true
 			}
@@ -69,7 +70,9 @@ func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
 			r.expand(&e.row)
 			return e, true
 		}
-		q.misses[part]++
+		if outdated {
+			q.misses[part]++
+		}
 	}
 	if seq < len(q.t.ents) {
 		if e := &q.t.ents[seq]; int(e.n) == n && n > 0 && e.from <= q.at && q.at < e.until {
@@ -158,7 +161,7 @@ func (b *builder) waitAsOfBuild(ctx context.Context, sc seqScanner) error {
 	case <-tl.done:
 		return nil
 	case <-ctx.Done():
-		return errs.E(errs.Unavailable, "the as-of index is being built after a restart (about 20 s at 1 M craftsmen); retry shortly: %v", ctx.Err())
+		return errs.E(errs.Unavailable, "the as-of index is being built after a restart; retry shortly: %v", ctx.Err())
 	}
 }
 
@@ -193,7 +196,7 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 		for _, n := range q.misses {
 			misses += n
 		}
-		x.noteMisses(misses, sc.Seqs())
+		x.noteMisses(q.tl, misses, sc.Seqs())
 	}
 	return ok
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/graphql-go/graphql"
 
@@ -19,17 +21,55 @@ func (s *Server) keepElig(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer s.eligOnce.Do(func() { close(s.eligRan) })
 		ready := func() bool { return s.proj.Status().EverCaughtUp }
-		save := func() error { return s.snaps.WriteSidecars(s.elig.SidecarName()) }
-		if err := s.elig.Keep(ctx, ready, func() { s.warmRows(ctx) }, save); err != nil && ctx.Err() == nil {
+		save := func() error { return s.writeSidecar(s.elig.SidecarName()) }
+		err := s.elig.Keep(ctx, ready, func() { s.warmRows(ctx) }, save)
+		if err != nil && ctx.Err() == nil {
 			s.log.Warn("eligibility entries", "err", err)
 		}
+		if err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("eligibility entries: stopped before they were built: %w", ctx.Err())
+		}
+		s.eligOnce.Do(func() {
+			s.eligErr = err
+			close(s.eligRan)
+		})
 	}()
 	return func() {
 		cancel()
 		<-done
 	}
+}
+
+// followAsOf keeps the as-of index built (schema.AsOfIndex.Follow: once
+// the projection has caught up, and again when queries find much of it
+// outdated), writing its side file after each build. The function it
+// returns stops it and waits for it (Run returns only after).
+func (s *Server) followAsOf(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, time.Second, func() {
+			if err := s.writeSidecar(s.asOf.SidecarName()); err != nil {
+				s.log.Warn("as-of index side file", "err", err)
+			}
+		})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// writeSidecar rewrites the side file name beside the last snapshot —
+// only for a server with a data directory: a snapshot loaded from
+// elsewhere (LoadSnapshot) is not the server's to write beside.
+func (s *Server) writeSidecar(name string) error {
+	if s.cfg.DataDir == "" {
+		return nil
+	}
+	return s.snaps.WriteSidecars(name)
 }
 
 // warmRows runs the population scan over everyone that the first

@@ -118,6 +118,7 @@ type Server struct {
 	asOf     *schema.AsOfIndex   // the model's as-of timelines (built by Run once caught up)
 	eligRan  chan struct{}       // closed when Run's eligibility build (or its check of loaded entries) has ended
 	eligOnce sync.Once
+	eligErr  error // why the eligibility entries were not built (set before eligRan closes)
 	proj     *projector.Projector
 	schema   graphql.Schema
 	metrics  *kit.Metrics
@@ -190,11 +191,7 @@ func New(cfg Config) (*Server, error) {
 // Run follows the log until ctx ends (see projector.Run).
 func (s *Server) Run(ctx context.Context) error {
 	s.runCtx.Store(&ctx)
-	go s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, time.Second, func() {
-		if err := s.snaps.WriteSidecars(s.asOf.SidecarName()); err != nil {
-			s.log.Warn("as-of index side file", "err", err)
-		}
-	})
+	defer s.followAsOf(ctx)()
 	defer s.keepElig(ctx)()
 	return s.proj.Run(ctx)
 }
@@ -209,7 +206,8 @@ func (s *Server) EligEntries() *schema.EligEntries { return s.elig }
 
 // LoadSnapshot loads the read model from the snapshot at path together
 // with the side files beside it that belong to it (the eligibility
-// entries and the as-of index), as Run does from the data directory.
+// entries and the as-of index), as Run does from the data directory. A
+// server without a data directory writes nothing beside that snapshot.
 func (s *Server) LoadSnapshot(path string) error { return s.snaps.LoadSnapshot(path, projector.Name) }
 
 // WaitIndexes waits until the indexes Run builds once the projection has
@@ -217,13 +215,17 @@ func (s *Server) LoadSnapshot(path string) error { return s.snaps.LoadSnapshot(p
 // were loaded with the snapshot (queries answer without them meanwhile,
 // only slower: the first eligibleFor over a trade folds its candidates,
 // an asOf population query waits for the as-of build). It polls; ctx ends
-// the wait.
+// the wait; it fails when the eligibility build failed or Run stopped
+// before it.
 func (s *Server) WaitIndexes(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-s.eligRan:
+			if s.eligErr != nil {
+				return s.eligErr
+			}
 			if s.asOf.Built() {
 				return nil
 			}
