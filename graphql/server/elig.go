@@ -50,7 +50,7 @@ func (s *Server) followAsOf(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, time.Second, func() {
+		s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, 200*time.Millisecond, func() {
 			if err := s.writeSidecar(s.asOf.SidecarName()); err != nil {
 				s.log.Warn("as-of index side file", "err", err)
 			}

@@ -9,7 +9,7 @@
 //	                browser (Accept: text/html) without a query gets the explorer
 //	GET  /explorer  a small self-contained query explorer (no external URLs)
 //	GET  /healthz   liveness
-//	GET  /readyz    200 once the projection has caught up with the log
+//	GET  /readyz    200 once the projection has caught up with the log and its population indexes are built
 //	GET  /metrics   Prometheus, including projection lag
 //	/               Config.Web when set (the web page), else 404
 //
@@ -210,6 +210,19 @@ func (s *Server) EligEntries() *schema.EligEntries { return s.elig }
 // server without a data directory writes nothing beside that snapshot.
 func (s *Server) LoadSnapshot(path string) error { return s.snaps.LoadSnapshot(path, projector.Name) }
 
+// indexesReady reports whether Run's eligibility build has ended and the
+// as-of index is built (or both came with the snapshot): what /readyz
+// waits for after the catch-up, so that a ready server answers every
+// population query from them.
+func (s *Server) indexesReady() bool {
+	select {
+	case <-s.eligRan:
+		return s.asOf.Built()
+	default:
+		return false
+	}
+}
+
 // WaitIndexes waits until the indexes Run builds once the projection has
 // caught up — the eligibility entries and the as-of index — are built or
 // were loaded with the snapshot (queries answer without them meanwhile,
@@ -221,15 +234,8 @@ func (s *Server) WaitIndexes(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		select {
-		case <-s.eligRan:
-			if s.eligErr != nil {
-				return s.eligErr
-			}
-			if s.asOf.Built() {
-				return nil
-			}
-		default:
+		if s.indexesReady() {
+			return s.eligErr
 		}
 		select {
 		case <-ctx.Done():
@@ -261,6 +267,8 @@ func (s *Server) routes() http.Handler {
 			return errs.E(errs.Unavailable, "projection stopped: %v", st.Err)
 		case !st.EverCaughtUp:
 			return errs.E(errs.Unavailable, "projection catching up (%d events applied)", st.Applied)
+		case !s.indexesReady():
+			return errs.E(errs.Unavailable, "building the population indexes (eligibility entries, as-of index) after catching up")
 		}
 		return nil
 	}, 0))

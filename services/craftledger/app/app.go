@@ -12,7 +12,7 @@
 //	/api/<service>/metrics   each service's Prometheus metrics
 //	/credentials/...         workers' signed credentials: issue, verify (with Config.CredentialKey)
 //	/graphql, /explorer      GraphQL API and its explorer
-//	/healthz, /readyz        liveness; readiness (store reachable, projection caught up)
+//	/healthz, /readyz        liveness; readiness (store reachable, projection caught up, population indexes built)
 //	/metrics                 the read side's Prometheus metrics
 //	/                        the web page (graphql/web), reading through /graphql
 //
@@ -434,8 +434,9 @@ func (a *App) APIs() []string { return append([]string(nil), a.apis...) }
 func (a *App) GraphQL() *server.Server { return a.graph }
 
 // WaitCaughtUp blocks until the projection has applied everything written
-// so far (the log's last position) and has caught up with the log at
-// least once (what /readyz waits for), or ctx ends.
+// so far (the log's last position), has caught up with the log at least
+// once and has its population indexes (what /readyz waits for), or ctx
+// ends.
 func (a *App) WaitCaughtUp(ctx context.Context) error {
 	last, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1,
 		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}})
@@ -447,7 +448,13 @@ func (a *App) WaitCaughtUp(ctx context.Context) error {
 			return err
 		}
 	}
-	return a.graph.Projector().WaitReady(ctx)
+	if err := a.graph.Projector().WaitReady(ctx); err != nil {
+		return err
+	}
+	if err := a.graph.WaitIndexes(ctx); ctx.Err() != nil {
+		return err
+	}
+	return nil // a failed eligibility build is logged by the server; queries answer without it
 }
 
 // redactURL drops credentials from a connection string for messages.
