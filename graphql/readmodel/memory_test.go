@@ -665,32 +665,7 @@ func TestSummariesAreTheViews(t *testing.T) {
 	if m.Undecodable() != 0 {
 		t.Fatalf("%d undecodable events", m.Undecodable())
 	}
-	corrected, erased := 0, 0
-	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("c%04d", i)
-		live, ok := m.Summary(id)
-		if !ok {
-			t.Fatalf("%s: no summary", id)
-		}
-		c := &Craftsman{ID: id, erased: m.dom.craftsmen[id].erased, Records: m.Records(id)}
-		if diff := cmp.Diff(summaryFromView(c, time.Time{}), live); diff != "" {
-			t.Fatalf("%s: live summary (-view +settled):\n%s", id, diff)
-		}
-		for _, asOf := range []time.Time{{}, c.Records[len(c.Records)/2].RecordedAt, c.Records[0].RecordedAt.Add(-time.Second)} {
-			if diff := cmp.Diff(summaryFromView(c, asOf), summaryOf(c, asOf)); diff != "" {
-				t.Fatalf("%s as of %v (-view +summaryOf):\n%s", id, asOf, diff)
-			}
-		}
-		for _, r := range c.Records {
-			if _, ok := r.Payload.(events.EventCorrected); ok {
-				corrected++
-				break
-			}
-		}
-		if c.erased {
-			erased++
-		}
-	}
+	corrected, erased := sameSummariesAsViews(t, m, n)
 	if corrected < n/10 || erased < n/20 {
 		t.Fatalf("the ledgers hold too few corrections (%d) or erasures (%d) to compare", corrected, erased)
 	}
@@ -755,6 +730,14 @@ func TestSummariesAreTheViewsInterleaved(t *testing.T) {
 	if got := m.Undecodable(); got != badAfter {
 		t.Fatalf("%d undecodable events applied after the restore, %d were written there", got, badAfter)
 	}
+	sameSummariesAsViews(t, m, n)
+}
+
+// sameSummariesAsViews fails t unless the summaries of craftsmen c0000…
+// of m, live and as of past instants, are what the whole view gives; it
+// answers how many of them hold a correction and how many were erased.
+func sameSummariesAsViews(t *testing.T, m *Memory, n int) (corrected, erased int) {
+	t.Helper()
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("c%04d", i)
 		live, ok := m.Summary(id)
@@ -768,10 +751,20 @@ func TestSummariesAreTheViewsInterleaved(t *testing.T) {
 		if len(c.Records) == 0 {
 			continue
 		}
-		for _, asOf := range []time.Time{c.Records[len(c.Records)/2].RecordedAt, c.Records[0].RecordedAt.Add(-time.Second)} {
+		for _, asOf := range []time.Time{{}, c.Records[len(c.Records)/2].RecordedAt, c.Records[0].RecordedAt.Add(-time.Second)} {
 			if diff := cmp.Diff(summaryFromView(c, asOf), summaryOf(c, asOf)); diff != "" {
 				t.Fatalf("%s as of %v (-view +summaryOf):\n%s", id, asOf, diff)
 			}
 		}
+		for _, r := range c.Records {
+			if _, ok := r.Payload.(events.EventCorrected); ok {
+				corrected++
+				break
+			}
+		}
+		if c.erased {
+			erased++
+		}
 	}
+	return corrected, erased
 }

@@ -1,11 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -78,21 +74,7 @@ func BenchmarkPopulationAsOf(b *testing.B) {
 	hs := newHTTP(srv)
 	defer hs.Close()
 	tok := token(b, auditor)
-	post := func(b *testing.B, q string) {
-		body, _ := json.Marshal(map[string]any{"query": q})
-		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
-			b.Fatalf("%d %s", resp.StatusCode, raw)
-		}
-	}
+	post := func(b *testing.B, q string) { postQuery(b, hs.URL, tok, q) }
 	first := func(what, q string) {
 		w0, c0 := time.Now(), cpuTime()
 		post(b, q)

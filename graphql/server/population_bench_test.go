@@ -92,21 +92,7 @@ func BenchmarkPopulationQueries(b *testing.B) {
 	hs := newHTTP(srv)
 	defer hs.Close()
 	toks := map[bool]string{false: token(b, auditor), true: token(b, auth.Claims{Subject: "hr1", Role: auth.RoleHR, OrgID: "emp01"})}
-	post := func(b *testing.B, tok, q string) {
-		body, _ := json.Marshal(map[string]any{"query": q})
-		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
-			b.Fatalf("%d %s", resp.StatusCode, raw)
-		}
-	}
+	post := func(b *testing.B, tok, q string) { postQuery(b, hs.URL, tok, q) }
 	for _, f := range populationForms {
 		b.Run(f.name, func(b *testing.B) {
 			unlock := benchLock(b)
@@ -235,5 +221,24 @@ func generatePopulation(b *testing.B, m *readmodel.Memory, n int, live bool) {
 	}
 	if err := m.LoadSnapshot(snap, "bench"); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// postQuery posts query q to the GraphQL server at url with bearer tok
+// and fails b unless it answers 200 without errors.
+func postQuery(b testing.TB, url, tok, q string) {
+	b.Helper()
+	body, _ := json.Marshal(map[string]any{"query": q})
+	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
+		b.Fatalf("%d %s", resp.StatusCode, raw)
 	}
 }
