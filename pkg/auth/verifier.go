@@ -11,7 +11,8 @@ const DefaultVerifiedTokens = 1024
 // Verifier verifies tokens under one key, as VerifyAt does, and remembers a
 // bounded number of the tokens that verified, so that a caller sending the
 // same token on every request is not charged the signature check and the
-// claims' decoding each time (~8 µs of a request's CPU).
+// claims' decoding each time (6.3 µs and 54 allocations against 78 ns for
+// a remembered token, BenchmarkVerify).
 //
 // It accepts exactly what VerifyAt accepts: only a token that verified
 // under its key is remembered, and a remembered token is accepted only

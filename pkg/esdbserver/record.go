@@ -158,12 +158,12 @@ func indexPrefix(stream string) []byte {
 	return appendIndexPrefix(make([]byte, 0, 5+len(stream)+8), stream)
 }
 
-// appendIndexPrefix appends the prefix of stream's index keys to dst.
 // appendStreamKey appends the key of stream's state (prefixStream + name).
 func appendStreamKey(dst []byte, stream string) []byte {
 	return append(append(dst, prefixStream), stream...)
 }
 
+// appendIndexPrefix appends the prefix of stream's index keys to dst.
 func appendIndexPrefix(dst []byte, stream string) []byte {
 	dst = binary.BigEndian.AppendUint32(append(dst, prefixIndex), uint32(len(stream)))
 	return append(dst, stream...)

@@ -51,7 +51,9 @@ func TestWALPrefilledAndRecovered(t *testing.T) {
 	}
 
 	crashed := t.TempDir()
-	copyTree(t, dir, crashed)
+	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
 	st2, err := openStore(crashed, log)
 	if err != nil {
 		t.Fatalf("open the crash image: %v", err)
@@ -66,28 +68,6 @@ func TestWALPrefilledAndRecovered(t *testing.T) {
 	n := 0
 	if err := st2.scanAll(0, false, func(*record) bool { n++; return true }); err != nil || n != 50 {
 		t.Errorf("$all after recovery: %d events (%v), want 50", n, err)
-	}
-}
-
-// copyTree copies the regular files under src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

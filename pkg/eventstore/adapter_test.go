@@ -102,16 +102,7 @@ func TestDeletedStreams(t *testing.T) {
 	srv := startServer(t, t.TempDir(), "127.0.0.1:0")
 	t.Cleanup(func() { _ = srv.Close() })
 	c := open(t, eventstore.Config{URL: srv.URL()})
-	conf, err := esdb.ParseConnectionString(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf.Logger = esdb.NoopLogging()
-	raw, err := esdb.NewClient(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = raw.Close() })
+	raw := connectRaw(t, srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	data := eventstore.EventData{Type: "Thing.v1", Data: []byte(`{}`)}
@@ -136,7 +127,7 @@ func TestDeletedStreams(t *testing.T) {
 	if _, err := raw.TombstoneStream(ctx, "hard-1", esdb.TombstoneStreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.ReadStream(ctx, "hard-1", eventstore.ReadOptions{})
+	_, err := c.ReadStream(ctx, "hard-1", eventstore.ReadOptions{})
 	if !errors.Is(err, errs.NotFound) || !errors.Is(err, eventstore.ErrStreamDeleted) {
 		t.Errorf("read tombstoned = %v, want errs.NotFound and ErrStreamDeleted", err)
 	}
@@ -423,4 +414,21 @@ func TestOutageUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged, failures %v", len(acked), failures)
+}
+
+// connectRaw opens the bare official client on url (closed when t ends):
+// what the adapter is compared with, or what does what the port cannot.
+func connectRaw(t testing.TB, url string) *esdb.Client {
+	t.Helper()
+	conf, err := esdb.ParseConnectionString(url)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	conf.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(conf)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

@@ -50,16 +50,7 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	})
 	b.Run("official-client", func(b *testing.B) {
-		conf, err := esdb.ParseConnectionString(srv.URL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		conf.Logger = esdb.NoopLogging()
-		db, err := esdb.NewClient(conf)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
+		db := connectRaw(b, srv.URL())
 		var n atomic.Int64
 		b.SetParallelism(8)
 		b.ResetTimer()
@@ -114,16 +105,7 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	b.Run("official-client", func(b *testing.B) {
 		url, _ := storeWith(b, b.N)
 		ctx := context.Background()
-		conf, err := esdb.ParseConnectionString(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		conf.Logger = esdb.NoopLogging()
-		db, err := esdb.NewClient(conf)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
+		db := connectRaw(b, url)
 		sub, err := db.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: esdb.Start{}, Filter: esdb.ExcludeSystemEventsFilter()})
 		if err != nil {
 			b.Fatal(err)
@@ -188,28 +170,10 @@ func storeWith(b *testing.B, n int) (string, *eventstore.Client) {
 //
 //	go test -run '^$' -bench Call -benchmem -benchtime 20000x ./pkg/eventstore/
 func BenchmarkCall(b *testing.B) {
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	url, c := storeWith(b, 0)
+	db := connectRaw(b, url)
 	ctx := context.Background()
 	data := []byte(`{"hours":8,"course":"welding basics"}`)
-	c, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	conf, err := esdb.ParseConnectionString(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	conf.Logger = esdb.NoopLogging()
-	db, err := esdb.NewClient(conf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	three := []eventstore.EventData{{Type: "Bench.v1", Data: data}, {Type: "Bench.v1", Data: data}, {Type: "Bench.v1", Data: data}}
 	if _, err := c.Append(ctx, "bench-three", eventstore.NoStream(), three...); err != nil {
 		b.Fatal(err)

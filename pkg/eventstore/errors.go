@@ -74,28 +74,27 @@ type storeError struct {
 	msg        string
 	cause      error
 	retryAfter time.Duration
-	// wraps is what Unwrap returns, {kind} or {kind, cause}, built once by
-	// storeErr: errors.Is and errors.As call Unwrap at every test, and a
-	// store error's kind is tested several times per call (the breaker's
-	// business check, a service's NOT_FOUND), each of which allocated it.
-	wraps []error
-	pair  [2]error // wraps' storage
+	// pair is {kind, cause}, kept so that Unwrap answers a slice of it
+	// without allocating: errors.Is and errors.As call Unwrap at every
+	// test, and a store error's kind is tested several times per call
+	// (the breaker's business check, a service's NOT_FOUND).
+	pair [2]error
 }
 
 // storeErr builds a classified failure (the only constructor).
 func storeErr(kind *errs.Kind, cause error, msg string, retryAfter time.Duration) *storeError {
-	e := &storeError{kind: kind, msg: msg, cause: cause, retryAfter: retryAfter}
-	e.pair = [2]error{kind, cause}
-	e.wraps = e.pair[:2:2]
-	if cause == nil {
-		e.wraps = e.pair[:1:1]
-	}
-	return e
+	return &storeError{kind: kind, msg: msg, cause: cause, retryAfter: retryAfter, pair: [2]error{kind, cause}}
 }
 
 func (e *storeError) Error() string { return e.msg }
 
-func (e *storeError) Unwrap() []error { return e.wraps }
+// Unwrap is {kind} or {kind, cause}.
+func (e *storeError) Unwrap() []error {
+	if e.cause == nil {
+		return e.pair[:1:1]
+	}
+	return e.pair[:2:2]
+}
 
 // RetryAfter is the retry hint of Unavailable errors (kit.RetryAfterer).
 func (e *storeError) RetryAfter() time.Duration { return e.retryAfter }
