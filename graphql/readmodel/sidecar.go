@@ -52,8 +52,9 @@ type Sidecar interface {
 	// version is not handed to LoadSidecar.
 	SidecarVersion() uint64
 	// WriteSidecar writes the body for the snapshot tag describes (just
-	// written, or loaded: the model may have moved past it since). A
-	// body of no bytes means no side file (a stale one is removed).
+	// written, or loaded: the model may have moved past it since) to w,
+	// which is buffered. A body of no bytes means no side file (a stale
+	// one is removed).
 	WriteSidecar(w io.Writer, tag SnapshotTag) error
 	// LoadSidecar is called after each successful snapshot load: body is
 	// the side file's body (the sidecar may keep it) when one matches

@@ -33,7 +33,7 @@ import (
 // snapshot (asofsidecar.go): a restart loads it instead of building it.
 
 // AsOfIndex is the as-of timelines of a model's craftsmen (see above).
-// Make it with WithAsOfIndex; build it with Build or Follow.
+// Make it with NewAsOfIndex; build it with Build or Follow.
 type AsOfIndex struct {
 	m        seqReader
 	dict     popDict // the strings the as-of rows name (the timelines' and the as-of table's)
@@ -50,30 +50,11 @@ type seqReader interface {
 	SummaryVersions(id string, fn func(from time.Time, s *readmodel.Summary)) int
 }
 
-// asOfModel is a model that carries its as-of index to the schema.
-type asOfModel struct {
-	seqReader
-	x *AsOfIndex
-}
+// NewAsOfIndex returns an as-of index over m, to give the schema
+// (Deps.AsOf) with m as its model.
+func NewAsOfIndex(m *readmodel.Memory) *AsOfIndex { return newAsOfIndex(m) }
 
-func (m asOfModel) asOfIndex() *AsOfIndex { return m.x }
-
-// WithAsOfIndex returns an as-of index over m and the model to give the
-// schema (Deps.Model) so that its as-of population queries read it.
-func WithAsOfIndex(m *readmodel.Memory) (readmodel.Reader, *AsOfIndex) { return withAsOfIndex(m) }
-
-func withAsOfIndex(m seqReader) (readmodel.Reader, *AsOfIndex) {
-	x := &AsOfIndex{m: m}
-	return asOfModel{m, x}, x
-}
-
-// asOfIndexOf is the model's as-of index, if it has one.
-func asOfIndexOf(m readmodel.Reader) *AsOfIndex {
-	if im, ok := m.(interface{ asOfIndex() *AsOfIndex }); ok {
-		return im.asOfIndex()
-	}
-	return nil
-}
+func newAsOfIndex(m seqReader) *AsOfIndex { return &AsOfIndex{m: m} }
 
 const (
 	asOfChunkShift = 12

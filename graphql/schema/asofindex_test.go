@@ -134,7 +134,7 @@ func TestAsOfIndexMatchesSummaryAsOf(t *testing.T) {
 			g.add(mover, at.AddDate(0, k+1, 0), events.CraftsmanProfileChanged{CraftsmanID: mover, Region: []string{"R2", "R3"}[k%2]}, "emp1")
 		}
 		g.flush()
-		_, x := withAsOfIndex(g.m)
+		x := newAsOfIndex(g.m)
 		if err := x.Build(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -168,8 +168,9 @@ func TestAsOfIndexMatchesSummaryAsOf(t *testing.T) {
 func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
 	for _, g := range []*popGen{popModel(t, 1100), eligModel(t, 1100)} {
 		derived := new(atomic.Int64)
-		model, x := withAsOfIndex(countAsOf{fastOnly{g.m, t, new(atomic.Int64)}, derived})
-		fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+		x := newAsOfIndex(countAsOf{fastOnly{g.m, t, new(atomic.Int64)}, derived})
+		model := x.m
+		fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +237,8 @@ func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
 // many craftsmen changed since the build.
 func TestAsOfIndexFollow(t *testing.T) {
 	g := popModel(t, 200)
-	model, x := withAsOfIndex(g.m)
+	x := newAsOfIndex(g.m)
+	model := x.m
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ready atomic.Bool
@@ -265,7 +267,7 @@ func TestAsOfIndexFollow(t *testing.T) {
 	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
 		t.Fatalf("%d of %d held after the load", held, len(g.ids))
 	}
-	s, err := New(Deps{Model: model, Waiter: nopWaiter{}})
+	s, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestAsOfIndexFollow(t *testing.T) {
 // file of another snapshot is not loaded.
 func TestAsOfIndexSidecar(t *testing.T) {
 	g := eligModel(t, 500)
-	_, x := withAsOfIndex(g.m)
+	x := newAsOfIndex(g.m)
 	if err := x.Build(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +309,7 @@ func TestAsOfIndexSidecar(t *testing.T) {
 	}
 	load := func() (*AsOfIndex, *readmodel.Memory) {
 		m := readmodel.NewMemory()
-		_, y := withAsOfIndex(m)
+		y := newAsOfIndex(m)
 		for _, s := range []string{"zz", "R9", "acad7"} {
 			if _, ok := y.dict.number(s); !ok {
 				t.Fatal("dictionary full")
@@ -354,8 +356,9 @@ func TestAsOfIndexSidecar(t *testing.T) {
 // evaluation.
 func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
 	g := eligModel(t, 500)
-	model, x := withAsOfIndex(g.m)
-	fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+	x := newAsOfIndex(g.m)
+	model := x.m
+	fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,8 +400,9 @@ func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
 // ends and the query answers as full evaluation does.
 func TestAsOfQueryWaitIsBounded(t *testing.T) {
 	g := eligModel(t, 50)
-	model, x := withAsOfIndex(g.m)
-	fast, err := New(Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100})
+	x := newAsOfIndex(g.m)
+	model := x.m
+	fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +412,7 @@ func TestAsOfQueryWaitIsBounded(t *testing.T) {
 	}
 	tl := newTimeline(g.m.Epoch(), 0) // a first build that has not finished
 	x.tl.Store(tl)
-	b := &builder{d: Deps{Model: model}}
+	b := &builder{d: Deps{Model: model, AsOf: x}}
 	sc := model.(seqScanner)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

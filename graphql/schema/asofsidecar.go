@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -41,17 +40,16 @@ func (x *AsOfIndex) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error {
 		chunks[k] = tl.chunks[k].Load()
 	}
 	strs := x.dict.snapshot() // every chunk loaded names fewer
-	bw := bufio.NewWriterSize(w, 1<<20)
 	b := appendStrings(nil, strs)
 	b = binary.AppendUvarint(b, uint64(len(chunks)))
-	if _, err := bw.Write(b); err != nil {
+	if _, err := w.Write(b); err != nil {
 		return err
 	}
 	for _, ch := range chunks {
 		b = b[:0]
 		if ch == nil {
 			b = append(b, 0)
-			if _, err := bw.Write(b); err != nil {
+			if _, err := w.Write(b); err != nil {
 				return err
 			}
 			continue
@@ -68,17 +66,17 @@ func (x *AsOfIndex) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error {
 			b = binary.LittleEndian.AppendUint64(b, uint64(f))
 			b = appendRow(b, r)
 			if len(b) > 1<<16 {
-				if _, err := bw.Write(b); err != nil {
+				if _, err := w.Write(b); err != nil {
 					return err
 				}
 				b = b[:0]
 			}
 		}
-		if _, err := bw.Write(b); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
-	return bw.Flush()
+	return nil
 }
 
 // asOfRowBytes is a row's size in a side file.

@@ -321,7 +321,7 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 	if hasWindow(pol, q.target) || q.dSec < 0 || q.dSec > math.MaxUint32 {
 		return q, release, nil
 	}
-	q.tab = b.eligEntries().lookup(pol, f.trade, epoch)
+	q.tab = b.d.Elig.lookup(pol, f.trade, epoch)
 	q.col = b.elig.column(eligKey{pol: pol, trade: f.trade, target: q.target})
 	if q.col.epoch != epoch {
 		q.reset(epoch)
@@ -332,15 +332,6 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 		}
 	}
 	return q, q.col.mu.Unlock, nil
-}
-
-// eligEntries are the entries built ahead for the schema's model (nil:
-// it carries none: WithEligEntries).
-func (b *builder) eligEntries() *EligEntries {
-	if m, ok := b.d.Model.(interface{ eligEntries() *EligEntries }); ok {
-		return m.eligEntries()
-	}
-	return nil
 }
 
 // explainer gives, for a member of a live eligibleFor answer, its

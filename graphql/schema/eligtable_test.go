@@ -66,7 +66,7 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	if e2.tab.Load() == nil {
 		t.Fatal("the load did not hand the entries back")
 	}
-	fast, err := New(Deps{Model: WithEligEntries(base, e2), Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	fast, err := New(Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	if n := reads.Load(); n != int64(changed) {
 		t.Fatalf("a build after %d craftsmen changed read %d", changed, n)
 	}
-	fresh, err := New(Deps{Model: WithEligEntries(base, e2), Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	fresh, err := New(Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
 // ctx ends first the query fails (UNAVAILABLE: retry once the build is
 // done) rather than outliving its request.
 func (b *builder) waitAsOfBuild(ctx context.Context, sc seqScanner) error {
-	x := asOfIndexOf(b.d.Model)
+	x := b.d.AsOf
 	if x == nil {
 		return nil
 	}
@@ -172,7 +172,7 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 	if f.asOf.Before(time.Unix(0, math.MinInt64+1)) || f.asOf.After(time.Unix(0, math.MaxInt64-1)) {
 		return false
 	}
-	x := asOfIndexOf(b.d.Model)
+	x := b.d.AsOf
 	t := &b.pop.asOf
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -208,7 +208,7 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 func (b *builder) scanAsOf(sc seqScanner, f *populationFilter, visible func(readmodel.Summary) bool, parts int, strs *[]string, q *asOfQuery, visit rowVisit, done func()) {
 	q.tl = nil
 	clear(q.misses)
-	if x := asOfIndexOf(b.d.Model); x != nil {
+	if x := b.d.AsOf; x != nil {
 		if tl := x.tl.Load(); tl != nil && tl.epoch == sc.Epoch() {
 			q.tl = tl // (a run whose craftsmen a load replaced is discarded: stale)
 		}

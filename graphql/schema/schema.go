@@ -39,6 +39,12 @@ type Deps struct {
 	// verifyCredential checks credentials; nil: the field answers
 	// FAILED_PRECONDITION.
 	CredentialKey ed25519.PublicKey
+	// Elig are eligibility entries built ahead over Model
+	// (NewEligEntries), read by eligibleFor scans; nil: none.
+	Elig *EligEntries
+	// AsOf is an as-of index over Model (NewAsOfIndex), read by asOf
+	// population queries; nil: none.
+	AsOf *AsOfIndex
 }
 
 type builder struct {

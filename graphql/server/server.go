@@ -169,12 +169,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var model readmodel.Reader
-	model, s.asOf = schema.WithAsOfIndex(s.model)
+	s.asOf = schema.NewAsOfIndex(s.model)
 	s.snaps.Add(s.asOf) // kept beside the snapshot: a restart loads it
-	model = schema.WithEligEntries(model, s.elig)
 	s.schema, err = schema.New(schema.Deps{
-		Model: model, Waiter: s.proj, Status: s.proj.Status,
+		Model: s.model, Elig: s.elig, AsOf: s.asOf, Waiter: s.proj, Status: s.proj.Status,
 		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
 		CredentialKey: cfg.CredentialKey,
 	})
