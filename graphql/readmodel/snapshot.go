@@ -101,6 +101,13 @@ func writeAtomic(path, what string, fill func(*bufio.Writer) (keep bool, err err
 	h := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
 	keep, err := fill(bw)
+	if err == nil && !keep { // nothing to keep: no temporary to finish
+		_ = tmp.Close()
+		if err = os.Remove(path); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		return 0, err
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -114,13 +121,7 @@ func writeAtomic(path, what string, fill func(*bufio.Writer) (keep bool, err err
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	switch {
-	case err != nil:
-	case !keep:
-		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = rerr
-		}
-	default:
+	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {

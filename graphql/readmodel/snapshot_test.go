@@ -35,8 +35,8 @@ func TestSnapshotOfRestoredModel(t *testing.T) {
 	if err := m.Apply(want, at(10+events)); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.log.chunks) < 10 || !m.log.mapped[0] {
-		t.Fatalf("the log has %d chunks (first mapped: %v); the test wants many spilled ones", len(m.log.chunks), m.log.mapped[0])
+	if len(m.log.chunks) < 10 || (canMap && !m.log.mapped[0]) {
+		t.Fatalf("the log has %d chunks (first mapped: %v); the test wants many spilled ones", len(m.log.chunks), len(m.log.mapped) > 0 && m.log.mapped[0])
 	}
 	for round := 0; round < 2; round++ {
 		back := restored(t, m)

@@ -163,21 +163,12 @@ func inForce(set *policy.Set, now time.Time) []*policy.Policy {
 	return out
 }
 
-// Keep builds the entries once ready reports true (polled), then calls
-// save (to write them beside the snapshot) unless every entry was there
-// already (loaded with the snapshot, and nobody changed since), and
-// returns; ctx ends it early. Before the build it calls warm (when not
-// nil). The server runs it beside the projection.
-func (e *EligEntries) Keep(ctx context.Context, ready func() bool, warm func(), save func() error) error {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for !ready() {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+// Keep builds the entries, then calls save (to write them beside the
+// snapshot) unless every entry was there already (loaded with the
+// snapshot, and nobody changed since); ctx ends it early. Before the
+// build it calls warm (when not nil). The server runs it once the
+// projection has caught up.
+func (e *EligEntries) Keep(ctx context.Context, warm func(), save func() error) error {
 	if warm != nil {
 		warm()
 	}

@@ -17,15 +17,13 @@ import (
 // the population rows (warmRows). The function it returns stops the
 // build and waits for it (Run returns only after).
 func (s *Server) keepElig(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ready := func() bool { return s.proj.Status().EverCaughtUp }
-		save := func() error { return s.writeSidecar(s.elig.SidecarName()) }
-		err := s.elig.Keep(ctx, ready, func() { s.warmRows(ctx) }, save)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("eligibility entries", "err", err)
+	return background(ctx, func(ctx context.Context) {
+		err := s.proj.WaitReady(ctx)
+		if err == nil {
+			save := func() error { return s.writeSidecar(s.elig.SidecarName()) }
+			if err = s.elig.Keep(ctx, func() { s.warmRows(ctx) }, save); err != nil && ctx.Err() == nil {
+				s.log.Warn("eligibility entries", "err", err)
+			}
 		}
 		if err == nil && ctx.Err() != nil {
 			err = fmt.Errorf("eligibility entries: stopped before they were built: %w", ctx.Err())
@@ -34,11 +32,7 @@ func (s *Server) keepElig(ctx context.Context) (stop func()) {
 			s.eligErr = err
 			close(s.eligRan)
 		})
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	})
 }
 
 // followAsOf keeps the as-of index built (schema.AsOfIndex.Follow: once
@@ -46,15 +40,23 @@ func (s *Server) keepElig(ctx context.Context) (stop func()) {
 // outdated), writing its side file after each build. The function it
 // returns stops it and waits for it (Run returns only after).
 func (s *Server) followAsOf(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(ctx, func(ctx context.Context) {
 		s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, 200*time.Millisecond, func() {
 			if err := s.writeSidecar(s.asOf.SidecarName()); err != nil {
 				s.log.Warn("as-of index side file", "err", err)
 			}
 		})
+	})
+}
+
+// background runs run in a goroutine under a context of its own; the
+// function it returns ends that context and waits for run to return.
+func background(ctx context.Context, run func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
 	}()
 	return func() {
 		cancel()

@@ -473,7 +473,7 @@ func restartAndQuery(b *testing.B, ctx context.Context, st eventstore.Store, dir
 		}
 		took, cpu := time.Since(t0), cpuTime()-c0
 		unlock()
-		b.Logf("restart from snapshot until ready: %s (%s CPU); heap %.0f MB, RSS %s; load %s", took.Round(time.Millisecond), cpu.Round(time.Millisecond), heapMB(), rss(), loadAvg())
+		b.Logf("restart from snapshot until the projection is ready: %s (%s CPU); heap %.0f MB, RSS %s; load %s", took.Round(time.Millisecond), cpu.Round(time.Millisecond), heapMB(), rss(), loadAvg())
 		b.ReportMetric(took.Seconds(), "restart-s")
 
 		// The indexes Run keeps beside the snapshot (eligibility entries,

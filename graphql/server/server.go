@@ -229,11 +229,19 @@ func (s *Server) indexesReady() bool {
 // the wait; it fails when the eligibility build failed or Run stopped
 // before it.
 func (s *Server) WaitIndexes(ctx context.Context) error {
+	select {
+	case <-s.eligRan:
+		if s.eligErr != nil {
+			return s.eligErr
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if s.indexesReady() {
-			return s.eligErr
+		if s.asOf.Built() {
+			return nil
 		}
 		select {
 		case <-ctx.Done():

@@ -451,7 +451,7 @@ func (a *App) WaitCaughtUp(ctx context.Context) error {
 	if err := a.graph.Projector().WaitReady(ctx); err != nil {
 		return err
 	}
-	if err := a.graph.WaitIndexes(ctx); ctx.Err() != nil {
+	if err := a.graph.WaitIndexes(ctx); err != nil && ctx.Err() != nil {
 		return err
 	}
 	return nil // a failed eligibility build is logged by the server; queries answer without it
