@@ -61,26 +61,28 @@ type instrumenting struct {
 	m    *kit.Metrics
 }
 
-func (mw instrumenting) observe(method string, begin time.Time, err error) {
-	mw.m.Observe("honour."+method, time.Since(begin), err)
+// observe records a command of endpoint name ("honour.<Method>", a constant:
+// nothing is built per command).
+func (mw instrumenting) observe(name string, begin time.Time, err error) {
+	mw.m.Observe(name, time.Since(begin), err)
 }
 
 func (mw instrumenting) ConferHonour(ctx context.Context, req ConferRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("ConferHonour", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("honour.ConferHonour", b, err) }(time.Now())
 	return mw.next.ConferHonour(ctx, req)
 }
 
 func (mw instrumenting) WithdrawHonour(ctx context.Context, req WithdrawRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("WithdrawHonour", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("honour.WithdrawHonour", b, err) }(time.Now())
 	return mw.next.WithdrawHonour(ctx, req)
 }
 
 func (mw instrumenting) RecogniseInnovation(ctx context.Context, req InnovationRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RecogniseInnovation", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("honour.RecogniseInnovation", b, err) }(time.Now())
 	return mw.next.RecogniseInnovation(ctx, req)
 }
 
 func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("honour.Correct", b, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }

@@ -96,60 +96,62 @@ type instrumenting struct {
 	m    *kit.Metrics
 }
 
-func (mw instrumenting) observe(method string, begin time.Time, err error) {
-	mw.m.Observe("registry."+method, time.Since(begin), err)
+// observe records a command of endpoint name ("registry.<Method>", a constant:
+// nothing is built per command).
+func (mw instrumenting) observe(name string, begin time.Time, err error) {
+	mw.m.Observe(name, time.Since(begin), err)
 }
 
 // Unwrap returns the decorated service.
 func (mw instrumenting) Unwrap() Service { return mw.next }
 
 func (mw instrumenting) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RegisterCraftsman", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.RegisterCraftsman", b, err) }(time.Now())
 	return mw.next.RegisterCraftsman(ctx, req)
 }
 
 func (mw instrumenting) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("UpdateProfile", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.UpdateProfile", b, err) }(time.Now())
 	return mw.next.UpdateProfile(ctx, req)
 }
 
 func (mw instrumenting) EnterTrade(ctx context.Context, req EnterTradeRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("EnterTrade", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.EnterTrade", b, err) }(time.Now())
 	return mw.next.EnterTrade(ctx, req)
 }
 
 func (mw instrumenting) StartEmployment(ctx context.Context, req StartEmploymentRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("StartEmployment", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.StartEmployment", b, err) }(time.Now())
 	return mw.next.StartEmployment(ctx, req)
 }
 
 func (mw instrumenting) EndEmployment(ctx context.Context, req EndEmploymentRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("EndEmployment", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.EndEmployment", b, err) }(time.Now())
 	return mw.next.EndEmployment(ctx, req)
 }
 
 func (mw instrumenting) RegisterAcademy(ctx context.Context, req RegisterAcademyRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RegisterAcademy", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.RegisterAcademy", b, err) }(time.Now())
 	return mw.next.RegisterAcademy(ctx, req)
 }
 
 func (mw instrumenting) AddCourse(ctx context.Context, req AddCourseRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("AddCourse", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.AddCourse", b, err) }(time.Now())
 	return mw.next.AddCourse(ctx, req)
 }
 
 func (mw instrumenting) RegisterIssuer(ctx context.Context, req RegisterIssuerRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RegisterIssuer", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.RegisterIssuer", b, err) }(time.Now())
 	return mw.next.RegisterIssuer(ctx, req)
 }
 
 func (mw instrumenting) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("AddIssuerUser", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.AddIssuerUser", b, err) }(time.Now())
 	return mw.next.AddIssuerUser(ctx, req)
 }
 
 func (mw instrumenting) ForgetCraftsman(ctx context.Context, req ForgetCraftsmanRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("ForgetCraftsman", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.ForgetCraftsman", b, err) }(time.Now())
 	return mw.next.ForgetCraftsman(ctx, req)
 }
 
@@ -159,6 +161,6 @@ func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest)
 }
 
 func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("registry.Correct", b, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }

@@ -74,40 +74,42 @@ type instrumenting struct {
 	m    *kit.Metrics
 }
 
-func (mw instrumenting) observe(method string, begin time.Time, err error) {
-	mw.m.Observe("training."+method, time.Since(begin), err)
+// observe records a command of endpoint name ("training.<Method>", a constant:
+// nothing is built per command).
+func (mw instrumenting) observe(name string, begin time.Time, err error) {
+	mw.m.Observe(name, time.Since(begin), err)
 }
 
 // Unwrap returns the decorated service.
 func (mw instrumenting) Unwrap() Service { return mw.next }
 
 func (mw instrumenting) Enrol(ctx context.Context, req EnrolRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("Enrol", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.Enrol", b, err) }(time.Now())
 	return mw.next.Enrol(ctx, req)
 }
 
 func (mw instrumenting) CompleteTraining(ctx context.Context, req CompleteTrainingRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("CompleteTraining", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.CompleteTraining", b, err) }(time.Now())
 	return mw.next.CompleteTraining(ctx, req)
 }
 
 func (mw instrumenting) RecordGraduation(ctx context.Context, req GraduationRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RecordGraduation", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.RecordGraduation", b, err) }(time.Now())
 	return mw.next.RecordGraduation(ctx, req)
 }
 
 func (mw instrumenting) RecordTitle(ctx context.Context, req TitleRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RecordTitle", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.RecordTitle", b, err) }(time.Now())
 	return mw.next.RecordTitle(ctx, req)
 }
 
 func (mw instrumenting) RecordAssessment(ctx context.Context, req AssessmentRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("RecordAssessment", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.RecordAssessment", b, err) }(time.Now())
 	return mw.next.RecordAssessment(ctx, req)
 }
 
 func (mw instrumenting) CertifySkillLevel(ctx context.Context, req CertifyRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("CertifySkillLevel", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.CertifySkillLevel", b, err) }(time.Now())
 	return mw.next.CertifySkillLevel(ctx, req)
 }
 
@@ -117,6 +119,6 @@ func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest)
 }
 
 func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.observe("Correct", b, err) }(time.Now())
+	defer func(b time.Time) { mw.observe("training.Correct", b, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }
