@@ -132,20 +132,6 @@ func newDomain() *domain {
 	return d
 }
 
-// decoded is an event decoded outside the model's lock.
-type decoded struct {
-	rec events.Recorded
-	ok  bool
-}
-
-// decodeAll decodes events in parallel (decoding is pure and is most of
-// the cost of applying an event).
-func decodeAll(reg *events.Registry, evs []eventstore.RecordedEvent) []decoded {
-	out := make([]decoded, len(evs))
-	inParallel(len(evs), func(i int) { out[i].ok = decodeOne(reg, &evs[i], &out[i].rec) })
-	return out
-}
-
 // batchDecoded is a batch's events decoded outside the model's lock:
 // recs[i] is event i's record when ok[i]. Kept in batchPool between
 // batches; a craftsman's records may lie in recs until the batch settles.
@@ -201,14 +187,10 @@ func decodeOne(reg *events.Registry, ev *eventstore.RecordedEvent, rec *events.R
 	return err == nil
 }
 
-// apply applies one event of stream (ev.Stream, or a copy of it that ids
-// may share); run is how many events of its stream, this one included,
-// follow in the batch (room for the records is made once).
-func (d *domain) apply(stream string, ev *eventstore.RecordedEvent, dec decoded, run int) {
-	d.applyRec(stream, ev, &dec.rec, dec.ok, run, nil)
-}
-
-// applyRec is apply of the record *rec (when ok). room, when not nil, is
+// applyRec applies one event of stream (ev.Stream, or a copy of it that
+// ids may share), decoded as *rec when ok; run is how many events of its
+// stream, this one included, follow in the batch (room for the records is
+// made once). room, when not nil, is
 // where the records of this event's run may lie until the batch settles
 // (len(room) == run): a craftsman without records takes it as its list
 // instead of allocating one. It must be the batch's own decoded records

@@ -512,8 +512,10 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	for i, j := range others {
 		raw[i] = l.at(int(j))
 	}
-	for i, dec := range decodeAll(d.reg, raw) {
-		d.apply(raw[i].Stream, &raw[i], dec, 1)
+	var dec batchDecoded // the load's own: not the pool's
+	dec.decode(d.reg, raw)
+	for i := range raw {
+		d.applyRec(raw[i].Stream, &raw[i], &dec.recs[i], dec.ok[i], 1, nil)
 	}
 	d.dropDirty() // the summaries come from the file
 	nc := r.uvarint()
