@@ -170,24 +170,11 @@ func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
 		derived := new(atomic.Int64)
 		x := newAsOfIndex(countAsOf{fastOnly{g.m, t, new(atomic.Int64)}, derived})
 		model := x.m
-		fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
+		fast := mustSchema(t, Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
+		full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
 		if err := x.Build(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		const q = `query($asOf: String, $trade: String, $employer: String, $minLevel: String, $sort: String, $after: String) {
-			craftsmen(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel, sort: $sort, first: 30, after: $after) {
-				totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
-			populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
-				total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
-		roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
-		filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
 		// Dates spread over the instants (between moments, 1 ns off them).
 		ats := instants(g.m, g.ids)
 		var dates []string
@@ -196,27 +183,13 @@ func TestAsOfIndexMatchesFullEvaluation(t *testing.T) {
 		}
 		dates = append(dates, ats[len(ats)-1].Format(time.RFC3339Nano), "2004-01-01", "2031-01-01")
 		compare := func(round string, maxDerived int64) map[string]int {
-			totals := map[string]int{}
-			for _, asOf := range dates {
-				for _, c := range roles {
-					for i, fl := range filters {
-						if c.Role == auth.RoleHR && i != 2 {
-							continue
-						}
-						vars := map[string]any{"asOf": asOf}
-						for k, v := range fl {
-							vars[k] = v
-						}
-						before := derived.Load()
-						_, total := samePopulation(t, fast, full, c, q, vars, round+": the as-of index")
-						totals[asOf] = max(totals[asOf], total)
-						if n := derived.Load() - before; n > maxDerived {
-							t.Fatalf("%s %v: %d summaries derived, the index answers all but the page (%d)", round, vars, n, maxDerived)
-						}
-					}
+			last := derived.Load()
+			return compareAsOf(t, fast, full, round+": the as-of index", dates, func(vars map[string]any) {
+				if n := derived.Load() - last; n > maxDerived {
+					t.Fatalf("%s %v: %d summaries derived, the index answers all but the page (%d)", round, vars, n, maxDerived)
 				}
-			}
-			return totals
+				last = derived.Load()
+			})
 		}
 		totals := compare("built", 30)
 		if totals["2004-01-01"] != 0 || totals[dates[1]] == 0 || totals[dates[1]] >= totals["2031-01-01"] {
@@ -267,10 +240,7 @@ func TestAsOfIndexFollow(t *testing.T) {
 	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
 		t.Fatalf("%d of %d held after the load", held, len(g.ids))
 	}
-	s, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSchema(t, Deps{Model: model, AsOf: x, Waiter: nopWaiter{}})
 	const q = `{ populationStats(asOf: "2030-01-01") { total } }`
 	runPopulation(t, s, auth.Claims{Subject: "a", Role: auth.RoleAuditor}, q, nil)
 	if tl := x.tl.Load(); x.stale.Load() == tl {
@@ -358,14 +328,8 @@ func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
 	g := eligModel(t, 500)
 	x := newAsOfIndex(g.m)
 	model := x.m
-	fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast := mustSchema(t, Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
+	full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
 	built := make(chan error, 1)
 	go func() {
 		for range 3 {
@@ -402,14 +366,8 @@ func TestAsOfQueryWaitIsBounded(t *testing.T) {
 	g := eligModel(t, 50)
 	x := newAsOfIndex(g.m)
 	model := x.m
-	fast, err := New(Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast := mustSchema(t, Deps{Model: model, AsOf: x, Waiter: nopWaiter{}, MaxPageSize: 100})
+	full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
 	tl := newTimeline(g.m.Epoch(), 0) // a first build that has not finished
 	x.tl.Store(tl)
 	b := &builder{d: Deps{Model: model, AsOf: x}}

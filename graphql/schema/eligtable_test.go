@@ -21,16 +21,7 @@ import (
 // queries, then by a build, which reuses the others' entries).
 func TestEligEntriesAfterRestart(t *testing.T) {
 	g := eligModel(t, 1300)
-	// v2 (2027): technician needs training within 2 years (a window: not
-	// built ahead); v3 (2029): no window.
-	g.publish(2, "2027-01-01", [3]string{
-		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
-		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
-		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":2},{"kind":"training_hours","hours":8,"withinYears":2}]}]`})
-	g.publish(3, "2029-01-01", [3]string{
-		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":6}]},{"id":"w","label":"w","criteria":[{"kind":"years_of_work","years":9}]}]`,
-		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":7}]}]`,
-		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":6}]}]`})
+	g.publishTimed() // v2's technician window is not built ahead
 	g.flush()
 	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
 	ctx := context.Background()
@@ -66,14 +57,8 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	if e2.tab.Load() == nil {
 		t.Fatal("the load did not hand the entries back")
 	}
-	fast, err := New(Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(Deps{Model: plainReader{m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast := mustSchema(t, Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	full := mustSchema(t, Deps{Model: plainReader{m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	const q = `query($target: String, $by: String, $policies: [String!]) {
 		craftsmen(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, policies: $policies, sort: "level_desc", first: 30) {
 			totalCount edges { node { id level { rank } eligibility { eligible earliestDate policyVersion } } } }
@@ -145,10 +130,7 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	if n := reads.Load(); n != int64(changed) {
 		t.Fatalf("a build after %d craftsmen changed read %d", changed, n)
 	}
-	fresh, err := New(Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh := mustSchema(t, Deps{Model: base, Elig: e2, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	reads.Store(0)
 	for _, vars := range fromEntries {
 		samePopulation(t, fresh, full, roles[1], q, vars, "the rebuilt entries")

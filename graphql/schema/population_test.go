@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -219,10 +220,7 @@ func refPopulation(m *readmodel.Memory, c auth.Claims, args map[string]string, o
 func TestPopulationPagesMatchFullSort(t *testing.T) {
 	g := popModel(t, 1500) // > 1024: the scan splits into parts
 	m := g.m
-	s, err := New(Deps{Model: m, Waiter: nopWaiter{}, MaxPageSize: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSchema(t, Deps{Model: m, Waiter: nopWaiter{}, MaxPageSize: 50})
 	aud := auth.Claims{Subject: "a", Role: auth.RoleAuditor}
 	hr := auth.Claims{Subject: "h", Role: auth.RoleHR, OrgID: "emp2"}
 	// emp0 registered a sixth of the craftsmen, none of the 40 of the
@@ -630,6 +628,21 @@ func eligModel(t *testing.T, n int) *popGen {
 	return g
 }
 
+// publishTimed publishes two later versions of template-a: v2 (from
+// 2027), whose technician rule needs training within 2 years (a window:
+// never answered from entries built ahead), and v3 (from 2029), with
+// longer waits and no window. Tests choose their dates by these rules.
+func (g *popGen) publishTimed() {
+	g.publish(2, "2027-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":2},{"kind":"training_hours","hours":8,"withinYears":2}]}]`})
+	g.publish(3, "2029-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":6}]},{"id":"w","label":"w","criteria":[{"kind":"years_of_work","years":9}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":7}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":6}]}]`})
+}
+
 // publish records a version of template-a whose intermediate, senior and
 // technician rules are given (JSON route lists).
 func (g *popGen) publish(version int, from string, routes [3]string) {
@@ -648,16 +661,7 @@ func (g *popGen) publish(version int, from string, routes [3]string) {
 // change and a policy is published once the index was built.
 func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 	g := eligModel(t, 1400) // > 1024: the scan splits into parts
-	// v2 (2027): technician needs training within 2 years (a window);
-	// v3 (2029): longer waits, no window.
-	g.publish(2, "2027-01-01", [3]string{
-		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
-		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
-		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":2},{"kind":"training_hours","hours":8,"withinYears":2}]}]`})
-	g.publish(3, "2029-01-01", [3]string{
-		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":6}]},{"id":"w","label":"w","criteria":[{"kind":"years_of_work","years":9}]}]`,
-		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":7}]}]`,
-		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":6}]}]`})
+	g.publishTimed()
 	g.flush()
 	for _, v := range g.m.Policies()["template-a"] {
 		if _, err := policy.FromEvent(v.Payload.(events.PolicyPublished)); err != nil {
@@ -666,14 +670,8 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 	}
 	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
 	reads := new(atomic.Int64)
-	fast, err := New(Deps{Model: fastOnly{g.m, t, reads}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast := mustSchema(t, Deps{Model: fastOnly{g.m, t, reads}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
+	full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	const q = `query($target: String, $by: String, $sort: String, $after: String) {
 		craftsmen(trade: "6-18-02-04", eligibleFor: $target, eligibleBy: $by, sort: $sort, first: 40, after: $after) {
 			totalCount edges { cursor node { id level { rank } eligibility { eligible earliestDate policyVersion routes { id met earliestDate } } } } pageInfo { hasNextPage } }
@@ -749,39 +747,10 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 // and after ledgers changed.
 func TestAsOfMatchesFullEvaluation(t *testing.T) {
 	for _, g := range []*popGen{popModel(t, 1200), eligModel(t, 1100)} {
-		fast, err := New(Deps{Model: fastOnly{g.m, t, new(atomic.Int64)}, Waiter: nopWaiter{}, MaxPageSize: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		const q = `query($asOf: String, $trade: String, $employer: String, $minLevel: String, $sort: String, $after: String) {
-			craftsmen(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel, sort: $sort, first: 30, after: $after) {
-				totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
-			populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
-				total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
-		roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
-		filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
+		fast := mustSchema(t, Deps{Model: fastOnly{g.m, t, new(atomic.Int64)}, Waiter: nopWaiter{}, MaxPageSize: 100})
+		full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
 		compare := func(round string, dates []string) map[string]int {
-			totals := map[string]int{}
-			for _, asOf := range dates {
-				for _, c := range roles {
-					for i, fl := range filters {
-						if c.Role == auth.RoleHR && i != 2 {
-							continue
-						}
-						vars := map[string]any{"asOf": asOf}
-						for k, v := range fl {
-							vars[k] = v
-						}
-						_, total := samePopulation(t, fast, full, c, q, vars, round+": the as-of rows")
-						totals[asOf] = max(totals[asOf], total)
-					}
-				}
-			}
-			return totals
+			return compareAsOf(t, fast, full, round+": the as-of rows", dates, nil)
 		}
 		// The last date's rows hold from each craftsman's last moment on:
 		// the first date after the change lies in their spans.
@@ -804,14 +773,8 @@ func TestAsOfMatchesFullEvaluation(t *testing.T) {
 // they equal full evaluation.
 func TestPopulationIndexesUnderWrites(t *testing.T) {
 	g := eligModel(t, 600)
-	fast, err := New(Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast := mustSchema(t, Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100})
+	full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100})
 	aud := auth.WithClaims(context.Background(), auth.Claims{Subject: "a", Role: auth.RoleAuditor})
 	const q = `{ craftsmen(trade: "6-18-02-04", eligibleFor: "intermediate", eligibleBy: "2031-01-01", first: 20) { totalCount nodes { id } }
 		populationStats(asOf: "2030-01-01") { total byLevel { key count } } }`
@@ -877,4 +840,48 @@ func samePopulation(t *testing.T, fast, full graphql.Schema, c auth.Claims, q st
 		t.Fatalf("%s %v: %s answers\n%s\nfull evaluation\n%s", c.Role, vars, what, got, want)
 	}
 	return got, total
+}
+
+// compareAsOf asks one as-of query (craftsmen and populationStats) at
+// each date, for an auditor under four filters, orders and pages and for
+// HR under one, of fast and of full, and fails unless both answer the
+// same (what names fast's path); after, when not nil, is called after
+// each query with its variables. It answers the largest total per date.
+func compareAsOf(t *testing.T, fast, full graphql.Schema, what string, dates []string, after func(vars map[string]any)) map[string]int {
+	t.Helper()
+	const q = `query($asOf: String, $trade: String, $employer: String, $minLevel: String, $sort: String, $after: String) {
+		craftsmen(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel, sort: $sort, first: 30, after: $after) {
+			totalCount edges { cursor node { id name personalData region employers academies level { rank } } } pageInfo { hasNextPage } }
+		populationStats(asOf: $asOf, trade: $trade, employer: $employer, minLevel: $minLevel) {
+			total byLevel { key count } byTrade { key count } byRegion { key count } byAcademy { key count } } }`
+	roles := []auth.Claims{{Subject: "a", Role: auth.RoleAuditor}, {Subject: "h", Role: auth.RoleHR, OrgID: "emp1"}}
+	filters := []map[string]any{{}, {"trade": "6-18-02-04", "sort": "level_desc"}, {"minLevel": "intermediate", "sort": "region", "after": offsetCursor(4)}, {"employer": "emp1", "sort": "level_asc"}}
+	totals := map[string]int{}
+	for _, asOf := range dates {
+		for _, c := range roles {
+			for i, fl := range filters {
+				if c.Role == auth.RoleHR && i != 2 {
+					continue
+				}
+				vars := map[string]any{"asOf": asOf}
+				maps.Copy(vars, fl)
+				_, total := samePopulation(t, fast, full, c, q, vars, what)
+				totals[asOf] = max(totals[asOf], total)
+				if after != nil {
+					after(vars)
+				}
+			}
+		}
+	}
+	return totals
+}
+
+// mustSchema is New(d), failing t when it fails.
+func mustSchema(t *testing.T, d Deps) graphql.Schema {
+	t.Helper()
+	s, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
