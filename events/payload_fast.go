@@ -91,32 +91,56 @@ func (s *jsonScan) key() ([]byte, bool) {
 	return nil, false
 }
 
+// intPart reads the sign and integer part of a number in JSON's grammar
+// (-?(0|[1-9][0-9]*)).
+func (s *jsonScan) intPart() bool {
+	s.byte('-')
+	switch {
+	case s.byte('0'):
+		return true
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+		return true
+	}
+	return false
+}
+
+// digits reads decimal digits; false when there is none.
+func (s *jsonScan) digits() bool {
+	n := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > n
+}
+
+// intTo reads an integer as json.Marshal writes an int (intPart, no
+// fraction or exponent, which encoding/json refuses for an int) that fits
+// an int.
+func (s *jsonScan) intTo(dst *int) bool {
+	start := s.i
+	if !s.intPart() {
+		return false
+	}
+	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, strconv.IntSize)
+	*dst = int(n)
+	return err == nil
+}
+
 // num reads a number in JSON's grammar that fits a float64.
 func (s *jsonScan) num() (float64, bool) {
 	start := s.i
-	s.byte('-')
-	digits := func() bool {
-		n := s.i
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
-		}
-		return s.i > n
-	}
-	switch {
-	case s.byte('0'):
-	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		digits()
-	default:
+	if !s.intPart() {
 		return 0, false
 	}
-	if s.byte('.') && !digits() {
+	if s.byte('.') && !s.digits() {
 		return 0, false
 	}
 	if s.byte('e') || s.byte('E') {
 		if !s.byte('+') {
 			s.byte('-')
 		}
-		if !digits() {
+		if !s.digits() {
 			return 0, false
 		}
 	}

@@ -1,7 +1,5 @@
 package events
 
-import "strconv"
-
 // The scanner for MentorshipStarted, which a mentorship start decodes on
 // every command (the pairing's stream, read before the append), under the
 // same rules as payload_fast.go: the exact form json.Marshal writes,
@@ -38,24 +36,4 @@ func scanMentorshipStarted(data []byte) (v MentorshipStarted, ok bool) {
 		return v, true
 	}
 	return MentorshipStarted{}, false
-}
-
-// intTo reads an integer as json.Marshal writes an int (-?(0|[1-9][0-9]*),
-// no fraction or exponent, which encoding/json refuses for an int) that
-// fits an int.
-func (s *jsonScan) intTo(dst *int) bool {
-	start := s.i
-	s.byte('-')
-	switch {
-	case s.byte('0'):
-	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
-		}
-	default:
-		return false
-	}
-	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, strconv.IntSize)
-	*dst = int(n)
-	return err == nil
 }

@@ -393,7 +393,9 @@ func (s *State) mentorship(id string) *Mentorship {
 }
 
 // reach records a level; the first date a level was reached is kept. room
-// is the capacity a trade's first level list is made with.
+// is the capacity a trade's first level list is made with (the career's
+// level facts over all its trades: a trade holds each level once, so at
+// most as many as there are levels).
 func (t *Trade) reach(l LevelHeld, room int) {
 	for _, h := range t.Levels {
 		if h.Level == l.Level {
@@ -401,7 +403,7 @@ func (t *Trade) reach(l LevelHeld, room int) {
 		}
 	}
 	if t.Levels == nil {
-		t.Levels = make([]LevelHeld, 0, max(room, 1))
+		t.Levels = make([]LevelHeld, 0, min(max(room, 1), int(events.ChiefTechnician)+1))
 	}
 	t.Levels = append(t.Levels, l)
 	slices.SortStableFunc(t.Levels, func(a, b LevelHeld) int { return int(a.Level) - int(b.Level) })

@@ -11,13 +11,16 @@ import (
 // Pathway is a worker's career pathway in one trade: the levels reached
 // with dates and evidence, and for each level above what is still missing.
 type Pathway struct {
-	CraftsmanID string             `json:"craftsmanId"`
-	Trade       string             `json:"trade"`
-	TradeName   string             `json:"tradeName,omitempty"`
-	At          time.Time          `json:"at"`
-	Level       events.Level       `json:"level"`
-	YearsOfWork float64            `json:"yearsOfWork"`
-	Reached     []career.LevelHeld `json:"reached"`
+	CraftsmanID string       `json:"craftsmanId"`
+	Trade       string       `json:"trade"`
+	TradeName   string       `json:"tradeName,omitempty"`
+	At          time.Time    `json:"at"`
+	Level       events.Level `json:"level"`
+	YearsOfWork float64      `json:"yearsOfWork"`
+	// Reached is the levels reached in the trade, lowest first: the
+	// state's own list, shared with it — read-only (never sort or modify
+	// it in place; an append copies).
+	Reached []career.LevelHeld `json:"reached"`
 	// Next answers each level above the current one, nearest first, under
 	// the first named policy (in force at At) that covers the trade and
 	// has routes to that level.
