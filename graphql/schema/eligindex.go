@@ -224,10 +224,11 @@ func (q *eligQuery) resolve(m recordsOnce) {
 		q.col.ents = growFor(q.col.ents, todo)
 	}
 	workers := runtime.GOMAXPROCS(0)
-	found := make([][]struct {
+	type decidedSeq struct {
 		seq int
 		dd  eligDecided
-	}, workers)
+	}
+	found := make([][]decidedSeq, workers)
 	stripes(workers, len(todo), func(w int) func(int) {
 		return func(i int) {
 			p := todo[i]
@@ -241,10 +242,7 @@ func (q *eligQuery) resolve(m recordsOnce) {
 			}
 			st := career.Fold(recs, q.d, career.AsRecorded)
 			res := policy.Evaluate(st, q.pol, q.trade, q.target, q.d)
-			found[w] = append(found[w], struct {
-				seq int
-				dd  eligDecided
-			}{p.seq, eligDecided{n: n, eligible: res.Eligible}})
+			found[w] = append(found[w], decidedSeq{p.seq, eligDecided{n: n, eligible: res.Eligible}})
 		}
 	})
 	for _, f := range found {
