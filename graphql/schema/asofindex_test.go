@@ -345,6 +345,11 @@ func TestAsOfIndexQueriesDuringBuilds(t *testing.T) {
 	aud := auth.Claims{Subject: "a", Role: auth.RoleAuditor}
 	for i := 0; ; i++ {
 		samePopulation(t, fast, full, aud, q, map[string]any{"asOf": fmt.Sprintf("%d-06-30", 2008+i%20)}, "during builds: the as-of index")
+		// The query waited for the first build; a build again for the same
+		// craftsmen replaces it only once done.
+		if tl := x.tl.Load(); tl == nil || !isClosed(tl.done) {
+			t.Fatal("after a query the index holds an unfinished build")
+		}
 		select {
 		case err := <-built:
 			if err != nil {
