@@ -182,9 +182,12 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 	default:
 		return nil, fmt.Errorf("read format marker: %w", err)
 	}
+	cache := pebble.NewCache(blockCacheSize)
+	defer cache.Unref() // the DB holds its own reference while open
 	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{
 		FS:           prefilledWALFS{vfs.Default},
 		MemTableSize: memTableSize,
+		Cache:        cache,
 		Logger:       pebbleLogger{log}, EventListener: pebbleEvents(log),
 	})
 	if err != nil {
