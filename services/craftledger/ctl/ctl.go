@@ -18,11 +18,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/gctune"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
@@ -83,14 +83,7 @@ const (
 	GCMemoryLimit = 4 << 30
 )
 
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(GCPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(GCMemoryLimit)
-	}
-}
+func tuneGC() { gctune.Apply(os.LookupEnv, GCPercent, GCMemoryLimit) }
 
 func common(fs *flag.FlagSet, env *Env) {
 	fs.StringVar(&env.Store, "store", env.Store, "event store connection string (esdb://…; $CRAFTLEDGER_STORE)")
