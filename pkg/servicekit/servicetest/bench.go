@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // RunClients sends b.N requests from clients goroutines (request i built
@@ -17,11 +19,40 @@ import (
 // ("cmds/s", "p50-ms", "p99-ms"), and the CPU time of the whole process
 // (HTTP clients and server, service, embedded store) per command
 // ("cpu-µs/cmd"): other processes' load does not distort it the way it
-// distorts the wall-clock figures on a shared machine.
+// distorts the wall-clock figures on a shared machine. Each client sends
+// its next request as soon as its last one is answered (a closed loop):
+// the run finds the highest rate the clients can drive, and the latency
+// grows with the queue they keep full.
 func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) {
 	b.Helper()
+	run(b, clients, 0, want, req)
+}
+
+// RunPaced is RunClients with the requests offered at a fixed rate
+// (requests per second, over all clients) instead of as fast as answers
+// come back: request i is due rate⁻¹·i after the start and is sent then by
+// whichever client is free. Its latency is counted from when it was due,
+// not from when a client got to send it, so time spent waiting for a free
+// client counts too (no coordinated omission). It also reports how late
+// requests were sent ("late-p99-ms": due → sent); "cmds/s" below the rate
+// means the clients could not keep up.
+func RunPaced(b *testing.B, clients int, rate float64, want int, req func(i int) *http.Request) {
+	b.Helper()
+	if rate <= 0 {
+		b.Fatalf("RunPaced: rate %v, want > 0", rate)
+	}
+	run(b, clients, rate, want, req)
+}
+
+func run(b *testing.B, clients int, rate float64, want int, req func(i int) *http.Request) {
+	b.Helper()
+	servicekit.TuneGC() // the collector settings the service binaries run with
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	lat := make([]time.Duration, b.N)
+	var late []time.Duration
+	if rate > 0 {
+		late = make([]time.Duration, b.N)
+	}
 	var next, failed atomic.Int64
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
@@ -37,6 +68,14 @@ func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) 
 				}
 				r := req(i)
 				t0 := time.Now()
+				if rate > 0 {
+					due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d)
+					}
+					t0 = due
+					late[i] = time.Since(due)
+				}
 				resp, err := hc.Do(r)
 				if err != nil {
 					failed.Add(1)
@@ -60,6 +99,10 @@ func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) 
 		b.Fatalf("%d of %d commands failed", n, b.N)
 	}
 	ReportLatency(b, b.N, elapsed, lat, "cmds/s")
+	if late != nil {
+		slices.Sort(late)
+		b.ReportMetric(float64(late[len(late)*99/100].Microseconds())/1000, "late-p99-ms")
+	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/cmd")
 }
 

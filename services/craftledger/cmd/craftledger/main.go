@@ -84,6 +84,9 @@ const (
 )
 
 func main() {
+	// The services' collector settings (GOGC and GOMEMLIMIT override them);
+	// bin/graphql's are the same (graphql/server.TuneGC).
+	servicekit.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
