@@ -48,16 +48,38 @@ func BenchmarkStart(b *testing.B) {
 			}
 			seedWorkers(e, benchWorkers)
 			st.reset()
-			servicetest.RunClients(b, clients, http.StatusCreated, func(i int) *http.Request {
-				body := fmt.Sprintf(`{"mentorshipId":"bm%d","masterId":"bw%d","apprenticeId":"ba%d","trade":{"code":%q},"academyId":%q,"plannedMonths":24,"occurredAt":"2025-01-01"}`,
-					i, i%benchWorkers, (i/benchWorkers+i)%benchWorkers, trade, orgAcademy)
-				r, _ := http.NewRequest("POST", e.URL+"/v1/mentorships", strings.NewReader(body))
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
-				return r
-			})
+			servicetest.RunClients(b, clients, http.StatusCreated, startRequest(e))
 			st.report(b)
 		})
+	}
+}
+
+// BenchmarkStartPaced offers starts at a fixed rate from 64 clients
+// (servicetest.RunPaced) instead of as fast as they are answered: the
+// latency at a given load, counted from when each start was due — the
+// goal's "5,000 commands/s at p99 < 25 ms" read literally. BenchmarkStart's
+// 64-client closed loop answers the other question (the most the 64
+// clients can drive, with the queue they keep full).
+func BenchmarkStartPaced(b *testing.B) {
+	for _, rate := range []int{2000, 5000} {
+		b.Run(fmt.Sprintf("clients=64/rate=%d", rate), func(b *testing.B) {
+			e := newEnv(b, mentorship.Options{MaxActiveApprentices: 1 << 20})
+			seedWorkers(e, benchWorkers)
+			servicetest.RunPaced(b, 64, float64(rate), http.StatusCreated, startRequest(e))
+		})
+	}
+}
+
+// startRequest builds the benchmarks' i-th start: 1000 masters, each
+// pairing with a different apprentice every time round.
+func startRequest(e *env) func(i int) *http.Request {
+	return func(i int) *http.Request {
+		body := fmt.Sprintf(`{"mentorshipId":"bm%d","masterId":"bw%d","apprenticeId":"ba%d","trade":{"code":%q},"academyId":%q,"plannedMonths":24,"occurredAt":"2025-01-01"}`,
+			i, i%benchWorkers, (i/benchWorkers+i)%benchWorkers, trade, orgAcademy)
+		r, _ := http.NewRequest("POST", e.URL+"/v1/mentorships", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
+		return r
 	}
 }
 
