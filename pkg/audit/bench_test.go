@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/audit/audittest"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/internal/cputime"
 )
 
 // The benchmarks read a store of sealed events (craftsman careers of 9
@@ -210,15 +210,6 @@ func report(b *testing.B, n int64) {
 	b.ReportMetric(float64(n), "events/op")
 }
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // cpuMeter reports the CPU the process (server, client and auditor
 // together) spent per event — a figure the machine's load does not
 // change much, unlike events/s — and how many cores it kept busy.
@@ -226,11 +217,11 @@ type cpuMeter struct{ start time.Duration }
 
 func startCPU(b *testing.B) *cpuMeter {
 	b.Helper()
-	return &cpuMeter{start: cpuTime()}
+	return &cpuMeter{start: cputime.Process()}
 }
 
 func (m *cpuMeter) report(b *testing.B, n int64) {
-	used := cpuTime() - m.start
+	used := cputime.Process() - m.start
 	if used <= 0 || n == 0 {
 		return
 	}

@@ -2,11 +2,6 @@
 
 package esdbserver_test
 
-import (
-	"os"
-	"time"
-)
+import "os"
 
 func fdatasync(f *os.File) error { return f.Sync() }
-
-func cpuTime() time.Duration { return 0 }

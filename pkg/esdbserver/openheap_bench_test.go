@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/craftledger/craftledger/pkg/internal/cputime"
 )
 
 // BenchmarkOpenedStoreGC measures what an opened store's in-memory state
@@ -32,22 +32,14 @@ func BenchmarkOpenedStoreGC(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
 	}
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/gc")
 	b.ReportMetric(float64(ms.HeapObjects), "heap-objects")
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
 	runtime.KeepAlive(st)
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/craftledger/craftledger/pkg/internal/cputime"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
@@ -55,7 +55,7 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 	}
 	var next, failed atomic.Int64
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Add(1)
@@ -93,7 +93,7 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d of %d commands failed", n, b.N)
@@ -104,15 +104,6 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 		b.ReportMetric(float64(late[len(late)*99/100].Microseconds())/1000, "late-p99-ms")
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/cmd")
-}
-
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ReportLatency reports n/elapsed under rate (e.g. "cmds/s") and the p50
