@@ -13,19 +13,20 @@
 package gctune
 
 import (
-	"bufio"
-	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
 // Apply sets the GC percent to percent unless lookup finds GOGC (then the
 // runtime's own reading stands, "off" included, and is returned), and the
-// soft memory limit to limit (> 0) or else to 3/4 of the smaller of the
-// cgroup's memory.max and the machine's MemTotal (neither readable: no
-// limit) unless lookup finds GOMEMLIMIT (the runtime's reading stands). It
-// returns the GC percent and the soft limit in force.
+// soft memory limit to limit (> 0) or else to 3/4 of the memory the process
+// may use — its cgroup's limit (v1 or v2), else the machine's — unless
+// lookup finds GOMEMLIMIT (the runtime's reading stands). The memory
+// available is read by github.com/KimMachineGun/automemlimit, which also
+// honours its own AUTOMEMLIMIT variable (a ratio, or "off"). It returns the
+// GC percent and the soft limit in force.
 func Apply(lookup func(string) (string, bool), percent int, limit int64) (int, int64) {
 	if v, ok := lookup("GOGC"); ok && v != "" {
 		switch n, err := strconv.Atoi(v); {
@@ -42,45 +43,13 @@ func Apply(lookup func(string) (string, bool), percent int, limit int64) (int, i
 	if v, ok := lookup("GOMEMLIMIT"); ok && v != "" {
 		return percent, debug.SetMemoryLimit(-1) // the runtime's reading
 	}
-	if limit <= 0 {
-		if m := memoryAvailable(); m > 0 {
-			limit = m / 4 * 3
-		}
-	}
 	if limit > 0 {
 		debug.SetMemoryLimit(limit)
+	} else {
+		// An unreadable limit leaves the runtime's (none): the error
+		// changes nothing else, and the limit in force is returned below.
+		_, _ = memlimit.Set(memlimit.WithRatio(0.75),
+			memlimit.WithProvider(memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)))
 	}
 	return percent, debug.SetMemoryLimit(-1)
-}
-
-// memoryAvailable is the smaller of the cgroup (v2) memory limit and the
-// machine's memory, in bytes; 0 when neither can be read.
-func memoryAvailable() int64 {
-	total := memTotal()
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && (total == 0 || n < total) {
-			total = n
-		}
-	}
-	return total
-}
-
-// memTotal is /proc/meminfo's MemTotal in bytes; 0 when it cannot be read.
-func memTotal() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }
