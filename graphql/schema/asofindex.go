@@ -151,85 +151,139 @@ func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, pre
 // interrupted by a snapshot load is not used (it names the craftsmen of
 // before). The first build for a model's craftsmen publishes its chunks
 // as they are done (an as-of query waits for its end); a build again for
-// the same craftsmen replaces the last one once done.
+// the same craftsmen replaces the last one once done. After a start
+// without the side files the server builds it together with the
+// eligibility entries (BuildIndexes).
 func (x *AsOfIndex) Build(ctx context.Context) error {
 	x.building.Lock()
 	defer x.building.Unlock()
-	epoch := x.m.Epoch()
-	ids := make([]string, x.m.Seqs())
-	x.m.ScanSeq("", "", runtime.GOMAXPROCS(0), func(_, seq, _ int, id string, _ *readmodel.Summary) {
-		if seq < len(ids) {
-			ids[seq] = id // craftsmen registered since are left to the as-of table
-		}
-	}, nil)
-	tl := newTimeline(epoch, len(ids))
-	defer close(tl.done)
-	if old := x.tl.Load(); old != nil && old.epoch == epoch && isClosed(old.done) {
-		// Built again for the same craftsmen: the last build answers
-		// until this one is done.
-		defer func() {
-			if ctx.Err() == nil && x.m.Epoch() == epoch {
-				x.tl.Store(tl)
-			}
-		}()
-	} else {
-		x.tl.Store(tl) // chunks answer as they are done
-	}
-	stripes(runtime.GOMAXPROCS(0), len(tl.chunks), func(int) func(int) {
+	b := x.begin()
+	stripes(runtime.GOMAXPROCS(0), len(b.tl.chunks), func(int) func(int) {
 		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
 		return func(k int) {
-			if ctx.Err() != nil || x.m.Epoch() != epoch {
+			if ctx.Err() != nil || !b.current() {
 				return
 			}
-			tl.chunks[k].Store(x.chunk(ids[k*asOfChunkSize:min((k+1)*asOfChunkSize, len(ids))], cache))
+			c := b.chunk()
+			for i, id := range b.chunkIDs(k) {
+				c.add(i, id, cache)
+			}
+			b.tl.chunks[k].Store(c.done())
 		}
 	})
+	return b.end(ctx)
+}
+
+// asOfBuild is one build of the index under way.
+type asOfBuild struct {
+	x       *AsOfIndex
+	epoch   readmodel.Epoch
+	ids     []string // by seq
+	tl      *asOfTimeline
+	replace bool // built again for the same craftsmen: tl replaces the last build once done
+}
+
+// begin starts a build of every craftsman's timeline, publishing it at
+// once when it is the first for the model's craftsmen. The caller holds
+// x.building, and ends the build with end.
+func (x *AsOfIndex) begin() *asOfBuild {
+	b := &asOfBuild{x: x, epoch: x.m.Epoch()}
+	b.ids = make([]string, x.m.Seqs())
+	x.m.ScanSeq("", "", runtime.GOMAXPROCS(0), func(_, seq, _ int, id string, _ *readmodel.Summary) {
+		if seq < len(b.ids) {
+			b.ids[seq] = id // craftsmen registered since are left to the as-of table
+		}
+	}, nil)
+	b.tl = newTimeline(b.epoch, len(b.ids))
+	if old := x.tl.Load(); old != nil && old.epoch == b.epoch && isClosed(old.done) {
+		b.replace = true // the last build answers until this one is done
+	} else {
+		x.tl.Store(b.tl) // chunks answer as they are done
+	}
+	return b
+}
+
+// current reports whether the model's craftsmen are still those the
+// build is of (a snapshot load replaces them: the rest is not built).
+func (b *asOfBuild) current() bool { return b.x.m.Epoch() == b.epoch }
+
+// chunkIDs is the craftsmen of chunk k (seqs in order; "" for none).
+func (b *asOfBuild) chunkIDs(k int) []string {
+	return b.ids[min(k*asOfChunkSize, len(b.ids)):min((k+1)*asOfChunkSize, len(b.ids))]
+}
+
+// end ends the build: it is done (queries waiting for it go on), and a
+// build again for the same craftsmen replaces the last one unless ctx
+// ended or a load replaced them. It answers ctx's error.
+func (b *asOfBuild) end(ctx context.Context) error {
+	close(b.tl.done)
+	if b.replace && ctx.Err() == nil && b.current() {
+		b.x.tl.Store(b.tl)
+	}
 	return ctx.Err()
 }
 
-// chunk derives the timelines of ids (seqs in order; "" for none).
-func (x *AsOfIndex) chunk(ids []string, cache *buildCache) *asOfChunk {
-	ch := &asOfChunk{}
-	for i, id := range ids {
-		start := len(ch.from)
-		if id != "" {
-			fits := true
-			n := x.m.SummaryVersions(id, func(from time.Time, s *readmodel.Summary) {
-				if !fits {
-					return
-				}
-				rs := *s
-				rs.Issuers = nil
-				r := x.dict.build(&rs, cache)
-				if r.slow {
-					fits = false // the as-of table answers this craftsman
-					return
-				}
-				a, at := compactRow(&r), nanos(from, true)
-				if k := len(ch.from); k > start {
-					switch {
-					case ch.rows[k-1] == a:
-						return // no change: the version before holds on
-					case ch.from[k-1] == at:
-						ch.rows[k-1] = a // instants int64 cannot tell apart: the later holds
-						return
-					}
-				}
-				ch.from, ch.rows = append(ch.from, at), append(ch.rows, a)
-			})
-			if fits && n > 0 && n <= math.MaxUint32 {
-				ch.n[i] = uint32(n)
-			} else {
-				ch.from, ch.rows = ch.from[:start], ch.rows[:start]
+// asOfChunkBuild derives the timelines of one chunk, craftsman by
+// craftsman in seq order.
+type asOfChunkBuild struct {
+	x    *AsOfIndex
+	ch   *asOfChunk
+	last int // the chunk's seqs added so far
+}
+
+// chunk starts a chunk.
+func (b *asOfBuild) chunk() *asOfChunkBuild {
+	return &asOfChunkBuild{x: b.x, ch: &asOfChunk{}}
+}
+
+// add derives the timeline of the chunk's i-th craftsman, id ("" for
+// none); i follows the last one added.
+func (c *asOfChunkBuild) add(i int, id string, cache *buildCache) {
+	ch, x := c.ch, c.x
+	start := len(ch.from)
+	if id != "" {
+		fits := true
+		n := x.m.SummaryVersions(id, func(from time.Time, s *readmodel.Summary) {
+			if !fits {
+				return
 			}
+			rs := *s
+			rs.Issuers = nil
+			r := x.dict.build(&rs, cache)
+			if r.slow {
+				fits = false // the as-of table answers this craftsman
+				return
+			}
+			a, at := compactRow(&r), nanos(from, true)
+			if k := len(ch.from); k > start {
+				switch {
+				case ch.rows[k-1] == a:
+					return // no change: the version before holds on
+				case ch.from[k-1] == at:
+					ch.rows[k-1] = a // instants int64 cannot tell apart: the later holds
+					return
+				}
+			}
+			ch.from, ch.rows = append(ch.from, at), append(ch.rows, a)
+		})
+		if fits && n > 0 && n <= math.MaxUint32 {
+			ch.n[i] = uint32(n)
+		} else {
+			ch.from, ch.rows = ch.from[:start], ch.rows[:start]
 		}
-		ch.off[i+1] = uint32(len(ch.from))
 	}
-	for i := len(ids) + 1; i < len(ch.off); i++ {
-		ch.off[i] = uint32(len(ch.from)) // past the last craftsman: none
+	ch.off[i+1] = uint32(len(ch.from))
+	c.last = i + 1
+}
+
+// done is the chunk built (past the last craftsman added: none).
+func (c *asOfChunkBuild) done() *asOfChunk {
+	ch := c.ch
+	for i := c.last + 1; i < len(ch.off); i++ {
+		ch.off[i] = uint32(len(ch.from))
 	}
 	ch.from, ch.rows = slices.Clip(ch.from), slices.Clip(ch.rows)
-	ch.strs = len(x.dict.snapshot())
+	ch.strs = len(c.x.dict.snapshot())
 	return ch
 }
 
@@ -243,11 +297,9 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if ready() {
-			if tl := x.tl.Load(); tl == nil || tl.epoch != x.m.Epoch() || x.stale.Load() == tl {
-				if x.Build(ctx) == nil && built != nil { // only ctx's end stops a build
-					built()
-				}
+		if ready() && x.wanted() {
+			if x.Build(ctx) == nil && built != nil { // only ctx's end stops a build
+				built()
 			}
 		}
 		select {
@@ -256,6 +308,14 @@ func (x *AsOfIndex) Follow(ctx context.Context, ready func() bool, every time.Du
 		case <-tick.C:
 		}
 	}
+}
+
+// wanted reports whether a build is due: the model's craftsmen are not
+// those of the last build or side file, or queries found many of them
+// changed since (noteMisses).
+func (x *AsOfIndex) wanted() bool {
+	tl := x.tl.Load()
+	return tl == nil || tl.epoch != x.m.Epoch() || x.stale.Load() == tl
 }
 
 // Built reports whether the index holds a finished build (or side file)

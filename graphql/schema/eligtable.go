@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,9 +37,10 @@ import (
 //
 // The entries are a readmodel.Sidecar: written beside every snapshot and
 // handed back by the load of that snapshot, so the first eligibleFor
-// query after a restart reads them instead of folding its trade. Keep
-// (run by the server once the projection has caught up) builds them — a
-// build reuses the items of craftsmen whose ledger did not change — and
+// query after a restart reads them instead of folding its trade.
+// BuildIndexes (run by the server once the projection has caught up,
+// together with the as-of index's build) builds them — a build reuses
+// the items of craftsmen whose ledger did not change — and the server
 // writes the side file for the snapshot loaded.
 type EligEntries struct {
 	m    readmodel.Reader
@@ -163,167 +163,167 @@ func inForce(set *policy.Set, now time.Time) []*policy.Policy {
 	return out
 }
 
-// Keep builds the entries, then calls save (to write them beside the
-// snapshot) unless every entry was there already (loaded with the
-// snapshot, and nobody changed since); ctx ends it early. Before the
-// build it calls warm (when not nil). The server runs it once the
-// projection has caught up.
-func (e *EligEntries) Keep(ctx context.Context, warm func(), save func() error) error {
-	if warm != nil {
-		warm()
-	}
-	evaluated, err := e.build(ctx)
-	if err != nil || ctx.Err() != nil || evaluated == 0 {
-		return err
-	}
-	return save()
-}
-
 // eligGoal is a policy version (by number) and a target it has a rule for.
 type eligGoal struct {
 	pol    uint8
 	target events.Level
 }
 
-// eligBlock is the seqs a build evaluates as one unit of work;
-// eligRelease the blocks between two releases of the mapped log's pages.
+// eligBlock is the seqs a build evaluates as one unit of work (an as-of
+// chunk's: a build of both indexes evaluates a unit of each at once,
+// indexbuild.go); eligRelease the blocks between two releases of the
+// mapped log's pages (32,768 craftsmen).
 const (
-	eligBlock   = 1024
-	eligRelease = 32
+	eligBlock   = asOfChunkSize
+	eligRelease = 8
 )
 
 // Build builds the entries of every craftsman the model holds now,
 // reusing those of the current table whose craftsman's ledger did not
-// change (same epoch, same policy versions), and publishes them.
+// change (same epoch, same policy versions), and publishes them. The
+// server builds them together with the as-of index (BuildIndexes).
 func (e *EligEntries) Build(ctx context.Context) error {
-	_, err := e.build(ctx)
+	_, err := BuildIndexes(ctx, e, nil)
 	return err
 }
 
-// build is Build, answering how many craftsmen it evaluated.
-func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
+// eligBuild is one build of the entries under way: what it evaluates
+// under, the table it may reuse items of, and the blocks evaluated so far.
+type eligBuild struct {
+	e       *EligEntries
+	sc      seqScanner
+	pols    []*policy.Policy
+	goals   []eligGoal
+	tradeNo map[string]uint16 // read-only once begun
+	old, t  *eligTable
+	all     []eligWho // by seq
+	blocks  []eligOut // by block
+	done    atomic.Int64
+}
+
+// eligWho is a craftsman as the build's scan found them (levels: the
+// summary's read-only map).
+type eligWho struct {
+	id     string
+	n      int
+	levels map[string]events.Level
+}
+
+// eligOut is one block's heads (off relative to the block's items) and
+// items, joined in order once every block is done.
+type eligOut struct {
+	head  []eligHead
+	items []eligItem
+}
+
+// begin starts a build of the entries of every craftsman the model holds
+// now (nil when the model cannot be scanned by seq). The caller holds
+// e.building.
+func (e *EligEntries) begin() (*eligBuild, error) {
 	sc, ok := e.m.(seqScanner)
 	if !ok {
-		return 0, nil
+		return nil, nil
 	}
-	e.building.Lock()
-	defer e.building.Unlock()
 	set, err := (&builder{d: Deps{Model: e.m}, pol: e.pols}).policySet(time.Time{})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	pols := inForce(set, e.now())
-	if len(pols) > math.MaxUint8+1 {
-		pols = pols[:math.MaxUint8+1]
+	b := &eligBuild{e: e, sc: sc, pols: inForce(set, e.now())}
+	if len(b.pols) > math.MaxUint8+1 {
+		b.pols = b.pols[:math.MaxUint8+1]
 	}
-	keys := make([]string, len(pols))
-	for i, p := range pols {
+	keys := make([]string, len(b.pols))
+	for i, p := range b.pols {
 		keys[i] = e.policyKey(p)
 	}
 	// Every (policy, target) with a rule without a window.
-	var goals []eligGoal
-	for i, p := range pols {
+	for i, p := range b.pols {
 		for _, r := range p.Levels {
 			if r.Target <= math.MaxUint8 && !hasWindow(p, r.Target) {
-				goals = append(goals, eligGoal{uint8(i), r.Target})
+				b.goals = append(b.goals, eligGoal{uint8(i), r.Target})
 			}
 		}
 	}
 	epoch := sc.Epoch()
-	old := e.tab.Load()
-	if old != nil && (old.epoch != epoch || !slices.Equal(old.pols, keys)) {
-		old = nil
+	b.old = e.tab.Load()
+	if b.old != nil && (b.old.epoch != epoch || !slices.Equal(b.old.pols, keys)) {
+		b.old = nil
 	}
-	t := &eligTable{epoch: epoch, pols: keys}
-	if old != nil {
-		t.trades = slices.Clip(old.trades) // item trade numbers stay valid
+	b.t = &eligTable{epoch: epoch, pols: keys}
+	if b.old != nil {
+		b.t.trades = slices.Clip(b.old.trades) // item trade numbers stay valid
 	}
-	tradeNo := map[string]uint16{}
-	for i, tr := range t.trades {
-		tradeNo[tr] = uint16(i)
+	b.tradeNo = map[string]uint16{}
+	for i, tr := range b.t.trades {
+		b.tradeNo[tr] = uint16(i)
 	}
 	// The craftsmen and their levels (read-only maps), under the model's
 	// read lock for one quick pass; the folds run without it.
-	type who struct {
-		id     string
-		n      int
-		levels map[string]events.Level
-	}
 	seqs := sc.Seqs()
-	all := make([]who, seqs)
+	b.all = make([]eligWho, seqs)
 	sc.ScanSeq("", "", 1, func(_, seq, n int, id string, s *readmodel.Summary) {
 		if seq < seqs {
-			all[seq] = who{id: id, n: n, levels: s.Levels}
+			b.all[seq] = eligWho{id: id, n: n, levels: s.Levels}
 		}
 	}, nil)
-	for _, w := range all {
+	for _, w := range b.all {
 		for tr := range w.levels {
-			if _, ok := tradeNo[tr]; !ok && len(t.trades) <= math.MaxUint16 {
-				tradeNo[tr] = uint16(len(t.trades))
-				t.trades = append(t.trades, tr)
+			if _, ok := b.tradeNo[tr]; !ok && len(b.t.trades) <= math.MaxUint16 {
+				b.tradeNo[tr] = uint16(len(b.t.trades))
+				b.t.trades = append(b.t.trades, tr)
 			}
 		}
 	}
-	// Blocks of seqs, each evaluated by one worker into its own heads and
-	// items, joined in order.
-	type block struct {
-		head  []eligHead // off relative to the block's items
-		items []eligItem
+	b.blocks = make([]eligOut, (seqs+eligBlock-1)/eligBlock)
+	return b, nil
+}
+
+// blockSeqs is the seqs of block k.
+func (b *eligBuild) blockSeqs(k int) (lo, hi int) {
+	return k * eligBlock, min((k+1)*eligBlock, len(b.all))
+}
+
+// start readies block k for its seqs (in order, by one worker: add).
+func (b *eligBuild) start(k int) {
+	lo, hi := b.blockSeqs(k)
+	b.blocks[k].head = make([]eligHead, 0, hi-lo)
+}
+
+// add appends seq's head and items to block k: the items of the table
+// reused when their ledger did not change, else evaluated.
+func (b *eligBuild) add(k, seq int) {
+	bl := &b.blocks[k]
+	off := uint32(len(bl.items))
+	w, old := b.all[seq], b.old
+	if old != nil && seq+1 < len(old.head) && w.n > 0 && int(old.head[seq].n) == w.n {
+		h := old.head[seq]
+		bl.items = append(bl.items, old.items[h.off:old.head[seq+1].off]...)
+		bl.head = append(bl.head, eligHead{n: h.n, t0: h.t0, off: off})
+		return
 	}
-	blocks := make([]block, (seqs+eligBlock-1)/eligBlock)
-	// Decoding everyone touches every page of a mapped log: let them go
-	// every eligRelease blocks (readmodel.Memory.ReleaseMapped).
-	release := func() {}
-	if r, ok := e.m.(interface{ ReleaseMapped() }); ok {
-		release = r.ReleaseMapped
+	h := eligHead{off: off}
+	if w.n > 0 && len(w.levels) > 0 {
+		h.n, h.t0, bl.items = b.e.evaluate(b.sc, w.id, w.levels, b.pols, b.goals, b.tradeNo, bl.items)
+		b.done.Add(1)
 	}
-	var next, done atomic.Int64
-	workers := runtime.GOMAXPROCS(0)
-	stripes(workers, workers, func(int) func(int) {
-		return func(int) {
-			for ctx.Err() == nil {
-				k := int(next.Add(1) - 1)
-				if k >= len(blocks) {
-					return
-				}
-				if k%eligRelease == eligRelease-1 && done.Load() > 0 {
-					release()
-				}
-				bl := &blocks[k]
-				lo, hi := k*eligBlock, min((k+1)*eligBlock, seqs)
-				bl.head = make([]eligHead, 0, hi-lo)
-				for seq := lo; seq < hi; seq++ {
-					off := uint32(len(bl.items))
-					w := all[seq]
-					if old != nil && seq+1 < len(old.head) && w.n > 0 && int(old.head[seq].n) == w.n {
-						h := old.head[seq]
-						bl.items = append(bl.items, old.items[h.off:old.head[seq+1].off]...)
-						bl.head = append(bl.head, eligHead{n: h.n, t0: h.t0, off: off})
-						continue
-					}
-					h := eligHead{off: off}
-					if w.n > 0 && len(w.levels) > 0 {
-						h.n, h.t0, bl.items = e.evaluate(sc, w.id, w.levels, pols, goals, tradeNo, bl.items)
-						done.Add(1)
-					}
-					bl.head = append(bl.head, h)
-				}
-			}
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
+	bl.head = append(bl.head, h)
+}
+
+// finish joins the blocks into the table and publishes it, answering how
+// many craftsmen were evaluated (at least 1 for a new table: its side
+// file is written even if empty).
+func (b *eligBuild) finish() (evaluated int) {
 	total := 0
-	for _, bl := range blocks {
+	for _, bl := range b.blocks {
 		total += len(bl.items)
 	}
 	if total > math.MaxUint32 {
-		return 0, nil
+		return 0
 	}
-	t.head = make([]eligHead, 0, seqs+1)
+	t := b.t
+	t.head = make([]eligHead, 0, len(b.all)+1)
 	t.items = make([]eligItem, 0, total)
-	for _, bl := range blocks {
+	for _, bl := range b.blocks {
 		base := uint32(len(t.items))
 		for _, h := range bl.head {
 			h.off += base
@@ -332,15 +332,12 @@ func (e *EligEntries) build(ctx context.Context) (evaluated int, err error) {
 		t.items = append(t.items, bl.items...)
 	}
 	t.head = append(t.head, eligHead{off: uint32(len(t.items))})
-	e.tab.Store(t)
-	evaluated = int(done.Load())
-	if evaluated > 0 {
-		release()
+	b.e.tab.Store(t)
+	evaluated = int(b.done.Load())
+	if b.old == nil {
+		evaluated = max(evaluated, 1)
 	}
-	if old == nil {
-		evaluated = max(evaluated, 1) // a new table: written even if empty
-	}
-	return evaluated, nil
+	return evaluated
 }
 
 // evaluate appends the items of craftsman id (folded once, as of their

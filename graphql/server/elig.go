@@ -7,21 +7,32 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/craftledger/craftledger/graphql/schema"
 	"github.com/craftledger/craftledger/pkg/auth"
 )
 
-// keepElig builds the eligibility entries once the projection has caught
-// up, and writes them beside the snapshot the model was loaded from
-// (schema.EligEntries.Keep); a failure is logged: the entries are an
-// optimisation, queries answer without them. Before the build it warms
-// the population rows (warmRows). The function it returns stops the
-// build and waits for it (Run returns only after).
+// keepElig builds the population indexes once the projection has caught
+// up — the eligibility entries, and the as-of index unless it came with
+// the snapshot — in one pass (schema.BuildIndexes), and writes the side
+// file of each it built beside the snapshot the model was loaded from; a
+// failure is logged: the entries are an optimisation, queries answer
+// without them. Before the build it warms the population rows
+// (warmRows). The function it returns stops the build and waits for it
+// (Run returns only after).
 func (s *Server) keepElig(ctx context.Context) (stop func()) {
 	return background(ctx, func(ctx context.Context) {
 		err := s.proj.WaitReady(ctx)
 		if err == nil {
-			save := func() error { return s.writeSidecar(s.elig.SidecarName()) }
-			if err = s.elig.Keep(ctx, func() { s.warmRows(ctx) }, save); err != nil && ctx.Err() == nil {
+			s.warmRows(ctx)
+			var built schema.IndexBuild
+			built, err = schema.BuildIndexes(ctx, s.elig, s.asOf)
+			if built.AsOfBuilt {
+				s.asOfBuilt()
+			}
+			if err == nil && ctx.Err() == nil && built.EligEvaluated > 0 {
+				err = s.writeSidecar(s.elig.SidecarName())
+			}
+			if err != nil && ctx.Err() == nil {
 				s.log.Warn("eligibility entries", "err", err)
 			}
 		}
@@ -35,18 +46,30 @@ func (s *Server) keepElig(ctx context.Context) (stop func()) {
 	})
 }
 
-// followAsOf keeps the as-of index built (schema.AsOfIndex.Follow: once
-// the projection has caught up, and again when queries find much of it
-// outdated), writing its side file after each build. The function it
-// returns stops it and waits for it (Run returns only after).
+// followAsOf keeps the as-of index built once keepElig's build has ended
+// (which builds it with the eligibility entries when due): again when
+// queries find much of it outdated, or when that build did not
+// (schema.AsOfIndex.Follow), writing its side file after each build. The
+// function it returns stops it and waits for it (Run returns only after).
 func (s *Server) followAsOf(ctx context.Context) (stop func()) {
 	return background(ctx, func(ctx context.Context) {
-		s.asOf.Follow(ctx, func() bool { return s.proj.Status().EverCaughtUp }, 200*time.Millisecond, func() {
-			if err := s.writeSidecar(s.asOf.SidecarName()); err != nil {
-				s.log.Warn("as-of index side file", "err", err)
+		ready := func() bool {
+			select {
+			case <-s.eligRan:
+				return s.proj.Status().EverCaughtUp
+			default:
+				return false
 			}
-		})
+		}
+		s.asOf.Follow(ctx, ready, 200*time.Millisecond, s.asOfBuilt)
 	})
+}
+
+// asOfBuilt writes the as-of index's side file after a build.
+func (s *Server) asOfBuilt() {
+	if err := s.writeSidecar(s.asOf.SidecarName()); err != nil {
+		s.log.Warn("as-of index side file", "err", err)
+	}
 }
 
 // background runs run in a goroutine under a context of its own; the

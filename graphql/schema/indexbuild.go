@@ -1,0 +1,99 @@
+package schema
+
+import (
+	"context"
+	"runtime"
+)
+
+// BuildIndexes builds the population indexes that the server builds once
+// the projection has caught up: the eligibility entries e (always: a
+// build reuses the items of craftsmen whose ledger did not change) and
+// the as-of index x when a build of it is due (none for the model's
+// craftsmen, or queries found it much outdated; nil: e alone). Both are
+// built in one parallel pass over the craftsmen in units of
+// asOfChunkSize seqs, each craftsman's two steps one right after the
+// other, and the mapped log's pages are let go every eligRelease units
+// for both — before, two passes ran at once and only the entries' let the
+// pages go. Each step still decodes the craftsman's records (the read
+// model has no call that hands SummaryVersions' records to the caller
+// too; one would save ~18 % of the CPU at 1 M: docs/graphql.md). The
+// answers are each build's own (Build and AsOfIndex.Build build them
+// alone). ctx ends it early (nothing of e is published then; x's chunks
+// built so far stay, as with its Build).
+func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild, error) {
+	var z IndexBuild
+	e.building.Lock()
+	defer e.building.Unlock()
+	eb, eerr := e.begin()
+	var xb *asOfBuild
+	if x != nil && x.wanted() {
+		x.building.Lock()
+		defer x.building.Unlock()
+		xb = x.begin()
+	}
+	units := 0
+	if eb != nil {
+		units = len(eb.blocks)
+	}
+	if xb != nil {
+		units = max(units, len(xb.tl.chunks))
+	}
+	// Decoding everyone touches every page of a mapped log: let them go
+	// every eligRelease units (readmodel.Memory.ReleaseMapped).
+	release := func() {}
+	if r, ok := e.m.(interface{ ReleaseMapped() }); ok {
+		release = r.ReleaseMapped
+	}
+	decoded := func() bool { return xb != nil || eb != nil && eb.done.Load() > 0 } // craftsmen were read from the log
+	stripes(runtime.GOMAXPROCS(0), units, func(int) func(int) {
+		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
+		return func(k int) {
+			if ctx.Err() != nil {
+				return
+			}
+			if k%eligRelease == eligRelease-1 && decoded() {
+				release()
+			}
+			var lo, hi int
+			if eb != nil && k < len(eb.blocks) {
+				lo, hi = eb.blockSeqs(k)
+				eb.start(k)
+			}
+			var c *asOfChunkBuild
+			var ids []string
+			if xb != nil && k < len(xb.tl.chunks) && xb.current() {
+				c, ids = xb.chunk(), xb.chunkIDs(k)
+			}
+			for i := range max(hi-lo, len(ids)) {
+				if i < hi-lo {
+					eb.add(k, lo+i)
+				}
+				if i < len(ids) {
+					c.add(i, ids[i], cache)
+				}
+			}
+			if c != nil {
+				xb.tl.chunks[k].Store(c.done())
+			}
+		}
+	})
+	if xb != nil {
+		z.AsOfBuilt = xb.end(ctx) == nil
+	}
+	if err := ctx.Err(); err != nil {
+		return IndexBuild{}, err
+	}
+	if eb != nil {
+		z.EligEvaluated = eb.finish()
+	}
+	if decoded() {
+		release()
+	}
+	return z, eerr
+}
+
+// IndexBuild is what BuildIndexes built.
+type IndexBuild struct {
+	EligEvaluated int  // craftsmen whose eligibility entries were evaluated (at least 1 for a new table): its side file is to be written when not 0
+	AsOfBuilt     bool // the as-of index was built: its side file is to be written
+}
