@@ -26,8 +26,9 @@ import (
 // the table then holds only those the index cannot answer (changed since
 // its build, or not built yet), and both name the index's strings.
 
-// asOfTable is the as-of rows (popRow without the pointers to the parts
-// of a summary: nothing is kept alive), 112 bytes per craftsman.
+// asOfTable is the as-of rows (the as-of index's compact rows: no
+// pointers to the parts of a summary, nothing is kept alive), 48 bytes
+// per craftsman (112 with a whole popRow: BenchmarkAsOfTableMemory).
 type asOfTable struct {
 	mu    sync.Mutex // one as-of query at a time
 	epoch readmodel.Epoch
@@ -36,10 +37,11 @@ type asOfTable struct {
 }
 
 type asOfEnt struct {
-	row         popRow
+	row         asOfRow
 	from, until int64  // Unix ns: the row holds for from ≤ asOf < until
 	n           uint32 // events it was derived from (0: no row)
 	absent      bool   // nothing of theirs was recorded by then
+	slow        bool   // too big for a row: the table's slow summary answers
 }
 
 // asOfQuery is one as-of scan over the table (and the as-of index's
@@ -48,27 +50,22 @@ type asOfQuery struct {
 	t       *asOfTable
 	dict    *popDict // the rows' strings: the index's when there is one
 	tl      *asOfTimeline
-	nstrs   int       // strings the scan's filter knows: rows naming more are not read
-	scratch []asOfEnt // per part: the row a timeline gave
-	misses  []int     // per part: craftsmen the timelines could not answer and a build would (the last run)
-	absent  asOfEnt   // the answer for nothing recorded by then
+	nstrs   int      // strings the scan's filter knows: rows naming more are not read
+	rows    []popRow // per part: the row read, expanded (asOfRow.expand)
+	misses  []int    // per part: craftsmen the timelines could not answer and a build would (the last run)
 	asOf    time.Time
 	at      int64
 	pending popPendings
 }
 
-// get is seq's row when it holds for the query's instant: its timeline's
-// version, or the table's row.
-func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
+// get is seq's row when it holds for the query's instant (ok): its
+// timeline's version, or the table's row; absent: nothing of theirs was
+// recorded by then; slow: the table's slow summary answers.
+func (q *asOfQuery) get(part, seq, n int, id string) (r *asOfRow, absent, slow, ok bool) {
 	if q.tl != nil {
 		r, present, ok, outdated := q.tl.lookup(seq, n, q.at, q.nstrs)
 		if ok {
-			if !present {
-				return &q.absent, true
-			}
-			e := &q.scratch[part]
-			r.expand(&e.row)
-			return e, true
+			return r, !present, false, true
 		}
 		if outdated {
 			q.misses[part]++
@@ -76,11 +73,11 @@ func (q *asOfQuery) get(part, seq, n int, id string) (*asOfEnt, bool) {
 	}
 	if seq < len(q.t.ents) {
 		if e := &q.t.ents[seq]; int(e.n) == n && n > 0 && e.from <= q.at && q.at < e.until {
-			return e, true
+			return &e.row, e.absent, e.slow, true
 		}
 	}
 	q.pending[part] = append(q.pending[part], popPending{seq: seq, id: id})
-	return nil, false
+	return nil, false, false, false
 }
 
 // reset forgets every row (the model's craftsmen were replaced).
@@ -125,10 +122,10 @@ func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
 				// Today's scope decides who is seen: the row needs no issuers.
 				rs := s
 				rs.Issuers = nil
-				e.row = dict.build(&rs, cache)
-				e.row.lv, e.row.regionP, e.row.empsP, e.row.acadsP, e.row.issP = nil, nil, nil, nil, nil
+				r := dict.build(&rs, cache)
+				e.row, e.slow = compactRow(&r), r.slow
 				mu.Lock()
-				if e.row.slow {
+				if e.slow {
 					if q.t.slow == nil {
 						q.t.slow = map[int]*readmodel.Summary{}
 					}
@@ -184,7 +181,7 @@ func (b *builder) asOfRowScan(sc seqScanner, f *populationFilter, visible func(r
 		return false
 	}
 	stale()
-	q := &asOfQuery{t: t, dict: &b.pop.dict, scratch: make([]asOfEnt, parts), misses: make([]int, parts), absent: asOfEnt{absent: true},
+	q := &asOfQuery{t: t, dict: &b.pop.dict, rows: make([]popRow, parts), misses: make([]int, parts),
 		asOf: f.asOf, at: f.asOf.UnixNano(), pending: make(popPendings, parts)}
 	if x != nil {
 		q.dict = &x.dict // every as-of row of this schema names the index's strings
@@ -223,19 +220,21 @@ func (b *builder) scanAsOf(sc seqScanner, f *populationFilter, visible func(read
 		if f.scoped != "" && !visible(*live) {
 			return
 		}
-		e, ok := q.get(part, seq, n, id)
-		if !ok || e.absent {
+		a, absent, slow, ok := q.get(part, seq, n, id)
+		if !ok || absent {
 			return
 		}
-		if e.row.slow {
+		if slow {
 			s := q.t.slow[seq]
 			if lvl, ok := f.match(*s); ok {
 				visit(part, id, s, nil, lvl)
 			}
 			return
 		}
-		if lvl, ok := rf.match(&e.row); ok {
-			visit(part, id, nil, &e.row, lvl)
+		r := &q.rows[part]
+		a.expand(r)
+		if lvl, ok := rf.match(r); ok {
+			visit(part, id, nil, r, lvl)
 		}
 	}, done)
 }
