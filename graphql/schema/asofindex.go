@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 )
 
@@ -47,7 +48,7 @@ type AsOfIndex struct {
 type seqReader interface {
 	readmodel.Reader
 	seqScanner
-	SummaryVersions(id string, fn func(from time.Time, s *readmodel.Summary)) int
+	SummaryVersionsWith(id string, recs func([]events.Recorded, int), fn func(from time.Time, s *readmodel.Summary)) int
 }
 
 // NewAsOfIndex returns an as-of index over m, to give the schema
@@ -166,7 +167,7 @@ func (x *AsOfIndex) Build(ctx context.Context) error {
 			}
 			c := b.chunk()
 			for i, id := range b.chunkIDs(k) {
-				c.add(i, id, cache)
+				c.add(i, id, cache, nil)
 			}
 			b.tl.chunks[k].Store(c.done())
 		}
@@ -237,13 +238,16 @@ func (b *asOfBuild) chunk() *asOfChunkBuild {
 }
 
 // add derives the timeline of the chunk's i-th craftsman, id ("" for
-// none); i follows the last one added.
-func (c *asOfChunkBuild) add(i int, id string, cache *buildCache) {
+// none); i follows the last one added. recs (when not nil) is handed the
+// records the timeline is derived from and their count, before it is
+// derived and under the model's read lock (SummaryVersionsWith: not
+// called for an unknown craftsman or one without events).
+func (c *asOfChunkBuild) add(i int, id string, cache *buildCache, recs func([]events.Recorded, int)) {
 	ch, x := c.ch, c.x
 	start := len(ch.from)
 	if id != "" {
 		fits := true
-		n := x.m.SummaryVersions(id, func(from time.Time, s *readmodel.Summary) {
+		n := x.m.SummaryVersionsWith(id, recs, func(from time.Time, s *readmodel.Summary) {
 			if !fits {
 				return
 			}

@@ -290,8 +290,23 @@ func (b *eligBuild) start(k int) {
 }
 
 // add appends seq's head and items to block k: the items of the table
-// reused when their ledger did not change, else evaluated.
+// reused when their ledger did not change, else evaluated from the
+// records the model's RecordsOnce reads.
 func (b *eligBuild) add(k, seq int) {
+	b.addFrom(k, seq, b.sc.RecordsOnce)
+}
+
+// addRecords is add evaluating from recs, seq's records, and n, the
+// number of their stream's events, as another step read them
+// (BuildIndexes: the as-of step's readmodel.Memory.SummaryVersionsWith),
+// instead of reading them again. recs is only read during the call.
+func (b *eligBuild) addRecords(k, seq int, recs []events.Recorded, n int) {
+	b.addFrom(k, seq, func(string) ([]events.Recorded, int) { return recs, n })
+}
+
+// addFrom is add reading seq's records, when it evaluates them, with
+// records.
+func (b *eligBuild) addFrom(k, seq int, records func(id string) ([]events.Recorded, int)) {
 	bl := &b.blocks[k]
 	off := uint32(len(bl.items))
 	w, old := b.all[seq], b.old
@@ -303,7 +318,7 @@ func (b *eligBuild) add(k, seq int) {
 	}
 	h := eligHead{off: off}
 	if w.n > 0 && len(w.levels) > 0 {
-		h.n, h.t0, bl.items = b.e.evaluate(b.sc, w.id, w.levels, b.pols, b.goals, b.tradeNo, bl.items)
+		h.n, h.t0, bl.items = b.e.evaluate(records, w.id, w.levels, b.pols, b.goals, b.tradeNo, bl.items)
 		b.done.Add(1)
 	}
 	bl.head = append(bl.head, h)
@@ -340,11 +355,12 @@ func (b *eligBuild) finish() (evaluated int) {
 	return evaluated
 }
 
-// evaluate appends the items of craftsman id (folded once, as of their
-// last moment) for each of their trades and each goal above their level
-// there; n = 0 when they cannot be held (as eligQuery.entry).
-func (e *EligEntries) evaluate(m recordsOnce, id string, levels map[string]events.Level, pols []*policy.Policy, goals []eligGoal, tradeNo map[string]uint16, items []eligItem) (n, t0 uint32, out []eligItem) {
-	recs, cnt := m.RecordsOnce(id)
+// evaluate appends the items of craftsman id (their records read with
+// records, folded once, as of their last moment) for each of their trades
+// and each goal above their level there; n = 0 when they cannot be held
+// (as eligQuery.entry).
+func (e *EligEntries) evaluate(records func(id string) ([]events.Recorded, int), id string, levels map[string]events.Level, pols []*policy.Policy, goals []eligGoal, tradeNo map[string]uint16, items []eligItem) (n, t0 uint32, out []eligItem) {
+	recs, cnt := records(id)
 	at, sec, ok := entryTime(recs, cnt)
 	if !ok {
 		return 0, 0, items

@@ -3,6 +3,8 @@ package schema
 import (
 	"context"
 	"runtime"
+
+	"github.com/craftledger/craftledger/events"
 )
 
 // BuildIndexes builds the population indexes that the server builds once
@@ -14,11 +16,13 @@ import (
 // asOfChunkSize seqs, each craftsman's two steps one right after the
 // other, and the mapped log's pages are let go every eligRelease units
 // for both — before, two passes ran at once and only the entries' let the
-// pages go. Each step still decodes the craftsman's records (the read
-// model has no call that hands SummaryVersions' records to the caller
-// too; a prototype of one saved ~19 % of the CPU at 1 M: docs/graphql.md). The
-// answers are each build's own (Build and AsOfIndex.Build build them
-// alone). ctx ends it early (nothing of e is published then; x's chunks
+// pages go. A craftsman's records are decoded once for both steps: the
+// as-of step (readmodel.Memory.SummaryVersionsWith) hands them to the
+// entries' step, which evaluates them under the model's read lock before
+// the as-of versions are derived (docs/graphql.md: the figures); the
+// entries' step reads them itself (RecordsOnce) only for a craftsman the
+// as-of step does not derive. The answers are each build's own (Build and
+// AsOfIndex.Build build them alone). ctx ends it early (nothing of e is published then; x's chunks
 // built so far stay, as with its Build).
 func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild, error) {
 	var z IndexBuild
@@ -47,6 +51,14 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 	decoded := func() bool { return xb != nil || eb != nil && eb.done.Load() > 0 } // craftsmen were read from the log
 	stripes(runtime.GOMAXPROCS(0), units, func(int) func(int) {
 		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
+		// The entries' step of seq on the records the as-of step decoded
+		// (one closure per worker).
+		var blk, seq int
+		var handed bool
+		give := func(recs []events.Recorded, n int) {
+			eb.addRecords(blk, seq, recs, n)
+			handed = true
+		}
 		return func(k int) {
 			if ctx.Err() != nil {
 				return
@@ -65,11 +77,21 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 				c, ids = xb.chunk(), xb.chunkIDs(k)
 			}
 			for i := range max(hi-lo, len(ids)) {
-				if i < hi-lo {
-					eb.add(k, lo+i)
+				elig := i < hi-lo
+				if i >= len(ids) {
+					if elig {
+						eb.add(k, lo+i)
+					}
+					continue
 				}
-				if i < len(ids) {
-					c.add(i, ids[i], cache)
+				var recs func([]events.Recorded, int)
+				handed = false
+				if elig && ids[i] != "" && ids[i] == eb.all[lo+i].id { // the same craftsman (seqs of one epoch)
+					blk, seq, recs = k, lo+i, give
+				}
+				c.add(i, ids[i], cache, recs)
+				if elig && !handed { // no records handed: none to derive, or another craftsman
+					eb.add(k, lo+i)
 				}
 			}
 			if c != nil {

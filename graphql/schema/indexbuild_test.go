@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -87,5 +88,43 @@ func TestBuildIndexesEqualsEachBuild(t *testing.T) {
 	}
 	if held, _ := checkTimelines(t, x, g.m); held != len(g.ids) {
 		t.Fatalf("the index built again holds %d of %d craftsmen", held, len(g.ids))
+	}
+}
+
+// TestBuildIndexesDecodesOnce: in the one pass the entries' step
+// evaluates the records the as-of step decoded (SummaryVersionsWith)
+// and reads none itself, where the entries built alone read those of
+// every craftsman they evaluate; the entries are the same.
+func TestBuildIndexesDecodesOnce(t *testing.T) {
+	g := eligModel(t, 400)
+	g.publishTimed()
+	g.flush()
+	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	ctx := context.Background()
+	reads := new(atomic.Int64)
+	m := fastOnly{g.m, t, reads}
+	e, err := NewEligEntries(m, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := BuildIndexes(ctx, e, newAsOfIndex(m))
+	if err != nil || !got.AsOfBuilt || got.EligEvaluated < len(g.ids)/2 {
+		t.Fatalf("the pass: %+v, %v (%d craftsmen)", got, err, len(g.ids))
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("the pass read the records of %d craftsmen again (RecordsOnce)", n)
+	}
+	alone, err := NewEligEntries(m, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alone.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != int64(got.EligEvaluated) {
+		t.Fatalf("the entries built alone read %d craftsmen's records, evaluated %d", n, got.EligEvaluated)
+	}
+	if both, one := eligItems(e.tab.Load()), eligItems(alone.tab.Load()); len(both) != len(g.ids) || !slices.Equal(both, one) {
+		t.Fatalf("entries built in the pass differ from those built alone (%d and %d seqs)", len(both), len(one))
 	}
 }

@@ -1,0 +1,116 @@
+package readmodel
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+)
+
+// version is one call of SummaryVersions' fn, copied out of the call.
+type version struct {
+	From time.Time
+	S    Summary
+}
+
+func copyVersion(from time.Time, s *Summary) version {
+	c := *s
+	c.Employers, c.Academies, c.Issuers = slices.Clone(s.Employers), slices.Clone(s.Academies), slices.Clone(s.Issuers)
+	c.Levels = maps.Clone(s.Levels)
+	return version{from, c}
+}
+
+// handed is what SummaryVersionsWith hands for a craftsman: the records
+// (copied) and count recs was given, how many times recs was called,
+// whether after a version, the versions and the count answered.
+type handed struct {
+	recs  []events.Recorded
+	recsN int
+	calls int
+	late  bool
+	vs    []version
+	n     int
+}
+
+func versionsWith(m *Memory, id string) (h handed) {
+	h.n = m.SummaryVersionsWith(id, func(r []events.Recorded, n int) {
+		h.calls++
+		h.late = h.late || len(h.vs) > 0
+		h.recs, h.recsN = slices.Clone(r), n
+	}, func(from time.Time, s *Summary) {
+		h.vs = append(h.vs, copyVersion(from, s))
+	})
+	return h
+}
+
+// SummaryVersionsWith hands, once and before the versions, exactly the
+// records Records answers, and the same versions and count as
+// SummaryVersions — whether the records are decoded for the call (not
+// held), held (after Records), or decoded from a loaded snapshot's log;
+// nothing for an unknown craftsman.
+func TestSummaryVersionsWithHandsTheRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 19))
+	const n = 120
+	var evs []eventstore.RecordedEvent
+	var pos uint64
+	for i := range n {
+		evs = randomLedger(t, rng, fmt.Sprintf("c%04d", i), &pos, evs)
+	}
+	m := NewMemory()
+	for i := 0; i < len(evs); {
+		j := min(len(evs), i+1+rng.IntN(300))
+		if err := m.Apply(evs[i:j], evs[j-1].Position); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	loaded := restored(t, m)
+	versions := 0
+	for _, model := range []struct {
+		name string
+		m    *Memory
+	}{{"applied", m}, {"loaded", loaded}} {
+		for i := range n {
+			id := fmt.Sprintf("c%04d", i)
+			var want []version
+			wantN := model.m.SummaryVersions(id, func(from time.Time, s *Summary) { want = append(want, copyVersion(from, s)) })
+			if wantN == 0 {
+				t.Fatalf("%s %s: no events", model.name, id)
+			}
+			// Not held first (decoded for the call), then held (Records keeps them).
+			for _, held := range []bool{false, true} {
+				if held {
+					model.m.Records(id)
+				}
+				h := versionsWith(model.m, id)
+				if h.calls != 1 || h.late {
+					t.Fatalf("%s %s held %v: records handed %d times, after a version %v", model.name, id, held, h.calls, h.late)
+				}
+				if diff := cmp.Diff(model.m.Records(id), h.recs, cmpopts.EquateEmpty()); diff != "" {
+					t.Fatalf("%s %s held %v: records (-Records +handed):\n%s", model.name, id, held, diff)
+				}
+				if h.n != wantN || h.recsN != wantN {
+					t.Fatalf("%s %s held %v: n %d (handed with the records: %d), SummaryVersions' %d", model.name, id, held, h.n, h.recsN, wantN)
+				}
+				if diff := cmp.Diff(want, h.vs, cmpopts.EquateEmpty()); diff != "" {
+					t.Fatalf("%s %s held %v: versions (-SummaryVersions +With):\n%s", model.name, id, held, diff)
+				}
+			}
+			versions += len(want)
+		}
+		if h := versionsWith(model.m, "nobody"); h.calls != 0 || len(h.vs) != 0 || h.n != 0 {
+			t.Fatalf("%s unknown craftsman: records handed %d times, %d versions, n %d", model.name, h.calls, len(h.vs), h.n)
+		}
+	}
+	if versions < 2*n*2 {
+		t.Fatalf("only %d versions over %d craftsmen: too few to compare", versions, 2*n)
+	}
+}
