@@ -64,9 +64,10 @@ const (
 
 // asOfTimeline is one build's timelines, for the craftsmen of one epoch.
 type asOfTimeline struct {
-	epoch  readmodel.Epoch
-	chunks []atomic.Pointer[asOfChunk] // seq>>asOfChunkShift; nil: not built yet
-	done   chan struct{}               // closed once the build has ended
+	epoch    readmodel.Epoch
+	chunks   []atomic.Pointer[asOfChunk] // seq>>asOfChunkShift; nil: not built yet
+	done     chan struct{}               // closed once the build has ended
+	complete atomic.Bool                 // the build ended with every chunk built (or came from a side file): only such a timeline is written beside a snapshot
 }
 
 // newTimeline is an empty timeline for n craftsmen of epoch.
@@ -217,6 +218,9 @@ func (b *asOfBuild) chunkIDs(k int) []string {
 // build again for the same craftsmen replaces the last one unless ctx
 // ended or a load replaced them. It answers ctx's error.
 func (b *asOfBuild) end(ctx context.Context) error {
+	if ctx.Err() == nil && b.current() {
+		b.tl.complete.Store(true)
+	}
 	close(b.tl.done)
 	if b.replace && ctx.Err() == nil && b.current() {
 		b.x.tl.Store(b.tl)

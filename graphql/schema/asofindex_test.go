@@ -392,3 +392,62 @@ func TestAsOfQueryWaitIsBounded(t *testing.T) {
 	const q = `{ populationStats(asOf: "2015-06-30") { total byLevel { key count } } }`
 	samePopulation(t, fast, full, auth.Claims{Subject: "a", Role: auth.RoleAuditor}, q, nil, "after the build: the as-of index")
 }
+
+// TestAsOfIndexSidecarOnlyWhenComplete: a snapshot written while the first
+// build has not ended with every chunk built (a periodic snapshot during
+// it, or the last one as a stop cancels it) gets no as-of side file, so a
+// restart builds the index instead of taking a part of it as built.
+func TestAsOfIndexSidecarOnlyWhenComplete(t *testing.T) {
+	g := eligModel(t, 300)
+	x := newAsOfIndex(g.m)
+	dir := t.TempDir()
+	snap := dir + "/readmodel.snap"
+	sc := readmodel.WithSidecars(g.m)
+	sc.Add(x)
+	loaded := func() *asOfTimeline {
+		m := readmodel.NewMemory()
+		y := newAsOfIndex(m)
+		sc := readmodel.WithSidecars(m)
+		sc.Add(y)
+		if err := sc.LoadSnapshot(snap, "test"); err != nil {
+			t.Fatal(err)
+		}
+		return y.tl.Load()
+	}
+	// A first build begun (its timeline published, no chunk built yet),
+	// then one ended by its context.
+	x.building.Lock()
+	b := x.begin()
+	if err := sc.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if tl := loaded(); tl != nil {
+		t.Fatal("a snapshot written during the first build kept its unfinished timeline")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = b.end(ctx)
+	x.building.Unlock()
+	if err := sc.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if tl := loaded(); tl != nil {
+		t.Fatal("a snapshot written after a cancelled build kept its unfinished timeline")
+	}
+	// Built to the end, it is written and loaded whole.
+	if err := x.Build(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.WriteSnapshot(snap, "test"); err != nil {
+		t.Fatal(err)
+	}
+	tl := loaded()
+	if tl == nil || !tl.complete.Load() {
+		t.Fatal("a finished build was not written beside the snapshot")
+	}
+	for k := range tl.chunks {
+		if tl.chunks[k].Load() == nil {
+			t.Fatalf("chunk %d missing from a finished build's side file", k)
+		}
+	}
+}

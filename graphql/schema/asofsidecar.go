@@ -28,11 +28,14 @@ func (x *AsOfIndex) SidecarName() string { return "asof" }
 // SidecarVersion is the side file's format version.
 func (x *AsOfIndex) SidecarVersion() uint64 { return 1 }
 
-// WriteSidecar writes the timelines built for the snapshot's craftsmen
-// (the chunks built so far; nothing when none is for them).
+// WriteSidecar writes the timelines built for the snapshot's craftsmen;
+// nothing when none is for them or their build has not ended with every
+// chunk built. (A snapshot written during the first build, or when a stop
+// cancels it, would otherwise keep a part of the index: loaded, it counts
+// as built, and the chunks it lacks would never be built again.)
 func (x *AsOfIndex) WriteSidecar(w io.Writer, tag readmodel.SnapshotTag) error {
 	tl := x.tl.Load()
-	if tl == nil || tl.epoch != tag.Epoch {
+	if tl == nil || tl.epoch != tag.Epoch || !tl.complete.Load() {
 		return nil
 	}
 	chunks := make([]*asOfChunk, len(tl.chunks))
@@ -162,6 +165,7 @@ func (x *AsOfIndex) readSide(b []byte, tag readmodel.SnapshotTag) (*asOfTimeline
 		return nil, errAsOfSide
 	}
 	tl := newTimeline(tag.Epoch, int(nc)*asOfChunkSize)
+	tl.complete.Store(true) // only complete timelines are written
 	close(tl.done)
 	strs := len(x.dict.snapshot())
 	const fixed = 4*asOfChunkSize + 4*(asOfChunkSize+1)
