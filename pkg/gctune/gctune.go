@@ -13,6 +13,7 @@
 package gctune
 
 import (
+	"math"
 	"runtime/debug"
 	"strconv"
 
@@ -23,10 +24,11 @@ import (
 // runtime's own reading stands, "off" included, and is returned), and the
 // soft memory limit to limit (> 0) or else to 3/4 of the memory the process
 // may use — its cgroup's limit (v1 or v2), else the machine's — unless
-// lookup finds GOMEMLIMIT (the runtime's reading stands). The memory
-// available is read by github.com/KimMachineGun/automemlimit, which also
-// honours its own AUTOMEMLIMIT variable (a ratio, or "off"). It returns the
-// GC percent and the soft limit in force.
+// lookup finds GOMEMLIMIT (the runtime's reading stands). The memory the
+// process may use is read by github.com/KimMachineGun/automemlimit's
+// providers (its own Set is not used: it reads the environment itself,
+// where Apply answers to lookup). It returns the GC percent and the soft
+// limit in force.
 func Apply(lookup func(string) (string, bool), percent int, limit int64) (int, int64) {
 	if v, ok := lookup("GOGC"); ok && v != "" {
 		switch n, err := strconv.Atoi(v); {
@@ -43,13 +45,14 @@ func Apply(lookup func(string) (string, bool), percent int, limit int64) (int, i
 	if v, ok := lookup("GOMEMLIMIT"); ok && v != "" {
 		return percent, debug.SetMemoryLimit(-1) // the runtime's reading
 	}
+	if limit <= 0 {
+		// Unreadable: the runtime's limit (none) stays.
+		if n, err := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)(); err == nil && n > 0 && n <= math.MaxInt64 {
+			limit = int64(n / 4 * 3)
+		}
+	}
 	if limit > 0 {
 		debug.SetMemoryLimit(limit)
-	} else {
-		// An unreadable limit leaves the runtime's (none): the error
-		// changes nothing else, and the limit in force is returned below.
-		_, _ = memlimit.Set(memlimit.WithRatio(0.75),
-			memlimit.WithProvider(memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)))
 	}
 	return percent, debug.SetMemoryLimit(-1)
 }
