@@ -3,6 +3,7 @@ package servicetest
 import (
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,11 @@ func RunPaced(b *testing.B, clients int, rate float64, want int, req func(i int)
 
 func run(b *testing.B, clients int, rate float64, want int, req func(i int) *http.Request) {
 	b.Helper()
-	servicekit.TuneGC() // the collector settings the service binaries run with
+	// The collector settings the service binaries run with, for this run.
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(percent)
+	b.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+	servicekit.TuneGC()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	lat := make([]time.Duration, b.N)
 	var late []time.Duration
