@@ -22,8 +22,9 @@ import (
 // craftsman's versions. It is built in one parallel pass, each
 // craftsman's records decoded once and their summary derived as of each
 // of their moments (readmodel.SummaryVersions), in the background once
-// the projection has caught up (Follow) — after a snapshot load or a
-// catch-up from zero. A version list names the number of events it was
+// the projection has caught up — after a snapshot load or a catch-up from
+// zero: first with the eligibility entries (BuildIndexes, from the
+// server's keepElig), again when queries find it outdated (Follow). A version list names the number of events it was
 // derived from: a craftsman whose ledger grew since is derived again
 // alone, as without the index (the as-of table, popasof.go), and so is
 // one whose summary did not fit a row at some moment; once queries meet

@@ -22,8 +22,9 @@ import (
 // the as-of versions are derived (docs/graphql.md: the figures); the
 // entries' step reads them itself (RecordsOnce) only for a craftsman the
 // as-of step does not derive. The answers are each build's own (Build and
-// AsOfIndex.Build build them alone). ctx ends it early (nothing of e is published then; x's chunks
-// built so far stay, as with its Build).
+// AsOfIndex.Build build them alone). ctx ends it early (nothing of e is
+// published then; x's chunks built so far stay and answer, as with its
+// Build, but are not written beside a snapshot).
 func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild, error) {
 	var z IndexBuild
 	e.building.Lock()
