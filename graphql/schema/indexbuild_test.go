@@ -146,3 +146,28 @@ func TestBuildIndexesDecodesOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildIndexesCancelled: a pass whose context has ended publishes no
+// eligibility table, reports no as-of build, and leaves the as-of index
+// unwritable beside a snapshot (its timeline is not complete).
+func TestBuildIndexesCancelled(t *testing.T) {
+	g := eligModel(t, 300)
+	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	e, err := NewEligEntries(g.m, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newAsOfIndex(g.m)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got, err := BuildIndexes(ctx, e, x)
+	if err == nil || got.AsOfBuilt || got.EligEvaluated != 0 {
+		t.Fatalf("a cancelled pass: %+v, %v", got, err)
+	}
+	if e.tab.Load() != nil {
+		t.Fatal("a cancelled pass published eligibility entries")
+	}
+	if tl := x.tl.Load(); tl != nil && tl.complete.Load() {
+		t.Fatal("a cancelled pass left a complete as-of timeline")
+	}
+}
