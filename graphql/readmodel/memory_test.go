@@ -642,16 +642,13 @@ func randomLedger(t *testing.T, rng *rand.Rand, id string, pos *uint64, out []ev
 	return out
 }
 
-// The summaries the projector derives (settle, with its reused scratch
-// space, from records that lie in the batch's buffer) and summaryOf's, live
-// and as of past instants, are what the whole view gives, for random
-// ledgers applied in random batches.
-func TestSummariesAreTheViews(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 7))
+// randomModel is a model of n random ledgers (c0000…), applied in random
+// batches of up to 300 events.
+func randomModel(t *testing.T, rng *rand.Rand, n int) *Memory {
+	t.Helper()
 	var evs []eventstore.RecordedEvent
 	var pos uint64
-	const n = 400
-	for i := 0; i < n; i++ {
+	for i := range n {
 		evs = randomLedger(t, rng, fmt.Sprintf("c%04d", i), &pos, evs)
 	}
 	m := NewMemory()
@@ -662,6 +659,16 @@ func TestSummariesAreTheViews(t *testing.T) {
 		}
 		i = j
 	}
+	return m
+}
+
+// The summaries the projector derives (settle, with its reused scratch
+// space, from records that lie in the batch's buffer) and summaryOf's, live
+// and as of past instants, are what the whole view gives, for random
+// ledgers applied in random batches.
+func TestSummariesAreTheViews(t *testing.T) {
+	const n = 400
+	m := randomModel(t, rand.New(rand.NewPCG(5, 7)), n)
 	if m.Undecodable() != 0 {
 		t.Fatalf("%d undecodable events", m.Undecodable())
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 // version is one call of SummaryVersions' fn, copied out of the call.
@@ -57,21 +56,8 @@ func versionsWith(m *Memory, id string) (h handed) {
 // held), held (after Records), or decoded from a loaded snapshot's log;
 // nothing for an unknown craftsman.
 func TestSummaryVersionsWithHandsTheRecords(t *testing.T) {
-	rng := rand.New(rand.NewPCG(17, 19))
 	const n = 120
-	var evs []eventstore.RecordedEvent
-	var pos uint64
-	for i := range n {
-		evs = randomLedger(t, rng, fmt.Sprintf("c%04d", i), &pos, evs)
-	}
-	m := NewMemory()
-	for i := 0; i < len(evs); {
-		j := min(len(evs), i+1+rng.IntN(300))
-		if err := m.Apply(evs[i:j], evs[j-1].Position); err != nil {
-			t.Fatal(err)
-		}
-		i = j
-	}
+	m := randomModel(t, rand.New(rand.NewPCG(17, 19)), n)
 	loaded := restored(t, m)
 	versions := 0
 	for _, model := range []struct {
