@@ -182,12 +182,13 @@ func openStore(dir string, log *slog.Logger) (*store, error) {
 	default:
 		return nil, fmt.Errorf("read format marker: %w", err)
 	}
-	cache := pebble.NewCache(blockCacheSize)
-	defer cache.Unref() // the DB holds its own reference while open
+	// Pebble's own 8 MB block cache, of which the memtables' reservations
+	// leave little: a larger one kept services' stream tails (a mentorship
+	// start −4 % CPU) but cost $all scans 3–10 % more CPU per event
+	// (docs/store.md, "Block cache").
 	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{
 		FS:           prefilledWALFS{vfs.Default},
 		MemTableSize: memTableSize,
-		Cache:        cache,
 		Logger:       pebbleLogger{log}, EventListener: pebbleEvents(log),
 	})
 	if err != nil {

@@ -10,16 +10,6 @@ import (
 // because the WAL prefill below is sized from it).
 const memTableSize = 4 << 20
 
-// blockCacheSize is pebble's block cache: the SST blocks (index, filter
-// and data) that reads of streams flushed out of the memtable go through.
-// Pebble's default is 8 MB, of which the memtables' reservations
-// (Cache.Reserve, 4 MiB each) leave 0–4 MB for blocks, and in which a
-// service's working set of stream tails did not stay: a mentorship start's two reads then went to the page
-// cache and snappy-decoded their blocks again, ~4 % of the whole start's
-// CPU (docs/store.md, "Block cache"). The cache fills only as blocks are
-// read; an idle or small store uses little of it.
-const blockCacheSize = 64 << 20
-
 // walPrefill is how much of a new WAL file is written with zeros before
 // pebble uses it: what pebble preallocates for a WAL (110 % of the
 // memtable size, DB.walPreallocateSize).
