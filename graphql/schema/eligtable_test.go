@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/auth"
 )
@@ -94,21 +93,7 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 
 	// The ledger changes past the snapshot.
 	g.m = m
-	changed := 0
-	for i, id := range g.ids {
-		at := now().AddDate(0, 0, -3)
-		switch i % 9 {
-		case 0:
-			g.certify(id, at, popTrades[0], "acad1", "acad1", events.Senior, events.Senior)
-		case 1:
-			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, g.home[id])
-		case 2:
-			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k2", Trade: popTrades[0], Hours: 8, Mode: "classroom", Passed: true}, "acad1")
-		default:
-			continue
-		}
-		changed++
-	}
+	changed := g.changeEligibility(now().AddDate(0, 0, -3))
 	g.flush()
 	var anyRead int64
 	for _, vars := range fromEntries {

@@ -120,6 +120,26 @@ func popModel(t *testing.T, n int) *popGen {
 // had), a new employer, a new trade with levels, each recorded by their
 // own employer (so that only that part of their summaries changes); and
 // registers a few more. The rows must follow.
+// changeEligibility changes what a third of the craftsmen are eligible
+// for, at at: every ninth is certified a level up, the next ends their
+// employment, the next trains again. It returns how many it changed.
+func (g *popGen) changeEligibility(at time.Time) (changed int) {
+	for i, id := range g.ids {
+		switch i % 9 {
+		case 0:
+			g.certify(id, at, popTrades[0], "acad1", "acad1", events.Senior, events.Senior)
+		case 1:
+			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, g.home[id])
+		case 2:
+			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k2", Trade: popTrades[0], Hours: 8, Mode: "classroom", Passed: true}, "acad1")
+		default:
+			continue
+		}
+		changed++
+	}
+	return changed
+}
+
 func (g *popGen) change() {
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	for _, id := range g.ids {
@@ -718,17 +738,7 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 	// Ledgers change after the index was built: a third are certified a
 	// level up, end their employment or train again, now; a policy version
 	// in force from before now is published.
-	for i, id := range g.ids {
-		at := now().AddDate(0, 0, -3)
-		switch i % 9 {
-		case 0:
-			g.certify(id, at, popTrades[0], "acad1", "acad1", events.Senior, events.Senior)
-		case 1:
-			g.add(id, at, events.EmploymentEnded{CraftsmanID: id, EmploymentID: "e" + id, Reason: "left"}, g.home[id])
-		case 2:
-			g.add(id, at, events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad1", CourseID: "k2", Trade: popTrades[0], Hours: 8, Mode: "classroom", Passed: true}, "acad1")
-		}
-	}
+	g.changeEligibility(now().AddDate(0, 0, -3))
 	g.publish(4, "2026-01-01", [3]string{
 		`[{"id":"i","label":"i","criteria":[{"kind":"years_of_work","years":5}]}]`,
 		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":1}]}]`,
