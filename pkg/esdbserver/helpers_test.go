@@ -12,6 +12,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
 	"github.com/google/uuid"
 )
 
@@ -39,20 +40,8 @@ func startServer(t testing.TB, cfg esdbserver.Config) *esdbserver.Server {
 	return srv
 }
 
-func connect(t testing.TB, url string) *esdb.Client {
-	t.Helper()
-	conf, err := esdb.ParseConnectionString(url)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	conf.Logger = esdb.NoopLogging()
-	c, err := esdb.NewClient(conf)
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// connect opens the bare official client on url (closed when t ends).
+var connect = esdbtest.Connect
 
 // newTarget starts an insecure embedded server, unless KURRENTDB_URL names a
 // real KurrentDB to run the same contract against.

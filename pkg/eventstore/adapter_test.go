@@ -19,6 +19,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/eventstore/storetest"
+	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
 )
 
 func startServer(t *testing.T, dir, addr string) *esdbserver.Server {
@@ -418,17 +419,4 @@ func TestOutageUnderLoad(t *testing.T) {
 
 // connectRaw opens the bare official client on url (closed when t ends):
 // what the adapter is compared with, or what does what the port cannot.
-func connectRaw(t testing.TB, url string) *esdb.Client {
-	t.Helper()
-	conf, err := esdb.ParseConnectionString(url)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	conf.Logger = esdb.NoopLogging()
-	c, err := esdb.NewClient(conf)
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+var connectRaw = esdbtest.Connect

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/google/uuid"
 )
@@ -45,16 +46,7 @@ func TestServeUntilSignal(t *testing.T) {
 	go func() {
 		done <- run([]string{"--data", dir, "--addr", addr, "--insecure"}, slog.New(slog.NewTextHandler(&logs, nil)), sig)
 	}()
-	conf, err := esdb.ParseConnectionString("esdb://" + addr + "?tls=false")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf.Logger = esdb.NoopLogging()
-	c, err := esdb.NewClient(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := esdbtest.Connect(t, "esdb://"+addr+"?tls=false")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := c.AppendToStream(ctx, "cmd-test", esdb.AppendToStreamOptions{}, esdb.EventData{
