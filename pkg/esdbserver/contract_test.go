@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -147,6 +148,7 @@ func TestReadDirectionsAndBounds(t *testing.T) {
 		{"forwards from start", esdb.ReadStreamOptions{}, 3, []uint64{0, 1, 2}},
 		{"forwards from revision", esdb.ReadStreamOptions{From: esdb.Revision(7)}, 100, []uint64{7, 8, 9}},
 		{"forwards past end", esdb.ReadStreamOptions{From: esdb.Revision(20)}, 100, nil},
+		{"forwards from just past the last", esdb.ReadStreamOptions{From: esdb.Revision(10)}, 100, nil},
 		{"backwards from end", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 3, []uint64{9, 8, 7}},
 		{"backwards from revision", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.Revision(2)}, 100, []uint64{2, 1, 0}},
 		{"backwards beyond end", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.Revision(50)}, 2, []uint64{9, 8}},
@@ -181,6 +183,46 @@ func TestReadDirectionsAndBounds(t *testing.T) {
 	if errCode(err) != esdb.ErrorCodeResourceNotFound {
 		t.Errorf("missing stream: %v, want resource not found", err)
 	}
+}
+
+// TestTailReadSeesAcknowledgedAppends: a read of the events after the
+// last one a reader knows (what a command handler with a cached copy of a
+// stream reads) sees every append acknowledged before it started, however
+// many writers commit at once — the store answers such a read from its
+// stream table when nothing is past the end, so that table must never lag
+// an acknowledgement.
+func TestTailReadSeesAcknowledgedAppends(t *testing.T) {
+	tg := newTarget(t)
+	const writers, rounds = 16, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := streamName(fmt.Sprintf("tail-%d", w))
+			for r := range rounds {
+				wr, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if wr.NextExpectedVersion != uint64(r) {
+					t.Errorf("%s: appended at %d, want %d", s, wr.NextExpectedVersion, r)
+					return
+				}
+				got, err := readStream(t, tg.client, s, esdb.ReadStreamOptions{From: esdb.Revision(uint64(r))}, 100)
+				if err != nil || len(got) != 1 || got[0].OriginalEvent().EventNumber != uint64(r) {
+					t.Errorf("%s: read from %d after its append was acknowledged: %d events, err %v; want the event at %d", s, r, len(got), err, r)
+					return
+				}
+				if got, err := readStream(t, tg.client, s, esdb.ReadStreamOptions{From: esdb.Revision(uint64(r + 1))}, 100); err != nil || len(got) != 0 {
+					t.Errorf("%s: read from %d, past the end: %d events, err %v; want none", s, r+1, len(got), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func equalU64(a, b []uint64) bool {

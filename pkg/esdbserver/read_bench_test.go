@@ -18,14 +18,18 @@ import (
 // BenchmarkReadStream: what a service command's read of its stream costs,
 // through the official client over loopback: 16 concurrent readers, each
 // read (a) a 20-event stream forwards from the start with count 100 until
-// EOF, or (b) a stream that does not exist. cpu-µs/read is the whole
-// process (client and server) per read.
+// EOF, (b) a stream that does not exist, or (c) a 20-event stream from
+// revision 20 — the events after a cached copy, none (command.Latest's
+// usual read). cpu-µs/read is the whole process (client and server) per
+// read.
 func BenchmarkReadStream(b *testing.B) {
 	const readers = 16
 	for _, tc := range []struct {
 		name   string
 		events int
-	}{{"events=20", 20}, {"missing", 0}} {
+		from   uint64 // revision read from
+		want   int    // events read
+	}{{"events=20", 20, 0, 20}, {"missing", 0, 0, 0}, {"tail", 20, 20, 0}} {
 		b.Run(tc.name, func(b *testing.B) {
 			_, c := benchServer(b)
 			streams := make([]string, readers)
@@ -48,14 +52,14 @@ func BenchmarkReadStream(b *testing.B) {
 				go func(w int) {
 					defer wg.Done()
 					for next.Add(1) <= int64(b.N) {
-						n, err := readStreamToEOF(c, streams[w])
+						n, err := readStreamToEOF(c, streams[w], tc.from)
 						if tc.events == 0 {
 							var e *esdb.Error
 							if !errors.As(err, &e) || e.Code() != esdb.ErrorCodeResourceNotFound {
 								b.Errorf("missing stream: %v", err)
 								return
 							}
-						} else if err != nil || n != tc.events {
+						} else if err != nil || n != tc.want {
 							b.Errorf("read %d events, err %v", n, err)
 							return
 						}
@@ -72,10 +76,14 @@ func BenchmarkReadStream(b *testing.B) {
 	}
 }
 
-// readStreamToEOF reads stream forwards from the start, count 100, until EOF,
-// as the store adapter does; it returns the number of events.
-func readStreamToEOF(c *esdb.Client, stream string) (int, error) {
-	rs, err := c.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: esdb.Start{}}, 100)
+// readStreamToEOF reads stream forwards from revision from, count 100,
+// until EOF, as the store adapter does; it returns the number of events.
+func readStreamToEOF(c *esdb.Client, stream string, from uint64) (int, error) {
+	var pos esdb.StreamPosition = esdb.Start{}
+	if from > 0 {
+		pos = esdb.Revision(from)
+	}
+	rs, err := c.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: pos}, 100)
 	if err != nil {
 		return 0, err
 	}

@@ -615,7 +615,7 @@ func readCombination(o *streams.ReadReq_Options) error {
 const readPage = 512
 
 func (h *streamsService) readStream(out streams.Streams_ReadServer, name string, so *streams.ReadReq_Options_StreamOptions, backwards bool, count uint64, resolveLinks, strUUID bool) error {
-	vis, _ := h.s.streamVisibility(name)
+	vis, info := h.s.streamVisibility(name)
 	if vis.tombstone {
 		return streamDeleted(name)
 	}
@@ -642,6 +642,14 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 	}
 	if !backwards && from < vis.lower {
 		from = vis.lower
+	}
+	if !backwards && from > uint64(info.Last) {
+		// Past the last event the stream table holds (info.Last >= 0 here:
+		// the stream was found): nothing to read, and no iterator to build.
+		// This is a command handler's usual read of a stream it holds
+		// cached (the events after its copy). The table is updated before
+		// a write is acknowledged, so an acknowledged event is never missed.
+		return nil
 	}
 	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
