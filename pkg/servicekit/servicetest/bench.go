@@ -1,8 +1,10 @@
 package servicetest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -23,7 +25,8 @@ import (
 // distorts the wall-clock figures on a shared machine. Each client sends
 // its next request as soon as its last one is answered (a closed loop):
 // the run finds the highest rate the clients can drive, and the latency
-// grows with the queue they keep full.
+// grows with the queue they keep full. With ClientProcessEnv set the
+// clients run in a process of their own.
 func RunClients(b *testing.B, clients, want int, req func(i int) *http.Request) {
 	b.Helper()
 	run(b, clients, 0, want, req)
@@ -52,15 +55,79 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 	debug.SetGCPercent(percent)
 	b.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
 	servicekit.TuneGC()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-	lat := make([]time.Duration, b.N)
-	var late []time.Duration
-	if rate > 0 {
-		late = make([]time.Duration, b.N)
+	var load Load
+	var cpu, clientCPU time.Duration
+	if os.Getenv(ClientProcessEnv) != "" {
+		reqs := make([]Request, b.N)
+		for i := range reqs {
+			var err error
+			if reqs[i], err = NewRequest(req(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		job, err := writeLoadJob(b, reqs, clients, rate, want)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		cpu0 := cputime.Process()
+		if load, clientCPU, err = job.run(); err != nil {
+			b.Fatal(err)
+		}
+		cpu = cputime.Process() - cpu0
+	} else {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+		b.ResetTimer()
+		cpu0 := cputime.Process()
+		load = Drive(hc, clients, rate, want, b.N, req)
+		cpu = cputime.Process() - cpu0
 	}
-	var next, failed atomic.Int64
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cputime.Process()
+	b.StopTimer()
+	if load.Failed > 0 {
+		b.Fatalf("%d of %d commands failed; the first: %s", load.Failed, b.N, load.FirstFailure)
+	}
+	ReportLatency(b, b.N, load.Elapsed, load.Lat, "cmds/s")
+	if load.Late != nil {
+		slices.Sort(load.Late)
+		b.ReportMetric(float64(load.Late[len(load.Late)*99/100].Microseconds())/1000, "late-p99-ms")
+	}
+	b.ReportMetric(float64((cpu+clientCPU).Microseconds())/float64(b.N), "cpu-µs/cmd")
+	if clientCPU > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "service-cpu-µs/cmd")
+	}
+}
+
+// Load is what one run of requests measured: each request's latency (in
+// request order), how late each was sent when paced (nil otherwise), the
+// failures, and the time from the first request sent to the last answer.
+type Load struct {
+	Lat, Late    []time.Duration
+	Failed       int
+	FirstFailure string
+	Elapsed      time.Duration
+}
+
+// Drive sends n requests (request i built by req) from clients goroutines
+// through hc, as fast as they are answered (rate 0) or offered at rate
+// requests per second (see RunPaced), and measures them; a request fails
+// when it errs or answers other than want. RunClients and RunPaced drive
+// their requests with it, in the benchmark's process or in a process of
+// their own (cmd loadgen).
+func Drive(hc *http.Client, clients int, rate float64, want, n int, req func(i int) *http.Request) Load {
+	load := Load{Lat: make([]time.Duration, n)}
+	if rate > 0 {
+		load.Late = make([]time.Duration, n)
+	}
+	var next atomic.Int64
+	var mu sync.Mutex
+	fail := func(what string) {
+		mu.Lock()
+		if load.Failed++; load.Failed == 1 {
+			load.FirstFailure = what
+		}
+		mu.Unlock()
+	}
+	start := time.Now()
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Add(1)
@@ -68,7 +135,7 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= b.N {
+				if i >= n {
 					return
 				}
 				r := req(i)
@@ -79,36 +146,25 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 						time.Sleep(d)
 					}
 					t0 = due
-					late[i] = time.Since(due)
+					load.Late[i] = time.Since(due)
 				}
 				resp, err := hc.Do(r)
 				if err != nil {
-					failed.Add(1)
+					fail(fmt.Sprintf("request %d: %v", i, err))
 					continue
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				lat[i] = time.Since(t0)
+				load.Lat[i] = time.Since(t0)
 				if resp.StatusCode != want {
-					if failed.Add(1) == 1 {
-						b.Logf("request %d: status %d", i, resp.StatusCode)
-					}
+					fail(fmt.Sprintf("request %d: status %d", i, resp.StatusCode))
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
-	b.StopTimer()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d commands failed", n, b.N)
-	}
-	ReportLatency(b, b.N, elapsed, lat, "cmds/s")
-	if late != nil {
-		slices.Sort(late)
-		b.ReportMetric(float64(late[len(late)*99/100].Microseconds())/1000, "late-p99-ms")
-	}
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/cmd")
+	load.Elapsed = time.Since(start)
+	return load
 }
 
 // ReportLatency reports n/elapsed under rate (e.g. "cmds/s") and the p50
