@@ -176,9 +176,10 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		return strings.Compare(a.e.ID, b.e.ID)
 	})
 	// Size the longest lists once instead of growing them by doubling:
-	// training, certificates, and each trade's levels (at most one per
-	// certificate or appointment).
-	var nTraining, nCerts, nLevels int
+	// training, certificates, mentorships (a master's list grows with every
+	// pairing; a Mentorship is 224 bytes) and each trade's levels (at most
+	// one per certificate or appointment).
+	var nTraining, nCerts, nMentorships, nLevels int
 	for i := range facts {
 		switch facts[i].payload.(type) {
 		case events.TrainingCompleted:
@@ -188,6 +189,8 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 			nLevels++
 		case events.UpperGradeAppointed:
 			nLevels++
+		case events.MentorshipStarted:
+			nMentorships++
 		}
 	}
 	if nTraining > 0 {
@@ -195,6 +198,9 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 	}
 	if nCerts > 0 {
 		s.Certificates = make([]Certificate, 0, nCerts)
+	}
+	if nMentorships > 0 {
+		s.Mentorships = make([]Mentorship, 0, nMentorships)
 	}
 	for i := range facts {
 		s.apply(&facts[i], nLevels)
