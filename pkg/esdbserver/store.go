@@ -407,11 +407,13 @@ func (s *store) fail(err error) {
 // their next write a moment later; so that they join the next batch instead
 // of waiting for another fsync (which would split a steady set of writers
 // into two cohorts taking turns), the writer lingers until as many writes
-// as that fsync acknowledged have arrived on top of those already waiting,
-// or for a window after the fsync completed: the longer of the fsync's own
-// duration and twice the usual time acknowledged writers take to come back,
-// within 200 µs – 2 ms. A lone writer never waits: its own write is the one
-// expected. Each write is checked and staged in the batch as it arrives
+// as are expected back have arrived on top of those already waiting — the
+// fsync's writes times the share that lately came back within the window
+// (back: 1 for a steady set of writers, lower for commands whose last
+// write is followed by none) — or for a window after the fsync completed:
+// the longer of the fsync's own duration and twice the usual time
+// acknowledged writers take to come back, within 200 µs – 2 ms. A lone
+// writer never waits: its own write is the one expected. Each write is checked and staged in the batch as it arrives
 // (gathering), so that once the last expected one is in, only the commit
 // is left before the fsync can start.
 func (s *store) writer() {
@@ -424,16 +426,47 @@ func (s *store) writer() {
 	var comeback time.Duration // moving average: how long acknowledged writers take to return
 	var scratch []byte         // the groups' key and value buffer, kept across batches
 	var dirty []string         // the batch's changed streams, sorted
+	// back is a moving average of the share of an fsync's writes that were
+	// followed, within the linger window, by another write: 1 for a steady
+	// set of writers, lower when writers leave after a write (a service's
+	// command that has made its last append). The linger expects that many.
+	back := 1.0
+	var sample struct { // arrivals counted in the current linger window
+		open      bool
+		from      time.Time
+		window    time.Duration
+		want, got int
+	}
+	closeSample := func() {
+		if sample.open {
+			sample.open = false
+			back += (min(float64(sample.got)/float64(sample.want), 1) - back) / 8
+		}
+	}
+	arrive := func() {
+		if sample.open {
+			if time.Since(sample.from) <= sample.window {
+				sample.got++
+			} else {
+				closeSample()
+			}
+		}
+	}
 	synced := func(waiting int) {
 		outstanding--
 		syncedAt = time.Now()
 		window = min(max(syncedAt.Sub(appliedAt), 2*comeback, 200*time.Microsecond), 2*time.Millisecond)
-		target = waiting + syncSize
+		closeSample()
+		if syncSize > 1 {
+			sample.open, sample.from, sample.window, sample.want, sample.got = true, syncedAt, window, syncSize, 0
+		}
+		target = waiting + int(back*float64(syncSize)+0.5)
 	}
 	for {
 		var bt *building
 		select {
 		case op := <-s.ops:
+			arrive()
 			bt = s.newBuilding(max(target, 16), scratch)
 			bt.add(op)
 		case <-s.ackDone:
@@ -474,6 +507,7 @@ func (s *store) writer() {
 			}
 			select {
 			case op := <-s.ops:
+				arrive()
 				bt.add(op)
 			case <-s.ackDone:
 				synced(bt.arrived)
@@ -494,6 +528,7 @@ func (s *store) writer() {
 		for bt.arrived < maxGroup {
 			select {
 			case op := <-s.ops:
+				arrive()
 				bt.add(op)
 			default:
 				break drain
