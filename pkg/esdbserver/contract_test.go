@@ -185,12 +185,14 @@ func TestReadDirectionsAndBounds(t *testing.T) {
 	}
 }
 
-// TestTailReadSeesAcknowledgedAppends: a read of the events after the
-// last one a reader knows (what a command handler with a cached copy of a
-// stream reads) sees every append acknowledged before it started, however
-// many writers commit at once — the store answers such a read from its
-// stream table when nothing is past the end, so that table must never lag
-// an acknowledgement.
+// TestTailReadSeesAcknowledgedAppends: through the client, a read of the
+// events after the last one a reader knows (what a command handler with a
+// cached copy of a stream reads) returns the event just appended, and a
+// read from one past it returns none, with many writers committing at
+// once — the boundaries of the store's answer from its stream table. That
+// the table never lags an acknowledgement is checked inside the store
+// (TestStreamTableLeadsAcknowledgement): a client's round trip is too slow
+// to catch it.
 func TestTailReadSeesAcknowledgedAppends(t *testing.T) {
 	tg := newTarget(t)
 	const writers, rounds = 16, 20

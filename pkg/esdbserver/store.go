@@ -409,13 +409,14 @@ func (s *store) fail(err error) {
 // into two cohorts taking turns), the writer lingers until as many writes
 // as are expected back have arrived on top of those already waiting — the
 // fsync's writes times the share that lately came back within the window
-// (back: 1 for a steady set of writers, lower for commands whose last
-// write is followed by none) — or for a window after the fsync completed:
-// the longer of the fsync's own duration and twice the usual time
-// acknowledged writers take to come back, within 200 µs – 2 ms. A lone
-// writer never waits: its own write is the one expected. Each write is checked and staged in the batch as it arrives
-// (gathering), so that once the last expected one is in, only the commit
-// is left before the fsync can start.
+// (back: near 1 for a steady set of writers, lower for commands whose
+// last write is followed by none) — or for a window after the fsync
+// completed: the longer of the fsync's own duration and twice the usual
+// time acknowledged writers take to come back, within 200 µs – 2 ms. A
+// lone writer never waits: its own write is the one expected. Each write
+// is checked and staged in the batch as it arrives (gathering), so that
+// once the last expected one is in, only the commit is left before the
+// fsync can start.
 func (s *store) writer() {
 	defer close(s.acks)
 	target := 1              // writes to gather before applying the next batch
@@ -427,10 +428,16 @@ func (s *store) writer() {
 	var scratch []byte         // the groups' key and value buffer, kept across batches
 	var dirty []string         // the batch's changed streams, sorted
 	// back is a moving average of the share of an fsync's writes that were
-	// followed, within the linger window, by another write: 1 for a steady
-	// set of writers, lower when writers leave after a write (a service's
-	// command that has made its last append). The linger expects that many.
+	// followed, within the linger window, by another write: near 1 for a
+	// steady set of writers, lower when writers leave after a write (a
+	// service's command that has made its last append). The linger expects
+	// back × the fsync's writes (expect). A sample counts the writes that
+	// arrive, from any writer, within the window after an fsync of two or
+	// more writes, capped at that fsync's writes; it runs to its window's
+	// end even when the next fsync completes first (that fsync is then not
+	// sampled), so that a short cycle does not cut it short.
 	back := 1.0
+	expect := 0         // writes expected back after the last fsync
 	var sample struct { // arrivals counted in the current linger window
 		open      bool
 		from      time.Time
@@ -456,11 +463,14 @@ func (s *store) writer() {
 		outstanding--
 		syncedAt = time.Now()
 		window = min(max(syncedAt.Sub(appliedAt), 2*comeback, 200*time.Microsecond), 2*time.Millisecond)
-		closeSample()
-		if syncSize > 1 {
+		if sample.open && syncedAt.Sub(sample.from) > sample.window {
+			closeSample()
+		}
+		if !sample.open && syncSize > 1 {
 			sample.open, sample.from, sample.window, sample.want, sample.got = true, syncedAt, window, syncSize, 0
 		}
-		target = waiting + int(back*float64(syncSize)+0.5)
+		expect = int(back*float64(syncSize) + 0.5)
+		target = waiting + expect
 	}
 	for {
 		var bt *building
@@ -487,7 +497,7 @@ func (s *store) writer() {
 	gather:
 		for bt.arrived < maxGroup {
 			if outstanding == 0 {
-				if bt.arrived >= target && target > 1 {
+				if bt.arrived >= target && target > 1 && expect > 0 {
 					comeback += (time.Since(syncedAt) - comeback) / 8
 				}
 				if bt.arrived >= target || lingered {
@@ -649,6 +659,9 @@ func (s *store) acker() {
 			continue
 		}
 		f.b.Close()
+		// The readers' stream table before the acknowledgements: a forward
+		// read from past a stream's last revision is answered from the
+		// table alone (readStream), and must not miss an acknowledged event.
 		s.mu.Lock()
 		for name, info := range f.pending {
 			s.streams.put(name, info.streamInfo)
