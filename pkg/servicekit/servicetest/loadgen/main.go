@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/craftledger/craftledger/pkg/internal/cputime"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
@@ -43,10 +44,17 @@ func run(in, out string) error {
 	if job.Clients <= 0 || len(job.Requests) == 0 {
 		return fmt.Errorf("%s: %d clients, %d requests; want both above 0", in, job.Clients, len(job.Requests))
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: job.Clients, MaxConnsPerHost: job.Clients}}
-	load := servicetest.Drive(hc, job.Clients, job.Rate, job.Want, len(job.Requests), func(i int) *http.Request {
-		return job.Requests[i].HTTP()
+	for i := range job.Requests {
+		if _, err := job.Requests[i].HTTP(); err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+	}
+	cpu0 := cputime.Process()
+	load := servicetest.Drive(servicetest.NewClient(job.Clients), job.Clients, job.Rate, job.Want, len(job.Requests), func(i int) *http.Request {
+		r, _ := job.Requests[i].HTTP() // checked above
+		return r
 	})
+	load.CPU = cputime.Process() - cpu0
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(load); err != nil {
 		return err
