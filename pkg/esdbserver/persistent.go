@@ -610,11 +610,24 @@ func strategyName(s string, named int32) string {
 	return "RoundRobin"
 }
 
+// Create checks a malformed request as KurrentDB's
+// PersistentSubscriptions.Create.cs does where its answer is known: no
+// options (before the access check) or no settings (after it) is the
+// handler's exception (errHandler); an unset $all start, stream start or
+// filter expression is InvalidArgument naming the .NET oneof-case enum.
+// An empty group name is our own InvalidArgument (KurrentDB passes it on
+// to its subscription service).
 func (p *persistentService) Create(ctx context.Context, req *persistent.CreateReq) (*persistent.CreateResp, error) {
+	o := req.GetOptions()
+	if o == nil {
+		return nil, errHandler
+	}
 	if err := p.s.requireOps(ctx); err != nil {
 		return nil, err
 	}
-	o := req.GetOptions()
+	if o.GetSettings() == nil {
+		return nil, errHandler
+	}
 	cfg := psConfig{Group: o.GetGroupName()}
 	if cfg.Group == "" {
 		return nil, status.Error(codes.InvalidArgument, "group name is required")
@@ -629,8 +642,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			cfg.StartFrom = fmt.Sprintf("C:%d/P:%d", cfg.Start, cfg.Start)
 		case *persistent.CreateReq_AllOptions_End:
 			cfg.Start, cfg.StartFrom = st.head.Load()+1, "C:-1/P:-1"
-		default:
+		case *persistent.CreateReq_AllOptions_Start:
 			cfg.Start, cfg.StartFrom = 0, "C:0/P:0"
+		default:
+			return nil, psNoneNotValid("CreateReq+Types+AllOptions+AllOptionOneofCase")
 		}
 		if f := o.GetAll().GetFilter(); f != nil {
 			pf := &psFilter{}
@@ -643,7 +658,7 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			} else if x := f.GetEventType(); x != nil {
 				e, pf.ByType = x, true
 			} else {
-				return nil, status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+				return nil, psNoneNotValid("CreateReq+Types+AllOptions+Types+FilterOptions+FilterOneofCase")
 			}
 			pf.Regex, pf.Prefixes = e.GetRegex(), e.GetPrefix()
 			cfg.Filter = pf
@@ -665,7 +680,12 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			cfg.StartFrom = strconv.FormatUint(v.Revision, 10)
 		case *persistent.CreateReq_StreamOptions_Start:
 			cfg.Start, cfg.StartFrom = 0, "0"
+		case *persistent.CreateReq_StreamOptions_End:
+			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
 		default:
+			if so != nil {
+				return nil, psNoneNotValid("CreateReq+Types+StreamOptions+RevisionOptionOneofCase")
+			}
 			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
 		}
 	}
@@ -725,6 +745,12 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	}
 	g.wake()
 	return &persistent.UpdateResp{}, nil
+}
+
+// psNoneNotValid is RpcExceptions.InvalidArgument(oneofCase) for an unset
+// oneof of a persistent-subscription request.
+func psNoneNotValid(enum string) error {
+	return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.PersistentSubscriptions."+enum)
 }
 
 func psSource(all bool, id *shared.StreamIdentifier) (string, error) {
@@ -891,15 +917,23 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 	return &shared.Empty{}, nil
 }
 
+// Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
+// does: a call the client ends without a message ends with OK; a first
+// message that is not options, options naming neither a stream nor $all,
+// and (after the access check) options without uuid_option are the
+// handler's exception (errHandler).
 func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
+	if err == io.EOF {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	o := first.GetOptions()
-	if o == nil {
-		return status.Error(codes.InvalidArgument, "first message must be options")
+	if o == nil || (o.GetAll() == nil && o.GetStreamIdentifier() == nil) {
+		return errHandler
 	}
 	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
 	if err != nil {
@@ -910,6 +944,9 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	}
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
+	}
+	if o.GetUuidOption() == nil {
+		return errHandler
 	}
 	g := p.m.get(source, o.GetGroupName())
 	if g == nil {

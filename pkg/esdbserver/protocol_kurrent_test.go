@@ -29,6 +29,7 @@ const handlerThrew = "Exception was thrown by handler."
 type protoTarget struct {
 	client *esdb.Client
 	raw    streams.StreamsClient
+	conn   *grpc.ClientConn // for the other services' generated clients
 }
 
 func newProtoTarget(t *testing.T) *protoTarget {
@@ -39,7 +40,7 @@ func newProtoTarget(t *testing.T) *protoTarget {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &protoTarget{client: connect(t, srv.URL()), raw: streams.NewStreamsClient(conn)}
+	return &protoTarget{client: connect(t, srv.URL()), raw: streams.NewStreamsClient(conn), conn: conn}
 }
 
 // wantStatus checks an error's code, message and trailers (exactly: every
@@ -316,6 +317,11 @@ func TestProtocolReadOptions(t *testing.T) {
 	filter := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
 		Filter: &streams.ReadReq_Options_FilterOptions_EventType{EventType: &streams.ReadReq_Options_FilterOptions_Expression{Prefix: []string{"T"}}},
 		Window: &streams.ReadReq_Options_FilterOptions_Max{Max: 32}, CheckpointIntervalMultiplier: 1}}
+	noWindow := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
+		Filter: &streams.ReadReq_Options_FilterOptions_EventType{EventType: &streams.ReadReq_Options_FilterOptions_Expression{Prefix: []string{"T"}}}}}
+	noExpression := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
+		Window: &streams.ReadReq_Options_FilterOptions_Max{Max: 32}}}
+	const windowNone = "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase"
 	fwd, back := streams.ReadReq_Options_Forwards, streams.ReadReq_Options_Backwards
 	combination := func(tuple string) string { return "The combination of " + tuple + " is invalid." }
 	for _, c := range []struct {
@@ -341,6 +347,14 @@ func TestProtocolReadOptions(t *testing.T) {
 			combination("(Stream, Subscription, Forwards, Filter)")},
 		{"backwards filtered $all subscription", &streams.ReadReq_Options{StreamOption: all, ReadDirection: back, CountOption: sub, FilterOption: filter, UuidOption: structured},
 			combination("(All, Subscription, Backwards, Filter)")},
+		// ConvertToWindow: checked before anything is read, so also for a
+		// read that would find nothing (forwards from the end).
+		{"filter without window", &streams.ReadReq_Options{StreamOption: all, CountOption: count, FilterOption: noWindow, UuidOption: structured}, windowNone},
+		{"filter without window from the end", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: count, FilterOption: noWindow, UuidOption: structured}, windowNone},
+		{"filtered subscription without window", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: sub, FilterOption: noWindow, UuidOption: structured}, windowNone},
+		// Our own text (KurrentDB's is the FilterOptions as JSON).
+		{"filter without expression", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: count, FilterOption: noExpression, UuidOption: structured},
+			"filter needs a stream or event type expression"},
 		{"filtered $all read backwards", &streams.ReadReq_Options{StreamOption: allEnd, ReadDirection: back, CountOption: count, FilterOption: filter, UuidOption: structured}, ""},
 		{"stream read", &streams.ReadReq_Options{StreamOption: stream, CountOption: count, FilterOption: noFilter, UuidOption: structured}, ""},
 	} {

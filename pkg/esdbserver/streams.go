@@ -525,7 +525,8 @@ func (s *Server) resolve(ctx context.Context, r *record, resolveLinks, strUUID b
 // uuid_option, stream option, access, then the combination of stream,
 // count, direction and filter options, of which only the six its
 // CreateEnumerator serves are valid (a missing filter_option is invalid
-// too; the clients always send no_filter). A request without options is
+// too; the clients always send no_filter), then a filter's expression and
+// window (checkFilter), before any event is sent. A request without options is
 // InvalidArgument here, where KurrentDB throws (Unknown): FuzzGRPCRequests
 // holds Read answers to codes the client classifies.
 func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadServer) error {
@@ -553,6 +554,9 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 		return err
 	}
 	if err := readCombination(o); err != nil {
+		return err
+	}
+	if err := checkFilter(o.GetFilter()); err != nil {
 		return err
 	}
 	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -100,6 +101,36 @@ func ctxErr(ctx context.Context) error {
 	return status.Error(codes.Unavailable, "server is shutting down")
 }
 
+// errNoFilterExpression answers a filter with neither a stream nor an
+// event-type expression. KurrentDB's answer is InvalidArgument too, but its
+// text is the request's FilterOptions printed by Google.Protobuf's JSON
+// formatter, whose spacing depends on the library's version.
+var errNoFilterExpression = status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+
+// checkFilter refuses a malformed filter of a Read as Streams.Read.cs does
+// before it reads anything: no expression (ConvertToEventFilter), then no
+// window (ConvertToWindow, InvalidArgument naming the .NET oneof-case
+// enum). A stream-name filter of prefixes only, one of them "$idx-", is an
+// index read there, which takes no window; we do not serve index reads, but
+// do not refuse such a filter for its window either.
+func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
+	if f == nil {
+		return nil
+	}
+	switch v := f.GetFilter().(type) {
+	case nil:
+		return errNoFilterExpression
+	case *streams.ReadReq_Options_FilterOptions_StreamIdentifier:
+		if v.StreamIdentifier.GetRegex() == "" && slices.ContainsFunc(v.StreamIdentifier.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") }) {
+			return nil
+		}
+	}
+	if f.GetWindow() == nil {
+		return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase")
+	}
+	return nil
+}
+
 // compileFilter builds the matcher of a filtered read; nil means no filter.
 func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool, error) {
 	if f == nil {
@@ -113,7 +144,7 @@ func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool
 	case *streams.ReadReq_Options_FilterOptions_EventType:
 		expr, byType = v.EventType, true
 	default:
-		return nil, status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+		return nil, errNoFilterExpression
 	}
 	return (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
 }
