@@ -123,3 +123,89 @@ func TestMalformedPersistentRead(t *testing.T) {
 		wantStatus(t, c.name, err, nil, c.code, c.text, nil)
 	}
 }
+
+// TestMalformedPersistentAdmin: Update, Delete, GetInfo, List and
+// ReplayParked (PersistentSubscriptions.Update.cs, .Delete.cs, .Info.cs,
+// .ReplayParked.cs): options naming no stream, or missing a case the
+// handler switches on without a default answer, end in the handler's
+// exception; Update's stream option without start is InvalidArgument.
+func TestMalformedPersistentAdmin(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	ctx := ctxT(t)
+	s := streamName("ps-admin-malformed")
+	settings := &persistent.UpdateReq_Settings{MaxRetryCount: 1}
+	for _, c := range []struct {
+		name string
+		call func() error
+		code codes.Code
+		msg  string
+	}{
+		{"update without options", func() error { _, err := raw.Update(ctx, &persistent.UpdateReq{}); return err }, codes.Unknown, handlerThrew},
+		{"update of a stream without start", func() error {
+			_, err := raw.Update(ctx, &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: settings,
+				StreamOption: &persistent.UpdateReq_Options_Stream{Stream: &persistent.UpdateReq_StreamOptions{StreamIdentifier: sid(s)}}}})
+			return err
+		}, codes.InvalidArgument, "'None' is not a valid EventStore.Client.PersistentSubscriptions.UpdateReq+Types+StreamOptions+RevisionOptionOneofCase"},
+		{"update of $all without start", func() error {
+			_, err := raw.Update(ctx, &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: settings,
+				StreamOption: &persistent.UpdateReq_Options_All{All: &persistent.UpdateReq_AllOptions{}}}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"update without settings", func() error {
+			_, err := raw.Update(ctx, &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g",
+				StreamOption: &persistent.UpdateReq_Options_All{All: &persistent.UpdateReq_AllOptions{
+					AllOption: &persistent.UpdateReq_AllOptions_Start{Start: &shared.Empty{}}}}}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"delete naming no stream", func() error {
+			_, err := raw.Delete(ctx, &persistent.DeleteReq{Options: &persistent.DeleteReq_Options{GroupName: "g"}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"delete without options", func() error { _, err := raw.Delete(ctx, &persistent.DeleteReq{}); return err }, codes.Unknown, handlerThrew},
+		{"info naming no stream", func() error {
+			_, err := raw.GetInfo(ctx, &persistent.GetInfoReq{Options: &persistent.GetInfoReq_Options{GroupName: "g"}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"list without list option", func() error {
+			_, err := raw.List(ctx, &persistent.ListReq{Options: &persistent.ListReq_Options{}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"list for no stream", func() error {
+			_, err := raw.List(ctx, &persistent.ListReq{Options: &persistent.ListReq_Options{
+				ListOption: &persistent.ListReq_Options_ListForStream{ListForStream: &persistent.ListReq_StreamOption{}}}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"replay naming no stream", func() error {
+			_, err := raw.ReplayParked(ctx, &persistent.ReplayParkedReq{Options: &persistent.ReplayParkedReq_Options{GroupName: "g",
+				StopAtOption: &persistent.ReplayParkedReq_Options_NoLimit{NoLimit: &shared.Empty{}}}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		{"replay without stop-at option", func() error {
+			_, err := raw.ReplayParked(ctx, &persistent.ReplayParkedReq{Options: &persistent.ReplayParkedReq_Options{GroupName: "g",
+				StreamOption: &persistent.ReplayParkedReq_Options_StreamIdentifier{StreamIdentifier: sid(s)}}})
+			return err
+		}, codes.Unknown, handlerThrew},
+		// Well-formed requests still reach the group lookup.
+		{"list of all", func() error {
+			_, err := raw.List(ctx, &persistent.ListReq{Options: &persistent.ListReq_Options{
+				ListOption: &persistent.ListReq_Options_ListAllSubscriptions{ListAllSubscriptions: &shared.Empty{}}}})
+			return err
+		}, codes.OK, ""},
+		{"replay of no group", func() error {
+			_, err := raw.ReplayParked(ctx, &persistent.ReplayParkedReq{Options: &persistent.ReplayParkedReq_Options{GroupName: "g",
+				StreamOption: &persistent.ReplayParkedReq_Options_StreamIdentifier{StreamIdentifier: sid(s)},
+				StopAtOption: &persistent.ReplayParkedReq_Options_NoLimit{NoLimit: &shared.Empty{}}}})
+			return err
+		}, codes.NotFound, ""},
+	} {
+		err := c.call()
+		if c.msg == "" {
+			if status.Code(err) != c.code {
+				t.Errorf("%s: got %v, want %v", c.name, err, c.code)
+			}
+			continue
+		}
+		wantStatus(t, c.name, err, nil, c.code, c.msg, nil)
+	}
+}

@@ -713,11 +713,24 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 	return &persistent.CreateResp{}, nil
 }
 
+// Update checks a malformed request as PersistentSubscriptions.Update.cs
+// does: no options (before the access check), a $all start that is unset
+// or (after the start) no settings are the handler's exception; a stream
+// option without start is InvalidArgument naming the .NET oneof-case enum.
 func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateReq) (*persistent.UpdateResp, error) {
+	o := req.GetOptions()
+	if o == nil {
+		return nil, errHandler
+	}
 	if err := p.s.requireOps(ctx); err != nil {
 		return nil, err
 	}
-	o := req.GetOptions()
+	if so := o.GetStream(); so != nil && so.GetRevisionOption() == nil {
+		return nil, psNoneNotValid("UpdateReq+Types+StreamOptions+RevisionOptionOneofCase")
+	}
+	if a := o.GetAll(); (a != nil && a.GetAllOption() == nil) || o.GetSettings() == nil {
+		return nil, errHandler
+	}
 	source := "$all"
 	if o.GetAll() == nil {
 		id := o.GetStream().GetStreamIdentifier()
@@ -753,9 +766,15 @@ func psNoneNotValid(enum string) error {
 	return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.PersistentSubscriptions."+enum)
 }
 
+// psSource is the source a request's stream option names. Naming neither
+// a stream nor $all (or sending no options) is an InvalidOperationException
+// or a null dereference in every KurrentDB handler: errHandler.
 func psSource(all bool, id *shared.StreamIdentifier) (string, error) {
 	if all {
 		return "$all", nil
+	}
+	if id == nil {
+		return "", errHandler
 	}
 	return streamName(id)
 }
@@ -813,6 +832,9 @@ func (p *persistentService) List(ctx context.Context, req *persistent.ListReq) (
 		return nil, accessDenied()
 	}
 	o := req.GetOptions()
+	if o.GetListAllSubscriptions() == nil && o.GetListForStream() == nil {
+		return nil, errHandler // KurrentDB: no list option throws
+	}
 	var source string
 	filtered := false
 	if fs := o.GetListForStream(); fs != nil {
@@ -853,6 +875,9 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
 	if err != nil {
 		return nil, err
+	}
+	if o.GetStopAtOption() == nil {
+		return nil, errHandler // KurrentDB: no stop-at option throws
 	}
 	g := p.m.get(source, o.GetGroupName())
 	if g == nil {
