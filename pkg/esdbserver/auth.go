@@ -234,7 +234,26 @@ func asTrailerError(err error) (*trailerError, bool) {
 }
 
 func withTrailers(code codes.Code, msg string, kv ...string) error {
-	return &trailerError{st: status.New(code, msg), md: metadata.Pairs(kv...)}
+	md := metadata.MD{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		// A trailer value must be printable ASCII: grpc-go refuses to send
+		// any other, and the call would end Internal instead of with its
+		// status. A stream or group name that is not is left out of the
+		// trailers; the status message still names it.
+		if printableASCII(kv[i+1]) {
+			md.Append(kv[i], kv[i+1])
+		}
+	}
+	return &trailerError{st: status.New(code, msg), md: md}
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func accessDenied() error {

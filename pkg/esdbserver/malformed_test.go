@@ -8,12 +8,18 @@ package esdbserver_test
 import (
 	"errors"
 	"io"
+	"math"
 	"testing"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestMalformedPersistentCreate(t *testing.T) {
@@ -207,5 +213,70 @@ func TestMalformedPersistentAdmin(t *testing.T) {
 			continue
 		}
 		wantStatus(t, c.name, err, nil, c.code, c.msg, nil)
+	}
+}
+
+// TestMalformedStreamsHandlerThrew: Read, Delete and Tombstone requests on
+// which KurrentDB's Streams.Read.cs / Streams.Delete.cs dereference a
+// missing message (or StreamRevision refuses the value, or
+// ClientMessage.DeleteStream the empty name): ASP.NET Core's Unknown
+// "Exception was thrown by handler.", no trailers, nothing read or deleted.
+func TestMalformedStreamsHandlerThrew(t *testing.T) {
+	p := newProtoTarget(t)
+	s := streamName("malformed")
+	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	structured := &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}
+	for _, c := range []struct {
+		name string
+		o    *streams.ReadReq_Options
+	}{
+		{"read without options", nil},
+		{"read of a stream without identifier", &streams.ReadReq_Options{UuidOption: structured,
+			StreamOption: &streams.ReadReq_Options_Stream{Stream: &streams.ReadReq_Options_StreamOptions{
+				RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}},
+			CountOption: &streams.ReadReq_Options_Count{Count: 1}, FilterOption: &streams.ReadReq_Options_NoFilter{NoFilter: &shared.Empty{}}}},
+	} {
+		var md metadata.MD
+		rs, err := p.raw.Read(ctxT(t), &streams.ReadReq{Options: c.o}, grpc.Trailer(&md))
+		n := 0
+		for err == nil {
+			if _, err = rs.Recv(); err == nil {
+				n++
+			}
+		}
+		if n != 0 {
+			t.Errorf("%s: %d messages before the error", c.name, n)
+		}
+		wantStatus(t, c.name, err, md, codes.Unknown, handlerThrew, nil)
+	}
+	for _, c := range []struct {
+		name string
+		o    *streams.DeleteReq_Options
+	}{
+		{"without options", nil},
+		{"without stream identifier", &streams.DeleteReq_Options{ExpectedStreamRevision: &streams.DeleteReq_Options_Any{Any: &shared.Empty{}}}},
+		{"of the stream \"\"", &streams.DeleteReq_Options{StreamIdentifier: sid(""), ExpectedStreamRevision: &streams.DeleteReq_Options_Any{Any: &shared.Empty{}}}},
+		{"expecting a revision above int64 max", &streams.DeleteReq_Options{StreamIdentifier: sid(s), ExpectedStreamRevision: &streams.DeleteReq_Options_Revision{Revision: math.MaxInt64 + 1}}},
+	} {
+		var md metadata.MD
+		_, err := p.raw.Delete(ctxT(t), &streams.DeleteReq{Options: c.o}, grpc.Trailer(&md))
+		wantStatus(t, "delete "+c.name, err, md, codes.Unknown, handlerThrew, nil)
+		// The same fields on the wire are a TombstoneReq.
+		b, err := proto.Marshal(&streams.DeleteReq{Options: c.o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var treq streams.TombstoneReq
+		if err := proto.Unmarshal(b, &treq); err != nil {
+			t.Fatal(err)
+		}
+		md = nil
+		_, err = p.raw.Tombstone(ctxT(t), &treq, grpc.Trailer(&md))
+		wantStatus(t, "tombstone "+c.name, err, md, codes.Unknown, handlerThrew, nil)
+	}
+	if evs, err := readStream(t, p.client, s, esdb.ReadStreamOptions{}, 10); err != nil || len(evs) != 1 {
+		t.Errorf("stream after refused deletes: %d events, %v; want 1, nil", len(evs), err)
 	}
 }

@@ -331,11 +331,9 @@ func wrongVersionResp(e *wrongVersionError) *streams.AppendResp_WrongExpectedVer
 
 // deleteExpectation decodes a Delete's or Tombstone's expected revision as
 // KurrentDB's Streams.Delete.cs does (the same rules as wireExpectation;
-// enum names the request's .NET oneof-case type for the unset case). Two
-// answers differ on purpose: KurrentDB throws (the handler's Unknown) for a
-// revision above int64 max other than uint64 max, and for a request without
-// options; we answer InvalidArgument, because FuzzGRPCRequests holds every
-// Read/Delete/Tombstone answer to codes the client classifies.
+// enum names the request's .NET oneof-case type for the unset case; a
+// revision above int64 max other than uint64 max is the handler's
+// exception).
 func deleteExpectation(e any, enum string) (expectation, error) {
 	switch v := e.(type) {
 	case *streams.DeleteReq_Options_Revision:
@@ -353,31 +351,37 @@ func deleteExpectation(e any, enum string) (expectation, error) {
 }
 
 func deleteRevision(rev uint64) (expectation, error) {
-	exp, err := revisionExpectation(rev)
-	if err != nil {
-		return expectation{}, status.Error(codes.InvalidArgument, "expected revision "+strconv.FormatUint(rev, 10)+" is out of range")
-	}
-	return exp, nil
+	return revisionExpectation(rev)
 }
 
 // deleteRequest checks a Delete's or Tombstone's options in KurrentDB's
-// order: expected revision, then access, then (here) the stream name.
+// order: expected revision, stream identifier (none: the handler's
+// exception, converting it to a string), access, then the name ("" is
+// refused by ClientMessage.DeleteStream, the handler's exception; "$$" is
+// our own InvalidArgument).
 func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIdentifier, e any, enum string) (string, expectation, error) {
 	exp, err := deleteExpectation(e, enum)
 	if err != nil {
 		return "", exp, err
 	}
-	name, err := streamName(id)
-	if err != nil {
+	if id == nil {
+		return "", exp, errHandler
+	}
+	name := string(id.GetStreamName())
+	if err := h.s.authorize(ctx, name, aclDelete); err != nil {
 		return "", exp, err
 	}
-	return name, exp, h.s.authorize(ctx, name, aclDelete)
+	if name == "" {
+		return "", exp, errHandler
+	}
+	_, err = streamName(id)
+	return name, exp, err
 }
 
 func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*streams.DeleteResp, error) {
 	o := req.GetOptions()
 	if o == nil {
-		return nil, status.Error(codes.InvalidArgument, "delete options are required")
+		return nil, errHandler // KurrentDB: options.StreamIdentifier on null
 	}
 	name, exp, err := h.deleteRequest(ctx, o.GetStreamIdentifier(), o.GetExpectedStreamRevision(), "DeleteReq+Types+Options+ExpectedStreamRevisionOneofCase")
 	if err != nil {
@@ -393,7 +397,7 @@ func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*s
 func (h *streamsService) Tombstone(ctx context.Context, req *streams.TombstoneReq) (*streams.TombstoneResp, error) {
 	o := req.GetOptions()
 	if o == nil {
-		return nil, status.Error(codes.InvalidArgument, "tombstone options are required")
+		return nil, errHandler // KurrentDB: options.StreamIdentifier on null
 	}
 	name, exp, err := h.deleteRequest(ctx, o.GetStreamIdentifier(), o.GetExpectedStreamRevision(), "TombstoneReq+Types+Options+ExpectedStreamRevisionOneofCase")
 	if err != nil {
@@ -526,14 +530,14 @@ func (s *Server) resolve(ctx context.Context, r *record, resolveLinks, strUUID b
 // count, direction and filter options, of which only the six its
 // CreateEnumerator serves are valid (a missing filter_option is invalid
 // too; the clients always send no_filter), then a filter's expression and
-// window (checkFilter), before any event is sent. A request without options is
-// InvalidArgument here, where KurrentDB throws (Unknown): FuzzGRPCRequests
-// holds Read answers to codes the client classifies.
+// window (checkFilter), before any event is sent. A request without
+// options, or with a stream option without stream identifier, is the
+// handler's exception (request.Options / StreamIdentifier on null).
 func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadServer) error {
 	ctx := stream.Context()
 	o := req.GetOptions()
 	if o == nil {
-		return status.Error(codes.InvalidArgument, "read options are required")
+		return errHandler
 	}
 	if o.GetUuidOption() == nil {
 		return status.Error(codes.InvalidArgument, "'uuidOption' is a required argument of type EventStore.Client.Streams.ReadReq+Types+Options+Types+UUIDOption")
@@ -542,6 +546,9 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 	target := "$all"
 	so := o.GetStream()
 	if so != nil {
+		if so.GetStreamIdentifier() == nil {
+			return errHandler
+		}
 		name, err := streamName(so.GetStreamIdentifier())
 		if err != nil {
 			return err
