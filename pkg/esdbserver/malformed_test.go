@@ -222,12 +222,8 @@ func TestMalformedPersistentAdmin(t *testing.T) {
 // ClientMessage.DeleteStream the empty name): ASP.NET Core's Unknown
 // "Exception was thrown by handler.", no trailers, nothing read or deleted.
 func TestMalformedStreamsHandlerThrew(t *testing.T) {
-	p := newProtoTarget(t)
-	s := streamName("malformed")
-	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
-		t.Fatal(err)
-	}
-	structured := &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}
+	p, s := newProtoStream(t, "malformed")
+	structured := structuredUUIDs()
 	for _, c := range []struct {
 		name string
 		o    *streams.ReadReq_Options

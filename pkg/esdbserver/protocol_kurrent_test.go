@@ -32,6 +32,23 @@ type protoTarget struct {
 	conn   *grpc.ClientConn // for the other services' generated clients
 }
 
+// newProtoStream is newProtoTarget with a stream of one event (named from
+// prefix) to read.
+func newProtoStream(t *testing.T, prefix string) (*protoTarget, string) {
+	t.Helper()
+	p := newProtoTarget(t)
+	s := streamName(prefix)
+	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	return p, s
+}
+
+// structuredUUIDs is a Read's uuid_option asking for structured ids.
+func structuredUUIDs() *streams.ReadReq_Options_UUIDOption {
+	return &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}
+}
+
 func newProtoTarget(t *testing.T) *protoTarget {
 	t.Helper()
 	srv := startServer(t, esdbserver.Config{Insecure: true})
@@ -301,12 +318,8 @@ func TestProtocolAppendRevisionLimits(t *testing.T) {
 // option combinations CreateEnumerator serves
 // (RpcExceptions.InvalidCombination).
 func TestProtocolReadOptions(t *testing.T) {
-	p := newProtoTarget(t)
-	s := streamName("read-opts")
-	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
-		t.Fatal(err)
-	}
-	structured := &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}
+	p, s := newProtoStream(t, "read-opts")
+	structured := structuredUUIDs()
 	stream := &streams.ReadReq_Options_Stream{Stream: &streams.ReadReq_Options_StreamOptions{StreamIdentifier: sid(s),
 		RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}}
 	all := &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}}}}
