@@ -234,14 +234,7 @@ func TestMalformedStreamsHandlerThrew(t *testing.T) {
 				RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}},
 			CountOption: &streams.ReadReq_Options_Count{Count: 1}, FilterOption: &streams.ReadReq_Options_NoFilter{NoFilter: &shared.Empty{}}}},
 	} {
-		var md metadata.MD
-		rs, err := p.raw.Read(ctxT(t), &streams.ReadReq{Options: c.o}, grpc.Trailer(&md))
-		n := 0
-		for err == nil {
-			if _, err = rs.Recv(); err == nil {
-				n++
-			}
-		}
+		n, md, err := p.readRaw(t, c.o)
 		if n != 0 {
 			t.Errorf("%s: %d messages before the error", c.name, n)
 		}

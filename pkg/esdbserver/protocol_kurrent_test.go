@@ -44,6 +44,22 @@ func newProtoStream(t *testing.T, prefix string) (*protoTarget, string) {
 	return p, s
 }
 
+// readRaw sends a Read with options o and counts the messages that come
+// back before the call ends; it returns that count, the call's trailers
+// and its ending error (io.EOF when it ended OK).
+func (p *protoTarget) readRaw(t *testing.T, o *streams.ReadReq_Options) (int, metadata.MD, error) {
+	t.Helper()
+	var md metadata.MD
+	rs, err := p.raw.Read(ctxT(t), &streams.ReadReq{Options: o}, grpc.Trailer(&md))
+	n := 0
+	for err == nil {
+		if _, err = rs.Recv(); err == nil {
+			n++
+		}
+	}
+	return n, md, err
+}
+
 // structuredUUIDs is a Read's uuid_option asking for structured ids.
 func structuredUUIDs() *streams.ReadReq_Options_UUIDOption {
 	return &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}
@@ -371,14 +387,7 @@ func TestProtocolReadOptions(t *testing.T) {
 		{"filtered $all read backwards", &streams.ReadReq_Options{StreamOption: allEnd, ReadDirection: back, CountOption: count, FilterOption: filter, UuidOption: structured}, ""},
 		{"stream read", &streams.ReadReq_Options{StreamOption: stream, CountOption: count, FilterOption: noFilter, UuidOption: structured}, ""},
 	} {
-		var md metadata.MD
-		rs, err := p.raw.Read(ctxT(t), &streams.ReadReq{Options: c.o}, grpc.Trailer(&md))
-		n := 0
-		for err == nil {
-			if _, err = rs.Recv(); err == nil {
-				n++
-			}
-		}
+		n, md, err := p.readRaw(t, c.o)
 		if c.msg == "" {
 			if status.Code(err) != codes.OK && err.Error() != "EOF" || n == 0 {
 				t.Errorf("%s: %d messages, %v; want events", c.name, n, err)
