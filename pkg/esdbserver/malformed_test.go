@@ -97,9 +97,9 @@ func TestMalformedPersistentRead(t *testing.T) {
 		// options.UuidOption.ContentCase throws after the access check,
 		// before the group is looked up.
 		{"no uuid option", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g"}), codes.Unknown, handlerThrew},
-		// Only the code: our text quotes the names, KurrentDB's does not
-		// (docs/store.md, "Where the store still differs").
-		{"no such group", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured}), codes.NotFound, ""},
+		// RpcExceptions.PersistentSubscriptionDoesNotExist: no quotes.
+		{"no such group", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured}), codes.NotFound,
+			"Subscription group g on stream " + s + " does not exist."},
 	} {
 		rs, err := raw.Read(ctxT(t))
 		if err != nil {
@@ -268,4 +268,58 @@ func TestMalformedStreamsHandlerThrew(t *testing.T) {
 	if evs, err := readStream(t, p.client, s, esdb.ReadStreamOptions{}, 10); err != nil || len(evs) != 1 {
 		t.Errorf("stream after refused deletes: %d events, %v; want 1, nil", len(evs), err)
 	}
+}
+
+// TestPersistentGroupErrorTexts: KurrentDB's RpcExceptions texts for a
+// group that exists already, for a listing of a stream that has no group
+// (PersistentSubscriptionDoesNotExist with the group "") and for a consumer
+// beyond a group's maximum, with their trailers.
+func TestPersistentGroupErrorTexts(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	s, other := streamName("ps-texts"), streamName("ps-none")
+	create := &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", StreamIdentifier: sid(s),
+		Settings: &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1,
+			MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000}}}}
+	if _, err := raw.Create(ctxT(t), create); err != nil {
+		t.Fatal(err)
+	}
+	var md metadata.MD
+	_, err := raw.Create(ctxT(t), create, grpc.Trailer(&md))
+	wantStatus(t, "create again", err, md, codes.AlreadyExists, "Subscription group g on stream "+s+" exists.",
+		map[string]string{"exception": "persistent-subscription-exists", "stream-name": s, "group-name": "g"})
+	md = nil
+	_, err = raw.List(ctxT(t), &persistent.ListReq{Options: &persistent.ListReq_Options{
+		ListOption: &persistent.ListReq_Options_ListForStream{ListForStream: &persistent.ListReq_StreamOption{
+			StreamOption: &persistent.ListReq_StreamOption_Stream{Stream: sid(other)}}}}}, grpc.Trailer(&md))
+	wantStatus(t, "list a stream without groups", err, md, codes.NotFound, "Subscription group  on stream "+other+" does not exist.",
+		map[string]string{"exception": "persistent-subscription-does-not-exist", "stream-name": other, "group-name": ""})
+
+	// A second consumer of a group that takes one.
+	create.Options.GroupName = "one"
+	create.Options.Settings.MaxSubscriberCount = 1
+	if _, err := raw.Create(ctxT(t), create); err != nil {
+		t.Fatal(err)
+	}
+	join := func() (persistent.PersistentSubscriptions_ReadClient, error) {
+		rs, err := raw.Read(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = rs.Send(&persistent.ReadReq{Content: &persistent.ReadReq_Options_{Options: &persistent.ReadReq_Options{
+			StreamOption: &persistent.ReadReq_Options_StreamIdentifier{StreamIdentifier: sid(s)}, GroupName: "one", BufferSize: 10,
+			UuidOption: &persistent.ReadReq_Options_UUIDOption{Content: &persistent.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rs.Recv() // the confirmation, or the refusal
+		return rs, err
+	}
+	if _, err := join(); err != nil {
+		t.Fatalf("first consumer: %v", err)
+	}
+	rs, err := join()
+	wantStatus(t, "second consumer", err, rs.Trailer(), codes.FailedPrecondition,
+		"Maximum subscriptions reached for subscription group one on stream "+s+".",
+		map[string]string{"exception": "maximum-subscribers-reached", "stream-name": s, "group-name": "one"})
 }

@@ -125,8 +125,11 @@ func (m *psubManager) get(source, group string) *psGroup {
 	return m.groups[string(psKey(source, group))]
 }
 
+// notFoundGroup is KurrentDB's RpcExceptions.PersistentSubscriptionDoesNotExist
+// (no quotes around the names; a listing for a stream without groups names
+// the group "").
 func notFoundGroup(source, group string) error {
-	return withTrailers(codes.NotFound, fmt.Sprintf("Subscription group '%s' on stream '%s' does not exist.", group, source),
+	return withTrailers(codes.NotFound, fmt.Sprintf("Subscription group %s on stream %s does not exist.", group, source),
 		"exception", "persistent-subscription-does-not-exist", "stream-name", source, "group-name", group)
 }
 
@@ -469,7 +472,8 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 		return nil, notFoundGroup(g.cfg.Source, g.cfg.Group)
 	}
 	if g.cfg.MaxSubscribers > 0 && len(g.consumers) >= int(g.cfg.MaxSubscribers) {
-		return nil, withTrailers(codes.FailedPrecondition, "Maximum subscriptions reached.",
+		return nil, withTrailers(codes.FailedPrecondition,
+			fmt.Sprintf("Maximum subscriptions reached for subscription group %s on stream %s.", g.cfg.Group, g.cfg.Source),
 			"exception", "maximum-subscribers-reached", "stream-name", g.cfg.Source, "group-name", g.cfg.Group)
 	}
 	if buffer <= 0 {
@@ -699,7 +703,7 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 	p.m.mu.Lock()
 	if p.m.groups[key] != nil {
 		p.m.mu.Unlock()
-		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group '%s' on stream '%s' exists.", cfg.Group, cfg.Source),
+		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group %s on stream %s exists.", cfg.Group, cfg.Source),
 			"exception", "persistent-subscription-exists", "stream-name", cfg.Source, "group-name", cfg.Group)
 	}
 	b, _ := json.Marshal(cfg)
@@ -853,8 +857,7 @@ func (p *persistentService) List(ctx context.Context, req *persistent.ListReq) (
 	}
 	p.m.mu.Unlock()
 	if filtered && len(gs) == 0 {
-		return nil, withTrailers(codes.NotFound, "Subscription group does not exist.",
-			"exception", "persistent-subscription-does-not-exist", "stream-name", source, "group-name", "")
+		return nil, notFoundGroup(source, "") // KurrentDB: PersistentSubscriptionDoesNotExist(streamId, "")
 	}
 	resp := &persistent.ListResp{}
 	for _, g := range gs {
