@@ -684,10 +684,8 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			cfg.StartFrom = strconv.FormatUint(v.Revision, 10)
 		case *persistent.CreateReq_StreamOptions_Start:
 			cfg.Start, cfg.StartFrom = 0, "0"
-		case *persistent.CreateReq_StreamOptions_End:
-			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
-		default:
-			if so != nil {
+		default: // End, or the deprecated form (no stream_option): the stream's end
+			if so != nil && v == nil {
 				return nil, psNoneNotValid("CreateReq+Types+StreamOptions+RevisionOptionOneofCase")
 			}
 			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
@@ -960,10 +958,10 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 		return err
 	}
 	o := first.GetOptions()
-	if o == nil || (o.GetAll() == nil && o.GetStreamIdentifier() == nil) {
+	if o == nil {
 		return errHandler
 	}
-	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier())
+	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier()) // neither: errHandler
 	if err != nil {
 		return err
 	}

@@ -337,9 +337,9 @@ func wrongVersionResp(e *wrongVersionError) *streams.AppendResp_WrongExpectedVer
 func deleteExpectation(e any, enum string) (expectation, error) {
 	switch v := e.(type) {
 	case *streams.DeleteReq_Options_Revision:
-		return deleteRevision(v.Revision)
+		return revisionExpectation(v.Revision)
 	case *streams.TombstoneReq_Options_Revision:
-		return deleteRevision(v.Revision)
+		return revisionExpectation(v.Revision)
 	case *streams.DeleteReq_Options_NoStream, *streams.TombstoneReq_Options_NoStream:
 		return expectation{kind: expNoStream}, nil
 	case *streams.DeleteReq_Options_StreamExists, *streams.TombstoneReq_Options_StreamExists:
@@ -348,10 +348,6 @@ func deleteExpectation(e any, enum string) (expectation, error) {
 		return expectation{kind: expAny}, nil
 	}
 	return expectation{}, noneNotValid(enum)
-}
-
-func deleteRevision(rev uint64) (expectation, error) {
-	return revisionExpectation(rev)
 }
 
 // deleteRequest checks a Delete's or Tombstone's options in KurrentDB's
