@@ -92,20 +92,16 @@ func Moments(recs []events.Recorded, fn func(time.Time)) {
 // decoded once for all of them (not kept). n is the number of events
 // they were derived from (ScanSeq's n); 0 for an unknown craftsman. fn
 // runs under the model's read lock: it must not call the model.
-func (m *Memory) SummaryVersions(id string, fn func(from time.Time, s *Summary)) (n int) {
-	return m.SummaryVersionsWith(id, nil, fn)
-}
-
-// SummaryVersionsWith is SummaryVersions that also hands the records it
-// derives the versions from to recs (when not nil), before the first
-// version: the craftsman's records in order, as Records would answer
-// them, and n, the number of events (SummaryVersions' n). recs is called
-// once, and not at all for an unknown craftsman or one without events (n
-// 0). The records are valid during the call only (they may be decoded
-// for this call alone): recs must not keep them, modify them or call the
-// model (it runs under the model's read lock, as fn does). A reader that
-// needs both the records and the versions decodes them once.
-func (m *Memory) SummaryVersionsWith(id string, recs func(r []events.Recorded, n int), fn func(from time.Time, s *Summary)) (n int) {
+//
+// recs, when not nil, is handed the records the versions are derived
+// from, before the first version: the craftsman's records in order, as
+// Records would answer them, and n. recs is called once, and not at all
+// for an unknown craftsman or one without events (n 0). The records are
+// valid during the call only (they may be decoded for this call alone):
+// recs must not keep them, modify them or call the model (it runs under
+// the model's read lock, as fn does). A reader that needs both the
+// records and the versions decodes them once.
+func (m *Memory) SummaryVersions(id string, recs func(r []events.Recorded, n int), fn func(from time.Time, s *Summary)) (n int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	c := m.dom.craftsmen[id]

@@ -27,7 +27,7 @@ func copyVersion(from time.Time, s *Summary) version {
 	return version{from, c}
 }
 
-// handed is what SummaryVersionsWith hands for a craftsman: the records
+// handed is what SummaryVersions (with recs) hands for a craftsman: the records
 // (copied) and count recs was given, how many times recs was called,
 // whether after a version, the versions and the count answered.
 type handed struct {
@@ -40,7 +40,7 @@ type handed struct {
 }
 
 func versionsWith(m *Memory, id string) (h handed) {
-	h.n = m.SummaryVersionsWith(id, func(r []events.Recorded, n int) {
+	h.n = m.SummaryVersions(id, func(r []events.Recorded, n int) {
 		h.calls++
 		h.late = h.late || len(h.vs) > 0
 		h.recs, h.recsN = slices.Clone(r), n
@@ -50,12 +50,12 @@ func versionsWith(m *Memory, id string) (h handed) {
 	return h
 }
 
-// SummaryVersionsWith hands, once and before the versions, exactly the
-// records Records answers, and the same versions and count as
-// SummaryVersions — whether the records are decoded for the call (not
+// SummaryVersions with a recs callback hands it, once and before the
+// versions, exactly the records Records answers, and gives the same
+// versions and count as without one — whether the records are decoded for the call (not
 // held), held (after Records), or decoded from a loaded snapshot's log;
 // nothing for an unknown craftsman.
-func TestSummaryVersionsWithHandsTheRecords(t *testing.T) {
+func TestSummaryVersionsHandsTheRecords(t *testing.T) {
 	const n = 120
 	m := randomModel(t, rand.New(rand.NewPCG(17, 19)), n)
 	loaded := restored(t, m)
@@ -67,7 +67,7 @@ func TestSummaryVersionsWithHandsTheRecords(t *testing.T) {
 		for i := range n {
 			id := fmt.Sprintf("c%04d", i)
 			var want []version
-			wantN := model.m.SummaryVersions(id, func(from time.Time, s *Summary) { want = append(want, copyVersion(from, s)) })
+			wantN := model.m.SummaryVersions(id, nil, func(from time.Time, s *Summary) { want = append(want, copyVersion(from, s)) })
 			if wantN == 0 {
 				t.Fatalf("%s %s: no events", model.name, id)
 			}
@@ -84,10 +84,10 @@ func TestSummaryVersionsWithHandsTheRecords(t *testing.T) {
 					t.Fatalf("%s %s held %v: records (-Records +handed):\n%s", model.name, id, held, diff)
 				}
 				if h.n != wantN || h.recsN != wantN {
-					t.Fatalf("%s %s held %v: n %d (handed with the records: %d), SummaryVersions' %d", model.name, id, held, h.n, h.recsN, wantN)
+					t.Fatalf("%s %s held %v: n %d (handed with the records: %d), without recs %d", model.name, id, held, h.n, h.recsN, wantN)
 				}
 				if diff := cmp.Diff(want, h.vs, cmpopts.EquateEmpty()); diff != "" {
-					t.Fatalf("%s %s held %v: versions (-SummaryVersions +With):\n%s", model.name, id, held, diff)
+					t.Fatalf("%s %s held %v: versions (-without recs +with):\n%s", model.name, id, held, diff)
 				}
 			}
 			versions += len(want)

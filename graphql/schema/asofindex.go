@@ -49,7 +49,7 @@ type AsOfIndex struct {
 type seqReader interface {
 	readmodel.Reader
 	seqScanner
-	SummaryVersionsWith(id string, recs func([]events.Recorded, int), fn func(from time.Time, s *readmodel.Summary)) int
+	SummaryVersions(id string, recs func([]events.Recorded, int), fn func(from time.Time, s *readmodel.Summary)) int
 }
 
 // NewAsOfIndex returns an as-of index over m, to give the schema
@@ -168,8 +168,8 @@ func (x *AsOfIndex) Build(ctx context.Context) error {
 				return
 			}
 			c := b.chunk()
-			for i, id := range b.chunkIDs(k) {
-				c.add(i, id, cache, nil)
+			for _, id := range b.chunkIDs(k) {
+				c.add(id, cache, nil)
 			}
 			b.tl.chunks[k].Store(c.done())
 		}
@@ -234,7 +234,7 @@ func (b *asOfBuild) end(ctx context.Context) error {
 type asOfChunkBuild struct {
 	x    *AsOfIndex
 	ch   *asOfChunk
-	last int // the chunk's seqs added so far
+	last int // the chunk's seqs added so far (the next one's index)
 }
 
 // chunk starts a chunk.
@@ -242,17 +242,17 @@ func (b *asOfBuild) chunk() *asOfChunkBuild {
 	return &asOfChunkBuild{x: b.x, ch: &asOfChunk{}}
 }
 
-// add derives the timeline of the chunk's i-th craftsman, id ("" for
-// none); i follows the last one added. recs (when not nil) is handed the
+// add derives the timeline of the chunk's next craftsman (the one after
+// the last added), id ("" for none). recs (when not nil) is handed the
 // records the timeline is derived from and their count, before it is
-// derived and under the model's read lock (SummaryVersionsWith: not
+// derived and under the model's read lock (SummaryVersions: not
 // called for an unknown craftsman or one without events).
-func (c *asOfChunkBuild) add(i int, id string, cache *buildCache, recs func([]events.Recorded, int)) {
-	ch, x := c.ch, c.x
+func (c *asOfChunkBuild) add(id string, cache *buildCache, recs func([]events.Recorded, int)) {
+	ch, x, i := c.ch, c.x, c.last
 	start := len(ch.from)
 	if id != "" {
 		fits := true
-		n := x.m.SummaryVersionsWith(id, recs, func(from time.Time, s *readmodel.Summary) {
+		n := x.m.SummaryVersions(id, recs, func(from time.Time, s *readmodel.Summary) {
 			if !fits {
 				return
 			}

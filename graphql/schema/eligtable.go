@@ -260,7 +260,7 @@ func (e *EligEntries) begin() (*eligBuild, error) {
 	// The craftsmen and their levels (read-only maps), under the model's
 	// read lock for one quick pass. The folds run without it in a build of
 	// the entries alone; in BuildIndexes' pass they run under it (the
-	// records are handed over inside SummaryVersionsWith: addRecords).
+	// records are handed over inside SummaryVersions: addRecords).
 	seqs := sc.Seqs()
 	b.all = make([]eligWho, seqs)
 	sc.ScanSeq("", "", 1, func(_, seq, n int, id string, s *readmodel.Summary) {
@@ -300,7 +300,7 @@ func (b *eligBuild) add(k, seq int) {
 
 // addRecords is add evaluating from recs, seq's records, and n, the
 // number of their stream's events, as another step read them
-// (BuildIndexes: the as-of step's readmodel.Memory.SummaryVersionsWith),
+// (BuildIndexes: the as-of step's readmodel.Memory.SummaryVersions),
 // instead of reading them again. recs is only read during the call. It
 // runs under the model's read lock: nothing it calls (addFrom, evaluate,
 // the fold and the policy) may call the model, and a slow craftsman holds

@@ -22,15 +22,12 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	g := eligModel(t, 1300)
 	g.publishTimed() // v2's technician window is not built ahead
 	g.flush()
-	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	now := eligNow
 	ctx := context.Background()
 
 	// Before the restart: entries built, written with the snapshot.
 	src := readmodel.WithSidecars(g.m)
-	e, err := NewEligEntries(src, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newElig(t, src)
 	src.Add(e)
 	if err := e.Build(ctx); err != nil {
 		t.Fatal(err)
@@ -44,10 +41,7 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	m := readmodel.NewMemory()
 	reads := new(atomic.Int64)
 	base := fastOnly{m, t, reads}
-	e2, err := NewEligEntries(base, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := newElig(t, base)
 	dst := readmodel.WithSidecars(m)
 	dst.Add(e2)
 	if err := dst.LoadSnapshot(snap, "p"); err != nil {
@@ -123,4 +117,28 @@ func TestEligEntriesAfterRestart(t *testing.T) {
 	if n := reads.Load(); n != 0 {
 		t.Fatalf("the rebuilt entries left %d craftsmen to read", n)
 	}
+}
+
+// eligNow is the eligibility tests' clock: 2026-03-01.
+func eligNow() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+
+// newElig is NewEligEntries over m at eligNow.
+func newElig(t *testing.T, m readmodel.Reader) *EligEntries {
+	t.Helper()
+	e, err := NewEligEntries(m, eligNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// eligAlone is the eligibility entries over m built on their own (Build),
+// as a pass building both indexes is compared with.
+func eligAlone(t *testing.T, m readmodel.Reader) *EligEntries {
+	t.Helper()
+	e := newElig(t, m)
+	if err := e.Build(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

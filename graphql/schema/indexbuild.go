@@ -17,7 +17,7 @@ import (
 // other, and the mapped log's pages are let go every eligRelease units
 // for both — before, two passes ran at once and only the entries' let the
 // pages go. A craftsman's records are decoded once for both steps: the
-// as-of step (readmodel.Memory.SummaryVersionsWith) hands them to the
+// as-of step (readmodel.Memory.SummaryVersions) hands them to the
 // entries' step, which evaluates them under the model's read lock before
 // the as-of versions are derived (docs/graphql.md: the figures); the
 // entries' step reads them itself (RecordsOnce) only for a craftsman the
@@ -90,7 +90,7 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 				if elig && ids[i] != "" && ids[i] == eb.all[lo+i].id { // the same craftsman (seqs of one epoch)
 					blk, seq, recs = k, lo+i, give
 				}
-				c.add(i, ids[i], cache, recs)
+				c.add(ids[i], cache, recs)
 				if elig && !handed { // no records handed: none to derive, or another craftsman
 					eb.add(k, lo+i)
 				}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/craftledger/craftledger/graphql/readmodel"
 )
@@ -39,24 +38,14 @@ func TestBuildIndexesEqualsEachBuild(t *testing.T) {
 	g := eligModel(t, asOfChunkSize+300)
 	g.publishTimed()
 	g.flush()
-	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
 	ctx := context.Background()
-	e, err := NewEligEntries(g.m, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newElig(t, g.m)
 	x := newAsOfIndex(g.m)
 	got, err := BuildIndexes(ctx, e, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone, err := NewEligEntries(g.m, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alone.Build(ctx); err != nil {
-		t.Fatal(err)
-	}
+	alone := eligAlone(t, g.m)
 	xAlone := newAsOfIndex(g.m)
 	if err := xAlone.Build(ctx); err != nil {
 		t.Fatal(err)
@@ -94,7 +83,7 @@ func TestBuildIndexesEqualsEachBuild(t *testing.T) {
 }
 
 // TestBuildIndexesDecodesOnce: in the one pass the entries' step
-// evaluates the records the as-of step decoded (SummaryVersionsWith)
+// evaluates the records the as-of step decoded (SummaryVersions)
 // and reads none itself, where the entries built alone read those of
 // every craftsman they evaluate; the entries are the same.
 func TestBuildIndexesDecodesOnce(t *testing.T) {
@@ -115,14 +104,10 @@ func TestBuildIndexesDecodesOnce(t *testing.T) {
 	}
 	for name, model := range map[string]*readmodel.Memory{"applied": g.m, "restored": restored} {
 		t.Run(name, func(t *testing.T) {
-			now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
 			ctx := context.Background()
 			reads := new(atomic.Int64)
 			m := fastOnly{model, t, reads}
-			e, err := NewEligEntries(m, now)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := newElig(t, m)
 			got, err := BuildIndexes(ctx, e, newAsOfIndex(m))
 			if err != nil || !got.AsOfBuilt || got.EligEvaluated < len(g.ids)/2 {
 				t.Fatalf("the pass: %+v, %v (%d craftsmen)", got, err, len(g.ids))
@@ -130,13 +115,7 @@ func TestBuildIndexesDecodesOnce(t *testing.T) {
 			if n := reads.Load(); n != 0 {
 				t.Fatalf("the pass read the records of %d craftsmen again (RecordsOnce)", n)
 			}
-			alone, err := NewEligEntries(m, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := alone.Build(ctx); err != nil {
-				t.Fatal(err)
-			}
+			alone := eligAlone(t, m)
 			if n := reads.Load(); n != int64(got.EligEvaluated) {
 				t.Fatalf("the entries built alone read %d craftsmen's records, evaluated %d", n, got.EligEvaluated)
 			}
@@ -152,11 +131,7 @@ func TestBuildIndexesDecodesOnce(t *testing.T) {
 // unwritable beside a snapshot (its timeline is not complete).
 func TestBuildIndexesCancelled(t *testing.T) {
 	g := eligModel(t, 300)
-	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
-	e, err := NewEligEntries(g.m, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newElig(t, g.m)
 	x := newAsOfIndex(g.m)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

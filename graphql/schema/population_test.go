@@ -116,10 +116,6 @@ func popModel(t *testing.T, n int) *popGen {
 	return g
 }
 
-// change moves half of the craftsmen: a new region (some one no craftsman
-// had), a new employer, a new trade with levels, each recorded by their
-// own employer (so that only that part of their summaries changes); and
-// registers a few more. The rows must follow.
 // changeEligibility changes what a third of the craftsmen are eligible
 // for, at at: every ninth is certified a level up, the next ends their
 // employment, the next trains again. It returns how many it changed.
@@ -140,6 +136,10 @@ func (g *popGen) changeEligibility(at time.Time) (changed int) {
 	return changed
 }
 
+// change moves half of the craftsmen: a new region (some one no craftsman
+// had), a new employer, a new trade with levels, each recorded by their
+// own employer (so that only that part of their summaries changes); and
+// registers a few more. The rows must follow.
 func (g *popGen) change() {
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	for _, id := range g.ids {
@@ -688,7 +688,7 @@ func TestEligibleForMatchesFullEvaluation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	now := eligNow
 	reads := new(atomic.Int64)
 	fast := mustSchema(t, Deps{Model: fastOnly{g.m, t, reads}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})
 	full := mustSchema(t, Deps{Model: plainReader{g.m}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: now})

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/projector"
+	"github.com/craftledger/craftledger/graphql/schema"
 	"github.com/craftledger/craftledger/graphql/server"
 )
 
 // BenchmarkIndexBuilds times what Run does once the projection has caught
 // up after a start without the population indexes' side files (a
 // catch-up from zero, or a new version): building the eligibility entries
-// and the as-of index (server.BuildIndexes). The population is the
+// and the as-of index (schema.BuildIndexes). The population is the
 // snapshot CRAFTLEDGER_BENCH_SNAPSHOT (read only; loaded alone, without
 // side files) or a generated one (CRAFTLEDGER_BENCH_CRAFTSMEN, default
 // 20,000), loaded again before every build (untimed). Reported: wall and
@@ -49,7 +50,7 @@ func BenchmarkIndexBuilds(b *testing.B) {
 		runtime.GC()
 		b.StartTimer()
 		w0, c0, s0 := time.Now(), cpuTime(), sysTime()
-		if err := server.BuildIndexes(context.Background(), srv); err != nil {
+		if _, err := schema.BuildIndexes(context.Background(), srv.EligEntries(), srv.AsOfIndex()); err != nil {
 			b.Fatal(err)
 		}
 		wall, cpu, sys = wall+time.Since(w0), cpu+cpuTime()-c0, sys+sysTime()-s0
