@@ -80,11 +80,18 @@ func BenchmarkProjectionApply(b *testing.B) {
 // cpuTime is the process's user+system CPU time: work per CPU-second is a
 // figure the shared machine's load does not distort.
 func cpuTime() time.Duration {
+	user, sys := rusage()
+	return user + sys
+}
+
+// rusage is the process's user and system CPU time so far (0, 0 when it
+// cannot be read).
+func rusage() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 // BenchmarkCatchUpOverGRPC measures a projector catching up from zero

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,9 +69,6 @@ func BenchmarkIndexBuilds(b *testing.B) {
 // sysTime is the process's system CPU time (of cpuTime's): page faults
 // and releases of the mapped log are counted there.
 func sysTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Stime.Nano())
+	_, sys := rusage()
+	return sys
 }
