@@ -618,9 +618,13 @@ func strategyName(s string, named int32) string {
 // PersistentSubscriptions.Create.cs does where its answer is known: no
 // options (before the access check) or no settings (after it) is the
 // handler's exception (errHandler); an unset $all start, stream start or
-// filter expression is InvalidArgument naming the .NET oneof-case enum.
-// An empty group name is our own InvalidArgument (KurrentDB passes it on
-// to its subscription service).
+// filter expression is InvalidArgument naming the .NET oneof-case enum; a
+// start revision above int64 max other than uint64 max (StreamRevision)
+// and a filter regex that does not compile are the handler's exception.
+// The deprecated form (no stream option, the stream in stream_identifier)
+// starts at settings.revision, uint64 max being the end. An empty group
+// name is a group like any other: PersistentSubscriptionService creates
+// it (PersistentSubscription checks the name only for null).
 func (p *persistentService) Create(ctx context.Context, req *persistent.CreateReq) (*persistent.CreateResp, error) {
 	o := req.GetOptions()
 	if o == nil {
@@ -633,9 +637,6 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, errHandler
 	}
 	cfg := psConfig{Group: o.GetGroupName()}
-	if cfg.Group == "" {
-		return nil, status.Error(codes.InvalidArgument, "group name is required")
-	}
 	st := p.s.store
 	switch {
 	case o.GetAll() != nil:
@@ -678,17 +679,27 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			return nil, err
 		}
 		cfg.Source = name
+		// Create.cs 58-72: StreamRevision(revision); End is uint64 max.
+		rev := uint64(math.MaxUint64)
 		switch v := so.GetRevisionOption().(type) {
 		case *persistent.CreateReq_StreamOptions_Revision:
-			cfg.Start = v.Revision
-			cfg.StartFrom = strconv.FormatUint(v.Revision, 10)
+			rev = v.Revision
 		case *persistent.CreateReq_StreamOptions_Start:
-			cfg.Start, cfg.StartFrom = 0, "0"
-		default: // End, or the deprecated form (no stream_option): the stream's end
-			if so != nil && v == nil {
+			rev = 0
+		case *persistent.CreateReq_StreamOptions_End:
+		default:
+			if so != nil {
 				return nil, psNoneNotValid("CreateReq+Types+StreamOptions+RevisionOptionOneofCase")
 			}
+			rev = o.GetSettings().GetRevision() // the deprecated form
+		}
+		switch {
+		case rev == math.MaxUint64:
 			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
+		case rev > math.MaxInt64:
+			return nil, errHandler // StreamRevision's ArgumentOutOfRangeException
+		default:
+			cfg.Start, cfg.StartFrom = rev, strconv.FormatUint(rev, 10)
 		}
 	}
 	s := req.GetOptions().GetSettings()
@@ -946,8 +957,11 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
 // does: a call the client ends without a message ends with OK; a first
 // message that is not options, options naming neither a stream nor $all,
-// and (after the access check) options without uuid_option are the
-// handler's exception (errHandler).
+// and (after the access check) options without uuid_option or with an
+// empty group name are the handler's exception (errHandler; the group
+// name: Ensure.NotNullOrEmpty in ClientMessage.ConnectToPersistentSubscription*,
+// ClientMessage.cs 1132 and 1153, so a group "" can be created but not
+// read).
 func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -971,7 +985,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
 	}
-	if o.GetUuidOption() == nil {
+	if o.GetUuidOption() == nil || o.GetGroupName() == "" {
 		return errHandler
 	}
 	g := p.m.get(source, o.GetGroupName())

@@ -108,11 +108,13 @@ func ctxErr(ctx context.Context) error {
 var errNoFilterExpression = status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
 
 // checkFilter refuses a malformed filter of a Read as Streams.Read.cs does
-// before it reads anything: no expression (ConvertToEventFilter), then no
-// window (ConvertToWindow, InvalidArgument naming the .NET oneof-case
-// enum). A stream-name filter of prefixes only, one of them "$idx-", is an
-// index read there, which takes no window; we do not serve index reads, but
-// do not refuse such a filter for its window either.
+// before it reads anything: no expression, or a regex that does not
+// compile (ConvertToEventFilter: .NET's Regex constructor throws, the
+// handler's exception), then no window (ConvertToWindow, InvalidArgument
+// naming the .NET oneof-case enum). A stream-name filter of prefixes only,
+// one of them "$idx-", is an index read there, which takes no window; we do
+// not serve index reads, but do not refuse such a filter for its window
+// either.
 func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
 	if f == nil {
 		return nil
@@ -124,9 +126,32 @@ func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
 		if v.StreamIdentifier.GetRegex() == "" && slices.ContainsFunc(v.StreamIdentifier.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") }) {
 			return nil
 		}
+		if err := checkFilterRegex(v.StreamIdentifier.GetRegex()); err != nil {
+			return err
+		}
+	case *streams.ReadReq_Options_FilterOptions_EventType:
+		if err := checkFilterRegex(v.EventType.GetRegex()); err != nil {
+			return err
+		}
 	}
 	if f.GetWindow() == nil {
 		return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase")
+	}
+	return nil
+}
+
+// checkFilterRegex refuses a filter regex that does not compile. KurrentDB
+// compiles it with .NET's Regex (EventFilter.cs, EventTypeRegexStrategy and
+// StreamIdRegexStrategy), whose constructor throws: the handler's
+// exception. Go's RE2 and .NET accept different pattern sets (RE2 has no
+// backreferences or lookarounds), so KurrentDB's answer is matched only
+// for the patterns both refuse; an empty regex means prefixes.
+func checkFilterRegex(expr string) error {
+	if expr == "" {
+		return nil
+	}
+	if _, err := regexp.Compile(expr); err != nil {
+		return errHandler
 	}
 	return nil
 }
@@ -166,7 +191,7 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	if e.regex != "" {
 		re, err := regexp.Compile(e.regex)
 		if err != nil {
-			return nil, status.Error(codes.InvalidArgument, "invalid filter regex: "+err.Error())
+			return nil, errHandler
 		}
 		return func(r *record) bool { return re.MatchString(field(r)) }, nil
 	}
