@@ -9,14 +9,18 @@ package esdbserver_test
 // other, except that Read throws: ClientMessage.cs 1132, 1153).
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // badRegex is refused by Go's RE2 and by .NET's Regex alike (an unclosed
@@ -210,5 +214,40 @@ func TestFidelityEmptyGroupName(t *testing.T) {
 	}
 	if _, err := p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
 		t.Errorf("group \"\" after delete: %v, want not found", err)
+	}
+}
+
+// TestFidelityWriteAllDenied: with access checks on (a secure server),
+// KurrentDB's legacy policy denies writing or deleting the stream "$all"
+// to every caller, admins too (LegacyStreamPermissionAssertion.cs 55-60),
+// at the handlers' access check: PermissionDenied "Access Denied".
+func TestFidelityWriteAllDenied(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
+	denied := func(what string, err error) {
+		t.Helper()
+		// The gRPC status the official client wrapped.
+		var se interface{ GRPCStatus() *status.Status }
+		st := status.New(codes.OK, "")
+		if errors.As(err, &se) {
+			st = se.GRPCStatus()
+		}
+		if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
+			t.Errorf("%s: %v (status %v %q), want PermissionDenied \"Access Denied\"", what, err, st.Code(), st.Message())
+		}
+	}
+	_, err := admin.AppendToStream(ctxT(t), "$all", esdb.AppendToStreamOptions{}, event("T", "{}"))
+	denied("admin append to $all", err)
+	_, err = admin.DeleteStream(ctxT(t), "$all", esdb.DeleteStreamOptions{})
+	denied("admin delete of $all", err)
+	_, err = admin.TombstoneStream(ctxT(t), "$all", esdb.TombstoneStreamOptions{})
+	denied("admin tombstone of $all", err)
+	// Its metadata stream is the $all ACL, which admins may write.
+	if _, err := admin.SetStreamMetadata(ctxT(t), "$all", esdb.AppendToStreamOptions{}, esdb.StreamMetadata{}); err != nil {
+		t.Errorf("admin writes $all's metadata: %v", err)
+	}
+	if got := readAll(t, admin, esdb.ReadAllOptions{}, 100); len(got) == 0 {
+		t.Error("admin read of $all returned nothing")
 	}
 }
