@@ -251,3 +251,38 @@ func TestFidelityWriteAllDenied(t *testing.T) {
 		t.Error("admin read of $all returned nothing")
 	}
 }
+
+// TestFidelityFilterWithoutExpression: ConvertToEventFilter's answer to a
+// filter without expression, RpcExceptions.InvalidArgument(filter), prints
+// the FilterOptions with Google.Protobuf's diagnostic JSON formatter
+// (JsonFormatter.ToDiagnosticString); it comes before the window check.
+func TestFidelityFilterWithoutExpression(t *testing.T) {
+	p, _ := newProtoStream(t, "no-expr")
+	allStart := &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}}}}
+	const typ = "' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions"
+	for _, c := range []struct {
+		f    *streams.ReadReq_Options_FilterOptions
+		json string
+	}{
+		{&streams.ReadReq_Options_FilterOptions{}, `{ }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Max{}}, `{ "max": 0 }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Max{Max: 7}, CheckpointIntervalMultiplier: 3},
+			`{ "max": 7, "checkpointIntervalMultiplier": 3 }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Count{Count: &shared.Empty{}}, CheckpointIntervalMultiplier: 4294967295},
+			`{ "count": { }, "checkpointIntervalMultiplier": 4294967295 }`},
+		{&streams.ReadReq_Options_FilterOptions{CheckpointIntervalMultiplier: 1}, `{ "checkpointIntervalMultiplier": 1 }`},
+	} {
+		for _, sub := range []bool{false, true} {
+			o := &streams.ReadReq_Options{StreamOption: allStart, FilterOption: &streams.ReadReq_Options_Filter{Filter: c.f}, UuidOption: structuredUUIDs(),
+				CountOption: &streams.ReadReq_Options_Count{Count: 10}}
+			if sub {
+				o.CountOption = &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}}
+			}
+			n, md, err := p.readRaw(t, o)
+			if n != 0 {
+				t.Errorf("%s (subscription %v): %d messages before the error", c.json, sub, n)
+			}
+			wantStatus(t, c.json, err, md, codes.InvalidArgument, "'"+c.json+typ, nil)
+		}
+	}
+}

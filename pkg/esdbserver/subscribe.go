@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -102,10 +103,31 @@ func ctxErr(ctx context.Context) error {
 }
 
 // errNoFilterExpression answers a filter with neither a stream nor an
-// event-type expression. KurrentDB's answer is InvalidArgument too, but its
-// text is the request's FilterOptions printed by Google.Protobuf's JSON
-// formatter, whose spacing depends on the library's version.
-var errNoFilterExpression = status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+// event-type expression as KurrentDB's ConvertToEventFilter does:
+// RpcExceptions.InvalidArgument(filter), "'{filter}' is not a valid {type}",
+// where {filter} is the message's ToString, Google.Protobuf's diagnostic
+// JSON: "{ " and " }" around the fields set ("{ }" for none), ", " between
+// them, ": " after each camel-case name, fields in number order; the
+// window oneof's member even when zero (it has presence), the checkpoint
+// multiplier only when not zero, 32-bit numbers unquoted, the Empty
+// message as "{ }".
+func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
+	var fields []string
+	switch w := f.GetWindow().(type) {
+	case *streams.ReadReq_Options_FilterOptions_Max:
+		fields = append(fields, `"max": `+strconv.FormatUint(uint64(w.Max), 10))
+	case *streams.ReadReq_Options_FilterOptions_Count:
+		fields = append(fields, `"count": { }`)
+	}
+	if m := f.GetCheckpointIntervalMultiplier(); m != 0 {
+		fields = append(fields, `"checkpointIntervalMultiplier": `+strconv.FormatUint(uint64(m), 10))
+	}
+	text := "{ }"
+	if len(fields) > 0 {
+		text = "{ " + strings.Join(fields, ", ") + " }"
+	}
+	return status.Error(codes.InvalidArgument, "'"+text+"' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions")
+}
 
 // checkFilter refuses a malformed filter of a Read as Streams.Read.cs does
 // before it reads anything: no expression, or a regex that does not
@@ -121,7 +143,7 @@ func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
 	}
 	switch v := f.GetFilter().(type) {
 	case nil:
-		return errNoFilterExpression
+		return errNoFilterExpression(f)
 	case *streams.ReadReq_Options_FilterOptions_StreamIdentifier:
 		if v.StreamIdentifier.GetRegex() == "" && slices.ContainsFunc(v.StreamIdentifier.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") }) {
 			return nil
@@ -169,7 +191,7 @@ func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool
 	case *streams.ReadReq_Options_FilterOptions_EventType:
 		expr, byType = v.EventType, true
 	default:
-		return nil, errNoFilterExpression
+		return nil, errNoFilterExpression(f)
 	}
 	return (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
 }
