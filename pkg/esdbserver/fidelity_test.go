@@ -286,3 +286,31 @@ func TestFidelityFilterWithoutExpression(t *testing.T) {
 		}
 	}
 }
+
+// TestFidelityPersistentStreamAll: a stream subscription group on the
+// stream "$all" (the official client sends the stream option) is refused by
+// KurrentDB's subscription service with a stream-kind reply that the
+// handler, expecting the $all kind for that name, answers as an unknown
+// message; no group is created.
+func TestFidelityPersistentStreamAll(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	const msg = "Envelope callback expected either CreatePersistentSubscriptionToAllCompleted or NotHandled, received CreatePersistentSubscriptionToStreamCompleted instead"
+	err := p.client.CreatePersistentSubscription(ctxT(t), "$all", "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}})
+	if errCode(err) != esdb.ErrorCodeUnknown || !strings.Contains(err.Error(), msg) {
+		t.Errorf("official create on the stream $all: %v, want Unknown %q", err, msg)
+	}
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", Settings: psSettings(),
+		StreamOption: &persistent.CreateReq_Options_Stream{Stream: &persistent.CreateReq_StreamOptions{StreamIdentifier: sid("$all"),
+			RevisionOption: &persistent.CreateReq_StreamOptions_End{End: &shared.Empty{}}}}}})
+	wantStatus(t, "create on the stream $all", err, nil, codes.Unknown, msg, nil)
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", Settings: psSettings(), StreamIdentifier: sid("$all")}})
+	wantStatus(t, "deprecated create on the stream $all", err, nil, codes.Unknown, msg, nil)
+	if _, err := p.client.GetPersistentSubscriptionInfoToAll(ctxT(t), "g", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
+		t.Errorf("$all group after the refused creates: %v, want not found", err)
+	}
+	// The $all option still creates the group.
+	if err := p.client.CreatePersistentSubscriptionToAll(ctxT(t), "g", esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Errorf("create on $all: %v", err)
+	}
+}

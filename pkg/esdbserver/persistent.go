@@ -694,10 +694,12 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			rev = o.GetSettings().GetRevision() // the deprecated form
 		}
 		switch {
+		case rev > math.MaxInt64 && rev != math.MaxUint64:
+			return nil, errHandler // StreamRevision's ArgumentOutOfRangeException
+		case name == "$all":
+			return nil, errPSStreamAll
 		case rev == math.MaxUint64:
 			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
-		case rev > math.MaxInt64:
-			return nil, errHandler // StreamRevision's ArgumentOutOfRangeException
 		default:
 			cfg.Start, cfg.StartFrom = rev, strconv.FormatUint(rev, 10)
 		}
@@ -772,6 +774,15 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	g.wake()
 	return &persistent.UpdateResp{}, nil
 }
+
+// errPSStreamAll answers a Create whose stream option (or deprecated
+// stream_identifier) names "$all". PersistentSubscriptionService refuses a
+// stream subscription to $all with a CreatePersistentSubscriptionToStreamCompleted
+// failure (PersistentSubscriptionService.cs 336-342), but the handler,
+// seeing the stream "$all", waits for the $all reply (Create.cs 177, 203-226)
+// and answers RpcExceptions.UnknownMessage (RpcExceptions.cs 41-46).
+var errPSStreamAll = status.Error(codes.Unknown,
+	"Envelope callback expected either CreatePersistentSubscriptionToAllCompleted or NotHandled, received CreatePersistentSubscriptionToStreamCompleted instead")
 
 // psNoneNotValid is RpcExceptions.InvalidArgument(oneofCase) for an unset
 // oneof of a persistent-subscription request.
