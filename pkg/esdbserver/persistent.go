@@ -968,11 +968,15 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
 // does: a call the client ends without a message ends with OK; a first
 // message that is not options, options naming neither a stream nor $all,
-// and (after the access check) options without uuid_option or with an
-// empty group name are the handler's exception (errHandler; the group
-// name: Ensure.NotNullOrEmpty in ClientMessage.ConnectToPersistentSubscription*,
-// ClientMessage.cs 1132 and 1153, so a group "" can be created but not
-// read).
+// and (after the access check, before the group is looked up) options
+// without uuid_option, with a buffer size below 1 or with an empty group
+// name are the handler's exception (errHandler). The buffer size:
+// PersistentStreamSubscriptionEnumerator creates a bounded channel of that
+// capacity (PersistentSubscriptions.Read.cs 194), and .NET's
+// BoundedChannelOptions refuses a capacity below 1. The group name:
+// Ensure.NotNullOrEmpty in ClientMessage.ConnectToPersistentSubscription*
+// (ClientMessage.cs 1132 and 1153), so a group "" can be created but not
+// read.
 func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -996,7 +1000,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
 	}
-	if o.GetUuidOption() == nil || o.GetGroupName() == "" {
+	if o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
 		return errHandler
 	}
 	g := p.m.get(source, o.GetGroupName())
