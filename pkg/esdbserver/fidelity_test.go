@@ -313,4 +313,30 @@ func TestFidelityPersistentStreamAll(t *testing.T) {
 	if err := p.client.CreatePersistentSubscriptionToAll(ctxT(t), "g", esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
 		t.Errorf("create on $all: %v", err)
 	}
+	// Update names the same stream-kind reply, even with a $all group "g".
+	const updateMsg = "Envelope callback expected either UpdatePersistentSubscriptionToAllCompleted or NotHandled, received UpdatePersistentSubscriptionToStreamCompleted instead"
+	err = p.client.UpdatePersistentSubscription(ctxT(t), "$all", "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}})
+	if errCode(err) != esdb.ErrorCodeUnknown || !strings.Contains(err.Error(), updateMsg) {
+		t.Errorf("official update on the stream $all: %v, want Unknown %q", err, updateMsg)
+	}
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "none", Settings: &persistent.UpdateReq_Settings{},
+		StreamIdentifier: sid("$all")}})
+	wantStatus(t, "deprecated update on the stream $all, no such group", err, nil, codes.Unknown, updateMsg, nil)
+	// StreamRevision refuses a start above int64 max other than uint64 max.
+	s := streamName("ps-update")
+	if err := p.client.CreatePersistentSubscription(ctxT(t), s, "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{},
+		StreamOption: &persistent.UpdateReq_Options_Stream{Stream: &persistent.UpdateReq_StreamOptions{StreamIdentifier: sid(s),
+			RevisionOption: &persistent.UpdateReq_StreamOptions_Revision{Revision: math.MaxInt64 + 1}}}}})
+	wantStatus(t, "update above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64 - 1},
+		StreamIdentifier: sid(s)}})
+	wantStatus(t, "deprecated update above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64},
+		StreamIdentifier: sid(s)}})
+	if err != nil {
+		t.Errorf("deprecated update at uint64 max (the end): %v", err)
+	}
 }

@@ -749,12 +749,22 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	source := "$all"
 	if o.GetAll() == nil {
 		id := o.GetStream().GetStreamIdentifier()
+		rev := o.GetSettings().GetRevision() // the deprecated form
+		if so := o.GetStream(); so != nil {
+			id, rev = so.GetStreamIdentifier(), so.GetRevision()
+		}
 		if id == nil {
 			id = o.GetStreamIdentifier()
+		}
+		if rev > math.MaxInt64 && rev != math.MaxUint64 {
+			return nil, errHandler // Update.cs 42-56: StreamRevision's exception
 		}
 		name, err := streamName(id)
 		if err != nil {
 			return nil, err
+		}
+		if name == "$all" {
+			return nil, errPSUpdateStreamAll
 		}
 		source = name
 	}
@@ -783,6 +793,11 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 // and answers RpcExceptions.UnknownMessage (RpcExceptions.cs 41-46).
 var errPSStreamAll = status.Error(codes.Unknown,
 	"Envelope callback expected either CreatePersistentSubscriptionToAllCompleted or NotHandled, received CreatePersistentSubscriptionToStreamCompleted instead")
+
+// errPSUpdateStreamAll is errPSStreamAll's counterpart for Update
+// (PersistentSubscriptionService.cs 565-571, Update.cs 144, 170-192).
+var errPSUpdateStreamAll = status.Error(codes.Unknown,
+	"Envelope callback expected either UpdatePersistentSubscriptionToAllCompleted or NotHandled, received UpdatePersistentSubscriptionToStreamCompleted instead")
 
 // psNoneNotValid is RpcExceptions.InvalidArgument(oneofCase) for an unset
 // oneof of a persistent-subscription request.
