@@ -166,10 +166,15 @@ const (
 // authorize checks that the caller may do op on stream, following
 // KurrentDB's defaults: anonymous callers get no stream access, `$` streams
 // and $all are for $admins, user streams for any authenticated user, and a
-// stream's own $acl overrides the default.
+// stream's own $acl overrides the default. Writing or deleting $all is
+// denied to every caller, admins too, as KurrentDB's legacy policy does
+// before it looks at the caller (LegacyStreamPermissionAssertion.cs 55-60).
 func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 	if s.cfg.Insecure {
 		return nil
+	}
+	if stream == "$all" && (op == aclWrite || op == aclDelete) {
+		return accessDenied()
 	}
 	p := principalFrom(ctx)
 	if p.admin() {

@@ -57,8 +57,9 @@ import (
 // half-closes is racy (it may end after the first answer that follows the
 // half-close, dropping later ones, or never end); we answer every batch
 // still in flight or open (open ones time out within 2 s) and then end the
-// call with OK. A stream named "$all" is refused (BadRequest at is_final),
-// as our Append refuses it.
+// call with OK. A stream named "$all" is access denied on a secure server
+// (authorize, as KurrentDB's legacy policy does) and refused on an insecure
+// one (BadRequest at is_final), as our Append refuses it.
 
 // batchWriteTimeout is KurrentDB's WriteTimeoutMs default (2000 ms,
 // ClusterVNodeOptions.cs), the upper bound of every batch's deadline.

@@ -97,8 +97,12 @@ func TestMalformedPersistentRead(t *testing.T) {
 		// options.UuidOption.ContentCase throws after the access check,
 		// before the group is looked up.
 		{"no uuid option", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g"}), codes.Unknown, handlerThrew},
+		// A bounded channel of buffer_size (BoundedChannelOptions refuses a
+		// capacity below 1) is made before the group is looked up.
+		{"buffer size 0", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured}), codes.Unknown, handlerThrew},
+		{"negative buffer size", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured, BufferSize: -1}), codes.Unknown, handlerThrew},
 		// RpcExceptions.PersistentSubscriptionDoesNotExist: no quotes.
-		{"no such group", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured}), codes.NotFound,
+		{"no such group", options(&persistent.ReadReq_Options{StreamOption: stream, GroupName: "g", UuidOption: structured, BufferSize: 1}), codes.NotFound,
 			"Subscription group g on stream " + s + " does not exist."},
 	} {
 		rs, err := raw.Read(ctxT(t))

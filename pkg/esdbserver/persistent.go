@@ -618,9 +618,13 @@ func strategyName(s string, named int32) string {
 // PersistentSubscriptions.Create.cs does where its answer is known: no
 // options (before the access check) or no settings (after it) is the
 // handler's exception (errHandler); an unset $all start, stream start or
-// filter expression is InvalidArgument naming the .NET oneof-case enum.
-// An empty group name is our own InvalidArgument (KurrentDB passes it on
-// to its subscription service).
+// filter expression is InvalidArgument naming the .NET oneof-case enum; a
+// start revision above int64 max other than uint64 max (StreamRevision)
+// and a filter regex that does not compile are the handler's exception.
+// The deprecated form (no stream option, the stream in stream_identifier)
+// starts at settings.revision, uint64 max being the end. An empty group
+// name is a group like any other: PersistentSubscriptionService creates
+// it (PersistentSubscription checks the name only for null).
 func (p *persistentService) Create(ctx context.Context, req *persistent.CreateReq) (*persistent.CreateResp, error) {
 	o := req.GetOptions()
 	if o == nil {
@@ -633,9 +637,6 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, errHandler
 	}
 	cfg := psConfig{Group: o.GetGroupName()}
-	if cfg.Group == "" {
-		return nil, status.Error(codes.InvalidArgument, "group name is required")
-	}
 	st := p.s.store
 	switch {
 	case o.GetAll() != nil:
@@ -678,17 +679,29 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			return nil, err
 		}
 		cfg.Source = name
+		// Create.cs 58-72: StreamRevision(revision); End is uint64 max.
+		rev := uint64(math.MaxUint64)
 		switch v := so.GetRevisionOption().(type) {
 		case *persistent.CreateReq_StreamOptions_Revision:
-			cfg.Start = v.Revision
-			cfg.StartFrom = strconv.FormatUint(v.Revision, 10)
+			rev = v.Revision
 		case *persistent.CreateReq_StreamOptions_Start:
-			cfg.Start, cfg.StartFrom = 0, "0"
-		default: // End, or the deprecated form (no stream_option): the stream's end
-			if so != nil && v == nil {
+			rev = 0
+		case *persistent.CreateReq_StreamOptions_End:
+		default:
+			if so != nil {
 				return nil, psNoneNotValid("CreateReq+Types+StreamOptions+RevisionOptionOneofCase")
 			}
+			rev = o.GetSettings().GetRevision() // the deprecated form
+		}
+		switch {
+		case rev > math.MaxInt64 && rev != math.MaxUint64:
+			return nil, errHandler // StreamRevision's ArgumentOutOfRangeException
+		case name == "$all":
+			return nil, errPSStreamAll
+		case rev == math.MaxUint64:
 			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
+		default:
+			cfg.Start, cfg.StartFrom = rev, strconv.FormatUint(rev, 10)
 		}
 	}
 	s := req.GetOptions().GetSettings()
@@ -736,12 +749,22 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	source := "$all"
 	if o.GetAll() == nil {
 		id := o.GetStream().GetStreamIdentifier()
+		rev := o.GetSettings().GetRevision() // the deprecated form
+		if so := o.GetStream(); so != nil {
+			id, rev = so.GetStreamIdentifier(), so.GetRevision()
+		}
 		if id == nil {
 			id = o.GetStreamIdentifier()
+		}
+		if rev > math.MaxInt64 && rev != math.MaxUint64 {
+			return nil, errHandler // Update.cs 42-56: StreamRevision's exception
 		}
 		name, err := streamName(id)
 		if err != nil {
 			return nil, err
+		}
+		if name == "$all" {
+			return nil, errPSUpdateStreamAll
 		}
 		source = name
 	}
@@ -761,6 +784,20 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	g.wake()
 	return &persistent.UpdateResp{}, nil
 }
+
+// errPSStreamAll answers a Create whose stream option (or deprecated
+// stream_identifier) names "$all". PersistentSubscriptionService refuses a
+// stream subscription to $all with a CreatePersistentSubscriptionToStreamCompleted
+// failure (PersistentSubscriptionService.cs 336-342), but the handler,
+// seeing the stream "$all", waits for the $all reply (Create.cs 177, 203-226)
+// and answers RpcExceptions.UnknownMessage (RpcExceptions.cs 41-46).
+var errPSStreamAll = status.Error(codes.Unknown,
+	"Envelope callback expected either CreatePersistentSubscriptionToAllCompleted or NotHandled, received CreatePersistentSubscriptionToStreamCompleted instead")
+
+// errPSUpdateStreamAll is errPSStreamAll's counterpart for Update
+// (PersistentSubscriptionService.cs 565-571, Update.cs 144, 170-192).
+var errPSUpdateStreamAll = status.Error(codes.Unknown,
+	"Envelope callback expected either UpdatePersistentSubscriptionToAllCompleted or NotHandled, received UpdatePersistentSubscriptionToStreamCompleted instead")
 
 // psNoneNotValid is RpcExceptions.InvalidArgument(oneofCase) for an unset
 // oneof of a persistent-subscription request.
@@ -946,8 +983,15 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
 // does: a call the client ends without a message ends with OK; a first
 // message that is not options, options naming neither a stream nor $all,
-// and (after the access check) options without uuid_option are the
-// handler's exception (errHandler).
+// and (after the access check, before the group is looked up) options
+// without uuid_option, with a buffer size below 1 or with an empty group
+// name are the handler's exception (errHandler). The buffer size:
+// PersistentStreamSubscriptionEnumerator creates a bounded channel of that
+// capacity (PersistentSubscriptions.Read.cs 194), and .NET's
+// BoundedChannelOptions refuses a capacity below 1. The group name:
+// Ensure.NotNullOrEmpty in ClientMessage.ConnectToPersistentSubscription*
+// (ClientMessage.cs 1132 and 1153), so a group "" can be created but not
+// read.
 func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -971,7 +1015,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
 	}
-	if o.GetUuidOption() == nil {
+	if o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
 		return errHandler
 	}
 	g := p.m.get(source, o.GetGroupName())

@@ -381,9 +381,11 @@ func TestProtocolReadOptions(t *testing.T) {
 		{"filter without window", &streams.ReadReq_Options{StreamOption: all, CountOption: count, FilterOption: noWindow, UuidOption: structured}, windowNone},
 		{"filter without window from the end", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: count, FilterOption: noWindow, UuidOption: structured}, windowNone},
 		{"filtered subscription without window", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: sub, FilterOption: noWindow, UuidOption: structured}, windowNone},
-		// Our own text (KurrentDB's is the FilterOptions as JSON).
+		// RpcExceptions.InvalidArgument(filter): the FilterOptions as
+		// Google.Protobuf's diagnostic JSON (more shapes in
+		// TestFidelityFilterWithoutExpression).
 		{"filter without expression", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: count, FilterOption: noExpression, UuidOption: structured},
-			"filter needs a stream or event type expression"},
+			`'{ "max": 32 }' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions`},
 		{"filtered $all read backwards", &streams.ReadReq_Options{StreamOption: allEnd, ReadDirection: back, CountOption: count, FilterOption: filter, UuidOption: structured}, ""},
 		{"stream read", &streams.ReadReq_Options{StreamOption: stream, CountOption: count, FilterOption: noFilter, UuidOption: structured}, ""},
 	} {

@@ -220,11 +220,15 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 	// A revision of uint64 max is KurrentDB's "no stream", but a wrong
 	// expected version still echoes it as that revision.
 	echoMaxRevision := first.revKind == revRevision && first.rev == math.MaxUint64
-	if name == "$all" {
-		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
-	}
+	// A secure server denies writing $all at the access check, as
+	// KurrentDB does; what an insecure KurrentDB (no access check) does
+	// with such a write was not established, so that stays our own
+	// InvalidArgument.
 	if err := h.s.authorize(ctx, name, aclWrite); err != nil {
 		return false, err
+	}
+	if name == "$all" {
+		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
 	}
 	var evs []proposed
 	total := 0

@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -102,31 +103,77 @@ func ctxErr(ctx context.Context) error {
 }
 
 // errNoFilterExpression answers a filter with neither a stream nor an
-// event-type expression. KurrentDB's answer is InvalidArgument too, but its
-// text is the request's FilterOptions printed by Google.Protobuf's JSON
-// formatter, whose spacing depends on the library's version.
-var errNoFilterExpression = status.Error(codes.InvalidArgument, "filter needs a stream or event type expression")
+// event-type expression as KurrentDB's ConvertToEventFilter does:
+// RpcExceptions.InvalidArgument(filter), "'{filter}' is not a valid {type}",
+// where {filter} is the message's ToString, Google.Protobuf's diagnostic
+// JSON: "{ " and " }" around the fields set ("{ }" for none), ", " between
+// them, ": " after each camel-case name, fields in number order; the
+// window oneof's member even when zero (it has presence), the checkpoint
+// multiplier only when not zero, 32-bit numbers unquoted, the Empty
+// message as "{ }".
+func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
+	var fields []string
+	switch w := f.GetWindow().(type) {
+	case *streams.ReadReq_Options_FilterOptions_Max:
+		fields = append(fields, `"max": `+strconv.FormatUint(uint64(w.Max), 10))
+	case *streams.ReadReq_Options_FilterOptions_Count:
+		fields = append(fields, `"count": { }`)
+	}
+	if m := f.GetCheckpointIntervalMultiplier(); m != 0 {
+		fields = append(fields, `"checkpointIntervalMultiplier": `+strconv.FormatUint(uint64(m), 10))
+	}
+	text := "{ }"
+	if len(fields) > 0 {
+		text = "{ " + strings.Join(fields, ", ") + " }"
+	}
+	return status.Error(codes.InvalidArgument, "'"+text+"' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions")
+}
 
 // checkFilter refuses a malformed filter of a Read as Streams.Read.cs does
-// before it reads anything: no expression (ConvertToEventFilter), then no
-// window (ConvertToWindow, InvalidArgument naming the .NET oneof-case
-// enum). A stream-name filter of prefixes only, one of them "$idx-", is an
-// index read there, which takes no window; we do not serve index reads, but
-// do not refuse such a filter for its window either.
+// before it reads anything: no expression, or a regex that does not
+// compile (ConvertToEventFilter: .NET's Regex constructor throws, the
+// handler's exception), then no window (ConvertToWindow, InvalidArgument
+// naming the .NET oneof-case enum). A stream-name filter of prefixes only,
+// one of them "$idx-", is an index read there, which takes no window; we do
+// not serve index reads, but do not refuse such a filter for its window
+// either.
 func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
 	if f == nil {
 		return nil
 	}
 	switch v := f.GetFilter().(type) {
 	case nil:
-		return errNoFilterExpression
+		return errNoFilterExpression(f)
 	case *streams.ReadReq_Options_FilterOptions_StreamIdentifier:
 		if v.StreamIdentifier.GetRegex() == "" && slices.ContainsFunc(v.StreamIdentifier.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") }) {
 			return nil
 		}
+		if err := checkFilterRegex(v.StreamIdentifier.GetRegex()); err != nil {
+			return err
+		}
+	case *streams.ReadReq_Options_FilterOptions_EventType:
+		if err := checkFilterRegex(v.EventType.GetRegex()); err != nil {
+			return err
+		}
 	}
 	if f.GetWindow() == nil {
 		return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase")
+	}
+	return nil
+}
+
+// checkFilterRegex refuses a filter regex that does not compile. KurrentDB
+// compiles it with .NET's Regex (EventFilter.cs, EventTypeRegexStrategy and
+// StreamIdRegexStrategy), whose constructor throws: the handler's
+// exception. Go's RE2 and .NET accept different pattern sets (RE2 has no
+// backreferences or lookarounds), so KurrentDB's answer is matched only
+// for the patterns both refuse; an empty regex means prefixes.
+func checkFilterRegex(expr string) error {
+	if expr == "" {
+		return nil
+	}
+	if _, err := regexp.Compile(expr); err != nil {
+		return errHandler
 	}
 	return nil
 }
@@ -144,7 +191,7 @@ func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool
 	case *streams.ReadReq_Options_FilterOptions_EventType:
 		expr, byType = v.EventType, true
 	default:
-		return nil, errNoFilterExpression
+		return nil, errNoFilterExpression(f)
 	}
 	return (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
 }
@@ -166,7 +213,7 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	if e.regex != "" {
 		re, err := regexp.Compile(e.regex)
 		if err != nil {
-			return nil, status.Error(codes.InvalidArgument, "invalid filter regex: "+err.Error())
+			return nil, errHandler
 		}
 		return func(r *record) bool { return re.MatchString(field(r)) }, nil
 	}

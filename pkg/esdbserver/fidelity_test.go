@@ -1,0 +1,342 @@
+package esdbserver_test
+
+// Answers established from KurrentDB's source (kurrent-io/KurrentDB
+// 44996ed0) in the eighth session: a filter regex that does not compile
+// (EventFilter.cs: .NET's Regex constructor throws in the handler), the
+// start of a persistent subscription created in the deprecated form or
+// with a revision StreamRevision refuses (PersistentSubscriptions.Create.cs
+// 58-72, StreamRevision.cs 16-22), and the group name "" (a group like any
+// other, except that Read throws: ClientMessage.cs 1132, 1153).
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// badRegex is refused by Go's RE2 and by .NET's Regex alike (an unclosed
+// group).
+const badRegex = "(x"
+
+func TestFidelityFilterRegex(t *testing.T) {
+	p, _ := newProtoStream(t, "regex")
+	structured := structuredUUIDs()
+	allStart := &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}}}}
+	allEnd := &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{AllOption: &streams.ReadReq_Options_AllOptions_End{End: &shared.Empty{}}}}
+	count := &streams.ReadReq_Options_Count{Count: 10}
+	sub := &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}}
+	window := &streams.ReadReq_Options_FilterOptions_Max{Max: 32}
+	byStream := func(re string, w *streams.ReadReq_Options_FilterOptions_Max) *streams.ReadReq_Options_Filter {
+		f := &streams.ReadReq_Options_FilterOptions{Filter: &streams.ReadReq_Options_FilterOptions_StreamIdentifier{
+			StreamIdentifier: &streams.ReadReq_Options_FilterOptions_Expression{Regex: re}}, CheckpointIntervalMultiplier: 1}
+		if w != nil {
+			f.Window = w
+		}
+		return &streams.ReadReq_Options_Filter{Filter: f}
+	}
+	byType := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{Filter: &streams.ReadReq_Options_FilterOptions_EventType{
+		EventType: &streams.ReadReq_Options_FilterOptions_Expression{Regex: badRegex}}, Window: window, CheckpointIntervalMultiplier: 1}}
+	back := streams.ReadReq_Options_Backwards
+	for _, c := range []struct {
+		name string
+		o    *streams.ReadReq_Options
+	}{
+		{"forwards read", &streams.ReadReq_Options{StreamOption: allStart, CountOption: count, FilterOption: byStream(badRegex, window), UuidOption: structured}},
+		{"backwards read", &streams.ReadReq_Options{StreamOption: allEnd, ReadDirection: back, CountOption: count, FilterOption: byStream(badRegex, window), UuidOption: structured}},
+		// The enumerator is built (and the regex compiled) even for a read
+		// that finds nothing, and before ConvertToWindow.
+		{"forwards read from the end", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: count, FilterOption: byStream(badRegex, window), UuidOption: structured}},
+		{"read without window", &streams.ReadReq_Options{StreamOption: allStart, CountOption: count, FilterOption: byStream(badRegex, nil), UuidOption: structured}},
+		{"subscription by event type", &streams.ReadReq_Options{StreamOption: allEnd, CountOption: sub, FilterOption: byType, UuidOption: structured}},
+	} {
+		n, md, err := p.readRaw(t, c.o)
+		if n != 0 {
+			t.Errorf("%s: %d messages before the error", c.name, n)
+		}
+		wantStatus(t, c.name, err, md, codes.Unknown, handlerThrew, nil)
+	}
+	// A regex that compiles is served; without window it is ConvertToWindow's.
+	if n, _, err := p.readRaw(t, &streams.ReadReq_Options{StreamOption: allStart, CountOption: count, FilterOption: byStream("^regex-", window), UuidOption: structured}); n != 1 || err.Error() != "EOF" {
+		t.Errorf("read with a good regex: %d messages, %v; want 1, EOF", n, err)
+	}
+	n, md, err := p.readRaw(t, &streams.ReadReq_Options{StreamOption: allStart, CountOption: count, FilterOption: byStream("^regex-", nil), UuidOption: structured})
+	if n != 0 {
+		t.Errorf("good regex without window: %d messages", n)
+	}
+	wantStatus(t, "good regex without window", err, md, codes.InvalidArgument,
+		"'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase", nil)
+
+	// The official client's subscription and persistent subscription to $all.
+	_, err = p.client.SubscribeToAll(ctxT(t), esdb.SubscribeToAllOptions{From: esdb.End{},
+		Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: badRegex}})
+	if errCode(err) != esdb.ErrorCodeUnknown {
+		t.Errorf("official SubscribeToAll with a bad regex: %v (code %d), want ErrorCodeUnknown", err, errCode(err))
+	}
+	err = p.client.CreatePersistentSubscriptionToAll(ctxT(t), "g", esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.Start{},
+		Filter: &esdb.SubscriptionFilter{Type: esdb.EventFilterType, Regex: badRegex}})
+	if errCode(err) != esdb.ErrorCodeUnknown {
+		t.Errorf("official CreatePersistentSubscriptionToAll with a bad regex: %v (code %d), want ErrorCodeUnknown", err, errCode(err))
+	}
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", Settings: psSettings(),
+		StreamOption: &persistent.CreateReq_Options_All{All: &persistent.CreateReq_AllOptions{
+			AllOption: &persistent.CreateReq_AllOptions_Start{Start: &shared.Empty{}},
+			FilterOption: &persistent.CreateReq_AllOptions_Filter{Filter: &persistent.CreateReq_AllOptions_FilterOptions{
+				Filter: &persistent.CreateReq_AllOptions_FilterOptions_StreamIdentifier{
+					StreamIdentifier: &persistent.CreateReq_AllOptions_FilterOptions_Expression{Regex: badRegex}}}}}}}})
+	wantStatus(t, "persistent create with a bad regex", err, nil, codes.Unknown, handlerThrew, nil)
+	if _, err := p.client.GetPersistentSubscriptionInfoToAll(ctxT(t), "g", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
+		t.Errorf("group after the refused creates: %v, want not found", err)
+	}
+}
+
+func psSettings() *persistent.CreateReq_Settings {
+	return &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1,
+		MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000}}
+}
+
+// TestFidelityPersistentStart: the deprecated Create form starts at
+// settings.revision (uint64 max being the end), and a revision above int64
+// max other than uint64 max, in either form, is StreamRevision's exception.
+func TestFidelityPersistentStart(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	s := streamName("ps-start")
+	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(3, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	deprecated := func(group string, rev uint64) error {
+		st := psSettings()
+		st.Revision = rev
+		_, err := raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: group, Settings: st, StreamIdentifier: sid(s)}})
+		return err
+	}
+	err := deprecated("big", math.MaxInt64+1)
+	wantStatus(t, "deprecated form above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "big", Settings: psSettings(),
+		StreamOption: &persistent.CreateReq_Options_Stream{Stream: &persistent.CreateReq_StreamOptions{StreamIdentifier: sid(s),
+			RevisionOption: &persistent.CreateReq_StreamOptions_Revision{Revision: math.MaxUint64 - 1}}}}})
+	wantStatus(t, "stream option above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	if _, err := p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "big", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
+		t.Errorf("group after the refused creates: %v, want not found", err)
+	}
+
+	if err := deprecated("from1", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := deprecated("end", math.MaxUint64); err != nil {
+		t.Fatal(err)
+	}
+	info, err := p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "from1", esdb.GetPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := info.Settings.StartFrom.(esdb.StreamRevision); !ok || got.Value != 1 {
+		t.Errorf("deprecated form at revision 1: start from %#v, want revision 1", info.Settings.StartFrom)
+	}
+	info, err = p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "end", esdb.GetPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := info.Settings.StartFrom.(esdb.End); !ok {
+		t.Errorf("deprecated form at uint64 max: start from %#v, want the end", info.Settings.StartFrom)
+	}
+	sub, err := p.client.SubscribeToPersistentSubscription(ctxT(t), s, "from1", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for want := uint64(1); want < 3; want++ {
+		ev := nextPersistent(t, sub)
+		if got := ev.Event.OriginalEvent().EventNumber; got != want {
+			t.Fatalf("deprecated form at revision 1: event %d, want %d", got, want)
+		}
+		if err := sub.Ack(ev.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFidelityEmptyGroupName: KurrentDB creates, updates, describes,
+// replays and deletes a group named "" like any other (nothing on the way
+// checks the name but for null), while Read throws in
+// ClientMessage.ConnectToPersistentSubscriptionTo*'s Ensure.NotNullOrEmpty.
+func TestFidelityEmptyGroupName(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	s := streamName("ps-empty-group")
+	if _, err := p.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client.CreatePersistentSubscription(ctxT(t), s, "", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Fatalf("create group \"\": %v", err)
+	}
+	err := p.client.CreatePersistentSubscription(ctxT(t), s, "", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}})
+	if errCode(err) != esdb.ErrorCodeResourceAlreadyExists {
+		t.Errorf("create group \"\" again: %v, want already exists", err)
+	}
+	if err := p.client.UpdatePersistentSubscription(ctxT(t), s, "", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Errorf("update group \"\": %v", err)
+	}
+	info, err := p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "", esdb.GetPersistentSubscriptionOptions{})
+	if err != nil || info.GroupName != "" || info.EventSource != s {
+		t.Errorf("info of group \"\": %+v, %v", info, err)
+	}
+	if err := p.client.ReplayParkedMessages(ctxT(t), s, "", esdb.ReplayParkedMessagesOptions{}); err != nil {
+		t.Errorf("replay parked of group \"\": %v", err)
+	}
+	_, err = p.client.SubscribeToPersistentSubscription(ctxT(t), s, "", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if errCode(err) != esdb.ErrorCodeUnknown {
+		t.Errorf("official subscribe to group \"\": %v (code %d), want ErrorCodeUnknown", err, errCode(err))
+	}
+	rs, err := raw.Read(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Send(&persistent.ReadReq{Content: &persistent.ReadReq_Options_{Options: &persistent.ReadReq_Options{
+		StreamOption: &persistent.ReadReq_Options_StreamIdentifier{StreamIdentifier: sid(s)}, BufferSize: 10,
+		UuidOption: &persistent.ReadReq_Options_UUIDOption{Content: &persistent.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = rs.Recv()
+	wantStatus(t, "read group \"\"", err, rs.Trailer(), codes.Unknown, handlerThrew, nil)
+	if err := p.client.DeletePersistentSubscription(ctxT(t), s, "", esdb.DeletePersistentSubscriptionOptions{}); err != nil {
+		t.Errorf("delete group \"\": %v", err)
+	}
+	if _, err := p.client.GetPersistentSubscriptionInfo(ctxT(t), s, "", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
+		t.Errorf("group \"\" after delete: %v, want not found", err)
+	}
+}
+
+// TestFidelityWriteAllDenied: with access checks on (a secure server),
+// KurrentDB's legacy policy denies writing or deleting the stream "$all"
+// to every caller, admins too (LegacyStreamPermissionAssertion.cs 55-60),
+// at the handlers' access check: PermissionDenied "Access Denied".
+func TestFidelityWriteAllDenied(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
+	denied := func(what string, err error) {
+		t.Helper()
+		// The gRPC status the official client wrapped.
+		var se interface{ GRPCStatus() *status.Status }
+		st := status.New(codes.OK, "")
+		if errors.As(err, &se) {
+			st = se.GRPCStatus()
+		}
+		if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
+			t.Errorf("%s: %v (status %v %q), want PermissionDenied \"Access Denied\"", what, err, st.Code(), st.Message())
+		}
+	}
+	_, err := admin.AppendToStream(ctxT(t), "$all", esdb.AppendToStreamOptions{}, event("T", "{}"))
+	denied("admin append to $all", err)
+	_, err = admin.DeleteStream(ctxT(t), "$all", esdb.DeleteStreamOptions{})
+	denied("admin delete of $all", err)
+	_, err = admin.TombstoneStream(ctxT(t), "$all", esdb.TombstoneStreamOptions{})
+	denied("admin tombstone of $all", err)
+	// Its metadata stream is the $all ACL, which admins may write.
+	if _, err := admin.SetStreamMetadata(ctxT(t), "$all", esdb.AppendToStreamOptions{}, esdb.StreamMetadata{}); err != nil {
+		t.Errorf("admin writes $all's metadata: %v", err)
+	}
+	if got := readAll(t, admin, esdb.ReadAllOptions{}, 100); len(got) == 0 {
+		t.Error("admin read of $all returned nothing")
+	}
+}
+
+// TestFidelityFilterWithoutExpression: ConvertToEventFilter's answer to a
+// filter without expression, RpcExceptions.InvalidArgument(filter), prints
+// the FilterOptions with Google.Protobuf's diagnostic JSON formatter
+// (JsonFormatter.ToDiagnosticString); it comes before the window check.
+func TestFidelityFilterWithoutExpression(t *testing.T) {
+	p, _ := newProtoStream(t, "no-expr")
+	allStart := &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}}}}
+	const typ = "' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions"
+	for _, c := range []struct {
+		f    *streams.ReadReq_Options_FilterOptions
+		json string
+	}{
+		{&streams.ReadReq_Options_FilterOptions{}, `{ }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Max{}}, `{ "max": 0 }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Max{Max: 7}, CheckpointIntervalMultiplier: 3},
+			`{ "max": 7, "checkpointIntervalMultiplier": 3 }`},
+		{&streams.ReadReq_Options_FilterOptions{Window: &streams.ReadReq_Options_FilterOptions_Count{Count: &shared.Empty{}}, CheckpointIntervalMultiplier: 4294967295},
+			`{ "count": { }, "checkpointIntervalMultiplier": 4294967295 }`},
+		{&streams.ReadReq_Options_FilterOptions{CheckpointIntervalMultiplier: 1}, `{ "checkpointIntervalMultiplier": 1 }`},
+	} {
+		for _, sub := range []bool{false, true} {
+			o := &streams.ReadReq_Options{StreamOption: allStart, FilterOption: &streams.ReadReq_Options_Filter{Filter: c.f}, UuidOption: structuredUUIDs(),
+				CountOption: &streams.ReadReq_Options_Count{Count: 10}}
+			if sub {
+				o.CountOption = &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}}
+			}
+			n, md, err := p.readRaw(t, o)
+			if n != 0 {
+				t.Errorf("%s (subscription %v): %d messages before the error", c.json, sub, n)
+			}
+			wantStatus(t, c.json, err, md, codes.InvalidArgument, "'"+c.json+typ, nil)
+		}
+	}
+}
+
+// TestFidelityPersistentStreamAll: a stream subscription group on the
+// stream "$all" (the official client sends the stream option) is refused by
+// KurrentDB's subscription service with a stream-kind reply that the
+// handler, expecting the $all kind for that name, answers as an unknown
+// message; no group is created.
+func TestFidelityPersistentStreamAll(t *testing.T) {
+	p := newProtoTarget(t)
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	const msg = "Envelope callback expected either CreatePersistentSubscriptionToAllCompleted or NotHandled, received CreatePersistentSubscriptionToStreamCompleted instead"
+	err := p.client.CreatePersistentSubscription(ctxT(t), "$all", "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}})
+	if errCode(err) != esdb.ErrorCodeUnknown || !strings.Contains(err.Error(), msg) {
+		t.Errorf("official create on the stream $all: %v, want Unknown %q", err, msg)
+	}
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", Settings: psSettings(),
+		StreamOption: &persistent.CreateReq_Options_Stream{Stream: &persistent.CreateReq_StreamOptions{StreamIdentifier: sid("$all"),
+			RevisionOption: &persistent.CreateReq_StreamOptions_End{End: &shared.Empty{}}}}}})
+	wantStatus(t, "create on the stream $all", err, nil, codes.Unknown, msg, nil)
+	_, err = raw.Create(ctxT(t), &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", Settings: psSettings(), StreamIdentifier: sid("$all")}})
+	wantStatus(t, "deprecated create on the stream $all", err, nil, codes.Unknown, msg, nil)
+	if _, err := p.client.GetPersistentSubscriptionInfoToAll(ctxT(t), "g", esdb.GetPersistentSubscriptionOptions{}); errCode(err) != esdb.ErrorCodeResourceNotFound {
+		t.Errorf("$all group after the refused creates: %v, want not found", err)
+	}
+	// The $all option still creates the group.
+	if err := p.client.CreatePersistentSubscriptionToAll(ctxT(t), "g", esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Errorf("create on $all: %v", err)
+	}
+	// Update names the same stream-kind reply, even with a $all group "g".
+	const updateMsg = "Envelope callback expected either UpdatePersistentSubscriptionToAllCompleted or NotHandled, received UpdatePersistentSubscriptionToStreamCompleted instead"
+	err = p.client.UpdatePersistentSubscription(ctxT(t), "$all", "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}})
+	if errCode(err) != esdb.ErrorCodeUnknown || !strings.Contains(err.Error(), updateMsg) {
+		t.Errorf("official update on the stream $all: %v, want Unknown %q", err, updateMsg)
+	}
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "none", Settings: &persistent.UpdateReq_Settings{},
+		StreamIdentifier: sid("$all")}})
+	wantStatus(t, "deprecated update on the stream $all, no such group", err, nil, codes.Unknown, updateMsg, nil)
+	// StreamRevision refuses a start above int64 max other than uint64 max.
+	s := streamName("ps-update")
+	if err := p.client.CreatePersistentSubscription(ctxT(t), s, "g", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{},
+		StreamOption: &persistent.UpdateReq_Options_Stream{Stream: &persistent.UpdateReq_StreamOptions{StreamIdentifier: sid(s),
+			RevisionOption: &persistent.UpdateReq_StreamOptions_Revision{Revision: math.MaxInt64 + 1}}}}})
+	wantStatus(t, "update above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64 - 1},
+		StreamIdentifier: sid(s)}})
+	wantStatus(t, "deprecated update above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64},
+		StreamIdentifier: sid(s)}})
+	if err != nil {
+		t.Errorf("deprecated update at uint64 max (the end): %v", err)
+	}
+}
