@@ -196,6 +196,7 @@ type eligBuild struct {
 	goals   []eligGoal
 	tradeNo map[string]uint16 // read-only once begun
 	old, t  *eligTable
+	ids     []string  // by seq ("" for none): the as-of step's too (BuildIndexes)
 	all     []eligWho // by seq
 	blocks  []eligOut // by block
 	done    atomic.Int64
@@ -204,7 +205,6 @@ type eligBuild struct {
 // eligWho is a craftsman as the build's scan found them (levels: the
 // summary's read-only map).
 type eligWho struct {
-	id     string
 	n      int
 	levels map[string]events.Level
 }
@@ -262,10 +262,10 @@ func (e *EligEntries) begin() (*eligBuild, error) {
 	// the entries alone; in BuildIndexes' pass they run under it (the
 	// records are handed over inside SummaryVersions: addRecords).
 	seqs := sc.Seqs()
-	b.all = make([]eligWho, seqs)
+	b.ids, b.all = make([]string, seqs), make([]eligWho, seqs)
 	sc.ScanSeq("", "", 1, func(_, seq, n int, id string, s *readmodel.Summary) {
 		if seq < seqs {
-			b.all[seq] = eligWho{id: id, n: n, levels: s.Levels}
+			b.ids[seq], b.all[seq] = id, eligWho{n: n, levels: s.Levels}
 		}
 	}, nil)
 	for _, w := range b.all {
@@ -323,7 +323,7 @@ func (b *eligBuild) addFrom(k, seq int, records func(id string) ([]events.Record
 	}
 	h := eligHead{off: off}
 	if w.n > 0 && len(w.levels) > 0 {
-		h.n, h.t0, bl.items = b.e.evaluate(records, w.id, w.levels, b.pols, b.goals, b.tradeNo, bl.items)
+		h.n, h.t0, bl.items = b.e.evaluate(records, b.ids[seq], w.levels, b.pols, b.goals, b.tradeNo, bl.items)
 		b.done.Add(1)
 	}
 	bl.head = append(bl.head, h)
