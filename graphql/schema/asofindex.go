@@ -160,7 +160,7 @@ func (tl *asOfTimeline) lookup(seq, n int, at int64, nstrs int) (r *asOfRow, pre
 func (x *AsOfIndex) Build(ctx context.Context) error {
 	x.building.Lock()
 	defer x.building.Unlock()
-	b := x.begin()
+	b := x.begin(x.scanIDs())
 	stripes(runtime.GOMAXPROCS(0), len(b.tl.chunks), func(int) func(int) {
 		cache := &buildCache{strs: map[string]uint16{}} // as-of summaries share no level maps
 		return func(k int) {
@@ -186,17 +186,25 @@ type asOfBuild struct {
 	replace bool // built again for the same craftsmen: tl replaces the last build once done
 }
 
-// begin starts a build of every craftsman's timeline, publishing it at
-// once when it is the first for the model's craftsmen. The caller holds
-// x.building, and ends the build with end.
-func (x *AsOfIndex) begin() *asOfBuild {
-	b := &asOfBuild{x: x, epoch: x.m.Epoch()}
-	b.ids = make([]string, x.m.Seqs())
+// scanIDs is the model's epoch and the ids of its craftsmen by seq (""
+// for none) as a scan finds them now: the craftsmen a build is of.
+func (x *AsOfIndex) scanIDs() (readmodel.Epoch, []string) {
+	epoch := x.m.Epoch()
+	ids := make([]string, x.m.Seqs())
 	x.m.ScanSeq("", "", runtime.GOMAXPROCS(0), func(_, seq, _ int, id string, _ *readmodel.Summary) {
-		if seq < len(b.ids) {
-			b.ids[seq] = id // craftsmen registered since are left to the as-of table
+		if seq < len(ids) {
+			ids[seq] = id // craftsmen registered since are left to the as-of table
 		}
 	}, nil)
+	return epoch, ids
+}
+
+// begin starts a build of the timelines of ids, the craftsmen of epoch by
+// seq (scanIDs, or the eligibility entries' scan: BuildIndexes),
+// publishing it at once when it is the first for the model's craftsmen.
+// The caller holds x.building, and ends the build with end.
+func (x *AsOfIndex) begin(epoch readmodel.Epoch, ids []string) *asOfBuild {
+	b := &asOfBuild{x: x, epoch: epoch, ids: ids}
 	b.tl = newTimeline(b.epoch, len(b.ids))
 	if old := x.tl.Load(); old != nil && old.epoch == b.epoch && isClosed(old.done) {
 		b.replace = true // the last build answers until this one is done

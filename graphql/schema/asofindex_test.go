@@ -417,7 +417,7 @@ func TestAsOfIndexSidecarOnlyWhenComplete(t *testing.T) {
 	// A first build begun (its timeline published, no chunk built yet),
 	// then one ended by its context.
 	x.building.Lock()
-	b := x.begin()
+	b := x.begin(x.scanIDs())
 	if err := sc.WriteSnapshot(snap, "test"); err != nil {
 		t.Fatal(err)
 	}

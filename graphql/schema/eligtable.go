@@ -196,6 +196,7 @@ type eligBuild struct {
 	goals   []eligGoal
 	tradeNo map[string]uint16 // read-only once begun
 	old, t  *eligTable
+	ids     []string  // by seq ("" for none): the as-of step's too (BuildIndexes)
 	all     []eligWho // by seq
 	blocks  []eligOut // by block
 	done    atomic.Int64
@@ -204,7 +205,6 @@ type eligBuild struct {
 // eligWho is a craftsman as the build's scan found them (levels: the
 // summary's read-only map).
 type eligWho struct {
-	id     string
 	n      int
 	levels map[string]events.Level
 }
@@ -262,10 +262,10 @@ func (e *EligEntries) begin() (*eligBuild, error) {
 	// the entries alone; in BuildIndexes' pass they run under it (the
 	// records are handed over inside SummaryVersions: addRecords).
 	seqs := sc.Seqs()
-	b.all = make([]eligWho, seqs)
+	b.ids, b.all = make([]string, seqs), make([]eligWho, seqs)
 	sc.ScanSeq("", "", 1, func(_, seq, n int, id string, s *readmodel.Summary) {
 		if seq < seqs {
-			b.all[seq] = eligWho{id: id, n: n, levels: s.Levels}
+			b.ids[seq], b.all[seq] = id, eligWho{n: n, levels: s.Levels}
 		}
 	}, nil)
 	for _, w := range b.all {
@@ -295,23 +295,31 @@ func (b *eligBuild) start(k int) {
 // reused when their ledger did not change, else evaluated from the
 // records the model's RecordsOnce reads.
 func (b *eligBuild) add(k, seq int) {
-	b.addFrom(k, seq, b.sc.RecordsOnce)
+	if b.reuse(k, seq) {
+		return
+	}
+	recs, n := b.sc.RecordsOnce(b.ids[seq])
+	b.evaluate(k, seq, recs, n)
 }
 
 // addRecords is add evaluating from recs, seq's records, and n, the
 // number of their stream's events, as another step read them
 // (BuildIndexes: the as-of step's readmodel.Memory.SummaryVersions),
 // instead of reading them again. recs is only read during the call. It
-// runs under the model's read lock: nothing it calls (addFrom, evaluate,
-// the fold and the policy) may call the model, and a slow craftsman holds
-// back a catch-up's write (and, behind it, queries) for its fold's time.
+// runs under the model's read lock: nothing it calls (evaluate, the fold
+// and the policy) may call the model, and a slow craftsman holds back a
+// catch-up's write (and, behind it, queries) for its fold's time.
 func (b *eligBuild) addRecords(k, seq int, recs []events.Recorded, n int) {
-	b.addFrom(k, seq, func(string) ([]events.Recorded, int) { return recs, n })
+	if !b.reuse(k, seq) {
+		b.evaluate(k, seq, recs, n)
+	}
 }
 
-// addFrom is add reading seq's records, when it evaluates them, with
-// records.
-func (b *eligBuild) addFrom(k, seq int, records func(id string) ([]events.Recorded, int)) {
+// reuse appends seq's head and items to block k when they need no
+// records: the items of the table reused when their ledger did not
+// change, or none when they have no events or no level. false: they are
+// to be evaluated (evaluate).
+func (b *eligBuild) reuse(k, seq int) bool {
 	bl := &b.blocks[k]
 	off := uint32(len(bl.items))
 	w, old := b.all[seq], b.old
@@ -319,14 +327,13 @@ func (b *eligBuild) addFrom(k, seq int, records func(id string) ([]events.Record
 		h := old.head[seq]
 		bl.items = append(bl.items, old.items[h.off:old.head[seq+1].off]...)
 		bl.head = append(bl.head, eligHead{n: h.n, t0: h.t0, off: off})
-		return
+		return true
 	}
-	h := eligHead{off: off}
-	if w.n > 0 && len(w.levels) > 0 {
-		h.n, h.t0, bl.items = b.e.evaluate(records, w.id, w.levels, b.pols, b.goals, b.tradeNo, bl.items)
-		b.done.Add(1)
+	if w.n == 0 || len(w.levels) == 0 {
+		bl.head = append(bl.head, eligHead{off: off})
+		return true
 	}
-	bl.head = append(bl.head, h)
+	return false
 }
 
 // finish joins the blocks into the table and publishes it, answering how
@@ -360,24 +367,28 @@ func (b *eligBuild) finish() (evaluated int) {
 	return evaluated
 }
 
-// evaluate appends the items of craftsman id (their records read with
-// records, folded once, as of their last moment) for each of their trades
-// and each goal above their level there; n = 0 when they cannot be held
-// (as eligQuery.entry).
-func (e *EligEntries) evaluate(records func(id string) ([]events.Recorded, int), id string, levels map[string]events.Level, pols []*policy.Policy, goals []eligGoal, tradeNo map[string]uint16, items []eligItem) (n, t0 uint32, out []eligItem) {
-	recs, cnt := records(id)
+// evaluate appends to block k seq's head and items evaluated from recs,
+// their records (folded once, as of their last moment), and cnt, their
+// stream's events: for each of their trades and each goal above their
+// level there; the head's n = 0 when they cannot be held (as
+// eligQuery.entry).
+func (b *eligBuild) evaluate(k, seq int, recs []events.Recorded, cnt int) {
+	bl := &b.blocks[k]
+	off := uint32(len(bl.items))
+	b.done.Add(1)
 	at, sec, ok := entryTime(recs, cnt)
 	if !ok {
-		return 0, 0, items
+		bl.head = append(bl.head, eligHead{off: off})
+		return
 	}
 	st := career.Fold(recs, at, career.AsRecorded)
-	for tr, lvl := range levels {
-		no, known := tradeNo[tr]
+	for tr, lvl := range b.all[seq].levels {
+		no, known := b.tradeNo[tr]
 		if !known {
 			continue
 		}
-		for _, g := range goals {
-			p := pols[g.pol]
+		for _, g := range b.goals {
+			p := b.pols[g.pol]
 			if g.target <= lvl || !p.Covers(tr) {
 				continue
 			}
@@ -385,10 +396,10 @@ func (e *EligEntries) evaluate(records func(id string) ([]events.Recorded, int),
 			if ent.n == 0 {
 				continue
 			}
-			items = append(items, eligItem{earliest: ent.earliest, trade: no, pol: g.pol, target: uint8(g.target)})
+			bl.items = append(bl.items, eligItem{earliest: ent.earliest, trade: no, pol: g.pol, target: uint8(g.target)})
 		}
 	}
-	return uint32(cnt), uint32(sec), items
+	bl.head = append(bl.head, eligHead{n: uint32(cnt), t0: uint32(sec), off: off})
 }
 
 // The side file's body (version eligSideVersion): the policy keys and the

@@ -12,10 +12,11 @@ import (
 // build reuses the items of craftsmen whose ledger did not change) and
 // the as-of index x when a build of it is due (none for the model's
 // craftsmen, or queries found it much outdated; nil: e alone). Both are
-// built in one parallel pass over the craftsmen in units of
-// asOfChunkSize seqs, each craftsman's two steps one right after the
-// other, and the mapped log's pages are let go every eligRelease units
-// for both — before, two passes ran at once and only the entries' let the
+// built in one parallel pass over the craftsmen one scan found (the
+// entries' scan: the as-of build takes its ids and epoch, so a unit's
+// seqs are the same craftsmen for both) in units of asOfChunkSize
+// seqs, each craftsman's two steps one right after the other, and the
+// mapped log's pages are let go every eligRelease units for both — before, two passes ran at once and only the entries' let the
 // pages go. A craftsman's records are decoded once for both steps: the
 // as-of step (readmodel.Memory.SummaryVersions) hands them to the
 // entries' step, which evaluates them under the model's read lock before
@@ -34,14 +35,17 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 	if x != nil && x.wanted() {
 		x.building.Lock()
 		defer x.building.Unlock()
-		xb = x.begin()
+		if eb != nil {
+			xb = x.begin(eb.t.epoch, eb.ids) // the craftsmen the entries' scan found: seq for seq the same
+		} else {
+			xb = x.begin(x.scanIDs())
+		}
 	}
 	units := 0
-	if eb != nil {
-		units = len(eb.blocks)
-	}
 	if xb != nil {
-		units = max(units, len(xb.tl.chunks))
+		units = len(xb.tl.chunks)
+	} else if eb != nil {
+		units = len(eb.blocks)
 	}
 	// Decoding everyone touches every page of a mapped log: let them go
 	// every eligRelease units (readmodel.Memory.ReleaseMapped).
@@ -56,9 +60,12 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 		// (one closure per worker).
 		var blk, seq int
 		var handed bool
-		give := func(recs []events.Recorded, n int) {
-			eb.addRecords(blk, seq, recs, n)
-			handed = true
+		var recs func([]events.Recorded, int)
+		if eb != nil {
+			recs = func(r []events.Recorded, n int) {
+				eb.addRecords(blk, seq, r, n)
+				handed = true
+			}
 		}
 		return func(k int) {
 			if ctx.Err() != nil {
@@ -68,30 +75,22 @@ func BuildIndexes(ctx context.Context, e *EligEntries, x *AsOfIndex) (IndexBuild
 				release()
 			}
 			var lo, hi int
-			if eb != nil && k < len(eb.blocks) {
+			if eb != nil {
 				lo, hi = eb.blockSeqs(k)
 				eb.start(k)
 			}
 			var c *asOfChunkBuild
 			var ids []string
-			if xb != nil && k < len(xb.tl.chunks) && xb.current() {
+			if xb != nil && xb.current() {
 				c, ids = xb.chunk(), xb.chunkIDs(k)
 			}
 			for i := range max(hi-lo, len(ids)) {
-				elig := i < hi-lo
-				if i >= len(ids) {
-					if elig {
-						eb.add(k, lo+i)
-					}
-					continue
-				}
-				var recs func([]events.Recorded, int)
 				handed = false
-				if elig && ids[i] != "" && ids[i] == eb.all[lo+i].id { // the same craftsman (seqs of one epoch)
-					blk, seq, recs = k, lo+i, give
+				if c != nil {
+					blk, seq = k, lo+i
+					c.add(ids[i], cache, recs)
 				}
-				c.add(ids[i], cache, recs)
-				if elig && !handed { // no records handed: none to derive, or another craftsman
+				if eb != nil && !handed { // no records handed: none to derive
 					eb.add(k, lo+i)
 				}
 			}
