@@ -693,9 +693,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 			}
 			rev = o.GetSettings().GetRevision() // the deprecated form
 		}
+		if _, err := revisionExpectation(rev); err != nil {
+			return nil, err // StreamRevision's ArgumentOutOfRangeException
+		}
 		switch {
-		case rev > math.MaxInt64 && rev != math.MaxUint64:
-			return nil, errHandler // StreamRevision's ArgumentOutOfRangeException
 		case name == "$all":
 			return nil, errPSStreamAll
 		case rev == math.MaxUint64:
@@ -748,16 +749,16 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	}
 	source := "$all"
 	if o.GetAll() == nil {
-		id := o.GetStream().GetStreamIdentifier()
-		rev := o.GetSettings().GetRevision() // the deprecated form
-		if so := o.GetStream(); so != nil {
-			id, rev = so.GetStreamIdentifier(), so.GetRevision()
+		so := o.GetStream()
+		id, rev := so.GetStreamIdentifier(), so.GetRevision()
+		if so == nil {
+			rev = o.GetSettings().GetRevision() // the deprecated form
 		}
 		if id == nil {
 			id = o.GetStreamIdentifier()
 		}
-		if rev > math.MaxInt64 && rev != math.MaxUint64 {
-			return nil, errHandler // Update.cs 42-56: StreamRevision's exception
+		if _, err := revisionExpectation(rev); err != nil {
+			return nil, err // Update.cs 42-56: StreamRevision's exception
 		}
 		name, err := streamName(id)
 		if err != nil {

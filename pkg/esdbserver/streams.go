@@ -530,7 +530,7 @@ func (s *Server) resolve(ctx context.Context, r *record, resolveLinks, strUUID b
 // count, direction and filter options, of which only the six its
 // CreateEnumerator serves are valid (a missing filter_option is invalid
 // too; the clients always send no_filter), then a filter's expression and
-// window (checkFilter), before any event is sent. A request without
+// window (readFilter), before any event is sent. A request without
 // options, or with a stream option without stream identifier, is the
 // handler's exception (request.Options / StreamIdentifier on null).
 func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadServer) error {
@@ -563,7 +563,8 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 	if err := readCombination(o); err != nil {
 		return err
 	}
-	if err := checkFilter(o.GetFilter()); err != nil {
+	match, err := readFilter(o.GetFilter())
+	if err != nil {
 		return err
 	}
 	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards
@@ -571,13 +572,13 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 		if so != nil {
 			return h.s.subscribeStream(ctx, stream, target, so, o.GetResolveLinks(), strUUID)
 		}
-		return h.s.subscribeAll(ctx, stream, o, strUUID)
+		return h.s.subscribeAll(ctx, stream, o, match, strUUID)
 	}
 	count := o.GetCount()
 	if so != nil {
 		return h.readStream(stream, target, so, backwards, count, o.GetResolveLinks(), strUUID)
 	}
-	return h.readAll(stream, o.GetAll(), backwards, count, o.GetResolveLinks(), strUUID, o.GetFilter())
+	return h.readAll(stream, o.GetAll(), backwards, count, o.GetResolveLinks(), strUUID, match)
 }
 
 // readCombination refuses what KurrentDB's CreateEnumerator has no case
@@ -709,7 +710,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 	return nil
 }
 
-func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.ReadReq_Options_AllOptions, backwards bool, count uint64, resolveLinks, strUUID bool, filter *streams.ReadReq_Options_FilterOptions) error {
+func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.ReadReq_Options_AllOptions, backwards bool, count uint64, resolveLinks, strUUID bool, match func(*record) bool) error {
 	var from uint64
 	switch p := ao.GetAllOption().(type) {
 	case *streams.ReadReq_Options_AllOptions_Position:
@@ -724,16 +725,15 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 			return nil
 		}
 	}
-	match, err := compileFilter(filter)
-	if err != nil || count == 0 {
-		return err
+	if count == 0 {
+		return nil
 	}
 	// Events are encoded straight from pebble's memory; gRPC keeps the
 	// encoded frames (ownedMessage).
 	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
 	var sendErr error
-	err = h.s.store.scanAllRecords(from, backwards, false, func(r *record) bool {
+	err := h.s.store.scanAllRecords(from, backwards, false, func(r *record) bool {
 		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
 			return true
 		}

@@ -129,57 +129,16 @@ func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
 	return status.Error(codes.InvalidArgument, "'"+text+"' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions")
 }
 
-// checkFilter refuses a malformed filter of a Read as Streams.Read.cs does
-// before it reads anything: no expression, or a regex that does not
-// compile (ConvertToEventFilter: .NET's Regex constructor throws, the
-// handler's exception), then no window (ConvertToWindow, InvalidArgument
-// naming the .NET oneof-case enum). A stream-name filter of prefixes only,
-// one of them "$idx-", is an index read there, which takes no window; we do
-// not serve index reads, but do not refuse such a filter for its window
-// either.
-func checkFilter(f *streams.ReadReq_Options_FilterOptions) error {
-	if f == nil {
-		return nil
-	}
-	switch v := f.GetFilter().(type) {
-	case nil:
-		return errNoFilterExpression(f)
-	case *streams.ReadReq_Options_FilterOptions_StreamIdentifier:
-		if v.StreamIdentifier.GetRegex() == "" && slices.ContainsFunc(v.StreamIdentifier.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") }) {
-			return nil
-		}
-		if err := checkFilterRegex(v.StreamIdentifier.GetRegex()); err != nil {
-			return err
-		}
-	case *streams.ReadReq_Options_FilterOptions_EventType:
-		if err := checkFilterRegex(v.EventType.GetRegex()); err != nil {
-			return err
-		}
-	}
-	if f.GetWindow() == nil {
-		return status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase")
-	}
-	return nil
-}
-
-// checkFilterRegex refuses a filter regex that does not compile. KurrentDB
-// compiles it with .NET's Regex (EventFilter.cs, EventTypeRegexStrategy and
-// StreamIdRegexStrategy), whose constructor throws: the handler's
-// exception. Go's RE2 and .NET accept different pattern sets (RE2 has no
-// backreferences or lookarounds), so KurrentDB's answer is matched only
-// for the patterns both refuse; an empty regex means prefixes.
-func checkFilterRegex(expr string) error {
-	if expr == "" {
-		return nil
-	}
-	if _, err := regexp.Compile(expr); err != nil {
-		return errHandler
-	}
-	return nil
-}
-
-// compileFilter builds the matcher of a filtered read; nil means no filter.
-func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool, error) {
+// readFilter builds the matcher of a filtered Read (nil: no filter),
+// refusing a malformed filter as Streams.Read.cs does before it reads
+// anything: no expression, or a regex that does not compile
+// (ConvertToEventFilter: .NET's Regex constructor throws, the handler's
+// exception; see matcher), then no window (ConvertToWindow,
+// InvalidArgument naming the .NET oneof-case enum). A stream-name filter of
+// prefixes only, one of them "$idx-", is an index read there, which takes
+// no window; we do not serve index reads, but do not refuse such a filter
+// for its window either.
+func readFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -193,7 +152,15 @@ func compileFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool
 	default:
 		return nil, errNoFilterExpression(f)
 	}
-	return (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
+	match, err := (&streamsFilterExpr{regex: expr.GetRegex(), prefixes: expr.GetPrefix()}).matcher(byType)
+	if err != nil {
+		return nil, err
+	}
+	indexRead := !byType && expr.GetRegex() == "" && slices.ContainsFunc(expr.GetPrefix(), func(p string) bool { return strings.HasPrefix(p, "$idx-") })
+	if f.GetWindow() == nil && !indexRead {
+		return nil, status.Error(codes.InvalidArgument, "'None' is not a valid EventStore.Client.Streams.ReadReq+Types+Options+Types+FilterOptions+WindowOneofCase")
+	}
+	return match, nil
 }
 
 // streamsFilterExpr is a filter expression: a regex or a list of prefixes,
@@ -203,6 +170,12 @@ type streamsFilterExpr struct {
 	prefixes []string
 }
 
+// matcher compiles e. A regex that does not compile is the handler's
+// exception: KurrentDB compiles it with .NET's Regex (EventFilter.cs,
+// EventTypeRegexStrategy and StreamIdRegexStrategy), whose constructor
+// throws. Go's RE2 and .NET accept different pattern sets (RE2 has no
+// backreferences or lookarounds), so KurrentDB's answer is matched only for
+// the patterns both refuse. An empty regex means the prefixes.
 func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	field := func(r *record) string {
 		if byType {
@@ -251,12 +224,10 @@ const (
 	itemCheckpoint
 )
 
-func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, strUUID bool) error {
+// subscribeAll serves a subscription to $all; match is its filter's
+// matcher (readFilter), nil for none.
+func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match func(*record) bool, strUUID bool) error {
 	filter := o.GetFilter()
-	match, err := compileFilter(filter)
-	if err != nil {
-		return err
-	}
 	interval := uint64(0)
 	if filter != nil {
 		window := uint64(defaultWindow)
