@@ -16,8 +16,9 @@ import (
 // entries' scan: the as-of build takes its ids and epoch, so a unit's
 // seqs are the same craftsmen for both) in units of asOfChunkSize
 // seqs, each craftsman's two steps one right after the other, and the
-// mapped log's pages are let go every eligRelease units for both — before, two passes ran at once and only the entries' let the
-// pages go. A craftsman's records are decoded once for both steps: the
+// mapped log's pages are let go every eligRelease units for both —
+// before, two passes ran at once and only the entries' let the pages
+// go. A craftsman's records are decoded once for both steps: the
 // as-of step (readmodel.Memory.SummaryVersions) hands them to the
 // entries' step, which evaluates them under the model's read lock before
 // the as-of versions are derived (docs/graphql.md: the figures); the
