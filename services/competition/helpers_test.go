@@ -10,6 +10,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/competition"
 )
@@ -30,7 +31,7 @@ type env struct{ *servicetest.Env }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: competition.Seal,
+	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
 			"issuer":      {Subject: "u-fed", Role: auth.RoleIssuer, OrgID: orgFed},

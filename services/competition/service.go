@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -154,14 +152,14 @@ type ApproveEntitlementRequest struct {
 
 // PlatformOrg is the issuer organisation recorded for admins acting
 // without an organisation of their own.
-const PlatformOrg = "craftledger"
+const PlatformOrg = servicekit.PlatformOrg
 
 // Options configure the service.
 type Options struct {
 	// Approvers, when not empty, lists the organisations whose hr users may
 	// approve entitlements (the HR departments); empty means any hr user.
 	Approvers []string
-	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// Seal chains every event's metadata (prevHash/hash); nil means servicekit.Seal
 	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop on workers' streams (0 =
@@ -201,7 +199,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "competition: a clock is required")
 	}
 	if opts.Seal == nil {
-		opts.Seal = Seal
+		opts.Seal = servicekit.Seal
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	if opts.PublicationRetries <= 0 {
@@ -217,60 +215,15 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
 }
 
-// writer authenticates the caller and requires issuer or admin.
-// Seal chains every event the service appends (events/chain), so an
-// auditor can prove a stream was not altered; registry and training seal
-// the same way, so the chains of shared craftsman streams hold.
-func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
-	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
-	return b, sm.Hash, err
-}
-
-func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
-	meta, c, err := command.MetaFrom(ctx)
-	if err != nil {
-		return meta, c, err
-	}
-	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-		return meta, c, err
-	}
-	if meta.Issuer == "" {
-		meta.Issuer = PlatformOrg
-	}
-	return meta, c, nil
-}
-
-// invalid maps an events.FieldError to a kit field error (400 with the field).
-func invalid(err error) error {
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return kit.Invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
-}
-
-// when parses a request's occurredAt; empty is now.
-func (s *service) when(v string) (time.Time, error) {
-	now := s.clock()
-	at, err := command.ParseWhen(v, now, events.FutureSkew)
-	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
-	}
-	if at.IsZero() {
-		at = now.UTC()
-	}
-	return at, nil
-}
-
 func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	if req.Organiser == "" {
 		req.Organiser = meta.Issuer
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -283,7 +236,7 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 	p := events.CompetitionDefined{CompetitionID: req.CompetitionID, Name: req.Name, Tier: req.Tier, Organiser: req.Organiser,
 		Year: req.Year, Trades: req.Trades, Tracks: req.Tracks, StartsOn: req.StartsOn, EndsOn: req.EndsOn, Rules: req.Rules}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
 	if err := auth.RequireWriteFor(c, req.Organiser); err != nil {
 		return command.Result{}, err
@@ -326,7 +279,7 @@ func placements(comp competition, in []PlacementInput) ([]events.Placement, erro
 	for i, p := range in {
 		field := fmt.Sprintf("placements[%d]", i)
 		if err := events.ValidID("craftsmanId", p.CraftsmanID); err != nil {
-			return nil, invalid(events.Prefix(field, err))
+			return nil, servicekit.Invalid(events.Prefix(field, err))
 		}
 		track := p.Track
 		if track == "" && len(comp.def.Tracks) == 1 {
@@ -370,20 +323,20 @@ func placements(comp competition, in []PlacementInput) ([]events.Placement, erro
 		out[i] = pl
 	}
 	if err := (events.CompetitionResultsPublished{CompetitionID: comp.def.CompetitionID, Placements: out}).Validate(); err != nil {
-		return nil, invalid(err)
+		return nil, servicekit.Invalid(err)
 	}
 	return out, nil
 }
 
 func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest) (PublishResultsResponse, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return PublishResultsResponse{}, err
 	}
 	if err := events.ValidID("competitionId", req.CompetitionID); err != nil {
-		return PublishResultsResponse{}, invalid(err)
+		return PublishResultsResponse{}, servicekit.Invalid(err)
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return PublishResultsResponse{}, err
 	}
@@ -632,9 +585,9 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 	p := events.PromotionEntitlementApproved{CraftsmanID: req.CraftsmanID, EntitlementID: req.EntitlementID,
 		ApprovalRef: req.ApprovalRef, ApprovingOrgID: org}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}

@@ -101,10 +101,10 @@ func prepareResult(svc Service, rec command.Record) (string, string, func(contex
 		return "", "", nil, err
 	}
 	if err := events.ValidID("competitionId", l.CompetitionID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
 		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")

@@ -11,6 +11,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/honour"
 )
@@ -50,7 +51,7 @@ func newEnv(t testing.TB) *env {
 // newEnvWith is newEnv with the service's options.
 func newEnvWith(t testing.TB, opts honour.Options) *env {
 	t.Helper()
-	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: honour.Seal,
+	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
 			"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -89,11 +87,11 @@ type InnovationRequest struct {
 
 // PlatformOrg is the issuer organisation recorded for admins acting
 // without an organisation of their own.
-const PlatformOrg = "craftledger"
+const PlatformOrg = servicekit.PlatformOrg
 
 // Options configure the service.
 type Options struct {
-	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// Seal chains every event's metadata (prevHash/hash); nil means servicekit.Seal
 	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
@@ -139,54 +137,12 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		cat[k.Code] = k
 	}
 	if opts.Seal == nil {
-		opts.Seal = Seal
+		opts.Seal = servicekit.Seal
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
 	return &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts), bodies: opts.ConferringBodies, check: opts.CheckWriters,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
-}
-
-// Seal chains every event the service appends (events/chain), so an
-// auditor can prove a stream was not altered; registry and training seal
-// the same way, so the chains of shared craftsman streams hold.
-func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
-	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
-	return b, sm.Hash, err
-}
-
-func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
-	meta, c, err := command.MetaFrom(ctx)
-	if err != nil {
-		return meta, c, err
-	}
-	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-		return meta, c, err
-	}
-	if meta.Issuer == "" {
-		meta.Issuer = PlatformOrg
-	}
-	return meta, c, nil
-}
-
-func invalid(err error) error {
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return kit.Invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
-}
-
-func (s *service) when(v string) (time.Time, error) {
-	now := s.clock()
-	at, err := command.ParseWhen(v, now, events.FutureSkew)
-	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
-	}
-	if at.IsZero() {
-		at = now.UTC()
-	}
-	return at, nil
 }
 
 // fact is one event of a command on a worker's stream.
@@ -206,7 +162,7 @@ type fact struct {
 // and different data under the same id is a conflict.
 func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Result, error) {
 	if err := events.ValidID("craftsmanId", f.worker); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
 	data, err := json.Marshal(f.payload)
 	if err != nil {
@@ -276,11 +232,11 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 }
 
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -309,7 +265,7 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
 		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
 	// Who may confer: decided now where the honour alone decides, on the
 	// worker's stream (linkedOnly) where the link to the worker does.
@@ -349,17 +305,17 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 }
 
 func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.HonourWithdrawn{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Reason: req.Reason}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
 	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
 	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
@@ -395,11 +351,11 @@ func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (comm
 }
 
 func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -412,7 +368,7 @@ func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
 		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, invalid(err)
+		return command.Result{}, servicekit.Invalid(err)
 	}
 	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
 	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {

@@ -119,7 +119,7 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
 		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
@@ -166,7 +166,7 @@ func prepareInnovation(svc Service, rec command.Record) (string, string, func(co
 		return "", "", nil, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
 		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")

@@ -10,6 +10,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
@@ -36,7 +37,7 @@ func newEnv(t testing.TB, opts mentorship.Options) *env {
 // wrapped (nil: not wrapped), e.g. to time them.
 func newEnvWrapped(t testing.TB, opts mentorship.Options, wrapStore func(eventstore.Store) eventstore.Store, wrapSvc mentorship.Middleware) *env {
 	t.Helper()
-	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: mentorship.Seal,
+	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
 			"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},

@@ -3,14 +3,12 @@ package mentorship
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -105,7 +103,7 @@ func (r Response) StatusCode() int {
 
 // PlatformOrg is the issuer organisation recorded for admins acting
 // without an organisation of their own.
-const PlatformOrg = "craftledger"
+const PlatformOrg = servicekit.PlatformOrg
 
 // Defaults of Options.
 const (
@@ -120,7 +118,7 @@ type Options struct {
 	MinMasterLevel events.Level
 	// MaxActiveApprentices bounds a master's active pairings (0 = 8).
 	MaxActiveApprentices int
-	// Seal chains every event's metadata (prevHash/hash); nil means Seal
+	// Seal chains every event's metadata (prevHash/hash); nil means servicekit.Seal
 	// (events/chain), as every service writing craftsman streams does.
 	Seal command.Seal
 	// MaxRetries bounds the conflict-retry loop (0 = command's default).
@@ -160,35 +158,13 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "mentorship: at most %d active apprentices makes no sense", opts.MaxActiveApprentices)
 	}
 	if opts.Seal == nil {
-		opts.Seal = Seal
+		opts.Seal = servicekit.Seal
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
 	return &service{h: h, store: store, clock: clock, reg: reg,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices,
 		decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)}, nil
-}
-
-// Seal chains every event the service appends (events/chain), so an
-// auditor can prove a stream was not altered; registry and training seal
-// the same way, so the chains of shared craftsman streams hold.
-func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
-	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
-	return b, sm.Hash, err
-}
-
-func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
-	meta, c, err := command.MetaFrom(ctx)
-	if err != nil {
-		return meta, c, err
-	}
-	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-		return meta, c, err
-	}
-	if meta.Issuer == "" {
-		meta.Issuer = PlatformOrg
-	}
-	return meta, c, nil
 }
 
 // mayRecord checks that the caller writes for the pairing's academy or
@@ -204,33 +180,13 @@ func mayRecord(c auth.Claims, academy, employer string) error {
 	return auth.RequireWriteFor(c, org)
 }
 
-func invalid(err error) error {
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return kit.Invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
-}
-
-func (s *service) when(v string) (time.Time, error) {
-	now := s.clock()
-	at, err := command.ParseWhen(v, now, events.FutureSkew)
-	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
-	}
-	if at.IsZero() {
-		at = now.UTC()
-	}
-	return at, nil
-}
-
 // eventID is the id of a mentorship fact on one stream.
 func eventID(mentorshipID, fact, stream string) string {
 	return events.DeterministicID("mentorship", mentorshipID, fact, stream)
 }
 
 func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Response, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return Response{}, err
 	}
@@ -241,7 +197,7 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 		MasterID: req.MasterID, ApprenticeID: req.ApprenticeID}, Kind: req.Kind, Trade: req.Trade,
 		AcademyID: req.AcademyID, EmployerOrgID: req.EmployerOrgID, PlannedMonths: req.PlannedMonths}
 	if err := p.Validate(); err != nil {
-		return Response{}, invalid(err)
+		return Response{}, servicekit.Invalid(err)
 	}
 	if req.PlannedMonths < 12 || req.PlannedMonths > 36 {
 		return Response{}, kit.Invalid("plannedMonths", "a pairing is planned for 12 to 36 months (1–3 years), got %d", req.PlannedMonths)
@@ -249,7 +205,7 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	if req.AcademyID == "" && req.EmployerOrgID == "" {
 		return Response{}, kit.Invalid("academyId", "academyId or employerOrgId is required")
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return Response{}, err
 	}
@@ -428,7 +384,7 @@ func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id 
 func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, name, mentorshipID, fact string,
 	at time.Time, build func(pairing) (events.Payload, error)) (Response, error) {
 	if err := events.ValidID("mentorshipId", mentorshipID); err != nil {
-		return Response{}, invalid(err)
+		return Response{}, servicekit.Invalid(err)
 	}
 	mstream := events.MentorshipStream(mentorshipID)
 	mh, err := command.Load(ctx, s.store, mstream)
@@ -460,7 +416,7 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 				return nil, err
 			}
 			if err := p.Validate(); err != nil {
-				return nil, invalid(err)
+				return nil, servicekit.Invalid(err)
 			}
 			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: eventID(mentorshipID, fact, mstream)}}, nil
 		})
@@ -529,11 +485,11 @@ func (s *service) metaAt(ctx context.Context, stream string, rev uint64) (time.T
 }
 
 func (s *service) LogSession(ctx context.Context, req LogSessionRequest) (Response, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return Response{}, err
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return Response{}, err
 	}
@@ -556,14 +512,14 @@ func (s *service) LogSession(ctx context.Context, req LogSessionRequest) (Respon
 }
 
 func (s *service) CompleteMentorship(ctx context.Context, req CompleteRequest) (Response, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return Response{}, err
 	}
 	if req.LevelReached == nil {
 		return Response{}, kit.Invalid("levelReached", "is required (the level the apprentice reached)")
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return Response{}, err
 	}
@@ -576,14 +532,14 @@ func (s *service) CompleteMentorship(ctx context.Context, req CompleteRequest) (
 }
 
 func (s *service) EndMentorship(ctx context.Context, req EndRequest) (Response, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return Response{}, err
 	}
 	if req.Reason == "" {
 		return Response{}, kit.Invalid("reason", "is required")
 	}
-	at, err := s.when(req.OccurredAt)
+	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
 		return Response{}, err
 	}

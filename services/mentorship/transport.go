@@ -105,10 +105,10 @@ func prepareMentorship(svc Service, rec command.Record) (string, string, func(co
 		return "", "", nil, err
 	}
 	if err := events.ValidID("mentorshipId", l.MentorshipID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if err := events.ValidID("masterId", l.MasterID); err != nil {
-		return "", "", nil, invalid(err)
+		return "", "", nil, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
 		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
@@ -125,7 +125,7 @@ func prepareMentorship(svc Service, rec command.Record) (string, string, func(co
 			return "", "", nil, kit.Invalid(field+".occurredAt", "is required for a back-filled record")
 		}
 		if err := (events.MentorshipSessionLogged{MentorshipParties: parties, Hours: s.Hours, Topic: s.Topic}).Validate(); err != nil {
-			return "", "", nil, invalid(events.Prefix(field, err))
+			return "", "", nil, servicekit.Invalid(events.Prefix(field, err))
 		}
 	}
 	if l.Completed != nil && l.Completed.LevelReached == nil {

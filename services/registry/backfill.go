@@ -87,7 +87,7 @@ func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, err
 		return prepared{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return prepared{}, invalid(err)
+		return prepared{}, servicekit.Invalid(err)
 	}
 	req := l.RegisterCraftsmanRequest
 	p := prepared{craftsman: l.CraftsmanID, key: l.Key,
@@ -112,7 +112,7 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 		return prepared{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return prepared{}, invalid(err)
+		return prepared{}, servicekit.Invalid(err)
 	}
 	req := l.StartEmploymentRequest
 	req.CraftsmanID = l.CraftsmanID

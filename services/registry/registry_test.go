@@ -21,6 +21,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/registry"
 )
 
@@ -448,7 +449,7 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 	}
 	// A registration that failed after claiming (a race) leaves a
 	// reservation; it blocks others for ReservationGrace only.
-	seed := command.New(e.store, command.Options{Seal: registry.Seal})
+	seed := command.New(e.store, command.Options{Seal: servicekit.Seal})
 	if _, err := seed.Execute(context.Background(), command.Command{Name: "orphan", Stream: events.NationalIDStream(hash),
 		Meta: command.Meta{Issuer: "a", Actor: "t"},
 		Decide: func(context.Context, command.History) ([]command.Event, error) {

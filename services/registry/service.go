@@ -2,12 +2,10 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -145,7 +143,7 @@ type AddIssuerUserRequest struct {
 
 // PlatformOrg is the issuer organisation recorded for admins acting
 // without an organisation of their own.
-const PlatformOrg = "craftledger"
+const PlatformOrg = servicekit.PlatformOrg
 
 // Options configure the service.
 type Options struct {
@@ -176,16 +174,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if len(opts.NationalIDKey) < 32 {
 		return nil, errs.E(errs.InvalidArgument, "registry: national ID key must be at least 32 bytes, got %d", len(opts.NationalIDKey))
 	}
-	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
+	h := command.New(store, command.Options{Clock: clock, Seal: servicekit.Seal, MaxRetries: opts.MaxRetries})
 	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring,
 		corrector: servicekit.Corrector{Handler: h, Registry: events.NewRegistry(), Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
-}
-
-// Seal chains every event the service appends (events/chain), so an
-// auditor can prove a stream was not altered.
-func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
-	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
-	return b, sm.Hash, err
 }
 
 // seal replaces clear personal data by its sealed form when a keyring is
@@ -202,56 +193,12 @@ func (s *service) seal(craftsmanID string, clear **events.Personal, sealed **eve
 	return nil
 }
 
-// writer authenticates the caller and requires a role that may write
-// (issuer or admin); the Meta names the caller's organisation.
-func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
-	meta, c, err := command.MetaFrom(ctx)
-	if err != nil {
-		return meta, c, err
-	}
-	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-		return meta, c, err
-	}
-	if meta.Issuer == "" {
-		meta.Issuer = PlatformOrg
-	}
-	return meta, c, nil
-}
-
 func admin(ctx context.Context) (command.Meta, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return meta, err
 	}
 	return meta, c.RequireRole(auth.RoleAdmin)
-}
-
-// check validates a payload and its occurredAt, turning the events module's
-// field errors into kit field errors (400 INVALID_ARGUMENT with the field).
-func (s *service) check(p events.Payload, when string) (time.Time, error) {
-	now := s.clock()
-	at, err := command.ParseWhen(when, now, events.FutureSkew)
-	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
-	}
-	if err := p.Validate(); err != nil {
-		return at, invalid(err)
-	}
-	if d, ok := p.(events.Datable); ok {
-		if err := d.ValidateAt(now); err != nil {
-			return at, invalid(err)
-		}
-	}
-	return at, nil
-}
-
-// invalid maps an events.FieldError to a kit field error.
-func invalid(err error) error {
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return kit.Invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
 }
 
 func one(p events.Payload, at time.Time) []command.Event {
@@ -299,7 +246,7 @@ func (s *service) RegisterCraftsman(ctx context.Context, req RegisterCraftsmanRe
 // registerCommand validates and authorizes a registration and returns its
 // command, not yet run (back-fill batches these).
 func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequest) (command.Command, error) {
-	meta, _, err := writer(ctx)
+	meta, _, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Command{}, err
 	}
@@ -312,7 +259,7 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	}
 	p := events.CraftsmanRegistered{CraftsmanID: req.CraftsmanID, NationalIDHash: hash, BirthDate: req.BirthDate,
 		Region: req.Region, Personal: req.Personal}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Command{}, err
 	}
@@ -344,7 +291,7 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 }
 
 func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -354,7 +301,7 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 			return command.Result{}, err
 		}
 	}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -381,12 +328,12 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 }
 
 func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.TradeEntered{CraftsmanID: req.CraftsmanID, Trade: req.Trade}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -413,20 +360,20 @@ func (s *service) StartEmployment(ctx context.Context, req StartEmploymentReques
 // start and, for a back-filled period already over, its end — and returns
 // its command, not yet run.
 func (s *service) employmentCommand(ctx context.Context, req StartEmploymentRequest, end *EndEmploymentRequest) (command.Command, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Command{}, err
 	}
 	p := events.EmploymentStarted{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, EmployerOrgID: req.EmployerOrgID,
 		EmployerName: req.EmployerName, Trade: req.Trade, Position: req.Position}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Command{}, err
 	}
 	evs := one(p, at)
 	if end != nil {
 		pe := events.EmploymentEnded{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, Reason: end.Reason}
-		endAt, err := s.check(pe, end.OccurredAt)
+		endAt, err := servicekit.Check(pe, end.OccurredAt, s.clock())
 		if err != nil {
 			return command.Command{}, kit.FieldErr("endedOn", err)
 		}
@@ -447,12 +394,12 @@ func (s *service) employmentCommand(ctx context.Context, req StartEmploymentRequ
 }
 
 func (s *service) EndEmployment(ctx context.Context, req EndEmploymentRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.EmploymentEnded{CraftsmanID: req.CraftsmanID, EmploymentID: req.EmploymentID, Reason: req.Reason}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -475,12 +422,12 @@ func (s *service) EndEmployment(ctx context.Context, req EndEmploymentRequest) (
 }
 
 func (s *service) RegisterAcademy(ctx context.Context, req RegisterAcademyRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.AcademyRegistered{AcademyID: req.AcademyID, Name: req.Name, Kind: req.Kind, Region: req.Region, ParentOrgID: req.ParentOrgID}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -501,13 +448,13 @@ func (s *service) RegisterAcademy(ctx context.Context, req RegisterAcademyReques
 }
 
 func (s *service) AddCourse(ctx context.Context, req AddCourseRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.CourseAdded{AcademyID: req.AcademyID, CourseID: req.CourseID, Title: req.Title, Trade: req.Trade,
 		Modules: req.Modules, Hours: req.Hours, Mode: req.Mode, TargetLevel: req.TargetLevel}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -538,7 +485,7 @@ func (s *service) RegisterIssuer(ctx context.Context, req RegisterIssuerRequest)
 		return command.Result{}, err
 	}
 	p := events.IssuerRegistered{IssuerID: req.IssuerID, Name: req.Name, Kind: req.Kind, Region: req.Region}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -559,7 +506,7 @@ func (s *service) AddIssuerUser(ctx context.Context, req AddIssuerUserRequest) (
 		return command.Result{}, err
 	}
 	p := events.IssuerUserAdded{IssuerID: req.IssuerID, UserID: req.UserID, Role: req.Role, DisplayName: req.DisplayName}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -596,7 +543,7 @@ func (s *service) onCraftsman(ctx context.Context, name, id string, meta command
 // craftsmanCommand is the command of onCraftsman, not yet run.
 func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", id); err != nil {
-		return command.Command{}, invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	return command.Command{
 		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,

@@ -2,12 +2,10 @@ package training
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
-	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -135,7 +133,7 @@ type CertifyRequest struct {
 
 // PlatformOrg is the issuer organisation recorded for admins acting
 // without an organisation of their own.
-const PlatformOrg = "craftledger"
+const PlatformOrg = servicekit.PlatformOrg
 
 // Options configure the service.
 type Options struct {
@@ -163,59 +161,12 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if clock == nil {
 		return nil, errs.E(errs.InvalidArgument, "training: a clock is required")
 	}
-	h := command.New(store, command.Options{Clock: clock, Seal: Seal, MaxRetries: opts.MaxRetries})
+	h := command.New(store, command.Options{Clock: clock, Seal: servicekit.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
 	return &service{
 		h: h, store: store, clock: clock, reg: reg, folds: newFolds(4096),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg},
 	}, nil
-}
-
-// Seal chains every event the service appends (events/chain).
-func Seal(prev, typ string, data []byte, m command.Metadata) ([]byte, string, error) {
-	sm, b, err := chain.Seal(prev, typ, data, events.Metadata(m))
-	return b, sm.Hash, err
-}
-
-// writer authenticates the caller and requires issuer or admin.
-func writer(ctx context.Context) (command.Meta, auth.Claims, error) {
-	meta, c, err := command.MetaFrom(ctx)
-	if err != nil {
-		return meta, c, err
-	}
-	if err := c.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
-		return meta, c, err
-	}
-	if meta.Issuer == "" {
-		meta.Issuer = PlatformOrg
-	}
-	return meta, c, nil
-}
-
-func (s *service) check(p events.Payload, when string) (time.Time, error) {
-	now := s.clock()
-	at, err := command.ParseWhen(when, now, events.FutureSkew)
-	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
-	}
-	if err := p.Validate(); err != nil {
-		return at, invalid(err)
-	}
-	if d, ok := p.(events.Datable); ok {
-		if err := d.ValidateAt(now); err != nil {
-			return at, invalid(err)
-		}
-	}
-	return at, nil
-}
-
-// invalid maps an events.FieldError to a kit field error (400 with the field).
-func invalid(err error) error {
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return kit.Invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
 }
 
 func one(p events.Payload, at time.Time) []command.Event {
@@ -271,7 +222,7 @@ func (s *service) onCraftsman(ctx context.Context, name, id string, meta command
 // craftsmanCommand is the command of onCraftsman, not yet run.
 func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", id); err != nil {
-		return command.Command{}, invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	return command.Command{
 		Name: name, Stream: events.CraftsmanStream(id), Meta: meta, RetryOnConflict: true,
@@ -286,7 +237,7 @@ func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide fu
 }
 
 func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -308,7 +259,7 @@ func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, 
 	if p.Mode == "" {
 		p.Mode = course.Mode
 	}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -331,7 +282,7 @@ func (s *service) CompleteTraining(ctx context.Context, req CompleteTrainingRequ
 // completionCommand validates and authorizes a completion and returns its
 // command, not yet run (back-fill batches these).
 func (s *service) completionCommand(ctx context.Context, req CompleteTrainingRequest) (command.Command, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Command{}, err
 	}
@@ -353,7 +304,7 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 	if p.Mode == "" {
 		p.Mode = course.Mode
 	}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Command{}, err
 	}
@@ -374,14 +325,14 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 }
 
 func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.Graduated{CraftsmanID: req.CraftsmanID, SchoolKind: req.SchoolKind, SchoolName: req.SchoolName, Speciality: req.Speciality,
 		Trade: req.Trade, ProgrammeTarget: req.ProgrammeTarget, SeniorClass: req.SeniorClass,
 		PreparatoryTechnician: req.PreparatoryTechnician, FinalYear: req.FinalYear}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -394,13 +345,13 @@ func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (
 }
 
 func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.ProfessionalTitleObtained{CraftsmanID: req.CraftsmanID, Tier: req.Tier, Title: req.Title, Series: req.Series,
 		Trade: req.Trade, AwardingOrg: req.AwardingOrg, CertificateNumber: req.CertificateNumber}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -413,13 +364,13 @@ func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Re
 }
 
 func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (command.Result, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Result{}, err
 	}
 	p := events.AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
 		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: req.Passed}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err
 	}
@@ -445,13 +396,13 @@ func (s *service) CertifySkillLevel(ctx context.Context, req CertifyRequest) (co
 // certifyCommand validates and authorizes a certificate and returns its
 // command, not yet run (back-fill batches these).
 func (s *service) certifyCommand(ctx context.Context, req CertifyRequest) (command.Command, error) {
-	meta, c, err := writer(ctx)
+	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
 		return command.Command{}, err
 	}
 	p := events.SkillLevelCertified{CraftsmanID: req.CraftsmanID, Trade: req.Trade, Level: req.Level, CertificateNumber: req.CertificateNumber,
 		Family: req.Family, EvaluatingOrgID: req.EvaluatingOrgID, IssuingOrg: req.IssuingOrg, Route: req.Route, EntitlementID: req.EntitlementID}
-	at, err := s.check(p, req.OccurredAt)
+	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Command{}, err
 	}
@@ -481,7 +432,7 @@ func (s *service) certifyCommand(ctx context.Context, req CertifyRequest) (comma
 
 func idField(field, id string) error {
 	if err := events.ValidID(field, id); err != nil {
-		return invalid(err)
+		return servicekit.Invalid(err)
 	}
 	return nil
 }

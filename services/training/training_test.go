@@ -17,6 +17,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/training"
 )
@@ -49,7 +50,7 @@ func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(kit.NewMetrics("training"))(svc))
 	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: command.Backfill{Workers: backfillWorkers}}))
 	t.Cleanup(srv.Close)
-	e := &env{store: st, url: srv.URL, seed: command.New(st, command.Options{Clock: clock, Seal: training.Seal})}
+	e := &env{store: st, url: srv.URL, seed: command.New(st, command.Options{Clock: clock, Seal: servicekit.Seal})}
 	e.append(t, events.AcademyStream(academy), events.AcademyRegistered{AcademyID: academy, Name: "天津工匠学院", Kind: events.AcademyCollege, Region: "120000"})
 	e.append(t, events.AcademyStream(academy), events.CourseAdded{AcademyID: academy, CourseID: "elec-201", Title: "电工中级", Trade: events.Trade{Code: elec, Name: "电工"}, Hours: 80, Mode: events.ModeClassroom})
 	return e

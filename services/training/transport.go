@@ -245,7 +245,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 			return "", "", nil, nil, kit.Invalid("level", "is required")
 		}
 		if err := level.UnmarshalText([]byte(f["level"])); err != nil {
-			return "", "", nil, nil, invalid(err)
+			return "", "", nil, nil, servicekit.Invalid(err)
 		}
 		l = CertificateLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CertifyRequest: CertifyRequest{
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
@@ -279,7 +279,7 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 		if v := f["programmeTarget"]; v != "" {
 			var level events.Level
 			if err := level.UnmarshalText([]byte(v)); err != nil {
-				return "", "", nil, nil, kit.FieldErr("programmeTarget", invalid(err))
+				return "", "", nil, nil, kit.FieldErr("programmeTarget", servicekit.Invalid(err))
 			}
 			l.ProgrammeTarget = &level
 		}

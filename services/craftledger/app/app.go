@@ -47,6 +47,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/honour"
@@ -229,14 +230,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	case slices.Contains(approvers, AnyApprover):
 		approvers = nil // the competition service: empty = any hr user
 	}
-	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: registry.Seal, Approvers: approvers}); err != nil {
+	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: servicekit.Seal, Approvers: approvers}); err != nil {
 		return a, err
 	}
 
-	if a.services.Mentorship, err = mentorship.New(a.store, cfg.Clock, mentorship.Options{Seal: registry.Seal}); err != nil {
+	if a.services.Mentorship, err = mentorship.New(a.store, cfg.Clock, mentorship.Options{Seal: servicekit.Seal}); err != nil {
 		return a, err
 	}
-	if a.services.Honour, err = honour.New(a.store, cfg.Clock, honour.Options{Seal: registry.Seal,
+	if a.services.Honour, err = honour.New(a.store, cfg.Clock, honour.Options{Seal: servicekit.Seal,
 		// every writer checked, as bin/honour does: the demo population
 		// records each honour as its conferring body and each innovation
 		// as an organisation linked to the worker

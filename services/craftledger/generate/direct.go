@@ -6,6 +6,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/honour"
 	"github.com/craftledger/craftledger/services/mentorship"
@@ -24,13 +25,13 @@ func NewServices(st eventstore.Store, nationalIDKey []byte) (Services, error) {
 	if s.Training, err = training.New(st, time.Now, training.Options{}); err != nil {
 		return s, err
 	}
-	if s.Competition, err = competition.New(st, time.Now, competition.Options{Seal: registry.Seal}); err != nil {
+	if s.Competition, err = competition.New(st, time.Now, competition.Options{Seal: servicekit.Seal}); err != nil {
 		return s, err
 	}
-	if s.Mentorship, err = mentorship.New(st, time.Now, mentorship.Options{Seal: registry.Seal}); err != nil {
+	if s.Mentorship, err = mentorship.New(st, time.Now, mentorship.Options{Seal: servicekit.Seal}); err != nil {
 		return s, err
 	}
-	if s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: registry.Seal, CheckWriters: true, ConferringBodies: ConferringBodies()}); err != nil {
+	if s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: servicekit.Seal, CheckWriters: true, ConferringBodies: ConferringBodies()}); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -32,6 +32,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/honour"
 	"github.com/craftledger/craftledger/services/mentorship"
@@ -71,7 +72,7 @@ func correct(ctx context.Context, s Services, craftsmanID, origKey string, fixed
 	if err != nil {
 		return command.Result{}, err
 	}
-	h := command.New(s.Store, command.Options{Seal: registry.Seal})
+	h := command.New(s.Store, command.Options{Seal: servicekit.Seal})
 	return h.Execute(ctx, command.Command{Name: "correct event", Stream: stream, Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, hist command.History) ([]command.Event, error) {
 			for _, e := range hist.Events {

@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/honour"
@@ -50,18 +51,18 @@ func services(t testing.TB, st eventstore.Store) generate.Services {
 	}
 	// approval restricted to the generator's approving authorities, as in
 	// the all-in-one (app.DefaultApprovers): a refused approval fails the run
-	comp, err := competition.New(st, time.Now, competition.Options{Seal: registry.Seal, Approvers: generate.Approvers()})
+	comp, err := competition.New(st, time.Now, competition.Options{Seal: servicekit.Seal, Approvers: generate.Approvers()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ment, err := mentorship.New(st, time.Now, mentorship.Options{Seal: registry.Seal})
+	ment, err := mentorship.New(st, time.Now, mentorship.Options{Seal: servicekit.Seal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// writers checked, as in the all-in-one: every honour recorded by its
 	// conferring body, every innovation by an organisation linked to the
 	// worker, else the generator fails on the refusal
-	hon, err := honour.New(st, time.Now, honour.Options{Seal: registry.Seal, CheckWriters: true, ConferringBodies: generate.ConferringBodies()})
+	hon, err := honour.New(st, time.Now, honour.Options{Seal: servicekit.Seal, CheckWriters: true, ConferringBodies: generate.ConferringBodies()})
 	if err != nil {
 		t.Fatal(err)
 	}
