@@ -1,4 +1,7 @@
 // Package servicekit is the wiring the write-side services share: the
+// steps every command starts with (Writer: who may write and for which
+// issuer; When and Check: occurredAt and payload validation; Invalid: the
+// events module's field errors as 400s; Seal: the hash chain), the
 // correction command (EventCorrected on a craftsman's stream, for the facts
 // a service owns), the JSON Lines back-fill plumbing (BackfillPrepare;
 // lines decode with command.DecodeLine), and the binaries' configuration (flags with an
