@@ -146,7 +146,10 @@ func (c *batchCall) handle(req *streams.BatchAppendReq) error {
 	}
 	if opts != nil {
 		sid := opts.GetStreamIdentifier()
-		if c.h.s.authorize(c.ctx, string(sid.GetStreamName()), aclWrite) != nil {
+		// The stream "" is denied here on a secure server, as KurrentDB's
+		// access check denies the null its StreamIdentifier makes of ""; a
+		// missing identifier is not "" and is answered below.
+		if sid != nil && c.h.s.authorize(c.ctx, string(sid.GetStreamName()), aclWrite) != nil {
 			c.send(&streams.BatchAppendResp{CorrelationId: req.GetCorrelationId(), StreamIdentifier: sid, Result: batchError(statusAccessDenied())})
 			return nil
 		}

@@ -9,6 +9,9 @@ package esdbserver_test
 // other, except that Read throws: ClientMessage.cs 1132, 1153).
 
 import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"math"
 	"strings"
@@ -19,7 +22,10 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -339,4 +345,100 @@ func TestFidelityPersistentStreamAll(t *testing.T) {
 	if err != nil {
 		t.Errorf("deprecated update at uint64 max (the end): %v", err)
 	}
+}
+
+// TestFidelityEmptyStreamDenied: with access checks on, StreamIdentifier's
+// string conversion (Transport/Grpc/StreamIdentifier.cs 13-20) hands the
+// stream "" to the access check as null, which LegacyStreamPermissionAssertion
+// denies (47-51) to every caller, admins too, so Append, Delete, Tombstone
+// and Read (a read or a subscription) of "" answer RpcExceptions.AccessDenied
+// at the handlers' access check, before their own refusal of the name.
+// An insecure server keeps its answers (TestMalformedStreamsHandlerThrew).
+func TestFidelityEmptyStreamDenied(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	for _, user := range []string{"admin", "ops"} {
+		c := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+user+":changeit@", 1))
+		denied := func(what string, err error) {
+			t.Helper()
+			var se interface{ GRPCStatus() *status.Status }
+			st := status.New(codes.OK, "")
+			if errors.As(err, &se) {
+				st = se.GRPCStatus()
+			}
+			if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
+				t.Errorf("%s %s: %v (status %v %q), want PermissionDenied \"Access Denied\"", user, what, err, st.Code(), st.Message())
+			}
+		}
+		_, err := c.AppendToStream(ctxT(t), "", esdb.AppendToStreamOptions{}, event("T", "{}"))
+		denied("append to \"\"", err)
+		_, err = c.DeleteStream(ctxT(t), "", esdb.DeleteStreamOptions{})
+		denied("delete of \"\"", err)
+		_, err = c.TombstoneStream(ctxT(t), "", esdb.TombstoneStreamOptions{})
+		denied("tombstone of \"\"", err)
+		_, err = readStream(t, c, "", esdb.ReadStreamOptions{}, 10)
+		denied("read of \"\"", err)
+		sub, err := c.SubscribeToStream(ctxT(t), "", esdb.SubscribeToStreamOptions{})
+		if err == nil {
+			ev := sub.Recv()
+			sub.Close()
+			if ev.SubscriptionDropped != nil {
+				err = ev.SubscriptionDropped.Error
+			}
+		}
+		denied("subscription to \"\"", err)
+	}
+
+	// The exact answers (and trailers) through the generated client.
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	raw := streams.NewStreamsClient(conn)
+	admin := func() context.Context {
+		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:changeit")))
+	}
+	appendRaw := func(msgs ...*streams.AppendReq) (metadata.MD, error) {
+		var md metadata.MD
+		call, err := raw.Append(admin(), grpc.Trailer(&md))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if call.Send(m) != nil {
+				break
+			}
+		}
+		_, err = call.CloseAndRecv()
+		return md, err
+	}
+	accessDenied := map[string]string{"exception": "access-denied"}
+	md, err := appendRaw(optionsMsg("", anyRev()), proposedMsg(structuredID(1, 2), jsonMD))
+	wantStatus(t, "raw append to \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	// No stream identifier at all: converting null throws at the access
+	// check (Streams.Append.cs 44), before any event is read, so an event
+	// without its required metadata is never looked at.
+	noID := &streams.AppendReq{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{
+		ExpectedStreamRevision: &streams.AppendReq_Options_Any{Any: &shared.Empty{}}}}}
+	md, err = appendRaw(noID, proposedMsg(structuredID(1, 2), nil))
+	wantStatus(t, "raw append without stream identifier", err, md, codes.Unknown, handlerThrew, nil)
+	md = nil
+	_, err = raw.Delete(admin(), &streams.DeleteReq{Options: &streams.DeleteReq_Options{StreamIdentifier: sid(""),
+		ExpectedStreamRevision: &streams.DeleteReq_Options_Any{Any: &shared.Empty{}}}}, grpc.Trailer(&md))
+	wantStatus(t, "raw delete of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	md = nil
+	_, err = raw.Tombstone(admin(), &streams.TombstoneReq{Options: &streams.TombstoneReq_Options{StreamIdentifier: sid(""),
+		ExpectedStreamRevision: &streams.TombstoneReq_Options_Any{Any: &shared.Empty{}}}}, grpc.Trailer(&md))
+	wantStatus(t, "raw tombstone of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	rs, err := raw.Read(admin(), &streams.ReadReq{Options: &streams.ReadReq_Options{
+		StreamOption: &streams.ReadReq_Options_Stream{Stream: &streams.ReadReq_Options_StreamOptions{StreamIdentifier: sid(""),
+			RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}},
+		CountOption: &streams.ReadReq_Options_Count{Count: 10}, FilterOption: &streams.ReadReq_Options_NoFilter{NoFilter: &shared.Empty{}},
+		UuidOption: structuredUUIDs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rs.Recv()
+	wantStatus(t, "raw read of \"\"", err, rs.Trailer(), codes.PermissionDenied, "Access Denied", accessDenied)
 }
