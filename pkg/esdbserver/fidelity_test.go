@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -442,6 +443,37 @@ func TestFidelityEmptyStreamDenied(t *testing.T) {
 	}
 	_, err = rs.Recv()
 	wantStatus(t, "raw read of \"\"", err, rs.Trailer(), codes.PermissionDenied, "Access Denied", accessDenied)
+
+	// A persistent subscription's Read checks ProcessMessages, whose stream
+	// read assertion hands the same null to the legacy policy
+	// (PersistentSubscriptions.Read.cs 49-57, RequireStreamReadAssertion.cs
+	// 25-30). Without access checks KurrentDB goes on to build its
+	// enumerator, whose ArgumentNullException.ThrowIfNull(streamName)
+	// throws (186): the handler's exception. (The official client cannot
+	// send "": it subscribes to $all instead.)
+	psRead := func(ctx context.Context, conn *grpc.ClientConn) (metadata.MD, error) {
+		rs, err := persistent.NewPersistentSubscriptionsClient(conn).Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Send(&persistent.ReadReq{Content: &persistent.ReadReq_Options_{Options: &persistent.ReadReq_Options{
+			StreamOption: &persistent.ReadReq_Options_StreamIdentifier{StreamIdentifier: sid("")}, GroupName: "g", BufferSize: 10,
+			UuidOption: &persistent.ReadReq_Options_UUIDOption{Content: &persistent.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = rs.Recv()
+		return rs.Trailer(), err
+	}
+	md, err = psRead(admin(), conn)
+	wantStatus(t, "persistent read of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	insecureSrv := startServer(t, esdbserver.Config{Insecure: true})
+	insecureConn, err := grpc.NewClient(insecureSrv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { insecureConn.Close() })
+	md, err = psRead(ctxT(t), insecureConn)
+	wantStatus(t, "insecure persistent read of \"\"", err, md, codes.Unknown, handlerThrew, nil)
 }
 
 // droppedWith receives from sub until it is dropped and returns the error

@@ -1106,9 +1106,15 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if o == nil {
 		return errHandler
 	}
-	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier()) // neither: errHandler
-	if err != nil {
-		return err
+	// The stream "" reaches KurrentDB's access check as null, which a
+	// secure server denies (authorize); without access checks the
+	// enumerator's ArgumentNullException.ThrowIfNull(streamName) throws
+	// (PersistentSubscriptions.Read.cs 186).
+	source, emptyName := "", o.GetAll() == nil && o.GetStreamIdentifier() != nil && len(o.GetStreamIdentifier().GetStreamName()) == 0
+	if !emptyName {
+		if source, err = psSource(o.GetAll() != nil, o.GetStreamIdentifier()); err != nil { // neither: errHandler
+			return err
+		}
 	}
 	if !p.s.cfg.Insecure && principalFrom(ctx) == nil {
 		return accessDenied()
@@ -1116,7 +1122,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
 	}
-	if o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
+	if emptyName || o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
 		return errHandler
 	}
 	var g *psGroup
