@@ -169,11 +169,16 @@ const (
 // stream's own $acl overrides the default. Writing or deleting $all is
 // denied to every caller, admins too, as KurrentDB's legacy policy does
 // before it looks at the caller (LegacyStreamPermissionAssertion.cs 55-60).
+// So is every operation on the stream "": KurrentDB's StreamIdentifier turns
+// an empty name into null (Transport/Grpc/StreamIdentifier.cs 13-20), and
+// the legacy policy denies a null stream id (LegacyStreamPermissionAssertion.cs
+// 47-51). A request without stream identifier is not "": converting it
+// throws in KurrentDB's handlers, so callers answer it before they get here.
 func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 	if s.cfg.Insecure {
 		return nil
 	}
-	if stream == "$all" && (op == aclWrite || op == aclDelete) {
+	if stream == "" || (stream == "$all" && (op == aclWrite || op == aclDelete)) {
 		return accessDenied()
 	}
 	p := principalFrom(ctx)

@@ -59,7 +59,10 @@ import (
 // still in flight or open (open ones time out within 2 s) and then end the
 // call with OK. A stream named "$all" is access denied on a secure server
 // (authorize, as KurrentDB's legacy policy does) and refused on an insecure
-// one (BadRequest at is_final), as our Append refuses it.
+// one (BadRequest at is_final), as our Append refuses it. The stream "" is
+// access denied on a secure server (KurrentDB's StreamIdentifier makes it
+// null, which the legacy policy denies) and BadRequest at is_final on an
+// insecure one.
 
 // batchWriteTimeout is KurrentDB's WriteTimeoutMs default (2000 ms,
 // ClusterVNodeOptions.cs), the upper bound of every batch's deadline.
@@ -146,12 +149,19 @@ func (c *batchCall) handle(req *streams.BatchAppendReq) error {
 	}
 	if opts != nil {
 		sid := opts.GetStreamIdentifier()
+		// KurrentDB converts the identifier to a string for the access
+		// check (Streams.BatchAppend.cs 147-149): a missing one throws a
+		// NullReferenceException there (StreamIdentifier.cs 14), which the
+		// request loop answers BadRequest with .NET's message (270-277), so
+		// its own "Required field StreamIdentifier not set." (158-166) is
+		// never sent, whoever the caller. The stream "" becomes null, which
+		// a secure server denies (authorize).
+		if sid == nil {
+			return c.badRequest(req, "Object reference not set to an instance of an object.")
+		}
 		if c.h.s.authorize(c.ctx, string(sid.GetStreamName()), aclWrite) != nil {
 			c.send(&streams.BatchAppendResp{CorrelationId: req.GetCorrelationId(), StreamIdentifier: sid, Result: batchError(statusAccessDenied())})
 			return nil
-		}
-		if sid == nil {
-			return c.badRequest(req, "Required field StreamIdentifier not set.")
 		}
 		timeout := min(batchRequestedTimeout(opts), batchWriteTimeout)
 		if timeout <= 0 {

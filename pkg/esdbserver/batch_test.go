@@ -571,7 +571,10 @@ func TestBatchAppendBadRequests(t *testing.T) {
 			`Status(StatusCode="InvalidArgument", Detail="'None' is not a valid EventStore.Client.Streams.BatchAppendReq+Types+Options+ExpectedStreamPositionOneofCase")`, s, false},
 		{"expected position out of range", batchOpts(s, uint64(1<<63)), batchMsg(uuid.New(), `{}`),
 			"Specified argument was out of the range of valid values. (Parameter 'value')", s, false},
-		{"no stream identifier", noSID, batchMsg(uuid.New(), `{}`), "Required field StreamIdentifier not set.", "", false},
+		// Converting the missing identifier for the access check throws a
+		// NullReferenceException (StreamIdentifier.cs 14) before the
+		// handler's own "Required field StreamIdentifier not set." check.
+		{"no stream identifier", noSID, batchMsg(uuid.New(), `{}`), "Object reference not set to an instance of an object.", "", false},
 		{"stream $$", batchOpts("$$", "any"), batchMsg(uuid.New(), `{}`), "Invalid stream ID: $$ (Parameter 'eventStreamIds')", "$$", false},
 	}
 	var reqs []*streams.BatchAppendReq
@@ -677,7 +680,12 @@ func TestBatchAppendSecureMode(t *testing.T) {
 		name   string
 		ctx    context.Context
 		stream string
-	}{{"anonymous", ctxT(t), s}, {"ops on a system stream", basic("ops", "changeit"), "$" + s}} {
+	}{{"anonymous", ctxT(t), s}, {"ops on a system stream", basic("ops", "changeit"), "$" + s},
+		// The stream "": StreamIdentifier's conversion hands the access
+		// check null, which the legacy policy denies to everyone
+		// (Streams.BatchAppend.cs 147-156, StreamIdentifier.cs 13-20,
+		// LegacyStreamPermissionAssertion.cs 47-51).
+		{"admin on the stream \"\"", basic("admin", "changeit"), ""}} {
 		corr := structuredUUID(uuid.New())
 		call := openBatch(t, k.ctx, sc)
 		sendAll(t, call, &streams.BatchAppendReq{CorrelationId: corr, Options: batchOpts(k.stream, "any"), ProposedMessages: msgs(batchMsg(uuid.New(), `{}`))})
@@ -690,8 +698,16 @@ func TestBatchAppendSecureMode(t *testing.T) {
 			t.Errorf("%s: answers after access denied: %v", k.name, rest)
 		}
 	}
+	// No stream identifier: converting null throws before the access
+	// check decides, so even an anonymous caller gets the BadRequest.
+	noSID := batchOpts(s, "any")
+	noSID.StreamIdentifier = nil
+	call := openBatch(t, ctxT(t), sc)
+	sendAll(t, call, &streams.BatchAppendReq{CorrelationId: structuredUUID(uuid.New()), Options: noSID, ProposedMessages: msgs(batchMsg(uuid.New(), `{}`)), IsFinal: true})
+	wantBadRequest(t, "anonymous without stream identifier", recvOne(t, call), "Object reference not set to an instance of an object.")
+	closeAndDrain(t, call)
 	// Bad credentials: the call itself fails.
-	call, err := sc.BatchAppend(basic("admin", "wrong"))
+	call, err = sc.BatchAppend(basic("admin", "wrong"))
 	if err == nil {
 		_ = call.Send(&streams.BatchAppendReq{CorrelationId: structuredUUID(uuid.New()), Options: batchOpts(s, "any"), IsFinal: true})
 		_ = call.CloseSend()

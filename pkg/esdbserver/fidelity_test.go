@@ -9,17 +9,25 @@ package esdbserver_test
 // other, except that Read throws: ClientMessage.cs 1132, 1153).
 
 import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -338,5 +346,347 @@ func TestFidelityPersistentStreamAll(t *testing.T) {
 		StreamIdentifier: sid(s)}})
 	if err != nil {
 		t.Errorf("deprecated update at uint64 max (the end): %v", err)
+	}
+}
+
+// TestFidelityEmptyStreamDenied: with access checks on, StreamIdentifier's
+// string conversion (Transport/Grpc/StreamIdentifier.cs 13-20) hands the
+// stream "" to the access check as null, which LegacyStreamPermissionAssertion
+// denies (47-51) to every caller, admins too, so Append, Delete, Tombstone
+// and Read (a read or a subscription) of "" answer RpcExceptions.AccessDenied
+// at the handlers' access check, before their own refusal of the name.
+// An insecure server keeps its answers (TestMalformedStreamsHandlerThrew).
+func TestFidelityEmptyStreamDenied(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	for _, user := range []string{"admin", "ops"} {
+		c := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+user+":changeit@", 1))
+		denied := func(what string, err error) {
+			t.Helper()
+			var se interface{ GRPCStatus() *status.Status }
+			st := status.New(codes.OK, "")
+			if errors.As(err, &se) {
+				st = se.GRPCStatus()
+			}
+			if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
+				t.Errorf("%s %s: %v (status %v %q), want PermissionDenied \"Access Denied\"", user, what, err, st.Code(), st.Message())
+			}
+		}
+		_, err := c.AppendToStream(ctxT(t), "", esdb.AppendToStreamOptions{}, event("T", "{}"))
+		denied("append to \"\"", err)
+		_, err = c.DeleteStream(ctxT(t), "", esdb.DeleteStreamOptions{})
+		denied("delete of \"\"", err)
+		_, err = c.TombstoneStream(ctxT(t), "", esdb.TombstoneStreamOptions{})
+		denied("tombstone of \"\"", err)
+		_, err = readStream(t, c, "", esdb.ReadStreamOptions{}, 10)
+		denied("read of \"\"", err)
+		sub, err := c.SubscribeToStream(ctxT(t), "", esdb.SubscribeToStreamOptions{})
+		if err == nil {
+			ev := sub.Recv()
+			sub.Close()
+			if ev.SubscriptionDropped != nil {
+				err = ev.SubscriptionDropped.Error
+			}
+		}
+		denied("subscription to \"\"", err)
+	}
+
+	// The exact answers (and trailers) through the generated client.
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	raw := streams.NewStreamsClient(conn)
+	admin := func() context.Context {
+		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:changeit")))
+	}
+	appendRaw := func(msgs ...*streams.AppendReq) (metadata.MD, error) {
+		var md metadata.MD
+		call, err := raw.Append(admin(), grpc.Trailer(&md))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if call.Send(m) != nil {
+				break
+			}
+		}
+		_, err = call.CloseAndRecv()
+		return md, err
+	}
+	accessDenied := map[string]string{"exception": "access-denied"}
+	md, err := appendRaw(optionsMsg("", anyRev()), proposedMsg(structuredID(1, 2), jsonMD))
+	wantStatus(t, "raw append to \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	// No stream identifier at all: converting null throws at the access
+	// check (Streams.Append.cs 44), before any event is read, so an event
+	// without its required metadata is never looked at.
+	noID := &streams.AppendReq{Content: &streams.AppendReq_Options_{Options: &streams.AppendReq_Options{
+		ExpectedStreamRevision: &streams.AppendReq_Options_Any{Any: &shared.Empty{}}}}}
+	md, err = appendRaw(noID, proposedMsg(structuredID(1, 2), nil))
+	wantStatus(t, "raw append without stream identifier", err, md, codes.Unknown, handlerThrew, nil)
+	md = nil
+	_, err = raw.Delete(admin(), &streams.DeleteReq{Options: &streams.DeleteReq_Options{StreamIdentifier: sid(""),
+		ExpectedStreamRevision: &streams.DeleteReq_Options_Any{Any: &shared.Empty{}}}}, grpc.Trailer(&md))
+	wantStatus(t, "raw delete of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	md = nil
+	_, err = raw.Tombstone(admin(), &streams.TombstoneReq{Options: &streams.TombstoneReq_Options{StreamIdentifier: sid(""),
+		ExpectedStreamRevision: &streams.TombstoneReq_Options_Any{Any: &shared.Empty{}}}}, grpc.Trailer(&md))
+	wantStatus(t, "raw tombstone of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	rs, err := raw.Read(admin(), &streams.ReadReq{Options: &streams.ReadReq_Options{
+		StreamOption: &streams.ReadReq_Options_Stream{Stream: &streams.ReadReq_Options_StreamOptions{StreamIdentifier: sid(""),
+			RevisionOption: &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}}},
+		CountOption: &streams.ReadReq_Options_Count{Count: 10}, FilterOption: &streams.ReadReq_Options_NoFilter{NoFilter: &shared.Empty{}},
+		UuidOption: structuredUUIDs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rs.Recv()
+	wantStatus(t, "raw read of \"\"", err, rs.Trailer(), codes.PermissionDenied, "Access Denied", accessDenied)
+
+	// A persistent subscription's Read checks ProcessMessages, whose stream
+	// read assertion hands the same null to the legacy policy
+	// (PersistentSubscriptions.Read.cs 49-57, RequireStreamReadAssertion.cs
+	// 25-30). Without access checks KurrentDB goes on to build its
+	// enumerator, whose ArgumentNullException.ThrowIfNull(streamName)
+	// throws (186): the handler's exception. (The official client cannot
+	// send "": it subscribes to $all instead.)
+	psRead := func(ctx context.Context, conn *grpc.ClientConn) (metadata.MD, error) {
+		rs, err := persistent.NewPersistentSubscriptionsClient(conn).Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Send(&persistent.ReadReq{Content: &persistent.ReadReq_Options_{Options: &persistent.ReadReq_Options{
+			StreamOption: &persistent.ReadReq_Options_StreamIdentifier{StreamIdentifier: sid("")}, GroupName: "g", BufferSize: 10,
+			UuidOption: &persistent.ReadReq_Options_UUIDOption{Content: &persistent.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = rs.Recv()
+		return rs.Trailer(), err
+	}
+	md, err = psRead(admin(), conn)
+	wantStatus(t, "persistent read of \"\"", err, md, codes.PermissionDenied, "Access Denied", accessDenied)
+	insecureSrv := startServer(t, esdbserver.Config{Insecure: true})
+	insecureConn, err := grpc.NewClient(insecureSrv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { insecureConn.Close() })
+	md, err = psRead(ctxT(t), insecureConn)
+	wantStatus(t, "insecure persistent read of \"\"", err, md, codes.Unknown, handlerThrew, nil)
+}
+
+// droppedWith receives from sub until it is dropped and returns the error
+// it was dropped with (the subscription is closed after 10 s without).
+func droppedWith(t *testing.T, sub *esdb.PersistentSubscription) error {
+	t.Helper()
+	timer := time.AfterFunc(10*time.Second, func() { sub.Close() })
+	defer timer.Stop()
+	for {
+		if ev := sub.Recv(); ev.SubscriptionDropped != nil {
+			return ev.SubscriptionDropped.Error
+		}
+	}
+}
+
+// TestFidelityPersistentUpdate: KurrentDB's Update replaces the group's
+// subscription with a new one built with the update's start
+// (PersistentSubscriptionService.cs 456-548): UpdateSubscription (876-921)
+// shuts the old one down, which drops its consumers with Unsubscribed
+// (PersistentSubscription.cs 374-378, PersistentSubscriptionClient.cs
+// 124-127), which Read answers with RpcExceptions.PersistentSubscriptionDropped
+// (PersistentSubscriptions.Read.cs 238-239, RpcExceptions.cs 213-221:
+// Cancelled "Subscription group G on stream S was dropped."); GetInfo shows
+// the new start; the new subscription loads the group's checkpoint
+// (PersistentSubscription.cs 125-153, the checkpoint stream of the same
+// key) and reads from it, else from the new start. A $all group keeps its
+// filter (635). Delete drops the consumers the same way (761).
+func TestFidelityPersistentUpdate(t *testing.T) {
+	p := newProtoTarget(t)
+	c := p.client
+	s := streamName("ps-update")
+	if _, err := c.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(5, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	settings := esdb.SubscriptionSettingsDefault()
+	settings.CheckpointLowerBound, settings.CheckpointUpperBound = 1, 1
+	startOf := func(group string) any {
+		t.Helper()
+		var info *esdb.PersistentSubscriptionInfo
+		var err error
+		if group == "all" {
+			info, err = c.GetPersistentSubscriptionInfoToAll(ctxT(t), "all-"+s, esdb.GetPersistentSubscriptionOptions{})
+		} else {
+			info, err = c.GetPersistentSubscriptionInfo(ctxT(t), s, group, esdb.GetPersistentSubscriptionOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Settings.StartFrom
+	}
+	update := func(group string, start esdb.StreamPosition) {
+		t.Helper()
+		if err := c.UpdatePersistentSubscription(ctxT(t), s, group, esdb.PersistentStreamSubscriptionOptions{StartFrom: start, Settings: &settings}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subscribe := func(group string) *esdb.PersistentSubscription {
+		t.Helper()
+		sub, err := c.SubscribeToPersistentSubscription(ctxT(t), s, group, esdb.SubscribeToPersistentSubscriptionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sub.Close() })
+		return sub
+	}
+	wantDropped := func(what, group, source string, err error) {
+		t.Helper()
+		want := "Subscription group " + group + " on stream " + source + " was dropped."
+		if st, _ := status.FromError(err); st.Code() != codes.Canceled || st.Message() != want {
+			t.Errorf("%s: consumer dropped with %v, want Canceled %q", what, err, want)
+		}
+	}
+	first := func(sub *esdb.PersistentSubscription) uint64 {
+		t.Helper()
+		return nextPersistent(t, sub).Event.OriginalEvent().EventNumber
+	}
+
+	// A group without checkpoint: GetInfo and the next consumer follow the
+	// update's start; the connected consumer is dropped.
+	if err := c.CreatePersistentSubscription(ctxT(t), s, "fresh", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.End{}, Settings: &settings}); err != nil {
+		t.Fatal(err)
+	}
+	idle := subscribe("fresh")
+	update("fresh", esdb.StreamRevision{Value: 2})
+	if got := startOf("fresh"); got != (esdb.StreamRevision{Value: 2}) {
+		t.Errorf("start after update to revision 2: %#v", got)
+	}
+	wantDropped("update", "fresh", s, droppedWith(t, idle))
+	sub := subscribe("fresh")
+	if got := first(sub); got != 2 {
+		t.Errorf("after update to revision 2 the first event is %d", got)
+	}
+	update("fresh", esdb.Start{})
+	if got := startOf("fresh"); got != (esdb.Start{}) {
+		t.Errorf("start after update to the start: %#v", got)
+	}
+	wantDropped("update of a consuming group", "fresh", s, droppedWith(t, sub))
+	if got := first(subscribe("fresh")); got != 0 {
+		t.Errorf("after update to the start the first event is %d", got)
+	}
+
+	// The exact answer and trailers, through the generated client.
+	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
+	rs, err := raw.Read(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Send(&persistent.ReadReq{Content: &persistent.ReadReq_Options_{Options: &persistent.ReadReq_Options{
+		StreamOption: &persistent.ReadReq_Options_StreamIdentifier{StreamIdentifier: sid(s)}, GroupName: "fresh", BufferSize: 10,
+		UuidOption: &persistent.ReadReq_Options_UUIDOption{Content: &persistent.ReadReq_Options_UUIDOption_Structured{Structured: &shared.Empty{}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Recv(); err != nil { // the confirmation
+		t.Fatal(err)
+	}
+	// The official client (v4.2.0) sends Start for End in an update
+	// (protobuf_utils.go), so the end goes through the generated client.
+	if _, err := raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "fresh",
+		StreamOption: &persistent.UpdateReq_Options_Stream{Stream: &persistent.UpdateReq_StreamOptions{StreamIdentifier: sid(s),
+			RevisionOption: &persistent.UpdateReq_StreamOptions_End{End: &shared.Empty{}}}},
+		Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, MinCheckpointCount: 1, MaxCheckpointCount: 1, LiveBufferSize: 500,
+			ReadBatchSize: 20, HistoryBufferSize: 500, MessageTimeout: &persistent.UpdateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000},
+			NamedConsumerStrategy: persistent.UpdateReq_RoundRobin}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := startOf("fresh"); got != (esdb.End{}) {
+		t.Errorf("start after update to the end: %#v", got)
+	}
+	for err == nil {
+		_, err = rs.Recv()
+	}
+	wantStatus(t, "raw consumer of an updated group", err, rs.Trailer(), codes.Canceled, "Subscription group fresh on stream "+s+" was dropped.",
+		map[string]string{"exception": "persistent-subscription-dropped", "stream-name": s, "group-name": "fresh"})
+
+	// A checkpointed group goes on from its checkpoint, whatever the new start.
+	if err := c.CreatePersistentSubscription(ctxT(t), s, "cp", esdb.PersistentStreamSubscriptionOptions{StartFrom: esdb.Start{}, Settings: &settings}); err != nil {
+		t.Fatal(err)
+	}
+	sub = subscribe("cp")
+	for i := 0; i < 3; i++ {
+		if err := sub.Ack(nextPersistent(t, sub).Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; ; i++ {
+		info, err := c.GetPersistentSubscriptionInfo(ctxT(t), s, "cp", esdb.GetPersistentSubscriptionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := info.Stats.LastCheckpointedEventRevision; r != nil && *r == 2 {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("no checkpoint at revision 2: %v", info.Stats.LastCheckpointedEventRevision)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	update("cp", esdb.StreamRevision{Value: 4})
+	if got := startOf("cp"); got != (esdb.StreamRevision{Value: 4}) {
+		t.Errorf("start of the checkpointed group after update to revision 4: %#v", got)
+	}
+	wantDropped("update of a checkpointed group", "cp", s, droppedWith(t, sub))
+	sub = subscribe("cp")
+	if got := first(sub); got != 3 {
+		t.Errorf("checkpointed group after update: first event %d, want 3 (the checkpoint)", got)
+	}
+
+	// Delete drops its consumers the same way.
+	if err := c.DeletePersistentSubscription(ctxT(t), s, "cp", esdb.DeletePersistentSubscriptionOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantDropped("delete", "cp", s, droppedWith(t, sub))
+
+	// A $all group: the new start, the filter kept.
+	evs, err := readStream(t, c, s, esdb.ReadStreamOptions{}, 10)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("read %s: %d events, %v", s, len(evs), err)
+	}
+	if err := c.CreatePersistentSubscriptionToAll(ctxT(t), "all-"+s, esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.End{},
+		Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{s}}, Settings: &settings}); err != nil {
+		t.Fatal(err)
+	}
+	subAll := func() *esdb.PersistentSubscription {
+		sub, err := c.SubscribeToPersistentSubscriptionToAll(ctxT(t), "all-"+s, esdb.SubscribeToPersistentSubscriptionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sub.Close() })
+		return sub
+	}
+	updateAll := func(start esdb.AllPosition) {
+		t.Helper()
+		if err := c.UpdatePersistentSubscriptionToAll(ctxT(t), "all-"+s, esdb.PersistentAllSubscriptionOptions{StartFrom: start, Settings: &settings}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub = subAll()
+	updateAll(esdb.Start{})
+	if got := startOf("all"); got != (esdb.Start{}) {
+		t.Errorf("$all start after update to the start: %#v", got)
+	}
+	wantDropped("$all update", "all-"+s, "$all", droppedWith(t, sub))
+	ev := nextPersistent(t, subAll()).Event.OriginalEvent()
+	if ev.StreamID != s || ev.EventNumber != 0 {
+		t.Errorf("$all group after update to the start: first event %s:%d, want %s:0", ev.StreamID, ev.EventNumber, s)
+	}
+	pos := evs[3].OriginalEvent().Position
+	updateAll(pos)
+	if got, ok := startOf("all").(*esdb.Position); !ok || *got != pos {
+		t.Errorf("$all start after update to %v: %#v", pos, got)
+	}
+	ev = nextPersistent(t, subAll()).Event.OriginalEvent()
+	if ev.StreamID != s || ev.EventNumber != 3 {
+		t.Errorf("$all group after update to %v: first event %s:%d, want %s:3", pos, ev.StreamID, ev.EventNumber, s)
 	}
 }

@@ -201,7 +201,8 @@ func FuzzWireAppendReq(f *testing.F) {
 		} else if o != nil {
 			e1, err1 := appendExpectation(o)
 			e2, err2 := wireExpectation(&w)
-			if name := string(o.GetStreamIdentifier().GetStreamName()); name != w.stream || e1 != e2 || fmt.Sprint(err1) != fmt.Sprint(err2) ||
+			if name := string(o.GetStreamIdentifier().GetStreamName()); name != w.stream || (o.GetStreamIdentifier() != nil) != w.hasStream ||
+				e1 != e2 || fmt.Sprint(err1) != fmt.Sprint(err2) ||
 				(o.GetRevision() == math.MaxUint64) != (w.revKind == revRevision && w.rev == math.MaxUint64) {
 				t.Fatalf("options: generated %q %+v %v (revision %d), hand decoder %q %+v %v (%d %d)", name, e1, err1, o.GetRevision(), w.stream, e2, err2, w.revKind, w.rev)
 			}

@@ -133,6 +133,32 @@ func notFoundGroup(source, group string) error {
 		"exception", "persistent-subscription-does-not-exist", "stream-name", source, "group-name", group)
 }
 
+// droppedGroup is what a consumer of a group that was updated or deleted
+// gets: KurrentDB shuts the group's subscription down
+// (PersistentSubscriptionService.cs UpdateSubscription, 876-921), which
+// drops each client with SubscriptionDropReason.Unsubscribed
+// (PersistentSubscription.cs 374-378, PersistentSubscriptionClient.cs
+// 124-127), and Read ends with RpcExceptions.PersistentSubscriptionDropped
+// (PersistentSubscriptions.Read.cs 238-239, RpcExceptions.cs 213-221).
+func droppedGroup(source, group string) error {
+	return withTrailers(codes.Canceled, fmt.Sprintf("Subscription group %s on stream %s was dropped.", group, source),
+		"exception", "persistent-subscription-dropped", "stream-name", source, "group-name", group)
+}
+
+// errPSReplaced tells Read that the group it found was replaced by an
+// Update meanwhile: it joins the new one.
+var errPSReplaced = errors.New("persistent subscription group replaced")
+
+// dropConsumers ends every consumer's call with err. g.mu is held.
+func (g *psGroup) dropConsumers(err error) {
+	for _, c := range g.consumers {
+		select {
+		case c.dropped <- err:
+		default: // already dropped
+		}
+	}
+}
+
 // psGroup is one running consumer group.
 type psGroup struct {
 	m     *psubManager
@@ -153,6 +179,7 @@ type psGroup struct {
 	total       int64
 	lastKnown   *uint64
 	deleted     bool
+	replaced    bool // by an Update: stopped, writes no checkpoint
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -446,7 +473,7 @@ func (g *psGroup) checkpoint(final bool) {
 	}
 	due := final || int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
 		(g.acksSinceCP >= int(g.cfg.MinCheckpoint) && time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
-	if cp == g.savedCP || !due || g.deleted {
+	if cp == g.savedCP || !due || g.deleted || g.replaced {
 		g.mu.Unlock()
 		return
 	}
@@ -470,6 +497,9 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 	defer g.mu.Unlock()
 	if g.deleted {
 		return nil, notFoundGroup(g.cfg.Source, g.cfg.Group)
+	}
+	if g.replaced {
+		return nil, errPSReplaced
 	}
 	if g.cfg.MaxSubscribers > 0 && len(g.consumers) >= int(g.cfg.MaxSubscribers) {
 		return nil, withTrailers(codes.FailedPrecondition,
@@ -614,6 +644,25 @@ func strategyName(s string, named int32) string {
 	return "RoundRobin"
 }
 
+// streamStart resolves a stream group's start revision (uint64 max: the
+// end, i.e. the next revision; KurrentDB's live position -1) to the first
+// revision to deliver and GetInfo's start_from.
+func (st *store) streamStart(name string, rev uint64) (uint64, string) {
+	if rev == math.MaxUint64 {
+		return uint64(st.info(name).Last + 1), "-1"
+	}
+	return rev, strconv.FormatUint(rev, 10)
+}
+
+// allStart is streamStart for a $all group: a commit position, uint64 max
+// being the end (C:-1/P:-1).
+func (st *store) allStart(pos uint64) (uint64, string) {
+	if pos == math.MaxUint64 {
+		return st.head.Load() + 1, "C:-1/P:-1"
+	}
+	return pos, fmt.Sprintf("C:%d/P:%d", pos, pos)
+}
+
 // Create checks a malformed request as KurrentDB's
 // PersistentSubscriptions.Create.cs does where its answer is known: no
 // options (before the access check) or no settings (after it) is the
@@ -643,12 +692,11 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		cfg.Source = "$all"
 		switch v := o.GetAll().GetAllOption().(type) {
 		case *persistent.CreateReq_AllOptions_Position:
-			cfg.Start = v.Position.GetCommitPosition()
-			cfg.StartFrom = fmt.Sprintf("C:%d/P:%d", cfg.Start, cfg.Start)
+			cfg.Start, cfg.StartFrom = st.allStart(v.Position.GetCommitPosition())
 		case *persistent.CreateReq_AllOptions_End:
-			cfg.Start, cfg.StartFrom = st.head.Load()+1, "C:-1/P:-1"
+			cfg.Start, cfg.StartFrom = st.allStart(math.MaxUint64)
 		case *persistent.CreateReq_AllOptions_Start:
-			cfg.Start, cfg.StartFrom = 0, "C:0/P:0"
+			cfg.Start, cfg.StartFrom = st.allStart(0)
 		default:
 			return nil, psNoneNotValid("CreateReq+Types+AllOptions+AllOptionOneofCase")
 		}
@@ -696,14 +744,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		if _, err := revisionExpectation(rev); err != nil {
 			return nil, err // StreamRevision's ArgumentOutOfRangeException
 		}
-		switch {
-		case name == "$all":
+		if name == "$all" {
 			return nil, errPSStreamAll
-		case rev == math.MaxUint64:
-			cfg.Start, cfg.StartFrom = uint64(st.info(name).Last+1), "-1"
-		default:
-			cfg.Start, cfg.StartFrom = rev, strconv.FormatUint(rev, 10)
 		}
+		cfg.Start, cfg.StartFrom = st.streamStart(name, rev)
 	}
 	s := req.GetOptions().GetSettings()
 	applySettings(&cfg, s, strategyName(s.GetConsumerStrategy(), int32(s.GetNamedConsumerStrategy())))
@@ -733,6 +777,19 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 // does: no options (before the access check), a $all start that is unset
 // or (after the start) no settings are the handler's exception; a stream
 // option without start is InvalidArgument naming the .NET oneof-case enum.
+//
+// Then it replaces the group as KurrentDB's UpdatePersistentSubscription
+// does (PersistentSubscriptionService.cs 456-548): the running group stops
+// and its consumers are dropped (droppedGroup); a new group with the
+// update's settings and start (saved, and shown by GetInfo) takes its place
+// and, like KurrentDB's new subscription loading the checkpoint stream of
+// the same group (PersistentSubscription.cs 125-153), starts from the
+// group's last saved checkpoint if it has one and from the new start
+// otherwise. The old group writes no final checkpoint, as KurrentDB's
+// Shutdown writes none, so what was acknowledged after the last one is
+// delivered again, and so is everything in flight or awaiting a retry (it
+// lies at or after the checkpoint); parked messages being replayed go with
+// the old group. A $all group keeps its filter (635).
 func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateReq) (*persistent.UpdateResp, error) {
 	o := req.GetOptions()
 	if o == nil {
@@ -747,12 +804,35 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	if a := o.GetAll(); (a != nil && a.GetAllOption() == nil) || o.GetSettings() == nil {
 		return nil, errHandler
 	}
+	st := p.s.store
 	source := "$all"
-	if o.GetAll() == nil {
+	var start uint64
+	var startFrom string
+	if a := o.GetAll(); a != nil {
+		// Update.cs 91-98: Position, Start, End.
+		switch v := a.GetAllOption().(type) {
+		case *persistent.UpdateReq_AllOptions_Position:
+			start, startFrom = st.allStart(v.Position.GetCommitPosition())
+		case *persistent.UpdateReq_AllOptions_Start:
+			start, startFrom = st.allStart(0)
+		default:
+			start, startFrom = st.allStart(math.MaxUint64)
+		}
+	} else {
 		so := o.GetStream()
-		id, rev := so.GetStreamIdentifier(), so.GetRevision()
-		if so == nil {
-			rev = o.GetSettings().GetRevision() // the deprecated form
+		id := so.GetStreamIdentifier()
+		// Update.cs 42-56: Revision, Start, End (StreamRevision.End is
+		// uint64 max); the deprecated form starts at settings.revision.
+		var rev uint64
+		switch v := so.GetRevisionOption().(type) {
+		case *persistent.UpdateReq_StreamOptions_Revision:
+			rev = v.Revision
+		case *persistent.UpdateReq_StreamOptions_Start:
+			rev = 0
+		case *persistent.UpdateReq_StreamOptions_End:
+			rev = math.MaxUint64
+		default:
+			rev = o.GetSettings().GetRevision()
 		}
 		if id == nil {
 			id = o.GetStreamIdentifier()
@@ -768,21 +848,43 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 			return nil, errPSUpdateStreamAll
 		}
 		source = name
+		start, startFrom = st.streamStart(name, rev)
 	}
-	g := p.m.get(source, o.GetGroupName())
-	if g == nil {
-		return nil, notFoundGroup(source, o.GetGroupName())
+	group := o.GetGroupName()
+	key := string(psKey(source, group))
+	// The manager's lock is held until the new group is in place: Read,
+	// finding the old group replaced, waits for it here.
+	p.m.mu.Lock()
+	defer p.m.mu.Unlock()
+	old := p.m.groups[key]
+	if old == nil {
+		return nil, notFoundGroup(source, group)
 	}
 	s := o.GetSettings()
-	g.mu.Lock()
-	applySettings(&g.cfg, s, strategyName("", int32(s.GetNamedConsumerStrategy())))
-	cfg := g.cfg
-	g.mu.Unlock()
-	b, _ := json.Marshal(cfg)
-	if err := p.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, pebble.Sync); err != nil {
+	old.mu.Lock()
+	cfg := old.cfg
+	cfg.Start, cfg.StartFrom = start, startFrom
+	applySettings(&cfg, s, strategyName("", int32(s.GetNamedConsumerStrategy())))
+	old.replaced = true
+	old.dropConsumers(droppedGroup(source, group))
+	old.mu.Unlock()
+	old.shutdown()
+	// Only now is the old group's last checkpoint final: it writes none
+	// once replaced, and its run loop, the only writer, has ended.
+	old.mu.Lock()
+	cfg.Checkpoint = old.cfg.Checkpoint
+	old.mu.Unlock()
+	g, err := p.m.newGroup(cfg)
+	if err != nil {
+		// The filter compiled when the group was created; it cannot fail.
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	g.wake()
+	p.m.groups[key] = g
+	go g.run()
+	b, _ := json.Marshal(cfg)
+	if err := st.db.Set([]byte(key), b, pebble.Sync); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
 	return &persistent.UpdateResp{}, nil
 }
 
@@ -843,9 +945,7 @@ func (p *persistentService) Delete(ctx context.Context, req *persistent.DeleteRe
 	p.m.mu.Unlock()
 	g.mu.Lock()
 	g.deleted = true
-	for _, c := range g.consumers {
-		c.dropped <- notFoundGroup(source, o.GetGroupName())
-	}
+	g.dropConsumers(droppedGroup(source, o.GetGroupName()))
 	g.mu.Unlock()
 	g.shutdown()
 	return &persistent.DeleteResp{}, nil
@@ -1006,9 +1106,15 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if o == nil {
 		return errHandler
 	}
-	source, err := psSource(o.GetAll() != nil, o.GetStreamIdentifier()) // neither: errHandler
-	if err != nil {
-		return err
+	// The stream "" reaches KurrentDB's access check as null, which a
+	// secure server denies (authorize); without access checks the
+	// enumerator's ArgumentNullException.ThrowIfNull(streamName) throws
+	// (PersistentSubscriptions.Read.cs 186).
+	source, emptyName := "", o.GetAll() == nil && o.GetStreamIdentifier() != nil && len(o.GetStreamIdentifier().GetStreamName()) == 0
+	if !emptyName {
+		if source, err = psSource(o.GetAll() != nil, o.GetStreamIdentifier()); err != nil { // neither: errHandler
+			return err
+		}
 	}
 	if !p.s.cfg.Insecure && principalFrom(ctx) == nil {
 		return accessDenied()
@@ -1016,14 +1122,21 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 	if err := p.s.authorize(ctx, source, aclRead); err != nil {
 		return err
 	}
-	if o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
+	if emptyName || o.GetUuidOption() == nil || o.GetBufferSize() < 1 || o.GetGroupName() == "" {
 		return errHandler
 	}
-	g := p.m.get(source, o.GetGroupName())
-	if g == nil {
-		return notFoundGroup(source, o.GetGroupName())
+	var g *psGroup
+	var c *psConsumer
+	for {
+		if g = p.m.get(source, o.GetGroupName()); g == nil {
+			return notFoundGroup(source, o.GetGroupName())
+		}
+		// A group replaced by an Update meanwhile: the manager holds its
+		// successor once get returns again.
+		if c, err = g.addConsumer(int(o.GetBufferSize())); err != errPSReplaced {
+			break
+		}
 	}
-	c, err := g.addConsumer(int(o.GetBufferSize()))
 	if err != nil {
 		return err
 	}

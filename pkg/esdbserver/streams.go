@@ -220,9 +220,15 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 	// A revision of uint64 max is KurrentDB's "no stream", but a wrong
 	// expected version still echoes it as that revision.
 	echoMaxRevision := first.revKind == revRevision && first.rev == math.MaxUint64
-	// A secure server denies writing $all at the access check, as
+	// KurrentDB converts the stream identifier to a string for the access
+	// check (Streams.Append.cs 44), which throws when there is none, with
+	// or without access checks.
+	if !first.hasStream {
+		return false, errHandler
+	}
+	// A secure server denies writing $all and "" at the access check, as
 	// KurrentDB does; what an insecure KurrentDB (no access check) does
-	// with such a write was not established, so that stays our own
+	// with a write to $all was not established, so that stays our own
 	// InvalidArgument.
 	if err := h.s.authorize(ctx, name, aclWrite); err != nil {
 		return false, err
@@ -548,6 +554,13 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 	if so != nil {
 		if so.GetStreamIdentifier() == nil {
 			return errHandler
+		}
+		// "" reaches KurrentDB's access check as null, which a secure
+		// server denies (authorize); an insecure one refuses the name.
+		if len(so.GetStreamIdentifier().GetStreamName()) == 0 {
+			if err := h.s.authorize(ctx, "", aclRead); err != nil {
+				return err
+			}
 		}
 		name, err := streamName(so.GetStreamIdentifier())
 		if err != nil {

@@ -301,9 +301,10 @@ type appendReqWire struct {
 	options  bool // content is options (the first message of a call)
 	// Options: the stream name and the expected_stream_revision oneof
 	// (revNone when unset; rev for revRevision).
-	stream  string
-	revKind revKind
-	rev     uint64
+	stream    string
+	hasStream bool // stream_identifier was present (possibly empty)
+	revKind   revKind
+	rev       uint64
 	// UUID id: set when the field was present; kind 1 structured, 2 string.
 	idSet      bool
 	idKind     int
@@ -376,6 +377,7 @@ func (w *appendReqWire) mergeOptions(b []byte) error {
 			w.revKind, w.rev = revRevision, x
 		case typ != protowire.BytesType:
 		case num == fOptionsStream:
+			w.hasStream = true
 			return walkFields(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 				if num == fStreamIdentifierName && typ == protowire.BytesType {
 					w.stream = string(v) // v is the transport's buffer
