@@ -143,13 +143,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, cmds []C
 		fmt.Fprintf(fs.Output(), "ledgerctl %s — %s\n\nUsage: ledgerctl %s %s\n\nFlags:\n", c.Name, c.Summary, c.Name, c.Usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(rest[1:]); err != nil {
+	pos, err := parseInterspersed(fs, rest[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if err := c.Run(ctx, env, fs.Args()); err != nil {
+	if err := c.Run(ctx, env, pos); err != nil {
 		var ex ExitError
 		if errors.As(err, &ex) {
 			return ex.Code
@@ -158,6 +159,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, cmds []C
 		return 1
 	}
 	return 0
+}
+
+// parseInterspersed parses fs's flags wherever they stand among the
+// command's arguments (`credential keygen --key F` as well as
+// `credential --key F keygen`) and returns the arguments that are not
+// flags, in order. Everything after "--" is an argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := args[:len(args)-len(rest)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func usage(w io.Writer, top *flag.FlagSet, cmds []Command) {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +110,44 @@ func TestGenerateAgainstEmbeddedStore(t *testing.T) {
 	}
 	if code, _, errOut := run("--store", "esdb://127.0.0.1:1?tls=false", "generate", "--count", "1", "--quiet"); code != 1 || errOut == "" {
 		t.Errorf("unreachable store: exit %d %q", code, errOut)
+	}
+}
+
+// TestFlagsAmongArguments: a command's flags are read wherever they stand
+// among its arguments (before, between or after them, the common ones too),
+// and everything after "--" is an argument.
+func TestFlagsAmongArguments(t *testing.T) {
+	var key string
+	var got []string
+	var json bool
+	echo := ctl.Command{Name: "echo", Summary: "test", Usage: "ARGS",
+		Flags: func(fs *flag.FlagSet) { fs.StringVar(&key, "key", "", "a key") },
+		Run: func(_ context.Context, env *ctl.Env, args []string) error {
+			got, json = args, env.JSON
+			return nil
+		}}
+	for _, c := range []struct {
+		args     []string
+		key      string
+		pos      []string
+		wantJSON bool
+	}{
+		{[]string{"echo", "--key", "k", "a", "b"}, "k", []string{"a", "b"}, false},
+		{[]string{"echo", "a", "--key", "k", "b"}, "k", []string{"a", "b"}, false},
+		{[]string{"echo", "a", "b", "--key=k", "--json"}, "k", []string{"a", "b"}, true},
+		{[]string{"echo", "a", "--", "--key", "k"}, "", []string{"a", "--key", "k"}, false},
+	} {
+		key, got, json = "", nil, false
+		var out, errb bytes.Buffer
+		if code := ctl.Main(context.Background(), c.args, &out, &errb, []ctl.Command{echo}); code != 0 {
+			t.Fatalf("%q: exit %d: %s", c.args, code, errb.String())
+		}
+		if key != c.key || !slices.Equal(got, c.pos) || json != c.wantJSON {
+			t.Errorf("%q: key %q args %q json %v; want %q %q %v", c.args, key, got, json, c.key, c.pos, c.wantJSON)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := ctl.Main(context.Background(), []string{"echo", "a", "--nope"}, &out, &errb, []ctl.Command{echo}); code != 2 {
+		t.Errorf("an unknown flag after an argument: exit %d, want 2", code)
 	}
 }
