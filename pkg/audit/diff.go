@@ -33,15 +33,37 @@ type gqlError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-// Query posts a query with variables and decodes its data into out.
+// Query posts a query with variables and decodes its data into out. An
+// answer 429 (the API's rate limit) is waited out as its Retry-After says
+// (1 s without one, at most maxRateWaits times, while ctx lasts) and the
+// query sent again, so that a long diff goes on at the rate the API allows.
 func (g GraphQL) Query(ctx context.Context, query string, vars map[string]any, out any) error {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
+	for waits := 0; ; waits++ {
+		wait, err := g.post(ctx, body, out)
+		if wait == 0 || waits == maxRateWaits {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%v)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// maxRateWaits bounds how many 429 answers one query waits out.
+const maxRateWaits = 30
+
+// post sends one query. wait > 0 means the API refused it for its rate
+// limit and says to wait that long (err then says so).
+func (g GraphQL) post(ctx context.Context, body []byte, out any) (wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return errs.E(errs.InvalidArgument, "graphql endpoint %q: %v", g.Endpoint, err)
+		return 0, errs.E(errs.InvalidArgument, "graphql endpoint %q: %v", g.Endpoint, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if g.Token != "" {
@@ -53,19 +75,26 @@ func (g GraphQL) Query(ctx context.Context, query string, vars map[string]any, o
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
+		return 0, errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
+		return 0, errs.E(errs.Unavailable, "graphql %s: %v", g.Endpoint, err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		wait = time.Second
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			wait = time.Duration(min(s, 60)) * time.Second
+		}
+		return wait, errs.E(errs.ResourceExhausted, "graphql %s: rate limited (HTTP 429): %.200s", g.Endpoint, b)
 	}
 	var r struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []gqlError      `json:"errors"`
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return errs.E(errs.Unavailable, "graphql %s: HTTP %d, not a GraphQL answer: %.200s", g.Endpoint, resp.StatusCode, b)
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Errors) == 0 && len(r.Data) == 0 {
+		return 0, errs.E(errs.Unavailable, "graphql %s: HTTP %d, not a GraphQL answer: %.200s", g.Endpoint, resp.StatusCode, b)
 	}
 	if len(r.Errors) > 0 {
 		kind := errs.Internal
@@ -83,12 +112,12 @@ func (g GraphQL) Query(ctx context.Context, query string, vars map[string]any, o
 				kind = errs.Unavailable
 			}
 		}
-		return errs.E(kind, "graphql: %s", r.Errors[0].Message)
+		return 0, errs.E(kind, "graphql: %s", r.Errors[0].Message)
 	}
 	if err := json.Unmarshal(r.Data, out); err != nil {
-		return errs.E(errs.Internal, "graphql answer: %v", err)
+		return 0, errs.E(errs.Internal, "graphql answer: %v", err)
 	}
-	return nil
+	return 0, nil
 }
 
 // Difference is one field where the rebuild and the API disagree.

@@ -2,15 +2,18 @@ package audit_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/audit/audittest"
+	"github.com/craftledger/craftledger/pkg/errs"
 )
 
 // Diff reports where an API answer departs from the rebuild. The real
@@ -78,5 +81,44 @@ func TestDiffMissingRecord(t *testing.T) {
 	rep, err = audit.Diff(ctx(t), st, g, audit.StateOptions{CraftsmanID: "c-0001", AsOf: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil || !rep.Equal {
 		t.Errorf("nothing recorded by 2001 on either side: %+v, %v", rep, err)
+	}
+}
+
+// A 429 (the API's rate limit) is waited out as Retry-After says and the
+// query sent again; an answer that is not GraphQL is an error naming the
+// HTTP status, not a decoding error.
+func TestQueryWaitsOutTheRateLimit(t *testing.T) {
+	var calls atomic.Int32
+	var gap time.Duration
+	var first time.Time
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":{"code":"RESOURCE_EXHAUSTED","message":"rate limit"}}`))
+		default:
+			gap = time.Since(first)
+			_, _ = w.Write([]byte(`{"data":{"n":7}}`))
+		}
+	}))
+	defer api.Close()
+	var out struct{ N int }
+	if err := (audit.GraphQL{Endpoint: api.URL}).Query(ctx(t), "{ n }", nil, &out); err != nil || out.N != 7 {
+		t.Fatalf("after a 429: %+v, %v", out, err)
+	}
+	if calls.Load() != 2 || gap < time.Second {
+		t.Errorf("%d calls, the second %v after the 429; want 2, at least 1 s apart", calls.Load(), gap)
+	}
+
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte(`{"error":"upstream"}`))
+	}))
+	defer broken.Close()
+	err := (audit.GraphQL{Endpoint: broken.URL}).Query(ctx(t), "{ n }", nil, &out)
+	if !errors.Is(err, errs.Unavailable) || !strings.Contains(err.Error(), "HTTP 502") {
+		t.Errorf("a non-GraphQL answer: %v; want Unavailable naming HTTP 502", err)
 	}
 }
