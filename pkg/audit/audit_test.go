@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/audit/audittest"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -430,8 +432,8 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	if n, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "acad-other"}, audit.NewJSONLWriter(&buf)); err != nil || n != 3 {
 		t.Errorf("export of an academy named in other spellings: %d events, %v; want 3", n, err)
 	}
-	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, audit.NewJSONLWriter(&buf)); err == nil {
-		t.Error("export of an unknown academy: no error")
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, audit.NewJSONLWriter(&buf)); !errors.Is(err, errs.NotFound) || strings.Count(err.Error(), "nobody") != 1 {
+		t.Errorf("export of an unknown academy: %v; want NotFound naming it once", err)
 	}
 }
 

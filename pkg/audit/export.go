@@ -91,11 +91,10 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 			}
 			return nil
 		})
-		if err == nil && n == 0 {
-			err = errs.E(errs.NotFound, "export academy %s: no events", id)
-		}
 		if err != nil {
 			err = fmt.Errorf("export academy %s: %w", id, err)
+		} else if n == 0 {
+			err = errs.E(errs.NotFound, "export academy %s: no events name it", id)
 		}
 	}
 	if cerr := w.Close(); err == nil {
