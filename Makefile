@@ -68,10 +68,11 @@ run: build ## start the all-in-one on ./data with demo data and the public devel
 	$(BIN)/craftledger --data $(DATA) --demo --dev
 
 .PHONY: test
-test: ## run every test of every go.work module, then make smoke (SKIP_BROWSER=1: no browser install)
+test: ## run every test of every go.work module, then make smoke and make lint (SKIP_BROWSER=1: no browser install)
 	@$(ENSURE_BROWSER)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	scripts/smoke.sh
+	@$(MAKE) --no-print-directory lint
 
 .PHONY: test-short
 test-short: ## the fast tests only (skips crash, browser and long suites)

@@ -290,11 +290,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendBytes(b, p []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(p)))
-	return append(b, p...)
-}
-
 // LoadSnapshot replaces the model's content with the snapshot at path. A
 // missing file is errs.NotFound (start from zero); a snapshot of another
 // projection name or a damaged file is errs.FailedPrecondition (rebuild).

@@ -94,7 +94,7 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 	store.kill(t)
 	killedAt := acks.Load()
 	eventually(t, 60*time.Second, "503 answers naming the open breaker", func() bool { return breaker.Load() >= 3 })
-	store = startStore(t, dir, addr)
+	startStore(t, dir, addr) // stopped by the test's cleanup, like the first
 	eventually(t, 90*time.Second, "100 acknowledged commands after the restart (the breaker closed by itself)", func() bool {
 		return acks.Load() >= killedAt+100
 	})
