@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ func run(args []string, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
 	caFile := fs.String("ca", "", "PEM file of the CA to verify an https URL against (default: system roots)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // --help printed the usage
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {

@@ -33,6 +33,7 @@ func TestRun(t *testing.T) {
 		{"nothing listening", []string{"-timeout", "1s", closed.URL + "/readyz"}, 1},
 		{"no url", nil, 2},
 		{"bad flag", []string{"-nope", srv.URL}, 2},
+		{"help", []string{"-help"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,9 @@ func TestRun(t *testing.T) {
 	if code := run(nil, &out, &errs); code != 2 {
 		t.Errorf("no args: code %d", code)
 	}
+	if code := run([]string{"--help"}, &out, &errs); code != 0 || !strings.Contains(errs.String(), "usage: policylint") {
+		t.Errorf("--help: code %d, want 0 and the usage", code)
+	}
 	out.Reset()
 	if code := run([]string{"-defaults", "upper-grades"}, &out, &errs); code != 0 || !strings.Contains(out.String(), "chief_technician") {
 		t.Errorf("-defaults: code %d", code)

@@ -29,6 +29,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -70,6 +72,9 @@ func main() {
 	percent, limit := server.TuneGC(os.LookupEnv)
 	logger.Info("gc", "percent", percent, "memoryLimit", limit)
 	if err := run(context.Background(), logger, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the flags
+		}
 		logger.Error("graphql stopped", "err", err)
 		os.Exit(1)
 	}

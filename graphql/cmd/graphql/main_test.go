@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,5 +89,17 @@ func TestServesHTTPS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP got the health answer")
 		}
+	}
+}
+
+// --help is not a failure: run reports flag.ErrHelp, which main ends with
+// exit status 0 (an unknown flag stays an error).
+func TestHelpIsNotAFailure(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := run(context.Background(), log, []string{"--help"}); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: %v, want flag.ErrHelp", err)
+	}
+	if err := run(context.Background(), log, []string{"--nope"}); err == nil || errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--nope: %v, want an error other than flag.ErrHelp", err)
 	}
 }

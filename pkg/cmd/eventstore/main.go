@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,9 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if err := run(os.Args[1:], log, sig); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the flags
+		}
 		log.Error("eventstore", "err", err)
 		os.Exit(1)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,9 +15,10 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+
 	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
-	"github.com/google/uuid"
 )
 
 type syncBuffer struct {
@@ -75,5 +78,17 @@ func TestSecureModeNeedsCertificates(t *testing.T) {
 	err := run([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), nil)
 	if err == nil || !strings.Contains(err.Error(), "--tls-cert") {
 		t.Errorf("run without TLS files or --insecure: %v", err)
+	}
+}
+
+// --help is not a failure: run reports flag.ErrHelp, which main ends with
+// exit status 0 (an unknown flag stays an error).
+func TestHelpIsNotAFailure(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	if err := run([]string{"--help"}, log, nil); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: %v, want flag.ErrHelp", err)
+	}
+	if err := run([]string{"--nope"}, log, nil); err == nil || errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--nope: %v, want an error other than flag.ErrHelp", err)
 	}
 }
