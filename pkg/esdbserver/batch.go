@@ -58,8 +58,9 @@ import (
 // half-close, dropping later ones, or never end); we answer every batch
 // still in flight or open (open ones time out within 2 s) and then end the
 // call with OK. A stream named "$all" is access denied on a secure server
-// (authorize, as KurrentDB's legacy policy does) and refused on an insecure
-// one (BadRequest at is_final), as our Append refuses it. The stream "" is
+// (authorize, as KurrentDB's legacy policy does) and written like any other
+// on an insecure one, as by Append (nothing on KurrentDB's write path
+// refuses the name: ClientMessage.WriteEvents, SystemNames.cs 62-64). The stream "" is
 // access denied on a secure server (KurrentDB's StreamIdentifier makes it
 // null, which the legacy policy denies) and BadRequest at is_final on an
 // insecure one.
@@ -219,10 +220,6 @@ func (c *batchCall) handle(req *streams.BatchAppendReq) error {
 	if b.name == "" || b.name == "$$" {
 		c.work.Done()
 		return c.badRequest(req, "Invalid stream ID: "+b.name+" (Parameter 'eventStreamIds')")
-	}
-	if b.name == "$all" {
-		c.work.Done()
-		return c.badRequest(req, "cannot append to $all")
 	}
 	corr := req.GetCorrelationId()
 	go func() {

@@ -2,6 +2,7 @@ package esdbserver
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -654,13 +655,85 @@ func (st *store) streamStart(name string, rev uint64) (uint64, string) {
 	return rev, strconv.FormatUint(rev, 10)
 }
 
-// allStart is streamStart for a $all group: a commit position, uint64 max
-// being the end (C:-1/P:-1).
-func (st *store) allStart(pos uint64) (uint64, string) {
-	if pos == math.MaxUint64 {
+// allPosition is what KurrentDB's handlers make of a $all start position
+// (PersistentSubscriptions.Create.cs 106-113, 130; Update.cs 91-98, 108):
+// Transport/Common/Position's constructor (Position.cs 47-60) throws, the
+// handler's exception (errHandler), for a commit position below the
+// prepare position or either above int64 max other than uint64 max, and
+// ToInt64 (159-161) turns anything but End (both uint64 max: -1, -1) into
+// the two values as int64, so a commit position of uint64 max with a lower
+// prepare position becomes -1 and passes on.
+func allPosition(commit, prepare uint64) (int64, int64, error) {
+	if commit < prepare || (commit > math.MaxInt64 && commit != math.MaxUint64) || (prepare > math.MaxInt64 && prepare != math.MaxUint64) {
+		return 0, 0, errHandler
+	}
+	return int64(commit), int64(prepare), nil // uint64 max is -1
+}
+
+// checkAllStart is PersistentSubscriptionService.ValidateStartFrom for a
+// $all start (PersistentSubscriptionService.cs 209-232), run by Create
+// before the group's existence is checked (269-272) and by Update after it
+// (485-495): it answers the reason for refusing the start, or "". The
+// third check cannot be reached from gRPC (a -1 from ToInt64 is the commit
+// position, and a prepare position of -1 needs a commit position of -1
+// too); it is kept so that the function reads as KurrentDB's.
+func (st *store) checkAllStart(commit, prepare int64) (string, error) {
+	if prepare > commit {
+		return "Invalid Start From position: prepare position must be less than or equal to the commit position.", nil
+	}
+	last, err := st.lastIndexed()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case commit > int64(last):
+		return "Invalid Start From position: commit position must be less than or equal to the last commit position in the transaction file.", nil
+	case (prepare <= -1 || commit <= -1) && (prepare != -1 || commit != -1):
+		return "Invalid Start From position: prepare and commit positions must be greater than or equal to 0 or both equal to -1.", nil
+	}
+	return "", nil
+}
+
+// lastIndexed is KurrentDB's ReadIndex.LastIndexedPosition as the store has
+// it. There it is the log position of the last prepare committed to the
+// index (IndexCommitter.cs 46, 374, 458), i.e. the commit position of the
+// last event or tombstone; an empty append's prepare, having neither the
+// Data nor the StreamDelete flag, is left out of the transaction
+// (ImplicitTransaction.cs 19-20) and never reaches the index (IndexCommitter.cs
+// 330-331). Here it is the position of the last durable record (an event or
+// a tombstone), 0 in an empty store; the head can be higher, by the
+// positions of empty appends, which hold no record. It is looked up only on
+// the persistent-subscription administration paths.
+func (st *store) lastIndexed() (uint64, error) {
+	it, err := st.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: logKey(st.head.Load() + 1)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if it.Last() {
+		return binary.BigEndian.Uint64(it.Key()[1:]), nil
+	}
+	return 0, it.Error()
+}
+
+// psFailed is RpcExceptions.PersistentSubscriptionFailed (RpcExceptions.cs
+// 171-180), the handlers' answer to the service's Fail result
+// (PersistentSubscriptions.Create.cs 209-213, Update.cs 175-178).
+func psFailed(source, group, reason string) error {
+	return withTrailers(codes.Internal, fmt.Sprintf("Subscription group %s on stream %s failed: '%s'", group, source, reason),
+		"exception", "persistent-subscription-failed", "stream-name", source, "group-name", group, "reason", reason)
+}
+
+// allStart is streamStart for a $all group, from allPosition's values: -1,
+// -1 is the end (the next position; GetInfo's C:-1/P:-1), anything else
+// starts at the commit position (the store's positions are both at once),
+// GetInfo showing both as KurrentDB's PersistentSubscriptionAllStreamPosition
+// does (ToString, 46).
+func (st *store) allStart(commit, prepare int64) (uint64, string) {
+	if commit == -1 && prepare == -1 {
 		return st.head.Load() + 1, "C:-1/P:-1"
 	}
-	return pos, fmt.Sprintf("C:%d/P:%d", pos, pos)
+	return uint64(max(commit, 0)), fmt.Sprintf("C:%d/P:%d", commit, prepare)
 }
 
 // Create checks a malformed request as KurrentDB's
@@ -687,16 +760,21 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 	}
 	cfg := psConfig{Group: o.GetGroupName()}
 	st := p.s.store
+	var allStartAt *[2]int64 // a $all group's start: commit, prepare
 	switch {
 	case o.GetAll() != nil:
 		cfg.Source = "$all"
 		switch v := o.GetAll().GetAllOption().(type) {
 		case *persistent.CreateReq_AllOptions_Position:
-			cfg.Start, cfg.StartFrom = st.allStart(v.Position.GetCommitPosition())
+			c, p, err := allPosition(v.Position.GetCommitPosition(), v.Position.GetPreparePosition())
+			if err != nil {
+				return nil, err
+			}
+			allStartAt = &[2]int64{c, p}
 		case *persistent.CreateReq_AllOptions_End:
-			cfg.Start, cfg.StartFrom = st.allStart(math.MaxUint64)
+			allStartAt = &[2]int64{-1, -1}
 		case *persistent.CreateReq_AllOptions_Start:
-			cfg.Start, cfg.StartFrom = st.allStart(0)
+			allStartAt = &[2]int64{0, 0}
 		default:
 			return nil, psNoneNotValid("CreateReq+Types+AllOptions+AllOptionOneofCase")
 		}
@@ -751,6 +829,23 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 	}
 	s := req.GetOptions().GetSettings()
 	applySettings(&cfg, s, strategyName(s.GetConsumerStrategy(), int32(s.GetNamedConsumerStrategy())))
+	// The filter compiles in the handler (Create.cs 114-119), the start is
+	// checked in the service, before the group's existence
+	// (PersistentSubscriptionService.cs 269-272), and at that point
+	// against the head of the moment: a $all group starts there.
+	if _, err := cfg.Filter.compile(); err != nil {
+		return nil, err
+	}
+	if allStartAt != nil {
+		reason, err := st.checkAllStart(allStartAt[0], allStartAt[1])
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		if reason != "" {
+			return nil, psFailed(cfg.Source, cfg.Group, reason)
+		}
+		cfg.Start, cfg.StartFrom = st.allStart(allStartAt[0], allStartAt[1])
+	}
 	g, err := p.m.newGroup(cfg)
 	if err != nil {
 		return nil, err
@@ -808,15 +903,20 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	source := "$all"
 	var start uint64
 	var startFrom string
+	var allStartAt *[2]int64 // a $all group's start: commit, prepare
 	if a := o.GetAll(); a != nil {
 		// Update.cs 91-98: Position, Start, End.
 		switch v := a.GetAllOption().(type) {
 		case *persistent.UpdateReq_AllOptions_Position:
-			start, startFrom = st.allStart(v.Position.GetCommitPosition())
+			c, p, err := allPosition(v.Position.GetCommitPosition(), v.Position.GetPreparePosition())
+			if err != nil {
+				return nil, err
+			}
+			allStartAt = &[2]int64{c, p}
 		case *persistent.UpdateReq_AllOptions_Start:
-			start, startFrom = st.allStart(0)
+			allStartAt = &[2]int64{0, 0}
 		default:
-			start, startFrom = st.allStart(math.MaxUint64)
+			allStartAt = &[2]int64{-1, -1}
 		}
 	} else {
 		so := o.GetStream()
@@ -859,6 +959,18 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	old := p.m.groups[key]
 	if old == nil {
 		return nil, notFoundGroup(source, group)
+	}
+	// PersistentSubscriptionService.cs 485-495: the start is checked after
+	// the group's existence, against the head of the moment.
+	if allStartAt != nil {
+		reason, err := st.checkAllStart(allStartAt[0], allStartAt[1])
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		if reason != "" {
+			return nil, psFailed(source, group, reason)
+		}
+		start, startFrom = st.allStart(allStartAt[0], allStartAt[1])
 	}
 	s := o.GetSettings()
 	old.mu.Lock()

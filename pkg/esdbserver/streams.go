@@ -227,14 +227,13 @@ func (h *streamsService) append(stream streams.Streams_AppendServer, first *appe
 		return false, errHandler
 	}
 	// A secure server denies writing $all and "" at the access check, as
-	// KurrentDB does; what an insecure KurrentDB (no access check) does
-	// with a write to $all was not established, so that stays our own
-	// InvalidArgument.
+	// KurrentDB does. An insecure one (the passthrough provider) appends to
+	// a stream named "$all" as to any other: nothing between the handler
+	// and the log refuses the name (ClientMessage.WriteEvents refuses only
+	// "" and "$$", SystemNames.cs 62-64; RequestManager's WriteEvents and
+	// StorageWriterService.WritePrepares do not look at it).
 	if err := h.s.authorize(ctx, name, aclWrite); err != nil {
 		return false, err
-	}
-	if name == "$all" {
-		return false, status.Error(codes.InvalidArgument, "cannot append to $all")
 	}
 	var evs []proposed
 	total := 0
@@ -556,11 +555,21 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 			return errHandler
 		}
 		// "" reaches KurrentDB's access check as null, which a secure
-		// server denies (authorize); an insecure one refuses the name.
+		// server denies (authorize). An insecure one lets it through to
+		// CreateEnumerator (Streams.Read.cs 67-82): a combination it has
+		// no case for is InvalidCombination (193-194); the three stream
+		// enumerators' constructors throw on the null name
+		// (Ensure.NotNullOrEmpty: Enumerator.ReadStreamForwards.cs 51,
+		// ReadStreamBackwards.cs 51, StreamSubscription.cs 66), the
+		// handler's exception.
 		if len(so.GetStreamIdentifier().GetStreamName()) == 0 {
 			if err := h.s.authorize(ctx, "", aclRead); err != nil {
 				return err
 			}
+			if err := readCombination(o); err != nil {
+				return err
+			}
+			return errHandler
 		}
 		name, err := streamName(so.GetStreamIdentifier())
 		if err != nil {
