@@ -235,15 +235,7 @@ func TestFidelityWriteAllDenied(t *testing.T) {
 	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
 	denied := func(what string, err error) {
 		t.Helper()
-		// The gRPC status the official client wrapped.
-		var se interface{ GRPCStatus() *status.Status }
-		st := status.New(codes.OK, "")
-		if errors.As(err, &se) {
-			st = se.GRPCStatus()
-		}
-		if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
-			t.Errorf("%s: %v (status %v %q), want PermissionDenied \"Access Denied\"", what, err, st.Code(), st.Message())
-		}
+		checkAccessDenied(t, what, err)
 	}
 	_, err := admin.AppendToStream(ctxT(t), "$all", esdb.AppendToStreamOptions{}, event("T", "{}"))
 	denied("admin append to $all", err)
@@ -363,14 +355,7 @@ func TestFidelityEmptyStreamDenied(t *testing.T) {
 		c := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+user+":changeit@", 1))
 		denied := func(what string, err error) {
 			t.Helper()
-			var se interface{ GRPCStatus() *status.Status }
-			st := status.New(codes.OK, "")
-			if errors.As(err, &se) {
-				st = se.GRPCStatus()
-			}
-			if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
-				t.Errorf("%s %s: %v (status %v %q), want PermissionDenied \"Access Denied\"", user, what, err, st.Code(), st.Message())
-			}
+			checkAccessDenied(t, user+" "+what, err)
 		}
 		_, err := c.AppendToStream(ctxT(t), "", esdb.AppendToStreamOptions{}, event("T", "{}"))
 		denied("append to \"\"", err)
@@ -688,5 +673,19 @@ func TestFidelityPersistentUpdate(t *testing.T) {
 	ev = nextPersistent(t, subAll()).Event.OriginalEvent()
 	if ev.StreamID != s || ev.EventNumber != 3 {
 		t.Errorf("$all group after update to %v: first event %s:%d, want %s:3", pos, ev.StreamID, ev.EventNumber, s)
+	}
+}
+
+// checkAccessDenied fails t unless err is the official client's
+// AccessDenied, wrapping the gRPC status PermissionDenied "Access Denied".
+func checkAccessDenied(t *testing.T, what string, err error) {
+	t.Helper()
+	var se interface{ GRPCStatus() *status.Status }
+	st := status.New(codes.OK, "")
+	if errors.As(err, &se) {
+		st = se.GRPCStatus()
+	}
+	if errCode(err) != esdb.ErrorCodeAccessDenied || st.Code() != codes.PermissionDenied || st.Message() != "Access Denied" {
+		t.Errorf("%s: %v (status %v %q), want PermissionDenied \"Access Denied\"", what, err, st.Code(), st.Message())
 	}
 }
