@@ -28,10 +28,10 @@ func TestFidelityInsecureEmptyStreamRead(t *testing.T) {
 	p := newProtoTarget(t)
 	opts := func(rev any, dir streams.ReadReq_Options_ReadDirection, sub bool, filter bool) *streams.ReadReq_Options {
 		so := &streams.ReadReq_Options_StreamOptions{StreamIdentifier: sid("")}
-		switch rev.(type) {
+		switch r := rev.(type) {
 		case nil:
 		case uint64:
-			so.RevisionOption = &streams.ReadReq_Options_StreamOptions_Revision{Revision: rev.(uint64)}
+			so.RevisionOption = &streams.ReadReq_Options_StreamOptions_Revision{Revision: r}
 		default:
 			so.RevisionOption = &streams.ReadReq_Options_StreamOptions_Start{Start: &shared.Empty{}}
 		}
