@@ -673,10 +673,10 @@ func allPosition(commit, prepare uint64) (int64, int64, error) {
 // checkAllStart is PersistentSubscriptionService.ValidateStartFrom for a
 // $all start (PersistentSubscriptionService.cs 209-232), run by Create
 // before the group's existence is checked (269-272) and by Update after it
-// (485-495): it answers the reason for refusing the start, or "". The
-// third check cannot be reached from gRPC (a -1 from ToInt64 is the commit
-// position, and a prepare position of -1 needs a commit position of -1
-// too); it is kept so that the function reads as KurrentDB's.
+// (485-495): it answers the reason for refusing the start, or "". Its
+// third check (both positions -1 or neither negative) cannot be reached from
+// gRPC: a -1 from ToInt64 is the commit position, and a prepare position of
+// -1 needs a commit position of -1 too (allPosition), so it is left out.
 func (st *store) checkAllStart(commit, prepare int64) (string, error) {
 	if prepare > commit {
 		return "Invalid Start From position: prepare position must be less than or equal to the commit position.", nil
@@ -685,11 +685,8 @@ func (st *store) checkAllStart(commit, prepare int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case commit > int64(last):
+	if commit > int64(last) {
 		return "Invalid Start From position: commit position must be less than or equal to the last commit position in the transaction file.", nil
-	case (prepare <= -1 || commit <= -1) && (prepare != -1 || commit != -1):
-		return "Invalid Start From position: prepare and commit positions must be greater than or equal to 0 or both equal to -1.", nil
 	}
 	return "", nil
 }
@@ -714,6 +711,22 @@ func (st *store) lastIndexed() (uint64, error) {
 		return binary.BigEndian.Uint64(it.Key()[1:]), nil
 	}
 	return 0, it.Error()
+}
+
+// allGroupStart checks a $all group's start (commit, prepare, from
+// allPosition) as ValidateStartFrom does (checkAllStart) and answers where
+// the group starts (allStart), or KurrentDB's Fail answer for source and
+// group. Create and Update call it, each at its own point.
+func (st *store) allGroupStart(source, group string, at [2]int64) (uint64, string, error) {
+	reason, err := st.checkAllStart(at[0], at[1])
+	if err != nil {
+		return 0, "", status.Error(codes.Internal, err.Error())
+	}
+	if reason != "" {
+		return 0, "", psFailed(source, group, reason)
+	}
+	start, from := st.allStart(at[0], at[1])
+	return start, from, nil
 }
 
 // psFailed is RpcExceptions.PersistentSubscriptionFailed (RpcExceptions.cs
@@ -837,14 +850,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, err
 	}
 	if allStartAt != nil {
-		reason, err := st.checkAllStart(allStartAt[0], allStartAt[1])
-		if err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+		var err error
+		if cfg.Start, cfg.StartFrom, err = st.allGroupStart(cfg.Source, cfg.Group, *allStartAt); err != nil {
+			return nil, err
 		}
-		if reason != "" {
-			return nil, psFailed(cfg.Source, cfg.Group, reason)
-		}
-		cfg.Start, cfg.StartFrom = st.allStart(allStartAt[0], allStartAt[1])
 	}
 	g, err := p.m.newGroup(cfg)
 	if err != nil {
@@ -963,14 +972,10 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	// PersistentSubscriptionService.cs 485-495: the start is checked after
 	// the group's existence, against the head of the moment.
 	if allStartAt != nil {
-		reason, err := st.checkAllStart(allStartAt[0], allStartAt[1])
-		if err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+		var err error
+		if start, startFrom, err = st.allGroupStart(source, group, *allStartAt); err != nil {
+			return nil, err
 		}
-		if reason != "" {
-			return nil, psFailed(source, group, reason)
-		}
-		start, startFrom = st.allStart(allStartAt[0], allStartAt[1])
 	}
 	s := o.GetSettings()
 	old.mu.Lock()
