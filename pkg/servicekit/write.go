@@ -54,9 +54,9 @@ func Invalid(err error) error {
 // When reads a request's occurredAt against now (command.ParseWhen, at
 // most events.FutureSkew ahead); empty means now, in UTC.
 func When(v string, now time.Time) (time.Time, error) {
-	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	at, err := parseWhen(v, now)
 	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
+		return at, err
 	}
 	if at.IsZero() {
 		at = now.UTC()
@@ -69,9 +69,9 @@ func When(v string, now time.Time) (time.Time, error) {
 // stamps the command's time), the payload's own rules, and for a
 // events.Datable payload the rules that depend on now.
 func Check(p events.Payload, v string, now time.Time) (time.Time, error) {
-	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	at, err := parseWhen(v, now)
 	if err != nil {
-		return at, kit.FieldErr("occurredAt", err)
+		return at, err
 	}
 	if err := p.Validate(); err != nil {
 		return at, Invalid(err)
@@ -80,6 +80,16 @@ func Check(p events.Payload, v string, now time.Time) (time.Time, error) {
 		if err := d.ValidateAt(now); err != nil {
 			return at, Invalid(err)
 		}
+	}
+	return at, nil
+}
+
+// parseWhen is command.ParseWhen with the services' future skew, its error
+// about the field occurredAt.
+func parseWhen(v string, now time.Time) (time.Time, error) {
+	at, err := command.ParseWhen(v, now, events.FutureSkew)
+	if err != nil {
+		return at, kit.FieldErr("occurredAt", err)
 	}
 	return at, nil
 }

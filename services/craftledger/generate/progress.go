@@ -15,14 +15,10 @@ import (
 // does not fill with redrawn bars. Each phase ends with a newline.
 func ProgressBar(w io.Writer) func(Progress) {
 	const width = 30
-	tty := isTerminal(w)
+	tty := IsTerminal(w)
 	last := ""
 	var logged time.Duration
 	return func(p Progress) {
-		frac := 1.0
-		if p.Total > 0 {
-			frac = float64(p.Done) / float64(p.Total)
-		}
 		rate := 0.0
 		if s := p.Elapsed.Seconds(); s > 0 {
 			rate = float64(p.Events) / s
@@ -38,6 +34,10 @@ func ProgressBar(w io.Writer) func(Progress) {
 			}
 			return
 		}
+		frac := 1.0
+		if p.Total > 0 {
+			frac = float64(p.Done) / float64(p.Total)
+		}
 		filled := int(frac * width)
 		fmt.Fprintf(w, "\r%-13s [%s%s] %7d/%-7d %9d events %8.0f events/s %6.1fs",
 			p.Phase, strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, p.Events, rate, p.Elapsed.Seconds())
@@ -50,8 +50,9 @@ func ProgressBar(w io.Writer) func(Progress) {
 // logEvery is how often ProgressBar writes a line when w is not a terminal.
 const logEvery = 5 * time.Second
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a character device (a terminal): where
+// progress may be drawn in place. ledgerctl's --progress auto asks it too.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -21,6 +21,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/services/craftledger/ctl"
+	"github.com/craftledger/craftledger/services/craftledger/generate"
 )
 
 // auditCommands are the auditors' entries of ledgerctl's registration table.
@@ -45,11 +46,7 @@ func progressBar(env *ctl.Env, mode string) audit.ProgressFunc {
 	case "off":
 		return nil
 	case "auto":
-		f, ok := env.Stderr.(*os.File)
-		if !ok {
-			return nil
-		}
-		if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		if !generate.IsTerminal(env.Stderr) {
 			return nil
 		}
 	}
