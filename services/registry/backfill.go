@@ -30,11 +30,19 @@ type EmploymentLine struct {
 	EndReason string `json:"endReason,omitempty"`
 }
 
+// TradeLine is one back-filled trade a craftsman entered.
+type TradeLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	EnterTradeRequest
+}
+
 // CSV columns of the back-fill files (header names; order is free).
 var (
 	CraftsmanColumns  = []string{"craftsmanId", "key", "nationalId", "birthDate", "region", "name", "phone", "email", "occurredAt"}
 	EmploymentColumns = []string{"craftsmanId", "key", "employmentId", "employerOrgId", "employerName", "tradeCode", "tradeName",
 		"position", "occurredAt", "endedOn", "endReason"}
+	TradeColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "occurredAt"}
 )
 
 type prepared struct {
@@ -139,4 +147,24 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 	}
 	p.run = func(ctx context.Context) (command.Result, error) { return svc.StartEmployment(ctx, req) }
 	return p, nil
+}
+
+func prepareTrade(svc Service, _ batcher, rec command.Record) (prepared, error) {
+	var l TradeLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, TradeColumns); err != nil {
+			return prepared{}, err
+		}
+		l = TradeLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnterTradeRequest: EnterTradeRequest{
+			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, OccurredAt: f["occurredAt"]}}
+	} else if err := command.DecodeLine(rec, &l); err != nil {
+		return prepared{}, err
+	}
+	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
+		return prepared{}, servicekit.Invalid(err)
+	}
+	req := l.EnterTradeRequest
+	req.CraftsmanID = l.CraftsmanID
+	return prepared{craftsman: l.CraftsmanID, key: l.Key,
+		run: func(ctx context.Context) (command.Result, error) { return svc.EnterTrade(ctx, req) }}, nil
 }

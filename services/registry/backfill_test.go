@@ -80,3 +80,49 @@ func TestBackfillEmploymentsCSV(t *testing.T) {
 		t.Fatalf("event 2: %s %+v", evs[2].Type, m)
 	}
 }
+
+// TestBackfillTrades: trades entered years ago, back-filled from CSV and
+// JSON Lines: only the registering (or employing) organisation's lines are
+// written, a trade already held writes nothing, a bad code is named, and a
+// second run writes nothing more.
+func TestBackfillTrades(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "tr1", 1)
+	e.register(t, "tr2", 2)
+	csv := "craftsmanId,key,tradeCode,tradeName,occurredAt\n" +
+		"tr1,t1,6-31-01-03,电工,2008-03-01\n" +
+		"tr1,t2,6-31-01-03,电工,2009-03-01\n" + // 3: already held: nothing written
+		"tr1,t3,electrician,,2010-03-01\n" + // 4: not a trade code
+		"ghost,t4,6-31-01-03,,2010-03-01\n" + // 5: unknown craftsman
+		"tr1,t5,6-31-01-03,电工,2031-03-01\n" // 6: in the future
+	lines, sum := e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "text/csv", csv)
+	if sum.Lines != 5 || sum.OK != 2 || sum.Failed != 3 {
+		t.Fatalf("summary %+v %+v", sum, lines)
+	}
+	for line, code := range map[int]string{4: "INVALID_ARGUMENT", 5: "NOT_FOUND", 6: "INVALID_ARGUMENT"} {
+		if lines[line].OK || lines[line].Code != code {
+			t.Errorf("line %d: %+v, want %s", line, lines[line], code)
+		}
+	}
+	if !strings.Contains(lines[4].Message, "trade") || !strings.Contains(lines[6].Message, "occurredAt") {
+		t.Errorf("lines 4 and 6 do not name their field: %+v / %+v", lines[4], lines[6])
+	}
+	if n := e.count(t, "craftsman-tr1"); n != 2 { // registration, one TradeEntered
+		t.Fatalf("tr1 has %d events, want 2", n)
+	}
+	// Another organisation may not add trades to academy-a's craftsman.
+	jsonl := `{"craftsmanId":"tr2","key":"x1","trade":{"code":"6-31-01-03"},"occurredAt":"2008-03-01"}` + "\n"
+	lines, sum = e.backfill(t, issuer(t, "shipyard"), "/v1/backfill/trades", "application/x-ndjson", jsonl)
+	if sum.Failed != 1 || lines[1].Code != "PERMISSION_DENIED" {
+		t.Fatalf("foreign line: %+v %+v", sum, lines)
+	}
+	lines, sum = e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "application/x-ndjson", jsonl)
+	if sum.OK != 1 || e.count(t, "craftsman-tr2") != 2 {
+		t.Fatalf("own line: %+v %+v", sum, lines)
+	}
+	// Line 2 is found by its key; line 3 wrote nothing to find and is a
+	// no-op again.
+	if _, again := e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "text/csv", csv); again.OK != 2 || again.Replayed != 1 || again.Failed != 3 {
+		t.Fatalf("second run %+v", again)
+	}
+}

@@ -66,6 +66,7 @@ var requestTypes = map[string]reflect.Type{
 	"ForgetCraftsman":     reflect.TypeFor[registry.ForgetCraftsmanRequest](),
 	"BackfillCraftsmen":   reflect.TypeFor[registry.CraftsmanLine](),
 	"BackfillEmployments": reflect.TypeFor[registry.EmploymentLine](),
+	"BackfillTrades":      reflect.TypeFor[registry.TradeLine](),
 }
 
 // TestOpenAPIMatchesRoutes: every route of the handler is in openapi.yaml

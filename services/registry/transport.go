@@ -34,6 +34,7 @@ func Routes() []Route {
 		{Method: "POST", Pattern: "/v1/craftsmen/{craftsmanId}/corrections", Name: "Correct"},
 		{Method: "POST", Pattern: "/v1/backfill/craftsmen", Name: "BackfillCraftsmen"},
 		{Method: "POST", Pattern: "/v1/backfill/employments", Name: "BackfillEmployments"},
+		{Method: "POST", Pattern: "/v1/backfill/trades", Name: "BackfillTrades"},
 	}
 }
 
@@ -91,6 +92,8 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		Prepare: backfillPrepare(svc, prepareCraftsman)}))
 	byName["BackfillEmployments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: backfillPrepare(svc, prepareEmployment)}))
+	byName["BackfillTrades"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareTrade)}))
 
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {

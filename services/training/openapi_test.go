@@ -67,6 +67,8 @@ var requestTypes = map[string]reflect.Type{
 	"BackfillCertificates": reflect.TypeFor[training.CertificateLine](),
 	"BackfillGraduations":  reflect.TypeFor[training.GraduationLine](),
 	"BackfillTitles":       reflect.TypeFor[training.TitleLine](),
+	"BackfillEnrolments":   reflect.TypeFor[training.EnrolmentLine](),
+	"BackfillAssessments":  reflect.TypeFor[training.AssessmentLine](),
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {

@@ -433,7 +433,7 @@ func TestBackfillGraduationsAndTitles(t *testing.T) {
 		t.Fatalf("graduations %+v %+v", sum, lines)
 	}
 	for line, field := range map[int]string{3: "schoolKind", 4: "seniorClass", 5: "programmeTarget"} {
-		if lines[line].OK || lines[line].Code != "INVALID_ARGUMENT" || !strings.Contains(lines[line].Message, field) {
+		if lines[line].OK || lines[line].Code != "INVALID_ARGUMENT" || !strings.HasPrefix(lines[line].Message, fmt.Sprintf("field %q: ", field)) || strings.Count(lines[line].Message, "field ") != 1 {
 			t.Errorf("line %d: %+v, want a %s error", line, lines[line], field)
 		}
 	}
@@ -449,5 +449,55 @@ func TestBackfillGraduationsAndTitles(t *testing.T) {
 	}
 	if n := e.count(t, "craftsman-g1"); n != 3 {
 		t.Fatalf("%d events, want 3", n)
+	}
+}
+
+// TestBackfillEnrolmentsAndAssessments: historical enrolments and
+// assessments back-filled from CSV and JSON Lines, each line checked as its
+// command is (unknown course, another academy's line, a bad level or
+// score), a re-run replayed, and only the good lines written.
+func TestBackfillEnrolmentsAndAssessments(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "h1")
+	csv := "craftsmanId,key,enrolmentId,academyId,courseId,module,mode,occurredAt\n" +
+		"h1,e1,en-2019,tj-college,elec-201,电机控制,,2019-09-01\n" +
+		"h1,e2,en-2020,tj-college,cooking,,,2020-09-01\n" + // unknown course
+		"h1,e3,en-2021,tj-college,elec-201,,telepathy,2021-09-01\n" + // bad mode
+		"h1,e4,en-2022,other-college,elec-201,,,2022-09-01\n" // not the issuer's academy
+	lines, sum := e.backfill(t, "/v1/backfill/enrolments", "text/csv", csv)
+	if sum.OK != 1 || sum.Failed != 3 {
+		t.Fatalf("enrolments %+v %+v", sum, lines)
+	}
+	for line, want := range map[int][2]string{3: {"NOT_FOUND", "courseId"}, 4: {"INVALID_ARGUMENT", "mode"}, 5: {"PERMISSION_DENIED", ""}} {
+		if l := lines[line]; l.OK || l.Code != want[0] || !strings.Contains(l.Message, want[1]) {
+			t.Errorf("enrolment line %d: %+v, want %s about %q", line, l, want[0], want[1])
+		}
+	}
+	if again, sum := e.backfill(t, "/v1/backfill/enrolments", "text/csv", csv); sum.Replayed != 1 || !again[2].Replayed {
+		t.Fatalf("second run %+v %+v", sum, again)
+	}
+
+	csv = "craftsmanId,key,assessmentId,tradeCode,level,evaluatingOrgId,theoryScore,practicalScore,passed,occurredAt\n" +
+		"h1,a1,as-2013,6-31-01-03,junior,tj-college,71,80,true,2013-06-15\n" +
+		"h1,a2,as-2014,6-31-01-03,grandmaster,tj-college,,,true,2014-06-15\n" + // bad level
+		"h1,a3,as-2015,6-31-01-03,intermediate,tj-college,seventy,,true,2015-06-15\n" + // bad score
+		"h1,a4,as-2016,6-31-01-03,intermediate,tj-college,,,perhaps,2016-06-15\n" // bad boolean
+	lines, sum = e.backfill(t, "/v1/backfill/assessments", "text/csv", csv)
+	if sum.OK != 1 || sum.Failed != 3 {
+		t.Fatalf("assessments %+v %+v", sum, lines)
+	}
+	for line, field := range map[int]string{3: "level", 4: "theoryScore", 5: "passed"} {
+		if l := lines[line]; l.OK || l.Code != "INVALID_ARGUMENT" || !strings.HasPrefix(l.Message, fmt.Sprintf("field %q: ", field)) || strings.Count(l.Message, "field ") != 1 {
+			t.Errorf("assessment line %d: %+v, want one INVALID_ARGUMENT about %s", line, l, field)
+		}
+	}
+	jsonl := `{"craftsmanId":"h1","key":"a5","assessmentId":"as-2017","trade":{"code":"6-31-01-03"},"level":"intermediate","evaluatingOrgId":"tj-college","practicalScore":77,"passed":true,"occurredAt":"2017-06-15"}` + "\n" +
+		`{"craftsmanId":"h1","key":"a6","assessmentId":"as-2013","trade":{"code":"6-31-01-03"},"level":"senior","evaluatingOrgId":"tj-college","passed":false}` + "\n" // the id a1 used
+	lines, sum = e.backfill(t, "/v1/backfill/assessments", "application/x-ndjson", jsonl)
+	if sum.OK != 1 || sum.Failed != 1 || lines[2].Code != "CONFLICT" {
+		t.Fatalf("assessments (JSON Lines) %+v %+v", sum, lines)
+	}
+	if n := e.count(t, "craftsman-h1"); n != 4 { // registration, 1 enrolment, 2 assessments
+		t.Fatalf("%d events, want 4", n)
 	}
 }

@@ -2,6 +2,7 @@ package training
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -37,6 +38,8 @@ func Routes() []Route {
 		{Method: "POST", Pattern: "/v1/backfill/certificates", Name: "BackfillCertificates"},
 		{Method: "POST", Pattern: "/v1/backfill/graduations", Name: "BackfillGraduations"},
 		{Method: "POST", Pattern: "/v1/backfill/titles", Name: "BackfillTitles"},
+		{Method: "POST", Pattern: "/v1/backfill/enrolments", Name: "BackfillEnrolments"},
+		{Method: "POST", Pattern: "/v1/backfill/assessments", Name: "BackfillAssessments"},
 	}
 }
 
@@ -85,6 +88,10 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		Prepare: backfillPrepare(svc, prepareGraduation)}))
 	byName["BackfillTitles"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
 		Prepare: backfillPrepare(svc, prepareTitle)}))
+	byName["BackfillEnrolments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareEnrolment)}))
+	byName["BackfillAssessments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
+		Prepare: backfillPrepare(svc, prepareAssessment)}))
 
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -147,6 +154,20 @@ type TitleLine struct {
 	TitleRequest
 }
 
+// EnrolmentLine is one back-filled enrolment.
+type EnrolmentLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	EnrolRequest
+}
+
+// AssessmentLine is one back-filled assessment.
+type AssessmentLine struct {
+	CraftsmanID string `json:"craftsmanId"`
+	Key         string `json:"key,omitempty"`
+	AssessmentRequest
+}
+
 // CSV columns of the back-fill files (header names; order is free; only
 // craftsmanId and the fields the command requires must have values).
 var (
@@ -158,6 +179,10 @@ var (
 		"module", "hours", "mode", "score", "passed", "occurredAt"}
 	CertificateColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "level", "certificateNumber", "family",
 		"evaluatingOrgId", "issuingOrgId", "issuingOrgName", "issuingOrgKind", "route", "entitlementId", "assessmentId", "occurredAt"}
+	EnrolmentColumns = []string{"craftsmanId", "key", "enrolmentId", "academyId", "courseId", "tradeCode", "tradeName",
+		"module", "mode", "occurredAt"}
+	AssessmentColumns = []string{"craftsmanId", "key", "assessmentId", "tradeCode", "tradeName", "level", "evaluatingOrgId",
+		"theoryScore", "practicalScore", "passed", "occurredAt"}
 )
 
 // csvFields checks the row's columns against allowed.
@@ -190,6 +215,23 @@ func csvBool(f map[string]string, name string) (bool, error) {
 		return true, nil
 	}
 	return false, kit.Invalid(name, "%q is not a boolean (true/false)", f[name])
+}
+
+// csvLevel reads the level in column name; empty is an error when
+// required, else level 0. A bad value is an error about that column.
+func csvLevel(f map[string]string, name string, required bool) (events.Level, error) {
+	v := f[name]
+	if v == "" {
+		if required {
+			return 0, kit.Invalid(name, "is required")
+		}
+		return 0, nil
+	}
+	level, err := events.ParseLevel(v)
+	if fe := (*events.FieldError)(nil); errors.As(err, &fe) {
+		return 0, kit.Invalid(name, "%s", fe.Message)
+	}
+	return level, err
 }
 
 func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
@@ -240,12 +282,9 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 		if err := csvFields(rec, CertificateColumns); err != nil {
 			return "", "", nil, nil, err
 		}
-		var level events.Level
-		if f["level"] == "" {
-			return "", "", nil, nil, kit.Invalid("level", "is required")
-		}
-		if err := level.UnmarshalText([]byte(f["level"])); err != nil {
-			return "", "", nil, nil, servicekit.Invalid(err)
+		level, err := csvLevel(f, "level", true)
+		if err != nil {
+			return "", "", nil, nil, err
 		}
 		l = CertificateLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CertifyRequest: CertifyRequest{
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
@@ -276,10 +315,10 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 		l = GraduationLine{CraftsmanID: f["craftsmanId"], Key: f["key"], GraduationRequest: GraduationRequest{
 			SchoolKind: f["schoolKind"], SchoolName: f["schoolName"], Speciality: f["speciality"],
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, OccurredAt: f["occurredAt"]}}
-		if v := f["programmeTarget"]; v != "" {
-			var level events.Level
-			if err := level.UnmarshalText([]byte(v)); err != nil {
-				return "", "", nil, nil, kit.FieldErr("programmeTarget", servicekit.Invalid(err))
+		if f["programmeTarget"] != "" {
+			level, err := csvLevel(f, "programmeTarget", false)
+			if err != nil {
+				return "", "", nil, nil, err
 			}
 			l.ProgrammeTarget = &level
 		}
@@ -319,4 +358,62 @@ func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, f
 	req := l.TitleRequest
 	req.CraftsmanID = l.CraftsmanID
 	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordTitle(ctx, req) }, nil, nil
+}
+
+func prepareEnrolment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+	var l EnrolmentLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, EnrolmentColumns); err != nil {
+			return "", "", nil, nil, err
+		}
+		l = EnrolmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnrolRequest: EnrolRequest{
+			EnrolmentID: f["enrolmentId"], AcademyID: f["academyId"], CourseID: f["courseId"],
+			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Module: f["module"], Mode: f["mode"],
+			OccurredAt: f["occurredAt"]}}
+	} else if err := command.DecodeLine(rec, &l); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, nil, err
+	}
+	req := l.EnrolRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.Enrol(ctx, req) }, nil, nil
+}
+
+func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+	var l AssessmentLine
+	if f := rec.Fields; f != nil {
+		if err := csvFields(rec, AssessmentColumns); err != nil {
+			return "", "", nil, nil, err
+		}
+		level, err := csvLevel(f, "level", true)
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		theory, err := csvFloat(f, "theoryScore")
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		practical, err := csvFloat(f, "practicalScore")
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		passed, err := csvBool(f, "passed")
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		l = AssessmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], AssessmentRequest: AssessmentRequest{
+			AssessmentID: f["assessmentId"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
+			EvaluatingOrgID: f["evaluatingOrgId"], TheoryScore: theory, PracticalScore: practical, Passed: passed,
+			OccurredAt: f["occurredAt"]}}
+	} else if err := command.DecodeLine(rec, &l); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
+		return "", "", nil, nil, err
+	}
+	req := l.AssessmentRequest
+	req.CraftsmanID = l.CraftsmanID
+	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordAssessment(ctx, req) }, nil, nil
 }

@@ -138,6 +138,9 @@ func matrix(e *sectest.Env) map[string]cell {
 			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfe-%d","employmentId":"emp-bf-%d","employerOrgId":"%s","trade":%s,"occurredAt":"2019-01-01","endedOn":"2019-12-31"}`+"\n",
 				sectest.Worker, n, n, sectest.AcademyB, trade)
 		}},
+		"registry.BackfillTrades": {path: "/v1/backfill/trades", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
+			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bftr-%d","trade":%s,"occurredAt":"2008-03-01"}`+"\n", sectest.Worker, n, trade)
+		}},
 		"training.Enrol": {path: c1 + "/enrolments", allow: issuersAdmin, body: func(n int) string {
 			return fmt.Sprintf(`{"enrolmentId":"en-mx-%d","academyId":"%s","courseId":"%s"}`, n, sectest.AcademyB, sectest.CourseB)
 		}},
@@ -170,6 +173,14 @@ func matrix(e *sectest.Env) map[string]cell {
 		}},
 		"training.BackfillTitles": {path: "/v1/backfill/titles", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
 			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bft-%d","tier":"junior","title":"助理工程师","trade":%s,"certificateNumber":"T-BF-%d","occurredAt":"2015-01-01"}`+"\n", sectest.Worker, n, trade, n)
+		}},
+		"training.BackfillEnrolments": {path: "/v1/backfill/enrolments", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
+			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfen-%d","enrolmentId":"en-bf-%d","academyId":"%s","courseId":"%s","occurredAt":"2018-09-01"}`+"\n",
+				sectest.Worker, n, n, sectest.AcademyB, sectest.CourseB)
+		}},
+		"training.BackfillAssessments": {path: "/v1/backfill/assessments", ctype: ndjson, allow: issuersAdmin, lines: foreign, body: func(n int) string {
+			return fmt.Sprintf(`{"craftsmanId":"%s","key":"bfas-%d","assessmentId":"as-bf-%d","trade":%s,"level":"junior","evaluatingOrgId":"%s","passed":true,"occurredAt":"2016-06-01"}`+"\n",
+				sectest.Worker, n, n, trade, sectest.AcademyB)
 		}},
 		"competition.DefineCompetition": {path: "/v1/competitions", allow: issuersAdmin, body: func(n int) string {
 			return sectest.CompetitionDef(fmt.Sprintf("comp-mx-%d", n), sectest.AcademyB)
