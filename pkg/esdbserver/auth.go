@@ -196,6 +196,21 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 		default:
 			op = aclMetaWrite
 		}
+	} else if stream == "$$" && op != aclDelete {
+		// KurrentDB's legacy policy takes "$$" as the metastream of ""
+		// (SystemStreams.IsMetastream and OriginalStreamOf, SystemNames.cs
+		// 70-74; LegacyStreamPermissionAssertion.cs 63-70): reading it is
+		// reading the metadata of "", a user stream without metadata, so
+		// any authenticated caller may (and the name is refused later, or,
+		// for a read, found empty). Deleting a metastream it denies to
+		// everyone (78, 142-148); "$$" stays a `$` stream here, denied to
+		// all but admins, who are then refused the name.
+		stream = ""
+		if op == aclRead {
+			op = aclMetaRead
+		} else {
+			op = aclMetaWrite
+		}
 	}
 	if stream == "$all" {
 		return accessDenied()

@@ -632,6 +632,13 @@ func applySettings(cfg *psConfig, st settingsLike, strategy string) {
 	}
 }
 
+// strategyName is the consumer strategy a request names, as KurrentDB's
+// handlers take it: Create the consumer_strategy string, or when that is
+// empty the deprecated named_consumer_strategy enum's .NET ToString
+// (PersistentSubscriptions.Create.cs 42-51); Update only the enum
+// (PersistentSubscriptions.Update.cs 86, 129), so it passes "". A value
+// the enum does not define prints as its number, as .NET's Enum.ToString
+// does.
 func strategyName(s string, named int32) string {
 	if s != "" {
 		return s
@@ -639,10 +646,36 @@ func strategyName(s string, named int32) string {
 	switch named {
 	case 0:
 		return "DispatchToSingle"
+	case 1:
+		return "RoundRobin"
 	case 2:
 		return "Pinned"
 	}
-	return "RoundRobin"
+	return strconv.FormatInt(int64(named), 10)
+}
+
+// knownStrategy reports whether KurrentDB's consumer strategy registry
+// has a strategy of that name: the four it registers itself
+// (PersistentSubscriptionConsumerStrategyRegistry.cs 22-30, names in
+// SystemNames.cs 190-211; plugins may add more, none is loaded here), by
+// ordinal comparison (a Dictionary<string, …> with the default comparer).
+// PinnedByCorrelation is accepted and served round-robin by pick.
+func knownStrategy(name string) bool {
+	switch name {
+	case "RoundRobin", "DispatchToSingle", "Pinned", "PinnedByCorrelation":
+		return true
+	}
+	return false
+}
+
+// checkStrategy is PersistentSubscriptionService's refusal of a strategy
+// the registry does not know (264-267 for Create, 487-490 for Update),
+// a Fail result the handlers answer with PersistentSubscriptionFailed.
+func checkStrategy(source, group, name string) error {
+	if knownStrategy(name) {
+		return nil
+	}
+	return psFailed(source, group, "Consumer strategy "+name+" does not exist.")
 }
 
 // streamStart resolves a stream group's start revision (uint64 max: the
@@ -841,12 +874,16 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		cfg.Start, cfg.StartFrom = st.streamStart(name, rev)
 	}
 	s := req.GetOptions().GetSettings()
-	applySettings(&cfg, s, strategyName(s.GetConsumerStrategy(), int32(s.GetNamedConsumerStrategy())))
-	// The filter compiles in the handler (Create.cs 114-119), the start is
-	// checked in the service, before the group's existence
-	// (PersistentSubscriptionService.cs 269-272), and at that point
-	// against the head of the moment: a $all group starts there.
+	strategy := strategyName(s.GetConsumerStrategy(), int32(s.GetNamedConsumerStrategy()))
+	applySettings(&cfg, s, strategy)
+	// The filter compiles in the handler (Create.cs 114-119); the service
+	// then checks the consumer strategy and the start, in that order, before
+	// the group's existence (PersistentSubscriptionService.cs 264-272), the
+	// start against the head of the moment: a $all group starts there.
 	if _, err := cfg.Filter.compile(); err != nil {
+		return nil, err
+	}
+	if err := checkStrategy(cfg.Source, cfg.Group, strategy); err != nil {
 		return nil, err
 	}
 	if allStartAt != nil {
@@ -969,19 +1006,24 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	if old == nil {
 		return nil, notFoundGroup(source, group)
 	}
-	// PersistentSubscriptionService.cs 485-495: the start is checked after
-	// the group's existence, against the head of the moment.
+	// PersistentSubscriptionService.cs 482-495: the consumer strategy and
+	// then the start are checked after the group's existence, the start
+	// against the head of the moment.
+	s := o.GetSettings()
+	strategy := strategyName("", int32(s.GetNamedConsumerStrategy()))
+	if err := checkStrategy(source, group, strategy); err != nil {
+		return nil, err
+	}
 	if allStartAt != nil {
 		var err error
 		if start, startFrom, err = st.allGroupStart(source, group, *allStartAt); err != nil {
 			return nil, err
 		}
 	}
-	s := o.GetSettings()
 	old.mu.Lock()
 	cfg := old.cfg
 	cfg.Start, cfg.StartFrom = start, startFrom
-	applySettings(&cfg, s, strategyName("", int32(s.GetNamedConsumerStrategy())))
+	applySettings(&cfg, s, strategy)
 	old.replaced = true
 	old.dropConsumers(droppedGroup(source, group))
 	old.mu.Unlock()

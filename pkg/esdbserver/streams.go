@@ -571,11 +571,17 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 			}
 			return errHandler
 		}
-		name, err := streamName(so.GetStreamIdentifier())
-		if err != nil {
-			return err
-		}
-		target = name
+		// "$$" is read like any stream: the enumerators and
+		// ClientMessage.ReadStreamEventsForward/Backward check only for an
+		// empty name (ClientMessage.cs 635, 721), and KurrentDB's index
+		// reader, taking "$$" as the metastream of "" (SystemNames.cs
+		// 70-74), finds neither "" deleted nor "$$" written (writes refuse
+		// the name, 62-64): NoStream (IndexReader.cs 217-225, 589-596), so
+		// a read answers stream_not_found (Enumerator.ReadStreamForwards.cs
+		// 131-134, ReadStreamBackwards.cs 120-123) and a subscription,
+		// confirmed with last event -1 (SubscriptionsService.cs 157-181),
+		// is caught up and waits for events that never come.
+		target = string(so.GetStreamIdentifier().GetStreamName())
 	} else if o.GetAll() == nil {
 		return noneNotValid("ReadReq+Types+Options+StreamOptionOneofCase")
 	}
