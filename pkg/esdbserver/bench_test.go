@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/gctune"
 	"github.com/craftledger/craftledger/pkg/internal/cputime"
 )
 
@@ -23,6 +25,9 @@ import (
 
 func benchServer(b *testing.B) (*esdbserver.Server, *esdb.Client) {
 	b.Helper()
+	// The collector settings bin/eventstore runs with, for this benchmark.
+	b.Cleanup(gctune.Saved())
+	esdbserver.TuneGC(os.LookupEnv)
 	srv := startServer(b, esdbserver.Config{Insecure: true})
 	return srv, connect(b, srv.URL())
 }

@@ -56,3 +56,17 @@ func Apply(lookup func(string) (string, bool), percent int, limit int64) (int, i
 	}
 	return percent, debug.SetMemoryLimit(-1)
 }
+
+// Saved returns a function that puts back the GC percent and soft memory
+// limit in force now. A benchmark that stands for a binary applies the
+// binary's settings after b.Cleanup(gctune.Saved()), so that the
+// process's own come back when it ends.
+func Saved() func() {
+	percent := debug.SetGCPercent(100)
+	debug.SetGCPercent(percent)
+	limit := debug.SetMemoryLimit(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}

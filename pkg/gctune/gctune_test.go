@@ -55,3 +55,15 @@ func TestApplyLeavesTheOperatorsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSavedPutsBackTheSettings(t *testing.T) {
+	restore(t)
+	debug.SetGCPercent(150)
+	debug.SetMemoryLimit(3 << 30)
+	put := gctune.Saved()
+	gctune.Apply(none, 400, 5<<30)
+	put()
+	if percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); percent != 150 || limit != 3<<30 {
+		t.Fatalf("after Saved's function: percent %d, limit %d; want 150 and 3 GiB", percent, limit)
+	}
+}

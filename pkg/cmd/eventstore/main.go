@@ -22,6 +22,10 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// The collector setting the store's benchmarks measure (GOGC and
+	// GOMEMLIMIT override it).
+	percent, limit := esdbserver.TuneGC(os.LookupEnv)
+	log.Info("gc", "percent", percent, "memoryLimit", limit)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if err := run(os.Args[1:], log, sig); err != nil {

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/gctune"
 )
 
 // backend is one event store under test.
@@ -40,6 +42,10 @@ type storeBackend struct {
 }
 
 func newStore(b *testing.B) *storeBackend {
+	// The collector settings bin/eventstore runs with (PostgreSQL's side
+	// keeps Go's default, as a Go team would run it).
+	b.Cleanup(gctune.Saved())
+	esdbserver.TuneGC(os.LookupEnv)
 	srv, err := esdbserver.Start(esdbserver.Config{DataDir: b.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
 	if err != nil {
 		b.Fatal(err)

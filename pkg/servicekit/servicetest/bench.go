@@ -5,13 +5,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/craftledger/craftledger/pkg/gctune"
 	"github.com/craftledger/craftledger/pkg/internal/cputime"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -51,9 +51,7 @@ func RunPaced(b *testing.B, clients int, rate float64, want int, req func(i int)
 func run(b *testing.B, clients int, rate float64, want int, req func(i int) *http.Request) {
 	b.Helper()
 	// The collector settings the service binaries run with, for this run.
-	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
-	debug.SetGCPercent(percent)
-	b.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+	b.Cleanup(gctune.Saved())
 	servicekit.TuneGC()
 	var load Load
 	var cpu, clientCPU time.Duration
