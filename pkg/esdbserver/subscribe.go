@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/dlclark/regexp2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -170,12 +171,8 @@ type streamsFilterExpr struct {
 	prefixes []string
 }
 
-// matcher compiles e. A regex that does not compile is the handler's
-// exception: KurrentDB compiles it with .NET's Regex (EventFilter.cs,
-// EventTypeRegexStrategy and StreamIdRegexStrategy), whose constructor
-// throws. Go's RE2 and .NET accept different pattern sets (RE2 has no
-// backreferences or lookarounds), so KurrentDB's answer is matched only for
-// the patterns both refuse. An empty regex means the prefixes.
+// matcher compiles e: its regex through filterRegex (an error is the
+// handler's exception), or, when the regex is empty, its prefixes.
 func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	field := func(r *record) string {
 		if byType {
@@ -184,11 +181,11 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 		return r.Stream
 	}
 	if e.regex != "" {
-		re, err := regexp.Compile(e.regex)
+		match, err := filterRegex(e.regex)
 		if err != nil {
-			return nil, errHandler
+			return nil, err
 		}
-		return func(r *record) bool { return re.MatchString(field(r)) }, nil
+		return func(r *record) bool { return match(field(r)) }, nil
 	}
 	prefixes := e.prefixes
 	return func(r *record) bool {
@@ -199,6 +196,45 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 			}
 		}
 		return false
+	}, nil
+}
+
+// filterRegex compiles a filter's regex as KurrentDB does, and is the
+// only place the server compiles one: its EventFilter.cs (162, 174)
+// compiles the pattern with .NET's new Regex(pattern, RegexOptions.Compiled)
+// when a Read (Streams.Read.cs 281-290) or a persistent subscription to $all
+// (PersistentSubscriptions.Create.cs 114-119, 156-167) builds its filter, and
+// tests each event with Match(...).Success, a match anywhere in the name or
+// type. regexp2 is a port of .NET's engine and, in its default syntax (not
+// its RE2 option), accepts the patterns .NET accepts — lookarounds,
+// backreferences, atomic groups — and matches as .NET does: $ also before a
+// final newline, \d and \w over all of Unicode. A pattern it refuses is the
+// handler's exception, as .NET's Regex constructor throwing is there.
+// KurrentDB sets no match timeout (nothing in its source sets MatchTimeout or
+// REGEX_DEFAULT_MATCH_TIMEOUT, so .NET's is infinite), and neither do we:
+// regexp2's default is infinite too, which also keeps its timeout clock
+// goroutine from ever starting.
+func filterRegex(pattern string) (func(string) bool, error) {
+	re, err := regexp2.Compile(pattern, regexp2.None)
+	if err != nil {
+		return nil, errHandler
+	}
+	// The text is decoded into one buffer kept across calls (regexp2's
+	// MatchString would allocate a []rune per event); the lock makes the
+	// matcher safe for concurrent use, though each Read and each group
+	// calls its own from one goroutine at a time.
+	var mu sync.Mutex
+	var buf []rune
+	return func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		buf = buf[:0]
+		for _, c := range s {
+			buf = append(buf, c)
+		}
+		// Without a timeout, regexp2 reports no error.
+		ok, err := re.MatchRunes(buf)
+		return err == nil && ok
 	}, nil
 }
 
