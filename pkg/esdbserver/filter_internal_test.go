@@ -1,10 +1,13 @@
 package esdbserver
 
 import (
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dlclark/regexp2"
 )
 
 // TestFilterRegexNoTimeoutClock: filterRegex sets no match timeout, as
@@ -25,4 +28,114 @@ func TestFilterRegexNoTimeoutClock(t *testing.T) {
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "regexp2.runClock") {
 		t.Errorf("regexp2's timeout clock is running:\n%s", stacks)
 	}
+}
+
+// TestPlainRegexAgrees: on every pattern of up to four tokens from the
+// plain syntax (plainRegex) that both engines compile, Go's regexp and
+// regexp2 (.NET's engine) find a match in exactly the same texts, over
+// every text of up to three characters from an alphabet with a newline, a
+// non-ASCII letter and the punctuation the patterns escape. filterRegex
+// relies on this to match plain patterns with Go's regexp.
+func TestPlainRegexAgrees(t *testing.T) {
+	tokens := []string{"a", "b", ".", "^", "|", "(", ")", "*", "+", "?", `\.`, "-"}
+	letters := []string{"a", "b", "\n", "é", "-", "."}
+	texts := []string{""}
+	for n, from := 0, 0; n < 3; n++ {
+		to := len(texts)
+		for _, s := range texts[from:to] {
+			for _, l := range letters {
+				texts = append(texts, s+l)
+			}
+		}
+		from = to
+	}
+	patterns := []string{""}
+	checked := 0
+	for n, from := 0, 0; n < 4; n++ {
+		to := len(patterns)
+		for _, p := range patterns[from:to] {
+			for _, tok := range tokens {
+				patterns = append(patterns, p+tok)
+			}
+		}
+		from = to
+	}
+	for _, p := range patterns[1:] {
+		if !plainRegex(p) { // "(?"
+			continue
+		}
+		dotnet, err := regexp2.Compile(p, regexp2.None)
+		if err != nil {
+			continue
+		}
+		re2, err := regexp.Compile(p)
+		if err != nil {
+			continue
+		}
+		checked++
+		for _, s := range texts {
+			want, _ := dotnet.MatchString(s)
+			if got := re2.MatchString(s); got != want {
+				t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", p, s, got, want)
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d patterns compiled in both engines", checked)
+	}
+}
+
+// TestPlainRegex: what plainRegex leaves to regexp2.
+func TestPlainRegex(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		plain   bool
+	}{
+		{`^craftsman-`, true},
+		{`^(craftsman|academy)-`, true},
+		{`^(Training|Honour)\.`, true},
+		{`\(?x`, true},
+		{`^a$`, false},
+		{`\d`, false},
+		{`\w`, false},
+		{`\b`, false},
+		{`[a-z]`, false},
+		{`a{2}`, false},
+		{`(?i)a`, false},
+		{`(?=a)`, false},
+		{`(a)\1`, false},
+		{`é`, false},
+		{"a\n", false},
+		{`a\`, false},
+	} {
+		if got := plainRegex(c.pattern); got != c.plain {
+			t.Errorf("plainRegex(%q) = %v, want %v", c.pattern, got, c.plain)
+		}
+	}
+}
+
+// FuzzPlainRegex: TestPlainRegexAgrees beyond its small scope
+// (go test -fuzz FuzzPlainRegex ./pkg/esdbserver/): a plain pattern both
+// engines compile matches the same texts in both.
+func FuzzPlainRegex(f *testing.F) {
+	f.Add(`^(craftsman|academy)-`, "academy-1")
+	f.Add(`^(Training|Honour).*\.`, "HonourConferred.v1\n")
+	f.Add(`a+?b*|.-`, "é-")
+	f.Fuzz(func(t *testing.T, pattern, text string) {
+		if !plainRegex(pattern) {
+			return
+		}
+		dotnet, err := regexp2.Compile(pattern, regexp2.None)
+		if err != nil {
+			return
+		}
+		re2, err := regexp.Compile(pattern)
+		if err != nil {
+			return
+		}
+		want, _ := dotnet.MatchString(text)
+		if got := re2.MatchString(text); got != want {
+			t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", pattern, text, got, want)
+		}
+	})
 }

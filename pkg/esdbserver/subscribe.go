@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,15 +215,30 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 // REGEX_DEFAULT_MATCH_TIMEOUT, so .NET's is infinite), and neither do we:
 // regexp2's default is infinite too, which also keeps its timeout clock
 // goroutine from ever starting.
+//
+// regexp2 costs about twice what Go's regexp does per event (subscribe's
+// BenchmarkFilterRegex; docs/store.md), so a pattern on which the two
+// engines provably agree (plainRegex) is matched by Go's regexp, once
+// regexp2 has accepted it.
 func filterRegex(pattern string) (func(string) bool, error) {
 	re, err := regexp2.Compile(pattern, regexp2.None)
 	if err != nil {
 		return nil, errHandler
 	}
-	// The text is decoded into one buffer kept across calls (regexp2's
-	// MatchString would allocate a []rune per event); the lock makes the
-	// matcher safe for concurrent use, though each Read and each group
-	// calls its own from one goroutine at a time.
+	if plainRegex(pattern) {
+		if fast, err := regexp.Compile(pattern); err == nil {
+			return fast.MatchString, nil
+		}
+	}
+	return runeMatcher(re), nil
+}
+
+// runeMatcher is re's match anywhere in a text. The text is decoded into
+// one buffer kept across calls (regexp2's MatchString would allocate a
+// []rune per event); the lock makes the matcher safe for concurrent use,
+// though each Read and each group calls its own from one goroutine at a
+// time.
+func runeMatcher(re *regexp2.Regexp) func(string) bool {
 	var mu sync.Mutex
 	var buf []rune
 	return func(s string) bool {
@@ -235,7 +251,45 @@ func filterRegex(pattern string) (func(string) bool, error) {
 		// Without a timeout, regexp2 reports no error.
 		ok, err := re.MatchRunes(buf)
 		return err == nil && ok
-	}, nil
+	}
+}
+
+// plainRegex reports whether pattern uses only what .NET's Regex and Go's
+// RE2 read and match alike, so that whether it matches somewhere in a text
+// is the same in both: ASCII literals, escaped ASCII punctuation (a
+// literal in both), ".", "^", "|", groups "(...)" that are not "(?"
+// constructs, and the quantifiers "*", "+", "?" and their lazy forms.
+// Out: "$" (.NET's also matches before a final newline), character classes
+// and \d \w \s \b (Unicode in .NET, ASCII in RE2), "{" (bounds RE2
+// limits), inline options, lookarounds, backreferences, anything not
+// ASCII. Each engine works on the text's code points, so "." means the same
+// in both. A pattern Go's regexp still refuses (a quantifier in a place
+// .NET allows it) stays with regexp2.
+func plainRegex(pattern string) bool {
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '\\':
+			i++
+			if i == len(pattern) || !isASCIIPunct(pattern[i]) {
+				return false
+			}
+		case c == '(':
+			if i+1 < len(pattern) && pattern[i+1] == '?' {
+				return false
+			}
+		case c == '$' || c == '[' || c == ']' || c == '{' || c == '}':
+			return false
+		case c < 0x20 || c >= 0x7f:
+			return false
+		}
+	}
+	return true
+}
+
+// isASCIIPunct: the characters that, after a backslash, are themselves in
+// both .NET and RE2.
+func isASCIIPunct(c byte) bool {
+	return c >= '!' && c <= '/' || c >= ':' && c <= '@' || c >= '[' && c <= '`' || c >= '{' && c <= '~'
 }
 
 func checkpoint(pos uint64) *streams.ReadResp {
