@@ -1,12 +1,14 @@
 package esdbserver
 
 import (
+	"encoding/json"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/dlclark/regexp2"
 )
 
@@ -138,4 +140,41 @@ func FuzzPlainRegex(f *testing.F) {
 			t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", pattern, text, got, want)
 		}
 	})
+}
+
+// TestLegacyRegexGroupAtStart: a persistent $all group stored before the
+// tenth session with a filter regex only Go's RE2 accepts is left out at
+// start (and logged) instead of keeping the server from starting; the
+// other groups load.
+func TestLegacyRegexGroupAtStart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := Start(Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for group, regex := range map[string]string{"legacy": `^(?P<family>craftsman)-`, "dotnet": `^(?<family>craftsman)-`} {
+		cfg, err := json.Marshal(psConfig{Source: "$all", Group: group, StartFrom: "C:0/P:0", Strategy: "RoundRobin",
+			Filter: &psFilter{Regex: regex}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.store.db.Set(psKey("$all", group), cfg, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err = Start(Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatalf("restart with a group whose regex .NET refuses: %v", err)
+	}
+	defer srv.Close()
+	srv.psubs.mu.Lock()
+	_, legacy := srv.psubs.groups[string(psKey("$all", "legacy"))]
+	_, dotnet := srv.psubs.groups[string(psKey("$all", "dotnet"))]
+	srv.psubs.mu.Unlock()
+	if legacy || !dotnet {
+		t.Errorf("groups loaded: legacy %v, dotnet %v; want false, true", legacy, dotnet)
+	}
 }
