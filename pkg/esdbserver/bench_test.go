@@ -156,7 +156,7 @@ var projectorPrefixes = []string{"craftsman-", "academy-", "competition-", "ment
 // the same 200,000 events in streams named after the five prefixes plus
 // one stream family in six that the filter drops; filtered=regex is the
 // same filter as one regex (a plain one, which the server matches with Go's
-// regexp: subscribe.go's filterRegex), filtered=regex-digits one that also
+// regexp: filterregex.go's filterRegex), filtered=regex-digits one that also
 // checks the digits after the prefix (matched by regexp2, .NET's engine).
 func BenchmarkSubscriptionCatchUpFiltered(b *testing.B) {
 	_, c := benchServer(b)

@@ -178,3 +178,46 @@ func TestLegacyRegexGroupAtStart(t *testing.T) {
 		t.Errorf("groups loaded: legacy %v, dotnet %v; want false, true", legacy, dotnet)
 	}
 }
+
+// TestDotnetRefuses: regexp2's extensions that .NET's Regex refuses, and
+// look-alikes it accepts (a class, an escape or a comment around them);
+// regexp2 accepts them all.
+func TestDotnetRefuses(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		refused bool
+	}{
+		{`\x{41}`, true},
+		{`[\x{41}]`, true},
+		{`\x41`, false},
+		{`\\x{41}`, false}, // a backslash, then x 41 times
+		{`\pL`, true},
+		{`[\PL]`, true},
+		{`\p{L}`, false},
+		{`[\p{Lu}\P{Nd}]`, false},
+		{`\p{Greek}`, true},
+		{`\p{Latin}`, true},
+		{`(?u)a`, true},
+		{`(?U)a`, true},
+		{`(?i-d:a)`, true},
+		{`(?i)a`, false},
+		{`(?imnsx-imnsx:a)`, false},
+		{`(?<u>a)`, false},
+		{`(?'u'a)`, false},
+		{`\(?u\)`, false},
+		{`[(?u)]`, false},
+		{`[](?u)]`, false},
+		{`[a-z-[(?u)]]`, false},
+		{`[a-z-[aeiou]](?u)`, true},
+		{`\c\(?u)`, true}, // \c\ is a control character (0x1C), then an option group
+		{`(?#u)a`, false},
+		{`(?x)a # (?u)`, false},
+	} {
+		if _, err := regexp2.Compile(c.pattern, regexp2.None); err != nil {
+			t.Errorf("regexp2 refuses %q: %v", c.pattern, err)
+		}
+		if got := dotnetRefuses(c.pattern); got != c.refused {
+			t.Errorf("dotnetRefuses(%q) = %v, want %v", c.pattern, got, c.refused)
+		}
+	}
+}
