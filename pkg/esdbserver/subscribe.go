@@ -132,7 +132,7 @@ func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
 // refusing a malformed filter as Streams.Read.cs does before it reads
 // anything: no expression, or a regex that does not compile
 // (ConvertToEventFilter: .NET's Regex constructor throws, the handler's
-// exception; see matcher), then no window (ConvertToWindow,
+// exception; see filterRegex), then no window (ConvertToWindow,
 // InvalidArgument naming the .NET oneof-case enum). A stream-name filter of
 // prefixes only, one of them "$idx-", is an index read there, which takes
 // no window; we do not serve index reads, but do not refuse such a filter
