@@ -28,6 +28,7 @@ var regexStreams = []struct{ stream, typ string }{
 	{"craftsman-\u0663", "HonourConferred.v1"}, // ARABIC-INDIC DIGIT THREE, a Unicode digit
 	{"academy-1", "CourseAdded.v1"},
 	{"newline-a\n", "Line.v1\n"},
+	{"emoji-\U0001F600", "Emoji.v2"}, // beyond the BMP: two UTF-16 units in .NET
 	{"craftsman-11", "HonourConferred.v1"},
 }
 
@@ -80,7 +81,7 @@ func (p *protoTarget) filteredRead(t *testing.T, pattern string, byType bool) ([
 // or matches differently, through a filtered $all read; each case's
 // events are those .NET's Regex matches (established from .NET's
 // documented semantics: \d is any Unicode decimal digit, $ also matches
-// before a final newline).
+// before a final newline, a string is UTF-16 units).
 func TestFilterRegexDotNet(t *testing.T) {
 	p := newRegexTarget(t)
 	for _, c := range []struct {
@@ -99,6 +100,9 @@ func TestFilterRegexDotNet(t *testing.T) {
 		{"$ before a final newline", `^newline-a$`, false, []string{"newline-a\n"}},
 		{"$ before a final newline on types", `\.v1$`, true, []string{"craftsman-1", "craftsman-11", "craftsman-12", "craftsman-\u0663", "academy-1", "newline-a\n", "craftsman-11"}},
 		{`\z is the very end`, `^newline-a\z`, false, nil},
+		{"one . per UTF-16 unit", `^emoji-.$`, false, nil},
+		{"two . for a character beyond the BMP", `^emoji-..$`, false, []string{"emoji-\U0001F600"}},
+		{"a class of its two surrogates", "^emoji-[\U0001F600]{2}$", false, []string{"emoji-\U0001F600"}},
 	} {
 		got, err := p.filteredRead(t, c.pattern, c.byType)
 		if err != nil {

@@ -34,13 +34,15 @@ func TestFilterRegexNoTimeoutClock(t *testing.T) {
 
 // TestPlainRegexAgrees: on every pattern of up to four tokens from the
 // plain syntax (plainRegex) that both engines compile, Go's regexp and
-// regexp2 (.NET's engine) find a match in exactly the same texts, over
-// every text of up to three characters from an alphabet with a newline, a
-// non-ASCII letter and the punctuation the patterns escape. filterRegex
+// regexp2 (.NET's engine, given UTF-16 units as runeMatcher gives them)
+// find a match in exactly the same texts, over every text of up to three
+// characters from an alphabet with a newline, a non-ASCII letter, one
+// beyond the Basic Multilingual Plane and the punctuation the patterns
+// escape. filterRegex
 // relies on this to match plain patterns with Go's regexp.
 func TestPlainRegexAgrees(t *testing.T) {
 	tokens := []string{"a", "b", ".", "^", "|", "(", ")", "*", "+", "?", `\.`, "-"}
-	letters := []string{"a", "b", "\n", "é", "-", "."}
+	letters := []string{"a", "b", "\n", "é", "\U0001F600", "-", "."}
 	texts := []string{""}
 	for n, from := 0, 0; n < 3; n++ {
 		to := len(texts)
@@ -66,22 +68,24 @@ func TestPlainRegexAgrees(t *testing.T) {
 		if !plainRegex(p) { // "(?"
 			continue
 		}
-		dotnet, err := regexp2.Compile(p, regexp2.None)
+		re, err := regexp2.Compile(p, regexp2.None)
 		if err != nil {
 			continue
 		}
+		dotnet := runeMatcher(re)
 		re2, err := regexp.Compile(p)
 		if err != nil {
 			continue
 		}
 		checked++
 		for _, s := range texts {
-			want, _ := dotnet.MatchString(s)
+			want := dotnet(s)
 			if got := re2.MatchString(s); got != want {
 				t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", p, s, got, want)
 			}
 		}
 	}
+	t.Logf("%d patterns, %d texts", checked, len(texts))
 	if checked < 1000 {
 		t.Fatalf("only %d patterns compiled in both engines", checked)
 	}
@@ -97,6 +101,7 @@ func TestPlainRegex(t *testing.T) {
 		{`^(craftsman|academy)-`, true},
 		{`^(Training|Honour)\.`, true},
 		{`\(?x`, true},
+		{`a.b`, false},
 		{`^a$`, false},
 		{`\d`, false},
 		{`\w`, false},
@@ -121,13 +126,13 @@ func TestPlainRegex(t *testing.T) {
 // engines compile matches the same texts in both.
 func FuzzPlainRegex(f *testing.F) {
 	f.Add(`^(craftsman|academy)-`, "academy-1")
-	f.Add(`^(Training|Honour).*\.`, "HonourConferred.v1\n")
-	f.Add(`a+?b*|.-`, "é-")
+	f.Add(`^(Training|Honour)\.`, "Honour.v1\n")
+	f.Add(`a+?b*|-`, "é-\U0001F600")
 	f.Fuzz(func(t *testing.T, pattern, text string) {
 		if !plainRegex(pattern) {
 			return
 		}
-		dotnet, err := regexp2.Compile(pattern, regexp2.None)
+		re, err := regexp2.Compile(pattern, regexp2.None)
 		if err != nil {
 			return
 		}
@@ -135,7 +140,7 @@ func FuzzPlainRegex(f *testing.F) {
 		if err != nil {
 			return
 		}
-		want, _ := dotnet.MatchString(text)
+		want := runeMatcher(re)(text)
 		if got := re2.MatchString(text); got != want {
 			t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", pattern, text, got, want)
 		}
@@ -219,5 +224,46 @@ func TestDotnetRefuses(t *testing.T) {
 		if got := dotnetRefuses(c.pattern); got != c.refused {
 			t.Errorf("dotnetRefuses(%q) = %v, want %v", c.pattern, got, c.refused)
 		}
+	}
+}
+
+// TestUTF16Pattern: a character beyond the Basic Multilingual Plane is
+// matched as .NET matches it, as two UTF-16 units, in the pattern as in
+// the text.
+func TestUTF16Pattern(t *testing.T) {
+	const smile = "\U0001F600" // two units in .NET: \uD83D \uDE00
+	for _, c := range []struct {
+		pattern, text string
+		match         bool
+	}{
+		{"^.$", smile, false},
+		{"^..$", smile, true},
+		{"^" + smile + "$", smile, true},
+		{"^\\" + smile + "$", smile, true}, // escaped: a literal
+		{`^\uD83D\uDE00$`, smile, true},
+		{"^[" + smile + "]$", smile, false}, // a class of the two surrogates matches one
+		{"^[" + smile + "]{2}$", smile, true},
+		{"^" + smile + "+$", smile, true},
+		{"^" + smile + "+$", smile + smile, false}, // + repeats the low surrogate only
+		{"^(" + smile + ")+$", smile + smile, true},
+		{`^\w$`, "é", true},
+	} {
+		match, err := filterRegex(c.pattern)
+		if err != nil {
+			t.Errorf("%q: %v", c.pattern, err)
+			continue
+		}
+		if got := match(c.text); got != c.match {
+			t.Errorf("%q on %q: %v, want %v", c.pattern, c.text, got, c.match)
+		}
+	}
+	// A reversed range (\uDE00-\uD83D); \c with a surrogate.
+	for _, p := range []string{"[" + smile + "-\U0001F602]", `\c` + smile} {
+		if _, err := filterRegex(p); err == nil {
+			t.Errorf("%q compiles; .NET refuses it", p)
+		}
+	}
+	if got, want := utf16Pattern(`a\`+smile+`\c\b`+smile), `a\uD83D\uDE00\c\b\uD83D\uDE00`; got != want {
+		t.Errorf("utf16Pattern: %q, want %q", got, want)
 	}
 }

@@ -1,9 +1,12 @@
 package esdbserver
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
 )
@@ -32,7 +35,7 @@ import (
 // engines provably agree (plainRegex) is matched by Go's regexp, once
 // regexp2 has accepted it.
 func filterRegex(pattern string) (func(string) bool, error) {
-	re, err := regexp2.Compile(pattern, regexp2.None)
+	re, err := regexp2.Compile(utf16Pattern(pattern), regexp2.None)
 	if err != nil || dotnetRefuses(pattern) {
 		return nil, errHandler
 	}
@@ -44,11 +47,14 @@ func filterRegex(pattern string) (func(string) bool, error) {
 	return runeMatcher(re), nil
 }
 
-// runeMatcher is re's match anywhere in a text. The text is decoded into
-// one buffer kept across calls (regexp2's MatchString would allocate a
-// []rune per event); the lock makes the matcher safe for concurrent use,
-// though each Read and each group calls its own from one goroutine at a
-// time.
+// runeMatcher is re's match anywhere in a text, which it hands to regexp2
+// as .NET's strings hold text: UTF-16 code units, a character outside the
+// Basic Multilingual Plane as two surrogates (so that "." and a class match
+// one of them, as in .NET; utf16Pattern writes the pattern's own such
+// characters likewise). The text is decoded into one buffer kept across
+// calls (regexp2's MatchString would allocate a []rune per event); the
+// lock makes the matcher safe for concurrent use, though each Read and each
+// group calls its own from one goroutine at a time.
 func runeMatcher(re *regexp2.Regexp) func(string) bool {
 	var mu sync.Mutex
 	var buf []rune
@@ -57,6 +63,11 @@ func runeMatcher(re *regexp2.Regexp) func(string) bool {
 		defer mu.Unlock()
 		buf = buf[:0]
 		for _, c := range s {
+			if c > 0xFFFF {
+				hi, lo := utf16.EncodeRune(c)
+				buf = append(buf, hi, lo)
+				continue
+			}
 			buf = append(buf, c)
 		}
 		// Without a timeout, regexp2 reports no error.
@@ -68,14 +79,15 @@ func runeMatcher(re *regexp2.Regexp) func(string) bool {
 // plainRegex reports whether pattern uses only what .NET's Regex and Go's
 // RE2 read and match alike, so that whether it matches somewhere in a text
 // is the same in both: ASCII literals, escaped ASCII punctuation (a
-// literal in both), ".", "^", "|", groups "(...)" that are not "(?"
-// constructs, and the quantifiers "*", "+", "?" and their lazy forms.
-// Out: "$" (.NET's also matches before a final newline), character classes
-// and \d \w \s \b (Unicode in .NET, ASCII in RE2), "{" (bounds RE2
-// limits), inline options, lookarounds, backreferences, anything not
-// ASCII. Each engine works on the text's code points, so "." means the same
-// in both. A pattern Go's regexp still refuses (a quantifier in a place
-// .NET allows it) stays with regexp2.
+// literal in both), "^", "|", groups "(...)" that are not "(?" constructs,
+// and the quantifiers "*", "+", "?" and their lazy forms. Out: "." (one
+// UTF-16 unit in .NET, one code point in RE2), "$" (.NET's also matches
+// before a final newline), character classes and \d \w \s \b (Unicode in
+// .NET, ASCII in RE2), "{" (bounds RE2 limits), inline options,
+// lookarounds, backreferences, anything not ASCII. The ASCII literals left
+// never match part of a character beyond ASCII, however it is encoded. A
+// pattern Go's regexp still refuses (a quantifier in a place .NET allows
+// it) stays with regexp2.
 func plainRegex(pattern string) bool {
 	for i := 0; i < len(pattern); i++ {
 		switch c := pattern[i]; {
@@ -88,7 +100,7 @@ func plainRegex(pattern string) bool {
 			if i+1 < len(pattern) && pattern[i+1] == '?' {
 				return false
 			}
-		case c == '$' || c == '[' || c == ']' || c == '{' || c == '}':
+		case c == '.' || c == '$' || c == '[' || c == ']' || c == '{' || c == '}':
 			return false
 		case c < 0x20 || c >= 0x7f:
 			return false
@@ -175,4 +187,37 @@ func dotnetCategory(name string) bool {
 		return true
 	}
 	return false
+}
+
+// utf16Pattern writes each character of pattern outside the Basic
+// Multilingual Plane as the two \u escapes of its UTF-16 surrogates, which
+// is what .NET's parser reads there (its strings are UTF-16), so that it
+// matches the text as runeMatcher hands it over. Escaped ("\" before it),
+// the character is a literal in .NET, as the escapes are; after "\c" it is
+// left as it is, refused by both.
+func utf16Pattern(pattern string) string {
+	if !strings.ContainsFunc(pattern, func(r rune) bool { return r > 0xFFFF }) {
+		return pattern
+	}
+	out := make([]byte, 0, len(pattern)+16)
+	escaped, control := false, false
+	for _, r := range pattern {
+		switch {
+		case control: // r is \c's letter
+			out = utf8.AppendRune(out, r)
+			control, escaped = false, false
+			continue
+		case r > 0xFFFF:
+			if escaped {
+				out = out[:len(out)-1] // \uHHHH is a literal already
+			}
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04X\u%04X`, hi, lo)
+		default:
+			out = utf8.AppendRune(out, r)
+		}
+		control = escaped && r == 'c'
+		escaped = !escaped && r == '\\'
+	}
+	return string(out)
 }
