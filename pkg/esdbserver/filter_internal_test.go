@@ -214,7 +214,8 @@ func TestDotnetRefuses(t *testing.T) {
 		{`[](?u)]`, false},
 		{`[a-z-[(?u)]]`, false},
 		{`[a-z-[aeiou]](?u)`, true},
-		{`\c\(?u)`, true}, // \c\ is a control character (0x1C), then an option group
+		{`[a\-[b](?u)`, true}, // an escaped "-": "[" is a member, the class ends at the first "]"
+		{`\c\(?u)`, true},     // \c\ is a control character (0x1C), then an option group
 		{`(?#u)a`, false},
 		{`(?x)a # (?u)`, false},
 	} {

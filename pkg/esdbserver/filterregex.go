@@ -13,12 +13,13 @@ import (
 
 // filterRegex compiles a filter's regex as KurrentDB does, and is the
 // only place the server compiles one (readFilter for Reads and $all
-// subscriptions, psFilter.compile for persistent $all groups): its EventFilter.cs (162, 174)
-// compiles the pattern with .NET's new Regex(pattern, RegexOptions.Compiled)
-// when a Read (Streams.Read.cs 281-290) or a persistent subscription to $all
-// (PersistentSubscriptions.Create.cs 114-119, 156-167) builds its filter, and
-// tests each event with Match(...).Success, a match anywhere in the name or
-// type. regexp2 is a port of .NET's engine and, in its default syntax (not
+// subscriptions, psFilter.compile for persistent $all groups). KurrentDB's
+// EventFilter.cs (162, 174) compiles the pattern with .NET's
+// new Regex(pattern, RegexOptions.Compiled) when a Read (Streams.Read.cs
+// 281-290) or a persistent subscription to $all
+// (PersistentSubscriptions.Create.cs 114-119, 156-167) builds its filter,
+// and tests each event with Match(...).Success, a match anywhere in the
+// name or type. regexp2 is a port of .NET's engine and, in its default syntax (not
 // its RE2 option), accepts the patterns .NET accepts — lookarounds,
 // backreferences, atomic groups — and matches as .NET does: $ also before a
 // final newline, \d and \w over all of Unicode. A pattern it refuses, or
@@ -31,9 +32,9 @@ import (
 //
 // regexp2 costs about twice what Go's regexp does per event
 // (BenchmarkFilterRegexDotNetEngine against BenchmarkFilterRegex's plain
-// cases; docs/store.md), so a pattern on which the two
-// engines provably agree (plainRegex) is matched by Go's regexp, once
-// regexp2 has accepted it.
+// cases; docs/store.md), so a pattern on which the two engines provably
+// agree (plainRegex) is matched by Go's regexp, once regexp2 has accepted
+// it.
 func filterRegex(pattern string) (func(string) bool, error) {
 	re, err := regexp2.Compile(utf16Pattern(pattern), regexp2.None)
 	if err != nil || dotnetRefuses(pattern) {
@@ -128,9 +129,13 @@ func dotnetRefuses(pattern string) bool {
 	if strings.Contains(pattern, "#") {
 		return false
 	}
-	class := 0 // depth of character classes, nested by subtraction -[…]
+	class := 0      // depth of character classes, nested by subtraction -[…]
+	hyphen := false // the last character was an unescaped "-"
 	for i := 0; i < len(pattern); i++ {
-		switch c := pattern[i]; {
+		c := pattern[i]
+		prevHyphen := hyphen
+		hyphen = c == '-'
+		switch {
 		case c == '\\' && i+1 < len(pattern):
 			i++
 			switch pattern[i] {
@@ -162,7 +167,7 @@ func dotnetRefuses(pattern string) bool {
 				strings.ContainsAny(pattern[i+2:j], "uUdD") {
 				return true
 			}
-		case c == '[' && (class == 0 || pattern[i-1] == '-'):
+		case c == '[' && (class == 0 || prevHyphen):
 			class++
 			if i+1 < len(pattern) && pattern[i+1] == '^' {
 				i++
