@@ -6,6 +6,7 @@ require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
 	github.com/KimMachineGun/automemlimit v1.0.1
 	github.com/cockroachdb/pebble v1.1.5
+	github.com/dlclark/regexp2 v1.12.0
 	github.com/go-kit/kit v0.13.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/go-cmp v0.7.0

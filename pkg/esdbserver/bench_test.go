@@ -159,16 +159,24 @@ var projectorPrefixes = []string{"craftsman-", "academy-", "competition-", "ment
 // stream-name prefix filter (default window 32: a checkpoint every 32
 // events) until caught up — next to the same subscription unfiltered, over
 // the same 200,000 events in streams named after the five prefixes plus
-// one stream family in six that the filter drops.
+// one stream family in six that the filter drops; filtered=regex is the
+// same filter as one regex (a plain one, which the server matches with Go's
+// regexp: filterregex.go's filterRegex), filtered=regex-digits one that also
+// checks the digits after the prefix (matched by regexp2, .NET's engine).
 func BenchmarkSubscriptionCatchUpFiltered(b *testing.B) {
 	_, c := benchServer(b)
 	names := append(append([]string(nil), projectorPrefixes...), "other-")
 	fillNamed(b, c, 200_000, func(i int) string { return fmt.Sprintf("%s%d", names[i%len(names)], i) })
-	for _, filtered := range []bool{false, true} {
-		b.Run(fmt.Sprintf("filtered=%v", filtered), func(b *testing.B) {
+	for _, filtered := range []string{"false", "true", "regex", "regex-digits"} {
+		b.Run("filtered="+filtered, func(b *testing.B) {
 			opts := esdb.SubscribeToAllOptions{From: esdb.Start{}}
-			if filtered {
+			switch filtered {
+			case "true":
 				opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: projectorPrefixes}
+			case "regex":
+				opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: `^(craftsman|academy|competition|mentorship|policy)-`}
+			case "regex-digits":
+				opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: `^(craftsman|academy|competition|mentorship|policy)-\d+$`}
 			}
 			n, checkpoints := 0, 0
 			start, cpu0 := time.Now(), cputime.Process()

@@ -92,8 +92,18 @@ func (s *Server) registerPersistent() error {
 		}
 		g, err := m.newGroup(cfg)
 		if err != nil {
-			it.Close()
-			return err
+			// Only a filter regex fails here: one stored before the
+			// tenth session, when filters were Go's RE2 syntax, that
+			// .NET's syntax (filterRegex) refuses — KurrentDB would not
+			// have created the group. It is left out, record kept,
+			// rather than keeping the server from starting.
+			var regex string
+			if cfg.Filter != nil {
+				regex = cfg.Filter.Regex
+			}
+			s.log.Error("persistent subscription not loaded: its filter regex does not compile in .NET's syntax",
+				"group", cfg.Group, "source", cfg.Source, "regex", regex)
+			continue
 		}
 		m.groups[string(psKey(cfg.Source, cfg.Group))] = g
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,7 +132,7 @@ func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
 // refusing a malformed filter as Streams.Read.cs does before it reads
 // anything: no expression, or a regex that does not compile
 // (ConvertToEventFilter: .NET's Regex constructor throws, the handler's
-// exception; see matcher), then no window (ConvertToWindow,
+// exception; see filterRegex), then no window (ConvertToWindow,
 // InvalidArgument naming the .NET oneof-case enum). A stream-name filter of
 // prefixes only, one of them "$idx-", is an index read there, which takes
 // no window; we do not serve index reads, but do not refuse such a filter
@@ -170,12 +169,8 @@ type streamsFilterExpr struct {
 	prefixes []string
 }
 
-// matcher compiles e. A regex that does not compile is the handler's
-// exception: KurrentDB compiles it with .NET's Regex (EventFilter.cs,
-// EventTypeRegexStrategy and StreamIdRegexStrategy), whose constructor
-// throws. Go's RE2 and .NET accept different pattern sets (RE2 has no
-// backreferences or lookarounds), so KurrentDB's answer is matched only for
-// the patterns both refuse. An empty regex means the prefixes.
+// matcher compiles e: its regex through filterRegex (an error is the
+// handler's exception), or, when the regex is empty, its prefixes.
 func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 	field := func(r *record) string {
 		if byType {
@@ -184,11 +179,11 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 		return r.Stream
 	}
 	if e.regex != "" {
-		re, err := regexp.Compile(e.regex)
+		match, err := filterRegex(e.regex)
 		if err != nil {
-			return nil, errHandler
+			return nil, err
 		}
-		return func(r *record) bool { return re.MatchString(field(r)) }, nil
+		return func(r *record) bool { return match(field(r)) }, nil
 	}
 	prefixes := e.prefixes
 	return func(r *record) bool {

@@ -1,0 +1,268 @@
+package esdbserver
+
+import (
+	"encoding/json"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/dlclark/regexp2"
+)
+
+// TestFilterRegexNoTimeoutClock: filterRegex sets no match timeout, as
+// KurrentDB sets none, so regexp2 never starts the goroutine that keeps
+// its timeout clock (runClock): a filter leaves nothing running behind it.
+// With a timeout set the goroutine would run for a second past the last
+// match's deadline.
+func TestFilterRegexNoTimeoutClock(t *testing.T) {
+	match, err := filterRegex(`^craftsman-(?!0)\d+$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !match("craftsman-12") || match("craftsman-01") {
+		t.Fatal("lookahead filter matched wrongly")
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "regexp2.runClock") {
+		t.Errorf("regexp2's timeout clock is running:\n%s", stacks)
+	}
+}
+
+// TestPlainRegexAgrees: on every pattern of up to four tokens from the
+// plain syntax (plainRegex) that both engines compile, Go's regexp and
+// regexp2 (.NET's engine, given UTF-16 units as runeMatcher gives them)
+// find a match in exactly the same texts, over every text of up to three
+// characters from an alphabet with a newline, a non-ASCII letter, one
+// beyond the Basic Multilingual Plane and the punctuation the patterns
+// escape. filterRegex
+// relies on this to match plain patterns with Go's regexp.
+func TestPlainRegexAgrees(t *testing.T) {
+	tokens := []string{"a", "b", ".", "^", "|", "(", ")", "*", "+", "?", `\.`, "-"}
+	letters := []string{"a", "b", "\n", "é", "\U0001F600", "-", "."}
+	texts := []string{""}
+	for n, from := 0, 0; n < 3; n++ {
+		to := len(texts)
+		for _, s := range texts[from:to] {
+			for _, l := range letters {
+				texts = append(texts, s+l)
+			}
+		}
+		from = to
+	}
+	patterns := []string{""}
+	checked := 0
+	for n, from := 0, 0; n < 4; n++ {
+		to := len(patterns)
+		for _, p := range patterns[from:to] {
+			for _, tok := range tokens {
+				patterns = append(patterns, p+tok)
+			}
+		}
+		from = to
+	}
+	for _, p := range patterns[1:] {
+		if !plainRegex(p) { // "(?"
+			continue
+		}
+		re, err := regexp2.Compile(p, regexp2.None)
+		if err != nil {
+			continue
+		}
+		dotnet := runeMatcher(re)
+		re2, err := regexp.Compile(p)
+		if err != nil {
+			continue
+		}
+		checked++
+		for _, s := range texts {
+			want := dotnet(s)
+			if got := re2.MatchString(s); got != want {
+				t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", p, s, got, want)
+			}
+		}
+	}
+	t.Logf("%d patterns, %d texts", checked, len(texts))
+	if checked < 1000 {
+		t.Fatalf("only %d patterns compiled in both engines", checked)
+	}
+}
+
+// TestPlainRegex: what plainRegex leaves to regexp2.
+func TestPlainRegex(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		plain   bool
+	}{
+		{`^craftsman-`, true},
+		{`^(craftsman|academy)-`, true},
+		{`^(Training|Honour)\.`, true},
+		{`\(?x`, true},
+		{`a.b`, false},
+		{`^a$`, false},
+		{`\d`, false},
+		{`\w`, false},
+		{`\b`, false},
+		{`[a-z]`, false},
+		{`a{2}`, false},
+		{`(?i)a`, false},
+		{`(?=a)`, false},
+		{`(a)\1`, false},
+		{`é`, false},
+		{"a\n", false},
+		{`a\`, false},
+	} {
+		if got := plainRegex(c.pattern); got != c.plain {
+			t.Errorf("plainRegex(%q) = %v, want %v", c.pattern, got, c.plain)
+		}
+	}
+}
+
+// FuzzPlainRegex: TestPlainRegexAgrees beyond its small scope
+// (go test -fuzz FuzzPlainRegex ./pkg/esdbserver/): a plain pattern both
+// engines compile matches the same texts in both.
+func FuzzPlainRegex(f *testing.F) {
+	f.Add(`^(craftsman|academy)-`, "academy-1")
+	f.Add(`^(Training|Honour)\.`, "Honour.v1\n")
+	f.Add(`a+?b*|-`, "é-\U0001F600")
+	f.Fuzz(func(t *testing.T, pattern, text string) {
+		if !plainRegex(pattern) {
+			return
+		}
+		re, err := regexp2.Compile(pattern, regexp2.None)
+		if err != nil {
+			return
+		}
+		re2, err := regexp.Compile(pattern)
+		if err != nil {
+			return
+		}
+		want := runeMatcher(re)(text)
+		if got := re2.MatchString(text); got != want {
+			t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", pattern, text, got, want)
+		}
+	})
+}
+
+// TestLegacyRegexGroupAtStart: a persistent $all group stored before the
+// tenth session with a filter regex only Go's RE2 accepts is left out at
+// start (and logged) instead of keeping the server from starting; the
+// other groups load.
+func TestLegacyRegexGroupAtStart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := Start(Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for group, regex := range map[string]string{"legacy": `^(?P<family>craftsman)-`, "dotnet": `^(?<family>craftsman)-`} {
+		cfg, err := json.Marshal(psConfig{Source: "$all", Group: group, StartFrom: "C:0/P:0", Strategy: "RoundRobin",
+			Filter: &psFilter{Regex: regex}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.store.db.Set(psKey("$all", group), cfg, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err = Start(Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatalf("restart with a group whose regex .NET refuses: %v", err)
+	}
+	defer srv.Close()
+	srv.psubs.mu.Lock()
+	_, legacy := srv.psubs.groups[string(psKey("$all", "legacy"))]
+	_, dotnet := srv.psubs.groups[string(psKey("$all", "dotnet"))]
+	srv.psubs.mu.Unlock()
+	if legacy || !dotnet {
+		t.Errorf("groups loaded: legacy %v, dotnet %v; want false, true", legacy, dotnet)
+	}
+}
+
+// TestDotnetRefuses: regexp2's extensions that .NET's Regex refuses, and
+// look-alikes it accepts (a class, an escape or a comment around them);
+// regexp2 accepts them all.
+func TestDotnetRefuses(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		refused bool
+	}{
+		{`\x{41}`, true},
+		{`[\x{41}]`, true},
+		{`\x41`, false},
+		{`\\x{41}`, false}, // a backslash, then x 41 times
+		{`\pL`, true},
+		{`[\PL]`, true},
+		{`\p{L}`, false},
+		{`[\p{Lu}\P{Nd}]`, false},
+		{`\p{Greek}`, true},
+		{`\p{Latin}`, true},
+		{`(?u)a`, true},
+		{`(?U)a`, true},
+		{`(?i-d:a)`, true},
+		{`(?i)a`, false},
+		{`(?imnsx-imnsx:a)`, false},
+		{`(?<u>a)`, false},
+		{`(?'u'a)`, false},
+		{`\(?u\)`, false},
+		{`[(?u)]`, false},
+		{`[](?u)]`, false},
+		{`[a-z-[(?u)]]`, false},
+		{`[a-z-[aeiou]](?u)`, true},
+		{`[a\-[b](?u)`, true}, // an escaped "-": "[" is a member, the class ends at the first "]"
+		{`\c\(?u)`, true},     // \c\ is a control character (0x1C), then an option group
+		{`(?#u)a`, false},
+		{`(?x)a # (?u)`, false},
+	} {
+		if _, err := regexp2.Compile(c.pattern, regexp2.None); err != nil {
+			t.Errorf("regexp2 refuses %q: %v", c.pattern, err)
+		}
+		if got := dotnetRefuses(c.pattern); got != c.refused {
+			t.Errorf("dotnetRefuses(%q) = %v, want %v", c.pattern, got, c.refused)
+		}
+	}
+}
+
+// TestUTF16Pattern: a character beyond the Basic Multilingual Plane is
+// matched as .NET matches it, as two UTF-16 units, in the pattern as in
+// the text.
+func TestUTF16Pattern(t *testing.T) {
+	const smile = "\U0001F600" // two units in .NET: \uD83D \uDE00
+	for _, c := range []struct {
+		pattern, text string
+		match         bool
+	}{
+		{"^.$", smile, false},
+		{"^..$", smile, true},
+		{"^" + smile + "$", smile, true},
+		{"^\\" + smile + "$", smile, true}, // escaped: a literal
+		{`^\uD83D\uDE00$`, smile, true},
+		{"^[" + smile + "]$", smile, false}, // a class of the two surrogates matches one
+		{"^[" + smile + "]{2}$", smile, true},
+		{"^" + smile + "+$", smile, true},
+		{"^" + smile + "+$", smile + smile, false}, // + repeats the low surrogate only
+		{"^(" + smile + ")+$", smile + smile, true},
+		{`^\w$`, "é", true},
+	} {
+		match, err := filterRegex(c.pattern)
+		if err != nil {
+			t.Errorf("%q: %v", c.pattern, err)
+			continue
+		}
+		if got := match(c.text); got != c.match {
+			t.Errorf("%q on %q: %v, want %v", c.pattern, c.text, got, c.match)
+		}
+	}
+	// A reversed range (\uDE00-\uD83D); \c with a surrogate.
+	for _, p := range []string{"[" + smile + "-\U0001F602]", `\c` + smile} {
+		if _, err := filterRegex(p); err == nil {
+			t.Errorf("%q compiles; .NET refuses it", p)
+		}
+	}
+	if got, want := utf16Pattern(`a\`+smile+`\c\b`+smile), `a\uD83D\uDE00\c\b\uD83D\uDE00`; got != want {
+		t.Errorf("utf16Pattern: %q, want %q", got, want)
+	}
+}
