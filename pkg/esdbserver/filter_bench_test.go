@@ -8,7 +8,9 @@ import (
 )
 
 // filterBenchCases are typical filter regexes: the first three plain
-// (plainRegex: matched by Go's regexp), the last two not (regexp2).
+// (plainRegex: matched by Go's regexp), the others not (regexp2); the
+// last is the official client's ExcludeSystemEventsFilter, what a
+// subscription to $all without a filter of its own sends.
 var filterBenchCases = []struct {
 	name    string
 	byType  bool
@@ -19,6 +21,7 @@ var filterBenchCases = []struct {
 	{"type=unanchored", true, `Conferred`},
 	{"type=anchored", true, `^(Training|Honour)[A-Za-z]*\.v1$`},
 	{"stream=digits", false, `^craftsman-\d+$`},
+	{"type=exclude-system", true, `^[^\$].*`}, // esdb.ExcludeSystemEventsFilter
 }
 
 // BenchmarkFilterRegex: the cost per event of a compiled regex filter,
