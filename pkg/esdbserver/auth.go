@@ -181,6 +181,14 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 	if stream == "" || (stream == "$all" && (op == aclWrite || op == aclDelete)) {
 		return accessDenied()
 	}
+	if op == aclDelete && strings.HasPrefix(stream, "$$") {
+		// Deleting or tombstoning a metadata stream ("$$x", "$$", "$$$all")
+		// is an operation the legacy policy has no metadata action for
+		// (LegacyStreamPermissionAssertion.cs 63-68: only read and write
+		// map), so it denies it to every caller, admins too, before any
+		// ACL (InvalidMetadataOperation, 78, 142-148).
+		return accessDenied()
+	}
 	p := principalFrom(ctx)
 	if p.admin() {
 		return nil
@@ -196,15 +204,13 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 		default:
 			op = aclMetaWrite
 		}
-	} else if stream == "$$" && op != aclDelete {
+	} else if stream == "$$" {
 		// KurrentDB's legacy policy takes "$$" as the metastream of ""
 		// (SystemStreams.IsMetastream and OriginalStreamOf, SystemNames.cs
 		// 70-74; LegacyStreamPermissionAssertion.cs 63-70): reading it is
 		// reading the metadata of "", a user stream without metadata, so
 		// any authenticated caller may (and the name is refused later, or,
-		// for a read, found empty). Deleting a metastream it denies to
-		// everyone (78, 142-148); "$$" stays a `$` stream here, denied to
-		// all but admins, who are then refused the name.
+		// for a read, found empty). Deleting it was denied above.
 		stream = ""
 		if op == aclRead {
 			op = aclMetaRead

@@ -361,9 +361,13 @@ func deleteExpectation(e any, enum string) (expectation, error) {
 
 // deleteRequest checks a Delete's or Tombstone's options in KurrentDB's
 // order: expected revision, stream identifier (none: the handler's
-// exception, converting it to a string), access, then the name ("" is
-// refused by ClientMessage.DeleteStream, the handler's exception; "$$" is
-// our own InvalidArgument).
+// exception, converting it to a string), access, then the name: "" is
+// refused by ClientMessage.DeleteStream (Ensure.NotNullOrEmpty,
+// ClientMessage.cs 530), the handler's exception. Nothing refuses "$$" or
+// any other metadata stream on that path (Managers/DeleteStream.cs 44-51,
+// StorageWriterService.cs 518-598): without access checks they are deleted
+// like any stream, so "$$", never written, is a wrong expected version to a
+// soft delete (570-579) and is tombstoned by a tombstone.
 func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIdentifier, e any, enum string) (string, expectation, error) {
 	exp, err := deleteExpectation(e, enum)
 	if err != nil {
@@ -379,8 +383,7 @@ func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIde
 	if name == "" {
 		return "", exp, errHandler
 	}
-	_, err = streamName(id)
-	return name, exp, err
+	return name, exp, nil
 }
 
 func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*streams.DeleteResp, error) {
