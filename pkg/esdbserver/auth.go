@@ -165,8 +165,14 @@ const (
 
 // authorize checks that the caller may do op on stream, following
 // KurrentDB's defaults: anonymous callers get no stream access, `$` streams
-// and $all are for $admins, user streams for any authenticated user, and a
-// stream's own $acl overrides the default. Writing or deleting $all is
+// (and so $all) are for $admins, user streams for any authenticated user,
+// and a stream's own $acl overrides the default per operation. $all's ACL
+// is the $acl of $$$all, as for any stream: every read of $all (count
+// reads, filtered or not, subscriptions, a persistent group on $all) is
+// checked as a read of the stream "$all" (Streams.Read.cs 61-69,
+// AuthorizationGateway.cs 122-123, PersistentSubscriptions.Read.cs 49-57),
+// whose ACL the index reader takes from its metadata stream
+// (IndexReader.cs 773-790, 915-951). Writing or deleting $all is
 // denied to every caller, admins too, as KurrentDB's legacy policy does
 // before it looks at the caller (LegacyStreamPermissionAssertion.cs 55-60).
 // So is every operation on the stream "": KurrentDB's StreamIdentifier turns
@@ -217,9 +223,6 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 		} else {
 			op = aclMetaWrite
 		}
-	}
-	if stream == "$all" {
-		return accessDenied()
 	}
 	meta := s.store.info(stream).Meta
 	if meta.ACL != nil && meta.ACL.set[op] {
