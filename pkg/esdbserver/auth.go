@@ -224,7 +224,16 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 			op = aclMetaWrite
 		}
 	}
-	meta := s.store.info(stream).Meta
+	return checkACL(p, stream, op, s.store.info(stream).Meta)
+}
+
+// checkACL decides op on stream (not a metadata stream: authorize maps
+// those to the metadata operations of their stream) for p, an
+// authenticated caller who is not an admin, under the stream's metadata
+// meta: its $acl for op if it has one, else the default, which lets
+// everyone use user streams and no one `$` streams (KurrentDB's
+// SystemSettings.Default; $settings is not followed).
+func checkACL(p *principal, stream string, op aclOp, meta streamMeta) error {
 	if meta.ACL != nil && meta.ACL.set[op] {
 		roles := [][]string{meta.ACL.Read, meta.ACL.Write, meta.ACL.Delete, meta.ACL.MetaRead, meta.ACL.MetaWrite}[op]
 		for _, r := range roles {
