@@ -166,7 +166,8 @@ const (
 // authorize checks that the caller may do op on stream, following
 // KurrentDB's defaults: anonymous callers get no stream access, `$` streams
 // (and so $all) are for $admins, user streams for any authenticated user,
-// and a stream's own $acl overrides the default per operation. $all's ACL
+// and a stream's own $acl overrides the default per operation ($settings
+// can change the default, settings.go). $all's ACL
 // is the $acl of $$$all, as for any stream: every read of $all (count
 // reads, filtered or not, subscriptions, a persistent group on $all) is
 // checked as a read of the stream "$all" (Streams.Read.cs 61-69,
@@ -224,29 +225,40 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 			op = aclMetaWrite
 		}
 	}
-	return checkACL(p, stream, op, s.store.info(stream).Meta)
+	return checkACL(p, stream, op, s.store.info(stream).Meta, s.systemSettings())
 }
 
 // checkACL decides op on stream (not a metadata stream: authorize maps
 // those to the metadata operations of their stream) for p, an
 // authenticated caller who is not an admin, under the stream's metadata
-// meta: its $acl for op if it has one, else the default, which lets
-// everyone use user streams and no one `$` streams (KurrentDB's
-// SystemSettings.Default; $settings is not followed).
-func checkACL(p *principal, stream string, op aclOp, meta streamMeta) error {
-	if meta.ACL != nil && meta.ACL.set[op] {
-		roles := [][]string{meta.ACL.Read, meta.ACL.Write, meta.ACL.Delete, meta.ACL.MetaRead, meta.ACL.MetaWrite}[op]
-		for _, r := range roles {
-			if r == "$all" || p.in(r) {
-				return nil
-			}
+// meta and the settings set: the stream's $acl for op if it has one, else
+// $settings' ACL for its kind ($systemStreamAcl for `$` streams,
+// $userStreamAcl for the others) if that has one for op, else the built-in
+// default, which lets everyone use user streams and no one `$` streams
+// (KurrentDB's IndexReader.GetEffectiveAcl and
+// LegacyStreamPermissionAssertion.RolesFor; see settings.go).
+func checkACL(p *principal, stream string, op aclOp, meta streamMeta, set *systemSettings) error {
+	system := strings.HasPrefix(stream, "$")
+	roles, ok := meta.ACL.roles(op)
+	if !ok && set != nil {
+		if system {
+			roles, ok = set.system.roles(op)
+		} else {
+			roles, ok = set.user.roles(op)
 		}
-		return accessDenied()
 	}
-	if strings.HasPrefix(stream, "$") {
-		return accessDenied()
+	if !ok {
+		if system {
+			return accessDenied()
+		}
+		return nil
 	}
-	return nil
+	for _, r := range roles {
+		if r == "$all" || p.in(r) {
+			return nil
+		}
+	}
+	return accessDenied()
 }
 
 // requireOps guards persistent subscription administration.

@@ -33,10 +33,8 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 	if vis.tombstone {
 		return streamDeleted(name)
 	}
-	var watch *accessWatch // liveaccess.go; "$$$all" re-checks $all, not a stream named $all
-	if name != "$all" {
-		watch = s.watchAccess(ctx, name)
-	}
+	// liveaccess.go; "$$$all" re-checks $all, not a stream named $all
+	watch := s.watchAccess(ctx, name, name != "$all")
 	var next uint64
 	switch r := so.GetRevisionOption().(type) {
 	case *streams.ReadReq_Options_StreamOptions_Revision:
@@ -246,7 +244,7 @@ const (
 // subscribeAll serves a subscription to $all; match is its filter's
 // matcher (readFilter), nil for none.
 func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match func(*record) bool, strUUID bool) error {
-	watch := s.watchAccess(ctx, "$all") // liveaccess.go
+	watch := s.watchAccess(ctx, "$all", true) // liveaccess.go
 	filter := o.GetFilter()
 	interval := uint64(0)
 	if filter != nil {
