@@ -165,8 +165,15 @@ const (
 
 // authorize checks that the caller may do op on stream, following
 // KurrentDB's defaults: anonymous callers get no stream access, `$` streams
-// and $all are for $admins, user streams for any authenticated user, and a
-// stream's own $acl overrides the default. Writing or deleting $all is
+// (and so $all) are for $admins, user streams for any authenticated user,
+// and a stream's own $acl overrides the default per operation ($settings
+// can change the default, settings.go). $all's ACL
+// is the $acl of $$$all, as for any stream: every read of $all (count
+// reads, filtered or not, subscriptions, a persistent group on $all) is
+// checked as a read of the stream "$all" (Streams.Read.cs 61-69,
+// AuthorizationGateway.cs 122-123, PersistentSubscriptions.Read.cs 49-57),
+// whose ACL the index reader takes from its metadata stream
+// (IndexReader.cs 773-790, 915-951). Writing or deleting $all is
 // denied to every caller, admins too, as KurrentDB's legacy policy does
 // before it looks at the caller (LegacyStreamPermissionAssertion.cs 55-60).
 // So is every operation on the stream "": KurrentDB's StreamIdentifier turns
@@ -179,6 +186,14 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 		return nil
 	}
 	if stream == "" || (stream == "$all" && (op == aclWrite || op == aclDelete)) {
+		return accessDenied()
+	}
+	if op == aclDelete && strings.HasPrefix(stream, "$$") {
+		// Deleting or tombstoning a metadata stream ("$$x", "$$", "$$$all")
+		// is an operation the legacy policy has no metadata action for
+		// (LegacyStreamPermissionAssertion.cs 63-68: only read and write
+		// map), so it denies it to every caller, admins too, before any
+		// ACL (InvalidMetadataOperation, 78, 142-148).
 		return accessDenied()
 	}
 	p := principalFrom(ctx)
@@ -196,15 +211,13 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 		default:
 			op = aclMetaWrite
 		}
-	} else if stream == "$$" && op != aclDelete {
+	} else if stream == "$$" {
 		// KurrentDB's legacy policy takes "$$" as the metastream of ""
 		// (SystemStreams.IsMetastream and OriginalStreamOf, SystemNames.cs
 		// 70-74; LegacyStreamPermissionAssertion.cs 63-70): reading it is
 		// reading the metadata of "", a user stream without metadata, so
 		// any authenticated caller may (and the name is refused later, or,
-		// for a read, found empty). Deleting a metastream it denies to
-		// everyone (78, 142-148); "$$" stays a `$` stream here, denied to
-		// all but admins, who are then refused the name.
+		// for a read, found empty). Deleting it was denied above.
 		stream = ""
 		if op == aclRead {
 			op = aclMetaRead
@@ -212,23 +225,40 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 			op = aclMetaWrite
 		}
 	}
-	if stream == "$all" {
-		return accessDenied()
-	}
-	meta := s.store.info(stream).Meta
-	if meta.ACL != nil && meta.ACL.set[op] {
-		roles := [][]string{meta.ACL.Read, meta.ACL.Write, meta.ACL.Delete, meta.ACL.MetaRead, meta.ACL.MetaWrite}[op]
-		for _, r := range roles {
-			if r == "$all" || p.in(r) {
-				return nil
-			}
+	return checkACL(p, stream, op, s.store.info(stream).Meta, s.systemSettings())
+}
+
+// checkACL decides op on stream (not a metadata stream: authorize maps
+// those to the metadata operations of their stream) for p, an
+// authenticated caller who is not an admin, under the stream's metadata
+// meta and the settings set: the stream's $acl for op if it has one, else
+// $settings' ACL for its kind ($systemStreamAcl for `$` streams,
+// $userStreamAcl for the others) if that has one for op, else the built-in
+// default, which lets everyone use user streams and no one `$` streams
+// (KurrentDB's IndexReader.GetEffectiveAcl and
+// LegacyStreamPermissionAssertion.RolesFor; see settings.go).
+func checkACL(p *principal, stream string, op aclOp, meta streamMeta, set *systemSettings) error {
+	system := strings.HasPrefix(stream, "$")
+	roles, ok := meta.ACL.roles(op)
+	if !ok && set != nil {
+		if system {
+			roles, ok = set.system.roles(op)
+		} else {
+			roles, ok = set.user.roles(op)
 		}
-		return accessDenied()
 	}
-	if strings.HasPrefix(stream, "$") {
-		return accessDenied()
+	if !ok {
+		if system {
+			return accessDenied()
+		}
+		return nil
 	}
-	return nil
+	for _, r := range roles {
+		if r == "$all" || p.in(r) {
+			return nil
+		}
+	}
+	return accessDenied()
 }
 
 // requireOps guards persistent subscription administration.

@@ -21,6 +21,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
@@ -65,6 +66,8 @@ type Server struct {
 	served  chan error
 	psubs   *psubManager
 	nodeID  [16]byte
+	// settings caches the parsed $settings (settings.go).
+	settings atomic.Pointer[settingsAt]
 }
 
 // Start opens the storage in cfg.DataDir, listens on cfg.Addr and serves in

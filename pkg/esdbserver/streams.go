@@ -361,9 +361,13 @@ func deleteExpectation(e any, enum string) (expectation, error) {
 
 // deleteRequest checks a Delete's or Tombstone's options in KurrentDB's
 // order: expected revision, stream identifier (none: the handler's
-// exception, converting it to a string), access, then the name ("" is
-// refused by ClientMessage.DeleteStream, the handler's exception; "$$" is
-// our own InvalidArgument).
+// exception, converting it to a string), access, then the name: "" is
+// refused by ClientMessage.DeleteStream (Ensure.NotNullOrEmpty,
+// ClientMessage.cs 530), the handler's exception. Nothing refuses "$$" or
+// any other metadata stream on that path (Managers/DeleteStream.cs 44-51,
+// StorageWriterService.cs 518-598): without access checks they are deleted
+// like any stream, so "$$", never written, is a wrong expected version to a
+// soft delete (570-579) and is tombstoned by a tombstone.
 func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIdentifier, e any, enum string) (string, expectation, error) {
 	exp, err := deleteExpectation(e, enum)
 	if err != nil {
@@ -379,8 +383,7 @@ func (h *streamsService) deleteRequest(ctx context.Context, id *shared.StreamIde
 	if name == "" {
 		return "", exp, errHandler
 	}
-	_, err = streamName(id)
-	return name, exp, err
+	return name, exp, nil
 }
 
 func (h *streamsService) Delete(ctx context.Context, req *streams.DeleteReq) (*streams.DeleteResp, error) {
@@ -596,6 +599,11 @@ func (h *streamsService) Read(req *streams.ReadReq, stream streams.Streams_ReadS
 		return err
 	}
 	backwards := o.GetReadDirection() == streams.ReadReq_Options_Backwards
+	if so != nil {
+		if so, err = streamStart(so); err != nil {
+			return err
+		}
+	}
 	if o.GetSubscription() != nil {
 		if so != nil {
 			return h.s.subscribeStream(ctx, stream, target, so, o.GetResolveLinks(), strUUID)
@@ -652,9 +660,65 @@ func readCombination(o *streams.ReadReq_Options) error {
 	return status.Error(codes.InvalidArgument, "The combination of ("+stream+", "+count+", "+dir+", "+filter+") is invalid.")
 }
 
+// streamStart converts a stream option's start as KurrentDB's
+// CreateEnumerator does, once the combination is known to be served
+// (Streams.Read.cs 117, 132, 175): ToStreamRevision and
+// ToSubscriptionStreamRevision (ReadReq.cs 17-29) throw for a missing
+// revision option, and StreamRevision's constructor for a revision above
+// int64 max other than uint64 max (StreamRevision.cs 16-19): the handler's
+// exception. uint64 max is StreamRevision.End (12), which the returned
+// option then says.
+func streamStart(so *streams.ReadReq_Options_StreamOptions) (*streams.ReadReq_Options_StreamOptions, error) {
+	switch r := so.GetRevisionOption().(type) {
+	case nil:
+		return nil, errHandler
+	case *streams.ReadReq_Options_StreamOptions_Revision:
+		if r.Revision == math.MaxUint64 {
+			return &streams.ReadReq_Options_StreamOptions{StreamIdentifier: so.GetStreamIdentifier(),
+				RevisionOption: &streams.ReadReq_Options_StreamOptions_End{End: empty}}, nil
+		}
+		if r.Revision > math.MaxInt64 {
+			return nil, errHandler
+		}
+	}
+	return so, nil
+}
+
+// errForwardsFromEnd is KurrentDB's answer to a forward stream read from
+// the end. The enumerator asks the storage reader for event number -1
+// (StreamRevision.End.ToInt64(), StreamRevision.cs 59;
+// Enumerator.ReadStreamForwards.cs 82-86), which
+// ClientMessage.ReadStreamEventsForward accepts (ClientMessage.cs 634) and
+// the index reader refuses before it looks at the stream
+// (Ensure.Nonnegative(fromEventNumber, "fromEventNumber"), IndexReader.cs
+// 214; Ensure.cs 35-37; .NET appends " (Parameter 'fromEventNumber')" to
+// an ArgumentOutOfRangeException's message). The reader answers that as
+// ReadStreamResult.Error with the exception's message
+// (StorageReaderWorker.Stream.cs 67-69), the enumerator as UnknownError
+// (Enumerator.ReadStreamForwards.cs 144-146) and the handler as
+// RpcExceptions.UnknownError (Streams.Read.cs 377-378, RpcExceptions.cs
+// 51-55): Unknown, no trailers, whether the stream exists, is deleted or
+// was never written.
+var errForwardsFromEnd = status.Error(codes.Unknown, "Unexpected ReadStreamResult: Error >> fromEventNumber should be non negative. (Parameter 'fromEventNumber')")
+
+// errZeroCount is KurrentDB's answer to a stream read of count 0, which
+// reaches the storage reader as a page of 0 events (the enumerators ask
+// for min(32, count), Enumerator.ReadStreamForwards.cs 84,
+// ReadStreamBackwards.cs 84) and is refused by the index reader in the
+// same way (Ensure.Positive(maxCount, "maxCount"), IndexReader.cs 215,
+// after the start; Ensure.Positive(maxCount), 587, backwards; Ensure.cs
+// 23-27).
+var errZeroCount = status.Error(codes.Unknown, "Unexpected ReadStreamResult: Error >> maxCount should be positive. (Parameter 'maxCount')")
+
 const readPage = 512
 
 func (h *streamsService) readStream(out streams.Streams_ReadServer, name string, so *streams.ReadReq_Options_StreamOptions, backwards bool, count uint64, resolveLinks, strUUID bool) error {
+	if _, end := so.GetRevisionOption().(*streams.ReadReq_Options_StreamOptions_End); end && !backwards {
+		return errForwardsFromEnd
+	}
+	if count == 0 {
+		return errZeroCount
+	}
 	vis, info := h.s.streamVisibility(name)
 	if vis.tombstone {
 		return streamDeleted(name)
@@ -668,9 +732,6 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 	case *streams.ReadReq_Options_StreamOptions_Revision:
 		from = r.Revision
 	case *streams.ReadReq_Options_StreamOptions_End:
-		if !backwards {
-			return nil
-		}
 		from = math.MaxInt64 - 1
 	default:
 		if backwards {

@@ -32,6 +32,8 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 	if vis.tombstone {
 		return streamDeleted(name)
 	}
+	// liveaccess.go; "$$$all" re-checks $all, not a stream named $all
+	watch := s.watchAccess(ctx, name, name != "$all")
 	var next uint64
 	switch r := so.GetRevisionOption().(type) {
 	case *streams.ReadReq_Options_StreamOptions_Revision:
@@ -64,7 +66,14 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 			if len(page) == 0 {
 				break
 			}
+			cut, err := watch.deniedAt()
+			if err != nil {
+				return storeError(err)
+			}
 			for _, r := range page {
+				if cut != 0 && r.Position > cut {
+					return accessDenied()
+				}
 				if r.Revision == tombstoneRevision {
 					if err := out.Send(&streams.ReadResp{Content: &streams.ReadResp_Event{Event: s.resolve(ctx, r, false, strUUID)}}); err != nil {
 						return err
@@ -79,6 +88,13 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 					return err
 				}
 			}
+		}
+		cut, err := watch.deniedAt()
+		if err != nil {
+			return storeError(err)
+		}
+		if cut != 0 {
+			return accessDenied()
 		}
 		if !caught {
 			caught = true
@@ -202,7 +218,8 @@ func checkpoint(pos uint64) *streams.ReadResp {
 }
 
 // subItem is one message of a subscription page: an encoded event (a
-// range of the page's arena), a link to resolve, or a checkpoint.
+// range of the page's arena), a link to resolve, or a checkpoint; pos is
+// the position of its event.
 type subItem struct {
 	kind       byte
 	start, end int
@@ -222,6 +239,7 @@ const (
 // subscribeAll serves a subscription to $all; match is its filter's
 // matcher (readFilter), nil for none.
 func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match func(*record) bool, strUUID bool) error {
+	watch := s.watchAccess(ctx, "$all", true) // liveaccess.go
 	filter := o.GetFilter()
 	interval := uint64(0)
 	if filter != nil {
@@ -282,11 +300,11 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 						// Kept past the scan, which reuses r.
 						rc := *r
 						rc.Metadata, rc.Data = bytes.Clone(r.Metadata), bytes.Clone(r.Data)
-						items = append(items, subItem{kind: itemRecord, rec: &rc})
+						items = append(items, subItem{kind: itemRecord, rec: &rc, pos: r.Position})
 					} else {
 						start := len(arena)
 						arena = enc.appendEncoded(arena, r)
-						items = append(items, subItem{kind: itemFrame, start: start, end: len(arena)})
+						items = append(items, subItem{kind: itemFrame, start: start, end: len(arena), pos: r.Position})
 					}
 				}
 				if interval > 0 {
@@ -305,7 +323,14 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 			if scanned == 0 {
 				break
 			}
+			cut, err := watch.deniedAt()
+			if err != nil {
+				return storeError(err)
+			}
 			for _, it := range items {
+				if cut != 0 && it.pos > cut {
+					return accessDenied()
+				}
 				var msg any
 				switch it.kind {
 				case itemFrame:
@@ -319,6 +344,13 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 					return err
 				}
 			}
+		}
+		cut, err := watch.deniedAt()
+		if err != nil {
+			return storeError(err)
+		}
+		if cut != 0 {
+			return accessDenied()
 		}
 		if !caught {
 			caught = true

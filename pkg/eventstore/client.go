@@ -429,6 +429,16 @@ func direction(d Direction) esdb.Direction {
 // most opts.Max events. A stream that does not exist or was deleted is
 // errs.NotFound (deleted also matches ErrStreamDeleted).
 func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]RecordedEvent, error) {
+	if opts.FromEnd && opts.Direction == Forwards {
+		// Nothing lies after a stream's end, and KurrentDB refuses a forward
+		// read from it (its index reader takes the end as revision -1:
+		// docs/store.md). The stream's last event, read backwards, answers
+		// whether it exists, as any other read of it would.
+		if _, err := c.ReadStream(ctx, stream, ReadOptions{Direction: Backwards, FromEnd: true, Max: 1}); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
 	op := opName{verb: "read ", stream: stream}
 	var from esdb.StreamPosition = esdb.Revision(opts.From)
 	if opts.FromEnd {

@@ -107,7 +107,8 @@ const (
 )
 
 // ReadOptions bound a read. From is a stream revision (ReadStream) and is
-// ignored when FromEnd is set. Max <= 0 means no limit.
+// ignored when FromEnd is set; forwards from the end reads nothing (a
+// missing or deleted stream is still its error). Max <= 0 means no limit.
 type ReadOptions struct {
 	Direction Direction
 	From      uint64

@@ -278,7 +278,7 @@ func testReadStreamOptions(t *testing.T, s eventstore.Store, p string) {
 }
 
 func testReadStreamNotFound(t *testing.T, s eventstore.Store, p string) {
-	for _, o := range []eventstore.ReadOptions{{}, {Direction: eventstore.Backwards, FromEnd: true, Max: 1}} {
+	for _, o := range []eventstore.ReadOptions{{}, {Direction: eventstore.Backwards, FromEnd: true, Max: 1}, {FromEnd: true}} {
 		_, err := s.ReadStream(ctxFor(t), p+"-nope", o)
 		if !errors.Is(err, errs.NotFound) {
 			t.Errorf("read missing stream %+v = %v, want errs.NotFound", o, err)
