@@ -110,8 +110,10 @@ type AssessmentRequest struct {
 	EvaluatingOrgID string       `json:"evaluatingOrgId"`
 	TheoryScore     *float64     `json:"theoryScore,omitempty"`
 	PracticalScore  *float64     `json:"practicalScore,omitempty"`
-	Passed          bool         `json:"passed"`
-	OccurredAt      string       `json:"occurredAt,omitempty"`
+	// Passed is required: an assessment records its outcome, and a
+	// missing one must not read as a failure.
+	Passed     *bool  `json:"passed"`
+	OccurredAt string `json:"occurredAt,omitempty"`
 }
 
 // CertifyRequest records a skill-level certificate. Route "exceptional"
@@ -368,8 +370,11 @@ func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
+	if req.Passed == nil {
+		return command.Result{}, kit.Invalid("passed", "is required (true or false)")
+	}
 	p := events.AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
-		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: req.Passed}
+		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: *req.Passed}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
 		return command.Result{}, err

@@ -164,6 +164,7 @@ func TestTrainingCommands(t *testing.T) {
 		{"title", p + "/titles", iss, map[string]any{"tier": "junior", "title": "助理工程师", "series": "工程", "trade": map[string]any{"code": elec}, "occurredAt": "2018-10-01"}, 201, "", ""},
 		{"title by a worker", p + "/titles", commandtest.Token(t, auth.RoleWorker, "", "w1"), map[string]any{"tier": "junior", "title": "x", "trade": map[string]any{"code": elec}}, 403, "PERMISSION_DENIED", ""},
 		{"assessment by another organisation", p + "/assessments", other, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy, "passed": true}, 403, "PERMISSION_DENIED", ""},
+		{"assessment without its outcome", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy}, 400, "INVALID_ARGUMENT", "passed"},
 		{"assessment bad level", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "chief_technician", "evaluatingOrgId": academy, "passed": true}, 400, "INVALID_ARGUMENT", "level"},
 		{"assessment", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy, "theoryScore": 82, "practicalScore": 88, "passed": true, "occurredAt": "2025-01-10"}, 201, "", ""},
 		{"assessment twice", p + "/assessments", iss, map[string]any{"assessmentId": "as1", "trade": map[string]any{"code": elec}, "level": "intermediate", "evaluatingOrgId": academy, "passed": true}, 409, "CONFLICT", ""},
@@ -468,9 +469,9 @@ func TestBackfillEnrolmentsAndAssessments(t *testing.T) {
 	if sum.OK != 1 || sum.Failed != 3 {
 		t.Fatalf("enrolments %+v %+v", sum, lines)
 	}
-	for line, want := range map[int][2]string{3: {"NOT_FOUND", "courseId"}, 4: {"INVALID_ARGUMENT", "mode"}, 5: {"PERMISSION_DENIED", ""}} {
+	for line, want := range map[int][2]string{3: {"NOT_FOUND", "courseId"}, 4: {"INVALID_ARGUMENT", "mode"}, 5: {"PERMISSION_DENIED", "other-college"}} {
 		if l := lines[line]; l.OK || l.Code != want[0] || !strings.Contains(l.Message, want[1]) {
-			t.Errorf("enrolment line %d: %+v, want %s about %q", line, l, want[0], want[1])
+			t.Errorf("enrolment line %d: %+v, want %s naming %q", line, l, want[0], want[1])
 		}
 	}
 	if again, sum := e.backfill(t, "/v1/backfill/enrolments", "text/csv", csv); sum.Replayed != 1 || !again[2].Replayed {
@@ -481,20 +482,22 @@ func TestBackfillEnrolmentsAndAssessments(t *testing.T) {
 		"h1,a1,as-2013,6-31-01-03,junior,tj-college,71,80,true,2013-06-15\n" +
 		"h1,a2,as-2014,6-31-01-03,grandmaster,tj-college,,,true,2014-06-15\n" + // bad level
 		"h1,a3,as-2015,6-31-01-03,intermediate,tj-college,seventy,,true,2015-06-15\n" + // bad score
-		"h1,a4,as-2016,6-31-01-03,intermediate,tj-college,,,perhaps,2016-06-15\n" // bad boolean
+		"h1,a4,as-2016,6-31-01-03,intermediate,tj-college,,,perhaps,2016-06-15\n" + // bad boolean
+		"h1,a7,as-2018,6-31-01-03,intermediate,tj-college,,,,2018-06-15\n" // no outcome: not a failure
 	lines, sum = e.backfill(t, "/v1/backfill/assessments", "text/csv", csv)
-	if sum.OK != 1 || sum.Failed != 3 {
+	if sum.OK != 1 || sum.Failed != 4 {
 		t.Fatalf("assessments %+v %+v", sum, lines)
 	}
-	for line, field := range map[int]string{3: "level", 4: "theoryScore", 5: "passed"} {
+	for line, field := range map[int]string{3: "level", 4: "theoryScore", 5: "passed", 6: "passed"} {
 		if l := lines[line]; l.OK || l.Code != "INVALID_ARGUMENT" || !strings.HasPrefix(l.Message, fmt.Sprintf("field %q: ", field)) || strings.Count(l.Message, "field ") != 1 {
 			t.Errorf("assessment line %d: %+v, want one INVALID_ARGUMENT about %s", line, l, field)
 		}
 	}
 	jsonl := `{"craftsmanId":"h1","key":"a5","assessmentId":"as-2017","trade":{"code":"6-31-01-03"},"level":"intermediate","evaluatingOrgId":"tj-college","practicalScore":77,"passed":true,"occurredAt":"2017-06-15"}` + "\n" +
-		`{"craftsmanId":"h1","key":"a6","assessmentId":"as-2013","trade":{"code":"6-31-01-03"},"level":"senior","evaluatingOrgId":"tj-college","passed":false}` + "\n" // the id a1 used
+		`{"craftsmanId":"h1","key":"a6","assessmentId":"as-2013","trade":{"code":"6-31-01-03"},"level":"senior","evaluatingOrgId":"tj-college","passed":false}` + "\n" + // the id a1 used
+		`{"craftsmanId":"h1","key":"a8","assessmentId":"as-2019","trade":{"code":"6-31-01-03"},"level":"senior","evaluatingOrgId":"tj-college"}` + "\n" // no outcome
 	lines, sum = e.backfill(t, "/v1/backfill/assessments", "application/x-ndjson", jsonl)
-	if sum.OK != 1 || sum.Failed != 1 || lines[2].Code != "CONFLICT" {
+	if sum.OK != 1 || sum.Failed != 2 || lines[2].Code != "CONFLICT" || lines[3].Code != "INVALID_ARGUMENT" || !strings.HasPrefix(lines[3].Message, `field "passed": `) {
 		t.Fatalf("assessments (JSON Lines) %+v %+v", sum, lines)
 	}
 	if n := e.count(t, "craftsman-h1"); n != 4 { // registration, 1 enrolment, 2 assessments

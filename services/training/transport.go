@@ -399,14 +399,17 @@ func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, stri
 		if err != nil {
 			return "", "", nil, nil, err
 		}
-		passed, err := csvBool(f, "passed")
-		if err != nil {
-			return "", "", nil, nil, err
-		}
 		l = AssessmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], AssessmentRequest: AssessmentRequest{
 			AssessmentID: f["assessmentId"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
-			EvaluatingOrgID: f["evaluatingOrgId"], TheoryScore: theory, PracticalScore: practical, Passed: passed,
+			EvaluatingOrgID: f["evaluatingOrgId"], TheoryScore: theory, PracticalScore: practical,
 			OccurredAt: f["occurredAt"]}}
+		if f["passed"] != "" { // blank: the service refuses the line, passed is required
+			passed, err := csvBool(f, "passed")
+			if err != nil {
+				return "", "", nil, nil, err
+			}
+			l.Passed = &passed
+		}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
 		return "", "", nil, nil, err
 	}

@@ -314,6 +314,7 @@ func (w *world) person(i int) *person {
 		enrolAt, doneAt, assessAt := at.AddDate(0, -4, 0), at.AddDate(0, 0, -40), at.AddDate(0, 0, -20)
 		score := float64(70 + r.IntN(29))
 		theory, practical := float64(60+r.IntN(40)), float64(60+r.IntN(40))
+		passed := true
 		issuerKind := events.IssuerThirdParty
 		if a.kind == events.AcademyEnterprise {
 			issuerKind = events.IssuerRegisteredEmployer
@@ -333,7 +334,7 @@ func (w *world) person(i int) *person {
 		}})
 		add(step{name: "assess-" + tag, at: assessAt, as: cl, run: func(ctx context.Context, s Services) (command.Result, error) {
 			return s.Training.RecordAssessment(ctx, training.AssessmentRequest{CraftsmanID: p.id, AssessmentID: "asm-" + tag, Trade: tt.Trade, Level: l,
-				EvaluatingOrgID: a.id, TheoryScore: &theory, PracticalScore: &practical, Passed: true, OccurredAt: date(assessAt)})
+				EvaluatingOrgID: a.id, TheoryScore: &theory, PracticalScore: &practical, Passed: &passed, OccurredAt: date(assessAt)})
 		}})
 		add(step{name: "cert-" + tag, at: at, as: cl, run: func(ctx context.Context, s Services) (command.Result, error) {
 			return s.Training.CertifySkillLevel(ctx, training.CertifyRequest{CraftsmanID: p.id, Trade: tt.Trade, Level: l, CertificateNumber: number,
