@@ -225,7 +225,11 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 			op = aclMetaWrite
 		}
 	}
-	return checkACL(p, stream, op, s.store.info(stream).Meta, s.systemSettings())
+	settings, err := s.systemSettings()
+	if err != nil {
+		return err
+	}
+	return checkACL(p, stream, op, s.store.info(stream).Meta, settings)
 }
 
 // checkACL decides op on stream (not a metadata stream: authorize maps

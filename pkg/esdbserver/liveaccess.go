@@ -73,7 +73,11 @@ func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool
 			// The ACL as this event left it, as KurrentDB checks it
 			// right after committing it.
 			check = func(r *record) error {
-				return checkACL(p, stream, aclRead, parseStreamMeta(r.Data), s.systemSettings())
+				settings, err := s.systemSettings()
+				if err != nil {
+					return err // denied: unknown settings grant nothing
+				}
+				return checkACL(p, stream, aclRead, parseStreamMeta(r.Data), settings)
 			}
 		}
 		add("$$"+stream, check)

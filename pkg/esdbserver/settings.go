@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // $settings: the default stream ACLs.
@@ -32,22 +35,25 @@ type settingsAt struct {
 }
 
 // systemSettings returns the settings of the last durable $settings event:
-// nil when there is none or it cannot be read.
-func (s *Server) systemSettings() *systemSettings {
+// nil when there is none or its data is not settings. An event the store
+// cannot read is an error (Unavailable), so that a caller denies rather
+// than fall back to the built-in defaults, which may grant more; it is not
+// cached, and the next call reads it again.
+func (s *Server) systemSettings() (*systemSettings, error) {
 	info := s.store.info("$settings")
 	if info.LastPos == 0 {
-		return nil
+		return nil, nil
 	}
 	if c := s.settings.Load(); c != nil && c.pos == info.LastPos {
-		return c.set
+		return c.set, nil
 	}
 	r, err := s.store.get(info.LastPos)
 	if err != nil {
-		return nil // not cached: the next call tries again
+		return nil, status.Errorf(codes.Unavailable, "cannot read $settings for an access check: %v", err)
 	}
 	set := parseSystemSettings(r.Data)
 	s.settings.Store(&settingsAt{pos: info.LastPos, set: set})
-	return set
+	return set, nil
 }
 
 // parseSystemSettings reads a $settings event's data as
