@@ -92,6 +92,17 @@ func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool
 	return w
 }
 
+// recheck authorizes the caller's read of stream once more, after the
+// watch began: Read authorized it before, and a change committed between
+// that check and the watch's start would be seen by neither. Nothing to do
+// without a watch (insecure, or an admin).
+func (w *accessWatch) recheck(ctx context.Context, stream string) error {
+	if w == nil {
+		return nil
+	}
+	return w.s.authorize(ctx, stream, aclRead)
+}
+
 // deniedAt reads the durable events of the watched streams written since
 // the last call and returns the position of the first one under which the
 // caller may no longer read the stream, or 0 when there is none. Every

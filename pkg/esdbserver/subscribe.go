@@ -34,6 +34,9 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 	}
 	// liveaccess.go; "$$$all" re-checks $all, not a stream named $all
 	watch := s.watchAccess(ctx, name, name != "$all")
+	if err := watch.recheck(ctx, name); err != nil {
+		return err
+	}
 	var next uint64
 	switch r := so.GetRevisionOption().(type) {
 	case *streams.ReadReq_Options_StreamOptions_Revision:
@@ -240,6 +243,9 @@ const (
 // matcher (readFilter), nil for none.
 func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match func(*record) bool, strUUID bool) error {
 	watch := s.watchAccess(ctx, "$all", true) // liveaccess.go
+	if err := watch.recheck(ctx, "$all"); err != nil {
+		return err
+	}
 	filter := o.GetFilter()
 	interval := uint64(0)
 	if filter != nil {
