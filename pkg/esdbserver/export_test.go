@@ -29,3 +29,11 @@ func WithServerPingInterval(cfg Config, d time.Duration) Config {
 	cfg.pingEvery = d
 	return cfg
 }
+
+// SetFilterMatchTimeout bounds filter regex matches by d until the
+// returned function puts the bound back.
+func SetFilterMatchTimeout(d time.Duration) (restore func()) {
+	old := filterMatchTimeout
+	filterMatchTimeout = d
+	return func() { filterMatchTimeout = old }
+}

@@ -10,12 +10,17 @@ package esdbserver_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // regexStreams are appended in this order, one event each but for
@@ -208,6 +213,45 @@ func TestFilterRegexOfficialClient(t *testing.T) {
 		}
 		if err := ps.Ack(ev.Event); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestFilterRegexGivesUp: a filter regex that backtracks without end on a
+// stream's name (an hour or more for `^(a|aa)+$` on 80 a's and a b) ends
+// the filtered read with the handler's exception once a match runs past
+// the store's bound — KurrentDB sets none and would spin — and a
+// subscription with it likewise, after its confirmation.
+func TestFilterRegexGivesUp(t *testing.T) {
+	defer esdbserver.SetFilterMatchTimeout(100 * time.Millisecond)()
+	p := newRegexTarget(t)
+	if _, err := p.client.AppendToStream(ctxT(t), strings.Repeat("a", 80)+"b", esdb.AppendToStreamOptions{}, event("Thing.v1", "{}")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := p.filteredRead(t, `^(a|aa)+$`, false)
+	if st := status.Convert(err); st.Code() != codes.Unknown || st.Message() != handlerThrew {
+		t.Fatalf("read with a runaway regex: %v; want the handler's exception", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("read gave up after %v", d)
+	}
+	sub, err := p.client.SubscribeToAll(ctxT(t), esdb.SubscribeToAllOptions{From: esdb.Start{},
+		Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: `^(a|aa)+$`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for {
+		ev := sub.Recv()
+		if ev.SubscriptionDropped != nil {
+			if st := status.Convert(ev.SubscriptionDropped.Error); !strings.Contains(ev.SubscriptionDropped.Error.Error(), handlerThrew) && st.Message() != handlerThrew {
+				t.Fatalf("subscription dropped with %v; want the handler's exception", ev.SubscriptionDropped.Error)
+			}
+			return
+		}
+		if ev.EventAppeared != nil && ev.EventAppeared.OriginalEvent().StreamID == strings.Repeat("a", 80)+"b" {
+			t.Fatal("the runaway regex selected the name it could not decide")
 		}
 	}
 }

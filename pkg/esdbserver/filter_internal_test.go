@@ -3,30 +3,41 @@ package esdbserver
 import (
 	"encoding/json"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/dlclark/regexp2"
 )
 
 // TestFilterRegexNoTimeoutClock: filterRegex sets no match timeout, as
-// KurrentDB sets none, so regexp2 never starts the goroutine that keeps
-// its timeout clock (runClock): a filter leaves nothing running behind it.
-// With a timeout set the goroutine would run for a second past the last
-// match's deadline.
-func TestFilterRegexNoTimeoutClock(t *testing.T) {
+// TestFilterRegexTimeout: a pattern that backtracks without end is given
+// up after filterMatchTimeout with the handler's exception, where it would
+// otherwise take hours on this name; a sane one decides as before.
+func TestFilterRegexTimeout(t *testing.T) {
+	defer func(d time.Duration) { filterMatchTimeout = d }(filterMatchTimeout)
+	filterMatchTimeout = 50 * time.Millisecond
 	match, err := filterRegex(`^craftsman-(?!0)\d+$`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !match("craftsman-12") || match("craftsman-01") {
-		t.Fatal("lookahead filter matched wrongly")
+	if ok, err := match("craftsman-12"); !ok || err != nil {
+		t.Fatalf("lookahead filter on craftsman-12: %v, %v", ok, err)
 	}
-	buf := make([]byte, 1<<20)
-	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "regexp2.runClock") {
-		t.Errorf("regexp2's timeout clock is running:\n%s", stacks)
+	if ok, err := match("craftsman-01"); ok || err != nil {
+		t.Fatalf("lookahead filter on craftsman-01: %v, %v", ok, err)
+	}
+	match, err = filterRegex(`^(a|aa)+$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if ok, err := match(strings.Repeat("a", 80) + "b"); ok || err != errHandler {
+		t.Fatalf("backtracking pattern: %v, %v; want the handler's exception", ok, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %v, want about %v", d, filterMatchTimeout)
 	}
 }
 
@@ -70,7 +81,7 @@ func TestPlainRegexAgrees(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		dotnet := runeMatcher(re)
+		dotnet := func(s string) bool { ok, _ := runeMatcher(re)(s); return ok }
 		re2, err := regexp.Compile(p)
 		if err != nil {
 			continue
@@ -138,7 +149,7 @@ func FuzzPlainRegex(f *testing.F) {
 		if err != nil {
 			return
 		}
-		want := runeMatcher(re)(text)
+		want, _ := runeMatcher(re)(text)
 		if got := re2.MatchString(text); got != want {
 			t.Fatalf("pattern %q on %q: Go's regexp %v, regexp2 %v", pattern, text, got, want)
 		}
@@ -252,7 +263,7 @@ func TestUTF16Pattern(t *testing.T) {
 			t.Errorf("%q: %v", c.pattern, err)
 			continue
 		}
-		if got := match(c.text); got != c.match {
+		if got, _ := match(c.text); got != c.match {
 			t.Errorf("%q on %q: %v, want %v", c.pattern, c.text, got, c.match)
 		}
 	}

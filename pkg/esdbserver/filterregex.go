@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -26,27 +27,38 @@ import (
 // one of its few extensions that .NET refuses (dotnetRefuses), is the
 // handler's exception, as .NET's Regex constructor throwing is there.
 // KurrentDB sets no match timeout (nothing in its source sets MatchTimeout or
-// REGEX_DEFAULT_MATCH_TIMEOUT, so .NET's is infinite), and neither do we:
-// regexp2's default is infinite too, which also keeps its timeout clock
-// goroutine from ever starting.
+// REGEX_DEFAULT_MATCH_TIMEOUT, so .NET's is infinite). Here a match that
+// has not decided within filterMatchTimeout ends the Read or subscription
+// with the handler's exception (what .NET's RegexMatchTimeoutException
+// would be), and a persistent group's read with that error: a pattern that
+// backtracks without end (say `^(a|aa)+$` on a long name) would otherwise
+// hold a core for hours, ignore its caller's cancellation and keep Close
+// waiting. A sane filter decides in well under a microsecond, so only such
+// patterns see a difference. regexp2 then runs its timeout clock goroutine
+// while matches happen and stops it about a second after the last.
 //
 // regexp2 costs about twice what Go's regexp does per event
 // (BenchmarkFilterRegexDotNetEngine against BenchmarkFilterRegex's plain
 // cases; docs/store.md), so a pattern on which the two engines provably
 // agree (plainRegex) is matched by Go's regexp, once regexp2 has accepted
 // it.
-func filterRegex(pattern string) (func(string) bool, error) {
+func filterRegex(pattern string) (func(string) (bool, error), error) {
 	re, err := regexp2.Compile(utf16Pattern(pattern), regexp2.None)
 	if err != nil || dotnetRefuses(pattern) {
 		return nil, errHandler
 	}
 	if plainRegex(pattern) {
 		if fast, err := regexp.Compile(pattern); err == nil {
-			return fast.MatchString, nil
+			return func(s string) (bool, error) { return fast.MatchString(s), nil }, nil
 		}
 	}
+	re.MatchTimeout = filterMatchTimeout
 	return runeMatcher(re), nil
 }
+
+// filterMatchTimeout bounds one match of a filter regex on regexp2's path
+// (filterRegex); KurrentDB has no such bound. A variable for the tests.
+var filterMatchTimeout = time.Second
 
 // runeMatcher is re's match anywhere in a text, which it hands to regexp2
 // as .NET's strings hold text: UTF-16 code units, a character outside the
@@ -56,10 +68,10 @@ func filterRegex(pattern string) (func(string) bool, error) {
 // calls (regexp2's MatchString would allocate a []rune per event); the
 // lock makes the matcher safe for concurrent use, though each Read and each
 // group calls its own from one goroutine at a time.
-func runeMatcher(re *regexp2.Regexp) func(string) bool {
+func runeMatcher(re *regexp2.Regexp) func(string) (bool, error) {
 	var mu sync.Mutex
 	var buf []rune
-	return func(s string) bool {
+	return func(s string) (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		buf = buf[:0]
@@ -71,9 +83,11 @@ func runeMatcher(re *regexp2.Regexp) func(string) bool {
 			}
 			buf = append(buf, c)
 		}
-		// Without a timeout, regexp2 reports no error.
 		ok, err := re.MatchRunes(buf)
-		return err == nil && ok
+		if err != nil { // out of time: the only error regexp2 reports
+			return false, errHandler
+		}
+		return ok, nil
 	}
 }
 

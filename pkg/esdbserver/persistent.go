@@ -56,7 +56,7 @@ type psFilter struct {
 	Prefixes []string `json:"prefixes,omitempty"`
 }
 
-func (f *psFilter) compile() (func(*record) bool, error) {
+func (f *psFilter) compile() (recordMatch, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -173,7 +173,7 @@ func (g *psGroup) dropConsumers(err error) {
 // psGroup is one running consumer group.
 type psGroup struct {
 	m     *psubManager
-	match func(*record) bool
+	match recordMatch
 
 	mu          sync.Mutex
 	cfg         psConfig
@@ -379,14 +379,29 @@ func (g *psGroup) read() error {
 		g.lastKnown = &last
 	}
 	if g.isAll() {
-		return s.store.scanAll(g.next, false, func(r *record) bool {
-			g.next = r.Position + 1
-			if excludedFromAll(r.Stream) || (g.match != nil && !g.match(r)) {
+		var matchErr error
+		err := s.store.scanAll(g.next, false, func(r *record) bool {
+			if excludedFromAll(r.Stream) {
+				g.next = r.Position + 1
 				return true
 			}
+			if g.match != nil {
+				var selected bool
+				if selected, matchErr = g.match(r); matchErr != nil {
+					return false // r is read again when the group is
+				} else if !selected {
+					g.next = r.Position + 1
+					return true
+				}
+			}
+			g.next = r.Position + 1
 			add(r, r.Position)
 			return len(g.buffer) < batch
 		})
+		if matchErr != nil {
+			return matchErr
+		}
+		return err
 	}
 	vis, _ := s.streamVisibility(g.cfg.Source)
 	if vis.tombstone || vis.notFound {

@@ -799,7 +799,7 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 	return nil
 }
 
-func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.ReadReq_Options_AllOptions, backwards bool, count uint64, resolveLinks, strUUID bool, match func(*record) bool) error {
+func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.ReadReq_Options_AllOptions, backwards bool, count uint64, resolveLinks, strUUID bool, match recordMatch) error {
 	var from uint64
 	switch p := ao.GetAllOption().(type) {
 	case *streams.ReadReq_Options_AllOptions_Position:
@@ -821,10 +821,18 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 	// encoded frames (ownedMessage).
 	enc := newEventEncoder(strUUID)
 	sent := uint64(0)
-	var sendErr error
+	var sendErr, matchErr error
 	err := h.s.store.scanAllRecords(from, backwards, false, func(r *record) bool {
-		if excludedFromAll(r.Stream) || (match != nil && !match(r)) {
+		if excludedFromAll(r.Stream) {
 			return true
+		}
+		if match != nil {
+			var selected bool
+			if selected, matchErr = match(r); matchErr != nil {
+				return false
+			} else if !selected {
+				return true
+			}
 		}
 		if sendErr = out.SendMsg(enc.ownedMessage(out.Context(), h.s, r, resolveLinks)); sendErr != nil {
 			return false
@@ -834,6 +842,9 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 	})
 	if sendErr != nil {
 		return sendErr
+	}
+	if matchErr != nil {
+		return matchErr
 	}
 	return storeError(err)
 }

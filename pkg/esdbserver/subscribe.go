@@ -156,7 +156,7 @@ func errNoFilterExpression(f *streams.ReadReq_Options_FilterOptions) error {
 // prefixes only, one of them "$idx-", is an index read there, which takes
 // no window; we do not serve index reads, but do not refuse such a filter
 // for its window either.
-func readFilter(f *streams.ReadReq_Options_FilterOptions) (func(*record) bool, error) {
+func readFilter(f *streams.ReadReq_Options_FilterOptions) (recordMatch, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -188,9 +188,14 @@ type streamsFilterExpr struct {
 	prefixes []string
 }
 
+// recordMatch reports whether a filter selects a record; an error means it
+// could not decide (a regex that ran out of time, filterRegex), and ends
+// the read, subscription or group's read that asked.
+type recordMatch func(*record) (bool, error)
+
 // matcher compiles e: its regex through filterRegex (an error is the
 // handler's exception), or, when the regex is empty, its prefixes.
-func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
+func (e *streamsFilterExpr) matcher(byType bool) (recordMatch, error) {
 	field := func(r *record) string {
 		if byType {
 			return r.Type
@@ -202,17 +207,17 @@ func (e *streamsFilterExpr) matcher(byType bool) (func(*record) bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(r *record) bool { return match(field(r)) }, nil
+		return func(r *record) (bool, error) { return match(field(r)) }, nil
 	}
 	prefixes := e.prefixes
-	return func(r *record) bool {
+	return func(r *record) (bool, error) {
 		v := field(r)
 		for _, p := range prefixes {
 			if strings.HasPrefix(v, p) {
-				return true
+				return true, nil
 			}
 		}
-		return false
+		return false, nil
 	}, nil
 }
 
@@ -241,7 +246,7 @@ const (
 
 // subscribeAll serves a subscription to $all; match is its filter's
 // matcher (readFilter), nil for none.
-func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match func(*record) bool, strUUID bool) error {
+func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match recordMatch, strUUID bool) error {
 	watch := s.watchAccess(ctx, "$all", true) // liveaccess.go
 	if err := watch.recheck(ctx, "$all"); err != nil {
 		return err
@@ -294,6 +299,7 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 			}
 			arena, items = make([]byte, 0, min(waiting*perEvent, maxPageBytes)), items[:0]
 			scanned := 0
+			var matchErr error
 			if err := s.store.scanAllRecords(next, false, false, func(r *record) bool {
 				next = r.Position + 1
 				scanned++
@@ -301,7 +307,13 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 					return scanned < readPage
 				}
 				lastScanned = r.Position
-				if match == nil || match(r) {
+				selected := true
+				if match != nil {
+					if selected, matchErr = match(r); matchErr != nil {
+						return false
+					}
+				}
+				if selected {
 					if resolveLinks && r.Type == "$>" {
 						// Kept past the scan, which reuses r.
 						rc := *r
@@ -325,6 +337,9 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 				return scanned < readPage && len(arena) < maxPageBytes
 			}); err != nil {
 				return storeError(err)
+			}
+			if matchErr != nil {
+				return matchErr
 			}
 			if scanned == 0 {
 				break
