@@ -10,10 +10,10 @@ import "github.com/craftledger/craftledger/pkg/gctune"
 // live heap collected every ~50 ms under a 16-writer append load; spaced
 // four times further apart, an append cost ~4 % less CPU and 16 writers
 // made ~3 % more appends/s (medians of 12 alternated rounds; docs/store.md,
-// "Known gaps", tenth session). It is the go-kit services' value
-// (servicekit.GCPercent), which the all-in-one binary, with the store
-// inside it, runs with.
-const GCPercent = 400
+// "Known gaps", tenth session). It is gctune.ServerPercent, the go-kit
+// services' value too (servicekit.GCPercent), which the all-in-one binary,
+// with the store inside it, runs with.
+const GCPercent = gctune.ServerPercent
 
 // TuneGC applies bin/eventstore's collector settings (gctune.Apply with
 // GCPercent and a soft memory limit of 3/4 of the memory the process may

@@ -20,6 +20,12 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
+// ServerPercent is the GC percent of the long-running servers that share
+// one process setting: the go-kit services (servicekit.GCPercent), the
+// all-in-one binary and bin/eventstore (esdbserver.GCPercent), each
+// measured better at it than at Go's default (docs/choices.md).
+const ServerPercent = 400
+
 // Apply sets the GC percent to percent unless lookup finds GOGC (then the
 // runtime's own reading stands, "off" included, and is returned), and the
 // soft memory limit to limit (> 0) or else to 3/4 of the memory the process

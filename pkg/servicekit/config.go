@@ -233,7 +233,7 @@ func (s *Service) OpenStore(ctx context.Context, logger *slog.Logger) (*eventsto
 // every ~0.15 s; spaced four times further apart, a mentorship start cost
 // ~8 % less CPU and the 64-client rate rose by as much (docs/services.md,
 // "Collector and block cache").
-const GCPercent = 400
+const GCPercent = gctune.ServerPercent
 
 // TuneGC applies the services' collector settings (GCPercent, and a soft
 // memory limit of 3/4 of the memory the process may use; each unless GOGC

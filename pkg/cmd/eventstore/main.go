@@ -22,10 +22,6 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	// The collector setting the store's benchmarks measure (GOGC and
-	// GOMEMLIMIT override it).
-	percent, limit := esdbserver.TuneGC(os.LookupEnv)
-	log.Info("gc", "percent", percent, "memoryLimit", limit)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if err := run(os.Args[1:], log, sig); err != nil {
@@ -49,6 +45,10 @@ func run(args []string, log *slog.Logger, sig <-chan os.Signal) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The collector setting the store's benchmarks measure (GOGC and
+	// GOMEMLIMIT override it); after the flags, so --help prints only them.
+	percent, limit := esdbserver.TuneGC(os.LookupEnv)
+	log.Info("gc", "percent", percent, "memoryLimit", limit)
 	if !*insecure && (*cert == "" || *key == "") {
 		return fmt.Errorf("--tls-cert and --tls-key are required unless --insecure")
 	}
