@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
 )
 
 // Record is one data line of a bulk file.
@@ -27,6 +29,18 @@ type Record struct {
 	Raw []byte
 	// Fields maps the CSV header's column names to the line's values; nil for JSON Lines.
 	Fields map[string]string
+}
+
+// CheckColumns refuses a CSV record with a column that is not in allowed,
+// naming it and listing the allowed ones; a JSON Lines record passes (its
+// decoder refuses unknown fields).
+func (r Record) CheckColumns(allowed []string) error {
+	for k := range r.Fields {
+		if !slices.Contains(allowed, k) {
+			return kit.Invalid(k, "unknown column (allowed: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
 }
 
 // Job is what a service makes of one record: the command to run.

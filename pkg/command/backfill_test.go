@@ -3,14 +3,17 @@ package command
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
 )
 
 // recorder is a fake command target (not a store): it records, per shard,
@@ -156,5 +159,22 @@ func TestBackfillCSV(t *testing.T) {
 	}
 	if sum.OK+sum.Failed != sum.Lines || sum.Failed < 2 {
 		t.Errorf("summary %+v results %+v", sum, got)
+	}
+}
+
+// TestCheckColumns: a CSV record with a column the file type does not have
+// is that column's INVALID_ARGUMENT, naming the allowed ones; known columns
+// and JSON Lines records pass.
+func TestCheckColumns(t *testing.T) {
+	allowed := []string{"craftsmanId", "key"}
+	if err := (Record{Fields: map[string]string{"craftsmanId": "c1", "key": ""}}).CheckColumns(allowed); err != nil {
+		t.Fatalf("known columns: %v", err)
+	}
+	if err := (Record{Raw: []byte(`{"nickname":"x"}`)}).CheckColumns(allowed); err != nil {
+		t.Fatalf("a JSON Lines record: %v", err)
+	}
+	err := (Record{Fields: map[string]string{"craftsmanId": "c1", "nickname": "x"}}).CheckColumns(allowed)
+	if kit.FieldOf(err) != "nickname" || !errors.Is(err, errs.InvalidArgument) || !strings.Contains(err.Error(), "craftsmanId, key") {
+		t.Fatalf("unknown column: %v", err)
 	}
 }

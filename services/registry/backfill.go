@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"slices"
-	"strings"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -71,19 +69,10 @@ func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, f
 	})
 }
 
-func csvFields(rec command.Record, allowed []string) error {
-	for k := range rec.Fields {
-		if !slices.Contains(allowed, k) {
-			return kit.Invalid(k, "unknown column (allowed: %s)", strings.Join(allowed, ", "))
-		}
-	}
-	return nil
-}
-
 func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, error) {
 	var l CraftsmanLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, CraftsmanColumns); err != nil {
+		if err := rec.CheckColumns(CraftsmanColumns); err != nil {
 			return prepared{}, err
 		}
 		l = CraftsmanLine{Key: f["key"], RegisterCraftsmanRequest: RegisterCraftsmanRequest{CraftsmanID: f["craftsmanId"],
@@ -109,7 +98,7 @@ func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, err
 func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, error) {
 	var l EmploymentLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, EmploymentColumns); err != nil {
+		if err := rec.CheckColumns(EmploymentColumns); err != nil {
 			return prepared{}, err
 		}
 		l = EmploymentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EndedOn: f["endedOn"], EndReason: f["endReason"],
@@ -152,7 +141,7 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 func prepareTrade(svc Service, _ batcher, rec command.Record) (prepared, error) {
 	var l TradeLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, TradeColumns); err != nil {
+		if err := rec.CheckColumns(TradeColumns); err != nil {
 			return prepared{}, err
 		}
 		l = TradeLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnterTradeRequest: EnterTradeRequest{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -185,16 +184,6 @@ var (
 		"theoryScore", "practicalScore", "passed", "occurredAt"}
 )
 
-// csvFields checks the row's columns against allowed.
-func csvFields(rec command.Record, allowed []string) error {
-	for k := range rec.Fields {
-		if !slices.Contains(allowed, k) {
-			return kit.Invalid(k, "unknown column (allowed: %s)", strings.Join(allowed, ", "))
-		}
-	}
-	return nil
-}
-
 func csvFloat(f map[string]string, name string) (*float64, error) {
 	s := f[name]
 	if s == "" {
@@ -238,7 +227,7 @@ func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, str
 	var l CompletionLine
 	if rec.Fields != nil {
 		f := rec.Fields
-		if err := csvFields(rec, CompletionColumns); err != nil {
+		if err := rec.CheckColumns(CompletionColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		hours, err := csvFloat(f, "hours")
@@ -279,7 +268,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 	var l CertificateLine
 	if rec.Fields != nil {
 		f := rec.Fields
-		if err := csvFields(rec, CertificateColumns); err != nil {
+		if err := rec.CheckColumns(CertificateColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		level, err := csvLevel(f, "level", true)
@@ -309,7 +298,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l GraduationLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, GraduationColumns); err != nil {
+		if err := rec.CheckColumns(GraduationColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		l = GraduationLine{CraftsmanID: f["craftsmanId"], Key: f["key"], GraduationRequest: GraduationRequest{
@@ -343,7 +332,7 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l TitleLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, TitleColumns); err != nil {
+		if err := rec.CheckColumns(TitleColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		l = TitleLine{CraftsmanID: f["craftsmanId"], Key: f["key"], TitleRequest: TitleRequest{
@@ -363,7 +352,7 @@ func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, f
 func prepareEnrolment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l EnrolmentLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, EnrolmentColumns); err != nil {
+		if err := rec.CheckColumns(EnrolmentColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		l = EnrolmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnrolRequest: EnrolRequest{
@@ -384,7 +373,7 @@ func prepareEnrolment(svc Service, _ batcher, rec command.Record) (string, strin
 func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l AssessmentLine
 	if f := rec.Fields; f != nil {
-		if err := csvFields(rec, AssessmentColumns); err != nil {
+		if err := rec.CheckColumns(AssessmentColumns); err != nil {
 			return "", "", nil, nil, err
 		}
 		level, err := csvLevel(f, "level", true)
