@@ -206,21 +206,20 @@ func csvBool(f map[string]string, name string) (bool, error) {
 	return false, kit.Invalid(name, "%q is not a boolean (true/false)", f[name])
 }
 
-// csvLevel reads the level in column name; empty is an error when
-// required, else level 0. A bad value is an error about that column.
-func csvLevel(f map[string]string, name string, required bool) (events.Level, error) {
+// csvLevel reads the level in column name, which must have one; a bad
+// value is an error about that column.
+func csvLevel(f map[string]string, name string) (events.Level, error) {
 	v := f[name]
 	if v == "" {
-		if required {
-			return 0, kit.Invalid(name, "is required")
-		}
-		return 0, nil
+		return 0, kit.Invalid(name, "is required")
 	}
 	level, err := events.ParseLevel(v)
 	if fe := (*events.FieldError)(nil); errors.As(err, &fe) {
 		return 0, kit.Invalid(name, "%s", fe.Message)
+	} else if err != nil {
+		return 0, kit.FieldErr(name, err)
 	}
-	return level, err
+	return level, nil
 }
 
 func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
@@ -271,7 +270,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 		if err := rec.CheckColumns(CertificateColumns); err != nil {
 			return "", "", nil, nil, err
 		}
-		level, err := csvLevel(f, "level", true)
+		level, err := csvLevel(f, "level")
 		if err != nil {
 			return "", "", nil, nil, err
 		}
@@ -305,7 +304,7 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 			SchoolKind: f["schoolKind"], SchoolName: f["schoolName"], Speciality: f["speciality"],
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, OccurredAt: f["occurredAt"]}}
 		if f["programmeTarget"] != "" {
-			level, err := csvLevel(f, "programmeTarget", false)
+			level, err := csvLevel(f, "programmeTarget")
 			if err != nil {
 				return "", "", nil, nil, err
 			}
@@ -376,7 +375,7 @@ func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, stri
 		if err := rec.CheckColumns(AssessmentColumns); err != nil {
 			return "", "", nil, nil, err
 		}
-		level, err := csvLevel(f, "level", true)
+		level, err := csvLevel(f, "level")
 		if err != nil {
 			return "", "", nil, nil, err
 		}
