@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,6 +17,9 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
@@ -117,4 +121,16 @@ func TestSecureModeAuth(t *testing.T) {
 	if _, err := readStream(t, admin, s, esdb.ReadStreamOptions{}, 10); err != nil {
 		t.Errorf("admin read under $r=$admins: %v", err)
 	}
+}
+
+// dialTLS is a raw gRPC connection to a secure srv (its self-signed
+// certificate not verified), for the generated clients; closed at the end.
+func dialTLS(t *testing.T, srv *esdbserver.Server) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

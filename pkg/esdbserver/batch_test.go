@@ -2,7 +2,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -15,11 +14,9 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -27,6 +24,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // The expectations below are KurrentDB's (kurrent-io/KurrentDB,
@@ -663,11 +662,7 @@ func TestBatchAppendMalformedContinuationEndsCall(t *testing.T) {
 func TestBatchAppendSecureMode(t *testing.T) {
 	cert, key := selfSignedCert(t)
 	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTLS(t, srv)
 	sc := streams.NewStreamsClient(conn)
 	s := streamName("batch-secure")
 	basic := func(user, pass string) context.Context {
@@ -707,7 +702,7 @@ func TestBatchAppendSecureMode(t *testing.T) {
 	wantBadRequest(t, "anonymous without stream identifier", recvOne(t, call), "Object reference not set to an instance of an object.")
 	closeAndDrain(t, call)
 	// Bad credentials: the call itself fails.
-	call, err = sc.BatchAppend(basic("admin", "wrong"))
+	call, err := sc.BatchAppend(basic("admin", "wrong"))
 	if err == nil {
 		_ = call.Send(&streams.BatchAppendReq{CorrelationId: structuredUUID(uuid.New()), Options: batchOpts(s, "any"), IsFinal: true})
 		_ = call.CloseSend()

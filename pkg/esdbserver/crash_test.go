@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/google/uuid"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // crashChildEnv makes the test binary act as a bare server process (for the

@@ -12,7 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -20,11 +19,11 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // allACL is $$$all's metadata with the given roles per ACL key ($r, $mr, …).
@@ -71,11 +70,7 @@ func TestFidelityAllACL(t *testing.T) {
 	if err := admin.CreatePersistentSubscriptionToAll(ctxT(t), "g", esdb.PersistentAllSubscriptionOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	opsAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:changeit"))
 	filter := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
@@ -164,7 +159,7 @@ func TestFidelityAllACL(t *testing.T) {
 	}
 	checkReads("$r ops", true)
 	// $$$all is $all's metadata: ops may neither read nor write it yet.
-	_, err = ops.GetStreamMetadata(ctxT(t), "$all", esdb.ReadStreamOptions{})
+	_, err := ops.GetStreamMetadata(ctxT(t), "$all", esdb.ReadStreamOptions{})
 	checkAccessDenied(t, "ops reads $$$all without $mr", err)
 	_, err = ops.SetStreamMetadata(ctxT(t), "$all", esdb.AppendToStreamOptions{}, allACL(nil))
 	checkAccessDenied(t, "ops writes $$$all without $mw", err)

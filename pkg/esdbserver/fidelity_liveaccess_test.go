@@ -9,7 +9,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -18,12 +17,12 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // rawSubscription is a Read with the subscription option, as one user,
@@ -91,11 +90,7 @@ func TestFidelityLiveAccessRecheck(t *testing.T) {
 	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
 	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
 	ops := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://ops:changeit@", 1))
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	appendOne := func(s string) {
 		t.Helper()

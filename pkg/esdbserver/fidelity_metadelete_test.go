@@ -12,7 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -20,11 +19,11 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // rawDelete sends a Delete (tombstone false) or Tombstone of stream with
@@ -81,11 +80,7 @@ func TestFidelityDeleteMetastream(t *testing.T) {
 		if _, err := admin.SetStreamMetadata(ctxT(t), "$all", esdb.AppendToStreamOptions{}, esdb.StreamMetadata{}); err != nil {
 			t.Fatal(err)
 		}
-		conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
+		conn := dialTLS(t, srv)
 		raw := streams.NewStreamsClient(conn)
 		accessDenied := map[string]string{"exception": "access-denied"}
 		for _, user := range []string{"admin", "ops"} {

@@ -12,7 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -22,11 +21,11 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // readAnswer is what a Read call sent back: the kinds of its messages in
@@ -168,11 +167,7 @@ func TestFidelityReadEmptyMetastream(t *testing.T) {
 	t.Run("secure", func(t *testing.T) {
 		cert, key := selfSignedCert(t)
 		srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-		conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
+		conn := dialTLS(t, srv)
 		raw := streams.NewStreamsClient(conn)
 		for _, user := range []string{"admin", "ops"} {
 			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":changeit"))

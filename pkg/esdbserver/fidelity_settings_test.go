@@ -11,16 +11,14 @@ package esdbserver_test
 // 488-501).
 
 import (
-	"crypto/tls"
 	"strings"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // TestFidelitySettingsACL: on a secure server, once $settings says user
@@ -36,11 +34,7 @@ func TestFidelitySettingsACL(t *testing.T) {
 	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
 	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
 	ops := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://ops:changeit@", 1))
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	u, own, del := streamName("settings-u"), streamName("settings-own"), streamName("settings-del")
 	for _, s := range []string{u, own, del} {
@@ -85,7 +79,7 @@ func TestFidelitySettingsACL(t *testing.T) {
 	appendOne(u)
 	appendOne(own)
 	checkAccessDenied(t, "ops read of a user stream", opsReads(u))
-	_, err = ops.AppendToStream(ctxT(t), u, esdb.AppendToStreamOptions{}, event("T", "{}"))
+	_, err := ops.AppendToStream(ctxT(t), u, esdb.AppendToStreamOptions{}, event("T", "{}"))
 	checkAccessDenied(t, "ops append to a user stream", err)
 	if _, err := ops.DeleteStream(ctxT(t), del, esdb.DeleteStreamOptions{}); err != nil {
 		t.Errorf("ops delete of a user stream (no $d in the settings): %v", err)

@@ -10,7 +10,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"math"
@@ -22,13 +21,13 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // badRegex is refused by Go's RE2 and by .NET's Regex alike (an unclosed
@@ -377,11 +376,7 @@ func TestFidelityEmptyStreamDenied(t *testing.T) {
 	}
 
 	// The exact answers (and trailers) through the generated client.
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	admin := func() context.Context {
 		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:changeit")))

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
-	"github.com/google/uuid"
 )
 
 // target is what a contract test talks to: the embedded server, or the real

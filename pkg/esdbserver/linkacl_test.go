@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 

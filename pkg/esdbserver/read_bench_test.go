@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"github.com/craftledger/craftledger/pkg/internal/cputime"
 )
 
