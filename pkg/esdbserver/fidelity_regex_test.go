@@ -255,3 +255,39 @@ func TestFilterRegexGivesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterRegexGivesUpPersistent: a persistent $all group whose regex
+// cannot decide a name in time fails its read of the source, as any failed
+// source read: its consumer is dropped with Unavailable naming the group
+// and the handler's exception, and no event of the undecided name is sent.
+func TestFilterRegexGivesUpPersistent(t *testing.T) {
+	defer esdbserver.SetFilterMatchTimeout(100 * time.Millisecond)()
+	p := newRegexTarget(t)
+	long := strings.Repeat("a", 80) + "b"
+	if _, err := p.client.AppendToStream(ctxT(t), long, esdb.AppendToStreamOptions{}, event("Thing.v1", "{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client.CreatePersistentSubscriptionToAll(ctxT(t), "runaway", esdb.PersistentAllSubscriptionOptions{StartFrom: esdb.Start{},
+		Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: `^(a|aa)+$`}}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := p.client.SubscribeToPersistentSubscriptionToAll(ctxT(t), "runaway", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	timer := time.AfterFunc(15*time.Second, func() { ps.Close() })
+	defer timer.Stop()
+	for {
+		ev := ps.Recv()
+		if ev.EventAppeared != nil && ev.EventAppeared.Event.OriginalEvent().StreamID == long {
+			t.Fatal("the runaway regex selected the name it could not decide")
+		}
+		if d := ev.SubscriptionDropped; d != nil {
+			if msg := d.Error.Error(); !strings.Contains(msg, "runaway") || !strings.Contains(msg, handlerThrew) {
+				t.Fatalf("dropped with %v; want the group's failed read naming the handler's exception", d.Error)
+			}
+			return
+		}
+	}
+}
