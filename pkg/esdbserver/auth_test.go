@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -60,12 +61,8 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string) {
 }
 
 func TestSecureModeAuth(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	withUser := func(userinfo string) *esdb.Client {
-		return connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+userinfo, 1))
-	}
-	admin, ops, anon, wrong := withUser("admin:changeit@"), withUser("ops:changeit@"), withUser(""), withUser("admin:nope@")
+	srv := startSecureServer(t)
+	admin, ops, anon, wrong := connectAs(t, srv, "admin:changeit@"), connectAs(t, srv, "ops:changeit@"), connectAs(t, srv, ""), connectAs(t, srv, "admin:nope@")
 	s := streamName("secure")
 
 	if _, err := wrong.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeUnauthenticated {
@@ -133,4 +130,24 @@ func dialTLS(t *testing.T, srv *esdbserver.Server) *grpc.ClientConn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// startSecureServer starts a server with TLS (a self-signed certificate)
+// and access checks on.
+func startSecureServer(t *testing.T) *esdbserver.Server {
+	t.Helper()
+	cert, key := selfSignedCert(t)
+	return startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+}
+
+// connectAs connects the official client to a secure srv with userinfo
+// in its URL ("admin:changeit@"; "" for an anonymous caller).
+func connectAs(t *testing.T, srv *esdbserver.Server, userinfo string) *esdb.Client {
+	t.Helper()
+	return connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+userinfo, 1))
+}
+
+// basicAuth is the authorization header value for user and pass.
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }

@@ -2,7 +2,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -660,13 +659,12 @@ func TestBatchAppendMalformedContinuationEndsCall(t *testing.T) {
 }
 
 func TestBatchAppendSecureMode(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	srv := startSecureServer(t)
 	conn := dialTLS(t, srv)
 	sc := streams.NewStreamsClient(conn)
 	s := streamName("batch-secure")
 	basic := func(user, pass string) context.Context {
-		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", basicAuth(user, pass))
 	}
 
 	// Access is checked on the options message and answered at once; the

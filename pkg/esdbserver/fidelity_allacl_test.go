@@ -12,8 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
-	"strings"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -22,8 +20,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // allACL is $$$all's metadata with the given roles per ACL key ($r, $mr, …).
@@ -57,12 +53,8 @@ func allACL(roles map[string][]string) esdb.StreamMetadata {
 // default is admins only; anonymous callers are refused whatever it says;
 // $$$all itself is read under $mr and written under $mw.
 func TestFidelityAllACL(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	withUser := func(userinfo string) *esdb.Client {
-		return connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+userinfo, 1))
-	}
-	admin, ops, anon := withUser("admin:changeit@"), withUser("ops:changeit@"), withUser("")
+	srv := startSecureServer(t)
+	admin, ops, anon := connectAs(t, srv, "admin:changeit@"), connectAs(t, srv, "ops:changeit@"), connectAs(t, srv, "")
 	s := streamName("all-acl")
 	if _, err := admin.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(2, "T")...); err != nil {
 		t.Fatal(err)
@@ -72,7 +64,7 @@ func TestFidelityAllACL(t *testing.T) {
 	}
 	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
-	opsAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:changeit"))
+	opsAuth := basicAuth("ops", "changeit")
 	filter := &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
 		Filter: &streams.ReadReq_Options_FilterOptions_StreamIdentifier{StreamIdentifier: &streams.ReadReq_Options_FilterOptions_Expression{Prefix: []string{s}}},
 		Window: &streams.ReadReq_Options_FilterOptions_Max{Max: 32}, CheckpointIntervalMultiplier: 1}}

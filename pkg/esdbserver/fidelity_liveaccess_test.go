@@ -9,7 +9,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +20,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // rawSubscription is a Read with the subscription option, as one user,
@@ -34,7 +31,7 @@ type rawSubscription struct {
 
 func subscribeRaw(t *testing.T, raw streams.StreamsClient, user string, o *streams.ReadReq_Options) *rawSubscription {
 	t.Helper()
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":changeit"))
+	auth := basicAuth(user, "changeit")
 	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctxT(t), "authorization", auth))
 	t.Cleanup(cancel)
 	rs, err := raw.Read(ctx, &streams.ReadReq{Options: o})
@@ -86,10 +83,9 @@ func (r *rawSubscription) until(t *testing.T, last string) ([]string, error) {
 // event itself first. The official client reports the drop as
 // AccessDenied.
 func TestFidelityLiveAccessRecheck(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
-	ops := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://ops:changeit@", 1))
+	srv := startSecureServer(t)
+	admin := connectAs(t, srv, "admin:changeit@")
+	ops := connectAs(t, srv, "ops:changeit@")
 	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	appendOne := func(s string) {

@@ -12,7 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -22,8 +21,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // rawDelete sends a Delete (tombstone false) or Tombstone of stream with
@@ -58,10 +55,9 @@ func deleteKind(tombstone bool) string {
 // a tombstone leaves x without metadata).
 func TestFidelityDeleteMetastream(t *testing.T) {
 	t.Run("secure", func(t *testing.T) {
-		cert, key := selfSignedCert(t)
-		srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-		admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
-		ops := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://ops:changeit@", 1))
+		srv := startSecureServer(t)
+		admin := connectAs(t, srv, "admin:changeit@")
+		ops := connectAs(t, srv, "ops:changeit@")
 		x := streamName("meta-del")
 		if _, err := admin.AppendToStream(ctxT(t), x, esdb.AppendToStreamOptions{}, events(2, "T")...); err != nil {
 			t.Fatal(err)
@@ -84,7 +80,7 @@ func TestFidelityDeleteMetastream(t *testing.T) {
 		raw := streams.NewStreamsClient(conn)
 		accessDenied := map[string]string{"exception": "access-denied"}
 		for _, user := range []string{"admin", "ops"} {
-			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":changeit"))
+			auth := basicAuth(user, "changeit")
 			for _, s := range []string{"$$" + x, "$$", "$$$all"} {
 				for _, tomb := range []bool{false, true} {
 					ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", auth)

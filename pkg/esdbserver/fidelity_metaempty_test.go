@@ -12,7 +12,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"io"
 	"strings"
@@ -24,8 +23,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // readAnswer is what a Read call sent back: the kinds of its messages in
@@ -165,16 +162,15 @@ func TestFidelityReadEmptyMetastream(t *testing.T) {
 	})
 
 	t.Run("secure", func(t *testing.T) {
-		cert, key := selfSignedCert(t)
-		srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+		srv := startSecureServer(t)
 		conn := dialTLS(t, srv)
 		raw := streams.NewStreamsClient(conn)
 		for _, user := range []string{"admin", "ops"} {
-			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":changeit"))
+			auth := basicAuth(user, "changeit")
 			checkDollarDollarReads(t, user, func() context.Context {
 				return metadata.AppendToOutgoingContext(ctxT(t), "authorization", auth)
 			}, raw)
-			c := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+user+":changeit@", 1))
+			c := connectAs(t, srv, user+":changeit@")
 			if _, err := readStream(t, c, "$$", esdb.ReadStreamOptions{}, 10); errCode(err) != esdb.ErrorCodeResourceNotFound {
 				t.Errorf("official read of $$ as %s: %v, want stream not found", user, err)
 			}

@@ -17,8 +17,6 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc/codes"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // TestFidelitySettingsACL: on a secure server, once $settings says user
@@ -30,10 +28,9 @@ import (
 // events before the $settings event, the one to the stream with its own
 // ACL goes on. Settings that cannot be read are no settings.
 func TestFidelitySettingsACL(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
-	ops := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://ops:changeit@", 1))
+	srv := startSecureServer(t)
+	admin := connectAs(t, srv, "admin:changeit@")
+	ops := connectAs(t, srv, "ops:changeit@")
 	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	u, own, del := streamName("settings-u"), streamName("settings-own"), streamName("settings-del")

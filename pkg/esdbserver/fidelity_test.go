@@ -10,7 +10,6 @@ package esdbserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"math"
 	"strings"
@@ -229,9 +228,8 @@ func TestFidelityEmptyGroupName(t *testing.T) {
 // to every caller, admins too (LegacyStreamPermissionAssertion.cs 55-60),
 // at the handlers' access check: PermissionDenied "Access Denied".
 func TestFidelityWriteAllDenied(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	admin := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://admin:changeit@", 1))
+	srv := startSecureServer(t)
+	admin := connectAs(t, srv, "admin:changeit@")
 	denied := func(what string, err error) {
 		t.Helper()
 		checkAccessDenied(t, what, err)
@@ -348,10 +346,9 @@ func TestFidelityPersistentStreamAll(t *testing.T) {
 // at the handlers' access check, before their own refusal of the name.
 // An insecure server keeps its answers (TestMalformedStreamsHandlerThrew).
 func TestFidelityEmptyStreamDenied(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
+	srv := startSecureServer(t)
 	for _, user := range []string{"admin", "ops"} {
-		c := connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+user+":changeit@", 1))
+		c := connectAs(t, srv, user+":changeit@")
 		denied := func(what string, err error) {
 			t.Helper()
 			checkAccessDenied(t, user+" "+what, err)
@@ -379,7 +376,7 @@ func TestFidelityEmptyStreamDenied(t *testing.T) {
 	conn := dialTLS(t, srv)
 	raw := streams.NewStreamsClient(conn)
 	admin := func() context.Context {
-		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:changeit")))
+		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", basicAuth("admin", "changeit"))
 	}
 	appendRaw := func(msgs ...*streams.AppendReq) (metadata.MD, error) {
 		var md metadata.MD

@@ -1,12 +1,9 @@
 package esdbserver_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-
-	"github.com/craftledger/craftledger/pkg/esdbserver"
 )
 
 // TestLinkResolutionHonoursTargetACL: in secure mode a caller who may read
@@ -15,12 +12,8 @@ import (
 // subscriptions and persistent subscriptions; an admin gets the target.
 // Before the fix, ops read `$users` through "0@$users" in its own stream.
 func TestLinkResolutionHonoursTargetACL(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key})
-	withUser := func(userinfo string) *esdb.Client {
-		return connect(t, strings.Replace(srv.URL(), "esdb://", "esdb://"+userinfo, 1))
-	}
-	admin, ops := withUser("admin:changeit@"), withUser("ops:changeit@")
+	srv := startSecureServer(t)
+	admin, ops := connectAs(t, srv, "admin:changeit@"), connectAs(t, srv, "ops:changeit@")
 	s := streamName("linkacl")
 	link := esdb.EventData{EventType: "$>", ContentType: esdb.ContentTypeBinary, Data: []byte("0@$users")}
 	if _, err := ops.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, link); err != nil {
