@@ -46,24 +46,9 @@ func parseStreamMeta(data []byte) streamMeta {
 		var acl map[string]json.RawMessage
 		if json.Unmarshal(raw, &acl) == nil {
 			a := &streamACL{}
-			for i, k := range []string{"$r", "$w", "$d", "$mr", "$mw"} {
-				v, ok := acl[k]
-				if !ok {
-					continue
-				}
-				roles := jsonRoles(v)
-				a.set[i] = true
-				switch i {
-				case 0:
-					a.Read = roles
-				case 1:
-					a.Write = roles
-				case 2:
-					a.Delete = roles
-				case 3:
-					a.MetaRead = roles
-				case 4:
-					a.MetaWrite = roles
+			for i, k := range aclKeys {
+				if v, ok := acl[k]; ok {
+					a.setRoles(aclOp(i), jsonRoles(v))
 				}
 			}
 			m.ACL = a

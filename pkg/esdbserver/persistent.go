@@ -381,20 +381,16 @@ func (g *psGroup) read() error {
 	if g.isAll() {
 		var matchErr error
 		err := s.store.scanAll(g.next, false, func(r *record) bool {
-			if excludedFromAll(r.Stream) {
-				g.next = r.Position + 1
-				return true
-			}
-			if g.match != nil {
-				var selected bool
+			selected := !excludedFromAll(r.Stream)
+			if selected && g.match != nil {
 				if selected, matchErr = g.match(r); matchErr != nil {
 					return false // r is read again when the group is
-				} else if !selected {
-					g.next = r.Position + 1
-					return true
 				}
 			}
 			g.next = r.Position + 1
+			if !selected {
+				return true
+			}
 			add(r, r.Position)
 			return len(g.buffer) < batch
 		})

@@ -82,6 +82,7 @@ func parseSystemSettings(data []byte) *systemSettings {
 	return &set
 }
 
+// aclKeys are the $acl keys, in aclOp order.
 var aclKeys = []string{"$r", "$w", "$d", "$mr", "$mw"}
 
 // parseStrictACL reads an ACL object as StreamMetadata.ReadAcl does, nil

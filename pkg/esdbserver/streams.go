@@ -823,16 +823,14 @@ func (h *streamsService) readAll(out streams.Streams_ReadServer, ao *streams.Rea
 	sent := uint64(0)
 	var sendErr, matchErr error
 	err := h.s.store.scanAllRecords(from, backwards, false, func(r *record) bool {
-		if excludedFromAll(r.Stream) {
-			return true
-		}
-		if match != nil {
-			var selected bool
+		selected := !excludedFromAll(r.Stream)
+		if selected && match != nil {
 			if selected, matchErr = match(r); matchErr != nil {
 				return false
-			} else if !selected {
-				return true
 			}
+		}
+		if !selected {
+			return true
 		}
 		if sendErr = out.SendMsg(enc.ownedMessage(out.Context(), h.s, r, resolveLinks)); sendErr != nil {
 			return false
