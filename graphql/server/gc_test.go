@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/craftledger/craftledger/graphql/server"
+	"github.com/craftledger/craftledger/pkg/gctune"
 )
 
 // TestMain runs the package's tests and benchmarks (Scale among them)
@@ -17,8 +18,9 @@ func TestMain(m *testing.M) {
 }
 
 func TestTuneGC(t *testing.T) {
-	prev, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
-	defer func() { debug.SetGCPercent(prev); debug.SetMemoryLimit(prevLimit) }()
+	defer gctune.Saved()()
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
 	none := func(string) (string, bool) { return "", false }
 	got, limit := server.TuneGC(none)
 	if got != server.DefaultGCPercent {
