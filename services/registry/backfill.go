@@ -154,6 +154,9 @@ func prepareTrade(svc Service, _ batcher, rec command.Record) (prepared, error) 
 	}
 	req := l.EnterTradeRequest
 	req.CraftsmanID = l.CraftsmanID
+	// Line by line, not batched: a trade already held is a no-op, and
+	// Handler.ExecuteBatch answers a no-op decided after an event of its
+	// own batch with a zero position (see TestBackfillTradesAnswers).
 	return prepared{craftsman: l.CraftsmanID, key: l.Key,
 		run: func(ctx context.Context) (command.Result, error) { return svc.EnterTrade(ctx, req) }}, nil
 }

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
@@ -125,4 +129,122 @@ func TestBackfillTrades(t *testing.T) {
 	if _, again := e.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "text/csv", csv); again.OK != 2 || again.Replayed != 1 || again.Failed != 3 {
 		t.Fatalf("second run %+v", again)
 	}
+}
+
+// TestBackfillTradesAnswers: a trades file answers the same with the
+// default back-fill and line by line (MaxBatch 1): a trade already held,
+// earlier in the same file, is a no-op that writes nothing and answers at
+// the held trade's revision with a real position, bad lines and another
+// organisation's craftsman fail alone, the events are the same and
+// chained, and a second run replays. (Trades are not batched: a no-op in a
+// batch, after the batch's own event, would answer position 0.)
+func TestBackfillTradesAnswers(t *testing.T) {
+	batched := newEnv(t)
+	alone := newEnvBackfill(t, command.Backfill{Workers: 8, MaxBatch: 1})
+	for _, e := range []*env{batched, alone} {
+		e.register(t, "tb1", 1)
+		if r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "shipyard"), map[string]any{"craftsmanId": "tb2", "nationalId": nationalID(2), "personal": map[string]any{"name": "李强"}}); r.Status != http.StatusCreated {
+			t.Fatalf("register tb2: %d %s", r.Status, r.Body)
+		}
+	}
+	var b strings.Builder
+	var good []int
+	noop := map[int]bool{}
+	bad := map[int]string{}
+	extra := []struct{ line, code string }{
+		{`{"craftsmanId":"tb1","key":"b1","trade":{"code":"6-31-01-01"},"occurredAt":"2012-03-01"}`, ""}, // held since line 1: a no-op
+		{`{"craftsmanId":"tb1","key":"b2","trade":{"code":"electrician"},"occurredAt":"2012-03-01"}`, "INVALID_ARGUMENT"},
+		{`{"craftsmanId":"tb2","key":"b3","trade":{"code":"6-31-01-03"},"occurredAt":"2012-03-01"}`, "PERMISSION_DENIED"},
+		{`{"craftsmanId":"tb1","key":"b4","trade":{"code":"6-31-01-99"},"occurredAt":"2031-03-01"}`, "INVALID_ARGUMENT"},
+	}
+	line := 0
+	for i := 0; i < 12; i++ {
+		line++
+		good = append(good, line)
+		fmt.Fprintf(&b, `{"craftsmanId":"tb1","key":"g%d","trade":{"code":"6-31-01-%02d"},"occurredAt":"20%02d-03-01"}`+"\n", i, i+1, i)
+		if i%3 == 2 {
+			line++
+			x := extra[i/3]
+			if x.code == "" {
+				noop[line] = true
+			} else {
+				bad[line] = x.code
+			}
+			b.WriteString(x.line + "\n")
+		}
+	}
+	body := b.String()
+	lines, sum := batched.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "application/x-ndjson", body)
+	if sum.OK != len(good)+len(noop) || sum.Failed != len(bad) {
+		t.Fatalf("summary %+v lines %+v", sum, lines)
+	}
+	for l, code := range bad {
+		if lines[l].OK || lines[l].Code != code {
+			t.Errorf("line %d: %+v, want %s", l, lines[l], code)
+		}
+	}
+	if n := batched.count(t, "craftsman-tb1"); n != 1+len(good) {
+		t.Fatalf("%d events, want %d", n, 1+len(good))
+	}
+	aloneLines, _ := alone.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "application/x-ndjson", body)
+	for l := range noop {
+		a, b := aloneLines[l], lines[l]
+		if !b.OK || b.Replayed || *a.Revision != *b.Revision || b.Position.Commit == 0 {
+			t.Errorf("no-op line %d: batched %+v (%d %v), line by line %+v (%d %v)", l, b, *b.Revision, *b.Position, a, *a.Revision, *a.Position)
+		}
+	}
+	unplaced := func(m map[int]command.LineResult) map[int]command.LineResult {
+		out := map[int]command.LineResult{}
+		for k, v := range m {
+			v.Position = nil
+			out[k] = v
+		}
+		return out
+	}
+	if d := cmp.Diff(unplaced(aloneLines), unplaced(lines)); d != "" {
+		t.Errorf("line results (-line by line +batched):\n%s", d)
+	}
+	if d := cmp.Diff(alone.imported(t, "craftsman-tb1"), batched.imported(t, "craftsman-tb1")); d != "" {
+		t.Errorf("events (-line by line +batched):\n%s", d)
+	}
+	evs := batched.events(t, "craftsman-tb1")
+	raw := make([]events.Raw, len(evs))
+	for i, ev := range evs {
+		raw[i] = events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata}
+	}
+	if brk := chain.Verify(raw, chain.Options{}); brk != nil {
+		t.Fatalf("hash chain: %v", brk)
+	}
+	again, sum2 := batched.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "application/x-ndjson", body)
+	if sum2.Replayed != len(good) || sum2.OK != len(good)+len(noop) || sum2.Failed != len(bad) {
+		t.Fatalf("second run %+v", sum2)
+	}
+	for _, l := range good {
+		if a, b := again[l], lines[l]; !a.Replayed || *a.Revision != *b.Revision {
+			t.Errorf("line %d: second run %+v, first %+v", l, a, b)
+		}
+	}
+	if n := batched.count(t, "craftsman-tb1"); n != 1+len(good) {
+		t.Fatalf("%d events after the second run, want %d", n, 1+len(good))
+	}
+}
+
+// imported is a stream's back-filled events (after its registration) as
+// any run of the same file writes them: id, type, data and metadata without
+// the run's correlation id and the hash chain that covers it.
+func (e *env) imported(t testing.TB, stream string) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range e.events(t, stream)[1:] {
+		m, err := command.DecodeMetadata(ev.Metadata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Source != "import" || m.OccurredAt.Year() >= now.Year() {
+			t.Fatalf("%s: metadata %+v", ev.ID, m)
+		}
+		m.CorrelationID, m.PrevHash, m.Hash = "", "", ""
+		out = append(out, fmt.Sprintf("%s %s %s %+v", ev.ID, ev.Type, ev.Data, m))
+	}
+	return out
 }

@@ -34,6 +34,12 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvBackfill(t, command.Backfill{})
+}
+
+// newEnvBackfill is newEnv with the back-fill endpoints configured by bf.
+func newEnvBackfill(t testing.TB, bf command.Backfill) *env {
+	t.Helper()
 	st := commandtest.StartStore(t)
 	svc, err := registry.New(st, func() time.Time { return now }, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey)})
 	if err != nil {
@@ -41,7 +47,7 @@ func newEnv(t testing.TB) *env {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(kit.NewMetrics("registry"))(svc))
-	srv := httptest.NewServer(registry.NewHTTPHandler(svc, logger, auth.DevKey(), registry.HTTPOptions{}))
+	srv := httptest.NewServer(registry.NewHTTPHandler(svc, logger, auth.DevKey(), registry.HTTPOptions{Backfill: bf}))
 	t.Cleanup(srv.Close)
 	return &env{store: st, url: srv.URL}
 }

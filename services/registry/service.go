@@ -328,16 +328,27 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 }
 
 func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, err := s.tradeCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, c)
+}
+
+// tradeCommand validates a trade entered and returns its command, not yet
+// run; the caller's right to write the craftsman's profile and whether the
+// trade is already held are decided on the stream.
+func (s *service) tradeCommand(ctx context.Context, req EnterTradeRequest) (command.Command, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, err
 	}
 	p := events.TradeEntered{CraftsmanID: req.CraftsmanID, Trade: req.Trade}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "enter trade", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("enter trade", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
 			return nil, err
 		}

@@ -54,7 +54,42 @@ func BenchmarkBackfill(b *testing.B) {
 	}
 }
 
+// backfillKinds are the lines BenchmarkBackfillKinds writes, one kind
+// each: path and line i of craftsman w (the key and the fact's own id are
+// unique per line).
+var backfillKinds = []struct {
+	kind, path string
+	line       func(i, w int) string
+}{
+	{"assessments", "/v1/backfill/assessments", func(i, w int) string {
+		return fmt.Sprintf(`{"craftsmanId":"bw%d","key":"l%d","assessmentId":"as%d","trade":{"code":%q},"level":"intermediate","evaluatingOrgId":%q,"passed":true,"occurredAt":"2015-06-01"}`, w, i, i, elec, academy)
+	}},
+	{"graduations", "/v1/backfill/graduations", func(i, w int) string {
+		return fmt.Sprintf(`{"craftsmanId":"bw%d","key":"l%d","schoolKind":"technical_school","speciality":"电工","trade":{"code":%q},"occurredAt":"2009-07-01"}`, w, i, elec)
+	}},
+}
+
+// BenchmarkBackfillKinds is BenchmarkBackfill for other kinds of line than
+// course completions (assessments, graduations), 16 workers.
+func BenchmarkBackfillKinds(b *testing.B) {
+	for _, k := range backfillKinds {
+		for _, order := range []string{"interleaved", "grouped"} {
+			b.Run(fmt.Sprintf("kind=%s/order=%s/workers=16", k.kind, order), func(b *testing.B) {
+				benchBackfillLines(b, order, 16, k.path, k.line)
+			})
+		}
+	}
+}
+
 func benchBackfill(b *testing.B, order string, workers int) {
+	benchBackfillLines(b, order, workers, "/v1/backfill/completions", func(i, w int) string {
+		return fmt.Sprintf(`{"craftsmanId":"bw%d","key":"l%d","academyId":%q,"courseId":"elec-201","hours":2,"passed":true,"occurredAt":"2015-06-01"}`, w, i, academy)
+	})
+}
+
+// benchBackfillLines posts b.N lines (line(i, craftsman)) to path over
+// b.N/20 craftsmen (at least 1000) in the given order and reports records/s.
+func benchBackfillLines(b *testing.B, order string, workers int, path string, line func(i, w int) string) {
 	e := newEnvWorkers(b, workers)
 	n := max(benchWorkers, b.N/20)
 	e.seedWorkers(b, n)
@@ -65,12 +100,13 @@ func benchBackfill(b *testing.B, order string, workers int) {
 		if order == "grouped" {
 			w = i / per
 		}
-		fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","key":"l%d","academyId":%q,"courseId":"elec-201","hours":2,"passed":true,"occurredAt":"2015-06-01"}`+"\n", w, i, academy)
+		sb.WriteString(line(i, w))
+		sb.WriteByte('\n')
 	}
 	body := sb.String()
 	b.ResetTimer()
 	start := time.Now()
-	_, sum := e.backfill(b, "/v1/backfill/completions", "application/x-ndjson", body)
+	_, sum := e.backfill(b, path, "application/x-ndjson", body)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if sum.OK != b.N {

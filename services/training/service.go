@@ -212,16 +212,8 @@ func (s *service) course(ctx context.Context, academyID, courseID string) (event
 	return *found, nil
 }
 
-// onCraftsman runs a command on a registered craftsman's stream.
-func (s *service) onCraftsman(ctx context.Context, name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Result, error) {
-	c, err := s.craftsmanCommand(name, id, meta, decide)
-	if err != nil {
-		return command.Result{}, err
-	}
-	return s.h.Execute(ctx, c)
-}
-
-// craftsmanCommand is the command of onCraftsman, not yet run.
+// craftsmanCommand is a command on a registered craftsman's stream: decide
+// runs on the craftsman's folded state.
 func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide func(craftsman) ([]command.Event, error)) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", id); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
@@ -239,19 +231,29 @@ func (s *service) craftsmanCommand(name, id string, meta command.Meta, decide fu
 }
 
 func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, err := s.enrolCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.h.Execute(ctx, c)
+}
+
+// enrolCommand validates and authorizes an enrolment and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) enrolCommand(ctx context.Context, req EnrolRequest) (command.Command, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, err
+	}
 	if err := first(idField("academyId", req.AcademyID), idField("courseId", req.CourseID)); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	if err := auth.RequireWriteFor(c, req.AcademyID); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	course, err := s.course(ctx, req.AcademyID, req.CourseID)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	p := events.TrainingEnrolled{CraftsmanID: req.CraftsmanID, EnrolmentID: req.EnrolmentID, AcademyID: req.AcademyID,
 		CourseID: req.CourseID, Trade: req.Trade, Module: req.Module, Mode: req.Mode}
@@ -263,9 +265,9 @@ func (s *service) Enrol(ctx context.Context, req EnrolRequest) (command.Result, 
 	}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "enrol", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("enrol", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if _, ok := st.enrolments[req.EnrolmentID]; ok {
 			return nil, errs.E(errs.Conflict, "enrolment %s of craftsman %s already exists", req.EnrolmentID, req.CraftsmanID)
 		}
@@ -327,18 +329,29 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 }
 
 func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, err := s.graduationCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, c)
+}
+
+// graduationCommand validates a graduation and returns its command, not yet
+// run (back-fill batches these); the caller's link to the craftsman is
+// checked in the decision, on the stream.
+func (s *service) graduationCommand(ctx context.Context, req GraduationRequest) (command.Command, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, err
 	}
 	p := events.Graduated{CraftsmanID: req.CraftsmanID, SchoolKind: req.SchoolKind, SchoolName: req.SchoolName, Speciality: req.Speciality,
 		Trade: req.Trade, ProgrammeTarget: req.ProgrammeTarget, SeniorClass: req.SeniorClass,
 		PreparatoryTechnician: req.PreparatoryTechnician, FinalYear: req.FinalYear}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "record graduation", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("record graduation", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if err := st.requireLinked(c, req.CraftsmanID); err != nil {
 			return nil, err
 		}
@@ -347,17 +360,28 @@ func (s *service) RecordGraduation(ctx context.Context, req GraduationRequest) (
 }
 
 func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, err := s.titleCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.h.Execute(ctx, c)
+}
+
+// titleCommand validates a professional title and returns its command, not
+// yet run (back-fill batches these); the caller's link to the craftsman is
+// checked in the decision, on the stream.
+func (s *service) titleCommand(ctx context.Context, req TitleRequest) (command.Command, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, err
 	}
 	p := events.ProfessionalTitleObtained{CraftsmanID: req.CraftsmanID, Tier: req.Tier, Title: req.Title, Series: req.Series,
 		Trade: req.Trade, AwardingOrg: req.AwardingOrg, CertificateNumber: req.CertificateNumber}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "record title", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("record title", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if err := st.requireLinked(c, req.CraftsmanID); err != nil {
 			return nil, err
 		}
@@ -366,23 +390,33 @@ func (s *service) RecordTitle(ctx context.Context, req TitleRequest) (command.Re
 }
 
 func (s *service) RecordAssessment(ctx context.Context, req AssessmentRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, err := s.assessmentCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.h.Execute(ctx, c)
+}
+
+// assessmentCommand validates and authorizes an assessment and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) assessmentCommand(ctx context.Context, req AssessmentRequest) (command.Command, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, err
+	}
 	if req.Passed == nil {
-		return command.Result{}, kit.Invalid("passed", "is required (true or false)")
+		return command.Command{}, kit.Invalid("passed", "is required (true or false)")
 	}
 	p := events.AssessmentRecorded{CraftsmanID: req.CraftsmanID, AssessmentID: req.AssessmentID, Trade: req.Trade, Level: req.Level,
 		EvaluatingOrgID: req.EvaluatingOrgID, TheoryScore: req.TheoryScore, PracticalScore: req.PracticalScore, Passed: *req.Passed}
 	at, err := servicekit.Check(p, req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
 	if err := auth.RequireWriteFor(c, req.EvaluatingOrgID); err != nil {
-		return command.Result{}, err
+		return command.Command{}, err
 	}
-	return s.onCraftsman(ctx, "record assessment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	return s.craftsmanCommand("record assessment", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
 		if st.assessments[req.AssessmentID] {
 			return nil, errs.E(errs.Conflict, "assessment %s of craftsman %s already exists", req.AssessmentID, req.CraftsmanID)
 		}
@@ -455,7 +489,11 @@ func first(es ...error) error {
 // back-fill builds line commands with it and appends runs of one
 // craftsman's lines together.
 type batcher interface {
+	enrolCommand(ctx context.Context, req EnrolRequest) (command.Command, error)
 	completionCommand(ctx context.Context, req CompleteTrainingRequest) (command.Command, error)
+	graduationCommand(ctx context.Context, req GraduationRequest) (command.Command, error)
+	titleCommand(ctx context.Context, req TitleRequest) (command.Command, error)
+	assessmentCommand(ctx context.Context, req AssessmentRequest) (command.Command, error)
 	certifyCommand(ctx context.Context, req CertifyRequest) (command.Command, error)
 	handler() *command.Handler
 }

@@ -40,6 +40,12 @@ func newEnv(t testing.TB) *env { return newEnvWorkers(t, 8) }
 // newEnvWorkers is newEnv with backfillWorkers concurrent back-fill commands.
 func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 	t.Helper()
+	return newEnvBackfill(t, command.Backfill{Workers: backfillWorkers})
+}
+
+// newEnvBackfill is newEnv with the back-fill endpoints configured by bf.
+func newEnvBackfill(t testing.TB, bf command.Backfill) *env {
+	t.Helper()
 	st := commandtest.StartStore(t)
 	clock := func() time.Time { return now }
 	svc, err := training.New(st, clock, training.Options{})
@@ -48,7 +54,7 @@ func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(kit.NewMetrics("training"))(svc))
-	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: command.Backfill{Workers: backfillWorkers}}))
+	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: bf}))
 	t.Cleanup(srv.Close)
 	e := &env{store: st, url: srv.URL, seed: command.New(st, command.Options{Clock: clock, Seal: servicekit.Seal})}
 	e.append(t, events.AcademyStream(academy), events.AcademyRegistered{AcademyID: academy, Name: "天津工匠学院", Kind: events.AcademyCollege, Region: "120000"})

@@ -294,7 +294,7 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.certifyCommand(ctx, req) }, nil
 }
 
-func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareGraduation(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l GraduationLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(GraduationColumns); err != nil {
@@ -325,10 +325,14 @@ func prepareGraduation(svc Service, _ batcher, rec command.Record) (string, stri
 	}
 	req := l.GraduationRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordGraduation(ctx, req) }, nil, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.RecordGraduation(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.graduationCommand(ctx, req) }, nil
 }
 
-func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareTitle(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l TitleLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(TitleColumns); err != nil {
@@ -345,10 +349,14 @@ func prepareTitle(svc Service, _ batcher, rec command.Record) (string, string, f
 	}
 	req := l.TitleRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordTitle(ctx, req) }, nil, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.RecordTitle(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.titleCommand(ctx, req) }, nil
 }
 
-func prepareEnrolment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareEnrolment(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l EnrolmentLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(EnrolmentColumns); err != nil {
@@ -366,10 +374,14 @@ func prepareEnrolment(svc Service, _ batcher, rec command.Record) (string, strin
 	}
 	req := l.EnrolRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.Enrol(ctx, req) }, nil, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.Enrol(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.enrolCommand(ctx, req) }, nil
 }
 
-func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareAssessment(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
 	var l AssessmentLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(AssessmentColumns); err != nil {
@@ -406,5 +418,9 @@ func prepareAssessment(svc Service, _ batcher, rec command.Record) (string, stri
 	}
 	req := l.AssessmentRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecordAssessment(ctx, req) }, nil, nil
+	run := func(ctx context.Context) (command.Result, error) { return svc.RecordAssessment(ctx, req) }
+	if bt == nil {
+		return l.CraftsmanID, l.Key, run, nil, nil
+	}
+	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.assessmentCommand(ctx, req) }, nil
 }
