@@ -144,10 +144,13 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			for _, i := range owner {
 				out[i].Result.Position = ar.Position
 			}
-			// A key used twice in one batch: the second is the first's replay.
+			// A key used twice in one batch: the second is the first's
+			// replay; a no-op decided after the batch's first event stands
+			// on this append too.
 			for i := range out {
-				if out[i].Result.Replayed && out[i].Result.Position == (eventstore.Position{}) {
-					out[i].Result.Position = ar.Position
+				r := &out[i].Result
+				if (r.Replayed || r.EventIDs != nil) && r.Position == (eventstore.Position{}) {
+					r.Position = ar.Position
 				}
 			}
 			return out

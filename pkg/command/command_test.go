@@ -353,6 +353,27 @@ func TestExecuteBatch(t *testing.T) {
 	}
 }
 
+// TestExecuteBatchNoOpAfterOwnEvent: a command that decides nothing after
+// an event of its own batch answers at that event's revision and at the
+// batch's append position, as it would run alone after it, not position 0.
+func TestExecuteBatchNoOpAfterOwnEvent(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	noop := func(context.Context, command.History) ([]command.Event, error) { return nil, nil }
+	cmd := func(d command.DecideFunc) command.Command {
+		return command.Command{Name: "c", Stream: "test-noop", Decide: d}
+	}
+	out := h.ExecuteBatch(context.Background(), "test-noop", []command.Command{cmd(appendOne), cmd(noop)})
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("command %d: %v", i, o.Err)
+		}
+	}
+	if out[1].Result.Revision != out[0].Result.Revision || out[1].Result.Position != out[0].Result.Position || out[1].Result.Position == (eventstore.Position{}) {
+		t.Fatalf("no-op %+v after %+v", out[1].Result, out[0].Result)
+	}
+}
+
 func TestBackfillBatchesAgainstTheStore(t *testing.T) {
 	st := startStore(t)
 	h := command.New(st, command.Options{Clock: clock})
