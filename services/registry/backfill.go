@@ -138,7 +138,7 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 	return p, nil
 }
 
-func prepareTrade(svc Service, _ batcher, rec command.Record) (prepared, error) {
+func prepareTrade(svc Service, b batcher, rec command.Record) (prepared, error) {
 	var l TradeLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(TradeColumns); err != nil {
@@ -154,9 +154,10 @@ func prepareTrade(svc Service, _ batcher, rec command.Record) (prepared, error) 
 	}
 	req := l.EnterTradeRequest
 	req.CraftsmanID = l.CraftsmanID
-	// Line by line, not batched: a trade already held is a no-op, and
-	// Handler.ExecuteBatch answers a no-op decided after an event of its
-	// own batch with a zero position (see TestBackfillTradesAnswers).
-	return prepared{craftsman: l.CraftsmanID, key: l.Key,
-		run: func(ctx context.Context) (command.Result, error) { return svc.EnterTrade(ctx, req) }}, nil
+	p := prepared{craftsman: l.CraftsmanID, key: l.Key,
+		run: func(ctx context.Context) (command.Result, error) { return svc.EnterTrade(ctx, req) }}
+	if b != nil {
+		p.build = func(ctx context.Context) (command.Command, error) { return b.tradeCommand(ctx, req) }
+	}
+	return p, nil
 }

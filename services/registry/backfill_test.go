@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
@@ -131,13 +132,14 @@ func TestBackfillTrades(t *testing.T) {
 	}
 }
 
-// TestBackfillTradesAnswers: a trades file answers the same with the
-// default back-fill and line by line (MaxBatch 1): a trade already held,
+// TestBackfillTradesAnswers: a trades file's consecutive lines of one
+// craftsman are appended together (several share one append's position,
+// where line by line each had its own) and answer as they do line by line
+// (MaxBatch 1): a trade already held,
 // earlier in the same file, is a no-op that writes nothing and answers at
 // the held trade's revision with a real position, bad lines and another
 // organisation's craftsman fail alone, the events are the same and
-// chained, and a second run replays. (Trades are not batched: a no-op in a
-// batch, after the batch's own event, would answer position 0.)
+// chained, and a second run replays.
 func TestBackfillTradesAnswers(t *testing.T) {
 	batched := newEnv(t)
 	alone := newEnvBackfill(t, command.Backfill{Workers: 8, MaxBatch: 1})
@@ -185,6 +187,13 @@ func TestBackfillTradesAnswers(t *testing.T) {
 	}
 	if n := batched.count(t, "craftsman-tb1"); n != 1+len(good) {
 		t.Fatalf("%d events, want %d", n, 1+len(good))
+	}
+	positions := map[eventstore.Position]bool{}
+	for _, l := range good {
+		positions[*lines[l].Position] = true
+	}
+	if len(positions) >= len(good) {
+		t.Errorf("%d good lines in %d appends: not batched", len(good), len(positions))
 	}
 	aloneLines, _ := alone.backfill(t, issuer(t, "academy-a"), "/v1/backfill/trades", "application/x-ndjson", body)
 	for l := range noop {

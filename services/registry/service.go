@@ -581,6 +581,7 @@ const DevNationalIDKey = "craftledger-development-national-id-key"
 type batcher interface {
 	registerCommand(ctx context.Context, req RegisterCraftsmanRequest) (command.Command, error)
 	employmentCommand(ctx context.Context, req StartEmploymentRequest, end *EndEmploymentRequest) (command.Command, error)
+	tradeCommand(ctx context.Context, req EnterTradeRequest) (command.Command, error)
 	handler() *command.Handler
 }
 
