@@ -29,6 +29,10 @@ type DecodedFacts struct {
 type decodedStream struct {
 	raw  []rawKey          // the events decoded, in stream order
 	recs []events.Recorded // the career facts among them (known types)
+	// written counts the leading events of raw that were in the store
+	// when folded; those after (no $all position yet) were a batch's
+	// decisions not yet appended (command.Handler.ExecuteBatch).
+	written int
 	// extended is set by the one caller allowed to append the stream's
 	// next events in place, into raw's and recs' spare capacity: slots past
 	// the entry's lengths, which no reader of this entry ever looks at.
@@ -40,6 +44,10 @@ type rawKey struct {
 	id       string
 	revision uint64
 	created  time.Time
+}
+
+func (k rawKey) same(o rawKey) bool {
+	return k.id == o.id && k.revision == o.revision && k.created.Equal(o.created)
 }
 
 // The bounds the services give their DecodedFacts: 4,096 streams and
@@ -111,7 +119,11 @@ func (c *DecodedFacts) Facts(reg *events.Registry, h command.History) ([]events.
 		recs = append(recs, rec)
 	}
 	if len(raw) > 0 && len(recs) <= c.maxRec {
-		c.put(h.Stream, &decodedStream{raw: raw, recs: recs})
+		written := len(h.Events)
+		for written > 0 && h.Events[written-1].Position.IsStart() {
+			written--
+		}
+		c.put(h.Stream, &decodedStream{raw: raw, recs: recs, written: written})
 	}
 	// Without spare capacity: a caller's append must not write into the
 	// slots the cache extends in place.
@@ -125,13 +137,21 @@ func (c *DecodedFacts) Held() (streams, facts int) {
 	return len(c.m), c.held
 }
 
-// put stores d for stream unless a longer entry is there already, then
-// drops arbitrary other streams while the cache is over its bounds.
+// put stores d for stream unless the entry there already extends it (a
+// longer history of written events with d's last event at the same place:
+// a caller folding a shorter copy of the stream), then drops arbitrary
+// other streams while the cache is over its bounds. A longer entry holding
+// events that were not written when folded (a batch's decisions before its
+// append) or that d's history contradicts is replaced: d's caller folds
+// the stream as it is now (the batch was refused, failed or is decided
+// again), and keeping the entry would hold facts of events that were never
+// written and make every fold of the stream decode afresh until the stream
+// outgrew it.
 func (c *DecodedFacts) put(stream string, d *decodedStream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.m[stream]; old != nil {
-		if len(old.raw) > len(d.raw) {
+		if n := len(d.raw); len(old.raw) > n && old.written == len(old.raw) && old.raw[n-1].same(d.raw[n-1]) {
 			return
 		}
 		c.held -= len(old.recs)

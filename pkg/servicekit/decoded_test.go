@@ -220,6 +220,59 @@ func TestDecodedCacheBranchesStayApart(t *testing.T) {
 	}
 }
 
+// A batch folds its own decisions before they are written (no $all
+// position yet): the cache then holds a longer history than the store's.
+// When the batch is not written (refused, its append failed, decided
+// again) the next fold of the stream as it is — shorter, as long with other
+// events, or with the batch's first events decided again — replaces that
+// entry rather than decoding afresh beside it until the stream outgrows
+// it; a shorter fold of a history of written events (a stale reader) keeps
+// the longer entry.
+func TestDecodedCacheDropsUnwrittenEvents(t *testing.T) {
+	reg := events.NewRegistry()
+	const stream = "craftsman-w1"
+	ev := func(rev int, id string, written bool) eventstore.RecordedEvent {
+		e := honourEvent(t, stream, rev, id)
+		if written {
+			e.Position = eventstore.Position{Commit: uint64(100 + rev), Prepare: uint64(100 + rev)}
+		}
+		return e
+	}
+	stored := []eventstore.RecordedEvent{ev(0, "e0", true), ev(1, "e1", true), ev(2, "e2", true)}
+	hist := func(extra ...eventstore.RecordedEvent) command.History {
+		return command.History{Stream: stream, Exists: true, Events: append(slices.Clip(stored), extra...)}
+	}
+	batch := hist(ev(3, "p3", false), ev(4, "p4", false), ev(5, "p5", false))
+	written := hist(ev(3, "p3", true), ev(4, "p4", true), ev(5, "p5", true))
+	for _, tc := range []struct {
+		name          string
+		before, after command.History
+		held          int // facts the cache holds after folding after
+	}{
+		{"a batch not written, the stored history", batch, hist(), 3},
+		{"a batch not written, another event in its place", batch, hist(ev(3, "o3", true)), 4},
+		{"a batch decided again", batch, hist(ev(3, "p3", false)), 4},
+		{"written events, a stale reader", written, hist(), 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := servicekit.NewDecodedFacts(8, 1000)
+			if _, err := c.Facts(reg, tc.before); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Facts(reg, tc.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.after.Events) || got[len(got)-1].ID != tc.after.Events[len(got)-1].ID {
+				t.Fatalf("%d facts of %d events", len(got), len(tc.after.Events))
+			}
+			if _, held := c.Held(); held != tc.held {
+				t.Errorf("the cache holds %d facts, want %d", held, tc.held)
+			}
+		})
+	}
+}
+
 // BenchmarkDecodedFactsGrowing: a stream that grows by one event per
 // command, folded after each (a master's or an apprentice's stream under a
 // stream of pairings): every call decodes one new event and reuses the

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
+	"github.com/craftledger/craftledger/services/honour"
 )
 
 const benchWorkers = 1000
@@ -40,22 +42,36 @@ func BenchmarkConfer(b *testing.B) {
 }
 
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N honours over
-// 1000 craftsmen through HTTP; it reports records/s.
+// 1000 craftsmen through HTTP with 4 and 16 back-fill workers (16: the
+// binary's default); it reports records/s. order=interleaved cycles
+// through the craftsmen line by line; order=grouped gives each craftsman's
+// lines one after the other, as paper records usually come.
 func BenchmarkBackfill(b *testing.B) {
-	e := newEnv(b)
-	seedWorkers(e, benchWorkers)
-	var sb strings.Builder
-	for i := range b.N {
-		fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","honourId":"bf%d","code":"city_craftsman","occurredAt":"2015-06-01"}`+"\n", i%benchWorkers, i)
+	for _, order := range []string{"interleaved", "grouped"} {
+		for _, workers := range []int{4, 16} {
+			b.Run(fmt.Sprintf("order=%s/workers=%d", order, workers), func(b *testing.B) {
+				e := newEnvBackfill(b, honour.Options{CheckWriters: true, ConferringBodies: testBodies()}, command.Backfill{Workers: workers})
+				seedWorkers(e, benchWorkers)
+				per := (b.N + benchWorkers - 1) / benchWorkers
+				var sb strings.Builder
+				for i := range b.N {
+					w := i % benchWorkers
+					if order == "grouped" {
+						w = i / per
+					}
+					fmt.Fprintf(&sb, `{"craftsmanId":"bw%d","honourId":"bf%d","code":"city_craftsman","occurredAt":"2015-06-01"}`+"\n", w, i)
+				}
+				body := sb.String()
+				b.ResetTimer()
+				start := time.Now()
+				code, _, sum := e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", body)
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if code != 200 || sum.Summary.OK != b.N {
+					b.Fatalf("%d %+v", code, sum)
+				}
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+			})
+		}
 	}
-	body := sb.String()
-	b.ResetTimer()
-	start := time.Now()
-	code, _, sum := e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", body)
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if code != 200 || sum.Summary.OK != b.N {
-		b.Fatalf("%d %+v", code, sum)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 }

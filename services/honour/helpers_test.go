@@ -51,6 +51,12 @@ func newEnv(t testing.TB) *env {
 // newEnvWith is newEnv with the service's options.
 func newEnvWith(t testing.TB, opts honour.Options) *env {
 	t.Helper()
+	return newEnvBackfill(t, opts, command.Backfill{Workers: 4})
+}
+
+// newEnvBackfill is newEnvWith with the back-fill runner's settings.
+func newEnvBackfill(t testing.TB, opts honour.Options, bf command.Backfill) *env {
+	t.Helper()
 	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
@@ -71,7 +77,7 @@ func newEnvWith(t testing.TB, opts honour.Options) *env {
 			logger := slog.New(slog.DiscardHandler)
 			m := kit.NewMetrics("honour")
 			svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(svc))
-			return honour.NewHTTPHandler(svc, logger, auth.DevKey(), honour.HTTPOptions{Metrics: m, Backfill: command.Backfill{Workers: 4}}), nil
+			return honour.NewHTTPHandler(svc, logger, auth.DevKey(), honour.HTTPOptions{Metrics: m, Backfill: bf}), nil
 		},
 	})}
 }

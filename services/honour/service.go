@@ -156,36 +156,37 @@ type fact struct {
 	dated bool
 }
 
-// record appends f to the worker's stream after decide accepts the worker's
-// state, unless the stream already holds f's event id: then the same fact
-// (same data and date) is a replay answered with where it was recorded,
-// and different data under the same id is a conflict.
-func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Result, error) {
+// factCommand is the command appending f to the worker's stream after
+// decide accepts the worker's state, unless the stream already holds f's
+// event id: then the same fact (same data and date) is a replay, which the
+// command's decision notes in the returned replay (execute answers it with
+// where the fact was recorded), and different data under the same id is a
+// conflict.
+func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Command, *replay, error) {
 	if err := events.ValidID("craftsmanId", f.worker); err != nil {
-		return command.Result{}, servicekit.Invalid(err)
+		return command.Command{}, nil, servicekit.Invalid(err)
 	}
 	data, err := json.Marshal(f.payload)
 	if err != nil {
-		return command.Result{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
+		return command.Command{}, nil, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
 	}
-	var found *eventstore.RecordedEvent
-	stream := events.CraftsmanStream(f.worker)
-	res, err := s.h.Execute(ctx, command.Command{Name: f.name, Stream: stream, Meta: meta, RetryOnConflict: true,
+	r := &replay{id: f.id}
+	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			found = nil
+			r.found = nil
 			for i := range h.Events {
-				r := &h.Events[i]
-				if r.ID != f.id {
+				e := &h.Events[i]
+				if e.ID != f.id {
 					continue
 				}
-				m, err := command.DecodeMetadata(r.Metadata)
+				m, err := command.DecodeMetadata(e.Metadata)
 				if err != nil {
 					return nil, err
 				}
-				if r.Type != f.payload.EventType() || !bytes.Equal(r.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
-					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, r.Revision)
+				if e.Type != f.payload.EventType() || !bytes.Equal(e.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
+					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, e.Revision)
 				}
-				found = r
+				r.found = e
 				return nil, nil
 			}
 			st, err := s.career(h)
@@ -201,14 +202,24 @@ func (s *service) record(ctx context.Context, meta command.Meta, f fact, decide 
 				}
 			}
 			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: f.id}}, nil
-		}})
-	if err != nil {
+		}}, r, nil
+}
+
+// replay is where a fact command's last decision found its fact already
+// recorded (nil: it was not).
+type replay struct {
+	id    string
+	found *eventstore.RecordedEvent
+}
+
+// execute runs a fact command; a replayed fact is answered with where it
+// was recorded.
+func (s *service) execute(ctx context.Context, c command.Command, r *replay) (command.Result, error) {
+	res, err := s.h.Execute(ctx, c)
+	if err != nil || r.found == nil {
 		return res, err
 	}
-	if found != nil {
-		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{f.id}, Replayed: true}, nil
-	}
-	return res, nil
+	return command.Result{Stream: c.Stream, Revision: r.found.Revision, Position: r.found.Position, EventIDs: []string{r.id}, Replayed: true}, nil
 }
 
 // career folds a craftsman's stream with the events module's career fold
@@ -232,20 +243,30 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 }
 
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, r, err := s.conferCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.execute(ctx, c, r)
+}
+
+// conferCommand validates and authorizes a conferral and returns its
+// command, not yet run (back-fill batches these).
+func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command.Command, *replay, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, nil, err
+	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, nil, err
 	}
 	k, inCatalogue := s.catalogue[req.Code]
 	if inCatalogue {
 		if req.Level == "" {
 			req.Level = k.Level
 		} else if req.Level != k.Level {
-			return command.Result{}, kit.Invalid("level", "%s (%s) is a %s honour, not %s", k.Code, k.Chinese, k.Level, req.Level)
+			return command.Command{}, nil, kit.Invalid("level", "%s (%s) is a %s honour, not %s", k.Code, k.Chinese, k.Level, req.Level)
 		}
 		if req.ConferringBody == "" {
 			req.ConferringBody = k.ConferringBody
@@ -265,20 +286,20 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
 		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, servicekit.Invalid(err)
+		return command.Command{}, nil, servicekit.Invalid(err)
 	}
 	// Who may confer: decided now where the honour alone decides, on the
 	// worker's stream (linkedOnly) where the link to the worker does.
 	linkedOnly, err := s.mayConfer(c, req, inCatalogue, k)
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, nil, err
 	}
 	if req.PlacementID != "" && meta.CausationID == "" {
 		// Linked by causation: the placement's event caused this one.
 		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
 	}
 	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
-	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		if linkedOnly {
 			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
 				return err
@@ -305,20 +326,30 @@ func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.
 }
 
 func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, r, err := s.withdrawCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
+	}
+	return s.execute(ctx, c, r)
+}
+
+// withdrawCommand validates a withdrawal and returns its command, not yet
+// run.
+func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (command.Command, *replay, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, nil, err
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, nil, err
 	}
 	p := events.HonourWithdrawn{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Reason: req.Reason}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, servicekit.Invalid(err)
+		return command.Command{}, nil, servicekit.Invalid(err)
 	}
 	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
-	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		for _, hon := range st.Honours {
 			if hon.ID != req.HonourID {
 				continue
@@ -351,13 +382,23 @@ func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (comm
 }
 
 func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	c, r, err := s.innovationCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
+	return s.execute(ctx, c, r)
+}
+
+// innovationCommand validates an innovation and returns its command, not
+// yet run (back-fill batches these).
+func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) (command.Command, *replay, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return command.Command{}, nil, err
+	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Result{}, err
+		return command.Command{}, nil, err
 	}
 	if req.Role == "" {
 		req.Role = "member"
@@ -368,10 +409,10 @@ func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
 		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
 	if err := p.Validate(); err != nil {
-		return command.Result{}, servicekit.Invalid(err)
+		return command.Command{}, nil, servicekit.Invalid(err)
 	}
 	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
-	return s.record(ctx, meta, f, func(h command.History, st *career.State) error {
+	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		// An innovation names no organisation of the recorder's own: only
 		// an organisation linked to the worker records it.
 		if s.check {
