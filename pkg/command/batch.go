@@ -62,7 +62,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		cur := History{Stream: stream, Exists: hist.Exists, Events: work, lastHash: hist.lastHash}
 		var data []eventstore.EventData
-		owner := make([]int, 0, len(cmds)) // command index of each event in data
+		owner := make([]int, 0, len(cmds)) // commands whose results are those of the append
 		refusedOnCache := false
 		for i, c := range cmds {
 			out[i] = BatchResult{}
@@ -85,6 +85,15 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			if cached && (err != nil || len(evs) == 0) {
 				refusedOnCache = true
 				break
+			}
+			if e, ok := recorded(err); ok {
+				out[i].Result = replayOf(stream, e)
+				if !hist.Exists || e.Revision > hist.Revision() {
+					// Decided earlier in this batch: it has the batch's
+					// position, and fails with it.
+					owner = append(owner, i)
+				}
+				continue
 			}
 			if err != nil {
 				out[i].Err = err

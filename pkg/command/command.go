@@ -75,6 +75,41 @@ func (h History) Revision() uint64 {
 // means there is nothing to do; the current revision is returned.
 type DecideFunc func(ctx context.Context, h History) ([]Event, error)
 
+// Recorded is a decision's answer when the command's fact is already on
+// the stream: a command whose event carries an explicit id (Event.ID, e.g.
+// derived from the fact's own id) finds that event, with the same data,
+// already recorded. Returned as the DecideFunc's error (Already), it makes
+// the command write nothing and answer with a replay of that event
+// (Result.Replayed, its revision and position) — in Execute as in
+// ExecuteBatch, where the event may be one an earlier command of the batch
+// decided.
+type Recorded struct {
+	Event eventstore.RecordedEvent
+}
+
+func (r *Recorded) Error() string {
+	return fmt.Sprintf("event %s already recorded on %s at revision %d", r.Event.ID, r.Event.Stream, r.Event.Revision)
+}
+
+// Already is the decision that the command's fact is e, already on the
+// stream (Recorded).
+func Already(e eventstore.RecordedEvent) error { return &Recorded{Event: e} }
+
+// recorded reports the event a decision found already recorded, if err is
+// that answer.
+func recorded(err error) (eventstore.RecordedEvent, bool) {
+	var r *Recorded
+	if err != nil && errors.As(err, &r) {
+		return r.Event, true
+	}
+	return eventstore.RecordedEvent{}, false
+}
+
+// replayOf is a command's result when its fact was already recorded as e.
+func replayOf(stream string, e eventstore.RecordedEvent) Result {
+	return Result{Stream: stream, Revision: e.Revision, Position: e.Position, EventIDs: []string{e.ID}, Replayed: true}
+}
+
 // Command is one write to one stream.
 type Command struct {
 	// Name labels the command in errors ("register craftsman").
@@ -238,6 +273,9 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			attempt--
 			continue
 		}
+		if e, ok := recorded(err); ok {
+			return replayOf(c.Stream, e), nil
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -339,7 +377,7 @@ func checkKey(ctx context.Context, c Command, hist History) (scope string, res R
 func sameRequest(ctx context.Context, c Command, hist History, idx, n int) error {
 	before := History{Stream: hist.Stream, Exists: idx > 0, Events: hist.Events[:idx:idx]}
 	evs, err := c.Decide(ctx, before)
-	if err != nil && !isBusiness(err) {
+	if _, already := recorded(err); err != nil && !already && !isBusiness(err) {
 		return fmt.Errorf("%s: check idempotency key: %w", c.Name, err)
 	}
 	same := err == nil && len(evs) == n

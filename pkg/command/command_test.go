@@ -460,3 +460,53 @@ func TestExecuteExpectNew(t *testing.T) {
 		t.Fatalf("%d events", len(evs))
 	}
 }
+
+// A command whose event has an explicit id answers a replay of its fact
+// with command.Already: Execute and ExecuteBatch then write nothing and
+// report where the fact was recorded — on the stream before the batch, or
+// earlier in the same batch (the batch's position) — while other commands
+// of the batch are written as usual.
+func TestAlreadyRecordedIsAReplay(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx := context.Background()
+	const stream = "test-facts"
+	fact := func(id string) command.Command {
+		return command.Command{Name: "fact", Stream: stream, RetryOnConflict: true,
+			Decide: func(_ context.Context, hist command.History) ([]command.Event, error) {
+				for _, e := range hist.Events {
+					if e.ID == id {
+						return nil, command.Already(e)
+					}
+				}
+				return []command.Event{{Type: "Fact.v1", Data: counted{N: len(hist.Events)}, ID: id}}, nil
+			}}
+	}
+	const a, b, c = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b", "00000000-0000-0000-0000-00000000000c"
+	first, err := h.Execute(ctx, fact(a))
+	if err != nil || first.Replayed {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	if again, err := h.Execute(ctx, fact(a)); err != nil || !again.Replayed || again.Revision != first.Revision || again.Position != first.Position ||
+		len(again.EventIDs) != 1 || again.EventIDs[0] != a {
+		t.Fatalf("replay: %+v %v, want that of %+v", again, err, first)
+	}
+	out := h.ExecuteBatch(ctx, stream, []command.Command{fact(b), fact(a), fact(c), fact(b)})
+	for i, r := range out {
+		if r.Err != nil {
+			t.Fatalf("command %d: %v", i, r.Err)
+		}
+	}
+	if out[0].Result.Replayed || out[0].Result.Revision != 1 || out[2].Result.Replayed || out[2].Result.Revision != 2 {
+		t.Fatalf("new facts: %+v %+v", out[0].Result, out[2].Result)
+	}
+	if r := out[1].Result; !r.Replayed || r.Revision != first.Revision || r.Position != first.Position {
+		t.Fatalf("replay of a stored fact: %+v, want that of %+v", r, first)
+	}
+	if r := out[3].Result; !r.Replayed || r.Revision != 1 || r.Position != out[0].Result.Position || r.EventIDs[0] != b {
+		t.Fatalf("replay of a fact decided earlier in the batch: %+v, want that of %+v", r, out[0].Result)
+	}
+	if evs, _ := st.ReadStream(ctx, stream, eventstore.ReadOptions{}); len(evs) != 3 {
+		t.Fatalf("%d events, want 3", len(evs))
+	}
+}
