@@ -28,23 +28,24 @@ type LinePreparer func(rec command.Record) (craftsmanID, key string, run func(co
 // turns each line into a Job whose commands carry the line's key, source
 // "import" and one correlation id for the file.
 func BackfillPrepare(what string, prep LinePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	return BackfillLines(what, func(rec command.Record) (command.Line, error) {
+		craftsman, key, run, err := prep(rec)
+		return command.Line{Shard: craftsman, Key: key, Run: run}, err
+	})
+}
+
+// BackfillLines is BackfillPrepare for lines that may also offer their
+// command unrun (command.Line's Build and Handler), so that the runner
+// appends consecutive lines of one craftsman together.
+func BackfillLines(what string, line func(rec command.Record) (command.Line, error)) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	prepare := command.PrepareImport(AdmitImport, line)
 	return func(ctx context.Context, format string) (command.PrepareFunc, error) {
-		if err := AdmitImport(ctx); err != nil {
-			return nil, err
-		}
 		if format != command.FormatJSONLines {
+			if err := AdmitImport(ctx); err != nil {
+				return nil, err
+			}
 			return nil, errs.E(errs.InvalidArgument, "%s are back-filled as JSON Lines (application/x-ndjson)", what)
 		}
-		correlation := "backfill-" + command.NewID()
-		return func(rec command.Record) (command.Job, error) {
-			craftsman, key, run, err := prep(rec)
-			if err != nil {
-				return command.Job{}, err
-			}
-			return command.Job{Shard: craftsman, Key: key, Run: func(ctx context.Context, key string) (command.Result, error) {
-				ctx = command.WithSource(command.WithRequest(ctx, key, correlation, key), "import")
-				return run(ctx)
-			}}, nil
-		}, nil
+		return prepare(ctx, format)
 	}
 }
