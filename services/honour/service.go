@@ -158,22 +158,19 @@ type fact struct {
 
 // factCommand is the command appending f to the worker's stream after
 // decide accepts the worker's state, unless the stream already holds f's
-// event id: then the same fact (same data and date) is a replay, which the
-// command's decision notes in the returned replay (execute answers it with
-// where the fact was recorded), and different data under the same id is a
-// conflict.
-func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Command, *replay, error) {
+// event id: then the same fact (same data and date) is a replay, answered
+// with where it was recorded (command.Already), and different data under
+// the same id is a conflict.
+func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", f.worker); err != nil {
-		return command.Command{}, nil, servicekit.Invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	data, err := json.Marshal(f.payload)
 	if err != nil {
-		return command.Command{}, nil, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
+		return command.Command{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
 	}
-	r := &replay{id: f.id}
 	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			r.found = nil
 			for i := range h.Events {
 				e := &h.Events[i]
 				if e.ID != f.id {
@@ -186,8 +183,7 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 				if e.Type != f.payload.EventType() || !bytes.Equal(e.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
 					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, e.Revision)
 				}
-				r.found = e
-				return nil, nil
+				return nil, command.Already(*e)
 			}
 			st, err := s.career(h)
 			if err != nil {
@@ -202,24 +198,7 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 				}
 			}
 			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: f.id}}, nil
-		}}, r, nil
-}
-
-// replay is where a fact command's last decision found its fact already
-// recorded (nil: it was not).
-type replay struct {
-	id    string
-	found *eventstore.RecordedEvent
-}
-
-// execute runs a fact command; a replayed fact is answered with where it
-// was recorded.
-func (s *service) execute(ctx context.Context, c command.Command, r *replay) (command.Result, error) {
-	res, err := s.h.Execute(ctx, c)
-	if err != nil || r.found == nil {
-		return res, err
-	}
-	return command.Result{Stream: c.Stream, Revision: r.found.Revision, Position: r.found.Position, EventIDs: []string{r.id}, Replayed: true}, nil
+		}}, nil
 }
 
 // career folds a craftsman's stream with the events module's career fold
@@ -243,30 +222,30 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 }
 
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
-	c, r, err := s.conferCommand(ctx, req)
+	c, err := s.conferCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
-	return s.execute(ctx, c, r)
+	return s.h.Execute(ctx, c)
 }
 
 // conferCommand validates and authorizes a conferral and returns its
 // command, not yet run (back-fill batches these).
-func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command.Command, *replay, error) {
+func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command.Command, error) {
 	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	k, inCatalogue := s.catalogue[req.Code]
 	if inCatalogue {
 		if req.Level == "" {
 			req.Level = k.Level
 		} else if req.Level != k.Level {
-			return command.Command{}, nil, kit.Invalid("level", "%s (%s) is a %s honour, not %s", k.Code, k.Chinese, k.Level, req.Level)
+			return command.Command{}, kit.Invalid("level", "%s (%s) is a %s honour, not %s", k.Code, k.Chinese, k.Level, req.Level)
 		}
 		if req.ConferringBody == "" {
 			req.ConferringBody = k.ConferringBody
@@ -286,13 +265,13 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
 		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
 	if err := p.Validate(); err != nil {
-		return command.Command{}, nil, servicekit.Invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	// Who may confer: decided now where the honour alone decides, on the
 	// worker's stream (linkedOnly) where the link to the worker does.
 	linkedOnly, err := s.mayConfer(c, req, inCatalogue, k)
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	if req.PlacementID != "" && meta.CausationID == "" {
 		// Linked by causation: the placement's event caused this one.
@@ -326,27 +305,27 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 }
 
 func (s *service) WithdrawHonour(ctx context.Context, req WithdrawRequest) (command.Result, error) {
-	c, r, err := s.withdrawCommand(ctx, req)
+	c, err := s.withdrawCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
-	return s.execute(ctx, c, r)
+	return s.h.Execute(ctx, c)
 }
 
 // withdrawCommand validates a withdrawal and returns its command, not yet
 // run.
-func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (command.Command, *replay, error) {
+func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (command.Command, error) {
 	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	p := events.HonourWithdrawn{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Reason: req.Reason}
 	if err := p.Validate(); err != nil {
-		return command.Command{}, nil, servicekit.Invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
@@ -382,23 +361,23 @@ func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (com
 }
 
 func (s *service) RecogniseInnovation(ctx context.Context, req InnovationRequest) (command.Result, error) {
-	c, r, err := s.innovationCommand(ctx, req)
+	c, err := s.innovationCommand(ctx, req)
 	if err != nil {
 		return command.Result{}, err
 	}
-	return s.execute(ctx, c, r)
+	return s.h.Execute(ctx, c)
 }
 
 // innovationCommand validates an innovation and returns its command, not
 // yet run (back-fill batches these).
-func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) (command.Command, *replay, error) {
+func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) (command.Command, error) {
 	meta, c, err := servicekit.Writer(ctx)
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return command.Command{}, nil, err
+		return command.Command{}, err
 	}
 	if req.Role == "" {
 		req.Role = "member"
@@ -409,7 +388,7 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
 		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
 	if err := p.Validate(); err != nil {
-		return command.Command{}, nil, servicekit.Invalid(err)
+		return command.Command{}, servicekit.Invalid(err)
 	}
 	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
@@ -496,6 +475,17 @@ func links(h command.History, st *career.State, at time.Time) servicekit.Links {
 	}
 	return l
 }
+
+// batcher is implemented by the service itself (not by its middlewares):
+// back-fill builds line commands with it and appends runs of one
+// craftsman's lines together (command.Handler.ExecuteBatch).
+type batcher interface {
+	conferCommand(ctx context.Context, req ConferRequest) (command.Command, error)
+	innovationCommand(ctx context.Context, req InnovationRequest) (command.Command, error)
+	handler() *command.Handler
+}
+
+func (s *service) handler() *command.Handler { return s.h }
 
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
 	return s.corrector.Correct(ctx, req)

@@ -69,14 +69,11 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 		command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := kit.LimitHTTP(o.Limiter)
+	b, _ := servicekit.Find[batcher](svc) // under the middlewares
 	byName["BackfillHonours"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: servicekit.BackfillPrepare("honours", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
-			return prepareHonour(svc, rec)
-		})}))
+		Prepare: servicekit.BackfillLines("honours", func(rec command.Record) (command.Line, error) { return prepareHonour(svc, b, rec) })}))
 	byName["BackfillInnovations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: servicekit.BackfillPrepare("innovations", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
-			return prepareInnovation(svc, rec)
-		})}))
+		Prepare: servicekit.BackfillLines("innovations", func(rec command.Record) (command.Line, error) { return prepareInnovation(svc, b, rec) })}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		h := byName[rt.Name]
@@ -113,19 +110,24 @@ type InnovationLine struct {
 	InnovationRequest
 }
 
-func prepareHonour(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+// prepareHonour makes a back-filled honour into its line: the conferral's
+// command, which the runner appends together with the craftsman's
+// neighbouring lines (b, the service under its middlewares, builds it);
+// an honour withdrawn since runs line by line (Run), the withdrawal after
+// the conferral, as its two routes would.
+func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l HonourLine
 	if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
-		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+		return command.Line{}, kit.Invalid("occurredAt", "is required for a back-filled record")
 	}
 	if l.Withdrawn != nil && l.Withdrawn.Reason == "" {
-		return "", "", nil, kit.Invalid("withdrawn.reason", "is required")
+		return command.Line{}, kit.Invalid("withdrawn.reason", "is required")
 	}
 	if l.Withdrawn != nil && l.Withdrawn.OccurredAt != "" {
 		// Checked before the conferral, so the line writes nothing.
@@ -133,12 +135,12 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 		on, err1 := command.ParseWhen(l.OccurredAt, far, 0)
 		off, err2 := command.ParseWhen(l.Withdrawn.OccurredAt, far, 0)
 		if err1 == nil && err2 == nil && off.Before(on) {
-			return "", "", nil, kit.Invalid("withdrawn.occurredAt", "the withdrawal cannot precede the conferral (%s)", l.OccurredAt)
+			return command.Line{}, kit.Invalid("withdrawn.occurredAt", "the withdrawal cannot precede the conferral (%s)", l.OccurredAt)
 		}
 	}
 	req := l.ConferRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) {
+	line := command.Line{Shard: l.CraftsmanID, Key: l.Key, Run: func(ctx context.Context) (command.Result, error) {
 		res, err := svc.ConferHonour(ctx, req)
 		if err != nil || l.Withdrawn == nil {
 			return res, err
@@ -157,21 +159,33 @@ func prepareHonour(svc Service, rec command.Record) (string, string, func(contex
 		}
 		w.Replayed = w.Replayed && res.Replayed
 		return w, nil
-	}, nil
+	}}
+	if b != nil && l.Withdrawn == nil {
+		line.Handler = b.handler()
+		line.Build = func(ctx context.Context) (command.Command, error) { return b.conferCommand(ctx, req) }
+	}
+	return line, nil
 }
 
-func prepareInnovation(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+// prepareInnovation makes a back-filled innovation into its line, batched
+// like an honour's.
+func prepareInnovation(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l InnovationLine
 	if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
-		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+		return command.Line{}, kit.Invalid("occurredAt", "is required for a back-filled record")
 	}
 	req := l.InnovationRequest
 	req.CraftsmanID = l.CraftsmanID
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) { return svc.RecogniseInnovation(ctx, req) }, nil
+	line := command.Line{Shard: l.CraftsmanID, Key: l.Key, Run: func(ctx context.Context) (command.Result, error) { return svc.RecogniseInnovation(ctx, req) }}
+	if b != nil {
+		line.Handler = b.handler()
+		line.Build = func(ctx context.Context) (command.Command, error) { return b.innovationCommand(ctx, req) }
+	}
+	return line, nil
 }
