@@ -62,7 +62,12 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		cur := History{Stream: stream, Exists: hist.Exists, Events: work, lastHash: hist.lastHash}
 		var data []eventstore.EventData
-		owner := make([]int, 0, len(cmds)) // commands whose results are those of the append
+		// owner: the commands whose results stand on this append — those
+		// with events in it, and replays and no-ops answered at a revision
+		// decided earlier in the batch: they get its position, or fail
+		// with it.
+		owner := make([]int, 0, len(cmds))
+		inBatch := func(rev uint64) bool { return !hist.Exists || rev > hist.Revision() }
 		refusedOnCache := false
 		for i, c := range cmds {
 			out[i] = BatchResult{}
@@ -78,6 +83,9 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				scope, res, done, err = checkKey(ctx, c, cur)
 				if err != nil || done {
 					out[i] = BatchResult{Result: res, Err: err}
+					if err == nil && inBatch(res.Revision) {
+						owner = append(owner, i) // a key used twice in one batch
+					}
 					continue
 				}
 			}
@@ -88,9 +96,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			}
 			if e, ok := recorded(err); ok {
 				out[i].Result = replayOf(stream, e)
-				if !hist.Exists || e.Revision > hist.Revision() {
-					// Decided earlier in this batch: it has the batch's
-					// position, and fails with it.
+				if inBatch(e.Revision) {
 					owner = append(owner, i)
 				}
 				continue
@@ -103,6 +109,9 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				if cur.Exists {
 					last := cur.Events[len(cur.Events)-1]
 					out[i].Result = Result{Stream: stream, Revision: last.Revision, Position: last.Position, EventIDs: []string{}}
+					if inBatch(last.Revision) {
+						owner = append(owner, i) // a no-op after the batch's own events
+					}
 				} else {
 					out[i].Result = Result{Stream: stream}
 				}
@@ -152,15 +161,6 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			h.cache.put(cur)
 			for _, i := range owner {
 				out[i].Result.Position = ar.Position
-			}
-			// A key used twice in one batch: the second is the first's
-			// replay; a no-op decided after the batch's first event stands
-			// on this append too.
-			for i := range out {
-				r := &out[i].Result
-				if (r.Replayed || r.EventIDs != nil) && r.Position == (eventstore.Position{}) {
-					r.Position = ar.Position
-				}
 			}
 			return out
 		}

@@ -374,6 +374,33 @@ func TestExecuteBatchNoOpAfterOwnEvent(t *testing.T) {
 	}
 }
 
+// TestExecuteBatchFailsTogether: when a batch's append fails, the answers
+// that stood on it fail too — an in-batch replay of a key and a no-op
+// after the batch's own event — while nothing is written.
+func TestExecuteBatchFailsTogether(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	huge := func(context.Context, command.History) ([]command.Event, error) {
+		// Over the store's maximum append size: the whole append is refused.
+		return []command.Event{{Type: "Huge.v1", Data: map[string]string{"s": strings.Repeat("x", 2<<20)}}}, nil
+	}
+	noop := func(context.Context, command.History) ([]command.Event, error) { return nil, nil }
+	cmd := func(key string, d command.DecideFunc) command.Command {
+		return command.Command{Name: "c", Stream: "test-fail", Meta: command.Meta{IdempotencyKey: key}, Decide: d}
+	}
+	out := h.ExecuteBatch(context.Background(), "test-fail", []command.Command{
+		cmd("k", appendOne), cmd("k", appendOne), cmd("", noop), cmd("", huge),
+	})
+	for i, o := range out {
+		if o.Err == nil {
+			t.Errorf("command %d answered %+v on an append that failed", i, o.Result)
+		}
+	}
+	if evs, err := st.ReadStream(context.Background(), "test-fail", eventstore.ReadOptions{}); len(evs) != 0 {
+		t.Fatalf("%d events written (%v)", len(evs), err)
+	}
+}
+
 func TestBackfillBatchesAgainstTheStore(t *testing.T) {
 	st := startStore(t)
 	h := command.New(st, command.Options{Clock: clock})
