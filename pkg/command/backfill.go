@@ -99,6 +99,12 @@ type Backfill struct {
 	// MaxBatch bounds how many queued lines of one shard are appended
 	// together when jobs offer a Command; 0 = 64, 1 disables batching.
 	MaxBatch int
+	// Lookahead bounds the lines read ahead of the workers, all workers
+	// together (each queues Lookahead/Workers, at least 1,024); 0 =
+	// 65,536. A worker groups what it has queued by shard, so the longer
+	// its queue, the more lines of one craftsman an interleaved file (a
+	// craftsman's lines far apart) lets it append together.
+	Lookahead int
 }
 
 type run struct {
@@ -132,13 +138,16 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	if b.MaxBatch <= 0 {
 		b.MaxBatch = 64
 	}
+	if b.Lookahead <= 0 {
+		b.Lookahead = 1 << 16
+	}
 	if emit == nil {
 		emit = func(LineResult) {}
 	}
 	r := &run{b: b, prepare: prepare, emit: emit, start: time.Now()}
 	r.queues = make([]chan item, b.Workers)
 	for i := range r.queues {
-		q := make(chan item, 1024)
+		q := make(chan item, max(1024, b.Lookahead/b.Workers))
 		r.queues[i] = q
 		r.wg.Add(1)
 		go func() {

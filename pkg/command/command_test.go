@@ -447,6 +447,73 @@ func TestBackfillBatchesAgainstTheStore(t *testing.T) {
 	}
 }
 
+// TestBackfillLookahead: the reader runs Lookahead lines ahead of a busy
+// worker, and the worker appends together the lines of one craftsman that
+// its queue then holds, however far apart they are in the file. The only
+// worker takes line 1 alone and holds it until the reader has prepared
+// every line (the 1,999 others fit in the queue); then each of the other
+// 999 shards' two lines, 1,000 lines apart, share one append.
+func TestBackfillLookahead(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	const shards = 1000
+	var in strings.Builder
+	for i := 0; i < 2*shards; i++ {
+		fmt.Fprintf(&in, `{"w":%d,"i":%d}`+"\n", i%shards, i)
+	}
+	running := make(chan struct{}) // closed once the worker runs line 1
+	read := make(chan struct{})    // closed once the last line is prepared
+	wait := func(c chan struct{}, what string) {
+		select {
+		case <-c:
+		case <-time.After(20 * time.Second):
+			t.Error(what)
+		}
+	}
+	prepare := func(rec command.Record) (command.Job, error) {
+		var v struct{ W, I int }
+		if err := json.Unmarshal(rec.Raw, &v); err != nil {
+			return command.Job{}, err
+		}
+		switch v.I {
+		case 1: // the worker took line 1 alone
+			wait(running, "line 1 never ran")
+		case 2*shards - 1:
+			close(read)
+		}
+		stream := fmt.Sprintf("la-%d", v.W)
+		return command.Job{Shard: stream, Handler: h, Command: func(_ context.Context, key string) (command.Command, error) {
+			if v.I == 0 {
+				close(running)
+				wait(read, "the reader stopped before the last line while the worker was busy: the queue is shorter than Lookahead")
+			}
+			return command.Command{Name: "line", Stream: stream, Meta: command.Meta{IdempotencyKey: key}, RetryOnConflict: true, Decide: appendOne}, nil
+		}}, nil
+	}
+	var mu sync.Mutex
+	at := map[int]eventstore.Position{}
+	sum, err := command.Backfill{Workers: 1, Lookahead: 2048}.JSONLines(context.Background(), strings.NewReader(in.String()), prepare,
+		func(r command.LineResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.OK {
+				at[r.Line] = *r.Position
+			}
+		})
+	if err != nil || sum.OK != 2*shards {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	apart := 0
+	for w := 1; w < shards; w++ {
+		if at[w+1] != at[w+1+shards] {
+			apart++
+		}
+	}
+	if apart > 0 {
+		t.Fatalf("%d of %d craftsmen's two lines were appended apart", apart, shards-1)
+	}
+}
+
 func TestExecuteExpectNew(t *testing.T) {
 	st := startStore(t)
 	a := command.New(st, command.Options{Clock: clock})
