@@ -105,7 +105,15 @@ type Backfill struct {
 	// its queue, the more lines of one craftsman an interleaved file (a
 	// craftsman's lines far apart) lets it append together.
 	Lookahead int
+	// LookaheadBytes bounds the bytes of the lines read ahead (each line
+	// counted with queuedOverhead on top); 0 = 64 MiB. A line longer than
+	// the bound is still read when nothing else is queued.
+	LookaheadBytes int64
 }
+
+// queuedOverhead is what a queued line is counted for beyond its bytes
+// (its job, its decoded command), in LookaheadBytes.
+const queuedOverhead = 512
 
 type run struct {
 	b       Backfill
@@ -118,11 +126,37 @@ type run struct {
 
 	queues []chan item
 	wg     sync.WaitGroup
+	ahead  readAhead
+}
+
+// readAhead holds the reader back while the lines queued ahead of the
+// workers add up to more than max bytes.
+type readAhead struct {
+	mu        sync.Mutex
+	cond      sync.Cond
+	used, max int64
+}
+
+func (a *readAhead) acquire(n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.used > 0 && a.used+n > a.max {
+		a.cond.Wait()
+	}
+	a.used += n
+}
+
+func (a *readAhead) release(n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.used -= n
+	a.cond.Broadcast()
 }
 
 type item struct {
 	line int
 	job  Job
+	size int64 // counted in readAhead
 }
 
 func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(LineResult)) *run {
@@ -141,10 +175,15 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	if b.Lookahead <= 0 {
 		b.Lookahead = 1 << 16
 	}
+	if b.LookaheadBytes <= 0 {
+		b.LookaheadBytes = 64 << 20
+	}
 	if emit == nil {
 		emit = func(LineResult) {}
 	}
 	r := &run{b: b, prepare: prepare, emit: emit, start: time.Now()}
+	r.ahead.max = b.LookaheadBytes
+	r.ahead.cond.L = &r.ahead.mu
 	r.queues = make([]chan item, b.Workers)
 	for i := range r.queues {
 		q := make(chan item, max(1024, b.Lookahead/b.Workers))
@@ -193,6 +232,11 @@ func (r *run) work(ctx context.Context, q chan item) {
 		for _, shard := range order {
 			r.runGroup(ctx, groups[shard])
 		}
+		var size int64
+		for _, it := range items {
+			size += it.size
+		}
+		r.ahead.release(size)
 	}
 }
 
@@ -312,7 +356,9 @@ func (r *run) submit(rec Record, keySource []byte) {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(job.Shard))
-	r.queues[int(h.Sum32()%uint32(len(r.queues)))] <- item{line: rec.Line, job: job}
+	size := int64(len(keySource)) + queuedOverhead
+	r.ahead.acquire(size)
+	r.queues[int(h.Sum32()%uint32(len(r.queues)))] <- item{line: rec.Line, job: job, size: size}
 }
 
 func (r *run) end(readErr error) (Summary, error) {

@@ -514,6 +514,50 @@ func TestBackfillLookahead(t *testing.T) {
 	}
 }
 
+// TestBackfillLookaheadBytes: the reader stops reading ahead once the
+// queued lines add up to LookaheadBytes. With room for three 100 KB lines
+// and the only worker held on line 1, line 10 is not read until line 1 is
+// let go (after a second); every line is then run.
+func TestBackfillLookaheadBytes(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	pad := strings.Repeat("x", 100<<10)
+	var in strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&in, `{"i":%d,"pad":%q}`+"\n", i, pad)
+	}
+	held, tenth := make(chan struct{}), make(chan struct{})
+	prepare := func(rec command.Record) (command.Job, error) {
+		var v struct {
+			I   int
+			Pad string
+		}
+		if err := json.Unmarshal(rec.Raw, &v); err != nil {
+			return command.Job{}, err
+		}
+		if v.I == 9 {
+			close(tenth)
+		}
+		stream := fmt.Sprintf("lab-%d", v.I)
+		return command.Job{Shard: stream, Handler: h, Command: func(_ context.Context, key string) (command.Command, error) {
+			if v.I == 0 {
+				close(held)
+				select {
+				case <-tenth:
+					t.Error("line 10 was read while the worker held line 1 and three lines filled the look-ahead")
+				case <-time.After(time.Second):
+				}
+			}
+			return command.Command{Name: "line", Stream: stream, Meta: command.Meta{IdempotencyKey: key}, Decide: appendOne}, nil
+		}}, nil
+	}
+	sum, err := command.Backfill{Workers: 1, LookaheadBytes: 3 * (100<<10 + 600)}.JSONLines(context.Background(), strings.NewReader(in.String()), prepare, nil)
+	if err != nil || sum.OK != 12 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	<-held
+}
+
 func TestExecuteExpectNew(t *testing.T) {
 	st := startStore(t)
 	a := command.New(st, command.Options{Clock: clock})
