@@ -202,15 +202,7 @@ func TestBackfillTradesAnswers(t *testing.T) {
 			t.Errorf("no-op line %d: batched %+v (%d %v), line by line %+v (%d %v)", l, b, *b.Revision, *b.Position, a, *a.Revision, *a.Position)
 		}
 	}
-	unplaced := func(m map[int]command.LineResult) map[int]command.LineResult {
-		out := map[int]command.LineResult{}
-		for k, v := range m {
-			v.Position = nil
-			out[k] = v
-		}
-		return out
-	}
-	if d := cmp.Diff(unplaced(aloneLines), unplaced(lines)); d != "" {
+	if d := cmp.Diff(commandtest.Unplaced(aloneLines), commandtest.Unplaced(lines)); d != "" {
 		t.Errorf("line results (-line by line +batched):\n%s", d)
 	}
 	if d := cmp.Diff(alone.imported(t, "craftsman-tb1"), batched.imported(t, "craftsman-tb1")); d != "" {

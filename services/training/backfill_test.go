@@ -11,6 +11,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
 )
 
 // batchCase is one kind of back-filled line: twelve good lines for one
@@ -146,15 +147,7 @@ func TestBackfillBatchesEachKind(t *testing.T) {
 			if aloneSum.OK != sum.OK || aloneSum.Failed != sum.Failed {
 				t.Fatalf("line by line %+v, batched %+v", aloneSum, sum)
 			}
-			unplaced := func(m map[int]command.LineResult) map[int]command.LineResult {
-				out := map[int]command.LineResult{}
-				for k, v := range m {
-					v.Position = nil
-					out[k] = v
-				}
-				return out
-			}
-			if d := cmp.Diff(unplaced(aloneLines), unplaced(lines)); d != "" {
+			if d := cmp.Diff(commandtest.Unplaced(aloneLines), commandtest.Unplaced(lines)); d != "" {
 				t.Errorf("line results (-line by line +batched):\n%s", d)
 			}
 			got, want := batched.history(t, stream), alone.history(t, stream)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -160,4 +161,16 @@ func Do(t testing.TB, method, url, token string, body any, headers ...string) Re
 		t.Fatal(err)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Unplaced returns back-fill line results without their positions, to
+// compare a file run batched with the same file run line by line: a
+// batched line answers its append's position, a line alone its own.
+func Unplaced(lines map[int]command.LineResult) map[int]command.LineResult {
+	out := make(map[int]command.LineResult, len(lines))
+	for k, v := range lines {
+		v.Position = nil
+		out[k] = v
+	}
+	return out
 }
