@@ -17,15 +17,22 @@ type BatchResult struct {
 	Err    error
 }
 
-// ExecuteBatch runs cmds, all on stream, as one atomic append: each command
-// decides on the stream's history followed by the events of the commands
-// before it in the batch, so the outcome is the same as running them one
-// after the other, with one round trip to the store instead of one each.
-// A command that is refused (or whose key was already used) contributes no
-// events and gets its own error (or replayed result); the others are
-// written. The batch re-decides on a lost race like Execute (every command
-// is treated as RetryOnConflict). Bulk back-fill uses it for consecutive
-// lines of one craftsman.
+// ExecuteBatch runs cmds, all on stream, in as few appends as it can: each
+// command decides on the stream's history followed by the events of the
+// commands before it, so the outcome is the same as running them one after
+// the other, with one round trip to the store for many commands instead of
+// one each. A command that is refused (or whose key was already used, or
+// whose fact is Already recorded) contributes no events and gets its own
+// error (or replayed result); the others are written. An append carries
+// at most maxBatchBytes of events (one command's events always go
+// together), so that a batch never fails the store's maximum append size
+// where its commands alone would not; the commands after it go in the next.
+// Every answer that stands on an append — a command's events, a replay of
+// a key or fact decided earlier in it, a no-op after its events, and any
+// refusal decided after its first events — gets that append's position or,
+// when the append fails, fails with it. The batch re-decides on a lost race
+// like Execute (every command is treated as RetryOnConflict). Bulk
+// back-fill uses it for consecutive lines of one craftsman.
 func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Command) []BatchResult {
 	out := make([]BatchResult, len(cmds))
 	if stream == "" {
@@ -35,6 +42,22 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		return out
 	}
 	defer h.locks.Lock(stream)()
+	for done := 0; done < len(cmds); {
+		done += h.appendPrefix(ctx, stream, cmds[done:], out[done:])
+	}
+	return out
+}
+
+// maxBatchBytes bounds the events (data and metadata) of one batched
+// append: half the store's default maximum append size (1 MiB, in
+// KurrentDB as in the embedded server), leaving room for what else an
+// append carries.
+const maxBatchBytes = 512 << 10
+
+// appendPrefix decides a prefix of cmds whose events fit in one append
+// (maxBatchBytes), appends them, fills in the prefix's results in out and
+// returns the prefix's length (at least 1).
+func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Command, out []BatchResult) int {
 	useCache := true
 	for attempt := 0; ; attempt++ {
 		var hist History
@@ -48,7 +71,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				for i := range out {
 					out[i] = BatchResult{Err: fmt.Errorf("%s: %w", cmds[i].Name, err)}
 				}
-				return out
+				return len(cmds)
 			}
 		}
 		// The history grows with the batch's events; each decision sees a
@@ -62,12 +85,16 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 		}
 		cur := History{Stream: stream, Exists: hist.Exists, Events: work, lastHash: hist.lastHash}
 		var data []eventstore.EventData
-		// owner: the commands whose results stand on this append — those
-		// with events in it, and replays and no-ops answered at a revision
-		// decided earlier in the batch: they get its position, or fail
-		// with it.
+		size := 0
+		// owner: the commands whose results are those of this append —
+		// those with events in it, and replays and no-ops answered at a
+		// revision decided earlier in it: they get its position. stands:
+		// the commands whose answers fail with it — the owners and every
+		// command decided after its first events.
 		owner := make([]int, 0, len(cmds))
 		inBatch := func(rev uint64) bool { return !hist.Exists || rev > hist.Revision() }
+		firstWriter := -1
+		n := len(cmds) // the prefix this append decides
 		refusedOnCache := false
 		for i, c := range cmds {
 			out[i] = BatchResult{}
@@ -122,6 +149,16 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 				out[i].Err = fmt.Errorf("%s: %w", c.Name, err)
 				continue
 			}
+			sz := eventsSize(d)
+			if len(data) > 0 && size+sz > maxBatchBytes {
+				out[i] = BatchResult{}
+				n = i // this command and the rest go in the next append
+				break
+			}
+			size += sz
+			if firstWriter < 0 {
+				firstWriter = i
+			}
 			next := uint64(len(d)) - 1
 			if cur.Exists {
 				next += cur.Revision() + 1
@@ -136,9 +173,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			cur.lastHash = lastHash
 			out[i].Result = Result{Stream: stream, Revision: next, EventIDs: ids}
 			data = append(data, d...)
-			for range d {
-				owner = append(owner, i)
-			}
+			owner = append(owner, i)
 		}
 		if refusedOnCache {
 			// Refusals and no-ops are decided on the store's state only.
@@ -147,7 +182,17 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			continue
 		}
 		if len(data) == 0 {
-			return out
+			return n
+		}
+		// fail answers every command that stood on the append with err.
+		fail := func(err func(c Command) error) int {
+			for _, i := range owner {
+				out[i] = BatchResult{Err: err(cmds[i])}
+			}
+			for i := firstWriter + 1; i < n; i++ {
+				out[i] = BatchResult{Err: err(cmds[i])}
+			}
+			return n
 		}
 		exp := eventstore.NoStream()
 		if hist.Exists {
@@ -162,7 +207,7 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			for _, i := range owner {
 				out[i].Result.Position = ar.Position
 			}
-			return out
+			return n
 		}
 		h.cache.drop(stream)
 		if errors.Is(err, errs.Conflict) && cached {
@@ -171,19 +216,25 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 			continue
 		}
 		if !errors.Is(err, errs.Conflict) || attempt >= h.retries {
-			for _, i := range owner {
-				out[i] = BatchResult{Err: fmt.Errorf("%s: append %s: %w", cmds[i].Name, stream, err)}
-			}
-			return out
+			return fail(func(c Command) error { return fmt.Errorf("%s: append %s: %w", c.Name, stream, err) })
 		}
 		wait := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
 		select {
 		case <-ctx.Done():
-			for _, i := range owner {
-				out[i] = BatchResult{Err: errs.E(errs.DeadlineExceeded, "%s: gave up retrying %s: %v", cmds[i].Name, stream, ctx.Err())}
-			}
-			return out
+			return fail(func(c Command) error {
+				return errs.E(errs.DeadlineExceeded, "%s: gave up retrying %s: %v", c.Name, stream, ctx.Err())
+			})
 		case <-time.After(wait):
 		}
 	}
+}
+
+// eventsSize is what events add to an append, counting their data and
+// metadata.
+func eventsSize(evs []eventstore.EventData) int {
+	n := 0
+	for _, e := range evs {
+		n += len(e.Data) + len(e.Metadata)
+	}
+	return n
 }

@@ -374,30 +374,93 @@ func TestExecuteBatchNoOpAfterOwnEvent(t *testing.T) {
 	}
 }
 
-// TestExecuteBatchFailsTogether: when a batch's append fails, the answers
-// that stood on it fail too — an in-batch replay of a key and a no-op
-// after the batch's own event — while nothing is written.
+// TestExecuteBatchFailsTogether: when a batch's append fails, every answer
+// that stood on it fails too — an in-batch replay of a key, a no-op after
+// the batch's own event, a refusal decided on that event — while nothing
+// is written. The store here takes at most 64 KiB per append, less than
+// the batch's events, which ExecuteBatch alone would have sent together.
 func TestExecuteBatchFailsTogether(t *testing.T) {
-	st := startStore(t)
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true, MaxAppendSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	h := command.New(st, command.Options{Clock: clock})
-	huge := func(context.Context, command.History) ([]command.Event, error) {
-		// Over the store's maximum append size: the whole append is refused.
-		return []command.Event{{Type: "Huge.v1", Data: map[string]string{"s": strings.Repeat("x", 2<<20)}}}, nil
+	big := func(context.Context, command.History) ([]command.Event, error) {
+		return []command.Event{{Type: "Big.v1", Data: map[string]string{"s": strings.Repeat("x", 40<<10)}}}, nil
 	}
 	noop := func(context.Context, command.History) ([]command.Event, error) { return nil, nil }
+	onlyFirst := func(_ context.Context, hist command.History) ([]command.Event, error) {
+		if hist.Exists {
+			return nil, errs.E(errs.FailedPrecondition, "the stream has begun")
+		}
+		return appendOne(context.Background(), hist)
+	}
 	cmd := func(key string, d command.DecideFunc) command.Command {
 		return command.Command{Name: "c", Stream: "test-fail", Meta: command.Meta{IdempotencyKey: key}, Decide: d}
 	}
 	out := h.ExecuteBatch(context.Background(), "test-fail", []command.Command{
-		cmd("k", appendOne), cmd("k", appendOne), cmd("", noop), cmd("", huge),
+		cmd("k", appendOne), cmd("k", appendOne), cmd("", noop), cmd("", onlyFirst), cmd("", big), cmd("", big),
 	})
 	for i, o := range out {
-		if o.Err == nil {
-			t.Errorf("command %d answered %+v on an append that failed", i, o.Result)
+		if o.Err == nil || errors.Is(o.Err, errs.FailedPrecondition) {
+			t.Errorf("command %d answered %+v, %v on an append that failed", i, o.Result, o.Err)
 		}
 	}
 	if evs, err := st.ReadStream(context.Background(), "test-fail", eventstore.ReadOptions{}); len(evs) != 0 {
 		t.Fatalf("%d events written (%v)", len(evs), err)
+	}
+	// Alone, the refusal was decided on an event that is not there: the
+	// command now writes.
+	if res, err := h.Execute(context.Background(), cmd("", onlyFirst)); err != nil || res.Revision != 0 {
+		t.Fatalf("alone: %+v %v", res, err)
+	}
+}
+
+// TestExecuteBatchSplitsLargeBatches: a batch whose events would pass the
+// store's maximum append size (1 MiB) goes in several appends, each
+// command still deciding after all the ones before it, so every command
+// that fits alone is written.
+func TestExecuteBatchSplitsLargeBatches(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	type sized struct {
+		N int    `json:"n"`
+		S string `json:"s"`
+	}
+	pad := strings.Repeat("x", 200<<10)
+	cmds := make([]command.Command, 8)
+	for i := range cmds {
+		cmds[i] = command.Command{Name: "c", Stream: "test-split", Decide: func(_ context.Context, hist command.History) ([]command.Event, error) {
+			return []command.Event{{Type: "Sized.v1", Data: sized{N: len(hist.Events), S: pad}}}, nil
+		}}
+	}
+	out := h.ExecuteBatch(context.Background(), "test-split", cmds)
+	appends := map[eventstore.Position]bool{}
+	for i, o := range out {
+		if o.Err != nil || o.Result.Revision != uint64(i) {
+			t.Fatalf("command %d: %+v %v", i, o.Result, o.Err)
+		}
+		appends[o.Result.Position] = true
+	}
+	if len(appends) < 4 {
+		t.Errorf("8 commands of 200 KiB in %d appends", len(appends))
+	}
+	evs, _ := st.ReadStream(context.Background(), "test-split", eventstore.ReadOptions{})
+	if len(evs) != 8 {
+		t.Fatalf("%d events, want 8", len(evs))
+	}
+	for i, e := range evs {
+		var v sized
+		_ = json.Unmarshal(e.Data, &v)
+		if v.N != i {
+			t.Fatalf("event %d decided after %d events", i, v.N)
+		}
 	}
 }
 
