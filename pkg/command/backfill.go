@@ -109,6 +109,12 @@ type Backfill struct {
 	// counted with queuedOverhead on top); 0 = 64 MiB. A line longer than
 	// the bound is still read when nothing else is queued.
 	LookaheadBytes int64
+	// Failed, when set, is called with each line that fails and its
+	// error (a refusal or a failure of the store; not the lines left
+	// unrun when the request is cancelled), never concurrently: a
+	// service logs there what its middlewares would have logged for the
+	// line alone, which a batched line does not pass through.
+	Failed func(line int, err error)
 }
 
 // queuedOverhead is what a queued line is counted for beyond its bytes
@@ -281,7 +287,7 @@ func (r *run) runOne(ctx context.Context, it item) {
 
 func (r *run) done(line int, res Result, err error) {
 	if err != nil {
-		r.finish(failure(line, err))
+		r.fail(line, err)
 		return
 	}
 	rev, pos := res.Revision, res.Position
@@ -299,7 +305,7 @@ func (r *run) runBatch(ctx context.Context, batch []item) {
 		c, err := it.job.Command(ctx, it.job.Key)
 		switch {
 		case err != nil:
-			r.finish(failure(it.line, err))
+			r.fail(it.line, err)
 		case len(cmds) > 0 && c.Stream != cmds[0].Stream:
 			res, err := it.job.Handler.Execute(ctx, c)
 			r.done(it.line, res, err)
@@ -314,6 +320,16 @@ func (r *run) runBatch(ctx context.Context, batch []item) {
 	for i, br := range batch[0].job.Handler.ExecuteBatch(ctx, cmds[0].Stream, cmds) {
 		r.done(lines[i], br.Result, br.Err)
 	}
+}
+
+// fail finishes a line that failed with err, telling Backfill.Failed.
+func (r *run) fail(line int, err error) {
+	if r.b.Failed != nil {
+		r.mu.Lock()
+		r.b.Failed(line, err)
+		r.mu.Unlock()
+	}
+	r.finish(failure(line, err))
 }
 
 func failure(line int, err error) LineResult {
@@ -343,11 +359,11 @@ func (r *run) finish(lr LineResult) {
 func (r *run) submit(rec Record, keySource []byte) {
 	job, err := r.prepare(rec)
 	if err != nil {
-		r.finish(failure(rec.Line, err))
+		r.fail(rec.Line, err)
 		return
 	}
 	if job.Run == nil && (job.Command == nil || job.Handler == nil) {
-		r.finish(failure(rec.Line, errs.E(errs.Internal, "line %d: no command", rec.Line)))
+		r.fail(rec.Line, errs.E(errs.Internal, "line %d: no command", rec.Line))
 		return
 	}
 	if job.Key == "" {
@@ -390,7 +406,7 @@ func (b Backfill) JSONLines(ctx context.Context, in io.Reader, prepare PrepareFu
 			switch {
 			case len(raw) == 0:
 			case len(raw) > r.b.MaxLineBytes:
-				r.finish(failure(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes)))
+				r.fail(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes))
 			default:
 				r.submit(Record{Line: line, Raw: raw}, raw)
 			}
@@ -431,14 +447,14 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				r.finish(failure(pe.StartLine, errs.E(errs.InvalidArgument, "line %d: %v", pe.StartLine, pe.Err)))
+				r.fail(pe.StartLine, errs.E(errs.InvalidArgument, "line %d: %v", pe.StartLine, pe.Err))
 				continue
 			}
 			return r.end(fmt.Errorf("read csv: %w", err))
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			r.finish(failure(line, errs.E(errs.InvalidArgument, "line %d: %d fields, header has %d", line, len(rec), len(header))))
+			r.fail(line, errs.E(errs.InvalidArgument, "line %d: %d fields, header has %d", line, len(rec), len(header)))
 			continue
 		}
 		fields := make(map[string]string, len(header))

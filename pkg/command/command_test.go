@@ -579,8 +579,9 @@ func TestBackfillLookahead(t *testing.T) {
 
 // TestBackfillLookaheadBytes: the reader stops reading ahead once the
 // queued lines add up to LookaheadBytes. With room for three 100 KB lines
-// and the only worker held on line 1, line 10 is not read until line 1 is
-// let go (after a second); every line is then run.
+// and the only worker held on line 1 (lines 1-3 fill the look-ahead; line
+// 4 is read and waits for room), line 5 is not read until line 1 is let go
+// (after a second); every line is then run.
 func TestBackfillLookaheadBytes(t *testing.T) {
 	st := startStore(t)
 	h := command.New(st, command.Options{Clock: clock})
@@ -589,7 +590,7 @@ func TestBackfillLookaheadBytes(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		fmt.Fprintf(&in, `{"i":%d,"pad":%q}`+"\n", i, pad)
 	}
-	held, tenth := make(chan struct{}), make(chan struct{})
+	held, fifth := make(chan struct{}), make(chan struct{})
 	prepare := func(rec command.Record) (command.Job, error) {
 		var v struct {
 			I   int
@@ -598,16 +599,16 @@ func TestBackfillLookaheadBytes(t *testing.T) {
 		if err := json.Unmarshal(rec.Raw, &v); err != nil {
 			return command.Job{}, err
 		}
-		if v.I == 9 {
-			close(tenth)
+		if v.I == 4 {
+			close(fifth)
 		}
 		stream := fmt.Sprintf("lab-%d", v.I)
 		return command.Job{Shard: stream, Handler: h, Command: func(_ context.Context, key string) (command.Command, error) {
 			if v.I == 0 {
 				close(held)
 				select {
-				case <-tenth:
-					t.Error("line 10 was read while the worker held line 1 and three lines filled the look-ahead")
+				case <-fifth:
+					t.Error("line 5 was read while the worker held line 1 and three lines filled the look-ahead")
 				case <-time.After(time.Second):
 				}
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/gctune"
 	"github.com/craftledger/craftledger/pkg/kit"
@@ -208,12 +209,21 @@ func (s *Service) Limiter() *kit.RateLimiter {
 	return kit.NewRateLimiter(s.Rate, int(s.Rate)+1)
 }
 
-// Backfill configures the bulk endpoints: the workers, and a progress line
-// every 10 000 lines.
+// Backfill configures the bulk endpoints: the workers, a progress line
+// every 10 000 lines, and an error line for each line that failed for
+// want of the store or of the service itself (a refused line is answered
+// to the caller only). Batched lines do not pass through the services'
+// logging middlewares, so this is where such failures are logged.
 func (s *Service) Backfill(logger *slog.Logger) command.Backfill {
-	return command.Backfill{Workers: s.BackfillWorkers, ProgressEvery: 10000, Progress: func(sum command.Summary) {
-		logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
-	}}
+	return command.Backfill{Workers: s.BackfillWorkers, ProgressEvery: 10000,
+		Progress: func(sum command.Summary) {
+			logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
+		},
+		Failed: func(line int, err error) {
+			if !errs.IsBusiness(err) {
+				logger.Error("back-fill line failed", "line", line, "code", errs.Code(err), "err", err)
+			}
+		}}
 }
 
 // OpenStore connects to the store behind a breaker named "<name>-store";

@@ -2,14 +2,18 @@ package servicekit_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
@@ -128,5 +132,31 @@ func TestKey(t *testing.T) {
 func TestSplitList(t *testing.T) {
 	if got := servicekit.SplitList(" a, ,b,"); strings.Join(got, "|") != "a|b" {
 		t.Errorf("SplitList = %q", got)
+	}
+}
+
+// TestBackfillLogsFailedLines: the bulk endpoints' runner logs a line that
+// failed for want of the store (an error line naming it), not a line the
+// command refused (the caller has its answer), and not a good line.
+func TestBackfillLogsFailedLines(t *testing.T) {
+	var logs bytes.Buffer
+	b := (&servicekit.Service{BackfillWorkers: 1}).Backfill(slog.New(slog.NewTextHandler(&logs, nil)))
+	in := `{"n":1}` + "\n" + `{"n":2}` + "\n" + `{"n":3}` + "\n"
+	outcome := map[string]error{
+		`{"n":1}`: nil,
+		`{"n":2}`: errs.E(errs.InvalidArgument, "field n: refused"),
+		`{"n":3}`: errs.E(errs.Unavailable, "store down"),
+	}
+	prepare := func(rec command.Record) (command.Job, error) {
+		err := outcome[string(rec.Raw)]
+		return command.Job{Shard: "s", Run: func(context.Context, string) (command.Result, error) { return command.Result{Stream: "s"}, err }}, nil
+	}
+	sum, err := b.JSONLines(context.Background(), strings.NewReader(in), prepare, nil)
+	if err != nil || sum.OK != 1 || sum.Failed != 2 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	got := logs.String()
+	if strings.Count(got, "back-fill line failed") != 1 || !strings.Contains(got, "line=3") || !strings.Contains(got, "store down") {
+		t.Fatalf("logs:\n%s", got)
 	}
 }
