@@ -49,3 +49,21 @@ func BackfillLines(what string, line func(rec command.Record) (command.Line, err
 		return prepare(ctx, format)
 	}
 }
+
+// Batcher is a service's own implementation (under its middlewares) as
+// back-fill sees it: the handler its commands run on.
+type Batcher interface{ Handler() *command.Handler }
+
+// ImportLine is a back-filled line of one craftsman that runs req: alone
+// through run (the service under its middlewares, as its route does) and,
+// when b is set, as b's command unrun (build), so that the runner appends
+// it together with the craftsman's neighbouring lines.
+func ImportLine[B Batcher, R any](craftsman, key string, req R, run func(context.Context, R) (command.Result, error),
+	b B, build func(B, context.Context, R) (command.Command, error)) command.Line {
+	l := command.Line{Shard: craftsman, Key: key, Run: func(ctx context.Context) (command.Result, error) { return run(ctx, req) }}
+	if any(b) != nil && build != nil {
+		l.Handler = b.Handler()
+		l.Build = func(ctx context.Context) (command.Command, error) { return build(b, ctx, req) }
+	}
+	return l
+}

@@ -482,10 +482,10 @@ func links(h command.History, st *career.State, at time.Time) servicekit.Links {
 type batcher interface {
 	conferCommand(ctx context.Context, req ConferRequest) (command.Command, error)
 	innovationCommand(ctx context.Context, req InnovationRequest) (command.Command, error)
-	handler() *command.Handler
+	Handler() *command.Handler
 }
 
-func (s *service) handler() *command.Handler { return s.h }
+func (s *service) Handler() *command.Handler { return s.h }
 
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
 	return s.corrector.Correct(ctx, req)

@@ -161,7 +161,7 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		return w, nil
 	}}
 	if b != nil && l.Withdrawn == nil {
-		line.Handler = b.handler()
+		line.Handler = b.Handler()
 		line.Build = func(ctx context.Context) (command.Command, error) { return b.conferCommand(ctx, req) }
 	}
 	return line, nil
@@ -182,10 +182,5 @@ func prepareInnovation(svc Service, b batcher, rec command.Record) (command.Line
 	}
 	req := l.InnovationRequest
 	req.CraftsmanID = l.CraftsmanID
-	line := command.Line{Shard: l.CraftsmanID, Key: l.Key, Run: func(ctx context.Context) (command.Result, error) { return svc.RecogniseInnovation(ctx, req) }}
-	if b != nil {
-		line.Handler = b.handler()
-		line.Build = func(ctx context.Context) (command.Command, error) { return b.innovationCommand(ctx, req) }
-	}
-	return line, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.RecogniseInnovation, b, batcher.innovationCommand), nil
 }

@@ -43,37 +43,21 @@ var (
 	TradeColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "occurredAt"}
 )
 
-type prepared struct {
-	craftsman, key string
-	run            func(context.Context) (command.Result, error)
-	build          func(context.Context) (command.Command, error)
-}
-
-type linePreparer func(svc Service, b batcher, rec command.Record) (prepared, error)
+type linePreparer func(svc Service, b batcher, rec command.Record) (command.Line, error)
 
 // backfillPrepare authorizes the whole request (issuers and admins only),
 // then makes each line into its command (command.PrepareImport: the line's
 // key, source "import", one correlation id for the file).
 func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
 	b, _ := servicekit.Find[batcher](svc) // under the middlewares
-	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) {
-		p, err := prep(svc, b, rec)
-		if err != nil {
-			return command.Line{}, err
-		}
-		l := command.Line{Shard: p.craftsman, Key: p.key, Run: p.run, Build: p.build}
-		if b != nil {
-			l.Handler = b.handler()
-		}
-		return l, nil
-	})
+	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) { return prep(svc, b, rec) })
 }
 
-func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, error) {
+func prepareCraftsman(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l CraftsmanLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(CraftsmanColumns); err != nil {
-			return prepared{}, err
+			return command.Line{}, err
 		}
 		l = CraftsmanLine{Key: f["key"], RegisterCraftsmanRequest: RegisterCraftsmanRequest{CraftsmanID: f["craftsmanId"],
 			NationalID: f["nationalId"], BirthDate: f["birthDate"], Region: f["region"], OccurredAt: f["occurredAt"]}}
@@ -81,35 +65,29 @@ func prepareCraftsman(svc Service, b batcher, rec command.Record) (prepared, err
 			l.Personal = &events.Personal{Name: f["name"], Phone: f["phone"], Email: f["email"]}
 		}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return prepared{}, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return prepared{}, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
-	req := l.RegisterCraftsmanRequest
-	p := prepared{craftsman: l.CraftsmanID, key: l.Key,
-		run: func(ctx context.Context) (command.Result, error) { return svc.RegisterCraftsman(ctx, req) }}
-	if b != nil {
-		p.build = func(ctx context.Context) (command.Command, error) { return b.registerCommand(ctx, req) }
-	}
-	return p, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, l.RegisterCraftsmanRequest, svc.RegisterCraftsman, b, batcher.registerCommand), nil
 }
 
-func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, error) {
+func prepareEmployment(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l EmploymentLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(EmploymentColumns); err != nil {
-			return prepared{}, err
+			return command.Line{}, err
 		}
 		l = EmploymentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EndedOn: f["endedOn"], EndReason: f["endReason"],
 			StartEmploymentRequest: StartEmploymentRequest{EmploymentID: f["employmentId"], EmployerOrgID: f["employerOrgId"],
 				EmployerName: f["employerName"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
 				Position: f["position"], OccurredAt: f["occurredAt"]}}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return prepared{}, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return prepared{}, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	req := l.StartEmploymentRequest
 	req.CraftsmanID = l.CraftsmanID
@@ -117,47 +95,43 @@ func prepareEmployment(svc Service, b batcher, rec command.Record) (prepared, er
 	if l.EndedOn != "" {
 		end = &EndEmploymentRequest{CraftsmanID: l.CraftsmanID, EmploymentID: req.EmploymentID, Reason: l.EndReason, OccurredAt: l.EndedOn}
 	} else if l.EndReason != "" {
-		return prepared{}, kit.Invalid("endReason", "needs endedOn")
+		return command.Line{}, kit.Invalid("endReason", "needs endedOn")
 	}
-	p := prepared{craftsman: l.CraftsmanID, key: l.Key}
+	line := command.Line{Shard: l.CraftsmanID, Key: l.Key}
 	if b != nil {
-		p.build = func(ctx context.Context) (command.Command, error) { return b.employmentCommand(ctx, req, end) }
-		p.run = func(ctx context.Context) (command.Result, error) {
+		line.Handler = b.Handler()
+		line.Build = func(ctx context.Context) (command.Command, error) { return b.employmentCommand(ctx, req, end) }
+		line.Run = func(ctx context.Context) (command.Result, error) {
 			c, err := b.employmentCommand(ctx, req, end)
 			if err != nil {
 				return command.Result{}, err
 			}
-			return b.handler().Execute(ctx, c)
+			return b.Handler().Execute(ctx, c)
 		}
-		return p, nil
+		return line, nil
 	}
 	if end != nil {
-		return prepared{}, errs.E(errs.Internal, "past employments need the service implementation")
+		return command.Line{}, errs.E(errs.Internal, "past employments need the service implementation")
 	}
-	p.run = func(ctx context.Context) (command.Result, error) { return svc.StartEmployment(ctx, req) }
-	return p, nil
+	line.Run = func(ctx context.Context) (command.Result, error) { return svc.StartEmployment(ctx, req) }
+	return line, nil
 }
 
-func prepareTrade(svc Service, b batcher, rec command.Record) (prepared, error) {
+func prepareTrade(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l TradeLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(TradeColumns); err != nil {
-			return prepared{}, err
+			return command.Line{}, err
 		}
 		l = TradeLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnterTradeRequest: EnterTradeRequest{
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, OccurredAt: f["occurredAt"]}}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return prepared{}, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return prepared{}, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	req := l.EnterTradeRequest
 	req.CraftsmanID = l.CraftsmanID
-	p := prepared{craftsman: l.CraftsmanID, key: l.Key,
-		run: func(ctx context.Context) (command.Result, error) { return svc.EnterTrade(ctx, req) }}
-	if b != nil {
-		p.build = func(ctx context.Context) (command.Command, error) { return b.tradeCommand(ctx, req) }
-	}
-	return p, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.EnterTrade, b, batcher.tradeCommand), nil
 }

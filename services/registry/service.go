@@ -582,10 +582,10 @@ type batcher interface {
 	registerCommand(ctx context.Context, req RegisterCraftsmanRequest) (command.Command, error)
 	employmentCommand(ctx context.Context, req StartEmploymentRequest, end *EndEmploymentRequest) (command.Command, error)
 	tradeCommand(ctx context.Context, req EnterTradeRequest) (command.Command, error)
-	handler() *command.Handler
+	Handler() *command.Handler
 }
 
-func (s *service) handler() *command.Handler { return s.h }
+func (s *service) Handler() *command.Handler { return s.h }
 
 // keyedByCaller reports whether the caller's idempotency key already wrote
 // to h (a keyed command already done: its replay answers, not a refusal):

@@ -495,10 +495,10 @@ type batcher interface {
 	titleCommand(ctx context.Context, req TitleRequest) (command.Command, error)
 	assessmentCommand(ctx context.Context, req AssessmentRequest) (command.Command, error)
 	certifyCommand(ctx context.Context, req CertifyRequest) (command.Command, error)
-	handler() *command.Handler
+	Handler() *command.Handler
 }
 
-func (s *service) handler() *command.Handler { return s.h }
+func (s *service) Handler() *command.Handler { return s.h }
 
 // Correct implements Service: only the organisation that recorded the
 // original fact (or an admin) may correct it.

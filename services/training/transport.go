@@ -100,27 +100,16 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	return mux
 }
 
-// A line preparer decodes one record (JSON or CSV) into the service call
-// (run) and, when the service can batch, the call's command (build).
-type linePreparer func(svc Service, b batcher, rec command.Record) (craftsmanID, key string, run func(context.Context) (command.Result, error),
-	build func(context.Context) (command.Command, error), err error)
+// A line preparer decodes one record (JSON or CSV) into its line: the
+// service call and, when the service can batch (b), the call's command.
+type linePreparer func(svc Service, b batcher, rec command.Record) (command.Line, error)
 
 // backfillPrepare authorizes the whole request (issuers and admins only),
 // then makes each line into its command (command.PrepareImport: the line's
 // key, source "import", one correlation id for the file).
 func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
 	b, _ := servicekit.Find[batcher](svc) // under the middlewares
-	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) {
-		craftsman, key, run, build, err := prep(svc, b, rec)
-		if err != nil {
-			return command.Line{}, err
-		}
-		l := command.Line{Shard: craftsman, Key: key, Run: run, Build: build}
-		if b != nil {
-			l.Handler = b.handler()
-		}
-		return l, nil
-	})
+	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) { return prep(svc, b, rec) })
 }
 
 // CompletionLine is one back-filled course completion: a JSON Lines object,
@@ -222,24 +211,24 @@ func csvLevel(f map[string]string, name string) (events.Level, error) {
 	return level, nil
 }
 
-func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareCompletion(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l CompletionLine
 	if rec.Fields != nil {
 		f := rec.Fields
 		if err := rec.CheckColumns(CompletionColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		hours, err := csvFloat(f, "hours")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		score, err := csvFloat(f, "score")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		passed, err := csvBool(f, "passed")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = CompletionLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CompleteTrainingRequest: CompleteTrainingRequest{
 			EnrolmentID: f["enrolmentId"], AcademyID: f["academyId"], CourseID: f["courseId"],
@@ -249,30 +238,26 @@ func prepareCompletion(svc Service, bt batcher, rec command.Record) (string, str
 			l.Hours = *hours
 		}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.CompleteTrainingRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.CompleteTraining(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.completionCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.CompleteTraining, bt, batcher.completionCommand), nil
 }
 
-func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareCertificate(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l CertificateLine
 	if rec.Fields != nil {
 		f := rec.Fields
 		if err := rec.CheckColumns(CertificateColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		level, err := csvLevel(f, "level")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = CertificateLine{CraftsmanID: f["craftsmanId"], Key: f["key"], CertifyRequest: CertifyRequest{
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
@@ -280,25 +265,21 @@ func prepareCertificate(svc Service, bt batcher, rec command.Record) (string, st
 			IssuingOrg: events.Org{ID: f["issuingOrgId"], Name: f["issuingOrgName"], Kind: f["issuingOrgKind"]},
 			Route:      f["route"], EntitlementID: f["entitlementId"], AssessmentID: f["assessmentId"], OccurredAt: f["occurredAt"]}}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.CertifyRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.CertifySkillLevel(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.certifyCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.CertifySkillLevel, bt, batcher.certifyCommand), nil
 }
 
-func prepareGraduation(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareGraduation(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l GraduationLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(GraduationColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = GraduationLine{CraftsmanID: f["craftsmanId"], Key: f["key"], GraduationRequest: GraduationRequest{
 			SchoolKind: f["schoolKind"], SchoolName: f["schoolName"], Speciality: f["speciality"],
@@ -306,98 +287,86 @@ func prepareGraduation(svc Service, bt batcher, rec command.Record) (string, str
 		if f["programmeTarget"] != "" {
 			level, err := csvLevel(f, "programmeTarget")
 			if err != nil {
-				return "", "", nil, nil, err
+				return command.Line{}, err
 			}
 			l.ProgrammeTarget = &level
 		}
 		for name, dst := range map[string]*bool{"seniorClass": &l.SeniorClass, "preparatoryTechnician": &l.PreparatoryTechnician, "finalYear": &l.FinalYear} {
 			b, err := csvBool(f, name)
 			if err != nil {
-				return "", "", nil, nil, err
+				return command.Line{}, err
 			}
 			*dst = b
 		}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.GraduationRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.RecordGraduation(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.graduationCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.RecordGraduation, bt, batcher.graduationCommand), nil
 }
 
-func prepareTitle(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareTitle(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l TitleLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(TitleColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = TitleLine{CraftsmanID: f["craftsmanId"], Key: f["key"], TitleRequest: TitleRequest{
 			Tier: f["tier"], Title: f["title"], Series: f["series"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]},
 			AwardingOrg: f["awardingOrg"], CertificateNumber: f["certificateNumber"], OccurredAt: f["occurredAt"]}}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.TitleRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.RecordTitle(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.titleCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.RecordTitle, bt, batcher.titleCommand), nil
 }
 
-func prepareEnrolment(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareEnrolment(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l EnrolmentLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(EnrolmentColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = EnrolmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], EnrolRequest: EnrolRequest{
 			EnrolmentID: f["enrolmentId"], AcademyID: f["academyId"], CourseID: f["courseId"],
 			Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Module: f["module"], Mode: f["mode"],
 			OccurredAt: f["occurredAt"]}}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.EnrolRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.Enrol(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.enrolCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.Enrol, bt, batcher.enrolCommand), nil
 }
 
-func prepareAssessment(svc Service, bt batcher, rec command.Record) (string, string, func(context.Context) (command.Result, error), func(context.Context) (command.Command, error), error) {
+func prepareAssessment(svc Service, bt batcher, rec command.Record) (command.Line, error) {
 	var l AssessmentLine
 	if f := rec.Fields; f != nil {
 		if err := rec.CheckColumns(AssessmentColumns); err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		level, err := csvLevel(f, "level")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		theory, err := csvFloat(f, "theoryScore")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		practical, err := csvFloat(f, "practicalScore")
 		if err != nil {
-			return "", "", nil, nil, err
+			return command.Line{}, err
 		}
 		l = AssessmentLine{CraftsmanID: f["craftsmanId"], Key: f["key"], AssessmentRequest: AssessmentRequest{
 			AssessmentID: f["assessmentId"], Trade: events.Trade{Code: f["tradeCode"], Name: f["tradeName"]}, Level: level,
@@ -406,21 +375,17 @@ func prepareAssessment(svc Service, bt batcher, rec command.Record) (string, str
 		if f["passed"] != "" { // blank: the service refuses the line, passed is required
 			passed, err := csvBool(f, "passed")
 			if err != nil {
-				return "", "", nil, nil, err
+				return command.Line{}, err
 			}
 			l.Passed = &passed
 		}
 	} else if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	if err := idField("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, nil, err
+		return command.Line{}, err
 	}
 	req := l.AssessmentRequest
 	req.CraftsmanID = l.CraftsmanID
-	run := func(ctx context.Context) (command.Result, error) { return svc.RecordAssessment(ctx, req) }
-	if bt == nil {
-		return l.CraftsmanID, l.Key, run, nil, nil
-	}
-	return l.CraftsmanID, l.Key, run, func(ctx context.Context) (command.Command, error) { return bt.assessmentCommand(ctx, req) }, nil
+	return servicekit.ImportLine(l.CraftsmanID, l.Key, req, svc.RecordAssessment, bt, batcher.assessmentCommand), nil
 }
