@@ -20,7 +20,15 @@ import (
 // the real adapter to it over gRPC.
 func startStore(t *testing.T) eventstore.Store {
 	t.Helper()
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+	return startStoreWith(t, esdbserver.Config{})
+}
+
+// startStoreWith is startStore with cfg's settings (its directory, address
+// and security are the test's).
+func startStoreWith(t *testing.T, cfg esdbserver.Config) eventstore.Store {
+	t.Helper()
+	cfg.DataDir, cfg.Addr, cfg.Insecure = t.TempDir(), "127.0.0.1:0", true
+	srv, err := esdbserver.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,16 +388,7 @@ func TestExecuteBatchNoOpAfterOwnEvent(t *testing.T) {
 // is written. The store here takes at most 64 KiB per append, less than
 // the batch's events, which ExecuteBatch alone would have sent together.
 func TestExecuteBatchFailsTogether(t *testing.T) {
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true, MaxAppendSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := startStoreWith(t, esdbserver.Config{MaxAppendSize: 64 << 10})
 	h := command.New(st, command.Options{Clock: clock})
 	big := func(context.Context, command.History) ([]command.Event, error) {
 		return []command.Event{{Type: "Big.v1", Data: map[string]string{"s": strings.Repeat("x", 40<<10)}}}, nil
