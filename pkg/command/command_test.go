@@ -342,17 +342,7 @@ func TestExecuteBatch(t *testing.T) {
 	if !out[3].Result.Replayed || out[3].Result.Revision != 0 || out[3].Result.Position != out[0].Result.Position {
 		t.Fatalf("in-batch replay %+v", out[3])
 	}
-	evs, _ := st.ReadStream(ctx, "test-9", eventstore.ReadOptions{})
-	if len(evs) != 3 {
-		t.Fatalf("%d events, want 3", len(evs))
-	}
-	for i, e := range evs {
-		var c counted
-		_ = json.Unmarshal(e.Data, &c)
-		if c.N != i {
-			t.Fatalf("event %d decided on %d earlier events", i, c.N)
-		}
-	}
+	requireDecidedInOrder(t, st, "test-9", 3)
 	// The whole batch again: every keyed command is a replay, nothing new
 	// except the keyless one.
 	again := h.ExecuteBatch(ctx, "test-9", []command.Command{cmd("a", appendOne), cmd("c", appendOne)})
@@ -450,15 +440,22 @@ func TestExecuteBatchSplitsLargeBatches(t *testing.T) {
 	if len(appends) < 4 {
 		t.Errorf("8 commands of 200 KiB in %d appends", len(appends))
 	}
-	evs, _ := st.ReadStream(context.Background(), "test-split", eventstore.ReadOptions{})
-	if len(evs) != 8 {
-		t.Fatalf("%d events, want 8", len(evs))
+	requireDecidedInOrder(t, st, "test-split", 8)
+}
+
+// requireDecidedInOrder checks that stream holds n events, the i-th
+// decided (its "n") after i earlier ones.
+func requireDecidedInOrder(t *testing.T, st eventstore.Store, stream string, n int) {
+	t.Helper()
+	evs, err := st.ReadStream(context.Background(), stream, eventstore.ReadOptions{})
+	if len(evs) != n {
+		t.Fatalf("%d events, want %d (%v)", len(evs), n, err)
 	}
 	for i, e := range evs {
-		var v sized
-		_ = json.Unmarshal(e.Data, &v)
-		if v.N != i {
-			t.Fatalf("event %d decided after %d events", i, v.N)
+		var c counted
+		_ = json.Unmarshal(e.Data, &c)
+		if c.N != i {
+			t.Fatalf("event %d decided on %d earlier events", i, c.N)
 		}
 	}
 }
