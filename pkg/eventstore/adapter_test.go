@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -139,6 +140,26 @@ func TestDeletedStreams(t *testing.T) {
 	// None of this tripped the breaker.
 	if st := c.BreakerState(); st != "closed" {
 		t.Errorf("breaker %s after business errors", st)
+	}
+}
+
+// TestOversizeAppend: an append over the store's maximum size is the
+// caller's error, named in the store's own words (not the official client's
+// wrapper text), and does not trip the breaker.
+func TestOversizeAppend(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "127.0.0.1:0")
+	t.Cleanup(func() { _ = srv.Close() })
+	c := open(t, eventstore.Config{URL: srv.URL()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	big := eventstore.EventData{Type: "Big.v1", Data: []byte(`"` + strings.Repeat("x", 2<<20) + `"`)}
+	_, err := c.Append(ctx, "big-1", eventstore.Any(), big)
+	want := "append big-1 at any: rejected by the store: Maximum Append Size of 1048576 Exceeded."
+	if !errors.Is(err, errs.InvalidArgument) || err.Error() != want {
+		t.Errorf("oversize append = %v, want errs.InvalidArgument %q", err, want)
+	}
+	if st := c.BreakerState(); st != "closed" {
+		t.Errorf("breaker %s after an oversize append", st)
 	}
 }
 

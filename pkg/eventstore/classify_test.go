@@ -36,6 +36,10 @@ func TestClassifyStatus(t *testing.T) {
 			t.Errorf("%s: kind %s, want %s", tc.code, got, tc.want)
 		}
 	}
+	// The message is the status's own, not the text of what wraps it.
+	if err := classify(context.Background(), opName{verb: "op"}, fmt.Errorf("wrapped: %w", status.Error(codes.InvalidArgument, "too big"))); err.Error() != "op: rejected by the store: too big" {
+		t.Errorf("message %q", err)
+	}
 	if got := errs.KindOf(classify(context.Background(), opName{verb: "op"}, errors.New("odd"))); got != errs.Internal {
 		t.Errorf("plain error: %s, want INTERNAL", got)
 	}

@@ -159,10 +159,18 @@ func classify(ctx context.Context, op opName, err error) error {
 // leaves as "unknown": invalid arguments, oversize appends, transport
 // failures).
 func fromStatus(op opName, err error) error {
-	st, ok := status.FromError(err)
+	// The status itself, not status.FromError's: that one, for a status
+	// wrapped in the client's error, carries the whole error's text as its
+	// message ("[ErrorCode 0] (sorry, this error code is not supported by
+	// the Error() method): rpc error: …") instead of the store's own.
+	se, ok := errors.AsType[interface {
+		error
+		GRPCStatus() *status.Status
+	}](err)
 	if !ok {
 		return newErr(errs.Internal, err, "%s: %v", op, err)
 	}
+	st := se.GRPCStatus()
 	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange, codes.ResourceExhausted:
 		return newErr(errs.InvalidArgument, err, "%s: rejected by the store: %s", op, st.Message())
