@@ -24,7 +24,7 @@ type BatchResult struct {
 // one each. A command that is refused (or whose key was already used, or
 // whose fact is Already recorded) contributes no events and gets its own
 // error (or replayed result); the others are written. An append carries
-// at most maxBatchBytes of events (one command's events always go
+// at most 512 KiB of events (maxBatchBytes; one command's events always go
 // together), so that a batch never fails the store's maximum append size
 // where its commands alone would not; the commands after it go in the next.
 // Every answer that stands on an append — a command's events, a replay of
