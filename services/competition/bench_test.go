@@ -96,3 +96,32 @@ func BenchmarkPublishBatch(b *testing.B) {
 	b.ReportMetric(float64(b.N*batch)/elapsed.Seconds(), "placements/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms/publication")
 }
+
+// BenchmarkBackfill measures a JSON Lines back-fill of b.N placements
+// (each line the competition's stream and the worker's, so lines are not
+// batched) over 1000 craftsmen, one competition per 1000 lines, through
+// HTTP with the default 16 back-fill workers; it reports records/s.
+func BenchmarkBackfill(b *testing.B) {
+	e := newEnv(b)
+	seedWorkers(e, benchWorkers)
+	for c := 0; c <= (b.N-1)/benchWorkers; c++ {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(fmt.Sprintf("bf%d", c)), nil); code != 201 {
+			b.Fatalf("define: %d %+v", code, eb)
+		}
+	}
+	var sb strings.Builder
+	for i := range b.N {
+		fmt.Fprintf(&sb, `{"competitionId":"bf%d","occurredAt":"2025-09-05","craftsmanId":"bw%d","track":"employees","rank":%d}`+"\n",
+			i/benchWorkers, i%benchWorkers, i%30+1)
+	}
+	body := sb.String()
+	b.ResetTimer()
+	start := time.Now()
+	code, lines, sum := e.Backfill("issuer", "/v1/backfill/results", "application/x-ndjson", body)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if code != 200 || sum.Summary.OK != b.N {
+		b.Fatalf("%d %+v (line 1: %+v)", code, sum, lines[1])
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+}
