@@ -25,14 +25,20 @@ type BatchResult struct {
 // whose fact is Already recorded) contributes no events and gets its own
 // error (or replayed result); the others are written. An append carries
 // at most 512 KiB of events (maxBatchBytes; one command's events always go
-// together), so that a batch never fails the store's maximum append size
-// where its commands alone would not; the commands after it go in the next.
-// Every answer that stands on an append — a command's events, a replay of
-// a key or fact decided earlier in it, a no-op after its events, and any
-// refusal decided after its first events — gets that append's position or,
-// when the append fails, fails with it. The batch re-decides on a lost race
-// like Execute (every command is treated as RetryOnConflict). Bulk
-// back-fill uses it for consecutive lines of one craftsman.
+// together) and the commands after it go in the next; when the store
+// refuses an append of several commands' events (it takes less than that,
+// or one command's events are too large), the commands go again one
+// writer at a time, so that only a command whose events the store refuses
+// alone fails, and the commands decided after it are decided again on the
+// stream as it is. Every answer that depends on an append — a command's
+// events, a replay of a key or fact decided earlier in it, a no-op after
+// its events, and a refusal decided after its first written command —
+// gets that append's position or, when the append fails otherwise (the
+// store unavailable, a lost race retried to the end), fails with it;
+// answers decided on the stored history alone stand. The batch re-decides
+// on a lost race like Execute (every command is treated as
+// RetryOnConflict). Bulk back-fill uses it for consecutive lines of one
+// craftsman.
 func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Command) []BatchResult {
 	out := make([]BatchResult, len(cmds))
 	if stream == "" {
@@ -54,11 +60,12 @@ func (h *Handler) ExecuteBatch(ctx context.Context, stream string, cmds []Comman
 // append carries.
 const maxBatchBytes = 512 << 10
 
-// appendPrefix decides a prefix of cmds whose events fit in one append
-// (maxBatchBytes), appends them, fills in the prefix's results in out and
-// returns the prefix's length (at least 1).
+// appendPrefix decides a prefix of cmds whose events fit in one append,
+// appends them, fills in the prefix's results in out and returns the
+// prefix's length (at least 1).
 func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Command, out []BatchResult) int {
 	useCache := true
+	bound := maxBatchBytes // 0 after the store refused several writers' events: one writer an append
 	for attempt := 0; ; attempt++ {
 		var hist History
 		cached := false
@@ -88,12 +95,13 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 		size := 0
 		// owner: the commands whose results are those of this append —
 		// those with events in it, and replays and no-ops answered at a
-		// revision decided earlier in it: they get its position. stands:
-		// the commands whose answers fail with it — the owners and every
-		// command decided after its first events.
+		// revision decided earlier in it: they get its position.
+		// dependent: the commands whose answers fail with it — the owners
+		// and the refusals decided after its first written command.
 		owner := make([]int, 0, len(cmds))
+		var dependent []int
 		inBatch := func(rev uint64) bool { return !hist.Exists || rev > hist.Revision() }
-		firstWriter := -1
+		firstWriter, writers := -1, 0
 		n := len(cmds) // the prefix this append decides
 		refusedOnCache := false
 		for i, c := range cmds {
@@ -110,8 +118,11 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 				scope, res, done, err = checkKey(ctx, c, cur)
 				if err != nil || done {
 					out[i] = BatchResult{Result: res, Err: err}
-					if err == nil && inBatch(res.Revision) {
+					switch {
+					case err == nil && inBatch(res.Revision):
 						owner = append(owner, i) // a key used twice in one batch
+					case err != nil && firstWriter >= 0:
+						dependent = append(dependent, i)
 					}
 					continue
 				}
@@ -130,6 +141,9 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 			}
 			if err != nil {
 				out[i].Err = err
+				if firstWriter >= 0 {
+					dependent = append(dependent, i) // decided on unwritten events
+				}
 				continue
 			}
 			if len(evs) == 0 {
@@ -150,12 +164,13 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 				continue
 			}
 			sz := eventsSize(d)
-			if len(data) > 0 && size+sz > maxBatchBytes {
+			if len(data) > 0 && size+sz > bound {
 				out[i] = BatchResult{}
 				n = i // this command and the rest go in the next append
 				break
 			}
 			size += sz
+			writers++
 			if firstWriter < 0 {
 				firstWriter = i
 			}
@@ -184,12 +199,9 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 		if len(data) == 0 {
 			return n
 		}
-		// fail answers every command that stood on the append with err.
+		// fail answers every command whose answer depended on the append.
 		fail := func(err func(c Command) error) int {
-			for _, i := range owner {
-				out[i] = BatchResult{Err: err(cmds[i])}
-			}
-			for i := firstWriter + 1; i < n; i++ {
+			for _, i := range append(owner, dependent...) {
 				out[i] = BatchResult{Err: err(cmds[i])}
 			}
 			return n
@@ -210,6 +222,19 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 			return n
 		}
 		h.cache.drop(stream)
+		if errors.Is(err, errs.InvalidArgument) {
+			// The store refused what the append carries (its size): never
+			// what several commands carry together.
+			if writers > 1 {
+				bound = 0
+				attempt--
+				continue
+			}
+			// This writer's events alone: it fails as it would alone, and
+			// the commands decided after it are decided again without it.
+			out[firstWriter] = BatchResult{Err: fmt.Errorf("%s: append %s: %w", cmds[firstWriter].Name, stream, err)}
+			return firstWriter + 1
+		}
 		if errors.Is(err, errs.Conflict) && cached {
 			useCache = false
 			attempt--

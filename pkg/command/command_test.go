@@ -372,42 +372,90 @@ func TestExecuteBatchNoOpAfterOwnEvent(t *testing.T) {
 	}
 }
 
-// TestExecuteBatchFailsTogether: when a batch's append fails, every answer
-// that stood on it fails too — an in-batch replay of a key, a no-op after
-// the batch's own event, a refusal decided on that event — while nothing
-// is written. The store here takes at most 64 KiB per append, less than
-// the batch's events, which ExecuteBatch alone would have sent together.
+// TestExecuteBatchFailsTogether: when a batch's append fails for good (a
+// lost race retried to the end: another writer appends to the stream each
+// time the batch decides), every answer that depended on it fails too — an
+// in-batch replay of a key, a no-op after the batch's own event, a refusal
+// decided after that event — while a replay of a key stored before the
+// batch stands, and nothing of the batch is written.
 func TestExecuteBatchFailsTogether(t *testing.T) {
-	st := startStoreWith(t, esdbserver.Config{MaxAppendSize: 64 << 10})
-	h := command.New(st, command.Options{Clock: clock})
-	big := func(context.Context, command.History) ([]command.Event, error) {
-		return []command.Event{{Type: "Big.v1", Data: map[string]string{"s": strings.Repeat("x", 40<<10)}}}, nil
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock, MaxRetries: 2})
+	ctx := context.Background()
+	cmd := func(key string, d command.DecideFunc) command.Command {
+		return command.Command{Name: "c", Stream: "test-fail", Meta: command.Meta{IdempotencyKey: key}, Decide: d}
+	}
+	old, err := h.Execute(ctx, cmd("old", appendOne))
+	if err != nil {
+		t.Fatal(err)
+	}
+	racing := func(ctx context.Context, hist command.History) ([]command.Event, error) {
+		if _, err := st.Append(ctx, "test-fail", eventstore.Any(), eventstore.EventData{Type: "Outside.v1", Data: []byte(`{}`)}); err != nil {
+			return nil, err
+		}
+		return appendOne(ctx, hist)
 	}
 	noop := func(context.Context, command.History) ([]command.Event, error) { return nil, nil }
-	onlyFirst := func(_ context.Context, hist command.History) ([]command.Event, error) {
+	refuse := func(context.Context, command.History) ([]command.Event, error) {
+		return nil, errs.E(errs.FailedPrecondition, "refused")
+	}
+	out := h.ExecuteBatch(ctx, "test-fail", []command.Command{
+		cmd("k", racing), cmd("k", appendOne), cmd("", noop), cmd("", refuse), cmd("old", appendOne),
+	})
+	for i := 0; i < 4; i++ {
+		if !errors.Is(out[i].Err, errs.Conflict) {
+			t.Errorf("command %d answered %+v, %v on an append that failed", i, out[i].Result, out[i].Err)
+		}
+	}
+	if r := out[4]; r.Err != nil || !r.Result.Replayed || r.Result.Position != old.Position {
+		t.Errorf("the stored key's replay: %+v %v, want that of %+v", r.Result, r.Err, old)
+	}
+	evs, _ := st.ReadStream(ctx, "test-fail", eventstore.ReadOptions{})
+	for _, e := range evs[1:] {
+		if e.Type != "Outside.v1" {
+			t.Fatalf("the batch wrote %s at revision %d", e.Type, e.Revision)
+		}
+	}
+}
+
+// TestExecuteBatchStoreLimit: when the store takes less per append than
+// the batch gathers (here 64 KiB), the commands go one writer at a time
+// and every one that fits alone is written, as one by one; a command whose
+// events the store refuses alone fails alone, and a command decided after
+// it is decided again without it.
+func TestExecuteBatchStoreLimit(t *testing.T) {
+	st := startStoreWith(t, esdbserver.Config{MaxAppendSize: 64 << 10})
+	h := command.New(st, command.Options{Clock: clock})
+	sized := func(kb int) command.DecideFunc {
+		return func(_ context.Context, hist command.History) ([]command.Event, error) {
+			return []command.Event{{Type: "Sized.v1", Data: map[string]any{"n": len(hist.Events), "s": strings.Repeat("x", kb<<10)}}}, nil
+		}
+	}
+	onlyIfEmpty := func(_ context.Context, hist command.History) ([]command.Event, error) {
 		if hist.Exists {
 			return nil, errs.E(errs.FailedPrecondition, "the stream has begun")
 		}
 		return appendOne(context.Background(), hist)
 	}
-	cmd := func(key string, d command.DecideFunc) command.Command {
-		return command.Command{Name: "c", Stream: "test-fail", Meta: command.Meta{IdempotencyKey: key}, Decide: d}
+	cmd := func(stream string, d command.DecideFunc) command.Command {
+		return command.Command{Name: "c", Stream: stream, Decide: d}
 	}
-	out := h.ExecuteBatch(context.Background(), "test-fail", []command.Command{
-		cmd("k", appendOne), cmd("k", appendOne), cmd("", noop), cmd("", onlyFirst), cmd("", big), cmd("", big),
+	out := h.ExecuteBatch(context.Background(), "test-limit", []command.Command{
+		cmd("test-limit", sized(40)), cmd("test-limit", sized(40)), cmd("test-limit", sized(40)),
 	})
 	for i, o := range out {
-		if o.Err == nil || errors.Is(o.Err, errs.FailedPrecondition) {
-			t.Errorf("command %d answered %+v, %v on an append that failed", i, o.Result, o.Err)
+		if o.Err != nil || o.Result.Revision != uint64(i) {
+			t.Fatalf("command %d: %+v %v", i, o.Result, o.Err)
 		}
 	}
-	if evs, err := st.ReadStream(context.Background(), "test-fail", eventstore.ReadOptions{}); len(evs) != 0 {
-		t.Fatalf("%d events written (%v)", len(evs), err)
+	out = h.ExecuteBatch(context.Background(), "test-alone", []command.Command{
+		cmd("test-alone", sized(100)), cmd("test-alone", onlyIfEmpty),
+	})
+	if !errors.Is(out[0].Err, errs.InvalidArgument) {
+		t.Errorf("the oversize command: %+v %v", out[0].Result, out[0].Err)
 	}
-	// Alone, the refusal was decided on an event that is not there: the
-	// command now writes.
-	if res, err := h.Execute(context.Background(), cmd("", onlyFirst)); err != nil || res.Revision != 0 {
-		t.Fatalf("alone: %+v %v", res, err)
+	if out[1].Err != nil || out[1].Result.Revision != 0 {
+		t.Errorf("the command after it: %+v %v, want revision 0 as alone", out[1].Result, out[1].Err)
 	}
 }
 
