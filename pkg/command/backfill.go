@@ -109,11 +109,14 @@ type Backfill struct {
 	// counted with queuedOverhead on top); 0 = 64 MiB. A line longer than
 	// the bound is still read when nothing else is queued.
 	LookaheadBytes int64
-	// Failed, when set, is called with each line that fails and its
-	// error (a refusal or a failure of the store; not the lines left
-	// unrun when the request is cancelled), never concurrently: a
-	// service logs there what its middlewares would have logged for the
-	// line alone, which a batched line does not pass through.
+	// Failed, when set, is called, never concurrently, with each line
+	// whose command ran through its Handler (Job.Command: batched, or
+	// built and run alone) and failed, with the error (a refusal or a
+	// failure of the store): such a line does not pass through the
+	// service's own method, so a service logs there what its middlewares
+	// would have. Not for lines run with Job.Run (the middlewares see
+	// them), lines refused before they ran, or any line once the request
+	// is cancelled.
 	Failed func(line int, err error)
 }
 
@@ -122,6 +125,7 @@ type Backfill struct {
 const queuedOverhead = 512
 
 type run struct {
+	ctx     context.Context // the request's
 	b       Backfill
 	prepare PrepareFunc
 	emit    func(LineResult)
@@ -187,7 +191,7 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	if emit == nil {
 		emit = func(LineResult) {}
 	}
-	r := &run{b: b, prepare: prepare, emit: emit, start: time.Now()}
+	r := &run{ctx: ctx, b: b, prepare: prepare, emit: emit, start: time.Now()}
 	r.ahead.max = b.LookaheadBytes
 	r.ahead.cond.L = &r.ahead.mu
 	r.queues = make([]chan item, b.Workers)
@@ -272,21 +276,26 @@ func (r *run) runGroup(ctx context.Context, items []item) {
 }
 
 func (r *run) runOne(ctx context.Context, it item) {
-	var res Result
-	var err error
 	if it.job.Run != nil {
-		res, err = it.job.Run(ctx, it.job.Key)
-	} else {
-		var c Command
-		if c, err = it.job.Command(ctx, it.job.Key); err == nil {
-			res, err = it.job.Handler.Execute(ctx, c)
-		}
+		res, err := it.job.Run(ctx, it.job.Key)
+		r.done(it.line, res, err, false)
+		return
 	}
-	r.done(it.line, res, err)
+	c, err := it.job.Command(ctx, it.job.Key)
+	var res Result
+	if err == nil {
+		res, err = it.job.Handler.Execute(ctx, c)
+	}
+	r.done(it.line, res, err, true)
 }
 
-func (r *run) done(line int, res Result, err error) {
+// done finishes a line that ran; direct says it ran through its Handler,
+// not its service's method (Backfill.Failed hears of it when it failed).
+func (r *run) done(line int, res Result, err error, direct bool) {
 	if err != nil {
+		if direct {
+			r.tell(line, err)
+		}
 		r.fail(line, err)
 		return
 	}
@@ -305,10 +314,10 @@ func (r *run) runBatch(ctx context.Context, batch []item) {
 		c, err := it.job.Command(ctx, it.job.Key)
 		switch {
 		case err != nil:
-			r.fail(it.line, err)
+			r.done(it.line, Result{}, err, true)
 		case len(cmds) > 0 && c.Stream != cmds[0].Stream:
 			res, err := it.job.Handler.Execute(ctx, c)
-			r.done(it.line, res, err)
+			r.done(it.line, res, err, true)
 		default:
 			cmds = append(cmds, c)
 			lines = append(lines, it.line)
@@ -318,17 +327,22 @@ func (r *run) runBatch(ctx context.Context, batch []item) {
 		return
 	}
 	for i, br := range batch[0].job.Handler.ExecuteBatch(ctx, cmds[0].Stream, cmds) {
-		r.done(lines[i], br.Result, br.Err)
+		r.done(lines[i], br.Result, br.Err, true)
 	}
 }
 
-// fail finishes a line that failed with err, telling Backfill.Failed.
-func (r *run) fail(line int, err error) {
-	if r.b.Failed != nil {
+// tell passes a failed line to Backfill.Failed, unless the request is
+// cancelled.
+func (r *run) tell(line int, err error) {
+	if r.b.Failed != nil && r.ctx.Err() == nil {
 		r.mu.Lock()
 		r.b.Failed(line, err)
 		r.mu.Unlock()
 	}
+}
+
+// fail finishes a line that failed with err.
+func (r *run) fail(line int, err error) {
 	r.finish(failure(line, err))
 }
 

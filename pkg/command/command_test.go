@@ -666,6 +666,34 @@ func TestBackfillLookaheadBytes(t *testing.T) {
 	<-held
 }
 
+// TestBackfillFailedNotAfterCancel: Backfill.Failed hears of a failed
+// line that ran through its handler, but not once the request is
+// cancelled (a caller hanging up is not a failure to report per line).
+func TestBackfillFailedNotAfterCancel(t *testing.T) {
+	st := startStore(t)
+	h := command.New(st, command.Options{Clock: clock})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var told []int
+	b := command.Backfill{Workers: 1, Failed: func(line int, err error) { told = append(told, line) }}
+	prepare := func(rec command.Record) (command.Job, error) {
+		return command.Job{Shard: "s", Handler: h, Command: func(context.Context, string) (command.Command, error) {
+			if rec.Line == 2 {
+				cancel()
+			}
+			return command.Command{}, errs.E(errs.Unavailable, "line %d: store down", rec.Line)
+		}}, nil
+	}
+	// Line 1 alone, then line 2 (the queue is drained before it arrives,
+	// or both run in one group: either way line 1 fails before the cancel).
+	if _, err := b.JSONLines(ctx, strings.NewReader(`{"a":1}`+"\n"+`{"a":2}`+"\n"), prepare, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 1 || told[0] != 1 {
+		t.Fatalf("Failed heard of lines %v, want [1]", told)
+	}
+}
+
 func TestExecuteExpectNew(t *testing.T) {
 	st := startStore(t)
 	a := command.New(st, command.Options{Clock: clock})

@@ -3,6 +3,7 @@ package servicekit_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -136,27 +138,45 @@ func TestSplitList(t *testing.T) {
 }
 
 // TestBackfillLogsFailedLines: the bulk endpoints' runner logs a line that
-// failed for want of the store (an error line naming it), not a line the
-// command refused (the caller has its answer), and not a good line.
+// failed for want of the store while bypassing the service's method (built
+// and run through the handler, as batched lines are): an error line naming
+// it. Not a line the command refused (the caller has its answer), not a
+// line run through the service's method (its logging middleware logs it),
+// not a good line.
 func TestBackfillLogsFailedLines(t *testing.T) {
+	st := commandtest.StartStore(t)
+	h := command.New(st, command.Options{})
 	var logs bytes.Buffer
 	b := (&servicekit.Service{BackfillWorkers: 1}).Backfill(slog.New(slog.NewTextHandler(&logs, nil)))
-	in := `{"n":1}` + "\n" + `{"n":2}` + "\n" + `{"n":3}` + "\n"
-	outcome := map[string]error{
-		`{"n":1}`: nil,
-		`{"n":2}`: errs.E(errs.InvalidArgument, "field n: refused"),
-		`{"n":3}`: errs.E(errs.Unavailable, "store down"),
-	}
+	in := `{"n":1}` + "\n" + `{"n":2}` + "\n" + `{"n":3}` + "\n" + `{"n":4}` + "\n"
 	prepare := func(rec command.Record) (command.Job, error) {
-		err := outcome[string(rec.Raw)]
-		return command.Job{Shard: "s", Run: func(context.Context, string) (command.Result, error) { return command.Result{Stream: "s"}, err }}, nil
+		var v struct{ N int }
+		if err := json.Unmarshal(rec.Raw, &v); err != nil {
+			return command.Job{}, err
+		}
+		if v.N == 4 { // through the service's method
+			return command.Job{Shard: "s", Run: func(context.Context, string) (command.Result, error) {
+				return command.Result{}, errs.E(errs.Unavailable, "store down (route)")
+			}}, nil
+		}
+		return command.Job{Shard: "s", Handler: h, Command: func(context.Context, string) (command.Command, error) {
+			if v.N == 3 { // a read the command needs failed
+				return command.Command{}, errs.E(errs.Unavailable, "store down (build)")
+			}
+			return command.Command{Name: "c", Stream: "logs-1", Decide: func(context.Context, command.History) ([]command.Event, error) {
+				if v.N == 2 {
+					return nil, errs.E(errs.InvalidArgument, "field n: refused")
+				}
+				return []command.Event{{Type: "Counted.v1", Data: v}}, nil
+			}}, nil
+		}}, nil
 	}
 	sum, err := b.JSONLines(context.Background(), strings.NewReader(in), prepare, nil)
-	if err != nil || sum.OK != 1 || sum.Failed != 2 {
+	if err != nil || sum.OK != 1 || sum.Failed != 3 {
 		t.Fatalf("%+v %v", sum, err)
 	}
 	got := logs.String()
-	if strings.Count(got, "back-fill line failed") != 1 || !strings.Contains(got, "line=3") || !strings.Contains(got, "store down") {
+	if strings.Count(got, "back-fill line failed") != 1 || !strings.Contains(got, "line=3") || !strings.Contains(got, "store down (build)") {
 		t.Fatalf("logs:\n%s", got)
 	}
 }
