@@ -99,11 +99,12 @@ type Backfill struct {
 	// MaxBatch bounds how many queued lines of one shard are appended
 	// together when jobs offer a Command; 0 = 64, 1 disables batching.
 	MaxBatch int
-	// Lookahead bounds the lines read ahead of the workers, all workers
-	// together (each queues Lookahead/Workers, at least 1,024); 0 =
-	// 65,536. A worker groups what it has queued by shard, so the longer
-	// its queue, the more lines of one craftsman an interleaved file (a
-	// craftsman's lines far apart) lets it append together.
+	// Lookahead sets how many lines are read ahead of the workers: each
+	// worker queues Lookahead/Workers lines (at least 1,024) on top of
+	// the ones it is running; 0 = 65,536. A worker groups what it has
+	// queued by shard, so the longer its queue, the more lines of one
+	// craftsman an interleaved file (a craftsman's lines far apart) lets
+	// it append together.
 	Lookahead int
 	// LookaheadBytes bounds the bytes of the lines read ahead (each line
 	// counted with queuedOverhead on top); 0 = 64 MiB. A line longer than
