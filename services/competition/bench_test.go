@@ -114,14 +114,5 @@ func BenchmarkBackfill(b *testing.B) {
 		fmt.Fprintf(&sb, `{"competitionId":"bf%d","occurredAt":"2025-09-05","craftsmanId":"bw%d","track":"employees","rank":%d}`+"\n",
 			i/benchWorkers, i%benchWorkers, i%30+1)
 	}
-	body := sb.String()
-	b.ResetTimer()
-	start := time.Now()
-	code, lines, sum := e.Backfill("issuer", "/v1/backfill/results", "application/x-ndjson", body)
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if code != 200 || sum.Summary.OK != b.N {
-		b.Fatalf("%d %+v (line 1: %+v)", code, sum, lines[1])
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+	e.BenchBackfill(b, "issuer", "/v1/backfill/results", sb.String())
 }

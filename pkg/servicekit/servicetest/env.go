@@ -188,6 +188,22 @@ func (e *Env) VerifyChain(stream string) {
 	}
 }
 
+// BenchBackfill is a back-fill benchmark's timed part: it posts body (b.N
+// JSON Lines records) to path as caller, fails the benchmark unless every
+// line is recorded, and reports records/s.
+func (e *Env) BenchBackfill(b *testing.B, caller, path, body string) {
+	b.Helper()
+	b.ResetTimer()
+	start := time.Now()
+	code, lines, sum := e.Backfill(caller, path, "application/x-ndjson", body)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if code != 200 || sum.Summary.OK != b.N {
+		b.Fatalf("%d %+v (line 1: %+v)", code, sum, lines[1])
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+}
+
 // Backfill posts a back-fill file and returns the status, the per-line
 // results by line number and the summary.
 func (e *Env) Backfill(caller, path, contentType, body string) (int, map[int]command.LineResult, command.SummaryLine) {
