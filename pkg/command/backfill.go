@@ -119,6 +119,10 @@ type Backfill struct {
 	// them), lines refused before they ran, or any line once the request
 	// is cancelled.
 	Failed func(line int, err error)
+	// Finished, when set, is called with each line's result as it
+	// finishes (the emit of every run), never concurrently: a service
+	// counts the lines there.
+	Finished func(LineResult)
 }
 
 // queuedOverhead is what a queued line is counted for beyond its bytes
@@ -354,6 +358,9 @@ func failure(line int, err error) LineResult {
 func (r *run) finish(lr LineResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.b.Finished != nil {
+		r.b.Finished(lr)
+	}
 	r.sum.Lines++
 	if lr.OK {
 		r.sum.OK++

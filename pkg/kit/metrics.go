@@ -19,6 +19,7 @@ import (
 //
 //	craftledger_requests_total{service,endpoint,code}            counter
 //	craftledger_request_duration_seconds{service,endpoint,code}  histogram
+//	craftledger_backfill_lines_total{service,code}               counter
 //
 // code is "OK" or the errs.Code of the failure. Go runtime and process
 // collectors are registered too. Servers add their own collectors with
@@ -28,6 +29,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	backfill *prometheus.CounterVec
 	// ok holds each endpoint's series for code "OK" (endpoint -> *series),
 	// the outcome of nearly every request: looked up once, not per request.
 	ok sync.Map
@@ -57,8 +59,13 @@ func NewMetrics(service string) *Metrics {
 			ConstLabels: labels,
 			Buckets:     []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"endpoint", "code"}),
+		backfill: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "craftledger", Name: "backfill_lines_total",
+			Help:        "Back-filled lines finished, by outcome code (OK, replays included, or the line's error kind).",
+			ConstLabels: labels,
+		}, []string{"code"}),
 	}
-	reg.MustRegister(m.requests, m.latency,
+	reg.MustRegister(m.requests, m.latency, m.backfill,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -115,6 +122,12 @@ func (m *Metrics) observe(name, code string, d time.Duration) {
 	s := v.(*series)
 	s.requests.Inc()
 	s.latency.Observe(d.Seconds())
+}
+
+// BackfillLine counts one back-filled line that finished with code ("OK"
+// or the errs.Code of its failure).
+func (m *Metrics) BackfillLine(code string) {
+	m.backfill.WithLabelValues(code).Inc()
 }
 
 // Endpoint is go-kit's instrumenting middleware for endpoint name.

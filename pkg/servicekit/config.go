@@ -209,13 +209,20 @@ func (s *Service) Limiter() *kit.RateLimiter {
 	return kit.NewRateLimiter(s.Rate, int(s.Rate)+1)
 }
 
-// Backfill configures the bulk endpoints: the workers, a progress line
-// every 10 000 lines, and an error line for each line that failed for
-// want of the store or of the service itself (a refused line is answered
-// to the caller only). Batched lines do not pass through the services'
-// logging middlewares, so this is where such failures are logged.
-func (s *Service) Backfill(logger *slog.Logger) command.Backfill {
-	return command.Backfill{Workers: s.BackfillWorkers, ProgressEvery: 10000,
+// Backfill configures the bulk endpoints (BackfillRunner) with the
+// service's --backfill-workers.
+func (s *Service) Backfill(logger *slog.Logger, metrics *kit.Metrics) command.Backfill {
+	return BackfillRunner(s.BackfillWorkers, logger, metrics)
+}
+
+// BackfillRunner is the bulk endpoints' runner of a service: workers
+// concurrent lines (0 = 16), a progress line every 10 000 lines, an error
+// line for each line that failed for want of the store or of the service
+// itself while bypassing its logging middleware (batched lines do; a
+// refused line is answered to the caller only), and, with metrics, every
+// finished line counted by outcome (craftledger_backfill_lines_total).
+func BackfillRunner(workers int, logger *slog.Logger, metrics *kit.Metrics) command.Backfill {
+	b := command.Backfill{Workers: workers, ProgressEvery: 10000,
 		Progress: func(sum command.Summary) {
 			logger.Info("back-fill progress", "lines", sum.Lines, "ok", sum.OK, "failed", sum.Failed, "replayed", sum.Replayed, "millis", sum.Millis)
 		},
@@ -224,6 +231,16 @@ func (s *Service) Backfill(logger *slog.Logger) command.Backfill {
 				logger.Error("back-fill line failed", "line", line, "code", errs.Code(err), "err", err)
 			}
 		}}
+	if metrics != nil {
+		b.Finished = func(lr command.LineResult) {
+			code := lr.Code
+			if lr.OK {
+				code = "OK"
+			}
+			metrics.BackfillLine(code)
+		}
+	}
+	return b
 }
 
 // OpenStore connects to the store behind a breaker named "<name>-store";

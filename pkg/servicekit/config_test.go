@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
@@ -137,7 +139,8 @@ func TestSplitList(t *testing.T) {
 	}
 }
 
-// TestBackfillLogsFailedLines: the bulk endpoints' runner logs a line that
+// TestBackfillLogsFailedLines: the bulk endpoints' runner counts every
+// line by its outcome (craftledger_backfill_lines_total) and logs a line that
 // failed for want of the store while bypassing the service's method (built
 // and run through the handler, as batched lines are): an error line naming
 // it. Not a line the command refused (the caller has its answer), not a
@@ -147,7 +150,8 @@ func TestBackfillLogsFailedLines(t *testing.T) {
 	st := commandtest.StartStore(t)
 	h := command.New(st, command.Options{})
 	var logs bytes.Buffer
-	b := (&servicekit.Service{BackfillWorkers: 1}).Backfill(slog.New(slog.NewTextHandler(&logs, nil)))
+	metrics := kit.NewMetrics("test")
+	b := (&servicekit.Service{BackfillWorkers: 1}).Backfill(slog.New(slog.NewTextHandler(&logs, nil)), metrics)
 	in := `{"n":1}` + "\n" + `{"n":2}` + "\n" + `{"n":3}` + "\n" + `{"n":4}` + "\n"
 	prepare := func(rec command.Record) (command.Job, error) {
 		var v struct{ N int }
@@ -178,5 +182,17 @@ func TestBackfillLogsFailedLines(t *testing.T) {
 	got := logs.String()
 	if strings.Count(got, "back-fill line failed") != 1 || !strings.Contains(got, "line=3") || !strings.Contains(got, "store down (build)") {
 		t.Fatalf("logs:\n%s", got)
+	}
+	// Every line is counted by its outcome.
+	rec := httptest.NewRecorder()
+	metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`craftledger_backfill_lines_total{code="OK",service="test"} 1`,
+		`craftledger_backfill_lines_total{code="INVALID_ARGUMENT",service="test"} 1`,
+		`craftledger_backfill_lines_total{code="UNAVAILABLE",service="test"} 2`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

@@ -262,23 +262,23 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	mux := http.NewServeMux()
 	a.mount(mux, "registry", func(m *kit.Metrics) http.Handler {
 		svc := registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(m)(a.services.Registry))
-		return registry.NewHTTPHandler(svc, logger, cfg.Key, registry.HTTPOptions{})
+		return registry.NewHTTPHandler(svc, logger, cfg.Key, registry.HTTPOptions{Backfill: servicekit.BackfillRunner(0, logger, m)})
 	})
 	a.mount(mux, "training", func(m *kit.Metrics) http.Handler {
 		svc := training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(m)(a.services.Training))
-		return training.NewHTTPHandler(svc, logger, cfg.Key, training.HTTPOptions{})
+		return training.NewHTTPHandler(svc, logger, cfg.Key, training.HTTPOptions{Backfill: servicekit.BackfillRunner(0, logger, m)})
 	})
 	a.mount(mux, "competition", func(m *kit.Metrics) http.Handler {
 		svc := competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(m)(a.services.Competition))
-		return competition.NewHTTPHandler(svc, logger, cfg.Key, competition.HTTPOptions{})
+		return competition.NewHTTPHandler(svc, logger, cfg.Key, competition.HTTPOptions{Backfill: servicekit.BackfillRunner(0, logger, m)})
 	})
 	a.mount(mux, "mentorship", func(m *kit.Metrics) http.Handler {
 		svc := mentorship.LoggingMiddleware(logger)(mentorship.InstrumentingMiddleware(m)(a.services.Mentorship))
-		return mentorship.NewHTTPHandler(svc, logger, cfg.Key, mentorship.HTTPOptions{})
+		return mentorship.NewHTTPHandler(svc, logger, cfg.Key, mentorship.HTTPOptions{Backfill: servicekit.BackfillRunner(0, logger, m)})
 	})
 	a.mount(mux, "honour", func(m *kit.Metrics) http.Handler {
 		svc := honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(a.services.Honour))
-		return honour.NewHTTPHandler(svc, logger, cfg.Key, honour.HTTPOptions{})
+		return honour.NewHTTPHandler(svc, logger, cfg.Key, honour.HTTPOptions{Backfill: servicekit.BackfillRunner(0, logger, m)})
 	})
 	if len(cfg.CredentialKey) > 0 {
 		ch, err := credential.NewHandler(credential.HandlerConfig{Key: cfg.CredentialKey, Store: a.store, Auth: cfg.Key,

@@ -62,6 +62,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("competition")
 	svc = competition.LoggingMiddleware(logger)(competition.InstrumentingMiddleware(metrics)(svc))
-	opts := competition.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	opts := competition.HTTPOptions{Backfill: cfg.Backfill(logger, metrics), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, competition.NewHTTPHandler(svc, logger, key, opts))
 }

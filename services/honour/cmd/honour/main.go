@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("honour")
 	svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(metrics)(svc))
-	opts := honour.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	opts := honour.HTTPOptions{Backfill: cfg.Backfill(logger, metrics), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, honour.NewHTTPHandler(svc, logger, key, opts))
 }
 

@@ -71,6 +71,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("mentorship")
 	svc = mentorship.LoggingMiddleware(logger)(mentorship.InstrumentingMiddleware(metrics)(svc))
-	opts := mentorship.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	opts := mentorship.HTTPOptions{Backfill: cfg.Backfill(logger, metrics), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, mentorship.NewHTTPHandler(svc, logger, key, opts))
 }

@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("registry")
 	svc = registry.LoggingMiddleware(logger)(registry.InstrumentingMiddleware(metrics)(svc))
-	opts := registry.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	opts := registry.HTTPOptions{Backfill: cfg.Backfill(logger, metrics), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, registry.NewHTTPHandler(svc, logger, key, opts))
 }
 

@@ -59,6 +59,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics := kit.NewMetrics("training")
 	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(metrics)(svc))
-	opts := training.HTTPOptions{Backfill: cfg.Backfill(logger), Limiter: cfg.Limiter()}
+	opts := training.HTTPOptions{Backfill: cfg.Backfill(logger, metrics), Limiter: cfg.Limiter()}
 	return cfg.Serve(ctx, logger, metrics, st.Ping, training.NewHTTPHandler(svc, logger, key, opts))
 }
