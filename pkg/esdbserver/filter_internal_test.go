@@ -52,28 +52,9 @@ func TestFilterRegexTimeout(t *testing.T) {
 func TestPlainRegexAgrees(t *testing.T) {
 	tokens := []string{"a", "b", ".", "^", "|", "(", ")", "*", "+", "?", `\.`, "-"}
 	letters := []string{"a", "b", "\n", "é", "\U0001F600", "-", "."}
-	texts := []string{""}
-	for n, from := 0, 0; n < 3; n++ {
-		to := len(texts)
-		for _, s := range texts[from:to] {
-			for _, l := range letters {
-				texts = append(texts, s+l)
-			}
-		}
-		from = to
-	}
-	patterns := []string{""}
+	texts := concatenations(letters, 3)
 	checked := 0
-	for n, from := 0, 0; n < 4; n++ {
-		to := len(patterns)
-		for _, p := range patterns[from:to] {
-			for _, tok := range tokens {
-				patterns = append(patterns, p+tok)
-			}
-		}
-		from = to
-	}
-	for _, p := range patterns[1:] {
+	for _, p := range concatenations(tokens, 4)[1:] {
 		if !plainRegex(p) { // "(?"
 			continue
 		}
@@ -81,7 +62,8 @@ func TestPlainRegexAgrees(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		dotnet := func(s string) bool { ok, _ := runeMatcher(re)(s); return ok }
+		match := runeMatcher(re)
+		dotnet := func(s string) bool { ok, _ := match(s); return ok }
 		re2, err := regexp.Compile(p)
 		if err != nil {
 			continue
@@ -276,4 +258,20 @@ func TestUTF16Pattern(t *testing.T) {
 	if got, want := utf16Pattern(`a\`+smile+`\c\b`+smile), `a\uD83D\uDE00\c\b\uD83D\uDE00`; got != want {
 		t.Errorf("utf16Pattern: %q, want %q", got, want)
 	}
+}
+
+// concatenations is every string of at most n parts, "" first, then by
+// length.
+func concatenations(parts []string, n int) []string {
+	out := []string{""}
+	for k, from := 0, 0; k < n; k++ {
+		to := len(out)
+		for _, s := range out[from:to] {
+			for _, p := range parts {
+				out = append(out, s+p)
+			}
+		}
+		from = to
+	}
+	return out
 }

@@ -51,12 +51,15 @@ type watchedStream struct {
 
 // watchAccess starts following, from now on, what governs the access of
 // the caller in ctx to stream: "$$"+stream when byMetadata, and $settings.
-// It returns nil when nothing can take the access away: an insecure
+// Once the watch has begun it authorizes the read once more: the caller
+// was authorized before, and a change committed between that check and
+// the watch's start would be seen by neither (an error is that denial).
+// The watch is nil when nothing can take the access away: an insecure
 // server, or an admin.
-func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool) *accessWatch {
+func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool) (*accessWatch, error) {
 	p := principalFrom(ctx)
 	if s.cfg.Insecure || p.admin() {
-		return nil
+		return nil, nil
 	}
 	w := &accessWatch{s: s}
 	add := func(name string, check func(*record) error) {
@@ -66,10 +69,11 @@ func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool
 	// event of the metastream's own metadata stream does not hold: that
 	// is checked against the present.
 	_, metastream := metaStreamOf(stream)
+	ownACL := !metastream && stream != "$$" // its access is its own ACL's
 	present := func(*record) error { return s.authorize(ctx, stream, aclRead) }
 	if byMetadata {
 		check := present
-		if !metastream && stream != "$$" {
+		if ownACL {
 			// The ACL as this event left it, as KurrentDB checks it
 			// right after committing it.
 			check = func(r *record) error {
@@ -83,24 +87,16 @@ func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool
 		add("$$"+stream, check)
 	}
 	check := present
-	if !metastream && stream != "$$" {
+	if ownACL {
 		check = func(r *record) error {
 			return checkACL(p, stream, aclRead, s.store.info(stream).Meta, parseSystemSettings(r.Data))
 		}
 	}
 	add("$settings", check)
-	return w
-}
-
-// recheck authorizes the caller's read of stream once more, after the
-// watch began: Read authorized it before, and a change committed between
-// that check and the watch's start would be seen by neither. Nothing to do
-// without a watch (insecure, or an admin).
-func (w *accessWatch) recheck(ctx context.Context, stream string) error {
-	if w == nil {
-		return nil
+	if err := s.authorize(ctx, stream, aclRead); err != nil {
+		return nil, err
 	}
-	return w.s.authorize(ctx, stream, aclRead)
+	return w, nil
 }
 
 // deniedAt reads the durable events of the watched streams written since

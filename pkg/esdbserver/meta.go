@@ -18,10 +18,11 @@ type streamMeta struct {
 	raw      []byte // the JSON as written, for rewriting $tb on re-creation
 }
 
-// streamACL lists, per operation, the users or groups that may do it.
+// streamACL lists, per operation (aclOp), the users or groups that may do
+// it, and which operations it sets at all.
 type streamACL struct {
-	Read, Write, Delete, MetaRead, MetaWrite []string
-	set                                      [5]bool
+	byOp [5][]string
+	set  [5]bool
 }
 
 var noMeta = streamMeta{MaxCount: -1, MaxAge: -1, TB: -1}

@@ -132,19 +132,7 @@ func strictRoles(raw json.RawMessage) ([]string, bool) {
 
 // setRoles sets the roles of op.
 func (a *streamACL) setRoles(op aclOp, roles []string) {
-	a.set[op] = true
-	switch op {
-	case aclRead:
-		a.Read = roles
-	case aclWrite:
-		a.Write = roles
-	case aclDelete:
-		a.Delete = roles
-	case aclMetaRead:
-		a.MetaRead = roles
-	case aclMetaWrite:
-		a.MetaWrite = roles
-	}
+	a.byOp[op], a.set[op] = roles, true
 }
 
 // roles returns op's roles and whether the ACL sets them.
@@ -152,5 +140,5 @@ func (a *streamACL) roles(op aclOp) ([]string, bool) {
 	if a == nil || !a.set[op] {
 		return nil, false
 	}
-	return [][]string{a.Read, a.Write, a.Delete, a.MetaRead, a.MetaWrite}[op], true
+	return a.byOp[op], true
 }

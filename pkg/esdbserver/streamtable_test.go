@@ -26,7 +26,8 @@ func TestStreamTable(t *testing.T) {
 			tab.mask = tc.mask
 			ref := map[string]streamInfo{}
 			rng := rand.New(rand.NewPCG(1, uint64(tc.n)))
-			acl := &streamACL{Read: []string{"$all"}}
+			acl := &streamACL{}
+			acl.setRoles(aclRead, []string{"$all"})
 			name := func(i int) string {
 				switch i % 4 {
 				case 0:

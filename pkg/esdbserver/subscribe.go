@@ -33,8 +33,8 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 		return streamDeleted(name)
 	}
 	// liveaccess.go; "$$$all" re-checks $all, not a stream named $all
-	watch := s.watchAccess(ctx, name, name != "$all")
-	if err := watch.recheck(ctx, name); err != nil {
+	watch, err := s.watchAccess(ctx, name, name != "$all")
+	if err != nil {
 		return err
 	}
 	var next uint64
@@ -247,8 +247,8 @@ const (
 // subscribeAll serves a subscription to $all; match is its filter's
 // matcher (readFilter), nil for none.
 func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServer, o *streams.ReadReq_Options, match recordMatch, strUUID bool) error {
-	watch := s.watchAccess(ctx, "$all", true) // liveaccess.go
-	if err := watch.recheck(ctx, "$all"); err != nil {
+	watch, err := s.watchAccess(ctx, "$all", true) // liveaccess.go
+	if err != nil {
 		return err
 	}
 	filter := o.GetFilter()
