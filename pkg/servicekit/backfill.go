@@ -54,6 +54,17 @@ func BackfillLines(what string, line func(rec command.Record) (command.Line, err
 // back-fill sees it: the handler its commands run on.
 type Batcher interface{ Handler() *command.Handler }
 
+// ImportPrepare is the Prepare of a bulk endpoint taking JSON Lines and
+// CSV whose lines prep makes (usually with ImportLine): it finds the
+// service's own implementation B under svc's middlewares (B's zero value
+// when there is none) and hands it to prep with each record;
+// command.PrepareImport authorizes the request once and gives each line
+// its key, source "import" and the file's correlation id.
+func ImportPrepare[B Batcher, S any](svc S, prep func(S, B, command.Record) (command.Line, error)) func(ctx context.Context, format string) (command.PrepareFunc, error) {
+	b, _ := Find[B](svc) // under the middlewares
+	return command.PrepareImport(AdmitImport, func(rec command.Record) (command.Line, error) { return prep(svc, b, rec) })
+}
+
 // ImportLine is a back-filled line of one craftsman that runs req: alone
 // through run (the service under its middlewares, as its route does) and,
 // when b is set, as b's command unrun (build), so that the runner appends

@@ -43,16 +43,6 @@ var (
 	TradeColumns = []string{"craftsmanId", "key", "tradeCode", "tradeName", "occurredAt"}
 )
 
-type linePreparer func(svc Service, b batcher, rec command.Record) (command.Line, error)
-
-// backfillPrepare authorizes the whole request (issuers and admins only),
-// then makes each line into its command (command.PrepareImport: the line's
-// key, source "import", one correlation id for the file).
-func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	b, _ := servicekit.Find[batcher](svc) // under the middlewares
-	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) { return prep(svc, b, rec) })
-}
-
 func prepareCraftsman(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l CraftsmanLine
 	if f := rec.Fields; f != nil {

@@ -89,11 +89,11 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillCraftsmen"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareCraftsman)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareCraftsman)}))
 	byName["BackfillEmployments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareEmployment)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareEmployment)}))
 	byName["BackfillTrades"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareTrade)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareTrade)}))
 
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {

@@ -1,7 +1,6 @@
 package training
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -80,17 +79,17 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := kit.LimitHTTP(o.Limiter)
 	byName["BackfillCompletions"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareCompletion)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareCompletion)}))
 	byName["BackfillCertificates"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareCertificate)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareCertificate)}))
 	byName["BackfillGraduations"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareGraduation)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareGraduation)}))
 	byName["BackfillTitles"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareTitle)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareTitle)}))
 	byName["BackfillEnrolments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareEnrolment)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareEnrolment)}))
 	byName["BackfillAssessments"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: backfillPrepare(svc, prepareAssessment)}))
+		Prepare: servicekit.ImportPrepare(svc, prepareAssessment)}))
 
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -98,18 +97,6 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	}
 	mux.Handle("/", command.NotFoundHandler())
 	return mux
-}
-
-// A line preparer decodes one record (JSON or CSV) into its line: the
-// service call and, when the service can batch (b), the call's command.
-type linePreparer func(svc Service, b batcher, rec command.Record) (command.Line, error)
-
-// backfillPrepare authorizes the whole request (issuers and admins only),
-// then makes each line into its command (command.PrepareImport: the line's
-// key, source "import", one correlation id for the file).
-func backfillPrepare(svc Service, prep linePreparer) func(ctx context.Context, format string) (command.PrepareFunc, error) {
-	b, _ := servicekit.Find[batcher](svc) // under the middlewares
-	return command.PrepareImport(servicekit.AdmitImport, func(rec command.Record) (command.Line, error) { return prep(svc, b, rec) })
 }
 
 // CompletionLine is one back-filled course completion: a JSON Lines object,
