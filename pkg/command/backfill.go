@@ -139,7 +139,7 @@ type run struct {
 	mu  sync.Mutex
 	sum Summary
 
-	queues []chan item
+	queues []*lineQueue
 	wg     sync.WaitGroup
 	ahead  readAhead
 }
@@ -174,6 +174,56 @@ type item struct {
 	size int64 // counted in readAhead
 }
 
+// lineQueue is a worker's queue: a buffered channel of capacity max, but
+// its memory grows with the lines queued, not with max (a request of ten
+// lines does not allocate room for thousands).
+type lineQueue struct {
+	mu                sync.Mutex
+	notEmpty, notFull sync.Cond
+	items             []item
+	max               int
+	closed            bool
+}
+
+func newLineQueue(max int) *lineQueue {
+	q := &lineQueue{max: max}
+	q.notEmpty.L, q.notFull.L = &q.mu, &q.mu
+	return q
+}
+
+// put queues it, waiting while max lines are queued.
+func (q *lineQueue) put(it item) {
+	q.mu.Lock()
+	for len(q.items) >= q.max {
+		q.notFull.Wait()
+	}
+	q.items = append(q.items, it)
+	q.mu.Unlock()
+	q.notEmpty.Signal()
+}
+
+// close says nothing more will be put.
+func (q *lineQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.notEmpty.Broadcast()
+}
+
+// take waits for lines and takes all that are queued; false once the
+// queue is closed and empty.
+func (q *lineQueue) take() ([]item, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.notEmpty.Wait()
+	}
+	items := q.items
+	q.items = nil
+	q.notFull.Broadcast()
+	return items, len(items) > 0
+}
+
 func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(LineResult)) *run {
 	if b.Workers <= 0 {
 		b.Workers = 16
@@ -199,9 +249,9 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 	r := &run{ctx: ctx, b: b, prepare: prepare, emit: emit, start: time.Now()}
 	r.ahead.max = b.LookaheadBytes
 	r.ahead.cond.L = &r.ahead.mu
-	r.queues = make([]chan item, b.Workers)
+	r.queues = make([]*lineQueue, b.Workers)
 	for i := range r.queues {
-		q := make(chan item, max(1024, b.Lookahead/b.Workers))
+		q := newLineQueue(max(1024, b.Lookahead/b.Workers))
 		r.queues[i] = q
 		r.wg.Add(1)
 		go func() {
@@ -217,24 +267,11 @@ func (b Backfill) start(ctx context.Context, prepare PrepareFunc, emit func(Line
 // group in turn: batchable jobs of one shard go out MaxBatch at a time as
 // one append, the others one by one. So even an interleaved file gets
 // batched when the queue holds several lines of one craftsman.
-func (r *run) work(ctx context.Context, q chan item) {
+func (r *run) work(ctx context.Context, q *lineQueue) {
 	for {
-		it, ok := <-q
+		items, ok := q.take()
 		if !ok {
 			return
-		}
-		items := []item{it}
-	drain:
-		for len(items) < cap(q) {
-			select {
-			case nx, ok := <-q:
-				if !ok {
-					break drain
-				}
-				items = append(items, nx)
-			default:
-				break drain
-			}
 		}
 		var order []string
 		groups := make(map[string][]item)
@@ -396,12 +433,12 @@ func (r *run) submit(rec Record, keySource []byte) {
 	h.Write([]byte(job.Shard))
 	size := int64(len(keySource)) + queuedOverhead
 	r.ahead.acquire(size)
-	r.queues[int(h.Sum32()%uint32(len(r.queues)))] <- item{line: rec.Line, job: job, size: size}
+	r.queues[int(h.Sum32()%uint32(len(r.queues)))].put(item{line: rec.Line, job: job, size: size})
 }
 
 func (r *run) end(readErr error) (Summary, error) {
 	for _, q := range r.queues {
-		close(q)
+		q.close()
 	}
 	r.wg.Wait()
 	r.mu.Lock()
