@@ -187,6 +187,7 @@ type service struct {
 	// found registered (known: facts that stay true).
 	defined           *known[competition]
 	registeredWorkers *known[struct{}]
+	decoded           *servicekit.DecodedFacts // craftsman streams' career facts
 }
 
 // New returns the competition service over store. clock is the only
@@ -212,6 +213,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	reg := events.NewRegistry()
 	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: reg,
 		defined: newKnown[competition](4096), registeredWorkers: newKnown[struct{}](65536),
+		decoded:   servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
 }
 

@@ -88,21 +88,18 @@ func (s *service) registered(h command.History) bool {
 var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // foldWorker folds a craftsman's stream with the events module's career
-// fold (corrections applied), as of asOf (endOfTime: everything).
+// fold (corrections applied), as of asOf (endOfTime: everything). Its
+// facts are decoded once per event (servicekit.DecodedFacts): a placement
+// folds its worker twice, and a worker's stream grows by a placement or
+// two at a time.
 func (s *service) foldWorker(h command.History, asOf time.Time) (worker, error) {
 	w := worker{at: make(map[string]where, len(h.Events))}
-	recs := make([]events.Recorded, 0, len(h.Events))
 	for _, r := range h.Events {
 		w.at[r.ID] = where{revision: r.Revision, position: r.Position}
-		if !s.reg.Known(r.Type) {
-			continue // not a career fact
-		}
-		rec, err := s.reg.DecodeRecorded(events.Raw{Stream: r.Stream, Revision: r.Revision, ID: r.ID, Type: r.Type,
-			Data: r.Data, Metadata: r.Metadata, Created: r.Created})
-		if err != nil {
-			return w, errs.E(errs.Internal, "%v", err)
-		}
-		recs = append(recs, rec)
+	}
+	recs, err := s.decoded.Facts(s.reg, h)
+	if err != nil {
+		return w, err
 	}
 	w.st = career.Fold(recs, asOf, career.AsOccurred)
 	return w, nil
