@@ -405,7 +405,7 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 			var fresh []events.Placement
 			var ids []string
 			for i, p := range pls {
-				old, ok := cur.placements[p.PlacementID]
+				old, ok := cur.placements.get(p.PlacementID)
 				switch {
 				case !ok:
 					fresh = append(fresh, p)
