@@ -7,10 +7,15 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 )
 
+// Earliest is the earliest occurredAt a request may give: no career fact
+// recorded here is older, and the zero time (0001-01-01) means "not
+// given" to the handler, which would stamp it with its clock instead.
+var Earliest = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // ParseWhen reads a request's occurredAt: an RFC 3339 instant or a date
 // (YYYY-MM-DD, midnight UTC). Empty is the zero time (the handler then uses
 // its clock). A value after now plus skew is refused: facts are recorded
-// once they happened.
+// once they happened; so is one before Earliest.
 func ParseWhen(s string, now time.Time, skew time.Duration) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -24,6 +29,9 @@ func ParseWhen(s string, now time.Time, skew time.Duration) (time.Time, error) {
 	}
 	if t.After(now.Add(skew)) {
 		return time.Time{}, errs.E(errs.InvalidArgument, "%s is in the future", s)
+	}
+	if t.Before(Earliest) {
+		return time.Time{}, errs.E(errs.InvalidArgument, "%s is before %s: no career fact recorded here is that old", s, Earliest.Format(time.DateOnly))
 	}
 	return t.UTC(), nil
 }

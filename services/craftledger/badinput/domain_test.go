@@ -55,6 +55,8 @@ func TestDomainRefusals(t *testing.T) {
 		// Invalid values.
 		{name: "a date in the future", svc: "training", path: c1 + "/completions",
 			body: `{"academyId":"` + sectest.AcademyB + `","courseId":"` + sectest.CourseB + `","hours":8,"passed":true,"occurredAt":"2999-01-01"}`, status: 400, code: "INVALID_ARGUMENT", field: "occurredAt"},
+		{name: "the zero date (read as not given before)", svc: "competition", path: "/v1/competitions/" + sectest.CompB + "/results",
+			body: `{"occurredAt":"0001-01-01","placements":[{"craftsmanId":"` + sectest.Worker + `","track":"employees","rank":3}]}`, status: 400, code: "INVALID_ARGUMENT", field: "occurredAt"},
 		{name: "negative hours", svc: "training", path: c1 + "/completions",
 			body: `{"academyId":"` + sectest.AcademyB + `","courseId":"` + sectest.CourseB + `","hours":-8,"passed":true}`, status: 400, code: "INVALID_ARGUMENT", field: "hours"},
 		{name: "a national ID with a wrong check character", svc: "registry", path: "/v1/craftsmen",
