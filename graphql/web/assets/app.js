@@ -692,10 +692,16 @@
     const a = S.academies.find(x => x.id === id);
     return a && a.name ? a.name : id;
   }
+  // csvCell quotes a value for the CSV export. A value a spreadsheet would
+  // read as a formula (starting with = + - @, a tab or a carriage return:
+  // names and regions are typed in by academies) is prefixed with ' so it
+  // stays text.
   function csvCell(v) {
-    const s = v == null ? '' : String(v);
+    let s = v == null ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
+  pub.csvCell = csvCell;
   async function exportCSV(f) {
     const status = document.getElementById('export-status');
     status.textContent = t('exporting');
