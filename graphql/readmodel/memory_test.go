@@ -775,3 +775,43 @@ func sameSummariesAsViews(t *testing.T, m *Memory, n int) (corrected, erased int
 	}
 	return corrected, erased
 }
+
+// TestMentorshipFactsOnce: a pairing fact the service copied onto the
+// craftsman's stream shows once in the craftsman's timeline, not once from
+// each stream; a fact only the pairing's stream holds still shows.
+func TestMentorshipFactsOnce(t *testing.T) {
+	m := NewMemory()
+	tr := events.Trade{Code: "6-18-02-04"}
+	parties := events.MentorshipParties{MentorshipID: "m", MasterID: "b", ApprenticeID: "a"}
+	start := events.MentorshipStarted{MentorshipParties: parties, Kind: events.MentorshipApprenticeship, Trade: tr}
+	session := events.MentorshipSessionLogged{MentorshipParties: parties, Hours: 4, Topic: "welding"}
+	level := events.Intermediate
+	done := events.MentorshipCompleted{MentorshipParties: parties, Trade: tr, LevelReached: &level}
+	batch := []eventstore.RecordedEvent{
+		encoded(t, "craftsman-a", 0, 1, events.CraftsmanRegistered{CraftsmanID: "a", NationalIDHash: strings.Repeat("ab", 32), Personal: &events.Personal{Name: "a"}}),
+		encoded(t, "mentorship-m", 0, 2, start),
+		encoded(t, "craftsman-a", 1, 3, start),
+		encoded(t, "mentorship-m", 1, 4, session),
+		encoded(t, "craftsman-a", 2, 5, session),
+		encoded(t, "mentorship-m", 2, 6, done), // its copy on craftsman-a was never written
+	}
+	if err := m.Apply(batch, at(6)); err != nil {
+		t.Fatal(err)
+	}
+	v, _, ok := m.Craftsman("a", time.Time{}, time.Time{})
+	if !ok {
+		t.Fatal("no view of a")
+	}
+	var got []string
+	for _, e := range v.Timeline() {
+		got = append(got, e.Record.Stream+"/"+e.Record.Type)
+	}
+	want := []string{"craftsman-a/" + events.TypeCraftsmanRegistered, "craftsman-a/" + events.TypeMentorshipStarted,
+		"craftsman-a/" + events.TypeMentorshipSessionLogged, "mentorship-m/" + events.TypeMentorshipCompleted}
+	if !slices.Equal(got, want) {
+		t.Fatalf("timeline %q, want %q", got, want)
+	}
+	if !slices.Equal(v.Mentorships, []string{"m"}) {
+		t.Fatalf("mentorships %q", v.Mentorships)
+	}
+}

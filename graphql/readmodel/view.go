@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -167,6 +168,21 @@ func recordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Record
 	return out
 }
 
+// mentorshipFact is the identity of a pairing fact across the streams it
+// is copied to: its type, occurrence and data.
+func mentorshipFact(r *events.Recorded) (string, bool) {
+	switch r.Payload.(type) {
+	case events.MentorshipStarted, events.MentorshipSessionLogged, events.MentorshipCompleted, events.MentorshipEndedEarly:
+	default:
+		return "", false
+	}
+	data, err := json.Marshal(r.Payload)
+	if err != nil {
+		return "", false
+	}
+	return r.Type + "|" + r.Meta.OccurredAt.UTC().Format(time.RFC3339Nano) + "|" + string(data), true
+}
+
 // occurrence is the instant an event counts from: occurredAt, or the
 // record time when it has none.
 func occurrence(r *events.Recorded) time.Time {
@@ -184,10 +200,29 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	// craftsman's own slice (readers run concurrently).
 	recs := slices.Clip(recordedBy(c.Records, asOf, occurredBy))
 	v.Records = recs
+	// The mentorship service writes each pairing fact on the pairing's
+	// stream and, the same, on both workers' streams: a pairing's record
+	// is added only when the craftsman's own stream lacks its copy (a
+	// pairing recorded by other means, or a copy never written).
+	var own map[string]bool
 	for _, m := range mentorships {
-		if mr := recordedBy(m.Records, asOf, occurredBy); len(mr) > 0 {
-			recs = append(recs, mr...)
-			v.Mentorships = append(v.Mentorships, m.ID)
+		mr := recordedBy(m.Records, asOf, occurredBy)
+		if len(mr) == 0 {
+			continue
+		}
+		v.Mentorships = append(v.Mentorships, m.ID)
+		if own == nil {
+			own = map[string]bool{}
+			for i := range v.Records {
+				if k, ok := mentorshipFact(&v.Records[i]); ok {
+					own[k] = true
+				}
+			}
+		}
+		for i := range mr {
+			if k, ok := mentorshipFact(&mr[i]); !ok || !own[k] {
+				recs = append(recs, mr[i])
+			}
 		}
 	}
 	v.all = recs
