@@ -179,6 +179,10 @@ type service struct {
 	parallel  int
 	h         *command.Handler
 	pub       *command.Handler // for competition streams
+	// publish runs publications through pub, combining those that queue
+	// on one competition (its results back-filled a line each) into one
+	// append.
+	publish   *command.Combiner
 	store     eventstore.Store
 	clock     func() time.Time
 	reg       *events.Registry
@@ -211,7 +215,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		opts.Parallel = 8
 	}
 	reg := events.NewRegistry()
-	return &service{parallel: opts.Parallel, h: h, pub: pub, store: store, clock: clock, reg: reg,
+	return &service{parallel: opts.Parallel, h: h, pub: pub, publish: command.NewCombiner(pub), store: store, clock: clock, reg: reg,
 		defined: newKnown[competition](4096), registeredWorkers: newKnown[struct{}](65536),
 		decoded:   servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
@@ -384,7 +388,7 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	}
 
 	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
-	pub, err := s.pub.Execute(ctx, command.Command{
+	pub, err := s.publish.Execute(ctx, command.Command{
 		Name: "publish results", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			cur, err := s.foldCompetition(h)
