@@ -9,8 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/honour"
 )
 
@@ -213,4 +215,46 @@ func streamFacts(t *testing.T, e *env, stream string) []fact {
 		out = append(out, fact{ID: ev.ID, Type: ev.Type, Data: string(ev.Data), Meta: m})
 	}
 	return out
+}
+
+// TestBackfillWithdrawnHonours: a line with a withdrawal withdraws the
+// honour the line conferred, also one a placement triggered (its id is
+// the placement's, policy.HonourID), and a line whose withdrawal would be
+// refused (dated in the future) writes nothing, not even the conferral.
+func TestBackfillWithdrawnHonours(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	e.register("p", events.Technician)
+	pid := events.PlacementID("c1", "p", trade, events.TrackEmployees)
+	e.Seed("craftsman-p", now.AddDate(-1, 0, 0), events.CompetitionPlaced{CraftsmanID: "p", CompetitionID: "c1", CompetitionName: "x",
+		PlacementID: pid, Tier: events.TierNationalClass1, Year: 2024, Track: events.TrackEmployees, TeamSize: 1, Trade: events.Trade{Code: trade}, Rank: 1, Award: events.AwardNone})
+	file := `{"craftsmanId":"w","code":"national_technical_expert","occurredAt":"2024-12-01","withdrawn":{"reason":"fraud","occurredAt":"2030-01-01"}}` + "\n" +
+		`{"craftsmanId":"p","code":"national_technical_expert","placementId":"` + pid + `","occurredAt":"2024-12-01","withdrawn":{"reason":"fraud","occurredAt":"2025-01-01"}}` + "\n"
+	code, lines, sum := e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	if code != 200 || sum.Summary.Lines != 2 {
+		t.Fatalf("back-fill: %d %+v", code, sum)
+	}
+	if lr := lines[1]; lr.OK || lr.Code != "INVALID_ARGUMENT" || !strings.Contains(lr.Message, "future") {
+		t.Errorf("withdrawal in the future: %+v, want INVALID_ARGUMENT (in the future)", lr)
+	}
+	if n := e.Count("craftsman-w", events.TypeHonourConferred); n != 0 {
+		t.Errorf("the refused line wrote %d honours: %v", n, e.Types("craftsman-w"))
+	}
+	if lr := lines[2]; !lr.OK {
+		t.Errorf("withdrawn honour of a placement: %+v", lr)
+	}
+	st := servicetest.Career(t, e.Store, "p")
+	if len(st.Honours) != 1 || st.Honours[0].ID != policy.HonourID(pid, "national_technical_expert") || !st.Honours[0].Withdrawn {
+		t.Errorf("p's honours %+v, want %s withdrawn", st.Honours, policy.HonourID(pid, "national_technical_expert"))
+	}
+	// The same file again: the good line is a replay, the refused one still
+	// writes nothing.
+	_, lines, sum = e.Backfill("issuer", "/v1/backfill/honours", "application/x-ndjson", file)
+	if sum.Summary.OK != 1 || sum.Summary.Replayed != 1 || lines[1].OK {
+		t.Errorf("re-import %+v, lines %+v", sum.Summary, lines)
+	}
+	if n, m := e.Count("craftsman-p", events.TypeHonourConferred), e.Count("craftsman-p", events.TypeHonourWithdrawn); n != 1 || m != 1 {
+		t.Errorf("p has %d honours and %d withdrawals, want 1 and 1", n, m)
+	}
 }

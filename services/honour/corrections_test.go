@@ -1,6 +1,7 @@
 package honour_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -25,7 +26,15 @@ func TestCorrect(t *testing.T) {
 	orig := conf.EventIDs[0]
 	registered := servicetest.EventID(t, e.Store, "w", events.TypeCraftsmanRegistered)
 	rep := func(id, name string) string {
-		return fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the certificate names it differently","replacement":{"data":{"craftsmanId":"w","honourId":%q,"code":"city_craftsman","name":%q,"level":"city","conferringBody":"市总工会"},"occurredAt":"2024-04-28"}}`, orig, id, name)
+		return fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the certificate names it differently","replacement":{"data":{"craftsmanId":"w","honourId":%q,"code":"city_craftsman","name":%q,"level":"city","conferringBody":"city trade-union federation"},"occurredAt":"2024-04-28"}}`, orig, id, name)
+	}
+	// upgrade replaces one field of the honour: who may confer it depends
+	// on its code, level and conferring body, so a correction keeps them.
+	upgrade := func(field, value string) string {
+		data := map[string]string{"craftsmanId": "w", "honourId": "h-1", "code": "city_craftsman", "level": "city", "conferringBody": "city trade-union federation"}
+		data[field] = value
+		b, _ := json.Marshal(map[string]any{"supersedesEventId": orig, "reason": "r", "replacement": map[string]any{"data": data}})
+		return string(b)
 	}
 	for _, tc := range []struct {
 		name, caller, path, body string
@@ -40,6 +49,9 @@ func TestCorrect(t *testing.T) {
 		{"a fact the service does not record", "admin", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r"}`, registered), 400, "supersedesEventId"},
 		{"another honour", "issuer", "/v1/craftsmen/w/corrections", rep("h-2", "工匠之星"), 400, "replacement.data.honourId"},
 		{"invalid replacement", "issuer", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r","replacement":{"data":{"craftsmanId":"w","honourId":"h-1","code":"city_craftsman","level":"galactic","conferringBody":"b"}}}`, orig), 400, "replacement.data.level"},
+		{"another code", "issuer", "/v1/craftsmen/w/corrections", upgrade("code", "national_model_worker"), 400, "replacement.data.code"},
+		{"another level", "issuer", "/v1/craftsmen/w/corrections", upgrade("level", "national"), 400, "replacement.data.level"},
+		{"another conferring body", "issuer", "/v1/craftsmen/w/corrections", upgrade("conferringBody", "State Council"), 400, "replacement.data.conferringBody"},
 		{"another type", "issuer", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"r","replacement":{"type":"HonourWithdrawn.v1","data":{}}}`, orig), 400, "replacement.type"},
 	} {
 		if code, eb := e.Do(tc.caller, "POST", tc.path, tc.body, nil); code != tc.code || (tc.field != "" && eb.Field != tc.field) {
@@ -93,4 +105,30 @@ func TestCorrect(t *testing.T) {
 		t.Errorf("after the retraction: honours %+v corrections %+v", st.Honours, st.Corrections)
 	}
 	e.VerifyChain("craftsman-w")
+}
+
+// TestCorrectionConfersNothingNew: an organisation that may not confer a
+// national honour confers an enterprise one and cannot correct it into the
+// national one.
+func TestCorrectionConfersNothingNew(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	if code, eb := e.Do("registrar", "POST", "/v1/craftsmen/w/honours", `{"code":"national_model_worker","occurredAt":"2024-05-01"}`, nil); code != 403 {
+		t.Fatalf("registrar confers a national honour: %d %+v, want 403", code, eb)
+	}
+	var r command.Result
+	if code, eb := e.Do("registrar", "POST", "/v1/craftsmen/w/honours", `{"honourId":"h-ent-1","code":"enterprise_craftsman","occurredAt":"2024-05-01"}`, &r); code != 201 {
+		t.Fatalf("registrar confers an enterprise honour: %d %+v", code, eb)
+	}
+	corr := `{"supersedesEventId":"` + r.EventIDs[0] + `","reason":"typo","replacement":{"data":{"craftsmanId":"w","honourId":"h-ent-1","code":"national_model_worker","name":"全国劳动模范","level":"national","conferringBody":"State Council"}}}`
+	if code, eb := e.Do("registrar", "POST", "/v1/craftsmen/w/corrections", corr, nil); code != 400 || eb.Code != "INVALID_ARGUMENT" {
+		t.Errorf("enterprise honour corrected into a national one: %d %+v, want 400", code, eb)
+	}
+	if n := e.Count("craftsman-w", events.TypeEventCorrected); n != 0 {
+		t.Errorf("the refusal wrote %d corrections", n)
+	}
+	if st := servicetest.Career(t, e.Store, "w"); len(st.Honours) != 1 || st.Honours[0].Code != "enterprise_craftsman" {
+		t.Errorf("honours %+v", st.Honours)
+	}
 }

@@ -12,8 +12,9 @@
 //
 // Every fact has a deterministic event id (from the worker and the
 // honour's or innovation's id; an id left out is derived from the code or
-// kind, title and date), so a repeated request or a re-imported file
-// writes nothing twice. Bulk back-fill takes JSON Lines with one result
+// kind, title and date, or, for a request without a date but with an
+// Idempotency-Key, from the key), so a repeated request or a re-imported
+// file writes nothing twice. Bulk back-fill takes JSON Lines with one result
 // per line.
 //
 // Who may do what: issuers record honours and innovations in the name of

@@ -3,14 +3,20 @@ package honour_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/servicekit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/honour"
 )
 
@@ -380,5 +386,63 @@ func TestWritersUnchecked(t *testing.T) {
 	}
 	if code, eb := e.Do("otherIssuer", "POST", "/v1/craftsmen/w/honours", `{"code":"fake_star","level":"national","conferringBody":"国务院","occurredAt":"2023-06-01"}`, nil); code != 403 || eb.Code != "PERMISSION_DENIED" {
 		t.Errorf("national honour outside the catalogue: %d %+v, want 403", code, eb)
+	}
+}
+
+// TestKeyedRetryAcrossMidnight: a request without occurredAt is dated
+// today, so its default id cannot come from the date when it is retried
+// with the same Idempotency-Key after midnight: the key gives the honour
+// and the innovation their ids, the retry replays the first result, and
+// the key reused for another body is refused; another organisation's
+// same key is its own.
+func TestKeyedRetryAcrossMidnight(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Date(2025, 11, 20, 23, 59, 50, 0, time.UTC).UnixNano())
+	nowf := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	e := &env{servicetest.Start(t, servicetest.Config{Now: nowf(), Seal: servicekit.Seal,
+		Callers: map[string]auth.Claims{
+			"issuer": {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},
+			"admin":  {Subject: "u-admin", Role: auth.RoleAdmin},
+		},
+		Handler: func(st eventstore.Store) (http.Handler, error) {
+			svc, err := honour.New(st, nowf, honour.Options{CheckWriters: true, ConferringBodies: testBodies()})
+			if err != nil {
+				return nil, err
+			}
+			return honour.NewHTTPHandler(svc, slog.New(slog.DiscardHandler), auth.DevKey(), honour.HTTPOptions{}), nil
+		},
+	})}
+	e.register("w", events.Technician)
+	hon := `{"code":"national_technical_expert"}`
+	inno := `{"kind":"five_small","category":"invention","title":"快速接线夹","level":"enterprise"}`
+	var h1, i1 command.Result
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", hon, &h1, "Idempotency-Key", "req-42"); code != 201 {
+		t.Fatalf("honour: %d %+v", code, eb)
+	}
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", inno, &i1, "Idempotency-Key", "req-43"); code != 201 {
+		t.Fatalf("innovation: %d %+v", code, eb)
+	}
+	clock.Add(int64(20 * time.Second)) // the client's retry, after midnight UTC
+	var h2, i2 command.Result
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", hon, &h2, "Idempotency-Key", "req-42"); code != 200 || !h2.Replayed || h2.EventIDs[0] != h1.EventIDs[0] {
+		t.Errorf("honour retried after midnight: %d %+v %+v, want a replay of %+v", code, eb, h2, h1)
+	}
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", inno, &i2, "Idempotency-Key", "req-43"); code != 200 || !i2.Replayed || i2.EventIDs[0] != i1.EventIDs[0] {
+		t.Errorf("innovation retried after midnight: %d %+v %+v, want a replay of %+v", code, eb, i2, i1)
+	}
+	// The key reused for another body is refused, not recorded.
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/honours", `{"code":"city_craftsman"}`, nil, "Idempotency-Key", "req-42"); code != 422 || eb.Code != "FAILED_PRECONDITION" {
+		t.Errorf("key reused for another honour: %d %+v, want 422", code, eb)
+	}
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/innovations", `{"kind":"breakthrough","title":"攻关","level":"enterprise"}`, nil, "Idempotency-Key", "req-43"); code != 422 || eb.Code != "FAILED_PRECONDITION" {
+		t.Errorf("key reused for another innovation: %d %+v, want 422", code, eb)
+	}
+	if n, m := e.Count("craftsman-w", events.TypeHonourConferred), e.Count("craftsman-w", events.TypeInnovationRecognised); n != 1 || m != 1 {
+		t.Fatalf("%d honours and %d innovations, want 1 and 1", n, m)
+	}
+	// Another organisation's key of the same name is its own request.
+	if code, eb := e.Do("admin", "POST", "/v1/craftsmen/w/honours", hon, nil, "Idempotency-Key", "req-42"); code != 201 {
+		t.Errorf("admin's own req-42: %d %+v, want 201", code, eb)
 	}
 }

@@ -33,7 +33,10 @@ type Service interface {
 // fields a replacement must keep.
 func Corrected() map[string][]string {
 	return map[string][]string{
-		events.TypeHonourConferred:      {"craftsmanId", "honourId"},
+		// Code, level and conferring body decide who may confer an honour
+		// (mayConfer): a correction keeps them, so it never makes an honour
+		// into one its recorder could not have conferred.
+		events.TypeHonourConferred:      {"craftsmanId", "honourId", "code", "level", "conferringBody"},
 		events.TypeHonourWithdrawn:      {"craftsmanId", "honourId"},
 		events.TypeInnovationRecognised: {"craftsmanId", "innovationId"},
 	}
@@ -45,8 +48,9 @@ func Corrected() map[string][]string {
 // catalogue's and must agree with it. HonourID defaults to an id derived
 // from the code and the date (for an honour with PlacementID, from the
 // placement and the code: policy.HonourID, the id the competition service
-// lists). PlacementID links an honour a competition placement triggered;
-// the placement must be on the worker's stream.
+// lists; for a request with an Idempotency-Key and no OccurredAt, from the
+// key: KeyedHonourID). PlacementID links an honour a competition placement
+// triggered; the placement must be on the worker's stream.
 type ConferRequest struct {
 	CraftsmanID    string        `json:"-"` // from the path
 	HonourID       string        `json:"honourId,omitempty"`
@@ -69,7 +73,8 @@ type WithdrawRequest struct {
 
 // InnovationRequest records an innovation result. Role defaults to
 // "member"; InnovationID defaults to an id derived from the kind, the
-// title and the date.
+// title and the date (for a request with an Idempotency-Key and no
+// OccurredAt, from the key: KeyedInnovationID).
 type InnovationRequest struct {
 	CraftsmanID  string        `json:"-"` // from the path
 	InnovationID string        `json:"innovationId,omitempty"`
@@ -154,6 +159,9 @@ type fact struct {
 	at      time.Time
 	// dated: the request gave the date; a replay must then agree with it.
 	dated bool
+	// keyed: id derives from the request's idempotency key; other data
+	// under it is the key reused for another request, not another fact.
+	keyed bool
 }
 
 // factCommand is the command appending f to the worker's stream after
@@ -181,6 +189,10 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 					return nil, err
 				}
 				if e.Type != f.payload.EventType() || !bytes.Equal(e.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
+					if f.keyed {
+						return nil, errs.E(errs.FailedPrecondition, "%s: idempotency key %q was already used on %s for a different request (another body); send a new key",
+							f.name, meta.IdempotencyKey, e.Stream)
+					}
 					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, e.Revision)
 				}
 				return nil, command.Already(*e)
@@ -221,6 +233,35 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, on.UTC().Format(time.DateOnly))
 }
 
+// KeyedHonourID is the id given to an honour recorded without one and
+// without a date, under idempotency key key of organisation org: a date
+// defaulted to today would give a retry after midnight another id (and a
+// second honour); the key gives every retry the same one.
+func KeyedHonourID(craftsmanID, org, key string) string {
+	return "h-" + events.DeterministicID("honour-key", craftsmanID, org, key)
+}
+
+// KeyedInnovationID is KeyedHonourID for innovations.
+func KeyedInnovationID(craftsmanID, org, key string) string {
+	return "i-" + events.DeterministicID("innovation-key", craftsmanID, org, key)
+}
+
+// honourID is the id of the honour req confers on date at (req.HonourID
+// when given; otherwise derived, see ConferRequest) and whether it derives
+// from the idempotency key of meta.
+func honourID(req ConferRequest, at time.Time, meta command.Meta) (id string, keyed bool) {
+	switch {
+	case req.HonourID != "":
+		return req.HonourID, false
+	case req.PlacementID != "":
+		// The id the competition service listed for a triggered honour.
+		return policy.HonourID(req.PlacementID, req.Code), false
+	case req.OccurredAt == "" && meta.IdempotencyKey != "":
+		return KeyedHonourID(req.CraftsmanID, meta.Issuer, meta.IdempotencyKey), true
+	}
+	return HonourID(req.CraftsmanID, req.Code, at), false
+}
+
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
 	c, err := s.conferCommand(ctx, req)
 	if err != nil {
@@ -254,14 +295,8 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 			req.Name = k.Chinese
 		}
 	}
-	switch {
-	case req.HonourID != "":
-	case req.PlacementID != "":
-		// The id the competition service listed for a triggered honour.
-		req.HonourID = policy.HonourID(req.PlacementID, req.Code)
-	default:
-		req.HonourID = HonourID(req.CraftsmanID, req.Code, at)
-	}
+	var keyed bool
+	req.HonourID, keyed = honourID(req, at, meta)
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
 		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
 	if err := p.Validate(); err != nil {
@@ -277,7 +312,8 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 		// Linked by causation: the placement's event caused this one.
 		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
 	}
-	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
+	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at,
+		dated: req.OccurredAt != "", keyed: keyed}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		if linkedOnly {
 			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
@@ -382,7 +418,12 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 	if req.Role == "" {
 		req.Role = "member"
 	}
-	if req.InnovationID == "" {
+	keyed := false
+	switch {
+	case req.InnovationID != "":
+	case req.OccurredAt == "" && meta.IdempotencyKey != "":
+		req.InnovationID, keyed = KeyedInnovationID(req.CraftsmanID, meta.Issuer, meta.IdempotencyKey), true
+	default:
 		req.InnovationID = InnovationID(req.CraftsmanID, req.Kind, req.Title, at)
 	}
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
@@ -390,7 +431,8 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 	if err := p.Validate(); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
 	}
-	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at, dated: req.OccurredAt != ""}
+	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at,
+		dated: req.OccurredAt != "", keyed: keyed}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		// An innovation names no organisation of the recorder's own: only
 		// an organisation linked to the worker records it.

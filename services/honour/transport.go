@@ -114,7 +114,10 @@ type InnovationLine struct {
 // command, which the runner appends together with the craftsman's
 // neighbouring lines (b, the service under its middlewares, builds it);
 // an honour withdrawn since runs line by line (Run), the withdrawal after
-// the conferral, as its two routes would.
+// the conferral, as its two routes would. Everything that could refuse
+// the withdrawal of an honour the line confers (no reason, a date before
+// the conferral or in the future) is checked before the conferral is
+// written, so a refused line writes nothing.
 func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, error) {
 	var l HonourLine
 	if err := command.DecodeLine(rec, &l); err != nil {
@@ -130,12 +133,17 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		return command.Line{}, kit.Invalid("withdrawn.reason", "is required")
 	}
 	if l.Withdrawn != nil && l.Withdrawn.OccurredAt != "" {
-		// Checked before the conferral, so the line writes nothing.
 		far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 		on, err1 := command.ParseWhen(l.OccurredAt, far, 0)
 		off, err2 := command.ParseWhen(l.Withdrawn.OccurredAt, far, 0)
 		if err1 == nil && err2 == nil && off.Before(on) {
 			return command.Line{}, kit.Invalid("withdrawn.occurredAt", "the withdrawal cannot precede the conferral (%s)", l.OccurredAt)
+		}
+		if b != nil {
+			// The withdrawal's own date check (servicekit.When), made now.
+			if _, err := servicekit.When(l.Withdrawn.OccurredAt, b.Handler().Now()); err != nil {
+				return command.Line{}, kit.FieldErr("withdrawn.occurredAt", err)
+			}
 		}
 	}
 	req := l.ConferRequest
@@ -145,14 +153,13 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		if err != nil || l.Withdrawn == nil {
 			return res, err
 		}
-		id := req.HonourID
-		if id == "" {
-			at, err := command.ParseWhen(req.OccurredAt, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0)
-			if err != nil {
-				return res, kit.FieldErr("occurredAt", err)
-			}
-			id = HonourID(req.CraftsmanID, req.Code, at)
+		at, err := command.ParseWhen(req.OccurredAt, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+		if err != nil {
+			return res, kit.FieldErr("occurredAt", err)
 		}
+		// The id the conferral derived (the line has a date, so not from
+		// its key).
+		id, _ := honourID(req, at, command.Meta{})
 		w, err := svc.WithdrawHonour(ctx, WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: id, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
 		if err != nil {
 			return res, kit.FieldErr("withdrawn", err)

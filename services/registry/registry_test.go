@@ -439,8 +439,8 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 	if r.Status != 201 { // its own number: fine
 		t.Fatalf("own number: %d %s", r.Status, r.Body)
 	}
-	e.register(t, "u3", 501)
-	r = commandtest.Do(t, "PATCH", e.url+"/v1/craftsmen/u3", issuer(t, "a"), map[string]any{"nationalId": nationalID(500)})
+	e.register(t, "u3", 501) // by academy-a, who may change u3's profile
+	r = commandtest.Do(t, "PATCH", e.url+"/v1/craftsmen/u3", issuer(t, "academy-a"), map[string]any{"nationalId": nationalID(500)})
 	if code, _ := r.Error(t); r.Status != 409 || code != "CONFLICT" {
 		t.Fatalf("someone else's number: %d %s", r.Status, r.Body)
 	}
@@ -475,6 +475,78 @@ func TestNationalIDBelongsToOneCraftsman(t *testing.T) {
 	defer srv.Close()
 	if r := reg(srv.URL, "u4", 502); r.Status != 201 {
 		t.Fatalf("after grace: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestRefusedCommandsClaimNoNumber: a profile change or registration that
+// is refused (unknown craftsman, a caller who may not change the profile,
+// an idempotency key reused for another number) writes no reservation, so
+// the number's rightful owner can still register it.
+func TestRefusedCommandsClaimNoNumber(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "c2", 2)
+	reservations := func(n int) int {
+		return e.count(t, events.NationalIDStream(events.HashNationalID([]byte(registry.DevNationalIDKey), nationalID(n))))
+	}
+	refused := []struct {
+		name, method, path string
+		body               map[string]any
+		key                string
+		status             int
+		number             int
+	}{
+		{"profile change by an unrelated issuer", "PATCH", "/v1/craftsmen/c2", map[string]any{"nationalId": nationalID(99)}, "", 403, 99},
+		{"profile change of an unknown craftsman", "PATCH", "/v1/craftsmen/ghost", map[string]any{"nationalId": nationalID(98)}, "", 404, 98},
+	}
+	for _, s := range refused {
+		r := e.do(t, s.method, s.path, issuer(t, "academy-z"), s.body)
+		if r.Status != s.status {
+			t.Fatalf("%s: %d %s, want %d", s.name, r.Status, r.Body, s.status)
+		}
+		if n := reservations(s.number); n != 0 {
+			t.Fatalf("%s: refused, but %d reservation events written", s.name, n)
+		}
+	}
+	// The number's rightful owner registers it right after.
+	r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), map[string]any{"craftsmanId": "owner", "nationalId": nationalID(99), "personal": map[string]any{"name": "王"}})
+	if r.Status != 201 {
+		t.Fatalf("rightful registration: %d %s", r.Status, r.Body)
+	}
+
+	// A keyed retry with another number is refused and claims nothing, for
+	// a registration and for a profile change.
+	body := map[string]any{"craftsmanId": "k1", "nationalId": nationalID(11), "personal": map[string]any{"name": "张"}}
+	if r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), body, "Idempotency-Key", "reg-k1"); r.Status != 201 {
+		t.Fatalf("keyed registration: %d %s", r.Status, r.Body)
+	}
+	body["nationalId"] = nationalID(12)
+	r = e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), body, "Idempotency-Key", "reg-k1")
+	if code, _ := r.Error(t); r.Status != 422 || code != "FAILED_PRECONDITION" {
+		t.Fatalf("same key, other number: %d %s", r.Status, r.Body)
+	}
+	if n := reservations(12); n != 0 {
+		t.Fatalf("same key, other number: %d reservation events written", n)
+	}
+	if r := e.do(t, "PATCH", "/v1/craftsmen/k1", issuer(t, "academy-a"), map[string]any{"nationalId": nationalID(13)}, "Idempotency-Key", "patch-k1"); r.Status != 201 {
+		t.Fatalf("keyed profile change: %d %s", r.Status, r.Body)
+	}
+	r = e.do(t, "PATCH", "/v1/craftsmen/k1", issuer(t, "academy-a"), map[string]any{"nationalId": nationalID(14)}, "Idempotency-Key", "patch-k1")
+	if code, _ := r.Error(t); r.Status != 422 || code != "FAILED_PRECONDITION" {
+		t.Fatalf("same key, other number: %d %s", r.Status, r.Body)
+	}
+	if n := reservations(14); n != 0 {
+		t.Fatalf("profile change, same key, other number: %d reservation events written", n)
+	}
+	// The same keyed requests again replay their first results.
+	body["nationalId"] = nationalID(11)
+	if r := e.do(t, "POST", "/v1/craftsmen", issuer(t, "academy-a"), body, "Idempotency-Key", "reg-k1"); r.Status != 200 {
+		t.Fatalf("keyed registration replayed: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "PATCH", "/v1/craftsmen/k1", issuer(t, "academy-a"), map[string]any{"nationalId": nationalID(13)}, "Idempotency-Key", "patch-k1"); r.Status != 200 {
+		t.Fatalf("keyed profile change replayed: %d %s", r.Status, r.Body)
+	}
+	if n := e.count(t, "craftsman-k1"); n != 2 {
+		t.Fatalf("craftsman-k1 has %d events, want 2", n)
 	}
 }
 

@@ -265,13 +265,17 @@ func (s *service) registerCommand(ctx context.Context, req RegisterCraftsmanRequ
 	}
 	// Refuse an existing craftsman before claiming the number, so that a
 	// refused registration leaves no reservation behind (but in a race).
+	// A keyed retry claims nothing either: its key already wrote here, so
+	// the command replays the first result (whose registration claimed the
+	// number) or refuses another request under the same key.
 	if h, err := command.Load(ctx, s.h.Store(), events.CraftsmanStream(req.CraftsmanID)); err != nil {
 		return command.Command{}, err
 	} else if h.Exists && !keyedByCaller(h, meta) {
 		return command.Command{}, errs.E(errs.Conflict, "craftsman %s is already registered", req.CraftsmanID)
-	}
-	if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
-		return command.Command{}, err
+	} else if !h.Exists {
+		if err := s.reserve(ctx, meta, hash, req.CraftsmanID); err != nil {
+			return command.Command{}, err
+		}
 	}
 	return command.Command{
 		Name: "register craftsman", Stream: events.CraftsmanStream(req.CraftsmanID), Meta: meta, RetryOnConflict: true, ExpectNew: true,
@@ -305,17 +309,18 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 	if err != nil {
 		return command.Result{}, err
 	}
-	if p.NationalIDHash != "" {
-		if err := s.reserve(ctx, meta, p.NationalIDHash, req.CraftsmanID); err != nil {
-			return command.Result{}, err
-		}
-	}
-	return s.onCraftsman(ctx, "update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+	allowed := func(st craftsman) error {
 		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
-			return nil, err
+			return err
 		}
 		if st.erased && p.Personal != nil {
-			return nil, kit.FieldErr("personal", errs.E(errs.FailedPrecondition, "craftsman %s was forgotten: personal data is not recorded again", req.CraftsmanID))
+			return kit.FieldErr("personal", errs.E(errs.FailedPrecondition, "craftsman %s was forgotten: personal data is not recorded again", req.CraftsmanID))
+		}
+		return nil
+	}
+	cmd, err := s.craftsmanCommand("update profile", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
+		if err := allowed(st); err != nil {
+			return nil, err
 		}
 		// Sealed inside the decision, after the checks: a refused change
 		// creates no key, and a forgotten craftsman's key is never recreated.
@@ -325,6 +330,36 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 		}
 		return one(p, at), nil
 	})
+	if err != nil {
+		return command.Result{}, err
+	}
+	if p.NationalIDHash != "" {
+		// A new number is claimed only for a change that would be made:
+		// the craftsman is read first (an unknown craftsman, a caller who
+		// may not change the profile, or a retry of a key already used here
+		// claims nothing), so that a refused change leaves no reservation
+		// behind (but in a race, as for registrations).
+		h, err := command.Load(ctx, s.h.Store(), cmd.Stream)
+		if err != nil {
+			return command.Result{}, err
+		}
+		if !keyedByCaller(h, meta) {
+			st, err := foldCraftsman(h)
+			if err != nil {
+				return command.Result{}, err
+			}
+			if !st.registered {
+				return command.Result{}, errs.E(errs.NotFound, "craftsman %s is not registered", req.CraftsmanID)
+			}
+			if err := allowed(st); err != nil {
+				return command.Result{}, err
+			}
+			if err := s.reserve(ctx, meta, p.NationalIDHash, req.CraftsmanID); err != nil {
+				return command.Result{}, err
+			}
+		}
+	}
+	return s.h.Execute(ctx, cmd)
 }
 
 func (s *service) EnterTrade(ctx context.Context, req EnterTradeRequest) (command.Result, error) {
