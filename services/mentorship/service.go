@@ -1,6 +1,7 @@
 package mentorship
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -462,23 +463,34 @@ func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id 
 
 // differs names the first field (by JSON name, in alphabetical order) in
 // which the payload recorded in r differs from want; "" when r records
-// want. Both are compared as JSON after decoding r with the registry, so
-// an older version of the event type compares by its current form.
+// want: byte for byte when r is encoded as this service encodes want, else
+// as JSON objects after decoding r with the registry (so that an older
+// version of the event type compares by its current form).
 func (s *service) differs(r eventstore.RecordedEvent, want events.Payload) (string, error) {
 	if r.Type != want.EventType() {
 		return "", errs.E(errs.Internal, "%s@%d is a %s, not the %s its id names", r.Stream, r.Revision, r.Type, want.EventType())
+	}
+	wb, err := json.Marshal(want)
+	if err != nil {
+		return "", errs.E(errs.Internal, "encode %s: %v", want.EventType(), err)
+	}
+	if bytes.Equal(wb, r.Data) {
+		return "", nil // as this service writes it
 	}
 	got, err := s.reg.Decode(r.Type, r.Data)
 	if err != nil {
 		return "", errs.E(errs.Internal, "decode %s@%d (%s): %v", r.Stream, r.Revision, r.Type, err)
 	}
-	a, err := jsonFields(got)
+	gb, err := json.Marshal(got)
 	if err != nil {
-		return "", err
+		return "", errs.E(errs.Internal, "encode %s: %v", got.EventType(), err)
 	}
-	b, err := jsonFields(want)
-	if err != nil {
-		return "", err
+	var a, b map[string]any
+	if err := json.Unmarshal(gb, &a); err != nil {
+		return "", errs.E(errs.Internal, "decode %s: %v", got.EventType(), err)
+	}
+	if err := json.Unmarshal(wb, &b); err != nil {
+		return "", errs.E(errs.Internal, "decode %s: %v", want.EventType(), err)
 	}
 	names := slices.Collect(maps.Keys(a))
 	for n := range b {
@@ -493,19 +505,6 @@ func (s *service) differs(r eventstore.RecordedEvent, want events.Payload) (stri
 		}
 	}
 	return "", nil
-}
-
-// jsonFields is p's JSON object, by field name.
-func jsonFields(p events.Payload) (map[string]any, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, errs.E(errs.Internal, "encode %s: %v", p.EventType(), err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, errs.E(errs.Internal, "decode %s: %v", p.EventType(), err)
-	}
-	return m, nil
 }
 
 // follow records a fact about an existing pairing: first on its stream,
