@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
 
@@ -267,6 +268,69 @@ func TestStoreDown(t *testing.T) {
 	for _, s := range []string{"mentorship-m1", "craftsman-master", "craftsman-app"} {
 		if n := e.Count(s, events.TypeMentorshipStarted); n != 1 {
 			t.Errorf("%s has %d starts", s, n)
+		}
+	}
+}
+
+// A session, completion or early end sent again under the same id is a
+// replay only when it records the same data (its date aside: a retry
+// without occurredAt may come on another day); other data is 409 naming
+// the field, and nothing is written.
+func TestFollowSameIDOtherData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mentorship.Options{})
+	e.register("master", events.Senior)
+	e.register("app", events.Junior)
+	e.register("app2", events.Junior)
+	for id, app := range map[string]string{"m1": "app", "m2": "app2"} {
+		if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start(id, "master", app), nil); code != 201 {
+			t.Fatalf("start %s: %d %+v", id, code, eb)
+		}
+	}
+	steps := []struct {
+		name, path, body string
+		status           int
+		field            string
+	}{
+		{"session", "/v1/mentorships/m1/sessions", `{"sessionId":"s1","hours":2,"topic":"a","occurredAt":"2025-04-01"}`, 201, ""},
+		{"same session, other day", "/v1/mentorships/m1/sessions", `{"sessionId":"s1","hours":2,"topic":"a","occurredAt":"2025-04-02"}`, 200, ""},
+		{"same session id, other hours", "/v1/mentorships/m1/sessions", `{"sessionId":"s1","hours":9,"topic":"a","occurredAt":"2025-04-01"}`, 409, "hours"},
+		{"same session id, other topic", "/v1/mentorships/m1/sessions", `{"sessionId":"s1","hours":2,"topic":"b","occurredAt":"2025-04-01"}`, 409, "topic"},
+		{"keyed session", "/v1/mentorships/m1/sessions", `{"hours":1,"occurredAt":"2025-04-03"}`, 201, ""},
+		{"same key, other hours", "/v1/mentorships/m1/sessions", `{"hours":3,"occurredAt":"2025-04-03"}`, 409, "hours"},
+		{"completion", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate","occurredAt":"2025-10-01"}`, 201, ""},
+		{"same completion without a date", "/v1/mentorships/m1/complete", `{"levelReached":"intermediate"}`, 200, ""},
+		{"completion at another level", "/v1/mentorships/m1/complete", `{"levelReached":"senior","occurredAt":"2025-10-05"}`, 409, "levelReached"},
+		{"early end", "/v1/mentorships/m2/end", `{"reason":"moved away","occurredAt":"2025-06-01"}`, 201, ""},
+		{"same early end", "/v1/mentorships/m2/end", `{"reason":"moved away","occurredAt":"2025-06-01"}`, 200, ""},
+		{"early end for another reason", "/v1/mentorships/m2/end", `{"reason":"fell ill","occurredAt":"2025-06-01"}`, 409, "reason"},
+	}
+	for _, st := range steps {
+		var headers []string
+		if strings.HasPrefix(st.name, "keyed") || strings.HasPrefix(st.name, "same key") {
+			headers = []string{"Idempotency-Key", "k-1"}
+		}
+		var r mentorship.Response
+		code, eb := e.Do("issuer", "POST", st.path, st.body, &r, headers...)
+		if code != st.status || eb.Field != st.field || (code == 409) != (eb.Code == "CONFLICT") || (code == 200) != r.Replayed {
+			t.Errorf("%s: %d %+v replayed=%v, want %d field %q", st.name, code, eb, r.Replayed, st.status, st.field)
+		}
+	}
+	for _, c := range []struct {
+		stream, typ string
+		n           int
+	}{
+		{"mentorship-m1", events.TypeMentorshipSessionLogged, 2}, {"craftsman-master", events.TypeMentorshipSessionLogged, 2}, {"craftsman-app", events.TypeMentorshipSessionLogged, 2},
+		{"mentorship-m1", events.TypeMentorshipCompleted, 1}, {"craftsman-master", events.TypeMentorshipCompleted, 1}, {"craftsman-app", events.TypeMentorshipCompleted, 1},
+		{"mentorship-m2", events.TypeMentorshipEndedEarly, 1}, {"craftsman-master", events.TypeMentorshipEndedEarly, 1}, {"craftsman-app2", events.TypeMentorshipEndedEarly, 1},
+	} {
+		if n := e.Count(c.stream, c.typ); n != c.n {
+			t.Errorf("%s has %d %s, want %d", c.stream, n, c.typ, c.n)
+		}
+	}
+	for _, m := range servicetest.Career(t, e.Store, "app").Mentorships {
+		if m.LevelReached == nil || *m.LevelReached != events.Intermediate {
+			t.Errorf("app's pairing %s reached %v, want intermediate", m.ID, m.LevelReached)
 		}
 	}
 }

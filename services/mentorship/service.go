@@ -1,9 +1,13 @@
 package mentorship
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,7 +57,21 @@ type StartRequest struct {
 	EmployerOrgID string       `json:"employerOrgId,omitempty"`
 	PlannedMonths int          `json:"plannedMonths"`
 	OccurredAt    string       `json:"occurredAt,omitempty"`
+
+	// later are the dates of the facts a back-filled line records after
+	// the start (its sessions, completion or early end; transport.go).
+	// They are checked with the start, before its first write, as the
+	// later commands would check them, so that a refused line writes
+	// nothing.
+	later []laterDate
 }
+
+// maxSessionID bounds a session's name (its sessionId or key).
+const maxSessionID = 128
+
+// laterDate is the occurredAt of a fact recorded after a start, and the
+// field of the back-filled line it comes from ("sessions[0]", "completed").
+type laterDate struct{ field, occurredAt string }
 
 // LogSessionRequest logs a progress session. SessionID names the session
 // so that a repeated request is recognised; without it the Idempotency-Key
@@ -205,9 +223,16 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	if req.AcademyID == "" && req.EmployerOrgID == "" {
 		return Response{}, kit.Invalid("academyId", "academyId or employerOrgId is required")
 	}
-	at, err := servicekit.When(req.OccurredAt, s.clock())
+	now := s.clock()
+	at, err := servicekit.When(req.OccurredAt, now)
 	if err != nil {
 		return Response{}, err
+	}
+	later := make([]time.Time, len(req.later))
+	for i, l := range req.later {
+		if later[i], err = servicekit.When(l.occurredAt, now); err != nil {
+			return Response{}, kit.FieldErr(l.field, err)
+		}
 	}
 	if err := mayRecord(c, req.AcademyID, req.EmployerOrgID); err != nil {
 		return Response{}, err
@@ -236,10 +261,23 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	if err != nil {
 		return Response{}, err
 	}
-	if cur, err := s.foldPairing(mh); err != nil {
+	cur, err := s.foldPairing(mh)
+	if err != nil {
 		return Response{}, err
-	} else if cur.started && cur.start != p {
+	}
+	if cur.started && cur.start != p {
 		return Response{}, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms", req.MentorshipID))
+	}
+	// A back-filled line's later facts follow the start as recorded (a
+	// replayed start keeps its first date), as follow checks them.
+	startedAt := at
+	if cur.started {
+		startedAt = cur.startedAt
+	}
+	for i, t := range later {
+		if t.Before(startedAt) {
+			return Response{}, kit.FieldErr(req.later[i].field, kit.Invalid("occurredAt", "mentorship %s started on %s", req.MentorshipID, startedAt.Format(time.DateOnly)))
+		}
 	}
 	a := <-apprentice
 	ah, err := a.h, a.err
@@ -265,12 +303,18 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	ev := func(id string) []command.Event {
 		return []command.Event{{Type: p.EventType(), Data: json.RawMessage(data), OccurredAt: at, ID: id}}
 	}
+	// A stream holding this start's id holds a start of this pairing: this
+	// one (a replay) or, when a concurrent start with the same id and other
+	// parties or terms got there first, another (409, nothing more written).
+	other := func(field string) error {
+		return kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms (another %s)", req.MentorshipID, field))
+	}
 	// 1. The master's stream: the level rule and the limit, decided at the
 	// revision the append expects. (A failed prefetch is left to the
 	// append's own read to report.)
 	_ = masterRead()
 	masterID := eventID(req.MentorshipID, fact, masterStream)
-	resp.Master, err = s.once(ctx, meta, "start mentorship (master)", masterStream, masterID, false,
+	resp.Master, _, err = s.once(ctx, meta, "start mentorship (master)", masterStream, masterID, false, p, other,
 		func(h command.History) ([]command.Event, error) {
 			now, then, err := s.careerNowAndAt(h, at)
 			if err != nil {
@@ -317,29 +361,56 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	// 2. The pairing's stream. Its append expects no stream rather than
 	// reading it first (command.ExpectNew; the check above read it): when
 	// it exists after all, the append fails and the decision is taken
-	// again on the stream as read — a replay when it holds this start's
-	// id, else the same conflict as before.
+	// again on the stream as read — a replay when it holds this start, else
+	// the same conflict as before.
 	pairingID := eventID(req.MentorshipID, fact, mstream)
-	resp.Mentorship, err = s.once(ctx, meta, "start mentorship", mstream, pairingID, true,
+	taken := false // by a start with other parties or terms
+	resp.Mentorship, _, err = s.once(ctx, meta, "start mentorship", mstream, pairingID, true, p,
+		func(field string) error {
+			taken = true
+			return other(field)
+		},
 		func(h command.History) ([]command.Event, error) {
 			if h.Exists {
+				taken = true
 				return nil, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists", req.MentorshipID))
 			}
 			return ev(pairingID), nil
 		})
 	if err != nil {
+		if taken {
+			// A concurrent start of this id with another master got the
+			// pairing first, after this one's check (1a) and master's
+			// append: the copy on this master's stream was never part of a
+			// pairing. Retract it, so that neither the master's history nor
+			// the limit counts it, and answer the conflict all the same.
+			if rerr := s.retract(ctx, meta, req.MasterID, masterID, req.MentorshipID); rerr != nil {
+				return Response{}, fmt.Errorf("%w (and the master's copy %s stays unretracted: %v)", err, masterID, rerr)
+			}
+		}
 		return Response{}, err
 	}
 	// 3. The apprentice's stream. (Issued together with 2., a start was
 	// slower: 1 client 1.5 -> 3.7 ms p50.)
 	astream := events.CraftsmanStream(req.ApprenticeID)
 	apprenticeID := eventID(req.MentorshipID, fact, astream)
-	resp.Apprentice, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, apprenticeID, false,
+	resp.Apprentice, _, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, apprenticeID, false, p, other,
 		func(command.History) ([]command.Event, error) { return ev(apprenticeID), nil })
 	if err != nil {
 		return Response{}, err
 	}
 	return resp.finish(), nil
+}
+
+// retract records an EventCorrected retracting the start id (of
+// mentorship) that a refused start left on master's stream; without the
+// request's idempotency key, so that the correction's id derives from its
+// content (a retraction recorded twice is one).
+func (s *service) retract(ctx context.Context, meta command.Meta, master, id, mentorship string) error {
+	ctx = command.WithRequest(ctx, "", meta.CorrelationID, meta.CausationID)
+	_, err := s.corrector.Correct(ctx, servicekit.CorrectionRequest{CraftsmanID: master, SupersedesEventID: id,
+		Reason: fmt.Sprintf("mentorship %s was started at the same time with other parties or terms; this copy is not part of it", mentorship)})
+	return err
 }
 
 func (r Response) finish() Response {
@@ -353,36 +424,96 @@ func (r Response) finish() Response {
 }
 
 // once appends decide's events to stream unless the stream already holds
-// the event id, in which case it answers where that event is (Replayed).
+// the event id. Then the request is a replay when the recorded event holds
+// want, answered with where that event is and the event itself; when it
+// holds other data, the request is refused with conflict(the first field
+// that differs) and nothing is written.
 // expectNew says the stream is normally new (command.ExpectNew): the
 // append expects no stream instead of reading it first.
-func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, expectNew bool, decide func(command.History) ([]command.Event, error)) (command.Result, error) {
+func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, expectNew bool,
+	want events.Payload, conflict func(field string) error, decide func(command.History) ([]command.Event, error)) (command.Result, *eventstore.RecordedEvent, error) {
 	var found *eventstore.RecordedEvent
 	res, err := s.h.Execute(ctx, command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true, ExpectNew: expectNew,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			found = nil
 			for i := range h.Events {
 				if h.Events[i].ID == id {
-					found = &h.Events[i]
+					field, err := s.differs(h.Events[i], want)
+					if err != nil {
+						return nil, err
+					}
+					if field != "" {
+						return nil, conflict(field)
+					}
+					r := h.Events[i]
+					found = &r
 					return nil, nil
 				}
 			}
 			return decide(h)
 		}})
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
 	if found != nil {
-		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, nil
+		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, found, nil
 	}
-	return res, nil
+	return res, nil, nil
+}
+
+// differs names the first field (by JSON name, in alphabetical order) in
+// which the payload recorded in r differs from want; "" when r records
+// want: byte for byte when r is encoded as this service encodes want, else
+// as JSON objects after decoding r with the registry (so that an older
+// version of the event type compares by its current form).
+func (s *service) differs(r eventstore.RecordedEvent, want events.Payload) (string, error) {
+	if r.Type != want.EventType() {
+		return "", errs.E(errs.Internal, "%s@%d is a %s, not the %s its id names", r.Stream, r.Revision, r.Type, want.EventType())
+	}
+	wb, err := json.Marshal(want)
+	if err != nil {
+		return "", errs.E(errs.Internal, "encode %s: %v", want.EventType(), err)
+	}
+	if bytes.Equal(wb, r.Data) {
+		return "", nil // as this service writes it
+	}
+	got, err := s.reg.Decode(r.Type, r.Data)
+	if err != nil {
+		return "", errs.E(errs.Internal, "decode %s@%d (%s): %v", r.Stream, r.Revision, r.Type, err)
+	}
+	gb, err := json.Marshal(got)
+	if err != nil {
+		return "", errs.E(errs.Internal, "encode %s: %v", got.EventType(), err)
+	}
+	var a, b map[string]any
+	if err := json.Unmarshal(gb, &a); err != nil {
+		return "", errs.E(errs.Internal, "decode %s: %v", got.EventType(), err)
+	}
+	if err := json.Unmarshal(wb, &b); err != nil {
+		return "", errs.E(errs.Internal, "decode %s: %v", want.EventType(), err)
+	}
+	names := slices.Collect(maps.Keys(a))
+	for n := range b {
+		if _, ok := a[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if !reflect.DeepEqual(a[n], b[n]) {
+			return n, nil
+		}
+	}
+	return "", nil
 }
 
 // follow records a fact about an existing pairing: first on its stream,
-// where check decides whether the pairing's state allows it, then on both
-// workers' streams.
-func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, name, mentorshipID, fact string,
-	at time.Time, build func(pairing) (events.Payload, error)) (Response, error) {
+// where allowed decides whether the pairing's state allows it, then on both
+// workers' streams. payload is the fact the request records (what names it
+// in a conflict: "its completion", "session s1"); a stream already holding
+// the fact's id with other data refuses the request (409 naming the field).
+func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, name, mentorshipID, fact, what string,
+	at time.Time, payload func(events.MentorshipStarted) events.Payload, allowed func(pairing) error) (Response, error) {
 	if err := events.ValidID("mentorshipId", mentorshipID); err != nil {
 		return Response{}, servicekit.Invalid(err)
 	}
@@ -404,35 +535,43 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 	if at.Before(cur.startedAt) {
 		return Response{}, kit.Invalid("occurredAt", "mentorship %s started on %s", mentorshipID, cur.startedAt.Format(time.DateOnly))
 	}
-	var p events.Payload
-	resp := Response{MentorshipID: mentorshipID}
-	resp.Mentorship, err = s.once(ctx, meta, name, mstream, eventID(mentorshipID, fact, mstream), false,
+	// The parties and trade come from the start, which never changes.
+	p := payload(cur.start)
+	if err := p.Validate(); err != nil {
+		return Response{}, servicekit.Invalid(err)
+	}
+	other := func(field string) error {
+		return kit.FieldErr(field, errs.E(errs.Conflict, "mentorship %s already records %s with another %s", mentorshipID, what, field))
+	}
+	resp := Response{MentorshipID: mentorshipID, EventType: p.EventType()}
+	pairingID := eventID(mentorshipID, fact, mstream)
+	var rec *eventstore.RecordedEvent
+	resp.Mentorship, rec, err = s.once(ctx, meta, name, mstream, pairingID, false, p, other,
 		func(h command.History) ([]command.Event, error) {
 			st, err := s.foldPairing(h)
 			if err != nil {
 				return nil, err
 			}
-			if p, err = build(st); err != nil {
+			if err := allowed(st); err != nil {
 				return nil, err
 			}
-			if err := p.Validate(); err != nil {
-				return nil, servicekit.Invalid(err)
-			}
-			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: eventID(mentorshipID, fact, mstream)}}, nil
+			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: pairingID}}, nil
 		})
 	if err != nil {
 		return Response{}, err
 	}
-	if p == nil {
-		// Replayed on the pairing's stream: copy what it recorded.
-		if p, err = s.recorded(ctx, mstream, resp.Mentorship.Revision); err != nil {
+	if rec != nil {
+		// Replayed on the pairing's stream: the copies carry what it
+		// recorded, on its date.
+		if p, err = s.reg.Decode(rec.Type, rec.Data); err != nil {
+			return Response{}, errs.E(errs.Internal, "decode %s@%d: %v", mstream, rec.Revision, err)
+		}
+		m, err := command.DecodeMetadata(rec.Metadata)
+		if err != nil {
 			return Response{}, err
 		}
-		if m, err := s.metaAt(ctx, mstream, resp.Mentorship.Revision); err == nil {
-			at = m
-		}
+		at = m.OccurredAt
 	}
-	resp.EventType = p.EventType()
 	// The copies on both workers' streams decide nothing: write them together.
 	var wg sync.WaitGroup
 	errs2 := make([]error, 2)
@@ -445,7 +584,7 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			*side.out, errs2[k] = s.once(ctx, meta, name, stream, id, false, func(command.History) ([]command.Event, error) {
+			*side.out, _, errs2[k] = s.once(ctx, meta, name, stream, id, false, p, other, func(command.History) ([]command.Event, error) {
 				return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at, ID: id}}, nil
 			})
 		}()
@@ -457,31 +596,6 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 		}
 	}
 	return resp.finish(), nil
-}
-
-// recorded decodes the event at revision of stream.
-func (s *service) recorded(ctx context.Context, stream string, rev uint64) (events.Payload, error) {
-	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: rev, Max: 1})
-	if err != nil {
-		return nil, fmt.Errorf("read %s@%d: %w", stream, rev, err)
-	}
-	if len(evs) == 0 {
-		return nil, errs.E(errs.Internal, "%s@%d vanished", stream, rev)
-	}
-	p, err := s.reg.Decode(evs[0].Type, evs[0].Data)
-	if err != nil {
-		return nil, errs.E(errs.Internal, "decode %s@%d: %v", stream, rev, err)
-	}
-	return p, nil
-}
-
-func (s *service) metaAt(ctx context.Context, stream string, rev uint64) (time.Time, error) {
-	evs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: rev, Max: 1})
-	if err != nil || len(evs) == 0 {
-		return time.Time{}, errs.E(errs.Internal, "%s@%d unreadable", stream, rev)
-	}
-	m, err := command.DecodeMetadata(evs[0].Metadata)
-	return m.OccurredAt, err
 }
 
 func (s *service) LogSession(ctx context.Context, req LogSessionRequest) (Response, error) {
@@ -500,15 +614,19 @@ func (s *service) LogSession(ctx context.Context, req LogSessionRequest) (Respon
 	if key == "" {
 		key = command.NewID()
 	}
-	if len(key) > 128 {
-		return Response{}, kit.Invalid("sessionId", "is longer than 128 characters")
+	if len(key) > maxSessionID {
+		return Response{}, kit.Invalid("sessionId", "is longer than %d characters", maxSessionID)
 	}
-	return s.follow(ctx, meta, c, "log mentorship session", req.MentorshipID, "session:"+key, at, func(st pairing) (events.Payload, error) {
-		if st.status != career.MentorshipActive {
-			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is %s", req.MentorshipID, st.status)
-		}
-		return events.MentorshipSessionLogged{MentorshipParties: st.start.MentorshipParties, Hours: req.Hours, Topic: req.Topic}, nil
-	})
+	return s.follow(ctx, meta, c, "log mentorship session", req.MentorshipID, "session:"+key, "session "+key, at,
+		func(start events.MentorshipStarted) events.Payload {
+			return events.MentorshipSessionLogged{MentorshipParties: start.MentorshipParties, Hours: req.Hours, Topic: req.Topic}
+		},
+		func(st pairing) error {
+			if st.status != career.MentorshipActive {
+				return errs.E(errs.FailedPrecondition, "mentorship %s is %s", req.MentorshipID, st.status)
+			}
+			return nil
+		})
 }
 
 func (s *service) CompleteMentorship(ctx context.Context, req CompleteRequest) (Response, error) {
@@ -523,12 +641,10 @@ func (s *service) CompleteMentorship(ctx context.Context, req CompleteRequest) (
 	if err != nil {
 		return Response{}, err
 	}
-	return s.follow(ctx, meta, c, "complete mentorship", req.MentorshipID, "completed", at, func(st pairing) (events.Payload, error) {
-		if st.status != career.MentorshipActive {
-			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is already %s", req.MentorshipID, st.status)
-		}
-		return events.MentorshipCompleted{MentorshipParties: st.start.MentorshipParties, Trade: st.start.Trade, LevelReached: req.LevelReached}, nil
-	})
+	return s.follow(ctx, meta, c, "complete mentorship", req.MentorshipID, "completed", "its completion", at,
+		func(start events.MentorshipStarted) events.Payload {
+			return events.MentorshipCompleted{MentorshipParties: start.MentorshipParties, Trade: start.Trade, LevelReached: req.LevelReached}
+		}, activeOnly(req.MentorshipID))
 }
 
 func (s *service) EndMentorship(ctx context.Context, req EndRequest) (Response, error) {
@@ -543,12 +659,20 @@ func (s *service) EndMentorship(ctx context.Context, req EndRequest) (Response, 
 	if err != nil {
 		return Response{}, err
 	}
-	return s.follow(ctx, meta, c, "end mentorship", req.MentorshipID, "ended", at, func(st pairing) (events.Payload, error) {
+	return s.follow(ctx, meta, c, "end mentorship", req.MentorshipID, "ended", "its early end", at,
+		func(start events.MentorshipStarted) events.Payload {
+			return events.MentorshipEndedEarly{MentorshipParties: start.MentorshipParties, Reason: req.Reason}
+		}, activeOnly(req.MentorshipID))
+}
+
+// activeOnly allows a completion or an early end of an active pairing only.
+func activeOnly(mentorshipID string) func(pairing) error {
+	return func(st pairing) error {
 		if st.status != career.MentorshipActive {
-			return nil, errs.E(errs.FailedPrecondition, "mentorship %s is already %s", req.MentorshipID, st.status)
+			return errs.E(errs.FailedPrecondition, "mentorship %s is already %s", mentorshipID, st.status)
 		}
-		return events.MentorshipEndedEarly{MentorshipParties: st.start.MentorshipParties, Reason: req.Reason}, nil
-	})
+		return nil
+	}
 }
 
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {

@@ -1,11 +1,15 @@
 package mentorship_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
 
@@ -69,4 +73,75 @@ func TestStartSeesTheApprenticesNewFacts(t *testing.T) {
 		t.Fatalf("apprentice's stream %v, answer at revision %d", got, r.Apprentice.Revision)
 	}
 	e.VerifyChain("craftsman-app")
+}
+
+// Concurrent starts of one mentorship id with other parties: one is
+// written, the others are 409 on mentorshipId, and only the written one
+// shows in any worker's history — whether they share the master (its
+// stream holds the id first) or not (the pairing's stream does; a losing
+// master's copy is then retracted).
+func TestConcurrentStartsOfOneID(t *testing.T) {
+	t.Parallel()
+	const n = 6
+	for _, shared := range []bool{true, false} {
+		name := map[bool]string{true: "one master", false: "other masters"}[shared]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, mentorship.Options{})
+			masters := make([]string, n)
+			for i := range n {
+				masters[i] = "master"
+				if !shared {
+					masters[i] = fmt.Sprintf("master%d", i)
+				}
+				e.register(masters[i], events.Senior)
+				e.register(fmt.Sprintf("app%d", i), events.Junior)
+			}
+			var wg sync.WaitGroup
+			codes := make([]int, n)
+			errs := make([]kit.ErrorDetail, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes[i], errs[i] = e.Do("issuer", "POST", "/v1/mentorships", start("mx", masters[i], fmt.Sprintf("app%d", i)), nil)
+				}()
+			}
+			wg.Wait()
+			won := -1
+			for i, c := range codes {
+				switch {
+				case c == 201 && won < 0:
+					won = i
+				case c == 409 && errs[i].Code == "CONFLICT" && errs[i].Field == "mentorshipId":
+				default:
+					t.Errorf("start %d: %d %+v", i, c, errs[i])
+				}
+			}
+			if won < 0 {
+				t.Fatalf("no start was written: %v", codes)
+			}
+			app := fmt.Sprintf("app%d", won)
+			if got := e.Types("mentorship-mx"); len(got) != 1 {
+				t.Errorf("pairing's stream %v", got)
+			}
+			for i := range n {
+				worker := fmt.Sprintf("app%d", i)
+				if n := e.Count("craftsman-"+worker, events.TypeMentorshipStarted); n != map[bool]int{true: 1, false: 0}[worker == app] {
+					t.Errorf("%s's stream holds %d starts of mx (the start of %s was written)", worker, n, app)
+				}
+				if i > 0 && shared {
+					continue
+				}
+				var ms []string
+				for _, m := range servicetest.Career(t, e.Store, masters[i]).Mentorships {
+					ms = append(ms, m.ID+" with "+m.Counterpart)
+				}
+				if want := (i == won || shared); len(ms) != map[bool]int{true: 1, false: 0}[want] || want && ms[0] != "mx with "+app {
+					t.Errorf("%s mentors %v (the start of %s was written)", masters[i], ms, app)
+				}
+				e.VerifyChain("craftsman-" + masters[i])
+			}
+		})
+	}
 }

@@ -117,8 +117,11 @@ func prepareMentorship(svc Service, rec command.Record) (string, string, func(co
 		return "", "", nil, kit.Invalid("ended", "a pairing is either completed or ended early, not both")
 	}
 	// Check the whole line before its first command, so a bad line writes
-	// nothing.
+	// nothing: here what needs no clock and no stream, and every later
+	// fact's date with the start (StartRequest.later: not in the future,
+	// not before the start).
 	parties := events.MentorshipParties{MentorshipID: l.MentorshipID, MasterID: l.MasterID, ApprenticeID: l.ApprenticeID}
+	l.later = nil
 	for i, s := range l.Sessions {
 		field := fmt.Sprintf("sessions[%d]", i)
 		if s.OccurredAt == "" {
@@ -127,12 +130,34 @@ func prepareMentorship(svc Service, rec command.Record) (string, string, func(co
 		if err := (events.MentorshipSessionLogged{MentorshipParties: parties, Hours: s.Hours, Topic: s.Topic}).Validate(); err != nil {
 			return "", "", nil, servicekit.Invalid(events.Prefix(field, err))
 		}
+		switch {
+		case len(s.SessionID) > maxSessionID:
+			return "", "", nil, kit.Invalid(field+".sessionId", "is longer than %d characters", maxSessionID)
+		case s.SessionID == "" && len(fmt.Sprintf("%s-%d", l.Key, i)) > maxSessionID:
+			return "", "", nil, kit.Invalid("key", "names the line's sessions (%s-%d): at most %d characters in all", l.Key, i, maxSessionID)
+		}
+		l.later = append(l.later, laterDate{field, s.OccurredAt})
 	}
-	if l.Completed != nil && l.Completed.LevelReached == nil {
-		return "", "", nil, kit.Invalid("completed.levelReached", "is required")
+	if c := l.Completed; c != nil {
+		if c.LevelReached == nil {
+			return "", "", nil, kit.Invalid("completed.levelReached", "is required")
+		}
+		if c.OccurredAt == "" {
+			return "", "", nil, kit.Invalid("completed.occurredAt", "is required for a back-filled record")
+		}
+		if err := (events.MentorshipCompleted{MentorshipParties: parties, Trade: l.Trade, LevelReached: c.LevelReached}).Validate(); err != nil {
+			return "", "", nil, servicekit.Invalid(events.Prefix("completed", err))
+		}
+		l.later = append(l.later, laterDate{"completed", c.OccurredAt})
 	}
-	if l.Ended != nil && l.Ended.Reason == "" {
-		return "", "", nil, kit.Invalid("ended.reason", "is required")
+	if e := l.Ended; e != nil {
+		if e.Reason == "" {
+			return "", "", nil, kit.Invalid("ended.reason", "is required")
+		}
+		if e.OccurredAt == "" {
+			return "", "", nil, kit.Invalid("ended.occurredAt", "is required for a back-filled record")
+		}
+		l.later = append(l.later, laterDate{"ended", e.OccurredAt})
 	}
 	// The master's stream decides the limit: one master's lines run in order.
 	return l.MasterID, l.Key, func(ctx context.Context) (command.Result, error) {
