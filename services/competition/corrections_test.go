@@ -1,12 +1,15 @@
 package competition_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
+	"github.com/craftledger/craftledger/services/competition"
 )
 
 // Corrections of a placement over real HTTP against the embedded store:
@@ -52,6 +55,56 @@ func TestCorrect(t *testing.T) {
 	}
 	if st := servicetest.Career(t, e.Store, "w"); len(st.Competitions) != 0 || len(st.Corrections) != 1 {
 		t.Errorf("after the retraction: %+v %+v", st.Competitions, st.Corrections)
+	}
+	e.VerifyChain("craftsman-w")
+}
+
+// A placement retracted by a correction stays retracted when the
+// competition's results are published again with its line: the line is
+// answered as replayed (no entitlement, no honour) and the placement's
+// event id is not written a second time.
+func TestRepublishAfterRetraction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Senior)
+	e.register("w2", events.Senior)
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+		t.Fatalf("define: %d %+v", code, eb)
+	}
+	var r competition.PublishResultsResponse
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 3)), &r); code != 201 {
+		t.Fatalf("publish: %d %+v", code, eb)
+	}
+	placed := r.Placements[0].PlacementEventID
+	if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"disqualified"}`, placed), nil); code != 201 {
+		t.Fatalf("retract: %d %+v", code, eb)
+	}
+	var again competition.PublishResultsResponse
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 3), pl("w2", "employees", 8)), &again); code != 201 {
+		t.Fatalf("publication adding w2: %d %+v", code, eb)
+	}
+	if p := again.Placements[0]; !p.Replayed || len(p.EventIDs) == 0 || p.EventIDs[0] != placed || p.Entitlement != nil || len(p.Honours) != 0 {
+		t.Errorf("retracted placement published again: %+v", p)
+	}
+	if p := again.Placements[1]; p.Replayed || p.Entitlement == nil {
+		t.Errorf("w2: %+v", p)
+	}
+	evs, err := e.Store.ReadStream(context.Background(), "craftsman-w", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if seen[ev.ID] {
+			t.Errorf("event id %s (%s) written twice", ev.ID, ev.Type)
+		}
+		seen[ev.ID] = true
+	}
+	if n := e.Count("craftsman-w", events.TypeCompetitionPlaced); n != 1 {
+		t.Errorf("%d placements on w's stream, want 1", n)
+	}
+	if st := servicetest.Career(t, e.Store, "w"); len(st.Competitions) != 0 {
+		t.Errorf("the retracted placement is back: %+v", st.Competitions)
 	}
 	e.VerifyChain("craftsman-w")
 }
