@@ -69,6 +69,8 @@ func TestDefineCompetition(t *testing.T) {
 		{"bad rank band", "issuer", strings.Replace(classOne("c2"), `"fromRank":6,"toRank":20`, `"fromRank":20,"toRank":6`, 1), 400, "INVALID_ARGUMENT", "rules.grants[1].band.fromRank"},
 		{"bad trade code", "issuer", strings.Replace(classOne("c2"), trade, "6-31", 1), 400, "INVALID_ARGUMENT", "trades[0].code"},
 		{"unknown level", "issuer", strings.Replace(classOne("c2"), `"level":"senior"`, `"level":"grandmaster"`, 1), 400, "INVALID_ARGUMENT", ""},
+		{"grants without approval", "issuer", strings.Replace(classOne("c2"), `"requiresApproval":true`, `"requiresApproval":false`, 1), 400, "INVALID_ARGUMENT", "rules.requiresApproval"},
+		{"grants, approval omitted", "issuer", strings.Replace(classOne("c2"), `"requiresApproval":true,`, ``, 1), 400, "INVALID_ARGUMENT", "rules.requiresApproval"},
 		{"ends before start", "issuer", strings.Replace(classOne("c2"), "2025-09-05", "2025-08-01", 1), 400, "INVALID_ARGUMENT", "endsOn"},
 		{"malformed", "issuer", `{"competitionId":`, 400, "INVALID_ARGUMENT", ""},
 	}
@@ -82,6 +84,12 @@ func TestDefineCompetition(t *testing.T) {
 	}
 	if got := e.Types("competition-c2"); got != nil {
 		t.Errorf("a refused definition wrote %v", got)
+	}
+	// Rules that grant no level (honours only) need no approval.
+	honoursOnly := `{"competitionId":"c4","name":"班组赛","tier":"enterprise","trades":[{"code":"` + trade + `"}],"tracks":["employees"],
+	"rules":{"honours":[{"band":{"fromRank":1,"toRank":1},"honourCode":"enterprise_craftsman","level":"enterprise","conferringBody":"` + orgFed + `"}]}}`
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", honoursOnly, nil); code != 201 {
+		t.Errorf("honours only, no approval: %d %+v", code, eb)
 	}
 	// An admin may define for any organiser.
 	if code, eb := e.Do("admin", "POST", "/v1/competitions", strings.Replace(classOne("c3"), `"tier"`, `"organiser":"`+orgOther+`","tier"`, 1), nil); code != 201 {

@@ -652,9 +652,9 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 				}
 				return nil, errs.E(errs.FailedPrecondition, "entitlement %s is already approved (%s)", req.EntitlementID, e.ApprovalRef)
 			}
-			if !e.RequiresApproval {
-				return nil, errs.E(errs.FailedPrecondition, "entitlement %s does not require approval", req.EntitlementID)
-			}
+			// An entitlement granted under rules that did not ask for
+			// approval (recorded before rules that grant levels had to) is
+			// approved all the same: training certifies none unapproved.
 			if at.Before(e.Granted) {
 				return nil, kit.Invalid("occurredAt", "approval cannot precede the grant (%s)", e.Granted.Format(time.DateOnly))
 			}

@@ -22,11 +22,10 @@ type enrolment struct {
 }
 
 type entitlement struct {
-	trade            string
-	level            events.Level
-	requiresApproval bool
-	approved         bool
-	usedBy           string // certificate number that used it
+	trade    string
+	level    events.Level
+	approved bool
+	usedBy   string // certificate number that used it
 }
 
 type craftsman struct {
@@ -150,7 +149,7 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 				e.usedBy = p.CertificateNumber
 			}
 		case events.PromotionEntitlementGranted:
-			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level, requiresApproval: p.RequiresApproval}
+			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level}
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
 				e.approved = true
@@ -168,7 +167,10 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "the exceptional route needs a promotion entitlement, and entitlement %s was not granted to this craftsman", id))
 	case e.trade != trade || e.level != level:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s grants %s in trade %s, not %s in %s", id, e.level, e.trade, level, trade))
-	case e.requiresApproval && !e.approved:
+	case !e.approved:
+		// Every entitlement, even one granted under rules that did not ask
+		// for it (recorded before they had to): the level is certified only
+		// once the human-resources department approves (核准) it.
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s is not approved yet (核准 by the human-resources department)", id))
 	case e.usedBy != "":
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was already used by certificate %s", id, e.usedBy))
