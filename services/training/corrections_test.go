@@ -88,3 +88,55 @@ func TestCorrections(t *testing.T) {
 		{"the number recorded again", p + "/certificates", iss, cert("TJ-2025-7", "regular", "", "intermediate"), 201, "", ""},
 	})
 }
+
+// A certificate's correction keeps its level, route and entitlement: those
+// are what CertifySkillLevel checks, and a replacement is not checked
+// again. An exceptional certificate corrected to the regular route would
+// free its entitlement for a second certificate, and a regular one
+// corrected upwards would raise the level with no assessment or approval.
+func TestCertificateCorrectionKeepsLevelRouteAndEntitlement(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "k2")
+	s := events.CraftsmanStream("k2")
+	src := events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "c1", PlacementID: "pl-1"}
+	e.append(t, s,
+		events.PromotionEntitlementGranted{CraftsmanID: "k2", EntitlementID: "ent-1", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
+		events.PromotionEntitlementApproved{CraftsmanID: "k2", EntitlementID: "ent-1", ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"})
+	iss := issuer(t, academy)
+	p := "/v1/craftsmen/k2"
+	certify := func(body map[string]any) string {
+		t.Helper()
+		r := e.do(t, p+"/certificates", iss, body)
+		var res command.Result
+		r.JSON(t, &res)
+		if r.Status != 201 || len(res.EventIDs) != 1 {
+			t.Fatalf("certificate: %d %s", r.Status, r.Body)
+		}
+		return res.EventIDs[0]
+	}
+	exceptional := certify(cert("EX-1", "exceptional", "ent-1", "technician"))
+	regular := certify(cert("R-1", "regular", "", "intermediate"))
+	data := func(number, route, entitlement, level string) map[string]any {
+		b := cert(number, route, entitlement, level)
+		delete(b, "occurredAt")
+		b["craftsmanId"] = "k2"
+		return b
+	}
+	replace := func(id string, rep map[string]any, at string) map[string]any {
+		r := map[string]any{"data": rep}
+		if at != "" {
+			r["occurredAt"] = at
+		}
+		return map[string]any{"supersedesEventId": id, "reason": "transcription error", "replacement": r}
+	}
+	fix := p + "/corrections"
+	e.run(t, s, []step{
+		{"exceptional corrected to the regular route", fix, iss, replace(exceptional, data("EX-1", "regular", "", "technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.route"},
+		{"exceptional citing another entitlement", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-2", "technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.entitlementId"},
+		{"exceptional at another level", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-1", "senior_technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.level"},
+		{"regular corrected upwards", fix, iss, replace(regular, data("R-1", "regular", "", "senior_technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.level"},
+		{"regular corrected to the exceptional route", fix, iss, replace(regular, data("R-1", "exceptional", "ent-1", "intermediate"), ""), 400, "INVALID_ARGUMENT", "replacement.data.route"},
+		{"the date corrected, the rest kept", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-1", "technician"), "2025-01-20"), 201, "", ""},
+		{"the entitlement stays used", p + "/certificates", iss, cert("EX-2", "exceptional", "ent-1", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
+	})
+}
