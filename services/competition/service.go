@@ -641,6 +641,9 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 			}
 			e, ok := w.entitlement(req.EntitlementID)
 			if !ok {
+				if placement, was := w.withdrawn(req.EntitlementID); was {
+					return nil, errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn: the competition placement %s that granted it was retracted by a correction", req.EntitlementID, placement)
+				}
 				return nil, errs.E(errs.NotFound, "entitlement %s of craftsman %s", req.EntitlementID, req.CraftsmanID)
 			}
 			if e.Approved {

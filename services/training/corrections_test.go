@@ -140,3 +140,45 @@ func TestCertificateCorrectionKeepsLevelRouteAndEntitlement(t *testing.T) {
 		{"the entitlement stays used", p + "/certificates", iss, cert("EX-2", "exceptional", "ent-1", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
 	})
 }
+
+// An entitlement whose competition placement a correction retracted went
+// with it: the exceptional route cannot use it, even approved; a placement
+// corrected (not retracted) keeps its entitlement usable.
+func TestEntitlementOfRetractedPlacement(t *testing.T) {
+	e := newEnv(t)
+	src := func(pid string) events.EntitlementSource {
+		return events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "nc-2025", PlacementID: pid, RuleID: "r"}
+	}
+	placed := func(w, pid string, rank int) events.CompetitionPlaced {
+		return events.CompetitionPlaced{CraftsmanID: w, CompetitionID: "nc-2025", PlacementID: pid, Tier: events.TierNationalClass1,
+			Track: events.TrackEmployees, TeamSize: 1, Trade: events.Trade{Code: elec}, Rank: rank, Award: events.AwardNone}
+	}
+	for _, w := range []string{"r1", "r2"} {
+		e.craftsman(t, w)
+		s := events.CraftsmanStream(w)
+		e.append(t, s, placed(w, "pl-"+w, 3),
+			events.PromotionEntitlementGranted{CraftsmanID: w, EntitlementID: "ent-" + w, Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src("pl-" + w), RequiresApproval: true},
+			events.PromotionEntitlementApproved{CraftsmanID: w, EntitlementID: "ent-" + w, ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"})
+	}
+	h, err := command.Load(context.Background(), e.store, events.CraftsmanStream("r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.append(t, events.CraftsmanStream("r1"), events.EventCorrected{CraftsmanID: "r1", SupersedesEventID: h.Events[1].ID, Reason: "disqualified"})
+	h, err = command.Load(context.Background(), e.store, events.CraftsmanStream("r2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := events.NewReplacement(placed("r2", "pl-r2", 4), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.append(t, events.CraftsmanStream("r2"), events.EventCorrected{CraftsmanID: "r2", SupersedesEventID: h.Events[1].ID, Reason: "rank 4", Replacement: rep})
+	iss := issuer(t, academy)
+	e.run(t, "craftsman-r1", []step{
+		{"placement retracted", "/v1/craftsmen/r1/certificates", iss, cert("X-1", "exceptional", "ent-r1", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
+	})
+	e.run(t, "craftsman-r2", []step{
+		{"placement corrected", "/v1/craftsmen/r2/certificates", iss, cert("X-2", "exceptional", "ent-r2", "technician"), 201, "", ""},
+	})
+}
