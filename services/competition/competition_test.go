@@ -414,6 +414,11 @@ func TestResultsDatedBeforeCompetition(t *testing.T) {
 	if p, g := e.Count("craftsman-w", events.TypeCompetitionPlaced), e.Count("craftsman-w", events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
 		t.Errorf("%d placements and %d entitlements, want 1 and 1", p, g)
 	}
+	// The start date's midnight in China (UTC+8) is on the start date.
+	e.register("x", 0)
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c2/results", `{"occurredAt":"2025-09-01T00:00:00+08:00","placements":[`+pl("x", "employees", 2)+`]}`, nil); code != 201 {
+		t.Errorf("results at the start date's midnight in China: %d %+v", code, eb)
+	}
 	// Dated within the competition's year, the cap applies.
 	var r competition.PublishResultsResponse
 	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c3/results", `{"occurredAt":"2025-01-02","placements":[`+pl("w", "employees", 2)+`]}`, &r); code != 201 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -459,15 +460,17 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 }
 
 // resultsDate refuses results dated before the competition: before its
-// startsOn, or before its year when it names no start. The results' date
-// decides the calendar year of the yearly cap, so a competition's results
-// dated into an earlier year would escape the cap of their own.
+// startsOn, or before its year when it names no start (by the ledger's
+// civil date, and never in an earlier calendar year than the start's as
+// the cap counts years). The results' date decides the calendar year of
+// the yearly cap, so a competition's results dated into an earlier year
+// would escape the cap of their own.
 func resultsDate(def events.CompetitionDefined, at time.Time) error {
 	start := time.Date(def.Year, time.January, 1, 0, 0, 0, 0, time.UTC)
 	if t, err := time.Parse(time.DateOnly, def.StartsOn); err == nil {
 		start = t
 	}
-	if at.UTC().Before(start) {
+	if career.CivilDate(at).Before(start) || at.UTC().Year() < start.Year() {
 		return kit.Invalid("occurredAt", "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
 	}
 	return nil
