@@ -245,6 +245,8 @@ func TestValidationErrors(t *testing.T) {
 		{"placement rank", ev.CompetitionResultsPublished{CompetitionID: "k", Placements: []ev.Placement{{PlacementID: "p", CraftsmanID: "c", Track: ev.TrackEmployees, TeamSize: 1, Trade: welder, Award: ev.AwardNone}}}, nil, "placements[0].rank"},
 		{"grant band", ev.CompetitionDefined{CompetitionID: "k", Name: "n", Tier: ev.TierCity, Year: 2024, Trades: []ev.Trade{welder}, Tracks: []string{ev.TrackEmployees},
 			Rules: ev.CompetitionRules{Grants: []ev.GrantRule{{ID: "g", Band: ev.Band{FromRank: 5, ToRank: 1}, Level: ev.Senior}}}}, nil, "rules.grants[0].band.fromRank"},
+		{"grants without approval", ev.CompetitionDefined{CompetitionID: "k", Name: "n", Tier: ev.TierCity, Year: 2024, Trades: []ev.Trade{welder}, Tracks: []string{ev.TrackEmployees},
+			Rules: ev.CompetitionRules{Grants: []ev.GrantRule{{ID: "g", Band: ev.Band{FromRank: 1, ToRank: 5}, Level: ev.Senior}}}}, nil, "rules.requiresApproval"},
 		{"correction replacement invalid", ev.EventCorrected{SupersedesEventID: "x", Reason: "r", Replacement: mustRep(ev.TradeEntered{CraftsmanID: "c-1", Trade: ev.Trade{Code: "bad"}})}, nil, "replacement.data.trade.code"},
 		{"issuer kind", ev.IssuerRegistered{IssuerID: "i", Name: "n", Kind: "guild"}, nil, "kind"},
 		{"issuer user role", ev.IssuerUserAdded{IssuerID: "i", UserID: "u", Role: "admin"}, nil, "role"},

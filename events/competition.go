@@ -71,7 +71,10 @@ type CompetitionRules struct {
 	// Honours are conferred by their own bodies on matching placements.
 	Honours []HonourTrigger `json:"honours,omitempty"`
 	// RequiresApproval: entitlements need the HR department's approval (核准)
-	// before certification. True in every published notice.
+	// before certification. True in every published notice, and required
+	// of rules that grant levels (Validate): a placement creates an
+	// entitlement, the level is certified only once the HR department
+	// approves it — two events, not one (POLICY.md).
 	RequiresApproval bool `json:"requiresApproval"`
 	// MaxPromotionsPerYear caps competition promotions of a worker per
 	// calendar year across all competitions (0 = no cap).
@@ -163,6 +166,9 @@ func (r CompetitionRules) Validate() error {
 			return fieldErr(p+".id", "duplicate grant id %q", g.ID)
 		}
 		ids[g.ID] = true
+	}
+	if len(r.Grants) > 0 && !r.RequiresApproval {
+		return fieldErr("requiresApproval", "must be true: levels granted by a competition are certified only after the human-resources department approves (核准) them")
 	}
 	for i, h := range r.Honours {
 		p := fmt.Sprintf("honours[%d]", i)

@@ -133,6 +133,10 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 			factsPool.Put(scratch)
 		}
 	}()
+	// Placements retracted by a correction, and those still standing: an
+	// entitlement a retracted placement granted goes with it (nil unless a
+	// placement was retracted).
+	var retracted, placed map[string]bool
 	for i := range evs {
 		e := &evs[i]
 		if !visible(e) {
@@ -144,6 +148,12 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		f := fact{e: e, payload: e.Payload, occurred: e.Meta.OccurredAt}
 		if d, ok := decided[e.ID]; ok {
 			if d.rep == nil || d.rep.Payload == nil {
+				if p, ok := e.Payload.(events.CompetitionPlaced); ok {
+					if retracted == nil {
+						retracted = map[string]bool{}
+					}
+					retracted[p.PlacementID] = true
+				}
 				continue // retracted
 			}
 			f.payload, f.by = d.rep.Payload, d.by
@@ -151,10 +161,24 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 				f.occurred = *d.rep.OccurredAt
 			}
 		}
+		if len(decided) > 0 {
+			if p, ok := f.payload.(events.CompetitionPlaced); ok {
+				if placed == nil {
+					placed = map[string]bool{}
+				}
+				placed[p.PlacementID] = true
+			}
+		}
 		if f.occurred.After(asOf) {
 			continue
 		}
 		facts = append(facts, f)
+	}
+	if len(retracted) > 0 {
+		facts = slices.DeleteFunc(facts, func(f fact) bool {
+			g, ok := f.payload.(events.PromotionEntitlementGranted)
+			return ok && withdrawn(g, retracted, placed)
+		})
 	}
 	slices.SortStableFunc(facts, func(a, b fact) int {
 		if c := a.occurred.Compare(b.occurred); c != 0 {
@@ -208,6 +232,16 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 	s.Events += len(facts)
 	s.finish()
 	return s
+}
+
+// withdrawn reports whether entitlement g came from a competition
+// placement that a correction retracted (and that is not recorded again):
+// a retracted placement grants nothing, so neither approval nor a
+// certificate may use its entitlement, and it does not count toward the
+// yearly cap.
+func withdrawn(g events.PromotionEntitlementGranted, retracted, placed map[string]bool) bool {
+	id := g.Source.PlacementID
+	return g.Source.Kind == events.SourceCompetition && retracted[id] && !placed[id]
 }
 
 // cmpRecorded orders events by record time, then stream position.

@@ -168,3 +168,87 @@ func TestCivilDays(t *testing.T) {
 		t.Errorf("civil date of CST midnight = %v", d)
 	}
 }
+
+// TestRetractedPlacementWithdrawsItsEntitlement: an entitlement granted by
+// a competition placement goes with the placement when a correction
+// retracts it (approval, certificates and the yearly cap see no such
+// entitlement); a replaced placement, a reversed retraction, another
+// placement's entitlement and a retraction not yet recorded keep it.
+func TestRetractedPlacementWithdrawsItsEntitlement(t *testing.T) {
+	placed := func(pid string, rank int) events.CompetitionPlaced {
+		return events.CompetitionPlaced{CraftsmanID: "c-1", CompetitionID: "nc-2025", PlacementID: pid, Tier: events.TierNationalClass1,
+			Track: events.TrackEmployees, TeamSize: 1, Trade: elec, Rank: rank, Award: events.AwardNone}
+	}
+	granted := func(id, pid string) events.PromotionEntitlementGranted {
+		return events.PromotionEntitlementGranted{CraftsmanID: "c-1", EntitlementID: id, Trade: elec, Level: events.Senior, RequiresApproval: true,
+			Source: events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "nc-2025", PlacementID: pid, RuleID: "r"}}
+	}
+	// base: two placements with their entitlements (ev-6..ev-9) and the
+	// first entitlement's approval (ev-10).
+	base := func() *builder {
+		b := story()
+		b.add("2025-09-05", "2025-09-05", placed("p1", 3))
+		b.add("2025-09-05", "2025-09-05", granted("ent-1", "p1"))
+		b.add("2025-09-05", "2025-09-05", placed("p2", 8))
+		b.add("2025-09-05", "2025-09-05", granted("ent-2", "p2"))
+		b.add("2025-10-10", "2025-10-10", events.PromotionEntitlementApproved{CraftsmanID: "c-1", EntitlementID: "ent-1", ApprovalRef: "r-1", ApprovingOrgID: "hr"})
+		return b
+	}
+	retract := func(b *builder, target, on string) string {
+		return b.add(on, on, events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: target, Reason: "disqualified"})
+	}
+	tests := []struct {
+		name     string
+		build    func(b *builder)
+		asOf     string
+		mode     career.Mode
+		want     []string // entitlement ids
+		approved bool     // ent-1 approved
+	}{
+		{name: "no correction", build: func(*builder) {}, want: []string{"ent-1", "ent-2"}, approved: true},
+		{name: "first placement retracted", build: func(b *builder) { retract(b, "ev-6", "2025-11-01") }, want: []string{"ent-2"}},
+		{name: "second placement retracted", build: func(b *builder) { retract(b, "ev-8", "2025-11-01") }, want: []string{"ent-1"}, approved: true},
+		{name: "retraction reversed", build: func(b *builder) {
+			c := retract(b, "ev-6", "2025-11-01")
+			retract(b, c, "2025-11-02")
+		}, want: []string{"ent-1", "ent-2"}, approved: true},
+		{name: "placement replaced (rank fixed)", build: func(b *builder) {
+			rep, err := events.NewReplacement(placed("p1", 4), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.add("2025-11-01", "2025-11-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: "ev-6", Reason: "rank 4", Replacement: rep})
+		}, want: []string{"ent-1", "ent-2"}, approved: true},
+		{name: "as recorded before the retraction", build: func(b *builder) { retract(b, "ev-6", "2025-11-01") },
+			asOf: "2025-10-20", mode: career.AsRecorded, want: []string{"ent-1", "ent-2"}, approved: true},
+		{name: "the entitlement itself retracted", build: func(b *builder) { retract(b, "ev-7", "2025-11-01") }, want: []string{"ent-2"}},
+		{name: "a policy entitlement naming the placement", build: func(b *builder) {
+			g := granted("ent-3", "p1")
+			g.Source = events.EntitlementSource{Kind: events.SourcePolicy, PlacementID: "p1", Note: "academy rule"}
+			b.add("2025-09-06", "2025-09-06", g)
+			retract(b, "ev-6", "2025-11-01")
+		}, want: []string{"ent-2", "ent-3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := base()
+			tc.build(b)
+			asOf, mode := date("2030-01-01"), career.AsOccurred
+			if tc.asOf != "" {
+				asOf, mode = date(tc.asOf), tc.mode
+			}
+			s := career.Fold(b.evs, asOf, mode)
+			var got []string
+			approved := false
+			for _, e := range s.Entitlements {
+				got = append(got, e.ID)
+				if e.ID == "ent-1" {
+					approved = e.Approved
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) || approved != tc.approved {
+				t.Errorf("entitlements %v (ent-1 approved %v), want %v (%v)", got, approved, tc.want, tc.approved)
+			}
+		})
+	}
+}

@@ -179,7 +179,9 @@ type Certificate struct {
 	Source
 }
 
-// Entitlement is a promotion entitlement and its approval.
+// Entitlement is a promotion entitlement and its approval. An entitlement
+// granted by a competition placement that a correction retracted is not
+// listed: it went with the placement.
 type Entitlement struct {
 	ID               string                   `json:"id"`
 	Trade            string                   `json:"trade"`

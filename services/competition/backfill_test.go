@@ -13,7 +13,7 @@ func TestBackfillResults(t *testing.T) {
 	e.register("w1", 0)
 	e.register("w2", 0)
 	for _, id := range []string{"c1", "c2"} {
-		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOneOn(id, "2024-09-01"), nil); code != 201 {
 			t.Fatalf("define %s: %d %+v", id, code, eb)
 		}
 	}

@@ -30,6 +30,12 @@ func classOne(id string) string {
 	"requiresApproval":true,"maxPromotionsPerYear":1}}`
 }
 
+// classOneOn is classOne held on the one day startsOn (its year's
+// competition).
+func classOneOn(id, startsOn string) string {
+	return strings.Replace(classOne(id), `"startsOn":"2025-09-01","endsOn":"2025-09-05"`, `"startsOn":"`+startsOn+`","endsOn":"`+startsOn+`"`, 1)
+}
+
 func TestDefineCompetition(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -63,6 +69,8 @@ func TestDefineCompetition(t *testing.T) {
 		{"bad rank band", "issuer", strings.Replace(classOne("c2"), `"fromRank":6,"toRank":20`, `"fromRank":20,"toRank":6`, 1), 400, "INVALID_ARGUMENT", "rules.grants[1].band.fromRank"},
 		{"bad trade code", "issuer", strings.Replace(classOne("c2"), trade, "6-31", 1), 400, "INVALID_ARGUMENT", "trades[0].code"},
 		{"unknown level", "issuer", strings.Replace(classOne("c2"), `"level":"senior"`, `"level":"grandmaster"`, 1), 400, "INVALID_ARGUMENT", ""},
+		{"grants without approval", "issuer", strings.Replace(classOne("c2"), `"requiresApproval":true`, `"requiresApproval":false`, 1), 400, "INVALID_ARGUMENT", "rules.requiresApproval"},
+		{"grants, approval omitted", "issuer", strings.Replace(classOne("c2"), `"requiresApproval":true,`, ``, 1), 400, "INVALID_ARGUMENT", "rules.requiresApproval"},
 		{"ends before start", "issuer", strings.Replace(classOne("c2"), "2025-09-05", "2025-08-01", 1), 400, "INVALID_ARGUMENT", "endsOn"},
 		{"malformed", "issuer", `{"competitionId":`, 400, "INVALID_ARGUMENT", ""},
 	}
@@ -76,6 +84,12 @@ func TestDefineCompetition(t *testing.T) {
 	}
 	if got := e.Types("competition-c2"); got != nil {
 		t.Errorf("a refused definition wrote %v", got)
+	}
+	// Rules that grant no level (honours only) need no approval.
+	honoursOnly := `{"competitionId":"c4","name":"班组赛","tier":"enterprise","trades":[{"code":"` + trade + `"}],"tracks":["employees"],
+	"rules":{"honours":[{"band":{"fromRank":1,"toRank":1},"honourCode":"enterprise_craftsman","level":"enterprise","conferringBody":"` + orgFed + `"}]}}`
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", honoursOnly, nil); code != 201 {
+		t.Errorf("honours only, no approval: %d %+v", code, eb)
 	}
 	// An admin may define for any organiser.
 	if code, eb := e.Do("admin", "POST", "/v1/competitions", strings.Replace(classOne("c3"), `"tier"`, `"organiser":"`+orgOther+`","tier"`, 1), nil); code != 201 {
@@ -196,6 +210,7 @@ func TestPublishResults(t *testing.T) {
 		{"rank zero", "issuer", "/v1/competitions/c1/results", publish(pl("novice", "employees", 0)), 400, "INVALID_ARGUMENT", "placements[0].rank"},
 		{"twice in one list", "issuer", "/v1/competitions/c1/results", publish(pl("novice", "employees", 3), pl("novice", "employees", 3)), 400, "INVALID_ARGUMENT", "placements[1].craftsmanId"},
 		{"no placements", "issuer", "/v1/competitions/c1/results", publish(), 400, "INVALID_ARGUMENT", "placements"},
+		{"dated before the competition", "issuer", "/v1/competitions/c1/results", `{"occurredAt":"2025-08-31","placements":[` + pl("novice", "employees", 3) + `]}`, 400, "INVALID_ARGUMENT", "occurredAt"},
 		{"future date", "issuer", "/v1/competitions/c1/results", `{"occurredAt":"2031-01-01","placements":[` + pl("novice", "employees", 3) + `]}`, 400, "INVALID_ARGUMENT", "occurredAt"},
 		{"wrong trade", "issuer", "/v1/competitions/c1/results", `{"placements":[{"craftsmanId":"novice","track":"employees","rank":1,"trade":{"code":"6-01-01-01"}}]}`, 400, "INVALID_ARGUMENT", "placements[0].trade.code"},
 	}
@@ -283,8 +298,8 @@ func TestYearlyCap(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.register("w", 0)
-	for _, id := range []string{"a", "b", "c"} {
-		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne(id), nil); code != 201 {
+	for id, on := range map[string]string{"a": "2024-04-20", "b": "2024-10-20", "c": "2025-02-20"} {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOneOn(id, on), nil); code != 201 {
 			t.Fatalf("define %s: %d %+v", id, code, eb)
 		}
 	}
@@ -365,5 +380,51 @@ func TestApproveEntitlement(t *testing.T) {
 	}
 	if n := e.Count("craftsman-w", events.TypePromotionEntitlementApproved); n != 1 {
 		t.Errorf("%d approvals", n)
+	}
+}
+
+// Results cannot be dated before their competition: the results' date
+// decides the year of the yearly cap, and a competition of 2025 whose
+// results were dated 2024 would earn a second promotion in 2025.
+func TestResultsDatedBeforeCompetition(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", 0)
+	noStart := `{"competitionId":"c3","name":"厂内比武","tier":"enterprise","year":2025,"trades":[{"code":"` + trade + `"}],"tracks":["employees"],
+	"rules":{"grants":[{"id":"top3","band":{"fromRank":1,"toRank":3},"level":"senior"}],"requiresApproval":true,"maxPromotionsPerYear":1}}`
+	for _, d := range []string{classOne("c1"), classOne("c2"), noStart} {
+		if code, eb := e.Do("issuer", "POST", "/v1/competitions", d, nil); code != 201 {
+			t.Fatalf("define: %d %+v", code, eb)
+		}
+	}
+	var first competition.PublishResultsResponse
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c1/results", publish(pl("w", "employees", 2)), &first); code != 201 || first.Placements[0].Entitlement == nil {
+		t.Fatalf("c1: %d %+v %+v", code, eb, first.Placements)
+	}
+	for _, tc := range []struct{ name, path, date string }{
+		{"a year before its start", "/v1/competitions/c2/results", "2024-12-31"},
+		{"the day before its start", "/v1/competitions/c2/results", "2025-08-31"},
+		{"before its year (no start given)", "/v1/competitions/c3/results", "2024-12-31"},
+	} {
+		body := `{"occurredAt":"` + tc.date + `","placements":[` + pl("w", "employees", 2) + `]}`
+		if code, eb := e.Do("issuer", "POST", tc.path, body, nil); code != 400 || eb.Code != "INVALID_ARGUMENT" || eb.Field != "occurredAt" {
+			t.Errorf("%s: %d %+v, want 400 on occurredAt", tc.name, code, eb)
+		}
+	}
+	if p, g := e.Count("craftsman-w", events.TypeCompetitionPlaced), e.Count("craftsman-w", events.TypePromotionEntitlementGranted); p != 1 || g != 1 {
+		t.Errorf("%d placements and %d entitlements, want 1 and 1", p, g)
+	}
+	// The start date's midnight in China (UTC+8) is on the start date.
+	e.register("x", 0)
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c2/results", `{"occurredAt":"2025-09-01T00:00:00+08:00","placements":[`+pl("x", "employees", 2)+`]}`, nil); code != 201 {
+		t.Errorf("results at the start date's midnight in China: %d %+v", code, eb)
+	}
+	// Dated within the competition's year, the cap applies.
+	var r competition.PublishResultsResponse
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions/c3/results", `{"occurredAt":"2025-01-02","placements":[`+pl("w", "employees", 2)+`]}`, &r); code != 201 {
+		t.Fatalf("c3 in 2025: %d %+v", code, eb)
+	}
+	if r.Placements[0].Entitlement != nil || !strings.Contains(r.Placements[0].Withheld, "yearly cap") {
+		t.Errorf("c3 in 2025 not capped: %+v", r.Placements[0])
 	}
 }

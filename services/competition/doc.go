@@ -17,7 +17,15 @@
 // craftsman, trade, track) and its events' ids are derived from it
 // (events.DeterministicID), and a worker's stream that already records the
 // placement is left alone, so a retried or repeated publication never
-// double-counts a placement, an entitlement or the yearly cap.
+// double-counts a placement, an entitlement or the yearly cap; one a
+// correction retracted is not recorded again. Results cannot be dated
+// before their competition (their date decides the year of the cap).
+//
+// Two events, not one (POLICY.md): rules that grant levels must require
+// approval, and a level is certified (training service) only through an
+// approved entitlement. A retracted placement's entitlement goes with it
+// (career.Fold): it cannot be approved or used and does not count toward
+// the cap.
 //
 // Who may do what: competitions are defined and their results published by
 // an issuer of the organising organisation (or an admin); entitlements are

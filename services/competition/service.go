@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -356,6 +357,9 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	if err := auth.RequireWriteFor(c, comp.organiser); err != nil {
 		return PublishResultsResponse{}, err
 	}
+	if err := resultsDate(comp.def, at); err != nil {
+		return PublishResultsResponse{}, err
+	}
 	pls, err := placements(comp, req.Placements)
 	if err != nil {
 		return PublishResultsResponse{}, err
@@ -459,6 +463,23 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	return resp, nil
 }
 
+// resultsDate refuses results dated before the competition: before its
+// startsOn, or before its year when it names no start (by the ledger's
+// civil date, and never in an earlier calendar year than the start's as
+// the cap counts years). The results' date decides the calendar year of
+// the yearly cap, so a competition's results dated into an earlier year
+// would escape the cap of their own.
+func resultsDate(def events.CompetitionDefined, at time.Time) error {
+	start := time.Date(def.Year, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if t, err := time.Parse(time.DateOnly, def.StartsOn); err == nil {
+		start = t
+	}
+	if career.CivilDate(at).Before(start) || at.UTC().Year() < start.Year() {
+		return kit.Invalid("occurredAt", "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
+	}
+	return nil
+}
+
 // byWorker runs f for every placement, the placements of one worker in
 // request order (the yearly cap depends on it) and up to s.parallel
 // workers at a time. It returns the first error; placements already
@@ -506,10 +527,11 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 	var found *where
 	var ent *Entitlement
 	var d policy.GrantDecision
+	var retracted bool
 	res, err := s.h.Execute(ctx, command.Command{
 		Name: "record placement", Stream: events.CraftsmanStream(p.CraftsmanID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			found, ent = nil, nil
+			found, ent, retracted = nil, nil, false
 			w, err := s.foldWorker(h, endOfTime)
 			if err != nil {
 				return nil, err
@@ -530,6 +552,18 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 				if e != nil {
 					ent = &Entitlement{EntitlementID: e.ID, Trade: p.Trade, Level: e.Level, RuleID: e.Origin.RuleID, RequiresApproval: e.RequiresApproval}
 				}
+				return nil, nil
+			}
+			if wh, ok := w.at[placedID]; ok {
+				// Recorded, then retracted by a correction: the placement
+				// stays retracted, and its event id is not written again.
+				wh.eventIDs = []string{placedID}
+				entID := events.DeterministicID("entitlement", p.PlacementID)
+				if ew, ok := w.at[entID]; ok {
+					wh.revision, wh.position = ew.revision, ew.position
+					wh.eventIDs = append(wh.eventIDs, entID)
+				}
+				found, retracted = &wh, true
 				return nil, nil
 			}
 			evs := []command.Event{{Type: placed.EventType(), Data: placed, OccurredAt: at, ID: placedID}}
@@ -556,6 +590,9 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 		pr.Withheld = d.Reason
 	}
 	pr.Entitlement = ent
+	if retracted {
+		return pr, nil // a retracted placement triggers no honour
+	}
 	for _, h := range d.Honours {
 		pr.Honours = append(pr.Honours, TriggeredHonour{HonourID: h.HonourID, HonourCode: h.Code, HonourName: h.Name,
 			Level: h.Level, ConferringBody: h.ConferringBody})
@@ -611,6 +648,9 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 			}
 			e, ok := w.entitlement(req.EntitlementID)
 			if !ok {
+				if placement, was := w.withdrawn(req.EntitlementID); was {
+					return nil, errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn: the competition placement %s that granted it was retracted by a correction", req.EntitlementID, placement)
+				}
 				return nil, errs.E(errs.NotFound, "entitlement %s of craftsman %s", req.EntitlementID, req.CraftsmanID)
 			}
 			if e.Approved {
@@ -622,9 +662,9 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 				}
 				return nil, errs.E(errs.FailedPrecondition, "entitlement %s is already approved (%s)", req.EntitlementID, e.ApprovalRef)
 			}
-			if !e.RequiresApproval {
-				return nil, errs.E(errs.FailedPrecondition, "entitlement %s does not require approval", req.EntitlementID)
-			}
+			// An entitlement granted under rules that did not ask for
+			// approval (recorded before rules that grant levels had to) is
+			// approved all the same: training certifies none unapproved.
 			if at.Before(e.Granted) {
 				return nil, kit.Invalid("occurredAt", "approval cannot precede the grant (%s)", e.Granted.Format(time.DateOnly))
 			}

@@ -96,6 +96,9 @@ type worker struct {
 	st *career.State
 	// where each event was recorded, by event id (career refs carry no position).
 	at map[string]where
+	// recs are the stream's facts as recorded (before corrections; shared
+	// with the decoded-facts cache: read only).
+	recs []events.Recorded
 }
 
 // placement finds a recorded placement and the events recording it (the
@@ -131,6 +134,18 @@ func (w worker) entitlement(id string) (*career.Entitlement, bool) {
 	return nil, false
 }
 
+// withdrawn reports whether the stream records entitlement id although the
+// fold has none: the competition placement that granted it was retracted
+// (career.Fold drops its entitlement). It returns that placement.
+func (w worker) withdrawn(id string) (string, bool) {
+	for _, r := range w.recs {
+		if g, ok := r.Payload.(events.PromotionEntitlementGranted); ok && g.EntitlementID == id {
+			return g.Source.PlacementID, true
+		}
+	}
+	return "", false
+}
+
 // registered reports whether a craftsman's stream opens with a registration
 // (without folding the whole career).
 func (s *service) registered(h command.History) bool {
@@ -159,7 +174,7 @@ func (s *service) foldWorker(h command.History, asOf time.Time) (worker, error) 
 	if err != nil {
 		return w, err
 	}
-	w.st = career.Fold(recs, asOf, career.AsOccurred)
+	w.st, w.recs = career.Fold(recs, asOf, career.AsOccurred), recs
 	return w, nil
 }
 

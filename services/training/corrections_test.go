@@ -88,3 +88,97 @@ func TestCorrections(t *testing.T) {
 		{"the number recorded again", p + "/certificates", iss, cert("TJ-2025-7", "regular", "", "intermediate"), 201, "", ""},
 	})
 }
+
+// A certificate's correction keeps its level, route and entitlement: those
+// are what CertifySkillLevel checks, and a replacement is not checked
+// again. An exceptional certificate corrected to the regular route would
+// free its entitlement for a second certificate, and a regular one
+// corrected upwards would raise the level with no assessment or approval.
+func TestCertificateCorrectionKeepsLevelRouteAndEntitlement(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "k2")
+	s := events.CraftsmanStream("k2")
+	src := events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "c1", PlacementID: "pl-1"}
+	e.append(t, s,
+		events.PromotionEntitlementGranted{CraftsmanID: "k2", EntitlementID: "ent-1", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
+		events.PromotionEntitlementApproved{CraftsmanID: "k2", EntitlementID: "ent-1", ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"})
+	iss := issuer(t, academy)
+	p := "/v1/craftsmen/k2"
+	certify := func(body map[string]any) string {
+		t.Helper()
+		r := e.do(t, p+"/certificates", iss, body)
+		var res command.Result
+		r.JSON(t, &res)
+		if r.Status != 201 || len(res.EventIDs) != 1 {
+			t.Fatalf("certificate: %d %s", r.Status, r.Body)
+		}
+		return res.EventIDs[0]
+	}
+	exceptional := certify(cert("EX-1", "exceptional", "ent-1", "technician"))
+	regular := certify(cert("R-1", "regular", "", "intermediate"))
+	data := func(number, route, entitlement, level string) map[string]any {
+		b := cert(number, route, entitlement, level)
+		delete(b, "occurredAt")
+		b["craftsmanId"] = "k2"
+		return b
+	}
+	replace := func(id string, rep map[string]any, at string) map[string]any {
+		r := map[string]any{"data": rep}
+		if at != "" {
+			r["occurredAt"] = at
+		}
+		return map[string]any{"supersedesEventId": id, "reason": "transcription error", "replacement": r}
+	}
+	fix := p + "/corrections"
+	e.run(t, s, []step{
+		{"exceptional corrected to the regular route", fix, iss, replace(exceptional, data("EX-1", "regular", "", "technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.route"},
+		{"exceptional citing another entitlement", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-2", "technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.entitlementId"},
+		{"exceptional at another level", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-1", "senior_technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.level"},
+		{"regular corrected upwards", fix, iss, replace(regular, data("R-1", "regular", "", "senior_technician"), ""), 400, "INVALID_ARGUMENT", "replacement.data.level"},
+		{"regular corrected to the exceptional route", fix, iss, replace(regular, data("R-1", "exceptional", "ent-1", "intermediate"), ""), 400, "INVALID_ARGUMENT", "replacement.data.route"},
+		{"the date corrected, the rest kept", fix, iss, replace(exceptional, data("EX-1", "exceptional", "ent-1", "technician"), "2025-01-20"), 201, "", ""},
+		{"the entitlement stays used", p + "/certificates", iss, cert("EX-2", "exceptional", "ent-1", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
+	})
+}
+
+// An entitlement whose competition placement a correction retracted went
+// with it: the exceptional route cannot use it, even approved; a placement
+// corrected (not retracted) keeps its entitlement usable.
+func TestEntitlementOfRetractedPlacement(t *testing.T) {
+	e := newEnv(t)
+	src := func(pid string) events.EntitlementSource {
+		return events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "nc-2025", PlacementID: pid, RuleID: "r"}
+	}
+	placed := func(w, pid string, rank int) events.CompetitionPlaced {
+		return events.CompetitionPlaced{CraftsmanID: w, CompetitionID: "nc-2025", PlacementID: pid, Tier: events.TierNationalClass1,
+			Track: events.TrackEmployees, TeamSize: 1, Trade: events.Trade{Code: elec}, Rank: rank, Award: events.AwardNone}
+	}
+	for _, w := range []string{"r1", "r2"} {
+		e.craftsman(t, w)
+		s := events.CraftsmanStream(w)
+		e.append(t, s, placed(w, "pl-"+w, 3),
+			events.PromotionEntitlementGranted{CraftsmanID: w, EntitlementID: "ent-" + w, Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src("pl-" + w), RequiresApproval: true},
+			events.PromotionEntitlementApproved{CraftsmanID: w, EntitlementID: "ent-" + w, ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"})
+	}
+	h, err := command.Load(context.Background(), e.store, events.CraftsmanStream("r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.append(t, events.CraftsmanStream("r1"), events.EventCorrected{CraftsmanID: "r1", SupersedesEventID: h.Events[1].ID, Reason: "disqualified"})
+	h, err = command.Load(context.Background(), e.store, events.CraftsmanStream("r2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := events.NewReplacement(placed("r2", "pl-r2", 4), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.append(t, events.CraftsmanStream("r2"), events.EventCorrected{CraftsmanID: "r2", SupersedesEventID: h.Events[1].ID, Reason: "rank 4", Replacement: rep})
+	iss := issuer(t, academy)
+	e.run(t, "craftsman-r1", []step{
+		{"placement retracted", "/v1/craftsmen/r1/certificates", iss, cert("X-1", "exceptional", "ent-r1", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
+	})
+	e.run(t, "craftsman-r2", []step{
+		{"placement corrected", "/v1/craftsmen/r2/certificates", iss, cert("X-2", "exceptional", "ent-r2", "technician"), 201, "", ""},
+	})
+}

@@ -32,7 +32,12 @@ type Service interface {
 
 // Corrected lists the event types the training service corrects, with the
 // fields a replacement must keep (a correction fixes a fact; it does not
-// move it to another worker, academy, certificate or organisation).
+// move it to another worker, academy, certificate or organisation). A
+// certificate also keeps its level, route and entitlement: those are what
+// CertifySkillLevel checks (an exceptional certificate's approved, unused
+// entitlement), which a replacement does not go through — a certificate
+// recorded at the wrong level or by the wrong route is retracted and
+// certified again.
 func Corrected() map[string][]string {
 	return map[string][]string{
 		events.TypeTrainingEnrolled:          {"craftsmanId", "enrolmentId", "academyId"},
@@ -40,7 +45,7 @@ func Corrected() map[string][]string {
 		events.TypeGraduated:                 {"craftsmanId"},
 		events.TypeProfessionalTitleObtained: {"craftsmanId"},
 		events.TypeAssessmentRecorded:        {"craftsmanId", "assessmentId", "evaluatingOrgId"},
-		events.TypeSkillLevelCertified:       {"craftsmanId", "certificateNumber", "evaluatingOrgId", "issuingOrg"},
+		events.TypeSkillLevelCertified:       {"craftsmanId", "certificateNumber", "evaluatingOrgId", "issuingOrg", "level", "route", "entitlementId"},
 	}
 }
 

@@ -22,11 +22,13 @@ type enrolment struct {
 }
 
 type entitlement struct {
-	trade            string
-	level            events.Level
-	requiresApproval bool
-	approved         bool
-	usedBy           string // certificate number that used it
+	trade    string
+	level    events.Level
+	approved bool
+	usedBy   string // certificate number that used it
+	// placement is the competition placement that granted it ("" for
+	// another source).
+	placement string
 }
 
 type craftsman struct {
@@ -37,12 +39,17 @@ type craftsman struct {
 	assessments  map[string]bool
 	certificates map[string]events.SkillLevelCertified
 	entitlements map[string]*entitlement
+	// placed are the competition placements the stream records, retracted
+	// or not; standing those no correction retracted. An entitlement whose
+	// placement was retracted went with it.
+	placed, standing map[string]bool
 }
 
 func newCraftsman() craftsman {
 	return craftsman{
 		employers: map[string]string{}, enrolments: map[string]enrolment{}, assessments: map[string]bool{},
 		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
+		placed: map[string]bool{}, standing: map[string]bool{},
 	}
 }
 
@@ -53,6 +60,8 @@ func (st craftsman) clone() craftsman {
 	c.enrolments = maps.Clone(st.enrolments)
 	c.assessments = maps.Clone(st.assessments)
 	c.certificates = maps.Clone(st.certificates)
+	c.placed = maps.Clone(st.placed)
+	c.standing = maps.Clone(st.standing)
 	c.entitlements = make(map[string]*entitlement, len(st.entitlements))
 	for k, e := range st.entitlements {
 		cp := *e
@@ -98,6 +107,10 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 	evs := h.Events[from:]
 	if from == 0 {
 		if c, err := command.Corrected(h, events.TypeEventCorrected); err == nil {
+			if len(c) != len(h.Events) {
+				// Corrections: the placements recorded, retracted or not.
+				st.placedIn(reg, h.Events)
+			}
 			evs = c
 		}
 	}
@@ -116,6 +129,20 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 		f.mu.Unlock()
 	}
 	return st
+}
+
+// placedIn adds the placements recorded among evs to st.placed.
+func (st *craftsman) placedIn(reg *events.Registry, evs []eventstore.RecordedEvent) {
+	for _, r := range evs {
+		if events.CurrentType(r.Type) != events.TypeCompetitionPlaced {
+			continue
+		}
+		if p, err := reg.Decode(r.Type, r.Data); err == nil {
+			if p, ok := p.(events.CompetitionPlaced); ok {
+				st.placed[p.PlacementID] = true
+			}
+		}
+	}
 }
 
 // apply folds one event into st.
@@ -149,8 +176,15 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 			if e := st.entitlements[p.EntitlementID]; e != nil && p.Route == events.RouteExceptional {
 				e.usedBy = p.CertificateNumber
 			}
+		case events.CompetitionPlaced:
+			st.placed[p.PlacementID] = true
+			st.standing[p.PlacementID] = true
 		case events.PromotionEntitlementGranted:
-			st.entitlements[p.EntitlementID] = &entitlement{trade: p.Trade.Code, level: p.Level, requiresApproval: p.RequiresApproval}
+			e := &entitlement{trade: p.Trade.Code, level: p.Level}
+			if p.Source.Kind == events.SourceCompetition {
+				e.placement = p.Source.PlacementID
+			}
+			st.entitlements[p.EntitlementID] = e
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
 				e.approved = true
@@ -166,9 +200,14 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 	switch {
 	case e == nil:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "the exceptional route needs a promotion entitlement, and entitlement %s was not granted to this craftsman", id))
+	case e.placement != "" && st.placed[e.placement] && !st.standing[e.placement]:
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn: the competition placement %s that granted it was retracted by a correction", id, e.placement))
 	case e.trade != trade || e.level != level:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s grants %s in trade %s, not %s in %s", id, e.level, e.trade, level, trade))
-	case e.requiresApproval && !e.approved:
+	case !e.approved:
+		// Every entitlement, even one granted under rules that did not ask
+		// for it (recorded before they had to): the level is certified only
+		// once the human-resources department approves (核准) it.
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s is not approved yet (核准 by the human-resources department)", id))
 	case e.usedBy != "":
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was already used by certificate %s", id, e.usedBy))

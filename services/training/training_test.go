@@ -217,6 +217,9 @@ func TestCertificates(t *testing.T) {
 		events.PromotionEntitlementGranted{CraftsmanID: "w2", EntitlementID: "ent-ok", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
 		events.PromotionEntitlementApproved{CraftsmanID: "w2", EntitlementID: "ent-ok", ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"},
 		events.PromotionEntitlementGranted{CraftsmanID: "w2", EntitlementID: "ent-pending", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
+		// Granted under rules that did not ask for approval (recorded
+		// before rules that grant levels had to): never approved.
+		events.PromotionEntitlementGranted{CraftsmanID: "w2", EntitlementID: "ent-unasked", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src},
 	)
 	iss := issuer(t, academy)
 	p := "/v1/craftsmen/w2/certificates"
@@ -230,6 +233,7 @@ func TestCertificates(t *testing.T) {
 		{"exceptional without entitlement", p, iss, cert("X001", "exceptional", "", "technician"), 400, "INVALID_ARGUMENT", "entitlementId"},
 		{"exceptional citing an unknown entitlement", p, iss, cert("X001", "exceptional", "ent-none", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
 		{"exceptional citing an unapproved entitlement", p, iss, cert("X001", "exceptional", "ent-pending", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
+		{"exceptional citing an entitlement never approved (rules did not ask)", p, iss, cert("X001", "exceptional", "ent-unasked", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
 		{"exceptional at another level", p, iss, cert("X001", "exceptional", "ent-ok", "senior_technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
 		{"exceptional certificate", p, iss, cert("X001", "exceptional", "ent-ok", "technician"), 201, "", ""},
 		{"entitlement used twice", p, iss, cert("X002", "exceptional", "ent-ok", "technician"), 422, "FAILED_PRECONDITION", "entitlementId"},
