@@ -198,6 +198,9 @@ func (c Corrector) replacement(orig *eventstore.RecordedEvent, r *ReplacementReq
 	was, now := fields(op), fields(p)
 	for _, k := range c.Owned[typ] {
 		if !bytes.Equal(was[k], now[k]) {
+			if len(was[k]) == 0 {
+				return nil, kit.Invalid("replacement.data."+k, "must stay absent, as in the original (a correction fixes a fact; it does not make it another one)")
+			}
 			return nil, kit.Invalid("replacement.data."+k, "must stay %s (a correction fixes a fact; it does not make it another one)", was[k])
 		}
 	}
