@@ -74,8 +74,13 @@ func TestQueryCostLimits(t *testing.T) {
 			}
 		})
 	}
+	// F40 costs 2, F39 4, … F32 512: counting stops there, not at 2^40.
+	r := h.query("", doublingQuery(40), nil)
+	if len(r.Errors) == 0 || r.Errors[0].Message != "query complexity is at least 512, over the limit of 300" {
+		t.Errorf("doubling 40 times: errors %+v, want the complexity counted up to the limit only", r.Errors)
+	}
 	// Refused before validation (which would refuse it too, slowly).
-	r := h.query("", "query{levels{rank}}"+strings.Repeat(" fragment F on Query{__typename}", 257), nil)
+	r = h.query("", "query{levels{rank}}"+strings.Repeat(" fragment F on Query{__typename}", 257), nil)
 	if r.code() != "INVALID_ARGUMENT" || !strings.Contains(r.Errors[0].Message, "defines 257 fragments, over the limit of 256") {
 		t.Errorf("257 fragment definitions: status %d errors %+v", r.Status, r.Errors)
 	}

@@ -505,8 +505,8 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 		return 0, nil, errs.E(errs.ResourceExhausted, "query depth %d exceeds the limit of %d", depth, s.lim.MaxDepth)
 	}
 	if sh := measure(&s.schema, doc, req.OperationName, req.Variables, min(20, s.lim.MaxPageSize), s.lim.MaxComplexity); sh.over {
-		// Counting stopped past the limit: the figure is a lower bound.
-		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity exceeds the limit of %d", s.lim.MaxComplexity)
+		// Counting stopped once past the limit: the figure is a lower bound.
+		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity is at least %d, over the limit of %d", sh.complexity, s.lim.MaxComplexity)
 	}
 	if h := minPosition(r, req); h != "" {
 		pos, err := schema.ParsePosition(h)
