@@ -75,3 +75,44 @@ func checkFragmentCycles(schema *graphql.Schema, doc *ast.Document) error {
 	}
 	return nil
 }
+
+// checkFragments refuses a document with more than max fragment
+// definitions or more than max fragment spreads. graphql-go's validation
+// compares the fragments spread in a selection set pairwise (1,500 spreads
+// take 1.6 s), and a document is validated before the complexity limit
+// can look at it.
+func checkFragments(doc *ast.Document, max int) error {
+	defs, spreads := 0, 0
+	var walk func(ss *ast.SelectionSet)
+	walk = func(ss *ast.SelectionSet) {
+		if ss == nil {
+			return
+		}
+		for _, sel := range ss.Selections {
+			switch s := sel.(type) {
+			case *ast.Field:
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				walk(s.SelectionSet)
+			case *ast.FragmentSpread:
+				spreads++
+			}
+		}
+	}
+	for _, d := range doc.Definitions {
+		switch d := d.(type) {
+		case *ast.FragmentDefinition:
+			defs++
+			walk(d.SelectionSet)
+		case *ast.OperationDefinition:
+			walk(d.SelectionSet)
+		}
+	}
+	if defs > max {
+		return errs.E(errs.InvalidArgument, "query defines %d fragments, over the limit of %d", defs, max)
+	}
+	if spreads > max {
+		return errs.E(errs.InvalidArgument, "query spreads fragments %d times, over the limit of %d", spreads, max)
+	}
+	return nil
+}

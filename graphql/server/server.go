@@ -63,6 +63,7 @@ type Limits struct {
 	CacheSize     int           // parsed and validated documents kept [1024]
 	MaxQueryBytes int           // query text [64 KiB]
 	MaxNesting    int           // brackets open at once in the query text [64]
+	MaxFragments  int           // fragment definitions, and fragment spreads, in a document [256]
 }
 
 func (l Limits) withDefaults() Limits {
@@ -77,6 +78,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.CacheSize, 1024)
 	def(&l.MaxQueryBytes, 64<<10)
 	def(&l.MaxNesting, 64)
+	def(&l.MaxFragments, 256)
 	if l.Timeout <= 0 {
 		l.Timeout = 10 * time.Second
 	}
@@ -502,8 +504,9 @@ func (s *Server) execute(ctx context.Context, r *http.Request) (int, *response, 
 	if depth > s.lim.MaxDepth {
 		return 0, nil, errs.E(errs.ResourceExhausted, "query depth %d exceeds the limit of %d", depth, s.lim.MaxDepth)
 	}
-	if c := measure(doc, req.OperationName, req.Variables, min(20, s.lim.MaxPageSize)).complexity; c > s.lim.MaxComplexity {
-		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity %d exceeds the limit of %d", c, s.lim.MaxComplexity)
+	if sh := measure(&s.schema, doc, req.OperationName, req.Variables, min(20, s.lim.MaxPageSize), s.lim.MaxComplexity); sh.over {
+		// Counting stopped once past the limit: the figure is a lower bound.
+		return 0, nil, errs.E(errs.ResourceExhausted, "query complexity is at least %d, over the limit of %d", sh.complexity, s.lim.MaxComplexity)
 	}
 	if h := minPosition(r, req); h != "" {
 		pos, err := schema.ParsePosition(h)
@@ -670,6 +673,9 @@ func (s *Server) document(query string) (cachedDoc, error) {
 	if err != nil {
 		return cachedDoc{}, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
 	}
+	if err := checkFragments(doc, s.lim.MaxFragments); err != nil {
+		return cachedDoc{}, err
+	}
 	if err := checkFragmentCycles(&s.schema, doc); err != nil {
 		return cachedDoc{}, err
 	}
@@ -680,13 +686,7 @@ func (s *Server) document(query string) (cachedDoc, error) {
 		}
 		return cachedDoc{}, errs.E(errs.InvalidArgument, "invalid query: %s", strings.Join(msgs, "; "))
 	}
-	depth := measure(doc, "", nil, 1).depth
-	for _, d := range doc.Definitions {
-		if op, ok := d.(*ast.OperationDefinition); ok && op.Name != nil {
-			depth = max(depth, measure(doc, op.Name.Value, nil, 1).depth)
-		}
-	}
-	cd := cachedDoc{doc: doc, depth: depth, plans: &planCache{}}
+	cd := cachedDoc{doc: doc, depth: docDepth(&s.schema, doc), plans: &planCache{}}
 	s.cache.put(query, cd)
 	return cd, nil
 }
