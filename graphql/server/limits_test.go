@@ -22,6 +22,9 @@ func doublingQuery(k int) string {
 	return b.String()
 }
 
+// aliased is n copies of one public field under one alias.
+func aliased(n int) string { return strings.Repeat("a:levels{rank} ", n) }
+
 // spreads is a query spreading fragment F n times.
 func spreads(n int) string {
 	return "query{" + strings.Repeat("...F ", n) + "} fragment F on Query{__typename}"
@@ -48,6 +51,14 @@ func TestQueryCostLimits(t *testing.T) {
 		{"fragments doubling 200 times", doublingQuery(200), nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},     // 398 spreads
 		{"fragments doubling 8 times, within", doublingQuery(8), nil, aud, http.StatusOK, ""},                        // 128 × 2 fields
 		{"fragments doubling 9 times", doublingQuery(9), nil, aud, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED"}, // 256 × 2
+		// One selection set of n aliased fields, inline fragments merged into it
+		// (512 pass this check and meet the complexity limit of this server).
+		{"512 fields", "{" + aliased(512) + "}", nil, "", http.StatusTooManyRequests, "RESOURCE_EXHAUSTED"},
+		{"513 fields", "{" + aliased(513) + "}", nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"4,360 fields (64 KiB)", "{" + aliased(4360) + "}", nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"513 fields through inline fragments", "{" + strings.Repeat("... on Query{"+aliased(57)+"} ", 9) + "}", nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"512 fields through inline fragments", "{" + strings.Repeat("... on Query{"+aliased(64)+"} ", 8) + "}", nil, "", http.StatusTooManyRequests, "RESOURCE_EXHAUSTED"},
+		{"513 fields in a fragment", "{...F} fragment F on Query{" + aliased(513) + "}", nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},
 		{"256 spreads", spreads(256), nil, aud, http.StatusOK, ""},
 		{"257 spreads", spreads(257), nil, "", http.StatusBadRequest, "INVALID_ARGUMENT"},
 

@@ -64,6 +64,7 @@ type Limits struct {
 	MaxQueryBytes int           // query text [64 KiB]
 	MaxNesting    int           // brackets open at once in the query text [64]
 	MaxFragments  int           // fragment definitions, and fragment spreads, in a document [256]
+	MaxFields     int           // fields in one selection set, its inline fragments' included [512]
 }
 
 func (l Limits) withDefaults() Limits {
@@ -79,6 +80,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxQueryBytes, 64<<10)
 	def(&l.MaxNesting, 64)
 	def(&l.MaxFragments, 256)
+	def(&l.MaxFields, 512)
 	if l.Timeout <= 0 {
 		l.Timeout = 10 * time.Second
 	}
@@ -674,6 +676,9 @@ func (s *Server) document(query string) (cachedDoc, error) {
 		return cachedDoc{}, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
 	}
 	if err := checkFragments(doc, s.lim.MaxFragments); err != nil {
+		return cachedDoc{}, err
+	}
+	if err := checkFields(doc, s.lim.MaxFields); err != nil {
 		return cachedDoc{}, err
 	}
 	if err := checkFragmentCycles(&s.schema, doc); err != nil {
