@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -357,11 +358,16 @@ func raw(e *eventstore.RecordedEvent) events.Raw {
 	return events.Raw{Stream: e.Stream, Revision: e.Revision, ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata, Created: e.Created}
 }
 
-// ParseTime reads a date "2006-01-02" (the start of that day UTC, or its
-// last nanosecond when end is set — the GraphQL API's asOf reads a date
-// the same way) or an RFC 3339 instant.
+// civil is the ledger's calendar (UTC+8, career.CivilOffset), in which
+// the GraphQL API reads a date too.
+var civil = time.FixedZone("UTC+8", career.CivilOffset)
+
+// ParseTime reads a date "2006-01-02" of the ledger's calendar, UTC+8
+// (the start of that day, or its last nanosecond when end is set — the
+// GraphQL API's asOf reads a date the same way), or an RFC 3339 instant;
+// the answer is in UTC.
 func ParseTime(s string, end bool) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, civil); err == nil {
 		if end {
 			t = t.Add(24*time.Hour - time.Nanosecond)
 		}
