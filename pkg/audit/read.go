@@ -33,6 +33,10 @@ func (s Scope) String() string {
 	return "all"
 }
 
+// Validate reports a scope naming both a stream and a category, or a
+// category with a '-' (errs.InvalidArgument).
+func (s Scope) Validate() error { return s.validate() }
+
 func (s Scope) validate() error {
 	if s.Stream != "" && s.Category != "" {
 		return errs.E(errs.InvalidArgument, "scope: give a stream or a category, not both")
@@ -142,6 +146,11 @@ type Range struct {
 	ToPosition   *eventstore.Position `json:"toPosition,omitempty"`
 	RecordedBy   time.Time            `json:"recordedBy,omitzero"`
 }
+
+// Validate reports a range that does not fit scope s (revisions for a
+// category, positions for a stream) or runs backwards
+// (errs.InvalidArgument).
+func (r Range) Validate(s Scope) error { return r.validate(s) }
 
 func (r Range) validate(s Scope) error {
 	if s.Stream == "" && (r.FromRevision != nil || r.ToRevision != nil) {

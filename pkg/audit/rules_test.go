@@ -130,11 +130,11 @@ func TestVerifyCorrectionsByTheRecorderOnly(t *testing.T) {
 		return audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: sup, Reason: "review"}, Issuer: issuer, Occurred: at}
 	}
 	evs := append(career,
-		corr(senior, "acad-rogue"),        // 9: refused by the services
-		corr(senior, audittest.Evaluator), // 10: the recorder
-		corr(training, audit.PlatformOrg), // 11: an admin
-		corr(audittest.UUID(stream, 11), audittest.Academy), // 12: the recorder of the original, reversing the admin's correction
-		corr(audittest.UUID(stream, 11), "acad-rogue"),      // 13: another organisation reversing it
+		corr(senior, "acad-rogue"),                                      // 9: refused by the services
+		corr(senior, audittest.Evaluator),                               // 10: the recorder
+		corr(training, audit.PlatformOrg),                               // 11: an admin
+		corr(audittest.UUID(stream, 11), audittest.Academy),             // 12: the recorder of the original, reversing the admin's correction
+		corr(audittest.UUID(stream, 11), "acad-rogue"),                  // 13: another organisation reversing it
 		corr("00000000-0000-4000-8000-000000000000", audittest.Academy), // 14: an event not on the stream
 	)
 	cs := events.CompetitionStream("city-sh-2019")

@@ -264,6 +264,9 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	if opts.Scope.Stream != "" && n == 0 {
 		return nil, errs.E(errs.NotFound, "verify: stream %s has no events", opts.Scope.Stream)
 	}
+	if opts.Scope.Category != "" && n == 0 {
+		return nil, errs.E(errs.NotFound, "verify: category %s has no events (a category is the part of a stream name before its first '-': craftsman, competition, mentorship, …)", opts.Scope.Category)
+	}
 	slices.SortFunc(rep.Findings, compareFindings)
 	if len(rep.Findings) > maxFindings {
 		rep.Omitted += len(rep.Findings) - maxFindings
