@@ -47,9 +47,12 @@ func (s Scope) validate() error {
 	return nil
 }
 
-func (s Scope) filter() *eventstore.Filter {
+func (s Scope) filter(system bool) *eventstore.Filter {
 	if s.Category == "" {
 		return nil
+	}
+	if system {
+		return &eventstore.Filter{Prefixes: []string{s.Category + "-", "$$" + s.Category + "-"}}
 	}
 	return &eventstore.Filter{Prefixes: []string{s.Category + "-"}}
 }
@@ -188,6 +191,10 @@ type readPlan struct {
 	pageSize    int // PageSize, for the parallel reads
 	// onChunk, when set, is told each chunk's bounds as it is planned.
 	onChunk func(lo eventstore.Position, hi *eventstore.Position)
+	// system also reads the system events of a category or all
+	// (eventstore.ReadAllOptions.WithSystem): the $metadata of the scope's
+	// streams, on "$$<stream>", for verify.
+	system bool
 }
 
 // scanWith is scan following plan. fn sees the same events in the same
@@ -216,7 +223,7 @@ func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, t
 		go readStream(ctx, st, scope.Stream, rg, pages)
 	} else {
 		markAllEnd(ctx, st, tk)
-		go readAll(ctx, st, scope.filter(), rg, pages)
+		go readAll(ctx, st, scope.filter(plan.system), rg, plan.system, pages)
 	}
 	var n int64
 	at := atCommit
@@ -298,9 +305,9 @@ func readAllPage(ctx context.Context, st eventstore.Store, opts eventstore.ReadA
 	return evs, first, nil
 }
 
-func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter, rg Range, out chan<- page) {
+func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter, rg Range, system bool, out chan<- page) {
 	defer close(out)
-	opts := eventstore.ReadAllOptions{Max: PageSize + 1, Filter: filter}
+	opts := eventstore.ReadAllOptions{Max: PageSize + 1, Filter: filter, WithSystem: system}
 	skip := false
 	if rg.FromPosition != nil {
 		opts.From = *rg.FromPosition
@@ -499,7 +506,7 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 			ch := &chunk{pages: make(chan page, pagesPerChunk)}
 			go func(lo eventstore.Position, hi *eventstore.Position) {
 				defer func() { <-readers }()
-				readChunk(ctx, st, prefix, lo, hi, rg.ToPosition, perEvent, pageSize, ch.pages)
+				readChunk(ctx, st, prefix, plan.system, lo, hi, rg.ToPosition, perEvent, pageSize, ch.pages)
 			}(lo, hi)
 			select {
 			case chunks <- ch:
@@ -525,12 +532,13 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 
 // readChunk reads the events at positions from lo up to, not including,
 // hi (nil: to the end of the log), and not after to (inclusive, nil: no
-// bound), keeping the streams starting with prefix ("" keeps all), in
+// bound), keeping the streams starting with prefix ("" keeps all; with
+// system, system events too, and the metadata streams "$$"+prefix…), in
 // pages of about pageSize to out, which it closes. perEvent (positions per event) sizes the
 // last page so the read does not run far past hi.
-func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo eventstore.Position, hi, to *eventstore.Position, perEvent float64, pageSize int, out chan<- page) {
+func readChunk(ctx context.Context, st eventstore.Store, prefix string, system bool, lo eventstore.Position, hi, to *eventstore.Position, perEvent float64, pageSize int, out chan<- page) {
 	defer close(out)
-	opts := eventstore.ReadAllOptions{From: lo}
+	opts := eventstore.ReadAllOptions{From: lo, WithSystem: system}
 	skip := false
 	for {
 		opts.Max = pageSize + 1
@@ -560,7 +568,7 @@ func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo event
 		if prefix != "" {
 			kept := keep[:0]
 			for _, e := range keep {
-				if strings.HasPrefix(e.Stream, prefix) {
+				if strings.HasPrefix(e.Stream, prefix) || system && strings.HasPrefix(e.Stream, "$$") && strings.HasPrefix(e.Stream[2:], prefix) {
 					kept = append(kept, e)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/craftledger/craftledger/events"
@@ -16,6 +17,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/audit/audittest"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/internal/esdbtest"
 )
 
 // feedOf lays sealed streams out as a feed would carry them, in the order
@@ -229,5 +231,57 @@ func TestParseTimeUsesTheLedgersCalendar(t *testing.T) {
 	}
 	if _, err := audit.ParseTime("30/06/2025", true); !errors.Is(err, errs.InvalidArgument) {
 		t.Errorf("bad date: %v", err)
+	}
+}
+
+// A stream's metadata can hide its first events from readers ($tb,
+// $maxCount) or all of them (deletion) while a read of $all still returns
+// them: verify over everything, a category or the stream flags each such
+// stream (docs/audit.md: a stream that starts above 0 — truncated with $tb,
+// partly deleted — is flagged), sequentially and in parallel, and counts
+// only the scope's events.
+func TestVerifyFlagsStreamsTheirMetadataTruncates(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 4)
+	raw := esdbtest.Connect(t, srv.URL())
+	var tb, mc esdb.StreamMetadata
+	tb.SetTruncateBefore(3)
+	mc.SetMaxCount(4)
+	if _, err := raw.SetStreamMetadata(ctx(t), events.CraftsmanStream("c-0002"), esdb.AppendToStreamOptions{}, tb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.SetStreamMetadata(ctx(t), events.CraftsmanStream("c-0003"), esdb.AppendToStreamOptions{}, mc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.DeleteStream(ctx(t), events.CraftsmanStream("c-0004"), esdb.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	flagged := map[string]uint64{"craftsman-c-0002": 3, "craftsman-c-0003": 5, "craftsman-c-0004": 0}
+	for _, sc := range []audit.Scope{{}, {Category: "craftsman"}} {
+		for par, p := range append([]audit.Plan{{Parallel: 1}}, plans...) {
+			rep, err := audit.VerifyPlanned(ctx(t), st, audit.VerifyOptions{Scope: sc}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range rep.Findings {
+				got = append(got, f.Kind+" "+f.Stream+"@"+strconv.FormatUint(f.Revision, 10))
+			}
+			var want []string
+			for _, s := range []string{"craftsman-c-0002", "craftsman-c-0003", "craftsman-c-0004"} {
+				want = append(want, audit.KindGap+" "+s+"@"+strconv.FormatUint(flagged[s], 10))
+			}
+			events := int64(4 * 9)
+			if sc.Category == "" {
+				events++ // the competition
+			}
+			if diff := cmp.Diff(want, got); diff != "" || rep.OK || rep.Events != events || rep.Broken != 3 {
+				t.Errorf("%s, plan %d: ok %v, %d events (want %d), %d broken, findings (-want +got):\n%s", sc, par, rep.OK, rep.Events, events, rep.Broken, diff)
+			}
+		}
+	}
+	rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{Scope: audit.Scope{Stream: "craftsman-c-0002"}})
+	if err != nil || rep.OK || len(rep.Findings) != 1 || rep.Findings[0].Revision != 3 {
+		t.Errorf("stream scope: %v %+v", err, rep)
 	}
 }

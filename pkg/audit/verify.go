@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/internal/keytable"
 )
 
 // Finding kinds.
@@ -112,6 +114,7 @@ func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Repo
 
 func verifyPlanned(ctx context.Context, st eventstore.Store, opts VerifyOptions, plan readPlan) (*Report, error) {
 	tk := newTicker(opts.Progress, "verify")
+	plan.system = true // streams' $metadata: truncations $all does not show
 	return verify(ctx, st, false, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
 		return scanWith(ctx, st, opts.Scope, Range{}, tk, plan, fn)
 	})
@@ -206,7 +209,11 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 			defer wg.Done()
 			for batch := range in {
 				for _, it := range batch {
-					v.event(it.e, it.h, it.seq)
+					if it.meta {
+						v.metadata(it.e, it.h)
+					} else {
+						v.event(it.e, it.h, it.seq)
+					}
 				}
 			}
 		}(ws[i], chans[i])
@@ -220,14 +227,32 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 		}
 	}
 	var seq uint64
+	var system int64 // system events read: not counted as the scope's events
 	n, err := read(func(e *eventstore.RecordedEvent) error {
-		h := maphash.String(seed, e.Stream)
+		stream, meta := e.Stream, false
+		if strings.HasPrefix(e.Stream, "$") || strings.HasPrefix(e.Type, "$") {
+			// A user stream's $metadata, or a tombstone in it, goes to the
+			// worker of that stream; the server's own events are skipped;
+			// another $-typed event of a user stream is verified as any.
+			switch {
+			case e.Type == "$metadata" && strings.HasPrefix(e.Stream, "$$") && len(e.Stream) > 2 && e.Stream[2] != '$':
+				stream, meta = e.Stream[2:], true
+				system++
+			case e.Type == "$streamDeleted" && !strings.HasPrefix(e.Stream, "$"):
+				meta = true
+				system++
+			case strings.HasPrefix(e.Stream, "$"):
+				system++
+				return nil
+			}
+		}
+		h := maphash.String(seed, stream)
 		i := 0
 		if workers > 1 {
 			i = int(h % uint64(workers))
 		}
 		seq++
-		batches[i] = append(batches[i], item{e, h, seq})
+		batches[i] = append(batches[i], item{e, h, seq, meta})
 		if len(batches[i]) == cap(batches[i]) && cap(batches[i]) >= 256 {
 			flush(i)
 		}
@@ -240,6 +265,10 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", opts.Scope, err)
+	}
+	n -= system
+	for _, v := range ws {
+		v.hidden()
 	}
 	rep := &Report{Scope: opts.Scope.String(), Events: n, Findings: []Finding{}}
 	var pending []pending
@@ -309,6 +338,9 @@ type item struct {
 	e   *eventstore.RecordedEvent
 	h   uint64
 	seq uint64
+	// meta: e is the $metadata of the stream hashed to h (on "$$<stream>")
+	// or a tombstone in it.
+	meta bool
 }
 
 type verifier struct {
@@ -329,6 +361,9 @@ type verifier struct {
 	feed    bool
 	pending []pending
 	seq     uint64 // the current event's place in the read
+	// limits are the latest $metadata (or tombstone) of the worker's
+	// streams that have one, by stream name.
+	limits map[string]*streamLimits
 	// chain verifies every event of the worker's streams, reusing its
 	// hasher and scratch space: a Verifier keeps no state between events
 	// (the previous hash is passed in), and a worker runs on one goroutine.
@@ -357,6 +392,87 @@ func (v *verifier) event(e *eventstore.RecordedEvent, h, seq uint64) {
 	s.next = e.Revision + 1
 	if v.issuers {
 		v.checkIssuer(i, e)
+	}
+}
+
+// streamLimits is what a stream's latest metadata says about reading it.
+type streamLimits struct {
+	h        uint64 // the stream name's hash
+	e        *eventstore.RecordedEvent
+	tb       *uint64 // $tb: revisions below it are hidden
+	maxCount *uint64
+	maxAge   *uint64 // seconds
+	deleted  bool    // tombstoned, or soft-deleted ($tb at the end of time)
+}
+
+// metadata notes e, the $metadata of the stream hashed to h, or a
+// tombstone in it; hidden reports what it hides once the read is done.
+func (v *verifier) metadata(e *eventstore.RecordedEvent, h uint64) {
+	if v.limits == nil {
+		v.limits = map[string]*streamLimits{}
+	}
+	if e.Type == "$streamDeleted" {
+		l := v.limits[e.Stream]
+		if l == nil {
+			l = &streamLimits{h: h}
+			v.limits[e.Stream] = l
+		}
+		l.e, l.deleted = e, true
+		return
+	}
+	stream := e.Stream[2:]
+	var md struct {
+		TB       *uint64 `json:"$tb"`
+		MaxCount *uint64 `json:"$maxCount"`
+		MaxAge   *uint64 `json:"$maxAge"`
+	}
+	l := &streamLimits{h: h, e: e}
+	if old := v.limits[stream]; old != nil && old.deleted && old.e.Type == "$streamDeleted" {
+		l.deleted = true // a tombstone is final
+	}
+	if err := json.Unmarshal(e.Data, &md); err != nil {
+		v.limits[stream] = l
+		v.add(KindGap, &eventstore.RecordedEvent{Stream: stream, ID: e.ID, Type: e.Type}, "", fmt.Sprintf("its metadata (%s@%d) cannot be read (%v): it may hide events from readers", e.Stream, e.Revision, err))
+		return
+	}
+	l.tb, l.maxCount, l.maxAge = md.TB, md.MaxCount, md.MaxAge
+	if l.tb != nil && *l.tb >= math.MaxInt64 {
+		l.deleted = true
+	}
+	v.limits[stream] = l
+}
+
+// hidden adds a finding for each of the worker's streams whose latest
+// metadata hides some of its events from readers — truncated with $tb,
+// capped by $maxCount or $maxAge, or deleted. A read of $all still shows
+// those events (and the chain over them may hold), but the services, state,
+// export and credentials read the stream and see a shortened history.
+func (v *verifier) hidden() {
+	for stream, l := range v.limits {
+		i, ok := keytable.Find(&v.streams.Table, stream, l.h)
+		if !ok {
+			continue // no events of the stream in the scope: nothing hidden
+		}
+		s := v.streams.At(i)
+		n := s.next // events of the stream read
+		at := &eventstore.RecordedEvent{Stream: stream, ID: l.e.ID, Type: l.e.Type}
+		var reason string
+		switch {
+		case l.deleted:
+			reason = fmt.Sprintf("the stream is deleted (%s): readers see none of its %d events, which $all still holds", l.e.Type, n)
+		case l.tb != nil && *l.tb > 0:
+			at.Revision = *l.tb
+			reason = fmt.Sprintf("its metadata truncates it ($tb=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden (truncated or deleted)", *l.tb, l.e.Stream, l.e.Revision, *l.tb, *l.tb-1)
+		case l.maxCount != nil && n > *l.maxCount:
+			at.Revision = n - *l.maxCount
+			reason = fmt.Sprintf("its metadata caps it ($maxCount=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden", *l.maxCount, l.e.Stream, l.e.Revision, at.Revision, at.Revision-1)
+		case l.maxAge != nil:
+			reason = fmt.Sprintf("its metadata sets $maxAge=%ds (%s@%d): readers do not see its events older than that", *l.maxAge, l.e.Stream, l.e.Revision)
+		default:
+			continue
+		}
+		s.broken = true
+		v.add(KindGap, at, "", reason)
 	}
 }
 
