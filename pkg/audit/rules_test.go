@@ -285,3 +285,75 @@ func TestVerifyFlagsStreamsTheirMetadataTruncates(t *testing.T) {
 		t.Errorf("stream scope: %v %+v", err, rep)
 	}
 }
+
+// An academy's export holds part of each craftsman's stream: with Partial
+// the missing revisions are counted, not findings, and the file verifies;
+// a changed event after a missing revision is still caught (each event is
+// checked on its own when its predecessor is absent), with or without
+// Partial. A replay from a position (streams starting above 0) too.
+func TestVerifyPartialFiles(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 3)
+	var exp bytes.Buffer
+	w := audit.NewJSONLWriter(&exp)
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: audittest.Academy}, w); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	all, err := st.ReadAll(ctx(t), eventstore.ReadAllOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tail bytes.Buffer
+	w = audit.NewJSONLWriter(&tail)
+	from := all[len(all)-12].Position // the last event of c-0002 and c-0003's
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Range: audit.Range{FromPosition: &from}}, w.Write); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	verify := func(file []byte, partial bool) *audit.Report {
+		t.Helper()
+		rep, err := audit.VerifyFeed(ctx(t), nil, audit.VerifyOptions{Partial: partial}, audit.LinesFeed(bytes.NewReader(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	for name, c := range map[string]struct {
+		file            []byte
+		streams         int
+		missing         uint64
+		tamper, changed string
+		at              string
+	}{
+		// Per craftsman: registration, trainings at 3 and 5 (the academy's).
+		"academy export": {exp.Bytes(), 3, 3 * 3, `"hours":120`, `"hours":121`, "chain craftsman-c-0003@5"},
+		// c-0002 from revision 6, c-0003 whole.
+		"replay from a position": {tail.Bytes(), 1, 6, `"rank":3`, `"rank":1`, "chain craftsman-c-0003@7"},
+	} {
+		rep := verify(c.file, true)
+		if !rep.OK || rep.PartialStreams != c.streams || rep.MissingRevisions != c.missing || rep.Broken != 0 {
+			t.Errorf("%s, partial: %+v; want OK, %d partial streams missing %d revisions", name, rep, c.streams, c.missing)
+		}
+		if rep := verify(c.file, false); rep.OK || len(rep.Findings) != c.streams && name == "replay from a position" {
+			t.Errorf("%s, not partial: %+v; want gap findings", name, rep)
+		}
+		i := bytes.LastIndex(c.file, []byte(c.tamper))
+		if i < 0 {
+			t.Fatalf("%s: no %s to change", name, c.tamper)
+		}
+		tampered := append(append(append([]byte(nil), c.file[:i]...), c.changed...), c.file[i+len(c.tamper):]...)
+		for _, partial := range []bool{true, false} {
+			rep := verify(tampered, partial)
+			var chains []string
+			for _, f := range rep.Findings {
+				if f.Kind == audit.KindChain {
+					chains = append(chains, f.Kind+" "+f.Stream+"@"+strconv.FormatUint(f.Revision, 10))
+				}
+			}
+			if diff := cmp.Diff([]string{c.at}, chains); diff != "" || rep.OK {
+				t.Errorf("%s tampered, partial %v: chain findings (-want +got):\n%s", name, partial, diff)
+			}
+		}
+	}
+}

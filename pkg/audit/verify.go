@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +71,13 @@ type VerifyOptions struct {
 	// DefaultMaxFindings); the rest are only counted (Report.Omitted).
 	MaxFindings int
 	Progress    ProgressFunc
+	// Partial says a feed holds part of the history on purpose (an
+	// export, a replay from a position or revision): revisions missing
+	// from it are counted (Report.PartialStreams, MissingRevisions), not
+	// findings. Either way the events after missing revisions are checked
+	// on their own (their hash over their content and their stored
+	// prevHash) and chained from there. Verify from the store ignores it.
+	Partial bool
 }
 
 // DefaultMaxFindings is how many findings a report lists by default.
@@ -87,10 +95,16 @@ type Report struct {
 	Broken   int       `json:"brokenStreams"`
 	Findings []Finding `json:"findings"`
 	// Omitted counts findings beyond MaxFindings, not listed.
-	Omitted int           `json:"omittedFindings,omitempty"`
-	OK      bool          `json:"ok"`
-	Elapsed time.Duration `json:"elapsedNs"`
-	Rate    float64       `json:"eventsPerSecond"`
+	Omitted int `json:"omittedFindings,omitempty"`
+	// PartialStreams counts the streams of a partial feed
+	// (VerifyOptions.Partial) with revisions missing from it, and
+	// MissingRevisions those revisions: their events, and the links
+	// across them, could not be checked.
+	PartialStreams   int           `json:"partialStreams,omitempty"`
+	MissingRevisions uint64        `json:"missingRevisions,omitempty"`
+	OK               bool          `json:"ok"`
+	Elapsed          time.Duration `json:"elapsedNs"`
+	Rate             float64       `json:"eventsPerSecond"`
 }
 
 // Err is nil when the report is clean, otherwise an error naming the
@@ -202,7 +216,8 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	chans := make([]chan []item, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		ws[i] = &verifier{streams: newStreamTable(), facts: newFactTable(), dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings, feed: feed}
+		ws[i] = &verifier{streams: newStreamTable(), facts: newFactTable(), dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings, feed: feed,
+			partial: feed && opts.Partial}
 		chans[i] = make(chan []item, 4)
 		wg.Add(1)
 		go func(v *verifier, in <-chan []item) {
@@ -278,6 +293,8 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 		rep.Findings = append(rep.Findings, v.findings...)
 		rep.Omitted += v.omitted
 		rep.Broken += v.streams.broken()
+		rep.PartialStreams += v.partialStreams
+		rep.MissingRevisions += v.missing
 		if v.err != nil && err == nil {
 			err = v.err
 		}
@@ -364,6 +381,11 @@ type verifier struct {
 	// limits are the latest $metadata (or tombstone) of the worker's
 	// streams that have one, by stream name.
 	limits map[string]*streamLimits
+	// partial: missing revisions of a feed are counted, not findings
+	// (VerifyOptions.Partial).
+	partial        bool
+	partialStreams int
+	missing        uint64
 	// chain verifies every event of the worker's streams, reusing its
 	// hasher and scratch space: a Verifier keeps no state between events
 	// (the previous hash is passed in), and a worker runs on one goroutine.
@@ -379,7 +401,9 @@ func (v *verifier) event(e *eventstore.RecordedEvent, h, seq uint64) {
 		if s.next > 0 {
 			prev = &s.hash
 		}
-		if e.Revision != s.next {
+		if v.feed && e.Revision > s.next {
+			v.skipped(e, s)
+		} else if e.Revision != s.next {
 			v.add(KindGap, e, "", gapReason(s.next, e.Revision))
 			s.broken = true
 		} else if sum, brk := v.chain.VerifySum(prev, raw(e)); brk != nil {
@@ -474,6 +498,56 @@ func (v *verifier) hidden() {
 		s.broken = true
 		v.add(KindGap, at, "", reason)
 	}
+}
+
+// skipped handles e, which follows revisions missing from a feed (a
+// partial file: an export, a replay from a position): a finding, or with
+// Partial a count; then e is checked on its own — its hash over its
+// content and its own stored prevHash, since its predecessor is absent —
+// and the stream's chain goes on from it.
+func (v *verifier) skipped(e *eventstore.RecordedEvent, s *streamState) {
+	if v.partial {
+		if !s.partial {
+			s.partial = true
+			v.partialStreams++
+		}
+		v.missing += e.Revision - s.next
+	} else {
+		s.gapped = true
+		v.add(KindGap, e, "", gapReason(s.next, e.Revision)+" (later events are still checked; --partial for a file holding part of the history)")
+	}
+	sum, reason := v.selfCheck(e)
+	if reason != "" {
+		v.add(KindChain, e, "", reason)
+		s.broken = true
+		return
+	}
+	s.hash = sum
+}
+
+// selfCheck checks an event whose predecessor is absent against its own
+// stored prevHash, and returns its hash, or what is wrong.
+func (v *verifier) selfCheck(e *eventstore.RecordedEvent) (chain.Sum, string) {
+	var m struct {
+		PrevHash string `json:"prevHash"`
+	}
+	if err := json.Unmarshal(e.Metadata, &m); err != nil {
+		return chain.Sum{}, fmt.Sprintf("metadata is not valid JSON: %v", err)
+	}
+	if m.PrevHash == "" {
+		return chain.Sum{}, fmt.Sprintf("revision %d names no prevHash: every event after a stream's first names its predecessor's hash", e.Revision)
+	}
+	h, brk := v.chain.VerifyEvent(m.PrevHash, raw(e))
+	if brk != nil {
+		return chain.Sum{}, brk.Reason
+	}
+	var sum chain.Sum
+	b, err := hex.DecodeString(strings.TrimPrefix(h, chain.Prefix))
+	if err != nil || len(b) != len(sum) || !strings.HasPrefix(h, chain.Prefix) {
+		return chain.Sum{}, fmt.Sprintf("hash %q is not a %s hash", h, chain.Prefix)
+	}
+	copy(sum[:], b)
+	return sum, ""
 }
 
 func gapReason(want, got uint64) string {

@@ -251,11 +251,11 @@ func replayCmd() ctl.Command {
 
 func verifyCmd() ctl.Command {
 	var stream, category, platform, progress, file string
-	var skipIssuers, offline bool
+	var skipIssuers, offline, partial bool
 	var maxFindings, parallel int
 	return ctl.Command{
 		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
-		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline]]",
+		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline] [--partial]]",
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&stream, "stream", "", "one stream")
 			fs.StringVar(&category, "category", "", "one category")
@@ -264,6 +264,7 @@ func verifyCmd() ctl.Command {
 			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
 			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
+			fs.BoolVar(&partial, "partial", false, "with --file: the file holds part of the history (an export, a replay from a position or revision): revisions missing from it are counted, not findings; each event after them is still checked on its own")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
 		},
@@ -277,14 +278,14 @@ func verifyCmd() ctl.Command {
 			if parallel < 0 {
 				return usageErr(env, "--parallel %d: must be 0 (automatic) or more", parallel)
 			}
-			if offline && file == "" {
-				return usageErr(env, "verify: --offline needs --file")
+			if (offline || partial) && file == "" {
+				return usageErr(env, "verify: --offline and --partial need --file")
 			}
 			if err := (audit.Scope{Stream: stream, Category: category}).Validate(); err != nil {
 				return badArg(env, err)
 			}
 			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
-				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings, Parallel: parallel}
+				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings, Parallel: parallel, Partial: partial}
 			run := func(st eventstore.Store) error {
 				var rep *audit.Report
 				var err error
@@ -332,6 +333,10 @@ func printReport(w io.Writer, rep *audit.Report) {
 	}
 	fmt.Fprintf(w, "verify %s: %s — %d events in %d streams, %d findings, %d broken chains (%.1fs, %.0f events/s)\n",
 		rep.Scope, verdict, rep.Events, rep.Streams, len(rep.Findings), rep.Broken, rep.Elapsed.Seconds(), rep.Rate)
+	if rep.PartialStreams > 0 {
+		fmt.Fprintf(w, "partial: %d streams miss %d revisions in the file (not checked, nor the links across them); every event present was checked\n",
+			rep.PartialStreams, rep.MissingRevisions)
+	}
 	if len(rep.Findings) == 0 {
 		return
 	}

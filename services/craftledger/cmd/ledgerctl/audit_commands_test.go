@@ -281,6 +281,7 @@ func TestAuditUsageMistakes(t *testing.T) {
 		{"state", "--craftsman", "c-0001", "--as-of", "yesterday"},
 		{"verify", "--stream", "craftsman-c-0001", "--category", "craftsman"},
 		{"verify", "--offline"},
+		{"verify", "--partial"},
 		{"diff", "--craftsman", "c-0001", "--mode", "occurred"},
 	} {
 		code, out, errOut := run(ctx, append(args, store)...)
@@ -294,5 +295,17 @@ func TestAuditUsageMistakes(t *testing.T) {
 	}
 	if code, out, errOut := run(ctx, "verify", store, "--category", "craftsman", "--progress", "off"); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("verify --category craftsman: exit %d\n%s%s", code, out, errOut)
+	}
+	// An academy's export holds part of each stream: --partial verifies it
+	// and says what it could not check; without, the gaps are findings.
+	file := filepath.Join(t.TempDir(), "academy.jsonl")
+	if code, _, errOut := run(ctx, "export", store, "--academy", audittest.Academy, "--out", file); code != 0 {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	if code, out, errOut := run(ctx, "verify", "--file", file, "--offline", "--partial"); code != 0 || !strings.Contains(out, "OK") || !strings.Contains(out, "partial: 2 streams miss 6 revisions") {
+		t.Errorf("verify --partial: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := run(ctx, "verify", "--file", file, "--offline"); code != 1 || !strings.Contains(out, "gap") {
+		t.Errorf("verify of a partial file without --partial: exit %d\n%s", code, out)
 	}
 }
