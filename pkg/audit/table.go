@@ -50,7 +50,6 @@ func (t *streamTable) broken() int {
 const (
 	factEmployer uint8 = iota + 1 // employment id -> its employer
 	factHonour                    // honour id -> the organisation that recorded it
-	factEvent                     // event id -> its issuer (a feed only: corrections' look-ups)
 )
 
 // factTable maps (stream, kind, id) to an organisation: the employer of

@@ -373,7 +373,7 @@ type verifier struct {
 	omitted  int
 	// feed: events come from a feed (VerifyFeed): cross-stream facts not
 	// yet learnt from their own stream are judged after the read
-	// (pending), and every event's issuer is kept (factEvent) for the
+	// (pending), and every event's issuer is kept (noteEvent) for the
 	// corrections that supersede it.
 	feed    bool
 	pending []pending
@@ -386,6 +386,9 @@ type verifier struct {
 	partial        bool
 	partialStreams int
 	missing        uint64
+	// evArena and evHead hold a feed's events' issuers (noteEvent).
+	evArena []evRef
+	evHead  []int32
 	// chain verifies every event of the worker's streams, reusing its
 	// hasher and scratch space: a Verifier keeps no state between events
 	// (the previous hash is passed in), and a worker runs on one goroutine.
@@ -655,7 +658,7 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		return
 	}
 	if v.feed && typ != "EventCorrected" {
-		v.facts.set(i, factEvent, []byte(e.ID), issuer)
+		v.noteEvent(i, e.ID, v.facts.intern(issuer))
 	}
 	if !ruled && typ != "HonourConferred" {
 		return
@@ -818,7 +821,7 @@ func judge(typ, full string, issuer []byte, orgs [2][]byte, known bool) (string,
 // event sup on stream number i: the services let only the organisation
 // that recorded the original fact (following corrections of corrections)
 // or an admin correct it. In a feed the original's issuer is one the
-// worker saw on the stream (factEvent); reading the store, the rare
+// worker saw on the stream (noteEvent); reading the store, the rare
 // corrections are judged after the scan from their stream as the store
 // holds it.
 func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup []byte, platform bool) {
@@ -829,18 +832,53 @@ func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup 
 		}
 		return
 	}
-	org, ok := v.facts.get(i, factEvent, sup)
+	o, ok := v.eventIssuer(i, string(sup))
 	if !ok {
 		return // the superseded event is not in the feed: not judged
 	}
-	org = bytes.Clone(org)
-	v.facts.set(i, factEvent, []byte(e.ID), org) // a correction of this one answers to the same organisation
+	v.noteEvent(i, e.ID, o) // a correction of this one answers to the same organisation
+	org := v.facts.orgs[o]
 	if platform {
 		return
 	}
 	if reason, bad := judge("EventCorrected", e.Type, issuer, [2][]byte{org}, true); bad {
 		v.add(KindIssuer, e, string(issuer), reason)
 	}
+}
+
+// evRef is an event of a feed as a correction may need it: its id's hash
+// and its issuer (an index in the fact table's interned organisations).
+// Two ids of one stream sharing a 64-bit hash (a chance of about n²/2⁶⁵)
+// would give a correction the wrong original.
+type evRef struct {
+	id   uint64
+	org  int32
+	prev int32 // 1 + the index of the stream's previous evRef, 0 for none
+}
+
+// noteEvent keeps the issuer (interned, org) of event id on stream number
+// i, for the corrections that may supersede it: 16 bytes an event, in one
+// arena, each stream's events linked from its last.
+func (v *verifier) noteEvent(i int32, id string, org int32) {
+	for int(i) >= len(v.evHead) {
+		v.evHead = append(v.evHead, 0)
+	}
+	v.evArena = append(v.evArena, evRef{id: maphash.String(v.facts.seed, id), org: org, prev: v.evHead[i]})
+	v.evHead[i] = int32(len(v.evArena))
+}
+
+// eventIssuer returns the issuer noted for event id on stream number i.
+func (v *verifier) eventIssuer(i int32, id string) (int32, bool) {
+	if int(i) >= len(v.evHead) {
+		return 0, false
+	}
+	h := maphash.String(v.facts.seed, id)
+	for j := v.evHead[i]; j != 0; j = v.evArena[j-1].prev {
+		if r := v.evArena[j-1]; r.id == h {
+			return r.org, true
+		}
+	}
+	return 0, false
 }
 
 // pending is an issuer finding to be, decided after the read: kind and key
