@@ -16,6 +16,7 @@ type orgRefs struct {
 	AcademyID, IssuingOrgNestedID, IssuingOrgID, EvaluatingOrgID, ApprovingOrgID  []byte
 	EmployerOrgID, Organiser, CompetitionID, MentorshipID, EmploymentID, HonourID []byte
 	SourceKind, SourceCompetitionID                                               []byte
+	SupersedesEventID                                                             []byte // EventCorrected
 }
 
 // scanOrgRefs fills f from a JSON object without reflection: it walks the
@@ -121,6 +122,8 @@ func scanOrgRefs(data []byte, f *orgRefs) error {
 			return set(1<<8, key, val, &f.EmploymentID)
 		case "HONOURID":
 			return set(1<<9, key, val, &f.HonourID)
+		case "SUPERSEDESEVENTID":
+			return set(1<<10, key, val, &f.SupersedesEventID)
 		case "ISSUINGORG":
 			return mark(&seen, 1<<20, key)
 		case "SOURCE":

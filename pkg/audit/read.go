@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -32,6 +33,10 @@ func (s Scope) String() string {
 	return "all"
 }
 
+// Validate reports a scope naming both a stream and a category, or a
+// category with a '-' (errs.InvalidArgument).
+func (s Scope) Validate() error { return s.validate() }
+
 func (s Scope) validate() error {
 	if s.Stream != "" && s.Category != "" {
 		return errs.E(errs.InvalidArgument, "scope: give a stream or a category, not both")
@@ -42,9 +47,12 @@ func (s Scope) validate() error {
 	return nil
 }
 
-func (s Scope) filter() *eventstore.Filter {
+func (s Scope) filter(system bool) *eventstore.Filter {
 	if s.Category == "" {
 		return nil
+	}
+	if system {
+		return &eventstore.Filter{Prefixes: []string{s.Category + "-", "$$" + s.Category + "-"}}
 	}
 	return &eventstore.Filter{Prefixes: []string{s.Category + "-"}}
 }
@@ -142,6 +150,11 @@ type Range struct {
 	RecordedBy   time.Time            `json:"recordedBy,omitzero"`
 }
 
+// Validate reports a range that does not fit scope s (revisions for a
+// category, positions for a stream) or runs backwards
+// (errs.InvalidArgument).
+func (r Range) Validate(s Scope) error { return r.validate(s) }
+
 func (r Range) validate(s Scope) error {
 	if s.Stream == "" && (r.FromRevision != nil || r.ToRevision != nil) {
 		return errs.E(errs.InvalidArgument, "revisions bound a stream; use positions for a category or all")
@@ -178,6 +191,10 @@ type readPlan struct {
 	pageSize    int // PageSize, for the parallel reads
 	// onChunk, when set, is told each chunk's bounds as it is planned.
 	onChunk func(lo eventstore.Position, hi *eventstore.Position)
+	// system also reads the system events of a category or all
+	// (eventstore.ReadAllOptions.WithSystem): the $metadata of the scope's
+	// streams, on "$$<stream>", for verify.
+	system bool
 }
 
 // scanWith is scan following plan. fn sees the same events in the same
@@ -206,7 +223,7 @@ func scanWith(ctx context.Context, st eventstore.Store, scope Scope, rg Range, t
 		go readStream(ctx, st, scope.Stream, rg, pages)
 	} else {
 		markAllEnd(ctx, st, tk)
-		go readAll(ctx, st, scope.filter(), rg, pages)
+		go readAll(ctx, st, scope.filter(plan.system), rg, plan.system, pages)
 	}
 	var n int64
 	at := atCommit
@@ -288,9 +305,9 @@ func readAllPage(ctx context.Context, st eventstore.Store, opts eventstore.ReadA
 	return evs, first, nil
 }
 
-func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter, rg Range, out chan<- page) {
+func readAll(ctx context.Context, st eventstore.Store, filter *eventstore.Filter, rg Range, system bool, out chan<- page) {
 	defer close(out)
-	opts := eventstore.ReadAllOptions{Max: PageSize + 1, Filter: filter}
+	opts := eventstore.ReadAllOptions{Max: PageSize + 1, Filter: filter, WithSystem: system}
 	skip := false
 	if rg.FromPosition != nil {
 		opts.From = *rg.FromPosition
@@ -357,11 +374,16 @@ func raw(e *eventstore.RecordedEvent) events.Raw {
 	return events.Raw{Stream: e.Stream, Revision: e.Revision, ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata, Created: e.Created}
 }
 
-// ParseTime reads a date "2006-01-02" (the start of that day UTC, or its
-// last nanosecond when end is set — the GraphQL API's asOf reads a date
-// the same way) or an RFC 3339 instant.
+// civil is the ledger's calendar (UTC+8, career.CivilOffset), in which
+// the GraphQL API reads a date too.
+var civil = time.FixedZone("UTC+8", career.CivilOffset)
+
+// ParseTime reads a date "2006-01-02" of the ledger's calendar, UTC+8
+// (the start of that day, or its last nanosecond when end is set — the
+// GraphQL API's asOf reads a date the same way), or an RFC 3339 instant;
+// the answer is in UTC.
 func ParseTime(s string, end bool) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, civil); err == nil {
 		if end {
 			t = t.Add(24*time.Hour - time.Nanosecond)
 		}
@@ -484,7 +506,7 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 			ch := &chunk{pages: make(chan page, pagesPerChunk)}
 			go func(lo eventstore.Position, hi *eventstore.Position) {
 				defer func() { <-readers }()
-				readChunk(ctx, st, prefix, lo, hi, rg.ToPosition, perEvent, pageSize, ch.pages)
+				readChunk(ctx, st, prefix, plan.system, lo, hi, rg.ToPosition, perEvent, pageSize, ch.pages)
 			}(lo, hi)
 			select {
 			case chunks <- ch:
@@ -510,12 +532,13 @@ func scanParallel(ctx context.Context, st eventstore.Store, scope Scope, rg Rang
 
 // readChunk reads the events at positions from lo up to, not including,
 // hi (nil: to the end of the log), and not after to (inclusive, nil: no
-// bound), keeping the streams starting with prefix ("" keeps all), in
+// bound), keeping the streams starting with prefix ("" keeps all; with
+// system, system events too, and the metadata streams "$$"+prefix…), in
 // pages of about pageSize to out, which it closes. perEvent (positions per event) sizes the
 // last page so the read does not run far past hi.
-func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo eventstore.Position, hi, to *eventstore.Position, perEvent float64, pageSize int, out chan<- page) {
+func readChunk(ctx context.Context, st eventstore.Store, prefix string, system bool, lo eventstore.Position, hi, to *eventstore.Position, perEvent float64, pageSize int, out chan<- page) {
 	defer close(out)
-	opts := eventstore.ReadAllOptions{From: lo}
+	opts := eventstore.ReadAllOptions{From: lo, WithSystem: system}
 	skip := false
 	for {
 		opts.Max = pageSize + 1
@@ -545,7 +568,7 @@ func readChunk(ctx context.Context, st eventstore.Store, prefix string, lo event
 		if prefix != "" {
 			kept := keep[:0]
 			for _, e := range keep {
-				if strings.HasPrefix(e.Stream, prefix) {
+				if strings.HasPrefix(e.Stream, prefix) || system && strings.HasPrefix(e.Stream, "$$") && strings.HasPrefix(e.Stream[2:], prefix) {
 					kept = append(kept, e)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -90,13 +91,18 @@ func rawOr(r json.RawMessage, b64 string) ([]byte, error) {
 	return []byte(r), nil
 }
 
-// ReadLines decodes a JSON Lines replay, calling fn for each event.
+// ReadLines decodes a JSON Lines replay, calling fn for each event. A
+// line that could be read two ways (checkLine) is an error
+// (errs.InvalidArgument), as is malformed JSON.
 func ReadLines(r io.Reader, fn func(eventstore.RecordedEvent) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	for n := 1; sc.Scan(); n++ {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
+		}
+		if err := checkLine(sc.Bytes()); err != nil {
+			return errs.E(errs.InvalidArgument, "line %d: %v", n, err)
 		}
 		var l Line
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
@@ -111,6 +117,72 @@ func ReadLines(r io.Reader, fn func(eventstore.RecordedEvent) error) error {
 		}
 	}
 	return sc.Err()
+}
+
+// lineMembers are the members of a Line, named exactly as AppendLine
+// writes them.
+var lineMembers = [...]string{"stream", "revision", "id", "type", "position", "recorded", "data", "dataBase64", "metadata", "metadataBase64"}
+
+// checkLine refuses a line that could be read two ways: encoding/json
+// matches member names case-insensitively and keeps the last of repeated
+// ones, and a line could carry data both verbatim and as base64 (the
+// verifier hashing one, a reader seeing the other). A line must name each
+// member at most once, exactly as AppendLine writes it (no escapes, no
+// other members), and give data and metadata one way each.
+func checkLine(b []byte) error {
+	var seen uint32
+	i, err := scanObject(b, skipSpace(b, 0), func(key, val []byte, _ bool) error {
+		bit := -1
+		for k, name := range lineMembers {
+			if string(key) == name {
+				bit = k
+				break
+			}
+		}
+		if bit < 0 {
+			return fmt.Errorf("unknown member %q (a replay line has %v, named exactly so)", key, lineMembers)
+		}
+		if seen&(1<<bit) != 0 {
+			return fmt.Errorf("member %q repeated: ambiguous", key)
+		}
+		seen |= 1 << bit
+		if lineMembers[bit] != "position" {
+			return nil
+		}
+		var inner uint32
+		_, err := scanObject(val, 0, func(k, _ []byte, _ bool) error {
+			var b uint32
+			switch string(k) {
+			case "commit":
+				b = 1
+			case "prepare":
+				b = 2
+			default:
+				return fmt.Errorf("position: unknown member %q (commit, prepare)", k)
+			}
+			if inner&b != 0 {
+				return fmt.Errorf("position: member %q repeated: ambiguous", k)
+			}
+			inner |= b
+			return nil
+		})
+		if err != nil && errors.Is(err, errBadJSON) {
+			return fmt.Errorf("position is not an object of commit and prepare")
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if skipSpace(b, i) != len(b) {
+		return errBadJSON
+	}
+	for _, pair := range [...][2]int{{6, 7}, {8, 9}} {
+		if seen&(1<<pair[0]) != 0 && seen&(1<<pair[1]) != 0 {
+			return fmt.Errorf("both %s and %s: a line gives its %s one way only", lineMembers[pair[0]], lineMembers[pair[1]], lineMembers[pair[0]])
+		}
+	}
+	return nil
 }
 
 // NewJSONLWriter writes one Line per event to w.

@@ -13,7 +13,11 @@ import (
 type streamState struct {
 	next   uint64    // expected next revision
 	hash   chain.Sum // hash of the last event, when next > 0 and not broken
-	broken bool
+	broken bool      // a chain break or a gap ends the chain check
+	// gapped: revisions are missing from a feed, which has a finding (or,
+	// partial, is counted) but the chain check goes on after them.
+	gapped  bool
+	partial bool // counted as a partial stream (VerifyOptions.Partial)
 }
 
 // streamTable maps stream names to their states, indexed by the hash the
@@ -35,7 +39,7 @@ func (t *streamTable) lookup(name string, h uint64) (int32, *streamState) {
 func (t *streamTable) broken() int {
 	n := 0
 	for i := range int32(t.Len()) {
-		if t.At(i).broken {
+		if s := t.At(i); s.broken || s.gapped {
 			n++
 		}
 	}

@@ -3,15 +3,16 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/internal/keytable"
 )
 
 // Finding kinds.
@@ -69,6 +71,13 @@ type VerifyOptions struct {
 	// DefaultMaxFindings); the rest are only counted (Report.Omitted).
 	MaxFindings int
 	Progress    ProgressFunc
+	// Partial says a feed holds part of the history on purpose (an
+	// export, a replay from a position or revision): revisions missing
+	// from it are counted (Report.PartialStreams, MissingRevisions), not
+	// findings. Either way the events after missing revisions are checked
+	// on their own (their hash over their content and their stored
+	// prevHash) and chained from there. Verify from the store ignores it.
+	Partial bool
 }
 
 // DefaultMaxFindings is how many findings a report lists by default.
@@ -86,10 +95,16 @@ type Report struct {
 	Broken   int       `json:"brokenStreams"`
 	Findings []Finding `json:"findings"`
 	// Omitted counts findings beyond MaxFindings, not listed.
-	Omitted int           `json:"omittedFindings,omitempty"`
-	OK      bool          `json:"ok"`
-	Elapsed time.Duration `json:"elapsedNs"`
-	Rate    float64       `json:"eventsPerSecond"`
+	Omitted int `json:"omittedFindings,omitempty"`
+	// PartialStreams counts the streams of a partial feed
+	// (VerifyOptions.Partial) with revisions missing from it, and
+	// MissingRevisions those revisions: their events, and the links
+	// across them, could not be checked.
+	PartialStreams   int           `json:"partialStreams,omitempty"`
+	MissingRevisions uint64        `json:"missingRevisions,omitempty"`
+	OK               bool          `json:"ok"`
+	Elapsed          time.Duration `json:"elapsedNs"`
+	Rate             float64       `json:"eventsPerSecond"`
 }
 
 // Err is nil when the report is clean, otherwise an error naming the
@@ -113,7 +128,8 @@ func Verify(ctx context.Context, st eventstore.Store, opts VerifyOptions) (*Repo
 
 func verifyPlanned(ctx context.Context, st eventstore.Store, opts VerifyOptions, plan readPlan) (*Report, error) {
 	tk := newTicker(opts.Progress, "verify")
-	return verify(ctx, st, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
+	plan.system = true // streams' $metadata: truncations $all does not show
+	return verify(ctx, st, false, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
 		return scanWith(ctx, st, opts.Scope, Range{}, tk, plan, fn)
 	})
 }
@@ -147,13 +163,20 @@ func LinesFeed(r io.Reader) Feed {
 // replay file, events in memory — keeping those of opts.Scope. st, when
 // not nil, answers the issuer rule's look-ups of streams the feed lacks
 // (a competition's organiser); without it those events are not judged.
+//
+// Its verdict does not depend on how the workers are scheduled: an event
+// whose issuer rule needs a fact of another stream (a competition's
+// organiser, a pairing's organisations) that no worker has learnt from
+// that stream's first event yet is judged after the whole feed is read,
+// from that stream's first event in the feed, else the store's, else a
+// copy of the fact on another stream (the earliest in the feed).
 func VerifyFeed(ctx context.Context, st eventstore.Store, opts VerifyOptions, feed Feed) (*Report, error) {
 	if err := opts.Scope.validate(); err != nil {
 		return nil, err
 	}
 	tk := newTicker(opts.Progress, "verify")
 	prefix := opts.Scope.Category + "-"
-	return verify(ctx, st, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
+	return verify(ctx, st, true, opts, tk, func(fn func(*eventstore.RecordedEvent) error) (int64, error) {
 		var n int64
 		err := feed(func(e *eventstore.RecordedEvent) error {
 			if opts.Scope.Stream != "" && e.Stream != opts.Scope.Stream || opts.Scope.Category != "" && !strings.HasPrefix(e.Stream, prefix) {
@@ -170,7 +193,11 @@ func VerifyFeed(ctx context.Context, st eventstore.Store, opts VerifyOptions, fe
 	})
 }
 
-func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ticker, read func(func(*eventstore.RecordedEvent) error) (int64, error)) (*Report, error) {
+// verify runs the workers over read's events. feed says the events come
+// from a feed rather than from st (which may then be nil): cross-stream
+// facts are then resolved after the read (see VerifyFeed), and corrections
+// are judged from the issuers seen in the feed rather than from st.
+func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOptions, tk *ticker, read func(func(*eventstore.RecordedEvent) error) (int64, error)) (*Report, error) {
 	start := time.Now()
 	workers := opts.Workers
 	if workers <= 0 {
@@ -184,19 +211,24 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if maxFindings <= 0 {
 		maxFindings = DefaultMaxFindings
 	}
-	dir := &directory{st: st, competitions: map[string][]byte{}, mentorships: map[string][2][]byte{}, missing: map[string]bool{}}
+	dir := &directory{st: st, feed: feed, facts: [2]map[string]dirFact{{}, {}}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
 	chans := make([]chan []item, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		ws[i] = &verifier{streams: newStreamTable(), facts: newFactTable(), dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings}
+		ws[i] = &verifier{streams: newStreamTable(), facts: newFactTable(), dir: dir, issuers: !opts.SkipIssuers, platform: platform, ctx: ctx, max: maxFindings, feed: feed,
+			partial: feed && opts.Partial}
 		chans[i] = make(chan []item, 4)
 		wg.Add(1)
 		go func(v *verifier, in <-chan []item) {
 			defer wg.Done()
 			for batch := range in {
 				for _, it := range batch {
-					v.event(it.e, it.h)
+					if it.meta {
+						v.metadata(it.e, it.h)
+					} else {
+						v.event(it.e, it.h, it.seq)
+					}
 				}
 			}
 		}(ws[i], chans[i])
@@ -209,13 +241,33 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 			batches[i] = make([]item, 0, 256)
 		}
 	}
+	var seq uint64
+	var system int64 // system events read: not counted as the scope's events
 	n, err := read(func(e *eventstore.RecordedEvent) error {
-		h := maphash.String(seed, e.Stream)
+		stream, meta := e.Stream, false
+		if strings.HasPrefix(e.Stream, "$") || strings.HasPrefix(e.Type, "$") {
+			// A user stream's $metadata, or a tombstone in it, goes to the
+			// worker of that stream; the server's own events are skipped;
+			// another $-typed event of a user stream is verified as any.
+			switch {
+			case e.Type == "$metadata" && strings.HasPrefix(e.Stream, "$$") && len(e.Stream) > 2 && e.Stream[2] != '$':
+				stream, meta = e.Stream[2:], true
+				system++
+			case e.Type == "$streamDeleted" && !strings.HasPrefix(e.Stream, "$"):
+				meta = true
+				system++
+			case strings.HasPrefix(e.Stream, "$"):
+				system++
+				return nil
+			}
+		}
+		h := maphash.String(seed, stream)
 		i := 0
 		if workers > 1 {
 			i = int(h % uint64(workers))
 		}
-		batches[i] = append(batches[i], item{e, h})
+		seq++
+		batches[i] = append(batches[i], item{e, h, seq, meta})
 		if len(batches[i]) == cap(batches[i]) && cap(batches[i]) >= 256 {
 			flush(i)
 		}
@@ -229,15 +281,28 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", opts.Scope, err)
 	}
-	rep := &Report{Scope: opts.Scope.String(), Events: n, Findings: []Finding{}}
+	n -= system
 	for _, v := range ws {
+		v.hidden()
+	}
+	rep := &Report{Scope: opts.Scope.String(), Events: n, Findings: []Finding{}}
+	var pending []pending
+	for _, v := range ws {
+		pending = append(pending, v.pending...)
 		rep.Streams += v.streams.Len()
 		rep.Findings = append(rep.Findings, v.findings...)
 		rep.Omitted += v.omitted
 		rep.Broken += v.streams.broken()
+		rep.PartialStreams += v.partialStreams
+		rep.MissingRevisions += v.missing
 		if v.err != nil && err == nil {
 			err = v.err
 		}
+	}
+	if err == nil && len(pending) > 0 {
+		var late []Finding
+		late, err = resolvePending(ctx, dir, pending)
+		rep.Findings = append(rep.Findings, late...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", opts.Scope, err)
@@ -245,16 +310,10 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	if opts.Scope.Stream != "" && n == 0 {
 		return nil, errs.E(errs.NotFound, "verify: stream %s has no events", opts.Scope.Stream)
 	}
-	sort.Slice(rep.Findings, func(i, j int) bool {
-		a, b := rep.Findings[i], rep.Findings[j]
-		if a.Stream != b.Stream {
-			return a.Stream < b.Stream
-		}
-		if a.Revision != b.Revision {
-			return a.Revision < b.Revision
-		}
-		return a.Kind < b.Kind
-	})
+	if opts.Scope.Category != "" && n == 0 {
+		return nil, errs.E(errs.NotFound, "verify: category %s has no events (a category is the part of a stream name before its first '-': craftsman, competition, mentorship, …)", opts.Scope.Category)
+	}
+	slices.SortFunc(rep.Findings, compareFindings)
 	if len(rep.Findings) > maxFindings {
 		rep.Omitted += len(rep.Findings) - maxFindings
 		rep.Findings = rep.Findings[:maxFindings]
@@ -268,11 +327,37 @@ func verify(ctx context.Context, st eventstore.Store, opts VerifyOptions, tk *ti
 	return rep, nil
 }
 
+// compareFindings orders findings by stream, revision, kind and then
+// every other field, so that a report lists the same findings in the same
+// order whichever worker found them.
+func compareFindings(a, b Finding) int {
+	if c := strings.Compare(a.Stream, b.Stream); c != 0 {
+		return c
+	}
+	if a.Revision != b.Revision {
+		if a.Revision < b.Revision {
+			return -1
+		}
+		return 1
+	}
+	for _, p := range [...][2]string{{a.Kind, b.Kind}, {a.EventID, b.EventID}, {a.Type, b.Type}, {a.Issuer, b.Issuer}, {a.Reason, b.Reason}} {
+		if c := strings.Compare(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
 // item is an event for a verify worker with the hash of its stream name,
-// which picked the worker and keys the worker's stream table.
+// which picked the worker and keys the worker's stream table, and its
+// place in the read (1, 2, …).
 type item struct {
-	e *eventstore.RecordedEvent
-	h uint64
+	e   *eventstore.RecordedEvent
+	h   uint64
+	seq uint64
+	// meta: e is the $metadata of the stream hashed to h (on "$$<stream>")
+	// or a tombstone in it.
+	meta bool
 }
 
 type verifier struct {
@@ -286,6 +371,24 @@ type verifier struct {
 	err      error
 	max      int // findings kept per worker
 	omitted  int
+	// feed: events come from a feed (VerifyFeed): cross-stream facts not
+	// yet learnt from their own stream are judged after the read
+	// (pending), and every event's issuer is kept (noteEvent) for the
+	// corrections that supersede it.
+	feed    bool
+	pending []pending
+	seq     uint64 // the current event's place in the read
+	// limits are the latest $metadata (or tombstone) of the worker's
+	// streams that have one, by stream name.
+	limits map[string]*streamLimits
+	// partial: missing revisions of a feed are counted, not findings
+	// (VerifyOptions.Partial).
+	partial        bool
+	partialStreams int
+	missing        uint64
+	// evArena and evHead hold a feed's events' issuers (noteEvent).
+	evArena []evRef
+	evHead  []int32
 	// chain verifies every event of the worker's streams, reusing its
 	// hasher and scratch space: a Verifier keeps no state between events
 	// (the previous hash is passed in), and a worker runs on one goroutine.
@@ -293,14 +396,17 @@ type verifier struct {
 }
 
 // event checks e, whose stream name hashes to h.
-func (v *verifier) event(e *eventstore.RecordedEvent, h uint64) {
+func (v *verifier) event(e *eventstore.RecordedEvent, h, seq uint64) {
+	v.seq = seq
 	i, s := v.streams.lookup(e.Stream, h)
 	if !s.broken {
 		var prev *chain.Sum
 		if s.next > 0 {
 			prev = &s.hash
 		}
-		if e.Revision != s.next {
+		if v.feed && e.Revision > s.next {
+			v.skipped(e, s)
+		} else if e.Revision != s.next {
 			v.add(KindGap, e, "", gapReason(s.next, e.Revision))
 			s.broken = true
 		} else if sum, brk := v.chain.VerifySum(prev, raw(e)); brk != nil {
@@ -316,6 +422,137 @@ func (v *verifier) event(e *eventstore.RecordedEvent, h uint64) {
 	}
 }
 
+// streamLimits is what a stream's latest metadata says about reading it.
+type streamLimits struct {
+	h        uint64 // the stream name's hash
+	e        *eventstore.RecordedEvent
+	tb       *uint64 // $tb: revisions below it are hidden
+	maxCount *uint64
+	maxAge   *uint64 // seconds
+	deleted  bool    // tombstoned, or soft-deleted ($tb at the end of time)
+}
+
+// metadata notes e, the $metadata of the stream hashed to h, or a
+// tombstone in it; hidden reports what it hides once the read is done.
+func (v *verifier) metadata(e *eventstore.RecordedEvent, h uint64) {
+	if v.limits == nil {
+		v.limits = map[string]*streamLimits{}
+	}
+	if e.Type == "$streamDeleted" {
+		l := v.limits[e.Stream]
+		if l == nil {
+			l = &streamLimits{h: h}
+			v.limits[e.Stream] = l
+		}
+		l.e, l.deleted = e, true
+		return
+	}
+	stream := e.Stream[2:]
+	var md struct {
+		TB       *uint64 `json:"$tb"`
+		MaxCount *uint64 `json:"$maxCount"`
+		MaxAge   *uint64 `json:"$maxAge"`
+	}
+	l := &streamLimits{h: h, e: e}
+	if old := v.limits[stream]; old != nil && old.deleted && old.e.Type == "$streamDeleted" {
+		l.deleted = true // a tombstone is final
+	}
+	if err := json.Unmarshal(e.Data, &md); err != nil {
+		v.limits[stream] = l
+		v.add(KindGap, &eventstore.RecordedEvent{Stream: stream, ID: e.ID, Type: e.Type}, "", fmt.Sprintf("its metadata (%s@%d) cannot be read (%v): it may hide events from readers", e.Stream, e.Revision, err))
+		return
+	}
+	l.tb, l.maxCount, l.maxAge = md.TB, md.MaxCount, md.MaxAge
+	if l.tb != nil && *l.tb >= math.MaxInt64 {
+		l.deleted = true
+	}
+	v.limits[stream] = l
+}
+
+// hidden adds a finding for each of the worker's streams whose latest
+// metadata hides some of its events from readers — truncated with $tb,
+// capped by $maxCount or $maxAge, or deleted. A read of $all still shows
+// those events (and the chain over them may hold), but the services, state,
+// export and credentials read the stream and see a shortened history.
+func (v *verifier) hidden() {
+	for stream, l := range v.limits {
+		i, ok := keytable.Find(&v.streams.Table, stream, l.h)
+		if !ok {
+			continue // no events of the stream in the scope: nothing hidden
+		}
+		s := v.streams.At(i)
+		n := s.next // events of the stream read
+		at := &eventstore.RecordedEvent{Stream: stream, ID: l.e.ID, Type: l.e.Type}
+		var reason string
+		switch {
+		case l.deleted:
+			reason = fmt.Sprintf("the stream is deleted (%s): readers see none of its %d events, which $all still holds", l.e.Type, n)
+		case l.tb != nil && *l.tb > 0:
+			at.Revision = *l.tb
+			reason = fmt.Sprintf("its metadata truncates it ($tb=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden (truncated or deleted)", *l.tb, l.e.Stream, l.e.Revision, *l.tb, *l.tb-1)
+		case l.maxCount != nil && n > *l.maxCount:
+			at.Revision = n - *l.maxCount
+			reason = fmt.Sprintf("its metadata caps it ($maxCount=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden", *l.maxCount, l.e.Stream, l.e.Revision, at.Revision, at.Revision-1)
+		case l.maxAge != nil:
+			reason = fmt.Sprintf("its metadata sets $maxAge=%ds (%s@%d): readers do not see its events older than that", *l.maxAge, l.e.Stream, l.e.Revision)
+		default:
+			continue
+		}
+		s.broken = true
+		v.add(KindGap, at, "", reason)
+	}
+}
+
+// skipped handles e, which follows revisions missing from a feed (a
+// partial file: an export, a replay from a position): a finding, or with
+// Partial a count; then e is checked on its own — its hash over its
+// content and its own stored prevHash, since its predecessor is absent —
+// and the stream's chain goes on from it.
+func (v *verifier) skipped(e *eventstore.RecordedEvent, s *streamState) {
+	if v.partial {
+		if !s.partial {
+			s.partial = true
+			v.partialStreams++
+		}
+		v.missing += e.Revision - s.next
+	} else {
+		s.gapped = true
+		v.add(KindGap, e, "", gapReason(s.next, e.Revision)+" (later events are still checked; --partial for a file holding part of the history)")
+	}
+	sum, reason := v.selfCheck(e)
+	if reason != "" {
+		v.add(KindChain, e, "", reason)
+		s.broken = true
+		return
+	}
+	s.hash = sum
+}
+
+// selfCheck checks an event whose predecessor is absent against its own
+// stored prevHash, and returns its hash, or what is wrong.
+func (v *verifier) selfCheck(e *eventstore.RecordedEvent) (chain.Sum, string) {
+	var m struct {
+		PrevHash string `json:"prevHash"`
+	}
+	if err := json.Unmarshal(e.Metadata, &m); err != nil {
+		return chain.Sum{}, fmt.Sprintf("metadata is not valid JSON: %v", err)
+	}
+	if m.PrevHash == "" {
+		return chain.Sum{}, fmt.Sprintf("revision %d names no prevHash: every event after a stream's first names its predecessor's hash", e.Revision)
+	}
+	h, brk := v.chain.VerifyEvent(m.PrevHash, raw(e))
+	if brk != nil {
+		return chain.Sum{}, brk.Reason
+	}
+	var sum chain.Sum
+	b, err := hex.DecodeString(strings.TrimPrefix(h, chain.Prefix))
+	if err != nil || len(b) != len(sum) || !strings.HasPrefix(h, chain.Prefix) {
+		return chain.Sum{}, fmt.Sprintf("hash %q is not a %s hash", h, chain.Prefix)
+	}
+	copy(sum[:], b)
+	return sum, ""
+}
+
 func gapReason(want, got uint64) string {
 	if want == 0 {
 		return fmt.Sprintf("the stream starts at revision %d: revisions 0..%d are missing (truncated or deleted)", got, got-1)
@@ -326,12 +563,16 @@ func gapReason(want, got uint64) string {
 	return fmt.Sprintf("revision %d follows %d: revisions %d..%d are missing", got, want-1, want, got-1)
 }
 
+// add records a finding. A worker keeps its max first findings in the
+// report's order (compareFindings), whatever order it meets them in, so
+// the report's list does not depend on which worker got which stream.
 func (v *verifier) add(kind string, e *eventstore.RecordedEvent, issuer, reason string) {
-	if len(v.findings) >= v.max {
-		v.omitted++
-		return
-	}
 	v.findings = append(v.findings, Finding{Kind: kind, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: issuer, Reason: reason})
+	if len(v.findings) >= 2*v.max+64 {
+		slices.SortFunc(v.findings, compareFindings)
+		v.omitted += len(v.findings) - v.max
+		v.findings = slices.Clip(v.findings[:v.max])
+	}
 }
 
 // orgFields are the payload fields the issuer rule reads.
@@ -391,6 +632,7 @@ var issuerRule = map[string]string{
 	"MentorshipCompleted":          "the pairing's academy or employer (from its MentorshipStarted)",
 	"MentorshipEndedEarly":         "the pairing's academy or employer (from its MentorshipStarted)",
 	"HonourWithdrawn":              "the organisation that recorded the honour (issuer of its HonourConferred on the same stream)",
+	"EventCorrected":               "the organisation that recorded the superseded event (the original one, when it supersedes a correction; on the same stream)",
 }
 
 // checkIssuer applies the issuer rule to e, on stream number i of v's
@@ -415,6 +657,9 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		}
 		return
 	}
+	if v.feed && typ != "EventCorrected" {
+		v.noteEvent(i, e.ID, v.facts.intern(issuer))
+	}
 	if !ruled && typ != "HonourConferred" {
 		return
 	}
@@ -435,11 +680,32 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		if len(org) == 0 {
 			org = issuer
 		}
-		v.dir.setCompetition(f.CompetitionID, org)
+		v.learn(dirCompetition, e, events.CompetitionStream(string(f.CompetitionID)), f.CompetitionID, [2][]byte{org})
 	case "MentorshipStarted":
-		v.dir.setMentorship(f.MentorshipID, f.AcademyID, f.EmployerOrgID)
+		v.learn(dirMentorship, e, events.MentorshipStream(string(f.MentorshipID)), f.MentorshipID, [2][]byte{f.AcademyID, f.EmployerOrgID})
 	}
-	if containsString(v.platform, issuer) {
+	platform := containsString(v.platform, issuer)
+	switch typ {
+	case "EventCorrected":
+		v.correction(i, e, issuer, f.SupersedesEventID, platform)
+		return
+	case "CompetitionResultsPublished", "CompetitionPlaced":
+		if !platform {
+			v.crossStream(e, typ, issuer, dirCompetition, f.CompetitionID)
+		}
+		return
+	case "PromotionEntitlementGranted":
+		if !platform && string(f.SourceKind) == events.SourceCompetition {
+			v.crossStream(e, typ, issuer, dirCompetition, f.SourceCompetitionID)
+		}
+		return
+	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
+		if !platform {
+			v.crossStream(e, typ, issuer, dirMentorship, f.MentorshipID)
+		}
+		return
+	}
+	if platform {
 		return
 	}
 	allowed, known := v.allowed(i, typ, &f)
@@ -494,19 +760,8 @@ func (v *verifier) allowed(i int32, typ string, f *orgRefs) (orgSet, bool) {
 		return orgSet{org}, ok
 	case "CompetitionDefined":
 		return orgSet{f.Organiser}, len(f.Organiser) > 0
-	case "CompetitionResultsPublished", "CompetitionPlaced":
-		return v.organiser(f.CompetitionID)
-	case "PromotionEntitlementGranted":
-		if string(f.SourceKind) != events.SourceCompetition {
-			return orgSet{}, false
-		}
-		return v.organiser(f.SourceCompetitionID)
 	case "MentorshipStarted":
 		return orgSet{f.AcademyID, f.EmployerOrgID}, true
-	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
-		orgs, ok, err := v.dir.mentorship(v.ctx, f.MentorshipID)
-		v.fail(err)
-		return orgSet{orgs[0], orgs[1]}, ok
 	case "HonourWithdrawn":
 		org, ok := v.facts.get(i, factHonour, f.HonourID)
 		return orgSet{org}, ok
@@ -514,10 +769,210 @@ func (v *verifier) allowed(i int32, typ string, f *orgRefs) (orgSet, bool) {
 	return orgSet{}, false
 }
 
-func (v *verifier) organiser(id []byte) (orgSet, bool) {
-	org, ok, err := v.dir.competition(v.ctx, id)
-	v.fail(err)
-	return orgSet{org}, ok && len(org) > 0
+// learn records a cross-stream fact carried by e: from the first event of
+// the fact's own stream (home) it is authoritative; a copy on another
+// stream counts only in a feed, ranked by its place in the read (a store
+// answers for the home stream itself).
+func (v *verifier) learn(kind int, e *eventstore.RecordedEvent, home string, id []byte, orgs [2][]byte) {
+	if e.Stream == home && e.Revision == 0 {
+		v.dir.learn(kind, id, orgs, 0)
+	} else if v.feed {
+		v.dir.learn(kind, id, orgs, v.seq)
+	}
+}
+
+// crossStream applies the issuer rule of an event whose allowed issuers
+// are a fact of another stream (kind, id). Reading the store, the fact is
+// looked up now (the store's answer does not depend on the scan's
+// progress); in a feed, unless the fact's own stream has been read up to
+// it, the event waits for the end of the read (pending), so that the
+// verdict does not depend on which worker reads faster.
+func (v *verifier) crossStream(e *eventstore.RecordedEvent, typ string, issuer []byte, kind int, id []byte) {
+	var orgs [2][]byte
+	var ok bool
+	if v.feed {
+		if orgs, ok = v.dir.known(kind, id); !ok {
+			v.pending = append(v.pending, pending{f: Finding{Kind: KindIssuer, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: string(issuer)},
+				kind: kind, key: string(id)})
+			return
+		}
+	} else {
+		var err error
+		orgs, ok, err = v.dir.resolve(v.ctx, kind, id)
+		v.fail(err)
+	}
+	if reason, bad := judge(typ, e.Type, issuer, orgs, ok); bad {
+		v.add(KindIssuer, e, string(issuer), reason)
+	}
+}
+
+// judge says whether issuer may not record an event of type typ (full
+// type name full) whose allowed organisations are orgs; known is false
+// when they could not be found (the event is then not judged).
+func judge(typ, full string, issuer []byte, orgs [2][]byte, known bool) (string, bool) {
+	allowed := orgSet{orgs[0], orgs[1]}
+	if !known || len(orgs[0]) == 0 && len(orgs[1]) == 0 || allowed.contains(issuer) {
+		return "", false
+	}
+	return fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, full, issuerRule[typ], strings.Join(allowed.names(), " or ")), true
+}
+
+// correction applies the issuer rule of an EventCorrected superseding
+// event sup on stream number i: the services let only the organisation
+// that recorded the original fact (following corrections of corrections)
+// or an admin correct it. In a feed the original's issuer is one the
+// worker saw on the stream (noteEvent); reading the store, the rare
+// corrections are judged after the scan from their stream as the store
+// holds it.
+func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup []byte, platform bool) {
+	if !v.feed {
+		if !platform {
+			v.pending = append(v.pending, pending{f: Finding{Kind: KindIssuer, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: string(issuer)},
+				kind: dirCorrection, key: string(sup)})
+		}
+		return
+	}
+	o, ok := v.eventIssuer(i, string(sup))
+	if !ok {
+		return // the superseded event is not in the feed: not judged
+	}
+	v.noteEvent(i, e.ID, o) // a correction of this one answers to the same organisation
+	org := v.facts.orgs[o]
+	if platform {
+		return
+	}
+	if reason, bad := judge("EventCorrected", e.Type, issuer, [2][]byte{org}, true); bad {
+		v.add(KindIssuer, e, string(issuer), reason)
+	}
+}
+
+// evRef is an event of a feed as a correction may need it: its id's hash
+// and its issuer (an index in the fact table's interned organisations).
+// Two ids of one stream sharing a 64-bit hash (a chance of about n²/2⁶⁵)
+// would give a correction the wrong original.
+type evRef struct {
+	id   uint64
+	org  int32
+	prev int32 // 1 + the index of the stream's previous evRef, 0 for none
+}
+
+// noteEvent keeps the issuer (interned, org) of event id on stream number
+// i, for the corrections that may supersede it: 16 bytes an event, in one
+// arena, each stream's events linked from its last.
+func (v *verifier) noteEvent(i int32, id string, org int32) {
+	for int(i) >= len(v.evHead) {
+		v.evHead = append(v.evHead, 0)
+	}
+	v.evArena = append(v.evArena, evRef{id: maphash.String(v.facts.seed, id), org: org, prev: v.evHead[i]})
+	v.evHead[i] = int32(len(v.evArena))
+}
+
+// eventIssuer returns the issuer noted for event id on stream number i.
+func (v *verifier) eventIssuer(i int32, id string) (int32, bool) {
+	if int(i) >= len(v.evHead) {
+		return 0, false
+	}
+	h := maphash.String(v.facts.seed, id)
+	for j := v.evHead[i]; j != 0; j = v.evArena[j-1].prev {
+		if r := v.evArena[j-1]; r.id == h {
+			return r.org, true
+		}
+	}
+	return 0, false
+}
+
+// pending is an issuer finding to be, decided after the read: kind and key
+// name the fact it needs (dirCompetition or dirMentorship and the id, or
+// dirCorrection and the superseded event's id).
+type pending struct {
+	f    Finding
+	kind int
+	key  string
+}
+
+// resolvePending judges the pending events once every worker is done, in
+// one goroutine, and returns their findings.
+func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding, error) {
+	var out []Finding
+	streams := map[string]map[string]*eventstore.RecordedEvent{} // corrections' streams as the store holds them, by event id
+	for _, p := range ps {
+		typ := baseType(p.f.Type)
+		if p.kind == dirCorrection {
+			byID, ok := streams[p.f.Stream]
+			if !ok {
+				var err error
+				if byID, err = readByID(ctx, d.st, p.f.Stream); err != nil {
+					return nil, err
+				}
+				streams[p.f.Stream] = byID
+			}
+			org, found := originalIssuer(byID, p.key)
+			if !found {
+				p.f.Reason = fmt.Sprintf("it supersedes event %s, which is not on the stream (or not an event whose issuer can be read): the services refuse such a correction", p.key)
+				out = append(out, p.f)
+				continue
+			}
+			if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), [2][]byte{[]byte(org)}, true); bad {
+				p.f.Reason = reason
+				out = append(out, p.f)
+			}
+			continue
+		}
+		orgs, ok, err := d.resolve(ctx, p.kind, []byte(p.key))
+		if err != nil {
+			return nil, err
+		}
+		if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), orgs, ok); bad {
+			p.f.Reason = reason
+			out = append(out, p.f)
+		}
+	}
+	return out, nil
+}
+
+// readByID reads a whole stream from st, by event id.
+func readByID(ctx context.Context, st eventstore.Store, stream string) (map[string]*eventstore.RecordedEvent, error) {
+	byID := map[string]*eventstore.RecordedEvent{}
+	if st == nil {
+		return byID, nil
+	}
+	for from := uint64(0); ; {
+		evs, err := st.ReadStream(ctx, stream, eventstore.ReadOptions{From: from, Max: PageSize})
+		if errors.Is(err, errs.NotFound) {
+			return byID, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		for i := range evs {
+			byID[evs[i].ID] = &evs[i]
+		}
+		if len(evs) < PageSize {
+			return byID, nil
+		}
+		from = evs[len(evs)-1].Revision + 1
+	}
+}
+
+// originalIssuer follows event id through corrections of corrections to
+// the original fact and returns the issuer that recorded it.
+func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (string, bool) {
+	for depth := 0; depth <= 64; depth++ {
+		e, ok := byID[id]
+		if !ok {
+			return "", false
+		}
+		if baseType(e.Type) != "EventCorrected" {
+			org, err := metaIssuer(e.Metadata)
+			return org, err == nil && org != ""
+		}
+		var f orgRefs
+		if scanOrgRefs(e.Data, &f) != nil {
+			return "", false
+		}
+		id = string(f.SupersedesEventID)
+	}
+	return "", false
 }
 
 func (v *verifier) fail(err error) {
@@ -535,103 +990,106 @@ func containsString(list []string, s []byte) bool {
 	return false
 }
 
+// Kinds of cross-stream facts (directory) and of pending judgements.
+const (
+	dirCompetition = iota // competition id -> its organiser
+	dirMentorship         // mentorship id -> its academy and employer
+	dirCorrection         // (pending only) superseded event id on the same stream
+)
+
+// dirFact is a cross-stream fact and its rank: 0 when it comes from the
+// first event of the fact's own stream (or the store's copy of it),
+// otherwise the place in the feed of the event it was copied from.
+type dirFact struct {
+	orgs [2][]byte
+	rank uint64
+}
+
 // directory holds cross-stream facts the issuer rule needs (a
 // competition's organiser, a pairing's organisations), learnt during the
-// scan or, when the scan has not reached them (another worker, another
-// scope), read from their stream. Its values are never changed once
-// stored, so callers may keep them.
+// scan or read from their stream. A fact's value only ever changes to a
+// better-ranked one (see dirFact), and a rank-0 value never changes, so
+// the values the workers see are the same whatever the scheduling.
 type directory struct {
-	st           eventstore.Store
-	mu           sync.Mutex
-	competitions map[string][]byte
-	mentorships  map[string][2][]byte // by value: no slice per pairing
+	st    eventstore.Store
+	feed  bool
+	mu    sync.Mutex
+	facts [2]map[string]dirFact // by kind (dirCompetition, dirMentorship)
 	// missing remembers streams looked up and not found, so a population
 	// citing a competition the store lacks costs one read, not one per event.
 	missing map[string]bool
 }
 
-func (d *directory) isMissing(stream string) bool {
+func (d *directory) learn(kind int, id []byte, orgs [2][]byte, rank uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.missing[stream]
-}
-
-func (d *directory) setMissing(stream string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.missing[stream] = true
-}
-
-func (d *directory) setCompetition(id, org []byte) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.competitions[string(id)]; !ok {
-		d.competitions[string(id)] = bytes.Clone(org)
+	if f, ok := d.facts[kind][string(id)]; ok && f.rank <= rank {
+		return
 	}
+	d.facts[kind][string(id)] = dirFact{orgs: [2][]byte{bytes.Clone(orgs[0]), bytes.Clone(orgs[1])}, rank: rank}
 }
 
-func (d *directory) setMentorship(id, academy, employer []byte) {
+func (d *directory) get(kind int, id []byte) (dirFact, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.mentorships[string(id)]; !ok {
-		d.mentorships[string(id)] = [2][]byte{bytes.Clone(academy), bytes.Clone(employer)}
-	}
+	f, ok := d.facts[kind][string(id)]
+	return f, ok
 }
 
-func (d *directory) competition(ctx context.Context, id []byte) ([]byte, bool, error) {
-	d.mu.Lock()
-	org, ok := d.competitions[string(id)]
-	d.mu.Unlock()
-	if ok {
-		return org, true, nil
+// known returns a fact learnt from its own stream's first event.
+func (d *directory) known(kind int, id []byte) ([2][]byte, bool) {
+	f, ok := d.get(kind, id)
+	if !ok || f.rank != 0 {
+		return [2][]byte{}, false
+	}
+	return f.orgs, true
+}
+
+// resolve returns a fact: from its own stream's first event as learnt,
+// else as the store holds it, else (a feed) the earliest copy on another
+// stream; ok is false when none is found.
+func (d *directory) resolve(ctx context.Context, kind int, id []byte) ([2][]byte, bool, error) {
+	f, ok := d.get(kind, id)
+	if ok && f.rank == 0 {
+		return f.orgs, true, nil
 	}
 	stream := events.CompetitionStream(string(id))
-	if d.isMissing(stream) {
-		return nil, false, nil
+	if kind == dirMentorship {
+		stream = events.MentorshipStream(string(id))
 	}
-	first, err := firstOf(ctx, d.st, stream)
-	if first == nil && err == nil {
-		d.setMissing(stream)
-	}
-	if first == nil || err != nil {
-		return nil, false, err
-	}
-	var f orgFields
-	if json.Unmarshal(first.Data, &f) != nil {
-		return nil, false, nil
-	}
-	name := f.Organiser
-	if name == "" {
-		name, _ = metaIssuer(first.Metadata) // the last of repeated issuers, as the services read it; its own stream's verify reports the repetition
-	}
-	d.setCompetition(id, []byte(name))
-	return []byte(name), true, nil
-}
-
-func (d *directory) mentorship(ctx context.Context, id []byte) ([2][]byte, bool, error) {
 	d.mu.Lock()
-	orgs, ok := d.mentorships[string(id)]
+	missing := d.missing[stream]
 	d.mu.Unlock()
+	if !missing && d.st != nil {
+		first, err := firstOf(ctx, d.st, stream)
+		if err != nil {
+			return [2][]byte{}, false, err
+		}
+		if first == nil {
+			d.mu.Lock()
+			d.missing[stream] = true
+			d.mu.Unlock()
+		} else {
+			var of orgFields
+			if json.Unmarshal(first.Data, &of) == nil {
+				orgs := [2][]byte{[]byte(of.AcademyID), []byte(of.EmployerOrgID)}
+				if kind == dirCompetition {
+					name := of.Organiser
+					if name == "" {
+						name, _ = metaIssuer(first.Metadata) // the last of repeated issuers, as the services read it; its own stream's verify reports the repetition
+					}
+					orgs = [2][]byte{[]byte(name)}
+				}
+				d.learn(kind, id, orgs, 0)
+				f, _ = d.get(kind, id)
+				return f.orgs, true, nil
+			}
+		}
+	}
 	if ok {
-		return orgs, true, nil
+		return f.orgs, true, nil
 	}
-	stream := events.MentorshipStream(string(id))
-	if d.isMissing(stream) {
-		return [2][]byte{}, false, nil
-	}
-	first, err := firstOf(ctx, d.st, stream)
-	if first == nil && err == nil {
-		d.setMissing(stream)
-	}
-	if first == nil || err != nil {
-		return [2][]byte{}, false, err
-	}
-	var f orgFields
-	if json.Unmarshal(first.Data, &f) != nil {
-		return [2][]byte{}, false, nil
-	}
-	d.setMentorship(id, []byte(f.AcademyID), []byte(f.EmployerOrgID))
-	return [2][]byte{[]byte(f.AcademyID), []byte(f.EmployerOrgID)}, true, nil
+	return [2][]byte{}, false, nil
 }
 
 // firstOf reads a stream's first event; a missing stream is (nil, nil).

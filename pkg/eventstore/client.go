@@ -468,7 +468,8 @@ func (c *Client) ReadStream(ctx context.Context, stream string, opts ReadOptions
 }
 
 // ReadAll reads the global log from opts.From (inclusive) or its end, in
-// opts.Direction, skipping system events ($-prefixed types), at most
+// opts.Direction, skipping system events ($-prefixed types) unless
+// opts.WithSystem, at most
 // opts.Max events. opts.Filter is applied by the adapter while reading (the
 // v4 client offers server-side filters on subscriptions only, not on
 // reads). With a Max the server is asked for pages of a bounded size —
@@ -526,7 +527,7 @@ func (c *Client) ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEv
 					continue
 				}
 				end = &p
-				if isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
+				if !opts.WithSystem && isSystem(ev.Event.EventType) || !match(ev.Event.StreamID, ev.Event.EventType) {
 					continue
 				}
 				out = append(out, fromRecorded(ev.Event, &ids))

@@ -127,6 +127,12 @@ type ReadAllOptions struct {
 	FromEnd   bool
 	Max       int
 	Filter    *Filter
+	// WithSystem also returns system events ($-prefixed types: a stream's
+	// $metadata on "$$<stream>", which may truncate it with $tb or
+	// $maxCount, a tombstone's $streamDeleted), which a read otherwise
+	// skips; Filter and Max apply to them as to any event. For audits: a
+	// read of $all still returns the events a stream's metadata hides.
+	WithSystem bool
 }
 
 // Filter selects events server-side by stream name or event type, either by

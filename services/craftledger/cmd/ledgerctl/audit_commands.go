@@ -6,10 +6,12 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +35,35 @@ func auditCommands() []ctl.Command {
 func usageErr(env *ctl.Env, format string, args ...any) error {
 	fmt.Fprintf(env.Stderr, "ledgerctl: "+format+"\n", args...)
 	return ctl.ExitError{Code: 2}
+}
+
+// badArg reports an option that cannot be used — a malformed or
+// conflicting value (errs.InvalidArgument) — as a usage mistake (exit 2);
+// other errors are returned as they are.
+func badArg(env *ctl.Env, err error) error {
+	if err != nil && errors.Is(err, errs.InvalidArgument) {
+		return usageErr(env, "%v", err)
+	}
+	return err
+}
+
+// noArgs refuses positional arguments to a command that takes none: a
+// stream named without --stream must not silently widen the scope.
+func noArgs(env *ctl.Env, cmd string, args []string) error {
+	if len(args) > 0 {
+		return usageErr(env, "%s: unexpected arguments %q (options are --flags: e.g. --stream S)", cmd, args)
+	}
+	return nil
+}
+
+// progressModes are --progress's values.
+var progressModes = []string{"auto", "on", "off"}
+
+func checkProgress(env *ctl.Env, mode string) error {
+	if !slices.Contains(progressModes, mode) {
+		return usageErr(env, "--progress must be auto, on or off, not %q", mode)
+	}
+	return nil
 }
 
 // progressFlag registers --progress: "auto" draws a bar on stderr when it
@@ -144,13 +175,19 @@ func replayCmd() ctl.Command {
 			fs.StringVar(&toRev, "to-revision", "", "last revision (stream only, inclusive)")
 			fs.StringVar(&fromPos, "from-position", "", "first $all position, commit or commit/prepare (category or all, inclusive)")
 			fs.StringVar(&toPos, "to-position", "", "last $all position (inclusive)")
-			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day UTC, or RFC 3339)")
+			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day in the ledger's calendar, UTC+8, or RFC 3339)")
 			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl)")
 			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if err := noArgs(env, "replay", args); err != nil {
+				return err
+			}
+			if err := checkProgress(env, progress); err != nil {
+				return err
+			}
 			if parallel < 0 {
 				return usageErr(env, "--parallel %d: must be 0 (automatic) or more", parallel)
 			}
@@ -159,22 +196,32 @@ func replayCmd() ctl.Command {
 			opts.Parallel = parallel
 			var err error
 			if opts.FromRevision, err = parseRevision(fromRev); err != nil {
-				return err
+				return badArg(env, err)
 			}
 			if opts.ToRevision, err = parseRevision(toRev); err != nil {
-				return err
+				return badArg(env, err)
 			}
 			if opts.FromPosition, err = parsePosition(fromPos); err != nil {
-				return err
+				return badArg(env, err)
 			}
 			if opts.ToPosition, err = parsePosition(toPos); err != nil {
-				return err
+				return badArg(env, err)
 			}
 			if opts.RecordedBy, err = parseTimeFlag("recorded-by", recordedBy, true); err != nil {
-				return err
+				return badArg(env, err)
+			}
+			// Checked before anything is written (a table's header).
+			if err := opts.Scope.Validate(); err != nil {
+				return badArg(env, err)
+			}
+			if err := opts.Range.Validate(opts.Scope); err != nil {
+				return badArg(env, err)
 			}
 			if env.JSON {
 				format = "jsonl"
+			}
+			if format != "jsonl" && format != "json" && format != "table" {
+				return usageErr(env, "replay: --format must be jsonl or table, not %q", format)
 			}
 			w, closeOut, err := output(env, out)
 			if err != nil {
@@ -182,13 +229,10 @@ func replayCmd() ctl.Command {
 			}
 			defer closeOut()
 			var ew audit.Writer
-			switch format {
-			case "jsonl", "json":
-				ew = audit.NewJSONLWriter(w)
-			case "table":
+			if format == "table" {
 				ew = audit.NewTableWriter(w)
-			default:
-				return usageErr(env, "replay: --format must be jsonl or table, not %q", format)
+			} else {
+				ew = audit.NewJSONLWriter(w)
 			}
 			opts.Progress = progressBar(env, progress)
 			return withStore(ctx, env, func(st eventstore.Store) error {
@@ -207,11 +251,11 @@ func replayCmd() ctl.Command {
 
 func verifyCmd() ctl.Command {
 	var stream, category, platform, progress, file string
-	var skipIssuers, offline bool
+	var skipIssuers, offline, partial bool
 	var maxFindings, parallel int
 	return ctl.Command{
 		Name: "verify", Summary: "verify hash chains, revision gaps and issuers; exit 1 on any finding",
-		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline]]",
+		Usage: "[--stream S | --category C] [--skip-issuers] [--platform-orgs a,b] [--file REPLAY.jsonl [--offline] [--partial]]",
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&stream, "stream", "", "one stream")
 			fs.StringVar(&category, "category", "", "one category")
@@ -220,15 +264,28 @@ func verifyCmd() ctl.Command {
 			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
 			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
+			fs.BoolVar(&partial, "partial", false, "with --file: the file holds part of the history (an export, a replay from a position or revision): revisions missing from it are counted, not findings; each event after them is still checked on its own")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if err := noArgs(env, "verify", args); err != nil {
+				return err
+			}
+			if err := checkProgress(env, progress); err != nil {
+				return err
+			}
 			if parallel < 0 {
 				return usageErr(env, "--parallel %d: must be 0 (automatic) or more", parallel)
 			}
+			if (offline || partial) && file == "" {
+				return usageErr(env, "verify: --offline and --partial need --file")
+			}
+			if err := (audit.Scope{Stream: stream, Category: category}).Validate(); err != nil {
+				return badArg(env, err)
+			}
 			opts := audit.VerifyOptions{Scope: audit.Scope{Stream: stream, Category: category}, SkipIssuers: skipIssuers,
-				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings, Parallel: parallel}
+				PlatformOrgs: splitList(platform), Progress: progressBar(env, progress), MaxFindings: maxFindings, Parallel: parallel, Partial: partial}
 			run := func(st eventstore.Store) error {
 				var rep *audit.Report
 				var err error
@@ -276,6 +333,10 @@ func printReport(w io.Writer, rep *audit.Report) {
 	}
 	fmt.Fprintf(w, "verify %s: %s — %d events in %d streams, %d findings, %d broken chains (%.1fs, %.0f events/s)\n",
 		rep.Scope, verdict, rep.Events, rep.Streams, len(rep.Findings), rep.Broken, rep.Elapsed.Seconds(), rep.Rate)
+	if rep.PartialStreams > 0 {
+		fmt.Fprintf(w, "partial: %d streams miss %d revisions in the file (not checked, nor the links across them); every event present was checked\n",
+			rep.PartialStreams, rep.MissingRevisions)
+	}
 	if len(rep.Findings) == 0 {
 		return
 	}
@@ -308,7 +369,7 @@ func splitList(s string) []string {
 
 func stateFlags(fs *flag.FlagSet, id, asOf, mode, policies *string) {
 	fs.StringVar(id, "craftsman", "", "craftsman id (required)")
-	fs.StringVar(asOf, "as-of", "", "rebuild as of then: a date (end of that day UTC) or RFC 3339 (default now)")
+	fs.StringVar(asOf, "as-of", "", "rebuild as of then: a date (end of that day in the ledger's calendar, UTC+8, as GraphQL's asOf) or RFC 3339 (default now)")
 	fs.StringVar(mode, "mode", "recorded", "recorded: events recorded by --as-of; occurred: everything recorded now about facts that occurred by --as-of")
 	fs.StringVar(policies, "policies", "", "policy names in order of preference (default template-a,upper-grades)")
 }
@@ -336,12 +397,15 @@ func stateCmd() ctl.Command {
 		Usage: "--craftsman ID [--as-of DATE] [--mode recorded|occurred] [--policies a,b]",
 		Flags: func(fs *flag.FlagSet) { stateFlags(fs, &id, &asOf, &mode, &policies) },
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if err := noArgs(env, "state", args); err != nil {
+				return err
+			}
 			if id == "" {
 				return usageErr(env, "state: --craftsman is required")
 			}
 			opts, err := stateOptions(env, id, asOf, mode, policies)
 			if err != nil {
-				return err
+				return badArg(env, err)
 			}
 			return withStore(ctx, env, func(st eventstore.Store) error {
 				c, err := audit.State(ctx, st, opts)
@@ -411,12 +475,21 @@ func diffCmd() ctl.Command {
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if err := noArgs(env, "diff", args); err != nil {
+				return err
+			}
+			if err := checkProgress(env, progress); err != nil {
+				return err
+			}
 			if (id == "") == !all {
 				return usageErr(env, "diff: give --craftsman ID or --all")
 			}
+			if mode == "occurred" {
+				return usageErr(env, "diff: --mode occurred cannot be compared (the API's asOf is a record time); use --mode recorded")
+			}
 			opts, err := stateOptions(env, id, asOf, mode, policies)
 			if err != nil {
-				return err
+				return badArg(env, err)
 			}
 			if opts.AsOf.IsZero() {
 				opts.AsOf = time.Now().UTC() // one instant for both sides
@@ -489,16 +562,25 @@ func exportCmd() ctl.Command {
 			fs.StringVar(&academy, "academy", "", "academy id: its stream and every event it issued or that names it")
 			fs.StringVar(&format, "format", "jsonl", "jsonl or csv")
 			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
-			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then")
+			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day, UTC+8, or RFC 3339)")
 			progressFlag(fs, &progress)
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
+			if err := noArgs(env, "export", args); err != nil {
+				return err
+			}
+			if err := checkProgress(env, progress); err != nil {
+				return err
+			}
 			if (craftsman == "") == (academy == "") {
 				return usageErr(env, "export: give --craftsman ID or --academy ID")
 			}
 			rb, err := parseTimeFlag("recorded-by", recordedBy, true)
 			if err != nil {
-				return err
+				return badArg(env, err)
+			}
+			if format != "jsonl" && format != "json" && format != "csv" {
+				return usageErr(env, "export: --format must be jsonl or csv, not %q", format)
 			}
 			w, closeOut, err := output(env, out)
 			if err != nil {
@@ -506,15 +588,12 @@ func exportCmd() ctl.Command {
 			}
 			defer closeOut()
 			var ew audit.Writer
-			switch format {
-			case "jsonl", "json":
-				ew = audit.NewJSONLWriter(w)
-			case "csv":
+			if format == "csv" {
 				if ew, err = audit.NewCSVWriter(w); err != nil {
 					return err
 				}
-			default:
-				return usageErr(env, "export: --format must be jsonl or csv, not %q", format)
+			} else {
+				ew = audit.NewJSONLWriter(w)
 			}
 			return withStore(ctx, env, func(st eventstore.Store) error {
 				_, err := audit.Export(ctx, st, audit.ExportOptions{CraftsmanID: craftsman, AcademyID: academy, RecordedBy: rb,

@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/audit"
+	"github.com/craftledger/craftledger/pkg/audit/audittest"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/services/craftledger/app"
@@ -112,8 +113,8 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "STREAM@REV") || !strings.Contains(out, "CraftsmanRegistered.v1") {
 		t.Errorf("replay table: exit %d\n%.500s", code, out)
 	}
-	if code, _, _ := run(ctx, "replay", store, "--category", "craftsman", "--from-revision", "3"); code != 1 {
-		t.Errorf("replay with a revision on a category: exit %d, want 1", code)
+	if code, _, _ := run(ctx, "replay", store, "--category", "craftsman", "--from-revision", "3"); code != 2 {
+		t.Errorf("replay with a revision on a category: exit %d, want 2 (a usage mistake)", code)
 	}
 
 	ids, err := audit.Craftsmen(ctx, a.Store())
@@ -249,5 +250,62 @@ func TestAuditCommandsEndToEnd(t *testing.T) {
 		if code, _, errOut := run(ctx, name, "--help"); code != 0 || !strings.Contains(errOut, "Usage: ledgerctl "+name) {
 			t.Errorf("%s --help: exit %d\n%s", name, code, errOut)
 		}
+	}
+}
+
+// Usage mistakes exit 2 before anything is read or written, and a scope
+// that names nothing is an error rather than an empty OK: a positional
+// argument (a stream named without --stream) must not widen the scope to
+// everything, an unknown --progress is not "on", a revision bound on a
+// category or a position bound on a stream prints no table header, and a
+// mistyped category verifies nothing.
+func TestAuditUsageMistakes(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store := "--store=" + srv.URL()
+	for _, args := range [][]string{
+		{"verify", "craftsman-c-0001"},
+		{"replay", "craftsman-c-0001"},
+		{"state", "--craftsman", "c-0001", "extra"},
+		{"export", "--craftsman", "c-0001", "extra"},
+		{"diff", "--craftsman", "c-0001", "extra"},
+		{"verify", "--progress", "bogus"},
+		{"replay", "--progress", "bogus"},
+		{"export", "--craftsman", "c-0001", "--progress", "bogus"},
+		{"replay", "--stream", "craftsman-c-0001", "--from-position", "3"},
+		{"replay", "--category", "craftsman", "--to-revision", "3"},
+		{"replay", "--from-position", "x"},
+		{"replay", "--recorded-by", "30/06/2025"},
+		{"state", "--craftsman", "c-0001", "--as-of", "yesterday"},
+		{"verify", "--stream", "craftsman-c-0001", "--category", "craftsman"},
+		{"verify", "--offline"},
+		{"verify", "--partial"},
+		{"diff", "--craftsman", "c-0001", "--mode", "occurred"},
+	} {
+		code, out, errOut := run(ctx, append(args, store)...)
+		if code != 2 || out != "" || !strings.Contains(errOut, "ledgerctl") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, nothing on stdout", args, code, out, errOut)
+		}
+	}
+	code, out, errOut := run(ctx, "verify", store, "--category", "craftsmen")
+	if code != 1 || !strings.Contains(errOut, "category craftsmen has no events") {
+		t.Errorf("verify of a category with no events: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "verify", store, "--category", "craftsman", "--progress", "off"); code != 0 || !strings.Contains(out, "OK") {
+		t.Errorf("verify --category craftsman: exit %d\n%s%s", code, out, errOut)
+	}
+	// An academy's export holds part of each stream: --partial verifies it
+	// and says what it could not check; without, the gaps are findings.
+	file := filepath.Join(t.TempDir(), "academy.jsonl")
+	if code, _, errOut := run(ctx, "export", store, "--academy", audittest.Academy, "--out", file); code != 0 {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	if code, out, errOut := run(ctx, "verify", "--file", file, "--offline", "--partial"); code != 0 || !strings.Contains(out, "OK") || !strings.Contains(out, "partial: 2 streams miss 6 revisions") {
+		t.Errorf("verify --partial: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := run(ctx, "verify", "--file", file, "--offline"); code != 1 || !strings.Contains(out, "gap") {
+		t.Errorf("verify of a partial file without --partial: exit %d\n%s", code, out)
 	}
 }
