@@ -49,7 +49,7 @@ type Corrector struct {
 	// (a correction fixes a fact, it does not move it to another worker,
 	// honour or pairing).
 	Owned map[string][]string
-	// PlatformOrg is the issuer recorded for admins without an organisation.
+	// PlatformOrg is the issuer recorded for an admin's corrections.
 	PlatformOrg string
 }
 
@@ -70,7 +70,10 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 	if err := cl.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
 		return command.Result{}, err
 	}
-	if meta.Issuer == "" {
+	if meta.Issuer == "" || cl.IsAdmin() {
+		// An admin corrects as the platform, whatever organisation their
+		// token names: the correction's issuer must be the original's or
+		// the platform's for an auditor's verify to accept it.
 		meta.Issuer = c.PlatformOrg
 	}
 	if err := events.ValidID("craftsmanId", req.CraftsmanID); err != nil {

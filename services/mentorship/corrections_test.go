@@ -1,11 +1,14 @@
 package mentorship_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/mentorship"
 )
@@ -62,4 +65,41 @@ func TestCorrect(t *testing.T) {
 		t.Errorf("the master's stream has %d corrections", n)
 	}
 	e.VerifyChain("craftsman-app")
+}
+
+// TestAdminCorrectsAsThePlatform: an admin whose token names an
+// organisation corrects another organisation's fact as the platform
+// (craftledger), so that an auditor's verify, which lets only the
+// original's recorder or the platform correct a fact, finds nothing wrong.
+func TestAdminCorrectsAsThePlatform(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mentorship.Options{})
+	e.register("master", events.Senior)
+	e.register("app", events.Junior)
+	if code, eb := e.Do("issuer", "POST", "/v1/mentorships", start("m1", "master", "app"), nil); code != 201 {
+		t.Fatalf("start: %d %+v", code, eb)
+	}
+	orig := servicetest.EventID(t, e.Store, "app", events.TypeMentorshipStarted)
+	if code, eb := e.Do("orgAdmin", "POST", "/v1/craftsmen/app/corrections", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"recorded for the wrong apprentice"}`, orig), nil); code != 201 {
+		t.Fatalf("correct: %d %+v", code, eb)
+	}
+	evs, err := e.Store.ReadStream(context.Background(), "craftsman-app", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := command.DecodeMetadata(evs[len(evs)-1].Metadata)
+	if err != nil || evs[len(evs)-1].Type != events.TypeEventCorrected || m.IssuerOrgID != mentorship.PlatformOrg {
+		t.Fatalf("last event %s issued by %q (%v), want a correction by %q", evs[len(evs)-1].Type, m.IssuerOrgID, err, mentorship.PlatformOrg)
+	}
+	// (The test's seeding records its certificates as "seed", which verify
+	// flags: only findings about the correction matter here.)
+	rep, err := audit.Verify(context.Background(), e.Store, audit.VerifyOptions{Scope: audit.Scope{Stream: "craftsman-app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Type == events.TypeEventCorrected {
+			t.Errorf("verify: %v", f)
+		}
+	}
 }

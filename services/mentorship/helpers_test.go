@@ -40,6 +40,7 @@ func newEnvWrapped(t testing.TB, opts mentorship.Options, wrapStore func(eventst
 	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
 		Callers: map[string]auth.Claims{
 			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
+			"orgAdmin":    {Subject: "u-oadmin", Role: auth.RoleAdmin, OrgID: orgOther},
 			"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},
 			"otherIssuer": {Subject: "u-other", Role: auth.RoleIssuer, OrgID: orgOther},
 			"hr":          {Subject: "u-hr", Role: auth.RoleHR, OrgID: orgOther},
