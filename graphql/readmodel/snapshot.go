@@ -358,6 +358,11 @@ func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.held = nil // the old model's craftsmen
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
+	for _, c := range m.dom.rederive {
+		m.dom.markDirty(c)
+	}
+	m.dom.rederive = nil
+	m.dom.settle()
 	tag := SnapshotTag{Checkpoint: fresh.cp, HasCheckpoint: fresh.hasCP, Craftsmen: len(m.dom.order), Sum: sum, Epoch: Epoch{weak.Make(m.dom)}}
 	m.mu.Unlock()
 	return tag, nil
@@ -465,6 +470,11 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		at += int(c)
 	}
 	var others []int32 // non-craftsman events: decoded now
+	// Corrections per stream: a craftsman with two or more (a correction
+	// corrected, an event corrected twice) is derived again after the load
+	// (Memory.rederive): a summary written before views and summaries
+	// followed the domain's correction rule (career.Decide) may differ.
+	ncorr := map[int32]int{}
 	for i := 0; i < l.entries.n; i++ {
 		e := l.entries.at(i)
 		idx := int32(i)
@@ -474,13 +484,14 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		}
 		si.idx = append(si.idx, idx)
 		if corrects[e.typ] {
+			ncorr[e.stream]++
 			_, data, _ := l.bytesOf(e)
 			var c struct {
 				Supersedes string `json:"supersedesEventId"`
 			}
 			if json.Unmarshal(data, &c) == nil && c.Supersedes != "" {
 				l.supersedes[idx] = c.Supersedes
-				l.supersededBy[c.Supersedes] = idx
+				l.supersededBy[c.Supersedes] = append(l.supersededBy[c.Supersedes], idx)
 			}
 		}
 	}
@@ -493,6 +504,9 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			c := d.craftsman(id)
 			c.ready.Store(false)
 			c.count += len(si.idx)
+			if ncorr[int32(s)] > 1 {
+				d.rederive = append(d.rederive, c)
+			}
 			for _, j := range si.idx {
 				if l.tnames[l.entries.at(int(j)).typ] == TypePersonalDataErased {
 					c.erased = true
