@@ -1,7 +1,10 @@
 package readmodel
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -189,8 +192,9 @@ func TestOccurredByKeepsTheCorrections(t *testing.T) {
 }
 
 // A snapshot written before summaries followed the domain's correction
-// rule holds a stale summary for a craftsman whose ledger corrects a
-// correction or corrects one event twice: the load derives those again.
+// rule (version 4) holds a stale summary for a craftsman whose ledger
+// corrects a correction or corrects one event twice: the load derives
+// those again, and says so to the side files.
 func TestSnapshotLoadRederivesCorrectedSummaries(t *testing.T) {
 	m := NewMemory()
 	if err := m.Apply(correctionChain(t, "x"), at(19)); err != nil {
@@ -203,9 +207,32 @@ func TestSnapshotLoadRederivesCorrectedSummaries(t *testing.T) {
 	if err := m.WriteSnapshot(path, "p"); err != nil {
 		t.Fatal(err)
 	}
-	back := NewMemory()
+	// A version 5 file's summaries are the file's.
+	if err := NewMemory().LoadSnapshot(path, "p"); err != nil {
+		t.Fatal(err)
+	}
+	// The same file as version 4 wrote it (the same layout).
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data[:4]) != snapshotMagic || data[4] != snapshotVersion {
+		t.Fatalf("header % x", data[:5])
+	}
+	data[4] = oldRuleVersion
+	body := data[:len(data)-4]
+	binary.LittleEndian.PutUint32(data[len(body):], crc32.Checksum(body, crcTable))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	back := WithSidecars(NewMemory())
+	side := &testSide{name: "a", version: 1}
+	back.Add(side)
 	if err := back.LoadSnapshot(path, "p"); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(side.tag.Rederived, []int{0}) {
+		t.Errorf("the tag names %v derived again, want [0] (x)", side.tag.Rederived)
 	}
 	s, _ := back.Summary("x")
 	if !slices.Equal(s.Employers, []string{"org-a"}) {
