@@ -335,14 +335,14 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 // explainer gives, for a member of a live eligibleFor answer, its
 // explained answer, computed when asked (only the page returned is).
 func (b *builder) explainer(f *populationFilter) (func(id string) func() *policy.Result, error) {
-	set, err := b.policySet(time.Time{})
+	set, err := b.policySet(f.asOf) // the versions recorded by asOf (all, live)
 	if err != nil {
 		return nil, err
 	}
 	target, d := *f.eligibleFor, f.eligibleBy
 	return func(id string) func() *policy.Result {
 		return func() *policy.Result {
-			st := career.Fold(b.d.Model.Records(id), d, career.AsRecorded)
+			st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), d, career.AsRecorded)
 			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 				return &res
 			}

@@ -464,16 +464,19 @@ func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summa
 	if f.eligibleFor == nil {
 		return items, nil
 	}
-	set, err := b.policySet(time.Time{})
+	// The policy versions recorded by asOf (every one, live).
+	set, err := b.policySet(f.asOf)
 	if err != nil {
 		return nil, err
 	}
 	return b.evaluateAll(items, set, f), nil
 }
 
-// evaluateAll keeps the candidates eligible by f.eligibleBy: each folded
-// as of then and evaluated, in parallel (the fold and the policy engine
-// are pure).
+// evaluateAll keeps the candidates eligible by f.eligibleBy: each one's
+// events recorded by f.asOf (all, live) folded as of eligibleBy and
+// evaluated, in parallel (the fold and the policy engine are pure). What
+// was recorded after asOf is not known as of asOf, whatever it says of
+// eligibleBy.
 func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *populationFilter) []*populationItem {
 	target, d := *f.eligibleFor, f.eligibleBy
 	records := b.d.Model.Records
@@ -485,7 +488,7 @@ func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *popul
 	stripes(runtime.GOMAXPROCS(0), len(items), func(int) func(int) {
 		return func(i int) {
 			it := items[i]
-			st := career.Fold(records(it.id), d, career.AsRecorded)
+			st := career.Fold(readmodel.RecordedBy(records(it.id), f.asOf, time.Time{}), d, career.AsRecorded)
 			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 				it.elig = &res
 				keep[i] = res.Eligible
