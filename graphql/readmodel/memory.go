@@ -271,8 +271,9 @@ type DomainReader interface {
 	Mentorship(id string) (*Mentorship, bool)
 	// Policies returns every policy's versions, by name.
 	Policies() map[string][]events.Recorded
-	// Integrity is the hash-chain verdict on one stream.
-	Integrity(stream string) StreamIntegrity
+	// Integrity is the hash-chain verdict on one stream: on its events
+	// recorded by recordedBy (zero: all of them; "unknown" when none).
+	Integrity(stream string, recordedBy time.Time) StreamIntegrity
 }
 
 // Craftsman implements DomainReader.

@@ -525,7 +525,8 @@ func (b *builder) integrityFields(f graphql.Fields) {
 	f["streamIntegrity"] = &graphql.Field{
 		Type:        graphql.NewNonNull(t),
 		Description: "Hash-chain status of a stream (auditors and admins).",
-		Args:        viewArgs(graphql.FieldConfigArgument{"stream": {Type: graphql.NewNonNull(graphql.String)}}),
+		Args: viewArgs(graphql.FieldConfigArgument{"stream": {Type: graphql.NewNonNull(graphql.String)},
+			"asOf": {Type: graphql.String, Description: "Judge the stream as it was then: its events recorded by then (a date = the end of that day in the ledger's calendar, UTC+8; or an RFC 3339 time)."}}),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
 			c, err := caller(p.Context)
 			if err != nil {
@@ -538,8 +539,15 @@ func (b *builder) integrityFields(f graphql.Fields) {
 			if err != nil {
 				return nil, err
 			}
-			si := b.d.Model.Integrity(s)
+			asOf, _, err := argTime(p, "asOf", true)
+			if err != nil {
+				return nil, err
+			}
+			si := b.d.Model.Integrity(s, asOf)
 			if si.Status == "unknown" {
+				if !asOf.IsZero() {
+					return nil, errs.E(errs.NotFound, "stream %s has no events recorded by %s", s, asOf.Format(time.RFC3339))
+				}
 				return nil, errs.E(errs.NotFound, "stream %s", s)
 			}
 			return si, nil

@@ -644,6 +644,10 @@ func TestBrowserE2E(t *testing.T) {
 		if got := b.text("#audit-total"); got != fmt.Sprintf("%d 个事件", before) || before != all-3 {
 			t.Errorf("as of the cut: %q, API %d of %d", got, before, all)
 		}
+		// The hash-chain panel judges the stream as it was then.
+		if got := b.attr(`#chains li[data-stream="`+stream+`"]`, "data-events"); got != fmt.Sprint(before) {
+			t.Errorf("as of the cut the chain panel counts %q events of %s, want %d", got, stream, before)
+		}
 		if got := b.text("#asof-banner"); !strings.Contains(got, s.pop.cut.Format("2006/01/02 15:04:05")) {
 			t.Errorf("as-of banner %q does not name the moment %s", got, s.pop.cut.Format(time.DateTime))
 		}

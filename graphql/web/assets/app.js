@@ -772,9 +772,10 @@
     const streams = [...new Set(nodes.map(n => n.stream))];
     let integrity = {};
     if (streams.length) {
-      const decl = streams.map((s, i) => '$s' + i + ': String!').join(', ');
-      const sel = streams.map((s, i) => 's' + i + ': streamIntegrity(stream: $s' + i + ') { stream events status breakAt reason unchained }').join(' ');
-      const vars = {};
+      // As of the view's moment: each stream judged on its events recorded by then.
+      const decl = streams.map((s, i) => '$s' + i + ': String!').join(', ') + ', $asOf: String';
+      const sel = streams.map((s, i) => 's' + i + ': streamIntegrity(stream: $s' + i + ', asOf: $asOf) { stream events status breakAt reason unchained }').join(' ');
+      const vars = { asOf: asOf() };
       streams.forEach((s, i) => { vars['s' + i] = s; });
       try {
         const r = await gql('query Integrity(' + decl + ') { ' + sel + ' }', vars);
@@ -797,7 +798,7 @@
       const ul = h('ul', { class: 'chainlist' });
       streams.forEach(s => {
         const x = integrity[s] || { status: 'unknown', events: 0 };
-        ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status },
+        ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status, 'data-events': String(x.events) },
           h('span', { class: 'badge chain-' + x.status }, x.status === 'ok' ? '✓ ' : x.status === 'broken' ? '✗ ' : '', tk('chain', x.status)),
           h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', t('eventsN', fmtNum(x.events, 0)),
             x.status === 'broken' ? ' · ' + t('breakAt', x.breakAt) + (x.reason ? ' (' + x.reason + ')' : '') : '')));
