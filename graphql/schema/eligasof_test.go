@@ -85,3 +85,63 @@ func TestEligibleForAsOfSeesOnlyWhatWasRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestEligibleFromSaysNowOrWhen: the members of an eligibleFor answer by a
+// later date say whether they are eligible at the query's moment (asOf,
+// else now) and, when not, from when (the policy's earliest date).
+func TestEligibleFromSaysNowOrWhen(t *testing.T) {
+	g := &popGen{t: t, m: readmodel.NewMemory(), rev: map[string]uint64{}, home: map[string]string{}}
+	welder := popTrades[0]
+	d := func(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 0, 0, 0, 0, time.UTC) }
+	for id, junior := range map[string]time.Time{"w1": d(2011, 1, 1), "w3": d(2025, 1, 1)} {
+		g.add(id, d(2010, 1, 1), events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), BirthDate: "1985-05-05", Region: "R1"}, "emp1")
+		g.add(id, d(2010, 1, 1), events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: "emp1", Trade: welder}, "emp1")
+		g.add(id, junior, events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: events.Junior, CertificateNumber: id + "-1",
+			Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, "acad1")
+	}
+	g.publish(2, "2000-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":3}]}]`})
+	g.flush()
+	for _, plain := range []bool{false, true} { // through the eligibility index, and by full evaluation
+		var model readmodel.Reader = g.m
+		if plain {
+			model = plainReader{g.m}
+		}
+		s := mustSchema(t, Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100, Now: eligNow})
+		aud := auth.WithClaims(context.Background(), auth.Claims{Subject: "a", Role: auth.RoleAuditor})
+		for _, c := range []struct {
+			asOf string
+			want string
+		}{
+			{"", "w1 now 2026-03-01, w3 2028-01-01"},
+			{"2026-01-01T00:00:00Z", "w1 now 2026-01-01, w3 2028-01-01"},
+		} {
+			args := `trade: "6-18-02-04", eligibleFor: "intermediate", eligibleBy: "2030-12-31"`
+			if c.asOf != "" {
+				args += fmt.Sprintf(", asOf: %q", c.asOf)
+			}
+			q := `{ craftsmen(` + args + `, first: 10) { nodes { id eligibleNow eligibleFrom } } }`
+			r := graphql.Do(graphql.Params{Schema: s, RequestString: q, Context: aud})
+			if len(r.Errors) > 0 {
+				t.Fatalf("%s: %v", q, r.Errors)
+			}
+			var got []string
+			for _, n := range r.Data.(map[string]any)["craftsmen"].(map[string]any)["nodes"].([]any) {
+				n := n.(map[string]any)
+				from, _ := n["eligibleFrom"].(string)
+				if len(from) >= 10 {
+					from = from[:10]
+				}
+				if n["eligibleNow"] == true {
+					from = "now " + from
+				}
+				got = append(got, fmt.Sprint(n["id"], " ", from))
+			}
+			if g := strings.Join(got, ", "); g != c.want {
+				t.Errorf("plain %v, asOf %q: members %q, want %q", plain, c.asOf, g, c.want)
+			}
+		}
+	}
+}

@@ -41,6 +41,32 @@ type populationItem struct {
 	// decided membership without a full evaluation.
 	lazy func() *policy.Result
 	once sync.Once
+	// from computes when the member becomes eligible (an eligibleFor
+	// answer's page only), on demand.
+	from     func() eligibleFrom
+	fromOnce sync.Once
+	fromVal  *eligibleFrom
+}
+
+// eligibleFrom is when a member of an eligibleFor answer becomes
+// eligible: now (the query's moment: asOf, else the clock) when eligible
+// then already; else the earliest date the answer at that moment gives
+// (time alone makes a route hold) when it is by eligibleBy; else
+// eligibleBy (facts recorded to occur later, another policy version).
+type eligibleFrom struct {
+	now  bool
+	date time.Time
+}
+
+// eligibleFrom is the member's eligibleFrom (nil without eligibleFor).
+func (i *populationItem) eligibleFrom() *eligibleFrom {
+	i.fromOnce.Do(func() {
+		if i.from != nil {
+			v := i.from()
+			i.fromVal = &v
+		}
+	})
+	return i.fromVal
 }
 
 // eligibility is the explained answer (computed on demand).
@@ -226,6 +252,18 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
 				if e := i.eligibility(); e != nil {
 					return *e
+				}
+				return nil
+			}),
+			"eligibleNow": fieldOf(graphql.Boolean, "With eligibleFor: already eligible at the query's moment (asOf, else now); null without eligibleFor.", func(i *populationItem) any {
+				if e := i.eligibleFrom(); e != nil {
+					return e.now
+				}
+				return nil
+			}),
+			"eligibleFrom": fieldOf(graphql.DateTime, "With eligibleFor: when the craftsman becomes eligible — the query's moment (asOf, else now) when eligible then already; else the earliest date the answer at that moment gives (time alone makes a route hold), when it is by eligibleBy; else eligibleBy (facts recorded to occur later, or another policy version in force by then). Null without eligibleFor.", func(i *populationItem) any {
+				if e := i.eligibleFrom(); e != nil {
+					return e.date
 				}
 				return nil
 			}),
