@@ -52,74 +52,11 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		return mode == AsOccurred || !e.RecordedAt.After(asOf)
 	}
 
-	// Corrections, latest recorded first: a live correction decides its
-	// target; a live retraction of a correction reverses it.
-	var corrs []*events.Recorded
-	for i := range evs {
-		if e := &evs[i]; visible(e) {
-			if _, ok := e.Payload.(events.EventCorrected); ok {
-				corrs = append(corrs, e)
-			}
-		}
-	}
-	type decision struct {
-		by  *events.Recorded
-		rep *events.Replacement // nil: retracted
-	}
-	var decided map[string]decision
-	if len(corrs) > 0 {
-		// The visible events by id (the last of an id wins): what a
-		// correction targets.
-		byID := make(map[string]*events.Recorded, len(evs))
-		for i := range evs {
-			if e := &evs[i]; visible(e) && e.ID != "" {
-				byID[e.ID] = e
-			}
-		}
-		slices.SortStableFunc(corrs, func(a, b *events.Recorded) int { return -cmpRecorded(a, b) })
-		decided = map[string]decision{}
-		cancelled := map[string]bool{}
-		reversed := map[string]bool{}
-		for _, c := range corrs {
-			ec := c.Payload.(events.EventCorrected)
-			note := Correction{Ref: c.Ref(), SupersedesEventID: ec.SupersedesEventID, Reason: ec.Reason,
-				Retraction: ec.Replacement == nil, Recorded: c.RecordedAt.UTC()}
-			if cancelled[c.ID] {
-				reversed[c.ID] = true
-				note.Reversed = true
-				s.Corrections = append(s.Corrections, note)
-				continue
-			}
-			s.Corrections = append(s.Corrections, note)
-			target := ec.SupersedesEventID
-			// Correcting a correction cancels it; a replacement then
-			// applies to what that correction targeted.
-			for depth := 0; depth < 64; depth++ {
-				t, ok := byID[target]
-				if !ok {
-					break
-				}
-				tc, isCorr := t.Payload.(events.EventCorrected)
-				if !isCorr {
-					break
-				}
-				cancelled[target] = true
-				if ec.Replacement == nil {
-					target = ""
-					break
-				}
-				target = tc.SupersedesEventID
-			}
-			if target == "" {
-				continue
-			}
-			if _, done := decided[target]; !done {
-				decided[target] = decision{by: c, rep: ec.Replacement}
-			}
-		}
-		slices.Reverse(s.Corrections)
-		s.Events += len(corrs)
-	}
+	// Corrections: the domain's rule (decide).
+	dec := decide(evs, visible)
+	s.Corrections = dec.notes
+	s.Events += dec.n
+	decided := dec.Of
 
 	scratch := factsPool.Get().(*[]fact)
 	facts := (*scratch)[:0]
@@ -147,7 +84,7 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 		}
 		f := fact{e: e, payload: e.Payload, occurred: e.Meta.OccurredAt}
 		if d, ok := decided[e.ID]; ok {
-			if d.rep == nil || d.rep.Payload == nil {
+			if d.Retracted() {
 				if p, ok := e.Payload.(events.CompetitionPlaced); ok {
 					if retracted == nil {
 						retracted = map[string]bool{}
@@ -156,9 +93,9 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 				}
 				continue // retracted
 			}
-			f.payload, f.by = d.rep.Payload, d.by
-			if d.rep.OccurredAt != nil {
-				f.occurred = *d.rep.OccurredAt
+			f.payload, f.by = d.Replacement.Payload, d.By
+			if d.Replacement.OccurredAt != nil {
+				f.occurred = *d.Replacement.OccurredAt
 			}
 		}
 		if len(decided) > 0 {

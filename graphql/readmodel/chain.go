@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/chain"
@@ -116,18 +118,30 @@ func (m *Memory) ChainStatus(stream string, revision uint64) string {
 }
 
 // Integrity implements DomainReader.
-func (m *Memory) Integrity(stream string) StreamIntegrity {
+func (m *Memory) Integrity(stream string, recordedBy time.Time) StreamIntegrity {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	cs, n := m.chainOf(stream)
+	idx := m.log.streamIdx(stream)
+	if !recordedBy.IsZero() {
+		// The stream as of then: its events recorded by then (a stream's
+		// record times follow its revisions), judged as they were.
+		n = sort.Search(len(idx), func(i int) bool { return m.log.entries.at(int(idx[i])).recorded().After(recordedBy) })
+	}
 	if n == 0 {
 		return StreamIntegrity{Stream: stream, Status: "unknown"}
 	}
-	si := StreamIntegrity{Stream: stream, Events: uint64(n), Status: "ok", Unchained: len(cs.unchained)}
+	last := m.log.entries.at(int(idx[n-1])).revision
+	si := StreamIntegrity{Stream: stream, Events: uint64(n), Status: "ok"}
+	for rev := range cs.unchained {
+		if rev <= last {
+			si.Unchained++
+		}
+	}
 	switch {
-	case cs.broken:
+	case cs.broken && cs.breakAt <= last:
 		si.Status, si.BreakAt, si.Reason = "broken", cs.breakAt, cs.reason
-	case len(cs.unchained) > 0:
+	case si.Unchained > 0:
 		si.Status = "unchained"
 	}
 	return si

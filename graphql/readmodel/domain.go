@@ -27,6 +27,7 @@ type domain struct {
 	policies     map[string][]events.Recorded // name -> versions in order
 	undecodable  int
 	dirty        []*Craftsman       // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
+	rederive     []*Craftsman       // craftsmen a snapshot load derives again (loadBody: chained corrections)
 	last         *Craftsman         // the craftsman craftsman() found last (a stream's events come together)
 	summarise    func(c *Craftsman) // sets c.Summary (liveSummary; tests stand in for it)
 	sums         summarising        // liveSummary's scratch space
@@ -513,7 +514,7 @@ func (sc *summarising) summary(c *Craftsman, asOf time.Time) Summary {
 	}
 	var prof profile
 	if corrected {
-		eff, _ := effectiveOf(recs)
+		eff, _ := effectiveOf(recs, time.Time{})
 		for i := range eff {
 			sc.take(&prof, &eff[i])
 		}

@@ -89,10 +89,11 @@ type rawLog struct {
 	types      map[string]uint32
 	tnames     []string
 	// Corrections (EventCorrected) link two events: correction index ->
-	// the superseded event's id, and superseded id -> the latest
-	// correction's index. Few events are corrections; these stay small.
+	// the superseded event's id, and superseded id -> every correction's
+	// index, in log order (an as-of answer picks the latest recorded by
+	// then). Few events are corrections; these stay small.
 	supersedes   map[int32]string
-	supersededBy map[string]int32
+	supersededBy map[string][]int32
 }
 
 // streamInfo is one stream's name and its events (indexes into entries,
@@ -124,7 +125,7 @@ func (e *entry) recorded() time.Time { return time.Unix(e.sec, int64(e.nsec)).UT
 const chunkSize = 4 << 20
 
 func newRawLog() rawLog {
-	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string]int32{}, spill: &spill{}}
+	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string][]int32{}, spill: &spill{}}
 }
 
 func (l *rawLog) len() int { return l.entries.n }
@@ -350,7 +351,7 @@ func (l *rawLog) push(e entry, typ string, data []byte) {
 		}
 		if json.Unmarshal(data, &c) == nil && c.Supersedes != "" {
 			l.supersedes[idx] = c.Supersedes
-			l.supersededBy[c.Supersedes] = idx
+			l.supersededBy[c.Supersedes] = append(l.supersededBy[c.Supersedes], idx)
 		}
 	}
 }
@@ -413,8 +414,9 @@ func (l *rawLog) refOf(i int32) EventRef {
 }
 
 // corrections answers what the event at (stream, revision) supersedes
-// and what superseded it.
-func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef) {
+// and the latest correction that superseded it recorded by recordedBy
+// (any when zero).
+func (l *rawLog) corrections(stream string, revision uint64, recordedBy time.Time) (supersedes, supersededBy *EventRef) {
 	idxs := l.streamIdx(stream)
 	if len(idxs) == 0 {
 		return nil, nil
@@ -436,10 +438,17 @@ func (l *rawLog) corrections(stream string, revision uint64) (supersedes, supers
 		supersedes = &ref
 	}
 	if len(l.supersededBy) > 0 {
-		if by, ok := l.supersededBy[l.idOf(l.entries.at(int(idx)))]; ok {
+		var latest *EventRef
+		for _, by := range l.supersededBy[l.idOf(l.entries.at(int(idx)))] {
 			ref := l.refOf(by)
-			supersededBy = &ref
+			if !recordedBy.IsZero() && ref.Created.After(recordedBy) {
+				continue
+			}
+			if latest == nil || !ref.Created.Before(latest.Created) {
+				latest = &ref
+			}
 		}
+		supersededBy = latest
 	}
 	return supersedes, supersededBy
 }

@@ -213,10 +213,10 @@ func (m *Memory) Stream(name string) []eventstore.RecordedEvent {
 }
 
 // Corrections implements Reader.
-func (m *Memory) Corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef) {
+func (m *Memory) Corrections(stream string, revision uint64, recordedBy time.Time) (supersedes, supersededBy *EventRef) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.log.corrections(stream, revision)
+	return m.log.corrections(stream, revision, recordedBy)
 }
 
 // Reader is what the GraphQL schema reads. A PostgreSQL implementation
@@ -231,8 +231,9 @@ type Reader interface {
 	ChainStatus(stream string, revision uint64) string
 	// Corrections links the event at (stream, revision) to the event it
 	// supersedes (when it is an EventCorrected) and to the latest
-	// correction that superseded it; nil when there is none.
-	Corrections(stream string, revision uint64) (supersedes, supersededBy *EventRef)
+	// correction that superseded it recorded by recordedBy (zero: any);
+	// nil when there is none.
+	Corrections(stream string, revision uint64, recordedBy time.Time) (supersedes, supersededBy *EventRef)
 	DomainReader
 }
 
@@ -270,8 +271,9 @@ type DomainReader interface {
 	Mentorship(id string) (*Mentorship, bool)
 	// Policies returns every policy's versions, by name.
 	Policies() map[string][]events.Recorded
-	// Integrity is the hash-chain verdict on one stream.
-	Integrity(stream string) StreamIntegrity
+	// Integrity is the hash-chain verdict on one stream: on its events
+	// recorded by recordedBy (zero: all of them; "unknown" when none).
+	Integrity(stream string, recordedBy time.Time) StreamIntegrity
 }
 
 // Craftsman implements DomainReader.

@@ -71,6 +71,11 @@ type SnapshotTag struct {
 	Craftsmen     int
 	Sum           uint32
 	Epoch         Epoch
+	// Rederived are the registration indexes of craftsmen whose summary
+	// the load derived again instead of taking the file's (a rule of
+	// derivation changed: loadBody); what a side file derived for them
+	// is stale. Not part of the side file's header.
+	Rederived []int
 }
 
 // Sidecars is a Memory whose snapshot writes and loads also write and

@@ -30,8 +30,13 @@ import (
 // decoded lazily on first use: a restart reads a file, it does not replay
 // JSON.
 const (
-	snapshotMagic   = "CLRM"
-	snapshotVersion = 4
+	snapshotMagic = "CLRM"
+	// snapshotVersion 5 has version 4's layout; its summaries follow the
+	// domain's correction rule (career.Decide). A version 4 file is still
+	// read: its craftsmen with two or more corrections are derived again
+	// on load (their summaries were derived under the older rule).
+	snapshotVersion = 5
+	oldRuleVersion  = 4
 	maxChunk        = 1 << 31  // bytes one chunk of a loaded snapshot may span
 	crcWindow       = 64 << 20 // bytes a load sums before it releases them
 )
@@ -358,7 +363,14 @@ func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.held = nil // the old model's craftsmen
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }
-	tag := SnapshotTag{Checkpoint: fresh.cp, HasCheckpoint: fresh.hasCP, Craftsmen: len(m.dom.order), Sum: sum, Epoch: Epoch{weak.Make(m.dom)}}
+	var rederived []int
+	for _, c := range m.dom.rederive {
+		m.dom.markDirty(c)
+		rederived = append(rederived, c.seq)
+	}
+	m.dom.rederive = nil
+	m.dom.settle()
+	tag := SnapshotTag{Checkpoint: fresh.cp, HasCheckpoint: fresh.hasCP, Craftsmen: len(m.dom.order), Sum: sum, Epoch: Epoch{weak.Make(m.dom)}, Rederived: rederived}
 	m.mu.Unlock()
 	return tag, nil
 }
@@ -373,7 +385,11 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	plausible := func(count, size uint64) bool {
 		return count <= uint64(len(body)) && (count*size <= uint64(len(body)) || crcOK())
 	}
-	if string(r.raw(len(snapshotMagic))) != snapshotMagic || r.uvarint() != snapshotVersion {
+	if string(r.raw(len(snapshotMagic))) != snapshotMagic {
+		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
+	}
+	version := r.uvarint()
+	if version != snapshotVersion && version != oldRuleVersion {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	if name := r.str(); name != projection {
@@ -465,6 +481,12 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		at += int(c)
 	}
 	var others []int32 // non-craftsman events: decoded now
+	// Corrections per stream: in a version 4 file, a craftsman with two or
+	// more (a correction corrected, an event corrected twice) is derived
+	// again after the load (domain.rederive): a summary written before
+	// views and summaries followed the domain's correction rule
+	// (career.Decide) may differ.
+	ncorr := map[int32]int{}
 	for i := 0; i < l.entries.n; i++ {
 		e := l.entries.at(i)
 		idx := int32(i)
@@ -474,13 +496,14 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		}
 		si.idx = append(si.idx, idx)
 		if corrects[e.typ] {
+			ncorr[e.stream]++
 			_, data, _ := l.bytesOf(e)
 			var c struct {
 				Supersedes string `json:"supersedesEventId"`
 			}
 			if json.Unmarshal(data, &c) == nil && c.Supersedes != "" {
 				l.supersedes[idx] = c.Supersedes
-				l.supersededBy[c.Supersedes] = idx
+				l.supersededBy[c.Supersedes] = append(l.supersededBy[c.Supersedes], idx)
 			}
 		}
 	}
@@ -493,6 +516,9 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			c := d.craftsman(id)
 			c.ready.Store(false)
 			c.count += len(si.idx)
+			if version == oldRuleVersion && ncorr[int32(s)] > 1 {
+				d.rederive = append(d.rederive, c)
+			}
 			for _, j := range si.idx {
 				if l.tnames[l.entries.at(int(j)).typ] == TypePersonalDataErased {
 					c.erased = true

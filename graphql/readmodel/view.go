@@ -198,7 +198,11 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	v := &View{ID: c.ID, AsOf: asOf}
 	// Clipped: appending the mentorships must never write into the
 	// craftsman's own slice (readers run concurrently).
-	recs := slices.Clip(recordedBy(c.Records, asOf, occurredBy))
+	//
+	// With occurredBy, the records are still every one recorded by asOf:
+	// corrections count from what they correct (career.AsOccurred), and
+	// the facts are kept by their occurrence below.
+	recs := slices.Clip(recordedBy(c.Records, asOf, time.Time{}))
 	v.Records = recs
 	// The mentorship service writes each pairing fact on the pairing's
 	// stream and, the same, on both workers' streams: a pairing's record
@@ -206,7 +210,10 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	// pairing recorded by other means, or a copy never written).
 	var own map[string]bool
 	for _, m := range mentorships {
-		mr := recordedBy(m.Records, asOf, occurredBy)
+		mr := recordedBy(m.Records, asOf, time.Time{})
+		if !occurredBy.IsZero() {
+			mr = occurredFacts(mr, occurredBy)
+		}
 		if len(mr) == 0 {
 			continue
 		}
@@ -225,8 +232,11 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 			}
 		}
 	}
+	v.Effective, v.superseded = effectiveOf(recs, occurredBy)
+	if !occurredBy.IsZero() {
+		recs = occurredFacts(recs, occurredBy)
+	}
 	v.all = recs
-	v.Effective, v.superseded = effectiveOf(recs)
 	var prof profile
 	levels := map[string]*TradeLevel{}
 	var tradeOrder []string
@@ -270,10 +280,15 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	}
 	prof.done(c.erased)
 	v.Region, v.BirthDate, v.Name, v.Personal = prof.region, prof.birthDate, prof.name, prof.personal
-	if asOf.IsZero() && !occurredBy.IsZero() {
-		// The domain's "as occurred" view: everything recorded until now
-		// about facts that had occurred by then (corrections included).
-		v.Trades, _, _ = foldTrades(c.Records, occurredBy, career.AsOccurred, levels, tradeOrder)
+	if !occurredBy.IsZero() {
+		// The domain's "as occurred" view: everything recorded by asOf
+		// (until now without) about facts that had occurred by then
+		// (corrections included); as of asOf when that is earlier.
+		at := occurredBy
+		if !asOf.IsZero() && asOf.Before(at) {
+			at = asOf
+		}
+		v.Trades, _, _ = foldTrades(v.Records, at, career.AsOccurred, levels, tradeOrder)
 	} else {
 		var st *career.State
 		var at time.Time
@@ -349,44 +364,91 @@ func lastMoment(recs []events.Recorded) time.Time {
 	return at
 }
 
-// effectiveOf is recs with corrections applied — a superseded event left
-// out, its replacement (if any) in the correction's place, corrections
-// themselves left out — in occurrence order (stable), and which event
-// each correction superseded (event id -> correcting event id; nil when
-// there is no correction).
-func effectiveOf(recs []events.Recorded) ([]events.Recorded, map[string]string) {
+// effectiveOf is recs with corrections applied by the domain's rule
+// (career.Decide: what career.Fold applies — the latest correction of an
+// event decides it, correcting a correction cancels it): an event
+// retracted is left out, one replaced gives way to its replacement (in the
+// deciding correction's record, occurring when the replacement says or
+// else when the event did), corrections themselves are left out. When
+// occurredBy is set only the facts that had occurred by then stay (the
+// corrections are judged over every record, as career.AsOccurred does).
+// The facts are in occurrence order (stable). It also answers what
+// superseded what: an event -> the correction deciding it, a correction
+// -> the later one that cancelled it (nil when there is no correction).
+func effectiveOf(recs []events.Recorded, occurredBy time.Time) ([]events.Recorded, map[string]string) {
+	dec := career.Decide(recs)
 	var superseded map[string]string // event id -> correcting event id (nil: no corrections)
-	var replaced map[string]events.Recorded
-	for _, r := range recs {
-		if corr, ok := r.Payload.(events.EventCorrected); ok {
-			if superseded == nil {
-				superseded, replaced = map[string]string{}, map[string]events.Recorded{}
-			}
-			superseded[corr.SupersedesEventID] = r.ID
-			if corr.Replacement != nil && corr.Replacement.Payload != nil {
-				rep := r
-				rep.Type = corr.Replacement.Type
-				rep.Payload = corr.Replacement.Payload
-				if corr.Replacement.OccurredAt != nil {
-					rep.Meta.OccurredAt = *corr.Replacement.OccurredAt
-				}
-				replaced[r.ID] = rep
-			}
+	if len(dec.Of)+len(dec.CancelledBy) > 0 {
+		superseded = make(map[string]string, len(dec.Of)+len(dec.CancelledBy))
+		for id, d := range dec.Of {
+			superseded[id] = d.By.ID
+		}
+		for id, by := range dec.CancelledBy {
+			superseded[id] = by.ID
 		}
 	}
 	eff := make([]events.Recorded, 0, len(recs))
 	for _, r := range recs {
-		if _, gone := superseded[r.ID]; gone {
+		if _, isCorr := r.Payload.(events.EventCorrected); isCorr {
 			continue
 		}
-		if rep, ok := replaced[r.ID]; ok {
-			eff = append(eff, rep)
-		} else if _, isCorr := r.Payload.(events.EventCorrected); !isCorr {
-			eff = append(eff, r)
+		if d, ok := dec.Of[r.ID]; ok {
+			if d.Retracted() {
+				continue
+			}
+			rep := *d.By
+			rep.Type, rep.Payload = d.Replacement.Type, d.Replacement.Payload
+			rep.Meta.OccurredAt = r.Meta.OccurredAt
+			if rep.Meta.OccurredAt.IsZero() {
+				rep.Meta.OccurredAt = occurrence(&r)
+			}
+			if d.Replacement.OccurredAt != nil {
+				rep.Meta.OccurredAt = *d.Replacement.OccurredAt
+			}
+			r = rep
 		}
+		if !occurredBy.IsZero() && r.Meta.OccurredAt.After(occurredBy) {
+			continue
+		}
+		eff = append(eff, r)
 	}
 	slices.SortStableFunc(eff, func(a, b events.Recorded) int { return occurrence(&a).Compare(occurrence(&b)) })
 	return eff, superseded
+}
+
+// occurredFacts keeps of recs the events that had occurred by occurredBy
+// and the corrections about them, at any depth (a correction counts from
+// what it corrects, not from its own time: career.AsOccurred), in their
+// order.
+func occurredFacts(recs []events.Recorded, occurredBy time.Time) []events.Recorded {
+	keep := make([]bool, len(recs))
+	kept := map[string]bool{}
+	var corrs []int
+	for i := range recs {
+		if _, ok := recs[i].Payload.(events.EventCorrected); ok {
+			corrs = append(corrs, i)
+			continue
+		}
+		if !recs[i].Meta.OccurredAt.After(occurredBy) {
+			keep[i] = true
+			kept[recs[i].ID] = true
+		}
+	}
+	for more := true; more; {
+		more = false
+		for _, i := range corrs {
+			if !keep[i] && kept[recs[i].Payload.(events.EventCorrected).SupersedesEventID] {
+				keep[i], kept[recs[i].ID], more = true, true, true
+			}
+		}
+	}
+	out := make([]events.Recorded, 0, len(recs))
+	for i := range recs {
+		if keep[i] {
+			out = append(out, recs[i])
+		}
+	}
+	return out
 }
 
 // profile is what the profile events in force say (region, birth date,

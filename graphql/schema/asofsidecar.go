@@ -168,6 +168,12 @@ func (x *AsOfIndex) readSide(b []byte, tag readmodel.SnapshotTag) (*asOfTimeline
 	tl.complete.Store(true) // only complete timelines are written
 	close(tl.done)
 	strs := len(x.dict.snapshot())
+	// Craftsmen the load derived again: their timelines are derived
+	// again too (a count of 0 never matches the model's).
+	stale := map[int][]int{}
+	for _, i := range tag.Rederived {
+		stale[i/asOfChunkSize] = append(stale[i/asOfChunkSize], i%asOfChunkSize)
+	}
 	const fixed = 4*asOfChunkSize + 4*(asOfChunkSize+1)
 	for k := range tl.chunks {
 		if len(b) < 1 {
@@ -187,6 +193,9 @@ func (x *AsOfIndex) readSide(b []byte, tag readmodel.SnapshotTag) (*asOfTimeline
 			if k*asOfChunkSize+i >= tag.Craftsmen {
 				ch.n[i] = 0 // not the snapshot's craftsman
 			}
+		}
+		for _, i := range stale[k] {
+			ch.n[i] = 0
 		}
 		b = b[4*asOfChunkSize:]
 		for i := range ch.off {

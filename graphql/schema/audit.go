@@ -178,10 +178,7 @@ func (b *builder) auditFields(f graphql.Fields) {
 			conn := &Connection{HasNext: page.HasMore, HasPrevious: q.After != nil, Total: page.Total}
 			for _, e := range page.Events {
 				a := &auditEvent{ev: e, chain: b.d.Model.ChainStatus(e.Stream, e.Revision)}
-				a.supersedes, a.supersededBy = b.d.Model.Corrections(e.Stream, e.Revision)
-				if a.supersededBy != nil && !q.RecordedBy.IsZero() && a.supersededBy.Created.After(q.RecordedBy) {
-					a.supersededBy = nil // corrected later than the view's moment
-				}
+				a.supersedes, a.supersededBy = b.d.Model.Corrections(e.Stream, e.Revision, q.RecordedBy)
 				_ = json.Unmarshal(e.Metadata, &a.meta) // undecodable metadata shows as nulls; data and metadata stay byte for byte
 				conn.Edges = append(conn.Edges, Edge{Cursor: positionCursor(e.Position), Node: a})
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/policy"
+	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/errs"
 )
 
@@ -73,14 +74,24 @@ func (b *builder) policySet(asOf time.Time) (*policy.Set, error) {
 // careerState folds the craftsman's career once per request (pathway and
 // eligibility share it), as of the view's asOf or now (as recorded).
 //
-// With occurredBy alone the career is the domain's "as occurred" view at
-// that instant: everything recorded until now (corrections and back-filled
-// records included) about facts that had occurred by then.
+// With occurredBy the career is the domain's "as occurred" view at that
+// instant: everything recorded until now, or by asOf when given
+// (corrections and back-filled records included), about facts that had
+// occurred by then (and by asOf).
 func (b *builder) careerState(c *craftsmanNode) (*career.State, time.Time) {
 	c.once.Do(func() {
-		if c.asOf.IsZero() && !c.occ.IsZero() {
+		if !c.occ.IsZero() {
+			// Corrections count from what they correct: every record
+			// (by asOf) is folded, the facts kept by their occurrence.
 			c.at = c.occ
-			c.state = career.Fold(c.model.Records(c.id), c.at, career.AsOccurred)
+			recs := c.model.Records(c.id)
+			if !c.asOf.IsZero() {
+				recs = readmodel.RecordedBy(recs, c.asOf, time.Time{})
+				if c.asOf.Before(c.at) {
+					c.at = c.asOf
+				}
+			}
+			c.state = career.Fold(recs, c.at, career.AsOccurred)
 			return
 		}
 		c.at = c.asOf

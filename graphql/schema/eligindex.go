@@ -332,17 +332,45 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 	return q, q.col.mu.Unlock, nil
 }
 
+// fromer gives, for a member of an eligibleFor answer, when it becomes
+// eligible (eligibleFrom), computed when asked: the member's events
+// recorded by asOf folded and evaluated at the query's moment.
+func (b *builder) fromer(f *populationFilter) (func(id string) func() eligibleFrom, error) {
+	set, err := b.policySet(f.asOf)
+	if err != nil {
+		return nil, err
+	}
+	moment := f.asOf
+	if moment.IsZero() {
+		moment = b.d.Now().UTC()
+	}
+	target, by := *f.eligibleFor, f.eligibleBy
+	return func(id string) func() eligibleFrom {
+		return func() eligibleFrom {
+			st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), moment, career.AsRecorded)
+			res, ok := evaluate(st, set, f.policies, f.trade, target, moment)
+			switch {
+			case ok && res.Eligible:
+				return eligibleFrom{now: true, date: moment}
+			case ok && res.EarliestDate != nil && !res.EarliestDate.After(by):
+				return eligibleFrom{date: res.EarliestDate.UTC()}
+			}
+			return eligibleFrom{date: by}
+		}
+	}, nil
+}
+
 // explainer gives, for a member of a live eligibleFor answer, its
 // explained answer, computed when asked (only the page returned is).
 func (b *builder) explainer(f *populationFilter) (func(id string) func() *policy.Result, error) {
-	set, err := b.policySet(time.Time{})
+	set, err := b.policySet(f.asOf) // the versions recorded by asOf (all, live)
 	if err != nil {
 		return nil, err
 	}
 	target, d := *f.eligibleFor, f.eligibleBy
 	return func(id string) func() *policy.Result {
 		return func() *policy.Result {
-			st := career.Fold(b.d.Model.Records(id), d, career.AsRecorded)
+			st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), d, career.AsRecorded)
 			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 				return &res
 			}

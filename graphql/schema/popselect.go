@@ -281,8 +281,12 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		k = start + n
 	}
 	var explain func(id string) func() *policy.Result
+	var from func(id string) func() eligibleFrom
 	if f.eligibleFor != nil {
 		if explain, err = b.explainer(f); err != nil {
+			return nil, err
+		}
+		if from, err = b.fromer(f); err != nil {
 			return nil, err
 		}
 	}
@@ -316,7 +320,7 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 				asOfMembers = append(asOfMembers, it)
 			}
 			if explain != nil {
-				it.lazy = explain(it.id)
+				it.lazy, it.from = explain(it.id), from(it.id)
 			}
 			c.Edges = append(c.Edges, Edge{Cursor: offsetCursor(start + i), Node: it})
 		}
@@ -345,6 +349,9 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 		items, err := b.populationOf(f, visible)
 		if err != nil {
 			return nil, err
+		}
+		for _, it := range items {
+			it.from = from(it.id) // computed only for the page's members asked
 		}
 		sortItems(o, items)
 		return sliceConnection(p, b.d.MaxPageSize, items)

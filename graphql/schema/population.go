@@ -41,6 +41,32 @@ type populationItem struct {
 	// decided membership without a full evaluation.
 	lazy func() *policy.Result
 	once sync.Once
+	// from computes when the member becomes eligible (an eligibleFor
+	// answer's page only), on demand.
+	from     func() eligibleFrom
+	fromOnce sync.Once
+	fromVal  *eligibleFrom
+}
+
+// eligibleFrom is when a member of an eligibleFor answer becomes
+// eligible: now (the query's moment: asOf, else the clock) when eligible
+// then already; else the earliest date the answer at that moment gives
+// (time alone makes a route hold) when it is by eligibleBy; else
+// eligibleBy (facts recorded to occur later, another policy version).
+type eligibleFrom struct {
+	now  bool
+	date time.Time
+}
+
+// eligibleFrom is the member's eligibleFrom (nil without eligibleFor).
+func (i *populationItem) eligibleFrom() *eligibleFrom {
+	i.fromOnce.Do(func() {
+		if i.from != nil {
+			v := i.from()
+			i.fromVal = &v
+		}
+	})
+	return i.fromVal
 }
 
 // eligibility is the explained answer (computed on demand).
@@ -226,6 +252,18 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
 				if e := i.eligibility(); e != nil {
 					return *e
+				}
+				return nil
+			}),
+			"eligibleNow": fieldOf(graphql.Boolean, "With eligibleFor: already eligible at the query's moment (asOf, else now); null without eligibleFor.", func(i *populationItem) any {
+				if e := i.eligibleFrom(); e != nil {
+					return e.now
+				}
+				return nil
+			}),
+			"eligibleFrom": fieldOf(graphql.DateTime, "With eligibleFor: when the craftsman becomes eligible — the query's moment (asOf, else now) when eligible then already; else the earliest date the answer at that moment gives (time alone makes a route hold), when it is by eligibleBy; else eligibleBy (facts recorded to occur later, or another policy version in force by then). Null without eligibleFor.", func(i *populationItem) any {
+				if e := i.eligibleFrom(); e != nil {
+					return e.date
 				}
 				return nil
 			}),
@@ -464,16 +502,19 @@ func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summa
 	if f.eligibleFor == nil {
 		return items, nil
 	}
-	set, err := b.policySet(time.Time{})
+	// The policy versions recorded by asOf (every one, live).
+	set, err := b.policySet(f.asOf)
 	if err != nil {
 		return nil, err
 	}
 	return b.evaluateAll(items, set, f), nil
 }
 
-// evaluateAll keeps the candidates eligible by f.eligibleBy: each folded
-// as of then and evaluated, in parallel (the fold and the policy engine
-// are pure).
+// evaluateAll keeps the candidates eligible by f.eligibleBy: each one's
+// events recorded by f.asOf (all, live) folded as of eligibleBy and
+// evaluated, in parallel (the fold and the policy engine are pure). What
+// was recorded after asOf is not known as of asOf, whatever it says of
+// eligibleBy.
 func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *populationFilter) []*populationItem {
 	target, d := *f.eligibleFor, f.eligibleBy
 	records := b.d.Model.Records
@@ -485,7 +526,7 @@ func (b *builder) evaluateAll(items []*populationItem, set *policy.Set, f *popul
 	stripes(runtime.GOMAXPROCS(0), len(items), func(int) func(int) {
 		return func(i int) {
 			it := items[i]
-			st := career.Fold(records(it.id), d, career.AsRecorded)
+			st := career.Fold(readmodel.RecordedBy(records(it.id), f.asOf, time.Time{}), d, career.AsRecorded)
 			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
 				it.elig = &res
 				keep[i] = res.Eligible
@@ -522,7 +563,8 @@ func (b *builder) integrityFields(f graphql.Fields) {
 	f["streamIntegrity"] = &graphql.Field{
 		Type:        graphql.NewNonNull(t),
 		Description: "Hash-chain status of a stream (auditors and admins).",
-		Args:        viewArgs(graphql.FieldConfigArgument{"stream": {Type: graphql.NewNonNull(graphql.String)}}),
+		Args: viewArgs(graphql.FieldConfigArgument{"stream": {Type: graphql.NewNonNull(graphql.String)},
+			"asOf": {Type: graphql.String, Description: "Judge the stream as it was then: its events recorded by then (a date = the end of that day in the ledger's calendar, UTC+8; or an RFC 3339 time)."}}),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
 			c, err := caller(p.Context)
 			if err != nil {
@@ -535,8 +577,15 @@ func (b *builder) integrityFields(f graphql.Fields) {
 			if err != nil {
 				return nil, err
 			}
-			si := b.d.Model.Integrity(s)
+			asOf, _, err := argTime(p, "asOf", true)
+			if err != nil {
+				return nil, err
+			}
+			si := b.d.Model.Integrity(s, asOf)
 			if si.Status == "unknown" {
+				if !asOf.IsZero() {
+					return nil, errs.E(errs.NotFound, "stream %s has no events recorded by %s", s, asOf.Format(time.RFC3339))
+				}
 				return nil, errs.E(errs.NotFound, "stream %s", s)
 			}
 			return si, nil

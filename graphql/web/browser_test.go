@@ -510,6 +510,21 @@ func TestBrowserE2E(t *testing.T) {
 		if ids := ids(); !slices.Contains(ids, "late1") || !slices.Contains(ids, "late2") {
 			t.Errorf("eligible by 2029 lists %v, want late1 and late2 among them", ids)
 		}
+		// Who is eligible now, and from when the others are.
+		eligCells := b.strings(`[...document.querySelectorAll('#hr-table tbody tr')].map(r => r.dataset.id + '|' + r.querySelector('td.eligible-from').dataset.now + '|' + r.querySelector('td.eligible-from').textContent)`)
+		for _, c := range eligCells {
+			parts := strings.SplitN(c, "|", 3)
+			late := strings.HasPrefix(parts[0], "late")
+			if late && (parts[1] != "false" || !strings.Contains(parts[2], "2028") || !strings.Contains(parts[2], "起")) {
+				t.Errorf("%s becomes eligible in 2028: its cell says %q (now %s)", parts[0], parts[2], parts[1])
+			}
+			if !late && (parts[1] != "true" || parts[2] != "✓ 现在") {
+				t.Errorf("%s is eligible now: its cell says %q (now %s)", parts[0], parts[2], parts[1])
+			}
+		}
+		if len(eligCells) != later {
+			t.Errorf("%d rows, want %d", len(eligCells), later)
+		}
 		b.step(`history.back()`)
 		if again := ids(); !slices.Equal(again, shown) {
 			t.Errorf("back to eligible now: %v, want %v", again, shown)
@@ -548,8 +563,8 @@ func TestBrowserE2E(t *testing.T) {
 			t.Fatalf("CSV has %d lines, header %q", len(lines), lines[0])
 		}
 		for i, id := range shown {
-			if !strings.HasPrefix(lines[i+1], id+",") || !strings.Contains(lines[i+1], ",true,") {
-				t.Errorf("CSV line %d %q, want %s eligible", i+1, lines[i+1], id)
+			if !strings.HasPrefix(lines[i+1], id+",") || !strings.Contains(lines[i+1], ",true,now,") {
+				t.Errorf("CSV line %d %q, want %s eligible now (earliest_date now)", i+1, lines[i+1], id)
 			}
 		}
 		// A cell a spreadsheet would take for a formula stays text.
@@ -643,6 +658,10 @@ func TestBrowserE2E(t *testing.T) {
 		b.goTo("#/audit?stream=" + stream + "&asOf=" + cut)
 		if got := b.text("#audit-total"); got != fmt.Sprintf("%d 个事件", before) || before != all-3 {
 			t.Errorf("as of the cut: %q, API %d of %d", got, before, all)
+		}
+		// The hash-chain panel judges the stream as it was then.
+		if got := b.attr(`#chains li[data-stream="`+stream+`"]`, "data-events"); got != fmt.Sprint(before) {
+			t.Errorf("as of the cut the chain panel counts %q events of %s, want %d", got, stream, before)
 		}
 		if got := b.text("#asof-banner"); !strings.Contains(got, s.pop.cut.Format("2006/01/02 15:04:05")) {
 			t.Errorf("as-of banner %q does not name the moment %s", got, s.pop.cut.Format(time.DateTime))

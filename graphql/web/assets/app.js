@@ -569,7 +569,7 @@
       $sort: String, $first: Int, $after: String, $asOf: String) {
     craftsmen(trade: $trade, employer: $employer, academy: $academy, region: $region, eligibleFor: $eligibleFor, eligibleBy: $eligibleBy,
         sort: $sort, first: $first, after: $after, asOf: $asOf) {
-      totalCount edges { cursor node { id name personalData erased region employers academies level { ${LEVEL} } eligibility { eligible earliestDate policy policyVersion } } }
+      totalCount edges { cursor node { id name personalData erased region employers academies level { ${LEVEL} } eligibility { eligible earliestDate policy policyVersion } eligibleNow eligibleFrom } }
       pageInfo { hasNextPage endCursor } } }`;
   const STATS_Q = `query Stats($trade: String, $employer: String, $academy: String, $region: String, $eligibleFor: String, $eligibleBy: String, $asOf: String) {
     populationStats(trade: $trade, employer: $employer, academy: $academy, region: $region, eligibleFor: $eligibleFor, eligibleBy: $eligibleBy, asOf: $asOf) {
@@ -653,7 +653,8 @@
         h('td', { class: 'name' + (n.erased ? ' erased' : '') }, memberName(n)),
         h('td', { 'data-rank': n.level.rank }, levelName(n.level)), h('td', null, n.region || '—'),
         h('td', null, n.employers.join('、')), h('td', null, n.academies.map(academyName).join('、')),
-        f.eligibleFor ? h('td', null, n.eligibility && n.eligibility.eligible ? '✓ ' + (f.eligibleBy ? fmtDate(f.eligibleBy + 'T00:00:00Z') : t('eligibleNowShort')) : '—') : null);
+        f.eligibleFor ? h('td', { class: 'eligible-from', 'data-now': n.eligibleNow ? 'true' : 'false' },
+          n.eligibility && n.eligibility.eligible ? '✓ ' + (n.eligibleNow || !n.eligibleFrom ? t('eligibleNowShort') : t('eligibleFromDate', fmtDate(n.eligibleFrom))) : '—') : null);
       tb.appendChild(tr);
     });
     table.appendChild(tb);
@@ -714,7 +715,7 @@
         d.craftsmen.edges.forEach(e => {
           const n = e.node, el = n.eligibility;
           rows.push([n.id, n.level.api, levelName(n.level), n.region || '', n.employers.join(';'), n.academies.join(';'),
-            el ? String(el.eligible) : '', el && el.earliestDate ? el.earliestDate.slice(0, 10) : '', el ? el.policy + ' v' + el.policyVersion : '',
+            el ? String(el.eligible) : '', n.eligibleNow ? 'now' : n.eligibleFrom ? n.eligibleFrom.slice(0, 10) : '', el ? el.policy + ' v' + el.policyVersion : '',
             n.erased ? '' : (n.name || ''), n.personalData]);
         });
         if (!d.craftsmen.pageInfo.hasNextPage) break;
@@ -772,9 +773,10 @@
     const streams = [...new Set(nodes.map(n => n.stream))];
     let integrity = {};
     if (streams.length) {
-      const decl = streams.map((s, i) => '$s' + i + ': String!').join(', ');
-      const sel = streams.map((s, i) => 's' + i + ': streamIntegrity(stream: $s' + i + ') { stream events status breakAt reason unchained }').join(' ');
-      const vars = {};
+      // As of the view's moment: each stream judged on its events recorded by then.
+      const decl = streams.map((s, i) => '$s' + i + ': String!').join(', ') + ', $asOf: String';
+      const sel = streams.map((s, i) => 's' + i + ': streamIntegrity(stream: $s' + i + ', asOf: $asOf) { stream events status breakAt reason unchained }').join(' ');
+      const vars = { asOf: asOf() };
       streams.forEach((s, i) => { vars['s' + i] = s; });
       try {
         const r = await gql('query Integrity(' + decl + ') { ' + sel + ' }', vars);
@@ -797,7 +799,7 @@
       const ul = h('ul', { class: 'chainlist' });
       streams.forEach(s => {
         const x = integrity[s] || { status: 'unknown', events: 0 };
-        ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status },
+        ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status, 'data-events': String(x.events) },
           h('span', { class: 'badge chain-' + x.status }, x.status === 'ok' ? '✓ ' : x.status === 'broken' ? '✗ ' : '', tk('chain', x.status)),
           h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', t('eventsN', fmtNum(x.events, 0)),
             x.status === 'broken' ? ' · ' + t('breakAt', x.breakAt) + (x.reason ? ' (' + x.reason + ')' : '') : '')));

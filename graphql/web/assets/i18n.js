@@ -58,7 +58,7 @@ window.CL_I18N = {
     sort: '排序', sorts: { id: '编号', level_desc: '等级从高到低', level_asc: '等级从低到高', region: '地区' },
     pageSize: '每页', search: '查询', exportCSV: '导出 CSV', exporting: '正在导出…', exported: '已导出 {0} 行',
     total: '共 {0} 人', page: '第 {0} 页', prev: '上一页', next: '下一页',
-    colId: '编号', colLevel: '当前等级', colRegion: '地区', colEmployers: '用人单位', colAcademies: '学院', colEligible: '符合条件（截至）',
+    colId: '编号', colLevel: '当前等级', colRegion: '地区', colEmployers: '用人单位', colAcademies: '学院', colEligible: '符合条件（起始）',
     needTrade: '按可申报等级筛选时必须选择工种。', noRows: '没有符合条件的职工。',
     countsTitle: '统计', byLevel: '按等级', byRegion: '按地区', byAcademy: '按学院', byTrade: '按工种',
     openPathway: '查看 {0} 的成长路径',
@@ -72,7 +72,7 @@ window.CL_I18N = {
     breakAt: '自版本 {0} 起断裂', eventsN: '{0} 个事件',
     sources: { api: '接口', 'import': '补录', system: '系统' },
     correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件',
-    eligibleNowShort: '现在',
+    eligibleNowShort: '现在', eligibleFromDate: '{0} 起',
     // Words inside the server's English criterion texts (see critText in app.js).
     words: { classroom: '面授', on_the_job: '岗位实训', online_micro: '线上微课', virtual_sim: '虚拟仿真',
       world: '世界', national: '国家级', national_class_1: '国家级一类', national_class_2: '国家级二类', provincial: '省级', city: '市级',
@@ -136,7 +136,7 @@ window.CL_I18N = {
     sort: 'Sort', sorts: { id: 'Id', level_desc: 'Level, highest first', level_asc: 'Level, lowest first', region: 'Region' },
     pageSize: 'Per page', search: 'Search', exportCSV: 'Export CSV', exporting: 'Exporting…', exported: '{0} rows exported',
     total: '{0} craftsmen', page: 'Page {0}', prev: 'Previous', next: 'Next',
-    colId: 'Id', colLevel: 'Current level', colRegion: 'Region', colEmployers: 'Employers', colAcademies: 'Academies', colEligible: 'Eligible (by)',
+    colId: 'Id', colLevel: 'Current level', colRegion: 'Region', colEmployers: 'Employers', colAcademies: 'Academies', colEligible: 'Eligible (from)',
     needTrade: 'Choose a trade to filter by eligibility.', noRows: 'No craftsman matches.',
     countsTitle: 'Counts', byLevel: 'By level', byRegion: 'By region', byAcademy: 'By academy', byTrade: 'By trade',
     openPathway: 'Open the pathway of {0}',
@@ -149,6 +149,6 @@ window.CL_I18N = {
     breakAt: 'broken from revision {0}', eventsN: '{0} events',
     sources: { api: 'API', 'import': 'back-filled', system: 'system' },
     correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events',
-    eligibleNowShort: 'now'
+    eligibleNowShort: 'now', eligibleFromDate: 'from {0}'
   }
 };
