@@ -152,6 +152,9 @@ func TestReadDirectionsAndBounds(t *testing.T) {
 		{"backwards from end", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 3, []uint64{9, 8, 7}},
 		{"backwards from revision", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.Revision(2)}, 100, []uint64{2, 1, 0}},
 		{"backwards beyond end", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.Revision(50)}, 2, []uint64{9, 8}},
+		// KurrentDB turns Start into revision 0 in either direction
+		// (ReadReq.cs ToStreamRevision): backwards from it is event 0.
+		{"backwards from start", esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.Start{}}, 10, []uint64{0}},
 	}
 	for _, tc := range tests {
 		got, err := readStream(t, tg.client, s, tc.opts, tc.count)

@@ -424,7 +424,11 @@ func (g *psGroup) complete(msg *psMsg) {
 	g.total++
 }
 
-func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, ack bool) (stop bool) {
+// settle acknowledges (ack) or nacks with action the messages ids out
+// with c. A nack with Stop is a skip, as in KurrentDB (its StopSubscription
+// does nothing and the message is dropped from the outstanding set): the
+// consumer's call goes on.
+func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, ack bool) {
 	var parks []*psMsg
 	g.mu.Lock()
 	for _, u := range ids {
@@ -449,11 +453,8 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 		case persistent.ReadReq_Nack_Park:
 			g.complete(msg)
 			parks = append(parks, msg)
-		case persistent.ReadReq_Nack_Skip:
+		case persistent.ReadReq_Nack_Skip, persistent.ReadReq_Nack_Stop:
 			g.complete(msg)
-		case persistent.ReadReq_Nack_Stop:
-			g.retry = append(g.retry, msg)
-			stop = true
 		default: // retry, unknown
 			if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
 				g.complete(msg)
@@ -466,7 +467,6 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 	g.mu.Unlock()
 	g.park(parks)
 	g.wake()
-	return stop
 }
 
 // park writes links to the parked messages into the group's parked stream.
@@ -476,7 +476,14 @@ func (g *psGroup) park(msgs []*psMsg) {
 	}
 	evs := make([]proposed, len(msgs))
 	for i, msg := range msgs {
-		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: []byte(strconv.FormatUint(msg.orig.Revision, 10) + "@" + msg.orig.Stream)}
+		// A replayed message parked again links to its event, not to the
+		// parked link it came back as (truncated by the replay, it would
+		// leave nothing to replay next time).
+		target := msg.orig
+		if msg.replay {
+			target = msg.ev
+		}
+		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: []byte(strconv.FormatUint(target.Revision, 10) + "@" + target.Stream)}
 	}
 	if r := g.m.s.store.submit(&writeOp{kind: opAppend, stream: parkedStream(g.cfg.Source, g.cfg.Group), expected: expectation{kind: expAny}, events: evs}); r.err != nil {
 		g.m.s.log.Error("park messages", "group", g.cfg.Group, "source", g.cfg.Source, "err", r.err)
@@ -537,7 +544,10 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 	return c, nil
 }
 
-// removeConsumer drops c and returns its unacknowledged messages to the group.
+// removeConsumer drops c and returns its unacknowledged messages to the
+// group, each counted as retried (KurrentDB's RemoveClientByCorrelationId
+// retries them, RetryCount + 1, without parking any: a message whose
+// consumer crashes on it shows a growing retry count to the next one).
 func (g *psGroup) removeConsumer(c *psConsumer) {
 	g.mu.Lock()
 	for i, x := range g.consumers {
@@ -551,6 +561,7 @@ func (g *psGroup) removeConsumer(c *psConsumer) {
 		if msg.consumer == c {
 			delete(g.inflight, id)
 			msg.consumer = nil
+			msg.retries++
 			back = append(back, msg)
 		}
 	}
@@ -1202,9 +1213,11 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 	if g == nil {
 		return nil, notFoundGroup(source, o.GetGroupName())
 	}
-	limit := int64(math.MaxInt64)
+	// stop_at is an event number of the parked stream (exclusive), as in
+	// KurrentDB's RetryParkedMessages: not a count of messages.
+	stopAt := uint64(math.MaxInt64)
 	if v, ok := o.GetStopAtOption().(*persistent.ReplayParkedReq_Options_StopAt); ok && v.StopAt > 0 {
-		limit = v.StopAt
+		stopAt = uint64(v.StopAt)
 	}
 	parked := parkedStream(source, o.GetGroupName())
 	vis, _ := p.s.streamVisibility(parked)
@@ -1213,8 +1226,11 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 	}
 	var links []*record
 	if err := p.s.store.scanStream(parked, vis.lower, false, func(r *record) bool {
+		if r.Revision >= stopAt {
+			return false
+		}
 		links = append(links, r)
-		return int64(len(links)) < limit
+		return true
 	}); err != nil {
 		return nil, storeError(err)
 	}
@@ -1235,10 +1251,12 @@ func (p *persistentService) ReplayParked(ctx context.Context, req *persistent.Re
 			return nil, storeError(err)
 		}
 		if r == nil {
-			continue
+			continue // its event is gone: nothing to replay
 		}
-		ev, link := p.s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)
-		msgs = append(msgs, &psMsg{id: r.ID, orig: r, ev: ev, link: link, seq: r.Revision, replay: true})
+		// As KurrentDB reads the parked stream (links resolved): the event
+		// the parked link points at, with that link; the client acks the
+		// link (OriginalEvent).
+		msgs = append(msgs, &psMsg{id: l.ID, orig: l, ev: r, link: l, seq: r.Revision, replay: true})
 	}
 	// Truncate what was replayed, then hand the messages out.
 	tb := links[len(links)-1].Revision + 1
@@ -1341,10 +1359,7 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 			case msg.GetAck() != nil:
 				g.settle(c, msg.GetAck().GetIds(), 0, true)
 			case msg.GetNack() != nil:
-				if g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), false) {
-					ended <- nil
-					return
-				}
+				g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), false)
 			}
 		}
 	}()

@@ -733,11 +733,10 @@ func (h *streamsService) readStream(out streams.Streams_ReadServer, name string,
 		from = r.Revision
 	case *streams.ReadReq_Options_StreamOptions_End:
 		from = math.MaxInt64 - 1
-	default:
-		if backwards {
-			return nil
-		}
 	}
+	// From the start: forwards from revision 0 up; backwards from revision
+	// 0 down, i.e. event 0 alone when it is visible (KurrentDB turns Start
+	// into revision 0 in either direction).
 	if from >= math.MaxInt64 {
 		from = math.MaxInt64 - 1
 	}
