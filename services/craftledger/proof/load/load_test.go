@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/proof/load"
 	"github.com/craftledger/craftledger/services/registry"
 )
@@ -120,4 +121,42 @@ func seqRange(from, to int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// TestPoolWaitsOutTheRateLimit: against an all-in-one that limits each
+// caller to 20 requests a second (bursts of 5), the pool of 40 craftsmen
+// is still registered, each 429 waited out (Retry-After), instead of the
+// run failing on the first.
+func TestPoolWaitsOutTheRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the all-in-one")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0",
+		Key: auth.DevKey(), NationalIDKey: []byte(registry.DevNationalIDKey), RateLimit: 20, RateBurst: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	if err := a.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load.NewClient(a.BaseURL(), auth.DevKey(), "acad-rate", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := load.Run(ctx, c, load.Config{Rate: 1, Duration: time.Second, Pool: 40, RunID: "rate"})
+	if err != nil {
+		t.Fatalf("the pool was not registered under the rate limit: %v", err)
+	}
+	if res.Total.OK+res.Total.Failed+res.Total.Dropped == 0 {
+		t.Fatal("nothing was scheduled after the pool")
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,6 +117,30 @@ func (r *recorder) record(op string, due time.Time, lat time.Duration, status st
 	_ = o.Series[i].RecordValue(us)
 }
 
+// registerPatiently registers pool craftsman id, waiting out 429 answers
+// (Retry-After, else a second) for up to a minute: the pool is filled
+// before the clock starts, as fast as the target lets it, and a target
+// that limits its callers' rate (the all-in-one by default) is no failure.
+// The registration's idempotency key makes each retry safe.
+func registerPatiently(ctx context.Context, c *Client, id string, n int) (Answer, error) {
+	give := time.Now().Add(time.Minute)
+	for {
+		a, err := c.Register(ctx, id, n, "reg-"+id)
+		if err != nil || a.Status != http.StatusTooManyRequests || time.Now().After(give) {
+			return a, err
+		}
+		wait := time.Second
+		if s, err := strconv.Atoi(a.RetryAfter); err == nil && s > 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return a, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // pool is the craftsmen known to exist (registered and acknowledged), with
 // the $all position of their registration: reads about a craftsman pass it
 // as X-Min-Position (read-your-writes), as a real client would.
@@ -198,7 +224,7 @@ func Run(ctx context.Context, c *Client, cfg Config) (*Result, error) {
 						return
 					}
 					id := fmt.Sprintf("%s-p%d", cfg.RunID, i)
-					a, err := c.Register(ctx, id, cfg.IDBase+i, "reg-"+id)
+					a, err := registerPatiently(ctx, c, id, cfg.IDBase+i)
 					if err == nil && !a.OK() {
 						err = fmt.Errorf("register %s: %d %s", id, a.Status, a.Body)
 					}
