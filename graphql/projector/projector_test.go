@@ -187,6 +187,33 @@ func TestSnapshotOfAnotherStoreIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A model the caller loaded itself (no SnapshotPath: the restart
+	// benchmark's way over an empty store) is the caller's: kept.
+	t.Run("loaded by the caller", func(t *testing.T) {
+		empty, _ := storeWith(t, ctx, 0)
+		m := readmodel.NewMemory()
+		if err := m.LoadSnapshot(path, Name); err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(Config{Store: empty, Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, rcancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- p.Run(rctx) }()
+		if err := p.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rcancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Status(); st.Rebuilds != 0 || m.Len() != 6 {
+			t.Errorf("rebuilds %d, %d events; want the caller's model kept: 0, 6", st.Rebuilds, m.Len())
+		}
+	})
+
 	for _, tc := range []struct {
 		name    string
 		streams []string // B's streams, 4 events each
