@@ -6,6 +6,22 @@
 // skipped, a gap in a stream's revisions stops the projection loudly).
 // Snapshots of the read model are written periodically and on shutdown so a
 // restart replays only what came after the snapshot.
+//
+// Before each subscription the projector checks that the store still holds
+// the log the model was built from (checkStore): the log reaches the
+// model's checkpoint, and the model's first event and its last event at or
+// before the checkpoint are the store's (same id, stream, revision and
+// position). A store that was replaced, reset or restored from an older
+// backup fails that check. At start-up — a model restored from a snapshot,
+// nothing applied yet — the projector then discards the snapshot (an empty
+// one replaces it on disk) and rebuilds the model from the start of the
+// log, logging why at WARN ("snapshot does not match the store"); once it
+// has applied events, the projection stops instead (FailedPrecondition:
+// /readyz answers 503 and Run returns the error), and the next start
+// rebuilds. A model the caller filled itself (a snapshot loaded outside
+// the projector, as the restart benchmark does over an empty store) is
+// the caller's to vouch for: it is checked only once the projector has
+// applied events to it.
 package projector
 
 import (
@@ -63,7 +79,8 @@ type Status struct {
 	LastApply     time.Time // when the last batch was applied
 	Drops         uint64    // subscriptions that dropped and were resumed
 	Snapshots     uint64
-	Err           error // a fatal error (a gap); the projection has stopped
+	Rebuilds      uint64 // snapshots discarded at start-up: the store did not hold their log (checkStore)
+	Err           error  // a fatal error (a gap); the projection has stopped
 }
 
 // Projector is a long-running actor; Run it once.
@@ -79,6 +96,7 @@ type Projector struct {
 
 	snapping sync.WaitGroup // a background snapshot in progress
 	busy     bool           // guarded by mu: a background snapshot runs
+	restored bool           // guarded by mu: the model was loaded from SnapshotPath (checkStore vouches for it)
 }
 
 // New checks cfg and returns a Projector. It does not touch the store.
@@ -129,6 +147,7 @@ func (p *Projector) LoadSnapshot() error {
 	p.log.Info("snapshot loaded", "path", p.cfg.SnapshotPath, "commit", cp.Commit, "took", p.now().Sub(start))
 	p.mu.Lock()
 	p.st.Position, p.st.HasPosition = cp, ok
+	p.restored = true
 	p.wake()
 	p.mu.Unlock()
 	return nil
@@ -202,6 +221,9 @@ func (p *Projector) snapshot() error {
 
 // follow runs one subscription until it drops or ctx ends.
 func (p *Projector) follow(ctx context.Context) error {
+	if err := p.matchStore(ctx); err != nil {
+		return err
+	}
 	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
 	if cp, ok := p.cfg.Model.Checkpoint(); ok {
 		opts.From = &cp
@@ -277,6 +299,165 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 		batch = batch[:0]
 	}
+}
+
+// logModel is a model that answers audit queries over its raw events
+// (readmodel.Memory does): checkStore compares its first and last events
+// with the store's. A model without it is checked against the log's end
+// only.
+type logModel interface {
+	Log(q readmodel.LogQuery) readmodel.LogPage
+}
+
+// matchStore runs checkStore — on a model restored from SnapshotPath or
+// holding events this projector applied — and acts on a mismatch: at
+// start-up (nothing applied since Run began, never caught up) with a
+// snapshot path it discards the model and rebuilds from zero; otherwise
+// the projection stops (errs.FailedPrecondition). A store that cannot be
+// read is an ordinary error: Run resubscribes, and checks again.
+func (p *Projector) matchStore(ctx context.Context) error {
+	p.mu.Lock()
+	vouched := !p.restored && p.st.Applied == 0
+	p.mu.Unlock()
+	if vouched {
+		return nil // the caller's model (loaded by the caller, or empty): nothing of this store's in it yet
+	}
+	why, err := p.checkStore(ctx)
+	if err != nil || why == "" {
+		return err
+	}
+	p.mu.Lock()
+	fresh := p.st.Applied == 0 && !p.st.EverCaughtUp
+	p.mu.Unlock()
+	if !fresh || p.cfg.SnapshotPath == "" {
+		return errs.E(errs.FailedPrecondition, "the store no longer holds the log this read model was built from (%s): restart to rebuild it from the log", why)
+	}
+	p.log.Warn("snapshot does not match the store; discarding it and rebuilding the read model from the start of the log",
+		"snapshot", p.cfg.SnapshotPath, "reason", why)
+	// An empty snapshot replaces the one on disk (a crash from here on
+	// restarts from zero too) and is loaded into the model: a load is the
+	// model's one way to drop its content, and its side files follow it.
+	if err := readmodel.NewMemory().WriteSnapshot(p.cfg.SnapshotPath, Name); err != nil {
+		return errs.E(errs.FailedPrecondition, "discard the snapshot: %v", err)
+	}
+	if err := p.cfg.Model.LoadSnapshot(p.cfg.SnapshotPath, Name); err != nil {
+		return errs.E(errs.FailedPrecondition, "discard the snapshot: %v", err)
+	}
+	cp, ok := p.cfg.Model.Checkpoint()
+	p.mu.Lock()
+	p.st.Position, p.st.HasPosition = cp, ok
+	p.st.CaughtUp = false
+	p.st.Rebuilds++
+	p.sinceSn = 0
+	p.wake()
+	p.mu.Unlock()
+	return nil
+}
+
+// checkStore answers why the store does not hold the log the model was
+// built from ("" when it does, or when the model has applied nothing):
+// the log ends before the model's checkpoint, or the model's first event,
+// or its last event at or before the checkpoint, is not the store's event
+// there (another id, stream, revision or position). Four short reads of
+// $all.
+func (p *Projector) checkStore(ctx context.Context) (string, error) {
+	cp, ok := p.cfg.Model.Checkpoint()
+	if !ok {
+		return "", nil
+	}
+	end, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1, WithSystem: true})
+	if err != nil {
+		return "", fmt.Errorf("read the end of $all: %w", err)
+	}
+	switch {
+	case len(end) == 0:
+		return fmt.Sprintf("the store's log is empty; the read model's checkpoint is %s", posString(cp)), nil
+	case end[0].Position.Less(cp):
+		return fmt.Sprintf("the store's log ends at %s, before the read model's checkpoint %s", posString(end[0].Position), posString(cp)), nil
+	}
+	lm, ok := p.cfg.Model.(logModel)
+	if !ok {
+		return "", nil
+	}
+	filter := &eventstore.Filter{Prefixes: readmodel.Prefixes()}
+	first := lm.Log(readmodel.LogQuery{Limit: 1}).Events
+	if len(first) > 0 {
+		got, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Max: 1, Filter: filter})
+		if err != nil {
+			return "", fmt.Errorf("read the start of $all: %w", err)
+		}
+		if len(got) == 0 || !sameEvent(got[0], first[0]) {
+			return fmt.Sprintf("the read model's first event is %s, the store's %s", eventString(&first[0]), eventString(first0(got))), nil
+		}
+	}
+	// The store's last ledger event at or before the checkpoint: the event
+	// at the checkpoint itself (a forwards read includes it), else the
+	// last before it (a backwards read from a position starts before it).
+	at, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{From: cp, Max: 1, Filter: filter})
+	if err != nil {
+		return "", fmt.Errorf("read $all at %s: %w", posString(cp), err)
+	}
+	back, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: cp, Max: 1, Filter: filter})
+	if err != nil {
+		return "", fmt.Errorf("read $all back from %s: %w", posString(cp), err)
+	}
+	var last *eventstore.RecordedEvent
+	for _, evs := range [][]eventstore.RecordedEvent{at, back} {
+		for i := range evs {
+			if !cp.Less(evs[i].Position) && (last == nil || last.Position.Less(evs[i].Position)) {
+				last = &evs[i]
+			}
+		}
+	}
+	if last == nil {
+		if len(first) > 0 {
+			return fmt.Sprintf("the store holds no ledger event at or before the read model's checkpoint %s; the read model holds %s", posString(cp), eventString(&first[0])), nil
+		}
+		return "", nil
+	}
+	q := readmodel.LogQuery{Limit: 1}
+	if !last.Position.IsStart() {
+		before := justBefore(last.Position)
+		q.After = &before
+	}
+	page := lm.Log(q)
+	if len(page.Events) == 0 || !sameEvent(page.Events[0], *last) || page.HasMore {
+		var mine *eventstore.RecordedEvent
+		if len(page.Events) > 0 {
+			mine = &page.Events[0]
+		}
+		return fmt.Sprintf("the store's last ledger event at or before the checkpoint %s is %s, the read model's there is %s",
+			posString(cp), eventString(last), eventString(mine)), nil
+	}
+	return "", nil
+}
+
+func sameEvent(a, b eventstore.RecordedEvent) bool {
+	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
+}
+
+// justBefore is the position right before p (p is not the start).
+func justBefore(p eventstore.Position) eventstore.Position {
+	if p.Prepare > 0 {
+		return eventstore.Position{Commit: p.Commit, Prepare: p.Prepare - 1}
+	}
+	return eventstore.Position{Commit: p.Commit - 1, Prepare: ^uint64(0)}
+}
+
+func first0(evs []eventstore.RecordedEvent) *eventstore.RecordedEvent {
+	if len(evs) == 0 {
+		return nil
+	}
+	return &evs[0]
+}
+
+func posString(p eventstore.Position) string { return fmt.Sprintf("%d/%d", p.Commit, p.Prepare) }
+
+func eventString(e *eventstore.RecordedEvent) string {
+	if e == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s@%d (id %s) at %s", e.Stream, e.Revision, e.ID, posString(e.Position))
 }
 
 func (p *Projector) apply(batch []eventstore.RecordedEvent, cp *eventstore.Position, caughtUp bool) error {

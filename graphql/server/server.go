@@ -9,7 +9,8 @@
 //	                browser (Accept: text/html) without a query gets the explorer
 //	GET  /explorer  a small self-contained query explorer (no external URLs)
 //	GET  /healthz   liveness
-//	GET  /readyz    200 once the projection has caught up with the log and its population indexes are built
+//	GET  /readyz    200 once the projection has caught up with the log and its population indexes are built,
+//	                while its subscription is live and the store answers (503 UNAVAILABLE otherwise)
 //	GET  /metrics   Prometheus, including projection lag
 //	/               Config.Web when set (the web page), else 404
 //
@@ -267,21 +268,39 @@ func (s *Server) Model() *readmodel.Memory { return s.model }
 // Schema is the executable schema.
 func (s *Server) Schema() graphql.Schema { return s.schema }
 
+// pinger is a store that can say whether it answers (eventstore.Client's
+// Ping, the services' readiness check).
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// ready is /readyz: the projection has caught up with the log at least
+// once, has not stopped and follows the log now (its subscription is not
+// dropped), the population indexes are built, and the store answers.
+func (s *Server) ready(ctx context.Context) error {
+	st := s.proj.Status()
+	switch {
+	case st.Err != nil:
+		return errs.E(errs.Unavailable, "projection stopped: %v", st.Err)
+	case !st.EverCaughtUp:
+		return errs.E(errs.Unavailable, "projection catching up (%d events applied)", st.Applied)
+	case !st.CaughtUp:
+		return errs.E(errs.Unavailable, "projection resubscribing to the store (%d drops)", st.Drops)
+	case !s.indexesReady():
+		return errs.E(errs.Unavailable, "building the population indexes (eligibility entries, as-of index) after catching up")
+	}
+	if pg, ok := s.cfg.Store.(pinger); ok {
+		if err := pg.Ping(ctx); err != nil {
+			return errs.E(errs.Unavailable, "store unreachable: %v", err)
+		}
+	}
+	return nil
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", kit.Healthz())
-	mux.Handle("GET /readyz", kit.Readyz(func(context.Context) error {
-		st := s.proj.Status()
-		switch {
-		case st.Err != nil:
-			return errs.E(errs.Unavailable, "projection stopped: %v", st.Err)
-		case !st.EverCaughtUp:
-			return errs.E(errs.Unavailable, "projection catching up (%d events applied)", st.Applied)
-		case !s.indexesReady():
-			return errs.E(errs.Unavailable, "building the population indexes (eligibility entries, as-of index) after catching up")
-		}
-		return nil
-	}, 0))
+	mux.Handle("GET /readyz", kit.Readyz(s.ready, 0))
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("POST /graphql", s.serveGraphQL)
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,16 @@
 // private key file) — against which the verifyCredential field checks
 // workers' credentials offline; without it that field answers
 // FAILED_PRECONDITION.
+//
+// /readyz answers 200 once the projection has caught up and its indexes
+// are built, and 503 UNAVAILABLE while the store does not answer or the
+// subscription has dropped. A snapshot in --data built from a log the
+// store does not hold (the store was replaced, reset or restored from an
+// older backup) is discarded at start-up and the read model rebuilt from
+// the start of the log; a WARN line "snapshot does not match the store"
+// says why. If the store is replaced while it runs, the projection stops
+// (FAILED_PRECONDITION, /readyz 503, the process exits) and the next
+// start rebuilds.
 package main
 
 import (
