@@ -17,6 +17,7 @@ import (
 
 // craftsmanNode is what Craftsman fields resolve from.
 type craftsmanNode struct {
+	shown     shownOnce // what name, personalData and erased show
 	id        string
 	s         readmodel.Summary // live, for authorization
 	asOf, occ time.Time
@@ -382,15 +383,15 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Fields: graphql.Fields{
 			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
 			"name": fieldOf(graphql.String, nameDoc, func(c *craftsmanNode) any {
-				name, _ := b.personal(c.view().Name, c.view().Personal)
+				name, _ := b.shown(&c.shown, c.view().Name, c.view().Personal)
 				return nilIfEmpty(name)
 			}),
 			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(c *craftsmanNode) any {
-				_, state := b.personal(c.view().Name, c.view().Personal)
+				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
 				return state
 			}),
 			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed): no personal data, as of any date; the ledger's history stays.", func(c *craftsmanNode) any {
-				_, state := b.personal(c.view().Name, c.view().Personal)
+				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
 				return state == readmodel.PersonalErased
 			}),
 			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
@@ -44,4 +45,18 @@ func (b *builder) personal(name, state string) (shown, shownState string) {
 	default:
 		return "", state
 	}
+}
+
+// shownOnce keeps what personal answered for one node, so its name,
+// personalData and erased fields open a sealed name once.
+type shownOnce struct {
+	once        sync.Once
+	name, state string
+}
+
+// shown is b.personal(name, state), computed once per node (o is the
+// node's).
+func (b *builder) shown(o *shownOnce, name, state string) (string, string) {
+	o.once.Do(func() { o.name, o.state = b.personal(name, state) })
+	return o.name, o.state
 }

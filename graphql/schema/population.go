@@ -32,6 +32,7 @@ func jsonOf(v any) any {
 
 // populationItem is one craftsman in a population answer.
 type populationItem struct {
+	shown shownOnce // what name, personalData and erased show
 	id    string
 	s     readmodel.Summary
 	level events.Level // in the filtered trade (or the highest)
@@ -243,15 +244,15 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 		Fields: graphql.Fields{
 			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
 			"name": fieldOf(graphql.String, nameDoc, func(i *populationItem) any {
-				name, _ := b.personal(i.s.Name, i.s.Personal)
+				name, _ := b.shown(&i.shown, i.s.Name, i.s.Personal)
 				return nilIfEmpty(name)
 			}),
 			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(i *populationItem) any {
-				_, state := b.personal(i.s.Name, i.s.Personal)
+				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
 				return state
 			}),
 			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed).", func(i *populationItem) any {
-				_, state := b.personal(i.s.Name, i.s.Personal)
+				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
 				return state == readmodel.PersonalErased
 			}),
 			"region":    fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
