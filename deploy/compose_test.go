@@ -322,6 +322,23 @@ func TestComposeServices(t *testing.T) {
 			case name != "registry" && (hasNID || mountsNID):
 				t.Errorf("has the national-ID key; only the registry may")
 			}
+			// The registry seals personal data in the keyring volume and
+			// GraphQL opens it there (the same volume); nobody else has it.
+			keys := env["CRAFTLEDGER_PERSONAL_KEYS_DIR"]
+			km, mountsKeys := mountOf(ms, keys)
+			mountsKeys = mountsKeys && keys != "" && km.source == "personal-keys" && km.target == keys
+			writableKeys := mountsKeys && !slices.Contains(s.Volumes, "personal-keys:"+keys+":ro")
+			switch {
+			case name == "registry" && !writableKeys:
+				t.Errorf("the registry needs CRAFTLEDGER_PERSONAL_KEYS_DIR=%q on the writable personal-keys volume", keys)
+			case name == "graphql" && !mountsKeys:
+				t.Errorf("GraphQL needs CRAFTLEDGER_PERSONAL_KEYS_DIR=%q on the personal-keys volume to show sealed names", keys)
+			case name != "registry" && name != "graphql" && (keys != "" || slices.ContainsFunc(ms, func(m mount) bool { return m.source == "personal-keys" })):
+				t.Errorf("has the personal-data keyring; only the registry and GraphQL may")
+			}
+			if (name == "registry" || name == "graphql") && setupTarget(t, setup, "personal-keys") == "" {
+				t.Errorf("the personal-keys volume is not prepared (owner, mode) by the setup service")
+			}
 			if env["CRAFTLEDGER_ADDR"] != ":8080" {
 				t.Errorf("CRAFTLEDGER_ADDR = %q; the healthcheck, ports and Prometheus assume :8080", env["CRAFTLEDGER_ADDR"])
 			}

@@ -94,7 +94,10 @@ type podSpec struct {
 			Optional   *bool     `yaml:"optional"`
 			Items      []keyItem `yaml:"items"`
 		} `yaml:"secret"`
-		EmptyDir  any `yaml:"emptyDir"`
+		EmptyDir              any `yaml:"emptyDir"`
+		PersistentVolumeClaim *struct {
+			ClaimName string `yaml:"claimName"`
+		} `yaml:"persistentVolumeClaim"`
 		ConfigMap *struct {
 			Name string `yaml:"name"`
 		} `yaml:"configMap"`
@@ -296,6 +299,7 @@ func TestKustomizeStructure(t *testing.T) {
 			checkPDBs(t, r)
 			checkServices(t, r)
 			checkKeysAndData(t, r)
+			checkPersonalKeys(t, r, ov.name)
 		})
 	}
 }
@@ -605,6 +609,60 @@ func checkKeysAndData(t *testing.T, r rendered) {
 		if d.Metadata.Name != "registry" && holdsNationalID {
 			t.Errorf("%s: mounts the national-ID key; only the registry may", d.Metadata.Name)
 		}
+	}
+}
+
+// checkPersonalKeys: the registry (sealing, forgetting) and GraphQL
+// (showing names) mount the same keyring volume at
+// CRAFTLEDGER_PERSONAL_KEYS_DIR, nothing else mounts it, and once the
+// registry or GraphQL runs more than one pod the claim is ReadWriteMany
+// (pods on several nodes must see one directory).
+func checkPersonalKeys(t *testing.T, r rendered, overlay string) {
+	t.Helper()
+	pods := 0
+	for _, d := range r.kind("Deployment") {
+		c := d.Spec.Template.Spec.Containers[0]
+		dir := ""
+		for _, e := range c.Env {
+			if e.Name == "CRAFTLEDGER_PERSONAL_KEYS_DIR" {
+				dir = e.Value
+			}
+		}
+		claim := ""
+		for _, m := range c.VolumeMounts {
+			for _, v := range d.Spec.Template.Spec.Volumes {
+				if v.Name == m.Name && v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == "craftledger-personal-keys" {
+					if m.MountPath != dir {
+						t.Errorf("%s: the keyring is mounted at %s, CRAFTLEDGER_PERSONAL_KEYS_DIR=%q", d.Metadata.Name, m.MountPath, dir)
+					}
+					claim = v.PersistentVolumeClaim.ClaimName
+				}
+			}
+		}
+		switch d.Metadata.Name {
+		case "registry", "graphql":
+			if dir == "" || claim == "" {
+				t.Errorf("%s: needs the personal-keys volume and CRAFTLEDGER_PERSONAL_KEYS_DIR (names are otherwise stored in clear or not shown)", d.Metadata.Name)
+			}
+			pods += replicas(d)
+		default:
+			if dir != "" || claim != "" {
+				t.Errorf("%s: mounts the personal-data keyring; only the registry and GraphQL may", d.Metadata.Name)
+			}
+		}
+	}
+	pvc, ok := r.get("PersistentVolumeClaim", "craftledger-personal-keys")
+	if !ok {
+		t.Fatalf("no PersistentVolumeClaim craftledger-personal-keys")
+	}
+	spec, _ := pvc.raw["spec"].(map[string]any)
+	modes, _ := spec["accessModes"].([]any)
+	rwx := slices.Contains(modes, any("ReadWriteMany"))
+	if pods > 2 && !rwx {
+		t.Errorf("%s: %d registry and GraphQL pods share the keyring on a %v volume; pods on several nodes need ReadWriteMany", overlay, pods, modes)
+	}
+	if overlay == "dev" && rwx {
+		t.Errorf("dev: the keyring claim asks for ReadWriteMany, which one-node development clusters do not provision")
 	}
 }
 

@@ -7,6 +7,8 @@
 #   /ca/ca.crt                          a copy of the CA certificate only, for clients
 #   /jwt/jwt.key                        the HMAC key the services verify tokens with
 #   /national-id/national-id.key        the registry's key for hashing national ID numbers
+#   /personal-keys/                     the registry's keyring (per-craftsman keys sealing
+#                                       personal data), owned by the services' user, mode 0700
 #
 # KurrentDB's image runs as KURRENTDB_UID (1001 since 26.x; 1000 before), our
 # distroless images as 65532: each gets only what it reads.
@@ -39,4 +41,7 @@ for key in /jwt/jwt.key /national-id/national-id.key; do
 	chown 65532:65532 "$key"
 	chmod 0400 "$key"
 done
-echo "setup: certificates for ${nodes[*]}, the JWT key and the national-ID key are in place"
+# The keyring's keys are created by the registry as craftsmen register.
+chown 65532:65532 /personal-keys
+chmod 0700 /personal-keys
+echo "setup: certificates for ${nodes[*]}, the JWT key, the national-ID key and the personal-data keyring volume are in place"

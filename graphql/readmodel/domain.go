@@ -69,8 +69,9 @@ type Craftsman struct {
 // queries and authorization. It is read-only: its lists and its map of
 // levels are shared with other craftsmen whose are equal.
 type Summary struct {
-	// Name is the name recorded in clear ("" when sealed, erased or never
-	// recorded); Personal says which (PersonalClear, …).
+	// Name is the name recorded in clear, or with Personal PersonalSealed
+	// the sealed value (SealedName) for a reader with the keyring to open;
+	// "" when erased or never recorded. Personal says which (PersonalClear, …).
 	Name      string
 	Personal  string
 	Region    string
@@ -367,7 +368,7 @@ const TypePersonalDataErased = events.TypePersonalDataErased
 const (
 	PersonalNone   = "none"   // nothing personal recorded
 	PersonalClear  = "clear"  // recorded in clear: the name is shown
-	PersonalSealed = "sealed" // sealed under the craftsman's key, which the read side does not hold
+	PersonalSealed = "sealed" // sealed under the craftsman's key (Name holds the sealed value, SealedName)
 	PersonalErased = "erased" // forgotten: the key is destroyed; never shown, as of any date
 )
 

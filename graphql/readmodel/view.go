@@ -30,7 +30,7 @@ type View struct {
 	Trades      []TradeLevel
 	Region      string
 	BirthDate   string
-	Name        string // only when recorded in clear (personal data may be sealed), never when erased
+	Name        string // recorded in clear, or the sealed value (SealedName) when Personal is PersonalSealed; never when erased
 	Personal    string // PersonalNone, PersonalClear, PersonalSealed or PersonalErased
 	Mentorships []string
 	// Records are the craftsman stream's events recorded by AsOf, raw
@@ -461,7 +461,7 @@ func (p *profile) registered(e *events.CraftsmanRegistered) {
 	if e.Personal != nil {
 		p.name, p.personal = e.Personal.Name, PersonalClear
 	} else if e.SealedPersonal != nil {
-		p.personal = PersonalSealed
+		p.name, p.personal = SealedName(e.SealedPersonal), PersonalSealed
 	}
 }
 
@@ -475,7 +475,7 @@ func (p *profile) changed(e *events.CraftsmanProfileChanged) {
 	if e.Personal != nil && e.Personal.Name != "" {
 		p.name, p.personal = e.Personal.Name, PersonalClear
 	} else if e.SealedPersonal != nil {
-		p.name, p.personal = "", PersonalSealed
+		p.name, p.personal = SealedName(e.SealedPersonal), PersonalSealed
 	}
 }
 
@@ -488,4 +488,24 @@ func (p *profile) done(erased bool) {
 	case p.personal == "":
 		p.personal = PersonalNone
 	}
+}
+
+// SealedName is how View.Name and Summary.Name keep personal data sealed
+// under the craftsman's key (Personal is PersonalSealed): the sealed value
+// itself, never a name in clear, which a reader holding the keyring opens
+// for display (ParseSealedName, then the keyring's Open). A snapshot thus
+// holds no name that forgetting would have to find: destroying the key is
+// enough.
+func SealedName(s *events.SealedPersonal) string {
+	return s.Alg + " " + s.KeyID + " " + s.Nonce + " " + s.Ciphertext
+}
+
+// ParseSealedName reads back what SealedName wrote; ok is false for ""
+// (a snapshot written before the twelfth session kept no sealed value).
+func ParseSealedName(name string) (s events.SealedPersonal, ok bool) {
+	parts := strings.SplitN(name, " ", 4)
+	if len(parts) != 4 {
+		return s, false
+	}
+	return events.SealedPersonal{Alg: parts[0], KeyID: parts[1], Nonce: parts[2], Ciphertext: parts[3]}, true
 }

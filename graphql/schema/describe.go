@@ -7,7 +7,9 @@ import (
 	"github.com/craftledger/craftledger/events"
 )
 
-const personalDataDoc = "What is known of the personal data: none, clear (recorded in clear; name shown), sealed (encrypted under the craftsman's key, which the read side does not hold) or erased (forgotten; never shown)."
+const personalDataDoc = "What is known of the personal data: none, clear (recorded in clear; name shown), sealed (encrypted under the craftsman's key; the name is shown when this server holds the keyring and the key exists) or erased (forgotten: the key destroyed; never shown)."
+
+const nameDoc = "Recorded in clear, or sealed and opened with this server's keyring; null when sealed without a key here, or erased."
 
 // tradeOf returns the trade an event is about, when it names one.
 func tradeOf(p events.Payload) (events.Trade, bool) {

@@ -17,6 +17,7 @@ import (
 
 // craftsmanNode is what Craftsman fields resolve from.
 type craftsmanNode struct {
+	shown     shownOnce // what name, personalData and erased show
 	id        string
 	s         readmodel.Summary // live, for authorization
 	asOf, occ time.Time
@@ -380,10 +381,19 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Name:        "Craftsman",
 		Description: "A worker's lifelong record, as of the query's asOf.",
 		Fields: graphql.Fields{
-			"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
-			"name":         fieldOf(graphql.String, "Only when recorded in clear; null when sealed (the read side holds no key) or erased.", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Name) }),
-			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(c *craftsmanNode) any { return c.view().Personal }),
-			"erased":       fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased): no personal data, as of any date; the ledger's history stays.", func(c *craftsmanNode) any { return c.view().Personal == readmodel.PersonalErased }),
+			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
+			"name": fieldOf(graphql.String, nameDoc, func(c *craftsmanNode) any {
+				name, _ := b.shown(&c.shown, c.view().Name, c.view().Personal)
+				return nilIfEmpty(name)
+			}),
+			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(c *craftsmanNode) any {
+				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
+				return state
+			}),
+			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed): no personal data, as of any date; the ledger's history stays.", func(c *craftsmanNode) any {
+				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
+				return state == readmodel.PersonalErased
+			}),
 			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),
 			"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().BirthDate) }),
 			"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.asOf) }),

@@ -32,6 +32,7 @@ func jsonOf(v any) any {
 
 // populationItem is one craftsman in a population answer.
 type populationItem struct {
+	shown shownOnce // what name, personalData and erased show
 	id    string
 	s     readmodel.Summary
 	level events.Level // in the filtered trade (or the highest)
@@ -241,14 +242,23 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 		Name:        "PopulationMember",
 		Description: "A craftsman in a population answer (live state).",
 		Fields: graphql.Fields{
-			"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
-			"name":         fieldOf(graphql.String, "Only when recorded in clear; null when sealed or erased.", func(i *populationItem) any { return nilIfEmpty(i.s.Name) }),
-			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(i *populationItem) any { return i.s.Personal }),
-			"erased":       fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased).", func(i *populationItem) any { return i.s.Personal == readmodel.PersonalErased }),
-			"region":       fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
-			"employers":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
-			"academies":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
-			"level":        fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
+			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
+			"name": fieldOf(graphql.String, nameDoc, func(i *populationItem) any {
+				name, _ := b.shown(&i.shown, i.s.Name, i.s.Personal)
+				return nilIfEmpty(name)
+			}),
+			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(i *populationItem) any {
+				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
+				return state
+			}),
+			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed).", func(i *populationItem) any {
+				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
+				return state == readmodel.PersonalErased
+			}),
+			"region":    fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
+			"employers": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
+			"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
+			"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
 			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
 				if e := i.eligibility(); e != nil {
 					return *e

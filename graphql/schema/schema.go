@@ -45,6 +45,9 @@ type Deps struct {
 	// AsOf is an as-of index over Model (NewAsOfIndex), read by asOf
 	// population queries; nil: none.
 	AsOf *AsOfIndex
+	// Personal opens names sealed under craftsmen's keys (the registry's
+	// keyring directory); nil: sealed names are not shown (null, "sealed").
+	Personal Opener
 }
 
 type builder struct {

@@ -110,6 +110,11 @@ type Config struct {
 	// verifyCredential field checks credentials against it (nil: that
 	// field answers FAILED_PRECONDITION).
 	CredentialKey ed25519.PublicKey
+	// Personal opens names the registry sealed (its keyring, e.g.
+	// pkg/keyring.Dir over the registry's --personal-keys-dir): a sealed
+	// name is shown while its key exists and as erased once it is
+	// destroyed. Nil: sealed names are not shown (null, "sealed").
+	Personal schema.Opener
 }
 
 // Server is the read side: model, projector, schema and HTTP handler.
@@ -179,7 +184,7 @@ func New(cfg Config) (*Server, error) {
 	s.schema, err = schema.New(schema.Deps{
 		Model: s.model, Elig: s.elig, AsOf: s.asOf, Waiter: s.proj, Status: s.proj.Status,
 		MaxPageSize: s.lim.MaxPageSize, MaxWait: s.lim.MinPosWait, Now: s.cfg.Now,
-		CredentialKey: cfg.CredentialKey,
+		CredentialKey: cfg.CredentialKey, Personal: cfg.Personal,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("graphql schema: %w", err)

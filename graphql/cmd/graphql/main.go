@@ -9,7 +9,7 @@
 // Every flag can also come from the environment (CRAFTLEDGER_STORE,
 // CRAFTLEDGER_GRAPHQL_ADDR or CRAFTLEDGER_ADDR, CRAFTLEDGER_JWT_KEY_FILE,
 // CRAFTLEDGER_GRAPHQL_DATA, CRAFTLEDGER_RATE, CRAFTLEDGER_BURST,
-// CRAFTLEDGER_CREDENTIAL_KEY_FILE);
+// CRAFTLEDGER_CREDENTIAL_KEY_FILE, CRAFTLEDGER_PERSONAL_KEYS_DIR);
 // without a key file the key is read from CRAFTLEDGER_AUTH_KEY.
 //
 // Every caller of /graphql is limited to --rate requests per second
@@ -34,6 +34,12 @@
 // says why. If the store is replaced while it runs, the projection stops
 // (FAILED_PRECONDITION, /readyz 503, the process exits) and the next
 // start rebuilds.
+//
+// --personal-keys-dir names the registry's personal-data key directory
+// (the same directory as the registry's --personal-keys-dir, on a volume
+// both see): names sealed under a craftsman's key are shown while the key
+// exists and as erased once `forget` destroyed it. Without it sealed names
+// are answered as null, personalData "sealed".
 package main
 
 import (
@@ -49,12 +55,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/craftledger/craftledger/graphql/schema"
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -94,6 +102,7 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs := servicekit.NewFlags("graphql")
 	var (
 		store, addr, keyFile, data, credKeyFile, tlsCert, tlsKey string
+		keysDir                                                  string
 		maxPage, maxDepth, maxComplexity, burst                  int
 		timeout                                                  time.Duration
 		rateLimit                                                float64
@@ -106,6 +115,7 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs.IntVar(&maxDepth, "max-depth", "", 12, "deepest query accepted")
 	fs.IntVar(&maxComplexity, "max-complexity", "", 20000, "most expensive query accepted (fields × page sizes)")
 	fs.StringVar(&credKeyFile, "credential-key-file", "CRAFTLEDGER_CREDENTIAL_KEY_FILE", "", "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
+	fs.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "the registry's personal-data key directory (its --personal-keys-dir, shared): sealed names are shown while their key exists, erased once destroyed; empty: sealed names stay hidden")
 	fs.FlagSet().DurationVar(&timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.StringVar(&tlsCert, "tls-cert", "CRAFTLEDGER_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS; with --tls-key")
 	fs.StringVar(&tlsKey, "tls-key", "CRAFTLEDGER_TLS_KEY_FILE", "", "PEM private key of --tls-cert")
@@ -137,6 +147,12 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 			return fmt.Errorf("credential key: %w", err)
 		}
 	}
+	var personal schema.Opener
+	if keysDir != "" {
+		if personal, err = keyring.OpenDir(keysDir); err != nil {
+			return fmt.Errorf("--personal-keys-dir: %w", err)
+		}
+	}
 	st, err := eventstore.Open(ctx, eventstore.Config{URL: store, Logger: logger})
 	if err != nil {
 		return err
@@ -144,7 +160,8 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	defer st.Close()
 	srv, err := server.New(server.Config{
 		Store: st, Key: key, DataDir: data, Logger: logger, Web: web.Handler(), CredentialKey: credPub,
-		Limits: server.Limits{MaxPageSize: maxPage, MaxDepth: maxDepth, MaxComplexity: maxComplexity, Timeout: timeout},
+		Personal: personal,
+		Limits:   server.Limits{MaxPageSize: maxPage, MaxDepth: maxDepth, MaxComplexity: maxComplexity, Timeout: timeout},
 	})
 	if err != nil {
 		return err

@@ -46,6 +46,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
@@ -65,8 +66,9 @@ const (
 
 // Config configures an App.
 type Config struct {
-	// DataDir holds the embedded store (DataDir/store) and the read
-	// model's snapshots (DataDir/graphql). Required.
+	// DataDir holds the embedded store (DataDir/store), the read
+	// model's snapshots (DataDir/graphql) and, unless PersonalKeysDir
+	// says otherwise, the personal-data keys (DataDir/keys). Required.
 	DataDir string
 	// Addr is the HTTP listen address ("127.0.0.1:0" picks a free port).
 	Addr string
@@ -80,6 +82,11 @@ type Config struct {
 	// NationalIDKey hashes national ID numbers (at least 32 bytes).
 	// Required.
 	NationalIDKey []byte
+	// PersonalKeysDir is the keyring that seals craftsmen's personal data
+	// (pkg/keyring: one key per craftsman, destroyed by forget), shared by
+	// the registry and the read side in process; "" = DataDir/keys. Back
+	// it up apart from the store: a key kept in a backup is not forgotten.
+	PersonalKeysDir string
 	// Logger receives every component's logs; nil discards.
 	Logger *slog.Logger
 	// Clock is the services' "now"; nil = time.Now.
@@ -156,6 +163,7 @@ type App struct {
 	ln       net.Listener
 	handler  http.Handler
 	apis     []string
+	keysDir  string
 }
 
 // New starts the embedded store (unless cfg.StoreURL names another),
@@ -217,7 +225,16 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return a, fmt.Errorf("open store %s: %w", redactURL(a.storeURL), err)
 	}
 
-	if a.services.Registry, err = registry.New(a.store, cfg.Clock, registry.Options{NationalIDKey: cfg.NationalIDKey}); err != nil {
+	keysDir := cfg.PersonalKeysDir
+	if keysDir == "" {
+		keysDir = filepath.Join(cfg.DataDir, "keys")
+	}
+	keys, err := keyring.NewDir(keysDir)
+	if err != nil {
+		return a, fmt.Errorf("personal data keys: %w", err)
+	}
+	a.keysDir = keysDir
+	if a.services.Registry, err = registry.New(a.store, cfg.Clock, registry.Options{NationalIDKey: cfg.NationalIDKey, Keyring: keys}); err != nil {
 		return a, err
 	}
 	if a.services.Training, err = training.New(a.store, cfg.Clock, training.Options{}); err != nil {
@@ -253,7 +270,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		Store: a.store, Key: cfg.Key, DataDir: filepath.Join(cfg.DataDir, "graphql"),
 		Logger: logger.With("component", "graphql"), Now: cfg.Clock,
 		Web:           web.New(web.Options{DemoTokens: cfg.DemoTokens}),
-		CredentialKey: credPub,
+		CredentialKey: credPub, Personal: keys,
 	})
 	if err != nil {
 		return a, fmt.Errorf("graphql: %w", err)
@@ -407,6 +424,9 @@ func (a *App) Store() eventstore.Store { return a.store }
 // StoreURL is the connection string of the store in use (the embedded
 // one's esdb:// URL unless an external store was configured).
 func (a *App) StoreURL() string { return a.storeURL }
+
+// PersonalKeysDir is the directory of the keys sealing personal data.
+func (a *App) PersonalKeysDir() string { return a.keysDir }
 
 // Embedded reports whether the store is the embedded one.
 func (a *App) Embedded() bool { return a.embedded != nil }

@@ -24,7 +24,16 @@
 // CRAFTLEDGER_NATIONAL_ID_KEY_FILE, CRAFTLEDGER_DEV=1, CRAFTLEDGER_DEMO=1,
 // CRAFTLEDGER_DEMO_COUNT, CRAFTLEDGER_DEMO_SEED, CRAFTLEDGER_RATE,
 // CRAFTLEDGER_BURST, CRAFTLEDGER_APPROVERS, CRAFTLEDGER_CREDENTIAL_KEY_FILE,
-// CRAFTLEDGER_TLS_CERT_FILE, CRAFTLEDGER_TLS_KEY_FILE, CRAFTLEDGER_LOG_LEVEL.
+// CRAFTLEDGER_TLS_CERT_FILE, CRAFTLEDGER_TLS_KEY_FILE, CRAFTLEDGER_LOG_LEVEL,
+// CRAFTLEDGER_PERSONAL_KEYS_DIR.
+//
+// Personal data (names, phones) is sealed under a key per craftsman kept
+// in --personal-keys-dir (default <data>/keys), which the registry and
+// the read side share in process: GraphQL and the web page show a name
+// while its key exists; POST /api/registry/v1/craftsmen/{id}/forget
+// destroys the key, and from then on the craftsman shows as erased,
+// across restarts. Data recorded in clear before (a data directory from
+// an earlier version) stays in clear and cannot be forgotten.
 //
 // --tls-cert and --tls-key (both or neither), as on the five services and
 // bin/graphql, make the one listener serve HTTPS (TLS 1.2+) with that PEM
@@ -104,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// credentials from the environment, and a variable that does not parse
 	// stops start-up instead of meaning the default.
 	f := servicekit.NewFlags("craftledger")
-	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers, credKeyFile, tlsCert, tlsKey string
+	var addr, data, store, storeAddr, jwtKeyFile, nidKeyFile, level, approvers, credKeyFile, tlsCert, tlsKey, keysDir string
 	var dev, demo bool
 	var count, seed, concurrency, burst int
 	var rate float64
@@ -114,6 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.StringVar(&storeAddr, "store-addr", "CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr, "gRPC address of the embedded store")
 	f.StringVar(&jwtKeyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the token signing key, at least 32 bytes (else $"+auth.DevKeyEnv+", else --dev)")
 	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes (else --dev)")
+	f.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "directory of the per-craftsman keys sealing personal data (names); forget destroys a key (default <data>/keys; keep it out of the store's backups)")
 	f.BoolVar(&dev, "dev", "CRAFTLEDGER_DEV", false, "use the public development keys for whichever key is not given — never in production")
 	f.BoolVar(&demo, "demo", "CRAFTLEDGER_DEMO", false, "load the demo population on first start; with the development token key, also print demo tokens and offer them on the web page")
 	f.IntVar(&count, "demo-count", "CRAFTLEDGER_DEMO_COUNT", 3000, "craftsmen in the demo population")
@@ -192,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: data, Addr: addr, StoreURL: store, StoreAddr: storeAddr,
-		Key: key, NationalIDKey: nidKey, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst,
+		Key: key, NationalIDKey: nidKey, PersonalKeysDir: keysDir, Logger: logger, DemoTokens: tokens, RateLimit: rate, RateBurst: burst,
 		Approvers: approverList, CredentialKey: credKey, CredentialIssuer: credIssuer,
 		TLSCertFile: tlsCert, TLSKeyFile: tlsKey})
 	if err != nil {
