@@ -24,9 +24,10 @@ import (
 const demoCount = 50
 
 type running struct {
-	app  *app.App
-	stop context.CancelFunc
-	done chan error
+	app    *app.App
+	stop   context.CancelFunc
+	done   chan error
+	closed bool // shut down already
 }
 
 // start runs the all-in-one in-process on dir, on free loopback ports,
@@ -60,8 +61,14 @@ func start(t *testing.T, dir string) (*running, bool) {
 	return r, loaded
 }
 
+// shutdown stops the all-in-one and closes it; a second call (a deferred
+// one after a failed restart) does nothing.
 func (r *running) shutdown(t *testing.T) {
 	t.Helper()
+	if r.closed {
+		return
+	}
+	r.closed = true
 	r.stop()
 	if err := <-r.done; err != nil {
 		t.Errorf("run: %v", err)
