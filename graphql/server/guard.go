@@ -100,13 +100,12 @@ func checkFragments(doc *ast.Document, max int) error {
 		}
 	}
 	for _, d := range doc.Definitions {
-		switch d := d.(type) {
-		case *ast.FragmentDefinition:
+		if _, ok := d.(*ast.FragmentDefinition); ok {
 			defs++
-			walk(d.SelectionSet)
-		case *ast.OperationDefinition:
-			walk(d.SelectionSet)
 		}
+	}
+	for _, ss := range topSelections(doc) {
+		walk(ss)
 	}
 	if defs > max {
 		return errs.E(errs.InvalidArgument, "query defines %d fragments, over the limit of %d", defs, max)
@@ -148,16 +147,26 @@ func checkFields(doc *ast.Document, limit int) error {
 		}
 		return n
 	}
-	for _, d := range doc.Definitions {
-		switch d := d.(type) {
-		case *ast.FragmentDefinition:
-			check(d.SelectionSet)
-		case *ast.OperationDefinition:
-			check(d.SelectionSet)
-		}
+	for _, ss := range topSelections(doc) {
+		check(ss)
 	}
 	if worst > limit {
 		return errs.E(errs.InvalidArgument, "query selects %d fields in one selection set, over the limit of %d", worst, limit)
 	}
 	return nil
+}
+
+// topSelections are the selection sets of doc's operations and fragment
+// definitions.
+func topSelections(doc *ast.Document) []*ast.SelectionSet {
+	var out []*ast.SelectionSet
+	for _, d := range doc.Definitions {
+		switch d := d.(type) {
+		case *ast.FragmentDefinition:
+			out = append(out, d.SelectionSet)
+		case *ast.OperationDefinition:
+			out = append(out, d.SelectionSet)
+		}
+	}
+	return out
 }
