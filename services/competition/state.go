@@ -271,7 +271,10 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 		}
 	}
 	st.placements = st.placements.with(added)
-	if len(h.Events) > 0 {
+	// A batch's decisions (command.Handler.ExecuteBatch) fold events not
+	// yet appended (no position): never cached, as the append may fail
+	// and another event later take the same id and revision.
+	if len(h.Events) > 0 && !h.Events[len(h.Events)-1].Position.IsStart() {
 		s.folds.mu.Lock()
 		if s.folds.m == nil || len(s.folds.m) >= maxFolds {
 			s.folds.m = map[string]folded{}
