@@ -117,7 +117,10 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 	for _, r := range evs {
 		st.apply(reg, r)
 	}
-	if len(h.Events) > 0 {
+	// A batch's decisions (command.Handler.ExecuteBatch) fold events not
+	// yet appended (no position): never cached, as the append may fail and
+	// another event later take the same id and revision.
+	if len(h.Events) > 0 && !h.Events[len(h.Events)-1].Position.IsStart() {
 		f.mu.Lock()
 		if len(f.m) >= f.max {
 			for k := range f.m { // evict an arbitrary entry
