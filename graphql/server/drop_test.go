@@ -19,33 +19,16 @@ func TestResumeAfterTheStoreRestarts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts the store")
 	}
-	dir := t.TempDir()
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := srv.Addr()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	l := &ledger{t: t, store: st, heads: map[string]string{}}
-	seed(l, 4)
+	rs := startRestartable(ctx, t, 4)
+	st, l := rs.store, rs.l
 	h := startServer(t, l, "", server.Limits{})
 	h.caughtUp()
 	before := h.srv.Model().Len()
 
-	if err := srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	srv2, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: addr, Insecure: true})
-	if err != nil {
-		t.Fatalf("restart the store on %s: %v", addr, err)
-	}
-	defer srv2.Close()
+	rs.stop()
+	rs.restart()
 
 	// Appends retry until the client has reconnected.
 	added := 0
@@ -81,4 +64,52 @@ func TestResumeAfterTheStoreRestarts(t *testing.T) {
 	if st := h.srv.Projector().Status(); st.Drops == 0 || st.Err != nil {
 		t.Errorf("status %+v: want at least one drop and no error", st)
 	}
+}
+
+// restartable is an embedded store a test stops and starts again on the
+// same directory and address, a client of it and a ledger seeded on it.
+type restartable struct {
+	t         *testing.T
+	srv       *esdbserver.Server
+	dir, addr string
+	store     eventstore.Store
+	l         *ledger
+}
+
+// startRestartable starts the store, connects (2 s per call, so that calls
+// fail fast while it is down) and seeds n craftsmen.
+func startRestartable(ctx context.Context, t *testing.T, n int) *restartable {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	l := &ledger{t: t, store: st, heads: map[string]string{}}
+	seed(l, n)
+	return &restartable{t: t, srv: srv, dir: dir, addr: srv.Addr(), store: st, l: l}
+}
+
+// stop stops the store.
+func (r *restartable) stop() {
+	r.t.Helper()
+	if err := r.srv.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// restart starts the store again on its directory and address.
+func (r *restartable) restart() {
+	r.t.Helper()
+	srv, err := esdbserver.Start(esdbserver.Config{DataDir: r.dir, Addr: r.addr, Insecure: true})
+	if err != nil {
+		r.t.Fatalf("restart the store on %s: %v", r.addr, err)
+	}
+	r.srv = srv
+	r.t.Cleanup(func() { _ = srv.Close() })
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/server"
-	"github.com/craftledger/craftledger/pkg/esdbserver"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 // TestReadyzWhileTheStoreIsDown stops the store under a ready server:
@@ -22,22 +20,10 @@ func TestReadyzWhileTheStoreIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts the store")
 	}
-	dir := t.TempDir()
-	srv, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: "127.0.0.1:0", Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := srv.Addr()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := eventstore.Open(ctx, eventstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	l := &ledger{t: t, store: st, heads: map[string]string{}}
-	seed(l, 3)
-	h := startServer(t, l, "", server.Limits{})
+	rs := startRestartable(ctx, t, 3)
+	h := startServer(t, rs.l, "", server.Limits{})
 	h.caughtUp()
 
 	// readyz polls /readyz until its status is want; it fails the test
@@ -63,18 +49,12 @@ func TestReadyzWhileTheStoreIsDown(t *testing.T) {
 	}
 	readyz(http.StatusOK)
 
-	if err := srv.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rs.stop()
 	if body := readyz(http.StatusServiceUnavailable); !strings.Contains(body, "UNAVAILABLE") {
 		t.Errorf("/readyz with the store down: %s, want UNAVAILABLE", body)
 	}
 
-	srv2, err := esdbserver.Start(esdbserver.Config{DataDir: dir, Addr: addr, Insecure: true})
-	if err != nil {
-		t.Fatalf("restart the store on %s: %v", addr, err)
-	}
-	defer srv2.Close()
+	rs.restart()
 	readyz(http.StatusOK)
 	h.stop()
 }
