@@ -34,25 +34,34 @@ type running struct {
 // and loads (or reuses) the demo population.
 func start(t *testing.T, dir string) (*running, bool) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	toks, err := auth.DevTokens(auth.DevKey(), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: auth.DevKey(),
-		NationalIDKey: []byte(registry.DevNationalIDKey), DemoTokens: toks})
+	return run(t, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: auth.DevKey(),
+		NationalIDKey: []byte(registry.DevNationalIDKey), DemoTokens: toks},
+		generate.Config{Craftsmen: demoCount, Seed: 3, Concurrency: 4}, nil, 30*time.Second)
+}
+
+// run runs the all-in-one of cfg, loads (or reuses) the demo of demo,
+// writing its progress to progress, and waits up to wait for the
+// projection; it answers whether LoadDemo generated the demo.
+func run(t *testing.T, cfg app.Config, demo generate.Config, progress io.Writer, wait time.Duration) (*running, bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	r := &running{app: a, stop: cancel, done: make(chan error, 1)}
 	go func() { r.done <- a.Run(ctx) }()
-	_, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: demoCount, Seed: 3, Concurrency: 4}, nil)
+	_, loaded, err := a.LoadDemo(ctx, demo, progress)
 	if err != nil {
 		r.shutdown(t)
 		t.Fatal(err)
 	}
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, wcancel := context.WithTimeout(ctx, wait)
 	defer wcancel()
 	if err := a.WaitCaughtUp(wctx); err != nil {
 		r.shutdown(t)

@@ -29,27 +29,10 @@ func startOn(t *testing.T, dir, url string, count int) (*running, bool, string) 
 // data directory's own).
 func startOnWithKeys(t *testing.T, dir, keys, url string, count int) (*running, bool, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreURL: url, Key: auth.DevKey(),
-		NationalIDKey: []byte(registry.DevNationalIDKey), PersonalKeysDir: keys})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	r := &running{app: a, stop: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
 	var progress bytes.Buffer
-	_, loaded, err := a.LoadDemo(ctx, generate.Config{Craftsmen: count, Seed: 9, Concurrency: 4}, &progress)
-	if err != nil {
-		r.shutdown(t)
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	if err := a.WaitCaughtUp(wctx); err != nil {
-		r.shutdown(t)
-		t.Fatal(err)
-	}
+	r, loaded := run(t, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreURL: url, Key: auth.DevKey(),
+		NationalIDKey: []byte(registry.DevNationalIDKey), PersonalKeysDir: keys},
+		generate.Config{Craftsmen: count, Seed: 9, Concurrency: 4}, &progress, 60*time.Second)
 	return r, loaded, progress.String()
 }
 
