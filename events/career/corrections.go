@@ -31,7 +31,6 @@ type Decisions struct {
 	CancelledBy map[string]*events.Recorded
 	// notes are the corrections, in record order (Fold's State.Corrections).
 	notes []Correction
-	n     int // corrections seen
 }
 
 // Decide applies the domain's correction rule to evs (a craftsman's
@@ -55,7 +54,6 @@ func decide(evs []events.Recorded, visible func(e *events.Recorded) bool) Decisi
 			}
 		}
 	}
-	out.n = len(corrs)
 	if len(corrs) == 0 {
 		return out
 	}

@@ -55,7 +55,7 @@ func Fold(evs []events.Recorded, asOf time.Time, mode Mode) *State {
 	// Corrections: the domain's rule (decide).
 	dec := decide(evs, visible)
 	s.Corrections = dec.notes
-	s.Events += dec.n
+	s.Events += len(dec.notes) // one note a correction
 	decided := dec.Of
 
 	scratch := factsPool.Get().(*[]fact)

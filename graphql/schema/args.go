@@ -8,8 +8,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 
-	"github.com/craftledger/craftledger/events/career"
-
+	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
@@ -86,26 +85,11 @@ func argTime(p graphql.ResolveParams, name string, end bool) (time.Time, bool, e
 	return t, true, nil
 }
 
-// civil is the ledger's calendar (UTC+8, career.CivilOffset): a date in
-// an argument is a date there, as the domain counts days.
-var civil = time.FixedZone("UTC+8", career.CivilOffset)
-
 // ParseTime reads "2006-01-02" — a date of the ledger's calendar (UTC+8):
 // its first instant, or its last nanosecond when end is set — or an
-// RFC 3339 instant.
-func ParseTime(s string, end bool) (time.Time, error) {
-	if t, err := time.ParseInLocation(time.DateOnly, s, civil); err == nil {
-		if end {
-			t = t.Add(24*time.Hour - time.Nanosecond)
-		}
-		return t.UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, errs.E(errs.InvalidArgument, "%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
-	}
-	return t.UTC(), nil
-}
+// RFC 3339 instant: audit.ParseTime, so that ledgerctl and the API read a
+// date as the same instant.
+func ParseTime(s string, end bool) (time.Time, error) { return audit.ParseTime(s, end) }
 
 // ParsePosition reads a $all position: "commit", "commit/prepare", or the
 // "position" object of a command's answer as JSON ({"commit":…,"prepare":…}).

@@ -211,7 +211,7 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	if maxFindings <= 0 {
 		maxFindings = DefaultMaxFindings
 	}
-	dir := &directory{st: st, feed: feed, facts: [2]map[string]dirFact{{}, {}}, missing: map[string]bool{}}
+	dir := &directory{st: st, facts: [2]map[string]dirFact{{}, {}}, missing: map[string]bool{}}
 	ws := make([]*verifier, workers)
 	chans := make([]chan []item, workers)
 	var wg sync.WaitGroup
@@ -1012,7 +1012,6 @@ type dirFact struct {
 // the values the workers see are the same whatever the scheduling.
 type directory struct {
 	st    eventstore.Store
-	feed  bool
 	mu    sync.Mutex
 	facts [2]map[string]dirFact // by kind (dirCompetition, dirMentorship)
 	// missing remembers streams looked up and not found, so a population
