@@ -252,6 +252,17 @@ func (v *Verifier) VerifySum(prev *Sum, e events.Raw) (Sum, *Break) {
 	return v.sum, nil
 }
 
+// VerifyText is VerifyEvent returning the event's own hash as a Sum (as
+// VerifySum does), for a caller that has the predecessor's hash only as
+// the text an event's metadata names.
+func (v *Verifier) VerifyText(prev string, e events.Raw) (Sum, *Break) {
+	v.prev = append(v.prev[:0], prev...)
+	if _, brk := v.check(v.prev, e); brk != nil {
+		return Sum{}, brk
+	}
+	return v.sum, nil
+}
+
 // check is VerifyEvent on prev as bytes; it returns the stored hash (a
 // part of e.Metadata) of an intact event, the text of v.sum.
 func (v *Verifier) check(prev []byte, e events.Raw) ([]byte, *Break) {
