@@ -615,8 +615,9 @@ func checkKeysAndData(t *testing.T, r rendered) {
 // checkPersonalKeys: the registry (sealing, forgetting) and GraphQL
 // (showing names) mount the same keyring volume at
 // CRAFTLEDGER_PERSONAL_KEYS_DIR, nothing else mounts it, and once the
-// registry or GraphQL runs more than one pod the claim is ReadWriteMany
-// (pods on several nodes must see one directory).
+// registry and GraphQL run more than two pods between them (more than the
+// one-node dev overlay's one each) the claim is ReadWriteMany (pods on
+// several nodes must see one directory).
 func checkPersonalKeys(t *testing.T, r rendered, overlay string) {
 	t.Helper()
 	pods := 0

@@ -262,6 +262,19 @@ func honourID(req ConferRequest, at time.Time, meta command.Meta) (id string, ke
 	return HonourID(req.CraftsmanID, req.Code, at), false
 }
 
+// innovationID is the id of the innovation req recognises on date at
+// (req.InnovationID when given; otherwise derived, as honourID derives an
+// honour's) and whether it derives from the idempotency key of meta.
+func innovationID(req InnovationRequest, at time.Time, meta command.Meta) (id string, keyed bool) {
+	switch {
+	case req.InnovationID != "":
+		return req.InnovationID, false
+	case req.OccurredAt == "" && meta.IdempotencyKey != "":
+		return KeyedInnovationID(req.CraftsmanID, meta.Issuer, meta.IdempotencyKey), true
+	}
+	return InnovationID(req.CraftsmanID, req.Kind, req.Title, at), false
+}
+
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
 	c, err := s.conferCommand(ctx, req)
 	if err != nil {
@@ -418,14 +431,8 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 	if req.Role == "" {
 		req.Role = "member"
 	}
-	keyed := false
-	switch {
-	case req.InnovationID != "":
-	case req.OccurredAt == "" && meta.IdempotencyKey != "":
-		req.InnovationID, keyed = KeyedInnovationID(req.CraftsmanID, meta.Issuer, meta.IdempotencyKey), true
-	default:
-		req.InnovationID = InnovationID(req.CraftsmanID, req.Kind, req.Title, at)
-	}
+	var keyed bool
+	req.InnovationID, keyed = innovationID(req, at, meta)
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
 		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
 	if err := p.Validate(); err != nil {

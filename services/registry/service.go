@@ -339,7 +339,7 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 		// may not change the profile, or a retry of a key already used here
 		// claims nothing), so that a refused change leaves no reservation
 		// behind (but in a race, as for registrations).
-		h, err := command.Load(ctx, s.h.Store(), cmd.Stream)
+		h, err := s.h.Latest(ctx, cmd.Stream) // as fresh as Load, and cached for the Execute below
 		if err != nil {
 			return command.Result{}, err
 		}
