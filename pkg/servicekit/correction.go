@@ -198,7 +198,7 @@ func (c Corrector) replacement(orig *eventstore.RecordedEvent, r *ReplacementReq
 	if err != nil {
 		return nil, errs.E(errs.Internal, "decode %s@%d: %v", orig.Stream, orig.Revision, err)
 	}
-	was, now := fields(op), fields(p)
+	was, now := Fields(op), Fields(p)
 	for _, k := range c.Owned[typ] {
 		if !bytes.Equal(was[k], now[k]) {
 			if len(was[k]) == 0 {
@@ -214,8 +214,9 @@ func (c Corrector) replacement(orig *eventstore.RecordedEvent, r *ReplacementReq
 	return rep, nil
 }
 
-// fields are a payload's top-level JSON fields.
-func fields(p events.Payload) map[string]json.RawMessage {
+// Fields are a payload's top-level JSON fields, as encoded (a struct's
+// encoding is canonical: equal values, equal bytes).
+func Fields(p events.Payload) map[string]json.RawMessage {
 	b, _ := json.Marshal(p)
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(b, &m)

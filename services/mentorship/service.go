@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -481,17 +480,7 @@ func (s *service) differs(r eventstore.RecordedEvent, want events.Payload) (stri
 	if err != nil {
 		return "", errs.E(errs.Internal, "decode %s@%d (%s): %v", r.Stream, r.Revision, r.Type, err)
 	}
-	gb, err := json.Marshal(got)
-	if err != nil {
-		return "", errs.E(errs.Internal, "encode %s: %v", got.EventType(), err)
-	}
-	var a, b map[string]any
-	if err := json.Unmarshal(gb, &a); err != nil {
-		return "", errs.E(errs.Internal, "decode %s: %v", got.EventType(), err)
-	}
-	if err := json.Unmarshal(wb, &b); err != nil {
-		return "", errs.E(errs.Internal, "decode %s: %v", want.EventType(), err)
-	}
+	a, b := servicekit.Fields(got), servicekit.Fields(want)
 	names := slices.Collect(maps.Keys(a))
 	for n := range b {
 		if _, ok := a[n]; !ok {
@@ -500,7 +489,7 @@ func (s *service) differs(r eventstore.RecordedEvent, want events.Payload) (stri
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		if !reflect.DeepEqual(a[n], b[n]) {
+		if !bytes.Equal(a[n], b[n]) {
 			return n, nil
 		}
 	}
