@@ -158,7 +158,8 @@ const PlatformOrg = servicekit.PlatformOrg
 // Options configure the service.
 type Options struct {
 	// Approvers, when not empty, lists the organisations whose hr users may
-	// approve entitlements (the HR departments); empty means any hr user.
+	// approve entitlements (the HR departments); empty, or AnyApprover among
+	// them, means any hr user. The binaries fill it with ParseApprovers.
 	Approvers []string
 	// Seal chains every event's metadata (prevHash/hash); nil means servicekit.Seal
 	// (events/chain), as every service writing craftsman streams does.
@@ -172,6 +173,25 @@ type Options struct {
 	// PublicationRetries bounds it on a competition's stream, where
 	// concurrent publications of one competition queue up (0 = 100).
 	PublicationRetries int
+}
+
+// AnyApprover, as one of Options.Approvers (the value "*" of --approvers),
+// lets every hr user approve: only for a deployment whose hr users are all
+// the human-resources authority's.
+const AnyApprover = "*"
+
+// ParseApprovers reads the value of --approvers / $CRAFTLEDGER_APPROVERS
+// (bin/competition and the all-in-one): a comma list of the organisations
+// whose hr users may approve entitlements, or AnyApprover. A list naming
+// nobody is refused, so a deployment that forgets it does not start
+// instead of letting the hr user of any employer approve.
+func ParseApprovers(list string) ([]string, error) {
+	orgs := servicekit.SplitList(list)
+	if len(orgs) == 0 {
+		return nil, errs.E(errs.InvalidArgument, "--approvers / $CRAFTLEDGER_APPROVERS: name the human-resources authorities "+
+			"whose hr users may approve promotion entitlements (a comma list of organisations), or * to let any hr user approve")
+	}
+	return orgs, nil
 }
 
 type service struct {
@@ -215,11 +235,15 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	if opts.Parallel <= 0 {
 		opts.Parallel = 8
 	}
+	approvers := slices.Clone(opts.Approvers)
+	if slices.Contains(approvers, AnyApprover) {
+		approvers = nil
+	}
 	reg := events.NewRegistry()
 	return &service{parallel: opts.Parallel, h: h, pub: pub, publish: command.NewCombiner(pub), store: store, clock: clock, reg: reg,
 		defined: newKnown[competition](4096), registeredWorkers: newKnown[struct{}](65536),
 		decoded:   servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts),
-		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: slices.Clone(opts.Approvers)}, nil
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: approvers}, nil
 }
 
 func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (command.Result, error) {

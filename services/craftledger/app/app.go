@@ -34,7 +34,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -127,8 +126,9 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 }
 
-// AnyApprover, as Config.Approvers, lets every hr user approve.
-const AnyApprover = "*"
+// AnyApprover, as Config.Approvers, lets every hr user approve
+// (competition.AnyApprover).
+const AnyApprover = competition.AnyApprover
 
 // DefaultApprovers are the human-resources authorities that approve the
 // demo population's entitlements: the ministry (全国 competitions and
@@ -241,11 +241,8 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return a, err
 	}
 	approvers := cfg.Approvers
-	switch {
-	case len(approvers) == 0:
+	if len(approvers) == 0 {
 		approvers = DefaultApprovers()
-	case slices.Contains(approvers, AnyApprover):
-		approvers = nil // the competition service: empty = any hr user
 	}
 	if a.services.Competition, err = competition.New(a.store, cfg.Clock, competition.Options{Seal: servicekit.Seal, Approvers: approvers}); err != nil {
 		return a, err

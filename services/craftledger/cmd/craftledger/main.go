@@ -77,6 +77,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/servicekit"
+	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 	"github.com/craftledger/craftledger/services/registry"
@@ -169,9 +170,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := servicekit.CheckTLS(tlsCert, tlsKey); err != nil {
 		return err
 	}
-	approverList := servicekit.SplitList(approvers)
-	if len(approverList) == 0 {
-		return errs.E(errs.InvalidArgument, "--approvers: name at least one organisation, or * for any hr user")
+	approverList, err := competition.ParseApprovers(approvers)
+	if err != nil {
+		return err
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {

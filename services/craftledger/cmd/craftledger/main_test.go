@@ -200,7 +200,7 @@ func TestRateFlags(t *testing.T) {
 // approve an entitlement (403 for another organisation's hr, before
 // anything is looked up); the others get past that check (here to 404, as
 // the craftsman does not exist). Without the flag, the default authorities
-// are the approvers.
+// are the approvers; * ($CRAFTLEDGER_APPROVERS here) lets any hr user approve.
 func TestApproversFlag(t *testing.T) {
 	approve := func(t *testing.T, base, org string) int {
 		t.Helper()
@@ -233,6 +233,16 @@ func TestApproversFlag(t *testing.T) {
 		}
 		if code := approve(t, base, "mohrss"); code == http.StatusForbidden {
 			t.Error("hr of mohrss (a default approver): 403")
+		}
+	})
+	t.Run("any hr user", func(t *testing.T) {
+		cleanEnv(t)
+		t.Setenv("CRAFTLEDGER_APPROVERS", "*")
+		_, base := started(t, append(baseArgs(t), "--dev"))
+		for _, org := range []string{"employer-zz", "mohrss"} {
+			if code := approve(t, base, org); code == http.StatusForbidden {
+				t.Errorf("hr of %s under *: 403", org)
+			}
 		}
 	})
 }
