@@ -313,6 +313,15 @@ func TestComposeServices(t *testing.T) {
 			if env["CRAFTLEDGER_JWT_KEY_FILE"] == "" {
 				t.Errorf("CRAFTLEDGER_JWT_KEY_FILE is not set")
 			}
+			// Who approves promotion entitlements: competition's alone.
+			if _, ok := s.Environment[approversVar]; ok && name != "competition" {
+				t.Errorf("sets %s; only competition reads it", approversVar)
+			}
+			if name == "competition" {
+				if problem := composeApprovers(t, p); problem != "" {
+					t.Error(problem)
+				}
+			}
 			// Only the registry holds the key that hashes national ID numbers.
 			_, hasNID := env["CRAFTLEDGER_NATIONAL_ID_KEY_FILE"]
 			mountsNID := slices.ContainsFunc(ms, func(m mount) bool { return m.source == "national-id" })
@@ -361,6 +370,24 @@ func TestComposeServices(t *testing.T) {
 				published[host] = name
 			}
 		})
+	}
+}
+
+// composeApprovers checks the Compose competition service's approvers with
+// none of the file's variables set (their defaults).
+func composeApprovers(t *testing.T, p composeProject) string {
+	t.Helper()
+	v, set := p.Services["competition"].Environment[approversVar]
+	return approversProblem(defaults(t, v), set)
+}
+
+// TestComposeWithoutApproversFails: the check above refuses a Compose file
+// whose competition service lacks CRAFTLEDGER_APPROVERS.
+func TestComposeWithoutApproversFails(t *testing.T) {
+	p := loadCompose(t)
+	delete(p.Services["competition"].Environment, approversVar)
+	if composeApprovers(t, p) == "" {
+		t.Errorf("a Compose file without %s passes the check", approversVar)
 	}
 }
 

@@ -275,9 +275,13 @@ var overlays = []struct {
 // environment needs: probes, resources, non-root pods, Services and
 // PodDisruptionBudgets that select real pods, and configuration that resolves.
 func TestKustomizeStructure(t *testing.T) {
+	base := render(t, "k8s/base")
 	for _, ov := range overlays {
 		t.Run(ov.name, func(t *testing.T) {
 			r := render(t, ov.dir)
+			if problem := k8sApprovers(t, ov.name, r, base); problem != "" {
+				t.Errorf("competition: %s", problem)
+			}
 
 			var names []string
 			for _, d := range r.kind("Deployment") {
@@ -300,6 +304,79 @@ func TestKustomizeStructure(t *testing.T) {
 			checkServices(t, r)
 			checkKeysAndData(t, r)
 			checkPersonalKeys(t, r, ov.name)
+		})
+	}
+}
+
+// competitionApprovers is the CRAFTLEDGER_APPROVERS the rendered
+// competition Deployment's container gets: from its envFrom ConfigMaps,
+// then its env entries, which win (as in the kubelet).
+func competitionApprovers(t *testing.T, r rendered) (value string, set bool) {
+	t.Helper()
+	d, ok := r.get("Deployment", "competition")
+	if !ok || len(d.Spec.Template.Spec.Containers) == 0 {
+		t.Fatal("no competition Deployment with a container")
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef == nil {
+			continue
+		}
+		if cm, ok := r.get("ConfigMap", ef.ConfigMapRef.Name); ok {
+			if v, ok := cm.Data[approversVar]; ok {
+				value, set = v, true
+			}
+		}
+	}
+	for _, e := range c.Env {
+		if e.Name == approversVar {
+			value, set = e.Value, e.ValueFrom == nil
+		}
+	}
+	return value, set
+}
+
+// k8sApprovers checks what competition gets in one rendering. The
+// production overlay must set its own value (the demo's authorities of the
+// base are not a production's): empty as committed, so competition does not
+// start until the operator names the authorities (approvers.yaml), or the
+// operator's list.
+func k8sApprovers(t *testing.T, overlay string, r, base rendered) string {
+	t.Helper()
+	v, set := competitionApprovers(t, r)
+	if overlay != "production" {
+		return approversProblem(v, set)
+	}
+	if bv, _ := competitionApprovers(t, base); set && v == bv {
+		return fmt.Sprintf("%s=%q is the base's (the demo's authorities); production's operator sets it (approvers.yaml)", approversVar, v)
+	}
+	if set && strings.TrimSpace(v) == "" {
+		return "" // the operator's to fill in; competition refuses to start until then
+	}
+	return approversProblem(v, set)
+}
+
+// TestKustomizeWithoutApproversFails: the check of TestKustomizeStructure
+// refuses an overlay without its CRAFTLEDGER_APPROVERS: no key at all, or
+// in production the base's list.
+func TestKustomizeWithoutApproversFails(t *testing.T) {
+	base := render(t, "k8s/base")
+	bv, _ := competitionApprovers(t, base)
+	for _, ov := range overlays {
+		t.Run(ov.name, func(t *testing.T) {
+			r := render(t, ov.dir)
+			cm, ok := r.get("ConfigMap", "craftledger-config")
+			if !ok {
+				t.Fatal("no ConfigMap craftledger-config")
+			}
+			if ov.name == "production" {
+				cm.Data[approversVar] = bv
+			} else {
+				delete(cm.Data, approversVar)
+			}
+			if k8sApprovers(t, ov.name, r, base) == "" {
+				t.Errorf("%s without its %s passes the check", ov.dir, approversVar)
+			}
 		})
 	}
 }

@@ -57,10 +57,16 @@ pids+=($!)
 
 export CRAFTLEDGER_STORE="esdb://admin:changeit@127.0.0.1:$store_port?tls=false"
 export CRAFTLEDGER_JWT_KEY_FILE=$work/keys/jwt.key
+# Competition's approving HR authorities, as the Compose file and the k8s
+# base give them (only bin/competition gets them here: the all-in-one below
+# keeps its own default).
+approvers=mohrss,tj-hrss,gd-hrss,js-hrss,sd-hrss
 declare -A url
 for s in "${services[@]}"; do
 	p=$(port)
-	CRAFTLEDGER_ADDR=127.0.0.1:$p CRAFTLEDGER_NATIONAL_ID_KEY_FILE=$work/keys/national-id.key \
+	extra=()
+	[[ $s == competition ]] && extra=(CRAFTLEDGER_APPROVERS=$approvers)
+	env "${extra[@]}" CRAFTLEDGER_ADDR=127.0.0.1:$p CRAFTLEDGER_NATIONAL_ID_KEY_FILE=$work/keys/national-id.key \
 		"$bin/$s" >"$work/$s.log" 2>&1 &
 	pids+=($!)
 	url[$s]=http://127.0.0.1:$p/readyz
@@ -111,6 +117,17 @@ elif [[ $out != *"no token key"* ]]; then
 	echo "the all-in-one without keys failed with an unclear message: $out"; failed=1
 else
 	echo "refused  craftledger without keys: $out"
+fi
+
+# bin/competition names who approves promotion entitlements or does not
+# start: without CRAFTLEDGER_APPROVERS it refuses (rather than let any hr
+# user approve), naming the variable.
+if out=$(env -u CRAFTLEDGER_APPROVERS CRAFTLEDGER_ADDR=127.0.0.1:$(port) timeout 20 "$bin/competition" 2>&1) || [[ $? == 124 ]]; then
+	echo "competition started without CRAFTLEDGER_APPROVERS"; failed=1
+elif [[ $out != *CRAFTLEDGER_APPROVERS* ]]; then
+	echo "competition without CRAFTLEDGER_APPROVERS failed with an unclear message: $out"; failed=1
+else
+	echo "refused  competition without approvers: $out"
 fi
 
 [[ $failed == 0 ]] && echo "smoke: every server (and the all-in-one) started from its environment, turned ready and stopped cleanly"

@@ -216,6 +216,10 @@ func TestBinariesOverTLSRateLimitedAndSecretsNotLogged(t *testing.T) {
 				// password stay out of the command line (and `ps`).
 				env = append(env, auth.DevKeyEnv+"="+jwtKey, "CRAFTLEDGER_STORE="+storeURL)
 			}
+			if name == "competition" {
+				// Required: without it bin/competition does not start.
+				env = append(env, "CRAFTLEDGER_APPROVERS="+sectest.OrgA)
+			}
 			pr, addr := startBinary(t, filepath.Join(bins, name), env, args...)
 			base := "http://" + addr
 			probe := serviceProbe[name]

@@ -10,5 +10,5 @@ import (
 // over HTTPS to a client trusting the CA and not over plain HTTP; one flag
 // without the other, an unreadable file or a mismatched key stop start-up.
 func TestServesHTTPS(t *testing.T) {
-	servicetest.CheckServesHTTPS(t, run)
+	servicetest.CheckServesHTTPS(t, run, "--approvers", "mohrss")
 }
