@@ -184,12 +184,16 @@ const AnyApprover = "*"
 // (bin/competition and the all-in-one): a comma list of the organisations
 // whose hr users may approve entitlements, or AnyApprover. A list naming
 // nobody is refused, so a deployment that forgets it does not start
-// instead of letting the hr user of any employer approve.
+// instead of letting the hr user of any employer approve; so is * beside
+// names (which would silently mean any hr user).
 func ParseApprovers(list string) ([]string, error) {
 	orgs := servicekit.SplitList(list)
 	if len(orgs) == 0 {
 		return nil, errs.E(errs.InvalidArgument, "--approvers / $CRAFTLEDGER_APPROVERS: name the human-resources authorities "+
 			"whose hr users may approve promotion entitlements (a comma list of organisations), or * to let any hr user approve")
+	}
+	if len(orgs) > 1 && slices.Contains(orgs, AnyApprover) {
+		return nil, errs.E(errs.InvalidArgument, "--approvers / $CRAFTLEDGER_APPROVERS: %q mixes * (any hr user) with named organisations; give either the list or *", list)
 	}
 	return orgs, nil
 }

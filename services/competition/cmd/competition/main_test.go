@@ -39,12 +39,14 @@ func TestApproversRequired(t *testing.T) {
 		name string
 		env  *string
 		args []string
+		want string // besides the flag and the variable; default: how to name nobody
 	}{
 		{name: "neither flag nor variable"},
 		{name: "empty flag", args: []string{"--approvers", ""}},
 		{name: "flag naming nobody", args: []string{"--approvers", " , "}},
 		{name: "empty variable", env: new("")},
 		{name: "variable naming nobody", env: new(" ,, ")},
+		{name: "* beside names", args: []string{"--approvers", "mohrss,*"}, want: "mixes * (any hr user) with named organisations"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			unsetApprovers(t)
@@ -60,7 +62,10 @@ func TestApproversRequired(t *testing.T) {
 			if err == nil || !errors.Is(err, errs.InvalidArgument) {
 				t.Fatalf("run: %v, want INVALID_ARGUMENT", err)
 			}
-			for _, want := range []string{"--approvers", "CRAFTLEDGER_APPROVERS", "* to let any hr user approve"} {
+			if c.want == "" {
+				c.want = "* to let any hr user approve"
+			}
+			for _, want := range []string{"--approvers", "CRAFTLEDGER_APPROVERS", c.want} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
