@@ -21,6 +21,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -174,6 +175,15 @@ type IssueOptions struct {
 	IssuerName string
 	// Now is the issuance time (zero: time.Now).
 	Now time.Time
+	// Personal opens a name the registry sealed (pkg/keyring.Dir over the
+	// registry's --personal-keys-dir), so that the worker is named in their
+	// record; nil, or a key destroyed or not held, leaves the name out.
+	Personal Opener
+}
+
+// Opener opens sealed personal data (pkg/keyring.Dir).
+type Opener interface {
+	Open(s events.SealedPersonal) (events.Personal, error)
 }
 
 // Issue builds and signs the record of craftsman id from their stream as
@@ -196,7 +206,20 @@ func Issue(ctx context.Context, st eventstore.Store, id string, opts IssueOption
 	}
 	// Fold at the exact instant (the store's record times have sub-second
 	// precision); the document states the second.
-	c := Build(recs, career.Fold(recs, now, career.AsRecorded), opts.IssuerName, opts.Key.Public().(ed25519.PublicKey), now.Truncate(time.Second))
+	state := career.Fold(recs, now, career.AsRecorded)
+	if state.Personal == nil && state.SealedPersonal != nil && opts.Personal != nil {
+		p, err := opts.Personal.Open(*state.SealedPersonal)
+		switch {
+		case err == nil:
+			state.Personal = &p
+		case errors.Is(err, errs.Internal):
+			// The keyring could not be read: no record that silently
+			// lacks the worker's name.
+			return nil, nil, fmt.Errorf("issue credential for %s: open personal data: %w", id, err)
+		}
+		// Destroyed (forgotten) or never held here: the record names no one.
+	}
+	c := Build(recs, state, opts.IssuerName, opts.Key.Public().(ed25519.PublicKey), now.Truncate(time.Second))
 	b, err := Sign(c, opts.Key, now)
 	if err != nil {
 		return nil, nil, err

@@ -23,6 +23,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 )
 
 func issue(t *testing.T) ([]byte, ed25519.PrivateKey) {
@@ -422,5 +423,80 @@ func TestCheckCurrentReportsCorrectedAndWithdrawnClaims(t *testing.T) {
 	want := []string{"urn:craftledger:event:" + honest[6].ID + " @6", "urn:craftledger:event:" + honest[8].ID + " @8"}
 	if cur.Current || !slices.Equal(got, want) || cur.NewEvents != 2 || cur.Head.Revision != 10 {
 		t.Errorf("after correction and withdrawal: current %v, problems %v (want %v), %d new events, head %d", cur.Current, cur.Problems, want, cur.NewEvents, cur.Head.Revision)
+	}
+}
+
+// TestIssueOpensSealedNames: a worker registered with a sealed name (the
+// registry's keyring, as make run records everyone) is named in their
+// record when the issuer holds the keyring; without it, or once the
+// craftsman is forgotten (key destroyed), the record names no one; a key
+// that cannot be read stops the issuance rather than leave the name out.
+func TestIssueOpensSealedNames(t *testing.T) {
+	st, _ := audittest.Store(t)
+	dir := t.TempDir()
+	keys, err := keyring.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	career := audittest.Career("c-0007")
+	reg := career[0].Payload.(events.CraftsmanRegistered)
+	sealed, err := keys.Seal("c-0007", *reg.Personal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Personal, reg.SealedPersonal = nil, sealed
+	career[0].Payload = reg
+	audittest.Append(t, st, "craftsman-c-0007", audittest.Seal(t, "craftsman-c-0007", career))
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	name := func(opts credential.IssueOptions) (string, error) {
+		opts.Key = key
+		b, _, err := credential.Issue(ctx, st, "c-0007", opts)
+		if err != nil {
+			return "", err
+		}
+		c, err := credential.Verify(b, key.Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		return c.CredentialSubject.Name, nil
+	}
+	if got, err := name(credential.IssueOptions{Personal: keys}); err != nil || got != "测试工匠 c-0007" {
+		t.Errorf("with the keyring: name %q, %v; want the opened name", got, err)
+	}
+	if got, err := name(credential.IssueOptions{}); err != nil || got != "" {
+		t.Errorf("without a keyring: name %q, %v; want none", got, err)
+	}
+
+	// A key file that cannot be read (here a directory in its place).
+	files, err := filepath.Glob(filepath.Join(dir, "*.key"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("key files %v, %v", files, err)
+	}
+	if err := os.Rename(files[0], files[0]+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(files[0], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := name(credential.IssueOptions{Personal: keys}); !errors.Is(err, errs.Internal) {
+		t.Errorf("unreadable key: name %q, err %v; want an internal error", got, err)
+	}
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(files[0]+".moved", files[0]); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := keys.Forget("c-0007"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := name(credential.IssueOptions{Personal: keys}); err != nil || got != "" {
+		t.Errorf("forgotten: name %q, %v; want none", got, err)
 	}
 }

@@ -27,6 +27,8 @@ type HandlerConfig struct {
 	Auth       auth.Key
 	IssuerName string
 	Now        func() time.Time // nil: time.Now
+	// Personal opens sealed names for the records issued (IssueOptions).
+	Personal Opener
 }
 
 // VerifyResult is the answer of POST /credentials/verify.
@@ -121,7 +123,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		if cfg.Now != nil {
 			now = cfg.Now
 		}
-		b, _, err := Issue(ctx, cfg.Store, id, IssueOptions{Key: cfg.Key, IssuerName: cfg.IssuerName, Now: now()})
+		b, _, err := Issue(ctx, cfg.Store, id, IssueOptions{Key: cfg.Key, IssuerName: cfg.IssuerName, Now: now(), Personal: cfg.Personal})
 		if err != nil {
 			kit.EncodeError(ctx, err, w)
 			return

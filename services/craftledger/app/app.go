@@ -296,7 +296,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	})
 	if len(cfg.CredentialKey) > 0 {
 		ch, err := credential.NewHandler(credential.HandlerConfig{Key: cfg.CredentialKey, Store: a.store, Auth: cfg.Key,
-			IssuerName: cfg.CredentialIssuer, Now: cfg.Clock})
+			IssuerName: cfg.CredentialIssuer, Now: cfg.Clock, Personal: keys})
 		if err != nil {
 			return a, err
 		}

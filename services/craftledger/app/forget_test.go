@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,8 +12,11 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/services/craftledger/app"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
+	"github.com/craftledger/craftledger/services/registry"
 )
 
 // TestE2EForgetCraftsman: the all-in-one seals names under a keyring in the
@@ -25,14 +30,20 @@ import (
 // demo names stay shown.
 func TestE2EForgetCraftsman(t *testing.T) {
 	dir := t.TempDir()
-	r, _ := start(t, dir)
-	base := r.app.BaseURL()
-	if want := filepath.Join(dir, "keys"); r.app.PersonalKeysDir() != want {
-		t.Errorf("keys in %s, want %s", r.app.PersonalKeysDir(), want)
-	}
 	toks, err := auth.DevTokens(auth.DevKey(), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	_, credKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := run(t, app.Config{DataDir: dir, Addr: "127.0.0.1:0", StoreAddr: "127.0.0.1:0", Key: auth.DevKey(),
+		NationalIDKey: []byte(registry.DevNationalIDKey), DemoTokens: toks, CredentialKey: credKey},
+		generate.Config{Craftsmen: demoCount, Seed: 3, Concurrency: 4}, nil, 30*time.Second)
+	base := r.app.BaseURL()
+	if want := filepath.Join(dir, "keys"); r.app.PersonalKeysDir() != want {
+		t.Errorf("keys in %s, want %s", r.app.PersonalKeysDir(), want)
 	}
 	tok := map[auth.Role]string{}
 	for _, d := range toks {
@@ -114,6 +125,24 @@ func TestE2EForgetCraftsman(t *testing.T) {
 		t.Errorf("%d keys in the keyring, want one per craftsman (%d)", len(keys), demoCount+1)
 	}
 
+	// The worker's signed record (GET /credentials/{id}) names them: the
+	// all-in-one opens the sealed name with its keyring.
+	credName := func(id string) string {
+		t.Helper()
+		code, b := do(t, "GET", base+"/credentials/"+id, tok[auth.RoleAdmin], nil)
+		if code != 200 {
+			t.Fatalf("GET /credentials/%s: %d %s", id, code, b)
+		}
+		c, err := credential.Verify(b, credKey.Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatalf("credential of %s: %v", id, err)
+		}
+		return c.CredentialSubject.Name
+	}
+	if got := credName("forget-1"); got != name {
+		t.Errorf("credential of forget-1 names %q, want %s", got, name)
+	}
+
 	write("/api/registry/v1/craftsmen/"+auth.DevCraftsmanID+"/forget", map[string]any{"reason": "PIPL request 7"}, "forget-demo")
 	pos = write("/api/registry/v1/craftsmen/forget-1/forget", map[string]any{"reason": "PIPL request 8"}, "forget-1")
 	check := func(when, base string, headers ...string) {
@@ -142,6 +171,9 @@ func TestE2EForgetCraftsman(t *testing.T) {
 		}
 	}
 	check("after forget", base, "X-Min-Position", pos)
+	if got := credName("forget-1"); got != "" {
+		t.Errorf("credential of forget-1 after forget names %q, want no one", got)
+	}
 	r.shutdown(t)
 
 	// A restart from the projection's snapshot, then one rebuilding it

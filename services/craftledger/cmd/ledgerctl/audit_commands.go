@@ -22,6 +22,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/services/craftledger/ctl"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
 )
@@ -608,17 +609,18 @@ func exportCmd() ctl.Command {
 }
 
 func credentialCmd() ctl.Command {
-	var key, pub, out, craftsman, issuer string
+	var key, pub, out, craftsman, issuer, keysDir string
 	var online bool
 	return ctl.Command{
 		Name: "credential", Summary: "issue, verify (offline, or online against the ledger) or make keys for portable signed records",
-		Usage: "keygen --key FILE | issue --key FILE --craftsman ID [--out FILE] | verify --pub FILE [--online --store URL] CREDENTIAL",
+		Usage: "keygen --key FILE | issue --key FILE --craftsman ID [--personal-keys-dir DIR] [--out FILE] | verify --pub FILE [--online --store URL] CREDENTIAL",
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&key, "key", os.Getenv("CRAFTLEDGER_CREDENTIAL_KEY_FILE"), "the deployment's Ed25519 private key (PKCS #8 PEM; $CRAFTLEDGER_CREDENTIAL_KEY_FILE)")
 			fs.StringVar(&pub, "pub", "", "the issuing deployment's public key: PEM, its private key file, or a did:key in a file")
 			fs.StringVar(&out, "out", "", "write the credential to this file instead of stdout")
 			fs.StringVar(&craftsman, "craftsman", "", "craftsman whose record to issue")
 			fs.StringVar(&issuer, "issuer-name", "craftledger", "the deployment's name in the credential")
+			fs.StringVar(&keysDir, "personal-keys-dir", os.Getenv("CRAFTLEDGER_PERSONAL_KEYS_DIR"), "issue: the registry's personal-data keys (make run: data/keys; $CRAFTLEDGER_PERSONAL_KEYS_DIR), to name the worker when their name is sealed; without it a sealed name is left out")
 			fs.BoolVar(&online, "online", false, "verify: also check against the ledger (--store) that every claim still stands: cited events unchanged, stream verified, nothing corrected or withdrawn since")
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {
@@ -648,8 +650,16 @@ func credentialCmd() ctl.Command {
 				if err != nil {
 					return err
 				}
+				opts := credential.IssueOptions{Key: k, IssuerName: issuer}
+				if keysDir != "" {
+					keys, err := keyring.OpenDir(keysDir)
+					if err != nil {
+						return err
+					}
+					opts.Personal = keys
+				}
 				return withStore(ctx, env, func(st eventstore.Store) error {
-					b, _, err := credential.Issue(ctx, st, craftsman, credential.IssueOptions{Key: k, IssuerName: issuer})
+					b, _, err := credential.Issue(ctx, st, craftsman, opts)
 					if err != nil {
 						return err
 					}
