@@ -13,11 +13,12 @@ import (
 // on the Go heap: each chunk is a region of a temporary file (unlinked at
 // once: it disappears when the log is released, or with the process),
 // mapped read-only, and the bytes of a batch are written into it with one
-// write when the batch is applied (rawLog.flush). The kernel keeps the pages it needs in its page cache and
-// may drop the others; the garbage collector never scans, copies or zeroes
-// them, and no heap chunk is filled and thrown away per 4 MiB. A loaded
-// snapshot's bytes are mapped from the snapshot file the same way. Where
-// the file or the mapping cannot be had, chunks stay on the heap.
+// write when the batch is applied (rawLog.flush). The kernel keeps the
+// pages it needs in its page cache and may drop the others; the garbage
+// collector never scans, copies or zeroes them, and no heap chunk is
+// filled and thrown away per 4 MiB. A loaded snapshot's bytes are mapped
+// from the snapshot file the same way. Where the file or the mapping
+// cannot be had, chunks stay on the heap.
 //
 // The mappings are the log's: a snapshot load that replaces the log
 // (Memory.LoadSnapshot, which is also how the projector discards a model
