@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,6 +223,8 @@ func TestSnapshotOfAnotherStoreIsRebuilt(t *testing.T) {
 		{name: "other events", streams: []string{"craftsman-b1", "craftsman-b2", "craftsman-b3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A path of its own: no other model here maps its file.
+			path := filepath.Join(t.TempDir(), "readmodel.snap")
 			if err := os.WriteFile(path, snap, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -234,6 +237,12 @@ func TestSnapshotOfAnotherStoreIsRebuilt(t *testing.T) {
 			}()
 			if st := p.Status(); st.Rebuilds != 1 {
 				t.Errorf("rebuilds %d, want 1", st.Rebuilds)
+			}
+			// The discarded snapshot's file (renamed over by the empty
+			// one) is no longer mapped: the load that replaced the model
+			// let it go.
+			if maps, err := os.ReadFile("/proc/self/maps"); err == nil && strings.Contains(string(maps), path+" (deleted)") {
+				t.Errorf("the discarded snapshot is still mapped:\n%s", grepLines(string(maps), path))
 			}
 			if got := m.Stream("craftsman-a1"); len(got) != 0 {
 				t.Errorf("store A's events still served: %d of craftsman-a1", len(got))
@@ -311,4 +320,15 @@ func TestStoreReplacedUnderARunningProjection(t *testing.T) {
 	if p.Ready() {
 		t.Error("a stopped projection reports ready")
 	}
+}
+
+// grepLines are the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -125,7 +125,7 @@ func (e *entry) recorded() time.Time { return time.Unix(e.sec, int64(e.nsec)).UT
 const chunkSize = 4 << 20
 
 func newRawLog() rawLog {
-	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string][]int32{}, spill: &spill{}}
+	return rawLog{streams: map[string]int32{}, types: map[string]uint32{}, supersedes: map[int32]string{}, supersededBy: map[string][]int32{}, spill: newSpill()}
 }
 
 func (l *rawLog) len() int { return l.entries.n }
@@ -264,7 +264,9 @@ func (l *rawLog) sameID(e *entry, id string) bool {
 	return string(b) == id
 }
 
-// at materialises event i (its bytes are views into the log: read-only).
+// at materialises event i (its bytes are views into the log: read-only,
+// and read under the model's lock only; Memory.Log and Memory.Stream
+// copy them: detach).
 func (l *rawLog) at(i int) eventstore.RecordedEvent {
 	e := l.entries.at(i)
 	_, data, meta := l.bytesOf(e)

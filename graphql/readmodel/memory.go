@@ -197,19 +197,47 @@ func (m *Memory) Len() int {
 	return m.log.len()
 }
 
-// Log answers an audit query over the raw events.
+// Log answers an audit query over the raw events (their bytes are the
+// caller's copy: see detach).
 func (m *Memory) Log(q LogQuery) LogPage {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.log.page(q)
+	p := m.log.page(q)
+	detach(p.Events)
+	return p
 }
 
 // Stream returns the raw events of one stream in revision order (nil when
-// the stream has no events).
+// the stream has no events; their bytes are the caller's copy).
 func (m *Memory) Stream(name string) []eventstore.RecordedEvent {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.log.stream(name)
+	evs := m.log.stream(name)
+	detach(evs)
+	return evs
+}
+
+// detach copies the events' data and metadata, views into the log's
+// chunks, onto the heap (one buffer for all): a view must not outlive the
+// model's lock, since a load may unmap the chunks it points into once the
+// lock is let go (spill.go).
+func detach(evs []eventstore.RecordedEvent) {
+	n := 0
+	for i := range evs {
+		n += len(evs[i].Data) + len(evs[i].Metadata)
+	}
+	buf := make([]byte, 0, n)
+	own := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		at := len(buf)
+		buf = append(buf, b...)
+		return buf[at:len(buf):len(buf)]
+	}
+	for i := range evs {
+		evs[i].Data, evs[i].Metadata = own(evs[i].Data), own(evs[i].Metadata)
+	}
 }
 
 // Corrections implements Reader.

@@ -248,7 +248,7 @@ func TestRawLogSurvivesAFailedSpill(t *testing.T) {
 			if !m.log.fileTail || m.log.staged == 0 {
 				t.Fatalf("the chunk being filled is not a part-written file region (file %v, %d bytes)", m.log.fileTail, m.log.staged)
 			}
-			_ = m.log.spill.f.Close() // every later write fails
+			_ = m.log.spill.res.f.Close() // every later write fails
 		}
 		if err := m.Apply(in[i:i+1000], in[i+999].Position); err != nil {
 			t.Fatal(err)

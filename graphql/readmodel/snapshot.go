@@ -68,6 +68,11 @@ func (m *Memory) writeSnapshotTag(path, projection string) (SnapshotTag, error) 
 		sums[i] = idSummary{id: c.ID, s: c.Summary}
 	}
 	tag := SnapshotTag{Checkpoint: cp, HasCheckpoint: hasCP, Craftsmen: len(sums), Epoch: Epoch{weak.Make(m.dom)}}
+	// The cut's mapped chunks stay mapped while they are written, should
+	// a load replace the log meanwhile (spill.go).
+	sp := l.spill
+	sp.pin()
+	defer sp.unpin()
 	m.mu.RUnlock()
 	sum, err := writeAtomic(path, "snapshot", func(bw *bufio.Writer) (bool, error) {
 		err := writeSnapshot(bw, projection, cp, hasCP, &cut)
@@ -359,7 +364,14 @@ func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 	if isMapped {
 		release(data) // the checksum read every page; the log reads them again on demand
 	}
+	fresh.log.spill.res.loaded = unmap // the new log's, unmapped when it is replaced in turn
 	m.mu.Lock()
+	old := m.log.spill
+	// The old log's mappings (its spill file, the snapshot it was loaded
+	// from) go once nothing reads them: no reader can reach them after the
+	// swap (each reads m.log under the lock), a snapshot writer may still
+	// hold a cut (spill.pin).
+	defer old.retire()
 	m.cp, m.hasCP, m.log, m.dom, m.chains = fresh.cp, fresh.hasCP, fresh.log, fresh.dom, fresh.chains
 	m.held = nil // the old model's craftsmen
 	m.dom.ensure = func(c *Craftsman) { m.decode(c, false) }

@@ -2,26 +2,114 @@ package readmodel
 
 import (
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // The raw log's bytes are most of the model's size (~8 KB of ~10 per
 // craftsman of a generated ledger), yet they are read only for audit
 // answers, hash chains and a craftsman's first query. So they do not live
 // on the Go heap: each chunk is a region of a temporary file (unlinked at
-// once: it disappears with the process), mapped read-only, and the bytes
-// of a batch are written into it with one write when the batch is applied
-// (rawLog.flush). The kernel keeps the pages it needs in its page cache and
-// may drop the others; the garbage collector never scans, copies or zeroes
-// them, and no heap chunk is filled and thrown away per 4 MiB. A loaded
-// snapshot's bytes are mapped from the snapshot file the same way. Where
-// the file or the mapping cannot be had, chunks stay on the heap.
+// once: it disappears when the log is released, or with the process),
+// mapped read-only, and the bytes of a batch are written into it with one
+// write when the batch is applied (rawLog.flush). The kernel keeps the
+// pages it needs in its page cache and may drop the others; the garbage
+// collector never scans, copies or zeroes them, and no heap chunk is
+// filled and thrown away per 4 MiB. A loaded snapshot's bytes are mapped
+// from the snapshot file the same way. Where the file or the mapping
+// cannot be had, chunks stay on the heap.
+//
+// The mappings are the log's: a snapshot load that replaces the log
+// (Memory.LoadSnapshot, which is also how the projector discards a model
+// whose store was replaced) retires the old one, and its mappings are
+// unmapped and its spill file closed as soon as no snapshot writer reads a
+// cut of it any more (pin); a log that is simply dropped (a Memory nobody
+// holds) is freed by the garbage collector's cleanup of its spill. Nothing
+// else can read them by then: every reader reads the log under the
+// model's lock (and a load swaps it under the write lock), and what leaves
+// the lock is decoded or copied onto the heap (Memory.Log and
+// Memory.Stream copy the bytes they answer), never a view into a chunk.
 
 type spill struct {
-	f      *os.File
 	size   int64 // bytes of the file given to chunks
 	tail   int64 // file offset of the last chunk handed out
 	failed bool
+	res    *spillFiles
+
+	mu      sync.Mutex
+	pins    int  // snapshot writers reading a cut of the log without the model's lock
+	retired bool // the log was replaced: free once pins is 0
+}
+
+// spillFiles is what a log's mapped chunks live in (apart from the spill,
+// so that the spill's cleanup may free it).
+type spillFiles struct {
+	mu     sync.Mutex
+	f      *os.File
+	maps   [][]byte // every mapping of f made for chunks
+	loaded func()   // unmaps the snapshot file the log was loaded from (nil: none)
+	freed  bool
+}
+
+func newSpill() *spill {
+	s := &spill{res: &spillFiles{}}
+	runtime.AddCleanup(s, (*spillFiles).free, s.res)
+	return s
+}
+
+// pin keeps the log's mappings while a snapshot writer reads a cut of it
+// outside the model's lock; taken under the model's read lock, so never
+// after retire (the log is no longer the model's by then).
+func (s *spill) pin() {
+	s.mu.Lock()
+	s.pins++
+	s.mu.Unlock()
+}
+
+// unpin ends a pin; the last one of a retired log frees it.
+func (s *spill) unpin() {
+	s.mu.Lock()
+	s.pins--
+	free := s.retired && s.pins == 0
+	s.mu.Unlock()
+	if free {
+		s.res.free()
+	}
+}
+
+// retire is called once the log is no longer the model's (no reader can
+// reach it): it is freed now, or when the last pin ends.
+func (s *spill) retire() {
+	s.mu.Lock()
+	s.retired = true
+	free := s.pins == 0
+	s.mu.Unlock()
+	if free {
+		s.res.free()
+	}
+}
+
+// free unmaps the log's mappings and closes its spill file (which, being
+// unlinked, then leaves the disk).
+func (r *spillFiles) free() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.freed {
+		return
+	}
+	r.freed = true
+	for _, m := range r.maps {
+		unmap(m)
+	}
+	r.maps = nil
+	if r.f != nil {
+		_ = r.f.Close()
+	}
+	if r.loaded != nil {
+		r.loaded()
+		r.loaded = nil
+	}
 }
 
 var pageSize = os.Getpagesize()
@@ -40,25 +128,29 @@ func (s *spill) grow(n int) ([]byte, bool) {
 	if !canMap || s.failed || n%pageSize != 0 {
 		return nil, false
 	}
-	if s.f == nil {
+	r := s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
 		f, err := os.CreateTemp("", "craftledger-readmodel-*")
 		if err != nil {
 			s.failed = true
 			return nil, false
 		}
-		_ = os.Remove(f.Name()) // unlinked: gone with the process
-		s.f = f
+		_ = os.Remove(f.Name()) // unlinked: gone when closed (free) or with the process
+		r.f = f
 	}
 	// The file covers the whole mapping: no page of it lies past the end.
-	if err := s.f.Truncate(s.size + int64(n)); err != nil {
+	if err := r.f.Truncate(s.size + int64(n)); err != nil {
 		s.failed = true
 		return nil, false
 	}
-	m, err := mapShared(s.f, s.size, n)
+	m, err := mapShared(r.f, s.size, n)
 	if err != nil {
 		s.failed = true
 		return nil, false
 	}
+	r.maps = append(r.maps, m)
 	s.tail = s.size
 	s.size += int64(n)
 	return m, true
@@ -66,7 +158,7 @@ func (s *spill) grow(n int) ([]byte, bool) {
 
 // write writes b at offset off of the last chunk; false when it cannot.
 func (s *spill) write(b []byte, off int) bool {
-	if _, err := s.f.WriteAt(b, s.tail+int64(off)); err != nil {
+	if _, err := s.res.f.WriteAt(b, s.tail+int64(off)); err != nil {
 		s.failed = true
 		return false
 	}

@@ -16,6 +16,9 @@ func mapShared(f *os.File, off int64, n int) ([]byte, error) {
 	return syscall.Mmap(int(f.Fd()), off, n, syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
+// unmap undoes mapShared.
+func unmap(m []byte) { _ = syscall.Munmap(m) }
+
 // release tells the kernel that the process no longer needs the pages of
 // a read-only file mapping in memory (after a snapshot read them all, and
 // for each full chunk of the spill file):
@@ -35,8 +38,8 @@ func release(b []byte) {
 }
 
 // mapFile maps a file read-only (private); it falls back to reading it.
-// The mapping lives as long as the process (a model restored from it
-// keeps slices into it).
+// A model restored from it keeps slices into the mapping: unmap is its
+// log's to call (spill.free), once the log is replaced.
 func mapFile(path string) (data []byte, unmap func(), mapped bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -17,6 +17,8 @@ func mapShared(*os.File, int64, int) ([]byte, error) {
 	return nil, errors.New("file mappings are used on linux only")
 }
 
+func unmap([]byte) {}
+
 func release([]byte) {}
 
 func mapFile(path string) (data []byte, unmap func(), mapped bool, err error) {

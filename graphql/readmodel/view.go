@@ -2,7 +2,6 @@ package readmodel
 
 import (
 	"cmp"
-	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -168,19 +167,49 @@ func recordedBy(recs []events.Recorded, t, occurredBy time.Time) []events.Record
 	return out
 }
 
-// mentorshipFact is the identity of a pairing fact across the streams it
-// is copied to: its type, occurrence and data.
-func mentorshipFact(r *events.Recorded) (string, bool) {
-	switch r.Payload.(type) {
-	case events.MentorshipStarted, events.MentorshipSessionLogged, events.MentorshipCompleted, events.MentorshipEndedEarly:
+// pairingFact is the identity of a pairing fact across the streams it is
+// copied to: its type, occurrence (as an instant) and payload, compared
+// field by field (a comparable key, not an encoding of the record).
+type pairingFact struct {
+	typ     string
+	sec     int64
+	nsec    int
+	payload any // the payload itself, comparable (pairingOf)
+}
+
+// completedFact is a MentorshipCompleted as a pairing fact: the level
+// reached by value (a pointer compares by address).
+type completedFact struct {
+	events.MentorshipCompleted // LevelReached nil
+	level                      events.Level
+	hasLevel                   bool
+}
+
+// pairingOf is p as a pairingFact's payload: only a comparable payload
+// compiles (a field a key cannot compare is refused here, not at run time).
+func pairingOf[P comparable](p P) any { return p }
+
+func mentorshipFact(r *events.Recorded) (pairingFact, bool) {
+	var p any
+	switch e := r.Payload.(type) {
+	case events.MentorshipStarted:
+		p = pairingOf(e)
+	case events.MentorshipSessionLogged:
+		p = pairingOf(e)
+	case events.MentorshipCompleted:
+		c := completedFact{MentorshipCompleted: e}
+		if e.LevelReached != nil {
+			c.level, c.hasLevel = *e.LevelReached, true
+		}
+		c.LevelReached = nil
+		p = pairingOf(c)
+	case events.MentorshipEndedEarly:
+		p = pairingOf(e)
 	default:
-		return "", false
+		return pairingFact{}, false
 	}
-	data, err := json.Marshal(r.Payload)
-	if err != nil {
-		return "", false
-	}
-	return r.Type + "|" + r.Meta.OccurredAt.UTC().Format(time.RFC3339Nano) + "|" + string(data), true
+	at := r.Meta.OccurredAt
+	return pairingFact{typ: r.Type, sec: at.Unix(), nsec: at.Nanosecond(), payload: p}, true
 }
 
 // occurrence is the instant an event counts from: occurredAt, or the
@@ -208,7 +237,7 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 	// stream and, the same, on both workers' streams: a pairing's record
 	// is added only when the craftsman's own stream lacks its copy (a
 	// pairing recorded by other means, or a copy never written).
-	var own map[string]bool
+	var own map[pairingFact]bool
 	for _, m := range mentorships {
 		mr := recordedBy(m.Records, asOf, time.Time{})
 		if !occurredBy.IsZero() {
@@ -219,7 +248,7 @@ func buildView(c *Craftsman, mentorships []*Mentorship, asOf, occurredBy time.Ti
 		}
 		v.Mentorships = append(v.Mentorships, m.ID)
 		if own == nil {
-			own = map[string]bool{}
+			own = map[pairingFact]bool{}
 			for i := range v.Records {
 				if k, ok := mentorshipFact(&v.Records[i]); ok {
 					own[k] = true

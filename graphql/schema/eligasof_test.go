@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,6 +143,61 @@ func TestEligibleFromSaysNowOrWhen(t *testing.T) {
 			if g := strings.Join(got, ", "); g != c.want {
 				t.Errorf("plain %v, asOf %q: members %q, want %q", plain, c.asOf, g, c.want)
 			}
+		}
+	}
+}
+
+// policyCounter counts the model's Policies calls: each is one build of a
+// policy set (builder.policySet).
+type policyCounter struct {
+	*readmodel.Memory
+	n *atomic.Int64
+}
+
+func (m policyCounter) Policies() map[string][]events.Recorded {
+	m.n.Add(1)
+	return m.Memory.Policies()
+}
+
+// TestEligibleForBuildsItsPolicySetOnce: a craftsmen(eligibleFor) query,
+// live (the eligibility index) and as of a date (every candidate folded),
+// asking for the members' explained answers and eligibleFrom, builds its
+// policy set once, shared by the scan, the evaluation and the lazy
+// answers (before: once each, three times).
+func TestEligibleForBuildsItsPolicySetOnce(t *testing.T) {
+	g := &popGen{t: t, m: readmodel.NewMemory(), rev: map[string]uint64{}, home: map[string]string{}}
+	welder := popTrades[0]
+	d := func(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 0, 0, 0, 0, time.UTC) }
+	for id, junior := range map[string]time.Time{"w1": d(2011, 1, 1), "w3": d(2025, 1, 1)} {
+		g.add(id, d(2010, 1, 1), events.CraftsmanRegistered{CraftsmanID: id, NationalIDHash: strings.Repeat("ab", 32), BirthDate: "1985-05-05", Region: "R1"}, "emp1")
+		g.add(id, d(2010, 1, 1), events.EmploymentStarted{CraftsmanID: id, EmploymentID: "e" + id, EmployerOrgID: "emp1", Trade: welder}, "emp1")
+		g.add(id, junior, events.SkillLevelCertified{CraftsmanID: id, Trade: welder, Level: events.Junior, CertificateNumber: id + "-1",
+			Family: events.FamilySkillLevel, EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, "acad1")
+	}
+	g.publish(2, "2000-01-01", [3]string{
+		`[{"id":"i","label":"i","criteria":[{"kind":"level","level":"junior","yearsSince":3}]}]`,
+		`[{"id":"s","label":"s","criteria":[{"kind":"level","level":"intermediate","yearsSince":3}]}]`,
+		`[{"id":"t","label":"t","criteria":[{"kind":"level","level":"senior","yearsSince":3}]}]`})
+	g.flush()
+	builds := new(atomic.Int64)
+	s := mustSchema(t, Deps{Model: policyCounter{g.m, builds}, Waiter: nopWaiter{}, MaxPageSize: 100, Now: eligNow})
+	aud := auth.WithClaims(context.Background(), auth.Claims{Subject: "a", Role: auth.RoleAuditor})
+	for _, asOf := range []string{"", "2026-01-01T00:00:00Z"} {
+		args := `trade: "6-18-02-04", eligibleFor: "intermediate", eligibleBy: "2030-12-31"`
+		if asOf != "" {
+			args += fmt.Sprintf(", asOf: %q", asOf)
+		}
+		q := `{ craftsmen(` + args + `, first: 10) { nodes { id eligibility { eligible } eligibleNow eligibleFrom } } }`
+		builds.Store(0)
+		r := graphql.Do(graphql.Params{Schema: s, RequestString: q, Context: aud})
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s: %v", q, r.Errors)
+		}
+		if nodes := r.Data.(map[string]any)["craftsmen"].(map[string]any)["nodes"].([]any); len(nodes) != 2 {
+			t.Fatalf("asOf %q: %d members, want w1 and w3", asOf, len(nodes))
+		}
+		if n := builds.Load(); n != 1 {
+			t.Errorf("asOf %q: the query built its policy set %d times, want once", asOf, n)
 		}
 	}
 }

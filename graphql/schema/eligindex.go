@@ -303,7 +303,7 @@ func entryOf(res policy.Result, n int, sec int64) eligEnt {
 // for scans in parts over a model whose craftsmen are at epoch; release
 // unlocks the column.
 func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts int) (q *eligQuery, release func(), err error) {
-	set, err := b.policySet(time.Time{})
+	set, err := b.eligSet(f) // live: f.asOf is zero here
 	if err != nil {
 		return nil, nil, err
 	}
@@ -332,23 +332,51 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 	return q, q.col.mu.Unlock, nil
 }
 
-// fromer gives, for a member of an eligibleFor answer, when it becomes
-// eligible (eligibleFrom), computed when asked: the member's events
-// recorded by asOf folded and evaluated at the query's moment.
-func (b *builder) fromer(f *populationFilter) (func(id string) func() eligibleFrom, error) {
-	set, err := b.policySet(f.asOf)
+// eligSet is the policy set f's eligibleFor answer is judged under: the
+// versions recorded by f.asOf (every one, live), built once per query (f
+// is the query's own) and shared by the scan, the candidates it evaluates
+// in full and the members' lazy answers (eligAnswers).
+func (b *builder) eligSet(f *populationFilter) (*policy.Set, error) {
+	if f.set == nil {
+		set, err := b.policySet(f.asOf)
+		if err != nil {
+			return nil, err
+		}
+		f.set = set
+	}
+	return f.set, nil
+}
+
+// eligAnswers gives, for a member of an eligibleFor answer, computed when
+// asked (only the page returned is): its explained answer (explain: the
+// member's events recorded by asOf folded and evaluated at eligibleBy) and
+// when it becomes eligible (from: the same evaluated at the query's
+// moment, asOf or now).
+func (b *builder) eligAnswers(f *populationFilter) (explain func(id string) func() *policy.Result, from func(id string) func() eligibleFrom, err error) {
+	set, err := b.eligSet(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	moment := f.asOf
 	if moment.IsZero() {
 		moment = b.d.Now().UTC()
 	}
 	target, by := *f.eligibleFor, f.eligibleBy
-	return func(id string) func() eligibleFrom {
+	at := func(id string, t time.Time) (policy.Result, bool) {
+		st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), t, career.AsRecorded)
+		return evaluate(st, set, f.policies, f.trade, target, t)
+	}
+	explain = func(id string) func() *policy.Result {
+		return func() *policy.Result {
+			if res, ok := at(id, by); ok {
+				return &res
+			}
+			return nil
+		}
+	}
+	from = func(id string) func() eligibleFrom {
 		return func() eligibleFrom {
-			st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), moment, career.AsRecorded)
-			res, ok := evaluate(st, set, f.policies, f.trade, target, moment)
+			res, ok := at(id, moment)
 			switch {
 			case ok && res.Eligible:
 				return eligibleFrom{now: true, date: moment}
@@ -357,24 +385,6 @@ func (b *builder) fromer(f *populationFilter) (func(id string) func() eligibleFr
 			}
 			return eligibleFrom{date: by}
 		}
-	}, nil
-}
-
-// explainer gives, for a member of a live eligibleFor answer, its
-// explained answer, computed when asked (only the page returned is).
-func (b *builder) explainer(f *populationFilter) (func(id string) func() *policy.Result, error) {
-	set, err := b.policySet(f.asOf) // the versions recorded by asOf (all, live)
-	if err != nil {
-		return nil, err
 	}
-	target, d := *f.eligibleFor, f.eligibleBy
-	return func(id string) func() *policy.Result {
-		return func() *policy.Result {
-			st := career.Fold(readmodel.RecordedBy(b.d.Model.Records(id), f.asOf, time.Time{}), d, career.AsRecorded)
-			if res, ok := evaluate(st, set, f.policies, f.trade, target, d); ok {
-				return &res
-			}
-			return nil
-		}
-	}, nil
+	return explain, from, nil
 }

@@ -283,10 +283,7 @@ func (b *builder) craftsmenPage(p graphql.ResolveParams, f *populationFilter, vi
 	var explain func(id string) func() *policy.Result
 	var from func(id string) func() eligibleFrom
 	if f.eligibleFor != nil {
-		if explain, err = b.explainer(f); err != nil {
-			return nil, err
-		}
-		if from, err = b.fromer(f); err != nil {
+		if explain, from, err = b.eligAnswers(f); err != nil {
 			return nil, err
 		}
 	}

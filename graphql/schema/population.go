@@ -95,6 +95,7 @@ type populationFilter struct {
 	scoped                           string // the organisation the caller may see the craftsmen of ("": everyone)
 	policies                         []string
 	ctx                              context.Context // the request's: bounds any wait (the as-of index's first build)
+	set                              *policy.Set     // eligSet's, once built
 }
 
 // scope restricts a population query to what the caller may see: HR and
@@ -512,8 +513,7 @@ func (b *builder) populationOf(f *populationFilter, visible func(readmodel.Summa
 	if f.eligibleFor == nil {
 		return items, nil
 	}
-	// The policy versions recorded by asOf (every one, live).
-	set, err := b.policySet(f.asOf)
+	set, err := b.eligSet(f)
 	if err != nil {
 		return nil, err
 	}
