@@ -14,7 +14,7 @@ import (
 
 // eventDocs says what each event records and on which streams it is appended.
 var eventDocs = map[string][2]string{
-	ev.TypeCraftsmanRegistered:          {"Opens a worker's lifelong ledger. The national ID is stored only as a keyed hash; name and contact are personal data (sealed under the worker's key in production).", "`craftsman-<id>`"},
+	ev.TypeCraftsmanRegistered:          {"Opens a worker's lifelong ledger. The national ID is stored only as a keyed hash; name and contact are personal data (sealed under the worker's key whenever the registry has a keyring, `make run` included).", "`craftsman-<id>`"},
 	ev.TypeCraftsmanProfileChanged:      {"Replaces the profile fields that are set.", "`craftsman-<id>`"},
 	ev.TypeTradeEntered:                 {"The worker works, or is about to work, in a trade (counts for template B's \"working or about to work\").", "`craftsman-<id>`"},
 	ev.TypeEmploymentStarted:            {"An employment period in a trade starts (occurredAt = first day). Years of work are the union of these periods, gaps excluded.", "`craftsman-<id>`"},
