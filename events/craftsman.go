@@ -19,10 +19,11 @@ const (
 	TypeProfessionalTitleObtained = "ProfessionalTitleObtained.v1"
 )
 
-// Personal is a worker's personal information under PIPL. It is never
-// stored in clear in production: services seal it (SealedPersonal) under a
-// per-worker key; destroying the key forgets the worker (crypto-shredding).
-// The clear form exists for demo data and tests.
+// Personal is a worker's personal information under PIPL. A registry with
+// a keyring (pkg/keyring: the all-in-one's <data>/keys, or
+// --personal-keys-dir) seals it (SealedPersonal) under a per-worker key;
+// destroying the key forgets the worker (crypto-shredding). The clear form
+// is what a writer without a keyring records, and what tests use.
 type Personal struct {
 	Name  string `json:"name" personal:"true"`
 	Phone string `json:"phone,omitempty" personal:"true"`

@@ -15,7 +15,9 @@ const AlgA256GCM = "A256GCM"
 // SealPersonal encrypts a worker's personal data under their own 32-byte
 // key (keyID names it in the key store) with a fresh 12-byte nonce from
 // the caller (crypto/rand: this module does no I/O). The ciphertext is
-// bound to craftsmanID. Destroying the key forgets the worker.
+// bound to craftsmanID. Destroying the key forgets the worker. Only tests
+// use it: the services seal with pkg/keyring (a synthetic nonce, the key
+// id as associated data), which writes the same SealedPersonal shape.
 func SealPersonal(key []byte, keyID, craftsmanID string, nonce []byte, p Personal) (SealedPersonal, error) {
 	aead, err := personalAEAD(key)
 	if err != nil {

@@ -3,7 +3,7 @@
 // --data) and serves the GraphQL API, the explorer, /healthz, /readyz,
 // /metrics and the web page at /.
 //
-//	graphql --store esdb://127.0.0.1:2113?tls=false --addr :8080 \
+//	graphql --store 'esdb://127.0.0.1:2113?tls=false' --addr :8080 \
 //	        --jwt-key-file key.txt --data ./data/graphql
 //
 // Every flag can also come from the environment (CRAFTLEDGER_STORE,
