@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +13,8 @@ import (
 	"github.com/craftledger/craftledger/events/chain"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 // batchCase is one kind of back-filled line: twelve good lines for one
@@ -214,4 +217,79 @@ func (e *env) history(t testing.TB, stream string) []recorded {
 		out = append(out, recorded{ID: ev.ID, Type: ev.Type, Data: string(ev.Data), Meta: m})
 	}
 	return out
+}
+
+// flaky fails appends to craftsman streams while fail is set (the store
+// unavailable for a moment), as competition's TestFailedBatchLeavesNoFold
+// does for competition streams, and counts the appends it failed.
+type flaky struct {
+	eventstore.Store
+	fail   atomic.Bool
+	failed atomic.Int64
+}
+
+func (f *flaky) Append(ctx context.Context, stream string, exp eventstore.Expected, evs ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if f.fail.Load() && strings.HasPrefix(stream, "craftsman-") {
+		f.failed.Add(1)
+		return eventstore.AppendResult{}, errs.E(errs.Unavailable, "store down")
+	}
+	return f.Store.Append(ctx, stream, exp, evs...)
+}
+
+// TestFailedBatchLeavesNoFold: a back-filled batch whose append fails
+// must not leave a fold of its unwritten events in the service's fold
+// cache. Two replicas share the store. On replica A, two enrolment lines
+// of one craftsman are decided as one batch — the second on the first's
+// unwritten event — and the append fails. The operator corrects the first
+// line's course and sends it again; replica B writes it: the same key, so
+// the same event id at the same revision, with the other course. A
+// completion of that enrolment on the course now stored must then be
+// accepted by A. A fold cached from the failed batch matches the stream
+// there (its length and last id) and answers with the course never
+// written: 400, "enrolment en-1 is for course elec-201".
+func TestFailedBatchLeavesNoFold(t *testing.T) {
+	b := newEnv(t)
+	b.append(t, events.AcademyStream(academy), events.CourseAdded{AcademyID: academy, CourseID: "elec-301", Title: "电工高级",
+		Trade: events.Trade{Code: elec, Name: "电工"}, Hours: 120, Mode: events.ModeClassroom})
+	b.craftsman(t, "fb1")
+	st := &flaky{Store: b.store}
+	a := &env{store: b.store, url: serve(t, st, command.Backfill{Workers: 8}), seed: b.seed}
+	enrol := func(key, id, course string) string {
+		return fmt.Sprintf(`{"craftsmanId":"fb1","key":%q,"enrolmentId":%q,"academyId":%q,"courseId":%q,"occurredAt":"2019-09-01"}`, key, id, academy, course)
+	}
+
+	// The two lines go as one batch when the worker finds both queued,
+	// nearly always; the file is sent again (with the store still down)
+	// until they did: one failed append for both.
+	st.fail.Store(true)
+	for attempt := 1; ; attempt++ {
+		before := st.failed.Load()
+		lines, _ := a.backfill(t, "/v1/backfill/enrolments", "application/x-ndjson", enrol("k1", "en-1", "elec-201")+"\n"+enrol("k2", "en-2", "elec-201")+"\n")
+		for _, l := range []int{1, 2} {
+			if lines[l].OK || lines[l].Code != "UNAVAILABLE" {
+				t.Fatalf("line %d with the store down: %+v, want UNAVAILABLE", l, lines[l])
+			}
+		}
+		if st.failed.Load()-before == 1 {
+			break
+		}
+		if attempt == 20 {
+			t.Fatal("the two lines never went as one batch")
+		}
+	}
+	st.fail.Store(false)
+	if n := b.count(t, "craftsman-fb1"); n != 1 {
+		t.Fatalf("the failed batch left %d events, want the registration alone", n)
+	}
+
+	lines, _ := b.backfill(t, "/v1/backfill/enrolments", "application/x-ndjson", enrol("k1", "en-1", "elec-301")+"\n")
+	if !lines[1].OK || lines[1].Replayed {
+		t.Fatalf("the corrected line on replica B: %+v, want it written", lines[1])
+	}
+
+	r := a.do(t, "/v1/craftsmen/fb1/completions", issuer(t, academy), map[string]any{"enrolmentId": "en-1", "academyId": academy,
+		"courseId": "elec-301", "hours": 120, "passed": true, "occurredAt": "2020-01-10"})
+	if r.Status != 201 {
+		t.Fatalf("completion of en-1 (stored for elec-301) on replica A: %d %s, want 201", r.Status, r.Body)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
+	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
@@ -47,8 +48,17 @@ func newEnvWorkers(t testing.TB, backfillWorkers int) *env {
 func newEnvBackfill(t testing.TB, bf command.Backfill) *env {
 	t.Helper()
 	st := commandtest.StartStore(t)
-	clock := func() time.Time { return now }
-	svc, err := training.New(st, clock, training.Options{})
+	e := &env{store: st, url: serve(t, st, bf), seed: command.New(st, command.Options{Clock: func() time.Time { return now }, Seal: servicekit.Seal})}
+	e.append(t, events.AcademyStream(academy), events.AcademyRegistered{AcademyID: academy, Name: "天津工匠学院", Kind: events.AcademyCollege, Region: "120000"})
+	e.append(t, events.AcademyStream(academy), events.CourseAdded{AcademyID: academy, CourseID: "elec-201", Title: "电工中级", Trade: events.Trade{Code: elec, Name: "电工"}, Hours: 80, Mode: events.ModeClassroom})
+	return e
+}
+
+// serve runs a training service over st behind its real HTTP handler (a
+// replica: several may share a store) and returns its URL.
+func serve(t testing.TB, st eventstore.Store, bf command.Backfill) string {
+	t.Helper()
+	svc, err := training.New(st, func() time.Time { return now }, training.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +66,7 @@ func newEnvBackfill(t testing.TB, bf command.Backfill) *env {
 	svc = training.LoggingMiddleware(logger)(training.InstrumentingMiddleware(kit.NewMetrics("training"))(svc))
 	srv := httptest.NewServer(training.NewHTTPHandler(svc, logger, auth.DevKey(), training.HTTPOptions{Backfill: bf}))
 	t.Cleanup(srv.Close)
-	e := &env{store: st, url: srv.URL, seed: command.New(st, command.Options{Clock: clock, Seal: servicekit.Seal})}
-	e.append(t, events.AcademyStream(academy), events.AcademyRegistered{AcademyID: academy, Name: "天津工匠学院", Kind: events.AcademyCollege, Region: "120000"})
-	e.append(t, events.AcademyStream(academy), events.CourseAdded{AcademyID: academy, CourseID: "elec-201", Title: "电工中级", Trade: events.Trade{Code: elec, Name: "电工"}, Hours: 80, Mode: events.ModeClassroom})
-	return e
+	return srv.URL
 }
 
 // append writes setup events the way another service would (registry,

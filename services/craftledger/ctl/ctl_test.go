@@ -11,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
+	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/services/craftledger/ctl"
 )
 
@@ -149,5 +152,95 @@ func TestFlagsAmongArguments(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := ctl.Main(context.Background(), []string{"echo", "a", "--nope"}, &out, &errb, []ctl.Command{echo}); code != 2 {
 		t.Errorf("an unknown flag after an argument: exit %d, want 2", code)
+	}
+}
+
+// craftsmen reads every craftsman stream's events of the store at url,
+// by stream.
+func craftsmen(t *testing.T, url string) map[string][]eventstore.RecordedEvent {
+	t.Helper()
+	st, err := eventstore.Open(context.Background(), eventstore.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[string][]eventstore.RecordedEvent{}
+	err = eventstore.ForEachAll(context.Background(), st, nil, 1000, nil, func(e eventstore.RecordedEvent) error {
+		if strings.HasPrefix(e.Stream, "craftsman-") {
+			out[e.Stream] = append(out[e.Stream], e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestGenerateSealsPersonalData: generate seals personal data as the
+// registry does, under $CRAFTLEDGER_PERSONAL_KEYS_DIR or
+// --personal-keys-dir: the direct mode too (before, it wrote every name in
+// clear whatever the environment said), and both modes write the same
+// bytes under the same keyring. Against make run's store (the default
+// --store) without a directory it takes the all-in-one's <data>/keys and
+// refuses, before connecting, when that directory does not exist.
+func TestGenerateSealsPersonalData(t *testing.T) {
+	keys := t.TempDir()
+	gen := func(args ...string) string {
+		srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		if code, _, errOut := run(append([]string{"--store", srv.URL(), "generate", "--count", "6", "--seed", "2", "--quiet"}, args...)...); code != 0 {
+			t.Fatalf("generate %v: exit %d: %s", args, code, errOut)
+		}
+		return srv.URL()
+	}
+	t.Setenv("CRAFTLEDGER_PERSONAL_KEYS_DIR", keys)
+	direct := craftsmen(t, gen("--direct"))
+	kr, err := keyring.OpenDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := events.NewRegistry()
+	if len(direct) != 6 {
+		t.Fatalf("%d craftsmen written directly, want 6", len(direct))
+	}
+	for stream, evs := range direct {
+		p, err := reg.Decode(evs[0].Type, evs[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := p.(events.CraftsmanRegistered)
+		if !ok || r.Personal != nil || r.SealedPersonal == nil {
+			t.Errorf("%s: the registration's personal data is not sealed: %s", stream, evs[0].Data)
+			continue
+		}
+		if pers, err := kr.Open(*r.SealedPersonal); err != nil || pers.Name == "" || strings.Contains(string(evs[0].Data), pers.Name) {
+			t.Errorf("%s: sealed name opens to %+v, %v (in clear in %s)", stream, pers, err, evs[0].Data)
+		}
+	}
+
+	// Command by command, the keyring given by the flag alone: the same
+	// bytes.
+	t.Setenv("CRAFTLEDGER_PERSONAL_KEYS_DIR", "")
+	commands := craftsmen(t, gen("--personal-keys-dir", keys))
+	for stream, evs := range direct {
+		other := commands[stream]
+		for i := range max(len(evs), len(other)) {
+			if i >= len(evs) || i >= len(other) || evs[i].ID != other[i].ID || !bytes.Equal(evs[i].Data, other[i].Data) {
+				t.Errorf("%s@%d differs between --direct and command by command under one keyring", stream, i)
+				break
+			}
+		}
+	}
+
+	// make run's store, no directory: <data>/keys, which must exist.
+	t.Setenv("CRAFTLEDGER_STORE", "")
+	t.Setenv("CRAFTLEDGER_PERSONAL_KEYS_DIR", "")
+	t.Setenv("CRAFTLEDGER_DATA", t.TempDir())
+	if code, _, errOut := run("generate", "--count", "1", "--quiet"); code != 1 || !strings.Contains(errOut, "--personal-keys-dir") || !strings.Contains(errOut, "keys") {
+		t.Errorf("make run's store without <data>/keys: exit %d %q, want a refusal naming --personal-keys-dir", code, errOut)
 	}
 }

@@ -15,11 +15,15 @@ import (
 )
 
 // NewServices builds the five services in-process over st, with the hash
-// chain on every event, as the all-in-one and ledgerctl run them.
-func NewServices(st eventstore.Store, nationalIDKey []byte) (Services, error) {
-	s := Services{Store: st}
+// chain on every event, as the all-in-one and ledgerctl run them; the
+// registry with reg (the national-ID key, and the keyring that seals
+// personal data: nil stores it in clear). Over builds the same services
+// over another store, so the direct mode's stages record exactly what
+// these services would.
+func NewServices(st eventstore.Store, reg registry.Options) (Services, error) {
+	s := Services{Store: st, Over: func(other eventstore.Store) (Services, error) { return NewServices(other, reg) }}
 	var err error
-	if s.Registry, err = registry.New(st, time.Now, registry.Options{NationalIDKey: nationalIDKey}); err != nil {
+	if s.Registry, err = registry.New(st, time.Now, reg); err != nil {
 		return s, err
 	}
 	if s.Training, err = training.New(st, time.Now, training.Options{}); err != nil {

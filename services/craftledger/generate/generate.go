@@ -52,6 +52,12 @@ type Services struct {
 	// Store, when set, is used for what no service offers yet: corrections
 	// (EventCorrected), written through pkg/command with the hash chain.
 	Store eventstore.Store
+	// Over builds the same services (the same options: national-ID key,
+	// keyring, checks) over another store; the direct mode runs them over
+	// its stage of each craftsman's stream, so it records what these
+	// services would (personal data sealed under the same keyring).
+	// NewServices sets it.
+	Over func(eventstore.Store) (Services, error)
 }
 
 // correct supersedes the event that the command with idempotency key
@@ -100,13 +106,10 @@ type Config struct {
 	// services decide every command as usual, over an in-memory stage of
 	// the craftsman's stream, and the complete, sealed history is appended
 	// at once (a craftsman whose stream exists is skipped). Needs
-	// Services.Store; much faster for large populations. Competitions and
-	// mentorships, which span several streams, always go through the
-	// services command by command.
+	// Services.Store and Services.Over; much faster for large populations.
+	// Competitions and mentorships, which span several streams, always go
+	// through the services command by command.
 	Direct bool
-	// NationalIDKey is the key the direct mode's own registry hashes
-	// national ID numbers under (default: the public development key).
-	NationalIDKey []byte
 }
 
 // Progress is a snapshot of a run.
@@ -161,11 +164,8 @@ func Run(ctx context.Context, svc Services, cfg Config) (Stats, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 250 * time.Millisecond
 	}
-	if cfg.Direct && svc.Store == nil {
-		return Stats{}, errs.E(errs.InvalidArgument, "generate: direct mode needs Services.Store")
-	}
-	if len(cfg.NationalIDKey) == 0 {
-		cfg.NationalIDKey = []byte(registry.DevNationalIDKey)
+	if cfg.Direct && (svc.Store == nil || svc.Over == nil) {
+		return Stats{}, errs.E(errs.InvalidArgument, "generate: direct mode needs Services.Store and Services.Over (the same services over its stage)")
 	}
 	g := &gen{svc: svc, cfg: cfg, w: newWorld(cfg.Seed, cfg.Craftsmen), start: time.Now()}
 	st := Stats{Academies: len(g.w.academies), Employers: len(g.w.employers), Competitions: len(g.w.comps), Craftsmen: cfg.Craftsmen}
@@ -327,7 +327,7 @@ func (g *gen) craftsmen(ctx context.Context) ([]entry, []summary, error) {
 			if g.cfg.Direct {
 				st = &stage{real: g.svc.Store}
 				var err error
-				if svc, err = NewServices(st, g.cfg.NationalIDKey); err != nil {
+				if svc, err = g.svc.Over(st); err != nil {
 					cancel(err)
 					return
 				}

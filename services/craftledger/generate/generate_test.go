@@ -13,6 +13,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/esdbserver"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/generate"
@@ -23,8 +24,9 @@ import (
 )
 
 // newStore starts an embedded store over real gRPC on 127.0.0.1 and
-// returns the services the generator writes through.
-func newStore(t *testing.T) (eventstore.Store, generate.Services) {
+// returns the services the generator writes through, the registry sealing
+// personal data under keys (nil: in clear).
+func newStore(t *testing.T, keys registry.Keyring) (eventstore.Store, generate.Services) {
 	t.Helper()
 	srv, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Insecure: true})
 	if err != nil {
@@ -36,37 +38,52 @@ func newStore(t *testing.T) (eventstore.Store, generate.Services) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st, services(t, st)
+	return st, services(t, st, keys)
 }
 
-func services(t testing.TB, st eventstore.Store) generate.Services {
+func services(t testing.TB, st eventstore.Store, keys registry.Keyring) generate.Services {
 	t.Helper()
-	reg, err := registry.New(st, time.Now, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey)})
+	s, err := build(st, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := training.New(st, time.Now, training.Options{})
-	if err != nil {
-		t.Fatal(err)
+	return s
+}
+
+// build makes the services as the all-in-one runs them; Over makes the
+// same ones over the direct mode's stages.
+func build(st eventstore.Store, keys registry.Keyring) (generate.Services, error) {
+	s := generate.Services{Store: st, Over: func(other eventstore.Store) (generate.Services, error) { return build(other, keys) }}
+	var err error
+	if s.Registry, err = registry.New(st, time.Now, registry.Options{NationalIDKey: []byte(registry.DevNationalIDKey), Keyring: keys}); err != nil {
+		return s, err
+	}
+	if s.Training, err = training.New(st, time.Now, training.Options{}); err != nil {
+		return s, err
 	}
 	// approval restricted to the generator's approving authorities, as in
 	// the all-in-one (app.DefaultApprovers): a refused approval fails the run
-	comp, err := competition.New(st, time.Now, competition.Options{Seal: servicekit.Seal, Approvers: generate.Approvers()})
-	if err != nil {
-		t.Fatal(err)
+	if s.Competition, err = competition.New(st, time.Now, competition.Options{Seal: servicekit.Seal, Approvers: generate.Approvers()}); err != nil {
+		return s, err
 	}
-	ment, err := mentorship.New(st, time.Now, mentorship.Options{Seal: servicekit.Seal})
-	if err != nil {
-		t.Fatal(err)
+	if s.Mentorship, err = mentorship.New(st, time.Now, mentorship.Options{Seal: servicekit.Seal}); err != nil {
+		return s, err
 	}
 	// writers checked, as in the all-in-one: every honour recorded by its
 	// conferring body, every innovation by an organisation linked to the
 	// worker, else the generator fails on the refusal
-	hon, err := honour.New(st, time.Now, honour.Options{Seal: servicekit.Seal, CheckWriters: true, ConferringBodies: generate.ConferringBodies()})
+	s.Honour, err = honour.New(st, time.Now, honour.Options{Seal: servicekit.Seal, CheckWriters: true, ConferringBodies: generate.ConferringBodies()})
+	return s, err
+}
+
+// newKeys is a fresh personal-data keyring, as the all-in-one's <data>/keys.
+func newKeys(t *testing.T) *keyring.Dir {
+	t.Helper()
+	k, err := keyring.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return generate.Services{Registry: reg, Training: tr, Competition: comp, Mentorship: ment, Honour: hon, Store: st}
+	return k
 }
 
 type rec struct {
@@ -134,9 +151,14 @@ func count(m map[string][]rec) (n int) {
 
 const n = 60
 
+// TestGenerateDeterministicAndIdempotent runs with personal data sealed,
+// as the all-in-one and ledgerctl generate do, all stores under one
+// keyring: sealing is deterministic, so the same keyring seals a name to
+// the same bytes whichever mode decided it.
 func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 	ctx := context.Background()
-	stA, svcA := newStore(t)
+	keys := newKeys(t)
+	stA, svcA := newStore(t, keys)
 	var phases []string
 	stats, err := generate.Run(ctx, svcA, generate.Config{Craftsmen: n, Seed: 7, Concurrency: 8, Progress: func(p generate.Progress) {
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
@@ -182,8 +204,12 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 			case events.CraftsmanRegistered:
 				craftsmen++
 				regions[p.Region] = true
-				if p.Personal == nil || len([]rune(p.Personal.Name)) < 2 {
-					t.Errorf("%s: no Chinese name: %+v", stream, p.Personal)
+				if p.Personal != nil || p.SealedPersonal == nil {
+					t.Errorf("%s: personal data not sealed: %+v", stream, p.Personal)
+					continue
+				}
+				if pers, err := keys.Open(*p.SealedPersonal); err != nil || len([]rune(pers.Name)) < 2 {
+					t.Errorf("%s: no Chinese name: %+v, %v", stream, pers, err)
 				}
 			}
 		}
@@ -250,7 +276,7 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 
 	// Same seed into a fresh store with another concurrency: the same
 	// streams, ids, payloads and metadata.
-	stB, svcB := newStore(t)
+	stB, svcB := newStore(t, keys)
 	if _, err := generate.Run(ctx, svcB, generate.Config{Craftsmen: n, Seed: 7, Concurrency: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,8 +286,8 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 
 	// Direct mode (each craftsman's history decided by the same services
 	// over an in-memory stage, appended at once) writes exactly the same
-	// events, and its rerun writes nothing.
-	stC, svcC := newStore(t)
+	// events, names sealed alike, and its rerun writes nothing.
+	stC, svcC := newStore(t, keys)
 	direct, err := generate.Run(ctx, svcC, generate.Config{Craftsmen: n, Seed: 7, Concurrency: 4, Direct: true})
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +306,7 @@ func TestGenerateDeterministicAndIdempotent(t *testing.T) {
 func TestGenerateSeedChangesPopulation(t *testing.T) {
 	ctx := context.Background()
 	names := func(seed uint64) []string {
-		st, svc := newStore(t)
+		st, svc := newStore(t, nil)
 		if _, err := generate.Run(ctx, svc, generate.Config{Craftsmen: 10, Seed: seed}); err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +344,7 @@ func benchGenerate(b *testing.B, direct bool) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	svc := services(b, st)
+	svc := services(b, st, nil)
 	b.ResetTimer()
 	stats, err := generate.Run(context.Background(), svc, generate.Config{Craftsmen: b.N, Seed: 1, Concurrency: 8, Direct: direct})
 	if err != nil {
@@ -346,13 +372,14 @@ func ownHistory(recs []rec) []rec {
 // what a fresh run of the larger population writes.
 func TestGeneratePopulationGrows(t *testing.T) {
 	ctx := context.Background()
-	stA, svcA := newStore(t)
+	keys := newKeys(t)
+	stA, svcA := newStore(t, keys)
 	for _, n := range []int{30, 45} {
 		if _, err := generate.Run(ctx, svcA, generate.Config{Craftsmen: n, Seed: 5, Concurrency: 4}); err != nil {
 			t.Fatalf("%d craftsmen: %v", n, err)
 		}
 	}
-	stB, svcB := newStore(t)
+	stB, svcB := newStore(t, keys)
 	if _, err := generate.Run(ctx, svcB, generate.Config{Craftsmen: 45, Seed: 5, Concurrency: 4, Direct: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +396,79 @@ func TestGeneratePopulationGrows(t *testing.T) {
 	}
 	if streams != 45 {
 		t.Errorf("%d craftsmen in the fresh store, want 45", streams)
+	}
+}
+
+// TestDirectModeSealsPersonalData: the direct mode records personal data
+// as the registry it was given does. With a keyring, every registration
+// and profile change of the store carries it sealed (never in clear),
+// every sealed value opens under the keyring, and no name or phone
+// number it opens to appears anywhere in the store — data or metadata of
+// any event. (Before, the direct mode decided over a registry of its own
+// without the keyring and wrote every name in clear.)
+func TestDirectModeSealsPersonalData(t *testing.T) {
+	ctx := context.Background()
+	keys := newKeys(t)
+	st, svc := newStore(t, keys)
+	if _, err := generate.Run(ctx, svc, generate.Config{Craftsmen: 20, Seed: 3, Concurrency: 4, Direct: true}); err != nil {
+		t.Fatal(err)
+	}
+	reg := events.NewRegistry()
+	all := dump(t, st)
+	secrets := map[string]bool{}
+	registered := 0
+	for stream, recs := range all {
+		for _, r := range recs {
+			var personal *events.Personal
+			var sealed *events.SealedPersonal
+			switch r.Type {
+			case events.TypeCraftsmanRegistered:
+				p, err := reg.Decode(r.Type, []byte(r.Data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := p.(events.CraftsmanRegistered)
+				personal, sealed = e.Personal, e.SealedPersonal
+				registered++
+			case events.TypeCraftsmanProfileChanged:
+				p, err := reg.Decode(r.Type, []byte(r.Data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := p.(events.CraftsmanProfileChanged)
+				if e.Personal == nil && e.SealedPersonal == nil {
+					continue
+				}
+				personal, sealed = e.Personal, e.SealedPersonal
+			default:
+				continue
+			}
+			if personal != nil || sealed == nil {
+				t.Errorf("%s@%s: personal data in clear: %+v", stream, r.Type, personal)
+				continue
+			}
+			p, err := keys.Open(*sealed)
+			if err != nil || len([]rune(p.Name)) < 2 {
+				t.Errorf("%s@%s: sealed personal data opens to %+v, %v", stream, r.Type, p, err)
+				continue
+			}
+			secrets[p.Name] = true
+			if p.Phone != "" {
+				secrets[p.Phone] = true
+			}
+		}
+	}
+	if registered != 20 {
+		t.Fatalf("%d registrations, want 20", registered)
+	}
+	for stream, recs := range all {
+		for _, r := range recs {
+			for s := range secrets {
+				if strings.Contains(r.Data, s) || strings.Contains(r.Metadata, s) {
+					t.Errorf("%s@%s: %q in clear in the store", stream, r.Type, s)
+				}
+			}
+		}
 	}
 }
 
