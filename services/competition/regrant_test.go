@@ -11,6 +11,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 	"github.com/craftledger/craftledger/services/competition"
 )
@@ -72,7 +73,7 @@ func (e *env) approve(worker, ent string) (int, string) {
 
 // certifyExceptional certifies worker as technician by the exceptional
 // route through ent, on the training service at url.
-func (e *env) certifyExceptional(url, worker, ent string) (int, string, string) {
+func (e *env) certifyExceptional(url, worker, ent string) (int, kit.ErrorDetail) {
 	e.T.Helper()
 	body := `{"trade":{"code":"` + trade + `"},"level":"technician","certificateNumber":"EX-1","family":"skill_level",
 		"evaluatingOrgId":"hr-authority","issuingOrg":{"id":"hr-authority","kind":"designated_body"},"route":"exceptional",
@@ -80,8 +81,7 @@ func (e *env) certifyExceptional(url, worker, ent string) (int, string, string) 
 	base := e.URL
 	e.URL = url
 	defer func() { e.URL = base }()
-	code, eb := e.Do("admin", "POST", "/v1/craftsmen/"+worker+"/certificates", body, nil)
-	return code, eb.Code, eb.Field
+	return e.Do("admin", "POST", "/v1/craftsmen/"+worker+"/certificates", body, nil)
 }
 
 // A placement corrected to a rank outside every band loses its
@@ -123,8 +123,9 @@ func TestCorrectedOutOfBandWithdrawsEntitlement(t *testing.T) {
 	if code, ec := e.approve("w", ent); code != 422 || ec != "FAILED_PRECONDITION" {
 		t.Errorf("approve the withdrawn entitlement: %d %s, want 422", code, ec)
 	}
-	if code, ec, field := e.certifyExceptional(trainingURL, "w", ent); code != 422 || ec != "FAILED_PRECONDITION" || field != "entitlementId" {
-		t.Errorf("certificate through the withdrawn entitlement: %d %s %s, want 422 on entitlementId", code, ec, field)
+	if code, eb := e.certifyExceptional(trainingURL, "w", ent); code != 422 || eb.Code != "FAILED_PRECONDITION" || eb.Field != "entitlementId" ||
+		!strings.Contains(eb.Message, "withdrawn by a correction") {
+		t.Errorf("certificate through the withdrawn entitlement: %d %+v, want 422 on entitlementId", code, eb)
 	}
 	st := servicetest.Career(t, e.Store, "w")
 	if len(st.Entitlements) != 0 || len(st.Competitions) != 1 || st.Competitions[0].Rank != 30 {
@@ -256,8 +257,8 @@ func TestCorrectionOfUsedEntitlementRefused(t *testing.T) {
 	if code, _ := e.approve("w", ent); code != 201 {
 		t.Fatalf("approve: %d", code)
 	}
-	if code, ec, field := e.certifyExceptional(trainingURL, "w", ent); code != 201 {
-		t.Fatalf("certify: %d %s %s", code, ec, field)
+	if code, eb := e.certifyExceptional(trainingURL, "w", ent); code != 201 {
+		t.Fatalf("certify: %d %+v", code, eb)
 	}
 	before := e.Types("craftsman-w")
 	for name, body := range map[string]string{
@@ -276,4 +277,39 @@ func TestCorrectionOfUsedEntitlementRefused(t *testing.T) {
 	if ch := e.correct("w", e.rerank("w", p.PlacementEventID, 4), 201).Entitlement; ch == nil || ch.Outcome != competition.EntitlementKept {
 		t.Errorf("1 -> 4 with a used entitlement: %+v", ch)
 	}
+}
+
+// Reversing a correction (superseding it without a replacement) puts the
+// placement back as published, and the rules decide its entitlement again:
+// the one withdrawn stays withdrawn (its approval with it), a new one is
+// granted.
+func TestReversedCorrectionRegrants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Senior)
+	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
+		t.Fatalf("define: %d %+v", code, eb)
+	}
+	p := e.placedAs("w", 1)
+	ent := p.Entitlement.EntitlementID
+	c := e.correct("w", e.rerank("w", p.PlacementEventID, 30), 201)
+	if c.Entitlement == nil || c.Entitlement.Outcome != competition.EntitlementWithdrawn {
+		t.Fatalf("1 -> 30: %+v", c.Entitlement)
+	}
+	r := e.correct("w", fmt.Sprintf(`{"supersedesEventId":%q,"reason":"the first reading was right"}`, c.EventIDs[0]), 201)
+	ch := r.Entitlement
+	if ch == nil || ch.Outcome != competition.EntitlementGranted || ch.Current == nil || ch.Current.EntitlementID == ent || ch.Current.Level != events.Technician {
+		t.Fatalf("reversal: %+v", ch)
+	}
+	st := servicetest.Career(t, e.Store, "w")
+	if len(st.Competitions) != 1 || st.Competitions[0].Rank != 1 || len(st.Entitlements) != 1 || st.Entitlements[0].ID != ch.Current.EntitlementID {
+		t.Errorf("after the reversal: placements %+v, entitlements %+v", st.Competitions, st.Entitlements)
+	}
+	if code, ec := e.approve("w", ent); code != 422 {
+		t.Errorf("approve the withdrawn entitlement: %d %s", code, ec)
+	}
+	if code, ec := e.approve("w", ch.Current.EntitlementID); code != 201 {
+		t.Errorf("approve the new entitlement: %d %s", code, ec)
+	}
+	e.VerifyChain("craftsman-w")
 }
