@@ -150,20 +150,21 @@ func TestCorrectedIntoBandGrantsEntitlement(t *testing.T) {
 	e := newEnv(t)
 	e.register("w", events.Senior)
 	e.register("k", events.Senior)
+	e.register("a", events.Senior)
 	if code, eb := e.Do("issuer", "POST", "/v1/competitions", classOne("c1"), nil); code != 201 {
 		t.Fatalf("define: %d %+v", code, eb)
 	}
 	for _, tc := range []struct {
-		worker  string
-		headers []string
-	}{{"w", nil}, {"k", []string{"Idempotency-Key", "fix-k-rank"}}} {
+		worker, caller string
+		headers        []string
+	}{{"w", "issuer", nil}, {"k", "issuer", []string{"Idempotency-Key", "fix-k-rank"}}, {"a", "admin", []string{"Idempotency-Key", "fix-a-rank"}}} {
 		p := e.placedAs(tc.worker, 30)
 		if p.Entitlement != nil {
 			t.Fatalf("rank 30 earned %+v", p.Entitlement)
 		}
 		body := e.rerank(tc.worker, p.PlacementEventID, 1)
 		var res, again competition.CorrectionResult
-		if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/"+tc.worker+"/corrections", body, &res, tc.headers...); code != 201 {
+		if code, eb := e.Do(tc.caller, "POST", "/v1/craftsmen/"+tc.worker+"/corrections", body, &res, tc.headers...); code != 201 {
 			t.Fatalf("%s: correct to rank 1: %d %+v", tc.worker, code, eb)
 		}
 		ch := res.Entitlement
@@ -171,7 +172,7 @@ func TestCorrectedIntoBandGrantsEntitlement(t *testing.T) {
 			ch.Current.RuleID != "emp-1-5" || !ch.Current.RequiresApproval || ch.WithdrawnID != "" {
 			t.Fatalf("%s: entitlement after the correction to rank 1: %+v", tc.worker, ch)
 		}
-		if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/"+tc.worker+"/corrections", body, &again, tc.headers...); code != 200 || !again.Replayed ||
+		if code, eb := e.Do(tc.caller, "POST", "/v1/craftsmen/"+tc.worker+"/corrections", body, &again, tc.headers...); code != 200 || !again.Replayed ||
 			again.Entitlement == nil || !cmp.Equal(*again.Entitlement, *ch) {
 			t.Errorf("%s: the same correction again: %d %+v %+v", tc.worker, code, eb, again.Entitlement)
 		}
