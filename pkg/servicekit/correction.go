@@ -51,6 +51,30 @@ type Corrector struct {
 	Owned map[string][]string
 	// PlatformOrg is the issuer recorded for an admin's corrections.
 	PlatformOrg string
+	// Follow, when set, decides what a correction entails on the stream
+	// beyond itself (a fact another fact was derived from: a placement and
+	// its entitlement). It is called in the correction's decision, once
+	// the correction is checked, and not for a replayed correction; the
+	// events it returns are appended with the correction, in the same
+	// append (with an Idempotency-Key, give them no id: the key names
+	// them). An error refuses the correction and nothing is written. It
+	// must decide the same events for the same history and correction.
+	Follow func(ctx context.Context, c Correcting) ([]command.Event, error)
+}
+
+// Correcting is a correction about to be recorded, as Follow sees it.
+type Correcting struct {
+	// History is the stream before the correction.
+	History command.History
+	// Original is the fact corrected (a correction's target followed back
+	// through corrections).
+	Original *eventstore.RecordedEvent
+	// Event is the correction.
+	Event events.EventCorrected
+	// ID is the correction's event id; "" when the request's
+	// Idempotency-Key names it (Meta.IdempotencyKey).
+	ID   string
+	Meta command.Meta
 }
 
 // OwnedTypes lists the event types c corrects, sorted.
@@ -100,7 +124,7 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 	stream := events.CraftsmanStream(req.CraftsmanID)
 	var found *eventstore.RecordedEvent
 	res, err := c.Handler.Execute(ctx, command.Command{Name: "correct event", Stream: stream, Meta: meta, RetryOnConflict: true,
-		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
+		Decide: func(ctx context.Context, h command.History) ([]command.Event, error) {
 			found = nil
 			byID := make(map[string]*eventstore.RecordedEvent, len(h.Events))
 			for i := range h.Events {
@@ -151,7 +175,15 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 			if err := p.ValidateAt(now); err != nil {
 				return nil, fieldErr(err)
 			}
-			return []command.Event{{Type: p.EventType(), Data: data, ID: id}}, nil
+			evs := []command.Event{{Type: p.EventType(), Data: data, ID: id}}
+			if c.Follow != nil {
+				more, err := c.Follow(ctx, Correcting{History: h, Original: orig, Event: p, ID: id, Meta: meta})
+				if err != nil {
+					return nil, err
+				}
+				evs = append(evs, more...)
+			}
+			return evs, nil
 		}})
 	if err != nil {
 		return res, err

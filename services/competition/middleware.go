@@ -49,8 +49,8 @@ func (mw logging) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 	return mw.next.ApproveEntitlement(ctx, req)
 }
 
-func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
-	defer func(b time.Time) { mw.log(ctx, "Correct", req.CraftsmanID, b, res, err) }(time.Now())
+func (mw logging) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res CorrectionResult, err error) {
+	defer func(b time.Time) { mw.log(ctx, "Correct", req.CraftsmanID, b, res.Result, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }
 
@@ -88,7 +88,7 @@ func (mw instrumenting) ApproveEntitlement(ctx context.Context, req ApproveEntit
 	return mw.next.ApproveEntitlement(ctx, req)
 }
 
-func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res command.Result, err error) {
+func (mw instrumenting) Correct(ctx context.Context, req servicekit.CorrectionRequest) (res CorrectionResult, err error) {
 	defer func(b time.Time) { mw.observe("competition.Correct", b, err) }(time.Now())
 	return mw.next.Correct(ctx, req)
 }

@@ -32,8 +32,9 @@ type Service interface {
 	// ApproveEntitlement records the HR authority's approval (核准).
 	ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error)
 	// Correct records an EventCorrected superseding a competition placement on a
-	// craftsman's stream (servicekit.Corrector).
-	Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error)
+	// craftsman's stream (servicekit.Corrector) and, in the same append, what
+	// the grant rules decide again on the corrected placement (regrant).
+	Correct(ctx context.Context, req servicekit.CorrectionRequest) (CorrectionResult, error)
 }
 
 // Corrected lists the event types the competition service corrects, with the
@@ -677,7 +678,7 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 			e, ok := w.entitlement(req.EntitlementID)
 			if !ok {
 				if placement, was := w.withdrawn(req.EntitlementID); was {
-					return nil, errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn: the competition placement %s that granted it was retracted by a correction", req.EntitlementID, placement)
+					return nil, errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn: a correction retracted the competition placement %s that granted it, or changed it to one that earns no such entitlement", req.EntitlementID, placement)
 				}
 				return nil, errs.E(errs.NotFound, "entitlement %s of craftsman %s", req.EntitlementID, req.CraftsmanID)
 			}
@@ -707,8 +708,4 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 		res = command.Result{Stream: res.Stream, Revision: already.revision, Position: already.position, EventIDs: already.eventIDs, Replayed: true}
 	}
 	return res, nil
-}
-
-func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
-	return s.corrector.Correct(ctx, req)
 }

@@ -135,8 +135,10 @@ func (w worker) entitlement(id string) (*career.Entitlement, bool) {
 }
 
 // withdrawn reports whether the stream records entitlement id although the
-// fold has none: the competition placement that granted it was retracted
-// (career.Fold drops its entitlement). It returns that placement.
+// fold has none: a correction withdrew it, retracting the competition
+// placement that granted it (career.Fold drops its entitlement) or the
+// entitlement itself (a placement corrected to what earns no entitlement,
+// or another one: Correct). It returns that placement.
 func (w worker) withdrawn(id string) (string, bool) {
 	for _, r := range w.recs {
 		if g, ok := r.Payload.(events.PromotionEntitlementGranted); ok && g.EntitlementID == id {

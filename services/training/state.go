@@ -43,13 +43,17 @@ type craftsman struct {
 	// or not; standing those no correction retracted. An entitlement whose
 	// placement was retracted went with it.
 	placed, standing map[string]bool
+	// recorded are the entitlements the stream records, withdrawn or not
+	// (a correction of a placement retracts the entitlement it no longer
+	// earns).
+	recorded map[string]bool
 }
 
 func newCraftsman() craftsman {
 	return craftsman{
 		employers: map[string]string{}, enrolments: map[string]enrolment{}, assessments: map[string]bool{},
 		certificates: map[string]events.SkillLevelCertified{}, entitlements: map[string]*entitlement{},
-		placed: map[string]bool{}, standing: map[string]bool{},
+		placed: map[string]bool{}, standing: map[string]bool{}, recorded: map[string]bool{},
 	}
 }
 
@@ -62,6 +66,7 @@ func (st craftsman) clone() craftsman {
 	c.certificates = maps.Clone(st.certificates)
 	c.placed = maps.Clone(st.placed)
 	c.standing = maps.Clone(st.standing)
+	c.recorded = maps.Clone(st.recorded)
 	c.entitlements = make(map[string]*entitlement, len(st.entitlements))
 	for k, e := range st.entitlements {
 		cp := *e
@@ -134,15 +139,19 @@ func (f *folds) fold(reg *events.Registry, h command.History) craftsman {
 	return st
 }
 
-// placedIn adds the placements recorded among evs to st.placed.
+// placedIn adds the placements recorded among evs to st.placed and their
+// entitlements to st.recorded.
 func (st *craftsman) placedIn(reg *events.Registry, evs []eventstore.RecordedEvent) {
 	for _, r := range evs {
-		if events.CurrentType(r.Type) != events.TypeCompetitionPlaced {
+		if t := events.CurrentType(r.Type); t != events.TypeCompetitionPlaced && t != events.TypePromotionEntitlementGranted {
 			continue
 		}
 		if p, err := reg.Decode(r.Type, r.Data); err == nil {
-			if p, ok := p.(events.CompetitionPlaced); ok {
+			switch p := p.(type) {
+			case events.CompetitionPlaced:
 				st.placed[p.PlacementID] = true
+			case events.PromotionEntitlementGranted:
+				st.recorded[p.EntitlementID] = true
 			}
 		}
 	}
@@ -188,6 +197,7 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 				e.placement = p.Source.PlacementID
 			}
 			st.entitlements[p.EntitlementID] = e
+			st.recorded[p.EntitlementID] = true
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
 				e.approved = true
@@ -201,6 +211,8 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 func (st craftsman) usableEntitlement(id, trade string, level events.Level) error {
 	e := st.entitlements[id]
 	switch {
+	case e == nil && st.recorded[id]:
+		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was withdrawn by a correction: the competition placement that granted it was corrected to one that earns no such entitlement", id))
 	case e == nil:
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "the exceptional route needs a promotion entitlement, and entitlement %s was not granted to this craftsman", id))
 	case e.placement != "" && st.placed[e.placement] && !st.standing[e.placement]:
