@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -39,13 +40,62 @@ func (p *principal) in(role string) bool {
 	return false
 }
 
-// The default users of a fresh KurrentDB.
-var defaultUsers = map[string]struct {
+// user is a login the server knows.
+type user struct {
 	password string
 	groups   []string
-}{
+}
+
+// The default users of a fresh KurrentDB.
+var defaultUsers = map[string]user{
 	"admin": {"changeit", []string{"$admins"}},
 	"ops":   {"changeit", []string{"$ops"}},
+}
+
+// usersWith is the default users with their passwords replaced by
+// passwords (login -> password); a login that is not a default user, or an
+// empty password, is an error.
+func usersWith(passwords map[string]string) (map[string]user, error) {
+	users := make(map[string]user, len(defaultUsers))
+	for login, u := range defaultUsers {
+		users[login] = u
+	}
+	for login, pw := range passwords {
+		u, ok := users[login]
+		if !ok {
+			return nil, fmt.Errorf("esdbserver: no user %q: the embedded store has the users admin and ops", login)
+		}
+		if pw == "" {
+			return nil, fmt.Errorf("esdbserver: empty password for %s", login)
+		}
+		u.password = pw
+		users[login] = u
+	}
+	return users, nil
+}
+
+// ParsePasswords reads a password file: one "login:password" a line
+// (admin and/or ops), blank lines and lines starting with # skipped.
+func ParsePasswords(text string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		login, pw, ok := strings.Cut(line, ":")
+		if !ok || login == "" || pw == "" {
+			return nil, fmt.Errorf("password file line %d: want login:password", i+1)
+		}
+		if _, dup := out[login]; dup {
+			return nil, fmt.Errorf("password file line %d: %s given twice", i+1, login)
+		}
+		out[login] = pw
+	}
+	if len(out) == 0 {
+		return nil, errors.New("password file: no login:password line")
+	}
+	return out, nil
 }
 
 type principalKey struct{}
@@ -76,7 +126,7 @@ func (s *Server) authenticate(ctx context.Context) (*principal, error) {
 		return nil, status.Error(codes.Unauthenticated, "Unauthenticated")
 	}
 	login, pass, ok := strings.Cut(string(raw), ":")
-	u, known := defaultUsers[login]
+	u, known := s.users[login]
 	if !ok || !known || subtle.ConstantTimeCompare([]byte(pass), []byte(u.password)) != 1 {
 		return nil, status.Error(codes.Unauthenticated, "Unauthenticated")
 	}

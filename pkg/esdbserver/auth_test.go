@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,4 +151,43 @@ func connectAs(t *testing.T, srv *esdbserver.Server, userinfo string) *esdb.Clie
 // basicAuth is the authorization header value for user and pass.
 func basicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// TestPasswordsReplaceDefaults: Config.Passwords (bin/eventstore's
+// --password-file) replaces a default user's password, so that a secure
+// store is not open to KurrentDB's public default; the other default user
+// keeps its own, and Start refuses a login the store does not have.
+func TestPasswordsReplaceDefaults(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	srv := startServer(t, esdbserver.Config{TLSCertFile: cert, TLSKeyFile: key, Passwords: map[string]string{"admin": "s3cret:with colon"}})
+	s := "pw-" + t.Name()
+	old := connectAs(t, srv, "admin:changeit@")
+	if _, err := old.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); errCode(err) != esdb.ErrorCodeUnauthenticated {
+		t.Errorf("admin with the default password: %v, want unauthenticated", err)
+	}
+	admin := connectAs(t, srv, "admin:"+url.PathEscape("s3cret:with colon")+"@")
+	if _, err := admin.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); err != nil {
+		t.Errorf("admin with the password given: %v", err)
+	}
+	ops := connectAs(t, srv, "ops:changeit@")
+	if _, err := ops.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, event("T", "{}")); err != nil {
+		t.Errorf("ops with its default password: %v", err)
+	}
+
+	if _, err := esdbserver.Start(esdbserver.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", TLSCertFile: cert, TLSKeyFile: key,
+		Passwords: map[string]string{"root": "x"}}); err == nil || !strings.Contains(err.Error(), `no user "root"`) {
+		t.Errorf("unknown login: %v, want refused", err)
+	}
+}
+
+func TestParsePasswords(t *testing.T) {
+	got, err := esdbserver.ParsePasswords("# the store's logins\nadmin:a:b\r\n\n  \nops:o\n")
+	if err != nil || len(got) != 2 || got["admin"] != "a:b" || got["ops"] != "o" {
+		t.Errorf("parse: %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "# only a comment\n", "admin\n", "admin:\n", ":pw\n", "admin:a\nadmin:b\n"} {
+		if _, err := esdbserver.ParsePasswords(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
 }

@@ -40,6 +40,10 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string // required unless Insecure
 	MaxAppendSize           int    // 0 = 1 MiB default
 	Logger                  *slog.Logger
+	// Passwords replace the default users' passwords (admin and ops, both
+	// "changeit" as in a fresh KurrentDB), by login; unknown logins are
+	// refused by Start. ParsePasswords reads bin/eventstore's --password-file.
+	Passwords map[string]string
 
 	pingEvery time.Duration // server keepalive pings after this much quiet; 0 = 10 s (tests change it)
 }
@@ -66,6 +70,7 @@ type Server struct {
 	served  chan error
 	psubs   *psubManager
 	nodeID  [16]byte
+	users map[string]user // logins (auth.go)
 	// settings caches the parsed $settings (settings.go).
 	settings atomic.Pointer[settingsAt]
 }
@@ -85,6 +90,10 @@ func Start(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	users, err := usersWith(cfg.Passwords)
+	if err != nil {
+		return nil, err
 	}
 	var creds credentials.TransportCredentials
 	if !cfg.Insecure {
@@ -106,7 +115,14 @@ func Start(cfg Config) (*Server, error) {
 		st.close()
 		return nil, fmt.Errorf("esdbserver: listen on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, lis: lis, closing: make(chan struct{}), served: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, lis: lis, closing: make(chan struct{}), served: make(chan error, 1), users: users}
+	if !cfg.Insecure {
+		for _, login := range []string{"admin", "ops"} {
+			if users[login].password == defaultUsers[login].password {
+				log.Warn("a user has KurrentDB's default password: give bin/eventstore --password-file", "user", login)
+			}
+		}
+	}
 	_, _ = rand.Read(s.nodeID[:])
 	pingEvery := cfg.pingEvery
 	if pingEvery <= 0 {

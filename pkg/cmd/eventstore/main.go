@@ -1,10 +1,12 @@
 // Command eventstore runs craftledger's embedded KurrentDB-compatible event
 // store on its own:
 //
-//	eventstore --data DIR --addr HOST:PORT [--insecure] [--tls-cert F --tls-key F]
+//	eventstore --data DIR --addr HOST:PORT [--insecure] [--tls-cert F --tls-key F [--password-file F]]
 //
 // Clients connect with esdb://HOST:PORT?tls=false (insecure) or
-// esdb://admin:changeit@HOST:PORT?tlsVerifyCert=false (TLS). It stops
+// esdb://admin:PASSWORD@HOST:PORT?tlsVerifyCert=false (TLS; the users are
+// admin and ops, with KurrentDB's default password changeit unless
+// --password-file gives theirs). It stops
 // cleanly on SIGINT or SIGTERM.
 package main
 
@@ -42,8 +44,22 @@ func run(args []string, log *slog.Logger, sig <-chan os.Signal) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM), required unless --insecure")
 	key := fs.String("tls-key", "", "TLS private key file (PEM), required unless --insecure")
 	maxAppend := fs.Int("max-append-size", 0, "maximum bytes per append (0 = 1 MiB)")
+	pwFile := fs.String("password-file", "", "file of login:password lines replacing the default users' passwords (admin, ops; both \"changeit\" otherwise)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var passwords map[string]string
+	if *pwFile != "" {
+		if *insecure {
+			return fmt.Errorf("--password-file: --insecure accepts everyone, so passwords would not be checked")
+		}
+		b, err := os.ReadFile(*pwFile)
+		if err != nil {
+			return fmt.Errorf("--password-file: %w", err)
+		}
+		if passwords, err = esdbserver.ParsePasswords(string(b)); err != nil {
+			return fmt.Errorf("--password-file %s: %w", *pwFile, err)
+		}
 	}
 	// The collector setting the store's benchmarks measure (GOGC and
 	// GOMEMLIMIT override it); after the flags, so --help prints only them.
@@ -54,7 +70,7 @@ func run(args []string, log *slog.Logger, sig <-chan os.Signal) error {
 	}
 	srv, err := esdbserver.Start(esdbserver.Config{
 		DataDir: *data, Addr: *addr, Insecure: *insecure,
-		TLSCertFile: *cert, TLSKeyFile: *key, MaxAppendSize: *maxAppend, Logger: log,
+		TLSCertFile: *cert, TLSKeyFile: *key, MaxAppendSize: *maxAppend, Logger: log, Passwords: passwords,
 	})
 	if err != nil {
 		return err

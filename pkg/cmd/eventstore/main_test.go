@@ -92,3 +92,32 @@ func TestHelpIsNotAFailure(t *testing.T) {
 		t.Errorf("--nope: %v, want an error other than flag.ErrHelp", err)
 	}
 }
+
+// --password-file is read before anything starts: with --insecure (which
+// checks no password) it is refused, and so is a file that is missing or
+// names no login:password.
+func TestPasswordFileRefusals(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	dir := t.TempDir()
+	good := filepath.Join(dir, "pw")
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte("admin:s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--insecure", "--password-file", good}, "--insecure accepts everyone"},
+		{[]string{"--tls-cert", "c", "--tls-key", "k", "--password-file", filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{"--tls-cert", "c", "--tls-key", "k", "--password-file", bad}, "line 1: want login:password"},
+	} {
+		err := run(append([]string{"--data", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0"}, c.args...), log, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
