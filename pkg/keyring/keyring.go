@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -70,6 +71,18 @@ const sealAlg = "A256GCM"
 func keyID(craftsmanID string) string {
 	sum := sha256.Sum256([]byte("craftledger/personal-key/" + craftsmanID))
 	return "dir:" + hex.EncodeToString(sum[:16])
+}
+
+// validKeyID reports whether id has keyID's shape ("dir:" and 32 hex
+// digits): a key id read from an event names a file only then, so that a
+// forged one cannot reach outside the directory.
+func validKeyID(id string) bool {
+	h, ok := strings.CutPrefix(id, "dir:")
+	if !ok || len(h) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil && strings.ToLower(h) == h
 }
 
 func (k *Dir) path(id string) string { return filepath.Join(k.dir, id[len("dir:"):]+".key") }
@@ -153,8 +166,8 @@ func (k *Dir) Seal(craftsmanID string, p events.Personal) (*events.SealedPersona
 // Open decrypts; data of a forgotten craftsman is ErrForgotten, data
 // sealed under a key this directory never held errs.NotFound.
 func (k *Dir) Open(s events.SealedPersonal) (events.Personal, error) {
-	if s.Alg != sealAlg || len(s.KeyID) < len("dir:") || s.KeyID[:len("dir:")] != "dir:" {
-		return events.Personal{}, errs.E(errs.InvalidArgument, "sealed with %s under %s: not this keyring's", s.Alg, s.KeyID)
+	if s.Alg != sealAlg || !validKeyID(s.KeyID) {
+		return events.Personal{}, errs.E(errs.InvalidArgument, "sealed with %s under %q: not this keyring's", s.Alg, s.KeyID)
 	}
 	key, err := k.key(s.KeyID, false)
 	if err != nil {

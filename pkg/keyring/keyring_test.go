@@ -2,7 +2,9 @@ package keyring_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/craftledger/craftledger/events"
@@ -53,5 +55,36 @@ func TestReaderTellsForgottenFromAbsent(t *testing.T) {
 	}
 	if _, err := keyring.OpenDir(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a reader opened a missing key directory")
+	}
+}
+
+// TestForgedKeyIDStaysInTheDirectory: a key id comes from an event; one
+// that is not keyID's shape is refused before it names a file, so a forged
+// "dir:../x" cannot make Open read a .key file outside the directory.
+func TestForgedKeyIDStaysInTheDirectory(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "keys")
+	w, err := keyring.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.Seal("c1", events.Personal{Name: "司马光"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something beside the directory that a forged id would reach (here a
+	// directory, which the old code tried to read as a key: INTERNAL).
+	if err := os.Mkdir(filepath.Join(root, "outside.key"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"dir:../outside", "dir:" + strings.Repeat("A", 32), "dir:", "dir:" + strings.Repeat("0", 31) + "/"} {
+		forged := *s
+		forged.KeyID = id
+		if p, err := w.Open(forged); !errors.Is(err, errs.InvalidArgument) {
+			t.Errorf("key id %q: %+v, %v; want refused as not this keyring's", id, p, err)
+		}
+	}
+	if p, err := w.Open(*s); err != nil || p.Name != "司马光" {
+		t.Errorf("the genuine id: %+v, %v", p, err)
 	}
 }
