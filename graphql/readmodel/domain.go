@@ -28,6 +28,7 @@ type domain struct {
 	undecodable  int
 	dirty        []*Craftsman       // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
 	rederive     []*Craftsman       // craftsmen a snapshot load derives again (loadBody: chained corrections)
+	relinkAll    bool               // a snapshot load derives every summary again (loadBody: a file of an older read rule)
 	last         *Craftsman         // the craftsman craftsman() found last (a stream's events come together)
 	summarise    func(c *Craftsman) // sets c.Summary (liveSummary; tests stand in for it)
 	sums         summarising        // liveSummary's scratch space
@@ -35,7 +36,7 @@ type domain struct {
 	ensure func(c *Craftsman)
 	// byTrade lists, per trade code, the craftsmen whose summary holds a
 	// level in it, and byOrg, per organisation, the craftsmen linked to it
-	// (employer, academy, issuer); both in registration order, so that
+	// (Summary.Orgs); both in registration order, so that
 	// population queries scan only the smaller list.
 	byTrade map[string][]*Craftsman
 	byOrg   map[string][]*Craftsman
@@ -75,23 +76,30 @@ type Summary struct {
 	Name      string
 	Personal  string
 	Region    string
-	Employers []string                // current employer organisations
-	Academies []string                // academies the craftsman trained at
-	Issuers   []string                // organisations that recorded events on the ledger
-	Levels    map[string]events.Level // trade code -> current level
+	Employers []string // current employer organisations
+	Academies []string // academies the craftsman enrolled or trained at (not retracted)
+	// Linked are the other organisations with a standing link to the
+	// craftsman: the registrar (the organisation that recorded the
+	// registration) and the employer of every employment on the ledger,
+	// current or past (not retracted). Recording any other fact — an
+	// assessment, a certificate, a placement, an honour — links no one.
+	Linked []string
+	Levels map[string]events.Level // trade code -> current level
 }
 
 // LinkedTo reports whether org is among the craftsman's organisations
-// (employers, academies, issuers), without allocating.
+// (Orgs), without allocating. It is the read rule for hr and issuers
+// (graphql/schema canRead, population scope; docs/graphql.md).
 func (s Summary) LinkedTo(org string) bool {
-	return slices.Contains(s.Employers, org) || slices.Contains(s.Academies, org) || slices.Contains(s.Issuers, org)
+	return slices.Contains(s.Employers, org) || slices.Contains(s.Academies, org) || slices.Contains(s.Linked, org)
 }
 
-// Orgs are the organisations linked to the craftsman (employers,
-// academies, issuers), sorted and unique.
+// Orgs are the organisations linked to the craftsman (current employers,
+// academies, and Linked: the registrar and past employers), sorted and
+// unique.
 func (s Summary) Orgs() []string {
 	set := map[string]bool{}
-	for _, l := range [][]string{s.Employers, s.Academies, s.Issuers} {
+	for _, l := range [][]string{s.Employers, s.Academies, s.Linked} {
 		for _, o := range l {
 			set[o] = true
 		}
@@ -462,7 +470,7 @@ func (in *interner) levelMap(m map[string]events.Level) map[string]events.Level 
 
 func (in *interner) summary(s *Summary) {
 	s.Region, s.Personal = in.str(s.Region), in.str(s.Personal)
-	s.Employers, s.Academies, s.Issuers = in.list(s.Employers), in.list(s.Academies), in.list(s.Issuers)
+	s.Employers, s.Academies, s.Linked = in.list(s.Employers), in.list(s.Academies), in.list(s.Linked)
 	if s.Levels != nil {
 		s.Levels = in.levelMap(s.Levels)
 	}
@@ -488,8 +496,11 @@ type summarising struct {
 	employers []employment
 	orgs      []string // the employers' organisations
 	academies []string
-	issuers   []string
-	levels    map[string]events.Level
+	linked    []string // the registrar and every employment's employer
+	// registered: the registration is in force (a retracted one links
+	// no registrar)
+	registered bool
+	levels     map[string]events.Level
 }
 
 // employment is an employment in force and its employer.
@@ -502,17 +513,23 @@ type employment struct{ id, org string }
 // in occurrence order without being copied.
 func (sc *summarising) summary(c *Craftsman, asOf time.Time) Summary {
 	recs := recordedBy(c.Records, asOf, time.Time{})
-	sc.employers, sc.academies, sc.issuers = sc.employers[:0], sc.academies[:0], sc.issuers[:0]
-	corrected := false
+	sc.employers, sc.academies, sc.linked = sc.employers[:0], sc.academies[:0], sc.linked[:0]
+	corrected, registrar := false, ""
 	for i := range recs {
 		r := &recs[i]
-		if r.Meta.IssuerOrgID != "" {
-			sc.issuers = append(sc.issuers, r.Meta.IssuerOrgID)
-		}
-		if _, ok := r.Payload.(events.EventCorrected); ok {
+		switch r.Payload.(type) {
+		case events.EventCorrected:
 			corrected = true
+		case events.CraftsmanRegistered:
+			if registrar == "" {
+				// The organisation that recorded the registration (a
+				// correction of it, perhaps by the platform, does not
+				// move the registrar).
+				registrar = r.Meta.IssuerOrgID
+			}
 		}
 	}
+	sc.registered = false
 	var prof profile
 	if corrected {
 		eff, _ := effectiveOf(recs, time.Time{})
@@ -530,6 +547,9 @@ func (sc *summarising) summary(c *Craftsman, asOf time.Time) Summary {
 		for _, i := range sc.order {
 			sc.take(&prof, &recs[i])
 		}
+	}
+	if sc.registered && registrar != "" {
+		sc.linked = append(sc.linked, registrar)
 	}
 	prof.done(c.erased)
 	at := asOf
@@ -549,7 +569,7 @@ func (sc *summarising) summary(c *Craftsman, asOf time.Time) Summary {
 		sc.orgs = append(sc.orgs, e.org)
 	}
 	return Summary{Name: prof.name, Personal: prof.personal, Region: prof.region, Levels: sc.levels,
-		Employers: sortedSet(sc.orgs), Academies: sortedSet(sc.academies), Issuers: sortedSet(sc.issuers)}
+		Employers: sortedSet(sc.orgs), Academies: sortedSet(sc.academies), Linked: sortedSet(sc.linked)}
 }
 
 // take applies one fact in force, in occurrence order.
@@ -557,9 +577,11 @@ func (sc *summarising) take(prof *profile, r *events.Recorded) {
 	switch p := r.Payload.(type) {
 	case events.CraftsmanRegistered:
 		prof.registered(&p)
+		sc.registered = true
 	case events.CraftsmanProfileChanged:
 		prof.changed(&p)
 	case events.EmploymentStarted:
+		sc.linked = append(sc.linked, p.EmployerOrgID) // past employers stay linked
 		for i := range sc.employers {
 			if sc.employers[i].id == p.EmploymentID {
 				sc.employers[i].org = p.EmployerOrgID

@@ -117,20 +117,20 @@ func TestTradeIndexFollowsSummaries(t *testing.T) {
 		// A stand-in for the real summary: the trades are whatever the
 		// test put in Issuers.
 		levels := map[string]events.Level{}
-		for _, code := range c.Summary.Issuers {
+		for _, code := range c.Summary.Linked {
 			levels[code] = events.Junior
 		}
-		c.Summary = Summary{Levels: levels, Issuers: c.Summary.Issuers}
+		c.Summary = Summary{Levels: levels, Linked: c.Summary.Linked}
 	}
 	c := m.dom.craftsman("x")
 	c.count = 1
-	c.Summary.Issuers = []string{"6-18-02-04"}
+	c.Summary.Linked = []string{"6-18-02-04"}
 	m.dom.markDirty(c)
 	m.dom.settle()
 	if got := len(m.dom.byTrade["6-18-02-04"]); got != 1 {
 		t.Fatalf("indexed %d times, want 1", got)
 	}
-	c.Summary.Issuers = []string{"6-20-01-01"}
+	c.Summary.Linked = []string{"6-20-01-01"}
 	m.dom.markDirty(c)
 	m.dom.settle()
 	if len(m.dom.byTrade["6-18-02-04"]) != 0 || len(m.dom.byTrade["6-20-01-01"]) != 1 {
@@ -518,15 +518,23 @@ func restored(t *testing.T, m *Memory) *Memory {
 func summaryFromView(c *Craftsman, asOf time.Time) Summary {
 	v := buildView(c, nil, asOf, time.Time{})
 	s := Summary{Name: v.Name, Personal: v.Personal, Region: v.Region, Levels: map[string]events.Level{}}
-	employers, academies, issuers := map[string]string{}, map[string]bool{}, map[string]bool{}
+	// Linked: the registrar (the registration's recorder, while the
+	// registration is in force) and every employer ever, not retracted.
+	employers, academies, linked := map[string]string{}, map[string]bool{}, map[string]bool{}
+	registrar := ""
 	for _, r := range v.Records {
-		if r.Meta.IssuerOrgID != "" {
-			issuers[r.Meta.IssuerOrgID] = true
+		if _, ok := r.Payload.(events.CraftsmanRegistered); ok && registrar == "" {
+			registrar = r.Meta.IssuerOrgID
 		}
 	}
 	for _, r := range v.Effective {
 		switch p := r.Payload.(type) {
+		case events.CraftsmanRegistered:
+			if registrar != "" {
+				linked[registrar] = true
+			}
 		case events.EmploymentStarted:
+			linked[p.EmployerOrgID] = true
 			employers[p.EmploymentID] = p.EmployerOrgID
 		case events.EmploymentEnded:
 			delete(employers, p.EmploymentID)
@@ -551,7 +559,7 @@ func summaryFromView(c *Craftsman, asOf time.Time) Summary {
 	for _, o := range employers {
 		orgs[o] = true
 	}
-	s.Employers, s.Academies, s.Issuers = set(orgs), set(academies), set(issuers)
+	s.Employers, s.Academies, s.Linked = set(orgs), set(academies), set(linked)
 	return s
 }
 

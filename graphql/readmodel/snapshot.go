@@ -31,11 +31,19 @@ import (
 // JSON.
 const (
 	snapshotMagic = "CLRM"
-	// snapshotVersion 5 has version 4's layout; its summaries follow the
-	// domain's correction rule (career.Decide). A version 4 file is still
-	// read: its craftsmen with two or more corrections are derived again
-	// on load (their summaries were derived under the older rule).
-	snapshotVersion = 5
+	// snapshotVersion 6 has version 4's layout; its summaries' third
+	// organisation list is Summary.Linked (the registrar and the employers
+	// of every employment in force, past or current), where versions 4
+	// and 5 stored every organisation that had recorded an event (which
+	// let any issuer read any craftsman it had recorded a fact about).
+	// Version 5's summaries follow the domain's correction rule
+	// (career.Decide). Files of versions 4 and 5 are still read: every
+	// summary is derived again on load (the list is not the file's); a
+	// version 4 file's craftsmen with two or more corrections are also
+	// named in SnapshotTag.Rederived (their as-of rows may differ too: they
+	// were derived under the older rule; the as-of rows hold no Linked list).
+	snapshotVersion = 6
+	issuersVersion  = 5
 	oldRuleVersion  = 4
 	maxChunk        = 1 << 31  // bytes one chunk of a loaded snapshot may span
 	crcWindow       = 64 << 20 // bytes a load sums before it releases them
@@ -259,7 +267,7 @@ func writeSummaries(w *bufio.Writer, sums []idSummary) error {
 		buf = appendString(buf, s.Name)
 		buf = appendString(buf, s.Personal)
 		buf = appendString(buf, s.Region)
-		for _, list := range [][]string{s.Employers, s.Academies, s.Issuers} {
+		for _, list := range [][]string{s.Employers, s.Academies, s.Linked} {
 			buf = binary.AppendUvarint(buf, uint64(len(list)))
 			for _, x := range list {
 				buf = appendString(buf, x)
@@ -381,6 +389,16 @@ func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 		rederived = append(rederived, c.seq)
 	}
 	m.dom.rederive = nil
+	if m.dom.relinkAll {
+		// The file's organisation lists follow the older read rule
+		// (snapshotVersion): every summary is derived again, from the
+		// events (decoded for it). The as-of rows hold no Linked list,
+		// so the side files are not told (Rederived).
+		for _, c := range m.dom.order {
+			m.dom.markDirty(c)
+		}
+		m.dom.relinkAll = false
+	}
 	m.dom.settle()
 	tag := SnapshotTag{Checkpoint: fresh.cp, HasCheckpoint: fresh.hasCP, Craftsmen: len(m.dom.order), Sum: sum, Epoch: Epoch{weak.Make(m.dom)}, Rederived: rederived}
 	m.mu.Unlock()
@@ -401,7 +419,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	version := r.uvarint()
-	if version != snapshotVersion && version != oldRuleVersion {
+	if version != snapshotVersion && version != issuersVersion && version != oldRuleVersion {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	if name := r.str(); name != projection {
@@ -569,7 +587,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		order = append(order, c)
 		s := Summary{Name: r.str(), Personal: in.bytes(r.bytes())}
 		s.Region = in.bytes(r.bytes())
-		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Issuers} {
+		for _, dst := range []*[]string{&s.Employers, &s.Academies, &s.Linked} {
 			k := r.uvarint()
 			if k > uint64(len(r.b)) {
 				r.err = errShort
@@ -621,6 +639,13 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			}
 			s.Levels = in.levelMap(levels)
 		}
+		if version != snapshotVersion {
+			// The file's third list is of the older read rule (every
+			// organisation that recorded an event): never trusted, not
+			// even until LoadSnapshot derives the summary again. (Empty
+			// here, the derived list is indexed by appends in order.)
+			s.Linked = []string{}
+		}
 		c.Summary = s
 	}
 	if r.err != nil || len(r.b) != 0 || len(order) != len(d.order) {
@@ -631,6 +656,9 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		c.seq = i
 		d.reindex(c, Summary{})
 	}
+	// A file of an older version holds the summaries' organisations of
+	// the older read rule: every summary is derived again (LoadSnapshot).
+	d.relinkAll = version != snapshotVersion
 	fresh.cp, fresh.hasCP = cp, hasCP
 	return fresh, nil
 }

@@ -22,7 +22,7 @@ type version struct {
 
 func copyVersion(from time.Time, s *Summary) version {
 	c := *s
-	c.Employers, c.Academies, c.Issuers = slices.Clone(s.Employers), slices.Clone(s.Academies), slices.Clone(s.Issuers)
+	c.Employers, c.Academies, c.Linked = slices.Clone(s.Employers), slices.Clone(s.Academies), slices.Clone(s.Linked)
 	c.Levels = maps.Clone(s.Levels)
 	return version{from, c}
 }

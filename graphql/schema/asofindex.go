@@ -86,7 +86,7 @@ type asOfChunk struct {
 	strs int // strings the dictionary held once the chunk was built (every row names fewer)
 }
 
-// asOfRow is a popRow without its pointers and issuers (today's scope
+// asOfRow is a popRow without its pointers and its Linked list (today's scope
 // decides who is seen): 24 bytes.
 type asOfRow struct {
 	region          uint16
@@ -101,7 +101,7 @@ func compactRow(r *popRow) asOfRow {
 	return asOfRow{region: r.region, trades: r.trades, emps: r.emps, acads: r.acads, levels: r.levels, max: r.max, nt: r.nt, ne: r.ne, na: r.na}
 }
 
-// expand makes *r, a row without pointers or issuers, the popRow a is
+// expand makes *r, a row without pointers or Linked list, the popRow a is
 // the compact form of (field by field: r's pointers stay nil).
 func (a *asOfRow) expand(r *popRow) {
 	r.region, r.trades, r.emps, r.acads, r.levels = a.region, a.trades, a.emps, a.acads, a.levels
@@ -265,7 +265,7 @@ func (c *asOfChunkBuild) add(id string, cache *buildCache, recs func([]events.Re
 				return
 			}
 			rs := *s
-			rs.Issuers = nil
+			rs.Linked = nil
 			r := x.dict.build(&rs, cache)
 			if r.slow {
 				fits = false // the as-of table answers this craftsman

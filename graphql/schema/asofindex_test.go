@@ -103,7 +103,7 @@ func checkTimelines(t *testing.T, x *AsOfIndex, m *readmodel.Memory) (held, chan
 				}
 				continue
 			}
-			s.Issuers = nil
+			s.Linked = nil
 			built := x.dict.build(&s, cache)
 			if got, want := rowKey(*r), rowKey(compactRow(&built)); got != want {
 				t.Fatalf("%s as of %s: timeline %+v, derived %+v (%+v)", id, at, got, want, s)

@@ -119,9 +119,9 @@ func (q *asOfQuery) resolve(m asOfReader, dict *popDict) {
 				e.n = 0
 			}
 			if ok {
-				// Today's scope decides who is seen: the row needs no issuers.
+				// Today's scope decides who is seen: the row needs no Linked list.
 				rs := s
-				rs.Issuers = nil
+				rs.Linked = nil
 				r := dict.build(&rs, cache)
 				e.row, e.slow = compactRow(&r), r.slow
 				mu.Lock()

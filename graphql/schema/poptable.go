@@ -73,7 +73,7 @@ func (r *popRow) current(s *readmodel.Summary) bool {
 	return r.lv == levelsOf(s) && r.regionP == unsafe.StringData(s.Region) && int(r.regionN) == len(s.Region) &&
 		r.empsP == unsafe.SliceData(s.Employers) && int(r.empsN) == len(s.Employers) &&
 		r.acadsP == unsafe.SliceData(s.Academies) && int(r.acadsN) == len(s.Academies) &&
-		r.issP == unsafe.SliceData(s.Issuers) && int(r.issN) == len(s.Issuers) && !r.never
+		r.issP == unsafe.SliceData(s.Linked) && int(r.issN) == len(s.Linked) && !r.never
 }
 
 // popDict numbers the summaries' strings (regions, organisations, trade
@@ -129,12 +129,12 @@ func newBuildCache() *buildCache {
 // build makes s's row (slow when it does not fit); cache may be nil.
 func (d *popDict) build(s *readmodel.Summary, cache *buildCache) popRow {
 	src := popRow{lv: levelsOf(s), regionP: unsafe.StringData(s.Region), empsP: unsafe.SliceData(s.Employers),
-		acadsP: unsafe.SliceData(s.Academies), issP: unsafe.SliceData(s.Issuers)}
-	if max(len(s.Region), len(s.Employers), len(s.Academies), len(s.Issuers)) >= 1<<16 {
+		acadsP: unsafe.SliceData(s.Academies), issP: unsafe.SliceData(s.Linked)}
+	if max(len(s.Region), len(s.Employers), len(s.Academies), len(s.Linked)) >= 1<<16 {
 		src.slow, src.never = true, true
 		return src
 	}
-	src.regionN, src.empsN, src.acadsN, src.issN = uint16(len(s.Region)), uint16(len(s.Employers)), uint16(len(s.Academies)), uint16(len(s.Issuers))
+	src.regionN, src.empsN, src.acadsN, src.issN = uint16(len(s.Region)), uint16(len(s.Employers)), uint16(len(s.Academies)), uint16(len(s.Linked))
 	r := src
 	ok := true
 	num := func(v string) uint16 {
@@ -176,7 +176,7 @@ func (d *popDict) build(s *readmodel.Summary, cache *buildCache) popRow {
 	r.region = num(s.Region)
 	r.ne = list(r.emps[:], s.Employers)
 	r.na = list(r.acads[:], s.Academies)
-	r.ni = list(r.iss[:], s.Issuers)
+	r.ni = list(r.iss[:], s.Linked)
 	lr, hit := levelsRow{}, false
 	if cache != nil && cache.levels != nil {
 		lr, hit = cache.levels[src.lv]

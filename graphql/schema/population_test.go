@@ -492,7 +492,7 @@ func cursorOffset(t *testing.T, c string) string {
 // levels, region, one of the lists) is another.
 func TestPopRowCurrent(t *testing.T) {
 	var d popDict
-	s0 := readmodel.Summary{Name: "n", Region: "R1", Employers: []string{"e1"}, Academies: []string{"a1"}, Issuers: []string{"e1", "a1"},
+	s0 := readmodel.Summary{Name: "n", Region: "R1", Employers: []string{"e1"}, Academies: []string{"a1"}, Linked: []string{"e1", "a1"},
 		Levels: map[string]events.Level{"6-18-02-04": events.Senior}}
 	r := d.build(&s0, nil)
 	if r.slow || !r.current(&s0) {
@@ -508,7 +508,7 @@ func TestPopRowCurrent(t *testing.T) {
 		"region":    func(s *readmodel.Summary) { s.Region = string([]byte("R1")) },
 		"employers": func(s *readmodel.Summary) { s.Employers = []string{"e1"} },
 		"academies": func(s *readmodel.Summary) { s.Academies = append(slices.Clip(s.Academies), "a2") },
-		"issuers":   func(s *readmodel.Summary) { s.Issuers = s.Issuers[:1] },
+		"linked":    func(s *readmodel.Summary) { s.Linked = s.Linked[:1] },
 	} {
 		s := s0
 		change(&s)
@@ -518,7 +518,7 @@ func TestPopRowCurrent(t *testing.T) {
 	}
 	// Too many to hold: answered from the summary, but still current.
 	big := s0
-	big.Issuers = []string{"a", "b", "c", "d", "e"}
+	big.Linked = []string{"a", "b", "c", "d", "e"}
 	if rb := d.build(&big, newBuildCache()); !rb.slow || !rb.current(&big) {
 		t.Errorf("row of a long list: slow %v current %v", rb.slow, rb.current(&big))
 	}

@@ -62,8 +62,9 @@ func TestCorrections(t *testing.T) {
 	}
 	// Decisions see the facts as corrected: the retracted employment no
 	// longer makes steelworks the employer, and its id is free again.
-	if r := e.do(t, "PATCH", "/v1/craftsmen/k1", steel, map[string]any{"region": "310000"}); r.Status != http.StatusForbidden {
-		t.Fatalf("profile change by the employer of a retracted employment: %d %s", r.Status, r.Body)
+	// (A trade: an employer never changes the profile, retracted or not.)
+	if r := e.do(t, "POST", "/v1/craftsmen/k1/trades", steel, map[string]any{"trade": map[string]any{"code": "6-31-01-03"}}); r.Status != http.StatusForbidden {
+		t.Fatalf("trade entered by the employer of a retracted employment: %d %s", r.Status, r.Body)
 	}
 	if r := e.do(t, "POST", "/v1/craftsmen/k1/employments/e1/end", steel, map[string]any{}); r.Status != http.StatusNotFound {
 		t.Fatalf("end of a retracted employment: %d %s", r.Status, r.Body)

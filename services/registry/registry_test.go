@@ -241,7 +241,13 @@ func TestProfileTradesAndEmployment(t *testing.T) {
 			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": "2015-07-01"}, 201, "", ""},
 		{"employment id reused", "POST", "/v1/craftsmen/c4/employments", iss,
 			map[string]any{"employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}, 409, "CONFLICT", ""},
-		{"profile change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "120000"}, 201, "", ""},
+		// An employer records employments and trades but never renames:
+		// any issuer can make itself an employer (the review's attack).
+		{"profile change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "火星", "personal": map[string]any{"name": "被改名"}}, 403, "PERMISSION_DENIED", ""},
+		{"region change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"region": "120000"}, 403, "PERMISSION_DENIED", ""},
+		{"birth date change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"birthDate": "1991-01-01"}, 403, "PERMISSION_DENIED", ""},
+		{"national ID change by the current employer", "PATCH", "/v1/craftsmen/c4", iss, map[string]any{"nationalId": nationalID(41)}, 403, "PERMISSION_DENIED", ""},
+		{"name change by the registering academy", "PATCH", "/v1/craftsmen/c4", reg, map[string]any{"personal": map[string]any{"name": "张伟明"}}, 201, "", ""},
 		{"trade by the current employer", "POST", "/v1/craftsmen/c4/trades", iss, map[string]any{"trade": map[string]any{"code": "6-31-01-02"}}, 201, "", ""},
 		{"end by another organisation", "POST", "/v1/craftsmen/c4/employments/e1/end", other, map[string]any{}, 403, "PERMISSION_DENIED", ""},
 		{"end unknown employment", "POST", "/v1/craftsmen/c4/employments/e9/end", iss, nil, 404, "NOT_FOUND", ""},

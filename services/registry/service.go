@@ -310,7 +310,7 @@ func (s *service) UpdateProfile(ctx context.Context, req UpdateProfileRequest) (
 		return command.Result{}, err
 	}
 	allowed := func(st craftsman) error {
-		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
+		if err := st.requireProfileOwner(c, req.CraftsmanID); err != nil {
 			return err
 		}
 		if st.erased && p.Personal != nil {
@@ -384,7 +384,7 @@ func (s *service) tradeCommand(ctx context.Context, req EnterTradeRequest) (comm
 		return command.Command{}, err
 	}
 	return s.craftsmanCommand("enter trade", req.CraftsmanID, meta, func(st craftsman) ([]command.Event, error) {
-		if err := st.requireProfileWriter(c, req.CraftsmanID); err != nil {
+		if err := st.requireTradeWriter(c, req.CraftsmanID); err != nil {
 			return nil, err
 		}
 		if st.trades[req.Trade.Code] {

@@ -144,14 +144,28 @@ func (st *craftsman) personal(clear *events.Personal) {
 	}
 }
 
-// mayChangeProfile reports whether c may change the craftsman's profile or
-// trades: an admin, or an issuer of the organisation that registered the
-// craftsman or of a current employer (an open employment).
+// mayChangeProfile reports whether c may change the craftsman's profile
+// (personal data, national ID, birth date, region): an admin, or an issuer
+// of the organisation that registered the craftsman. An employer may not:
+// any issuer can record an employment for its own organisation, so an
+// employment is no proof of the right to rename someone.
 func (st craftsman) mayChangeProfile(c auth.Claims) bool {
-	if c.IsAdmin() {
-		return true
+	return c.IsAdmin() || auth.CanWriteFor(c, st.registrar)
+}
+
+// requireProfileOwner is mayChangeProfile as an error (403).
+func (st craftsman) requireProfileOwner(c auth.Claims, id string) error {
+	if st.mayChangeProfile(c) {
+		return nil
 	}
-	if auth.CanWriteFor(c, st.registrar) {
+	return errs.E(errs.PermissionDenied, "only the organisation that registered craftsman %s, or an admin, may change their personal data, national ID, birth date or region; organisation %s did not register them", id, c.OrgID)
+}
+
+// mayEnterTrade reports whether c may record a trade the craftsman
+// entered: an admin, or an issuer of the organisation that registered the
+// craftsman or of a current employer (an open employment).
+func (st craftsman) mayEnterTrade(c auth.Claims) bool {
+	if st.mayChangeProfile(c) {
 		return true
 	}
 	for _, e := range st.employments {
@@ -162,9 +176,9 @@ func (st craftsman) mayChangeProfile(c auth.Claims) bool {
 	return false
 }
 
-// requireProfileWriter is mayChangeProfile as an error (403).
-func (st craftsman) requireProfileWriter(c auth.Claims, id string) error {
-	if st.mayChangeProfile(c) {
+// requireTradeWriter is mayEnterTrade as an error (403).
+func (st craftsman) requireTradeWriter(c auth.Claims, id string) error {
+	if st.mayEnterTrade(c) {
 		return nil
 	}
 	return errs.E(errs.PermissionDenied, "organisation %s neither registered craftsman %s nor employs them", c.OrgID, id)

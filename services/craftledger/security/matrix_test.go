@@ -299,12 +299,27 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Logf("matrix has %d rows for %d routes", len(m), len(routes))
 	}
 
-	n := 0
+	type row struct {
+		name string
+		r    route
+		c    cell
+	}
+	var rows []row
 	for _, r := range routes {
-		c, ok := m[r.key()]
-		if !ok {
-			continue
+		if c, ok := m[r.key()]; ok {
+			rows = append(rows, row{r.key(), r, c})
 		}
+	}
+	for _, x := range employerRows(e) {
+		i := slices.IndexFunc(routes, func(r route) bool { return r.key() == x.route })
+		if i < 0 {
+			t.Fatalf("employer row names route %s, which no service has", x.route)
+		}
+		rows = append(rows, row{x.route + " (" + x.what + ")", routes[i], x.c})
+	}
+	n := 0
+	for _, x := range rows {
+		r, c := x.r, x.c
 		// Placeholders the fixture must have filled.
 		if strings.Contains(c.path, "{") || strings.HasSuffix(c.path, "/") {
 			t.Fatalf("%s: path %q not filled", r.key(), c.path)
@@ -315,7 +330,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, caller := range orderRefusedFirst(c, sectest.Callers()) {
 			n++
 			want := expect(c, caller)
-			t.Run(r.key()+"/"+string(caller), func(t *testing.T) {
+			t.Run(x.name+"/"+string(caller), func(t *testing.T) {
 				before := e.End()
 				resp := e.Do(caller, r.method, path, c.ctype, c.body(n))
 				after := e.End()
@@ -358,6 +373,36 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// employerRow is a further row of a route, about another craftsman than
+// the route's own row.
+type employerRow struct {
+	route, what string
+	c           cell
+}
+
+// employerRows are the rows about a craftsman that the foreign issuer
+// (X) employs and B registered: X made itself their employer by
+// recording an employment for its own organisation (which any issuer may:
+// the domain trusts registered issuers). An employer records trades;
+// only the registrar (B) or an admin changes the profile (the security
+// review's takeover: an employment, then a renaming).
+func employerRows(e *sectest.Env) []employerRow {
+	const id = "mx-employed"
+	e.MustWrite(sectest.IssuerB, "POST", "/api/registry/v1/craftsmen",
+		`{"craftsmanId":"`+id+`","nationalId":"`+sectest.NationalID(999)+`","birthDate":"1990-01-01","region":"120000","personal":{"name":"工匠 mx"}}`)
+	e.MustWrite(sectest.IssuerX, "POST", "/api/registry/v1/craftsmen/"+id+"/employments",
+		`{"employmentId":"emp-x","employerOrgId":"`+sectest.AcademyX+`","trade":`+trade+`,"occurredAt":"2024-01-01"}`)
+	p := "/v1/craftsmen/" + id
+	return []employerRow{
+		{"registry.UpdateProfile", "a craftsman X employs", cell{path: p, allow: issuersAdmin, body: func(n int) string {
+			return fmt.Sprintf(`{"region":"1200%02d","personal":{"name":"改名 %d"}}`, n%100, n)
+		}}},
+		{"registry.EnterTrade", "a craftsman X employs", cell{path: p + "/trades", allow: anyIssuer, body: func(int) string {
+			return `{"trade":` + trade + `}`
+		}}},
 	}
 }
 
