@@ -1,0 +1,110 @@
+package esdbserver_test
+
+import (
+	"testing"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+)
+
+// untilCaughtUp reads a subscription up to caught_up and returns the event
+// numbers it delivered.
+func untilCaughtUp(t *testing.T, sub *esdb.Subscription) []uint64 {
+	t.Helper()
+	var out []uint64
+	for {
+		ev := sub.Recv()
+		switch {
+		case ev.SubscriptionDropped != nil:
+			t.Fatalf("dropped: %v", ev.SubscriptionDropped.Error)
+		case ev.EventAppeared != nil:
+			out = append(out, ev.EventAppeared.OriginalEvent().EventNumber)
+		case ev.CaughtUp != nil:
+			return out
+		}
+	}
+}
+
+// nextEvents reads n events of a live subscription.
+func nextEvents(t *testing.T, sub *esdb.Subscription, n int) []uint64 {
+	t.Helper()
+	var out []uint64
+	for len(out) < n {
+		ev := sub.Recv()
+		switch {
+		case ev.SubscriptionDropped != nil:
+			t.Fatalf("dropped after %v: %v", out, ev.SubscriptionDropped.Error)
+		case ev.EventAppeared != nil:
+			out = append(out, ev.EventAppeared.OriginalEvent().EventNumber)
+		}
+	}
+	return out
+}
+
+// KurrentDB pushes live events to a stream subscription with no metadata
+// check (SubscriptionsService.cs 440-455, Enumerator.StreamSubscription.cs
+// 202-229); only its catch-up reads (ReadStreamEventsForward) apply
+// $maxCount, $maxAge and $tb. The store applied them to live events too, so
+// a batch longer than $maxCount lost its first events, and a $tb ahead of
+// the stream hid them all.
+func TestFidelityLiveIgnoresMetadata(t *testing.T) {
+	tg := newTarget(t)
+	t.Run("maxCount", func(t *testing.T) {
+		s := streamName("livemax")
+		if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(5, "e")...); err != nil {
+			t.Fatal(err)
+		}
+		m := esdb.StreamMetadata{}
+		m.SetMaxCount(2)
+		if _, err := tg.client.SetStreamMetadata(ctxT(t), s, esdb.AppendToStreamOptions{}, m); err != nil {
+			t.Fatal(err)
+		}
+		// From the start: the catch-up still honours $maxCount.
+		sub, err := tg.client.SubscribeToStream(ctxT(t), s, esdb.SubscribeToStreamOptions{From: esdb.Start{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		if got := untilCaughtUp(t, sub); len(got) != 2 || got[0] != 3 {
+			t.Errorf("catch-up with $maxCount 2 over 0-4: %v; KurrentDB: [3 4]", got)
+		}
+		end, err := tg.client.SubscribeToStream(ctxT(t), s, esdb.SubscribeToStreamOptions{From: esdb.End{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer end.Close()
+		untilCaughtUp(t, end)
+		if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(5, "e")...); err != nil {
+			t.Fatal(err)
+		}
+		for name, sb := range map[string]*esdb.Subscription{"from start": sub, "from end": end} {
+			if got := nextEvents(t, sb, 5); got[0] != 5 || got[4] != 9 {
+				t.Errorf("%s: live events after appending 5-9 with $maxCount 2: %v; KurrentDB: [5 6 7 8 9]", name, got)
+			}
+		}
+	})
+	t.Run("tb ahead", func(t *testing.T) {
+		s := streamName("livetb")
+		if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(2, "e")...); err != nil {
+			t.Fatal(err)
+		}
+		m := esdb.StreamMetadata{}
+		m.SetTruncateBefore(100)
+		if _, err := tg.client.SetStreamMetadata(ctxT(t), s, esdb.AppendToStreamOptions{}, m); err != nil {
+			t.Fatal(err)
+		}
+		sub, err := tg.client.SubscribeToStream(ctxT(t), s, esdb.SubscribeToStreamOptions{From: esdb.Start{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		if got := untilCaughtUp(t, sub); len(got) != 0 {
+			t.Errorf("catch-up with $tb 100: %v; KurrentDB: none", got)
+		}
+		if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(3, "e")...); err != nil {
+			t.Fatal(err)
+		}
+		if got := nextEvents(t, sub, 3); got[0] != 2 || got[2] != 4 {
+			t.Errorf("live events 2-4 under $tb 100: %v; KurrentDB: [2 3 4]", got)
+		}
+	})
+}
