@@ -277,7 +277,7 @@ func (s *store) recover() error {
 		if !ok {
 			b = streamInfo{streamState: streamState{Last: -1}}
 		}
-		b.Meta = parseStreamMeta(r.Data)
+		b.Meta = parseStreamMeta(r.IsJSON, r.Data)
 		s.streams.put(base, b)
 	}
 	// Head and the recent ids, newest first.
@@ -756,7 +756,7 @@ func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
 	pi.LastPos = g.pos
 	pi.dirty = true
 	if base, ok := metaStreamOf(stream); ok {
-		g.edit(base).Meta = parseStreamMeta(ev.Data)
+		g.edit(base).Meta = parseStreamMeta(ev.IsJSON, ev.Data)
 	}
 	return g.pos
 }
