@@ -108,3 +108,31 @@ func TestFidelityLiveIgnoresMetadata(t *testing.T) {
 		}
 	})
 }
+
+// The tombstone prepare has no IsJson flag and no data (LogRecord.cs
+// 109-116), so its $streamDeleted event reads as application/octet-stream
+// (MetadataHelpers.cs 11-18), empty. The store sent application/json.
+func TestFidelityTombstoneContentType(t *testing.T) {
+	tg := newTarget(t)
+	s := streamName("tombct")
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "e")...); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := tg.client.SubscribeToStream(ctxT(t), s, esdb.SubscribeToStreamOptions{From: esdb.Start{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	untilCaughtUp(t, sub)
+	if _, err := tg.client.TombstoneStream(ctxT(t), s, esdb.TombstoneStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := sub.Recv()
+	if ev.EventAppeared == nil {
+		t.Fatalf("no tombstone event: %+v", ev)
+	}
+	e := ev.EventAppeared.OriginalEvent()
+	if e.EventType != "$streamDeleted" || e.ContentType != "application/octet-stream" || len(e.Data) != 0 {
+		t.Errorf("tombstone event: type %s content-type %q data %q; KurrentDB: $streamDeleted, application/octet-stream, empty", e.EventType, e.ContentType, e.Data)
+	}
+}

@@ -872,7 +872,7 @@ func (g *group) apply(op *writeOp) writeResult {
 			})
 			return writeResult{last: cur, pos: pos}
 		}
-		pos := g.write(op.stream, tombstoneRevision, proposed{ID: newUUID(), Type: "$streamDeleted", IsJSON: true})
+		pos := g.write(op.stream, tombstoneRevision, proposed{ID: newUUID(), Type: "$streamDeleted"}) // no JSON flag, no data: LogRecord.cs 109-116
 		pi := g.edit(op.stream)
 		pi.Tombstoned = true
 		return writeResult{last: cur, pos: pos}
