@@ -109,6 +109,49 @@ func TestFidelityLiveIgnoresMetadata(t *testing.T) {
 	})
 }
 
+// A filtered $all subscription counts its live events for checkpoints from
+// 0 when it goes live (Enumerator.AllSubscriptionFiltered.cs 380-388,
+// SubscriptionsService.cs 456-466); the catch-up's count (265-345) ends
+// with the catch-up. The store carried the catch-up's remainder over: 40
+// events (and the server's own) before, window 32, then 31 non-matching
+// live events gave a checkpoint KurrentDB does not send.
+func TestFidelityLiveCheckpointCounter(t *testing.T) {
+	tg := newTarget(t)
+	s := streamName("ckpt")
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(40, "nomatch")...); err != nil {
+		t.Fatal(err)
+	}
+	f := esdb.SubscriptionFilter{Type: esdb.EventFilterType, Prefixes: []string{"match"}}
+	sub, err := tg.client.SubscribeToAll(ctxT(t), esdb.SubscribeToAllOptions{From: esdb.Start{}, Filter: &f, MaxSearchWindow: 32, CheckpointInterval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for ev := sub.Recv(); ev.CaughtUp == nil; ev = sub.Recv() {
+		if ev.SubscriptionDropped != nil {
+			t.Fatal(ev.SubscriptionDropped.Error)
+		}
+	}
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(31, "nomatch")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.client.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "match")...); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ev := sub.Recv(); ev.EventAppeared == nil; ev = sub.Recv() {
+		if ev.SubscriptionDropped != nil {
+			t.Fatal(ev.SubscriptionDropped.Error)
+		}
+		if ev.CheckPointReached != nil {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Errorf("%d live checkpoints within the first 31 live events; KurrentDB: 0 (its live count starts at 0)", n)
+	}
+}
+
 // The tombstone prepare has no IsJson flag and no data (LogRecord.cs
 // 109-116), so its $streamDeleted event reads as application/octet-stream
 // (MetadataHelpers.cs 11-18), empty. The store sent application/json.

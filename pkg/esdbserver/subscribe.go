@@ -390,6 +390,10 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 			if err := out.Send(caughtUp); err != nil {
 				return err
 			}
+			// The live count of events toward a checkpoint starts at 0
+			// (Enumerator.AllSubscriptionFiltered.cs 380-388); the
+			// catch-up's remainder does not carry over.
+			considered = 0
 		}
 		select {
 		case <-wait:
