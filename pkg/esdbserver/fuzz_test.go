@@ -101,7 +101,10 @@ func FuzzStreamMetadata(f *testing.F) {
 		if valid && (m.MaxCount == 0 || m.MaxAge == 0 || m.TB < -1) {
 			t.Fatalf("a value KurrentDB drops was kept: %+v", m)
 		}
-		raw := withTB(b, 42)
+		raw, ok := withTB(b, 42)
+		if !ok {
+			return
+		}
 		tb, tbValid := strictStreamMeta(raw)
 		if valid && (!tbValid || tb.TB != 42 || tb.MaxCount != m.MaxCount || tb.MaxAge != m.MaxAge) {
 			t.Fatalf("withTB changed valid metadata %s into %s: %+v", b, raw, tb)

@@ -116,22 +116,19 @@ func jsonInteger(raw json.RawMessage) (int64, bool) {
 	return n, err == nil
 }
 
-// withTB returns the metadata JSON with $tb replaced by tb, keeping every
-// other key.
-func withTB(raw []byte, tb int64) []byte {
-	obj := map[string]json.RawMessage{}
+// withTB returns the metadata JSON with $tb set to tb, keeping every other
+// key, as StorageWriterService.ModifyMetadata does; false when raw is not a
+// JSON object (there, JObject.Parse throws and no undelete is written).
+func withTB(raw []byte, tb int64) ([]byte, bool) {
+	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	_ = dec.Decode(&obj) // unparseable metadata is replaced
-	if obj == nil {
-		obj = map[string]json.RawMessage{}
+	if err := dec.Decode(&obj); err != nil || obj == nil || dec.InputOffset() != int64(len(bytes.TrimRight(raw, " \t\r\n"))) {
+		return nil, false
 	}
 	obj["$tb"] = json.RawMessage(strconv.FormatInt(tb, 10))
 	out, err := json.Marshal(obj)
-	if err != nil {
-		return []byte(`{"$tb":` + strconv.FormatInt(tb, 10) + `}`)
-	}
-	return out
+	return out, err == nil
 }
 
 // metaStreamOf returns the stream whose metadata stream is s, and whether s
