@@ -94,12 +94,21 @@ func FuzzStreamMetadata(f *testing.F) {
 	f.Add([]byte(`{"$maxCount":3,"$maxAge":60,"$tb":9223372036854775807,"$acl":{"$r":["$admins"],"$w":"ops"},"owner":"x"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := parseStreamMeta(b)
-		tb := parseStreamMeta(withTB(b, 42))
-		if tb.TB != 42 {
-			t.Fatalf("withTB lost $tb: %d", tb.TB)
+		m, valid := strictStreamMeta(b)
+		if !valid && m.MaxCount != -1 || parseStreamMeta(false, b).MaxCount != -1 {
+			t.Fatalf("invalid or binary metadata applied: %+v", m)
 		}
-		_ = m
+		if valid && (m.MaxCount == 0 || m.MaxAge == 0 || m.TB < -1) {
+			t.Fatalf("a value KurrentDB drops was kept: %+v", m)
+		}
+		raw, ok := withTB(b, 42)
+		if !ok {
+			return
+		}
+		tb, tbValid := strictStreamMeta(raw)
+		if valid && (!tbValid || tb.TB != 42 || tb.MaxCount != m.MaxCount || tb.MaxAge != m.MaxAge) {
+			t.Fatalf("withTB changed valid metadata %s into %s: %+v", b, raw, tb)
+		}
 	})
 }
 

@@ -81,7 +81,7 @@ func (s *Server) watchAccess(ctx context.Context, stream string, byMetadata bool
 				if err != nil {
 					return err // denied: unknown settings grant nothing
 				}
-				return checkACL(p, stream, aclRead, parseStreamMeta(r.Data), settings)
+				return checkACL(p, stream, aclRead, parseStreamMeta(r.IsJSON, r.Data), settings)
 			}
 		}
 		add("$$"+stream, check)

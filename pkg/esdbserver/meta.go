@@ -29,76 +29,106 @@ var noMeta = streamMeta{MaxCount: -1, MaxAge: -1, TB: -1}
 
 func (m streamMeta) softDeleted() bool { return m.TB == math.MaxInt64 }
 
-// parseStreamMeta reads a $metadata payload. Anything unparseable counts as
-// empty metadata, as KurrentDB treats it.
-func parseStreamMeta(data []byte) streamMeta {
-	m := noMeta
+// parseStreamMeta reads the data of a metadata stream's last event as
+// KurrentDB's index reader does (IndexReader.cs 937-951): data without the
+// JSON flag, or empty, is no metadata; otherwise StreamMetadata's reader
+// (StreamMetadata.cs 63-75, 105-170) reads it all or nothing — any value it
+// does not expect anywhere in the object makes the whole metadata empty.
+// raw keeps the data as written whatever it holds (the undelete rewrites it).
+func parseStreamMeta(isJSON bool, data []byte) streamMeta {
+	m, ok := strictStreamMeta(data)
+	if !isJSON || !ok {
+		m = noMeta
+	}
 	m.raw = data
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil {
-		return m
-	}
-	m.MaxCount = jsonInt(obj["$maxCount"])
-	m.MaxAge = jsonInt(obj["$maxAge"])
-	m.TB = jsonInt(obj["$tb"])
-	if raw, ok := obj["$acl"]; ok {
-		var acl map[string]json.RawMessage
-		if json.Unmarshal(raw, &acl) == nil {
-			a := &streamACL{}
-			for i, k := range aclKeys {
-				if v, ok := acl[k]; ok {
-					a.setRoles(aclOp(i), jsonRoles(v))
-				}
-			}
-			m.ACL = a
-		}
-	}
 	return m
 }
 
-func jsonInt(raw json.RawMessage) int64 {
-	if len(raw) == 0 {
-		return -1
+// strictStreamMeta reads a metadata object as StreamMetadata.FromJsonReader
+// does, key by key in order (a later duplicate does not excuse an earlier
+// bad value), stopping at the object's end (trailing bytes are not read):
+// $maxCount, $maxAge, $tb and $cacheControl must be JSON integers that fit
+// int64 (no quotes, fraction or exponent), $tempStream a boolean, $acl an
+// ACL parseStrictACL accepts; other keys hold any JSON value. Values not
+// above 0 of $maxCount and $maxAge, and a negative $tb, count as unset
+// (166-169). ok is false for anything the reader throws on.
+func strictStreamMeta(data []byte) (m streamMeta, ok bool) {
+	m = noMeta
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return noMeta, false
 	}
-	s := strings.TrimSpace(string(raw))
-	s = strings.Trim(s, `"`)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return noMeta, false
+		}
+		key, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return noMeta, false
+		}
+		var n int64
+		switch key {
+		case "$maxCount", "$maxAge", "$tb", "$cacheControl":
+			if n, ok = jsonInteger(raw); !ok {
+				return noMeta, false
+			}
+		case "$tempStream":
+			if s := string(raw); s != "true" && s != "false" {
+				return noMeta, false
+			}
+		case "$acl":
+			if m.ACL = parseStrictACL(raw); m.ACL == nil {
+				return noMeta, false
+			}
+		}
+		switch {
+		case key == "$maxCount":
+			m.MaxCount = max(n, 0)
+		case key == "$maxAge":
+			m.MaxAge = max(n, 0)
+		case key == "$tb":
+			m.TB = max(n, -1)
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return noMeta, false
+	}
+	if m.MaxCount == 0 {
+		m.MaxCount = -1
+	}
+	if m.MaxAge == 0 {
+		m.MaxAge = -1
+	}
+	return m, true
+}
+
+// jsonInteger reads a JSON number Json.NET reads as an integer token and
+// casts to long: digits with an optional minus, within int64.
+func jsonInteger(raw json.RawMessage) (int64, bool) {
+	s := string(bytes.TrimSpace(raw))
+	if strings.ContainsAny(s, ".eE") {
+		return 0, false
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
+	return n, err == nil
 }
 
-func jsonRoles(raw json.RawMessage) []string {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
-		return many
-	}
-	return nil
-}
-
-// withTB returns the metadata JSON with $tb replaced by tb, keeping every
-// other key.
-func withTB(raw []byte, tb int64) []byte {
-	obj := map[string]json.RawMessage{}
+// withTB returns the metadata JSON with $tb set to tb, keeping every other
+// key, as StorageWriterService.ModifyMetadata does; false when raw is not a
+// JSON object (there, JObject.Parse throws and no undelete is written).
+func withTB(raw []byte, tb int64) ([]byte, bool) {
+	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	_ = dec.Decode(&obj) // unparseable metadata is replaced
-	if obj == nil {
-		obj = map[string]json.RawMessage{}
+	if err := dec.Decode(&obj); err != nil || obj == nil || dec.InputOffset() != int64(len(bytes.TrimRight(raw, " \t\r\n"))) {
+		return nil, false
 	}
 	obj["$tb"] = json.RawMessage(strconv.FormatInt(tb, 10))
 	out, err := json.Marshal(obj)
-	if err != nil {
-		return []byte(`{"$tb":` + strconv.FormatInt(tb, 10) + `}`)
-	}
-	return out
+	return out, err == nil
 }
 
 // metaStreamOf returns the stream whose metadata stream is s, and whether s

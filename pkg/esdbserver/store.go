@@ -277,7 +277,7 @@ func (s *store) recover() error {
 		if !ok {
 			b = streamInfo{streamState: streamState{Last: -1}}
 		}
-		b.Meta = parseStreamMeta(r.Data)
+		b.Meta = parseStreamMeta(r.IsJSON, r.Data)
 		s.streams.put(base, b)
 	}
 	// Head and the recent ids, newest first.
@@ -756,7 +756,7 @@ func (g *group) write(stream string, rev uint64, ev proposed) uint64 {
 	pi.LastPos = g.pos
 	pi.dirty = true
 	if base, ok := metaStreamOf(stream); ok {
-		g.edit(base).Meta = parseStreamMeta(ev.Data)
+		g.edit(base).Meta = parseStreamMeta(ev.IsJSON, ev.Data)
 	}
 	return g.pos
 }
@@ -872,7 +872,7 @@ func (g *group) apply(op *writeOp) writeResult {
 			})
 			return writeResult{last: cur, pos: pos}
 		}
-		pos := g.write(op.stream, tombstoneRevision, proposed{ID: newUUID(), Type: "$streamDeleted", IsJSON: true})
+		pos := g.write(op.stream, tombstoneRevision, proposed{ID: newUUID(), Type: "$streamDeleted"}) // no JSON flag, no data: LogRecord.cs 109-116
 		pi := g.edit(op.stream)
 		pi.Tombstoned = true
 		return writeResult{last: cur, pos: pos}
@@ -920,16 +920,11 @@ func (g *group) apply(op *writeOp) writeResult {
 			}
 		}
 	}
-	if base, ok := metaStreamOf(op.stream); ok {
-		// New metadata for a soft-deleted stream undeletes it: only events
-		// after the deletion stay hidden.
-		if b := g.get(base); b.Meta.softDeleted() {
-			last := &evs[len(evs)-1]
-			if last.Type == "$metadata" {
-				evs = append([]proposed(nil), evs...)
-				evs[len(evs)-1].Data = withTB(last.Data, b.Last+1)
-			}
-		}
+	// Writing the metadata stream of a soft-deleted stream undeletes that
+	// stream (checked before the write, StorageWriterService.cs 327-328).
+	metaOfSoft := ""
+	if base, ok := metaStreamOf(op.stream); ok && g.get(base).Meta.softDeleted() {
+		metaOfSoft = base
 	}
 	var pos uint64
 	for i, ev := range evs {
@@ -939,15 +934,30 @@ func (g *group) apply(op *writeOp) writeResult {
 		// Undelete: only the new events stay visible.
 		g.undelete(op.stream, info.Meta.raw, cur+1)
 	}
+	if metaOfSoft != "" {
+		// The events are stored as sent; then the metadata they leave
+		// (the last one's data) is written again with $tb after the
+		// stream's last event (SoftUndeleteMetastream, 469-474): only
+		// events after the deletion stay hidden. The answer is the
+		// client's own last event, not the undelete's.
+		b := g.get(metaOfSoft)
+		g.undelete(metaOfSoft, b.Meta.raw, b.Last+1)
+	}
 	return writeResult{last: cur + int64(len(evs)), pos: pos}
 }
 
 // undelete writes a soft-deleted stream's metadata (raw) again with
-// truncate-before tb, so that only its events from tb on are visible.
+// truncate-before tb, so that only its events from tb on are visible;
+// metadata that is not a JSON object is left as it is, as KurrentDB's
+// SoftUndeleteStream does (StorageWriterService.cs 483-516).
 func (g *group) undelete(stream string, raw []byte, tb int64) {
+	data, ok := withTB(raw, tb)
+	if !ok {
+		return
+	}
 	meta := g.get("$$" + stream)
 	g.write("$$"+stream, uint64(meta.Last+1), proposed{
-		ID: newUUID(), Type: "$metadata", IsJSON: true, Data: withTB(raw, tb),
+		ID: newUUID(), Type: "$metadata", IsJSON: true, Data: data,
 	})
 }
 

@@ -43,7 +43,7 @@ func TestStreamTable(t *testing.T) {
 				info := streamInfo{streamState: streamState{Last: rng.Int64N(100) - 1, LastPos: rng.Uint64(), Tombstoned: rng.IntN(5) == 0}, Meta: noMeta, sid: rng.Uint64N(1000)}
 				switch rng.IntN(4) {
 				case 0:
-					info.Meta = parseStreamMeta([]byte(`{"$maxCount":` + strconv.Itoa(rng.IntN(9)) + `}`))
+					info.Meta = parseStreamMeta(true, []byte(`{"$maxCount":`+strconv.Itoa(rng.IntN(9))+`}`))
 				case 1:
 					info.Meta.ACL = acl
 				case 2:

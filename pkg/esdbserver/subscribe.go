@@ -84,7 +84,13 @@ func (s *Server) subscribeStream(ctx context.Context, out streams.Streams_ReadSe
 					return streamDeleted(name)
 				}
 				next = r.Revision + 1
-				if !vis.visible(r) {
+				// Only the catch-up applies the stream's metadata
+				// (KurrentDB reads it with ReadStreamEventsForward);
+				// live events are pushed as committed, whatever
+				// $maxCount, $maxAge or $tb say (SubscriptionsService.cs
+				// 440-455, Enumerator.StreamSubscription.cs 202-229).
+				// Events committed before caught_up are catch-up.
+				if !caught && !vis.visible(r) {
 					continue
 				}
 				if err := out.SendMsg(enc.message(ctx, s, r, resolveLinks)); err != nil {
@@ -384,6 +390,10 @@ func (s *Server) subscribeAll(ctx context.Context, out streams.Streams_ReadServe
 			if err := out.Send(caughtUp); err != nil {
 				return err
 			}
+			// The live count of events toward a checkpoint starts at 0
+			// (Enumerator.AllSubscriptionFiltered.cs 380-388); the
+			// catch-up's remainder does not carry over.
+			considered = 0
 		}
 		select {
 		case <-wait:
