@@ -17,16 +17,27 @@ func RequiredDays(n float64) int { return int(math.Floor(n * DaysPerYear)) }
 
 // RequiredDaysFrom is the number of days of work that make n years counted
 // from anchor: the days from anchor to the same calendar date n years
-// later (fractions of a year as whole months). Continuous work thus
-// qualifies exactly on the anniversary; every day of gap postpones it a
-// day. A zero anchor falls back to RequiredDays.
+// later (fractions of a year as whole months), both civil dates (China:
+// an anchor of 00:00 China time, 16:00 UTC the day before, counts from its
+// China date). Continuous work thus qualifies exactly on the anniversary;
+// every day of gap postpones it a day. A zero anchor falls back to
+// RequiredDays.
 func RequiredDaysFrom(anchor time.Time, n float64) int {
 	if anchor.IsZero() {
 		return RequiredDays(n)
 	}
+	a := CivilDate(anchor)
+	return int(day(YearsLater(a, n)) - day(a))
+}
+
+// YearsLater is the civil date n years after the civil date of t (n < 0:
+// before), fractions of a year as whole months, as UTC midnight of that
+// date: the same calendar date (a date the month lacks rolls over, as
+// time.AddDate does).
+func YearsLater(t time.Time, n float64) time.Time {
 	whole := int(n)
 	months := int(math.Round((n - float64(whole)) * 12))
-	return int(day(anchor.AddDate(whole, months, 0)) - day(anchor))
+	return CivilDate(t).AddDate(whole, months, 0)
 }
 
 // WorkAnchor is the first day of employment in any of trades (zero if none).
@@ -153,16 +164,18 @@ func (s *State) DateWhenWorked(trades []string, since, at time.Time, days int) (
 	return dayTime(day(at) + int64(days-have)), true
 }
 
-// TrainingHours sums passed training hours in trades within [from, to]
-// (zero from: no lower bound), in modes (empty: any), with evidence.
+// TrainingHours sums passed training hours in trades within the civil
+// dates [from, to], both included (zero from: no lower bound), in modes
+// (empty: any), with evidence.
 func (s *State) TrainingHours(trades []string, modes []string, from, to time.Time) (float64, []events.Ref) {
+	lo, hi := day(from), day(to)
 	var h float64
 	var refs []events.Ref
 	for _, t := range s.Training {
 		if !t.Passed || !slices.Contains(trades, t.Trade) || (len(modes) > 0 && !slices.Contains(modes, t.Mode)) {
 			continue
 		}
-		if (!from.IsZero() && t.Date.Before(from)) || t.Date.After(to) {
+		if d := day(t.Date); (!from.IsZero() && d < lo) || d > hi {
 			continue
 		}
 		h += t.Hours

@@ -307,7 +307,7 @@ func (e *evaluator) criterion(c *Criterion) CriterionResult {
 	case KindTrainingHours:
 		from := time.Time{}
 		if c.WithinYears > 0 {
-			from = e.at.AddDate(0, 0, -career.RequiredDays(c.WithinYears))
+			from = career.YearsLater(e.at, -c.WithinYears) // the same civil date withinYears earlier
 		}
 		h, refs := e.s.TrainingHours(trades, c.Modes, from, e.at)
 		cr.Actual = fmtYears(h) + " hours"

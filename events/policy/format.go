@@ -122,7 +122,10 @@ type Criterion struct {
 	req [2]string // required texts (this trade, with related trades), set by Validate
 }
 
-// Effective is the date from which the version applies.
+// Effective is the date from which the version applies: a civil date of
+// the ledger's calendar (China), as UTC midnight of that date like
+// career.CivilDate's. The version is in force at t when Effective is not
+// after career.CivilDate(t) (Set.At), i.e. from 00:00 China time.
 func (p *Policy) Effective() time.Time { return p.effective }
 
 // Covers reports whether the policy applies to a trade.

@@ -82,13 +82,13 @@ func CompetitionGrant(in GrantInput) GrantDecision {
 	}
 	d.RuleID = rule.ID
 	id := EntitlementID(pl.PlacementID)
-	thisYear := 0
+	thisYear, year := 0, career.CivilDate(at).Year() // calendar years in China, as every date of the rules
 	for _, en := range in.Entitlements {
 		if en.ID == id || (en.Origin.Kind == events.SourceCompetition && en.Origin.PlacementID == pl.PlacementID) {
 			d.Reason = fmt.Sprintf("placement %s already has entitlement %s", pl.PlacementID, en.ID)
 			return d
 		}
-		if en.Origin.Kind == events.SourceCompetition && en.Granted.Year() == at.UTC().Year() {
+		if en.Origin.Kind == events.SourceCompetition && career.CivilDate(en.Granted).Year() == year {
 			thisYear++
 		}
 	}
@@ -106,7 +106,7 @@ func CompetitionGrant(in GrantInput) GrantDecision {
 		return d
 	}
 	if rules.MaxPromotionsPerYear > 0 && thisYear >= rules.MaxPromotionsPerYear {
-		d.Reason = fmt.Sprintf("yearly cap reached: %d competition promotion(s) already granted in %d (max %d)", thisYear, at.UTC().Year(), rules.MaxPromotionsPerYear)
+		d.Reason = fmt.Sprintf("yearly cap reached: %d competition promotion(s) already granted in %d (max %d)", thisYear, year, rules.MaxPromotionsPerYear)
 		return d
 	}
 	d.Entitlement = &events.PromotionEntitlementGranted{CraftsmanID: pl.CraftsmanID, EntitlementID: id, Trade: pl.Trade, Level: level,

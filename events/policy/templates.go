@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 )
 
 //go:embed templates/*.json
@@ -126,11 +127,13 @@ func (s *Set) Add(p *Policy) error {
 	return nil
 }
 
-// At returns the version of the named policy in force at t.
+// At returns the version of the named policy in force at t: the highest
+// whose effective date is not after t's civil date (China time).
 func (s *Set) At(name string, t time.Time) (*Policy, bool) {
 	var best *Policy
+	on := career.CivilDate(t)
 	for _, p := range s.versions {
-		if p.Name == name && !p.Effective().After(t) && (best == nil || p.Version > best.Version) {
+		if p.Name == name && !p.Effective().After(on) && (best == nil || p.Version > best.Version) {
 			best = p
 		}
 	}

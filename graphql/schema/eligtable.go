@@ -153,7 +153,7 @@ func inForce(set *policy.Set, now time.Time) []*policy.Policy {
 	var out []*policy.Policy
 	for _, p := range set.Versions() {
 		at := now
-		if p.Effective().After(now) {
+		if p.Effective().After(career.CivilDate(now)) { // in force from its civil date (policy.Set.At)
 			at = p.Effective()
 		}
 		if q, ok := set.At(p.Name, at); ok && q == p {
@@ -406,9 +406,18 @@ func (b *eligBuild) evaluate(k, seq int, recs []events.Recorded, cnt int) {
 // trades (uvarint counts, uvarint-length strings), the number of seqs,
 // then every head (n, t0, off: little-endian uint32s) and the end, then
 // every item (earliest int32, trade uint16, pol, target).
+//
+// The version also names the rules the items were evaluated under: the
+// items are answers, keyed by policy version and content but not by the
+// evaluation code, so a change of what policy.Evaluate answers for the
+// same events and policy must bump it, or a restart after the upgrade
+// would serve the old answers from the side file the old server wrote.
+// Version 2: dates counted in China civil days (the anniversary of a start
+// at China midnight, the training window, the version in force);
+// version 1's items may be a day early or late, and are not loaded.
 const (
 	eligSideName    = "elig"
-	eligSideVersion = 1
+	eligSideVersion = 2
 )
 
 // SidecarName implements readmodel.Sidecar.

@@ -142,3 +142,47 @@ func eligAlone(t *testing.T, m readmodel.Reader) *EligEntries {
 	}
 	return e
 }
+
+// rulesV1Elig writes the entries' side file as the server did before the
+// evaluation counted China civil days: the same body under version 1.
+type rulesV1Elig struct{ *EligEntries }
+
+func (rulesV1Elig) SidecarVersion() uint64 { return 1 }
+
+// TestEligSideFileOfOlderRulesIsNotLoaded: a side file written before an
+// upgrade that changed what policy.Evaluate answers (version 1: dates in
+// UTC days; its items may be a day off) is not handed back by the load,
+// so its answers are not served and the entries are evaluated again; one
+// of the current version is.
+func TestEligSideFileOfOlderRulesIsNotLoaded(t *testing.T) {
+	g := eligModel(t, 60)
+	for _, tc := range []struct {
+		name   string
+		side   func(*EligEntries) readmodel.Sidecar
+		loaded bool
+	}{
+		{"version 1 (UTC days)", func(e *EligEntries) readmodel.Sidecar { return rulesV1Elig{e} }, false},
+		{"current version", func(e *EligEntries) readmodel.Sidecar { return e }, true},
+	} {
+		src := readmodel.WithSidecars(g.m)
+		e := newElig(t, src)
+		src.Add(tc.side(e))
+		if err := e.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		snap := filepath.Join(t.TempDir(), "readmodel.snap")
+		if err := src.WriteSnapshot(snap, "p"); err != nil {
+			t.Fatal(err)
+		}
+		m := readmodel.NewMemory()
+		e2 := newElig(t, m)
+		dst := readmodel.WithSidecars(m)
+		dst.Add(e2)
+		if err := dst.LoadSnapshot(snap, "p"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e2.tab.Load() != nil; got != tc.loaded {
+			t.Errorf("%s: entries handed back by the load: %v, want %v", tc.name, got, tc.loaded)
+		}
+	}
+}
