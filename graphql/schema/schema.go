@@ -94,13 +94,47 @@ func New(d Deps) (graphql.Schema, error) {
 			fld.Type = nn.OfType
 		}
 	}
-	return graphql.NewSchema(graphql.SchemaConfig{
+	sc, err := graphql.NewSchema(graphql.SchemaConfig{
 		Query: graphql.NewObject(graphql.ObjectConfig{
 			Name:        "Query",
 			Description: "craftledger's read API. Every view takes asOf (a date or RFC 3339 time: rebuilt from the events recorded by then) and minPosition (read-your-writes).",
 			Fields:      fields,
 		}),
 	})
+	if err != nil {
+		return graphql.Schema{}, err
+	}
+	stopWhenDone(sc)
+	return sc, nil
+}
+
+// stopWhenDone makes every field of sc's object types (introspection's
+// included) answer DEADLINE_EXCEEDED, without resolving, once the
+// request's context has ended. graphql-go v0.8.1 answers a request whose
+// context ends at once but leaves its executor running to the end in a
+// goroutine: a timed-out query kept a CPU busy for seconds after its
+// answer. Each field then costs one check.
+func stopWhenDone(sc graphql.Schema) {
+	for _, t := range sc.TypeMap() {
+		obj, ok := t.(*graphql.Object)
+		if !ok {
+			continue
+		}
+		for _, f := range obj.Fields() {
+			resolve := f.Resolve
+			if resolve == nil {
+				resolve = graphql.DefaultResolveFn
+			}
+			f.Resolve = func(p graphql.ResolveParams) (any, error) {
+				if p.Context != nil {
+					if err := p.Context.Err(); err != nil {
+						return nil, Wrap(errs.E(errs.DeadlineExceeded, "request ended: %v", err))
+					}
+				}
+				return resolve(p)
+			}
+		}
+	}
 }
 
 // viewArgs are the arguments every top-level view takes.

@@ -191,6 +191,7 @@ type gqlResult struct {
 	Errors []struct {
 		Message    string         `json:"message"`
 		Extensions map[string]any `json:"extensions"`
+		Locations  []struct{ Line, Column int }
 	}
 }
 

@@ -1,8 +1,15 @@
 package server
 
 import (
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/location"
+	"github.com/graphql-go/graphql/language/visitor"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 )
@@ -169,4 +176,356 @@ func topSelections(doc *ast.Document) []*ast.SelectionSet {
 		}
 	}
 	return out
+}
+
+// checkTotalFields refuses a document whose operations select more than
+// limit fields in all, fragments expanded where they are spread (a
+// fragment spread twice counts twice). checkFields bounds one selection
+// set only: three fragments of 500 fields spread side by side are 1,500
+// fields, and graphql-go v0.8.1 locates each error it raises by scanning
+// the whole query text (language/location.GetLocation), so 1,500 fields
+// that all fail cost seconds of CPU. Each fragment is counted once and its
+// count reused; counting stops once past the limit.
+func checkTotalFields(doc *ast.Document, limit int) error {
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			frags[f.Name.Value] = f
+		}
+	}
+	memo := map[string]int{}
+	active := map[string]bool{} // cycles are refused later; count them 0 here
+	var count func(ss *ast.SelectionSet) int
+	count = func(ss *ast.SelectionSet) int {
+		if ss == nil {
+			return 0
+		}
+		n := 0
+		for _, sel := range ss.Selections {
+			switch s := sel.(type) {
+			case *ast.Field:
+				n += 1 + count(s.SelectionSet)
+			case *ast.InlineFragment:
+				n += count(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if s.Name == nil {
+					continue
+				}
+				name := s.Name.Value
+				c, ok := memo[name]
+				if !ok {
+					if f := frags[name]; f != nil && !active[name] {
+						active[name] = true
+						c = count(f.SelectionSet)
+						active[name] = false
+						memo[name] = c
+					}
+				}
+				n += c
+			}
+			if n > limit {
+				return limit + 1 // saturate: no overflow, and the caller stops too
+			}
+		}
+		return n
+	}
+	total := 0
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			total += count(op.SelectionSet)
+			if total > limit {
+				return errs.E(errs.InvalidArgument, "query selects more than %d fields in all (fragments counted where they are spread)", limit)
+			}
+		}
+	}
+	return nil
+}
+
+// maxReported is how many errors an answer lists at most; the rest are
+// counted in the last one.
+const maxReported = 100
+
+// joinValidation is graphql-go's validation errors as one message. The
+// rules stop at maxReported errors (cappedRules); the message says so then.
+func joinValidation(errors []gqlerrors.FormattedError) string {
+	n := min(len(errors), maxReported)
+	msgs := make([]string, 0, n)
+	for _, e := range errors[:n] {
+		msgs = append(msgs, e.Message)
+	}
+	out := "invalid query: " + strings.Join(msgs, "; ")
+	if len(errors) >= maxReported {
+		out += fmt.Sprintf(" (validation stopped at %d errors)", maxReported)
+	}
+	return out
+}
+
+// lineStarts are the offsets at which the lines of text begin (after
+// "\r\n", "\n" or "\r", as graphql-go counts lines).
+func lineStarts(text string) []int {
+	starts := []int{0}
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '\r':
+			if i+1 < len(text) && text[i+1] == '\n' {
+				i++
+			}
+			starts = append(starts, i+1)
+		case '\n':
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// locate is the line and column (from 1) of offset pos, given the
+// lineStarts of the text.
+func locate(starts []int, pos int) location.SourceLocation {
+	line := sort.Search(len(starts), func(i int) bool { return starts[i] > pos }) // ≥ 1: starts[0] is 0
+	return location.SourceLocation{Line: line, Column: pos - starts[line-1] + 1}
+}
+
+// tidyErrors bounds the field errors of an answer, in place. Documents are
+// parsed without their source attached to the nodes (ParseOptions.NoSource),
+// so graphql-go's locations are offsets on line 1 that cost nothing to make;
+// they are computed here again from the error's positions, once per answer,
+// over one table of line starts. All UNAUTHENTICATED errors (an anonymous
+// caller asking for fields that need a token) become one, which says how
+// many fields it stands for; past maxReported errors the rest are counted
+// in a last one.
+func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	var starts []int
+	out := in[:0]
+	unauth, firstUnauth, dropped := 0, -1, 0
+	var droppedExt map[string]any // the first dropped error's
+	for _, e := range in {
+		isUnauth := e.Extensions != nil && e.Extensions["code"] == errs.Code(errs.Unauthenticated)
+		if isUnauth {
+			unauth++
+			if unauth > 1 { // folded into the first
+				continue
+			}
+		}
+		if len(out) == maxReported {
+			if dropped == 0 {
+				droppedExt = e.Extensions
+			}
+			dropped++ // an UNAUTHENTICATED one stands for all of them
+			continue
+		}
+		if isUnauth {
+			firstUnauth = len(out)
+		}
+		if ge, ok := e.OriginalError().(*gqlerrors.Error); ok && len(ge.Positions) > 0 {
+			if starts == nil {
+				starts = lineStarts(query)
+			}
+			locs := make([]location.SourceLocation, 0, min(len(ge.Positions), maxReported))
+			for _, p := range ge.Positions[:min(len(ge.Positions), maxReported)] {
+				locs = append(locs, locate(starts, p))
+			}
+			e.Locations = locs
+		}
+		out = append(out, e)
+	}
+	if unauth > 1 && firstUnauth >= 0 {
+		out[firstUnauth].Message += fmt.Sprintf(" (%d fields need a token)", unauth)
+	}
+	if dropped > 0 {
+		out = append(out, gqlerrors.FormattedError{
+			Message:    fmt.Sprintf("and %d more errors", dropped),
+			Locations:  []location.SourceLocation{},
+			Extensions: droppedExt,
+		})
+	}
+	return out
+}
+
+// cappedRules are graphql-go's validation rules, each made a no-op once
+// the document has maxReported errors: the answer lists no more than that,
+// and some rules cost much per error (FieldsOnCorrectType compares an
+// unknown field's name with every field of its type to suggest one: 1,000
+// unknown fields took 80 ms). A document with errors is refused whatever
+// the rules skipped would have found.
+var cappedRules = func() []graphql.ValidationRuleFn {
+	out := make([]graphql.ValidationRuleFn, 0, len(graphql.SpecifiedRules))
+	for _, rule := range graphql.SpecifiedRules {
+		out = append(out, func(ctx *graphql.ValidationContext) *graphql.ValidationRuleInstance {
+			inst := rule(ctx)
+			if inst == nil || inst.VisitorOpts == nil {
+				return inst
+			}
+			capped := func(f visitor.VisitFunc) visitor.VisitFunc {
+				if f == nil {
+					return nil
+				}
+				return func(p visitor.VisitFuncParams) (string, any) {
+					if len(ctx.Errors()) >= maxReported {
+						return visitor.ActionNoChange, nil
+					}
+					return f(p)
+				}
+			}
+			o := inst.VisitorOpts
+			c := &visitor.VisitorOptions{Enter: capped(o.Enter), Leave: capped(o.Leave)}
+			if o.KindFuncMap != nil {
+				c.KindFuncMap = make(map[string]visitor.NamedVisitFuncs, len(o.KindFuncMap))
+				for k, v := range o.KindFuncMap {
+					c.KindFuncMap[k] = visitor.NamedVisitFuncs{Kind: capped(v.Kind), Enter: capped(v.Enter), Leave: capped(v.Leave)}
+				}
+			}
+			if o.EnterKindMap != nil {
+				c.EnterKindMap = make(map[string]visitor.VisitFunc, len(o.EnterKindMap))
+				for k, v := range o.EnterKindMap {
+					c.EnterKindMap[k] = capped(v)
+				}
+			}
+			if o.LeaveKindMap != nil {
+				c.LeaveKindMap = make(map[string]visitor.VisitFunc, len(o.LeaveKindMap))
+				for k, v := range o.LeaveKindMap {
+					c.LeaveKindMap[k] = capped(v)
+				}
+			}
+			return &graphql.ValidationRuleInstance{VisitorOpts: c}
+		})
+	}
+	return out
+}()
+
+// checkSamePairs refuses a document in which graphql-go's validation would
+// compare more than limit pairs of fields: OverlappingFieldsCanBeMerged
+// compares pairwise the fields answered under one response name at one
+// place (fields of that name in a selection set, in the fragments spread
+// and inline fragments merged into it, and in the selection sets of
+// same-named fields, merged too). A pair costs up to 7 µs (two fields
+// whose arguments differ: a conflict, reported with a message), and the
+// per-set field bound does not see fragments side by side: 512 copies of
+// levels(x: n){rank} in four fragments took 0.9 s of CPU to refuse, 500
+// copies of craftsman(id: "n"){id} 0.2 s to answer. Operations are
+// walked, and fragment definitions spread nowhere (the rule checks them
+// too); the pairs within a fragment count where it is spread. Fragment cycles are skipped (refused later); a document that expands to
+// more than maxVisits selections is refused as well.
+func checkSamePairs(doc *ast.Document, limit int) error {
+	const maxVisits = 1 << 16
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			frags[f.Name.Value] = f
+		}
+	}
+	active := map[string]bool{}
+	pairs, visits := 0, 0
+	tooLarge := errs.E(errs.InvalidArgument, "query expands to more than %d selections", maxVisits)
+	// collect appends the fields of ss, fragments expanded, by response name.
+	var collect func(ss *ast.SelectionSet, byName map[string][]*ast.Field, order *[]string) error
+	collect = func(ss *ast.SelectionSet, byName map[string][]*ast.Field, order *[]string) error {
+		if ss == nil {
+			return nil
+		}
+		for _, sel := range ss.Selections {
+			if visits++; visits > maxVisits {
+				return tooLarge
+			}
+			switch s := sel.(type) {
+			case *ast.Field:
+				name := ""
+				if s.Alias != nil {
+					name = s.Alias.Value
+				} else if s.Name != nil {
+					name = s.Name.Value
+				}
+				if _, ok := byName[name]; !ok {
+					*order = append(*order, name)
+				}
+				byName[name] = append(byName[name], s)
+			case *ast.InlineFragment:
+				if err := collect(s.SelectionSet, byName, order); err != nil {
+					return err
+				}
+			case *ast.FragmentSpread:
+				if s.Name == nil {
+					continue
+				}
+				if f := frags[s.Name.Value]; f != nil && !active[s.Name.Value] {
+					active[s.Name.Value] = true
+					err := collect(f.SelectionSet, byName, order)
+					active[s.Name.Value] = false
+					if err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	// merged counts the pairs among the selection sets answered at one place.
+	var merged func(sets []*ast.SelectionSet) error
+	merged = func(sets []*ast.SelectionSet) error {
+		byName := map[string][]*ast.Field{}
+		var order []string
+		for _, ss := range sets {
+			if err := collect(ss, byName, &order); err != nil {
+				return err
+			}
+		}
+		for _, name := range order {
+			fields := byName[name]
+			if pairs += len(fields) * (len(fields) - 1) / 2; pairs > limit {
+				return errs.E(errs.InvalidArgument, "query selects %d fields named %q at one place of the answer: over the limit of %d pairs of same-named fields in a document", len(fields), name, limit)
+			}
+			var subs []*ast.SelectionSet
+			for _, f := range fields {
+				if f.SelectionSet != nil {
+					subs = append(subs, f.SelectionSet)
+				}
+			}
+			if len(subs) > 0 {
+				if err := merged(subs); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// Fragments are counted where they are spread; one spread nowhere is
+	// compared all the same (and refused as unused after).
+	spread := map[string]bool{}
+	var mark func(ss *ast.SelectionSet)
+	mark = func(ss *ast.SelectionSet) {
+		if ss == nil {
+			return
+		}
+		for _, sel := range ss.Selections {
+			switch s := sel.(type) {
+			case *ast.Field:
+				mark(s.SelectionSet)
+			case *ast.InlineFragment:
+				mark(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if s.Name != nil {
+					spread[s.Name.Value] = true
+				}
+			}
+		}
+	}
+	for _, ss := range topSelections(doc) {
+		mark(ss)
+	}
+	for _, d := range doc.Definitions {
+		var ss *ast.SelectionSet
+		switch d := d.(type) {
+		case *ast.OperationDefinition:
+			ss = d.SelectionSet
+		case *ast.FragmentDefinition:
+			if d.Name == nil || !spread[d.Name.Value] {
+				ss = d.SelectionSet
+			}
+		}
+		if ss != nil {
+			if err := merged([]*ast.SelectionSet{ss}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +67,13 @@ type Limits struct {
 	MaxNesting    int           // brackets open at once in the query text [64]
 	MaxFragments  int           // fragment definitions, and fragment spreads, in a document [256]
 	MaxFields     int           // fields in one selection set, its inline fragments' included [512]
+	// MaxTotalFields bounds the fields of a document's operations in all,
+	// fragments expanded where spread [1024]. The web page's largest query
+	// (the audit view's hash-chain check of up to 50 streams) has 351.
+	MaxTotalFields int
+	// MaxSamePairs bounds the pairs of fields answered under one response
+	// name at one place, fragments merged, that validation compares [4096].
+	MaxSamePairs int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -82,6 +90,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxNesting, 64)
 	def(&l.MaxFragments, 256)
 	def(&l.MaxFields, 512)
+	def(&l.MaxTotalFields, 1024)
+	def(&l.MaxSamePairs, 4096)
 	if l.Timeout <= 0 {
 		l.Timeout = 10 * time.Second
 	}
@@ -133,6 +143,7 @@ type Server struct {
 	schema   graphql.Schema
 	metrics  *kit.Metrics
 	cache    *docCache
+	rejected *rejectCache // why documents were refused, by their text's hash
 	handler  http.Handler
 	// planned counts requests answered by a compiled plan (plan.go);
 	// planCheck, set by tests only, is handed each such answer and
@@ -190,6 +201,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("graphql schema: %w", err)
 	}
 	s.cache = newDocCache(s.lim.CacheSize)
+	s.rejected = newRejectCache(s.lim.CacheSize)
 	s.metrics = kit.NewMetrics("graphql")
 	s.registerMetrics()
 	s.handler = s.routes()
@@ -589,6 +601,9 @@ func (s *Server) executeGraphQL(ctx context.Context, req request, doc *ast.Docum
 			out.Errors[i].Extensions = map[string]any{"code": code}
 		}
 	}
+	if len(out.Errors) > 0 {
+		out.Errors = tidyErrors(req.Query, out.Errors)
+	}
 	return http.StatusOK, out, nil
 }
 
@@ -695,29 +710,87 @@ func (s *Server) document(query string) (cachedDoc, error) {
 	if err := checkShape(query, s.lim.MaxQueryBytes, s.lim.MaxNesting); err != nil {
 		return cachedDoc{}, err
 	}
-	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"})})
+	// A document refused once is refused again for a lookup: validating
+	// it anew would cost what the refusal is meant to save.
+	key := sha256.Sum256([]byte(query))
+	if err := s.rejected.get(key); err != nil {
+		return cachedDoc{}, err
+	}
+	doc, err := s.parseAndValidate(query)
 	if err != nil {
-		return cachedDoc{}, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
-	}
-	if err := checkFragments(doc, s.lim.MaxFragments); err != nil {
+		s.rejected.put(key, err)
 		return cachedDoc{}, err
-	}
-	if err := checkFields(doc, s.lim.MaxFields); err != nil {
-		return cachedDoc{}, err
-	}
-	if err := checkFragmentCycles(&s.schema, doc); err != nil {
-		return cachedDoc{}, err
-	}
-	if v := graphql.ValidateDocument(&s.schema, doc, nil); !v.IsValid {
-		msgs := make([]string, 0, len(v.Errors))
-		for _, e := range v.Errors {
-			msgs = append(msgs, e.Message)
-		}
-		return cachedDoc{}, errs.E(errs.InvalidArgument, "invalid query: %s", strings.Join(msgs, "; "))
 	}
 	cd := cachedDoc{doc: doc, depth: docDepth(&s.schema, doc), plans: &planCache{}}
 	s.cache.put(query, cd)
 	return cd, nil
+}
+
+// parseAndValidate parses query and runs the guards and graphql-go's
+// validation. The nodes are parsed without the source (NoSource): graphql-go
+// v0.8.1 compiles a regexp and scans the whole source to locate every error
+// it makes (language/location.GetLocation), so a document with many
+// failing fields cost seconds; without the source an error's location is
+// its offset, and tidyErrors turns offsets into lines and columns once per
+// answer.
+func (s *Server) parseAndValidate(query string) (*ast.Document, error) {
+	doc, err := parser.Parse(parser.ParseParams{
+		Source:  source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"}),
+		Options: parser.ParseOptions{NoSource: true},
+	})
+	if err != nil {
+		return nil, errs.E(errs.InvalidArgument, "syntax: %s", gqlerrors.FormatError(err).Message)
+	}
+	if err := checkFragments(doc, s.lim.MaxFragments); err != nil {
+		return nil, err
+	}
+	if err := checkTotalFields(doc, s.lim.MaxTotalFields); err != nil {
+		return nil, err
+	}
+	if err := checkSamePairs(doc, s.lim.MaxSamePairs); err != nil {
+		return nil, err
+	}
+	if err := checkFields(doc, s.lim.MaxFields); err != nil {
+		return nil, err
+	}
+	if err := checkFragmentCycles(&s.schema, doc); err != nil {
+		return nil, err
+	}
+	if v := graphql.ValidateDocument(&s.schema, doc, cappedRules); !v.IsValid {
+		return nil, errs.E(errs.InvalidArgument, "%s", joinValidation(v.Errors))
+	}
+	return doc, nil
+}
+
+// rejectCache keeps why documents were refused, by the SHA-256 of their
+// text (a refused text is not kept: up to 64 KiB each). When full it
+// forgets an arbitrary entry, as docCache does.
+type rejectCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[[sha256.Size]byte]error
+}
+
+func newRejectCache(n int) *rejectCache {
+	return &rejectCache{max: n, m: make(map[[sha256.Size]byte]error, n)}
+}
+
+func (c *rejectCache) get(k [sha256.Size]byte) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[k]
+}
+
+func (c *rejectCache) put(k [sha256.Size]byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[k] = err
 }
 
 type cachedDoc struct {

@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/craftledger/craftledger/graphql/server"
+)
+
+// processCPU is the process's user + system CPU time, as
+// pkg/internal/cputime reads it (an internal package this module may not
+// import). The server runs in this process, so the difference around a
+// request is the CPU that request cost, whatever the machine's load.
+func processCPU(t testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Skipf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fragmentsOf is a query spreading k fragments on Query, each selecting
+// field(i, j) for j < n.
+func fragmentsOf(k, n int, field func(i, j int) string) string {
+	var b strings.Builder
+	b.WriteString("query{")
+	for i := range k {
+		fmt.Fprintf(&b, "...F%d ", i)
+	}
+	b.WriteString("}")
+	for i := range k {
+		fmt.Fprintf(&b, " fragment F%d on Query{", i)
+		for j := range n {
+			b.WriteString(field(i, j))
+			b.WriteByte(' ')
+		}
+		b.WriteString("}")
+	}
+	return b.String()
+}
+
+// TestCostlyErrors sends, without a token, the shapes a security review
+// found to cost seconds of CPU each (graphql-go v0.8.1 scans the whole
+// query text for the location of every error): each must be answered with
+// a clear error for little CPU, new or repeated.
+func TestCostlyErrors(t *testing.T) {
+	l := startStore(t)
+	seed(l, 3)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+
+	authField := func(i, j int) string { return fmt.Sprintf(`a%d_%d:craftsman(id:"n"){id}`, i, j) }
+	cases := []struct {
+		name, query string
+		status      int
+		code        string
+		errors      int // exact number of errors in the answer
+		message     string
+	}{
+		{"1,500 fields needing a token, through fragments", fragmentsOf(3, 500, authField),
+			400, "INVALID_ARGUMENT", 1, "query selects more than 1024 fields"},
+		{"1,500 unknown fields, through fragments", fragmentsOf(3, 500, func(i, j int) string { return fmt.Sprintf("u%d_%d", i, j) }),
+			400, "INVALID_ARGUMENT", 1, "query selects more than 1024 fields"},
+		{"1,500 copies of one unaliased field needing a token (one field, 1,500 places)", fragmentsOf(3, 500, func(i, j int) string { return `craftsman(id:"n"){id}` }),
+			400, "INVALID_ARGUMENT", 1, "query selects more than 1024 fields"},
+		// Within the field limit (1,000 with their subfields): executed,
+		// one error for all of them.
+		{"500 fields needing a token", fragmentsOf(2, 250, authField),
+			200, "UNAUTHENTICATED", 1, "(500 fields need a token)"},
+		{"64 copies of one unaliased field needing a token", fragmentsOf(2, 32, func(i, j int) string { return `craftsman(id:"n"){id}` }),
+			200, "UNAUTHENTICATED", 1, "no credentials"},
+		{"500 copies of one unaliased field needing a token", fragmentsOf(2, 250, func(i, j int) string { return `craftsman(id:"n"){id}` }),
+			400, "INVALID_ARGUMENT", 1, "over the limit of 4096 pairs"},
+		// Same-named fields whose arguments differ: each pair a conflict.
+		{"512 conflicting copies of one field", fragmentsOf(4, 128, func(i, j int) string { return fmt.Sprintf("c:levels(x:%d){rank}", j) }),
+			400, "INVALID_ARGUMENT", 1, "over the limit of 4096 pairs"},
+		{"8 × 22 conflicting copies, within the pairs", fragmentsOf(2, 88, func(i, j int) string { return fmt.Sprintf(`c%d:craftsman(id:"n%d_%d"){id}`, j%8, i, j) }),
+			400, "INVALID_ARGUMENT", 1, "conflict because they have differing arguments"},
+		{"1,000 unknown fields", fragmentsOf(2, 500, func(i, j int) string { return fmt.Sprintf("u%d_%d", i, j) }),
+			400, "INVALID_ARGUMENT", 1, "(validation stopped at 100 errors)"},
+		{"500 fields with an unknown argument", fragmentsOf(2, 250, func(i, j int) string { return fmt.Sprintf("a%d_%d:levels(x%d:1){rank}", i, j, j) }),
+			400, "INVALID_ARGUMENT", 1, "(validation stopped at 100 errors)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// Three texts never seen (no cached document), then one of them again.
+			var worst, total, repeat time.Duration
+			for i := range 4 {
+				q := tc.query + fmt.Sprintf(" # %d", min(i, 2))
+				before := processCPU(t)
+				r := h.query("", q, nil)
+				cpu := processCPU(t) - before
+				worst, total = max(worst, cpu), total+cpu
+				if i == 3 {
+					repeat = cpu
+				}
+				if r.Status != tc.status || r.code() != tc.code || len(r.Errors) != tc.errors || !strings.Contains(r.Errors[0].Message, tc.message) {
+					msg := ""
+					if len(r.Errors) > 0 {
+						msg = r.Errors[0].Message
+						if len(msg) > 300 {
+							msg = msg[:300] + "…"
+						}
+					}
+					t.Fatalf("status %d code %q, %d errors, first %q; want %d %q, %d errors, the first saying %q",
+						r.Status, r.code(), len(r.Errors), msg, tc.status, tc.code, tc.errors, tc.message)
+				}
+			}
+			t.Logf("%d bytes: %v CPU a request on average, at most %v; %v repeated", len(tc.query), total/4, worst, repeat)
+			// The old code took 0.3 to 3 s a request; a shared machine's GC
+			// and projector add noise to the process's figure.
+			if raceEnabled {
+				return
+			}
+			if total/4 > 100*time.Millisecond {
+				t.Errorf("a request cost %v of CPU on average, want under 100 ms", total/4)
+			}
+			if repeat > 50*time.Millisecond {
+				t.Errorf("a refused text sent again cost %v of CPU, want a lookup", repeat)
+			}
+		})
+	}
+}
+
+// TestLargestWebQueriesPass: the largest queries the web page sends are
+// answered under the default limits, the document field limit included:
+// the audit view's hash-chain check of a page of 50 streams (351 fields)
+// and the worker view's record.
+func TestLargestWebQueriesPass(t *testing.T) {
+	l := startStore(t)
+	seed(l, 3)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+	aud := token(t, auditor)
+
+	// As graphql/web/assets/app.js builds it (viewAudit).
+	var decl, sel []string
+	vars := map[string]any{"asOf": nil}
+	for i := range 50 {
+		decl = append(decl, fmt.Sprintf("$s%d: String!", i))
+		sel = append(sel, fmt.Sprintf("s%d: streamIntegrity(stream: $s%d, asOf: $asOf) { stream events status breakAt reason unchained }", i, i))
+		vars[fmt.Sprintf("s%d", i)] = fmt.Sprintf("craftsman-c%03d", i%3)
+	}
+	integrity := "query Integrity(" + strings.Join(decl, ", ") + ", $asOf: String) { " + strings.Join(sel, " ") + " }"
+	r := h.query(aud, integrity, vars)
+	if r.Status != 200 || len(r.Errors) > 0 || len(r.Data) != 50 {
+		t.Errorf("integrity of 50 streams: status %d, %d answers, errors %+v", r.Status, len(r.Data), r.Errors)
+	}
+
+	const level = "rank api zh en"
+	worker := `query Worker($id: ID!, $asOf: String) { craftsman(id: $id, asOf: $asOf) {
+    id name personalData erased region birthDate asOf employers
+    trades { trade { code name } level { ` + level + ` } since }
+    training { totalHours count byYear { year hours count } }
+    certificates { number } competitions { competitionId } honours { honourId withdrawn } innovations { innovationId }
+    mentorshipsAsMaster { id } mentorshipsAsApprentice { id }
+    pathways { trade current { ` + level + ` } yearsOfWork
+      reached { level { ` + level + ` } since via certificateNumber }
+      next { target { ` + level + ` } held { ` + level + ` } eligible alreadyHeld policy policyVersion reason earliestDate
+        routes { id label met missing earliestDate
+          criteria { kind label required actual met earliestDate of { kind label required actual met earliestDate } } } } } } }`
+	r = h.query(aud, worker, map[string]any{"id": "c001"})
+	if r.Status != 200 || len(r.Errors) > 0 || path(r.Data, "craftsman", "id") != "c001" {
+		t.Errorf("worker view: status %d, errors %+v", r.Status, r.Errors)
+	}
+}
+
+// TestErrorLocations: field errors still say where in the query text the
+// field is (line and column, lines ended by \n, \r\n or \r), now that the
+// server computes them from offsets once per answer.
+func TestErrorLocations(t *testing.T) {
+	l := startStore(t)
+	seed(l, 1)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+	r := h.query("", "{\n  levels { rank }\r\n\r  x: craftsman(id: \"c000\") { id }\n    y: craftsman(id: \"c000\") { id } }", nil)
+	if r.code() != "UNAUTHENTICATED" || len(r.Errors) != 1 {
+		t.Fatalf("status %d errors %+v, want one UNAUTHENTICATED error", r.Status, r.Errors)
+	}
+	if locs := r.Errors[0].Locations; len(locs) != 1 || locs[0].Line != 4 || locs[0].Column != 3 {
+		t.Errorf("locations %+v, want line 4 column 3", locs)
+	}
+	if !strings.Contains(r.Errors[0].Message, "(2 fields need a token)") {
+		t.Errorf("message %q, want it to count the 2 fields", r.Errors[0].Message)
+	}
+}
