@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,6 +174,71 @@ func TestVerifyCorrectionsByTheRecorderOnly(t *testing.T) {
 		}
 		if diff := cmp.Diff(wantFile, findingKeys(rep)); diff != "" {
 			t.Errorf("file, store %v (-want +got):\n%s", store != nil, diff)
+		}
+	}
+}
+
+// A competition's grant may be withdrawn (or restored) by a correction of
+// the competition's organiser even when the platform recorded it (an
+// admin's correction of the placement granted it; the organiser's
+// correction back withdraws it), and by the platform; another
+// organisation's correction of it is a finding, in the store and in a
+// replay file read with or without the store.
+func TestVerifyCorrectionOfCompetitionGrantByOrganiser(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "graded"
+	stream := events.CraftsmanStream(id)
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	grant := func(ent string) events.PromotionEntitlementGranted {
+		return events.PromotionEntitlementGranted{CraftsmanID: id, EntitlementID: ent, Trade: audittest.Trade(), Level: events.Technician, RequiresApproval: true,
+			Source: events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "city-sh-2019", PlacementID: "city-sh-2019:graded:6-31-01-03:employees", RuleID: "r"}}
+	}
+	corr := func(sup, issuer string) audittest.Event {
+		return audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: sup, Reason: "review"}, Issuer: issuer, Occurred: at}
+	}
+	evs := audittest.Career(id)
+	n := len(evs)
+	evs = append(evs,
+		audittest.Event{Payload: grant("e-platform"), Issuer: audit.PlatformOrg, Occurred: at}, // n: an admin's correction granted it
+		audittest.Event{Payload: grant("e-union"), Issuer: audittest.Union, Occurred: at},      // n+1: the publication granted it
+	)
+	byPlatform, byUnion := audittest.UUID(stream, n), audittest.UUID(stream, n+1)
+	evs = append(evs,
+		corr(byPlatform, audittest.Union),                  // n+2: the organiser withdraws the platform's grant
+		corr(audittest.UUID(stream, n+2), audittest.Union), // n+3: and restores it
+		corr(byPlatform, "acad-rogue"),                     // n+4: another organisation
+		corr(byUnion, "acad-rogue"),                        // n+5: another organisation
+		corr(byUnion, audit.PlatformOrg),                   // n+6: the platform
+	)
+	cs := events.CompetitionStream("city-sh-2019")
+	audittest.Append(t, st, cs, audittest.Seal(t, cs, audittest.Competition()))
+	audittest.Append(t, st, stream, audittest.Seal(t, stream, evs))
+	want := []string{
+		fmt.Sprintf("issuer craftsman-graded@%d EventCorrected.v1 acad-rogue", n+4),
+		fmt.Sprintf("issuer craftsman-graded@%d EventCorrected.v1 acad-rogue", n+5),
+	}
+	rep, err := audit.Verify(ctx(t), st, audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, findingKeys(rep)); diff != "" {
+		t.Errorf("store (-want +got):\n%s", diff)
+	}
+	var buf bytes.Buffer
+	w := audit.NewJSONLWriter(&buf)
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{}, w.Write); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	for _, store := range []eventstore.Store{st, nil} {
+		for range 10 { // the competition's stream is read by another worker
+			rep, err := audit.VerifyFeed(ctx(t), store, audit.VerifyOptions{Workers: 3}, audit.LinesFeed(bytes.NewReader(buf.Bytes())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, findingKeys(rep)); diff != "" {
+				t.Fatalf("file, store %v (-want +got):\n%s", store != nil, diff)
+			}
 		}
 	}
 }

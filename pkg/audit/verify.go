@@ -388,6 +388,10 @@ type verifier struct {
 	// evArena and evHead hold a feed's events' issuers (noteEvent).
 	evArena []evRef
 	evHead  []int32
+	// grants are a feed's competition-sourced PromotionEntitlementGranted
+	// (and the corrections of them), by stream number and event id: the
+	// competition whose organiser may correct them (correction).
+	grants map[grantRef]string
 	// chain verifies every event of the worker's streams, reusing its
 	// hasher and scratch space: a Verifier keeps no state between events
 	// (the previous hash is passed in), and a worker runs on one goroutine.
@@ -625,7 +629,7 @@ var issuerRule = map[string]string{
 	"MentorshipCompleted":          "the pairing's academy or employer (from its MentorshipStarted)",
 	"MentorshipEndedEarly":         "the pairing's academy or employer (from its MentorshipStarted)",
 	"HonourWithdrawn":              "the organisation that recorded the honour (issuer of its HonourConferred on the same stream)",
-	"EventCorrected":               "the organisation that recorded the superseded event (the original one, when it supersedes a correction; on the same stream)",
+	"EventCorrected":               "the organisation that recorded the superseded event (the original one, when it supersedes a correction; on the same stream), or for a competition-sourced PromotionEntitlementGranted also the competition's organiser",
 }
 
 // checkIssuer applies the issuer rule to e, on stream number i of v's
@@ -688,6 +692,9 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		}
 		return
 	case "PromotionEntitlementGranted":
+		if v.feed && string(f.SourceKind) == events.SourceCompetition && len(f.SourceCompetitionID) > 0 {
+			v.noteGrant(i, e.ID, string(f.SourceCompetitionID))
+		}
 		if !platform && string(f.SourceKind) == events.SourceCompetition {
 			v.crossStream(e, typ, issuer, dirCompetition, f.SourceCompetitionID)
 		}
@@ -830,13 +837,40 @@ func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup 
 		return // the superseded event is not in the feed: not judged
 	}
 	v.noteEvent(i, e.ID, o) // a correction of this one answers to the same organisation
+	comp, grant := v.grants[grantRef{i, string(sup)}]
+	if grant {
+		v.noteGrant(i, e.ID, comp) // and to the same organiser
+	}
 	org := v.facts.orgs[o]
-	if platform {
+	if platform || bytes.Equal(org, issuer) {
+		return
+	}
+	if grant {
+		// The competition's organiser may record the grant, so it may
+		// withdraw (or restore) it, whoever recorded it (an admin's
+		// correction of the placement records it as the platform).
+		v.crossStream(e, "EventCorrected", issuer, dirCompetition, []byte(comp))
 		return
 	}
 	if reason, bad := judge("EventCorrected", e.Type, issuer, [2][]byte{org}, true); bad {
 		v.add(KindIssuer, e, string(issuer), reason)
 	}
+}
+
+// grantRef is an event of a feed's stream number i.
+type grantRef struct {
+	i  int32
+	id string
+}
+
+// noteGrant keeps that event id on stream number i is a
+// PromotionEntitlementGranted of competition comp (or a correction of
+// one).
+func (v *verifier) noteGrant(i int32, id, comp string) {
+	if v.grants == nil {
+		v.grants = map[grantRef]string{}
+	}
+	v.grants[grantRef{i, id}] = comp
 }
 
 // evRef is an event of a feed as a correction may need it: its id's hash
@@ -899,13 +933,24 @@ func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding,
 				}
 				streams[p.f.Stream] = byID
 			}
-			org, found := originalIssuer(byID, p.key)
+			org, comp, found := originalIssuer(byID, p.key)
 			if !found {
 				p.f.Reason = fmt.Sprintf("it supersedes event %s, which is not on the stream (or not an event whose issuer can be read): the services refuse such a correction", p.key)
 				out = append(out, p.f)
 				continue
 			}
-			if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), [2][]byte{[]byte(org)}, true); bad {
+			allowed := [2][]byte{[]byte(org)}
+			if comp != "" && org != p.f.Issuer {
+				// A competition's grant: its organiser may correct it too.
+				orgs, ok, err := d.resolve(ctx, dirCompetition, []byte(comp))
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					allowed[1] = orgs[0]
+				}
+			}
+			if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), allowed, true); bad {
 				p.f.Reason = reason
 				out = append(out, p.f)
 			}
@@ -948,24 +993,28 @@ func readByID(ctx context.Context, st eventstore.Store, stream string) (map[stri
 }
 
 // originalIssuer follows event id through corrections of corrections to
-// the original fact and returns the issuer that recorded it.
-func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (string, bool) {
+// the original fact and returns the issuer that recorded it and, for a
+// competition-sourced PromotionEntitlementGranted, the competition.
+func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (org, comp string, ok bool) {
 	for depth := 0; depth <= 64; depth++ {
-		e, ok := byID[id]
-		if !ok {
-			return "", false
-		}
-		if baseType(e.Type) != "EventCorrected" {
-			org, err := metaIssuer(e.Metadata)
-			return org, err == nil && org != ""
+		e, found := byID[id]
+		if !found {
+			return "", "", false
 		}
 		var f orgRefs
+		if baseType(e.Type) != "EventCorrected" {
+			org, err := metaIssuer(e.Metadata)
+			if baseType(e.Type) == "PromotionEntitlementGranted" && scanOrgRefs(e.Data, &f) == nil && string(f.SourceKind) == events.SourceCompetition {
+				comp = string(f.SourceCompetitionID)
+			}
+			return org, comp, err == nil && org != ""
+		}
 		if scanOrgRefs(e.Data, &f) != nil {
-			return "", false
+			return "", "", false
 		}
 		id = string(f.SupersedesEventID)
 	}
-	return "", false
+	return "", "", false
 }
 
 func (v *verifier) fail(err error) {

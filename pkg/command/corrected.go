@@ -28,53 +28,14 @@ type correction struct {
 // replacement of a correction then applies to what that correction
 // targeted). A history without corrections is returned as is.
 func Corrected(h History, correctionType string) ([]eventstore.RecordedEvent, error) {
-	var corrs []int
-	byID := make(map[string]int, len(h.Events))
-	for i, e := range h.Events {
-		byID[e.ID] = i
-		if e.Type == correctionType {
-			corrs = append(corrs, i)
-		}
+	d, err := decideCorrections(h, correctionType)
+	if err != nil {
+		return nil, err
 	}
-	if len(corrs) == 0 {
+	if d == nil {
 		return h.Events, nil
 	}
-	decoded := make(map[int]correction, len(corrs))
-	for _, i := range corrs {
-		var c correction
-		if err := json.Unmarshal(h.Events[i].Data, &c); err != nil {
-			return nil, errs.E(errs.Internal, "decode %s@%d: %v", h.Stream, h.Events[i].Revision, err)
-		}
-		decoded[i] = c
-	}
-	type decision struct{ replaced *int } // index of the correction; nil = retracted
-	decided := map[int]decision{}
-	cancelled := map[int]bool{}
-	for _, ci := range slices.Backward(corrs) {
-		if cancelled[ci] {
-			continue
-		}
-		c := decoded[ci]
-		target, ok := byID[c.SupersedesEventID]
-		for depth := 0; ok && depth < 64 && h.Events[target].Type == correctionType; depth++ {
-			cancelled[target] = true
-			if c.Replacement == nil {
-				ok = false
-				break
-			}
-			target, ok = byID[decoded[target].SupersedesEventID]
-		}
-		if !ok {
-			continue
-		}
-		if _, done := decided[target]; !done {
-			if c.Replacement == nil {
-				decided[target] = decision{}
-			} else {
-				decided[target] = decision{replaced: &ci}
-			}
-		}
-	}
+	corrs, decoded, decided := d.corrs, d.decoded, d.decided
 	out := make([]eventstore.RecordedEvent, 0, len(h.Events)-len(corrs))
 	for i, e := range h.Events {
 		if e.Type == correctionType {
@@ -93,4 +54,96 @@ func Corrected(h History, correctionType string) ([]eventstore.RecordedEvent, er
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// InForce returns the ids of h's corrections (events of type
+// correctionType) that are in force: each decides its target (the latest
+// correction of an event decides it) or reverses a correction, and no
+// later correction reverses it. A correction another one replaced or
+// reversed, or one a later correction of the same event overrides, is
+// not in force.
+func InForce(h History, correctionType string) (map[string]bool, error) {
+	d, err := decideCorrections(h, correctionType)
+	if err != nil || d == nil {
+		return map[string]bool{}, err
+	}
+	out := make(map[string]bool, len(d.effective))
+	for ci := range d.effective {
+		out[h.Events[ci].ID] = true
+	}
+	return out, nil
+}
+
+// corrections is what h's corrections decide (decideCorrections).
+type corrections struct {
+	corrs   []int // indices of the corrections
+	decoded map[int]correction
+	// decided maps each corrected event's index to its deciding
+	// correction's (nil: retracted).
+	decided map[int]decision
+	// effective are the indices of the corrections in force.
+	effective map[int]bool
+}
+
+type decision struct{ replaced *int } // index of the correction; nil = retracted
+
+// decideCorrections walks h's corrections from the latest: the latest
+// correction of an event decides it, and correcting a correction cancels
+// it (a replacement of a correction then applies to what that correction
+// targeted). It returns nil for a history without corrections.
+func decideCorrections(h History, correctionType string) (*corrections, error) {
+	var corrs []int
+	byID := make(map[string]int, len(h.Events))
+	for i, e := range h.Events {
+		byID[e.ID] = i
+		if e.Type == correctionType {
+			corrs = append(corrs, i)
+		}
+	}
+	if len(corrs) == 0 {
+		return nil, nil
+	}
+	decoded := make(map[int]correction, len(corrs))
+	for _, i := range corrs {
+		var c correction
+		if err := json.Unmarshal(h.Events[i].Data, &c); err != nil {
+			return nil, errs.E(errs.Internal, "decode %s@%d: %v", h.Stream, h.Events[i].Revision, err)
+		}
+		decoded[i] = c
+	}
+	decided := map[int]decision{}
+	cancelled := map[int]bool{}
+	effective := map[int]bool{}
+	for _, ci := range slices.Backward(corrs) {
+		if cancelled[ci] {
+			continue
+		}
+		c := decoded[ci]
+		target, ok := byID[c.SupersedesEventID]
+		reverses := false
+		for depth := 0; ok && depth < 64 && h.Events[target].Type == correctionType; depth++ {
+			cancelled[target] = true
+			reverses = true
+			if c.Replacement == nil {
+				ok = false
+				break
+			}
+			target, ok = byID[decoded[target].SupersedesEventID]
+		}
+		if !ok {
+			if reverses {
+				effective[ci] = true
+			}
+			continue
+		}
+		if _, done := decided[target]; !done {
+			effective[ci] = true
+			if c.Replacement == nil {
+				decided[target] = decision{}
+			} else {
+				decided[target] = decision{replaced: &ci}
+			}
+		}
+	}
+	return &corrections{corrs: corrs, decoded: decoded, decided: decided, effective: effective}, nil
 }

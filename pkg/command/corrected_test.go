@@ -49,3 +49,40 @@ func TestCorrected(t *testing.T) {
 		})
 	}
 }
+
+func TestInForce(t *testing.T) {
+	ev := func(id, typ, data string) eventstore.RecordedEvent {
+		return eventstore.RecordedEvent{ID: id, Type: typ, Data: []byte(data)}
+	}
+	const fix = "EventCorrected.v1"
+	retract := func(id, target string) eventstore.RecordedEvent {
+		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r"}`)
+	}
+	replace := func(id, target string) eventstore.RecordedEvent {
+		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r","replacement":{"type":"Fact.v1","data":1}}`)
+	}
+	fact := ev("a", "Fact.v1", `1`)
+	cases := []struct {
+		name string
+		evs  []eventstore.RecordedEvent
+		want map[string]bool
+	}{
+		{"no corrections", []eventstore.RecordedEvent{fact}, map[string]bool{}},
+		{"one", []eventstore.RecordedEvent{fact, replace("c", "a")}, map[string]bool{"c": true}},
+		{"overridden by a later one", []eventstore.RecordedEvent{fact, replace("c", "a"), retract("d", "a")}, map[string]bool{"d": true}},
+		{"reversed", []eventstore.RecordedEvent{fact, replace("c", "a"), retract("d", "c")}, map[string]bool{"d": true}},
+		{"reversal reversed", []eventstore.RecordedEvent{fact, replace("c", "a"), retract("d", "c"), retract("e", "d")}, map[string]bool{"c": true, "e": true}},
+		{"replaced", []eventstore.RecordedEvent{fact, retract("c", "a"), replace("d", "c")}, map[string]bool{"d": true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := command.InForce(command.History{Stream: "s", Exists: true, Events: c.evs}, fix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}

@@ -85,7 +85,9 @@ func (c Corrector) OwnedTypes() []string { return slices.Sorted(maps.Keys(c.Owne
 // event must be on the craftsman's stream and be of a type the service
 // owns (or a correction of one). Without an Idempotency-Key the
 // correction's event id derives from its content, so the same correction
-// sent twice is recorded once (Replayed).
+// sent twice is recorded once (Replayed) — while it is in force: sent
+// again after it was reversed or overridden it is recorded again
+// (contentID).
 func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.Result, error) {
 	meta, cl, err := command.MetaFrom(ctx)
 	if err != nil {
@@ -163,10 +165,9 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 			}
 			id := ""
 			if !keyed {
-				id = events.DeterministicID("correction", req.CraftsmanID, string(data))
-				if r, ok := byID[id]; ok {
-					found = r
-					return nil, nil
+				var err error
+				if id, found, err = contentID(h, byID, req.CraftsmanID, data); err != nil || found != nil {
+					return nil, err
 				}
 			}
 			if err := p.Validate(); err != nil {
@@ -192,6 +193,35 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{found.ID}, Replayed: true}, nil
 	}
 	return res, nil
+}
+
+// contentID is the event id of a correction encoded as data, without an
+// Idempotency-Key: derived from its content, so the same correction sent
+// again is found on the stream (found: a replay). A correction found but
+// no longer in force (reversed, or overridden by a later correction of the
+// same fact) is not a replay: the one sent again re-applies it, under the
+// next id of the chain derived from the found one's, so it is recorded
+// anew, and a retry of it is a replay of that one.
+func contentID(h command.History, byID map[string]*eventstore.RecordedEvent, craftsmanID string, data []byte) (string, *eventstore.RecordedEvent, error) {
+	id := events.DeterministicID("correction", craftsmanID, string(data))
+	var inForce map[string]bool
+	for range len(h.Events) + 1 {
+		r, ok := byID[id]
+		if !ok {
+			return id, nil, nil
+		}
+		if inForce == nil {
+			var err error
+			if inForce, err = command.InForce(h, events.TypeEventCorrected); err != nil {
+				return "", nil, err
+			}
+		}
+		if inForce[id] {
+			return id, r, nil
+		}
+		id = events.DeterministicID("correction sent again", craftsmanID, id)
+	}
+	return "", nil, errs.E(errs.Internal, "correction of %s: no free id", craftsmanID)
 }
 
 // original follows corrections back to the fact they correct and checks

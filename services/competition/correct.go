@@ -64,6 +64,9 @@ func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest)
 	var change *EntitlementChange
 	c := s.corrector
 	c.Follow = func(ctx context.Context, k servicekit.Correcting) ([]command.Event, error) {
+		if err := s.checkReplacement(ctx, k); err != nil {
+			return nil, err
+		}
 		evs, ch, err := s.regrant(ctx, k)
 		change = ch
 		return evs, err
@@ -122,6 +125,58 @@ func (s *service) replayedChange(ctx context.Context, craftsmanID string, res co
 	}
 	_, ch, err := s.regrant(ctx, servicekit.Correcting{History: before, Original: orig, Event: ec, ID: id, Meta: meta})
 	return ch, err
+}
+
+// checkReplacement refuses a placement's replacement that publication
+// would not have recorded: dated before its competition (resultsDate: the
+// date decides the year of the yearly cap), or in a trade or track the
+// competition does not have (placements). Its trade and track also stay
+// the original's: the placement's id names them
+// (events.PlacementID(competition, craftsman, trade, track), the id every
+// published placement has and a replacement keeps), so a placement
+// recorded in the wrong trade or track is retracted and the right one
+// published.
+func (s *service) checkReplacement(ctx context.Context, k servicekit.Correcting) error {
+	r := k.Event.Replacement
+	if r == nil {
+		return nil
+	}
+	rep, ok := r.Payload.(events.CompetitionPlaced)
+	if !ok {
+		return nil
+	}
+	comp, err := s.definition(ctx, rep.CompetitionID)
+	if err != nil {
+		return err
+	}
+	def := comp.def
+	if r.OccurredAt != nil {
+		if err := resultsDate("replacement.occurredAt", def, *r.OccurredAt); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(def.Tracks, rep.Track) {
+		return kit.Invalid("replacement.data.track", "competition %s has no track %q (one of %v)", def.CompetitionID, rep.Track, def.Tracks)
+	}
+	if !slices.ContainsFunc(def.Trades, func(t events.Trade) bool { return t.Code == rep.Trade.Code }) {
+		return kit.Invalid("replacement.data.trade.code", "competition %s has no trade %q", def.CompetitionID, rep.Trade.Code)
+	}
+	op, err := s.reg.Decode(k.Original.Type, k.Original.Data)
+	if err != nil {
+		return errs.E(errs.Internal, "decode %s@%d: %v", k.Original.Stream, k.Original.Revision, err)
+	}
+	orig, ok := op.(events.CompetitionPlaced)
+	if !ok {
+		return nil
+	}
+	const move = "must stay %s: placement %s names its trade and track; retract it and publish the placement in the right one"
+	switch {
+	case rep.Trade.Code != orig.Trade.Code:
+		return kit.Invalid("replacement.data.trade.code", move, orig.Trade.Code, orig.PlacementID)
+	case rep.Track != orig.Track:
+		return kit.Invalid("replacement.data.track", move, orig.Track, orig.PlacementID)
+	}
+	return nil
 }
 
 // originalOf follows corrections from event id back to the fact they

@@ -26,10 +26,12 @@
 // approved entitlement. A retracted placement's entitlement goes with it
 // (career.Fold): it cannot be approved or used and does not count toward
 // the cap. A placement corrected to what the rules decide otherwise (rank,
-// award, track, team, trade, date) has its entitlement decided again in the
-// correction's append (Correct): the one it no longer earns is retracted by
-// an EventCorrected, the one it now earns granted under a new id; a used
-// entitlement refuses the correction.
+// award, team, date) has its entitlement decided again in the correction's
+// append (Correct): the one it no longer earns is retracted by an
+// EventCorrected, the one it now earns granted under a new id; a used
+// entitlement refuses the correction. A correction is checked as
+// publication is: not dated before the competition, and its trade and
+// track stay the placement's (its id names them).
 //
 // Who may do what: competitions are defined and their results published by
 // an issuer of the organising organisation (or an admin); entitlements are

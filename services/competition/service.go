@@ -386,7 +386,7 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 	if err := auth.RequireWriteFor(c, comp.organiser); err != nil {
 		return PublishResultsResponse{}, err
 	}
-	if err := resultsDate(comp.def, at); err != nil {
+	if err := resultsDate("occurredAt", comp.def, at); err != nil {
 		return PublishResultsResponse{}, err
 	}
 	pls, err := placements(comp, req.Placements)
@@ -497,14 +497,15 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 // civil date, and never in an earlier calendar year than the start's as
 // the cap counts years). The results' date decides the calendar year of
 // the yearly cap, so a competition's results dated into an earlier year
-// would escape the cap of their own.
-func resultsDate(def events.CompetitionDefined, at time.Time) error {
+// would escape the cap of their own. field names the date in the request
+// (a correction's replacement.occurredAt is checked alike).
+func resultsDate(field string, def events.CompetitionDefined, at time.Time) error {
 	start := time.Date(def.Year, time.January, 1, 0, 0, 0, 0, time.UTC)
 	if t, err := time.Parse(time.DateOnly, def.StartsOn); err == nil {
 		start = t
 	}
 	if career.CivilDate(at).Before(start) || at.UTC().Year() < start.Year() {
-		return kit.Invalid("occurredAt", "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
+		return kit.Invalid(field, "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
 	}
 	return nil
 }

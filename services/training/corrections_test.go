@@ -182,3 +182,39 @@ func TestEntitlementOfRetractedPlacement(t *testing.T) {
 		{"placement corrected", "/v1/craftsmen/r2/certificates", iss, cert("X-2", "exceptional", "ent-r2", "technician"), 201, "", ""},
 	})
 }
+
+// A certificate's correction that brings an exceptional certificate back
+// in force is checked as certifying it would be: while another certificate
+// in force uses its entitlement, reversing its retraction is refused
+// (one entitlement, one certificate); once that one is retracted it is
+// recorded.
+func TestReinstatedCertificateNeedsItsEntitlementFree(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "k3")
+	s := events.CraftsmanStream("k3")
+	src := events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "c1", PlacementID: "pl-1"}
+	e.append(t, s,
+		events.PromotionEntitlementGranted{CraftsmanID: "k3", EntitlementID: "ent-1", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
+		events.PromotionEntitlementApproved{CraftsmanID: "k3", EntitlementID: "ent-1", ApprovalRef: "津人社核〔2025〕12号", ApprovingOrgID: "hr-tj"})
+	iss := issuer(t, academy)
+	p := "/v1/craftsmen/k3"
+	post := func(path string, body map[string]any) string {
+		t.Helper()
+		r := e.do(t, p+path, iss, body)
+		var res command.Result
+		r.JSON(t, &res)
+		if r.Status != 201 || len(res.EventIDs) == 0 {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		return res.EventIDs[0]
+	}
+	ex1 := post("/certificates", cert("EX-1", "exceptional", "ent-1", "technician"))
+	retract1 := post("/corrections", map[string]any{"supersedesEventId": ex1, "reason": "issued in error"})
+	ex2 := post("/certificates", cert("EX-2", "exceptional", "ent-1", "technician"))
+	reverse1 := map[string]any{"supersedesEventId": retract1, "reason": "the retraction was wrong"}
+	e.run(t, s, []step{
+		{"EX-1 back while EX-2 uses ent-1", p + "/corrections", iss, reverse1, 422, "FAILED_PRECONDITION", "supersedesEventId"},
+		{"EX-2 retracted", p + "/corrections", iss, map[string]any{"supersedesEventId": ex2, "reason": "EX-1 stands"}, 201, "", ""},
+		{"EX-1 back", p + "/corrections", iss, reverse1, 201, "", ""},
+	})
+}

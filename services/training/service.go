@@ -2,6 +2,11 @@ package training
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -170,10 +175,12 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: servicekit.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{
+	s := &service{
 		h: h, store: store, clock: clock, reg: reg, folds: newFolds(4096),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg},
-	}, nil
+	}
+	s.corrector.Follow = s.certificateStaysUsable
+	return s, nil
 }
 
 func one(p events.Payload, at time.Time) []command.Event {
@@ -509,4 +516,68 @@ func (s *service) Handler() *command.Handler { return s.h }
 // original fact (or an admin) may correct it.
 func (s *service) Correct(ctx context.Context, req servicekit.CorrectionRequest) (command.Result, error) {
 	return s.corrector.Correct(ctx, req)
+}
+
+// certificateStaysUsable refuses (servicekit.Corrector.Follow) a
+// correction that leaves an exceptional-route certificate in force — a
+// reversed retraction brings it back, a replacement replaces it — when its
+// entitlement is not one CertifySkillLevel would accept on the stream as
+// corrected (usableEntitlement): withdrawn by a placement's correction (or
+// with its placement), not approved, of another trade or level, or used by
+// another certificate in force. A certificate is corrected without going
+// through CertifySkillLevel, so without this a certificate retracted
+// before its placement's correction withdrew the entitlement came back in
+// force through it. A retraction is always recorded.
+func (s *service) certificateStaysUsable(_ context.Context, k servicekit.Correcting) ([]command.Event, error) {
+	if events.CurrentType(k.Original.Type) != events.TypeSkillLevelCertified {
+		return nil, nil
+	}
+	p, err := s.reg.Decode(k.Original.Type, k.Original.Data)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "decode %s@%d: %v", k.Original.Stream, k.Original.Revision, err)
+	}
+	number := p.(events.SkillLevelCertified).CertificateNumber
+	data, err := json.Marshal(k.Event)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "encode correction: %v", err)
+	}
+	// The stream with the correction recorded last (no position: the fold
+	// caches nothing of it).
+	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
+	if corr.ID == "" {
+		corr.ID = "this-correction"
+	}
+	if n := len(k.History.Events); n > 0 {
+		corr.Revision = k.History.Events[n-1].Revision + 1
+	}
+	h := command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}
+	st := s.folds.fold(s.reg, h)
+	cert, ok := st.certificates[number]
+	if !ok || cert.Route != events.RouteExceptional {
+		return nil, nil
+	}
+	refuse := func(why string) error {
+		return kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition,
+			"the correction would leave certificate %s in force through entitlement %s, which it may not use: %s; certify again through an entitlement the craftsman holds", number, cert.EntitlementID, why))
+	}
+	for n, other := range st.certificates {
+		if n != number && other.Route == events.RouteExceptional && other.EntitlementID == cert.EntitlementID {
+			return nil, refuse(fmt.Sprintf("certificate %s in force used it", n))
+		}
+	}
+	if e := st.entitlements[cert.EntitlementID]; e != nil && e.usedBy == number {
+		// Its own use is not another's.
+		cp := *e
+		cp.usedBy = ""
+		st.entitlements = maps.Clone(st.entitlements)
+		st.entitlements[cert.EntitlementID] = &cp
+	}
+	if err := st.usableEntitlement(cert.EntitlementID, cert.Trade.Code, cert.Level); err != nil {
+		var fe *kit.FieldError
+		if errors.As(err, &fe) {
+			return nil, refuse(fe.Err.Error())
+		}
+		return nil, err
+	}
+	return nil, nil
 }
