@@ -504,10 +504,8 @@ func (l lineReader) next() (line []byte, over bool, err error) {
 				over, line = true, nil
 			}
 		default:
-			if len(line) == 0 {
-				chunk = bytes.TrimLeftFunc(chunk, unicode.IsSpace)
-			}
-			if line == nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if len(line) == 0 && !errors.Is(err, bufio.ErrBufferFull) {
+				// The whole line in one piece (the usual case).
 				line = bytes.TrimSpace(chunk)
 				if len(line) > l.max {
 					over, line = true, nil
@@ -515,6 +513,9 @@ func (l lineReader) next() (line []byte, over bool, err error) {
 					line = bytes.Clone(line)
 				}
 				break
+			}
+			if len(line) == 0 {
+				chunk = bytes.TrimLeftFunc(chunk, unicode.IsSpace)
 			}
 			line = append(line, chunk...)
 			if len(line) > l.max {
