@@ -578,7 +578,7 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 			if errors.Is(err, errCSVTooLong) {
 				// The rest of the file cannot be told apart from the
 				// record (a quote may be open): the run stops here.
-				return r.end(errs.E(errs.InvalidArgument, "line %d: record longer than %d bytes; the lines after it were not read", endLine+1, r.b.MaxLineBytes))
+				return r.end(errs.E(errs.InvalidArgument, "the record after line %d is longer than %d bytes; it and the lines after it were not read", endLine, r.b.MaxLineBytes))
 			}
 			return r.end(fmt.Errorf("read csv: %w", err))
 		}

@@ -109,7 +109,9 @@ func TestBackfillHugeJSONLine(t *testing.T) {
 // passes the line bound, without being held; the lines before it ran, and
 // the run stops there (the rest cannot be told apart from the field).
 func TestBackfillHugeCSVField(t *testing.T) {
-	body := hugeLineBody("worker,key\nok,k1\na,\"", hugeLine, "\"\nb,k3\n")
+	// Line 2's key runs over two lines, line 4 is blank: the huge record
+	// starts on line 5, after line 3.
+	body := hugeLineBody("worker,key\nok,\"k\n1\"\n\na,\"", hugeLine, "\"\nb,k3\n")
 	got, end, allocated := postBackfill(t, "text/csv", body)
 	if allocated > allocBudget {
 		t.Errorf("allocated %d MiB for a %d MiB field, want under %d MiB", allocated>>20, hugeLine>>20, allocBudget>>20)
@@ -117,7 +119,7 @@ func TestBackfillHugeCSVField(t *testing.T) {
 	if len(got) != 1 || !got[2].OK {
 		t.Errorf("results %+v, want only line 2, ok", got)
 	}
-	if want := "line 3: record longer than 1048576 bytes; the lines after it were not read"; !strings.Contains(end.Error, want) {
+	if want := "the record after line 3 is longer than 1048576 bytes; it and the lines after it were not read"; !strings.Contains(end.Error, want) {
 		t.Errorf("summary error %q, want %q", end.Error, want)
 	}
 }
