@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -310,6 +311,7 @@ func TestComposeServices(t *testing.T) {
 					t.Errorf("CRAFTLEDGER_GRAPHQL_DATA=%q must be a writable volume for snapshots", dir)
 				}
 			}
+			checkRate(t, name, env["CRAFTLEDGER_RATE"])
 			if env["CRAFTLEDGER_JWT_KEY_FILE"] == "" {
 				t.Errorf("CRAFTLEDGER_JWT_KEY_FILE is not set")
 			}
@@ -514,5 +516,16 @@ func checkComposeKeys(t *testing.T, b []byte) {
 		if !strings.HasPrefix(k, "x-") {
 			t.Errorf("%s: unknown top-level key %q (extensions start with x-)", composeFile, k)
 		}
+	}
+}
+
+// checkRate: a shipped deployment limits each caller (the services' --rate
+// defaults to 0, unlimited), to a rate a person or a script at work stays
+// under.
+func checkRate(t *testing.T, id, v string) {
+	t.Helper()
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 || r > 1000 {
+		t.Errorf("%s: CRAFTLEDGER_RATE = %q, want a per-caller limit between 0 and 1000 requests/s (unset or 0 is unlimited)", id, v)
 	}
 }

@@ -542,6 +542,7 @@ func checkEnv(t *testing.T, r rendered, id string, c container, external bool) {
 			t.Errorf("%s: %s is not set", id, k)
 		}
 	}
+	checkRate(t, id, vars["CRAFTLEDGER_RATE"])
 	u, err := url.Parse(vars["CRAFTLEDGER_STORE"])
 	if err != nil || u.Scheme != "esdb" || u.Host == "" || u.User == nil {
 		t.Errorf("%s: CRAFTLEDGER_STORE = %q, want esdb://user:password@hosts?options", id, vars["CRAFTLEDGER_STORE"])

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -35,7 +36,7 @@ var csvHeader = []string{"position", "stream", "revision", "event_id", "type", "
 	"acting_user", "source", "correlation_id", "causation_id", "prev_hash", "hash", "data"}
 
 // NewCSVWriter writes events as CSV rows under CSVHeader(): the metadata's
-// fields in columns, the data as its JSON text.
+// fields in columns, the data as its JSON text, each cell SpreadsheetText.
 func NewCSVWriter(w io.Writer) (Writer, error) {
 	c := csv.NewWriter(w)
 	if err := c.Write(csvHeader); err != nil {
@@ -52,9 +53,27 @@ func (c *csvWriter) Write(e *eventstore.RecordedEvent) error {
 	if !m.OccurredAt.IsZero() {
 		occ = m.OccurredAt.UTC().Format(time.RFC3339Nano)
 	}
-	return c.c.Write([]string{strconv.FormatUint(e.Position.Commit, 10), e.Stream, strconv.FormatUint(e.Revision, 10), e.ID, e.Type,
+	row := []string{strconv.FormatUint(e.Position.Commit, 10), e.Stream, strconv.FormatUint(e.Revision, 10), e.ID, e.Type,
 		e.Created.UTC().Format(time.RFC3339Nano), occ, m.IssuerOrgID, m.ActingUserID, m.Source, m.CorrelationID, m.CausationID,
-		m.PrevHash, m.Hash, string(e.Data)})
+		m.PrevHash, m.Hash, string(e.Data)}
+	for i, v := range row {
+		row[i] = SpreadsheetText(v)
+	}
+	return c.c.Write(row)
+}
+
+// SpreadsheetText returns v as a CSV cell a spreadsheet opens as text: a
+// value it would read as a formula (starting with = + - @, a tab or a
+// carriage return) gets a leading ' (OWASP's CSV injection advice), so an
+// id a client sent, say a correlation id =HYPERLINK(…) or
+// +cmd|' /C calc'!A0 stored before the services checked them, is shown,
+// not run. The web UI's CSV export does the same (csvCell in
+// graphql/web/assets/app.js).
+func SpreadsheetText(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 func (c *csvWriter) Close() error {

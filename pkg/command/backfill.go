@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -94,7 +95,9 @@ type Backfill struct {
 	// once at the end, never concurrently.
 	Progress      func(Summary)
 	ProgressEvery int // 0 = 1000
-	// MaxLineBytes rejects longer lines (per line); 0 = 1 MiB.
+	// MaxLineBytes rejects longer lines (per line; a CSV record, quoted
+	// line breaks included, stops the run); the reader holds no more of
+	// one line than this. 0 = 1 MiB.
 	MaxLineBytes int
 	// MaxBatch bounds how many queued lines of one shard are appended
 	// together when jobs offer a Command; 0 = 64, 1 disables batching.
@@ -456,19 +459,16 @@ func (r *run) end(readErr error) (Summary, error) {
 // input itself could not be read.
 func (b Backfill) JSONLines(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
 	r := b.start(ctx, prepare, emit)
-	br := bufio.NewReaderSize(in, 64<<10)
+	lr := lineReader{br: bufio.NewReaderSize(in, 64<<10), max: r.b.MaxLineBytes}
 	var readErr error
 	for line := 1; ctx.Err() == nil; line++ {
-		raw, err := br.ReadBytes('\n')
-		if len(raw) > 0 {
-			raw = bytes.TrimSpace(raw)
-			switch {
-			case len(raw) == 0:
-			case len(raw) > r.b.MaxLineBytes:
-				r.fail(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes))
-			default:
-				r.submit(Record{Line: line, Raw: raw}, raw)
-			}
+		raw, over, err := lr.next()
+		switch {
+		case over:
+			r.fail(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes))
+		case len(raw) == 0:
+		default:
+			r.submit(Record{Line: line, Raw: raw}, raw)
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -480,12 +480,71 @@ func (b Backfill) JSONLines(ctx context.Context, in io.Reader, prepare PrepareFu
 	return r.end(readErr)
 }
 
+// lineReader reads lines holding at most about max bytes of one: a longer
+// line is read to its end but not kept, so a file of one huge line costs
+// the bound, not the line (bufio.Reader.ReadBytes would hold all of it).
+type lineReader struct {
+	br  *bufio.Reader
+	max int
+}
+
+// next returns the next line without its surrounding white space (a new
+// slice: the caller keeps it), or over for a line whose content is longer
+// than max. err is the reader's error after the line (io.EOF at the end).
+func (l lineReader) next() (line []byte, over bool, err error) {
+	trimmed := false // line's trailing white space was dropped to keep it within max
+	for {
+		chunk, err := l.br.ReadSlice('\n')
+		switch {
+		case over:
+		case trimmed:
+			// line already had more than max bytes with this white space:
+			// anything but more white space makes it too long.
+			if len(bytes.TrimSpace(chunk)) > 0 {
+				over, line = true, nil
+			}
+		default:
+			if len(line) == 0 && !errors.Is(err, bufio.ErrBufferFull) {
+				// The whole line in one piece (the usual case).
+				line = bytes.TrimSpace(chunk)
+				if len(line) > l.max {
+					over, line = true, nil
+				} else {
+					line = bytes.Clone(line)
+				}
+				break
+			}
+			if len(line) == 0 {
+				chunk = bytes.TrimLeftFunc(chunk, unicode.IsSpace)
+			}
+			line = append(line, chunk...)
+			if len(line) > l.max {
+				line = bytes.TrimRightFunc(line, unicode.IsSpace)
+				if len(line) > l.max {
+					over, line = true, nil
+				} else {
+					trimmed = true
+				}
+			}
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if over {
+				return nil, true, err
+			}
+			return bytes.TrimSpace(line), false, err
+		}
+	}
+}
+
 // CSV runs every data line of r (RFC 4180, first line the header naming the
 // columns) through prepare and its job, like JSONLines. A line with the
 // wrong number of fields is that line's error; the run goes on.
 func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
 	r := b.start(ctx, prepare, emit)
-	cr := csv.NewReader(in)
+	// csv.Reader holds a whole record before it returns it: bound it by
+	// what it may read past the last record's end.
+	cin := &csvBound{r: in, max: int64(r.b.MaxLineBytes) + csvReadAhead}
+	cr := csv.NewReader(cin)
 	cr.ReuseRecord = false
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -493,8 +552,13 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 		if errors.Is(err, io.EOF) {
 			return r.end(nil)
 		}
+		if errors.Is(err, errCSVTooLong) {
+			return r.end(errs.E(errs.InvalidArgument, "line 1: csv header longer than %d bytes", r.b.MaxLineBytes))
+		}
 		return r.end(errs.E(errs.InvalidArgument, "csv header: %v", err))
 	}
+	cin.end = cr.InputOffset()
+	endLine := 1 + strings.Count(header[len(header)-1], "\n")
 	for i := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
 	}
@@ -507,11 +571,21 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				r.fail(pe.StartLine, errs.E(errs.InvalidArgument, "line %d: %v", pe.StartLine, pe.Err))
+				cin.end = cr.InputOffset()
+				endLine = pe.Line
 				continue
+			}
+			if errors.Is(err, errCSVTooLong) {
+				// The rest of the file cannot be told apart from the
+				// record (a quote may be open): the run stops here.
+				return r.end(errs.E(errs.InvalidArgument, "the record after line %d is longer than %d bytes; it and the lines after it were not read", endLine, r.b.MaxLineBytes))
 			}
 			return r.end(fmt.Errorf("read csv: %w", err))
 		}
+		cin.end = cr.InputOffset()
 		line, _ := cr.FieldPos(0)
+		last, _ := cr.FieldPos(len(rec) - 1)
+		endLine = last + strings.Count(rec[len(rec)-1], "\n")
 		if len(rec) != len(header) {
 			r.fail(line, errs.E(errs.InvalidArgument, "line %d: %d fields, header has %d", line, len(rec), len(header)))
 			continue
@@ -523,4 +597,31 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 		r.submit(Record{Line: line, Fields: fields}, []byte(strings.Join(rec, "\x1f")))
 	}
 	return r.end(nil)
+}
+
+// csvReadAhead is how far csv.Reader's own buffer reads past the record
+// it returns (bufio's default size).
+const csvReadAhead = 4096
+
+var errCSVTooLong = errors.New("csv record too long")
+
+// csvBound feeds a csv.Reader, refusing to read more than max bytes past
+// end, the input offset of the last record the reader returned.
+type csvBound struct {
+	r        io.Reader
+	read     int64
+	end, max int64
+}
+
+func (c *csvBound) Read(p []byte) (int, error) {
+	room := c.end + c.max - c.read
+	if room <= 0 {
+		return 0, errCSVTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	return n, err
 }

@@ -27,7 +27,8 @@ type Meta struct {
 	Actor  string
 	// CorrelationID and CausationID follow KurrentDB's $correlationId /
 	// $causationId convention. When empty, CorrelationID defaults to
-	// CausationID, and CausationID to the idempotency key or the first event id.
+	// CausationID, and CausationID to the idempotency key (when it is a
+	// ValidRequestID) or the first event id.
 	CorrelationID string
 	CausationID   string
 	// Source says how the events enter the ledger: "api" (default),
@@ -522,8 +523,11 @@ func (h *Handler) prepare(c Command, hist History, evs []Event, scope string) ([
 			m.Source = "api"
 		}
 		if m.CausationID == "" {
+			// The key, unless a client's key holds what a causation id
+			// may not (ValidRequestID: a spreadsheet formula, a space):
+			// then the first event id.
 			m.CausationID = c.Meta.IdempotencyKey
-			if m.CausationID == "" {
+			if m.CausationID == "" || ValidRequestID(m.CausationID) != nil {
 				m.CausationID = ids[0]
 			}
 		}

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -27,6 +28,9 @@ type requestKey struct{}
 
 type request struct {
 	key, correlation, causation string
+	// fromHeaders marks ids a client sent (HTTPToContext): their
+	// characters are checked (ValidRequestID).
+	fromHeaders bool
 }
 
 type sourceKey struct{}
@@ -47,10 +51,30 @@ func WithRequest(ctx context.Context, key, correlationID, causationID string) co
 // moving Idempotency-Key, X-Correlation-ID and X-Causation-ID into the
 // context for MetaFrom.
 func HTTPToContext(ctx context.Context, r *http.Request) context.Context {
-	return WithRequest(ctx,
-		strings.TrimSpace(r.Header.Get(HeaderIdempotencyKey)),
-		strings.TrimSpace(r.Header.Get(HeaderCorrelationID)),
-		strings.TrimSpace(r.Header.Get(HeaderCausationID)))
+	return context.WithValue(ctx, requestKey{}, request{
+		key:         strings.TrimSpace(r.Header.Get(HeaderIdempotencyKey)),
+		correlation: strings.TrimSpace(r.Header.Get(HeaderCorrelationID)),
+		causation:   strings.TrimSpace(r.Header.Get(HeaderCausationID)),
+		fromHeaders: true,
+	})
+}
+
+// ValidRequestID reports whether id may be a correlation or causation id
+// sent as a header: letters, digits and _ . : - (the characters of an
+// events.ValidID), at most MaxKeyLen of them. The ids are stored in the
+// events' metadata as sent and exported to CSV and shown in audits, so
+// nothing else gets in: no spreadsheet formula (=HYPERLINK(…)), no markup,
+// no control characters.
+func ValidRequestID(id string) error {
+	if len(id) > MaxKeyLen {
+		return fmt.Errorf("longer than %d characters", MaxKeyLen)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return fmt.Errorf("has character %q (use letters, digits, _ . : -)", c)
+		}
+	}
+	return nil
 }
 
 // KeyFrom returns the idempotency key in ctx, if any.
@@ -62,7 +86,8 @@ func KeyFrom(ctx context.Context) string {
 // MetaFrom builds a command's Meta from the verified caller (auth claims)
 // and the request ids in ctx. The issuer organisation is the caller's
 // organisation; callers acting for another (admins) set Issuer themselves.
-// A missing caller is errs.Unauthenticated; an over-long key is
+// A missing caller is errs.Unauthenticated; an over-long key, or a
+// correlation or causation header that is not a ValidRequestID, is
 // errs.InvalidArgument.
 func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
 	c, err := auth.Require(ctx)
@@ -70,9 +95,17 @@ func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
 		return Meta{}, c, err
 	}
 	r, _ := ctx.Value(requestKey{}).(request)
-	for _, h := range [...]struct{ name, v string }{{HeaderIdempotencyKey, r.key}, {HeaderCorrelationID, r.correlation}, {HeaderCausationID, r.causation}} {
+	if len(r.key) > MaxKeyLen {
+		return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", HeaderIdempotencyKey, MaxKeyLen)
+	}
+	for _, h := range [...]struct{ name, v string }{{HeaderCorrelationID, r.correlation}, {HeaderCausationID, r.causation}} {
 		if len(h.v) > MaxKeyLen {
 			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", h.name, MaxKeyLen)
+		}
+		if r.fromHeaders {
+			if err := ValidRequestID(h.v); err != nil {
+				return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: %v", h.name, err)
+			}
 		}
 	}
 	source, _ := ctx.Value(sourceKey{}).(string)

@@ -37,8 +37,8 @@ type Line struct {
 // PrepareImport is a BackfillHandler's Prepare: it authorizes the request
 // as a whole once (authorize), then makes each record into a Job with line;
 // each line's command runs with the line's key as its idempotency key and
-// causation id, source "import", and one correlation id for the file
-// ("backfill-<uuid>").
+// causation id (the first event id for a key that is no ValidRequestID),
+// source "import", and one correlation id for the file ("backfill-<uuid>").
 func PrepareImport(authorize func(ctx context.Context) error, line func(Record) (Line, error)) func(ctx context.Context, format string) (PrepareFunc, error) {
 	return func(ctx context.Context, _ string) (PrepareFunc, error) {
 		if err := authorize(ctx); err != nil {
@@ -46,7 +46,9 @@ func PrepareImport(authorize func(ctx context.Context) error, line func(Record) 
 		}
 		correlation := "backfill-" + NewID()
 		lineCtx := func(ctx context.Context, key string) context.Context {
-			return WithSource(WithRequest(ctx, key, correlation, key), "import")
+			// The causation id defaults to the key (when it is a
+			// ValidRequestID; a file's key may hold anything).
+			return WithSource(WithRequest(ctx, key, correlation, ""), "import")
 		}
 		return func(rec Record) (Job, error) {
 			l, err := line(rec)

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,7 +75,8 @@ type Config struct {
 	// StoreURL, when set, is an external KurrentDB (esdb://…) used instead
 	// of the embedded store.
 	StoreURL string
-	// StoreAddr is the embedded store's gRPC address.
+	// StoreAddr is the embedded store's gRPC address; a loopback one only
+	// (CheckStoreAddr): the embedded store takes no credentials.
 	StoreAddr string
 	// Key verifies (and the demo mints) bearer tokens. Required.
 	Key auth.Key
@@ -150,6 +152,27 @@ type Services struct {
 	Honour      honour.Service
 }
 
+// CheckStoreAddr refuses an embedded store address that is not on the
+// loopback interface (127.0.0.0/8, ::1 or localhost): the embedded store
+// runs without TLS or credentials, so whoever reaches its port reads and
+// appends to the ledger past every service's checks (authorization,
+// validation, the hash chain's sealing).
+func CheckStoreAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errs.E(errs.InvalidArgument, "app: --store-addr %q: %v", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return errs.E(errs.InvalidArgument, "app: --store-addr %q is not a loopback address: the embedded store answers on it without TLS or credentials, "+
+		"so anyone reaching the port could write to the ledger past every service check; give 127.0.0.1:<port> (or [::1]:<port>), "+
+		"or an external, secured KurrentDB with --store", addr)
+}
+
 // App is a started all-in-one: the store is up, the listener is bound;
 // Run serves.
 type App struct {
@@ -195,6 +218,11 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.StoreAddr == "" {
 		cfg.StoreAddr = DefaultStoreAddr
 	}
+	if cfg.StoreURL == "" {
+		if err := CheckStoreAddr(cfg.StoreAddr); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -211,6 +239,8 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 
 	a.storeURL = cfg.StoreURL
 	if a.storeURL == "" {
+		// Insecure (no TLS, no credentials): CheckStoreAddr kept it on
+		// the loopback interface.
 		a.embedded, err = esdbserver.Start(esdbserver.Config{
 			DataDir: filepath.Join(cfg.DataDir, "store"), Addr: cfg.StoreAddr, Insecure: true,
 			Logger: logger.With("component", "store"),

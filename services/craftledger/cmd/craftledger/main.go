@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.StringVar(&addr, "addr", "CRAFTLEDGER_ADDR", app.DefaultAddr, "HTTP listen address of every API, GraphQL and the web page")
 	f.StringVar(&data, "data", "CRAFTLEDGER_DATA", "./data", "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql")
 	f.StringVar(&store, "store", "CRAFTLEDGER_STORE", "", "external KurrentDB connection string (esdb://…) instead of the embedded store")
-	f.StringVar(&storeAddr, "store-addr", "CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr, "gRPC address of the embedded store")
+	f.StringVar(&storeAddr, "store-addr", "CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr, "gRPC address of the embedded store, a loopback one: it takes no credentials")
 	f.StringVar(&jwtKeyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the token signing key, at least 32 bytes (else $"+auth.DevKeyEnv+", else --dev)")
 	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes (else --dev)")
 	f.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "directory of the per-craftsman keys sealing personal data (names); forget destroys a key (default <data>/keys; keep it out of the store's backups)")

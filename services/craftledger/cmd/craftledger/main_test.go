@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -371,6 +372,53 @@ func TestHelpPrintsNoCredentials(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "s3cret-password") {
 		t.Errorf("--help printed the store password from the environment:\n%s", out.String())
+	}
+}
+
+// TestRefusesAnExposedStoreAddr: the embedded store takes reads and
+// writes from anyone who reaches its port, so a --store-addr (or
+// CRAFTLEDGER_STORE_ADDR) off the loopback interface stops start-up with
+// an error naming the flag, before the store is opened — --dev or not.
+func TestRefusesAnExposedStoreAddr(t *testing.T) {
+	type exposed struct {
+		name string
+		args []string
+		env  map[string]string
+	}
+	cases := []exposed{
+		{"every interface", []string{"--store-addr", "0.0.0.0:0"}, nil},
+		{"no host", []string{"--store-addr", ":0"}, nil},
+		{"every IPv6 interface", []string{"--store-addr", "[::]:0"}, nil},
+		{"from the environment", nil, map[string]string{"CRAFTLEDGER_STORE_ADDR": "0.0.0.0:0"}},
+	}
+	// One of this machine's own addresses, where the store used to listen
+	// and serve.
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+				cases = append(cases, exposed{"this machine's " + n.IP.String(), []string{"--store-addr", net.JoinHostPort(n.IP.String(), "0")}, nil})
+				break
+			}
+		}
+	}
+	for _, bad := range cases {
+		t.Run(bad.name, func(t *testing.T) {
+			cleanEnv(t)
+			for k, v := range bad.env {
+				t.Setenv(k, v)
+			}
+			data := t.TempDir()
+			args := append([]string{"--data", data, "--addr", "127.0.0.1:0", "--log-level", "error", "--dev"}, bad.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "--store-addr") || !strings.Contains(err.Error(), "not a loopback address") {
+				t.Fatalf("run: %v, want a refusal naming --store-addr", err)
+			}
+			if _, err := os.Stat(filepath.Join(data, "store")); err == nil {
+				t.Errorf("the embedded store was opened before its address was refused")
+			}
+		})
 	}
 }
 
