@@ -70,7 +70,7 @@ type Server struct {
 	served  chan error
 	psubs   *psubManager
 	nodeID  [16]byte
-	users map[string]user // logins (auth.go)
+	users   map[string]user // logins (auth.go)
 	// settings caches the parsed $settings (settings.go).
 	settings atomic.Pointer[settingsAt]
 }
