@@ -142,8 +142,8 @@ type Server struct {
 	proj     *projector.Projector
 	schema   graphql.Schema
 	metrics  *kit.Metrics
-	cache    *docCache
-	rejected *rejectCache // why documents were refused, by their text's hash
+	cache    *boundedMap[string, cachedDoc]        // validated documents by their text
+	rejected *boundedMap[[sha256.Size]byte, error] // why documents were refused, by their text's hash
 	handler  http.Handler
 	// planned counts requests answered by a compiled plan (plan.go);
 	// planCheck, set by tests only, is handed each such answer and
@@ -200,8 +200,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphql schema: %w", err)
 	}
-	s.cache = newDocCache(s.lim.CacheSize)
-	s.rejected = newRejectCache(s.lim.CacheSize)
+	s.cache = newBoundedMap[string, cachedDoc](s.lim.CacheSize)
+	s.rejected = newBoundedMap[[sha256.Size]byte, error](s.lim.CacheSize)
 	s.metrics = kit.NewMetrics("graphql")
 	s.registerMetrics()
 	s.handler = s.routes()
@@ -713,7 +713,7 @@ func (s *Server) document(query string) (cachedDoc, error) {
 	// A document refused once is refused again for a lookup: validating
 	// it anew would cost what the refusal is meant to save.
 	key := sha256.Sum256([]byte(query))
-	if err := s.rejected.get(key); err != nil {
+	if err, refused := s.rejected.get(key); refused {
 		return cachedDoc{}, err
 	}
 	doc, err := s.parseAndValidate(query)
@@ -762,73 +762,46 @@ func (s *Server) parseAndValidate(query string) (*ast.Document, error) {
 	return doc, nil
 }
 
-// rejectCache keeps why documents were refused, by the SHA-256 of their
-// text (a refused text is not kept: up to 64 KiB each). When full it
-// forgets an arbitrary entry, as docCache does.
-type rejectCache struct {
-	mu  sync.RWMutex
-	max int
-	m   map[[sha256.Size]byte]error
+// boundedMap is a map of at most max entries; when full, put forgets an
+// arbitrary entry (Go's map order): cheap, and a hot entry is back on its
+// next request. It keeps the server's validated documents by their text
+// and why documents were refused by their text's SHA-256 (a refused text
+// is not kept: up to 64 KiB each).
+type boundedMap[K comparable, V any] struct {
+	mu   sync.RWMutex
+	max  int
+	m    map[K]V
+	hits atomicCounter
 }
 
-func newRejectCache(n int) *rejectCache {
-	return &rejectCache{max: n, m: make(map[[sha256.Size]byte]error, n)}
+func newBoundedMap[K comparable, V any](n int) *boundedMap[K, V] {
+	return &boundedMap[K, V]{max: n, m: make(map[K]V, n)}
 }
 
-func (c *rejectCache) get(k [sha256.Size]byte) error {
+func (c *boundedMap[K, V]) get(k K) (V, bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[k]
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+	}
+	return v, ok
 }
 
-func (c *rejectCache) put(k [sha256.Size]byte, err error) {
+func (c *boundedMap[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
+		for old := range c.m {
+			delete(c.m, old)
 			break
 		}
 	}
-	c.m[k] = err
+	c.m[k] = v
 }
 
 type cachedDoc struct {
 	doc   *ast.Document
 	depth int
 	plans *planCache // compiled per operation name on first use
-}
-
-// docCache keeps validated documents by their text. When full it forgets
-// an arbitrary entry (Go's map order): cheap, and a hot document is back
-// on its next request.
-type docCache struct {
-	mu   sync.RWMutex
-	max  int
-	m    map[string]cachedDoc
-	hits atomicCounter
-}
-
-func newDocCache(n int) *docCache { return &docCache{max: n, m: make(map[string]cachedDoc, n)} }
-
-func (c *docCache) get(q string) (cachedDoc, bool) {
-	c.mu.RLock()
-	d, ok := c.m[q]
-	c.mu.RUnlock()
-	if ok {
-		c.hits.Add(1)
-	}
-	return d, ok
-}
-
-func (c *docCache) put(q string, d cachedDoc) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[q] = d
 }
