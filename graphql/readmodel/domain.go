@@ -80,8 +80,9 @@ type Summary struct {
 	Academies []string // academies the craftsman enrolled or trained at (not retracted)
 	// Linked are the other organisations with a standing link to the
 	// craftsman: the registrar (the organisation that recorded the
-	// registration) and the employer of every employment on the ledger,
-	// current or past (not retracted). Recording any other fact — an
+	// registration), the employer of every employment on the ledger,
+	// current or past, and the HR authority of every approval (核准) of
+	// their entitlements (none retracted). Recording any other fact — an
 	// assessment, a certificate, a placement, an honour — links no one.
 	Linked []string
 	Levels map[string]events.Level // trade code -> current level
@@ -496,7 +497,7 @@ type summarising struct {
 	employers []employment
 	orgs      []string // the employers' organisations
 	academies []string
-	linked    []string // the registrar and every employment's employer
+	linked    []string // the registrar, every employment's employer, every approving HR authority
 	// registered: the registration is in force (a retracted one links
 	// no registrar)
 	registered bool
@@ -595,6 +596,11 @@ func (sc *summarising) take(prof *profile, r *events.Recorded) {
 		sc.academies = append(sc.academies, p.AcademyID)
 	case events.TrainingCompleted:
 		sc.academies = append(sc.academies, p.AcademyID)
+	case events.PromotionEntitlementApproved:
+		// The HR authority that approved (核准) one of their entitlements
+		// reads the record it decided on (not before: the approval needs
+		// only the entitlement and the placement that granted it).
+		sc.linked = append(sc.linked, p.ApprovingOrgID)
 	}
 }
 

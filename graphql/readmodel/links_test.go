@@ -34,8 +34,9 @@ func encodedBy(t *testing.T, stream string, rev, pos uint64, org string, p event
 // linkLedger is craftsman id registered by reg-org, with facts recorded by
 // organisations that have no standing link (an assessment and a
 // certificate by stranger, whose own employment was retracted), a past
-// employment at emp-old, a retracted enrolment at acad-ret and a
-// completed training at acad.
+// employment at emp-old, a retracted enrolment at acad-ret, a
+// completed training at acad and an entitlement approved by the HR
+// authority hrss.
 func linkLedger(t *testing.T, id string) []eventstore.RecordedEvent {
 	s := events.CraftsmanStream(id)
 	trade := events.Trade{Code: "6-18-02-04", Name: "welder"}
@@ -53,20 +54,22 @@ func linkLedger(t *testing.T, id string) []eventstore.RecordedEvent {
 		encodedBy(t, s, 7, 8, "acad-ret", events.TrainingEnrolled{CraftsmanID: id, EnrolmentID: "en-1", AcademyID: "acad-ret", CourseID: "c", Trade: trade, Mode: "classroom"}),
 		encodedBy(t, s, 8, 9, "acad-ret", events.EventCorrected{CraftsmanID: id, SupersedesEventID: s + "-7", Reason: "never enrolled"}),
 		encodedBy(t, s, 9, 10, "acad", events.TrainingCompleted{CraftsmanID: id, AcademyID: "acad", CourseID: "c", Trade: trade, Hours: 8, Mode: "classroom", Passed: true}),
+		encodedBy(t, s, 10, 11, "hrss", events.PromotionEntitlementApproved{CraftsmanID: id, EntitlementID: "ent-1", ApprovalRef: "津人社〔2024〕1号", ApprovingOrgID: "hrss"}),
 	}
 }
 
 // checkLinks asserts the read rule on m for craftsman x of linkLedger:
-// linked to its registrar, its past employer and the academy it trained
-// at; not to the organisations that only recorded facts, nor through a
-// retracted employment or enrolment.
+// linked to its registrar, its past employer, the academy it trained at
+// and the HR authority that approved its entitlement; not to the
+// organisations that only recorded facts, nor through a retracted
+// employment or enrolment.
 func checkLinks(t *testing.T, m *Memory, when string) {
 	t.Helper()
 	s, ok := m.Summary("x")
 	if !ok {
 		t.Fatalf("%s: no summary", when)
 	}
-	if got, want := s.Orgs(), []string{"acad", "emp-old", "reg-org"}; !slices.Equal(got, want) {
+	if got, want := s.Orgs(), []string{"acad", "emp-old", "hrss", "reg-org"}; !slices.Equal(got, want) {
 		t.Errorf("%s: linked organisations %v, want %v", when, got, want)
 	}
 	for _, org := range []string{"stranger", "acad-ret"} {
@@ -79,7 +82,7 @@ func checkLinks(t *testing.T, m *Memory, when string) {
 			t.Errorf("%s: a scan of %s sees %v", when, org, seen)
 		}
 	}
-	for _, org := range []string{"reg-org", "emp-old", "acad"} {
+	for _, org := range []string{"reg-org", "emp-old", "acad", "hrss"} {
 		var seen []string
 		m.ScanBy("", org, 2, func(_ int, id string, _ Summary) { seen = append(seen, id) })
 		if !slices.Equal(seen, []string{"x"}) {
@@ -95,7 +98,7 @@ func checkLinks(t *testing.T, m *Memory, when string) {
 // read the record).
 func TestLinksAreStandingLinksOnly(t *testing.T) {
 	m := NewMemory()
-	if err := m.Apply(linkLedger(t, "x"), at(10)); err != nil {
+	if err := m.Apply(linkLedger(t, "x"), at(11)); err != nil {
 		t.Fatal(err)
 	}
 	checkLinks(t, m, "live")
@@ -123,11 +126,11 @@ func TestSnapshotLoadRelinksOldSummaries(t *testing.T) {
 	for _, version := range []byte{issuersVersion, oldRuleVersion} {
 		t.Run(fmt.Sprint("version ", version), func(t *testing.T) {
 			m := NewMemory()
-			if err := m.Apply(linkLedger(t, "x"), at(10)); err != nil {
+			if err := m.Apply(linkLedger(t, "x"), at(11)); err != nil {
 				t.Fatal(err)
 			}
 			// What the older code stored: every recording organisation.
-			m.dom.craftsmen["x"].Summary.Linked = []string{"acad", "acad-ret", "emp-old", "reg-org", "stranger"}
+			m.dom.craftsmen["x"].Summary.Linked = []string{"acad", "acad-ret", "emp-old", "hrss", "reg-org", "stranger"}
 			path := filepath.Join(t.TempDir(), "s.snap")
 			if err := m.WriteSnapshot(path, "p"); err != nil {
 				t.Fatal(err)
