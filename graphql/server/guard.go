@@ -291,26 +291,35 @@ func locate(starts []int, pos int) location.SourceLocation {
 // they are computed here again from the error's positions, once per answer,
 // over one table of line starts. All UNAUTHENTICATED errors (an anonymous
 // caller asking for fields that need a token) become one, which says how
-// many fields it stands for; past maxReported errors the rest are counted
-// in a last one.
+// many fields it stands for, when the first of them is among the first
+// maxReported errors. Past maxReported errors the rest are counted in a
+// last one (every UNAUTHENTICATED error among them counted when none is
+// listed), which carries their code only when they all share it.
 func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 	var starts []int
 	out := in[:0]
 	unauth, firstUnauth, dropped := 0, -1, 0
-	var droppedExt map[string]any // the first dropped error's
+	var droppedCode any // the dropped errors' code while they all share it
+	mixed := false
 	for _, e := range in {
-		isUnauth := e.Extensions != nil && e.Extensions["code"] == errs.Code(errs.Unauthenticated)
+		var code any
+		if e.Extensions != nil {
+			code = e.Extensions["code"]
+		}
+		isUnauth := code == errs.Code(errs.Unauthenticated)
 		if isUnauth {
 			unauth++
-			if unauth > 1 { // folded into the first
+			if firstUnauth >= 0 { // folded into the one listed
 				continue
 			}
 		}
 		if len(out) == maxReported {
 			if dropped == 0 {
-				droppedExt = e.Extensions
+				droppedCode = code
+			} else if code != droppedCode {
+				mixed = true
 			}
-			dropped++ // an UNAUTHENTICATED one stands for all of them
+			dropped++
 			continue
 		}
 		if isUnauth {
@@ -332,11 +341,11 @@ func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.Formatt
 		out[firstUnauth].Message += fmt.Sprintf(" (%d fields need a token)", unauth)
 	}
 	if dropped > 0 {
-		out = append(out, gqlerrors.FormattedError{
-			Message:    fmt.Sprintf("and %d more errors", dropped),
-			Locations:  []location.SourceLocation{},
-			Extensions: droppedExt,
-		})
+		summary := gqlerrors.FormattedError{Message: fmt.Sprintf("and %d more errors", dropped), Locations: []location.SourceLocation{}}
+		if !mixed && droppedCode != nil {
+			summary.Extensions = map[string]any{"code": droppedCode}
+		}
+		out = append(out, summary)
 	}
 	return out
 }
