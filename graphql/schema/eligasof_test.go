@@ -113,13 +113,18 @@ func TestEligibleFromSaysNowOrWhen(t *testing.T) {
 		s := mustSchema(t, Deps{Model: model, Waiter: nopWaiter{}, MaxPageSize: 100, Now: eligNow})
 		aud := auth.WithClaims(context.Background(), auth.Claims{Subject: "a", Role: auth.RoleAuditor})
 		for _, c := range []struct {
-			asOf string
-			want string
+			asOf, by string
+			want     string
 		}{
-			{"", "w1 now 2026-03-01, w3 2028-01-01"},
-			{"2026-01-01T00:00:00Z", "w1 now 2026-01-01, w3 2028-01-01"},
+			{"", "2030-12-31", "w1 now 2026-03-01, w3 2028-01-01"},
+			{"2026-01-01T00:00:00Z", "2030-12-31", "w1 now 2026-01-01, w3 2028-01-01"},
+			// eligibleBy at 00:00 China time on w3's earliest date (16:00Z the
+			// day before): from that date, not from eligibleBy's UTC date.
+			{"", "2027-12-31T16:00:00Z", "w1 now 2026-03-01, w3 2028-01-01"},
+			{"", "2028-01-01", "w1 now 2026-03-01, w3 2028-01-01"},
+			{"", "2027-12-31T15:59:59Z", "w1 now 2026-03-01"},
 		} {
-			args := `trade: "6-18-02-04", eligibleFor: "intermediate", eligibleBy: "2030-12-31"`
+			args := fmt.Sprintf(`trade: "6-18-02-04", eligibleFor: "intermediate", eligibleBy: %q`, c.by)
 			if c.asOf != "" {
 				args += fmt.Sprintf(", asOf: %q", c.asOf)
 			}
@@ -141,7 +146,7 @@ func TestEligibleFromSaysNowOrWhen(t *testing.T) {
 				got = append(got, fmt.Sprint(n["id"], " ", from))
 			}
 			if g := strings.Join(got, ", "); g != c.want {
-				t.Errorf("plain %v, asOf %q: members %q, want %q", plain, c.asOf, g, c.want)
+				t.Errorf("plain %v, asOf %q, eligibleBy %s: members %q, want %q", plain, c.asOf, c.by, g, c.want)
 			}
 		}
 	}

@@ -380,7 +380,9 @@ func (b *builder) eligAnswers(f *populationFilter) (explain func(id string) func
 			switch {
 			case ok && res.Eligible:
 				return eligibleFrom{now: true, date: moment}
-			case ok && res.EarliestDate != nil && !res.EarliestDate.After(by):
+			case ok && res.EarliestDate != nil && !res.EarliestDate.After(career.CivilDate(by)):
+				// EarliestDate is a civil date (UTC midnight of China's
+				// date); by an instant, compared by its China date.
 				return eligibleFrom{date: res.EarliestDate.UTC()}
 			}
 			return eligibleFrom{date: by}

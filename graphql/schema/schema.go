@@ -11,6 +11,8 @@ package schema
 import (
 	"context"
 	"crypto/ed25519"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -114,25 +116,52 @@ func New(d Deps) (graphql.Schema, error) {
 // context ends at once but leaves its executor running to the end in a
 // goroutine: a timed-out query kept a CPU busy for seconds after its
 // answer. Each field then costs one check.
+//
+// The types New builds are new with each schema and are wrapped with it;
+// introspection's (__Schema, __Type, __Field, ...) are graphql-go's
+// package-level values shared by every schema, so they are wrapped once
+// per process: wrapping them with each New stacked one more check per
+// schema on every introspection field, and two News at once raced on
+// their resolvers.
 func stopWhenDone(sc graphql.Schema) {
-	for _, t := range sc.TypeMap() {
-		obj, ok := t.(*graphql.Object)
-		if !ok {
-			continue
+	introspectionOnce.Do(func() {
+		for _, obj := range objects(sc, true) {
+			stopFields(obj)
 		}
-		for _, f := range obj.Fields() {
-			resolve := f.Resolve
-			if resolve == nil {
-				resolve = graphql.DefaultResolveFn
-			}
-			f.Resolve = func(p graphql.ResolveParams) (any, error) {
-				if p.Context != nil {
-					if err := p.Context.Err(); err != nil {
-						return nil, Wrap(errs.E(errs.DeadlineExceeded, "request ended: %v", err))
-					}
+	})
+	for _, obj := range objects(sc, false) {
+		stopFields(obj)
+	}
+}
+
+var introspectionOnce sync.Once
+
+// objects are sc's object types: introspection's (named "__...") or the
+// others.
+func objects(sc graphql.Schema, introspection bool) []*graphql.Object {
+	var out []*graphql.Object
+	for name, t := range sc.TypeMap() {
+		if obj, ok := t.(*graphql.Object); ok && strings.HasPrefix(name, "__") == introspection {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// stopFields wraps the resolvers of obj's fields (see stopWhenDone).
+func stopFields(obj *graphql.Object) {
+	for _, f := range obj.Fields() {
+		resolve := f.Resolve
+		if resolve == nil {
+			resolve = graphql.DefaultResolveFn
+		}
+		f.Resolve = func(p graphql.ResolveParams) (any, error) {
+			if p.Context != nil {
+				if err := p.Context.Err(); err != nil {
+					return nil, Wrap(errs.E(errs.DeadlineExceeded, "request ended: %v", err))
 				}
-				return resolve(p)
 			}
+			return resolve(p)
 		}
 	}
 }

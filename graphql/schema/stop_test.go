@@ -3,6 +3,8 @@ package schema
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/graphql-go/graphql"
@@ -55,5 +57,50 @@ func TestFieldsStopWhenTheRequestEnds(t *testing.T) {
 				t.Fatalf("live context: %v", err)
 			}
 		})
+	}
+}
+
+// countingCtx counts its Err calls: one per stop check a resolver makes.
+type countingCtx struct {
+	context.Context
+	n *atomic.Int64
+}
+
+func (c countingCtx) Err() error { c.n.Add(1); return c.Context.Err() }
+
+// TestIntrospectionStopsOnce: graphql-go's introspection types are shared
+// by every schema; building schemas (one after another, and two at once:
+// run with -race) leaves one stop check on their fields, not one per
+// schema, and each schema's own fields have one too.
+func TestIntrospectionStopsOnce(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				mustSchema(t, Deps{Model: readmodel.NewMemory(), Waiter: nopWaiter{}})
+			}
+		}()
+	}
+	wg.Wait()
+	sc := mustSchema(t, Deps{Model: readmodel.NewMemory(), Waiter: nopWaiter{}})
+	for _, tc := range []struct {
+		typ, field string
+		src        any
+	}{
+		{"__Type", "name", graphql.String},
+		{"__Field", "name", &graphql.FieldDefinition{Name: "x"}},
+		{"Level", "rank", events.Level(3)},
+	} {
+		f := sc.Type(tc.typ).(*graphql.Object).Fields()[tc.field]
+		n := new(atomic.Int64)
+		p := graphql.ResolveParams{Context: countingCtx{context.Background(), n}, Source: tc.src, Args: map[string]any{}, Info: graphql.ResolveInfo{FieldName: tc.field}}
+		if _, err := f.Resolve(p); err != nil {
+			t.Fatalf("%s.%s: %v", tc.typ, tc.field, err)
+		}
+		if n.Load() != 1 {
+			t.Errorf("%s.%s checks the request's context %d times after 21 schemas, want once", tc.typ, tc.field, n.Load())
+		}
 	}
 }

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,6 +168,60 @@ func TestLargestWebQueriesPass(t *testing.T) {
 	r = h.query(aud, worker, map[string]any{"id": "c001"})
 	if r.Status != 200 || len(r.Errors) > 0 || path(r.Data, "craftsman", "id") != "c001" {
 		t.Errorf("worker view: status %d, errors %+v", r.Status, r.Errors)
+	}
+}
+
+// TestFieldsInAllCountOneOperation: the fields-in-all limit counts each
+// operation of a document alone (with the fragments it reaches), not the
+// document's operations added up: three copies of the web page's largest
+// query (351 fields each), one selected by operationName, pass; an
+// operation over the limit is refused, named.
+func TestFieldsInAllCountOneOperation(t *testing.T) {
+	l := startStore(t)
+	seed(l, 3)
+	h := startServer(t, l, "", server.Limits{})
+	h.caughtUp()
+	aud := token(t, auditor)
+	var decl, sel []string
+	vars := map[string]any{"asOf": nil}
+	for i := range 50 {
+		decl = append(decl, fmt.Sprintf("$s%d: String!", i))
+		sel = append(sel, fmt.Sprintf("s%d: streamIntegrity(stream: $s%d, asOf: $asOf) { stream events status breakAt reason unchained }", i, i))
+		vars[fmt.Sprintf("s%d", i)] = fmt.Sprintf("craftsman-c%03d", i%3)
+	}
+	var ops []string
+	for i := range 3 {
+		ops = append(ops, fmt.Sprintf("query I%d(", i)+strings.Join(decl, ", ")+", $asOf: String) { "+strings.Join(sel, " ")+" }")
+	}
+	post := func(q, op string) gqlResult {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": q, "variables": vars, "operationName": op})
+		req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+aud)
+		resp, err := h.http.Client().Do(req)
+		if err != nil {
+			t.Fatalf("post: %v", err)
+		}
+		defer resp.Body.Close()
+		var out gqlResult
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		out.Status = resp.StatusCode
+		return out
+	}
+	if r := post(strings.Join(ops, "\n"), "I0"); r.Status != 200 || len(r.Errors) > 0 || len(r.Data) != 50 {
+		t.Errorf("three copies of the 351-field query, I0 selected: status %d, %d answers, errors %+v", r.Status, len(r.Data), r.Errors)
+	}
+	// 205 copies of levels { rank api zh en }: 1,025 fields in operation B.
+	var big []string
+	for i := range 205 {
+		big = append(big, fmt.Sprintf("l%d: levels { rank api zh en }", i))
+	}
+	r := post("query A { levels { rank } } query B { "+strings.Join(big, " ")+" }", "A")
+	if r.Status != 400 || len(r.Errors) == 0 || !strings.HasPrefix(r.Errors[0].Message, "query selects more than 1024 fields in all in operation B") {
+		t.Errorf("an operation of 1,025 fields beside a small one: status %d, errors %+v", r.Status, r.Errors)
 	}
 }
 

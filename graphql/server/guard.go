@@ -178,14 +178,20 @@ func topSelections(doc *ast.Document) []*ast.SelectionSet {
 	return out
 }
 
-// checkTotalFields refuses a document whose operations select more than
-// limit fields in all, fragments expanded where they are spread (a
-// fragment spread twice counts twice). checkFields bounds one selection
-// set only: three fragments of 500 fields spread side by side are 1,500
-// fields, and graphql-go v0.8.1 locates each error it raises by scanning
-// the whole query text (language/location.GetLocation), so 1,500 fields
-// that all fail cost seconds of CPU. Each fragment is counted once and its
-// count reused; counting stops once past the limit.
+// checkTotalFields refuses a document one of whose operations selects more
+// than limit fields, fragments expanded where they are spread (a fragment
+// spread twice counts twice). Each operation is counted alone, with the
+// fragments it reaches: a request runs one, so a document holding three
+// copies of the web page's 351-field query, one selected by
+// operationName, passes. Every operation is bounded, not only the one a
+// request selects, because the document is validated whole, once, before
+// any request selects from it (and cached by its text). checkFields
+// bounds one selection set only: three fragments of 500 fields spread
+// side by side are 1,500 fields, and graphql-go v0.8.1 locates each error
+// it raises by scanning the whole query text
+// (language/location.GetLocation), so 1,500 fields that all fail cost
+// seconds of CPU. Each fragment is counted once and its count reused;
+// counting stops once past the limit.
 func checkTotalFields(doc *ast.Document, limit int) error {
 	frags := map[string]*ast.FragmentDefinition{}
 	for _, d := range doc.Definitions {
@@ -229,13 +235,13 @@ func checkTotalFields(doc *ast.Document, limit int) error {
 		}
 		return n
 	}
-	total := 0
 	for _, d := range doc.Definitions {
-		if op, ok := d.(*ast.OperationDefinition); ok {
-			total += count(op.SelectionSet)
-			if total > limit {
-				return errs.E(errs.InvalidArgument, "query selects more than %d fields in all (fragments counted where they are spread)", limit)
+		if op, ok := d.(*ast.OperationDefinition); ok && count(op.SelectionSet) > limit {
+			in := ""
+			if op.Name != nil {
+				in = fmt.Sprintf(" in operation %s", op.Name.Value)
 			}
+			return errs.E(errs.InvalidArgument, "query selects more than %d fields in all%s (fragments counted where they are spread)", limit, in)
 		}
 	}
 	return nil
@@ -291,26 +297,35 @@ func locate(starts []int, pos int) location.SourceLocation {
 // they are computed here again from the error's positions, once per answer,
 // over one table of line starts. All UNAUTHENTICATED errors (an anonymous
 // caller asking for fields that need a token) become one, which says how
-// many fields it stands for; past maxReported errors the rest are counted
-// in a last one.
+// many fields it stands for, when the first of them is among the first
+// maxReported errors. Past maxReported errors the rest are counted in a
+// last one (every UNAUTHENTICATED error among them counted when none is
+// listed), which carries their code only when they all share it.
 func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 	var starts []int
 	out := in[:0]
 	unauth, firstUnauth, dropped := 0, -1, 0
-	var droppedExt map[string]any // the first dropped error's
+	var droppedCode any // the dropped errors' code while they all share it
+	mixed := false
 	for _, e := range in {
-		isUnauth := e.Extensions != nil && e.Extensions["code"] == errs.Code(errs.Unauthenticated)
+		var code any
+		if e.Extensions != nil {
+			code = e.Extensions["code"]
+		}
+		isUnauth := code == errs.Code(errs.Unauthenticated)
 		if isUnauth {
 			unauth++
-			if unauth > 1 { // folded into the first
+			if firstUnauth >= 0 { // folded into the one listed
 				continue
 			}
 		}
 		if len(out) == maxReported {
 			if dropped == 0 {
-				droppedExt = e.Extensions
+				droppedCode = code
+			} else if code != droppedCode {
+				mixed = true
 			}
-			dropped++ // an UNAUTHENTICATED one stands for all of them
+			dropped++
 			continue
 		}
 		if isUnauth {
@@ -332,11 +347,11 @@ func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.Formatt
 		out[firstUnauth].Message += fmt.Sprintf(" (%d fields need a token)", unauth)
 	}
 	if dropped > 0 {
-		out = append(out, gqlerrors.FormattedError{
-			Message:    fmt.Sprintf("and %d more errors", dropped),
-			Locations:  []location.SourceLocation{},
-			Extensions: droppedExt,
-		})
+		summary := gqlerrors.FormattedError{Message: fmt.Sprintf("and %d more errors", dropped), Locations: []location.SourceLocation{}}
+		if !mixed && droppedCode != nil {
+			summary.Extensions = map[string]any{"code": droppedCode}
+		}
+		out = append(out, summary)
 	}
 	return out
 }

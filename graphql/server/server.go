@@ -67,9 +67,10 @@ type Limits struct {
 	MaxNesting    int           // brackets open at once in the query text [64]
 	MaxFragments  int           // fragment definitions, and fragment spreads, in a document [256]
 	MaxFields     int           // fields in one selection set, its inline fragments' included [512]
-	// MaxTotalFields bounds the fields of a document's operations in all,
-	// fragments expanded where spread [1024]. The web page's largest query
-	// (the audit view's hash-chain check of up to 50 streams) has 351.
+	// MaxTotalFields bounds the fields of each of a document's operations
+	// (with the fragments it reaches, expanded where spread) [1024]. The
+	// web page's largest query (the audit view's hash-chain check of up to
+	// 50 streams) has 351.
 	MaxTotalFields int
 	// MaxSamePairs bounds the pairs of fields answered under one response
 	// name at one place, fragments merged, that validation compares [4096].

@@ -266,9 +266,10 @@ func (s *service) regrant(ctx context.Context, k servicekit.Correcting) ([]comma
 	}
 	ch := &EntitlementChange{Outcome: EntitlementNone, Reason: d.Reason}
 	// The same level in the same trade and year (the cap counts the grant's
-	// year) is kept as it is, approval included.
+	// calendar year in China, its civil date's) is kept as it is, approval
+	// included.
 	if g := d.Entitlement; g != nil && len(standing) == 1 && standing[0].Trade == g.Trade.Code && standing[0].Level == g.Level &&
-		standing[0].Granted.UTC().Year() == afterAt.UTC().Year() {
+		career.CivilDate(standing[0].Granted).Year() == career.CivilDate(afterAt).Year() {
 		ch.Outcome, ch.Current = EntitlementKept, entitlementOf(standing[0], afterP.Trade)
 		return nil, ch, nil
 	}

@@ -264,7 +264,7 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 		return command.Result{}, err
 	}
 	if req.Year == 0 {
-		req.Year = at.Year()
+		req.Year = career.CivilDate(at).Year()
 		if t, err := time.Parse(time.DateOnly, req.StartsOn); err == nil {
 			req.Year = t.Year()
 		}
@@ -493,9 +493,10 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 }
 
 // resultsDate refuses results dated before the competition: before its
-// startsOn, or before its year when it names no start (by the ledger's
-// civil date, and never in an earlier calendar year than the start's as
-// the cap counts years). The results' date decides the calendar year of
+// startsOn, or before its year when it names no start, both by the
+// ledger's civil date (China's, as the cap counts years; an instant at
+// 01:00 China time on the first day is on that day, though its UTC date is
+// the day before). The results' date decides the calendar year of
 // the yearly cap, so a competition's results dated into an earlier year
 // would escape the cap of their own. field names the date in the request
 // (a correction's replacement.occurredAt is checked alike).
@@ -504,7 +505,7 @@ func resultsDate(field string, def events.CompetitionDefined, at time.Time) erro
 	if t, err := time.Parse(time.DateOnly, def.StartsOn); err == nil {
 		start = t
 	}
-	if career.CivilDate(at).Before(start) || at.UTC().Year() < start.Year() {
+	if career.CivilDate(at).Before(start) {
 		return kit.Invalid(field, "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
 	}
 	return nil
