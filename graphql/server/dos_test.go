@@ -84,6 +84,8 @@ func TestCostlyErrors(t *testing.T) {
 			400, "INVALID_ARGUMENT", 1, "conflict because they have differing arguments"},
 		{"1,000 unknown fields", fragmentsOf(2, 500, func(i, j int) string { return fmt.Sprintf("u%d_%d", i, j) }),
 			400, "INVALID_ARGUMENT", 1, "(validation stopped at 100 errors)"},
+		{"an unspread fragment of 500 distinct fields (refused before validation)", "{ levels { rank } }" + strings.TrimPrefix(fragmentsOf(1, 500, func(i, j int) string { return fmt.Sprintf("l%d:levels{rank}", j) }), "query{...F0 }"),
+			400, "INVALID_ARGUMENT", 1, `fragment "F0" is not used by any operation`},
 		{"500 fields with an unknown argument", fragmentsOf(2, 250, func(i, j int) string { return fmt.Sprintf("a%d_%d:levels(x%d:1){rank}", i, j, j) }),
 			400, "INVALID_ARGUMENT", 1, "(validation stopped at 100 errors)"},
 	}

@@ -244,6 +244,14 @@ func checkTotalFields(doc *ast.Document, limit int) error {
 			return errs.E(errs.InvalidArgument, "query selects more than %d fields in all%s (fragments counted where they are spread)", limit, in)
 		}
 	}
+	// A fragment no operation spreads is invalid (GraphQL's
+	// NoUnusedFragments), and graphql-go would validate it anyway, outside
+	// the count above: refuse it here, uncounted.
+	for name := range frags {
+		if _, used := memo[name]; !used {
+			return errs.E(errs.InvalidArgument, "fragment %q is not used by any operation", name)
+		}
+	}
 	return nil
 }
 
