@@ -96,7 +96,8 @@ func (s Summary) LinkedTo(org string) bool {
 }
 
 // Orgs are the organisations linked to the craftsman (current employers,
-// academies, and Linked: the registrar and past employers), sorted and
+// academies, and Linked: the registrar, every employer current or past,
+// and the HR authorities that approved (核准) an entitlement), sorted and
 // unique.
 func (s Summary) Orgs() []string {
 	set := map[string]bool{}

@@ -79,7 +79,11 @@ func TestIntrospectionStopsOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 5; j++ {
-				mustSchema(t, Deps{Model: readmodel.NewMemory(), Waiter: nopWaiter{}})
+				// Not mustSchema: t.Fatal belongs to the test's goroutine.
+				if _, err := New(Deps{Model: readmodel.NewMemory(), Waiter: nopWaiter{}}); err != nil {
+					t.Error(err)
+					return
+				}
 			}
 		}()
 	}

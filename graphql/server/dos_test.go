@@ -6,24 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/craftledger/craftledger/graphql/server"
 )
-
-// processCPU is the process's user + system CPU time, as
-// pkg/internal/cputime reads it (an internal package this module may not
-// import). The server runs in this process, so the difference around a
-// request is the CPU that request cost, whatever the machine's load.
-func processCPU(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Skipf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // fragmentsOf is a query spreading k fragments on Query, each selecting
 // field(i, j) for j < n.
@@ -95,9 +82,9 @@ func TestCostlyErrors(t *testing.T) {
 			var worst, total, repeat time.Duration
 			for i := range 4 {
 				q := tc.query + fmt.Sprintf(" # %d", min(i, 2))
-				before := processCPU(t)
+				before := cpuTime()
 				r := h.query("", q, nil)
-				cpu := processCPU(t) - before
+				cpu := cpuTime() - before
 				worst, total = max(worst, cpu), total+cpu
 				if i == 3 {
 					repeat = cpu
