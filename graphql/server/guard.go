@@ -1,7 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -310,6 +313,10 @@ func locate(starts []int, pos int) location.SourceLocation {
 // last one (every UNAUTHENTICATED error among them counted when none is
 // listed), which carries their code only when they all share it.
 func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	// In document order: graphql-go reports field errors in the order the
+	// fields finished, which varies from run to run, and the first error of
+	// a kind is the one listed (with its location) for the rest.
+	slices.SortStableFunc(in, func(a, b gqlerrors.FormattedError) int { return cmp.Compare(firstOffset(a), firstOffset(b)) })
 	var starts []int
 	out := in[:0]
 	unauth, firstUnauth, dropped := 0, -1, 0
@@ -362,6 +369,15 @@ func tidyErrors(query string, in []gqlerrors.FormattedError) []gqlerrors.Formatt
 		out = append(out, summary)
 	}
 	return out
+}
+
+// firstOffset is where in the query text e's first position lies (after
+// every position when it has none).
+func firstOffset(e gqlerrors.FormattedError) int {
+	if ge, ok := e.OriginalError().(*gqlerrors.Error); ok && len(ge.Positions) > 0 {
+		return ge.Positions[0]
+	}
+	return math.MaxInt
 }
 
 // cappedRules are graphql-go's validation rules, each made a no-op once
