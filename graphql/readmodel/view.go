@@ -98,7 +98,7 @@ type TimelineEntry struct {
 // Kinds are the kinds of timeline entries (KindOf's answers), a fresh
 // slice each call so no caller can change another's.
 func Kinds() []string {
-	return []string{"registration", "profile", "trade", "employment", "education", "title", "training", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "erasure", "academy", "policy"}
+	return []string{"registration", "profile", "trade", "employment", "education", "title", "training", "assessment", "certificate", "entitlement", "appointment", "competition", "mentorship", "honour", "innovation", "correction", "erasure", "academy", "policy"}
 }
 
 // KindOf classifies an event type for the timeline.
@@ -118,6 +118,8 @@ func KindOf(typ string) string {
 		return "title"
 	case events.TypeTrainingEnrolled, events.TypeTrainingCompleted:
 		return "training"
+	case events.TypeAssessmentRecorded:
+		return "assessment"
 	case events.TypeSkillLevelCertified:
 		return "certificate"
 	case events.TypePromotionEntitlementGranted, events.TypePromotionEntitlementApproved:

@@ -26,6 +26,8 @@ func tradeOf(p events.Payload) (events.Trade, bool) {
 		return p.Trade, true
 	case events.TrainingCompleted:
 		return p.Trade, true
+	case events.AssessmentRecorded:
+		return p.Trade, true
 	case events.SkillLevelCertified:
 		return p.Trade, true
 	case events.PromotionEntitlementGranted:
@@ -86,6 +88,12 @@ func describe(r events.Recorded) string {
 			verdict = "attended"
 		}
 		return fmt.Sprintf("%s course %s at %s: %s hours (%s)", capital(verdict), p.CourseID, p.AcademyID, strconv.FormatFloat(p.Hours, 'f', -1, 64), p.Mode)
+	case events.AssessmentRecorded:
+		verdict := "passed"
+		if !p.Passed {
+			verdict = "not passed"
+		}
+		return fmt.Sprintf("Assessed for %s in %s by %s: %s", p.Level.Info().English, tradeName(p.Trade), p.EvaluatingOrgID, verdict)
 	case events.SkillLevelCertified:
 		return fmt.Sprintf("Certified %s in %s (certificate %s)", p.Level.Info().English, tradeName(p.Trade), p.CertificateNumber)
 	case events.PromotionEntitlementGranted:
@@ -198,6 +206,12 @@ func describeZH(r events.Recorded) string {
 			return "在 " + p.AcademyID + " 参加课程 " + p.CourseID + "（未通过）：" + zhHours(p.Hours) + "（" + zhWord(p.Mode) + "）"
 		}
 		return "在 " + p.AcademyID + " 完成课程 " + p.CourseID + "：" + zhHours(p.Hours) + "（" + zhWord(p.Mode) + "）"
+	case events.AssessmentRecorded:
+		verdict := "通过"
+		if !p.Passed {
+			verdict = "未通过"
+		}
+		return "参加 " + p.EvaluatingOrgID + " 组织的 " + tradeName(p.Trade) + " " + zhLevel(p.Level) + "鉴定：" + verdict
 	case events.SkillLevelCertified:
 		return "取得 " + tradeName(p.Trade) + " " + zhLevel(p.Level) + "证书（编号 " + p.CertificateNumber + "）"
 	case events.PromotionEntitlementGranted:

@@ -27,6 +27,8 @@ func TestTitlesInChinese(t *testing.T) {
 		events.TrainingCompleted{CraftsmanID: "c1", AcademyID: "a1", CourseID: "k1", Trade: welder, Hours: 40, Mode: "on_the_job", Passed: true},
 		events.TrainingCompleted{CraftsmanID: "c1", AcademyID: "a1", CourseID: "k1", Trade: welder, Hours: 8, Mode: "online_micro"},
 		events.SkillLevelCertified{CraftsmanID: "c1", Trade: welder, Level: events.Senior, CertificateNumber: "N1"},
+		events.AssessmentRecorded{CraftsmanID: "c1", AssessmentID: "a1", Trade: welder, Level: events.Senior, EvaluatingOrgID: "eval1", Passed: true},
+		events.AssessmentRecorded{CraftsmanID: "c1", AssessmentID: "a2", Trade: welder, Level: events.Senior, EvaluatingOrgID: "eval1"},
 		events.PromotionEntitlementGranted{CraftsmanID: "c1", Trade: welder, Level: events.Technician},
 		events.PromotionEntitlementApproved{CraftsmanID: "c1", EntitlementID: "en1", ApprovalRef: "r1"},
 		events.UpperGradeAppointed{CraftsmanID: "c1", Trade: welder, Grade: events.PrincipalTechnician, EmployerOrgID: "emp1"},
@@ -56,6 +58,9 @@ func TestTitlesInChinese(t *testing.T) {
 				t.Errorf("%s: %q leaves the code %q untranslated", r.Type, zh, word)
 			}
 		}
+	}
+	if got := describeIn(events.Recorded{Type: "AssessmentRecorded.v1", Payload: payloads[12]}, langZH); !strings.Contains(got, "未通过") {
+		t.Errorf("a failed assessment in Chinese %q does not say 未通过", got)
 	}
 	if got := describeIn(events.Recorded{Type: "SkillLevelCertified.v1", Payload: payloads[10]}, langZH); !strings.Contains(got, events.Senior.Info().Chinese) {
 		t.Errorf("certificate in Chinese %q lacks the ladder's name %q", got, events.Senior.Info().Chinese)

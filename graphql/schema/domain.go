@@ -340,7 +340,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Fields: graphql.Fields{
 			"date":       fieldOf(graphql.NewNonNull(graphql.DateTime), "When it happened (occurredAt; record time if none).", func(e readmodel.TimelineEntry) any { return occurrenceOf(e.Record) }),
 			"recordedAt": fieldOf(graphql.NewNonNull(graphql.DateTime), "", func(e readmodel.TimelineEntry) any { return e.Record.RecordedAt }),
-			"kind":       fieldOf(graphql.NewNonNull(graphql.String), "registration, profile, trade, employment, education, title, training, certificate, entitlement, appointment, competition, mentorship, honour, innovation, correction.", func(e readmodel.TimelineEntry) any { return e.Kind }),
+			"kind":       fieldOf(graphql.NewNonNull(graphql.String), "registration, profile, trade, employment, education, title, training, assessment, certificate, entitlement, appointment, competition, mentorship, honour, innovation, correction, erasure (or other).", func(e readmodel.TimelineEntry) any { return e.Kind }),
 			"type":       fieldOf(graphql.NewNonNull(graphql.String), "Stored event type.", func(e readmodel.TimelineEntry) any { return e.Record.Type }),
 			"title": &graphql.Field{
 				Type:        graphql.NewNonNull(graphql.String),

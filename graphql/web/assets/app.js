@@ -352,7 +352,7 @@
     timeline(first: 100, after: $after, kinds: $kinds, trade: $trade) { totalCount
       edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersededBy evidence { stream revision eventId } } }
       pageInfo { hasNextPage endCursor } } } }`;
-  const KINDS = ['training', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
+  const KINDS = ['training', 'assessment', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
 
   async function viewWorker(seq, id, q) {
     const m = main();
