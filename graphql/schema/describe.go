@@ -130,6 +130,10 @@ func describe(r events.Recorded) string {
 	case events.InnovationRecognised:
 		return fmt.Sprintf("Innovation recognised: %s (%s, %s level)", p.Title, p.Kind, p.Level)
 	case events.EventCorrected:
+		if rep := p.Replacement; rep != nil && rep.Payload != nil {
+			// What the fact now says, not only that it changed.
+			return "Corrected: " + describe(events.Recorded{Type: rep.Type, Payload: rep.Payload}) + " (" + p.Reason + ")"
+		}
 		return "Correction of event " + p.SupersedesEventID + ": " + p.Reason
 	case events.PersonalDataErased:
 		return "Personal data erased: " + p.Reason
@@ -248,6 +252,9 @@ func describeZH(r events.Recorded) string {
 	case events.InnovationRecognised:
 		return "创新成果认定：" + p.Title + "（" + zhWord(p.Kind) + "，" + zhWord(p.Level) + "）"
 	case events.EventCorrected:
+		if rep := p.Replacement; rep != nil && rep.Payload != nil {
+			return "更正为：" + describeZH(events.Recorded{Type: rep.Type, Payload: rep.Payload}) + "（" + p.Reason + "）"
+		}
 		id := p.SupersedesEventID
 		if len(id) > 8 {
 			id = id[:8] + "…"

@@ -66,3 +66,28 @@ func TestTitlesInChinese(t *testing.T) {
 		t.Errorf("certificate in Chinese %q lacks the ladder's name %q", got, events.Senior.Info().Chinese)
 	}
 }
+
+// TestCorrectionSaysWhatTheFactNowIs: a correction that replaces a fact
+// describes the replacement (a placement corrected from rank 1 to rank 30
+// reads "Placed 30"), in both languages; a retraction keeps its reason
+// only.
+func TestCorrectionSaysWhatTheFactNowIs(t *testing.T) {
+	welder := events.Trade{Code: "6-18-02-04", Name: "焊工"}
+	placed := events.CompetitionPlaced{CraftsmanID: "c1", CompetitionID: "k", CompetitionName: "市职工技能大赛", Rank: 30, Award: "none", Tier: "city", Trade: welder}
+	rep, err := events.NewReplacement(placed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := events.EventCorrected{CraftsmanID: "c1", SupersedesEventID: "e1", Reason: "rank was 30", Replacement: rep}
+	r := events.Recorded{Type: c.EventType(), Payload: c}
+	if en := describeIn(r, langEN); !strings.Contains(en, "Placed 30 (none) at 市职工技能大赛") || !strings.Contains(en, "rank was 30") {
+		t.Errorf("en %q, want the replacement described and the reason", en)
+	}
+	if zh := describeIn(r, langZH); !strings.Contains(zh, "第 30 名") || !strings.Contains(zh, "rank was 30") {
+		t.Errorf("zh %q, want the replacement described and the reason", zh)
+	}
+	retract := events.Recorded{Type: c.EventType(), Payload: events.EventCorrected{CraftsmanID: "c1", SupersedesEventID: "e1", Reason: "never happened"}}
+	if en := describeIn(retract, langEN); en != "Correction of event e1: never happened" {
+		t.Errorf("retraction: %q", en)
+	}
+}
