@@ -4,16 +4,9 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/keyring"
 )
-
-// Opener opens personal data sealed under a craftsman's key: the keyring
-// the registry seals with (pkg/keyring.Dir over the same directory).
-type Opener interface {
-	Open(s events.SealedPersonal) (events.Personal, error)
-}
 
 // personal is what the name, personalData and erased fields show of a
 // craftsman's personal data (a view's or a summary's Name and Personal).

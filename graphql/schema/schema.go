@@ -22,6 +22,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 )
 
 // Waiter waits until the projection has applied a $all position.
@@ -49,7 +50,7 @@ type Deps struct {
 	AsOf *AsOfIndex
 	// Personal opens names sealed under craftsmen's keys (the registry's
 	// keyring directory); nil: sealed names are not shown (null, "sealed").
-	Personal Opener
+	Personal keyring.Opener
 }
 
 type builder struct {

@@ -51,6 +51,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -125,7 +126,7 @@ type Config struct {
 	// pkg/keyring.Dir over the registry's --personal-keys-dir): a sealed
 	// name is shown while its key exists and as erased once it is
 	// destroyed. Nil: sealed names are not shown (null, "sealed").
-	Personal schema.Opener
+	Personal keyring.Opener
 }
 
 // Server is the read side: model, projector, schema and HTTP handler.

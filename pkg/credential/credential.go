@@ -33,6 +33,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 )
 
 // Contexts returns the JSON-LD contexts of an issued credential, in the
@@ -178,12 +179,7 @@ type IssueOptions struct {
 	// Personal opens a name the registry sealed (pkg/keyring.Dir over the
 	// registry's --personal-keys-dir), so that the worker is named in their
 	// record; nil, or a key destroyed or not held, leaves the name out.
-	Personal Opener
-}
-
-// Opener opens sealed personal data (pkg/keyring.Dir).
-type Opener interface {
-	Open(s events.SealedPersonal) (events.Personal, error)
+	Personal keyring.Opener
 }
 
 // Issue builds and signs the record of craftsman id from their stream as

@@ -9,6 +9,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/kit"
 )
 
@@ -28,7 +29,7 @@ type HandlerConfig struct {
 	IssuerName string
 	Now        func() time.Time // nil: time.Now
 	// Personal opens sealed names for the records issued (IssueOptions).
-	Personal Opener
+	Personal keyring.Opener
 }
 
 // VerifyResult is the answer of POST /credentials/verify.

@@ -33,6 +33,12 @@ import (
 // without it.
 var ErrForgotten = errs.E(errs.NotFound, "personal data key destroyed (the craftsman was forgotten)")
 
+// Opener opens personal data sealed under a craftsman's key (Dir does);
+// the readers of sealed names (GraphQL, the portable record) take one.
+type Opener interface {
+	Open(s events.SealedPersonal) (events.Personal, error)
+}
+
 // Dir keeps one AES-256 key per craftsman in a directory (mode 0700,
 // files 0600). Every registry instance and every reader (GraphQL) must
 // see the same directory (one host's disk, or a ReadWriteMany volume

@@ -55,7 +55,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/craftledger/craftledger/graphql/schema"
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
@@ -147,7 +146,7 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 			return fmt.Errorf("credential key: %w", err)
 		}
 	}
-	var personal schema.Opener
+	var personal keyring.Opener
 	if keysDir != "" {
 		if personal, err = keyring.OpenDir(keysDir); err != nil {
 			return fmt.Errorf("--personal-keys-dir: %w", err)
