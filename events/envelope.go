@@ -177,10 +177,15 @@ func ValidID(field, id string) error {
 		return fieldErr(field, "is longer than 128 characters")
 	}
 	for _, c := range id {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-'
-		if !ok {
+		if !IDChar(c) {
 			return fieldErr(field, "has character %q (use letters, digits, _ . : -)", c)
 		}
 	}
 	return nil
+}
+
+// IDChar reports whether c may stand in an id: an ASCII letter or digit,
+// or one of _ . : - (ValidID; the services' request ids follow it too).
+func IDChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-'
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/errs"
 )
@@ -70,7 +71,7 @@ func ValidRequestID(id string) error {
 		return fmt.Errorf("longer than %d characters", MaxKeyLen)
 	}
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+		if !events.IDChar(c) {
 			return fmt.Errorf("has character %q (use letters, digits, _ . : -)", c)
 		}
 	}
