@@ -96,14 +96,12 @@ func MetaFrom(ctx context.Context) (Meta, auth.Claims, error) {
 		return Meta{}, c, err
 	}
 	r, _ := ctx.Value(requestKey{}).(request)
-	if len(r.key) > MaxKeyLen {
-		return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", HeaderIdempotencyKey, MaxKeyLen)
-	}
-	for _, h := range [...]struct{ name, v string }{{HeaderCorrelationID, r.correlation}, {HeaderCausationID, r.causation}} {
+	for _, h := range [...]struct{ name, v string }{{HeaderIdempotencyKey, r.key}, {HeaderCorrelationID, r.correlation}, {HeaderCausationID, r.causation}} {
 		if len(h.v) > MaxKeyLen {
 			return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: longer than %d characters", h.name, MaxKeyLen)
 		}
-		if r.fromHeaders {
+		// Ids a caller sent name no spreadsheet formula; keys may be anything.
+		if r.fromHeaders && h.name != HeaderIdempotencyKey {
 			if err := ValidRequestID(h.v); err != nil {
 				return Meta{}, c, errs.E(errs.InvalidArgument, "header %s: %v", h.name, err)
 			}

@@ -96,12 +96,7 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 	if err := cl.RequireRole(auth.RoleIssuer, auth.RoleAdmin); err != nil {
 		return command.Result{}, err
 	}
-	if meta.Issuer == "" || cl.IsAdmin() {
-		// An admin corrects as the platform, whatever organisation their
-		// token names: the correction's issuer must be the original's or
-		// the platform's for an auditor's verify to accept it.
-		meta.Issuer = c.PlatformOrg
-	}
+	meta = c.asIssuer(meta, cl)
 	if err := events.ValidID("craftsmanId", req.CraftsmanID); err != nil {
 		return command.Result{}, fieldErr(err)
 	}
@@ -193,6 +188,59 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{found.ID}, Replayed: true}, nil
 	}
 	return res, nil
+}
+
+// asIssuer is meta with the issuer a correction by cl is recorded under:
+// an admin corrects as the platform, whatever organisation their token
+// names (the correction's issuer must be the original's or the platform's
+// for an auditor's verify to accept it).
+func (c Corrector) asIssuer(meta command.Meta, cl auth.Claims) command.Meta {
+	if meta.Issuer == "" || cl.IsAdmin() {
+		meta.Issuer = c.PlatformOrg
+	}
+	return meta
+}
+
+// Recorded rebuilds the Correcting that the correction id recorded on h
+// was decided with (the history before it, the fact it corrects, the
+// caller's meta as Correct records it), for a service answering a
+// replayed correction as it answered the first time; ok is false when id
+// is not a correction on h whose fact this corrector owns.
+func (c Corrector) Recorded(ctx context.Context, h command.History, id string) (k Correcting, ok bool, err error) {
+	idx := slices.IndexFunc(h.Events, func(r eventstore.RecordedEvent) bool { return r.ID == id })
+	if idx < 0 || h.Events[idx].Type != events.TypeEventCorrected {
+		return Correcting{}, false, nil
+	}
+	p, err := c.Registry.Decode(h.Events[idx].Type, h.Events[idx].Data)
+	if err != nil {
+		return Correcting{}, false, errs.E(errs.Internal, "decode %s@%d: %v", h.Stream, h.Events[idx].Revision, err)
+	}
+	ec, isCorr := p.(events.EventCorrected)
+	if !isCorr {
+		return Correcting{}, false, nil
+	}
+	before := command.History{Stream: h.Stream, Exists: idx > 0, Events: h.Events[:idx:idx]}
+	byID := make(map[string]*eventstore.RecordedEvent, idx)
+	for i := range before.Events {
+		byID[before.Events[i].ID] = &before.Events[i]
+	}
+	target, found := byID[ec.SupersedesEventID]
+	if !found {
+		return Correcting{}, false, nil
+	}
+	orig, err := c.original(byID, target)
+	if err != nil {
+		return Correcting{}, false, nil // not a fact this corrector decided on
+	}
+	meta, cl, err := command.MetaFrom(ctx)
+	if err != nil {
+		return Correcting{}, false, err
+	}
+	meta = c.asIssuer(meta, cl)
+	if meta.IdempotencyKey != "" {
+		id = ""
+	}
+	return Correcting{History: before, Original: orig, Event: ec, ID: id, Meta: meta}, true, nil
 }
 
 // contentID is the event id of a correction encoded as data, without an

@@ -2,7 +2,6 @@ package competition
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -91,39 +89,17 @@ func (s *service) replayedChange(ctx context.Context, craftsmanID string, res co
 	if len(res.EventIDs) == 0 {
 		return nil, nil
 	}
-	h, err := command.Load(ctx, s.store, events.CraftsmanStream(craftsmanID))
+	// The handler's copy of the stream: Correct just read it through the
+	// same handler, so only what came after is read.
+	h, err := s.h.Latest(ctx, events.CraftsmanStream(craftsmanID))
 	if err != nil {
 		return nil, err
 	}
-	idx := slices.IndexFunc(h.Events, func(r eventstore.RecordedEvent) bool { return r.ID == res.EventIDs[0] })
-	if idx < 0 || h.Events[idx].Type != events.TypeEventCorrected {
-		return nil, nil
-	}
-	p, err := s.reg.Decode(h.Events[idx].Type, h.Events[idx].Data)
-	if err != nil {
-		return nil, errs.E(errs.Internal, "decode %s@%d: %v", h.Stream, h.Events[idx].Revision, err)
-	}
-	ec, ok := p.(events.EventCorrected)
-	if !ok {
-		return nil, nil
-	}
-	before := command.History{Stream: h.Stream, Exists: idx > 0, Events: h.Events[:idx:idx]}
-	orig := originalOf(before, ec.SupersedesEventID)
-	if orig == nil {
-		return nil, nil
-	}
-	meta, cl, err := command.MetaFrom(ctx)
-	if err != nil {
+	k, ok, err := s.corrector.Recorded(ctx, h, res.EventIDs[0])
+	if err != nil || !ok {
 		return nil, err
 	}
-	if meta.Issuer == "" || cl.IsAdmin() {
-		meta.Issuer = PlatformOrg // as the corrector records an admin's correction
-	}
-	id := res.EventIDs[0]
-	if meta.IdempotencyKey != "" {
-		id = ""
-	}
-	_, ch, err := s.regrant(ctx, servicekit.Correcting{History: before, Original: orig, Event: ec, ID: id, Meta: meta})
+	_, ch, err := s.regrant(ctx, k)
 	return ch, err
 }
 
@@ -179,26 +155,6 @@ func (s *service) checkReplacement(ctx context.Context, k servicekit.Correcting)
 	return nil
 }
 
-// originalOf follows corrections from event id back to the fact they
-// correct (nil when it is not on h).
-func originalOf(h command.History, id string) *eventstore.RecordedEvent {
-	for depth := 0; depth < 64; depth++ {
-		i := slices.IndexFunc(h.Events, func(r eventstore.RecordedEvent) bool { return r.ID == id })
-		if i < 0 {
-			return nil
-		}
-		if h.Events[i].Type != events.TypeEventCorrected {
-			return &h.Events[i]
-		}
-		var ec events.EventCorrected
-		if err := json.Unmarshal(h.Events[i].Data, &ec); err != nil {
-			return nil
-		}
-		id = ec.SupersedesEventID
-	}
-	return nil
-}
-
 // regrant runs the grant rules again on a corrected placement
 // (servicekit.Corrector.Follow): when the placement in force after the
 // correction differs from the one before in what the rules look at (track,
@@ -235,9 +191,7 @@ func (s *service) regrant(ctx context.Context, k servicekit.Correcting) ([]comma
 		Type: events.TypeEventCorrected, RecordedAt: last.RecordedAt, Payload: k.Event})
 	beforeP, beforeAt := inForce(recs, recs[oi])
 	afterP, afterAt := inForce(withCorr, recs[oi])
-	before := career.Fold(recs, endOfTime, career.AsOccurred)
 	after := career.Fold(withCorr, endOfTime, career.AsOccurred)
-	had := entitlementsOf(before, pid)
 	standing := entitlementsOf(after, pid) // those Fold does not withdraw
 	if beforeP != nil && afterP != nil && sameForRules(*beforeP, beforeAt, *afterP, afterAt) {
 		// Nothing the rules look at changed: the entitlement stays as is.
@@ -273,7 +227,10 @@ func (s *service) regrant(ctx context.Context, k servicekit.Correcting) ([]comma
 		ch.Outcome, ch.Current = EntitlementKept, entitlementOf(standing[0], afterP.Trade)
 		return nil, ch, nil
 	}
-	for _, e := range had {
+	// What the placement had before (folded only now: the paths above
+	// need only what stands after).
+	before := career.Fold(recs, endOfTime, career.AsOccurred)
+	for _, e := range entitlementsOf(before, pid) {
 		for _, c := range before.Certificates {
 			if c.EntitlementID == e.ID {
 				return nil, nil, kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition,

@@ -43,9 +43,9 @@ type craftsman struct {
 	// or not; standing those no correction retracted. An entitlement whose
 	// placement was retracted went with it.
 	placed, standing map[string]bool
-	// recorded are the entitlements the stream records, withdrawn or not
-	// (a correction of a placement retracts the entitlement it no longer
-	// earns).
+	// recorded are the entitlements a corrected history records,
+	// withdrawn or not (a correction of a placement retracts the
+	// entitlement it no longer earns); one in force is in entitlements.
 	recorded map[string]bool
 }
 
@@ -197,7 +197,6 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 				e.placement = p.Source.PlacementID
 			}
 			st.entitlements[p.EntitlementID] = e
-			st.recorded[p.EntitlementID] = true
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
 				e.approved = true
