@@ -102,19 +102,30 @@ func (a *App) LoadDemo(ctx context.Context, cfg generate.Config, progress io.Wri
 	return info, true, os.Rename(tmp, path)
 }
 
+// ledgerFilter keeps the ledger's events of $all.
+func ledgerFilter() *eventstore.Filter { return &eventstore.Filter{Prefixes: readmodel.Prefixes()} }
+
+// ledgerFirst reads the store's first ledger event (nil: none).
+func (a *App) ledgerFirst(ctx context.Context) (*eventstore.RecordedEvent, error) {
+	f, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Max: 1, Filter: ledgerFilter()})
+	if err != nil || len(f) == 0 {
+		return nil, err
+	}
+	return &f[0], nil
+}
+
 // ledgerEnds reads the store's first and last ledger events (nil, nil:
 // none).
 func (a *App) ledgerEnds(ctx context.Context) (first, last *eventstore.RecordedEvent, err error) {
-	filter := &eventstore.Filter{Prefixes: readmodel.Prefixes()}
-	f, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Max: 1, Filter: filter})
-	if err != nil || len(f) == 0 {
+	first, err = a.ledgerFirst(ctx)
+	if err != nil || first == nil {
 		return nil, nil, err
 	}
-	l, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1, Filter: filter})
+	l, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1, Filter: ledgerFilter()})
 	if err != nil || len(l) == 0 {
 		return nil, nil, err
 	}
-	return &f[0], &l[0], nil
+	return first, &l[0], nil
 }
 
 // demoMissing answers why the store does not hold the demo load mark
@@ -122,7 +133,7 @@ func (a *App) ledgerEnds(ctx context.Context) (first, last *eventstore.RecordedE
 // first ledger event, or the event at the mark's last position, is not
 // the mark's.
 func (a *App) demoMissing(ctx context.Context, mark *DemoStore) (string, error) {
-	first, _, err := a.ledgerEnds(ctx)
+	first, err := a.ledgerFirst(ctx)
 	switch {
 	case err != nil:
 		return "", err
@@ -134,8 +145,7 @@ func (a *App) demoMissing(ctx context.Context, mark *DemoStore) (string, error) 
 		return fmt.Sprintf("the store's first ledger event is %s at %d/%d, not the load's %s at %d/%d",
 			first.ID, first.Position.Commit, first.Position.Prepare, mark.FirstID, mark.First.Commit, mark.First.Prepare), nil
 	}
-	at, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{From: mark.Last, Max: 1,
-		Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}})
+	at, err := a.store.ReadAll(ctx, eventstore.ReadAllOptions{From: mark.Last, Max: 1, Filter: ledgerFilter()})
 	if err != nil {
 		return "", err
 	}
