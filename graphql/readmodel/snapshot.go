@@ -32,8 +32,9 @@ import (
 const (
 	snapshotMagic = "CLRM"
 	// snapshotVersion 6 has version 4's layout; its summaries' third
-	// organisation list is Summary.Linked (the registrar and the employers
-	// of every employment in force, past or current), where versions 4
+	// organisation list is Summary.Linked (the registrar, the employers
+	// of every employment in force, past or current, and the HR authorities
+	// of every approval), where versions 4
 	// and 5 stored every organisation that had recorded an event (which
 	// let any issuer read any craftsman it had recorded a fact about).
 	// Version 5's summaries follow the domain's correction rule

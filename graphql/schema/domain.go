@@ -440,7 +440,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 
 	f["craftsman"] = &graphql.Field{
 		Type:        graphql.NewNonNull(craftsmanT),
-		Description: "One craftsman by id. Workers: only themselves; HR and issuers: craftsmen linked to their organisation (it registered them, employs or employed them, or they enrolled or trained at its academy; retracted facts and other facts it recorded give no link); auditors and admins: anyone.",
+		Description: "One craftsman by id. Workers: only themselves; HR and issuers: craftsmen linked to their organisation (it registered them, employs or employed them, they enrolled or trained at its academy, or its HR approved (核准) one of their entitlements; retracted facts and other facts it recorded give no link); auditors and admins: anyone.",
 		Args:        b.asOfArgs(graphql.FieldConfigArgument{"id": {Type: graphql.NewNonNull(graphql.ID)}}),
 		Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
 			id, err := argRequiredString(p, "id")

@@ -181,6 +181,17 @@ func topSelections(doc *ast.Document) []*ast.SelectionSet {
 	return out
 }
 
+// fragmentsByName are doc's fragment definitions by name.
+func fragmentsByName(doc *ast.Document) map[string]*ast.FragmentDefinition {
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			frags[f.Name.Value] = f
+		}
+	}
+	return frags
+}
+
 // checkTotalFields refuses a document one of whose operations selects more
 // than limit fields, fragments expanded where they are spread (a fragment
 // spread twice counts twice). Each operation is counted alone, with the
@@ -196,12 +207,7 @@ func topSelections(doc *ast.Document) []*ast.SelectionSet {
 // seconds of CPU. Each fragment is counted once and its count reused;
 // counting stops once past the limit.
 func checkTotalFields(doc *ast.Document, limit int) error {
-	frags := map[string]*ast.FragmentDefinition{}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
-			frags[f.Name.Value] = f
-		}
-	}
+	frags := fragmentsByName(doc)
 	memo := map[string]int{}
 	active := map[string]bool{} // cycles are refused later; count them 0 here
 	var count func(ss *ast.SelectionSet) int
@@ -441,17 +447,13 @@ var cappedRules = func() []graphql.ValidationRuleFn {
 // per-set field bound does not see fragments side by side: 512 copies of
 // levels(x: n){rank} in four fragments took 0.9 s of CPU to refuse, 500
 // copies of craftsman(id: "n"){id} 0.2 s to answer. Operations are
-// walked, and fragment definitions spread nowhere (the rule checks them
-// too); the pairs within a fragment count where it is spread. Fragment cycles are skipped (refused later); a document that expands to
-// more than maxVisits selections is refused as well.
+// walked; the pairs within a fragment count where it is spread (run after
+// checkTotalFields, which refuses a fragment spread nowhere). Fragment
+// cycles are skipped (refused later); a document that expands to more
+// than maxVisits selections is refused as well.
 func checkSamePairs(doc *ast.Document, limit int) error {
 	const maxVisits = 1 << 16
-	frags := map[string]*ast.FragmentDefinition{}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
-			frags[f.Name.Value] = f
-		}
-	}
+	frags := fragmentsByName(doc)
 	active := map[string]bool{}
 	pairs, visits := 0, 0
 	tooLarge := errs.E(errs.InvalidArgument, "query expands to more than %d selections", maxVisits)
@@ -526,42 +528,11 @@ func checkSamePairs(doc *ast.Document, limit int) error {
 		}
 		return nil
 	}
-	// Fragments are counted where they are spread; one spread nowhere is
-	// compared all the same (and refused as unused after).
-	spread := map[string]bool{}
-	var mark func(ss *ast.SelectionSet)
-	mark = func(ss *ast.SelectionSet) {
-		if ss == nil {
-			return
-		}
-		for _, sel := range ss.Selections {
-			switch s := sel.(type) {
-			case *ast.Field:
-				mark(s.SelectionSet)
-			case *ast.InlineFragment:
-				mark(s.SelectionSet)
-			case *ast.FragmentSpread:
-				if s.Name != nil {
-					spread[s.Name.Value] = true
-				}
-			}
-		}
-	}
-	for _, ss := range topSelections(doc) {
-		mark(ss)
-	}
+	// Fragments are counted where they are spread (checkTotalFields, run
+	// first, refused any fragment no operation spreads).
 	for _, d := range doc.Definitions {
-		var ss *ast.SelectionSet
-		switch d := d.(type) {
-		case *ast.OperationDefinition:
-			ss = d.SelectionSet
-		case *ast.FragmentDefinition:
-			if d.Name == nil || !spread[d.Name.Value] {
-				ss = d.SelectionSet
-			}
-		}
-		if ss != nil {
-			if err := merged([]*ast.SelectionSet{ss}); err != nil {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			if err := merged([]*ast.SelectionSet{op.SelectionSet}); err != nil {
 				return err
 			}
 		}

@@ -145,6 +145,7 @@ type Server struct {
 	schema   graphql.Schema
 	metrics  *kit.Metrics
 	cache    *boundedMap[string, cachedDoc]        // validated documents by their text
+	docHits  atomicCounter                         // requests answered from cache
 	rejected *boundedMap[[sha256.Size]byte, error] // why documents were refused, by their text's hash
 	handler  http.Handler
 	// planned counts requests answered by a compiled plan (plan.go);
@@ -318,9 +319,7 @@ func (s *Server) ready(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", kit.Healthz())
-	mux.Handle("GET /readyz", kit.Readyz(s.ready, 0))
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	kit.Operational(mux, s.metrics, s.ready)
 	mux.HandleFunc("POST /graphql", s.serveGraphQL)
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("query") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -396,7 +395,7 @@ func (s *Server) registerMetrics() {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "craftledger", Subsystem: "graphql", Name: "document_cache_hits_total",
 			Help: "Requests answered with an already parsed and validated document.",
-		}, func() float64 { return float64(s.cache.hits.Load()) }),
+		}, func() float64 { return float64(s.docHits.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "craftledger", Subsystem: "graphql", Name: "planned_total",
 			Help: "Requests answered by a compiled plan of their cached document instead of graphql-go's executor.",
@@ -707,6 +706,7 @@ func (s *Server) checkPlan(ctx context.Context, req request, doc *ast.Document, 
 // document parses and validates query once and caches the result.
 func (s *Server) document(query string) (cachedDoc, error) {
 	if d, ok := s.cache.get(query); ok {
+		s.docHits.Add(1)
 		return d, nil
 	}
 	if err := checkShape(query, s.lim.MaxQueryBytes, s.lim.MaxNesting); err != nil {
@@ -770,10 +770,9 @@ func (s *Server) parseAndValidate(query string) (*ast.Document, error) {
 // and why documents were refused by their text's SHA-256 (a refused text
 // is not kept: up to 64 KiB each).
 type boundedMap[K comparable, V any] struct {
-	mu   sync.RWMutex
-	max  int
-	m    map[K]V
-	hits atomicCounter
+	mu  sync.RWMutex
+	max int
+	m   map[K]V
 }
 
 func newBoundedMap[K comparable, V any](n int) *boundedMap[K, V] {
@@ -784,9 +783,6 @@ func (c *boundedMap[K, V]) get(k K) (V, bool) {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
-	if ok {
-		c.hits.Add(1)
-	}
 	return v, ok
 }
 
