@@ -52,8 +52,8 @@ func parseStreamMeta(isJSON bool, data []byte) streamMeta {
 // ACL parseStrictACL accepts; other keys hold any JSON value. Values not
 // above 0 of $maxCount and $maxAge, and a negative $tb, count as unset
 // (166-169). ok is false for anything the reader throws on.
-func strictStreamMeta(data []byte) (m streamMeta, ok bool) {
-	m = noMeta
+func strictStreamMeta(data []byte) (streamMeta, bool) {
+	m := noMeta
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -69,11 +69,19 @@ func strictStreamMeta(data []byte) (m streamMeta, ok bool) {
 		if err := dec.Decode(&raw); err != nil {
 			return noMeta, false
 		}
-		var n int64
 		switch key {
 		case "$maxCount", "$maxAge", "$tb", "$cacheControl":
-			if n, ok = jsonInteger(raw); !ok {
+			n, isInt := jsonInteger(raw)
+			if !isInt {
 				return noMeta, false
+			}
+			switch key {
+			case "$maxCount":
+				m.MaxCount = positiveOrUnset(n)
+			case "$maxAge":
+				m.MaxAge = positiveOrUnset(n)
+			case "$tb":
+				m.TB = max(n, -1)
 			}
 		case "$tempStream":
 			if s := string(raw); s != "true" && s != "false" {
@@ -84,25 +92,20 @@ func strictStreamMeta(data []byte) (m streamMeta, ok bool) {
 				return noMeta, false
 			}
 		}
-		switch {
-		case key == "$maxCount":
-			m.MaxCount = max(n, 0)
-		case key == "$maxAge":
-			m.MaxAge = max(n, 0)
-		case key == "$tb":
-			m.TB = max(n, -1)
-		}
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
 		return noMeta, false
 	}
-	if m.MaxCount == 0 {
-		m.MaxCount = -1
-	}
-	if m.MaxAge == 0 {
-		m.MaxAge = -1
-	}
 	return m, true
+}
+
+// positiveOrUnset is n when above 0, else -1 (unset): KurrentDB drops a
+// $maxCount or $maxAge not above 0.
+func positiveOrUnset(n int64) int64 {
+	if n > 0 {
+		return n
+	}
+	return -1
 }
 
 // jsonInteger reads a JSON number Json.NET reads as an integer token and

@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -117,7 +119,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st, lis: lis, closing: make(chan struct{}), served: make(chan error, 1), users: users}
 	if !cfg.Insecure {
-		for _, login := range []string{"admin", "ops"} {
+		for _, login := range slices.Sorted(maps.Keys(defaultUsers)) {
 			if users[login].password == defaultUsers[login].password {
 				log.Warn("a user has KurrentDB's default password: give bin/eventstore --password-file", "user", login)
 			}
