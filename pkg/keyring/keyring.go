@@ -33,6 +33,14 @@ import (
 // without it.
 var ErrForgotten = errs.E(errs.NotFound, "personal data key destroyed (the craftsman was forgotten)")
 
+// EnvDir is the environment variable that names the key directory
+// (each binary's --personal-keys-dir reads it).
+const EnvDir = "CRAFTLEDGER_PERSONAL_KEYS_DIR"
+
+// DirIn is the key directory inside a data directory: the all-in-one's
+// default, <data>/keys.
+func DirIn(dataDir string) string { return filepath.Join(dataDir, "keys") }
+
 // Opener opens personal data sealed under a craftsman's key (Dir does);
 // the readers of sealed names (GraphQL, the portable record) take one.
 type Opener interface {

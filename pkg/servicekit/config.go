@@ -117,6 +117,10 @@ type Service struct {
 // DefaultStore is the store of a local `make run`.
 const DefaultStore = "esdb://127.0.0.1:2113?tls=false"
 
+// DefaultDataDir is the all-in-one's --data default (make run's, from the
+// repo root); tools that find its files without being told use it too.
+const DefaultDataDir = "./data"
+
 // ServiceFlags defines the common flags on f for service name, listening on
 // defaultAddr unless told otherwise.
 func ServiceFlags(f *Flags, name, defaultAddr string) *Service {

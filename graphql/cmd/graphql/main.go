@@ -114,7 +114,7 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs.IntVar(&maxDepth, "max-depth", "", 12, "deepest query accepted")
 	fs.IntVar(&maxComplexity, "max-complexity", "", 20000, "most expensive query accepted (fields × page sizes)")
 	fs.StringVar(&credKeyFile, "credential-key-file", "CRAFTLEDGER_CREDENTIAL_KEY_FILE", "", "the deployment's credential public key (PEM or did:key; a private key file works too) for verifyCredential")
-	fs.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "the registry's personal-data key directory (its --personal-keys-dir, shared): sealed names are shown while their key exists, erased once destroyed; empty: sealed names stay hidden")
+	fs.StringVar(&keysDir, "personal-keys-dir", keyring.EnvDir, "", "the registry's personal-data key directory (its --personal-keys-dir, shared): sealed names are shown while their key exists, erased once destroyed; empty: sealed names stay hidden")
 	fs.FlagSet().DurationVar(&timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.StringVar(&tlsCert, "tls-cert", "CRAFTLEDGER_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS; with --tls-key")
 	fs.StringVar(&tlsKey, "tls-key", "CRAFTLEDGER_TLS_KEY_FILE", "", "PEM private key of --tls-cert")

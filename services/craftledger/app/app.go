@@ -257,7 +257,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 
 	keysDir := cfg.PersonalKeysDir
 	if keysDir == "" {
-		keysDir = filepath.Join(cfg.DataDir, "keys")
+		keysDir = keyring.DirIn(cfg.DataDir)
 	}
 	keys, err := keyring.NewDir(keysDir)
 	if err != nil {

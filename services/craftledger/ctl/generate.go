@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,7 +36,7 @@ func Generate() Command {
 			fs.Uint64Var(&seed, "seed", 1, "seed: the same seed and count give the same population")
 			fs.IntVar(&concurrency, "concurrency", 8, "craftsmen written at once")
 			fs.StringVar(&nidKeyFile, "national-id-key-file", os.Getenv("CRAFTLEDGER_NATIONAL_ID_KEY_FILE"), "key national ID numbers are hashed with (default: the public development key)")
-			fs.StringVar(&keysDir, "personal-keys-dir", os.Getenv(keysEnv), "seal personal data (names, phones) under per-craftsman keys in this directory, as the registry does; empty: in clear (default $"+keysEnv+
+			fs.StringVar(&keysDir, "personal-keys-dir", os.Getenv(keyring.EnvDir), "seal personal data (names, phones) under per-craftsman keys in this directory, as the registry does; empty: in clear (default $"+keyring.EnvDir+
 				", else against make run's store, the --store default, the all-in-one's <data>/keys: $CRAFTLEDGER_DATA/keys, else ./data/keys, which must exist)")
 			fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 			fs.BoolVar(&direct, "direct", false, "one append per craftsman: the services decide each command over an in-memory copy of the craftsman's stream, the whole history is written at once (much faster; same events)")
@@ -103,8 +102,6 @@ func Generate() Command {
 	}
 }
 
-const keysEnv = "CRAFTLEDGER_PERSONAL_KEYS_DIR"
-
 // personalKeys is the keyring generate seals personal data with, as the
 // services resolve theirs: --personal-keys-dir when given (empty: in clear,
 // as bin/registry without it), else $CRAFTLEDGER_PERSONAL_KEYS_DIR (already
@@ -127,9 +124,9 @@ func personalKeys(store, dir string, given bool) (registry.Keyring, string, erro
 	}
 	data := os.Getenv("CRAFTLEDGER_DATA")
 	if data == "" {
-		data = "./data" // the all-in-one's --data default
+		data = servicekit.DefaultDataDir
 	}
-	dir = filepath.Join(data, "keys")
+	dir = keyring.DirIn(data)
 	k, err := keyring.OpenDir(dir)
 	if err != nil {
 		return nil, "", errs.E(errs.InvalidArgument, "--store is make run's embedded store, whose personal-data keys are in <data>/keys, but %v: "+

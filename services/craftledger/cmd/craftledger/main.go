@@ -76,6 +76,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/credential"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/competition"
 	"github.com/craftledger/craftledger/services/craftledger/app"
@@ -119,12 +120,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var count, seed, concurrency, burst int
 	var rate float64
 	f.StringVar(&addr, "addr", "CRAFTLEDGER_ADDR", app.DefaultAddr, "HTTP listen address of every API, GraphQL and the web page")
-	f.StringVar(&data, "data", "CRAFTLEDGER_DATA", "./data", "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql")
+	f.StringVar(&data, "data", "CRAFTLEDGER_DATA", servicekit.DefaultDataDir, "data directory: embedded store in <data>/store, read-model snapshots in <data>/graphql")
 	f.StringVar(&store, "store", "CRAFTLEDGER_STORE", "", "external KurrentDB connection string (esdb://…) instead of the embedded store")
 	f.StringVar(&storeAddr, "store-addr", "CRAFTLEDGER_STORE_ADDR", app.DefaultStoreAddr, "gRPC address of the embedded store, a loopback one: it takes no credentials")
 	f.StringVar(&jwtKeyFile, "jwt-key-file", "CRAFTLEDGER_JWT_KEY_FILE", "", "file holding the token signing key, at least 32 bytes (else $"+auth.DevKeyEnv+", else --dev)")
 	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes (else --dev)")
-	f.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "directory of the per-craftsman keys sealing personal data (names); forget destroys a key (default <data>/keys; keep it out of the store's backups)")
+	f.StringVar(&keysDir, "personal-keys-dir", keyring.EnvDir, "", "directory of the per-craftsman keys sealing personal data (names); forget destroys a key (default <data>/keys; keep it out of the store's backups)")
 	f.BoolVar(&dev, "dev", "CRAFTLEDGER_DEV", false, "use the public development keys for whichever key is not given — never in production")
 	f.BoolVar(&demo, "demo", "CRAFTLEDGER_DEMO", false, "load the demo population on first start; with the development token key, also print demo tokens and offer them on the web page")
 	f.IntVar(&count, "demo-count", "CRAFTLEDGER_DEMO_COUNT", 3000, "craftsmen in the demo population")

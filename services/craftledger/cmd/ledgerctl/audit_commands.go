@@ -620,7 +620,7 @@ func credentialCmd() ctl.Command {
 			fs.StringVar(&out, "out", "", "write the credential to this file instead of stdout")
 			fs.StringVar(&craftsman, "craftsman", "", "craftsman whose record to issue")
 			fs.StringVar(&issuer, "issuer-name", "craftledger", "the deployment's name in the credential")
-			fs.StringVar(&keysDir, "personal-keys-dir", os.Getenv("CRAFTLEDGER_PERSONAL_KEYS_DIR"), "issue: the registry's personal-data keys (make run: data/keys; $CRAFTLEDGER_PERSONAL_KEYS_DIR), to name the worker when their name is sealed; without it a sealed name is left out")
+			fs.StringVar(&keysDir, "personal-keys-dir", os.Getenv(keyring.EnvDir), "issue: the registry's personal-data keys (make run: data/keys; $CRAFTLEDGER_PERSONAL_KEYS_DIR), to name the worker when their name is sealed; without it a sealed name is left out")
 			fs.BoolVar(&online, "online", false, "verify: also check against the ledger (--store) that every claim still stands: cited events unchanged, stream verified, nothing corrected or withdrawn since")
 		},
 		Run: func(ctx context.Context, env *ctl.Env, args []string) error {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/craftledger/craftledger/pkg/keyring"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 	"github.com/craftledger/craftledger/services/registry"
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string) error {
 	cfg := servicekit.ServiceFlags(f, "registry", ":8081")
 	var nidKeyFile, keysDir string
 	f.StringVar(&nidKeyFile, "national-id-key-file", "CRAFTLEDGER_NATIONAL_ID_KEY_FILE", "", "file holding the national-ID hashing key, at least 32 bytes")
-	f.StringVar(&keysDir, "personal-keys-dir", "CRAFTLEDGER_PERSONAL_KEYS_DIR", "", "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear")
+	f.StringVar(&keysDir, "personal-keys-dir", keyring.EnvDir, "", "seal personal data under per-craftsman keys kept in this directory; empty = store it in clear")
 	if err := f.Parse(args, os.LookupEnv); err != nil {
 		return err
 	}
