@@ -417,7 +417,7 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	}
 	q := readmodel.LogQuery{Limit: 1}
 	if !last.Position.IsStart() {
-		before := justBefore(last.Position)
+		before := last.Position.Before()
 		q.After = &before
 	}
 	page := lm.Log(q)
@@ -434,14 +434,6 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 
 func sameEvent(a, b eventstore.RecordedEvent) bool {
 	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
-}
-
-// justBefore is the position right before p (p is not the start).
-func justBefore(p eventstore.Position) eventstore.Position {
-	if p.Prepare > 0 {
-		return eventstore.Position{Commit: p.Commit, Prepare: p.Prepare - 1}
-	}
-	return eventstore.Position{Commit: p.Commit - 1, Prepare: ^uint64(0)}
 }
 
 func first0(evs []eventstore.RecordedEvent) *eventstore.RecordedEvent {

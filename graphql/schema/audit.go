@@ -27,13 +27,10 @@ type auditEvent struct {
 // cursorBefore is the audit cursor whose page starts at p ("" when p is
 // the first position there can be: no cursor needed).
 func cursorBefore(p eventstore.Position) string {
-	switch {
-	case p.Prepare > 0:
-		return positionCursor(eventstore.Position{Commit: p.Commit, Prepare: p.Prepare - 1})
-	case p.Commit > 0:
-		return positionCursor(eventstore.Position{Commit: p.Commit - 1, Prepare: ^uint64(0)})
+	if p.IsStart() {
+		return ""
 	}
-	return ""
+	return positionCursor(p.Before())
 }
 
 func positionCursor(p eventstore.Position) string {

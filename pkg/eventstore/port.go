@@ -61,6 +61,15 @@ func StartPosition() Position { return Position{} }
 // IsStart reports whether p is the beginning of the global log.
 func (p Position) IsStart() bool { return p == Position{} }
 
+// Before is the position right before p (p must not be the start): the
+// last one a read that should end just ahead of p may include.
+func (p Position) Before() Position {
+	if p.Prepare > 0 {
+		return Position{Commit: p.Commit, Prepare: p.Prepare - 1}
+	}
+	return Position{Commit: p.Commit - 1, Prepare: ^uint64(0)}
+}
+
 // Less reports whether p is before q in the global log.
 func (p Position) Less(q Position) bool {
 	if p.Commit != q.Commit {
