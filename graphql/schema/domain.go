@@ -380,61 +380,50 @@ func (b *builder) domainFields(f graphql.Fields) {
 	craftsmanT := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Craftsman",
 		Description: "A worker's lifelong record, as of the query's asOf.",
-		Fields: graphql.Fields{
-			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
-			"name": fieldOf(graphql.String, nameDoc, func(c *craftsmanNode) any {
-				name, _ := b.shown(&c.shown, c.view().Name, c.view().Personal)
-				return nilIfEmpty(name)
-			}),
-			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(c *craftsmanNode) any {
-				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
-				return state
-			}),
-			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed): no personal data, as of any date; the ledger's history stays.", func(c *craftsmanNode) any {
-				_, state := b.shown(&c.shown, c.view().Name, c.view().Personal)
-				return state == readmodel.PersonalErased
-			}),
-			"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),
-			"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().BirthDate) }),
-			"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.asOf) }),
-			"employers":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "Current employer organisations.", func(c *craftsmanNode) any { return employersOf(c.view()) }),
-			"trades":       fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(tradeLevelT))), "Trades with the current level in each.", func(c *craftsmanNode) any { return c.view().Trades }),
-			"certificates": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(certT))), "", func(c *craftsmanNode) any { return effective[events.SkillLevelCertified](c.view()) }),
-			"training": {
-				Type:        trainingSummaryT,
-				Description: "Completed training, filterable by trade, mode and window (occurredAt), with totals.",
-				Args: graphql.FieldConfigArgument{
-					"trade": {Type: graphql.String}, "mode": {Type: graphql.String},
-					"from": {Type: graphql.String, Description: "Date or time (inclusive)."}, "to": {Type: graphql.String, Description: "Date (inclusive) or time."},
+		Fields: withPersonal(b, "The craftsman was forgotten (PersonalDataErased, or the key destroyed): no personal data, as of any date; the ledger's history stays.",
+			func(c *craftsmanNode) (*shownOnce, string, string) { return &c.shown, c.view().Name, c.view().Personal }, graphql.Fields{
+				"id":           fieldOf(graphql.NewNonNull(graphql.ID), "", func(c *craftsmanNode) any { return c.id }),
+				"region":       fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().Region) }),
+				"birthDate":    fieldOf(graphql.String, "", func(c *craftsmanNode) any { return nilIfEmpty(c.view().BirthDate) }),
+				"asOf":         fieldOf(graphql.DateTime, "The moment this view was rebuilt for (null = live).", func(c *craftsmanNode) any { return dateOrNil(c.asOf) }),
+				"employers":    fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "Current employer organisations.", func(c *craftsmanNode) any { return employersOf(c.view()) }),
+				"trades":       fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(tradeLevelT))), "Trades with the current level in each.", func(c *craftsmanNode) any { return c.view().Trades }),
+				"certificates": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(certT))), "", func(c *craftsmanNode) any { return effective[events.SkillLevelCertified](c.view()) }),
+				"training": {
+					Type:        trainingSummaryT,
+					Description: "Completed training, filterable by trade, mode and window (occurredAt), with totals.",
+					Args: graphql.FieldConfigArgument{
+						"trade": {Type: graphql.String}, "mode": {Type: graphql.String},
+						"from": {Type: graphql.String, Description: "Date or time (inclusive)."}, "to": {Type: graphql.String, Description: "Date (inclusive) or time."},
+					},
+					Resolve: func(p graphql.ResolveParams) (any, error) {
+						c, ok := p.Source.(*craftsmanNode)
+						if !ok {
+							return nil, Wrap(errs.E(errs.Internal, "training: source is %T", p.Source))
+						}
+						r, err := training(p, c.view())
+						return r, Wrap(err)
+					},
 				},
-				Resolve: func(p graphql.ResolveParams) (any, error) {
-					c, ok := p.Source.(*craftsmanNode)
-					if !ok {
-						return nil, Wrap(errs.E(errs.Internal, "training: source is %T", p.Source))
-					}
-					r, err := training(p, c.view())
-					return r, Wrap(err)
+				"competitions":            fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(compT))), "", func(c *craftsmanNode) any { return effective[events.CompetitionPlaced](c.view()) }),
+				"honours":                 fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(honourT))), "Conferred honours, withdrawn ones marked.", func(c *craftsmanNode) any { return honours(c.view()) }),
+				"innovations":             fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(innovT))), "", func(c *craftsmanNode) any { return effective[events.InnovationRecognised](c.view()) }),
+				"mentorshipsAsMaster":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), true) }),
+				"mentorshipsAsApprentice": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), false) }),
+				"timeline": {
+					Type:        timelineConn,
+					Description: "The growth timeline: every event in occurrence order, corrections included, filterable by kind.",
+					Args:        pageArgs(graphql.FieldConfigArgument{"kinds": {Type: graphql.NewList(graphql.NewNonNull(graphql.String))}, "trade": {Type: graphql.String}}),
+					Resolve: func(p graphql.ResolveParams) (any, error) {
+						c, ok := p.Source.(*craftsmanNode)
+						if !ok {
+							return nil, Wrap(errs.E(errs.Internal, "timeline: source is %T", p.Source))
+						}
+						conn, err := b.timeline(p, c.view())
+						return conn, Wrap(err)
+					},
 				},
-			},
-			"competitions":            fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(compT))), "", func(c *craftsmanNode) any { return effective[events.CompetitionPlaced](c.view()) }),
-			"honours":                 fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(honourT))), "Conferred honours, withdrawn ones marked.", func(c *craftsmanNode) any { return honours(c.view()) }),
-			"innovations":             fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(innovT))), "", func(c *craftsmanNode) any { return effective[events.InnovationRecognised](c.view()) }),
-			"mentorshipsAsMaster":     fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), true) }),
-			"mentorshipsAsApprentice": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(mentorshipT))), "", func(c *craftsmanNode) any { return mentorships(c.view(), false) }),
-			"timeline": {
-				Type:        timelineConn,
-				Description: "The growth timeline: every event in occurrence order, corrections included, filterable by kind.",
-				Args:        pageArgs(graphql.FieldConfigArgument{"kinds": {Type: graphql.NewList(graphql.NewNonNull(graphql.String))}, "trade": {Type: graphql.String}}),
-				Resolve: func(p graphql.ResolveParams) (any, error) {
-					c, ok := p.Source.(*craftsmanNode)
-					if !ok {
-						return nil, Wrap(errs.E(errs.Internal, "timeline: source is %T", p.Source))
-					}
-					conn, err := b.timeline(p, c.view())
-					return conn, Wrap(err)
-				},
-			},
-		},
+			}),
 	})
 	b.careerFields(craftsmanT, levelT, refT)
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/graphql-go/graphql"
+
 	"github.com/craftledger/craftledger/graphql/readmodel"
 	"github.com/craftledger/craftledger/pkg/keyring"
 )
@@ -52,4 +54,27 @@ type shownOnce struct {
 func (b *builder) shown(o *shownOnce, name, state string) (string, string) {
 	o.once.Do(func() { o.name, o.state = b.personal(name, state) })
 	return o.name, o.state
+}
+
+// withPersonal adds to f the name, personalData and erased fields of a
+// type whose values of (the node's shownOnce, its Name and Personal) say
+// what personal describes; the three fields open a sealed name once.
+func withPersonal[T any](b *builder, erasedDoc string, of func(T) (*shownOnce, string, string), f graphql.Fields) graphql.Fields {
+	shown := func(x T) (string, string) {
+		o, name, state := of(x)
+		return b.shown(o, name, state)
+	}
+	f["name"] = fieldOf(graphql.String, nameDoc, func(x T) any {
+		name, _ := shown(x)
+		return nilIfEmpty(name)
+	})
+	f["personalData"] = fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(x T) any {
+		_, state := shown(x)
+		return state
+	})
+	f["erased"] = fieldOf(graphql.NewNonNull(graphql.Boolean), erasedDoc, func(x T) any {
+		_, state := shown(x)
+		return state == readmodel.PersonalErased
+	})
+	return f
 }

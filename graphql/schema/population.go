@@ -242,43 +242,32 @@ func (b *builder) populationFields(f graphql.Fields, levelT *graphql.Object) {
 	itemT := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "PopulationMember",
 		Description: "A craftsman in a population answer (live state).",
-		Fields: graphql.Fields{
-			"id": fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
-			"name": fieldOf(graphql.String, nameDoc, func(i *populationItem) any {
-				name, _ := b.shown(&i.shown, i.s.Name, i.s.Personal)
-				return nilIfEmpty(name)
+		Fields: withPersonal(b, "The craftsman was forgotten (PersonalDataErased, or the key destroyed).",
+			func(i *populationItem) (*shownOnce, string, string) { return &i.shown, i.s.Name, i.s.Personal }, graphql.Fields{
+				"id":        fieldOf(graphql.NewNonNull(graphql.ID), "", func(i *populationItem) any { return i.id }),
+				"region":    fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
+				"employers": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
+				"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
+				"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
+				"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
+					if e := i.eligibility(); e != nil {
+						return *e
+					}
+					return nil
+				}),
+				"eligibleNow": fieldOf(graphql.Boolean, "With eligibleFor: already eligible at the query's moment (asOf, else now); null without eligibleFor.", func(i *populationItem) any {
+					if e := i.eligibleFrom(); e != nil {
+						return e.now
+					}
+					return nil
+				}),
+				"eligibleFrom": fieldOf(graphql.DateTime, "With eligibleFor: when the craftsman becomes eligible — the query's moment (asOf, else now) when eligible then already; else the earliest date the answer at that moment gives (time alone makes a route hold), when it is by eligibleBy; else eligibleBy (facts recorded to occur later, or another policy version in force by then). Null without eligibleFor.", func(i *populationItem) any {
+					if e := i.eligibleFrom(); e != nil {
+						return e.date
+					}
+					return nil
+				}),
 			}),
-			"personalData": fieldOf(graphql.NewNonNull(graphql.String), personalDataDoc, func(i *populationItem) any {
-				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
-				return state
-			}),
-			"erased": fieldOf(graphql.NewNonNull(graphql.Boolean), "The craftsman was forgotten (PersonalDataErased, or the key destroyed).", func(i *populationItem) any {
-				_, state := b.shown(&i.shown, i.s.Name, i.s.Personal)
-				return state == readmodel.PersonalErased
-			}),
-			"region":    fieldOf(graphql.String, "", func(i *populationItem) any { return nilIfEmpty(i.s.Region) }),
-			"employers": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Employers) }),
-			"academies": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))), "", func(i *populationItem) any { return nonNil(i.s.Academies) }),
-			"level":     fieldOf(graphql.NewNonNull(levelT), "Current level in the filtered trade (highest over trades without one).", func(i *populationItem) any { return i.level }),
-			"eligibility": fieldOf(b.eligibility, "The explained answer when the query asked eligibleFor.", func(i *populationItem) any {
-				if e := i.eligibility(); e != nil {
-					return *e
-				}
-				return nil
-			}),
-			"eligibleNow": fieldOf(graphql.Boolean, "With eligibleFor: already eligible at the query's moment (asOf, else now); null without eligibleFor.", func(i *populationItem) any {
-				if e := i.eligibleFrom(); e != nil {
-					return e.now
-				}
-				return nil
-			}),
-			"eligibleFrom": fieldOf(graphql.DateTime, "With eligibleFor: when the craftsman becomes eligible — the query's moment (asOf, else now) when eligible then already; else the earliest date the answer at that moment gives (time alone makes a route hold), when it is by eligibleBy; else eligibleBy (facts recorded to occur later, or another policy version in force by then). Null without eligibleFor.", func(i *populationItem) any {
-				if e := i.eligibleFrom(); e != nil {
-					return e.date
-				}
-				return nil
-			}),
-		},
 	})
 	conn := b.ct.connection("PopulationMember", itemT, nil)
 	f["craftsmen"] = &graphql.Field{
