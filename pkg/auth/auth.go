@@ -203,8 +203,16 @@ func MintAt(key Key, c Claims, now time.Time, ttl time.Duration) (string, error)
 	return s, nil
 }
 
-// Verify checks a token's signature, algorithm, issuer and expiry against
-// the current time and returns its claims. Every failure is
+// IssuedAtSkew is how far in the future a token's "iat" may lie and the
+// token still verify: room for the clocks of the service that minted it and
+// the one verifying it to differ. A token issued later than that is refused
+// ("token issued in the future"): a minting clock set wrong would otherwise
+// make tokens that stay valid long after their lifetime as the verifier
+// counts it. Expiry and "nbf" get no such leeway.
+const IssuedAtSkew = time.Minute
+
+// Verify checks a token's signature, algorithm, issuer, issue time and
+// expiry against the current time and returns its claims. Every failure is
 // errs.Unauthenticated.
 func Verify(key Key, token string) (Claims, error) {
 	return VerifyAt(key, token, time.Now())
@@ -216,8 +224,10 @@ func VerifyAt(key Key, token string, now time.Time) (Claims, error) {
 	return c, err
 }
 
-// verifyAt is VerifyAt, also returning the token's "nbf" (zero when it has
-// none): with the claims' ExpiresAt, the window in which the token verifies.
+// verifyAt is VerifyAt, also returning the first instant at which the token
+// verifies — the later of its "nbf" and its "iat" less IssuedAtSkew, zero
+// when it has neither: with the claims' ExpiresAt, the window in which the
+// token verifies.
 func verifyAt(key Key, token string, now time.Time) (Claims, time.Time, error) {
 	if token == "" {
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "missing bearer token")
@@ -241,10 +251,19 @@ func verifyAt(key Key, token string, now time.Time) (Claims, time.Time, error) {
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token signature invalid")
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token malformed")
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token not valid yet")
 	default:
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token invalid")
+	}
+	// The issue time is checked here rather than by jwt.WithIssuedAt: the
+	// library's one leeway (jwt.WithLeeway) would also stretch "exp".
+	var from time.Time
+	if jc.IssuedAt != nil {
+		from = jc.IssuedAt.Add(-IssuedAtSkew)
+		if now.Before(from) {
+			return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token issued in the future")
+		}
 	}
 	c := Claims{
 		Subject:     jc.Subject,
@@ -261,9 +280,8 @@ func verifyAt(key Key, token string, now time.Time) (Claims, time.Time, error) {
 	if err := c.Validate(); err != nil {
 		return Claims{}, time.Time{}, errs.E(errs.Unauthenticated, "token claims incomplete: %v", err)
 	}
-	var nbf time.Time
-	if jc.NotBefore != nil {
-		nbf = jc.NotBefore.Time
+	if jc.NotBefore != nil && jc.NotBefore.After(from) {
+		from = jc.NotBefore.Time
 	}
-	return c, nbf, nil
+	return c, from, nil
 }

@@ -76,6 +76,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong key", wrongKey, "token signature invalid", t0},
 		{"tampered payload", forged, "token signature invalid", t0},
 		{"alg none", noneAlg, "token", t0},
+		{"issued in the future", good, "token issued in the future", t0.Add(-auth.IssuedAtSkew - time.Second)},
+		{"issued an hour ahead", good, "token issued in the future", t0.Add(-time.Hour)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +89,26 @@ func TestVerifyRejects(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+// TestVerifyAllowsIssuedAtSkew checks that a token whose "iat" lies up to
+// auth.IssuedAtSkew ahead of the verifier's clock verifies (the minting
+// service's clock may run a little fast), and that expiry gets no leeway.
+func TestVerifyAllowsIssuedAtSkew(t *testing.T) {
+	t.Parallel()
+	key := auth.DevKey()
+	tok, err := auth.MintAt(key, issuer(), t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{t0.Add(-auth.IssuedAtSkew), t0.Add(-time.Second), t0} {
+		if _, err := auth.VerifyAt(key, tok, at); err != nil {
+			t.Errorf("VerifyAt %s before iat = %v, want the claims", t0.Sub(at), err)
+		}
+	}
+	if _, err := auth.VerifyAt(key, tok, t0.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "token expired") {
+		t.Errorf("VerifyAt at exp = %v, want token expired", err)
 	}
 }
 

@@ -16,9 +16,10 @@ const DefaultVerifiedTokens = 1024
 //
 // It accepts exactly what VerifyAt accepts: only a token that verified
 // under its key is remembered, and a remembered token is accepted only
-// inside the window it verified for — not before its "nbf" and before its
-// "exp" (the only checks that depend on the time; signature, algorithm,
-// issuer and claims do not). Outside that window, or when not remembered,
+// inside the window it verified for — not before its "nbf" nor before its
+// "iat" less IssuedAtSkew, and before its "exp" (the only checks that depend
+// on the time; signature, algorithm, issuer and claims do not). Outside
+// that window, or when not remembered,
 // the token is verified again in full, so every refusal is VerifyAt's own
 // error. When full, it forgets an arbitrary remembered token for each new
 // one. It is safe for concurrent use.
@@ -32,7 +33,7 @@ type Verifier struct {
 
 type verified struct {
 	claims    Claims
-	notBefore time.Time // zero when the token has no "nbf"
+	notBefore time.Time // the window's start (verifyAt); zero when open
 }
 
 // NewVerifier returns a Verifier for key remembering DefaultVerifiedTokens

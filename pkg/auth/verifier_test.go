@@ -30,7 +30,7 @@ func mintWindow(t *testing.T, key Key, sub string, nbf, exp time.Time) string {
 // token at every instant exactly as VerifyAt does — claims and error — on
 // the first call and again once it may answer from memory, in an order
 // that has it remember a token and then ask for it outside its window
-// (after "exp", before "nbf").
+// (after "exp", before "nbf", before "iat" beyond IssuedAtSkew).
 func TestVerifierAnswersAsVerifyAt(t *testing.T) {
 	key := DevKey()
 	good, err := MintAt(key, Claims{Subject: "u-1", Role: RoleIssuer, OrgID: "academy-7"}, vt0, time.Hour)
@@ -59,6 +59,9 @@ func TestVerifierAnswersAsVerifyAt(t *testing.T) {
 		{later, vt0.Add(5 * time.Minute)}, // before nbf
 		{later, vt0.Add(10 * time.Minute)},
 		{later, vt0.Add(time.Hour)},
+		{good, vt0.Add(-IssuedAtSkew)}, // remembered, then asked for before it was issued
+		{good, vt0.Add(-IssuedAtSkew - time.Second)},
+		{good, vt0.Add(-time.Hour)},
 		{wrongKey, vt0},
 		{wrongKey, vt0},
 		{tampered, vt0},
