@@ -352,6 +352,74 @@ func TestVerifyFlagsStreamsTheirMetadataTruncates(t *testing.T) {
 	}
 }
 
+// Verify reads a stream's metadata as the store (and KurrentDB) does, all
+// or nothing: metadata the store ignores — a quoted number, a fraction,
+// null, a malformed $acl or $tempStream, a non-JSON content type, a
+// $maxCount or $maxAge not above 0 — hides nothing from readers and gives
+// no finding; metadata it honours, with other keys of any value beside,
+// still does, at the first revision a read of the stream returns.
+func TestVerifyReadsMetadataAsTheStoreDoes(t *testing.T) {
+	st, _ := audittest.Store(t)
+	cases := []struct {
+		meta   string
+		binary bool
+		from   uint64 // the first revision readers see; 0: nothing hidden
+	}{
+		{meta: `{"$maxCount":"2"}`},
+		{meta: `{"$tb":"3"}`},
+		{meta: `{"$maxCount":2,"$maxAge":1.5}`},
+		{meta: `{"$tb":3,"$maxCount":1e1}`},
+		{meta: `{"$maxCount":2,"$maxAge":null}`},
+		{meta: `{"$tb":null}`},
+		{meta: `{"$maxCount":2,"$acl":{"$r":5}}`},
+		{meta: `{"$tb":3,"$acl":null}`},
+		{meta: `{"$tb":3,"$tempStream":"yes"}`},
+		{meta: `{"$maxCount":"x","$maxCount":2}`},
+		{meta: `{"$maxCount":0}`},
+		{meta: `{"$maxCount":-3}`},
+		{meta: `{"$tb":3}`, binary: true},
+		{meta: `[3]`},
+		{meta: `not json`},
+		{meta: `{"$tb":3}`, from: 3},
+		{meta: `{"$maxCount":2}`, from: 7},
+		{meta: `{"$maxCount":2,"owner":{"a":[1,"x",null]},"$acl":{"$r":"$admins"}}`, from: 7},
+		{meta: `{"$maxCount":4,"$tb":-1}`, from: 5},
+		{meta: `{"$tb":2} x`, from: 2}, // the reader stops at the object's end
+	}
+	ids := audittest.Population(t, st, len(cases))
+	var want []string
+	for i, c := range cases {
+		stream := events.CraftsmanStream(ids[i])
+		ev := eventstore.EventData{Type: "$metadata", Data: []byte(c.meta)}
+		if c.binary {
+			ev.ContentType = "application/octet-stream"
+		}
+		if _, err := st.Append(ctx(t), "$$"+stream, eventstore.Any(), ev); err != nil {
+			t.Fatalf("%s: %v", c.meta, err)
+		}
+		read, err := st.ReadStream(ctx(t), stream, eventstore.ReadOptions{})
+		if err != nil || len(read) == 0 || read[0].Revision != c.from {
+			t.Fatalf("%s (binary %v): the store's read starts at %+v, %v; the case wants %d", c.meta, c.binary, read[:min(1, len(read))], err, c.from)
+		}
+		if c.from > 0 {
+			want = append(want, audit.KindGap+" "+stream+"@"+strconv.FormatUint(c.from, 10))
+		}
+	}
+	for par, p := range append([]audit.Plan{{Parallel: 1}}, plans...) {
+		rep, err := audit.VerifyPlanned(ctx(t), st, audit.VerifyOptions{}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range rep.Findings {
+			got = append(got, f.Kind+" "+f.Stream+"@"+strconv.FormatUint(f.Revision, 10))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("plan %d: findings (-want +got):\n%s", par, diff)
+		}
+	}
+}
+
 // An academy's export holds part of each craftsman's stream: with Partial
 // the missing revisions are counted, not findings, and the file verifies;
 // a changed event after a missing revision is still caught (each event is

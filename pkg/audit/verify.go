@@ -9,7 +9,6 @@ import (
 	"hash/maphash"
 	"io"
 	"maps"
-	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/internal/keytable"
+	"github.com/craftledger/craftledger/pkg/internal/streammeta"
 )
 
 // Finding kinds.
@@ -427,16 +427,18 @@ func (v *verifier) event(e *eventstore.RecordedEvent, h, seq uint64) {
 
 // streamLimits is what a stream's latest metadata says about reading it.
 type streamLimits struct {
-	h        uint64 // the stream name's hash
-	e        *eventstore.RecordedEvent
-	tb       *uint64 // $tb: revisions below it are hidden
-	maxCount *uint64
-	maxAge   *uint64 // seconds
-	deleted  bool    // tombstoned, or soft-deleted ($tb at the end of time)
+	h       uint64 // the stream name's hash
+	e       *eventstore.RecordedEvent
+	meta    streammeta.Meta // as the store reads it: unset fields -1
+	deleted bool            // tombstoned, or soft-deleted ($tb at the end of time)
 }
 
 // metadata notes e, the $metadata of the stream hashed to h, or a
-// tombstone in it; hidden reports what it hides once the read is done.
+// tombstone in it; hidden reports what it hides once the read is done. The
+// metadata is read as the store and KurrentDB read it (streammeta.Parse):
+// all or nothing, so metadata they ignore — not JSON, a quoted number or a
+// fraction, null, a malformed $acl, anywhere in it — hides nothing, and
+// nor do $maxCount or $maxAge not above 0.
 func (v *verifier) metadata(e *eventstore.RecordedEvent, h uint64) {
 	if v.limits == nil {
 		v.limits = map[string]*streamLimits{}
@@ -444,29 +446,19 @@ func (v *verifier) metadata(e *eventstore.RecordedEvent, h uint64) {
 	if e.Type == "$streamDeleted" {
 		l := v.limits[e.Stream]
 		if l == nil {
-			l = &streamLimits{h: h}
+			l = &streamLimits{h: h, meta: streammeta.None}
 			v.limits[e.Stream] = l
 		}
 		l.e, l.deleted = e, true
 		return
 	}
 	stream := e.Stream[2:]
-	var md struct {
-		TB       *uint64 `json:"$tb"`
-		MaxCount *uint64 `json:"$maxCount"`
-		MaxAge   *uint64 `json:"$maxAge"`
-	}
 	l := &streamLimits{h: h, e: e}
 	if old := v.limits[stream]; old != nil && old.deleted && old.e.Type == "$streamDeleted" {
 		l.deleted = true // a tombstone is final
 	}
-	if err := json.Unmarshal(e.Data, &md); err != nil {
-		v.limits[stream] = l
-		v.add(KindGap, &eventstore.RecordedEvent{Stream: stream, ID: e.ID, Type: e.Type}, "", fmt.Sprintf("its metadata (%s@%d) cannot be read (%v): it may hide events from readers", e.Stream, e.Revision, err))
-		return
-	}
-	l.tb, l.maxCount, l.maxAge = md.TB, md.MaxCount, md.MaxAge
-	if l.tb != nil && *l.tb >= math.MaxInt64 {
+	l.meta = streammeta.Parse(e.ContentType == "" || e.ContentType == "application/json", e.Data)
+	if l.meta.SoftDeleted() {
 		l.deleted = true
 	}
 	v.limits[stream] = l
@@ -490,14 +482,14 @@ func (v *verifier) hidden() {
 		switch {
 		case l.deleted:
 			reason = fmt.Sprintf("the stream is deleted (%s): readers see none of its %d events, which $all still holds", l.e.Type, n)
-		case l.tb != nil && *l.tb > 0:
-			at.Revision = *l.tb
-			reason = fmt.Sprintf("its metadata truncates it ($tb=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden (truncated or deleted)", *l.tb, l.e.Stream, l.e.Revision, *l.tb, *l.tb-1)
-		case l.maxCount != nil && n > *l.maxCount:
-			at.Revision = n - *l.maxCount
-			reason = fmt.Sprintf("its metadata caps it ($maxCount=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden", *l.maxCount, l.e.Stream, l.e.Revision, at.Revision, at.Revision-1)
-		case l.maxAge != nil:
-			reason = fmt.Sprintf("its metadata sets $maxAge=%ds (%s@%d): readers do not see its events older than that", *l.maxAge, l.e.Stream, l.e.Revision)
+		case l.meta.TB > 0:
+			at.Revision = uint64(l.meta.TB)
+			reason = fmt.Sprintf("its metadata truncates it ($tb=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden (truncated or deleted)", l.meta.TB, l.e.Stream, l.e.Revision, l.meta.TB, l.meta.TB-1)
+		case l.meta.MaxCount > 0 && n > uint64(l.meta.MaxCount):
+			at.Revision = n - uint64(l.meta.MaxCount)
+			reason = fmt.Sprintf("its metadata caps it ($maxCount=%d, %s@%d): readers see it start at revision %d, revisions 0..%d are hidden", l.meta.MaxCount, l.e.Stream, l.e.Revision, at.Revision, at.Revision-1)
+		case l.meta.MaxAge > 0:
+			reason = fmt.Sprintf("its metadata sets $maxAge=%ds (%s@%d): readers do not see its events older than that", l.meta.MaxAge, l.e.Stream, l.e.Revision)
 		default:
 			continue
 		}

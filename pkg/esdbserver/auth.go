@@ -202,17 +202,6 @@ func drain(ss grpc.ServerStream) {
 	}
 }
 
-// aclOp is an operation a stream ACL governs.
-type aclOp int
-
-const (
-	aclRead aclOp = iota
-	aclWrite
-	aclDelete
-	aclMetaRead
-	aclMetaWrite
-)
-
 // authorize checks that the caller may do op on stream, following
 // KurrentDB's defaults: anonymous callers get no stream access, `$` streams
 // (and so $all) are for $admins, user streams for any authenticated user,
@@ -293,12 +282,12 @@ func (s *Server) authorize(ctx context.Context, stream string, op aclOp) error {
 // LegacyStreamPermissionAssertion.RolesFor; see settings.go).
 func checkACL(p *principal, stream string, op aclOp, meta streamMeta, set *systemSettings) error {
 	system := strings.HasPrefix(stream, "$")
-	roles, ok := meta.ACL.roles(op)
+	roles, ok := meta.ACL.Roles(op)
 	if !ok && set != nil {
 		if system {
-			roles, ok = set.system.roles(op)
+			roles, ok = set.system.Roles(op)
 		} else {
-			roles, ok = set.user.roles(op)
+			roles, ok = set.user.Roles(op)
 		}
 	}
 	if !ok {

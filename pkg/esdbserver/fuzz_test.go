@@ -10,6 +10,8 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/craftledger/craftledger/pkg/internal/streammeta"
 )
 
 // FuzzDecodeRecord: recovery decodes whatever pebble holds. Decoding must
@@ -94,7 +96,7 @@ func FuzzStreamMetadata(f *testing.F) {
 	f.Add([]byte(`{"$maxCount":3,"$maxAge":60,"$tb":9223372036854775807,"$acl":{"$r":["$admins"],"$w":"ops"},"owner":"x"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, valid := strictStreamMeta(b)
+		m, valid := streammeta.Strict(b)
 		if !valid && m.MaxCount != -1 || parseStreamMeta(false, b).MaxCount != -1 {
 			t.Fatalf("invalid or binary metadata applied: %+v", m)
 		}
@@ -105,7 +107,7 @@ func FuzzStreamMetadata(f *testing.F) {
 		if !ok {
 			return
 		}
-		tb, tbValid := strictStreamMeta(raw)
+		tb, tbValid := streammeta.Strict(raw)
 		if valid && (!tbValid || tb.TB != 42 || tb.MaxCount != m.MaxCount || tb.MaxAge != m.MaxAge) {
 			t.Fatalf("withTB changed valid metadata %s into %s: %+v", b, raw, tb)
 		}

@@ -1,12 +1,12 @@
 package esdbserver
 
 import (
-	"bytes"
 	"encoding/json"
-	"slices"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/craftledger/craftledger/pkg/internal/streammeta"
 )
 
 // $settings: the default stream ACLs.
@@ -75,70 +75,9 @@ func parseSystemSettings(data []byte) *systemSettings {
 		if !ok {
 			continue
 		}
-		if *dst = parseStrictACL(raw); *dst == nil {
+		if *dst = streammeta.ParseACL(raw); *dst == nil {
 			return nil
 		}
 	}
 	return &set
-}
-
-// aclKeys are the $acl keys, in aclOp order.
-var aclKeys = []string{"$r", "$w", "$d", "$mr", "$mw"}
-
-// parseStrictACL reads an ACL object as StreamMetadata.ReadAcl does, nil
-// for anything it would throw on.
-func parseStrictACL(raw json.RawMessage) *streamACL {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil || obj == nil {
-		return nil
-	}
-	a := &streamACL{}
-	for k, v := range obj {
-		op := slices.Index(aclKeys, k)
-		roles, ok := strictRoles(v)
-		if op < 0 || !ok {
-			return nil
-		}
-		a.setRoles(aclOp(op), roles)
-	}
-	return a
-}
-
-// strictRoles reads a string or an array of strings; null anywhere, or any
-// other value, is not.
-func strictRoles(raw json.RawMessage) ([]string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var one string
-		if json.Unmarshal(raw, &one) != nil {
-			return nil, false
-		}
-		return []string{one}, true
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil || items == nil {
-		return nil, false
-	}
-	roles := make([]string, 0, len(items))
-	for _, it := range items {
-		var r string
-		if it = bytes.TrimSpace(it); len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &r) != nil {
-			return nil, false
-		}
-		roles = append(roles, r)
-	}
-	return roles, true
-}
-
-// setRoles sets the roles of op.
-func (a *streamACL) setRoles(op aclOp, roles []string) {
-	a.byOp[op], a.set[op] = roles, true
-}
-
-// roles returns op's roles and whether the ACL sets them.
-func (a *streamACL) roles(op aclOp) ([]string, bool) {
-	if a == nil || !a.set[op] {
-		return nil, false
-	}
-	return a.byOp[op], true
 }

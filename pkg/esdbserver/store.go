@@ -798,7 +798,7 @@ func (g *group) emptyAppend(op *writeOp) writeResult {
 	}
 	info := g.get(op.stream)
 	cur := info.Last
-	soft := info.Meta.softDeleted()
+	soft := info.Meta.SoftDeleted()
 	wev := writeResult{err: &wrongVersionError{stream: op.stream, expected: op.expected, current: cur}}
 	switch op.expected.kind {
 	case expExists:
@@ -822,7 +822,7 @@ func (g *group) emptyAppend(op *writeOp) writeResult {
 		g.undelete(op.stream, info.Meta.raw, cur+1)
 	}
 	if base, ok := metaStreamOf(op.stream); ok {
-		if b := g.get(base); b.Meta.softDeleted() {
+		if b := g.get(base); b.Meta.SoftDeleted() {
 			g.undelete(base, b.Meta.raw, b.Last+1)
 		}
 	}
@@ -838,7 +838,7 @@ func (g *group) apply(op *writeOp) writeResult {
 	}
 	info := g.get(op.stream)
 	cur := info.Last
-	soft := info.Meta.softDeleted()
+	soft := info.Meta.SoftDeleted()
 	wev := func() writeResult {
 		return writeResult{err: &wrongVersionError{stream: op.stream, expected: op.expected, current: cur}}
 	}
@@ -923,7 +923,7 @@ func (g *group) apply(op *writeOp) writeResult {
 	// Writing the metadata stream of a soft-deleted stream undeletes that
 	// stream (checked before the write, StorageWriterService.cs 327-328).
 	metaOfSoft := ""
-	if base, ok := metaStreamOf(op.stream); ok && g.get(base).Meta.softDeleted() {
+	if base, ok := metaStreamOf(op.stream); ok && g.get(base).Meta.SoftDeleted() {
 		metaOfSoft = base
 	}
 	var pos uint64

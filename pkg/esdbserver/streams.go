@@ -456,7 +456,7 @@ func (s *Server) streamVisibility(stream string) (visibility, streamInfo) {
 		v.tombstone = s.store.info(base).Tombstoned
 	}
 	v.tombstone = v.tombstone || info.Tombstoned
-	if info.Last < 0 || meta.softDeleted() {
+	if info.Last < 0 || meta.SoftDeleted() {
 		v.notFound = true
 		v.lower = math.MaxUint64 // nothing is visible
 		return v, info

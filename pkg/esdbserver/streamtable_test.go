@@ -27,7 +27,7 @@ func TestStreamTable(t *testing.T) {
 			ref := map[string]streamInfo{}
 			rng := rand.New(rand.NewPCG(1, uint64(tc.n)))
 			acl := &streamACL{}
-			acl.setRoles(aclRead, []string{"$all"})
+			acl.SetRoles(aclRead, []string{"$all"})
 			name := func(i int) string {
 				switch i % 4 {
 				case 0:

@@ -400,15 +400,26 @@ func toEventData(e EventData) (esdb.EventData, error) {
 
 func fromRecorded(r *esdb.RecordedEvent, ids *idArena) RecordedEvent {
 	return RecordedEvent{
-		Stream:   r.StreamID,
-		ID:       ids.format(r.EventID),
-		Type:     r.EventType,
-		Revision: r.EventNumber,
-		Position: Position{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
-		Data:     r.Data,
-		Metadata: r.UserMetadata,
-		Created:  r.CreatedDate,
+		Stream:      r.StreamID,
+		ID:          ids.format(r.EventID),
+		Type:        r.EventType,
+		Revision:    r.EventNumber,
+		Position:    Position{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
+		Data:        r.Data,
+		Metadata:    r.UserMetadata,
+		Created:     r.CreatedDate,
+		ContentType: recordedContentType(r.ContentType),
 	}
+}
+
+// recordedContentType is RecordedEvent.ContentType for the client's name of
+// it: application/json for a JSON event (empty here, as in EventData),
+// application/octet-stream for any other.
+func recordedContentType(ct string) string {
+	if ct == "application/json" {
+		return ""
+	}
+	return ct
 }
 
 func count(max int) uint64 {

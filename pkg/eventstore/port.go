@@ -99,6 +99,10 @@ type RecordedEvent struct {
 	Data     []byte
 	Metadata []byte
 	Created  time.Time // record time assigned by the store
+	// ContentType is empty for a JSON event (written as application/json)
+	// and "application/octet-stream" for one written without the JSON
+	// flag. KurrentDB ignores a stream's $metadata event written so.
+	ContentType string
 }
 
 // AppendResult says where an append landed.
