@@ -3,6 +3,7 @@ package command
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -14,8 +15,9 @@ import (
 type correction struct {
 	SupersedesEventID string `json:"supersedesEventId"`
 	Replacement       *struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
+		Type       string          `json:"type"`
+		Data       json.RawMessage `json:"data"`
+		OccurredAt *time.Time      `json:"occurredAt"`
 	} `json:"replacement"`
 }
 
@@ -23,10 +25,13 @@ type correction struct {
 // decision that must see facts as corrected: events of type correctionType
 // (events.TypeEventCorrected) are removed; a retracted event is removed; a
 // replaced event keeps its id, revision and metadata and takes the
-// replacement's type and data. As in the career fold, the latest correction
-// of an event decides it, and correcting a correction cancels it (a
-// replacement of a correction then applies to what that correction
-// targeted). A history without corrections is returned as is.
+// replacement's type and data, and its occurredAt when the replacement
+// gives one (the metadata is then re-encoded with it, so its hash no
+// longer covers it: the result is for decisions, not for the chain). As in
+// the career fold, the latest correction of an event decides it, and
+// correcting a correction cancels it (a replacement of a correction then
+// applies to what that correction targeted). A history without
+// corrections is returned as is.
 func Corrected(h History, correctionType string) ([]eventstore.RecordedEvent, error) {
 	d, err := decideCorrections(h, correctionType)
 	if err != nil {
@@ -50,10 +55,25 @@ func Corrected(h History, correctionType string) ([]eventstore.RecordedEvent, er
 				e.Type = rep.Type
 			}
 			e.Data = rep.Data
+			if rep.OccurredAt != nil {
+				if e.Metadata, err = withOccurredAt(e.Metadata, *rep.OccurredAt); err != nil {
+					return nil, errs.E(errs.Internal, "%s@%d as corrected: %v", h.Stream, e.Revision, err)
+				}
+			}
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// withOccurredAt returns metadata with its occurredAt set to at.
+func withOccurredAt(metadata []byte, at time.Time) ([]byte, error) {
+	m, err := DecodeMetadata(metadata)
+	if err != nil {
+		return nil, err
+	}
+	m.OccurredAt = at.UTC()
+	return json.Marshal(m)
 }
 
 // InForce returns the ids of h's corrections (events of type

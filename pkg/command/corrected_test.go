@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -47,6 +48,34 @@ func TestCorrected(t *testing.T) {
 				t.Errorf("(-want +got)\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCorrectedOccurredAt: a replacement that gives an occurredAt dates
+// the corrected fact by it, in the metadata decisions read; one that gives
+// none keeps the original's date, and the other metadata stays.
+func TestCorrectedOccurredAt(t *testing.T) {
+	const fix = "EventCorrected.v1"
+	orig := eventstore.RecordedEvent{ID: "a", Type: "Fact.v1", Data: []byte(`1`),
+		Metadata: []byte(`{"schemaVersion":1,"occurredAt":"2020-01-01T00:00:00Z","issuerOrgId":"org-1","actingUserId":"u-1"}`)}
+	for _, c := range []struct {
+		name, replacement, want string
+	}{
+		{"dated", `{"type":"Fact.v1","data":2,"occurredAt":"2019-03-01T00:00:00Z"}`, "2019-03-01"},
+		{"undated", `{"type":"Fact.v1","data":2}`, "2020-01-01"},
+	} {
+		corr := eventstore.RecordedEvent{ID: "c", Type: fix, Data: []byte(`{"supersedesEventId":"a","reason":"r","replacement":` + c.replacement + `}`)}
+		got, err := command.Corrected(command.History{Stream: "s", Exists: true, Events: []eventstore.RecordedEvent{orig, corr}}, fix)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: %d events, %v", c.name, len(got), err)
+		}
+		m, err := command.DecodeMetadata(got[0].Metadata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at := m.OccurredAt.Format(time.DateOnly); at != c.want || m.IssuerOrgID != "org-1" || m.ActingUserID != "u-1" || string(got[0].Data) != "2" {
+			t.Errorf("%s: occurredAt %s issuer %q user %q data %s; want %s, org-1, u-1, 2", c.name, at, m.IssuerOrgID, m.ActingUserID, got[0].Data, c.want)
+		}
 	}
 }
 

@@ -74,3 +74,45 @@ func TestCorrections(t *testing.T) {
 		t.Fatalf("employment recorded again after its retraction: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestCorrectedStartDatesTheEnd: a correction's replacement occurredAt is
+// the date the registry's own decisions use, not only the views': an
+// employment whose start is corrected to an earlier date may end before
+// the date first recorded, and one corrected to a later date may not end
+// before that.
+func TestCorrectedStartDatesTheEnd(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "k1", 78)
+	steel := issuer(t, "steelworks")
+	for _, c := range []struct {
+		id, recorded, corrected, end string
+		status                       int
+	}{
+		{"e1", "2015-05-01", "2015-03-01", "2015-04-01", http.StatusCreated},
+		{"e2", "2016-01-01", "2016-06-01", "2016-03-01", http.StatusBadRequest},
+	} {
+		r := e.do(t, "POST", "/v1/craftsmen/k1/employments", steel, map[string]any{"employmentId": c.id, "employerOrgId": "steelworks",
+			"trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": c.recorded})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s: employment: %d %s", c.id, r.Status, r.Body)
+		}
+		var started command.Result
+		r.JSON(t, &started)
+		r = e.do(t, "POST", "/v1/craftsmen/k1/corrections", steel, map[string]any{"supersedesEventId": started.EventIDs[0], "reason": "wrong start date",
+			"replacement": map[string]any{"occurredAt": c.corrected, "data": map[string]any{"craftsmanId": "k1", "employmentId": c.id,
+				"employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s: correction: %d %s", c.id, r.Status, r.Body)
+		}
+		before := e.count(t, "craftsman-k1")
+		r = e.do(t, "POST", "/v1/craftsmen/k1/employments/"+c.id+"/end", steel, map[string]any{"occurredAt": c.end})
+		if r.Status != c.status {
+			t.Fatalf("%s started %s, corrected to %s, ended %s: %d %s, want %d", c.id, c.recorded, c.corrected, c.end, r.Status, r.Body, c.status)
+		}
+		if c.status == http.StatusBadRequest {
+			if code, field := r.Error(t); code != "INVALID_ARGUMENT" || field != "occurredAt" || e.count(t, "craftsman-k1") != before {
+				t.Errorf("%s: code %s field %q (%s), %d events (had %d); want INVALID_ARGUMENT on occurredAt, nothing written", c.id, code, field, r.Body, e.count(t, "craftsman-k1"), before)
+			}
+		}
+	}
+}
