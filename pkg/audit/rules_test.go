@@ -363,6 +363,7 @@ func TestVerifyReadsMetadataAsTheStoreDoes(t *testing.T) {
 	cases := []struct {
 		meta   string
 		binary bool
+		typ    string // the event's type on $$stream; "" is $metadata
 		from   uint64 // the first revision readers see; 0: nothing hidden
 	}{
 		{meta: `{"$maxCount":"2"}`},
@@ -384,13 +385,18 @@ func TestVerifyReadsMetadataAsTheStoreDoes(t *testing.T) {
 		{meta: `{"$maxCount":2}`, from: 7},
 		{meta: `{"$maxCount":2,"owner":{"a":[1,"x",null]},"$acl":{"$r":"$admins"}}`, from: 7},
 		{meta: `{"$maxCount":4,"$tb":-1}`, from: 5},
-		{meta: `{"$tb":2} x`, from: 2}, // the reader stops at the object's end
+		{meta: `{"$tb":2} x`, from: 2},                // the reader stops at the object's end
+		{meta: `{"$tb":3,"$TB":0}`, from: 3},          // names are exact: $TB is a custom property
+		{meta: `{"$tb":3}`, typ: "Settings", from: 3}, // the stream's last event is its metadata, whatever its type
 	}
 	ids := audittest.Population(t, st, len(cases))
 	var want []string
 	for i, c := range cases {
 		stream := events.CraftsmanStream(ids[i])
 		ev := eventstore.EventData{Type: "$metadata", Data: []byte(c.meta)}
+		if c.typ != "" {
+			ev.Type = c.typ
+		}
 		if c.binary {
 			ev.ContentType = "application/octet-stream"
 		}

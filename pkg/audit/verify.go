@@ -245,11 +245,13 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	n, err := read(func(e *eventstore.RecordedEvent) error {
 		stream, meta := e.Stream, false
 		if strings.HasPrefix(e.Stream, "$") || strings.HasPrefix(e.Type, "$") {
-			// A user stream's $metadata, or a tombstone in it, goes to the
-			// worker of that stream; the server's own events are skipped;
-			// another $-typed event of a user stream is verified as any.
+			// A user stream's metadata (the last event of "$$<stream>",
+			// whatever its type: the store and KurrentDB read it so), or a
+			// tombstone in it, goes to the worker of that stream; the
+			// server's own events are skipped; another $-typed event of a
+			// user stream is verified as any.
 			switch {
-			case e.Type == "$metadata" && strings.HasPrefix(e.Stream, "$$") && len(e.Stream) > 2 && e.Stream[2] != '$':
+			case strings.HasPrefix(e.Stream, "$$") && len(e.Stream) > 2 && e.Stream[2] != '$':
 				stream, meta = e.Stream[2:], true
 				system++
 			case e.Type == "$streamDeleted" && !strings.HasPrefix(e.Stream, "$"):
@@ -433,8 +435,8 @@ type streamLimits struct {
 	deleted bool            // tombstoned, or soft-deleted ($tb at the end of time)
 }
 
-// metadata notes e, the $metadata of the stream hashed to h, or a
-// tombstone in it; hidden reports what it hides once the read is done. The
+// metadata notes e, the metadata (the last event of "$$<stream>", any
+// type) of the stream hashed to h, or a tombstone in it; hidden reports what it hides once the read is done. The
 // metadata is read as the store and KurrentDB read it (streammeta.Parse):
 // all or nothing, so metadata they ignore — not JSON, a quoted number or a
 // fraction, null, a malformed $acl, anywhere in it — hides nothing, and
