@@ -436,8 +436,9 @@ type streamLimits struct {
 }
 
 // metadata notes e, the metadata (the last event of "$$<stream>", any
-// type) of the stream hashed to h, or a tombstone in it; hidden reports what it hides once the read is done. The
-// metadata is read as the store and KurrentDB read it (streammeta.Parse):
+// type) of the stream hashed to h, or a tombstone in it; hidden reports
+// what it hides once the read is done. The metadata is read as the store
+// and KurrentDB read it (streammeta.Parse):
 // all or nothing, so metadata they ignore — not JSON, a quoted number or a
 // fraction, null, a malformed $acl, anywhere in it — hides nothing, and
 // nor do $maxCount or $maxAge not above 0.
