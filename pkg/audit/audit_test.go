@@ -437,6 +437,34 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	}
 }
 
+// TestFailedExportWritesNoHeader: the CSV header and the table's are
+// written with the first row, or on Close for a successful empty result;
+// an export that fails before its first event writes nothing (before, the
+// header was written when the writer was made, and a failed export left a
+// header-only file).
+func TestFailedExportWritesNoHeader(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	var buf bytes.Buffer
+	w, _ := audit.NewCSVWriter(&buf)
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, w); !errors.Is(err, errs.NotFound) || buf.Len() != 0 {
+		t.Errorf("failed CSV export: %v, wrote %q; want NotFound and nothing written", err, buf.String())
+	}
+	buf.Reset()
+	w, _ = audit.NewCSVWriter(&buf)
+	if err := w.Close(); err != nil || buf.String() != strings.Join(audit.CSVHeader(), ",")+"\n" {
+		t.Errorf("empty CSV: %v %q; want the header alone", err, buf.String())
+	}
+	buf.Reset()
+	tw := audit.NewTableWriter(&buf)
+	if buf.Len() != 0 {
+		t.Errorf("a table writer wrote %q before any row", buf.String())
+	}
+	if err := tw.Close(); err != nil || !strings.HasPrefix(buf.String(), "POSITION") {
+		t.Errorf("empty table: %v %q; want the header alone", err, buf.String())
+	}
+}
+
 // A replay file verifies offline like the store it came from, and a byte
 // changed in the file is a break.
 func TestVerifyFeedFromAReplayFile(t *testing.T) {

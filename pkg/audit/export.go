@@ -37,17 +37,31 @@ var csvHeader = []string{"position", "stream", "revision", "event_id", "type", "
 
 // NewCSVWriter writes events as CSV rows under CSVHeader(): the metadata's
 // fields in columns, the data as its JSON text, each cell SpreadsheetText.
+// The header is written with the first row, or by Close when there is none
+// (a successful empty result); a writer dropped without Close after a
+// failure has written nothing, so a failed export is no header-only file.
+// The error is always nil (kept for callers).
 func NewCSVWriter(w io.Writer) (Writer, error) {
-	c := csv.NewWriter(w)
-	if err := c.Write(csvHeader); err != nil {
-		return nil, err
-	}
-	return &csvWriter{c: c}, nil
+	return &csvWriter{c: csv.NewWriter(w)}, nil
 }
 
-type csvWriter struct{ c *csv.Writer }
+type csvWriter struct {
+	c      *csv.Writer
+	headed bool
+}
+
+func (c *csvWriter) header() error {
+	if c.headed {
+		return nil
+	}
+	c.headed = true
+	return c.c.Write(csvHeader)
+}
 
 func (c *csvWriter) Write(e *eventstore.RecordedEvent) error {
+	if err := c.header(); err != nil {
+		return err
+	}
 	m := metaFields(e.Metadata)
 	occ := ""
 	if !m.OccurredAt.IsZero() {
@@ -77,13 +91,18 @@ func SpreadsheetText(v string) string {
 }
 
 func (c *csvWriter) Close() error {
+	if err := c.header(); err != nil {
+		return err
+	}
 	c.c.Flush()
 	return c.c.Error()
 }
 
 // Export writes a craftsman's or an academy's history to w, in stream
 // order for a craftsman and in $all order for an academy, and returns how
-// many events it wrote.
+// many events it wrote. It closes w when it succeeds, or after a failure
+// when it wrote something (a writer on stdout shows it); a failure before
+// the first event leaves w unclosed, so nothing (no CSV header) is written.
 func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writer) (int64, error) {
 	if (opts.CraftsmanID == "") == (opts.AcademyID == "") {
 		return 0, errs.E(errs.InvalidArgument, "export: give a craftsman or an academy")
@@ -116,8 +135,10 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 			err = errs.E(errs.NotFound, "export academy %s: no events name it", id)
 		}
 	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if err == nil || n > 0 {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
 	}
 	tk.done(n)
 	return n, err

@@ -46,7 +46,9 @@ func replayPlanned(ctx context.Context, st eventstore.Store, opts ReplayOptions,
 	return n, nil
 }
 
-// Writer writes replayed events somewhere; Close flushes.
+// Writer writes replayed events somewhere; Close flushes (and writes a
+// table's or CSV's header when no event came). A caller that fails before
+// the first event drops the writer without Close: nothing is written.
 type Writer interface {
 	Write(e *eventstore.RecordedEvent) error
 	Close() error
@@ -298,18 +300,27 @@ func appendString(b []byte, s string) []byte {
 
 // NewTableWriter writes a readable table: position, stream@revision,
 // type, record time, occurrence time, issuer and event id.
+// The header is written with the first row, or by Close when there is
+// none (as NewCSVWriter's).
 func NewTableWriter(w io.Writer) Writer {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "POSITION\tSTREAM@REV\tTYPE\tRECORDED\tOCCURRED\tISSUER\tEVENT ID")
-	return &tableWriter{tw: tw}
+	return &tableWriter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
 }
 
 type tableWriter struct {
-	tw *tabwriter.Writer
-	n  int
+	tw     *tabwriter.Writer
+	n      int
+	headed bool
+}
+
+func (t *tableWriter) header() {
+	if !t.headed {
+		t.headed = true
+		fmt.Fprintln(t.tw, "POSITION\tSTREAM@REV\tTYPE\tRECORDED\tOCCURRED\tISSUER\tEVENT ID")
+	}
 }
 
 func (t *tableWriter) Write(e *eventstore.RecordedEvent) error {
+	t.header()
 	m := metaFields(e.Metadata)
 	occ := "-"
 	if !m.OccurredAt.IsZero() {
@@ -330,4 +341,7 @@ func (t *tableWriter) Write(e *eventstore.RecordedEvent) error {
 	return err
 }
 
-func (t *tableWriter) Close() error { return t.tw.Flush() }
+func (t *tableWriter) Close() error {
+	t.header()
+	return t.tw.Flush()
+}

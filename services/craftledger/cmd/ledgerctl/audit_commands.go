@@ -10,7 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,16 +145,64 @@ func parseTimeFlag(name, s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// output opens --out (stdout when empty or "-").
-func output(env *ctl.Env, path string) (io.Writer, func() error, error) {
+// output opens --out: stdout when path is empty or "-", else a new file
+// beside path (.NAME.tmp-…, created with the mode os.Create would give, or
+// path's own mode when it exists). commit flushes it to disk (fsync) and
+// renames it over path; abort, deferred by the caller, removes it unless
+// committed. So a command that fails — a store that cannot be reached, a
+// scope with no events, an interrupt (SIGINT cancels the context) — leaves
+// path as it was, never a header-only, empty or truncated file. On stdout
+// commit and abort do nothing.
+func output(env *ctl.Env, path string) (w io.Writer, commit func() error, abort func(), err error) {
 	if path == "" || path == "-" {
-		return env.Stdout, func() error { return nil }, nil
+		return env.Stdout, func() error { return nil }, func() {}, nil
 	}
-	f, err := os.Create(path)
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, nil, nil, fmt.Errorf("--out %s is a directory", path)
+	}
+	var f *os.File
+	for range 100 {
+		f, err = os.OpenFile(filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return f, f.Close, nil
+	if fi, err := os.Stat(path); err == nil {
+		_ = f.Chmod(fi.Mode().Perm())
+	}
+	done := false
+	commit = func() error {
+		if done {
+			return nil
+		}
+		done = true
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+		return err
+	}
+	abort = func() {
+		if !done {
+			done = true
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}
+	return f, commit, abort, nil
 }
 
 func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) error) error {
@@ -224,11 +275,11 @@ func replayCmd() ctl.Command {
 			if format != "jsonl" && format != "json" && format != "table" {
 				return usageErr(env, "replay: --format must be jsonl or table, not %q", format)
 			}
-			w, closeOut, err := output(env, out)
+			w, commit, abort, err := output(env, out)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer abort()
 			var ew audit.Writer
 			if format == "table" {
 				ew = audit.NewTableWriter(w)
@@ -237,12 +288,16 @@ func replayCmd() ctl.Command {
 			}
 			opts.Progress = progressBar(env, progress)
 			return withStore(ctx, env, func(st eventstore.Store) error {
-				_, err := audit.Replay(ctx, st, opts, ew.Write)
-				if cerr := ew.Close(); err == nil {
-					err = cerr
+				n, err := audit.Replay(ctx, st, opts, ew.Write)
+				if err == nil || n > 0 {
+					// On stdout, what was written before a failure is shown;
+					// a file is removed (abort).
+					if cerr := ew.Close(); err == nil {
+						err = cerr
+					}
 				}
 				if err == nil {
-					err = closeOut()
+					err = commit()
 				}
 				return err
 			})
@@ -583,11 +638,11 @@ func exportCmd() ctl.Command {
 			if format != "jsonl" && format != "json" && format != "csv" {
 				return usageErr(env, "export: --format must be jsonl or csv, not %q", format)
 			}
-			w, closeOut, err := output(env, out)
+			w, commit, abort, err := output(env, out)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer abort()
 			var ew audit.Writer
 			if format == "csv" {
 				if ew, err = audit.NewCSVWriter(w); err != nil {
@@ -600,7 +655,7 @@ func exportCmd() ctl.Command {
 				_, err := audit.Export(ctx, st, audit.ExportOptions{CraftsmanID: craftsman, AcademyID: academy, RecordedBy: rb,
 					Progress: progressBar(env, progress)}, ew)
 				if err == nil {
-					err = closeOut()
+					err = commit()
 				}
 				return err
 			})
@@ -663,15 +718,15 @@ func credentialCmd() ctl.Command {
 					if err != nil {
 						return err
 					}
-					w, closeOut, err := output(env, out)
+					w, commit, abort, err := output(env, out)
 					if err != nil {
 						return err
 					}
+					defer abort()
 					if _, err := w.Write(b); err != nil {
-						closeOut()
 						return err
 					}
-					return closeOut()
+					return commit()
 				})
 			case "verify":
 				if pub == "" || len(args) != 2 {

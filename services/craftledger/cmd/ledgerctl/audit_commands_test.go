@@ -309,3 +309,65 @@ func TestAuditUsageMistakes(t *testing.T) {
 		t.Errorf("verify of a partial file without --partial: exit %d\n%s", code, out)
 	}
 }
+
+// TestOutIsReplacedOnlyOnSuccess: --out is written to a temporary file
+// beside it and renamed over it only when the command succeeds, so a
+// failing export or replay (nothing to export, a store that cannot be
+// reached, an interrupt: SIGINT cancels the context) leaves the old
+// contents and no temporary file; a successful one replaces the file,
+// keeping its mode. Before, the file was truncated when the command
+// started: a failure left it empty or header-only. On stdout a failed CSV
+// export prints no header.
+func TestOutIsReplacedOnlyOnSuccess(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store := "--store=" + srv.URL()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "out.csv")
+	const old = "old contents\n"
+	if err := os.WriteFile(file, []byte(old), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if b, err := os.ReadFile(file); err != nil || string(b) != old {
+			t.Errorf("%s: --out now holds %q (%v), want the old contents", what, b, err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("%s: %d files in the directory, want the output alone", what, len(ents))
+		}
+	}
+	if code, _, _ := run(ctx, "export", store, "--academy", "nobody", "--format", "csv", "--out", file); code != 1 {
+		t.Errorf("export of an academy with no events: exit %d, want 1", code)
+	}
+	unchanged("export with nothing to export")
+	if code, _, _ := run(ctx, "replay", "--store=esdb://127.0.0.1:1?tls=false", "--json", "--out", file); code != 1 {
+		t.Errorf("replay from an unreachable store: exit %d, want 1", code)
+	}
+	unchanged("replay from an unreachable store")
+	interrupted, stop := context.WithCancel(ctx)
+	stop()
+	if code, _, _ := run(interrupted, "replay", store, "--json", "--out", file); code == 0 {
+		t.Error("an interrupted replay succeeded")
+	}
+	unchanged("an interrupted replay")
+
+	if code, _, errOut := run(ctx, "export", store, "--craftsman", "c-0001", "--format", "csv", "--out", file); code != 0 {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	b, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(b), strings.Join(audit.CSVHeader(), ",")+"\n") || strings.Count(string(b), "\n") != 1+len(audittest.Career("x")) {
+		t.Errorf("export to an existing file:\n%s", b)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the replaced file's mode: %v %v, want 0640 kept", fi.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files after a successful export, want 1", len(ents))
+	}
+	if code, out, _ := run(ctx, "export", store, "--academy", "nobody", "--format", "csv"); code != 1 || out != "" {
+		t.Errorf("failed CSV export on stdout: exit %d, printed %q; want exit 1 and nothing", code, out)
+	}
+}
