@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -434,6 +435,37 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	}
 	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, audit.NewJSONLWriter(&buf)); !errors.Is(err, errs.NotFound) || strings.Count(err.Error(), "nobody") != 1 {
 		t.Errorf("export of an unknown academy: %v; want NotFound naming it once", err)
+	}
+}
+
+// TestExportAcademyIncludesCorrectionsByOthers: an academy's export holds
+// the corrections of its events whoever recorded them — an
+// administrator's retraction of its training, and a correction of that
+// correction — but not a correction of another organisation's event on
+// the same stream. Before, only corrections naming or issued by the
+// academy were exported, so the export showed a retracted training as
+// standing.
+func TestExportAcademyIncludesCorrectionsByOthers(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "c-corr"
+	s := events.CraftsmanStream(id)
+	evs := audittest.Career(id)
+	orig := audittest.Seal(t, s, evs)
+	evs = append(evs,
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: orig[3].ID, Reason: "entered twice"}, Issuer: audit.PlatformOrg, Occurred: audittest.Day(2012, 5, 1)},
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: audittest.UUID(s, 9), Reason: "retracted in error"}, Issuer: audit.PlatformOrg, Occurred: audittest.Day(2012, 5, 1)},
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: orig[6].ID, Reason: "withdrawn"}, Issuer: audittest.Evaluator, Occurred: audittest.Day(2018, 6, 1)})
+	audittest.Append(t, st, s, audittest.Seal(t, s, evs))
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: audittest.Academy}, audit.NewJSONLWriter(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	if err := audit.ReadLines(&buf, func(e eventstore.RecordedEvent) error { got = append(got, e.Revision); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint64{0, 3, 5, 9, 10}; !slices.Equal(got, want) {
+		t.Errorf("academy export holds revisions %v, want %v (its events and the two corrections of its training)", got, want)
 	}
 }
 
