@@ -438,6 +438,27 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	}
 }
 
+// TestUnknownPolicyIsInvalidArgument: State and Diff refuse a policy name
+// the ledger has no version of (errs.InvalidArgument), before asking the
+// API; before, the rebuild answered every pathway with no next level and
+// a diff compared two such answers as equal.
+func TestUnknownPolicyIsInvalidArgument(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	for _, names := range [][]string{{"nosuchpolicy"}, {"template-a", "Template-B"}} {
+		opts := audit.StateOptions{CraftsmanID: "c-0001", Policies: names}
+		if _, err := audit.State(ctx(t), st, opts); !errors.Is(err, errs.InvalidArgument) || !strings.Contains(err.Error(), "unknown policy") {
+			t.Errorf("state under %v: %v, want InvalidArgument naming the unknown policy", names, err)
+		}
+		if _, err := audit.Diff(ctx(t), st, audit.GraphQL{Endpoint: "http://127.0.0.1:1/graphql"}, opts); !errors.Is(err, errs.InvalidArgument) {
+			t.Errorf("diff under %v: %v, want InvalidArgument", names, err)
+		}
+	}
+	if c, err := audit.State(ctx(t), st, audit.StateOptions{CraftsmanID: "c-0001", Policies: []string{"template-b", "upper-grades"}}); err != nil || len(c.Pathways) == 0 {
+		t.Errorf("state under known policies: %v", err)
+	}
+}
+
 // TestExportAcademyIncludesCorrectionsByOthers: an academy's export holds
 // the corrections of its events whoever recorded them — an
 // administrator's retraction of its training, and a correction of that

@@ -466,7 +466,7 @@ func stateCmd() ctl.Command {
 			return withStore(ctx, env, func(st eventstore.Store) error {
 				c, err := audit.State(ctx, st, opts)
 				if err != nil {
-					return err
+					return badArg(env, err) // a malformed id, an unknown policy: exit 2
 				}
 				if env.JSON {
 					return env.PrintJSON(c)
@@ -572,7 +572,7 @@ func diffCmd() ctl.Command {
 					o.CraftsmanID = cid
 					rep, err := audit.Diff(ctx, st, g, o)
 					if err != nil {
-						return fmt.Errorf("diff craftsman %s: %w", cid, err)
+						return badArg(env, fmt.Errorf("diff craftsman %s: %w", cid, err))
 					}
 					sum.Craftsmen++
 					sum.Compared += rep.Compared

@@ -283,6 +283,9 @@ func TestAuditUsageMistakes(t *testing.T) {
 		{"verify", "--offline"},
 		{"verify", "--partial"},
 		{"diff", "--craftsman", "c-0001", "--mode", "occurred"},
+		{"state", "--craftsman", "c-0001", "--policies", "nosuchpolicy"},
+		{"diff", "--craftsman", "c-0001", "--policies", "template-a,nosuchpolicy", "--graphql", "http://127.0.0.1:1/graphql"},
+		{"state", "--craftsman", "bad id!"},
 	} {
 		code, out, errOut := run(ctx, append(args, store)...)
 		if code != 2 || out != "" || !strings.Contains(errOut, "ledgerctl") {
