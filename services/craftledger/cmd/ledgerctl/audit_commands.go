@@ -318,7 +318,7 @@ func verifyCmd() ctl.Command {
 			fs.BoolVar(&skipIssuers, "skip-issuers", false, "check the hash chain and gaps only")
 			fs.StringVar(&platform, "platform-orgs", audit.PlatformOrg, "organisations allowed to record anything (comma-separated)")
 			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
-			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
+			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store; unless --offline, each line is also checked against the store (position, stream, revision, id, record time, content)")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
 			fs.BoolVar(&partial, "partial", false, "with --file: the file holds part of the history (an export, a replay from a position or revision): revisions missing from it are counted, not findings; each event after them is still checked on its own")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
@@ -355,7 +355,11 @@ func verifyCmd() ctl.Command {
 						defer f.Close()
 						r = f
 					}
-					rep, err = audit.VerifyFeed(ctx, st, opts, audit.LinesFeed(r))
+					if st == nil { // --offline
+						rep, err = audit.VerifyFeed(ctx, nil, opts, audit.LinesFeed(r))
+					} else {
+						rep, err = audit.VerifyFeedInStore(ctx, st, opts, audit.LinesFeed(r))
+					}
 				} else {
 					rep, err = audit.Verify(ctx, st, opts)
 				}

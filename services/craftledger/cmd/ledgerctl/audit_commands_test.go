@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -372,5 +373,41 @@ func TestOutIsReplacedOnlyOnSuccess(t *testing.T) {
 	}
 	if code, out, _ := run(ctx, "export", store, "--academy", "nobody", "--format", "csv"); code != 1 || out != "" {
 		t.Errorf("failed CSV export on stdout: exit %d, printed %q; want exit 1 and nothing", code, out)
+	}
+}
+
+// TestVerifyFileAgainstStoreCommand: verify --file checks each line
+// against the store unless --offline: a replay whose event id was edited
+// (the chain does not cover ids) passes --offline and fails with the
+// store, naming the line as a store finding; the honest file passes both.
+func TestVerifyFileAgainstStoreCommand(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store := "--store=" + srv.URL()
+	file := filepath.Join(t.TempDir(), "all.jsonl")
+	if code, _, errOut := run(ctx, "replay", store, "--json", "--out", file); code != 0 {
+		t.Fatalf("replay: exit %d %s", code, errOut)
+	}
+	for _, args := range [][]string{{"--offline"}, {store}} {
+		if code, out, errOut := run(ctx, append([]string{"verify", "--file", file}, args...)...); code != 0 || !strings.Contains(out, "OK") {
+			t.Errorf("honest file %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(string(b), "\n")
+	var l audit.Line
+	if err := json.Unmarshal([]byte(lines[3]), &l); err != nil {
+		t.Fatal(err)
+	}
+	lines[3] = strings.Replace(lines[3], `"id":"`+l.ID+`"`, `"id":"00000000-0000-4000-8000-000000000001"`, 1)
+	_ = os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644)
+	if code, out, _ := run(ctx, "verify", "--file", file, "--offline"); code != 0 {
+		t.Errorf("an edited id offline: exit %d (the chain does not cover ids)\n%s", code, out)
+	}
+	code, out, _ := run(ctx, "verify", "--file", file, store)
+	if code != 1 || !strings.Contains(out, "store") || !strings.Contains(out, l.Stream+"@"+strconv.FormatUint(l.Revision, 10)) || !strings.Contains(out, "its id is "+l.ID) {
+		t.Errorf("an edited id against the store: exit %d\n%s", code, out)
 	}
 }
