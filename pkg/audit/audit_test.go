@@ -490,6 +490,37 @@ func TestExportAcademyIncludesCorrectionsByOthers(t *testing.T) {
 	}
 }
 
+// TestEmptyScopesAndProgress: replay of a category with no events at all
+// is NotFound, as verify's (it was an empty success), while a category
+// with nothing in the range is an empty replay; a craftsman's export with
+// nothing recorded by then is NotFound like an academy's (it was an empty
+// success); an export's progress ends on the events it read, as it
+// counted while running (it ended on the exported count).
+func TestEmptyScopesAndProgress(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	long := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	none := func(*eventstore.RecordedEvent) error { return nil }
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsmen"}}, none); !errors.Is(err, errs.NotFound) {
+		t.Errorf("replay of a category with no events: %v, want NotFound", err)
+	}
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsmen"}, Range: audit.Range{RecordedBy: long}}, none); !errors.Is(err, errs.NotFound) {
+		t.Errorf("replay of a category with no events, by a date: %v, want NotFound", err)
+	}
+	if n, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsman"}, Range: audit.Range{RecordedBy: long}}, none); err != nil || n != 0 {
+		t.Errorf("replay of a category with nothing recorded by then: %d, %v; want 0, no error", n, err)
+	}
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{CraftsmanID: "c-0001", RecordedBy: long}, audit.NewJSONLWriter(&buf)); !errors.Is(err, errs.NotFound) || buf.Len() != 0 {
+		t.Errorf("export of a craftsman with nothing recorded by then: %v, %d bytes; want NotFound, nothing", err, buf.Len())
+	}
+	var last audit.Progress
+	n, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: audittest.Academy, Progress: func(p audit.Progress) { last = p }}, audit.NewJSONLWriter(&buf))
+	if want := int64(1 + 2*len(audittest.Career("x"))); err != nil || n != 6 || !last.Done || last.Events != want {
+		t.Errorf("academy export: %d exported, %v; progress ends on %+v, want %d events read", n, err, last, want)
+	}
+}
+
 // TestFailedExportWritesNoHeader: the CSV header and the table's are
 // written with the first row, or on Close for a successful empty result;
 // an export that fails before its first event writes nothing (before, the

@@ -100,7 +100,8 @@ func (c *csvWriter) Close() error {
 
 // Export writes a craftsman's or an academy's history to w, in stream
 // order for a craftsman and in $all order for an academy, and returns how
-// many events it wrote. It closes w when it succeeds, or after a failure
+// many events it wrote; nothing to write (no event of the craftsman
+// recorded by RecordedBy, no event naming the academy) is errs.NotFound. It closes w when it succeeds, or after a failure
 // when it wrote something (a writer on stdout shows it); a failure before
 // the first event leaves w unclosed, so nothing (no CSV header) is written.
 func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writer) (int64, error) {
@@ -114,11 +115,20 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 		return w.Write(e)
 	}
 	var err error
+	var scanned int64 // what the progress reports: events read, exported or not
 	if opts.CraftsmanID != "" {
 		stream := events.CraftsmanStream(opts.CraftsmanID)
-		_, err = scan(ctx, st, Scope{Stream: stream}, Range{RecordedBy: opts.RecordedBy}, tk, write)
+		scanned, err = scan(ctx, st, Scope{Stream: stream}, Range{RecordedBy: opts.RecordedBy}, tk, write)
 		if err != nil {
 			err = fmt.Errorf("export craftsman %s: %w", opts.CraftsmanID, err)
+		} else if n == 0 {
+			// As for an academy: nothing to export is an error, not an
+			// empty file (the stream has events, none recorded by then).
+			by := ""
+			if !opts.RecordedBy.IsZero() {
+				by = " recorded by " + opts.RecordedBy.UTC().Format(time.RFC3339Nano)
+			}
+			err = errs.E(errs.NotFound, "export craftsman %s: no events%s", opts.CraftsmanID, by)
 		}
 	} else {
 		id := opts.AcademyID
@@ -128,7 +138,7 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 		// administrator's retraction), is part of the academy's history.
 		exported := map[string]bool{}
 		onStream := map[string]bool{}
-		_, err = scan(ctx, st, Scope{}, Range{RecordedBy: opts.RecordedBy}, tk, func(e *eventstore.RecordedEvent) error {
+		scanned, err = scan(ctx, st, Scope{}, Range{RecordedBy: opts.RecordedBy}, tk, func(e *eventstore.RecordedEvent) error {
 			if e.Stream == stream || namesAcademy(e.Data, id) || issuedBy(e.Metadata, id) || correctsOneOf(e, exported, onStream) {
 				exported[e.ID], onStream[e.Stream] = true, true
 				return write(e)
@@ -146,7 +156,9 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 			err = cerr
 		}
 	}
-	tk.done(n)
+	// The bar counted the events read while it ran; it ends on the same
+	// count (the exported ones are fewer for an academy).
+	tk.done(scanned)
 	return n, err
 }
 

@@ -42,8 +42,34 @@ func replayPlanned(ctx context.Context, st eventstore.Store, opts ReplayOptions,
 	if err != nil {
 		return n, err
 	}
+	if n == 0 && opts.Scope.Category != "" {
+		if err := categoryExists(ctx, st, opts.Scope.Category, opts.Range); err != nil {
+			return 0, err
+		}
+	}
 	tk.done(n)
 	return n, nil
+}
+
+// errFound stops categoryExists' read at the category's first event.
+var errFound = errors.New("found")
+
+// categoryExists answers errs.NotFound when no stream of category has any
+// event — a mistyped category, as Verify refuses it — so that a replay of
+// it is not an empty success. A category with events outside rg (nothing
+// recorded by then, a position range before it) is an empty replay, not an
+// error. rg zero: the replay read everything already.
+func categoryExists(ctx context.Context, st eventstore.Store, category string, rg Range) error {
+	if rg != (Range{}) {
+		_, err := scan(ctx, st, Scope{Category: category}, Range{}, nil, func(*eventstore.RecordedEvent) error { return errFound })
+		if errors.Is(err, errFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return errs.E(errs.NotFound, "replay: category %s has no events (a category is the part of a stream name before its first '-': craftsman, competition, mentorship, …)", category)
 }
 
 // Writer writes replayed events somewhere; Close flushes (and writes a

@@ -60,6 +60,13 @@ func noArgs(env *ctl.Env, cmd string, args []string) error {
 	return nil
 }
 
+// given reports whether the flag name was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // progressModes are --progress's values.
 var progressModes = []string{"auto", "on", "off"}
 
@@ -217,6 +224,7 @@ func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) erro
 func replayCmd() ctl.Command {
 	var stream, category, fromRev, toRev, fromPos, toPos, recordedBy, format, out, progress string
 	var parallel int
+	var flags *flag.FlagSet
 	return ctl.Command{
 		Name: "replay", Summary: "replay a stream, a category or everything, as JSON Lines or a table",
 		Usage: "[--stream S | --category C] [--from-revision N --to-revision N | --from-position P --to-position P] [--recorded-by DATE] [--format jsonl|table] [--out FILE]",
@@ -228,7 +236,8 @@ func replayCmd() ctl.Command {
 			fs.StringVar(&fromPos, "from-position", "", "first $all position, commit or commit/prepare (category or all, inclusive)")
 			fs.StringVar(&toPos, "to-position", "", "last $all position (inclusive)")
 			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day in the ledger's calendar, UTC+8, or RFC 3339)")
-			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl)")
+			flags = fs
+			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl; with --format table it is a usage error)")
 			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
@@ -270,6 +279,9 @@ func replayCmd() ctl.Command {
 				return badArg(env, err)
 			}
 			if env.JSON {
+				if given(flags, "format") && format == "table" {
+					return usageErr(env, "replay: --json and --format table contradict each other (--json means --format jsonl)")
+				}
 				format = "jsonl"
 			}
 			if format != "jsonl" && format != "json" && format != "table" {

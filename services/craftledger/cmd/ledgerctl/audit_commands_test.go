@@ -287,6 +287,7 @@ func TestAuditUsageMistakes(t *testing.T) {
 		{"state", "--craftsman", "c-0001", "--policies", "nosuchpolicy"},
 		{"diff", "--craftsman", "c-0001", "--policies", "template-a,nosuchpolicy", "--graphql", "http://127.0.0.1:1/graphql"},
 		{"state", "--craftsman", "bad id!"},
+		{"replay", "--json", "--format", "table"},
 	} {
 		code, out, errOut := run(ctx, append(args, store)...)
 		if code != 2 || out != "" || !strings.Contains(errOut, "ledgerctl") {
@@ -296,6 +297,20 @@ func TestAuditUsageMistakes(t *testing.T) {
 	code, out, errOut := run(ctx, "verify", store, "--category", "craftsmen")
 	if code != 1 || !strings.Contains(errOut, "category craftsmen has no events") {
 		t.Errorf("verify of a category with no events: exit %d\n%s%s", code, out, errOut)
+	}
+	// replay and export refuse what names nothing, as verify and an
+	// academy's export do; a category with nothing in range is empty.
+	if code, out, errOut := run(ctx, "replay", store, "--category", "craftsmen"); code != 1 || out != "" || !strings.Contains(errOut, "category craftsmen has no events") {
+		t.Errorf("replay of a category with no events: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "replay", store, "--category", "craftsman", "--recorded-by", "2000-01-01", "--json"); code != 0 || out != "" {
+		t.Errorf("replay of a category with nothing recorded by then: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "export", store, "--craftsman", "c-0001", "--recorded-by", "2000-01-01"); code != 1 || out != "" || !strings.Contains(errOut, "no events recorded by") {
+		t.Errorf("export of a craftsman with nothing recorded by then: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "replay", store, "--json", "--format", "jsonl", "--stream", "craftsman-c-0001"); code != 0 || strings.Count(out, "\n") != len(audittest.Career("x")) {
+		t.Errorf("replay --json --format jsonl: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := run(ctx, "verify", store, "--category", "craftsman", "--progress", "off"); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("verify --category craftsman: exit %d\n%s%s", code, out, errOut)
