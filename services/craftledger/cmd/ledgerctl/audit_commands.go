@@ -158,18 +158,36 @@ func parseTimeFlag(name, s string, end bool) (time.Time, error) {
 // renames it over path; abort, deferred by the caller, removes it unless
 // committed. So a command that fails — a store that cannot be reached, a
 // scope with no events, an interrupt (SIGINT cancels the context) — leaves
-// path as it was, never a header-only, empty or truncated file. On stdout
-// commit and abort do nothing.
+// path as it was, never a header-only, empty or truncated file. A path
+// that is a symbolic link is followed (the file it names is replaced, the
+// link stays); one that is not a regular file (/dev/stdout, /dev/null, a
+// named pipe) is written in place, as before: there is nothing to replace.
+// On stdout commit and abort do nothing.
 func output(env *ctl.Env, path string) (w io.Writer, commit func() error, abort func(), err error) {
 	if path == "" || path == "-" {
 		return env.Stdout, func() error { return nil }, func() {}, nil
 	}
+	var keep *fs.FileMode // an existing file's mode, kept
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return nil, nil, nil, fmt.Errorf("--out %s is a directory", path)
+		case !fi.Mode().IsRegular():
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return f, f.Close, func() { _ = f.Close() }, nil
+		}
+		m := fi.Mode().Perm()
+		keep = &m
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return nil, nil, nil, fmt.Errorf("--out %s is a directory", path)
 	}
 	var f *os.File
 	for range 100 {
@@ -181,8 +199,8 @@ func output(env *ctl.Env, path string) (w io.Writer, commit func() error, abort 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if fi, err := os.Stat(path); err == nil {
-		_ = f.Chmod(fi.Mode().Perm())
+	if keep != nil {
+		_ = f.Chmod(*keep)
 	}
 	done := false
 	commit = func() error {
