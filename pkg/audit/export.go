@@ -101,9 +101,10 @@ func (c *csvWriter) Close() error {
 // Export writes a craftsman's or an academy's history to w, in stream
 // order for a craftsman and in $all order for an academy, and returns how
 // many events it wrote; nothing to write (no event of the craftsman
-// recorded by RecordedBy, no event naming the academy) is errs.NotFound. It closes w when it succeeds, or after a failure
-// when it wrote something (a writer on stdout shows it); a failure before
-// the first event leaves w unclosed, so nothing (no CSV header) is written.
+// recorded by RecordedBy, no event naming the academy) is errs.NotFound.
+// It closes w when it succeeds, or after a failure when it wrote something
+// (a writer on stdout shows it); a failure before the first event leaves w
+// unclosed, so nothing (no CSV header) is written.
 func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writer) (int64, error) {
 	if (opts.CraftsmanID == "") == (opts.AcademyID == "") {
 		return 0, errs.E(errs.InvalidArgument, "export: give a craftsman or an academy")
