@@ -3,11 +3,13 @@ package audit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
@@ -82,18 +84,34 @@ type storeCheck struct {
 }
 
 func (c *storeCheck) check(e *eventstore.RecordedEvent) error {
-	got, err := c.at(e.Position)
+	var got *eventstore.RecordedEvent
+	var err error
+	if e.Position.IsStart() {
+		// No position (a store whose stream reads give none), or the log's
+		// very first event: looked up by stream and revision instead.
+		got, err = c.byRevision(e)
+	} else {
+		got, err = c.at(e.Position)
+	}
 	if err != nil {
 		return err
 	}
 	f := Finding{Kind: KindStore, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: metaFields(e.Metadata).IssuerOrgID}
 	pos := fmt.Sprintf("%d/%d", e.Position.Commit, e.Position.Prepare)
-	if got == nil {
+	switch {
+	case got == nil && e.Position.IsStart():
+		f.Reason = fmt.Sprintf("the store has no event %s@%d", e.Stream, e.Revision)
+	case got == nil:
 		f.Reason = "the store has no event at position " + pos + " (a position edited, or another store's file)"
+	}
+	if got == nil {
 		c.findings = append(c.findings, f)
 		return nil
 	}
 	var diff []string
+	if got.Position != e.Position { // looked up by revision: the line's position was erased
+		diff = append(diff, fmt.Sprintf("it is at position %d/%d, not %s", got.Position.Commit, got.Position.Prepare, pos))
+	}
 	if got.Stream != e.Stream || got.Revision != e.Revision {
 		diff = append(diff, fmt.Sprintf("it is %s@%d, not %s@%d", got.Stream, got.Revision, e.Stream, e.Revision))
 	}
@@ -113,10 +131,23 @@ func (c *storeCheck) check(e *eventstore.RecordedEvent) error {
 		diff = append(diff, "its metadata differ")
 	}
 	if len(diff) > 0 {
-		f.Reason = "the store's event at position " + pos + " differs: " + strings.Join(diff, "; ")
+		f.Reason = "the store's event differs from the line (at position " + pos + "): " + strings.Join(diff, "; ")
 		c.findings = append(c.findings, f)
 	}
 	return nil
+}
+
+// byRevision returns the store's event at e's stream and revision, nil
+// when there is none; its position is taken as e's (not compared).
+func (c *storeCheck) byRevision(e *eventstore.RecordedEvent) (*eventstore.RecordedEvent, error) {
+	evs, err := c.st.ReadStream(c.ctx, e.Stream, eventstore.ReadOptions{From: e.Revision, Max: 1})
+	if errors.Is(err, errs.NotFound) || err == nil && (len(evs) == 0 || evs[0].Revision != e.Revision) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &evs[0], nil
 }
 
 // at returns the store's event at p, nil when there is none.

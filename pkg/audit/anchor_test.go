@@ -56,6 +56,7 @@ func TestVerifyFileAgainstStore(t *testing.T) {
 	edit(4, `"recorded":"(\d{4})`, func(y string) string { n, _ := strconv.Atoi(y); return strconv.Itoa(n - 1) })
 	edit(6, `"position":\{"commit":(\d+),"prepare":(?:\d+)\}`, func(c string) string { n, _ := strconv.Atoi(c); return fmt.Sprint(n + 100000) })
 	edit(8, `"position":\{"commit":(\d+)`, func(c string) string { n, _ := strconv.Atoi(c); return fmt.Sprint(n - 1) })
+	edit(12, `"position":\{"commit":(\d+,"prepare":\d+)\}`, func(string) string { return `0,"prepare":0` })
 	edited := bytes.Join(lines, []byte("\n"))
 	off, err := audit.VerifyFeed(ctx(t), nil, audit.VerifyOptions{}, audit.LinesFeed(bytes.NewReader(edited)))
 	if err != nil || !off.OK {
@@ -69,7 +70,7 @@ func TestVerifyFileAgainstStore(t *testing.T) {
 	for _, f := range rep.Findings {
 		got = append(got, fmt.Sprintf("%s %s@%d", f.Kind, f.Stream, f.Revision))
 	}
-	want := []string{"store craftsman-c-0001@1", "store craftsman-c-0001@3", "store craftsman-c-0001@5", "store craftsman-c-0001@7"}
+	want := []string{"store craftsman-c-0001@1", "store craftsman-c-0001@3", "store craftsman-c-0001@5", "store craftsman-c-0001@7", "store craftsman-c-0002@2"}
 	if rep.OK || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("edited file against the store: %v, want %v\n%v", got, want, rep.Findings)
 	}
