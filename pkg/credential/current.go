@@ -177,8 +177,8 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 
 // substance is what a claim asserts, for comparing the claim as issued
 // with the claim rebuilt now: its evidence (events and their hashes), its
-// issuer, and the achievement's id, kind, trade code, level, certificate
-// number, tier and rank. Display text (names, descriptions, the trade's
+// issuer, its date (activityEndDate), and the achievement's id, kind, trade
+// code, level, certificate number, tier and rank. Display text (names, descriptions, the trade's
 // name) is left out: it may be worded differently by another build, and
 // must not make an untouched claim "claimed differently".
 func substance(a AchievementCredential) string {
