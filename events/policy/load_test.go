@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,15 @@ func TestDefaultsAndSet(t *testing.T) {
 	}
 	if _, ok := set.At(policy.TemplateA, time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)); ok {
 		t.Error("a version before any effective date")
+	}
+	// Each name once (template-a has two versions now), sorted.
+	var want []string
+	for _, p := range ps {
+		want = append(want, p.Name)
+	}
+	slices.Sort(want)
+	if got := set.Names(); !slices.Equal(got, slices.Compact(want)) || !slices.Contains(got, policy.TemplateA) {
+		t.Errorf("names %v, want %v", got, want)
 	}
 	// A published template round-trips through its event.
 	doc, err := policy.TemplateJSON(policy.TemplateB)

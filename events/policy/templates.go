@@ -143,6 +143,18 @@ func (s *Set) At(name string, t time.Time) (*Policy, bool) {
 // Versions returns every version, by name then version.
 func (s *Set) Versions() []*Policy { return append([]*Policy(nil), s.versions...) }
 
+// Names returns the name of every policy in the set, sorted, once each:
+// the names a caller may ask for (whichever version is in force when).
+func (s *Set) Names() []string {
+	var out []string
+	for _, p := range s.versions {
+		if len(out) == 0 || out[len(out)-1] != p.Name {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
 // DefaultEvents returns the PolicyPublished events that publish the
 // default policies (on policy-<name>), e.g. to seed a new ledger.
 func DefaultEvents() ([]events.PolicyPublished, error) {

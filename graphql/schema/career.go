@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,6 +211,9 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 				return nil, Wrap(err)
 			}
 			set, err := b.policySet(c.asOf)
+			if err == nil {
+				err = knownPolicies(set, ns)
+			}
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -235,6 +240,9 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 				return nil, Wrap(err)
 			}
 			set, err := b.policySet(c.asOf)
+			if err == nil {
+				err = knownPolicies(set, ns)
+			}
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -267,6 +275,9 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 				return nil, Wrap(err)
 			}
 			set, err := b.policySet(c.asOf)
+			if err == nil {
+				err = knownPolicies(set, ns)
+			}
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -335,6 +346,19 @@ func policyNames(p graphql.ResolveParams) ([]string, error) {
 		n = []string{policy.TemplateA, policy.UpperGrades}
 	}
 	return n, err
+}
+
+// knownPolicies refuses (errs.InvalidArgument) a policy name the set has
+// no version of: a mistyped name would otherwise answer with no next level
+// and no eligibility, silently (ledgerctl's audit.KnownPolicies alike).
+func knownPolicies(set *policy.Set, names []string) error {
+	known := set.Names()
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return errs.E(errs.InvalidArgument, "argument policies: unknown policy %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 // evaluate answers eligibility under the first named policy in force at

@@ -339,6 +339,9 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 func (b *builder) eligSet(f *populationFilter) (*policy.Set, error) {
 	if f.set == nil {
 		set, err := b.policySet(f.asOf)
+		if err == nil {
+			err = knownPolicies(set, f.policies)
+		}
 		if err != nil {
 			return nil, err
 		}

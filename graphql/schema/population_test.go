@@ -895,3 +895,33 @@ func mustSchema(t *testing.T, d Deps) graphql.Schema {
 	}
 	return s
 }
+
+// TestUnknownPolicyIsInvalidArgument: a policies argument naming a policy
+// the ledger has no version of is refused (INVALID_ARGUMENT) by the
+// craftsman's pathway, pathways and eligibility and by the population's
+// eligibleFor, as ledgerctl state/diff refuse it; before, it answered with
+// no next level or no one eligible, silently. Known names still answer.
+func TestUnknownPolicyIsInvalidArgument(t *testing.T) {
+	g := popModel(t, 30)
+	s := mustSchema(t, Deps{Model: g.m, Waiter: nopWaiter{}, MaxPageSize: 100})
+	aud := auth.WithClaims(context.Background(), auth.Claims{Subject: "a", Role: auth.RoleAuditor})
+	id := g.ids[0]
+	for _, q := range []string{
+		`query($p: [String!]) { craftsman(id: "` + id + `") { pathways(policies: $p) { trade } } }`,
+		`query($p: [String!]) { craftsman(id: "` + id + `") { pathway(trade: "6-18-02-04", policies: $p) { trade } } }`,
+		`query($p: [String!]) { craftsman(id: "` + id + `") { eligibility(trade: "6-18-02-04", target: "senior", policies: $p) { eligible } } }`,
+		`query($p: [String!]) { craftsmen(trade: "6-18-02-04", eligibleFor: "senior", policies: $p, first: 5) { totalCount } }`,
+		`query($p: [String!]) { populationStats(trade: "6-18-02-04", eligibleFor: "senior", policies: $p) { total } }`,
+	} {
+		r := graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: map[string]any{"p": []any{"template-a", "nosuchpolicy"}}, Context: aud})
+		if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, `unknown policy "nosuchpolicy"`) || r.Errors[0].Extensions["code"] != "INVALID_ARGUMENT" {
+			t.Errorf("%s: errors %v, want one INVALID_ARGUMENT naming the policy", q, r.Errors)
+		}
+		r = graphql.Do(graphql.Params{Schema: s, RequestString: q, VariableValues: map[string]any{"p": []any{"template-b"}}, Context: aud})
+		for _, e := range r.Errors {
+			if strings.Contains(e.Message, "unknown policy") {
+				t.Errorf("%s under template-b: %v", q, e)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -434,6 +435,117 @@ func TestExportCraftsmanAndAcademy(t *testing.T) {
 	}
 	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, audit.NewJSONLWriter(&buf)); !errors.Is(err, errs.NotFound) || strings.Count(err.Error(), "nobody") != 1 {
 		t.Errorf("export of an unknown academy: %v; want NotFound naming it once", err)
+	}
+}
+
+// TestUnknownPolicyIsInvalidArgument: State and Diff refuse a policy name
+// the ledger has no version of (errs.InvalidArgument), before asking the
+// API; before, the rebuild answered every pathway with no next level and
+// a diff compared two such answers as equal.
+func TestUnknownPolicyIsInvalidArgument(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	for _, names := range [][]string{{"nosuchpolicy"}, {"template-a", "Template-B"}} {
+		opts := audit.StateOptions{CraftsmanID: "c-0001", Policies: names}
+		if _, err := audit.State(ctx(t), st, opts); !errors.Is(err, errs.InvalidArgument) || !strings.Contains(err.Error(), "unknown policy") {
+			t.Errorf("state under %v: %v, want InvalidArgument naming the unknown policy", names, err)
+		}
+		if _, err := audit.Diff(ctx(t), st, audit.GraphQL{Endpoint: "http://127.0.0.1:1/graphql"}, opts); !errors.Is(err, errs.InvalidArgument) {
+			t.Errorf("diff under %v: %v, want InvalidArgument", names, err)
+		}
+	}
+	if c, err := audit.State(ctx(t), st, audit.StateOptions{CraftsmanID: "c-0001", Policies: []string{"template-b", "upper-grades"}}); err != nil || len(c.Pathways) == 0 {
+		t.Errorf("state under known policies: %v", err)
+	}
+}
+
+// TestExportAcademyIncludesCorrectionsByOthers: an academy's export holds
+// the corrections of its events whoever recorded them — an
+// administrator's retraction of its training, and a correction of that
+// correction — but not a correction of another organisation's event on
+// the same stream. Before, only corrections naming or issued by the
+// academy were exported, so the export showed a retracted training as
+// standing.
+func TestExportAcademyIncludesCorrectionsByOthers(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "c-corr"
+	s := events.CraftsmanStream(id)
+	evs := audittest.Career(id)
+	orig := audittest.Seal(t, s, evs)
+	evs = append(evs,
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: orig[3].ID, Reason: "entered twice"}, Issuer: audit.PlatformOrg, Occurred: audittest.Day(2012, 5, 1)},
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: audittest.UUID(s, 9), Reason: "retracted in error"}, Issuer: audit.PlatformOrg, Occurred: audittest.Day(2012, 5, 1)},
+		audittest.Event{Payload: events.EventCorrected{CraftsmanID: id, SupersedesEventID: orig[6].ID, Reason: "withdrawn"}, Issuer: audittest.Evaluator, Occurred: audittest.Day(2018, 6, 1)})
+	audittest.Append(t, st, s, audittest.Seal(t, s, evs))
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: audittest.Academy}, audit.NewJSONLWriter(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	if err := audit.ReadLines(&buf, func(e eventstore.RecordedEvent) error { got = append(got, e.Revision); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint64{0, 3, 5, 9, 10}; !slices.Equal(got, want) {
+		t.Errorf("academy export holds revisions %v, want %v (its events and the two corrections of its training)", got, want)
+	}
+}
+
+// TestEmptyScopesAndProgress: replay of a category with no events at all
+// is NotFound, as verify's (it was an empty success), while a category
+// with nothing in the range is an empty replay; a craftsman's export with
+// nothing recorded by then is NotFound like an academy's (it was an empty
+// success); an export's progress ends on the events it read, as it
+// counted while running (it ended on the exported count).
+func TestEmptyScopesAndProgress(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	long := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	none := func(*eventstore.RecordedEvent) error { return nil }
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsmen"}}, none); !errors.Is(err, errs.NotFound) {
+		t.Errorf("replay of a category with no events: %v, want NotFound", err)
+	}
+	if _, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsmen"}, Range: audit.Range{RecordedBy: long}}, none); !errors.Is(err, errs.NotFound) {
+		t.Errorf("replay of a category with no events, by a date: %v, want NotFound", err)
+	}
+	if n, err := audit.Replay(ctx(t), st, audit.ReplayOptions{Scope: audit.Scope{Category: "craftsman"}, Range: audit.Range{RecordedBy: long}}, none); err != nil || n != 0 {
+		t.Errorf("replay of a category with nothing recorded by then: %d, %v; want 0, no error", n, err)
+	}
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{CraftsmanID: "c-0001", RecordedBy: long}, audit.NewJSONLWriter(&buf)); !errors.Is(err, errs.NotFound) || buf.Len() != 0 {
+		t.Errorf("export of a craftsman with nothing recorded by then: %v, %d bytes; want NotFound, nothing", err, buf.Len())
+	}
+	var last audit.Progress
+	n, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: audittest.Academy, Progress: func(p audit.Progress) { last = p }}, audit.NewJSONLWriter(&buf))
+	if want := int64(1 + 2*len(audittest.Career("x"))); err != nil || n != 6 || !last.Done || last.Events != want {
+		t.Errorf("academy export: %d exported, %v; progress ends on %+v, want %d events read", n, err, last, want)
+	}
+}
+
+// TestFailedExportWritesNoHeader: the CSV header and the table's are
+// written with the first row, or on Close for a successful empty result;
+// an export that fails before its first event writes nothing (before, the
+// header was written when the writer was made, and a failed export left a
+// header-only file).
+func TestFailedExportWritesNoHeader(t *testing.T) {
+	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 1)
+	var buf bytes.Buffer
+	w, _ := audit.NewCSVWriter(&buf)
+	if _, err := audit.Export(ctx(t), st, audit.ExportOptions{AcademyID: "nobody"}, w); !errors.Is(err, errs.NotFound) || buf.Len() != 0 {
+		t.Errorf("failed CSV export: %v, wrote %q; want NotFound and nothing written", err, buf.String())
+	}
+	buf.Reset()
+	w, _ = audit.NewCSVWriter(&buf)
+	if err := w.Close(); err != nil || buf.String() != strings.Join(audit.CSVHeader(), ",")+"\n" {
+		t.Errorf("empty CSV: %v %q; want the header alone", err, buf.String())
+	}
+	buf.Reset()
+	tw := audit.NewTableWriter(&buf)
+	if buf.Len() != 0 {
+		t.Errorf("a table writer wrote %q before any row", buf.String())
+	}
+	if err := tw.Close(); err != nil || !strings.HasPrefix(buf.String(), "POSITION") {
+		t.Errorf("empty table: %v %q; want the header alone", err, buf.String())
 	}
 }
 

@@ -37,17 +37,31 @@ var csvHeader = []string{"position", "stream", "revision", "event_id", "type", "
 
 // NewCSVWriter writes events as CSV rows under CSVHeader(): the metadata's
 // fields in columns, the data as its JSON text, each cell SpreadsheetText.
+// The header is written with the first row, or by Close when there is none
+// (a successful empty result); a writer dropped without Close after a
+// failure has written nothing, so a failed export is no header-only file.
+// The error is always nil (kept for callers).
 func NewCSVWriter(w io.Writer) (Writer, error) {
-	c := csv.NewWriter(w)
-	if err := c.Write(csvHeader); err != nil {
-		return nil, err
-	}
-	return &csvWriter{c: c}, nil
+	return &csvWriter{c: csv.NewWriter(w)}, nil
 }
 
-type csvWriter struct{ c *csv.Writer }
+type csvWriter struct {
+	c      *csv.Writer
+	headed bool
+}
+
+func (c *csvWriter) header() error {
+	if c.headed {
+		return nil
+	}
+	c.headed = true
+	return c.c.Write(csvHeader)
+}
 
 func (c *csvWriter) Write(e *eventstore.RecordedEvent) error {
+	if err := c.header(); err != nil {
+		return err
+	}
 	m := metaFields(e.Metadata)
 	occ := ""
 	if !m.OccurredAt.IsZero() {
@@ -77,13 +91,20 @@ func SpreadsheetText(v string) string {
 }
 
 func (c *csvWriter) Close() error {
+	if err := c.header(); err != nil {
+		return err
+	}
 	c.c.Flush()
 	return c.c.Error()
 }
 
 // Export writes a craftsman's or an academy's history to w, in stream
 // order for a craftsman and in $all order for an academy, and returns how
-// many events it wrote.
+// many events it wrote; nothing to write (no event of the craftsman
+// recorded by RecordedBy, no event naming the academy) is errs.NotFound.
+// It closes w when it succeeds, or after a failure when it wrote something
+// (a writer on stdout shows it); a failure before the first event leaves w
+// unclosed, so nothing (no CSV header) is written.
 func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writer) (int64, error) {
 	if (opts.CraftsmanID == "") == (opts.AcademyID == "") {
 		return 0, errs.E(errs.InvalidArgument, "export: give a craftsman or an academy")
@@ -95,17 +116,32 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 		return w.Write(e)
 	}
 	var err error
+	var scanned int64 // what the progress reports: events read, exported or not
 	if opts.CraftsmanID != "" {
 		stream := events.CraftsmanStream(opts.CraftsmanID)
-		_, err = scan(ctx, st, Scope{Stream: stream}, Range{RecordedBy: opts.RecordedBy}, tk, write)
+		scanned, err = scan(ctx, st, Scope{Stream: stream}, Range{RecordedBy: opts.RecordedBy}, tk, write)
 		if err != nil {
 			err = fmt.Errorf("export craftsman %s: %w", opts.CraftsmanID, err)
+		} else if n == 0 {
+			// As for an academy: nothing to export is an error, not an
+			// empty file (the stream has events, none recorded by then).
+			by := ""
+			if !opts.RecordedBy.IsZero() {
+				by = " recorded by " + opts.RecordedBy.UTC().Format(time.RFC3339Nano)
+			}
+			err = errs.E(errs.NotFound, "export craftsman %s: no events%s", opts.CraftsmanID, by)
 		}
 	} else {
 		id := opts.AcademyID
 		stream := events.AcademyStream(id)
-		_, err = scan(ctx, st, Scope{}, Range{RecordedBy: opts.RecordedBy}, tk, func(e *eventstore.RecordedEvent) error {
-			if e.Stream == stream || namesAcademy(e.Data, id) || issuedBy(e.Metadata, id) {
+		// The ids of the events exported so far, and the streams they are
+		// on: a correction of one of them, whoever recorded it (an
+		// administrator's retraction), is part of the academy's history.
+		exported := map[string]bool{}
+		onStream := map[string]bool{}
+		scanned, err = scan(ctx, st, Scope{}, Range{RecordedBy: opts.RecordedBy}, tk, func(e *eventstore.RecordedEvent) error {
+			if e.Stream == stream || namesAcademy(e.Data, id) || issuedBy(e.Metadata, id) || correctsOneOf(e, exported, onStream) {
+				exported[e.ID], onStream[e.Stream] = true, true
 				return write(e)
 			}
 			return nil
@@ -116,11 +152,32 @@ func Export(ctx context.Context, st eventstore.Store, opts ExportOptions, w Writ
 			err = errs.E(errs.NotFound, "export academy %s: no events name it", id)
 		}
 	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if err == nil || n > 0 {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
 	}
-	tk.done(n)
+	// The bar counted the events read while it ran; it ends on the same
+	// count (the exported ones are fewer for an academy).
+	tk.done(scanned)
 	return n, err
+}
+
+// correctsOneOf reports whether e is an EventCorrected superseding one of
+// the exported events (a correction of a correction too: the first is
+// exported by then). Its supersedesEventId is read as the domain's decoder
+// reads it; data too ambiguous to read (the name twice) counts when its
+// stream holds an exported event, so an export hides nothing an auditor
+// should see.
+func correctsOneOf(e *eventstore.RecordedEvent, exported, onStream map[string]bool) bool {
+	if baseType(e.Type) != "EventCorrected" {
+		return false
+	}
+	var f orgRefs
+	if err := scanOrgRefs(e.Data, &f); err != nil {
+		return onStream[e.Stream]
+	}
+	return exported[string(f.SupersedesEventID)]
 }
 
 // issuedBy reports whether metadata names id as its issuer; ambiguous

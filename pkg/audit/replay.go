@@ -42,11 +42,39 @@ func replayPlanned(ctx context.Context, st eventstore.Store, opts ReplayOptions,
 	if err != nil {
 		return n, err
 	}
+	if n == 0 && opts.Scope.Category != "" {
+		if err := categoryExists(ctx, st, opts.Scope.Category, opts.Range); err != nil {
+			return 0, err
+		}
+	}
 	tk.done(n)
 	return n, nil
 }
 
-// Writer writes replayed events somewhere; Close flushes.
+// errFound stops categoryExists' read at the category's first event.
+var errFound = errors.New("found")
+
+// categoryExists answers errs.NotFound when no stream of category has any
+// event — a mistyped category, as Verify refuses it — so that a replay of
+// it is not an empty success. A category with events outside rg (nothing
+// recorded by then, a position range before it) is an empty replay, not an
+// error. rg zero: the replay read everything already.
+func categoryExists(ctx context.Context, st eventstore.Store, category string, rg Range) error {
+	if rg != (Range{}) {
+		_, err := scan(ctx, st, Scope{Category: category}, Range{}, nil, func(*eventstore.RecordedEvent) error { return errFound })
+		if errors.Is(err, errFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return errs.E(errs.NotFound, "replay: category %s has no events (a category is the part of a stream name before its first '-': craftsman, competition, mentorship, …)", category)
+}
+
+// Writer writes replayed events somewhere; Close flushes (and writes a
+// table's or CSV's header when no event came). A caller that fails before
+// the first event drops the writer without Close: nothing is written.
 type Writer interface {
 	Write(e *eventstore.RecordedEvent) error
 	Close() error
@@ -298,18 +326,27 @@ func appendString(b []byte, s string) []byte {
 
 // NewTableWriter writes a readable table: position, stream@revision,
 // type, record time, occurrence time, issuer and event id.
+// The header is written with the first row, or by Close when there is
+// none (as NewCSVWriter's).
 func NewTableWriter(w io.Writer) Writer {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "POSITION\tSTREAM@REV\tTYPE\tRECORDED\tOCCURRED\tISSUER\tEVENT ID")
-	return &tableWriter{tw: tw}
+	return &tableWriter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
 }
 
 type tableWriter struct {
-	tw *tabwriter.Writer
-	n  int
+	tw     *tabwriter.Writer
+	n      int
+	headed bool
+}
+
+func (t *tableWriter) header() {
+	if !t.headed {
+		t.headed = true
+		fmt.Fprintln(t.tw, "POSITION\tSTREAM@REV\tTYPE\tRECORDED\tOCCURRED\tISSUER\tEVENT ID")
+	}
 }
 
 func (t *tableWriter) Write(e *eventstore.RecordedEvent) error {
+	t.header()
 	m := metaFields(e.Metadata)
 	occ := "-"
 	if !m.OccurredAt.IsZero() {
@@ -330,4 +367,7 @@ func (t *tableWriter) Write(e *eventstore.RecordedEvent) error {
 	return err
 }
 
-func (t *tableWriter) Close() error { return t.tw.Flush() }
+func (t *tableWriter) Close() error {
+	t.header()
+	return t.tw.Flush()
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -130,6 +132,9 @@ func State(ctx context.Context, st eventstore.Store, opts StateOptions) (*Career
 			return nil, err
 		}
 	}
+	if err := KnownPolicies(set, names); err != nil {
+		return nil, err
+	}
 	recs, skipped, err := ReadCraftsman(ctx, st, opts.CraftsmanID)
 	if err != nil {
 		return nil, err
@@ -138,6 +143,20 @@ func State(ctx context.Context, st eventstore.Store, opts StateOptions) (*Career
 	return &Career{CraftsmanID: opts.CraftsmanID, AsOf: at, Mode: opts.Mode, Policies: names,
 		Stream: events.CraftsmanStream(opts.CraftsmanID), Events: len(recs) + len(skipped), Skipped: skipped,
 		State: s, Pathways: policy.Pathways(s, set, names, at)}, nil
+}
+
+// KnownPolicies refuses (errs.InvalidArgument) a policy name the set has
+// no version of — a mistyped name would otherwise answer every pathway
+// with no next level, silently. GraphQL's policies arguments refuse it
+// alike.
+func KnownPolicies(set *policy.Set, names []string) error {
+	known := set.Names()
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return errs.E(errs.InvalidArgument, "unknown policy %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 // policyCut is the record time the policy set is cut at: as recorded, the

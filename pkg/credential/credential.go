@@ -229,11 +229,15 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 	if issuerName == "" {
 		issuerName = "craftledger"
 	}
-	hashes := make(map[string]string, len(recs))  // "stream@rev" → hash
-	issuers := make(map[string]string, len(recs)) // "stream@rev" → recording organisation
+	hashes := make(map[string]string, len(recs))           // "stream@rev" → hash
+	issuers := make(map[string]string, len(recs))          // "stream@rev" → recording organisation
+	payloads := make(map[string]events.Payload, len(recs)) // "stream@rev" → what it asserts (a correction's replacement)
 	for _, r := range recs {
 		k := r.Stream + "@" + strconv.FormatUint(r.Revision, 10)
-		hashes[k], issuers[k] = r.Meta.Hash, r.Meta.IssuerOrgID
+		hashes[k], issuers[k], payloads[k] = r.Meta.Hash, r.Meta.IssuerOrgID, r.Payload
+		if ec, ok := r.Payload.(events.EventCorrected); ok && ec.Replacement != nil {
+			payloads[k] = ec.Replacement.Payload
+		}
 	}
 	recorder := func(ref events.Ref) string { return issuers[ref.Stream+"@"+strconv.FormatUint(ref.Revision, 10)] }
 	ev := func(ref events.Ref) Evidence {
@@ -245,8 +249,19 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		return Profile{ID: "urn:craftledger:org:" + id, Type: []string{"Profile"}, Name: name}
 	}
 	day := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-	tradeName := func(code string) string {
-		if t, ok := s.Trades[code]; ok && t.Name != "" {
+	// A claim's trade is named by the event that proves it, not by the
+	// fold's first-seen name for the code: an event recorded later in the
+	// same trade under another name (a back-filled training dated earlier)
+	// must not rename claims it does not touch.
+	tradeName := func(ref events.Ref, code string) string {
+		var t events.Trade
+		switch p := payloads[ref.Stream+"@"+strconv.FormatUint(ref.Revision, 10)].(type) {
+		case events.SkillLevelCertified:
+			t = p.Trade
+		case events.CompetitionPlaced:
+			t = p.Trade
+		}
+		if t.Code == code && t.Name != "" {
 			return t.Name
 		}
 		return code
@@ -263,10 +278,10 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 		info := c.Level.Info()
 		vcs = append(vcs, claim(c.Source, org(c.IssuingOrg.ID, c.IssuingOrg.Name), c.Date, Achievement{
 			ID:              "urn:craftledger:achievement:" + c.Family + ":" + c.Trade + ":" + c.Level.String(),
-			AchievementType: achievementType(c.Family, c.Level), Name: info.Chinese + " " + tradeName(c.Trade) + " (" + info.English + ")",
+			AchievementType: achievementType(c.Family, c.Level), Name: info.Chinese + " " + tradeName(c.Ref, c.Trade) + " (" + info.English + ")",
 			Description:  "Skill-level certificate " + c.Number + " in trade " + c.Trade + ", route " + c.Route + ".",
 			Criteria:     Criteria{Narrative: "Assessed by " + c.EvaluatingOrgID + " under the national occupational skill standard."},
-			FieldOfStudy: tradeName(c.Trade), HumanCode: c.Number, Trade: c.Trade, Level: c.Level.String(), CertificateNumber: c.Number,
+			FieldOfStudy: tradeName(c.Ref, c.Trade), HumanCode: c.Number, Trade: c.Trade, Level: c.Level.String(), CertificateNumber: c.Number,
 		}))
 	}
 	for _, p := range s.Competitions {
@@ -279,7 +294,7 @@ func Build(recs []events.Recorded, s *career.State, issuerName string, pub ed255
 			Name:        fmt.Sprintf("%s — rank %d (%s)", name, p.Rank, p.Award),
 			Description: fmt.Sprintf("Placement in the %s-tier competition %s, track %s, trade %s.", p.Tier, p.CompetitionID, p.Track, p.Trade),
 			Criteria:    Criteria{Narrative: "Placed by the competition's published results."},
-			Trade:       p.Trade, Tier: p.Tier, Rank: p.Rank, FieldOfStudy: tradeName(p.Trade),
+			Trade:       p.Trade, Tier: p.Tier, Rank: p.Rank, FieldOfStudy: tradeName(p.Ref, p.Trade),
 		}))
 	}
 	for _, h := range s.ActiveHonours() {

@@ -500,3 +500,71 @@ func TestIssueOpensSealedNames(t *testing.T) {
 		t.Errorf("forgotten: name %q, %v; want none", got, err)
 	}
 }
+
+// TestCheckCurrentIgnoresAnotherEventsTradeName: a training back-filled
+// after issuance, in the same trade code under another name (维修电工
+// for 6-31-01-03) and dated before everything else, does not make the
+// untouched claims "claimed differently": each claim is named from its own
+// event, and the online check compares what a claim asserts (evidence,
+// level, trade code, number, issuer), not its display name. Before, every
+// certificate and the placement took the fold's first-seen name and were
+// reported.
+func TestCheckCurrentIgnoresAnotherEventsTradeName(t *testing.T) {
+	st, _ := audittest.Store(t)
+	id := "c-name"
+	stream := events.CraftsmanStream(id)
+	evs := audittest.Career(id)
+	evs = append(evs, audittest.Event{Payload: events.TrainingCompleted{CraftsmanID: id, EnrolmentID: "enr-paper", AcademyID: audittest.Academy,
+		CourseID: "wiring-1", Trade: events.Trade{Code: audittest.Trade().Code, Name: "维修电工"}, Hours: 16, Mode: "classroom", Passed: true},
+		Issuer: audittest.Academy, Occurred: audittest.Day(2009, 9, 1)})
+	all := audittest.Seal(t, stream, evs)
+	audittest.Append(t, st, events.CompetitionStream("city-sh-2019"), audittest.Seal(t, events.CompetitionStream("city-sh-2019"), audittest.Competition()))
+	audittest.Append(t, st, stream, all[:9])
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	pub := key.Public().(ed25519.PublicKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, _, err := credential.Issue(ctx, st, id, credential.IssueOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := credential.Verify(b, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, stream, eventstore.At(8), all[9].EventData()); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := credential.CheckCurrent(ctx, st, c, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Current || len(cur.Problems) != 0 || cur.NewEvents != 1 {
+		t.Errorf("after a back-filled training naming the trade otherwise: current %v, problems %v, %d new events; want current, 1 new event", cur.Current, cur.Problems, cur.NewEvents)
+	}
+	// A claim worded otherwise (as by an older build, which named a trade
+	// after the fold's first-seen name) is the same claim; a claim whose
+	// number differs is not.
+	for i := range c.CredentialSubject.VerifiableCredential {
+		a := &c.CredentialSubject.VerifiableCredential[i]
+		a.Name += " (维修电工)"
+		a.CredentialSubject.Achievement.Name, a.CredentialSubject.Achievement.FieldOfStudy = a.Name, "维修电工"
+	}
+	if cur, err := credential.CheckCurrent(ctx, st, c, time.Now()); err != nil || !cur.Current {
+		t.Errorf("claims worded otherwise: current %v, problems %v, %v", cur.Current, cur.Problems, err)
+	}
+	c.CredentialSubject.VerifiableCredential[0].CredentialSubject.Achievement.CertificateNumber = "J-OTHER"
+	if cur, err := credential.CheckCurrent(ctx, st, c, time.Now()); err != nil || len(cur.Problems) != 1 || !strings.Contains(cur.Problems[0].Reason, "claimed differently") {
+		t.Errorf("a claim with another certificate number: problems %v, %v; want it claimed differently", cur.Problems, err)
+	}
+	// Reissued now, each certificate still bears its own event's name.
+	_, again, err := credential.Issue(ctx, st, id, credential.IssueOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range again.CredentialSubject.VerifiableCredential {
+		if a.CredentialSubject.Achievement.Level != "" && a.CredentialSubject.Achievement.FieldOfStudy != "电工" {
+			t.Errorf("%s: field of study %q, want its own event's 电工", a.Name, a.CredentialSubject.Achievement.FieldOfStudy)
+		}
+	}
+}

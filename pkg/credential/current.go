@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -145,9 +144,9 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 	if cur.Head.Revision >= subj.Ledger.Revision {
 		cur.NewEvents = cur.Head.Revision - subj.Ledger.Revision
 	}
-	claims := make(map[string][]byte, len(again.CredentialSubject.VerifiableCredential))
+	claims := make(map[string]string, len(again.CredentialSubject.VerifiableCredential))
 	for _, a := range again.CredentialSubject.VerifiableCredential {
-		claims[a.ID], _ = json.Marshal(a)
+		claims[a.ID] = substance(a)
 	}
 	for _, a := range subj.VerifiableCredential {
 		ev := Evidence{}
@@ -159,8 +158,7 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 			add(a.ID, a.Name, ev, "no longer claimed: the event was corrected or withdrawn since issuance")
 			continue
 		}
-		was, _ := json.Marshal(a)
-		if !bytes.Equal(was, now) {
+		if substance(a) != now {
 			add(a.ID, a.Name, ev, "claimed differently now: the claim changed since issuance")
 		}
 	}
@@ -175,6 +173,23 @@ func CheckCurrent(ctx context.Context, st eventstore.Store, c *Credential, now t
 	}
 	cur.Current = len(cur.Problems) == 0
 	return cur, nil
+}
+
+// substance is what a claim asserts, for comparing the claim as issued
+// with the claim rebuilt now: its evidence (events and their hashes), its
+// issuer, its date (activityEndDate), and the achievement's id, kind, trade
+// code, level, certificate number, tier and rank. Display text (names, descriptions, the trade's
+// name) is left out: it may be worded differently by another build, and
+// must not make an untouched claim "claimed differently".
+func substance(a AchievementCredential) string {
+	x := a.CredentialSubject.Achievement
+	b, _ := json.Marshal(struct {
+		Evidence                                  []Evidence
+		Issuer                                    string
+		ID, Type, Trade, Level, Number, Tier, Day string
+		Rank                                      int
+	}{a.Evidence, a.Issuer.ID, x.ID, x.AchievementType, x.Trade, x.Level, x.CertificateNumber, x.Tier, a.CredentialSubject.ActivityEndDate, x.Rank})
+	return string(b)
 }
 
 func (p Problem) String() string {

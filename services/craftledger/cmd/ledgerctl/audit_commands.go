@@ -10,7 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +58,13 @@ func noArgs(env *ctl.Env, cmd string, args []string) error {
 		return usageErr(env, "%s: unexpected arguments %q (options are --flags: e.g. --stream S)", cmd, args)
 	}
 	return nil
+}
+
+// given reports whether the flag name was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // progressModes are --progress's values.
@@ -142,16 +152,82 @@ func parseTimeFlag(name, s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// output opens --out (stdout when empty or "-").
-func output(env *ctl.Env, path string) (io.Writer, func() error, error) {
+// output opens --out: stdout when path is empty or "-", else a new file
+// beside path (.NAME.tmp-…, created with the mode os.Create would give, or
+// path's own mode when it exists). commit flushes it to disk (fsync) and
+// renames it over path; abort, deferred by the caller, removes it unless
+// committed. So a command that fails — a store that cannot be reached, a
+// scope with no events, an interrupt (SIGINT cancels the context) — leaves
+// path as it was, never a header-only, empty or truncated file. A path
+// that is a symbolic link is followed (the file it names is replaced, the
+// link stays); one that is not a regular file (/dev/stdout, /dev/null, a
+// named pipe) is written in place, as before: there is nothing to replace.
+// On stdout commit and abort do nothing.
+func output(env *ctl.Env, path string) (w io.Writer, commit func() error, abort func(), err error) {
 	if path == "" || path == "-" {
-		return env.Stdout, func() error { return nil }, nil
+		return env.Stdout, func() error { return nil }, func() {}, nil
 	}
-	f, err := os.Create(path)
+	var keep *fs.FileMode // an existing file's mode, kept
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return nil, nil, nil, fmt.Errorf("--out %s is a directory", path)
+		case !fi.Mode().IsRegular():
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return f, f.Close, func() { _ = f.Close() }, nil
+		}
+		m := fi.Mode().Perm()
+		keep = &m
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var f *os.File
+	for range 100 {
+		f, err = os.OpenFile(filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return f, f.Close, nil
+	if keep != nil {
+		_ = f.Chmod(*keep)
+	}
+	done := false
+	commit = func() error {
+		if done {
+			return nil
+		}
+		done = true
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+		return err
+	}
+	abort = func() {
+		if !done {
+			done = true
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}
+	return f, commit, abort, nil
 }
 
 func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) error) error {
@@ -166,6 +242,7 @@ func withStore(ctx context.Context, env *ctl.Env, fn func(eventstore.Store) erro
 func replayCmd() ctl.Command {
 	var stream, category, fromRev, toRev, fromPos, toPos, recordedBy, format, out, progress string
 	var parallel int
+	var flags *flag.FlagSet
 	return ctl.Command{
 		Name: "replay", Summary: "replay a stream, a category or everything, as JSON Lines or a table",
 		Usage: "[--stream S | --category C] [--from-revision N --to-revision N | --from-position P --to-position P] [--recorded-by DATE] [--format jsonl|table] [--out FILE]",
@@ -177,7 +254,8 @@ func replayCmd() ctl.Command {
 			fs.StringVar(&fromPos, "from-position", "", "first $all position, commit or commit/prepare (category or all, inclusive)")
 			fs.StringVar(&toPos, "to-position", "", "last $all position (inclusive)")
 			fs.StringVar(&recordedBy, "recorded-by", "", "only events recorded by then (date = end of that day in the ledger's calendar, UTC+8, or RFC 3339)")
-			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl)")
+			flags = fs
+			fs.StringVar(&format, "format", "table", "jsonl or table (--json means jsonl; with --format table it is a usage error)")
 			fs.StringVar(&out, "out", "", "write to this file instead of stdout")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
 			progressFlag(fs, &progress)
@@ -219,16 +297,19 @@ func replayCmd() ctl.Command {
 				return badArg(env, err)
 			}
 			if env.JSON {
+				if given(flags, "format") && format == "table" {
+					return usageErr(env, "replay: --json and --format table contradict each other (--json means --format jsonl)")
+				}
 				format = "jsonl"
 			}
 			if format != "jsonl" && format != "json" && format != "table" {
 				return usageErr(env, "replay: --format must be jsonl or table, not %q", format)
 			}
-			w, closeOut, err := output(env, out)
+			w, commit, abort, err := output(env, out)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer abort()
 			var ew audit.Writer
 			if format == "table" {
 				ew = audit.NewTableWriter(w)
@@ -237,12 +318,16 @@ func replayCmd() ctl.Command {
 			}
 			opts.Progress = progressBar(env, progress)
 			return withStore(ctx, env, func(st eventstore.Store) error {
-				_, err := audit.Replay(ctx, st, opts, ew.Write)
-				if cerr := ew.Close(); err == nil {
-					err = cerr
+				n, err := audit.Replay(ctx, st, opts, ew.Write)
+				if err == nil || n > 0 {
+					// On stdout, what was written before a failure is shown;
+					// a file is removed (abort).
+					if cerr := ew.Close(); err == nil {
+						err = cerr
+					}
 				}
 				if err == nil {
-					err = closeOut()
+					err = commit()
 				}
 				return err
 			})
@@ -263,7 +348,7 @@ func verifyCmd() ctl.Command {
 			fs.BoolVar(&skipIssuers, "skip-issuers", false, "check the hash chain and gaps only")
 			fs.StringVar(&platform, "platform-orgs", audit.PlatformOrg, "organisations allowed to record anything (comma-separated)")
 			fs.IntVar(&maxFindings, "max-findings", audit.DefaultMaxFindings, "list at most this many findings (the rest are counted)")
-			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store")
+			fs.StringVar(&file, "file", "", "verify a JSON Lines replay or export (- for stdin) instead of the store; unless --offline, each line is also checked against the store (position, stream, revision, id, record time, content)")
 			fs.BoolVar(&offline, "offline", false, "with --file: do not contact the store (events needing another stream's facts are not judged)")
 			fs.BoolVar(&partial, "partial", false, "with --file: the file holds part of the history (an export, a replay from a position or revision): revisions missing from it are counted, not findings; each event after them is still checked on its own")
 			fs.IntVar(&parallel, "parallel", 0, "concurrent reads of $all for a category or everything (0 = 2-4 by CPU count, 1 = one sequential read); the output and findings are the same")
@@ -300,7 +385,11 @@ func verifyCmd() ctl.Command {
 						defer f.Close()
 						r = f
 					}
-					rep, err = audit.VerifyFeed(ctx, st, opts, audit.LinesFeed(r))
+					if st == nil { // --offline
+						rep, err = audit.VerifyFeed(ctx, nil, opts, audit.LinesFeed(r))
+					} else {
+						rep, err = audit.VerifyFeedInStore(ctx, st, opts, audit.LinesFeed(r))
+					}
 				} else {
 					rep, err = audit.Verify(ctx, st, opts)
 				}
@@ -411,7 +500,7 @@ func stateCmd() ctl.Command {
 			return withStore(ctx, env, func(st eventstore.Store) error {
 				c, err := audit.State(ctx, st, opts)
 				if err != nil {
-					return err
+					return badArg(env, err) // a malformed id, an unknown policy: exit 2
 				}
 				if env.JSON {
 					return env.PrintJSON(c)
@@ -517,7 +606,7 @@ func diffCmd() ctl.Command {
 					o.CraftsmanID = cid
 					rep, err := audit.Diff(ctx, st, g, o)
 					if err != nil {
-						return fmt.Errorf("diff craftsman %s: %w", cid, err)
+						return badArg(env, fmt.Errorf("diff craftsman %s: %w", cid, err))
 					}
 					sum.Craftsmen++
 					sum.Compared += rep.Compared
@@ -583,11 +672,11 @@ func exportCmd() ctl.Command {
 			if format != "jsonl" && format != "json" && format != "csv" {
 				return usageErr(env, "export: --format must be jsonl or csv, not %q", format)
 			}
-			w, closeOut, err := output(env, out)
+			w, commit, abort, err := output(env, out)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer abort()
 			var ew audit.Writer
 			if format == "csv" {
 				if ew, err = audit.NewCSVWriter(w); err != nil {
@@ -600,7 +689,7 @@ func exportCmd() ctl.Command {
 				_, err := audit.Export(ctx, st, audit.ExportOptions{CraftsmanID: craftsman, AcademyID: academy, RecordedBy: rb,
 					Progress: progressBar(env, progress)}, ew)
 				if err == nil {
-					err = closeOut()
+					err = commit()
 				}
 				return err
 			})
@@ -663,15 +752,15 @@ func credentialCmd() ctl.Command {
 					if err != nil {
 						return err
 					}
-					w, closeOut, err := output(env, out)
+					w, commit, abort, err := output(env, out)
 					if err != nil {
 						return err
 					}
+					defer abort()
 					if _, err := w.Write(b); err != nil {
-						closeOut()
 						return err
 					}
-					return closeOut()
+					return commit()
 				})
 			case "verify":
 				if pub == "" || len(args) != 2 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -283,6 +284,10 @@ func TestAuditUsageMistakes(t *testing.T) {
 		{"verify", "--offline"},
 		{"verify", "--partial"},
 		{"diff", "--craftsman", "c-0001", "--mode", "occurred"},
+		{"state", "--craftsman", "c-0001", "--policies", "nosuchpolicy"},
+		{"diff", "--craftsman", "c-0001", "--policies", "template-a,nosuchpolicy", "--graphql", "http://127.0.0.1:1/graphql"},
+		{"state", "--craftsman", "bad id!"},
+		{"replay", "--json", "--format", "table"},
 	} {
 		code, out, errOut := run(ctx, append(args, store)...)
 		if code != 2 || out != "" || !strings.Contains(errOut, "ledgerctl") {
@@ -292,6 +297,20 @@ func TestAuditUsageMistakes(t *testing.T) {
 	code, out, errOut := run(ctx, "verify", store, "--category", "craftsmen")
 	if code != 1 || !strings.Contains(errOut, "category craftsmen has no events") {
 		t.Errorf("verify of a category with no events: exit %d\n%s%s", code, out, errOut)
+	}
+	// replay and export refuse what names nothing, as verify and an
+	// academy's export do; a category with nothing in range is empty.
+	if code, out, errOut := run(ctx, "replay", store, "--category", "craftsmen"); code != 1 || out != "" || !strings.Contains(errOut, "category craftsmen has no events") {
+		t.Errorf("replay of a category with no events: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "replay", store, "--category", "craftsman", "--recorded-by", "2000-01-01", "--json"); code != 0 || out != "" {
+		t.Errorf("replay of a category with nothing recorded by then: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "export", store, "--craftsman", "c-0001", "--recorded-by", "2000-01-01"); code != 1 || out != "" || !strings.Contains(errOut, "no events recorded by") {
+		t.Errorf("export of a craftsman with nothing recorded by then: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(ctx, "replay", store, "--json", "--format", "jsonl", "--stream", "craftsman-c-0001"); code != 0 || strings.Count(out, "\n") != len(audittest.Career("x")) {
+		t.Errorf("replay --json --format jsonl: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := run(ctx, "verify", store, "--category", "craftsman", "--progress", "off"); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("verify --category craftsman: exit %d\n%s%s", code, out, errOut)
@@ -307,5 +326,103 @@ func TestAuditUsageMistakes(t *testing.T) {
 	}
 	if code, out, _ := run(ctx, "verify", "--file", file, "--offline"); code != 1 || !strings.Contains(out, "gap") {
 		t.Errorf("verify of a partial file without --partial: exit %d\n%s", code, out)
+	}
+}
+
+// TestOutIsReplacedOnlyOnSuccess: --out is written to a temporary file
+// beside it and renamed over it only when the command succeeds, so a
+// failing export or replay (nothing to export, a store that cannot be
+// reached, an interrupt: SIGINT cancels the context) leaves the old
+// contents and no temporary file; a successful one replaces the file,
+// keeping its mode. Before, the file was truncated when the command
+// started: a failure left it empty or header-only. On stdout a failed CSV
+// export prints no header.
+func TestOutIsReplacedOnlyOnSuccess(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store := "--store=" + srv.URL()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "out.csv")
+	const old = "old contents\n"
+	if err := os.WriteFile(file, []byte(old), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if b, err := os.ReadFile(file); err != nil || string(b) != old {
+			t.Errorf("%s: --out now holds %q (%v), want the old contents", what, b, err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("%s: %d files in the directory, want the output alone", what, len(ents))
+		}
+	}
+	if code, _, _ := run(ctx, "export", store, "--academy", "nobody", "--format", "csv", "--out", file); code != 1 {
+		t.Errorf("export of an academy with no events: exit %d, want 1", code)
+	}
+	unchanged("export with nothing to export")
+	if code, _, _ := run(ctx, "replay", "--store=esdb://127.0.0.1:1?tls=false", "--json", "--out", file); code != 1 {
+		t.Errorf("replay from an unreachable store: exit %d, want 1", code)
+	}
+	unchanged("replay from an unreachable store")
+	interrupted, stop := context.WithCancel(ctx)
+	stop()
+	if code, _, _ := run(interrupted, "replay", store, "--json", "--out", file); code == 0 {
+		t.Error("an interrupted replay succeeded")
+	}
+	unchanged("an interrupted replay")
+
+	if code, _, errOut := run(ctx, "export", store, "--craftsman", "c-0001", "--format", "csv", "--out", file); code != 0 {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	b, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(b), strings.Join(audit.CSVHeader(), ",")+"\n") || strings.Count(string(b), "\n") != 1+len(audittest.Career("x")) {
+		t.Errorf("export to an existing file:\n%s", b)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the replaced file's mode: %v %v, want 0640 kept", fi.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files after a successful export, want 1", len(ents))
+	}
+	if code, out, _ := run(ctx, "export", store, "--academy", "nobody", "--format", "csv"); code != 1 || out != "" {
+		t.Errorf("failed CSV export on stdout: exit %d, printed %q; want exit 1 and nothing", code, out)
+	}
+}
+
+// TestVerifyFileAgainstStoreCommand: verify --file checks each line
+// against the store unless --offline: a replay whose event id was edited
+// (the chain does not cover ids) passes --offline and fails with the
+// store, naming the line as a store finding; the honest file passes both.
+func TestVerifyFileAgainstStoreCommand(t *testing.T) {
+	st, srv := audittest.Store(t)
+	audittest.Population(t, st, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store := "--store=" + srv.URL()
+	file := filepath.Join(t.TempDir(), "all.jsonl")
+	if code, _, errOut := run(ctx, "replay", store, "--json", "--out", file); code != 0 {
+		t.Fatalf("replay: exit %d %s", code, errOut)
+	}
+	for _, args := range [][]string{{"--offline"}, {store}} {
+		if code, out, errOut := run(ctx, append([]string{"verify", "--file", file}, args...)...); code != 0 || !strings.Contains(out, "OK") {
+			t.Errorf("honest file %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(string(b), "\n")
+	var l audit.Line
+	if err := json.Unmarshal([]byte(lines[3]), &l); err != nil {
+		t.Fatal(err)
+	}
+	lines[3] = strings.Replace(lines[3], `"id":"`+l.ID+`"`, `"id":"00000000-0000-4000-8000-000000000001"`, 1)
+	_ = os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644)
+	if code, out, _ := run(ctx, "verify", "--file", file, "--offline"); code != 0 {
+		t.Errorf("an edited id offline: exit %d (the chain does not cover ids)\n%s", code, out)
+	}
+	code, out, _ := run(ctx, "verify", "--file", file, store)
+	if code != 1 || !strings.Contains(out, "store") || !strings.Contains(out, l.Stream+"@"+strconv.FormatUint(l.Revision, 10)) || !strings.Contains(out, "its id is "+l.ID) {
+		t.Errorf("an edited id against the store: exit %d\n%s", code, out)
 	}
 }

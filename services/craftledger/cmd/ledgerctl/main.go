@@ -5,7 +5,7 @@
 //
 //	ledgerctl token                       # a development token per role
 //	ledgerctl generate --count 5000       # the demo population
-//	ledgerctl verify --all                # the auditors' commands (docs/audit.md)
+//	ledgerctl verify                      # the auditors' commands (docs/audit.md)
 package main
 
 import (
