@@ -2,6 +2,7 @@ package competition
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -257,7 +258,10 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 		return command.Result{}, err
 	}
 	if req.Organiser == "" {
-		req.Organiser = meta.Issuer
+		// The caller's organisation; an admin's command is recorded as
+		// the platform (servicekit.Writer), but an admin of an
+		// organisation still defines that organisation's competition.
+		req.Organiser = cmp.Or(c.OrgID, meta.Issuer)
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
