@@ -41,9 +41,7 @@ type Service interface {
 // Corrected lists the event types the competition service corrects, with the
 // fields a replacement must keep.
 func Corrected() map[string][]string {
-	return map[string][]string{
-		events.TypeCompetitionPlaced: {"craftsmanId", "competitionId", "placementId"},
-	}
+	return events.CorrectionIdentity(events.TypeCompetitionPlaced)
 }
 
 // DefineCompetitionRequest defines a competition. Organiser defaults to the
