@@ -166,7 +166,8 @@ func LinesFeed(r io.Reader) Feed {
 // VerifyFeed is Verify over events from feed instead of the store — a
 // replay file, events in memory — keeping those of opts.Scope. st, when
 // not nil, answers the issuer rule's look-ups of streams the feed lacks
-// (a competition's organiser); without it those events are not judged.
+// (a competition's organiser), and a fact it lacks too is a finding;
+// without it those events are not judged (Report.NotJudged counts them).
 //
 // Its verdict does not depend on how the workers are scheduled: an event
 // whose issuer rule needs a fact of another stream (a competition's
