@@ -31,7 +31,12 @@ type orgRefs struct {
 // in one object is an error (errDuplicate): encoding/json would take the
 // last, a reader stopping at the first another. Malformed JSON is an
 // error, as with encoding/json.
-func scanOrgRefs(data []byte, f *orgRefs) error {
+func scanOrgRefs(data []byte, f *orgRefs) error { return scanOrgRefsFact(data, f, nil) }
+
+// scanOrgRefsFact is scanOrgRefs feeding each top-level member to d as
+// well (when not nil), so that the issuer rule's one pass over a feed's
+// event also digests the fact it records (factDigest).
+func scanOrgRefsFact(data []byte, f *orgRefs, d *factHasher) error {
 	var seen uint32 // bit per field below, so a repeated name is seen
 	set := func(bit uint32, key, v []byte, dst *[]byte) error {
 		if err := mark(&seen, bit, key); err != nil {
@@ -44,6 +49,9 @@ func scanOrgRefs(data []byte, f *orgRefs) error {
 		k, err := foldKey(buf[:0], key)
 		if err != nil {
 			return err
+		}
+		if d != nil {
+			d.member(k, val, isString)
 		}
 		if !isString {
 			if val[0] != '{' {

@@ -37,46 +37,77 @@ var (
 // as the catalogue upgrades it. Data that cannot be read gets a digest of
 // its own, equal to no readable fact's.
 func factDigest(typ string, data []byte) uint64 {
-	cur := events.CurrentType(typ)
-	var h maphash.Hash
-	h.SetSeed(factSeed)
-	h.WriteString(cur)
-	fields := identityFields[cur]
-	if len(fields) == 0 {
-		return h.Sum64()
+	var d factHasher
+	if !d.start(typ) {
+		return d.sum()
 	}
-	if cur != typ {
+	if d.cur != typ {
 		p, err := catalog.Decode(typ, data)
 		if err == nil {
 			data, err = json.Marshal(p)
 		}
 		if err != nil {
-			h.WriteString("\x00unreadable")
-			return h.Sum64()
+			d.err = err
+			return d.sum()
 		}
 	}
-	var vals [8]uint64 // identity lists are short
 	var buf [64]byte
-	_, err := scanObject(data, skipSpace(data, 0), func(key, val []byte, isString bool) error {
+	if _, err := scanObject(data, skipSpace(data, 0), func(key, val []byte, isString bool) error {
 		k, err := foldKey(buf[:0], key)
 		if err != nil {
 			return err
 		}
-		for j, f := range fields {
-			if j < len(vals) && bytes.Equal(k, f) {
-				vals[j], err = valueDigest(val, isString) // of repeated names the last, as encoding/json
-				return err
-			}
-		}
+		d.member(k, val, isString)
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
+		d.err = err
+	}
+	return d.sum()
+}
+
+// factHasher computes factDigest over the top-level members of an event's
+// data, fed by factDigest's own scan or, for an event of the current
+// version that the issuer rule scans anyway, by scanOrgRefs (one pass).
+type factHasher struct {
+	cur    string   // the current type
+	fields [][]byte // its identity fields, folded
+	vals   [8]uint64
+	err    error
+}
+
+// start begins the digest of an event of type typ; false when there is
+// nothing to read in its data (no identity fields: the type alone).
+func (d *factHasher) start(typ string) bool {
+	d.cur = events.CurrentType(typ)
+	d.fields = identityFields[d.cur]
+	return len(d.fields) > 0
+}
+
+// member takes a top-level member (its name folded, foldKey).
+func (d *factHasher) member(k, val []byte, isString bool) {
+	for j, f := range d.fields {
+		if j < len(d.vals) && bytes.Equal(k, f) {
+			v, err := valueDigest(val, isString) // of repeated names the last, as encoding/json
+			d.vals[j] = v
+			if err != nil && d.err == nil {
+				d.err = err
+			}
+			return
+		}
+	}
+}
+
+func (d *factHasher) sum() uint64 {
+	var h maphash.Hash
+	h.SetSeed(factSeed)
+	h.WriteString(d.cur)
+	if d.err != nil {
 		h.WriteString("\x00unreadable")
 		return h.Sum64()
 	}
-	for j := range fields {
+	for j := range d.fields {
 		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], vals[j])
+		binary.LittleEndian.PutUint64(n[:], d.vals[j])
 		h.Write(n[:])
 	}
 	return h.Sum64()

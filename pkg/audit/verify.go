@@ -663,16 +663,32 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		}
 		return
 	}
+	scanned := ruled || typ == "HonourConferred"
+	// A feed notes every event's issuer and fact for the corrections that
+	// may supersede it; an event of the current version that the rule
+	// scans is digested in the same pass.
+	var fact *factHasher
 	if v.feed && typ != "EventCorrected" {
-		v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: factDigest(e.Type, e.Data)})
+		var d factHasher
+		if scanned && d.start(e.Type) && d.cur == e.Type {
+			fact = &d
+		} else {
+			v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: factDigest(e.Type, e.Data)})
+		}
 	}
-	if !ruled && typ != "HonourConferred" {
+	if !scanned {
 		return
 	}
 	var f orgRefs
-	if err := scanOrgRefs(e.Data, &f); err != nil {
+	if err := scanOrgRefsFact(e.Data, &f, fact); err != nil {
+		if fact != nil {
+			v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: factDigest(e.Type, e.Data)})
+		}
 		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("data cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		return
+	}
+	if fact != nil {
+		v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: fact.sum()})
 	}
 	// Facts the rule needs for later events.
 	switch typ {
