@@ -2,6 +2,8 @@ package events
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -80,4 +82,49 @@ func (e EventCorrected) ValidateAt(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// correctionIdentity maps each event type (current name) that the services
+// let a correction replace to the JSON fields of its payload that identify
+// the fact: a replacement keeps them (a correction fixes a fact, it does
+// not move it to another worker, honour or pairing). Code, level and
+// conferring body decide who may confer an honour: a correction keeps
+// them, so it never makes an honour into one its recorder could not have
+// conferred.
+var correctionIdentity = map[string][]string{
+	TypeTrainingEnrolled:          {"craftsmanId", "enrolmentId", "academyId"},
+	TypeTrainingCompleted:         {"craftsmanId", "academyId"},
+	TypeGraduated:                 {"craftsmanId"},
+	TypeProfessionalTitleObtained: {"craftsmanId"},
+	TypeAssessmentRecorded:        {"craftsmanId", "assessmentId", "evaluatingOrgId"},
+	TypeSkillLevelCertified:       {"craftsmanId", "certificateNumber", "evaluatingOrgId", "issuingOrg", "level", "route", "entitlementId"},
+	TypeCompetitionPlaced:         {"craftsmanId", "competitionId", "placementId"},
+	TypeMentorshipStarted:         {"mentorshipId", "masterId", "apprenticeId"},
+	TypeMentorshipSessionLogged:   {"mentorshipId", "masterId", "apprenticeId"},
+	TypeMentorshipCompleted:       {"mentorshipId", "masterId", "apprenticeId"},
+	TypeMentorshipEndedEarly:      {"mentorshipId", "masterId", "apprenticeId"},
+	TypeHonourConferred:           {"craftsmanId", "honourId", "code", "level", "conferringBody"},
+	TypeHonourWithdrawn:           {"craftsmanId", "honourId"},
+	TypeInnovationRecognised:      {"craftsmanId", "innovationId"},
+	TypeEmploymentStarted:         {"craftsmanId", "employmentId", "employerOrgId"},
+	TypeEmploymentEnded:           {"craftsmanId", "employmentId"},
+}
+
+// CorrectionIdentity returns, for each of types (current names; every
+// type a correction may replace when none is given), the JSON fields that
+// identify its fact, which a replacement must keep. The services correct
+// the types they record with these lists, and an auditor's verify holds
+// a stored correction to the same. A type no correction may replace is
+// left out. The map and its lists are fresh copies.
+func CorrectionIdentity(types ...string) map[string][]string {
+	if len(types) == 0 {
+		types = slices.Collect(maps.Keys(correctionIdentity))
+	}
+	out := make(map[string][]string, len(types))
+	for _, t := range types {
+		if f, ok := correctionIdentity[t]; ok {
+			out[t] = slices.Clone(f)
+		}
+	}
+	return out
 }

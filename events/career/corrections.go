@@ -18,11 +18,39 @@ type Decision struct {
 // Retracted reports whether the event is left out without a replacement.
 func (d Decision) Retracted() bool { return d.Replacement == nil || d.Replacement.Payload == nil }
 
+// foreignReplacement reports whether ec replaces the fact it supersedes
+// (followed back through corrections) with a fact of another type: the
+// services refuse such a correction (a correction fixes a fact, it does
+// not make it another one), so one found in a history decides nothing —
+// it neither replaces nor retracts its target, nor cancels a correction
+// it supersedes. A target not among the events is not checked.
+func foreignReplacement(byID map[string]*events.Recorded, ec events.EventCorrected) bool {
+	r := ec.Replacement
+	if r == nil || r.Payload == nil {
+		return false
+	}
+	id := ec.SupersedesEventID
+	for depth := 0; depth < 64; depth++ {
+		t, ok := byID[id]
+		if !ok || t.Payload == nil {
+			return false
+		}
+		tc, isCorr := t.Payload.(events.EventCorrected)
+		if !isCorr {
+			return t.Payload.EventType() != r.Payload.EventType()
+		}
+		id = tc.SupersedesEventID
+	}
+	return false
+}
+
 // Decisions are the domain's correction rule applied to a set of events
 // (Decide): the rule Fold applies.
 type Decisions struct {
 	// Of maps a superseded event's id to the decision in force for it:
-	// the latest correction recorded decides its target; correcting a
+	// the latest correction recorded decides its target (one replacing
+	// its fact with a fact of another type decides nothing:
+	// foreignReplacement); correcting a
 	// correction cancels it, and a replacement then applies to what that
 	// correction targeted. An event not in Of stands as recorded.
 	Of map[string]Decision
@@ -78,6 +106,9 @@ func decide(evs []events.Recorded, visible func(e *events.Recorded) bool) Decisi
 			continue
 		}
 		out.notes = append(out.notes, note)
+		if foreignReplacement(byID, ec) {
+			continue
+		}
 		target := ec.SupersedesEventID
 		// Correcting a correction cancels it; a replacement then
 		// applies to what that correction targeted.

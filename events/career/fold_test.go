@@ -119,6 +119,40 @@ func TestCorrectionAndReversal(t *testing.T) {
 	}
 }
 
+// A correction that replaces a fact with one of another type (a training
+// "corrected" into a senior certificate) decides nothing: the services
+// refuse it, and the fold keeps the training and shows no certificate.
+func TestReplacementOfAnotherTypeIsIgnored(t *testing.T) {
+	b := story()
+	before := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	rep, err := events.NewReplacement(events.SkillLevelCertified{CraftsmanID: "c-1", Trade: elec, Level: events.Senior, CertificateNumber: "S-9",
+		Family: events.FamilySkillLevel, EvaluatingOrgID: "mohrss", IssuingOrg: events.Org{ID: "mohrss", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := b.add("2020-01-01", "2020-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: "ev-4", Reason: "typo", Replacement: rep})
+	after := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	if !reflect.DeepEqual(summary(before), summary(after)) || after.Level(elec.Code) != events.Intermediate {
+		t.Errorf("a training replaced by a certificate changed the state:\n%s\n%s", summary(before), summary(after))
+	}
+	if d := career.Decide(b.evs); len(d.Of) != 0 {
+		t.Errorf("Decide: %+v, want no decision", d.Of)
+	}
+	// Nor does it cancel a correction it supersedes: a correction of the
+	// training's hours, then a "correction" of that one into a certificate.
+	hours, err := events.NewReplacement(events.TrainingCompleted{CraftsmanID: "c-1", AcademyID: "a", CourseID: "k", Trade: elec, Hours: 4, Mode: events.ModeClassroom, Passed: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.evs = b.evs[:len(b.evs)-1]
+	hid := b.add("2020-01-01", "2020-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: "ev-4", Reason: "typo", Replacement: hours})
+	b.add("2021-01-01", "2021-01-01", events.EventCorrected{CraftsmanID: "c-1", SupersedesEventID: hid, Reason: "typo", Replacement: rep})
+	s := career.Fold(b.evs, date("2030-01-01"), career.AsOccurred)
+	if got := s.Trades[elec.Code].TrainingHours; got != 4 || len(s.Certificates) != 1 || cid == "" {
+		t.Errorf("hours %v, certificates %d; want the hours correction in force (4) and the one certificate", got, len(s.Certificates))
+	}
+}
+
 // summary is the state without the correction log and event count.
 func summary(s *career.State) string {
 	c := *s

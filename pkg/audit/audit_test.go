@@ -167,6 +167,9 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 		kind string
 		rev  uint64
 		in   string
+		// issuer: the damage also breaks the issuer rule at rev (a
+		// second finding, of kind issuer, whose reason contains it).
+		issuer string
 	}
 	cases := []struct {
 		name   string
@@ -176,29 +179,31 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 		{"changed data byte", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			h[4].Data = audittest.Tamper(h[4].Data, 20)
 			return h
-		}, want{audit.KindChain, 4, "does not match the content"}},
+		}, want{audit.KindChain, 4, "does not match the content", ""}},
 		{"changed metadata byte", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			h[2].Metadata = bytes.Replace(h[2].Metadata, []byte("2011-06-01"), []byte("2011-06-02"), 1)
 			return h
-		}, want{audit.KindChain, 2, "does not match the content"}},
+		}, want{audit.KindChain, 2, "does not match the content", ""}},
 		{"changed type", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			h[6].Type = events.TypeSkillLevelCertifiedV1
 			return h
-		}, want{audit.KindChain, 6, "does not match the content"}},
+		}, want{audit.KindChain, 6, "does not match the content",
+			// read as v1, the certificate names no issuingOrgId
+			"allowed is the issuing organisation (issuingOrg.id) or the evaluating organisation (evaluatingOrgId) = (none)"}},
 		{"dropped event", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			return append(h[:3:3], h[4:]...)
-		}, want{audit.KindChain, 3, "prevHash"}},
+		}, want{audit.KindChain, 3, "prevHash", ""}},
 		{"dropped first event", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			return h[1:]
-		}, want{audit.KindChain, 0, "prevHash"}},
+		}, want{audit.KindChain, 0, "prevHash", ""}},
 		{"reordered events", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			h[5], h[6] = h[6], h[5]
 			return h
-		}, want{audit.KindChain, 5, "prevHash"}},
+		}, want{audit.KindChain, 5, "prevHash", ""}},
 		{"unsealed event", func(_ string, h []audittest.Sealed) []audittest.Sealed {
 			h[7].Metadata = []byte(`{"schemaVersion":1,"occurredAt":"2019-10-01T09:00:00Z","issuerOrgId":"org-sh-union","actingUserId":"u"}`)
 			return h
-		}, want{audit.KindChain, 7, "not sealed"}},
+		}, want{audit.KindChain, 7, "not sealed", ""}},
 	}
 	for i, c := range cases {
 		id := "dmg-" + string(rune('a'+i))
@@ -231,6 +236,13 @@ func TestVerifyCatchesDamageWrittenIntoTheStore(t *testing.T) {
 		}
 		for i, c := range cases {
 			fs := byStream[events.CraftsmanStream("dmg-"+string(rune('a'+i)))]
+			if c.want.issuer != "" {
+				if j := slices.IndexFunc(fs, func(f audit.Finding) bool { return f.Kind == audit.KindIssuer }); j < 0 || fs[j].Revision != c.want.rev || !strings.Contains(fs[j].Reason, c.want.issuer) {
+					t.Errorf("%s / %s: no issuer finding at revision %d containing %q: %v", scope, c.name, c.want.rev, c.want.issuer, fs)
+				} else {
+					fs = slices.Delete(fs, j, j+1)
+				}
+			}
 			if len(fs) != 1 {
 				t.Errorf("%s / %s: %d findings, want the first break only: %v", scope, c.name, len(fs), fs)
 				continue
@@ -315,6 +327,7 @@ func TestVerifyFlagsAGapInRevisions(t *testing.T) {
 	// A stream truncated before revision 3 ($tb) reads from revision 3:
 	// the verifier sees revisions 3.. without 0..2.
 	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 0) // the competition its placement cites
 	stream := events.CraftsmanStream("trunc")
 	audittest.Append(t, st, stream, audittest.Seal(t, stream, audittest.Career("trunc")))
 	if _, err := st.Append(ctx(t), "$$"+stream, eventstore.Any(), eventstore.EventData{Type: "$metadata", Data: []byte(`{"$tb":3}`)}); err != nil {
@@ -593,6 +606,7 @@ func TestVerifyFeedFromAReplayFile(t *testing.T) {
 // and an honour withdrawn by someone other than who conferred it.
 func TestVerifyIssuerLookups(t *testing.T) {
 	st, _ := audittest.Store(t)
+	audittest.Population(t, st, 0) // the competition the career placed in
 	var started events.MentorshipStarted
 	var session events.MentorshipSessionLogged
 	if err := json.Unmarshal([]byte(`{"mentorshipId":"m-501","masterId":"c-1001","apprenticeId":"c-2002","kind":"master_apprentice",

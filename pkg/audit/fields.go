@@ -17,18 +17,26 @@ type orgRefs struct {
 	EmployerOrgID, Organiser, CompetitionID, MentorshipID, EmploymentID, HonourID []byte
 	SourceKind, SourceCompetitionID                                               []byte
 	SupersedesEventID                                                             []byte // EventCorrected
+	// ReplacementType and ReplacementData are an EventCorrected's
+	// replacement: its type (unquoted) and its data (the raw JSON value).
+	ReplacementType, ReplacementData []byte
 }
 
 // scanOrgRefs fills f from a JSON object without reflection: it walks the
 // top-level members once, keeps the string values the issuer rule needs
-// (and those of the issuingOrg and source objects), and skips everything
+// (and those of the issuingOrg, source and replacement objects), and skips everything
 // else. Verify calls it for most events, so it must cost far less than the
 // store's read. Member names match as encoding/json matches them (escapes
 // decoded, case-insensitive), and a name the rule reads that occurs twice
 // in one object is an error (errDuplicate): encoding/json would take the
 // last, a reader stopping at the first another. Malformed JSON is an
 // error, as with encoding/json.
-func scanOrgRefs(data []byte, f *orgRefs) error {
+func scanOrgRefs(data []byte, f *orgRefs) error { return scanOrgRefsFact(data, f, nil) }
+
+// scanOrgRefsFact is scanOrgRefs feeding each top-level member to d as
+// well (when not nil), so that the issuer rule's one pass over a feed's
+// event also digests the fact it records (factDigest).
+func scanOrgRefsFact(data []byte, f *orgRefs, d *factHasher) error {
 	var seen uint32 // bit per field below, so a repeated name is seen
 	set := func(bit uint32, key, v []byte, dst *[]byte) error {
 		if err := mark(&seen, bit, key); err != nil {
@@ -41,6 +49,9 @@ func scanOrgRefs(data []byte, f *orgRefs) error {
 		k, err := foldKey(buf[:0], key)
 		if err != nil {
 			return err
+		}
+		if d != nil {
+			d.member(k, val, isString)
 		}
 		if !isString {
 			if val[0] != '{' {
@@ -66,6 +77,32 @@ func scanOrgRefs(data []byte, f *orgRefs) error {
 						return nil
 					}
 					return unquoteBytes(v, &f.IssuingOrgNestedID)
+				})
+				return err
+			case "REPLACEMENT":
+				if err := mark(&seen, 1<<22, key); err != nil {
+					return err
+				}
+				var inner uint32
+				var kb [64]byte
+				_, err := scanObject(val, 0, func(k, v []byte, s bool) error {
+					fk, err := foldKey(kb[:0], k)
+					if err != nil {
+						return err
+					}
+					switch string(fk) {
+					case "TYPE":
+						if err := mark(&inner, 1, k); err != nil || !s {
+							return err
+						}
+						return unquoteBytes(v, &f.ReplacementType)
+					case "DATA":
+						if err := mark(&inner, 2, k); err != nil {
+							return err
+						}
+						f.ReplacementData = v
+					}
+					return nil
 				})
 				return err
 			case "SOURCE":
@@ -128,6 +165,8 @@ func scanOrgRefs(data []byte, f *orgRefs) error {
 			return mark(&seen, 1<<20, key)
 		case "SOURCE":
 			return mark(&seen, 1<<21, key)
+		case "REPLACEMENT":
+			return mark(&seen, 1<<22, key)
 		}
 		return nil
 	})

@@ -99,11 +99,16 @@ type Report struct {
 	// (VerifyOptions.Partial) with revisions missing from it, and
 	// MissingRevisions those revisions: their events, and the links
 	// across them, could not be checked.
-	PartialStreams   int           `json:"partialStreams,omitempty"`
-	MissingRevisions uint64        `json:"missingRevisions,omitempty"`
-	OK               bool          `json:"ok"`
-	Elapsed          time.Duration `json:"elapsedNs"`
-	Rate             float64       `json:"eventsPerSecond"`
+	PartialStreams   int    `json:"partialStreams,omitempty"`
+	MissingRevisions uint64 `json:"missingRevisions,omitempty"`
+	// NotJudged counts the events of a feed verified without a store
+	// whose issuer rule needs a competition or a pairing that the feed
+	// does not hold (VerifyFeed): their issuer was not checked. Against a
+	// store such an event is a finding.
+	NotJudged int           `json:"notJudged,omitempty"`
+	OK        bool          `json:"ok"`
+	Elapsed   time.Duration `json:"elapsedNs"`
+	Rate      float64       `json:"eventsPerSecond"`
 }
 
 // Err is nil when the report is clean, otherwise an error naming the
@@ -161,7 +166,8 @@ func LinesFeed(r io.Reader) Feed {
 // VerifyFeed is Verify over events from feed instead of the store — a
 // replay file, events in memory — keeping those of opts.Scope. st, when
 // not nil, answers the issuer rule's look-ups of streams the feed lacks
-// (a competition's organiser); without it those events are not judged.
+// (a competition's organiser), and a fact it lacks too is a finding;
+// without it those events are not judged (Report.NotJudged counts them).
 //
 // Its verdict does not depend on how the workers are scheduled: an event
 // whose issuer rule needs a fact of another stream (a competition's
@@ -302,7 +308,7 @@ func verify(ctx context.Context, st eventstore.Store, feed bool, opts VerifyOpti
 	}
 	if err == nil && len(pending) > 0 {
 		var late []Finding
-		late, err = resolvePending(ctx, dir, pending)
+		late, err = resolvePending(ctx, dir, pending, &rep.NotJudged)
 		rep.Findings = append(rep.Findings, late...)
 	}
 	if err != nil {
@@ -624,6 +630,9 @@ var issuerRule = map[string]string{
 	"MentorshipCompleted":          "the pairing's academy or employer (from its MentorshipStarted)",
 	"MentorshipEndedEarly":         "the pairing's academy or employer (from its MentorshipStarted)",
 	"HonourWithdrawn":              "the organisation that recorded the honour (issuer of its HonourConferred on the same stream)",
+	"IssuerRegistered":             "a platform organisation only (an administrator's command)",
+	"IssuerUserAdded":              "a platform organisation only (an administrator's command)",
+	"PersonalDataErased":           "a platform organisation only (an administrator's command)",
 	"EventCorrected":               "the organisation that recorded the superseded event (the original one, when it supersedes a correction; on the same stream), or for a competition-sourced PromotionEntitlementGranted also the competition's organiser",
 }
 
@@ -649,16 +658,32 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 		}
 		return
 	}
+	scanned := ruled || typ == "HonourConferred"
+	// A feed notes every event's issuer and fact for the corrections that
+	// may supersede it; an event of the current version that the rule
+	// scans is digested in the same pass.
+	var fact *factHasher
 	if v.feed && typ != "EventCorrected" {
-		v.noteEvent(i, e.ID, v.facts.intern(issuer))
+		var d factHasher
+		if scanned && d.start(e.Type) && d.cur == e.Type {
+			fact = &d
+		} else {
+			v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: factDigest(e.Type, e.Data)})
+		}
 	}
-	if !ruled && typ != "HonourConferred" {
+	if !scanned {
 		return
 	}
 	var f orgRefs
-	if err := scanOrgRefs(e.Data, &f); err != nil {
+	if err := scanOrgRefsFact(e.Data, &f, fact); err != nil {
+		if fact != nil {
+			v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: factDigest(e.Type, e.Data)})
+		}
 		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("data cannot be read unambiguously, the issuer cannot be checked: %v", err))
 		return
+	}
+	if fact != nil {
+		v.noteEvent(i, e.ID, evRef{org: v.facts.intern(issuer), fact: fact.sum()})
 	}
 	// Facts the rule needs for later events.
 	switch typ {
@@ -679,33 +704,54 @@ func (v *verifier) checkIssuer(i int32, e *eventstore.RecordedEvent) {
 	platform := containsString(v.platform, issuer)
 	switch typ {
 	case "EventCorrected":
-		v.correction(i, e, issuer, f.SupersedesEventID, platform)
-		return
-	case "CompetitionResultsPublished", "CompetitionPlaced":
-		if !platform {
-			v.crossStream(e, typ, issuer, dirCompetition, f.CompetitionID)
-		}
+		v.correction(i, e, issuer, &f, platform)
 		return
 	case "PromotionEntitlementGranted":
 		if v.feed && string(f.SourceKind) == events.SourceCompetition && len(f.SourceCompetitionID) > 0 {
 			v.noteGrant(i, e.ID, string(f.SourceCompetitionID))
 		}
-		if !platform && string(f.SourceKind) == events.SourceCompetition {
-			v.crossStream(e, typ, issuer, dirCompetition, f.SourceCompetitionID)
+	}
+	if !platform {
+		v.rule(i, e, e.Type, e.Type, issuer, &f)
+	}
+}
+
+// adminOnly are the types only an administrator's command records (the
+// registry's issuers and users, a craftsman forgotten): their issuer is
+// a platform organisation.
+func adminOnly(typ string) bool {
+	switch typ {
+	case "IssuerRegistered", "IssuerUserAdded", "PersonalDataErased":
+		return true
+	}
+	return false
+}
+
+// rule judges issuer, not a platform organisation, recording a payload of
+// type stored (with its version) with fields f on stream number i: e is
+// the event a finding names, full what the reason says was recorded (the
+// type, or a correction and its replacement).
+func (v *verifier) rule(i int32, e *eventstore.RecordedEvent, stored, full string, issuer []byte, f *orgRefs) {
+	typ := baseType(stored)
+	switch {
+	case typ == "CompetitionResultsPublished" || typ == "CompetitionPlaced":
+		v.crossStream(e, typ, full, issuer, dirCompetition, f.CompetitionID)
+		return
+	case typ == "PromotionEntitlementGranted":
+		if string(f.SourceKind) == events.SourceCompetition {
+			v.crossStream(e, typ, full, issuer, dirCompetition, f.SourceCompetitionID)
 		}
 		return
-	case "MentorshipSessionLogged", "MentorshipCompleted", "MentorshipEndedEarly":
-		if !platform {
-			v.crossStream(e, typ, issuer, dirMentorship, f.MentorshipID)
-		}
+	case typ == "MentorshipSessionLogged" || typ == "MentorshipCompleted" || typ == "MentorshipEndedEarly":
+		v.crossStream(e, typ, full, issuer, dirMentorship, f.MentorshipID)
+		return
+	case adminOnly(typ):
+		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, full, issuerRule[typ], strings.Join(v.platform, " or ")))
 		return
 	}
-	if platform {
-		return
-	}
-	allowed, known := v.allowed(i, typ, &f)
+	allowed, known := v.allowed(i, typ, stored, f)
 	if known && !allowed.contains(issuer) {
-		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, e.Type, issuerRule[typ], strings.Join(allowed.names(), " or ")))
+		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, full, issuerRule[typ], strings.Join(allowed.names(), " or ")))
 	}
 }
 
@@ -737,15 +783,20 @@ func (s *orgSet) names() []string {
 }
 
 // allowed returns the organisations that may record an event of type typ
-// with fields f on stream number i; known is false when the rule does not
-// apply (a source that is not a competition, a missing organiser) or its
-// input cannot be found.
-func (v *verifier) allowed(i int32, typ string, f *orgRefs) (orgSet, bool) {
+// (stored: with its version) with fields f on stream number i; known is
+// false when the rule does not apply (a source that is not a competition,
+// a missing organiser) or its input cannot be found. Fields are read as the
+// event's version defines them: a member of another version is ignored, as
+// the catalogue's decoder ignores it.
+func (v *verifier) allowed(i int32, typ, stored string, f *orgRefs) (orgSet, bool) {
 	switch typ {
 	case "AcademyRegistered", "CourseAdded", "TrainingEnrolled", "TrainingCompleted":
 		return orgSet{f.AcademyID}, true
 	case "SkillLevelCertified":
-		return orgSet{f.IssuingOrgNestedID, f.IssuingOrgID, f.EvaluatingOrgID}, true
+		if stored == events.TypeSkillLevelCertifiedV1 {
+			return orgSet{f.IssuingOrgID}, true // its upgrade's issuer and evaluator
+		}
+		return orgSet{f.IssuingOrgNestedID, f.EvaluatingOrgID}, true
 	case "PromotionEntitlementApproved":
 		return orgSet{f.ApprovingOrgID}, true
 	case "UpperGradeAppointed", "EmploymentStarted":
@@ -782,61 +833,88 @@ func (v *verifier) learn(kind int, e *eventstore.RecordedEvent, home string, id 
 // progress); in a feed, unless the fact's own stream has been read up to
 // it, the event waits for the end of the read (pending), so that the
 // verdict does not depend on which worker reads faster.
-func (v *verifier) crossStream(e *eventstore.RecordedEvent, typ string, issuer []byte, kind int, id []byte) {
+func (v *verifier) crossStream(e *eventstore.RecordedEvent, typ, full string, issuer []byte, kind int, id []byte) {
 	var orgs [2][]byte
-	var ok bool
 	if v.feed {
+		var ok bool
 		if orgs, ok = v.dir.known(kind, id); !ok {
 			v.pending = append(v.pending, pending{f: Finding{Kind: KindIssuer, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: string(issuer)},
-				kind: kind, key: string(id)})
+				kind: kind, key: string(id), typ: typ, full: full})
 			return
 		}
 	} else {
+		var ok bool
 		var err error
-		orgs, ok, err = v.dir.resolve(v.ctx, kind, id)
-		v.fail(err)
+		if orgs, ok, err = v.dir.resolve(v.ctx, kind, id); err != nil {
+			v.fail(err)
+			return
+		}
+		if !ok {
+			v.add(KindIssuer, e, string(issuer), unknownFact(kind, id, full))
+			return
+		}
 	}
-	if reason, bad := judge(typ, e.Type, issuer, orgs, ok); bad {
+	if reason, bad := judge(typ, full, issuer, orgs); bad {
 		v.add(KindIssuer, e, string(issuer), reason)
 	}
 }
 
-// judge says whether issuer may not record an event of type typ (full
-// type name full) whose allowed organisations are orgs; known is false
-// when they could not be found (the event is then not judged).
-func judge(typ, full string, issuer []byte, orgs [2][]byte, known bool) (string, bool) {
+// unknownFact is the reason for a finding on an event (what full names)
+// whose issuer rule needs the fact of kind of id, which the store lacks.
+func unknownFact(kind int, id []byte, full string) string {
+	what, stream, opening := "competition", events.CompetitionStream(string(id)), "CompetitionDefined"
+	if kind == dirMentorship {
+		what, stream, opening = "pairing", events.MentorshipStream(string(id)), "MentorshipStarted"
+	}
+	return fmt.Sprintf("%s names %s %q, which is not recorded (stream %s does not exist or does not open with a readable %s): the services refuse it, and who may record it cannot be known", full, what, id, stream, opening)
+}
+
+// judge says whether issuer may not record an event of type typ (full: as
+// the reason names it) whose allowed organisations are orgs.
+func judge(typ, full string, issuer []byte, orgs [2][]byte) (string, bool) {
 	allowed := orgSet{orgs[0], orgs[1]}
-	if !known || len(orgs[0]) == 0 && len(orgs[1]) == 0 || allowed.contains(issuer) {
+	if len(orgs[0]) == 0 && len(orgs[1]) == 0 || allowed.contains(issuer) {
 		return "", false
 	}
 	return fmt.Sprintf("issuer %s may not record %s: allowed is %s = %s", issuer, full, issuerRule[typ], strings.Join(allowed.names(), " or ")), true
 }
 
-// correction applies the issuer rule of an EventCorrected superseding
-// event sup on stream number i: the services let only the organisation
-// that recorded the original fact (following corrections of corrections)
-// or an admin correct it. In a feed the original's issuer is one the
+// correction applies the issuer rule of an EventCorrected (fields f)
+// superseding an event on stream number i: the services let only the
+// organisation that recorded the original fact (following corrections of
+// corrections) or an admin correct it, and a replacement must be that fact
+// corrected — of its type, with the fields that identify it unchanged
+// (events.CorrectionIdentity; factDigest), whoever corrects — and is judged
+// as that issuer recording it anew. In a feed the original is one the
 // worker saw on the stream (noteEvent); reading the store, the rare
 // corrections are judged after the scan from their stream as the store
 // holds it.
-func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup []byte, platform bool) {
+func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer []byte, f *orgRefs, platform bool) {
+	sup := f.SupersedesEventID
+	replaced := len(f.ReplacementType) > 0 || len(f.ReplacementData) > 0
+	if replaced && !platform {
+		v.replacement(i, e, issuer, f)
+	}
 	if !v.feed {
-		if !platform {
+		if !platform || replaced {
 			v.pending = append(v.pending, pending{f: Finding{Kind: KindIssuer, Stream: e.Stream, Revision: e.Revision, EventID: e.ID, Type: e.Type, Issuer: string(issuer)},
-				kind: dirCorrection, key: string(sup)})
+				kind: dirCorrection, key: string(sup), platform: platform})
 		}
 		return
 	}
-	o, ok := v.eventIssuer(i, string(sup))
+	ref, ok := v.eventRef(i, string(sup))
 	if !ok {
 		return // the superseded event is not in the feed: not judged
 	}
-	v.noteEvent(i, e.ID, o) // a correction of this one answers to the same organisation
+	v.noteEvent(i, e.ID, ref) // a correction of this one answers to the same organisation and fact
 	comp, grant := v.grants[grantRef{i, string(sup)}]
 	if grant {
 		v.noteGrant(i, e.ID, comp) // and to the same organiser
 	}
-	org := v.facts.orgs[o]
+	if replaced && factDigest(string(f.ReplacementType), f.ReplacementData) != ref.fact {
+		v.add(KindIssuer, e, string(issuer), foreignReplacement(f.ReplacementType))
+	}
+	org := v.facts.orgs[ref.org]
 	if platform || bytes.Equal(org, issuer) {
 		return
 	}
@@ -844,12 +922,34 @@ func (v *verifier) correction(i int32, e *eventstore.RecordedEvent, issuer, sup 
 		// The competition's organiser may record the grant, so it may
 		// withdraw (or restore) it, whoever recorded it (an admin's
 		// correction of the placement records it as the platform).
-		v.crossStream(e, "EventCorrected", issuer, dirCompetition, []byte(comp))
+		v.crossStream(e, "EventCorrected", e.Type, issuer, dirCompetition, []byte(comp))
 		return
 	}
-	if reason, bad := judge("EventCorrected", e.Type, issuer, [2][]byte{org}, true); bad {
+	if reason, bad := judge("EventCorrected", e.Type, issuer, [2][]byte{org}); bad {
 		v.add(KindIssuer, e, string(issuer), reason)
 	}
+}
+
+// foreignReplacement is the reason for a finding on a correction whose
+// replacement (of type typ) is not the fact it supersedes corrected.
+func foreignReplacement(typ []byte) string {
+	return fmt.Sprintf("its replacement (%s) is not the superseded fact corrected: the services keep a replacement to the original's type and to the fields that identify the fact (events.CorrectionIdentity), and the fold ignores one of another type", typ)
+}
+
+// replacement judges a correction's replacement (in f) as its issuer, not
+// a platform organisation, recording that fact anew (rule).
+func (v *verifier) replacement(i int32, e *eventstore.RecordedEvent, issuer []byte, f *orgRefs) {
+	stored := string(f.ReplacementType)
+	typ := baseType(stored)
+	if _, ruled := issuerRule[typ]; !ruled || typ == "EventCorrected" {
+		return // no rule (a correction in place of a fact is refused as foreign)
+	}
+	var rf orgRefs
+	if err := scanOrgRefs(f.ReplacementData, &rf); err != nil {
+		v.add(KindIssuer, e, string(issuer), fmt.Sprintf("its replacement's data cannot be read unambiguously, the issuer cannot be checked: %v", err))
+		return
+	}
+	v.rule(i, e, stored, e.Type+" replacing its fact with "+stored, issuer, &rf)
 }
 
 // grantRef is an event of a feed's stream number i.
@@ -868,57 +968,66 @@ func (v *verifier) noteGrant(i int32, id, comp string) {
 	v.grants[grantRef{i, id}] = comp
 }
 
-// evRef is an event of a feed as a correction may need it: its id's hash
-// and its issuer (an index in the fact table's interned organisations).
-// Two ids of one stream sharing a 64-bit hash (a chance of about n²/2⁶⁵)
-// would give a correction the wrong original.
+// evRef is an event of a feed as a correction may need it: its id's hash,
+// its issuer (an index in the fact table's interned organisations) and the
+// digest of the fact it records (factDigest). Two ids of one stream
+// sharing a 64-bit hash (a chance of about n²/2⁶⁵) would give a correction
+// the wrong original.
 type evRef struct {
 	id   uint64
+	fact uint64
 	org  int32
 	prev int32 // 1 + the index of the stream's previous evRef, 0 for none
 }
 
-// noteEvent keeps the issuer (interned, org) of event id on stream number
-// i, for the corrections that may supersede it: 16 bytes an event, in one
-// arena, each stream's events linked from its last.
-func (v *verifier) noteEvent(i int32, id string, org int32) {
+// noteEvent keeps r's issuer and fact for event id on stream number i, for
+// the corrections that may supersede it: 24 bytes an event, in one arena,
+// each stream's events linked from its last.
+func (v *verifier) noteEvent(i int32, id string, r evRef) {
 	for int(i) >= len(v.evHead) {
 		v.evHead = append(v.evHead, 0)
 	}
-	v.evArena = append(v.evArena, evRef{id: maphash.String(v.facts.seed, id), org: org, prev: v.evHead[i]})
+	r.id, r.prev = maphash.String(v.facts.seed, id), v.evHead[i]
+	v.evArena = append(v.evArena, r)
 	v.evHead[i] = int32(len(v.evArena))
 }
 
-// eventIssuer returns the issuer noted for event id on stream number i.
-func (v *verifier) eventIssuer(i int32, id string) (int32, bool) {
+// eventRef returns what was noted for event id on stream number i.
+func (v *verifier) eventRef(i int32, id string) (evRef, bool) {
 	if int(i) >= len(v.evHead) {
-		return 0, false
+		return evRef{}, false
 	}
 	h := maphash.String(v.facts.seed, id)
 	for j := v.evHead[i]; j != 0; j = v.evArena[j-1].prev {
 		if r := v.evArena[j-1]; r.id == h {
-			return r.org, true
+			return r, true
 		}
 	}
-	return 0, false
+	return evRef{}, false
 }
 
 // pending is an issuer finding to be, decided after the read: kind and key
 // name the fact it needs (dirCompetition or dirMentorship and the id, or
-// dirCorrection and the superseded event's id).
+// dirCorrection and the superseded event's id); typ is the type whose rule
+// applies and full what the reason says was recorded (dirCompetition and
+// dirMentorship); platform says a correction's issuer is a platform
+// organisation (only its replacement is checked).
 type pending struct {
-	f    Finding
-	kind int
-	key  string
+	f         Finding
+	kind      int
+	key       string
+	typ, full string
+	platform  bool
 }
 
 // resolvePending judges the pending events once every worker is done, in
-// one goroutine, and returns their findings.
-func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding, error) {
+// one goroutine, and returns their findings. An event whose fact neither
+// the feed nor a store holds is a finding when there is a store, else it
+// is counted in *notJudged.
+func resolvePending(ctx context.Context, d *directory, ps []pending, notJudged *int) ([]Finding, error) {
 	var out []Finding
 	streams := map[string]map[string]*eventstore.RecordedEvent{} // corrections' streams as the store holds them, by event id
 	for _, p := range ps {
-		typ := baseType(p.f.Type)
 		if p.kind == dirCorrection {
 			byID, ok := streams[p.f.Stream]
 			if !ok {
@@ -928,10 +1037,22 @@ func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding,
 				}
 				streams[p.f.Stream] = byID
 			}
-			org, comp, found := originalIssuer(byID, p.key)
+			orig, org, comp, found := originalIssuer(byID, p.key)
 			if !found {
-				p.f.Reason = fmt.Sprintf("it supersedes event %s, which is not on the stream (or not an event whose issuer can be read): the services refuse such a correction", p.key)
-				out = append(out, p.f)
+				if !p.platform {
+					p.f.Reason = fmt.Sprintf("it supersedes event %s, which is not on the stream (or not an event whose issuer can be read): the services refuse such a correction", p.key)
+					out = append(out, p.f)
+				}
+				continue
+			}
+			var cf orgRefs
+			if c := byID[p.f.EventID]; c != nil && scanOrgRefs(c.Data, &cf) == nil && (len(cf.ReplacementType) > 0 || len(cf.ReplacementData) > 0) &&
+				factDigest(string(cf.ReplacementType), cf.ReplacementData) != factDigest(orig.Type, orig.Data) {
+				f := p.f
+				f.Reason = foreignReplacement(cf.ReplacementType)
+				out = append(out, f)
+			}
+			if p.platform {
 				continue
 			}
 			allowed := [2][]byte{[]byte(org)}
@@ -945,7 +1066,7 @@ func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding,
 					allowed[1] = orgs[0]
 				}
 			}
-			if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), allowed, true); bad {
+			if reason, bad := judge("EventCorrected", p.f.Type, []byte(p.f.Issuer), allowed); bad {
 				p.f.Reason = reason
 				out = append(out, p.f)
 			}
@@ -955,7 +1076,16 @@ func resolvePending(ctx context.Context, d *directory, ps []pending) ([]Finding,
 		if err != nil {
 			return nil, err
 		}
-		if reason, bad := judge(typ, p.f.Type, []byte(p.f.Issuer), orgs, ok); bad {
+		if !ok {
+			if d.st == nil {
+				*notJudged++
+			} else {
+				p.f.Reason = unknownFact(p.kind, []byte(p.key), p.full)
+				out = append(out, p.f)
+			}
+			continue
+		}
+		if reason, bad := judge(p.typ, p.full, []byte(p.f.Issuer), orgs); bad {
 			p.f.Reason = reason
 			out = append(out, p.f)
 		}
@@ -988,13 +1118,13 @@ func readByID(ctx context.Context, st eventstore.Store, stream string) (map[stri
 }
 
 // originalIssuer follows event id through corrections of corrections to
-// the original fact and returns the issuer that recorded it and, for a
+// the original fact and returns it, the issuer that recorded it and, for a
 // competition-sourced PromotionEntitlementGranted, the competition.
-func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (org, comp string, ok bool) {
+func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (orig *eventstore.RecordedEvent, org, comp string, ok bool) {
 	for depth := 0; depth <= 64; depth++ {
 		e, found := byID[id]
 		if !found {
-			return "", "", false
+			return nil, "", "", false
 		}
 		var f orgRefs
 		if baseType(e.Type) != "EventCorrected" {
@@ -1002,14 +1132,14 @@ func originalIssuer(byID map[string]*eventstore.RecordedEvent, id string) (org, 
 			if baseType(e.Type) == "PromotionEntitlementGranted" && scanOrgRefs(e.Data, &f) == nil && string(f.SourceKind) == events.SourceCompetition {
 				comp = string(f.SourceCompetitionID)
 			}
-			return org, comp, err == nil && org != ""
+			return e, org, comp, err == nil && org != ""
 		}
 		if scanOrgRefs(e.Data, &f) != nil {
-			return "", "", false
+			return nil, "", "", false
 		}
 		id = string(f.SupersedesEventID)
 	}
-	return "", "", false
+	return nil, "", "", false
 }
 
 func (v *verifier) fail(err error) {
@@ -1100,6 +1230,13 @@ func (d *directory) resolve(ctx context.Context, kind int, id []byte) ([2][]byte
 		first, err := firstOf(ctx, d.st, stream)
 		if err != nil {
 			return [2][]byte{}, false, err
+		}
+		opening := "CompetitionDefined"
+		if kind == dirMentorship {
+			opening = "MentorshipStarted"
+		}
+		if first != nil && baseType(first.Type) != opening {
+			first = nil // a stream not opened by its fact holds no fact
 		}
 		if first == nil {
 			d.mu.Lock()

@@ -23,6 +23,13 @@ func TestWriter(t *testing.T) {
 	if err != nil || meta.Issuer != servicekit.PlatformOrg {
 		t.Errorf("admin without organisation: meta %+v, err %v; want issuer %s", meta, err, servicekit.PlatformOrg)
 	}
+	// An admin whose token names an organisation records as the platform
+	// too: a training they record for an academy recorded under emp-1
+	// would be flagged by verify's issuer rule.
+	meta, c, err := servicekit.Writer(as(auth.Claims{Subject: "root", Role: auth.RoleAdmin, OrgID: "emp-1"}))
+	if err != nil || meta.Issuer != servicekit.PlatformOrg || c.OrgID != "emp-1" {
+		t.Errorf("admin of emp-1: meta %+v, claims %+v, err %v; want issuer %s and the claims' organisation kept", meta, c, err, servicekit.PlatformOrg)
+	}
 	if _, _, err := servicekit.Writer(as(auth.Claims{Subject: "hr1", Role: auth.RoleHR, OrgID: "emp-1"})); !errors.Is(err, errs.PermissionDenied) {
 		t.Errorf("hr: err %v, want PermissionDenied", err)
 	}

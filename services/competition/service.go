@@ -2,6 +2,7 @@ package competition
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,9 +41,7 @@ type Service interface {
 // Corrected lists the event types the competition service corrects, with the
 // fields a replacement must keep.
 func Corrected() map[string][]string {
-	return map[string][]string{
-		events.TypeCompetitionPlaced: {"craftsmanId", "competitionId", "placementId"},
-	}
+	return events.CorrectionIdentity(events.TypeCompetitionPlaced)
 }
 
 // DefineCompetitionRequest defines a competition. Organiser defaults to the
@@ -257,7 +256,10 @@ func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRe
 		return command.Result{}, err
 	}
 	if req.Organiser == "" {
-		req.Organiser = meta.Issuer
+		// The caller's organisation; an admin's command is recorded as
+		// the platform (servicekit.Writer), but an admin of an
+		// organisation still defines that organisation's competition.
+		req.Organiser = cmp.Or(c.OrgID, meta.Issuer)
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {

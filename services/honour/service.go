@@ -32,14 +32,7 @@ type Service interface {
 // Corrected lists the event types the honour service corrects, with the
 // fields a replacement must keep.
 func Corrected() map[string][]string {
-	return map[string][]string{
-		// Code, level and conferring body decide who may confer an honour
-		// (mayConfer): a correction keeps them, so it never makes an honour
-		// into one its recorder could not have conferred.
-		events.TypeHonourConferred:      {"craftsmanId", "honourId", "code", "level", "conferringBody"},
-		events.TypeHonourWithdrawn:      {"craftsmanId", "honourId"},
-		events.TypeInnovationRecognised: {"craftsmanId", "innovationId"},
-	}
+	return events.CorrectionIdentity(events.TypeHonourConferred, events.TypeHonourWithdrawn, events.TypeInnovationRecognised)
 }
 
 // ConferRequest records an honour conferred on a worker; OccurredAt is the

@@ -35,12 +35,7 @@ type Service interface {
 // Corrected lists the event types the mentorship service corrects, with the
 // fields a replacement must keep.
 func Corrected() map[string][]string {
-	return map[string][]string{
-		events.TypeMentorshipStarted:       {"mentorshipId", "masterId", "apprenticeId"},
-		events.TypeMentorshipSessionLogged: {"mentorshipId", "masterId", "apprenticeId"},
-		events.TypeMentorshipCompleted:     {"mentorshipId", "masterId", "apprenticeId"},
-		events.TypeMentorshipEndedEarly:    {"mentorshipId", "masterId", "apprenticeId"},
-	}
+	return events.CorrectionIdentity(events.TypeMentorshipStarted, events.TypeMentorshipSessionLogged, events.TypeMentorshipCompleted, events.TypeMentorshipEndedEarly)
 }
 
 // StartRequest pairs a master and an apprentice. The pairing is recorded

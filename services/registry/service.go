@@ -37,10 +37,7 @@ type Service interface {
 // replacement must keep (a correction fixes a fact; it does not move it to
 // another worker, employment or employer).
 func Corrected() map[string][]string {
-	return map[string][]string{
-		events.TypeEmploymentStarted: {"craftsmanId", "employmentId", "employerOrgId"},
-		events.TypeEmploymentEnded:   {"craftsmanId", "employmentId"},
-	}
+	return events.CorrectionIdentity(events.TypeEmploymentStarted, events.TypeEmploymentEnded)
 }
 
 // ForgetCraftsmanRequest erases a craftsman's personal information (PIPL's

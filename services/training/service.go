@@ -44,14 +44,7 @@ type Service interface {
 // recorded at the wrong level or by the wrong route is retracted and
 // certified again.
 func Corrected() map[string][]string {
-	return map[string][]string{
-		events.TypeTrainingEnrolled:          {"craftsmanId", "enrolmentId", "academyId"},
-		events.TypeTrainingCompleted:         {"craftsmanId", "academyId"},
-		events.TypeGraduated:                 {"craftsmanId"},
-		events.TypeProfessionalTitleObtained: {"craftsmanId"},
-		events.TypeAssessmentRecorded:        {"craftsmanId", "assessmentId", "evaluatingOrgId"},
-		events.TypeSkillLevelCertified:       {"craftsmanId", "certificateNumber", "evaluatingOrgId", "issuingOrg", "level", "route", "entitlementId"},
-	}
+	return events.CorrectionIdentity(events.TypeTrainingEnrolled, events.TypeTrainingCompleted, events.TypeGraduated, events.TypeProfessionalTitleObtained, events.TypeAssessmentRecorded, events.TypeSkillLevelCertified)
 }
 
 // EnrolRequest enrols a craftsman in a course of an academy. Trade and mode

@@ -427,6 +427,9 @@ func printReport(w io.Writer, rep *audit.Report) {
 		fmt.Fprintf(w, "partial: %d streams miss %d revisions in the file (not checked, nor the links across them); every event present was checked\n",
 			rep.PartialStreams, rep.MissingRevisions)
 	}
+	if rep.NotJudged > 0 {
+		fmt.Fprintf(w, "not judged: %d events name a competition or pairing the file lacks (their issuer was not checked; verify without --offline to judge them)\n", rep.NotJudged)
+	}
 	if len(rep.Findings) == 0 {
 		return
 	}
