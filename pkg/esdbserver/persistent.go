@@ -190,7 +190,15 @@ type psGroup struct {
 	total       int64
 	lastKnown   *uint64
 	deleted     bool
-	replaced    bool // by an Update: stopped, writes no checkpoint
+	// liveMode: the group has caught up with its stream and takes each event
+	// as committed, as KurrentDB's live buffer does; catching up (not
+	// live) it reads the stream as ReadStreamEventsForward would, with the
+	// stream's metadata applied.
+	liveMode bool
+	// faulted: the source stream is tombstoned (KurrentDB's
+	// HandleReadError): every consumer is dropped, now and when it joins.
+	faulted  bool
+	replaced bool // by an Update: stopped, writes no checkpoint
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -228,6 +236,9 @@ func (m *psubManager) newGroup(cfg psConfig) (*psGroup, error) {
 	if cfg.Checkpoint != nil {
 		g.next = *cfg.Checkpoint
 	}
+	// A group with no checkpoint that starts from the end starts live
+	// (KurrentDB's StreamBuffer made with startInHistory false).
+	g.liveMode = cfg.Checkpoint == nil && g.fromEnd()
 	g.savedCP = g.next
 	return g, nil
 }
@@ -289,7 +300,7 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 			}
 		}
 	}
-	for len(g.consumers) > 0 {
+	for len(g.consumers) > 0 && !g.faulted {
 		var msg *psMsg
 		switch {
 		case len(g.retry) > 0:
@@ -298,7 +309,11 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 			msg = g.buffer[0]
 		default:
 			if err := g.read(); err != nil {
-				g.readFailed(err)
+				if errors.Is(err, errPSStreamDeleted) {
+					g.fault()
+				} else {
+					g.readFailed(err)
+				}
 				return parks
 			}
 			if len(g.buffer) == 0 {
@@ -399,20 +414,74 @@ func (g *psGroup) read() error {
 		}
 		return err
 	}
+	if g.liveMode {
+		return g.readLive(add)
+	}
+	// Catching up, as KurrentDB's PersistentSubscriptionStreamReader
+	// reads with ReadStreamEventsForward: the stream's metadata applies; a
+	// stream that does not exist is the end of the stream (NoStream,
+	// FetchCompleted 133-137) and the group goes live; a tombstoned one
+	// is StreamDeleted (IndexReader.cs 219-220), which faults the group.
 	vis, _ := s.streamVisibility(g.cfg.Source)
-	if vis.tombstone || vis.notFound {
+	if vis.tombstone {
+		return errPSStreamDeleted
+	}
+	if vis.notFound {
+		g.liveMode = true
 		return nil
 	}
-	return s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+	full, deleted := false, false
+	err := s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
 		if r.Revision == tombstoneRevision {
+			deleted = true
 			return false
 		}
 		g.next = r.Revision + 1
 		if vis.visible(r) {
 			add(r, r.Revision)
 		}
-		return len(g.buffer) < batch
+		full = len(g.buffer) >= batch
+		return !full
 	})
+	switch {
+	case err != nil:
+		return err
+	case deleted:
+		return errPSStreamDeleted
+	case !full:
+		g.liveMode = true // the end of the stream: HandleReadCompleted's TryMoveToLive
+	}
+	return nil
+}
+
+// readLive takes the events committed to a live group's stream since its
+// last read as they are, the stream's $maxCount, $maxAge and $tb not
+// applied and a tombstone ($streamDeleted) delivered like any event:
+// KurrentDB hands each committed event to the stream's groups unfiltered
+// (PersistentSubscriptionService.cs 1032-1051, NotifyLiveSubscriptionMessage
+// in PersistentSubscription.cs 293-323). Past the history buffer's size
+// the group falls behind (StreamBuffer.AddLiveMessage) and reads the rest
+// as a catch-up. g.mu is held.
+func (g *psGroup) readLive(add func(*record, uint64)) error {
+	limit := int(g.cfg.HistoryBufferSize)
+	if limit <= 0 {
+		limit = 500
+	}
+	return g.m.s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+		if len(g.buffer) >= limit {
+			g.liveMode = false
+			return false
+		}
+		add(r, r.Revision)
+		g.next = r.Revision + 1
+		return true
+	})
+}
+
+// fromEnd reports whether the group's start is the end of its source
+// (KurrentDB's live position: "-1", or "C:-1/P:-1" for $all).
+func (g *psGroup) fromEnd() bool {
+	return g.cfg.StartFrom == "-1" || g.cfg.StartFrom == "C:-1/P:-1"
 }
 
 // complete marks msg done (acked, skipped or parked). g.mu is held.
@@ -539,6 +608,12 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 		buffer = 10
 	}
 	c := &psConsumer{id: uuidString(newUUID()), buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
+	if g.faulted {
+		// KurrentDB's AddClient (PersistentSubscription.cs 363-368): the
+		// consumer is confirmed, then dropped at once.
+		c.dropped <- droppedGroup(g.cfg.Source, g.cfg.Group)
+		return c, nil
+	}
 	g.consumers = append(g.consumers, c)
 	g.wake()
 	return c, nil
