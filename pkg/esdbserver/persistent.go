@@ -1214,6 +1214,17 @@ func (p *persistentService) Delete(ctx context.Context, req *persistent.DeleteRe
 	g.dropConsumers(droppedGroup(source, o.GetGroupName()))
 	g.mu.Unlock()
 	g.shutdown()
+	// KurrentDB's PersistentSubscription.Delete (751-754) soft-deletes the
+	// parked stream (MessageParker.BeginDelete: DeleteStream, expected
+	// any, not hard) without waiting for it, so a group made again under
+	// the name has no parked messages. A parked stream never written
+	// fails the delete, as KurrentDB's would, and that is ignored too.
+	if r := p.s.store.submit(&writeOp{kind: opDelete, stream: parkedStream(source, o.GetGroupName()), expected: expectation{kind: expAny}}); r.err != nil {
+		var wv *wrongVersionError
+		if !errors.As(r.err, &wv) {
+			p.s.log.Error("delete the parked messages of a deleted group", "source", source, "group", o.GetGroupName(), "err", r.err)
+		}
+	}
 	return &persistent.DeleteResp{}, nil
 }
 
