@@ -1,6 +1,7 @@
 package esdbserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -215,6 +216,7 @@ type psMsg struct {
 	replay   bool // from the parked stream: not part of the checkpoint
 	consumer *psConsumer
 	deadline time.Time
+	parked   string // why it is parked: the parked link's reason
 }
 
 type psConsumer struct {
@@ -292,6 +294,7 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 				msg.consumer.inflight--
 				msg.consumer = nil
 				if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
+					msg.parked = g.maxRetriesReason()
 					parks = append(parks, msg)
 					g.complete(msg)
 				} else {
@@ -497,7 +500,7 @@ func (g *psGroup) complete(msg *psMsg) {
 // with c. A nack with Stop is a skip, as in KurrentDB (its StopSubscription
 // does nothing and the message is dropped from the outstanding set): the
 // consumer's call goes on.
-func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, ack bool) {
+func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, reason string, ack bool) {
 	var parks []*psMsg
 	g.mu.Lock()
 	for _, u := range ids {
@@ -521,12 +524,14 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 		switch action {
 		case persistent.ReadReq_Nack_Park:
 			g.complete(msg)
+			msg.parked = "Client explicitly NAK'ed message.\n" + reason // PersistentSubscription.cs 517-520
 			parks = append(parks, msg)
 		case persistent.ReadReq_Nack_Skip, persistent.ReadReq_Nack_Stop:
 			g.complete(msg)
 		default: // retry, unknown
 			if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
 				g.complete(msg)
+				msg.parked = g.maxRetriesReason()
 				parks = append(parks, msg)
 			} else {
 				g.retry = append(g.retry, msg)
@@ -538,25 +543,54 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 	g.wake()
 }
 
-// park writes links to the parked messages into the group's parked stream.
+// park writes links to the parked messages into the group's parked
+// stream as KurrentDB's MessageParker does (BeginParkMessage,
+// PersistentSubscriptionMessageParker.cs 95-113): a link to the event
+// the consumer got (for a resolved link, the event it points at; for a
+// replayed message, the event its parked link points at), or for a link
+// that did not resolve the link's own data, with ParkedMessageMetadata as
+// the link's metadata.
 func (g *psGroup) park(msgs []*psMsg) {
 	if len(msgs) == 0 {
 		return
 	}
 	evs := make([]proposed, len(msgs))
 	for i, msg := range msgs {
-		// A replayed message parked again links to its event, not to the
-		// parked link it came back as (truncated by the replay, it would
-		// leave nothing to replay next time).
-		target := msg.orig
-		if msg.replay {
-			target = msg.ev
+		var data []byte
+		if msg.ev != nil {
+			data = []byte(strconv.FormatUint(msg.ev.Revision, 10) + "@" + msg.ev.Stream)
+		} else {
+			data = msg.link.Data // resolveRecords leaves the link when its event is gone
 		}
-		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: []byte(strconv.FormatUint(target.Revision, 10) + "@" + target.Stream)}
+		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: data, Metadata: parkedMetadata(time.Now(), msg.parked, msg.orig.Revision)}
 	}
 	if r := g.m.s.store.submit(&writeOp{kind: opAppend, stream: parkedStream(g.cfg.Source, g.cfg.Group), expected: expectation{kind: expAny}, events: evs}); r.err != nil {
 		g.m.s.log.Error("park messages", "group", g.cfg.Group, "source", g.cfg.Source, "err", r.err)
 	}
+}
+
+// maxRetriesReason is the parked link's reason for a message out of
+// retries (ActionTakenForRetriedMessage, PersistentSubscription.cs 712-717).
+func (g *psGroup) maxRetriesReason() string {
+	return fmt.Sprintf("Reached retry count of %d", g.cfg.MaxRetryCount)
+}
+
+// parkedMetadata is KurrentDB's ParkedMessageMetadata {Added, Reason,
+// SubscriptionEventNumber} as its Json.ToJson writes it
+// (KurrentDB.Common/Utils/Json.cs 15-31): camel-cased, indented, the
+// event number left out when 0 (DefaultValueHandling.Ignore), Added a
+// local DateTime in ISO form with its offset.
+func parkedMetadata(added time.Time, reason string, eventNumber uint64) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		Added                   string `json:"added"`
+		Reason                  string `json:"reason"`
+		SubscriptionEventNumber uint64 `json:"subscriptionEventNumber,omitempty"`
+	}{added.Format("2006-01-02T15:04:05.9999999-07:00"), reason, eventNumber})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // checkpoint persists the lowest unfinished position when it moved and
@@ -1443,9 +1477,9 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 			}
 			switch {
 			case msg.GetAck() != nil:
-				g.settle(c, msg.GetAck().GetIds(), 0, true)
+				g.settle(c, msg.GetAck().GetIds(), 0, "", true)
 			case msg.GetNack() != nil:
-				g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), false)
+				g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), msg.GetNack().GetReason(), false)
 			}
 		}
 	}()
