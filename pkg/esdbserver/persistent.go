@@ -903,6 +903,21 @@ func (st *store) allGroupStart(source, group string, at [2]int64) (uint64, strin
 	return start, from, nil
 }
 
+// checkBatchSize is PersistentSubscription's constructor refusing a read
+// batch not below the history buffer (PersistentSubscription.cs 88-90):
+// its ArgumentOutOfRangeException, made with the text as the parameter
+// name, reaches the client as the service's Fail with the exception's
+// message (PersistentSubscriptionService.cs 388-393 for Create, after the
+// group's existence is checked, 700-701; 640-684 for Update, before the
+// old group is touched).
+func checkBatchSize(cfg psConfig) error {
+	if cfg.ReadBatchSize < cfg.HistoryBufferSize {
+		return nil
+	}
+	return psFailed(cfg.Source, cfg.Group,
+		"Specified argument was out of the range of valid values. (Parameter 'ReadBatchSize may not be greater than or equal to BufferSize')")
+}
+
 // psFailed is RpcExceptions.PersistentSubscriptionFailed (RpcExceptions.cs
 // 171-180), the handlers' answer to the service's Fail result
 // (PersistentSubscriptions.Create.cs 209-213, Update.cs 175-178).
@@ -1044,6 +1059,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group %s on stream %s exists.", cfg.Group, cfg.Source),
 			"exception", "persistent-subscription-exists", "stream-name", cfg.Source, "group-name", cfg.Group)
 	}
+	if err := checkBatchSize(cfg); err != nil {
+		p.m.mu.Unlock()
+		return nil, err
+	}
 	b, _ := json.Marshal(cfg)
 	if err := st.db.Set([]byte(key), b, pebble.Sync); err != nil {
 		p.m.mu.Unlock()
@@ -1165,6 +1184,10 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	cfg := old.cfg
 	cfg.Start, cfg.StartFrom = start, startFrom
 	applySettings(&cfg, s, strategy)
+	if err := checkBatchSize(cfg); err != nil {
+		old.mu.Unlock()
+		return nil, err // the old group goes on untouched
+	}
 	old.replaced = true
 	old.dropConsumers(droppedGroup(source, group))
 	old.mu.Unlock()
