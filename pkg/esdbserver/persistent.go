@@ -265,29 +265,43 @@ func (g *psGroup) run() {
 	st := g.m.s.store
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	// Message timeouts are checked on KurrentDB's clock tick, once a
+	// second (PersistentSubscriptionService.cs 156-162, NotifyClockTick
+	// in PersistentSubscription.cs 692-710).
+	clock := time.NewTicker(time.Second)
+	defer clock.Stop()
+	expire := false
 	for {
 		wait := st.waitCh()
 		g.mu.Lock()
-		parks := g.pump(time.Now())
+		parks := g.pump(time.Now(), expire)
 		g.mu.Unlock()
 		g.park(parks)
-		g.checkpoint(false)
+		g.checkpoint()
+		expire = false
 		select {
 		case <-wait:
 		case <-g.kick:
 		case <-tick.C:
+		case <-clock.C:
+			expire = true
 		case <-g.stop:
-			g.checkpoint(true)
+			// No checkpoint: KurrentDB's Shutdown only drops the
+			// consumers (PersistentSubscriptionService.cs 166-178,
+			// PersistentSubscription.cs 374-378).
 			return
 		}
 	}
 }
 
-// pump expires timed-out messages and hands out as many as consumers can
-// take. It returns the messages to park. g.mu is held.
-func (g *psGroup) pump(now time.Time) []*psMsg {
+// pump expires timed-out messages (when expire, on the clock tick) and
+// hands out as many as consumers can take. It returns the messages to
+// park. Every message has a timeout: 0 ms is TimeSpan.Zero, not none
+// (ToMessageTimeout, PersistentSubscriptionService.cs 1479-1481), so it
+// expires at the next tick. g.mu is held.
+func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 	var parks []*psMsg
-	if g.cfg.MessageTimeoutMs > 0 {
+	if expire {
 		for id, msg := range g.inflight {
 			if now.After(msg.deadline) {
 				delete(g.inflight, id)
@@ -594,8 +608,12 @@ func parkedMetadata(added time.Time, reason string, eventNumber uint64) []byte {
 }
 
 // checkpoint persists the lowest unfinished position when it moved and
-// enough acks or time passed (always when final).
-func (g *psGroup) checkpoint(final bool) {
+// enough acks or time passed, as KurrentDB's TryMarkCheckpoint
+// (PersistentSubscription.cs 465-476): max checkpoint count acks, or min
+// checkpoint count acks and checkpoint-after time, a checkpoint-after of
+// 0 ms being never (ToCheckPointAfterTimeout, PersistentSubscriptionService.cs
+// 1475-1477).
+func (g *psGroup) checkpoint() {
 	g.mu.Lock()
 	cp := g.next
 	for seq := range g.outstanding {
@@ -603,8 +621,9 @@ func (g *psGroup) checkpoint(final bool) {
 			cp = seq
 		}
 	}
-	due := final || int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
-		(g.acksSinceCP >= int(g.cfg.MinCheckpoint) && time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
+	due := int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
+		(g.cfg.CheckpointAfterMs != 0 && g.acksSinceCP >= int(g.cfg.MinCheckpoint) &&
+			time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
 	if cp == g.savedCP || !due || g.deleted || g.replaced {
 		g.mu.Unlock()
 		return
@@ -615,11 +634,7 @@ func (g *psGroup) checkpoint(final bool) {
 	g.cfg.Checkpoint = &cp
 	g.mu.Unlock()
 	b, _ := json.Marshal(cfg)
-	opt := pebble.NoSync
-	if final {
-		opt = pebble.Sync
-	}
-	if err := g.m.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, opt); err != nil {
+	if err := g.m.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, pebble.NoSync); err != nil {
 		g.m.s.log.Error("persistent subscription checkpoint", "group", cfg.Group, "err", err)
 	}
 }
