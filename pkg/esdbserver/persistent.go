@@ -1434,7 +1434,41 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 	if err := p.s.requireOps(ctx); err != nil {
 		return nil, err
 	}
+	p.m.restart()
 	return &shared.Empty{}, nil
+}
+
+// restart is KurrentDB's PersistentSubscriptionsRestart
+// (PersistentSubscriptionService.cs 142-154): every group is shut down,
+// its consumers dropped as by an Update (droppedGroup; Shutdown →
+// ShutdownAll, PersistentSubscription.cs 374-378), and loaded again from
+// its settings and last checkpoint: in-flight messages and parked ones
+// being replayed are delivered again from the checkpoint, a faulted group
+// reads again, a group from the end starts at the end of the moment.
+// The manager's lock is held throughout, so a Read finding its group
+// replaced waits for the new one.
+func (m *psubManager) restart() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for key, old := range m.groups {
+		old.mu.Lock()
+		old.replaced = true
+		old.dropConsumers(droppedGroup(old.cfg.Source, old.cfg.Group))
+		old.mu.Unlock()
+		old.shutdown()
+		old.mu.Lock()
+		cfg := old.cfg // its last checkpoint is final: it wrote none once replaced
+		old.mu.Unlock()
+		g, err := m.newGroup(cfg)
+		if err != nil {
+			// The filter compiled when the group was loaded; it cannot fail.
+			m.s.log.Error("persistent subscription not restarted", "group", cfg.Group, "source", cfg.Source, "err", err)
+			delete(m.groups, key)
+			continue
+		}
+		m.groups[key] = g
+		go g.run()
+	}
 }
 
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
