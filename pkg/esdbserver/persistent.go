@@ -239,8 +239,15 @@ func (m *psubManager) newGroup(cfg psConfig) (*psGroup, error) {
 		g.next = *cfg.Checkpoint
 	}
 	// A group with no checkpoint that starts from the end starts live
-	// (KurrentDB's StreamBuffer made with startInHistory false).
-	g.liveMode = cfg.Checkpoint == nil && g.fromEnd()
+	// (KurrentDB's StreamBuffer made with startInHistory false) at the end
+	// of the moment: KurrentDB saves the start as -1
+	// (CreatePersistentSubscription, PersistentSubscriptionService.cs
+	// 297-317) and each load resolves it again (LoadConfiguration
+	// 1291-1295; OnCheckpointLoaded, PersistentSubscription.cs 128-136).
+	if cfg.Checkpoint == nil && g.fromEnd() {
+		g.liveMode = true
+		g.next = m.s.store.endOf(cfg.Source)
+	}
 	g.savedCP = g.next
 	return g, nil
 }
@@ -842,6 +849,19 @@ func (st *store) streamStart(name string, rev uint64) (uint64, string) {
 		return uint64(st.info(name).Last + 1), "-1"
 	}
 	return rev, strconv.FormatUint(rev, 10)
+}
+
+// endOf is the revision (for $all, the position) after the last event of
+// source, past a tombstone: where a group from the end starts.
+func (st *store) endOf(source string) uint64 {
+	if source == "$all" {
+		return st.head.Load() + 1
+	}
+	info := st.info(source)
+	if info.Tombstoned {
+		return tombstoneRevision + 1
+	}
+	return uint64(info.Last + 1)
 }
 
 // allPosition is what KurrentDB's handlers make of a $all start position
