@@ -376,10 +376,14 @@ func (g *psGroup) pick(msg *psMsg) *psConsumer {
 	n := len(g.consumers)
 	switch g.cfg.Strategy {
 	case "DispatchToSingle":
-		for _, c := range g.consumers {
-			if c.inflight < c.buffer {
+		// KurrentDB's DispatchToSinglePersistentSubscriptionConsumerStrategy:
+		// the consumer at the head of the queue, a full one moved to the
+		// back, so the next one stays served once it took over.
+		for i := 0; i < n; i++ {
+			if c := g.consumers[0]; c.inflight < c.buffer {
 				return c
 			}
+			g.consumers = append(g.consumers[1:], g.consumers[0])
 		}
 		return nil
 	case "Pinned":
