@@ -77,10 +77,16 @@ type psubManager struct {
 	s      *Server
 	mu     sync.Mutex
 	groups map[string]*psGroup
+	// topics are the sources that had a group since the subsystem
+	// started, as KurrentDB's _subscriptionTopics, from which a delete
+	// removes none (UpdateSubscription, PersistentSubscriptionService.cs
+	// 876-921): a listing of such a source without groups is empty, not
+	// NotFound (GetStreamPersistentSubscriptionStats 1398-1418).
+	topics map[string]bool
 }
 
 func (s *Server) registerPersistent() error {
-	m := &psubManager{s: s, groups: map[string]*psGroup{}}
+	m := &psubManager{s: s, groups: map[string]*psGroup{}, topics: map[string]bool{}}
 	it, err := s.store.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPSub}, UpperBound: []byte{prefixPSub + 1}})
 	if err != nil {
 		return err
@@ -107,6 +113,7 @@ func (s *Server) registerPersistent() error {
 			continue
 		}
 		m.groups[string(psKey(cfg.Source, cfg.Group))] = g
+		m.topics[cfg.Source] = true
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -1108,6 +1115,7 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	p.m.groups[key] = g
+	p.m.topics[cfg.Source] = true
 	p.m.mu.Unlock()
 	go g.run()
 	return &persistent.CreateResp{}, nil
@@ -1364,8 +1372,9 @@ func (p *persistentService) List(ctx context.Context, req *persistent.ListReq) (
 			gs = append(gs, g)
 		}
 	}
+	known := p.m.topics[source]
 	p.m.mu.Unlock()
-	if filtered && len(gs) == 0 {
+	if filtered && !known {
 		return nil, notFoundGroup(source, "") // KurrentDB: PersistentSubscriptionDoesNotExist(streamId, "")
 	}
 	resp := &persistent.ListResp{}
@@ -1474,6 +1483,7 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 func (m *psubManager) restart() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.topics = map[string]bool{} // InitToEmpty (120-122): the loaded groups' sources only
 	for key, old := range m.groups {
 		old.mu.Lock()
 		old.replaced = true
@@ -1491,6 +1501,7 @@ func (m *psubManager) restart() {
 			continue
 		}
 		m.groups[key] = g
+		m.topics[cfg.Source] = true
 		go g.run()
 	}
 }
