@@ -195,7 +195,7 @@ type psGroup struct {
 	savedCP     uint64
 	savedAt     time.Time
 	acksSinceCP int
-	total       int64
+	total       int64 // messages pushed to consumers, retries included
 	lastKnown   *uint64
 	deleted     bool
 	// liveMode: the group has caught up with its stream and takes each event
@@ -227,7 +227,6 @@ type psMsg struct {
 }
 
 type psConsumer struct {
-	id       string
 	buffer   int
 	inflight int
 	out      chan *psMsg
@@ -331,6 +330,7 @@ func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 			}
 		}
 	}
+	g.readAhead()
 	for len(g.consumers) > 0 && !g.faulted {
 		var msg *psMsg
 		switch {
@@ -368,6 +368,7 @@ func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 		}
 		msg.consumer = c
 		msg.deadline = now.Add(time.Duration(g.cfg.MessageTimeoutMs) * time.Millisecond)
+		g.total++ // KurrentDB's IncrementProcessed, in MarkBeginProcessing: each push, retries too
 		c.inflight++
 		g.inflight[msg.id] = msg
 		select {
@@ -376,6 +377,38 @@ func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 		}
 	}
 	return parks
+}
+
+// readAhead fills the buffer of a group catching up, consumers or not,
+// while it has room for another batch, as KurrentDB's TryReadingNewBatch
+// does (PersistentSubscription.cs 156-175, StreamBuffer.CanAccept): its
+// status is Behind until a read reaches the end. A read of a tombstoned
+// stream faults the group; any other read error is left to the
+// consumers' reads (readFailed). g.mu is held.
+func (g *psGroup) readAhead() {
+	size, batch := int(g.cfg.HistoryBufferSize), int(max(g.cfg.ReadBatchSize, 1))
+	for !g.faulted && !g.liveMode && size-(len(g.buffer)+len(g.retry)) > batch {
+		n, next := len(g.buffer), g.next
+		if err := g.read(); err != nil {
+			if errors.Is(err, errPSStreamDeleted) {
+				g.fault()
+			}
+			return
+		}
+		if len(g.buffer) == n && g.next == next {
+			return
+		}
+	}
+}
+
+// status is GetInfo's status, KurrentDB's state flags as .NET prints them
+// (PersistentSubscriptionStats.cs 94): Live once a read reached the end,
+// Behind while catching up. g.mu is held.
+func (g *psGroup) status() string {
+	if g.liveMode {
+		return "Live"
+	}
+	return "Behind"
 }
 
 // pick chooses a consumer with a free slot by the group's strategy.
@@ -525,7 +558,6 @@ func (g *psGroup) complete(msg *psMsg) {
 		delete(g.outstanding, msg.seq)
 	}
 	g.acksSinceCP++
-	g.total++
 }
 
 // settle acknowledges (ack) or nacks with action the messages ids out
@@ -674,7 +706,7 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 	if buffer <= 0 {
 		buffer = 10
 	}
-	c := &psConsumer{id: uuidString(newUUID()), buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
+	c := &psConsumer{buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
 	if g.faulted {
 		// KurrentDB's AddClient (PersistentSubscription.cs 363-368): the
 		// consumer is confirmed, then dropped at once.
@@ -725,7 +757,7 @@ func (g *psGroup) info() *persistent.SubscriptionInfo {
 	defer g.mu.Unlock()
 	cfg := g.cfg
 	info := &persistent.SubscriptionInfo{
-		EventSource: cfg.Source, GroupName: cfg.Group, Status: "Live",
+		EventSource: cfg.Source, GroupName: cfg.Group, Status: g.status(),
 		StartFrom: cfg.StartFrom, ResolveLinkTos: cfg.ResolveLinks, MessageTimeoutMilliseconds: cfg.MessageTimeoutMs,
 		ExtraStatistics: cfg.ExtraStatistics, MaxRetryCount: cfg.MaxRetryCount, LiveBufferSize: cfg.LiveBufferSize,
 		BufferSize: cfg.HistoryBufferSize, ReadBatchSize: cfg.ReadBatchSize, CheckPointAfterMilliseconds: cfg.CheckpointAfterMs,
@@ -751,8 +783,10 @@ func (g *psGroup) info() *persistent.SubscriptionInfo {
 		info.ParkedMessageCount = pinfo.Last + 1 - int64(vis.lower)
 	}
 	for _, c := range g.consumers {
+		// From is "": the Read handler connects with string.Empty
+		// (PersistentSubscriptions.Read.cs 202-216).
 		info.Connections = append(info.Connections, &persistent.SubscriptionInfo_ConnectionInfo{
-			From: c.id, Username: "", AvailableSlots: int32(c.buffer - c.inflight), InFlightMessages: int32(c.inflight), ConnectionName: "<unknown>",
+			From: "", Username: "", AvailableSlots: int32(c.buffer - c.inflight), InFlightMessages: int32(c.inflight), ConnectionName: "<unknown>",
 		})
 	}
 	return info
