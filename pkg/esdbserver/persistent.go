@@ -452,7 +452,9 @@ func (g *psGroup) read() error {
 	if batch <= 0 {
 		batch = 20
 	}
+	added := 0 // by this read: a batch is this many
 	add := func(r *record, seq uint64) {
+		added++
 		ev, link := s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)
 		orig := r
 		msg := &psMsg{id: orig.ID, orig: orig, ev: ev, link: link, seq: seq}
@@ -463,6 +465,7 @@ func (g *psGroup) read() error {
 	}
 	if g.isAll() {
 		var matchErr error
+		full := false
 		err := s.store.scanAll(g.next, false, func(r *record) bool {
 			selected := !excludedFromAll(r.Stream)
 			if selected && g.match != nil {
@@ -475,10 +478,14 @@ func (g *psGroup) read() error {
 				return true
 			}
 			add(r, r.Position)
-			return len(g.buffer) < batch
+			full = added >= batch
+			return !full
 		})
 		if matchErr != nil {
 			return matchErr
+		}
+		if err == nil && !full {
+			g.liveMode = true // caught up: GetInfo's Live, and no more reading ahead
 		}
 		return err
 	}
@@ -508,7 +515,7 @@ func (g *psGroup) read() error {
 		if vis.visible(r) {
 			add(r, r.Revision)
 		}
-		full = len(g.buffer) >= batch
+		full = added >= batch
 		return !full
 	})
 	switch {
