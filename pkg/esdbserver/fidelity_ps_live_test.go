@@ -119,3 +119,32 @@ func TestFidelityPSTombstonedStreamFaults(t *testing.T) {
 		sub.Close()
 	}
 }
+
+// TestFidelityPSSoftDeletedStreamLive: a group on a soft-deleted stream
+// reads NoStream, the end of the stream (PersistentSubscriptionStreamReader
+// FetchCompleted), and goes live: the events the delete hid are not sent,
+// the next one appended is.
+func TestFidelityPSSoftDeletedStreamLive(t *testing.T) {
+	tg := newTarget(t)
+	c := tg.client
+	s := streamName("ps-softdel")
+	if _, err := c.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(3, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteStream(ctxT(t), s, esdb.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	psGroupFromStart(t, c, s, esdb.SubscriptionSettingsDefault())
+	sub, err := c.SubscribeToPersistentSubscription(ctxT(t), s, "g", esdb.SubscribeToPersistentSubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	time.Sleep(300 * time.Millisecond)
+	if _, err := c.AppendToStream(ctxT(t), s, esdb.AppendToStreamOptions{}, events(1, "T")...); err != nil {
+		t.Fatal(err)
+	}
+	if n := nextPersistent(t, sub).Event.OriginalEvent().EventNumber; n != 3 {
+		t.Errorf("first delivery is event %d, want 3 (0-2 were deleted)", n)
+	}
+}

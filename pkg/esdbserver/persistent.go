@@ -502,7 +502,10 @@ func (g *psGroup) read() error {
 		return errPSStreamDeleted
 	}
 	if vis.notFound {
+		// Live from here on: what a soft delete hid is not sent (the
+		// reader leaves the position, TryMoveToLive returning first).
 		g.liveMode = true
+		g.next = max(g.next, s.store.endOf(g.cfg.Source))
 		return nil
 	}
 	full, deleted := false, false
