@@ -72,7 +72,7 @@ func TestFidelityPersistentAllStart(t *testing.T) {
 	}
 	update := func(group string, commit, prepare uint64) (metadata.MD, error) {
 		var md metadata.MD
-		_, err := raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: group, Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1},
+		_, err := raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: group, Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500},
 			StreamOption: &persistent.UpdateReq_Options_All{All: &persistent.UpdateReq_AllOptions{
 				AllOption: &persistent.UpdateReq_AllOptions_Position{Position: &persistent.UpdateReq_Position{CommitPosition: commit, PreparePosition: prepare}}}}}}, grpc.Trailer(&md))
 		return md, err

@@ -61,7 +61,7 @@ func TestFidelityPersistentStrategy(t *testing.T) {
 	updateStream := func(group string, named persistent.UpdateReq_ConsumerStrategy) (metadata.MD, error) {
 		var md metadata.MD
 		_, err := raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: group,
-			Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, NamedConsumerStrategy: named},
+			Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500, NamedConsumerStrategy: named},
 			StreamOption: &persistent.UpdateReq_Options_Stream{Stream: &persistent.UpdateReq_StreamOptions{StreamIdentifier: sid(s),
 				RevisionOption: &persistent.UpdateReq_StreamOptions_Start{Start: &shared.Empty{}}}}}}, grpc.Trailer(&md))
 		return md, err
@@ -69,7 +69,7 @@ func TestFidelityPersistentStrategy(t *testing.T) {
 	updateAll := func(group string, named persistent.UpdateReq_ConsumerStrategy, commit uint64) (metadata.MD, error) {
 		var md metadata.MD
 		_, err := raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: group,
-			Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, NamedConsumerStrategy: named},
+			Settings: &persistent.UpdateReq_Settings{MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500, NamedConsumerStrategy: named},
 			StreamOption: &persistent.UpdateReq_Options_All{All: &persistent.UpdateReq_AllOptions{
 				AllOption: &persistent.UpdateReq_AllOptions_Position{Position: &persistent.UpdateReq_Position{CommitPosition: commit, PreparePosition: commit}}}}}},
 			grpc.Trailer(&md))

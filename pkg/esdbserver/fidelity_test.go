@@ -106,7 +106,7 @@ func TestFidelityFilterRegex(t *testing.T) {
 }
 
 func psSettings() *persistent.CreateReq_Settings {
-	return &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1,
+	return &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500,
 		MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000}}
 }
 
@@ -331,7 +331,7 @@ func TestFidelityPersistentStreamAll(t *testing.T) {
 	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64 - 1},
 		StreamIdentifier: sid(s)}})
 	wantStatus(t, "deprecated update above int64 max", err, nil, codes.Unknown, handlerThrew, nil)
-	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64},
+	_, err = raw.Update(ctxT(t), &persistent.UpdateReq{Options: &persistent.UpdateReq_Options{GroupName: "g", Settings: &persistent.UpdateReq_Settings{Revision: math.MaxUint64, ReadBatchSize: 20, HistoryBufferSize: 500},
 		StreamIdentifier: sid(s)}})
 	if err != nil {
 		t.Errorf("deprecated update at uint64 max (the end): %v", err)

@@ -26,7 +26,7 @@ func TestMalformedPersistentCreate(t *testing.T) {
 	p := newProtoTarget(t)
 	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
 	s := streamName("ps-malformed")
-	settings := &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1,
+	settings := &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500,
 		MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000}}
 	prefix := &persistent.CreateReq_AllOptions_FilterOptions_Expression{Prefix: []string{"x"}}
 	noneNotValid := func(enum string) string {
@@ -283,7 +283,7 @@ func TestPersistentGroupErrorTexts(t *testing.T) {
 	raw := persistent.NewPersistentSubscriptionsClient(p.conn)
 	s, other := streamName("ps-texts"), streamName("ps-none")
 	create := &persistent.CreateReq{Options: &persistent.CreateReq_Options{GroupName: "g", StreamIdentifier: sid(s),
-		Settings: &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1,
+		Settings: &persistent.CreateReq_Settings{ConsumerStrategy: "RoundRobin", MaxRetryCount: 1, ReadBatchSize: 20, HistoryBufferSize: 500,
 			MessageTimeout: &persistent.CreateReq_Settings_MessageTimeoutMs{MessageTimeoutMs: 1000}}}}
 	if _, err := raw.Create(ctxT(t), create); err != nil {
 		t.Fatal(err)

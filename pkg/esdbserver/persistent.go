@@ -1,6 +1,7 @@
 package esdbserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -76,10 +77,16 @@ type psubManager struct {
 	s      *Server
 	mu     sync.Mutex
 	groups map[string]*psGroup
+	// topics are the sources that had a group since the subsystem
+	// started, as KurrentDB's _subscriptionTopics, from which a delete
+	// removes none (UpdateSubscription, PersistentSubscriptionService.cs
+	// 876-921): a listing of such a source without groups is empty, not
+	// NotFound (GetStreamPersistentSubscriptionStats 1398-1418).
+	topics map[string]bool
 }
 
 func (s *Server) registerPersistent() error {
-	m := &psubManager{s: s, groups: map[string]*psGroup{}}
+	m := &psubManager{s: s, groups: map[string]*psGroup{}, topics: map[string]bool{}}
 	it, err := s.store.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPSub}, UpperBound: []byte{prefixPSub + 1}})
 	if err != nil {
 		return err
@@ -106,6 +113,7 @@ func (s *Server) registerPersistent() error {
 			continue
 		}
 		m.groups[string(psKey(cfg.Source, cfg.Group))] = g
+		m.topics[cfg.Source] = true
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -187,10 +195,18 @@ type psGroup struct {
 	savedCP     uint64
 	savedAt     time.Time
 	acksSinceCP int
-	total       int64
+	total       int64 // messages pushed to consumers, retries included
 	lastKnown   *uint64
 	deleted     bool
-	replaced    bool // by an Update: stopped, writes no checkpoint
+	// liveMode: the group has caught up with its stream and takes each event
+	// as committed, as KurrentDB's live buffer does; catching up (not
+	// live) it reads the stream as ReadStreamEventsForward would, with the
+	// stream's metadata applied.
+	liveMode bool
+	// faulted: the source stream is tombstoned (KurrentDB's
+	// HandleReadError): every consumer is dropped, now and when it joins.
+	faulted  bool
+	replaced bool // by an Update: stopped, writes no checkpoint
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -207,10 +223,10 @@ type psMsg struct {
 	replay   bool // from the parked stream: not part of the checkpoint
 	consumer *psConsumer
 	deadline time.Time
+	parked   string // why it is parked: the parked link's reason
 }
 
 type psConsumer struct {
-	id       string
 	buffer   int
 	inflight int
 	out      chan *psMsg
@@ -227,6 +243,16 @@ func (m *psubManager) newGroup(cfg psConfig) (*psGroup, error) {
 	g.next = cfg.Start
 	if cfg.Checkpoint != nil {
 		g.next = *cfg.Checkpoint
+	}
+	// A group with no checkpoint that starts from the end starts live
+	// (KurrentDB's StreamBuffer made with startInHistory false) at the end
+	// of the moment: KurrentDB saves the start as -1
+	// (CreatePersistentSubscription, PersistentSubscriptionService.cs
+	// 297-317) and each load resolves it again (LoadConfiguration
+	// 1291-1295; OnCheckpointLoaded, PersistentSubscription.cs 128-136).
+	if cfg.Checkpoint == nil && g.fromEnd() {
+		g.liveMode = true
+		g.next = m.s.store.endOf(cfg.Source)
 	}
 	g.savedCP = g.next
 	return g, nil
@@ -252,35 +278,50 @@ func (g *psGroup) run() {
 	st := g.m.s.store
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	// Message timeouts are checked on KurrentDB's clock tick, once a
+	// second (PersistentSubscriptionService.cs 156-162, NotifyClockTick
+	// in PersistentSubscription.cs 692-710).
+	clock := time.NewTicker(time.Second)
+	defer clock.Stop()
+	expire := false
 	for {
 		wait := st.waitCh()
 		g.mu.Lock()
-		parks := g.pump(time.Now())
+		parks := g.pump(time.Now(), expire)
 		g.mu.Unlock()
 		g.park(parks)
-		g.checkpoint(false)
+		g.checkpoint()
+		expire = false
 		select {
 		case <-wait:
 		case <-g.kick:
 		case <-tick.C:
+		case <-clock.C:
+			expire = true
 		case <-g.stop:
-			g.checkpoint(true)
+			// No checkpoint: KurrentDB's Shutdown only drops the
+			// consumers (PersistentSubscriptionService.cs 166-178,
+			// PersistentSubscription.cs 374-378).
 			return
 		}
 	}
 }
 
-// pump expires timed-out messages and hands out as many as consumers can
-// take. It returns the messages to park. g.mu is held.
-func (g *psGroup) pump(now time.Time) []*psMsg {
+// pump expires timed-out messages (when expire, on the clock tick) and
+// hands out as many as consumers can take. It returns the messages to
+// park. Every message has a timeout: 0 ms is TimeSpan.Zero, not none
+// (ToMessageTimeout, PersistentSubscriptionService.cs 1479-1481), so it
+// expires at the next tick. g.mu is held.
+func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 	var parks []*psMsg
-	if g.cfg.MessageTimeoutMs > 0 {
+	if expire {
 		for id, msg := range g.inflight {
 			if now.After(msg.deadline) {
 				delete(g.inflight, id)
 				msg.consumer.inflight--
 				msg.consumer = nil
 				if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
+					msg.parked = g.maxRetriesReason()
 					parks = append(parks, msg)
 					g.complete(msg)
 				} else {
@@ -289,7 +330,8 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 			}
 		}
 	}
-	for len(g.consumers) > 0 {
+	g.readAhead()
+	for len(g.consumers) > 0 && !g.faulted {
 		var msg *psMsg
 		switch {
 		case len(g.retry) > 0:
@@ -298,7 +340,11 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 			msg = g.buffer[0]
 		default:
 			if err := g.read(); err != nil {
-				g.readFailed(err)
+				if errors.Is(err, errPSStreamDeleted) {
+					g.fault()
+				} else {
+					g.readFailed(err)
+				}
 				return parks
 			}
 			if len(g.buffer) == 0 {
@@ -322,6 +368,7 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 		}
 		msg.consumer = c
 		msg.deadline = now.Add(time.Duration(g.cfg.MessageTimeoutMs) * time.Millisecond)
+		g.total++ // KurrentDB's IncrementProcessed, in MarkBeginProcessing: each push, retries too
 		c.inflight++
 		g.inflight[msg.id] = msg
 		select {
@@ -332,15 +379,51 @@ func (g *psGroup) pump(now time.Time) []*psMsg {
 	return parks
 }
 
+// readAhead fills the buffer of a group catching up, consumers or not,
+// while it has room for another batch, as KurrentDB's TryReadingNewBatch
+// does (PersistentSubscription.cs 156-175, StreamBuffer.CanAccept): its
+// status is Behind until a read reaches the end. A read of a tombstoned
+// stream faults the group; any other read error is left to the
+// consumers' reads (readFailed). g.mu is held.
+func (g *psGroup) readAhead() {
+	size, batch := int(g.cfg.HistoryBufferSize), int(max(g.cfg.ReadBatchSize, 1))
+	for !g.faulted && !g.liveMode && size-(len(g.buffer)+len(g.retry)) > batch {
+		n, next := len(g.buffer), g.next
+		if err := g.read(); err != nil {
+			if errors.Is(err, errPSStreamDeleted) {
+				g.fault()
+			}
+			return
+		}
+		if len(g.buffer) == n && g.next == next {
+			return
+		}
+	}
+}
+
+// status is GetInfo's status, KurrentDB's state flags as .NET prints them
+// (PersistentSubscriptionStats.cs 94): Live once a read reached the end,
+// Behind while catching up. g.mu is held.
+func (g *psGroup) status() string {
+	if g.liveMode {
+		return "Live"
+	}
+	return "Behind"
+}
+
 // pick chooses a consumer with a free slot by the group's strategy.
 func (g *psGroup) pick(msg *psMsg) *psConsumer {
 	n := len(g.consumers)
 	switch g.cfg.Strategy {
 	case "DispatchToSingle":
-		for _, c := range g.consumers {
-			if c.inflight < c.buffer {
+		// KurrentDB's DispatchToSinglePersistentSubscriptionConsumerStrategy:
+		// the consumer at the head of the queue, a full one moved to the
+		// back, so the next one stays served once it took over.
+		for i := 0; i < n; i++ {
+			if c := g.consumers[0]; c.inflight < c.buffer {
 				return c
 			}
+			g.consumers = append(g.consumers[1:], g.consumers[0])
 		}
 		return nil
 	case "Pinned":
@@ -369,7 +452,9 @@ func (g *psGroup) read() error {
 	if batch <= 0 {
 		batch = 20
 	}
+	added := 0 // by this read: a batch is this many
 	add := func(r *record, seq uint64) {
+		added++
 		ev, link := s.resolveRecords(systemCtx, r, g.cfg.ResolveLinks)
 		orig := r
 		msg := &psMsg{id: orig.ID, orig: orig, ev: ev, link: link, seq: seq}
@@ -380,6 +465,7 @@ func (g *psGroup) read() error {
 	}
 	if g.isAll() {
 		var matchErr error
+		full := false
 		err := s.store.scanAll(g.next, false, func(r *record) bool {
 			selected := !excludedFromAll(r.Stream)
 			if selected && g.match != nil {
@@ -392,27 +478,88 @@ func (g *psGroup) read() error {
 				return true
 			}
 			add(r, r.Position)
-			return len(g.buffer) < batch
+			full = added >= batch
+			return !full
 		})
 		if matchErr != nil {
 			return matchErr
 		}
+		if err == nil && !full {
+			g.liveMode = true // caught up: GetInfo's Live, and no more reading ahead
+		}
 		return err
 	}
+	if g.liveMode {
+		return g.readLive(add)
+	}
+	// Catching up, as KurrentDB's PersistentSubscriptionStreamReader
+	// reads with ReadStreamEventsForward: the stream's metadata applies; a
+	// stream that does not exist is the end of the stream (NoStream,
+	// FetchCompleted 133-137) and the group goes live; a tombstoned one
+	// is StreamDeleted (IndexReader.cs 219-220), which faults the group.
 	vis, _ := s.streamVisibility(g.cfg.Source)
-	if vis.tombstone || vis.notFound {
+	if vis.tombstone {
+		return errPSStreamDeleted
+	}
+	if vis.notFound {
+		// Live from here on: what a soft delete hid is not sent (the
+		// reader leaves the position, TryMoveToLive returning first).
+		g.liveMode = true
+		g.next = max(g.next, s.store.endOf(g.cfg.Source))
 		return nil
 	}
-	return s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+	full, deleted := false, false
+	err := s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
 		if r.Revision == tombstoneRevision {
+			deleted = true
 			return false
 		}
 		g.next = r.Revision + 1
 		if vis.visible(r) {
 			add(r, r.Revision)
 		}
-		return len(g.buffer) < batch
+		full = added >= batch
+		return !full
 	})
+	switch {
+	case err != nil:
+		return err
+	case deleted:
+		return errPSStreamDeleted
+	case !full:
+		g.liveMode = true // the end of the stream: HandleReadCompleted's TryMoveToLive
+	}
+	return nil
+}
+
+// readLive takes the events committed to a live group's stream since its
+// last read as they are, the stream's $maxCount, $maxAge and $tb not
+// applied and a tombstone ($streamDeleted) delivered like any event:
+// KurrentDB hands each committed event to the stream's groups unfiltered
+// (PersistentSubscriptionService.cs 1032-1051, NotifyLiveSubscriptionMessage
+// in PersistentSubscription.cs 293-323). Past the history buffer's size
+// the group falls behind (StreamBuffer.AddLiveMessage) and reads the rest
+// as a catch-up. g.mu is held.
+func (g *psGroup) readLive(add func(*record, uint64)) error {
+	limit := int(g.cfg.HistoryBufferSize)
+	if limit <= 0 {
+		limit = 500
+	}
+	return g.m.s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
+		if len(g.buffer) >= limit {
+			g.liveMode = false
+			return false
+		}
+		add(r, r.Revision)
+		g.next = r.Revision + 1
+		return true
+	})
+}
+
+// fromEnd reports whether the group's start is the end of its source
+// (KurrentDB's live position: "-1", or "C:-1/P:-1" for $all).
+func (g *psGroup) fromEnd() bool {
+	return g.cfg.StartFrom == "-1" || g.cfg.StartFrom == "C:-1/P:-1"
 }
 
 // complete marks msg done (acked, skipped or parked). g.mu is held.
@@ -421,14 +568,13 @@ func (g *psGroup) complete(msg *psMsg) {
 		delete(g.outstanding, msg.seq)
 	}
 	g.acksSinceCP++
-	g.total++
 }
 
 // settle acknowledges (ack) or nacks with action the messages ids out
 // with c. A nack with Stop is a skip, as in KurrentDB (its StopSubscription
 // does nothing and the message is dropped from the outstanding set): the
 // consumer's call goes on.
-func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, ack bool) {
+func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.ReadReq_Nack_Action, reason string, ack bool) {
 	var parks []*psMsg
 	g.mu.Lock()
 	for _, u := range ids {
@@ -452,12 +598,14 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 		switch action {
 		case persistent.ReadReq_Nack_Park:
 			g.complete(msg)
+			msg.parked = "Client explicitly NAK'ed message.\n" + reason // PersistentSubscription.cs 517-520
 			parks = append(parks, msg)
 		case persistent.ReadReq_Nack_Skip, persistent.ReadReq_Nack_Stop:
 			g.complete(msg)
 		default: // retry, unknown
 			if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
 				g.complete(msg)
+				msg.parked = g.maxRetriesReason()
 				parks = append(parks, msg)
 			} else {
 				g.retry = append(g.retry, msg)
@@ -469,30 +617,63 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 	g.wake()
 }
 
-// park writes links to the parked messages into the group's parked stream.
+// park writes links to the parked messages into the group's parked
+// stream as KurrentDB's MessageParker does (BeginParkMessage,
+// PersistentSubscriptionMessageParker.cs 95-113): a link to the event
+// the consumer got (for a resolved link, the event it points at; for a
+// replayed message, the event its parked link points at), or for a link
+// that did not resolve the link's own data, with ParkedMessageMetadata as
+// the link's metadata.
 func (g *psGroup) park(msgs []*psMsg) {
 	if len(msgs) == 0 {
 		return
 	}
 	evs := make([]proposed, len(msgs))
 	for i, msg := range msgs {
-		// A replayed message parked again links to its event, not to the
-		// parked link it came back as (truncated by the replay, it would
-		// leave nothing to replay next time).
-		target := msg.orig
-		if msg.replay {
-			target = msg.ev
+		var data []byte
+		if msg.ev != nil {
+			data = []byte(strconv.FormatUint(msg.ev.Revision, 10) + "@" + msg.ev.Stream)
+		} else {
+			data = msg.link.Data // resolveRecords leaves the link when its event is gone
 		}
-		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: []byte(strconv.FormatUint(target.Revision, 10) + "@" + target.Stream)}
+		evs[i] = proposed{ID: newUUID(), Type: "$>", Data: data, Metadata: parkedMetadata(time.Now(), msg.parked, msg.orig.Revision)}
 	}
 	if r := g.m.s.store.submit(&writeOp{kind: opAppend, stream: parkedStream(g.cfg.Source, g.cfg.Group), expected: expectation{kind: expAny}, events: evs}); r.err != nil {
 		g.m.s.log.Error("park messages", "group", g.cfg.Group, "source", g.cfg.Source, "err", r.err)
 	}
 }
 
+// maxRetriesReason is the parked link's reason for a message out of
+// retries (ActionTakenForRetriedMessage, PersistentSubscription.cs 712-717).
+func (g *psGroup) maxRetriesReason() string {
+	return fmt.Sprintf("Reached retry count of %d", g.cfg.MaxRetryCount)
+}
+
+// parkedMetadata is KurrentDB's ParkedMessageMetadata {Added, Reason,
+// SubscriptionEventNumber} as its Json.ToJson writes it
+// (KurrentDB.Common/Utils/Json.cs 15-31): camel-cased, indented, the
+// event number left out when 0 (DefaultValueHandling.Ignore), Added a
+// local DateTime in ISO form with its offset.
+func parkedMetadata(added time.Time, reason string, eventNumber uint64) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		Added                   string `json:"added"`
+		Reason                  string `json:"reason"`
+		SubscriptionEventNumber uint64 `json:"subscriptionEventNumber,omitempty"`
+	}{added.Format("2006-01-02T15:04:05.9999999-07:00"), reason, eventNumber})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
 // checkpoint persists the lowest unfinished position when it moved and
-// enough acks or time passed (always when final).
-func (g *psGroup) checkpoint(final bool) {
+// enough acks or time passed, as KurrentDB's TryMarkCheckpoint
+// (PersistentSubscription.cs 465-476): max checkpoint count acks, or min
+// checkpoint count acks and checkpoint-after time, a checkpoint-after of
+// 0 ms being never (ToCheckPointAfterTimeout, PersistentSubscriptionService.cs
+// 1475-1477).
+func (g *psGroup) checkpoint() {
 	g.mu.Lock()
 	cp := g.next
 	for seq := range g.outstanding {
@@ -500,8 +681,9 @@ func (g *psGroup) checkpoint(final bool) {
 			cp = seq
 		}
 	}
-	due := final || int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
-		(g.acksSinceCP >= int(g.cfg.MinCheckpoint) && time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
+	due := int(g.acksSinceCP) >= int(max(g.cfg.MaxCheckpoint, 1)) ||
+		(g.cfg.CheckpointAfterMs != 0 && g.acksSinceCP >= int(g.cfg.MinCheckpoint) &&
+			time.Since(g.savedAt) >= time.Duration(g.cfg.CheckpointAfterMs)*time.Millisecond)
 	if cp == g.savedCP || !due || g.deleted || g.replaced {
 		g.mu.Unlock()
 		return
@@ -512,11 +694,7 @@ func (g *psGroup) checkpoint(final bool) {
 	g.cfg.Checkpoint = &cp
 	g.mu.Unlock()
 	b, _ := json.Marshal(cfg)
-	opt := pebble.NoSync
-	if final {
-		opt = pebble.Sync
-	}
-	if err := g.m.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, opt); err != nil {
+	if err := g.m.s.store.db.Set(psKey(cfg.Source, cfg.Group), b, pebble.NoSync); err != nil {
 		g.m.s.log.Error("persistent subscription checkpoint", "group", cfg.Group, "err", err)
 	}
 }
@@ -538,7 +716,13 @@ func (g *psGroup) addConsumer(buffer int) (*psConsumer, error) {
 	if buffer <= 0 {
 		buffer = 10
 	}
-	c := &psConsumer{id: uuidString(newUUID()), buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
+	c := &psConsumer{buffer: buffer, out: make(chan *psMsg, buffer), dropped: make(chan error, 1)}
+	if g.faulted {
+		// KurrentDB's AddClient (PersistentSubscription.cs 363-368): the
+		// consumer is confirmed, then dropped at once.
+		c.dropped <- droppedGroup(g.cfg.Source, g.cfg.Group)
+		return c, nil
+	}
 	g.consumers = append(g.consumers, c)
 	g.wake()
 	return c, nil
@@ -583,7 +767,7 @@ func (g *psGroup) info() *persistent.SubscriptionInfo {
 	defer g.mu.Unlock()
 	cfg := g.cfg
 	info := &persistent.SubscriptionInfo{
-		EventSource: cfg.Source, GroupName: cfg.Group, Status: "Live",
+		EventSource: cfg.Source, GroupName: cfg.Group, Status: g.status(),
 		StartFrom: cfg.StartFrom, ResolveLinkTos: cfg.ResolveLinks, MessageTimeoutMilliseconds: cfg.MessageTimeoutMs,
 		ExtraStatistics: cfg.ExtraStatistics, MaxRetryCount: cfg.MaxRetryCount, LiveBufferSize: cfg.LiveBufferSize,
 		BufferSize: cfg.HistoryBufferSize, ReadBatchSize: cfg.ReadBatchSize, CheckPointAfterMilliseconds: cfg.CheckpointAfterMs,
@@ -609,8 +793,10 @@ func (g *psGroup) info() *persistent.SubscriptionInfo {
 		info.ParkedMessageCount = pinfo.Last + 1 - int64(vis.lower)
 	}
 	for _, c := range g.consumers {
+		// From is "": the Read handler connects with string.Empty
+		// (PersistentSubscriptions.Read.cs 202-216).
 		info.Connections = append(info.Connections, &persistent.SubscriptionInfo_ConnectionInfo{
-			From: c.id, Username: "", AvailableSlots: int32(c.buffer - c.inflight), InFlightMessages: int32(c.inflight), ConnectionName: "<unknown>",
+			From: "", Username: "", AvailableSlots: int32(c.buffer - c.inflight), InFlightMessages: int32(c.inflight), ConnectionName: "<unknown>",
 		})
 	}
 	return info
@@ -720,6 +906,19 @@ func (st *store) streamStart(name string, rev uint64) (uint64, string) {
 	return rev, strconv.FormatUint(rev, 10)
 }
 
+// endOf is the revision (for $all, the position) after the last event of
+// source, past a tombstone: where a group from the end starts.
+func (st *store) endOf(source string) uint64 {
+	if source == "$all" {
+		return st.head.Load() + 1
+	}
+	info := st.info(source)
+	if info.Tombstoned {
+		return tombstoneRevision + 1
+	}
+	return uint64(info.Last + 1)
+}
+
 // allPosition is what KurrentDB's handlers make of a $all start position
 // (PersistentSubscriptions.Create.cs 106-113, 130; Update.cs 91-98, 108):
 // Transport/Common/Position's constructor (Position.cs 47-60) throws, the
@@ -792,6 +991,21 @@ func (st *store) allGroupStart(source, group string, at [2]int64) (uint64, strin
 	}
 	start, from := st.allStart(at[0], at[1])
 	return start, from, nil
+}
+
+// checkBatchSize is PersistentSubscription's constructor refusing a read
+// batch not below the history buffer (PersistentSubscription.cs 88-90):
+// its ArgumentOutOfRangeException, made with the text as the parameter
+// name, reaches the client as the service's Fail with the exception's
+// message (PersistentSubscriptionService.cs 388-393 for Create, after the
+// group's existence is checked, 700-701; 640-684 for Update, before the
+// old group is touched).
+func checkBatchSize(cfg psConfig) error {
+	if cfg.ReadBatchSize < cfg.HistoryBufferSize {
+		return nil
+	}
+	return psFailed(cfg.Source, cfg.Group,
+		"Specified argument was out of the range of valid values. (Parameter 'ReadBatchSize may not be greater than or equal to BufferSize')")
 }
 
 // psFailed is RpcExceptions.PersistentSubscriptionFailed (RpcExceptions.cs
@@ -935,12 +1149,17 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group %s on stream %s exists.", cfg.Group, cfg.Source),
 			"exception", "persistent-subscription-exists", "stream-name", cfg.Source, "group-name", cfg.Group)
 	}
+	if err := checkBatchSize(cfg); err != nil {
+		p.m.mu.Unlock()
+		return nil, err
+	}
 	b, _ := json.Marshal(cfg)
 	if err := st.db.Set([]byte(key), b, pebble.Sync); err != nil {
 		p.m.mu.Unlock()
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	p.m.groups[key] = g
+	p.m.topics[cfg.Source] = true
 	p.m.mu.Unlock()
 	go g.run()
 	return &persistent.CreateResp{}, nil
@@ -1056,6 +1275,10 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	cfg := old.cfg
 	cfg.Start, cfg.StartFrom = start, startFrom
 	applySettings(&cfg, s, strategy)
+	if err := checkBatchSize(cfg); err != nil {
+		old.mu.Unlock()
+		return nil, err // the old group goes on untouched
+	}
 	old.replaced = true
 	old.dropConsumers(droppedGroup(source, group))
 	old.mu.Unlock()
@@ -1139,6 +1362,17 @@ func (p *persistentService) Delete(ctx context.Context, req *persistent.DeleteRe
 	g.dropConsumers(droppedGroup(source, o.GetGroupName()))
 	g.mu.Unlock()
 	g.shutdown()
+	// KurrentDB's PersistentSubscription.Delete (751-754) soft-deletes the
+	// parked stream (MessageParker.BeginDelete: DeleteStream, expected
+	// any, not hard) without waiting for it, so a group made again under
+	// the name has no parked messages. A parked stream never written
+	// fails the delete, as KurrentDB's would, and that is ignored too.
+	if r := p.s.store.submit(&writeOp{kind: opDelete, stream: parkedStream(source, o.GetGroupName()), expected: expectation{kind: expAny}}); r.err != nil {
+		var wv *wrongVersionError
+		if !errors.As(r.err, &wv) {
+			p.s.log.Error("delete the parked messages of a deleted group", "source", source, "group", o.GetGroupName(), "err", r.err)
+		}
+	}
 	return &persistent.DeleteResp{}, nil
 }
 
@@ -1182,8 +1416,9 @@ func (p *persistentService) List(ctx context.Context, req *persistent.ListReq) (
 			gs = append(gs, g)
 		}
 	}
+	known := p.m.topics[source]
 	p.m.mu.Unlock()
-	if filtered && len(gs) == 0 {
+	if filtered && !known {
 		return nil, notFoundGroup(source, "") // KurrentDB: PersistentSubscriptionDoesNotExist(streamId, "")
 	}
 	resp := &persistent.ListResp{}
@@ -1276,7 +1511,43 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 	if err := p.s.requireOps(ctx); err != nil {
 		return nil, err
 	}
+	p.m.restart()
 	return &shared.Empty{}, nil
+}
+
+// restart is KurrentDB's PersistentSubscriptionsRestart
+// (PersistentSubscriptionService.cs 142-154): every group is shut down,
+// its consumers dropped as by an Update (droppedGroup; Shutdown →
+// ShutdownAll, PersistentSubscription.cs 374-378), and loaded again from
+// its settings and last checkpoint: in-flight messages and parked ones
+// being replayed are delivered again from the checkpoint, a faulted group
+// reads again, a group from the end starts at the end of the moment.
+// The manager's lock is held throughout, so a Read finding its group
+// replaced waits for the new one.
+func (m *psubManager) restart() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.topics = map[string]bool{} // InitToEmpty (120-122): the loaded groups' sources only
+	for key, old := range m.groups {
+		old.mu.Lock()
+		old.replaced = true
+		old.dropConsumers(droppedGroup(old.cfg.Source, old.cfg.Group))
+		old.mu.Unlock()
+		old.shutdown()
+		old.mu.Lock()
+		cfg := old.cfg // its last checkpoint is final: it wrote none once replaced
+		old.mu.Unlock()
+		g, err := m.newGroup(cfg)
+		if err != nil {
+			// The filter compiled when the group was loaded; it cannot fail.
+			m.s.log.Error("persistent subscription not restarted", "group", cfg.Group, "source", cfg.Source, "err", err)
+			delete(m.groups, key)
+			continue
+		}
+		m.groups[key] = g
+		m.topics[cfg.Source] = true
+		go g.run()
+	}
 }
 
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
@@ -1357,9 +1628,9 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 			}
 			switch {
 			case msg.GetAck() != nil:
-				g.settle(c, msg.GetAck().GetIds(), 0, true)
+				g.settle(c, msg.GetAck().GetIds(), 0, "", true)
 			case msg.GetNack() != nil:
-				g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), false)
+				g.settle(c, msg.GetNack().GetIds(), msg.GetNack().GetAction(), msg.GetNack().GetReason(), false)
 			}
 		}
 	}()
