@@ -258,14 +258,29 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 	}()
 
+	if err := p.applyAll(msgs); err != nil {
+		return err
+	}
+	return <-rerr
+}
+
+// applyAll applies what msgs delivers, in batches of whatever is already
+// waiting (at most BatchSize events), until msgs is closed (nil) or a
+// batch fails. The subscription says it caught up once (CaughtUp); that
+// is kept until a batch leaves nothing waiting behind it, and reported
+// with that batch: a CaughtUp drained into a full batch with live events
+// queued after it was dropped with the batch, and the projection never
+// caught up again until the next subscription (/readyz 503, and
+// read-your-writes waits on unfollowed streams timed out).
+func (p *Projector) applyAll(msgs <-chan eventstore.Message) error {
 	batch := make([]eventstore.RecordedEvent, 0, p.cfg.BatchSize)
+	caughtUp := false // the subscription said so; reported once nothing is waiting
 	for {
 		m, ok := <-msgs
 		if !ok {
-			return <-rerr
+			return nil
 		}
 		var cp *eventstore.Position
-		caughtUp := false
 		take := func(m eventstore.Message) {
 			switch {
 			case m.Event != nil:
@@ -294,8 +309,12 @@ func (p *Projector) follow(ctx context.Context) error {
 				break drain
 			}
 		}
-		if err := p.apply(batch, cp, caughtUp && len(msgs) == 0); err != nil {
+		report := caughtUp && len(msgs) == 0
+		if err := p.apply(batch, cp, report); err != nil {
 			return err
+		}
+		if report {
+			caughtUp = false
 		}
 		batch = batch[:0]
 	}
