@@ -224,7 +224,9 @@ func (p *Projector) follow(ctx context.Context) error {
 	if err := p.matchStore(ctx); err != nil {
 		return err
 	}
-	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
+	// With system events: a ledger stream's own $-typed events take its
+	// revisions, and without them the next event looked like a gap.
+	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true}
 	if cp, ok := p.cfg.Model.Checkpoint(); ok {
 		opts.From = &cp
 	}
@@ -377,8 +379,9 @@ func (p *Projector) matchStore(ctx context.Context) error {
 // built from ("" when it does, or when the model has applied nothing):
 // the log ends before the model's checkpoint, or the model's first event,
 // or its last event at or before the checkpoint, is not the store's event
-// there (another id, stream, revision or position). Four short reads of
-// $all.
+// there (another id, stream, revision or position). Three or four short
+// reads of $all (more past a run of tombstones). The store's events are
+// read as the model holds them: system events included, tombstones not.
 func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	cp, ok := p.cfg.Model.Checkpoint()
 	if !ok {
@@ -398,35 +401,28 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	filter := &eventstore.Filter{Prefixes: readmodel.Prefixes()}
 	first := lm.Log(readmodel.LogQuery{Limit: 1}).Events
 	if len(first) > 0 {
-		got, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Max: 1, Filter: filter})
+		got, err := p.ledgerEvent(ctx, eventstore.ReadAllOptions{})
 		if err != nil {
 			return "", fmt.Errorf("read the start of $all: %w", err)
 		}
-		if len(got) == 0 || !sameEvent(got[0], first[0]) {
-			return fmt.Sprintf("the read model's first event is %s, the store's %s", eventString(&first[0]), eventString(first0(got))), nil
+		if got == nil || !sameEvent(*got, first[0]) {
+			return fmt.Sprintf("the read model's first event is %s, the store's %s", eventString(&first[0]), eventString(got)), nil
 		}
 	}
 	// The store's last ledger event at or before the checkpoint: the event
 	// at the checkpoint itself (a forwards read includes it), else the
 	// last before it (a backwards read from a position starts before it).
-	at, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{From: cp, Max: 1, Filter: filter})
+	at, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{From: cp, Max: 1, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true})
 	if err != nil {
 		return "", fmt.Errorf("read $all at %s: %w", posString(cp), err)
 	}
-	back, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: cp, Max: 1, Filter: filter})
-	if err != nil {
-		return "", fmt.Errorf("read $all back from %s: %w", posString(cp), err)
-	}
 	var last *eventstore.RecordedEvent
-	for _, evs := range [][]eventstore.RecordedEvent{at, back} {
-		for i := range evs {
-			if !cp.Less(evs[i].Position) && (last == nil || last.Position.Less(evs[i].Position)) {
-				last = &evs[i]
-			}
-		}
+	if len(at) > 0 && at[0].Position == cp && !eventstore.IsTombstone(&at[0]) {
+		last = &at[0]
+	} else if last, err = p.ledgerEvent(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: cp}); err != nil {
+		return "", fmt.Errorf("read $all back from %s: %w", posString(cp), err)
 	}
 	if last == nil {
 		if len(first) > 0 {
@@ -451,15 +447,35 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-func sameEvent(a, b eventstore.RecordedEvent) bool {
-	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
+// ledgerEvent is the first event a read of $all with opts (direction and
+// start) returns of those the model holds: a ledger stream's events,
+// system events included (the projector subscribes with them), a hard
+// delete's tombstone not (Memory skips it); nil when there is none.
+func (p *Projector) ledgerEvent(ctx context.Context, opts eventstore.ReadAllOptions) (*eventstore.RecordedEvent, error) {
+	opts.Filter = &eventstore.Filter{Prefixes: readmodel.Prefixes()}
+	opts.WithSystem = true
+	opts.Max = 16
+	for {
+		evs, err := p.cfg.Store.ReadAll(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range evs {
+			if !eventstore.IsTombstone(&evs[i]) {
+				return &evs[i], nil
+			}
+		}
+		if len(evs) < opts.Max {
+			return nil, nil
+		}
+		// Only tombstones: on from the last (a forwards read returns it
+		// again, a backwards one starts before it).
+		opts.From, opts.FromEnd = evs[len(evs)-1].Position, false
+	}
 }
 
-func first0(evs []eventstore.RecordedEvent) *eventstore.RecordedEvent {
-	if len(evs) == 0 {
-		return nil
-	}
-	return &evs[0]
+func sameEvent(a, b eventstore.RecordedEvent) bool {
+	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
 }
 
 func posString(p eventstore.Position) string { return fmt.Sprintf("%d/%d", p.Commit, p.Prepare) }
@@ -610,11 +626,13 @@ func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error 
 // good as at want. Events are only ever appended after the log's end, so
 // the answer holds.
 func (p *Projector) nothingBetween(ctx context.Context, have eventstore.Position, hasPos bool, want eventstore.Position) (bool, error) {
-	last, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1})
+	last, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1, WithSystem: true})
 	if err != nil || len(last) == 0 || last[0].Position.Less(want) {
 		return false, err // the log has not reached want (yet)
 	}
-	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
+	// System events included, as the subscription delivers them: a
+	// tombstone moves the projection's position too.
+	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true}
 	if hasPos {
 		opts.From = have
 	}

@@ -289,6 +289,11 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 	fresh := make([]int, 0, len(batch))
 	var newTypes map[string]bool // types this batch adds to the table
 	for i, ev := range batch {
+		if eventstore.IsTombstone(&ev) {
+			// A hard-deleted stream's tombstone, at revision 2^63-1: not
+			// one of its events (reads of the stream never return it).
+			continue
+		}
 		if cp != nil && !last.Less(ev.Position) {
 			if i == 0 || len(fresh) == 0 {
 				continue // already applied: a resubscription replayed it
