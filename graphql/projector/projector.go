@@ -29,6 +29,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,10 +131,13 @@ func New(cfg Config) (*Projector, error) {
 
 // LoadSnapshot restores the model from the configured snapshot, if there is
 // one. Run calls it; it is exported for tools that only want the model.
+// It first removes the temporary files a snapshot or side-file write cut
+// short by a crash left beside the snapshot (removeStaleTemps).
 func (p *Projector) LoadSnapshot() error {
 	if p.cfg.SnapshotPath == "" {
 		return nil
 	}
+	p.removeStaleTemps()
 	start := p.now()
 	err := p.cfg.Model.LoadSnapshot(p.cfg.SnapshotPath, Name)
 	switch {
@@ -151,6 +157,40 @@ func (p *Projector) LoadSnapshot() error {
 	p.wake()
 	p.mu.Unlock()
 	return nil
+}
+
+// removeStaleTemps removes what a snapshot write cut short (a crash, an
+// OOM kill, a power loss) left beside SnapshotPath: the temporary files of
+// the snapshot and of its side files, "<snapshot>*.tmp-*". Nothing else
+// removed them, and the snapshot's is its full size (8 GB at 1 M
+// craftsmen), one more per crash. It assumes that one process owns the
+// snapshot's directory, as the deployment files arrange (a pod's own
+// emptyDir, one compose container); two processes sharing it were never
+// supported (each renames its snapshot over the other's), and this would
+// remove the other's write in progress. Called before anything of this
+// process writes there.
+func (p *Projector) removeStaleTemps() {
+	dir, base := filepath.Dir(p.cfg.SnapshotPath), filepath.Base(p.cfg.SnapshotPath)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // no directory yet: nothing left behind
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) || !strings.Contains(name[len(base):], ".tmp-") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		var size int64
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		if err := os.Remove(path); err != nil {
+			p.log.Warn("remove a snapshot write's temporary file", "path", path, "err", err)
+			continue
+		}
+		p.log.Info("removed the temporary file of a snapshot write cut short", "path", path, "bytes", size)
+	}
 }
 
 // wake tells every WaitFor caller that the position moved (a batch was
@@ -189,12 +229,16 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
+// fail records a fatal error and returns it for Run, once a snapshot
+// being written in the background is done: the caller exits when Run
+// returns, and a write cut short leaves its temporary file behind.
 func (p *Projector) fail(err error) error {
 	p.mu.Lock()
 	p.st.Err = err
 	p.wake() // waiters learn that it stopped
 	p.mu.Unlock()
 	p.log.Error("projection stopped", "err", err)
+	p.snapping.Wait()
 	return fmt.Errorf("projection %s: %w", Name, err)
 }
 
