@@ -3,6 +3,7 @@ module github.com/craftledger/craftledger/graphql
 go 1.26.0
 
 require (
+	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
 	github.com/craftledger/craftledger/events v0.0.0
 	github.com/craftledger/craftledger/pkg v0.0.0
 	github.com/craftledger/craftledger/services/registry v0.0.0

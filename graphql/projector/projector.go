@@ -29,6 +29,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,10 +131,13 @@ func New(cfg Config) (*Projector, error) {
 
 // LoadSnapshot restores the model from the configured snapshot, if there is
 // one. Run calls it; it is exported for tools that only want the model.
+// It first removes the temporary files a snapshot or side-file write cut
+// short by a crash left beside the snapshot (removeStaleTemps).
 func (p *Projector) LoadSnapshot() error {
 	if p.cfg.SnapshotPath == "" {
 		return nil
 	}
+	p.removeStaleTemps()
 	start := p.now()
 	err := p.cfg.Model.LoadSnapshot(p.cfg.SnapshotPath, Name)
 	switch {
@@ -151,6 +157,40 @@ func (p *Projector) LoadSnapshot() error {
 	p.wake()
 	p.mu.Unlock()
 	return nil
+}
+
+// removeStaleTemps removes what a snapshot write cut short (a crash, an
+// OOM kill, a power loss) left beside SnapshotPath: the temporary files of
+// the snapshot and of its side files, "<snapshot>*.tmp-*". Nothing else
+// removed them, and the snapshot's is its full size (8 GB at 1 M
+// craftsmen), one more per crash. It assumes that one process owns the
+// snapshot's directory, as the deployment files arrange (a pod's own
+// emptyDir, one compose container); two processes sharing it were never
+// supported (each renames its snapshot over the other's), and this would
+// remove the other's write in progress. Called before anything of this
+// process writes there.
+func (p *Projector) removeStaleTemps() {
+	dir, base := filepath.Dir(p.cfg.SnapshotPath), filepath.Base(p.cfg.SnapshotPath)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // no directory yet: nothing left behind
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) || !strings.Contains(name[len(base):], ".tmp-") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		var size int64
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		if err := os.Remove(path); err != nil {
+			p.log.Warn("remove a snapshot write's temporary file", "path", path, "err", err)
+			continue
+		}
+		p.log.Info("removed the temporary file of a snapshot write cut short", "path", path, "bytes", size)
+	}
 }
 
 // wake tells every WaitFor caller that the position moved (a batch was
@@ -189,12 +229,16 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
+// fail records a fatal error and returns it for Run, once a snapshot
+// being written in the background is done: the caller exits when Run
+// returns, and a write cut short leaves its temporary file behind.
 func (p *Projector) fail(err error) error {
 	p.mu.Lock()
 	p.st.Err = err
 	p.wake() // waiters learn that it stopped
 	p.mu.Unlock()
 	p.log.Error("projection stopped", "err", err)
+	p.snapping.Wait()
 	return fmt.Errorf("projection %s: %w", Name, err)
 }
 
@@ -224,7 +268,9 @@ func (p *Projector) follow(ctx context.Context) error {
 	if err := p.matchStore(ctx); err != nil {
 		return err
 	}
-	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
+	// With system events: a ledger stream's own $-typed events take its
+	// revisions, and without them the next event looked like a gap.
+	opts := eventstore.SubscribeOptions{Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true}
 	if cp, ok := p.cfg.Model.Checkpoint(); ok {
 		opts.From = &cp
 	}
@@ -258,14 +304,29 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 	}()
 
+	if err := p.applyAll(msgs); err != nil {
+		return err
+	}
+	return <-rerr
+}
+
+// applyAll applies what msgs delivers, in batches of whatever is already
+// waiting (at most BatchSize events), until msgs is closed (nil) or a
+// batch fails. The subscription says it caught up once (CaughtUp); that
+// is kept until a batch leaves nothing waiting behind it, and reported
+// with that batch: a CaughtUp drained into a full batch with live events
+// queued after it was dropped with the batch, and the projection never
+// caught up again until the next subscription (/readyz 503, and
+// read-your-writes waits on unfollowed streams timed out).
+func (p *Projector) applyAll(msgs <-chan eventstore.Message) error {
 	batch := make([]eventstore.RecordedEvent, 0, p.cfg.BatchSize)
+	caughtUp := false // the subscription said so; reported once nothing is waiting
 	for {
 		m, ok := <-msgs
 		if !ok {
-			return <-rerr
+			return nil
 		}
 		var cp *eventstore.Position
-		caughtUp := false
 		take := func(m eventstore.Message) {
 			switch {
 			case m.Event != nil:
@@ -294,8 +355,12 @@ func (p *Projector) follow(ctx context.Context) error {
 				break drain
 			}
 		}
-		if err := p.apply(batch, cp, caughtUp && len(msgs) == 0); err != nil {
+		report := caughtUp && len(msgs) == 0
+		if err := p.apply(batch, cp, report); err != nil {
 			return err
+		}
+		if report {
+			caughtUp = false
 		}
 		batch = batch[:0]
 	}
@@ -358,8 +423,9 @@ func (p *Projector) matchStore(ctx context.Context) error {
 // built from ("" when it does, or when the model has applied nothing):
 // the log ends before the model's checkpoint, or the model's first event,
 // or its last event at or before the checkpoint, is not the store's event
-// there (another id, stream, revision or position). Four short reads of
-// $all.
+// there (another id, stream, revision or position). Three or four short
+// reads of $all (more past a run of tombstones). The store's events are
+// read as the model holds them: system events included, tombstones not.
 func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	cp, ok := p.cfg.Model.Checkpoint()
 	if !ok {
@@ -379,35 +445,28 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	filter := &eventstore.Filter{Prefixes: readmodel.Prefixes()}
 	first := lm.Log(readmodel.LogQuery{Limit: 1}).Events
 	if len(first) > 0 {
-		got, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Max: 1, Filter: filter})
+		got, err := p.ledgerEvent(ctx, eventstore.ReadAllOptions{})
 		if err != nil {
 			return "", fmt.Errorf("read the start of $all: %w", err)
 		}
-		if len(got) == 0 || !sameEvent(got[0], first[0]) {
-			return fmt.Sprintf("the read model's first event is %s, the store's %s", eventString(&first[0]), eventString(first0(got))), nil
+		if got == nil || !sameEvent(*got, first[0]) {
+			return fmt.Sprintf("the read model's first event is %s, the store's %s", eventString(&first[0]), eventString(got)), nil
 		}
 	}
 	// The store's last ledger event at or before the checkpoint: the event
 	// at the checkpoint itself (a forwards read includes it), else the
 	// last before it (a backwards read from a position starts before it).
-	at, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{From: cp, Max: 1, Filter: filter})
+	at, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{From: cp, Max: 1, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true})
 	if err != nil {
 		return "", fmt.Errorf("read $all at %s: %w", posString(cp), err)
 	}
-	back, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: cp, Max: 1, Filter: filter})
-	if err != nil {
-		return "", fmt.Errorf("read $all back from %s: %w", posString(cp), err)
-	}
 	var last *eventstore.RecordedEvent
-	for _, evs := range [][]eventstore.RecordedEvent{at, back} {
-		for i := range evs {
-			if !cp.Less(evs[i].Position) && (last == nil || last.Position.Less(evs[i].Position)) {
-				last = &evs[i]
-			}
-		}
+	if len(at) > 0 && at[0].Position == cp && !eventstore.IsTombstone(&at[0]) {
+		last = &at[0]
+	} else if last, err = p.ledgerEvent(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: cp}); err != nil {
+		return "", fmt.Errorf("read $all back from %s: %w", posString(cp), err)
 	}
 	if last == nil {
 		if len(first) > 0 {
@@ -432,15 +491,35 @@ func (p *Projector) checkStore(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-func sameEvent(a, b eventstore.RecordedEvent) bool {
-	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
+// ledgerEvent is the first event a read of $all with opts (direction and
+// start) returns of those the model holds: a ledger stream's events,
+// system events included (the projector subscribes with them), a hard
+// delete's tombstone not (Memory skips it); nil when there is none.
+func (p *Projector) ledgerEvent(ctx context.Context, opts eventstore.ReadAllOptions) (*eventstore.RecordedEvent, error) {
+	opts.Filter = &eventstore.Filter{Prefixes: readmodel.Prefixes()}
+	opts.WithSystem = true
+	opts.Max = 16
+	for {
+		evs, err := p.cfg.Store.ReadAll(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range evs {
+			if !eventstore.IsTombstone(&evs[i]) {
+				return &evs[i], nil
+			}
+		}
+		if len(evs) < opts.Max {
+			return nil, nil
+		}
+		// Only tombstones: on from the last (a forwards read returns it
+		// again, a backwards one starts before it).
+		opts.From, opts.FromEnd = evs[len(evs)-1].Position, false
+	}
 }
 
-func first0(evs []eventstore.RecordedEvent) *eventstore.RecordedEvent {
-	if len(evs) == 0 {
-		return nil
-	}
-	return &evs[0]
+func sameEvent(a, b eventstore.RecordedEvent) bool {
+	return a.ID == b.ID && a.Stream == b.Stream && a.Revision == b.Revision && a.Position == b.Position
 }
 
 func posString(p eventstore.Position) string { return fmt.Sprintf("%d/%d", p.Commit, p.Prepare) }
@@ -591,11 +670,13 @@ func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error 
 // good as at want. Events are only ever appended after the log's end, so
 // the answer holds.
 func (p *Projector) nothingBetween(ctx context.Context, have eventstore.Position, hasPos bool, want eventstore.Position) (bool, error) {
-	last, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1})
+	last, err := p.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, FromEnd: true, Max: 1, WithSystem: true})
 	if err != nil || len(last) == 0 || last[0].Position.Less(want) {
 		return false, err // the log has not reached want (yet)
 	}
-	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}}
+	// System events included, as the subscription delivers them: a
+	// tombstone moves the projection's position too.
+	opts := eventstore.ReadAllOptions{Max: 2, Filter: &eventstore.Filter{Prefixes: readmodel.Prefixes()}, WithSystem: true}
 	if hasPos {
 		opts.From = have
 	}

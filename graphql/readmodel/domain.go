@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,6 +195,11 @@ func inParallel(n int, one func(i int)) {
 // decodeOne decodes ev into *rec; false when the catalogue cannot decode
 // it (*rec is then left as DecodeRecorded answered).
 func decodeOne(reg *events.Registry, ev *eventstore.RecordedEvent, rec *events.Recorded) bool {
+	if strings.HasPrefix(ev.Type, "$") {
+		// A system event in a ledger stream (a "$>" link, a "$..." type
+		// someone appended): kept raw, never a domain fact.
+		return false
+	}
 	var err error
 	*rec, err = reg.DecodeRecorded(events.Raw{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID, Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, Created: ev.Created})
 	return err == nil

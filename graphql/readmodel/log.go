@@ -194,6 +194,9 @@ func (l *rawLog) streamOf(name string) int32 {
 	return s
 }
 
+// maxTypes is how many event types the log can name (entry.typ).
+const maxTypes = 1 << 16
+
 func (l *rawLog) typeOf(name string) uint16 {
 	if t, ok := l.types[name]; ok {
 		return uint16(t)
@@ -284,7 +287,13 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 		last = *cp
 	}
 	fresh := make([]int, 0, len(batch))
+	var newTypes map[string]bool // types this batch adds to the table
 	for i, ev := range batch {
+		if eventstore.IsTombstone(&ev) {
+			// A hard-deleted stream's tombstone, at revision 2^63-1: not
+			// one of its events (reads of the stream never return it).
+			continue
+		}
 		if cp != nil && !last.Less(ev.Position) {
 			if i == 0 || len(fresh) == 0 {
 				continue // already applied: a resubscription replayed it
@@ -305,8 +314,19 @@ func (l *rawLog) check(batch []eventstore.RecordedEvent, cp *eventstore.Position
 		if ev.Revision != want {
 			return nil, errs.E(errs.FailedPrecondition, "projection: gap in %s: expected revision %d, got %d at %d/%d", ev.Stream, want, ev.Revision, ev.Position.Commit, ev.Position.Prepare)
 		}
-		if _, known := l.types[ev.Type]; len(ev.ID) > 255 || !known && len(l.tnames) >= 1<<16 {
-			return nil, errs.E(errs.FailedPrecondition, "projection: event %s@%d: id longer than 255 bytes or more than 65,536 event types", ev.Stream, ev.Revision)
+		if len(ev.ID) > 255 {
+			return nil, errs.E(errs.FailedPrecondition, "projection: event %s@%d: id longer than 255 bytes", ev.Stream, ev.Revision)
+		}
+		// An entry holds its type's number in 16 bits: the types this
+		// batch adds count too (typeOf would number the 65,537th 0).
+		if _, known := l.types[ev.Type]; !known && !newTypes[ev.Type] {
+			if len(l.tnames)+len(newTypes) >= maxTypes {
+				return nil, errs.E(errs.FailedPrecondition, "projection: event %s@%d: type %q would be the read model's 65,537th event type (at most 65,536)", ev.Stream, ev.Revision, ev.Type)
+			}
+			if newTypes == nil {
+				newTypes = map[string]bool{}
+			}
+			newTypes[ev.Type] = true
 		}
 		next[ev.Stream] = want + 1
 		last = ev.Position

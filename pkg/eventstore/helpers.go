@@ -3,10 +3,19 @@ package eventstore
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 )
+
+// IsTombstone reports whether e is a stream's tombstone: the
+// "$streamDeleted" event a hard delete writes in the stream itself, at
+// revision math.MaxInt64 (KurrentDB's EventNumber.DeletedStream), which
+// reads of $all and subscriptions with system events deliver.
+func IsTombstone(e *RecordedEvent) bool {
+	return e.Type == "$streamDeleted" && e.Revision == math.MaxInt64
+}
 
 // ReadWholeStream reads every event of stream, oldest first; a missing
 // stream is errs.NotFound.

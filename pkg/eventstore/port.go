@@ -164,6 +164,13 @@ type SubscribeOptions struct {
 	// for a checkpoint after that many scanned events (0 = client default).
 	Filter          *Filter
 	CheckpointEvery uint32
+	// WithSystem also delivers system events ($-prefixed types), which a
+	// subscription otherwise skips; Filter applies to them as to any
+	// event. A stream's own $-typed events take revisions in it (a link
+	// "$>", any "$..." type an appender chose, the tombstone
+	// "$streamDeleted" at revision math.MaxInt64): a reader that checks
+	// a stream's revisions for gaps needs them.
+	WithSystem bool
 }
 
 // Message is one item from a subscription: exactly one of Event,
@@ -191,7 +198,8 @@ type Store interface {
 	ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]RecordedEvent, error)
 	// ReadAll reads the global log, skipping system events ($-prefixed types).
 	ReadAll(ctx context.Context, opts ReadAllOptions) ([]RecordedEvent, error)
-	// SubscribeAll starts a catch-up subscription to $all (system events skipped).
+	// SubscribeAll starts a catch-up subscription to $all (system events
+	// skipped unless opts.WithSystem).
 	SubscribeAll(ctx context.Context, opts SubscribeOptions) (Subscription, error)
 	// Close releases the connection.
 	Close() error

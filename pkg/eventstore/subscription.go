@@ -12,7 +12,8 @@ import (
 // SubscribeAll starts a catch-up subscription to $all after opts.From (from
 // the start when nil): stored events first, then a CaughtUp message, then
 // live events; checkpoints arrive as the server scans. System events are
-// never delivered. opts.Filter is applied by the server. The subscription
+// delivered only with opts.WithSystem. opts.Filter is applied by the
+// server. The subscription
 // lives until Close or until ctx ends; opening it goes through the breaker
 // and is bounded by the call timeout.
 func (c *Client) SubscribeAll(ctx context.Context, opts SubscribeOptions) (Subscription, error) {
@@ -30,8 +31,10 @@ func (c *Client) SubscribeAll(ctx context.Context, opts SubscribeOptions) (Subsc
 			typ = esdb.EventFilterType
 		}
 		so.Filter = &esdb.SubscriptionFilter{Type: typ, Prefixes: f.Prefixes, Regex: f.Regex}
-		skipSystem = true // one server-side filter only: drop system events here
-	} else {
+		// One server-side filter only: the server delivers the selected
+		// streams' system events, and they are dropped here.
+		skipSystem = !opts.WithSystem
+	} else if !opts.WithSystem {
 		so.Filter = esdb.ExcludeSystemEventsFilter()
 	}
 	if opts.CheckpointEvery > 0 {

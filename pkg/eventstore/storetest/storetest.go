@@ -49,6 +49,7 @@ func RunContract(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"SubscribeConcurrentAppends", testSubscribeConcurrent},
 		{"SubscribeFromCheckpoint", testSubscribeFrom},
 		{"SubscribeFilterAndCheckpoints", testSubscribeCheckpoints},
+		{"SubscribeWithSystemEvents", testSubscribeWithSystem},
 		{"SubscriptionRecvContext", testRecvContext},
 		{"InvalidArguments", testInvalid},
 		{"OversizeAppend", testOversize},
@@ -416,6 +417,41 @@ func testReadAllSkipsSystem(t *testing.T, s eventstore.Store, p string) {
 		if strings.HasPrefix(g.Type, "$") {
 			t.Errorf("unfiltered ReadAll delivered system event %s in %s", g.Type, g.Stream)
 		}
+	}
+}
+
+// testSubscribeWithSystem: a stream's own $-typed event takes a revision
+// in it. A filtered subscription skips it by default and delivers it with
+// WithSystem, so a reader that checks revisions sees no gap; an
+// unfiltered one with WithSystem delivers it too.
+func testSubscribeWithSystem(t *testing.T, s eventstore.Store, p string) {
+	stream := p + "-sys"
+	sent := []eventstore.EventData{ev("Thing.v1", 0), ev("$system-like", 1), ev("Thing.v1", 2)}
+	mustAppend(t, s, stream, eventstore.NoStream(), sent...)
+	caughtUp := func(o eventstore.SubscribeOptions) (types []string, revs []uint64) {
+		t.Helper()
+		sub := subscribe(t, s, o)
+		recvUntil(t, sub, func(m eventstore.Message) bool {
+			if m.Event != nil && m.Event.Stream == stream {
+				types, revs = append(types, m.Event.Type), append(revs, m.Event.Revision)
+			}
+			return m.CaughtUp
+		})
+		return types, revs
+	}
+	filter := &eventstore.Filter{Prefixes: []string{stream}}
+	if types, revs := caughtUp(eventstore.SubscribeOptions{Filter: filter}); !cmp.Equal(revs, []uint64{0, 2}) {
+		t.Errorf("filtered subscription: %v at %v, want the two Thing.v1 at [0 2]", types, revs)
+	}
+	types, revs := caughtUp(eventstore.SubscribeOptions{Filter: filter, WithSystem: true})
+	if !cmp.Equal(revs, []uint64{0, 1, 2}) || len(types) != 3 || types[1] != "$system-like" {
+		t.Errorf("filtered subscription WithSystem: %v at %v, want all three at [0 1 2]", types, revs)
+	}
+	if _, revs := caughtUp(eventstore.SubscribeOptions{WithSystem: true}); !cmp.Equal(revs, []uint64{0, 1, 2}) {
+		t.Errorf("unfiltered subscription WithSystem: the stream's events at %v, want [0 1 2]", revs)
+	}
+	if _, revs := caughtUp(eventstore.SubscribeOptions{}); !cmp.Equal(revs, []uint64{0, 2}) {
+		t.Errorf("unfiltered subscription: the stream's events at %v, want [0 2]", revs)
 	}
 }
 
