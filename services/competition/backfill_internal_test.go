@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // A craftsman's back-filled result lines run together (backfillResults):
@@ -190,4 +193,18 @@ func (s *service) placementsOf(t *testing.T, id string) int {
 		}
 	}
 	return n
+}
+
+// TestBackfillFindsTheServiceUnderItsMiddlewares: the HTTP handler batches
+// result lines only when it finds the service under the middlewares the
+// binaries wrap it in (their Unwrap).
+func TestBackfillFindsTheServiceUnderItsMiddlewares(t *testing.T) {
+	svc, err := New(commandtest.StartStore(t), time.Now, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := LoggingMiddleware(slog.New(slog.DiscardHandler))(InstrumentingMiddleware(kit.NewMetrics("competition"))(svc))
+	if own, ok := servicekit.Find[*service](wrapped); !ok || own != svc {
+		t.Fatalf("Find under the middlewares: %v, %v", own, ok)
+	}
 }

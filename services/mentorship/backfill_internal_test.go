@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 	"github.com/craftledger/craftledger/pkg/command/commandtest"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
+	"github.com/craftledger/craftledger/pkg/kit"
+	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
 // A master's back-filled pairings run together (backfillStarts): their
@@ -210,5 +213,19 @@ func TestBackfillStartsStoreDown(t *testing.T) {
 	}
 	if h, err := command.Load(context.Background(), s.store, "craftsman-master"); err != nil || len(h.Events) != 4 {
 		t.Errorf("the master holds %d events; want its two and the two starts (%v)", len(h.Events), err)
+	}
+}
+
+// TestBackfillFindsTheServiceUnderItsMiddlewares: the HTTP handler batches
+// pairing lines only when it finds the service under the middlewares the
+// binaries wrap it in (their Unwrap).
+func TestBackfillFindsTheServiceUnderItsMiddlewares(t *testing.T) {
+	svc, err := New(commandtest.StartStore(t), time.Now, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := LoggingMiddleware(slog.New(slog.DiscardHandler))(InstrumentingMiddleware(kit.NewMetrics("mentorship"))(svc))
+	if own, ok := servicekit.Find[*service](wrapped); !ok || own != svc {
+		t.Fatalf("Find under the middlewares: %v, %v", own, ok)
 	}
 }
