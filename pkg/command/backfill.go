@@ -60,6 +60,31 @@ type Job struct {
 	// running it. Run is then unused.
 	Command func(ctx context.Context, key string) (Command, error)
 	Handler *Handler
+	// Group and Part, when both set, let the runner hand consecutive
+	// lines of one shard with the same Group to Group.Run together (at
+	// most MaxBatch): for lines that write several streams, which
+	// Command cannot express, so that the service appends what they
+	// write to the shard's stream together. Part gives the line's
+	// GroupLine for its key. Run and Command are then unused.
+	Group *Group
+	Part  func(ctx context.Context, key string) GroupLine
+}
+
+// Group runs consecutive back-filled lines of one shard together.
+type Group struct {
+	// Run runs lines, in file order, and answers each: one BatchResult a
+	// line, in order. Each line decides as if the lines before it had
+	// run alone before it (its answer is its own; a refused line writes
+	// nothing and does not fail the others).
+	Run func(ctx context.Context, lines []GroupLine) []BatchResult
+}
+
+// GroupLine is one line handed to Group.Run: the context its commands
+// run with (its key, source and the file's correlation id) and what the
+// service made of the record.
+type GroupLine struct {
+	Ctx   context.Context
+	Value any
 }
 
 // PrepareFunc decodes and validates one record into a Job, or returns a
@@ -100,7 +125,8 @@ type Backfill struct {
 	// one line than this. 0 = 1 MiB.
 	MaxLineBytes int
 	// MaxBatch bounds how many queued lines of one shard are appended
-	// together when jobs offer a Command; 0 = 64, 1 disables batching.
+	// together when jobs offer a Command, or handed to their Group
+	// together; 0 = 64, 1 disables batching.
 	MaxBatch int
 	// Lookahead sets how many lines are read ahead of the workers: each
 	// worker queues Lookahead/Workers lines (at least 1,024) on top of
@@ -115,7 +141,7 @@ type Backfill struct {
 	LookaheadBytes int64
 	// Failed, when set, is called, never concurrently, with each line
 	// whose command ran through its Handler (Job.Command: batched, or
-	// built and run alone) and failed, with the error (a refusal or a
+	// built and run alone) or its Group and failed, with the error (a refusal or a
 	// failure of the store): such a line does not pass through the
 	// service's own method, so a service logs there what its middlewares
 	// would have. Not for lines run with Job.Run (the middlewares see
@@ -306,6 +332,15 @@ func (r *run) runGroup(ctx context.Context, items []item) {
 			return
 		}
 		it := items[0]
+		if g := it.job.Group; g != nil && it.job.Part != nil {
+			n := 1
+			for n < len(items) && n < r.b.MaxBatch && items[n].job.Group == g && items[n].job.Part != nil {
+				n++
+			}
+			r.runParts(ctx, g, items[:n])
+			items = items[n:]
+			continue
+		}
 		if it.job.Command == nil || it.job.Handler == nil {
 			r.runOne(ctx, it)
 			items = items[1:]
@@ -332,6 +367,22 @@ func (r *run) runOne(ctx context.Context, it item) {
 		res, err = it.job.Handler.Execute(ctx, c)
 	}
 	r.done(it.line, res, err, true)
+}
+
+// runParts runs items, lines of one shard, through their Group.
+func (r *run) runParts(ctx context.Context, g *Group, items []item) {
+	lines := make([]GroupLine, len(items))
+	for i, it := range items {
+		lines[i] = it.job.Part(ctx, it.job.Key)
+	}
+	out := g.Run(ctx, lines)
+	for i, it := range items {
+		br := BatchResult{Err: errs.E(errs.Internal, "line %d: its group answered %d lines of %d", it.line, len(out), len(items))}
+		if len(out) == len(items) {
+			br = out[i]
+		}
+		r.done(it.line, br.Result, br.Err, true)
+	}
 }
 
 // done finishes a line that ran; direct says it ran through its Handler,
@@ -424,7 +475,7 @@ func (r *run) submit(rec Record, keySource []byte) {
 		r.fail(rec.Line, err)
 		return
 	}
-	if job.Run == nil && (job.Command == nil || job.Handler == nil) {
+	if job.Run == nil && (job.Command == nil || job.Handler == nil) && (job.Group == nil || job.Part == nil) {
 		r.fail(rec.Line, errs.E(errs.Internal, "line %d: no command", rec.Line))
 		return
 	}

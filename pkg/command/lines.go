@@ -32,6 +32,11 @@ type Line struct {
 	// shard are appended together (Handler.ExecuteBatch).
 	Build   func(ctx context.Context) (Command, error)
 	Handler *Handler
+	// Group, when set, runs the line with its shard's neighbouring lines
+	// of the same Group (Job.Group), given Value (what the service made
+	// of the record).
+	Group *Group
+	Value any
 }
 
 // PrepareImport is a BackfillHandler's Prepare: it authorizes the request
@@ -61,6 +66,12 @@ func PrepareImport(authorize func(ctx context.Context) error, line func(Record) 
 			if l.Build != nil && l.Handler != nil {
 				job.Handler = l.Handler
 				job.Command = func(ctx context.Context, key string) (Command, error) { return l.Build(lineCtx(ctx, key)) }
+			}
+			if l.Group != nil {
+				job.Group = l.Group
+				job.Part = func(ctx context.Context, key string) GroupLine {
+					return GroupLine{Ctx: lineCtx(ctx, key), Value: l.Value}
+				}
 			}
 			return job, nil
 		}, nil

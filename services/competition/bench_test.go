@@ -98,8 +98,9 @@ func BenchmarkPublishBatch(b *testing.B) {
 }
 
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N placements
-// (each line the competition's stream and the worker's, so lines are not
-// batched) over 1000 craftsmen, one competition per 1000 lines, through
+// (each line the competition's stream, combined with the other lines of
+// the competition, and the worker's, shared with the worker's other queued
+// lines) over 1000 craftsmen, one competition per 1000 lines, through
 // HTTP with the default 16 back-fill workers; it reports records/s.
 func BenchmarkBackfill(b *testing.B) {
 	e := newEnv(b)

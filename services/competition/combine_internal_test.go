@@ -21,15 +21,21 @@ import (
 // The combined publications of one competition (command.Combiner) and the
 // fold cache of competition streams.
 
-// flaky fails appends to competition streams while fail is set (the store
-// unavailable for a moment).
+// flaky fails appends to competition streams (or to the streams named
+// by prefix, when set) while fail is set (the store unavailable for a
+// moment).
 type flaky struct {
 	eventstore.Store
-	fail atomic.Bool
+	fail   atomic.Bool
+	prefix string
 }
 
 func (f *flaky) Append(ctx context.Context, stream string, exp eventstore.Expected, evs ...eventstore.EventData) (eventstore.AppendResult, error) {
-	if f.fail.Load() && strings.HasPrefix(stream, "competition-") {
+	prefix := f.prefix
+	if prefix == "" {
+		prefix = "competition-"
+	}
+	if f.fail.Load() && strings.HasPrefix(stream, prefix) {
 		return eventstore.AppendResult{}, errs.E(errs.Unavailable, "store down")
 	}
 	return f.Store.Append(ctx, stream, exp, evs...)

@@ -26,6 +26,9 @@ type logging struct {
 	cl   servicekit.CommandLog
 }
 
+// Unwrap returns the decorated service.
+func (mw logging) Unwrap() Service { return mw.next }
+
 func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res command.Result, err error, extra ...any) {
 	mw.cl.Done(ctx, method, subject, begin, err, func() []any { return append(servicekit.ResultAttrs(res), extra...) })
 }
@@ -66,6 +69,9 @@ type instrumenting struct {
 	next Service
 	m    *kit.Metrics
 }
+
+// Unwrap returns the decorated service.
+func (mw instrumenting) Unwrap() Service { return mw.next }
 
 // observe records a command of endpoint name ("competition.<Method>", a constant:
 // nothing is built per command).

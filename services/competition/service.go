@@ -207,7 +207,10 @@ type service struct {
 	// publish runs publications through pub, combining those that queue
 	// on one competition (its results back-filled a line each) into one
 	// append.
-	publish   *command.Combiner
+	publish *command.Combiner
+	// results runs a craftsman's back-filled result lines together
+	// (backfillResults).
+	results   *command.Group
 	store     eventstore.Store
 	clock     func() time.Time
 	reg       *events.Registry
@@ -244,10 +247,12 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		approvers = nil
 	}
 	reg := events.NewRegistry()
-	return &service{parallel: opts.Parallel, h: h, pub: pub, publish: command.NewCombiner(pub), store: store, clock: clock, reg: reg,
+	s := &service{parallel: opts.Parallel, h: h, pub: pub, publish: command.NewCombiner(pub), store: store, clock: clock, reg: reg,
 		defined: newKnown[competition](4096), registeredWorkers: newKnown[struct{}](65536),
 		decoded:   servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts),
-		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: approvers}, nil
+		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, approvers: approvers}
+	s.results = &command.Group{Run: s.backfillResults}
+	return s, nil
 }
 
 func (s *service) DefineCompetition(ctx context.Context, req DefineCompetitionRequest) (command.Result, error) {
@@ -367,33 +372,86 @@ func placements(comp competition, in []PlacementInput) ([]events.Placement, erro
 }
 
 func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest) (PublishResultsResponse, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	pub, err := s.checkPublication(ctx, req)
 	if err != nil {
 		return PublishResultsResponse{}, err
 	}
+	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
+	if resp.Publication, err = s.publishOn(ctx, pub); err != nil {
+		return PublishResultsResponse{}, err
+	}
+	resp.Position = resp.Publication.Position
+	if len(resp.Publication.EventIDs) > 0 {
+		resp.Replayed = false
+	}
+	pls := pub.pls
+	resp.Placements = make([]PlacementResult, len(pls))
+	err = s.byWorker(pls, func(i int) error {
+		pr, err := s.place(ctx, pub.meta, pub.comp, pls[i], pub.at)
+		if err != nil {
+			return fmt.Errorf("placement %s: %w", pls[i].PlacementID, err)
+		}
+		resp.Placements[i] = pr
+		return nil
+	})
+	if err != nil {
+		return PublishResultsResponse{}, err
+	}
+	for _, pr := range resp.Placements {
+		if !pr.Replayed {
+			resp.Replayed = false
+		}
+		if resp.Position.Less(pr.Position) {
+			resp.Position = pr.Position
+		}
+	}
+	return resp, nil
+}
+
+// publication is a request to publish results, checked before anything is
+// written: the caller's, the results' date, the competition as first read
+// and the placements validated against it (publishOn updates both to the
+// competition's stream as decided on).
+type publication struct {
+	req    PublishResultsRequest
+	meta   command.Meta
+	claims auth.Claims
+	at     time.Time
+	comp   competition
+	pls    []events.Placement
+}
+
+// checkPublication checks req as far as it can be before anything is
+// written: the caller, the date, the placements and that every worker
+// is registered.
+func (s *service) checkPublication(ctx context.Context, req PublishResultsRequest) (*publication, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := events.ValidID("competitionId", req.CompetitionID); err != nil {
-		return PublishResultsResponse{}, servicekit.Invalid(err)
+		return nil, servicekit.Invalid(err)
 	}
 	at, err := servicekit.When(req.OccurredAt, s.clock())
 	if err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	// Quick checks on the definition alone (the stream's first event); the
 	// decision on the competition's stream repeats them on its whole,
 	// corrected history before anything is written.
 	comp, err := s.definition(ctx, req.CompetitionID)
 	if err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	if err := auth.RequireWriteFor(c, comp.organiser); err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	if err := resultsDate("occurredAt", comp.def, at); err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	pls, err := placements(comp, req.Placements)
 	if err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	// Every worker must be registered before anything is written.
 	missing := make([]bool, len(pls))
@@ -415,16 +473,23 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 		return nil
 	})
 	if err != nil {
-		return PublishResultsResponse{}, err
+		return nil, err
 	}
 	if i := slices.Index(missing, true); i >= 0 {
-		return PublishResultsResponse{}, kit.FieldErr(fmt.Sprintf("placements[%d].craftsmanId", i),
+		return nil, kit.FieldErr(fmt.Sprintf("placements[%d].craftsmanId", i),
 			errs.E(errs.NotFound, "craftsman %s is not registered", pls[i].CraftsmanID))
 	}
+	return &publication{req: req, meta: meta, claims: c, at: at, comp: comp, pls: pls}, nil
+}
 
-	resp := PublishResultsResponse{CompetitionID: req.CompetitionID, Replayed: true}
-	pub, err := s.publish.Execute(ctx, command.Command{
-		Name: "publish results", Stream: events.CompetitionStream(req.CompetitionID), Meta: meta, RetryOnConflict: true,
+// publishOn records pub's new placements on the competition's stream (a
+// placement published before is answered as it was; a changed one refuses
+// the whole publication), through the Combiner: publications queued on one
+// competition go out as one append.
+func (s *service) publishOn(ctx context.Context, pub *publication) (command.Result, error) {
+	req, c := pub.req, pub.claims
+	return s.publish.Execute(ctx, command.Command{
+		Name: "publish results", Stream: events.CompetitionStream(req.CompetitionID), Meta: pub.meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			cur, err := s.foldCompetition(h)
 			if err != nil {
@@ -440,10 +505,10 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 			if err != nil {
 				return nil, err
 			}
-			comp, pls = cur, now
+			pub.comp, pub.pls = cur, now
 			var fresh []events.Placement
 			var ids []string
-			for i, p := range pls {
+			for i, p := range now {
 				old, ok := cur.placements.get(p.PlacementID)
 				switch {
 				case !ok:
@@ -459,39 +524,10 @@ func (s *service) PublishResults(ctx context.Context, req PublishResultsRequest)
 				return nil, nil
 			}
 			e := events.CompetitionResultsPublished{CompetitionID: req.CompetitionID, Placements: fresh}
-			return []command.Event{{Type: e.EventType(), Data: e, OccurredAt: at,
+			return []command.Event{{Type: e.EventType(), Data: e, OccurredAt: pub.at,
 				ID: events.DeterministicID(append([]string{"results", req.CompetitionID}, ids...)...)}}, nil
 		},
 	})
-	if err != nil {
-		return PublishResultsResponse{}, err
-	}
-	resp.Publication = pub
-	resp.Position = pub.Position
-	if len(pub.EventIDs) > 0 {
-		resp.Replayed = false
-	}
-	resp.Placements = make([]PlacementResult, len(pls))
-	err = s.byWorker(pls, func(i int) error {
-		pr, err := s.place(ctx, meta, comp, pls[i], at)
-		if err != nil {
-			return fmt.Errorf("placement %s: %w", pls[i].PlacementID, err)
-		}
-		resp.Placements[i] = pr
-		return nil
-	})
-	if err != nil {
-		return PublishResultsResponse{}, err
-	}
-	for _, pr := range resp.Placements {
-		if !pr.Replayed {
-			resp.Replayed = false
-		}
-		if resp.Position.Less(pr.Position) {
-			resp.Position = pr.Position
-		}
-	}
-	return resp, nil
 }
 
 // resultsDate refuses results dated before the competition: before its
@@ -552,6 +588,17 @@ func (s *service) byWorker(pls []events.Placement, f func(i int) error) error {
 // events module's decision (policy.CompetitionGrant) on the worker's levels
 // as of the results' date and every entitlement the stream records.
 func (s *service) place(ctx context.Context, meta command.Meta, comp competition, p events.Placement, at time.Time) (PlacementResult, error) {
+	c, answer := s.placement(meta, comp, p, at)
+	res, err := s.h.Execute(ctx, c)
+	if err != nil {
+		return PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID}, err
+	}
+	return answer(res), nil
+}
+
+// placement is place's command, unrun, and how its result answers: run
+// alone (place) or batched with a worker's other back-filled placements.
+func (s *service) placement(meta command.Meta, comp competition, p events.Placement, at time.Time) (command.Command, func(command.Result) PlacementResult) {
 	placedID := events.DeterministicID("placement", p.PlacementID)
 	pr := PlacementResult{PlacementID: p.PlacementID, CraftsmanID: p.CraftsmanID, PlacementEventID: placedID}
 	placed := events.CompetitionPlaced{CraftsmanID: p.CraftsmanID, CompetitionID: comp.def.CompetitionID,
@@ -561,7 +608,7 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 	var ent *Entitlement
 	var d policy.GrantDecision
 	var retracted bool
-	res, err := s.h.Execute(ctx, command.Command{
+	c := command.Command{
 		Name: "record placement", Stream: events.CraftsmanStream(p.CraftsmanID), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			found, ent, retracted = nil, nil, false
@@ -610,10 +657,14 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 			}
 			return evs, nil
 		},
-	})
-	if err != nil {
-		return pr, err
 	}
+	return c, func(res command.Result) PlacementResult {
+		return answerPlacement(pr, res, found, ent, d, retracted)
+	}
+}
+
+// answerPlacement answers a placement whose command (placement) answered res.
+func answerPlacement(pr PlacementResult, res command.Result, found *where, ent *Entitlement, d policy.GrantDecision, retracted bool) PlacementResult {
 	pr.Result = res
 	if found != nil {
 		// Already recorded: answer with where it was recorded.
@@ -624,13 +675,13 @@ func (s *service) place(ctx context.Context, meta command.Meta, comp competition
 	}
 	pr.Entitlement = ent
 	if retracted {
-		return pr, nil // a retracted placement triggers no honour
+		return pr // a retracted placement triggers no honour
 	}
 	for _, h := range d.Honours {
 		pr.Honours = append(pr.Honours, TriggeredHonour{HonourID: h.HonourID, HonourCode: h.Code, HonourName: h.Name,
 			Level: h.Level, ConferringBody: h.ConferringBody})
 	}
-	return pr, nil
+	return pr
 }
 
 func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlementRequest) (command.Result, error) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/events/career"
@@ -237,7 +238,34 @@ type foldCache struct {
 type folded struct {
 	n      int    // events folded: h.Events[:n]
 	lastID string // id of h.Events[n-1]
-	st     competition
+	// pending is h.Events[n-1] itself when it was not appended yet (a
+	// decision of a batch, command.Handler.ExecuteBatch, folds the events
+	// of the commands before it): the fold then serves only a history
+	// holding that very event — its data and metadata the same bytes in
+	// memory, not equal copies — that is, the later decisions of the same
+	// batch, and the stream once that batch's append succeeded. Should the
+	// append fail, the event decided again in its place (the same id at
+	// the same revision, perhaps other data) is a new one, and the fold
+	// does not answer for it.
+	pending *eventstore.RecordedEvent
+	st      competition
+}
+
+// matches says whether f folds a prefix of h.
+func (f folded) matches(h command.History) bool {
+	if f.n <= 0 || f.n > len(h.Events) {
+		return false
+	}
+	last := h.Events[f.n-1]
+	if last.ID != f.lastID {
+		return false
+	}
+	return f.pending == nil || sameBytes(last.Data, f.pending.Data) && sameBytes(last.Metadata, f.pending.Metadata)
+}
+
+// sameBytes says whether a and b are the same bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 0 && unsafe.SliceData(a) == unsafe.SliceData(b)
 }
 
 const maxFolds = 1024
@@ -248,7 +276,7 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 	s.folds.mu.Unlock()
 	var st competition
 	var tail []eventstore.RecordedEvent
-	if ok && f.n > 0 && f.n <= len(h.Events) && h.Events[f.n-1].ID == f.lastID &&
+	if ok && f.matches(h) &&
 		!slices.ContainsFunc(h.Events[f.n:], func(r eventstore.RecordedEvent) bool { return r.Type == events.TypeEventCorrected }) {
 		st, tail = f.st, h.Events[f.n:]
 	} else {
@@ -274,15 +302,21 @@ func (s *service) foldCompetition(h command.History) (competition, error) {
 	}
 	st.placements = st.placements.with(added)
 	// A batch's decisions (command.Handler.ExecuteBatch) fold events not
-	// yet appended (no position): never cached, as the append may fail
-	// and another event later take the same id and revision.
-	if len(h.Events) > 0 && !h.Events[len(h.Events)-1].Position.IsStart() {
+	// yet appended (no position): cached as pending, for the batch's next
+	// decision (else each of a batch of k publications decodes the ones
+	// before it: k²/2 decodings for a combined back-fill queue).
+	if n := len(h.Events); n > 0 {
+		f := folded{n: n, lastID: h.Events[n-1].ID, st: st}
+		if h.Events[n-1].Position.IsStart() {
+			last := h.Events[n-1]
+			f.pending = &last
+		}
 		s.folds.mu.Lock()
 		if s.folds.m == nil || len(s.folds.m) >= maxFolds {
 			s.folds.m = map[string]folded{}
 		}
-		if old, ok := s.folds.m[h.Stream]; !ok || old.n <= len(h.Events) {
-			s.folds.m[h.Stream] = folded{n: len(h.Events), lastID: h.Events[len(h.Events)-1].ID, st: st}
+		if old, ok := s.folds.m[h.Stream]; !ok || old.n <= n || old.pending != nil {
+			s.folds.m[h.Stream] = f
 		}
 		s.folds.mu.Unlock()
 	}

@@ -68,9 +68,10 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	}), command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := kit.LimitHTTP(o.Limiter)
+	own, _ := servicekit.Find[*service](svc) // under the middlewares
 	byName["BackfillResults"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: servicekit.BackfillPrepare("results", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
-			return prepareResult(svc, rec)
+		Prepare: servicekit.BackfillLines("results", func(rec command.Record) (command.Line, error) {
+			return prepareResult(svc, own, rec)
 		})}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -95,24 +96,29 @@ type ResultLine struct {
 	PlacementInput
 }
 
-func prepareResult(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+// prepareResult makes a line of one placement. With own (the service
+// under svc's middlewares) set, the line runs in own's group (command.
+// Group): a craftsman's neighbouring lines are published one by one and
+// their placements appended to the craftsman's stream together
+// (backfillResults); else through svc.PublishResults.
+func prepareResult(svc Service, own *service, rec command.Record) (command.Line, error) {
 	var l ResultLine
 	if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return command.Line{}, err
 	}
 	if err := events.ValidID("competitionId", l.CompetitionID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	if err := events.ValidID("craftsmanId", l.CraftsmanID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return command.Line{}, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
-		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+		return command.Line{}, kit.Invalid("occurredAt", "is required for a back-filled record")
 	}
 	// The yearly cap is decided on the worker's stream: one worker's lines
 	// run in file order.
-	return l.CraftsmanID, l.Key, func(ctx context.Context) (command.Result, error) {
-		r, err := svc.PublishResults(ctx, PublishResultsRequest{CompetitionID: l.CompetitionID, Placements: []PlacementInput{l.PlacementInput}, OccurredAt: l.OccurredAt})
+	line := command.Line{Shard: l.CraftsmanID, Key: l.Key, Run: func(ctx context.Context) (command.Result, error) {
+		r, err := svc.PublishResults(ctx, l.request())
 		if err != nil {
 			return command.Result{}, err
 		}
@@ -120,5 +126,14 @@ func prepareResult(svc Service, rec command.Record) (string, string, func(contex
 			return command.Result{}, errs.E(errs.Internal, "publication of one placement answered %d", len(r.Placements))
 		}
 		return r.Placements[0].Result, nil
-	}, nil
+	}}
+	if own != nil {
+		line.Group, line.Value = own.results, l
+	}
+	return line, nil
+}
+
+// request is the publication of the line's one placement.
+func (l ResultLine) request() PublishResultsRequest {
+	return PublishResultsRequest{CompetitionID: l.CompetitionID, Placements: []PlacementInput{l.PlacementInput}, OccurredAt: l.OccurredAt}
 }

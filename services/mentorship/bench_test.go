@@ -161,10 +161,11 @@ func (t timedService) StartMentorship(ctx context.Context, req mentorship.StartR
 }
 
 // BenchmarkBackfill measures a JSON Lines back-fill of b.N pairings (each
-// line a start: two reads and three appends, on the master's, the
-// pairing's and the apprentice's streams, so lines are not batched) over
-// the 1000 masters of BenchmarkStart, through HTTP with the default 16
-// back-fill workers; it reports records/s.
+// line a start on the master's, the pairing's and the apprentice's
+// streams: two reads and two appends of its own, the master's append
+// shared with the master's other queued lines) over the 1000 masters of
+// BenchmarkStart, through HTTP with the default 16 back-fill workers; it
+// reports records/s.
 func BenchmarkBackfill(b *testing.B) {
 	e := newEnv(b, mentorship.Options{MaxActiveApprentices: 1 << 20})
 	seedWorkers(e, benchWorkers)

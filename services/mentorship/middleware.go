@@ -27,6 +27,9 @@ type logging struct {
 	cl   servicekit.CommandLog
 }
 
+// Unwrap returns the decorated service.
+func (mw logging) Unwrap() Service { return mw.next }
+
 func (mw logging) log(ctx context.Context, method, subject string, begin time.Time, res Response, err error) {
 	mw.cl.Done(ctx, method, subject, begin, err, func() []any { return []any{"event", res.EventType, "replayed", res.Replayed} })
 }
@@ -68,6 +71,9 @@ type instrumenting struct {
 	next Service
 	m    *kit.Metrics
 }
+
+// Unwrap returns the decorated service.
+func (mw instrumenting) Unwrap() Service { return mw.next }
 
 // observe records a command of endpoint name ("mentorship.<Method>").
 func (mw instrumenting) observe(name string, begin time.Time, err error) {

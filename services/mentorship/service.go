@@ -146,6 +146,9 @@ type service struct {
 	minLvl    events.Level
 	max       int
 	decoded   *servicekit.DecodedFacts
+	// starts runs a master's back-filled pairings together
+	// (backfillStarts).
+	starts *command.Group
 }
 
 // New returns the mentorship service over store. clock is the only source
@@ -174,9 +177,11 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	return &service{h: h, store: store, clock: clock, reg: reg,
+	s := &service{h: h, store: store, clock: clock, reg: reg,
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices,
-		decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)}, nil
+		decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)}
+	s.starts = &command.Group{Run: s.backfillStarts}
+	return s, nil
 }
 
 // mayRecord checks that the caller writes for the pairing's academy or
@@ -198,9 +203,54 @@ func eventID(mentorshipID, fact, stream string) string {
 }
 
 func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Response, error) {
-	meta, c, err := servicekit.Writer(ctx)
+	st, err := s.checkStart(ctx, req, true)
 	if err != nil {
 		return Response{}, err
+	}
+	// 1. The master's stream: the level rule and the limit, decided at the
+	// revision the append expects. (A failed prefetch is left to the
+	// append's own read to report.)
+	_ = st.masterRead()
+	c, answer := s.masterCommand(st)
+	res, err := s.h.Execute(ctx, c)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.startRest(ctx, st, answer(res))
+}
+
+// start is a StartMentorship request checked before its first write
+// (checkStart).
+type start struct {
+	req        StartRequest
+	meta       command.Meta
+	p          events.MentorshipStarted
+	at         time.Time
+	app        *career.State // the apprentice as the store holds it now
+	data       []byte        // p, marshalled once for its three streams
+	masterRead func() error  // the prefetch of the master's stream
+}
+
+// ev is the start's one event, with id.
+func (st *start) ev(id string) []command.Event {
+	return []command.Event{{Type: st.p.EventType(), Data: json.RawMessage(st.data), OccurredAt: st.at, ID: id}}
+}
+
+// other refuses a start whose id another start with other parties or
+// terms holds (a stream holding this start's id holds a start of this
+// pairing: this one, a replay, or another).
+func (st *start) other(field string) error {
+	return kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms (another %s)", st.req.MentorshipID, field))
+}
+
+// checkStart checks req as far as it can be before the first write: the
+// request, the caller, the dates, the pairing's stream and the apprentice.
+// prefetch starts reading the master's stream beside them when the
+// handler does not hold it.
+func (s *service) checkStart(ctx context.Context, req StartRequest, prefetch bool) (*start, error) {
+	meta, c, err := servicekit.Writer(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if req.Kind == "" {
 		req.Kind = events.MentorshipMasterApprentice
@@ -209,27 +259,27 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 		MasterID: req.MasterID, ApprenticeID: req.ApprenticeID}, Kind: req.Kind, Trade: req.Trade,
 		AcademyID: req.AcademyID, EmployerOrgID: req.EmployerOrgID, PlannedMonths: req.PlannedMonths}
 	if err := p.Validate(); err != nil {
-		return Response{}, servicekit.Invalid(err)
+		return nil, servicekit.Invalid(err)
 	}
 	if req.PlannedMonths < 12 || req.PlannedMonths > 36 {
-		return Response{}, kit.Invalid("plannedMonths", "a pairing is planned for 12 to 36 months (1–3 years), got %d", req.PlannedMonths)
+		return nil, kit.Invalid("plannedMonths", "a pairing is planned for 12 to 36 months (1–3 years), got %d", req.PlannedMonths)
 	}
 	if req.AcademyID == "" && req.EmployerOrgID == "" {
-		return Response{}, kit.Invalid("academyId", "academyId or employerOrgId is required")
+		return nil, kit.Invalid("academyId", "academyId or employerOrgId is required")
 	}
 	now := s.clock()
 	at, err := servicekit.When(req.OccurredAt, now)
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	later := make([]time.Time, len(req.later))
 	for i, l := range req.later {
 		if later[i], err = servicekit.When(l.occurredAt, now); err != nil {
-			return Response{}, kit.FieldErr(l.field, err)
+			return nil, kit.FieldErr(l.field, err)
 		}
 	}
 	if err := mayRecord(c, req.AcademyID, req.EmployerOrgID); err != nil {
-		return Response{}, err
+		return nil, err
 	}
 
 	// Checks before the first write. The two reads go out together (one
@@ -239,8 +289,10 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	// the copy serves the apprentice's append below. A master's stream the
 	// handler does not hold is read beside them (Prefetch), not after them
 	// by the master's append: its decision needs no read of its own.
-	masterStream := events.CraftsmanStream(req.MasterID)
-	masterRead := s.h.Prefetch(ctx, masterStream)
+	masterRead := func() error { return nil }
+	if prefetch {
+		masterRead = s.h.Prefetch(ctx, events.CraftsmanStream(req.MasterID))
+	}
 	type loaded struct {
 		h   command.History
 		err error
@@ -253,14 +305,14 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	mstream := events.MentorshipStream(req.MentorshipID)
 	mh, err := command.Load(ctx, s.store, mstream)
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	cur, err := s.foldPairing(mh)
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	if cur.started && cur.start != p {
-		return Response{}, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms", req.MentorshipID))
+		return nil, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms", req.MentorshipID))
 	}
 	// A back-filled line's later facts follow the start as recorded (a
 	// replayed start keeps its first date), as follow checks them.
@@ -270,45 +322,39 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	}
 	for i, t := range later {
 		if t.Before(startedAt) {
-			return Response{}, kit.FieldErr(req.later[i].field, kit.Invalid("occurredAt", "mentorship %s started on %s", req.MentorshipID, startedAt.Format(time.DateOnly)))
+			return nil, kit.FieldErr(req.later[i].field, kit.Invalid("occurredAt", "mentorship %s started on %s", req.MentorshipID, startedAt.Format(time.DateOnly)))
 		}
 	}
 	a := <-apprentice
 	ah, err := a.h, a.err
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	app, err := s.career(ah, s.endOfTime())
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	if !app.Registered {
-		return Response{}, kit.FieldErr("apprenticeId", errs.E(errs.NotFound, "craftsman %s is not registered", req.ApprenticeID))
+		return nil, kit.FieldErr("apprenticeId", errs.E(errs.NotFound, "craftsman %s is not registered", req.ApprenticeID))
 	}
-
-	fact := "started"
-	resp := Response{MentorshipID: req.MentorshipID, EventType: p.EventType(), Replayed: true}
 	// The same data goes to all three streams: marshalled once (exactly as
 	// the handler would marshal p).
 	data, err := json.Marshal(p)
 	if err != nil {
-		return Response{}, errs.E(errs.Internal, "encode %s: %v", p.EventType(), err)
+		return nil, errs.E(errs.Internal, "encode %s: %v", p.EventType(), err)
 	}
-	ev := func(id string) []command.Event {
-		return []command.Event{{Type: p.EventType(), Data: json.RawMessage(data), OccurredAt: at, ID: id}}
-	}
-	// A stream holding this start's id holds a start of this pairing: this
-	// one (a replay) or, when a concurrent start with the same id and other
-	// parties or terms got there first, another (409, nothing more written).
-	other := func(field string) error {
-		return kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists with other parties or terms (another %s)", req.MentorshipID, field))
-	}
-	// 1. The master's stream: the level rule and the limit, decided at the
-	// revision the append expects. (A failed prefetch is left to the
-	// append's own read to report.)
-	_ = masterRead()
-	masterID := eventID(req.MentorshipID, fact, masterStream)
-	resp.Master, _, err = s.once(ctx, meta, "start mentorship (master)", masterStream, masterID, false, p, other,
+	return &start{req: req, meta: meta, p: p, at: at, app: app, data: data, masterRead: masterRead}, nil
+}
+
+// masterCommand is the start's command on the master's stream, unrun —
+// the level rule and the limit, decided at the revision the append
+// expects; run alone (StartMentorship) or with the master's other
+// back-filled starts (backfillStarts) — and how its result answers.
+func (s *service) masterCommand(st *start) (command.Command, func(command.Result) command.Result) {
+	req, at, app := st.req, st.at, st.app
+	masterStream := events.CraftsmanStream(req.MasterID)
+	masterID := eventID(req.MentorshipID, "started", masterStream)
+	c, answer := s.onceCommand(st.meta, "start mentorship (master)", masterStream, masterID, false, st.p, st.other,
 		func(h command.History) ([]command.Event, error) {
 			now, then, err := s.careerNowAndAt(h, at)
 			if err != nil {
@@ -347,29 +393,40 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 				return nil, kit.FieldErr("masterId", errs.E(errs.FailedPrecondition,
 					"master %s already has %d active apprentices (at most %d)", req.MasterID, active, s.max))
 			}
-			return ev(masterID), nil
+			return st.ev(masterID), nil
 		})
-	if err != nil {
-		return Response{}, err
+	return c, func(res command.Result) command.Result {
+		res, _ = answer(res)
+		return res
 	}
+}
+
+// startRest records a start whose master's copy is recorded (master) on
+// the pairing's and the apprentice's streams.
+func (s *service) startRest(ctx context.Context, st *start, master command.Result) (Response, error) {
+	req, meta := st.req, st.meta
+	resp := Response{MentorshipID: req.MentorshipID, EventType: st.p.EventType(), Replayed: true, Master: master}
+	masterID := eventID(req.MentorshipID, "started", events.CraftsmanStream(req.MasterID))
 	// 2. The pairing's stream. Its append expects no stream rather than
 	// reading it first (command.ExpectNew; the check above read it): when
 	// it exists after all, the append fails and the decision is taken
 	// again on the stream as read — a replay when it holds this start, else
 	// the same conflict as before.
-	pairingID := eventID(req.MentorshipID, fact, mstream)
+	mstream := events.MentorshipStream(req.MentorshipID)
+	pairingID := eventID(req.MentorshipID, "started", mstream)
 	taken := false // by a start with other parties or terms
-	resp.Mentorship, _, err = s.once(ctx, meta, "start mentorship", mstream, pairingID, true, p,
+	var err error
+	resp.Mentorship, _, err = s.once(ctx, meta, "start mentorship", mstream, pairingID, true, st.p,
 		func(field string) error {
 			taken = true
-			return other(field)
+			return st.other(field)
 		},
 		func(h command.History) ([]command.Event, error) {
 			if h.Exists {
 				taken = true
 				return nil, kit.FieldErr("mentorshipId", errs.E(errs.Conflict, "mentorship %s already exists", req.MentorshipID))
 			}
-			return ev(pairingID), nil
+			return st.ev(pairingID), nil
 		})
 	if err != nil {
 		if taken {
@@ -387,9 +444,9 @@ func (s *service) StartMentorship(ctx context.Context, req StartRequest) (Respon
 	// 3. The apprentice's stream. (Issued together with 2., a start was
 	// slower: 1 client 1.5 -> 3.7 ms p50.)
 	astream := events.CraftsmanStream(req.ApprenticeID)
-	apprenticeID := eventID(req.MentorshipID, fact, astream)
-	resp.Apprentice, _, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, apprenticeID, false, p, other,
-		func(command.History) ([]command.Event, error) { return ev(apprenticeID), nil })
+	apprenticeID := eventID(req.MentorshipID, "started", astream)
+	resp.Apprentice, _, err = s.once(ctx, meta, "start mentorship (apprentice)", astream, apprenticeID, false, st.p, st.other,
+		func(command.History) ([]command.Event, error) { return st.ev(apprenticeID), nil })
 	if err != nil {
 		return Response{}, err
 	}
@@ -426,8 +483,21 @@ func (r Response) finish() Response {
 // append expects no stream instead of reading it first.
 func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id string, expectNew bool,
 	want events.Payload, conflict func(field string) error, decide func(command.History) ([]command.Event, error)) (command.Result, *eventstore.RecordedEvent, error) {
+	c, answer := s.onceCommand(meta, name, stream, id, expectNew, want, conflict, decide)
+	res, err := s.h.Execute(ctx, c)
+	if err != nil {
+		return res, nil, err
+	}
+	res, found := answer(res)
+	return res, found, nil
+}
+
+// onceCommand is once's command, unrun, and how its result answers (the
+// recorded event when it was a replay).
+func (s *service) onceCommand(meta command.Meta, name, stream, id string, expectNew bool,
+	want events.Payload, conflict func(field string) error, decide func(command.History) ([]command.Event, error)) (command.Command, func(command.Result) (command.Result, *eventstore.RecordedEvent)) {
 	var found *eventstore.RecordedEvent
-	res, err := s.h.Execute(ctx, command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true, ExpectNew: expectNew,
+	c := command.Command{Name: name, Stream: stream, Meta: meta, RetryOnConflict: true, ExpectNew: expectNew,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			found = nil
 			for i := range h.Events {
@@ -445,14 +515,13 @@ func (s *service) once(ctx context.Context, meta command.Meta, name, stream, id 
 				}
 			}
 			return decide(h)
-		}})
-	if err != nil {
-		return res, nil, err
+		}}
+	return c, func(res command.Result) (command.Result, *eventstore.RecordedEvent) {
+		if found != nil {
+			return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, found
+		}
+		return res, nil
 	}
-	if found != nil {
-		return command.Result{Stream: stream, Revision: found.Revision, Position: found.Position, EventIDs: []string{id}, Replayed: true}, found, nil
-	}
-	return res, nil, nil
 }
 
 // differs names the first field (by JSON name, in alphabetical order) in

@@ -71,9 +71,10 @@ func NewHTTPHandler(svc Service, logger *slog.Logger, key auth.Key, o HTTPOption
 	}), command.EncodeResponse, opts...)
 	authed := auth.HTTPMiddleware(key, kit.EncodeError)
 	limit := kit.LimitHTTP(o.Limiter)
+	own, _ := servicekit.Find[*service](svc) // under the middlewares
 	byName["BackfillMentorships"] = authed(limit(command.BackfillHandler{Backfill: o.Backfill, Encode: kit.EncodeError,
-		Prepare: servicekit.BackfillPrepare("mentorships", func(rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
-			return prepareMentorship(svc, rec)
+		Prepare: servicekit.BackfillLines("mentorships", func(rec command.Record) (command.Line, error) {
+			return prepareMentorship(svc, own, rec)
 		})}))
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -99,22 +100,47 @@ type MentorshipLine struct {
 	Ended     *EndRequest         `json:"ended,omitempty"`
 }
 
-func prepareMentorship(svc Service, rec command.Record) (string, string, func(context.Context) (command.Result, error), error) {
+// prepareMentorship makes a line of one pairing. With own (the service
+// under svc's middlewares) set, the line runs in own's group (command.
+// Group): a master's neighbouring lines' starts are appended to the
+// master's stream together (backfillStarts); else through svc's methods.
+func prepareMentorship(svc Service, own *service, rec command.Record) (command.Line, error) {
+	l, err := decodeMentorship(rec)
+	if err != nil {
+		return command.Line{}, err
+	}
+	// The master's stream decides the limit: one master's lines run in order.
+	line := command.Line{Shard: l.MasterID, Key: l.Key, Run: func(ctx context.Context) (command.Result, error) {
+		start, err := svc.StartMentorship(ctx, l.StartRequest)
+		if err != nil {
+			return command.Result{}, err
+		}
+		return l.rest(ctx, svc, start)
+	}}
+	if own != nil {
+		line.Group, line.Value = own.starts, l
+	}
+	return line, nil
+}
+
+// decodeMentorship decodes and checks a line as far as it can be without
+// a clock or a stream.
+func decodeMentorship(rec command.Record) (MentorshipLine, error) {
 	var l MentorshipLine
 	if err := command.DecodeLine(rec, &l); err != nil {
-		return "", "", nil, err
+		return l, err
 	}
 	if err := events.ValidID("mentorshipId", l.MentorshipID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return l, servicekit.Invalid(err)
 	}
 	if err := events.ValidID("masterId", l.MasterID); err != nil {
-		return "", "", nil, servicekit.Invalid(err)
+		return l, servicekit.Invalid(err)
 	}
 	if l.OccurredAt == "" {
-		return "", "", nil, kit.Invalid("occurredAt", "is required for a back-filled record")
+		return l, kit.Invalid("occurredAt", "is required for a back-filled record")
 	}
 	if l.Completed != nil && l.Ended != nil {
-		return "", "", nil, kit.Invalid("ended", "a pairing is either completed or ended early, not both")
+		return l, kit.Invalid("ended", "a pairing is either completed or ended early, not both")
 	}
 	// Check the whole line before its first command, so a bad line writes
 	// nothing: here what needs no clock and no stream, and every later
@@ -125,76 +151,79 @@ func prepareMentorship(svc Service, rec command.Record) (string, string, func(co
 	for i, s := range l.Sessions {
 		field := fmt.Sprintf("sessions[%d]", i)
 		if s.OccurredAt == "" {
-			return "", "", nil, kit.Invalid(field+".occurredAt", "is required for a back-filled record")
+			return l, kit.Invalid(field+".occurredAt", "is required for a back-filled record")
 		}
 		if err := (events.MentorshipSessionLogged{MentorshipParties: parties, Hours: s.Hours, Topic: s.Topic}).Validate(); err != nil {
-			return "", "", nil, servicekit.Invalid(events.Prefix(field, err))
+			return l, servicekit.Invalid(events.Prefix(field, err))
 		}
 		switch {
 		case len(s.SessionID) > maxSessionID:
-			return "", "", nil, kit.Invalid(field+".sessionId", "is longer than %d characters", maxSessionID)
+			return l, kit.Invalid(field+".sessionId", "is longer than %d characters", maxSessionID)
 		case s.SessionID == "" && len(fmt.Sprintf("%s-%d", l.Key, i)) > maxSessionID:
-			return "", "", nil, kit.Invalid("key", "names the line's sessions (%s-%d): at most %d characters in all", l.Key, i, maxSessionID)
+			return l, kit.Invalid("key", "names the line's sessions (%s-%d): at most %d characters in all", l.Key, i, maxSessionID)
 		}
 		l.later = append(l.later, laterDate{field, s.OccurredAt})
 	}
 	if c := l.Completed; c != nil {
 		if c.LevelReached == nil {
-			return "", "", nil, kit.Invalid("completed.levelReached", "is required")
+			return l, kit.Invalid("completed.levelReached", "is required")
 		}
 		if c.OccurredAt == "" {
-			return "", "", nil, kit.Invalid("completed.occurredAt", "is required for a back-filled record")
+			return l, kit.Invalid("completed.occurredAt", "is required for a back-filled record")
 		}
 		if err := (events.MentorshipCompleted{MentorshipParties: parties, Trade: l.Trade, LevelReached: c.LevelReached}).Validate(); err != nil {
-			return "", "", nil, servicekit.Invalid(events.Prefix("completed", err))
+			return l, servicekit.Invalid(events.Prefix("completed", err))
 		}
 		l.later = append(l.later, laterDate{"completed", c.OccurredAt})
 	}
 	if e := l.Ended; e != nil {
 		if e.Reason == "" {
-			return "", "", nil, kit.Invalid("ended.reason", "is required")
+			return l, kit.Invalid("ended.reason", "is required")
 		}
 		if e.OccurredAt == "" {
-			return "", "", nil, kit.Invalid("ended.occurredAt", "is required for a back-filled record")
+			return l, kit.Invalid("ended.occurredAt", "is required for a back-filled record")
 		}
 		l.later = append(l.later, laterDate{"ended", e.OccurredAt})
 	}
-	// The master's stream decides the limit: one master's lines run in order.
-	return l.MasterID, l.Key, func(ctx context.Context) (command.Result, error) {
-		replayed := true
-		last, err := svc.StartMentorship(ctx, l.StartRequest)
-		if err != nil {
-			return command.Result{}, err
+	return l, nil
+}
+
+// ends says whether the line ends its pairing (completed or ended early),
+// which changes its master's active pairings for the lines after it.
+func (l MentorshipLine) ends() bool { return l.Completed != nil || l.Ended != nil }
+
+// rest records the line's sessions and its completion or early end after
+// its start (answered start), through svc, and answers the line.
+func (l MentorshipLine) rest(ctx context.Context, svc Service, start Response) (command.Result, error) {
+	last, replayed := start, start.Replayed
+	var err error
+	key := command.KeyFrom(ctx)
+	for i, s := range l.Sessions {
+		s.MentorshipID = l.MentorshipID
+		if s.SessionID == "" {
+			s.SessionID = fmt.Sprintf("%s-%d", key, i) // the line's key names its sessions
+		}
+		if last, err = svc.LogSession(ctx, s); err != nil {
+			return command.Result{}, kit.FieldErr(fmt.Sprintf("sessions[%d]", i), err)
 		}
 		replayed = replayed && last.Replayed
-		key := command.KeyFrom(ctx)
-		for i, s := range l.Sessions {
-			s.MentorshipID = l.MentorshipID
-			if s.SessionID == "" {
-				s.SessionID = fmt.Sprintf("%s-%d", key, i) // the line's key names its sessions
-			}
-			if last, err = svc.LogSession(ctx, s); err != nil {
-				return command.Result{}, kit.FieldErr(fmt.Sprintf("sessions[%d]", i), err)
-			}
-			replayed = replayed && last.Replayed
+	}
+	switch {
+	case l.Completed != nil:
+		c := *l.Completed
+		c.MentorshipID = l.MentorshipID
+		if last, err = svc.CompleteMentorship(ctx, c); err != nil {
+			return command.Result{}, kit.FieldErr("completed", err)
 		}
-		switch {
-		case l.Completed != nil:
-			c := *l.Completed
-			c.MentorshipID = l.MentorshipID
-			if last, err = svc.CompleteMentorship(ctx, c); err != nil {
-				return command.Result{}, kit.FieldErr("completed", err)
-			}
-		case l.Ended != nil:
-			e := *l.Ended
-			e.MentorshipID = l.MentorshipID
-			if last, err = svc.EndMentorship(ctx, e); err != nil {
-				return command.Result{}, kit.FieldErr("ended", err)
-			}
+	case l.Ended != nil:
+		e := *l.Ended
+		e.MentorshipID = l.MentorshipID
+		if last, err = svc.EndMentorship(ctx, e); err != nil {
+			return command.Result{}, kit.FieldErr("ended", err)
 		}
-		res := last.Mentorship
-		res.Position = last.Position
-		res.Replayed = replayed && last.Replayed
-		return res, nil
-	}, nil
+	}
+	res := last.Mentorship
+	res.Position = last.Position
+	res.Replayed = replayed && last.Replayed
+	return res, nil
 }
