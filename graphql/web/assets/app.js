@@ -172,8 +172,11 @@
 
   // ---------- GraphQL ----------
   class GqlError extends Error {
-    constructor(code, message) { super(message); this.code = code; }
+    constructor(code, message, retryAfter) { super(message); this.code = code; this.retryAfter = retryAfter; }
   }
+  // The code of an HTTP status when the answer names none.
+  const STATUS_CODE = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 413: 'RESOURCE_EXHAUSTED',
+    429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
   async function gql(query, variables) {
     const headers = { 'Content-Type': 'application/json', 'Accept': 'application/json' };
     if (S.token) headers.Authorization = 'Bearer ' + S.token;
@@ -183,18 +186,23 @@
     } catch (e) {
       throw new GqlError('UNAVAILABLE', String(e));
     }
-    let body;
-    try { body = await res.json(); } catch (e) { throw new GqlError(res.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', 'HTTP ' + res.status); }
-    if (body.errors && body.errors.length) {
-      const e = body.errors[0];
-      throw new GqlError((e.extensions && e.extensions.code) || (res.status === 401 ? 'UNAUTHENTICATED' : 'INTERNAL'), e.message || '');
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    // GraphQL's errors[0] (extensions.code), or the {"error": {code,
+    // message}} of what stands in front of the API (the rate limiter).
+    const e = body && (body.errors && body.errors.length ? body.errors[0] : body.error);
+    if (e || !res.ok || !body || !body.data) {
+      const code = (e && ((e.extensions && e.extensions.code) || e.code)) || STATUS_CODE[res.status] || (body ? 'INTERNAL' : 'UNAVAILABLE');
+      // A rate limit (429 with Retry-After): retry in that many seconds.
+      const ra = res.status === 429 ? parseInt(res.headers.get('Retry-After') || '', 10) : NaN;
+      throw new GqlError(code, (e && e.message) || 'HTTP ' + res.status, isNaN(ra) ? undefined : ra);
     }
     return body.data;
   }
   function refusal(err) {
     const code = err && err.code ? err.code : 'INTERNAL';
     const box = h('div', { class: 'refusal', role: 'alert', 'data-code': code },
-      h('p', { class: 'refusal-title' }, I18N[S.lang].refusal[code] || I18N[S.lang].refusal.INTERNAL),
+      h('p', { class: 'refusal-title' }, err && err.retryAfter !== undefined ? t('tooMany', err.retryAfter) : I18N[S.lang].refusal[code] || I18N[S.lang].refusal.INTERNAL),
       h('p', { class: 'refusal-detail' }, t('refusalCode') + ': ', h('code', null, code), err && err.message ? ' — ' + err.message : ''));
     if (code === 'UNAUTHENTICATED') box.appendChild(h('p', null, h('a', { href: '#/signin', class: 'button' }, t('goSignin'))));
     return box;
@@ -259,14 +267,18 @@
   async function route() {
     const seq = ++S.seq;
     const { path, q } = parseHash();
+    let viewerErr = null;
     if (S.token && !S.viewer) {
-      try { S.viewer = (await gql('{ viewer { subject role organisationId craftsmanId canAudit } }')).viewer; } catch (e) { S.viewer = null; }
+      // Only a refused token signs out; any other failure (a rate limit,
+      // the server away) is shown, and the next view asks again.
+      try { S.viewer = (await gql('{ viewer { subject role organisationId craftsmanId canAudit } }')).viewer; } catch (e) { S.viewer = null; if (e.code !== 'UNAUTHENTICATED') viewerErr = e; }
       if (seq !== S.seq) return;
     }
     renderShell();
-    const view = path[0] || (S.token ? defaultView() : 'signin');
+    const view = viewerErr ? 'error' : path[0] || (S.token ? defaultView() : 'signin');
     const started = performance.now();
     try {
+      if (viewerErr) throw viewerErr;
       switch (view) {
         case 'signin': await viewSignin(seq); break;
         case 'worker': await viewWorker(seq, path[1] || (S.viewer && S.viewer.craftsmanId) || '', q); break;

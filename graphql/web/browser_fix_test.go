@@ -1,0 +1,65 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/craftledger/craftledger/pkg/kit"
+)
+
+// TestBrowserUsability drives the page through what reviewers found
+// wrong in a real browser: each subtest is one defect, fixed.
+func TestBrowserUsability(t *testing.T) {
+	chrome := needChromium(t)
+	s := startSite(t)
+	b, _, _ := startBrowser(t, s, chrome)
+	w := s.pop.worker
+
+	// signedIn opens the page at hash signed in as role (a token kept in
+	// sessionStorage, as after a sign-in).
+	signedIn := func(role, hash string) {
+		b.t.Helper()
+		b.open("")
+		b.eval(`sessionStorage.setItem('craftledger.token', `+jsString(s.toks[role])+`); true`, nil)
+		b.open(hash)
+	}
+	setLang := func(lang string) { b.eval(`localStorage.setItem('craftledger.lang', '`+lang+`'); true`, nil) }
+
+	t.Run("a rate-limited answer says retry later and keeps the sign-in", func(t *testing.T) {
+		b.t = t
+		signedIn("worker", "#/worker")
+		// One request every 30 s, the burst already spent by this token.
+		lim := kit.NewRateLimiter(1.0/30, 1)
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", nil)
+		req.Header.Set("Authorization", "Bearer "+s.toks["worker"])
+		lim.Allow(kit.CallerKey(context.Background(), req))
+		s.limit.Store(lim)
+		for _, c := range []struct{ lang, want string }{{"zh", "请求过于频繁"}, {"en", "Too many requests"}} {
+			setLang(c.lang)
+			b.open("")
+			if v := b.attr("body", "data-view"); v == "signin" || b.num(`document.querySelectorAll('#signin-form').length`) != 0 {
+				t.Errorf("%s: a rate-limited viewer query lands a signed-in worker on the sign-in page (view %q)", c.lang, v)
+			}
+			got := b.refusal()
+			if !strings.HasSuffix(got, "|RESOURCE_EXHAUSTED") || !strings.Contains(got, c.want) || !strings.Contains(got, "30") ||
+				strings.Contains(got, "craftsman") || strings.Contains(got, "缩小") || strings.Contains(got, "narrow") {
+				t.Errorf("%s: a 429 shows %q, want %q with the Retry-After seconds (30)", c.lang, got, c.want)
+			}
+		}
+		setLang("zh")
+		// Signed in, the record's own query refused: the same refusal, not
+		// a script error about the missing answer.
+		s.limit.Store(kit.NewRateLimiter(1.0/30, 3)) // the catalogue, viewer and one of the record's two queries pass
+		b.open("#/worker/" + w)
+		if got := b.refusal(); !strings.HasSuffix(got, "|RESOURCE_EXHAUSTED") || !strings.Contains(got, "请求过于频繁") || strings.Contains(got, "craftsman") {
+			t.Errorf("a 429 on the record's query shows %q", got)
+		}
+		s.limit.Store(nil)
+		b.open("#/worker")
+		if got := b.text("#profile-h"); !strings.Contains(got, "李建国") {
+			t.Errorf("after the limit the worker is not signed in any more: %q", got)
+		}
+	})
+}
