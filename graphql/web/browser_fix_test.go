@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,31 @@ func TestBrowserUsability(t *testing.T) {
 		b.open("#/worker")
 		if got := b.text("#profile-h"); !strings.Contains(got, "李建国") {
 			t.Errorf("after the limit the worker is not signed in any more: %q", got)
+		}
+	})
+
+	t.Run("dates and years are China's", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+s.pop.newYear)
+		if got := b.text("#levels"); !strings.Contains(got, "2020年1月1日") {
+			t.Errorf("a level reached 2020-01-01 00:30 China time reads %q", got)
+		}
+		years := b.strings(`[...document.querySelectorAll('#timeline section.year')].map(e => e.dataset.year)`)
+		if !slices.Equal(years, []string{"2025", "2020", "2019"}) {
+			t.Errorf("timeline years %v, want 2025 2020 2019", years)
+		}
+		dates := b.strings(`[...document.querySelectorAll('#timeline .entry[data-kind=certificate] time, #timeline .entry[data-kind=training] time')].map(e => e.textContent)`)
+		if !slices.Equal(dates, []string{"2025年1月1日", "2020年1月1日"}) {
+			t.Errorf("training and certificate dated %v, want 2025年1月1日 and 2020年1月1日", dates)
+		}
+		if got := b.text("#chart-hours"); !strings.Contains(got, "2025") || strings.Contains(got, "2024") {
+			t.Errorf("the training of 2025-01-01 07:00 China time is charted as %q", got)
+		}
+		// The audit view's occurred dates too (it shows the event's instant).
+		b.goTo("#/audit?stream=craftsman-" + s.pop.newYear)
+		occ := b.strings(`[...document.querySelectorAll('#audit-table tbody tr[data-type^=SkillLevelCertified] td:nth-child(3)')].map(e => e.textContent)`)
+		if !slices.Equal(occ, []string{"2020年1月1日"}) {
+			t.Errorf("the audit view dates the certificate %v", occ)
 		}
 	})
 }

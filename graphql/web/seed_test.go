@@ -121,6 +121,7 @@ type population struct {
 	hrOrg         string
 	populationLen int
 	erased        string // forgotten (PersonalDataErased)
+	newYear       string // certified at 2020-01-01 00:30 China time, trained at 2025-01-01 07:00 China time
 }
 
 // seedPopulation writes an academy, 40 welders at two employers in three
@@ -149,6 +150,20 @@ func seedPopulation(l *ledger) population {
 	// c000 is forgotten. Its name was recorded in clear (which the registry
 	// would refuse to erase): the read side must hide it all the same.
 	l.add(events.CraftsmanStream(p.erased), events.PersonalDataErased{CraftsmanID: p.erased, Reason: "erasure request 7"}, day("2024-01-01"), "emp1")
+
+	// Facts of the first hours of a year in China, the last of the year
+	// before in UTC: dated and counted in China's year.
+	cst := time.FixedZone("CST", 8*3600)
+	p.newYear = "tz1"
+	tz := events.CraftsmanStream(p.newYear)
+	l.add(tz, events.CraftsmanRegistered{CraftsmanID: p.newYear, NationalIDHash: strings.Repeat("7a", 32), BirthDate: "1995-03-03", Region: "辽宁",
+		Personal: &events.Personal{Name: "新年"}}, day("2019-06-01"), "emp2")
+	newYear := time.Date(2020, 1, 1, 0, 30, 0, 0, cst)
+	l.add(tz, events.TradeEntered{CraftsmanID: p.newYear, Trade: welder}, newYear, "emp2")
+	l.add(tz, events.SkillLevelCertified{CraftsmanID: p.newYear, Trade: welder, Level: events.Junior, CertificateNumber: "S-tz1", Family: events.FamilySkillLevel,
+		EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, newYear, "acad1")
+	l.add(tz, events.TrainingCompleted{CraftsmanID: p.newYear, AcademyID: "acad1", CourseID: "weld-adv", Trade: welder, Hours: 12, Mode: "classroom", Passed: true},
+		time.Date(2025, 1, 1, 7, 0, 0, 0, cst), "acad1")
 
 	// Two intermediates certified in 2023: eligible for senior only from
 	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.

@@ -60,12 +60,18 @@
     if (!fmtCache[k]) fmtCache[k] = kind.startsWith('n') ? new Intl.NumberFormat(locale(), opts) : new Intl.DateTimeFormat(locale(), opts);
     return fmtCache[k];
   }
+  // Dates are the ledger's: China's calendar (UTC+8, the domain's
+  // career.CivilDate), whatever the browser's zone. A civil date the server
+  // gives as midnight UTC is that date there too.
+  const LEDGER_TZ = 'Asia/Shanghai';
   function fmtDate(iso) {
     if (!iso) return '—';
     const d = iso instanceof Date ? iso : new Date(iso);
     if (isNaN(d)) return String(iso);
-    return formatter('date', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d);
+    return formatter('date', { year: 'numeric', month: 'long', day: 'numeric', timeZone: LEDGER_TZ }).format(d);
   }
+  // civilYear: the year of an instant in the ledger's calendar (UTC+8).
+  function civilYear(iso) { return new Date(Date.parse(iso) + 8 * 3600e3).getUTCFullYear(); }
   function fmtDateTime(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return String(iso || '—');
@@ -541,7 +547,7 @@
     // Group by year, newest first.
     const years = new Map();
     for (let i = tl.entries.length - 1; i >= 0; i--) {
-      const e = tl.entries[i], y = new Date(e.date).getUTCFullYear();
+      const e = tl.entries[i], y = civilYear(e.date);
       if (!years.has(y)) years.set(y, []);
       years.get(y).push(e);
     }
