@@ -88,4 +88,28 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("the audit view dates the certificate %v", occ)
 		}
 	})
+
+	t.Run("the skip link focuses the content and keeps the view", func(t *testing.T) {
+		b.t = t
+		hash := "#/hr?trade=6-18-02-04&eligibleFor=senior&sort=id"
+		signedIn("hr", hash)
+		ready := b.attr("body", "data-ready")
+		var got struct {
+			Hash, Focused, Ready string
+		}
+		check := func(what string) {
+			t.Helper()
+			b.eval(`new Promise(r => setTimeout(() => r({hash: location.hash, focused: document.activeElement.id, ready: document.body.dataset.ready}), 400))`, &got)
+			if got.Hash != hash || got.Focused != "main" || got.Ready != ready {
+				t.Errorf("%s: hash %q (want %q), focus on %q (want main), rendered again: %v", what, got.Hash, hash, got.Focused, got.Ready != ready)
+			}
+		}
+		b.eval(`document.getElementById('skip').click(); true`, nil)
+		check("the skip link")
+		b.eval(`document.body.focus(); location.hash = '#main'; true`, nil)
+		check("a typed #main")
+		if got := b.strings(`[...document.querySelectorAll('#hr-form select')].map(e => e.value)`); !slices.Contains(got, "senior") {
+			t.Errorf("the HR filters after the skip link: %v", got)
+		}
+	})
 }

@@ -863,6 +863,23 @@
     try { return JSON.stringify(JSON.parse(s), null, 2); } catch (e) { return s; }
   }
 
-  window.addEventListener('hashchange', () => { route(); document.getElementById('main').focus({ preventScroll: true }); });
+  // Only "#/…" is a route. Another hash (the skip link's #main, a typed
+  // #main) moves the focus to that element and puts the route back
+  // unchanged: no view is built again, no filter lost.
+  let routeHash = location.hash;
+  function focusContent() { document.getElementById('main').focus({ preventScroll: true }); }
+  document.getElementById('skip').addEventListener('click', e => { e.preventDefault(); focusContent(); });
+  window.addEventListener('hashchange', () => {
+    if (location.hash && !location.hash.startsWith('#/')) {
+      let target = null;
+      try { target = document.getElementById(decodeURIComponent(location.hash.slice(1))); } catch (e) { target = null; }
+      history.replaceState(null, '', routeHash || location.pathname + location.search);
+      if (target) { if (target.tabIndex < 0 && !target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1'); target.focus(); }
+      return;
+    }
+    routeHash = location.hash;
+    route();
+    focusContent();
+  });
   catalogue().catch(() => {}).then(route);
 })();
