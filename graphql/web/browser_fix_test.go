@@ -118,4 +118,40 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("the HR filters after the skip link: %v", got)
 		}
 	})
+
+	t.Run("a filter change keeps the focus on its control", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+w)
+		focused := func() string {
+			var s string
+			b.eval(`(() => { const e = document.activeElement; return e.id || (e.dataset && (e.dataset.kind !== undefined ? 'kind:' + e.dataset.kind : e.dataset.col ? 'col:' + e.dataset.col : '')) || e.tagName; })()`, &s)
+			return s
+		}
+		b.step(`document.querySelector('#kind-filter [data-kind=certificate]').focus(); document.activeElement.click()`)
+		if f := focused(); f != "kind:certificate" {
+			t.Errorf("after a kind chip the focus is on %q", f)
+		}
+		b.step(`(() => { const s = document.getElementById('trade-filter'); s.focus(); s.value = '6-18-02-04'; s.dispatchEvent(new Event('change')); })()`)
+		if f := focused(); f != "trade-filter" {
+			t.Errorf("after the trade selector the focus is on %q", f)
+		}
+		b.step(`(() => { const i = document.getElementById('asof'); i.focus(); i.value = '2024-01-01'; i.dispatchEvent(new Event('change')); })()`)
+		if f := focused(); f != "asof" {
+			t.Errorf("after the as-of date the focus is on %q", f)
+		}
+		b.step(`document.getElementById('asof-clear').click()`)
+		if f := focused(); f != "asof" {
+			t.Errorf("after clearing the as-of date the focus is on %q", f)
+		}
+		b.goTo("#/hr?sort=id")
+		b.step(`document.querySelector('#hr-table thead button[data-sort^=level]').focus(); document.activeElement.click()`)
+		if f := focused(); f != "col:level" {
+			t.Errorf("after a sort button the focus is on %q", f)
+		}
+		// Navigation still focuses the content.
+		b.step(`document.getElementById('nav-worker').click()`)
+		if f := focused(); f != "main" {
+			t.Errorf("after the navigation the focus is on %q", f)
+		}
+	})
 }

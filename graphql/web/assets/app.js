@@ -224,14 +224,14 @@
     top.textContent = '';
     const navLink = (name, label) => h('a', { href: href([name]), 'aria-current': route === name ? 'page' : null, id: 'nav-' + name }, label);
     const asOfInput = h('input', { type: 'date', id: 'asof', value: (asOf() || '').slice(0, 10), 'aria-describedby': 'asof-help', max: '9999-12-31',
-      onchange: e => setParam('asOf', e.target.value) });
+      onchange: e => setParam('asOf', e.target.value, '#asof') });
     add(top, [
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '匠'), h('span', null, t('appName')), h('small', null, 'craftledger')),
       h('nav', { 'aria-label': t('mainNav') }, navLink('worker', t('navWorker')), navLink('hr', t('navHR')), navLink('audit', t('navAudit'))),
       h('div', { class: 'tools' },
         h('label', { for: 'asof', class: 'asof' }, t('asOf'), asOfInput,
           h('span', { id: 'asof-help', class: 'sr-only' }, t('asOfHelp'))),
-        asOf() ? h('button', { type: 'button', class: 'link', id: 'asof-clear', onclick: () => setParam('asOf', '') }, t('asOfClear')) : null,
+        asOf() ? h('button', { type: 'button', class: 'link', id: 'asof-clear', onclick: () => setParam('asOf', '', '#asof') }, t('asOfClear')) : null,
         h('button', { type: 'button', id: 'lang', lang: S.lang === 'zh' ? 'en' : 'zh', 'aria-label': t('langSwitchLabel'), onclick: switchLang }, t('langSwitch')),
         S.viewer
           ? h('span', { class: 'who', id: 'who' }, h('span', { class: 'sr-only' }, t('signedInAs') + ' '),
@@ -240,11 +240,17 @@
           : h('a', { href: '#/signin', id: 'signin-link' }, t('signIn')))
     ]);
   }
-  function setParam(k, v) {
+  // setParam changes one parameter of the route. refocus (a selector):
+  // the control that made the change, focused again once the view is
+  // rebuilt (a filter is not a navigation: the focus stays where it was).
+  function setParam(k, v, refocus) {
     const { path, q } = parseHash();
     if (v) q.set(k, v); else q.delete(k);
     const qs = q.toString();
-    location.hash = '#/' + path.map(encodeURIComponent).join('/') + (qs ? '?' + qs : '');
+    const next = '#/' + path.map(encodeURIComponent).join('/') + (qs ? '?' + qs : '');
+    if (next === location.hash) return;
+    S.refocus = refocus || null;
+    location.hash = next;
   }
   function switchLang() {
     S.lang = S.lang === 'zh' ? 'en' : 'zh';
@@ -529,15 +535,15 @@
       h('small', { class: 'muted', id: 'tl-count' }, t('entries', fmtNum(tl.total, 0)))));
     // Filters.
     const chips = h('fieldset', { class: 'chips', id: 'kind-filter' }, h('legend', null, t('filterKind')));
-    const setKinds = ks => setParam('kinds', ks.join(','));
-    chips.appendChild(h('button', { type: 'button', class: 'chip', 'aria-pressed': String(!kinds.length), 'data-kind': '', onclick: () => setKinds([]) }, t('allKinds')));
+    const setKinds = (ks, chip) => setParam('kinds', ks.join(','), '#kind-filter [data-kind="' + chip + '"]');
+    chips.appendChild(h('button', { type: 'button', class: 'chip', 'aria-pressed': String(!kinds.length), 'data-kind': '', onclick: () => setKinds([], '') }, t('allKinds')));
     KINDS.forEach(k => chips.appendChild(h('button', { type: 'button', class: 'chip kind-' + k, 'aria-pressed': String(kinds.includes(k)), 'data-kind': k,
-      onclick: () => setKinds(kinds.includes(k) ? kinds.filter(x => x !== k) : kinds.concat([k])) }, tk('kinds', k))));
+      onclick: () => setKinds(kinds.includes(k) ? kinds.filter(x => x !== k) : kinds.concat([k]), k) }, tk('kinds', k))));
     const trades = {};
     c.trades.forEach(x => { trades[x.trade.code] = x.trade; });
     tl.entries.forEach(e => { if (e.trade && !trades[e.trade.code]) trades[e.trade.code] = e.trade; });
     if (trade && !trades[trade]) trades[trade] = { code: trade };
-    const sel = h('select', { id: 'trade-filter', onchange: e => setParam('trade', e.target.value) }, h('option', { value: '' }, t('allTrades')));
+    const sel = h('select', { id: 'trade-filter', onchange: e => setParam('trade', e.target.value, '#trade-filter') }, h('option', { value: '' }, t('allTrades')));
     Object.values(trades).forEach(x => sel.appendChild(h('option', { value: x.code, selected: x.code === trade ? true : null }, tradeName(x))));
     sec.appendChild(h('div', { class: 'filters' }, chips, h('div', { class: 'field' }, h('label', { for: 'trade-filter' }, t('filterTrade')), sel)));
     // Corrections: which entry corrects which.
@@ -655,7 +661,8 @@
     const sortBtn = (col, label, asc, desc) => {
       const cur = f.sort === asc ? 'ascending' : f.sort === desc ? 'descending' : 'none';
       const next = f.sort === desc && asc ? asc : (desc || asc);
-      return h('th', { scope: 'col', 'aria-sort': cur }, h('button', { type: 'button', class: 'sort', 'data-sort': next, onclick: () => setParam('sort', next) }, label,
+      return h('th', { scope: 'col', 'aria-sort': cur }, h('button', { type: 'button', class: 'sort', 'data-sort': next, 'data-col': col,
+        onclick: () => setParam('sort', next, '#hr-table thead button[data-col="' + col + '"]') }, label,
         h('span', { 'aria-hidden': 'true' }, cur === 'ascending' ? ' ▲' : cur === 'descending' ? ' ▼' : ' ↕')));
     };
     const table = h('table', { class: 'grid', id: 'hr-table' },
@@ -878,8 +885,14 @@
       return;
     }
     routeHash = location.hash;
-    route();
-    focusContent();
+    const again = S.refocus;
+    S.refocus = null;
+    const seq = S.seq + 1; // the render this change starts
+    route().then(() => {
+      const el = again && seq === S.seq && document.querySelector(again);
+      if (el) el.focus();
+    });
+    if (!again) focusContent();
   });
   catalogue().catch(() => {}).then(route);
 })();
