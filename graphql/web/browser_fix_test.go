@@ -154,4 +154,15 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("after the navigation the focus is on %q", f)
 		}
 	})
+
+	t.Run("a malformed escape in the address is refused", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/%E0%A4%A")
+		if got := b.refusal(); !strings.HasSuffix(got, "|INVALID_ARGUMENT") || !strings.Contains(got, "%E0%A4%A") {
+			t.Errorf("#/worker/%%E0%%A4%%A shows %q, want an INVALID_ARGUMENT refusal naming the bad part", got)
+		}
+		if n := b.num(`document.querySelectorAll('#nav-worker').length`); n != 1 {
+			t.Error("no navigation on the refusal")
+		}
+	})
 }

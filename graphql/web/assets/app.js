@@ -158,12 +158,17 @@
   function announce(msg) { document.getElementById('live').textContent = msg; }
 
   // ---------- routing ----------
+  // parseHash reads the route; bad is a path segment whose %-escapes do
+  // not decode (route() refuses it: INVALID_ARGUMENT).
   function parseHash() {
     const raw = location.hash.replace(/^#/, '') || '/';
     const qi = raw.indexOf('?');
-    const path = (qi < 0 ? raw : raw.slice(0, qi)).split('/').filter(Boolean).map(decodeURIComponent);
+    let bad = null;
+    const path = (qi < 0 ? raw : raw.slice(0, qi)).split('/').filter(Boolean).map(p => {
+      try { return decodeURIComponent(p); } catch (e) { bad = bad || p; return p; }
+    });
     const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
-    return { path: path, q: q };
+    return { path: path, q: q, bad: bad };
   }
   function href(path, params) {
     const q = new URLSearchParams();
@@ -278,7 +283,7 @@
 
   async function route() {
     const seq = ++S.seq;
-    const { path, q } = parseHash();
+    const { path, q, bad } = parseHash();
     let viewerErr = null;
     if (S.token && !S.viewer) {
       // Only a refused token signs out; any other failure (a rate limit,
@@ -287,10 +292,11 @@
       if (seq !== S.seq) return;
     }
     renderShell();
-    const view = viewerErr ? 'error' : path[0] || (S.token ? defaultView() : 'signin');
+    const view = viewerErr || bad ? 'error' : path[0] || (S.token ? defaultView() : 'signin');
     const started = performance.now();
     try {
       if (viewerErr) throw viewerErr;
+      if (bad) throw new GqlError('INVALID_ARGUMENT', t('badAddress', bad));
       switch (view) {
         case 'signin': await viewSignin(seq); break;
         case 'worker': await viewWorker(seq, path[1] || (S.viewer && S.viewer.craftsmanId) || '', q); break;

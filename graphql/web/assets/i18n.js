@@ -30,6 +30,7 @@ window.CL_I18N = {
       INTERNAL: '服务器出错。'
     },
     refusalCode: '错误代码', goSignin: '去登录', tooMany: '请求过于频繁：请 {0} 秒后重试。',
+    badAddress: '地址中的“{0}”不是有效的编码',
     // worker view
     workerTitle: '成长档案', workerPick: '查看职工', craftsmanId: '职工编号', show: '查看',
     workerPickHelp: '输入职工编号查看其成长档案。',
@@ -110,6 +111,7 @@ window.CL_I18N = {
       INTERNAL: 'Server error.'
     },
     refusalCode: 'Error code', goSignin: 'Sign in', tooMany: 'Too many requests: retry in {0} s.',
+    badAddress: '“{0}” in the address is not a valid escape',
     workerTitle: 'Growth record', workerPick: 'Look up a craftsman', craftsmanId: 'Craftsman id', show: 'Show',
     workerPickHelp: 'Enter a craftsman id to see their record.',
     profile: 'Profile', region: 'Region', birthDate: 'Born', employers: 'Employers',
