@@ -165,4 +165,27 @@ func TestBrowserUsability(t *testing.T) {
 			t.Error("no navigation on the refusal")
 		}
 	})
+
+	t.Run("a correction link under a filter leads to the entry off the page", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+w+"?trade=6-18-02-04")
+		link := "#ev-" + s.pop.correctedID + " .corr-link"
+		if href := b.attr(link, "href"); !strings.Contains(href, "focus="+s.pop.correctionID) || strings.Contains(href, "trade=") {
+			t.Errorf("under a trade filter the corrected entry links to %q, want the unfiltered record focusing the correction", href)
+		}
+		var got struct{ Hash, Focused string }
+		b.step(`document.querySelector('` + link + `').click()`)
+		b.eval(`({hash: location.hash, focused: document.activeElement.id})`, &got)
+		if got.Focused != "ev-"+s.pop.correctionID || strings.Contains(got.Hash, "trade=") {
+			t.Errorf("following it: hash %q, focus on %q, want ev-%s", got.Hash, got.Focused, s.pop.correctionID)
+		}
+		// The other way: only corrections shown, the corrected entry is not.
+		b.goTo("#/worker/" + w + "?kinds=correction")
+		link = "#ev-" + s.pop.correctionID + " .corr-link"
+		b.step(`document.querySelector('` + link + `').click()`)
+		b.eval(`({hash: location.hash, focused: document.activeElement.id})`, &got)
+		if got.Focused != "ev-"+s.pop.correctedID || strings.Contains(got.Hash, "kinds=") {
+			t.Errorf("from the correction under a kind filter: hash %q, focus on %q, want ev-%s", got.Hash, got.Focused, s.pop.correctedID)
+		}
+	})
 }

@@ -250,6 +250,7 @@
   // rebuilt (a filter is not a navigation: the focus stays where it was).
   function setParam(k, v, refocus) {
     const { path, q } = parseHash();
+    q.delete('focus'); // a link's target, focused once
     if (v) q.set(k, v); else q.delete(k);
     const qs = q.toString();
     const next = '#/' + path.map(encodeURIComponent).join('/') + (qs ? '?' + qs : '');
@@ -380,7 +381,7 @@
           criteria { kind label required actual met earliestDate of { kind label required actual met earliestDate } } } } } } }`;
   const TIMELINE_Q = `query Timeline($id: ID!, $asOf: String, $kinds: [String!], $trade: String, $after: String, $lang: String) { craftsman(id: $id, asOf: $asOf) {
     timeline(first: 100, after: $after, kinds: $kinds, trade: $trade) { totalCount
-      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersededBy evidence { stream revision eventId } } }
+      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersedes supersededBy evidence { stream revision eventId } } }
       pageInfo { hasNextPage endCursor } } } }`;
   const KINDS = ['training', 'assessment', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
 
@@ -457,6 +458,8 @@
     // Timeline.
     m.appendChild(timelineSection(c, tl, kinds, trade));
     announce(t('entries', tl.entries.length));
+    const focus = q.get('focus'), target = focus && document.getElementById('ev-' + focus);
+    if (target) flashFocus(target);
     void document.body.offsetHeight; // force style and layout, so the figure includes them
     pub.workerDomMs = performance.now() - r0;
   }
@@ -552,10 +555,13 @@
     const sel = h('select', { id: 'trade-filter', onchange: e => setParam('trade', e.target.value, '#trade-filter') }, h('option', { value: '' }, t('allTrades')));
     Object.values(trades).forEach(x => sel.appendChild(h('option', { value: x.code, selected: x.code === trade ? true : null }, tradeName(x))));
     sec.appendChild(h('div', { class: 'filters' }, chips, h('div', { class: 'field' }, h('label', { for: 'trade-filter' }, t('filterTrade')), sel)));
-    // Corrections: which entry corrects which.
-    const byId = {}, corrects = {};
-    tl.entries.forEach(e => { if (e.evidence.eventId) byId[e.evidence.eventId] = e; });
-    tl.entries.forEach(e => { if (e.supersededBy) corrects[e.supersededBy] = e.evidence.eventId; });
+    // Corrections (supersededBy / supersedes): a jump when the other entry
+    // is on the page, else (a filter hides it) a link to the whole record
+    // focusing it.
+    const onPage = new Set(tl.entries.map(e => e.evidence.eventId).filter(Boolean));
+    const corrLink = (target, cls, label) => onPage.has(target)
+      ? h('a', { class: cls, href: '#', 'data-target': 'ev-' + target, onclick: jump }, label)
+      : h('a', { class: cls, href: href(['worker', c.id], { focus: target }), 'data-ref': target }, label);
     // Group by year, newest first.
     const years = new Map();
     for (let i = tl.entries.length - 1; i >= 0; i--) {
@@ -566,7 +572,7 @@
     const frag = document.createDocumentFragment();
     years.forEach((list, y) => {
       const ol = h('ol', { class: 'entries' });
-      list.forEach(e => ol.appendChild(entry(e, corrects)));
+      list.forEach(e => ol.appendChild(entry(e, corrLink)));
       frag.appendChild(h('section', { class: 'year', 'data-year': y }, h('h3', null, String(y), ' ', h('small', { class: 'muted' }, t('entries', list.length))), ol));
     });
     const body = h('div', { id: 'tl-body' });
@@ -574,7 +580,7 @@
     sec.appendChild(body);
     return sec;
   }
-  function entry(e, corrects) {
+  function entry(e, corrLink) {
     const id = e.evidence.eventId;
     const rec = new Date(e.recordedAt), occ = new Date(e.date);
     const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
@@ -584,14 +590,17 @@
       e.trade ? h('span', { class: 'trade muted' }, tradeName(e.trade)) : null,
       h('span', { class: 'meta muted' }, e.issuer ? t('issuer') + ': ' + e.issuer : null,
         rec - occ > 31 * 864e5 ? h('span', { class: 'backfill' }, ' · ', t('backfilled', fmtDate(e.recordedAt))) : null));
-    if (e.supersededBy) li.appendChild(h('a', { class: 'badge warn corr-link', href: '#', 'data-target': 'ev-' + e.supersededBy, onclick: jump }, t('supersededBy'), ' → ', t('correctedLink')));
-    if (corrects[id]) li.appendChild(h('a', { class: 'badge corr-link', href: '#', 'data-target': 'ev-' + corrects[id], onclick: jump }, t('corrects')));
+    if (e.supersededBy) li.appendChild(corrLink(e.supersededBy, 'badge warn corr-link', [t('supersededBy'), ' → ', t('correctedLink')]));
+    if (e.supersedes) li.appendChild(corrLink(e.supersedes, 'badge corr-link', t('corrects')));
     return li;
   }
   function jump(ev) {
     ev.preventDefault();
     const target = document.getElementById(ev.currentTarget.dataset.target);
-    if (target) { target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500); }
+    if (target) flashFocus(target);
+  }
+  function flashFocus(target) {
+    target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500);
   }
 
   // ---------- HR view ----------
@@ -869,7 +878,7 @@
     m.appendChild(res);
     announce(t('events', conn.totalCount));
     const target = focus && document.getElementById('ev-' + focus);
-    if (target) { target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500); }
+    if (target) flashFocus(target);
   }
   function pretty(s) {
     if (s == null) return '—';
