@@ -366,6 +366,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			}),
 			"issuer":       fieldOf(graphql.String, "", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.Record.Meta.IssuerOrgID) }),
 			"supersededBy": fieldOf(graphql.String, "Event id of the correction that supersedes this entry.", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.SupersededBy) }),
+			"withdrawnBy":  fieldOf(graphql.String, "For an honour's conferral: event id of the withdrawal (HonourWithdrawn, in force, recorded by asOf) that took the honour back.", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.WithdrawnBy) }),
 			"supersedes": fieldOf(graphql.String, "For a correction: the event id it supersedes.", func(e readmodel.TimelineEntry) any {
 				if c, ok := e.Record.Payload.(events.EventCorrected); ok {
 					return nilIfEmpty(c.SupersedesEventID)

@@ -188,4 +188,19 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("from the correction under a kind filter: hash %q, focus on %q, want ev-%s", got.Hash, got.Focused, s.pop.correctedID)
 		}
 	})
+
+	t.Run("a withdrawn honour's conferral is marked and linked to its withdrawal", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+s.pop.honoured+"?kinds=honour")
+		conferral := `#timeline .entry[data-kind=honour]:not(#ev-` + s.pop.withdrawal + `)`
+		if c := b.attr(conferral, "class"); !strings.Contains(c, "superseded") {
+			t.Errorf("the withdrawn honour's conferral has class %q, want it struck through like a superseded entry", c)
+		}
+		if got := b.attr(conferral+" .corr-link", "data-target"); got != "ev-"+s.pop.withdrawal {
+			t.Errorf("the conferral links to %q, want its withdrawal", got)
+		}
+		if got := b.text(conferral + " .corr-link"); !strings.Contains(got, "已撤销") {
+			t.Errorf("the conferral's mark reads %q", got)
+		}
+	})
 }

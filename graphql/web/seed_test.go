@@ -122,6 +122,8 @@ type population struct {
 	populationLen int
 	erased        string // forgotten (PersonalDataErased)
 	newYear       string // certified at 2020-01-01 00:30 China time, trained at 2025-01-01 07:00 China time
+	honoured      string // an honour conferred, then withdrawn
+	withdrawal    string // that withdrawal's event id
 }
 
 // seedPopulation writes an academy, 40 welders at two employers in three
@@ -164,6 +166,15 @@ func seedPopulation(l *ledger) population {
 		EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, newYear, "acad1")
 	l.add(tz, events.TrainingCompleted{CraftsmanID: p.newYear, AcademyID: "acad1", CourseID: "weld-adv", Trade: welder, Hours: 12, Mode: "classroom", Passed: true},
 		time.Date(2025, 1, 1, 7, 0, 0, 0, cst), "acad1")
+
+	// An honour conferred and withdrawn.
+	p.honoured = "hw1"
+	hw := events.CraftsmanStream(p.honoured)
+	l.add(hw, events.CraftsmanRegistered{CraftsmanID: p.honoured, NationalIDHash: strings.Repeat("7b", 32), BirthDate: "1992-02-02", Region: "吉林",
+		Personal: &events.Personal{Name: "撤销"}}, day("2019-06-01"), "emp2")
+	l.add(hw, events.HonourConferred{CraftsmanID: p.honoured, HonourID: "hw-h1", Code: "city_craftsman", Name: "长春工匠", Level: "city", ConferringBody: "长春市总工会"},
+		day("2020-05-01"), "emp2")
+	p.withdrawal = l.add(hw, events.HonourWithdrawn{CraftsmanID: p.honoured, HonourID: "hw-h1", Reason: "conferred in error"}, day("2021-03-01"), "emp2")
 
 	// Two intermediates certified in 2023: eligible for senior only from
 	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.

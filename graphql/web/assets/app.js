@@ -381,7 +381,7 @@
           criteria { kind label required actual met earliestDate of { kind label required actual met earliestDate } } } } } } }`;
   const TIMELINE_Q = `query Timeline($id: ID!, $asOf: String, $kinds: [String!], $trade: String, $after: String, $lang: String) { craftsman(id: $id, asOf: $asOf) {
     timeline(first: 100, after: $after, kinds: $kinds, trade: $trade) { totalCount
-      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersedes supersededBy evidence { stream revision eventId } } }
+      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersedes supersededBy withdrawnBy evidence { stream revision eventId } } }
       pageInfo { hasNextPage endCursor } } } }`;
   const KINDS = ['training', 'assessment', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
 
@@ -583,7 +583,7 @@
   function entry(e, corrLink) {
     const id = e.evidence.eventId;
     const rec = new Date(e.recordedAt), occ = new Date(e.date);
-    const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
+    const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy || e.withdrawnBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
       h('time', { datetime: e.date }, fmtDate(e.date)),
       h('span', { class: 'badge kind-' + e.kind }, tk('kinds', e.kind)),
       h('span', { class: 'title' }, e.title),
@@ -592,6 +592,8 @@
         rec - occ > 31 * 864e5 ? h('span', { class: 'backfill' }, ' · ', t('backfilled', fmtDate(e.recordedAt))) : null));
     if (e.supersededBy) li.appendChild(corrLink(e.supersededBy, 'badge warn corr-link', [t('supersededBy'), ' → ', t('correctedLink')]));
     if (e.supersedes) li.appendChild(corrLink(e.supersedes, 'badge corr-link', t('corrects')));
+    // A withdrawn honour: no longer held, shown like a superseded entry.
+    if (e.withdrawnBy) li.appendChild(corrLink(e.withdrawnBy, 'badge warn corr-link', [t('withdrawnBy'), ' → ', t('withdrawnLink')]));
     return li;
   }
   function jump(ev) {
