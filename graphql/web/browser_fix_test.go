@@ -203,4 +203,13 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("the conferral's mark reads %q", got)
 		}
 	})
+
+	t.Run("an erased craftsman's heading names the id once", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+s.pop.erased)
+		got := b.text("#profile-h")
+		if strings.Count(got, s.pop.erased) != 1 || strings.Count(got, "个人信息已删除") != 1 || strings.Contains(got, "职工") {
+			t.Errorf("the erased craftsman's heading reads %q, want the id and 个人信息已删除 once each", got)
+		}
+	})
 }

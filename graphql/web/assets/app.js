@@ -410,8 +410,9 @@
     // Profile and tiles.
     const mentor = c.mentorshipsAsMaster.length + c.mentorshipsAsApprentice.length;
     add(m, h('section', { class: 'card profile', 'aria-labelledby': 'profile-h' },
-      h('h2', { id: 'profile-h' }, c.name || c.id, ' ', h('small', { class: 'muted' }, c.id),
-        c.erased ? h('span', { class: 'badge warn', id: 'erased' }, t('erased')) : null),
+      // The name as memberName gives it (erased, sealed), then the id, once.
+      h('h2', { id: 'profile-h' }, c.erased ? h('span', { class: 'badge warn', id: 'erased' }, t('erased'))
+        : memberName(c) !== '—' ? memberName(c) : null, ' ', h('small', { class: 'muted' }, c.id)),
       h('dl', { class: 'facts' },
         h('dt', null, t('region')), h('dd', null, c.region || '—'),
         h('dt', null, t('birthDate')), h('dd', null, c.birthDate ? fmtDate(c.birthDate + 'T00:00:00Z') : '—'),
