@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/craftledger/craftledger/pkg/kit"
 )
@@ -210,6 +211,27 @@ func TestBrowserUsability(t *testing.T) {
 		got := b.text("#profile-h")
 		if strings.Count(got, s.pop.erased) != 1 || strings.Count(got, "个人信息已删除") != 1 || strings.Contains(got, "职工") {
 			t.Errorf("the erased craftsman's heading reads %q, want the id and 个人信息已删除 once each", got)
+		}
+	})
+
+	t.Run("an as-of time with a + offset in the address", func(t *testing.T) {
+		b.t = t
+		at := time.Now().Add(time.Second).In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339) // 2026-11-27T18:00:00+08:00
+		signedIn("auditor", "#/worker/"+w+"?asOf="+at)
+		if got := b.refusal(); got != "|" {
+			t.Fatalf("asOf=%s shows %q", at, got)
+		}
+		if got := b.text("#profile-h"); !strings.Contains(got, "李建国") {
+			t.Errorf("asOf=%s: heading %q", at, got)
+		}
+		banner := b.text("#asof-banner")
+		if utc, _ := time.Parse(time.RFC3339, at); !strings.Contains(banner, utc.UTC().Format("15:04:05")) || strings.Contains(banner, "当日") {
+			t.Errorf("the banner for a moment reads %q, want its time and no 当日 (that day)", banner)
+		}
+		// A date keeps the day's wording.
+		b.goTo("#/worker/" + w + "?asOf=" + time.Now().Format(time.DateOnly))
+		if banner := b.text("#asof-banner"); !strings.Contains(banner, "当日") {
+			t.Errorf("the banner for a date reads %q", banner)
 		}
 	})
 }

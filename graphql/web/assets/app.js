@@ -167,7 +167,12 @@
     const path = (qi < 0 ? raw : raw.slice(0, qi)).split('/').filter(Boolean).map(p => {
       try { return decodeURIComponent(p); } catch (e) { bad = bad || p; return p; }
     });
-    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
+    const qs = qi < 0 ? '' : raw.slice(qi + 1);
+    const q = new URLSearchParams(qs);
+    // asOf is read without form decoding: a "+" typed or pasted in
+    // 2026-11-27T18:00:00+08:00 is the offset's sign, not a space.
+    const m = /(?:^|&)asOf=([^&]*)/.exec(qs);
+    if (m) { try { q.set('asOf', decodeURIComponent(m[1])); } catch (e) { q.set('asOf', m[1]); } }
     return { path: path, q: q, bad: bad };
   }
   function href(path, params) {
@@ -273,7 +278,8 @@
     const m = document.getElementById('main');
     m.textContent = '';
     const a = asOf();
-    if (a) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, t('asOfBanner', /^\d{4}-\d\d-\d\d$/.test(a) ? fmtDate(a + 'T00:00:00Z') : fmtDateTime(a))));
+    const day = a && /^\d{4}-\d\d-\d\d$/.test(a);
+    if (a) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, day ? t('asOfBanner', fmtDate(a + 'T00:00:00Z')) : t('asOfBannerTime', fmtDateTime(a))));
     return m;
   }
   function loading(into) {
