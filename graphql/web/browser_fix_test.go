@@ -234,4 +234,23 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("the banner for a date reads %q", banner)
 		}
 	})
+
+	t.Run("trade names are the catalogue's", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+s.pop.oddTrades)
+		want := "焊工 (6-18-02-04)"
+		if got := b.text(`#levels li[data-trade="6-18-02-04"] .trade`); got != want {
+			t.Errorf("current level's trade reads %q, want %q", got, want)
+		}
+		for _, got := range b.strings(`[...document.querySelectorAll('#timeline .entry .trade, #trade-filter option[value="6-18-02-04"]')].map(e => e.textContent)`) {
+			if got != want {
+				t.Errorf("a trade reads %q, want %q", got, want)
+			}
+		}
+		// A code the catalogue names not: the event's name.
+		b.goTo("#/worker/" + w)
+		if got := b.text(`#levels li[data-trade="6-20-01-01"] .trade`); got != "钳工 (6-20-01-01)" {
+			t.Errorf("fitting reads %q", got)
+		}
+	})
 }

@@ -124,6 +124,7 @@ type population struct {
 	newYear       string // certified at 2020-01-01 00:30 China time, trained at 2025-01-01 07:00 China time
 	honoured      string // an honour conferred, then withdrawn
 	withdrawal    string // that withdrawal's event id
+	oddTrades     string // welding named by its events as markup, or not at all
 }
 
 // seedPopulation writes an academy, 40 welders at two employers in three
@@ -175,6 +176,15 @@ func seedPopulation(l *ledger) population {
 	l.add(hw, events.HonourConferred{CraftsmanID: p.honoured, HonourID: "hw-h1", Code: "city_craftsman", Name: "长春工匠", Level: "city", ConferringBody: "长春市总工会"},
 		day("2020-05-01"), "emp2")
 	p.withdrawal = l.add(hw, events.HonourWithdrawn{CraftsmanID: p.honoured, HonourID: "hw-h1", Reason: "conferred in error"}, day("2021-03-01"), "emp2")
+
+	// A writer's own name for welding, markup-like, and a bare code: the
+	// catalogue's name (焊工, from the academy's course) is what shows.
+	p.oddTrades = "tn1"
+	tn := events.CraftsmanStream(p.oddTrades)
+	l.add(tn, events.CraftsmanRegistered{CraftsmanID: p.oddTrades, NationalIDHash: strings.Repeat("7c", 32), BirthDate: "1993-03-03", Region: "吉林",
+		Personal: &events.Personal{Name: "工种"}}, day("2019-06-01"), "emp2")
+	l.add(tn, events.TradeEntered{CraftsmanID: p.oddTrades, Trade: events.Trade{Code: welder.Code, Name: "<b>电焊</b>"}}, day("2019-06-01"), "emp2")
+	cert(l, p.oddTrades, events.Trade{Code: welder.Code}, events.Junior, "2020-06-01")
 
 	// Two intermediates certified in 2023: eligible for senior only from
 	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.

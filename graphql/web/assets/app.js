@@ -97,9 +97,13 @@
     const found = typeof l === 'object' ? l : S.levels.find(x => x.rank === rank);
     return found ? (S.lang === 'zh' ? found.zh : found.en) : String(l);
   }
+  // tradeName: the catalogue's name for the code (S.trades) when it has
+  // one, else the name the event gave (a writer's own, or none).
   function tradeName(tr) {
     if (!tr) return '';
-    return tr.name ? tr.name + ' (' + tr.code + ')' : tr.code;
+    const known = S.trades.find(x => x.code === tr.code);
+    const name = (known && known.name) || tr.name;
+    return name ? name + ' (' + tr.code + ')' : tr.code;
   }
   // W and LV render the codes and level names inside criterion texts.
   const W = w => (I18N.zh.words[w] !== undefined ? I18N.zh.words[w] : w);
