@@ -253,4 +253,29 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("fitting reads %q", got)
 		}
 	})
+
+	t.Run("audit paging from a linked event can go back to the start", func(t *testing.T) {
+		b.t = t
+		stream := "craftsman-" + w
+		edges := s.gql("auditor", `query($s: String) { audit(stream: $s, first: 6) { edges { cursor } } }`, map[string]any{"s": stream})["audit"].(map[string]any)["edges"].([]any)
+		at := edges[5].(map[string]any)["cursor"].(string) // after revision 5
+		signedIn("auditor", "#/audit?stream="+stream+"&at="+at)
+		first := b.text(`#audit-table tbody tr[data-type] td:nth-child(4)`)
+		if first != stream+"@6" {
+			t.Fatalf("starting at the cursor the first row is %q", first)
+		}
+		if got := b.text("#ares-h"); strings.Contains(got, "第 1 页") && !strings.Contains(got, "起") {
+			t.Errorf("the page from a linked event is labelled %q, as if it were the first", got)
+		}
+		if href := b.attr("#afirst", "href"); href == "" || strings.Contains(href, "at=") || !strings.Contains(href, "stream="+stream) {
+			t.Fatalf("no link to the start of the stream (href %q)", href)
+		}
+		b.step(`document.getElementById('afirst').click()`)
+		if got := b.text(`#audit-table tbody tr[data-type] td:nth-child(4)`); got != stream+"@0" {
+			t.Errorf("from the start the first row is %q", got)
+		}
+		if n := b.num(`document.querySelectorAll('#afirst').length`); n != 0 {
+			t.Error("the start of the stream still offers to go to the start")
+		}
+	})
 }

@@ -882,9 +882,12 @@
     });
     table.appendChild(tb);
     const res = h('section', { class: 'card', 'aria-labelledby': 'ares-h' },
-      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, t('events', fmtNum(conn.totalCount, 0))), ' · ', t('page', S.audit.page + 1)),
+      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, t('events', fmtNum(conn.totalCount, 0))), ' · ', at ? t('pageFromLinked', S.audit.page + 1) : t('page', S.audit.page + 1)),
       h('div', { class: 'scroll' }, table),
       h('div', { class: 'pager' },
+        // Opened at a linked event (at): the pages before it are reached
+        // from the start of the same selection.
+        at ? h('a', { id: 'afirst', class: 'button', href: href(['audit'], { stream: f.stream, category: f.category }) }, '⇤ ', t('fromStart')) : null,
         h('button', { type: 'button', id: 'aprev', disabled: S.audit.page === 0 ? true : null, onclick: () => { S.audit.page--; route(); } }, '← ', t('prev')),
         h('button', { type: 'button', id: 'anext', disabled: conn.pageInfo.hasNextPage ? null : true, onclick: () => {
           S.audit.cursors[S.audit.page + 1] = conn.pageInfo.endCursor; S.audit.page++; route(); } }, t('next'), ' →')));

@@ -75,6 +75,7 @@ window.CL_I18N = {
     breakAt: '自版本 {0} 起断裂', eventsN: '{0} 个事件',
     sources: { api: '接口', 'import': '补录', system: '系统' },
     correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件',
+    pageFromLinked: '自所链接的事件起第 {0} 页', fromStart: '从头查看',
     eligibleNowShort: '现在', eligibleFromDate: '{0} 起',
     // Words inside the server's English criterion texts (see critText in app.js).
     words: { classroom: '面授', on_the_job: '岗位实训', online_micro: '线上微课', virtual_sim: '虚拟仿真',
@@ -155,6 +156,7 @@ window.CL_I18N = {
     breakAt: 'broken from revision {0}', eventsN: '{0} events',
     sources: { api: 'API', 'import': 'back-filled', system: 'system' },
     correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events',
+    pageFromLinked: 'page {0} from the linked event', fromStart: 'From the start',
     eligibleNowShort: 'now', eligibleFromDate: 'from {0}'
   }
 };
