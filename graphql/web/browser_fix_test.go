@@ -278,4 +278,26 @@ func TestBrowserUsability(t *testing.T) {
 			t.Error("the start of the stream still offers to go to the start")
 		}
 	})
+
+	t.Run("counts, empty results, refusals and page size read right", func(t *testing.T) {
+		b.t = t
+		setLang("en")
+		signedIn("auditor", "#/worker/"+s.pop.newYear)
+		if got := b.text(`#timeline section.year[data-year="2025"] h3 small`); got != "1 entry" {
+			t.Errorf("a year with one entry says %q", got)
+		}
+		setLang("zh")
+		b.open("#/worker/" + s.pop.newYear + "?kinds=honour")
+		if got := b.text("#tl-empty"); !strings.Contains(got, "没有") {
+			t.Errorf("a filtered timeline without entries says %q", got)
+		}
+		signedIn("worker", "#/audit")
+		if got, h1 := b.refusal(), b.text("main h1"); !strings.HasSuffix(got, "|PERMISSION_DENIED") || h1 != "审计" {
+			t.Errorf("a refused view has heading %q (refusal %q), want 审计", h1, got)
+		}
+		signedIn("hr", "#/hr?size=5&sort=id")
+		if n, size := b.num(`document.querySelectorAll('#hr-table tbody tr').length`), b.strings(`[document.getElementById('f-size').value]`); n != 5 || size[0] != "5" {
+			t.Errorf("size=5 lists %d rows and the page-size field shows %v", n, size)
+		}
+	})
 }

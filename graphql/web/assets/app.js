@@ -30,6 +30,12 @@
     const args = Array.prototype.slice.call(arguments, 1);
     return v.replace(/\{(\d)\}/g, (m, i) => args[i] !== undefined ? String(args[i]) : m);
   }
+  // tn: a count, formatted, in the key's singular form (key + 'One', where
+  // the language has one) for 1.
+  function tn(key, n) {
+    const one = n === 1 && I18N[S.lang][key + 'One'] !== undefined;
+    return t(one ? key + 'One' : key, fmtNum(n, 0));
+  }
   function tk(group, key) { // a translated enumeration value, the raw key when unknown
     const g = I18N[S.lang][group];
     return g && g[key] !== undefined ? g[key] : key;
@@ -316,7 +322,8 @@
         default: go([defaultView()]); return;
       }
     } catch (e) {
-      if (seq === S.seq) { main().appendChild(refusal(e)); }
+      // A refusal replaces the view, under the view's heading.
+      if (seq === S.seq) add(main(), [h('h1', null, t(VIEW_TITLES[view] || 'refusedTitle')), refusal(e)]);
     }
     if (seq === S.seq) {
       pub.renders.push({ view: view, ms: performance.now() - started });
@@ -324,6 +331,7 @@
       document.body.dataset.ready = String(seq);
     }
   }
+  const VIEW_TITLES = { signin: 'signinTitle', worker: 'workerTitle', hr: 'hrTitle', audit: 'auditTitle' };
   function defaultView() {
     if (!S.viewer) return 'signin';
     if (S.viewer.role === 'worker') return 'worker';
@@ -468,7 +476,7 @@
     m.appendChild(charts);
     // Timeline.
     m.appendChild(timelineSection(c, tl, kinds, trade));
-    announce(t('entries', tl.entries.length));
+    announce(tn('entries', tl.entries.length));
     const focus = q.get('focus'), target = focus && document.getElementById('ev-' + focus);
     if (target) flashFocus(target);
     void document.body.offsetHeight; // force style and layout, so the figure includes them
@@ -552,7 +560,7 @@
 
   function timelineSection(c, tl, kinds, trade) {
     const sec = h('section', { class: 'card', 'aria-labelledby': 'tl-h', id: 'timeline' }, h('h2', { id: 'tl-h' }, t('timelineTitle'), ' ',
-      h('small', { class: 'muted', id: 'tl-count' }, t('entries', fmtNum(tl.total, 0)))));
+      h('small', { class: 'muted', id: 'tl-count' }, tn('entries', tl.total))));
     // Filters.
     const chips = h('fieldset', { class: 'chips', id: 'kind-filter' }, h('legend', null, t('filterKind')));
     const setKinds = (ks, chip) => setParam('kinds', ks.join(','), '#kind-filter [data-kind="' + chip + '"]');
@@ -584,9 +592,10 @@
     years.forEach((list, y) => {
       const ol = h('ol', { class: 'entries' });
       list.forEach(e => ol.appendChild(entry(e, corrLink)));
-      frag.appendChild(h('section', { class: 'year', 'data-year': y }, h('h3', null, String(y), ' ', h('small', { class: 'muted' }, t('entries', list.length))), ol));
+      frag.appendChild(h('section', { class: 'year', 'data-year': y }, h('h3', null, String(y), ' ', h('small', { class: 'muted' }, tn('entries', list.length))), ol));
     });
     const body = h('div', { id: 'tl-body' });
+    if (!tl.entries.length) body.appendChild(h('p', { class: 'muted', id: 'tl-empty' }, kinds.length || trade ? t('noEntriesFiltered') : t('noEntries')));
     body.appendChild(frag);
     sec.appendChild(body);
     return sec;
@@ -665,7 +674,7 @@
     inp('employer', t('employer'), f.employer, { placeholder: S.viewer && S.viewer.role === 'hr' ? S.viewer.organisationId : '', autocomplete: 'off' }),
     inp('region', t('regionF'), f.region, { list: 'regions', autocomplete: 'off' }),
     sel('sort', t('sort'), ['level_desc', 'level_asc', 'id', 'region'].map(s => [s, tk('sorts', s)]), f.sort),
-    sel('size', t('pageSize'), ['10', '20', '50', '100'].map(s => [s, s]), String(f.size)),
+    sel('size', t('pageSize'), [...new Set([10, 20, 50, 100, f.size])].sort((a, b) => a - b).map(s => [String(s), String(s)]), String(f.size)),
     h('div', { class: 'field actions' }, h('button', { type: 'submit', class: 'primary' }, t('search')),
       h('button', { type: 'button', id: 'export', onclick: () => exportCSV(f) }, t('exportCSV'))),
     h('datalist', { id: 'regions' }),
@@ -712,7 +721,7 @@
     });
     table.appendChild(tb);
     const res = h('section', { class: 'card', 'aria-labelledby': 'res-h' },
-      h('h2', { id: 'res-h' }, h('span', { id: 'hr-total' }, t('total', fmtNum(conn.totalCount, 0))), ' · ', h('span', { id: 'hr-page' }, t('page', S.hr.page + 1))));
+      h('h2', { id: 'res-h' }, h('span', { id: 'hr-total' }, tn('total', conn.totalCount)), ' · ', h('span', { id: 'hr-page' }, t('page', S.hr.page + 1))));
     if (!conn.edges.length) res.appendChild(h('p', { class: 'muted' }, t('noRows')));
     else res.appendChild(h('div', { class: 'scroll' }, table));
     res.appendChild(h('div', { class: 'pager' },
@@ -724,7 +733,7 @@
     const s = st.populationStats;
     const counts = h('section', { class: 'charts', id: 'counts', 'aria-label': t('countsTitle') });
     const lvBars = S.levels.map(l => ({ label: levelName(l).replace(/（.*）|\s*\(.*\)/, ''), value: (s.byLevel.find(x => x.key === l.api) || { count: 0 }).count, title: levelName(l) }));
-    counts.appendChild(h('figure', { class: 'card', id: 'chart-bylevel' }, h('figcaption', null, t('byLevel'), ' · ', t('total', fmtNum(s.total, 0))),
+    counts.appendChild(h('figure', { class: 'card', id: 'chart-bylevel' }, h('figcaption', null, t('byLevel'), ' · ', tn('total', s.total)),
       CH.barChart(lvBars, { label: t('byLevel'), fmt: n => fmtNum(n, 0) })));
     const list = (title, rows, name) => h('figure', { class: 'card' }, h('figcaption', null, title),
       h('ul', { class: 'countlist' }, rows.slice().sort((a, b) => b.count - a.count).slice(0, 12).map(r =>
@@ -733,7 +742,7 @@
     counts.appendChild(list(t('byAcademy'), s.byAcademy, academyName));
     counts.appendChild(list(t('byTrade'), s.byTrade, k => tradeName(S.trades.find(x => x.code === k) || { code: k })));
     m.appendChild(counts);
-    announce(t('total', conn.totalCount));
+    announce(tn('total', conn.totalCount));
   }
 
   // memberName: the name recorded in clear, or what stands in for it
@@ -788,7 +797,7 @@
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    status.textContent = t('exported', fmtNum(rows.length - 1, 0));
+    status.textContent = tn('exported', rows.length - 1);
   }
 
   // ---------- audit view ----------
@@ -854,7 +863,7 @@
         const x = integrity[s] || { status: 'unknown', events: 0 };
         ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status, 'data-events': String(x.events) },
           h('span', { class: 'badge chain-' + x.status }, x.status === 'ok' ? '✓ ' : x.status === 'broken' ? '✗ ' : '', tk('chain', x.status)),
-          h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', t('eventsN', fmtNum(x.events, 0)),
+          h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', tn('eventsN', x.events),
             x.status === 'broken' ? ' · ' + t('breakAt', x.breakAt) + (x.reason ? ' (' + x.reason + ')' : '') : '')));
       });
       chainSec.appendChild(ul);
@@ -882,7 +891,7 @@
     });
     table.appendChild(tb);
     const res = h('section', { class: 'card', 'aria-labelledby': 'ares-h' },
-      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, t('events', fmtNum(conn.totalCount, 0))), ' · ', at ? t('pageFromLinked', S.audit.page + 1) : t('page', S.audit.page + 1)),
+      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, tn('events', conn.totalCount)), ' · ', at ? t('pageFromLinked', S.audit.page + 1) : t('page', S.audit.page + 1)),
       h('div', { class: 'scroll' }, table),
       h('div', { class: 'pager' },
         // Opened at a linked event (at): the pages before it are reached
@@ -892,7 +901,7 @@
         h('button', { type: 'button', id: 'anext', disabled: conn.pageInfo.hasNextPage ? null : true, onclick: () => {
           S.audit.cursors[S.audit.page + 1] = conn.pageInfo.endCursor; S.audit.page++; route(); } }, t('next'), ' →')));
     m.appendChild(res);
-    announce(t('events', conn.totalCount));
+    announce(tn('events', conn.totalCount));
     const target = focus && document.getElementById('ev-' + focus);
     if (target) flashFocus(target);
   }

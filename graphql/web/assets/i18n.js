@@ -30,7 +30,7 @@ window.CL_I18N = {
       UNAVAILABLE: '服务暂不可用：请稍后重试。',
       INTERNAL: '服务器出错。'
     },
-    refusalCode: '错误代码', goSignin: '去登录', tooMany: '请求过于频繁：请 {0} 秒后重试。',
+    refusedTitle: '无法显示', refusalCode: '错误代码', goSignin: '去登录', tooMany: '请求过于频繁：请 {0} 秒后重试。',
     badAddress: '地址中的“{0}”不是有效的编码',
     // worker view
     workerTitle: '成长档案', workerPick: '查看职工', craftsmanId: '职工编号', show: '查看',
@@ -47,7 +47,7 @@ window.CL_I18N = {
       upper_grade: '特级/首席聘任', n_of: '以下条件满足若干项' },
     chartHours: '每年培训学时', chartLevels: '等级晋升历程', hoursUnit: '学时', chartEmpty: '暂无数据',
     timelineTitle: '成长时间线', filterKind: '按类型筛选', filterTrade: '按工种筛选', allTrades: '全部工种', allKinds: '全部',
-    entries: '{0} 条', backfilled: '补录于 {0}', supersededBy: '已被更正', corrects: '更正了此前记录', correctedLink: '查看更正',
+    entries: '{0} 条', noEntries: '暂无记录。', noEntriesFiltered: '没有符合筛选条件的记录。', backfilled: '补录于 {0}', supersededBy: '已被更正', corrects: '更正了此前记录', correctedLink: '查看更正',
     withdrawnBy: '已撤销', withdrawnLink: '查看撤销',
     issuer: '记录机构', auditLink: '查看原始事件',
     kinds: { registration: '登记', profile: '资料', trade: '工种', employment: '就业', education: '学历', title: '职称', training: '培训', assessment: '鉴定',
@@ -114,7 +114,7 @@ window.CL_I18N = {
       UNAVAILABLE: 'Service unavailable: try again shortly.',
       INTERNAL: 'Server error.'
     },
-    refusalCode: 'Error code', goSignin: 'Sign in', tooMany: 'Too many requests: retry in {0} s.',
+    refusedTitle: 'Cannot show this', refusalCode: 'Error code', goSignin: 'Sign in', tooMany: 'Too many requests: retry in {0} s.',
     badAddress: '“{0}” in the address is not a valid escape',
     workerTitle: 'Growth record', workerPick: 'Look up a craftsman', craftsmanId: 'Craftsman id', show: 'Show',
     workerPickHelp: 'Enter a craftsman id to see their record.',
@@ -130,7 +130,7 @@ window.CL_I18N = {
       upper_grade: 'Upper-grade appointment', n_of: 'Some of the following' },
     chartHours: 'Training hours per year', chartLevels: 'Level progression', hoursUnit: 'hours', chartEmpty: 'No data yet',
     timelineTitle: 'Growth timeline', filterKind: 'Filter by kind', filterTrade: 'Filter by trade', allTrades: 'All trades', allKinds: 'All',
-    entries: '{0} entries', backfilled: 'back-filled on {0}', supersededBy: 'Corrected', corrects: 'corrects an earlier entry', correctedLink: 'see the correction',
+    entries: '{0} entries', entriesOne: '{0} entry', noEntries: 'No entries yet.', noEntriesFiltered: 'No entry matches the filter.', backfilled: 'back-filled on {0}', supersededBy: 'Corrected', corrects: 'corrects an earlier entry', correctedLink: 'see the correction',
     withdrawnBy: 'Withdrawn', withdrawnLink: 'see the withdrawal',
     issuer: 'Recorded by', auditLink: 'Raw events',
     kinds: { registration: 'Registration', profile: 'Profile', trade: 'Trade', employment: 'Employment', education: 'Education', title: 'Title', training: 'Training', assessment: 'Assessment',
@@ -141,8 +141,8 @@ window.CL_I18N = {
     trade: 'Trade', academy: 'Academy', employer: 'Employer', regionF: 'Region', any: 'Any',
     eligibleFor: 'Eligible for', eligibleAny: 'Any (list by current level)', eligibleBy: 'Eligible by', eligibleByHelp: 'empty = now',
     sort: 'Sort', sorts: { id: 'Id', level_desc: 'Level, highest first', level_asc: 'Level, lowest first', region: 'Region' },
-    pageSize: 'Per page', search: 'Search', exportCSV: 'Export CSV', exporting: 'Exporting…', exported: '{0} rows exported',
-    total: '{0} craftsmen', page: 'Page {0}', prev: 'Previous', next: 'Next',
+    pageSize: 'Per page', search: 'Search', exportCSV: 'Export CSV', exporting: 'Exporting…', exported: '{0} rows exported', exportedOne: '{0} row exported',
+    total: '{0} craftsmen', totalOne: '{0} craftsman', page: 'Page {0}', prev: 'Previous', next: 'Next',
     colId: 'Id', colLevel: 'Current level', colRegion: 'Region', colEmployers: 'Employers', colAcademies: 'Academies', colEligible: 'Eligible (from)',
     needTrade: 'Choose a trade to filter by eligibility.', noRows: 'No craftsman matches.',
     countsTitle: 'Counts', byLevel: 'By level', byRegion: 'By region', byAcademy: 'By academy', byTrade: 'By trade',
@@ -153,9 +153,9 @@ window.CL_I18N = {
     colPosition: 'Position', colRecorded: 'Recorded', colOccurred: 'Occurred', colStream: 'Stream@revision', colType: 'Type',
     colIssuer: 'Issuer / user', colSource: 'Source', colChain: 'Chain', details: 'Details', data: 'Data', metadata: 'Metadata',
     chainTitle: 'Hash-chain verification', chain: { ok: 'intact', broken: 'broken', unchained: 'unchained', unknown: 'unknown' },
-    breakAt: 'broken from revision {0}', eventsN: '{0} events',
+    breakAt: 'broken from revision {0}', eventsN: '{0} events', eventsNOne: '{0} event',
     sources: { api: 'API', 'import': 'back-filled', system: 'system' },
-    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events',
+    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events', eventsOne: '{0} event',
     pageFromLinked: 'page {0} from the linked event', fromStart: 'From the start',
     eligibleNowShort: 'now', eligibleFromDate: 'from {0}'
   }
