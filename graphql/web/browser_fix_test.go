@@ -300,4 +300,24 @@ func TestBrowserUsability(t *testing.T) {
 			t.Errorf("size=5 lists %d rows and the page-size field shows %v", n, size)
 		}
 	})
+
+	t.Run("criterion texts on the Chinese page show no codes", func(t *testing.T) {
+		b.t = t
+		signedIn("auditor", "#/worker/"+w)
+		code := regexp.MustCompile(`[a-z]+_[a-z_]+|\d-\d\d-\d\d-\d\d|[a-z]{4,}`)
+		number := regexp.MustCompile(`（证书 [^）]*）`) // a certificate's number is what it is
+		for _, text := range b.strings(`[...document.querySelectorAll('#next .crit-body')].map(e => e.textContent)`) {
+			if m := code.FindString(number.ReplaceAllString(text, "")); m != "" {
+				t.Errorf("criterion %q shows %q", text, m)
+			}
+		}
+		var got []string
+		b.eval(`['master_apprentice m1 completed 2020-01-01', 'technician_college, 焊接, 2010-07-01', 'aged 39, in trade 6-18-02-04 since 2005-07-01']
+			.map(window.craftledger.critText)`, &got)
+		for i, want := range []string{"名师带徒", "技师学院", "焊工"} {
+			if i >= len(got) || !strings.Contains(got[i], want) || code.MatchString(got[i]) {
+				t.Errorf("critText: %q, want %s and no code", got, want)
+			}
+		}
+	})
 }

@@ -147,7 +147,9 @@
     [/^rank (\d+) in (\S+) \((\S+)\)/, (m, r, c, k) => c + ' 第 ' + r + ' 名（' + W(k) + '）'],
     [/^no qualifying honour$/, '无符合的荣誉'], [/^(\d+) apprentices$/, '$1 名徒弟'], [/^no qualifying innovation$/, '无符合的创新成果'],
     [/^no studio led$/, '未领办工作室'], [/^not appointed$/, '未聘任'], [/^birth date not recorded$/, '未记录出生日期'],
-    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, '，自 $2 起从事 $1'], [/, not in the trade/g, '，未从事本职业'],
+    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, (m, c, d) => '，自 ' + d + ' 起从事' + ((S.trades.find(x => x.code === c) || {}).name || c)], [/, not in the trade/g, '，未从事本职业'],
+    [/^([a-z_]+) (\S+) completed (\S+)$/, (m, k, id, d) => W(k) + ' ' + id + '，' + d + ' 期满'],
+    [/^([a-z_]+), (.*), (\d{4}-\d\d-\d\d)$/, (m, k, sp, d) => W(k) + '，' + sp + '，' + d],
     [/^(\d+) of (\d+) hold$/, '$2 项中满足 $1 项'],
     [/^(\S+) title (.+) since (\S+)$/, (m, k, n, d) => W(k) + '职称 ' + n + '，自 ' + d + ' 起'],
     [/ ?\(([a-z_]+(?:, [a-z_]+)*)\)/g, (m, k) => '（' + k.split(', ').map(W).join('、') + '）']
@@ -765,6 +767,7 @@
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
   pub.csvCell = csvCell;
+  pub.critText = x => critText(x);
   async function exportCSV(f) {
     const status = document.getElementById('export-status');
     status.textContent = t('exporting');

@@ -84,6 +84,7 @@ window.CL_I18N = {
       technical_school: '技工学校', senior_technical_school: '高级技工学校', technician_college: '技师学院', secondary_vocational: '中等职业学校',
       higher_vocational: '高等职业学校', college: '大专', university: '本科', five_small: '五小', breakthrough: '技术攻关', patent: '专利',
       studio_project: '创新工作室项目', junior: '初级', intermediate: '中级', senior: '高级', competition: '竞赛', honour: '荣誉',
+      apprenticeship: '企业新型学徒制', master_apprentice: '名师带徒',
       employees: '职工组', students: '学生组', invention: '小发明', creation: '小创造', innovation: '小革新', design: '小设计', suggestion: '小建议' }
   },
   en: {
