@@ -78,9 +78,23 @@ type TradeLevel struct {
 // occurrence order (built once, on first use; safe for concurrent use).
 func (v *View) Timeline() []TimelineEntry {
 	v.tlOnce.Do(func() {
+		// Honours withdrawn by a withdrawal in force (not corrected away).
+		var withdrawn map[string]string // honour id -> withdrawal event id
+		for _, r := range v.Effective {
+			if w, ok := r.Payload.(events.HonourWithdrawn); ok {
+				if withdrawn == nil {
+					withdrawn = map[string]string{}
+				}
+				withdrawn[w.HonourID] = r.ID
+			}
+		}
 		tl := make([]TimelineEntry, 0, len(v.all))
 		for _, r := range v.all {
-			tl = append(tl, TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: v.superseded[r.ID]})
+			e := TimelineEntry{Record: r, Kind: KindOf(r.Type), SupersededBy: v.superseded[r.ID]}
+			if h, ok := r.Payload.(events.HonourConferred); ok {
+				e.WithdrawnBy = withdrawn[h.HonourID]
+			}
+			tl = append(tl, e)
 		}
 		sort.SliceStable(tl, func(i, j int) bool { return occurrence(&tl[i].Record).Before(occurrence(&tl[j].Record)) })
 		v.timeline = tl
@@ -93,6 +107,7 @@ type TimelineEntry struct {
 	Record       events.Recorded
 	Kind         string
 	SupersededBy string // event id of the correction, when corrected
+	WithdrawnBy  string // for an honour's conferral: event id of the withdrawal in force, when withdrawn
 }
 
 // Kinds are the kinds of timeline entries (KindOf's answers), a fresh

@@ -200,7 +200,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Fields: graphql.Fields{
 			"trade":    fieldOf(graphql.NewNonNull(tradeT), "", func(t readmodel.TradeLevel) any { return t.Trade }),
 			"level":    fieldOf(graphql.NewNonNull(levelT), "Current level in this trade.", func(t readmodel.TradeLevel) any { return t.Level }),
-			"since":    fieldOf(graphql.NewNonNull(graphql.DateTime), "When that level was reached (occurredAt).", func(t readmodel.TradeLevel) any { return t.Since }),
+			"since":    fieldOf(graphql.NewNonNull(graphql.DateTime), "The date that level was reached: occurredAt's civil date in China (UTC+8, career.CivilDate), as midnight UTC of that date.", func(t readmodel.TradeLevel) any { return civilDate(t.Since) }),
 			"evidence": fieldOf(graphql.NewNonNull(refT), "", func(t readmodel.TradeLevel) any { return t.Evidence }),
 		},
 	})
@@ -256,7 +256,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			"passedHours": fieldOf(graphql.NewNonNull(graphql.Float), "", func(t *trainingResult) any { return t.passedHours }),
 			"count":       fieldOf(graphql.NewNonNull(graphql.Int), "", func(t *trainingResult) any { return len(t.items) }),
 			"completions": fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(trainingT))), "", func(t *trainingResult) any { return t.items }),
-			"byYear":      fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(yearT))), "Hours per calendar year of completion, ascending.", func(t *trainingResult) any { return t.byYear() }),
+			"byYear":      fieldOf(graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(yearT))), "Hours per calendar year of completion (the year of its civil date in China, UTC+8), ascending.", func(t *trainingResult) any { return t.byYear() }),
 		},
 	})
 	compT := graphql.NewObject(graphql.ObjectConfig{
@@ -338,7 +338,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 		Name:        "TimelineEntry",
 		Description: "One event of the growth timeline, readable.",
 		Fields: graphql.Fields{
-			"date":       fieldOf(graphql.NewNonNull(graphql.DateTime), "When it happened (occurredAt; record time if none).", func(e readmodel.TimelineEntry) any { return occurrenceOf(e.Record) }),
+			"date":       fieldOf(graphql.NewNonNull(graphql.DateTime), "The date it happened: occurredAt's (record time's if none) civil date in China (UTC+8, career.CivilDate), as midnight UTC of that date.", func(e readmodel.TimelineEntry) any { return civilDate(occurrenceOf(e.Record)) }),
 			"recordedAt": fieldOf(graphql.NewNonNull(graphql.DateTime), "", func(e readmodel.TimelineEntry) any { return e.Record.RecordedAt }),
 			"kind":       fieldOf(graphql.NewNonNull(graphql.String), "registration, profile, trade, employment, education, title, training, assessment, certificate, entitlement, appointment, competition, mentorship, honour, innovation, correction, erasure (or other).", func(e readmodel.TimelineEntry) any { return e.Kind }),
 			"type":       fieldOf(graphql.NewNonNull(graphql.String), "Stored event type.", func(e readmodel.TimelineEntry) any { return e.Record.Type }),
@@ -366,6 +366,7 @@ func (b *builder) domainFields(f graphql.Fields) {
 			}),
 			"issuer":       fieldOf(graphql.String, "", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.Record.Meta.IssuerOrgID) }),
 			"supersededBy": fieldOf(graphql.String, "Event id of the correction that supersedes this entry.", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.SupersededBy) }),
+			"withdrawnBy":  fieldOf(graphql.String, "For an honour's conferral: event id of the withdrawal (HonourWithdrawn, in force, recorded by asOf) that took the honour back.", func(e readmodel.TimelineEntry) any { return nilIfEmpty(e.WithdrawnBy) }),
 			"supersedes": fieldOf(graphql.String, "For a correction: the event id it supersedes.", func(e readmodel.TimelineEntry) any {
 				if c, ok := e.Record.Payload.(events.EventCorrected); ok {
 					return nilIfEmpty(c.SupersedesEventID)
@@ -455,6 +456,15 @@ func (b *builder) domainFields(f graphql.Fields) {
 	b.integrityFields(f)
 }
 
+// civilDate is t's date in the ledger's calendar (career.CivilDate);
+// the zero time stays zero.
+func civilDate(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return career.CivilDate(t)
+}
+
 func occurrenceOf(r events.Recorded) time.Time {
 	if !r.Meta.OccurredAt.IsZero() {
 		return r.Meta.OccurredAt
@@ -495,7 +505,7 @@ type yearHours struct {
 func (t *trainingResult) byYear() []yearHours {
 	by := map[int]*yearHours{}
 	for _, it := range t.items {
-		y := occurrenceOf(it.r).Year()
+		y := career.CivilDate(occurrenceOf(it.r)).Year()
 		if by[y] == nil {
 			by[y] = &yearHours{year: y}
 		}

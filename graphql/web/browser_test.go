@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/craftledger/craftledger/graphql/server"
 	"github.com/craftledger/craftledger/graphql/web"
 	"github.com/craftledger/craftledger/pkg/auth"
+	"github.com/craftledger/craftledger/pkg/kit"
 )
 
 // findChromium returns the browser the test drives: $CHROMIUM, Debian's
@@ -47,6 +49,9 @@ type site struct {
 	url  string
 	pop  population
 	toks map[string]string // worker, hr, auditor
+	// limit, when set, rate-limits POST /graphql as the all-in-one's
+	// --rate does (kit.RateLimiter in front of the API).
+	limit atomic.Pointer[kit.RateLimiter]
 }
 
 func startSite(t *testing.T) *site {
@@ -73,7 +78,16 @@ func startSite(t *testing.T) *site {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
+	st := &site{t: t, pop: pop, toks: toks}
+	api := srv.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l := st.limit.Load(); l != nil && r.URL.Path == "/graphql" {
+			l.HTTP(api).ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	st.url = hs.URL
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()
@@ -86,7 +100,7 @@ func startSite(t *testing.T) *site {
 	if err := srv.Projector().WaitFor(wctx, l.last); err != nil {
 		t.Fatalf("projection did not catch up: %v", err)
 	}
-	return &site{t: t, url: hs.URL, pop: pop, toks: toks}
+	return st
 }
 
 // gql asks the API directly: what the page shows is compared with it.
@@ -227,9 +241,10 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// TestBrowserE2E drives the page in a real headless Chromium against the
-// real GraphQL server over the embedded store.
-func TestBrowserE2E(t *testing.T) {
+// needChromium returns the browser to drive, skipping (or, under CI,
+// failing) the test when there is none.
+func needChromium(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
@@ -240,24 +255,28 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		t.Skip("chromium is not installed: run `make deps` (scripts/ensure-chromium.sh) to run the browser test; set CHROMIUM=/path to use another Chrome")
 	}
-	started := time.Now()
-	s := startSite(t)
-	t.Logf("store, population (%s) and GraphQL server ready in %s", s.url, time.Since(started).Round(time.Millisecond))
+	return chrome
+}
 
+// startBrowser starts a headless Chromium with a fresh profile, stopped
+// when t ends, and returns a tab on s, the download directory and a
+// channel of completed downloads (their GUIDs).
+func startBrowser(t *testing.T, s *site, chrome string) (*tab, string, chan string) {
+	t.Helper()
 	downloads := t.TempDir()
 	// Chromium's helper processes may still write to its profile for a
 	// moment after the browser is stopped; t.TempDir's cleanup would fail
 	// the test on that, so the profile is removed here, with retries
-	// (deferred first: it runs after the browser is stopped).
+	// (registered first: it runs after the browser is stopped).
 	profile, err := os.MkdirTemp("", "craftledger-chromium-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
 			time.Sleep(100 * time.Millisecond)
 		}
-	}()
+	})
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
@@ -267,11 +286,11 @@ func TestBrowserE2E(t *testing.T) {
 		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 1000),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
+	t.Cleanup(acancel)
 	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	t.Cleanup(bcancel)
 	ctx, cancel := context.WithTimeout(bctx, 120*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	b := &tab{t: t, ctx: ctx, site: s}
 	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
 		b.shots = filepath.Join("..", "..", "docs", "screenshots")
@@ -286,6 +305,17 @@ func TestBrowserE2E(t *testing.T) {
 		}
 	})
 	b.run("start chromium", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).WithDownloadPath(downloads).WithEventsEnabled(true))
+	return b, downloads, done
+}
+
+// TestBrowserE2E drives the page in a real headless Chromium against the
+// real GraphQL server over the embedded store.
+func TestBrowserE2E(t *testing.T) {
+	chrome := needChromium(t)
+	started := time.Now()
+	s := startSite(t)
+	t.Logf("store, population (%s) and GraphQL server ready in %s", s.url, time.Since(started).Round(time.Millisecond))
+	b, downloads, done := startBrowser(t, s, chrome)
 	t.Logf("chromium %s started in %s", chrome, time.Since(started).Round(time.Millisecond))
 
 	w := s.pop.worker

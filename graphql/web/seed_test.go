@@ -121,6 +121,10 @@ type population struct {
 	hrOrg         string
 	populationLen int
 	erased        string // forgotten (PersonalDataErased)
+	newYear       string // certified at 2020-01-01 00:30 China time, trained at 2025-01-01 07:00 China time
+	honoured      string // an honour conferred, then withdrawn
+	withdrawal    string // that withdrawal's event id
+	oddTrades     string // welding named by its events as markup, or not at all
 }
 
 // seedPopulation writes an academy, 40 welders at two employers in three
@@ -149,6 +153,38 @@ func seedPopulation(l *ledger) population {
 	// c000 is forgotten. Its name was recorded in clear (which the registry
 	// would refuse to erase): the read side must hide it all the same.
 	l.add(events.CraftsmanStream(p.erased), events.PersonalDataErased{CraftsmanID: p.erased, Reason: "erasure request 7"}, day("2024-01-01"), "emp1")
+
+	// Facts of the first hours of a year in China, the last of the year
+	// before in UTC: dated and counted in China's year.
+	cst := time.FixedZone("CST", 8*3600)
+	p.newYear = "tz1"
+	tz := events.CraftsmanStream(p.newYear)
+	l.add(tz, events.CraftsmanRegistered{CraftsmanID: p.newYear, NationalIDHash: strings.Repeat("7a", 32), BirthDate: "1995-03-03", Region: "辽宁",
+		Personal: &events.Personal{Name: "新年"}}, day("2019-06-01"), "emp2")
+	newYear := time.Date(2020, 1, 1, 0, 30, 0, 0, cst)
+	l.add(tz, events.TradeEntered{CraftsmanID: p.newYear, Trade: welder}, newYear, "emp2")
+	l.add(tz, events.SkillLevelCertified{CraftsmanID: p.newYear, Trade: welder, Level: events.Junior, CertificateNumber: "S-tz1", Family: events.FamilySkillLevel,
+		EvaluatingOrgID: "acad1", IssuingOrg: events.Org{ID: "acad1", Kind: events.IssuerThirdParty}, Route: events.RouteRegular}, newYear, "acad1")
+	l.add(tz, events.TrainingCompleted{CraftsmanID: p.newYear, AcademyID: "acad1", CourseID: "weld-adv", Trade: welder, Hours: 12, Mode: "classroom", Passed: true},
+		time.Date(2025, 1, 1, 7, 0, 0, 0, cst), "acad1")
+
+	// An honour conferred and withdrawn.
+	p.honoured = "hw1"
+	hw := events.CraftsmanStream(p.honoured)
+	l.add(hw, events.CraftsmanRegistered{CraftsmanID: p.honoured, NationalIDHash: strings.Repeat("7b", 32), BirthDate: "1992-02-02", Region: "吉林",
+		Personal: &events.Personal{Name: "撤销"}}, day("2019-06-01"), "emp2")
+	l.add(hw, events.HonourConferred{CraftsmanID: p.honoured, HonourID: "hw-h1", Code: "city_craftsman", Name: "长春工匠", Level: "city", ConferringBody: "长春市总工会"},
+		day("2020-05-01"), "emp2")
+	p.withdrawal = l.add(hw, events.HonourWithdrawn{CraftsmanID: p.honoured, HonourID: "hw-h1", Reason: "conferred in error"}, day("2021-03-01"), "emp2")
+
+	// A writer's own name for welding, markup-like, and a bare code: the
+	// catalogue's name (焊工, from the academy's course) is what shows.
+	p.oddTrades = "tn1"
+	tn := events.CraftsmanStream(p.oddTrades)
+	l.add(tn, events.CraftsmanRegistered{CraftsmanID: p.oddTrades, NationalIDHash: strings.Repeat("7c", 32), BirthDate: "1993-03-03", Region: "吉林",
+		Personal: &events.Personal{Name: "工种"}}, day("2019-06-01"), "emp2")
+	l.add(tn, events.TradeEntered{CraftsmanID: p.oddTrades, Trade: events.Trade{Code: welder.Code, Name: "<b>电焊</b>"}}, day("2019-06-01"), "emp2")
+	cert(l, p.oddTrades, events.Trade{Code: welder.Code}, events.Junior, "2020-06-01")
 
 	// Two intermediates certified in 2023: eligible for senior only from
 	// 2028 (five years since), so "eligible by 2029" lists them, "now" not.

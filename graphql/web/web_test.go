@@ -65,6 +65,15 @@ func TestRefusesOtherPathsAndMethods(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST /: status %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
+	// Every answer carries the security headers, refusals too.
+	for _, c := range []struct{ method, path string }{{http.MethodPost, "/"}, {http.MethodGet, "/nope.js"}} {
+		resp := get(t, h, c.method, c.path)
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") ||
+			resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: CSP %q, Referrer-Policy %q, X-Content-Type-Options %q", c.method, c.path, csp,
+				resp.Header.Get("Referrer-Policy"), resp.Header.Get("X-Content-Type-Options"))
+		}
+	}
 	if resp := get(t, h, http.MethodHead, "/app.css"); resp.StatusCode != http.StatusOK {
 		t.Errorf("HEAD /app.css: status %d", resp.StatusCode)
 	}

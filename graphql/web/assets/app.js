@@ -30,6 +30,12 @@
     const args = Array.prototype.slice.call(arguments, 1);
     return v.replace(/\{(\d)\}/g, (m, i) => args[i] !== undefined ? String(args[i]) : m);
   }
+  // tn: a count, formatted, in the key's singular form (key + 'One', where
+  // the language has one) for 1.
+  function tn(key, n) {
+    const one = n === 1 && I18N[S.lang][key + 'One'] !== undefined;
+    return t(one ? key + 'One' : key, fmtNum(n, 0));
+  }
   function tk(group, key) { // a translated enumeration value, the raw key when unknown
     const g = I18N[S.lang][group];
     return g && g[key] !== undefined ? g[key] : key;
@@ -60,12 +66,18 @@
     if (!fmtCache[k]) fmtCache[k] = kind.startsWith('n') ? new Intl.NumberFormat(locale(), opts) : new Intl.DateTimeFormat(locale(), opts);
     return fmtCache[k];
   }
+  // Dates are the ledger's: China's calendar (UTC+8, the domain's
+  // career.CivilDate), whatever the browser's zone. A civil date the server
+  // gives as midnight UTC is that date there too.
+  const LEDGER_TZ = 'Asia/Shanghai';
   function fmtDate(iso) {
     if (!iso) return '—';
     const d = iso instanceof Date ? iso : new Date(iso);
     if (isNaN(d)) return String(iso);
-    return formatter('date', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d);
+    return formatter('date', { year: 'numeric', month: 'long', day: 'numeric', timeZone: LEDGER_TZ }).format(d);
   }
+  // civilYear: the year of an instant in the ledger's calendar (UTC+8).
+  function civilYear(iso) { return new Date(Date.parse(iso) + 8 * 3600e3).getUTCFullYear(); }
   function fmtDateTime(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return String(iso || '—');
@@ -91,9 +103,13 @@
     const found = typeof l === 'object' ? l : S.levels.find(x => x.rank === rank);
     return found ? (S.lang === 'zh' ? found.zh : found.en) : String(l);
   }
+  // tradeName: the catalogue's name for the code (S.trades) when it has
+  // one, else the name the event gave (a writer's own, or none).
   function tradeName(tr) {
     if (!tr) return '';
-    return tr.name ? tr.name + ' (' + tr.code + ')' : tr.code;
+    const known = S.trades.find(x => x.code === tr.code);
+    const name = (known && known.name) || tr.name;
+    return name ? name + ' (' + tr.code + ')' : tr.code;
   }
   // W and LV render the codes and level names inside criterion texts.
   const W = w => (I18N.zh.words[w] !== undefined ? I18N.zh.words[w] : w);
@@ -131,7 +147,9 @@
     [/^rank (\d+) in (\S+) \((\S+)\)/, (m, r, c, k) => c + ' 第 ' + r + ' 名（' + W(k) + '）'],
     [/^no qualifying honour$/, '无符合的荣誉'], [/^(\d+) apprentices$/, '$1 名徒弟'], [/^no qualifying innovation$/, '无符合的创新成果'],
     [/^no studio led$/, '未领办工作室'], [/^not appointed$/, '未聘任'], [/^birth date not recorded$/, '未记录出生日期'],
-    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, '，自 $2 起从事 $1'], [/, not in the trade/g, '，未从事本职业'],
+    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, (m, c, d) => '，自 ' + d + ' 起从事' + ((S.trades.find(x => x.code === c) || {}).name || c)], [/, not in the trade/g, '，未从事本职业'],
+    [/^([a-z_]+) (\S+) completed (\S+)$/, (m, k, id, d) => W(k) + ' ' + id + '，' + d + ' 期满'],
+    [/^([a-z_]+), (.*), (\d{4}-\d\d-\d\d)$/, (m, k, sp, d) => W(k) + '，' + sp + '，' + d],
     [/^(\d+) of (\d+) hold$/, '$2 项中满足 $1 项'],
     [/^(\S+) title (.+) since (\S+)$/, (m, k, n, d) => W(k) + '职称 ' + n + '，自 ' + d + ' 起'],
     [/ ?\(([a-z_]+(?:, [a-z_]+)*)\)/g, (m, k) => '（' + k.split(', ').map(W).join('、') + '）']
@@ -152,12 +170,22 @@
   function announce(msg) { document.getElementById('live').textContent = msg; }
 
   // ---------- routing ----------
+  // parseHash reads the route; bad is a path segment whose %-escapes do
+  // not decode (route() refuses it: INVALID_ARGUMENT).
   function parseHash() {
     const raw = location.hash.replace(/^#/, '') || '/';
     const qi = raw.indexOf('?');
-    const path = (qi < 0 ? raw : raw.slice(0, qi)).split('/').filter(Boolean).map(decodeURIComponent);
-    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
-    return { path: path, q: q };
+    let bad = null;
+    const path = (qi < 0 ? raw : raw.slice(0, qi)).split('/').filter(Boolean).map(p => {
+      try { return decodeURIComponent(p); } catch (e) { bad = bad || p; return p; }
+    });
+    const qs = qi < 0 ? '' : raw.slice(qi + 1);
+    const q = new URLSearchParams(qs);
+    // asOf is read without form decoding: a "+" typed or pasted in
+    // 2026-11-27T18:00:00+08:00 is the offset's sign, not a space.
+    const m = /(?:^|&)asOf=([^&]*)/.exec(qs);
+    if (m) { try { q.set('asOf', decodeURIComponent(m[1])); } catch (e) { q.set('asOf', m[1]); } }
+    return { path: path, q: q, bad: bad };
   }
   function href(path, params) {
     const q = new URLSearchParams();
@@ -172,8 +200,11 @@
 
   // ---------- GraphQL ----------
   class GqlError extends Error {
-    constructor(code, message) { super(message); this.code = code; }
+    constructor(code, message, retryAfter) { super(message); this.code = code; this.retryAfter = retryAfter; }
   }
+  // The code of an HTTP status when the answer names none.
+  const STATUS_CODE = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 413: 'RESOURCE_EXHAUSTED',
+    429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
   async function gql(query, variables) {
     const headers = { 'Content-Type': 'application/json', 'Accept': 'application/json' };
     if (S.token) headers.Authorization = 'Bearer ' + S.token;
@@ -183,18 +214,23 @@
     } catch (e) {
       throw new GqlError('UNAVAILABLE', String(e));
     }
-    let body;
-    try { body = await res.json(); } catch (e) { throw new GqlError(res.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', 'HTTP ' + res.status); }
-    if (body.errors && body.errors.length) {
-      const e = body.errors[0];
-      throw new GqlError((e.extensions && e.extensions.code) || (res.status === 401 ? 'UNAUTHENTICATED' : 'INTERNAL'), e.message || '');
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    // GraphQL's errors[0] (extensions.code), or the {"error": {code,
+    // message}} of what stands in front of the API (the rate limiter).
+    const e = body && (body.errors && body.errors.length ? body.errors[0] : body.error);
+    if (e || !res.ok || !body || !body.data) {
+      const code = (e && ((e.extensions && e.extensions.code) || e.code)) || STATUS_CODE[res.status] || (body ? 'INTERNAL' : 'UNAVAILABLE');
+      // A rate limit (429 with Retry-After): retry in that many seconds.
+      const ra = res.status === 429 ? parseInt(res.headers.get('Retry-After') || '', 10) : NaN;
+      throw new GqlError(code, (e && e.message) || 'HTTP ' + res.status, isNaN(ra) ? undefined : ra);
     }
     return body.data;
   }
   function refusal(err) {
     const code = err && err.code ? err.code : 'INTERNAL';
     const box = h('div', { class: 'refusal', role: 'alert', 'data-code': code },
-      h('p', { class: 'refusal-title' }, I18N[S.lang].refusal[code] || I18N[S.lang].refusal.INTERNAL),
+      h('p', { class: 'refusal-title' }, err && err.retryAfter !== undefined ? t('tooMany', err.retryAfter) : I18N[S.lang].refusal[code] || I18N[S.lang].refusal.INTERNAL),
       h('p', { class: 'refusal-detail' }, t('refusalCode') + ': ', h('code', null, code), err && err.message ? ' — ' + err.message : ''));
     if (code === 'UNAUTHENTICATED') box.appendChild(h('p', null, h('a', { href: '#/signin', class: 'button' }, t('goSignin'))));
     return box;
@@ -210,14 +246,14 @@
     top.textContent = '';
     const navLink = (name, label) => h('a', { href: href([name]), 'aria-current': route === name ? 'page' : null, id: 'nav-' + name }, label);
     const asOfInput = h('input', { type: 'date', id: 'asof', value: (asOf() || '').slice(0, 10), 'aria-describedby': 'asof-help', max: '9999-12-31',
-      onchange: e => setParam('asOf', e.target.value) });
+      onchange: e => setParam('asOf', e.target.value, '#asof') });
     add(top, [
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '匠'), h('span', null, t('appName')), h('small', null, 'craftledger')),
       h('nav', { 'aria-label': t('mainNav') }, navLink('worker', t('navWorker')), navLink('hr', t('navHR')), navLink('audit', t('navAudit'))),
       h('div', { class: 'tools' },
         h('label', { for: 'asof', class: 'asof' }, t('asOf'), asOfInput,
           h('span', { id: 'asof-help', class: 'sr-only' }, t('asOfHelp'))),
-        asOf() ? h('button', { type: 'button', class: 'link', id: 'asof-clear', onclick: () => setParam('asOf', '') }, t('asOfClear')) : null,
+        asOf() ? h('button', { type: 'button', class: 'link', id: 'asof-clear', onclick: () => setParam('asOf', '', '#asof') }, t('asOfClear')) : null,
         h('button', { type: 'button', id: 'lang', lang: S.lang === 'zh' ? 'en' : 'zh', 'aria-label': t('langSwitchLabel'), onclick: switchLang }, t('langSwitch')),
         S.viewer
           ? h('span', { class: 'who', id: 'who' }, h('span', { class: 'sr-only' }, t('signedInAs') + ' '),
@@ -226,11 +262,18 @@
           : h('a', { href: '#/signin', id: 'signin-link' }, t('signIn')))
     ]);
   }
-  function setParam(k, v) {
+  // setParam changes one parameter of the route. refocus (a selector):
+  // the control that made the change, focused again once the view is
+  // rebuilt (a filter is not a navigation: the focus stays where it was).
+  function setParam(k, v, refocus) {
     const { path, q } = parseHash();
+    q.delete('focus'); // a link's target, focused once
     if (v) q.set(k, v); else q.delete(k);
     const qs = q.toString();
-    location.hash = '#/' + path.map(encodeURIComponent).join('/') + (qs ? '?' + qs : '');
+    const next = '#/' + path.map(encodeURIComponent).join('/') + (qs ? '?' + qs : '');
+    if (next === location.hash) return;
+    S.refocus = refocus || null;
+    location.hash = next;
   }
   function switchLang() {
     S.lang = S.lang === 'zh' ? 'en' : 'zh';
@@ -247,7 +290,8 @@
     const m = document.getElementById('main');
     m.textContent = '';
     const a = asOf();
-    if (a) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, t('asOfBanner', /^\d{4}-\d\d-\d\d$/.test(a) ? fmtDate(a + 'T00:00:00Z') : fmtDateTime(a))));
+    const day = a && /^\d{4}-\d\d-\d\d$/.test(a);
+    if (a) m.appendChild(h('p', { class: 'asof-banner', id: 'asof-banner' }, day ? t('asOfBanner', fmtDate(a + 'T00:00:00Z')) : t('asOfBannerTime', fmtDateTime(a))));
     return m;
   }
   function loading(into) {
@@ -258,15 +302,20 @@
 
   async function route() {
     const seq = ++S.seq;
-    const { path, q } = parseHash();
+    const { path, q, bad } = parseHash();
+    let viewerErr = null;
     if (S.token && !S.viewer) {
-      try { S.viewer = (await gql('{ viewer { subject role organisationId craftsmanId canAudit } }')).viewer; } catch (e) { S.viewer = null; }
+      // Only a refused token signs out; any other failure (a rate limit,
+      // the server away) is shown, and the next view asks again.
+      try { S.viewer = (await gql('{ viewer { subject role organisationId craftsmanId canAudit } }')).viewer; } catch (e) { S.viewer = null; if (e.code !== 'UNAUTHENTICATED') viewerErr = e; }
       if (seq !== S.seq) return;
     }
     renderShell();
-    const view = path[0] || (S.token ? defaultView() : 'signin');
+    const view = viewerErr || bad ? 'error' : path[0] || (S.token ? defaultView() : 'signin');
     const started = performance.now();
     try {
+      if (viewerErr) throw viewerErr;
+      if (bad) throw new GqlError('INVALID_ARGUMENT', t('badAddress', bad));
       switch (view) {
         case 'signin': await viewSignin(seq); break;
         case 'worker': await viewWorker(seq, path[1] || (S.viewer && S.viewer.craftsmanId) || '', q); break;
@@ -275,7 +324,8 @@
         default: go([defaultView()]); return;
       }
     } catch (e) {
-      if (seq === S.seq) { main().appendChild(refusal(e)); }
+      // A refusal replaces the view, under the view's heading.
+      if (seq === S.seq) add(main(), [h('h1', null, t(VIEW_TITLES[view] || 'refusedTitle')), refusal(e)]);
     }
     if (seq === S.seq) {
       pub.renders.push({ view: view, ms: performance.now() - started });
@@ -283,6 +333,7 @@
       document.body.dataset.ready = String(seq);
     }
   }
+  const VIEW_TITLES = { signin: 'signinTitle', worker: 'workerTitle', hr: 'hrTitle', audit: 'auditTitle' };
   function defaultView() {
     if (!S.viewer) return 'signin';
     if (S.viewer.role === 'worker') return 'worker';
@@ -350,7 +401,7 @@
           criteria { kind label required actual met earliestDate of { kind label required actual met earliestDate } } } } } } }`;
   const TIMELINE_Q = `query Timeline($id: ID!, $asOf: String, $kinds: [String!], $trade: String, $after: String, $lang: String) { craftsman(id: $id, asOf: $asOf) {
     timeline(first: 100, after: $after, kinds: $kinds, trade: $trade) { totalCount
-      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersededBy evidence { stream revision eventId } } }
+      edges { node { date recordedAt kind type title(lang: $lang) trade { code name } issuer supersedes supersededBy withdrawnBy evidence { stream revision eventId } } }
       pageInfo { hasNextPage endCursor } } } }`;
   const KINDS = ['training', 'assessment', 'certificate', 'competition', 'mentorship', 'honour', 'innovation', 'correction', 'employment', 'education', 'title', 'trade', 'entitlement', 'appointment', 'registration', 'profile', 'erasure'];
 
@@ -379,8 +430,9 @@
     // Profile and tiles.
     const mentor = c.mentorshipsAsMaster.length + c.mentorshipsAsApprentice.length;
     add(m, h('section', { class: 'card profile', 'aria-labelledby': 'profile-h' },
-      h('h2', { id: 'profile-h' }, c.name || c.id, ' ', h('small', { class: 'muted' }, c.id),
-        c.erased ? h('span', { class: 'badge warn', id: 'erased' }, t('erased')) : null),
+      // The name as memberName gives it (erased, sealed), then the id, once.
+      h('h2', { id: 'profile-h' }, c.erased ? h('span', { class: 'badge warn', id: 'erased' }, t('erased'))
+        : memberName(c) !== '—' ? memberName(c) : null, ' ', h('small', { class: 'muted' }, c.id)),
       h('dl', { class: 'facts' },
         h('dt', null, t('region')), h('dd', null, c.region || '—'),
         h('dt', null, t('birthDate')), h('dd', null, c.birthDate ? fmtDate(c.birthDate + 'T00:00:00Z') : '—'),
@@ -426,7 +478,9 @@
     m.appendChild(charts);
     // Timeline.
     m.appendChild(timelineSection(c, tl, kinds, trade));
-    announce(t('entries', tl.entries.length));
+    announce(tn('entries', tl.entries.length));
+    const focus = q.get('focus'), target = focus && document.getElementById('ev-' + focus);
+    if (target) flashFocus(target);
     void document.body.offsetHeight; // force style and layout, so the figure includes them
     pub.workerDomMs = performance.now() - r0;
   }
@@ -508,60 +562,69 @@
 
   function timelineSection(c, tl, kinds, trade) {
     const sec = h('section', { class: 'card', 'aria-labelledby': 'tl-h', id: 'timeline' }, h('h2', { id: 'tl-h' }, t('timelineTitle'), ' ',
-      h('small', { class: 'muted', id: 'tl-count' }, t('entries', fmtNum(tl.total, 0)))));
+      h('small', { class: 'muted', id: 'tl-count' }, tn('entries', tl.total))));
     // Filters.
     const chips = h('fieldset', { class: 'chips', id: 'kind-filter' }, h('legend', null, t('filterKind')));
-    const setKinds = ks => setParam('kinds', ks.join(','));
-    chips.appendChild(h('button', { type: 'button', class: 'chip', 'aria-pressed': String(!kinds.length), 'data-kind': '', onclick: () => setKinds([]) }, t('allKinds')));
+    const setKinds = (ks, chip) => setParam('kinds', ks.join(','), '#kind-filter [data-kind="' + chip + '"]');
+    chips.appendChild(h('button', { type: 'button', class: 'chip', 'aria-pressed': String(!kinds.length), 'data-kind': '', onclick: () => setKinds([], '') }, t('allKinds')));
     KINDS.forEach(k => chips.appendChild(h('button', { type: 'button', class: 'chip kind-' + k, 'aria-pressed': String(kinds.includes(k)), 'data-kind': k,
-      onclick: () => setKinds(kinds.includes(k) ? kinds.filter(x => x !== k) : kinds.concat([k])) }, tk('kinds', k))));
+      onclick: () => setKinds(kinds.includes(k) ? kinds.filter(x => x !== k) : kinds.concat([k]), k) }, tk('kinds', k))));
     const trades = {};
     c.trades.forEach(x => { trades[x.trade.code] = x.trade; });
     tl.entries.forEach(e => { if (e.trade && !trades[e.trade.code]) trades[e.trade.code] = e.trade; });
     if (trade && !trades[trade]) trades[trade] = { code: trade };
-    const sel = h('select', { id: 'trade-filter', onchange: e => setParam('trade', e.target.value) }, h('option', { value: '' }, t('allTrades')));
+    const sel = h('select', { id: 'trade-filter', onchange: e => setParam('trade', e.target.value, '#trade-filter') }, h('option', { value: '' }, t('allTrades')));
     Object.values(trades).forEach(x => sel.appendChild(h('option', { value: x.code, selected: x.code === trade ? true : null }, tradeName(x))));
     sec.appendChild(h('div', { class: 'filters' }, chips, h('div', { class: 'field' }, h('label', { for: 'trade-filter' }, t('filterTrade')), sel)));
-    // Corrections: which entry corrects which.
-    const byId = {}, corrects = {};
-    tl.entries.forEach(e => { if (e.evidence.eventId) byId[e.evidence.eventId] = e; });
-    tl.entries.forEach(e => { if (e.supersededBy) corrects[e.supersededBy] = e.evidence.eventId; });
+    // Corrections (supersededBy / supersedes): a jump when the other entry
+    // is on the page, else (a filter hides it) a link to the whole record
+    // focusing it.
+    const onPage = new Set(tl.entries.map(e => e.evidence.eventId).filter(Boolean));
+    const corrLink = (target, cls, label) => onPage.has(target)
+      ? h('a', { class: cls, href: '#', 'data-target': 'ev-' + target, onclick: jump }, label)
+      : h('a', { class: cls, href: href(['worker', c.id], { focus: target }), 'data-ref': target }, label);
     // Group by year, newest first.
     const years = new Map();
     for (let i = tl.entries.length - 1; i >= 0; i--) {
-      const e = tl.entries[i], y = new Date(e.date).getUTCFullYear();
+      const e = tl.entries[i], y = civilYear(e.date);
       if (!years.has(y)) years.set(y, []);
       years.get(y).push(e);
     }
     const frag = document.createDocumentFragment();
     years.forEach((list, y) => {
       const ol = h('ol', { class: 'entries' });
-      list.forEach(e => ol.appendChild(entry(e, corrects)));
-      frag.appendChild(h('section', { class: 'year', 'data-year': y }, h('h3', null, String(y), ' ', h('small', { class: 'muted' }, t('entries', list.length))), ol));
+      list.forEach(e => ol.appendChild(entry(e, corrLink)));
+      frag.appendChild(h('section', { class: 'year', 'data-year': y }, h('h3', null, String(y), ' ', h('small', { class: 'muted' }, tn('entries', list.length))), ol));
     });
     const body = h('div', { id: 'tl-body' });
+    if (!tl.entries.length) body.appendChild(h('p', { class: 'muted', id: 'tl-empty' }, kinds.length || trade ? t('noEntriesFiltered') : t('noEntries')));
     body.appendChild(frag);
     sec.appendChild(body);
     return sec;
   }
-  function entry(e, corrects) {
+  function entry(e, corrLink) {
     const id = e.evidence.eventId;
     const rec = new Date(e.recordedAt), occ = new Date(e.date);
-    const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
+    const li = h('li', { class: 'entry kind-' + e.kind + (e.supersededBy || e.withdrawnBy ? ' superseded' : ''), id: id ? 'ev-' + id : null, 'data-kind': e.kind, tabindex: '-1' },
       h('time', { datetime: e.date }, fmtDate(e.date)),
       h('span', { class: 'badge kind-' + e.kind }, tk('kinds', e.kind)),
       h('span', { class: 'title' }, e.title),
       e.trade ? h('span', { class: 'trade muted' }, tradeName(e.trade)) : null,
       h('span', { class: 'meta muted' }, e.issuer ? t('issuer') + ': ' + e.issuer : null,
         rec - occ > 31 * 864e5 ? h('span', { class: 'backfill' }, ' · ', t('backfilled', fmtDate(e.recordedAt))) : null));
-    if (e.supersededBy) li.appendChild(h('a', { class: 'badge warn corr-link', href: '#', 'data-target': 'ev-' + e.supersededBy, onclick: jump }, t('supersededBy'), ' → ', t('correctedLink')));
-    if (corrects[id]) li.appendChild(h('a', { class: 'badge corr-link', href: '#', 'data-target': 'ev-' + corrects[id], onclick: jump }, t('corrects')));
+    if (e.supersededBy) li.appendChild(corrLink(e.supersededBy, 'badge warn corr-link', [t('supersededBy'), ' → ', t('correctedLink')]));
+    if (e.supersedes) li.appendChild(corrLink(e.supersedes, 'badge corr-link', t('corrects')));
+    // A withdrawn honour: no longer held, shown like a superseded entry.
+    if (e.withdrawnBy) li.appendChild(corrLink(e.withdrawnBy, 'badge warn corr-link', [t('withdrawnBy'), ' → ', t('withdrawnLink')]));
     return li;
   }
   function jump(ev) {
     ev.preventDefault();
     const target = document.getElementById(ev.currentTarget.dataset.target);
-    if (target) { target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500); }
+    if (target) flashFocus(target);
+  }
+  function flashFocus(target) {
+    target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500);
   }
 
   // ---------- HR view ----------
@@ -613,7 +676,7 @@
     inp('employer', t('employer'), f.employer, { placeholder: S.viewer && S.viewer.role === 'hr' ? S.viewer.organisationId : '', autocomplete: 'off' }),
     inp('region', t('regionF'), f.region, { list: 'regions', autocomplete: 'off' }),
     sel('sort', t('sort'), ['level_desc', 'level_asc', 'id', 'region'].map(s => [s, tk('sorts', s)]), f.sort),
-    sel('size', t('pageSize'), ['10', '20', '50', '100'].map(s => [s, s]), String(f.size)),
+    sel('size', t('pageSize'), [...new Set([10, 20, 50, 100, f.size])].sort((a, b) => a - b).map(s => [String(s), String(s)]), String(f.size)),
     h('div', { class: 'field actions' }, h('button', { type: 'submit', class: 'primary' }, t('search')),
       h('button', { type: 'button', id: 'export', onclick: () => exportCSV(f) }, t('exportCSV'))),
     h('datalist', { id: 'regions' }),
@@ -637,7 +700,8 @@
     const sortBtn = (col, label, asc, desc) => {
       const cur = f.sort === asc ? 'ascending' : f.sort === desc ? 'descending' : 'none';
       const next = f.sort === desc && asc ? asc : (desc || asc);
-      return h('th', { scope: 'col', 'aria-sort': cur }, h('button', { type: 'button', class: 'sort', 'data-sort': next, onclick: () => setParam('sort', next) }, label,
+      return h('th', { scope: 'col', 'aria-sort': cur }, h('button', { type: 'button', class: 'sort', 'data-sort': next, 'data-col': col,
+        onclick: () => setParam('sort', next, '#hr-table thead button[data-col="' + col + '"]') }, label,
         h('span', { 'aria-hidden': 'true' }, cur === 'ascending' ? ' ▲' : cur === 'descending' ? ' ▼' : ' ↕')));
     };
     const table = h('table', { class: 'grid', id: 'hr-table' },
@@ -659,7 +723,7 @@
     });
     table.appendChild(tb);
     const res = h('section', { class: 'card', 'aria-labelledby': 'res-h' },
-      h('h2', { id: 'res-h' }, h('span', { id: 'hr-total' }, t('total', fmtNum(conn.totalCount, 0))), ' · ', h('span', { id: 'hr-page' }, t('page', S.hr.page + 1))));
+      h('h2', { id: 'res-h' }, h('span', { id: 'hr-total' }, tn('total', conn.totalCount)), ' · ', h('span', { id: 'hr-page' }, t('page', S.hr.page + 1))));
     if (!conn.edges.length) res.appendChild(h('p', { class: 'muted' }, t('noRows')));
     else res.appendChild(h('div', { class: 'scroll' }, table));
     res.appendChild(h('div', { class: 'pager' },
@@ -671,7 +735,7 @@
     const s = st.populationStats;
     const counts = h('section', { class: 'charts', id: 'counts', 'aria-label': t('countsTitle') });
     const lvBars = S.levels.map(l => ({ label: levelName(l).replace(/（.*）|\s*\(.*\)/, ''), value: (s.byLevel.find(x => x.key === l.api) || { count: 0 }).count, title: levelName(l) }));
-    counts.appendChild(h('figure', { class: 'card', id: 'chart-bylevel' }, h('figcaption', null, t('byLevel'), ' · ', t('total', fmtNum(s.total, 0))),
+    counts.appendChild(h('figure', { class: 'card', id: 'chart-bylevel' }, h('figcaption', null, t('byLevel'), ' · ', tn('total', s.total)),
       CH.barChart(lvBars, { label: t('byLevel'), fmt: n => fmtNum(n, 0) })));
     const list = (title, rows, name) => h('figure', { class: 'card' }, h('figcaption', null, title),
       h('ul', { class: 'countlist' }, rows.slice().sort((a, b) => b.count - a.count).slice(0, 12).map(r =>
@@ -680,7 +744,7 @@
     counts.appendChild(list(t('byAcademy'), s.byAcademy, academyName));
     counts.appendChild(list(t('byTrade'), s.byTrade, k => tradeName(S.trades.find(x => x.code === k) || { code: k })));
     m.appendChild(counts);
-    announce(t('total', conn.totalCount));
+    announce(tn('total', conn.totalCount));
   }
 
   // memberName: the name recorded in clear, or what stands in for it
@@ -703,6 +767,7 @@
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
   pub.csvCell = csvCell;
+  pub.critText = x => critText(x);
   async function exportCSV(f) {
     const status = document.getElementById('export-status');
     status.textContent = t('exporting');
@@ -735,7 +800,7 @@
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    status.textContent = t('exported', fmtNum(rows.length - 1, 0));
+    status.textContent = tn('exported', rows.length - 1);
   }
 
   // ---------- audit view ----------
@@ -801,7 +866,7 @@
         const x = integrity[s] || { status: 'unknown', events: 0 };
         ul.appendChild(h('li', { 'data-stream': s, 'data-status': x.status, 'data-events': String(x.events) },
           h('span', { class: 'badge chain-' + x.status }, x.status === 'ok' ? '✓ ' : x.status === 'broken' ? '✗ ' : '', tk('chain', x.status)),
-          h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', t('eventsN', fmtNum(x.events, 0)),
+          h('a', { href: href(['audit'], { stream: s }) }, s), h('span', { class: 'muted' }, ' · ', tn('eventsN', x.events),
             x.status === 'broken' ? ' · ' + t('breakAt', x.breakAt) + (x.reason ? ' (' + x.reason + ')' : '') : '')));
       });
       chainSec.appendChild(ul);
@@ -829,22 +894,48 @@
     });
     table.appendChild(tb);
     const res = h('section', { class: 'card', 'aria-labelledby': 'ares-h' },
-      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, t('events', fmtNum(conn.totalCount, 0))), ' · ', t('page', S.audit.page + 1)),
+      h('h2', { id: 'ares-h' }, h('span', { id: 'audit-total' }, tn('events', conn.totalCount)), ' · ', at ? t('pageFromLinked', S.audit.page + 1) : t('page', S.audit.page + 1)),
       h('div', { class: 'scroll' }, table),
       h('div', { class: 'pager' },
+        // Opened at a linked event (at): the pages before it are reached
+        // from the start of the same selection.
+        at ? h('a', { id: 'afirst', class: 'button', href: href(['audit'], { stream: f.stream, category: f.category }) }, '⇤ ', t('fromStart')) : null,
         h('button', { type: 'button', id: 'aprev', disabled: S.audit.page === 0 ? true : null, onclick: () => { S.audit.page--; route(); } }, '← ', t('prev')),
         h('button', { type: 'button', id: 'anext', disabled: conn.pageInfo.hasNextPage ? null : true, onclick: () => {
           S.audit.cursors[S.audit.page + 1] = conn.pageInfo.endCursor; S.audit.page++; route(); } }, t('next'), ' →')));
     m.appendChild(res);
-    announce(t('events', conn.totalCount));
+    announce(tn('events', conn.totalCount));
     const target = focus && document.getElementById('ev-' + focus);
-    if (target) { target.scrollIntoView({ block: 'center' }); target.focus(); target.classList.add('flash'); setTimeout(() => target.classList.remove('flash'), 1500); }
+    if (target) flashFocus(target);
   }
   function pretty(s) {
     if (s == null) return '—';
     try { return JSON.stringify(JSON.parse(s), null, 2); } catch (e) { return s; }
   }
 
-  window.addEventListener('hashchange', () => { route(); document.getElementById('main').focus({ preventScroll: true }); });
+  // Only "#/…" is a route. Another hash (the skip link's #main, a typed
+  // #main) moves the focus to that element and puts the route back
+  // unchanged: no view is built again, no filter lost.
+  let routeHash = location.hash;
+  function focusContent() { document.getElementById('main').focus({ preventScroll: true }); }
+  document.getElementById('skip').addEventListener('click', e => { e.preventDefault(); focusContent(); });
+  window.addEventListener('hashchange', () => {
+    if (location.hash && !location.hash.startsWith('#/')) {
+      let target = null;
+      try { target = document.getElementById(decodeURIComponent(location.hash.slice(1))); } catch (e) { target = null; }
+      history.replaceState(null, '', routeHash || location.pathname + location.search);
+      if (target) { if (target.tabIndex < 0 && !target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1'); target.focus(); }
+      return;
+    }
+    routeHash = location.hash;
+    const again = S.refocus;
+    S.refocus = null;
+    const seq = S.seq + 1; // the render this change starts
+    route().then(() => {
+      const el = again && seq === S.seq && document.querySelector(again);
+      if (el) el.focus();
+    });
+    if (!again) focusContent();
+  });
   catalogue().catch(() => {}).then(route);
 })();

@@ -11,6 +11,7 @@ window.CL_I18N = {
     mainNav: '主导航',
     asOf: '截至日期', asOfHelp: '按当日记录的事件重建视图', asOfClear: '清除',
     asOfBanner: '正在查看 {0} 的历史视图（仅含当日及以前记录的事件）',
+    asOfBannerTime: '正在查看 {0} 时的历史视图（仅含此刻及以前记录的事件）',
     langSwitch: 'English', langSwitchLabel: 'Switch to English',
     signOut: '退出', signIn: '登录', signedInAs: '当前身份',
     signinTitle: '登录', signinIntro: '粘贴访问令牌（由管理员或 make run 打印的演示令牌），或选择一个演示身份。',
@@ -29,7 +30,8 @@ window.CL_I18N = {
       UNAVAILABLE: '服务暂不可用：请稍后重试。',
       INTERNAL: '服务器出错。'
     },
-    refusalCode: '错误代码', goSignin: '去登录',
+    refusedTitle: '无法显示', refusalCode: '错误代码', goSignin: '去登录', tooMany: '请求过于频繁：请 {0} 秒后重试。',
+    badAddress: '地址中的“{0}”不是有效的编码',
     // worker view
     workerTitle: '成长档案', workerPick: '查看职工', craftsmanId: '职工编号', show: '查看',
     workerPickHelp: '输入职工编号查看其成长档案。',
@@ -45,7 +47,8 @@ window.CL_I18N = {
       upper_grade: '特级/首席聘任', n_of: '以下条件满足若干项' },
     chartHours: '每年培训学时', chartLevels: '等级晋升历程', hoursUnit: '学时', chartEmpty: '暂无数据',
     timelineTitle: '成长时间线', filterKind: '按类型筛选', filterTrade: '按工种筛选', allTrades: '全部工种', allKinds: '全部',
-    entries: '{0} 条', backfilled: '补录于 {0}', supersededBy: '已被更正', corrects: '更正了此前记录', correctedLink: '查看更正',
+    entries: '{0} 条', noEntries: '暂无记录。', noEntriesFiltered: '没有符合筛选条件的记录。', backfilled: '补录于 {0}', supersededBy: '已被更正', corrects: '更正了此前记录', correctedLink: '查看更正',
+    withdrawnBy: '已撤销', withdrawnLink: '查看撤销',
     issuer: '记录机构', auditLink: '查看原始事件',
     kinds: { registration: '登记', profile: '资料', trade: '工种', employment: '就业', education: '学历', title: '职称', training: '培训', assessment: '鉴定',
       certificate: '证书', entitlement: '晋升资格', appointment: '聘任', competition: '竞赛', mentorship: '师徒', honour: '荣誉',
@@ -72,6 +75,7 @@ window.CL_I18N = {
     breakAt: '自版本 {0} 起断裂', eventsN: '{0} 个事件',
     sources: { api: '接口', 'import': '补录', system: '系统' },
     correctionOf: '更正 → {0}', correctedBy: '已被 {0} 更正', events: '{0} 个事件',
+    pageFromLinked: '自所链接的事件起第 {0} 页', fromStart: '从头查看',
     eligibleNowShort: '现在', eligibleFromDate: '{0} 起',
     // Words inside the server's English criterion texts (see critText in app.js).
     words: { classroom: '面授', on_the_job: '岗位实训', online_micro: '线上微课', virtual_sim: '虚拟仿真',
@@ -80,6 +84,7 @@ window.CL_I18N = {
       technical_school: '技工学校', senior_technical_school: '高级技工学校', technician_college: '技师学院', secondary_vocational: '中等职业学校',
       higher_vocational: '高等职业学校', college: '大专', university: '本科', five_small: '五小', breakthrough: '技术攻关', patent: '专利',
       studio_project: '创新工作室项目', junior: '初级', intermediate: '中级', senior: '高级', competition: '竞赛', honour: '荣誉',
+      apprenticeship: '企业新型学徒制', master_apprentice: '名师带徒',
       employees: '职工组', students: '学生组', invention: '小发明', creation: '小创造', innovation: '小革新', design: '小设计', suggestion: '小建议' }
   },
   en: {
@@ -91,6 +96,7 @@ window.CL_I18N = {
     mainNav: 'Main navigation',
     asOf: 'As of', asOfHelp: 'Rebuild views from the events recorded by that day', asOfClear: 'Clear',
     asOfBanner: 'Viewing history as of {0} (only events recorded by that day)',
+    asOfBannerTime: 'Viewing history as of {0} (only events recorded by then)',
     langSwitch: '中文', langSwitchLabel: '切换到中文',
     signOut: 'Sign out', signIn: 'Sign in', signedInAs: 'Signed in as',
     signinTitle: 'Sign in', signinIntro: 'Paste an access token (from your administrator, or a demo token printed by make run), or choose a demo identity.',
@@ -109,7 +115,8 @@ window.CL_I18N = {
       UNAVAILABLE: 'Service unavailable: try again shortly.',
       INTERNAL: 'Server error.'
     },
-    refusalCode: 'Error code', goSignin: 'Sign in',
+    refusedTitle: 'Cannot show this', refusalCode: 'Error code', goSignin: 'Sign in', tooMany: 'Too many requests: retry in {0} s.',
+    badAddress: '“{0}” in the address is not a valid escape',
     workerTitle: 'Growth record', workerPick: 'Look up a craftsman', craftsmanId: 'Craftsman id', show: 'Show',
     workerPickHelp: 'Enter a craftsman id to see their record.',
     profile: 'Profile', region: 'Region', birthDate: 'Born', employers: 'Employers',
@@ -124,7 +131,8 @@ window.CL_I18N = {
       upper_grade: 'Upper-grade appointment', n_of: 'Some of the following' },
     chartHours: 'Training hours per year', chartLevels: 'Level progression', hoursUnit: 'hours', chartEmpty: 'No data yet',
     timelineTitle: 'Growth timeline', filterKind: 'Filter by kind', filterTrade: 'Filter by trade', allTrades: 'All trades', allKinds: 'All',
-    entries: '{0} entries', backfilled: 'back-filled on {0}', supersededBy: 'Corrected', corrects: 'corrects an earlier entry', correctedLink: 'see the correction',
+    entries: '{0} entries', entriesOne: '{0} entry', noEntries: 'No entries yet.', noEntriesFiltered: 'No entry matches the filter.', backfilled: 'back-filled on {0}', supersededBy: 'Corrected', corrects: 'corrects an earlier entry', correctedLink: 'see the correction',
+    withdrawnBy: 'Withdrawn', withdrawnLink: 'see the withdrawal',
     issuer: 'Recorded by', auditLink: 'Raw events',
     kinds: { registration: 'Registration', profile: 'Profile', trade: 'Trade', employment: 'Employment', education: 'Education', title: 'Title', training: 'Training', assessment: 'Assessment',
       certificate: 'Certificate', entitlement: 'Entitlement', appointment: 'Appointment', competition: 'Competition', mentorship: 'Mentorship', honour: 'Honour',
@@ -134,8 +142,8 @@ window.CL_I18N = {
     trade: 'Trade', academy: 'Academy', employer: 'Employer', regionF: 'Region', any: 'Any',
     eligibleFor: 'Eligible for', eligibleAny: 'Any (list by current level)', eligibleBy: 'Eligible by', eligibleByHelp: 'empty = now',
     sort: 'Sort', sorts: { id: 'Id', level_desc: 'Level, highest first', level_asc: 'Level, lowest first', region: 'Region' },
-    pageSize: 'Per page', search: 'Search', exportCSV: 'Export CSV', exporting: 'Exporting…', exported: '{0} rows exported',
-    total: '{0} craftsmen', page: 'Page {0}', prev: 'Previous', next: 'Next',
+    pageSize: 'Per page', search: 'Search', exportCSV: 'Export CSV', exporting: 'Exporting…', exported: '{0} rows exported', exportedOne: '{0} row exported',
+    total: '{0} craftsmen', totalOne: '{0} craftsman', page: 'Page {0}', prev: 'Previous', next: 'Next',
     colId: 'Id', colLevel: 'Current level', colRegion: 'Region', colEmployers: 'Employers', colAcademies: 'Academies', colEligible: 'Eligible (from)',
     needTrade: 'Choose a trade to filter by eligibility.', noRows: 'No craftsman matches.',
     countsTitle: 'Counts', byLevel: 'By level', byRegion: 'By region', byAcademy: 'By academy', byTrade: 'By trade',
@@ -146,9 +154,10 @@ window.CL_I18N = {
     colPosition: 'Position', colRecorded: 'Recorded', colOccurred: 'Occurred', colStream: 'Stream@revision', colType: 'Type',
     colIssuer: 'Issuer / user', colSource: 'Source', colChain: 'Chain', details: 'Details', data: 'Data', metadata: 'Metadata',
     chainTitle: 'Hash-chain verification', chain: { ok: 'intact', broken: 'broken', unchained: 'unchained', unknown: 'unknown' },
-    breakAt: 'broken from revision {0}', eventsN: '{0} events',
+    breakAt: 'broken from revision {0}', eventsN: '{0} events', eventsNOne: '{0} event',
     sources: { api: 'API', 'import': 'back-filled', system: 'system' },
-    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events',
+    correctionOf: 'corrects → {0}', correctedBy: 'corrected by {0}', events: '{0} events', eventsOne: '{0} event',
+    pageFromLinked: 'page {0} from the linked event', fromStart: 'From the start',
     eligibleNowShort: 'now', eligibleFromDate: 'from {0}'
   }
 };
