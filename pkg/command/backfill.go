@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -589,7 +590,9 @@ func (l lineReader) next() (line []byte, over bool, err error) {
 
 // CSV runs every data line of r (RFC 4180, first line the header naming the
 // columns) through prepare and its job, like JSONLines. A line with the
-// wrong number of fields is that line's error; the run goes on.
+// wrong number of fields, or a field that is not UTF-8, is that line's
+// error; the run goes on. A header that is not UTF-8 refuses the file
+// (the summary's error).
 func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
 	r := b.start(ctx, prepare, emit)
 	// csv.Reader holds a whole record before it returns it: bound it by
@@ -612,6 +615,9 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 	endLine := 1 + strings.Count(header[len(header)-1], "\n")
 	for i := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+		if !utf8.ValidString(header[i]) {
+			return r.end(errs.E(errs.InvalidArgument, "csv header: column %d is not valid UTF-8: save the file as UTF-8 (a GBK or other encoding is not converted)", i+1))
+		}
 	}
 	for ctx.Err() == nil {
 		rec, err := cr.Read()
@@ -642,8 +648,18 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 			continue
 		}
 		fields := make(map[string]string, len(header))
+		bad := ""
 		for i, h := range header {
 			fields[h] = strings.TrimSpace(rec[i])
+			if bad == "" && !utf8.ValidString(rec[i]) {
+				bad = h
+			}
+		}
+		if bad != "" {
+			// csv.Reader keeps the bytes as they are; the JSON the
+			// service would encode them into replaces them by U+FFFD.
+			r.fail(line, errs.E(errs.InvalidArgument, "line %d: column %q is not valid UTF-8: save the file as UTF-8 (a GBK or other encoding is not converted)", line, bad))
+			continue
 		}
 		r.submit(Record{Line: line, Fields: fields}, []byte(strings.Join(rec, "\x1f")))
 	}
