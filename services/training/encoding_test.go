@@ -91,3 +91,28 @@ func TestNotUTF8IsRefused(t *testing.T) {
 		t.Fatalf("%d events, want 3", n)
 	}
 }
+
+// TestCSVColumnNamedTwice: a header naming a column twice refuses the
+// file (a JSON line naming a field twice is refused too), rather than
+// letting the later value win.
+func TestCSVColumnNamedTwice(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "dc")
+	r, lines, sum := e.post(t, "/v1/backfill/completions", "text/csv",
+		[]byte("craftsmanId,academyId,courseId,hours,hours,passed,occurredAt\ndc,"+academy+",elec-201,8,80,true,2020-01-01\n"))
+	if r.Status != 200 || len(lines) != 0 || !strings.Contains(sum.Error, `column "hours" is named twice`) || e.count(t, "craftsman-dc") != 1 {
+		t.Fatalf("%d %s; %d events, want the summary's error naming the column and nothing written", r.Status, r.Body, e.count(t, "craftsman-dc"))
+	}
+}
+
+// TestJSONLinesByteOrderMark: a JSON Lines file starting with a byte
+// order mark reads its first line (CSV drops the mark too).
+func TestJSONLinesByteOrderMark(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "q1")
+	line := `{"craftsmanId":"q1","academyId":"` + academy + `","courseId":"elec-201","hours":8,"passed":true,"occurredAt":"2020-01-01"}`
+	lines, sum := e.backfill(t, "/v1/backfill/completions", "application/x-ndjson", "\ufeff"+line+"\r\n")
+	if sum.OK != 1 || !lines[1].OK {
+		t.Fatalf("%+v %+v", lines, sum)
+	}
+}
