@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -506,14 +507,20 @@ func (r *run) end(readErr error) (Summary, error) {
 
 // JSONLines runs every non-blank line of r (one JSON object per line)
 // through prepare and its job, calling emit (serially, in completion order)
-// with each line's result. It returns the summary; an error only when the
-// input itself could not be read.
+// with each line's result. A byte order mark before the first line is
+// dropped. It returns the summary; an error only when the input itself
+// could not be read.
 func (b Backfill) JSONLines(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
 	r := b.start(ctx, prepare, emit)
 	lr := lineReader{br: bufio.NewReaderSize(in, 64<<10), max: r.b.MaxLineBytes}
 	var readErr error
 	for line := 1; ctx.Err() == nil; line++ {
 		raw, over, err := lr.next()
+		if line == 1 {
+			// A byte order mark, as editors on Windows write it (CSV
+			// strips it from its header too).
+			raw = bytes.TrimSpace(bytes.TrimPrefix(raw, []byte("\ufeff")))
+		}
 		switch {
 		case over:
 			r.fail(line, errs.E(errs.InvalidArgument, "line %d: longer than %d bytes", line, r.b.MaxLineBytes))
@@ -589,7 +596,9 @@ func (l lineReader) next() (line []byte, over bool, err error) {
 
 // CSV runs every data line of r (RFC 4180, first line the header naming the
 // columns) through prepare and its job, like JSONLines. A line with the
-// wrong number of fields is that line's error; the run goes on.
+// wrong number of fields, or a field that is not UTF-8, is that line's
+// error; the run goes on. A header naming a column twice, or not UTF-8,
+// refuses the file (the summary's error). A byte order mark is dropped.
 func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, emit func(LineResult)) (Summary, error) {
 	r := b.start(ctx, prepare, emit)
 	// csv.Reader holds a whole record before it returns it: bound it by
@@ -610,8 +619,18 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 	}
 	cin.end = cr.InputOffset()
 	endLine := 1 + strings.Count(header[len(header)-1], "\n")
+	seen := make(map[string]bool, len(header))
 	for i := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+		if !utf8.ValidString(header[i]) {
+			return r.end(errs.E(errs.InvalidArgument, "csv header: column %d is not valid UTF-8: save the file as UTF-8 (a GBK or other encoding is not converted)", i+1))
+		}
+		// A column named twice would let the later value win silently
+		// (a JSON line naming a field twice is refused too).
+		if seen[header[i]] {
+			return r.end(errs.E(errs.InvalidArgument, "csv header: column %q is named twice", header[i]))
+		}
+		seen[header[i]] = true
 	}
 	for ctx.Err() == nil {
 		rec, err := cr.Read()
@@ -642,8 +661,18 @@ func (b Backfill) CSV(ctx context.Context, in io.Reader, prepare PrepareFunc, em
 			continue
 		}
 		fields := make(map[string]string, len(header))
+		bad := ""
 		for i, h := range header {
 			fields[h] = strings.TrimSpace(rec[i])
+			if bad == "" && !utf8.ValidString(rec[i]) {
+				bad = h
+			}
+		}
+		if bad != "" {
+			// csv.Reader keeps the bytes as they are; the JSON the
+			// service would encode them into replaces them by U+FFFD.
+			r.fail(line, errs.E(errs.InvalidArgument, "line %d: column %q is not valid UTF-8: save the file as UTF-8 (a GBK or other encoding is not converted)", line, bad))
+			continue
 		}
 		r.submit(Record{Line: line, Fields: fields}, []byte(strings.Join(rec, "\x1f")))
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/pkg/errs"
+	"github.com/craftledger/craftledger/pkg/kit"
 )
 
 // Back-fill formats, chosen by the request's Content-Type.
@@ -52,6 +53,14 @@ func (h BackfillHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		format = FormatCSV
 	default:
 		h.Encode(ctx, errs.E(errs.InvalidArgument, "content type must be application/x-ndjson (JSON Lines) or text/csv, got %q", r.Header.Get("Content-Type")), w)
+		return
+	}
+	// The file is read as UTF-8 and never converted: a file declared in
+	// another charset (a GBK spreadsheet export) is refused as a whole,
+	// before anything is read; an undeclared one's lines that are not
+	// UTF-8 are refused one by one (CSV, DecodeLine).
+	if err := kit.CheckCharset(r.Header.Get("Content-Type")); err != nil {
+		h.Encode(ctx, err, w)
 		return
 	}
 	prepare, err := h.Prepare(ctx, format)

@@ -20,7 +20,8 @@ const DefaultMaxBody int64 = 1 << 20
 
 // DecodeJSON decodes the request body, a single JSON value, into dst. It
 // refuses, with errs.InvalidArgument and the offending field named where
-// there is one: a non-JSON content type, an empty body, malformed JSON,
+// there is one: a non-JSON content type or a charset other than UTF-8, an
+// empty body, bytes that are not UTF-8, malformed JSON,
 // unknown fields, keys that match a field only case-insensitively, keys
 // given twice in one object, values of the wrong type, trailing data and
 // bodies over maxBytes (DefaultMaxBody when <= 0).
@@ -33,6 +34,9 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return errs.E(errs.InvalidArgument, "content type must be application/json, got %q", ct)
 		}
+		if err := CheckCharset(ct); err != nil {
+			return err
+		}
 	}
 	if r.Body == nil {
 		return errs.E(errs.InvalidArgument, "request body is empty")
@@ -40,6 +44,11 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
 	if err != nil {
 		return jsonError(err, maxBytes)
+	}
+	// encoding/json replaces bytes that are not UTF-8 by U+FFFD: refuse
+	// them, naming the field (CheckUTF8).
+	if err := CheckUTF8(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

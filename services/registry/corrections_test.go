@@ -116,3 +116,67 @@ func TestCorrectedStartDatesTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrectionsKeepEmploymentRules: a correction is refused, with the
+// status its command gives and nothing written, when it would leave an
+// employment breaking the rules StartEmployment and EndEmployment
+// enforce: an end before the start, two ends or two starts in force, an
+// end without its start.
+func TestCorrectionsKeepEmploymentRules(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "k1", 79)
+	steel := issuer(t, "steelworks")
+	var ids = map[string]string{}
+	record := func(name, path string, body map[string]any) {
+		t.Helper()
+		r := e.do(t, "POST", "/v1/craftsmen/k1/"+path, steel, body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+		}
+		var res command.Result
+		r.JSON(t, &res)
+		ids[name] = res.EventIDs[0]
+	}
+	start := func(id, at string) map[string]any {
+		return map[string]any{"employmentId": id, "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}, "occurredAt": at}
+	}
+	record("start e1", "employments", start("e1", "2015-05-01"))
+	record("end e1", "employments/e1/end", map[string]any{"occurredAt": "2016-05-01", "reason": "left"})
+	startData := map[string]any{"craftsmanId": "k1", "employmentId": "e1", "employerOrgId": "steelworks", "trade": map[string]any{"code": "6-31-01-03"}}
+	endData := map[string]any{"craftsmanId": "k1", "employmentId": "e1", "reason": "left"}
+	redate := func(name string, data map[string]any, at string) map[string]any {
+		return map[string]any{"supersedesEventId": ids[name], "reason": "wrong date", "replacement": map[string]any{"data": data, "occurredAt": at}}
+	}
+	retract := func(name string) map[string]any {
+		return map[string]any{"supersedesEventId": ids[name], "reason": "recorded by mistake"}
+	}
+	correct := func(name string, body map[string]any, status int, code, field string) {
+		t.Helper()
+		before := e.count(t, "craftsman-k1")
+		r := e.do(t, "POST", "/v1/craftsmen/k1/corrections", steel, body)
+		if r.Status != status {
+			t.Fatalf("%s: %d %s, want %d", name, r.Status, r.Body, status)
+		}
+		if status >= 400 {
+			if c, f := r.Error(t); c != code || f != field || e.count(t, "craftsman-k1") != before {
+				t.Fatalf("%s: %s %q (%s), %d events (had %d); want %s %q, nothing written", name, c, f, r.Body, e.count(t, "craftsman-k1"), before, code, field)
+			}
+			return
+		}
+		var res command.Result
+		r.JSON(t, &res)
+		ids[name] = res.EventIDs[0]
+	}
+	correct("start re-dated after its end", redate("start e1", startData, "2019-01-01"), 400, "INVALID_ARGUMENT", "replacement.occurredAt")
+	correct("end re-dated before its start", redate("end e1", endData, "2014-01-01"), 400, "INVALID_ARGUMENT", "replacement.occurredAt")
+	correct("start re-dated, still before its end", redate("start e1", startData, "2015-03-01"), 201, "", "")
+	correct("start retracted while its end stands", retract("start e1"), 404, "NOT_FOUND", "supersedesEventId")
+	correct("end retracted", retract("end e1"), 201, "", "")
+	record("end e1 again", "employments/e1/end", map[string]any{"occurredAt": "2020-05-01", "reason": "left"})
+	correct("end's retraction reversed: two ends", retract("end retracted"), 422, "FAILED_PRECONDITION", "supersedesEventId")
+
+	record("start e2", "employments", start("e2", "2021-05-01"))
+	correct("e2 retracted", retract("start e2"), 201, "", "")
+	record("start e2 again", "employments", start("e2", "2021-06-01"))
+	correct("e2's retraction reversed: two starts", retract("e2 retracted"), 409, "CONFLICT", "supersedesEventId")
+}

@@ -172,8 +172,10 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		return nil, errs.E(errs.InvalidArgument, "registry: national ID key must be at least 32 bytes, got %d", len(opts.NationalIDKey))
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: servicekit.Seal, MaxRetries: opts.MaxRetries})
-	return &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring,
-		corrector: servicekit.Corrector{Handler: h, Registry: events.NewRegistry(), Owned: Corrected(), PlatformOrg: PlatformOrg}}, nil
+	s := &service{h: h, clock: clock, idKey: append([]byte(nil), opts.NationalIDKey...), keyring: opts.Keyring,
+		corrector: servicekit.Corrector{Handler: h, Registry: events.NewRegistry(), Owned: Corrected(), PlatformOrg: PlatformOrg}}
+	s.corrector.Follow = s.employmentStaysValid
+	return s, nil
 }
 
 // seal replaces clear personal data by its sealed form when a keyring is

@@ -2,11 +2,9 @@ package training
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -172,7 +170,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 		h: h, store: store, clock: clock, reg: reg, folds: newFolds(4096),
 		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg},
 	}
-	s.corrector.Follow = s.certificateStaysUsable
+	s.corrector.Follow = s.followCorrection
 	return s, nil
 }
 
@@ -327,6 +325,8 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 				return nil, kit.Invalid("enrolmentId", "enrolment %s is for course %s of academy %s", req.EnrolmentID, e.course, e.academy)
 			case e.completed:
 				return nil, errs.E(errs.FailedPrecondition, "enrolment %s of craftsman %s is already completed", req.EnrolmentID, req.CraftsmanID)
+			case !at.IsZero() && at.Before(day(e.at)):
+				return nil, kit.Invalid("occurredAt", "the completion of enrolment %s cannot be dated before the enrolment (%s)", req.EnrolmentID, e.at.Format(time.DateOnly))
 			}
 		}
 		return one(p, at), nil
@@ -469,6 +469,9 @@ func (s *service) certifyCommand(ctx context.Context, req CertifyRequest) (comma
 			if err := st.usableEntitlement(req.EntitlementID, req.Trade.Code, req.Level); err != nil {
 				return nil, err
 			}
+			if err := st.certifiedAfter(req.EntitlementID, at); err != nil {
+				return nil, err
+			}
 		}
 		return one(p, at), nil
 	})
@@ -530,20 +533,10 @@ func (s *service) certificateStaysUsable(_ context.Context, k servicekit.Correct
 		return nil, errs.E(errs.Internal, "decode %s@%d: %v", k.Original.Stream, k.Original.Revision, err)
 	}
 	number := p.(events.SkillLevelCertified).CertificateNumber
-	data, err := json.Marshal(k.Event)
+	h, err := withCorrection(k)
 	if err != nil {
-		return nil, errs.E(errs.Internal, "encode correction: %v", err)
+		return nil, err
 	}
-	// The stream with the correction recorded last (no position: the fold
-	// caches nothing of it).
-	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
-	if corr.ID == "" {
-		corr.ID = "this-correction"
-	}
-	if n := len(k.History.Events); n > 0 {
-		corr.Revision = k.History.Events[n-1].Revision + 1
-	}
-	h := command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}
 	st := s.folds.fold(s.reg, h)
 	cert, ok := st.certificates[number]
 	if !ok || cert.Route != events.RouteExceptional {

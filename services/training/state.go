@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
@@ -19,6 +20,7 @@ import (
 type enrolment struct {
 	academy, course string
 	completed       bool
+	at              time.Time // when the craftsman enrolled (the event's occurredAt)
 }
 
 type entitlement struct {
@@ -29,6 +31,10 @@ type entitlement struct {
 	// placement is the competition placement that granted it ("" for
 	// another source).
 	placement string
+	// granted and approvedAt are when it was granted and approved (the
+	// events' occurredAt): a certificate through it is dated on or after
+	// both.
+	granted, approvedAt time.Time
 }
 
 type craftsman struct {
@@ -177,7 +183,7 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 		case events.AssessmentRecorded:
 			st.assessments[p.AssessmentID] = true
 		case events.TrainingEnrolled:
-			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID}
+			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID, at: occurredAt(r)}
 		case events.TrainingCompleted:
 			if e, ok := st.enrolments[p.EnrolmentID]; ok {
 				e.completed = true
@@ -192,17 +198,24 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 			st.placed[p.PlacementID] = true
 			st.standing[p.PlacementID] = true
 		case events.PromotionEntitlementGranted:
-			e := &entitlement{trade: p.Trade.Code, level: p.Level}
+			e := &entitlement{trade: p.Trade.Code, level: p.Level, granted: occurredAt(r)}
 			if p.Source.Kind == events.SourceCompetition {
 				e.placement = p.Source.PlacementID
 			}
 			st.entitlements[p.EntitlementID] = e
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
-				e.approved = true
+				e.approved, e.approvedAt = true, occurredAt(r)
 			}
 		}
 	}
+}
+
+// occurredAt is when r happened in the world (its metadata's occurredAt,
+// as corrected); zero when the metadata does not say.
+func occurredAt(r eventstore.RecordedEvent) time.Time {
+	m, _ := command.DecodeMetadata(r.Metadata)
+	return m.OccurredAt
 }
 
 // usableEntitlement checks that the exceptional route may use entitlement
@@ -225,6 +238,29 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s is not approved yet (核准 by the human-resources department)", id))
 	case e.usedBy != "":
 		return kit.FieldErr("entitlementId", errs.E(errs.FailedPrecondition, "entitlement %s was already used by certificate %s", id, e.usedBy))
+	}
+	return nil
+}
+
+// day is the start of t's day (UTC): a fact given as a date (midnight
+// UTC) may follow one recorded later the same day.
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// certifiedAfter refuses (400 on occurredAt) a certificate dated at that
+// uses entitlement id before the day it was granted or approved: the exceptional
+// route certifies a level the entitlement grants, once approved (at zero
+// is now: never before).
+func (st craftsman) certifiedAfter(id string, at time.Time) error {
+	e := st.entitlements[id]
+	switch {
+	case e == nil || at.IsZero():
+	case at.Before(day(e.granted)):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was granted (%s)", id, e.granted.Format(time.DateOnly))
+	case at.Before(day(e.approvedAt)):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was approved (%s)", id, e.approvedAt.Format(time.DateOnly))
 	}
 	return nil
 }
