@@ -238,6 +238,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 	defer h.locks.Lock(c.Stream)()
 	decide := true
 	useCache := true
+	readBack := false // decided again after another writer's events answered a fixed-id append
 	for attempt := 0; ; attempt++ {
 		var hist History
 		cached := false
@@ -296,6 +297,26 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			exp = eventstore.At(hist.Revision())
 		}
 		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
+		if err == nil && fixedIDs(c, evs) {
+			// The store may have answered with another writer's events
+			// (readback.go): cache and answer only what it holds as ours.
+			own, rerr := h.ownAppend(ctx, c.Stream, ar, data)
+			if rerr != nil || !own {
+				h.cache.drop(c.Stream)
+			}
+			switch {
+			case rerr != nil:
+				return Result{}, errReadBack(c.Name, c.Stream, rerr)
+			case !own && readBack:
+				return Result{}, errNotOwn(c.Name, c.Stream)
+			case !own:
+				// Decide again on the stream as stored (once): a replay
+				// of the key, its refusal, or the decision's own answer.
+				readBack, useCache = true, false
+				attempt--
+				continue
+			}
+		}
 		if err == nil {
 			next := h.cache.extend(hist, data, ar, h.recordedNow)
 			next.lastHash = lastHash
