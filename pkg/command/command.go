@@ -127,7 +127,9 @@ type Command struct {
 	// registration): with no cached copy and no idempotency key, the
 	// handler decides on an empty history without reading first and
 	// appends expecting no stream; if the stream exists after all, that
-	// append fails and the command is decided again on the stream as read.
+	// append fails (or, with fixed ids, its read-back finds another
+	// writer's events) and the command is decided again on the stream as
+	// read.
 	// Keyed commands always read (a retry must find its first result).
 	ExpectNew bool
 }
@@ -165,8 +167,9 @@ type Options struct {
 	Seal Seal
 	// CacheStreams is how many streams' histories the handler keeps in
 	// memory to decide without a read (optimistically: a stale history
-	// fails the append on its expected revision, and the stream is then
-	// reloaded). 0 = 4096; negative disables the cache.
+	// fails the append on its expected revision, or the read-back of a
+	// fixed-id append, and the stream is then reloaded). 0 = 4096;
+	// negative disables the cache.
 	CacheStreams int
 	// CacheEvents bounds the events held over all cached streams (least
 	// recently used streams go first). 0 = 200,000.
