@@ -66,6 +66,7 @@ const maxBatchBytes = 512 << 10
 func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Command, out []BatchResult) int {
 	useCache := true
 	bound := maxBatchBytes // 0 after the store refused several writers' events: one writer an append
+	readBack := false      // decided again after another writer's events answered a fixed-id append
 	for attempt := 0; ; attempt++ {
 		var hist History
 		cached := false
@@ -102,6 +103,7 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 		var dependent []int
 		inBatch := func(rev uint64) bool { return !hist.Exists || rev > hist.Revision() }
 		firstWriter, writers := -1, 0
+		fixed := false // an event of the append has a fixed id: read it back
 		n := len(cmds) // the prefix this append decides
 		refusedOnCache := false
 		for i, c := range cmds {
@@ -171,6 +173,7 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 			}
 			size += sz
 			writers++
+			fixed = fixed || fixedIDs(c, evs)
 			if firstWriter < 0 {
 				firstWriter = i
 			}
@@ -211,6 +214,23 @@ func (h *Handler) appendPrefix(ctx context.Context, stream string, cmds []Comman
 			exp = eventstore.At(hist.Revision())
 		}
 		ar, err := h.store.Append(ctx, stream, exp, data...)
+		if err == nil && fixed {
+			// As in Execute (readback.go): the whole append is read back.
+			own, rerr := h.ownAppend(ctx, stream, ar, data)
+			if rerr != nil || !own {
+				h.cache.drop(stream)
+			}
+			switch {
+			case rerr != nil:
+				return fail(func(c Command) error { return errReadBack(c.Name, stream, rerr) })
+			case !own && readBack:
+				return fail(func(c Command) error { return errNotOwn(c.Name, stream) })
+			case !own:
+				readBack, useCache = true, false
+				attempt--
+				continue
+			}
+		}
 		if err == nil {
 			for k := len(hist.Events); k < len(cur.Events); k++ {
 				cur.Events[k].Position = ar.Position

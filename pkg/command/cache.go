@@ -11,7 +11,10 @@ import (
 // decides without reading its stream first. It is optimistic and needs no
 // invalidation protocol: a stale history makes the append fail on its
 // expected revision (errs.Conflict), and the handler then drops the entry
-// and reloads from the store. Histories are never mutated once cached.
+// and reloads from the store — or, for an append with fixed ids, succeed
+// idempotently on another writer's events, which the handler's read-back
+// (readback.go) finds, likewise dropping the entry. Histories are never
+// mutated once cached.
 type cache struct {
 	mu        sync.Mutex
 	max       int // streams

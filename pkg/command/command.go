@@ -127,7 +127,9 @@ type Command struct {
 	// registration): with no cached copy and no idempotency key, the
 	// handler decides on an empty history without reading first and
 	// appends expecting no stream; if the stream exists after all, that
-	// append fails and the command is decided again on the stream as read.
+	// append fails (or, with fixed ids, its read-back finds another
+	// writer's events) and the command is decided again on the stream as
+	// read.
 	// Keyed commands always read (a retry must find its first result).
 	ExpectNew bool
 }
@@ -165,8 +167,9 @@ type Options struct {
 	Seal Seal
 	// CacheStreams is how many streams' histories the handler keeps in
 	// memory to decide without a read (optimistically: a stale history
-	// fails the append on its expected revision, and the stream is then
-	// reloaded). 0 = 4096; negative disables the cache.
+	// fails the append on its expected revision, or the read-back of a
+	// fixed-id append, and the stream is then reloaded). 0 = 4096;
+	// negative disables the cache.
 	CacheStreams int
 	// CacheEvents bounds the events held over all cached streams (least
 	// recently used streams go first). 0 = 200,000.
@@ -238,6 +241,7 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 	defer h.locks.Lock(c.Stream)()
 	decide := true
 	useCache := true
+	readBack := false // decided again after another writer's events answered a fixed-id append
 	for attempt := 0; ; attempt++ {
 		var hist History
 		cached := false
@@ -296,6 +300,26 @@ func (h *Handler) Execute(ctx context.Context, c Command) (Result, error) {
 			exp = eventstore.At(hist.Revision())
 		}
 		ar, err := h.store.Append(ctx, c.Stream, exp, data...)
+		if err == nil && fixedIDs(c, evs) {
+			// The store may have answered with another writer's events
+			// (readback.go): cache and answer only what it holds as ours.
+			own, rerr := h.ownAppend(ctx, c.Stream, ar, data)
+			if rerr != nil || !own {
+				h.cache.drop(c.Stream)
+			}
+			switch {
+			case rerr != nil:
+				return Result{}, errReadBack(c.Name, c.Stream, rerr)
+			case !own && readBack:
+				return Result{}, errNotOwn(c.Name, c.Stream)
+			case !own:
+				// Decide again on the stream as stored (once): a replay
+				// of the key, its refusal, or the decision's own answer.
+				readBack, useCache = true, false
+				attempt--
+				continue
+			}
+		}
 		if err == nil {
 			next := h.cache.extend(hist, data, ar, h.recordedNow)
 			next.lastHash = lastHash

@@ -11,7 +11,11 @@
 // (Locks) and keeps recent histories in an optimistic cache, so a command
 // usually decides without reading: a stale copy cannot slip through, since
 // its append fails on the expected revision and the stream is reloaded,
-// and refusals and no-ops are always re-decided on the store's state.
+// and refusals and no-ops are always re-decided on the store's state. An
+// append with fixed ids (a key's, or Event.ID) may instead be answered by
+// the store as an idempotent success for another writer's events with
+// those ids, so it is read back and, when not the handler's own, decided
+// again on a fresh read (readback.go).
 // ExpectNew extends the same idea to commands that create their stream.
 // ExecuteBatch appends several commands of one stream at once.
 //
@@ -20,8 +24,9 @@
 // handler looks for those ids in the stream it loaded; if they are there the
 // command already happened and the original Result is returned (Replayed is
 // set), so a retried request is a no-op. Two concurrent requests with the
-// same key race on the expected revision; the loser reloads, finds the ids
-// and answers with the winner's result.
+// same key race on the expected revision; the loser reloads (after a wrong
+// expected revision, or a read-back that found the winner's events), finds
+// the ids and answers with the winner's result, or refuses another body.
 //
 // Every event's metadata (Metadata: schemaVersion from the type's ".vN",
 // occurredAt, issuer organisation, acting user, $correlationId and

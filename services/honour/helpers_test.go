@@ -58,28 +58,35 @@ func newEnvWith(t testing.TB, opts honour.Options) *env {
 func newEnvBackfill(t testing.TB, opts honour.Options, bf command.Backfill) *env {
 	t.Helper()
 	return &env{servicetest.Start(t, servicetest.Config{Now: now, Seal: servicekit.Seal,
-		Callers: map[string]auth.Claims{
-			"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
-			"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},
-			"otherIssuer": {Subject: "u-other", Role: auth.RoleIssuer, OrgID: orgOther},
-			"employer":    {Subject: "u-emp", Role: auth.RoleIssuer, OrgID: orgEmployer},
-			"registrar":   {Subject: "u-seed", Role: auth.RoleIssuer, OrgID: "seed"},
-			"mohrss":      {Subject: "u-mohrss", Role: auth.RoleIssuer, OrgID: "mohrss"},
-			"hr":          {Subject: "u-hr", Role: auth.RoleHR, OrgID: orgOther},
-			"auditor":     {Subject: "u-aud", Role: auth.RoleAuditor},
-			"worker":      {Subject: "u-w", Role: auth.RoleWorker, CraftsmanID: "w1"},
-		},
-		Handler: func(st eventstore.Store) (http.Handler, error) {
-			svc, err := honour.New(st, func() time.Time { return now }, opts)
-			if err != nil {
-				return nil, err
-			}
-			logger := slog.New(slog.DiscardHandler)
-			m := kit.NewMetrics("honour")
-			svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(svc))
-			return honour.NewHTTPHandler(svc, logger, auth.DevKey(), honour.HTTPOptions{Metrics: m, Backfill: bf}), nil
-		},
-	})}
+		Callers: callers, Handler: handler(opts, bf)})}
+}
+
+// callers are the tests' callers by name.
+var callers = map[string]auth.Claims{
+	"admin":       {Subject: "u-admin", Role: auth.RoleAdmin},
+	"issuer":      {Subject: "u-academy", Role: auth.RoleIssuer, OrgID: orgAcademy},
+	"otherIssuer": {Subject: "u-other", Role: auth.RoleIssuer, OrgID: orgOther},
+	"employer":    {Subject: "u-emp", Role: auth.RoleIssuer, OrgID: orgEmployer},
+	"registrar":   {Subject: "u-seed", Role: auth.RoleIssuer, OrgID: "seed"},
+	"mohrss":      {Subject: "u-mohrss", Role: auth.RoleIssuer, OrgID: "mohrss"},
+	"hr":          {Subject: "u-hr", Role: auth.RoleHR, OrgID: orgOther},
+	"auditor":     {Subject: "u-aud", Role: auth.RoleAuditor},
+	"worker":      {Subject: "u-w", Role: auth.RoleWorker, CraftsmanID: "w1"},
+}
+
+// handler builds the service's HTTP handler over a store (a replica:
+// several may share one).
+func handler(opts honour.Options, bf command.Backfill) func(st eventstore.Store) (http.Handler, error) {
+	return func(st eventstore.Store) (http.Handler, error) {
+		svc, err := honour.New(st, func() time.Time { return now }, opts)
+		if err != nil {
+			return nil, err
+		}
+		logger := slog.New(slog.DiscardHandler)
+		m := kit.NewMetrics("honour")
+		svc = honour.LoggingMiddleware(logger)(honour.InstrumentingMiddleware(m)(svc))
+		return honour.NewHTTPHandler(svc, logger, auth.DevKey(), honour.HTTPOptions{Metrics: m, Backfill: bf}), nil
+	}
 }
 
 // register registers craftsman id (registrar "seed"), holding level (when

@@ -58,7 +58,14 @@ func newEnvBackfill(t testing.TB, bf command.Backfill) *env {
 // replica: several may share a store) and returns its URL.
 func serve(t testing.TB, st eventstore.Store, bf command.Backfill) string {
 	t.Helper()
-	svc, err := training.New(st, func() time.Time { return now }, training.Options{})
+	return serveAt(t, st, bf, now)
+}
+
+// serveAt is serve with the service's clock stopped at at (replicas in
+// other processes do not share a clock).
+func serveAt(t testing.TB, st eventstore.Store, bf command.Backfill, at time.Time) string {
+	t.Helper()
+	svc, err := training.New(st, func() time.Time { return at }, training.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
