@@ -14,7 +14,8 @@
 // honour's or innovation's id; an id left out is derived from the code or
 // kind, title and date, or, for a request without a date but with an
 // Idempotency-Key, from the key), so a repeated request or a re-imported
-// file writes nothing twice. Bulk back-fill takes JSON Lines with one result
+// file writes nothing twice; a fact a correction retracted is recorded
+// again when sent again (servicekit.FactOnStream). Bulk back-fill takes JSON Lines with one result
 // per line.
 //
 // Who may do what: issuers record honours and innovations in the name of

@@ -161,7 +161,10 @@ type fact struct {
 // decide accepts the worker's state, unless the stream already holds f's
 // event id: then the same fact (same data and date) is a replay, answered
 // with where it was recorded (command.Already), and different data under
-// the same id is a conflict.
+// the same id is a conflict. A recording a correction retracted does not
+// count: the fact is recorded again, under the next id of its chain
+// (servicekit.FactOnStream), as a correction sent again after its
+// reversal is.
 func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", f.worker); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
@@ -172,11 +175,11 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 	}
 	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			for i := range h.Events {
-				e := &h.Events[i]
-				if e.ID != f.id {
-					continue
-				}
+			_, id, e, err := servicekit.FactOnStream(h, f.id, servicekit.RetractedOn(h))
+			if err != nil {
+				return nil, err
+			}
+			if e != nil {
 				m, err := command.DecodeMetadata(e.Metadata)
 				if err != nil {
 					return nil, err
@@ -202,7 +205,7 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 					return nil, err
 				}
 			}
-			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: f.id}}, nil
+			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: id}}, nil
 		}}, nil
 }
 
