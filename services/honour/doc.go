@@ -14,8 +14,11 @@
 // honour's or innovation's id; an id left out is derived from the code or
 // kind, title and date, or, for a request without a date but with an
 // Idempotency-Key, from the key), so a repeated request or a re-imported
-// file writes nothing twice. Bulk back-fill takes JSON Lines with one result
-// per line.
+// file writes nothing twice; a fact a correction retracted is recorded
+// again when sent again (servicekit.FactOnStream). With an Idempotency-Key
+// the key decides: its event takes the handler's keyed id, so the key
+// reused for another request is refused whatever ids that body derives.
+// Bulk back-fill takes JSON Lines with one result per line.
 //
 // Who may do what: issuers record honours and innovations in the name of
 // their organisation (or admins, in anyone's); an honour is withdrawn only

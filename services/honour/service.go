@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,13 +156,25 @@ type fact struct {
 	// keyed: id derives from the request's idempotency key; other data
 	// under it is the key reused for another request, not another fact.
 	keyed bool
+	// recorded is the id of the event recording the fact in st (in force),
+	// "" when st has none.
+	recorded func(st *career.State) string
 }
 
 // factCommand is the command appending f to the worker's stream after
-// decide accepts the worker's state, unless the stream already holds f's
-// event id: then the same fact (same data and date) is a replay, answered
-// with where it was recorded (command.Already), and different data under
-// the same id is a conflict.
+// decide accepts the worker's state, unless the fact is already recorded:
+// then the same fact (same data, and date when the request gives one) is
+// a replay, answered with where it was recorded (command.Already), and
+// different data is a conflict. The fact is found under its own id (f.id)
+// and, recorded under another (an Idempotency-Key's), by f.recorded in the
+// worker's state. A recording a correction retracted does not count: the
+// fact is recorded again, under the next id of its chain
+// (servicekit.FactOnStream), as a correction sent again after its
+// reversal is. With an Idempotency-Key the key decides (command.Handler):
+// the event takes the handler's keyed id, so the same key with the same
+// request is the first answer and with another request (another body or
+// route, or a date given where the first had none) 422, whatever ids the
+// body derives.
 func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.History, st *career.State) error) (command.Command, error) {
 	if err := events.ValidID("craftsmanId", f.worker); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
@@ -170,25 +183,29 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 	if err != nil {
 		return command.Command{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
 	}
+	// same answers the request whose fact e records.
+	same := func(e *eventstore.RecordedEvent) error {
+		m, err := command.DecodeMetadata(e.Metadata)
+		if err != nil {
+			return err
+		}
+		if e.Type != f.payload.EventType() || !bytes.Equal(e.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
+			if f.keyed {
+				return errs.E(errs.FailedPrecondition, "%s: idempotency key %q was already used on %s for a different request (another body); send a new key",
+					f.name, meta.IdempotencyKey, e.Stream)
+			}
+			return errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, e.Revision)
+		}
+		return command.Already(*e)
+	}
 	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
-			for i := range h.Events {
-				e := &h.Events[i]
-				if e.ID != f.id {
-					continue
-				}
-				m, err := command.DecodeMetadata(e.Metadata)
-				if err != nil {
-					return nil, err
-				}
-				if e.Type != f.payload.EventType() || !bytes.Equal(e.Data, data) || (f.dated && !m.OccurredAt.Equal(f.at)) {
-					if f.keyed {
-						return nil, errs.E(errs.FailedPrecondition, "%s: idempotency key %q was already used on %s for a different request (another body); send a new key",
-							f.name, meta.IdempotencyKey, e.Stream)
-					}
-					return nil, errs.E(errs.Conflict, "%s: already recorded with other data (revision %d); record a correction instead", f.name, e.Revision)
-				}
-				return nil, command.Already(*e)
+			_, id, e, err := servicekit.FactOnStream(h, f.id, servicekit.RetractedOn(h))
+			if err != nil {
+				return nil, err
+			}
+			if e != nil {
+				return nil, same(e)
 			}
 			st, err := s.career(h)
 			if err != nil {
@@ -197,13 +214,59 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 			if !st.Registered {
 				return nil, errs.E(errs.NotFound, "craftsman %s is not registered", f.worker)
 			}
+			if e, err := original(h, f.recorded(st)); err != nil || e != nil {
+				if err != nil {
+					return nil, err
+				}
+				return nil, same(e)
+			}
 			if decide != nil {
 				if err := decide(h, st); err != nil {
 					return nil, err
 				}
 			}
-			return []command.Event{{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: f.id}}, nil
+			ev := command.Event{Type: f.payload.EventType(), Data: data, OccurredAt: f.at, ID: id}
+			if meta.IdempotencyKey != "" {
+				// The handler's keyed id; a date defaulted to today is not
+				// part of the request (a retry after midnight is the same).
+				ev.ID = ""
+				if !f.dated {
+					ev.OccurredAt = time.Time{}
+				}
+			}
+			return []command.Event{ev}, nil
 		}}, nil
+}
+
+// original is the event of h with id, or the one it corrects when it is a
+// correction (a withdrawal's reference is the correction that replaced
+// it); nil when id is "" or not on h.
+func original(h command.History, id string) (*eventstore.RecordedEvent, error) {
+	for depth := 0; id != "" && depth <= len(h.Events); depth++ {
+		i := slices.IndexFunc(h.Events, func(e eventstore.RecordedEvent) bool { return e.ID == id })
+		if i < 0 {
+			return nil, nil
+		}
+		e := &h.Events[i]
+		if e.Type != events.TypeEventCorrected {
+			return e, nil
+		}
+		var c events.EventCorrected
+		if err := json.Unmarshal(e.Data, &c); err != nil {
+			return nil, errs.E(errs.Internal, "decode %s@%d: %v", e.Stream, e.Revision, err)
+		}
+		id = c.SupersedesEventID
+	}
+	return nil, nil
+}
+
+// recordedAs is the id of the event that recorded the fact src names (the
+// original, when a correction replaced it).
+func recordedAs(src career.Source) string {
+	if src.Supersedes != nil {
+		return src.Supersedes.EventID
+	}
+	return src.Ref.EventID
 }
 
 // career folds a craftsman's stream with the events module's career fold
@@ -319,16 +382,18 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
 	}
 	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at,
-		dated: req.OccurredAt != "", keyed: keyed}
+		dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
+			for _, h := range st.Honours {
+				if h.ID == req.HonourID {
+					return recordedAs(h.Source)
+				}
+			}
+			return ""
+		}}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		if linkedOnly {
 			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
 				return err
-			}
-		}
-		for _, h := range st.Honours {
-			if h.ID == req.HonourID {
-				return kit.FieldErr("honourId", errs.E(errs.Conflict, "honour %s of craftsman %s is already recorded", req.HonourID, req.CraftsmanID))
 			}
 		}
 		if req.PlacementID == "" {
@@ -369,7 +434,15 @@ func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (com
 	if err := p.Validate(); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
 	}
-	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != ""}
+	f := fact{name: "withdraw honour", worker: req.CraftsmanID, id: events.DeterministicID("honour-withdrawn", req.CraftsmanID, req.HonourID), payload: p, at: at, dated: req.OccurredAt != "",
+		recorded: func(st *career.State) string {
+			for _, h := range st.Honours {
+				if h.ID == req.HonourID && h.Withdrawn && h.WithdrawRef != nil {
+					return h.WithdrawRef.EventID
+				}
+			}
+			return ""
+		}}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		for _, hon := range st.Honours {
 			if hon.ID != req.HonourID {
@@ -432,18 +505,20 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 		return command.Command{}, servicekit.Invalid(err)
 	}
 	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at,
-		dated: req.OccurredAt != "", keyed: keyed}
+		dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
+			for _, in := range st.Innovations {
+				if in.ID == req.InnovationID {
+					return recordedAs(in.Source)
+				}
+			}
+			return ""
+		}}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		// An innovation names no organisation of the recorder's own: only
 		// an organisation linked to the worker records it.
 		if s.check {
 			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
 				return err
-			}
-		}
-		for _, in := range st.Innovations {
-			if in.ID == req.InnovationID {
-				return kit.FieldErr("innovationId", errs.E(errs.Conflict, "innovation %s of craftsman %s is already recorded", req.InnovationID, req.CraftsmanID))
 			}
 		}
 		return nil

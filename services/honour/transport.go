@@ -160,7 +160,7 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		// The id the conferral derived (the line has a date, so not from
 		// its key).
 		id, _ := honourID(req, at, command.Meta{})
-		w, err := svc.WithdrawHonour(ctx, WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: id, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
+		w, err := svc.WithdrawHonour(withdrawalCtx(ctx), WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: id, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
 		if err != nil {
 			return res, kit.FieldErr("withdrawn", err)
 		}
@@ -172,6 +172,24 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		line.Build = func(ctx context.Context) (command.Command, error) { return b.conferCommand(ctx, req) }
 	}
 	return line, nil
+}
+
+// withdrawalCtx is the context of a back-filled line's withdrawal: the
+// line's key decides each of its commands (a key names one request), so
+// the withdrawal runs under a key derived from the line's, recognised
+// when the line is sent again, and keeps the causation id the line's key
+// gives its conferral.
+func withdrawalCtx(ctx context.Context) context.Context {
+	meta, _, err := command.MetaFrom(ctx)
+	if err != nil || meta.IdempotencyKey == "" {
+		return ctx
+	}
+	causation := meta.CausationID
+	if causation == "" && command.ValidRequestID(meta.IdempotencyKey) == nil {
+		causation = meta.IdempotencyKey
+	}
+	key := "withdrawn:" + events.DeterministicID("honour line withdrawal", meta.IdempotencyKey)
+	return command.WithRequest(ctx, key, meta.CorrelationID, causation)
 }
 
 // prepareInnovation makes a back-filled innovation into its line, batched

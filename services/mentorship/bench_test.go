@@ -54,6 +54,36 @@ func BenchmarkStart(b *testing.B) {
 	}
 }
 
+// BenchmarkSession measures sessions logged (a follow: the pairing's
+// stream read, the two workers' streams read for their corrections, then
+// three appends) on 1000 active pairings, round robin, through HTTP, with
+// 1 and 16 concurrent clients.
+func BenchmarkSession(b *testing.B) {
+	for _, clients := range []int{1, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			e := newEnv(b, mentorship.Options{MaxActiveApprentices: 1 << 20})
+			seedWorkers(e, benchWorkers)
+			start := startRequest(e)
+			servicetest.Parallel(benchWorkers, 16, func(i int) {
+				resp, err := http.DefaultClient.Do(start(i))
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					b.Errorf("start %d: %v %v", i, err, resp)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			})
+			servicetest.RunClients(b, clients, http.StatusCreated, func(i int) *http.Request {
+				body := fmt.Sprintf(`{"sessionId":"s%d","hours":2,"occurredAt":"2025-02-01"}`, i)
+				r, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/mentorships/bm%d/sessions", e.URL, i%benchWorkers), strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Authorization", "Bearer "+e.Toks["issuer"])
+				return r
+			})
+		})
+	}
+}
+
 // BenchmarkStartPaced offers starts at a fixed rate from 64 clients
 // (servicetest.RunPaced) instead of as fast as they are answered: the
 // latency at a given load, counted from when each start was due — the

@@ -21,6 +21,14 @@
 // request completes whatever a failure left half-written and never
 // duplicates.
 //
+// Corrections are recorded on the workers' streams only, where every view
+// and audit reads the facts; the pairing's decisions fold them from there:
+// a start, completion or early end whose copy a correction retracted on
+// either worker's stream no longer counts (a completion retracted reopens
+// the pairing). A fact retracted and sent again is recorded again, under
+// the next id of its chain (servicekit.FactOnStream); a start retracted
+// is not: the pairing is started under a new id.
+//
 // Rules applied (Options): a master must hold at least senior (高级工,
 // level 3) in the pairing's trade on the start date, and more than the
 // apprentice holds in it; a master has at most 8 active apprentices, and
