@@ -117,7 +117,7 @@ fmt: ## format all Go code
 
 .PHONY: lint
 lint: ## gofmt check, go vet, staticcheck (pinned) and the pure-domain import rule
-	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES)) || { echo "gofmt failed (a file that does not parse?)"; exit 1; }; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 	$(GO) test -count=1 -run TestPureDomain ./events/...

@@ -11,3 +11,10 @@ func Planned(s *Server) uint64 { return s.planned.Load() }
 
 // DisablePlans makes s answer every request through graphql-go's executor.
 func DisablePlans(s *Server) { s.noPlans = true }
+
+// DocHits, RefusalHits and Validated are the requests answered with a
+// cached document, the requests refused from the refusal cache, and the
+// documents graphql-go validated.
+func DocHits(s *Server) uint64     { return s.docHits.Load() }
+func RefusalHits(s *Server) uint64 { return s.refusedHits.Load() }
+func Validated(s *Server) uint64   { return s.validated.Load() }

@@ -147,7 +147,11 @@ type Server struct {
 	cache    *boundedMap[string, cachedDoc]        // validated documents by their text
 	docHits  atomicCounter                         // requests answered from cache
 	rejected *boundedMap[[sha256.Size]byte, error] // why documents were refused, by their text's hash
-	handler  http.Handler
+	// refusedHits counts requests refused from rejected without parsing;
+	// validated counts documents handed to graphql-go's validation.
+	refusedHits atomicCounter
+	validated   atomicCounter
+	handler     http.Handler
 	// planned counts requests answered by a compiled plan (plan.go);
 	// planCheck, set by tests only, is handed each such answer and
 	// graphql-go's answer to the same request.
@@ -396,6 +400,10 @@ func (s *Server) registerMetrics() {
 			Namespace: "craftledger", Subsystem: "graphql", Name: "document_cache_hits_total",
 			Help: "Requests answered with an already parsed and validated document.",
 		}, func() float64 { return float64(s.docHits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "craftledger", Subsystem: "graphql", Name: "refusal_cache_hits_total",
+			Help: "Requests refused with the reason a document of the same text was refused for, without parsing it again.",
+		}, func() float64 { return float64(s.refusedHits.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "craftledger", Subsystem: "graphql", Name: "planned_total",
 			Help: "Requests answered by a compiled plan of their cached document instead of graphql-go's executor.",
@@ -716,6 +724,7 @@ func (s *Server) document(query string) (cachedDoc, error) {
 	// it anew would cost what the refusal is meant to save.
 	key := sha256.Sum256([]byte(query))
 	if err, refused := s.rejected.get(key); refused {
+		s.refusedHits.Add(1)
 		return cachedDoc{}, err
 	}
 	doc, err := s.parseAndValidate(query)
@@ -758,6 +767,7 @@ func (s *Server) parseAndValidate(query string) (*ast.Document, error) {
 	if err := checkFragmentCycles(&s.schema, doc); err != nil {
 		return nil, err
 	}
+	s.validated.Add(1)
 	if v := graphql.ValidateDocument(&s.schema, doc, cappedRules); !v.IsValid {
 		return nil, errs.E(errs.InvalidArgument, "%s", joinValidation(v.Errors))
 	}

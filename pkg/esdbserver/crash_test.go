@@ -162,7 +162,9 @@ func TestCrashRecovery(t *testing.T) {
 	for s, evs := range streams {
 		for i := 0; i < len(evs); {
 			var w, it, j int
-			fmt.Sscanf(string(evs[i].Event.Data), `{"w":%d,"i":%d,"j":%d}`, &w, &it, &j)
+			if n, err := fmt.Sscanf(string(evs[i].Event.Data), `{"w":%d,"i":%d,"j":%d}`, &w, &it, &j); n != 3 || err != nil {
+				t.Fatalf("%s@%d: data %q is not what the writers wrote (%d of 3 numbers read: %v)", s, i, evs[i].Event.Data, n, err)
+			}
 			if j != 0 {
 				t.Fatalf("%s@%d starts mid-append (j=%d)", s, i, j)
 			}

@@ -7,12 +7,13 @@ import (
 
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/services/craftledger/security/sectest"
+	"github.com/craftledger/craftledger/services/registry"
 )
 
 // TestAllInOneLogsNoSecrets runs the all-in-one with debug logging, writes
 // the fixture (national ID numbers, names) and sends good, refused and
-// forged requests; no token, token signature, key or national ID number
-// may appear in what it logged.
+// forged requests; no token, token signature, token key, national-ID key,
+// national ID number or personal name may appear in what it logged.
 func TestAllInOneLogsNoSecrets(t *testing.T) {
 	var logs sectest.SyncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -26,7 +27,10 @@ func TestAllInOneLogsNoSecrets(t *testing.T) {
 	if !strings.Contains(out, sectest.Worker) {
 		t.Fatalf("the debug logs do not mention the worker at all; is anything logged?\n%.2000s", out)
 	}
-	secrets := map[string]string{"token key": string(auth.DevKey())}
+	secrets := map[string]string{
+		"token key":       string(auth.DevKey()),
+		"national-ID key": registry.DevNationalIDKey,
+	}
 	for c, tok := range e.Tokens {
 		if tok == "" {
 			continue
@@ -36,10 +40,9 @@ func TestAllInOneLogsNoSecrets(t *testing.T) {
 			secrets["signature of the token of "+string(c)] = sig
 		}
 	}
-	for i := 100; i < 105; i++ { // the fixture's craftsmen
-		if strings.Contains(out, sectest.NationalID(i)) {
-			t.Errorf("national ID number %d appears in the all-in-one's logs", i)
-		}
+	for i, c := range sectest.FixtureCraftsmen() {
+		secrets["national ID number of "+c] = sectest.NationalID(100 + i)
+		secrets["name (personal data) of "+c] = sectest.PersonalName(c)
 	}
 	for what, s := range secrets {
 		if strings.Contains(out, s) {

@@ -290,6 +290,14 @@ func NationalID(n int) string {
 	return generate.WithCheckChar(fmt.Sprintf("11010119900101%03d", n%1000))
 }
 
+// FixtureCraftsmen are the craftsmen Fixture registers, in order: the
+// i-th has national ID number NationalID(100+i) and name PersonalName(c).
+func FixtureCraftsmen() []string { return []string{Worker, Stranger, Master, Apprentic, Spare} }
+
+// PersonalName is the name (personal data) Fixture registers craftsman c
+// under.
+func PersonalName(c string) string { return "工匠 " + c }
+
 // Fixture writes, through the real HTTP API: academies B and X with a
 // course each, the craftsmen (the worker employed by A and trained at B,
 // a stranger, a senior master and an apprentice), competition B with a
@@ -302,12 +310,12 @@ func (e *Env) Fixture() {
 		e.MustWrite(Admin, "POST", "/api/registry/v1/academies/"+ac+"/courses",
 			`{"courseId":"course-`+ac[len(ac)-1:]+`1","title":"电工基础","trade":{"code":"`+Trade+`","name":"电工"},"hours":40,"mode":"classroom"}`)
 	}
-	for i, c := range []string{Worker, Stranger, Master, Apprentic, Spare} {
+	for i, c := range FixtureCraftsmen() {
 		caller := IssuerB
 		if c == Stranger {
 			caller = Admin
 		}
-		e.MustWrite(caller, "POST", "/api/registry/v1/craftsmen", `{"craftsmanId":"`+c+`","nationalId":"`+NationalID(100+i)+`","birthDate":"1990-01-01","region":"120000","personal":{"name":"工匠 `+c+`"}}`)
+		e.MustWrite(caller, "POST", "/api/registry/v1/craftsmen", `{"craftsmanId":"`+c+`","nationalId":"`+NationalID(100+i)+`","birthDate":"1990-01-01","region":"120000","personal":{"name":"`+PersonalName(c)+`"}}`)
 	}
 	e.MustWrite(Admin, "POST", "/api/registry/v1/craftsmen/"+Worker+"/employments",
 		`{"employmentId":"emp-a","employerOrgId":"`+OrgA+`","trade":{"code":"`+Trade+`"},"occurredAt":"2020-01-01"}`)
