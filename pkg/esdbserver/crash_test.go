@@ -82,6 +82,7 @@ func TestCrashRecovery(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var mu sync.Mutex
 		var wg sync.WaitGroup
+		stuck := false // a writer outlived the round (see below): its answer is not counted
 		for w := 0; w < writers; w++ {
 			stream := fmt.Sprintf("crash-%d", w)
 			// The kill may have hit after a write committed but before its ack:
@@ -115,6 +116,10 @@ func TestCrashRecovery(t *testing.T) {
 						return // the server died under us
 					}
 					mu.Lock()
+					if stuck {
+						mu.Unlock()
+						return
+					}
 					all = append(all, acked{stream, rev, ids})
 					next[stream] = rev + uint64(n)
 					mu.Unlock()
@@ -126,7 +131,21 @@ func TestCrashRecovery(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		cancel()
-		wg.Wait()
+		// The official client's reconnection does not watch the call's
+		// context (docs/platform.md), and once in ~10 runs a writer stayed
+		// inside AppendToStream after the kill until the test's timeout.
+		// A writer still there 30 s later holds no acknowledgement of the
+		// dead server: it is left behind, and whatever it is answered
+		// later is not counted (the next round reads each stream's end
+		// from the store, not from its count).
+		if !waitGroupFor(&wg, 30*time.Second) {
+			mu.Lock()
+			stuck = true
+			mu.Unlock()
+			t.Logf("round %d: a writer is still inside the client 30 s after the kill; not waiting for it", round)
+			go c.Close()
+			continue
+		}
 		c.Close()
 	}
 	cmd, addr := startChild(t, dir)
@@ -194,4 +213,16 @@ func TestCrashRecovery(t *testing.T) {
 		t.Errorf("$all holds %d crash events, streams %d", crashEvents, total)
 	}
 	t.Logf("%d acknowledged appends over %d kills; %d events recovered", len(all), rounds, total)
+}
+
+// waitGroupFor waits for wg at most d; it reports whether wg finished.
+func waitGroupFor(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
