@@ -25,11 +25,12 @@ import (
 // key, so one key sent to two services gives the same ids); or this
 // handler's own earlier attempt, whose answer was lost (a timeout) but
 // whose append the store committed only after the retry read the stream.
-// So the read-back stays on however many instances run. Taking that success for its own write, the handler
-// would answer 201 for events never stored, cache them, decide later
-// commands on them and chain its next event off their hash. So an append
-// carrying a fixed id is read back (ownAppend) and, when the store holds
-// other events there, the command is decided again on a fresh read.
+// Taking that success for its own write, the handler would answer 201 for
+// events never stored, cache them, decide later commands on them and chain
+// its next event off their hash. So an append carrying a fixed id is read
+// back (ownAppend) and, when the store holds other events there, the
+// command is decided again on a fresh read — however many instances of
+// the service run.
 
 // fixedIDs reports whether the events decided for c may carry an id that
 // is not random: the command has an idempotency key, or an event an
