@@ -5,11 +5,13 @@ import "sync"
 // Locks is a set of mutexes by key (a stream, a national ID hash). The
 // zero value is ready; entries exist only while held or awaited.
 //
-// A Handler serializes its commands per stream with one: within one
-// process two commands on one stream never race each other for the
-// expected revision (the second decides on the first's result, usually
-// from the cache); only writers in other processes can still cause a
-// conflict and a retry.
+// A Handler serializes its commands per stream with one: two commands of
+// one handler on one stream never race each other for the expected
+// revision (the second decides on the first's result, usually from the
+// cache); only other writers can still cause a conflict and a retry —
+// replicas, and other handlers on the stream, in the same process too (the
+// all-in-one runs a handler per service, and five services write a
+// craftsman's stream).
 type Locks struct {
 	mu sync.Mutex
 	m  map[string]*keyLock

@@ -15,15 +15,22 @@ import (
 // compared, the events are not. With random ids (NewID) that cannot
 // happen, but a command's ids may be fixed — derived from its idempotency
 // key (EventID) or from the fact (Event.ID: an honour, a pairing, a
-// placement) — and another writer (another replica of the service, whose
-// cached copy was not stale) may already have appended events with those
-// ids at that revision: another body under the same key, or the same
+// placement) — and another writer may already have appended events with
+// those ids at that revision: another body under the same key, or the same
 // request with other metadata (its correlation id, its occurredAt default,
-// and so its hash). Taking that success for its own write, the handler
-// would answer 201 for events never stored, cache them, decide later
-// commands on them and chain its next event off their hash. So an append
-// carrying a fixed id is read back (ownAppend) and, when the store holds
-// other events there, the command is decided again on a fresh read.
+// and so its hash). That writer may be another replica of the service; or,
+// with one instance of each service, another service's handler on a
+// craftsman's stream (five services write it, each with its own cache and
+// locks, in the all-in-one's one process too; EventID is over stream and
+// key, so one key sent to two services gives the same ids); or this
+// handler's own earlier attempt, whose answer was lost (a timeout) but
+// whose append the store committed only after the retry read the stream.
+// Taking that success for its own write, the handler would answer 201 for
+// events never stored, cache them, decide later commands on them and chain
+// its next event off their hash. So an append carrying a fixed id is read
+// back (ownAppend) and, when the store holds other events there, the
+// command is decided again on a fresh read — however many instances of
+// the service run.
 
 // fixedIDs reports whether the events decided for c may carry an id that
 // is not random: the command has an idempotency key, or an event an
