@@ -83,7 +83,16 @@ type psubManager struct {
 	// 876-921): a listing of such a source without groups is empty, not
 	// NotFound (GetStreamPersistentSubscriptionStats 1398-1418).
 	topics map[string]bool
+	// closed is set by close (the server shutting down, gRPC still
+	// serving): no group is made or restarted after it, so none outlives
+	// Close.
+	closed bool
 }
+
+// errPSClosing answers a Create, Update or RestartSubsystem that arrives
+// while the server shuts down, as KurrentDB answers a request its node
+// is not ready for (RpcExceptions.ServerNotReady).
+var errPSClosing = status.Error(codes.Unavailable, "Server Is Not Ready")
 
 func (s *Server) registerPersistent() error {
 	m := &psubManager{s: s, groups: map[string]*psGroup{}, topics: map[string]bool{}}
@@ -128,6 +137,7 @@ func (s *Server) registerPersistent() error {
 
 func (m *psubManager) close() {
 	m.mu.Lock()
+	m.closed = true
 	gs := make([]*psGroup, 0, len(m.groups))
 	for _, g := range m.groups {
 		gs = append(gs, g)
@@ -497,15 +507,17 @@ func (g *psGroup) read() error {
 	// stream that does not exist is the end of the stream (NoStream,
 	// FetchCompleted 133-137) and the group goes live; a tombstoned one
 	// is StreamDeleted (IndexReader.cs 219-220), which faults the group.
-	vis, _ := s.streamVisibility(g.cfg.Source)
+	vis, info := s.streamVisibility(g.cfg.Source)
 	if vis.tombstone {
 		return errPSStreamDeleted
 	}
 	if vis.notFound {
 		// Live from here on: what a soft delete hid is not sent (the
-		// reader leaves the position, TryMoveToLive returning first).
+		// reader leaves the position, TryMoveToLive returning first). The
+		// end is the one the visibility was read with: a second look
+		// could find the stream re-created and skip its new event.
 		g.liveMode = true
-		g.next = max(g.next, s.store.endOf(g.cfg.Source))
+		g.next = max(g.next, uint64(info.Last+1))
 		return nil
 	}
 	full, deleted := false, false
@@ -1144,6 +1156,10 @@ func (p *persistentService) Create(ctx context.Context, req *persistent.CreateRe
 	}
 	key := string(psKey(cfg.Source, cfg.Group))
 	p.m.mu.Lock()
+	if p.m.closed {
+		p.m.mu.Unlock()
+		return nil, errPSClosing
+	}
 	if p.m.groups[key] != nil {
 		p.m.mu.Unlock()
 		return nil, withTrailers(codes.AlreadyExists, fmt.Sprintf("Subscription group %s on stream %s exists.", cfg.Group, cfg.Source),
@@ -1253,6 +1269,9 @@ func (p *persistentService) Update(ctx context.Context, req *persistent.UpdateRe
 	// finding the old group replaced, waits for it here.
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
+	if p.m.closed {
+		return nil, errPSClosing
+	}
 	old := p.m.groups[key]
 	if old == nil {
 		return nil, notFoundGroup(source, group)
@@ -1511,7 +1530,9 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 	if err := p.s.requireOps(ctx); err != nil {
 		return nil, err
 	}
-	p.m.restart()
+	if !p.m.restart() {
+		return nil, errPSClosing
+	}
 	return &shared.Empty{}, nil
 }
 
@@ -1519,14 +1540,20 @@ func (p *persistentService) RestartSubsystem(ctx context.Context, _ *shared.Empt
 // (PersistentSubscriptionService.cs 142-154): every group is shut down,
 // its consumers dropped as by an Update (droppedGroup; Shutdown →
 // ShutdownAll, PersistentSubscription.cs 374-378), and loaded again from
-// its settings and last checkpoint: in-flight messages and parked ones
-// being replayed are delivered again from the checkpoint, a faulted group
-// reads again, a group from the end starts at the end of the moment.
-// The manager's lock is held throughout, so a Read finding its group
-// replaced waits for the new one.
-func (m *psubManager) restart() {
+// its settings and last checkpoint: in-flight messages are delivered again
+// from the checkpoint, a faulted group reads again, a group from the end
+// starts at the end of the moment. Parked messages being replayed are not
+// sent again: the replay truncated the parked stream when it read it, as
+// KurrentDB's HandleParkedReadCompleted does, and the checkpoint is past
+// them. The manager's lock is held throughout, so a Read finding its group
+// replaced waits for the new one. It reports false, doing nothing, once
+// the server is shutting down (close).
+func (m *psubManager) restart() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
 	m.topics = map[string]bool{} // InitToEmpty (120-122): the loaded groups' sources only
 	for key, old := range m.groups {
 		old.mu.Lock()
@@ -1548,6 +1575,7 @@ func (m *psubManager) restart() {
 		m.topics[cfg.Source] = true
 		go g.run()
 	}
+	return true
 }
 
 // Read checks its first message as KurrentDB's PersistentSubscriptions.Read.cs
