@@ -45,8 +45,12 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if err != nil {
 		return jsonError(err, maxBytes)
 	}
-	// encoding/json replaces bytes that are not UTF-8 by U+FFFD: refuse
-	// them, naming the field (CheckUTF8).
+	// A byte order mark, as editors on Windows write it: JSON Lines and
+	// CSV back-fills drop it too, and RFC 8259 lets a parser ignore it.
+	body = bytes.TrimPrefix(body, []byte("\ufeff"))
+	// encoding/json replaces bytes that are not UTF-8, and unpaired
+	// surrogate escapes, by U+FFFD: refuse them, naming the field
+	// (CheckUTF8).
 	if err := CheckUTF8(body); err != nil {
 		return err
 	}

@@ -102,6 +102,17 @@ func TestDecodeJSON(t *testing.T) {
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "mode.kind", Message: `field "mode.kind": is not valid UTF-8: send the body in UTF-8 (a GBK or other encoding is not converted)`}},
 		{name: "not utf-8 outside a string", body: "{\"hours\":8}\xff",
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Message: `request body is not valid UTF-8: send the body in UTF-8 (a GBK or other encoding is not converted)`}},
+		{name: "lone high surrogate escape", body: `{"name":"\ud800","hours":8}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "name", Message: `field "name": ` + surrogateMsg}},
+		{name: "nested lone low surrogate escape", body: `{"hours":8,"mode":{"kind":"a\uDC00b"}}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "mode.kind", Message: `field "mode.kind": ` + surrogateMsg}},
+		{name: "high surrogate escape before another escape", body: `{"hours":8,"name":"\ud83d\u0041"}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "name", Message: `field "name": ` + surrogateMsg}},
+		{name: "high surrogate escape at the end of a value", body: `{"name":"x\uD83D","hours":8}`,
+			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "name", Message: `field "name": ` + surrogateMsg}},
+		{name: "ok surrogate pair escape", body: `{"name":"\ud83d\ude00 \u7535\n\"","hours":8}`},
+		{name: "ok escaped backslash before u", body: `{"name":"\\ud800\\","hours":8}`},
+		{name: "ok byte order mark", body: "\ufeff{\"hours\":1}"},
 		{name: "validation", body: `{"hours":0}`,
 			want: kit.ErrorDetail{Code: "INVALID_ARGUMENT", Field: "hours", Message: `field "hours": must be positive, got 0`}},
 	}
@@ -133,6 +144,8 @@ func TestDecodeJSON(t *testing.T) {
 		})
 	}
 }
+
+const surrogateMsg = `holds an unpaired UTF-16 surrogate escape (\uD800 to \uDFFF without its other half), which would be stored as U+FFFD: send the character itself or both halves of its pair`
 
 type retryable struct{}
 

@@ -33,24 +33,87 @@ func CheckCharset(contentType string) error {
 }
 
 // CheckUTF8 refuses (errs.InvalidArgument) a JSON document holding bytes
-// that are not UTF-8, naming the field whose key or value holds them
-// (dotted path, [i] for an array's element) where the document parses
-// that far: encoding/json would silently replace them by U+FFFD, storing
-// something the sender never wrote.
+// that are not UTF-8, or a \u escape of half a UTF-16 surrogate pair
+// without its other half (\ud800 alone, a low half first), naming the
+// field whose key or value holds them (dotted path, [i] for an array's
+// element) where the document parses that far: encoding/json would
+// silently replace either by U+FFFD, storing something the sender never
+// wrote. Valid text without a backslash costs one pass of utf8.Valid and
+// one of bytes.IndexByte.
 func CheckUTF8(b []byte) error {
-	if utf8.Valid(b) {
+	valid := utf8.Valid(b)
+	if valid && (bytes.IndexByte(b, '\\') < 0 || !loneSurrogate(b)) {
 		return nil
 	}
-	const msg = "is not valid UTF-8: send the body in UTF-8 (a GBK or other encoding is not converted)"
-	if field := invalidUTF8Field(b); field != "" {
-		return Invalid(field, msg)
+	field, surrogate := invalidUTF8Field(b)
+	if field == "" {
+		surrogate = valid
 	}
-	return errs.E(errs.InvalidArgument, "request body "+msg)
+	msg := "is not valid UTF-8: send the body in UTF-8 (a GBK or other encoding is not converted)"
+	if surrogate {
+		msg = "holds an unpaired UTF-16 surrogate escape (\\uD800 to \\uDFFF without its other half), which would be stored as U+FFFD: send the character itself or both halves of its pair"
+	}
+	if field != "" {
+		return Invalid(field, "%s", msg)
+	}
+	return errs.E(errs.InvalidArgument, "request body %s", msg)
+}
+
+// loneSurrogate reports whether b holds a \u escape of a UTF-16 surrogate
+// (U+D800 to U+DFFF) that is not half of a pair: a high half (D800-DBFF)
+// followed at once by the escape of a low half (DC00-DFFF). Backslashes
+// are only found in JSON strings, so b is walked from one to the next.
+func loneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += j
+		r, ok := escapedUnit(b[i:])
+		switch {
+		case !ok:
+			i += 2 // \\, \" and the others: the escaped byte starts no escape
+		case r < 0xd800 || r > 0xdfff:
+			i += 6
+		case r >= 0xdc00:
+			return true
+		default:
+			if lo, ok := escapedUnit(b[i+6:]); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 12
+		}
+	}
+	return false
+}
+
+// escapedUnit is the UTF-16 code unit of a \uXXXX escape at the start of b.
+func escapedUnit(b []byte) (rune, bool) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // invalidUTF8Field is the path of the first key or value of b that is not
-// valid UTF-8, "" when the tokens before it do not parse.
-func invalidUTF8Field(b []byte) string {
+// valid UTF-8 or holds an unpaired surrogate escape (surrogate: the
+// latter), "" when the tokens before it do not parse.
+func invalidUTF8Field(b []byte) (field string, surrogate bool) {
 	type frame struct {
 		object, wantKey bool
 		key             string
@@ -91,10 +154,11 @@ func invalidUTF8Field(b []byte) string {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return ""
+			return "", false
 		}
 		off := dec.InputOffset()
-		bad := !utf8.Valid(b[prev:off])
+		surrogate = loneSurrogate(b[prev:off])
+		bad := surrogate || !utf8.Valid(b[prev:off])
 		prev = off
 		switch t := tok.(type) {
 		case json.Delim:
@@ -109,15 +173,12 @@ func invalidUTF8Field(b []byte) string {
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
 				stack[n-1].key, stack[n-1].wantKey = t, false
 				if bad {
-					return path(t)
+					return path(t), surrogate
 				}
 				continue
 			}
 			if bad {
-				if p := path(""); p != "" {
-					return p
-				}
-				return ""
+				return path(""), surrogate
 			}
 			valueDone()
 		default:

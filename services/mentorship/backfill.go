@@ -23,7 +23,11 @@ const lineParallel = 8
 // sessions, its completion or early end (lines at once, those of one
 // pairing in file order). A line that completes or ends its pairing
 // changes the limit for the lines after it: they are decided after it is
-// done. A line refused at its check or on the master's stream writes
+// done. So does a line that sends a pairing an earlier line of the group
+// sent (its start is then checked against the start as recorded: the
+// dates of its sessions, the same parties and terms), as Group.Run
+// promises: each line decides as if the lines before it had run alone
+// before it. A line refused at its check or on the master's stream writes
 // nothing and leaves the others be; one failing after its master's copy
 // leaves what a failed StartMentorship leaves, which the line sent again
 // completes.
@@ -31,8 +35,16 @@ func (s *service) backfillStarts(ctx context.Context, lines []command.GroupLine)
 	out := make([]command.BatchResult, len(lines))
 	for lo := 0; lo < len(lines); {
 		hi := lo + 1
+		seen := map[string]bool{}
 		for hi < len(lines) {
-			if l, ok := lines[hi-1].Value.(MentorshipLine); ok && l.ends() {
+			l, ok := lines[hi-1].Value.(MentorshipLine)
+			if ok && l.ends() {
+				break
+			}
+			if ok {
+				seen[l.MentorshipID] = true
+			}
+			if next, ok := lines[hi].Value.(MentorshipLine); ok && seen[next.MentorshipID] {
 				break
 			}
 			hi++

@@ -157,6 +157,56 @@ func TestBackfillStartsBatched(t *testing.T) {
 	}
 }
 
+// TestBackfillStartsSamePairingAgain: lines that send a pairing an
+// earlier line of the group sent answer as they do run one after the
+// other (Group.Run's contract): m1 sent again dated 2025-05-01 with a
+// session on 2025-04-01 is checked against the start as recorded
+// (2025-03-01) and written, not against its own date; m1 sent again with
+// another apprentice is the conflict it is alone.
+func TestBackfillStartsSamePairingAgain(t *testing.T) {
+	raw := []string{
+		pair("m1", "a1", ""),
+		strings.Replace(pair("m1", "a1", `,"sessions":[{"hours":2,"topic":"wiring","occurredAt":"2025-04-01"}]`), `"occurredAt":"2025-03-01"`, `"occurredAt":"2025-05-01"`, 1),
+		pair("m4", "a4", ""),
+		pair("m1", "a3", ""), // other parties: 409
+	}
+	wants := []error{nil, nil, nil, errs.Conflict}
+
+	s, _, mk := startsEnv(t, Options{MaxActiveApprentices: 2})
+	alone := make([]command.BatchResult, len(raw))
+	for i, l := range mk(raw...) {
+		alone[i] = s.backfillStarts(context.Background(), []command.GroupLine{l})[0]
+	}
+	s2, _, mk2 := startsEnv(t, Options{MaxActiveApprentices: 2})
+	together := s2.backfillStarts(context.Background(), mk2(raw...))
+	for i, want := range wants {
+		for _, r := range []struct {
+			how string
+			err error
+		}{{"alone", alone[i].Err}, {"in one group", together[i].Err}} {
+			if want == nil && r.err != nil || want != nil && !errors.Is(r.err, want) {
+				t.Errorf("line %d %s: %v, want %v", i+1, r.how, r.err, want)
+			}
+		}
+		if fmt.Sprint(alone[i].Err) != fmt.Sprint(together[i].Err) {
+			t.Errorf("line %d in one group: %v; alone after the lines before it: %v", i+1, together[i].Err, alone[i].Err)
+		}
+	}
+	h, err := command.Load(context.Background(), s2.store, events.MentorshipStream("m1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := 0
+	for _, r := range h.Events {
+		if r.Type == events.TypeMentorshipSessionLogged {
+			sessions++
+		}
+	}
+	if sessions != 1 {
+		t.Errorf("m1 holds %d sessions, want 1", sessions)
+	}
+}
+
 // counting counts the appends to each stream of the store it wraps, and
 // fails those to the master's while fail is set.
 type counting struct {

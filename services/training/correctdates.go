@@ -121,8 +121,8 @@ func (s *service) enrolmentStaysOrdered(evs []eventstore.RecordedEvent, id, fiel
 		return kit.FieldErr("supersedesEventId", errs.E(errs.NotFound, "the correction would leave a completion of enrolment %s without the enrolment: retract the completion first", id))
 	case completed > 1:
 		return kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition, "the correction would leave enrolment %s completed twice", id))
-	case completed == 1 && completedAt.Before(day(enrolledAt)):
-		return kit.Invalid(field, "the correction would leave the completion of enrolment %s (%s) dated before the enrolment (%s)", id, completedAt.Format(time.DateOnly), enrolledAt.Format(time.DateOnly))
+	case completed == 1 && beforeDay(completedAt, enrolledAt):
+		return kit.Invalid(field, "the correction would leave the completion of enrolment %s (%s) dated before the enrolment (%s)", id, civilDay(completedAt), civilDay(enrolledAt))
 	}
 	return nil
 }
@@ -159,8 +159,8 @@ func (s *service) certificateStaysDated(evs []eventstore.RecordedEvent, number, 
 		return nil
 	}
 	for _, what := range []string{"granted", "approved"} {
-		if at, ok := dates[what+":"+cert.EntitlementID]; ok && certAt.Before(day(at)) {
-			return kit.Invalid(field, "the correction would leave certificate %s (%s) dated before entitlement %s was %s (%s)", number, certAt.Format(time.DateOnly), cert.EntitlementID, what, at.Format(time.DateOnly))
+		if at, ok := dates[what+":"+cert.EntitlementID]; ok && beforeDay(certAt, at) {
+			return kit.Invalid(field, "the correction would leave certificate %s (%s) dated before entitlement %s was %s (%s)", number, civilDay(certAt), cert.EntitlementID, what, civilDay(at))
 		}
 	}
 	return nil

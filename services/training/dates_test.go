@@ -37,6 +37,39 @@ func TestDatesFollowTheirSources(t *testing.T) {
 	})
 }
 
+// TestDatesAreChinaDays: the date rules compare days of the ledger's
+// calendar (career.CivilDate, China, UTC+8), not UTC days. 07:00 China
+// time on 2024-01-01 is 23:00 UTC the day before, yet the day of an
+// enrolment dated 2024-01-01; 20:00 UTC on 2024-01-01 is already
+// 2024-01-02 in China, after a completion dated 2024-01-01.
+func TestDatesAreChinaDays(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "d9")
+	w := events.CraftsmanStream("d9")
+	src := events.EntitlementSource{Kind: events.SourceCompetition, CompetitionID: "nsc-2023", PlacementID: "pl-1"}
+	// Granted and approved at now-5y: 2021-03-01T09:00Z, 17:00 China time.
+	e.append(t, w,
+		events.PromotionEntitlementGranted{CraftsmanID: "d9", EntitlementID: "ent-ok", Trade: events.Trade{Code: elec}, Level: events.Technician, Source: src, RequiresApproval: true},
+		events.PromotionEntitlementApproved{CraftsmanID: "d9", EntitlementID: "ent-ok", ApprovalRef: "r", ApprovingOrgID: "hr-tj"})
+	iss := issuer(t, academy)
+	certMorning := cert("X9", "exceptional", "ent-ok", "technician")
+	certMorning["occurredAt"] = "2021-03-01T07:00:00+08:00"
+	enrol := func(id, at string) map[string]any {
+		return map[string]any{"enrolmentId": id, "academyId": academy, "courseId": "elec-201", "occurredAt": at}
+	}
+	complete := func(id, at string) map[string]any {
+		return map[string]any{"enrolmentId": id, "academyId": academy, "courseId": "elec-201", "hours": 8, "passed": true, "occurredAt": at}
+	}
+	p := "/v1/craftsmen/d9/"
+	e.run(t, w, []step{
+		{"certificate at 07:00 China time on the day of its entitlement", p + "certificates", iss, certMorning, 201, "", ""},
+		{"enrol on 2024-01-01", p + "enrolments", iss, enrol("en1", "2024-01-01"), 201, "", ""},
+		{"completion at 07:00 China time on 2024-01-01", p + "completions", iss, complete("en1", "2024-01-01T07:00:00+08:00"), 201, "", ""},
+		{"enrol at 20:00 UTC on 2024-01-01 (2024-01-02 in China)", p + "enrolments", iss, enrol("en2", "2024-01-01T20:00:00Z"), 201, "", ""},
+		{"completion dated 2024-01-01, the China day before", p + "completions", iss, complete("en2", "2024-01-01"), 400, "INVALID_ARGUMENT", "occurredAt"},
+	})
+}
+
 // TestCorrectionsKeepDates: a correction is refused, with the status its
 // command gives and nothing written, when it would leave a completion
 // dated before its enrolment, an enrolment completed twice or recorded
@@ -94,9 +127,11 @@ func TestCorrectionsKeepDates(t *testing.T) {
 	do("completion retracted", "corrections", retract("complete"), 201, "", "")
 	do("complete again", "completions", complete("2024-07-01"), 201, "", "")
 	do("completion's retraction reversed: completed twice", "corrections", retract("completion retracted"), 422, "FAILED_PRECONDITION", "supersedesEventId")
+	// China days (UTC+8): 07:00 there is 23:00 UTC the day before.
+	do("completion re-dated to 07:00 China time on its enrolment's day", "corrections", redate("complete again", completion, "2023-06-01T07:00:00+08:00"), 201, "", "")
 
 	do("certify", "certificates", map[string]any{"trade": certificate["trade"], "level": "technician", "certificateNumber": "X1", "family": "skill_level",
 		"evaluatingOrgId": academy, "issuingOrg": certificate["issuingOrg"], "route": "exceptional", "entitlementId": "ent-ok", "occurredAt": "2022-01-01"}, 201, "", "")
 	do("certificate re-dated before its entitlement", "corrections", redate("certify", certificate, "2015-01-01"), 400, "INVALID_ARGUMENT", "replacement.occurredAt")
-	do("certificate re-dated, still after its entitlement", "corrections", redate("certify", certificate, "2021-03-01"), 201, "", "")
+	do("certificate re-dated to 07:00 China time on its entitlement's day", "corrections", redate("certify", certificate, "2021-03-01T07:00:00+08:00"), 201, "", "")
 }

@@ -92,6 +92,36 @@ func TestNotUTF8IsRefused(t *testing.T) {
 	}
 }
 
+// TestLoneSurrogateAndBOM: a \u escape of half a surrogate pair without
+// the other half, which encoding/json stores as U+FFFD, is refused naming
+// its field in a JSON line and a single command; a single command's body
+// may start with a byte order mark, as a JSON Lines file may.
+func TestLoneSurrogateAndBOM(t *testing.T) {
+	e := newEnv(t)
+	e.craftsman(t, "g2")
+	stream := "craftsman-g2"
+	line := func(module, at string) string {
+		return `{"craftsmanId":"g2","academyId":"` + academy + `","courseId":"elec-201","module":"` + module + `","hours":8,"passed":true,"occurredAt":"` + at + `"}` + "\n"
+	}
+	jsonl := "\ufeff" + line(`\ud800`, "2020-02-03") + line(`\ud83d\ude00`, "2020-02-04")
+	if r, lines, _ := e.post(t, "/v1/backfill/completions", "application/x-ndjson", []byte(jsonl)); r.Status != 200 ||
+		lines[1].OK || lines[1].Code != "INVALID_ARGUMENT" || !strings.Contains(lines[1].Message, `field "module": holds an unpaired UTF-16 surrogate escape`) || !lines[2].OK {
+		t.Fatalf("JSON line with a lone surrogate escape: %d %s", r.Status, r.Body)
+	}
+	one := `{"academyId":"` + academy + `","courseId":"elec-201","module":"\uDC00","hours":8,"passed":true}`
+	r := commandtest.Do(t, "POST", e.url+"/v1/craftsmen/g2/completions", issuer(t, academy), []byte(one))
+	if code, field := r.Error(t); r.Status != 400 || code != "INVALID_ARGUMENT" || field != "module" {
+		t.Fatalf("single completion with a lone surrogate escape: %d %s", r.Status, r.Body)
+	}
+	r = commandtest.Do(t, "POST", e.url+"/v1/craftsmen/g2/completions", issuer(t, academy), []byte("\ufeff"+strings.Replace(one, `\uDC00`, "电工", 1)))
+	if r.Status != 201 {
+		t.Fatalf("single completion after a byte order mark: %d %s, want 201", r.Status, r.Body)
+	}
+	if n := e.count(t, stream); n != 3 {
+		t.Fatalf("%d events, want 3 (registration, the paired escape's line, the command after its BOM)", n)
+	}
+}
+
 // TestCSVColumnNamedTwice: a header naming a column twice refuses the
 // file (a JSON line naming a field twice is refused too), rather than
 // letting the later value win.

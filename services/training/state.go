@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -242,12 +243,17 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 	return nil
 }
 
-// day is the start of t's day (UTC): a fact given as a date (midnight
-// UTC) may follow one recorded later the same day.
-func day(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+// beforeDay reports whether t falls on a day before the day of ref, both
+// days of the ledger's calendar (career.CivilDate, China, UTC+8), the days
+// every date rule counts: a fact given as a date may follow one recorded
+// later that day, and 2024-01-01T07:00+08:00 (23:00 UTC the day before) is
+// on 2024-01-01 like a date given as 2024-01-01.
+func beforeDay(t, ref time.Time) bool {
+	return career.CivilDate(t).Before(career.CivilDate(ref))
 }
+
+// civilDay is the date of t in the ledger's calendar, as messages show it.
+func civilDay(t time.Time) string { return career.CivilDate(t).Format(time.DateOnly) }
 
 // certifiedAfter refuses (400 on occurredAt) a certificate dated at that
 // uses entitlement id before the day it was granted or approved: the exceptional
@@ -257,10 +263,10 @@ func (st craftsman) certifiedAfter(id string, at time.Time) error {
 	e := st.entitlements[id]
 	switch {
 	case e == nil || at.IsZero():
-	case at.Before(day(e.granted)):
-		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was granted (%s)", id, e.granted.Format(time.DateOnly))
-	case at.Before(day(e.approvedAt)):
-		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was approved (%s)", id, e.approvedAt.Format(time.DateOnly))
+	case beforeDay(at, e.granted):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was granted (%s)", id, civilDay(e.granted))
+	case beforeDay(at, e.approvedAt):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was approved (%s)", id, civilDay(e.approvedAt))
 	}
 	return nil
 }
