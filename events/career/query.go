@@ -69,6 +69,15 @@ func dayTime(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
 // midnight of that date.
 func CivilDate(t time.Time) time.Time { return dayTime(day(t)) }
 
+// BeforeDay reports whether t falls on an earlier day than ref in the
+// ledger's calendar: a fact at 07:00 China time (23:00 UTC the day
+// before) is on the same day as one dated that day's midnight UTC.
+func BeforeDay(t, ref time.Time) bool { return day(t) < day(ref) }
+
+// CivilDay is the date of t in the ledger's calendar as text (YYYY-MM-DD),
+// as messages about dates show it.
+func CivilDay(t time.Time) string { return CivilDate(t).Format(time.DateOnly) }
+
 // Interval is a half-open day range [From, To).
 type interval struct{ from, to int64 }
 

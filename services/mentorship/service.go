@@ -321,8 +321,8 @@ func (s *service) checkStart(ctx context.Context, req StartRequest, prefetch boo
 		startedAt = cur.startedAt
 	}
 	for i, t := range later {
-		if t.Before(startedAt) {
-			return nil, kit.FieldErr(req.later[i].field, kit.Invalid("occurredAt", "mentorship %s started on %s", req.MentorshipID, startedAt.Format(time.DateOnly)))
+		if career.BeforeDay(t, startedAt) {
+			return nil, kit.FieldErr(req.later[i].field, kit.Invalid("occurredAt", "mentorship %s started on %s", req.MentorshipID, career.CivilDay(startedAt)))
 		}
 	}
 	a := <-apprentice
@@ -614,8 +614,8 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 	if err := mayRecord(c, cur.start.AcademyID, cur.start.EmployerOrgID); err != nil {
 		return Response{}, err
 	}
-	if at.Before(cur.startedAt) {
-		return Response{}, kit.Invalid("occurredAt", "mentorship %s started on %s", mentorshipID, cur.startedAt.Format(time.DateOnly))
+	if career.BeforeDay(at, cur.startedAt) {
+		return Response{}, kit.Invalid("occurredAt", "mentorship %s started on %s", mentorshipID, career.CivilDay(cur.startedAt))
 	}
 	// The parties and trade come from the start, which never changes.
 	p := payload(cur.start)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
@@ -121,8 +122,8 @@ func (s *service) enrolmentStaysOrdered(evs []eventstore.RecordedEvent, id, fiel
 		return kit.FieldErr("supersedesEventId", errs.E(errs.NotFound, "the correction would leave a completion of enrolment %s without the enrolment: retract the completion first", id))
 	case completed > 1:
 		return kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition, "the correction would leave enrolment %s completed twice", id))
-	case completed == 1 && beforeDay(completedAt, enrolledAt):
-		return kit.Invalid(field, "the correction would leave the completion of enrolment %s (%s) dated before the enrolment (%s)", id, civilDay(completedAt), civilDay(enrolledAt))
+	case completed == 1 && career.BeforeDay(completedAt, enrolledAt):
+		return kit.Invalid(field, "the correction would leave the completion of enrolment %s (%s) dated before the enrolment (%s)", id, career.CivilDay(completedAt), career.CivilDay(enrolledAt))
 	}
 	return nil
 }
@@ -159,8 +160,8 @@ func (s *service) certificateStaysDated(evs []eventstore.RecordedEvent, number, 
 		return nil
 	}
 	for _, what := range []string{"granted", "approved"} {
-		if at, ok := dates[what+":"+cert.EntitlementID]; ok && beforeDay(certAt, at) {
-			return kit.Invalid(field, "the correction would leave certificate %s (%s) dated before entitlement %s was %s (%s)", number, civilDay(certAt), cert.EntitlementID, what, civilDay(at))
+		if at, ok := dates[what+":"+cert.EntitlementID]; ok && career.BeforeDay(certAt, at) {
+			return kit.Invalid(field, "the correction would leave certificate %s (%s) dated before entitlement %s was %s (%s)", number, career.CivilDay(certAt), cert.EntitlementID, what, career.CivilDay(at))
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/craftledger/craftledger/events"
+	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -325,8 +326,8 @@ func (s *service) completionCommand(ctx context.Context, req CompleteTrainingReq
 				return nil, kit.Invalid("enrolmentId", "enrolment %s is for course %s of academy %s", req.EnrolmentID, e.course, e.academy)
 			case e.completed:
 				return nil, errs.E(errs.FailedPrecondition, "enrolment %s of craftsman %s is already completed", req.EnrolmentID, req.CraftsmanID)
-			case !at.IsZero() && beforeDay(at, e.at):
-				return nil, kit.Invalid("occurredAt", "the completion of enrolment %s cannot be dated before the enrolment (%s)", req.EnrolmentID, civilDay(e.at))
+			case !at.IsZero() && career.BeforeDay(at, e.at):
+				return nil, kit.Invalid("occurredAt", "the completion of enrolment %s cannot be dated before the enrolment (%s)", req.EnrolmentID, career.CivilDay(e.at))
 			}
 		}
 		return one(p, at), nil

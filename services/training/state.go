@@ -243,18 +243,6 @@ func (st craftsman) usableEntitlement(id, trade string, level events.Level) erro
 	return nil
 }
 
-// beforeDay reports whether t falls on a day before the day of ref, both
-// days of the ledger's calendar (career.CivilDate, China, UTC+8), the days
-// every date rule counts: a fact given as a date may follow one recorded
-// later that day, and 2024-01-01T07:00+08:00 (23:00 UTC the day before) is
-// on 2024-01-01 like a date given as 2024-01-01.
-func beforeDay(t, ref time.Time) bool {
-	return career.CivilDate(t).Before(career.CivilDate(ref))
-}
-
-// civilDay is the date of t in the ledger's calendar, as messages show it.
-func civilDay(t time.Time) string { return career.CivilDate(t).Format(time.DateOnly) }
-
 // certifiedAfter refuses (400 on occurredAt) a certificate dated at that
 // uses entitlement id before the day it was granted or approved: the exceptional
 // route certifies a level the entitlement grants, once approved (at zero
@@ -263,10 +251,10 @@ func (st craftsman) certifiedAfter(id string, at time.Time) error {
 	e := st.entitlements[id]
 	switch {
 	case e == nil || at.IsZero():
-	case beforeDay(at, e.granted):
-		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was granted (%s)", id, civilDay(e.granted))
-	case beforeDay(at, e.approvedAt):
-		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was approved (%s)", id, civilDay(e.approvedAt))
+	case career.BeforeDay(at, e.granted):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was granted (%s)", id, career.CivilDay(e.granted))
+	case career.BeforeDay(at, e.approvedAt):
+		return kit.Invalid("occurredAt", "the certificate cannot be dated before entitlement %s was approved (%s)", id, career.CivilDay(e.approvedAt))
 	}
 	return nil
 }
