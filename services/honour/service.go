@@ -401,8 +401,8 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 		}
 		for _, pl := range st.Competitions {
 			if pl.PlacementID == req.PlacementID {
-				if at.Before(pl.Date) {
-					return kit.Invalid("occurredAt", "the honour cannot precede its placement (%s)", pl.Date.Format(time.DateOnly))
+				if career.BeforeDay(at, pl.Date) {
+					return kit.Invalid("occurredAt", "the honour cannot precede its placement (%s)", career.CivilDay(pl.Date))
 				}
 				return nil
 			}
@@ -451,8 +451,8 @@ func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (com
 			if hon.Withdrawn {
 				return errs.E(errs.FailedPrecondition, "honour %s of craftsman %s was already withdrawn on %s", req.HonourID, req.CraftsmanID, hon.WithdrawnOn.Format(time.DateOnly))
 			}
-			if at.Before(hon.Date) {
-				return kit.Invalid("occurredAt", "the withdrawal cannot precede the conferral (%s)", hon.Date.Format(time.DateOnly))
+			if career.BeforeDay(at, hon.Date) {
+				return kit.Invalid("occurredAt", "the withdrawal cannot precede the conferral (%s)", career.CivilDay(hon.Date))
 			}
 			// Only the organisation that recorded the honour withdraws it.
 			recorder := ""

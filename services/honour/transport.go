@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/craftledger/craftledger/events/career"
+
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
@@ -136,7 +138,7 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 		on, err1 := command.ParseWhen(l.OccurredAt, far, 0)
 		off, err2 := command.ParseWhen(l.Withdrawn.OccurredAt, far, 0)
-		if err1 == nil && err2 == nil && off.Before(on) {
+		if err1 == nil && err2 == nil && career.BeforeDay(off, on) {
 			return command.Line{}, kit.Invalid("withdrawn.occurredAt", "the withdrawal cannot precede the conferral (%s)", l.OccurredAt)
 		}
 		if b != nil {

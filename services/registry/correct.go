@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/craftledger/craftledger/events/career"
+
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
@@ -85,8 +87,8 @@ func (s *service) employmentStaysValid(_ context.Context, k servicekit.Correctin
 			return nil, kit.FieldErr("supersedesEventId", errs.E(errs.NotFound, "the correction would leave the end of employment %s of craftsman %s without its start: retract the end first", id.EmploymentID, k.Event.CraftsmanID))
 		case ends > 1:
 			return nil, kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition, "the correction would leave employment %s of craftsman %s ended twice", id.EmploymentID, k.Event.CraftsmanID))
-		case m.OccurredAt.Before(started):
-			return nil, kit.Invalid(field, "the correction would leave employment %s ending (%s) before it started (%s)", id.EmploymentID, m.OccurredAt.Format(time.DateOnly), started.Format(time.DateOnly))
+		case career.BeforeDay(m.OccurredAt, started):
+			return nil, kit.Invalid(field, "the correction would leave employment %s ending (%s) before it started (%s)", id.EmploymentID, career.CivilDay(m.OccurredAt), career.CivilDay(started))
 		}
 	}
 	return nil, nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/craftledger/craftledger/events/career"
+
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
@@ -422,7 +424,7 @@ func (s *service) employmentCommand(ctx context.Context, req StartEmploymentRequ
 		if err != nil {
 			return command.Command{}, kit.FieldErr("endedOn", err)
 		}
-		if at.IsZero() || endAt.IsZero() || endAt.Before(at) {
+		if at.IsZero() || endAt.IsZero() || career.BeforeDay(endAt, at) {
 			return command.Command{}, kit.Invalid("endedOn", "a past employment needs a start and an end on or after it")
 		}
 		evs = append(evs, one(pe, endAt)...)
@@ -459,8 +461,8 @@ func (s *service) EndEmployment(ctx context.Context, req EndEmploymentRequest) (
 		if e.ended {
 			return nil, errs.E(errs.FailedPrecondition, "employment %s of craftsman %s has already ended", req.EmploymentID, req.CraftsmanID)
 		}
-		if !at.IsZero() && at.Before(e.started) {
-			return nil, kit.Invalid("occurredAt", "employment cannot end before it started (%s)", e.started.Format(time.DateOnly))
+		if !at.IsZero() && career.BeforeDay(at, e.started) {
+			return nil, kit.Invalid("occurredAt", "employment cannot end before it started (%s)", career.CivilDay(e.started))
 		}
 		return one(p, at), nil
 	})
