@@ -128,3 +128,36 @@ func CorrectionIdentity(types ...string) map[string][]string {
 	}
 	return out
 }
+
+// ForeignReplacement is the domain's rule for a stored correction whose
+// replacement is of another type than the fact it corrects: the services
+// refuse to write one (a correction fixes a fact, it does not make it
+// another one), so one found in a history decides nothing — it neither
+// replaces nor retracts its target, nor cancels a correction it
+// supersedes. It reports whether a correction superseding the event
+// supersedes with a replacement of type replacementType (a stored name;
+// "" for a retraction, or a replacement keeping its target's type) is
+// such a one: the chain of corrections is followed back through target to
+// the fact at its root, and the current types (CurrentType) of that fact
+// and of the replacement are compared. target gives an event's stored
+// type and, for a correction, the id it supersedes; ok false for an event
+// not in the history (then nothing is checked). The career fold
+// (career.Decide) and the services' reading of their streams
+// (pkg/command.Corrected) both ask it, so they cannot disagree.
+func ForeignReplacement(replacementType, supersedes string, target func(id string) (typ, supersedes string, ok bool)) bool {
+	if replacementType == "" {
+		return false
+	}
+	id := supersedes
+	for depth := 0; depth < 64; depth++ {
+		typ, next, ok := target(id)
+		if !ok {
+			return false
+		}
+		if cur := CurrentType(typ); cur != TypeEventCorrected {
+			return cur != CurrentType(replacementType)
+		}
+		id = next
+	}
+	return false
+}

@@ -19,29 +19,26 @@ type Decision struct {
 func (d Decision) Retracted() bool { return d.Replacement == nil || d.Replacement.Payload == nil }
 
 // foreignReplacement reports whether ec replaces the fact it supersedes
-// (followed back through corrections) with a fact of another type: the
-// services refuse such a correction (a correction fixes a fact, it does
-// not make it another one), so one found in a history decides nothing —
-// it neither replaces nor retracts its target, nor cancels a correction
-// it supersedes. A target not among the events is not checked.
+// (followed back through corrections) with a fact of another type
+// (events.ForeignReplacement, the rule the services read their streams
+// with): such a correction decides nothing — it neither replaces nor
+// retracts its target, nor cancels a correction it supersedes. A target
+// not among the events (or not decoded) is not checked.
 func foreignReplacement(byID map[string]*events.Recorded, ec events.EventCorrected) bool {
 	r := ec.Replacement
 	if r == nil || r.Payload == nil {
 		return false
 	}
-	id := ec.SupersedesEventID
-	for depth := 0; depth < 64; depth++ {
+	return events.ForeignReplacement(r.Payload.EventType(), ec.SupersedesEventID, func(id string) (string, string, bool) {
 		t, ok := byID[id]
 		if !ok || t.Payload == nil {
-			return false
+			return "", "", false
 		}
-		tc, isCorr := t.Payload.(events.EventCorrected)
-		if !isCorr {
-			return t.Payload.EventType() != r.Payload.EventType()
+		if tc, isCorr := t.Payload.(events.EventCorrected); isCorr {
+			return events.TypeEventCorrected, tc.SupersedesEventID, true
 		}
-		id = tc.SupersedesEventID
-	}
-	return false
+		return t.Payload.EventType(), "", true
+	})
 }
 
 // Decisions are the domain's correction rule applied to a set of events

@@ -207,7 +207,7 @@ func TestSnapshotLoadRederivesCorrectedSummaries(t *testing.T) {
 	if err := m.WriteSnapshot(path, "p"); err != nil {
 		t.Fatal(err)
 	}
-	// A version 5 file's summaries are the file's.
+	// A current file's summaries are the file's.
 	if err := NewMemory().LoadSnapshot(path, "p"); err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type domain struct {
 	policies     map[string][]events.Recorded // name -> versions in order
 	undecodable  int
 	dirty        []*Craftsman       // craftsmen whose derived summary must be recomputed (each once: Craftsman.dirty)
-	rederive     []*Craftsman       // craftsmen a snapshot load derives again (loadBody: chained corrections)
+	rederive     []*Craftsman       // craftsmen a snapshot load derives again (loadBody: corrected under an older rule)
 	relinkAll    bool               // a snapshot load derives every summary again (loadBody: a file of an older read rule)
 	last         *Craftsman         // the craftsman craftsman() found last (a stream's events come together)
 	summarise    func(c *Craftsman) // sets c.Summary (liveSummary; tests stand in for it)

@@ -31,19 +31,24 @@ import (
 // JSON.
 const (
 	snapshotMagic = "CLRM"
-	// snapshotVersion 6 has version 4's layout; its summaries' third
-	// organisation list is Summary.Linked (the registrar, the employers
-	// of every employment in force, past or current, and the HR authorities
-	// of every approval), where versions 4
-	// and 5 stored every organisation that had recorded an event (which
+	// snapshotVersion 7 has version 4's layout. Its summaries follow the
+	// domain's correction rule as events.ForeignReplacement completes it
+	// (a correction replacing its fact with a fact of another type decides
+	// nothing: a546511); versions 4 to 6 applied such a correction. Since
+	// version 6 the summaries' third organisation list is Summary.Linked
+	// (the registrar, the employers of every employment in force, past or
+	// current, and the HR authorities of every approval), where versions
+	// 4 and 5 stored every organisation that had recorded an event (which
 	// let any issuer read any craftsman it had recorded a fact about).
 	// Version 5's summaries follow the domain's correction rule
-	// (career.Decide). Files of versions 4 and 5 are still read: every
-	// summary is derived again on load (the list is not the file's); a
-	// version 4 file's craftsmen with two or more corrections are also
-	// named in SnapshotTag.Rederived (their as-of rows may differ too: they
-	// were derived under the older rule; the as-of rows hold no Linked list).
-	snapshotVersion = 6
+	// (career.Decide) for chains of corrections. Files of versions 4 to 6
+	// are still read: the craftsmen whose stream holds a correction are
+	// derived again on load and named in SnapshotTag.Rederived (their
+	// as-of rows may differ too: they were derived under an older rule);
+	// in a version 4 or 5 file every summary is derived again (the Linked
+	// list is not the file's; the as-of rows hold none).
+	snapshotVersion = 7
+	foreignVersion  = 6
 	issuersVersion  = 5
 	oldRuleVersion  = 4
 	maxChunk        = 1 << 31  // bytes one chunk of a loaded snapshot may span
@@ -392,7 +397,7 @@ func (m *Memory) loadSnapshotTag(path, projection string) (SnapshotTag, error) {
 	m.dom.rederive = nil
 	if m.dom.relinkAll {
 		// The file's organisation lists follow the older read rule
-		// (snapshotVersion): every summary is derived again, from the
+		// (a version 4 or 5 file): every summary is derived again, from the
 		// events (decoded for it). The as-of rows hold no Linked list,
 		// so the side files are not told (Rederived).
 		for _, c := range m.dom.order {
@@ -420,7 +425,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	version := r.uvarint()
-	if version != snapshotVersion && version != issuersVersion && version != oldRuleVersion {
+	if version < oldRuleVersion || version > snapshotVersion {
 		return nil, errs.E(errs.FailedPrecondition, "snapshot %s: unknown format", path)
 	}
 	if name := r.str(); name != projection {
@@ -512,11 +517,11 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		at += int(c)
 	}
 	var others []int32 // non-craftsman events: decoded now
-	// Corrections per stream: in a version 4 file, a craftsman with two or
-	// more (a correction corrected, an event corrected twice) is derived
-	// again after the load (domain.rederive): a summary written before
-	// views and summaries followed the domain's correction rule
-	// (career.Decide) may differ.
+	// Corrections per stream: in a file of an older version, a craftsman
+	// with one or more is derived again after the load (domain.rederive):
+	// a summary written before it followed the domain's correction rule
+	// (career.Decide: chains of corrections, version 4; a correction of
+	// another type, versions 4 to 6) may differ.
 	ncorr := map[int32]int{}
 	for i := 0; i < l.entries.n; i++ {
 		e := l.entries.at(i)
@@ -547,7 +552,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			c := d.craftsman(id)
 			c.ready.Store(false)
 			c.count += len(si.idx)
-			if version == oldRuleVersion && ncorr[int32(s)] > 1 {
+			if version < snapshotVersion && ncorr[int32(s)] > 0 {
 				d.rederive = append(d.rederive, c)
 			}
 			for _, j := range si.idx {
@@ -640,7 +645,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			}
 			s.Levels = in.levelMap(levels)
 		}
-		if version != snapshotVersion {
+		if version < foreignVersion {
 			// The file's third list is of the older read rule (every
 			// organisation that recorded an event): never trusted, not
 			// even until LoadSnapshot derives the summary again. (Empty
@@ -657,9 +662,9 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 		c.seq = i
 		d.reindex(c, Summary{})
 	}
-	// A file of an older version holds the summaries' organisations of
-	// the older read rule: every summary is derived again (LoadSnapshot).
-	d.relinkAll = version != snapshotVersion
+	// A file of version 4 or 5 holds the summaries' organisations of the
+	// older read rule: every summary is derived again (LoadSnapshot).
+	d.relinkAll = version < foreignVersion
 	fresh.cp, fresh.hasCP = cp, hasCP
 	return fresh, nil
 }

@@ -521,6 +521,15 @@ func parseEligTable(body []byte, tag readmodel.SnapshotTag) *eligTable {
 		t.items[i] = it
 		r = r[8:]
 	}
+	// Craftsmen the load derived again (a rule of the fold changed since
+	// the side file was written, readmodel.SnapshotTag.Rederived): their
+	// items were evaluated under it, so they are evaluated again (a count
+	// of 0 never matches the model's).
+	for _, i := range tag.Rederived {
+		if i >= 0 && uint64(i) < seqs {
+			t.head[i].n = 0
+		}
+	}
 	return t
 }
 

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -184,5 +185,44 @@ func TestEligSideFileOfOlderRulesIsNotLoaded(t *testing.T) {
 		if got := e2.tab.Load() != nil; got != tc.loaded {
 			t.Errorf("%s: entries handed back by the load: %v, want %v", tc.name, got, tc.loaded)
 		}
+	}
+}
+
+// A side file's items of the craftsmen a snapshot load derived again
+// (readmodel.SnapshotTag.Rederived: their summaries were of an older rule
+// of the fold, e.g. a version 6 file's craftsmen with a correction of
+// another type applied) are not served: the fold they were evaluated
+// with is not the current one. The others are.
+func TestEligSideFileDropsRederivedCraftsmen(t *testing.T) {
+	g := eligModel(t, 60)
+	e := newElig(t, g.m)
+	if err := e.Build(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tab := e.tab.Load()
+	tag := readmodel.SnapshotTag{Craftsmen: len(tab.head) - 1, Epoch: tab.epoch}
+	var held []int
+	for i, h := range tab.head[:len(tab.head)-1] {
+		if h.n > 0 {
+			held = append(held, i)
+		}
+	}
+	if len(held) < 2 {
+		t.Fatalf("%d craftsmen with entries, want 2 or more", len(held))
+	}
+	var body bytes.Buffer
+	if err := e.WriteSidecar(&body, tag); err != nil {
+		t.Fatal(err)
+	}
+	tag.Rederived = []int{held[0]}
+	back := parseEligTable(body.Bytes(), tag)
+	if back == nil {
+		t.Fatal("the side file does not parse")
+	}
+	if n := back.head[held[0]].n; n != 0 {
+		t.Errorf("craftsman %d, derived again by the load: entries of %d events kept", held[0], n)
+	}
+	if n, want := back.head[held[1]].n, tab.head[held[1]].n; n != want {
+		t.Errorf("craftsman %d: entries of %d events, want the file's (%d)", held[1], n, want)
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/eventstore"
 )
 
 // correction is the part of a correction event (events.EventCorrected) a
-// decision needs; pkg does not import the domain module, so it is read here
-// by its JSON shape.
+// decision needs, read by its JSON shape (the replacement's data is not
+// decoded).
 type correction struct {
 	SupersedesEventID string `json:"supersedesEventId"`
 	Replacement       *struct {
@@ -30,8 +31,10 @@ type correction struct {
 // longer covers it: the result is for decisions, not for the chain). As in
 // the career fold, the latest correction of an event decides it, and
 // correcting a correction cancels it (a replacement of a correction then
-// applies to what that correction targeted). A history without
-// corrections is returned as is.
+// applies to what that correction targeted); a correction replacing its
+// fact with a fact of another type decides nothing
+// (events.ForeignReplacement). A history without corrections is returned
+// as is.
 func Corrected(h History, correctionType string) ([]eventstore.RecordedEvent, error) {
 	d, err := decideCorrections(h, correctionType)
 	if err != nil {
@@ -110,7 +113,10 @@ type decision struct{ replaced *int } // index of the correction; nil = retracte
 // decideCorrections walks h's corrections from the latest: the latest
 // correction of an event decides it, and correcting a correction cancels
 // it (a replacement of a correction then applies to what that correction
-// targeted). It returns nil for a history without corrections.
+// targeted). A correction whose replacement is of another type than the
+// fact at the root of its chain decides nothing and is not in force
+// (events.ForeignReplacement: the career fold's rule). It returns nil for
+// a history without corrections.
 func decideCorrections(h History, correctionType string) (*corrections, error) {
 	var corrs []int
 	byID := make(map[string]int, len(h.Events))
@@ -134,11 +140,24 @@ func decideCorrections(h History, correctionType string) (*corrections, error) {
 	decided := map[int]decision{}
 	cancelled := map[int]bool{}
 	effective := map[int]bool{}
+	target := func(id string) (string, string, bool) {
+		i, ok := byID[id]
+		if !ok {
+			return "", "", false
+		}
+		if h.Events[i].Type == correctionType {
+			return events.TypeEventCorrected, decoded[i].SupersedesEventID, true
+		}
+		return h.Events[i].Type, "", true
+	}
 	for _, ci := range slices.Backward(corrs) {
 		if cancelled[ci] {
 			continue
 		}
 		c := decoded[ci]
+		if c.Replacement != nil && events.ForeignReplacement(c.Replacement.Type, c.SupersedesEventID, target) {
+			continue
+		}
 		target, ok := byID[c.SupersedesEventID]
 		reverses := false
 		for depth := 0; ok && depth < 64 && h.Events[target].Type == correctionType; depth++ {

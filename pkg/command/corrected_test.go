@@ -21,6 +21,9 @@ func TestCorrected(t *testing.T) {
 	replace := func(id, target, data string) eventstore.RecordedEvent {
 		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r","replacement":{"type":"Fact.v1","data":`+data+`}}`)
 	}
+	replaceAs := func(id, target, typ, data string) eventstore.RecordedEvent {
+		return ev(id, fix, `{"supersedesEventId":"`+target+`","reason":"r","replacement":{"type":"`+typ+`","data":`+data+`}}`)
+	}
 	type view struct{ ID, Data string }
 	cases := []struct {
 		name string
@@ -33,6 +36,13 @@ func TestCorrected(t *testing.T) {
 		{"latest correction wins", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replace("c", "a", `9`), replace("d", "a", `7`)}, []view{{"a", `7`}}},
 		{"retracting a retraction restores", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), retract("c", "a"), retract("d", "c")}, []view{{"a", `1`}}},
 		{"replacing a correction applies to its target", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), retract("c", "a"), replace("d", "c", `5`)}, []view{{"a", `5`}}},
+		// A replacement of another type than the fact's (the services
+		// never write one) decides nothing, as in the career fold.
+		{"a replacement of another type is ignored", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replaceAs("c", "a", "Other.v1", `9`)}, []view{{"a", `1`}}},
+		{"nor does it override an earlier correction", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replace("c", "a", `2`), replaceAs("d", "a", "Other.v1", `9`)}, []view{{"a", `2`}}},
+		{"nor cancel the correction it supersedes", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), replace("c", "a", `2`), replaceAs("d", "c", "Other.v1", `9`)}, []view{{"a", `2`}}},
+		{"the root of the chain decides the type", []eventstore.RecordedEvent{ev("a", "Fact.v1", `1`), retract("c", "a"), replaceAs("d", "c", "Other.v1", `9`)}, []view(nil)},
+		{"an older version of the same type is the same type", []eventstore.RecordedEvent{ev("a", "TrainingCompleted.v1", `1`), replaceAs("c", "a", "TrainingCompleted.v2", `2`)}, []view{{"a", `2`}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,6 +112,8 @@ func TestInForce(t *testing.T) {
 		{"reversed", []eventstore.RecordedEvent{fact, replace("c", "a"), retract("d", "c")}, map[string]bool{"d": true}},
 		{"reversal reversed", []eventstore.RecordedEvent{fact, replace("c", "a"), retract("d", "c"), retract("e", "d")}, map[string]bool{"c": true, "e": true}},
 		{"replaced", []eventstore.RecordedEvent{fact, retract("c", "a"), replace("d", "c")}, map[string]bool{"d": true}},
+		{"another type: never in force", []eventstore.RecordedEvent{fact, replace("c", "a"),
+			ev("d", fix, `{"supersedesEventId":"c","reason":"r","replacement":{"type":"Other.v1","data":1}}`)}, map[string]bool{"c": true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

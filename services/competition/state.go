@@ -189,7 +189,10 @@ type applied struct {
 }
 
 // decodeAll decodes a stream, applying corrections: retracted events are
-// dropped, replaced ones carry their replacement's payload (and date).
+// dropped, replaced ones carry their replacement's payload (and date). A
+// correction of a correction, or of an event not before it, is not
+// applied; nor is one replacing its fact with a fact of another type
+// (events.ForeignReplacement: the career fold ignores it too).
 func (s *service) decodeAll(h command.History) ([]applied, error) {
 	out := make([]applied, 0, len(h.Events))
 	index := map[string]int{}
@@ -207,7 +210,13 @@ func (s *service) decodeAll(h command.History) ([]applied, error) {
 		}
 		if c, ok := p.(events.EventCorrected); ok {
 			i, ok := index[c.SupersedesEventID]
-			if !ok {
+			if !ok || c.Replacement != nil && events.ForeignReplacement(c.Replacement.Type, c.SupersedesEventID, func(id string) (string, string, bool) {
+				j, ok := index[id] // a fact: a correction is not indexed
+				if !ok {
+					return "", "", false
+				}
+				return out[j].rec.Type, "", true
+			}) {
 				continue
 			}
 			if c.Replacement == nil {
