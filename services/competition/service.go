@@ -749,8 +749,8 @@ func (s *service) ApproveEntitlement(ctx context.Context, req ApproveEntitlement
 			// An entitlement granted under rules that did not ask for
 			// approval (recorded before rules that grant levels had to) is
 			// approved all the same: training certifies none unapproved.
-			if at.Before(e.Granted) {
-				return nil, kit.Invalid("occurredAt", "approval cannot precede the grant (%s)", e.Granted.Format(time.DateOnly))
+			if career.BeforeDay(at, e.Granted) {
+				return nil, kit.Invalid("occurredAt", "approval cannot precede the grant (%s)", career.CivilDay(e.Granted))
 			}
 			return []command.Event{{Type: p.EventType(), Data: p, OccurredAt: at,
 				ID: events.DeterministicID("approval", req.CraftsmanID, req.EntitlementID)}}, nil
