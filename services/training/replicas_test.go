@@ -139,9 +139,9 @@ func TestStaleReplicaSameRequestReplays(t *testing.T) {
 // each replica at once: one 201, three replays of its result. The
 // replicas' clocks differ by a millisecond, as two processes' do, so
 // their events differ in their default occurredAt. (Byte for byte equal
-// events — an explicit occurredAt, the default correlation id, clocks
-// agreeing to the nanosecond — cannot be told apart: both replicas then
-// answer 201 with the one stored result.)
+// events — an explicit occurredAt with the default correlation id, the
+// usual dated retry, or clocks agreeing to the nanosecond — cannot be told
+// apart: both replicas then answer 201 with the one stored result.)
 func TestKeyedRaceAcrossReplicas(t *testing.T) {
 	e := newEnv(t)
 	e.craftsman(t, "r1")
