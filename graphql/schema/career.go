@@ -1,8 +1,7 @@
 package schema
 
 import (
-	"slices"
-	"strings"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/craftledger/craftledger/events/career"
 	"github.com/craftledger/craftledger/events/policy"
 	"github.com/craftledger/craftledger/graphql/readmodel"
+	"github.com/craftledger/craftledger/pkg/audit"
 	"github.com/craftledger/craftledger/pkg/errs"
 )
 
@@ -350,13 +350,11 @@ func policyNames(p graphql.ResolveParams) ([]string, error) {
 
 // knownPolicies refuses (errs.InvalidArgument) a policy name the set has
 // no version of: a mistyped name would otherwise answer with no next level
-// and no eligibility, silently (ledgerctl's audit.KnownPolicies alike).
+// and no eligibility, silently. The rule is ledgerctl's (audit.KnownPolicies);
+// the message names the argument.
 func knownPolicies(set *policy.Set, names []string) error {
-	known := set.Names()
-	for _, n := range names {
-		if !slices.Contains(known, n) {
-			return errs.E(errs.InvalidArgument, "argument policies: unknown policy %q (known: %s)", n, strings.Join(known, ", "))
-		}
+	if err := audit.KnownPolicies(set, names); err != nil {
+		return fmt.Errorf("argument policies: %w", err)
 	}
 	return nil
 }
