@@ -15,22 +15,28 @@ import (
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
 
-// datesStayOrdered is the honour service's servicekit.Corrector.Follow: a
+// honourStaysValid is the honour service's servicekit.Corrector.Follow: a
 // correction of a conferral or a withdrawal must leave, on the stream as
-// corrected, the dates ConferHonour and WithdrawHonour enforce, counted in
-// days of the ledger's calendar (career.BeforeDay) as they count them: the
-// honour's withdrawal on or after its conferral, and an honour a placement
-// triggered on or after the placement (a placement a replacement newly
-// links must be on the stream: 404 on replacement.data.placementId, as
-// the command answers on placementId). A date's refusal is 400 on
-// replacement.occurredAt when the correction re-dates, else on
-// supersedesEventId (or replacement.data.placementId when the replacement
-// links another placement). Only the corrected honour is checked, so a
-// history recorded before a rule existed does not block the correction of
-// another fact; an innovation has no date rule. A correction is recorded
-// without going through those commands: without this a withdrawal
-// re-dated before its conferral was 201. It appends nothing.
-func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) ([]command.Event, error) {
+// corrected, nothing ConferHonour and WithdrawHonour would refuse, with
+// their status: the honour conferred twice (409: a conferral's retraction
+// reversed after it was conferred again), withdrawn twice (422: likewise
+// a withdrawal's), or withdrawn without its conferral (404: retract the
+// withdrawal first — the fold would apply it to the honour conferred
+// again on an earlier date, and a new withdrawal would be answered by it,
+// as a replay or 409); a
+// withdrawal dated before the conferral's day, or an honour a placement
+// triggered before the placement's (400), counted in days of the
+// ledger's calendar (career.BeforeDay) as the commands count them; and a
+// placement a replacement newly links must be on the stream (404 on
+// replacement.data.placementId, as the command answers on placementId).
+// A date's refusal names replacement.occurredAt when the correction
+// re-dates, else replacement.data.placementId when the replacement links
+// another placement, else supersedesEventId. Only the corrected honour is
+// checked, so a history recorded before a rule existed does not block the
+// correction of another fact; an innovation has no rule to keep. A
+// correction is recorded without going through those commands: without
+// this each of these was 201. It appends nothing.
+func (s *service) honourStaysValid(_ context.Context, k servicekit.Correcting) ([]command.Event, error) {
 	typ := events.CurrentType(k.Original.Type)
 	if typ != events.TypeHonourConferred && typ != events.TypeHonourWithdrawn {
 		return nil, nil
@@ -64,9 +70,10 @@ func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) (
 		}
 	}
 	var (
-		conferred, withdrawn *eventstore.RecordedEvent
-		placementID          string
-		placements           = map[string]time.Time{}
+		conferred, withdrawn    *eventstore.RecordedEvent
+		conferrals, withdrawals int
+		placementID             string
+		placements              = map[string]time.Time{}
 	)
 	for i, r := range evs {
 		switch events.CurrentType(r.Type) {
@@ -80,18 +87,29 @@ func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) (
 		}
 		switch p := p.(type) {
 		case events.HonourConferred:
-			if p.HonourID == id.HonourID && conferred == nil {
-				conferred, placementID = &evs[i], p.PlacementID
+			if p.HonourID == id.HonourID {
+				if conferrals++; conferred == nil {
+					conferred, placementID = &evs[i], p.PlacementID
+				}
 			}
 		case events.HonourWithdrawn:
-			if p.HonourID == id.HonourID && withdrawn == nil {
-				withdrawn = &evs[i]
+			if p.HonourID == id.HonourID {
+				if withdrawals++; withdrawn == nil {
+					withdrawn = &evs[i]
+				}
 			}
 		case events.CompetitionPlaced:
 			placements[p.PlacementID] = occurredAt(r)
 		}
 	}
-	if conferred == nil {
+	switch {
+	case conferrals > 1:
+		return nil, kit.FieldErr("supersedesEventId", errs.E(errs.Conflict, "the correction would leave honour %s of craftsman %s conferred twice", id.HonourID, k.Event.CraftsmanID))
+	case withdrawals > 0 && conferrals == 0:
+		return nil, kit.FieldErr("supersedesEventId", errs.E(errs.NotFound, "the correction would leave the withdrawal of honour %s of craftsman %s without its conferral: retract the withdrawal first", id.HonourID, k.Event.CraftsmanID))
+	case withdrawals > 1:
+		return nil, kit.FieldErr("supersedesEventId", errs.E(errs.FailedPrecondition, "the correction would leave honour %s of craftsman %s withdrawn twice", id.HonourID, k.Event.CraftsmanID))
+	case conferred == nil:
 		return nil, nil // retracted: no date to keep
 	}
 	conferredAt := occurredAt(*conferred)

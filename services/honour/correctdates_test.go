@@ -8,6 +8,7 @@ import (
 
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/servicekit/servicetest"
 )
 
 // TestCorrectionsKeepDates: a correction of a conferral or a withdrawal
@@ -87,4 +88,59 @@ func TestCorrectionsKeepDates(t *testing.T) {
 		t.Errorf("%d corrections, want 5", st)
 	}
 	e.VerifyChain("craftsman-w")
+}
+
+// TestCorrectionsKeepOneHonour: a correction may not leave an honour
+// conferred twice (409: a conferral's retraction reversed after it was
+// conferred again), withdrawn twice (422: likewise a withdrawal's), or
+// withdrawn without its conferral (404: the conferral retracted while its
+// withdrawal stands). Refusals write nothing. Until the fourteenth session
+// each was 201.
+func TestCorrectionsKeepOneHonour(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("w", events.Technician)
+	post := func(path, body string) string {
+		t.Helper()
+		var r command.Result
+		if code, eb := e.Do("issuer", "POST", path, body, &r); code != 201 {
+			t.Fatalf("%s %s: %d %+v", path, body, code, eb)
+		}
+		return r.EventIDs[0]
+	}
+	retract := func(id string) string {
+		return fmt.Sprintf(`{"supersedesEventId":%q,"reason":"recorded by mistake"}`, id)
+	}
+	// h-1 withdrawn: its conferral cannot be retracted alone.
+	conf1 := post("/v1/craftsmen/w/honours", `{"honourId":"h-1","code":"city_craftsman","occurredAt":"2024-05-01"}`)
+	post("/v1/craftsmen/w/honours/h-1/withdraw", `{"reason":"revoked","occurredAt":"2024-06-01"}`)
+	// h-2 retracted, then conferred again.
+	conf2 := post("/v1/craftsmen/w/honours", `{"honourId":"h-2","code":"city_craftsman","occurredAt":"2024-05-01"}`)
+	undo2 := post("/v1/craftsmen/w/corrections", retract(conf2))
+	post("/v1/craftsmen/w/honours", `{"honourId":"h-2","code":"city_craftsman","occurredAt":"2024-05-02"}`)
+	// h-3's withdrawal retracted, then withdrawn again.
+	post("/v1/craftsmen/w/honours", `{"honourId":"h-3","code":"city_craftsman","occurredAt":"2024-05-01"}`)
+	wd3 := post("/v1/craftsmen/w/honours/h-3/withdraw", `{"reason":"revoked","occurredAt":"2024-06-01"}`)
+	undo3 := post("/v1/craftsmen/w/corrections", retract(wd3))
+	post("/v1/craftsmen/w/honours/h-3/withdraw", `{"reason":"revoked at last","occurredAt":"2024-07-01"}`)
+	written := e.Count("craftsman-w", events.TypeEventCorrected)
+
+	for _, tc := range []struct {
+		name, body string
+		code       int
+	}{
+		{"a withdrawn honour's conferral retracted", retract(conf1), 404},
+		{"a conferral's retraction reversed after it was conferred again", retract(undo2), 409},
+		{"a withdrawal's retraction reversed after it was withdrawn again", retract(undo3), 422},
+	} {
+		if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", tc.body, nil); code != tc.code || eb.Field != "supersedesEventId" {
+			t.Errorf("%s: %d %+v, want %d on supersedesEventId", tc.name, code, eb, tc.code)
+		}
+	}
+	if n := e.Count("craftsman-w", events.TypeEventCorrected); n != written {
+		t.Errorf("refusals wrote %d corrections", n-written)
+	}
+	if st := servicetest.Career(t, e.Store, "w"); len(st.Honours) != 3 {
+		t.Errorf("honours %+v", st.Honours)
+	}
 }

@@ -141,7 +141,7 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
 	s := &service{h: h, clock: clock, reg: reg, catalogue: cat, decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts), bodies: opts.ConferringBodies, check: opts.CheckWriters}
-	s.corrector = servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg, Follow: s.datesStayOrdered}
+	s.corrector = servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg, Follow: s.honourStaysValid}
 	return s, nil
 }
 
