@@ -177,9 +177,9 @@ func New(store eventstore.Store, clock func() time.Time, opts Options) (Service,
 	}
 	h := command.New(store, command.Options{Clock: clock, Seal: opts.Seal, MaxRetries: opts.MaxRetries})
 	reg := events.NewRegistry()
-	s := &service{h: h, store: store, clock: clock, reg: reg,
-		corrector: servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg}, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices,
+	s := &service{h: h, store: store, clock: clock, reg: reg, minLvl: opts.MinMasterLevel, max: opts.MaxActiveApprentices,
 		decoded: servicekit.NewDecodedFacts(servicekit.DefaultDecodedStreams, servicekit.DefaultDecodedFacts)}
+	s.corrector = servicekit.Corrector{Handler: h, Registry: reg, Owned: Corrected(), PlatformOrg: PlatformOrg, Follow: s.datesStayOrdered}
 	s.starts = &command.Group{Run: s.backfillStarts}
 	return s, nil
 }
