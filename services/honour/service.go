@@ -571,7 +571,8 @@ func (s *service) actsAs(org, body string) bool {
 // links are the organisations linked to the worker (servicekit.Links): the
 // one that registered them (the registration's issuer), employers — current
 // ones, and the one employing them on the fact's date at (an honour or
-// innovation of their time there, recorded after they left) — and the
+// innovation of their time there, recorded after they left; in the
+// ledger's China days, so the end's whole last day counts) — and the
 // academies they are enrolled at.
 func links(h command.History, st *career.State, at time.Time) servicekit.Links {
 	var l servicekit.Links
@@ -584,7 +585,7 @@ func links(h command.History, st *career.State, at time.Time) servicekit.Links {
 		}
 	}
 	for _, e := range st.Employments {
-		if e.End.IsZero() || (!at.Before(e.Start) && !at.After(e.End)) {
+		if e.End.IsZero() || (!career.BeforeDay(at, e.Start) && !career.BeforeDay(e.End, at)) {
 			l.Employers = append(l.Employers, e.EmployerOrgID)
 		}
 	}
