@@ -356,7 +356,7 @@ func (s *service) masterCommand(st *start) (command.Command, func(command.Result
 	masterID := eventID(req.MentorshipID, "started", masterStream)
 	c, answer := s.onceCommand(st.meta, "start mentorship (master)", masterStream, masterID, false, st.p, st.other, startRetracted(req.MentorshipID),
 		func(h command.History, _ string) ([]command.Event, error) {
-			now, then, err := s.careerNowAndAt(h, at)
+			now, then, err := s.careerNowAndAt(h, endOfCivilDay(at))
 			if err != nil {
 				return nil, err
 			}
@@ -373,7 +373,7 @@ func (s *service) masterCommand(st *start) (command.Command, func(command.Result
 					held = lvl.String()
 				}
 				return nil, kit.FieldErr("masterId", errs.E(errs.FailedPrecondition,
-					"master %s holds %s in trade %s on %s; mentoring needs %s or above", req.MasterID, held, req.Trade.Code, at.Format(time.DateOnly), s.minLvl))
+					"master %s holds %s in trade %s on %s; mentoring needs %s or above", req.MasterID, held, req.Trade.Code, career.CivilDay(at), s.minLvl))
 			}
 			if al, ok := app.HighestLevel([]string{req.Trade.Code}); ok && al.Level >= lvl {
 				return nil, kit.FieldErr("apprenticeId", errs.E(errs.FailedPrecondition,
