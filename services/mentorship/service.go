@@ -617,6 +617,9 @@ func (s *service) follow(ctx context.Context, meta command.Meta, c auth.Claims, 
 	if career.BeforeDay(at, cur.startedAt) {
 		return Response{}, kit.Invalid("occurredAt", "mentorship %s started on %s", mentorshipID, career.CivilDay(cur.startedAt))
 	}
+	if err := copies.agree(fact, what); err != nil {
+		return Response{}, err
+	}
 	// The parties and trade come from the start, which never changes.
 	p := payload(cur.start)
 	if err := p.Validate(); err != nil {

@@ -110,6 +110,31 @@ func (c *copies) retracted(fact string) servicekit.Retraction {
 	}
 }
 
+// agree refuses a fact (what names it) whose copies on the two workers'
+// streams a correction left disagreeing: retracted on one stream, still in
+// force on the other. The pairing takes a fact retracted on either stream
+// as retracted (retracted) and would record it again, but the stream whose
+// copy is in force would answer with that copy: the new recording would
+// stand on two streams of three. Decided before anything is appended.
+func (c *copies) agree(fact, what string) error {
+	var gone, kept [2]bool
+	for i, h := range c.workers {
+		link, _, e, err := servicekit.FactOnStream(h, eventID(c.mentorshipID, fact, h.Stream), c.onWorker[i])
+		if err != nil {
+			return err
+		}
+		gone[i], kept[i] = e == nil && link > 0, e != nil
+	}
+	for i := range c.workers {
+		if gone[i] && kept[1-i] {
+			return errs.E(errs.FailedPrecondition,
+				"mentorship %s: a correction on %s retracted %s, but its copy on %s is still in force; retract it there too",
+				c.mentorshipID, c.workers[i].Stream, what, c.workers[1-i].Stream)
+		}
+	}
+	return nil
+}
+
 // dropped are the events of the pairing's stream h that decide its state
 // (its start, completion and early end) and that the workers' corrections
 // retracted (retracted).
