@@ -171,6 +171,9 @@ func (c Corrector) Correct(ctx context.Context, req CorrectionRequest) (command.
 			if err := p.ValidateAt(now); err != nil {
 				return nil, fieldErr(err)
 			}
+			if err := recordedAgainInForce(h, byID, target, orig, data, id); err != nil {
+				return nil, err
+			}
 			evs := []command.Event{{Type: p.EventType(), Data: data, ID: id}}
 			if c.Follow != nil {
 				more, err := c.Follow(ctx, Correcting{History: h, Original: orig, Event: p, ID: id, Meta: meta})
@@ -270,6 +273,50 @@ func contentID(h command.History, byID map[string]*eventstore.RecordedEvent, cra
 		id = events.DeterministicID("correction sent again", craftsmanID, id)
 	}
 	return "", nil, errs.E(errs.Internal, "correction of %s: no free id", craftsmanID)
+}
+
+// recordedAgainInForce refuses a correction of a correction (target) that
+// would put back in force a retracted fact (orig) recorded again since:
+// a request sent after the retraction recorded the fact anew under the
+// next id of its chain (RecordedAgainID), and reversing the retraction
+// would leave both recordings in force — an honour conferred twice, a
+// session counted twice. The later recording is to be retracted first.
+// data and id are the correction's (id "" when a key names it).
+func recordedAgainInForce(h command.History, byID map[string]*eventstore.RecordedEvent, target, orig *eventstore.RecordedEvent, data []byte, id string) error {
+	if target.Type != events.TypeEventCorrected {
+		return nil
+	}
+	var later []string
+	for next := RecordedAgainID(orig.ID); byID[next] != nil && len(later) <= len(h.Events); next = RecordedAgainID(next) {
+		later = append(later, next)
+	}
+	if len(later) == 0 {
+		return nil
+	}
+	gone := RetractedOn(h)
+	if g, err := gone(0, orig.ID); err != nil || !g {
+		return err // in force already: the correction changes nothing of the kind
+	}
+	if id == "" {
+		id = "\x00correction being decided"
+	}
+	after := command.History{Stream: h.Stream, Exists: true, Events: append(h.Events[:len(h.Events):len(h.Events)],
+		eventstore.RecordedEvent{Stream: h.Stream, ID: id, Type: events.TypeEventCorrected, Data: data, Revision: uint64(len(h.Events))})}
+	goneAfter := RetractedOn(after)
+	if g, err := goneAfter(0, orig.ID); err != nil || g {
+		return err // still retracted after it
+	}
+	for _, l := range later {
+		if g, err := goneAfter(0, l); err != nil || !g {
+			if err != nil {
+				return err
+			}
+			return kit.FieldErr("supersedesEventId", errs.E(errs.Conflict,
+				"event %s was retracted and its fact recorded again since as event %s, which is in force: this correction would put both in force; correct %s first",
+				orig.ID, l, l))
+		}
+	}
+	return nil
 }
 
 // original follows corrections back to the fact they correct and checks

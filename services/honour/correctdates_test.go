@@ -92,7 +92,7 @@ func TestCorrectionsKeepDates(t *testing.T) {
 
 // TestCorrectionsKeepOneHonour: a correction may not leave an honour
 // conferred twice (409: a conferral's retraction reversed after it was
-// conferred again), withdrawn twice (422: likewise a withdrawal's), or
+// conferred again), withdrawn twice (409: likewise a withdrawal's), or
 // withdrawn without its conferral (404: the conferral retracted while its
 // withdrawal stands). Refusals write nothing. Until the fourteenth session
 // each was 201.
@@ -131,7 +131,8 @@ func TestCorrectionsKeepOneHonour(t *testing.T) {
 	}{
 		{"a withdrawn honour's conferral retracted", retract(conf1), 404},
 		{"a conferral's retraction reversed after it was conferred again", retract(undo2), 409},
-		{"a withdrawal's retraction reversed after it was withdrawn again", retract(undo3), 422},
+		// servicekit.Corrector: the withdrawal recorded again is in force.
+		{"a withdrawal's retraction reversed after it was withdrawn again", retract(undo3), 409},
 	} {
 		if code, eb := e.Do("issuer", "POST", "/v1/craftsmen/w/corrections", tc.body, nil); code != tc.code || eb.Field != "supersedesEventId" {
 			t.Errorf("%s: %d %+v, want %d on supersedesEventId", tc.name, code, eb, tc.code)
