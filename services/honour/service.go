@@ -40,11 +40,12 @@ func Corrected() map[string][]string {
 // conferral date. For a code of the national catalogue
 // (events.HonourCatalogue) Level and ConferringBody default to the
 // catalogue's and must agree with it. HonourID defaults to an id derived
-// from the code and the date (for an honour with PlacementID, from the
-// placement and the code: policy.HonourID, the id the competition service
-// lists; for a request with an Idempotency-Key and no OccurredAt, from the
-// key: KeyedHonourID). PlacementID links an honour a competition placement
-// triggered; the placement must be on the worker's stream.
+// from the code and the date's China day (HonourID; for an honour with
+// PlacementID, from the placement and the code: policy.HonourID, the id
+// the competition service lists; for a request with an Idempotency-Key
+// and no OccurredAt, from the key: KeyedHonourID). PlacementID links an
+// honour a competition placement triggered; the placement must be on the
+// worker's stream.
 type ConferRequest struct {
 	CraftsmanID    string        `json:"-"` // from the path
 	HonourID       string        `json:"honourId,omitempty"`
@@ -160,6 +161,11 @@ type fact struct {
 	// recorded is the id of the event recording the fact in st (in force),
 	// "" when st has none.
 	recorded func(st *career.State) string
+	// was, when set, is the same fact as recorded under the id an earlier
+	// rule derived (HonourID before China days): found in force, it
+	// answers the request as f would (a replay, or a conflict), and f is
+	// not recorded.
+	was *fact
 }
 
 // factCommand is the command appending f to the worker's stream after
@@ -184,8 +190,15 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 	if err != nil {
 		return command.Command{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
 	}
-	// same answers the request whose fact e records.
-	same := func(e *eventstore.RecordedEvent) error {
+	var wasData []byte
+	if f.was != nil {
+		if wasData, err = json.Marshal(f.was.payload); err != nil {
+			return command.Command{}, errs.E(errs.Internal, "encode %s: %v", f.payload.EventType(), err)
+		}
+	}
+	// same answers the request whose fact e records (data: as the request
+	// would record it under e's id).
+	sameAs := func(e *eventstore.RecordedEvent, data []byte) error {
 		m, err := command.DecodeMetadata(e.Metadata)
 		if err != nil {
 			return err
@@ -199,6 +212,17 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 		}
 		return command.Already(*e)
 	}
+	same := func(e *eventstore.RecordedEvent) error { return sameAs(e, data) }
+	// sameDay: the fact under the earlier rule's id is this one only on
+	// the request's China day (the UTC date's id may name the fact of the
+	// China day before, another fact under today's rule).
+	sameDay := func(e *eventstore.RecordedEvent) (bool, error) {
+		m, err := command.DecodeMetadata(e.Metadata)
+		if err != nil {
+			return false, err
+		}
+		return career.CivilDay(m.OccurredAt) == career.CivilDay(f.at), nil
+	}
 	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
 			_, id, e, err := servicekit.FactOnStream(h, f.id, servicekit.RetractedOn(h))
@@ -207,6 +231,20 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 			}
 			if e != nil {
 				return nil, same(e)
+			}
+			if f.was != nil {
+				_, _, e, err := servicekit.FactOnStream(h, f.was.id, servicekit.RetractedOn(h))
+				if err != nil {
+					return nil, err
+				}
+				if e != nil {
+					if ok, err := sameDay(e); err != nil || ok {
+						if err != nil {
+							return nil, err
+						}
+						return nil, sameAs(e, wasData)
+					}
+				}
 			}
 			st, err := s.career(h)
 			if err != nil {
@@ -220,6 +258,20 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 					return nil, err
 				}
 				return nil, same(e)
+			}
+			if f.was != nil {
+				e, err := original(h, f.was.recorded(st))
+				if err != nil {
+					return nil, err
+				}
+				if e != nil {
+					if ok, err := sameDay(e); err != nil || ok {
+						if err != nil {
+							return nil, err
+						}
+						return nil, sameAs(e, wasData)
+					}
+				}
 			}
 			if decide != nil {
 				if err := decide(h, st); err != nil {
@@ -280,13 +332,28 @@ func (s *service) career(h command.History) (*career.State, error) {
 	return career.Fold(recs, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), career.AsOccurred), nil
 }
 
-// HonourID is the id given to an honour recorded without one.
+// HonourID is the id given to an honour recorded without one: derived
+// from the day of on in the ledger's calendar (China time), so the same
+// honour sent as "2024-05-01" and as "2024-05-01T00:00:00+08:00" is one.
 func HonourID(craftsmanID, code string, on time.Time) string {
+	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, career.CivilDay(on))
+}
+
+// InnovationID is the id given to an innovation recorded without one
+// (from on's China day, as HonourID).
+func InnovationID(craftsmanID, kind, title string, on time.Time) string {
+	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, career.CivilDay(on))
+}
+
+// utcHonourID and utcInnovationID are the ids HonourID and InnovationID
+// gave until the fourteenth session, from on's UTC date: a request
+// recorded then under one is found under it (wasID), so a retry does not
+// record the fact a second time under the China day's id.
+func utcHonourID(craftsmanID, code string, on time.Time) string {
 	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, on.UTC().Format(time.DateOnly))
 }
 
-// InnovationID is the id given to an innovation recorded without one.
-func InnovationID(craftsmanID, kind, title string, on time.Time) string {
+func utcInnovationID(craftsmanID, kind, title string, on time.Time) string {
 	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, on.UTC().Format(time.DateOnly))
 }
 
@@ -319,6 +386,20 @@ func honourID(req ConferRequest, at time.Time, meta command.Meta) (id string, ke
 	return HonourID(req.CraftsmanID, req.Code, at), false
 }
 
+// wasHonourID is the id the honour req confers on date at took before ids
+// were derived from China days (utcHonourID), when the request derives its
+// id from the date and the old rule gives another one; "" otherwise.
+func wasHonourID(req ConferRequest, at time.Time, meta command.Meta) string {
+	id, keyed := honourID(req, at, meta)
+	if keyed || req.HonourID != "" || req.PlacementID != "" {
+		return ""
+	}
+	if was := utcHonourID(req.CraftsmanID, req.Code, at); was != id {
+		return was
+	}
+	return ""
+}
+
 // innovationID is the id of the innovation req recognises on date at
 // (req.InnovationID when given; otherwise derived, as honourID derives an
 // honour's) and whether it derives from the idempotency key of meta.
@@ -330,6 +411,18 @@ func innovationID(req InnovationRequest, at time.Time, meta command.Meta) (id st
 		return KeyedInnovationID(req.CraftsmanID, meta.Issuer, meta.IdempotencyKey), true
 	}
 	return InnovationID(req.CraftsmanID, req.Kind, req.Title, at), false
+}
+
+// wasInnovationID is wasHonourID for innovations.
+func wasInnovationID(req InnovationRequest, at time.Time, meta command.Meta) string {
+	id, keyed := innovationID(req, at, meta)
+	if keyed || req.InnovationID != "" {
+		return ""
+	}
+	if was := utcInnovationID(req.CraftsmanID, req.Kind, req.Title, at); was != id {
+		return was
+	}
+	return ""
 }
 
 func (s *service) ConferHonour(ctx context.Context, req ConferRequest) (command.Result, error) {
@@ -366,11 +459,23 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 		}
 	}
 	var keyed bool
+	wasID := wasHonourID(req, at, meta)
 	req.HonourID, keyed = honourID(req, at, meta)
 	p := events.HonourConferred{CraftsmanID: req.CraftsmanID, HonourID: req.HonourID, Code: req.Code, Name: req.Name,
 		Level: req.Level, ConferringBody: req.ConferringBody, Trade: req.Trade, PlacementID: req.PlacementID}
 	if err := p.Validate(); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
+	}
+	honourFact := func(honourID string, p events.HonourConferred) fact {
+		return fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, honourID), payload: p, at: at,
+			dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
+				for _, h := range st.Honours {
+					if h.ID == honourID {
+						return recordedAs(h.Source)
+					}
+				}
+				return ""
+			}}
 	}
 	// Who may confer: decided now where the honour alone decides, on the
 	// worker's stream (linkedOnly) where the link to the worker does.
@@ -382,15 +487,13 @@ func (s *service) conferCommand(ctx context.Context, req ConferRequest) (command
 		// Linked by causation: the placement's event caused this one.
 		meta.CausationID = events.DeterministicID("placement", req.PlacementID)
 	}
-	f := fact{name: "confer honour", worker: req.CraftsmanID, id: events.DeterministicID("honour", req.CraftsmanID, req.HonourID), payload: p, at: at,
-		dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
-			for _, h := range st.Honours {
-				if h.ID == req.HonourID {
-					return recordedAs(h.Source)
-				}
-			}
-			return ""
-		}}
+	f := honourFact(req.HonourID, p)
+	if wasID != "" {
+		was := p
+		was.HonourID = wasID
+		w := honourFact(wasID, was)
+		f.was = &w
+	}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		if linkedOnly {
 			if err := links(h, st, at).Require(c, req.CraftsmanID); err != nil {
@@ -499,21 +602,31 @@ func (s *service) innovationCommand(ctx context.Context, req InnovationRequest) 
 		req.Role = "member"
 	}
 	var keyed bool
+	wasID := wasInnovationID(req, at, meta)
 	req.InnovationID, keyed = innovationID(req, at, meta)
 	p := events.InnovationRecognised{CraftsmanID: req.CraftsmanID, InnovationID: req.InnovationID, Kind: req.Kind, Category: req.Category,
 		Title: req.Title, Level: req.Level, Trade: req.Trade, PatentNumber: req.PatentNumber, InUse: req.InUse, Role: req.Role, StudioID: req.StudioID}
 	if err := p.Validate(); err != nil {
 		return command.Command{}, servicekit.Invalid(err)
 	}
-	f := fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, req.InnovationID), payload: p, at: at,
-		dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
-			for _, in := range st.Innovations {
-				if in.ID == req.InnovationID {
-					return recordedAs(in.Source)
+	innovationFact := func(innovationID string, p events.InnovationRecognised) fact {
+		return fact{name: "recognise innovation", worker: req.CraftsmanID, id: events.DeterministicID("innovation", req.CraftsmanID, innovationID), payload: p, at: at,
+			dated: req.OccurredAt != "", keyed: keyed, recorded: func(st *career.State) string {
+				for _, in := range st.Innovations {
+					if in.ID == innovationID {
+						return recordedAs(in.Source)
+					}
 				}
-			}
-			return ""
-		}}
+				return ""
+			}}
+	}
+	f := innovationFact(req.InnovationID, p)
+	if wasID != "" {
+		was := p
+		was.InnovationID = wasID
+		w := innovationFact(wasID, was)
+		f.was = &w
+	}
 	return s.factCommand(meta, f, func(h command.History, st *career.State) error {
 		// An innovation names no organisation of the recorder's own: only
 		// an organisation linked to the worker records it.

@@ -2,6 +2,7 @@ package honour
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/auth"
 	"github.com/craftledger/craftledger/pkg/command"
+	"github.com/craftledger/craftledger/pkg/errs"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -163,6 +165,11 @@ func prepareHonour(svc Service, b batcher, rec command.Record) (command.Line, er
 		// its key).
 		id, _ := honourID(req, at, command.Meta{})
 		w, err := svc.WithdrawHonour(withdrawalCtx(ctx), WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: id, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
+		if was := wasHonourID(req, at, command.Meta{}); errors.Is(err, errs.NotFound) && was != "" {
+			// Conferred before ids came from China days: under the UTC
+			// date's id (the conferral found it, wasHonourID).
+			w, err = svc.WithdrawHonour(withdrawalCtx(ctx), WithdrawRequest{CraftsmanID: req.CraftsmanID, HonourID: was, Reason: l.Withdrawn.Reason, OccurredAt: l.Withdrawn.OccurredAt})
+		}
 		if err != nil {
 			return res, kit.FieldErr("withdrawn", err)
 		}
