@@ -115,18 +115,23 @@ func (c *copies) retracted(fact string) servicekit.Retraction {
 // force on the other. The pairing takes a fact retracted on either stream
 // as retracted (retracted) and would record it again, but the stream whose
 // copy is in force would answer with that copy: the new recording would
-// stand on two streams of three. Decided before anything is appended.
+// stand on two streams of three. Decided before anything is appended. A
+// stream that merely lacks the copy of the link in force on the other (an
+// earlier request stopped between the two appends) disagrees with nothing:
+// the request completes it.
 func (c *copies) agree(fact, what string) error {
+	var links [2]int
 	var gone, kept [2]bool
 	for i, h := range c.workers {
 		link, _, e, err := servicekit.FactOnStream(h, eventID(c.mentorshipID, fact, h.Stream), c.onWorker[i])
 		if err != nil {
 			return err
 		}
-		gone[i], kept[i] = e == nil && link > 0, e != nil
+		links[i], gone[i], kept[i] = link, e == nil && link > 0, e != nil
 	}
 	for i := range c.workers {
-		if gone[i] && kept[1-i] {
+		// Link links[i]-1 is retracted on stream i; in force on the other.
+		if gone[i] && kept[1-i] && links[1-i] < links[i] {
 			return errs.E(errs.FailedPrecondition,
 				"mentorship %s: a correction on %s retracted %s, but its copy on %s is still in force; retract it there too",
 				c.mentorshipID, c.workers[i].Stream, what, c.workers[1-i].Stream)
