@@ -553,7 +553,7 @@ func (s *service) withdrawCommand(ctx context.Context, req WithdrawRequest) (com
 				continue
 			}
 			if hon.Withdrawn {
-				return errs.E(errs.FailedPrecondition, "honour %s of craftsman %s was already withdrawn on %s", req.HonourID, req.CraftsmanID, hon.WithdrawnOn.Format(time.DateOnly))
+				return errs.E(errs.FailedPrecondition, "honour %s of craftsman %s was already withdrawn on %s", req.HonourID, req.CraftsmanID, career.CivilDay(hon.WithdrawnOn))
 			}
 			if career.BeforeDay(at, hon.Date) {
 				return kit.Invalid("occurredAt", "the withdrawal cannot precede the conferral (%s)", career.CivilDay(hon.Date))
