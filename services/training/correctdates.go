@@ -78,10 +78,26 @@ func (s *service) datesStayOrdered(k servicekit.Correcting) error {
 	case events.TrainingEnrolled:
 		return s.enrolmentStaysOrdered(evs, p.EnrolmentID, field)
 	case events.TrainingCompleted:
-		if p.EnrolmentID == "" {
-			return nil
+		// A replacement may name another enrolment (enrolmentId is not
+		// part of a completion's identity): check the one it leaves too.
+		ids := []string{p.EnrolmentID}
+		if r := k.Event.Replacement; r != nil {
+			var rep struct {
+				EnrolmentID string `json:"enrolmentId"`
+			}
+			if json.Unmarshal(r.Data, &rep) == nil && rep.EnrolmentID != p.EnrolmentID {
+				ids = append(ids, rep.EnrolmentID)
+			}
 		}
-		return s.enrolmentStaysOrdered(evs, p.EnrolmentID, field)
+		for _, id := range ids {
+			if id == "" {
+				continue
+			}
+			if err := s.enrolmentStaysOrdered(evs, id, field); err != nil {
+				return err
+			}
+		}
+		return nil
 	case events.SkillLevelCertified:
 		return s.certificateStaysDated(evs, p.CertificateNumber, field)
 	}
