@@ -543,8 +543,8 @@ func resultsDate(field string, def events.CompetitionDefined, at time.Time) erro
 	if t, err := time.Parse(time.DateOnly, def.StartsOn); err == nil {
 		start = t
 	}
-	if career.CivilDate(at).Before(start) {
-		return kit.Invalid(field, "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, start.Format(time.DateOnly))
+	if career.BeforeDay(at, start) {
+		return kit.Invalid(field, "results of competition %s cannot be dated before it starts (%s)", def.CompetitionID, career.CivilDay(start))
 	}
 	return nil
 }

@@ -36,7 +36,11 @@ func TestSessionRetractionUndone(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"master", "app"} {
-		for _, m := range servicetest.Career(t, e.Store, w).Mentorships {
+		ms := servicetest.Career(t, e.Store, w).Mentorships
+		if len(ms) != 1 {
+			t.Fatalf("%s: %d pairings, want 1", w, len(ms))
+		}
+		for _, m := range ms {
 			if m.Sessions != 1 {
 				t.Errorf("%s's pairing %s: session s1 counted %d times", w, m.ID, m.Sessions)
 			}
