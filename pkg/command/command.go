@@ -487,6 +487,14 @@ func TypeVersion(eventType string) int {
 	return n
 }
 
+// OccurredAt is the date r records: its metadata's occurredAt (as
+// corrected, for an event Corrected returns), zero when it has none or the
+// metadata does not decode.
+func OccurredAt(r eventstore.RecordedEvent) time.Time {
+	m, _ := DecodeMetadata(r.Metadata)
+	return m.OccurredAt
+}
+
 // DecodeMetadata decodes a recorded event's metadata.
 func DecodeMetadata(b []byte) (Metadata, error) {
 	var m Metadata

@@ -77,6 +77,44 @@ type Correcting struct {
 	Meta command.Meta
 }
 
+// WithCorrection is the stream with this correction recorded last (under
+// a placeholder id when the key names it): what a Follow hook folds to
+// check the rules of its commands.
+func (k Correcting) WithCorrection() (command.History, error) {
+	data, err := json.Marshal(k.Event)
+	if err != nil {
+		return command.History{}, errs.E(errs.Internal, "encode correction: %v", err)
+	}
+	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
+	if corr.ID == "" {
+		corr.ID = "this-correction"
+	}
+	if n := len(k.History.Events); n > 0 {
+		corr.Revision = k.History.Events[n-1].Revision + 1
+	}
+	return command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}, nil
+}
+
+// AsCorrected is WithCorrection through command.Corrected: the stream's
+// facts in force, as corrected, once this correction is recorded.
+func (k Correcting) AsCorrected() ([]eventstore.RecordedEvent, error) {
+	h, err := k.WithCorrection()
+	if err != nil {
+		return nil, err
+	}
+	return command.Corrected(h, events.TypeEventCorrected)
+}
+
+// DateField is the field a Follow hook's refusal of a date names: the
+// replacement's occurredAt when the correction re-dates the fact, else
+// the fact it supersedes.
+func (k Correcting) DateField() string {
+	if k.Event.Replacement != nil && k.Event.Replacement.OccurredAt != nil {
+		return "replacement.occurredAt"
+	}
+	return "supersedesEventId"
+}
+
 // OwnedTypes lists the event types c corrects, sorted.
 func (c Corrector) OwnedTypes() []string { return slices.Sorted(maps.Keys(c.Owned)) }
 

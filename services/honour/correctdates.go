@@ -3,7 +3,6 @@ package honour
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -48,11 +47,7 @@ func (s *service) honourStaysValid(_ context.Context, k servicekit.Correcting) (
 	if err := json.Unmarshal(k.Original.Data, &id); err != nil || id.HonourID == "" {
 		return nil, errs.E(errs.Internal, "decode %s@%d: no honour id (%v)", k.Original.Stream, k.Original.Revision, err)
 	}
-	h, err := withCorrection(k)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := command.Corrected(h, events.TypeEventCorrected)
+	evs, err := k.AsCorrected()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +94,7 @@ func (s *service) honourStaysValid(_ context.Context, k servicekit.Correcting) (
 				}
 			}
 		case events.CompetitionPlaced:
-			placements[p.PlacementID] = occurredAt(r)
+			placements[p.PlacementID] = command.OccurredAt(r)
 		}
 	}
 	switch {
@@ -112,10 +107,10 @@ func (s *service) honourStaysValid(_ context.Context, k servicekit.Correcting) (
 	case conferred == nil:
 		return nil, nil // retracted: no date to keep
 	}
-	conferredAt := occurredAt(*conferred)
-	if withdrawn != nil && career.BeforeDay(occurredAt(*withdrawn), conferredAt) {
+	conferredAt := command.OccurredAt(*conferred)
+	if withdrawn != nil && career.BeforeDay(command.OccurredAt(*withdrawn), conferredAt) {
 		return nil, kit.Invalid(field, "the correction would leave the withdrawal of honour %s (%s) dated before its conferral (%s)",
-			id.HonourID, career.CivilDay(occurredAt(*withdrawn)), career.CivilDay(conferredAt))
+			id.HonourID, career.CivilDay(command.OccurredAt(*withdrawn)), career.CivilDay(conferredAt))
 	}
 	if placementID == "" {
 		return nil, nil
@@ -129,27 +124,4 @@ func (s *service) honourStaysValid(_ context.Context, k servicekit.Correcting) (
 			id.HonourID, career.CivilDay(conferredAt), placementID, career.CivilDay(placed))
 	}
 	return nil, nil
-}
-
-// withCorrection is the stream with the correction k recorded last.
-func withCorrection(k servicekit.Correcting) (command.History, error) {
-	data, err := json.Marshal(k.Event)
-	if err != nil {
-		return command.History{}, errs.E(errs.Internal, "encode correction: %v", err)
-	}
-	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
-	if corr.ID == "" {
-		corr.ID = "this-correction"
-	}
-	if n := len(k.History.Events); n > 0 {
-		corr.Revision = k.History.Events[n-1].Revision + 1
-	}
-	return command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}, nil
-}
-
-// occurredAt is the date r records (its metadata's occurredAt; as
-// corrected, for an event command.Corrected returns).
-func occurredAt(r eventstore.RecordedEvent) time.Time {
-	m, _ := command.DecodeMetadata(r.Metadata)
-	return m.OccurredAt
 }

@@ -3,7 +3,6 @@ package mentorship
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -59,18 +58,11 @@ func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) (
 	if err != nil {
 		return nil, err
 	}
-	h, err := withCorrection(k)
+	evs, err := k.AsCorrected()
 	if err != nil {
 		return nil, err
 	}
-	evs, err := command.Corrected(h, events.TypeEventCorrected)
-	if err != nil {
-		return nil, err
-	}
-	field := "supersedesEventId"
-	if k.Event.Replacement != nil && k.Event.Replacement.OccurredAt != nil {
-		field = "replacement.occurredAt"
-	}
+	field := k.DateField()
 	var (
 		started   bool
 		startedAt time.Time
@@ -90,7 +82,7 @@ func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) (
 		case id != mentorshipID:
 		case t == events.TypeMentorshipStarted:
 			if !started {
-				started, startedAt = true, occurredAt(r)
+				started, startedAt = true, command.OccurredAt(r)
 			}
 		case typ == events.TypeMentorshipStarted || r.ID == k.Original.ID:
 			facts = append(facts, r)
@@ -100,7 +92,7 @@ func (s *service) datesStayOrdered(_ context.Context, k servicekit.Correcting) (
 		return nil, nil
 	}
 	for _, r := range facts {
-		if at := occurredAt(r); career.BeforeDay(at, startedAt) {
+		if at := command.OccurredAt(r); career.BeforeDay(at, startedAt) {
 			return nil, kit.Invalid(field, "the correction would leave %s of mentorship %s (%s) dated before its start (%s) on %s",
 				laterFacts[events.CurrentType(r.Type)], mentorshipID, career.CivilDay(at), career.CivilDay(startedAt), k.History.Stream)
 		}
@@ -117,27 +109,4 @@ func pairingOf(r eventstore.RecordedEvent) (string, error) {
 		return "", errs.E(errs.Internal, "decode %s@%d (%s): no mentorship id (%v)", r.Stream, r.Revision, r.Type, err)
 	}
 	return p.MentorshipID, nil
-}
-
-// withCorrection is the stream with the correction k recorded last.
-func withCorrection(k servicekit.Correcting) (command.History, error) {
-	data, err := json.Marshal(k.Event)
-	if err != nil {
-		return command.History{}, errs.E(errs.Internal, "encode correction: %v", err)
-	}
-	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
-	if corr.ID == "" {
-		corr.ID = "this-correction"
-	}
-	if n := len(k.History.Events); n > 0 {
-		corr.Revision = k.History.Events[n-1].Revision + 1
-	}
-	return command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}, nil
-}
-
-// occurredAt is the date r records (as corrected, for an event
-// command.Corrected returns).
-func occurredAt(r eventstore.RecordedEvent) time.Time {
-	m, _ := command.DecodeMetadata(r.Metadata)
-	return m.OccurredAt
 }

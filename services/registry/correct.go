@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/craftledger/craftledger/events/career"
@@ -11,7 +10,6 @@ import (
 	"github.com/craftledger/craftledger/events"
 	"github.com/craftledger/craftledger/pkg/command"
 	"github.com/craftledger/craftledger/pkg/errs"
-	"github.com/craftledger/craftledger/pkg/eventstore"
 	"github.com/craftledger/craftledger/pkg/kit"
 	"github.com/craftledger/craftledger/pkg/servicekit"
 )
@@ -36,25 +34,11 @@ func (s *service) employmentStaysValid(_ context.Context, k servicekit.Correctin
 	if err := json.Unmarshal(k.Original.Data, &id); err != nil || id.EmploymentID == "" {
 		return nil, errs.E(errs.Internal, "decode %s@%d: no employment id (%v)", k.Original.Stream, k.Original.Revision, err)
 	}
-	data, err := json.Marshal(k.Event)
-	if err != nil {
-		return nil, errs.E(errs.Internal, "encode correction: %v", err)
-	}
-	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
-	if corr.ID == "" {
-		corr.ID = "this-correction"
-	}
-	h := command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}
-	evs, err := command.Corrected(h, events.TypeEventCorrected)
+	evs, err := k.AsCorrected()
 	if err != nil {
 		return nil, err
 	}
-	// The field a date's refusal names: the corrected date when the
-	// correction gives one, else the fact it supersedes.
-	field := "supersedesEventId"
-	if k.Event.Replacement != nil && k.Event.Replacement.OccurredAt != nil {
-		field = "replacement.occurredAt"
-	}
+	field := k.DateField()
 	var starts, ends int
 	var started time.Time
 	for _, r := range evs {

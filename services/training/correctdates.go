@@ -3,7 +3,6 @@ package training
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/craftledger/craftledger/events"
@@ -23,23 +22,6 @@ func (s *service) followCorrection(ctx context.Context, k servicekit.Correcting)
 		return nil, err
 	}
 	return nil, s.datesStayOrdered(k)
-}
-
-// withCorrection is the stream with the correction k recorded last (no
-// position: the fold caches nothing of it).
-func withCorrection(k servicekit.Correcting) (command.History, error) {
-	data, err := json.Marshal(k.Event)
-	if err != nil {
-		return command.History{}, errs.E(errs.Internal, "encode correction: %v", err)
-	}
-	corr := eventstore.RecordedEvent{Stream: k.History.Stream, ID: k.ID, Type: events.TypeEventCorrected, Data: data}
-	if corr.ID == "" {
-		corr.ID = "this-correction"
-	}
-	if n := len(k.History.Events); n > 0 {
-		corr.Revision = k.History.Events[n-1].Revision + 1
-	}
-	return command.History{Stream: k.History.Stream, Exists: true, Events: append(slices.Clip(k.History.Events), corr)}, nil
 }
 
 // datesStayOrdered refuses a correction of an enrolment, a completion or
@@ -62,18 +44,11 @@ func (s *service) datesStayOrdered(k servicekit.Correcting) error {
 	if err != nil {
 		return errs.E(errs.Internal, "decode %s@%d: %v", k.Original.Stream, k.Original.Revision, err)
 	}
-	h, err := withCorrection(k)
+	evs, err := k.AsCorrected()
 	if err != nil {
 		return err
 	}
-	evs, err := command.Corrected(h, events.TypeEventCorrected)
-	if err != nil {
-		return err
-	}
-	field := "supersedesEventId"
-	if k.Event.Replacement != nil && k.Event.Replacement.OccurredAt != nil {
-		field = "replacement.occurredAt"
-	}
+	field := k.DateField()
 	switch p := p.(type) {
 	case events.TrainingEnrolled:
 		return s.enrolmentStaysOrdered(evs, p.EnrolmentID, field)
@@ -122,12 +97,12 @@ func (s *service) enrolmentStaysOrdered(evs []eventstore.RecordedEvent, id, fiel
 		case events.TrainingEnrolled:
 			if p.EnrolmentID == id {
 				enrolled++
-				enrolledAt = occurredAt(r)
+				enrolledAt = command.OccurredAt(r)
 			}
 		case events.TrainingCompleted:
 			if p.EnrolmentID == id {
 				completed++
-				completedAt = occurredAt(r)
+				completedAt = command.OccurredAt(r)
 			}
 		}
 	}
@@ -164,12 +139,12 @@ func (s *service) certificateStaysDated(evs []eventstore.RecordedEvent, number, 
 		switch p := p.(type) {
 		case events.SkillLevelCertified:
 			if p.CertificateNumber == number && p.Route == events.RouteExceptional {
-				cert, certAt = &p, occurredAt(r)
+				cert, certAt = &p, command.OccurredAt(r)
 			}
 		case events.PromotionEntitlementGranted:
-			dates["granted:"+p.EntitlementID] = occurredAt(r)
+			dates["granted:"+p.EntitlementID] = command.OccurredAt(r)
 		case events.PromotionEntitlementApproved:
-			dates["approved:"+p.EntitlementID] = occurredAt(r)
+			dates["approved:"+p.EntitlementID] = command.OccurredAt(r)
 		}
 	}
 	if cert == nil {

@@ -534,7 +534,7 @@ func (s *service) certificateStaysUsable(_ context.Context, k servicekit.Correct
 		return nil, errs.E(errs.Internal, "decode %s@%d: %v", k.Original.Stream, k.Original.Revision, err)
 	}
 	number := p.(events.SkillLevelCertified).CertificateNumber
-	h, err := withCorrection(k)
+	h, err := k.WithCorrection()
 	if err != nil {
 		return nil, err
 	}

@@ -184,7 +184,7 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 		case events.AssessmentRecorded:
 			st.assessments[p.AssessmentID] = true
 		case events.TrainingEnrolled:
-			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID, at: occurredAt(r)}
+			st.enrolments[p.EnrolmentID] = enrolment{academy: p.AcademyID, course: p.CourseID, at: command.OccurredAt(r)}
 		case events.TrainingCompleted:
 			if e, ok := st.enrolments[p.EnrolmentID]; ok {
 				e.completed = true
@@ -199,24 +199,17 @@ func (st *craftsman) apply(reg *events.Registry, r eventstore.RecordedEvent) {
 			st.placed[p.PlacementID] = true
 			st.standing[p.PlacementID] = true
 		case events.PromotionEntitlementGranted:
-			e := &entitlement{trade: p.Trade.Code, level: p.Level, granted: occurredAt(r)}
+			e := &entitlement{trade: p.Trade.Code, level: p.Level, granted: command.OccurredAt(r)}
 			if p.Source.Kind == events.SourceCompetition {
 				e.placement = p.Source.PlacementID
 			}
 			st.entitlements[p.EntitlementID] = e
 		case events.PromotionEntitlementApproved:
 			if e := st.entitlements[p.EntitlementID]; e != nil {
-				e.approved, e.approvedAt = true, occurredAt(r)
+				e.approved, e.approvedAt = true, command.OccurredAt(r)
 			}
 		}
 	}
-}
-
-// occurredAt is when r happened in the world (its metadata's occurredAt,
-// as corrected); zero when the metadata does not say.
-func occurredAt(r eventstore.RecordedEvent) time.Time {
-	m, _ := command.DecodeMetadata(r.Metadata)
-	return m.OccurredAt
 }
 
 // usableEntitlement checks that the exceptional route may use entitlement
