@@ -43,7 +43,7 @@ func TestStaleSnapshotTempsRemovedAtStart(t *testing.T) {
 		_ = f.Close()
 		stale = append(stale, f.Name())
 	}
-	keep := []string{path, filepath.Join(dir, "readmodel.snap.elig"), filepath.Join(dir, "other.tmp-1")}
+	keep := []string{path, filepath.Join(dir, "readmodel.snap.elig"), filepath.Join(dir, "other.tmp-1"), filepath.Join(dir, "readmodel.snap2.tmp-1")}
 	for _, k := range keep[1:] {
 		if err := os.WriteFile(k, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)

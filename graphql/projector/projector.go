@@ -161,7 +161,9 @@ func (p *Projector) LoadSnapshot() error {
 
 // removeStaleTemps removes what a snapshot write cut short (a crash, an
 // OOM kill, a power loss) left beside SnapshotPath: the temporary files of
-// the snapshot and of its side files, "<snapshot>*.tmp-*". Nothing else
+// the snapshot and of its side files, "<snapshot>.tmp-*" and
+// "<snapshot>.<side>.tmp-*" (not another file that merely starts with the
+// snapshot's name, "readmodel.snap2.tmp-1"). Nothing else
 // removed them, and the snapshot's is its full size (8 GB at 1 M
 // craftsmen), one more per crash. It assumes that one process owns the
 // snapshot's directory, as the deployment files arrange (a pod's own
@@ -177,7 +179,10 @@ func (p *Projector) removeStaleTemps() {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) || !strings.Contains(name[len(base):], ".tmp-") {
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) {
+			continue
+		}
+		if rest := name[len(base):]; !strings.HasPrefix(rest, ".") || !strings.Contains(rest, ".tmp-") {
 			continue
 		}
 		path := filepath.Join(dir, name)

@@ -48,7 +48,7 @@ const (
 	// in a version 4 or 5 file every summary is derived again (the Linked
 	// list is not the file's; the as-of rows hold none).
 	snapshotVersion = 7
-	foreignVersion  = 6
+	linkedVersion   = 6 // the first with Summary.Linked
 	issuersVersion  = 5
 	oldRuleVersion  = 4
 	maxChunk        = 1 << 31  // bytes one chunk of a loaded snapshot may span
@@ -645,7 +645,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 			}
 			s.Levels = in.levelMap(levels)
 		}
-		if version < foreignVersion {
+		if version < linkedVersion {
 			// The file's third list is of the older read rule (every
 			// organisation that recorded an event): never trusted, not
 			// even until LoadSnapshot derives the summary again. (Empty
@@ -664,7 +664,7 @@ func loadBody(path, projection string, body []byte, mapped bool, crcOK func() bo
 	}
 	// A file of version 4 or 5 holds the summaries' organisations of the
 	// older read rule: every summary is derived again (LoadSnapshot).
-	d.relinkAll = version < foreignVersion
+	d.relinkAll = version < linkedVersion
 	fresh.cp, fresh.hasCP = cp, hasCP
 	return fresh, nil
 }

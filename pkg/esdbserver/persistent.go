@@ -175,7 +175,7 @@ func droppedGroup(source, group string) error {
 }
 
 // errPSReplaced tells Read that the group it found was replaced by an
-// Update meanwhile: it joins the new one.
+// Update or a RestartSubsystem meanwhile: it joins the new one.
 var errPSReplaced = errors.New("persistent subscription group replaced")
 
 // dropConsumers ends every consumer's call with err. g.mu is held.
@@ -216,7 +216,7 @@ type psGroup struct {
 	// faulted: the source stream is tombstoned (KurrentDB's
 	// HandleReadError): every consumer is dropped, now and when it joins.
 	faulted  bool
-	replaced bool // by an Update: stopped, writes no checkpoint
+	replaced bool // by an Update or RestartSubsystem: stopped, writes no checkpoint
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -1628,8 +1628,8 @@ func (p *persistentService) Read(stream persistent.PersistentSubscriptions_ReadS
 		if g = p.m.get(source, o.GetGroupName()); g == nil {
 			return notFoundGroup(source, o.GetGroupName())
 		}
-		// A group replaced by an Update meanwhile: the manager holds its
-		// successor once get returns again.
+		// A group replaced by an Update or a RestartSubsystem meanwhile:
+		// the manager holds its successor once get returns again.
 		if c, err = g.addConsumer(int(o.GetBufferSize())); err != errPSReplaced {
 			break
 		}

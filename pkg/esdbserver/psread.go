@@ -17,12 +17,7 @@ func (g *psGroup) readFailed(err error) {
 	g.m.s.log.Error("persistent subscription read failed; dropping its consumers",
 		"source", g.cfg.Source, "group", g.cfg.Group, "consumers", len(g.consumers), "err", err)
 	drop := status.Errorf(codes.Unavailable, "persistent subscription %s::%s cannot read its source: %v", g.cfg.Source, g.cfg.Group, err)
-	for _, c := range g.consumers {
-		select {
-		case c.dropped <- drop:
-		default: // already dropped
-		}
-	}
+	g.dropConsumers(drop)
 	// The consumers' calls end and return their in-flight messages
 	// (removeConsumer); none gets another message meanwhile.
 	g.consumers = nil
