@@ -396,7 +396,7 @@ func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 // stream faults the group; any other read error is left to the
 // consumers' reads (readFailed). g.mu is held.
 func (g *psGroup) readAhead() {
-	size, batch := int(g.cfg.HistoryBufferSize), int(max(g.cfg.ReadBatchSize, 1))
+	size, batch := g.bufferSize(), g.batchSize()
 	for !g.faulted && !g.liveMode && size-(len(g.buffer)+len(g.retry)) > batch {
 		n, next := len(g.buffer), g.next
 		if err := g.read(); err != nil {
@@ -455,13 +455,29 @@ func (g *psGroup) pick(msg *psMsg) *psConsumer {
 	return nil
 }
 
+// batchSize is the events one read takes: the group's ReadBatchSize, 20
+// (the client's default) when it gives none.
+func (g *psGroup) batchSize() int {
+	if g.cfg.ReadBatchSize <= 0 {
+		return 20
+	}
+	return int(g.cfg.ReadBatchSize)
+}
+
+// bufferSize is the history buffer's size: the group's
+// HistoryBufferSize, 500 (the client's default) when it gives none. The
+// read-ahead, a read's batch and the live reads all count with these two.
+func (g *psGroup) bufferSize() int {
+	if g.cfg.HistoryBufferSize <= 0 {
+		return 500
+	}
+	return int(g.cfg.HistoryBufferSize)
+}
+
 // read fills the buffer from the source. g.mu is held.
 func (g *psGroup) read() error {
 	s := g.m.s
-	batch := int(g.cfg.ReadBatchSize)
-	if batch <= 0 {
-		batch = 20
-	}
+	batch := g.batchSize()
 	added := 0 // by this read: a batch is this many
 	add := func(r *record, seq uint64) {
 		added++
@@ -553,10 +569,7 @@ func (g *psGroup) read() error {
 // the group falls behind (StreamBuffer.AddLiveMessage) and reads the rest
 // as a catch-up. g.mu is held.
 func (g *psGroup) readLive(add func(*record, uint64)) error {
-	limit := int(g.cfg.HistoryBufferSize)
-	if limit <= 0 {
-		limit = 500
-	}
+	limit := g.bufferSize()
 	return g.m.s.store.scanStream(g.cfg.Source, g.next, false, func(r *record) bool {
 		if len(g.buffer) >= limit {
 			g.liveMode = false
