@@ -210,10 +210,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.asOf)
-			if err == nil {
-				err = knownPolicies(set, ns)
-			}
+			set, err := b.knownPolicySet(c.asOf, ns)
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -239,10 +236,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.asOf)
-			if err == nil {
-				err = knownPolicies(set, ns)
-			}
+			set, err := b.knownPolicySet(c.asOf, ns)
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -274,10 +268,7 @@ func (b *builder) careerFields(craftsmanT, levelT, refT *graphql.Object) {
 			if err != nil {
 				return nil, Wrap(err)
 			}
-			set, err := b.policySet(c.asOf)
-			if err == nil {
-				err = knownPolicies(set, ns)
-			}
+			set, err := b.knownPolicySet(c.asOf, ns)
 			if err != nil {
 				return nil, Wrap(err)
 			}
@@ -348,15 +339,20 @@ func policyNames(p graphql.ResolveParams) ([]string, error) {
 	return n, err
 }
 
-// knownPolicies refuses (errs.InvalidArgument) a policy name the set has
-// no version of: a mistyped name would otherwise answer with no next level
-// and no eligibility, silently. The rule is ledgerctl's (audit.KnownPolicies);
-// the message names the argument.
-func knownPolicies(set *policy.Set, names []string) error {
-	if err := audit.KnownPolicies(set, names); err != nil {
-		return fmt.Errorf("argument policies: %w", err)
+// knownPolicySet is the policy set as of asOf (policySet), refusing
+// (errs.InvalidArgument) a name in names it has no version of: a mistyped
+// name would otherwise answer with no next level and no eligibility,
+// silently. The rule is ledgerctl's (audit.KnownPolicies); the message
+// names the argument.
+func (b *builder) knownPolicySet(asOf time.Time, names []string) (*policy.Set, error) {
+	set, err := b.policySet(asOf)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if err := audit.KnownPolicies(set, names); err != nil {
+		return nil, fmt.Errorf("argument policies: %w", err)
+	}
+	return set, nil
 }
 
 // evaluate answers eligibility under the first named policy in force at

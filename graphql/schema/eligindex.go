@@ -338,10 +338,7 @@ func (b *builder) eligQueryFor(f *populationFilter, epoch readmodel.Epoch, parts
 // in full and the members' lazy answers (eligAnswers).
 func (b *builder) eligSet(f *populationFilter) (*policy.Set, error) {
 	if f.set == nil {
-		set, err := b.policySet(f.asOf)
-		if err == nil {
-			err = knownPolicies(set, f.policies)
-		}
+		set, err := b.knownPolicySet(f.asOf, f.policies)
 		if err != nil {
 			return nil, err
 		}
