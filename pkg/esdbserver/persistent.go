@@ -330,12 +330,8 @@ func (g *psGroup) pump(now time.Time, expire bool) []*psMsg {
 				delete(g.inflight, id)
 				msg.consumer.inflight--
 				msg.consumer = nil
-				if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
-					msg.parked = g.maxRetriesReason()
+				if g.retryOrPark(msg) {
 					parks = append(parks, msg)
-					g.complete(msg)
-				} else {
-					g.retry = append(g.retry, msg)
 				}
 			}
 		}
@@ -628,12 +624,8 @@ func (g *psGroup) settle(c *psConsumer, ids []*shared.UUID, action persistent.Re
 		case persistent.ReadReq_Nack_Skip, persistent.ReadReq_Nack_Stop:
 			g.complete(msg)
 		default: // retry, unknown
-			if msg.retries++; msg.retries > g.cfg.MaxRetryCount {
-				g.complete(msg)
-				msg.parked = g.maxRetriesReason()
+			if g.retryOrPark(msg) {
 				parks = append(parks, msg)
-			} else {
-				g.retry = append(g.retry, msg)
 			}
 		}
 	}
@@ -666,6 +658,20 @@ func (g *psGroup) park(msgs []*psMsg) {
 	if r := g.m.s.store.submit(&writeOp{kind: opAppend, stream: parkedStream(g.cfg.Source, g.cfg.Group), expected: expectation{kind: expAny}, events: evs}); r.err != nil {
 		g.m.s.log.Error("park messages", "group", g.cfg.Group, "source", g.cfg.Source, "err", r.err)
 	}
+}
+
+// retryOrPark counts one more retry of msg (its timeout, or a nack asking
+// for one) and queues it to be sent again, or, past MaxRetryCount,
+// completes it and reports that it is to be parked (KurrentDB's
+// RetryMessage, PersistentSubscription.cs 712-717). g.mu is held.
+func (g *psGroup) retryOrPark(msg *psMsg) (park bool) {
+	if msg.retries++; msg.retries <= g.cfg.MaxRetryCount {
+		g.retry = append(g.retry, msg)
+		return false
+	}
+	g.complete(msg)
+	msg.parked = g.maxRetriesReason()
+	return true
 }
 
 // maxRetriesReason is the parked link's reason for a message out of
