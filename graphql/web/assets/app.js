@@ -105,10 +105,14 @@
   }
   // tradeName: the catalogue's name for the code (S.trades) when it has
   // one, else the name the event gave (a writer's own, or none).
+  // catalogueName is the trade catalogue's name for code, if it has one.
+  function catalogueName(code) {
+    const known = S.trades.find(x => x.code === code);
+    return known && known.name;
+  }
   function tradeName(tr) {
     if (!tr) return '';
-    const known = S.trades.find(x => x.code === tr.code);
-    const name = (known && known.name) || tr.name;
+    const name = catalogueName(tr.code) || tr.name;
     return name ? name + ' (' + tr.code + ')' : tr.code;
   }
   // W and LV render the codes and level names inside criterion texts.
@@ -147,7 +151,7 @@
     [/^rank (\d+) in (\S+) \((\S+)\)/, (m, r, c, k) => c + ' 第 ' + r + ' 名（' + W(k) + '）'],
     [/^no qualifying honour$/, '无符合的荣誉'], [/^(\d+) apprentices$/, '$1 名徒弟'], [/^no qualifying innovation$/, '无符合的创新成果'],
     [/^no studio led$/, '未领办工作室'], [/^not appointed$/, '未聘任'], [/^birth date not recorded$/, '未记录出生日期'],
-    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, (m, c, d) => '，自 ' + d + ' 起从事' + ((S.trades.find(x => x.code === c) || {}).name || c)], [/, not in the trade/g, '，未从事本职业'],
+    [/^aged (\d+)/, '$1 周岁'], [/, in trade (\S+) since (\S+)/g, (m, c, d) => '，自 ' + d + ' 起从事' + (catalogueName(c) || c)], [/, not in the trade/g, '，未从事本职业'],
     [/^([a-z_]+) (\S+) completed (\S+)$/, (m, k, id, d) => W(k) + ' ' + id + '，' + d + ' 期满'],
     [/^([a-z_]+), (.*), (\d{4}-\d\d-\d\d)$/, (m, k, sp, d) => W(k) + '，' + sp + '，' + d],
     [/^(\d+) of (\d+) hold$/, '$2 项中满足 $1 项'],
@@ -517,7 +521,7 @@
   }
   function nextLevel(p, known) {
     const box = h('div', { class: 'next', 'data-trade': p.trade });
-    const tradeObj = known.find(x => x.code === p.trade) || S.trades.find(x => x.code === p.trade) || { code: p.trade };
+    const tradeObj = known.find(x => x.code === p.trade) || { code: p.trade };
     const n = p.next[0];
     box.appendChild(h('h3', null, tradeName(tradeObj), ': ', n ? t('nextTarget', levelName(p.current), levelName(n.target)) : levelName(p.current)));
     box.appendChild(h('p', { class: 'muted' }, t('yearsOfWork', fmtNum(p.yearsOfWork, 1))));
@@ -742,7 +746,7 @@
         h('li', null, h('span', null, name ? name(r.key) : (r.key || '—')), h('strong', null, fmtNum(r.count, 0))))));
     counts.appendChild(list(t('byRegion'), s.byRegion));
     counts.appendChild(list(t('byAcademy'), s.byAcademy, academyName));
-    counts.appendChild(list(t('byTrade'), s.byTrade, k => tradeName(S.trades.find(x => x.code === k) || { code: k })));
+    counts.appendChild(list(t('byTrade'), s.byTrade, k => tradeName({ code: k })));
     m.appendChild(counts);
     announce(tn('total', conn.totalCount));
   }
