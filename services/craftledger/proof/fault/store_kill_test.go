@@ -126,9 +126,13 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 
 	// The outage window: sent after the process had died, answered before
 	// the restart began. Nothing inside it can have reached a store, so
-	// every answer must be 503 with Retry-After. A request in flight when
-	// the kill began may also have been written before it (2xx), but
-	// nothing else: its connection closes at once. Answers in flight at
+	// every answer must be 503 with Retry-After — or, before the breaker
+	// has opened, 504 DEADLINE_EXCEEDED: a store call that ran out of its
+	// time against the dead store (the official client's reconnection
+	// does not watch the call's context; seen on a loaded 2-core machine
+	// for calls in flight at the kill and up to ~20 ms after it). A
+	// request in flight when the kill began may also have been written
+	// before it (2xx). Nothing else: no 500, no other code. Answers in flight at
 	// the restart, or before the kill, are only logged above (on a loaded
 	// machine a restarting store may be slow). Transport errors are wrong
 	// anywhere: the services' HTTP server never went away.
@@ -148,16 +152,16 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 		case !a.done.After(killing) || !a.sent.Before(restart) || a.done.After(restart):
 			continue // before the kill, or at or after the restart
 		case a.sent.Before(dead):
-			if a.status/100 == 2 || a.status == 503 {
+			if a.status/100 == 2 || a.status == 503 || timedOut(a.status, a.body) {
 				continue
 			}
-			want = "2xx or 503 (in flight at the kill)"
+			want = "2xx, 503 or 504 DEADLINE_EXCEEDED (in flight at the kill)"
 		default:
 			inWindow++
-			if a.status == 503 {
+			if a.status == 503 || timedOut(a.status, a.body) {
 				continue
 			}
-			want = "503 (store down)"
+			want = "503, or 504 DEADLINE_EXCEEDED (store down)"
 		}
 		if bad++; bad <= 10 {
 			t.Errorf("%s: answered %d, want %s; sent %s after the process died: %.200s",
@@ -207,4 +211,11 @@ func TestStoreKilledUnderLoad(t *testing.T) {
 		t.Error("the projector's subscription never dropped: the kill did not reach it")
 	}
 	checkGraphQLCounts(t, c, st, ids, last)
+}
+
+// timedOut reports whether an answer is a 504 whose error says the store call ran
+// out of time (errs.DeadlineExceeded), the answer for a store that died
+// under the call before the breaker opened.
+func timedOut(status int, body string) bool {
+	return status == 504 && strings.Contains(body, `"code":"DEADLINE_EXCEEDED"`)
 }
