@@ -213,15 +213,19 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 		return command.Already(*e)
 	}
 	same := func(e *eventstore.RecordedEvent) error { return sameAs(e, data) }
-	// sameDay: the fact under the earlier rule's id is this one only on
-	// the request's China day (the UTC date's id may name the fact of the
-	// China day before, another fact under today's rule).
-	sameDay := func(e *eventstore.RecordedEvent) (bool, error) {
-		m, err := command.DecodeMetadata(e.Metadata)
-		if err != nil {
-			return false, err
+	// sameWas answers the request with e, a fact found under the earlier
+	// rule's id (f.was), when e is on the request's China day (the UTC
+	// date's id may name the fact of the China day before, another fact
+	// under today's rule); nil when e is nil or another day's.
+	sameWas := func(e *eventstore.RecordedEvent) error {
+		if e == nil {
+			return nil
 		}
-		return career.CivilDay(m.OccurredAt) == career.CivilDay(f.at), nil
+		m, err := command.DecodeMetadata(e.Metadata)
+		if err != nil || career.CivilDay(m.OccurredAt) != career.CivilDay(f.at) {
+			return err
+		}
+		return sameAs(e, wasData)
 	}
 	return command.Command{Name: f.name, Stream: events.CraftsmanStream(f.worker), Meta: meta, RetryOnConflict: true,
 		Decide: func(_ context.Context, h command.History) ([]command.Event, error) {
@@ -234,16 +238,11 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 			}
 			if f.was != nil {
 				_, _, e, err := servicekit.FactOnStream(h, f.was.id, servicekit.RetractedOn(h))
+				if err == nil {
+					err = sameWas(e)
+				}
 				if err != nil {
 					return nil, err
-				}
-				if e != nil {
-					if ok, err := sameDay(e); err != nil || ok {
-						if err != nil {
-							return nil, err
-						}
-						return nil, sameAs(e, wasData)
-					}
 				}
 			}
 			st, err := s.career(h)
@@ -261,16 +260,11 @@ func (s *service) factCommand(meta command.Meta, f fact, decide func(h command.H
 			}
 			if f.was != nil {
 				e, err := original(h, f.was.recorded(st))
+				if err == nil {
+					err = sameWas(e)
+				}
 				if err != nil {
 					return nil, err
-				}
-				if e != nil {
-					if ok, err := sameDay(e); err != nil || ok {
-						if err != nil {
-							return nil, err
-						}
-						return nil, sameAs(e, wasData)
-					}
 				}
 			}
 			if decide != nil {
