@@ -20,8 +20,8 @@ const lineParallel = 8
 // stream and the starts before it, so the level rule and the limit on
 // active apprentices are decided in file order — and then each started
 // line goes on as alone: the pairing's and the apprentice's streams, its
-// sessions, its completion or early end (lines at once, those of one
-// pairing in file order). A line that completes or ends its pairing
+// sessions, its completion or early end (lines at once: a group's segment
+// holds no pairing twice). A line that completes or ends its pairing
 // changes the limit for the lines after it: they are decided after it is
 // done. So does a line that sends a pairing an earlier line of the group
 // sent (its start is then checked against the start as recorded: the
@@ -56,7 +56,8 @@ func (s *service) backfillStarts(ctx context.Context, lines []command.GroupLine)
 }
 
 // startSegment runs lines whose starts may be decided together (only the
-// last may end its pairing), answering each in out.
+// last may end its pairing, and no pairing appears twice: backfillStarts
+// cuts the segments so), answering each in out.
 func (s *service) startSegment(ctx context.Context, lines []command.GroupLine, out []command.BatchResult) {
 	ls := make([]MentorshipLine, len(lines))
 	sts := make([]*start, len(lines))
@@ -90,27 +91,16 @@ func (s *service) startSegment(ctx context.Context, lines []command.GroupLine, o
 		}
 		master[i] = answers[k](br.Result)
 	}
-	// The rest of each started line; the lines of one pairing in order.
-	var order []string
-	byPairing := map[string][]int{}
-	for i, st := range sts {
-		if st == nil {
-			continue
+	// The rest of each started line, at once (each of its own pairing).
+	parallel(len(sts), func(i int) {
+		if sts[i] == nil {
+			return
 		}
-		id := st.req.MentorshipID
-		if _, seen := byPairing[id]; !seen {
-			order = append(order, id)
+		resp, err := s.startRest(lines[i].Ctx, sts[i], master[i])
+		if err == nil {
+			out[i].Result, err = ls[i].rest(lines[i].Ctx, s, resp)
 		}
-		byPairing[id] = append(byPairing[id], i)
-	}
-	parallel(len(order), func(k int) {
-		for _, i := range byPairing[order[k]] {
-			resp, err := s.startRest(lines[i].Ctx, sts[i], master[i])
-			if err == nil {
-				out[i].Result, err = ls[i].rest(lines[i].Ctx, s, resp)
-			}
-			out[i].Err = err
-		}
+		out[i].Err = err
 	})
 }
 
