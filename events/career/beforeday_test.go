@@ -27,4 +27,9 @@ func TestBeforeDay(t *testing.T) {
 	if got := career.CivilDay(time.Date(2025, 3, 1, 7, 0, 0, 0, cst)); got != "2025-03-01" {
 		t.Errorf("CivilDay = %s, want 2025-03-01", got)
 	}
+	for _, in := range []time.Time{time.Date(2025, 3, 1, 0, 0, 0, 0, cst), time.Date(2025, 3, 1, 23, 59, 59, 0, cst), time.Date(2025, 2, 28, 16, 0, 0, 0, time.UTC)} {
+		if got, want := career.EndOfDay(in), time.Date(2025, 3, 1, 23, 59, 59, 999999999, cst).UTC(); !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("EndOfDay(%s) = %s, want %s in UTC", in, got, want)
+		}
+	}
 }

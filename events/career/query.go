@@ -74,6 +74,13 @@ func CivilDate(t time.Time) time.Time { return dayTime(day(t)) }
 // before) is on the same day as one dated that day's midnight UTC.
 func BeforeDay(t, ref time.Time) bool { return day(t) < day(ref) }
 
+// EndOfDay is the last instant (nanosecond) of t's day in the ledger's
+// calendar, in UTC: what a date means as the end of a period (an as-of
+// date, the day a fact may still be dated on).
+func EndOfDay(t time.Time) time.Time {
+	return time.Unix((day(t)+1)*86400-CivilOffset, 0).UTC().Add(-time.Nanosecond)
+}
+
 // CivilDay is the date of t in the ledger's calendar as text (YYYY-MM-DD),
 // as messages about dates show it.
 func CivilDay(t time.Time) string { return CivilDate(t).Format(time.DateOnly) }

@@ -385,7 +385,7 @@ var civil = time.FixedZone("UTC+8", career.CivilOffset)
 func ParseTime(s string, end bool) (time.Time, error) {
 	if t, err := time.ParseInLocation(time.DateOnly, s, civil); err == nil {
 		if end {
-			t = t.Add(24*time.Hour - time.Nanosecond)
+			return career.EndOfDay(t), nil
 		}
 		return t.UTC(), nil
 	}

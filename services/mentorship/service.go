@@ -356,7 +356,7 @@ func (s *service) masterCommand(st *start) (command.Command, func(command.Result
 	masterID := eventID(req.MentorshipID, "started", masterStream)
 	c, answer := s.onceCommand(st.meta, "start mentorship (master)", masterStream, masterID, false, st.p, st.other, startRetracted(req.MentorshipID),
 		func(h command.History, _ string) ([]command.Event, error) {
-			now, then, err := s.careerNowAndAt(h, endOfCivilDay(at))
+			now, then, err := s.careerNowAndAt(h, career.EndOfDay(at))
 			if err != nil {
 				return nil, err
 			}

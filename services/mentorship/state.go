@@ -197,14 +197,6 @@ func (s *service) career(h command.History, asOf time.Time) (*career.State, erro
 	return career.Fold(recs, asOf, career.AsOccurred), nil
 }
 
-// endOfCivilDay is the last instant of at's day in the ledger's calendar
-// (China time): the master's level at a start is folded as of it, so a
-// certificate dated later that China day than the start counts, as the
-// other date rules compare days, not instants.
-func endOfCivilDay(at time.Time) time.Time {
-	return career.CivilDate(at).AddDate(0, 0, 1).Add(-career.CivilOffset*time.Second - time.Nanosecond)
-}
-
 // careerNowAndAt folds a craftsman's stream twice: with every fact (now)
 // and as of at (then; the caller reads only its levels from it). A fold as
 // of a date drops the facts that occurred after it and nothing else, so
