@@ -330,13 +330,13 @@ func (s *service) career(h command.History) (*career.State, error) {
 // from the day of on in the ledger's calendar (China time), so the same
 // honour sent as "2024-05-01" and as "2024-05-01T00:00:00+08:00" is one.
 func HonourID(craftsmanID, code string, on time.Time) string {
-	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, career.CivilDay(on))
+	return honourIDOn(craftsmanID, code, career.CivilDay(on))
 }
 
 // InnovationID is the id given to an innovation recorded without one
 // (from on's China day, as HonourID).
 func InnovationID(craftsmanID, kind, title string, on time.Time) string {
-	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, career.CivilDay(on))
+	return innovationIDOn(craftsmanID, kind, title, career.CivilDay(on))
 }
 
 // utcHonourID and utcInnovationID are the ids HonourID and InnovationID
@@ -344,11 +344,21 @@ func InnovationID(craftsmanID, kind, title string, on time.Time) string {
 // recorded then under one is found under it (wasID), so a retry does not
 // record the fact a second time under the China day's id.
 func utcHonourID(craftsmanID, code string, on time.Time) string {
-	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, on.UTC().Format(time.DateOnly))
+	return honourIDOn(craftsmanID, code, on.UTC().Format(time.DateOnly))
 }
 
 func utcInnovationID(craftsmanID, kind, title string, on time.Time) string {
-	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, on.UTC().Format(time.DateOnly))
+	return innovationIDOn(craftsmanID, kind, title, on.UTC().Format(time.DateOnly))
+}
+
+// honourIDOn and innovationIDOn derive an id from the fact and its day
+// (YYYY-MM-DD): the one place each id's shape is written.
+func honourIDOn(craftsmanID, code, day string) string {
+	return "h-" + events.DeterministicID("honour-id", craftsmanID, code, day)
+}
+
+func innovationIDOn(craftsmanID, kind, title, day string) string {
+	return "i-" + events.DeterministicID("innovation-id", craftsmanID, kind, title, day)
 }
 
 // KeyedHonourID is the id given to an honour recorded without one and
